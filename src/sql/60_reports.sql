@@ -1,0 +1,144 @@
+-- ---------------------------------------------------------------------------
+-- Reading the ledger: open items on any date, aging, views for BI tools and
+-- a consistency check of the derived columns.
+-- ---------------------------------------------------------------------------
+
+-- Open items on as_of: invoices issued on or before as_of with a non-zero
+-- open amount then.  The open amount on a past date is today's open amount
+-- plus the allocations dated after it, so only recent allocations are read.
+CREATE FUNCTION ar.open_items(as_of date DEFAULT current_date)
+RETURNS TABLE (invoice_id bigint, company_id bigint, customer_id bigint, number text, currency char(3),
+               issue_date date, due_date date, amount numeric, open_amount numeric, days_past_due integer)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT i.id, i.company_id, i.customer_id, i.number, i.currency, i.issue_date, i.due_date, i.amount,
+	       o.open_amount, as_of - i.due_date
+	  FROM ar.invoice i
+	  LEFT JOIN (SELECT a.invoice_id, sum(a.amount) AS amount
+	               FROM ar.allocation a
+	              WHERE a.allocated_on > as_of
+	              GROUP BY a.invoice_id) later ON later.invoice_id = i.id
+	 CROSS JOIN LATERAL (SELECT CASE
+	                             -- a cancelled invoice never had allocations
+	                             WHEN i.cancelled_on IS NOT NULL AND i.cancelled_on > as_of THEN i.amount
+	                             WHEN i.cancelled_on IS NOT NULL THEN 0
+	                             ELSE i.open_amount + coalesce(later.amount, 0)
+	                            END AS open_amount) o
+	 WHERE i.issue_date <= as_of
+	   AND o.open_amount <> 0
+$$;
+
+CREATE FUNCTION ar.aging_bucket(days_past_due integer) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT CASE
+		WHEN days_past_due IS NULL THEN NULL
+		WHEN days_past_due <= 0 THEN 'not_due'
+		WHEN days_past_due <= 30 THEN 'd1_30'
+		WHEN days_past_due <= 60 THEN 'd31_60'
+		WHEN days_past_due <= 90 THEN 'd61_90'
+		ELSE 'd91_plus'
+	END
+$$;
+
+CREATE FUNCTION ar.aging_report(as_of date DEFAULT current_date)
+RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
+               not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
+               currency char(3), company_id bigint)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT c.id, c.code, c.name,
+	       (g.buckets).not_due, (g.buckets).d1_30, (g.buckets).d31_60, (g.buckets).d61_90,
+	       (g.buckets).d91_plus, (g.buckets).total,
+	       g.currency, c.company_id
+	  FROM (SELECT o.customer_id, o.currency, ar.aging(o.open_amount, o.due_date, as_of) AS buckets
+	          FROM ar.open_items(as_of) o
+	         GROUP BY o.customer_id, o.currency) g
+	  JOIN ar.customer c ON c.id = g.customer_id
+	 ORDER BY c.code, g.currency
+$$;
+
+CREATE VIEW ar.receivables AS
+SELECT i.id AS invoice_id, i.company_id, i.customer_id, c.code AS customer_code, c.name AS customer_name,
+       i.number, i.currency, i.issue_date, i.due_date, i.amount, i.open_amount,
+       current_date - i.due_date AS days_past_due,
+       ar.aging_bucket(current_date - i.due_date) AS aging_bucket,
+       i.status, i.payment_reference
+  FROM ar.invoice i
+  JOIN ar.customer c ON c.id = i.customer_id
+ WHERE i.open_amount <> 0
+   AND i.issue_date <= current_date;
+
+COMMENT ON VIEW ar.receivables IS 'Open items today: every invoice or credit note issued by today with a non-zero open amount.';
+COMMENT ON COLUMN ar.receivables.invoice_id IS 'ar.invoice.id';
+COMMENT ON COLUMN ar.receivables.company_id IS 'Company whose receivable it is.';
+COMMENT ON COLUMN ar.receivables.customer_id IS 'ar.customer.id';
+COMMENT ON COLUMN ar.receivables.customer_code IS 'Customer code (the ERP''s account number).';
+COMMENT ON COLUMN ar.receivables.customer_name IS 'Customer name.';
+COMMENT ON COLUMN ar.receivables.number IS 'Invoice number; credit notes have a negative amount.';
+COMMENT ON COLUMN ar.receivables.currency IS 'ISO 4217 currency of the amounts; never sum across currencies.';
+COMMENT ON COLUMN ar.receivables.issue_date IS 'Issue date.';
+COMMENT ON COLUMN ar.receivables.due_date IS 'Due date.';
+COMMENT ON COLUMN ar.receivables.amount IS 'Invoice total including tax (negative for a credit note).';
+COMMENT ON COLUMN ar.receivables.open_amount IS 'Amount still open today: amount less allocations.';
+COMMENT ON COLUMN ar.receivables.days_past_due IS 'Today minus the due date; zero or negative when not yet due.';
+COMMENT ON COLUMN ar.receivables.aging_bucket IS 'not_due, d1_30, d31_60, d61_90 or d91_plus.';
+COMMENT ON COLUMN ar.receivables.status IS 'open, partially_paid or disputed.';
+COMMENT ON COLUMN ar.receivables.payment_reference IS 'Reference the customer should quote when paying (free or ISO 11649).';
+
+CREATE VIEW ar.aging_by_customer AS
+SELECT * FROM ar.aging_report(current_date);
+
+COMMENT ON VIEW ar.aging_by_customer IS 'Aging of open amounts per customer and currency today (ar.aging_report(current_date)).';
+COMMENT ON COLUMN ar.aging_by_customer.customer_id IS 'ar.customer.id';
+COMMENT ON COLUMN ar.aging_by_customer.customer_code IS 'Customer code.';
+COMMENT ON COLUMN ar.aging_by_customer.customer_name IS 'Customer name.';
+COMMENT ON COLUMN ar.aging_by_customer.not_due IS 'Open amount not yet due (0 days or fewer past due).';
+COMMENT ON COLUMN ar.aging_by_customer.d1_30 IS 'Open amount 1 to 30 days past due.';
+COMMENT ON COLUMN ar.aging_by_customer.d31_60 IS 'Open amount 31 to 60 days past due.';
+COMMENT ON COLUMN ar.aging_by_customer.d61_90 IS 'Open amount 61 to 90 days past due.';
+COMMENT ON COLUMN ar.aging_by_customer.d91_plus IS 'Open amount 91 days or more past due.';
+COMMENT ON COLUMN ar.aging_by_customer.total IS 'Total open amount (credit notes included, negative).';
+COMMENT ON COLUMN ar.aging_by_customer.currency IS 'Currency of the row: one row per customer and currency.';
+COMMENT ON COLUMN ar.aging_by_customer.company_id IS 'Company whose receivable it is.';
+
+CREATE VIEW ar.customer_credit_balance AS
+SELECT c.company_id, c.customer_id, c.currency, sum(c.remaining) AS available
+  FROM ar.customer_credit c
+ WHERE c.remaining > 0
+ GROUP BY c.company_id, c.customer_id, c.currency;
+
+COMMENT ON VIEW ar.customer_credit_balance IS 'Customer credit (overpayments) not yet used, per customer and currency.';
+COMMENT ON COLUMN ar.customer_credit_balance.company_id IS 'Company owing the credit.';
+COMMENT ON COLUMN ar.customer_credit_balance.customer_id IS 'ar.customer.id';
+COMMENT ON COLUMN ar.customer_credit_balance.currency IS 'Currency of the credit.';
+COMMENT ON COLUMN ar.customer_credit_balance.available IS 'Credit available to pay later invoices (ar.apply_customer_credit).';
+
+-- Recomputes every derived amount from the allocation ledger; returns the
+-- rows that disagree (none, unless the triggers were bypassed).
+CREATE FUNCTION ar.check_ledger()
+RETURNS TABLE (table_name text, id bigint, stored numeric, expected numeric)
+LANGUAGE sql STABLE
+AS $$
+	SELECT 'invoice', i.id, i.open_amount,
+	       CASE WHEN i.cancelled_on IS NOT NULL THEN 0 ELSE i.amount - coalesce(a.total, 0) END
+	  FROM ar.invoice i
+	  LEFT JOIN (SELECT invoice_id, sum(amount) AS total FROM ar.allocation GROUP BY invoice_id) a
+	         ON a.invoice_id = i.id
+	 WHERE i.open_amount IS DISTINCT FROM
+	       CASE WHEN i.cancelled_on IS NOT NULL THEN 0 ELSE i.amount - coalesce(a.total, 0) END
+	UNION ALL
+	SELECT 'bank_transaction', t.id, t.allocated_amount, coalesce(a.total, 0) + coalesce(c.total, 0)
+	  FROM ar.bank_transaction t
+	  LEFT JOIN (SELECT bank_transaction_id, sum(amount) AS total FROM ar.allocation GROUP BY 1) a
+	         ON a.bank_transaction_id = t.id
+	  LEFT JOIN (SELECT bank_transaction_id, sum(amount) AS total FROM ar.customer_credit GROUP BY 1) c
+	         ON c.bank_transaction_id = t.id
+	 WHERE t.allocated_amount <> coalesce(a.total, 0) + coalesce(c.total, 0)
+	UNION ALL
+	SELECT 'customer_credit', c.id, c.remaining, c.amount - coalesce(a.total, 0)
+	  FROM ar.customer_credit c
+	  LEFT JOIN (SELECT customer_credit_id, sum(amount) AS total FROM ar.allocation GROUP BY 1) a
+	         ON a.customer_credit_id = c.id
+	 WHERE c.remaining <> c.amount - coalesce(a.total, 0)
+$$;

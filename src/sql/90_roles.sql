@@ -1,0 +1,76 @@
+-- ---------------------------------------------------------------------------
+-- Roles (cluster-wide, created once, kept by DROP EXTENSION):
+--   ar_reader     reads the ledger, the views and the reports; writes nothing
+--   ar_collector  ar_reader + records payments and applies credits (and, as
+--                 they land: reconciles, runs dunning, logs disputes)
+--   ar_admin      ar_collector + loads and corrects data, configuration,
+--                 write-offs and cancellations, reads the audit trail
+-- Writing functions are SECURITY DEFINER with a pinned search_path, so the
+-- roles need EXECUTE on them rather than write access to the tables.
+-- ---------------------------------------------------------------------------
+
+DO $$
+DECLARE
+	r text;
+BEGIN
+	FOREACH r IN ARRAY ARRAY['ar_reader', 'ar_collector', 'ar_admin'] LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+			EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+		END IF;
+	END LOOP;
+END $$;
+
+GRANT ar_reader TO ar_collector;
+GRANT ar_collector TO ar_admin;
+
+-- Nothing in ar is executable by PUBLIC but what any user of the types needs.
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ar FROM PUBLIC;
+GRANT USAGE ON SCHEMA ar TO ar_reader;
+
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	-- type support, operators, aggregates and pure helpers stay public
+	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+	          WHERE p.pronamespace = 'ar'::regnamespace AND p.provolatile = 'i' LOOP
+		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
+	END LOOP;
+END $$;
+
+GRANT SELECT ON ar.company, ar.customer, ar.customer_bank_account, ar.invoice, ar.bank_statement,
+                ar.bank_transaction, ar.customer_credit, ar.allocation,
+                ar.receivables, ar.aging_by_customer, ar.customer_credit_balance
+	TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar.default_company(), ar.open_items(date), ar.aging_report(date)
+	TO ar_reader;
+
+GRANT EXECUTE ON FUNCTION ar.record_payment(text, numeric, date, text),
+                          ar.apply_customer_credit(bigint, date),
+                          ar.apply_credit_note(bigint, bigint, numeric, date)
+	TO ar_collector;
+
+GRANT INSERT, UPDATE, DELETE ON ar.company, ar.customer, ar.customer_bank_account, ar.invoice,
+                                ar.bank_statement, ar.bank_transaction, ar.customer_credit, ar.allocation
+	TO ar_admin;
+GRANT SELECT ON ar.audit_log TO ar_admin;
+GRANT EXECUTE ON FUNCTION ar.write_off_invoice(bigint, text, date), ar.cancel_invoice(bigint, date),
+                          ar.check_ledger(), ar.verify_audit_chain(), ar.audit_chain_head()
+	TO ar_admin;
+
+-- pg_dump keeps the user data of the extension's tables (not the default
+-- company, which CREATE EXTENSION makes again).
+SELECT pg_catalog.pg_extension_config_dump('ar.company', 'WHERE NOT is_default');
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['customer', 'customer_bank_account', 'invoice', 'bank_statement', 'bank_transaction',
+	                         'customer_credit', 'allocation', 'audit_log'] LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(('ar.' || t)::regclass, '');
+	END LOOP;
+	FOREACH t IN ARRAY ARRAY['company', 'customer', 'customer_bank_account', 'invoice', 'bank_statement',
+	                         'bank_transaction', 'customer_credit', 'allocation', 'audit_log'] LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('ar.' || t, 'id')::regclass, '');
+	END LOOP;
+END $$;

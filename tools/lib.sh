@@ -1,0 +1,65 @@
+# Shared by tools/test.sh, tools/demo.sh and bench/: install what is missing,
+# build and install the extension, and run a private PostgreSQL cluster as
+# the postgres OS user.  Source it; it defines functions only.
+
+PG_MAJOR=15
+PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_CONFIG=$PG_BIN/pg_config
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+log() { printf '== %s\n' "$*" >&2; }
+
+# Debian 12 packages the project needs; installs only what is missing.
+ensure_packages() {
+	local wanted="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl make gcc $*"
+	local missing="" p
+	for p in $wanted; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	[ "$(id -u)" = 0 ] || { echo "missing packages:$missing (run as root to install them)" >&2; return 1; }
+	log "installing:$missing"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# Build with warnings as errors and install into the PostgreSQL tree.
+build_and_install() {
+	log "building ar_collect (-Wall -Wextra -Werror)"
+	make -C "$ROOT" -s PG_CONFIG=$PG_CONFIG WERROR=1 clean >/dev/null
+	make -C "$ROOT" -s PG_CONFIG=$PG_CONFIG WERROR=1 all
+	make -C "$ROOT" -s PG_CONFIG=$PG_CONFIG WERROR=1 install >/dev/null
+}
+
+# as_postgres CMD...: PostgreSQL refuses to run as root.
+as_postgres() {
+	if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# cluster_start DATADIR PORT [extra postgres -c settings...]
+# Creates the cluster when DATADIR is empty; the socket lives in DATADIR.
+cluster_start() {
+	local datadir=$1 port=$2; shift 2
+	if [ ! -f "$datadir/PG_VERSION" ]; then
+		mkdir -p "$datadir"
+		[ "$(id -u)" = 0 ] && chown postgres: "$datadir"
+		as_postgres $PG_BIN/initdb -D "$datadir" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+		{
+			echo "listen_addresses = ''"
+			echo "unix_socket_directories = '$datadir'"
+			echo "port = $port"
+			echo "shared_preload_libraries = 'ar_collect'"
+			echo "max_worker_processes = 16"
+			echo "fsync = off"
+			for setting in "$@"; do echo "$setting"; done
+		} | as_postgres tee -a "$datadir/postgresql.conf" >/dev/null
+	fi
+	as_postgres $PG_BIN/pg_ctl -D "$datadir" -l "$datadir/server.log" -w -t 60 start >/dev/null
+	export PGHOST=$datadir PGPORT=$port PGUSER=postgres
+}
+
+cluster_stop() {
+	local datadir=$1
+	[ -f "$datadir/postmaster.pid" ] || return 0
+	as_postgres $PG_BIN/pg_ctl -D "$datadir" -m fast -w stop >/dev/null 2>&1 || true
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test of ar_collect on a fresh Debian 12 machine:
+#   installs what is missing, builds with -Werror, installs, starts a
+#   throwaway cluster (library preloaded) as the postgres OS user, runs
+#   pg_regress (sql/ + expected/), the isolation tests (specs/) and pgTAP
+#   (test/ through pg_prove), stops the cluster whatever happens, and ends
+#   with the line "N passed, N failed".
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+
+ensure_packages || exit 1
+build_and_install || { echo "0 passed, 1 failed"; exit 1; }
+
+WORK=$(mktemp -d /tmp/ar_collect_test.XXXXXX)
+chmod 755 "$WORK"
+DATADIR=$WORK/cluster
+PORT=${AR_TEST_PORT:-54329}
+trap 'cluster_stop "$DATADIR"; rm -rf "$WORK"' EXIT
+cluster_start "$DATADIR" "$PORT" || { cat "$DATADIR/server.log" >&2; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0 failed=0
+
+# pg_regress and isolation tests: one result line per test.
+log "pg_regress and isolation tests"
+rm -rf "$ROOT/results" "$ROOT/output_iso" "$ROOT/regression.diffs" "$ROOT/regression.out"
+make -C "$ROOT" -s PG_CONFIG=$PG_CONFIG installcheck >"$WORK/regress.log" 2>&1
+cat "$WORK/regress.log"
+ok=$(grep -cE '\.\.\. +ok' "$WORK/regress.log")
+bad=$(grep -cE '\.\.\. +FAILED' "$WORK/regress.log")
+passed=$((passed + ok)) failed=$((failed + bad))
+for diffs in "$ROOT"/regression.diffs "$ROOT"/output_iso/regression.diffs; do
+	[ -s "$diffs" ] && { echo "--- $diffs"; cat "$diffs"; }
+done
+
+# pgTAP: every assertion counts; a file that dies or misses its plan counts once.
+log "pgTAP tests"
+as_postgres $PG_BIN/createdb ar_tap
+as_postgres $PG_BIN/psql -q -X -d ar_tap -c "CREATE EXTENSION pgtap" \
+	-c "ALTER DATABASE ar_tap SET ar_collect_test.shared_data = '$(cd "$ROOT/.." && pwd)/shared/data'" \
+	-c "ALTER DATABASE ar_tap SET ar_collect_test.port = '$PORT'"
+(cd "$ROOT" && as_postgres pg_prove --verbose --ext .sql -h "$PGHOST" -p "$PORT" -U postgres -d ar_tap test/) >"$WORK/tap.log" 2>&1
+tap_rc=$?
+cat "$WORK/tap.log"
+ok=$(grep -cE '^ok [0-9]+' "$WORK/tap.log")
+bad=$(grep -cE '^not ok [0-9]+' "$WORK/tap.log")
+passed=$((passed + ok)) failed=$((failed + bad))
+if [ $tap_rc -ne 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
