@@ -144,7 +144,7 @@ CREATE TABLE ar.customer_credit (
 	company_id           bigint NOT NULL DEFAULT ar.default_company(),
 	customer_id          bigint NOT NULL,
 	currency             char(3) NOT NULL DEFAULT 'EUR' CHECK (currency ~ '^[A-Z]{3}$'),
-	amount               numeric NOT NULL CHECK (amount > 0),
+	amount               numeric NOT NULL CHECK (amount > 0 AND amount NOT IN ('NaN', 'Infinity')),
 	remaining            numeric NOT NULL,
 	source               text NOT NULL DEFAULT 'overpayment'
 		CHECK (source IN ('overpayment', 'unapplied_payment', 'manual')),
@@ -215,7 +215,7 @@ CREATE FUNCTION ar._invoice_maintain() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		NEW.open_amount := CASE WHEN NEW.cancelled_on IS NULL THEN NEW.amount ELSE 0 END;
+		NEW.open_amount := CASE WHEN NEW.cancelled_on IS NULL THEN NEW.amount ELSE NEW.amount - NEW.amount END;
 		NEW.written_off_amount := 0;
 	ELSE
 		IF pg_trigger_depth() = 1 THEN
@@ -240,7 +240,7 @@ BEGIN
 			END IF;
 		END IF;
 		IF NEW.cancelled_on IS NOT NULL THEN
-			NEW.open_amount := 0;
+			NEW.open_amount := NEW.amount - NEW.amount;  -- zero at the amount's scale
 		ELSIF OLD.cancelled_on IS NOT NULL THEN
 			NEW.open_amount := NEW.amount;
 		ELSE

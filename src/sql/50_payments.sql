@@ -26,7 +26,7 @@ END $$;
 CREATE FUNCTION ar._require_positive(what text, value numeric) RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN
-	IF value IS NULL OR NOT value > 0 OR value = 'Infinity' THEN
+	IF value IS NULL OR value <= 0 OR value IN ('NaN', 'Infinity') THEN  -- NaN sorts above every number
 		RAISE EXCEPTION '% must be a positive amount, not %', what, coalesce(value::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -115,10 +115,11 @@ BEGIN
 	SELECT * INTO note FROM ar.invoice i WHERE i.id = credit_note_id;
 	SELECT * INTO inv FROM ar.invoice i WHERE i.id = apply_credit_note.invoice_id;
 	IF note.id IS NULL OR note.amount >= 0 THEN
-		RAISE EXCEPTION 'invoice % is not a credit note', credit_note_id USING ERRCODE = 'invalid_parameter_value';
+		RAISE EXCEPTION 'invoice % is not a credit note', coalesce(note.number, credit_note_id::text)
+			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF inv.id IS NULL OR inv.amount <= 0 THEN
-		RAISE EXCEPTION 'invoice % is not an invoice with a positive amount', invoice_id
+		RAISE EXCEPTION 'invoice % is not an invoice with a positive amount', coalesce(inv.number, invoice_id::text)
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF (note.customer_id, note.currency) IS DISTINCT FROM (inv.customer_id, inv.currency) THEN
