@@ -46,5 +46,18 @@ bad=$(grep -cE '^not ok [0-9]+' "$WORK/tap.log")
 passed=$((passed + ok)) failed=$((failed + bad))
 if [ $tap_rc -ne 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); fi
 
+# Shell tests printing TAP (pg_dump/pg_restore round trip, ...).
+for t in "$ROOT"/test/*.sh; do
+	log "$(basename "$t")"
+	PG_BIN=$PG_BIN bash "$t" >"$WORK/sh.log" 2>&1
+	cat "$WORK/sh.log"
+	ok=$(grep -cE '^ok [0-9]+' "$WORK/sh.log")
+	bad=$(grep -cE '^not ok [0-9]+' "$WORK/sh.log")
+	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$WORK/sh.log" | head -1)
+	passed=$((passed + ok)) failed=$((failed + bad))
+	# a script that died before the end of its plan counts as one failure
+	if [ -z "$planned" ] || [ $((ok + bad)) -ne "$planned" ]; then failed=$((failed + 1)); fi
+done
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
