@@ -1,0 +1,812 @@
+/*-------------------------------------------------------------------------
+ *
+ * aging.c
+ *		The ar.aging(amount numeric, due_date date, as_of date) aggregate.
+ *
+ * It sums amounts into five buckets by days past due (as_of - due_date):
+ * not_due (<= 0), 1-30, 31-60, 61-90 and 91+, and returns them with their
+ * total as an ar.aging_buckets row.
+ *
+ * Design, driven by speed (it should cost about what count(*), sum() costs
+ * on the same scan) and by distribution (it must split across parallel
+ * workers and across shards):
+ *
+ * - The transition state is ar.aging_state, a fixed-size varlena of our own
+ *   with text and binary I/O, not "internal": partial states can then be
+ *   shipped between nodes (postgres_fdw, Citus) and combined anywhere.
+ * - Each bucket is an exact int128 holding amount * 10^scale, where scale is
+ *   the largest display scale seen so far; the accumulators are rescaled
+ *   when a larger scale arrives.  Every overflow is detected and reported.
+ * - Amounts are decoded straight from the numeric on-disk format, without
+ *   numeric_out or any allocation per row.  Numerics are only built in the
+ *   final function.
+ * - The state is allocated once per group and then modified in place, as
+ *   aggregate transition functions are allowed to do (AggCheckCallContext).
+ *
+ * Semantics, as documented in the README:
+ * - a row with a NULL amount, due_date or as_of is ignored, as sum() ignores
+ *   NULLs; no rows at all give zero in every bucket (nothing is owed);
+ * - the result scale is the largest display scale of the amounts, as for
+ *   sum(numeric), and every bucket is printed at that scale;
+ * - negative amounts (credit notes) are summed into their bucket;
+ * - infinite dates follow from the arithmetic: due 'infinity' is never due,
+ *   due '-infinity' or as_of 'infinity' is 91+ days late, and as_of
+ *   '-infinity' is not due;
+ * - NaN and infinite amounts are errors (22023); sums that do not fit in 38
+ *   significant digits are errors (22003).
+ *
+ * Copyright (c) the ar_collect authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "libpq/pqformat.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/numeric.h"
+
+#ifndef HAVE_INT128
+#error "the ar.aging aggregate needs a compiler with a 128-bit integer type"
+#endif
+
+/* Buckets, in the order of ar.aging_buckets; the total follows them. */
+#define AGING_NBUCKETS		5
+#define AGING_NRESULT		(AGING_NBUCKETS + 1)
+
+/*
+ * The largest scale an int128 can carry: 10^38 < 2^127 < 10^39.  Amounts
+ * with more digits after the decimal point are refused.
+ */
+#define AGING_MAX_SCALE		38
+
+/* Longest decimal text of one accumulator: sign, "0.", 38 digits, NUL. */
+#define AGING_DECIMAL_BUFLEN	48
+
+/*
+ * The transition state.  sums[i] is the exact sum of bucket i times
+ * 10^scale; scale only grows.  The fixed size lets the transition function
+ * update it in place; a different size is rejected as corrupt.
+ */
+typedef struct AgingState
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int32		scale;			/* largest display scale seen, 0..38 */
+	int128		sums[AGING_NBUCKETS];
+} AgingState;
+
+/* SSPACE in src/sql/20_aging.sql tells the planner this size. */
+StaticAssertDecl(sizeof(AgingState) == 88, "ar.aging_state must be 88 bytes");
+
+/*
+ * The numeric on-disk format (PostgreSQL 10 and later; infinities since 14).
+ * After the varlena header comes a uint16 header word whose two high bits
+ * select the layout:
+ *   00, 01   long format: 14 bits of display scale, then an int16 weight;
+ *            01 means negative;
+ *   10       short format: sign bit, 6 bits of display scale, 7 bits of
+ *            two's-complement weight, all in the header word;
+ *   11       special value (the next two bits: NaN, +Infinity, -Infinity).
+ * Then come base-10000 digits (int16), most significant first; the first is
+ * worth 10000^weight.  Leading and trailing zero digits are not stored, so
+ * zero has no digit at all, and digits below the display scale are zero.
+ */
+#define NUMFMT_FLAG_MASK		0xC000
+#define NUMFMT_FLAG_NEG			0x4000
+#define NUMFMT_FLAG_SHORT		0x8000
+#define NUMFMT_FLAG_SPECIAL		0xC000
+#define NUMFMT_SPECIAL_MASK		0xF000
+#define NUMFMT_SPECIAL_PINF		0xD000
+#define NUMFMT_SPECIAL_NINF		0xF000
+#define NUMFMT_LONG_DSCALE_MASK	0x3FFF
+#define NUMFMT_SHORT_NEG		0x2000
+#define NUMFMT_SHORT_DSCALE_MASK	0x1F80
+#define NUMFMT_SHORT_DSCALE_SHIFT	7
+#define NUMFMT_SHORT_WEIGHT_NEG	0x0040
+#define NUMFMT_SHORT_WEIGHT_MASK	0x003F
+#define NUMFMT_NBASE			10000
+#define NUMFMT_DEC_DIGITS		4
+
+/* Powers of ten that fit in a uint64, for the per-row fast path. */
+static const uint64 aging_pow10_u64[] = {
+	UINT64CONST(1), UINT64CONST(10), UINT64CONST(100), UINT64CONST(1000),
+	UINT64CONST(10000), UINT64CONST(100000), UINT64CONST(1000000),
+	UINT64CONST(10000000), UINT64CONST(100000000),
+	UINT64CONST(1000000000), UINT64CONST(10000000000),
+	UINT64CONST(100000000000), UINT64CONST(1000000000000),
+	UINT64CONST(10000000000000), UINT64CONST(100000000000000),
+	UINT64CONST(1000000000000000), UINT64CONST(10000000000000000),
+	UINT64CONST(100000000000000000), UINT64CONST(1000000000000000000)
+};
+
+#define AGING_POW10_U64_MAX		18
+
+PG_FUNCTION_INFO_V1(aging_state_in);
+PG_FUNCTION_INFO_V1(aging_state_out);
+PG_FUNCTION_INFO_V1(aging_state_recv);
+PG_FUNCTION_INFO_V1(aging_state_send);
+PG_FUNCTION_INFO_V1(aging_transfn);
+PG_FUNCTION_INFO_V1(aging_combine);
+PG_FUNCTION_INFO_V1(aging_final);
+
+
+/* ------------------------------------------------------------------------
+ * Exact int128 arithmetic
+ * ------------------------------------------------------------------------
+ */
+
+static pg_noinline void
+aging_out_of_range(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("aging amount out of range"),
+			 errdetail("ar.aging sums exactly with at most 38 significant digits and at most %d digits after the decimal point.",
+					   AGING_MAX_SCALE)));
+}
+
+/* 10^exponent as an int128, for 0 <= exponent <= AGING_MAX_SCALE. */
+static int128
+aging_pow10(int exponent)
+{
+	int128		result = 1;
+
+	Assert(exponent >= 0 && exponent <= AGING_MAX_SCALE);
+	while (exponent > AGING_POW10_U64_MAX)
+	{
+		result *= (int128) aging_pow10_u64[AGING_POW10_U64_MAX];
+		exponent -= AGING_POW10_U64_MAX;
+	}
+	return result * (int128) aging_pow10_u64[exponent];
+}
+
+/* value * 10^exponent, or an error when it does not fit. */
+static int128
+aging_scale_up(int128 value, int exponent)
+{
+	int128		result;
+
+	if (value == 0 || exponent == 0)
+		return value;
+	if (exponent > AGING_MAX_SCALE ||
+		__builtin_mul_overflow(value, aging_pow10(exponent), &result))
+		aging_out_of_range();
+	return result;
+}
+
+static inline int128
+aging_add(int128 a, int128 b)
+{
+	int128		result;
+
+	if (unlikely(__builtin_add_overflow(a, b, &result)))
+		aging_out_of_range();
+	return result;
+}
+
+/* Bring every accumulator of the state to a larger scale. */
+static void
+aging_rescale(AgingState *state, int scale)
+{
+	Assert(scale >= state->scale);
+	if (scale > AGING_MAX_SCALE)
+		aging_out_of_range();
+	for (int i = 0; i < AGING_NBUCKETS; i++)
+		state->sums[i] = aging_scale_up(state->sums[i], scale - state->scale);
+	state->scale = scale;
+}
+
+
+/* ------------------------------------------------------------------------
+ * Decoding amounts from the numeric on-disk format
+ * ------------------------------------------------------------------------
+ */
+
+/* Unaligned reads: a short-varlena numeric starts at an odd address. */
+static inline uint16
+aging_read_uint16(const char *p)
+{
+	uint16		v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline int16
+aging_read_int16(const char *p)
+{
+	int16		v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* NaN and infinities have no place in a sum of money owed. */
+static pg_noinline void
+aging_special_error(uint16 header)
+{
+	const char *value;
+
+	switch (header & NUMFMT_SPECIAL_MASK)
+	{
+		case NUMFMT_SPECIAL_PINF:
+			value = "Infinity";
+			break;
+		case NUMFMT_SPECIAL_NINF:
+			value = "-Infinity";
+			break;
+		default:
+			value = "NaN";
+			break;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("ar.aging amount cannot be %s", value),
+			 errdetail("Only finite amounts can be aged.")));
+}
+
+static pg_noinline void
+aging_corrupt_numeric(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("invalid numeric value passed to ar.aging")));
+}
+
+/*
+ * Slow path of aging_digits_value: many digits or a large shift.  Every step
+ * is checked for overflow.
+ */
+static pg_noinline int128
+aging_digits_value_slow(const char *digits, int ndigits, int shift)
+{
+	int128		acc = 0;
+
+	for (int i = 0; i < ndigits; i++)
+	{
+		int16		d = aging_read_int16(digits + i * sizeof(int16));
+
+		if (__builtin_mul_overflow(acc, NUMFMT_NBASE, &acc) ||
+			__builtin_add_overflow(acc, d, &acc))
+			aging_out_of_range();
+	}
+	if (shift < 0)
+		return acc / (int128) aging_pow10_u64[-shift];
+	return aging_scale_up(acc, shift);
+}
+
+/*
+ * The unsigned integer formed by ndigits base-10000 digits, times 10^shift
+ * (shift >= -3: a negative shift only drops the zeros padding the last
+ * digit).  Amounts of up to 16 significant digits take the fast path: a
+ * uint64 Horner loop and one 64x64->128 bit multiplication, no overflow
+ * possible.
+ */
+static inline int128
+aging_digits_value(const char *digits, int ndigits, int shift)
+{
+	uint64		acc = 0;
+
+	if (unlikely(ndigits > 4 || shift > AGING_POW10_U64_MAX))
+		return aging_digits_value_slow(digits, ndigits, shift);
+
+	for (int i = 0; i < ndigits; i++)
+		acc = acc * NUMFMT_NBASE + (uint16) aging_read_int16(digits + i * sizeof(int16));
+
+	/* constant divisors compile to multiplications */
+	switch (shift)
+	{
+		case -3:
+			return (int128) (acc / 1000);
+		case -2:
+			return (int128) (acc / 100);
+		case -1:
+			return (int128) (acc / 10);
+		default:
+			return (int128) ((uint128) acc * aging_pow10_u64[shift]);
+	}
+}
+
+/*
+ * Add a numeric Datum to bucket "bucket" of the state.
+ *
+ * The amount is read in place (packed short-header varlenas included; only
+ * compressed or out-of-line values are detoasted), at the scale of the state
+ * after raising it to the amount's display scale.  Digits below that scale
+ * would be truncated, but PostgreSQL never stores any.
+ */
+static inline void
+aging_add_numeric(AgingState *state, int bucket, Datum amount)
+{
+	struct varlena *raw = (struct varlena *) DatumGetPointer(amount);
+	const char *data;
+	int			len;
+	uint16		header;
+	int			hdrlen;
+	int			dscale;
+	int			weight;
+	bool		negative;
+	int			ndigits;
+	int128		value;
+
+	if (unlikely(VARATT_IS_EXTERNAL(raw) || VARATT_IS_COMPRESSED(raw)))
+		raw = PG_DETOAST_DATUM_PACKED(amount);
+	data = VARDATA_ANY(raw);
+	len = VARSIZE_ANY_EXHDR(raw);
+	if (unlikely(len < (int) sizeof(uint16)))
+		aging_corrupt_numeric();
+
+	header = aging_read_uint16(data);
+	if (unlikely((header & NUMFMT_FLAG_MASK) == NUMFMT_FLAG_SPECIAL))
+		aging_special_error(header);
+	if (header & NUMFMT_FLAG_SHORT)
+	{
+		hdrlen = sizeof(uint16);
+		negative = (header & NUMFMT_SHORT_NEG) != 0;
+		dscale = (header & NUMFMT_SHORT_DSCALE_MASK) >> NUMFMT_SHORT_DSCALE_SHIFT;
+		weight = header & NUMFMT_SHORT_WEIGHT_MASK;
+		if (header & NUMFMT_SHORT_WEIGHT_NEG)
+			weight -= NUMFMT_SHORT_WEIGHT_MASK + 1;
+	}
+	else
+	{
+		hdrlen = sizeof(uint16) + sizeof(int16);
+		if (unlikely(len < hdrlen))
+			aging_corrupt_numeric();
+		negative = (header & NUMFMT_FLAG_MASK) == NUMFMT_FLAG_NEG;
+		dscale = header & NUMFMT_LONG_DSCALE_MASK;
+		weight = aging_read_int16(data + sizeof(uint16));
+	}
+	ndigits = (len - hdrlen) / sizeof(int16);
+
+	/* even a zero widens the result scale, as it does for sum() */
+	if (unlikely(dscale > state->scale))
+		aging_rescale(state, dscale);
+
+	/*
+	 * Only the digits reaching the state's scale count: digit i covers
+	 * decimal places 4*(weight-i) .. 4*(weight-i)+3, so the last useful one
+	 * is weight + (scale+3)/4.  The integer they form is the amount times
+	 * 10^(4*(used-1-weight)); shift brings it to 10^scale, and is >= -3.
+	 */
+	ndigits = Min(ndigits, weight + (state->scale + 3) / NUMFMT_DEC_DIGITS + 1);
+	if (ndigits <= 0)
+		return;
+	value = aging_digits_value(data + hdrlen, ndigits,
+							   state->scale - NUMFMT_DEC_DIGITS * (ndigits - 1 - weight));
+	state->sums[bucket] = aging_add(state->sums[bucket], negative ? -value : value);
+}
+
+/*
+ * Bucket of a day difference as_of - due_date.  It is computed in 64 bits,
+ * so infinite dates (INT32_MIN/INT32_MAX) need no special case.
+ */
+static inline int
+aging_bucket(DateADT due_date, DateADT as_of)
+{
+	int64		days = (int64) as_of - (int64) due_date;
+
+	if (days <= 0)
+		return 0;
+	if (days <= 30)
+		return 1;
+	if (days <= 60)
+		return 2;
+	if (days <= 90)
+		return 3;
+	return 4;
+}
+
+
+/* ------------------------------------------------------------------------
+ * State values
+ * ------------------------------------------------------------------------
+ */
+
+static AgingState *
+aging_state_new(void)
+{
+	AgingState *state = palloc0(sizeof(AgingState));
+
+	SET_VARSIZE(state, sizeof(AgingState));
+	return state;
+}
+
+static AgingState *
+aging_state_copy(const AgingState *source)
+{
+	AgingState *state = palloc(sizeof(AgingState));
+
+	memcpy(state, source, sizeof(AgingState));
+	return state;
+}
+
+/*
+ * Argument argno as a state: detoasted only when needed (a state is never
+ * compressed, but a packed copy might reach us), and checked, since a state
+ * can come from another server or another version.
+ */
+static AgingState *
+aging_state_arg(FunctionCallInfo fcinfo, int argno)
+{
+	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(argno);
+	AgingState *state;
+
+	if (unlikely(VARATT_IS_EXTENDED(raw)))
+		raw = pg_detoast_datum(raw);
+	state = (AgingState *) raw;
+	if (unlikely(VARSIZE(state) != sizeof(AgingState) ||
+				 state->scale < 0 || state->scale > AGING_MAX_SCALE))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid ar.aging_state value"),
+				 errdetail("The state has %u bytes and scale %d.",
+						   (unsigned int) VARSIZE(state), state->scale)));
+	return state;
+}
+
+/*
+ * The state argument 0 ready to be changed.  Inside an aggregate, the state
+ * belongs to the aggregate and is updated in place (no copy per row).  A
+ * new state is allocated in the current memory context: nodeAgg copies any
+ * new pass-by-reference state into the aggregate context itself, so
+ * allocating it there would leave a dead copy per group.  Outside an
+ * aggregate (a direct call), the argument is never modified.
+ */
+static AgingState *
+aging_state_for_update(FunctionCallInfo fcinfo)
+{
+	AgingState *state;
+
+	if (PG_ARGISNULL(0))
+		return aging_state_new();
+	state = aging_state_arg(fcinfo, 0);
+	if (!AggCheckCallContext(fcinfo, NULL))
+		state = aging_state_copy(state);
+	return state;
+}
+
+/* state += other, at the larger of both scales. */
+static void
+aging_state_merge(AgingState *state, const AgingState *other)
+{
+	if (other->scale > state->scale)
+		aging_rescale(state, other->scale);
+	for (int i = 0; i < AGING_NBUCKETS; i++)
+		state->sums[i] = aging_add(state->sums[i],
+								   aging_scale_up(other->sums[i],
+												  state->scale - other->scale));
+}
+
+
+/* ------------------------------------------------------------------------
+ * Decimal text of an accumulator
+ * ------------------------------------------------------------------------
+ */
+
+/* Write value / 10^scale into buf (AGING_DECIMAL_BUFLEN bytes). */
+static void
+aging_format_decimal(int128 value, int scale, char *buf)
+{
+	char		digits[AGING_DECIMAL_BUFLEN];
+	int			ndigits = 0;
+	uint128		magnitude = value < 0 ? -(uint128) value : (uint128) value;
+	char	   *out = buf;
+
+	/* least significant digit first; at least one digit before the point */
+	while (magnitude != 0 || ndigits <= scale)
+	{
+		digits[ndigits++] = '0' + (char) (magnitude % 10);
+		magnitude /= 10;
+	}
+	if (value < 0)
+		*out++ = '-';
+	while (ndigits > 0)
+	{
+		if (ndigits == scale)
+			*out++ = '.';
+		*out++ = digits[--ndigits];
+	}
+	*out = '\0';
+}
+
+static pg_noinline void
+aging_bad_state_text(const char *text, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type ar.aging_state: \"%s\"", text),
+			 errdetail("%s", detail),
+			 errhint("The form is (not_due,d1_30,d31_60,d61_90,d91_plus) with plain decimal numbers, as ar.aging_state output prints it.")));
+}
+
+static const char *
+aging_skip_spaces(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+		p++;
+	return p;
+}
+
+/*
+ * Parse one plain decimal number -?[0-9]+(\.[0-9]+)? at *p into its
+ * unscaled integer and its scale, and advance *p.  Bad syntax is 22P02
+ * naming the whole text; a value too large is 22003.
+ */
+static void
+aging_parse_decimal(const char **p, const char *text, int128 *value, int *scale)
+{
+	const char *s = *p;
+	bool		negative = (*s == '-');
+	int128		acc = 0;
+	int			nfraction = -1;
+
+	if (negative)
+		s++;
+	for (;; s++)
+	{
+		if (*s >= '0' && *s <= '9')
+		{
+			if (__builtin_mul_overflow(acc, 10, &acc) ||
+				__builtin_add_overflow(acc, *s - '0', &acc))
+				aging_out_of_range();
+			if (nfraction >= 0)
+				nfraction++;
+		}
+		else if (*s == '.' && nfraction < 0 && s > *p + negative)
+			nfraction = 0;
+		else
+			break;
+	}
+	if (s == *p + negative || nfraction == 0)
+		aging_bad_state_text(text, "Each bucket must be a plain decimal number such as 120 or -80.50.");
+
+	*scale = Max(nfraction, 0);
+	if (*scale > AGING_MAX_SCALE)
+		aging_out_of_range();
+	*value = negative ? -acc : acc;
+	*p = s;
+}
+
+
+/* ------------------------------------------------------------------------
+ * ar.aging_state input and output
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * Text form: (not_due,d1_30,d31_60,d61_90,d91_plus), each a plain decimal
+ * at the scale of the state, e.g. (1250.00,0.00,-80.50,0.00,300.00).  The
+ * scale read back is the largest number of digits after a point.
+ */
+Datum
+aging_state_in(PG_FUNCTION_ARGS)
+{
+	const char *text = PG_GETARG_CSTRING(0);
+	const char *p = aging_skip_spaces(text);
+	int128		values[AGING_NBUCKETS];
+	int			scales[AGING_NBUCKETS];
+	AgingState *state = aging_state_new();
+
+	if (*p++ != '(')
+		aging_bad_state_text(text, "It must start with \"(\".");
+	for (int i = 0; i < AGING_NBUCKETS; i++)
+	{
+		p = aging_skip_spaces(p);
+		aging_parse_decimal(&p, text, &values[i], &scales[i]);
+		p = aging_skip_spaces(p);
+		if (*p++ != (i < AGING_NBUCKETS - 1 ? ',' : ')'))
+			aging_bad_state_text(text, i < AGING_NBUCKETS - 1
+								 ? "Five comma-separated buckets are expected."
+								 : "It must end with \")\" after the fifth bucket.");
+		state->scale = Max(state->scale, scales[i]);
+	}
+	if (*aging_skip_spaces(p) != '\0')
+		aging_bad_state_text(text, "Junk follows the closing \")\".");
+
+	for (int i = 0; i < AGING_NBUCKETS; i++)
+		state->sums[i] = aging_scale_up(values[i], state->scale - scales[i]);
+	PG_RETURN_POINTER(state);
+}
+
+Datum
+aging_state_out(PG_FUNCTION_ARGS)
+{
+	AgingState *state = aging_state_arg(fcinfo, 0);
+	StringInfoData buf;
+	char		number[AGING_DECIMAL_BUFLEN];
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '(');
+	for (int i = 0; i < AGING_NBUCKETS; i++)
+	{
+		aging_format_decimal(state->sums[i], state->scale, number);
+		if (i > 0)
+			appendStringInfoChar(&buf, ',');
+		appendStringInfoString(&buf, number);
+	}
+	appendStringInfoChar(&buf, ')');
+	PG_RETURN_CSTRING(buf.data);
+}
+
+/*
+ * Binary form: int32 scale, then for each bucket its int128 as a signed
+ * high int64 and an unsigned low int64, in network order.
+ */
+Datum
+aging_state_send(PG_FUNCTION_ARGS)
+{
+	AgingState *state = aging_state_arg(fcinfo, 0);
+	StringInfoData buf;
+
+	pq_begintypsend(&buf);
+	pq_sendint32(&buf, state->scale);
+	for (int i = 0; i < AGING_NBUCKETS; i++)
+	{
+		pq_sendint64(&buf, (int64) (state->sums[i] >> 64));
+		pq_sendint64(&buf, (int64) (uint64) state->sums[i]);
+	}
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+Datum
+aging_state_recv(PG_FUNCTION_ARGS)
+{
+	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
+	AgingState *state = aging_state_new();
+
+	state->scale = pq_getmsgint(buf, sizeof(int32));
+	if (state->scale < 0 || state->scale > AGING_MAX_SCALE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid scale %d in external ar.aging_state value",
+						state->scale),
+				 errdetail("The scale must be between 0 and %d.", AGING_MAX_SCALE)));
+	for (int i = 0; i < AGING_NBUCKETS; i++)
+	{
+		int64		high = pq_getmsgint64(buf);
+		uint64		low = (uint64) pq_getmsgint64(buf);
+
+		state->sums[i] = (int128) (((uint128) (uint64) high << 64) | low);
+	}
+	PG_RETURN_POINTER(state);
+}
+
+
+/* ------------------------------------------------------------------------
+ * Aggregate support functions
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * ar.aging_transfn(state, amount, due_date, as_of).  Not strict: a row with
+ * any NULL input is skipped here, and the first row creates the state.
+ */
+Datum
+aging_transfn(PG_FUNCTION_ARGS)
+{
+	AgingState *state;
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+
+	state = aging_state_for_update(fcinfo);
+	aging_add_numeric(state,
+					  aging_bucket(PG_GETARG_DATEADT(2), PG_GETARG_DATEADT(3)),
+					  PG_GETARG_DATUM(1));
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * ar.aging_combine(state, state): the state of the union of both row sets.
+ * Not strict, so that an empty side (NULL) is simply the other side.
+ */
+Datum
+aging_combine(PG_FUNCTION_ARGS)
+{
+	AgingState *state;
+	AgingState *other;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	other = aging_state_arg(fcinfo, 1);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_POINTER(other);
+
+	state = aging_state_for_update(fcinfo);
+	aging_state_merge(state, other);
+	PG_RETURN_POINTER(state);
+}
+
+/* One bucket as a numeric of the given display scale. */
+static Datum
+aging_make_numeric(int128 value, int scale)
+{
+	char		buf[AGING_DECIMAL_BUFLEN];
+
+	/*
+	 * int64_div_fast_to_numeric may multiply its dividend by up to 1000
+	 * before falling back to a slow path; keep well inside int64.
+	 */
+	if (value >= -(int128) (PG_INT64_MAX / 1000) &&
+		value <= (int128) (PG_INT64_MAX / 1000))
+		return NumericGetDatum(int64_div_fast_to_numeric((int64) value, scale));
+
+	aging_format_decimal(value, scale, buf);
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+/*
+ * The ar.aging_buckets row descriptor, looked up once per call site and
+ * kept in fn_extra: the final function runs once per group.
+ */
+static TupleDesc
+aging_result_desc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+	MemoryContext oldcontext;
+
+	if (fcinfo->flinfo->fn_extra != NULL)
+		return (TupleDesc) fcinfo->flinfo->fn_extra;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function returning record called in context that cannot accept type record")));
+	if (tupdesc->natts != AGING_NRESULT)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("type ar.aging_buckets has %d attributes, expected %d",
+						tupdesc->natts, AGING_NRESULT),
+				 errhint("Reinstall the ar_collect extension.")));
+	for (int i = 0; i < AGING_NRESULT; i++)
+		if (TupleDescAttr(tupdesc, i)->atttypid != NUMERICOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("attribute %d of type ar.aging_buckets is not numeric", i + 1),
+					 errhint("Reinstall the ar_collect extension.")));
+
+	oldcontext = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+	MemoryContextSwitchTo(oldcontext);
+	fcinfo->flinfo->fn_extra = tupdesc;
+	return tupdesc;
+}
+
+/*
+ * ar.aging_final(state) returns ar.aging_buckets.  A NULL state means no
+ * row was aged: every bucket is zero, since nothing is owed.  The state is
+ * only read, so the final function may run more than once on it (window
+ * aggregates).
+ */
+Datum
+aging_final(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc = aging_result_desc(fcinfo);
+	Datum		values[AGING_NRESULT];
+	bool		nulls[AGING_NRESULT] = {0};
+	AgingState	empty = {0};
+	const AgingState *state = PG_ARGISNULL(0) ? &empty : aging_state_arg(fcinfo, 0);
+	int128		total = 0;
+
+	for (int i = 0; i < AGING_NBUCKETS; i++)
+	{
+		values[i] = aging_make_numeric(state->sums[i], state->scale);
+		total = aging_add(total, state->sums[i]);
+	}
+	values[AGING_NBUCKETS] = aging_make_numeric(total, state->scale);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
