@@ -90,8 +90,9 @@ INSERT INTO ar.allocation (invoice_id, amount) SELECT id, 1 FROM ar.invoice WHER
 -- bank lines: allocations never exceed the line; currencies must agree
 INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
 SELECT id, v.n, '2026-04-01', '2026-05-01', 70 FROM ar.customer, (VALUES ('L-F5'), ('L-F6')) v(n) WHERE code = 'L-BETA';
-INSERT INTO ar.bank_transaction (booking_date, amount, counterparty_name, remittance_info)
-VALUES ('2026-05-03', 100, 'BETA GMBH', 'L-F5 L-F6');
+-- (an explicit id keeps the messages below independent of other tests)
+INSERT INTO ar.bank_transaction (id, booking_date, amount, counterparty_name, remittance_info)
+VALUES (900001, '2026-05-03', 100, 'BETA GMBH', 'L-F5 L-F6');
 SELECT status, allocated_amount FROM ar.bank_transaction WHERE remittance_info = 'L-F5 L-F6';
 INSERT INTO ar.allocation (invoice_id, bank_transaction_id, amount, allocated_on, method)
 SELECT i.id, t.id, 70, '2026-05-03', 'reference' FROM ar.invoice i, ar.bank_transaction t

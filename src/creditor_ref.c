@@ -10,7 +10,6 @@
  */
 #include "postgres.h"
 
-#include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
 #include "identifier.h"
@@ -70,39 +69,18 @@ creditor_ref_make(const char *payload, char *out, const char **why)
 	return true;
 }
 
-static Datum
-creditor_ref_from_cstring(const char *raw)
-{
-	char		buf[CREDITOR_REF_MAX_LEN + 1];
-	const char *why;
-
-	if (!creditor_ref_parse(raw, buf, &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid creditor reference: \"%s\"", ident_display(raw)),
-				 errdetail("%s", why)));
-	return PointerGetDatum(ident_make(buf, strlen(buf)));
-}
-
 PG_FUNCTION_INFO_V1(ar_creditor_ref_in);
 Datum
 ar_creditor_ref_in(PG_FUNCTION_ARGS)
 {
-	return creditor_ref_from_cstring(PG_GETARG_CSTRING(0));
+	return ident_input(PG_GETARG_CSTRING(0), creditor_ref_parse, "creditor reference");
 }
 
-/* Binary input is the text form: validate it exactly like text input. */
 PG_FUNCTION_INFO_V1(ar_creditor_ref_recv);
 Datum
 ar_creditor_ref_recv(PG_FUNCTION_ARGS)
 {
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	char	   *str;
-	int			nbytes;
-
-	/* Converts to the server encoding and rejects bytes such as NUL. */
-	str = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
-	return creditor_ref_from_cstring(str);
+	return ident_recv((StringInfo) PG_GETARG_POINTER(0), creditor_ref_parse, "creditor reference");
 }
 
 PG_FUNCTION_INFO_V1(ar_make_creditor_ref);

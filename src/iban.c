@@ -9,7 +9,6 @@
  */
 #include "postgres.h"
 
-#include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
 #include "identifier.h"
@@ -215,39 +214,18 @@ iban_parse(const char *in, char *out, const char **why)
 	return ident_check_digits_ok(out, len, why);
 }
 
-static Datum
-iban_from_cstring(const char *raw)
-{
-	char		buf[IBAN_MAX_LEN + 1];
-	const char *why;
-
-	if (!iban_parse(raw, buf, &why))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("invalid IBAN: \"%s\"", ident_display(raw)),
-				 errdetail("%s", why)));
-	return PointerGetDatum(ident_make(buf, strlen(buf)));
-}
-
 PG_FUNCTION_INFO_V1(ar_iban_in);
 Datum
 ar_iban_in(PG_FUNCTION_ARGS)
 {
-	return iban_from_cstring(PG_GETARG_CSTRING(0));
+	return ident_input(PG_GETARG_CSTRING(0), iban_parse, "IBAN");
 }
 
-/* Binary input is the text form: validate it exactly like text input. */
 PG_FUNCTION_INFO_V1(ar_iban_recv);
 Datum
 ar_iban_recv(PG_FUNCTION_ARGS)
 {
-	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	char	   *str;
-	int			nbytes;
-
-	/* Converts to the server encoding and rejects bytes such as NUL. */
-	str = pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes);
-	return iban_from_cstring(str);
+	return ident_recv((StringInfo) PG_GETARG_POINTER(0), iban_parse, "IBAN");
 }
 
 PG_FUNCTION_INFO_V1(ar_iban_country);

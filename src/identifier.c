@@ -189,6 +189,30 @@ ident_make(const char *s, int len)
 	return result;
 }
 
+Datum
+ident_input(const char *raw, ident_parser parse, const char *what)
+{
+	char		buf[IDENT_MAX_LEN + 1];
+	const char *why;
+
+	if (!parse(raw, buf, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("invalid %s: \"%s\"", what, ident_display(raw)),
+				 errdetail("%s", why)));
+	return PointerGetDatum(ident_make(buf, strlen(buf)));
+}
+
+Datum
+ident_recv(StringInfo buf, ident_parser parse, const char *what)
+{
+	int			nbytes;
+
+	/* Converts to the server encoding and rejects bytes such as NUL. */
+	return ident_input(pq_getmsgtext(buf, buf->len - buf->cursor, &nbytes),
+					   parse, what);
+}
+
 /*
  * Output and binary send, shared by both types.  The binary form is the
  * compact text itself; receive functions validate it like text input.

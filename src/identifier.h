@@ -12,6 +12,8 @@
 #ifndef AR_IDENTIFIER_H
 #define AR_IDENTIFIER_H
 
+#include "lib/stringinfo.h"
+
 /* ISO 13616: an IBAN has at most 34 characters. */
 #define IBAN_MAX_LEN		34
 /* ISO 11649: "RF" + 2 check digits + 1..21 characters. */
@@ -46,6 +48,20 @@ extern const char *ident_display(const char *raw);
 
 /* Builds a datum of either type from "len" compact characters. */
 extern struct varlena *ident_make(const char *s, int len);
+
+/* A non-throwing parser: see iban_parse below. */
+typedef bool (*ident_parser) (const char *in, char *out, const char **why);
+
+/* Longest compact identifier of either type. */
+#define IDENT_MAX_LEN		IBAN_MAX_LEN
+
+/*
+ * Text and binary input of either type: the value as "parse" accepts it,
+ * else a 22P02 error "invalid <what>: "<raw>"" with the parser's reason.
+ * Binary input is the text form, validated exactly like text input.
+ */
+extern Datum ident_input(const char *raw, ident_parser parse, const char *what);
+extern Datum ident_recv(StringInfo buf, ident_parser parse, const char *what);
 
 /*
  * Non-throwing parsers.  On success "out" holds the NUL-terminated compact

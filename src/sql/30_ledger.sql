@@ -84,6 +84,8 @@ CREATE TABLE ar.invoice (
 		CHECK (status IN ('open', 'partially_paid', 'paid', 'disputed', 'written_off', 'cancelled'))
 );
 CREATE INDEX invoice_customer ON ar.invoice (customer_id, due_date);
+-- payments name the invoice by number alone (unique per company)
+CREATE INDEX invoice_number ON ar.invoice (number);
 CREATE INDEX invoice_open_due ON ar.invoice (due_date) WHERE open_amount <> 0;
 CREATE INDEX invoice_payment_reference ON ar.invoice (payment_reference) WHERE payment_reference IS NOT NULL;
 
@@ -415,8 +417,9 @@ BEGIN
 	   IS DISTINCT FROM
 	   (OLD.invoice_id, OLD.bank_transaction_id, OLD.customer_credit_id, OLD.amount, OLD.allocated_on,
 	    OLD.method, OLD.company_id) THEN
-		RAISE EXCEPTION 'allocation % cannot be changed', OLD.id
+		RAISE EXCEPTION 'allocations cannot be changed'
 			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('Allocation %s is part of the ledger.', OLD.id),
 			      HINT = 'Delete it (the reversal is audited) and allocate again.';
 	END IF;
 	RETURN NEW;

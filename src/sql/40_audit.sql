@@ -26,6 +26,12 @@ CREATE TABLE ar.audit_log (
 	row_hash    bytea
 );
 CREATE INDEX audit_log_unsealed ON ar.audit_log (txid) WHERE seq IS NULL;
+
+-- One row per transaction that wrote audit rows, whose deferred trigger
+-- seals them at commit: one sealing call per transaction, not per row.
+CREATE TABLE ar.audit_seal_request (
+	txid  xid8 PRIMARY KEY DEFAULT pg_current_xact_id()
+);
 CREATE INDEX audit_log_row ON ar.audit_log (table_name, row_id);
 
 CREATE FUNCTION ar.audit_genesis_hash() RETURNS bytea
@@ -64,6 +70,12 @@ BEGIN
 	END IF;
 	INSERT INTO ar.audit_log (table_name, operation, row_id, old_row, new_row)
 	VALUES (TG_TABLE_NAME, TG_OP, (coalesce(new_row, old_row)->>'id')::bigint, old_row, new_row);
+	-- the transaction-local flag is undone with a rolled-back subtransaction,
+	-- together with the request it guards
+	IF current_setting('ar_collect.audit_seal_requested', true) IS DISTINCT FROM 'on' THEN
+		INSERT INTO ar.audit_seal_request DEFAULT VALUES ON CONFLICT DO NOTHING;
+		PERFORM set_config('ar_collect.audit_seal_requested', 'on', true);
+	END IF;
 	RETURN NULL;
 END $$;
 
@@ -75,9 +87,8 @@ DECLARE
 	last_seq bigint;
 	last_hash bytea;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM ar.audit_log WHERE id = NEW.id AND seq IS NULL) THEN
-		RETURN NULL;  -- an earlier call of this transaction sealed it
-	END IF;
+	DELETE FROM ar.audit_seal_request WHERE txid = NEW.txid;
+	PERFORM set_config('ar_collect.audit_seal_requested', 'off', true);
 	PERFORM pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'));
 	SELECT a.seq, a.row_hash INTO last_seq, last_hash
 	  FROM ar.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1;
@@ -120,7 +131,7 @@ CREATE TRIGGER audit_log_guard BEFORE INSERT OR UPDATE OR DELETE ON ar.audit_log
 	FOR EACH ROW EXECUTE FUNCTION ar._audit_guard();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ar.audit_log
 	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
-CREATE CONSTRAINT TRIGGER audit_log_seal AFTER INSERT ON ar.audit_log
+CREATE CONSTRAINT TRIGGER audit_log_seal AFTER INSERT ON ar.audit_seal_request
 	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ar._audit_seal();
 
 CREATE FUNCTION ar.verify_audit_chain()
