@@ -60,9 +60,20 @@ sql -d ar_demo -v customers="$customers" -v invoices="$invoices" -v seed="$seed"
 \pset footer off
 SELECT * FROM ar_demo.generate(customers => :customers, invoices => :invoices, seed => :'seed');
 SQL
+# What later features do with the generated ledger (import statements,
+# reconcile, run dunning, train models...), in name order.
+for step in "$ROOT"/demo/steps/*.sql; do
+	[ -e "$step" ] || continue
+	log "$(basename "$step" .sql)"
+	sql -d ar_demo -f "$step"
+done
 log "generated in $(($(date +%s) - started)) s"
 
-sql -d ar_demo -f "$ROOT/demo/report.sql"
+# report.sql first, then each feature's report_*.sql
+for report in "$ROOT"/demo/report.sql "$ROOT"/demo/report_*.sql; do
+	[ -e "$report" ] || continue
+	sql -d ar_demo -f "$report"
+done
 
 cat <<EOF
 
