@@ -3,7 +3,8 @@
 # the postgres OS user.  Source it; it defines functions only.
 
 PG_MAJOR=15
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+# AR_PG_BIN points at another (e.g. private, relocated) PostgreSQL 15 tree
+PG_BIN=${AR_PG_BIN:-/usr/lib/postgresql/$PG_MAJOR/bin}
 PG_CONFIG=$PG_BIN/pg_config
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
