@@ -109,9 +109,8 @@ AS $$
 	               FROM ar.allocation al
 	              WHERE al.allocated_on > as_of - period_days
 	              GROUP BY al.invoice_id) a ON a.invoice_id = i.id
-	 WHERE i.company_id = ar.default_company()
-	   AND i.currency = ar._kpi_company_currency()
-	   AND i.issue_date <= as_of
+	  JOIN ar.company c ON c.id = i.company_id AND c.currency = i.currency AND c.is_default
+	 WHERE i.issue_date <= as_of
 $$;
 
 CREATE FUNCTION ar._check_kpi_args(as_of date, period_days integer) RETURNS void
@@ -264,12 +263,12 @@ CREATE TABLE ar.segment_threshold (
 INSERT INTO ar.segment_threshold (name, value, description, shipped) VALUES
 ('occasional_late_mean_days', 3, 'amount-weighted mean days late at or above which a customer is occasional_late', true),
 ('chronic_late_mean_days', 15, 'amount-weighted mean days late at or above which a customer is chronic_late', true),
-('high_risk_mean_days', 45, 'amount-weighted mean days late at or above which a customer is high_risk', true),
-('high_risk_open_days_past_due', 90, 'an open invoice more than this many days past due makes the customer high_risk', true),
+('high_risk_mean_days', 75, 'amount-weighted mean days late at or above which a customer is high_risk', true),
+('high_risk_open_days_past_due', 120, 'an open invoice more than this many days past due makes the customer high_risk', true),
 ('occasional_late_on_time_share', 0.5, 'below this share of invoices paid on time (with at least 4 due), a punctual customer is occasional_late', true);
 COMMENT ON TABLE ar.segment_threshold IS 'Thresholds of the payer segments computed by ar.refresh_segments(); shipped rows may be updated by ar_admin.';
 
-CREATE FUNCTION ar._segment_threshold(threshold_name text) RETURNS numeric
+CREATE FUNCTION ar._segment_limit(threshold_name text) RETURNS numeric
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT value FROM ar.segment_threshold WHERE name = threshold_name
 $$;
@@ -324,11 +323,11 @@ LANGUAGE sql STABLE AS $$
 	       coalesce(e.max_days_past_due, 0), ar._kpi_company_currency(), coalesce(e.other_items, 0),
 	       CASE
 	         WHEN s.invoices_due IS NULL AND coalesce(e.max_days_past_due, 0) = 0 THEN NULL
-	         WHEN coalesce(s.mean_days_late, 0) >= ar._segment_threshold('high_risk_mean_days')
-	           OR coalesce(e.max_days_past_due, 0) > ar._segment_threshold('high_risk_open_days_past_due') THEN 'high_risk'
-	         WHEN s.mean_days_late >= ar._segment_threshold('chronic_late_mean_days') THEN 'chronic_late'
-	         WHEN s.mean_days_late >= ar._segment_threshold('occasional_late_mean_days')
-	           OR (s.invoices_due >= 4 AND s.share_on_time < ar._segment_threshold('occasional_late_on_time_share')) THEN 'occasional_late'
+	         WHEN coalesce(s.mean_days_late, 0) >= ar._segment_limit('high_risk_mean_days')
+	           OR coalesce(e.max_days_past_due, 0) > ar._segment_limit('high_risk_open_days_past_due') THEN 'high_risk'
+	         WHEN s.mean_days_late >= ar._segment_limit('chronic_late_mean_days') THEN 'chronic_late'
+	         WHEN s.mean_days_late >= ar._segment_limit('occasional_late_mean_days')
+	           OR (s.invoices_due >= 4 AND s.share_on_time < ar._segment_limit('occasional_late_on_time_share')) THEN 'occasional_late'
 	         ELSE 'punctual'
 	       END
 	  FROM ar.customer c
@@ -652,8 +651,8 @@ BEGIN
 		 WHERE o.amount > 0 AND o.open_amount > 0
 		   AND o.company_id = ar.default_company() AND o.currency = ar._kpi_company_currency()
 	), scored AS (
-		SELECT o.*, s.*
-		  FROM (SELECT array_agg(invoice_id) AS ids FROM open_item) a
+		SELECT o.customer_id, o.open_amount, s.*
+		  FROM (SELECT array_agg(oi.invoice_id) AS ids FROM open_item oi) a
 		 CROSS JOIN LATERAL ar.payment_scores(a.ids) s
 		  JOIN open_item o ON o.invoice_id = s.invoice_id
 	), periods AS (
@@ -662,7 +661,7 @@ BEGIN
 		  FROM generate_series(date_trunc(granularity, (from_date + 1)::timestamp),
 		                       (from_date + horizon_days)::timestamp, ('1 ' || granularity)::interval) p
 	), per_invoice AS (
-		SELECT p.period_start, s.customer_id, s.open_amount, sum(sc.probability) AS probability
+		SELECT p.period_start, s.customer_id, s.open_amount, least(sum(sc.probability), 1.0) AS probability
 		  FROM scored s
 		 CROSS JOIN LATERAL ar._payment_scenarios(s.due_date, s.delay_q10, s.delay_q50, s.delay_q90, from_date) sc
 		  JOIN periods p ON sc.pay_on BETWEEN greatest(p.period_start, from_date + 1) AND p.period_end
@@ -671,7 +670,7 @@ BEGIN
 		-- invoices of one customer tend to be paid together: their spreads add up
 		SELECT i.period_start,
 		       sum(i.open_amount * i.probability::numeric) AS expected,
-		       sum(i.open_amount * sqrt(i.probability * (1 - i.probability))::numeric) AS spread,
+		       sum(i.open_amount * sqrt(greatest(i.probability * (1 - i.probability), 0))::numeric) AS spread,
 		       sum(i.open_amount) AS exposure
 		  FROM per_invoice i
 		 GROUP BY i.period_start, i.customer_id
@@ -823,7 +822,7 @@ GRANT UPDATE (value) ON ar.segment_threshold TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.dso(date, integer, text), ar.kpis(date, integer), ar.kpi_history(date, integer, integer),
                           ar._kpi_figures(date, integer), ar._kpi_company_currency(),
                           ar.dunning_effectiveness(date, integer),
-                          ar.customer_behaviour_on(date), ar._segment_threshold(text),
+                          ar.customer_behaviour_on(date), ar._segment_limit(text),
                           ar.customer_risk_on(date), ar.cash_forecast(date, integer, text),
                           ar.predict_payment(bigint), ar.payment_scores(bigint[], bigint), ar._payment_model(bigint),
                           ar._payment_scores(bigint[], float8[], float8[], float8[], float8[], float8[], float8[], float8[]),
