@@ -228,8 +228,8 @@ SELECT CASE WHEN (SELECT count(*) FROM ibm) = 0 THEN 0
             ELSE ar.train_payment_model('2013-07-01') END AS ibm_model \gset
 CREATE TEMP TABLE ibm_eval AS
 SELECT e.* FROM ar.evaluate_payment_model('2013-07-01', '2013-12-31', nullif(:ibm_model, 0)) e WHERE :ibm_model <> 0;
-\echo IBM sample, trained on 2013-07-01, evaluated on invoices settled 2013-07-01 .. 2013-12-31:
-SELECT * FROM ibm_eval;
+SELECT diag('IBM sample, trained on 2013-07-01, evaluated on invoices settled 2013-07-01 .. 2013-12-31: ' || row_to_json(e)::text)
+  FROM ibm_eval e;
 SELECT CASE WHEN (SELECT count(*) FROM ibm) = 0
 	THEN skip('the IBM sample is absent (ar_collect_test.shared_data/ibm-ar): nothing to evaluate', 3)
 	ELSE collect_tap(
