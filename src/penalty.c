@@ -513,6 +513,20 @@ pen_rate_text(int64 rate)
 					(unsigned long long) (magnitude / unit), frac);
 }
 
+/* A value of 10^-6 units without useless decimals: "10", "3", "7.5". */
+static char *
+pen_number_text(int64 value)
+{
+	char	   *text = pen_rate_text(value);
+	int			len = strlen(text);
+
+	while (len > 0 && text[len - 1] == '0')
+		text[--len] = '\0';
+	if (len > 0 && text[len - 1] == '.')
+		text[--len] = '\0';
+	return text;
+}
+
 /* A rate of 10^-6 percent as a numeric of 2 to 6 decimals. */
 static Numeric
 pen_rate_numeric(int64 rate)
@@ -997,7 +1011,7 @@ pen_check_floor(const PenCase *c, DateADT day, int64 rate, int64 *next, PenError
 		err->message = psprintf("penalty rate %s is below the lawful minimum of %s on %s",
 								pen_rate_text(rate), pen_rate_text((int64) floor_rate), pen_date_text(day));
 		err->detail = psprintf("Regime %s: the rate may not be below %s times %s, which is %s on that day.",
-							   regime->code, pen_rate_text(regime->floor_multiplier),
+							   regime->code, pen_number_text(regime->floor_multiplier),
 							   regime->floor_series->code,
 							   pen_rate_text(regime->floor_series->rates[index].rate));
 		err->hint = pstrdup("Agree a higher contractual rate, or use the statutory regime (FR_LME).");
@@ -1469,17 +1483,8 @@ pen_rate_basis(const PenRegime *regime, const PenSegment *seg)
 		appendStringInfo(&buf, "%s on %s: %s", seg->series->code, pen_date_text(seg->ref_date),
 						 pen_rate_text(seg->ref_rate));
 	if (regime->margin != 0)
-	{
-		char	   *margin = pen_rate_text(regime->margin < 0 ? -regime->margin : regime->margin);
-		int			len = strlen(margin);
-
-		/* margins print without useless decimals: "+ 10", "+ 8", "+ 7.5" */
-		while (len > 0 && margin[len - 1] == '0')
-			margin[--len] = '\0';
-		if (len > 0 && margin[len - 1] == '.')
-			margin[--len] = '\0';
-		appendStringInfo(&buf, " %c %s", regime->margin < 0 ? '-' : '+', margin);
-	}
+		appendStringInfo(&buf, " %c %s", regime->margin < 0 ? '-' : '+',
+						 pen_number_text(regime->margin < 0 ? -regime->margin : regime->margin));
 	if (seg->series != NULL && seg->ref_status == 'v')
 		appendStringInfoString(&buf, " (provisional rate)");
 	return buf.data;

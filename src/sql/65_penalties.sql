@@ -149,42 +149,42 @@ INSERT INTO ar.penalty_regime (regime, name, legal_reference, country, currency,
 	('FR_LME', 'French commercial late-payment penalties (LME)',
 	 'Code de commerce L441-10 II (ECB rate in force on 1 January / 1 July + 10 points); D441-5 (40 EUR recovery indemnity per invoice)',
 	 'FR', 'EUR', 'ECB_MRO', 'half_year_start', false, 10, NULL, NULL, 60, 45, 30,
-	 'at most 60 days from the issue date, or 45 days end of month; 30 days after receipt when nothing was agreed',
+	 'at most 60 days from the issue date, or 45 days end of month',
 	 'Code de commerce L441-10 I'),
 	('EU_2011_7', 'EU late payment directive, statutory interest',
 	 'Directive 2011/7/EU art. 2(6) and 2(8) (ECB rate on 1 January / 1 July + 8 points), art. 6 (40 EUR compensation)',
 	 'EU', 'EUR', 'ECB_MRO', 'half_year_start', false, 8, NULL, NULL, 60, NULL, 30,
-	 'at most 60 days unless expressly agreed and not grossly unfair to the creditor; 30 days when nothing was agreed',
+	 'at most 60 days, unless expressly agreed and not grossly unfair to the creditor',
 	 'Directive 2011/7/EU art. 3(3) and 3(5)'),
 	('DE_B2B', 'German commercial default interest (no consumer party)',
 	 'BGB 288(2) (Basiszinssatz + 9 points), 288(5) (40 EUR Pauschale), 247 (Basiszinssatz)',
 	 'DE', 'EUR', 'DE_BASISZINSSATZ', 'day', false, 9, NULL, NULL, 60, NULL, 30,
-	 'at most 60 days unless expressly agreed and not grossly unfair to the creditor; 30 days after receipt of the invoice when nothing was agreed',
+	 'at most 60 days, unless expressly agreed and not grossly unfair to the creditor',
 	 'BGB 271a(1), 286(3)'),
 	('DE_B2C', 'German default interest with a consumer party',
 	 'BGB 288(1) (Basiszinssatz + 5 points), 247; no fixed fee (288(5) excludes consumers)',
 	 'DE', 'EUR', 'DE_BASISZINSSATZ', 'day', false, 5, NULL, NULL, NULL, NULL, 30,
-	 'no legal maximum; default after 30 days from receipt of the invoice if the consumer was told so',
+	 NULL,
 	 'BGB 286(3)'),
 	('UK_LPA', 'UK statutory interest on commercial debts',
 	 'Late Payment of Commercial Debts (Interest) Act 1998 s.4, s.5A; Late Payment of Commercial Debts (Rate of Interest) (No. 3) Order 2002 (SI 2002/1675): Bank Rate on the 31 December / 30 June before interest starts + 8 points, fixed for the whole delay; fixed sums GBP 40 / 70 / 100',
 	 'GB', 'GBP', 'UK_BANK_RATE', 'previous_half_year_end', true, 8, NULL, NULL, 60, NULL, 30,
-	 'at most 60 days unless expressly agreed and not grossly unfair to the supplier; 30 days when nothing was agreed',
+	 'at most 60 days, unless expressly agreed and not grossly unfair to the supplier',
 	 'Late Payment of Commercial Debts (Interest) Act 1998 s.4(3), s.4(5) (Late Payment of Commercial Debts Regulations 2013)'),
 	('FR_PUBLIC', 'French public procurement default interest (intérêts moratoires)',
 	 'Code de la commande publique L2192-13, R2192-31 (ECB rate in force on the first day of the half-year in which interest starts + 8 points, for the whole delay), D2192-35 (40 EUR indemnity)',
 	 'FR', 'EUR', 'ECB_MRO', 'half_year_start', true, 8, NULL, NULL, 30, NULL, 30,
-	 'at most 30 days for the State, local authorities and their public establishments (50 days for public hospitals, 60 for public companies)',
+	 'at most 30 days for the State, local authorities and their public establishments (50 days for public hospitals, 60 for public companies: define a regime of your own)',
 	 'Code de la commande publique R2192-10, R2192-11'),
 	('DE_B2B_2002', 'German commercial default interest, contracts concluded before 29 July 2014',
 	 'BGB 288(2) in its 2002 version (Basiszinssatz + 8 points), 247; no Pauschale (288(5) applies to contracts from 29 July 2014)',
 	 'DE', 'EUR', 'DE_BASISZINSSATZ', 'day', false, 8, NULL, NULL, NULL, NULL, 30,
-	 'no legal maximum before 271a BGB (29 July 2014); default 30 days after receipt of the invoice',
+	 NULL,
 	 'BGB 286(3)'),
 	('CONTRACT', 'Contractual late-payment rate (France)',
 	 'Code de commerce L441-10 II (a contractual rate may not be below three times the legal interest rate); D441-5 (40 EUR recovery indemnity)',
 	 'FR', 'EUR', NULL, NULL, false, 0, 'FR_LEGAL_PRO', 3, 60, 45, 30,
-	 'at most 60 days from the issue date, or 45 days end of month; 30 days after receipt when nothing was agreed',
+	 'at most 60 days from the issue date, or 45 days end of month',
 	 'Code de commerce L441-10 I');
 
 INSERT INTO ar.penalty_regime_fee (regime, currency, min_amount, fee) VALUES
@@ -765,12 +765,12 @@ COMMENT ON COLUMN ar.invoice.penalty_for_invoice_id IS 'Set on the invoice that 
 CREATE FUNCTION ar._invoice_penalty_rate_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-	regime text := coalesce(NEW.penalty_regime,
-	                        (SELECT c.penalty_regime FROM ar.customer c WHERE c.id = NEW.customer_id), 'FR_LME');
+	applied_regime text := coalesce(NEW.penalty_regime,
+	                                (SELECT c.penalty_regime FROM ar.customer c WHERE c.id = NEW.customer_id), 'FR_LME');
 	lawful numeric;
 BEGIN
 	BEGIN
-		lawful := ar.penalty_rate_floor(regime, NEW.issue_date);
+		lawful := ar.penalty_rate_floor(applied_regime, NEW.issue_date);
 	EXCEPTION WHEN no_data_found THEN
 		RETURN NEW;				-- floor not known on that date yet: checked when computed
 	END;
@@ -780,7 +780,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      DETAIL = (SELECT format('Regime %s: at least %s times %s (%s).', r.regime, r.floor_multiplier,
 			                              r.floor_series, r.legal_reference)
-			                  FROM ar.penalty_regime r WHERE r.regime = _invoice_penalty_rate_check.regime);
+			                  FROM ar.penalty_regime r WHERE r.regime = applied_regime);
 	END IF;
 	RETURN NEW;
 END $$;
@@ -954,12 +954,12 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT b.invoice_id, b.company_id, b.customer_id, c.code, b.number, b.currency, b.regime, b.due_date,
 	       r.settled_on, r.days_late, r.interest, r.fixed_fee, r.total, s.status,
 	       CASE WHEN d.decision = 'billed' THEN pi.amount ELSE r.total END,
-	       coalesce(pc.paid, 0),
+	       coalesce(pc.paid, r.total - r.total, 0),
 	       CASE s.status
 	            WHEN 'billed' THEN pi.amount - coalesce(pc.paid, 0)
 	            WHEN 'accruing' THEN r.total
 	            WHEN 'open' THEN r.total
-	            ELSE 0
+	            ELSE r.total - r.total
 	       END,
 	       d.penalty_invoice_id, d.decided_on, d.reason, r.problem
 	  FROM ar._penalty_basis b
@@ -1239,8 +1239,8 @@ BEGIN
 	IF latest IS NULL OR due_date <= latest THEN
 		RETURN NULL;
 	END IF;
-	RETURN format('payment term of %s days (issued %s, due %s) exceeds the legal maximum under %s: %s (%s); latest lawful due date %s',
-	              due_date - issue_date, issue_date, due_date, r.regime, r.terms_rule, r.terms_reference, latest);
+	RETURN format('payment term of %s days (issued %s, due %s) exceeds the maximum of %s (%s: %s); latest lawful due date %s',
+	              due_date - issue_date, issue_date, due_date, r.regime, r.terms_reference, r.terms_rule, latest);
 END $$;
 COMMENT ON FUNCTION ar.check_payment_terms(date, date, text) IS 'The violation of the payment-terms law by an invoice issued on issue_date and due on due_date (French LME: at most 60 days from issue or 45 days end of month), or NULL when the terms are lawful.';
 
