@@ -351,6 +351,9 @@ ANALYZE public.penalty_par_case;
 SELECT is((SELECT sum((ar.late_penalty(amount, due_date, paid_on, regime)).total) FROM public.penalty_par_case),
           (SELECT 20 * sum(interest + fixed_fee) FROM late_oracle), 'ar.late_penalty gives the same sums in a parallel plan');
 RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
 
 -- -------------------------------------------------- documentation, dump, grants
 SELECT is_empty($$

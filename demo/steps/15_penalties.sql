@@ -17,16 +17,8 @@
 \set ON_ERROR_STOP on
 SELECT as_of AS demo_as_of FROM ar_demo.generation ORDER BY id DESC LIMIT 1 \gset
 
-INSERT INTO ar.reference_rate (series, effective_from, rate, status, confirmed_through, source)
-SELECT v.series, v.effective_from, v.rate, 'provisional', greatest(:'demo_as_of'::date, v.effective_from),
-       'DEMO ASSUMPTION: last official value, assumed unchanged; replace with the published rate'
-  FROM (VALUES ('ECB_MRO', DATE '2026-02-06', 2.15),
-               ('UK_BANK_RATE', DATE '2026-02-06', 3.75),
-               ('DE_BASISZINSSATZ', DATE '2026-07-01', 1.27),
-               ('FR_LEGAL_PRO', DATE '2026-07-01', 2.62),
-               ('FR_LEGAL_PRIVATE', DATE '2026-07-01', 6.67)) v(series, effective_from, rate)
- WHERE :'demo_as_of'::date >= v.effective_from
-ON CONFLICT DO NOTHING;
+SELECT ar.assume_rates_unchanged(:'demo_as_of',
+       'DEMO ASSUMPTION: last official value, assumed unchanged; replace with the published rate') AS series_extended;
 
 UPDATE ar.customer SET penalty_regime = 'DE_B2B' WHERE country = 'DE';
 UPDATE ar.customer SET penalty_regime = 'EU_2011_7' WHERE country IN ('BE', 'ES', 'IT', 'NL', 'LU');
