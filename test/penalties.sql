@@ -358,7 +358,7 @@ RESET min_parallel_table_scan_size;
 -- -------------------------------------------------- documentation, dump, grants
 SELECT is_empty($$
 	SELECT c.relname, a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-	 WHERE c.relnamespace = 'ar'::regnamespace AND c.relname IN ('penalty_claims', 'payment_term_violations')
+	 WHERE c.relnamespace = 'ar'::regnamespace AND c.relname IN ('penalty_claims', 'payment_term_violations', '_penalty_basis')
 	   AND a.attnum > 0 AND col_description(c.oid, a.attnum) IS NULL
 $$, 'every column of the penalty views has a comment');
 SELECT ok((SELECT array_agg(c::regclass::text) FROM pg_extension e, unnest(e.extconfig) c WHERE e.extname = 'ar_collect')

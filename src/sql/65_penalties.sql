@@ -900,6 +900,19 @@ SELECT i.id AS invoice_id, i.company_id, i.customer_id, i.number, i.currency, i.
   FROM ar.invoice i
   JOIN ar.customer c ON c.id = i.customer_id;
 
+COMMENT ON VIEW ar._penalty_basis IS 'What the penalty engine reads of each invoice: its regime and contractual rate (its own, else its customer''s, else FR_LME) and whether it can bear penalties.';
+COMMENT ON COLUMN ar._penalty_basis.invoice_id IS 'ar.invoice.id';
+COMMENT ON COLUMN ar._penalty_basis.company_id IS 'Company of the invoice.';
+COMMENT ON COLUMN ar._penalty_basis.customer_id IS 'ar.customer.id';
+COMMENT ON COLUMN ar._penalty_basis.number IS 'Invoice number.';
+COMMENT ON COLUMN ar._penalty_basis.currency IS 'Currency of the invoice, and of its fixed fee.';
+COMMENT ON COLUMN ar._penalty_basis.issue_date IS 'Issue date.';
+COMMENT ON COLUMN ar._penalty_basis.due_date IS 'Due date: late days start the day after.';
+COMMENT ON COLUMN ar._penalty_basis.amount IS 'Invoice amount including tax.';
+COMMENT ON COLUMN ar._penalty_basis.regime IS 'Regime applied: the invoice''s, else its customer''s, else FR_LME.';
+COMMENT ON COLUMN ar._penalty_basis.contract_rate IS 'Contractual rate (percent a year): the invoice''s, else its customer''s.';
+COMMENT ON COLUMN ar._penalty_basis.liable IS 'False for credit notes, cancelled invoices and invoices billing penalties: they bear none.';
+
 CREATE FUNCTION ar._penalty_basis_of(invoice_id bigint) RETURNS ar._penalty_basis
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
