@@ -376,15 +376,8 @@ apply_sepa_keywords(const char *text, StmtLine *line)
 	}
 	if (!found)
 		return false;
-	if (svwz != NULL || prefix != NULL)
-	{
-		StringInfoData buf;
-
-		initStringInfo(&buf);
-		stmt_append_sep(&buf, " ", prefix);
-		stmt_append_sep(&buf, " ", svwz);
-		line->remittance_info = buf.data;
-	}
+	/* SVWZ+ is the payer's text; without it, what precedes the keywords */
+	line->remittance_info = svwz != NULL ? svwz : prefix;
 	return true;
 }
 
@@ -398,8 +391,11 @@ parse_german_86(const char *text, StmtLine *line)
 	char		sep;
 	const char *p;
 	StringInfoData purpose;
+	StringInfoData more;
 	StringInfoData name;
 	char	   *gvc = NULL;
+	char	   *iban = NULL;
+	bool		full = false;
 
 	if (is_digit(text[0]) && is_digit(text[1]) && is_digit(text[2]) &&
 		text[3] != '\0' && !is_alnum(text[3]) && text[3] != ' ' &&
@@ -418,6 +414,7 @@ parse_german_86(const char *text, StmtLine *line)
 		return false;
 
 	initStringInfo(&purpose);
+	initStringInfo(&more);
 	initStringInfo(&name);
 	while (*p == sep && is_digit(p[1]) && is_digit(p[2]))
 	{
@@ -444,22 +441,48 @@ parse_german_86(const char *text, StmtLine *line)
 				break;
 			case 38:
 				/* some banks put the IBAN here and the old account in ?31 */
-				if (stmt_iban_or_null(stmt_trimmed(v, e - v)) != NULL)
-					line->counterparty_account = stmt_trimmed(v, e - v);
+				iban = stmt_iban_or_null(stmt_trimmed(v, e - v));
 				break;
+			case 29:
+				full = true;
+				/* FALLTHROUGH */
 			default:
-				if ((code >= 20 && code <= 29) || (code >= 60 && code <= 63))
+				if (code >= 20 && code <= 29)
 					appendBinaryStringInfo(&purpose, v, e - v);
+				else if (code >= 60 && code <= 63)
+					appendBinaryStringInfo(&more, v, e - v);
 				break;
 		}
 		p = e;
 	}
 	line->bank_tx_code_proprietary = gvc;
 	line->counterparty_name = stmt_trimmed(name.data, name.len);
+	if (iban != NULL)
+		line->counterparty_account = iban;
+
+	/*
+	 * ?60-?63 continue the purpose when ?20-?29 are all used; otherwise
+	 * they are a text of their own, read the same way.
+	 */
+	if (full)
+	{
+		appendBinaryStringInfo(&purpose, more.data, more.len);
+		resetStringInfo(&more);
+	}
 	if (!apply_sepa_keywords(purpose.data, line))
-		line->remittance_info = stmt_squeeze(purpose.data);
-	else if (line->remittance_info)
-		line->remittance_info = stmt_squeeze(line->remittance_info);
+		line->remittance_info = purpose.data;
+	if (more.len > 0)
+	{
+		char	   *first = line->remittance_info;
+
+		line->remittance_info = NULL;
+		if (!apply_sepa_keywords(more.data, line))
+			line->remittance_info = more.data;
+		if (first != NULL)
+			line->remittance_info = line->remittance_info ?
+				psprintf("%s %s", first, line->remittance_info) : first;
+	}
+	line->remittance_info = stmt_squeeze(line->remittance_info);
 	return true;
 }
 
@@ -643,6 +666,7 @@ parse_61(Mt940State *st, Mt940Field *f)
 	int			amount_start;
 	StringInfoData amount;
 	int			ref_start;
+	char	   *extra = NULL;
 
 	line->source_line = f->line;
 	if (n < 6 || !read_yymmdd(s, &line->value_date))
@@ -707,11 +731,14 @@ parse_61(Mt940State *st, Mt940Field *f)
 		i = t;
 	}
 
-	/* customer reference up to "//" or the end of the line */
+	/* customer reference (16x) up to "//" or the end of the line */
 	ref_start = i;
 	while (i < n && s[i] != '\n' && !(s[i] == '/' && i + 1 < n && s[i + 1] == '/'))
 		i++;
-	line->customer_reference = stmt_trimmed(s + ref_start, i - ref_start);
+	line->customer_reference = stmt_trimmed(s + ref_start, Min(i - ref_start, 16));
+	/* what some banks add after it (Rabobank: the counterparty's name) */
+	if (i - ref_start > 16)
+		extra = stmt_trimmed(s + ref_start + 16, i - ref_start - 16);
 	if (line->customer_reference && strcmp(line->customer_reference, "NONREF") == 0)
 		line->customer_reference = NULL;
 	if (i + 1 < n && s[i] == '/' && s[i + 1] == '/')
@@ -734,6 +761,9 @@ parse_61(Mt940State *st, Mt940Field *f)
 				appendStringInfoChar(&details, s[i]);
 		line->additional_info = stmt_trimmed(details.data, details.len);
 	}
+	if (extra != NULL)
+		line->additional_info = line->additional_info ?
+			psprintf("%s %s", extra, line->additional_info) : extra;
 	return line;
 }
 
