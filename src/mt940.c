@@ -488,7 +488,7 @@ parse_german_86(const char *text, StmtLine *line)
 
 /* Keys of the Dutch/SEPA slash layout. */
 static const char *const slash_keys[] = {
-	"ACCW", "ADDR", "BENM", "BIC", "BUSP", "CDTRREFTP", "CDTRREF", "CHGS", "CNTP",
+	"ACCW", "ADDR", "BBAN", "BENM", "BIC", "BUSP", "CDTRREFTP", "CDTRREF", "CHGS", "CNTP",
 	"CSID", "EREF", "EXCH", "IBAN", "ID", "ISDT", "KREF", "MARF", "NAME", "OCMT",
 	"ORDP", "PREF", "PURP", "REMI", "RTRN", "RTYP", "SVCL", "TRTP", "ULTB", "ULTC",
 	"ULTD",
@@ -587,7 +587,7 @@ parse_slash_86(const char *text, StmtLine *line)
 		}
 		else if (strcmp(key, "NAME") == 0)
 			set_if_empty(&line->counterparty_name, value);
-		else if (strcmp(key, "IBAN") == 0)
+		else if (strcmp(key, "IBAN") == 0 || strcmp(key, "BBAN") == 0)
 			set_if_empty(&line->counterparty_account, value);
 		else if (strcmp(key, "BIC") == 0)
 			set_if_empty(&line->counterparty_bic, value);
@@ -603,7 +603,7 @@ parse_slash_86(const char *text, StmtLine *line)
 				line->return_reason = code;
 		}
 		else if (strcmp(key, "PREF") == 0 || strcmp(key, "KREF") == 0)
-			set_if_empty(&line->customer_reference, value);
+			line->customer_reference = value;	/* :61: only said "PREF" */
 		else if (strcmp(key, "TRTP") == 0)
 			set_if_empty(&line->booking_text, value);
 
@@ -616,6 +616,36 @@ parse_slash_86(const char *text, StmtLine *line)
 	if (line->remittance_info)
 		line->remittance_info = stmt_squeeze(line->remittance_info);
 	return true;
+}
+
+/*
+ * Labels in free text (Knab and other Dutch banks): "REK: NL52RABO...",
+ * "NAAM: SOME NAME" up to the end of its line, "IBAN: ..." .
+ */
+static void
+apply_labels(Mt940Field *f, StmtLine *line)
+{
+	const char *text = f->text.data;
+	const char *p;
+
+	if ((p = strstr(text, "REK: ")) != NULL || (p = strstr(text, "IBAN: ")) != NULL)
+	{
+		const char *v = strchr(p, ' ') + 1;
+		const char *e = v;
+
+		while (*e && *e != '/' && *e != ' ' && *e != '\n')
+			e++;
+		set_if_empty(&line->counterparty_account, stmt_trimmed(v, e - v));
+	}
+	if ((p = strstr(text, "NAAM: ")) != NULL)
+	{
+		const char *v = p + 6;
+		const char *e = v;
+
+		while (*e && *e != '\n')
+			e++;
+		set_if_empty(&line->counterparty_name, stmt_trimmed(v, e - v));
+	}
 }
 
 /* Reads the :86: text into the line it follows. */
@@ -636,6 +666,7 @@ apply_86(Mt940Field *f, StmtLine *line)
 			line->remittance_info = stmt_squeeze(text);
 		else if (line->remittance_info)
 			line->remittance_info = stmt_squeeze(line->remittance_info);
+		apply_labels(f, line);
 	}
 	line->additional_info = stmt_squeeze(join_free_text(f));
 }
@@ -733,7 +764,8 @@ parse_61(Mt940State *st, Mt940Field *f)
 
 	/* customer reference (16x) up to "//" or the end of the line */
 	ref_start = i;
-	while (i < n && s[i] != '\n' && !(s[i] == '/' && i + 1 < n && s[i + 1] == '/'))
+	while (i < n && s[i] != '\n' &&
+		   !(s[i] == '/' && i + 1 < n && s[i + 1] == '/' && !(i + 2 < n && s[i + 2] == '/')))
 		i++;
 	line->customer_reference = stmt_trimmed(s + ref_start, Min(i - ref_start, 16));
 	/* what some banks add after it (Rabobank: the counterparty's name) */
@@ -761,6 +793,9 @@ parse_61(Mt940State *st, Mt940Field *f)
 				appendStringInfoChar(&details, s[i]);
 		line->additional_info = stmt_trimmed(details.data, details.len);
 	}
+	/* Rabobank puts the counterparty's IBAN there */
+	if (line->additional_info != NULL && strchr(line->additional_info, ' ') == NULL)
+		line->counterparty_account = stmt_iban_or_null(line->additional_info);
 	if (extra != NULL)
 		line->additional_info = line->additional_info ?
 			psprintf("%s %s", extra, line->additional_info) : extra;
@@ -781,12 +816,6 @@ emit_pending(Mt940State *st)
 	line->currency = st->hdr.currency;
 	line->raw = pnstrdup(st->content + st->pending_raw_start,
 						 st->pending_raw_end - st->pending_raw_start);
-
-	/* Rabobank puts the counterparty account on the second :61: line */
-	if (line->counterparty_account == NULL && line->additional_info != NULL &&
-		strchr(line->additional_info, ' ') == NULL &&
-		stmt_iban_or_null(line->additional_info) != NULL)
-		line->counterparty_account = pstrdup(line->additional_info);
 
 	text = line->remittance_info;
 	if (line->structured_reference == NULL)

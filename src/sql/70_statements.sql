@@ -170,12 +170,12 @@ BEGIN
 		                  min(p.booking_date) AS first_date, max(p.booking_date) AS last_date,
 		                  jsonb_agg(to_jsonb(p) - ARRAY['statement_no', 'source_line', 'raw'] ORDER BY p.line_no) AS lines
 		             FROM p WHERE p.line_no IS NOT NULL GROUP BY p.statement_no)
-		SELECT h AS header, l.movements, coalesce(l.stored_lines, 0) AS stored_lines,
+		SELECT s AS header, l.movements, coalesce(l.stored_lines, 0) AS stored_lines,
 		       coalesce(l.credits, 0) AS credits, coalesce(l.debits, 0) AS debits,
 		       l.first_date, l.last_date, l.lines
-		  FROM p h LEFT JOIN l USING (statement_no)
-		 WHERE h.line_no IS NULL
-		 ORDER BY h.statement_no
+		  FROM p s LEFT JOIN l USING (statement_no)
+		 WHERE s.line_no IS NULL
+		 ORDER BY s.statement_no
 	LOOP
 		h := st.header;
 		-- what the parser leaves NULL in a fragment, a statement must have
