@@ -277,7 +277,8 @@ read_header(CsvState *st)
 		csv_error(st, 1, "the input is empty (a header line is expected)");
 	for (i = 0; i < rec.nfields; i++)
 	{
-		char	   *name = rec.fields[i] ? rec.fields[i] : "";
+		char	   *given = rec.fields[i] ? rec.fields[i] : "";
+		char	   *name = pstrdup(given);
 		char	   *p;
 		bool		known = false;
 
@@ -288,7 +289,7 @@ read_header(CsvState *st)
 			if (strcmp(name, csv_names[j].name) == 0)
 			{
 				if (st->column_of[csv_names[j].column] >= 0)
-					csv_error(st, rec.line, "column \"%s\" is given twice", name);
+					csv_error(st, rec.line, "column \"%s\" is given twice", given);
 				st->column_of[csv_names[j].column] = i;
 				known = true;
 			}
@@ -296,7 +297,7 @@ read_header(CsvState *st)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 					 errmsg("malformed CSV statement at line %d: unknown column \"%s\"",
-							rec.line, stmt_excerpt(name, strlen(name))),
+							rec.line, stmt_excerpt(given, strlen(given))),
 					 errhint("Columns: account, statement_ref, sequence_no, booking_date, value_date, amount, currency, credit_debit, counterparty_name, counterparty_iban, counterparty_bic, remittance_info, structured_reference, end_to_end_id, bank_reference, customer_reference, mandate_id, creditor_id, bank_tx_code, booking_text, return_reason, opening_date, opening_balance, closing_date, closing_balance.")));
 	}
 	st->ncolumns = rec.nfields;

@@ -245,8 +245,7 @@ BEGIN
 			 WHERE s.company_id = company AND s.account_id = account AND s.statement_ref = ref AND s.id <> sid
 			 ORDER BY s.id LIMIT 1;
 			IF FOUND THEN
-				RAISE NOTICE 'statement "%" of account % was already imported with other content (statement %)',
-					ref, account, dup.id
+				RAISE NOTICE 'statement "%" of account % was already imported with other content', ref, account
 					USING HINT = 'Both are stored; check that the bank did not send a correction of the first.';
 			END IF;
 		END IF;
