@@ -207,7 +207,7 @@ BEGIN
 	 CROSS JOIN LATERAL (SELECT random() + 0 * g AS r, round((50 + random() * 4000 + 0 * g)::numeric, 2) AS base) d
 	 CROSS JOIN LATERAL (
 		SELECT * FROM (VALUES
-			(0, d.base / 20, 'BANQUE DEMO', NULL::text, 'INTERETS CREDITEURS ' || to_char(as_of, 'MM/YYYY'), 'PMNT-RCDT-ESCT', '166'),
+			(0, round(d.base / 20, 2), 'BANQUE DEMO', NULL::text, 'INTERETS CREDITEURS ' || to_char(as_of, 'MM/YYYY'), 'PMNT-RCDT-ESCT', '166'),
 			(1, d.base, 'Fournitures Bureau Plus SAS', ar_demo.payer_iban('FR', 'supplier' || g), 'AVOIR REMBOURSEMENT COMMANDE ' || (10000 + g), 'PMNT-RCDT-ESCT', '166'),
 			(2, d.base * 3, 'BPIFRANCE', ar_demo.payer_iban('FR', 'bpi'), 'SUBVENTION INNOVATION DOSSIER ' || (2026000 + g), 'PMNT-RCDT-ESCT', '166'),
 			(3, d.base, 'DGFIP', ar_demo.payer_iban('FR', 'dgfip'), 'REMBOURSEMENT CREDIT TVA', 'PMNT-RCDT-ESCT', '166'),
