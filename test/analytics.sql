@@ -222,8 +222,12 @@ SELECT c.id, 'IBM-' || b.number, b.issued, b.due, b.amount, 'EUR', b.disputed
 INSERT INTO ar.allocation (invoice_id, amount, allocated_on, method)
 SELECT i.id, i.amount, b.settled, 'manual' FROM ibm b JOIN ar.invoice i ON i.number = 'IBM-' || b.number;
 -- the model learns only from the IBM invoices: the rest is removed in this transaction
+-- (foreign keys off for these two deletes: other features keep history rows
+-- about the removed invoices, such as disputes, which this test does not read)
+SET LOCAL session_replication_role = replica;
 DELETE FROM ar.allocation WHERE invoice_id IN (SELECT id FROM ar.invoice WHERE number NOT LIKE 'IBM-%');
 DELETE FROM ar.invoice WHERE number NOT LIKE 'IBM-%';
+RESET session_replication_role;
 SELECT CASE WHEN (SELECT count(*) FROM ibm) = 0 THEN 0
             ELSE ar.train_payment_model('2013-07-01') END AS ibm_model \gset
 CREATE TEMP TABLE ibm_eval AS
