@@ -506,12 +506,13 @@ load_invoices(RcRun *run, Datum company, bool scoped)
 }
 
 /*
- * Paid invoices named by lines that found nothing open: one indexed query
- * (ar.reference_key(number) is the expression of an index), then a second
- * look at those lines.
+ * Paid invoices named by lines where no open invoice has that number: one
+ * indexed query (ar.reference_key(number) is the expression of an index);
+ * they join the index as paid, so that a line naming one is seen as a
+ * possible duplicate payment when it is decided.
  */
 static void
-match_paid(RcRun *run, Datum company, bool scoped)
+load_paid(RcRun *run, Datum company, bool scoped)
 {
 	Col			keys;
 	int			first_paid = run->ninv;
@@ -533,9 +534,6 @@ match_paid(RcRun *run, Datum company, bool scoped)
 		return;
 	for (int32 i = first_paid; i < run->ninv; i++)
 		kix_add(run->refs, match_hash('K', run->inv[i].key, run->inv[i].keylen), i);
-	for (int i = 0; i < run->nline; i++)
-		if (run->line[i].npaid_keys > 0 && run->line[i].outcome != OUT_APPLIED)
-			rc_match_paid(run, &run->line[i]);
 }
 
 /* ------------------------------------------------------------- writing */
@@ -1082,6 +1080,10 @@ reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_i
 	t1 = GetCurrentTimestamp();
 
 	for (int i = 0; i < run->nline; i++)
+		rc_prescan(run, &run->line[i]);
+	if (run->nline > 0)
+		load_paid(run, company, scoped);
+	for (int i = 0; i < run->nline; i++)
 	{
 		RcLine	   *line = &run->line[i];
 
@@ -1096,8 +1098,6 @@ reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_i
 		if ((i & 255) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
-	if (run->nline > 0)
-		match_paid(run, company, scoped);
 	t2 = GetCurrentTimestamp();
 
 	return_ids = palloc(sizeof(Datum) * Max(run->nline, 1));

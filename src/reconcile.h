@@ -194,6 +194,7 @@ typedef struct RcLine
 	int			nhyps;
 	RcHyp	   *hyps;			/* sorted, best first */
 	bool		ambiguous;
+	const char *held;			/* why the best is only proposed, or NULL */
 	int			flags;			/* LINEFLAG_* */
 	char	   *why;			/* why nothing was found, or NULL */
 	char	  **paid_keys;		/* reference keys to look up among paid invoices */
@@ -239,7 +240,7 @@ typedef struct RcRun
 /* reconcile_match.c */
 extern void rc_build_indexes(RcRun *run);
 extern void rc_match_line(RcRun *run, RcLine *line);
-extern void rc_match_paid(RcRun *run, RcLine *line);
+extern void rc_prescan(RcRun *run, RcLine *line);
 extern void rc_apply_in_memory(RcRun *run, RcLine *line);
 extern char *rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank);
 extern uint64 rc_id_key(int64 id);

@@ -436,7 +436,7 @@ identify_payer(RcRun *run, RcLine *line, char **ltok, int nltok)
 		{
 			p->similarity = best;
 			payer_add(p, bestc);
-			if (best >= 0.9 && second < 0.75)
+			if (best >= 0.9 && (second < 0.75 || best - second >= 0.15))
 				p->by = PAYER_NAME;
 			else
 			{
@@ -631,14 +631,27 @@ lookup_continuations(Scan *s, RefTokens *tok, int *field)
 			}
 		if (t0 < 0)
 			continue;
+		/* only a list of numbers: "124, 125 et 126"; any other word ends it */
 		for (int t = t0; t < tok->n && t < t0 + 8 && field[t] == field[t0]; t++)
 		{
 			int			len = tok->end[t] - tok->start[t];
 			char		cand[REFKEY_MAX + 1];
 			int			clen = inv->keylen;
 
-			if (len > tail || len < 1 || !all_digits(text + tok->start[t], len))
-				continue;
+			if (!all_digits(text + tok->start[t], len))
+			{
+				if (len <= 3 && (pg_strncasecmp(text + tok->start[t], "ET", len) == 0
+								 || pg_strncasecmp(text + tok->start[t], "AND", len) == 0
+								 || pg_strncasecmp(text + tok->start[t], "UND", len) == 0))
+					continue;
+				break;
+			}
+			/* and only separated by list punctuation: not a date, not an amount */
+			for (int k = (t == t0 ? base->end : tok->end[t - 1]); k < tok->start[t]; k++)
+				if (strchr(" ,;/+&-", text[k]) == NULL)
+					goto next_base;
+			if (len > tail || len < 2)
+				break;
 			memcpy(cand, inv->key, clen);
 			/* the group without its leading zeros, padded back: 124 -> 000124 */
 			memset(cand + clen - tail, '0', tail - len);
@@ -655,6 +668,8 @@ lookup_continuations(Scan *s, RefTokens *tok, int *field)
 					add_hit(s, i, HIT_ZEROS, REFDIFF_PREFIX | REFDIFF_ZEROS, tok->start[t], tok->end[t]);
 			}
 		}
+next_base:
+		;
 	}
 }
 
@@ -689,9 +704,11 @@ prune_hits(Scan *s)
 		{
 			RcHit	   *g = &s->hits[j];
 
-			if (j == i || g->inv == h->inv || g->start > h->start || g->end < h->end)
+			/* the same text read two ways (a number, or another one mistyped) stays */
+			if (j == i || g->inv == h->inv || g->start > h->start || g->end < h->end
+				|| (g->start == h->start && g->end == h->end))
 				continue;
-			if (g->cls > h->cls || (g->cls == h->cls && (g->end - g->start) > (h->end - h->start)))
+			if (g->cls >= h->cls)
 				drop = true;
 		}
 		if (!drop)
@@ -771,10 +788,17 @@ scan_text(Scan *s, ScanMode mode)
 			}
 			else
 			{
-				/* keys worth looking up among paid invoices */
-				if (k1len < 5 || !refkey_specific(k1, k1len) || line->npaid_keys >= MAX_PAID_KEYS)
+				/* keys worth looking up among paid invoices: specific, naming no open invoice */
+				bool		open_hit = false;
+
+				if (k1len < 5 || (!refkey_specific(k1, k1len) && !all_digits(k1, k1len))
+					|| line->npaid_keys >= MAX_PAID_KEYS)
 					continue;
-				line->paid_keys[line->npaid_keys++] = pnstrdup(k1, k1len);
+				for (int32 pos = kix_first(run->refs, match_hash('K', k1, k1len)); pos >= 0 && !open_hit;
+					 pos = kix_next(run->refs, pos))
+					open_hit = run->inv[kix_value(run->refs, pos)].keylen == k1len;
+				if (!open_hit)
+					line->paid_keys[line->npaid_keys++] = pnstrdup(k1, k1len);
 			}
 		}
 	}
@@ -842,15 +866,20 @@ typedef enum RefRule
 	RULE_OVERPAYMENT
 } RefRule;
 
+/* How much a reference says by itself. */
+#define SPEC_WEAK			0	/* short: could be any number in the text */
+#define SPEC_DIGITS			1	/* 5 or 6 digits: says little alone, much with the payer */
+#define SPEC_STRONG			2	/* letters and digits, or 7 digits and more */
+
 static float4
-ref_score(RefRule rule, HitClass cls, bool specific, PayerFit fit)
+ref_score(RefRule rule, HitClass cls, int spec, PayerFit fit)
 {
 	bool		confirmed = fit == FIT_IBAN || fit == FIT_NAME;
 	bool		conflict = fit == FIT_CONFLICT;
 
 	if (cls >= HIT_ZEROS)
 	{
-		if (specific)
+		if (spec == SPEC_STRONG)
 			switch (rule)
 			{
 				case RULE_EXACT:
@@ -868,15 +897,17 @@ ref_score(RefRule rule, HitClass cls, bool specific, PayerFit fit)
 				return conflict ? 0.85 : confirmed ? 0.98 : 0.96;
 			case RULE_SHORTFALL:
 				return confirmed ? 0.96 : 0.85;
-			default:
-				return confirmed ? 0.90 : 0.60;
+			case RULE_PARTIAL:
+				return confirmed ? (spec == SPEC_DIGITS ? 0.96 : 0.90) : 0.60;
+			case RULE_OVERPAYMENT:
+				return confirmed ? (spec == SPEC_DIGITS ? 0.95 : 0.90) : 0.60;
 		}
 	}
 	if (cls == HIT_PREFIX)
 		switch (rule)
 		{
 			case RULE_EXACT:
-				return conflict ? 0.88 : confirmed || specific ? 0.98 : 0.88;
+				return conflict ? 0.88 : confirmed || spec == SPEC_STRONG ? 0.98 : 0.88;
 			case RULE_SHORTFALL:
 				return conflict ? 0.80 : confirmed ? 0.96 : 0.90;
 			default:
@@ -890,18 +921,34 @@ ref_score(RefRule rule, HitClass cls, bool specific, PayerFit fit)
 		case RULE_SHORTFALL:
 			return confirmed ? 0.95 : 0.80;
 		default:
-			return confirmed ? 0.88 : 0.60;
+			/* a neighbouring number for another amount: hardly a lead */
+			return confirmed ? 0.50 : 0.40;
 	}
 }
 
-static bool
-hit_specific(RcRun *run, RcHit *hit)
+static int
+key_spec(const char *key, int len)
+{
+	int			digits = 0;
+
+	if (key == NULL)
+		return SPEC_WEAK;
+	if (refkey_specific(key, len))
+		return SPEC_STRONG;
+	for (int i = 0; i < len; i++)
+		if (key[i] >= '0' && key[i] <= '9')
+			digits++;
+	return digits >= 5 ? SPEC_DIGITS : SPEC_WEAK;
+}
+
+static int
+hit_spec(RcRun *run, RcHit *hit)
 {
 	RcInvoice  *inv = &run->inv[hit->inv];
 
 	if (hit->cls == HIT_PAYREF)
-		return inv->refkey && refkey_specific(inv->refkey, inv->refkeylen);
-	return refkey_specific(inv->key, inv->keylen);
+		return key_spec(inv->refkey, inv->refkeylen);
+	return key_spec(inv->key, inv->keylen);
 }
 
 /* Eligible open invoices of a customer for amount-based search, oldest first. */
@@ -1024,7 +1071,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 	int			nstrong = 0;
 	HitClass	weakest = HIT_EXACT;
 	Amount		sum = 0;
-	bool		specific_all = true;
+	int			spec_all = SPEC_STRONG;
 	int32		cust0 = -1;
 	bool		one_customer = true;
 
@@ -1032,7 +1079,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 	{
 		RcHit	   *hit = &s->hits[i];
 		RcInvoice  *inv = &run->inv[hit->inv];
-		bool		specific = hit_specific(run, hit);
+		int			spec = hit_spec(run, hit);
 		PayerFit	fit = payer_fit(run, line, inv->cust, ltok, nltok);
 		RcHyp	   *h;
 		Amount		open = inv->open;
@@ -1044,7 +1091,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 			strong[nstrong++] = i;
 			weakest = Min(weakest, hit->cls);
 			sum += open;
-			specific_all = specific_all && specific;
+			spec_all = Min(spec_all, spec);
 			if (cust0 < 0)
 				cust0 = inv->cust;
 			else if (cust0 != inv->cust)
@@ -1060,7 +1107,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 			h->rule = "exact";
 			h->cls = hit->cls;
 			h->fit = fit;
-			h->score = ref_score(RULE_EXACT, hit->cls, specific, fit);
+			h->score = ref_score(RULE_EXACT, hit->cls, spec, fit);
 			hyp_alloc(h, hit->inv, amount);
 		}
 		else if (open > amount)
@@ -1073,7 +1120,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 					return;
 				h->exact = true;
 				h->rule = "shortfall";
-				h->score = ref_score(RULE_SHORTFALL, hit->cls, specific, fit);
+				h->score = ref_score(RULE_SHORTFALL, hit->cls, spec, fit);
 				hyp_alloc(h, hit->inv, amount);
 				if (cfg->close_shortfall)
 				{
@@ -1087,7 +1134,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 				if ((h = new_hyp(hs, "reference_partial", inv->cust)) == NULL)
 					return;
 				h->rule = "partial";
-				h->score = ref_score(RULE_PARTIAL, hit->cls, specific, fit);
+				h->score = ref_score(RULE_PARTIAL, hit->cls, spec, fit);
 				hyp_alloc(h, hit->inv, amount);
 			}
 			h->cls = hit->cls;
@@ -1147,7 +1194,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 			h->rule = "overpayment";
 			h->cls = hit->cls;
 			h->fit = fit;
-			h->score = ref_score(RULE_OVERPAYMENT, hit->cls, specific, fit);
+			h->score = ref_score(RULE_OVERPAYMENT, hit->cls, spec, fit);
 			if (nsol > 0)
 				h->score = Min(h->score, 0.85);	/* the rest may pay other invoices */
 			hyp_alloc(h, hit->inv, open);
@@ -1171,7 +1218,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 			h->rule = "sum";
 			h->cls = weakest;
 			h->fit = fit;
-			h->score = ref_score(RULE_EXACT, weakest, specific_all, fit) - (one_customer ? 0 : 0.03);
+			h->score = ref_score(RULE_EXACT, weakest, spec_all, fit) - (one_customer ? 0 : 0.03);
 			for (int k = 0; k < nstrong; k++)
 				hyp_alloc(h, s->hits[strong[k]].inv, run->inv[s->hits[strong[k]].inv].open);
 		}
@@ -1185,7 +1232,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 			h->rule = "sum_shortfall";
 			h->cls = weakest;
 			h->fit = fit;
-			h->score = ref_score(RULE_SHORTFALL, weakest, specific_all, fit) - (one_customer ? 0 : 0.03);
+			h->score = ref_score(RULE_SHORTFALL, weakest, spec_all, fit) - (one_customer ? 0 : 0.03);
 			for (int k = 0; k < nstrong; k++)
 			{
 				RcInvoice  *inv = &run->inv[s->hits[strong[k]].inv];
@@ -1231,7 +1278,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 				h->solutions = nsol;
 				h->complete = complete;
 				h->score = nsol == 1 && complete
-					? ref_score(RULE_EXACT, weakest, specific_all, fit) - 0.02 : 0.80;
+					? ref_score(RULE_EXACT, weakest, spec_all, fit) - 0.02 : 0.80;
 				for (int k = 0; k < first_len; k++)
 					hyp_alloc(h, idx[first[k]], values[first[k]]);
 			}
@@ -1265,7 +1312,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 				h->rule = "overpayment_of_several";
 				h->cls = weakest;
 				h->fit = fit;
-				h->score = ref_score(RULE_OVERPAYMENT, weakest, specific_all, fit) - 0.01;
+				h->score = ref_score(RULE_OVERPAYMENT, weakest, spec_all, fit) - 0.01;
 				if (!one_customer)
 					h->score = Min(h->score, 0.85);
 				for (int k = 0; k < nstrong; k++)
@@ -1346,7 +1393,7 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 			hyp_alloc(h, exact[k], amount);
 		}
 	}
-	else
+	if (nexact <= 1)
 	{
 		RcHyp		comb;
 		int			nsol;
@@ -1374,7 +1421,7 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 				h->propose_only = true;
 			}
 		}
-		else if (total == amount && npositive >= 2)
+		else if (total == amount && npositive >= 2 && nexact == 0)
 		{
 			/* the whole balance, more invoices than a combination looks at */
 			if ((h = new_hyp(hs, "combination", c)) == NULL)
@@ -1390,7 +1437,7 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 			if (h->nalloc < n)
 				hs->n--;		/* too many invoices for one decision */
 		}
-		if (ntol == 1)
+		if (ntol == 1 && nexact == 0)
 		{
 			RcInvoice  *inv = &run->inv[tol];
 			Amount		shortfall = inv->open - amount;
@@ -1499,7 +1546,7 @@ duplicate_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs)
 		h->rule = line->amount == inv->amount ? "paid_twice" : "reference_to_a_paid_invoice";
 		h->cls = s->hits[i].cls;
 		h->propose_only = true;
-		h->score = line->amount == inv->amount ? 0.50 : 0.35;
+		h->score = line->amount == inv->amount ? 0.60 : 0.35;
 		h->credit = line->amount;
 		h->credit_source = "overpayment";
 		h->named_inv = s->hits[i].inv;
@@ -1552,6 +1599,83 @@ cmp_hyp(const void *a, const void *b)
 	return x->nalloc - y->nalloc;
 }
 
+static bool
+hyp_uses_inv(RcHyp *h, int32 inv)
+{
+	for (int i = 0; i < h->nalloc; i++)
+		if (h->alloc[i].inv == inv)
+			return true;
+	return false;
+}
+
+static bool
+spans_overlap(RcHit *a, RcHit *b)
+{
+	return a->start < b->end && b->start < a->end;
+}
+
+/*
+ * Does the hypothesis leave out an invoice the payer names (a reference
+ * that says something by itself), other than by reading the same words as
+ * another number it does use?
+ */
+static int
+names_other(RcRun *run, RcHit *hits, int nhits, RcHyp *h)
+{
+	for (int i = 0; i < nhits; i++)
+	{
+		RcHit	   *e = &hits[i];
+		bool		other_reading = false;
+
+		if (e->cls < HIT_PREFIX || hyp_uses_inv(h, e->inv) || hit_spec(run, e) == SPEC_WEAK)
+			continue;
+		if (strcmp(h->method, "duplicate") == 0 && h->named_inv == e->inv)
+			continue;
+		for (int j = 0; j < nhits && !other_reading; j++)
+			if (j != i && hyp_uses_inv(h, hits[j].inv) && spans_overlap(e, &hits[j]))
+				other_reading = true;
+		if (!other_reading)
+			return i;
+	}
+	return -1;
+}
+
+/*
+ * Reasons never to apply the best hypothesis by itself, whatever its
+ * score: the payer names an invoice it does not settle, or a mistyped
+ * reference is read as another number when the number as written is a
+ * real invoice of that very amount.
+ */
+static const char *
+held_back(RcRun *run, RcLine *line, RcHyp *best)
+{
+	for (int i = 0; i < line->nhits; i++)
+	{
+		RcHit	   *u = &line->hits[i];
+
+		if (u->cls != HIT_FUZZY || !hyp_uses_inv(best, u->inv))
+			continue;
+		for (int j = 0; j < line->nhits; j++)
+		{
+			RcHit	   *e = &line->hits[j];
+			RcInvoice  *inv = &run->inv[e->inv];
+
+			if (e->cls >= HIT_PREFIX && e->inv != u->inv && spans_overlap(e, u)
+				&& (inv->amount == line->amount || inv->loaded_open == line->amount))
+				return "the reference as written is another invoice of that amount";
+		}
+	}
+	{
+		int			i = names_other(run, line->hits, line->nhits, best);
+
+		if (i >= 0)
+			return run->inv[line->hits[i].inv].paid || run->inv[line->hits[i].inv].open == 0
+				? "the payer names an invoice already paid"
+				: "the payer names an invoice this match does not settle";
+	}
+	return NULL;
+}
+
 static void
 decide(RcRun *run, RcLine *line, HypSet *hs, bool may_apply)
 {
@@ -1576,15 +1700,17 @@ decide(RcRun *run, RcLine *line, HypSet *hs, bool may_apply)
 	hs->n = n;
 
 	line->ambiguous = false;
-	if (n >= 2)
+	for (int i = 1; i < n; i++)
 	{
 		RcHyp	   *best = &hs->h[0];
-		RcHyp	   *next = &hs->h[1];
+		RcHyp	   *next = &hs->h[i];
+		/* an exact settlement outweighs one that leaves money unexplained */
+		float4		rival = next->score - (best->exact && !next->exact ? 0.10 : 0);
 
-		if (next->score >= best->score - cfg->margin
-			|| (!best->exact && next->exact && next->score >= 0.85))
+		if (rival >= best->score - cfg->margin || (!best->exact && next->exact && next->score >= 0.85))
 			line->ambiguous = true;
 	}
+	line->held = n > 0 ? held_back(run, line, &hs->h[0]) : NULL;
 
 	line->nhyps = 0;
 	line->hyps = NULL;
@@ -1594,7 +1720,7 @@ decide(RcRun *run, RcLine *line, HypSet *hs, bool may_apply)
 		int			keep = 0;
 
 		if (may_apply && run->auto_apply && !line->ambiguous && !best->propose_only
-			&& best->score >= cfg->auto_min)
+			&& best->score >= cfg->auto_min && line->held == NULL)
 		{
 			line->outcome = OUT_APPLIED;
 			keep = 1;
@@ -1706,6 +1832,10 @@ rc_match_line(RcRun *run, RcLine *line)
 		if (hs->n == 0)
 			amount_only_hyps(run, line, hs);
 	}
+	/* what the payer did not say is worth less than what it said */
+	for (int i = 0; i < hs->n; i++)
+		if (names_other(run, s->hits, s->nhits, &hs->h[i]) >= 0)
+			hs->h[i].score = Min(hs->h[i].score, 0.80);
 	duplicate_hyps(run, line, s, hs);
 	if (line->payer.by == PAYER_NONE && nrefcust == 0)
 		line->flags |= LINEFLAG_UNKNOWN_PAYER;
@@ -1713,82 +1843,31 @@ rc_match_line(RcRun *run, RcLine *line)
 	keep_hits(run, line, s);
 	decide(run, line, hs, true);
 
-	/* references that named no open invoice may name a paid one */
-	if (line->outcome != OUT_APPLIED && line->text)
-	{
-		line->paid_keys = MemoryContextAlloc(run->cxt, sizeof(char *) * MAX_PAID_KEYS);
-		line->npaid_keys = 0;
-		s->nhits = 0;
-		{
-			MemoryContext old = MemoryContextSwitchTo(run->cxt);
-
-			scan_text(s, SCAN_PAID_KEYS);
-			MemoryContextSwitchTo(old);
-		}
-	}
 	pfree(s);
 	pfree(hs);
 }
 
 /*
- * Second look at a line once the paid invoices its references name are
- * loaded (run->inv entries with paid set, indexed under 'K' like the
- * others): a duplicate payment, or the customer it identifies.  Adds
- * proposals; never applies.
+ * Before matching: the reference keys of a line that name no open invoice,
+ * to look up among paid ones (duplicate payments) in one query.
  */
 void
-rc_match_paid(RcRun *run, RcLine *line)
+rc_prescan(RcRun *run, RcLine *line)
 {
-	Scan	   *s = palloc0(sizeof(Scan));
-	HypSet	   *hs = palloc(sizeof(HypSet));
-	bool		any = false;
+	Scan	   *s;
+	MemoryContext old;
 
+	line->npaid_keys = 0;
+	if (!line->amount_ok || line->amount < 0 || line->text == NULL)
+		return;
+	s = palloc0(sizeof(Scan));
 	s->run = run;
 	s->line = line;
-	hs->n = 0;
-	for (int k = 0; k < line->npaid_keys; k++)
-	{
-		const char *key = line->paid_keys[k];
-		int			len = strlen(key);
-
-		for (int32 pos = kix_first(run->refs, match_hash('K', key, len)); pos >= 0; pos = kix_next(run->refs, pos))
-		{
-			int32		i = kix_value(run->refs, pos);
-
-			if (run->inv[i].paid && run->inv[i].keylen == len && memcmp(run->inv[i].key, key, len) == 0)
-			{
-				add_hit(s, i, HIT_EXACT, 0, 0, 0);
-				any = true;
-			}
-		}
-	}
-	if (any)
-	{
-		for (int i = 0; i < line->nhyps; i++)
-			hs->h[hs->n++] = line->hyps[i];
-		duplicate_hyps(run, line, s, hs);
-		if (line->payer.by == PAYER_NONE)
-		{
-			for (int i = 0; i < s->nhits; i++)
-				if (run->inv[s->hits[i].inv].cust >= 0)
-				{
-					payer_hyps(run, line, run->inv[s->hits[i].inv].cust, PAYER_REFERENCE, hs);
-					line->flags &= ~LINEFLAG_UNKNOWN_PAYER;
-				}
-		}
-		/* keep the hits for the explanation */
-		{
-			RcHit	   *all = MemoryContextAlloc(run->cxt, sizeof(RcHit) * (line->nhits + s->nhits + 1));
-
-			memcpy(all, line->hits, sizeof(RcHit) * line->nhits);
-			memcpy(all + line->nhits, s->hits, sizeof(RcHit) * s->nhits);
-			line->hits = all;
-			line->nhits += s->nhits;
-		}
-		decide(run, line, hs, false);
-	}
+	old = MemoryContextSwitchTo(run->cxt);
+	line->paid_keys = palloc(sizeof(char *) * MAX_PAID_KEYS);
+	scan_text(s, SCAN_PAID_KEYS);
+	MemoryContextSwitchTo(old);
 	pfree(s);
-	pfree(hs);
 }
 
 void
@@ -2014,6 +2093,11 @@ rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank)
 		appendStringInfo(&b, ",\"open_invoices_of_that_amount\":%d", Max(h->solutions, 1));
 	appendStringInfo(&b, ",\"ambiguous\":%s,\"alternatives\":%d",
 					 line->ambiguous ? "true" : "false", Max(line->nhyps - 1, 0));
+	if (line->held && rank == 1)
+	{
+		appendStringInfoString(&b, ",\"held_back\":");
+		json_string(&b, line->held);
+	}
 
 	/* one sentence for people */
 	if (summary.len == 0)
@@ -2031,6 +2115,8 @@ rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank)
 	appendStringInfo(&summary, " (%s)", h->rule ? h->rule : h->method);
 	if (line->ambiguous)
 		appendStringInfoString(&summary, "; ambiguous");
+	if (line->held && rank == 1)
+		appendStringInfo(&summary, "; held back: %s", line->held);
 	appendStringInfoString(&b, ",\"summary\":");
 	json_string(&b, summary.data);
 	appendStringInfoChar(&b, '}');
