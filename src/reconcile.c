@@ -205,7 +205,13 @@ spi_write(RcRun *run, const char *sql, int ncols, Col *cols, bool with_run)
 		types[n] = get_array_type(cols[i].type);
 		values[n++] = col_array(&cols[i]);
 	}
-	rc = SPI_execute_with_args(sql, n, types, values, NULL, false, 0);
+	{
+		TimestampTz t0 = GetCurrentTimestamp();
+
+		rc = SPI_execute_with_args(sql, n, types, values, NULL, false, 0);
+		if (getenv("AR_RECONCILE_TRACE"))
+			elog(NOTICE, "%.0f ms %lu rows: %.60s", ms_since(t0), (unsigned long) SPI_processed, sql);
+	}
 	spi_check(rc, "write its results");
 	return SPI_processed;
 }

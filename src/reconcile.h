@@ -107,7 +107,7 @@ typedef enum PayerBy
 #define MAX_PAYERS			4
 #define MAX_HYP_ALLOCS		16
 #define MAX_HITS			64
-#define MAX_HYPS			24
+#define MAX_HYPS			48
 
 typedef struct RcPayer
 {
@@ -144,7 +144,7 @@ typedef struct RcHyp
 	int			nalloc;
 	RcAlloc		alloc[MAX_HYP_ALLOCS];
 	int			nadj;			/* shortfalls closed (method 'shortfall') */
-	RcAlloc		adj[MAX_HYP_ALLOCS];
+	RcAlloc		adj[2];
 	Amount		credit;			/* to customer credit */
 	const char *credit_source;	/* 'overpayment' or 'unapplied_payment' */
 	int32		cust;			/* the customer it concerns, -1 if none */

@@ -78,6 +78,8 @@ line_config(RcRun *run, RcLine *line)
 	return &run->config[line->config];
 }
 
+static bool within_tolerance(RcConfig *cfg, Amount open, Amount shortfall);
+
 /* ------------------------------------------------------------- indexes */
 
 static bool
@@ -471,6 +473,9 @@ payer_fit(RcRun *run, RcLine *line, int32 c, char **ltok, int nltok)
 		return FIT_NAME;
 	if (s >= line_config(run, line)->name_min)
 		return FIT_NAME_CLOSE;
+	/* the name is, without doubt, another customer's */
+	if (p->by == PAYER_NAME)
+		return FIT_CONFLICT;
 	return FIT_UNKNOWN;
 }
 
@@ -683,6 +688,14 @@ fuzzy_found(void *arg, int32 value)
 	int			d;
 
 	if (key == NULL || inv->paid)
+		return;
+	/*
+	 * With dense numbering most numbers have dozens of neighbours one
+	 * character away: only those the amount fits are worth a look.
+	 */
+	if (inv->open != s->line->amount
+		&& !(inv->open > s->line->amount
+			 && within_tolerance(line_config(s->run, s->line), inv->open, inv->open - s->line->amount)))
 		return;
 	d = refkey_edit1(s->wkey, s->wlen, key, klen);
 	if (d > 0)
@@ -1102,7 +1115,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 		if (open == amount)
 		{
 			if ((h = new_hyp(hs, "reference", inv->cust)) == NULL)
-				return;
+				continue;
 			h->exact = true;
 			h->rule = "exact";
 			h->cls = hit->cls;
@@ -1797,8 +1810,9 @@ rc_match_line(RcRun *run, RcLine *line)
 	prune_hits(s);
 	reference_hyps(run, line, s, hs, ltok, nltok);
 	for (int i = 0; i < hs->n; i++)
-		if (hs->h[i].exact && hs->h[i].cls >= HIT_PREFIX && hs->h[i].score >= line_config(run, line)->auto_min)
-			conclusive = true;
+		if (strcmp(hs->h[i].method, "reference") == 0 && hs->h[i].cls >= HIT_PREFIX
+			&& hs->h[i].score >= line_config(run, line)->auto_min)
+			conclusive = true;	/* the amount is exactly what a reference names */
 	if (!conclusive && line->text)
 	{
 		build_fuzzy(run);
