@@ -209,8 +209,7 @@ spi_write(RcRun *run, const char *sql, int ncols, Col *cols, bool with_run)
 		TimestampTz t0 = GetCurrentTimestamp();
 
 		rc = SPI_execute_with_args(sql, n, types, values, NULL, false, 0);
-		if (getenv("AR_RECONCILE_TRACE"))
-			elog(NOTICE, "%.0f ms %lu rows: %.60s", ms_since(t0), (unsigned long) SPI_processed, sql);
+		elog(DEBUG1, "ar.reconcile: %.0f ms, %lu rows: %.60s", ms_since(t0), (unsigned long) SPI_processed, sql);
 	}
 	spi_check(rc, "write its results");
 	return SPI_processed;
@@ -332,7 +331,7 @@ load_line_row(RcRun *run, HeapTuple tup, TupleDesc desc)
 }
 
 static void
-load_lines(RcRun *run, Datum company, bool scoped)
+load_lines(RcRun *run, Datum company, bool scoped, bool dry_run)
 {
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {company};
@@ -341,7 +340,8 @@ load_lines(RcRun *run, Datum company, bool scoped)
 	line_cap = 1024;
 	run->line = palloc(sizeof(RcLine) * line_cap);
 	run->nline = 0;
-	spi_each(run,
+	if (!dry_run)
+		spi_each(run,
 			 "SELECT t.id, t.company_id, t.currency, " AMOUNT4("t.amount") ", t.booking_date, "
 			 "       t.counterparty_name, t.counterparty_iban::text, t.remittance_info, t.structured_reference, "
 			 "       t.end_to_end_id, t.bank_tx_code, t.return_reason "
@@ -352,6 +352,17 @@ load_lines(RcRun *run, Datum company, bool scoped)
 			 " ORDER BY t.booking_date, t.id "
 			 "   FOR UPDATE OF t SKIP LOCKED",
 			 1, types, values, nulls, load_line_row);
+	else
+		spi_each(run,
+				 "SELECT t.id, t.company_id, t.currency, " AMOUNT4("t.amount") ", t.booking_date, "
+				 "       t.counterparty_name, t.counterparty_iban::text, t.remittance_info, t.structured_reference, "
+				 "       t.end_to_end_id, t.bank_tx_code, t.return_reason "
+				 "  FROM ar.bank_transaction t "
+				 " WHERE t.status = 'unmatched' AND t.allocated_amount = 0 "
+				 "   AND ($1::bigint IS NULL OR t.company_id = $1) "
+				 "   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line r WHERE r.bank_transaction_id = t.id) "
+				 " ORDER BY t.booking_date, t.id",
+				 1, types, values, nulls, load_line_row);
 }
 
 static void
@@ -1026,7 +1037,7 @@ emit_rows(RcRun *run, ReturnSetInfo *rsinfo)
 /* ------------------------------------------------------------------ run */
 
 static void
-reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_id)
+reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_id, bool dry_run)
 {
 	ReturnSetInfo *rsinfo;
 	MemoryContext cxt,
@@ -1066,17 +1077,21 @@ reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_i
 	}
 
 	/* one run at a time: the second waits, then sees what the first did */
-	spi_check(SPI_execute("SELECT pg_catalog.pg_advisory_xact_lock(" RECONCILE_LOCK_KEY ")", false, 0),
-			  "take its lock");
+	if (!dry_run)
+		spi_check(SPI_execute("SELECT pg_catalog.pg_advisory_xact_lock(" RECONCILE_LOCK_KEY ")", false, 0),
+				  "take its lock");
 
 	load_config(run, company, scoped);
-	rc = SPI_execute_with_args("INSERT INTO ar.reconcile_run (auto_apply, company_id) VALUES ($1, $2) RETURNING id",
-							   2, (Oid[]) {BOOLOID, INT8OID}, (Datum[]) {BoolGetDatum(auto_apply), company},
-							   scoped ? "  " : " n", false, 0);
-	spi_check(rc, "record the run");
-	run->run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!dry_run)
+	{
+		rc = SPI_execute_with_args("INSERT INTO ar.reconcile_run (auto_apply, company_id) VALUES ($1, $2) RETURNING id",
+								   2, (Oid[]) {BOOLOID, INT8OID}, (Datum[]) {BoolGetDatum(auto_apply), company},
+								   scoped ? "  " : " n", false, 0);
+		spi_check(rc, "record the run");
+		run->run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
 
-	load_lines(run, company, scoped);
+	load_lines(run, company, scoped, dry_run);
 	if (run->nline > 0)
 	{
 		load_customers(run, company, scoped);
@@ -1107,6 +1122,15 @@ reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_i
 	t2 = GetCurrentTimestamp();
 
 	return_ids = palloc(sizeof(Datum) * Max(run->nline, 1));
+	if (dry_run)
+	{
+		/* what a run would do now: nothing written, no row locked */
+		emit_rows(run, rsinfo);
+		MemoryContextSwitchTo(old);
+		SPI_finish();
+		MemoryContextDelete(cxt);
+		return;
+	}
 	if (run->nline > 0)
 		write_results(run, &counts, return_ids, &nreturn);
 	emit_rows(run, rsinfo);
@@ -1162,7 +1186,7 @@ ar_reconcile(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("auto_apply must be true or false, not NULL")));
-	reconcile(fcinfo, PG_GETARG_BOOL(0), false, 0);
+	reconcile(fcinfo, PG_GETARG_BOOL(0), false, 0, false);
 	return (Datum) 0;
 }
 
@@ -1174,6 +1198,14 @@ ar_reconcile_company(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("company_id and auto_apply must not be NULL")));
-	reconcile(fcinfo, PG_GETARG_BOOL(1), true, PG_GETARG_INT64(0));
+	reconcile(fcinfo, PG_GETARG_BOOL(1), true, PG_GETARG_INT64(0), false);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(ar_reconcile_preview);
+Datum
+ar_reconcile_preview(PG_FUNCTION_ARGS)
+{
+	reconcile(fcinfo, true, !PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), true);
 	return (Datum) 0;
 }

@@ -126,7 +126,6 @@ CREATE TABLE ar.reconcile_line (
 	explanation          jsonb,
 	decided_at           timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX reconcile_line_flags ON ar.reconcile_line USING gin (flags);
 COMMENT ON TABLE ar.reconcile_line IS 'Decision taken for each bank line: by a run (applied, proposed, unmatched, ignored, return, returned) or by a person (accepted, manual).';
 COMMENT ON COLUMN ar.reconcile_line.bank_transaction_id IS 'The bank line.';
 COMMENT ON COLUMN ar.reconcile_line.company_id IS 'Company of the line.';
@@ -230,6 +229,14 @@ RETURNS TABLE (bank_transaction_id bigint, invoice_ids bigint[], amounts numeric
 	LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp;
 COMMENT ON FUNCTION ar.reconcile_company(bigint, boolean) IS
 'ar.reconcile limited to the lines and invoices of one company.';
+
+CREATE FUNCTION ar.reconcile_preview(company_id bigint DEFAULT NULL)
+RETURNS TABLE (bank_transaction_id bigint, invoice_ids bigint[], amounts numeric[], score real, method text,
+               applied boolean)
+	AS 'MODULE_PATHNAME', 'ar_reconcile_preview'
+	LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp;
+COMMENT ON FUNCTION ar.reconcile_preview(bigint) IS
+'What ar.reconcile() would decide now for the new credit lines (of one company, or all), without writing or locking anything: applied says whether the match would be applied. Direct-debit returns are not previewed.';
 
 -- Locks a bank line for a review decision, with clear errors.
 CREATE FUNCTION ar._review_line(line_id bigint) RETURNS ar.bank_transaction
@@ -749,7 +756,7 @@ GRANT SELECT ON ar.reconcile_config, ar.reconcile_run, ar.reconcile_line, ar.mat
                 ar.reconcile_adjustment, ar.review_queue, ar.reconcile_anomaly, ar.reconcile_summary
 	TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar.reconcile_anomalies(integer, date) TO ar_reader;
-GRANT EXECUTE ON FUNCTION ar.reconcile(boolean), ar.reconcile_company(bigint, boolean),
+GRANT EXECUTE ON FUNCTION ar.reconcile(boolean), ar.reconcile_company(bigint, boolean), ar.reconcile_preview(bigint),
                           ar.accept_proposal(bigint), ar.reject_proposal(bigint, text),
                           ar.allocate(bigint, bigint, numeric), ar.unallocate(bigint), ar.rematch(bigint)
 	TO ar_collector;
