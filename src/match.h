@@ -72,6 +72,7 @@ extern bool refkey_specific(const char *key, int len);
 #define REFDIFF_TRANSPOSE	0x40
 #define REFDIFF_INSERT		0x80
 #define REFDIFF_DELETE		0x100
+#define REFDIFF_NO_SEPARATORS	0x200
 
 /* How "written" differs from "reference" when their keys are equal. */
 extern int	refkey_describe(const char *written, int wlen, const char *reference);

@@ -213,7 +213,9 @@ refkey_describe(const char *written, int wlen, const char *reference)
 		else if (key_char(a) == key_char(b))
 			flags |= REFDIFF_CASE;
 	}
-	if (wseps != rseps)
+	if (wseps == 0 && rseps > 0)
+		flags |= REFDIFF_NO_SEPARATORS;
+	else if (wseps != rseps)
 		flags |= REFDIFF_SEPARATORS;
 	else
 	{

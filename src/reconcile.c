@@ -733,6 +733,54 @@ payer_by_text(RcLine *line)
 	}
 }
 
+/*
+ * A line paying invoices net of a credit note: the credit note is set
+ * against the invoices first (allocations of method credit_note, as
+ * ar.apply_credit_note makes them), and the line pays what is left, so
+ * that its allocations never go below zero or above its amount.  Fills
+ * net[] with what the line allocates to each invoice of the hypothesis
+ * (0 for the credit notes) and pushes the credit-note pairs to cn[].
+ */
+static void
+net_credit_notes(RcRun *run, RcLine *line, RcHyp *h, Amount *net, Col *cn)
+{
+	for (int i = 0; i < h->nalloc; i++)
+		net[i] = Max(h->alloc[i].amount, 0);
+	for (int i = 0; i < h->nalloc; i++)
+	{
+		Amount		left = -h->alloc[i].amount;
+		RcInvoice  *note = &run->inv[h->alloc[i].inv];
+
+		while (left > 0)
+		{
+			int			big = -1;
+			Amount		take;
+
+			for (int j = 0; j < h->nalloc; j++)
+				if (net[j] > 0 && (big < 0 || net[j] > net[big]))
+					big = j;
+			if (big < 0)
+				break;			/* cannot happen: the line's amount is positive */
+			take = Min(left, net[big]);
+			for (int k = 0; k < 2; k++)
+			{
+				RcInvoice  *inv = k == 0 ? &run->inv[h->alloc[big].inv] : note;
+
+				col_push(&cn[0], Int64GetDatum(inv->company_id), false);
+				col_push(&cn[1], Int64GetDatum(inv->id), false);
+				col_push(&cn[2], NumericGetDatum(amount_numeric(k == 0 ? take : -take)), false);
+				col_push(&cn[3], DateADTGetDatum(line->booking_date), false);
+				col_text(&cn[4], psprintf("%s %s (bank transaction " INT64_FORMAT ", ar.reconcile run " INT64_FORMAT ")",
+										  k == 0 ? "credit note" : "invoice",
+										  k == 0 ? note->number : run->inv[h->alloc[big].inv].number,
+										  line->id, run->run_id));
+			}
+			net[big] -= take;
+			left -= take;
+		}
+	}
+}
+
 typedef struct Counts
 {
 	int			applied,
@@ -752,6 +800,7 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 	Col			sf[6];			/* shortfalls */
 	Col			cr[8];			/* customer credits */
 	Col			pr[13];			/* proposals */
+	Col			cn[5];			/* credit notes set against invoices */
 	Col			proposed_ids,
 				ignored_ids,
 				rets;
@@ -794,6 +843,11 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 	for (int k = 0; k < 13; k++)
 		col_init(&pr[k], (Oid[]) {INT8OID, INT8OID, INT4OID, FLOAT4OID, TEXTOID, INT8OID, TEXTOID, TEXTOID,
 			TEXTOID, NUMERICOID, TEXTOID, TEXTOID, TEXTOID}[k]);
+	col_init(&cn[0], INT8OID);
+	col_init(&cn[1], INT8OID);
+	col_init(&cn[2], NUMERICOID);
+	col_init(&cn[3], DATEOID);
+	col_init(&cn[4], TEXTOID);
 	col_init(&proposed_ids, INT8OID);
 	col_init(&ignored_ids, INT8OID);
 	col_init(&rets, INT8OID);
@@ -853,25 +907,25 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 		{
 			char	   *note = psprintf("ar.reconcile run " INT64_FORMAT, run->run_id);
 			const char *means = payment_means(line);
+			Amount		net[MAX_HYP_ALLOCS];
 
-			/* positive allocations first: the line's total never dips below zero */
-			for (int pass = 0; pass < 2; pass++)
-				for (int k = 0; k < best->nalloc; k++)
-				{
-					RcInvoice  *inv = &run->inv[best->alloc[k].inv];
+			net_credit_notes(run, line, best, net, cn);
+			for (int k = 0; k < best->nalloc; k++)
+			{
+				RcInvoice  *inv = &run->inv[best->alloc[k].inv];
 
-					if ((best->alloc[k].amount > 0) != (pass == 0))
-						continue;
-					col_push(&al[0], Int64GetDatum(inv->company_id), false);
-					col_push(&al[1], Int64GetDatum(inv->id), false);
-					col_push(&al[2], Int64GetDatum(line->id), false);
-					col_push(&al[3], NumericGetDatum(amount_numeric(best->alloc[k].amount)), false);
-					col_push(&al[4], DateADTGetDatum(line->booking_date), false);
-					col_text(&al[5], best->method);
-					col_text(&al[6], means);
-					col_push(&al[7], Float4GetDatum(best->score), false);
-					col_text(&al[8], note);
-				}
+				if (net[k] <= 0)
+					continue;
+				col_push(&al[0], Int64GetDatum(inv->company_id), false);
+				col_push(&al[1], Int64GetDatum(inv->id), false);
+				col_push(&al[2], Int64GetDatum(line->id), false);
+				col_push(&al[3], NumericGetDatum(amount_numeric(net[k])), false);
+				col_push(&al[4], DateADTGetDatum(line->booking_date), false);
+				col_text(&al[5], best->method);
+				col_text(&al[6], means);
+				col_push(&al[7], Float4GetDatum(best->score), false);
+				col_text(&al[8], note);
+			}
 			for (int k = 0; k < best->nadj; k++)
 			{
 				RcInvoice  *inv = &run->inv[best->adj[k].inv];
@@ -929,6 +983,12 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 				  "  FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
 				  "       AS u(id, company_id, outcome, method, score, customer_id, payer, flags, invoice_ids, explanation)",
 				  10, ln, true);
+	if (cn[0].n > 0)
+		spi_write(run,
+				  "INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method, note) "
+				  "SELECT u.company_id, u.invoice_id, u.amount, u.d, 'credit_note', u.note "
+				  "  FROM unnest($1, $2, $3, $4, $5) AS u(company_id, invoice_id, amount, d, note)",
+				  5, cn, false);
 	if (al[0].n > 0)
 		spi_write(run,
 				  "WITH ins AS ("

@@ -46,6 +46,7 @@
 
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/datetime.h"
 
 #include "identifier.h"
 #include "reconcile.h"
@@ -624,9 +625,14 @@ lookup_continuations(Scan *s, RefTokens *tok, int *field)
 
 		if (base->cls < HIT_ZEROS)
 			continue;
-		while (tail < inv->keylen && inv->key[inv->keylen - 1 - tail] >= '0' && inv->key[inv->keylen - 1 - tail] <= '9')
-			tail++;
-		if (tail < 2)
+		/* the last group of digits of the number: 000141 in RC-2026-000141 */
+		{
+			int			nl = strlen(inv->number);
+
+			while (tail < nl && inv->number[nl - 1 - tail] >= '0' && inv->number[nl - 1 - tail] <= '9')
+				tail++;
+		}
+		if (tail < 2 || tail > inv->keylen)
 			continue;
 		for (int t = 0; t < tok->n; t++)
 			if (tok->start[t] >= base->end)
@@ -791,6 +797,20 @@ scan_text(Scan *s, ScanMode mode)
 						&& s->hits[h].cls >= HIT_ZEROS
 						&& !(s->hits[h].start == start && s->hits[h].end == end))
 						inside = true;
+				if (inside)
+					continue;
+				/* a mistyped reading only when the number as written does not fit the amount */
+				for (int h = 0; h < nexact && !inside; h++)
+				{
+					RcInvoice  *inv = &run->inv[s->hits[h].inv];
+					Amount		open = inv->open;
+
+					if (s->hits[h].start != start || s->hits[h].end != end || s->hits[h].cls < HIT_PREFIX)
+						continue;
+					if (open == line->amount || (inv->paid && inv->amount == line->amount)
+						|| (open > line->amount && within_tolerance(line_config(run, line), open, open - line->amount)))
+						inside = true;
+				}
 				if (inside)
 					continue;
 				s->wkey = k1;
@@ -1563,7 +1583,6 @@ duplicate_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs)
 		h->credit = line->amount;
 		h->credit_source = "overpayment";
 		h->named_inv = s->hits[i].inv;
-		line->flags |= LINEFLAG_DUPLICATE;
 	}
 }
 
@@ -1856,6 +1875,11 @@ rc_match_line(RcRun *run, RcLine *line)
 
 	keep_hits(run, line, s);
 	decide(run, line, hs, true);
+	/* a duplicate payment when nothing better was applied */
+	if (line->outcome != OUT_APPLIED)
+		for (int i = 0; i < line->nhyps; i++)
+			if (strcmp(line->hyps[i].method, "duplicate") == 0)
+				line->flags |= LINEFLAG_DUPLICATE;
 
 	pfree(s);
 	pfree(hs);
@@ -1971,7 +1995,8 @@ append_diffs(StringInfo b, int diff)
 		int			flag;
 		const char *name;
 	}			names[] = {
-		{REFDIFF_CASE, "lower_case"}, {REFDIFF_SEPARATORS, "other_separators"},
+		{REFDIFF_CASE, "lower_case"}, {REFDIFF_NO_SEPARATORS, "without_separators"},
+		{REFDIFF_SEPARATORS, "other_separators"},
 		{REFDIFF_O_FOR_0, "o_for_0"}, {REFDIFF_ZEROS, "without_leading_zeros"},
 		{REFDIFF_PREFIX, "without_prefix"}, {REFDIFF_SUBSTITUTE, "one_character_mistyped"},
 		{REFDIFF_TRANSPOSE, "two_characters_swapped"}, {REFDIFF_INSERT, "one_character_extra"},
@@ -2080,8 +2105,15 @@ rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank)
 		amount_format(&b, was);
 		appendStringInfoString(&b, "\",\"allocated\":\"");
 		amount_format(&b, h->alloc[i].amount);
-		appendStringInfo(&b, "\",\"due_date\":\"%s\"}",
-						 DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(inv->due_date))));
+		{
+			int			y,
+						m,
+						d;
+
+			/* ISO 8601 whatever the session's DateStyle */
+			j2date(inv->due_date + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+			appendStringInfo(&b, "\",\"due_date\":\"%04d-%02d-%02d\"}", y, m, d);
+		}
 		open += was;
 	}
 	appendStringInfoChar(&b, ']');

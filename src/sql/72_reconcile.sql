@@ -284,6 +284,10 @@ DECLARE
 	x record;
 	a ar.allocation;
 	n integer;
+	net numeric[];
+	left_over numeric;
+	take numeric;
+	big integer;
 BEGIN
 	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;
 	IF NOT FOUND THEN
@@ -314,13 +318,29 @@ BEGIN
 				      DETAIL = format('Proposal %s was made when nothing was allocated.', proposal_id),
 				      HINT = 'Reject it, or undo the allocations with ar.unallocate() first.';
 		END IF;
-		-- positive amounts first: the line's total never dips below zero
+		-- credit notes are set against the invoices first (largest first), so
+		-- that the line only ever allocates positive amounts within its own
+		net := p.amounts;
+		FOR k IN 1 .. cardinality(p.amounts) LOOP
+			CONTINUE WHEN p.amounts[k] >= 0;
+			left_over := -p.amounts[k];
+			net[k] := 0;
+			WHILE left_over > 0 LOOP
+				SELECT j INTO big FROM generate_subscripts(net, 1) j WHERE net[j] > 0 ORDER BY net[j] DESC, j LIMIT 1;
+				EXIT WHEN big IS NULL;
+				take := least(left_over, net[big]);
+				PERFORM ar.apply_credit_note(p.invoice_ids[k], p.invoice_ids[big], take, line.booking_date);
+				left_over := left_over - take;
+				net[big] := net[big] - take;
+			END LOOP;
+		END LOOP;
 		FOR x IN
 			SELECT i.id, i.company_id, u.amount, u.shortfall
-			  FROM unnest(p.invoice_ids, p.amounts, coalesce(p.shortfalls, array_fill(0::numeric, ARRAY[cardinality(p.amounts)])))
+			  FROM unnest(p.invoice_ids, net, coalesce(p.shortfalls, array_fill(0::numeric, ARRAY[cardinality(p.amounts)])))
 			       WITH ORDINALITY AS u(invoice_id, amount, shortfall, ord)
 			  JOIN ar.invoice i ON i.id = u.invoice_id
-			 ORDER BY u.amount < 0, u.ord
+			 WHERE u.amount > 0
+			 ORDER BY u.ord
 		LOOP
 			INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method,
 			                           payment_means, score, note)
@@ -681,8 +701,10 @@ AS $$
 	UNION ALL
 	-- money paid beyond what was owed, still on account
 	SELECT 'overpayment', c.company_id, c.bank_transaction_id, c.customer_id, c.invoice_id, c.created_on, c.remaining,
-	       c.currency, NULL::integer, format('%s %s on account (customer credit %s)', c.remaining, c.currency, c.id)
+	       c.currency, NULL::integer,
+	       format('%s %s paid beyond what was owed, on account of customer %s', c.remaining, c.currency, cu.code)
 	  FROM ar.customer_credit c
+	  JOIN ar.customer cu ON cu.id = c.customer_id
 	 WHERE c.source = 'overpayment' AND c.bank_transaction_id IS NOT NULL AND c.remaining > 0
 	UNION ALL
 	-- payments naming an invoice that was already paid
