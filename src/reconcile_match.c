@@ -946,11 +946,20 @@ ref_score(RefRule rule, HitClass cls, int spec, PayerFit fit)
 			default:
 				return conflict ? 0.70 : confirmed ? 0.96 : 0.85;
 		}
-	/* one character wrong: only a confirmed payer makes it sure */
+	/*
+	 * One character wrong.  Letters and digits mistyped into another number
+	 * that is open for exactly that amount: hardly a coincidence (and a
+	 * rival reading of the same words, or two such neighbours, holds it
+	 * back); a bare number needs the payer to confirm it.
+	 */
 	switch (rule)
 	{
 		case RULE_EXACT:
-			return conflict ? 0.75 : confirmed ? 0.97 : fit == FIT_NAME_CLOSE ? 0.93 : 0.90;
+			if (conflict)
+				return 0.75;
+			if (confirmed)
+				return 0.97;
+			return spec == SPEC_STRONG ? (fit == FIT_NAME_CLOSE ? 0.96 : 0.95) : 0.90;
 		case RULE_SHORTFALL:
 			return confirmed ? 0.95 : 0.80;
 		default:
