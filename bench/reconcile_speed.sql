@@ -31,7 +31,7 @@ SELECT customer_id, iban::ar.iban FROM bench.iban_of WHERE customer_id % 5 <> 0;
 
 -- open invoices: FA-2026-nnnnnn, a quarter with an ISO 11649 reference
 INSERT INTO ar.invoice (id, customer_id, number, issue_date, due_date, amount, open_amount, status, payment_reference)
-SELECT g, 1 + (g * 7919) % (:invoices / 10), 'FA-2026-' || lpad(g::text, 6, '0'),
+SELECT g, 1 + (g::bigint * 7919) % (:invoices / 10), 'FA-2026-' || lpad(g::text, 6, '0'),
        DATE '2026-01-01' + g % 80, DATE '2026-01-31' + g % 80, a, a, 'open',
        CASE WHEN g % 4 = 0 THEN ar.make_creditor_ref('FA2026' || lpad(g::text, 6, '0'))::text END
   FROM (SELECT g, round((20 + random() * 5000)::numeric, 2) AS a FROM generate_series(1, :invoices) g) x;
@@ -39,7 +39,7 @@ SELECT setval(pg_get_serial_sequence('ar.invoice', 'id'), :invoices);
 
 -- bank lines: how payers pay, on distinct invoices
 CREATE TABLE bench.line_plan AS
-SELECT n, 1 + ((n * 104729) % :invoices) AS invoice_id, random() AS r, random() AS r2
+SELECT n, 1 + ((n::bigint * 104729) % :invoices) AS invoice_id, random() AS r, random() AS r2
   FROM generate_series(1, :lines) n;
 INSERT INTO ar.bank_transaction (booking_date, amount, counterparty_name, counterparty_iban, remittance_info,
                                  end_to_end_id, bank_tx_code, status, allocated_amount)
@@ -131,6 +131,7 @@ BEGIN
 	CREATE TEMP TABLE new_line ON COMMIT DROP AS
 	SELECT t.* FROM ar.bank_transaction t
 	 WHERE t.status = 'unmatched' AND t.allocated_amount = 0 AND t.amount > 0;
+	ANALYZE new_line;			-- temporary tables have no statistics otherwise
 
 	-- 1. the normalised reference
 	CREATE TEMP TABLE by_ref ON COMMIT DROP AS
@@ -148,6 +149,7 @@ BEGIN
 	            ON upper(regexp_replace(i.payment_reference, '[^A-Za-z0-9]', '', 'g')) = upper(regexp_replace(t.remittance_info, '[^A-Za-z0-9]', '', 'g'))
 	           AND i.open_amount > 0) x
 	 GROUP BY x.line_id;
+	ANALYZE by_ref;
 
 	-- 2. then the payer and the amount
 	CREATE TEMP TABLE by_amount ON COMMIT DROP AS

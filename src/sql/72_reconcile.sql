@@ -559,6 +559,7 @@ DECLARE
 	s real;
 	expl jsonb;
 	e2e_known boolean;
+	cust bigint;
 BEGIN
 	FOR r IN SELECT * FROM ar.bank_transaction t WHERE t.id = ANY (line_ids) ORDER BY t.booking_date, t.id LOOP
 		orig := NULL;
@@ -586,6 +587,41 @@ BEGIN
 			   AND ((by_e2e AND t.end_to_end_id = r.end_to_end_id)
 			        OR (NOT by_e2e AND r.counterparty_iban IS NOT NULL AND t.counterparty_iban = r.counterparty_iban))
 			   FOR UPDATE OF t SKIP LOCKED;
+		END IF;
+
+		IF orig.id IS NULL AND candidates = 0 THEN
+			-- a collection recorded without a bank line (ar.record_payment(..., 'direct_debit')):
+			-- found by the invoice number in the return's text, it is only ever proposed
+			SELECT array_agg(a.id ORDER BY a.id), array_agg(a.invoice_id ORDER BY a.id), array_agg(-a.amount ORDER BY a.id),
+			       count(*), min(i.customer_id)
+			  INTO allocs, invs, amts, candidates, cust
+			  FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id
+			 WHERE a.bank_transaction_id IS NULL AND a.customer_credit_id IS NULL AND a.payment_means = 'direct_debit'
+			   AND a.company_id = r.company_id AND i.currency = r.currency AND a.amount = -r.amount
+			   AND a.allocated_on BETWEEN r.booking_date - 180 AND r.booking_date
+			   AND strpos(ar.reference_key(concat_ws(' ', r.remittance_info, r.structured_reference)),
+			              ar.reference_key(i.number)) > 0
+			   AND NOT EXISTS (SELECT 1 FROM ar.match_proposal p
+			                    WHERE p.status IN ('pending', 'accepted') AND a.id = ANY (p.reverse_allocation_ids));
+			IF candidates = 1 THEN
+				expl := jsonb_build_object(
+					'method', 'return', 'score', 0.90, 'return_reason', r.return_reason, 'applied', false,
+					'collection', NULL, 'matched_on', 'invoice_number_and_amount', 'allocations', allocs, 'invoice_ids', invs,
+					'collection_decided_by', 'recorded_without_bank_line',
+					'summary', format('direct-debit return (%s) of a collection recorded without a bank line on invoice %s; review it',
+					                  r.return_reason, (SELECT i.number FROM ar.invoice i WHERE i.id = invs[1])));
+				INSERT INTO ar.match_proposal (company_id, run_id, bank_transaction_id, rank, score, method, customer_id,
+				                               invoice_ids, amounts, reverse_allocation_ids, explanation)
+				VALUES (r.company_id, run_id, r.id, 1, 0.90, 'return', cust, invs, amts, allocs, expl);
+				INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, score, customer_id,
+				                               payer, flags, invoice_ids, explanation)
+				VALUES (r.id, r.company_id, run_id, 'proposed', 'return', 0.90, cust, 'reference', '{}', invs, expl);
+				UPDATE ar.bank_transaction t SET status = 'proposed' WHERE t.id = r.id AND t.status = 'unmatched';
+				bank_transaction_id := r.id; invoice_ids := invs; amounts := amts; score := 0.90; method := 'return';
+				applied := false;
+				RETURN NEXT;
+				CONTINUE;
+			END IF;
 		END IF;
 
 		IF orig.id IS NULL THEN
