@@ -27,6 +27,9 @@ PG_CONFIG ?= pg_config
 # The server headers are the system's: -Wextra judges our code, not theirs
 # (some of their inline functions leave parameters unused).
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server)
+# camt statements are XML (libxml2, which PostgreSQL itself links)
+PG_CPPFLAGS += -I/usr/include/libxml2
+SHLIB_LINK += -lxml2
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

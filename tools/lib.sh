@@ -12,7 +12,7 @@ log() { printf '== %s\n' "$*" >&2; }
 
 # Debian 12 packages the project needs; installs only what is missing.
 ensure_packages() {
-	local wanted="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl make gcc $*"
+	local wanted="postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-pgtap libtap-parser-sourcehandler-pgtap-perl make gcc libxml2-dev $*"
 	local missing="" p
 	for p in $wanted; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"

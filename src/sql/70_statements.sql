@@ -1,0 +1,330 @@
+-- ---------------------------------------------------------------------------
+-- Bank statement import: ISO 20022 camt.053 / camt.054 (and camt.052),
+-- SWIFT MT940 / MT942, and the documented CSV layout.
+--
+-- The parsers are C (src/mt940.c, src/camt.c, src/statement_csv.c) and
+-- return what a file holds as rows (ar.parse_statement); this piece stores
+-- them: one ar.bank_statement per statement, one ar.bank_transaction per
+-- booked line, after checking that each statement balances.  Importing the
+-- same statement again (same account, statement reference and content) is
+-- a no-op that returns the id stored the first time.
+-- ---------------------------------------------------------------------------
+
+-- What the matcher and the audit need beyond the foundation's columns.
+ALTER TABLE ar.bank_statement
+	ADD COLUMN sequence_no         text,
+	ADD COLUMN message_id          text,
+	ADD COLUMN line_count          integer,
+	ADD COLUMN movements           numeric,
+	ADD COLUMN balance_difference  numeric,
+	ADD COLUMN declared_credits    numeric,
+	ADD COLUMN declared_debits     numeric,
+	ADD COLUMN source_line         integer,
+	ADD COLUMN imported_by         text NOT NULL DEFAULT session_user;
+
+ALTER TABLE ar.bank_transaction
+	ADD COLUMN counterparty_bic          text,
+	ADD COLUMN customer_reference        text,
+	ADD COLUMN mandate_id                text,
+	ADD COLUMN creditor_id               text,
+	ADD COLUMN bank_tx_code_proprietary  text,
+	ADD COLUMN booking_text              text,
+	ADD COLUMN additional_info           text,
+	ADD COLUMN reversal                  boolean NOT NULL DEFAULT false,
+	ADD COLUMN source_line               integer,
+	ADD COLUMN raw                       text,
+	ADD CONSTRAINT bank_transaction_statement_line UNIQUE (statement_id, line_no);
+
+COMMENT ON COLUMN ar.bank_statement.format IS 'camt.052, camt.053, camt.054, mt940, mt942 or csv.';
+COMMENT ON COLUMN ar.bank_statement.account_iban IS 'The statement''s account when it is a valid IBAN.';
+COMMENT ON COLUMN ar.bank_statement.account_id IS 'The account: its compact IBAN, else the identification as the bank wrote it.';
+COMMENT ON COLUMN ar.bank_statement.statement_ref IS 'The bank''s statement reference: camt Stmt/Id; MT940 :20:/:28C:; CSV statement_ref (else the booking date range).';
+COMMENT ON COLUMN ar.bank_statement.balanced IS 'Opening balance + movements = closing balance (and the totals the bank states agree); NULL when the statement has no balances (camt.054, MT942).';
+COMMENT ON COLUMN ar.bank_statement.content_sha256 IS 'SHA-256 of the parsed statement (header and lines, not their layout): with account and statement_ref, what makes an import idempotent.';
+COMMENT ON COLUMN ar.bank_statement.sequence_no IS 'Statement number: MT940 :28C:, camt ElctrncSeqNb or LglSeqNb.';
+COMMENT ON COLUMN ar.bank_statement.message_id IS 'camt GrpHdr/MsgId of the file the statement came in.';
+COMMENT ON COLUMN ar.bank_statement.line_count IS 'Lines stored (zero amounts, which move nothing, are not).';
+COMMENT ON COLUMN ar.bank_statement.movements IS 'Sum of the lines'' amounts (credits positive).';
+COMMENT ON COLUMN ar.bank_statement.balance_difference IS 'closing_balance - (opening_balance + movements): non-zero only on a statement imported with strict => false.';
+COMMENT ON COLUMN ar.bank_statement.declared_credits IS 'Total of credits the bank states (MT942 :90C:, camt TxsSummry).';
+COMMENT ON COLUMN ar.bank_statement.declared_debits IS 'Total of debits the bank states, negative (MT942 :90D:, camt TxsSummry).';
+COMMENT ON COLUMN ar.bank_statement.source_line IS 'Line of the file where the statement starts.';
+COMMENT ON COLUMN ar.bank_statement.imported_by IS 'Session user who imported it.';
+COMMENT ON COLUMN ar.bank_transaction.counterparty_iban IS 'The other party''s account when it is a valid IBAN (counterparty_account keeps what the bank wrote).';
+COMMENT ON COLUMN ar.bank_transaction.counterparty_account IS 'The other party''s account as the bank wrote it (IBAN or not).';
+COMMENT ON COLUMN ar.bank_transaction.counterparty_bic IS 'The other party''s bank (BIC, or German bank code).';
+COMMENT ON COLUMN ar.bank_transaction.remittance_info IS 'Unstructured remittance: camt RmtInf/Ustrd (and referred document numbers), MT940 :86: purpose (SVWZ+, /REMI/ or free text).';
+COMMENT ON COLUMN ar.bank_transaction.structured_reference IS 'Structured creditor reference: camt CdtrRefInf/Ref, or an ISO 11649 RF reference found in the text (stored compact).';
+COMMENT ON COLUMN ar.bank_transaction.customer_reference IS 'Reference of the account owner: MT940 :61: customer reference or KREF+, camt InstrId.';
+COMMENT ON COLUMN ar.bank_transaction.mandate_id IS 'SEPA direct-debit mandate (MREF+, /MARF/, MndtId).';
+COMMENT ON COLUMN ar.bank_transaction.creditor_id IS 'SEPA creditor identifier (CRED+, /CSID/).';
+COMMENT ON COLUMN ar.bank_transaction.bank_tx_code IS 'Bank transaction code: ISO domain-family-subfamily (PMNT-RCDT-ESCT), else the MT940 :61: type (NTRF).';
+COMMENT ON COLUMN ar.bank_transaction.bank_tx_code_proprietary IS 'Proprietary code: German GVC (166), camt BkTxCd/Prtry/Cd.';
+COMMENT ON COLUMN ar.bank_transaction.booking_text IS 'The bank''s booking text (German ?00, /TRTP/).';
+COMMENT ON COLUMN ar.bank_transaction.return_reason IS 'ISO 20022 return reason of a returned or reversed payment (AM04, MD06...).';
+COMMENT ON COLUMN ar.bank_transaction.additional_info IS 'Further text of the bank (camt AddtlTxInf/AddtlNtryInf, the whole MT940 :86:).';
+COMMENT ON COLUMN ar.bank_transaction.reversal IS 'The bank marks the line as a reversal (camt RvslInd, MT940 RC/RD).';
+COMMENT ON COLUMN ar.bank_transaction.source_line IS 'Line of the file where the line starts.';
+COMMENT ON COLUMN ar.bank_transaction.raw IS 'The line as the file had it (MT940 :61: and :86:, the camt entry or transaction XML, the CSV record).';
+
+-- One row per statement (line_no NULL) and one per line of a file.
+CREATE TYPE ar.parsed_statement_row AS (
+	statement_no              integer,
+	line_no                   integer,
+	source_line               integer,
+	format                    text,
+	account                   text,
+	account_iban              text,
+	statement_ref             text,
+	sequence_no               text,
+	message_id                text,
+	currency                  text,
+	opening_date              date,
+	opening_balance           numeric,
+	closing_date              date,
+	closing_balance           numeric,
+	declared_credits          numeric,
+	declared_debits           numeric,
+	booking_date              date,
+	value_date                date,
+	amount                    numeric,
+	counterparty_name         text,
+	counterparty_iban         text,
+	counterparty_account      text,
+	counterparty_bic          text,
+	remittance_info           text,
+	structured_reference      text,
+	end_to_end_id             text,
+	bank_reference            text,
+	customer_reference        text,
+	mandate_id                text,
+	creditor_id               text,
+	bank_tx_code              text,
+	bank_tx_code_proprietary  text,
+	booking_text              text,
+	return_reason             text,
+	additional_info           text,
+	reversal                  boolean,
+	raw                       text
+);
+COMMENT ON TYPE ar.parsed_statement_row IS 'What ar.parse_statement returns: a statement (line_no NULL, statement columns set) or one of its lines (line columns set).';
+
+CREATE FUNCTION ar.parse_statement(content text, format text DEFAULT NULL)
+RETURNS SETOF ar.parsed_statement_row
+AS 'MODULE_PATHNAME', 'ar_parse_statement'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ar.parse_statement(text, text) IS
+'Parses a bank statement file without storing it: one row per statement and one per line. Format camt.053, camt.054, camt.052, mt940, mt942 or csv; detected when NULL.';
+
+CREATE FUNCTION ar.detect_statement_format(content text) RETURNS text
+AS 'MODULE_PATHNAME', 'ar_detect_statement_format'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ar.detect_statement_format(text) IS
+'The format of a statement file (camt.053, camt.054, camt.052, mt940, mt942, csv), or NULL when it is none of them.';
+
+-- The canonical text of a parsed statement that its hash covers: every
+-- value, not the layout (line breaks, indentation, position in the file).
+CREATE FUNCTION ar._statement_digest(header ar.parsed_statement_row, lines jsonb) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT sha256(convert_to(jsonb_build_array(
+		to_jsonb(header) - ARRAY['statement_no', 'line_no', 'source_line', 'raw'],
+		coalesce(lines, '[]'))::text, 'UTF8'))
+$$;
+
+CREATE FUNCTION ar.import_statement(content text, format text DEFAULT NULL, strict boolean DEFAULT true)
+RETURNS SETOF bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp
+AS $$
+DECLARE
+	parsed ar.parsed_statement_row[];
+	st record;
+	h ar.parsed_statement_row;
+	ref text;
+	account text;
+	company bigint;
+	digest bytea;
+	balanced boolean;
+	difference numeric;
+	sid bigint;
+	new_nos integer[] := '{}';
+	new_ids bigint[] := '{}';
+	all_ids bigint[] := '{}';
+	dup record;
+BEGIN
+	IF content IS NULL THEN
+		RAISE EXCEPTION 'the statement content is NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	parsed := ARRAY(SELECT p FROM ar.parse_statement(content, format) p);
+
+	-- CSV rows of one account and statement reference form one statement
+	-- whatever their order; two such groups from other files are kept apart
+	-- by their content.
+	FOR st IN
+		WITH p AS (SELECT * FROM unnest(parsed)),
+		     l AS (SELECT p.statement_no,
+		                  sum(p.amount) AS movements,
+		                  count(*) FILTER (WHERE p.amount <> 0) AS stored_lines,
+		                  sum(p.amount) FILTER (WHERE p.amount > 0) AS credits,
+		                  sum(p.amount) FILTER (WHERE p.amount < 0) AS debits,
+		                  min(p.booking_date) AS first_date, max(p.booking_date) AS last_date,
+		                  jsonb_agg(to_jsonb(p) - ARRAY['statement_no', 'source_line', 'raw'] ORDER BY p.line_no) AS lines
+		             FROM p WHERE p.line_no IS NOT NULL GROUP BY p.statement_no)
+		SELECT s AS header, l.movements, coalesce(l.stored_lines, 0) AS stored_lines,
+		       coalesce(l.credits, 0) AS credits, coalesce(l.debits, 0) AS debits,
+		       l.first_date, l.last_date, l.lines
+		  FROM p s LEFT JOIN l USING (statement_no)
+		 WHERE s.line_no IS NULL
+		 ORDER BY s.statement_no
+	LOOP
+		h := st.header;
+		-- what the parser leaves NULL in a fragment, a statement must have
+		IF h.account IS NULL OR h.currency IS NULL
+		   OR (h.format = 'mt940' AND (h.opening_balance IS NULL OR h.closing_balance IS NULL)) THEN
+			RAISE EXCEPTION 'malformed % statement at line %: %', upper(h.format), h.source_line,
+				CASE WHEN h.account IS NULL THEN 'the statement has no account identification (:25:)'
+				     WHEN h.currency IS NULL THEN 'the statement states no currency'
+				     WHEN h.opening_balance IS NULL THEN 'the statement has no opening balance (:60F: or :60M:)'
+				     ELSE 'the statement has no closing balance (:62F: or :62M:)' END
+				USING ERRCODE = 'invalid_text_representation';
+		END IF;
+		account := coalesce(h.account_iban, h.account);
+		ref := coalesce(nullif(h.statement_ref, ''),
+		                h.format || ':' || coalesce(st.first_date::text || '..' || st.last_date::text,
+		                                            h.closing_date::text, h.opening_date::text, 'empty'));
+		difference := h.closing_balance - (h.opening_balance + coalesce(st.movements, 0));
+
+		-- the figures the bank states must agree with its lines
+		balanced := CASE WHEN difference IS NULL AND h.declared_credits IS NULL AND h.declared_debits IS NULL
+		                 THEN NULL
+		                 ELSE coalesce(difference = 0, true)
+		                      AND coalesce(h.declared_credits = st.credits, true)
+		                      AND coalesce(h.declared_debits = st.debits, true) END;
+		IF NOT balanced AND coalesce(strict, true) THEN
+			IF difference <> 0 THEN
+				RAISE EXCEPTION 'statement "%" of account % does not balance: opening balance % + movements % = %, but the closing balance is %',
+					ref, account, h.opening_balance, coalesce(st.movements, 0),
+					h.opening_balance + coalesce(st.movements, 0), h.closing_balance
+					USING ERRCODE = 'data_exception',
+					      DETAIL = format('The difference is %s (statement starting at line %s of the file).',
+					                      difference, h.source_line),
+					      HINT = 'Import it with strict => false to store it flagged (balanced = false).';
+			END IF;
+			RAISE EXCEPTION 'statement "%" of account % does not add up: its lines total % in credits and % in debits, the bank states % and %',
+				ref, account, st.credits, st.debits, coalesce(h.declared_credits::text, 'nothing'),
+				coalesce(h.declared_debits::text, 'nothing')
+				USING ERRCODE = 'data_exception',
+				      HINT = 'Import it with strict => false to store it flagged (balanced = false).';
+		END IF;
+
+		digest := ar._statement_digest(h, st.lines);
+		company := coalesce((SELECT c.id FROM ar.company c WHERE c.iban = h.account_iban::ar.iban ORDER BY c.id LIMIT 1),
+		                    ar.default_company());
+		INSERT INTO ar.bank_statement AS s
+		       (company_id, format, account_iban, account_id, statement_ref, currency,
+		        opening_date, opening_balance, closing_date, closing_balance, balanced, content_sha256,
+		        sequence_no, message_id, line_count, movements, balance_difference,
+		        declared_credits, declared_debits, source_line)
+		VALUES (company, h.format, h.account_iban::ar.iban, account, ref, h.currency,
+		        h.opening_date, h.opening_balance, h.closing_date, h.closing_balance, balanced, digest,
+		        h.sequence_no, h.message_id, st.stored_lines, coalesce(st.movements, 0), difference,
+		        h.declared_credits, h.declared_debits, h.source_line)
+		ON CONFLICT (company_id, account_id, statement_ref, content_sha256) DO NOTHING
+		RETURNING s.id INTO sid;
+		IF sid IS NULL THEN
+			-- imported before (or just now by another session): the same id
+			SELECT s.id INTO STRICT sid FROM ar.bank_statement s
+			 WHERE s.company_id = company AND s.account_id = account AND s.statement_ref = ref
+			   AND s.content_sha256 = digest;
+		ELSIF NOT (sid = ANY (all_ids)) THEN
+			new_nos := new_nos || h.statement_no;
+			new_ids := new_ids || sid;
+			-- the same reference with other content is another statement
+			-- (a correction the bank sent?): stored, and said
+			SELECT s.id, s.imported_at INTO dup FROM ar.bank_statement s
+			 WHERE s.company_id = company AND s.account_id = account AND s.statement_ref = ref AND s.id <> sid
+			 ORDER BY s.id LIMIT 1;
+			IF FOUND THEN
+				RAISE NOTICE 'statement "%" of account % was already imported with other content', ref, account
+					USING HINT = 'Both are stored; check that the bank did not send a correction of the first.';
+			END IF;
+		END IF;
+		all_ids := all_ids || sid;
+	END LOOP;
+
+	-- the lines of the statements stored now (zero amounts move nothing)
+	INSERT INTO ar.bank_transaction
+	       (company_id, statement_id, line_no, booking_date, value_date, amount, currency,
+	        counterparty_name, counterparty_iban, counterparty_account, counterparty_bic,
+	        remittance_info, structured_reference, end_to_end_id, bank_reference, customer_reference,
+	        mandate_id, creditor_id, bank_tx_code, bank_tx_code_proprietary, booking_text,
+	        return_reason, additional_info, reversal, source_line, raw)
+	SELECT s.company_id, s.id, p.line_no, p.booking_date, p.value_date, p.amount, p.currency,
+	       p.counterparty_name, p.counterparty_iban::ar.iban, p.counterparty_account, p.counterparty_bic,
+	       p.remittance_info, p.structured_reference, p.end_to_end_id, p.bank_reference, p.customer_reference,
+	       p.mandate_id, p.creditor_id, p.bank_tx_code, p.bank_tx_code_proprietary, p.booking_text,
+	       p.return_reason, p.additional_info, p.reversal, p.source_line, p.raw
+	  FROM unnest(parsed) p
+	  JOIN unnest(new_nos, new_ids) AS n(statement_no, id) ON n.statement_no = p.statement_no
+	  JOIN ar.bank_statement s ON s.id = n.id
+	 WHERE p.line_no IS NOT NULL AND p.amount <> 0
+	 ORDER BY s.id, p.line_no;
+
+	RETURN QUERY SELECT unnest(all_ids);
+END $$;
+COMMENT ON FUNCTION ar.import_statement(text, text, boolean) IS
+'Parses and stores bank statements (camt.053, camt.054, mt940, csv; detected when format is NULL): one id per statement of the file. Importing the same statement again changes nothing and returns the same id. A statement whose opening balance plus movements differs from its closing balance is refused when strict, else stored with balanced = false.';
+
+-- What a credit manager checks after an import.
+CREATE VIEW ar.bank_statement_summary AS
+SELECT s.id AS statement_id,
+       s.company_id,
+       s.format,
+       s.account_id,
+       s.statement_ref,
+       s.sequence_no,
+       s.currency,
+       s.opening_date,
+       s.opening_balance,
+       s.movements,
+       s.closing_date,
+       s.closing_balance,
+       s.balanced,
+       s.balance_difference,
+       count(t.id) AS lines,
+       count(t.id) FILTER (WHERE t.amount > 0) AS credit_lines,
+       coalesce(sum(t.amount) FILTER (WHERE t.amount > 0), 0) AS credits,
+       count(t.id) FILTER (WHERE t.amount < 0) AS debit_lines,
+       coalesce(sum(t.amount) FILTER (WHERE t.amount < 0), 0) AS debits,
+       count(t.id) FILTER (WHERE t.status IN ('unmatched', 'proposed')) AS open_lines,
+       s.imported_at,
+       s.imported_by
+  FROM ar.bank_statement s
+  LEFT JOIN ar.bank_transaction t ON t.statement_id = s.id
+ GROUP BY s.id;
+COMMENT ON VIEW ar.bank_statement_summary IS 'One row per imported bank statement: balances, whether they agree with the lines, lines by direction and how many still wait for reconciliation.';
+COMMENT ON COLUMN ar.bank_statement_summary.statement_id IS 'ar.bank_statement.id';
+COMMENT ON COLUMN ar.bank_statement_summary.company_id IS 'Company whose account it is.';
+COMMENT ON COLUMN ar.bank_statement_summary.format IS 'camt.052, camt.053, camt.054, mt940, mt942 or csv.';
+COMMENT ON COLUMN ar.bank_statement_summary.account_id IS 'The account: compact IBAN, else as the bank wrote it.';
+COMMENT ON COLUMN ar.bank_statement_summary.statement_ref IS 'The bank''s statement reference.';
+COMMENT ON COLUMN ar.bank_statement_summary.sequence_no IS 'Statement number (MT940 :28C:, camt ElctrncSeqNb).';
+COMMENT ON COLUMN ar.bank_statement_summary.currency IS 'Currency of the account (ISO 4217).';
+COMMENT ON COLUMN ar.bank_statement_summary.opening_date IS 'Date of the opening balance.';
+COMMENT ON COLUMN ar.bank_statement_summary.opening_balance IS 'Opening balance (negative: overdrawn).';
+COMMENT ON COLUMN ar.bank_statement_summary.movements IS 'Sum of the lines (credits positive).';
+COMMENT ON COLUMN ar.bank_statement_summary.closing_date IS 'Date of the closing balance.';
+COMMENT ON COLUMN ar.bank_statement_summary.closing_balance IS 'Closing balance.';
+COMMENT ON COLUMN ar.bank_statement_summary.balanced IS 'Opening + movements = closing; false: imported with strict => false although it does not balance; NULL: no balances.';
+COMMENT ON COLUMN ar.bank_statement_summary.balance_difference IS 'Closing balance less (opening balance + movements).';
+COMMENT ON COLUMN ar.bank_statement_summary.lines IS 'Lines stored.';
+COMMENT ON COLUMN ar.bank_statement_summary.credit_lines IS 'Lines that brought money in.';
+COMMENT ON COLUMN ar.bank_statement_summary.credits IS 'Their total.';
+COMMENT ON COLUMN ar.bank_statement_summary.debit_lines IS 'Lines that took money out.';
+COMMENT ON COLUMN ar.bank_statement_summary.debits IS 'Their total (negative).';
+COMMENT ON COLUMN ar.bank_statement_summary.open_lines IS 'Lines still unmatched or only proposed.';
+COMMENT ON COLUMN ar.bank_statement_summary.imported_at IS 'When the statement was imported.';
+COMMENT ON COLUMN ar.bank_statement_summary.imported_by IS 'Who imported it.';
+
+GRANT SELECT ON ar.bank_statement_summary TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar.import_statement(text, text, boolean) TO ar_collector;
