@@ -37,14 +37,21 @@ WITH judged AS (
 	  JOIN ar.bank_transaction t ON t.end_to_end_id = b.end_to_end_id
 	  LEFT JOIN ar.reconcile_line r ON r.bank_transaction_id = t.id
 	 WHERE b.situation <> 'return'     -- debits: in the table above
+), graded AS (
+	-- right: the invoices it pays, or those of them still open when an
+	-- invoice it names had been paid already (the rest is customer credit)
+	SELECT j.*, got = truth OR (got <@ truth AND NOT EXISTS (SELECT 1 FROM ar.invoice i
+	                                                         WHERE i.number = ANY (truth) AND NOT i.number = ANY (got)
+	                                                           AND i.open_amount <> 0)) AS right_one
+	  FROM judged j
 )
 SELECT situation AS "situation", count(*) AS "lines",
        count(*) FILTER (WHERE outcome = 'applied') AS "applied",
-       count(*) FILTER (WHERE outcome = 'applied' AND got = truth) AS "applied right",
+       count(*) FILTER (WHERE outcome = 'applied' AND right_one) AS "applied right",
        count(*) FILTER (WHERE outcome = 'proposed') AS "proposed",
-       CASE WHEN bool_or(payable) THEN round(100.0 * count(*) FILTER (WHERE outcome = 'applied' AND got = truth) / count(*), 1)::text
+       CASE WHEN bool_or(payable) THEN round(100.0 * count(*) FILTER (WHERE outcome = 'applied' AND right_one) / count(*), 1)::text
             ELSE '-' END AS "% applied right"
-  FROM judged
+  FROM graded
  GROUP BY situation
  ORDER BY situation;
 \endif

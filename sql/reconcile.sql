@@ -86,6 +86,8 @@ INSERT INTO ar.bank_transaction (id, company_id, booking_date, amount, counterpa
 	(7000262, 7001, '2026-03-08',  410.00, 'IMPRIMERIE WEBER SA', NULL, 'VIREMENT', NULL, NULL, NULL, NULL),
 	(7000263, 7001, '2026-03-08',  180.00, 'IMPRIMERIE WEBER', NULL, 'RC-2026-000154', NULL, NULL, NULL, NULL),
 	(7000264, 7001, '2026-03-08',   42.00, 'SCI LES TILLEULS', NULL, 'LOYER MARS', NULL, NULL, NULL, NULL),
+	-- an open invoice named with one already paid, for what both cost: the second payment is credit
+	(7000265, 7001, '2026-03-08',  590.00, 'IMPRIMERIE WEBER', NULL, 'RC-2026-000153 RC-2026-000154', NULL, NULL, NULL, NULL),
 	-- a debit that is not a return: ignored
 	(7000271, 7001, '2026-03-09', -120.00, 'EDF', NULL, 'PRLV EDF', NULL, NULL, NULL, NULL),
 	-- a direct-debit collection, returned later (see below)

@@ -157,6 +157,8 @@ typedef struct RcHyp
 	bool		oldest_first;
 	bool		globally_unique;	/* the amount names one open invoice in the company */
 	int32		named_inv;		/* duplicate: the paid invoice it names */
+	int			ndup;			/* paid invoices the credit pays a second time */
+	int32		dup[4];
 } RcHyp;
 
 typedef enum Outcome

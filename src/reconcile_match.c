@@ -1116,6 +1116,9 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 	int			spec_all = SPEC_STRONG;
 	int32		cust0 = -1;
 	bool		one_customer = true;
+	int32		paid[4];
+	int			npaid = 0;
+	Amount		paid_sum = 0;
 
 	for (int i = 0; i < s->nhits; i++)
 	{
@@ -1127,7 +1130,15 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 		Amount		open = inv->open;
 
 		if (inv->paid || open == 0)
-			continue;			/* paid: see duplicate_hyps() */
+		{
+			/* paid already: see duplicate_hyps(), and below */
+			if (hit->cls >= HIT_PREFIX && inv->amount > 0 && npaid < (int) lengthof(paid))
+			{
+				paid[npaid++] = hit->inv;
+				paid_sum += inv->amount;
+			}
+			continue;
+		}
 		if (hit->cls >= HIT_PREFIX && nstrong < MAX_HITS)
 		{
 			strong[nstrong++] = i;
@@ -1241,6 +1252,35 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 				h->score = Min(h->score, 0.85);	/* the rest may pay other invoices */
 			hyp_alloc(h, hit->inv, open);
 			h->credit = extra;
+		}
+	}
+
+	/*
+	 * Open invoices named with others already paid, for exactly what they
+	 * all cost: the open ones are paid, the rest is a second payment of the
+	 * paid ones, kept as customer credit.
+	 */
+	if (nstrong >= 1 && npaid >= 1 && sum > 0 && sum + paid_sum == amount)
+	{
+		PayerFit	fit = payer_fit(run, line, cust0, ltok, nltok);
+		bool		same = one_customer;
+		RcHyp	   *h;
+
+		for (int k = 0; k < npaid; k++)
+			if (run->inv[paid[k]].cust != cust0)
+				same = false;
+		if (same && (h = new_hyp(hs, "reference_overpayment", cust0)) != NULL)
+		{
+			h->exact = true;
+			h->rule = "open_invoices_and_a_second_payment_of_paid_ones";
+			h->cls = weakest;
+			h->fit = fit;
+			h->score = ref_score(RULE_EXACT, weakest, spec_all, fit) - 0.03;
+			for (int k = 0; k < nstrong; k++)
+				hyp_alloc(h, s->hits[strong[k]].inv, run->inv[s->hits[strong[k]].inv].open);
+			h->credit = paid_sum;
+			h->ndup = npaid;
+			memcpy(h->dup, paid, sizeof(int32) * npaid);
 		}
 	}
 
@@ -1672,6 +1712,11 @@ names_other(RcRun *run, RcHit *hits, int nhits, RcHyp *h)
 			continue;
 		if (strcmp(h->method, "duplicate") == 0 && h->named_inv == e->inv)
 			continue;
+		for (int k = 0; k < h->ndup && !other_reading; k++)
+			if (h->dup[k] == e->inv)
+				other_reading = true;	/* paid twice: what the credit is for */
+		if (other_reading)
+			continue;
 		for (int j = 0; j < nhits && !other_reading; j++)
 			if (j != i && hyp_uses_inv(h, hits[j].inv) && spans_overlap(e, &hits[j]))
 				other_reading = true;
@@ -1723,6 +1768,9 @@ decide(RcRun *run, RcLine *line, HypSet *hs, bool may_apply)
 	RcConfig   *cfg = line_config(run, line);
 	int			n = 0;
 
+	/* scores are read by people: two decimals, whatever float arithmetic did */
+	for (int i = 0; i < hs->n; i++)
+		hs->h[i].score = rintf(hs->h[i].score * 100) / 100;
 	cmp_run = run;
 	qsort(hs->h, hs->n, sizeof(RcHyp), cmp_hyp);
 	cmp_run = NULL;
@@ -1884,6 +1932,8 @@ rc_match_line(RcRun *run, RcLine *line)
 
 	keep_hits(run, line, s);
 	decide(run, line, hs, true);
+	if (line->nhyps > 0 && line->hyps[0].ndup > 0)
+		line->flags |= LINEFLAG_DUPLICATE;
 	/* a duplicate payment when nothing better was applied */
 	if (line->outcome != OUT_APPLIED)
 		for (int i = 0; i < line->nhyps; i++)
@@ -2024,6 +2074,15 @@ append_diffs(StringInfo b, int diff)
 }
 
 static bool
+hyp_names_dup(RcHyp *h, int32 inv)
+{
+	for (int k = 0; k < h->ndup; k++)
+		if (h->dup[k] == inv)
+			return true;
+	return false;
+}
+
+static bool
 hyp_uses(RcHyp *h, int32 inv)
 {
 	for (int i = 0; i < h->nalloc; i++)
@@ -2073,7 +2132,7 @@ rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank)
 		RcHit	   *hit = &line->hits[i];
 		RcInvoice  *inv = &run->inv[hit->inv];
 
-		if (!hyp_uses(h, hit->inv))
+		if (!hyp_uses(h, hit->inv) && !hyp_names_dup(h, hit->inv))
 			continue;
 		appendStringInfo(&b, "%s{\"invoice_id\":" INT64_FORMAT ",\"number\":", first ? "" : ",", inv->id);
 		json_string(&b, inv->number);

@@ -598,7 +598,8 @@ BEGIN
 			  FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id
 			 WHERE a.bank_transaction_id IS NULL AND a.customer_credit_id IS NULL AND a.payment_means = 'direct_debit'
 			   AND a.company_id = r.company_id AND i.currency = r.currency AND a.amount = -r.amount
-			   AND a.allocated_on BETWEEN r.booking_date - 180 AND r.booking_date
+			   -- (an ERP may date the collection at its settlement, a few days late)
+			   AND a.allocated_on BETWEEN r.booking_date - 180 AND r.booking_date + 10
 			   AND strpos(ar.reference_key(concat_ws(' ', r.remittance_info, r.structured_reference)),
 			              ar.reference_key(i.number)) > 0
 			   AND NOT EXISTS (SELECT 1 FROM ar.match_proposal p
