@@ -344,7 +344,7 @@ load_lines(RcRun *run, Datum company, bool scoped, bool dry_run)
 		spi_each(run,
 			 "SELECT t.id, t.company_id, t.currency, " AMOUNT4("t.amount") ", t.booking_date, "
 			 "       t.counterparty_name, t.counterparty_iban::text, t.remittance_info, t.structured_reference, "
-			 "       t.end_to_end_id, t.bank_tx_code, t.return_reason "
+			 "       t.end_to_end_id, t.bank_tx_code, coalesce(t.return_reason, CASE WHEN t.reversal THEN 'reversal' END) "
 			 "  FROM ar.bank_transaction t "
 			 " WHERE t.status = 'unmatched' AND t.allocated_amount = 0 "
 			 "   AND ($1::bigint IS NULL OR t.company_id = $1) "
@@ -356,7 +356,7 @@ load_lines(RcRun *run, Datum company, bool scoped, bool dry_run)
 		spi_each(run,
 				 "SELECT t.id, t.company_id, t.currency, " AMOUNT4("t.amount") ", t.booking_date, "
 				 "       t.counterparty_name, t.counterparty_iban::text, t.remittance_info, t.structured_reference, "
-				 "       t.end_to_end_id, t.bank_tx_code, t.return_reason "
+				 "       t.end_to_end_id, t.bank_tx_code, coalesce(t.return_reason, CASE WHEN t.reversal THEN 'reversal' END) "
 				 "  FROM ar.bank_transaction t "
 				 " WHERE t.status = 'unmatched' AND t.allocated_amount = 0 "
 				 "   AND ($1::bigint IS NULL OR t.company_id = $1) "

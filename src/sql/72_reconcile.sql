@@ -539,7 +539,8 @@ BEGIN
 END $$;
 
 -- Direct-debit returns and reversals (negative lines with a return reason,
--- handed over by ar.reconcile): find the collection each one undoes, by
+-- or marked as a reversal by the bank, handed over by ar.reconcile): find
+-- the collection each one undoes, by
 -- end-to-end id, else by counterparty IBAN and amount, and reverse it when
 -- a run applied it and nothing else changed it since; otherwise propose.
 CREATE FUNCTION ar._reconcile_returns(run_id bigint, line_ids bigint[], auto_apply boolean)
@@ -606,11 +607,11 @@ BEGIN
 			                    WHERE p.status IN ('pending', 'accepted') AND a.id = ANY (p.reverse_allocation_ids));
 			IF candidates = 1 THEN
 				expl := jsonb_build_object(
-					'method', 'return', 'score', 0.90, 'return_reason', r.return_reason, 'applied', false,
+					'method', 'return', 'score', 0.90, 'return_reason', coalesce(r.return_reason, 'reversal'), 'applied', false,
 					'collection', NULL, 'matched_on', 'invoice_number_and_amount', 'allocations', allocs, 'invoice_ids', invs,
 					'collection_decided_by', 'recorded_without_bank_line',
 					'summary', format('direct-debit return (%s) of a collection recorded without a bank line on invoice %s; review it',
-					                  r.return_reason, (SELECT i.number FROM ar.invoice i WHERE i.id = invs[1])));
+					                  coalesce(r.return_reason, 'reversal'), (SELECT i.number FROM ar.invoice i WHERE i.id = invs[1])));
 				INSERT INTO ar.match_proposal (company_id, run_id, bank_transaction_id, rank, score, method, customer_id,
 				                               invoice_ids, amounts, reverse_allocation_ids, explanation)
 				VALUES (r.company_id, run_id, r.id, 1, 0.90, 'return', cust, invs, amts, allocs, expl);
@@ -628,9 +629,9 @@ BEGIN
 		IF orig.id IS NULL THEN
 			INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, payer, flags, explanation)
 			VALUES (r.id, r.company_id, run_id, 'unmatched', 'return', 'none', '{unmatched_return}',
-			        jsonb_build_object('method', 'return', 'applied', false, 'return_reason', r.return_reason,
+			        jsonb_build_object('method', 'return', 'applied', false, 'return_reason', coalesce(r.return_reason, 'reversal'),
 			                           'collections_found', candidates,
-			                           'summary', format('direct-debit return (%s): %s', r.return_reason,
+			                           'summary', format('direct-debit return (%s): %s', coalesce(r.return_reason, 'reversal'),
 			                                             CASE WHEN candidates = 0 THEN 'the collection it undoes was not found'
 			                                                  ELSE 'several collections could be the one it undoes' END)));
 			bank_transaction_id := r.id; invoice_ids := '{}'; amounts := '{}'; score := NULL;
@@ -648,12 +649,12 @@ BEGIN
 		        AND NOT EXISTS (SELECT 1 FROM ar.customer_credit c WHERE c.bank_transaction_id = orig.id);
 		s := CASE WHEN by_e2e THEN 0.99 ELSE 0.90 END;
 		expl := jsonb_build_object(
-			'method', 'return', 'score', s, 'return_reason', r.return_reason,
+			'method', 'return', 'score', s, 'return_reason', coalesce(r.return_reason, 'reversal'),
 			'collection', orig.id, 'matched_on', CASE WHEN by_e2e THEN 'end_to_end_id' ELSE 'iban_and_amount' END,
 			'allocations', allocs, 'invoice_ids', invs,
 			'collection_decided_by', coalesce(decided.outcome, 'unknown'),
 			'summary', format('direct-debit return (%s) of bank transaction %s, matched on %s; reopens %s invoice(s)%s',
-			                  r.return_reason, orig.id, CASE WHEN by_e2e THEN 'end-to-end id' ELSE 'IBAN and amount' END,
+			                  coalesce(r.return_reason, 'reversal'), orig.id, CASE WHEN by_e2e THEN 'end-to-end id' ELSE 'IBAN and amount' END,
 			                  cardinality(invs),
 			                  CASE WHEN safe THEN '' ELSE '; the collection was allocated by a person, review it' END));
 		-- the invoices to reopen, without waiting for a person working on them
@@ -760,7 +761,7 @@ AS $$
 	UNION ALL
 	-- collections undone by a direct-debit return, while the invoice is open again
 	SELECT 'direct_debit_return', t.company_id, t.id, r.customer_id, i.id, t.booking_date, t.amount, t.currency,
-	       as_of - t.booking_date, format('direct debit returned (%s): invoice %s open again', t.return_reason, i.number)
+	       as_of - t.booking_date, format('direct debit returned (%s): invoice %s open again', coalesce(t.return_reason, 'reversal'), i.number)
 	  FROM ar.reconcile_line r
 	  JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
 	  JOIN ar.invoice i ON i.id = ANY (r.invoice_ids)
