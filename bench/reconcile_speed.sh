@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# bench/reconcile_speed.sh [LINES] [INVOICES] -- how fast is ar.reconcile()?
+#
+# Builds and installs ar_collect, starts a throwaway cluster (stopped and
+# removed on exit), loads INVOICES open invoices (default 500,000) of
+# INVOICES/10 customers (80 % with an IBAN on file) and LINES bank lines
+# (default 100,000: references written in several ways, payers known by
+# IBAN or name, partial payments, discounts, unrelated credits; see
+# bench/reconcile_speed.sql), copies that database three times, and times,
+# in the same run, with every ledger trigger on:
+#   ar.reconcile()           SELECT count(*) FROM ar.reconcile(); COMMIT
+#   straightforward SQL      bench.naive_reconcile(): the reference found in
+#                            the normalised text, then payer and amount; it
+#                            compares every line with every invoice, so it
+#                            runs on the first AR_BENCH_SAMPLE lines (200)
+#   tuned set-based SQL      bench.sql_reconcile(): the same rules with the
+#                            text cut into tokens and hash-joined
+# and the decisions alone (nothing written): ar.reconcile_preview() against
+# bench.sql_reconcile(false).  Wall-clock times, commit included (the audit
+# trail is sealed at commit); ar.reconcile_run splits the C run into load,
+# match and write.  Targets (issue 3): the whole ar.reconcile() run under
+# 30 s, and at least 20 times the lines per second of the straightforward
+# SQL.  Exits 1 when a target is missed or a ledger check fails.
+#
+# Environment: AR_BENCH_PORT (default 55452), AR_BENCH_SAMPLE (200),
+# AR_BENCH_NO_BUILD=1 to use the installed extension as it is,
+# AR_BENCH_KEEP=1 to keep the cluster and its databases for a look.
+set -euo pipefail
+source "$(dirname "$0")/../tools/lib.sh"
+
+LINES=${1:-100000}
+INVOICES=${2:-500000}
+PORT=${AR_BENCH_PORT:-55452}
+SAMPLE=${AR_BENCH_SAMPLE:-200}
+[[ "$LINES" =~ ^[0-9]+$ && "$INVOICES" =~ ^[0-9]+$ && "$LINES" -le "$INVOICES" ]] ||
+	{ echo "usage: $0 [LINES] [INVOICES]  (LINES <= INVOICES)" >&2; exit 2; }
+
+ensure_packages
+[ "${AR_BENCH_NO_BUILD:-}" = 1 ] || build_and_install
+
+WORK=$(mktemp -d /tmp/ar_reconcile_speed.XXXXXX)
+chmod 755 "$WORK"
+trap '[ -n "${AR_BENCH_KEEP:-}" ] || { cluster_stop "$WORK/cluster"; rm -rf "$WORK"; }' EXIT
+cluster_start "$WORK/cluster" "$PORT" "shared_buffers = '1GB'" "max_wal_size = '4GB'" "checkpoint_timeout = '30min'" ||
+	{ cat "$WORK/cluster/server.log" >&2; exit 1; }
+
+sql() { as_postgres $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+
+log "loading $INVOICES open invoices and $LINES bank lines"
+started=$(date +%s)
+sql -d postgres -c "CREATE DATABASE bench_base"
+sql -d bench_base -c "CREATE EXTENSION ar_collect" -c "CREATE SCHEMA bench" \
+	-v invoices="$INVOICES" -v lines="$LINES" -v seed=0.42 -f "$(dirname "$0")/reconcile_speed.sql"
+sql -d bench_base -c "INSERT INTO ar.reconcile_config (company_id) SELECT id FROM ar.company"
+for db in bench_c bench_sql bench_naive; do
+	sql -d postgres -c "CREATE DATABASE $db TEMPLATE bench_base"
+done
+log "loaded in $(($(date +%s) - started)) s"
+
+# wall-clock milliseconds of a psql command, commit included
+timed() {
+	local db=$1 script=$2 t0 t1
+	t0=$(date +%s%N)
+	sql -d "$db" -c "$script" >"$WORK/$db.out"
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000000))
+}
+
+log "warming the caches"
+for db in bench_c bench_sql bench_naive; do
+	sql -d "$db" -c "SELECT count(*) FROM ar.invoice WHERE open_amount <> 0" -c "SELECT count(*) FROM ar.bank_transaction" >/dev/null
+done
+
+log "decisions only: ar.reconcile_preview() and the tuned SQL"
+preview_ms=$(timed bench_c "SELECT count(*) FROM ar.reconcile_preview()")
+sql_decide_ms=$(timed bench_sql "BEGIN; SELECT bench.sql_reconcile(false); ROLLBACK;")
+log "ar.reconcile()"
+c_ms=$(timed bench_c "SELECT count(*) FROM ar.reconcile()")
+log "tuned set-based SQL"
+sql_ms=$(timed bench_sql "SELECT bench.sql_reconcile()")
+log "straightforward SQL on the first $SAMPLE lines"
+naive_ms=$(timed bench_naive "SELECT bench.naive_reconcile($SAMPLE)")
+
+c_applied=$(sql -d bench_c -c "SELECT count(*) FROM ar.reconcile_line WHERE outcome = 'applied'")
+c_proposed=$(sql -d bench_c -c "SELECT count(*) FROM ar.reconcile_line WHERE outcome = 'proposed'")
+c_split=$(sql -d bench_c -F ' ' -c "SELECT round(load_ms), round(match_ms), round(write_ms) FROM ar.reconcile_run")
+errors=0
+for db in bench_c bench_sql bench_naive; do
+	errors=$((errors + $(sql -d $db -c "SELECT count(*) FROM ar.check_ledger()")))
+done
+# applied right: the line pays the invoice it was generated for
+right() {
+	sql -d "$1" -c "SELECT count(DISTINCT t.id) FILTER (WHERE a.invoice_id = p.invoice_id), count(DISTINCT t.id)
+	                  FROM ar.allocation a JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id
+	                  JOIN bench.line_plan p ON p.n = t.id" -F ' '
+}
+read -r c_right c_lines <<<"$(right bench_c)"
+read -r sql_right sql_lines <<<"$(right bench_sql)"
+read -r naive_right naive_lines <<<"$(right bench_naive)"
+read -r load_ms match_ms write_ms <<<"$c_split"
+
+status=0
+row() { awk -v name="$1" -v ms="$2" -v n="$3" -v a="$4" -v r="$5" 'BEGIN {
+	printf "| %s | %d | %.1f | %.0f | %s | %s |\n", name, n, ms / 1000, n / (ms / 1000), a, r }'; }
+echo
+echo "ar.reconcile speed: $LINES lines, $INVOICES open invoices, $(nproc) cores, PostgreSQL $($PG_CONFIG --version | awk '{print $2}')"
+echo
+echo "| implementation | lines | seconds | lines/s | lines applied | applied to the right invoice |"
+echo "|---|---:|---:|---:|---:|---:|"
+row "ar.reconcile() (C), end to end" "$c_ms" "$LINES" "$c_lines" "$c_right"
+row "straightforward SQL, end to end (first $SAMPLE lines)" "$naive_ms" "$SAMPLE" "$naive_lines" "$naive_right"
+row "tuned set-based SQL, end to end" "$sql_ms" "$LINES" "$sql_lines" "$sql_right"
+row "decisions only: ar.reconcile_preview()" "$preview_ms" "$LINES" "-" "-"
+row "decisions only: tuned SQL" "$sql_decide_ms" "$LINES" "-" "-"
+echo
+echo "ar.reconcile() phases (ms, ar.reconcile_run): load $load_ms, match $match_ms, write $write_ms (allocations through the ledger's triggers);"
+echo "the rest of the run is the commit (sealing the audit trail). $c_applied lines applied, $c_proposed proposed."
+verdict=$(awk -v c="$c_ms" -v n="$LINES" -v nv="$naive_ms" -v ns="$SAMPLE" -v t="$sql_ms" -v p="$preview_ms" -v d="$sql_decide_ms" 'BEGIN {
+	ratio = (n / c) / (ns / nv);
+	printf "whole run %.1f s (target < 30 s): %s\n", c / 1000, (c < 30000 ? "PASS" : "FAIL");
+	printf "throughput %.0fx the straightforward SQL (target >= 20x): %s\n", ratio, (ratio >= 20 ? "PASS" : "FAIL");
+	printf "for information: %.1fx the tuned SQL end to end, %.1fx for the decisions alone", t / c, d / p }')
+echo "$verdict"
+[[ "$verdict" == *FAIL* ]] && status=1
+if [ "$errors" -ne 0 ]; then
+	echo "ledger check: $errors rows disagree: FAIL"
+	status=1
+else
+	echo "ledger check (ar.check_ledger) after the three runs: clean"
+fi
+exit $status

@@ -1,0 +1,1271 @@
+/*-------------------------------------------------------------------------
+ *
+ * reconcile.c
+ *		ar.reconcile(auto_apply boolean DEFAULT true) and
+ *		ar.reconcile_company(company_id bigint, auto_apply boolean): match
+ *		every new unmatched bank line to open invoices, apply confident
+ *		matches through ar.allocation, keep the rest as proposals.
+ *
+ * One run:
+ *   1. Takes a transaction-level advisory lock, so runs never overlap:
+ *      a second run waits for the first to commit, then sees its work.
+ *   2. Locks the new lines (status unmatched, nothing allocated, never
+ *      decided by an earlier run) with FOR UPDATE SKIP LOCKED: a line a
+ *      person is allocating right now is left for the next run.
+ *   3. Loads, once, the open invoices, customers, their IBANs and settings
+ *      into C memory and indexes them (reconcile_match.c).
+ *   4. Decides each line in C, in booking order; an applied decision
+ *      takes its money off the invoices in memory, so two lines never
+ *      count on the same open amount.
+ *   5. Locks the invoices it is about to allocate (SKIP LOCKED) and checks
+ *      they have not changed since they were loaded; lines that need a
+ *      busy or changed invoice are deferred to the next run.  Then writes
+ *      everything with a handful of set-based statements: allocations
+ *      (through the ledger's triggers and their checks), shortfalls,
+ *      customer credits, proposals, line decisions.
+ *   6. Hands direct-debit returns to ar._reconcile_returns() (SQL).
+ *
+ * Copyright (c) the ar_collect authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+
+#include "reconcile.h"
+
+/* pg_advisory_xact_lock key of ar.reconcile: "ar_recon" in ASCII */
+#define RECONCILE_LOCK_KEY	"7021789479296921454"
+
+/* An amount as an exact count of 1/10000, or NULL if it has more decimals. */
+#define AMOUNT4(x) \
+	"CASE WHEN abs(" x ") < 1e14 AND " x " * 10000 = trunc(" x " * 10000) THEN (" x " * 10000)::int8 END"
+
+/* ------------------------------------------------------------- helpers */
+
+static void
+spi_check(int rc, const char *what)
+{
+	if (rc < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("ar.reconcile could not %s: %s", what, SPI_result_code_string(rc))));
+}
+
+typedef void (*row_fn) (RcRun *run, HeapTuple tup, TupleDesc desc);
+
+/* Runs a query through a cursor, fetching 10,000 rows at a time. */
+static void
+spi_each(RcRun *run, const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, row_fn fn)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+	Portal		portal;
+
+	if (plan == NULL)
+		spi_check(SPI_result, "prepare a query");
+	portal = SPI_cursor_open(NULL, plan, values, nulls, false);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 10000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 i = 0; i < SPI_processed; i++)
+			fn(run, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_freetuptable(SPI_tuptable);
+	SPI_cursor_close(portal);
+	SPI_freeplan(plan);
+}
+
+static char *
+get_text(HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(d);
+}
+
+static int64
+get_int8(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
+{
+	Datum		d = SPI_getbinval(tup, desc, col, isnull);
+
+	return *isnull ? 0 : DatumGetInt64(d);
+}
+
+static void
+get_currency(HeapTuple tup, TupleDesc desc, int col, char *out)
+{
+	char	   *c = get_text(tup, desc, col);
+
+	memset(out, 0, 4);
+	if (c)
+		strlcpy(out, c, 4);
+}
+
+static Numeric
+amount_numeric(Amount a)
+{
+	if (a % 100 == 0)
+		return int64_div_fast_to_numeric(a / 100, 2);
+	return int64_div_fast_to_numeric(a, MATCH_AMOUNT_SCALE);
+}
+
+static double
+ms_since(TimestampTz t0)
+{
+	return (double) (GetCurrentTimestamp() - t0) / 1000.0;
+}
+
+/* Growing arrays of Datums, turned into SQL arrays for unnest(). */
+typedef struct Col
+{
+	Oid			type;
+	int16		len;
+	bool		byval;
+	char		align;
+	Datum	   *v;
+	bool	   *isnull;
+	int			n;
+	int			cap;
+} Col;
+
+static void
+col_init(Col *c, Oid type)
+{
+	memset(c, 0, sizeof(*c));
+	c->type = type;
+	get_typlenbyvalalign(type, &c->len, &c->byval, &c->align);
+	c->cap = 64;
+	c->v = palloc(sizeof(Datum) * c->cap);
+	c->isnull = palloc(sizeof(bool) * c->cap);
+}
+
+static void
+col_push(Col *c, Datum d, bool isnull)
+{
+	if (c->n == c->cap)
+	{
+		c->cap *= 2;
+		c->v = repalloc_huge(c->v, sizeof(Datum) * c->cap);
+		c->isnull = repalloc_huge(c->isnull, sizeof(bool) * c->cap);
+	}
+	c->v[c->n] = d;
+	c->isnull[c->n] = isnull;
+	c->n++;
+}
+
+static void
+col_text(Col *c, const char *s)
+{
+	col_push(c, s ? CStringGetTextDatum(s) : (Datum) 0, s == NULL);
+}
+
+static Datum
+col_array(Col *c)
+{
+	int			dims[1] = {c->n};
+	int			lbs[1] = {1};
+
+	return PointerGetDatum(construct_md_array(c->v, c->isnull, 1, dims, lbs,
+											  c->type, c->len, c->byval, c->align));
+}
+
+/* Runs a write statement whose parameters are the given columns (and run id first). */
+static uint64
+spi_write(RcRun *run, const char *sql, int ncols, Col *cols, bool with_run)
+{
+	Oid			types[16];
+	Datum		values[16];
+	int			n = 0;
+	int			rc;
+
+	if (with_run)
+	{
+		types[n] = INT8OID;
+		values[n++] = Int64GetDatum(run->run_id);
+	}
+	for (int i = 0; i < ncols; i++)
+	{
+		types[n] = get_array_type(cols[i].type);
+		values[n++] = col_array(&cols[i]);
+	}
+	{
+		TimestampTz t0 = GetCurrentTimestamp();
+
+		rc = SPI_execute_with_args(sql, n, types, values, NULL, false, 0);
+		elog(DEBUG1, "ar.reconcile: %.0f ms, %lu rows: %.60s", ms_since(t0), (unsigned long) SPI_processed, sql);
+	}
+	spi_check(rc, "write its results");
+	return SPI_processed;
+}
+
+/* ------------------------------------------------------------- loading */
+
+static void
+load_config_row(RcRun *run, HeapTuple tup, TupleDesc desc)
+{
+	RcConfig   *c = &run->config[run->nconfig++];
+	bool		isnull;
+
+	c->company_id = get_int8(tup, desc, 1, &isnull);
+	c->auto_min = DatumGetFloat4(SPI_getbinval(tup, desc, 2, &isnull));
+	c->propose_min = DatumGetFloat4(SPI_getbinval(tup, desc, 3, &isnull));
+	c->margin = DatumGetFloat4(SPI_getbinval(tup, desc, 4, &isnull));
+	c->max_proposals = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+	c->shortfall_abs = get_int8(tup, desc, 6, &isnull);
+	if (isnull)
+		c->shortfall_abs = 0;
+	c->shortfall_pct = get_int8(tup, desc, 7, &isnull);
+	c->close_shortfall = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+	c->max_combination = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+	c->max_candidates = DatumGetInt32(SPI_getbinval(tup, desc, 10, &isnull));
+	c->name_min = DatumGetFloat4(SPI_getbinval(tup, desc, 11, &isnull));
+	c->issue_grace = DatumGetInt32(SPI_getbinval(tup, desc, 12, &isnull));
+}
+
+static void
+load_config(RcRun *run, Datum company, bool scoped)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {company};
+	char		nulls[1] = {scoped ? ' ' : 'n'};
+	int			rc;
+
+	/* every company gets its settings row, with the defaults, on first use */
+	rc = SPI_execute_with_args("INSERT INTO ar.reconcile_config (company_id) "
+							   "SELECT c.id FROM ar.company c "
+							   " WHERE ($1::bigint IS NULL OR c.id = $1) "
+							   "   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_config r WHERE r.company_id = c.id) "
+							   "ON CONFLICT (company_id) DO NOTHING",
+							   1, types, values, nulls, false, 0);
+	spi_check(rc, "create its settings");
+	rc = SPI_execute_with_args("SELECT count(*) FROM ar.reconcile_config WHERE $1::bigint IS NULL OR company_id = $1",
+							   1, types, values, nulls, false, 0);
+	spi_check(rc, "read its settings");
+	{
+		bool		isnull;
+		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+		run->config = palloc0(sizeof(RcConfig) * Max(n, 1));
+	}
+	spi_each(run,
+			 "SELECT company_id, auto_apply_min_score, propose_min_score, ambiguity_margin, max_proposals, "
+			 AMOUNT4("shortfall_abs") ", (shortfall_pct * 10000)::int8, close_shortfall, max_combination, "
+			 "max_combination_candidates, name_min_similarity, issue_grace_days "
+			 "FROM ar.reconcile_config WHERE $1::bigint IS NULL OR company_id = $1 ORDER BY company_id",
+			 1, types, values, nulls, load_config_row);
+}
+
+static int
+config_index(RcRun *run, int64 company_id)
+{
+	for (int i = 0; i < run->nconfig; i++)
+		if (run->config[i].company_id == company_id)
+			return i;
+	return -1;
+}
+
+static int	line_cap;
+
+static void
+load_line_row(RcRun *run, HeapTuple tup, TupleDesc desc)
+{
+	RcLine	   *l;
+	bool		isnull;
+	char	   *remit,
+			   *sref,
+			   *e2e;
+	StringInfoData text;
+
+	if (run->nline == line_cap)
+	{
+		line_cap *= 2;
+		run->line = repalloc_huge(run->line, sizeof(RcLine) * line_cap);
+	}
+	l = &run->line[run->nline++];
+	memset(l, 0, sizeof(*l));
+	l->id = get_int8(tup, desc, 1, &isnull);
+	l->company_id = get_int8(tup, desc, 2, &isnull);
+	get_currency(tup, desc, 3, l->currency);
+	l->amount = get_int8(tup, desc, 4, &isnull);
+	l->amount_ok = !isnull && l->amount != 0;
+	l->booking_date = DatumGetDateADT(SPI_getbinval(tup, desc, 5, &isnull));
+	l->name = get_text(tup, desc, 6);
+	l->iban = get_text(tup, desc, 7);
+	remit = get_text(tup, desc, 8);
+	sref = get_text(tup, desc, 9);
+	e2e = get_text(tup, desc, 10);
+	l->bank_tx_code = get_text(tup, desc, 11);
+	l->return_reason = get_text(tup, desc, 12);
+	if (l->return_reason && l->return_reason[strspn(l->return_reason, " ")] == '\0')
+		l->return_reason = NULL;
+	l->config = config_index(run, l->company_id);
+
+	/* the fields people write references in, kept apart by a unit separator */
+	initStringInfo(&text);
+	if (remit)
+		appendStringInfoString(&text, remit);
+	if (sref)
+		appendStringInfo(&text, "\x1f%s", sref);
+	if (e2e && pg_strcasecmp(e2e, "NOTPROVIDED") != 0)
+		appendStringInfo(&text, "\x1f%s", e2e);
+	/* NUL bytes cannot come from text, but the scanner never relies on it */
+	l->text = text.len > 0 ? text.data : NULL;
+	l->textlen = text.len;
+}
+
+static void
+load_lines(RcRun *run, Datum company, bool scoped, bool dry_run)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {company};
+	char		nulls[1] = {scoped ? ' ' : 'n'};
+
+	line_cap = 1024;
+	run->line = palloc(sizeof(RcLine) * line_cap);
+	run->nline = 0;
+	if (!dry_run)
+		spi_each(run,
+			 "SELECT t.id, t.company_id, t.currency, " AMOUNT4("t.amount") ", t.booking_date, "
+			 "       t.counterparty_name, t.counterparty_iban::text, t.remittance_info, t.structured_reference, "
+			 "       t.end_to_end_id, t.bank_tx_code, coalesce(t.return_reason, CASE WHEN t.reversal THEN 'reversal' END) "
+			 "  FROM ar.bank_transaction t "
+			 " WHERE t.status = 'unmatched' AND t.allocated_amount = 0 "
+			 "   AND ($1::bigint IS NULL OR t.company_id = $1) "
+			 "   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line r WHERE r.bank_transaction_id = t.id) "
+			 " ORDER BY t.booking_date, t.id "
+			 "   FOR UPDATE OF t SKIP LOCKED",
+			 1, types, values, nulls, load_line_row);
+	else
+		spi_each(run,
+				 "SELECT t.id, t.company_id, t.currency, " AMOUNT4("t.amount") ", t.booking_date, "
+				 "       t.counterparty_name, t.counterparty_iban::text, t.remittance_info, t.structured_reference, "
+				 "       t.end_to_end_id, t.bank_tx_code, coalesce(t.return_reason, CASE WHEN t.reversal THEN 'reversal' END) "
+				 "  FROM ar.bank_transaction t "
+				 " WHERE t.status = 'unmatched' AND t.allocated_amount = 0 "
+				 "   AND ($1::bigint IS NULL OR t.company_id = $1) "
+				 "   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line r WHERE r.bank_transaction_id = t.id) "
+				 " ORDER BY t.booking_date, t.id",
+				 1, types, values, nulls, load_line_row);
+}
+
+static void
+load_customer_row(RcRun *run, HeapTuple tup, TupleDesc desc)
+{
+	RcCustomer *c = &run->cust[run->ncust];
+	bool		isnull;
+	char	   *tokens[NAME_MAX_TOKENS];
+
+	c->id = get_int8(tup, desc, 1, &isnull);
+	c->company_id = get_int8(tup, desc, 2, &isnull);
+	c->code = get_text(tup, desc, 3);
+	c->name = get_text(tup, desc, 4);
+	c->ntokens = c->name ? name_tokens(c->name, tokens, NAME_MAX_TOKENS) : 0;
+	c->tokens = palloc(sizeof(char *) * Max(c->ntokens, 1));
+	memcpy(c->tokens, tokens, sizeof(char *) * c->ntokens);
+	kix_add(run->cust_by_id, rc_id_key(c->id), run->ncust);
+	run->ncust++;
+}
+
+static int32
+customer_index(RcRun *run, int64 id)
+{
+	for (int32 pos = kix_first(run->cust_by_id, rc_id_key(id)); pos >= 0; pos = kix_next(run->cust_by_id, pos))
+		if (run->cust[kix_value(run->cust_by_id, pos)].id == id)
+			return kix_value(run->cust_by_id, pos);
+	return -1;
+}
+
+static KeyIndex *iban_target;
+
+static void
+load_iban_row(RcRun *run, HeapTuple tup, TupleDesc desc)
+{
+	char	   *iban = get_text(tup, desc, 1);
+	bool		isnull;
+	int32		c = customer_index(run, get_int8(tup, desc, 2, &isnull));
+
+	if (iban && c >= 0)
+		kix_add(iban_target, match_hash('B', iban, strlen(iban)), c);
+}
+
+static void
+load_customers(RcRun *run, Datum company, bool scoped)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {company};
+	char		nulls[1] = {scoped ? ' ' : 'n'};
+	int			rc;
+	int64		n;
+	bool		isnull;
+
+	rc = SPI_execute_with_args("SELECT count(*) FROM ar.customer WHERE $1::bigint IS NULL OR company_id = $1",
+							   1, types, values, nulls, false, 0);
+	spi_check(rc, "count customers");
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	/* a customer created meanwhile is simply not known to this run */
+	run->cust = MemoryContextAllocHuge(run->cxt, sizeof(RcCustomer) * (n + 16));
+	memset(run->cust, 0, sizeof(RcCustomer) * (n + 16));
+	run->cust_by_id = kix_create(run->cxt, n + 16);
+	run->ncust = 0;
+	spi_each(run, "SELECT id, company_id, code, name FROM ar.customer "
+			 "WHERE ($1::bigint IS NULL OR company_id = $1) ORDER BY id LIMIT $2",
+			 2, (Oid[]) {INT8OID, INT8OID}, (Datum[]) {company, Int64GetDatum(n + 16)},
+			 scoped ? "  " : "n ", load_customer_row);
+	rc_index_customer_names(run);
+
+	run->cust_by_iban = kix_create(run->cxt, run->ncust + 16);
+	iban_target = run->cust_by_iban;
+	spi_each(run, "SELECT a.iban::text, a.customer_id FROM ar.customer_bank_account a "
+			 "WHERE $1::bigint IS NULL OR a.company_id = $1",
+			 1, types, values, nulls, load_iban_row);
+
+	/* accounts customers paid from before (two years of allocations) */
+	run->cust_by_iban_hist = kix_create(run->cxt, run->ncust + 16);
+	iban_target = run->cust_by_iban_hist;
+	spi_each(run, "SELECT DISTINCT t.counterparty_iban::text, i.customer_id "
+			 "  FROM ar.allocation a "
+			 "  JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id "
+			 "  JOIN ar.invoice i ON i.id = a.invoice_id "
+			 "  JOIN ar.reconcile_config rc ON rc.company_id = a.company_id AND rc.learn_ibans "
+			 " WHERE t.counterparty_iban IS NOT NULL AND a.amount > 0 "
+			 "   AND a.allocated_on >= current_date - 730 "
+			 "   AND ($1::bigint IS NULL OR a.company_id = $1)",
+			 1, types, values, nulls, load_iban_row);
+	iban_target = NULL;
+}
+
+static bool loading_paid;
+
+static void
+load_invoice_row(RcRun *run, HeapTuple tup, TupleDesc desc)
+{
+	RcInvoice  *inv;
+	bool		isnull,
+				amount_null,
+				open_null;
+	Amount		amount,
+				open;
+
+	amount = get_int8(tup, desc, 5, &amount_null);
+	open = get_int8(tup, desc, 6, &open_null);
+	if (amount_null || open_null)
+		return;					/* more than 4 decimals: left to people */
+	if (run->ninv == run->invcap)
+	{
+		run->invcap *= 2;
+		run->inv = repalloc_huge(run->inv, sizeof(RcInvoice) * run->invcap);
+	}
+	inv = &run->inv[run->ninv++];
+	memset(inv, 0, sizeof(*inv));
+	inv->id = get_int8(tup, desc, 1, &isnull);
+	inv->company_id = get_int8(tup, desc, 2, &isnull);
+	inv->cust = customer_index(run, get_int8(tup, desc, 3, &isnull));
+	get_currency(tup, desc, 4, inv->currency);
+	inv->amount = amount;
+	inv->open = inv->loaded_open = open;
+	inv->issue_date = DatumGetDateADT(SPI_getbinval(tup, desc, 7, &isnull));
+	inv->due_date = DatumGetDateADT(SPI_getbinval(tup, desc, 8, &isnull));
+	inv->disputed = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+	inv->number = get_text(tup, desc, 10);
+	inv->payref = get_text(tup, desc, 11);
+	inv->paid = loading_paid;
+	{
+		int			len = strlen(inv->number);
+
+		inv->key = palloc(len + 1);
+		inv->keylen = refkey_compact(inv->number, len, inv->key, len);
+	}
+	if (inv->payref)
+	{
+		int			len = strlen(inv->payref);
+
+		inv->refkey = palloc(len + 1);
+		inv->refkeylen = refkey_compact(inv->payref, len, inv->refkey, len);
+	}
+}
+
+#define INVOICE_COLUMNS \
+	"i.id, i.company_id, i.customer_id, i.currency, " AMOUNT4("i.amount") ", " AMOUNT4("i.open_amount") ", " \
+	"i.issue_date, i.due_date, i.disputed, i.number, i.payment_reference"
+
+static void
+load_invoices(RcRun *run, Datum company, bool scoped)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {company};
+	char		nulls[1] = {scoped ? ' ' : 'n'};
+
+	run->invcap = 4096;
+	run->inv = MemoryContextAllocHuge(run->cxt, sizeof(RcInvoice) * run->invcap);
+	run->ninv = 0;
+	loading_paid = false;
+	spi_each(run, "SELECT " INVOICE_COLUMNS " FROM ar.invoice i "
+			 "WHERE i.open_amount <> 0 AND i.cancelled_on IS NULL "
+			 "  AND ($1::bigint IS NULL OR i.company_id = $1)",
+			 1, types, values, nulls, load_invoice_row);
+}
+
+/*
+ * Paid invoices named by lines where no open invoice has that number: one
+ * indexed query (ar.reference_key(number) is the expression of an index);
+ * they join the index as paid, so that a line naming one is seen as a
+ * possible duplicate payment when it is decided.
+ */
+static void
+load_paid(RcRun *run, Datum company, bool scoped)
+{
+	Col			keys;
+	int			first_paid = run->ninv;
+
+	col_init(&keys, TEXTOID);
+	for (int i = 0; i < run->nline; i++)
+		for (int k = 0; k < run->line[i].npaid_keys; k++)
+			col_text(&keys, run->line[i].paid_keys[k]);
+	if (keys.n == 0)
+		return;
+	loading_paid = true;
+	spi_each(run, "SELECT " INVOICE_COLUMNS " FROM ar.invoice i "
+			 "WHERE ar.reference_key(i.number) = ANY($1::text[]) AND i.open_amount = 0 "
+			 "  AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2)",
+			 2, (Oid[]) {TEXTARRAYOID, INT8OID}, (Datum[]) {col_array(&keys), company},
+			 scoped ? "  " : " n", load_invoice_row);
+	loading_paid = false;
+	if (run->ninv == first_paid)
+		return;
+	for (int32 i = first_paid; i < run->ninv; i++)
+		kix_add(run->refs, match_hash('K', run->inv[i].key, run->inv[i].keylen), i);
+}
+
+/* ------------------------------------------------------------- writing */
+
+/* Which invoices changed or are locked since they were loaded. */
+static void
+lock_invoices(RcRun *run, bool *unsafe)
+{
+	Col			ids;
+	KeyIndex   *by_id;
+	int			rc;
+
+	col_init(&ids, INT8OID);
+	by_id = kix_create(run->cxt, 1024);
+	for (int32 i = 0; i < run->ninv; i++)
+		if (run->inv[i].touched)
+		{
+			col_push(&ids, Int64GetDatum(run->inv[i].id), false);
+			kix_add(by_id, rc_id_key(run->inv[i].id), i);
+			unsafe[i] = true;	/* until the lock proves otherwise */
+		}
+	if (ids.n == 0)
+		return;
+	rc = SPI_execute_with_args("SELECT i.id, " AMOUNT4("i.open_amount") " FROM ar.invoice i "
+							   "WHERE i.id = ANY($1) ORDER BY i.id FOR UPDATE SKIP LOCKED",
+							   1, (Oid[]) {INT8ARRAYOID}, (Datum[]) {col_array(&ids)}, NULL, false, 0);
+	spi_check(rc, "lock invoices");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull,
+					open_null;
+		int64		id = get_int8(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+		Amount		open = get_int8(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &open_null);
+
+		for (int32 pos = kix_first(by_id, rc_id_key(id)); pos >= 0; pos = kix_next(by_id, pos))
+		{
+			int32		i = kix_value(by_id, pos);
+
+			if (run->inv[i].id == id && !open_null && open == run->inv[i].loaded_open)
+				unsafe[i] = false;
+		}
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+static bool
+hyp_unsafe(RcHyp *h, bool *unsafe)
+{
+	for (int i = 0; i < h->nalloc; i++)
+		if (unsafe[h->alloc[i].inv])
+			return true;
+	for (int i = 0; i < h->nadj; i++)
+		if (unsafe[h->adj[i].inv])
+			return true;
+	return false;
+}
+
+static const char *
+payment_means(RcLine *line)
+{
+	const char *c = line->bank_tx_code;
+
+	if (c == NULL)
+		return "transfer";
+	if (strstr(c, "DD") || strstr(c, "DDT") || strstr(c, "SDD") || pg_strncasecmp(c, "N1", 2) == 0)
+		return "direct_debit";
+	if (strstr(c, "CCRD") || strstr(c, "CARD") || strstr(c, "CRD"))
+		return "card";
+	return "transfer";
+}
+
+static const char *
+outcome_name(Outcome o)
+{
+	switch (o)
+	{
+		case OUT_APPLIED:
+			return "applied";
+		case OUT_PROPOSED:
+			return "proposed";
+		case OUT_IGNORED:
+			return "ignored";
+		default:
+			return "unmatched";
+	}
+}
+
+static char *
+flags_text(int flags)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '{');
+	if (flags & LINEFLAG_UNKNOWN_PAYER)
+		appendStringInfoString(&b, "unknown_payer,");
+	if (flags & LINEFLAG_DUPLICATE)
+		appendStringInfoString(&b, "duplicate_payment,");
+	if (flags & LINEFLAG_AMOUNT_MISMATCH)
+		appendStringInfoString(&b, "amount_mismatch,");
+	if (flags & LINEFLAG_OVERPAYMENT)
+		appendStringInfoString(&b, "overpayment,");
+	if (b.len > 1)
+		b.data[--b.len] = '\0';
+	appendStringInfoChar(&b, '}');
+	return b.data;
+}
+
+static char *
+ids_text(RcRun *run, RcHyp *h)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '{');
+	for (int i = 0; i < h->nalloc; i++)
+		appendStringInfo(&b, "%s" INT64_FORMAT, i ? "," : "", run->inv[h->alloc[i].inv].id);
+	appendStringInfoChar(&b, '}');
+	return b.data;
+}
+
+/* Amounts (or shortfalls, by invoice of the allocations) as an array literal. */
+static char *
+amounts_text(RcHyp *h, bool shortfalls)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfoChar(&b, '{');
+	for (int i = 0; i < h->nalloc; i++)
+	{
+		Amount		a = h->alloc[i].amount;
+
+		if (shortfalls)
+		{
+			a = 0;
+			for (int j = 0; j < h->nadj; j++)
+				if (h->adj[j].inv == h->alloc[i].inv)
+					a = h->adj[j].amount;
+		}
+		if (i)
+			appendStringInfoChar(&b, ',');
+		amount_format(&b, a);
+	}
+	appendStringInfoChar(&b, '}');
+	return b.data;
+}
+
+static char *
+unmatched_explanation(RcLine *line)
+{
+	StringInfoData b;
+
+	initStringInfo(&b);
+	appendStringInfoString(&b, "{\"method\":\"none\",\"applied\":false,\"summary\":");
+	json_string(&b, line->why ? line->why : "nothing found");
+	appendStringInfoString(&b, ",\"payer\":{\"identified_by\":\"");
+	appendStringInfoString(&b, line->payer.by == PAYER_NONE ? "none" : "some");
+	appendStringInfoString(&b, "\"}}");
+	return b.data;
+}
+
+static const char *
+payer_by_text(RcLine *line)
+{
+	switch (line->payer.by)
+	{
+		case PAYER_IBAN:
+			return "iban";
+		case PAYER_IBAN_HISTORY:
+			return "iban_history";
+		case PAYER_NAME:
+			return "name";
+		case PAYER_NAME_CLOSE:
+			return "close_name";
+		case PAYER_REFERENCE:
+			return "reference";
+		default:
+			return "none";
+	}
+}
+
+/*
+ * A line paying invoices net of a credit note: the credit note is set
+ * against the invoices first (allocations of method credit_note, as
+ * ar.apply_credit_note makes them), and the line pays what is left, so
+ * that its allocations never go below zero or above its amount.  Fills
+ * net[] with what the line allocates to each invoice of the hypothesis
+ * (0 for the credit notes) and pushes the credit-note pairs to cn[].
+ */
+static void
+net_credit_notes(RcRun *run, RcLine *line, RcHyp *h, Amount *net, Col *cn)
+{
+	for (int i = 0; i < h->nalloc; i++)
+		net[i] = Max(h->alloc[i].amount, 0);
+	for (int i = 0; i < h->nalloc; i++)
+	{
+		Amount		left = -h->alloc[i].amount;
+		RcInvoice  *note = &run->inv[h->alloc[i].inv];
+
+		while (left > 0)
+		{
+			int			big = -1;
+			Amount		take;
+
+			for (int j = 0; j < h->nalloc; j++)
+				if (net[j] > 0 && (big < 0 || net[j] > net[big]))
+					big = j;
+			if (big < 0)
+				break;			/* cannot happen: the line's amount is positive */
+			take = Min(left, net[big]);
+			for (int k = 0; k < 2; k++)
+			{
+				RcInvoice  *inv = k == 0 ? &run->inv[h->alloc[big].inv] : note;
+
+				col_push(&cn[0], Int64GetDatum(inv->company_id), false);
+				col_push(&cn[1], Int64GetDatum(inv->id), false);
+				col_push(&cn[2], NumericGetDatum(amount_numeric(k == 0 ? take : -take)), false);
+				col_push(&cn[3], DateADTGetDatum(line->booking_date), false);
+				col_text(&cn[4], psprintf("%s %s (bank transaction " INT64_FORMAT ", ar.reconcile run " INT64_FORMAT ")",
+										  k == 0 ? "credit note" : "invoice",
+										  k == 0 ? note->number : run->inv[h->alloc[big].inv].number,
+										  line->id, run->run_id));
+			}
+			net[big] -= take;
+			left -= take;
+		}
+	}
+}
+
+typedef struct Counts
+{
+	int			applied,
+				proposed,
+				unmatched,
+				ignored,
+				returns,
+				deferred;
+} Counts;
+
+static void
+write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
+{
+	bool	   *unsafe = palloc0(sizeof(bool) * Max(run->ninv, 1));
+	Col			ln[10];			/* reconcile_line */
+	Col			al[9];			/* allocations */
+	Col			sf[6];			/* shortfalls */
+	Col			cr[8];			/* customer credits */
+	Col			pr[13];			/* proposals */
+	Col			cn[5];			/* credit notes set against invoices */
+	Col			proposed_ids,
+				ignored_ids,
+				rets;
+
+	lock_invoices(run, unsafe);
+
+	col_init(&ln[0], INT8OID);
+	col_init(&ln[1], INT8OID);
+	col_init(&ln[2], TEXTOID);
+	col_init(&ln[3], TEXTOID);
+	col_init(&ln[4], FLOAT4OID);
+	col_init(&ln[5], INT8OID);
+	col_init(&ln[6], TEXTOID);
+	col_init(&ln[7], TEXTOID);
+	col_init(&ln[8], TEXTOID);
+	col_init(&ln[9], TEXTOID);
+	col_init(&al[0], INT8OID);
+	col_init(&al[1], INT8OID);
+	col_init(&al[2], INT8OID);
+	col_init(&al[3], NUMERICOID);
+	col_init(&al[4], DATEOID);
+	col_init(&al[5], TEXTOID);
+	col_init(&al[6], TEXTOID);
+	col_init(&al[7], FLOAT4OID);
+	col_init(&al[8], TEXTOID);
+	col_init(&sf[0], INT8OID);
+	col_init(&sf[1], INT8OID);
+	col_init(&sf[2], INT8OID);
+	col_init(&sf[3], NUMERICOID);
+	col_init(&sf[4], DATEOID);
+	col_init(&sf[5], TEXTOID);
+	col_init(&cr[0], INT8OID);
+	col_init(&cr[1], INT8OID);
+	col_init(&cr[2], TEXTOID);
+	col_init(&cr[3], NUMERICOID);
+	col_init(&cr[4], TEXTOID);
+	col_init(&cr[5], INT8OID);
+	col_init(&cr[6], INT8OID);
+	col_init(&cr[7], DATEOID);
+	for (int k = 0; k < 13; k++)
+		col_init(&pr[k], (Oid[]) {INT8OID, INT8OID, INT4OID, FLOAT4OID, TEXTOID, INT8OID, TEXTOID, TEXTOID,
+			TEXTOID, NUMERICOID, TEXTOID, TEXTOID, TEXTOID}[k]);
+	col_init(&cn[0], INT8OID);
+	col_init(&cn[1], INT8OID);
+	col_init(&cn[2], NUMERICOID);
+	col_init(&cn[3], DATEOID);
+	col_init(&cn[4], TEXTOID);
+	col_init(&proposed_ids, INT8OID);
+	col_init(&ignored_ids, INT8OID);
+	col_init(&rets, INT8OID);
+
+	for (int i = 0; i < run->nline; i++)
+	{
+		RcLine	   *line = &run->line[i];
+		RcHyp	   *best = line->nhyps > 0 ? &line->hyps[0] : NULL;
+		char	   *explanation;
+		bool		busy = false;
+
+		if (line->outcome == OUT_RETURN)
+		{
+			col_push(&rets, Int64GetDatum(line->id), false);
+			continue;
+		}
+		for (int k = 0; k < line->nhyps && !busy; k++)
+			busy = hyp_unsafe(&line->hyps[k], unsafe);
+		if (busy)
+		{
+			line->outcome = OUT_DEFERRED;
+			counts->deferred++;
+			continue;
+		}
+		switch (line->outcome)
+		{
+			case OUT_APPLIED:
+				counts->applied++;
+				break;
+			case OUT_PROPOSED:
+				counts->proposed++;
+				col_push(&proposed_ids, Int64GetDatum(line->id), false);
+				break;
+			case OUT_IGNORED:
+				counts->ignored++;
+				col_push(&ignored_ids, Int64GetDatum(line->id), false);
+				break;
+			default:
+				counts->unmatched++;
+				break;
+		}
+
+		explanation = best ? rc_explain(run, line, best, 1) : unmatched_explanation(line);
+		col_push(&ln[0], Int64GetDatum(line->id), false);
+		col_push(&ln[1], Int64GetDatum(line->company_id), false);
+		col_text(&ln[2], outcome_name(line->outcome));
+		col_text(&ln[3], best ? best->method : NULL);
+		col_push(&ln[4], Float4GetDatum(best ? best->score : 0), best == NULL);
+		col_push(&ln[5], Int64GetDatum(best && best->cust >= 0 ? run->cust[best->cust].id : 0),
+				 best == NULL || best->cust < 0);
+		col_text(&ln[6], line->outcome == OUT_IGNORED ? NULL : payer_by_text(line));
+		col_text(&ln[7], flags_text(line->flags));
+		col_text(&ln[8], best ? ids_text(run, best) : "{}");
+		col_text(&ln[9], explanation);
+
+		if (line->outcome == OUT_APPLIED)
+		{
+			char	   *note = psprintf("ar.reconcile run " INT64_FORMAT, run->run_id);
+			const char *means = payment_means(line);
+			Amount		net[MAX_HYP_ALLOCS];
+
+			net_credit_notes(run, line, best, net, cn);
+			for (int k = 0; k < best->nalloc; k++)
+			{
+				RcInvoice  *inv = &run->inv[best->alloc[k].inv];
+
+				if (net[k] <= 0)
+					continue;
+				col_push(&al[0], Int64GetDatum(inv->company_id), false);
+				col_push(&al[1], Int64GetDatum(inv->id), false);
+				col_push(&al[2], Int64GetDatum(line->id), false);
+				col_push(&al[3], NumericGetDatum(amount_numeric(net[k])), false);
+				col_push(&al[4], DateADTGetDatum(line->booking_date), false);
+				col_text(&al[5], best->method);
+				col_text(&al[6], means);
+				col_push(&al[7], Float4GetDatum(best->score), false);
+				col_text(&al[8], note);
+			}
+			for (int k = 0; k < best->nadj; k++)
+			{
+				RcInvoice  *inv = &run->inv[best->adj[k].inv];
+
+				col_push(&sf[0], Int64GetDatum(inv->company_id), false);
+				col_push(&sf[1], Int64GetDatum(inv->id), false);
+				col_push(&sf[2], Int64GetDatum(line->id), false);
+				col_push(&sf[3], NumericGetDatum(amount_numeric(best->adj[k].amount)), false);
+				col_push(&sf[4], DateADTGetDatum(line->booking_date), false);
+				col_text(&sf[5], psprintf("shortfall of bank transaction " INT64_FORMAT " within tolerance (ar.reconcile run " INT64_FORMAT ")",
+										  line->id, run->run_id));
+			}
+			if (best->credit > 0 && best->cust >= 0)
+			{
+				col_push(&cr[0], Int64GetDatum(line->company_id), false);
+				col_push(&cr[1], Int64GetDatum(run->cust[best->cust].id), false);
+				col_text(&cr[2], line->currency);
+				col_push(&cr[3], NumericGetDatum(amount_numeric(best->credit)), false);
+				col_text(&cr[4], best->credit_source);
+				col_push(&cr[5], Int64GetDatum(line->id), false);
+				col_push(&cr[6], Int64GetDatum(best->nalloc > 0 ? run->inv[best->alloc[0].inv].id : 0),
+						 best->nalloc == 0);
+				col_push(&cr[7], DateADTGetDatum(line->booking_date), false);
+			}
+		}
+		else if (line->outcome == OUT_PROPOSED)
+		{
+			for (int k = 0; k < line->nhyps; k++)
+			{
+				RcHyp	   *h = &line->hyps[k];
+
+				col_push(&pr[0], Int64GetDatum(line->company_id), false);
+				col_push(&pr[1], Int64GetDatum(line->id), false);
+				col_push(&pr[2], Int32GetDatum(k + 1), false);
+				col_push(&pr[3], Float4GetDatum(h->score), false);
+				col_text(&pr[4], h->method);
+				col_push(&pr[5], Int64GetDatum(h->cust >= 0 ? run->cust[h->cust].id : 0), h->cust < 0);
+				col_text(&pr[6], ids_text(run, h));
+				col_text(&pr[7], amounts_text(h, false));
+				col_text(&pr[8], h->nadj > 0 ? amounts_text(h, true) : NULL);
+				col_push(&pr[9], NumericGetDatum(amount_numeric(h->credit)), false);
+				col_text(&pr[10], h->credit > 0 ? h->credit_source : NULL);
+				col_text(&pr[11], k == 0 ? explanation : rc_explain(run, line, h, k + 1));
+				col_text(&pr[12], payment_means(line));
+			}
+		}
+	}
+
+	if (ln[0].n > 0)
+		spi_write(run,
+				  "INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, score, "
+				  "                               customer_id, payer, flags, invoice_ids, explanation) "
+				  "SELECT u.id, u.company_id, $1, u.outcome, u.method, u.score, u.customer_id, u.payer, "
+				  "       u.flags::text[], u.invoice_ids::bigint[], u.explanation::jsonb "
+				  "  FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+				  "       AS u(id, company_id, outcome, method, score, customer_id, payer, flags, invoice_ids, explanation)",
+				  10, ln, true);
+	if (cn[0].n > 0)
+		spi_write(run,
+				  "INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method, note) "
+				  "SELECT u.company_id, u.invoice_id, u.amount, u.d, 'credit_note', u.note "
+				  "  FROM unnest($1, $2, $3, $4, $5) AS u(company_id, invoice_id, amount, d, note)",
+				  5, cn, false);
+	if (al[0].n > 0)
+		spi_write(run,
+				  "WITH ins AS ("
+				  "  INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, "
+				  "                             method, payment_means, score, note) "
+				  "  SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+				  "  RETURNING id, bank_transaction_id) "
+				  "UPDATE ar.reconcile_line r SET allocation_ids = g.ids "
+				  "  FROM (SELECT bank_transaction_id, array_agg(id ORDER BY id) AS ids FROM ins GROUP BY 1) g "
+				  " WHERE r.bank_transaction_id = g.bank_transaction_id",
+				  9, al, false);
+	if (sf[0].n > 0)
+		spi_write(run,
+				  "WITH src AS (SELECT * FROM unnest($1, $2, $3, $4, $5, $6) "
+				  "                     AS s(company_id, invoice_id, line_id, amount, allocated_on, note)), "
+				  "ins AS (INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method, note) "
+				  "        SELECT company_id, invoice_id, amount, allocated_on, 'shortfall', note FROM src "
+				  "        RETURNING id, invoice_id) "
+				  "INSERT INTO ar.reconcile_adjustment (allocation_id, bank_transaction_id, invoice_id, kind) "
+				  "SELECT ins.id, src.line_id, src.invoice_id, 'shortfall' FROM ins JOIN src USING (invoice_id)",
+				  6, sf, false);
+	if (cr[0].n > 0)
+		spi_write(run,
+				  "INSERT INTO ar.customer_credit (company_id, customer_id, currency, amount, source, "
+				  "                                bank_transaction_id, invoice_id, created_on, note) "
+				  "SELECT u.company_id, u.customer_id, u.currency, u.amount, u.source, u.line_id, u.invoice_id, u.d, "
+				  "       format('%s of bank transaction %s (ar.reconcile run %s)', u.source, u.line_id, $1) "
+				  "  FROM unnest($2, $3, $4, $5, $6, $7, $8, $9) "
+				  "       AS u(company_id, customer_id, currency, amount, source, line_id, invoice_id, d)",
+				  8, cr, true);
+	if (pr[0].n > 0)
+		spi_write(run,
+				  "INSERT INTO ar.match_proposal (company_id, run_id, bank_transaction_id, rank, score, method, "
+				  "       customer_id, invoice_ids, amounts, shortfalls, credit_amount, credit_source, explanation, payment_means) "
+				  "SELECT u.company_id, $1, u.line_id, u.rank, u.score, u.method, u.customer_id, u.ids::bigint[], "
+				  "       u.amounts::numeric[], u.shortfalls::numeric[], u.credit, u.source, u.explanation::jsonb, u.means "
+				  "  FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+				  "       AS u(company_id, line_id, rank, score, method, customer_id, ids, amounts, shortfalls, credit, "
+				  "            source, explanation, means)",
+				  13, pr, true);
+	if (proposed_ids.n > 0)
+		spi_write(run, "UPDATE ar.bank_transaction SET status = 'proposed' "
+				  "WHERE id = ANY($1) AND status = 'unmatched' AND allocated_amount = 0",
+				  1, &proposed_ids, false);
+	if (ignored_ids.n > 0)
+		spi_write(run, "UPDATE ar.bank_transaction SET status = 'ignored' "
+				  "WHERE id = ANY($1) AND status = 'unmatched' AND allocated_amount = 0",
+				  1, &ignored_ids, false);
+	*nreturn = rets.n;
+	for (int k = 0; k < rets.n; k++)
+		return_ids[k] = rets.v[k];
+	pfree(unsafe);
+}
+
+/* --------------------------------------------------------------- output */
+
+static Datum
+ids_array(RcRun *run, RcHyp *h)
+{
+	Datum	   *v = palloc(sizeof(Datum) * Max(h ? h->nalloc : 0, 1));
+	int			n = h ? h->nalloc : 0;
+
+	for (int i = 0; i < n; i++)
+		v[i] = Int64GetDatum(run->inv[h->alloc[i].inv].id);
+	return PointerGetDatum(construct_array(v, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static Datum
+amounts_array(RcHyp *h)
+{
+	Datum	   *v = palloc(sizeof(Datum) * Max(h ? h->nalloc : 0, 1));
+	int			n = h ? h->nalloc : 0;
+
+	for (int i = 0; i < n; i++)
+		v[i] = NumericGetDatum(amount_numeric(h->alloc[i].amount));
+	return PointerGetDatum(construct_array(v, n, NUMERICOID, -1, false, TYPALIGN_INT));
+}
+
+static void
+emit_rows(RcRun *run, ReturnSetInfo *rsinfo)
+{
+	for (int i = 0; i < run->nline; i++)
+	{
+		RcLine	   *line = &run->line[i];
+		RcHyp	   *best = line->nhyps > 0 ? &line->hyps[0] : NULL;
+		Datum		values[6];
+		bool		nulls[6] = {false};
+		const char *method;
+
+		if (line->outcome == OUT_IGNORED || line->outcome == OUT_RETURN)
+			continue;
+		if (line->outcome == OUT_DEFERRED)
+			best = NULL;
+		method = line->outcome == OUT_DEFERRED ? "deferred" : best ? best->method : "none";
+		values[0] = Int64GetDatum(line->id);
+		values[1] = ids_array(run, best);
+		values[2] = amounts_array(best);
+		values[3] = Float4GetDatum(best ? best->score : 0);
+		nulls[3] = best == NULL;
+		values[4] = CStringGetTextDatum(method);
+		values[5] = BoolGetDatum(line->outcome == OUT_APPLIED);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+}
+
+/* ------------------------------------------------------------------ run */
+
+static void
+reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_id, bool dry_run)
+{
+	ReturnSetInfo *rsinfo;
+	MemoryContext cxt,
+				old;
+	RcRun	   *run;
+	Datum		company = Int64GetDatum(company_id);
+	TimestampTz t0,
+				t1,
+				t2;
+	Counts		counts = {0};
+	Datum	   *return_ids;
+	int			nreturn = 0;
+	int			rc;
+	bool		isnull;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "ar.reconcile", ALLOCSET_DEFAULT_SIZES);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("ar.reconcile could not connect to SPI")));
+	old = MemoryContextSwitchTo(cxt);
+	run = palloc0(sizeof(RcRun));
+	run->cxt = cxt;
+	run->auto_apply = auto_apply;
+	t0 = GetCurrentTimestamp();
+
+	if (scoped)
+	{
+		rc = SPI_execute_with_args("SELECT 1 FROM ar.company WHERE id = $1", 1, (Oid[]) {INT8OID},
+								   &company, NULL, false, 0);
+		spi_check(rc, "find the company");
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("company " INT64_FORMAT " does not exist", company_id)));
+	}
+
+	/* one run at a time: the second waits, then sees what the first did */
+	if (!dry_run)
+		spi_check(SPI_execute("SELECT pg_catalog.pg_advisory_xact_lock(" RECONCILE_LOCK_KEY ")", false, 0),
+				  "take its lock");
+
+	load_config(run, company, scoped);
+	if (!dry_run)
+	{
+		rc = SPI_execute_with_args("INSERT INTO ar.reconcile_run (auto_apply, company_id) VALUES ($1, $2) RETURNING id",
+								   2, (Oid[]) {BOOLOID, INT8OID}, (Datum[]) {BoolGetDatum(auto_apply), company},
+								   scoped ? "  " : " n", false, 0);
+		spi_check(rc, "record the run");
+		run->run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+
+	load_lines(run, company, scoped, dry_run);
+	if (run->nline > 0)
+	{
+		load_customers(run, company, scoped);
+		load_invoices(run, company, scoped);
+		rc_build_indexes(run);
+	}
+	t1 = GetCurrentTimestamp();
+
+	for (int i = 0; i < run->nline; i++)
+		rc_prescan(run, &run->line[i]);
+	if (run->nline > 0)
+		load_paid(run, company, scoped);
+	for (int i = 0; i < run->nline; i++)
+	{
+		RcLine	   *line = &run->line[i];
+
+		if (line->config < 0)
+		{
+			line->outcome = OUT_DEFERRED;	/* a company created during the run */
+			continue;
+		}
+		rc_match_line(run, line);
+		if (line->outcome == OUT_APPLIED)
+			rc_apply_in_memory(run, line);
+		if ((i & 255) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	t2 = GetCurrentTimestamp();
+
+	return_ids = palloc(sizeof(Datum) * Max(run->nline, 1));
+	if (dry_run)
+	{
+		/* what a run would do now: nothing written, no row locked */
+		emit_rows(run, rsinfo);
+		MemoryContextSwitchTo(old);
+		SPI_finish();
+		MemoryContextDelete(cxt);
+		return;
+	}
+	if (run->nline > 0)
+		write_results(run, &counts, return_ids, &nreturn);
+	emit_rows(run, rsinfo);
+
+	if (nreturn > 0)
+	{
+		int			dims[1] = {nreturn};
+		int			lbs[1] = {1};
+		Datum		ids = PointerGetDatum(construct_md_array(return_ids, NULL, 1, dims, lbs, INT8OID, 8,
+															 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+
+		rc = SPI_execute_with_args("SELECT * FROM ar._reconcile_returns($1, $2, $3)", 3,
+								   (Oid[]) {INT8OID, INT8ARRAYOID, BOOLOID},
+								   (Datum[]) {Int64GetDatum(run->run_id), ids, BoolGetDatum(auto_apply)},
+								   NULL, false, 0);
+		spi_check(rc, "handle direct-debit returns");
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			Datum		values[6];
+			bool		nulls[6];
+
+			heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, values, nulls);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			counts.returns++;
+		}
+	}
+
+	rc = SPI_execute_with_args("UPDATE ar.reconcile_run SET finished_at = clock_timestamp(), lines = $2, "
+							   "applied = $3, proposed = $4, unmatched = $5, ignored = $6, returns = $7, deferred = $8, "
+							   "load_ms = $9, match_ms = $10, write_ms = $11 WHERE id = $1",
+							   11, (Oid[]) {INT8OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID,
+		FLOAT8OID, FLOAT8OID, FLOAT8OID},
+							   (Datum[]) {Int64GetDatum(run->run_id), Int32GetDatum(run->nline),
+								   Int32GetDatum(counts.applied), Int32GetDatum(counts.proposed),
+								   Int32GetDatum(counts.unmatched), Int32GetDatum(counts.ignored),
+								   Int32GetDatum(counts.returns), Int32GetDatum(counts.deferred),
+								   Float8GetDatum((double) (t1 - t0) / 1000.0),
+								   Float8GetDatum((double) (t2 - t1) / 1000.0),
+							   Float8GetDatum(ms_since(t2))},
+							   NULL, false, 0);
+	spi_check(rc, "finish the run");
+
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	MemoryContextDelete(cxt);
+}
+
+PG_FUNCTION_INFO_V1(ar_reconcile);
+Datum
+ar_reconcile(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("auto_apply must be true or false, not NULL")));
+	reconcile(fcinfo, PG_GETARG_BOOL(0), false, 0, false);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(ar_reconcile_company);
+Datum
+ar_reconcile_company(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("company_id and auto_apply must not be NULL")));
+	reconcile(fcinfo, PG_GETARG_BOOL(1), true, PG_GETARG_INT64(0), false);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(ar_reconcile_preview);
+Datum
+ar_reconcile_preview(PG_FUNCTION_ARGS)
+{
+	reconcile(fcinfo, true, !PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), true);
+	return (Datum) 0;
+}

@@ -1,0 +1,836 @@
+-- ---------------------------------------------------------------------------
+-- Reconciliation: matching bank lines to open invoices (ar.reconcile, in C:
+-- src/reconcile.c, src/reconcile_match.c, src/match_*.c), the review tools
+-- of what it does not apply by itself, and the anomalies a credit manager
+-- looks at.  Money still moves only through ar.allocation and
+-- ar.customer_credit, whose triggers keep the ledger's invariants.
+-- ---------------------------------------------------------------------------
+
+-- Reference keys: letters and digits, upper case, O read as 0.  The index
+-- finds paid invoices named by a payment (duplicate payments).
+CREATE FUNCTION ar.reference_key(reference text) RETURNS text
+	AS 'MODULE_PATHNAME', 'ar_reference_key'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ar.reference_key(text) IS
+'Compact key of a reference as ar.reconcile compares them: ASCII letters and digits, upper case, the letter O read as 0 (''fa-2O26/000123'' -> ''FA2026000123'').';
+
+CREATE FUNCTION ar.name_key(name text) RETURNS text
+	AS 'MODULE_PATHNAME', 'ar_name_key'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ar.name_key(text) IS
+'Tokens of a payer or customer name as ar.reconcile compares them: accents folded, upper case, legal forms, titles and small words dropped (''Établissements Lefèvre SARL'' -> ''LEFEVRE'').';
+
+CREATE INDEX invoice_reference_key ON ar.invoice (ar.reference_key(number));
+
+-- ------------------------------------------------------------ settings
+
+CREATE TABLE ar.reconcile_config (
+	company_id                  bigint PRIMARY KEY REFERENCES ar.company ON DELETE CASCADE,
+	auto_apply_min_score        real NOT NULL DEFAULT 0.95 CHECK (auto_apply_min_score BETWEEN 0.5 AND 1),
+	propose_min_score           real NOT NULL DEFAULT 0.30 CHECK (propose_min_score BETWEEN 0 AND 1),
+	ambiguity_margin            real NOT NULL DEFAULT 0.05 CHECK (ambiguity_margin BETWEEN 0 AND 0.5),
+	max_proposals               integer NOT NULL DEFAULT 3 CHECK (max_proposals BETWEEN 1 AND 10),
+	shortfall_abs               numeric NOT NULL DEFAULT 15.00 CHECK (shortfall_abs >= 0 AND shortfall_abs < 1e9),
+	shortfall_pct               numeric NOT NULL DEFAULT 3.0 CHECK (shortfall_pct BETWEEN 0 AND 20),
+	close_shortfall             boolean NOT NULL DEFAULT true,
+	max_combination             integer NOT NULL DEFAULT 5 CHECK (max_combination BETWEEN 2 AND 12),
+	max_combination_candidates  integer NOT NULL DEFAULT 20 CHECK (max_combination_candidates BETWEEN 2 AND 60),
+	name_min_similarity         real NOT NULL DEFAULT 0.80 CHECK (name_min_similarity BETWEEN 0.5 AND 1),
+	issue_grace_days            integer NOT NULL DEFAULT 7 CHECK (issue_grace_days BETWEEN 0 AND 366),
+	learn_ibans                 boolean NOT NULL DEFAULT true,
+	unmatched_alert_days        integer NOT NULL DEFAULT 10 CHECK (unmatched_alert_days >= 0),
+	updated_at                  timestamptz NOT NULL DEFAULT now(),
+	CONSTRAINT reconcile_config_thresholds CHECK (propose_min_score < auto_apply_min_score)
+);
+COMMENT ON TABLE ar.reconcile_config IS
+'Tolerances and thresholds of ar.reconcile, one row per company (created with the defaults by the first run; ar_admin may change them).';
+COMMENT ON COLUMN ar.reconcile_config.company_id IS 'Company the settings apply to.';
+COMMENT ON COLUMN ar.reconcile_config.auto_apply_min_score IS 'A match is applied without review when its score reaches this (and nothing else comes within ambiguity_margin).';
+COMMENT ON COLUMN ar.reconcile_config.propose_min_score IS 'Candidates scoring below this are not even proposed.';
+COMMENT ON COLUMN ar.reconcile_config.ambiguity_margin IS 'A best candidate with a rival within this margin is only proposed.';
+COMMENT ON COLUMN ar.reconcile_config.max_proposals IS 'Proposals kept per line, best first.';
+COMMENT ON COLUMN ar.reconcile_config.shortfall_abs IS 'A payment short of the open amount by at most this (bank charges) still settles the invoice.';
+COMMENT ON COLUMN ar.reconcile_config.shortfall_pct IS 'Or short by at most this percentage of the open amount (early-payment discount).';
+COMMENT ON COLUMN ar.reconcile_config.close_shortfall IS 'Close a tolerated shortfall with an allocation of method shortfall (else the invoice stays partially paid).';
+COMMENT ON COLUMN ar.reconcile_config.max_combination IS 'Most invoices one payment may settle together without naming them (subset-sum).';
+COMMENT ON COLUMN ar.reconcile_config.max_combination_candidates IS 'Oldest open invoices of the payer the subset-sum looks at.';
+COMMENT ON COLUMN ar.reconcile_config.name_min_similarity IS 'Least similarity (0-1, token Dice) of a counterparty name to a customer name to count as a close name.';
+COMMENT ON COLUMN ar.reconcile_config.issue_grace_days IS 'Invoices issued more than this many days after the payment are not matched by amount.';
+COMMENT ON COLUMN ar.reconcile_config.learn_ibans IS 'Identify payers also by the IBANs they paid from in the last two years.';
+COMMENT ON COLUMN ar.reconcile_config.unmatched_alert_days IS 'Lines left unmatched for longer than this appear in ar.reconcile_anomaly.';
+COMMENT ON COLUMN ar.reconcile_config.updated_at IS 'Last change.';
+
+CREATE FUNCTION ar._reconcile_config_touch() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.updated_at := now();
+	RETURN NEW;
+END $$;
+CREATE TRIGGER reconcile_config_touch BEFORE UPDATE ON ar.reconcile_config
+	FOR EACH ROW EXECUTE FUNCTION ar._reconcile_config_touch();
+
+-- ------------------------------------------------------- runs and lines
+
+CREATE TABLE ar.reconcile_run (
+	id           bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	company_id   bigint,
+	auto_apply   boolean NOT NULL,
+	run_by       text NOT NULL DEFAULT session_user,
+	started_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+	finished_at  timestamptz,
+	lines        integer,
+	applied      integer,
+	proposed     integer,
+	unmatched    integer,
+	ignored      integer,
+	returns      integer,
+	deferred     integer,
+	load_ms      double precision,
+	match_ms     double precision,
+	write_ms     double precision
+);
+COMMENT ON TABLE ar.reconcile_run IS 'One row per ar.reconcile() call: what it looked at, what it did, how long each phase took.';
+COMMENT ON COLUMN ar.reconcile_run.id IS 'Run id, quoted in the notes of the allocations it made.';
+COMMENT ON COLUMN ar.reconcile_run.company_id IS 'Company it was limited to (ar.reconcile_company), NULL for all.';
+COMMENT ON COLUMN ar.reconcile_run.auto_apply IS 'Whether confident matches were applied (false: everything proposed).';
+COMMENT ON COLUMN ar.reconcile_run.run_by IS 'Session user.';
+COMMENT ON COLUMN ar.reconcile_run.started_at IS 'Start.';
+COMMENT ON COLUMN ar.reconcile_run.finished_at IS 'End (before commit).';
+COMMENT ON COLUMN ar.reconcile_run.lines IS 'New lines considered (credits and debits).';
+COMMENT ON COLUMN ar.reconcile_run.applied IS 'Lines matched and applied.';
+COMMENT ON COLUMN ar.reconcile_run.proposed IS 'Lines left with proposals.';
+COMMENT ON COLUMN ar.reconcile_run.unmatched IS 'Credit lines with no candidate.';
+COMMENT ON COLUMN ar.reconcile_run.ignored IS 'Debits that are not direct-debit returns.';
+COMMENT ON COLUMN ar.reconcile_run.returns IS 'Direct-debit returns handled.';
+COMMENT ON COLUMN ar.reconcile_run.deferred IS 'Lines left for the next run: an invoice they need was busy or had changed.';
+COMMENT ON COLUMN ar.reconcile_run.load_ms IS 'Milliseconds spent loading lines, invoices, customers.';
+COMMENT ON COLUMN ar.reconcile_run.match_ms IS 'Milliseconds spent matching, in C.';
+COMMENT ON COLUMN ar.reconcile_run.write_ms IS 'Milliseconds spent writing (ledger triggers included, commit excluded).';
+
+-- What ar.reconcile decided for each line it looked at: a line is "new"
+-- until it has a row here, and a later run never looks at it again.
+CREATE TABLE ar.reconcile_line (
+	bank_transaction_id  bigint PRIMARY KEY REFERENCES ar.bank_transaction ON DELETE CASCADE,
+	company_id           bigint NOT NULL,
+	run_id               bigint REFERENCES ar.reconcile_run,
+	outcome              text NOT NULL CHECK (outcome IN ('applied', 'proposed', 'unmatched', 'ignored',
+	                                                      'return', 'returned', 'accepted', 'manual')),
+	method               text,
+	score                real,
+	customer_id          bigint,
+	payer                text,
+	flags                text[] NOT NULL DEFAULT '{}',
+	invoice_ids          bigint[] NOT NULL DEFAULT '{}',
+	allocation_ids       bigint[],
+	returned_by          bigint REFERENCES ar.bank_transaction,
+	explanation          jsonb,
+	decided_at           timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE ar.reconcile_line IS 'Decision taken for each bank line: by a run (applied, proposed, unmatched, ignored, return, returned) or by a person (accepted, manual).';
+COMMENT ON COLUMN ar.reconcile_line.bank_transaction_id IS 'The bank line.';
+COMMENT ON COLUMN ar.reconcile_line.company_id IS 'Company of the line.';
+COMMENT ON COLUMN ar.reconcile_line.run_id IS 'Run that decided, NULL for a decision of a person.';
+COMMENT ON COLUMN ar.reconcile_line.outcome IS 'applied, proposed, unmatched, ignored (a debit), return (a direct-debit return), returned (a collection undone by a return), accepted (a proposal accepted), manual (ar.allocate / ar.unallocate).';
+COMMENT ON COLUMN ar.reconcile_line.method IS 'Method of the applied match or best proposal.';
+COMMENT ON COLUMN ar.reconcile_line.score IS 'Its score (0-1).';
+COMMENT ON COLUMN ar.reconcile_line.customer_id IS 'Customer it concerns.';
+COMMENT ON COLUMN ar.reconcile_line.payer IS 'How the payer was identified: iban, iban_history, name, close_name, reference, none.';
+COMMENT ON COLUMN ar.reconcile_line.flags IS 'Anomalies seen: unknown_payer, duplicate_payment, amount_mismatch, overpayment.';
+COMMENT ON COLUMN ar.reconcile_line.invoice_ids IS 'Invoices of the applied match or best proposal.';
+COMMENT ON COLUMN ar.reconcile_line.allocation_ids IS 'Allocations a run made from this line (what a direct-debit return may undo).';
+COMMENT ON COLUMN ar.reconcile_line.returned_by IS 'The return line that undid this collection.';
+COMMENT ON COLUMN ar.reconcile_line.explanation IS 'Machine-readable explanation (see the reference documentation).';
+COMMENT ON COLUMN ar.reconcile_line.decided_at IS 'When.';
+
+CREATE TABLE ar.match_proposal (
+	id                      bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	company_id              bigint NOT NULL,
+	run_id                  bigint REFERENCES ar.reconcile_run,
+	bank_transaction_id     bigint NOT NULL REFERENCES ar.bank_transaction ON DELETE CASCADE,
+	rank                    integer NOT NULL CHECK (rank >= 1),
+	score                   real NOT NULL CHECK (score BETWEEN 0 AND 1),
+	method                  text NOT NULL,
+	customer_id             bigint,
+	invoice_ids             bigint[] NOT NULL DEFAULT '{}',
+	amounts                 numeric[] NOT NULL DEFAULT '{}',
+	shortfalls              numeric[],
+	credit_amount           numeric NOT NULL DEFAULT 0 CHECK (credit_amount >= 0),
+	credit_source           text CHECK (credit_source IN ('overpayment', 'unapplied_payment')),
+	reverse_allocation_ids  bigint[],
+	payment_means           text,
+	explanation             jsonb NOT NULL,
+	status                  text NOT NULL DEFAULT 'pending'
+		CHECK (status IN ('pending', 'accepted', 'rejected', 'superseded', 'stale')),
+	decided_by              text,
+	decided_at              timestamptz,
+	reason                  text,
+	created_at              timestamptz NOT NULL DEFAULT now(),
+	CONSTRAINT match_proposal_arrays CHECK (cardinality(invoice_ids) = cardinality(amounts)
+	                                        AND (shortfalls IS NULL OR cardinality(shortfalls) = cardinality(amounts)))
+);
+CREATE INDEX match_proposal_pending ON ar.match_proposal (bank_transaction_id) WHERE status = 'pending';
+COMMENT ON TABLE ar.match_proposal IS 'Matches ar.reconcile did not apply by itself, ranked by score, for review: ar.accept_proposal(id) applies one, ar.reject_proposal(id) discards it.';
+COMMENT ON COLUMN ar.match_proposal.id IS 'Proposal id.';
+COMMENT ON COLUMN ar.match_proposal.company_id IS 'Company of the line.';
+COMMENT ON COLUMN ar.match_proposal.run_id IS 'Run that proposed it.';
+COMMENT ON COLUMN ar.match_proposal.bank_transaction_id IS 'The bank line.';
+COMMENT ON COLUMN ar.match_proposal.rank IS '1 = best proposal for the line.';
+COMMENT ON COLUMN ar.match_proposal.score IS 'Score (0-1): how sure the engine is.';
+COMMENT ON COLUMN ar.match_proposal.method IS 'reference, reference_partial, reference_shortfall, reference_overpayment, reference_combination, amount, amount_shortfall, combination, amount_only, partial, on_account, duplicate, return.';
+COMMENT ON COLUMN ar.match_proposal.customer_id IS 'Customer it concerns.';
+COMMENT ON COLUMN ar.match_proposal.invoice_ids IS 'Invoices to allocate to (for a return: the invoices reopened).';
+COMMENT ON COLUMN ar.match_proposal.amounts IS 'Amount allocated to each (negative for a credit note; for a return, the amounts taken back).';
+COMMENT ON COLUMN ar.match_proposal.shortfalls IS 'Shortfall closed on each invoice (bank charges, discount), or NULL.';
+COMMENT ON COLUMN ar.match_proposal.credit_amount IS 'Part of the line that becomes customer credit.';
+COMMENT ON COLUMN ar.match_proposal.credit_source IS 'overpayment or unapplied_payment.';
+COMMENT ON COLUMN ar.match_proposal.reverse_allocation_ids IS 'For a direct-debit return: the allocations it undoes.';
+COMMENT ON COLUMN ar.match_proposal.payment_means IS 'payment_means of the allocations it would make.';
+COMMENT ON COLUMN ar.match_proposal.explanation IS 'Machine-readable explanation; explanation->>''summary'' is one sentence for people.';
+COMMENT ON COLUMN ar.match_proposal.status IS 'pending, accepted, rejected, superseded (another decision settled the line), stale (line sent back to matching).';
+COMMENT ON COLUMN ar.match_proposal.decided_by IS 'Who accepted or rejected it.';
+COMMENT ON COLUMN ar.match_proposal.decided_at IS 'When.';
+COMMENT ON COLUMN ar.match_proposal.reason IS 'Reason given when rejecting.';
+COMMENT ON COLUMN ar.match_proposal.created_at IS 'When it was proposed.';
+
+-- Shortfalls closed by a run or an accepted proposal, tied to the line
+-- that paid the rest: ar.unallocate() of that payment reopens them too.
+CREATE TABLE ar.reconcile_adjustment (
+	allocation_id        bigint PRIMARY KEY REFERENCES ar.allocation ON DELETE CASCADE,
+	bank_transaction_id  bigint NOT NULL REFERENCES ar.bank_transaction ON DELETE CASCADE,
+	invoice_id           bigint NOT NULL,
+	kind                 text NOT NULL CHECK (kind IN ('shortfall'))
+);
+CREATE INDEX reconcile_adjustment_line ON ar.reconcile_adjustment (bank_transaction_id);
+COMMENT ON TABLE ar.reconcile_adjustment IS 'Allocations of method shortfall and the bank line whose payment they complete.';
+COMMENT ON COLUMN ar.reconcile_adjustment.allocation_id IS 'The shortfall allocation.';
+COMMENT ON COLUMN ar.reconcile_adjustment.bank_transaction_id IS 'The line that paid the rest of the invoice.';
+COMMENT ON COLUMN ar.reconcile_adjustment.invoice_id IS 'The invoice.';
+COMMENT ON COLUMN ar.reconcile_adjustment.kind IS 'shortfall.';
+
+CREATE TRIGGER match_proposal_audit AFTER INSERT OR UPDATE OR DELETE ON ar.match_proposal
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_row();
+CREATE TRIGGER reconcile_config_audit AFTER INSERT OR UPDATE OR DELETE ON ar.reconcile_config
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_row();
+
+-- ------------------------------------------------------------ matching
+
+CREATE FUNCTION ar.reconcile(auto_apply boolean DEFAULT true)
+RETURNS TABLE (bank_transaction_id bigint, invoice_ids bigint[], amounts numeric[], score real, method text,
+               applied boolean)
+	AS 'MODULE_PATHNAME', 'ar_reconcile'
+	LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp;
+COMMENT ON FUNCTION ar.reconcile(boolean) IS
+'Matches every new unmatched bank line to open invoices; applies confident matches to ar.allocation, keeps the rest in ar.match_proposal. One row per credit line considered and per direct-debit return.';
+
+CREATE FUNCTION ar.reconcile_company(company_id bigint, auto_apply boolean DEFAULT true)
+RETURNS TABLE (bank_transaction_id bigint, invoice_ids bigint[], amounts numeric[], score real, method text,
+               applied boolean)
+	AS 'MODULE_PATHNAME', 'ar_reconcile_company'
+	LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp;
+COMMENT ON FUNCTION ar.reconcile_company(bigint, boolean) IS
+'ar.reconcile limited to the lines and invoices of one company.';
+
+CREATE FUNCTION ar.reconcile_preview(company_id bigint DEFAULT NULL)
+RETURNS TABLE (bank_transaction_id bigint, invoice_ids bigint[], amounts numeric[], score real, method text,
+               applied boolean)
+	AS 'MODULE_PATHNAME', 'ar_reconcile_preview'
+	LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp;
+COMMENT ON FUNCTION ar.reconcile_preview(bigint) IS
+'What ar.reconcile() would decide now for the new credit lines (of one company, or all), without writing or locking anything: applied says whether the match would be applied. Direct-debit returns are not previewed.';
+
+-- Locks a bank line for a review decision, with clear errors.
+CREATE FUNCTION ar._review_line(line_id bigint) RETURNS ar.bank_transaction
+LANGUAGE plpgsql AS $$
+DECLARE
+	line ar.bank_transaction;
+BEGIN
+	SELECT * INTO line FROM ar.bank_transaction t WHERE t.id = line_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'bank transaction % does not exist', line_id USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN line;
+END $$;
+
+-- Records a person's decision on a line, so that no run revisits it.
+CREATE FUNCTION ar._review_decided(line ar.bank_transaction, decided_outcome text, decided_method text,
+                                   decided_customer bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, outcome, method, customer_id, invoice_ids,
+	                                    allocation_ids)
+	VALUES (line.id, line.company_id, decided_outcome, decided_method, decided_customer,
+	        coalesce((SELECT array_agg(DISTINCT a.invoice_id) FROM ar.allocation a WHERE a.bank_transaction_id = line.id), '{}'),
+	        (SELECT array_agg(a.id ORDER BY a.id) FROM ar.allocation a WHERE a.bank_transaction_id = line.id))
+	ON CONFLICT (bank_transaction_id) DO UPDATE
+	   SET outcome = EXCLUDED.outcome,
+	       method = coalesce(EXCLUDED.method, r.method),
+	       customer_id = coalesce(EXCLUDED.customer_id, r.customer_id),
+	       invoice_ids = EXCLUDED.invoice_ids,
+	       allocation_ids = EXCLUDED.allocation_ids,
+	       decided_at = now();
+	-- a line fully settled has nothing left to review
+	IF (SELECT t.allocated_amount = t.amount FROM ar.bank_transaction t WHERE t.id = line.id) THEN
+		UPDATE ar.match_proposal p SET status = 'superseded', decided_by = session_user, decided_at = now()
+		 WHERE p.bank_transaction_id = line.id AND p.status = 'pending';
+	END IF;
+END $$;
+
+CREATE FUNCTION ar.accept_proposal(proposal_id bigint)
+RETURNS SETOF ar.allocation
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	p ar.match_proposal;
+	line ar.bank_transaction;
+	x record;
+	a ar.allocation;
+	n integer;
+	net numeric[];
+	left_over numeric;
+	take numeric;
+	big integer;
+BEGIN
+	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'no_data_found';
+	END IF;
+	IF p.status <> 'pending' THEN
+		RAISE EXCEPTION 'proposal % is %, not pending', proposal_id, p.status
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	-- invoices first, then the line: the order the ledger's triggers lock them in
+	PERFORM 1 FROM ar.invoice i WHERE i.id = ANY (p.invoice_ids) ORDER BY i.id FOR UPDATE;
+	line := ar._review_line(p.bank_transaction_id);
+
+	IF p.method = 'return' THEN
+		-- undo the collection: its allocations go, the invoices reopen
+		SELECT count(*) INTO n FROM ar.allocation al WHERE al.id = ANY (p.reverse_allocation_ids);
+		IF n <> cardinality(p.reverse_allocation_ids) THEN
+			RAISE EXCEPTION 'proposal %: some allocations it would reverse no longer exist', proposal_id
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      HINT = 'Reject it and reverse what is left with ar.unallocate().';
+		END IF;
+		PERFORM ar._reverse_collection(p.reverse_allocation_ids, line.id, p.run_id);
+		UPDATE ar.reconcile_line r SET outcome = 'return', decided_at = now() WHERE r.bank_transaction_id = line.id;
+	ELSE
+		IF line.allocated_amount <> 0 THEN
+			RAISE EXCEPTION 'bank transaction % already allocates %', line.id, line.allocated_amount
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      DETAIL = format('Proposal %s was made when nothing was allocated.', proposal_id),
+				      HINT = 'Reject it, or undo the allocations with ar.unallocate() first.';
+		END IF;
+		-- credit notes are set against the invoices first (largest first), so
+		-- that the line only ever allocates positive amounts within its own
+		net := p.amounts;
+		FOR k IN 1 .. cardinality(p.amounts) LOOP
+			CONTINUE WHEN p.amounts[k] >= 0;
+			left_over := -p.amounts[k];
+			net[k] := 0;
+			WHILE left_over > 0 LOOP
+				SELECT j INTO big FROM generate_subscripts(net, 1) j WHERE net[j] > 0 ORDER BY net[j] DESC, j LIMIT 1;
+				EXIT WHEN big IS NULL;
+				take := least(left_over, net[big]);
+				PERFORM ar.apply_credit_note(p.invoice_ids[k], p.invoice_ids[big], take, line.booking_date);
+				left_over := left_over - take;
+				net[big] := net[big] - take;
+			END LOOP;
+		END LOOP;
+		FOR x IN
+			SELECT i.id, i.company_id, u.amount, u.shortfall
+			  FROM unnest(p.invoice_ids, net, coalesce(p.shortfalls, array_fill(0::numeric, ARRAY[cardinality(p.amounts)])))
+			       WITH ORDINALITY AS u(invoice_id, amount, shortfall, ord)
+			  JOIN ar.invoice i ON i.id = u.invoice_id
+			 WHERE u.amount > 0
+			 ORDER BY u.ord
+		LOOP
+			INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method,
+			                           payment_means, score, note)
+			VALUES (x.company_id, x.id, line.id, x.amount, line.booking_date, p.method,
+			        coalesce(p.payment_means, 'transfer'), p.score, format('proposal %s accepted', p.id))
+			RETURNING * INTO a;
+			RETURN NEXT a;
+			IF x.shortfall > 0 THEN
+				-- the shortfall tolerated (bank charges, discount) closes the invoice
+				INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method, note)
+				VALUES (x.company_id, x.id, x.shortfall, line.booking_date, 'shortfall',
+				        format('shortfall of bank transaction %s within tolerance (proposal %s)', line.id, p.id))
+				RETURNING * INTO a;
+				INSERT INTO ar.reconcile_adjustment (allocation_id, bank_transaction_id, invoice_id, kind)
+				VALUES (a.id, line.id, x.id, 'shortfall');
+				RETURN NEXT a;
+			END IF;
+		END LOOP;
+		IF p.credit_amount > 0 THEN
+			IF p.customer_id IS NULL THEN
+				RAISE EXCEPTION 'proposal % credits a customer but names none', proposal_id
+					USING ERRCODE = 'object_not_in_prerequisite_state';
+			END IF;
+			INSERT INTO ar.customer_credit (company_id, customer_id, currency, amount, source, bank_transaction_id,
+			                                invoice_id, created_on, note)
+			VALUES (line.company_id, p.customer_id, line.currency, p.credit_amount,
+			        coalesce(p.credit_source, 'unapplied_payment'), line.id, p.invoice_ids[1], line.booking_date,
+			        format('%s of bank transaction %s (proposal %s accepted)',
+			               coalesce(p.credit_source, 'unapplied_payment'), line.id, p.id));
+		END IF;
+	END IF;
+
+	UPDATE ar.match_proposal mp SET status = 'accepted', decided_by = session_user, decided_at = now()
+	 WHERE mp.id = p.id;
+	UPDATE ar.match_proposal mp SET status = 'superseded', decided_by = session_user, decided_at = now()
+	 WHERE mp.bank_transaction_id = p.bank_transaction_id AND mp.status = 'pending';
+	IF p.method <> 'return' THEN
+		PERFORM ar._review_decided(line, 'accepted', p.method, p.customer_id);
+	END IF;
+END $$;
+COMMENT ON FUNCTION ar.accept_proposal(bigint) IS
+'Applies a pending proposal: its allocations, shortfall closures and customer credit (or, for a direct-debit return, the reversal); the line''s other proposals are superseded. Returns the allocations made.';
+
+CREATE FUNCTION ar.reject_proposal(proposal_id bigint, reason text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	p ar.match_proposal;
+BEGIN
+	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'no_data_found';
+	END IF;
+	IF p.status <> 'pending' THEN
+		RAISE EXCEPTION 'proposal % is %, not pending', proposal_id, p.status
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	PERFORM ar._review_line(p.bank_transaction_id);
+	UPDATE ar.match_proposal mp
+	   SET status = 'rejected', decided_by = session_user, decided_at = now(), reason = reject_proposal.reason
+	 WHERE mp.id = p.id;
+	-- nothing left to review: the line is unmatched again (and no run proposes it again)
+	IF NOT EXISTS (SELECT 1 FROM ar.match_proposal mp
+	                WHERE mp.bank_transaction_id = p.bank_transaction_id AND mp.status = 'pending') THEN
+		UPDATE ar.bank_transaction t SET status = 'unmatched'
+		 WHERE t.id = p.bank_transaction_id AND t.status = 'proposed';
+	END IF;
+END $$;
+COMMENT ON FUNCTION ar.reject_proposal(bigint, text) IS
+'Discards a pending proposal (with an optional reason); when none is left for the line, the line is unmatched again. Later runs do not propose it again (see ar.rematch).';
+
+CREATE FUNCTION ar.allocate(bank_transaction_id bigint, invoice_id bigint, amount numeric DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	line ar.bank_transaction;
+	inv ar.invoice;
+	take numeric := amount;
+	allocation_id bigint;
+BEGIN
+	SELECT * INTO inv FROM ar.invoice i WHERE i.id = allocate.invoice_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invoice % does not exist', invoice_id USING ERRCODE = 'no_data_found';
+	END IF;
+	line := ar._review_line(bank_transaction_id);
+	IF line.amount < 0 THEN
+		RAISE EXCEPTION 'bank transaction % is a debit of %', line.id, line.amount
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Only credits pay invoices; a direct-debit return is handled by ar.reconcile().';
+	END IF;
+	IF take IS NULL THEN
+		-- the most both allow (for a credit note: as much as the line can net)
+		take := CASE WHEN inv.open_amount >= 0 THEN least(line.amount - line.allocated_amount, inv.open_amount)
+		             ELSE greatest(-line.allocated_amount, inv.open_amount) END;
+		IF take = 0 THEN
+			RAISE EXCEPTION 'nothing left to allocate from bank transaction % to invoice %', line.id, inv.number
+				USING ERRCODE = 'invalid_parameter_value',
+				      DETAIL = format('The line has %s unallocated, the invoice %s open.',
+				                      line.amount - line.allocated_amount, inv.open_amount);
+		END IF;
+	ELSIF take = 0 OR take IN ('NaN', 'Infinity', '-Infinity') THEN
+		RAISE EXCEPTION 'allocation amount must be a non-zero finite amount, not %', take
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- the ledger's triggers check currencies, signs and open amounts
+	INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method,
+	                           payment_means, note)
+	VALUES (inv.company_id, inv.id, line.id, take, line.booking_date, 'manual', 'transfer', 'ar.allocate')
+	RETURNING id INTO allocation_id;
+	PERFORM ar._review_decided(line, 'manual', 'manual', inv.customer_id);
+	RETURN allocation_id;
+END $$;
+COMMENT ON FUNCTION ar.allocate(bigint, bigint, numeric) IS
+'Allocates money of a bank line to an invoice by hand (method manual, dated the booking date); amount defaults to the most both allow. No later run changes the line.';
+
+CREATE FUNCTION ar.unallocate(allocation_id bigint)
+RETURNS numeric
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	a ar.allocation;
+	line ar.bank_transaction;
+BEGIN
+	SELECT * INTO a FROM ar.allocation x WHERE x.id = allocation_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
+	END IF;
+	IF a.method IN ('write_off', 'credit', 'credit_note', 'shortfall') THEN
+		RAISE EXCEPTION 'allocation % is a %, not a payment', allocation_id, a.method
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = CASE a.method WHEN 'shortfall' THEN 'It goes with the payment it completes: unallocate that one.'
+			                           ELSE 'Delete it as ar_admin if it must be reversed.' END;
+	END IF;
+	PERFORM 1 FROM ar.invoice i WHERE i.id = a.invoice_id FOR UPDATE;
+	IF a.bank_transaction_id IS NOT NULL THEN
+		line := ar._review_line(a.bank_transaction_id);
+		-- the shortfall this payment completed on the same invoice goes with it
+		DELETE FROM ar.allocation x
+		 USING ar.reconcile_adjustment r
+		 WHERE r.allocation_id = x.id AND r.bank_transaction_id = a.bank_transaction_id
+		   AND r.invoice_id = a.invoice_id;
+	END IF;
+	DELETE FROM ar.allocation x WHERE x.id = a.id;
+	IF line.id IS NOT NULL THEN
+		SELECT * INTO line FROM ar.bank_transaction t WHERE t.id = line.id;
+		PERFORM ar._review_decided(line, 'manual', NULL, NULL);
+	END IF;
+	RETURN a.amount;
+END $$;
+COMMENT ON FUNCTION ar.unallocate(bigint) IS
+'Reverses one payment allocation (and the shortfall it closed): the invoice reopens, the line''s money is free again. Returns the amount reversed. No later run re-matches the line by itself.';
+
+CREATE FUNCTION ar.rematch(bank_transaction_id bigint)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	line ar.bank_transaction;
+BEGIN
+	line := ar._review_line(bank_transaction_id);
+	IF line.allocated_amount <> 0 THEN
+		RAISE EXCEPTION 'bank transaction % allocates %', line.id, line.allocated_amount
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Undo its allocations with ar.unallocate() first.';
+	END IF;
+	UPDATE ar.match_proposal p SET status = 'stale', decided_by = session_user, decided_at = now()
+	 WHERE p.bank_transaction_id = line.id AND p.status = 'pending';
+	DELETE FROM ar.reconcile_line r WHERE r.bank_transaction_id = line.id;
+	UPDATE ar.bank_transaction t SET status = 'unmatched' WHERE t.id = line.id AND t.status <> 'unmatched';
+END $$;
+COMMENT ON FUNCTION ar.rematch(bigint) IS
+'Sends a line with nothing allocated back to matching: its pending proposals become stale and the next ar.reconcile() considers it as new (for instance once the invoice it pays has been entered).';
+
+-- ------------------------------------------------- direct-debit returns
+
+-- Deletes the allocations of a collection a return undoes (and the
+-- shortfalls they closed), marks both lines and records the return.
+CREATE FUNCTION ar._reverse_collection(allocation_ids bigint[], return_line bigint, by_run bigint)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	original bigint;
+BEGIN
+	SELECT DISTINCT a.bank_transaction_id INTO original FROM ar.allocation a WHERE a.id = ANY (allocation_ids);
+	PERFORM 1 FROM ar.invoice i
+	 WHERE i.id IN (SELECT a.invoice_id FROM ar.allocation a WHERE a.id = ANY (allocation_ids))
+	 ORDER BY i.id FOR UPDATE;
+	DELETE FROM ar.allocation x
+	 USING ar.reconcile_adjustment r
+	 WHERE r.allocation_id = x.id AND r.bank_transaction_id = original;
+	DELETE FROM ar.allocation a WHERE a.id = ANY (allocation_ids);
+	UPDATE ar.bank_transaction t SET status = 'ignored'
+	 WHERE t.id IN (original, return_line) AND t.allocated_amount = 0 AND t.status <> 'ignored';
+	INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, run_id, outcome, flags)
+	SELECT t.id, t.company_id, by_run, 'returned', '{}' FROM ar.bank_transaction t WHERE t.id = original
+	ON CONFLICT (bank_transaction_id) DO UPDATE SET outcome = 'returned', decided_at = now();
+	UPDATE ar.reconcile_line r SET returned_by = return_line WHERE r.bank_transaction_id = original;
+END $$;
+
+-- Direct-debit returns and reversals (negative lines with a return reason,
+-- or marked as a reversal by the bank, handed over by ar.reconcile): find
+-- the collection each one undoes, by
+-- end-to-end id, else by counterparty IBAN and amount, and reverse it when
+-- a run applied it and nothing else changed it since; otherwise propose.
+CREATE FUNCTION ar._reconcile_returns(run_id bigint, line_ids bigint[], auto_apply boolean)
+RETURNS TABLE (bank_transaction_id bigint, invoice_ids bigint[], amounts numeric[], score real, method text,
+               applied boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+	r ar.bank_transaction;
+	orig ar.bank_transaction;
+	candidates integer;
+	by_e2e boolean;
+	decided ar.reconcile_line;
+	allocs bigint[];
+	invs bigint[];
+	amts numeric[];
+	safe boolean;
+	s real;
+	expl jsonb;
+	e2e_known boolean;
+	cust bigint;
+BEGIN
+	FOR r IN SELECT * FROM ar.bank_transaction t WHERE t.id = ANY (line_ids) ORDER BY t.booking_date, t.id LOOP
+		orig := NULL;
+		e2e_known := coalesce(btrim(r.end_to_end_id), '') NOT IN ('', 'NOTPROVIDED');
+		-- the collection: same company, currency and amount, booked before, with allocations,
+		-- not already returned; by end-to-end id, else by IBAN
+		WITH c AS (
+			SELECT t.*, (e2e_known AND t.end_to_end_id = r.end_to_end_id) AS e2e
+			  FROM ar.bank_transaction t
+			 WHERE t.company_id = r.company_id AND t.currency = r.currency AND t.amount = -r.amount
+			   AND t.id <> r.id AND t.booking_date <= r.booking_date AND t.allocated_amount <> 0
+			   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line x WHERE x.bank_transaction_id = t.id AND x.returned_by IS NOT NULL)
+			   AND ((e2e_known AND t.end_to_end_id = r.end_to_end_id)
+			        OR (r.counterparty_iban IS NOT NULL AND t.counterparty_iban = r.counterparty_iban))
+		)
+		SELECT count(*) FILTER (WHERE c.e2e) > 0, CASE WHEN count(*) FILTER (WHERE c.e2e) > 0
+		                                             THEN count(*) FILTER (WHERE c.e2e) ELSE count(*) END
+		  INTO by_e2e, candidates FROM c;
+		IF candidates = 1 THEN
+			SELECT t.* INTO orig
+			  FROM ar.bank_transaction t
+			 WHERE t.company_id = r.company_id AND t.currency = r.currency AND t.amount = -r.amount
+			   AND t.id <> r.id AND t.booking_date <= r.booking_date AND t.allocated_amount <> 0
+			   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line x WHERE x.bank_transaction_id = t.id AND x.returned_by IS NOT NULL)
+			   AND ((by_e2e AND t.end_to_end_id = r.end_to_end_id)
+			        OR (NOT by_e2e AND r.counterparty_iban IS NOT NULL AND t.counterparty_iban = r.counterparty_iban))
+			   FOR UPDATE OF t SKIP LOCKED;
+		END IF;
+
+		IF orig.id IS NULL AND candidates = 0 THEN
+			-- a collection recorded without a bank line (ar.record_payment(..., 'direct_debit')):
+			-- found by the invoice number in the return's text, it is only ever proposed
+			SELECT array_agg(a.id ORDER BY a.id), array_agg(a.invoice_id ORDER BY a.id), array_agg(-a.amount ORDER BY a.id),
+			       count(*), min(i.customer_id)
+			  INTO allocs, invs, amts, candidates, cust
+			  FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id
+			 WHERE a.bank_transaction_id IS NULL AND a.customer_credit_id IS NULL AND a.payment_means = 'direct_debit'
+			   AND a.company_id = r.company_id AND i.currency = r.currency AND a.amount = -r.amount
+			   -- (an ERP may date the collection at its settlement, a few days late)
+			   AND a.allocated_on BETWEEN r.booking_date - 180 AND r.booking_date + 10
+			   AND strpos(ar.reference_key(concat_ws(' ', r.remittance_info, r.structured_reference)),
+			              ar.reference_key(i.number)) > 0
+			   AND NOT EXISTS (SELECT 1 FROM ar.match_proposal p
+			                    WHERE p.status IN ('pending', 'accepted') AND a.id = ANY (p.reverse_allocation_ids));
+			IF candidates = 1 THEN
+				expl := jsonb_build_object(
+					'method', 'return', 'score', 0.90, 'return_reason', coalesce(r.return_reason, 'reversal'), 'applied', false,
+					'collection', NULL, 'matched_on', 'invoice_number_and_amount', 'allocations', allocs, 'invoice_ids', invs,
+					'collection_decided_by', 'recorded_without_bank_line',
+					'summary', format('direct-debit return (%s) of a collection recorded without a bank line on invoice %s; review it',
+					                  coalesce(r.return_reason, 'reversal'), (SELECT i.number FROM ar.invoice i WHERE i.id = invs[1])));
+				INSERT INTO ar.match_proposal (company_id, run_id, bank_transaction_id, rank, score, method, customer_id,
+				                               invoice_ids, amounts, reverse_allocation_ids, explanation)
+				VALUES (r.company_id, run_id, r.id, 1, 0.90, 'return', cust, invs, amts, allocs, expl);
+				INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, score, customer_id,
+				                               payer, flags, invoice_ids, explanation)
+				VALUES (r.id, r.company_id, run_id, 'proposed', 'return', 0.90, cust, 'reference', '{}', invs, expl);
+				UPDATE ar.bank_transaction t SET status = 'proposed' WHERE t.id = r.id AND t.status = 'unmatched';
+				bank_transaction_id := r.id; invoice_ids := invs; amounts := amts; score := 0.90; method := 'return';
+				applied := false;
+				RETURN NEXT;
+				CONTINUE;
+			END IF;
+		END IF;
+
+		IF orig.id IS NULL THEN
+			INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, payer, flags, explanation)
+			VALUES (r.id, r.company_id, run_id, 'unmatched', 'return', 'none', '{unmatched_return}',
+			        jsonb_build_object('method', 'return', 'applied', false, 'return_reason', coalesce(r.return_reason, 'reversal'),
+			                           'collections_found', candidates,
+			                           'summary', format('direct-debit return (%s): %s', coalesce(r.return_reason, 'reversal'),
+			                                             CASE WHEN candidates = 0 THEN 'the collection it undoes was not found'
+			                                                  ELSE 'several collections could be the one it undoes' END)));
+			bank_transaction_id := r.id; invoice_ids := '{}'; amounts := '{}'; score := NULL;
+			method := 'return'; applied := false;
+			RETURN NEXT;
+			CONTINUE;
+		END IF;
+
+		SELECT array_agg(a.id ORDER BY a.id), array_agg(a.invoice_id ORDER BY a.id), array_agg(-a.amount ORDER BY a.id)
+		  INTO allocs, invs, amts
+		  FROM ar.allocation a WHERE a.bank_transaction_id = orig.id;
+		SELECT * INTO decided FROM ar.reconcile_line x WHERE x.bank_transaction_id = orig.id;
+		-- only what a run applied, untouched since, with no credit born from it
+		safe := decided.outcome = 'applied' AND decided.allocation_ids = allocs
+		        AND NOT EXISTS (SELECT 1 FROM ar.customer_credit c WHERE c.bank_transaction_id = orig.id);
+		s := CASE WHEN by_e2e THEN 0.99 ELSE 0.90 END;
+		expl := jsonb_build_object(
+			'method', 'return', 'score', s, 'return_reason', coalesce(r.return_reason, 'reversal'),
+			'collection', orig.id, 'matched_on', CASE WHEN by_e2e THEN 'end_to_end_id' ELSE 'iban_and_amount' END,
+			'allocations', allocs, 'invoice_ids', invs,
+			'collection_decided_by', coalesce(decided.outcome, 'unknown'),
+			'summary', format('direct-debit return (%s) of bank transaction %s, matched on %s; reopens %s invoice(s)%s',
+			                  coalesce(r.return_reason, 'reversal'), orig.id, CASE WHEN by_e2e THEN 'end-to-end id' ELSE 'IBAN and amount' END,
+			                  cardinality(invs),
+			                  CASE WHEN safe THEN '' ELSE '; the collection was allocated by a person, review it' END));
+		-- the invoices to reopen, without waiting for a person working on them
+		IF safe THEN
+			SELECT count(*) = (SELECT count(DISTINCT u) FROM unnest(invs) u) INTO safe
+			  FROM (SELECT 1 FROM ar.invoice i WHERE i.id = ANY (invs) FOR UPDATE SKIP LOCKED) l;
+		END IF;
+		IF auto_apply AND safe THEN
+			PERFORM ar._reverse_collection(allocs, r.id, run_id);
+			INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, score, customer_id,
+			                               payer, flags, invoice_ids, explanation)
+			VALUES (r.id, r.company_id, run_id, 'return', 'return', s, decided.customer_id, 'reference', '{}', invs,
+			        expl || jsonb_build_object('applied', true));
+			applied := true;
+		ELSE
+			INSERT INTO ar.match_proposal (company_id, run_id, bank_transaction_id, rank, score, method, customer_id,
+			                               invoice_ids, amounts, reverse_allocation_ids, explanation)
+			VALUES (r.company_id, run_id, r.id, 1, s, 'return', decided.customer_id, invs, amts, allocs,
+			        expl || jsonb_build_object('applied', false));
+			INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, score, customer_id,
+			                               payer, flags, invoice_ids, explanation)
+			VALUES (r.id, r.company_id, run_id, 'proposed', 'return', s, decided.customer_id, 'reference', '{}', invs,
+			        expl || jsonb_build_object('applied', false));
+			UPDATE ar.bank_transaction t SET status = 'proposed' WHERE t.id = r.id AND t.status = 'unmatched';
+			applied := false;
+		END IF;
+		bank_transaction_id := r.id; invoice_ids := invs; amounts := amts; score := s; method := 'return';
+		RETURN NEXT;
+	END LOOP;
+END $$;
+
+-- ----------------------------------------------------------- reporting
+
+CREATE VIEW ar.review_queue AS
+SELECT p.id AS proposal_id, p.company_id, p.bank_transaction_id, p.rank, p.score, p.method,
+       t.booking_date, t.amount, t.currency, t.counterparty_name, t.counterparty_iban, t.remittance_info,
+       p.customer_id, c.code AS customer_code, c.name AS customer_name,
+       p.invoice_ids,
+       (SELECT array_agg(i.number ORDER BY u.ord)
+          FROM unnest(p.invoice_ids) WITH ORDINALITY AS u(id, ord) JOIN ar.invoice i ON i.id = u.id) AS invoice_numbers,
+       p.amounts, p.credit_amount, p.explanation ->> 'summary' AS summary, p.explanation, p.created_at
+  FROM ar.match_proposal p
+  JOIN ar.bank_transaction t ON t.id = p.bank_transaction_id
+  LEFT JOIN ar.customer c ON c.id = p.customer_id
+ WHERE p.status = 'pending';
+COMMENT ON VIEW ar.review_queue IS 'Pending proposals with their bank line, customer and explanation: what a credit manager reviews (best first: ORDER BY score DESC, bank_transaction_id, rank).';
+COMMENT ON COLUMN ar.review_queue.proposal_id IS 'ar.match_proposal.id, for ar.accept_proposal / ar.reject_proposal.';
+COMMENT ON COLUMN ar.review_queue.company_id IS 'Company of the line.';
+COMMENT ON COLUMN ar.review_queue.bank_transaction_id IS 'The bank line.';
+COMMENT ON COLUMN ar.review_queue.rank IS '1 = best proposal for the line.';
+COMMENT ON COLUMN ar.review_queue.score IS 'Score (0-1).';
+COMMENT ON COLUMN ar.review_queue.method IS 'How the match was found.';
+COMMENT ON COLUMN ar.review_queue.booking_date IS 'Booking date of the line.';
+COMMENT ON COLUMN ar.review_queue.amount IS 'Amount of the line.';
+COMMENT ON COLUMN ar.review_queue.currency IS 'Currency of the line.';
+COMMENT ON COLUMN ar.review_queue.counterparty_name IS 'Who paid, as the bank wrote it.';
+COMMENT ON COLUMN ar.review_queue.counterparty_iban IS 'Account it was paid from.';
+COMMENT ON COLUMN ar.review_queue.remittance_info IS 'What the payer wrote.';
+COMMENT ON COLUMN ar.review_queue.customer_id IS 'Customer the proposal concerns.';
+COMMENT ON COLUMN ar.review_queue.customer_code IS 'Its code.';
+COMMENT ON COLUMN ar.review_queue.customer_name IS 'Its name.';
+COMMENT ON COLUMN ar.review_queue.invoice_ids IS 'Invoices it would allocate to.';
+COMMENT ON COLUMN ar.review_queue.invoice_numbers IS 'Their numbers.';
+COMMENT ON COLUMN ar.review_queue.amounts IS 'Amount to each.';
+COMMENT ON COLUMN ar.review_queue.credit_amount IS 'Part that would become customer credit.';
+COMMENT ON COLUMN ar.review_queue.summary IS 'One sentence: why.';
+COMMENT ON COLUMN ar.review_queue.explanation IS 'Machine-readable explanation.';
+COMMENT ON COLUMN ar.review_queue.created_at IS 'When it was proposed.';
+
+CREATE FUNCTION ar.reconcile_anomalies(unmatched_days integer DEFAULT NULL, as_of date DEFAULT current_date)
+RETURNS TABLE (kind text, company_id bigint, bank_transaction_id bigint, customer_id bigint, invoice_id bigint,
+               booking_date date, amount numeric, currency char(3), days_unmatched integer, detail text)
+LANGUAGE sql STABLE
+AS $$
+	-- credits nobody could be identified as paying
+	SELECT 'unknown_payer', t.company_id, t.id, NULL::bigint, NULL::bigint, t.booking_date, t.amount - t.allocated_amount,
+	       t.currency, as_of - t.booking_date,
+	       format('%s %s from %s (%s): no customer recognised', t.amount, t.currency,
+	              coalesce(t.counterparty_name, 'unnamed payer'), coalesce(t.counterparty_iban::text, 'no IBAN'))
+	  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+	 WHERE 'unknown_payer' = ANY (r.flags) AND t.amount > 0 AND t.allocated_amount < t.amount AND t.status <> 'ignored'
+	UNION ALL
+	-- money paid beyond what was owed, still on account
+	SELECT 'overpayment', c.company_id, c.bank_transaction_id, c.customer_id, c.invoice_id, c.created_on, c.remaining,
+	       c.currency, NULL::integer,
+	       format('%s %s paid beyond what was owed, on account of customer %s', c.remaining, c.currency, cu.code)
+	  FROM ar.customer_credit c
+	  JOIN ar.customer cu ON cu.id = c.customer_id
+	 WHERE c.source = 'overpayment' AND c.bank_transaction_id IS NOT NULL AND c.remaining > 0
+	UNION ALL
+	-- payments naming an invoice that was already paid
+	SELECT 'duplicate_payment', t.company_id, t.id, r.customer_id, NULL::bigint, t.booking_date, t.amount, t.currency,
+	       as_of - t.booking_date, coalesce(r.explanation ->> 'summary', 'names an invoice already paid')
+	  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+	 WHERE 'duplicate_payment' = ANY (r.flags) AND t.allocated_amount < t.amount AND t.status <> 'ignored'
+	UNION ALL
+	-- payments of a referenced invoice for another amount, while the invoice is still open
+	SELECT 'amount_mismatch', t.company_id, t.id, r.customer_id, i.id, t.booking_date, t.amount, t.currency,
+	       as_of - t.booking_date, format('paid %s for invoice %s of %s, %s still open', t.amount, i.number, i.amount, i.open_amount)
+	  FROM ar.reconcile_line r
+	  JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+	  JOIN ar.invoice i ON i.id = r.invoice_ids[1]
+	 WHERE 'amount_mismatch' = ANY (r.flags) AND i.open_amount <> 0
+	UNION ALL
+	-- collections undone by a direct-debit return, while the invoice is open again
+	SELECT 'direct_debit_return', t.company_id, t.id, r.customer_id, i.id, t.booking_date, t.amount, t.currency,
+	       as_of - t.booking_date, format('direct debit returned (%s): invoice %s open again', coalesce(t.return_reason, 'reversal'), i.number)
+	  FROM ar.reconcile_line r
+	  JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+	  JOIN ar.invoice i ON i.id = ANY (r.invoice_ids)
+	 WHERE r.outcome = 'return' AND i.open_amount <> 0
+	UNION ALL
+	-- credits left unmatched too long
+	SELECT 'unmatched', t.company_id, t.id, NULL::bigint, NULL::bigint, t.booking_date, t.amount - t.allocated_amount,
+	       t.currency, as_of - t.booking_date,
+	       format('%s %s of %s not allocated after %s days (%s)', t.amount - t.allocated_amount, t.currency, t.amount,
+	              as_of - t.booking_date, t.status)
+	  FROM ar.bank_transaction t
+	  JOIN ar.reconcile_config cfg ON cfg.company_id = t.company_id
+	 WHERE t.amount > 0 AND t.allocated_amount < t.amount
+	   AND t.status IN ('unmatched', 'proposed', 'partially_matched')
+	   AND as_of - t.booking_date > coalesce(unmatched_days, cfg.unmatched_alert_days)
+	   AND NOT EXISTS (SELECT 1 FROM ar.customer_credit c WHERE c.bank_transaction_id = t.id)
+$$;
+COMMENT ON FUNCTION ar.reconcile_anomalies(integer, date) IS
+'What needs a credit manager''s eye: unknown payers, overpayments on account, duplicate payments, amount mismatches, direct-debit returns, credits left unmatched for more than unmatched_days (default: the company''s unmatched_alert_days).';
+
+CREATE VIEW ar.reconcile_anomaly AS
+SELECT * FROM ar.reconcile_anomalies();
+COMMENT ON VIEW ar.reconcile_anomaly IS 'ar.reconcile_anomalies() today, with each company''s unmatched_alert_days.';
+COMMENT ON COLUMN ar.reconcile_anomaly.kind IS 'unknown_payer, overpayment, duplicate_payment, amount_mismatch, direct_debit_return, unmatched.';
+COMMENT ON COLUMN ar.reconcile_anomaly.company_id IS 'Company.';
+COMMENT ON COLUMN ar.reconcile_anomaly.bank_transaction_id IS 'The bank line concerned.';
+COMMENT ON COLUMN ar.reconcile_anomaly.customer_id IS 'Customer concerned, when known.';
+COMMENT ON COLUMN ar.reconcile_anomaly.invoice_id IS 'Invoice concerned, when one.';
+COMMENT ON COLUMN ar.reconcile_anomaly.booking_date IS 'Booking date of the line (of the credit for an overpayment).';
+COMMENT ON COLUMN ar.reconcile_anomaly.amount IS 'Amount at stake: unallocated part, credit remaining, or the payment.';
+COMMENT ON COLUMN ar.reconcile_anomaly.currency IS 'Currency.';
+COMMENT ON COLUMN ar.reconcile_anomaly.days_unmatched IS 'Days since the booking date.';
+COMMENT ON COLUMN ar.reconcile_anomaly.detail IS 'One sentence for people.';
+
+CREATE VIEW ar.reconcile_summary AS
+SELECT r.company_id, t.currency, r.outcome, coalesce(r.method, 'none') AS method, count(*) AS lines,
+       sum(t.amount) AS amount, avg(r.score)::real AS avg_score
+  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+ GROUP BY r.company_id, t.currency, r.outcome, coalesce(r.method, 'none');
+COMMENT ON VIEW ar.reconcile_summary IS 'Bank lines by decision and method, per company and currency: the match rate.';
+COMMENT ON COLUMN ar.reconcile_summary.company_id IS 'Company.';
+COMMENT ON COLUMN ar.reconcile_summary.currency IS 'Currency of the lines.';
+COMMENT ON COLUMN ar.reconcile_summary.outcome IS 'Decision (see ar.reconcile_line.outcome).';
+COMMENT ON COLUMN ar.reconcile_summary.method IS 'Method of the match or best proposal, none when nothing was found.';
+COMMENT ON COLUMN ar.reconcile_summary.lines IS 'Number of lines.';
+COMMENT ON COLUMN ar.reconcile_summary.amount IS 'Their total amount.';
+COMMENT ON COLUMN ar.reconcile_summary.avg_score IS 'Average score.';
+
+-- ----------------------------------------------------- grants and dump
+
+GRANT SELECT ON ar.reconcile_config, ar.reconcile_run, ar.reconcile_line, ar.match_proposal,
+                ar.reconcile_adjustment, ar.review_queue, ar.reconcile_anomaly, ar.reconcile_summary
+	TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar.reconcile_anomalies(integer, date) TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar.reconcile(boolean), ar.reconcile_company(bigint, boolean), ar.reconcile_preview(bigint),
+                          ar.accept_proposal(bigint), ar.reject_proposal(bigint, text),
+                          ar.allocate(bigint, bigint, numeric), ar.unallocate(bigint), ar.rematch(bigint)
+	TO ar_collector;
+GRANT INSERT, UPDATE ON ar.reconcile_config TO ar_admin;
+
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['reconcile_config', 'reconcile_run', 'reconcile_line', 'match_proposal',
+	                         'reconcile_adjustment'] LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(('ar.' || t)::regclass, '');
+	END LOOP;
+	FOREACH t IN ARRAY ARRAY['reconcile_run', 'match_proposal'] LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('ar.' || t, 'id')::regclass, '');
+	END LOOP;
+END $$;
