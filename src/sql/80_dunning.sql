@@ -1,0 +1,2171 @@
+-- ---------------------------------------------------------------------------
+-- Dunning: policies, levels and templates as data; disputes, promises to
+-- pay, payment plans and blocks; the escalation rule (ar.run_dunning) and
+-- its transactional outbox (ar.dunning_notice, NOTIFY ar_dunning); the
+-- communications log; the SQL side of the background worker (src/worker.c).
+--
+-- The escalation rule of the contract is applied per dunning account: a
+-- customer and a currency (amounts in different currencies are never
+-- summed; a customer owing in one currency, the usual case, has one
+-- account).  Its state is ar.dunning_account: the cycle, the level C of its
+-- last notice not failed or cancelled in the cycle, and the run date of its
+-- last such notice of any cycle.
+--
+-- Exclusions carry optional dates.  Without them (the contract's calls), a
+-- dispute counts on every run date while it is open, a promise on every run
+-- date up to its promised date, a block on every run date before its end;
+-- with them they hold from that date, and a resolved dispute, a lifted block
+-- or a cancelled plan stops counting from the date given (from every date
+-- when none is given).  This keeps simulated timelines (runs on past dates)
+-- and the worker's daily runs consistent.
+-- ---------------------------------------------------------------------------
+
+-- ---------------------------------------------------------------- formatting
+
+CREATE FUNCTION ar.format_money(amount numeric, currency text, language text DEFAULT 'en')
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	-- to the cent, half away from zero; French: 1 234,56 EUR (no-break spaces)
+	SELECT CASE WHEN language = 'fr'
+	            THEN translate(to_char(round(amount, 2), 'FM999,999,999,999,999,990.00'), ',.', U&'\00A0,')
+	                 || U&'\00A0' || currency
+	            ELSE to_char(round(amount, 2), 'FM999,999,999,999,999,990.00') || ' ' || currency
+	       END
+$$;
+COMMENT ON FUNCTION ar.format_money(numeric, text, text) IS
+	'An amount as a letter prints it, rounded to the cent: 1 234,56 EUR (fr), 1,234.56 EUR (other languages).';
+
+CREATE FUNCTION ar.format_date(d date, language text DEFAULT 'en')
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT CASE WHEN d IS NULL THEN NULL
+	            WHEN language = 'fr'
+	            THEN CASE WHEN extract(day FROM d) = 1 THEN '1er' ELSE extract(day FROM d)::integer::text END
+	                 || ' ' || (ARRAY['janvier', 'février', 'mars', 'avril', 'mai', 'juin', 'juillet', 'août',
+	                                  'septembre', 'octobre', 'novembre', 'décembre'])[extract(month FROM d)::integer]
+	                 || ' ' || extract(year FROM d)::integer
+	            ELSE extract(day FROM d)::integer::text
+	                 || ' ' || (ARRAY['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
+	                                  'September', 'October', 'November', 'December'])[extract(month FROM d)::integer]
+	                 || ' ' || extract(year FROM d)::integer
+	       END
+$$;
+COMMENT ON FUNCTION ar.format_date(date, text) IS
+	'A date as a letter prints it: 1er mars 2026 (fr), 1 March 2026 (other languages).';
+
+-- '3 mars 2026, 17 mars 2026 et 1er avril 2026'
+CREATE FUNCTION ar.format_date_list(dates date[], language text DEFAULT 'en')
+RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT CASE WHEN cardinality(dates) IS NULL OR cardinality(dates) = 0 THEN ''
+	            WHEN cardinality(dates) = 1 THEN ar.format_date(dates[1], language)
+	            ELSE (SELECT string_agg(ar.format_date(d, language), ', ' ORDER BY n)
+	                    FROM unnest(dates[1:cardinality(dates) - 1]) WITH ORDINALITY u(d, n))
+	                 || CASE WHEN language = 'fr' THEN ' et ' ELSE ' and ' END
+	                 || ar.format_date(dates[cardinality(dates)], language)
+	       END
+$$;
+COMMENT ON FUNCTION ar.format_date_list(date[], text) IS
+	'Dates joined as a sentence: 3 mars 2026 et 17 mars 2026 (fr), 3 March 2026 and 17 March 2026.';
+
+CREATE FUNCTION ar.render_template(template text, names text[], vals text[])
+RETURNS text
+AS 'MODULE_PATHNAME', 'ar_render_template'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ar.render_template(text, text[], text[]) IS
+	'Replaces each {{name}} of the template by the value of the same position in vals (NULL: empty); other text is kept.';
+
+-- The placeholders a dunning template may use (see ar.run_dunning).
+CREATE FUNCTION ar.dunning_placeholders() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT ARRAY['customer_name', 'customer_code', 'company_name', 'company_iban', 'as_of', 'invoice_table',
+	             'invoice_count', 'amount_due', 'currency', 'interest', 'indemnity', 'penalties', 'total_due',
+	             'fee', 'reply_by', 'reply_days', 'previous_notices', 'level', 'level_name']
+$$;
+
+CREATE FUNCTION ar.template_placeholders(template text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT coalesce(array_agg(DISTINCT m[1] ORDER BY m[1]), '{}')
+	  FROM regexp_matches(template, '\{\{([a-z0-9_]{1,63})\}\}', 'g') m
+$$;
+
+-- ------------------------------------------------------------ configuration
+
+CREATE TABLE ar.dunning_policy (
+	id                 bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	code               text NOT NULL UNIQUE CHECK (code ~ '^[A-Z][A-Z0-9_]{0,62}$'),
+	name               text NOT NULL,
+	description        text,
+	active             boolean NOT NULL DEFAULT true,
+	is_default         boolean NOT NULL DEFAULT false,
+	min_days_between   integer NOT NULL DEFAULT 7 CHECK (min_days_between >= 0),
+	fallback_language  text NOT NULL DEFAULT 'en' CHECK (fallback_language ~ '^[a-z]{2}$'),
+	templates_from     bigint REFERENCES ar.dunning_policy,
+	shipped            boolean NOT NULL DEFAULT false,
+	created_at         timestamptz NOT NULL DEFAULT now(),
+	CONSTRAINT dunning_policy_templates_not_self CHECK (templates_from <> id)
+);
+-- a user's own default policy takes precedence over the shipped one
+CREATE UNIQUE INDEX dunning_policy_single_default ON ar.dunning_policy (shipped) WHERE is_default;
+
+CREATE TABLE ar.dunning_level (
+	policy_id        bigint NOT NULL REFERENCES ar.dunning_policy ON DELETE CASCADE,
+	level            integer NOT NULL CHECK (level BETWEEN 0 AND 99),
+	name             text NOT NULL,
+	offset_days      integer NOT NULL CHECK (offset_days BETWEEN -366 AND 3660),
+	channel          text NOT NULL CHECK (channel IN ('email', 'sms', 'letter', 'registered_letter', 'task')),
+	min_amount       numeric NOT NULL DEFAULT 0 CHECK (min_amount >= 0 AND min_amount <> 'Infinity'),
+	fee              numeric NOT NULL DEFAULT 0 CHECK (fee >= 0 AND fee <> 'Infinity'),
+	state_penalties  boolean NOT NULL DEFAULT false,
+	reply_days       integer CHECK (reply_days >= 0),
+	delivery_days    integer NOT NULL DEFAULT 0 CHECK (delivery_days >= 0),
+	shipped          boolean NOT NULL DEFAULT false,
+	PRIMARY KEY (policy_id, level)
+);
+
+CREATE TABLE ar.dunning_template (
+	id          bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	policy_id   bigint NOT NULL,
+	level       integer NOT NULL,
+	language    text NOT NULL CHECK (language ~ '^[a-z]{2}$'),
+	segment     text CHECK (segment IN ('punctual', 'occasional_late', 'chronic_late', 'high_risk')),
+	channel     text CHECK (channel IN ('email', 'sms', 'letter', 'registered_letter', 'task')),
+	subject     text,
+	body        text NOT NULL,
+	shipped     boolean NOT NULL DEFAULT false,
+	created_at  timestamptz NOT NULL DEFAULT now(),
+	FOREIGN KEY (policy_id, level) REFERENCES ar.dunning_level ON DELETE CASCADE
+);
+CREATE UNIQUE INDEX dunning_template_key
+	ON ar.dunning_template (policy_id, level, language, coalesce(segment, ''), coalesce(channel, ''));
+
+CREATE TABLE ar.dunning_segment_policy (
+	segment    text PRIMARY KEY CHECK (segment IN ('punctual', 'occasional_late', 'chronic_late', 'high_risk')),
+	policy_id  bigint NOT NULL REFERENCES ar.dunning_policy
+);
+
+CREATE TABLE ar.customer_dunning_policy (
+	customer_id  bigint PRIMARY KEY REFERENCES ar.customer ON DELETE CASCADE,
+	policy_id    bigint NOT NULL REFERENCES ar.dunning_policy,
+	set_at       timestamptz NOT NULL DEFAULT now(),
+	set_by       text NOT NULL DEFAULT session_user
+);
+
+-- Templates may only use known placeholders.
+CREATE FUNCTION ar._dunning_template_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	unknown text[];
+BEGIN
+	SELECT array_agg(p ORDER BY p) INTO unknown
+	  FROM unnest(ar.template_placeholders(coalesce(NEW.subject, '') || ' ' || NEW.body)) p
+	 WHERE p <> ALL (ar.dunning_placeholders());
+	IF unknown IS NOT NULL THEN
+		RAISE EXCEPTION 'dunning template uses unknown placeholder(s) %', array_to_string(unknown, ', ')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Known placeholders: ' || array_to_string(ar.dunning_placeholders(), ', ') || '.';
+	END IF;
+	RETURN NEW;
+END $$;
+
+CREATE TRIGGER dunning_template_check BEFORE INSERT OR UPDATE ON ar.dunning_template
+	FOR EACH ROW EXECUTE FUNCTION ar._dunning_template_check();
+
+-- A policy is usable when its levels are 0 or 1, 2, 3... without a gap
+-- (a level is never skipped), each later than the previous one, and each
+-- has a template for every segment and channel in the fallback language.
+CREATE FUNCTION ar._check_dunning_policy(policy_id bigint) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	p ar.dunning_policy;
+	lv record;
+	prev_level integer;
+	prev_offset integer;
+	missing integer;
+BEGIN
+	SELECT * INTO p FROM ar.dunning_policy d WHERE d.id = _check_dunning_policy.policy_id;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	FOR lv IN SELECT l.level, l.offset_days FROM ar.dunning_level l WHERE l.policy_id = p.id ORDER BY l.level LOOP
+		IF prev_level IS NULL AND lv.level NOT IN (0, 1) THEN
+			RAISE EXCEPTION 'dunning policy % starts at level %', p.code, lv.level
+				USING ERRCODE = 'check_violation', HINT = 'Levels start at 0 (before the due date) or 1.';
+		ELSIF prev_level IS NOT NULL AND lv.level <> prev_level + 1 THEN
+			RAISE EXCEPTION 'dunning policy % has no level %', p.code, prev_level + 1
+				USING ERRCODE = 'check_violation', HINT = 'Levels follow each other without a gap: a level is never skipped.';
+		ELSIF prev_level IS NOT NULL AND lv.offset_days <= prev_offset THEN
+			RAISE EXCEPTION 'dunning policy %: level % comes % days after the due date, not later than level % (% days)',
+				p.code, lv.level, lv.offset_days, prev_level, prev_offset
+				USING ERRCODE = 'check_violation';
+		END IF;
+		prev_level := lv.level;
+		prev_offset := lv.offset_days;
+	END LOOP;
+	SELECT min(l.level) INTO missing
+	  FROM ar.dunning_level l
+	 WHERE l.policy_id = p.id
+	   AND NOT EXISTS (SELECT 1 FROM ar.dunning_template t
+	                    WHERE t.policy_id IN (p.id, p.templates_from) AND t.level = l.level
+	                      AND t.language = p.fallback_language AND t.segment IS NULL AND t.channel IS NULL);
+	IF missing IS NOT NULL THEN
+		RAISE EXCEPTION 'dunning policy % has no template for level % in its fallback language %', p.code, missing, p.fallback_language
+			USING ERRCODE = 'check_violation',
+			      HINT = 'Each level needs a template without segment and channel in the fallback language (its own or its templates_from policy''s).';
+	END IF;
+END $$;
+
+CREATE FUNCTION ar._dunning_policy_changed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+	changed bigint;
+BEGIN
+	IF TG_TABLE_NAME = 'dunning_policy' THEN
+		IF TG_OP = 'DELETE' THEN RETURN NULL; END IF;
+		changed := NEW.id;
+	ELSIF TG_OP = 'DELETE' THEN
+		changed := OLD.policy_id;
+	ELSE
+		changed := NEW.policy_id;
+	END IF;
+	PERFORM ar._check_dunning_policy(changed);
+	-- policies that borrow this one's templates
+	PERFORM ar._check_dunning_policy(d.id) FROM ar.dunning_policy d WHERE d.templates_from = changed;
+	RETURN NULL;
+END $$;
+
+-- checked at commit, so that levels and templates can be changed together
+CREATE CONSTRAINT TRIGGER dunning_policy_valid AFTER INSERT OR UPDATE ON ar.dunning_policy
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ar._dunning_policy_changed();
+CREATE CONSTRAINT TRIGGER dunning_level_valid AFTER INSERT OR UPDATE OR DELETE ON ar.dunning_level
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ar._dunning_policy_changed();
+CREATE CONSTRAINT TRIGGER dunning_template_valid AFTER INSERT OR UPDATE OR DELETE ON ar.dunning_template
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ar._dunning_policy_changed();
+
+-- The policy of each customer: its own, else its segment's, else the
+-- default one (a user's own default before the shipped FR_STANDARD).
+CREATE VIEW ar.customer_policy AS
+SELECT c.id AS customer_id, c.code AS customer_code, p.id AS policy_id, p.code AS policy_code,
+       CASE WHEN cp.policy_id IS NOT NULL THEN 'customer'
+            WHEN sp.policy_id IS NOT NULL THEN 'segment'
+            WHEN p.id IS NOT NULL THEN 'default' END AS source,
+       coalesce(p.active, false) AS active
+  FROM ar.customer c
+  LEFT JOIN ar.customer_dunning_policy cp ON cp.customer_id = c.id
+  LEFT JOIN ar.dunning_segment_policy sp ON sp.segment = c.segment
+  LEFT JOIN (SELECT d.id FROM ar.dunning_policy d
+              WHERE d.is_default AND d.active ORDER BY d.shipped, d.id LIMIT 1) dp ON true
+  LEFT JOIN ar.dunning_policy p ON p.id = coalesce(cp.policy_id, sp.policy_id, dp.id);
+
+COMMENT ON VIEW ar.customer_policy IS 'The dunning policy that applies to each customer and why.';
+COMMENT ON COLUMN ar.customer_policy.customer_id IS 'ar.customer.id';
+COMMENT ON COLUMN ar.customer_policy.customer_code IS 'Customer code.';
+COMMENT ON COLUMN ar.customer_policy.policy_id IS 'ar.dunning_policy.id; NULL when no active default policy exists.';
+COMMENT ON COLUMN ar.customer_policy.policy_code IS 'Code of the policy (FR_STANDARD unless configured otherwise).';
+COMMENT ON COLUMN ar.customer_policy.source IS 'customer (ar.set_dunning_policy), segment (ar.dunning_segment_policy) or default.';
+COMMENT ON COLUMN ar.customer_policy.active IS 'False when the policy is inactive: the customer is not dunned (its state is kept).';
+
+-- ------------------------------------------------- FR_STANDARD (shipped)
+
+INSERT INTO ar.dunning_policy (code, name, description, is_default, min_days_between, fallback_language, shipped)
+VALUES ('FR_STANDARD', 'Relances standard (France)',
+        'Courtesy e-mail 5 days before the due date, reminders at +3 and +15 days, final reminder stating the '
+        'LME penalties at +30, mise en demeure by registered letter at +45, handoff for an injonction de payer at +60.',
+        true, 7, 'en', true);
+
+INSERT INTO ar.dunning_level (policy_id, level, name, offset_days, channel, state_penalties, reply_days, delivery_days, shipped)
+SELECT p.id, v.level, v.name, v.offset_days, v.channel, v.state_penalties, v.reply_days, v.delivery_days, true
+  FROM ar.dunning_policy p,
+       (VALUES (0, 'courtesy reminder', -5, 'email', false, NULL, 0),
+               (1, 'first reminder', 3, 'email', false, NULL, 0),
+               (2, 'second reminder', 15, 'email', false, 8, 0),
+               (3, 'final reminder, penalties stated', 30, 'letter', true, 8, 2),
+               (4, 'formal notice (mise en demeure)', 45, 'registered_letter', true, 8, 3),
+               (5, 'legal handoff (injonction de payer)', 60, 'task', true, NULL, 0))
+       v(level, name, offset_days, channel, state_penalties, reply_days, delivery_days)
+ WHERE p.code = 'FR_STANDARD';
+
+INSERT INTO ar.dunning_template (policy_id, level, language, segment, subject, body, shipped)
+SELECT p.id, v.level, v.language, v.segment, v.subject, v.body, true
+  FROM ar.dunning_policy p, (VALUES
+-- level 0: courtesy reminder before the due date
+(0, 'fr', NULL, 'Échéance prochaine de vos factures {{company_name}}',
+$t$Madame, Monsieur,
+
+Nous nous permettons de vous rappeler que les factures ci-dessous arrivent prochainement à échéance :
+
+{{invoice_table}}
+
+Montant total : {{amount_due}}
+
+Vous pouvez les régler par virement sur notre compte IBAN {{company_iban}}, en indiquant les numéros de factures en référence.
+
+Si votre règlement est déjà programmé, nous vous en remercions et vous prions de ne pas tenir compte de ce message.
+
+Nous restons à votre disposition pour toute question.
+
+Bien cordialement,
+
+Le service clients
+{{company_name}}$t$),
+(0, 'en', NULL, 'Upcoming due date of your {{company_name}} invoices',
+$t$Dear Sir or Madam,
+
+This is a friendly reminder that the following invoices will soon fall due:
+
+{{invoice_table}}
+
+Total: {{amount_due}}
+
+Payment can be made by bank transfer to our account IBAN {{company_iban}}, quoting the invoice numbers as reference.
+
+If your payment is already scheduled, thank you, and please disregard this message.
+
+Please do not hesitate to contact us with any question.
+
+Kind regards,
+
+Customer accounts
+{{company_name}}$t$),
+-- level 1: first reminder
+(1, 'fr', NULL, 'Relance : factures échues non réglées ({{customer_code}})',
+$t$Madame, Monsieur,
+
+Sauf erreur ou omission de notre part, nous n'avons pas reçu à ce jour le règlement des factures suivantes, arrivées à échéance :
+
+{{invoice_table}}
+
+Montant restant dû : {{amount_due}}
+
+Il s'agit probablement d'un simple oubli. Nous vous remercions de bien vouloir procéder à leur règlement dans les meilleurs délais, par virement sur notre compte IBAN {{company_iban}}, en rappelant les numéros de factures.
+
+Si votre paiement nous est parvenu entre-temps, merci de ne pas tenir compte de ce courriel. Si l'une de ces factures appelle une observation de votre part, n'hésitez pas à nous contacter : nous l'examinerons avec vous sans délai.
+
+Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.
+
+Le service comptabilité clients
+{{company_name}}$t$),
+(1, 'en', NULL, 'Reminder: overdue invoices ({{customer_code}})',
+$t$Dear Sir or Madam,
+
+According to our records, we have not yet received payment of the following invoices, which are now overdue:
+
+{{invoice_table}}
+
+Amount outstanding: {{amount_due}}
+
+This is probably an oversight. We would be grateful if you could arrange payment at your earliest convenience by bank transfer to our account IBAN {{company_iban}}, quoting the invoice numbers.
+
+If your payment has crossed with this e-mail, please disregard it. If you have any query about these invoices, please contact us so that we can look into it with you straight away.
+
+Yours faithfully,
+
+Accounts receivable
+{{company_name}}$t$),
+(1, 'fr', 'punctual', 'Vos factures échues ({{customer_code}})',
+$t$Madame, Monsieur,
+
+Vos règlements nous parviennent habituellement à bonne date, et nous vous en remercions. C'est pourquoi nous nous permettons de vous signaler que les factures suivantes, arrivées à échéance, n'apparaissent pas encore comme réglées dans nos comptes :
+
+{{invoice_table}}
+
+Montant restant dû : {{amount_due}}
+
+Il s'agit sans doute d'un simple décalage. Pourriez-vous vérifier ce point et, le cas échéant, procéder au virement sur notre compte IBAN {{company_iban}} ?
+
+Si le règlement est déjà parti, merci de ne pas tenir compte de ce message.
+
+Bien cordialement,
+
+Le service comptabilité clients
+{{company_name}}$t$),
+(1, 'en', 'punctual', 'Your invoices now due ({{customer_code}})',
+$t$Dear Sir or Madam,
+
+Your payments usually reach us on time, for which we thank you. This is why we wanted to let you know that the following invoices, now due, do not yet appear as paid in our books:
+
+{{invoice_table}}
+
+Amount outstanding: {{amount_due}}
+
+It is probably just a timing difference. Could you please check and, if needed, arrange the transfer to our account IBAN {{company_iban}}?
+
+If the payment is already on its way, please disregard this message.
+
+Kind regards,
+
+Accounts receivable
+{{company_name}}$t$),
+-- level 2: second reminder
+(2, 'fr', NULL, 'Deuxième relance : factures impayées ({{customer_code}})',
+$t$Madame, Monsieur,
+
+Malgré notre relance du {{previous_notices}}, les factures suivantes restent impayées à ce jour :
+
+{{invoice_table}}
+
+Montant restant dû : {{amount_due}}
+
+Nous vous demandons de bien vouloir régulariser cette situation sous {{reply_days}} jours, soit au plus tard le {{reply_by}}, par virement sur notre compte IBAN {{company_iban}}.
+
+Nous vous rappelons que, conformément à l'article L441-10 du Code de commerce et à nos conditions générales de vente, tout retard de paiement rend exigibles de plein droit, sans qu'un rappel soit nécessaire, des pénalités de retard au taux de la Banque centrale européenne majoré de 10 points, ainsi qu'une indemnité forfaitaire pour frais de recouvrement de 40 euros par facture.
+
+Si vous rencontrez une difficulté, contactez-nous avant cette date : nous pouvons convenir ensemble d'un échéancier.
+
+Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.
+
+Le service comptabilité clients
+{{company_name}}$t$),
+(2, 'en', NULL, 'Second reminder: unpaid invoices ({{customer_code}})',
+$t$Dear Sir or Madam,
+
+Despite our reminder of {{previous_notices}}, the following invoices remain unpaid:
+
+{{invoice_table}}
+
+Amount outstanding: {{amount_due}}
+
+Please settle this amount within {{reply_days}} days, that is by {{reply_by}} at the latest, by bank transfer to our account IBAN {{company_iban}}.
+
+We would remind you that under Article L441-10 of the French Commercial Code and our terms of sale, any late payment automatically incurs, without any reminder being required, late-payment interest at the European Central Bank rate plus 10 percentage points and a fixed compensation for recovery costs of EUR 40 per invoice.
+
+If you are facing any difficulty, please contact us before that date: we can agree on a payment schedule together.
+
+Yours faithfully,
+
+Accounts receivable
+{{company_name}}$t$),
+(2, 'fr', 'high_risk', 'Deuxième relance : factures impayées ({{customer_code}})',
+$t$Madame, Monsieur,
+
+Malgré notre relance du {{previous_notices}}, les factures suivantes restent impayées à ce jour :
+
+{{invoice_table}}
+
+Montant restant dû : {{amount_due}}
+
+Nous vous demandons de régulariser cette situation sous {{reply_days}} jours, soit au plus tard le {{reply_by}}, par virement sur notre compte IBAN {{company_iban}}. À défaut, nous nous verrons contraints de suspendre toute nouvelle livraison ainsi que l'exécution de vos commandes en cours jusqu'au complet règlement.
+
+Nous vous rappelons que, conformément à l'article L441-10 du Code de commerce et à nos conditions générales de vente, tout retard de paiement rend exigibles de plein droit des pénalités de retard au taux de la Banque centrale européenne majoré de 10 points, ainsi qu'une indemnité forfaitaire pour frais de recouvrement de 40 euros par facture.
+
+Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.
+
+Le service comptabilité clients
+{{company_name}}$t$),
+(2, 'en', 'high_risk', 'Second reminder: unpaid invoices ({{customer_code}})',
+$t$Dear Sir or Madam,
+
+Despite our reminder of {{previous_notices}}, the following invoices remain unpaid:
+
+{{invoice_table}}
+
+Amount outstanding: {{amount_due}}
+
+Please settle this amount within {{reply_days}} days, that is by {{reply_by}} at the latest, by bank transfer to our account IBAN {{company_iban}}. Failing this, we will have to suspend any further delivery and the performance of your pending orders until payment in full.
+
+We would remind you that under Article L441-10 of the French Commercial Code and our terms of sale, any late payment automatically incurs late-payment interest at the European Central Bank rate plus 10 percentage points and a fixed compensation for recovery costs of EUR 40 per invoice.
+
+Yours faithfully,
+
+Accounts receivable
+{{company_name}}$t$),
+-- level 3: final reminder, penalties stated
+(3, 'fr', NULL, 'Dernière relance avant mise en demeure ({{customer_code}})',
+$t${{company_name}}
+
+                                        {{customer_name}}
+                                        Code client : {{customer_code}}
+
+Le {{as_of}}
+
+Objet : dernière relance avant mise en demeure
+
+Madame, Monsieur,
+
+Nos relances des {{previous_notices}} sont restées sans effet. À ce jour, les factures suivantes demeurent impayées :
+
+{{invoice_table}}
+
+Principal restant dû : {{amount_due}}
+Pénalités de retard arrêtées au {{as_of}} : {{interest}}
+Indemnités forfaitaires pour frais de recouvrement : {{indemnity}}
+Total dû : {{total_due}}
+
+Ces pénalités, calculées au taux de la Banque centrale européenne majoré de 10 points, et l'indemnité forfaitaire de 40 euros par facture sont dues de plein droit en application des articles L441-10 et D441-5 du Code de commerce. Les pénalités continuent de courir jusqu'au complet paiement.
+
+Nous vous demandons de nous régler l'intégralité de ces sommes au plus tard le {{reply_by}}, par virement sur notre compte IBAN {{company_iban}}. À défaut, nous vous adresserons une mise en demeure par lettre recommandée avec demande d'avis de réception, préalable à une action en justice.
+
+Si un règlement est intervenu entre-temps, nous vous prions de ne pas tenir compte de la présente.
+
+Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.
+
+Le service recouvrement
+{{company_name}}$t$),
+(3, 'en', NULL, 'Final reminder before formal notice ({{customer_code}})',
+$t${{company_name}}
+
+                                        {{customer_name}}
+                                        Customer code: {{customer_code}}
+
+{{as_of}}
+
+Re: final reminder before formal notice
+
+Dear Sir or Madam,
+
+Our reminders of {{previous_notices}} have remained unanswered. The following invoices are still unpaid:
+
+{{invoice_table}}
+
+Principal outstanding: {{amount_due}}
+Late-payment interest as at {{as_of}}: {{interest}}
+Fixed compensation for recovery costs: {{indemnity}}
+Total due: {{total_due}}
+
+This interest, at the European Central Bank rate plus 10 percentage points, and the fixed compensation of EUR 40 per invoice are due by operation of law under Articles L441-10 and D441-5 of the French Commercial Code. Interest keeps running until payment in full.
+
+Please pay these amounts in full by {{reply_by}} at the latest, by bank transfer to our account IBAN {{company_iban}}. Failing this, we will send you a formal notice to pay by registered letter with acknowledgement of receipt, before taking legal action.
+
+If payment has been made in the meantime, please disregard this letter.
+
+Yours faithfully,
+
+Credit control
+{{company_name}}$t$),
+-- level 4: formal notice (mise en demeure)
+(4, 'fr', NULL, 'Mise en demeure de payer ({{customer_code}})',
+$t${{company_name}}
+
+                                        {{customer_name}}
+                                        Code client : {{customer_code}}
+
+LETTRE RECOMMANDÉE AVEC DEMANDE D'AVIS DE RÉCEPTION
+
+Le {{as_of}}
+
+Objet : mise en demeure de payer
+
+Madame, Monsieur,
+
+Malgré nos relances des {{previous_notices}}, vous restez redevable envers notre société des sommes suivantes :
+
+{{invoice_table}}
+
+Principal : {{amount_due}}
+Pénalités de retard arrêtées au {{as_of}} : {{interest}}
+Indemnités forfaitaires pour frais de recouvrement : {{indemnity}}
+Total dû : {{total_due}}
+
+En application de l'article L441-10 du Code de commerce, ces factures produisent de plein droit, depuis le lendemain de leur échéance, des pénalités de retard au taux de la Banque centrale européenne majoré de 10 points, ainsi qu'une indemnité forfaitaire pour frais de recouvrement de 40 euros par facture (article D441-5 du même code). Les pénalités continuent de courir jusqu'au complet paiement.
+
+Par la présente, nous vous mettons en demeure de nous régler la somme de {{total_due}} dans un délai de {{reply_days}} jours à compter de la réception de ce courrier, par virement sur notre compte IBAN {{company_iban}}.
+
+À défaut de règlement intégral au {{reply_by}}, nous saisirons sans autre avis le président du tribunal de commerce compétent d'une requête en injonction de payer (articles 1405 et suivants du Code de procédure civile), les frais de la procédure pouvant être mis à votre charge, sans préjudice de tous autres dommages et intérêts.
+
+La présente vaut mise en demeure au sens de l'article 1344 du Code civil.
+
+Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos salutations distinguées.
+
+Pour {{company_name}},
+Le service recouvrement$t$),
+(4, 'en', NULL, 'Formal notice to pay ({{customer_code}})',
+$t${{company_name}}
+
+                                        {{customer_name}}
+                                        Customer code: {{customer_code}}
+
+REGISTERED LETTER WITH ACKNOWLEDGEMENT OF RECEIPT
+
+{{as_of}}
+
+Re: formal notice to pay (mise en demeure)
+
+Dear Sir or Madam,
+
+Despite our reminders of {{previous_notices}}, you still owe our company the following amounts:
+
+{{invoice_table}}
+
+Principal: {{amount_due}}
+Late-payment interest as at {{as_of}}: {{interest}}
+Fixed compensation for recovery costs: {{indemnity}}
+Total due: {{total_due}}
+
+Under Article L441-10 of the French Commercial Code, these invoices bear by operation of law, from the day after their due date, late-payment interest at the European Central Bank rate plus 10 percentage points, and a fixed compensation for recovery costs of EUR 40 per invoice (Article D441-5 of the same Code). Interest keeps running until payment in full.
+
+We hereby give you formal notice to pay us the sum of {{total_due}} within {{reply_days}} days of receipt of this letter, by bank transfer to our account IBAN {{company_iban}}.
+
+Failing payment in full by {{reply_by}}, we will, without further notice, apply to the President of the competent Commercial Court for an order for payment (injonction de payer, Articles 1405 et seq. of the French Code of Civil Procedure); the costs of the proceedings may be charged to you, without prejudice to any other damages.
+
+This letter constitutes formal notice (mise en demeure) within the meaning of Article 1344 of the French Civil Code.
+
+Yours faithfully,
+
+For {{company_name}},
+Credit control$t$),
+-- level 5: legal handoff (a task for the collector)
+(5, 'fr', NULL, 'Injonction de payer à engager : {{customer_name}} ({{customer_code}})',
+$t$Dossier à transmettre pour une requête en injonction de payer.
+
+Client : {{customer_name}} (code {{customer_code}})
+Relances restées sans effet : {{previous_notices}}
+Date : {{as_of}}
+
+{{invoice_table}}
+
+Principal : {{amount_due}}
+Pénalités de retard arrêtées au {{as_of}} : {{interest}}
+Indemnités forfaitaires pour frais de recouvrement : {{indemnity}}
+Total réclamé : {{total_due}}
+
+À faire :
+1. Vérifier qu'aucun règlement, avoir ou litige n'est intervenu depuis la mise en demeure.
+2. Réunir les pièces : factures, bons de commande ou contrat, bons de livraison signés, conditions générales de vente acceptées, relances et mise en demeure avec l'avis de réception.
+3. Déposer la requête en injonction de payer au greffe du tribunal de commerce du siège du débiteur (articles 1405 et suivants du Code de procédure civile), ou la confier à l'avocat ou à la société de recouvrement.
+4. Consigner chaque démarche dans l'historique du client (ar.log_interaction).
+
+L'historique complet des échanges avec le client figure dans ar.customer_timeline.$t$),
+(5, 'en', NULL, 'Order for payment to apply for: {{customer_name}} ({{customer_code}})',
+$t$File to hand over for an application for an order for payment (injonction de payer).
+
+Customer: {{customer_name}} (code {{customer_code}})
+Reminders left unanswered: {{previous_notices}}
+Date: {{as_of}}
+
+{{invoice_table}}
+
+Principal: {{amount_due}}
+Late-payment interest as at {{as_of}}: {{interest}}
+Fixed compensation for recovery costs: {{indemnity}}
+Total claimed: {{total_due}}
+
+To do:
+1. Check that no payment, credit note or dispute has come in since the formal notice.
+2. Gather the evidence: invoices, purchase orders or contract, signed delivery notes, accepted terms of sale, reminders and the formal notice with its acknowledgement of receipt.
+3. File the application for an injonction de payer with the registry of the Commercial Court of the debtor's registered office (Articles 1405 et seq. of the French Code of Civil Procedure), or hand it over to the lawyer or the collection agency.
+4. Record each step in the customer's history (ar.log_interaction).
+
+The full history of exchanges with the customer is in ar.customer_timeline.$t$)
+) v(level, language, segment, subject, body)
+ WHERE p.code = 'FR_STANDARD';
+
+-- ------------------------------------------------------- communications log
+
+-- One timeline per customer: every notice and its delivery, every dispute,
+-- promise, payment plan, block and policy change, and the calls, letters
+-- and e-mails a collector records.  Append-only.
+CREATE TABLE ar.communication (
+	id           bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	company_id   bigint NOT NULL DEFAULT ar.default_company(),
+	customer_id  bigint NOT NULL,
+	occurred_at  timestamptz NOT NULL DEFAULT now(),
+	as_of        date,
+	kind         text NOT NULL CHECK (kind ~ '^[a-z][a-z_]{0,62}$'),
+	direction    text CHECK (direction IN ('inbound', 'outbound', 'internal')),
+	channel      text,
+	summary      text NOT NULL,
+	detail       text,
+	proof_ref    text,
+	invoice_id   bigint,
+	notice_id    bigint,
+	dispute_id   bigint,
+	promise_id   bigint,
+	plan_id      bigint,
+	block_id     bigint,
+	actor        text NOT NULL DEFAULT session_user,
+	role         text NOT NULL DEFAULT current_setting('role'),
+	via          text DEFAULT nullif(current_setting('application_name', true), ''),
+	recorded_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX communication_customer ON ar.communication (customer_id, occurred_at);
+CREATE INDEX communication_notice ON ar.communication (notice_id) WHERE notice_id IS NOT NULL;
+
+CREATE FUNCTION ar._communication_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'ar.communication is append-only'
+		USING ERRCODE = 'insufficient_privilege',
+		      HINT = 'Record a correction as a new entry with ar.log_interaction().';
+END $$;
+
+CREATE TRIGGER communication_append_only BEFORE UPDATE OR DELETE ON ar.communication
+	FOR EACH ROW EXECUTE FUNCTION ar._communication_guard();
+CREATE TRIGGER communication_no_truncate BEFORE TRUNCATE ON ar.communication
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+
+CREATE FUNCTION ar._customer_or_error(customer_id bigint) RETURNS ar.customer
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	c ar.customer;
+BEGIN
+	SELECT * INTO c FROM ar.customer x WHERE x.id = _customer_or_error.customer_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'customer % does not exist', coalesce(customer_id::text, 'NULL') USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN c;
+END $$;
+
+CREATE FUNCTION ar._require_text(what text, value text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+	IF coalesce(btrim(value), '') = '' THEN
+		RAISE EXCEPTION '% is required', what USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+END $$;
+
+-- A call, letter, e-mail, meeting or note, recorded by a collector.
+CREATE FUNCTION ar.log_interaction(customer_id bigint, kind text, summary text,
+                                   direction text DEFAULT NULL, proof_ref text DEFAULT NULL,
+                                   occurred_at timestamptz DEFAULT now(), invoice_id bigint DEFAULT NULL,
+                                   detail text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	c ar.customer;
+	entry_id bigint;
+BEGIN
+	c := ar._customer_or_error(customer_id);
+	IF kind IS NULL OR kind NOT IN ('call', 'email', 'letter', 'registered_letter', 'sms', 'meeting', 'visit', 'note') THEN
+		RAISE EXCEPTION 'unknown interaction kind "%"', coalesce(kind, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Use call, email, letter, registered_letter, sms, meeting, visit or note.';
+	END IF;
+	PERFORM ar._require_text('a summary', summary);
+	IF direction IS NOT NULL AND direction NOT IN ('inbound', 'outbound', 'internal') THEN
+		RAISE EXCEPTION 'direction must be inbound, outbound or internal, not "%"', direction
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF occurred_at IS NULL OR NOT isfinite(occurred_at) THEN
+		RAISE EXCEPTION 'occurred_at must be a finite time, not %', coalesce(occurred_at::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF invoice_id IS NOT NULL
+	   AND NOT EXISTS (SELECT 1 FROM ar.invoice i WHERE i.id = log_interaction.invoice_id AND i.customer_id = c.id) THEN
+		RAISE EXCEPTION 'invoice % is not an invoice of customer %', invoice_id, c.code USING ERRCODE = 'foreign_key_violation';
+	END IF;
+	INSERT INTO ar.communication (company_id, customer_id, occurred_at, as_of, kind, direction, channel, summary,
+	                              detail, proof_ref, invoice_id)
+	VALUES (c.company_id, c.id, log_interaction.occurred_at, log_interaction.occurred_at::date, log_interaction.kind,
+	        log_interaction.direction, log_interaction.kind, log_interaction.summary, log_interaction.detail,
+	        log_interaction.proof_ref, log_interaction.invoice_id)
+	RETURNING id INTO entry_id;
+	RETURN entry_id;
+END $$;
+
+-- -------------------------------------------------------------- exclusions
+
+CREATE TABLE ar.dispute (
+	id           bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	company_id   bigint NOT NULL DEFAULT ar.default_company(),
+	invoice_id   bigint NOT NULL REFERENCES ar.invoice,
+	customer_id  bigint NOT NULL,
+	reason       text NOT NULL,
+	opened_on    date,           -- NULL: counts on every run date while open
+	opened_at    timestamptz NOT NULL DEFAULT now(),
+	opened_by    text NOT NULL DEFAULT session_user,
+	resolution   text,
+	resolved_on  date,           -- NULL once resolved: counts on no run date any more
+	resolved_at  timestamptz,
+	resolved_by  text,
+	CONSTRAINT dispute_resolved_after_opened CHECK (resolved_on >= opened_on)
+);
+CREATE UNIQUE INDEX dispute_one_open ON ar.dispute (invoice_id) WHERE resolved_at IS NULL;
+CREATE INDEX dispute_invoice ON ar.dispute (invoice_id);
+
+CREATE TABLE ar.payment_promise (
+	id               bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	company_id       bigint NOT NULL DEFAULT ar.default_company(),
+	invoice_id       bigint NOT NULL REFERENCES ar.invoice,
+	customer_id      bigint NOT NULL,
+	promised_on      date NOT NULL,
+	amount           numeric NOT NULL CHECK (amount > 0 AND amount <> 'Infinity'),
+	made_on          date,        -- NULL: counts on every run date up to promised_on
+	open_at_promise  numeric NOT NULL,
+	status           text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'kept', 'broken')),
+	settled_on       date,        -- run date that found it kept or broken
+	made_at          timestamptz NOT NULL DEFAULT now(),
+	made_by          text NOT NULL DEFAULT session_user,
+	CONSTRAINT payment_promise_after_made CHECK (promised_on >= made_on)
+);
+CREATE INDEX payment_promise_invoice ON ar.payment_promise (invoice_id);
+CREATE INDEX payment_promise_pending ON ar.payment_promise (promised_on) WHERE status = 'pending';
+
+CREATE TABLE ar.payment_plan (
+	id             bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	company_id     bigint NOT NULL DEFAULT ar.default_company(),
+	customer_id    bigint NOT NULL REFERENCES ar.customer,
+	currency       char(3) NOT NULL,
+	total          numeric NOT NULL CHECK (total > 0),
+	starts_on      date,          -- NULL: covers its invoices on every run date
+	grace_days     integer NOT NULL DEFAULT 0 CHECK (grace_days >= 0),
+	note           text,
+	status         text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'completed', 'broken', 'cancelled')),
+	status_on      date,
+	created_at     timestamptz NOT NULL DEFAULT now(),
+	created_by     text NOT NULL DEFAULT session_user,
+	cancelled_at   timestamptz,
+	cancelled_on   date,
+	cancel_reason  text
+);
+
+CREATE TABLE ar.payment_plan_invoice (
+	plan_id     bigint NOT NULL REFERENCES ar.payment_plan ON DELETE CASCADE,
+	invoice_id  bigint NOT NULL REFERENCES ar.invoice,
+	id          bigint GENERATED BY DEFAULT AS IDENTITY UNIQUE,
+	PRIMARY KEY (plan_id, invoice_id)
+);
+CREATE INDEX payment_plan_invoice_invoice ON ar.payment_plan_invoice (invoice_id);
+
+CREATE TABLE ar.payment_plan_instalment (
+	plan_id  bigint NOT NULL REFERENCES ar.payment_plan ON DELETE CASCADE,
+	seq      integer NOT NULL CHECK (seq > 0),
+	due_on   date NOT NULL,
+	amount   numeric NOT NULL CHECK (amount > 0 AND amount <> 'Infinity'),
+	id       bigint GENERATED BY DEFAULT AS IDENTITY UNIQUE,
+	PRIMARY KEY (plan_id, seq)
+);
+
+CREATE TABLE ar.dunning_block (
+	id           bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	company_id   bigint NOT NULL DEFAULT ar.default_company(),
+	customer_id  bigint NOT NULL REFERENCES ar.customer,
+	from_on      date,            -- NULL: every run date before until
+	until        date NOT NULL,
+	reason       text NOT NULL,
+	created_at   timestamptz NOT NULL DEFAULT now(),
+	created_by   text NOT NULL DEFAULT session_user,
+	lifted_at    timestamptz,
+	lifted_on    date,            -- NULL once lifted: blocks no run date any more
+	lifted_by    text,
+	lift_reason  text,
+	CONSTRAINT dunning_block_period CHECK (until > from_on)
+);
+CREATE INDEX dunning_block_customer ON ar.dunning_block (customer_id);
+
+-- open amount of an invoice on a date (allocations dated after it not counted)
+CREATE FUNCTION ar._open_on(invoice_id bigint, on_date date) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+	SELECT CASE WHEN i.cancelled_on IS NOT NULL THEN CASE WHEN i.cancelled_on > on_date THEN i.amount ELSE 0 END
+	            ELSE i.amount - coalesce((SELECT sum(a.amount) FROM ar.allocation a
+	                                       WHERE a.invoice_id = i.id AND a.allocated_on <= on_date), 0)
+	       END
+	  FROM ar.invoice i WHERE i.id = _open_on.invoice_id
+$$;
+
+-- what the invoices of a plan still owe on a date
+CREATE FUNCTION ar._plan_outstanding(plan_id bigint, on_date date) RETURNS numeric
+LANGUAGE sql STABLE AS $$
+	SELECT coalesce(sum(ar._open_on(pi.invoice_id, on_date)), 0)
+	  FROM ar.payment_plan_invoice pi WHERE pi.plan_id = _plan_outstanding.plan_id
+$$;
+
+-- The first day a plan counts as broken, as seen on run date as_of: the day
+-- after the grace period of the first instalment that, once its grace
+-- period was over, left more owed than the instalments still to come.
+-- NULL while every instalment due so far is paid.
+CREATE FUNCTION ar._plan_broken_on(plan_id bigint, as_of date) RETURNS date
+LANGUAGE sql STABLE AS $$
+	SELECT min(s.due_on + p.grace_days + 1)
+	  FROM ar.payment_plan p
+	  JOIN (SELECT i.plan_id, i.due_on, sum(i.amount) OVER (ORDER BY i.seq) AS paid_by_then
+	          FROM ar.payment_plan_instalment i WHERE i.plan_id = _plan_broken_on.plan_id) s ON s.plan_id = p.id
+	 WHERE p.id = _plan_broken_on.plan_id
+	   AND s.due_on + p.grace_days < as_of
+	   AND ar._plan_outstanding(p.id, s.due_on + p.grace_days) > p.total - s.paid_by_then
+$$;
+
+-- Each instalment of a plan and where it stands on as_of.
+CREATE FUNCTION ar.payment_plan_schedule(plan_id bigint, as_of date DEFAULT current_date)
+RETURNS TABLE (seq integer, due_on date, amount numeric, cumulative numeric, may_still_owe numeric,
+               owed_after_grace numeric, state text)
+LANGUAGE sql STABLE AS $$
+	SELECT s.seq, s.due_on, s.amount, s.cumulative, p.total - s.cumulative,
+	       CASE WHEN s.due_on + p.grace_days < as_of THEN ar._plan_outstanding(p.id, s.due_on + p.grace_days) END,
+	       CASE WHEN s.due_on + p.grace_days >= as_of THEN 'due'
+	            WHEN ar._plan_outstanding(p.id, s.due_on + p.grace_days) > p.total - s.cumulative THEN 'missed'
+	            ELSE 'paid' END
+	  FROM ar.payment_plan p
+	  JOIN (SELECT i.plan_id, i.seq, i.due_on, i.amount, sum(i.amount) OVER (ORDER BY i.seq) AS cumulative
+	          FROM ar.payment_plan_instalment i WHERE i.plan_id = payment_plan_schedule.plan_id) s ON s.plan_id = p.id
+	 WHERE p.id = payment_plan_schedule.plan_id
+	 ORDER BY s.seq
+$$;
+
+CREATE FUNCTION ar._invoice_or_error(invoice_id bigint, for_update boolean DEFAULT true) RETURNS ar.invoice
+LANGUAGE plpgsql AS $$
+DECLARE
+	inv ar.invoice;
+BEGIN
+	IF for_update THEN
+		SELECT * INTO inv FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id FOR UPDATE;
+	ELSE
+		SELECT * INTO inv FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id;
+	END IF;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invoice % does not exist', coalesce(invoice_id::text, 'NULL') USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN inv;
+END $$;
+
+CREATE FUNCTION ar.open_dispute(invoice_id bigint, reason text, opened_on date DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	inv ar.invoice;
+	open_one ar.dispute;
+	dispute_id bigint;
+BEGIN
+	PERFORM ar._require_text('a reason', reason);
+	inv := ar._invoice_or_error(invoice_id);
+	IF inv.amount <= 0 THEN
+		RAISE EXCEPTION 'invoice % is a credit note: there is nothing to dispute', inv.number
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF inv.cancelled_on IS NOT NULL THEN
+		RAISE EXCEPTION 'invoice % is cancelled', inv.number USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	SELECT * INTO open_one FROM ar.dispute d WHERE d.invoice_id = inv.id AND d.resolved_at IS NULL;
+	IF FOUND THEN
+		RAISE EXCEPTION 'invoice % is already disputed', inv.number
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('Dispute %s is open since %s: %s', open_one.id,
+			                      coalesce(open_one.opened_on::text, open_one.opened_at::date::text), open_one.reason);
+	END IF;
+	INSERT INTO ar.dispute (company_id, invoice_id, customer_id, reason, opened_on)
+	VALUES (inv.company_id, inv.id, inv.customer_id, reason, open_dispute.opened_on)
+	RETURNING id INTO dispute_id;
+	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, invoice_id, dispute_id)
+	VALUES (inv.company_id, inv.customer_id, open_dispute.opened_on, 'dispute_opened', 'inbound',
+	        format('Invoice %s disputed: %s', inv.number, reason), inv.id, dispute_id);
+	-- the flag the ERP and ar.invoice.status show (its trigger sees the open dispute)
+	UPDATE ar.invoice i SET disputed = true WHERE i.id = inv.id AND NOT i.disputed;
+	RETURN dispute_id;
+END $$;
+
+CREATE FUNCTION ar.resolve_dispute(invoice_id bigint, resolution text, resolved_on date DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	inv ar.invoice;
+	d ar.dispute;
+BEGIN
+	PERFORM ar._require_text('a resolution', resolution);
+	inv := ar._invoice_or_error(invoice_id);
+	SELECT * INTO d FROM ar.dispute x WHERE x.invoice_id = inv.id AND x.resolved_at IS NULL FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invoice % is not disputed', inv.number USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	IF resolved_on < d.opened_on THEN
+		RAISE EXCEPTION 'dispute % was opened on %, it cannot be resolved on %', d.id, d.opened_on, resolved_on
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	UPDATE ar.dispute x
+	   SET resolution = resolve_dispute.resolution, resolved_on = resolve_dispute.resolved_on,
+	       resolved_at = now(), resolved_by = session_user
+	 WHERE x.id = d.id;
+	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, invoice_id, dispute_id)
+	VALUES (inv.company_id, inv.customer_id, resolve_dispute.resolved_on, 'dispute_resolved', 'internal',
+	        format('Dispute on invoice %s resolved: %s', inv.number, resolution), inv.id, d.id);
+	UPDATE ar.invoice i SET disputed = false WHERE i.id = inv.id AND i.disputed;
+	RETURN d.id;
+END $$;
+
+-- ar.invoice.disputed set or cleared directly (by an ERP) opens or resolves
+-- the dispute, so that dunning and the timeline see it as well.
+CREATE FUNCTION ar._invoice_dispute_flag() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	d ar.dispute;
+BEGIN
+	IF NEW.disputed AND NOT EXISTS (SELECT 1 FROM ar.dispute x WHERE x.invoice_id = NEW.id AND x.resolved_at IS NULL) THEN
+		INSERT INTO ar.dispute (company_id, invoice_id, customer_id, reason)
+		VALUES (NEW.company_id, NEW.id, NEW.customer_id, 'flagged as disputed on ar.invoice')
+		RETURNING * INTO d;
+		INSERT INTO ar.communication (company_id, customer_id, kind, direction, summary, invoice_id, dispute_id)
+		VALUES (NEW.company_id, NEW.customer_id, 'dispute_opened', 'inbound',
+		        format('Invoice %s flagged as disputed', NEW.number), NEW.id, d.id);
+	ELSIF NOT NEW.disputed THEN
+		FOR d IN UPDATE ar.dispute x
+		            SET resolution = 'flag cleared on ar.invoice', resolved_at = now(), resolved_by = session_user
+		          WHERE x.invoice_id = NEW.id AND x.resolved_at IS NULL
+		      RETURNING * LOOP
+			INSERT INTO ar.communication (company_id, customer_id, kind, direction, summary, invoice_id, dispute_id)
+			VALUES (NEW.company_id, NEW.customer_id, 'dispute_resolved', 'internal',
+			        format('Dispute flag of invoice %s cleared', NEW.number), NEW.id, d.id);
+		END LOOP;
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER invoice_dispute_flag_insert AFTER INSERT ON ar.invoice
+	FOR EACH ROW WHEN (NEW.disputed) EXECUTE FUNCTION ar._invoice_dispute_flag();
+CREATE TRIGGER invoice_dispute_flag_update AFTER UPDATE OF disputed ON ar.invoice
+	FOR EACH ROW WHEN (OLD.disputed IS DISTINCT FROM NEW.disputed) EXECUTE FUNCTION ar._invoice_dispute_flag();
+
+CREATE FUNCTION ar.promise_to_pay(invoice_id bigint, promised_on date, amount numeric, made_on date DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	inv ar.invoice;
+	open_then numeric;
+	promise_id bigint;
+BEGIN
+	inv := ar._invoice_or_error(invoice_id);
+	IF promised_on IS NULL OR NOT isfinite(promised_on) THEN
+		RAISE EXCEPTION 'a promise needs a finite promised date, not %', coalesce(promised_on::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF made_on > promised_on THEN
+		RAISE EXCEPTION 'a promise made on % cannot be for %', made_on, promised_on USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM ar._require_positive('promised amount', amount);
+	IF inv.amount <= 0 OR inv.cancelled_on IS NOT NULL THEN
+		RAISE EXCEPTION 'invoice % is a credit note or cancelled: nothing is owed on it', inv.number
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	open_then := CASE WHEN made_on IS NULL THEN inv.open_amount ELSE ar._open_on(inv.id, made_on) END;
+	IF open_then <= 0 THEN
+		RAISE EXCEPTION 'invoice % is already paid', inv.number USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	IF amount > open_then THEN
+		RAISE EXCEPTION 'a promise of % exceeds the open amount % of invoice %', amount, open_then, inv.number
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO ar.payment_promise (company_id, invoice_id, customer_id, promised_on, amount, made_on, open_at_promise)
+	VALUES (inv.company_id, inv.id, inv.customer_id, promise_to_pay.promised_on, promise_to_pay.amount,
+	        promise_to_pay.made_on, open_then)
+	RETURNING id INTO promise_id;
+	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, invoice_id, promise_id)
+	VALUES (inv.company_id, inv.customer_id, made_on, 'promise', 'inbound',
+	        format('Promise to pay %s on invoice %s by %s', ar.format_money(amount, inv.currency), inv.number, promised_on),
+	        inv.id, promise_id);
+	RETURN promise_id;
+END $$;
+
+-- A payment plan: instalments (due dates and amounts; amounts NULL: equal
+-- shares to the cent, the last one taking the remainder) covering open
+-- invoices of one customer and currency.  The instalments must add up to
+-- what the invoices owe.
+CREATE FUNCTION ar.create_payment_plan(customer_id bigint, invoice_ids bigint[], due_dates date[],
+                                       amounts numeric[] DEFAULT NULL, starts_on date DEFAULT NULL,
+                                       grace_days integer DEFAULT 0, note text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	c ar.customer;
+	n integer := cardinality(due_dates);
+	total numeric;
+	currencies text[];
+	share numeric;
+	bad record;
+	plan_id bigint;
+	numbers text;
+BEGIN
+	c := ar._customer_or_error(customer_id);
+	IF coalesce(cardinality(invoice_ids), 0) = 0 THEN
+		RAISE EXCEPTION 'a payment plan covers at least one invoice' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF coalesce(n, 0) = 0 THEN
+		RAISE EXCEPTION 'a payment plan has at least one instalment' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF array_position(invoice_ids, NULL) IS NOT NULL OR array_position(due_dates, NULL) IS NOT NULL
+	   OR (amounts IS NOT NULL AND array_position(amounts, NULL) IS NOT NULL) THEN
+		RAISE EXCEPTION 'invoice ids, due dates and amounts cannot contain NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF grace_days IS NULL OR grace_days < 0 THEN
+		RAISE EXCEPTION 'grace_days must be zero or more, not %', coalesce(grace_days::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR i IN 2..n LOOP
+		IF due_dates[i] <= due_dates[i - 1] THEN
+			RAISE EXCEPTION 'instalment % is due on %, not after instalment % (%)', i, due_dates[i], i - 1, due_dates[i - 1]
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+	END LOOP;
+	IF starts_on > due_dates[1] THEN
+		RAISE EXCEPTION 'the plan starts on %, after its first instalment (%)', starts_on, due_dates[1]
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- lock the invoices, in id order
+	PERFORM 1 FROM ar.invoice i WHERE i.id = ANY (invoice_ids) ORDER BY i.id FOR UPDATE;
+	SELECT u.id AS invoice_id, i.number, i.customer_id, i.amount, i.open_amount, i.cancelled_on INTO bad
+	  FROM unnest(invoice_ids) u(id) LEFT JOIN ar.invoice i ON i.id = u.id
+	 WHERE i.id IS NULL OR i.customer_id <> c.id OR i.amount <= 0 OR i.open_amount <= 0 OR i.cancelled_on IS NOT NULL
+	 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'invoice % cannot be in a payment plan of customer %', coalesce(bad.number, bad.invoice_id::text), c.code
+			USING ERRCODE = 'invalid_parameter_value',
+			      DETAIL = CASE WHEN bad.number IS NULL THEN 'It does not exist.'
+			                    WHEN bad.customer_id <> c.id THEN 'It belongs to another customer.'
+			                    ELSE 'Only open invoices (not credit notes, not cancelled) can be.' END;
+	END IF;
+	IF (SELECT count(DISTINCT u) FROM unnest(invoice_ids) u) <> cardinality(invoice_ids) THEN
+		RAISE EXCEPTION 'an invoice is listed twice in the payment plan' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT i.number INTO numbers
+	  FROM ar.payment_plan_invoice pi JOIN ar.payment_plan p ON p.id = pi.plan_id JOIN ar.invoice i ON i.id = pi.invoice_id
+	 WHERE pi.invoice_id = ANY (invoice_ids) AND p.status = 'active'
+	 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'invoice % is already in an active payment plan', numbers
+			USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Cancel that plan first (ar.cancel_payment_plan).';
+	END IF;
+	SELECT sum(i.open_amount), array_agg(DISTINCT i.currency::text), string_agg(i.number, ', ' ORDER BY i.due_date, i.id)
+	  INTO total, currencies, numbers
+	  FROM ar.invoice i WHERE i.id = ANY (invoice_ids);
+	IF cardinality(currencies) > 1 THEN
+		RAISE EXCEPTION 'a payment plan covers invoices of one currency, not %', array_to_string(currencies, ', ')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF amounts IS NULL THEN
+		share := trunc(total / n, 2);
+		amounts := array_fill(share, ARRAY[n]);
+		amounts[n] := total - share * (n - 1);
+	ELSIF cardinality(amounts) <> n THEN
+		RAISE EXCEPTION '% due dates but % amounts', n, cardinality(amounts) USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	FOR i IN 1..n LOOP
+		PERFORM ar._require_positive(format('instalment %s', i), amounts[i]);
+	END LOOP;
+	IF (SELECT sum(a) FROM unnest(amounts) a) <> total THEN
+		RAISE EXCEPTION 'the instalments add up to %, the invoices owe %', (SELECT sum(a) FROM unnest(amounts) a), total
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO ar.payment_plan (company_id, customer_id, currency, total, starts_on, grace_days, note)
+	VALUES (c.company_id, c.id, currencies[1], total, create_payment_plan.starts_on, create_payment_plan.grace_days,
+	        create_payment_plan.note)
+	RETURNING id INTO plan_id;
+	INSERT INTO ar.payment_plan_invoice (plan_id, invoice_id) SELECT plan_id, u FROM unnest(invoice_ids) u;
+	INSERT INTO ar.payment_plan_instalment (plan_id, seq, due_on, amount)
+	SELECT plan_id, s, due_dates[s], amounts[s] FROM generate_series(1, n) s;
+	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, detail, plan_id)
+	VALUES (c.company_id, c.id, starts_on, 'plan_created', 'internal',
+	        format('Payment plan of %s instalment(s) for %s, from %s to %s', n, ar.format_money(total, currencies[1]),
+	               due_dates[1], due_dates[n]),
+	        format('Invoices: %s', numbers), plan_id);
+	RETURN plan_id;
+END $$;
+
+CREATE FUNCTION ar.cancel_payment_plan(plan_id bigint, reason text, cancelled_on date DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	p ar.payment_plan;
+BEGIN
+	PERFORM ar._require_text('a reason', reason);
+	SELECT * INTO p FROM ar.payment_plan x WHERE x.id = cancel_payment_plan.plan_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'payment plan % does not exist', coalesce(plan_id::text, 'NULL') USING ERRCODE = 'no_data_found';
+	END IF;
+	IF p.status = 'cancelled' THEN
+		RAISE EXCEPTION 'payment plan % is already cancelled', p.id USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	UPDATE ar.payment_plan x
+	   SET status = 'cancelled', status_on = cancel_payment_plan.cancelled_on, cancelled_at = now(),
+	       cancelled_on = cancel_payment_plan.cancelled_on, cancel_reason = reason
+	 WHERE x.id = p.id;
+	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, plan_id)
+	VALUES (p.company_id, p.customer_id, cancelled_on, 'plan_cancelled', 'internal',
+	        format('Payment plan %s cancelled: %s', p.id, reason), p.id);
+END $$;
+
+CREATE FUNCTION ar.block_dunning(customer_id bigint, until date, reason text, from_on date DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	c ar.customer;
+	block_id bigint;
+BEGIN
+	c := ar._customer_or_error(customer_id);
+	IF until IS NULL THEN
+		RAISE EXCEPTION 'a block needs an end date (until); use ''infinity'' for an open-ended one'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM ar._require_text('a reason', reason);
+	IF from_on >= until THEN
+		RAISE EXCEPTION 'a block from % must end after it, not on %', from_on, until USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO ar.dunning_block (company_id, customer_id, from_on, until, reason)
+	VALUES (c.company_id, c.id, block_dunning.from_on, block_dunning.until, block_dunning.reason)
+	RETURNING id INTO block_id;
+	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, block_id)
+	VALUES (c.company_id, c.id, from_on, 'block', 'internal',
+	        format('Dunning blocked%s until %s: %s', ' from ' || from_on, until, reason), block_id);
+	RETURN block_id;
+END $$;
+
+CREATE FUNCTION ar.unblock_dunning(customer_id bigint, reason text, lifted_on date DEFAULT NULL)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	c ar.customer;
+	b ar.dunning_block;
+	lifted integer := 0;
+BEGIN
+	c := ar._customer_or_error(customer_id);
+	PERFORM ar._require_text('a reason', reason);
+	FOR b IN UPDATE ar.dunning_block x
+	            SET lifted_at = now(), lifted_on = unblock_dunning.lifted_on, lifted_by = session_user,
+	                lift_reason = unblock_dunning.reason
+	          WHERE x.customer_id = c.id AND x.lifted_at IS NULL
+	            AND (unblock_dunning.lifted_on IS NULL OR x.until > unblock_dunning.lifted_on)
+	      RETURNING * LOOP
+		lifted := lifted + 1;
+		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, block_id)
+		VALUES (c.company_id, c.id, lifted_on, 'block_lifted', 'internal',
+		        format('Dunning block %s lifted%s: %s', b.id, ' on ' || lifted_on, reason), b.id);
+	END LOOP;
+	RETURN lifted;
+END $$;
+
+CREATE FUNCTION ar.set_dunning_policy(customer_id bigint, policy_code text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	c ar.customer;
+	p ar.dunning_policy;
+BEGIN
+	c := ar._customer_or_error(customer_id);
+	IF policy_code IS NULL THEN
+		DELETE FROM ar.customer_dunning_policy x WHERE x.customer_id = c.id;
+	ELSE
+		SELECT * INTO p FROM ar.dunning_policy d WHERE d.code = policy_code;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'dunning policy "%" does not exist', policy_code USING ERRCODE = 'no_data_found';
+		END IF;
+		INSERT INTO ar.customer_dunning_policy (customer_id, policy_id) VALUES (c.id, p.id)
+		ON CONFLICT ON CONSTRAINT customer_dunning_policy_pkey
+		DO UPDATE SET policy_id = EXCLUDED.policy_id, set_at = now(), set_by = session_user;
+	END IF;
+	INSERT INTO ar.communication (company_id, customer_id, kind, direction, summary)
+	VALUES (c.company_id, c.id, 'policy', 'internal',
+	        coalesce('Dunning policy set to ' || policy_code, 'Own dunning policy removed (segment or default policy applies)'));
+END $$;
+
+-- ------------------------------------------------------------------- outbox
+
+-- The transactional outbox: one row per notice queued, rendered at queue
+-- time; the sender reads the queued ones (or LISTENs to ar_dunning) and
+-- reports delivery with ar.mark_notice.  The contract's columns come first.
+CREATE TABLE ar.dunning_notice (
+	id             bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	customer_id    bigint NOT NULL,
+	level          integer NOT NULL,
+	level_name     text NOT NULL,
+	channel        text NOT NULL CHECK (channel IN ('email', 'sms', 'letter', 'registered_letter', 'task')),
+	subject        text,
+	body           text NOT NULL,
+	invoice_ids    bigint[] NOT NULL,
+	amount_due     numeric NOT NULL,
+	penalties      numeric,
+	status         text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'failed', 'cancelled')),
+	as_of          date NOT NULL,
+	created_at     timestamptz NOT NULL DEFAULT now(),
+	company_id     bigint NOT NULL,
+	currency       char(3) NOT NULL,
+	policy_id      bigint NOT NULL,
+	cycle          integer NOT NULL,
+	language       text NOT NULL,
+	recipient      text,
+	interest       numeric,
+	indemnity      numeric,
+	fee            numeric NOT NULL DEFAULT 0,
+	reply_by       date,
+	status_at      timestamptz,
+	provider_ref   text,
+	status_detail  text,
+	-- idempotency from the data: one notice per account and run date, one
+	-- notice of each level per cycle that is not failed or cancelled
+	CONSTRAINT dunning_notice_once_per_run_date UNIQUE (customer_id, currency, as_of)
+);
+CREATE UNIQUE INDEX dunning_notice_level_once_per_cycle ON ar.dunning_notice (customer_id, currency, cycle, level)
+	WHERE status IN ('queued', 'sent');
+CREATE INDEX dunning_notice_queued ON ar.dunning_notice (id) WHERE status = 'queued';
+CREATE INDEX dunning_notice_as_of ON ar.dunning_notice (as_of, level);
+
+-- Escalation state of each dunning account (customer and currency).
+CREATE TABLE ar.dunning_account (
+	customer_id     bigint NOT NULL,
+	currency        char(3) NOT NULL,
+	cycle           integer NOT NULL DEFAULT 1,
+	level           integer,       -- C: level of the last notice of the cycle not failed or cancelled
+	last_notice_id  bigint,        -- last notice of any cycle not failed or cancelled
+	last_notice_on  date,          -- its run date
+	updated_at      timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (customer_id, currency)
+);
+
+-- One row per run date queued for real: a second run for the same date
+-- queues nothing.
+CREATE TABLE ar.dunning_run (
+	as_of          date PRIMARY KEY,
+	started_at     timestamptz NOT NULL,
+	finished_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+	run_by         text NOT NULL DEFAULT session_user,
+	via            text DEFAULT nullif(current_setting('application_name', true), ''),
+	accounts       integer NOT NULL,
+	notices        integer NOT NULL,
+	cycles_closed  integer NOT NULL
+);
+
+-- Level C and last notice of an account, recomputed from its notices (after
+-- a notice is marked failed or cancelled).
+CREATE FUNCTION ar._dunning_account_refresh(customer_id bigint, currency char(3)) RETURNS void
+LANGUAGE sql AS $$
+	UPDATE ar.dunning_account a
+	   SET level = (SELECT n.level FROM ar.dunning_notice n
+	                 WHERE n.customer_id = a.customer_id AND n.currency = a.currency AND n.cycle = a.cycle
+	                   AND n.status IN ('queued', 'sent')
+	                 ORDER BY n.as_of DESC, n.id DESC LIMIT 1),
+	       (last_notice_id, last_notice_on) =
+	           (SELECT n.id, n.as_of FROM ar.dunning_notice n
+	             WHERE n.customer_id = a.customer_id AND n.currency = a.currency AND n.status IN ('queued', 'sent')
+	             ORDER BY n.as_of DESC, n.id DESC LIMIT 1),
+	       updated_at = now()
+	 WHERE a.customer_id = _dunning_account_refresh.customer_id AND a.currency = _dunning_account_refresh.currency
+$$;
+
+-- ------------------------------------------------------------- the rule
+
+-- Applies the escalation rule of the contract on run date as_of to every
+-- dunning account, and queues (unless dry_run) the notices it decides:
+--  0. customers blocked on as_of, or whose policy is inactive, are skipped
+--     (their state is kept);
+--  1. dunnable invoices: positive open amount on as_of (issued by then,
+--     allocations dated after as_of not counted), not disputed, promised or
+--     covered by a payment plan in force on as_of;
+--  2. R: highest level whose offset <= as_of - due_date over them;
+--  3. C: level of the last notice of the cycle not failed or cancelled; a
+--     new cycle starts (C none) on a run date where R is none;
+--  4. N = 0 when R = 0, else min(R, max(C, 0) + 1);
+--  5. queued when N > C, the last notice of any cycle (not failed or
+--     cancelled) was queued at least min_days_between (7) days before
+--     as_of, and the amount due reaches the level's min_amount.  It lists
+--     the dunnable invoices that reached level 1 (level 0 for a level 0
+--     notice) with their open amounts and the penalties accrued on as_of
+--     (ar.invoice_penalty, when installed).
+-- Each queued notice is a row of ar.dunning_notice, an entry of the
+-- communications log and a NOTIFY ar_dunning carrying its id, in the
+-- transaction of the run.  A second run for the same date queues nothing.
+CREATE FUNCTION ar.run_dunning(as_of date DEFAULT current_date, dry_run boolean DEFAULT false)
+RETURNS SETOF ar.dunning_notice
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+	x constant date := run_dunning.as_of;
+	real_run constant boolean := NOT run_dunning.dry_run;
+	with_penalties constant boolean := to_regprocedure('ar.invoice_penalty(bigint,date)') IS NOT NULL;
+	started constant timestamptz := clock_timestamp();
+	lead_days integer;
+	closed integer := 0;
+	accounts integer;
+	missing record;
+	names constant text[] := ar.dunning_placeholders();
+	work_table text;
+BEGIN
+	IF x IS NULL OR NOT isfinite(x) THEN
+		RAISE EXCEPTION 'run_dunning needs a finite as_of date, not %', coalesce(x::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF run_dunning.dry_run IS NULL THEN
+		RAISE EXCEPTION 'dry_run must be true or false, not NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF real_run THEN
+		-- runs queue one after the other; a date already run queues nothing
+		PERFORM pg_advisory_xact_lock(hashtext('ar_collect.run_dunning'));
+		IF EXISTS (SELECT 1 FROM ar.dunning_run r WHERE r.as_of = x) THEN
+			RETURN;
+		END IF;
+	END IF;
+	-- work tables of an earlier call in the same transaction
+	FOR work_table IN SELECT unnest(ARRAY['ar_dun_policy', 'ar_dun_blocked', 'ar_dun_excluded', 'ar_dun_inv',
+	                                      'ar_dun_acct', 'ar_dun_dec', 'ar_dun_line', 'ar_dun_sum', 'ar_dun_tpl',
+	                                      'ar_dun_prev', 'ar_dun_table', 'ar_dun_out', 'ar_dun_done']) LOOP
+		IF to_regclass('pg_temp.' || work_table) IS NOT NULL THEN
+			EXECUTE format('DROP TABLE pg_temp.%I', work_table);
+		END IF;
+	END LOOP;
+
+	IF real_run THEN
+		-- promises whose date has passed: kept or broken
+		WITH settled AS (
+			UPDATE ar.payment_promise pr
+			   SET status = CASE WHEN ar._open_on(pr.invoice_id, pr.promised_on) <= pr.open_at_promise - pr.amount
+			                     THEN 'kept' ELSE 'broken' END,
+			       settled_on = x
+			 WHERE pr.status = 'pending' AND pr.promised_on < x
+			RETURNING pr.*
+		)
+		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, invoice_id, promise_id)
+		SELECT s.company_id, s.customer_id, x, 'promise_' || s.status, 'internal',
+		       format('Promise to pay %s by %s on invoice %s %s', ar.format_money(s.amount, i.currency), s.promised_on,
+		              i.number, CASE s.status WHEN 'kept' THEN 'kept' ELSE 'broken: the invoice is dunned again' END),
+		       s.invoice_id, s.id
+		  FROM settled s JOIN ar.invoice i ON i.id = s.invoice_id;
+		-- payment plans: a missed instalment breaks the plan, full payment completes it
+		WITH changed AS (
+			UPDATE ar.payment_plan p
+			   SET status = c.status, status_on = c.status_on
+			  FROM (SELECT q.id, CASE WHEN b.broken_on IS NOT NULL THEN 'broken' ELSE 'completed' END AS status,
+			               coalesce(b.broken_on, x) AS status_on
+			          FROM ar.payment_plan q
+			         CROSS JOIN LATERAL (SELECT ar._plan_broken_on(q.id, x) AS broken_on) b
+			         WHERE q.status = 'active'
+			           AND (b.broken_on IS NOT NULL OR ar._plan_outstanding(q.id, x) = 0)) c
+			 WHERE p.id = c.id
+			RETURNING p.*
+		)
+		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, plan_id)
+		SELECT c.company_id, c.customer_id, x, 'plan_' || c.status, 'internal',
+		       CASE c.status WHEN 'broken' THEN format('Payment plan %s broken: instalment missed (%s); its invoices are dunned again', c.id, c.status_on)
+		                     ELSE format('Payment plan %s completed', c.id) END,
+		       c.id
+		  FROM changed c;
+	END IF;
+
+	-- active policies, their levels as arrays (level of an invoice:
+	-- levels[width_bucket(days late, offsets)])
+	CREATE TEMP TABLE ar_dun_policy ON COMMIT DROP AS
+	SELECT p.id AS policy_id, p.code, p.min_days_between, p.fallback_language, p.templates_from,
+	       array_agg(l.offset_days ORDER BY l.level) AS offsets, array_agg(l.level ORDER BY l.level) AS levels
+	  FROM ar.dunning_policy p JOIN ar.dunning_level l ON l.policy_id = p.id
+	 WHERE p.active
+	 GROUP BY p.id;
+	SELECT greatest(0, -min(o)) INTO lead_days FROM ar_dun_policy, unnest(offsets) o;
+	lead_days := coalesce(lead_days, 0);
+
+	-- customers blocked on x
+	CREATE TEMP TABLE ar_dun_blocked ON COMMIT DROP AS
+	SELECT DISTINCT b.customer_id
+	  FROM ar.dunning_block b
+	 WHERE (b.from_on IS NULL OR b.from_on <= x) AND x < b.until
+	   AND (b.lifted_at IS NULL OR (b.lifted_on IS NOT NULL AND x < b.lifted_on));
+
+	-- invoices left out on x: disputed, promised, in a payment plan in force
+	CREATE TEMP TABLE ar_dun_excluded ON COMMIT DROP AS
+	SELECT d.invoice_id
+	  FROM ar.dispute d
+	 WHERE (d.opened_on IS NULL OR d.opened_on <= x)
+	   AND (d.resolved_at IS NULL OR (d.resolved_on IS NOT NULL AND x < d.resolved_on))
+	UNION
+	SELECT pr.invoice_id
+	  FROM ar.payment_promise pr
+	 WHERE (pr.made_on IS NULL OR pr.made_on <= x) AND x <= pr.promised_on
+	UNION
+	SELECT pi.invoice_id
+	  FROM ar.payment_plan p JOIN ar.payment_plan_invoice pi ON pi.plan_id = p.id
+	 WHERE (p.starts_on IS NULL OR p.starts_on <= x)
+	   AND (p.cancelled_at IS NULL OR (p.cancelled_on IS NOT NULL AND x < p.cancelled_on))
+	   AND NOT (p.status IN ('completed', 'broken') AND p.status_on <= x)
+	   AND ar._plan_broken_on(p.id, x) IS NULL;
+
+	-- 1. dunnable invoices with the level each reached
+	CREATE TEMP TABLE ar_dun_inv ON COMMIT DROP AS
+	WITH later AS (
+		SELECT a.invoice_id, sum(a.amount) AS amount
+		  FROM ar.allocation a WHERE a.allocated_on > x GROUP BY a.invoice_id
+	), open_on_x AS (
+		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount,
+		       i.open_amount + coalesce(l.amount, 0) AS open_amount
+		  FROM ar.invoice i LEFT JOIN later l ON l.invoice_id = i.id
+		 WHERE i.open_amount <> 0 AND i.amount > 0 AND i.issue_date <= x AND i.due_date <= x + lead_days
+		UNION ALL   -- paid since x
+		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount, l.amount
+		  FROM later l JOIN ar.invoice i ON i.id = l.invoice_id
+		 WHERE i.open_amount = 0 AND i.cancelled_on IS NULL AND i.amount > 0 AND i.issue_date <= x
+		   AND i.due_date <= x + lead_days
+		UNION ALL   -- cancelled since x
+		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount, i.amount
+		  FROM ar.invoice i
+		 WHERE i.cancelled_on > x AND i.amount > 0 AND i.issue_date <= x AND i.due_date <= x + lead_days
+	)
+	SELECT o.id AS invoice_id, o.customer_id, o.currency, o.number, o.due_date, o.amount, o.open_amount,
+	       p.policy_id, p.levels[width_bucket(x - o.due_date, p.offsets)] AS inv_level
+	  FROM open_on_x o
+	  JOIN ar.customer_policy cp ON cp.customer_id = o.customer_id
+	  JOIN ar_dun_policy p ON p.policy_id = cp.policy_id
+	 WHERE o.open_amount > 0
+	   AND width_bucket(x - o.due_date, p.offsets) > 0
+	   AND NOT EXISTS (SELECT 1 FROM ar_dun_blocked b WHERE b.customer_id = o.customer_id)
+	   AND NOT EXISTS (SELECT 1 FROM ar_dun_excluded e WHERE e.invoice_id = o.id);
+	ANALYZE ar_dun_inv;
+
+	-- 2. R per account
+	CREATE TEMP TABLE ar_dun_acct ON COMMIT DROP AS
+	SELECT v.customer_id, v.currency, min(v.policy_id) AS policy_id, max(v.inv_level) AS r
+	  FROM ar_dun_inv v GROUP BY v.customer_id, v.currency;
+	ANALYZE ar_dun_acct;
+	SELECT count(*) INTO accounts FROM ar_dun_acct;
+
+	-- 3. a run date where R is none starts a new cycle (not for skipped customers)
+	IF real_run THEN
+		WITH reset AS (
+			UPDATE ar.dunning_account a
+			   SET cycle = a.cycle + 1, level = NULL, updated_at = now()
+			 WHERE a.level IS NOT NULL
+			   AND NOT EXISTS (SELECT 1 FROM ar_dun_acct d WHERE d.customer_id = a.customer_id AND d.currency = a.currency)
+			   AND NOT EXISTS (SELECT 1 FROM ar_dun_blocked b WHERE b.customer_id = a.customer_id)
+			   AND EXISTS (SELECT 1 FROM ar.customer_policy cp JOIN ar_dun_policy p ON p.policy_id = cp.policy_id
+			                WHERE cp.customer_id = a.customer_id)
+			RETURNING a.customer_id, a.currency, a.cycle
+		), logged AS (
+			INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary)
+			SELECT c.company_id, r.customer_id, x, 'cycle_closed', 'internal',
+			       format('Dunning cycle %s (%s) closed: nothing left to remind', r.cycle - 1, r.currency)
+			  FROM reset r JOIN ar.customer c ON c.id = r.customer_id
+			RETURNING 1
+		)
+		SELECT count(*) INTO closed FROM logged;
+	END IF;
+
+	-- 4, 5. decisions
+	CREATE TEMP TABLE ar_dun_dec ON COMMIT DROP AS
+	SELECT d.customer_id, d.currency, d.policy_id, d.r, coalesce(a.cycle, 1) AS cycle, a.level AS c, n.level,
+	       l.name AS level_name, l.min_amount, l.fee, l.state_penalties, l.reply_days, l.delivery_days,
+	       c.company_id, c.code AS customer_code, c.name AS customer_name,
+	       coalesce(nullif(lower(left(btrim(c.language), 2)), ''), 'fr') AS language, coalesce(c.segment, '') AS segment,
+	       ch.channel,
+	       CASE ch.channel WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone END AS recipient
+	  FROM ar_dun_acct d
+	  JOIN ar_dun_policy p ON p.policy_id = d.policy_id
+	  LEFT JOIN ar.dunning_account a ON a.customer_id = d.customer_id AND a.currency = d.currency
+	 CROSS JOIN LATERAL (SELECT CASE WHEN d.r = 0 THEN 0
+	                                 ELSE least(d.r, greatest(coalesce(a.level, 0), 0) + 1) END AS level) n
+	  JOIN ar.dunning_level l ON l.policy_id = d.policy_id AND l.level = n.level
+	  JOIN ar.customer c ON c.id = d.customer_id
+	 CROSS JOIN LATERAL (SELECT CASE WHEN l.channel = 'email' AND coalesce(btrim(c.email), '') = '' THEN 'letter'
+	                                 WHEN l.channel = 'sms' AND coalesce(btrim(c.phone), '') = '' THEN 'letter'
+	                                 ELSE l.channel END AS channel) ch
+	 WHERE n.level > coalesce(a.level, -1)
+	   AND (a.last_notice_on IS NULL OR a.last_notice_on <= x - p.min_days_between)
+	   AND NOT EXISTS (SELECT 1 FROM ar.dunning_notice dn
+	                    WHERE dn.customer_id = d.customer_id AND dn.currency = d.currency AND dn.as_of = x);
+
+	-- what each notice lists, with the penalties accrued on x
+	IF with_penalties THEN
+		CREATE TEMP TABLE ar_dun_line ON COMMIT DROP AS
+		SELECT v.customer_id, v.currency, v.invoice_id, v.number, v.due_date, v.amount, v.open_amount,
+		       x - v.due_date AS days_late, pen.interest, pen.fixed_fee, pen.total
+		  FROM ar_dun_dec n
+		  JOIN ar_dun_inv v ON v.customer_id = n.customer_id AND v.currency = n.currency
+		  LEFT JOIN LATERAL ar.invoice_penalty(v.invoice_id, x) pen ON true
+		 WHERE v.inv_level >= least(n.level, 1);
+	ELSE
+		CREATE TEMP TABLE ar_dun_line ON COMMIT DROP AS
+		SELECT v.customer_id, v.currency, v.invoice_id, v.number, v.due_date, v.amount, v.open_amount,
+		       x - v.due_date AS days_late, NULL::numeric AS interest, NULL::numeric AS fixed_fee, NULL::numeric AS total
+		  FROM ar_dun_dec n
+		  JOIN ar_dun_inv v ON v.customer_id = n.customer_id AND v.currency = n.currency
+		 WHERE v.inv_level >= least(n.level, 1);
+	END IF;
+
+	CREATE TEMP TABLE ar_dun_sum ON COMMIT DROP AS
+	SELECT l.customer_id, l.currency, array_agg(l.invoice_id ORDER BY l.due_date, l.invoice_id) AS invoice_ids,
+	       count(*) AS invoice_count, sum(l.open_amount) AS amount_due,
+	       sum(l.interest) AS interest, sum(l.fixed_fee) AS indemnity, sum(l.total) AS penalties
+	  FROM ar_dun_line l GROUP BY l.customer_id, l.currency;
+
+	-- a level is not sent below its minimum amount: the account waits
+	DELETE FROM ar_dun_dec n USING ar_dun_sum s
+	 WHERE s.customer_id = n.customer_id AND s.currency = n.currency AND s.amount_due < n.min_amount;
+
+	-- the template of each notice: the customer's language, else the
+	-- policy's fallback language; the customer's segment, else any; the
+	-- channel, else any; the policy's own, else its templates_from policy's
+	CREATE TEMP TABLE ar_dun_tpl ON COMMIT DROP AS
+	SELECT DISTINCT ON (k.policy_id, k.level, k.language, k.segment, k.channel)
+	       k.policy_id, k.level, k.language, k.segment, k.channel,
+	       t.id AS template_id, t.language AS render_language, t.subject, t.body
+	  FROM (SELECT DISTINCT policy_id, level, language, segment, channel FROM ar_dun_dec) k
+	  JOIN ar_dun_policy p ON p.policy_id = k.policy_id
+	  LEFT JOIN ar.dunning_template t
+	         ON t.policy_id IN (k.policy_id, p.templates_from) AND t.level = k.level
+	        AND (t.segment IS NULL OR t.segment = k.segment)
+	        AND (t.channel IS NULL OR t.channel = k.channel)
+	        AND t.language IN (k.language, p.fallback_language)
+	 ORDER BY k.policy_id, k.level, k.language, k.segment, k.channel,
+	          t.language = k.language DESC, t.policy_id = k.policy_id DESC,
+	          t.segment IS NOT NULL DESC, t.channel IS NOT NULL DESC, t.id;
+	SELECT t.*, p.code INTO missing FROM ar_dun_tpl t JOIN ar_dun_policy p USING (policy_id) WHERE t.template_id IS NULL LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'dunning policy % has no template for level % in language % or its fallback language',
+			missing.code, missing.level, missing.language
+			USING ERRCODE = 'undefined_object';
+	END IF;
+
+	-- dates of the reminders (level 1 and up) already queued in the cycle
+	CREATE TEMP TABLE ar_dun_prev ON COMMIT DROP AS
+	SELECT n.customer_id, n.currency, array_agg(dn.as_of ORDER BY dn.as_of, dn.id) AS dates
+	  FROM ar_dun_dec n
+	  JOIN ar.dunning_notice dn ON dn.customer_id = n.customer_id AND dn.currency = n.currency AND dn.cycle = n.cycle
+	 WHERE dn.status IN ('queued', 'sent') AND dn.level >= 1 AND dn.as_of < x
+	 GROUP BY n.customer_id, n.currency;
+
+	-- the invoice table of each notice, in the language of its template
+	CREATE TEMP TABLE ar_dun_table ON COMMIT DROP AS
+	WITH cells AS (
+		SELECT l.customer_id, l.currency, l.due_date, l.invoice_id, n.state_penalties AND with_penalties AS wide,
+		       CASE WHEN t.render_language = 'fr' THEN 'fr' ELSE 'en' END AS lang,
+		       l.number AS c1,
+		       CASE WHEN t.render_language = 'fr' THEN to_char(l.due_date, 'DD/MM/YYYY')
+		            ELSE to_char(l.due_date, 'DD Mon YYYY') END AS c2,
+		       ar.format_money(l.amount, l.currency, t.render_language) AS c3,
+		       ar.format_money(l.open_amount, l.currency, t.render_language) AS c4,
+		       CASE WHEN l.days_late <= 0 THEN '-'
+		            WHEN t.render_language = 'fr' THEN l.days_late || ' j' ELSE l.days_late || ' d' END AS c5,
+		       coalesce(ar.format_money(l.interest, l.currency, t.render_language), '') AS c6,
+		       coalesce(ar.format_money(l.fixed_fee, l.currency, t.render_language), '') AS c7
+		  FROM ar_dun_line l
+		  JOIN ar_dun_dec n ON n.customer_id = l.customer_id AND n.currency = l.currency
+		  JOIN ar_dun_tpl t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
+		                   AND t.segment = n.segment AND t.channel = n.channel
+	), sized AS (
+		SELECT c.*, h.*,
+		       greatest(length(h.h1), max(length(c.c1)) OVER w) AS w1, greatest(length(h.h2), max(length(c.c2)) OVER w) AS w2,
+		       greatest(length(h.h3), max(length(c.c3)) OVER w) AS w3, greatest(length(h.h4), max(length(c.c4)) OVER w) AS w4,
+		       greatest(length(h.h5), max(length(c.c5)) OVER w) AS w5, greatest(length(h.h6), max(length(c.c6)) OVER w) AS w6,
+		       greatest(length(h.h7), max(length(c.c7)) OVER w) AS w7
+		  FROM cells c
+		  JOIN (VALUES ('fr', 'Facture', 'Échéance', 'Montant TTC', 'Reste dû', 'Retard', 'Pénalités', 'Indemnité'),
+		               ('en', 'Invoice', 'Due date', 'Amount', 'Outstanding', 'Days late', 'Interest', 'Fixed fee'))
+		       h(hlang, h1, h2, h3, h4, h5, h6, h7) ON h.hlang = c.lang
+		WINDOW w AS (PARTITION BY c.customer_id, c.currency)
+	)
+	SELECT s.customer_id, s.currency,
+	       min(rpad(s.h1, s.w1) || '  ' || rpad(s.h2, s.w2) || '  ' || lpad(s.h3, s.w3) || '  ' || lpad(s.h4, s.w4)
+	           || '  ' || lpad(s.h5, s.w5)
+	           || CASE WHEN s.wide THEN '  ' || lpad(s.h6, s.w6) || '  ' || lpad(s.h7, s.w7) ELSE '' END)
+	       || E'\n'
+	       || min(repeat('-', s.w1 + s.w2 + s.w3 + s.w4 + s.w5 + 8 + CASE WHEN s.wide THEN s.w6 + s.w7 + 4 ELSE 0 END))
+	       || E'\n'
+	       || string_agg(rpad(s.c1, s.w1) || '  ' || rpad(s.c2, s.w2) || '  ' || lpad(s.c3, s.w3) || '  '
+	                     || lpad(s.c4, s.w4) || '  ' || lpad(s.c5, s.w5)
+	                     || CASE WHEN s.wide THEN '  ' || lpad(s.c6, s.w6) || '  ' || lpad(s.c7, s.w7) ELSE '' END,
+	                     E'\n' ORDER BY s.due_date, s.invoice_id) AS invoice_table
+	  FROM sized s
+	 GROUP BY s.customer_id, s.currency;
+
+	-- rendered notices
+	CREATE TEMP TABLE ar_dun_out ON COMMIT DROP AS
+	SELECT n.customer_id, n.level, n.level_name, n.channel,
+	       ar.render_template(t.subject, names, v.vals) AS subject,
+	       ar.render_template(t.body, names, v.vals) AS body,
+	       s.invoice_ids, s.amount_due, s.penalties, x AS as_of, n.company_id, n.currency, n.policy_id, n.cycle,
+	       t.render_language AS language, n.recipient, s.interest, s.indemnity, n.fee, v.reply_by
+	  FROM ar_dun_dec n
+	  JOIN ar_dun_sum s ON s.customer_id = n.customer_id AND s.currency = n.currency
+	  JOIN ar_dun_tpl t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
+	                   AND t.segment = n.segment AND t.channel = n.channel
+	  JOIN ar_dun_table tb ON tb.customer_id = n.customer_id AND tb.currency = n.currency
+	  JOIN ar.company co ON co.id = n.company_id
+	  LEFT JOIN ar_dun_prev pv ON pv.customer_id = n.customer_id AND pv.currency = n.currency
+	 CROSS JOIN LATERAL (SELECT CASE WHEN t.render_language = 'fr' THEN 'non calculé' ELSE 'not computed' END AS none,
+	                            x + n.delivery_days + n.reply_days AS reply_by) k
+	 CROSS JOIN LATERAL (SELECT k.reply_by, ARRAY[
+	        n.customer_name, n.customer_code, co.name,
+	        coalesce(ar.iban_format(co.iban),
+	                 CASE WHEN t.render_language = 'fr' THEN 'indiqué sur nos factures' ELSE 'shown on our invoices' END),
+	        ar.format_date(x, t.render_language), tb.invoice_table, s.invoice_count::text,
+	        ar.format_money(s.amount_due, n.currency, t.render_language), n.currency::text,
+	        coalesce(ar.format_money(s.interest, n.currency, t.render_language), k.none),
+	        coalesce(ar.format_money(s.indemnity, n.currency, t.render_language), k.none),
+	        coalesce(ar.format_money(s.penalties, n.currency, t.render_language), k.none),
+	        ar.format_money(s.amount_due + coalesce(s.penalties, 0), n.currency, t.render_language),
+	        ar.format_money(n.fee, n.currency, t.render_language),
+	        ar.format_date(k.reply_by, t.render_language), n.reply_days::text,
+	        ar.format_date_list(pv.dates, t.render_language), n.level::text, n.level_name] AS vals) v;
+
+	IF NOT real_run THEN
+		RETURN QUERY
+		SELECT NULL::bigint, o.customer_id, o.level, o.level_name, o.channel, o.subject, o.body, o.invoice_ids,
+		       o.amount_due, o.penalties, 'queued'::text, o.as_of, now(), o.company_id, o.currency, o.policy_id,
+		       o.cycle, o.language, o.recipient, o.interest, o.indemnity, o.fee, o.reply_by,
+		       NULL::timestamptz, NULL::text, NULL::text
+		  FROM ar_dun_out o
+		 ORDER BY o.customer_id, o.currency;
+		RETURN;
+	END IF;
+
+	CREATE TEMP TABLE ar_dun_done ON COMMIT DROP AS SELECT * FROM ar.dunning_notice WITH NO DATA;
+	WITH ins AS (
+		INSERT INTO ar.dunning_notice AS dn (customer_id, level, level_name, channel, subject, body, invoice_ids,
+		                                     amount_due, penalties, as_of, company_id, currency, policy_id, cycle,
+		                                     language, recipient, interest, indemnity, fee, reply_by)
+		SELECT o.customer_id, o.level, o.level_name, o.channel, o.subject, o.body, o.invoice_ids, o.amount_due,
+		       o.penalties, o.as_of, o.company_id, o.currency, o.policy_id, o.cycle, o.language, o.recipient,
+		       o.interest, o.indemnity, o.fee, o.reply_by
+		  FROM ar_dun_out o
+		 ORDER BY o.customer_id, o.currency
+		ON CONFLICT DO NOTHING
+		RETURNING dn.*
+	), account AS (
+		INSERT INTO ar.dunning_account AS a (customer_id, currency, cycle, level, last_notice_id, last_notice_on, updated_at)
+		SELECT i.customer_id, i.currency, i.cycle, i.level, i.id, i.as_of, now() FROM ins i
+		ON CONFLICT (customer_id, currency) DO UPDATE
+		   SET cycle = EXCLUDED.cycle, level = EXCLUDED.level, last_notice_id = EXCLUDED.last_notice_id,
+		       last_notice_on = EXCLUDED.last_notice_on, updated_at = EXCLUDED.updated_at
+	), logged AS (
+		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, channel, summary, notice_id)
+		SELECT i.company_id, i.customer_id, x, 'notice_queued',
+		       CASE WHEN i.channel = 'task' THEN 'internal' ELSE 'outbound' END, i.channel,
+		       format('Level %s, %s, queued (%s): %s invoice(s), %s', i.level, i.level_name, i.channel,
+		              cardinality(i.invoice_ids), ar.format_money(i.amount_due, i.currency)),
+		       i.id
+		  FROM ins i
+	)
+	INSERT INTO ar_dun_done SELECT * FROM ins;
+
+	PERFORM pg_notify('ar_dunning', d.id::text) FROM ar_dun_done d ORDER BY d.id;
+	INSERT INTO ar.dunning_run (as_of, started_at, accounts, notices, cycles_closed)
+	SELECT x, started, accounts, count(*), closed FROM ar_dun_done;
+	RETURN QUERY SELECT * FROM ar_dun_done d ORDER BY d.id;
+END $$;
+
+-- ---------------------------------------------------------------- delivery
+
+-- Only the delivery columns of a notice change, along the allowed paths:
+-- queued -> sent | failed | cancelled, sent -> failed (bounced, returned).
+CREATE FUNCTION ar._dunning_notice_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'DELETE' THEN
+		RAISE EXCEPTION 'dunning notice % cannot be deleted', OLD.id
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'Notices are part of the customer''s history: mark it cancelled with ar.mark_notice().';
+	END IF;
+	IF (to_jsonb(NEW) - '{status,status_at,provider_ref,status_detail}'::text[])
+	   IS DISTINCT FROM (to_jsonb(OLD) - '{status,status_at,provider_ref,status_detail}'::text[]) THEN
+		RAISE EXCEPTION 'dunning notice % cannot be changed', OLD.id
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'Only its status, provider_ref and status_detail change, through ar.mark_notice().';
+	END IF;
+	IF NEW.status IS DISTINCT FROM OLD.status THEN
+		IF (OLD.status, NEW.status) NOT IN (('queued', 'sent'), ('queued', 'failed'), ('queued', 'cancelled'),
+		                                    ('sent', 'failed')) THEN
+			RAISE EXCEPTION 'dunning notice % cannot go from % to %', OLD.id, OLD.status, NEW.status
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      HINT = 'queued -> sent, failed or cancelled; sent -> failed.';
+		END IF;
+		NEW.status_at := now();
+	END IF;
+	RETURN NEW;
+END $$;
+
+CREATE TRIGGER dunning_notice_guard BEFORE UPDATE OR DELETE ON ar.dunning_notice
+	FOR EACH ROW EXECUTE FUNCTION ar._dunning_notice_guard();
+CREATE TRIGGER dunning_notice_no_truncate BEFORE TRUNCATE ON ar.dunning_notice
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+
+-- A status change is logged; a failed or cancelled notice no longer counts
+-- as escalation (the level is tried again at the next run).
+CREATE FUNCTION ar._dunning_notice_status_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, channel, summary, detail,
+	                              proof_ref, notice_id)
+	VALUES (NEW.company_id, NEW.customer_id, NEW.as_of, 'notice_' || NEW.status,
+	        CASE WHEN NEW.channel = 'task' THEN 'internal' ELSE 'outbound' END, NEW.channel,
+	        format('Level %s, %s, %s (%s)', NEW.level, NEW.level_name,
+	               CASE NEW.status WHEN 'sent' THEN 'sent' WHEN 'failed' THEN 'not delivered' ELSE 'cancelled' END,
+	               NEW.channel),
+	        NEW.status_detail, NEW.provider_ref, NEW.id);
+	IF NEW.status IN ('failed', 'cancelled') THEN
+		PERFORM ar._dunning_account_refresh(NEW.customer_id, NEW.currency);
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER dunning_notice_status_changed AFTER UPDATE OF status ON ar.dunning_notice
+	FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+	EXECUTE FUNCTION ar._dunning_notice_status_changed();
+
+-- What the external sender reports: sent (with its reference: message id,
+-- registered letter number), failed (with the reason), or cancelled.
+-- Marking a notice again with the status it has changes nothing.
+CREATE FUNCTION ar.mark_notice(notice_id bigint, status text, provider_ref text DEFAULT NULL, detail text DEFAULT NULL)
+RETURNS ar.dunning_notice
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	n ar.dunning_notice;
+BEGIN
+	IF status IS NULL OR status NOT IN ('sent', 'failed', 'cancelled') THEN
+		RAISE EXCEPTION 'a notice is marked sent, failed or cancelled, not %', coalesce('"' || status || '"', 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF status = 'failed' AND coalesce(btrim(detail), '') = '' THEN
+		RAISE EXCEPTION 'a failed delivery needs its reason in detail' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT * INTO n FROM ar.dunning_notice d WHERE d.id = mark_notice.notice_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'dunning notice % does not exist', coalesce(notice_id::text, 'NULL') USING ERRCODE = 'no_data_found';
+	END IF;
+	IF n.status = mark_notice.status
+	   AND (mark_notice.provider_ref IS NULL OR mark_notice.provider_ref IS NOT DISTINCT FROM n.provider_ref)
+	   AND (mark_notice.detail IS NULL OR mark_notice.detail IS NOT DISTINCT FROM n.status_detail) THEN
+		RETURN n;
+	END IF;
+	UPDATE ar.dunning_notice d
+	   SET status = mark_notice.status,
+	       provider_ref = coalesce(mark_notice.provider_ref, d.provider_ref),
+	       status_detail = coalesce(mark_notice.detail, d.status_detail)
+	 WHERE d.id = n.id
+	RETURNING * INTO n;
+	RETURN n;
+END $$;
+
+-- ------------------------------------------------------------------- views
+
+CREATE VIEW ar.customer_timeline AS
+SELECT m.id, m.customer_id, c.code AS customer_code, c.name AS customer_name, m.occurred_at, m.as_of, m.kind,
+       m.direction, m.channel, m.summary, m.detail, m.proof_ref, m.invoice_id, i.number AS invoice_number,
+       m.notice_id, n.level AS notice_level, m.dispute_id, m.promise_id, m.plan_id, m.block_id,
+       m.actor, m.role, m.via, m.recorded_at
+  FROM ar.communication m
+  JOIN ar.customer c ON c.id = m.customer_id
+  LEFT JOIN ar.invoice i ON i.id = m.invoice_id
+  LEFT JOIN ar.dunning_notice n ON n.id = m.notice_id;
+
+COMMENT ON VIEW ar.customer_timeline IS
+	'Everything that happened with a customer in collections, one row per event: notices and their delivery, disputes, promises, payment plans, blocks, policy changes, and calls, letters and e-mails recorded by collectors. Order by occurred_at, id.';
+COMMENT ON COLUMN ar.customer_timeline.id IS 'ar.communication.id (entries are append-only).';
+COMMENT ON COLUMN ar.customer_timeline.customer_id IS 'ar.customer.id';
+COMMENT ON COLUMN ar.customer_timeline.customer_code IS 'Customer code.';
+COMMENT ON COLUMN ar.customer_timeline.customer_name IS 'Customer name.';
+COMMENT ON COLUMN ar.customer_timeline.occurred_at IS 'When it happened (for a recorded call: when the call took place).';
+COMMENT ON COLUMN ar.customer_timeline.as_of IS 'Business date: run date of a notice, date given to a dispute, promise, plan or block.';
+COMMENT ON COLUMN ar.customer_timeline.kind IS 'notice_queued, notice_sent, notice_failed, notice_cancelled, dispute_opened, dispute_resolved, promise, promise_kept, promise_broken, plan_created, plan_broken, plan_completed, plan_cancelled, block, block_lifted, policy, cycle_closed, or a manual kind (call, email, letter, registered_letter, sms, meeting, visit, note).';
+COMMENT ON COLUMN ar.customer_timeline.direction IS 'inbound (from the customer), outbound (to the customer) or internal.';
+COMMENT ON COLUMN ar.customer_timeline.channel IS 'email, sms, letter, registered_letter, task, call, meeting...';
+COMMENT ON COLUMN ar.customer_timeline.summary IS 'One line saying what happened.';
+COMMENT ON COLUMN ar.customer_timeline.detail IS 'More: failure reason, invoices of a plan, notes of a call.';
+COMMENT ON COLUMN ar.customer_timeline.proof_ref IS 'Proof reference: provider message id, registered letter number, document reference.';
+COMMENT ON COLUMN ar.customer_timeline.invoice_id IS 'Invoice concerned, if one.';
+COMMENT ON COLUMN ar.customer_timeline.invoice_number IS 'Its number.';
+COMMENT ON COLUMN ar.customer_timeline.notice_id IS 'ar.dunning_notice.id, for notice events.';
+COMMENT ON COLUMN ar.customer_timeline.notice_level IS 'Level of that notice.';
+COMMENT ON COLUMN ar.customer_timeline.dispute_id IS 'ar.dispute.id, for dispute events.';
+COMMENT ON COLUMN ar.customer_timeline.promise_id IS 'ar.payment_promise.id, for promise events.';
+COMMENT ON COLUMN ar.customer_timeline.plan_id IS 'ar.payment_plan.id, for payment plan events.';
+COMMENT ON COLUMN ar.customer_timeline.block_id IS 'ar.dunning_block.id, for block events.';
+COMMENT ON COLUMN ar.customer_timeline.actor IS 'Database user who recorded it (session user).';
+COMMENT ON COLUMN ar.customer_timeline.role IS 'Role in force (SET ROLE), none if none.';
+COMMENT ON COLUMN ar.customer_timeline.via IS 'application_name of the session: "ar_collect worker" for the background worker.';
+COMMENT ON COLUMN ar.customer_timeline.recorded_at IS 'When it was recorded.';
+
+CREATE VIEW ar.dunning_summary AS
+SELECT n.as_of, n.level, n.level_name, n.channel, n.status, n.currency,
+       count(*) AS notices, count(DISTINCT n.customer_id) AS customers, sum(n.amount_due) AS amount_due,
+       sum(n.penalties) AS penalties
+  FROM ar.dunning_notice n
+ GROUP BY n.as_of, n.level, n.level_name, n.channel, n.status, n.currency;
+
+COMMENT ON VIEW ar.dunning_summary IS 'Notices per run date, level, channel, status and currency.';
+COMMENT ON COLUMN ar.dunning_summary.as_of IS 'Run date that queued them.';
+COMMENT ON COLUMN ar.dunning_summary.level IS 'Dunning level (0 courtesy reminder ... 5 legal handoff in FR_STANDARD).';
+COMMENT ON COLUMN ar.dunning_summary.level_name IS 'Name of the level.';
+COMMENT ON COLUMN ar.dunning_summary.channel IS 'email, sms, letter, registered_letter or task.';
+COMMENT ON COLUMN ar.dunning_summary.status IS 'queued, sent, failed or cancelled.';
+COMMENT ON COLUMN ar.dunning_summary.currency IS 'Currency of the amounts (never summed across currencies).';
+COMMENT ON COLUMN ar.dunning_summary.notices IS 'Number of notices.';
+COMMENT ON COLUMN ar.dunning_summary.customers IS 'Number of customers they went to.';
+COMMENT ON COLUMN ar.dunning_summary.amount_due IS 'Sum of the open amounts they listed.';
+COMMENT ON COLUMN ar.dunning_summary.penalties IS 'Sum of the penalties accrued on the run date that they listed.';
+
+-- ------------------------------------------------------------------ worker
+
+-- What the background worker (src/worker.c) records: its state, one row,
+-- and the history of its runs.
+CREATE TABLE ar.worker_state (
+	id                    boolean PRIMARY KEY DEFAULT true CHECK (id),
+	pid                   integer,
+	backend_start         timestamptz,
+	attached_at           timestamptz,
+	naptime               integer,
+	dunning_at            text,
+	enabled               boolean,
+	last_cycle_at         timestamptz,
+	cycles                bigint NOT NULL DEFAULT 0,
+	failed_cycles         bigint NOT NULL DEFAULT 0,
+	last_error            text,
+	last_error_at         timestamptz,
+	last_dunning_on       date,
+	last_dunning_notices  integer,
+	last_reconcile_at     timestamptz,
+	reconciled_lines      bigint NOT NULL DEFAULT 0,
+	reconcile_watermark   bigint NOT NULL DEFAULT 0
+);
+
+CREATE TABLE ar.worker_run (
+	id           bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	kind         text NOT NULL CHECK (kind IN ('dunning', 'reconcile')),
+	as_of        date,
+	status       text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'succeeded', 'failed')),
+	started_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+	finished_at  timestamptz,
+	pid          integer NOT NULL DEFAULT pg_backend_pid(),
+	result       jsonb,
+	error        text
+);
+CREATE INDEX worker_run_running ON ar.worker_run (id) WHERE status = 'running';
+CREATE INDEX worker_run_kind ON ar.worker_run (kind, started_at);
+
+-- The worker starts serving the database: one worker per database (a
+-- session advisory lock); runs left "running" by a previous process that
+-- died are marked failed.  Returns 1, or 0 when another worker serves it.
+CREATE FUNCTION ar._worker_attach(naptime integer, dunning_at text, enabled boolean) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF NOT pg_try_advisory_lock(hashtext('ar_collect.worker')) THEN
+		RETURN 0;
+	END IF;
+	UPDATE ar.worker_run r
+	   SET status = 'failed', finished_at = now(),
+	       error = format('the worker (pid %s) stopped before the end of the run: crash, kill or shutdown; nothing of the run was kept', r.pid)
+	 WHERE r.status = 'running';
+	INSERT INTO ar.worker_state AS s (id, pid, backend_start, attached_at, naptime, dunning_at, enabled)
+	SELECT true, pg_backend_pid(), a.backend_start, now(), _worker_attach.naptime, _worker_attach.dunning_at,
+	       _worker_attach.enabled
+	  FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()
+	ON CONFLICT (id) DO UPDATE
+	   SET pid = EXCLUDED.pid, backend_start = EXCLUDED.backend_start, attached_at = EXCLUDED.attached_at,
+	       naptime = EXCLUDED.naptime, dunning_at = EXCLUDED.dunning_at, enabled = EXCLUDED.enabled;
+	RETURN 1;
+END $$;
+
+CREATE FUNCTION ar._worker_settings(naptime integer, dunning_at text, enabled boolean) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+	UPDATE ar.worker_state s
+	   SET naptime = _worker_settings.naptime, dunning_at = _worker_settings.dunning_at, enabled = _worker_settings.enabled
+	 WHERE s.pid = pg_backend_pid();
+	SELECT 1::bigint;
+$$;
+
+-- A reconcile run when ar.reconcile(boolean) exists and unmatched bank lines
+-- came in since the last one; NULL otherwise.
+CREATE FUNCTION ar._worker_reconcile_due() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	newest bigint;
+	run_id bigint;
+BEGIN
+	IF to_regprocedure('ar.reconcile(boolean)') IS NULL THEN
+		RETURN NULL;
+	END IF;
+	SELECT max(t.id) INTO newest
+	  FROM ar.bank_transaction t
+	 WHERE t.status = 'unmatched' AND t.id > coalesce((SELECT s.reconcile_watermark FROM ar.worker_state s), 0);
+	IF newest IS NULL THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO ar.worker_run (kind, status, result) VALUES ('reconcile', 'running', jsonb_build_object('up_to_line', newest))
+	RETURNING id INTO run_id;
+	RETURN run_id;
+END $$;
+
+CREATE FUNCTION ar._worker_reconcile(run_id bigint) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	r ar.worker_run;
+	lines bigint;
+	applied bigint;
+BEGIN
+	SELECT * INTO r FROM ar.worker_run w WHERE w.id = run_id AND w.status = 'running' FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'worker run % is not running', run_id USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	EXECUTE 'SELECT count(*), count(*) FILTER (WHERE applied) FROM ar.reconcile(true)' INTO lines, applied;
+	UPDATE ar.worker_run w
+	   SET status = 'succeeded', finished_at = clock_timestamp(),
+	       result = w.result || jsonb_build_object('lines', lines, 'applied', applied)
+	 WHERE w.id = r.id;
+	UPDATE ar.worker_state s
+	   SET last_reconcile_at = now(), reconciled_lines = s.reconciled_lines + applied,
+	       reconcile_watermark = greatest(s.reconcile_watermark, (r.result->>'up_to_line')::bigint);
+	RETURN applied;
+END $$;
+
+-- A dunning run for today once the time of day is past dunning_at, when no
+-- dunning has been run for today yet (by the worker or by hand); NULL
+-- otherwise.  After downtime this is one run, for today.
+CREATE FUNCTION ar._worker_dunning_due(dunning_at text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	run_id bigint;
+BEGIN
+	IF localtime < dunning_at::time OR EXISTS (SELECT 1 FROM ar.dunning_run d WHERE d.as_of = current_date) THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO ar.worker_run (kind, as_of, status) VALUES ('dunning', current_date, 'running')
+	RETURNING id INTO run_id;
+	RETURN run_id;
+END $$;
+
+-- The run and its notices commit together.
+CREATE FUNCTION ar._worker_dunning(run_id bigint) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	r ar.worker_run;
+	queued bigint;
+	per_level jsonb;
+BEGIN
+	SELECT * INTO r FROM ar.worker_run w WHERE w.id = run_id AND w.status = 'running' FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'worker run % is not running', run_id USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	SELECT coalesce(sum(c), 0), coalesce(jsonb_object_agg(level, c), '{}')
+	  INTO queued, per_level
+	  FROM (SELECT n.level, count(*) AS c FROM ar.run_dunning(r.as_of) n GROUP BY n.level) l;
+	UPDATE ar.worker_run w
+	   SET status = 'succeeded', finished_at = clock_timestamp(),
+	       result = jsonb_build_object('notices', queued, 'per_level', per_level)
+	 WHERE w.id = r.id;
+	UPDATE ar.worker_state s SET last_dunning_on = r.as_of, last_dunning_notices = queued;
+	RETURN queued;
+END $$;
+
+CREATE FUNCTION ar._worker_run_failed(run_id bigint, error text) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+	UPDATE ar.worker_run w SET status = 'failed', finished_at = clock_timestamp(), error = _worker_run_failed.error
+	 WHERE w.id = run_id AND w.status = 'running';
+	SELECT 1::bigint;
+$$;
+
+CREATE FUNCTION ar._worker_cycle_done(ok boolean, error text) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+	UPDATE ar.worker_state s
+	   SET last_cycle_at = now(), cycles = s.cycles + 1,
+	       failed_cycles = s.failed_cycles + CASE WHEN ok THEN 0 ELSE 1 END,
+	       last_error = coalesce(_worker_cycle_done.error, s.last_error),
+	       last_error_at = CASE WHEN _worker_cycle_done.error IS NOT NULL THEN now() ELSE s.last_error_at END
+	 WHERE s.pid = pg_backend_pid()
+	RETURNING s.cycles;
+$$;
+
+CREATE FUNCTION ar._launch_worker() RETURNS integer
+AS 'MODULE_PATHNAME', 'ar_launch_worker'
+LANGUAGE C VOLATILE STRICT;
+
+-- Starts the worker for this database without shared_preload_libraries (a
+-- dynamic background worker, e.g. on hosted PostgreSQL).  Returns its pid;
+-- the pid of the running one when a worker already serves the database.
+CREATE FUNCTION ar.start_worker() RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	running integer;
+BEGIN
+	SELECT a.pid INTO running FROM pg_stat_activity a
+	 WHERE a.backend_type = 'ar_collect worker' AND a.datname = current_database()
+	 ORDER BY a.backend_start LIMIT 1;
+	IF running IS NOT NULL THEN
+		RETURN running;
+	END IF;
+	RETURN ar._launch_worker();
+END $$;
+
+CREATE VIEW ar.worker_status AS
+SELECT a.pid IS NOT NULL AS running, a.pid, a.backend_start AS started_at,
+       coalesce(a.preloaded, false) AS preloaded, s.enabled, s.naptime, s.dunning_at,
+       s.last_cycle_at, s.cycles, s.failed_cycles, s.last_error, s.last_error_at,
+       s.last_dunning_on, s.last_dunning_notices,
+       (SELECT max(d.as_of) FROM ar.dunning_run d) AS last_run_date,
+       s.last_reconcile_at, s.reconciled_lines,
+       (SELECT count(*) FROM ar.worker_run w WHERE w.status = 'succeeded') AS runs_succeeded,
+       (SELECT count(*) FROM ar.worker_run w WHERE w.status = 'failed') AS runs_failed,
+       (SELECT count(*) FROM ar.worker_run w WHERE w.status = 'running') AS runs_running
+  FROM (SELECT 1) one
+  LEFT JOIN ar.worker_state s ON true
+  LEFT JOIN LATERAL (SELECT x.pid, x.backend_start,
+                            current_setting('shared_preload_libraries') ~ '(^|[\s,])ar_collect([\s,]|$)' AS preloaded
+                       FROM pg_stat_activity x
+                      WHERE x.backend_type = 'ar_collect worker' AND x.datname = current_database()
+                      ORDER BY x.backend_start LIMIT 1) a ON true;
+
+COMMENT ON VIEW ar.worker_status IS 'The background worker of this database: is it running, its settings, its last cycle, dunning and error, and its run counts.';
+COMMENT ON COLUMN ar.worker_status.running IS 'A worker is connected to this database now.';
+COMMENT ON COLUMN ar.worker_status.pid IS 'Its process id (pg_stat_activity, backend_type "ar_collect worker").';
+COMMENT ON COLUMN ar.worker_status.started_at IS 'When that process started.';
+COMMENT ON COLUMN ar.worker_status.preloaded IS 'ar_collect is in shared_preload_libraries (else the worker was started by ar.start_worker()).';
+COMMENT ON COLUMN ar.worker_status.enabled IS 'ar_collect.enabled as the worker last read it.';
+COMMENT ON COLUMN ar.worker_status.naptime IS 'ar_collect.naptime (seconds between cycles) as the worker last read it.';
+COMMENT ON COLUMN ar.worker_status.dunning_at IS 'ar_collect.dunning_at (time of day of the daily dunning) as the worker last read it.';
+COMMENT ON COLUMN ar.worker_status.last_cycle_at IS 'End of its last cycle.';
+COMMENT ON COLUMN ar.worker_status.cycles IS 'Cycles run since the extension was installed.';
+COMMENT ON COLUMN ar.worker_status.failed_cycles IS 'Cycles in which a unit of work failed (tried again at the next cycle).';
+COMMENT ON COLUMN ar.worker_status.last_error IS 'Last error of a unit of work (the server log has the details).';
+COMMENT ON COLUMN ar.worker_status.last_error_at IS 'When it happened.';
+COMMENT ON COLUMN ar.worker_status.last_dunning_on IS 'Run date of the last dunning the worker ran.';
+COMMENT ON COLUMN ar.worker_status.last_dunning_notices IS 'Notices that run queued.';
+COMMENT ON COLUMN ar.worker_status.last_run_date IS 'Last run date in ar.dunning_run, by the worker or by hand.';
+COMMENT ON COLUMN ar.worker_status.last_reconcile_at IS 'Last reconciliation the worker ran.';
+COMMENT ON COLUMN ar.worker_status.reconciled_lines IS 'Bank lines the worker''s reconciliations applied.';
+COMMENT ON COLUMN ar.worker_status.runs_succeeded IS 'Runs in ar.worker_run that succeeded.';
+COMMENT ON COLUMN ar.worker_status.runs_failed IS 'Runs in ar.worker_run that failed (error, or the worker died during the run).';
+COMMENT ON COLUMN ar.worker_status.runs_running IS 'Runs in progress.';
+
+-- ------------------------------------------------------ audit and grants
+
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['dunning_policy', 'dunning_level', 'dunning_template', 'dunning_segment_policy',
+	                         'customer_dunning_policy', 'dispute', 'payment_promise', 'payment_plan',
+	                         'payment_plan_invoice', 'payment_plan_instalment', 'dunning_block'] LOOP
+		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON ar.%I FOR EACH ROW EXECUTE FUNCTION ar._audit_row()',
+		               t || '_audit', t);
+	END LOOP;
+	-- notices are recorded at queue time by the communications log; their
+	-- delivery updates go to the audit trail
+	CREATE TRIGGER dunning_notice_audit AFTER UPDATE OR DELETE ON ar.dunning_notice
+		FOR EACH ROW EXECUTE FUNCTION ar._audit_row();
+	FOREACH t IN ARRAY ARRAY['dispute', 'payment_promise', 'payment_plan', 'payment_plan_invoice',
+	                         'payment_plan_instalment', 'dunning_block', 'dunning_run'] LOOP
+		EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON ar.%I FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate()',
+		               t || '_no_truncate', t);
+	END LOOP;
+END $$;
+
+-- open invoices of the past cancelled since a run date
+CREATE INDEX invoice_cancelled_on ON ar.invoice (cancelled_on) WHERE cancelled_on IS NOT NULL;
+
+GRANT SELECT ON ar.dunning_policy, ar.dunning_level, ar.dunning_template, ar.dunning_segment_policy,
+                ar.customer_dunning_policy, ar.customer_policy, ar.dunning_notice, ar.dunning_account, ar.dunning_run,
+                ar.dispute, ar.payment_promise, ar.payment_plan, ar.payment_plan_invoice, ar.payment_plan_instalment,
+                ar.dunning_block, ar.communication, ar.customer_timeline, ar.dunning_summary,
+                ar.worker_state, ar.worker_run, ar.worker_status
+	TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar.payment_plan_schedule(bigint, date) TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar.run_dunning(date, boolean), ar.mark_notice(bigint, text, text, text),
+                          ar.open_dispute(bigint, text, date), ar.resolve_dispute(bigint, text, date),
+                          ar.promise_to_pay(bigint, date, numeric, date),
+                          ar.create_payment_plan(bigint, bigint[], date[], numeric[], date, integer, text),
+                          ar.cancel_payment_plan(bigint, text, date),
+                          ar.block_dunning(bigint, date, text, date), ar.unblock_dunning(bigint, text, date),
+                          ar.log_interaction(bigint, text, text, text, text, timestamptz, bigint, text)
+	TO ar_collector;
+GRANT INSERT, UPDATE, DELETE ON ar.dunning_policy, ar.dunning_level, ar.dunning_template, ar.dunning_segment_policy
+	TO ar_admin;
+GRANT EXECUTE ON FUNCTION ar.set_dunning_policy(bigint, text), ar.start_worker() TO ar_admin;
+
+-- pg_dump keeps the configuration users add (not the shipped FR_STANDARD,
+-- which CREATE EXTENSION makes again) and every record of collections.
+SELECT pg_catalog.pg_extension_config_dump('ar.dunning_policy', 'WHERE NOT shipped');
+SELECT pg_catalog.pg_extension_config_dump('ar.dunning_level', 'WHERE NOT shipped');
+SELECT pg_catalog.pg_extension_config_dump('ar.dunning_template', 'WHERE NOT shipped');
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['dunning_segment_policy', 'customer_dunning_policy', 'dispute', 'payment_promise',
+	                         'payment_plan', 'payment_plan_invoice', 'payment_plan_instalment', 'dunning_block',
+	                         'dunning_notice', 'dunning_account', 'dunning_run', 'communication'] LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(('ar.' || t)::regclass, '');
+	END LOOP;
+	FOREACH t IN ARRAY ARRAY['dunning_policy', 'dunning_template', 'dispute', 'payment_promise', 'payment_plan',
+	                         'payment_plan_invoice', 'payment_plan_instalment', 'dunning_block', 'dunning_notice',
+	                         'communication'] LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('ar.' || t, 'id')::regclass, '');
+	END LOOP;
+END $$;
