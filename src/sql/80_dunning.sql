@@ -23,50 +23,42 @@
 -- ---------------------------------------------------------------- formatting
 
 CREATE FUNCTION ar.format_money(amount numeric, currency text, language text DEFAULT 'en')
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-	-- to the cent, half away from zero; French: 1 234,56 EUR (no-break spaces)
-	SELECT CASE WHEN language = 'fr'
-	            THEN translate(to_char(round(amount, 2), 'FM999,999,999,999,999,990.00'), ',.', U&'\00A0,')
-	                 || U&'\00A0' || currency
-	            ELSE to_char(round(amount, 2), 'FM999,999,999,999,999,990.00') || ' ' || currency
-	       END
-$$;
+RETURNS text
+AS 'MODULE_PATHNAME', 'ar_format_money'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ar.format_money(numeric, text, text) IS
-	'An amount as a letter prints it, rounded to the cent: 1 234,56 EUR (fr), 1,234.56 EUR (other languages).';
+	'An amount as a letter prints it, rounded to the cent (half away from zero): 1 234,56 EUR (fr, no-break spaces), 1,234.56 EUR (other languages).';
 
 CREATE FUNCTION ar.format_date(d date, language text DEFAULT 'en')
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-	SELECT CASE WHEN d IS NULL THEN NULL
-	            WHEN language = 'fr'
-	            THEN CASE WHEN extract(day FROM d) = 1 THEN '1er' ELSE extract(day FROM d)::integer::text END
-	                 || ' ' || (ARRAY['janvier', 'février', 'mars', 'avril', 'mai', 'juin', 'juillet', 'août',
-	                                  'septembre', 'octobre', 'novembre', 'décembre'])[extract(month FROM d)::integer]
-	                 || ' ' || extract(year FROM d)::integer
-	            ELSE extract(day FROM d)::integer::text
-	                 || ' ' || (ARRAY['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
-	                                  'September', 'October', 'November', 'December'])[extract(month FROM d)::integer]
-	                 || ' ' || extract(year FROM d)::integer
-	       END
-$$;
+RETURNS text
+AS 'MODULE_PATHNAME', 'ar_format_date'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ar.format_date(date, text) IS
 	'A date as a letter prints it: 1er mars 2026 (fr), 1 March 2026 (other languages).';
 
--- '3 mars 2026, 17 mars 2026 et 1er avril 2026'
-CREATE FUNCTION ar.format_date_list(dates date[], language text DEFAULT 'en')
-RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-	SELECT CASE WHEN cardinality(dates) IS NULL OR cardinality(dates) = 0 THEN ''
-	            WHEN cardinality(dates) = 1 THEN ar.format_date(dates[1], language)
-	            ELSE (SELECT string_agg(ar.format_date(d, language), ', ' ORDER BY n)
-	                    FROM unnest(dates[1:cardinality(dates) - 1]) WITH ORDINALITY u(d, n))
-	                 || CASE WHEN language = 'fr' THEN ' et ' ELSE ' and ' END
-	                 || ar.format_date(dates[cardinality(dates)], language)
-	       END
-$$;
-COMMENT ON FUNCTION ar.format_date_list(date[], text) IS
-	'Dates joined as a sentence: 3 mars 2026 et 17 mars 2026 (fr), 3 March 2026 and 17 March 2026.';
+-- One line of the invoice table of a notice.
+CREATE TYPE ar.dunning_line AS (
+	invoice_id   bigint,
+	number       text,
+	due_date     date,
+	amount       numeric,
+	open_amount  numeric,
+	days_late    integer,
+	interest     numeric,
+	fixed_fee    numeric,
+	currency     text
+);
+
+CREATE FUNCTION ar._invoice_table(lines ar.dunning_line[], language text, wide boolean)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ar_invoice_table'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
+-- The invoice ids of lines, in the order of the table (due date, then id).
+CREATE FUNCTION ar._line_ids(lines ar.dunning_line[])
+RETURNS bigint[]
+AS 'MODULE_PATHNAME', 'ar_line_ids'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION ar.render_template(template text, names text[], vals text[])
 RETURNS text
@@ -680,7 +672,6 @@ CREATE TABLE ar.communication (
 	recorded_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX communication_customer ON ar.communication (customer_id, occurred_at);
-CREATE INDEX communication_notice ON ar.communication (notice_id) WHERE notice_id IS NOT NULL;
 
 CREATE FUNCTION ar._communication_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -1283,7 +1274,8 @@ CREATE TABLE ar.dunning_notice (
 CREATE UNIQUE INDEX dunning_notice_level_once_per_cycle ON ar.dunning_notice (customer_id, currency, cycle, level)
 	WHERE status IN ('queued', 'sent');
 CREATE INDEX dunning_notice_queued ON ar.dunning_notice (id) WHERE status = 'queued';
-CREATE INDEX dunning_notice_as_of ON ar.dunning_notice (as_of, level);
+-- run dates follow insertion order: a BRIN index costs next to nothing to keep
+CREATE INDEX dunning_notice_as_of ON ar.dunning_notice USING brin (as_of);
 
 -- Escalation state of each dunning account (customer and currency).
 CREATE TABLE ar.dunning_account (
@@ -1295,7 +1287,7 @@ CREATE TABLE ar.dunning_account (
 	last_notice_on  date,          -- its run date
 	updated_at      timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (customer_id, currency)
-);
+) WITH (fillfactor = 70);   -- room for the HOT updates of each notice
 
 -- One row per run date queued for real: a second run for the same date
 -- queues nothing.
@@ -1351,19 +1343,41 @@ $$;
 -- transaction of the run.  A second run for the same date queues nothing.
 CREATE FUNCTION ar.run_dunning(as_of date DEFAULT current_date, dry_run boolean DEFAULT false)
 RETURNS SETOF ar.dunning_notice
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+-- a batch of set-based statements over work tables: compiling each one
+-- costs more than it saves
+SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB'
+-- the work tables are analyzed from a small sample, enough for join plans;
+-- no nested loops over work tables whose size the planner may misjudge
+SET default_statistics_target = 10 SET enable_nestloop = off
+AS $$
 #variable_conflict use_column
 DECLARE
 	x constant date := run_dunning.as_of;
 	real_run constant boolean := NOT run_dunning.dry_run;
-	with_penalties constant boolean := to_regprocedure('ar.invoice_penalty(bigint,date)') IS NOT NULL;
 	started constant timestamptz := clock_timestamp();
+	-- how penalties are computed: by the penalty engine for every listed
+	-- invoice in one statement (the set-based core of ar.invoice_penalty),
+	-- else by ar.invoice_penalty, else not at all (NULL)
+	penalty_mode constant text := CASE
+		WHEN to_regprocedure('ar._penalty_compute(text,numeric,date,date,date[],numeric[],numeric,text,boolean)') IS NOT NULL
+		     AND to_regclass('ar.penalty_claim') IS NOT NULL THEN 'engine'
+		WHEN to_regprocedure('ar.invoice_penalty(bigint,date)') IS NOT NULL THEN 'function'
+		ELSE 'none' END;
+	claims boolean := false;        -- penalty decisions exist (ar.penalty_claim)
+	paid_since boolean;             -- allocations dated after x exist
+	cancelled_since boolean;        -- invoices cancelled after x exist
 	lead_days integer;
 	closed integer := 0;
 	accounts integer;
+	queued integer;
+	last_id bigint;
+	problems bigint;
+	first_problem text;
 	missing record;
-	names constant text[] := ar.dunning_placeholders();
 	work_table text;
+	out_query text;
+	step_at timestamptz := clock_timestamp();    -- step timings, at DEBUG1
 BEGIN
 	IF x IS NULL OR NOT isfinite(x) THEN
 		RAISE EXCEPTION 'run_dunning needs a finite as_of date, not %', coalesce(x::text, 'NULL')
@@ -1380,9 +1394,8 @@ BEGIN
 		END IF;
 	END IF;
 	-- work tables of an earlier call in the same transaction
-	FOR work_table IN SELECT unnest(ARRAY['ar_dun_policy', 'ar_dun_blocked', 'ar_dun_excluded', 'ar_dun_inv',
-	                                      'ar_dun_acct', 'ar_dun_dec', 'ar_dun_line', 'ar_dun_sum', 'ar_dun_tpl',
-	                                      'ar_dun_prev', 'ar_dun_table', 'ar_dun_out', 'ar_dun_done']) LOOP
+	FOR work_table IN SELECT unnest(ARRAY['ar_dun_policy', 'ar_dun_blocked', 'ar_dun_excluded', 'ar_dun_customer',
+	                                      'ar_dun_pay', 'ar_dun_acct', 'ar_dun_dec', 'ar_dun_tpl', 'ar_dun_prev']) LOOP
 		IF to_regclass('pg_temp.' || work_table) IS NOT NULL THEN
 			EXECUTE format('DROP TABLE pg_temp.%I', work_table);
 		END IF;
@@ -1419,14 +1432,19 @@ BEGIN
 		)
 		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, plan_id)
 		SELECT c.company_id, c.customer_id, x, 'plan_' || c.status, 'internal',
-		       CASE c.status WHEN 'broken' THEN format('Payment plan %s broken: instalment missed (%s); its invoices are dunned again', c.id, c.status_on)
-		                     ELSE format('Payment plan %s completed', c.id) END,
+		       CASE c.status
+		            WHEN 'broken' THEN format('Payment plan %s broken: instalment missed (%s); its invoices are dunned again',
+		                                      c.id, c.status_on)
+		            ELSE format('Payment plan %s completed', c.id) END,
 		       c.id
 		  FROM changed c;
 	END IF;
 
-	-- active policies, their levels as arrays (level of an invoice:
-	-- levels[width_bucket(days late, offsets)])
+	RAISE DEBUG 'run_dunning exclusions updated: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
+
+	-- active policies, their levels as arrays: the level an invoice reached
+	-- is levels[width_bucket(days late, offsets)]
 	CREATE TEMP TABLE ar_dun_policy ON COMMIT DROP AS
 	SELECT p.id AS policy_id, p.code, p.min_days_between, p.fallback_language, p.templates_from,
 	       array_agg(l.offset_days ORDER BY l.level) AS offsets, array_agg(l.level ORDER BY l.level) AS levels
@@ -1436,7 +1454,7 @@ BEGIN
 	SELECT greatest(0, -min(o)) INTO lead_days FROM ar_dun_policy, unnest(offsets) o;
 	lead_days := coalesce(lead_days, 0);
 
-	-- customers blocked on x
+	-- 0. customers blocked on x
 	CREATE TEMP TABLE ar_dun_blocked ON COMMIT DROP AS
 	SELECT DISTINCT b.customer_id
 	  FROM ar.dunning_block b
@@ -1461,43 +1479,178 @@ BEGIN
 	   AND NOT (p.status IN ('completed', 'broken') AND p.status_on <= x)
 	   AND ar._plan_broken_on(p.id, x) IS NULL;
 
-	-- 1. dunnable invoices with the level each reached
-	CREATE TEMP TABLE ar_dun_inv ON COMMIT DROP AS
+	RAISE DEBUG 'run_dunning policies, blocks, exclusions: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
+
+	-- customers dunned on x: not blocked, with an active policy (and, for
+	-- the penalty engine, the regime of their invoices: the customer's,
+	-- else FR_LME, as ar.invoice_penalty does)
+	EXECUTE format($q$
+	CREATE TEMP TABLE ar_dun_customer ON COMMIT DROP AS
+	SELECT c.id AS customer_id, p.policy_id %s
+	  FROM ar.customer c
+	  LEFT JOIN ar.customer_dunning_policy cp ON cp.customer_id = c.id
+	  LEFT JOIN ar.dunning_segment_policy sp ON sp.segment = c.segment
+	  LEFT JOIN (SELECT d.id FROM ar.dunning_policy d
+	              WHERE d.is_default AND d.active ORDER BY d.shipped, d.id LIMIT 1) dp ON true
+	  JOIN ar_dun_policy p ON p.policy_id = coalesce(cp.policy_id, sp.policy_id, dp.id)
+	 WHERE NOT EXISTS (SELECT 1 FROM ar_dun_blocked b WHERE b.customer_id = c.id)
+	$q$, CASE WHEN penalty_mode = 'engine'
+	          THEN ', coalesce(c.penalty_regime, ''FR_LME'') AS regime, c.penalty_rate AS contract_rate' ELSE '' END);
+	ANALYZE ar_dun_customer (customer_id, policy_id);
+
+	RAISE DEBUG 'run_dunning customers: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
+	IF penalty_mode = 'engine' THEN
+		EXECUTE 'SELECT EXISTS (SELECT 1 FROM ar.penalty_claim)' INTO claims;
+		-- payments made by x on the invoices partly paid then, for the engine
+		CREATE TEMP TABLE ar_dun_pay ON COMMIT DROP AS
+		-- (in any order: the engine sorts them)
+		SELECT a.invoice_id, array_agg(a.allocated_on) AS dates, array_agg(a.amount) AS amounts
+		  FROM ar.allocation a
+		  JOIN ar.invoice i ON i.id = a.invoice_id
+		 WHERE a.allocated_on <= x
+		   AND i.amount > 0 AND i.issue_date <= x AND i.due_date <= x + lead_days AND i.open_amount <> i.amount
+		   AND (i.open_amount <> 0 OR i.id IN (SELECT l.invoice_id FROM ar.allocation l WHERE l.allocated_on > x))
+		 GROUP BY a.invoice_id;
+		ANALYZE ar_dun_pay (invoice_id);
+	END IF;
+	paid_since := EXISTS (SELECT 1 FROM ar.allocation a WHERE a.allocated_on > x);
+	cancelled_since := EXISTS (SELECT 1 FROM ar.invoice i WHERE i.cancelled_on > x);
+	RAISE DEBUG 'run_dunning payments: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
+
+	-- 1, 2. In one pass over the dunnable invoices on x: the level each
+	-- reached, R of its account (a window over the account's invoices), and
+	-- per account what a notice would list: the invoices that reached level
+	-- 1 (all of them, at level 0, when R = 0), in due date order, with their
+	-- open amounts on x (today's plus the allocations dated after x; the
+	-- invoices paid or cancelled since x are looked up only when there are
+	-- any) and the penalties accrued on x.  An invoice whose penalty cannot
+	-- be computed (a rate not known) leaves the account's penalties NULL,
+	-- never a silent zero; penalties already billed, waived or written off
+	-- (ar.penalty_claim) are not claimed again.
+	EXECUTE format($q$
+	CREATE TEMP TABLE ar_dun_acct ON COMMIT DROP AS
 	WITH later AS (
 		SELECT a.invoice_id, sum(a.amount) AS amount
-		  FROM ar.allocation a WHERE a.allocated_on > x GROUP BY a.invoice_id
+		  FROM ar.allocation a WHERE a.allocated_on > %1$L GROUP BY a.invoice_id
 	), open_on_x AS (
-		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount,
-		       i.open_amount + coalesce(l.amount, 0) AS open_amount
-		  FROM ar.invoice i LEFT JOIN later l ON l.invoice_id = i.id
-		 WHERE i.open_amount <> 0 AND i.amount > 0 AND i.issue_date <= x AND i.due_date <= x + lead_days
-		UNION ALL   -- paid since x
-		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount, l.amount
-		  FROM later l JOIN ar.invoice i ON i.id = l.invoice_id
-		 WHERE i.open_amount = 0 AND i.cancelled_on IS NULL AND i.amount > 0 AND i.issue_date <= x
-		   AND i.due_date <= x + lead_days
-		UNION ALL   -- cancelled since x
-		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount, i.amount
-		  FROM ar.invoice i
-		 WHERE i.cancelled_on > x AND i.amount > 0 AND i.issue_date <= x AND i.due_date <= x + lead_days
+		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount, i.cancelled_on,
+		       %4$s AS open_on_x %3$s
+		  FROM ar.invoice i %5$s
+		 WHERE i.open_amount <> 0 AND i.amount > 0 AND i.issue_date <= %1$L AND i.due_date <= %2$L
+		%10$s
+		), dunnable AS (
+		SELECT o.*, c.policy_id, p.levels[width_bucket(%1$L::date - o.due_date, p.offsets)] AS inv_level %6$s
+		  FROM open_on_x o
+		  JOIN ar_dun_customer c ON c.customer_id = o.customer_id
+		  JOIN ar_dun_policy p ON p.policy_id = c.policy_id %9$s
+		 WHERE o.open_on_x > 0
+		   AND width_bucket(%1$L::date - o.due_date, p.offsets) > 0
+		   AND NOT EXISTS (SELECT 1 FROM ar_dun_excluded e WHERE e.invoice_id = o.id)
 	)
-	SELECT o.id AS invoice_id, o.customer_id, o.currency, o.number, o.due_date, o.amount, o.open_amount,
-	       p.policy_id, p.levels[width_bucket(x - o.due_date, p.offsets)] AS inv_level
-	  FROM open_on_x o
-	  JOIN ar.customer_policy cp ON cp.customer_id = o.customer_id
-	  JOIN ar_dun_policy p ON p.policy_id = cp.policy_id
-	 WHERE o.open_amount > 0
-	   AND width_bucket(x - o.due_date, p.offsets) > 0
-	   AND NOT EXISTS (SELECT 1 FROM ar_dun_blocked b WHERE b.customer_id = o.customer_id)
-	   AND NOT EXISTS (SELECT 1 FROM ar_dun_excluded e WHERE e.invoice_id = o.id);
-	ANALYZE ar_dun_inv;
-
-	-- 2. R per account
-	CREATE TEMP TABLE ar_dun_acct ON COMMIT DROP AS
-	SELECT v.customer_id, v.currency, min(v.policy_id) AS policy_id, max(v.inv_level) AS r
-	  FROM ar_dun_inv v GROUP BY v.customer_id, v.currency;
-	ANALYZE ar_dun_acct;
+	-- per account: R, and what a notice would list (each aggregate twice:
+	-- for the invoices at level 1 and up, and for those at level 0, listed
+	-- when R = 0).  The lines are put in due date order when the notice is
+	-- rendered (ar._invoice_table, ar._line_ids).  Accounts are grouped on
+	-- the bytes of the currency code (COLLATE "C"): no locale rules needed.
+	SELECT g.customer_id, (g.currency COLLATE "default")::char(3) AS currency, g.policy_id, g.r,
+	       CASE WHEN g.r >= 1 THEN g.n1 ELSE g.n0 END AS invoice_count,
+	       CASE WHEN g.r >= 1 THEN g.due1 ELSE g.due0 END AS amount_due,
+	       CASE WHEN g.r >= 1 THEN g.interest1 ELSE g.interest0 END AS interest,
+	       CASE WHEN g.r >= 1 THEN g.fee1 ELSE g.fee0 END AS indemnity,
+	       CASE WHEN g.r >= 1 THEN g.total1 ELSE g.total0 END AS penalties,
+	       CASE WHEN g.r >= 1 THEN g.lines1 ELSE g.lines0 END AS lines,
+	       CASE WHEN g.r >= 1 THEN g.problems1 ELSE g.problems0 END AS problems,
+	       CASE WHEN g.r >= 1 THEN g.problem1 ELSE g.problem0 END AS first_problem
+	  FROM (SELECT q.customer_id, q.currency, min(q.policy_id) AS policy_id, max(q.inv_level) AS r,
+	               count(*) FILTER (WHERE q.inv_level >= 1) AS n1,
+	               count(*) FILTER (WHERE q.inv_level = 0) AS n0,
+	               sum(q.open_on_x) FILTER (WHERE q.inv_level >= 1) AS due1,
+	               sum(q.open_on_x) FILTER (WHERE q.inv_level = 0) AS due0,
+	               -- NULL when any penalty is unknown
+	               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.inv_level >= 1)
+	                    THEN sum(q.interest) FILTER (WHERE q.inv_level >= 1) END AS interest1,
+	               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.inv_level = 0)
+	                    THEN sum(q.interest) FILTER (WHERE q.inv_level = 0) END AS interest0,
+	               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.inv_level >= 1)
+	                    THEN sum(q.fixed_fee) FILTER (WHERE q.inv_level >= 1) END AS fee1,
+	               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.inv_level = 0)
+	                    THEN sum(q.fixed_fee) FILTER (WHERE q.inv_level = 0) END AS fee0,
+	               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.inv_level >= 1)
+	                    THEN sum(q.total) FILTER (WHERE q.inv_level >= 1) END AS total1,
+	               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.inv_level = 0)
+	                    THEN sum(q.total) FILTER (WHERE q.inv_level = 0) END AS total0,
+	               array_agg(q.line) FILTER (WHERE q.inv_level >= 1) AS lines1,
+	               array_agg(q.line) FILTER (WHERE q.inv_level = 0) AS lines0,
+	               count(q.problem) FILTER (WHERE q.inv_level >= 1) AS problems1,
+	               count(q.problem) FILTER (WHERE q.inv_level = 0) AS problems0,
+	               min(q.number || ': ' || q.problem) FILTER (WHERE q.inv_level >= 1) AS problem1,
+	               min(q.number || ': ' || q.problem) FILTER (WHERE q.inv_level = 0) AS problem0
+	          FROM (SELECT l.customer_id, l.currency COLLATE "C" AS currency, l.policy_id, l.inv_level, l.number,
+	                       l.open_on_x,
+	                       l.interest, l.fixed_fee, l.total, l.problem,
+	                       ROW(l.id, l.number, l.due_date, l.amount, l.open_on_x, %1$L::date - l.due_date, l.interest,
+	                           l.fixed_fee, l.currency)::ar.dunning_line AS line
+	                  FROM (SELECT p.*, %7$s
+	                          FROM (SELECT d.*, %8$s FROM dunnable d OFFSET 0) p) l) q
+	         GROUP BY q.customer_id, q.currency) g
+	$q$, x, x + lead_days,
+	-- %3$s: what the penalty engine needs of the invoice
+	CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate, i.penalty_for_invoice_id' ELSE '' END,
+	-- %4$s, %5$s: the open amount on x, from today's and the allocations dated after x
+	CASE WHEN paid_since THEN 'i.open_amount + coalesce(l.amount, 0)' ELSE 'i.open_amount' END,
+	CASE WHEN paid_since THEN 'LEFT JOIN later l ON l.invoice_id = i.id' ELSE '' END,
+	-- %6$s: the regime each invoice runs under
+	CASE WHEN penalty_mode = 'engine'
+	     THEN ', coalesce(o.penalty_regime, c.regime) AS regime, coalesce(o.penalty_rate, c.contract_rate) AS contract_rate,
+	             o.cancelled_on IS NULL AND o.penalty_for_invoice_id IS NULL AS liable,
+	             pay.dates AS pay_dates, pay.amounts AS pay_amounts'
+	     ELSE '' END,
+	-- %7$s: the penalty columns, from pen
+	CASE penalty_mode
+	     WHEN 'engine' THEN
+	         'CASE WHEN p.claimable THEN (p.pen).interest ELSE 0.00 END AS interest,
+	          CASE WHEN p.claimable THEN (p.pen).fixed_fee ELSE 0.00 END AS fixed_fee,
+	          CASE WHEN p.claimable THEN (p.pen).total ELSE 0.00 END AS total,
+	          CASE WHEN p.claimable THEN (p.pen).problem END AS problem'
+	     WHEN 'function' THEN
+	         '(p.pen).interest, (p.pen).fixed_fee, (p.pen).total, NULL::text AS problem'
+	     ELSE 'NULL::numeric AS interest, NULL::numeric AS fixed_fee, NULL::numeric AS total, NULL::text AS problem' END,
+	-- %8$s: pen, computed once per listed invoice
+	CASE penalty_mode
+	     WHEN 'engine' THEN format(
+	         'd.liable AND %s AS claimable,
+	          ar._penalty_compute(d.regime, d.amount, d.due_date, %L, d.pay_dates, d.pay_amounts,
+	                              d.contract_rate, d.currency, false) AS pen',
+	         CASE WHEN claims THEN 'NOT EXISTS (SELECT 1 FROM ar.penalty_claim pc
+	                                             WHERE pc.invoice_id = d.id AND pc.decided_on <= ' || quote_literal(x) || ')'
+	              ELSE 'true' END, x)
+	     WHEN 'function' THEN format('ar.invoice_penalty(d.id, %L) AS pen', x)
+	     ELSE 'NULL::integer AS pen' END,
+	-- %9$s: the payments the engine needs
+	CASE WHEN penalty_mode = 'engine' THEN 'LEFT JOIN ar_dun_pay pay ON pay.invoice_id = o.id' ELSE '' END,
+	-- %10$s: the invoices paid since x, and cancelled since x
+	CASE WHEN paid_since THEN format($b$
+		UNION ALL
+		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount, i.cancelled_on, l.amount %s
+		  FROM later l JOIN ar.invoice i ON i.id = l.invoice_id
+		 WHERE i.open_amount = 0 AND i.cancelled_on IS NULL AND i.amount > 0 AND i.issue_date <= %L
+		   AND i.due_date <= %L$b$,
+		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate, i.penalty_for_invoice_id' ELSE '' END,
+		x, x + lead_days) ELSE '' END
+	|| CASE WHEN cancelled_since THEN format($b$
+		UNION ALL
+		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount, i.cancelled_on, i.amount %s
+		  FROM ar.invoice i
+		 WHERE i.cancelled_on > %L AND i.amount > 0 AND i.issue_date <= %L AND i.due_date <= %L$b$,
+		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate, i.penalty_for_invoice_id' ELSE '' END,
+		x, x, x + lead_days) ELSE '' END);
+	ANALYZE ar_dun_acct (customer_id, currency, policy_id, r);
 	SELECT count(*) INTO accounts FROM ar_dun_acct;
+	RAISE DEBUG 'run_dunning dunnable invoices, listings and penalties: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
 
 	-- 3. a run date where R is none starts a new cycle (not for skipped customers)
 	IF real_run THEN
@@ -1506,9 +1659,7 @@ BEGIN
 			   SET cycle = a.cycle + 1, level = NULL, updated_at = now()
 			 WHERE a.level IS NOT NULL
 			   AND NOT EXISTS (SELECT 1 FROM ar_dun_acct d WHERE d.customer_id = a.customer_id AND d.currency = a.currency)
-			   AND NOT EXISTS (SELECT 1 FROM ar_dun_blocked b WHERE b.customer_id = a.customer_id)
-			   AND EXISTS (SELECT 1 FROM ar.customer_policy cp JOIN ar_dun_policy p ON p.policy_id = cp.policy_id
-			                WHERE cp.customer_id = a.customer_id)
+			   AND EXISTS (SELECT 1 FROM ar_dun_customer c WHERE c.customer_id = a.customer_id)
 			RETURNING a.customer_id, a.currency, a.cycle
 		), logged AS (
 			INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary)
@@ -1520,56 +1671,44 @@ BEGIN
 		SELECT count(*) INTO closed FROM logged;
 	END IF;
 
-	-- 4, 5. decisions
+	-- 4, 5. decisions: N, queued when N > C, the last notice is at least
+	-- min_days_between days old, and the amount due reaches the level's
+	-- minimum (else the account waits)
 	CREATE TEMP TABLE ar_dun_dec ON COMMIT DROP AS
-	SELECT d.customer_id, d.currency, d.policy_id, d.r, coalesce(a.cycle, 1) AS cycle, a.level AS c, n.level,
-	       l.name AS level_name, l.min_amount, l.fee, l.state_penalties, l.reply_days, l.delivery_days,
+	SELECT d.customer_id, d.currency, d.policy_id, d.r, d.cycle, d.c, d.level, d.known,
+	       l.name AS level_name, l.fee, l.state_penalties, l.reply_days, l.delivery_days,
 	       c.company_id, c.code AS customer_code, c.name AS customer_name,
 	       coalesce(nullif(lower(left(btrim(c.language), 2)), ''), 'fr') AS language, coalesce(c.segment, '') AS segment,
 	       ch.channel,
 	       CASE ch.channel WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone END AS recipient
-	  FROM ar_dun_acct d
-	  JOIN ar_dun_policy p ON p.policy_id = d.policy_id
-	  LEFT JOIN ar.dunning_account a ON a.customer_id = d.customer_id AND a.currency = d.currency
-	 CROSS JOIN LATERAL (SELECT CASE WHEN d.r = 0 THEN 0
-	                                 ELSE least(d.r, greatest(coalesce(a.level, 0), 0) + 1) END AS level) n
-	  JOIN ar.dunning_level l ON l.policy_id = d.policy_id AND l.level = n.level
+	  FROM (SELECT d.customer_id, d.currency, d.policy_id, d.r, d.amount_due, coalesce(a.cycle, 1) AS cycle,
+	               a.level AS c, a.customer_id IS NOT NULL AS known,
+	               CASE WHEN d.r = 0 THEN 0 ELSE least(d.r, greatest(coalesce(a.level, 0), 0) + 1) END AS level
+	          FROM ar_dun_acct d
+	          JOIN ar_dun_policy p ON p.policy_id = d.policy_id
+	          LEFT JOIN ar.dunning_account a ON a.customer_id = d.customer_id AND a.currency = d.currency
+	         WHERE (a.last_notice_on IS NULL OR a.last_notice_on <= x - p.min_days_between)
+	           AND CASE WHEN d.r = 0 THEN 0 ELSE least(d.r, greatest(coalesce(a.level, 0), 0) + 1) END
+	               > coalesce(a.level, -1)
+	        OFFSET 0) d
+	  JOIN ar.dunning_level l ON l.policy_id = d.policy_id AND l.level = d.level
 	  JOIN ar.customer c ON c.id = d.customer_id
 	 CROSS JOIN LATERAL (SELECT CASE WHEN l.channel = 'email' AND coalesce(btrim(c.email), '') = '' THEN 'letter'
 	                                 WHEN l.channel = 'sms' AND coalesce(btrim(c.phone), '') = '' THEN 'letter'
 	                                 ELSE l.channel END AS channel) ch
-	 WHERE n.level > coalesce(a.level, -1)
-	   AND (a.last_notice_on IS NULL OR a.last_notice_on <= x - p.min_days_between)
+	 WHERE d.amount_due >= l.min_amount
 	   AND NOT EXISTS (SELECT 1 FROM ar.dunning_notice dn
 	                    WHERE dn.customer_id = d.customer_id AND dn.currency = d.currency AND dn.as_of = x);
-
-	-- what each notice lists, with the penalties accrued on x
-	IF with_penalties THEN
-		CREATE TEMP TABLE ar_dun_line ON COMMIT DROP AS
-		SELECT v.customer_id, v.currency, v.invoice_id, v.number, v.due_date, v.amount, v.open_amount,
-		       x - v.due_date AS days_late, pen.interest, pen.fixed_fee, pen.total
-		  FROM ar_dun_dec n
-		  JOIN ar_dun_inv v ON v.customer_id = n.customer_id AND v.currency = n.currency
-		  LEFT JOIN LATERAL ar.invoice_penalty(v.invoice_id, x) pen ON true
-		 WHERE v.inv_level >= least(n.level, 1);
-	ELSE
-		CREATE TEMP TABLE ar_dun_line ON COMMIT DROP AS
-		SELECT v.customer_id, v.currency, v.invoice_id, v.number, v.due_date, v.amount, v.open_amount,
-		       x - v.due_date AS days_late, NULL::numeric AS interest, NULL::numeric AS fixed_fee, NULL::numeric AS total
-		  FROM ar_dun_dec n
-		  JOIN ar_dun_inv v ON v.customer_id = n.customer_id AND v.currency = n.currency
-		 WHERE v.inv_level >= least(n.level, 1);
+	ANALYZE ar_dun_dec (customer_id, currency, policy_id, level, language, segment, channel);
+	SELECT sum(s.problems), min(s.first_problem) INTO problems, first_problem
+	  FROM ar_dun_acct s JOIN ar_dun_dec n ON n.customer_id = s.customer_id AND n.currency = s.currency
+	 WHERE s.problems > 0;
+	IF problems > 0 THEN
+		RAISE WARNING 'penalties of % invoice(s) could not be computed on %; their notices state no penalties', problems, x
+			USING DETAIL = 'First: ' || first_problem;
 	END IF;
-
-	CREATE TEMP TABLE ar_dun_sum ON COMMIT DROP AS
-	SELECT l.customer_id, l.currency, array_agg(l.invoice_id ORDER BY l.due_date, l.invoice_id) AS invoice_ids,
-	       count(*) AS invoice_count, sum(l.open_amount) AS amount_due,
-	       sum(l.interest) AS interest, sum(l.fixed_fee) AS indemnity, sum(l.total) AS penalties
-	  FROM ar_dun_line l GROUP BY l.customer_id, l.currency;
-
-	-- a level is not sent below its minimum amount: the account waits
-	DELETE FROM ar_dun_dec n USING ar_dun_sum s
-	 WHERE s.customer_id = n.customer_id AND s.currency = n.currency AND s.amount_due < n.min_amount;
+	RAISE DEBUG 'run_dunning decisions: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
 
 	-- the template of each notice: the customer's language, else the
 	-- policy's fallback language; the customer's segment, else any; the
@@ -1595,100 +1734,81 @@ BEGIN
 			USING ERRCODE = 'undefined_object';
 	END IF;
 
-	-- dates of the reminders (level 1 and up) already queued in the cycle
+	-- dates of the reminders (level 1 and up) already queued in the cycle,
+	-- as the letter prints them
 	CREATE TEMP TABLE ar_dun_prev ON COMMIT DROP AS
-	SELECT n.customer_id, n.currency, array_agg(dn.as_of ORDER BY dn.as_of, dn.id) AS dates
+	SELECT n.customer_id, n.currency,
+	       array_agg(ar.format_date(dn.as_of, t.render_language) ORDER BY dn.as_of, dn.id) AS dates,
+	       min(t.render_language) AS language
 	  FROM ar_dun_dec n
+	  JOIN ar_dun_tpl t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
+	                   AND t.segment = n.segment AND t.channel = n.channel
 	  JOIN ar.dunning_notice dn ON dn.customer_id = n.customer_id AND dn.currency = n.currency AND dn.cycle = n.cycle
 	 WHERE dn.status IN ('queued', 'sent') AND dn.level >= 1 AND dn.as_of < x
 	 GROUP BY n.customer_id, n.currency;
+	ANALYZE ar_dun_prev (customer_id, currency);
 
-	-- the invoice table of each notice, in the language of its template
-	CREATE TEMP TABLE ar_dun_table ON COMMIT DROP AS
-	WITH cells AS (
-		SELECT l.customer_id, l.currency, l.due_date, l.invoice_id, n.state_penalties AND with_penalties AS wide,
-		       CASE WHEN t.render_language = 'fr' THEN 'fr' ELSE 'en' END AS lang,
-		       l.number AS c1,
-		       CASE WHEN t.render_language = 'fr' THEN to_char(l.due_date, 'DD/MM/YYYY')
-		            ELSE to_char(l.due_date, 'DD Mon YYYY') END AS c2,
-		       ar.format_money(l.amount, l.currency, t.render_language) AS c3,
-		       ar.format_money(l.open_amount, l.currency, t.render_language) AS c4,
-		       CASE WHEN l.days_late <= 0 THEN '-'
-		            WHEN t.render_language = 'fr' THEN l.days_late || ' j' ELSE l.days_late || ' d' END AS c5,
-		       coalesce(ar.format_money(l.interest, l.currency, t.render_language), '') AS c6,
-		       coalesce(ar.format_money(l.fixed_fee, l.currency, t.render_language), '') AS c7
-		  FROM ar_dun_line l
-		  JOIN ar_dun_dec n ON n.customer_id = l.customer_id AND n.currency = l.currency
-		  JOIN ar_dun_tpl t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
-		                   AND t.segment = n.segment AND t.channel = n.channel
-	), sized AS (
-		SELECT c.*, h.*,
-		       greatest(length(h.h1), max(length(c.c1)) OVER w) AS w1, greatest(length(h.h2), max(length(c.c2)) OVER w) AS w2,
-		       greatest(length(h.h3), max(length(c.c3)) OVER w) AS w3, greatest(length(h.h4), max(length(c.c4)) OVER w) AS w4,
-		       greatest(length(h.h5), max(length(c.c5)) OVER w) AS w5, greatest(length(h.h6), max(length(c.c6)) OVER w) AS w6,
-		       greatest(length(h.h7), max(length(c.c7)) OVER w) AS w7
-		  FROM cells c
-		  JOIN (VALUES ('fr', 'Facture', 'Échéance', 'Montant TTC', 'Reste dû', 'Retard', 'Pénalités', 'Indemnité'),
-		               ('en', 'Invoice', 'Due date', 'Amount', 'Outstanding', 'Days late', 'Interest', 'Fixed fee'))
-		       h(hlang, h1, h2, h3, h4, h5, h6, h7) ON h.hlang = c.lang
-		WINDOW w AS (PARTITION BY c.customer_id, c.currency)
-	)
-	SELECT s.customer_id, s.currency,
-	       min(rpad(s.h1, s.w1) || '  ' || rpad(s.h2, s.w2) || '  ' || lpad(s.h3, s.w3) || '  ' || lpad(s.h4, s.w4)
-	           || '  ' || lpad(s.h5, s.w5)
-	           || CASE WHEN s.wide THEN '  ' || lpad(s.h6, s.w6) || '  ' || lpad(s.h7, s.w7) ELSE '' END)
-	       || E'\n'
-	       || min(repeat('-', s.w1 + s.w2 + s.w3 + s.w4 + s.w5 + 8 + CASE WHEN s.wide THEN s.w6 + s.w7 + 4 ELSE 0 END))
-	       || E'\n'
-	       || string_agg(rpad(s.c1, s.w1) || '  ' || rpad(s.c2, s.w2) || '  ' || lpad(s.c3, s.w3) || '  '
-	                     || lpad(s.c4, s.w4) || '  ' || lpad(s.c5, s.w5)
-	                     || CASE WHEN s.wide THEN '  ' || lpad(s.c6, s.w6) || '  ' || lpad(s.c7, s.w7) ELSE '' END,
-	                     E'\n' ORDER BY s.due_date, s.invoice_id) AS invoice_table
-	  FROM sized s
-	 GROUP BY s.customer_id, s.currency;
+	RAISE DEBUG 'run_dunning templates, previous notices: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
 
-	-- rendered notices
-	CREATE TEMP TABLE ar_dun_out ON COMMIT DROP AS
+	-- the notices, rendered in the language of their template, as rows of
+	-- ar.dunning_notice without id, status and dates
+	out_query := format($q$
 	SELECT n.customer_id, n.level, n.level_name, n.channel,
-	       ar.render_template(t.subject, names, v.vals) AS subject,
-	       ar.render_template(t.body, names, v.vals) AS body,
-	       s.invoice_ids, s.amount_due, s.penalties, x AS as_of, n.company_id, n.currency, n.policy_id, n.cycle,
-	       t.render_language AS language, n.recipient, s.interest, s.indemnity, n.fee, v.reply_by
+	       ar.render_template(t.subject, ar.dunning_placeholders(), v.vals) AS subject,
+	       ar.render_template(t.body, ar.dunning_placeholders(), v.vals) AS body,
+	       ar._line_ids(s.lines) AS invoice_ids, s.amount_due, s.penalties, %1$L::date AS as_of, n.company_id, n.currency, n.policy_id,
+	       n.cycle, t.render_language AS language, n.recipient, s.interest, s.indemnity, n.fee, k.reply_by
 	  FROM ar_dun_dec n
-	  JOIN ar_dun_sum s ON s.customer_id = n.customer_id AND s.currency = n.currency
+	  JOIN ar_dun_acct s ON s.customer_id = n.customer_id AND s.currency = n.currency
 	  JOIN ar_dun_tpl t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
 	                   AND t.segment = n.segment AND t.channel = n.channel
-	  JOIN ar_dun_table tb ON tb.customer_id = n.customer_id AND tb.currency = n.currency
-	  JOIN ar.company co ON co.id = n.company_id
+	  JOIN (SELECT co.id, co.name, ar.iban_format(co.iban) AS iban FROM ar.company co) co ON co.id = n.company_id
 	  LEFT JOIN ar_dun_prev pv ON pv.customer_id = n.customer_id AND pv.currency = n.currency
-	 CROSS JOIN LATERAL (SELECT CASE WHEN t.render_language = 'fr' THEN 'non calculé' ELSE 'not computed' END AS none,
-	                            x + n.delivery_days + n.reply_days AS reply_by) k
-	 CROSS JOIN LATERAL (SELECT k.reply_by, ARRAY[
+	 CROSS JOIN LATERAL (SELECT CASE WHEN t.render_language = 'fr' THEN 'non calculé' ELSE 'not computed' END AS unknown,
+	                            %1$L::date + n.delivery_days + n.reply_days AS reply_by) k
+	 CROSS JOIN LATERAL (SELECT ARRAY[
 	        n.customer_name, n.customer_code, co.name,
-	        coalesce(ar.iban_format(co.iban),
-	                 CASE WHEN t.render_language = 'fr' THEN 'indiqué sur nos factures' ELSE 'shown on our invoices' END),
-	        ar.format_date(x, t.render_language), tb.invoice_table, s.invoice_count::text,
+	        coalesce(co.iban, CASE WHEN t.render_language = 'fr' THEN 'indiqué sur nos factures'
+	                               ELSE 'shown on our invoices' END),
+	        ar.format_date(%1$L, t.render_language),
+	        ar._invoice_table(s.lines, t.render_language, n.state_penalties AND s.penalties IS NOT NULL),
+	        s.invoice_count::text,
 	        ar.format_money(s.amount_due, n.currency, t.render_language), n.currency::text,
-	        coalesce(ar.format_money(s.interest, n.currency, t.render_language), k.none),
-	        coalesce(ar.format_money(s.indemnity, n.currency, t.render_language), k.none),
-	        coalesce(ar.format_money(s.penalties, n.currency, t.render_language), k.none),
+	        coalesce(ar.format_money(s.interest, n.currency, t.render_language), k.unknown),
+	        coalesce(ar.format_money(s.indemnity, n.currency, t.render_language), k.unknown),
+	        coalesce(ar.format_money(s.penalties, n.currency, t.render_language), k.unknown),
 	        ar.format_money(s.amount_due + coalesce(s.penalties, 0), n.currency, t.render_language),
 	        ar.format_money(n.fee, n.currency, t.render_language),
 	        ar.format_date(k.reply_by, t.render_language), n.reply_days::text,
-	        ar.format_date_list(pv.dates, t.render_language), n.level::text, n.level_name] AS vals) v;
+	        CASE WHEN cardinality(pv.dates) > 1
+	             THEN array_to_string(pv.dates[1:cardinality(pv.dates) - 1], ', ')
+	                  || CASE WHEN pv.language = 'fr' THEN ' et ' ELSE ' and ' END || pv.dates[cardinality(pv.dates)]
+	             ELSE coalesce(pv.dates[1], '') END,
+	        n.level::text, n.level_name] AS vals) v
+	$q$, x);
 
 	IF NOT real_run THEN
-		RETURN QUERY
+		RETURN QUERY EXECUTE format($q$
 		SELECT NULL::bigint, o.customer_id, o.level, o.level_name, o.channel, o.subject, o.body, o.invoice_ids,
 		       o.amount_due, o.penalties, 'queued'::text, o.as_of, now(), o.company_id, o.currency, o.policy_id,
 		       o.cycle, o.language, o.recipient, o.interest, o.indemnity, o.fee, o.reply_by,
 		       NULL::timestamptz, NULL::text, NULL::text
-		  FROM ar_dun_out o
-		 ORDER BY o.customer_id, o.currency;
+		  FROM (%s) o
+		 ORDER BY o.customer_id, o.currency
+		$q$, out_query);
+		RAISE DEBUG 'run_dunning rendered: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 		RETURN;
 	END IF;
 
-	CREATE TEMP TABLE ar_dun_done ON COMMIT DROP AS SELECT * FROM ar.dunning_notice WITH NO DATA;
+	-- queue, in one statement: the notices, each announced by NOTIFY
+	-- ar_dunning with its id, and the accounts' new state (an update of the
+	-- known accounts, an insert of the new ones).  The timeline
+	-- (ar.customer_timeline) shows each queued notice from the outbox itself.
+	-- No ON CONFLICT: the decisions exclude what the unique keys of the
+	-- outbox forbid, under the run lock; a duplicate would be an error.
+	SELECT coalesce(max(n.id), 0) INTO last_id FROM ar.dunning_notice n;
+	EXECUTE format($q$
 	WITH ins AS (
 		INSERT INTO ar.dunning_notice AS dn (customer_id, level, level_name, channel, subject, body, invoice_ids,
 		                                     amount_due, penalties, as_of, company_id, currency, policy_id, cycle,
@@ -1696,31 +1816,25 @@ BEGIN
 		SELECT o.customer_id, o.level, o.level_name, o.channel, o.subject, o.body, o.invoice_ids, o.amount_due,
 		       o.penalties, o.as_of, o.company_id, o.currency, o.policy_id, o.cycle, o.language, o.recipient,
 		       o.interest, o.indemnity, o.fee, o.reply_by
-		  FROM ar_dun_out o
-		 ORDER BY o.customer_id, o.currency
-		ON CONFLICT DO NOTHING
-		RETURNING dn.*
-	), account AS (
-		INSERT INTO ar.dunning_account AS a (customer_id, currency, cycle, level, last_notice_id, last_notice_on, updated_at)
-		SELECT i.customer_id, i.currency, i.cycle, i.level, i.id, i.as_of, now() FROM ins i
-		ON CONFLICT (customer_id, currency) DO UPDATE
-		   SET cycle = EXCLUDED.cycle, level = EXCLUDED.level, last_notice_id = EXCLUDED.last_notice_id,
-		       last_notice_on = EXCLUDED.last_notice_on, updated_at = EXCLUDED.updated_at
-	), logged AS (
-		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, channel, summary, notice_id)
-		SELECT i.company_id, i.customer_id, x, 'notice_queued',
-		       CASE WHEN i.channel = 'task' THEN 'internal' ELSE 'outbound' END, i.channel,
-		       format('Level %s, %s, queued (%s): %s invoice(s), %s', i.level, i.level_name, i.channel,
-		              cardinality(i.invoice_ids), ar.format_money(i.amount_due, i.currency)),
-		       i.id
-		  FROM ins i
+		  FROM (%s) o
+		RETURNING dn.id, dn.customer_id, dn.currency, dn.cycle, dn.level, dn.as_of
+	), state AS (
+		SELECT i.*, n.known FROM ins i JOIN ar_dun_dec n ON n.customer_id = i.customer_id AND n.currency = i.currency
+	), known AS (
+		UPDATE ar.dunning_account a
+		   SET cycle = i.cycle, level = i.level, last_notice_id = i.id, last_notice_on = i.as_of, updated_at = now()
+		  FROM state i
+		 WHERE i.known AND a.customer_id = i.customer_id AND a.currency = i.currency
+	), new_accounts AS (
+		INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on)
+		SELECT i.customer_id, i.currency, i.cycle, i.level, i.id, i.as_of FROM state i WHERE NOT i.known
 	)
-	INSERT INTO ar_dun_done SELECT * FROM ins;
-
-	PERFORM pg_notify('ar_dunning', d.id::text) FROM ar_dun_done d ORDER BY d.id;
+	SELECT count(pg_notify('ar_dunning', i.id::text)) FROM (SELECT i.id FROM ins i ORDER BY i.id) i
+	$q$, out_query) INTO queued;
+	RAISE DEBUG 'run_dunning rendered, queued and notified: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	RETURN QUERY SELECT n.* FROM ar.dunning_notice n WHERE n.id > last_id AND n.as_of = x ORDER BY n.id;
 	INSERT INTO ar.dunning_run (as_of, started_at, accounts, notices, cycles_closed)
-	SELECT x, started, accounts, count(*), closed FROM ar_dun_done;
-	RETURN QUERY SELECT * FROM ar_dun_done d ORDER BY d.id;
+	VALUES (x, started, accounts, queued, closed);
 END $$;
 
 -- ---------------------------------------------------------------- delivery
