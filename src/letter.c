@@ -497,16 +497,38 @@ compare_attribute(const Line *x, const Line *y, int att)
 	return vx == vy ? 0 : (vx < vy ? -1 : 1);
 }
 
-/* Table order: due date, then invoice id. */
+/* Invoice numbers, byte by byte (NULLs last). */
+static int
+compare_number(const Line *x, const Line *y)
+{
+	text	   *tx;
+	text	   *ty;
+	int			lx,
+				ly,
+				c;
+
+	if (x->nulls[ATT_NUMBER] || y->nulls[ATT_NUMBER])
+		return x->nulls[ATT_NUMBER] == y->nulls[ATT_NUMBER] ? 0 : (x->nulls[ATT_NUMBER] ? 1 : -1);
+	tx = DatumGetTextPP(x->values[ATT_NUMBER]);
+	ty = DatumGetTextPP(y->values[ATT_NUMBER]);
+	lx = VARSIZE_ANY_EXHDR(tx);
+	ly = VARSIZE_ANY_EXHDR(ty);
+	c = memcmp(VARDATA_ANY(tx), VARDATA_ANY(ty), Min(lx, ly));
+	return c != 0 ? c : (lx == ly ? 0 : (lx < ly ? -1 : 1));
+}
+
+/* Table order: due date, then invoice number, then invoice id. */
 static int
 line_compare(const void *a, const void *b)
 {
 	int			c = compare_attribute(a, b, ATT_DUE_DATE);
 
+	if (c == 0)
+		c = compare_number(a, b);
 	return c != 0 ? c : compare_attribute(a, b, ATT_INVOICE_ID);
 }
 
-/* Reads an ar.dunning_line[] into Lines sorted by due date and invoice id. */
+/* Reads an ar.dunning_line[] into Lines in table order. */
 static int
 read_lines(ArrayType *array, Line **lines)
 {

@@ -54,7 +54,7 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'ar_invoice_table'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
--- The invoice ids of lines, in the order of the table (due date, then id).
+-- The invoice ids of lines, in the order of the table (due date, number, id).
 CREATE FUNCTION ar._line_ids(lines ar.dunning_line[])
 RETURNS bigint[]
 AS 'MODULE_PATHNAME', 'ar_line_ids'
@@ -734,7 +734,9 @@ BEGIN
 	END IF;
 	IF invoice_id IS NOT NULL
 	   AND NOT EXISTS (SELECT 1 FROM ar.invoice i WHERE i.id = log_interaction.invoice_id AND i.customer_id = c.id) THEN
-		RAISE EXCEPTION 'invoice % is not an invoice of customer %', invoice_id, c.code USING ERRCODE = 'foreign_key_violation';
+		RAISE EXCEPTION 'invoice % is not an invoice of customer %',
+			coalesce((SELECT i.number FROM ar.invoice i WHERE i.id = log_interaction.invoice_id), invoice_id::text), c.code
+			USING ERRCODE = 'foreign_key_violation';
 	END IF;
 	INSERT INTO ar.communication (company_id, customer_id, occurred_at, as_of, kind, direction, channel, summary,
 	                              detail, proof_ref, invoice_id)
@@ -1103,7 +1105,7 @@ BEGIN
 		RAISE EXCEPTION 'invoice % is already in an active payment plan', numbers
 			USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Cancel that plan first (ar.cancel_payment_plan).';
 	END IF;
-	SELECT sum(i.open_amount), array_agg(DISTINCT i.currency::text), string_agg(i.number, ', ' ORDER BY i.due_date, i.id)
+	SELECT sum(i.open_amount), array_agg(DISTINCT i.currency::text), string_agg(i.number, ', ' ORDER BY i.due_date, i.number)
 	  INTO total, currencies, numbers
 	  FROM ar.invoice i WHERE i.id = ANY (invoice_ids);
 	IF cardinality(currencies) > 1 THEN
@@ -1296,6 +1298,7 @@ CREATE TABLE ar.dunning_run (
 	started_at     timestamptz NOT NULL,
 	finished_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
 	run_by         text NOT NULL DEFAULT session_user,
+	run_role       text NOT NULL DEFAULT current_setting('role'),
 	via            text DEFAULT nullif(current_setting('application_name', true), ''),
 	accounts       integer NOT NULL,
 	notices        integer NOT NULL,
@@ -1433,7 +1436,7 @@ BEGIN
 		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, plan_id)
 		SELECT c.company_id, c.customer_id, x, 'plan_' || c.status, 'internal',
 		       CASE c.status
-		            WHEN 'broken' THEN format('Payment plan %s broken: instalment missed (%s); its invoices are dunned again',
+		            WHEN 'broken' THEN format('Payment plan %s broken on %s: an instalment was not paid; its invoices are dunned again',
 		                                      c.id, c.status_on)
 		            ELSE format('Payment plan %s completed', c.id) END,
 		       c.id
@@ -1552,8 +1555,8 @@ BEGIN
 	)
 	-- per account: R, and what a notice would list (each aggregate twice:
 	-- for the invoices at level 1 and up, and for those at level 0, listed
-	-- when R = 0).  The lines are put in due date order when the notice is
-	-- rendered (ar._invoice_table, ar._line_ids).  Accounts are grouped on
+	-- when R = 0).  The lines are put in order (due date, number) when the
+	-- notice is rendered (ar._invoice_table, ar._line_ids).  Accounts are grouped on
 	-- the bytes of the currency code (COLLATE "C"): no locale rules needed.
 	SELECT g.customer_id, (g.currency COLLATE "default")::char(3) AS currency, g.policy_id, g.r,
 	       CASE WHEN g.r >= 1 THEN g.n1 ELSE g.n0 END AS invoice_count,
@@ -1931,6 +1934,9 @@ END $$;
 
 -- ------------------------------------------------------------------- views
 
+-- One timeline per customer: the communications log, and each notice queued
+-- (from the outbox itself: the notice row is the record of its queuing,
+-- the run that queued it says by whom).
 CREATE VIEW ar.customer_timeline AS
 SELECT m.id, m.customer_id, c.code AS customer_code, c.name AS customer_name, m.occurred_at, m.as_of, m.kind,
        m.direction, m.channel, m.summary, m.detail, m.proof_ref, m.invoice_id, i.number AS invoice_number,
@@ -1939,11 +1945,21 @@ SELECT m.id, m.customer_id, c.code AS customer_code, c.name AS customer_name, m.
   FROM ar.communication m
   JOIN ar.customer c ON c.id = m.customer_id
   LEFT JOIN ar.invoice i ON i.id = m.invoice_id
-  LEFT JOIN ar.dunning_notice n ON n.id = m.notice_id;
+  LEFT JOIN ar.dunning_notice n ON n.id = m.notice_id
+UNION ALL
+SELECT NULL, n.customer_id, c.code, c.name, n.created_at, n.as_of, 'notice_queued',
+       CASE WHEN n.channel = 'task' THEN 'internal' ELSE 'outbound' END, n.channel,
+       'Level ' || n.level || ', ' || n.level_name || ', queued (' || n.channel || '): '
+       || cardinality(n.invoice_ids) || ' invoice(s), ' || ar.format_money(n.amount_due, n.currency),
+       n.subject, NULL, NULL, NULL, n.id, n.level, NULL, NULL, NULL, NULL,
+       coalesce(r.run_by, 'unknown'), coalesce(r.run_role, 'none'), r.via, n.created_at
+  FROM ar.dunning_notice n
+  JOIN ar.customer c ON c.id = n.customer_id
+  LEFT JOIN ar.dunning_run r ON r.as_of = n.as_of;
 
 COMMENT ON VIEW ar.customer_timeline IS
 	'Everything that happened with a customer in collections, one row per event: notices and their delivery, disputes, promises, payment plans, blocks, policy changes, and calls, letters and e-mails recorded by collectors. Order by occurred_at, id.';
-COMMENT ON COLUMN ar.customer_timeline.id IS 'ar.communication.id (entries are append-only).';
+COMMENT ON COLUMN ar.customer_timeline.id IS 'ar.communication.id (entries are append-only); NULL for a queued notice (see notice_id).';
 COMMENT ON COLUMN ar.customer_timeline.customer_id IS 'ar.customer.id';
 COMMENT ON COLUMN ar.customer_timeline.customer_code IS 'Customer code.';
 COMMENT ON COLUMN ar.customer_timeline.customer_name IS 'Customer name.';
@@ -1953,7 +1969,7 @@ COMMENT ON COLUMN ar.customer_timeline.kind IS 'notice_queued, notice_sent, noti
 COMMENT ON COLUMN ar.customer_timeline.direction IS 'inbound (from the customer), outbound (to the customer) or internal.';
 COMMENT ON COLUMN ar.customer_timeline.channel IS 'email, sms, letter, registered_letter, task, call, meeting...';
 COMMENT ON COLUMN ar.customer_timeline.summary IS 'One line saying what happened.';
-COMMENT ON COLUMN ar.customer_timeline.detail IS 'More: failure reason, invoices of a plan, notes of a call.';
+COMMENT ON COLUMN ar.customer_timeline.detail IS 'More: subject of a queued notice, failure reason, invoices of a plan, notes of a call.';
 COMMENT ON COLUMN ar.customer_timeline.proof_ref IS 'Proof reference: provider message id, registered letter number, document reference.';
 COMMENT ON COLUMN ar.customer_timeline.invoice_id IS 'Invoice concerned, if one.';
 COMMENT ON COLUMN ar.customer_timeline.invoice_number IS 'Its number.';
