@@ -1287,6 +1287,7 @@ CREATE TABLE ar.dunning_account (
 	level           integer,       -- C: level of the last notice of the cycle not failed or cancelled
 	last_notice_id  bigint,        -- last notice of any cycle not failed or cancelled
 	last_notice_on  date,          -- its run date
+	changed_on      date,          -- run date that last changed it (a notice, a new cycle)
 	updated_at      timestamptz NOT NULL DEFAULT now(),
 	PRIMARY KEY (customer_id, currency)
 ) WITH (fillfactor = 70);   -- room for the HOT updates of each notice
@@ -1324,6 +1325,21 @@ $$;
 
 -- ------------------------------------------------------------- the rule
 
+-- The work tables of ar.run_dunning: created once per transaction (ON COMMIT
+-- DROP), emptied and filled again by a later run in the same transaction,
+-- so that simulating many run dates in one transaction does not pile up
+-- locks on temporary relations.
+CREATE FUNCTION ar._dunning_work_table(name text, query text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF to_regclass('pg_temp.' || name) IS NULL THEN
+		EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS %s', name, query);
+	ELSE
+		EXECUTE format('TRUNCATE pg_temp.%I', name);
+		EXECUTE format('INSERT INTO pg_temp.%I %s', name, query);
+	END IF;
+END $$;
+
 -- Applies the escalation rule of the contract on run date as_of to every
 -- dunning account, and queues (unless dry_run) the notices it decides:
 --  0. customers blocked on as_of, or whose policy is inactive, are skipped
@@ -1333,7 +1349,9 @@ $$;
 --     covered by a payment plan in force on as_of;
 --  2. R: highest level whose offset <= as_of - due_date over them;
 --  3. C: level of the last notice of the cycle not failed or cancelled; a
---     new cycle starts (C none) on a run date where R is none;
+--     new cycle starts (C none) on a run date where R is none (an account
+--     whose state was changed by a later run date is left alone: runs go
+--     forward in time);
 --  4. N = 0 when R = 0, else min(R, max(C, 0) + 1);
 --  5. queued when N > C, the last notice of any cycle (not failed or
 --     cancelled) was queued at least min_days_between (7) days before
@@ -1378,7 +1396,6 @@ DECLARE
 	problems bigint;
 	first_problem text;
 	missing record;
-	work_table text;
 	out_query text;
 	step_at timestamptz := clock_timestamp();    -- step timings, at DEBUG1
 BEGIN
@@ -1396,14 +1413,6 @@ BEGIN
 			RETURN;
 		END IF;
 	END IF;
-	-- work tables of an earlier call in the same transaction
-	FOR work_table IN SELECT unnest(ARRAY['ar_dun_policy', 'ar_dun_blocked', 'ar_dun_excluded', 'ar_dun_customer',
-	                                      'ar_dun_pay', 'ar_dun_acct', 'ar_dun_dec', 'ar_dun_tpl', 'ar_dun_prev']) LOOP
-		IF to_regclass('pg_temp.' || work_table) IS NOT NULL THEN
-			EXECUTE format('DROP TABLE pg_temp.%I', work_table);
-		END IF;
-	END LOOP;
-
 	IF real_run THEN
 		-- promises whose date has passed: kept or broken
 		WITH settled AS (
@@ -1448,39 +1457,42 @@ BEGIN
 
 	-- active policies, their levels as arrays: the level an invoice reached
 	-- is levels[width_bucket(days late, offsets)]
-	CREATE TEMP TABLE ar_dun_policy ON COMMIT DROP AS
+	PERFORM ar._dunning_work_table('ar_dun_policy', format($w$
 	SELECT p.id AS policy_id, p.code, p.min_days_between, p.fallback_language, p.templates_from,
 	       array_agg(l.offset_days ORDER BY l.level) AS offsets, array_agg(l.level ORDER BY l.level) AS levels
 	  FROM ar.dunning_policy p JOIN ar.dunning_level l ON l.policy_id = p.id
 	 WHERE p.active
-	 GROUP BY p.id;
+	 GROUP BY p.id
+	$w$, x, lead_days));
 	SELECT greatest(0, -min(o)) INTO lead_days FROM ar_dun_policy, unnest(offsets) o;
 	lead_days := coalesce(lead_days, 0);
 
 	-- 0. customers blocked on x
-	CREATE TEMP TABLE ar_dun_blocked ON COMMIT DROP AS
+	PERFORM ar._dunning_work_table('ar_dun_blocked', format($w$
 	SELECT DISTINCT b.customer_id
 	  FROM ar.dunning_block b
-	 WHERE (b.from_on IS NULL OR b.from_on <= x) AND x < b.until
-	   AND (b.lifted_at IS NULL OR (b.lifted_on IS NOT NULL AND x < b.lifted_on));
+	 WHERE (b.from_on IS NULL OR b.from_on <= %1$L::date) AND %1$L::date < b.until
+	   AND (b.lifted_at IS NULL OR (b.lifted_on IS NOT NULL AND %1$L::date < b.lifted_on))
+	$w$, x, lead_days));
 
 	-- invoices left out on x: disputed, promised, in a payment plan in force
-	CREATE TEMP TABLE ar_dun_excluded ON COMMIT DROP AS
+	PERFORM ar._dunning_work_table('ar_dun_excluded', format($w$
 	SELECT d.invoice_id
 	  FROM ar.dispute d
-	 WHERE (d.opened_on IS NULL OR d.opened_on <= x)
-	   AND (d.resolved_at IS NULL OR (d.resolved_on IS NOT NULL AND x < d.resolved_on))
+	 WHERE (d.opened_on IS NULL OR d.opened_on <= %1$L::date)
+	   AND (d.resolved_at IS NULL OR (d.resolved_on IS NOT NULL AND %1$L::date < d.resolved_on))
 	UNION
 	SELECT pr.invoice_id
 	  FROM ar.payment_promise pr
-	 WHERE (pr.made_on IS NULL OR pr.made_on <= x) AND x <= pr.promised_on
+	 WHERE (pr.made_on IS NULL OR pr.made_on <= %1$L::date) AND %1$L::date <= pr.promised_on
 	UNION
 	SELECT pi.invoice_id
 	  FROM ar.payment_plan p JOIN ar.payment_plan_invoice pi ON pi.plan_id = p.id
-	 WHERE (p.starts_on IS NULL OR p.starts_on <= x)
-	   AND (p.cancelled_at IS NULL OR (p.cancelled_on IS NOT NULL AND x < p.cancelled_on))
-	   AND NOT (p.status IN ('completed', 'broken') AND p.status_on <= x)
-	   AND ar._plan_broken_on(p.id, x) IS NULL;
+	 WHERE (p.starts_on IS NULL OR p.starts_on <= %1$L::date)
+	   AND (p.cancelled_at IS NULL OR (p.cancelled_on IS NOT NULL AND %1$L::date < p.cancelled_on))
+	   AND NOT (p.status IN ('completed', 'broken') AND p.status_on <= %1$L::date)
+	   AND ar._plan_broken_on(p.id, %1$L::date) IS NULL
+	$w$, x, lead_days));
 
 	RAISE DEBUG 'run_dunning policies, blocks, exclusions: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
@@ -1488,8 +1500,7 @@ BEGIN
 	-- customers dunned on x: not blocked, with an active policy (and, for
 	-- the penalty engine, the regime of their invoices: the customer's,
 	-- else FR_LME, as ar.invoice_penalty does)
-	EXECUTE format($q$
-	CREATE TEMP TABLE ar_dun_customer ON COMMIT DROP AS
+	PERFORM ar._dunning_work_table('ar_dun_customer', format($q$
 	SELECT c.id AS customer_id, p.policy_id %s
 	  FROM ar.customer c
 	  LEFT JOIN ar.customer_dunning_policy cp ON cp.customer_id = c.id
@@ -1499,7 +1510,7 @@ BEGIN
 	  JOIN ar_dun_policy p ON p.policy_id = coalesce(cp.policy_id, sp.policy_id, dp.id)
 	 WHERE NOT EXISTS (SELECT 1 FROM ar_dun_blocked b WHERE b.customer_id = c.id)
 	$q$, CASE WHEN penalty_mode = 'engine'
-	          THEN ', coalesce(c.penalty_regime, ''FR_LME'') AS regime, c.penalty_rate AS contract_rate' ELSE '' END);
+	          THEN ', coalesce(c.penalty_regime, ''FR_LME'') AS regime, c.penalty_rate AS contract_rate' ELSE '' END));
 	ANALYZE ar_dun_customer (customer_id, policy_id);
 
 	RAISE DEBUG 'run_dunning customers: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
@@ -1507,15 +1518,16 @@ BEGIN
 	IF penalty_mode = 'engine' THEN
 		EXECUTE 'SELECT EXISTS (SELECT 1 FROM ar.penalty_claim)' INTO claims;
 		-- payments made by x on the invoices partly paid then, for the engine
-		CREATE TEMP TABLE ar_dun_pay ON COMMIT DROP AS
+		PERFORM ar._dunning_work_table('ar_dun_pay', format($w$
 		-- (in any order: the engine sorts them)
 		SELECT a.invoice_id, array_agg(a.allocated_on) AS dates, array_agg(a.amount) AS amounts
 		  FROM ar.allocation a
 		  JOIN ar.invoice i ON i.id = a.invoice_id
-		 WHERE a.allocated_on <= x
-		   AND i.amount > 0 AND i.issue_date <= x AND i.due_date <= x + lead_days AND i.open_amount <> i.amount
-		   AND (i.open_amount <> 0 OR i.id IN (SELECT l.invoice_id FROM ar.allocation l WHERE l.allocated_on > x))
-		 GROUP BY a.invoice_id;
+		 WHERE a.allocated_on <= %1$L::date
+		   AND i.amount > 0 AND i.issue_date <= %1$L::date AND i.due_date <= %1$L::date + %2$s AND i.open_amount <> i.amount
+		   AND (i.open_amount <> 0 OR i.id IN (SELECT l.invoice_id FROM ar.allocation l WHERE l.allocated_on > %1$L::date))
+		 GROUP BY a.invoice_id
+		$w$, x, lead_days));
 		ANALYZE ar_dun_pay (invoice_id);
 	END IF;
 	paid_since := EXISTS (SELECT 1 FROM ar.allocation a WHERE a.allocated_on > x);
@@ -1533,8 +1545,7 @@ BEGIN
 	-- be computed (a rate not known) leaves the account's penalties NULL,
 	-- never a silent zero; penalties already billed, waived or written off
 	-- (ar.penalty_claim) are not claimed again.
-	EXECUTE format($q$
-	CREATE TEMP TABLE ar_dun_acct ON COMMIT DROP AS
+	PERFORM ar._dunning_work_table('ar_dun_acct', format($q$
 	WITH later AS (
 		SELECT a.invoice_id, sum(a.amount) AS amount
 		  FROM ar.allocation a WHERE a.allocated_on > %1$L GROUP BY a.invoice_id
@@ -1649,7 +1660,7 @@ BEGIN
 		  FROM ar.invoice i
 		 WHERE i.cancelled_on > %L AND i.amount > 0 AND i.issue_date <= %L AND i.due_date <= %L$b$,
 		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate, i.penalty_for_invoice_id' ELSE '' END,
-		x, x, x + lead_days) ELSE '' END);
+		x, x, x + lead_days) ELSE '' END));
 	ANALYZE ar_dun_acct (customer_id, currency, policy_id, r);
 	SELECT count(*) INTO accounts FROM ar_dun_acct;
 	RAISE DEBUG 'run_dunning dunnable invoices, listings and penalties: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
@@ -1659,8 +1670,8 @@ BEGIN
 	IF real_run THEN
 		WITH reset AS (
 			UPDATE ar.dunning_account a
-			   SET cycle = a.cycle + 1, level = NULL, updated_at = now()
-			 WHERE a.level IS NOT NULL
+			   SET cycle = a.cycle + 1, level = NULL, changed_on = x, updated_at = now()
+			 WHERE a.level IS NOT NULL AND (a.changed_on IS NULL OR a.changed_on <= x)
 			   AND NOT EXISTS (SELECT 1 FROM ar_dun_acct d WHERE d.customer_id = a.customer_id AND d.currency = a.currency)
 			   AND EXISTS (SELECT 1 FROM ar_dun_customer c WHERE c.customer_id = a.customer_id)
 			RETURNING a.customer_id, a.currency, a.cycle
@@ -1677,7 +1688,7 @@ BEGIN
 	-- 4, 5. decisions: N, queued when N > C, the last notice is at least
 	-- min_days_between days old, and the amount due reaches the level's
 	-- minimum (else the account waits)
-	CREATE TEMP TABLE ar_dun_dec ON COMMIT DROP AS
+	PERFORM ar._dunning_work_table('ar_dun_dec', format($w$
 	SELECT d.customer_id, d.currency, d.policy_id, d.r, d.cycle, d.c, d.level, d.known,
 	       l.name AS level_name, l.fee, l.state_penalties, l.reply_days, l.delivery_days,
 	       c.company_id, c.code AS customer_code, c.name AS customer_name,
@@ -1690,7 +1701,8 @@ BEGIN
 	          FROM ar_dun_acct d
 	          JOIN ar_dun_policy p ON p.policy_id = d.policy_id
 	          LEFT JOIN ar.dunning_account a ON a.customer_id = d.customer_id AND a.currency = d.currency
-	         WHERE (a.last_notice_on IS NULL OR a.last_notice_on <= x - p.min_days_between)
+	         WHERE (a.last_notice_on IS NULL OR a.last_notice_on <= %1$L::date - p.min_days_between)
+	           AND (a.changed_on IS NULL OR a.changed_on <= %1$L::date)   -- a state newer than x is left alone
 	           AND CASE WHEN d.r = 0 THEN 0 ELSE least(d.r, greatest(coalesce(a.level, 0), 0) + 1) END
 	               > coalesce(a.level, -1)
 	        OFFSET 0) d
@@ -1701,7 +1713,8 @@ BEGIN
 	                                 ELSE l.channel END AS channel) ch
 	 WHERE d.amount_due >= l.min_amount
 	   AND NOT EXISTS (SELECT 1 FROM ar.dunning_notice dn
-	                    WHERE dn.customer_id = d.customer_id AND dn.currency = d.currency AND dn.as_of = x);
+	                    WHERE dn.customer_id = d.customer_id AND dn.currency = d.currency AND dn.as_of = %1$L::date)
+	$w$, x, lead_days));
 	ANALYZE ar_dun_dec (customer_id, currency, policy_id, level, language, segment, channel);
 	SELECT sum(s.problems), min(s.first_problem) INTO problems, first_problem
 	  FROM ar_dun_acct s JOIN ar_dun_dec n ON n.customer_id = s.customer_id AND n.currency = s.currency
@@ -1716,7 +1729,7 @@ BEGIN
 	-- the template of each notice: the customer's language, else the
 	-- policy's fallback language; the customer's segment, else any; the
 	-- channel, else any; the policy's own, else its templates_from policy's
-	CREATE TEMP TABLE ar_dun_tpl ON COMMIT DROP AS
+	PERFORM ar._dunning_work_table('ar_dun_tpl', format($w$
 	SELECT DISTINCT ON (k.policy_id, k.level, k.language, k.segment, k.channel)
 	       k.policy_id, k.level, k.language, k.segment, k.channel,
 	       t.id AS template_id, t.language AS render_language, t.subject, t.body
@@ -1729,7 +1742,8 @@ BEGIN
 	        AND t.language IN (k.language, p.fallback_language)
 	 ORDER BY k.policy_id, k.level, k.language, k.segment, k.channel,
 	          t.language = k.language DESC, t.policy_id = k.policy_id DESC,
-	          t.segment IS NOT NULL DESC, t.channel IS NOT NULL DESC, t.id;
+	          t.segment IS NOT NULL DESC, t.channel IS NOT NULL DESC, t.id
+	$w$, x, lead_days));
 	SELECT t.*, p.code INTO missing FROM ar_dun_tpl t JOIN ar_dun_policy p USING (policy_id) WHERE t.template_id IS NULL LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION 'dunning policy % has no template for level % in language % or its fallback language',
@@ -1739,7 +1753,7 @@ BEGIN
 
 	-- dates of the reminders (level 1 and up) already queued in the cycle,
 	-- as the letter prints them
-	CREATE TEMP TABLE ar_dun_prev ON COMMIT DROP AS
+	PERFORM ar._dunning_work_table('ar_dun_prev', format($w$
 	SELECT n.customer_id, n.currency,
 	       array_agg(ar.format_date(dn.as_of, t.render_language) ORDER BY dn.as_of, dn.id) AS dates,
 	       min(t.render_language) AS language
@@ -1747,8 +1761,9 @@ BEGIN
 	  JOIN ar_dun_tpl t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
 	                   AND t.segment = n.segment AND t.channel = n.channel
 	  JOIN ar.dunning_notice dn ON dn.customer_id = n.customer_id AND dn.currency = n.currency AND dn.cycle = n.cycle
-	 WHERE dn.status IN ('queued', 'sent') AND dn.level >= 1 AND dn.as_of < x
-	 GROUP BY n.customer_id, n.currency;
+	 WHERE dn.status IN ('queued', 'sent') AND dn.level >= 1 AND dn.as_of < %1$L::date
+	 GROUP BY n.customer_id, n.currency
+	$w$, x, lead_days));
 	ANALYZE ar_dun_prev (customer_id, currency);
 
 	RAISE DEBUG 'run_dunning templates, previous notices: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
@@ -1825,12 +1840,13 @@ BEGIN
 		SELECT i.*, n.known FROM ins i JOIN ar_dun_dec n ON n.customer_id = i.customer_id AND n.currency = i.currency
 	), known AS (
 		UPDATE ar.dunning_account a
-		   SET cycle = i.cycle, level = i.level, last_notice_id = i.id, last_notice_on = i.as_of, updated_at = now()
+		   SET cycle = i.cycle, level = i.level, last_notice_id = i.id, last_notice_on = i.as_of, changed_on = i.as_of,
+		       updated_at = now()
 		  FROM state i
 		 WHERE i.known AND a.customer_id = i.customer_id AND a.currency = i.currency
 	), new_accounts AS (
-		INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on)
-		SELECT i.customer_id, i.currency, i.cycle, i.level, i.id, i.as_of FROM state i WHERE NOT i.known
+		INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on, changed_on)
+		SELECT i.customer_id, i.currency, i.cycle, i.level, i.id, i.as_of, i.as_of FROM state i WHERE NOT i.known
 	)
 	SELECT count(pg_notify('ar_dunning', i.id::text)) FROM (SELECT i.id FROM ins i ORDER BY i.id) i
 	$q$, out_query) INTO queued;
