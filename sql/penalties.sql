@@ -182,6 +182,12 @@ INSERT INTO ar.reference_rate (series, effective_from, rate, status, source)
 VALUES ('UK_BANK_RATE', '2025-12-18', 3.75, 'published', 'test: checked against the Bank of England');
 SELECT ar.reference_rate_at('UK_BANK_RATE', '2025-12-20');
 DELETE FROM ar.reference_rate WHERE series = 'UK_BANK_RATE' AND NOT shipped;
+-- an explicit assumption that every history is unchanged: provisional rows
+BEGIN;
+SELECT ar.assume_rates_unchanged('2026-12-31', 'test: assumed unchanged') AS series_extended;
+SELECT series, effective_from, rate, status, confirmed_through FROM ar.reference_rate WHERE NOT shipped ORDER BY series;
+SELECT * FROM ar.late_penalty(1000, '2026-06-20', '2026-07-10');
+ROLLBACK;
 -- shipped rows stay as shipped
 \set VERBOSITY terse
 UPDATE ar.reference_rate SET rate = 9 WHERE series = 'ECB_MRO' AND effective_from = '2025-06-11';

@@ -351,11 +351,14 @@ ANALYZE public.penalty_par_case;
 SELECT is((SELECT sum((ar.late_penalty(amount, due_date, paid_on, regime)).total) FROM public.penalty_par_case),
           (SELECT 20 * sum(interest + fixed_fee) FROM late_oracle), 'ar.late_penalty gives the same sums in a parallel plan');
 RESET max_parallel_workers_per_gather;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
 
 -- -------------------------------------------------- documentation, dump, grants
 SELECT is_empty($$
 	SELECT c.relname, a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-	 WHERE c.relnamespace = 'ar'::regnamespace AND c.relname IN ('penalty_claims', 'payment_term_violations')
+	 WHERE c.relnamespace = 'ar'::regnamespace AND c.relname IN ('penalty_claims', 'payment_term_violations', '_penalty_basis')
 	   AND a.attnum > 0 AND col_description(c.oid, a.attnum) IS NULL
 $$, 'every column of the penalty views has a comment');
 SELECT ok((SELECT array_agg(c::regclass::text) FROM pg_extension e, unnest(e.extconfig) c WHERE e.extname = 'ar_collect')
