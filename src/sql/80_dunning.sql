@@ -1612,15 +1612,14 @@ BEGIN
 	         GROUP BY q.customer_id, q.currency) g
 	$q$, x, x + lead_days,
 	-- %3$s: what the penalty engine needs of the invoice
-	CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate, i.penalty_for_invoice_id' ELSE '' END,
+	CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate' ELSE '' END,
 	-- %4$s, %5$s: the open amount on x, from today's and the allocations dated after x
 	CASE WHEN paid_since THEN 'i.open_amount + coalesce(l.amount, 0)' ELSE 'i.open_amount' END,
 	CASE WHEN paid_since THEN 'LEFT JOIN later l ON l.invoice_id = i.id' ELSE '' END,
 	-- %6$s: the regime each invoice runs under
 	CASE WHEN penalty_mode = 'engine'
 	     THEN ', coalesce(o.penalty_regime, c.regime) AS regime, coalesce(o.penalty_rate, c.contract_rate) AS contract_rate,
-	             o.cancelled_on IS NULL AND o.penalty_for_invoice_id IS NULL AS liable,
-	             pay.dates AS pay_dates, pay.amounts AS pay_amounts'
+	             o.cancelled_on IS NULL AS liable, pay.dates AS pay_dates, pay.amounts AS pay_amounts'
 	     ELSE '' END,
 	-- %7$s: the penalty columns, from pen
 	CASE penalty_mode
@@ -1638,8 +1637,10 @@ BEGIN
 	         'd.liable AND %s AS claimable,
 	          ar._penalty_compute(d.regime, d.amount, d.due_date, %L, d.pay_dates, d.pay_amounts,
 	                              d.contract_rate, d.currency, false) AS pen',
+	         -- penalties billed, waived or written off by x, and invoices billing penalties: none claimed
 	         CASE WHEN claims THEN 'NOT EXISTS (SELECT 1 FROM ar.penalty_claim pc
-	                                             WHERE pc.invoice_id = d.id AND pc.decided_on <= ' || quote_literal(x) || ')'
+	                                             WHERE (pc.invoice_id = d.id AND pc.decided_on <= ' || quote_literal(x) || ')
+	                                                OR pc.penalty_invoice_id = d.id)'
 	              ELSE 'true' END, x)
 	     WHEN 'function' THEN format('ar.invoice_penalty(d.id, %L) AS pen', x)
 	     ELSE 'NULL::integer AS pen' END,
@@ -1652,14 +1653,14 @@ BEGIN
 		  FROM later l JOIN ar.invoice i ON i.id = l.invoice_id
 		 WHERE i.open_amount = 0 AND i.cancelled_on IS NULL AND i.amount > 0 AND i.issue_date <= %L
 		   AND i.due_date <= %L$b$,
-		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate, i.penalty_for_invoice_id' ELSE '' END,
+		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate' ELSE '' END,
 		x, x + lead_days) ELSE '' END
 	|| CASE WHEN cancelled_since THEN format($b$
 		UNION ALL
 		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount, i.cancelled_on, i.amount %s
 		  FROM ar.invoice i
 		 WHERE i.cancelled_on > %L AND i.amount > 0 AND i.issue_date <= %L AND i.due_date <= %L$b$,
-		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate, i.penalty_for_invoice_id' ELSE '' END,
+		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate' ELSE '' END,
 		x, x, x + lead_days) ELSE '' END));
 	ANALYZE ar_dun_acct (customer_id, currency, policy_id, r);
 	SELECT count(*) INTO accounts FROM ar_dun_acct;
