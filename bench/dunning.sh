@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# bench/dunning.sh [INVOICES] -- how fast is ar.run_dunning?
+#
+# Builds and installs ar_collect, starts a throwaway cluster (stopped and
+# removed on exit), loads INVOICES open invoices (default 1,000,000) for
+# INVOICES / 10 customers (names, e-mails, languages fr / en / de), due
+# dates spread from 100 days before the run date to 20 days after it, a
+# tenth of them partly paid, VACUUM ANALYZE, then measures, in one run:
+#   select  a single SELECT reading the same open invoices with their
+#           customers (the floor of any work over them), median of 3;
+#   first   ar.run_dunning(as_of): decides, renders and queues a notice per
+#           customer with something to remind (with the LME penalties of
+#           every invoice listed), commits;
+#   second  ar.run_dunning(as_of) again: queues nothing (median of 3);
+#   again   the whole decision once more without the run registry (its row
+#           deleted): the unique keys and the 7-day rule of the data alone
+#           must queue nothing.
+# Each time is measured in the server (clock_timestamp() between
+# statements, commit included).  Targets: first <= 4 x select; second
+# queues nothing and takes < 5 % of first; again queues nothing.  Exits 1
+# when a target is missed.
+#
+# Environment: AR_BENCH_PORT (default 54434), AR_BENCH_NO_BUILD=1 to use the
+# installed extension as it is, AR_BENCH_SETTINGS: extra postgresql.conf
+# lines separated by ';'.
+set -euo pipefail
+source "$(dirname "$0")/../tools/lib.sh"
+
+INVOICES=${1:-1000000}
+PORT=${AR_BENCH_PORT:-54434}
+AS_OF=2026-03-31
+[[ "$INVOICES" =~ ^[0-9]+$ ]] && [ "$INVOICES" -ge 10 ] || { echo "usage: $0 [INVOICES >= 10]" >&2; exit 2; }
+CUSTOMERS=$((INVOICES / 10))
+
+ensure_packages
+[ "${AR_BENCH_NO_BUILD:-}" = 1 ] || build_and_install
+
+WORK=$(mktemp -d /tmp/ar_dunning_bench.XXXXXX)
+chmod 755 "$WORK"
+trap 'cluster_stop "$WORK/cluster"; rm -rf "$WORK"' EXIT
+IFS=';' read -r -a extra_settings <<<"${AR_BENCH_SETTINGS:-}"
+cluster_start "$WORK/cluster" "$PORT" "shared_buffers = '2GB'" "max_wal_size = '8GB'" \
+	"${extra_settings[@]}" || { cat "$WORK/cluster/server.log" >&2; exit 1; }
+
+sql() { as_postgres $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -At -d postgres "$@"; }
+
+log "loading $CUSTOMERS customers and $INVOICES open invoices"
+started=$(date +%s)
+sql <<EOF
+CREATE EXTENSION ar_collect;
+UPDATE ar.company SET name = 'Bench SAS', iban = 'FR7630006000011234567890189';
+SELECT setseed(0.42);
+-- bulk load: the audit trail is skipped as during a restore
+SET ar_collect.restoring = on;
+INSERT INTO ar.customer (code, name, email, language)
+SELECT 'B' || lpad(g::text, 7, '0'), 'Customer ' || g || ' SARL', 'accounts@c' || g || '.example',
+       (ARRAY['fr', 'fr', 'fr', 'en', 'de'])[1 + g % 5]
+  FROM generate_series(1, $CUSTOMERS) g;
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT c.id, 'FB-' || lpad(d.g::text, 9, '0'), d.due - 30, d.due, d.amount
+  FROM (SELECT g, DATE '$AS_OF' - 100 + floor(random() * 121)::integer AS due,
+               round((20 + 10 * exp(random() * ln(500)))::numeric, 2) AS amount
+          FROM generate_series(1, $INVOICES) g) d
+  JOIN ar.customer c ON c.code = 'B' || lpad((1 + (d.g::bigint * 7919) % $CUSTOMERS)::text, 7, '0');
+-- a tenth partly paid before the run date
+INSERT INTO ar.allocation (invoice_id, amount, allocated_on, method)
+SELECT i.id, round(i.amount / 3, 2), i.due_date + 1, 'manual'
+  FROM ar.invoice i WHERE i.id % 10 = 0 AND i.due_date < DATE '$AS_OF' - 2;
+RESET ar_collect.restoring;
+VACUUM ANALYZE;
+EOF
+log "loaded in $(($(date +%s) - started)) s"
+
+log "timing"
+result=$(sql <<EOF
+CREATE TEMP TABLE timing (what text, ms double precision, queued bigint);
+-- a single SELECT reading the open invoices with their customers
+CREATE FUNCTION pg_temp.select_ms() RETURNS double precision LANGUAGE plpgsql AS \$\$
+DECLARE t0 timestamptz := clock_timestamp();
+BEGIN
+	EXECUTE 'SELECT c.id, c.code, c.name, c.email, c.language, i.id, i.number, i.due_date, i.amount, i.open_amount
+	           FROM ar.invoice i JOIN ar.customer c ON c.id = i.customer_id WHERE i.open_amount <> 0';
+	RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END \$\$;
+SELECT 1 FROM pg_temp.select_ms() WHERE false;  -- warm-up
+INSERT INTO timing SELECT 'select', pg_temp.select_ms(), NULL FROM generate_series(1, 3);
+
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(*) AS n FROM ar.run_dunning('$AS_OF') \gset
+INSERT INTO timing VALUES ('first', extract(epoch FROM clock_timestamp() - :'t0') * 1000, :n);
+
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(*) AS n FROM ar.run_dunning('$AS_OF') \gset
+INSERT INTO timing VALUES ('second', extract(epoch FROM clock_timestamp() - :'t0') * 1000, :n);
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(*) AS n FROM ar.run_dunning('$AS_OF') \gset
+INSERT INTO timing VALUES ('second', extract(epoch FROM clock_timestamp() - :'t0') * 1000, :n);
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(*) AS n FROM ar.run_dunning('$AS_OF') \gset
+INSERT INTO timing VALUES ('second', extract(epoch FROM clock_timestamp() - :'t0') * 1000, :n);
+
+-- without the registry: the data alone keeps the run idempotent
+DELETE FROM ar.dunning_run WHERE as_of = '$AS_OF';
+SELECT clock_timestamp() AS t0 \gset
+SELECT count(*) AS n FROM ar.run_dunning('$AS_OF') \gset
+INSERT INTO timing VALUES ('again', extract(epoch FROM clock_timestamp() - :'t0') * 1000, :n);
+
+SELECT string_agg(format('%s %s %s', what, round(ms::numeric, 1), coalesce(queued, 0)), ' ' ORDER BY what)
+  FROM (SELECT what, percentile_disc(0.5) WITHIN GROUP (ORDER BY ms) AS ms, max(queued) AS queued
+          FROM timing GROUP BY what) t;
+EOF
+)
+levels=$(sql -c "SELECT string_agg(format('%s: %s', level, n), ', ' ORDER BY level)
+                   FROM (SELECT level, count(*) AS n FROM ar.dunning_notice GROUP BY level) l")
+listed=$(sql -c "SELECT sum(cardinality(invoice_ids)) FROM ar.dunning_notice")
+checks=$(sql -c "SELECT count(*) FILTER (WHERE penalties IS NULL) || ' ' ||
+                        (SELECT count(*) FROM (SELECT 1 FROM ar.dunning_notice GROUP BY customer_id, currency, as_of HAVING count(*) > 1) d)
+                   FROM ar.dunning_notice")
+
+read -r _ again_ms again_n _ first_ms first_n _ second_ms second_n _ select_ms _ <<<"$result"
+read -r no_penalty duplicates <<<"$checks"
+status=0
+verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else status=1; echo FAIL; fi; }
+r_first=$(awk -v a="$first_ms" -v b="$select_ms" 'BEGIN { printf "%.2f", a / b }')
+r_second=$(awk -v a="$second_ms" -v b="$first_ms" 'BEGIN { printf "%.4f", a / b }')
+r_again=$(awk -v a="$again_ms" -v b="$first_ms" 'BEGIN { printf "%.2f", a / b }')
+
+echo
+echo "ar.run_dunning benchmark: $INVOICES open invoices, $CUSTOMERS customers, $(nproc) cores, PostgreSQL $($PG_CONFIG --version | awk '{print $2}')"
+echo
+echo "| run | ms | notices queued | ratio | target | result |"
+echo "|---|---:|---:|---:|---|---|"
+echo "| single SELECT of the open invoices and their customers (median of 3) | $select_ms | | 1 | | |"
+echo "| first run_dunning('$AS_OF') | $first_ms | $first_n | $r_first x select | <= 4 x select | $(verdict "$r_first <= 4") |"
+echo "| second run, same date (median of 3) | $second_ms | $second_n | $r_second x first | nothing queued, < 0.05 x first | $(verdict "$second_n == 0 && $r_second < 0.05") |"
+echo "| same date again, run registry deleted | $again_ms | $again_n | $r_again x first | nothing queued | $(verdict "$again_n == 0") |"
+echo
+echo "notices per level: $levels; invoices listed: $listed; notices without penalties: $no_penalty; duplicates: $duplicates"
+[ "$no_penalty" = 0 ] && [ "$duplicates" = 0 ] || status=1
+exit $status

@@ -1,0 +1,691 @@
+/*-------------------------------------------------------------------------
+ *
+ * letter.c
+ *		What goes into a dunning letter: placeholders filled in a template,
+ *		amounts and dates as a letter prints them, the table of invoices.
+ *
+ * ar.run_dunning renders every notice at queue time, possibly a hundred
+ * thousand notices listing a million invoices in one run, so these are C:
+ * one pass over a template, no to_char() picture parsing per amount, one
+ * call per notice for its whole invoice table.
+ *
+ * ar.render_template(template text, names text[], vals text[]) text
+ *   A placeholder is "{{", 1 to 63 characters of [a-z0-9_], "}}".  One whose
+ *   name is in names is replaced by the value at the same position of vals
+ *   (NULL: the empty string); anything else, an unknown name or an unclosed
+ *   "{{" included, is copied as it is.  Templates are checked against the
+ *   known names when they are stored (ar.dunning_template).
+ *
+ * ar.format_money(amount numeric, currency text, language text) text
+ *   Rounded to the cent, half away from zero: "1 234,56 EUR" in French (with
+ *   no-break spaces in a UTF8 database), "1,234.56 EUR" in other languages.
+ *
+ * ar.format_date(d date, language text) text
+ *   "1er mars 2026" in French, "1 March 2026" in other languages.
+ *
+ * ar._invoice_table(lines ar.dunning_line[], language text, wide boolean)
+ *   The invoice table of a notice: a header, a rule, one line per element
+ *   in the order given (number, due date, amount, open amount, days late,
+ *   and with wide the interest and fixed fee); each column as wide as its
+ *   longest cell, text to the left, numbers to the right.
+ *
+ * Copyright (c) the ar_collect authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+#include "utils/fmgrprotos.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/typcache.h"
+
+#define TEMPLATE_MAX_NAME	63
+
+PG_FUNCTION_INFO_V1(ar_render_template);
+PG_FUNCTION_INFO_V1(ar_format_money);
+PG_FUNCTION_INFO_V1(ar_format_date);
+PG_FUNCTION_INFO_V1(ar_invoice_table);
+PG_FUNCTION_INFO_V1(ar_line_ids);
+
+/* Languages with rules of their own; every other language is written as English. */
+typedef enum LetterLanguage
+{
+	LANG_EN,
+	LANG_FR
+} LetterLanguage;
+
+static LetterLanguage
+letter_language(text *language)
+{
+	const char *s = VARDATA_ANY(language);
+	int			len = VARSIZE_ANY_EXHDR(language);
+
+	if (len >= 2 && (s[0] == 'f' || s[0] == 'F') && (s[1] == 'r' || s[1] == 'R') &&
+		(len == 2 || s[2] == '-' || s[2] == '_'))
+		return LANG_FR;
+	return LANG_EN;
+}
+
+/* A UTF-8 literal in the database encoding (palloc'd, or the literal itself). */
+static const char *
+server_text(const char *utf8)
+{
+	return pg_any_to_server(utf8, strlen(utf8), PG_UTF8);
+}
+
+/* The no-break space in the database encoding, a plain space where it has none. */
+static const char *
+nbsp(void)
+{
+	static const char *cached = NULL;
+
+	if (cached == NULL)
+		cached = GetDatabaseEncoding() == PG_UTF8 || GetDatabaseEncoding() == PG_LATIN1 ||
+			GetDatabaseEncoding() == PG_LATIN9 || GetDatabaseEncoding() == PG_WIN1252 ?
+			MemoryContextStrdup(TopMemoryContext, server_text("\xC2\xA0")) : " ";
+	return cached;
+}
+
+/* ------------------------------------------------------------- rendering */
+
+/* One-dimensional text array as C strings (NULL for NULL elements). */
+static int
+text_array_to_cstrings(ArrayType *array, const char *what, char ***strings)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			count;
+	int			i;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional array, not %d-dimensional", what, ARR_NDIM(array))));
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
+	*strings = palloc(sizeof(char *) * Max(count, 1));
+	for (i = 0; i < count; i++)
+		(*strings)[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+	return count;
+}
+
+/*
+ * Length of the placeholder name starting at p (just after "{{") when it is
+ * followed by "}}" before end, else -1.
+ */
+static int
+placeholder_name_length(const char *p, const char *end)
+{
+	int			len = 0;
+
+	while (p + len < end && len <= TEMPLATE_MAX_NAME)
+	{
+		char		c = p[len];
+
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')
+		{
+			len++;
+			continue;
+		}
+		if (c == '}' && len > 0 && p + len + 1 < end && p[len + 1] == '}')
+			return len;
+		return -1;
+	}
+	return -1;
+}
+
+Datum
+ar_render_template(PG_FUNCTION_ARGS)
+{
+	text	   *template;
+	char	  **names;
+	char	  **values;
+	int			nnames;
+	int			nvalues;
+	int		   *name_lengths;
+	const char *p;
+	const char *end;
+	StringInfoData out;
+	int			i;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("placeholder names and values must not be NULL")));
+
+	template = PG_GETARG_TEXT_PP(0);
+	nnames = text_array_to_cstrings(PG_GETARG_ARRAYTYPE_P(1), "names", &names);
+	nvalues = text_array_to_cstrings(PG_GETARG_ARRAYTYPE_P(2), "vals", &values);
+	if (nnames != nvalues)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%d placeholder names but %d values", nnames, nvalues)));
+	name_lengths = palloc(sizeof(int) * Max(nnames, 1));
+	for (i = 0; i < nnames; i++)
+	{
+		if (names[i] == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("placeholder name %d is NULL", i + 1)));
+		name_lengths[i] = strlen(names[i]);
+	}
+
+	p = VARDATA_ANY(template);
+	end = p + VARSIZE_ANY_EXHDR(template);
+	initStringInfo(&out);
+	while (p < end)
+	{
+		const char *open = NULL;
+		const char *q;
+		int			len;
+
+		/* copy up to the next "{{" */
+		for (q = p; q + 1 < end; q++)
+		{
+			if (q[0] == '{' && q[1] == '{')
+			{
+				open = q;
+				break;
+			}
+		}
+		if (open == NULL)
+		{
+			appendBinaryStringInfo(&out, p, end - p);
+			break;
+		}
+		appendBinaryStringInfo(&out, p, open - p);
+		len = placeholder_name_length(open + 2, end);
+		if (len > 0)
+		{
+			for (i = 0; i < nnames; i++)
+			{
+				if (name_lengths[i] == len && memcmp(names[i], open + 2, len) == 0)
+					break;
+			}
+			if (i < nnames)
+			{
+				if (values[i] != NULL)
+					appendStringInfoString(&out, values[i]);
+				p = open + 2 + len + 2;
+				continue;
+			}
+		}
+		/* not a known placeholder: keep one brace, look again after it */
+		appendStringInfoChar(&out, '{');
+		p = open + 1;
+	}
+
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(out.data, out.len));
+}
+
+/* ------------------------------------------------------------ formatting */
+
+/* Appends amount rounded to the cent with the language's separators. */
+static void
+append_money(StringInfo out, Numeric amount, LetterLanguage lang)
+{
+	char	   *digits;
+	const char *p;
+	const char *point;
+	int			intlen;
+	int			i;
+
+	if (numeric_is_nan(amount) || numeric_is_inf(amount))
+	{
+		appendStringInfoString(out, DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(amount))));
+		return;
+	}
+	digits = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(amount)));
+	point = strchr(digits, '.');
+	if (point != NULL && strlen(point + 1) > 2)
+	{
+		/* round(amount, 2) rounds half away from zero */
+		pfree(digits);
+		digits = DatumGetCString(DirectFunctionCall1(numeric_out,
+													 DirectFunctionCall2(numeric_round, NumericGetDatum(amount),
+																		 Int32GetDatum(2))));
+		point = strchr(digits, '.');
+	}
+	p = digits;
+	if (*p == '-')
+	{
+		appendStringInfoChar(out, '-');
+		p++;
+	}
+	intlen = point ? point - p : (int) strlen(p);
+	for (i = 0; i < intlen; i++)
+	{
+		if (i > 0 && (intlen - i) % 3 == 0)
+			appendStringInfoString(out, lang == LANG_FR ? nbsp() : ",");
+		appendStringInfoChar(out, p[i]);
+	}
+	appendStringInfoChar(out, lang == LANG_FR ? ',' : '.');
+	/* two decimals: pad what numeric_out printed */
+	for (i = 0, p = point ? point + 1 : ""; i < 2; i++)
+		appendStringInfoChar(out, *p ? *p++ : '0');
+	pfree(digits);
+}
+
+static void
+append_money_currency(StringInfo out, Numeric amount, const char *currency, LetterLanguage lang)
+{
+	append_money(out, amount, lang);
+	appendStringInfoString(out, lang == LANG_FR ? nbsp() : " ");
+	appendStringInfoString(out, currency);
+}
+
+Datum
+ar_format_money(PG_FUNCTION_ARGS)
+{
+	StringInfoData out;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	initStringInfo(&out);
+	append_money_currency(&out, PG_GETARG_NUMERIC(0), text_to_cstring(PG_GETARG_TEXT_PP(1)),
+						  PG_ARGISNULL(2) ? LANG_EN : letter_language(PG_GETARG_TEXT_PP(2)));
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(out.data, out.len));
+}
+
+static const char *const months_en[12] = {
+	"January", "February", "March", "April", "May", "June", "July", "August",
+	"September", "October", "November", "December"
+};
+static const char *const months_fr[12] = {
+	"janvier", "f\xC3\xA9vrier", "mars", "avril", "mai", "juin", "juillet", "ao\xC3\xBBt",
+	"septembre", "octobre", "novembre", "d\xC3\xA9" "cembre"
+};
+static const char *const months_short[12] = {
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
+};
+
+/* Appends the long form of a date: 1er mars 2026, 1 March 2026. */
+static void
+append_long_date(StringInfo out, DateADT d, LetterLanguage lang)
+{
+	int			y,
+				m,
+				day;
+
+	if (DATE_NOT_FINITE(d))
+	{
+		appendStringInfoString(out, DATE_IS_NOBEGIN(d) ? "-infinity" : "infinity");
+		return;
+	}
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+	if (lang == LANG_FR)
+		appendStringInfo(out, "%d%s %s %d", day, day == 1 ? "er" : "", server_text(months_fr[m - 1]), y);
+	else
+		appendStringInfo(out, "%d %s %d", day, months_en[m - 1], y);
+}
+
+/* Appends the short form of a date, as the invoice table prints it. */
+static void
+append_short_date(StringInfo out, DateADT d, LetterLanguage lang)
+{
+	int			y,
+				m,
+				day;
+
+	if (DATE_NOT_FINITE(d))
+	{
+		appendStringInfoString(out, DATE_IS_NOBEGIN(d) ? "-infinity" : "infinity");
+		return;
+	}
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
+	if (y < 1 || y > 9999)
+	{
+		appendStringInfo(out, "%d-%02d-%02d", y, m, day);
+		return;
+	}
+	appendStringInfoChar(out, '0' + day / 10);
+	appendStringInfoChar(out, '0' + day % 10);
+	if (lang == LANG_FR)
+	{
+		appendStringInfoChar(out, '/');
+		appendStringInfoChar(out, '0' + m / 10);
+		appendStringInfoChar(out, '0' + m % 10);
+		appendStringInfoChar(out, '/');
+	}
+	else
+	{
+		appendStringInfoChar(out, ' ');
+		appendStringInfoString(out, months_short[m - 1]);
+		appendStringInfoChar(out, ' ');
+	}
+	appendStringInfoChar(out, '0' + y / 1000);
+	appendStringInfoChar(out, '0' + y / 100 % 10);
+	appendStringInfoChar(out, '0' + y / 10 % 10);
+	appendStringInfoChar(out, '0' + y % 10);
+}
+
+Datum
+ar_format_date(PG_FUNCTION_ARGS)
+{
+	StringInfoData out;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	initStringInfo(&out);
+	append_long_date(&out, PG_GETARG_DATEADT(0), PG_ARGISNULL(1) ? LANG_EN : letter_language(PG_GETARG_TEXT_PP(1)));
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(out.data, out.len));
+}
+
+/* ----------------------------------------------------------- invoice table */
+
+/* Columns of the table, in order; the last two only when wide. */
+enum
+{
+	COL_NUMBER,
+	COL_DUE,
+	COL_AMOUNT,
+	COL_OPEN,
+	COL_LATE,
+	COL_INTEREST,
+	COL_FEE,
+	NCOLUMNS
+};
+
+/* Attributes of ar.dunning_line, in order. */
+enum
+{
+	ATT_INVOICE_ID,
+	ATT_NUMBER,
+	ATT_DUE_DATE,
+	ATT_AMOUNT,
+	ATT_OPEN_AMOUNT,
+	ATT_DAYS_LATE,
+	ATT_INTEREST,
+	ATT_FIXED_FEE,
+	ATT_CURRENCY,
+	NATTRIBUTES
+};
+
+static const char *const headers_en[NCOLUMNS] = {
+	"Invoice", "Due date", "Amount", "Outstanding", "Days late", "Interest", "Fixed fee"
+};
+static const char *const headers_fr[NCOLUMNS] = {
+	"Facture", "\xC3\x89" "ch\xC3\xA9" "ance", "Montant TTC", "Reste d\xC3\xBB", "Retard",
+	"P\xC3\xA9" "nalit\xC3\xA9s", "Indemnit\xC3\xA9"
+};
+
+/* A cell: where its text is in the cells buffer, and its width in characters. */
+typedef struct Cell
+{
+	int			offset;
+	int			width;
+} Cell;
+
+/* Ends the cell that started at *start in buf. */
+static Cell
+end_cell(StringInfo buf, int *start)
+{
+	Cell		c;
+
+	c.offset = *start;
+	c.width = pg_mbstrlen_with_len(buf->data + *start, buf->len - *start);
+	appendStringInfoChar(buf, '\0');
+	*start = buf->len;
+	return c;
+}
+
+static void
+append_padded(StringInfo out, const char *cells, const Cell *c, int width, bool right)
+{
+	int			pad = width - c->width;
+
+	if (right)
+		appendStringInfoSpaces(out, pad);
+	appendStringInfoString(out, cells + c->offset);
+	if (!right)
+		appendStringInfoSpaces(out, pad);
+}
+
+/* Appends one line of the table: text columns left, numbers right. */
+static void
+append_row(StringInfo out, const char *cells, const Cell *row, const int *widths, int ncolumns)
+{
+	int			col;
+
+	for (col = 0; col < ncolumns; col++)
+	{
+		if (col > 0)
+			appendStringInfoSpaces(out, 2);
+		append_padded(out, cells, &row[col], widths[col], col >= COL_AMOUNT);
+	}
+}
+
+static void
+append_text_datum(StringInfo buf, Datum d)
+{
+	text	   *t = DatumGetTextPP(d);
+
+	appendBinaryStringInfo(buf, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+/* The lines of a notice, deformed, in table order. */
+typedef struct Line
+{
+	Datum		values[NATTRIBUTES];
+	bool		nulls[NATTRIBUTES];
+} Line;
+
+/* One attribute of two lines (a date or a bigint), NULLs last. */
+static int
+compare_attribute(const Line *x, const Line *y, int att)
+{
+	int64		vx,
+				vy;
+
+	if (x->nulls[att] || y->nulls[att])
+		return x->nulls[att] == y->nulls[att] ? 0 : (x->nulls[att] ? 1 : -1);
+	vx = att == ATT_DUE_DATE ? DatumGetDateADT(x->values[att]) : DatumGetInt64(x->values[att]);
+	vy = att == ATT_DUE_DATE ? DatumGetDateADT(y->values[att]) : DatumGetInt64(y->values[att]);
+	return vx == vy ? 0 : (vx < vy ? -1 : 1);
+}
+
+/* Invoice numbers, byte by byte (NULLs last). */
+static int
+compare_number(const Line *x, const Line *y)
+{
+	text	   *tx;
+	text	   *ty;
+	int			lx,
+				ly,
+				c;
+
+	if (x->nulls[ATT_NUMBER] || y->nulls[ATT_NUMBER])
+		return x->nulls[ATT_NUMBER] == y->nulls[ATT_NUMBER] ? 0 : (x->nulls[ATT_NUMBER] ? 1 : -1);
+	tx = DatumGetTextPP(x->values[ATT_NUMBER]);
+	ty = DatumGetTextPP(y->values[ATT_NUMBER]);
+	lx = VARSIZE_ANY_EXHDR(tx);
+	ly = VARSIZE_ANY_EXHDR(ty);
+	c = memcmp(VARDATA_ANY(tx), VARDATA_ANY(ty), Min(lx, ly));
+	return c != 0 ? c : (lx == ly ? 0 : (lx < ly ? -1 : 1));
+}
+
+/* Table order: due date, then invoice number, then invoice id. */
+static int
+line_compare(const void *a, const void *b)
+{
+	int			c = compare_attribute(a, b, ATT_DUE_DATE);
+
+	if (c == 0)
+		c = compare_number(a, b);
+	return c != 0 ? c : compare_attribute(a, b, ATT_INVOICE_ID);
+}
+
+/* Reads an ar.dunning_line[] into Lines in table order. */
+static int
+read_lines(ArrayType *array, Line **lines)
+{
+	Oid			element_type = ARR_ELEMTYPE(array);
+	TupleDesc	tupdesc;
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			nlines;
+	int			i;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("invoice table lines must be a one-dimensional array")));
+	tupdesc = lookup_rowtype_tupdesc(element_type, -1);
+	if (tupdesc->natts != NATTRIBUTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("invoice table lines must be ar.dunning_line, not %s", format_type_be(element_type))));
+	deconstruct_array(array, element_type, -1, false, TYPALIGN_DOUBLE, &elems, &elem_nulls, &nlines);
+	*lines = palloc(sizeof(Line) * Max(nlines, 1));
+	for (i = 0; i < nlines; i++)
+	{
+		HeapTupleData tuple;
+
+		if (elem_nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("invoice table line %d is NULL", i + 1)));
+		tuple.t_len = HeapTupleHeaderGetDatumLength(DatumGetHeapTupleHeader(elems[i]));
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = DatumGetHeapTupleHeader(elems[i]);
+		heap_deform_tuple(&tuple, tupdesc, (*lines)[i].values, (*lines)[i].nulls);
+	}
+	ReleaseTupleDesc(tupdesc);
+	if (nlines > 1)
+		qsort(*lines, nlines, sizeof(Line), line_compare);
+	return nlines;
+}
+
+Datum
+ar_line_ids(PG_FUNCTION_ARGS)
+{
+	Line	   *lines;
+	int			nlines = read_lines(PG_GETARG_ARRAYTYPE_P(0), &lines);
+	Datum	   *ids = palloc(sizeof(Datum) * Max(nlines, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(nlines, 1));
+	int			dims[1];
+	int			lbs[1] = {1};
+	int			i;
+
+	for (i = 0; i < nlines; i++)
+	{
+		ids[i] = lines[i].values[ATT_INVOICE_ID];
+		nulls[i] = lines[i].nulls[ATT_INVOICE_ID];
+	}
+	dims[0] = nlines;
+	PG_RETURN_ARRAYTYPE_P(construct_md_array(ids, nulls, nlines > 0 ? 1 : 0, dims, lbs, INT8OID, 8,
+											 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+Datum
+ar_invoice_table(PG_FUNCTION_ARGS)
+{
+	LetterLanguage lang;
+	bool		wide;
+	Line	   *lines;
+	int			nlines;
+	int			ncolumns;
+	int			widths[NCOLUMNS];
+	Cell	   *cells;
+	Cell		header[NCOLUMNS];
+	StringInfoData buf;
+	StringInfoData out;
+	int			i;
+	int			col;
+	int			total;
+	int			start;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	lang = PG_ARGISNULL(1) ? LANG_EN : letter_language(PG_GETARG_TEXT_PP(1));
+	wide = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+	ncolumns = wide ? NCOLUMNS : COL_INTEREST;
+	nlines = read_lines(PG_GETARG_ARRAYTYPE_P(0), &lines);
+
+	/* every cell's text, NUL-terminated, in one buffer */
+	initStringInfo(&buf);
+	start = 0;
+	for (col = 0; col < ncolumns; col++)
+	{
+		appendStringInfoString(&buf, server_text(lang == LANG_FR ? headers_fr[col] : headers_en[col]));
+		header[col] = end_cell(&buf, &start);
+		widths[col] = header[col].width;
+	}
+
+	cells = palloc(sizeof(Cell) * NCOLUMNS * Max(nlines, 1));
+	for (i = 0; i < nlines; i++)
+	{
+		Datum	   *values = lines[i].values;
+		bool	   *nulls = lines[i].nulls;
+		Cell	   *row = &cells[i * NCOLUMNS];
+		StringInfoData currency;
+
+		initStringInfo(&currency);
+		if (!nulls[ATT_CURRENCY])
+			append_text_datum(&currency, values[ATT_CURRENCY]);
+		if (!nulls[ATT_NUMBER])
+			append_text_datum(&buf, values[ATT_NUMBER]);
+		row[COL_NUMBER] = end_cell(&buf, &start);
+		if (!nulls[ATT_DUE_DATE])
+			append_short_date(&buf, DatumGetDateADT(values[ATT_DUE_DATE]), lang);
+		row[COL_DUE] = end_cell(&buf, &start);
+		if (!nulls[ATT_AMOUNT])
+			append_money_currency(&buf, DatumGetNumeric(values[ATT_AMOUNT]), currency.data, lang);
+		row[COL_AMOUNT] = end_cell(&buf, &start);
+		if (!nulls[ATT_OPEN_AMOUNT])
+			append_money_currency(&buf, DatumGetNumeric(values[ATT_OPEN_AMOUNT]), currency.data, lang);
+		row[COL_OPEN] = end_cell(&buf, &start);
+		if (nulls[ATT_DAYS_LATE] || DatumGetInt32(values[ATT_DAYS_LATE]) <= 0)
+			appendStringInfoChar(&buf, '-');
+		else
+		{
+			char		number[12];
+
+			pg_ltoa(DatumGetInt32(values[ATT_DAYS_LATE]), number);
+			appendStringInfoString(&buf, number);
+			appendStringInfoString(&buf, lang == LANG_FR ? " j" : " d");
+		}
+		row[COL_LATE] = end_cell(&buf, &start);
+		if (wide)
+		{
+			if (!nulls[ATT_INTEREST])
+				append_money_currency(&buf, DatumGetNumeric(values[ATT_INTEREST]), currency.data, lang);
+			row[COL_INTEREST] = end_cell(&buf, &start);
+			if (!nulls[ATT_FIXED_FEE])
+				append_money_currency(&buf, DatumGetNumeric(values[ATT_FIXED_FEE]), currency.data, lang);
+			row[COL_FEE] = end_cell(&buf, &start);
+		}
+		for (col = 0; col < ncolumns; col++)
+			widths[col] = Max(widths[col], row[col].width);
+		pfree(currency.data);
+	}
+
+	initStringInfo(&out);
+	append_row(&out, buf.data, header, widths, ncolumns);
+	appendStringInfoChar(&out, '\n');
+	total = 2 * (ncolumns - 1);
+	for (col = 0; col < ncolumns; col++)
+		total += widths[col];
+	for (i = 0; i < total; i++)
+		appendStringInfoChar(&out, '-');
+	for (i = 0; i < nlines; i++)
+	{
+		appendStringInfoChar(&out, '\n');
+		append_row(&out, buf.data, &cells[i * NCOLUMNS], widths, ncolumns);
+	}
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(out.data, out.len));
+}
