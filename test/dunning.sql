@@ -5,7 +5,7 @@
 -- worker's SQL side, roles, audit and pg_dump registration.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(46);
+SELECT plan(47);
 
 -- ------------------------------------------------------------ a random half-year
 SELECT setseed(0.31);
@@ -203,6 +203,20 @@ SELECT is((SELECT count(*) FROM ar.run_dunning('2026-06-25') n JOIN td_pick p US
           0, 'a customer under an inactive policy is not dunned');
 RESET client_min_messages;
 SELECT is_empty($$SELECT * FROM td_state EXCEPT SELECT a.* FROM ar.dunning_account a$$, 'and keeps its state');
+
+-- ------------------------------------------------------------ penalties decided elsewhere
+-- a penalty waived (ar.penalty_claim) before the run date is not claimed again
+SET client_min_messages = error;
+CREATE TEMP TABLE td_waive AS
+SELECT n.customer_id, n.invoice_ids[1] AS waived, n.penalties
+  FROM ar.run_dunning('2026-06-26', true) n
+ WHERE n.currency = 'EUR' AND n.level >= 1 AND n.penalties > 0 ORDER BY n.customer_id LIMIT 1;
+INSERT INTO ar.penalty_claim (invoice_id, decision, decided_on, reason)
+SELECT waived, 'waived', '2026-06-01', 'commercial gesture' FROM td_waive;
+SELECT is((SELECT n.penalties FROM ar.run_dunning('2026-06-26', true) n JOIN td_waive w USING (customer_id)),
+          (SELECT w.penalties - (ar.invoice_penalty(w.waived, '2026-06-26')).total FROM td_waive w),
+          'a waived penalty is not claimed in later notices');
+RESET client_min_messages;
 
 -- ------------------------------------------------------------ the worker's SQL side
 SELECT is(ar._worker_attach(60, '06:00', true), 1::bigint, 'the first worker attaches');
