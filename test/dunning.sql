@@ -5,7 +5,7 @@
 -- worker's SQL side, roles, audit and pg_dump registration.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(47);
+SELECT plan(50);
 
 -- ------------------------------------------------------------ a random half-year
 SELECT setseed(0.31);
@@ -229,6 +229,22 @@ SELECT isnt(ar._worker_dunning_due('00:00'), NULL, 'after dunning_at, the day''s
 SELECT lives_ok($$SELECT ar._worker_dunning(id) FROM ar.worker_run WHERE status = 'running' AND kind = 'dunning'$$,
                 'the worker runs it');
 SELECT is(ar._worker_dunning_due('00:00'), NULL, 'once a day: catching up runs today only, once');
+
+-- reconciliation of new bank lines, when ar.reconcile(boolean) exists (a
+-- stand-in when the matching engine is not installed)
+DO $$
+BEGIN
+	IF to_regprocedure('ar.reconcile(boolean)') IS NULL THEN
+		CREATE FUNCTION ar.reconcile(auto_apply boolean DEFAULT true)
+		RETURNS TABLE (bank_transaction_id bigint, invoice_ids bigint[], amounts numeric[], score real, method text, applied boolean)
+		LANGUAGE sql AS $f$ SELECT t.id, NULL::bigint[], NULL::numeric[], 0::real, 'none', false
+		                      FROM ar.bank_transaction t WHERE t.status = 'unmatched' $f$;
+	END IF;
+END $$;
+SELECT is(ar._worker_reconcile_due(), NULL, 'no new bank line: nothing to reconcile');
+INSERT INTO ar.bank_transaction (booking_date, amount, remittance_info) VALUES (current_date, 123.45, 'unknown payer');
+SELECT lives_ok($$SELECT ar._worker_reconcile(ar._worker_reconcile_due())$$, 'a new bank line is reconciled by the worker');
+SELECT is(ar._worker_reconcile_due(), NULL, 'and only once');
 
 -- ------------------------------------------------------------ roles, audit, dump
 SET LOCAL ROLE ar_reader;
