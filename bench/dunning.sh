@@ -72,7 +72,7 @@ EOF
 log "loaded in $(($(date +%s) - started)) s"
 
 log "timing"
-result=$(sql <<EOF
+result=$(sql 2>"$WORK/steps.log" <<EOF
 CREATE TEMP TABLE timing (what text, ms double precision, queued bigint);
 -- a single SELECT reading the open invoices with their customers
 CREATE FUNCTION pg_temp.select_ms() RETURNS double precision LANGUAGE plpgsql AS \$\$
@@ -86,7 +86,9 @@ SELECT 1 FROM pg_temp.select_ms() WHERE false;  -- warm-up
 INSERT INTO timing SELECT 'select', pg_temp.select_ms(), NULL FROM generate_series(1, 3);
 
 SELECT clock_timestamp() AS t0 \gset
+SET client_min_messages = debug1;
 SELECT count(*) AS n FROM ar.run_dunning('$AS_OF') \gset
+RESET client_min_messages;
 INSERT INTO timing VALUES ('first', extract(epoch FROM clock_timestamp() - :'t0') * 1000, :n);
 
 SELECT clock_timestamp() AS t0 \gset
@@ -119,22 +121,29 @@ checks=$(sql -c "SELECT count(*) FILTER (WHERE penalties IS NULL) || ' ' ||
 
 read -r _ again_ms again_n _ first_ms first_n _ second_ms second_n _ select_ms _ <<<"$result"
 read -r no_penalty duplicates <<<"$checks"
-status=0
-verdict() { if awk "BEGIN { exit !($1) }"; then echo PASS; else status=1; echo FAIL; fi; }
 r_first=$(awk -v a="$first_ms" -v b="$select_ms" 'BEGIN { printf "%.2f", a / b }')
 r_second=$(awk -v a="$second_ms" -v b="$first_ms" 'BEGIN { printf "%.4f", a / b }')
 r_again=$(awk -v a="$again_ms" -v b="$first_ms" 'BEGIN { printf "%.2f", a / b }')
-
+pass() { if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi; }
+v_first=$(pass "$r_first <= 4")
+v_second=$(pass "$second_n == 0 && $r_second < 0.05")
+v_again=$(pass "$again_n == 0")
+status=0
+for v in "$v_first" "$v_second" "$v_again"; do [ "$v" = PASS ] || status=1; done
 echo
 echo "ar.run_dunning benchmark: $INVOICES open invoices, $CUSTOMERS customers, $(nproc) cores, PostgreSQL $($PG_CONFIG --version | awk '{print $2}')"
 echo
 echo "| run | ms | notices queued | ratio | target | result |"
 echo "|---|---:|---:|---:|---|---|"
 echo "| single SELECT of the open invoices and their customers (median of 3) | $select_ms | | 1 | | |"
-echo "| first run_dunning('$AS_OF') | $first_ms | $first_n | $r_first x select | <= 4 x select | $(verdict "$r_first <= 4") |"
-echo "| second run, same date (median of 3) | $second_ms | $second_n | $r_second x first | nothing queued, < 0.05 x first | $(verdict "$second_n == 0 && $r_second < 0.05") |"
-echo "| same date again, run registry deleted | $again_ms | $again_n | $r_again x first | nothing queued | $(verdict "$again_n == 0") |"
+echo "| first run_dunning('$AS_OF') | $first_ms | $first_n | $r_first x select | <= 4 x select | $v_first |"
+echo "| second run, same date (median of 3) | $second_ms | $second_n | $r_second x first | nothing queued, < 0.05 x first | $v_second |"
+echo "| same date again, run registry deleted | $again_ms | $again_n | $r_again x first | nothing queued | $v_again |"
 echo
 echo "notices per level: $levels; invoices listed: $listed; notices without penalties: $no_penalty; duplicates: $duplicates"
+echo
+echo "steps of the first run (ms, in x select):"
+sed -n 's/^DEBUG:  run_dunning \(.*\): \([0-9.]*\) ms$/\2 \1/p' "$WORK/steps.log" | head -12 |
+	awk -v s="$select_ms" '{ t = $1; $1 = ""; printf "  %9.1f  %5.2f  %s\n", t, t / s, substr($0, 2) }'
 [ "$no_penalty" = 0 ] && [ "$duplicates" = 0 ] || status=1
 exit $status

@@ -100,23 +100,17 @@ nbsp(void)
 
 /* ------------------------------------------------------------- rendering */
 
-/* One-dimensional text array as C strings (NULL for NULL elements). */
+/* A one-dimensional text array, deconstructed (elements stay in place). */
 static int
-text_array_to_cstrings(ArrayType *array, const char *what, char ***strings)
+text_array_elements(ArrayType *array, const char *what, Datum **elems, bool **nulls)
 {
-	Datum	   *elems;
-	bool	   *nulls;
 	int			count;
-	int			i;
 
 	if (ARR_NDIM(array) > 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("%s must be a one-dimensional array, not %d-dimensional", what, ARR_NDIM(array))));
-	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
-	*strings = palloc(sizeof(char *) * Max(count, 1));
-	for (i = 0; i < count; i++)
-		(*strings)[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+	deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, elems, nulls, &count);
 	return count;
 }
 
@@ -149,11 +143,12 @@ Datum
 ar_render_template(PG_FUNCTION_ARGS)
 {
 	text	   *template;
-	char	  **names;
-	char	  **values;
+	Datum	   *names;
+	Datum	   *values;
+	bool	   *name_nulls;
+	bool	   *value_nulls;
 	int			nnames;
 	int			nvalues;
-	int		   *name_lengths;
 	const char *p;
 	const char *end;
 	StringInfoData out;
@@ -167,25 +162,24 @@ ar_render_template(PG_FUNCTION_ARGS)
 				 errmsg("placeholder names and values must not be NULL")));
 
 	template = PG_GETARG_TEXT_PP(0);
-	nnames = text_array_to_cstrings(PG_GETARG_ARRAYTYPE_P(1), "names", &names);
-	nvalues = text_array_to_cstrings(PG_GETARG_ARRAYTYPE_P(2), "vals", &values);
+	nnames = text_array_elements(PG_GETARG_ARRAYTYPE_P(1), "names", &names, &name_nulls);
+	nvalues = text_array_elements(PG_GETARG_ARRAYTYPE_P(2), "vals", &values, &value_nulls);
 	if (nnames != nvalues)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("%d placeholder names but %d values", nnames, nvalues)));
-	name_lengths = palloc(sizeof(int) * Max(nnames, 1));
 	for (i = 0; i < nnames; i++)
 	{
-		if (names[i] == NULL)
+		if (name_nulls[i])
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("placeholder name %d is NULL", i + 1)));
-		name_lengths[i] = strlen(names[i]);
 	}
 
 	p = VARDATA_ANY(template);
 	end = p + VARSIZE_ANY_EXHDR(template);
 	initStringInfo(&out);
+	enlargeStringInfo(&out, end - p);
 	while (p < end)
 	{
 		const char *open = NULL;
@@ -212,13 +206,19 @@ ar_render_template(PG_FUNCTION_ARGS)
 		{
 			for (i = 0; i < nnames; i++)
 			{
-				if (name_lengths[i] == len && memcmp(names[i], open + 2, len) == 0)
+				text	   *name = DatumGetTextPP(names[i]);
+
+				if ((int) VARSIZE_ANY_EXHDR(name) == len && memcmp(VARDATA_ANY(name), open + 2, len) == 0)
 					break;
 			}
 			if (i < nnames)
 			{
-				if (values[i] != NULL)
-					appendStringInfoString(&out, values[i]);
+				if (!value_nulls[i])
+				{
+					text	   *value = DatumGetTextPP(values[i]);
+
+					appendBinaryStringInfo(&out, VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+				}
 				p = open + 2 + len + 2;
 				continue;
 			}

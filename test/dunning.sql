@@ -5,7 +5,7 @@
 -- worker's SQL side, roles, audit and pg_dump registration.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(46);
+SELECT plan(50);
 
 -- ------------------------------------------------------------ a random half-year
 SELECT setseed(0.31);
@@ -204,6 +204,20 @@ SELECT is((SELECT count(*) FROM ar.run_dunning('2026-06-25') n JOIN td_pick p US
 RESET client_min_messages;
 SELECT is_empty($$SELECT * FROM td_state EXCEPT SELECT a.* FROM ar.dunning_account a$$, 'and keeps its state');
 
+-- ------------------------------------------------------------ penalties decided elsewhere
+-- a penalty waived (ar.penalty_claim) before the run date is not claimed again
+SET client_min_messages = error;
+CREATE TEMP TABLE td_waive AS
+SELECT n.customer_id, n.invoice_ids[1] AS waived, n.penalties
+  FROM ar.run_dunning('2026-06-26', true) n
+ WHERE n.currency = 'EUR' AND n.level >= 1 AND n.penalties > 0 ORDER BY n.customer_id LIMIT 1;
+INSERT INTO ar.penalty_claim (invoice_id, decision, decided_on, reason)
+SELECT waived, 'waived', '2026-06-01', 'commercial gesture' FROM td_waive;
+SELECT is((SELECT n.penalties FROM ar.run_dunning('2026-06-26', true) n JOIN td_waive w USING (customer_id)),
+          (SELECT w.penalties - (ar.invoice_penalty(w.waived, '2026-06-26')).total FROM td_waive w),
+          'a waived penalty is not claimed in later notices');
+RESET client_min_messages;
+
 -- ------------------------------------------------------------ the worker's SQL side
 SELECT is(ar._worker_attach(60, '06:00', true), 1::bigint, 'the first worker attaches');
 INSERT INTO ar.worker_run (kind, as_of, status, pid) VALUES ('dunning', current_date, 'running', 1);
@@ -215,6 +229,22 @@ SELECT isnt(ar._worker_dunning_due('00:00'), NULL, 'after dunning_at, the day''s
 SELECT lives_ok($$SELECT ar._worker_dunning(id) FROM ar.worker_run WHERE status = 'running' AND kind = 'dunning'$$,
                 'the worker runs it');
 SELECT is(ar._worker_dunning_due('00:00'), NULL, 'once a day: catching up runs today only, once');
+
+-- reconciliation of new bank lines, when ar.reconcile(boolean) exists (a
+-- stand-in when the matching engine is not installed)
+DO $$
+BEGIN
+	IF to_regprocedure('ar.reconcile(boolean)') IS NULL THEN
+		CREATE FUNCTION ar.reconcile(auto_apply boolean DEFAULT true)
+		RETURNS TABLE (bank_transaction_id bigint, invoice_ids bigint[], amounts numeric[], score real, method text, applied boolean)
+		LANGUAGE sql AS $f$ SELECT t.id, NULL::bigint[], NULL::numeric[], 0::real, 'none', false
+		                      FROM ar.bank_transaction t WHERE t.status = 'unmatched' $f$;
+	END IF;
+END $$;
+SELECT is(ar._worker_reconcile_due(), NULL, 'no new bank line: nothing to reconcile');
+INSERT INTO ar.bank_transaction (booking_date, amount, remittance_info) VALUES (current_date, 123.45, 'unknown payer');
+SELECT lives_ok($$SELECT ar._worker_reconcile(ar._worker_reconcile_due())$$, 'a new bank line is reconciled by the worker');
+SELECT is(ar._worker_reconcile_due(), NULL, 'and only once');
 
 -- ------------------------------------------------------------ roles, audit, dump
 SET LOCAL ROLE ar_reader;

@@ -1367,7 +1367,7 @@ RETURNS SETOF ar.dunning_notice
 LANGUAGE plpgsql SECURITY DEFINER
 -- a batch of set-based statements over work tables: compiling each one
 -- costs more than it saves
-SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB'
+SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '256MB'
 -- the work tables are analyzed from a small sample, enough for join plans;
 -- no nested loops over work tables whose size the planner may misjudge
 SET default_statistics_target = 10 SET enable_nestloop = off
@@ -1852,7 +1852,10 @@ BEGIN
 	SELECT count(pg_notify('ar_dunning', i.id::text)) FROM (SELECT i.id FROM ins i ORDER BY i.id) i
 	$q$, out_query) INTO queued;
 	RAISE DEBUG 'run_dunning rendered, queued and notified: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
-	RETURN QUERY SELECT n.* FROM ar.dunning_notice n WHERE n.id > last_id AND n.as_of = x ORDER BY n.id;
+	-- the worker does not read the rows it queued back (ar._worker_dunning)
+	IF coalesce(current_setting('ar_collect.dunning_return_rows', true), '') <> 'off' THEN
+		RETURN QUERY SELECT n.* FROM ar.dunning_notice n WHERE n.id > last_id AND n.as_of = x ORDER BY n.id;
+	END IF;
 	INSERT INTO ar.dunning_run (as_of, started_at, accounts, notices, cycles_closed)
 	VALUES (x, started, accounts, queued, closed);
 END $$;
@@ -2161,9 +2164,14 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'worker run % is not running', run_id USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
+	-- the notices stay in the outbox: no need to read them back
+	PERFORM set_config('ar_collect.dunning_return_rows', 'off', true);
+	PERFORM ar.run_dunning(r.as_of);
+	PERFORM set_config('ar_collect.dunning_return_rows', 'on', true);
 	SELECT coalesce(sum(c), 0), coalesce(jsonb_object_agg(level, c), '{}')
 	  INTO queued, per_level
-	  FROM (SELECT n.level, count(*) AS c FROM ar.run_dunning(r.as_of) n GROUP BY n.level) l;
+	  FROM (SELECT n.level, count(*) AS c FROM ar.dunning_notice n
+	         WHERE n.as_of = r.as_of AND n.created_at = now() GROUP BY n.level) l;
 	UPDATE ar.worker_run w
 	   SET status = 'succeeded', finished_at = clock_timestamp(),
 	       result = jsonb_build_object('notices', queued, 'per_level', per_level)
