@@ -206,29 +206,40 @@ rc_build_indexes(RcRun *run)
 	pfree(count);
 }
 
-/* Keys of the fuzzy index: value v = invoice * 2 + (payment reference ? 1 : 0). */
-static const char *
-fuzzy_key(void *arg, int32 value, int *len)
+static int
+cmp_invoice_amount(const void *a, const void *b)
 {
-	RcRun	   *run = arg;
-	RcInvoice  *inv = &run->inv[value / 2];
+	const RcInvoice *x = &sort_run->inv[*(const int32 *) a];
+	const RcInvoice *y = &sort_run->inv[*(const int32 *) b];
 
-	if (inv->paid)
-		return NULL;
-	if (value % 2 == 0)
-	{
-		*len = inv->keylen;
-		return inv->key;
-	}
-	*len = inv->refkeylen;
-	return inv->refkey;
+	if (x->company_id != y->company_id)
+		return x->company_id < y->company_id ? -1 : 1;
+	if (memcmp(x->currency, y->currency, 3) != 0)
+		return memcmp(x->currency, y->currency, 3);
+	if (x->loaded_open != y->loaded_open)
+		return x->loaded_open < y->loaded_open ? -1 : 1;
+	return *(const int32 *) a - *(const int32 *) b;
 }
 
+/*
+ * Open invoices by company, currency and amount, for the candidates of a
+ * mistyped reference: those the line pays within the shortfall tolerance.
+ */
 static void
-build_fuzzy(RcRun *run)
+build_by_open(RcRun *run)
 {
-	if (run->fuzzy == NULL)
-		run->fuzzy = delix_build(run->cxt, run->ninv * 2, fuzzy_key, run, 6);
+	int32		n = 0;
+
+	if (run->by_open != NULL)
+		return;
+	run->by_open = MemoryContextAllocHuge(run->cxt, sizeof(int32) * Max(run->ninv, 1));
+	for (int32 i = 0; i < run->ninv; i++)
+		if (!run->inv[i].paid && run->inv[i].loaded_open > 0)
+			run->by_open[n++] = i;
+	run->nby_open = n;
+	sort_run = run;
+	qsort(run->by_open, n, sizeof(int32), cmp_invoice_amount);
+	sort_run = NULL;
 }
 
 /* -------------------------------------------------------------- payer */
@@ -488,11 +499,9 @@ typedef struct Scan
 	RcLine	   *line;
 	int			nhits;
 	RcHit		hits[MAX_HITS];
-	/* for the fuzzy callback */
-	const char *wkey;
-	int			wlen;
-	int			wstart;
-	int			wend;
+	/* open invoices a mistyped reference may name: the amount fits them */
+	int			ncand;
+	int32	   *cand;
 } Scan;
 
 static void
@@ -684,28 +693,78 @@ next_base:
 	}
 }
 
+/* The written key against each candidate's number and payment reference. */
 static void
-fuzzy_found(void *arg, int32 value)
+fuzzy_window(Scan *s, const char *k1, int k1len, int start, int end)
 {
-	Scan	   *s = arg;
-	RcInvoice  *inv = &s->run->inv[value / 2];
-	const char *key = value % 2 == 0 ? inv->key : inv->refkey;
-	int			klen = value % 2 == 0 ? inv->keylen : inv->refkeylen;
-	int			d;
+	for (int c = 0; c < s->ncand; c++)
+	{
+		RcInvoice  *inv = &s->run->inv[s->cand[c]];
 
-	if (key == NULL || inv->paid)
-		return;
-	/*
-	 * With dense numbering most numbers have dozens of neighbours one
-	 * character away: only those the amount fits are worth a look.
-	 */
-	if (inv->open != s->line->amount
-		&& !(inv->open > s->line->amount
-			 && within_tolerance(line_config(s->run, s->line), inv->open, inv->open - s->line->amount)))
-		return;
-	d = refkey_edit1(s->wkey, s->wlen, key, klen);
-	if (d > 0)
-		add_hit(s, value / 2, HIT_FUZZY, d, s->wstart, s->wend);
+		for (int which = 0; which < 2; which++)
+		{
+			const char *key = which == 0 ? inv->key : inv->refkey;
+			int			klen = which == 0 ? inv->keylen : inv->refkeylen;
+			int			d;
+
+			if (key == NULL || klen < 6 || abs(klen - k1len) > 1)
+				continue;
+			d = refkey_edit1(k1, k1len, key, klen);
+			if (d > 0)
+				add_hit(s, s->cand[c], HIT_FUZZY, d, start, end);
+		}
+	}
+}
+
+/*
+ * The invoices a mistyped reference may name: with dense numbering most
+ * numbers have dozens of neighbours one character away, so only invoices
+ * the line pays exactly, or within the shortfall tolerance, are compared
+ * with what was written (at most FUZZY_CANDIDATES of them).
+ */
+#define FUZZY_CANDIDATES	256
+
+static void
+fuzzy_candidates(Scan *s)
+{
+	RcRun	   *run = s->run;
+	RcLine	   *line = s->line;
+	RcConfig   *cfg = line_config(run, line);
+	int32		lo = 0,
+				hi;
+
+	s->cand = palloc(sizeof(int32) * FUZZY_CANDIDATES);
+	s->ncand = 0;
+	build_by_open(run);
+	hi = run->nby_open;
+	/* the first invoice of the line's company and currency owing at least the amount */
+	while (lo < hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+		RcInvoice  *inv = &run->inv[run->by_open[mid]];
+		int			c = inv->company_id != line->company_id ? (inv->company_id < line->company_id ? -1 : 1)
+			: memcmp(inv->currency, line->currency, 3) != 0 ? memcmp(inv->currency, line->currency, 3)
+			: (inv->loaded_open < line->amount ? -1 : 1);
+
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (int32 k = lo; k < run->nby_open && s->ncand < FUZZY_CANDIDATES; k++)
+	{
+		RcInvoice  *inv = &run->inv[run->by_open[k]];
+
+		if (inv->company_id != line->company_id || memcmp(inv->currency, line->currency, 3) != 0)
+			break;
+		/* the shortfall only grows faster than the tolerance: past it, done */
+		if (inv->loaded_open != line->amount
+			&& !within_tolerance(cfg, inv->loaded_open, inv->loaded_open - line->amount))
+			break;
+		if (inv->open == line->amount
+			|| (inv->open > line->amount && within_tolerance(cfg, inv->open, inv->open - line->amount)))
+			s->cand[s->ncand++] = run->by_open[k];
+	}
 }
 
 /* Drops hits explained better by a longer or stronger reference around them. */
@@ -789,7 +848,7 @@ scan_text(Scan *s, ScanMode mode)
 			{
 				bool		inside = false;
 
-				if (k1len < 6 || !has_digit(k1, k1len))
+				if (k1len < 5 || !has_digit(k1, k1len))
 					continue;
 				/* not inside a reference already found */
 				for (int h = 0; h < nexact; h++)
@@ -813,11 +872,7 @@ scan_text(Scan *s, ScanMode mode)
 				}
 				if (inside)
 					continue;
-				s->wkey = k1;
-				s->wlen = k1len;
-				s->wstart = start;
-				s->wend = end;
-				delix_lookup(run->fuzzy, k1, k1len, fuzzy_found, s);
+				fuzzy_window(s, k1, k1len, start, end);
 			}
 			else
 			{
@@ -1891,8 +1946,9 @@ rc_match_line(RcRun *run, RcLine *line)
 			conclusive = true;	/* the amount is exactly what a reference names */
 	if (!conclusive && line->text)
 	{
-		build_fuzzy(run);
-		scan_text(s, SCAN_FUZZY);
+		fuzzy_candidates(s);
+		if (s->ncand > 0)
+			scan_text(s, SCAN_FUZZY);
 		prune_hits(s);
 		hs->n = 0;
 		reference_hyps(run, line, s, hs, ltok, nltok);
