@@ -991,15 +991,16 @@ ref_score(RefRule rule, HitClass cls, int spec, PayerFit fit)
 				return confirmed ? (spec == SPEC_DIGITS ? 0.95 : 0.90) : 0.60;
 		}
 	}
+	/* the number without its prefix: digits only were written */
 	if (cls == HIT_PREFIX)
 		switch (rule)
 		{
 			case RULE_EXACT:
-				return conflict ? 0.88 : confirmed || spec == SPEC_STRONG ? 0.98 : 0.88;
+				return conflict ? 0.88 : confirmed ? 0.98 : spec >= SPEC_DIGITS ? 0.96 : 0.88;
 			case RULE_SHORTFALL:
-				return conflict ? 0.80 : confirmed ? 0.96 : 0.90;
+				return conflict ? 0.80 : confirmed ? 0.96 : 0.85;
 			default:
-				return conflict ? 0.70 : confirmed ? 0.96 : 0.85;
+				return conflict ? 0.70 : confirmed ? 0.96 : 0.60;
 		}
 	/*
 	 * One character wrong.  Letters and digits mistyped into another number
@@ -1038,14 +1039,28 @@ key_spec(const char *key, int len)
 	return digits >= 5 ? SPEC_DIGITS : SPEC_WEAK;
 }
 
+/*
+ * How much a hit says by itself: that of the key it matched, and never more
+ * than a number when only digits were written (other organisations write
+ * year-prefixed numbers, dates and file numbers too).
+ */
 static int
-hit_spec(RcRun *run, RcHit *hit)
+hit_spec(RcRun *run, RcLine *line, RcHit *hit)
 {
 	RcInvoice  *inv = &run->inv[hit->inv];
+	int			spec = hit->cls == HIT_PAYREF ? key_spec(inv->refkey, inv->refkeylen)
+		: key_spec(inv->key, inv->keylen);
+	bool		letters = false;
 
-	if (hit->cls == HIT_PAYREF)
-		return key_spec(inv->refkey, inv->refkeylen);
-	return key_spec(inv->key, inv->keylen);
+	if (line->text == NULL || hit->end <= hit->start)
+		return spec;
+	for (int i = hit->start; i < hit->end && !letters; i++)
+	{
+		char		c = line->text[i];
+
+		letters = ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) && c != 'O' && c != 'o';
+	}
+	return letters ? spec : Min(spec, SPEC_DIGITS);
 }
 
 /* Eligible open invoices of a customer for amount-based search, oldest first. */
@@ -1179,7 +1194,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 	{
 		RcHit	   *hit = &s->hits[i];
 		RcInvoice  *inv = &run->inv[hit->inv];
-		int			spec = hit_spec(run, hit);
+		int			spec = hit_spec(run, line, hit);
 		PayerFit	fit = payer_fit(run, line, inv->cust, ltok, nltok);
 		RcHyp	   *h;
 		Amount		open = inv->open;
@@ -1756,14 +1771,14 @@ spans_overlap(RcHit *a, RcHit *b)
  * another number it does use?
  */
 static int
-names_other(RcRun *run, RcHit *hits, int nhits, RcHyp *h)
+names_other(RcRun *run, RcLine *line, RcHit *hits, int nhits, RcHyp *h)
 {
 	for (int i = 0; i < nhits; i++)
 	{
 		RcHit	   *e = &hits[i];
 		bool		other_reading = false;
 
-		if (e->cls < HIT_PREFIX || hyp_uses_inv(h, e->inv) || hit_spec(run, e) == SPEC_WEAK)
+		if (e->cls < HIT_PREFIX || hyp_uses_inv(h, e->inv) || hit_spec(run, line, e) == SPEC_WEAK)
 			continue;
 		if (strcmp(h->method, "duplicate") == 0 && h->named_inv == e->inv)
 			continue;
@@ -1807,7 +1822,7 @@ held_back(RcRun *run, RcLine *line, RcHyp *best)
 		}
 	}
 	{
-		int			i = names_other(run, line->hits, line->nhits, best);
+		int			i = names_other(run, line, line->hits, line->nhits, best);
 
 		if (i >= 0)
 			return run->inv[line->hits[i].inv].paid || run->inv[line->hits[i].inv].open == 0
@@ -1980,7 +1995,7 @@ rc_match_line(RcRun *run, RcLine *line)
 	}
 	/* what the payer did not say is worth less than what it said */
 	for (int i = 0; i < hs->n; i++)
-		if (names_other(run, s->hits, s->nhits, &hs->h[i]) >= 0)
+		if (names_other(run, line, s->hits, s->nhits, &hs->h[i]) >= 0)
 			hs->h[i].score = Min(hs->h[i].score, 0.80);
 	duplicate_hyps(run, line, s, hs);
 	if (line->payer.by == PAYER_NONE && nrefcust == 0)
