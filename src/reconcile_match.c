@@ -344,7 +344,7 @@ identify_payer(RcRun *run, RcLine *line, char **ltok, int nltok)
 			return;
 		}
 		n = payer_by_iban(run, line, run->cust_by_iban_hist, p);
-		if (n > 0 && n <= 2)
+		if (n == 1)
 		{
 			p->by = PAYER_IBAN_HISTORY;
 			return;
@@ -982,7 +982,10 @@ ref_score(RefRule rule, HitClass cls, int spec, PayerFit fit)
 		switch (rule)
 		{
 			case RULE_EXACT:
-				return conflict ? 0.85 : confirmed ? 0.98 : 0.96;
+				/* a long number and its exact amount, from a group company's account */
+				if (conflict)
+					return spec == SPEC_DIGITS ? 0.95 : 0.85;
+				return confirmed ? 0.98 : 0.96;
 			case RULE_SHORTFALL:
 				return confirmed ? 0.96 : 0.85;
 			case RULE_PARTIAL:
@@ -1475,6 +1478,29 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 	}
 }
 
+/*
+ * Is the shortfall an early-payment discount of a usual rate, computed to
+ * the cent (half up), within the company's percentage?
+ */
+static bool
+computed_discount(RcConfig *cfg, Amount open, Amount shortfall)
+{
+	static const int rates[] = {50, 100, 150, 200, 250, 300, 400, 500};	/* percent * 100 */
+
+	for (int i = 0; i < (int) lengthof(rates); i++)
+	{
+		int128		d;
+
+		if ((int64) rates[i] * 100 > cfg->shortfall_pct)
+			break;
+		/* open * rate / 10000, rounded half up to the cent (100 units) */
+		d = ((int128) open * rates[i] + 500000) / 1000000 * 100;
+		if (d == shortfall)
+			return true;
+	}
+	return false;
+}
+
 /* Hypotheses from the payer's open invoices and the amount. */
 static void
 payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
@@ -1488,6 +1514,7 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 	int32		exact[3],
 				tol = -1;
 	bool		iban = by == PAYER_IBAN || by == PAYER_IBAN_HISTORY;
+	bool		learned = by == PAYER_IBAN_HISTORY;	/* seen paying before, not on file */
 	PayerFit	fit = iban ? FIT_IBAN : by == PAYER_NAME ? FIT_NAME : by == PAYER_NAME_CLOSE ? FIT_NAME_CLOSE : FIT_UNKNOWN;
 	int			before = hs->n;
 	RcHyp	   *h;
@@ -1524,7 +1551,8 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 		h->rule = "one_open_invoice_of_that_amount";
 		h->fit = fit;
 		h->globally_unique = unique;
-		h->score = iban ? (unique ? 0.97 : 0.96)
+		h->score = learned ? (unique ? 0.95 : 0.90)
+			: iban ? (unique ? 0.97 : 0.96)
 			: by == PAYER_NAME ? (unique ? 0.95 : 0.88)
 			: by == PAYER_REFERENCE ? 0.93 : 0.80;
 		hyp_alloc(h, exact[0], amount);
@@ -1564,7 +1592,8 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 			h->rule = "subset_sum";
 			h->fit = fit;
 			if (nsol == 1 && comb.complete && iban)
-				h->score = (comb.oldest_first && comb.chance < 0.05) ? 0.96 : comb.chance < 0.005 ? 0.95 : 0.85;
+				h->score = learned ? 0.85
+					: (comb.oldest_first && comb.chance < 0.05) ? 0.96 : comb.chance < 0.005 ? 0.95 : 0.85;
 			else if (nsol == 1 && comb.complete)
 				h->score = by == PAYER_NAME || by == PAYER_REFERENCE ? 0.85 : 0.70;
 			else
@@ -1583,7 +1612,7 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 			h->fit = fit;
 			h->solutions = 1;
 			h->complete = true;
-			h->score = iban ? 0.96 : by == PAYER_NAME || by == PAYER_REFERENCE ? 0.88 : 0.70;
+			h->score = iban && !learned ? 0.96 : iban || by == PAYER_NAME || by == PAYER_REFERENCE ? 0.88 : 0.70;
 			for (int k = 0; k < n && h->nalloc < MAX_HYP_ALLOCS; k++)
 				hyp_alloc(h, list[k], run->inv[list[k]].open);
 			if (h->nalloc < n)
@@ -1599,8 +1628,15 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 			h->exact = true;
 			h->rule = "shortfall";
 			h->fit = fit;
-			h->score = iban ? (shortfall <= cfg->shortfall_abs ? 0.95 : 0.90)
-				: by == PAYER_NAME || by == PAYER_REFERENCE ? 0.85 : 0.70;
+			/*
+			 * Without a reference, only a discount computed to the cent says
+			 * the payment is this invoice's; an arbitrary shortfall within the
+			 * tolerance could be anything (a deposit, another invoice).
+			 */
+			h->score = iban && !learned && computed_discount(cfg, inv->open, shortfall) ? 0.95
+				: iban && !learned ? 0.90
+				: iban || by == PAYER_NAME || by == PAYER_REFERENCE ? 0.85 : 0.70;
+			h->rule = computed_discount(cfg, inv->open, shortfall) ? "discount" : "shortfall";
 			hyp_alloc(h, tol, amount);
 			if (cfg->close_shortfall)
 			{
