@@ -3,7 +3,7 @@
  * match.h
  *		Building blocks of the matching engine behind ar.reconcile():
  *		reference keys and their variants (match_text.c), payer names
- *		(match_text.c), hash indexes (match_index.c) and the bounded
+ *		(match_text.c), a hash multimap (match_index.c) and the bounded
  *		subset-sum (match_amount.c).
  *
  * Everything here works on plain C strings and integers, never throws on
@@ -143,33 +143,6 @@ extern int32 kix_first(KeyIndex *ix, uint64 key);
 extern int32 kix_next(KeyIndex *ix, int32 pos);
 extern int32 kix_value(KeyIndex *ix, int32 pos);
 extern int32 kix_count(KeyIndex *ix, uint64 key, int32 limit);
-
-/*
- * Deletion-neighbourhood index of keys for edit-distance-1 lookups: every
- * key is stored under its own hash and the hash of each string obtained
- * by deleting one character.  A query looks up the same variants of the
- * written key; candidates share a variant, and the caller verifies each
- * one with refkey_edit1() (the index may also return keys two edits away,
- * and 32-bit fingerprints may collide).
- */
-typedef struct DelIndex DelIndex;
-
-typedef const char *(*delix_key_fn) (void *arg, int32 value, int *len);
-
-/*
- * Builds the index over nvalues values whose keys keyfn returns (NULL or
- * shorter than minlen: not indexed).
- */
-extern DelIndex *delix_build(MemoryContext cxt, int32 nvalues,
-							 delix_key_fn keyfn, void *arg, int minlen);
-
-/*
- * Calls found(arg, value) for every candidate of the written key (values
- * may repeat); returns the number of calls.
- */
-typedef void (*delix_found_fn) (void *arg, int32 value);
-extern int	delix_lookup(DelIndex *ix, const char *key, int len,
-						 delix_found_fn found, void *arg);
 
 /* -------------------------------------------------------------- amount */
 

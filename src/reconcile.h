@@ -233,7 +233,8 @@ typedef struct RcRun
 	RcInvoice  *inv;
 	KeyIndex   *refs;			/* tagged reference keys -> invoice index */
 	KeyIndex   *by_amount;		/* (company, currency, open amount) -> invoice */
-	DelIndex   *fuzzy;			/* built on first need */
+	int32	   *by_open;		/* open invoices by company, currency, amount (on first need) */
+	int32		nby_open;
 	int			minkey;			/* shortest and longest indexed key */
 	int			maxkey;
 	bool		digitless_keys;	/* some indexed key has no digit */

@@ -206,29 +206,40 @@ rc_build_indexes(RcRun *run)
 	pfree(count);
 }
 
-/* Keys of the fuzzy index: value v = invoice * 2 + (payment reference ? 1 : 0). */
-static const char *
-fuzzy_key(void *arg, int32 value, int *len)
+static int
+cmp_invoice_amount(const void *a, const void *b)
 {
-	RcRun	   *run = arg;
-	RcInvoice  *inv = &run->inv[value / 2];
+	const RcInvoice *x = &sort_run->inv[*(const int32 *) a];
+	const RcInvoice *y = &sort_run->inv[*(const int32 *) b];
 
-	if (inv->paid)
-		return NULL;
-	if (value % 2 == 0)
-	{
-		*len = inv->keylen;
-		return inv->key;
-	}
-	*len = inv->refkeylen;
-	return inv->refkey;
+	if (x->company_id != y->company_id)
+		return x->company_id < y->company_id ? -1 : 1;
+	if (memcmp(x->currency, y->currency, 3) != 0)
+		return memcmp(x->currency, y->currency, 3);
+	if (x->loaded_open != y->loaded_open)
+		return x->loaded_open < y->loaded_open ? -1 : 1;
+	return *(const int32 *) a - *(const int32 *) b;
 }
 
+/*
+ * Open invoices by company, currency and amount, for the candidates of a
+ * mistyped reference: those the line pays within the shortfall tolerance.
+ */
 static void
-build_fuzzy(RcRun *run)
+build_by_open(RcRun *run)
 {
-	if (run->fuzzy == NULL)
-		run->fuzzy = delix_build(run->cxt, run->ninv * 2, fuzzy_key, run, 6);
+	int32		n = 0;
+
+	if (run->by_open != NULL)
+		return;
+	run->by_open = MemoryContextAllocHuge(run->cxt, sizeof(int32) * Max(run->ninv, 1));
+	for (int32 i = 0; i < run->ninv; i++)
+		if (!run->inv[i].paid && run->inv[i].loaded_open > 0)
+			run->by_open[n++] = i;
+	run->nby_open = n;
+	sort_run = run;
+	qsort(run->by_open, n, sizeof(int32), cmp_invoice_amount);
+	sort_run = NULL;
 }
 
 /* -------------------------------------------------------------- payer */
@@ -333,7 +344,7 @@ identify_payer(RcRun *run, RcLine *line, char **ltok, int nltok)
 			return;
 		}
 		n = payer_by_iban(run, line, run->cust_by_iban_hist, p);
-		if (n > 0 && n <= 2)
+		if (n == 1)
 		{
 			p->by = PAYER_IBAN_HISTORY;
 			return;
@@ -488,11 +499,9 @@ typedef struct Scan
 	RcLine	   *line;
 	int			nhits;
 	RcHit		hits[MAX_HITS];
-	/* for the fuzzy callback */
-	const char *wkey;
-	int			wlen;
-	int			wstart;
-	int			wend;
+	/* open invoices a mistyped reference may name: the amount fits them */
+	int			ncand;
+	int32	   *cand;
 } Scan;
 
 static void
@@ -684,28 +693,78 @@ next_base:
 	}
 }
 
+/* The written key against each candidate's number and payment reference. */
 static void
-fuzzy_found(void *arg, int32 value)
+fuzzy_window(Scan *s, const char *k1, int k1len, int start, int end)
 {
-	Scan	   *s = arg;
-	RcInvoice  *inv = &s->run->inv[value / 2];
-	const char *key = value % 2 == 0 ? inv->key : inv->refkey;
-	int			klen = value % 2 == 0 ? inv->keylen : inv->refkeylen;
-	int			d;
+	for (int c = 0; c < s->ncand; c++)
+	{
+		RcInvoice  *inv = &s->run->inv[s->cand[c]];
 
-	if (key == NULL || inv->paid)
-		return;
-	/*
-	 * With dense numbering most numbers have dozens of neighbours one
-	 * character away: only those the amount fits are worth a look.
-	 */
-	if (inv->open != s->line->amount
-		&& !(inv->open > s->line->amount
-			 && within_tolerance(line_config(s->run, s->line), inv->open, inv->open - s->line->amount)))
-		return;
-	d = refkey_edit1(s->wkey, s->wlen, key, klen);
-	if (d > 0)
-		add_hit(s, value / 2, HIT_FUZZY, d, s->wstart, s->wend);
+		for (int which = 0; which < 2; which++)
+		{
+			const char *key = which == 0 ? inv->key : inv->refkey;
+			int			klen = which == 0 ? inv->keylen : inv->refkeylen;
+			int			d;
+
+			if (key == NULL || klen < 6 || abs(klen - k1len) > 1)
+				continue;
+			d = refkey_edit1(k1, k1len, key, klen);
+			if (d > 0)
+				add_hit(s, s->cand[c], HIT_FUZZY, d, start, end);
+		}
+	}
+}
+
+/*
+ * The invoices a mistyped reference may name: with dense numbering most
+ * numbers have dozens of neighbours one character away, so only invoices
+ * the line pays exactly, or within the shortfall tolerance, are compared
+ * with what was written (at most FUZZY_CANDIDATES of them).
+ */
+#define FUZZY_CANDIDATES	256
+
+static void
+fuzzy_candidates(Scan *s)
+{
+	RcRun	   *run = s->run;
+	RcLine	   *line = s->line;
+	RcConfig   *cfg = line_config(run, line);
+	int32		lo = 0,
+				hi;
+
+	s->cand = palloc(sizeof(int32) * FUZZY_CANDIDATES);
+	s->ncand = 0;
+	build_by_open(run);
+	hi = run->nby_open;
+	/* the first invoice of the line's company and currency owing at least the amount */
+	while (lo < hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+		RcInvoice  *inv = &run->inv[run->by_open[mid]];
+		int			c = inv->company_id != line->company_id ? (inv->company_id < line->company_id ? -1 : 1)
+			: memcmp(inv->currency, line->currency, 3) != 0 ? memcmp(inv->currency, line->currency, 3)
+			: (inv->loaded_open < line->amount ? -1 : 1);
+
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (int32 k = lo; k < run->nby_open && s->ncand < FUZZY_CANDIDATES; k++)
+	{
+		RcInvoice  *inv = &run->inv[run->by_open[k]];
+
+		if (inv->company_id != line->company_id || memcmp(inv->currency, line->currency, 3) != 0)
+			break;
+		/* the shortfall only grows faster than the tolerance: past it, done */
+		if (inv->loaded_open != line->amount
+			&& !within_tolerance(cfg, inv->loaded_open, inv->loaded_open - line->amount))
+			break;
+		if (inv->open == line->amount
+			|| (inv->open > line->amount && within_tolerance(cfg, inv->open, inv->open - line->amount)))
+			s->cand[s->ncand++] = run->by_open[k];
+	}
 }
 
 /* Drops hits explained better by a longer or stronger reference around them. */
@@ -789,7 +848,7 @@ scan_text(Scan *s, ScanMode mode)
 			{
 				bool		inside = false;
 
-				if (k1len < 6 || !has_digit(k1, k1len))
+				if (k1len < 5 || !has_digit(k1, k1len))
 					continue;
 				/* not inside a reference already found */
 				for (int h = 0; h < nexact; h++)
@@ -813,11 +872,7 @@ scan_text(Scan *s, ScanMode mode)
 				}
 				if (inside)
 					continue;
-				s->wkey = k1;
-				s->wlen = k1len;
-				s->wstart = start;
-				s->wend = end;
-				delix_lookup(run->fuzzy, k1, k1len, fuzzy_found, s);
+				fuzzy_window(s, k1, k1len, start, end);
 			}
 			else
 			{
@@ -927,7 +982,10 @@ ref_score(RefRule rule, HitClass cls, int spec, PayerFit fit)
 		switch (rule)
 		{
 			case RULE_EXACT:
-				return conflict ? 0.85 : confirmed ? 0.98 : 0.96;
+				/* a long number and its exact amount, from a group company's account */
+				if (conflict)
+					return spec == SPEC_DIGITS ? 0.95 : 0.85;
+				return confirmed ? 0.98 : 0.96;
 			case RULE_SHORTFALL:
 				return confirmed ? 0.96 : 0.85;
 			case RULE_PARTIAL:
@@ -936,15 +994,16 @@ ref_score(RefRule rule, HitClass cls, int spec, PayerFit fit)
 				return confirmed ? (spec == SPEC_DIGITS ? 0.95 : 0.90) : 0.60;
 		}
 	}
+	/* the number without its prefix: digits only were written */
 	if (cls == HIT_PREFIX)
 		switch (rule)
 		{
 			case RULE_EXACT:
-				return conflict ? 0.88 : confirmed || spec == SPEC_STRONG ? 0.98 : 0.88;
+				return conflict ? 0.88 : confirmed ? 0.98 : spec >= SPEC_DIGITS ? 0.96 : 0.88;
 			case RULE_SHORTFALL:
-				return conflict ? 0.80 : confirmed ? 0.96 : 0.90;
+				return conflict ? 0.80 : confirmed ? 0.96 : 0.85;
 			default:
-				return conflict ? 0.70 : confirmed ? 0.96 : 0.85;
+				return conflict ? 0.70 : confirmed ? 0.96 : 0.60;
 		}
 	/*
 	 * One character wrong.  Letters and digits mistyped into another number
@@ -983,14 +1042,28 @@ key_spec(const char *key, int len)
 	return digits >= 5 ? SPEC_DIGITS : SPEC_WEAK;
 }
 
+/*
+ * How much a hit says by itself: that of the key it matched, and never more
+ * than a number when only digits were written (other organisations write
+ * year-prefixed numbers, dates and file numbers too).
+ */
 static int
-hit_spec(RcRun *run, RcHit *hit)
+hit_spec(RcRun *run, RcLine *line, RcHit *hit)
 {
 	RcInvoice  *inv = &run->inv[hit->inv];
+	int			spec = hit->cls == HIT_PAYREF ? key_spec(inv->refkey, inv->refkeylen)
+		: key_spec(inv->key, inv->keylen);
+	bool		letters = false;
 
-	if (hit->cls == HIT_PAYREF)
-		return key_spec(inv->refkey, inv->refkeylen);
-	return key_spec(inv->key, inv->keylen);
+	if (line->text == NULL || hit->end <= hit->start)
+		return spec;
+	for (int i = hit->start; i < hit->end && !letters; i++)
+	{
+		char		c = line->text[i];
+
+		letters = ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')) && c != 'O' && c != 'o';
+	}
+	return letters ? spec : Min(spec, SPEC_DIGITS);
 }
 
 /* Eligible open invoices of a customer for amount-based search, oldest first. */
@@ -1124,7 +1197,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 	{
 		RcHit	   *hit = &s->hits[i];
 		RcInvoice  *inv = &run->inv[hit->inv];
-		int			spec = hit_spec(run, hit);
+		int			spec = hit_spec(run, line, hit);
 		PayerFit	fit = payer_fit(run, line, inv->cust, ltok, nltok);
 		RcHyp	   *h;
 		Amount		open = inv->open;
@@ -1405,6 +1478,29 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 	}
 }
 
+/*
+ * Is the shortfall an early-payment discount of a usual rate, computed to
+ * the cent (half up), within the company's percentage?
+ */
+static bool
+computed_discount(RcConfig *cfg, Amount open, Amount shortfall)
+{
+	static const int rates[] = {50, 100, 150, 200, 250, 300, 400, 500};	/* percent * 100 */
+
+	for (int i = 0; i < (int) lengthof(rates); i++)
+	{
+		int128		d;
+
+		if ((int64) rates[i] * 100 > cfg->shortfall_pct)
+			break;
+		/* open * rate / 10000, rounded half up to the cent (100 units) */
+		d = ((int128) open * rates[i] + 500000) / 1000000 * 100;
+		if (d == shortfall)
+			return true;
+	}
+	return false;
+}
+
 /* Hypotheses from the payer's open invoices and the amount. */
 static void
 payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
@@ -1418,6 +1514,7 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 	int32		exact[3],
 				tol = -1;
 	bool		iban = by == PAYER_IBAN || by == PAYER_IBAN_HISTORY;
+	bool		learned = by == PAYER_IBAN_HISTORY;	/* seen paying before, not on file */
 	PayerFit	fit = iban ? FIT_IBAN : by == PAYER_NAME ? FIT_NAME : by == PAYER_NAME_CLOSE ? FIT_NAME_CLOSE : FIT_UNKNOWN;
 	int			before = hs->n;
 	RcHyp	   *h;
@@ -1454,7 +1551,8 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 		h->rule = "one_open_invoice_of_that_amount";
 		h->fit = fit;
 		h->globally_unique = unique;
-		h->score = iban ? (unique ? 0.97 : 0.96)
+		h->score = learned ? (unique ? 0.95 : 0.90)
+			: iban ? (unique ? 0.97 : 0.96)
 			: by == PAYER_NAME ? (unique ? 0.95 : 0.88)
 			: by == PAYER_REFERENCE ? 0.93 : 0.80;
 		hyp_alloc(h, exact[0], amount);
@@ -1494,7 +1592,8 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 			h->rule = "subset_sum";
 			h->fit = fit;
 			if (nsol == 1 && comb.complete && iban)
-				h->score = (comb.oldest_first && comb.chance < 0.05) ? 0.96 : comb.chance < 0.005 ? 0.95 : 0.85;
+				h->score = learned ? 0.85
+					: (comb.oldest_first && comb.chance < 0.05) ? 0.96 : comb.chance < 0.005 ? 0.95 : 0.85;
 			else if (nsol == 1 && comb.complete)
 				h->score = by == PAYER_NAME || by == PAYER_REFERENCE ? 0.85 : 0.70;
 			else
@@ -1513,7 +1612,7 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 			h->fit = fit;
 			h->solutions = 1;
 			h->complete = true;
-			h->score = iban ? 0.96 : by == PAYER_NAME || by == PAYER_REFERENCE ? 0.88 : 0.70;
+			h->score = iban && !learned ? 0.96 : iban || by == PAYER_NAME || by == PAYER_REFERENCE ? 0.88 : 0.70;
 			for (int k = 0; k < n && h->nalloc < MAX_HYP_ALLOCS; k++)
 				hyp_alloc(h, list[k], run->inv[list[k]].open);
 			if (h->nalloc < n)
@@ -1529,8 +1628,15 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 			h->exact = true;
 			h->rule = "shortfall";
 			h->fit = fit;
-			h->score = iban ? (shortfall <= cfg->shortfall_abs ? 0.95 : 0.90)
-				: by == PAYER_NAME || by == PAYER_REFERENCE ? 0.85 : 0.70;
+			/*
+			 * Without a reference, only a discount computed to the cent says
+			 * the payment is this invoice's; an arbitrary shortfall within the
+			 * tolerance could be anything (a deposit, another invoice).
+			 */
+			h->score = iban && !learned && computed_discount(cfg, inv->open, shortfall) ? 0.95
+				: iban && !learned ? 0.90
+				: iban || by == PAYER_NAME || by == PAYER_REFERENCE ? 0.85 : 0.70;
+			h->rule = computed_discount(cfg, inv->open, shortfall) ? "discount" : "shortfall";
 			hyp_alloc(h, tol, amount);
 			if (cfg->close_shortfall)
 			{
@@ -1701,14 +1807,14 @@ spans_overlap(RcHit *a, RcHit *b)
  * another number it does use?
  */
 static int
-names_other(RcRun *run, RcHit *hits, int nhits, RcHyp *h)
+names_other(RcRun *run, RcLine *line, RcHit *hits, int nhits, RcHyp *h)
 {
 	for (int i = 0; i < nhits; i++)
 	{
 		RcHit	   *e = &hits[i];
 		bool		other_reading = false;
 
-		if (e->cls < HIT_PREFIX || hyp_uses_inv(h, e->inv) || hit_spec(run, e) == SPEC_WEAK)
+		if (e->cls < HIT_PREFIX || hyp_uses_inv(h, e->inv) || hit_spec(run, line, e) == SPEC_WEAK)
 			continue;
 		if (strcmp(h->method, "duplicate") == 0 && h->named_inv == e->inv)
 			continue;
@@ -1752,7 +1858,7 @@ held_back(RcRun *run, RcLine *line, RcHyp *best)
 		}
 	}
 	{
-		int			i = names_other(run, line->hits, line->nhits, best);
+		int			i = names_other(run, line, line->hits, line->nhits, best);
 
 		if (i >= 0)
 			return run->inv[line->hits[i].inv].paid || run->inv[line->hits[i].inv].open == 0
@@ -1891,8 +1997,9 @@ rc_match_line(RcRun *run, RcLine *line)
 			conclusive = true;	/* the amount is exactly what a reference names */
 	if (!conclusive && line->text)
 	{
-		build_fuzzy(run);
-		scan_text(s, SCAN_FUZZY);
+		fuzzy_candidates(s);
+		if (s->ncand > 0)
+			scan_text(s, SCAN_FUZZY);
 		prune_hits(s);
 		hs->n = 0;
 		reference_hyps(run, line, s, hs, ltok, nltok);
@@ -1924,7 +2031,7 @@ rc_match_line(RcRun *run, RcLine *line)
 	}
 	/* what the payer did not say is worth less than what it said */
 	for (int i = 0; i < hs->n; i++)
-		if (names_other(run, s->hits, s->nhits, &hs->h[i]) >= 0)
+		if (names_other(run, line, s->hits, s->nhits, &hs->h[i]) >= 0)
 			hs->h[i].score = Min(hs->h[i].score, 0.80);
 	duplicate_hyps(run, line, s, hs);
 	if (line->payer.by == PAYER_NONE && nrefcust == 0)
