@@ -49,4 +49,4 @@ SELECT best_auc AS "best AUC any model can reach here", best_mae_days AS "best M
   FROM ar_demo.model_ceiling;
 \echo 'Targets: AUC >= 0.80 and MAE 20% below the baseline. The ceiling above comes from the'
 \echo 'generator''s hidden truth: within a behaviour the delay is drawn at random, so no model'
-\echo 'can pass it on this data (see doc/reference/analytics.md).'
+\echo 'can pass it on this data (see the Analytics chapter of README.md).'
