@@ -204,7 +204,7 @@ DECLARE
 	p text := (SELECT path FROM ibm_file);
 BEGIN
 	IF coalesce(current_setting('ar_collect_test.shared_data', true), '') <> ''
-	   AND (SELECT count(*) FROM pg_ls_dir(current_setting('ar_collect_test.shared_data', true) || '/ibm-ar') f
+	   AND (SELECT count(*) FROM pg_ls_dir(current_setting('ar_collect_test.shared_data', true) || '/ibm-ar', true, false) f
 	         WHERE f = 'WA_Fn-UseC_-Accounts-Receivable.csv') = 1 THEN
 		INSERT INTO ibm_raw SELECT l FROM regexp_split_to_table(pg_read_file(p), E'\r?\n') l WHERE l <> '';
 	END IF;
