@@ -4,7 +4,7 @@
 -- records it all.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(40);
+SELECT plan(43);
 
 SELECT setseed(0.31);
 INSERT INTO ar.customer (code, name)
@@ -158,6 +158,17 @@ SELECT '2026-05-04', i.open_amount, 'PREVIEWED', i.number
 SELECT is((SELECT count(*) FILTER (WHERE applied) FROM ar.reconcile_preview())::int, 1, 'the preview would apply the sure match');
 SELECT is((SELECT count(*) FROM ar.allocation a JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id
             WHERE t.counterparty_name = 'PREVIEWED')::int, 0, 'but allocates nothing');
+
+-- hostile text: long, repetitive, odd characters; nothing breaks, nothing is read out of bounds
+SELECT lives_ok($$SELECT ar.name_key(repeat('Éé ßŒœ & SARL ' || chr(1) || chr(31), 4000)),
+                         ar.reference_key(repeat('O0-/ ', 20000))$$, 'key functions take hostile text');
+INSERT INTO ar.bank_transaction (booking_date, amount, counterparty_name, remittance_info, structured_reference, end_to_end_id)
+VALUES ('2026-05-05', 12.34, repeat('X', 5000), repeat('FA-2026-', 3000) || repeat(' 1 2 3 ', 2000), repeat('RF', 500),
+        repeat('T-2026-00001', 100)),
+       ('2026-05-05', 0.0001, chr(1), '', '', '');
+SELECT lives_ok('SELECT count(*) FROM ar.reconcile()', 'a run takes lines of hostile text');
+SELECT is((SELECT count(*) FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+            WHERE t.booking_date = '2026-05-05' AND r.outcome = 'applied')::int, 0, 'and applies none of them');
 
 -- roles
 SET LOCAL ROLE ar_reader;
