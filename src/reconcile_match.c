@@ -995,7 +995,7 @@ ref_score(RefRule rule, HitClass cls, int spec, PayerFit fit)
 				/* a long number and its exact amount, from a group company's account */
 				if (conflict)
 					return spec == SPEC_DIGITS ? 0.95 : 0.85;
-				return confirmed ? 0.98 : 0.96;
+				return confirmed ? 0.98 : spec == SPEC_DIGITS ? 0.96 : 0.90;
 			case RULE_SHORTFALL:
 				return confirmed ? 0.96 : 0.85;
 			case RULE_PARTIAL:
