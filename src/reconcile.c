@@ -66,6 +66,18 @@ spi_check(int rc, const char *what)
 
 typedef void (*row_fn) (RcRun *run, HeapTuple tup, TupleDesc desc);
 
+/* The row spi_each() is at, deformed once (not column by column). */
+#define ROW_MAX_COLUMNS		16
+static Datum row_values[ROW_MAX_COLUMNS];
+static bool row_nulls[ROW_MAX_COLUMNS];
+
+static inline Datum
+row_datum(int col, bool *isnull)
+{
+	*isnull = row_nulls[col - 1];
+	return row_values[col - 1];
+}
+
 /* Runs a query through a cursor, fetching 10,000 rows at a time. */
 static void
 spi_each(RcRun *run, const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, row_fn fn)
@@ -81,8 +93,12 @@ spi_each(RcRun *run, const char *sql, int nargs, Oid *types, Datum *values, cons
 		SPI_cursor_fetch(portal, true, 10000);
 		if (SPI_processed == 0)
 			break;
+		Assert(SPI_tuptable->tupdesc->natts <= ROW_MAX_COLUMNS);
 		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, row_values, row_nulls);
 			fn(run, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+		}
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -91,20 +107,25 @@ spi_each(RcRun *run, const char *sql, int nargs, Oid *types, Datum *values, cons
 	SPI_freeplan(plan);
 }
 
+/* Columns of the current row of spi_each() (tup and desc are those of the row). */
 static char *
 get_text(HeapTuple tup, TupleDesc desc, int col)
 {
 	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+	Datum		d = row_datum(col, &isnull);
 
+	(void) tup;
+	(void) desc;
 	return isnull ? NULL : TextDatumGetCString(d);
 }
 
 static int64
 get_int8(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
 {
-	Datum		d = SPI_getbinval(tup, desc, col, isnull);
+	Datum		d = row_datum(col, isnull);
 
+	(void) tup;
+	(void) desc;
 	return *isnull ? 0 : DatumGetInt64(d);
 }
 
@@ -224,19 +245,19 @@ load_config_row(RcRun *run, HeapTuple tup, TupleDesc desc)
 	bool		isnull;
 
 	c->company_id = get_int8(tup, desc, 1, &isnull);
-	c->auto_min = DatumGetFloat4(SPI_getbinval(tup, desc, 2, &isnull));
-	c->propose_min = DatumGetFloat4(SPI_getbinval(tup, desc, 3, &isnull));
-	c->margin = DatumGetFloat4(SPI_getbinval(tup, desc, 4, &isnull));
-	c->max_proposals = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+	c->auto_min = DatumGetFloat4(row_datum(2, &isnull));
+	c->propose_min = DatumGetFloat4(row_datum(3, &isnull));
+	c->margin = DatumGetFloat4(row_datum(4, &isnull));
+	c->max_proposals = DatumGetInt32(row_datum(5, &isnull));
 	c->shortfall_abs = get_int8(tup, desc, 6, &isnull);
 	if (isnull)
 		c->shortfall_abs = 0;
 	c->shortfall_pct = get_int8(tup, desc, 7, &isnull);
-	c->close_shortfall = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
-	c->max_combination = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
-	c->max_candidates = DatumGetInt32(SPI_getbinval(tup, desc, 10, &isnull));
-	c->name_min = DatumGetFloat4(SPI_getbinval(tup, desc, 11, &isnull));
-	c->issue_grace = DatumGetInt32(SPI_getbinval(tup, desc, 12, &isnull));
+	c->close_shortfall = DatumGetBool(row_datum(8, &isnull));
+	c->max_combination = DatumGetInt32(row_datum(9, &isnull));
+	c->max_candidates = DatumGetInt32(row_datum(10, &isnull));
+	c->name_min = DatumGetFloat4(row_datum(11, &isnull));
+	c->issue_grace = DatumGetInt32(row_datum(12, &isnull));
 }
 
 static void
@@ -305,7 +326,7 @@ load_line_row(RcRun *run, HeapTuple tup, TupleDesc desc)
 	get_currency(tup, desc, 3, l->currency);
 	l->amount = get_int8(tup, desc, 4, &isnull);
 	l->amount_ok = !isnull && l->amount != 0;
-	l->booking_date = DatumGetDateADT(SPI_getbinval(tup, desc, 5, &isnull));
+	l->booking_date = DatumGetDateADT(row_datum(5, &isnull));
 	l->name = get_text(tup, desc, 6);
 	l->iban = get_text(tup, desc, 7);
 	remit = get_text(tup, desc, 8);
@@ -480,9 +501,9 @@ load_invoice_row(RcRun *run, HeapTuple tup, TupleDesc desc)
 	get_currency(tup, desc, 4, inv->currency);
 	inv->amount = amount;
 	inv->open = inv->loaded_open = open;
-	inv->issue_date = DatumGetDateADT(SPI_getbinval(tup, desc, 7, &isnull));
-	inv->due_date = DatumGetDateADT(SPI_getbinval(tup, desc, 8, &isnull));
-	inv->disputed = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+	inv->issue_date = DatumGetDateADT(row_datum(7, &isnull));
+	inv->due_date = DatumGetDateADT(row_datum(8, &isnull));
+	inv->disputed = DatumGetBool(row_datum(9, &isnull));
 	inv->number = get_text(tup, desc, 10);
 	inv->payref = get_text(tup, desc, 11);
 	inv->paid = loading_paid;
@@ -582,8 +603,12 @@ lock_invoices(RcRun *run, bool *unsafe)
 	{
 		bool		isnull,
 					open_null;
-		int64		id = get_int8(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
-		Amount		open = get_int8(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &open_null);
+		int64		id;
+		Amount		open;
+
+		heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, row_values, row_nulls);
+		id = get_int8(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+		open = get_int8(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &open_null);
 
 		for (int32 pos = kix_first(by_id, rc_id_key(id)); pos >= 0; pos = kix_next(by_id, pos))
 		{

@@ -632,7 +632,7 @@ lookup_continuations(Scan *s, RefTokens *tok, int *field)
 		int			tail = 0;
 		int			t0 = -1;
 
-		if (base->cls < HIT_ZEROS)
+		if (base->cls < HIT_ZEROS || inv->keylen > REFKEY_MAX)
 			continue;
 		/* the last group of digits of the number: 000141 in RC-2026-000141 */
 		{
@@ -693,13 +693,20 @@ next_base:
 	}
 }
 
-/* The written key against each candidate's number and payment reference. */
+/*
+ * The written key against each candidate's number and payment reference.
+ * When the words are themselves another invoice's number, only a reading
+ * that settles the amount exactly competes with them.
+ */
 static void
-fuzzy_window(Scan *s, const char *k1, int k1len, int start, int end)
+fuzzy_window(Scan *s, const char *k1, int k1len, int start, int end, bool exact_only)
 {
 	for (int c = 0; c < s->ncand; c++)
 	{
 		RcInvoice  *inv = &s->run->inv[s->cand[c]];
+
+		if (exact_only && inv->open != s->line->amount)
+			continue;
 
 		for (int which = 0; which < 2; which++)
 		{
@@ -847,6 +854,7 @@ scan_text(Scan *s, ScanMode mode)
 			else if (mode == SCAN_FUZZY)
 			{
 				bool		inside = false;
+				bool		written_is_invoice;
 
 				if (k1len < 5 || !has_digit(k1, k1len))
 					continue;
@@ -859,6 +867,7 @@ scan_text(Scan *s, ScanMode mode)
 				if (inside)
 					continue;
 				/* a mistyped reading only when the number as written does not fit the amount */
+				written_is_invoice = false;
 				for (int h = 0; h < nexact && !inside; h++)
 				{
 					RcInvoice  *inv = &run->inv[s->hits[h].inv];
@@ -866,13 +875,14 @@ scan_text(Scan *s, ScanMode mode)
 
 					if (s->hits[h].start != start || s->hits[h].end != end || s->hits[h].cls < HIT_PREFIX)
 						continue;
+					written_is_invoice = true;
 					if (open == line->amount || (inv->paid && inv->amount == line->amount)
 						|| (open > line->amount && within_tolerance(line_config(run, line), open, open - line->amount)))
 						inside = true;
 				}
 				if (inside)
 					continue;
-				fuzzy_window(s, k1, k1len, start, end);
+				fuzzy_window(s, k1, k1len, start, end, written_is_invoice);
 			}
 			else
 			{
@@ -985,7 +995,7 @@ ref_score(RefRule rule, HitClass cls, int spec, PayerFit fit)
 				/* a long number and its exact amount, from a group company's account */
 				if (conflict)
 					return spec == SPEC_DIGITS ? 0.95 : 0.85;
-				return confirmed ? 0.98 : 0.96;
+				return confirmed ? 0.98 : spec == SPEC_DIGITS ? 0.96 : 0.90;
 			case RULE_SHORTFALL:
 				return confirmed ? 0.96 : 0.85;
 			case RULE_PARTIAL:
@@ -1020,7 +1030,8 @@ ref_score(RefRule rule, HitClass cls, int spec, PayerFit fit)
 				return 0.97;
 			return spec == SPEC_STRONG ? (fit == FIT_NAME_CLOSE ? 0.96 : 0.95) : 0.90;
 		case RULE_SHORTFALL:
-			return confirmed ? 0.95 : 0.80;
+			/* mistyped and short: two slips at once, for a person to confirm */
+			return confirmed ? 0.90 : 0.80;
 		default:
 			/* a neighbouring number for another amount: hardly a lead */
 			return confirmed ? 0.50 : 0.40;

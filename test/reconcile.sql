@@ -4,7 +4,7 @@
 -- records it all.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(40);
+SELECT plan(46);
 
 SELECT setseed(0.31);
 INSERT INTO ar.customer (code, name)
@@ -158,6 +158,31 @@ SELECT '2026-05-04', i.open_amount, 'PREVIEWED', i.number
 SELECT is((SELECT count(*) FILTER (WHERE applied) FROM ar.reconcile_preview())::int, 1, 'the preview would apply the sure match');
 SELECT is((SELECT count(*) FROM ar.allocation a JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id
             WHERE t.counterparty_name = 'PREVIEWED')::int, 0, 'but allocates nothing');
+
+-- a direct debit recorded without a bank line, returned: the reversal is proposed, a person accepts it
+SELECT ar.record_payment(i.number, i.open_amount, '2026-05-06', 'direct_debit') FROM ar.invoice i
+ WHERE i.open_amount > 0 AND i.status = 'open' ORDER BY i.id LIMIT 1;
+INSERT INTO ar.bank_transaction (booking_date, amount, counterparty_name, remittance_info, return_reason)
+SELECT '2026-05-09', -a.amount, 'RETOUR', 'RETOUR PRLV ' || i.number, 'AM04'
+  FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id
+ WHERE a.payment_means = 'direct_debit' AND a.allocated_on = '2026-05-06';
+SELECT is((SELECT count(*) FROM ar.reconcile() WHERE method = 'return' AND NOT applied)::int, 1,
+          'the return of a collection recorded by hand is only proposed');
+SELECT is((SELECT count(*) FROM ar.accept_proposal((SELECT p.id FROM ar.match_proposal p WHERE p.method = 'return' AND p.status = 'pending')))::int,
+          0, 'accepting it allocates nothing');
+SELECT is((SELECT count(*) FROM ar.allocation WHERE payment_means = 'direct_debit' AND allocated_on = '2026-05-06')::int, 0,
+          'and undoes the collection: the invoice is open again');
+
+-- hostile text: long, repetitive, odd characters; nothing breaks, nothing is read out of bounds
+SELECT lives_ok($$SELECT ar.name_key(repeat('Éé ßŒœ & SARL ' || chr(1) || chr(31), 4000)),
+                         ar.reference_key(repeat('O0-/ ', 20000))$$, 'key functions take hostile text');
+INSERT INTO ar.bank_transaction (booking_date, amount, counterparty_name, remittance_info, structured_reference, end_to_end_id)
+VALUES ('2026-05-05', 12.34, repeat('X', 5000), repeat('FA-2026-', 3000) || repeat(' 1 2 3 ', 2000), repeat('RF', 500),
+        repeat('T-2026-00001', 100)),
+       ('2026-05-05', 0.0001, chr(1), '', '', '');
+SELECT lives_ok('SELECT count(*) FROM ar.reconcile()', 'a run takes lines of hostile text');
+SELECT is((SELECT count(*) FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+            WHERE t.booking_date = '2026-05-05' AND r.outcome = 'applied')::int, 0, 'and applies none of them');
 
 -- roles
 SET LOCAL ROLE ar_reader;
