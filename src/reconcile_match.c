@@ -2004,8 +2004,8 @@ rc_match_line(RcRun *run, RcLine *line)
 	reference_hyps(run, line, s, hs, ltok, nltok);
 	for (int i = 0; i < hs->n; i++)
 		if (strcmp(hs->h[i].method, "reference") == 0 && hs->h[i].cls >= HIT_PREFIX
-			&& hs->h[i].score >= line_config(run, line)->auto_min)
-			conclusive = true;	/* the amount is exactly what a reference names */
+			&& hs->h[i].fit != FIT_CONFLICT && hs->h[i].score >= line_config(run, line)->auto_min)
+			conclusive = true;	/* the amount is exactly what a reference names, and the payer agrees */
 	if (!conclusive && line->text)
 	{
 		fuzzy_candidates(s);
