@@ -802,6 +802,18 @@ prune_hits(Scan *s)
 	s->nhits = n;
 }
 
+/* The line's IBAN is on file (or was seen) for other customers than c. */
+static bool
+iban_conflict(RcLine *line, int32 c)
+{
+	if (line->payer.by != PAYER_IBAN && line->payer.by != PAYER_IBAN_HISTORY)
+		return false;
+	for (int i = 0; i < line->payer.ncust; i++)
+		if (line->payer.cust[i] == c)
+			return false;
+	return true;
+}
+
 typedef enum ScanMode
 {
 	SCAN_EXACT,
@@ -876,6 +888,9 @@ scan_text(Scan *s, ScanMode mode)
 					if (s->hits[h].start != start || s->hits[h].end != end || s->hits[h].cls < HIT_PREFIX)
 						continue;
 					written_is_invoice = true;
+					/* (an invoice of another customer than the IBAN's fits nothing) */
+					if (iban_conflict(line, inv->cust))
+						continue;
 					if (open == line->amount || (inv->paid && inv->amount == line->amount)
 						|| (open > line->amount && within_tolerance(line_config(run, line), open, open - line->amount)))
 						inside = true;
@@ -2004,8 +2019,8 @@ rc_match_line(RcRun *run, RcLine *line)
 	reference_hyps(run, line, s, hs, ltok, nltok);
 	for (int i = 0; i < hs->n; i++)
 		if (strcmp(hs->h[i].method, "reference") == 0 && hs->h[i].cls >= HIT_PREFIX
-			&& hs->h[i].score >= line_config(run, line)->auto_min)
-			conclusive = true;	/* the amount is exactly what a reference names */
+			&& hs->h[i].fit != FIT_CONFLICT && hs->h[i].score >= line_config(run, line)->auto_min)
+			conclusive = true;	/* the amount is exactly what a reference names, and the payer agrees */
 	if (!conclusive && line->text)
 	{
 		fuzzy_candidates(s);
