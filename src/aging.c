@@ -49,22 +49,14 @@
 #include "utils/date.h"
 #include "utils/numeric.h"
 
-#ifndef HAVE_INT128
-#error "the ar.aging aggregate needs a compiler with a 128-bit integer type"
-#endif
+#include "decimal128.h"
 
 /* Buckets, in the order of ar.aging_buckets; the total follows them. */
 #define AGING_NBUCKETS		5
 #define AGING_NRESULT		(AGING_NBUCKETS + 1)
 
-/*
- * The largest scale an int128 can carry: 10^38 < 2^127 < 10^39.  Amounts
- * with more digits after the decimal point are refused.
- */
-#define AGING_MAX_SCALE		38
-
-/* Longest decimal text of one accumulator: sign, "0.", 38 digits, NUL. */
-#define AGING_DECIMAL_BUFLEN	48
+/* Amounts with more digits after the decimal point are refused. */
+#define AGING_MAX_SCALE		DEC128_MAX_SCALE
 
 /*
  * The transition state.  sums[i] is the exact sum of bucket i times
@@ -80,49 +72,6 @@ typedef struct AgingState
 
 /* SSPACE in src/sql/20_aging.sql tells the planner this size. */
 StaticAssertDecl(sizeof(AgingState) == 88, "ar.aging_state must be 88 bytes");
-
-/*
- * The numeric on-disk format (PostgreSQL 10 and later; infinities since 14).
- * After the varlena header comes a uint16 header word whose two high bits
- * select the layout:
- *   00, 01   long format: 14 bits of display scale, then an int16 weight;
- *            01 means negative;
- *   10       short format: sign bit, 6 bits of display scale, 7 bits of
- *            two's-complement weight, all in the header word;
- *   11       special value (the next two bits: NaN, +Infinity, -Infinity).
- * Then come base-10000 digits (int16), most significant first; the first is
- * worth 10000^weight.  Leading and trailing zero digits are not stored, so
- * zero has no digit at all, and digits below the display scale are zero.
- */
-#define NUMFMT_FLAG_MASK		0xC000
-#define NUMFMT_FLAG_NEG			0x4000
-#define NUMFMT_FLAG_SHORT		0x8000
-#define NUMFMT_FLAG_SPECIAL		0xC000
-#define NUMFMT_SPECIAL_MASK		0xF000
-#define NUMFMT_SPECIAL_PINF		0xD000
-#define NUMFMT_SPECIAL_NINF		0xF000
-#define NUMFMT_LONG_DSCALE_MASK	0x3FFF
-#define NUMFMT_SHORT_NEG		0x2000
-#define NUMFMT_SHORT_DSCALE_MASK	0x1F80
-#define NUMFMT_SHORT_DSCALE_SHIFT	7
-#define NUMFMT_SHORT_WEIGHT_NEG	0x0040
-#define NUMFMT_SHORT_WEIGHT_MASK	0x003F
-#define NUMFMT_NBASE			10000
-#define NUMFMT_DEC_DIGITS		4
-
-/* Powers of ten that fit in a uint64, for the per-row fast path. */
-static const uint64 aging_pow10_u64[] = {
-	UINT64CONST(1), UINT64CONST(10), UINT64CONST(100), UINT64CONST(1000),
-	UINT64CONST(10000), UINT64CONST(100000), UINT64CONST(1000000),
-	UINT64CONST(10000000), UINT64CONST(100000000),
-	UINT64CONST(1000000000), UINT64CONST(10000000000),
-	UINT64CONST(100000000000), UINT64CONST(1000000000000),
-	UINT64CONST(10000000000000), UINT64CONST(100000000000000),
-	UINT64CONST(1000000000000000), UINT64CONST(10000000000000000),
-	UINT64CONST(100000000000000000), UINT64CONST(1000000000000000000)
-};
-
-#define AGING_POW10_U64_MAX		18
 
 PG_FUNCTION_INFO_V1(aging_state_in);
 PG_FUNCTION_INFO_V1(aging_state_out);
@@ -148,45 +97,6 @@ aging_out_of_range(void)
 					   AGING_MAX_SCALE)));
 }
 
-/* 10^exponent as an int128, for 0 <= exponent <= AGING_MAX_SCALE. */
-static int128
-aging_pow10(int exponent)
-{
-	int128		result = 1;
-
-	Assert(exponent >= 0 && exponent <= AGING_MAX_SCALE);
-	while (exponent > AGING_POW10_U64_MAX)
-	{
-		result *= (int128) aging_pow10_u64[AGING_POW10_U64_MAX];
-		exponent -= AGING_POW10_U64_MAX;
-	}
-	return result * (int128) aging_pow10_u64[exponent];
-}
-
-/* value * 10^exponent, or an error when it does not fit. */
-static int128
-aging_scale_up(int128 value, int exponent)
-{
-	int128		result;
-
-	if (value == 0 || exponent == 0)
-		return value;
-	if (exponent > AGING_MAX_SCALE ||
-		__builtin_mul_overflow(value, aging_pow10(exponent), &result))
-		aging_out_of_range();
-	return result;
-}
-
-static inline int128
-aging_add(int128 a, int128 b)
-{
-	int128		result;
-
-	if (unlikely(__builtin_add_overflow(a, b, &result)))
-		aging_out_of_range();
-	return result;
-}
-
 /* Bring every accumulator of the state to a larger scale. */
 static void
 aging_rescale(AgingState *state, int scale)
@@ -195,7 +105,8 @@ aging_rescale(AgingState *state, int scale)
 	if (scale > AGING_MAX_SCALE)
 		aging_out_of_range();
 	for (int i = 0; i < AGING_NBUCKETS; i++)
-		state->sums[i] = aging_scale_up(state->sums[i], scale - state->scale);
+		state->sums[i] = dec128_scale_up(state->sums[i], scale - state->scale,
+										  aging_out_of_range);
 	state->scale = scale;
 }
 
@@ -205,179 +116,34 @@ aging_rescale(AgingState *state, int scale)
  * ------------------------------------------------------------------------
  */
 
-/* Unaligned reads: a short-varlena numeric starts at an odd address. */
-static inline uint16
-aging_read_uint16(const char *p)
-{
-	uint16		v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline int16
-aging_read_int16(const char *p)
-{
-	int16		v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* NaN and infinities have no place in a sum of money owed. */
 static pg_noinline void
-aging_special_error(uint16 header)
+aging_bad_amount(Dec128Kind kind)
 {
-	const char *value;
-
-	switch (header & NUMFMT_SPECIAL_MASK)
-	{
-		case NUMFMT_SPECIAL_PINF:
-			value = "Infinity";
-			break;
-		case NUMFMT_SPECIAL_NINF:
-			value = "-Infinity";
-			break;
-		default:
-			value = "NaN";
-			break;
-	}
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("ar.aging amount cannot be %s", value),
+			 errmsg("ar.aging amount cannot be %s", dec128_kind_name(kind)),
 			 errdetail("Only finite amounts can be aged.")));
 }
 
-static pg_noinline void
-aging_corrupt_numeric(void)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
-			 errmsg("invalid numeric value passed to ar.aging")));
-}
-
 /*
- * Slow path of aging_digits_value: many digits or a large shift.  Every step
- * is checked for overflow.
- */
-static pg_noinline int128
-aging_digits_value_slow(const char *digits, int ndigits, int shift)
-{
-	int128		acc = 0;
-
-	for (int i = 0; i < ndigits; i++)
-	{
-		int16		d = aging_read_int16(digits + i * sizeof(int16));
-
-		if (__builtin_mul_overflow(acc, NUMFMT_NBASE, &acc) ||
-			__builtin_add_overflow(acc, d, &acc))
-			aging_out_of_range();
-	}
-	if (shift < 0)
-		return acc / (int128) aging_pow10_u64[-shift];
-	return aging_scale_up(acc, shift);
-}
-
-/*
- * The unsigned integer formed by ndigits base-10000 digits, times 10^shift
- * (shift >= -3: a negative shift only drops the zeros padding the last
- * digit).  Amounts of up to 16 significant digits take the fast path: a
- * uint64 Horner loop and one 64x64->128 bit multiplication, no overflow
- * possible.
- */
-static inline int128
-aging_digits_value(const char *digits, int ndigits, int shift)
-{
-	uint64		acc = 0;
-
-	if (unlikely(ndigits > 4 || shift > AGING_POW10_U64_MAX))
-		return aging_digits_value_slow(digits, ndigits, shift);
-
-	for (int i = 0; i < ndigits; i++)
-		acc = acc * NUMFMT_NBASE + (uint16) aging_read_int16(digits + i * sizeof(int16));
-
-	/* constant divisors compile to multiplications */
-	switch (shift)
-	{
-		case -3:
-			return (int128) (acc / 1000);
-		case -2:
-			return (int128) (acc / 100);
-		case -1:
-			return (int128) (acc / 10);
-		default:
-			return (int128) ((uint128) acc * aging_pow10_u64[shift]);
-	}
-}
-
-/*
- * Add a numeric Datum to bucket "bucket" of the state.
- *
- * The amount is read in place (packed short-header varlenas included; only
- * compressed or out-of-line values are detoasted), at the scale of the state
- * after raising it to the amount's display scale.  Digits below that scale
- * would be truncated, but PostgreSQL never stores any.
+ * Add a numeric Datum to bucket "bucket" of the state, read in place at the
+ * scale of the state after raising it to the amount's display scale.
  */
 static inline void
 aging_add_numeric(AgingState *state, int bucket, Datum amount)
 {
-	struct varlena *raw = (struct varlena *) DatumGetPointer(amount);
-	const char *data;
-	int			len;
-	uint16		header;
-	int			hdrlen;
-	int			dscale;
-	int			weight;
-	bool		negative;
-	int			ndigits;
-	int128		value;
+	Dec128Unpacked n;
+	Dec128Kind	kind = dec128_unpack(amount, &n);
 
-	if (unlikely(VARATT_IS_EXTERNAL(raw) || VARATT_IS_COMPRESSED(raw)))
-		raw = PG_DETOAST_DATUM_PACKED(amount);
-	data = VARDATA_ANY(raw);
-	len = VARSIZE_ANY_EXHDR(raw);
-	if (unlikely(len < (int) sizeof(uint16)))
-		aging_corrupt_numeric();
-
-	header = aging_read_uint16(data);
-	if (unlikely((header & NUMFMT_FLAG_MASK) == NUMFMT_FLAG_SPECIAL))
-		aging_special_error(header);
-	if (header & NUMFMT_FLAG_SHORT)
-	{
-		hdrlen = sizeof(uint16);
-		negative = (header & NUMFMT_SHORT_NEG) != 0;
-		dscale = (header & NUMFMT_SHORT_DSCALE_MASK) >> NUMFMT_SHORT_DSCALE_SHIFT;
-		weight = header & NUMFMT_SHORT_WEIGHT_MASK;
-		if (header & NUMFMT_SHORT_WEIGHT_NEG)
-			weight -= NUMFMT_SHORT_WEIGHT_MASK + 1;
-	}
-	else
-	{
-		hdrlen = sizeof(uint16) + sizeof(int16);
-		if (unlikely(len < hdrlen))
-			aging_corrupt_numeric();
-		negative = (header & NUMFMT_FLAG_MASK) == NUMFMT_FLAG_NEG;
-		dscale = header & NUMFMT_LONG_DSCALE_MASK;
-		weight = aging_read_int16(data + sizeof(uint16));
-	}
-	ndigits = (len - hdrlen) / sizeof(int16);
-
+	if (unlikely(kind != DEC128_FINITE))
+		aging_bad_amount(kind);
 	/* even a zero widens the result scale, as it does for sum() */
-	if (unlikely(dscale > state->scale))
-		aging_rescale(state, dscale);
-
-	/*
-	 * Only the digits reaching the state's scale count: digit i covers
-	 * decimal places 4*(weight-i) .. 4*(weight-i)+3, so the last useful one
-	 * is weight + (scale+3)/4.  The integer they form is the amount times
-	 * 10^(4*(used-1-weight)); shift brings it to 10^scale, and is >= -3.
-	 */
-	ndigits = Min(ndigits, weight + (state->scale + 3) / NUMFMT_DEC_DIGITS + 1);
-	if (ndigits <= 0)
-		return;
-	value = aging_digits_value(data + hdrlen, ndigits,
-							   state->scale - NUMFMT_DEC_DIGITS * (ndigits - 1 - weight));
-	state->sums[bucket] = aging_add(state->sums[bucket], negative ? -value : value);
+	if (unlikely(n.dscale > state->scale))
+		aging_rescale(state, n.dscale);
+	state->sums[bucket] = dec128_add(state->sums[bucket],
+									 dec128_value(&n, state->scale, aging_out_of_range),
+									 aging_out_of_range);
 }
 
 /*
@@ -476,42 +242,12 @@ aging_state_merge(AgingState *state, const AgingState *other)
 	if (other->scale > state->scale)
 		aging_rescale(state, other->scale);
 	for (int i = 0; i < AGING_NBUCKETS; i++)
-		state->sums[i] = aging_add(state->sums[i],
-								   aging_scale_up(other->sums[i],
-												  state->scale - other->scale));
+		state->sums[i] = dec128_add(state->sums[i],
+									dec128_scale_up(other->sums[i], state->scale - other->scale,
+													aging_out_of_range),
+									aging_out_of_range);
 }
 
-
-/* ------------------------------------------------------------------------
- * Decimal text of an accumulator
- * ------------------------------------------------------------------------
- */
-
-/* Write value / 10^scale into buf (AGING_DECIMAL_BUFLEN bytes). */
-static void
-aging_format_decimal(int128 value, int scale, char *buf)
-{
-	char		digits[AGING_DECIMAL_BUFLEN];
-	int			ndigits = 0;
-	uint128		magnitude = value < 0 ? -(uint128) value : (uint128) value;
-	char	   *out = buf;
-
-	/* least significant digit first; at least one digit before the point */
-	while (magnitude != 0 || ndigits <= scale)
-	{
-		digits[ndigits++] = '0' + (char) (magnitude % 10);
-		magnitude /= 10;
-	}
-	if (value < 0)
-		*out++ = '-';
-	while (ndigits > 0)
-	{
-		if (ndigits == scale)
-			*out++ = '.';
-		*out++ = digits[--ndigits];
-	}
-	*out = '\0';
-}
 
 static pg_noinline void
 aging_bad_state_text(const char *text, const char *detail)
@@ -530,47 +266,6 @@ aging_skip_spaces(const char *p)
 		p++;
 	return p;
 }
-
-/*
- * Parse one plain decimal number -?[0-9]+(\.[0-9]+)? at *p into its
- * unscaled integer and its scale, and advance *p.  Bad syntax is 22P02
- * naming the whole text; a value too large is 22003.
- */
-static void
-aging_parse_decimal(const char **p, const char *text, int128 *value, int *scale)
-{
-	const char *s = *p;
-	bool		negative = (*s == '-');
-	int128		acc = 0;
-	int			nfraction = -1;
-
-	if (negative)
-		s++;
-	for (;; s++)
-	{
-		if (*s >= '0' && *s <= '9')
-		{
-			if (__builtin_mul_overflow(acc, 10, &acc) ||
-				__builtin_add_overflow(acc, *s - '0', &acc))
-				aging_out_of_range();
-			if (nfraction >= 0)
-				nfraction++;
-		}
-		else if (*s == '.' && nfraction < 0 && s > *p + negative)
-			nfraction = 0;
-		else
-			break;
-	}
-	if (s == *p + negative || nfraction == 0)
-		aging_bad_state_text(text, "Each bucket must be a plain decimal number such as 120 or -80.50.");
-
-	*scale = Max(nfraction, 0);
-	if (*scale > AGING_MAX_SCALE)
-		aging_out_of_range();
-	*value = negative ? -acc : acc;
-	*p = s;
-}
-
 
 /* ------------------------------------------------------------------------
  * ar.aging_state input and output
@@ -596,7 +291,8 @@ aging_state_in(PG_FUNCTION_ARGS)
 	for (int i = 0; i < AGING_NBUCKETS; i++)
 	{
 		p = aging_skip_spaces(p);
-		aging_parse_decimal(&p, text, &values[i], &scales[i]);
+		if (!dec128_parse(&p, AGING_MAX_SCALE, &values[i], &scales[i], aging_out_of_range))
+			aging_bad_state_text(text, "Each bucket must be a plain decimal number such as 120 or -80.50.");
 		p = aging_skip_spaces(p);
 		if (*p++ != (i < AGING_NBUCKETS - 1 ? ',' : ')'))
 			aging_bad_state_text(text, i < AGING_NBUCKETS - 1
@@ -608,7 +304,7 @@ aging_state_in(PG_FUNCTION_ARGS)
 		aging_bad_state_text(text, "Junk follows the closing \")\".");
 
 	for (int i = 0; i < AGING_NBUCKETS; i++)
-		state->sums[i] = aging_scale_up(values[i], state->scale - scales[i]);
+		state->sums[i] = dec128_scale_up(values[i], state->scale - scales[i], aging_out_of_range);
 	PG_RETURN_POINTER(state);
 }
 
@@ -617,13 +313,13 @@ aging_state_out(PG_FUNCTION_ARGS)
 {
 	AgingState *state = aging_state_arg(fcinfo, 0);
 	StringInfoData buf;
-	char		number[AGING_DECIMAL_BUFLEN];
+	char		number[DEC128_BUFLEN];
 
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '(');
 	for (int i = 0; i < AGING_NBUCKETS; i++)
 	{
-		aging_format_decimal(state->sums[i], state->scale, number);
+		dec128_format(state->sums[i], state->scale, number);
 		if (i > 0)
 			appendStringInfoChar(&buf, ',');
 		appendStringInfoString(&buf, number);
@@ -729,25 +425,6 @@ aging_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
-/* One bucket as a numeric of the given display scale. */
-static Datum
-aging_make_numeric(int128 value, int scale)
-{
-	char		buf[AGING_DECIMAL_BUFLEN];
-
-	/*
-	 * int64_div_fast_to_numeric may multiply its dividend by up to 1000
-	 * before falling back to a slow path; keep well inside int64.
-	 */
-	if (value >= -(int128) (PG_INT64_MAX / 1000) &&
-		value <= (int128) (PG_INT64_MAX / 1000))
-		return NumericGetDatum(int64_div_fast_to_numeric((int64) value, scale));
-
-	aging_format_decimal(value, scale, buf);
-	return DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
-							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-}
-
 /*
  * The ar.aging_buckets row descriptor, looked up once per call site and
  * kept in fn_extra: the final function runs once per group.
@@ -803,10 +480,10 @@ aging_final(PG_FUNCTION_ARGS)
 
 	for (int i = 0; i < AGING_NBUCKETS; i++)
 	{
-		values[i] = aging_make_numeric(state->sums[i], state->scale);
-		total = aging_add(total, state->sums[i]);
+		values[i] = dec128_to_numeric(state->sums[i], state->scale);
+		total = dec128_add(total, state->sums[i], aging_out_of_range);
 	}
-	values[AGING_NBUCKETS] = aging_make_numeric(total, state->scale);
+	values[AGING_NBUCKETS] = dec128_to_numeric(total, state->scale);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -45,9 +45,7 @@
 #include "utils/datetime.h"
 #include "utils/numeric.h"
 
-#ifndef HAVE_INT128
-#error "ar.receivables_kpis needs a compiler with a 128-bit integer type"
-#endif
+#include "decimal128.h"
 
 /* Calendar months of sales kept for the countback DSO (month to date first). */
 #define KPI_MONTHS			24
@@ -69,7 +67,6 @@ enum
 };
 
 #define KPI_MAX_SCALE		30	/* amount * days must still fit an int128 */
-#define KPI_DECIMAL_BUFLEN	48
 
 typedef struct KpiState
 {
@@ -127,145 +124,42 @@ kpi_out_of_range(void)
 					   KPI_MAX_SCALE)));
 }
 
-static int128
-kpi_pow10(int exponent)
-{
-	int128		result = 1;
-
-	while (exponent-- > 0)
-		result *= 10;
-	return result;
-}
-
 static inline int128
 kpi_add(int128 a, int128 b)
 {
-	int128		result;
-
-	if (unlikely(__builtin_add_overflow(a, b, &result)))
-		kpi_out_of_range();
-	return result;
+	return dec128_add(a, b, kpi_out_of_range);
 }
 
 static inline int128
 kpi_mul(int128 a, int128 b)
 {
-	int128		result;
+	return dec128_mul(a, b, kpi_out_of_range);
+}
 
-	if (unlikely(__builtin_mul_overflow(a, b, &result)))
-		kpi_out_of_range();
-	return result;
+static inline int128
+kpi_scale_up(int128 value, int exponent)
+{
+	return dec128_scale_up(value, exponent, kpi_out_of_range);
 }
 
 static void
 kpi_rescale(KpiState *state, int scale)
 {
-	int128		factor;
-
 	if (scale > KPI_MAX_SCALE)
 		kpi_out_of_range();
-	factor = kpi_pow10(scale - state->scale);
 	for (int i = 0; i < KPI_NSUMS; i++)
-		state->sums[i] = kpi_mul(state->sums[i], factor);
+		state->sums[i] = kpi_scale_up(state->sums[i], scale - state->scale);
 	state->scale = scale;
 }
 
 
-/* ------------------------------------------------------------------------
- * Reading a numeric from its on-disk format (see src/aging.c for the
- * layout): exact value times 10^dscale, without allocating.
- * ------------------------------------------------------------------------
- */
-#define NUMFMT_FLAG_MASK		0xC000
-#define NUMFMT_FLAG_NEG			0x4000
-#define NUMFMT_FLAG_SHORT		0x8000
-#define NUMFMT_FLAG_SPECIAL		0xC000
-#define NUMFMT_LONG_DSCALE_MASK	0x3FFF
-#define NUMFMT_SHORT_NEG		0x2000
-#define NUMFMT_SHORT_DSCALE_MASK	0x1F80
-#define NUMFMT_SHORT_DSCALE_SHIFT	7
-#define NUMFMT_SHORT_WEIGHT_NEG	0x0040
-#define NUMFMT_SHORT_WEIGHT_MASK	0x003F
-
 static pg_noinline void
-kpi_bad_amount(const char *what)
+kpi_bad_amount(Dec128Kind kind)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("ar.receivables_kpis amount cannot be %s", what),
+			 errmsg("ar.receivables_kpis amount cannot be %s", dec128_kind_name(kind)),
 			 errdetail("Only finite amounts enter receivables KPIs.")));
-}
-
-/* The amount as an integer times 10^*dscale. */
-static int128
-kpi_read_numeric(Datum datum, int *dscale)
-{
-	struct varlena *raw = (struct varlena *) DatumGetPointer(datum);
-	const char *data;
-	int			len;
-	uint16		header;
-	int			hdrlen;
-	int			weight;
-	bool		negative;
-	int			ndigits;
-	int			exponent;
-	int128		value = 0;
-
-	if (unlikely(VARATT_IS_EXTERNAL(raw) || VARATT_IS_COMPRESSED(raw)))
-		raw = PG_DETOAST_DATUM_PACKED(datum);
-	data = VARDATA_ANY(raw);
-	len = VARSIZE_ANY_EXHDR(raw);
-	if (unlikely(len < (int) sizeof(uint16)))
-		kpi_bad_amount("corrupt");
-	memcpy(&header, data, sizeof(header));
-	if (unlikely((header & NUMFMT_FLAG_MASK) == NUMFMT_FLAG_SPECIAL))
-		kpi_bad_amount("NaN or infinite");
-	if (header & NUMFMT_FLAG_SHORT)
-	{
-		hdrlen = sizeof(uint16);
-		negative = (header & NUMFMT_SHORT_NEG) != 0;
-		*dscale = (header & NUMFMT_SHORT_DSCALE_MASK) >> NUMFMT_SHORT_DSCALE_SHIFT;
-		weight = header & NUMFMT_SHORT_WEIGHT_MASK;
-		if (header & NUMFMT_SHORT_WEIGHT_NEG)
-			weight -= NUMFMT_SHORT_WEIGHT_MASK + 1;
-	}
-	else
-	{
-		int16		w;
-
-		hdrlen = sizeof(uint16) + sizeof(int16);
-		if (unlikely(len < hdrlen))
-			kpi_bad_amount("corrupt");
-		negative = (header & NUMFMT_FLAG_MASK) == NUMFMT_FLAG_NEG;
-		*dscale = header & NUMFMT_LONG_DSCALE_MASK;
-		memcpy(&w, data + sizeof(uint16), sizeof(w));
-		weight = w;
-	}
-	if (*dscale > KPI_MAX_SCALE)
-		kpi_out_of_range();
-	ndigits = (len - hdrlen) / (int) sizeof(int16);
-	if (ndigits == 0)
-		return 0;
-	for (int i = 0; i < ndigits; i++)
-	{
-		int16		d;
-
-		memcpy(&d, data + hdrlen + i * sizeof(int16), sizeof(d));
-		value = kpi_add(kpi_mul(value, 10000), d);
-	}
-	/* value is the amount times 10^(4 * (ndigits - 1 - weight)) */
-	exponent = *dscale - 4 * (ndigits - 1 - weight);
-	if (exponent >= 0)
-	{
-		if (exponent > 38)
-			kpi_out_of_range();
-		value = kpi_mul(value, kpi_pow10(exponent));
-	}
-	else if (exponent >= -38)
-		value /= kpi_pow10(-exponent);	/* only zeros below dscale */
-	else
-		value = 0;
-	return negative ? -value : value;
 }
 
 /* ------------------------------------------------------------------------
@@ -408,26 +302,29 @@ kpi_transfn(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(state);	/* not issued on as_of: no figure */
 	start = as_of - period_days;
 
-	/* the four amounts, at one scale (the state's, raised if needed) */
+	/* the four amounts, read at one scale (the state's, raised if needed) */
 	{
 		static const int argnos[4] = {1, 4, 5, 6};
+		Dec128Unpacked n[4];
 		int128		raw[4];
-		int			dscale[4];
 		int			maxscale = state->scale;
 
 		for (int k = 0; k < 4; k++)
 		{
-			raw[k] = 0;
-			dscale[k] = 0;
+			n[k].ndigits = 0;
 			if (!PG_ARGISNULL(argnos[k]))
-				raw[k] = kpi_read_numeric(PG_GETARG_DATUM(argnos[k]), &dscale[k]);
-			maxscale = Max(maxscale, dscale[k]);
+			{
+				Dec128Kind	kind = dec128_unpack(PG_GETARG_DATUM(argnos[k]), &n[k]);
+
+				if (unlikely(kind != DEC128_FINITE))
+					kpi_bad_amount(kind);
+				maxscale = Max(maxscale, n[k].dscale);
+			}
 		}
 		if (maxscale > state->scale)
 			kpi_rescale(state, maxscale);
 		for (int k = 0; k < 4; k++)
-			if (dscale[k] != state->scale)
-				raw[k] = kpi_mul(raw[k], kpi_pow10(state->scale - dscale[k]));
+			raw[k] = n[k].ndigits == 0 ? 0 : dec128_value(&n[k], state->scale, kpi_out_of_range);
 		amount = raw[0];
 		open_end = raw[1];
 		open_start = raw[2];
@@ -484,7 +381,6 @@ kpi_combine(PG_FUNCTION_ARGS)
 {
 	KpiState   *state;
 	KpiState   *other;
-	int128		factor;
 
 	if (PG_ARGISNULL(1))
 	{
@@ -508,9 +404,8 @@ kpi_combine(PG_FUNCTION_ARGS)
 		kpi_mixed_groups(state, other->as_of, other->period_days);
 	if (other->scale > state->scale)
 		kpi_rescale(state, other->scale);
-	factor = kpi_pow10(state->scale - other->scale);
 	for (int i = 0; i < KPI_NSUMS; i++)
-		state->sums[i] = kpi_add(state->sums[i], kpi_mul(other->sums[i], factor));
+		state->sums[i] = kpi_add(state->sums[i], kpi_scale_up(other->sums[i], state->scale - other->scale));
 	PG_RETURN_POINTER(state);
 }
 
@@ -519,41 +414,6 @@ kpi_combine(PG_FUNCTION_ARGS)
  * Numerics for the final function
  * ------------------------------------------------------------------------
  */
-
-/* Write value / 10^scale as a plain decimal into buf (KPI_DECIMAL_BUFLEN). */
-static void
-kpi_format_decimal(int128 value, int scale, char *buf)
-{
-	char		digits[KPI_DECIMAL_BUFLEN];
-	int			ndigits = 0;
-	uint128		magnitude = value < 0 ? -(uint128) value : (uint128) value;
-	char	   *out = buf;
-
-	while (magnitude != 0 || ndigits <= scale)
-	{
-		digits[ndigits++] = '0' + (char) (magnitude % 10);
-		magnitude /= 10;
-	}
-	if (value < 0)
-		*out++ = '-';
-	while (ndigits > 0)
-	{
-		if (ndigits == scale)
-			*out++ = '.';
-		*out++ = digits[--ndigits];
-	}
-	*out = '\0';
-}
-
-static Datum
-kpi_numeric(int128 value, int scale)
-{
-	char		buf[KPI_DECIMAL_BUFLEN];
-
-	kpi_format_decimal(value, scale, buf);
-	return DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
-							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-}
 
 static Datum
 kpi_int_numeric(int64 value)
@@ -622,8 +482,8 @@ kpi_countback(const KpiState *state, Datum *result)
 		if (sales > 0 && remaining <= sales)
 		{
 			*result = kpi_add_num(kpi_int_numeric(full_days),
-								  kpi_mul_num(kpi_div(kpi_numeric(remaining, state->scale),
-													  kpi_numeric(sales, state->scale)),
+								  kpi_mul_num(kpi_div(dec128_to_numeric(remaining, state->scale),
+													  dec128_to_numeric(sales, state->scale)),
 											  kpi_int_numeric(days)));
 			return true;
 		}
@@ -690,8 +550,8 @@ kpi_final(PG_FUNCTION_ARGS)
 	state = kpi_state_arg(fcinfo, 0);
 	scale = state->scale;
 
-	ar_end = kpi_numeric(state->sums[KPI_AR_END], scale);
-	sales = kpi_numeric(state->sums[KPI_SALES], scale);
+	ar_end = dec128_to_numeric(state->sums[KPI_AR_END], scale);
+	sales = dec128_to_numeric(state->sums[KPI_SALES], scale);
 	period = kpi_int_numeric(state->period_days);
 	hundred = kpi_int_numeric(100);
 	overdue = state->sums[KPI_AR_END] - state->sums[KPI_AR_CURRENT_END];
@@ -699,10 +559,10 @@ kpi_final(PG_FUNCTION_ARGS)
 	values[KR_AS_OF] = DateADTGetDatum(state->as_of);
 	values[KR_PERIOD_DAYS] = Int32GetDatum(state->period_days);
 	values[KR_RECEIVABLES] = ar_end;
-	values[KR_OVERDUE] = kpi_numeric(overdue, scale);
+	values[KR_OVERDUE] = dec128_to_numeric(overdue, scale);
 	values[KR_SALES] = sales;
-	values[KR_AMOUNT_DUE] = kpi_numeric(state->sums[KPI_DUE], scale);
-	values[KR_AMOUNT_COLLECTED] = kpi_numeric(state->sums[KPI_COLLECTED], scale);
+	values[KR_AMOUNT_DUE] = dec128_to_numeric(state->sums[KPI_DUE], scale);
+	values[KR_AMOUNT_COLLECTED] = dec128_to_numeric(state->sums[KPI_COLLECTED], scale);
 	nulls[KR_AS_OF] = nulls[KR_PERIOD_DAYS] = nulls[KR_RECEIVABLES] = nulls[KR_OVERDUE] =
 		nulls[KR_SALES] = nulls[KR_AMOUNT_DUE] = nulls[KR_AMOUNT_COLLECTED] = false;
 
@@ -711,7 +571,7 @@ kpi_final(PG_FUNCTION_ARGS)
 		/* AR(X) / sales(X-P+1 .. X) * P, in that order */
 		values[KR_DSO_STANDARD] = kpi_mul_num(kpi_div(ar_end, sales), period);
 		values[KR_BEST_DSO] =
-			kpi_mul_num(kpi_div(kpi_numeric(state->sums[KPI_AR_CURRENT_END], scale), sales), period);
+			kpi_mul_num(kpi_div(dec128_to_numeric(state->sums[KPI_AR_CURRENT_END], scale), sales), period);
 		values[KR_ADD] = kpi_sub_num(values[KR_DSO_STANDARD], values[KR_BEST_DSO]);
 		nulls[KR_DSO_STANDARD] = nulls[KR_BEST_DSO] = nulls[KR_ADD] = false;
 	}
@@ -724,8 +584,8 @@ kpi_final(PG_FUNCTION_ARGS)
 
 		if (denominator > 0)
 		{
-			values[KR_CEI] = kpi_mul_num(kpi_div(kpi_numeric(numerator, scale),
-												 kpi_numeric(denominator, scale)), hundred);
+			values[KR_CEI] = kpi_mul_num(kpi_div(dec128_to_numeric(numerator, scale),
+												 dec128_to_numeric(denominator, scale)), hundred);
 			nulls[KR_CEI] = false;
 		}
 	}
@@ -742,14 +602,14 @@ kpi_final(PG_FUNCTION_ARGS)
 	}
 	if (state->sums[KPI_SETTLED] > 0)
 	{
-		values[KR_DAYS_TO_PAY] = kpi_div(kpi_numeric(state->sums[KPI_SETTLED_DAYS], scale),
-										 kpi_numeric(state->sums[KPI_SETTLED], scale));
+		values[KR_DAYS_TO_PAY] = kpi_div(dec128_to_numeric(state->sums[KPI_SETTLED_DAYS], scale),
+										 dec128_to_numeric(state->sums[KPI_SETTLED], scale));
 		nulls[KR_DAYS_TO_PAY] = false;
 	}
 	if (overdue > 0)
 	{
-		values[KR_DAYS_PAST_DUE] = kpi_div(kpi_numeric(state->sums[KPI_OVERDUE_DAYS], scale),
-										   kpi_numeric(overdue, scale));
+		values[KR_DAYS_PAST_DUE] = kpi_div(dec128_to_numeric(state->sums[KPI_OVERDUE_DAYS], scale),
+										   dec128_to_numeric(overdue, scale));
 		nulls[KR_DAYS_PAST_DUE] = false;
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
@@ -778,7 +638,7 @@ kpi_state_out(PG_FUNCTION_ARGS)
 {
 	KpiState   *state = kpi_state_arg(fcinfo, 0);
 	StringInfoData buf;
-	char		number[KPI_DECIMAL_BUFLEN];
+	char		number[DEC128_BUFLEN];
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "(%s,%d",
@@ -786,47 +646,12 @@ kpi_state_out(PG_FUNCTION_ARGS)
 					 state->period_days);
 	for (int i = 0; i < KPI_NSUMS; i++)
 	{
-		kpi_format_decimal(state->sums[i], state->scale, number);
+		dec128_format(state->sums[i], state->scale, number);
 		appendStringInfoChar(&buf, ',');
 		appendStringInfoString(&buf, number);
 	}
 	appendStringInfoChar(&buf, ')');
 	PG_RETURN_CSTRING(buf.data);
-}
-
-/* Parse -?[0-9]+(.[0-9]+)? at *p; advance *p. */
-static void
-kpi_parse_decimal(const char **p, const char *text, int128 *value, int *scale)
-{
-	const char *s = *p;
-	bool		negative = (*s == '-');
-	int128		acc = 0;
-	int			nfraction = -1;
-
-	if (negative)
-		s++;
-	for (;; s++)
-	{
-		if (*s >= '0' && *s <= '9')
-		{
-			if (__builtin_mul_overflow(acc, 10, &acc) ||
-				__builtin_add_overflow(acc, *s - '0', &acc))
-				kpi_out_of_range();
-			if (nfraction >= 0)
-				nfraction++;
-		}
-		else if (*s == '.' && nfraction < 0 && s > *p + negative)
-			nfraction = 0;
-		else
-			break;
-	}
-	if (s == *p + negative || nfraction == 0)
-		kpi_bad_text(text, "Each sum must be a plain decimal number such as 120 or -80.50.");
-	*scale = Max(nfraction, 0);
-	if (*scale > KPI_MAX_SCALE)
-		kpi_out_of_range();
-	*value = negative ? -acc : acc;
-	*p = s;
 }
 
 Datum
@@ -864,7 +689,8 @@ kpi_state_in(PG_FUNCTION_ARGS)
 		kpi_bad_text(text, "as_of must be a finite date.");
 	for (int i = 0; i < KPI_NSUMS; i++)
 	{
-		kpi_parse_decimal(&p, text, &values[i], &scales[i]);
+		if (!dec128_parse(&p, KPI_MAX_SCALE, &values[i], &scales[i], kpi_out_of_range))
+			kpi_bad_text(text, "Each sum must be a plain decimal number such as 120 or -80.50.");
 		if (*p++ != (i < KPI_NSUMS - 1 ? ',' : ')'))
 			kpi_bad_text(text, "Wrong number of sums or a stray character.");
 		state->scale = Max(state->scale, scales[i]);
@@ -874,6 +700,6 @@ kpi_state_in(PG_FUNCTION_ARGS)
 	if (*p != '\0')
 		kpi_bad_text(text, "Junk follows the closing \")\".");
 	for (int i = 0; i < KPI_NSUMS; i++)
-		state->sums[i] = kpi_mul(values[i], kpi_pow10(state->scale - scales[i]));
+		state->sums[i] = kpi_scale_up(values[i], state->scale - scales[i]);
 	PG_RETURN_POINTER(state);
 }

@@ -59,9 +59,7 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
-#ifndef HAVE_INT128
-#error "the penalty engine needs a compiler with a 128-bit integer type"
-#endif
+#include "decimal128.h"
 
 /* Rates, margins and multipliers are integers of 10^-6 (percent). */
 #define PEN_RATE_SCALE		6
@@ -70,22 +68,6 @@
 #define PEN_MAX_MONEY_SCALE 20
 /* A day after every date (DateADT is int32; late days are finite). */
 #define PEN_NO_END			((int64) PG_INT32_MAX + 1)
-
-/* Numeric on-disk format (see aging.c for the full description). */
-#define PEN_NUM_FLAG_MASK		0xC000
-#define PEN_NUM_FLAG_NEG		0x4000
-#define PEN_NUM_FLAG_SHORT		0x8000
-#define PEN_NUM_FLAG_SPECIAL	0xC000
-#define PEN_NUM_SPECIAL_MASK	0xF000
-#define PEN_NUM_SPECIAL_PINF	0xD000
-#define PEN_NUM_SPECIAL_NINF	0xF000
-#define PEN_NUM_LONG_DSCALE		0x3FFF
-#define PEN_NUM_SHORT_NEG		0x2000
-#define PEN_NUM_SHORT_DSCALE	0x1F80
-#define PEN_NUM_SHORT_DSCALE_SHIFT 7
-#define PEN_NUM_SHORT_WEIGHT_NEG 0x0040
-#define PEN_NUM_SHORT_WEIGHT	0x003F
-#define PEN_NUM_NBASE			10000
 
 /* On which date a regime reads its reference rate. */
 typedef enum PenRateDate
@@ -243,46 +225,22 @@ pen_out_of_range(void)
 			 errdetail("The penalty engine computes exactly with 128-bit integers; amounts, rates and delays this large do not fit.")));
 }
 
-static int128
-pen_pow10(int exponent)
-{
-	int128		result = 1;
-
-	Assert(exponent >= 0 && exponent <= 38);
-	while (exponent-- > 0)
-		result *= 10;
-	return result;
-}
-
 static inline int128
 pen_mul(int128 a, int128 b)
 {
-	int128		result;
-
-	if (unlikely(__builtin_mul_overflow(a, b, &result)))
-		pen_out_of_range();
-	return result;
+	return dec128_mul(a, b, pen_out_of_range);
 }
 
 static inline int128
 pen_add(int128 a, int128 b)
 {
-	int128		result;
-
-	if (unlikely(__builtin_add_overflow(a, b, &result)))
-		pen_out_of_range();
-	return result;
+	return dec128_add(a, b, pen_out_of_range);
 }
 
-/* value * 10^exponent (exponent >= 0), checked. */
-static int128
+static inline int128
 pen_scale_up(int128 value, int exponent)
 {
-	if (value == 0 || exponent == 0)
-		return value;
-	if (exponent > 38)
-		pen_out_of_range();
-	return pen_mul(value, pen_pow10(exponent));
+	return dec128_scale_up(value, exponent, pen_out_of_range);
 }
 
 /* Floor division (toward minus infinity), for schedules. */
@@ -332,24 +290,6 @@ pen_round_div(int128 numerator, int128 divisor, PenRounding mode)
  * ------------------------------------------------------------------------
  */
 
-static inline uint16
-pen_read_uint16(const char *p)
-{
-	uint16		v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline int16
-pen_read_int16(const char *p)
-{
-	int16		v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /*
  * Decode a numeric into value * 10^-scale, exactly (scale = its display
  * scale).  NaN and infinities are errors naming "what".
@@ -357,81 +297,20 @@ pen_read_int16(const char *p)
 static void
 pen_decode_numeric(Datum datum, const char *what, int128 *value, int *scale)
 {
-	struct varlena *raw = (struct varlena *) DatumGetPointer(datum);
-	const char *data;
-	int			len;
-	uint16		header;
-	int			hdrlen;
-	int			dscale;
-	int			weight;
-	bool		negative;
-	int			ndigits;
-	int128		acc = 0;
-	int			exponent;
+	Dec128Unpacked n;
+	Dec128Kind	kind = dec128_unpack(datum, &n);
 
-	if (VARATT_IS_EXTERNAL(raw) || VARATT_IS_COMPRESSED(raw))
-		raw = PG_DETOAST_DATUM_PACKED(datum);
-	data = VARDATA_ANY(raw);
-	len = VARSIZE_ANY_EXHDR(raw);
-	if (len < (int) sizeof(uint16))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid numeric value for %s", what)));
-	header = pen_read_uint16(data);
-	if ((header & PEN_NUM_FLAG_MASK) == PEN_NUM_FLAG_SPECIAL)
+	if (kind != DEC128_FINITE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s cannot be %s", what,
-						(header & PEN_NUM_SPECIAL_MASK) == PEN_NUM_SPECIAL_PINF ? "Infinity" :
-						(header & PEN_NUM_SPECIAL_MASK) == PEN_NUM_SPECIAL_NINF ? "-Infinity" : "NaN")));
-	if (header & PEN_NUM_FLAG_SHORT)
-	{
-		hdrlen = sizeof(uint16);
-		negative = (header & PEN_NUM_SHORT_NEG) != 0;
-		dscale = (header & PEN_NUM_SHORT_DSCALE) >> PEN_NUM_SHORT_DSCALE_SHIFT;
-		weight = header & PEN_NUM_SHORT_WEIGHT;
-		if (header & PEN_NUM_SHORT_WEIGHT_NEG)
-			weight -= PEN_NUM_SHORT_WEIGHT + 1;
-	}
-	else
-	{
-		hdrlen = sizeof(uint16) + sizeof(int16);
-		if (len < hdrlen)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("invalid numeric value for %s", what)));
-		negative = (header & PEN_NUM_FLAG_MASK) == PEN_NUM_FLAG_NEG;
-		dscale = header & PEN_NUM_LONG_DSCALE;
-		weight = pen_read_int16(data + sizeof(uint16));
-	}
-	if (dscale > PEN_MAX_MONEY_SCALE)
+				 errmsg("%s cannot be %s", what, dec128_kind_name(kind))));
+	if (n.dscale > PEN_MAX_MONEY_SCALE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s has %d digits after the decimal point", what, dscale),
+				 errmsg("%s has %d digits after the decimal point", what, n.dscale),
 				 errdetail("The penalty engine accepts at most %d.", PEN_MAX_MONEY_SCALE)));
-	ndigits = (len - hdrlen) / (int) sizeof(int16);
-	for (int i = 0; i < ndigits; i++)
-	{
-		int16		d = pen_read_int16(data + hdrlen + i * sizeof(int16));
-
-		if (d < 0 || d >= PEN_NUM_NBASE)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("invalid numeric value for %s", what)));
-		acc = pen_add(pen_mul(acc, PEN_NUM_NBASE), d);
-	}
-	/* the last digit is worth 10^(4 * (weight - ndigits + 1)) */
-	exponent = ndigits == 0 ? 0 : 4 * (weight - ndigits + 1) + dscale;
-	if (exponent >= 0)
-		acc = pen_scale_up(acc, exponent);
-	else if (exponent >= -3)
-		acc /= pen_pow10(-exponent);	/* only padding zeros are dropped */
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid numeric value for %s", what)));
-	*value = negative ? -acc : acc;
-	*scale = dscale;
+	*value = dec128_value(&n, n.dscale, pen_out_of_range);
+	*scale = n.dscale;
 }
 
 /* A rate (percent) as an int64 of 10^-6, at most 6 decimals. */
@@ -444,7 +323,7 @@ pen_decode_rate(Datum datum, const char *what)
 	pen_decode_numeric(datum, what, &value, &scale);
 	if (scale > PEN_RATE_SCALE)
 	{
-		int128		unit = pen_pow10(scale - PEN_RATE_SCALE);
+		int128		unit = dec128_pow10(scale - PEN_RATE_SCALE);
 
 		if (value % unit != 0)
 			ereport(ERROR,
@@ -465,29 +344,7 @@ pen_decode_rate(Datum datum, const char *what)
 static Numeric
 pen_make_numeric(int128 value, int scale)
 {
-	char		buf[64];
-	char	   *p = buf + sizeof(buf);
-	bool		negative = value < 0;
-	uint128		magnitude;
-	int			digits = 0;
-
-	if (value >= PG_INT64_MIN && value <= PG_INT64_MAX)
-		return int64_div_fast_to_numeric((int64) value, scale);
-
-	magnitude = negative ? -(uint128) value : (uint128) value;
-	*--p = '\0';
-	while (magnitude > 0 || digits <= scale)
-	{
-		*--p = '0' + (int) (magnitude % 10);
-		magnitude /= 10;
-		if (++digits == scale)
-			*--p = '.';
-	}
-	if (negative)
-		*--p = '-';
-	return DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(p),
-											   ObjectIdGetDatum(InvalidOid),
-											   Int32GetDatum(-1)));
+	return DatumGetNumeric(dec128_to_numeric(value, scale));
 }
 
 /* A rate of 10^-6 percent as text, with 2 to 6 decimals: "12.15", "-0.88". */
@@ -1078,7 +935,7 @@ pen_fixed_fee(const PenCase *c, int128 base, int128 *fee, PenError *err)
 		if (regime->out_scale >= PEN_RATE_SCALE)
 			*fee = pen_scale_up(fee6, regime->out_scale - PEN_RATE_SCALE);
 		else
-			*fee = fee6 / pen_pow10(PEN_RATE_SCALE - regime->out_scale);
+			*fee = fee6 / dec128_pow10(PEN_RATE_SCALE - regime->out_scale);
 	}
 	return true;
 }
@@ -1175,7 +1032,7 @@ pen_compute(const PenCase *c, PenResult *r, bool want_segments, PenError *err)
 	 * numerator / (basis * 10^(8 + S - rs)), and 8 + S - rs >= 2.
 	 */
 	exponent = 2 + PEN_RATE_SCALE + c->money_scale - regime->round_scale;
-	divisor = pen_mul(regime->day_basis, pen_pow10(exponent));
+	divisor = pen_mul(regime->day_basis, dec128_pow10(exponent));
 	r->interest = pen_round_div(r->numerator, divisor, regime->round_mode);
 	r->interest = pen_scale_up(r->interest, regime->out_scale - regime->round_scale);
 	return true;
@@ -1523,9 +1380,9 @@ penalty_schedule(PG_FUNCTION_ARGS)
 		return (Datum) 0;
 
 	divisor = pen_mul(c.regime->day_basis,
-					  pen_pow10(2 + PEN_RATE_SCALE + c.money_scale - c.regime->round_scale));
+					  dec128_pow10(2 + PEN_RATE_SCALE + c.money_scale - c.regime->round_scale));
 	out_shift = c.regime->out_scale - c.regime->round_scale;
-	total_units = r.interest / pen_pow10(out_shift);
+	total_units = r.interest / dec128_pow10(out_shift);
 	units = palloc(sizeof(int128) * r.nsegments);
 	remainders = palloc(sizeof(int128) * r.nsegments);
 	bumped = palloc0(sizeof(bool) * r.nsegments);
