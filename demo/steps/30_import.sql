@@ -160,7 +160,12 @@ BEGIN
 		       WHEN p.r_kind < 0.55 THEN 'variant'
 		       WHEN p.r_kind < 0.60 THEN 'typo'
 		       WHEN p.r_kind < 0.70 THEN 'no_reference'
-		       WHEN p.r_kind < 0.78 THEN CASE WHEN other.number IS NOT NULL THEN 'combined' ELSE 'exact' END
+		       -- other is the customer's oldest open invoice nobody picked: only the
+		       -- customer's first pick may pay it too, or a later line would name
+		       -- an invoice already paid
+		       WHEN p.r_kind < 0.78 THEN CASE WHEN other.number IS NOT NULL
+		                                       AND NOT EXISTS (SELECT 1 FROM pick q WHERE q.customer_id = p.customer_id AND q.n < p.n)
+		                                      THEN 'combined' ELSE 'exact' END
 		       WHEN p.r_kind < 0.84 THEN 'partial'
 		       WHEN p.r_kind < 0.90 THEN 'short'
 		       WHEN p.r_kind < 0.93 THEN 'overpaid'
