@@ -55,14 +55,51 @@ setting_is_on(const char *name)
 	return v != NULL && strcmp(v, "on") == 0;
 }
 
+/* the same value (binary image) in both tuples */
 static bool
-is_derived(Trigger *tg, const char *attname)
+column_equal(TupleDesc desc, int i, HeapTuple oldtup, HeapTuple newtup)
+{
+	Form_pg_attribute att = TupleDescAttr(desc, i);
+	bool		n1,
+				n2;
+	Datum		v1 = heap_getattr(oldtup, i + 1, desc, &n1);
+	Datum		v2 = heap_getattr(newtup, i + 1, desc, &n2);
+
+	if (n1 || n2)
+		return n1 == n2;
+	return datum_image_eq(v1, v2, att->attbyval, att->attlen);
+}
+
+/*
+ * How a column counts for the audit, from the trigger's arguments: "col"
+ * is derived; "col:other" is derived when column "other" changed too (a
+ * bank line's status that follows its allocated amount, while a client
+ * setting it to 'ignored' is audited).  updated_at is always derived.
+ */
+static bool
+is_derived(Trigger *tg, TupleDesc desc, const char *attname, HeapTuple oldtup, HeapTuple newtup)
 {
 	if (strcmp(attname, "updated_at") == 0)
 		return true;
 	for (int i = 0; i < tg->tgnargs; i++)
-		if (strcmp(tg->tgargs[i], attname) == 0)
+	{
+		const char *arg = tg->tgargs[i];
+		const char *colon = strchr(arg, ':');
+		size_t		len = colon ? (size_t) (colon - arg) : strlen(arg);
+
+		if (strlen(attname) != len || strncmp(arg, attname, len) != 0)
+			continue;
+		if (colon == NULL)
 			return true;
+		for (int k = 0; k < desc->natts; k++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, k);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), colon + 1) == 0)
+				return !column_equal(desc, k, oldtup, newtup);
+		}
+		return false;
+	}
 	return false;
 }
 
@@ -73,18 +110,10 @@ only_derived_changed(Trigger *tg, TupleDesc desc, HeapTuple oldtup, HeapTuple ne
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		Datum		v1,
-					v2;
-		bool		n1,
-					n2;
 
-		if (att->attisdropped || is_derived(tg, NameStr(att->attname)))
+		if (att->attisdropped || column_equal(desc, i, oldtup, newtup))
 			continue;
-		v1 = heap_getattr(oldtup, i + 1, desc, &n1);
-		v2 = heap_getattr(newtup, i + 1, desc, &n2);
-		if (n1 != n2)
-			return false;
-		if (!n1 && !datum_image_eq(v1, v2, att->attbyval, att->attlen))
+		if (!is_derived(tg, desc, NameStr(att->attname), oldtup, newtup))
 			return false;
 	}
 	return true;

@@ -357,8 +357,11 @@ END $$;
 -- invoice checks follow the statement's allocations one by one (in id order),
 -- the bank line and credit checks their sums.  The summed deltas are then
 -- applied with one UPDATE per table.
+-- (jit off: the estimates of transition tables are rough, and compiling
+-- would cost more than these short statements; work_mem for the sorts and
+-- aggregates of ten thousands of rows.)
 CREATE FUNCTION ar._allocation_apply_rows() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
 	direction integer := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
 	bad record;
