@@ -356,7 +356,8 @@ END $$;
 -- first offending invoice (then bank line, then credit) in id order; the
 -- invoice checks follow the statement's allocations one by one (in id order),
 -- the bank line and credit checks their sums.  The summed deltas are then
--- applied with one UPDATE per table.
+-- applied with one UPDATE per table, in id order (rows near each other on
+-- disk and in the indexes, as they were locked).
 -- (jit off: the estimates of transition tables are rough, and compiling
 -- would cost more than these short statements; work_mem for the sorts and
 -- aggregates of ten thousands of rows.)
@@ -408,7 +409,7 @@ BEGIN
 	       written_off_amount = i.written_off_amount + d.written_off
 	  FROM (SELECT c.invoice_id, sum(c.amount) * direction AS delta,
 	               coalesce(sum(c.amount) FILTER (WHERE c.method = 'write_off'), 0) * direction AS written_off
-	          FROM changed c GROUP BY c.invoice_id) d
+	          FROM changed c GROUP BY c.invoice_id ORDER BY c.invoice_id) d
 	 WHERE i.id = d.invoice_id;
 
 	-- bank lines
@@ -446,7 +447,8 @@ BEGIN
 	UPDATE ar.bank_transaction t
 	   SET allocated_amount = t.allocated_amount + d.delta
 	  FROM (SELECT c.bank_transaction_id, sum(c.amount) * direction AS delta
-	          FROM changed c WHERE c.bank_transaction_id IS NOT NULL GROUP BY c.bank_transaction_id) d
+	          FROM changed c WHERE c.bank_transaction_id IS NOT NULL
+	         GROUP BY c.bank_transaction_id ORDER BY c.bank_transaction_id) d
 	 WHERE t.id = d.bank_transaction_id;
 
 	-- customer credits
@@ -477,7 +479,8 @@ BEGIN
 	UPDATE ar.customer_credit cr
 	   SET remaining = cr.remaining - d.delta
 	  FROM (SELECT c.customer_credit_id, sum(c.amount) * direction AS delta
-	          FROM changed c WHERE c.customer_credit_id IS NOT NULL GROUP BY c.customer_credit_id) d
+	          FROM changed c WHERE c.customer_credit_id IS NOT NULL
+	         GROUP BY c.customer_credit_id ORDER BY c.customer_credit_id) d
 	 WHERE cr.id = d.customer_credit_id;
 	RETURN NULL;
 END $$;
