@@ -211,11 +211,12 @@ col_array(Col *c)
 static uint64
 spi_write(RcRun *run, const char *sql, int ncols, Col *cols, bool with_run)
 {
-	Oid			types[16];
-	Datum		values[16];
+	Oid			types[32];
+	Datum		values[32];
 	int			n = 0;
 	int			rc;
 
+	Assert(ncols < 32);
 	if (with_run)
 	{
 		types[n] = INT8OID;
@@ -999,32 +1000,41 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 		}
 	}
 
-	if (ln[0].n > 0)
-		spi_write(run,
-				  "INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, score, "
-				  "                               customer_id, payer, flags, invoice_ids, explanation) "
-				  "SELECT u.id, u.company_id, $1, u.outcome, u.method, u.score, u.customer_id, u.payer, "
-				  "       u.flags::text[], u.invoice_ids::bigint[], u.explanation::jsonb "
-				  "  FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-				  "       AS u(id, company_id, outcome, method, score, customer_id, payer, flags, invoice_ids, explanation)",
-				  10, ln, true);
+	/*
+	 * Credit notes first, then the allocations and the decisions in one
+	 * statement: each decision is inserted with the ids of the allocations
+	 * made from its line (rather than updated afterwards, which rewrote
+	 * every row and checked its foreign keys again).
+	 */
 	if (cn[0].n > 0)
 		spi_write(run,
 				  "INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method, note) "
 				  "SELECT u.company_id, u.invoice_id, u.amount, u.d, 'credit_note', u.note "
 				  "  FROM unnest($1, $2, $3, $4, $5) AS u(company_id, invoice_id, amount, d, note)",
 				  5, cn, false);
-	if (al[0].n > 0)
+	if (ln[0].n > 0 || al[0].n > 0)
+	{
+		Col			lnal[19];
+
+		memcpy(lnal, ln, sizeof(ln));
+		memcpy(lnal + 10, al, sizeof(al));
 		spi_write(run,
 				  "WITH ins AS ("
 				  "  INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, "
 				  "                             method, payment_means, score, note) "
-				  "  SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-				  "  RETURNING id, bank_transaction_id) "
-				  "UPDATE ar.reconcile_line r SET allocation_ids = g.ids "
-				  "  FROM (SELECT bank_transaction_id, array_agg(id ORDER BY id) AS ids FROM ins GROUP BY 1) g "
-				  " WHERE r.bank_transaction_id = g.bank_transaction_id",
-				  9, al, false);
+				  "  SELECT * FROM unnest($12, $13, $14, $15, $16, $17, $18, $19, $20) "
+				  "  RETURNING id, bank_transaction_id), "
+				  "g AS (SELECT bank_transaction_id, array_agg(id ORDER BY id) AS ids FROM ins GROUP BY 1) "
+				  "INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, score, "
+				  "                               customer_id, payer, flags, invoice_ids, explanation, allocation_ids) "
+				  "SELECT u.id, u.company_id, $1, u.outcome, u.method, u.score, u.customer_id, u.payer, "
+				  "       u.flags::text[], u.invoice_ids::bigint[], u.explanation::jsonb, g.ids "
+				  "  FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WITH ORDINALITY "
+				  "       AS u(id, company_id, outcome, method, score, customer_id, payer, flags, invoice_ids, explanation, k) "
+				  "  LEFT JOIN g ON g.bank_transaction_id = u.id "
+				  " ORDER BY u.k",
+				  19, lnal, true);
+	}
 	if (sf[0].n > 0)
 		spi_write(run,
 				  "WITH src AS (SELECT * FROM unnest($1, $2, $3, $4, $5, $6) "

@@ -347,71 +347,149 @@ BEGIN
 	UPDATE ar.bank_transaction SET allocated_amount = allocated_amount + delta WHERE id = line.id;
 END $$;
 
--- Applies (sign = 1) or reverses (sign = -1) one allocation on the invoice,
--- the bank line or the customer credit it involves.  Rows are locked in a
--- fixed order (invoice, then bank line or credit) so that concurrent
--- sessions serialise instead of over-allocating.
-CREATE FUNCTION ar._allocation_apply(a ar.allocation, direction integer) RETURNS void
-LANGUAGE plpgsql AS $$
+-- Applies (direction = 1) or reverses (direction = -1) a set of allocations,
+-- the rows of one INSERT, COPY or DELETE on ar.allocation (the transition
+-- table "changed" of the statement triggers below).  Rows are locked in a
+-- fixed order: the invoices in id order, then the bank lines in id order,
+-- then the customer credits in id order, so that concurrent sessions
+-- serialise instead of over-allocating or deadlocking.  Each check names the
+-- first offending invoice (then bank line, then credit) in id order; the
+-- invoice checks follow the statement's allocations one by one (in id order),
+-- the bank line and credit checks their sums.  The summed deltas are then
+-- applied with one UPDATE per table, in id order (rows near each other on
+-- disk and in the indexes, as they were locked).
+-- (jit off: the estimates of transition tables are rough, and compiling
+-- would cost more than these short statements; work_mem for the sorts and
+-- aggregates of ten thousands of rows.)
+CREATE FUNCTION ar._allocation_apply_rows() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
-	inv ar.invoice;
-	delta numeric := a.amount * direction;
-	credit ar.customer_credit;
+	direction integer := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
+	bad record;
 BEGIN
-	SELECT * INTO inv FROM ar.invoice WHERE id = a.invoice_id FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'invoice % does not exist', a.invoice_id USING ERRCODE = 'foreign_key_violation';
+	-- invoices
+	PERFORM 1 FROM ar.invoice i WHERE i.id IN (SELECT c.invoice_id FROM changed c) ORDER BY i.id FOR UPDATE OF i;
+	SELECT a.id, a.amount, a.company_id, a.invoice_id, o.open_before, i.id AS found, i.number,
+	       i.company_id AS invoice_company, i.cancelled_on, i.amount AS invoice_amount
+	  INTO bad
+	  FROM (SELECT c.id, c.amount, c.company_id, c.invoice_id,
+	               coalesce(sum(c.amount) OVER (PARTITION BY c.invoice_id ORDER BY c.id
+	                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS done
+	          FROM changed c) a
+	  LEFT JOIN ar.invoice i ON i.id = a.invoice_id
+	  CROSS JOIN LATERAL (SELECT i.open_amount - a.done * direction AS open_before) o
+	 WHERE i.id IS NULL
+	    OR i.company_id <> a.company_id
+	    OR (direction = 1 AND (i.cancelled_on IS NOT NULL OR sign(a.amount) <> sign(i.amount)))
+	    OR abs(o.open_before - a.amount * direction) > abs(i.amount)
+	    OR sign(o.open_before - a.amount * direction) = -sign(i.amount)
+	 ORDER BY a.invoice_id, a.id
+	 LIMIT 1;
+	IF FOUND THEN
+		IF bad.found IS NULL THEN
+			RAISE EXCEPTION 'invoice % does not exist', bad.invoice_id USING ERRCODE = 'foreign_key_violation';
+		ELSIF bad.invoice_company <> bad.company_id THEN
+			RAISE EXCEPTION 'invoice % belongs to company %, the allocation to company %', bad.number, bad.invoice_company, bad.company_id
+				USING ERRCODE = 'check_violation';
+		ELSIF direction = 1 AND bad.cancelled_on IS NOT NULL THEN
+			RAISE EXCEPTION 'invoice % is cancelled', bad.number USING ERRCODE = 'check_violation';
+		ELSIF direction = 1 AND sign(bad.amount) <> sign(bad.invoice_amount) THEN
+			RAISE EXCEPTION 'allocation of % to invoice % of % has the wrong sign', bad.amount, bad.number, bad.invoice_amount
+				USING ERRCODE = 'check_violation',
+				      DETAIL = 'Allocations to an invoice are positive, to a credit note negative.';
+		ELSE
+			RAISE EXCEPTION 'allocation of % exceeds the open amount % of invoice %', bad.amount, bad.open_before, bad.number
+				USING ERRCODE = 'check_violation',
+				      DETAIL = 'An invoice is never allocated more than its amount.',
+				      HINT = 'Allocate the open amount and record the rest as customer credit.';
+		END IF;
 	END IF;
-	IF inv.company_id <> a.company_id THEN
-		RAISE EXCEPTION 'invoice % belongs to company %, the allocation to company %', inv.number, inv.company_id, a.company_id
-			USING ERRCODE = 'check_violation';
-	END IF;
-	IF direction = 1 AND inv.cancelled_on IS NOT NULL THEN
-		RAISE EXCEPTION 'invoice % is cancelled', inv.number USING ERRCODE = 'check_violation';
-	END IF;
-	IF direction = 1 AND sign(a.amount) <> sign(inv.amount) THEN
-		RAISE EXCEPTION 'allocation of % to invoice % of % has the wrong sign', a.amount, inv.number, inv.amount
-			USING ERRCODE = 'check_violation',
-			      DETAIL = 'Allocations to an invoice are positive, to a credit note negative.';
-	END IF;
-	IF abs(inv.open_amount - delta) > abs(inv.amount) OR sign(inv.open_amount - delta) = -sign(inv.amount) THEN
-		RAISE EXCEPTION 'allocation of % exceeds the open amount % of invoice %', a.amount, inv.open_amount, inv.number
-			USING ERRCODE = 'check_violation',
-			      DETAIL = 'An invoice is never allocated more than its amount.',
-			      HINT = 'Allocate the open amount and record the rest as customer credit.';
-	END IF;
-	UPDATE ar.invoice
-	   SET open_amount = open_amount - delta,
-	       written_off_amount = written_off_amount + CASE WHEN a.method = 'write_off' THEN delta ELSE 0 END
-	 WHERE id = inv.id;
+	UPDATE ar.invoice i
+	   SET open_amount = i.open_amount - d.delta,
+	       written_off_amount = i.written_off_amount + d.written_off
+	  FROM (SELECT c.invoice_id, sum(c.amount) * direction AS delta,
+	               coalesce(sum(c.amount) FILTER (WHERE c.method = 'write_off'), 0) * direction AS written_off
+	          FROM changed c GROUP BY c.invoice_id ORDER BY c.invoice_id) d
+	 WHERE i.id = d.invoice_id;
 
-	IF a.bank_transaction_id IS NOT NULL THEN
-		PERFORM ar._bank_transaction_take(a.bank_transaction_id, delta, inv.currency, 'allocation');
-	ELSIF a.customer_credit_id IS NOT NULL THEN
-		SELECT * INTO credit FROM ar.customer_credit WHERE id = a.customer_credit_id FOR UPDATE;
-		IF credit.customer_id <> inv.customer_id OR credit.currency <> inv.currency THEN
-			RAISE EXCEPTION 'customer credit % cannot pay invoice %', credit.id, inv.number
+	-- bank lines
+	PERFORM 1 FROM ar.bank_transaction t WHERE t.id IN (SELECT c.bank_transaction_id FROM changed c)
+	 ORDER BY t.id FOR UPDATE OF t;
+	SELECT t.id, t.currency, i.currency AS invoice_currency, t.amount, t.allocated_amount, s.delta, (t.id IS NULL) AS missing,
+	       s.bank_transaction_id
+	  INTO bad
+	  FROM (SELECT c.bank_transaction_id, sum(c.amount) * direction AS delta,
+	               min(c.invoice_id) FILTER (WHERE c.currency <> c.line_currency) AS foreign_invoice
+	          FROM (SELECT c.*, inv.currency, l.currency AS line_currency
+	                  FROM changed c JOIN ar.invoice inv ON inv.id = c.invoice_id
+	                  LEFT JOIN ar.bank_transaction l ON l.id = c.bank_transaction_id
+	                 WHERE c.bank_transaction_id IS NOT NULL) c
+	         GROUP BY c.bank_transaction_id) s
+	  LEFT JOIN ar.bank_transaction t ON t.id = s.bank_transaction_id
+	  LEFT JOIN ar.invoice i ON i.id = s.foreign_invoice
+	 WHERE t.id IS NULL OR s.foreign_invoice IS NOT NULL
+	    OR abs(t.allocated_amount + s.delta) > abs(t.amount) OR sign(t.allocated_amount + s.delta) = -sign(t.amount)
+	 ORDER BY s.bank_transaction_id
+	 LIMIT 1;
+	IF FOUND THEN
+		IF bad.missing THEN
+			RAISE EXCEPTION 'bank transaction % does not exist', bad.bank_transaction_id
+				USING ERRCODE = 'foreign_key_violation';
+		ELSIF bad.invoice_currency IS NOT NULL THEN
+			RAISE EXCEPTION 'bank transaction % is in %, the % is in %', bad.id, bad.currency, 'allocation', bad.invoice_currency
+				USING ERRCODE = 'check_violation';
+		ELSE
+			RAISE EXCEPTION 'bank transaction % would allocate % of its %', bad.id, bad.allocated_amount + bad.delta, bad.amount
+				USING ERRCODE = 'check_violation',
+				      DETAIL = format('%s is already allocated; a bank line never allocates more than its amount.', bad.allocated_amount);
+		END IF;
+	END IF;
+	UPDATE ar.bank_transaction t
+	   SET allocated_amount = t.allocated_amount + d.delta
+	  FROM (SELECT c.bank_transaction_id, sum(c.amount) * direction AS delta
+	          FROM changed c WHERE c.bank_transaction_id IS NOT NULL
+	         GROUP BY c.bank_transaction_id ORDER BY c.bank_transaction_id) d
+	 WHERE t.id = d.bank_transaction_id;
+
+	-- customer credits
+	PERFORM 1 FROM ar.customer_credit cr WHERE cr.id IN (SELECT c.customer_credit_id FROM changed c)
+	 ORDER BY cr.id FOR UPDATE OF cr;
+	SELECT cr.id, cr.remaining, s.delta, i.number AS foreign_invoice
+	  INTO bad
+	  FROM (SELECT c.customer_credit_id, sum(c.amount) * direction AS delta,
+	               min(c.invoice_id) FILTER (WHERE inv.customer_id <> cr.customer_id OR inv.currency <> cr.currency)
+	                 AS foreign_invoice
+	          FROM changed c JOIN ar.invoice inv ON inv.id = c.invoice_id
+	          JOIN ar.customer_credit cr ON cr.id = c.customer_credit_id
+	         GROUP BY c.customer_credit_id) s
+	  JOIN ar.customer_credit cr ON cr.id = s.customer_credit_id
+	  LEFT JOIN ar.invoice i ON i.id = s.foreign_invoice
+	 WHERE s.foreign_invoice IS NOT NULL OR cr.remaining - s.delta < 0 OR cr.remaining - s.delta > cr.amount
+	 ORDER BY s.customer_credit_id
+	 LIMIT 1;
+	IF FOUND THEN
+		IF bad.foreign_invoice IS NOT NULL THEN
+			RAISE EXCEPTION 'customer credit % cannot pay invoice %', bad.id, bad.foreign_invoice
 				USING ERRCODE = 'check_violation',
 				      DETAIL = 'A credit pays only invoices of its own customer and currency.';
 		END IF;
-		IF credit.remaining - delta < 0 OR credit.remaining - delta > credit.amount THEN
-			RAISE EXCEPTION 'customer credit % has % left, not %', credit.id, credit.remaining, delta
-				USING ERRCODE = 'check_violation';
-		END IF;
-		UPDATE ar.customer_credit SET remaining = remaining - delta WHERE id = credit.id;
+		RAISE EXCEPTION 'customer credit % has % left, not %', bad.id, bad.remaining, bad.delta
+			USING ERRCODE = 'check_violation';
 	END IF;
+	UPDATE ar.customer_credit cr
+	   SET remaining = cr.remaining - d.delta
+	  FROM (SELECT c.customer_credit_id, sum(c.amount) * direction AS delta
+	          FROM changed c WHERE c.customer_credit_id IS NOT NULL
+	         GROUP BY c.customer_credit_id ORDER BY c.customer_credit_id) d
+	 WHERE cr.id = d.customer_credit_id;
+	RETURN NULL;
 END $$;
 
+-- Allocations are immutable: only their note, score and payment means may
+-- be completed.
 CREATE FUNCTION ar._allocation_maintain() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
-	IF TG_OP = 'INSERT' THEN
-		PERFORM ar._allocation_apply(NEW, 1);
-		RETURN NEW;
-	ELSIF TG_OP = 'DELETE' THEN
-		PERFORM ar._allocation_apply(OLD, -1);
-		RETURN OLD;
-	END IF;
 	IF (NEW.invoice_id, NEW.bank_transaction_id, NEW.customer_credit_id, NEW.amount, NEW.allocated_on,
 	    NEW.method, NEW.company_id)
 	   IS DISTINCT FROM
@@ -425,8 +503,16 @@ BEGIN
 	RETURN NEW;
 END $$;
 
-CREATE TRIGGER allocation_maintain BEFORE INSERT OR UPDATE OR DELETE ON ar.allocation
+CREATE TRIGGER allocation_maintain BEFORE UPDATE ON ar.allocation
 	FOR EACH ROW EXECUTE FUNCTION ar._allocation_maintain();
+-- one call per statement, whatever the number of rows (ar.reconcile inserts
+-- tens of thousands at once); named to fire before allocation_audit_*
+CREATE TRIGGER allocation_apply_insert AFTER INSERT ON ar.allocation
+	REFERENCING NEW TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._allocation_apply_rows();
+CREATE TRIGGER allocation_apply_delete AFTER DELETE ON ar.allocation
+	REFERENCING OLD TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._allocation_apply_rows();
 
 -- TRUNCATE would bypass both the invariants and the audit trail.
 CREATE FUNCTION ar._refuse_truncate() RETURNS trigger

@@ -1,13 +1,17 @@
 -- ---------------------------------------------------------------------------
 -- Append-only audit trail, chained by SHA-256.
 --
--- Row triggers write one audit row per insert, update and delete of a ledger
+-- Triggers write one audit row per insert, update and delete of a ledger
 -- row (updates that only move derived columns are skipped: the allocation
--- that moved them is audited).  The chain is sealed at commit by a deferred
+-- that moved them is audited; a bank line's status is derived when it
+-- follows its allocated amount): ar._audit_row() per row, in C (src/audit.c),
+-- and ar._audit_rows() per statement from its transition table, for
+-- ar.allocation whose inserts come by the ten thousand.  The chain is sealed at commit by a deferred
 -- trigger that takes one advisory lock, so writers never hold a global lock
 -- while they work (no deadlocks between long transactions), and the chain
 -- order is the commit order.
---   row_hash = sha256(prev_hash || canonical text of the row)
+--   row_hash = sha256(prev_hash || ar.audit_row_content(row, seq))
+-- computed in C at commit for the whole transaction (src/audit.c).
 -- ---------------------------------------------------------------------------
 
 CREATE TABLE ar.audit_log (
@@ -25,7 +29,8 @@ CREATE TABLE ar.audit_log (
 	prev_hash   bytea,
 	row_hash    bytea
 );
-CREATE INDEX audit_log_unsealed ON ar.audit_log (txid) WHERE seq IS NULL;
+-- (txid, id): the sealing reads a transaction's rows in id order
+CREATE INDEX audit_log_unsealed ON ar.audit_log (txid, id) WHERE seq IS NULL;
 
 -- One row per transaction that wrote audit rows, whose deferred trigger
 -- seals them at commit: one sealing call per transaction, not per row.
@@ -40,50 +45,71 @@ AS $$ SELECT sha256(convert_to('ar_collect audit chain', 'UTF8')) $$;
 
 -- What the hash covers: every column but the hashes, in a text form that
 -- does not depend on the session (time as UTC microseconds, jsonb's
--- canonical output).
-CREATE FUNCTION ar.audit_row_hash(r ar.audit_log, prev_hash bytea) RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+-- canonical output).  The one definition shared by the sealing (which
+-- passes the sequence number it is about to give) and the verification.
+-- (STABLE as its body, so that it is inlined into the sealing query.)
+CREATE FUNCTION ar.audit_row_content(r ar.audit_log, at_seq bigint) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-	SELECT sha256(prev_hash || convert_to(jsonb_build_array(
-		r.seq, r.id, (extract(epoch FROM r.logged_at) * 1000000)::bigint, r.txid::text,
-		r.actor, r.role, r.table_name, r.operation, r.row_id, r.old_row, r.new_row)::text, 'UTF8'))
+	SELECT convert_to(jsonb_build_array(
+		at_seq, r.id, (extract(epoch FROM r.logged_at) * 1000000)::bigint, r.txid::text,
+		r.actor, r.role, r.table_name, r.operation, r.row_id, r.old_row, r.new_row)::text, 'UTF8')
 $$;
 
-CREATE FUNCTION ar._audit_row() RETURNS trigger
+CREATE FUNCTION ar.audit_row_hash(r ar.audit_log, prev_hash bytea) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT sha256(prev_hash || ar.audit_row_content(r, r.seq)) $$;
+
+-- Asks for this transaction's rows to be sealed at commit (once: the
+-- transaction-local flag is undone with a rolled-back subtransaction,
+-- together with the request it guards).
+CREATE FUNCTION ar._audit_request_seal() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
-DECLARE
-	old_row jsonb;
-	new_row jsonb;
-	derived text[] := coalesce(TG_ARGV, '{}');  -- columns that follow other ledger rows
 BEGIN
-	IF current_setting('ar_collect.restoring', true) = 'on' THEN
-		RETURN NULL;
-	END IF;
-	IF TG_OP <> 'INSERT' THEN
-		old_row := to_jsonb(OLD);
-	END IF;
-	IF TG_OP <> 'DELETE' THEN
-		new_row := to_jsonb(NEW);
-	END IF;
-	IF TG_OP = 'UPDATE' AND (old_row - derived - 'updated_at') = (new_row - derived - 'updated_at') THEN
-		RETURN NULL;
-	END IF;
-	INSERT INTO ar.audit_log (table_name, operation, row_id, old_row, new_row)
-	VALUES (TG_TABLE_NAME, TG_OP, (coalesce(new_row, old_row)->>'id')::bigint, old_row, new_row);
-	-- the transaction-local flag is undone with a rolled-back subtransaction,
-	-- together with the request it guards
 	IF current_setting('ar_collect.audit_seal_requested', true) IS DISTINCT FROM 'on' THEN
 		INSERT INTO ar.audit_seal_request DEFAULT VALUES ON CONFLICT DO NOTHING;
 		PERFORM set_config('ar_collect.audit_seal_requested', 'on', true);
 	END IF;
+END $$;
+
+-- AFTER ... FOR EACH ROW: one audit row, unless only the derived columns
+-- named as arguments (and updated_at) changed.  It writes as its owner
+-- (like SECURITY DEFINER, without the cost of a per-call search_path).
+CREATE FUNCTION ar._audit_row() RETURNS trigger
+LANGUAGE c AS 'MODULE_PATHNAME', 'ar_audit_row';
+
+-- AFTER INSERT or AFTER DELETE ... FOR EACH STATEMENT with the transition
+-- table "changed" (NEW TABLE, or OLD TABLE for deletes): the same audit rows
+-- as ar._audit_row(), in id order, with one INSERT.
+CREATE FUNCTION ar._audit_rows() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+BEGIN
+	IF current_setting('ar_collect.restoring', true) = 'on' THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO ar.audit_log (table_name, operation, row_id, old_row, new_row)
+	SELECT TG_TABLE_NAME, TG_OP, (j.r->>'id')::bigint,
+	       CASE WHEN TG_OP = 'DELETE' THEN j.r END, CASE WHEN TG_OP = 'INSERT' THEN j.r END
+	  FROM (SELECT to_jsonb(c) AS r, c.id FROM changed c) j
+	 ORDER BY j.id;
+	IF FOUND THEN
+		PERFORM ar._audit_request_seal();
+	END IF;
 	RETURN NULL;
 END $$;
+
+-- Chains this transaction's unsealed rows after (last_seq, last_hash) in id
+-- order with one UPDATE; returns how many (src/audit.c).
+-- The rows are read through audit_log_unsealed, which gives them in id order
+-- (no sort of whole rows, with their jsonb, that would spill to disk).
+CREATE FUNCTION ar._audit_seal_rows(last_seq bigint, last_hash bytea) RETURNS bigint
+LANGUAGE c STRICT SET jit = off SET enable_bitmapscan = off SET enable_sort = off
+AS 'MODULE_PATHNAME', 'ar_audit_seal_rows';
 
 -- Seals this transaction's audit rows at commit, in id order.
 CREATE FUNCTION ar._audit_seal() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
-	r ar.audit_log;
 	last_seq bigint;
 	last_hash bytea;
 BEGIN
@@ -92,17 +118,7 @@ BEGIN
 	PERFORM pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'));
 	SELECT a.seq, a.row_hash INTO last_seq, last_hash
 	  FROM ar.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1;
-	last_seq := coalesce(last_seq, 0);
-	last_hash := coalesce(last_hash, ar.audit_genesis_hash());
-	FOR r IN SELECT * FROM ar.audit_log a
-	          WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() ORDER BY a.id LOOP
-		last_seq := last_seq + 1;
-		r.seq := last_seq;
-		UPDATE ar.audit_log
-		   SET seq = last_seq, prev_hash = last_hash, row_hash = ar.audit_row_hash(r, last_hash)
-		 WHERE id = r.id
-		RETURNING row_hash INTO last_hash;
-	END LOOP;
+	PERFORM ar._audit_seal_rows(coalesce(last_seq, 0), coalesce(last_hash, ar.audit_genesis_hash()));
 	RETURN NULL;
 END $$;
 
@@ -127,7 +143,24 @@ BEGIN
 	RAISE EXCEPTION 'ar.audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
 END $$;
 
-CREATE TRIGGER audit_log_guard BEFORE INSERT OR UPDATE OR DELETE ON ar.audit_log
+-- The WHEN clauses let through, without a call, what the guard would let
+-- through anyway: rows written by the triggers (trigger depth 1 or more in
+-- the WHEN clause, 2 or more in the function) with no seal, and the sealing
+-- update of an unsealed row that changes nothing but the seal.
+CREATE TRIGGER audit_log_guard BEFORE INSERT ON ar.audit_log
+	FOR EACH ROW
+	WHEN (pg_trigger_depth() < 1 OR NEW.seq IS NOT NULL OR NEW.prev_hash IS NOT NULL OR NEW.row_hash IS NOT NULL)
+	EXECUTE FUNCTION ar._audit_guard();
+CREATE TRIGGER audit_log_guard_update BEFORE UPDATE ON ar.audit_log
+	FOR EACH ROW
+	WHEN (pg_trigger_depth() < 1 OR OLD.seq IS NOT NULL
+	      OR (OLD.id, OLD.logged_at, OLD.txid, OLD.actor, OLD.role, OLD.table_name, OLD.operation,
+	          OLD.row_id, OLD.old_row, OLD.new_row)
+	         IS DISTINCT FROM
+	         (NEW.id, NEW.logged_at, NEW.txid, NEW.actor, NEW.role, NEW.table_name, NEW.operation,
+	          NEW.row_id, NEW.old_row, NEW.new_row))
+	EXECUTE FUNCTION ar._audit_guard();
+CREATE TRIGGER audit_log_guard_delete BEFORE DELETE ON ar.audit_log
 	FOR EACH ROW EXECUTE FUNCTION ar._audit_guard();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ar.audit_log
 	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
@@ -173,10 +206,25 @@ DECLARE
 BEGIN
 	FOR t, derived IN VALUES ('company', ''), ('customer', ''), ('customer_bank_account', ''),
 	                          ('invoice', 'open_amount,written_off_amount,status'),
-	                          ('bank_statement', ''), ('bank_transaction', 'allocated_amount'),
-	                          ('customer_credit', 'remaining'), ('allocation', '') LOOP
+	                          ('bank_statement', ''), ('customer_credit', 'remaining') LOOP
 		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON ar.%I FOR EACH ROW EXECUTE FUNCTION ar._audit_row(%s)',
 		               t || '_audit', t,
 		               (SELECT string_agg(quote_literal(c), ', ') FROM unnest(string_to_array(derived, ',')) c));
 	END LOOP;
 END $$;
+
+-- ar.allocation: inserts and deletes come by the ten thousand from
+-- ar.reconcile: audited per statement, after allocation_apply_* (triggers of
+-- one event fire in name order).  A bank line's status follows its
+-- allocated amount (matched, partially_matched, unmatched again): derived
+-- when the allocated amount moved, audited when a client sets it.
+CREATE TRIGGER allocation_audit AFTER UPDATE ON ar.allocation
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_row();
+CREATE TRIGGER allocation_audit_insert AFTER INSERT ON ar.allocation
+	REFERENCING NEW TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._audit_rows();
+CREATE TRIGGER allocation_audit_delete AFTER DELETE ON ar.allocation
+	REFERENCING OLD TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._audit_rows();
+CREATE TRIGGER bank_transaction_audit AFTER INSERT OR UPDATE OR DELETE ON ar.bank_transaction
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_row('allocated_amount', 'status:allocated_amount');
