@@ -214,6 +214,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	changed bigint;
 BEGIN
+	IF current_setting('ar_collect.restoring', true) = 'on' THEN
+		RETURN NULL;  -- pg_restore reloads each table in its own transaction
+	END IF;
 	IF TG_TABLE_NAME = 'dunning_policy' THEN
 		IF TG_OP = 'DELETE' THEN RETURN NULL; END IF;
 		changed := NEW.id;
@@ -972,6 +975,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $
 DECLARE
 	d ar.dispute;
 BEGIN
+	IF current_setting('ar_collect.restoring', true) = 'on' THEN
+		RETURN NULL;  -- pg_restore reloads the disputes as they were
+	END IF;
 	IF NEW.disputed AND NOT EXISTS (SELECT 1 FROM ar.dispute x WHERE x.invoice_id = NEW.id AND x.resolved_at IS NULL) THEN
 		INSERT INTO ar.dispute (company_id, invoice_id, customer_id, reason)
 		VALUES (NEW.company_id, NEW.id, NEW.customer_id, 'flagged as disputed on ar.invoice')
