@@ -1350,9 +1350,11 @@ $$;
 -- The work tables of ar.run_dunning: created once per transaction (ON COMMIT
 -- DROP), emptied and filled again by a later run in the same transaction,
 -- so that simulating many run dates in one transaction does not pile up
--- locks on temporary relations.
-CREATE FUNCTION ar._dunning_work_table(name text, query text) RETURNS void
+-- locks on temporary relations.  Returns the number of rows written.
+CREATE FUNCTION ar._dunning_work_table(name text, query text) RETURNS bigint
 LANGUAGE plpgsql AS $$
+DECLARE
+	written bigint;
 BEGIN
 	IF to_regclass('pg_temp.' || name) IS NULL THEN
 		EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS %s', name, query);
@@ -1360,6 +1362,8 @@ BEGIN
 		EXECUTE format('TRUNCATE pg_temp.%I', name);
 		EXECUTE format('INSERT INTO pg_temp.%I %s', name, query);
 	END IF;
+	GET DIAGNOSTICS written = ROW_COUNT;
+	RETURN written;
 END $$;
 
 -- Applies the escalation rule of the contract on run date as_of to every
@@ -1566,7 +1570,7 @@ BEGIN
 	-- be computed (a rate not known) leaves the account's penalties NULL,
 	-- never a silent zero; penalties already billed, waived or written off
 	-- (ar.penalty_claim) are not claimed again.
-	PERFORM ar._dunning_work_table('ar_dun_acct', format($q$
+	accounts := ar._dunning_work_table('ar_dun_acct', format($q$
 	WITH later AS (
 		SELECT a.invoice_id, sum(a.amount) AS amount
 		  FROM ar.allocation a WHERE a.allocated_on > %1$L GROUP BY a.invoice_id
@@ -1684,7 +1688,6 @@ BEGIN
 		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate' ELSE '' END,
 		x, x, x + lead_days) ELSE '' END));
 	ANALYZE ar_dun_acct (customer_id, currency, policy_id, r);
-	SELECT count(*) INTO accounts FROM ar_dun_acct;
 	RAISE DEBUG 'run_dunning dunnable invoices, listings and penalties: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
 
@@ -1716,13 +1719,14 @@ BEGIN
 	PERFORM ar._dunning_work_table('ar_dun_dec', format($w$
 	SELECT CASE WHEN %3$L::boolean THEN nextval(%4$L::regclass) END AS id, dec.*
 	  FROM (
-	SELECT d.customer_id, d.currency, d.policy_id, d.r, d.cycle, d.c, d.level, d.known,
+	SELECT d.customer_id, d.currency, d.policy_id, d.r, d.cycle, d.c, d.level, d.known, d.problems, d.first_problem,
 	       l.name AS level_name, l.fee, l.state_penalties, l.reply_days, l.delivery_days,
 	       c.company_id, c.code AS customer_code, c.name AS customer_name,
 	       coalesce(nullif(lower(left(btrim(c.language), 2)), ''), 'fr') AS language, coalesce(c.segment, '') AS segment,
 	       ch.channel,
 	       CASE ch.channel WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone END AS recipient
-	  FROM (SELECT d.customer_id, d.currency, d.policy_id, d.r, d.amount_due, coalesce(a.cycle, 1) AS cycle,
+	  FROM (SELECT d.customer_id, d.currency, d.policy_id, d.r, d.amount_due, d.problems, d.first_problem,
+	               coalesce(a.cycle, 1) AS cycle,
 	               a.level AS c, a.customer_id IS NOT NULL AS known,
 	               CASE WHEN d.r = 0 THEN 0 ELSE least(d.r, greatest(coalesce(a.level, 0), 0) + 1) END AS level
 	          FROM ar_dun_acct d
@@ -1744,9 +1748,9 @@ BEGIN
 	 ORDER BY d.customer_id, d.currency COLLATE "C") dec
 	$w$, x, lead_days, real_run, pg_get_serial_sequence('ar.dunning_notice', 'id')));
 	ANALYZE ar_dun_dec (customer_id, currency, policy_id, level, language, segment, channel);
-	SELECT sum(s.problems), min(s.first_problem) INTO problems, first_problem
-	  FROM ar_dun_acct s JOIN ar_dun_dec n ON n.customer_id = s.customer_id AND n.currency = s.currency
-	 WHERE s.problems > 0;
+	SELECT sum(n.problems), min(n.first_problem) INTO problems, first_problem
+	  FROM ar_dun_dec n
+	 WHERE n.problems > 0;
 	IF problems > 0 THEN
 		RAISE WARNING 'penalties of % invoice(s) could not be computed on %; their notices state no penalties', problems, x
 			USING DETAIL = 'First: ' || first_problem;
