@@ -60,6 +60,14 @@ RETURNS bigint[]
 AS 'MODULE_PATHNAME', 'ar_line_ids'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- A letter's text, compressed in line (LZ4) when the server has it: the
+-- outbox stores a hundred thousand letters of a first run in half the space
+-- (and half the WAL); PostgreSQL compresses only rows over about 2 kB.
+CREATE FUNCTION ar._compress_letter(body text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'ar_compress_letter'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 CREATE FUNCTION ar.render_template(template text, names text[], vals text[])
 RETURNS text
 AS 'MODULE_PATHNAME', 'ar_render_template'
@@ -214,6 +222,9 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	changed bigint;
 BEGIN
+	IF current_setting('ar_collect.restoring', true) = 'on' THEN
+		RETURN NULL;  -- pg_restore reloads each table in its own transaction
+	END IF;
 	IF TG_TABLE_NAME = 'dunning_policy' THEN
 		IF TG_OP = 'DELETE' THEN RETURN NULL; END IF;
 		changed := NEW.id;
@@ -972,6 +983,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $
 DECLARE
 	d ar.dispute;
 BEGIN
+	IF current_setting('ar_collect.restoring', true) = 'on' THEN
+		RETURN NULL;  -- pg_restore reloads the disputes as they were
+	END IF;
 	IF NEW.disputed AND NOT EXISTS (SELECT 1 FROM ar.dispute x WHERE x.invoice_id = NEW.id AND x.resolved_at IS NULL) THEN
 		INSERT INTO ar.dispute (company_id, invoice_id, customer_id, reason)
 		VALUES (NEW.company_id, NEW.id, NEW.customer_id, 'flagged as disputed on ar.invoice')
@@ -1276,6 +1290,14 @@ CREATE TABLE ar.dunning_notice (
 CREATE UNIQUE INDEX dunning_notice_level_once_per_cycle ON ar.dunning_notice (customer_id, currency, cycle, level)
 	WHERE status IN ('queued', 'sent');
 CREATE INDEX dunning_notice_queued ON ar.dunning_notice (id) WHERE status = 'queued';
+-- letters are queued compressed (ar._compress_letter); those of rows over
+-- about 2 kB PostgreSQL compresses itself: with LZ4 too, where it has it
+DO $$
+BEGIN
+	ALTER TABLE ar.dunning_notice ALTER COLUMN body SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported THEN
+	NULL;
+END $$;
 -- run dates follow insertion order: a BRIN index costs next to nothing to keep
 CREATE INDEX dunning_notice_as_of ON ar.dunning_notice USING brin (as_of);
 
@@ -1328,9 +1350,11 @@ $$;
 -- The work tables of ar.run_dunning: created once per transaction (ON COMMIT
 -- DROP), emptied and filled again by a later run in the same transaction,
 -- so that simulating many run dates in one transaction does not pile up
--- locks on temporary relations.
-CREATE FUNCTION ar._dunning_work_table(name text, query text) RETURNS void
+-- locks on temporary relations.  Returns the number of rows written.
+CREATE FUNCTION ar._dunning_work_table(name text, query text) RETURNS bigint
 LANGUAGE plpgsql AS $$
+DECLARE
+	written bigint;
 BEGIN
 	IF to_regclass('pg_temp.' || name) IS NULL THEN
 		EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS %s', name, query);
@@ -1338,6 +1362,8 @@ BEGIN
 		EXECUTE format('TRUNCATE pg_temp.%I', name);
 		EXECUTE format('INSERT INTO pg_temp.%I %s', name, query);
 	END IF;
+	GET DIAGNOSTICS written = ROW_COUNT;
+	RETURN written;
 END $$;
 
 -- Applies the escalation rule of the contract on run date as_of to every
@@ -1392,7 +1418,6 @@ DECLARE
 	closed integer := 0;
 	accounts integer;
 	queued integer;
-	last_id bigint;
 	problems bigint;
 	first_problem text;
 	missing record;
@@ -1545,7 +1570,7 @@ BEGIN
 	-- be computed (a rate not known) leaves the account's penalties NULL,
 	-- never a silent zero; penalties already billed, waived or written off
 	-- (ar.penalty_claim) are not claimed again.
-	PERFORM ar._dunning_work_table('ar_dun_acct', format($q$
+	accounts := ar._dunning_work_table('ar_dun_acct', format($q$
 	WITH later AS (
 		SELECT a.invoice_id, sum(a.amount) AS amount
 		  FROM ar.allocation a WHERE a.allocated_on > %1$L GROUP BY a.invoice_id
@@ -1663,7 +1688,6 @@ BEGIN
 		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate' ELSE '' END,
 		x, x, x + lead_days) ELSE '' END));
 	ANALYZE ar_dun_acct (customer_id, currency, policy_id, r);
-	SELECT count(*) INTO accounts FROM ar_dun_acct;
 	RAISE DEBUG 'run_dunning dunnable invoices, listings and penalties: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
 
@@ -1688,15 +1712,21 @@ BEGIN
 
 	-- 4, 5. decisions: N, queued when N > C, the last notice is at least
 	-- min_days_between days old, and the amount due reaches the level's
-	-- minimum (else the account waits)
+	-- minimum (else the account waits).  A real run numbers its notices
+	-- here, in account order (customer, currency), from the outbox's
+	-- identity: the notices, the accounts' state and the notifications are
+	-- then written from this table without reading the outbox back.
 	PERFORM ar._dunning_work_table('ar_dun_dec', format($w$
-	SELECT d.customer_id, d.currency, d.policy_id, d.r, d.cycle, d.c, d.level, d.known,
+	SELECT CASE WHEN %3$L::boolean THEN nextval(%4$L::regclass) END AS id, dec.*
+	  FROM (
+	SELECT d.customer_id, d.currency, d.policy_id, d.r, d.cycle, d.c, d.level, d.known, d.problems, d.first_problem,
 	       l.name AS level_name, l.fee, l.state_penalties, l.reply_days, l.delivery_days,
 	       c.company_id, c.code AS customer_code, c.name AS customer_name,
 	       coalesce(nullif(lower(left(btrim(c.language), 2)), ''), 'fr') AS language, coalesce(c.segment, '') AS segment,
 	       ch.channel,
 	       CASE ch.channel WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone END AS recipient
-	  FROM (SELECT d.customer_id, d.currency, d.policy_id, d.r, d.amount_due, coalesce(a.cycle, 1) AS cycle,
+	  FROM (SELECT d.customer_id, d.currency, d.policy_id, d.r, d.amount_due, d.problems, d.first_problem,
+	               coalesce(a.cycle, 1) AS cycle,
 	               a.level AS c, a.customer_id IS NOT NULL AS known,
 	               CASE WHEN d.r = 0 THEN 0 ELSE least(d.r, greatest(coalesce(a.level, 0), 0) + 1) END AS level
 	          FROM ar_dun_acct d
@@ -1715,11 +1745,12 @@ BEGIN
 	 WHERE d.amount_due >= l.min_amount
 	   AND NOT EXISTS (SELECT 1 FROM ar.dunning_notice dn
 	                    WHERE dn.customer_id = d.customer_id AND dn.currency = d.currency AND dn.as_of = %1$L::date)
-	$w$, x, lead_days));
+	 ORDER BY d.customer_id, d.currency COLLATE "C") dec
+	$w$, x, lead_days, real_run, pg_get_serial_sequence('ar.dunning_notice', 'id')));
 	ANALYZE ar_dun_dec (customer_id, currency, policy_id, level, language, segment, channel);
-	SELECT sum(s.problems), min(s.first_problem) INTO problems, first_problem
-	  FROM ar_dun_acct s JOIN ar_dun_dec n ON n.customer_id = s.customer_id AND n.currency = s.currency
-	 WHERE s.problems > 0;
+	SELECT sum(n.problems), min(n.first_problem) INTO problems, first_problem
+	  FROM ar_dun_dec n
+	 WHERE n.problems > 0;
 	IF problems > 0 THEN
 		RAISE WARNING 'penalties of % invoice(s) could not be computed on %; their notices state no penalties', problems, x
 			USING DETAIL = 'First: ' || first_problem;
@@ -1745,6 +1776,7 @@ BEGIN
 	          t.language = k.language DESC, t.policy_id = k.policy_id DESC,
 	          t.segment IS NOT NULL DESC, t.channel IS NOT NULL DESC, t.id
 	$w$, x, lead_days));
+	ANALYZE ar_dun_tpl;
 	SELECT t.*, p.code INTO missing FROM ar_dun_tpl t JOIN ar_dun_policy p USING (policy_id) WHERE t.template_id IS NULL LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION 'dunning policy % has no template for level % in language % or its fallback language',
@@ -1773,7 +1805,7 @@ BEGIN
 	-- the notices, rendered in the language of their template, as rows of
 	-- ar.dunning_notice without id, status and dates
 	out_query := format($q$
-	SELECT n.customer_id, n.level, n.level_name, n.channel,
+	SELECT n.id, n.customer_id, n.level, n.level_name, n.channel,
 	       ar.render_template(t.subject, ar.dunning_placeholders(), v.vals) AS subject,
 	       ar.render_template(t.body, ar.dunning_placeholders(), v.vals) AS body,
 	       ar._line_ids(s.lines) AS invoice_ids, s.amount_due, s.penalties, %1$L::date AS as_of, n.company_id, n.currency, n.policy_id,
@@ -1820,42 +1852,37 @@ BEGIN
 		RETURN;
 	END IF;
 
-	-- queue, in one statement: the notices, each announced by NOTIFY
-	-- ar_dunning with its id, and the accounts' new state (an update of the
-	-- known accounts, an insert of the new ones).  The timeline
+	-- queue: the notices (numbered by the decisions), each announced by
+	-- NOTIFY ar_dunning with its id, and the accounts' new state (an update
+	-- of the known accounts, an insert of the new ones).  The rows returned
+	-- are those the INSERT wrote (the worker, which does not use them,
+	-- turns them off: ar._worker_dunning).  The timeline
 	-- (ar.customer_timeline) shows each queued notice from the outbox itself.
 	-- No ON CONFLICT: the decisions exclude what the unique keys of the
 	-- outbox forbid, under the run lock; a duplicate would be an error.
-	SELECT coalesce(max(n.id), 0) INTO last_id FROM ar.dunning_notice n;
-	EXECUTE format($q$
-	WITH ins AS (
-		INSERT INTO ar.dunning_notice AS dn (customer_id, level, level_name, channel, subject, body, invoice_ids,
-		                                     amount_due, penalties, as_of, company_id, currency, policy_id, cycle,
-		                                     language, recipient, interest, indemnity, fee, reply_by)
-		SELECT o.customer_id, o.level, o.level_name, o.channel, o.subject, o.body, o.invoice_ids, o.amount_due,
-		       o.penalties, o.as_of, o.company_id, o.currency, o.policy_id, o.cycle, o.language, o.recipient,
-		       o.interest, o.indemnity, o.fee, o.reply_by
-		  FROM (%s) o
-		RETURNING dn.id, dn.customer_id, dn.currency, dn.cycle, dn.level, dn.as_of
-	), state AS (
-		SELECT i.*, n.known FROM ins i JOIN ar_dun_dec n ON n.customer_id = i.customer_id AND n.currency = i.currency
-	), known AS (
-		UPDATE ar.dunning_account a
-		   SET cycle = i.cycle, level = i.level, last_notice_id = i.id, last_notice_on = i.as_of, changed_on = i.as_of,
-		       updated_at = now()
-		  FROM state i
-		 WHERE i.known AND a.customer_id = i.customer_id AND a.currency = i.currency
-	), new_accounts AS (
-		INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on, changed_on)
-		SELECT i.customer_id, i.currency, i.cycle, i.level, i.id, i.as_of, i.as_of FROM state i WHERE NOT i.known
-	)
-	SELECT count(pg_notify('ar_dunning', i.id::text)) FROM (SELECT i.id FROM ins i ORDER BY i.id) i
-	$q$, out_query) INTO queued;
-	RAISE DEBUG 'run_dunning rendered, queued and notified: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
-	-- the worker does not read the rows it queued back (ar._worker_dunning)
+	out_query := format($q$
+	INSERT INTO ar.dunning_notice AS dn (id, customer_id, level, level_name, channel, subject, body, invoice_ids,
+	                                     amount_due, penalties, as_of, company_id, currency, policy_id, cycle,
+	                                     language, recipient, interest, indemnity, fee, reply_by)
+	SELECT o.id, o.customer_id, o.level, o.level_name, o.channel, o.subject, ar._compress_letter(o.body), o.invoice_ids, o.amount_due,
+	       o.penalties, o.as_of, o.company_id, o.currency, o.policy_id, o.cycle, o.language, o.recipient,
+	       o.interest, o.indemnity, o.fee, o.reply_by
+	  FROM (%s) o
+	$q$, out_query);
 	IF coalesce(current_setting('ar_collect.dunning_return_rows', true), '') <> 'off' THEN
-		RETURN QUERY SELECT n.* FROM ar.dunning_notice n WHERE n.id > last_id AND n.as_of = x ORDER BY n.id;
+		RETURN QUERY EXECUTE out_query || ' RETURNING dn.*';
+	ELSE
+		EXECUTE out_query;
 	END IF;
+	SELECT count(*) INTO queued FROM ar_dun_dec;
+	UPDATE ar.dunning_account a
+	   SET cycle = d.cycle, level = d.level, last_notice_id = d.id, last_notice_on = x, changed_on = x, updated_at = now()
+	  FROM ar_dun_dec d
+	 WHERE d.known AND a.customer_id = d.customer_id AND a.currency = d.currency;
+	INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on, changed_on)
+	SELECT d.customer_id, d.currency, d.cycle, d.level, d.id, x, x FROM ar_dun_dec d WHERE NOT d.known;
+	PERFORM pg_notify('ar_dunning', d.id::text) FROM ar_dun_dec d ORDER BY d.id;
+	RAISE DEBUG 'run_dunning rendered, queued and notified: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	INSERT INTO ar.dunning_run (as_of, started_at, accounts, notices, cycles_closed)
 	VALUES (x, started, accounts, queued, closed);
 END $$;
