@@ -217,15 +217,16 @@ END $$;
 --     size, for half of the customers) waits 5-25 more days;
 --   mishaps: a share of invoices (4% of punctual payers', 12-20% of the
 --     others') is mislaid, queried or disputed: 5-40 more days;
---   holidays: customers closed in August (60% of French ones, 30% of the
---     others) pay what became payable on August 1-24 from August 25; half
---     of all customers are closed December 22 - January 3 and pay from
---     January 4;
 --   payment runs: the payment leaves at the first run on or after that day
 --     (so its delay depends on where the due date falls in the month or the
---     week); payers without runs pay any working day, give or take 2 days.
--- What remains random (mishaps, their length, the jitter) keeps the best
--- possible prediction well below perfect: ar_demo.model_ceiling measures it.
+--     week); payers without runs pay any working day, give or take 2 days;
+--   holidays: customers closed in August (60% of French ones, 30% of the
+--     others) make no payment run on August 1-24 (the first comes 0-4 days
+--     after August 25); half of all customers are closed December 22 -
+--     January 3 (the first run 0-3 days after January 4).
+-- What remains random (mishaps and their length, the jitter, the approval
+-- and holiday days, the reminder awaited) keeps the best possible
+-- prediction well below perfect: ar_demo.model_ceiling measures it.
 CREATE FUNCTION ar_demo.planned_delay(p ar_demo.customer_profile, first_day date, issue_date date, due_date date,
                                       amount numeric, r_mishap double precision, r_mishap_days double precision,
                                       r_jitter double precision, r_approval_days double precision,
@@ -234,6 +235,7 @@ RETURNS integer
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
 	payable date := due_date + p.lag_days + round(p.drift_per_year * (issue_date - first_day) / 365.0)::integer;
+	paid date;
 	level integer;
 BEGIN
 	IF p.reminder_level IS NOT NULL THEN
@@ -254,13 +256,17 @@ BEGIN
 	END IF;
 	-- an invoice has to be received, checked and booked first
 	payable := greatest(payable, issue_date + 5);
-	IF p.closes_in_august AND extract(month FROM payable) = 8 AND extract(day FROM payable) <= 24 THEN
-		payable := make_date(extract(year FROM payable)::integer, 8, 25) + floor(r_holiday_days * 5)::integer;
-	ELSIF p.closes_at_christmas AND ((extract(month FROM payable) = 12 AND extract(day FROM payable) >= 22)
-	                                 OR (extract(month FROM payable) = 1 AND extract(day FROM payable) <= 3)) THEN
-		payable := make_date(extract(year FROM payable + 10)::integer, 1, 4) + floor(r_holiday_days * 4)::integer;
+	paid := ar_demo.next_run(payable, p.pay_calendar, p.run_days, p.run_weekday);
+	-- no payment run while the customer is closed: the first one after it
+	IF p.closes_in_august AND extract(month FROM paid) = 8 AND extract(day FROM paid) <= 24 THEN
+		paid := ar_demo.next_run(make_date(extract(year FROM paid)::integer, 8, 25) + floor(r_holiday_days * 5)::integer,
+		                         p.pay_calendar, p.run_days, p.run_weekday);
+	ELSIF p.closes_at_christmas AND ((extract(month FROM paid) = 12 AND extract(day FROM paid) >= 22)
+	                                 OR (extract(month FROM paid) = 1 AND extract(day FROM paid) <= 3)) THEN
+		paid := ar_demo.next_run(make_date(extract(year FROM paid + 10)::integer, 1, 4) + floor(r_holiday_days * 4)::integer,
+		                         p.pay_calendar, p.run_days, p.run_weekday);
 	END IF;
-	RETURN ar_demo.next_run(payable, p.pay_calendar, p.run_days, p.run_weekday) - due_date;
+	RETURN paid - due_date;
 END $$;
 
 CREATE FUNCTION ar_demo.generate(customers integer DEFAULT 2000, invoices integer DEFAULT 60000,
@@ -386,9 +392,10 @@ BEGIN
 	-- half a period before, give or take 4 days (late when the due date
 	-- falls just after a run); chronic late payers wait for the second to
 	-- fourth reminder (15 to 45 days after the due date) and pay 1-10 days
-	-- after it, high-risk ones for the fourth or fifth (45 or 60 days) and pay
-	-- 5-60 days after it (minus half a period: the run comes after).  15% of the customers deteriorate by
-	-- 3-15 days a year, 10% of the late payers improve by 2-10 days a year.
+	-- after it, high-risk ones for the fourth or fifth (45 or 60 days) and
+	-- pay 5-60 days after it (minus half a period: the run comes after).
+	-- 15% of the customers deteriorate by 3-15 days a year, 10% of the late
+	-- payers improve by 2-10 days a year.
 	INSERT INTO ar_demo.customer_profile (customer_code, behaviour, payment_terms, pay_calendar, run_days, run_weekday,
 	                                      reminder_level, lag_days, drift_per_year, closes_in_august, closes_at_christmas,
 	                                      approval_above)

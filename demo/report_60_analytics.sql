@@ -49,4 +49,4 @@ SELECT best_auc AS "best AUC any model can reach here", best_mae_days AS "best M
   FROM ar_demo.model_ceiling;
 \echo 'Targets: AUC >= 0.80 and MAE 20% below the baseline. The best AUC and MAE any model can reach'
 \echo 'come from the generator''s hidden truth: each invoice''s payment drawn again 25 times from its'
-\echo 'customer''s habits (what is left to chance: mishaps, jitter, approval and holiday days).'
+\echo 'customer''s habits (left to chance: mishaps, jitter, approval and holiday days, the reminder awaited).'

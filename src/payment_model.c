@@ -859,8 +859,13 @@ pm_habit_features(PmScratch *scratch, int n_paid, int n_hist, const PmInvoice *t
 	payable = target->due + lag;
 	if (large && extra > 0)
 		payable += (int) rint(extra);
-	after_holidays = pm_after_holidays(payable, august, christmas);
-	run = pm_next_run(&cal, after_holidays);
+	/* no payment run while the customer is closed: the first one after it */
+	run = pm_next_run(&cal, payable);
+	after_holidays = pm_after_holidays(run, august, christmas);
+	if (after_holidays != run)
+		run = pm_next_run(&cal, after_holidays);
+	else
+		after_holidays = payable;
 	delay = pm_clamp((double) (run - target->due), -30.0, 180.0);
 
 	f[0] = delay / 30.0;
