@@ -831,6 +831,20 @@ pm_habit_features(PmScratch *scratch, int n_paid, int n_hist, const PmInvoice *t
 
 	for (int j = 0; j < 8; j++)
 		f[j] = 0;
+
+	/* calendar arithmetic on years 1 to 9999 only (no overflow near the ends of the date range) */
+	{
+		DateADT		lo = pm_date(1, 1, 1) + 400;
+		DateADT		hi = pm_date(9999, 1, 1) - 400;
+		int			kept = 0;
+
+		if (target->due < lo || target->due > hi)
+			return;
+		for (int j = 0; j < n_paid; j++)
+			if (paid[j].due >= lo && paid[j].due <= hi && paid[j].settled >= lo && paid[j].settled <= hi)
+				paid[kept++] = paid[j];
+		n_paid = kept;
+	}
 	if (n_paid == 0)
 		return;
 
@@ -858,7 +872,7 @@ pm_habit_features(PmScratch *scratch, int n_paid, int n_hist, const PmInvoice *t
 
 	payable = target->due + lag;
 	if (large && extra > 0)
-		payable += (int) rint(extra);
+		payable += (int) rint(Min(extra, 180.0));
 	/* no payment run while the customer is closed: the first one after it */
 	run = pm_next_run(&cal, payable);
 	after_holidays = pm_after_holidays(run, august, christmas);
