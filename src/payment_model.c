@@ -832,7 +832,10 @@ pm_habit_features(PmScratch *scratch, int n_paid, int n_hist, const PmInvoice *t
 	for (int j = 0; j < 8; j++)
 		f[j] = 0;
 
-	/* calendar arithmetic on years 1 to 9999 only (no overflow near the ends of the date range) */
+	/*
+	 * Calendar arithmetic on years 1 to 9999 only: no overflow near the ends
+	 * of the date range.
+	 */
 	{
 		DateADT		lo = pm_date(1, 1, 1) + 400;
 		DateADT		hi = pm_date(9999, 1, 1) - 400;
