@@ -796,7 +796,10 @@ pm_cmp_paid_recent(const void *a, const void *b)
 
 	if (x->due != y->due)
 		return (x->due < y->due) - (x->due > y->due);
-	return (x->settled < y->settled) - (x->settled > y->settled);
+	if (x->settled != y->settled)
+		return (x->settled < y->settled) - (x->settled > y->settled);
+	/* a total order: the same sums whatever qsort does with ties */
+	return (x->amount < y->amount) - (x->amount > y->amount);
 }
 
 
