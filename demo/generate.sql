@@ -97,10 +97,23 @@ INSERT INTO ar_demo.country VALUES
 -- The hidden truth behind the ledger, for analytics to be measured against:
 -- each customer's payment behaviour (the values ar.customer.segment uses)
 -- and terms, and every payment planned, including those after as_of.
+-- How a customer pays (see ar_demo.planned_delay): its accounts-payable
+-- department makes an invoice payable lag_days after its due date (plus
+-- drift), then pays it at its next payment run.
 CREATE TABLE ar_demo.customer_profile (
-	customer_code  text PRIMARY KEY,
-	behaviour      text NOT NULL CHECK (behaviour IN ('punctual', 'occasional_late', 'chronic_late', 'high_risk')),
-	payment_terms  text NOT NULL CHECK (payment_terms IN ('30 days', '45 days end of month', '60 days'))
+	customer_code       text PRIMARY KEY,
+	behaviour           text NOT NULL CHECK (behaviour IN ('punctual', 'occasional_late', 'chronic_late', 'high_risk')),
+	payment_terms       text NOT NULL CHECK (payment_terms IN ('30 days', '45 days end of month', '60 days')),
+	pay_calendar        text NOT NULL CHECK (pay_calendar IN ('any_day', 'weekly', 'monthly', 'twice_monthly')),
+	run_days            integer[],         -- monthly runs: days of the month (31: the last day)
+	run_weekday         integer,           -- weekly run: ISO day of week
+	reminder_level      integer,           -- late payers: waits for this reminder (FR_STANDARD level)
+	lag_days            integer NOT NULL,  -- payable this many days after the due date (after the
+	                                       -- reminder for late payers), at the start
+	drift_per_year      numeric NOT NULL,  -- lag_days change per year (deteriorating > 0, improving < 0)
+	closes_in_august    boolean NOT NULL,  -- nothing paid August 1-24
+	closes_at_christmas boolean NOT NULL,  -- nothing paid December 22 - January 3
+	approval_above      numeric            -- invoices above this amount wait for an approval
 );
 
 CREATE TABLE ar_demo.payment_plan (
@@ -153,6 +166,109 @@ LANGUAGE sql IMMUTABLE STRICT AS $$
 	                            '[^a-z0-9]+', '-', 'g'), '-')
 $$;
 
+-- The first payment run on or after day x of a customer paying on a
+-- calendar: any working day, one weekday a week, or fixed days of the
+-- month (31: the last day).  A run falling on a weekend is made on the
+-- Friday before it, as treasury departments do.
+CREATE FUNCTION ar_demo.run_day(month_start date, day integer) RETURNS date
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+	SELECT d - CASE extract(isodow FROM d) WHEN 6 THEN 1 WHEN 7 THEN 2 ELSE 0 END
+	  FROM (SELECT least(month_start + (day - 1), (month_start + interval '1 month - 1 day')::date) AS d) x
+$$;
+
+CREATE FUNCTION ar_demo.next_run(x date, calendar text, run_days integer[], run_weekday integer) RETURNS date
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+	m date := date_trunc('month', x)::date;
+	best date;
+	d integer;
+	c date;
+BEGIN
+	IF calendar = 'weekly' THEN
+		RETURN x + (run_weekday - extract(isodow FROM x)::integer + 7) % 7;
+	ELSIF calendar IN ('monthly', 'twice_monthly') THEN
+		FOREACH d IN ARRAY run_days LOOP
+			c := ar_demo.run_day(m, d);
+			IF c < x THEN
+				c := ar_demo.run_day((m + interval '1 month')::date, d);
+			END IF;
+			IF best IS NULL OR c < best THEN
+				best := c;
+			END IF;
+		END LOOP;
+		RETURN best;
+	END IF;
+	-- any working day
+	RETURN x + CASE extract(isodow FROM x) WHEN 6 THEN 2 WHEN 7 THEN 1 ELSE 0 END;
+END $$;
+
+-- Days between the due date and the (last) payment of an invoice, from the
+-- customer's habits and the invoice's own draws r_*, each in [0, 1).  These
+-- are the effects a credit manager sees in real ledgers:
+--   reminders: chronic late and high-risk payers wait for a reminder of the
+--     company (FR_STANDARD offsets: 15, 30, 45, 60 days after the due date),
+--     usually the same level, one earlier for 15% of invoices, one later for
+--     25%, and pay lag_days after it;
+--   lag and drift: the customer makes an invoice payable lag_days after its
+--     due date (at the earliest 5 days after its issue date: received,
+--     checked, booked); some customers deteriorate or improve over the two
+--     years (drift_per_year, proportional to the issue date);
+--   approval: an invoice above approval_above (3 times the customer's usual
+--     size, for half of the customers) waits 5-25 more days;
+--   mishaps: a share of invoices (4% of punctual payers', 12-20% of the
+--     others') is mislaid, queried or disputed: 5-40 more days;
+--   payment runs: the payment leaves at the first run on or after that day
+--     (so its delay depends on where the due date falls in the month or the
+--     week); payers without runs pay any working day, give or take 2 days;
+--   holidays: customers closed in August (60% of French ones, 30% of the
+--     others) make no payment run on August 1-24 (the first comes 0-4 days
+--     after August 25); half of all customers are closed December 22 -
+--     January 3 (the first run 0-3 days after January 4).
+-- What remains random (mishaps and their length, the jitter, the approval
+-- and holiday days, the reminder awaited) keeps the best possible
+-- prediction well below perfect: ar_demo.model_ceiling measures it.
+CREATE FUNCTION ar_demo.planned_delay(p ar_demo.customer_profile, first_day date, issue_date date, due_date date,
+                                      amount numeric, r_mishap double precision, r_mishap_days double precision,
+                                      r_jitter double precision, r_approval_days double precision,
+                                      r_holiday_days double precision, r_reminder double precision)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+	payable date := due_date + p.lag_days + round(p.drift_per_year * (issue_date - first_day) / 365.0)::integer;
+	paid date;
+	level integer;
+BEGIN
+	IF p.reminder_level IS NOT NULL THEN
+		-- the reminder it waits for this time: its usual one, one earlier or one later
+		level := least(greatest(p.reminder_level + CASE WHEN r_reminder < 0.15 THEN -1 WHEN r_reminder >= 0.75 THEN 1 ELSE 0 END,
+		                        2), 5);
+		payable := payable + (ARRAY[3, 15, 30, 45, 60])[level];
+	END IF;
+	IF p.approval_above IS NOT NULL AND amount > p.approval_above THEN
+		payable := payable + 5 + floor(r_approval_days * 21)::integer;
+	END IF;
+	IF r_mishap < (CASE p.behaviour WHEN 'punctual' THEN 0.04 WHEN 'occasional_late' THEN 0.15
+	                                WHEN 'chronic_late' THEN 0.12 ELSE 0.20 END) THEN
+		payable := payable + 5 + floor(r_mishap_days * 36)::integer;
+	END IF;
+	IF p.pay_calendar = 'any_day' THEN
+		payable := payable - 2 + floor(r_jitter * 5)::integer;
+	END IF;
+	-- an invoice has to be received, checked and booked first
+	payable := greatest(payable, issue_date + 5);
+	paid := ar_demo.next_run(payable, p.pay_calendar, p.run_days, p.run_weekday);
+	-- no payment run while the customer is closed: the first one after it
+	IF p.closes_in_august AND extract(month FROM paid) = 8 AND extract(day FROM paid) <= 24 THEN
+		paid := ar_demo.next_run(make_date(extract(year FROM paid)::integer, 8, 25) + floor(r_holiday_days * 5)::integer,
+		                         p.pay_calendar, p.run_days, p.run_weekday);
+	ELSIF p.closes_at_christmas AND ((extract(month FROM paid) = 12 AND extract(day FROM paid) >= 22)
+	                                 OR (extract(month FROM paid) = 1 AND extract(day FROM paid) <= 3)) THEN
+		paid := ar_demo.next_run(make_date(extract(year FROM paid + 10)::integer, 1, 4) + floor(r_holiday_days * 4)::integer,
+		                         p.pay_calendar, p.run_days, p.run_weekday);
+	END IF;
+	RETURN paid - due_date;
+END $$;
+
 CREATE FUNCTION ar_demo.generate(customers integer DEFAULT 2000, invoices integer DEFAULT 60000,
                                  months integer DEFAULT 24, seed double precision DEFAULT 0.42,
                                  as_of date DEFAULT DATE '2026-11-20')
@@ -170,6 +286,7 @@ DECLARE
 	paid numeric;
 	payments bigint := 0;
 	credits bigint := 0;
+	target bigint;
 BEGIN
 	IF customers < 1 OR invoices < 1 OR months < 1 THEN
 		RAISE EXCEPTION 'customers, invoices and months must be positive' USING ERRCODE = 'invalid_parameter_value';
@@ -202,6 +319,21 @@ BEGIN
 	       random() AS r_currency, random() AS r_reference, random() AS r_late, random() AS r_delay,
 	       random() AS r_split, random() AS r_share, random() AS r_abandon, random() AS r_overpay,
 	       random() AS r_overpay_amount, random() AS r_method
+	  FROM generate_series(1, invoices) g
+	 ORDER BY g;
+
+	-- Payment habits and each invoice's payment draws come after (the
+	-- customers and documents above do not depend on them).
+	CREATE TEMP TABLE demo_habit_draw AS
+	SELECT n, random() AS r_calendar, random() AS r_run_day, random() AS r_lag, random() AS r_drift,
+	       random() AS r_drift_size, random() AS r_august, random() AS r_christmas, random() AS r_approval,
+	       random() AS r_reminder
+	  FROM generate_series(1, customers) n
+	 ORDER BY n;
+
+	CREATE TEMP TABLE demo_payment_draw AS
+	SELECT g, random() AS r_mishap, random() AS r_mishap_days, random() AS r_jitter, random() AS r_approval_days,
+	       random() AS r_holiday_days, random() AS r_reminder
 	  FROM generate_series(1, invoices) g
 	 ORDER BY g;
 
@@ -250,8 +382,49 @@ BEGIN
 
 	INSERT INTO ar.customer (code, name, country, email, phone, language)
 	SELECT code, name, country, email, phone, language FROM demo_customer ORDER BY n;
-	INSERT INTO ar_demo.customer_profile (customer_code, behaviour, payment_terms)
-	SELECT code, behaviour, payment_terms FROM demo_customer ORDER BY n;
+	-- Payment habits (see ar_demo.planned_delay).  A customer pays on any
+	-- working day (20%; half of the high-risk ones), on one weekday (30%), on
+	-- one day of the month (30%) or on two (20%).  Its lag after the due
+	-- date depends on its behaviour and on the time between its runs
+	-- (period P): punctual payers make invoices payable about one period
+	-- (at least 5 days) before they fall due (a few are paid a day or two
+	-- late when the due date falls just after a run); occasional late payers
+	-- half a period before, give or take 4 days (late when the due date
+	-- falls just after a run); chronic late payers wait for the second to
+	-- fourth reminder (15 to 45 days after the due date) and pay 1-10 days
+	-- after it, high-risk ones for the fourth or fifth (45 or 60 days) and
+	-- pay 5-60 days after it (minus half a period: the run comes after).
+	-- 15% of the customers deteriorate by 3-15 days a year, 10% of the late
+	-- payers improve by 2-10 days a year.
+	INSERT INTO ar_demo.customer_profile (customer_code, behaviour, payment_terms, pay_calendar, run_days, run_weekday,
+	                                      reminder_level, lag_days, drift_per_year, closes_in_august, closes_at_christmas,
+	                                      approval_above)
+	SELECT c.code, c.behaviour, c.payment_terms, k.calendar,
+	       CASE k.calendar WHEN 'monthly' THEN ARRAY[(ARRAY[5, 10, 10, 15, 20, 25, 31, 31])[1 + floor(h.r_run_day * 8)::int]]
+	                       WHEN 'twice_monthly' THEN (ARRAY['{10,25}', '{15,31}', '{5,20}'])[1 + floor(h.r_run_day * 3)::int]::integer[] END,
+	       CASE WHEN k.calendar = 'weekly' THEN 2 + floor(h.r_run_day * 4)::int END,
+	       CASE c.behaviour WHEN 'chronic_late' THEN 2 + floor(h.r_reminder * 3)::int
+	                        WHEN 'high_risk' THEN 4 + floor(h.r_reminder * 2)::int END,
+	       CASE c.behaviour
+	            WHEN 'punctual' THEN greatest(k.period, 5) * -1 - 3 + floor(h.r_lag * 7)::int
+	            WHEN 'occasional_late' THEN -k.period / 2 - 4 + floor(h.r_lag * 8)::int
+	            WHEN 'chronic_late' THEN 1 + floor(h.r_lag * 10)::int - k.period / 2
+	            ELSE 5 + floor(h.r_lag * 56)::int - k.period / 2 END,
+	       CASE WHEN h.r_drift < 0.15 THEN round(3 + 12 * h.r_drift_size::numeric, 1)
+	            WHEN h.r_drift < 0.25 AND c.behaviour <> 'punctual' THEN -round(2 + 8 * h.r_drift_size::numeric, 1)
+	            ELSE 0 END,
+	       h.r_august < CASE WHEN c.country = 'FR' THEN 0.6 ELSE 0.3 END,
+	       h.r_christmas < 0.5,
+	       CASE WHEN h.r_approval < 0.5 THEN round(3 * exp(c.log_size)::numeric, 2) END
+	  FROM demo_customer c
+	  JOIN demo_habit_draw h ON h.n = c.n
+	 CROSS JOIN LATERAL (SELECT CASE WHEN h.r_calendar < CASE WHEN c.behaviour = 'high_risk' THEN 0.5 ELSE 0.2 END THEN 'any_day'
+	                                 WHEN h.r_calendar < 0.5 THEN 'weekly'
+	                                 WHEN h.r_calendar < 0.8 THEN 'monthly'
+	                                 ELSE 'twice_monthly' END AS calendar) k0
+	 CROSS JOIN LATERAL (SELECT k0.calendar,
+	                            CASE k0.calendar WHEN 'any_day' THEN 1 WHEN 'weekly' THEN 7 WHEN 'monthly' THEN 30 ELSE 15 END AS period) k
+	 ORDER BY c.n;
 
 	-- Documents: ~4% are credit notes on the previous invoice drawn, the rest
 	-- invoices of a customer drawn by volume, issued on working days, more
@@ -339,13 +512,11 @@ BEGIN
 	            WHEN x.r_method < 0.95 THEN 'card'
 	            ELSE 'direct_debit' END
 	  FROM (SELECT t.number, t.due_date, t.amount, c.country, d.r_share, d.r_overpay, d.r_overpay_amount, d.r_method,
-	               CASE c.behaviour
-	                    WHEN 'punctual' THEN -5 + floor(d.r_delay * 9)
-	                    WHEN 'occasional_late' THEN CASE WHEN d.r_late < 0.8 THEN -3 + floor(d.r_delay * 9)
-	                                                     ELSE 10 + floor(d.r_delay * 31) END
-	                    WHEN 'chronic_late' THEN 20 + floor(d.r_delay * 71)
-	                    ELSE CASE WHEN d.r_late >= 0.35 THEN 45 + floor(d.r_delay * 136) END
-	               END::integer AS delay,
+	               -- 35% of the high-risk customers' invoices are never paid
+	               CASE WHEN c.behaviour <> 'high_risk' OR d.r_late >= 0.35
+	                    THEN ar_demo.planned_delay(p, first_day, t.issue_date, t.due_date, t.amount, w.r_mishap,
+	                                               w.r_mishap_days, w.r_jitter, w.r_approval_days, w.r_holiday_days,
+	                                               w.r_reminder) END AS delay,
 	               CASE WHEN c.behaviour = 'occasional_late' AND d.r_late >= 0.8 AND d.r_split < 0.15 THEN 2
 	                    WHEN c.behaviour IN ('chronic_late', 'high_risk') AND d.r_split < 0.15 THEN 2
 	                    WHEN c.behaviour IN ('chronic_late', 'high_risk') AND d.r_split < 0.25 THEN 3
@@ -354,7 +525,9 @@ BEGIN
 	               c.behaviour = 'high_risk' AND d.r_abandon < 0.5 AS abandons
 	          FROM demo_document t
 	          JOIN demo_document_draw d ON d.g = t.g
+	          JOIN demo_payment_draw w ON w.g = t.g
 	          JOIN demo_customer c ON c.n = t.customer_n
+	          JOIN ar_demo.customer_profile p ON p.customer_code = c.code
 	         WHERE t.parent_g IS NULL) x
 	 CROSS JOIN LATERAL generate_series(1, x.installments - CASE WHEN x.abandons AND x.installments > 1 THEN 1 ELSE 0 END) i
 	 WHERE x.delay IS NOT NULL
@@ -382,7 +555,19 @@ BEGIN
 		 ORDER BY e.on_date, e.kind, e.number, e.installment, e.credit_note_id
 	LOOP
 		IF ev.credit_note_id IS NOT NULL THEN
-			PERFORM ar.apply_credit_note(ev.credit_note_id, ev.invoice_id, NULL, ev.on_date);
+			target := ev.invoice_id;
+			IF (SELECT i.open_amount FROM ar.invoice i WHERE i.id = ev.invoice_id) = 0 THEN
+				-- already paid (early payers): the customer deducts the credit
+				-- note from the next invoice it pays
+				SELECT i.id INTO target
+				  FROM ar.invoice i
+				 WHERE i.customer_id = ev.customer_id AND i.currency = ev.currency AND i.amount > 0
+				   AND i.open_amount > 0 AND i.cancelled_on IS NULL AND i.issue_date <= ev.on_date
+				 ORDER BY i.due_date, i.id LIMIT 1;
+			END IF;
+			IF target IS NOT NULL THEN
+				PERFORM ar.apply_credit_note(ev.credit_note_id, target, NULL, ev.on_date);
+			END IF;
 			CONTINUE;
 		END IF;
 		SELECT i.open_amount INTO open_now FROM ar.invoice i WHERE i.id = ev.invoice_id;
@@ -428,7 +613,8 @@ BEGIN
 	 WHERE o.company_id = company AND o.days_past_due > 0;
 
 	-- scratch tables, not to be kept until the caller's transaction ends
-	DROP TABLE pg_temp.demo_customer_draw, pg_temp.demo_document_draw, pg_temp.demo_customer, pg_temp.demo_document;
+	DROP TABLE pg_temp.demo_customer_draw, pg_temp.demo_document_draw, pg_temp.demo_habit_draw, pg_temp.demo_payment_draw,
+	           pg_temp.demo_customer, pg_temp.demo_document;
 END $$;
 
 COMMENT ON FUNCTION ar_demo.generate(integer, integer, integer, double precision, date) IS

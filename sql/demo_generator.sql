@@ -51,6 +51,20 @@ SELECT bool_and(extract(day FROM i.due_date + 1) = 1 AND i.due_date - i.issue_da
   FROM ar.invoice i JOIN ar.customer c ON c.id = i.customer_id
   JOIN ar_demo.customer_profile p ON p.customer_code = c.code
  WHERE p.payment_terms = '45 days end of month' AND i.amount > 0;
+-- payers pay on their payment runs: the last payment of an invoice (of a
+-- customer who does not abandon it) is a run day of its customer, never
+-- August 1-24 for one closed in August; late payers wait for reminders
+SELECT pay_calendar, count(*), count(reminder_level) AS waiting_for_reminders
+  FROM ar_demo.customer_profile GROUP BY pay_calendar ORDER BY pay_calendar;
+SELECT bool_and(ar_demo.next_run(pp.planned_on, p.pay_calendar, p.run_days, p.run_weekday) = pp.planned_on) AS paid_on_runs,
+       bool_and(NOT (p.closes_in_august AND extract(month FROM pp.planned_on) = 8
+                     AND extract(day FROM pp.planned_on) <= 24)) AS closed_in_august
+  FROM ar_demo.payment_plan pp
+  JOIN ar.invoice i ON i.number = pp.invoice_number
+  JOIN ar.customer c ON c.id = i.customer_id
+  JOIN ar_demo.customer_profile p ON p.customer_code = c.code
+ WHERE p.behaviour <> 'high_risk'
+   AND pp.installment = (SELECT max(x.installment) FROM ar_demo.payment_plan x WHERE x.invoice_number = pp.invoice_number);
 ROLLBACK;
 
 BEGIN;

@@ -13,6 +13,15 @@
  *		  - three linear quantile regressions (iteratively reweighted least
  *		    squares) of the delay in days after the due date: the 10th, 50th
  *		    and 90th percentiles.  The median is the expected payment date.
+ *		    They are fitted on the features alone or around what the
+ *		    customer's payment habits predict (an offset folded back into
+ *		    the coefficients), whichever validates best on the last 91 days
+ *		    of the training window.
+ *		The payment habits are read from the customer's past payments: the
+ *		calendar of its payment runs (one or two days of the month, a
+ *		weekday, or any day), the lag after the due date at which it makes
+ *		invoices payable, the extra wait of its large invoices, and the
+ *		holidays it closes for (August, the turn of the year).
  *		Before the final fit on every outcome known on as_of, the same
  *		models are fitted on what was known holdout_days earlier and
  *		scored on the invoices settled since: the temporal holdout metrics.
@@ -54,7 +63,7 @@ PG_FUNCTION_INFO_V1(payment_model_fit);
 PG_FUNCTION_INFO_V1(payment_scores);
 
 /* Features, in the order of the coefficient arrays (after the intercept). */
-#define PM_NFEATURES	28
+#define PM_NFEATURES	36
 static const char *const pm_feature_names[PM_NFEATURES] = {
 	"log1p_paid_invoices",
 	"logit_share_late",
@@ -83,16 +92,28 @@ static const char *const pm_feature_names[PM_NFEATURES] = {
 	"share_delay_over_10",
 	"share_delay_over_45",
 	"median_delay_over_15",
-	"median_delay_over_45"
+	"median_delay_over_45",
+	"habit_delay",
+	"habit_late",
+	"habit_error",
+	"habit_regularity",
+	"habit_run_wait",
+	"large_invoice",
+	"large_invoice_extra_delay",
+	"habit_delay_reliable"
 };
 
 #define PM_NCOEF		(PM_NFEATURES + 1)	/* intercept first */
+#define PM_HABIT_DELAY	28		/* index of habit_delay */
+#define PM_HABIT_RELIABLE 35	/* index of habit_delay_reliable */
 #define PM_NQUANT		3
 static const double pm_quantiles[PM_NQUANT] = {0.1, 0.5, 0.9};
 
 #define PM_DELAY_MIN	(-60.0)
 #define PM_DELAY_MAX	365.0
 #define PM_RECENT		5
+#define PM_HABIT_RECENT	24		/* payments the habitual lag is fitted on */
+#define PM_CALENDAR_RECENT 24	/* payments the calendar is read from */
 
 typedef struct PmInvoice
 {
@@ -126,6 +147,44 @@ typedef struct PmHistory
 	double		baseline_delay; /* mean delay of the paid history, 0 if none */
 	double		baseline_p_late;	/* (late + 1) / (paid + 2) */
 } PmHistory;
+
+/* A paid invoice of the customer's history, for the payment habits. */
+typedef struct PmPaid
+{
+	DateADT		due;
+	DateADT		settled;
+	double		amount;
+} PmPaid;
+
+/* Work space of pm_features, room for one customer's invoices. */
+typedef struct PmScratch
+{
+	double	   *delays;
+	double	   *amounts;
+	PmPaid	   *paid;
+} PmScratch;
+
+/*
+ * When a customer pays: any day (working days only when it never paid on
+ * a weekend), on one weekday, or on one or two days of the month (31: the
+ * last day; a run falling on a weekend is made on the Friday before).
+ */
+typedef enum PmCalendarKind
+{
+	PM_CAL_DAILY,
+	PM_CAL_WEEKLY,
+	PM_CAL_MONTHLY
+} PmCalendarKind;
+
+typedef struct PmCalendar
+{
+	PmCalendarKind kind;
+	bool		working_days;
+	int			weekday;		/* 0 = Sunday, as j2day */
+	int			ndays;
+	int			days[2];
+	double		regularity;		/* share of recent payments made on it */
+} PmCalendar;
 
 /* Outcome of an invoice as known on a cutoff day. */
 typedef struct PmLabel
@@ -354,13 +413,498 @@ pm_logit(double p)
 	return log(p / (1.0 - p));
 }
 
+/* ------------------------------------------------------------------------
+ * Payment habits: calendar of payment runs and habitual lag
+ *
+ * Many firms pay on fixed days: one weekday a week, or one or two days of
+ * the month.  An invoice becomes payable some days after (or before) its
+ * due date, then leaves at the next run: its delay depends on where the
+ * due date falls in the week or the month.  The calendar and the lag are
+ * read from the customer's payments made before the issue date.
+ * ------------------------------------------------------------------------
+ */
+
+static int
+pm_dow(DateADT d)
+{
+	return j2day(d + POSTGRES_EPOCH_JDATE);
+}
+
+static void
+pm_ymd(DateADT d, int *y, int *m, int *day)
+{
+	j2date(d + POSTGRES_EPOCH_JDATE, y, m, day);
+}
+
+static DateADT
+pm_date(int y, int m, int day)
+{
+	return date2j(y, m, day) - POSTGRES_EPOCH_JDATE;
+}
+
+static int
+pm_cmp_int(const void *a, const void *b)
+{
+	int			x = *(const int *) a;
+	int			y = *(const int *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* The run of day k (31: the last day) in month m of year y. */
+static DateADT
+pm_run_day(int y, int m, int k)
+{
+	int			last = day_tab[isleap(y)][m - 1];
+	DateADT		r = pm_date(y, m, Min(k, last));
+	int			w = pm_dow(r);
+
+	if (w == 6)
+		r -= 1;
+	else if (w == 0)
+		r -= 2;
+	return r;
+}
+
+/* The first run of calendar c on or after day x. */
+static DateADT
+pm_next_run(const PmCalendar *c, DateADT x)
+{
+	int			y,
+				m,
+				day;
+	DateADT		best = DATEVAL_NOEND;
+
+	switch (c->kind)
+	{
+		case PM_CAL_WEEKLY:
+			return x + (c->weekday - pm_dow(x) + 7) % 7;
+		case PM_CAL_MONTHLY:
+			pm_ymd(x, &y, &m, &day);
+			for (int i = 0; i < c->ndays; i++)
+			{
+				DateADT		r = pm_run_day(y, m, c->days[i]);
+
+				if (r < x)
+					r = (m == 12) ? pm_run_day(y + 1, 1, c->days[i]) : pm_run_day(y, m + 1, c->days[i]);
+				best = Min(best, r);
+			}
+			return best;
+		case PM_CAL_DAILY:
+			break;
+	}
+	if (c->working_days)
+	{
+		int			w = pm_dow(x);
+
+		if (w == 6)
+			return x + 2;
+		if (w == 0)
+			return x + 1;
+	}
+	return x;
+}
+
+/* The last run of calendar c strictly before day x. */
+static DateADT
+pm_previous_run(const PmCalendar *c, DateADT x)
+{
+	int			y,
+				m,
+				day;
+	DateADT		best = DATEVAL_NOBEGIN;
+
+	switch (c->kind)
+	{
+		case PM_CAL_WEEKLY:
+			return x - ((pm_dow(x) - c->weekday + 6) % 7 + 1);
+		case PM_CAL_MONTHLY:
+			pm_ymd(x, &y, &m, &day);
+			for (int i = 0; i < c->ndays; i++)
+			{
+				DateADT		r = pm_run_day(y, m, c->days[i]);
+
+				if (r >= x)
+					r = (m == 1) ? pm_run_day(y - 1, 12, c->days[i]) : pm_run_day(y, m - 1, c->days[i]);
+				best = Max(best, r);
+			}
+			return best;
+		case PM_CAL_DAILY:
+			break;
+	}
+	return x - 1;
+}
+
+/*
+ * Read the calendar from the distinct days of the most recent payments
+ * p[0 .. n-1] (up to PM_CALENDAR_RECENT days): a day of the month (or two)
+ * on which 60% (70%) of them fell, else a weekday with 60% of them, else
+ * any day; with 3 or 4 days, a day of the month or a weekday only when all
+ * of them fit it.
+ */
+static void
+pm_read_calendar(const PmPaid *p, int n, PmCalendar *c)
+{
+	int			dom[32] = {0};
+	int			wd[7] = {0};
+	uint32		mask[PM_CALENDAR_RECENT];
+	int			weekend = 0;
+	int			k1 = 0,
+				k2 = 0,
+				c1 = 0,
+				c2 = 0,
+				w1 = 0;
+
+	DateADT		days[PM_CALENDAR_RECENT];
+	int			scan = Min(n, 20 * PM_CALENDAR_RECENT);
+
+	memset(c, 0, sizeof(*c));
+	c->kind = PM_CAL_DAILY;
+	/* distinct payment days: one run pays many invoices */
+	n = 0;
+	for (int j = 0; j < scan && n < PM_CALENDAR_RECENT; j++)
+	{
+		bool		seen = false;
+
+		for (int i = 0; i < n && !seen; i++)
+			seen = (days[i] == p[j].settled);
+		if (!seen)
+			days[n++] = p[j].settled;
+	}
+	for (int j = 0; j < n; j++)
+	{
+		int			y,
+					m,
+					day;
+		int			w = pm_dow(days[j]);
+		int			cand[4];
+
+		pm_ymd(days[j], &y, &m, &day);
+		wd[w]++;
+		if (w == 0 || w == 6)
+			weekend++;
+		mask[j] = 0;
+		cand[0] = day;
+		cand[1] = day + 1;
+		cand[2] = day + 2;
+		cand[3] = 31;
+		for (int i = 0; i < 4; i++)
+			if (cand[i] <= 31 && !(mask[j] & (1u << cand[i])) && pm_run_day(y, m, cand[i]) == days[j])
+			{
+				mask[j] |= 1u << cand[i];
+				dom[cand[i]]++;
+			}
+	}
+	if (n < 3)
+		return;
+	for (int k = 1; k <= 31; k++)
+		if (dom[k] > c1)
+		{
+			c1 = dom[k];
+			k1 = k;
+		}
+	for (int k = 1; k <= 31; k++)
+	{
+		int			only = 0;
+
+		if (abs(k - k1) < 5)
+			continue;
+		for (int j = 0; j < n; j++)
+			if ((mask[j] & (1u << k)) && !(mask[j] & (1u << k1)))
+				only++;
+		if (only > c2)
+		{
+			c2 = only;
+			k2 = k;
+		}
+	}
+	for (int w = 1; w < 7; w++)
+		if (wd[w] > wd[w1])
+			w1 = w;
+
+	/* few payments: a calendar only when every one of them fits it */
+	if (n < 5 && c1 < n && wd[w1] < n)
+	{
+		c->working_days = (weekend == 0);
+		return;
+	}
+	if (c1 >= 0.6 * n)
+	{
+		c->kind = PM_CAL_MONTHLY;
+		c->ndays = 1;
+		c->days[0] = k1;
+		c->regularity = (double) c1 / n;
+	}
+	else if (c2 >= 2 && c1 + c2 >= 0.7 * n)
+	{
+		c->kind = PM_CAL_MONTHLY;
+		c->ndays = 2;
+		c->days[0] = k1;
+		c->days[1] = k2;
+		c->regularity = (double) (c1 + c2) / n;
+	}
+	else if (wd[w1] >= 0.6 * n)
+	{
+		c->kind = PM_CAL_WEEKLY;
+		c->weekday = w1;
+		c->regularity = (double) wd[w1] / n;
+	}
+	else
+		c->working_days = (weekend == 0);
+}
+
+/*
+ * The habitual lag: the number of days after the due date at which
+ * invoices become payable, that best explains (least absolute error) the
+ * customer's recent payments on calendar c.  Payments p[0 .. n-1] are
+ * ordered by due date, latest first; those due 35 days or less before day
+ * t are left out when there are at least 3 others (the ones paid late are
+ * not known yet: the early ones alone would pull the lag down).  Up to
+ * PM_HABIT_RECENT distinct (due, payment) days are used, each weighted by
+ * its invoices.  Candidates: the bounds of the lags consistent with each
+ * payment; ties give their middle.  *error gets the mean absolute error in
+ * days.
+ */
+static int
+pm_habit_lag(const PmPaid *p, int n, DateADT t, const PmCalendar *c, double *error)
+{
+	DateADT		due[PM_HABIT_RECENT];
+	DateADT		paid[PM_HABIT_RECENT];
+	int			weight[PM_HABIT_RECENT];
+	int			npairs = 0,
+				total = 0,
+				first = 0,
+				older = 0;
+	int			cand[2 * PM_HABIT_RECENT];
+	int			ncand = 0;
+	double		best = -1;
+	int			lo = 0,
+				hi = 0;
+
+	for (int j = 0; j < n; j++)
+		if (p[j].due < t - 35)
+			older++;
+	if (older >= 3)
+		while (first < n && p[first].due >= t - 35)
+			first++;
+	for (int j = first; j < n; j++)
+	{
+		if (npairs > 0 && due[npairs - 1] == p[j].due && paid[npairs - 1] == p[j].settled)
+		{
+			weight[npairs - 1]++;
+			total++;
+			continue;
+		}
+		if (npairs == PM_HABIT_RECENT)
+			break;
+		due[npairs] = p[j].due;
+		paid[npairs] = p[j].settled;
+		weight[npairs++] = 1;
+		total++;
+	}
+	for (int j = 0; j < npairs; j++)
+	{
+		cand[ncand++] = (int) pm_clamp(paid[j] - due[j], -90, 365);
+		cand[ncand++] = (int) pm_clamp(pm_previous_run(c, paid[j]) + 1 - due[j], -90, 365);
+	}
+	qsort(cand, ncand, sizeof(int), pm_cmp_int);
+	for (int i = 0; i < ncand; i++)
+	{
+		double		sum = 0;
+
+		if (i > 0 && cand[i] == cand[i - 1])
+			continue;
+		for (int j = 0; j < npairs; j++)
+			sum += weight[j] * fabs((double) (pm_next_run(c, due[j] + cand[i]) - paid[j]));
+		if (best < 0 || sum < best - 1e-9)
+		{
+			best = sum;
+			lo = hi = cand[i];
+		}
+		else if (fabs(sum - best) <= 1e-9)
+		{
+			lo = Min(lo, cand[i]);
+			hi = Max(hi, cand[i]);
+		}
+	}
+	*error = total > 0 ? best / total : 0;
+	/* floor of the middle, the same on every platform */
+	return lo + (hi - lo) / 2;
+}
+
+/*
+ * Closed for holidays: in August (1-24) or at the turn of the year
+ * (December 22 - January 3), when the customer paid nothing in that
+ * window but at least 3 times in the weeks around it.
+ */
+static void
+pm_read_holidays(const PmPaid *p, int n, bool *august, bool *christmas)
+{
+	int			aug_in = 0,
+				aug_around = 0,
+				xmas_in = 0,
+				xmas_around = 0;
+
+	for (int j = 0; j < n; j++)
+	{
+		int			y,
+					m,
+					day;
+
+		pm_ymd(p[j].settled, &y, &m, &day);
+		if (m == 8 && day <= 24)
+			aug_in++;
+		else if (m == 7 || m == 8 || m == 9)
+			aug_around++;
+		if ((m == 12 && day >= 22) || (m == 1 && day <= 3))
+			xmas_in++;
+		else if (m == 12 || (m == 1 && day <= 24))
+			xmas_around++;
+	}
+	*august = (aug_in == 0 && aug_around >= 3);
+	*christmas = (xmas_in == 0 && xmas_around >= 3);
+}
+
+/* Day x moved past the holidays a customer closes for. */
+static DateADT
+pm_after_holidays(DateADT x, bool august, bool christmas)
+{
+	int			y,
+				m,
+				day;
+
+	pm_ymd(x, &y, &m, &day);
+	if (august && m == 8 && day <= 24)
+		return pm_date(y, 8, 25);
+	if (christmas && m == 12 && day >= 22)
+		return pm_date(y + 1, 1, 4);
+	if (christmas && m == 1 && day <= 3)
+		return pm_date(y, 1, 4);
+	return x;
+}
+
+/*
+ * Latest due date first: the habits are read from the invoices that fell
+ * due last (ordering by payment day would favour the late payments of old
+ * invoices).
+ */
+static int
+pm_cmp_paid_recent(const void *a, const void *b)
+{
+	const PmPaid *x = (const PmPaid *) a;
+	const PmPaid *y = (const PmPaid *) b;
+
+	if (x->due != y->due)
+		return (x->due < y->due) - (x->due > y->due);
+	if (x->settled != y->settled)
+		return (x->settled < y->settled) - (x->settled > y->settled);
+	/* a total order: the same sums whatever qsort does with ties */
+	return (x->amount < y->amount) - (x->amount > y->amount);
+}
+
+
+/*
+ * Features of the payment habits (f[0 .. 7] here): the delay the habits
+ * predict for the target invoice (payable at the habitual lag after its due
+ * date, later when it is large for the customer and large invoices waited
+ * before, after the holidays the customer closes for, then paid at its next
+ * run), whether that is late, how well the habits explain the recent
+ * payments (mean error, share on the calendar), the wait for the run, the
+ * large invoice flag and extra delay, and the habits' delay weighted by
+ * their reliability.  paid[0 .. n_paid-1] and amounts[0 .. n_hist-1] hold
+ * the customer's history before the issue date (reordered here).
+ */
+static void
+pm_habit_features(PmScratch *scratch, int n_paid, int n_hist, const PmInvoice *target, double *f)
+{
+	PmPaid	   *paid = scratch->paid;
+	PmCalendar	cal;
+	double		error = 0;
+	int			lag;
+	double		median_amount = 0;
+	bool		large = false;
+	double		extra = 0;
+	int			n_large = 0;
+	bool		august,
+				christmas;
+	DateADT		payable,
+				after_holidays,
+				run;
+	double		delay;
+
+	for (int j = 0; j < 8; j++)
+		f[j] = 0;
+
+	/*
+	 * Calendar arithmetic on years 1 to 9999 only: no overflow near the ends
+	 * of the date range.
+	 */
+	{
+		DateADT		lo = pm_date(1, 1, 1) + 400;
+		DateADT		hi = pm_date(9999, 1, 1) - 400;
+		int			kept = 0;
+
+		if (target->due < lo || target->due > hi)
+			return;
+		for (int j = 0; j < n_paid; j++)
+			if (paid[j].due >= lo && paid[j].due <= hi && paid[j].settled >= lo && paid[j].settled <= hi)
+				paid[kept++] = paid[j];
+		n_paid = kept;
+	}
+	if (n_paid == 0)
+		return;
+
+	qsort(paid, n_paid, sizeof(PmPaid), pm_cmp_paid_recent);
+	pm_read_calendar(paid, n_paid, &cal);
+	lag = pm_habit_lag(paid, n_paid, target->issue, &cal, &error);
+	pm_read_holidays(paid, n_paid, &august, &christmas);
+
+	/* large invoices: over 2.5 times the customer's median amount */
+	if (n_hist >= 3)
+	{
+		qsort(scratch->amounts, n_hist, sizeof(double), pm_cmp_double);
+		median_amount = (n_hist % 2) ? scratch->amounts[n_hist / 2]
+			: (scratch->amounts[n_hist / 2 - 1] + scratch->amounts[n_hist / 2]) / 2.0;
+		large = target->amount > 2.5 * median_amount;
+		for (int j = 0; j < n_paid; j++)
+			if (paid[j].amount > 2.5 * median_amount)
+			{
+				/* days paid after what the habits predict */
+				extra += (double) (paid[j].settled - pm_next_run(&cal, paid[j].due + lag));
+				n_large++;
+			}
+		extra /= (n_large + 1.0);
+	}
+
+	payable = target->due + lag;
+	if (large && extra > 0)
+		payable += (int) rint(Min(extra, 180.0));
+	/* no payment run while the customer is closed: the first one after it */
+	run = pm_next_run(&cal, payable);
+	after_holidays = pm_after_holidays(run, august, christmas);
+	if (after_holidays != run)
+		run = pm_next_run(&cal, after_holidays);
+	else
+		after_holidays = payable;
+	delay = pm_clamp((double) (run - target->due), -30.0, 180.0);
+
+	f[0] = delay / 30.0;
+	f[1] = (run > target->due) ? 1.0 : 0.0;
+	f[2] = Min(error, 60.0) / 30.0;
+	f[3] = cal.regularity;
+	f[4] = (double) (run - after_holidays) / 30.0;
+	f[5] = large ? 1.0 : 0.0;
+	f[6] = large ? pm_clamp(extra, -30.0, 90.0) / 30.0 : 0.0;
+	f[7] = delay / 30.0 * Max(0.0, 1.0 - error / 10.0);
+}
+
 /*
  * Features of invoice k, whose customer's invoices are d->inv[lo .. hi-1],
  * from what was known on its issue date t.  scratch has room for hi - lo
- * doubles.
+ * invoices.
  */
 static void
-pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, double *scratch)
+pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, PmScratch *scratch)
 {
 	const PmInvoice *target = &d->inv[k];
 	DateADT		t = target->issue;
@@ -399,14 +943,17 @@ pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, dou
 			break;				/* sorted by issue date */
 		if (inv->cancelled < t)
 			continue;
-		n_hist++;
+		scratch->amounts[n_hist++] = inv->amount;
 		sum_amount += inv->amount;
 		if (inv->settled < t)
 		{
 			double		delay = pm_clamp((double) (inv->settled - inv->due), -30.0, 180.0);
 			int			pos;
 
-			scratch[n_paid++] = delay;
+			scratch->paid[n_paid].due = inv->due;
+			scratch->paid[n_paid].settled = inv->settled;
+			scratch->paid[n_paid].amount = inv->amount;
+			scratch->delays[n_paid++] = delay;
 			sum_delay += delay;
 			sum_delay2 += delay * delay;
 			if (inv->settled > inv->due)
@@ -457,9 +1004,9 @@ pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, dou
 
 	if (n_paid > 0)
 	{
-		qsort(scratch, n_paid, sizeof(double), pm_cmp_double);
-		median = (n_paid % 2) ? scratch[n_paid / 2]
-			: (scratch[n_paid / 2 - 1] + scratch[n_paid / 2]) / 2.0;
+		qsort(scratch->delays, n_paid, sizeof(double), pm_cmp_double);
+		median = (n_paid % 2) ? scratch->delays[n_paid / 2]
+			: (scratch->delays[n_paid / 2 - 1] + scratch->delays[n_paid / 2]) / 2.0;
 		mean_raw = sum_delay / n_paid;
 		for (int r = 0; r < n_recent; r++)
 			recent_mean += recent_delay[r];
@@ -526,6 +1073,8 @@ pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, dou
 	f[26] = (n_paid > 0 && median > 15) ? 1.0 : 0.0;
 	f[27] = (n_paid > 0 && median > 45) ? 1.0 : 0.0;
 
+	pm_habit_features(scratch, n_paid, n_hist, target, &f[28]);
+
 	h->baseline_delay = (n_paid > 0) ? mean_raw : 0.0;
 	h->baseline_p_late = (n_late + 1.0) / (n_paid + 2.0);
 }
@@ -534,8 +1083,12 @@ pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, dou
 static void
 pm_all_features(const PmData *d, double *F, PmHistory *H)
 {
-	double	   *scratch = palloc(sizeof(double) * Max(d->n, 1));
+	PmScratch	scratch;
 	int			lo = 0;
+
+	scratch.delays = palloc(sizeof(double) * Max(d->n, 1));
+	scratch.amounts = palloc(sizeof(double) * Max(d->n, 1));
+	scratch.paid = palloc(sizeof(PmPaid) * Max(d->n, 1));
 
 	while (lo < d->n)
 	{
@@ -544,11 +1097,13 @@ pm_all_features(const PmData *d, double *F, PmHistory *H)
 		while (hi < d->n && d->inv[hi].customer_id == d->inv[lo].customer_id)
 			hi++;
 		for (int k = lo; k < hi; k++)
-			pm_features(d, lo, hi, k, &F[(size_t) k * PM_NFEATURES], &H[k], scratch);
+			pm_features(d, lo, hi, k, &F[(size_t) k * PM_NFEATURES], &H[k], &scratch);
 		CHECK_FOR_INTERRUPTS();
 		lo = hi;
 	}
-	pfree(scratch);
+	pfree(scratch.delays);
+	pfree(scratch.amounts);
+	pfree(scratch.paid);
 }
 
 /* The outcome of invoice inv as known on cutoff (issued before it). */
@@ -776,6 +1331,108 @@ pm_fit_quantile(const double *X, const double *y, int n, double tau, double lamb
 }
 
 /*
+ * The delay models: linear quantile regressions of the delay, either on
+ * the features alone, or of the delay minus what the payment habits
+ * predict (habit_delay) with a light or a strong ridge (the strong one
+ * stays close to the habits), or minus that prediction weighted by its
+ * reliability (habit_delay_reliable: taken as given for customers whose
+ * habits explain their payments, not for the others).  The offset is folded back into the
+ * coefficients: every stored model is plain linear.
+ */
+typedef struct PmDelayModel
+{
+	int			feature;		/* offset: this feature x 30 days taken as given */
+	double		offset;			/* its weight */
+	double		lambda_per_row; /* ridge, times the number of rows */
+} PmDelayModel;
+
+static const PmDelayModel pm_delay_models[] = {
+	{PM_HABIT_DELAY, 0.0, 0.0},
+	{PM_HABIT_DELAY, 1.0, 0.0},
+	{PM_HABIT_DELAY, 1.0, 1.0},
+	{PM_HABIT_RELIABLE, 1.0, 0.0}
+};
+
+#define PM_NDELAY_MODELS	lengthof(pm_delay_models)
+
+static void
+pm_fit_delay(const PmModel *m, const double *X, const double *y, const double *F, const int *rows, int n,
+			 double tau, const PmDelayModel *dm, double *beta)
+{
+	double	   *z = palloc(sizeof(double) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		z[i] = y[i] - dm->offset * 30.0 * F[(size_t) rows[i] * PM_NFEATURES + dm->feature];
+	pm_fit_quantile(X, z, n, tau, Max(1.0, dm->lambda_per_row * n), beta);
+	beta[0] += dm->offset * 30.0 * m->mean[dm->feature];
+	beta[dm->feature + 1] += dm->offset * 30.0 * m->scale[dm->feature];
+	pfree(z);
+}
+
+/*
+ * Choose the median model by a temporal validation inside the training
+ * window: fit each on the outcomes known 91 days before cutoff, score the
+ * invoices paid since; the lowest mean absolute error wins, but the plain
+ * model is kept unless another is at least 2% better (and when there are
+ * fewer than 10 rows on either side).
+ */
+static int
+pm_choose_delay_model(const PmData *d, const double *F, DateADT cutoff, const PmModel *m)
+{
+	DateADT		from = cutoff - 91;
+	int			n = d->n;
+	double	   *X = palloc(sizeof(double) * (size_t) Max(n, 1) * PM_NCOEF);
+	double	   *V = palloc(sizeof(double) * (size_t) Max(n, 1) * PM_NCOEF);
+	double	   *y = palloc(sizeof(double) * Max(n, 1));
+	int		   *rows = palloc(sizeof(int) * Max(n, 1));
+	double	   *vy = palloc(sizeof(double) * Max(n, 1));
+	int			r = 0,
+				v = 0,
+				best = 0;
+	double		best_mae = -1;
+
+	for (int i = 0; i < n; i++)
+	{
+		const PmInvoice *inv = &d->inv[i];
+		PmLabel		l = pm_label(inv, from);
+
+		if (l.has_delay)
+		{
+			pm_design_row(m, &F[(size_t) i * PM_NFEATURES], &X[(size_t) r * PM_NCOEF]);
+			y[r] = l.delay;
+			rows[r++] = i;
+		}
+		else if (inv->cancelled == DATEVAL_NOEND && inv->settled >= from && inv->settled < cutoff)
+		{
+			pm_design_row(m, &F[(size_t) i * PM_NFEATURES], &V[(size_t) v * PM_NCOEF]);
+			vy[v++] = inv->settled - inv->due;
+		}
+	}
+	if (r >= 10 && v >= 10)
+		for (int c = 0; c < (int) PM_NDELAY_MODELS; c++)
+		{
+			double		beta[PM_NCOEF];
+			double		mae = 0;
+
+			pm_fit_delay(m, X, y, F, rows, r, 0.5, &pm_delay_models[c], beta);
+			for (int i = 0; i < v; i++)
+				mae += fabs(vy[i] - rint(pm_clamp(pm_dot(beta, &V[(size_t) i * PM_NCOEF]), PM_DELAY_MIN, PM_DELAY_MAX)));
+			/* the plain model, unless another is at least 2% better */
+			if (best_mae < 0 || mae < best_mae * (best == 0 ? 0.98 : 1.0) - 1e-9)
+			{
+				best_mae = mae;
+				best = c;
+			}
+		}
+	pfree(X);
+	pfree(V);
+	pfree(y);
+	pfree(rows);
+	pfree(vy);
+	return best;
+}
+
+/*
  * Fit every model on the invoices whose outcome is known on cutoff.
  * Returns the number of rows with a late / not late label; *npaid gets
  * the rows with a known delay.
@@ -787,9 +1444,11 @@ pm_fit(const PmData *d, const double *F, DateADT cutoff, PmModel *m, int *npaid)
 	double	   *X = palloc(sizeof(double) * (size_t) Max(n, 1) * PM_NCOEF);
 	bool	   *y = palloc(sizeof(bool) * Max(n, 1));
 	double	   *yd = palloc(sizeof(double) * Max(n, 1));
+	int		   *drows = palloc(sizeof(int) * Max(n, 1));
 	PmLabel    *labels = palloc(sizeof(PmLabel) * Max(n, 1));
 	int			rows = 0,
-				r;
+				r,
+				choice;
 
 	/* standardization over the rows with a label */
 	for (int j = 0; j < PM_NFEATURES; j++)
@@ -835,21 +1494,24 @@ pm_fit(const PmData *d, const double *F, DateADT cutoff, PmModel *m, int *npaid)
 		}
 	pm_fit_logistic(X, y, r, 1.0, m->late_30);
 
-	/* delay quantiles */
+	/* delay quantiles, on the median model that validates best */
 	r = 0;
 	for (int i = 0; i < n; i++)
 		if (labels[i].has_delay)
 		{
 			pm_design_row(m, &F[(size_t) i * PM_NFEATURES], &X[(size_t) r * PM_NCOEF]);
-			yd[r++] = labels[i].delay;
+			yd[r] = labels[i].delay;
+			drows[r++] = i;
 		}
 	*npaid = r;
+	choice = pm_choose_delay_model(d, F, cutoff, m);
 	for (int q = 0; q < PM_NQUANT; q++)
-		pm_fit_quantile(X, yd, r, pm_quantiles[q], 1.0, m->quant[q]);
+		pm_fit_delay(m, X, yd, F, drows, r, pm_quantiles[q], &pm_delay_models[choice], m->quant[q]);
 
 	pfree(X);
 	pfree(y);
 	pfree(yd);
+	pfree(drows);
 	pfree(labels);
 	return rows;
 }
@@ -1216,7 +1878,7 @@ payment_scores(PG_FUNCTION_ARGS)
 	PmData		data = {0};
 	MemoryContext work;
 	MemoryContext old;
-	double	   *scratch;
+	PmScratch	scratch;
 	int			rc;
 
 	if (PG_ARGISNULL(0))
@@ -1258,7 +1920,9 @@ payment_scores(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	old = MemoryContextSwitchTo(work);
-	scratch = palloc(sizeof(double) * Max(data.n, 1));
+	scratch.delays = palloc(sizeof(double) * Max(data.n, 1));
+	scratch.amounts = palloc(sizeof(double) * Max(data.n, 1));
+	scratch.paid = palloc(sizeof(PmPaid) * Max(data.n, 1));
 	MemoryContextSwitchTo(old);
 	for (int lo = 0; lo < data.n;)
 	{
@@ -1277,7 +1941,7 @@ payment_scores(PG_FUNCTION_ARGS)
 
 			if (!bsearch(&inv->id, ids, nwanted, sizeof(int64), pm_cmp_int64))
 				continue;
-			pm_features(&data, lo, hi, k, f, &h, scratch);
+			pm_features(&data, lo, hi, k, f, &h, &scratch);
 			pm_score(&m, f, &s);
 			values[0] = Int64GetDatum(inv->id);
 			values[1] = DateADTGetDatum(inv->due);
