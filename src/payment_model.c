@@ -114,6 +114,12 @@ static const double pm_quantiles[PM_NQUANT] = {0.1, 0.5, 0.9};
 #define PM_RECENT		5
 #define PM_HABIT_RECENT	24		/* payments the habitual lag is fitted on */
 #define PM_CALENDAR_RECENT 24	/* payments the calendar is read from */
+/*
+ * Invoices of its customer an invoice's features read: the last ones issued
+ * before it.  Features cost O(history) per invoice; the bound keeps a
+ * customer with tens of thousands of invoices linear.
+ */
+#define PM_HISTORY_MAX	2000
 
 typedef struct PmInvoice
 {
@@ -899,9 +905,10 @@ pm_habit_features(PmScratch *scratch, int n_paid, int n_hist, const PmInvoice *t
 }
 
 /*
- * Features of invoice k, whose customer's invoices are d->inv[lo .. hi-1],
- * from what was known on its issue date t.  scratch has room for hi - lo
- * invoices.
+ * Features of invoice k, whose customer's invoices are d->inv[lo .. hi-1]
+ * (by issue date), from what was known on its issue date t: the customer's
+ * last PM_HISTORY_MAX invoices issued before t.  scratch has room for
+ * hi - lo invoices.
  */
 static void
 pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, PmScratch *scratch)
@@ -935,7 +942,7 @@ pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, PmS
 				year,
 				day;
 
-	for (int j = lo; j < hi; j++)
+	for (int j = Max(lo, k - PM_HISTORY_MAX); j < hi; j++)
 	{
 		const PmInvoice *inv = &d->inv[j];
 
@@ -1097,8 +1104,10 @@ pm_all_features(const PmData *d, double *F, PmHistory *H)
 		while (hi < d->n && d->inv[hi].customer_id == d->inv[lo].customer_id)
 			hi++;
 		for (int k = lo; k < hi; k++)
+		{
 			pm_features(d, lo, hi, k, &F[(size_t) k * PM_NFEATURES], &H[k], &scratch);
-		CHECK_FOR_INTERRUPTS();
+			CHECK_FOR_INTERRUPTS();
+		}
 		lo = hi;
 	}
 	pfree(scratch.delays);
