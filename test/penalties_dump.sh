@@ -6,20 +6,12 @@
 # duplicated.  Prints TAP; run by tools/test.sh against its throwaway cluster
 # (PGHOST, PGPORT, PGUSER set; PG_BIN given).
 set -uo pipefail
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+source "$(dirname "$0")/../tools/tap.sh"
 src=ar_pen_dump_src dst=ar_pen_dump_dst dump=$(mktemp /tmp/ar_pen_dump.XXXXXX)
 trap 'rm -f "$dump" /tmp/ar_pen_restore.err' EXIT
-n=0
-check() {	# check DESCRIPTION COMMAND...
-	local what=$1; shift
-	n=$((n + 1))
-	if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; fi
-}
-q() { $PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
 echo "1..6"
-$PG_BIN/dropdb --if-exists $src; $PG_BIN/dropdb --if-exists $dst
-$PG_BIN/createdb $src && $PG_BIN/createdb $dst
+fresh_databases $src $dst
 q $src "CREATE EXTENSION ar_collect" >/dev/null
 q $src "
 	INSERT INTO ar.rate_series (series, name, publisher) VALUES ('CH_SNB', 'SNB policy rate', 'Swiss National Bank');

@@ -10,15 +10,9 @@
 # Every wait is a bounded loop on a condition.  The settings and the
 # database are restored at the end.  Prints TAP.
 set -uo pipefail
-PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+source "$(dirname "$0")/../tools/tap.sh"
 DB=ar_worker_test
-n=0
 holder=
-check() {	# check DESCRIPTION COMMAND...
-	local what=$1; shift
-	n=$((n + 1))
-	if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; fi
-}
 q() {	# q DATABASE SQL: one value; empty (and no error) while the server restarts
 	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>/dev/null
 }
