@@ -27,12 +27,7 @@ RUNS=${AR_BENCH_RUNS:-5}
 AS_OF=2025-03-31
 [[ "$ROWS" =~ ^[0-9]+$ ]] || { echo "usage: $0 [ROWS]" >&2; exit 2; }
 
-ensure_packages
-[ "${AR_BENCH_NO_BUILD:-}" = 1 ] || build_and_install
-
-WORK=$(mktemp -d /tmp/ar_aging_bench.XXXXXX)
-chmod 755 "$WORK"
-trap 'cluster_stop "$WORK/cluster"; rm -rf "$WORK"' EXIT
+bench_prepare aging_bench
 # The whole table stays in shared buffers, so I/O does not blur the
 # comparison of CPU cost per row.
 IFS=';' read -r -a extra_settings <<<"${AR_BENCH_SETTINGS:-}"

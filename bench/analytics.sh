@@ -32,12 +32,7 @@ RUNS=${AR_BENCH_RUNS:-3}
 AS_OF=2026-06-30
 [[ "$ROWS" =~ ^[0-9]+$ ]] || { echo "usage: $0 [ROWS]" >&2; exit 2; }
 
-ensure_packages
-[ "${AR_BENCH_NO_BUILD:-}" = 1 ] || build_and_install
-
-WORK=$(mktemp -d /tmp/ar_analytics_bench.XXXXXX)
-chmod 755 "$WORK"
-trap 'cluster_stop "$WORK/cluster"; rm -rf "$WORK"' EXIT
+bench_prepare analytics_bench
 cluster_start "$WORK/cluster" "$PORT" "shared_buffers = '2GB'" "max_parallel_workers = 8" \
 	"max_wal_size = '8GB'" "maintenance_work_mem = '512MB'" "work_mem = '256MB'" \
 	|| { cat "$WORK/cluster/server.log" >&2; exit 1; }

@@ -32,12 +32,7 @@ AS_OF=2026-03-31
 [[ "$INVOICES" =~ ^[0-9]+$ ]] && [ "$INVOICES" -ge 10 ] || { echo "usage: $0 [INVOICES >= 10]" >&2; exit 2; }
 CUSTOMERS=$((INVOICES / 10))
 
-ensure_packages
-[ "${AR_BENCH_NO_BUILD:-}" = 1 ] || build_and_install
-
-WORK=$(mktemp -d /tmp/ar_dunning_bench.XXXXXX)
-chmod 755 "$WORK"
-trap 'cluster_stop "$WORK/cluster"; rm -rf "$WORK"' EXIT
+bench_prepare dunning_bench
 IFS=';' read -r -a extra_settings <<<"${AR_BENCH_SETTINGS:-}"
 cluster_start "$WORK/cluster" "$PORT" "shared_buffers = '2GB'" "max_wal_size = '8GB'" \
 	"${extra_settings[@]}" || { cat "$WORK/cluster/server.log" >&2; exit 1; }

@@ -30,12 +30,7 @@ PLPGSQL_RUNS=${AR_BENCH_PLPGSQL_RUNS:-1}
 TARGET=10
 [[ "$ROWS" =~ ^[0-9]+$ ]] || { echo "usage: $0 [ROWS]" >&2; exit 2; }
 
-ensure_packages
-[ "${AR_BENCH_NO_BUILD:-}" = 1 ] || build_and_install
-
-WORK=$(mktemp -d /tmp/ar_penalties_bench.XXXXXX)
-chmod 755 "$WORK"
-trap 'cluster_stop "$WORK/cluster"; rm -rf "$WORK"' EXIT
+bench_prepare penalties_bench
 IFS=';' read -r -a extra_settings <<<"${AR_BENCH_SETTINGS:-}"
 cluster_start "$WORK/cluster" "$PORT" "shared_buffers = '1GB'" \
 	"${extra_settings[@]}" || { cat "$WORK/cluster/server.log" >&2; exit 1; }

@@ -36,12 +36,7 @@ PORT=${AR_BENCH_PORT:-55453}
 [[ "$PER" =~ ^[0-9]+$ && "$CUSTOMERS" =~ ^[0-9]+$ && "$SEED" =~ ^-?[0-9]*\.?[0-9]+$ ]] ||
 	{ echo "usage: $0 [PER_SITUATION] [CUSTOMERS] [SEED]" >&2; exit 2; }
 
-ensure_packages
-[ "${AR_BENCH_NO_BUILD:-}" = 1 ] || build_and_install
-
-WORK=$(mktemp -d /tmp/ar_reconcile_quality.XXXXXX)
-chmod 755 "$WORK"
-trap '[ -n "${AR_BENCH_KEEP:-}" ] || { cluster_stop "$WORK/cluster"; rm -rf "$WORK"; }' EXIT
+bench_prepare reconcile_quality
 cluster_start "$WORK/cluster" "$PORT" || { cat "$WORK/cluster/server.log" >&2; exit 1; }
 
 sql() { as_postgres $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 "$@"; }

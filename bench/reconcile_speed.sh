@@ -35,12 +35,7 @@ SAMPLE=${AR_BENCH_SAMPLE:-200}
 [[ "$LINES" =~ ^[0-9]+$ && "$INVOICES" =~ ^[0-9]+$ && "$LINES" -le "$INVOICES" ]] ||
 	{ echo "usage: $0 [LINES] [INVOICES]  (LINES <= INVOICES)" >&2; exit 2; }
 
-ensure_packages
-[ "${AR_BENCH_NO_BUILD:-}" = 1 ] || build_and_install
-
-WORK=$(mktemp -d /tmp/ar_reconcile_speed.XXXXXX)
-chmod 755 "$WORK"
-trap '[ -n "${AR_BENCH_KEEP:-}" ] || { cluster_stop "$WORK/cluster"; rm -rf "$WORK"; }' EXIT
+bench_prepare reconcile_speed
 cluster_start "$WORK/cluster" "$PORT" "shared_buffers = '1GB'" "max_wal_size = '4GB'" "checkpoint_timeout = '30min'" ||
 	{ cat "$WORK/cluster/server.log" >&2; exit 1; }
 

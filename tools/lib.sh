@@ -64,3 +64,14 @@ cluster_stop() {
 	[ -f "$datadir/postmaster.pid" ] || return 0
 	as_postgres $PG_BIN/pg_ctl -D "$datadir" -m fast -w stop >/dev/null 2>&1 || true
 }
+
+# bench_prepare NAME: packages, the build and install (unless
+# AR_BENCH_NO_BUILD=1), and a work directory $WORK for the benchmark's
+# cluster, stopped and removed on exit (kept with AR_BENCH_KEEP=1).
+bench_prepare() {
+	ensure_packages
+	[ "${AR_BENCH_NO_BUILD:-}" = 1 ] || build_and_install
+	WORK=$(mktemp -d "/tmp/ar_$1.XXXXXX")
+	chmod 755 "$WORK"
+	trap '[ -n "${AR_BENCH_KEEP:-}" ] || { cluster_stop "$WORK/cluster"; rm -rf "$WORK"; }' EXIT
+}
