@@ -49,6 +49,64 @@ CREATE TYPE ar.dunning_line AS (
 	currency     text
 );
 
+-- What ar.run_dunning needs of an account besides its lines, in one
+-- transition per invoice (src/dunning_totals.c): R, and the count, sums and
+-- problems of the listing a notice uses (the invoices at level 1 and up, or
+-- those at level 0 when R = 0); interest, indemnity and penalties are NULL
+-- when a penalty of the listing is unknown.
+CREATE TYPE ar._dunning_totals_result AS (
+	r             integer,
+	invoice_count bigint,
+	amount_due    numeric,
+	interest      numeric,
+	indemnity     numeric,
+	penalties     numeric,
+	problems      bigint
+);
+COMMENT ON TYPE ar._dunning_totals_result IS
+	'Result of ar._dunning_totals: R and the figures of the listing a notice uses';
+
+CREATE TYPE ar._dunning_totals_state;
+CREATE FUNCTION ar._dunning_totals_state_in(cstring) RETURNS ar._dunning_totals_state
+	AS 'MODULE_PATHNAME', 'dunning_totals_state_in'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ar._dunning_totals_state_out(ar._dunning_totals_state) RETURNS cstring
+	AS 'MODULE_PATHNAME', 'dunning_totals_state_out'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- 216 bytes; STORAGE plain keeps the 4-byte header the C code updates in place
+CREATE TYPE ar._dunning_totals_state (
+	INPUT = ar._dunning_totals_state_in,
+	OUTPUT = ar._dunning_totals_state_out,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = double,
+	STORAGE = plain
+);
+COMMENT ON TYPE ar._dunning_totals_state IS
+	'transition state of ar._dunning_totals; text form (r;count,problems,unknown,open,interest,fee,total;...) for level 1 and up, then level 0, sums as plain decimals (empty: none)';
+
+CREATE FUNCTION ar._dunning_totals_transfn(ar._dunning_totals_state, integer, numeric, numeric, numeric, numeric, text)
+	RETURNS ar._dunning_totals_state
+	AS 'MODULE_PATHNAME', 'dunning_totals_transfn'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ar._dunning_totals_combine(ar._dunning_totals_state, ar._dunning_totals_state)
+	RETURNS ar._dunning_totals_state
+	AS 'MODULE_PATHNAME', 'dunning_totals_combine'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ar._dunning_totals_final(ar._dunning_totals_state) RETURNS ar._dunning_totals_result
+	AS 'MODULE_PATHNAME', 'dunning_totals_final'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE ar._dunning_totals(level integer, open_amount numeric, interest numeric, fixed_fee numeric,
+                                    total numeric, problem text) (
+	SFUNC = ar._dunning_totals_transfn,
+	STYPE = ar._dunning_totals_state,
+	SSPACE = 216,
+	FINALFUNC = ar._dunning_totals_final,
+	COMBINEFUNC = ar._dunning_totals_combine,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ar._dunning_totals(integer, numeric, numeric, numeric, numeric, text) IS
+	'Per account, over its dunnable invoices (level, open amount on the run date, interest, fixed fee, penalty total, problem): R and the count, sums and problems of the listing a notice uses';
+
 CREATE FUNCTION ar._invoice_table(lines ar.dunning_line[], language text, wide boolean)
 RETURNS text
 AS 'MODULE_PATHNAME', 'ar_invoice_table'
@@ -1589,42 +1647,23 @@ BEGIN
 		   AND width_bucket(%1$L::date - o.due_date, p.offsets) > 0
 		   AND NOT EXISTS (SELECT 1 FROM ar_dun_excluded e WHERE e.invoice_id = o.id)
 	)
-	-- per account: R, and what a notice would list (each aggregate twice:
-	-- for the invoices at level 1 and up, and for those at level 0, listed
-	-- when R = 0).  The lines are put in order (due date, number) when the
+	-- per account: R, and what a notice would list (the invoices at level 1
+	-- and up, or those at level 0 when R = 0): counts and sums in one C
+	-- aggregate (ar._dunning_totals, one transition per invoice, exact
+	-- int128 sums), the lines and the first problem twice, FILTERed by
+	-- listing.  The lines are put in order (due date, number) when the
 	-- notice is rendered (ar._invoice_table, ar._line_ids).  Accounts are grouped on
 	-- the bytes of the currency code (COLLATE "C"): no locale rules needed.
-	SELECT g.customer_id, (g.currency COLLATE "default")::char(3) AS currency, g.policy_id, g.r,
-	       CASE WHEN g.r >= 1 THEN g.n1 ELSE g.n0 END AS invoice_count,
-	       CASE WHEN g.r >= 1 THEN g.due1 ELSE g.due0 END AS amount_due,
-	       CASE WHEN g.r >= 1 THEN g.interest1 ELSE g.interest0 END AS interest,
-	       CASE WHEN g.r >= 1 THEN g.fee1 ELSE g.fee0 END AS indemnity,
-	       CASE WHEN g.r >= 1 THEN g.total1 ELSE g.total0 END AS penalties,
-	       CASE WHEN g.r >= 1 THEN g.lines1 ELSE g.lines0 END AS lines,
-	       CASE WHEN g.r >= 1 THEN g.problems1 ELSE g.problems0 END AS problems,
-	       CASE WHEN g.r >= 1 THEN g.problem1 ELSE g.problem0 END AS first_problem
-	  FROM (SELECT q.customer_id, q.currency, min(q.policy_id) AS policy_id, max(q.inv_level) AS r,
-	               count(*) FILTER (WHERE q.inv_level >= 1) AS n1,
-	               count(*) FILTER (WHERE q.inv_level = 0) AS n0,
-	               sum(q.open_on_x) FILTER (WHERE q.inv_level >= 1) AS due1,
-	               sum(q.open_on_x) FILTER (WHERE q.inv_level = 0) AS due0,
-	               -- NULL when any penalty is unknown
-	               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.inv_level >= 1)
-	                    THEN sum(q.interest) FILTER (WHERE q.inv_level >= 1) END AS interest1,
-	               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.inv_level = 0)
-	                    THEN sum(q.interest) FILTER (WHERE q.inv_level = 0) END AS interest0,
-	               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.inv_level >= 1)
-	                    THEN sum(q.fixed_fee) FILTER (WHERE q.inv_level >= 1) END AS fee1,
-	               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.inv_level = 0)
-	                    THEN sum(q.fixed_fee) FILTER (WHERE q.inv_level = 0) END AS fee0,
-	               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.inv_level >= 1)
-	                    THEN sum(q.total) FILTER (WHERE q.inv_level >= 1) END AS total1,
-	               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.inv_level = 0)
-	                    THEN sum(q.total) FILTER (WHERE q.inv_level = 0) END AS total0,
+	SELECT g.customer_id, (g.currency COLLATE "default")::char(3) AS currency, g.policy_id, (g.t).r,
+	       (g.t).invoice_count, (g.t).amount_due, (g.t).interest, (g.t).indemnity, (g.t).penalties,
+	       CASE WHEN (g.t).r >= 1 THEN g.lines1 ELSE g.lines0 END AS lines,
+	       (g.t).problems,
+	       CASE WHEN (g.t).r >= 1 THEN g.problem1 ELSE g.problem0 END AS first_problem
+	  FROM (SELECT q.customer_id, q.currency, min(q.policy_id) AS policy_id,
+	               -- R, counts and sums (NULL penalties when any is unknown)
+	               ar._dunning_totals(q.inv_level, q.open_on_x, q.interest, q.fixed_fee, q.total, q.problem) AS t,
 	               array_agg(q.line) FILTER (WHERE q.inv_level >= 1) AS lines1,
 	               array_agg(q.line) FILTER (WHERE q.inv_level = 0) AS lines0,
-	               count(q.problem) FILTER (WHERE q.inv_level >= 1) AS problems1,
-	               count(q.problem) FILTER (WHERE q.inv_level = 0) AS problems0,
 	               min(q.number || ': ' || q.problem) FILTER (WHERE q.inv_level >= 1) AS problem1,
 	               min(q.number || ': ' || q.problem) FILTER (WHERE q.inv_level = 0) AS problem0
 	          FROM (SELECT l.customer_id, l.currency COLLATE "C" AS currency, l.policy_id, l.inv_level, l.number,

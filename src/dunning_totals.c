@@ -1,0 +1,452 @@
+/*-------------------------------------------------------------------------
+ *
+ * dunning_totals.c
+ *		ar._dunning_totals(level, open_amount, interest, fixed_fee, total,
+ *		problem): in one transition per invoice, what ar.run_dunning needs
+ *		of an account besides its lines.
+ *
+ * A notice lists the invoices that reached level 1 or more; when none did
+ * (R = 0), the invoices at level 0.  The aggregate keeps both listings side
+ * by side and its final function returns R and the figures of the listing
+ * a notice would use (ar._dunning_totals_result), exactly as the FILTERed
+ * count / sum / bool_and aggregates it replaces:
+ *   invoice_count  the listed invoices (0 when none);
+ *   amount_due     sum of their open amounts (NULL when none);
+ *   interest, indemnity, penalties
+ *                  sums of their interest, fixed fees and totals, NULL when
+ *                  a total is NULL (a penalty not computed) or none listed;
+ *   problems       how many have a problem text.
+ * Sums are exact (int128 at the largest display scale of the values summed,
+ * as sum(numeric) prints them).  Rows with a NULL level are ignored, as
+ * max() and the FILTERs ignored them; NULL amounts are skipped as sum()
+ * skips them.  NaN and infinite amounts are errors (22023); sums beyond 38
+ * significant digits are errors (22003).
+ *
+ * The state, ar._dunning_totals_state, is of fixed size and updated in
+ * place within an aggregate (AggCheckCallContext), with a text form and a
+ * combine function so that the aggregate may run in parallel.
+ *
+ * Copyright (c) the ar_collect authors
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+
+#include "decimal128.h"
+
+/* The two listings: invoices at level >= 1, and at level 0. */
+#define DT_HIGH			0
+#define DT_ZERO			1
+#define DT_NLISTINGS	2
+
+/* What is summed per listing, in argument order after the level. */
+#define DT_OPEN			0
+#define DT_INTEREST		1
+#define DT_FEE			2
+#define DT_TOTAL		3
+#define DT_NSUMS		4
+
+/* Result attributes of ar._dunning_totals_result. */
+#define DT_NRESULT		7
+
+typedef struct DunTotalsState
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int32		r;				/* highest level seen */
+	int64		count[DT_NLISTINGS];
+	int64		problems[DT_NLISTINGS];
+	int32		scale[DT_NLISTINGS][DT_NSUMS];
+	uint8		seen[DT_NLISTINGS][DT_NSUMS];	/* a non-NULL value summed */
+	uint8		unknown[DT_NLISTINGS];	/* a NULL total */
+	uint8		pad[6];
+	int128		sums[DT_NLISTINGS][DT_NSUMS];
+} DunTotalsState;
+
+/* SSPACE in src/sql/80_dunning.sql tells the planner this size. */
+StaticAssertDecl(sizeof(DunTotalsState) == 216, "ar._dunning_totals_state must be 216 bytes");
+
+PG_FUNCTION_INFO_V1(dunning_totals_state_in);
+PG_FUNCTION_INFO_V1(dunning_totals_state_out);
+PG_FUNCTION_INFO_V1(dunning_totals_transfn);
+PG_FUNCTION_INFO_V1(dunning_totals_combine);
+PG_FUNCTION_INFO_V1(dunning_totals_final);
+
+static pg_noinline void
+dt_out_of_range(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("dunning total out of range"),
+			 errdetail("ar._dunning_totals sums exactly with at most 38 significant digits and at most %d digits after the decimal point.",
+					   DEC128_MAX_SCALE)));
+}
+
+static pg_noinline void
+dt_bad_amount(Dec128Kind kind)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("dunning amount cannot be %s", dec128_kind_name(kind)),
+			 errdetail("Only finite amounts can be listed in a notice.")));
+}
+
+/* sums[l][i] += value of the numeric amount, at the larger scale. */
+static void
+dt_add(DunTotalsState *state, int l, int i, Datum amount)
+{
+	Dec128Unpacked n;
+	Dec128Kind	kind = dec128_unpack(amount, &n);
+
+	if (unlikely(kind != DEC128_FINITE))
+		dt_bad_amount(kind);
+	if (n.dscale > DEC128_MAX_SCALE)
+		dt_out_of_range();
+	/* even a zero widens the result scale, as it does for sum() */
+	if (n.dscale > state->scale[l][i])
+	{
+		state->sums[l][i] = dec128_scale_up(state->sums[l][i], n.dscale - state->scale[l][i],
+											dt_out_of_range);
+		state->scale[l][i] = n.dscale;
+	}
+	state->sums[l][i] = dec128_add(state->sums[l][i],
+								   dec128_value(&n, state->scale[l][i], dt_out_of_range),
+								   dt_out_of_range);
+	state->seen[l][i] = 1;
+}
+
+static DunTotalsState *
+dt_state_new(void)
+{
+	DunTotalsState *state = palloc0(sizeof(DunTotalsState));
+
+	SET_VARSIZE(state, sizeof(DunTotalsState));
+	return state;
+}
+
+/* Argument argno as a state, checked: a state can come from anywhere. */
+static DunTotalsState *
+dt_state_arg(FunctionCallInfo fcinfo, int argno)
+{
+	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(argno);
+	DunTotalsState *state;
+
+	if (unlikely(VARATT_IS_EXTENDED(raw)))
+		raw = pg_detoast_datum(raw);
+	state = (DunTotalsState *) raw;
+	if (unlikely(VARSIZE(state) != sizeof(DunTotalsState)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("invalid ar._dunning_totals_state value"),
+				 errdetail("The state has %u bytes, expected %u.",
+						   (unsigned int) VARSIZE(state), (unsigned int) sizeof(DunTotalsState))));
+	for (int l = 0; l < DT_NLISTINGS; l++)
+		for (int i = 0; i < DT_NSUMS; i++)
+			if (unlikely(state->scale[l][i] < 0 || state->scale[l][i] > DEC128_MAX_SCALE))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("invalid ar._dunning_totals_state value"),
+						 errdetail("A sum has scale %d.", state->scale[l][i])));
+	return state;
+}
+
+/*
+ * The state argument 0 ready to be changed: in place inside an aggregate, a
+ * copy otherwise.  A new state is allocated in the current context (nodeAgg
+ * copies a new by-reference state into its own context).
+ */
+static DunTotalsState *
+dt_state_for_update(FunctionCallInfo fcinfo)
+{
+	DunTotalsState *state;
+
+	if (PG_ARGISNULL(0))
+		return dt_state_new();
+	state = dt_state_arg(fcinfo, 0);
+	if (!AggCheckCallContext(fcinfo, NULL))
+	{
+		DunTotalsState *copy = palloc(sizeof(DunTotalsState));
+
+		memcpy(copy, state, sizeof(DunTotalsState));
+		state = copy;
+	}
+	return state;
+}
+
+/* ------------------------------------------------------------------------
+ * Text form: (r;hi;zero), each listing
+ *   count,problems,unknown,open,interest,fee,total
+ * where unknown is t or f and a sum is a plain decimal at its scale, or
+ * empty when no value was summed.  Example:
+ *   (2;3,0,f,1200.00,12.34,120.00,132.34;0,0,f,,,,)
+ * ------------------------------------------------------------------------
+ */
+
+static pg_noinline void
+dt_bad_text(const char *text, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type ar._dunning_totals_state: \"%s\"", text),
+			 errdetail("%s", detail),
+			 errhint("The form is (r;count,problems,unknown,open,interest,fee,total;count,problems,unknown,open,interest,fee,total), as the type's output prints it.")));
+}
+
+/* A non-negative int64 (or int32 when small) at *p, advancing *p. */
+static bool
+dt_parse_int(const char **p, int64 min, int64 max, int64 *value)
+{
+	const char *s = *p;
+	bool		negative = false;
+	int64		v = 0;
+
+	if (*s == '-')
+	{
+		negative = true;
+		s++;
+	}
+	if (*s < '0' || *s > '9')
+		return false;
+	while (*s >= '0' && *s <= '9')
+	{
+		if (v > (PG_INT64_MAX - (*s - '0')) / 10)
+			return false;
+		v = v * 10 + (*s - '0');
+		s++;
+	}
+	if (negative)
+		v = -v;
+	if (v < min || v > max)
+		return false;
+	*value = v;
+	*p = s;
+	return true;
+}
+
+static void
+dt_expect(const char *text, const char **p, char c, const char *detail)
+{
+	if (**p != c)
+		dt_bad_text(text, detail);
+	(*p)++;
+}
+
+Datum
+dunning_totals_state_in(PG_FUNCTION_ARGS)
+{
+	const char *text = PG_GETARG_CSTRING(0);
+	const char *p = text;
+	DunTotalsState *state = dt_state_new();
+	int64		v;
+
+	dt_expect(text, &p, '(', "It must start with \"(\".");
+	if (!dt_parse_int(&p, PG_INT32_MIN, PG_INT32_MAX, &v))
+		dt_bad_text(text, "R must be an integer.");
+	state->r = (int32) v;
+	for (int l = 0; l < DT_NLISTINGS; l++)
+	{
+		dt_expect(text, &p, ';', "Two listings separated by \";\" are expected.");
+		if (!dt_parse_int(&p, 0, PG_INT64_MAX, &state->count[l]))
+			dt_bad_text(text, "A count must be a non-negative integer.");
+		dt_expect(text, &p, ',', "Seven comma-separated fields per listing are expected.");
+		if (!dt_parse_int(&p, 0, PG_INT64_MAX, &state->problems[l]))
+			dt_bad_text(text, "A count of problems must be a non-negative integer.");
+		dt_expect(text, &p, ',', "Seven comma-separated fields per listing are expected.");
+		if (*p != 't' && *p != 'f')
+			dt_bad_text(text, "Unknown must be t or f.");
+		state->unknown[l] = (*p++ == 't');
+		for (int i = 0; i < DT_NSUMS; i++)
+		{
+			int			scale;
+
+			dt_expect(text, &p, ',', "Seven comma-separated fields per listing are expected.");
+			if (*p == ',' || *p == ';' || *p == ')')
+				continue;		/* nothing summed */
+			if (!dec128_parse(&p, DEC128_MAX_SCALE, &state->sums[l][i], &scale, dt_out_of_range))
+				dt_bad_text(text, "A sum must be empty or a plain decimal number such as 120 or -80.50.");
+			state->scale[l][i] = scale;
+			state->seen[l][i] = 1;
+		}
+	}
+	dt_expect(text, &p, ')', "It must end with \")\" after the second listing.");
+	if (*p != '\0')
+		dt_bad_text(text, "Junk follows the closing \")\".");
+	PG_RETURN_POINTER(state);
+}
+
+Datum
+dunning_totals_state_out(PG_FUNCTION_ARGS)
+{
+	DunTotalsState *state = dt_state_arg(fcinfo, 0);
+	StringInfoData buf;
+	char		number[DEC128_BUFLEN];
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "(%d", state->r);
+	for (int l = 0; l < DT_NLISTINGS; l++)
+	{
+		appendStringInfo(&buf, ";" INT64_FORMAT "," INT64_FORMAT ",%c",
+						 state->count[l], state->problems[l], state->unknown[l] ? 't' : 'f');
+		for (int i = 0; i < DT_NSUMS; i++)
+		{
+			appendStringInfoChar(&buf, ',');
+			if (state->seen[l][i])
+			{
+				dec128_format(state->sums[l][i], state->scale[l][i], number);
+				appendStringInfoString(&buf, number);
+			}
+		}
+	}
+	appendStringInfoChar(&buf, ')');
+	PG_RETURN_CSTRING(buf.data);
+}
+
+/* ------------------------------------------------------------------------
+ * Aggregate support functions (not strict)
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * ar._dunning_totals_transfn(state, level, open_amount, interest, fixed_fee,
+ * total, problem).
+ */
+Datum
+dunning_totals_transfn(PG_FUNCTION_ARGS)
+{
+	DunTotalsState *state;
+	int32		level;
+	int			l;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	level = PG_GETARG_INT32(1);
+	state = dt_state_for_update(fcinfo);
+	if (PG_ARGISNULL(0) || level > state->r)
+		state->r = level;
+	if (level < 0)
+		PG_RETURN_POINTER(state);	/* in neither listing */
+	l = level >= 1 ? DT_HIGH : DT_ZERO;
+	state->count[l]++;
+	for (int i = 0; i < DT_NSUMS; i++)
+		if (!PG_ARGISNULL(2 + i))
+			dt_add(state, l, i, PG_GETARG_DATUM(2 + i));
+	if (PG_ARGISNULL(2 + DT_TOTAL))
+		state->unknown[l] = 1;
+	if (!PG_ARGISNULL(6))
+		state->problems[l]++;
+	PG_RETURN_POINTER(state);
+}
+
+/* ar._dunning_totals_combine(state, state): both row sets together. */
+Datum
+dunning_totals_combine(PG_FUNCTION_ARGS)
+{
+	DunTotalsState *state;
+	DunTotalsState *other;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	other = dt_state_arg(fcinfo, 1);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_POINTER(other);
+
+	state = dt_state_for_update(fcinfo);
+	state->r = Max(state->r, other->r);
+	for (int l = 0; l < DT_NLISTINGS; l++)
+	{
+		state->count[l] += other->count[l];
+		state->problems[l] += other->problems[l];
+		state->unknown[l] |= other->unknown[l];
+		for (int i = 0; i < DT_NSUMS; i++)
+		{
+			int			scale = Max(state->scale[l][i], other->scale[l][i]);
+
+			if (!other->seen[l][i])
+				continue;
+			state->sums[l][i] = dec128_add(dec128_scale_up(state->sums[l][i],
+														   scale - state->scale[l][i],
+														   dt_out_of_range),
+										   dec128_scale_up(other->sums[l][i],
+														   scale - other->scale[l][i],
+														   dt_out_of_range),
+										   dt_out_of_range);
+			state->scale[l][i] = scale;
+			state->seen[l][i] = 1;
+		}
+	}
+	PG_RETURN_POINTER(state);
+}
+
+/* The result row descriptor, kept in fn_extra (once per group). */
+static TupleDesc
+dt_result_desc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+	MemoryContext oldcontext;
+
+	if (fcinfo->flinfo->fn_extra != NULL)
+		return (TupleDesc) fcinfo->flinfo->fn_extra;
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function returning record called in context that cannot accept type record")));
+	if (tupdesc->natts != DT_NRESULT)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("type ar._dunning_totals_result has %d attributes, expected %d",
+						tupdesc->natts, DT_NRESULT),
+				 errhint("Reinstall the ar_collect extension.")));
+	oldcontext = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
+	MemoryContextSwitchTo(oldcontext);
+	fcinfo->flinfo->fn_extra = tupdesc;
+	return tupdesc;
+}
+
+/*
+ * ar._dunning_totals_final(state) returns ar._dunning_totals_result (r,
+ * invoice_count, amount_due, interest, indemnity, penalties, problems) of
+ * the listing a notice uses; NULL without any row.  The state is only read.
+ */
+Datum
+dunning_totals_final(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	DunTotalsState *state;
+	Datum		values[DT_NRESULT];
+	bool		nulls[DT_NRESULT] = {0};
+	int			l;
+	bool		known;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	tupdesc = dt_result_desc(fcinfo);
+	state = dt_state_arg(fcinfo, 0);
+	l = state->r >= 1 ? DT_HIGH : DT_ZERO;
+	known = state->count[l] > 0 && !state->unknown[l];
+
+	values[0] = Int32GetDatum(state->r);
+	values[1] = Int64GetDatum(state->count[l]);
+	for (int i = 0; i < DT_NSUMS; i++)
+	{
+		bool		shown = state->seen[l][i] && (i == DT_OPEN || known);
+
+		nulls[2 + i] = !shown;
+		values[2 + i] = shown ? dec128_to_numeric(state->sums[l][i], state->scale[l][i]) : (Datum) 0;
+	}
+	values[6] = Int64GetDatum(state->problems[l]);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
