@@ -49,6 +49,7 @@
 #include "utils/date.h"
 #include "utils/numeric.h"
 
+#include "aggstate.h"
 #include "decimal128.h"
 
 /* Buckets, in the order of ar.aging_buckets; the total follows them. */
@@ -172,67 +173,28 @@ aging_bucket(DateADT due_date, DateADT as_of)
  * ------------------------------------------------------------------------
  */
 
-static AgingState *
-aging_state_new(void)
+static void
+aging_check_state(const void *raw)
 {
-	AgingState *state = palloc0(sizeof(AgingState));
+	const AgingState *state = raw;
 
-	SET_VARSIZE(state, sizeof(AgingState));
-	return state;
-}
-
-static AgingState *
-aging_state_copy(const AgingState *source)
-{
-	AgingState *state = palloc(sizeof(AgingState));
-
-	memcpy(state, source, sizeof(AgingState));
-	return state;
-}
-
-/*
- * Argument argno as a state: detoasted only when needed (a state is never
- * compressed, but a packed copy might reach us), and checked, since a state
- * can come from another server or another version.
- */
-static AgingState *
-aging_state_arg(FunctionCallInfo fcinfo, int argno)
-{
-	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(argno);
-	AgingState *state;
-
-	if (unlikely(VARATT_IS_EXTENDED(raw)))
-		raw = pg_detoast_datum(raw);
-	state = (AgingState *) raw;
-	if (unlikely(VARSIZE(state) != sizeof(AgingState) ||
-				 state->scale < 0 || state->scale > AGING_MAX_SCALE))
+	if (unlikely(state->scale < 0 || state->scale > AGING_MAX_SCALE))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid ar.aging_state value"),
-				 errdetail("The state has %u bytes and scale %d.",
-						   (unsigned int) VARSIZE(state), state->scale)));
-	return state;
+				 errdetail("The state has scale %d.", state->scale)));
 }
 
-/*
- * The state argument 0 ready to be changed.  Inside an aggregate, the state
- * belongs to the aggregate and is updated in place (no copy per row).  A
- * new state is allocated in the current memory context: nodeAgg copies any
- * new pass-by-reference state into the aggregate context itself, so
- * allocating it there would leave a dead copy per group.  Outside an
- * aggregate (a direct call), the argument is never modified.
- */
+static AgingState *
+aging_state_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return agg_state_arg(fcinfo, argno, sizeof(AgingState), "ar.aging_state", aging_check_state);
+}
+
 static AgingState *
 aging_state_for_update(FunctionCallInfo fcinfo)
 {
-	AgingState *state;
-
-	if (PG_ARGISNULL(0))
-		return aging_state_new();
-	state = aging_state_arg(fcinfo, 0);
-	if (!AggCheckCallContext(fcinfo, NULL))
-		state = aging_state_copy(state);
-	return state;
+	return agg_state_for_update(fcinfo, sizeof(AgingState), "ar.aging_state", aging_check_state);
 }
 
 /* state += other, at the larger of both scales. */
@@ -284,7 +246,7 @@ aging_state_in(PG_FUNCTION_ARGS)
 	const char *p = aging_skip_spaces(text);
 	int128		values[AGING_NBUCKETS];
 	int			scales[AGING_NBUCKETS];
-	AgingState *state = aging_state_new();
+	AgingState *state = agg_state_new(sizeof(AgingState));
 
 	if (*p++ != '(')
 		aging_bad_state_text(text, "It must start with \"(\".");
@@ -352,7 +314,7 @@ Datum
 aging_state_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
-	AgingState *state = aging_state_new();
+	AgingState *state = agg_state_new(sizeof(AgingState));
 
 	state->scale = pq_getmsgint(buf, sizeof(int32));
 	if (state->scale < 0 || state->scale > AGING_MAX_SCALE)
@@ -425,40 +387,18 @@ aging_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
-/*
- * The ar.aging_buckets row descriptor, looked up once per call site and
- * kept in fn_extra: the final function runs once per group.
- */
+/* The ar.aging_buckets row descriptor: six numerics. */
 static TupleDesc
 aging_result_desc(FunctionCallInfo fcinfo)
 {
-	TupleDesc	tupdesc;
-	MemoryContext oldcontext;
+	TupleDesc	tupdesc = agg_result_desc(fcinfo, "ar.aging_buckets", AGING_NRESULT);
 
-	if (fcinfo->flinfo->fn_extra != NULL)
-		return (TupleDesc) fcinfo->flinfo->fn_extra;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("function returning record called in context that cannot accept type record")));
-	if (tupdesc->natts != AGING_NRESULT)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("type ar.aging_buckets has %d attributes, expected %d",
-						tupdesc->natts, AGING_NRESULT),
-				 errhint("Reinstall the ar_collect extension.")));
 	for (int i = 0; i < AGING_NRESULT; i++)
 		if (TupleDescAttr(tupdesc, i)->atttypid != NUMERICOID)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("attribute %d of type ar.aging_buckets is not numeric", i + 1),
 					 errhint("Reinstall the ar_collect extension.")));
-
-	oldcontext = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
-	MemoryContextSwitchTo(oldcontext);
-	fcinfo->flinfo->fn_extra = tupdesc;
 	return tupdesc;
 }
 

@@ -38,6 +38,7 @@
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 
+#include "aggstate.h"
 #include "decimal128.h"
 
 /* The two listings: invoices at level >= 1, and at level 0. */
@@ -120,31 +121,11 @@ dt_add(DunTotalsState *state, int l, int i, Datum amount)
 	state->seen[l][i] = 1;
 }
 
-static DunTotalsState *
-dt_state_new(void)
+static void
+dt_check_state(const void *raw)
 {
-	DunTotalsState *state = palloc0(sizeof(DunTotalsState));
+	const DunTotalsState *state = raw;
 
-	SET_VARSIZE(state, sizeof(DunTotalsState));
-	return state;
-}
-
-/* Argument argno as a state, checked: a state can come from anywhere. */
-static DunTotalsState *
-dt_state_arg(FunctionCallInfo fcinfo, int argno)
-{
-	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(argno);
-	DunTotalsState *state;
-
-	if (unlikely(VARATT_IS_EXTENDED(raw)))
-		raw = pg_detoast_datum(raw);
-	state = (DunTotalsState *) raw;
-	if (unlikely(VARSIZE(state) != sizeof(DunTotalsState)))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("invalid ar._dunning_totals_state value"),
-				 errdetail("The state has %u bytes, expected %u.",
-						   (unsigned int) VARSIZE(state), (unsigned int) sizeof(DunTotalsState))));
 	for (int l = 0; l < DT_NLISTINGS; l++)
 		for (int i = 0; i < DT_NSUMS; i++)
 			if (unlikely(state->scale[l][i] < 0 || state->scale[l][i] > DEC128_MAX_SCALE))
@@ -152,30 +133,18 @@ dt_state_arg(FunctionCallInfo fcinfo, int argno)
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("invalid ar._dunning_totals_state value"),
 						 errdetail("A sum has scale %d.", state->scale[l][i])));
-	return state;
 }
 
-/*
- * The state argument 0 ready to be changed: in place inside an aggregate, a
- * copy otherwise.  A new state is allocated in the current context (nodeAgg
- * copies a new by-reference state into its own context).
- */
+static DunTotalsState *
+dt_state_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return agg_state_arg(fcinfo, argno, sizeof(DunTotalsState), "ar._dunning_totals_state", dt_check_state);
+}
+
 static DunTotalsState *
 dt_state_for_update(FunctionCallInfo fcinfo)
 {
-	DunTotalsState *state;
-
-	if (PG_ARGISNULL(0))
-		return dt_state_new();
-	state = dt_state_arg(fcinfo, 0);
-	if (!AggCheckCallContext(fcinfo, NULL))
-	{
-		DunTotalsState *copy = palloc(sizeof(DunTotalsState));
-
-		memcpy(copy, state, sizeof(DunTotalsState));
-		state = copy;
-	}
-	return state;
+	return agg_state_for_update(fcinfo, sizeof(DunTotalsState), "ar._dunning_totals_state", dt_check_state);
 }
 
 /* ------------------------------------------------------------------------
@@ -241,7 +210,7 @@ dunning_totals_state_in(PG_FUNCTION_ARGS)
 {
 	const char *text = PG_GETARG_CSTRING(0);
 	const char *p = text;
-	DunTotalsState *state = dt_state_new();
+	DunTotalsState *state = agg_state_new(sizeof(DunTotalsState));
 	int64		v;
 
 	dt_expect(text, &p, '(', "It must start with \"(\".");
@@ -390,31 +359,6 @@ dunning_totals_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
-/* The result row descriptor, kept in fn_extra (once per group). */
-static TupleDesc
-dt_result_desc(FunctionCallInfo fcinfo)
-{
-	TupleDesc	tupdesc;
-	MemoryContext oldcontext;
-
-	if (fcinfo->flinfo->fn_extra != NULL)
-		return (TupleDesc) fcinfo->flinfo->fn_extra;
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("function returning record called in context that cannot accept type record")));
-	if (tupdesc->natts != DT_NRESULT)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("type ar._dunning_totals_result has %d attributes, expected %d",
-						tupdesc->natts, DT_NRESULT),
-				 errhint("Reinstall the ar_collect extension.")));
-	oldcontext = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
-	MemoryContextSwitchTo(oldcontext);
-	fcinfo->flinfo->fn_extra = tupdesc;
-	return tupdesc;
-}
 
 /*
  * ar._dunning_totals_final(state) returns ar._dunning_totals_result (r,
@@ -433,7 +377,7 @@ dunning_totals_final(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	tupdesc = dt_result_desc(fcinfo);
+	tupdesc = agg_result_desc(fcinfo, "ar._dunning_totals_result", DT_NRESULT);
 	state = dt_state_arg(fcinfo, 0);
 	l = state->r >= 1 ? DT_HIGH : DT_ZERO;
 	known = state->count[l] > 0 && !state->unknown[l];

@@ -45,6 +45,7 @@
 #include "utils/datetime.h"
 #include "utils/numeric.h"
 
+#include "aggstate.h"
 #include "decimal128.h"
 
 /* Calendar months of sales kept for the countback DSO (month to date first). */
@@ -170,32 +171,35 @@ kpi_bad_amount(Dec128Kind kind)
 static KpiState *
 kpi_state_new(DateADT as_of, int32 period_days)
 {
-	KpiState   *state = palloc0(sizeof(KpiState));
+	KpiState   *state = agg_state_new(sizeof(KpiState));
 
-	SET_VARSIZE(state, sizeof(KpiState));
 	state->as_of = as_of;
 	state->period_days = period_days;
 	return state;
 }
 
-static KpiState *
-kpi_state_arg(FunctionCallInfo fcinfo, int argno)
+static void
+kpi_check_state(const void *raw)
 {
-	struct varlena *raw = (struct varlena *) PG_GETARG_POINTER(argno);
-	KpiState   *state;
+	const KpiState *state = raw;
 
-	if (unlikely(VARATT_IS_EXTENDED(raw)))
-		raw = pg_detoast_datum(raw);
-	state = (KpiState *) raw;
-	if (unlikely(VARSIZE(state) != sizeof(KpiState) ||
-				 state->scale < 0 || state->scale > KPI_MAX_SCALE ||
-				 state->period_days < 1))
+	if (unlikely(state->scale < 0 || state->scale > KPI_MAX_SCALE || state->period_days < 1))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("invalid ar.kpi_state value"),
-				 errdetail("The state has %u bytes, scale %d and period %d.",
-						   (unsigned int) VARSIZE(state), state->scale, state->period_days)));
-	return state;
+				 errdetail("The state has scale %d and period %d.", state->scale, state->period_days)));
+}
+
+static KpiState *
+kpi_state_arg(FunctionCallInfo fcinfo, int argno)
+{
+	return agg_state_arg(fcinfo, argno, sizeof(KpiState), "ar.kpi_state", kpi_check_state);
+}
+
+static KpiState *
+kpi_state_for_update(FunctionCallInfo fcinfo)
+{
+	return agg_state_for_update(fcinfo, sizeof(KpiState), "ar.kpi_state", kpi_check_state);
 }
 
 static void
@@ -284,14 +288,7 @@ kpi_transfn(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		state = kpi_state_arg(fcinfo, 0);
-		if (!AggCheckCallContext(fcinfo, NULL))
-		{
-			KpiState   *copy = palloc(sizeof(KpiState));
-
-			memcpy(copy, state, sizeof(KpiState));
-			state = copy;
-		}
+		state = kpi_state_for_update(fcinfo);
 		if (state->as_of != as_of || state->period_days != period_days)
 			kpi_mixed_groups(state, as_of, period_days);
 	}
@@ -392,14 +389,7 @@ kpi_combine(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_POINTER(other);
 
-	state = kpi_state_arg(fcinfo, 0);
-	if (!AggCheckCallContext(fcinfo, NULL))
-	{
-		KpiState   *copy = palloc(sizeof(KpiState));
-
-		memcpy(copy, state, sizeof(KpiState));
-		state = copy;
-	}
+	state = kpi_state_for_update(fcinfo);
 	if (state->as_of != other->as_of || state->period_days != other->period_days)
 		kpi_mixed_groups(state, other->as_of, other->period_days);
 	if (other->scale > state->scale)
@@ -500,29 +490,6 @@ kpi_countback(const KpiState *state, Datum *result)
 	return false;
 }
 
-static TupleDesc
-kpi_result_desc(FunctionCallInfo fcinfo)
-{
-	TupleDesc	tupdesc;
-	MemoryContext oldcontext;
-
-	if (fcinfo->flinfo->fn_extra != NULL)
-		return (TupleDesc) fcinfo->flinfo->fn_extra;
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("function returning record called in context that cannot accept type record")));
-	if (tupdesc->natts != KR_NATTS)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("type ar.kpi_figures has %d attributes, expected %d", tupdesc->natts, KR_NATTS),
-				 errhint("Reinstall the ar_collect extension.")));
-	oldcontext = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	tupdesc = BlessTupleDesc(CreateTupleDescCopy(tupdesc));
-	MemoryContextSwitchTo(oldcontext);
-	fcinfo->flinfo->fn_extra = tupdesc;
-	return tupdesc;
-}
 
 /*
  * ar.kpi_final(state) returns ar.kpi_figures.  A NULL state (no row) gives
@@ -532,7 +499,7 @@ kpi_result_desc(FunctionCallInfo fcinfo)
 Datum
 kpi_final(PG_FUNCTION_ARGS)
 {
-	TupleDesc	tupdesc = kpi_result_desc(fcinfo);
+	TupleDesc	tupdesc = agg_result_desc(fcinfo, "ar.kpi_figures", KR_NATTS);
 	Datum		values[KR_NATTS];
 	bool		nulls[KR_NATTS];
 	const KpiState *state;
