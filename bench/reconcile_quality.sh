@@ -66,17 +66,8 @@ read -r recall precision wrong_unrelated errors <<<"$(sql -d bench_quality -At -
 	       (SELECT count(*) FROM ar.check_ledger())
 	  FROM bench_recon.score() s WHERE s.situation = 'ALL'")"
 echo
-status=0
 verdict=$(awk -v r="$recall" -v p="$precision" -v u="$wrong_unrelated" 'BEGIN {
 	printf "matchable lines applied: %s %% (target >= 97): %s\n", r, (r >= 97 ? "PASS" : "FAIL");
 	printf "applied lines right: %s %% (target >= 99.9): %s\n", p, (p >= 99.9 ? "PASS" : "FAIL");
 	printf "lines that must stay unapplied, applied: %d (target 0): %s", u, (u == 0 ? "PASS" : "FAIL") }')
-echo "$verdict"
-[[ "$verdict" == *FAIL* ]] && status=1
-if [ "$errors" -ne 0 ]; then
-	echo "ledger check: $errors rows disagree: FAIL"
-	status=1
-else
-	echo "ledger check (ar.check_ledger): clean"
-fi
-exit $status
+bench_exit "$verdict" "$errors"

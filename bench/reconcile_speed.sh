@@ -100,7 +100,6 @@ read -r sql_right sql_lines <<<"$(right bench_sql)"
 read -r naive_right naive_lines <<<"$(right bench_naive)"
 read -r load_ms match_ms write_ms <<<"$c_split"
 
-status=0
 row() { awk -v name="$1" -v ms="$2" -v n="$3" -v a="$4" -v r="$5" 'BEGIN {
 	printf "| %s | %d | %.1f | %.0f | %s | %s |\n", name, n, ms / 1000, n / (ms / 1000), a, r }'; }
 echo
@@ -121,12 +120,4 @@ verdict=$(awk -v c="$c_ms" -v n="$LINES" -v nv="$naive_ms" -v ns="$SAMPLE" -v t=
 	printf "whole run %.1f s (target < 30 s): %s\n", c / 1000, (c < 30000 ? "PASS" : "FAIL");
 	printf "throughput %.0fx the straightforward SQL (target >= 20x): %s\n", ratio, (ratio >= 20 ? "PASS" : "FAIL");
 	printf "for information: %.1fx the tuned SQL end to end, %.1fx for the decisions alone", t / c, d / p }')
-echo "$verdict"
-[[ "$verdict" == *FAIL* ]] && status=1
-if [ "$errors" -ne 0 ]; then
-	echo "ledger check: $errors rows disagree: FAIL"
-	status=1
-else
-	echo "ledger check (ar.check_ledger) after the three runs: clean"
-fi
-exit $status
+bench_exit "$verdict" "$errors" "after the three runs"

@@ -508,15 +508,7 @@ emit_line(CamtState *st, const CamtEntry *entry, xmlNodePtr tx, xmlNodePtr sourc
 		line.remittance_info = line.additional_info;
 
 	/* an ISO 11649 reference is kept compact, also when found in text */
-	if (line.structured_reference != NULL)
-	{
-		char	   *rf = stmt_find_creditor_ref(line.structured_reference);
-
-		if (rf != NULL)
-			line.structured_reference = rf;
-	}
-	else
-		line.structured_reference = stmt_find_creditor_ref(line.remittance_info);
+	line.structured_reference = stmt_structured_reference(line.structured_reference, line.remittance_info);
 
 	hint = entry->reversal || stmt_mentions_return(line.additional_info) ||
 		(line.bank_tx_code != NULL &&

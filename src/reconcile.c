@@ -352,6 +352,17 @@ load_line_row(RcRun *run, HeapTuple tup, TupleDesc desc)
 	l->textlen = text.len;
 }
 
+/* The bank lines no run has decided on yet, oldest first. */
+#define UNMATCHED_LINES \
+	"SELECT t.id, t.company_id, t.currency, " AMOUNT4("t.amount") ", t.booking_date, " \
+	"       t.counterparty_name, t.counterparty_iban::text, t.remittance_info, t.structured_reference, " \
+	"       t.end_to_end_id, t.bank_tx_code, coalesce(t.return_reason, CASE WHEN t.reversal THEN 'reversal' END) " \
+	"  FROM ar.bank_transaction t " \
+	" WHERE t.status = 'unmatched' AND t.allocated_amount = 0 " \
+	"   AND ($1::bigint IS NULL OR t.company_id = $1) " \
+	"   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line r WHERE r.bank_transaction_id = t.id) " \
+	" ORDER BY t.booking_date, t.id "
+
 static void
 load_lines(RcRun *run, Datum company, bool scoped, bool dry_run)
 {
@@ -362,29 +373,9 @@ load_lines(RcRun *run, Datum company, bool scoped, bool dry_run)
 	line_cap = 1024;
 	run->line = palloc(sizeof(RcLine) * line_cap);
 	run->nline = 0;
-	if (!dry_run)
-		spi_each(run,
-			 "SELECT t.id, t.company_id, t.currency, " AMOUNT4("t.amount") ", t.booking_date, "
-			 "       t.counterparty_name, t.counterparty_iban::text, t.remittance_info, t.structured_reference, "
-			 "       t.end_to_end_id, t.bank_tx_code, coalesce(t.return_reason, CASE WHEN t.reversal THEN 'reversal' END) "
-			 "  FROM ar.bank_transaction t "
-			 " WHERE t.status = 'unmatched' AND t.allocated_amount = 0 "
-			 "   AND ($1::bigint IS NULL OR t.company_id = $1) "
-			 "   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line r WHERE r.bank_transaction_id = t.id) "
-			 " ORDER BY t.booking_date, t.id "
-			 "   FOR UPDATE OF t SKIP LOCKED",
+	/* a real run locks the lines it takes; another run skips them */
+	spi_each(run, dry_run ? UNMATCHED_LINES : UNMATCHED_LINES "   FOR UPDATE OF t SKIP LOCKED",
 			 1, types, values, nulls, load_line_row);
-	else
-		spi_each(run,
-				 "SELECT t.id, t.company_id, t.currency, " AMOUNT4("t.amount") ", t.booking_date, "
-				 "       t.counterparty_name, t.counterparty_iban::text, t.remittance_info, t.structured_reference, "
-				 "       t.end_to_end_id, t.bank_tx_code, coalesce(t.return_reason, CASE WHEN t.reversal THEN 'reversal' END) "
-				 "  FROM ar.bank_transaction t "
-				 " WHERE t.status = 'unmatched' AND t.allocated_amount = 0 "
-				 "   AND ($1::bigint IS NULL OR t.company_id = $1) "
-				 "   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line r WHERE r.bank_transaction_id = t.id) "
-				 " ORDER BY t.booking_date, t.id",
-				 1, types, values, nulls, load_line_row);
 }
 
 static void
@@ -739,26 +730,6 @@ unmatched_explanation(RcLine *line)
 	return b.data;
 }
 
-static const char *
-payer_by_text(RcLine *line)
-{
-	switch (line->payer.by)
-	{
-		case PAYER_IBAN:
-			return "iban";
-		case PAYER_IBAN_HISTORY:
-			return "iban_history";
-		case PAYER_NAME:
-			return "name";
-		case PAYER_NAME_CLOSE:
-			return "close_name";
-		case PAYER_REFERENCE:
-			return "reference";
-		default:
-			return "none";
-	}
-}
-
 /*
  * A line paying invoices net of a credit note: the credit note is set
  * against the invoices first (allocations of method credit_note, as
@@ -924,7 +895,7 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 		col_push(&ln[4], Float4GetDatum(best ? best->score : 0), best == NULL);
 		col_push(&ln[5], Int64GetDatum(best && best->cust >= 0 ? run->cust[best->cust].id : 0),
 				 best == NULL || best->cust < 0);
-		col_text(&ln[6], line->outcome == OUT_IGNORED ? NULL : payer_by_text(line));
+		col_text(&ln[6], line->outcome == OUT_IGNORED ? NULL : rc_payer_name(line->payer.by));
 		col_text(&ln[7], flags_text(line->flags));
 		col_text(&ln[8], best ? ids_text(run, best) : "{}");
 		col_text(&ln[9], explanation);

@@ -249,5 +249,6 @@ extern char *rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank);
 extern uint64 rc_id_key(int64 id);
 extern uint64 rc_amount_key(int64 company_id, const char *currency, Amount amount);
 extern void rc_index_customer_names(RcRun *run);
+extern const char *rc_payer_name(PayerBy by);
 
 #endif							/* AR_RECONCILE_H */

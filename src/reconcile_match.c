@@ -2141,8 +2141,9 @@ class_name(HitClass c)
 	}
 }
 
-static const char *
-payer_name(PayerBy by)
+/* How the payer was identified, as explanations and ar.reconcile_line say it. */
+const char *
+rc_payer_name(PayerBy by)
 {
 	switch (by)
 	{
@@ -2239,7 +2240,7 @@ rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank)
 					 h->method, h->score, rank, line->outcome == OUT_APPLIED && rank == 1 ? "true" : "false");
 
 	/* payer */
-	appendStringInfo(&b, ",\"payer\":{\"identified_by\":\"%s\"", payer_name(line->payer.by));
+	appendStringInfo(&b, ",\"payer\":{\"identified_by\":\"%s\"", rc_payer_name(line->payer.by));
 	if (line->payer.ncust > 0)
 	{
 		appendStringInfoString(&b, ",\"customers\":[");
@@ -2349,7 +2350,7 @@ rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank)
 	/* one sentence for people */
 	if (summary.len == 0)
 		appendStringInfoString(&summary, "no reference");
-	appendStringInfo(&summary, "; payer %s", payer_name(line->payer.by));
+	appendStringInfo(&summary, "; payer %s", rc_payer_name(line->payer.by));
 	if (h->cust >= 0)
 		appendStringInfo(&summary, " (%s)", run->cust[h->cust].code);
 	appendStringInfoString(&summary, "; paid ");

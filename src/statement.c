@@ -314,6 +314,17 @@ stmt_find_creditor_ref(const char *text)
 	return NULL;
 }
 
+char *
+stmt_structured_reference(char *given, const char *remittance)
+{
+	char	   *rf;
+
+	if (given == NULL)
+		return stmt_find_creditor_ref(remittance);
+	rf = stmt_find_creditor_ref(given);
+	return rf != NULL ? rf : given;
+}
+
 /* ISO 20022 ExternalReturnReason1Code values seen on SEPA returns. */
 static const char *const return_reasons[] = {
 	"AC01", "AC02", "AC03", "AC04", "AC05", "AC06", "AC13", "AG01", "AG02",

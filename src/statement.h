@@ -141,6 +141,13 @@ extern char *stmt_account_iban(const char *account);
 /* An ISO 11649 reference found in free text (compact), or NULL. */
 extern char *stmt_find_creditor_ref(const char *text);
 
+/*
+ * The structured reference a line keeps: the one given, compacted when it is
+ * an ISO 11649 reference; without one, an ISO 11649 reference found in the
+ * remittance text, or NULL.
+ */
+extern char *stmt_structured_reference(char *given, const char *remittance);
+
 /* The compact IBAN of text when it is one, else NULL (never throws). */
 extern char *stmt_iban_or_null(const char *text);
 

@@ -532,15 +532,7 @@ read_row(CsvState *st, CsvRecord *rec)
 	line.counterparty_bic = value(st, rec, COL_COUNTERPARTY_BIC);
 	line.remittance_info = stmt_squeeze(value(st, rec, COL_REMITTANCE_INFO));
 	line.structured_reference = value(st, rec, COL_STRUCTURED_REFERENCE);
-	if (line.structured_reference != NULL)
-	{
-		char	   *rf = stmt_find_creditor_ref(line.structured_reference);
-
-		if (rf != NULL)
-			line.structured_reference = rf;
-	}
-	else
-		line.structured_reference = stmt_find_creditor_ref(line.remittance_info);
+	line.structured_reference = stmt_structured_reference(line.structured_reference, line.remittance_info);
 	line.end_to_end_id = value(st, rec, COL_END_TO_END_ID);
 	line.bank_reference = value(st, rec, COL_BANK_REFERENCE);
 	line.customer_reference = value(st, rec, COL_CUSTOMER_REFERENCE);

@@ -75,3 +75,19 @@ bench_prepare() {
 	chmod 755 "$WORK"
 	trap '[ -n "${AR_BENCH_KEEP:-}" ] || { cluster_stop "$WORK/cluster"; rm -rf "$WORK"; }' EXIT
 }
+
+# bench_exit VERDICT ERRORS [WHEN]: prints a benchmark's verdict lines and
+# its ledger check (ERRORS rows of ar.check_ledger that disagree); exits 1
+# when a verdict line says FAIL or the ledger disagrees.
+bench_exit() {
+	local verdict=$1 errors=$2 when=${3:-} status=0
+	echo "$verdict"
+	[[ "$verdict" == *FAIL* ]] && status=1
+	if [ "$errors" -ne 0 ]; then
+		echo "ledger check: $errors rows disagree: FAIL"
+		status=1
+	else
+		echo "ledger check (ar.check_ledger)${when:+ $when}: clean"
+	fi
+	exit $status
+}

@@ -2180,6 +2180,19 @@ BEGIN
 	RETURN run_id;
 END $$;
 
+-- A run the worker started, locked, or an error when it is no longer running.
+CREATE FUNCTION ar._worker_run_running(run_id bigint) RETURNS ar.worker_run
+LANGUAGE plpgsql AS $$
+DECLARE
+	r ar.worker_run;
+BEGIN
+	SELECT * INTO r FROM ar.worker_run w WHERE w.id = run_id AND w.status = 'running' FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'worker run % is not running', run_id USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	RETURN r;
+END $$;
+
 CREATE FUNCTION ar._worker_reconcile(run_id bigint) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
@@ -2187,10 +2200,7 @@ DECLARE
 	lines bigint;
 	applied bigint;
 BEGIN
-	SELECT * INTO r FROM ar.worker_run w WHERE w.id = run_id AND w.status = 'running' FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'worker run % is not running', run_id USING ERRCODE = 'object_not_in_prerequisite_state';
-	END IF;
+	r := ar._worker_run_running(run_id);
 	EXECUTE 'SELECT count(*), count(*) FILTER (WHERE applied) FROM ar.reconcile(true)' INTO lines, applied;
 	UPDATE ar.worker_run w
 	   SET status = 'succeeded', finished_at = clock_timestamp(),
@@ -2226,10 +2236,7 @@ DECLARE
 	queued bigint;
 	per_level jsonb;
 BEGIN
-	SELECT * INTO r FROM ar.worker_run w WHERE w.id = run_id AND w.status = 'running' FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'worker run % is not running', run_id USING ERRCODE = 'object_not_in_prerequisite_state';
-	END IF;
+	r := ar._worker_run_running(run_id);
 	-- the notices stay in the outbox: no need to read them back
 	PERFORM set_config('ar_collect.dunning_return_rows', 'off', true);
 	PERFORM ar.run_dunning(r.as_of);
