@@ -31,7 +31,7 @@ bench_prepare aging_bench
 # The whole table stays in shared buffers, so I/O does not blur the
 # comparison of CPU cost per row.
 IFS=';' read -r -a extra_settings <<<"${AR_BENCH_SETTINGS:-}"
-cluster_start "$WORK/cluster" "$PORT" "shared_buffers = '2GB'" "max_parallel_workers = 8" \
+cluster_start "$WORK/cluster" "$PORT" "ar_collect.enabled = off" "shared_buffers = '2GB'" "max_parallel_workers = 8" \
 	"${extra_settings[@]}" || { cat "$WORK/cluster/server.log" >&2; exit 1; }
 
 sql() { as_postgres $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -At -d postgres "$@"; }

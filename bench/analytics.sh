@@ -33,7 +33,7 @@ AS_OF=2026-06-30
 [[ "$ROWS" =~ ^[0-9]+$ ]] || { echo "usage: $0 [ROWS]" >&2; exit 2; }
 
 bench_prepare analytics_bench
-cluster_start "$WORK/cluster" "$PORT" "shared_buffers = '2GB'" "max_parallel_workers = 8" \
+cluster_start "$WORK/cluster" "$PORT" "ar_collect.enabled = off" "shared_buffers = '2GB'" "max_parallel_workers = 8" \
 	"max_wal_size = '8GB'" "maintenance_work_mem = '512MB'" "work_mem = '256MB'" \
 	|| { cat "$WORK/cluster/server.log" >&2; exit 1; }
 

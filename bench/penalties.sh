@@ -32,7 +32,7 @@ TARGET=10
 
 bench_prepare penalties_bench
 IFS=';' read -r -a extra_settings <<<"${AR_BENCH_SETTINGS:-}"
-cluster_start "$WORK/cluster" "$PORT" "shared_buffers = '1GB'" \
+cluster_start "$WORK/cluster" "$PORT" "ar_collect.enabled = off" "shared_buffers = '1GB'" \
 	"${extra_settings[@]}" || { cat "$WORK/cluster/server.log" >&2; exit 1; }
 
 sql() { as_postgres $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -At -d postgres "$@"; }

@@ -37,7 +37,7 @@ PORT=${AR_BENCH_PORT:-55453}
 	{ echo "usage: $0 [PER_SITUATION] [CUSTOMERS] [SEED]" >&2; exit 2; }
 
 bench_prepare reconcile_quality
-cluster_start "$WORK/cluster" "$PORT" || { cat "$WORK/cluster/server.log" >&2; exit 1; }
+cluster_start "$WORK/cluster" "$PORT" "ar_collect.enabled = off" || { cat "$WORK/cluster/server.log" >&2; exit 1; }
 
 sql() { as_postgres $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 

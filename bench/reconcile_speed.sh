@@ -38,7 +38,7 @@ SAMPLE=${AR_BENCH_SAMPLE:-200}
 bench_prepare reconcile_speed
 # No autovacuum: the tables are vacuumed once after the load, and a worker
 # vacuuming a fresh copy would compete with the timed runs for 2 cores.
-cluster_start "$WORK/cluster" "$PORT" "shared_buffers = '1GB'" "max_wal_size = '4GB'" "checkpoint_timeout = '30min'" \
+cluster_start "$WORK/cluster" "$PORT" "ar_collect.enabled = off" "shared_buffers = '1GB'" "max_wal_size = '4GB'" "checkpoint_timeout = '30min'" \
 	"autovacuum = off" ||
 	{ cat "$WORK/cluster/server.log" >&2; exit 1; }
 

@@ -92,6 +92,26 @@ dec128_corrupt(void)
 			 errmsg("invalid numeric value: too short for its header")));
 }
 
+static void
+dec128_cents_overflow(void)
+{
+	/* unreachable: dec128_round_cents reads values below 10^32 only */
+	dec128_corrupt();
+}
+
+bool
+dec128_round_cents(Datum numeric, int128 *cents)
+{
+	Dec128Unpacked n;
+	int128		mills;
+
+	if (dec128_unpack(numeric, &n) != DEC128_FINITE || n.weight >= 8)
+		return false;
+	mills = dec128_value(&n, 3, dec128_cents_overflow);
+	*cents = (mills < 0 ? mills - 5 : mills + 5) / 10;
+	return true;
+}
+
 /* Write value / 10^scale as a plain decimal into buf (DEC128_BUFLEN bytes). */
 void
 dec128_format(int128 value, int scale, char *buf)

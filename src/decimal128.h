@@ -241,4 +241,11 @@ dec128_value(const Dec128Unpacked *n, int scale, Dec128Overflow overflow)
 	return n->negative ? -value : value;
 }
 
+/*
+ * A numeric Datum in cents, rounded half away from zero as round(x, 2) does
+ * (it looks at the third decimal only), when it is finite and below 10^32
+ * in magnitude; false otherwise.
+ */
+extern bool dec128_round_cents(Datum numeric, int128 *cents);
+
 #endif							/* AR_DECIMAL128_H */

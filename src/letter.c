@@ -30,11 +30,15 @@
  *   hundred thousand letters, about half as big.  PostgreSQL compresses by
  *   itself only the values of rows larger than about 2 kB.
  *
- * ar._invoice_table(lines ar.dunning_line[], language text, wide boolean)
- *   The invoice table of a notice: a header, a rule, one line per element
- *   in the order given (number, due date, amount, open amount, days late,
- *   and with wide the interest and fixed fee); each column as wide as its
- *   longest cell, text to the left, numbers to the right.
+ * ar._invoice_table(lines ar._dunning_lines, currency text, language text,
+ *                   wide boolean)
+ *   The invoice table of a notice: a header, a rule, one line per line in
+ *   the order given (number, due date, amount, open amount, days late, and
+ *   with wide the interest and fixed fee, amounts in currency); each column
+ *   as wide as its longest cell, text to the left, numbers to the right.
+ *
+ * ar._line_ids(lines ar._dunning_lines) bigint[]
+ *   The invoice ids of the lines, in the order given.
  *
  * Copyright (c) the ar_collect authors
  *
@@ -42,13 +46,11 @@
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "access/toast_compression.h"
 #include "access/toast_internals.h"
 #include "catalog/pg_type.h"
 #include "datatype/timestamp.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
@@ -56,9 +58,11 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
-#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
-#include "utils/typcache.h"
+
+#include "decimal128.h"
+#include "dunning_lines.h"
 
 #define TEMPLATE_MAX_NAME	63
 /* shorter letters are not worth compressing */
@@ -245,33 +249,16 @@ ar_render_template(PG_FUNCTION_ARGS)
 
 /* ------------------------------------------------------------ formatting */
 
-/* Appends amount rounded to the cent with the language's separators. */
+/* Appends a plain decimal (as numeric_out prints it) with two decimals and
+ * the language's separators. */
 static void
-append_money(StringInfo out, Numeric amount, LetterLanguage lang)
+append_grouped(StringInfo out, const char *digits, LetterLanguage lang)
 {
-	char	   *digits;
-	const char *p;
-	const char *point;
+	const char *p = digits;
+	const char *point = strchr(digits, '.');
 	int			intlen;
 	int			i;
 
-	if (numeric_is_nan(amount) || numeric_is_inf(amount))
-	{
-		appendStringInfoString(out, DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(amount))));
-		return;
-	}
-	digits = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(amount)));
-	point = strchr(digits, '.');
-	if (point != NULL && strlen(point + 1) > 2)
-	{
-		/* round(amount, 2) rounds half away from zero */
-		pfree(digits);
-		digits = DatumGetCString(DirectFunctionCall1(numeric_out,
-													 DirectFunctionCall2(numeric_round, NumericGetDatum(amount),
-																		 Int32GetDatum(2))));
-		point = strchr(digits, '.');
-	}
-	p = digits;
 	if (*p == '-')
 	{
 		appendStringInfoChar(out, '-');
@@ -285,10 +272,35 @@ append_money(StringInfo out, Numeric amount, LetterLanguage lang)
 		appendStringInfoChar(out, p[i]);
 	}
 	appendStringInfoChar(out, lang == LANG_FR ? ',' : '.');
-	/* two decimals: pad what numeric_out printed */
 	for (i = 0, p = point ? point + 1 : ""; i < 2; i++)
 		appendStringInfoChar(out, *p ? *p++ : '0');
-	pfree(digits);
+}
+
+static void
+append_cents(StringInfo out, int128 cents, LetterLanguage lang)
+{
+	char		digits[DEC128_BUFLEN];
+
+	dec128_format(cents, 2, digits);
+	append_grouped(out, digits, lang);
+}
+
+/* Appends amount rounded to the cent with the language's separators. */
+static void
+append_money(StringInfo out, Numeric amount, LetterLanguage lang)
+{
+	int128		cents;
+
+	if (dec128_round_cents(NumericGetDatum(amount), &cents))
+		append_cents(out, cents, lang);
+	else if (numeric_is_nan(amount) || numeric_is_inf(amount))
+		appendStringInfoString(out, DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(amount))));
+	else
+		append_grouped(out, DatumGetCString(DirectFunctionCall1(numeric_out,
+																DirectFunctionCall2(numeric_round,
+																					NumericGetDatum(amount),
+																					Int32GetDatum(2)))),
+					   lang);
 }
 
 static void
@@ -411,21 +423,6 @@ enum
 	NCOLUMNS
 };
 
-/* Attributes of ar.dunning_line, in order. */
-enum
-{
-	ATT_INVOICE_ID,
-	ATT_NUMBER,
-	ATT_DUE_DATE,
-	ATT_AMOUNT,
-	ATT_OPEN_AMOUNT,
-	ATT_DAYS_LATE,
-	ATT_INTEREST,
-	ATT_FIXED_FEE,
-	ATT_CURRENCY,
-	NATTRIBUTES
-};
-
 static const char *const headers_en[NCOLUMNS] = {
 	"Invoice", "Due date", "Amount", "Outstanding", "Days late", "Interest", "Fixed fee"
 };
@@ -480,143 +477,45 @@ append_row(StringInfo out, const char *cells, const Cell *row, const int *widths
 	}
 }
 
+/* The numbers of a money cell: the amount in cents and the currency code. */
 static void
-append_text_datum(StringInfo buf, Datum d)
+append_cents_currency(StringInfo out, int64 cents, const char *currency, LetterLanguage lang)
 {
-	text	   *t = DatumGetTextPP(d);
-
-	appendBinaryStringInfo(buf, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-}
-
-/* The lines of a notice, deformed, in table order. */
-typedef struct Line
-{
-	Datum		values[NATTRIBUTES];
-	bool		nulls[NATTRIBUTES];
-} Line;
-
-/* One attribute of two lines (a date or a bigint), NULLs last. */
-static int
-compare_attribute(const Line *x, const Line *y, int att)
-{
-	int64		vx,
-				vy;
-
-	if (x->nulls[att] || y->nulls[att])
-		return x->nulls[att] == y->nulls[att] ? 0 : (x->nulls[att] ? 1 : -1);
-	vx = att == ATT_DUE_DATE ? DatumGetDateADT(x->values[att]) : DatumGetInt64(x->values[att]);
-	vy = att == ATT_DUE_DATE ? DatumGetDateADT(y->values[att]) : DatumGetInt64(y->values[att]);
-	return vx == vy ? 0 : (vx < vy ? -1 : 1);
-}
-
-/* Invoice numbers, byte by byte (NULLs last). */
-static int
-compare_number(const Line *x, const Line *y)
-{
-	text	   *tx;
-	text	   *ty;
-	int			lx,
-				ly,
-				c;
-
-	if (x->nulls[ATT_NUMBER] || y->nulls[ATT_NUMBER])
-		return x->nulls[ATT_NUMBER] == y->nulls[ATT_NUMBER] ? 0 : (x->nulls[ATT_NUMBER] ? 1 : -1);
-	tx = DatumGetTextPP(x->values[ATT_NUMBER]);
-	ty = DatumGetTextPP(y->values[ATT_NUMBER]);
-	lx = VARSIZE_ANY_EXHDR(tx);
-	ly = VARSIZE_ANY_EXHDR(ty);
-	c = memcmp(VARDATA_ANY(tx), VARDATA_ANY(ty), Min(lx, ly));
-	return c != 0 ? c : (lx == ly ? 0 : (lx < ly ? -1 : 1));
-}
-
-/* Table order: due date, then invoice number, then invoice id. */
-static int
-line_compare(const void *a, const void *b)
-{
-	int			c = compare_attribute(a, b, ATT_DUE_DATE);
-
-	if (c == 0)
-		c = compare_number(a, b);
-	return c != 0 ? c : compare_attribute(a, b, ATT_INVOICE_ID);
-}
-
-/* Reads an ar.dunning_line[] into Lines in table order. */
-static int
-read_lines(ArrayType *array, Line **lines)
-{
-	Oid			element_type = ARR_ELEMTYPE(array);
-	TupleDesc	tupdesc;
-	Datum	   *elems;
-	bool	   *elem_nulls;
-	int			nlines;
-	int			i;
-
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("invoice table lines must be a one-dimensional array")));
-	tupdesc = lookup_rowtype_tupdesc(element_type, -1);
-	if (tupdesc->natts != NATTRIBUTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("invoice table lines must be ar.dunning_line, not %s", format_type_be(element_type))));
-	deconstruct_array(array, element_type, -1, false, TYPALIGN_DOUBLE, &elems, &elem_nulls, &nlines);
-	*lines = palloc(sizeof(Line) * Max(nlines, 1));
-	for (i = 0; i < nlines; i++)
-	{
-		HeapTupleData tuple;
-
-		if (elem_nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("invoice table line %d is NULL", i + 1)));
-		tuple.t_len = HeapTupleHeaderGetDatumLength(DatumGetHeapTupleHeader(elems[i]));
-		ItemPointerSetInvalid(&tuple.t_self);
-		tuple.t_tableOid = InvalidOid;
-		tuple.t_data = DatumGetHeapTupleHeader(elems[i]);
-		heap_deform_tuple(&tuple, tupdesc, (*lines)[i].values, (*lines)[i].nulls);
-	}
-	ReleaseTupleDesc(tupdesc);
-	if (nlines > 1)
-		qsort(*lines, nlines, sizeof(Line), line_compare);
-	return nlines;
+	append_cents(out, cents, lang);
+	appendStringInfoString(out, lang == LANG_FR ? nbsp() : " ");
+	appendStringInfoString(out, currency);
 }
 
 Datum
 ar_line_ids(PG_FUNCTION_ARGS)
 {
-	Line	   *lines;
-	int			nlines = read_lines(PG_GETARG_ARRAYTYPE_P(0), &lines);
-	Datum	   *ids = palloc(sizeof(Datum) * Max(nlines, 1));
-	bool	   *nulls = palloc(sizeof(bool) * Max(nlines, 1));
+	DunLines   *lines = dun_lines_arg(fcinfo, 0);
+	Datum	   *ids = palloc(sizeof(Datum) * Max(lines->nlines, 1));
+	int			offset = 0;
 	int			dims[1];
 	int			lbs[1] = {1};
-	int			i;
 
-	for (i = 0; i < nlines; i++)
-	{
-		ids[i] = lines[i].values[ATT_INVOICE_ID];
-		nulls[i] = lines[i].nulls[ATT_INVOICE_ID];
-	}
-	dims[0] = nlines;
-	PG_RETURN_ARRAYTYPE_P(construct_md_array(ids, nulls, nlines > 0 ? 1 : 0, dims, lbs, INT8OID, 8,
+	for (int i = 0; i < lines->nlines; i++)
+		ids[i] = Int64GetDatum(dun_lines_next(lines, &offset)->invoice_id);
+	dims[0] = lines->nlines;
+	PG_RETURN_ARRAYTYPE_P(construct_md_array(ids, NULL, lines->nlines > 0 ? 1 : 0, dims, lbs, INT8OID, 8,
 											 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
 Datum
 ar_invoice_table(PG_FUNCTION_ARGS)
 {
+	DunLines   *lines;
+	const char *currency;
 	LetterLanguage lang;
 	bool		wide;
-	Line	   *lines;
-	int			nlines;
 	int			ncolumns;
 	int			widths[NCOLUMNS];
 	Cell	   *cells;
 	Cell		header[NCOLUMNS];
 	StringInfoData buf;
 	StringInfoData out;
-	StringInfoData currency;
+	int			offset = 0;
 	int			i;
 	int			col;
 	int			total;
@@ -624,10 +523,11 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	lang = PG_ARGISNULL(1) ? LANG_EN : letter_language(PG_GETARG_TEXT_PP(1));
-	wide = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+	lines = dun_lines_arg(fcinfo, 0);
+	currency = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	lang = PG_ARGISNULL(2) ? LANG_EN : letter_language(PG_GETARG_TEXT_PP(2));
+	wide = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 	ncolumns = wide ? NCOLUMNS : COL_INTEREST;
-	nlines = read_lines(PG_GETARG_ARRAYTYPE_P(0), &lines);
 
 	/* every cell's text, NUL-terminated, in one buffer */
 	initStringInfo(&buf);
@@ -639,47 +539,38 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 		widths[col] = header[col].width;
 	}
 
-	cells = palloc(sizeof(Cell) * NCOLUMNS * Max(nlines, 1));
-	initStringInfo(&currency);
-	for (i = 0; i < nlines; i++)
+	cells = palloc(sizeof(Cell) * NCOLUMNS * Max(lines->nlines, 1));
+	for (i = 0; i < lines->nlines; i++)
 	{
-		Datum	   *values = lines[i].values;
-		bool	   *nulls = lines[i].nulls;
+		const DunLine *line = dun_lines_next(lines, &offset);
 		Cell	   *row = &cells[i * NCOLUMNS];
 
-		resetStringInfo(&currency);
-		if (!nulls[ATT_CURRENCY])
-			append_text_datum(&currency, values[ATT_CURRENCY]);
-		if (!nulls[ATT_NUMBER])
-			append_text_datum(&buf, values[ATT_NUMBER]);
+		appendBinaryStringInfo(&buf, DUN_LINE_NUMBER(line), line->number_len);
 		row[COL_NUMBER] = end_cell(&buf, &start);
-		if (!nulls[ATT_DUE_DATE])
-			append_short_date(&buf, DatumGetDateADT(values[ATT_DUE_DATE]), lang);
+		append_short_date(&buf, line->due_date, lang);
 		row[COL_DUE] = end_cell(&buf, &start);
-		if (!nulls[ATT_AMOUNT])
-			append_money_currency(&buf, DatumGetNumeric(values[ATT_AMOUNT]), currency.data, lang);
+		append_cents_currency(&buf, line->amount, currency, lang);
 		row[COL_AMOUNT] = end_cell(&buf, &start);
-		if (!nulls[ATT_OPEN_AMOUNT])
-			append_money_currency(&buf, DatumGetNumeric(values[ATT_OPEN_AMOUNT]), currency.data, lang);
+		append_cents_currency(&buf, line->open_amount, currency, lang);
 		row[COL_OPEN] = end_cell(&buf, &start);
-		if (nulls[ATT_DAYS_LATE] || DatumGetInt32(values[ATT_DAYS_LATE]) <= 0)
+		if (line->days_late <= 0)
 			appendStringInfoChar(&buf, '-');
 		else
 		{
 			char		number[12];
 
-			pg_ltoa(DatumGetInt32(values[ATT_DAYS_LATE]), number);
+			pg_ltoa(line->days_late, number);
 			appendStringInfoString(&buf, number);
 			appendStringInfoString(&buf, lang == LANG_FR ? " j" : " d");
 		}
 		row[COL_LATE] = end_cell(&buf, &start);
 		if (wide)
 		{
-			if (!nulls[ATT_INTEREST])
-				append_money_currency(&buf, DatumGetNumeric(values[ATT_INTEREST]), currency.data, lang);
+			if (line->flags & DUN_LINE_INTEREST)
+				append_cents_currency(&buf, line->interest, currency, lang);
 			row[COL_INTEREST] = end_cell(&buf, &start);
-			if (!nulls[ATT_FIXED_FEE])
-				append_money_currency(&buf, DatumGetNumeric(values[ATT_FIXED_FEE]), currency.data, lang);
+			if (line->flags & DUN_LINE_FEE)
+				append_cents_currency(&buf, line->fixed_fee, currency, lang);
 			row[COL_FEE] = end_cell(&buf, &start);
 		}
 		for (col = 0; col < ncolumns; col++)
@@ -691,12 +582,12 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 		total += widths[col];
 	/* the whole table in one allocation (widths in characters: bytes may be more) */
 	initStringInfo(&out);
-	enlargeStringInfo(&out, (nlines + 2) * (total + 1) + buf.len);
+	enlargeStringInfo(&out, (lines->nlines + 2) * (total + 1) + buf.len);
 	append_row(&out, buf.data, header, widths, ncolumns);
 	appendStringInfoChar(&out, '\n');
 	for (i = 0; i < total; i++)
 		appendStringInfoChar(&out, '-');
-	for (i = 0; i < nlines; i++)
+	for (i = 0; i < lines->nlines; i++)
 	{
 		appendStringInfoChar(&out, '\n');
 		append_row(&out, buf.data, &cells[i * NCOLUMNS], widths, ncolumns);

@@ -36,19 +36,6 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ar.format_date(date, text) IS
 	'A date as a letter prints it: 1er mars 2026 (fr), 1 March 2026 (other languages).';
 
--- One line of the invoice table of a notice.
-CREATE TYPE ar.dunning_line AS (
-	invoice_id   bigint,
-	number       text,
-	due_date     date,
-	amount       numeric,
-	open_amount  numeric,
-	days_late    integer,
-	interest     numeric,
-	fixed_fee    numeric,
-	currency     text
-);
-
 -- What ar.run_dunning needs of an account besides its lines, in one
 -- transition per invoice (src/dunning_totals.c): R, and the count, sums and
 -- problems of the listing a notice uses (the invoices at level 1 and up, or
@@ -107,13 +94,63 @@ CREATE AGGREGATE ar._dunning_totals(level integer, open_amount numeric, interest
 COMMENT ON AGGREGATE ar._dunning_totals(integer, numeric, numeric, numeric, numeric, text) IS
 	'Per account, over its dunnable invoices (level, open amount on the run date, interest, fixed fee, penalty total, problem): R and the count, sums and problems of the listing a notice uses';
 
-CREATE FUNCTION ar._invoice_table(lines ar.dunning_line[], language text, wide boolean)
+-- The lines a notice lists, in one flat value (src/dunning_lines.c): built
+-- per account by the aggregate ar._dunning_lines in one transition per
+-- invoice, in table order (due date, number, id), amounts in cents as the
+-- letter prints them.  Text form {(invoice_id,"number",due_date,days_late,
+-- level,amount,open_amount,interest,fixed_fee)...}: the state can cross
+-- servers as text (parallel workers, shards).
+CREATE TYPE ar._dunning_lines;
+CREATE FUNCTION ar._dunning_lines_in(cstring) RETURNS ar._dunning_lines
+	AS 'MODULE_PATHNAME', 'dunning_lines_in'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ar._dunning_lines_out(ar._dunning_lines) RETURNS cstring
+	AS 'MODULE_PATHNAME', 'dunning_lines_out'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE TYPE ar._dunning_lines (
+	INPUT = ar._dunning_lines_in,
+	OUTPUT = ar._dunning_lines_out,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = double,
+	STORAGE = extended
+);
+COMMENT ON TYPE ar._dunning_lines IS
+	'the invoices a dunning notice lists, amounts in cents; text form {(invoice_id,"number",YYYY-MM-DD,days_late,level,amount,open_amount,interest,fixed_fee)...}';
+
+CREATE FUNCTION ar._dunning_lines_transfn(ar._dunning_lines, integer, bigint, text, date, integer,
+                                          numeric, numeric, numeric, numeric)
+	RETURNS ar._dunning_lines
+	AS 'MODULE_PATHNAME', 'dunning_lines_transfn'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ar._dunning_lines_combine(ar._dunning_lines, ar._dunning_lines)
+	RETURNS ar._dunning_lines
+	AS 'MODULE_PATHNAME', 'dunning_lines_combine'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ar._dunning_lines_final(ar._dunning_lines) RETURNS ar._dunning_lines
+	AS 'MODULE_PATHNAME', 'dunning_lines_final'
+	LANGUAGE C IMMUTABLE PARALLEL SAFE;
+-- SSPACE: the planner's guess of a state (an account's lines, 16-byte
+-- numbers, grown from 8), so that hashing accounts is costed as it runs
+CREATE AGGREGATE ar._dunning_lines(level integer, invoice_id bigint, number text, due_date date,
+                                   days_late integer, amount numeric, open_amount numeric,
+                                   interest numeric, fixed_fee numeric) (
+	SFUNC = ar._dunning_lines_transfn,
+	STYPE = ar._dunning_lines,
+	SSPACE = 640,
+	FINALFUNC = ar._dunning_lines_final,
+	COMBINEFUNC = ar._dunning_lines_combine,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ar._dunning_lines(integer, bigint, text, date, integer, numeric, numeric, numeric, numeric) IS
+	'Per account, over its dunnable invoices: the lines its notice lists (level 1 and up, else level 0) in table order';
+
+-- The invoice table of a notice, and the invoice ids of its lines (src/letter.c).
+CREATE FUNCTION ar._invoice_table(lines ar._dunning_lines, currency text, language text, wide boolean)
 RETURNS text
 AS 'MODULE_PATHNAME', 'ar_invoice_table'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
--- The invoice ids of lines, in the order of the table (due date, number, id).
-CREATE FUNCTION ar._line_ids(lines ar.dunning_line[])
+CREATE FUNCTION ar._line_ids(lines ar._dunning_lines)
 RETURNS bigint[]
 AS 'MODULE_PATHNAME', 'ar_line_ids'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
@@ -1600,22 +1637,10 @@ BEGIN
 	step_at := clock_timestamp();
 	IF penalty_mode = 'engine' THEN
 		EXECUTE 'SELECT EXISTS (SELECT 1 FROM ar.penalty_claim)' INTO claims;
-		-- payments made by x on the invoices partly paid then, for the engine
-		PERFORM ar._dunning_work_table('ar_dun_pay', format($w$
-		-- (in any order: the engine sorts them)
-		SELECT a.invoice_id, array_agg(a.allocated_on) AS dates, array_agg(a.amount) AS amounts
-		  FROM ar.allocation a
-		  JOIN ar.invoice i ON i.id = a.invoice_id
-		 WHERE a.allocated_on <= %1$L::date
-		   AND i.amount > 0 AND i.issue_date <= %1$L::date AND i.due_date <= %1$L::date + %2$s AND i.open_amount <> i.amount
-		   AND (i.open_amount <> 0 OR i.id IN (SELECT l.invoice_id FROM ar.allocation l WHERE l.allocated_on > %1$L::date))
-		 GROUP BY a.invoice_id
-		$w$, x, lead_days));
-		ANALYZE ar_dun_pay (invoice_id);
 	END IF;
 	paid_since := EXISTS (SELECT 1 FROM ar.allocation a WHERE a.allocated_on > x);
 	cancelled_since := EXISTS (SELECT 1 FROM ar.invoice i WHERE i.cancelled_on > x);
-	RAISE DEBUG 'run_dunning payments: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	RAISE DEBUG 'run_dunning claims, payments and cancellations since: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
 
 	-- 1, 2. In one pass over the dunnable invoices on x: the level each
@@ -1637,40 +1662,36 @@ BEGIN
 		       %4$s AS open_on_x %3$s
 		  FROM ar.invoice i %5$s
 		 WHERE i.open_amount <> 0 AND i.amount > 0 AND i.issue_date <= %1$L AND i.due_date <= %2$L
-		%10$s
+		%9$s
 		), dunnable AS (
 		SELECT o.*, c.policy_id, p.levels[width_bucket(%1$L::date - o.due_date, p.offsets)] AS inv_level %6$s
 		  FROM open_on_x o
 		  JOIN ar_dun_customer c ON c.customer_id = o.customer_id
-		  JOIN ar_dun_policy p ON p.policy_id = c.policy_id %9$s
+		  JOIN ar_dun_policy p ON p.policy_id = c.policy_id
 		 WHERE o.open_on_x > 0
 		   AND width_bucket(%1$L::date - o.due_date, p.offsets) > 0
 		   AND NOT EXISTS (SELECT 1 FROM ar_dun_excluded e WHERE e.invoice_id = o.id)
 	)
 	-- per account: R, and what a notice would list (the invoices at level 1
 	-- and up, or those at level 0 when R = 0): counts and sums in one C
-	-- aggregate (ar._dunning_totals, one transition per invoice, exact
-	-- int128 sums), the lines and the first problem twice, FILTERed by
-	-- listing.  The lines are put in order (due date, number) when the
-	-- notice is rendered (ar._invoice_table, ar._line_ids).  Accounts are grouped on
-	-- the bytes of the currency code (COLLATE "C"): no locale rules needed.
+	-- aggregate (ar._dunning_totals, exact int128 sums), the lines in table
+	-- order in another (ar._dunning_lines), one transition per invoice
+	-- each; the first problem twice, FILTERed by listing.  Accounts are
+	-- grouped on the bytes of the currency code (COLLATE "C"): no locale
+	-- rules needed.
 	SELECT g.customer_id, (g.currency COLLATE "default")::char(3) AS currency, g.policy_id, (g.t).r,
 	       (g.t).invoice_count, (g.t).amount_due, (g.t).interest, (g.t).indemnity, (g.t).penalties,
-	       CASE WHEN (g.t).r >= 1 THEN g.lines1 ELSE g.lines0 END AS lines,
-	       (g.t).problems,
+	       g.lines, (g.t).problems,
 	       CASE WHEN (g.t).r >= 1 THEN g.problem1 ELSE g.problem0 END AS first_problem
 	  FROM (SELECT q.customer_id, q.currency, min(q.policy_id) AS policy_id,
 	               -- R, counts and sums (NULL penalties when any is unknown)
 	               ar._dunning_totals(q.inv_level, q.open_on_x, q.interest, q.fixed_fee, q.total, q.problem) AS t,
-	               array_agg(q.line) FILTER (WHERE q.inv_level >= 1) AS lines1,
-	               array_agg(q.line) FILTER (WHERE q.inv_level = 0) AS lines0,
+	               ar._dunning_lines(q.inv_level, q.id, q.number, q.due_date, %1$L::date - q.due_date, q.amount,
+	                                 q.open_on_x, q.interest, q.fixed_fee) AS lines,
 	               min(q.number || ': ' || q.problem) FILTER (WHERE q.inv_level >= 1) AS problem1,
 	               min(q.number || ': ' || q.problem) FILTER (WHERE q.inv_level = 0) AS problem0
-	          FROM (SELECT l.customer_id, l.currency COLLATE "C" AS currency, l.policy_id, l.inv_level, l.number,
-	                       l.open_on_x,
-	                       l.interest, l.fixed_fee, l.total, l.problem,
-	                       ROW(l.id, l.number, l.due_date, l.amount, l.open_on_x, %1$L::date - l.due_date, l.interest,
-	                           l.fixed_fee, l.currency)::ar.dunning_line AS line
+	          FROM (SELECT l.customer_id, l.currency COLLATE "C" AS currency, l.policy_id, l.inv_level, l.id, l.number,
+	                       l.due_date, l.amount, l.open_on_x, l.interest, l.fixed_fee, l.total, l.problem
 	                  FROM (SELECT p.*, %7$s
 	                          FROM (SELECT d.*, %8$s FROM dunnable d OFFSET 0) p) l) q
 	         GROUP BY q.customer_id, q.currency) g
@@ -1681,9 +1702,17 @@ BEGIN
 	CASE WHEN paid_since THEN 'i.open_amount + coalesce(l.amount, 0)' ELSE 'i.open_amount' END,
 	CASE WHEN paid_since THEN 'LEFT JOIN later l ON l.invoice_id = i.id' ELSE '' END,
 	-- %6$s: the regime each invoice runs under
+	-- and the payments made by x, read (through allocation_invoice) only for
+	-- the invoices partly paid on x
 	CASE WHEN penalty_mode = 'engine'
-	     THEN ', coalesce(o.penalty_regime, c.regime) AS regime, coalesce(o.penalty_rate, c.contract_rate) AS contract_rate,
-	             o.cancelled_on IS NULL AS liable, pay.dates AS pay_dates, pay.amounts AS pay_amounts'
+	     THEN format(', coalesce(o.penalty_regime, c.regime) AS regime, coalesce(o.penalty_rate, c.contract_rate) AS contract_rate,
+	             o.cancelled_on IS NULL AS liable,
+	             CASE WHEN o.open_on_x <> o.amount
+	                  THEN (SELECT array_agg(a.allocated_on) FROM ar.allocation a
+	                         WHERE a.invoice_id = o.id AND a.allocated_on <= %1$L::date) END AS pay_dates,
+	             CASE WHEN o.open_on_x <> o.amount
+	                  THEN (SELECT array_agg(a.amount) FROM ar.allocation a
+	                         WHERE a.invoice_id = o.id AND a.allocated_on <= %1$L::date) END AS pay_amounts', x)
 	     ELSE '' END,
 	-- %7$s: the penalty columns, from pen
 	CASE penalty_mode
@@ -1708,9 +1737,7 @@ BEGIN
 	              ELSE 'true' END, x)
 	     WHEN 'function' THEN format('ar.invoice_penalty(d.id, %L) AS pen', x)
 	     ELSE 'NULL::integer AS pen' END,
-	-- %9$s: the payments the engine needs
-	CASE WHEN penalty_mode = 'engine' THEN 'LEFT JOIN ar_dun_pay pay ON pay.invoice_id = o.id' ELSE '' END,
-	-- %10$s: the invoices paid since x, and cancelled since x
+	-- %9$s: the invoices paid since x, and cancelled since x
 	CASE WHEN paid_since THEN format($b$
 		UNION ALL
 		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount, i.cancelled_on, l.amount %s
@@ -1862,7 +1889,7 @@ BEGIN
 	        coalesce(co.iban, CASE WHEN t.render_language = 'fr' THEN 'indiqué sur nos factures'
 	                               ELSE 'shown on our invoices' END),
 	        ar.format_date(%1$L, t.render_language),
-	        ar._invoice_table(s.lines, t.render_language, n.state_penalties AND s.penalties IS NOT NULL),
+	        ar._invoice_table(s.lines, n.currency, t.render_language, n.state_penalties AND s.penalties IS NOT NULL),
 	        s.invoice_count::text,
 	        ar.format_money(s.amount_due, n.currency, t.render_language), n.currency::text,
 	        coalesce(ar.format_money(s.interest, n.currency, t.render_language), k.unknown),
