@@ -249,8 +249,10 @@ ar_render_template(PG_FUNCTION_ARGS)
 
 /* ------------------------------------------------------------ formatting */
 
-/* Appends a plain decimal (as numeric_out prints it) with two decimals and
- * the language's separators. */
+/*
+ * Appends a plain decimal (as numeric_out prints it) with two decimals and
+ * the language's separators.
+ */
 static void
 append_grouped(StringInfo out, const char *digits, LetterLanguage lang)
 {
@@ -477,7 +479,7 @@ append_row(StringInfo out, const char *cells, const Cell *row, const int *widths
 	}
 }
 
-/* The numbers of a money cell: the amount in cents and the currency code. */
+/* Appends cents and the currency code, as a money cell prints them. */
 static void
 append_cents_currency(StringInfo out, int64 cents, const char *currency, LetterLanguage lang)
 {
