@@ -379,9 +379,20 @@ dl_state_for_update(FunctionCallInfo fcinfo)
 
 	if (PG_ARGISNULL(0))
 		return dl_new(DUN_LINES_INITIAL * DUN_LINE_SIZE(16));
-	state = dun_lines_arg(fcinfo, 0);
 	if (AggCheckCallContext(fcinfo, NULL))
+	{
+		/*
+		 * The aggregate's own state, which this file built: its header is
+		 * checked, not every line again on every row (that would be
+		 * quadratic in the lines of an account).
+		 */
+		state = (DunLines *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+		if (VARSIZE(state) < sizeof(DunLines) || state->used < 0 ||
+			state->used > (int) (VARSIZE(state) - sizeof(DunLines)))
+			dl_corrupt("Its header does not match its size.");
 		return state;
+	}
+	state = dun_lines_arg(fcinfo, 0);
 	copy = dl_new(state->used);
 	copy->nlines = state->nlines;
 	copy->used = state->used;
