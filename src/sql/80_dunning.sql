@@ -1445,19 +1445,24 @@ $$;
 -- The work tables of ar.run_dunning: created once per transaction (ON COMMIT
 -- DROP), emptied and filled again by a later run in the same transaction,
 -- so that simulating many run dates in one transaction does not pile up
--- locks on temporary relations.  Returns the number of rows written.
-CREATE FUNCTION ar._dunning_work_table(name text, query text) RETURNS bigint
+-- locks on temporary relations.  With key, the table is created with an
+-- index on that column.  Returns the number of rows written.
+CREATE FUNCTION ar._dunning_work_table(name text, query text, key text DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
 	written bigint;
 BEGIN
 	IF to_regclass('pg_temp.' || name) IS NULL THEN
 		EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS %s', name, query);
+		GET DIAGNOSTICS written = ROW_COUNT;
+		IF key IS NOT NULL THEN
+			EXECUTE format('CREATE INDEX ON pg_temp.%I (%I)', name, key);
+		END IF;
 	ELSE
 		EXECUTE format('TRUNCATE pg_temp.%I', name);
 		EXECUTE format('INSERT INTO pg_temp.%I %s', name, query);
+		GET DIAGNOSTICS written = ROW_COUNT;
 	END IF;
-	GET DIAGNOSTICS written = ROW_COUNT;
 	RETURN written;
 END $$;
 
@@ -1487,8 +1492,8 @@ CREATE FUNCTION ar.run_dunning(as_of date DEFAULT current_date, dry_run boolean 
 RETURNS SETOF ar.dunning_notice
 LANGUAGE plpgsql SECURITY DEFINER
 -- a batch of set-based statements over work tables: compiling each one
--- costs more than it saves
-SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '256MB'
+-- costs more than it saves (work_mem: see run_work_mem)
+SET search_path = pg_catalog, ar, pg_temp SET jit = off
 -- the work tables are analyzed from a small sample, enough for join plans;
 -- no nested loops over work tables whose size the planner may misjudge
 SET default_statistics_target = 10 SET enable_nestloop = off
@@ -1506,6 +1511,14 @@ DECLARE
 		     AND to_regclass('ar.penalty_claim') IS NOT NULL THEN 'engine'
 		WHEN to_regprocedure('ar.invoice_penalty(bigint,date)') IS NOT NULL THEN 'function'
 		ELSE 'none' END;
+	-- the sorts and hashes of the run in memory (at least 256 MB), the rows
+	-- it returns within the caller's work_mem, as any set-returning
+	-- function's (beyond it they spill to a temporary file): set locally,
+	-- the caller's value restored before returning
+	caller_work_mem constant text := current_setting('work_mem');
+	run_work_mem constant text := CASE WHEN pg_size_bytes(current_setting('work_mem')) < pg_size_bytes('256MB')
+	                                   THEN '256MB' ELSE current_setting('work_mem') END;
+	caller_enable_sort constant text := current_setting('enable_sort');
 	claims boolean := false;        -- penalty decisions exist (ar.penalty_claim)
 	paid_since boolean;             -- allocations dated after x exist
 	cancelled_since boolean;        -- invoices cancelled after x exist
@@ -1533,6 +1546,7 @@ BEGIN
 			RETURN;
 		END IF;
 	END IF;
+	PERFORM set_config('work_mem', run_work_mem, true);
 	IF real_run THEN
 		-- promises whose date has passed: kept or broken
 		WITH settled AS (
@@ -1617,11 +1631,12 @@ BEGIN
 	RAISE DEBUG 'run_dunning policies, blocks, exclusions: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
 
-	-- customers dunned on x: not blocked, with an active policy (and, for
-	-- the penalty engine, the regime of their invoices: the customer's,
-	-- else FR_LME, as ar.invoice_penalty does)
+	-- customers dunned on x: not blocked, with an active policy and its
+	-- levels (and, for the penalty engine, the regime of their invoices: the
+	-- customer's, else FR_LME, as ar.invoice_penalty does); indexed, for
+	-- the merge with the invoices in account order
 	PERFORM ar._dunning_work_table('ar_dun_customer', format($q$
-	SELECT c.id AS customer_id, p.policy_id %s
+	SELECT c.id AS customer_id, p.policy_id, p.offsets, p.levels %s
 	  FROM ar.customer c
 	  LEFT JOIN ar.customer_dunning_policy cp ON cp.customer_id = c.id
 	  LEFT JOIN ar.dunning_segment_policy sp ON sp.segment = c.segment
@@ -1630,7 +1645,8 @@ BEGIN
 	  JOIN ar_dun_policy p ON p.policy_id = coalesce(cp.policy_id, sp.policy_id, dp.id)
 	 WHERE NOT EXISTS (SELECT 1 FROM ar_dun_blocked b WHERE b.customer_id = c.id)
 	$q$, CASE WHEN penalty_mode = 'engine'
-	          THEN ', coalesce(c.penalty_regime, ''FR_LME'') AS regime, c.penalty_rate AS contract_rate' ELSE '' END));
+	          THEN ', coalesce(c.penalty_regime, ''FR_LME'') AS regime, c.penalty_rate AS contract_rate' ELSE '' END),
+	'customer_id');
 	ANALYZE ar_dun_customer (customer_id, policy_id);
 
 	RAISE DEBUG 'run_dunning customers: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
@@ -1643,8 +1659,11 @@ BEGIN
 	RAISE DEBUG 'run_dunning claims, payments and cancellations since: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
 
-	-- 1, 2. In one pass over the dunnable invoices on x: the level each
-	-- reached, R of its account (a window over the account's invoices), and
+	-- 1, 2. In one pass over the dunnable invoices on x, account by account
+	-- (the index invoice_open_account, merged with the customers: no sort
+	-- of a million rows, which the planner would choose from its estimates
+	-- of the filters here; a sort remains when invoices paid or cancelled
+	-- since x are added): the level each reached, R of its account, and
 	-- per account what a notice would list: the invoices that reached level
 	-- 1 (all of them, at level 0, when R = 0), in due date order, with their
 	-- open amounts on x (today's plus the allocations dated after x; the
@@ -1653,6 +1672,7 @@ BEGIN
 	-- be computed (a rate not known) leaves the account's penalties NULL,
 	-- never a silent zero; penalties already billed, waived or written off
 	-- (ar.penalty_claim) are not claimed again.
+	PERFORM set_config('enable_sort', 'off', true);
 	accounts := ar._dunning_work_table('ar_dun_acct', format($q$
 	WITH later AS (
 		SELECT a.invoice_id, sum(a.amount) AS amount
@@ -1664,22 +1684,20 @@ BEGIN
 		 WHERE i.open_amount <> 0 AND i.amount > 0 AND i.issue_date <= %1$L AND i.due_date <= %2$L
 		%9$s
 		), dunnable AS (
-		SELECT o.*, c.policy_id, p.levels[width_bucket(%1$L::date - o.due_date, p.offsets)] AS inv_level %6$s
+		SELECT o.*, c.policy_id, c.levels[width_bucket(%1$L::date - o.due_date, c.offsets)] AS inv_level %6$s
 		  FROM open_on_x o
 		  JOIN ar_dun_customer c ON c.customer_id = o.customer_id
-		  JOIN ar_dun_policy p ON p.policy_id = c.policy_id
 		 WHERE o.open_on_x > 0
-		   AND width_bucket(%1$L::date - o.due_date, p.offsets) > 0
-		   AND NOT EXISTS (SELECT 1 FROM ar_dun_excluded e WHERE e.invoice_id = o.id)
+		   AND width_bucket(%1$L::date - o.due_date, c.offsets) > 0
+		   -- a filter on a hashed list keeps the account order (the ids are never NULL)
+		   AND o.id NOT IN (SELECT e.invoice_id FROM ar_dun_excluded e)
 	)
 	-- per account: R, and what a notice would list (the invoices at level 1
 	-- and up, or those at level 0 when R = 0): counts and sums in one C
 	-- aggregate (ar._dunning_totals, exact int128 sums), the lines in table
 	-- order in another (ar._dunning_lines), one transition per invoice
-	-- each; the first problem twice, FILTERed by listing.  Accounts are
-	-- grouped on the bytes of the currency code (COLLATE "C"): no locale
-	-- rules needed.
-	SELECT g.customer_id, (g.currency COLLATE "default")::char(3) AS currency, g.policy_id, (g.t).r,
+	-- each; the first problem twice, FILTERed by listing.
+	SELECT g.customer_id, g.currency, g.policy_id, (g.t).r,
 	       (g.t).invoice_count, (g.t).amount_due, (g.t).interest, (g.t).indemnity, (g.t).penalties,
 	       g.lines, (g.t).problems,
 	       CASE WHEN (g.t).r >= 1 THEN g.problem1 ELSE g.problem0 END AS first_problem
@@ -1690,10 +1708,8 @@ BEGIN
 	                                 q.open_on_x, q.interest, q.fixed_fee) AS lines,
 	               min(q.number || ': ' || q.problem) FILTER (WHERE q.inv_level >= 1) AS problem1,
 	               min(q.number || ': ' || q.problem) FILTER (WHERE q.inv_level = 0) AS problem0
-	          FROM (SELECT l.customer_id, l.currency COLLATE "C" AS currency, l.policy_id, l.inv_level, l.id, l.number,
-	                       l.due_date, l.amount, l.open_on_x, l.interest, l.fixed_fee, l.total, l.problem
-	                  FROM (SELECT p.*, %7$s
-	                          FROM (SELECT d.*, %8$s FROM dunnable d OFFSET 0) p) l) q
+	          FROM (SELECT p.*, %7$s
+	                  FROM (SELECT d.*, %8$s FROM dunnable d ORDER BY d.customer_id, d.currency OFFSET 0) p) q
 	         GROUP BY q.customer_id, q.currency) g
 	$q$, x, x + lead_days,
 	-- %3$s: what the penalty engine needs of the invoice
@@ -1753,6 +1769,7 @@ BEGIN
 		 WHERE i.cancelled_on > %L AND i.amount > 0 AND i.issue_date <= %L AND i.due_date <= %L$b$,
 		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate' ELSE '' END,
 		x, x, x + lead_days) ELSE '' END));
+	PERFORM set_config('enable_sort', caller_enable_sort, true);
 	ANALYZE ar_dun_acct (customer_id, currency, policy_id, r);
 	RAISE DEBUG 'run_dunning dunnable invoices, listings and penalties: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
@@ -1905,6 +1922,13 @@ BEGIN
 	        n.level::text, n.level_name] AS vals) v
 	$q$, x);
 
+	-- the store of the rows returned is opened (by this empty RETURN QUERY)
+	-- under the caller's work_mem; the statements filling it run with the
+	-- run's
+	PERFORM set_config('work_mem', caller_work_mem, true);
+	RETURN QUERY SELECT * FROM ar.dunning_notice WHERE false;
+	PERFORM set_config('work_mem', run_work_mem, true);
+
 	IF NOT real_run THEN
 		RETURN QUERY EXECUTE format($q$
 		SELECT NULL::bigint, o.customer_id, o.level, o.level_name, o.channel, o.subject, o.body, o.invoice_ids,
@@ -1915,6 +1939,7 @@ BEGIN
 		 ORDER BY o.customer_id, o.currency
 		$q$, out_query);
 		RAISE DEBUG 'run_dunning rendered: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+		PERFORM set_config('work_mem', caller_work_mem, true);
 		RETURN;
 	END IF;
 
@@ -1951,6 +1976,7 @@ BEGIN
 	RAISE DEBUG 'run_dunning rendered, queued and notified: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	INSERT INTO ar.dunning_run (as_of, started_at, accounts, notices, cycles_closed)
 	VALUES (x, started, accounts, queued, closed);
+	PERFORM set_config('work_mem', caller_work_mem, true);
 END $$;
 
 -- ---------------------------------------------------------------- delivery
