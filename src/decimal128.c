@@ -122,12 +122,17 @@ dec128_format(int128 value, int scale, char *buf)
 	char	   *out = buf;
 
 	Assert(scale >= 0 && scale <= DEC128_MAX_SCALE);
-	/* least significant digit first; at least one digit before the point */
-	while (magnitude != 0 || ndigits <= scale)
+	/*
+	 * least significant digit first; at least one digit before the point.
+	 * 64-bit division while the value fits: a 128-bit one is a library call.
+	 */
+	while (magnitude > PG_UINT64_MAX)
 	{
 		digits[ndigits++] = '0' + (char) (magnitude % 10);
 		magnitude /= 10;
 	}
+	for (uint64 small = (uint64) magnitude; small != 0 || ndigits <= scale; small /= 10)
+		digits[ndigits++] = '0' + (char) (small % 10);
 	if (value < 0)
 		*out++ = '-';
 	while (ndigits > 0)

@@ -440,6 +440,19 @@ typedef struct Cell
 	int			width;
 } Cell;
 
+/* Characters in len bytes of server text: in UTF-8, the bytes that start one. */
+static int
+text_width(const char *s, int len)
+{
+	int			width = 0;
+
+	if (GetDatabaseEncoding() != PG_UTF8)
+		return pg_mbstrlen_with_len(s, len);
+	for (int i = 0; i < len; i++)
+		width += ((unsigned char) s[i] & 0xC0) != 0x80;
+	return width;
+}
+
 /* Ends the cell that started at *start in buf. */
 static Cell
 end_cell(StringInfo buf, int *start)
@@ -447,7 +460,7 @@ end_cell(StringInfo buf, int *start)
 	Cell		c;
 
 	c.offset = *start;
-	c.width = pg_mbstrlen_with_len(buf->data + *start, buf->len - *start);
+	c.width = text_width(buf->data + *start, buf->len - *start);
 	appendStringInfoChar(buf, '\0');
 	*start = buf->len;
 	return c;
@@ -587,8 +600,10 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 	enlargeStringInfo(&out, (lines->nlines + 2) * (total + 1) + buf.len);
 	append_row(&out, buf.data, header, widths, ncolumns);
 	appendStringInfoChar(&out, '\n');
-	for (i = 0; i < total; i++)
-		appendStringInfoChar(&out, '-');
+	enlargeStringInfo(&out, total);
+	memset(out.data + out.len, '-', total);
+	out.len += total;
+	out.data[out.len] = '\0';
 	for (i = 0; i < lines->nlines; i++)
 	{
 		appendStringInfoChar(&out, '\n');

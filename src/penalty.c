@@ -1303,7 +1303,8 @@ pen_case_full(FunctionCallInfo fcinfo, PenCase *c)
  * ar._penalty_compute(regime text, amount numeric, due_date date, as_of date,
  *                     payment_dates date[], payment_amounts numeric[],
  *                     contract_rate numeric, currency text, strict boolean)
- * RETURNS (days_late, interest, fixed_fee, total, settled_on, problem)
+ * RETURNS ar._penalty_computed (days_late, interest, fixed_fee, total,
+ *                                settled_on, problem)
  *
  * Late days run from due_date + 1 to the day the payments (dated up to
  * as_of) cover the amount, or to as_of.  Not strict: a rate that is not

@@ -813,12 +813,14 @@ COMMENT ON FUNCTION ar.late_penalty(numeric, date, date, text, numeric) IS 'The 
 -- The core of ar.invoice_penalty, for set-based callers: late days run from
 -- due_date + 1 to the day the payments (dated up to as_of) cover the
 -- amount, or to as_of.  strict = false returns NULL amounts and the
--- reason in "problem" instead of raising it.
+-- reason in "problem" instead of raising it.  A named row type, so that a
+-- subquery may return it (ar.run_dunning).
+CREATE TYPE ar._penalty_computed AS (days_late integer, interest numeric, fixed_fee numeric,
+                                     total numeric, settled_on date, problem text);
 CREATE FUNCTION ar._penalty_compute(regime text, amount numeric, due_date date, as_of date,
                                     payment_dates date[], payment_amounts numeric[],
-                                    contract_rate numeric, currency text, strict boolean,
-                                    OUT days_late integer, OUT interest numeric, OUT fixed_fee numeric,
-                                    OUT total numeric, OUT settled_on date, OUT problem text)
+                                    contract_rate numeric, currency text, strict boolean)
+RETURNS ar._penalty_computed
 AS 'MODULE_PATHNAME', 'penalty_compute' LANGUAGE C STABLE PARALLEL SAFE;
 
 CREATE FUNCTION ar._penalty_schedule(regime text, amount numeric, due_date date, as_of date,

@@ -1718,17 +1718,9 @@ BEGIN
 	CASE WHEN paid_since THEN 'i.open_amount + coalesce(l.amount, 0)' ELSE 'i.open_amount' END,
 	CASE WHEN paid_since THEN 'LEFT JOIN later l ON l.invoice_id = i.id' ELSE '' END,
 	-- %6$s: the regime each invoice runs under
-	-- and the payments made by x, read (through allocation_invoice) only for
-	-- the invoices partly paid on x
 	CASE WHEN penalty_mode = 'engine'
-	     THEN format(', coalesce(o.penalty_regime, c.regime) AS regime, coalesce(o.penalty_rate, c.contract_rate) AS contract_rate,
-	             o.cancelled_on IS NULL AS liable,
-	             CASE WHEN o.open_on_x <> o.amount
-	                  THEN (SELECT array_agg(a.allocated_on) FROM ar.allocation a
-	                         WHERE a.invoice_id = o.id AND a.allocated_on <= %1$L::date) END AS pay_dates,
-	             CASE WHEN o.open_on_x <> o.amount
-	                  THEN (SELECT array_agg(a.amount) FROM ar.allocation a
-	                         WHERE a.invoice_id = o.id AND a.allocated_on <= %1$L::date) END AS pay_amounts', x)
+	     THEN ', coalesce(o.penalty_regime, c.regime) AS regime, coalesce(o.penalty_rate, c.contract_rate) AS contract_rate,
+	             o.cancelled_on IS NULL AS liable'
 	     ELSE '' END,
 	-- %7$s: the penalty columns, from pen
 	CASE penalty_mode
@@ -1740,12 +1732,18 @@ BEGIN
 	     WHEN 'function' THEN
 	         '(p.pen).interest, (p.pen).fixed_fee, (p.pen).total, NULL::text AS problem'
 	     ELSE 'NULL::numeric AS interest, NULL::numeric AS fixed_fee, NULL::numeric AS total, NULL::text AS problem' END,
-	-- %8$s: pen, computed once per listed invoice
+	-- %8$s: pen, computed once per listed invoice, with the payments made by
+	-- x of the invoices partly paid on x (read through allocation_invoice,
+	-- in one subquery)
 	CASE penalty_mode
 	     WHEN 'engine' THEN format(
-	         'd.liable AND %s AS claimable,
-	          ar._penalty_compute(d.regime, d.amount, d.due_date, %L, d.pay_dates, d.pay_amounts,
-	                              d.contract_rate, d.currency, false) AS pen',
+	         'd.liable AND %1$s AS claimable,
+	          CASE WHEN d.open_on_x <> d.amount
+	               THEN (SELECT ar._penalty_compute(d.regime, d.amount, d.due_date, %2$L, array_agg(a.allocated_on),
+	                                                array_agg(a.amount), d.contract_rate, d.currency, false)
+	                       FROM ar.allocation a WHERE a.invoice_id = d.id AND a.allocated_on <= %2$L::date)
+	               ELSE ar._penalty_compute(d.regime, d.amount, d.due_date, %2$L, NULL, NULL,
+	                                        d.contract_rate, d.currency, false) END AS pen',
 	         -- penalties billed, waived or written off by x, and invoices billing penalties: none claimed
 	         CASE WHEN claims THEN 'NOT EXISTS (SELECT 1 FROM ar.penalty_claim pc
 	                                             WHERE (pc.invoice_id = d.id AND pc.decided_on <= ' || quote_literal(x) || ')
