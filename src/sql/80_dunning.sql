@@ -1706,8 +1706,9 @@ BEGIN
 	               ar._dunning_totals(q.inv_level, q.open_on_x, q.interest, q.fixed_fee, q.total, q.problem) AS t,
 	               ar._dunning_lines(q.inv_level, q.id, q.number, q.due_date, %1$L::date - q.due_date, q.amount,
 	                                 q.open_on_x, q.interest, q.fixed_fee) AS lines,
-	               min(q.number || ': ' || q.problem) FILTER (WHERE q.inv_level >= 1) AS problem1,
-	               min(q.number || ': ' || q.problem) FILTER (WHERE q.inv_level = 0) AS problem0
+	               -- (filtered on the problem first: no text built for the others)
+	               min(q.number || ': ' || q.problem) FILTER (WHERE q.problem IS NOT NULL AND q.inv_level >= 1) AS problem1,
+	               min(q.number || ': ' || q.problem) FILTER (WHERE q.problem IS NOT NULL AND q.inv_level = 0) AS problem0
 	          FROM (SELECT p.*, %7$s
 	                  FROM (SELECT d.*, %8$s FROM dunnable d ORDER BY d.customer_id, d.currency OFFSET 0) p) q
 	         GROUP BY q.customer_id, q.currency) g
