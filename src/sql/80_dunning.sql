@@ -1445,8 +1445,9 @@ $$;
 -- The work tables of ar.run_dunning: created once per transaction (ON COMMIT
 -- DROP), emptied and filled again by a later run in the same transaction,
 -- so that simulating many run dates in one transaction does not pile up
--- locks on temporary relations.  With key, the table is created with an
--- index on that column.  Returns the number of rows written.
+-- locks on temporary relations.  With key, the table is created with a
+-- unique index on that column (a join knowing the key unique needs no
+-- mark and restore).  Returns the number of rows written.
 CREATE FUNCTION ar._dunning_work_table(name text, query text, key text DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -1456,7 +1457,7 @@ BEGIN
 		EXECUTE format('CREATE TEMP TABLE %I ON COMMIT DROP AS %s', name, query);
 		GET DIAGNOSTICS written = ROW_COUNT;
 		IF key IS NOT NULL THEN
-			EXECUTE format('CREATE INDEX ON pg_temp.%I (%I)', name, key);
+			EXECUTE format('CREATE UNIQUE INDEX ON pg_temp.%I (%I)', name, key);
 		END IF;
 	ELSE
 		EXECUTE format('TRUNCATE pg_temp.%I', name);
