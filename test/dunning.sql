@@ -5,7 +5,7 @@
 -- worker's SQL side, roles, audit and pg_dump registration.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(51);
+SELECT plan(56);
 
 -- ------------------------------------------------------------ a random half-year
 SELECT setseed(0.31);
@@ -224,6 +224,33 @@ SELECT waived, 'waived', '2026-06-01', 'commercial gesture' FROM td_waive;
 SELECT is((SELECT n.penalties FROM ar.run_dunning('2026-06-26', true) n JOIN td_waive w USING (customer_id)),
           (SELECT w.penalties - (ar.invoice_penalty(w.waived, '2026-06-26')).total FROM td_waive w),
           'a waived penalty is not claimed in later notices');
+RESET client_min_messages;
+
+-- ------------------------------------------------------------ the caller's settings
+-- a run raises work_mem for its own sorts and hashes, and turns sorting off
+-- for one statement; the rows it returns are kept within the caller's
+-- work_mem (here the smallest: the notices of 80 new customers spill to a
+-- temporary file)
+INSERT INTO ar.customer (code, name, email, language)
+SELECT 'TDS' || g, 'Spill customer ' || g, 's' || g || '@example.com', 'fr' FROM generate_series(1, 80) g;
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT c.id, 'TDS-' || c.code, DATE '2026-05-01', DATE '2026-06-01', 1200 FROM ar.customer c WHERE c.code LIKE 'TDS%';
+SET client_min_messages = error;
+SET work_mem = '64kB';
+CREATE TEMP TABLE td_returned AS SELECT * FROM ar.run_dunning('2026-07-06');
+SELECT cmp_ok((SELECT sum(pg_column_size(r.*)) FROM td_returned r)::bigint, '>', 65536::bigint,
+              'the notices a run returns outgrow the caller''s work_mem');
+SELECT set_eq($$SELECT id, customer_id, body, invoice_ids FROM td_returned$$,
+              $$SELECT id, customer_id, body, invoice_ids FROM ar.dunning_notice WHERE as_of = '2026-07-06'$$,
+              'and every notice queued is returned whole');
+SELECT is(current_setting('work_mem') || ', enable_sort ' || current_setting('enable_sort'), '64kB, enable_sort on',
+          'after a run, the caller''s work_mem and enable_sort are as they were');
+SET enable_sort = off;
+SELECT lives_ok($$SELECT count(*) FROM ar.run_dunning('2026-07-07', true)$$, 'a dry run');
+SELECT is(current_setting('work_mem') || ', enable_sort ' || current_setting('enable_sort'), '64kB, enable_sort off',
+          'leaves them too');
+RESET enable_sort;
+RESET work_mem;
 RESET client_min_messages;
 
 -- ------------------------------------------------------------ the worker's SQL side
