@@ -87,9 +87,6 @@ CREATE INDEX invoice_customer ON ar.invoice (customer_id, due_date);
 -- payments name the invoice by number alone (unique per company)
 CREATE INDEX invoice_number ON ar.invoice (number);
 CREATE INDEX invoice_open_due ON ar.invoice (due_date) WHERE open_amount <> 0;
--- the open invoices of each dunning account in order: ar.run_dunning reads
--- them account by account, without sorting a million rows
-CREATE INDEX invoice_open_account ON ar.invoice (customer_id, currency, due_date) WHERE open_amount <> 0;
 CREATE INDEX invoice_payment_reference ON ar.invoice (payment_reference) WHERE payment_reference IS NOT NULL;
 
 CREATE TABLE ar.bank_statement (

@@ -1442,6 +1442,13 @@ $$;
 
 -- ------------------------------------------------------------- the rule
 
+-- The open invoices of each dunning account in order, with what a run reads
+-- of them: ar.run_dunning reads them account by account from the index
+-- alone (where the visibility map allows), without sorting a million rows.
+CREATE INDEX invoice_open_account ON ar.invoice (customer_id, currency, due_date)
+	INCLUDE (id, number, amount, open_amount, issue_date, cancelled_on, penalty_regime, penalty_rate)
+	WHERE open_amount <> 0;
+
 -- The work tables of ar.run_dunning: created once per transaction (ON COMMIT
 -- DROP), emptied and filled again by a later run in the same transaction,
 -- so that simulating many run dates in one transaction does not pile up
@@ -1797,17 +1804,21 @@ BEGIN
 	-- min_days_between days old, and the amount due reaches the level's
 	-- minimum (else the account waits).  A real run numbers its notices
 	-- here, in account order (customer, currency), from the outbox's
-	-- identity: the notices, the accounts' state and the notifications are
-	-- then written from this table without reading the outbox back.
+	-- identity (the sort carries the decisions only; the customers' details
+	-- are joined after): the notices, the accounts' state and the
+	-- notifications are then written from this table without reading the
+	-- outbox back.
 	PERFORM ar._dunning_work_table('ar_dun_dec', format($w$
-	SELECT CASE WHEN %3$L::boolean THEN nextval(%4$L::regclass) END AS id, dec.*
-	  FROM (
-	SELECT d.customer_id, d.currency, d.policy_id, d.r, d.cycle, d.c, d.level, d.known, d.problems, d.first_problem,
-	       l.name AS level_name, l.fee, l.state_penalties, l.reply_days, l.delivery_days,
+	SELECT n.id, n.customer_id, n.currency, n.policy_id, n.r, n.cycle, n.c, n.level, n.known, n.problems, n.first_problem,
+	       n.level_name, n.fee, n.state_penalties, n.reply_days, n.delivery_days,
 	       c.company_id, c.code AS customer_code, c.name AS customer_name,
 	       coalesce(nullif(lower(left(btrim(c.language), 2)), ''), 'fr') AS language, coalesce(c.segment, '') AS segment,
 	       ch.channel,
 	       CASE ch.channel WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone END AS recipient
+	  FROM (SELECT CASE WHEN %3$L::boolean THEN nextval(%4$L::regclass) END AS id, k.*
+	          FROM (
+	SELECT d.customer_id, d.currency, d.policy_id, d.r, d.cycle, d.c, d.level, d.known, d.problems, d.first_problem,
+	       l.name AS level_name, l.fee, l.state_penalties, l.reply_days, l.delivery_days, l.channel AS level_channel
 	  FROM (SELECT d.customer_id, d.currency, d.policy_id, d.r, d.amount_due, d.problems, d.first_problem,
 	               coalesce(a.cycle, 1) AS cycle,
 	               a.level AS c, a.customer_id IS NOT NULL AS known,
@@ -1821,14 +1832,14 @@ BEGIN
 	               > coalesce(a.level, -1)
 	        OFFSET 0) d
 	  JOIN ar.dunning_level l ON l.policy_id = d.policy_id AND l.level = d.level
-	  JOIN ar.customer c ON c.id = d.customer_id
-	 CROSS JOIN LATERAL (SELECT CASE WHEN l.channel = 'email' AND coalesce(btrim(c.email), '') = '' THEN 'letter'
-	                                 WHEN l.channel = 'sms' AND coalesce(btrim(c.phone), '') = '' THEN 'letter'
-	                                 ELSE l.channel END AS channel) ch
 	 WHERE d.amount_due >= l.min_amount
 	   AND NOT EXISTS (SELECT 1 FROM ar.dunning_notice dn
 	                    WHERE dn.customer_id = d.customer_id AND dn.currency = d.currency AND dn.as_of = %1$L::date)
-	 ORDER BY d.customer_id, d.currency COLLATE "C") dec
+	 ORDER BY d.customer_id, d.currency COLLATE "C") k) n
+	  JOIN ar.customer c ON c.id = n.customer_id
+	 CROSS JOIN LATERAL (SELECT CASE WHEN n.level_channel = 'email' AND coalesce(btrim(c.email), '') = '' THEN 'letter'
+	                                 WHEN n.level_channel = 'sms' AND coalesce(btrim(c.phone), '') = '' THEN 'letter'
+	                                 ELSE n.level_channel END AS channel) ch
 	$w$, x, lead_days, real_run, pg_get_serial_sequence('ar.dunning_notice', 'id')));
 	ANALYZE ar_dun_dec (customer_id, currency, policy_id, level, language, segment, channel);
 	SELECT sum(n.problems), min(n.first_problem) INTO problems, first_problem
