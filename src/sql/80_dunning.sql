@@ -1524,8 +1524,8 @@ DECLARE
 	-- function's (beyond it they spill to a temporary file): set locally,
 	-- the caller's value restored before returning
 	caller_work_mem constant text := current_setting('work_mem');
-	run_work_mem constant text := CASE WHEN pg_size_bytes(current_setting('work_mem')) < pg_size_bytes('256MB')
-	                                   THEN '256MB' ELSE current_setting('work_mem') END;
+	run_work_mem constant text := CASE WHEN pg_size_bytes(caller_work_mem) < pg_size_bytes('256MB')
+	                                   THEN '256MB' ELSE caller_work_mem END;
 	caller_enable_sort constant text := current_setting('enable_sort');
 	claims boolean := false;        -- penalty decisions exist (ar.penalty_claim)
 	paid_since boolean;             -- allocations dated after x exist
