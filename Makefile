@@ -1,8 +1,10 @@
 # PGXS build of ar_collect.
 #
 # The install script of the current version is assembled from the ordered
-# pieces in src/sql/ (one per concept); upgrade scripts ar_collect--A--B.sql
-# are written by hand at the top level and shipped as they are.
+# pieces in src/sql/ (one per concept); the upgrade script from version A to
+# B, ar_collect--A--B.sql, from the ordered pieces in src/upgrade/A--B/.
+# The install scripts of released versions are kept as they shipped in
+# releases/, so that an older version can still be installed and upgraded.
 
 EXTENSION  = ar_collect
 EXTVERSION = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
@@ -11,15 +13,18 @@ MODULE_big = ar_collect
 OBJS       = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 SQL_PIECES = $(sort $(wildcard src/sql/*.sql))
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
-DATA       = $(wildcard $(EXTENSION)--*--*.sql)
+UPGRADES   = $(notdir $(wildcard src/upgrade/*--*))
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(patsubst %,$(EXTENSION)--%.sql,$(UPGRADES))
+DATA       = $(wildcard releases/$(EXTENSION)--*.sql)
 
-# pg_regress: every sql/NAME.sql with expected/NAME.out, in name order.
-REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --inputdir=. --load-extension=$(EXTENSION)
-# isolation tester: two or more real sessions (specs/NAME.spec).
-ISOLATION      = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
-ISOLATION_OPTS = --inputdir=. --load-extension=$(EXTENSION)
+# Tests live under test/: pg_regress (test/sql/NAME.sql with
+# test/expected/NAME.out), the isolation tester (test/specs/NAME.spec),
+# pgTAP (test/pgtap/, run by pg_prove) and shell scripts printing TAP
+# (test/t/); tools/test.sh runs them all.
+REGRESS      = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --load-extension=$(EXTENSION)
+ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --load-extension=$(EXTENSION)
 
 PG_CFLAGS = -Wall -Wextra $(if $(WERROR),-Werror)
 
@@ -37,4 +42,6 @@ include $(PGXS)
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PIECES) $(EXTENSION).control
 	cat $(SQL_PIECES) > $@
 
-EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
+.SECONDEXPANSION:
+$(EXTENSION)--%.sql: $$(sort $$(wildcard src/upgrade/$$*/*.sql))
+	cat $^ > $@

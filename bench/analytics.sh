@@ -37,7 +37,7 @@ cluster_start "$WORK/cluster" "$PORT" "ar_collect.enabled = off" "shared_buffers
 	"max_wal_size = '8GB'" "maintenance_work_mem = '512MB'" "work_mem = '256MB'" \
 	|| { cat "$WORK/cluster/server.log" >&2; exit 1; }
 
-sql() { as_postgres $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -At -d postgres "$@"; }
+sql() { $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -At -d postgres "$@"; }
 
 started=$(date +%s)
 log "loading $ROWS invoices"

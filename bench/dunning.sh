@@ -42,7 +42,7 @@ IFS=';' read -r -a extra_settings <<<"${AR_BENCH_SETTINGS:-}"
 cluster_start "$WORK/cluster" "$PORT" "ar_collect.enabled = off" "shared_buffers = '2GB'" "max_wal_size = '8GB'" "autovacuum = off" \
 	"${extra_settings[@]}" || { cat "$WORK/cluster/server.log" >&2; exit 1; }
 
-sql() { as_postgres $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -At -d postgres "$@"; }
+sql() { $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -At -d postgres "$@"; }
 
 log "loading $CUSTOMERS customers and $INVOICES open invoices"
 started=$(date +%s)

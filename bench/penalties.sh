@@ -35,7 +35,7 @@ IFS=';' read -r -a extra_settings <<<"${AR_BENCH_SETTINGS:-}"
 cluster_start "$WORK/cluster" "$PORT" "ar_collect.enabled = off" "shared_buffers = '1GB'" \
 	"${extra_settings[@]}" || { cat "$WORK/cluster/server.log" >&2; exit 1; }
 
-sql() { as_postgres $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -At -d postgres "$@"; }
+sql() { $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -At -d postgres "$@"; }
 
 log "loading $ROWS cases"
 sql -v ROWS="$ROWS" <<'EOF'

@@ -39,7 +39,7 @@ PORT=${AR_BENCH_PORT:-55453}
 bench_prepare reconcile_quality
 cluster_start "$WORK/cluster" "$PORT" "ar_collect.enabled = off" || { cat "$WORK/cluster/server.log" >&2; exit 1; }
 
-sql() { as_postgres $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 "$@"; }
+sql() { $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 log "generating $CUSTOMERS customers and $PER lines per situation (seed $SEED)"
 sql -d postgres -c "CREATE DATABASE bench_quality"

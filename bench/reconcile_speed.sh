@@ -42,7 +42,7 @@ cluster_start "$WORK/cluster" "$PORT" "ar_collect.enabled = off" "shared_buffers
 	"autovacuum = off" ||
 	{ cat "$WORK/cluster/server.log" >&2; exit 1; }
 
-sql() { as_postgres $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+sql() { $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
 log "loading $INVOICES open invoices and $LINES bank lines"
 started=$(date +%s)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one-command demo of ar_collect, for a fresh Debian 12 machine (as root):
 # installs what is missing, builds and installs the extension, (re)starts a
-# persistent cluster in .demo/cluster, recreates the database ar_demo with a
+# persistent cluster (in /var/lib/postgresql, named after the checkout, so
+# that the postgres OS user can reach it from any checkout), recreates the database ar_demo with a
 # generated ledger (demo/generate.sql) and prints the credit manager's first
 # page (demo/report.sql).  Running it again regenerates the same data.
 #
@@ -11,7 +12,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-DATADIR=$ROOT/.demo/cluster
+DATADIR=/var/lib/postgresql/ar_collect_demo.$(printf '%s' "$ROOT" | md5sum | cut -c1-8)/cluster
 PORT=${AR_DEMO_PORT:-54330}
 customers=2000 invoices=60000 seed=0.42
 

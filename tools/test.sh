@@ -2,9 +2,11 @@
 # Runs every test of ar_collect on a fresh Debian 12 machine:
 #   installs what is missing, builds with -Werror, installs, starts a
 #   throwaway cluster (library preloaded) as the postgres OS user, runs
-#   pg_regress (sql/ + expected/), the isolation tests (specs/) and pgTAP
-#   (test/ through pg_prove), stops the cluster whatever happens, and ends
-#   with the line "N passed, N failed".
+#   pg_regress (test/sql + test/expected), the isolation tests (test/specs),
+#   pgTAP (test/pgtap through pg_prove) and the shell tests (test/t), stops
+#   the cluster whatever happens, and ends with the line "N passed, N failed".
+# Only the server runs as postgres: the clients run as the caller, so the
+# checkout may be a private (0700) folder, and its path may contain spaces.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -13,6 +15,15 @@ build_and_install || { echo "0 passed, 1 failed"; exit 1; }
 
 WORK=$(mktemp -d /tmp/ar_collect_test.XXXXXX)
 chmod 755 "$WORK"
+# The real files of ../shared/data (when present) are read by the server:
+# staged where the postgres OS user can read them, whatever the checkout's
+# permissions.  A checkout without ../shared skips those tests.
+SHARED_DATA=""
+if [ -d "$ROOT/../shared/data" ]; then
+	SHARED_DATA=$WORK/shared_data
+	cp -r "$ROOT/../shared/data" "$SHARED_DATA"
+	chmod -R a+rX "$SHARED_DATA"
+fi
 DATADIR=$WORK/cluster
 PORT=${AR_TEST_PORT:-54329}
 trap 'cluster_stop "$DATADIR"; rm -rf "$WORK"' EXIT
@@ -34,11 +45,11 @@ done
 
 # pgTAP: every assertion counts; a file that dies or misses its plan counts once.
 log "pgTAP tests"
-as_postgres $PG_BIN/createdb ar_tap
-as_postgres $PG_BIN/psql -q -X -d ar_tap -c "CREATE EXTENSION pgtap" \
-	-c "ALTER DATABASE ar_tap SET ar_collect_test.shared_data = '$(cd "$ROOT/.." && pwd)/shared/data'" \
+$PG_BIN/createdb ar_tap
+$PG_BIN/psql -q -X -d ar_tap -c "CREATE EXTENSION pgtap" \
+	-c "ALTER DATABASE ar_tap SET ar_collect_test.shared_data = '$SHARED_DATA'" \
 	-c "ALTER DATABASE ar_tap SET ar_collect_test.port = '$PORT'"
-(cd "$ROOT" && as_postgres pg_prove --verbose --ext .sql -h "$PGHOST" -p "$PORT" -U postgres -d ar_tap test/) >"$WORK/tap.log" 2>&1
+(cd "$ROOT" && PATH=$PG_BIN:$PATH pg_prove --verbose --ext .sql -h "$PGHOST" -p "$PORT" -U postgres -d ar_tap test/pgtap/) >"$WORK/tap.log" 2>&1
 tap_rc=$?
 cat "$WORK/tap.log"
 ok=$(grep -cE '^ok [0-9]+' "$WORK/tap.log")
@@ -47,9 +58,9 @@ passed=$((passed + ok)) failed=$((failed + bad))
 if [ $tap_rc -ne 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); fi
 
 # Shell tests printing TAP (pg_dump/pg_restore round trip, ...).
-for t in "$ROOT"/test/*.sh; do
+for t in "$ROOT"/test/t/*.sh; do
 	log "$(basename "$t")"
-	PG_BIN=$PG_BIN bash "$t" >"$WORK/sh.log" 2>&1
+	PG_BIN=$PG_BIN SHARED_DATA=$SHARED_DATA bash "$t" >"$WORK/sh.log" 2>&1
 	cat "$WORK/sh.log"
 	ok=$(grep -cE '^ok [0-9]+' "$WORK/sh.log")
 	bad=$(grep -cE '^not ok [0-9]+' "$WORK/sh.log")

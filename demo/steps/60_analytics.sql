@@ -1,7 +1,7 @@
 -- Analytics on the demo ledger (run by tools/demo.sh after the generator):
 -- segments, a payment model evaluated on a temporal split, the model of
 -- as_of for predictions and the cash forecast, and the HTML report
--- (.demo/report.html, next to the demo cluster).
+-- (report.html, next to the demo cluster).
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;
 SELECT as_of, (as_of - interval '6 months')::date AS split_on, (as_of - make_interval(months => months))::date AS first_day
@@ -59,7 +59,7 @@ SELECT round((sum(r) FILTER (WHERE late = 1) - sum(late) * (sum(late) + 1) / 2.0
 
 SELECT ar.train_payment_model(:'as_of') AS "payment model of as_of";
 
--- The HTML report lands next to the demo cluster: .demo/report.html
+-- The HTML report lands next to the demo cluster (report.html)
 SELECT regexp_replace(current_setting('data_directory'), '/[^/]*$', '') || '/report.html' AS report_path \gset
 \ir ../html_report.sql
 \echo HTML report: :report_path

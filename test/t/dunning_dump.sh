@@ -8,7 +8,7 @@
 # tools/test.sh against its throwaway cluster (PGHOST, PGPORT, PGUSER set;
 # PG_BIN given).
 set -uo pipefail
-source "$(dirname "$0")/../tools/tap.sh"
+source "$(dirname "$0")/../../tools/tap.sh"
 src=ar_dun_dump_src dst=ar_dun_dump_dst dump=$(mktemp /tmp/ar_dun_dump.XXXXXX)
 trap 'rm -f "$dump" /tmp/ar_dun_restore.err' EXIT
 

@@ -3,7 +3,7 @@
 # a new one as the README says, and compare.  Prints TAP; run by tools/test.sh
 # against its throwaway cluster (PGHOST, PGPORT, PGUSER set; PG_BIN given).
 set -uo pipefail
-source "$(dirname "$0")/../tools/tap.sh"
+source "$(dirname "$0")/../../tools/tap.sh"
 src=ar_dump_src dst=ar_dump_dst dump=$(mktemp /tmp/ar_dump.XXXXXX)
 trap 'rm -f "$dump"' EXIT
 

@@ -6,7 +6,7 @@
 # duplicated.  Prints TAP; run by tools/test.sh against its throwaway cluster
 # (PGHOST, PGPORT, PGUSER set; PG_BIN given).
 set -uo pipefail
-source "$(dirname "$0")/../tools/tap.sh"
+source "$(dirname "$0")/../../tools/tap.sh"
 src=ar_pen_dump_src dst=ar_pen_dump_dst dump=$(mktemp /tmp/ar_pen_dump.XXXXXX)
 trap 'rm -f "$dump" /tmp/ar_pen_restore.err' EXIT
 

@@ -10,7 +10,7 @@
 # Every wait is a bounded loop on a condition.  The settings and the
 # database are restored at the end.  Prints TAP.
 set -uo pipefail
-source "$(dirname "$0")/../tools/tap.sh"
+source "$(dirname "$0")/../../tools/tap.sh"
 DB=ar_worker_test
 holder=
 q() {	# q DATABASE SQL: one value; empty (and no error) while the server restarts

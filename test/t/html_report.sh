@@ -4,7 +4,7 @@
 # the rendered DOM.  Prints TAP; run by tools/test.sh on its cluster.
 set -uo pipefail
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 db=ar_html_report
 work=$(mktemp -d /tmp/ar_html.XXXXXX)
 chmod 777 "$work"
