@@ -61,7 +61,7 @@ VACUUM ANALYZE bench_penalty;
 
 CREATE SCHEMA bench;
 
--- The penalty rules of the contract written in PL/pgSQL, from the same
+-- The penalty rules of doc/contract.md written in PL/pgSQL, from the same
 -- tables: period by period (a period ends where the rate may change), rate
 -- lookups by index, the exact numeric sum rounded once, the same errors
 -- for unknown and unverified rates.

@@ -1,7 +1,7 @@
 -- Self-contained HTML report of the analytics (SVG charts drawn from the
 -- views and functions of ar_collect, no script, no external file).
 -- psql variables: as_of (date the report stands on), report_path (file to
--- write).  Used by demo/steps/60_analytics.sql and test/html_report.sh:
+-- write).  Used by demo/steps/60_analytics.sql and test/t/html_report.sh:
 --   psql -v as_of=2026-11-20 -v report_path=/tmp/report.html -f demo/html_report.sql
 \set ON_ERROR_STOP on
 SET client_min_messages = warning;

@@ -442,7 +442,7 @@ kpi_days_in_month(int year, int month)
 }
 
 /*
- * Countback DSO (contract, KPI rules): exhaust AR against the sales of the
+ * Countback DSO (doc/contract.md, KPI rules): exhaust AR against the sales of the
  * month to date (its days: the day of month of as_of), then of each earlier
  * full month (its days: its length); a month without positive sales adds
  * its days and leaves AR as it was.  DSO = the days of every exhausted

@@ -17,7 +17,7 @@
 -- of the user's with the same series and date replaces the shipped one.
 -- ---------------------------------------------------------------------------
 
--- The result row of ar.late_penalty and ar.invoice_penalty (contract).
+-- The result row of ar.late_penalty and ar.invoice_penalty (doc/contract.md).
 CREATE TYPE ar.penalty AS (
 	days_late  integer,
 	interest   numeric,

@@ -1,4 +1,4 @@
--- pgTAP: analytics.  KPIs against the contract's formulas written by hand,
+-- pgTAP: analytics.  KPIs against the formulas of doc/contract.md written by hand,
 -- the countback rules, the KPI aggregate's parallel and text-state paths,
 -- segments, the payment model (determinism, no leakage, metrics), the cash
 -- forecast, roles and comments; then the public IBM accounts-receivable

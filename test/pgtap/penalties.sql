@@ -8,7 +8,7 @@ CREATE EXTENSION ar_collect;
 SELECT plan(63);
 
 -- ------------------------------------------------- the independent oracle
--- Written from the contract's "Penalty rules", not from ar.penalty_regime:
+-- Written from the "Penalty rules" of doc/contract.md, not from ar.penalty_regime:
 -- the rate of a series on a day straight from ar.reference_rate (a row of
 -- the user's before a shipped one), then each regime's rule by its name.
 CREATE FUNCTION pg_temp.series_at(s text, d date) RETURNS numeric

@@ -1,5 +1,5 @@
 -- Dunning: January to June 2026, run day by day, with the exact sequence of
--- notices the escalation rule of the contract gives (checked against an
+-- notices the escalation rule of doc/contract.md gives (checked against an
 -- independent simulation of the rule), every exclusion, the letters in
 -- French and English, the communications timeline, idempotency, and the
 -- errors of the calls.
