@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Upgrades: a database created with the shipped 0.1.0 (releases/) and
+# written through the 0.1.0 API is upgraded with ALTER EXTENSION ar_collect
+# UPDATE; then (a) its catalog equals a fresh install's (test/t/catalog.sql:
+# tables, columns in order, constraints, indexes, triggers, policies,
+# functions with their bodies, owners, grants, comments, what pg_dump
+# keeps), (b) its data and audit chain survive and verify, and the current
+# API goes on working on them, (c) pg_dump/pg_restore round-trips it.
+# Prints TAP; run by tools/test.sh against its throwaway cluster.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../../tools/tap.sh"
+old=ar_upgrade_old new=ar_upgrade_new restored=ar_upgrade_restored
+work=$(mktemp -d /tmp/ar_upgrade.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+# verdict DESCRIPTION COMMAND...: like check, quiet, and returns the
+# command's status so that a failure can show its evidence.
+verdict() {
+	local what=$1; shift
+	n=$((n + 1))
+	if "$@" >/dev/null 2>&1; then echo "ok $n - $what"; else echo "not ok $n - $what"; return 1; fi
+}
+catalog() { $PG_BIN/psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -f "$here/catalog.sql" >"$2"; }
+
+# Every table the extension keeps user data in (pg_dump's configuration
+# tables), as (table, md5 of its rows over the given columns).  Shipped
+# reference data (rates, regimes, policies, levels, templates, settings) may
+# be updated by an upgrade and is left out; so are the times a restore
+# sets anew (updated_at, and the default company CREATE EXTENSION makes).
+columns_query="SELECT c.relname || ' ' || string_agg(quote_ident(a.attname), ',' ORDER BY a.attnum)
+  FROM pg_extension e, unnest(e.extconfig) cfg(rel) JOIN pg_class c ON c.oid = cfg.rel
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+ WHERE e.extname = 'ar_collect' AND c.relkind = 'r'
+   AND c.relname !~ '(rate|regime|policy|level|template|config|threshold|model)'
+   AND a.attname <> 'updated_at' AND NOT (c.relname = 'company' AND a.attname = 'created_at')
+ GROUP BY c.relname ORDER BY c.relname"
+snapshot() {	# snapshot DB COLUMNS_FILE: one line per table
+	local table cols
+	while read -r table cols; do
+		printf '%s %s\n' "$table" "$(q "$1" "SELECT count(*) || ':' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '')
+		                                     FROM (SELECT $cols FROM ar.$table) r")"
+	done <"$2"
+}
+
+echo "1..10"
+fresh_databases $old $new $restored
+q $old "SET client_min_messages = warning; CREATE EXTENSION ar_collect VERSION '0.1.0'" >/dev/null
+verdict "0.1.0 installs from its shipped script" test "$(q $old "SELECT extversion FROM pg_extension WHERE extname = 'ar_collect'")" = 0.1.0
+$PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -d $old -f "$here/upgrade_data_0.1.0.sql" >"$work/load.log" 2>&1
+verdict "a ledger is written with the 0.1.0 API" test $? -eq 0 || tail -n 20 "$work/load.log" | sed 's/^/# /'
+q $old "$columns_query" >"$work/columns"
+snapshot $old "$work/columns" >"$work/before"
+chain_before=$(q $old "SELECT rows_checked FROM ar.verify_audit_chain() WHERE valid")
+
+q $old "SET client_min_messages = warning; ALTER EXTENSION ar_collect UPDATE" >"$work/update.log" 2>&1
+verdict "ALTER EXTENSION ar_collect UPDATE reaches the default version" \
+	test "$(q $old "SELECT installed_version = default_version FROM pg_available_extensions WHERE name = 'ar_collect'")" = t ||
+	sed 's/^/# /' "$work/update.log"
+
+q $new "SET client_min_messages = warning; CREATE EXTENSION ar_collect" >/dev/null
+catalog $old "$work/catalog_upgraded"; catalog $new "$work/catalog_fresh"
+verdict "the upgraded catalog equals a fresh install's" diff -q "$work/catalog_upgraded" "$work/catalog_fresh" ||
+	diff "$work/catalog_fresh" "$work/catalog_upgraded" | head -60 | sed 's/^/# /'
+
+snapshot $old "$work/columns" >"$work/after"
+verdict "every row of user data survives the upgrade ($(wc -l <"$work/columns") tables)" diff -q "$work/before" "$work/after" ||
+	diff "$work/before" "$work/after" | sed 's/^/# /'
+verdict "the audit chain still verifies, every 0.1.0 row included" \
+	q $old "SELECT 1 / (valid AND rows_checked >= ${chain_before:-0} AND ${chain_before:-0} > 0)::int FROM ar.verify_audit_chain()"
+verdict "the current API works on the upgraded ledger and it agrees with itself" \
+	q $old "SELECT ar.record_payment('U10-5', 20, date '2026-05-02');
+	        SELECT count(*) FROM ar.run_dunning(date '2026-05-04');
+	        SELECT 1 / (count(*) = 0)::int FROM ar.check_ledger()"
+
+$PG_BIN/pg_dump -Fc -d $old -f "$work/dump" 2>"$work/dump.err"
+PGOPTIONS='-c ar_collect.restoring=on' $PG_BIN/pg_restore -d $restored "$work/dump" 2>"$work/restore.err"
+verdict "pg_dump and pg_restore of the upgraded database succeed" test $? -eq 0 || sed 's/^/# /' "$work/dump.err" "$work/restore.err"
+q $old "$columns_query" >"$work/columns_now"
+snapshot $old "$work/columns_now" >"$work/upgraded_rows"
+snapshot $restored "$work/columns_now" >"$work/restored_rows"
+verdict "the restored database holds the same rows" diff -q "$work/upgraded_rows" "$work/restored_rows" ||
+	diff "$work/upgraded_rows" "$work/restored_rows" | sed 's/^/# /'
+verdict "the restored audit chain verifies" test "$(q $restored 'SELECT valid FROM ar.verify_audit_chain()')" = t
+
+[ -n "${AR_KEEP_DBS:-}" ] || for db in $old $new $restored; do $PG_BIN/dropdb "$db"; done
