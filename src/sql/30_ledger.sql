@@ -39,6 +39,10 @@ CREATE TABLE ar.customer (
 	segment       text CHECK (segment IN ('punctual', 'occasional_late', 'chronic_late', 'high_risk')),
 	credit_limit  numeric CHECK (credit_limit >= 0),
 	created_at    timestamptz NOT NULL DEFAULT now(),
+	-- late-payment overrides (65_penalties.sql: the regimes, the rate floor)
+	penalty_regime text,
+	penalty_rate   numeric
+		CONSTRAINT customer_penalty_rate_valid CHECK (penalty_rate > 0 AND penalty_rate <= 1000 AND penalty_rate = round(penalty_rate, 6)),
 	UNIQUE (company_id, code),
 	UNIQUE (company_id, id)
 );
@@ -72,6 +76,10 @@ CREATE TABLE ar.invoice (
 	cancelled_on        date,
 	created_at          timestamptz NOT NULL DEFAULT now(),
 	updated_at          timestamptz,
+	-- late-payment overrides (65_penalties.sql: the regimes, the rate floor)
+	penalty_regime      text,
+	penalty_rate        numeric
+		CONSTRAINT invoice_penalty_rate_valid CHECK (penalty_rate > 0 AND penalty_rate <= 1000 AND penalty_rate = round(penalty_rate, 6)),
 	UNIQUE (company_id, number),
 	UNIQUE (company_id, id),
 	FOREIGN KEY (company_id, customer_id) REFERENCES ar.customer (company_id, id),
@@ -104,6 +112,16 @@ CREATE TABLE ar.bank_statement (
 	balanced         boolean,
 	content_sha256   bytea NOT NULL,
 	imported_at      timestamptz NOT NULL DEFAULT now(),
+	-- what the matcher and the audit need (70_statements.sql)
+	sequence_no         text,
+	message_id          text,
+	line_count          integer,
+	movements           numeric,
+	balance_difference  numeric,
+	declared_credits    numeric,
+	declared_debits     numeric,
+	source_line         integer,
+	imported_by         text NOT NULL DEFAULT session_user,
 	UNIQUE (company_id, account_id, statement_ref, content_sha256)
 );
 
@@ -128,6 +146,18 @@ CREATE TABLE ar.bank_transaction (
 	allocated_amount      numeric NOT NULL DEFAULT 0,
 	status                text NOT NULL DEFAULT 'unmatched',
 	created_at            timestamptz NOT NULL DEFAULT now(),
+	-- what the matcher and the audit need (70_statements.sql)
+	counterparty_bic          text,
+	customer_reference        text,
+	mandate_id                text,
+	creditor_id               text,
+	bank_tx_code_proprietary  text,
+	booking_text              text,
+	additional_info           text,
+	reversal                  boolean NOT NULL DEFAULT false,
+	source_line               integer,
+	raw                       text,
+	CONSTRAINT bank_transaction_statement_line UNIQUE (statement_id, line_no),
 	CONSTRAINT bank_transaction_amount_nonzero
 		CHECK (amount <> 0 AND amount NOT IN ('NaN', 'Infinity', '-Infinity')),
 	-- a bank line never allocates more than its own amount

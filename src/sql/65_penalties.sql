@@ -742,14 +742,12 @@ END $$;
 
 -- ---------------------------------------- regime overrides of customers and invoices
 
-ALTER TABLE ar.customer
-	ADD COLUMN penalty_regime text REFERENCES ar.penalty_regime,
-	ADD COLUMN penalty_rate numeric
-		CONSTRAINT customer_penalty_rate_valid CHECK (penalty_rate > 0 AND penalty_rate <= 1000 AND penalty_rate = round(penalty_rate, 6));
-ALTER TABLE ar.invoice
-	ADD COLUMN penalty_regime text REFERENCES ar.penalty_regime,
-	ADD COLUMN penalty_rate numeric
-		CONSTRAINT invoice_penalty_rate_valid CHECK (penalty_rate > 0 AND penalty_rate <= 1000 AND penalty_rate = round(penalty_rate, 6));
+-- The columns are the ledger's (30_ledger.sql); the regimes they name are
+-- defined here.
+ALTER TABLE ar.customer ADD CONSTRAINT customer_penalty_regime_fkey
+	FOREIGN KEY (penalty_regime) REFERENCES ar.penalty_regime;
+ALTER TABLE ar.invoice ADD CONSTRAINT invoice_penalty_regime_fkey
+	FOREIGN KEY (penalty_regime) REFERENCES ar.penalty_regime;
 
 COMMENT ON COLUMN ar.customer.penalty_regime IS 'Late-payment regime of the customer''s invoices (ar.penalty_regime); NULL: FR_LME.';
 COMMENT ON COLUMN ar.customer.penalty_rate IS 'Contractual late-payment rate, percent a year, for regimes without a rate series (CONTRACT).';

@@ -10,31 +10,8 @@
 -- a no-op that returns the id stored the first time.
 -- ---------------------------------------------------------------------------
 
--- What the matcher and the audit need beyond the foundation's columns.
-ALTER TABLE ar.bank_statement
-	ADD COLUMN sequence_no         text,
-	ADD COLUMN message_id          text,
-	ADD COLUMN line_count          integer,
-	ADD COLUMN movements           numeric,
-	ADD COLUMN balance_difference  numeric,
-	ADD COLUMN declared_credits    numeric,
-	ADD COLUMN declared_debits     numeric,
-	ADD COLUMN source_line         integer,
-	ADD COLUMN imported_by         text NOT NULL DEFAULT session_user;
-
-ALTER TABLE ar.bank_transaction
-	ADD COLUMN counterparty_bic          text,
-	ADD COLUMN customer_reference        text,
-	ADD COLUMN mandate_id                text,
-	ADD COLUMN creditor_id               text,
-	ADD COLUMN bank_tx_code_proprietary  text,
-	ADD COLUMN booking_text              text,
-	ADD COLUMN additional_info           text,
-	ADD COLUMN reversal                  boolean NOT NULL DEFAULT false,
-	ADD COLUMN source_line               integer,
-	ADD COLUMN raw                       text,
-	ADD CONSTRAINT bank_transaction_statement_line UNIQUE (statement_id, line_no);
-
+-- The columns the matcher and the audit need are the ledger's
+-- (30_ledger.sql); what they mean:
 COMMENT ON COLUMN ar.bank_statement.format IS 'camt.052, camt.053, camt.054, mt940, mt942 or csv.';
 COMMENT ON COLUMN ar.bank_statement.account_iban IS 'The statement''s account when it is a valid IBAN.';
 COMMENT ON COLUMN ar.bank_statement.account_id IS 'The account: its compact IBAN, else the identification as the bank wrote it.';
