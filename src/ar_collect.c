@@ -13,6 +13,7 @@
 #include "miscadmin.h"
 
 #include "worker.h"
+#include "xact_state.h"
 
 PG_MODULE_MAGIC;
 
@@ -22,6 +23,7 @@ void
 _PG_init(void)
 {
 	ar_worker_define_settings();
+	ar_xact_state_init();
 	if (process_shared_preload_libraries_in_progress)
 		ar_worker_register();
 }
