@@ -23,7 +23,7 @@
  * - The state is allocated once per group and then modified in place, as
  *   aggregate transition functions are allowed to do (AggCheckCallContext).
  *
- * Semantics, as documented in the README:
+ * Semantics, as documented in doc/ledger.md:
  * - a row with a NULL amount, due_date or as_of is ignored, as sum() ignores
  *   NULLs; no rows at all give zero in every bucket (nothing is owed);
  * - the result scale is the largest display scale of the amounts, as for

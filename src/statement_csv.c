@@ -12,8 +12,8 @@
  * (with their dates) may be given on any row of it.  Dates are YYYY-MM-DD,
  * DD.MM.YYYY or DD/MM/YYYY; amounts have one decimal mark ('.' or ','),
  * no thousands separator, and a sign unless a credit_debit column (C/D,
- * CRDT/DBIT, credit/debit) gives it.  README.md (Bank statement import) lists every
- * column.
+ * CRDT/DBIT, credit/debit) gives it.  doc/statements.md (The CSV layout)
+ * lists every column.
  */
 #include "postgres.h"
 

@@ -201,7 +201,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 COMMENT ON FUNCTION ar.kpis(date, integer) IS
-'The receivables KPIs on as_of over the period (as_of - period_days, as_of], one row, default company in its currency, exact (not rounded): see the Analytics chapter of README.md for every definition.';
+'The receivables KPIs on as_of over the period (as_of - period_days, as_of], one row, default company in its currency, exact (not rounded): see doc/analytics.md for every definition.';
 
 -- The last months month-ends on or before as_of.
 CREATE FUNCTION ar.kpi_history(as_of date DEFAULT current_date, months integer DEFAULT 24, period_days integer DEFAULT 90)
@@ -251,7 +251,7 @@ COMMENT ON COLUMN ar.kpi_monthly.dunning_effectiveness_pct IS 'Share of the amou
 -- Payer behaviour and segments
 --------------------------------------------------------------------------
 
--- Thresholds of the segments (documented in the Analytics chapter of README.md).
+-- Thresholds of the segments (documented in doc/analytics.md).
 CREATE TABLE ar.segment_threshold (
 	name         text PRIMARY KEY,
 	value        numeric NOT NULL,
