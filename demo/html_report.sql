@@ -17,20 +17,20 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $f$
 		SELECT greatest(max(greatest(abs(v), coalesce(hi, 0))), 1) AS top, count(*) AS n FROM d
 	)
 	SELECT format('<figure><figcaption>%s</figcaption><svg id="%s" class="chart" xmlns="http://www.w3.org/2000/svg" width="720" height="260" viewBox="0 0 720 260" role="img" aria-label="%s">',
-	              title, chart_id, title)
+	              ar.html_escape(title), ar.html_escape(chart_id), ar.html_escape(title))
 	       || '<line x1="60" y1="220" x2="710" y2="220" stroke="#333"/>'
 	       || format('<text x="55" y="24" text-anchor="end" font-size="10">%s</text>', to_char(m.top, 'FM999G999G999G990'))
 	       || string_agg(
 	            format('<rect class="bar" x="%s" y="%s" width="%s" height="%s" fill="#3b6ea8"><title>%s: %s</title></rect>',
 	                   round(60 + (d.i - 1) * 650.0 / m.n + 4, 1), round(220 - 200 * abs(d.v) / m.top, 1),
-	                   round(650.0 / m.n - 8, 1), round(200 * abs(d.v) / m.top, 1), d.label, to_char(d.v, 'FM999G999G999G990D00'))
+	                   round(650.0 / m.n - 8, 1), round(200 * abs(d.v) / m.top, 1), ar.html_escape(d.label), to_char(d.v, 'FM999G999G999G990D00'))
 	            || CASE WHEN d.hi IS NOT NULL THEN
 	                 format('<line class="band" x1="%s" x2="%s" y1="%s" y2="%s" stroke="#c0392b" stroke-width="2"/>',
 	                        round(60 + (d.i - 0.5) * 650.0 / m.n, 1), round(60 + (d.i - 0.5) * 650.0 / m.n, 1),
 	                        round(220 - 200 * coalesce(d.lo, 0) / m.top, 1), round(220 - 200 * d.hi / m.top, 1))
 	               ELSE '' END
 	            || format('<text x="%s" y="236" text-anchor="middle" font-size="10">%s</text>',
-	                      round(60 + (d.i - 0.5) * 650.0 / m.n, 1), d.label),
+	                      round(60 + (d.i - 0.5) * 650.0 / m.n, 1), ar.html_escape(d.label)),
 	            '' ORDER BY d.i)
 	       || '</svg></figure>'
 	  FROM d, m
@@ -47,7 +47,7 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $f$
 		SELECT greatest(max(greatest(coalesce(va, 0), coalesce(vb, 0))), 1) AS top, greatest(count(*) - 1, 1) AS n FROM d
 	)
 	SELECT format('<figure><figcaption>%s</figcaption><svg id="%s" class="chart" xmlns="http://www.w3.org/2000/svg" width="720" height="260" viewBox="0 0 720 260" role="img" aria-label="%s">',
-	              title, chart_id, title)
+	              ar.html_escape(title), ar.html_escape(chart_id), ar.html_escape(title))
 	       || '<line x1="60" y1="220" x2="710" y2="220" stroke="#333"/>'
 	       || format('<text x="55" y="24" text-anchor="end" font-size="10">%s days</text>', round(m.top))
 	       || format('<polyline class="series" fill="none" stroke="#3b6ea8" stroke-width="2" points="%s"/>',
@@ -57,15 +57,11 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $f$
 	                 string_agg(format('%s,%s', round(60 + (d.i - 1) * 650.0 / m.n, 1), round(220 - 200 * d.vb / m.top, 1)), ' ' ORDER BY d.i)
 	                   FILTER (WHERE d.vb IS NOT NULL))
 	       || string_agg(CASE WHEN d.i % 3 = 1 THEN format('<text x="%s" y="236" text-anchor="middle" font-size="10">%s</text>',
-	                                                     round(60 + (d.i - 1) * 650.0 / m.n, 1), d.label) ELSE '' END, '' ORDER BY d.i)
-	       || format('<text x="70" y="252" font-size="11" fill="#3b6ea8">%s</text><text x="260" y="252" font-size="11" fill="#e67e22">%s</text>', a_name, b_name)
+	                                                     round(60 + (d.i - 1) * 650.0 / m.n, 1), ar.html_escape(d.label)) ELSE '' END, '' ORDER BY d.i)
+	       || format('<text x="70" y="252" font-size="11" fill="#3b6ea8">%s</text><text x="260" y="252" font-size="11" fill="#e67e22">%s</text>', ar.html_escape(a_name), ar.html_escape(b_name))
 	       || '</svg></figure>'
 	  FROM d, m
 	 GROUP BY m.top, m.n
-$f$;
-
-CREATE OR REPLACE FUNCTION pg_temp.html_escape(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$
-	SELECT replace(replace(replace(coalesce(t, ''), '&', '&amp;'), '<', '&lt;'), '>', '&gt;')
 $f$;
 
 -- Dunning notices by level, when dunning has landed.
@@ -78,9 +74,9 @@ BEGIN
 END $f$;
 
 SELECT
-'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>ar_collect: receivables on ' || :'as_of' || '</title>'
+'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>ar_collect: receivables on ' || ar.html_escape(:'as_of') || '</title>'
 || '<style>body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}th{background:#eee}figure{margin:1.5em 0}figcaption{font-weight:bold}</style></head><body>'
-|| '<h1>Receivables on ' || :'as_of' || ' (' || k.currency || ')</h1>'
+|| '<h1>Receivables on ' || ar.html_escape(:'as_of') || ' (' || ar.html_escape(k.currency) || ')</h1>'
 || '<table id="kpis"><tr><th>receivables</th><th>overdue</th><th>DSO standard</th><th>DSO countback</th><th>best possible DSO</th><th>CEI %</th><th>collection rate %</th><th>days to pay</th></tr>'
 || format('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr></table>',
           to_char(k.receivables, 'FM999G999G999G990D00'), to_char(k.overdue, 'FM999G999G999G990D00'),
@@ -107,7 +103,7 @@ SELECT
             '<p id="no-dunning">Dunning notices: none (dunning not installed or no notice yet).</p>')
 || '<h2>Riskiest customers</h2><table id="risk"><tr><th>customer</th><th>name</th><th>exposure</th><th>overdue</th><th>p(late)</th></tr>'
 || coalesce((SELECT string_agg(format('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>',
-                                     pg_temp.html_escape(r.customer_code), pg_temp.html_escape(r.customer_name),
+                                     ar.html_escape(r.customer_code), ar.html_escape(r.customer_name),
                                      to_char(r.exposure, 'FM999G999G999G990D00'), to_char(r.overdue, 'FM999G999G999G990D00'),
                                      coalesce(round(r.p_late, 2)::text, '')), '' ORDER BY r.ord)
                FROM (SELECT x.*, row_number() OVER () AS ord FROM ar.customer_risk_on(:'as_of') x LIMIT 10) r), '')

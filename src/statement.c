@@ -15,9 +15,14 @@
 #include "identifier.h"
 #include "statement.h"
 
-/* Integer and fractional digits an amount may have. */
-#define STMT_MAX_INT_DIGITS		20
+/*
+ * Integer and fractional digits an amount may have: the input bounds of
+ * ar_collect (doc/input-bounds.md) are |amount| < 10^16 with at most 2
+ * decimals; more fractional digits are accepted when they are zeros.
+ */
+#define STMT_MAX_INT_DIGITS		16
 #define STMT_MAX_FRAC_DIGITS	10
+#define STMT_MAX_CENT_DIGITS	2
 
 static inline bool
 is_digit(unsigned char c)
@@ -73,6 +78,10 @@ stmt_parse_decimal(const char *s, int len, const char *seps, bool negative,
 		return false;
 	if (frac_start >= 0 && frac_end - frac_start > STMT_MAX_FRAC_DIGITS)
 		return false;
+	if (frac_start >= 0)
+		for (k = frac_start + STMT_MAX_CENT_DIGITS; k < frac_end; k++)
+			if (s[k] != '0')
+				return false;
 
 	for (k = int_start; k < int_end; k++)
 		if (s[k] != '0')
@@ -110,7 +119,7 @@ stmt_days_in_month(int year, int month)
 bool
 stmt_valid_date(int year, int month, int day)
 {
-	return year >= 1000 && year <= 9999 && month >= 1 && month <= 12 &&
+	return year >= STMT_MIN_YEAR && year <= STMT_MAX_YEAR && month >= 1 && month <= 12 &&
 		day >= 1 && day <= stmt_days_in_month(year, month);
 }
 

@@ -103,13 +103,18 @@ extern const char *statement_format_name(const char *given);
 /*
  * Reads a decimal amount "digits[sep digits]" (sep is one of the chars in
  * "seps") into "out" as "[-]digits[.digits]" without leading zeros.
- * Returns false when the text is not such a number or has more than
- * 20 integer or 10 fractional digits.
+ * Returns false when the text is not such a number or lies beyond the input
+ * bounds (doc/input-bounds.md): more than 16 integer digits, more than 10
+ * fractional digits, or a non-zero digit after the second decimal.
  */
 extern bool stmt_parse_decimal(const char *s, int len, const char *seps,
 							   bool negative, StringInfo out);
 
-/* Is y-m-d a real calendar date (years 1000 to 9999)? */
+/* The years of the input bounds (doc/input-bounds.md): 1900-01-01 to 2200-12-31. */
+#define STMT_MIN_YEAR	1900
+#define STMT_MAX_YEAR	2200
+
+/* Is y-m-d a real calendar date within the bounds (years 1900 to 2200)? */
 extern bool stmt_valid_date(int year, int month, int day);
 
 /* Days in a month of a year (Gregorian). */

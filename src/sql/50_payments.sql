@@ -45,6 +45,8 @@ BEGIN
 	IF paid_on IS NULL THEN
 		RAISE EXCEPTION 'paid_on must be given' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- the payment itself within the bounds, not only the parts it is split into
+	PERFORM ar._check_amount('ar.record_payment: payment', amount), ar._check_date('ar.record_payment: paid_on', paid_on);
 	inv := ar._invoice_by_number(invoice_number);
 	IF inv.amount < 0 THEN
 		RAISE EXCEPTION 'invoice "%" is a credit note', invoice_number
