@@ -352,8 +352,21 @@ load_line_row(RcRun *run, HeapTuple tup, TupleDesc desc)
 	l->textlen = text.len;
 }
 
+/*
+ * Rows beyond the input bounds (doc/input-bounds.md) exist only when their
+ * table's constraint was bypassed; when ar._batch_quarantine found some (and
+ * reported them), the lines and invoices read leave them out.
+ */
+static bool skip_beyond_bounds = false;
+
+#define LINE_IN_BOUNDS \
+	"   AND ar.amount_in_bounds(t.amount) AND ar.date_in_bounds(t.booking_date) " \
+	"   AND (t.value_date IS NULL OR ar.date_in_bounds(t.value_date)) "
+#define INVOICE_IN_BOUNDS \
+	"  AND ar.amount_in_bounds(i.amount) AND ar.date_in_bounds(i.issue_date) AND ar.date_in_bounds(i.due_date) "
+
 /* The bank lines no run has decided on yet, oldest first. */
-#define UNMATCHED_LINES \
+#define UNMATCHED_LINES(bounds) \
 	"SELECT t.id, t.company_id, t.currency, " AMOUNT4("t.amount") ", t.booking_date, " \
 	"       t.counterparty_name, t.counterparty_iban::text, t.remittance_info, t.structured_reference, " \
 	"       t.end_to_end_id, t.bank_tx_code, coalesce(t.return_reason, CASE WHEN t.reversal THEN 'reversal' END) " \
@@ -361,6 +374,7 @@ load_line_row(RcRun *run, HeapTuple tup, TupleDesc desc)
 	" WHERE t.status = 'unmatched' AND t.allocated_amount = 0 " \
 	"   AND ($1::bigint IS NULL OR t.company_id = $1) " \
 	"   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line r WHERE r.bank_transaction_id = t.id) " \
+	bounds \
 	" ORDER BY t.booking_date, t.id "
 
 static void
@@ -374,8 +388,13 @@ load_lines(RcRun *run, Datum company, bool scoped, bool dry_run)
 	run->line = palloc(sizeof(RcLine) * line_cap);
 	run->nline = 0;
 	/* a real run locks the lines it takes; another run skips them */
-	spi_each(run, dry_run ? UNMATCHED_LINES : UNMATCHED_LINES "   FOR UPDATE OF t SKIP LOCKED",
-			 1, types, values, nulls, load_line_row);
+	if (skip_beyond_bounds)
+		spi_each(run, dry_run ? UNMATCHED_LINES(LINE_IN_BOUNDS) :
+				 UNMATCHED_LINES(LINE_IN_BOUNDS) "   FOR UPDATE OF t SKIP LOCKED",
+				 1, types, values, nulls, load_line_row);
+	else
+		spi_each(run, dry_run ? UNMATCHED_LINES("") : UNMATCHED_LINES("") "   FOR UPDATE OF t SKIP LOCKED",
+				 1, types, values, nulls, load_line_row);
 }
 
 static void
@@ -529,7 +548,11 @@ load_invoices(RcRun *run, Datum company, bool scoped)
 	run->inv = MemoryContextAllocHuge(run->cxt, sizeof(RcInvoice) * run->invcap);
 	run->ninv = 0;
 	loading_paid = false;
-	spi_each(run, "SELECT " INVOICE_COLUMNS " FROM ar.invoice i "
+	spi_each(run, skip_beyond_bounds ?
+			 "SELECT " INVOICE_COLUMNS " FROM ar.invoice i "
+			 "WHERE i.open_amount <> 0 AND i.cancelled_on IS NULL "
+			 "  AND ($1::bigint IS NULL OR i.company_id = $1)" INVOICE_IN_BOUNDS :
+			 "SELECT " INVOICE_COLUMNS " FROM ar.invoice i "
 			 "WHERE i.open_amount <> 0 AND i.cancelled_on IS NULL "
 			 "  AND ($1::bigint IS NULL OR i.company_id = $1)",
 			 1, types, values, nulls, load_invoice_row);
@@ -556,7 +579,8 @@ load_paid(RcRun *run, Datum company, bool scoped)
 	loading_paid = true;
 	spi_each(run, "SELECT " INVOICE_COLUMNS " FROM ar.invoice i "
 			 "WHERE ar.reference_key(i.number) = ANY($1::text[]) AND i.open_amount = 0 "
-			 "  AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2)",
+			 "  AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2)"
+			 INVOICE_IN_BOUNDS,
 			 2, (Oid[]) {TEXTARRAYOID, INT8OID}, (Datum[]) {col_array(&keys), company},
 			 scoped ? "  " : " n", load_invoice_row);
 	loading_paid = false;
@@ -1156,6 +1180,14 @@ reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_i
 		spi_check(rc, "record the run");
 		run->run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
+
+	/* skipped and reported: the rows beyond the input bounds */
+	rc = SPI_execute_with_args("SELECT count(*) FROM ar._batch_quarantine('reconcile', "
+							   "ARRAY['bank_transaction', 'invoice'], $1, current_date, $2)",
+							   2, (Oid[]) {INT8OID, BOOLOID}, (Datum[]) {company, BoolGetDatum(!dry_run)},
+							   scoped ? "  " : "n ", false, 0);
+	spi_check(rc, "find the rows beyond the input bounds");
+	skip_beyond_bounds = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
 
 	load_lines(run, company, scoped, dry_run);
 	if (run->nline > 0)

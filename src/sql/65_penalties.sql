@@ -1004,17 +1004,25 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	            WHEN 'open' THEN r.total
 	            ELSE r.total - r.total
 	       END,
-	       d.penalty_invoice_id, d.decided_on, d.reason, r.problem
+	       d.penalty_invoice_id, d.decided_on, d.reason,
+	       CASE WHEN g.ok THEN r.problem
+	            ELSE 'not computed: the invoice or a payment is beyond the input bounds (doc/input-bounds.md)' END
 	  FROM ar._penalty_basis b
 	  JOIN ar.customer c ON c.id = b.customer_id
 	  LEFT JOIN LATERAL (SELECT array_agg(a.allocated_on ORDER BY a.allocated_on, a.id) AS dates,
 	                            array_agg(a.amount ORDER BY a.allocated_on, a.id) AS amounts,
 	                            max(a.allocated_on) AS last_on, sum(a.amount) AS paid,
-	                            bool_or(a.method = 'write_off') AS written_off
+	                            bool_or(a.method = 'write_off') AS written_off,
+	                            bool_and(ar.date_in_bounds(a.allocated_on) AND ar.amount_in_bounds(a.amount)) AS in_bounds
 	                       FROM ar.allocation a
 	                      WHERE a.invoice_id = b.invoice_id AND a.allocated_on <= as_of) p ON true
-	  CROSS JOIN LATERAL ar._penalty_compute(b.regime, b.amount, b.due_date, as_of, p.dates, p.amounts,
-	                                         b.contract_rate, b.currency, false) r
+	  -- an invoice or payment beyond the input bounds (its constraint was
+	  -- bypassed) is not computed: its row says so, the others are computed
+	  CROSS JOIN LATERAL (SELECT ar.amount_in_bounds(b.amount) AND ar.date_in_bounds(b.issue_date)
+	                             AND ar.date_in_bounds(b.due_date) AND coalesce(p.in_bounds, true) AS ok) g
+	  LEFT JOIN LATERAL (SELECT x.* FROM ar._penalty_compute(b.regime, b.amount, b.due_date, as_of, p.dates, p.amounts,
+	                                                         b.contract_rate, b.currency, false) x
+	                      WHERE g.ok OFFSET 0) r ON true
 	  LEFT JOIN ar.penalty_claim d ON d.invoice_id = b.invoice_id AND d.decided_on <= as_of
 	  LEFT JOIN ar.invoice pi ON pi.id = d.penalty_invoice_id
 	  LEFT JOIN LATERAL (SELECT sum(a.amount) AS paid FROM ar.allocation a
@@ -1036,7 +1044,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	   AND b.issue_date <= as_of
 	   AND b.due_date < as_of
 	   AND (coalesce(p.paid, 0) < b.amount OR p.last_on > b.due_date)
-	   AND (r.days_late > 0 OR r.problem IS NOT NULL)
+	   AND (r.days_late > 0 OR r.problem IS NOT NULL OR NOT g.ok)
 $$;
 COMMENT ON FUNCTION ar.penalty_claims_on(date) IS 'Late-payment penalty claims as they stood on as_of: every invoice with a late day, its penalty and the claim''s status (accruing, open, billed, collected, waived, written_off).';
 

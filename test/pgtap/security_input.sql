@@ -5,7 +5,7 @@
 -- ar_collector, table writes as ar_admin (what an ERP is granted).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(61);
+SELECT plan(74);
 
 INSERT INTO ar.customer (code, name, email) VALUES
 	('SI-A', 'Alpha SARL', 'compta@alpha.example'),
@@ -181,6 +181,71 @@ SELECT throws_ok($$SELECT * FROM ar.parse_statement('<?xml version="1.0"?><Docum
 SELECT throws_ok($$SELECT ar.import_statement(E'account;booking_date;amount\nSI;2026-11-20;1e100\n', 'csv')$$,
                  NULL, NULL, 'a CSV import with an amount of 1e100 is refused');
 SELECT is((SELECT count(*) FROM ar.bank_statement), 0::bigint, 'no statement was stored');
+
+-- ------------------------------------------ batches skip what they cannot process
+-- Rows beyond the bounds planted as a superuser (the constraints dropped,
+-- then added back NOT VALID): each batch goes on for the others, warns,
+-- and reports the skipped rows in ar.batch_problem (the warnings are not
+-- shown here).
+SET client_min_messages = error;
+INSERT INTO ar.customer (code, name, email) VALUES ('BQ-1', 'Quarantine One', 'one@bq.example'),
+	('BQ-2', 'Quarantine Two', 'two@bq.example'), ('BQ-3', 'Quarantine Three', 'three@bq.example'),
+	('BQ-4', 'Quarantine Four', 'four@bq.example');
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT c.id, 'BQ-' || c.code, DATE '2026-03-01', DATE '2026-03-31', 500.00 FROM ar.customer c WHERE c.code LIKE 'BQ-%';
+SET CONSTRAINTS ALL IMMEDIATE;
+ALTER TABLE ar.allocation DROP CONSTRAINT allocation_input_bounds;
+ALTER TABLE ar.invoice DROP CONSTRAINT invoice_input_bounds;
+ALTER TABLE ar.customer DROP CONSTRAINT customer_input_bounds;
+ALTER TABLE ar.bank_transaction DROP CONSTRAINT bank_transaction_input_bounds;
+INSERT INTO ar.allocation (invoice_id, amount, allocated_on) SELECT id, 10, '-infinity' FROM ar.invoice WHERE number = 'BQ-BQ-1';
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT id, 'BQ-BIG', '2026-03-01', '2026-03-31', 1e60 FROM ar.customer WHERE code = 'BQ-2';
+UPDATE ar.customer SET email = E'three@bq.example\r\nBcc: all@victim.example' WHERE code = 'BQ-3';
+INSERT INTO ar.bank_transaction (booking_date, amount, remittance_info) VALUES ('-infinity', 500, 'BQ-BQ-4');
+ALTER TABLE ar.allocation ADD CONSTRAINT allocation_input_bounds CHECK (ar._check_date('ar.allocation.allocated_on', allocated_on)) NOT VALID;
+ALTER TABLE ar.customer ADD CONSTRAINT customer_input_bounds CHECK (ar._check_email('ar.customer.email', email)) NOT VALID;
+SET CONSTRAINTS ALL DEFERRED;
+SELECT is((SELECT array_agg(v.table_name || '.' || v.column_name ORDER BY v.table_name) FROM ar.input_bound_violations() v),
+          ARRAY['allocation.allocated_on', 'bank_transaction.booking_date', 'customer.email', 'invoice.amount'],
+          'ar.input_bound_violations() finds the four planted values (in the tables whose constraint is not validated)');
+
+SET ROLE ar_collector;
+SELECT lives_ok($$SELECT count(*) FROM ar.run_dunning('2026-05-04')$$,
+                'run_dunning goes on whatever the planted rows');
+RESET ROLE;
+SELECT is((SELECT array_agg(c.code ORDER BY c.code) FROM ar.dunning_notice n JOIN ar.customer c ON c.id = n.customer_id
+            WHERE n.as_of = '2026-05-04' AND c.code LIKE 'BQ-%'),
+          ARRAY['BQ-4'], 'the customer without a bad row is dunned, the three with one are skipped');
+SELECT is((SELECT array_agg(p.object_table || '.' || p.column_name ORDER BY p.object_table) FROM ar.batch_problem p
+            WHERE p.batch = 'run_dunning' AND p.last_as_of = '2026-05-04'),
+          ARRAY['allocation.allocated_on', 'customer.email', 'invoice.amount'],
+          'ar.batch_problem reports what run_dunning skipped: table, column (and id, value, error)');
+SELECT is((SELECT count(*) FROM ar.dunning_notice WHERE recipient ~ '[\r\n]'), 0::bigint,
+          'no notice carries a recipient with CR/LF');
+
+SELECT is((SELECT array_agg(c.number ORDER BY c.number) FROM ar.penalty_claims_on('2026-05-04') c
+            WHERE c.problem LIKE 'not computed: %input bounds%'),
+          ARRAY['BQ-BIG', 'BQ-BQ-1'], 'penalty claims: the invoices beyond the bounds are reported, not computed');
+SELECT is((SELECT count(*) FROM ar.penalty_claims_on('2026-05-04') c WHERE c.number LIKE 'BQ-BQ-%' AND c.total > 0),
+          3::bigint, 'and the penalties of the others are computed');
+
+SET ROLE ar_collector;
+SELECT lives_ok($$SELECT count(*) FROM ar.reconcile()$$, 'reconcile goes on whatever the planted rows');
+RESET ROLE;
+SELECT is((SELECT array_agg(p.object_table || '.' || p.column_name ORDER BY p.object_table) FROM ar.batch_problem p
+            WHERE p.batch = 'reconcile'),
+          ARRAY['bank_transaction.booking_date', 'invoice.amount'], 'ar.batch_problem reports what reconcile skipped');
+SELECT is((SELECT count(*) FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+            WHERE t.booking_date = '-infinity'), 0::bigint, 'the bank line beyond the bounds was not decided on');
+
+-- the worker's daily run: the same run_dunning, its result counts the skipped rows
+INSERT INTO ar.worker_run (kind, as_of) VALUES ('dunning', '2026-05-20');
+SELECT lives_ok($$SELECT ar._worker_dunning((SELECT max(id) FROM ar.worker_run))$$, 'the worker''s dunning run goes on');
+SELECT is((SELECT (result->>'skipped')::int FROM ar.worker_run WHERE id = (SELECT max(id) FROM ar.worker_run)), 3,
+          'its result says how many rows it skipped');
+SELECT is((SELECT occurrences FROM ar.batch_problem WHERE batch = 'run_dunning' AND object_table = 'invoice'), 2,
+          'a problem met again is counted, not listed twice');
 
 SELECT * FROM finish();
 ROLLBACK;
