@@ -577,10 +577,13 @@ load_paid(RcRun *run, Datum company, bool scoped)
 	if (keys.n == 0)
 		return;
 	loading_paid = true;
-	spi_each(run, "SELECT " INVOICE_COLUMNS " FROM ar.invoice i "
+	spi_each(run, skip_beyond_bounds ?
+			 "SELECT " INVOICE_COLUMNS " FROM ar.invoice i "
 			 "WHERE ar.reference_key(i.number) = ANY($1::text[]) AND i.open_amount = 0 "
-			 "  AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2)"
-			 INVOICE_IN_BOUNDS,
+			 "  AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2)" INVOICE_IN_BOUNDS :
+			 "SELECT " INVOICE_COLUMNS " FROM ar.invoice i "
+			 "WHERE ar.reference_key(i.number) = ANY($1::text[]) AND i.open_amount = 0 "
+			 "  AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2)",
 			 2, (Oid[]) {TEXTARRAYOID, INT8OID}, (Datum[]) {col_array(&keys), company},
 			 scoped ? "  " : " n", load_invoice_row);
 	loading_paid = false;
@@ -1181,13 +1184,24 @@ reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_i
 		run->run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	}
 
-	/* skipped and reported: the rows beyond the input bounds */
-	rc = SPI_execute_with_args("SELECT count(*) FROM ar._batch_quarantine('reconcile', "
-							   "ARRAY['bank_transaction', 'invoice'], $1, current_date, $2)",
-							   2, (Oid[]) {INT8OID, BOOLOID}, (Datum[]) {company, BoolGetDatum(!dry_run)},
-							   scoped ? "  " : "n ", false, 0);
-	spi_check(rc, "find the rows beyond the input bounds");
-	skip_beyond_bounds = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
+	/*
+	 * skipped and reported: the rows beyond the input bounds (a database
+	 * still at 0.1.0, before ALTER EXTENSION ... UPDATE, has no bounds)
+	 */
+	rc = SPI_execute("SELECT pg_catalog.to_regprocedure('ar._batch_quarantine(text,text[],bigint,date,boolean)') IS NOT NULL",
+					 true, 1);
+	spi_check(rc, "look for the input bounds");
+	skip_beyond_bounds = false;
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	{
+		rc = SPI_execute_with_args("SELECT count(*) FROM ar._batch_quarantine('reconcile', "
+								   "ARRAY['bank_transaction', 'invoice'], $1, current_date, $2)",
+								   2, (Oid[]) {INT8OID, BOOLOID}, (Datum[]) {company, BoolGetDatum(!dry_run)},
+								   scoped ? "  " : "n ", false, 0);
+		spi_check(rc, "find the rows beyond the input bounds");
+		skip_beyond_bounds =
+			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
+	}
 
 	load_lines(run, company, scoped, dry_run);
 	if (run->nline > 0)
