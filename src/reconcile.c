@@ -1130,9 +1130,8 @@ emit_rows(RcRun *run, ReturnSetInfo *rsinfo)
 /* ------------------------------------------------------------------ run */
 
 static void
-reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_id, bool dry_run)
+reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company_id, bool dry_run)
 {
-	ReturnSetInfo *rsinfo;
 	MemoryContext cxt,
 				old;
 	RcRun	   *run;
@@ -1145,9 +1144,6 @@ reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_i
 	int			nreturn = 0;
 	int			rc;
 	bool		isnull;
-
-	InitMaterializedSRF(fcinfo, 0);
-	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "ar.reconcile", ALLOCSET_DEFAULT_SIZES);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1167,6 +1163,11 @@ reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_i
 			ereport(ERROR,
 					(errcode(ERRCODE_NO_DATA_FOUND),
 					 errmsg("company " INT64_FORMAT " does not exist", company_id)));
+		/* the caller must act for the company (SECURITY DEFINER: no row-level security here) */
+		rc = SPI_execute_with_args("SELECT ar._require_company($1, $2)", 2, (Oid[]) {INT8OID, TEXTOID},
+								   (Datum[]) {company, CStringGetTextDatum(dry_run ? "reader" : "collector")},
+								   NULL, false, 0);
+		spi_check(rc, "check the caller's access to the company");
 	}
 
 	/* one run at a time: the second waits, then sees what the first did */
@@ -1288,6 +1289,55 @@ reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_i
 	MemoryContextSwitchTo(old);
 	SPI_finish();
 	MemoryContextDelete(cxt);
+}
+
+/*
+ * A run over one company, or over all: a caller that acts for every company
+ * (superuser, the extension's owner) gets one run over all of them, any
+ * other one run per company it acts for (as collector; as reader for a
+ * preview), in company order, into the same result.
+ */
+static void
+reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_id, bool dry_run)
+{
+	ReturnSetInfo *rsinfo;
+	MemoryContext outer = CurrentMemoryContext;
+	bool		all;
+	bool		isnull;
+	Datum	   *ids = NULL;
+	int			nids = 0;
+	int			rc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	if (scoped)
+	{
+		reconcile_run(rsinfo, auto_apply, true, company_id, dry_run);
+		return;
+	}
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("ar.reconcile could not connect to SPI")));
+	rc = SPI_execute_with_args("SELECT ar._acts_for_all(), ar._company_ids($1)", 1, (Oid[]) {TEXTOID},
+							   (Datum[]) {CStringGetTextDatum(dry_run ? "reader" : "collector")}, NULL, false, 0);
+	spi_check(rc, "find the companies the caller acts for");
+	all = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!all)
+	{
+		Datum		arr = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+		MemoryContext spi = MemoryContextSwitchTo(outer);
+
+		deconstruct_array(DatumGetArrayTypePCopy(arr), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &ids, NULL, &nids);
+		MemoryContextSwitchTo(spi);
+	}
+	SPI_finish();
+
+	if (all)
+		reconcile_run(rsinfo, auto_apply, false, 0, dry_run);
+	else
+		for (int i = 0; i < nids; i++)
+			reconcile_run(rsinfo, auto_apply, true, DatumGetInt64(ids[i]), dry_run);
 }
 
 PG_FUNCTION_INFO_V1(ar_reconcile);

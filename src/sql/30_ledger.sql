@@ -328,6 +328,11 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		NEW.remaining := NEW.amount;
+		IF NEW.bank_transaction_id IS NOT NULL
+		   AND (SELECT t.company_id FROM ar.bank_transaction t WHERE t.id = NEW.bank_transaction_id) <> NEW.company_id THEN
+			RAISE EXCEPTION 'bank transaction % belongs to another company than the customer credit', NEW.bank_transaction_id
+				USING ERRCODE = 'check_violation';
+		END IF;
 		IF NEW.bank_transaction_id IS NOT NULL THEN
 			-- credit born from a bank line uses up that line like an allocation
 			PERFORM ar._bank_transaction_take(NEW.bank_transaction_id, NEW.amount, NEW.currency,
@@ -397,6 +402,12 @@ DECLARE
 	direction integer := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
 	bad record;
 BEGIN
+	-- whoever writes or deletes them (directly or through any function), the
+	-- caller must collect for the companies of the allocations
+	PERFORM ar._require_company(c.company_id, 'collector')
+	   FROM (SELECT DISTINCT c.company_id FROM changed c) c
+	  WHERE NOT (c.company_id = ANY (ar._company_ids('collector')))
+	  ORDER BY c.company_id;
 	-- invoices
 	PERFORM 1 FROM ar.invoice i WHERE i.id IN (SELECT c.invoice_id FROM changed c) ORDER BY i.id FOR UPDATE OF i;
 	SELECT a.id, a.amount, a.company_id, a.invoice_id, o.open_before, i.id AS found, i.number,
@@ -446,18 +457,19 @@ BEGIN
 	PERFORM 1 FROM ar.bank_transaction t WHERE t.id IN (SELECT c.bank_transaction_id FROM changed c)
 	 ORDER BY t.id FOR UPDATE OF t;
 	SELECT t.id, t.currency, i.currency AS invoice_currency, t.amount, t.allocated_amount, s.delta, (t.id IS NULL) AS missing,
-	       s.bank_transaction_id
+	       s.bank_transaction_id, s.other_company
 	  INTO bad
 	  FROM (SELECT c.bank_transaction_id, sum(c.amount) * direction AS delta,
-	               min(c.invoice_id) FILTER (WHERE c.currency <> c.line_currency) AS foreign_invoice
-	          FROM (SELECT c.*, inv.currency, l.currency AS line_currency
+	               min(c.invoice_id) FILTER (WHERE c.currency <> c.line_currency) AS foreign_invoice,
+	               bool_or(c.company_id <> c.line_company) AS other_company
+	          FROM (SELECT c.*, inv.currency, l.currency AS line_currency, l.company_id AS line_company
 	                  FROM changed c JOIN ar.invoice inv ON inv.id = c.invoice_id
 	                  LEFT JOIN ar.bank_transaction l ON l.id = c.bank_transaction_id
 	                 WHERE c.bank_transaction_id IS NOT NULL) c
 	         GROUP BY c.bank_transaction_id) s
 	  LEFT JOIN ar.bank_transaction t ON t.id = s.bank_transaction_id
 	  LEFT JOIN ar.invoice i ON i.id = s.foreign_invoice
-	 WHERE t.id IS NULL OR s.foreign_invoice IS NOT NULL
+	 WHERE t.id IS NULL OR s.foreign_invoice IS NOT NULL OR s.other_company
 	    OR abs(t.allocated_amount + s.delta) > abs(t.amount) OR sign(t.allocated_amount + s.delta) = -sign(t.amount)
 	 ORDER BY s.bank_transaction_id
 	 LIMIT 1;
@@ -465,6 +477,9 @@ BEGIN
 		IF bad.missing THEN
 			RAISE EXCEPTION 'bank transaction % does not exist', bad.bank_transaction_id
 				USING ERRCODE = 'foreign_key_violation';
+		ELSIF bad.other_company THEN
+			RAISE EXCEPTION 'bank transaction % belongs to another company than the allocation', bad.id
+				USING ERRCODE = 'check_violation';
 		ELSIF bad.invoice_currency IS NOT NULL THEN
 			RAISE EXCEPTION 'bank transaction % is in %, the % is in %', bad.id, bad.currency, 'allocation', bad.invoice_currency
 				USING ERRCODE = 'check_violation';

@@ -4,22 +4,30 @@
 -- the invariants and the audit trail of the ledger apply.
 -- ---------------------------------------------------------------------------
 
--- The invoice of that number, locked; the number must name one invoice.
+-- The invoice of that number among the companies the caller collects for,
+-- locked; the number must name one invoice there.  A number found only in
+-- other companies is refused naming the company (42501).
 CREATE FUNCTION ar._invoice_by_number(invoice_number text) RETURNS ar.invoice
 LANGUAGE plpgsql AS $$
 DECLARE
 	inv ar.invoice;
 	found_count integer;
+	mine constant bigint[] := ar._company_ids('collector');
 BEGIN
-	SELECT count(*) INTO found_count FROM ar.invoice WHERE number = invoice_number;
+	SELECT count(*) INTO found_count FROM ar.invoice WHERE number = invoice_number AND company_id = ANY (mine);
 	IF found_count = 0 THEN
+		SELECT * INTO inv FROM ar.invoice WHERE number = invoice_number ORDER BY company_id LIMIT 1;
+		IF FOUND THEN
+			PERFORM ar._require_company(inv.company_id, 'collector');
+		END IF;
 		RAISE EXCEPTION 'invoice "%" does not exist', invoice_number USING ERRCODE = 'no_data_found';
 	ELSIF found_count > 1 THEN
 		RAISE EXCEPTION 'invoice number "%" exists in % companies', invoice_number, found_count
 			USING ERRCODE = 'cardinality_violation',
 			      HINT = 'Insert into ar.allocation with the invoice id instead.';
 	END IF;
-	SELECT * INTO inv FROM ar.invoice WHERE number = invoice_number FOR UPDATE;
+	SELECT * INTO inv FROM ar.invoice WHERE number = invoice_number AND company_id = ANY (mine) FOR UPDATE;
+	PERFORM ar._require_company(inv.company_id, 'collector');
 	RETURN inv;
 END $$;
 
@@ -81,7 +89,12 @@ DECLARE
 	take numeric;
 	left_over numeric;
 	result ar.allocation;
+	company bigint;
 BEGIN
+	SELECT c.company_id INTO company FROM ar.customer c WHERE c.id = apply_customer_credit.customer_id;
+	IF FOUND THEN
+		PERFORM ar._require_company(company, 'collector');
+	END IF;
 	FOR credit IN SELECT * FROM ar.customer_credit c
 	               WHERE c.customer_id = apply_customer_credit.customer_id AND c.remaining > 0
 	               ORDER BY c.created_on, c.id FOR UPDATE LOOP
@@ -111,7 +124,11 @@ DECLARE
 	note ar.invoice;
 	inv ar.invoice;
 	take numeric;
+	company bigint;
 BEGIN
+	FOR company IN SELECT DISTINCT i.company_id FROM ar.invoice i WHERE i.id IN (credit_note_id, invoice_id) LOOP
+		PERFORM ar._require_company(company, 'collector');
+	END LOOP;
 	-- lock in id order so two calls on the same pair cannot deadlock
 	PERFORM 1 FROM ar.invoice i WHERE i.id IN (credit_note_id, invoice_id) ORDER BY i.id FOR UPDATE;
 	SELECT * INTO note FROM ar.invoice i WHERE i.id = credit_note_id;
@@ -151,10 +168,12 @@ BEGIN
 	IF coalesce(btrim(reason), '') = '' THEN
 		RAISE EXCEPTION 'a write-off needs a reason' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	SELECT * INTO inv FROM ar.invoice i WHERE i.id = write_off_invoice.invoice_id FOR UPDATE;
+	SELECT * INTO inv FROM ar.invoice i WHERE i.id = write_off_invoice.invoice_id;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'invoice % does not exist', invoice_id USING ERRCODE = 'no_data_found';
 	END IF;
+	PERFORM ar._require_company(inv.company_id, 'admin');
+	SELECT * INTO inv FROM ar.invoice i WHERE i.id = write_off_invoice.invoice_id FOR UPDATE;
 	IF inv.open_amount = 0 THEN
 		RETURN NULL;
 	END IF;
@@ -168,6 +187,7 @@ CREATE FUNCTION ar.cancel_invoice(invoice_id bigint, cancelled_on date DEFAULT c
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
+	PERFORM ar._require_company(i.company_id, 'admin') FROM ar.invoice i WHERE i.id = cancel_invoice.invoice_id;
 	UPDATE ar.invoice i SET cancelled_on = cancel_invoice.cancelled_on WHERE i.id = cancel_invoice.invoice_id;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'invoice % does not exist', invoice_id USING ERRCODE = 'no_data_found';

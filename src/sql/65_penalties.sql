@@ -1112,6 +1112,7 @@ BEGIN
 	IF coalesce(btrim(reason), '') = '' THEN
 		RAISE EXCEPTION 'waiving penalties needs a reason' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM ar._require_company((ar._penalty_basis_of(invoice_id)).company_id, 'collector');
 	target := ar._penalty_claim_target(invoice_id);
 	IF (target.claim).id IS NOT NULL THEN
 		IF (target.claim).decision <> 'billed' THEN
@@ -1151,6 +1152,7 @@ BEGIN
 	IF issued_on IS NULL THEN
 		RAISE EXCEPTION 'issued_on must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	PERFORM ar._require_company((ar._penalty_basis_of(invoice_id)).company_id, 'collector');
 	target := ar._penalty_claim_target(invoice_id);
 	IF (target.claim).id IS NOT NULL THEN
 		RAISE EXCEPTION 'the penalties of invoice % are already %', (target.basis).number,
@@ -1192,6 +1194,7 @@ BEGIN
 	IF coalesce(btrim(reason), '') = '' THEN
 		RAISE EXCEPTION 'a write-off needs a reason' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM ar._require_company((ar._penalty_basis_of(invoice_id)).company_id, 'admin');
 	target := ar._penalty_claim_target(invoice_id);
 	IF (target.claim).id IS NOT NULL THEN
 		IF (target.claim).decision <> 'billed' THEN

@@ -238,12 +238,14 @@ RETURNS TABLE (bank_transaction_id bigint, invoice_ids bigint[], amounts numeric
 COMMENT ON FUNCTION ar.reconcile_preview(bigint) IS
 'What ar.reconcile() would decide now for the new credit lines (of one company, or all), without writing or locking anything: applied says whether the match would be applied. Direct-debit returns are not previewed.';
 
--- Locks a bank line for a review decision, with clear errors.
+-- Locks a bank line for a review decision, with clear errors; the caller
+-- must collect for its company.
 CREATE FUNCTION ar._review_line(line_id bigint) RETURNS ar.bank_transaction
 LANGUAGE plpgsql AS $$
 DECLARE
 	line ar.bank_transaction;
 BEGIN
+	PERFORM ar._require_company(t.company_id, 'collector') FROM ar.bank_transaction t WHERE t.id = line_id;
 	SELECT * INTO line FROM ar.bank_transaction t WHERE t.id = line_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'bank transaction % does not exist', line_id USING ERRCODE = 'no_data_found';
@@ -289,6 +291,7 @@ DECLARE
 	take numeric;
 	big integer;
 BEGIN
+	PERFORM ar._require_company(mp.company_id, 'collector') FROM ar.match_proposal mp WHERE mp.id = proposal_id;
 	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'no_data_found';
@@ -390,6 +393,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $
 DECLARE
 	p ar.match_proposal;
 BEGIN
+	PERFORM ar._require_company(mp.company_id, 'collector') FROM ar.match_proposal mp WHERE mp.id = proposal_id;
 	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'no_data_found';
@@ -421,6 +425,7 @@ DECLARE
 	take numeric := amount;
 	allocation_id bigint;
 BEGIN
+	PERFORM ar._require_company(i.company_id, 'collector') FROM ar.invoice i WHERE i.id = allocate.invoice_id;
 	SELECT * INTO inv FROM ar.invoice i WHERE i.id = allocate.invoice_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'invoice % does not exist', invoice_id USING ERRCODE = 'no_data_found';
@@ -467,6 +472,7 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
 	END IF;
+	PERFORM ar._require_company(a.company_id, 'collector');
 	IF a.method IN ('write_off', 'credit', 'credit_note', 'shortfall') THEN
 		RAISE EXCEPTION 'allocation % is a %, not a payment', allocation_id, a.method
 			USING ERRCODE = 'invalid_parameter_value',

@@ -365,9 +365,11 @@ BEGIN
 	IF as_of IS NULL THEN
 		RAISE EXCEPTION 'as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- the customers of the companies the caller collects for
 	UPDATE ar.customer c SET segment = b.segment
 	  FROM ar.customer_behaviour_on(as_of) b
-	 WHERE b.customer_id = c.id AND c.segment IS DISTINCT FROM b.segment;
+	 WHERE b.customer_id = c.id AND c.segment IS DISTINCT FROM b.segment
+	   AND c.company_id = ANY (ar._company_ids('collector'));
 	GET DIAGNOSTICS changed = ROW_COUNT;
 	RETURN changed;
 END $$;
@@ -457,6 +459,8 @@ BEGIN
 		RAISE EXCEPTION 'as_of must be a finite date, not %', coalesce(as_of::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	-- one model learns from every company's invoices
+	PERFORM ar._require_all_companies('admin');
 	SELECT * INTO fit FROM ar._payment_model_fit(as_of, 91);
 	INSERT INTO ar.payment_model (as_of, algorithm, training_from, training_to, training_invoices, training_paid,
 	                              holdout_from, holdout_invoices, auc, auc_late_30, accuracy, brier, mae_days,

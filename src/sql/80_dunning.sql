@@ -801,6 +801,8 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'customer % does not exist', coalesce(customer_id::text, 'NULL') USING ERRCODE = 'no_data_found';
 	END IF;
+	-- its callers, SECURITY DEFINER, act on the customer: the caller must collect for its company
+	PERFORM ar._require_company(c.company_id, 'collector');
 	RETURN c;
 END $$;
 
@@ -997,6 +999,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	inv ar.invoice;
 BEGIN
+	-- its callers, SECURITY DEFINER, act on the invoice: the caller must collect for its company
+	PERFORM ar._require_company(i.company_id, 'collector') FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id;
 	IF for_update THEN
 		SELECT * INTO inv FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id FOR UPDATE;
 	ELSE
@@ -1257,6 +1261,7 @@ DECLARE
 	p ar.payment_plan;
 BEGIN
 	PERFORM ar._require_text('a reason', reason);
+	PERFORM ar._require_company(x.company_id, 'collector') FROM ar.payment_plan x WHERE x.id = cancel_payment_plan.plan_id;
 	SELECT * INTO p FROM ar.payment_plan x WHERE x.id = cancel_payment_plan.plan_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'payment plan % does not exist', coalesce(plan_id::text, 'NULL') USING ERRCODE = 'no_data_found';
@@ -1330,6 +1335,7 @@ DECLARE
 	p ar.dunning_policy;
 BEGIN
 	c := ar._customer_or_error(customer_id);
+	PERFORM ar._require_company(c.company_id, 'admin');
 	IF policy_code IS NULL THEN
 		DELETE FROM ar.customer_dunning_policy x WHERE x.customer_id = c.id;
 	ELSE
@@ -1583,6 +1589,8 @@ BEGIN
 	IF run_dunning.dry_run IS NULL THEN
 		RAISE EXCEPTION 'dry_run must be true or false, not NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- a run decides for every company at once (one ar.dunning_run per date)
+	PERFORM ar._require_all_companies('collector');
 	IF real_run THEN
 		-- runs queue one after the other; a date already run queues nothing
 		PERFORM pg_advisory_xact_lock(hashtext('ar_collect.run_dunning'));
@@ -2120,6 +2128,7 @@ BEGIN
 	IF status = 'failed' AND coalesce(btrim(detail), '') = '' THEN
 		RAISE EXCEPTION 'a failed delivery needs its reason in detail' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM ar._require_company(d.company_id, 'collector') FROM ar.dunning_notice d WHERE d.id = mark_notice.notice_id;
 	SELECT * INTO n FROM ar.dunning_notice d WHERE d.id = mark_notice.notice_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'dunning notice % does not exist', coalesce(notice_id::text, 'NULL') USING ERRCODE = 'no_data_found';
