@@ -1129,6 +1129,22 @@ emit_rows(RcRun *run, ReturnSetInfo *rsinfo)
 
 /* ------------------------------------------------------------------ run */
 
+/*
+ * Whether the company access functions exist: not in a 0.1.0 database that
+ * this library serves before ALTER EXTENSION ar_collect UPDATE (there every
+ * run is over all companies, as in 0.1.0).
+ */
+static bool
+tenancy_installed(void)
+{
+	bool		isnull;
+	int			rc = SPI_execute("SELECT pg_catalog.to_regprocedure('ar._require_company(bigint,text)') IS NOT NULL",
+								 true, 0);
+
+	spi_check(rc, "look for the company access functions");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 static void
 reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company_id, bool dry_run)
 {
@@ -1164,9 +1180,10 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 					(errcode(ERRCODE_NO_DATA_FOUND),
 					 errmsg("company " INT64_FORMAT " does not exist", company_id)));
 		/* the caller must act for the company (SECURITY DEFINER: no row-level security here) */
-		rc = SPI_execute_with_args("SELECT ar._require_company($1, $2)", 2, (Oid[]) {INT8OID, TEXTOID},
+		if (tenancy_installed())
+			rc = SPI_execute_with_args("SELECT ar._require_company($1, $2)", 2, (Oid[]) {INT8OID, TEXTOID},
 								   (Datum[]) {company, CStringGetTextDatum(dry_run ? "reader" : "collector")},
-								   NULL, false, 0);
+									   NULL, false, 0);
 		spi_check(rc, "check the caller's access to the company");
 	}
 
@@ -1318,10 +1335,14 @@ reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_i
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("ar.reconcile could not connect to SPI")));
-	rc = SPI_execute_with_args("SELECT ar._acts_for_all(), ar._company_ids($1)", 1, (Oid[]) {TEXTOID},
-							   (Datum[]) {CStringGetTextDatum(dry_run ? "reader" : "collector")}, NULL, false, 0);
-	spi_check(rc, "find the companies the caller acts for");
-	all = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	all = !tenancy_installed();
+	if (!all)
+	{
+		rc = SPI_execute_with_args("SELECT ar._acts_for_all(), ar._company_ids($1)", 1, (Oid[]) {TEXTOID},
+								   (Datum[]) {CStringGetTextDatum(dry_run ? "reader" : "collector")}, NULL, false, 0);
+		spi_check(rc, "find the companies the caller acts for");
+		all = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
 	if (!all)
 	{
 		Datum		arr = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);

@@ -6,7 +6,7 @@
 -- by SET ROLE, whatever the session user.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(87);
+SELECT plan(92);
 
 CREATE ROLE t_coll_a IN ROLE ar_collector;
 CREATE ROLE t_read_a IN ROLE ar_collector;   -- granted ar_collector, but a reader of A only
@@ -48,13 +48,16 @@ SELECT cu.company_id, cu.id, n.number, '2026-01-01', '2026-01-31', n.amount, n.n
 INSERT INTO ar.customer_credit (company_id, customer_id, amount, source)
 SELECT company_id, id, 25, 'manual' FROM ar.customer WHERE code = 'CB';
 -- a line of B with no match, one that B's reconcile proposes for IB-2
+CREATE TEMP TABLE imported AS
 SELECT ar.import_statement(E'account,statement_ref,booking_date,amount,counterparty_name,remittance_info\n'
                            'DE89370400440532013000,B-1,2026-02-10,333.00,Nobody,nothing\n'
-                           'DE89370400440532013000,B-1,2026-02-11,690.00,Customer of B,IB-2\n', 'csv');
+                           'DE89370400440532013000,B-1,2026-02-11,690.00,Customer of B,IB-2\n', 'csv') AS id;
+SELECT is((SELECT c.code FROM imported i JOIN ar.bank_statement s ON s.id = i.id JOIN ar.company c ON c.id = s.company_id),
+	'B', 'setup: a statement of B''s account belongs to B');
 SELECT ok((SELECT count(*) FROM ar.reconcile_company((SELECT id FROM ar.company WHERE code = 'B'), false)) >= 1,
 	'setup: B''s lines reconciled (nothing applied)');
 SELECT isnt((SELECT count(*) FROM ar.match_proposal WHERE status = 'pending'), 0::bigint, 'setup: B has a pending proposal');
-SELECT ar.run_dunning('2026-03-20');
+SELECT ok((SELECT count(*) FROM ar.run_dunning('2026-03-20')) > 0, 'setup: a dunning run queues notices');
 SELECT isnt((SELECT count(*) FROM ar.dunning_notice n JOIN ar.company c ON c.id = n.company_id WHERE c.code = 'B'), 0::bigint,
 	'setup: B has a dunning notice');
 
@@ -255,6 +258,29 @@ RESET ROLE;
 
 SELECT is((SELECT count(*) FROM ar.check_ledger()), 0::bigint, 'the ledger is consistent');
 SELECT is((SELECT valid FROM ar.verify_audit_chain()), true, 'the audit chain is valid');
+
+-- ---------------------------------------------- what every new object needs
+SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname)
+             FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'company_id' AND NOT a.attisdropped
+            WHERE c.relnamespace = 'ar'::regnamespace AND c.relkind IN ('r', 'p')
+              AND c.relname <> 'company_member'  -- reached through its functions only
+              AND NOT (c.relrowsecurity AND c.relforcerowsecurity
+                       AND EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'company_read'))),
+          NULL, 'every table with company_id has forced row-level security and its company_read policy');
+SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname) FROM pg_class c
+            WHERE c.relnamespace = 'ar'::regnamespace AND c.relkind = 'v'
+              AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false)),
+          NULL, 'every view reads as its caller (security_invoker)');
+-- a SECURITY DEFINER function of the API checks the caller's company access
+-- (itself or through the lookup it uses); triggers, the worker's and the
+-- audit trail's internals and the access functions themselves are not API
+SELECT is((SELECT array_agg(p.oid::regprocedure::text ORDER BY 1) FROM pg_proc p
+            WHERE p.pronamespace = 'ar'::regnamespace AND p.prosecdef
+              AND p.prorettype <> 'trigger'::regtype
+              AND p.proname !~ '^_(worker|audit|access|require)' AND p.proname NOT IN ('start_worker')
+              AND p.prosrc !~ '_require_company|_require_all_companies|_company_ids|_invoice_by_number|_review_line|_customer_or_error|_invoice_or_error'
+              AND p.prolang <> (SELECT oid FROM pg_language WHERE lanname = 'c')),
+          NULL, 'every SECURITY DEFINER function of the API checks the company of what it touches');
 
 SELECT * FROM finish();
 ROLLBACK;

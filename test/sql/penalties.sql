@@ -352,6 +352,10 @@ SELECT * FROM ar.d441_report(NULL, 1000);
 \set VERBOSITY default
 
 -- -------------------------------------------------------------------- roles
+-- several companies: a role acts for those it is a member of (doc/security.md)
+SELECT count(*) AS memberships
+  FROM ar.company c, (VALUES ('ar_reader', 'reader'), ('ar_collector', 'collector'), ('ar_admin', 'admin')) g(r, a),
+       LATERAL ar.grant_company_access(g.r, c.code, g.a) x;
 SET ROLE ar_reader;
 SELECT total FROM ar.late_penalty(1000, '2025-08-01', '2025-09-15');
 SELECT i.number, p.total FROM ar.invoice i, ar.invoice_penalty(i.id, '2025-06-30') p WHERE i.number = 'P-1';

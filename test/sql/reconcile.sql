@@ -208,6 +208,10 @@ SELECT ar.reference_key('fa-2O26/000123'), ar.reference_key('RF18 5390 0754 7034
 SELECT ar.name_key('Établissements Lefèvre SARL (Lyon)'), ar.name_key('M. ET MME DUPONT'), ar.name_key('Müller & Söhne GmbH');
 
 -- ----------------------------------------------------------------- roles
+-- several companies: a role acts for those it is a member of (doc/security.md)
+SELECT count(*) AS memberships
+  FROM ar.company c, (VALUES ('ar_reader', 'reader'), ('ar_collector', 'collector'), ('ar_admin', 'admin')) g(r, a),
+       LATERAL ar.grant_company_access(g.r, c.code, g.a) x;
 SET ROLE ar_reader;
 SELECT count(*) > 0 AS reader_sees_the_queue FROM ar.reconcile_line WHERE company_id = 7001;
 SELECT count(*) FROM ar.reconcile_company(7001);

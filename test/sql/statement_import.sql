@@ -353,6 +353,10 @@ SELECT count(*) AS rows FROM ar.parse_statement(NULL);
 -- Roles: collectors import, readers read
 --
 SELECT c AS mt940_content FROM mt940_ok \gset
+-- several companies: a role acts for those it is a member of (doc/security.md)
+SELECT count(*) AS memberships
+  FROM ar.company c, (VALUES ('ar_reader', 'reader'), ('ar_collector', 'collector'), ('ar_admin', 'admin')) g(r, a),
+       LATERAL ar.grant_company_access(g.r, c.code, g.a) x;
 SET ROLE ar_reader;
 SELECT pg_temp.try(:'mt940_content') AS reader_imports;
 SELECT count(*) > 0 AS reader_reads FROM ar.bank_statement_summary;

@@ -1,0 +1,1781 @@
+-- ---------------------------------------------------------------------------
+-- Companies as tenants (src/sql/95_tenancy.sql, doc/security.md): the
+-- membership table and its functions, row-level security on company data,
+-- security_invoker views, and the SECURITY DEFINER functions that now check
+-- the caller's company access (their final definitions, as in src/sql/).
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION ar._caller() RETURNS regrole
+	AS 'MODULE_PATHNAME', 'ar_caller'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ar._caller() IS
+'The role a call acts for: the role chosen by SET ROLE, else the session user; inside a SECURITY DEFINER function too.';
+
+CREATE TABLE ar.company_member (
+	company_id  bigint NOT NULL REFERENCES ar.company ON DELETE CASCADE,
+	member      regrole NOT NULL,
+	access      text NOT NULL CHECK (access IN ('reader', 'collector', 'admin')),
+	granted_by  text NOT NULL DEFAULT session_user,
+	granted_at  timestamptz NOT NULL DEFAULT now(),
+	PRIMARY KEY (company_id, member)
+);
+CREATE INDEX company_member_member ON ar.company_member (member);
+COMMENT ON TABLE ar.company_member IS 'Which roles act for which companies, and as what: managed with ar.grant_company_access() and ar.revoke_company_access().';
+COMMENT ON COLUMN ar.company_member.company_id IS 'The company.';
+COMMENT ON COLUMN ar.company_member.member IS 'The role (stored by OID: follows a rename; dumped and restored by name).';
+COMMENT ON COLUMN ar.company_member.access IS 'reader, collector or admin: what the role may do for the company, within its ar_* grant.';
+COMMENT ON COLUMN ar.company_member.granted_by IS 'Session user who granted it.';
+COMMENT ON COLUMN ar.company_member.granted_at IS 'When.';
+
+CREATE TRIGGER company_member_audit AFTER INSERT OR UPDATE OR DELETE ON ar.company_member
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_row();
+CREATE TRIGGER company_member_no_truncate BEFORE TRUNCATE ON ar.company_member
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+
+CREATE FUNCTION ar._access_rank(access text) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT CASE access WHEN 'reader' THEN 1 WHEN 'collector' THEN 2 WHEN 'admin' THEN 3 END $$;
+
+-- Superusers and members of the extension's owner act for every company.
+CREATE FUNCTION ar._acts_for_all() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, ar, pg_temp
+AS $$
+	SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = ar._caller()), false)
+	    OR coalesce((SELECT pg_catalog.pg_has_role(ar._caller(), e.extowner, 'USAGE')
+	                   FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect'), false)
+$$;
+
+-- The companies the caller acts for, with its access to each and where the
+-- access comes from: 'all' (superuser, extension owner), 'member' (rows of
+-- ar.company_member for the caller or a role it inherits from), 'single'
+-- (no row at all, and the database has one company: the ar_* grant's level).
+CREATE FUNCTION ar._access(OUT company_id bigint, OUT access text, OUT via text)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	me constant oid := ar._caller();
+BEGIN
+	IF ar._acts_for_all() THEN
+		RETURN QUERY SELECT c.id, 'admin'::text, 'all'::text FROM ar.company c ORDER BY c.id;
+		RETURN;
+	END IF;
+	RETURN QUERY
+		SELECT m.company_id, (array_agg(m.access ORDER BY ar._access_rank(m.access) DESC))[1], 'member'::text
+		  FROM ar.company_member m
+		  JOIN pg_catalog.pg_roles r ON r.oid = m.member
+		 WHERE pg_catalog.pg_has_role(me, m.member, 'USAGE')
+		 GROUP BY m.company_id
+		 ORDER BY m.company_id;
+	IF FOUND THEN
+		RETURN;
+	END IF;
+	RETURN QUERY
+		SELECT c.id, g.access, 'single'::text
+		  FROM ar.company c
+		 CROSS JOIN LATERAL (SELECT CASE WHEN pg_catalog.pg_has_role(me, 'ar_admin', 'USAGE') THEN 'admin'
+		                                 WHEN pg_catalog.pg_has_role(me, 'ar_collector', 'USAGE') THEN 'collector'
+		                                 WHEN pg_catalog.pg_has_role(me, 'ar_reader', 'USAGE') THEN 'reader'
+		                            END AS access) g
+		 WHERE g.access IS NOT NULL
+		   AND (SELECT count(*) FROM ar.company) = 1;
+END $$;
+
+-- The ids of the companies the caller acts for at that level or above
+-- (what the row-level security policies compare company_id with, once
+-- per statement).
+CREATE FUNCTION ar._company_ids(access text) RETURNS bigint[]
+LANGUAGE sql STABLE PARALLEL RESTRICTED SET search_path = pg_catalog, ar, pg_temp
+AS $$
+	SELECT coalesce(array_agg(a.company_id ORDER BY a.company_id), '{}')
+	  FROM ar._access() a
+	 WHERE ar._access_rank(a.access) >= ar._access_rank(_company_ids.access)
+$$;
+
+CREATE FUNCTION ar._may_act(company_id bigint, access text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, ar, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM ar._access() a
+	                WHERE a.company_id = _may_act.company_id
+	                  AND ar._access_rank(a.access) >= ar._access_rank(_may_act.access))
+$$;
+
+-- Raises 42501 naming the company when the caller may not act for it at
+-- that level.  Every SECURITY DEFINER function calls it with the company of
+-- each row it is about to touch.
+CREATE FUNCTION ar._require_company(company_id bigint, access text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	has text;
+BEGIN
+	IF ar._access_rank(access) IS NULL THEN
+		RAISE EXCEPTION 'unknown company access "%"', access USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF company_id IS NOT NULL AND ar._may_act(company_id, access) THEN
+		RETURN;
+	END IF;
+	SELECT a.access INTO has FROM ar._access() a WHERE a.company_id = _require_company.company_id;
+	RAISE EXCEPTION 'role "%" may not act as % for company "%"', ar._caller(), access,
+		coalesce((SELECT c.code FROM ar.company c WHERE c.id = _require_company.company_id),
+		         '#' || coalesce(company_id::text, 'NULL'))
+		USING ERRCODE = 'insufficient_privilege',
+		      DETAIL = CASE WHEN has IS NULL THEN 'It has no access to that company.'
+		                    ELSE format('Its access to that company is %s.', has) END,
+		      HINT = 'An admin of the company grants access with ar.grant_company_access().';
+END $$;
+
+-- Batch functions that work on every company at once (ar.run_dunning, ar.train_payment_model):
+-- the caller must act for each of them at that level.
+CREATE FUNCTION ar._require_all_companies(access text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	missing bigint;
+BEGIN
+	IF ar._acts_for_all() THEN
+		RETURN;
+	END IF;
+	SELECT c.id INTO missing FROM ar.company c
+	 WHERE NOT (c.id = ANY (ar._company_ids(access))) ORDER BY c.id LIMIT 1;
+	IF FOUND THEN
+		PERFORM ar._require_company(missing, access);
+	END IF;
+END $$;
+
+-- ------------------------------------------------------------ management
+
+CREATE FUNCTION ar._company_by_code(company text) RETURNS ar.company
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	c ar.company;
+BEGIN
+	SELECT * INTO c FROM ar.company x WHERE x.code = company;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'company "%" does not exist', coalesce(company, 'NULL') USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN c;
+END $$;
+
+CREATE FUNCTION ar._role_by_name(member text) RETURNS regrole
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	r oid;
+BEGIN
+	SELECT x.oid INTO r FROM pg_catalog.pg_roles x WHERE x.rolname = member;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'role "%" does not exist', coalesce(member, 'NULL') USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN r;
+END $$;
+
+CREATE FUNCTION ar.grant_company_access(member text, company text, access text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	c ar.company;
+	r regrole;
+BEGIN
+	IF ar._access_rank(access) IS NULL THEN
+		RAISE EXCEPTION 'access must be reader, collector or admin, not %', coalesce('"' || access || '"', 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	c := ar._company_by_code(company);
+	PERFORM ar._require_company(c.id, 'admin');
+	r := ar._role_by_name(member);
+	INSERT INTO ar.company_member AS m (company_id, member, access) VALUES (c.id, r, grant_company_access.access)
+	ON CONFLICT ON CONSTRAINT company_member_pkey DO UPDATE
+	   SET access = EXCLUDED.access, granted_by = EXCLUDED.granted_by, granted_at = EXCLUDED.granted_at
+	 WHERE m.access IS DISTINCT FROM EXCLUDED.access;
+END $$;
+COMMENT ON FUNCTION ar.grant_company_access(text, text, text) IS
+'Lets a role act for a company (by code) as reader, collector or admin (replacing its access there). The caller must be an admin of that company.';
+
+CREATE FUNCTION ar.revoke_company_access(member text, company text)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	c ar.company;
+	r regrole;
+BEGIN
+	c := ar._company_by_code(company);
+	PERFORM ar._require_company(c.id, 'admin');
+	r := ar._role_by_name(member);
+	DELETE FROM ar.company_member m WHERE m.company_id = c.id AND m.member = r;
+	RETURN FOUND;
+END $$;
+COMMENT ON FUNCTION ar.revoke_company_access(text, text) IS
+'Removes a role''s membership of a company (by code); returns whether it had one. The caller must be an admin of that company.';
+
+CREATE FUNCTION ar.company_access(company text DEFAULT NULL)
+RETURNS TABLE (company_code text, member text, access text, granted_by text, granted_at timestamptz)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF company IS NOT NULL THEN
+		PERFORM ar._require_company((ar._company_by_code(company)).id, 'admin');
+	END IF;
+	RETURN QUERY
+		SELECT c.code, coalesce(r.rolname::text, m.member::oid::text), m.access, m.granted_by, m.granted_at
+		  FROM ar.company_member m
+		  JOIN ar.company c ON c.id = m.company_id
+		  LEFT JOIN pg_catalog.pg_roles r ON r.oid = m.member
+		 WHERE (company_access.company IS NULL OR c.code = company_access.company)
+		   AND c.id = ANY (ar._company_ids('admin'))
+		 ORDER BY c.code, 2;
+END $$;
+COMMENT ON FUNCTION ar.company_access(text) IS
+'The membership rows of the companies the caller is an admin of (of one company, by code); a dropped role shows as its OID.';
+
+CREATE VIEW ar.my_companies WITH (security_invoker = true) AS
+SELECT c.id AS company_id, c.code, c.name, a.access, a.via
+  FROM ar._access() a
+  JOIN ar.company c ON c.id = a.company_id;
+COMMENT ON VIEW ar.my_companies IS 'The companies the current role acts for, with its access to each.';
+COMMENT ON COLUMN ar.my_companies.company_id IS 'ar.company.id';
+COMMENT ON COLUMN ar.my_companies.code IS 'Company code.';
+COMMENT ON COLUMN ar.my_companies.name IS 'Company name.';
+COMMENT ON COLUMN ar.my_companies.access IS 'reader, collector or admin.';
+COMMENT ON COLUMN ar.my_companies.via IS 'member (ar.company_member), single (no membership, the only company of the database) or all (superuser, extension owner).';
+
+-- ------------------------------------------------------ row-level security
+
+DO $$
+DECLARE
+	t text;
+BEGIN
+	-- tables whose rows carry company_id: read as reader, written (by the
+	-- roles granted to write them, ar_admin) as admin
+	FOREACH t IN ARRAY ARRAY['customer', 'customer_bank_account', 'invoice', 'bank_statement', 'bank_transaction',
+	                         'customer_credit', 'allocation', 'penalty_claim', 'reconcile_config', 'reconcile_run',
+	                         'reconcile_line', 'match_proposal', 'communication', 'dispute', 'payment_promise',
+	                         'payment_plan', 'dunning_block', 'dunning_notice'] LOOP
+		EXECUTE format('ALTER TABLE ar.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', t);
+		EXECUTE format('CREATE POLICY company_read ON ar.%I FOR SELECT '
+		               'USING (company_id = ANY ((SELECT ar._company_ids(''reader''))::bigint[]))', t);
+		EXECUTE format('CREATE POLICY company_write ON ar.%I FOR ALL '
+		               'USING (company_id = ANY ((SELECT ar._company_ids(''admin''))::bigint[])) '
+		               'WITH CHECK (company_id = ANY ((SELECT ar._company_ids(''admin''))::bigint[]))', t);
+	END LOOP;
+END $$;
+
+-- tables without company_id: through the row they belong to
+ALTER TABLE ar.customer_dunning_policy ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY company_read ON ar.customer_dunning_policy FOR SELECT
+	USING (customer_id IN (SELECT c.id FROM ar.customer c WHERE c.company_id = ANY ((SELECT ar._company_ids('reader'))::bigint[])));
+ALTER TABLE ar.dunning_account ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY company_read ON ar.dunning_account FOR SELECT
+	USING (customer_id IN (SELECT c.id FROM ar.customer c WHERE c.company_id = ANY ((SELECT ar._company_ids('reader'))::bigint[])));
+ALTER TABLE ar.payment_plan_invoice ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY company_read ON ar.payment_plan_invoice FOR SELECT
+	USING (plan_id IN (SELECT p.id FROM ar.payment_plan p WHERE p.company_id = ANY ((SELECT ar._company_ids('reader'))::bigint[])));
+ALTER TABLE ar.payment_plan_instalment ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY company_read ON ar.payment_plan_instalment FOR SELECT
+	USING (plan_id IN (SELECT p.id FROM ar.payment_plan p WHERE p.company_id = ANY ((SELECT ar._company_ids('reader'))::bigint[])));
+ALTER TABLE ar.reconcile_adjustment ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY company_read ON ar.reconcile_adjustment FOR SELECT
+	USING (bank_transaction_id IN (SELECT t.id FROM ar.bank_transaction t
+	                                WHERE t.company_id = ANY ((SELECT ar._company_ids('reader'))::bigint[])));
+
+-- companies: read by their readers, changed by their admins, created by a
+-- superuser or the extension's owner (who then grant access)
+ALTER TABLE ar.company ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY company_read ON ar.company FOR SELECT USING (id = ANY ((SELECT ar._company_ids('reader'))::bigint[]));
+CREATE POLICY company_update ON ar.company FOR UPDATE
+	USING (id = ANY ((SELECT ar._company_ids('admin'))::bigint[])) WITH CHECK (id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
+CREATE POLICY company_delete ON ar.company FOR DELETE USING (id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
+CREATE POLICY company_create ON ar.company FOR INSERT WITH CHECK ((SELECT ar._acts_for_all()));
+
+-- memberships: through the functions above only
+ALTER TABLE ar.company_member ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+
+-- the audit trail: a row of a company's data is read by that company's
+-- admins; rows of shared configuration (no company) by every reader of the trail
+ALTER TABLE ar.audit_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY company_read ON ar.audit_log FOR SELECT
+	USING (CASE WHEN table_name = 'company' THEN row_id
+	            ELSE (coalesce(new_row, old_row) ->> 'company_id')::bigint END IS NULL
+	       OR CASE WHEN table_name = 'company' THEN row_id
+	               ELSE (coalesce(new_row, old_row) ->> 'company_id')::bigint END
+	          = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
+
+-- views read as the caller, so that the policies above apply to it
+DO $$
+DECLARE
+	v text;
+BEGIN
+	FOREACH v IN ARRAY ARRAY['receivables', 'aging_by_customer', 'customer_credit_balance', '_penalty_basis',
+	                         'penalty_claims', 'payment_term_violations', 'bank_statement_summary', 'review_queue',
+	                         'reconcile_anomaly', 'reconcile_summary', 'kpi_monthly', 'customer_behaviour',
+	                         'cash_forecast_weekly', 'customer_risk', 'aging_by_bucket', 'payment_model_latest',
+	                         'customer_policy', 'customer_timeline', 'dunning_summary', 'worker_status'] LOOP
+		EXECUTE format('ALTER VIEW ar.%I SET (security_invoker = true)', v);
+	END LOOP;
+END $$;
+
+-- ------------------------------------------------------------------ grants
+
+REVOKE ALL ON FUNCTION ar._caller(), ar._acts_for_all(), ar._access(), ar._company_ids(text),
+                       ar._may_act(bigint, text), ar._require_company(bigint, text),
+                       ar._require_all_companies(text), ar._company_by_code(text), ar._role_by_name(text),
+                       ar.grant_company_access(text, text, text), ar.revoke_company_access(text, text),
+                       ar.company_access(text)
+	FROM PUBLIC;
+-- what the policies and the functions of every role evaluate: the caller's own access only
+GRANT EXECUTE ON FUNCTION ar._caller(), ar._access_rank(text), ar._acts_for_all(), ar._access(),
+                          ar._company_ids(text), ar._may_act(bigint, text), ar._require_company(bigint, text),
+                          ar._require_all_companies(text)
+	TO PUBLIC;
+GRANT SELECT ON ar.my_companies TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar.grant_company_access(text, text, text), ar.revoke_company_access(text, text),
+                          ar.company_access(text)
+	TO ar_admin;
+
+SELECT pg_catalog.pg_extension_config_dump('ar.company_member', '');
+
+
+-- ----------------------------------------- functions that check company access
+
+CREATE OR REPLACE FUNCTION ar._customer_credit_maintain() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		NEW.remaining := NEW.amount;
+		IF NEW.bank_transaction_id IS NOT NULL
+		   AND (SELECT t.company_id FROM ar.bank_transaction t WHERE t.id = NEW.bank_transaction_id) <> NEW.company_id THEN
+			RAISE EXCEPTION 'bank transaction % belongs to another company than the customer credit', NEW.bank_transaction_id
+				USING ERRCODE = 'check_violation';
+		END IF;
+		IF NEW.bank_transaction_id IS NOT NULL THEN
+			-- credit born from a bank line uses up that line like an allocation
+			PERFORM ar._bank_transaction_take(NEW.bank_transaction_id, NEW.amount, NEW.currency,
+			                                  'customer credit');
+		END IF;
+	ELSIF pg_trigger_depth() = 1 THEN
+		IF NEW.remaining IS DISTINCT FROM OLD.remaining THEN
+			PERFORM ar._derived_column_error('customer_credit', 'remaining');
+		END IF;
+		IF NEW.amount <> OLD.amount OR NEW.customer_id <> OLD.customer_id OR NEW.currency <> OLD.currency
+		   OR NEW.bank_transaction_id IS DISTINCT FROM OLD.bank_transaction_id THEN
+			RAISE EXCEPTION 'customer credit % cannot be changed', OLD.id
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      HINT = 'Credits are part of the ledger: record a new one instead.';
+		END IF;
+	END IF;
+	RETURN NEW;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar._allocation_apply_rows() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	direction integer := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
+	bad record;
+BEGIN
+	-- whoever writes or deletes them (directly or through any function), the
+	-- caller must collect for the companies of the allocations
+	PERFORM ar._require_company(c.company_id, 'collector')
+	   FROM (SELECT DISTINCT c.company_id FROM changed c) c
+	  WHERE NOT (c.company_id = ANY (ar._company_ids('collector')))
+	  ORDER BY c.company_id;
+	-- invoices
+	PERFORM 1 FROM ar.invoice i WHERE i.id IN (SELECT c.invoice_id FROM changed c) ORDER BY i.id FOR UPDATE OF i;
+	SELECT a.id, a.amount, a.company_id, a.invoice_id, o.open_before, i.id AS found, i.number,
+	       i.company_id AS invoice_company, i.cancelled_on, i.amount AS invoice_amount
+	  INTO bad
+	  FROM (SELECT c.id, c.amount, c.company_id, c.invoice_id,
+	               coalesce(sum(c.amount) OVER (PARTITION BY c.invoice_id ORDER BY c.id
+	                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS done
+	          FROM changed c) a
+	  LEFT JOIN ar.invoice i ON i.id = a.invoice_id
+	  CROSS JOIN LATERAL (SELECT i.open_amount - a.done * direction AS open_before) o
+	 WHERE i.id IS NULL
+	    OR i.company_id <> a.company_id
+	    OR (direction = 1 AND (i.cancelled_on IS NOT NULL OR sign(a.amount) <> sign(i.amount)))
+	    OR abs(o.open_before - a.amount * direction) > abs(i.amount)
+	    OR sign(o.open_before - a.amount * direction) = -sign(i.amount)
+	 ORDER BY a.invoice_id, a.id
+	 LIMIT 1;
+	IF FOUND THEN
+		IF bad.found IS NULL THEN
+			RAISE EXCEPTION 'invoice % does not exist', bad.invoice_id USING ERRCODE = 'foreign_key_violation';
+		ELSIF bad.invoice_company <> bad.company_id THEN
+			RAISE EXCEPTION 'invoice % belongs to company %, the allocation to company %', bad.number, bad.invoice_company, bad.company_id
+				USING ERRCODE = 'check_violation';
+		ELSIF direction = 1 AND bad.cancelled_on IS NOT NULL THEN
+			RAISE EXCEPTION 'invoice % is cancelled', bad.number USING ERRCODE = 'check_violation';
+		ELSIF direction = 1 AND sign(bad.amount) <> sign(bad.invoice_amount) THEN
+			RAISE EXCEPTION 'allocation of % to invoice % of % has the wrong sign', bad.amount, bad.number, bad.invoice_amount
+				USING ERRCODE = 'check_violation',
+				      DETAIL = 'Allocations to an invoice are positive, to a credit note negative.';
+		ELSE
+			RAISE EXCEPTION 'allocation of % exceeds the open amount % of invoice %', bad.amount, bad.open_before, bad.number
+				USING ERRCODE = 'check_violation',
+				      DETAIL = 'An invoice is never allocated more than its amount.',
+				      HINT = 'Allocate the open amount and record the rest as customer credit.';
+		END IF;
+	END IF;
+	UPDATE ar.invoice i
+	   SET open_amount = i.open_amount - d.delta,
+	       written_off_amount = i.written_off_amount + d.written_off
+	  FROM (SELECT c.invoice_id, sum(c.amount) * direction AS delta,
+	               coalesce(sum(c.amount) FILTER (WHERE c.method = 'write_off'), 0) * direction AS written_off
+	          FROM changed c GROUP BY c.invoice_id ORDER BY c.invoice_id) d
+	 WHERE i.id = d.invoice_id;
+
+	-- bank lines
+	PERFORM 1 FROM ar.bank_transaction t WHERE t.id IN (SELECT c.bank_transaction_id FROM changed c)
+	 ORDER BY t.id FOR UPDATE OF t;
+	SELECT t.id, t.currency, i.currency AS invoice_currency, t.amount, t.allocated_amount, s.delta, (t.id IS NULL) AS missing,
+	       s.bank_transaction_id, s.other_company
+	  INTO bad
+	  FROM (SELECT c.bank_transaction_id, sum(c.amount) * direction AS delta,
+	               min(c.invoice_id) FILTER (WHERE c.currency <> c.line_currency) AS foreign_invoice,
+	               bool_or(c.company_id <> c.line_company) AS other_company
+	          FROM (SELECT c.*, inv.currency, l.currency AS line_currency, l.company_id AS line_company
+	                  FROM changed c JOIN ar.invoice inv ON inv.id = c.invoice_id
+	                  LEFT JOIN ar.bank_transaction l ON l.id = c.bank_transaction_id
+	                 WHERE c.bank_transaction_id IS NOT NULL) c
+	         GROUP BY c.bank_transaction_id) s
+	  LEFT JOIN ar.bank_transaction t ON t.id = s.bank_transaction_id
+	  LEFT JOIN ar.invoice i ON i.id = s.foreign_invoice
+	 WHERE t.id IS NULL OR s.foreign_invoice IS NOT NULL OR s.other_company
+	    OR abs(t.allocated_amount + s.delta) > abs(t.amount) OR sign(t.allocated_amount + s.delta) = -sign(t.amount)
+	 ORDER BY s.bank_transaction_id
+	 LIMIT 1;
+	IF FOUND THEN
+		IF bad.missing THEN
+			RAISE EXCEPTION 'bank transaction % does not exist', bad.bank_transaction_id
+				USING ERRCODE = 'foreign_key_violation';
+		ELSIF bad.other_company THEN
+			RAISE EXCEPTION 'bank transaction % belongs to another company than the allocation', bad.id
+				USING ERRCODE = 'check_violation';
+		ELSIF bad.invoice_currency IS NOT NULL THEN
+			RAISE EXCEPTION 'bank transaction % is in %, the % is in %', bad.id, bad.currency, 'allocation', bad.invoice_currency
+				USING ERRCODE = 'check_violation';
+		ELSE
+			RAISE EXCEPTION 'bank transaction % would allocate % of its %', bad.id, bad.allocated_amount + bad.delta, bad.amount
+				USING ERRCODE = 'check_violation',
+				      DETAIL = format('%s is already allocated; a bank line never allocates more than its amount.', bad.allocated_amount);
+		END IF;
+	END IF;
+	UPDATE ar.bank_transaction t
+	   SET allocated_amount = t.allocated_amount + d.delta
+	  FROM (SELECT c.bank_transaction_id, sum(c.amount) * direction AS delta
+	          FROM changed c WHERE c.bank_transaction_id IS NOT NULL
+	         GROUP BY c.bank_transaction_id ORDER BY c.bank_transaction_id) d
+	 WHERE t.id = d.bank_transaction_id;
+
+	-- customer credits
+	PERFORM 1 FROM ar.customer_credit cr WHERE cr.id IN (SELECT c.customer_credit_id FROM changed c)
+	 ORDER BY cr.id FOR UPDATE OF cr;
+	SELECT cr.id, cr.remaining, s.delta, i.number AS foreign_invoice
+	  INTO bad
+	  FROM (SELECT c.customer_credit_id, sum(c.amount) * direction AS delta,
+	               min(c.invoice_id) FILTER (WHERE inv.customer_id <> cr.customer_id OR inv.currency <> cr.currency)
+	                 AS foreign_invoice
+	          FROM changed c JOIN ar.invoice inv ON inv.id = c.invoice_id
+	          JOIN ar.customer_credit cr ON cr.id = c.customer_credit_id
+	         GROUP BY c.customer_credit_id) s
+	  JOIN ar.customer_credit cr ON cr.id = s.customer_credit_id
+	  LEFT JOIN ar.invoice i ON i.id = s.foreign_invoice
+	 WHERE s.foreign_invoice IS NOT NULL OR cr.remaining - s.delta < 0 OR cr.remaining - s.delta > cr.amount
+	 ORDER BY s.customer_credit_id
+	 LIMIT 1;
+	IF FOUND THEN
+		IF bad.foreign_invoice IS NOT NULL THEN
+			RAISE EXCEPTION 'customer credit % cannot pay invoice %', bad.id, bad.foreign_invoice
+				USING ERRCODE = 'check_violation',
+				      DETAIL = 'A credit pays only invoices of its own customer and currency.';
+		END IF;
+		RAISE EXCEPTION 'customer credit % has % left, not %', bad.id, bad.remaining, bad.delta
+			USING ERRCODE = 'check_violation';
+	END IF;
+	UPDATE ar.customer_credit cr
+	   SET remaining = cr.remaining - d.delta
+	  FROM (SELECT c.customer_credit_id, sum(c.amount) * direction AS delta
+	          FROM changed c WHERE c.customer_credit_id IS NOT NULL
+	         GROUP BY c.customer_credit_id ORDER BY c.customer_credit_id) d
+	 WHERE cr.id = d.customer_credit_id;
+	RETURN NULL;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar._invoice_by_number(invoice_number text) RETURNS ar.invoice
+LANGUAGE plpgsql AS $$
+DECLARE
+	inv ar.invoice;
+	found_count integer;
+	mine constant bigint[] := ar._company_ids('collector');
+BEGIN
+	SELECT count(*) INTO found_count FROM ar.invoice WHERE number = invoice_number AND company_id = ANY (mine);
+	IF found_count = 0 THEN
+		SELECT * INTO inv FROM ar.invoice WHERE number = invoice_number ORDER BY company_id LIMIT 1;
+		IF FOUND THEN
+			PERFORM ar._require_company(inv.company_id, 'collector');
+		END IF;
+		RAISE EXCEPTION 'invoice "%" does not exist', invoice_number USING ERRCODE = 'no_data_found';
+	ELSIF found_count > 1 THEN
+		RAISE EXCEPTION 'invoice number "%" exists in % companies', invoice_number, found_count
+			USING ERRCODE = 'cardinality_violation',
+			      HINT = 'Insert into ar.allocation with the invoice id instead.';
+	END IF;
+	SELECT * INTO inv FROM ar.invoice WHERE number = invoice_number AND company_id = ANY (mine) FOR UPDATE;
+	PERFORM ar._require_company(inv.company_id, 'collector');
+	RETURN inv;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.apply_customer_credit(customer_id bigint, applied_on date DEFAULT current_date)
+RETURNS SETOF ar.allocation
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	credit ar.customer_credit;
+	inv ar.invoice;
+	take numeric;
+	left_over numeric;
+	result ar.allocation;
+	company bigint;
+BEGIN
+	SELECT c.company_id INTO company FROM ar.customer c WHERE c.id = apply_customer_credit.customer_id;
+	IF FOUND THEN
+		PERFORM ar._require_company(company, 'collector');
+	END IF;
+	FOR credit IN SELECT * FROM ar.customer_credit c
+	               WHERE c.customer_id = apply_customer_credit.customer_id AND c.remaining > 0
+	               ORDER BY c.created_on, c.id FOR UPDATE LOOP
+		left_over := credit.remaining;
+		FOR inv IN SELECT * FROM ar.invoice i
+		            WHERE i.customer_id = credit.customer_id AND i.currency = credit.currency
+		              AND i.open_amount > 0 AND i.cancelled_on IS NULL
+		            ORDER BY i.due_date, i.id FOR UPDATE LOOP
+			EXIT WHEN left_over = 0;
+			take := least(left_over, inv.open_amount);
+			INSERT INTO ar.allocation (company_id, invoice_id, customer_credit_id, amount, allocated_on, method)
+			VALUES (inv.company_id, inv.id, credit.id, take, applied_on, 'credit')
+			RETURNING * INTO result;
+			left_over := left_over - take;
+			RETURN NEXT result;
+		END LOOP;
+	END LOOP;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.apply_credit_note(credit_note_id bigint, invoice_id bigint, amount numeric DEFAULT NULL,
+                                     applied_on date DEFAULT current_date)
+RETURNS numeric
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	note ar.invoice;
+	inv ar.invoice;
+	take numeric;
+	company bigint;
+BEGIN
+	FOR company IN SELECT DISTINCT i.company_id FROM ar.invoice i WHERE i.id IN (credit_note_id, invoice_id) LOOP
+		PERFORM ar._require_company(company, 'collector');
+	END LOOP;
+	-- lock in id order so two calls on the same pair cannot deadlock
+	PERFORM 1 FROM ar.invoice i WHERE i.id IN (credit_note_id, invoice_id) ORDER BY i.id FOR UPDATE;
+	SELECT * INTO note FROM ar.invoice i WHERE i.id = credit_note_id;
+	SELECT * INTO inv FROM ar.invoice i WHERE i.id = apply_credit_note.invoice_id;
+	IF note.id IS NULL OR note.amount >= 0 THEN
+		RAISE EXCEPTION 'invoice % is not a credit note', coalesce(note.number, credit_note_id::text)
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF inv.id IS NULL OR inv.amount <= 0 THEN
+		RAISE EXCEPTION 'invoice % is not an invoice with a positive amount', coalesce(inv.number, invoice_id::text)
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF (note.customer_id, note.currency) IS DISTINCT FROM (inv.customer_id, inv.currency) THEN
+		RAISE EXCEPTION 'credit note % and invoice % belong to different customers or currencies', note.number, inv.number
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF amount IS NOT NULL THEN
+		PERFORM ar._require_positive('credit note amount', amount);
+	END IF;
+	take := least(coalesce(amount, 'Infinity'), -note.open_amount, inv.open_amount);
+	IF take <= 0 THEN
+		RETURN 0;
+	END IF;
+	INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method, note)
+	VALUES (inv.company_id, inv.id, take, applied_on, 'credit_note', 'credit note ' || note.number),
+	       (note.company_id, note.id, -take, applied_on, 'credit_note', 'invoice ' || inv.number);
+	RETURN take;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.write_off_invoice(invoice_id bigint, reason text, written_off_on date DEFAULT current_date)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	inv ar.invoice;
+	allocation_id bigint;
+BEGIN
+	IF coalesce(btrim(reason), '') = '' THEN
+		RAISE EXCEPTION 'a write-off needs a reason' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT * INTO inv FROM ar.invoice i WHERE i.id = write_off_invoice.invoice_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invoice % does not exist', invoice_id USING ERRCODE = 'no_data_found';
+	END IF;
+	PERFORM ar._require_company(inv.company_id, 'admin');
+	SELECT * INTO inv FROM ar.invoice i WHERE i.id = write_off_invoice.invoice_id FOR UPDATE;
+	IF inv.open_amount = 0 THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method, note)
+	VALUES (inv.company_id, inv.id, inv.open_amount, written_off_on, 'write_off', reason)
+	RETURNING id INTO allocation_id;
+	RETURN allocation_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.cancel_invoice(invoice_id bigint, cancelled_on date DEFAULT current_date)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	PERFORM ar._require_company(i.company_id, 'admin') FROM ar.invoice i WHERE i.id = cancel_invoice.invoice_id;
+	UPDATE ar.invoice i SET cancelled_on = cancel_invoice.cancelled_on WHERE i.id = cancel_invoice.invoice_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invoice % does not exist', invoice_id USING ERRCODE = 'no_data_found';
+	END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.waive_penalty(invoice_id bigint, reason text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	target record;
+	snap record;
+	penalty_invoice ar.invoice;
+	claim_id bigint;
+BEGIN
+	IF coalesce(btrim(reason), '') = '' THEN
+		RAISE EXCEPTION 'waiving penalties needs a reason' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM ar._require_company((ar._penalty_basis_of(invoice_id)).company_id, 'collector');
+	target := ar._penalty_claim_target(invoice_id);
+	IF (target.claim).id IS NOT NULL THEN
+		IF (target.claim).decision <> 'billed' THEN
+			RAISE EXCEPTION 'the penalties of invoice % are already %', (target.basis).number,
+				replace((target.claim).decision, '_', ' ')
+				USING ERRCODE = 'object_not_in_prerequisite_state';
+		END IF;
+		SELECT * INTO penalty_invoice FROM ar.invoice i WHERE i.id = (target.claim).penalty_invoice_id FOR UPDATE;
+		IF penalty_invoice.open_amount <> penalty_invoice.amount THEN
+			RAISE EXCEPTION 'the penalties of invoice % are billed on invoice % and partly collected', (target.basis).number, penalty_invoice.number
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      HINT = 'Issue a credit note for the part you give up.';
+		END IF;
+		PERFORM ar.cancel_invoice(penalty_invoice.id, current_date);
+		UPDATE ar.penalty_claim c SET decision = 'waived', decided_on = current_date, reason = waive_penalty.reason,
+		                              decided_by = session_user
+		 WHERE c.id = (target.claim).id
+		RETURNING c.id INTO claim_id;
+		RETURN claim_id;
+	END IF;
+	SELECT * INTO snap FROM ar._penalty_snapshot(target.basis, current_date);
+	INSERT INTO ar.penalty_claim (company_id, invoice_id, decision, days_late, interest, fixed_fee, total, reason)
+	VALUES ((target.basis).company_id, (target.basis).invoice_id, 'waived', snap.days_late, snap.interest,
+	        snap.fixed_fee, snap.total, reason)
+	RETURNING id INTO claim_id;
+	RETURN claim_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.bill_penalty(invoice_id bigint, issued_on date DEFAULT current_date) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	target record;
+	snap record;
+	new_id bigint;
+BEGIN
+	IF issued_on IS NULL THEN
+		RAISE EXCEPTION 'issued_on must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	PERFORM ar._require_company((ar._penalty_basis_of(invoice_id)).company_id, 'collector');
+	target := ar._penalty_claim_target(invoice_id);
+	IF (target.claim).id IS NOT NULL THEN
+		RAISE EXCEPTION 'the penalties of invoice % are already %', (target.basis).number,
+			replace((target.claim).decision, '_', ' ')
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	SELECT * INTO snap FROM ar._penalty_snapshot(target.basis, issued_on);
+	IF snap.problem IS NOT NULL THEN
+		PERFORM ar.invoice_penalty(invoice_id, issued_on);  -- raises the problem with its detail
+	END IF;
+	IF snap.settled_on IS NULL THEN
+		RAISE EXCEPTION 'invoice % is still open on %: its penalties are still accruing', (target.basis).number, issued_on
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Bill the penalties once the invoice is paid; dunning states them meanwhile.';
+	END IF;
+	IF snap.total <= 0 THEN
+		RAISE EXCEPTION 'invoice % was not paid late: no penalty to bill', (target.basis).number
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount, currency)
+	VALUES ((target.basis).company_id, (target.basis).customer_id, 'PEN-' || (target.basis).number, issued_on, issued_on,
+	        snap.total, (target.basis).currency)
+	RETURNING id INTO new_id;
+	INSERT INTO ar.penalty_claim (company_id, invoice_id, decision, decided_on, days_late, interest, fixed_fee, total,
+	                              penalty_invoice_id)
+	VALUES ((target.basis).company_id, (target.basis).invoice_id, 'billed', issued_on, snap.days_late, snap.interest,
+	        snap.fixed_fee, snap.total, new_id);
+	RETURN new_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.write_off_penalty(invoice_id bigint, reason text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	target record;
+	snap record;
+	claim_id bigint;
+BEGIN
+	IF coalesce(btrim(reason), '') = '' THEN
+		RAISE EXCEPTION 'a write-off needs a reason' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM ar._require_company((ar._penalty_basis_of(invoice_id)).company_id, 'admin');
+	target := ar._penalty_claim_target(invoice_id);
+	IF (target.claim).id IS NOT NULL THEN
+		IF (target.claim).decision <> 'billed' THEN
+			RAISE EXCEPTION 'the penalties of invoice % are already %', (target.basis).number,
+				replace((target.claim).decision, '_', ' ')
+				USING ERRCODE = 'object_not_in_prerequisite_state';
+		END IF;
+		PERFORM ar.write_off_invoice((target.claim).penalty_invoice_id, reason, current_date);
+		UPDATE ar.penalty_claim c SET decision = 'written_off', decided_on = current_date,
+		                              reason = write_off_penalty.reason, decided_by = session_user
+		 WHERE c.id = (target.claim).id
+		RETURNING c.id INTO claim_id;
+		RETURN claim_id;
+	END IF;
+	SELECT * INTO snap FROM ar._penalty_snapshot(target.basis, current_date);
+	INSERT INTO ar.penalty_claim (company_id, invoice_id, decision, days_late, interest, fixed_fee, total, reason)
+	VALUES ((target.basis).company_id, (target.basis).invoice_id, 'written_off', snap.days_late, snap.interest,
+	        snap.fixed_fee, snap.total, reason)
+	RETURNING id INTO claim_id;
+	RETURN claim_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.import_statement(content text, format text DEFAULT NULL, strict boolean DEFAULT true)
+RETURNS SETOF bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp
+AS $$
+DECLARE
+	parsed ar.parsed_statement_row[];
+	st record;
+	h ar.parsed_statement_row;
+	ref text;
+	account text;
+	company bigint;
+	digest bytea;
+	balanced boolean;
+	difference numeric;
+	sid bigint;
+	new_nos integer[] := '{}';
+	new_ids bigint[] := '{}';
+	all_ids bigint[] := '{}';
+	dup record;
+BEGIN
+	IF content IS NULL THEN
+		RAISE EXCEPTION 'the statement content is NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	parsed := ARRAY(SELECT p FROM ar.parse_statement(content, format) p);
+
+	-- CSV rows of one account and statement reference form one statement
+	-- whatever their order; two such groups from other files are kept apart
+	-- by their content.
+	FOR st IN
+		WITH p AS (SELECT * FROM unnest(parsed)),
+		     l AS (SELECT p.statement_no,
+		                  sum(p.amount) AS movements,
+		                  count(*) FILTER (WHERE p.amount <> 0) AS stored_lines,
+		                  sum(p.amount) FILTER (WHERE p.amount > 0) AS credits,
+		                  sum(p.amount) FILTER (WHERE p.amount < 0) AS debits,
+		                  min(p.booking_date) AS first_date, max(p.booking_date) AS last_date,
+		                  jsonb_agg(to_jsonb(p) - ARRAY['statement_no', 'source_line', 'raw'] ORDER BY p.line_no) AS lines
+		             FROM p WHERE p.line_no IS NOT NULL GROUP BY p.statement_no)
+		SELECT s AS header, l.movements, coalesce(l.stored_lines, 0) AS stored_lines,
+		       coalesce(l.credits, 0) AS credits, coalesce(l.debits, 0) AS debits,
+		       l.first_date, l.last_date, l.lines
+		  FROM p s LEFT JOIN l USING (statement_no)
+		 WHERE s.line_no IS NULL
+		 ORDER BY s.statement_no
+	LOOP
+		h := st.header;
+		-- what the parser leaves NULL in a fragment, a statement must have
+		IF h.account IS NULL OR h.currency IS NULL
+		   OR (h.format = 'mt940' AND (h.opening_balance IS NULL OR h.closing_balance IS NULL)) THEN
+			RAISE EXCEPTION 'malformed % statement at line %: %', upper(h.format), h.source_line,
+				CASE WHEN h.account IS NULL THEN 'the statement has no account identification (:25:)'
+				     WHEN h.currency IS NULL THEN 'the statement states no currency'
+				     WHEN h.opening_balance IS NULL THEN 'the statement has no opening balance (:60F: or :60M:)'
+				     ELSE 'the statement has no closing balance (:62F: or :62M:)' END
+				USING ERRCODE = 'invalid_text_representation';
+		END IF;
+		account := coalesce(h.account_iban, h.account);
+		ref := coalesce(nullif(h.statement_ref, ''),
+		                h.format || ':' || coalesce(st.first_date::text || '..' || st.last_date::text,
+		                                            h.closing_date::text, h.opening_date::text, 'empty'));
+		difference := h.closing_balance - (h.opening_balance + coalesce(st.movements, 0));
+
+		-- the figures the bank states must agree with its lines
+		balanced := CASE WHEN difference IS NULL AND h.declared_credits IS NULL AND h.declared_debits IS NULL
+		                 THEN NULL
+		                 ELSE coalesce(difference = 0, true)
+		                      AND coalesce(h.declared_credits = st.credits, true)
+		                      AND coalesce(h.declared_debits = st.debits, true) END;
+		IF NOT balanced AND coalesce(strict, true) THEN
+			IF difference <> 0 THEN
+				RAISE EXCEPTION 'statement "%" of account % does not balance: opening balance % + movements % = %, but the closing balance is %',
+					ref, account, h.opening_balance, coalesce(st.movements, 0),
+					h.opening_balance + coalesce(st.movements, 0), h.closing_balance
+					USING ERRCODE = 'data_exception',
+					      DETAIL = format('The difference is %s (statement starting at line %s of the file).',
+					                      difference, h.source_line),
+					      HINT = 'Import it with strict => false to store it flagged (balanced = false).';
+			END IF;
+			RAISE EXCEPTION 'statement "%" of account % does not add up: its lines total % in credits and % in debits, the bank states % and %',
+				ref, account, st.credits, st.debits, coalesce(h.declared_credits::text, 'nothing'),
+				coalesce(h.declared_debits::text, 'nothing')
+				USING ERRCODE = 'data_exception',
+				      HINT = 'Import it with strict => false to store it flagged (balanced = false).';
+		END IF;
+
+		digest := ar._statement_digest(h, st.lines);
+		company := coalesce((SELECT c.id FROM ar.company c WHERE c.iban = h.account_iban::ar.iban ORDER BY c.id LIMIT 1),
+		                    ar.default_company());
+		PERFORM ar._require_company(company, 'collector');
+		INSERT INTO ar.bank_statement AS s
+		       (company_id, format, account_iban, account_id, statement_ref, currency,
+		        opening_date, opening_balance, closing_date, closing_balance, balanced, content_sha256,
+		        sequence_no, message_id, line_count, movements, balance_difference,
+		        declared_credits, declared_debits, source_line)
+		VALUES (company, h.format, h.account_iban::ar.iban, account, ref, h.currency,
+		        h.opening_date, h.opening_balance, h.closing_date, h.closing_balance, balanced, digest,
+		        h.sequence_no, h.message_id, st.stored_lines, coalesce(st.movements, 0), difference,
+		        h.declared_credits, h.declared_debits, h.source_line)
+		ON CONFLICT (company_id, account_id, statement_ref, content_sha256) DO NOTHING
+		RETURNING s.id INTO sid;
+		IF sid IS NULL THEN
+			-- imported before (or just now by another session): the same id
+			SELECT s.id INTO STRICT sid FROM ar.bank_statement s
+			 WHERE s.company_id = company AND s.account_id = account AND s.statement_ref = ref
+			   AND s.content_sha256 = digest;
+		ELSIF NOT (sid = ANY (all_ids)) THEN
+			new_nos := new_nos || h.statement_no;
+			new_ids := new_ids || sid;
+			-- the same reference with other content is another statement
+			-- (a correction the bank sent?): stored, and said
+			SELECT s.id, s.imported_at INTO dup FROM ar.bank_statement s
+			 WHERE s.company_id = company AND s.account_id = account AND s.statement_ref = ref AND s.id <> sid
+			 ORDER BY s.id LIMIT 1;
+			IF FOUND THEN
+				RAISE NOTICE 'statement "%" of account % was already imported with other content', ref, account
+					USING HINT = 'Both are stored; check that the bank did not send a correction of the first.';
+			END IF;
+		END IF;
+		all_ids := all_ids || sid;
+	END LOOP;
+
+	-- the lines of the statements stored now (zero amounts move nothing)
+	INSERT INTO ar.bank_transaction
+	       (company_id, statement_id, line_no, booking_date, value_date, amount, currency,
+	        counterparty_name, counterparty_iban, counterparty_account, counterparty_bic,
+	        remittance_info, structured_reference, end_to_end_id, bank_reference, customer_reference,
+	        mandate_id, creditor_id, bank_tx_code, bank_tx_code_proprietary, booking_text,
+	        return_reason, additional_info, reversal, source_line, raw)
+	SELECT s.company_id, s.id, p.line_no, p.booking_date, p.value_date, p.amount, p.currency,
+	       p.counterparty_name, p.counterparty_iban::ar.iban, p.counterparty_account, p.counterparty_bic,
+	       p.remittance_info, p.structured_reference, p.end_to_end_id, p.bank_reference, p.customer_reference,
+	       p.mandate_id, p.creditor_id, p.bank_tx_code, p.bank_tx_code_proprietary, p.booking_text,
+	       p.return_reason, p.additional_info, p.reversal, p.source_line, p.raw
+	  FROM unnest(parsed) p
+	  JOIN unnest(new_nos, new_ids) AS n(statement_no, id) ON n.statement_no = p.statement_no
+	  JOIN ar.bank_statement s ON s.id = n.id
+	 WHERE p.line_no IS NOT NULL AND p.amount <> 0
+	 ORDER BY s.id, p.line_no;
+
+	RETURN QUERY SELECT unnest(all_ids);
+END $$;
+
+CREATE OR REPLACE FUNCTION ar._review_line(line_id bigint) RETURNS ar.bank_transaction
+LANGUAGE plpgsql AS $$
+DECLARE
+	line ar.bank_transaction;
+BEGIN
+	PERFORM ar._require_company(t.company_id, 'collector') FROM ar.bank_transaction t WHERE t.id = line_id;
+	SELECT * INTO line FROM ar.bank_transaction t WHERE t.id = line_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'bank transaction % does not exist', line_id USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN line;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.accept_proposal(proposal_id bigint)
+RETURNS SETOF ar.allocation
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	p ar.match_proposal;
+	line ar.bank_transaction;
+	x record;
+	a ar.allocation;
+	n integer;
+	net numeric[];
+	left_over numeric;
+	take numeric;
+	big integer;
+BEGIN
+	PERFORM ar._require_company(mp.company_id, 'collector') FROM ar.match_proposal mp WHERE mp.id = proposal_id;
+	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'no_data_found';
+	END IF;
+	IF p.status <> 'pending' THEN
+		RAISE EXCEPTION 'proposal % is %, not pending', proposal_id, p.status
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	-- invoices first, then the line: the order the ledger's triggers lock them in
+	PERFORM 1 FROM ar.invoice i WHERE i.id = ANY (p.invoice_ids) ORDER BY i.id FOR UPDATE;
+	line := ar._review_line(p.bank_transaction_id);
+
+	IF p.method = 'return' THEN
+		-- undo the collection: its allocations go, the invoices reopen
+		SELECT count(*) INTO n FROM ar.allocation al WHERE al.id = ANY (p.reverse_allocation_ids);
+		IF n <> cardinality(p.reverse_allocation_ids) THEN
+			RAISE EXCEPTION 'proposal %: some allocations it would reverse no longer exist', proposal_id
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      HINT = 'Reject it and reverse what is left with ar.unallocate().';
+		END IF;
+		PERFORM ar._reverse_collection(p.reverse_allocation_ids, line.id, p.run_id);
+		UPDATE ar.reconcile_line r SET outcome = 'return', decided_at = now() WHERE r.bank_transaction_id = line.id;
+	ELSE
+		IF line.allocated_amount <> 0 THEN
+			RAISE EXCEPTION 'bank transaction % already allocates %', line.id, line.allocated_amount
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      DETAIL = format('Proposal %s was made when nothing was allocated.', proposal_id),
+				      HINT = 'Reject it, or undo the allocations with ar.unallocate() first.';
+		END IF;
+		-- credit notes are set against the invoices first (largest first), so
+		-- that the line only ever allocates positive amounts within its own
+		net := p.amounts;
+		FOR k IN 1 .. cardinality(p.amounts) LOOP
+			CONTINUE WHEN p.amounts[k] >= 0;
+			left_over := -p.amounts[k];
+			net[k] := 0;
+			WHILE left_over > 0 LOOP
+				SELECT j INTO big FROM generate_subscripts(net, 1) j WHERE net[j] > 0 ORDER BY net[j] DESC, j LIMIT 1;
+				EXIT WHEN big IS NULL;
+				take := least(left_over, net[big]);
+				PERFORM ar.apply_credit_note(p.invoice_ids[k], p.invoice_ids[big], take, line.booking_date);
+				left_over := left_over - take;
+				net[big] := net[big] - take;
+			END LOOP;
+		END LOOP;
+		FOR x IN
+			SELECT i.id, i.company_id, u.amount, u.shortfall
+			  FROM unnest(p.invoice_ids, net, coalesce(p.shortfalls, array_fill(0::numeric, ARRAY[cardinality(p.amounts)])))
+			       WITH ORDINALITY AS u(invoice_id, amount, shortfall, ord)
+			  JOIN ar.invoice i ON i.id = u.invoice_id
+			 WHERE u.amount > 0
+			 ORDER BY u.ord
+		LOOP
+			INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method,
+			                           payment_means, score, note)
+			VALUES (x.company_id, x.id, line.id, x.amount, line.booking_date, p.method,
+			        coalesce(p.payment_means, 'transfer'), p.score, format('proposal %s accepted', p.id))
+			RETURNING * INTO a;
+			RETURN NEXT a;
+			IF x.shortfall > 0 THEN
+				-- the shortfall tolerated (bank charges, discount) closes the invoice
+				INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method, note)
+				VALUES (x.company_id, x.id, x.shortfall, line.booking_date, 'shortfall',
+				        format('shortfall of bank transaction %s within tolerance (proposal %s)', line.id, p.id))
+				RETURNING * INTO a;
+				INSERT INTO ar.reconcile_adjustment (allocation_id, bank_transaction_id, invoice_id, kind)
+				VALUES (a.id, line.id, x.id, 'shortfall');
+				RETURN NEXT a;
+			END IF;
+		END LOOP;
+		IF p.credit_amount > 0 THEN
+			IF p.customer_id IS NULL THEN
+				RAISE EXCEPTION 'proposal % credits a customer but names none', proposal_id
+					USING ERRCODE = 'object_not_in_prerequisite_state';
+			END IF;
+			INSERT INTO ar.customer_credit (company_id, customer_id, currency, amount, source, bank_transaction_id,
+			                                invoice_id, created_on, note)
+			VALUES (line.company_id, p.customer_id, line.currency, p.credit_amount,
+			        coalesce(p.credit_source, 'unapplied_payment'), line.id, p.invoice_ids[1], line.booking_date,
+			        format('%s of bank transaction %s (proposal %s accepted)',
+			               coalesce(p.credit_source, 'unapplied_payment'), line.id, p.id));
+		END IF;
+	END IF;
+
+	UPDATE ar.match_proposal mp SET status = 'accepted', decided_by = session_user, decided_at = now()
+	 WHERE mp.id = p.id;
+	UPDATE ar.match_proposal mp SET status = 'superseded', decided_by = session_user, decided_at = now()
+	 WHERE mp.bank_transaction_id = p.bank_transaction_id AND mp.status = 'pending';
+	IF p.method <> 'return' THEN
+		PERFORM ar._review_decided(line, 'accepted', p.method, p.customer_id);
+	END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.reject_proposal(proposal_id bigint, reason text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	p ar.match_proposal;
+BEGIN
+	PERFORM ar._require_company(mp.company_id, 'collector') FROM ar.match_proposal mp WHERE mp.id = proposal_id;
+	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'no_data_found';
+	END IF;
+	IF p.status <> 'pending' THEN
+		RAISE EXCEPTION 'proposal % is %, not pending', proposal_id, p.status
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	PERFORM ar._review_line(p.bank_transaction_id);
+	UPDATE ar.match_proposal mp
+	   SET status = 'rejected', decided_by = session_user, decided_at = now(), reason = reject_proposal.reason
+	 WHERE mp.id = p.id;
+	-- nothing left to review: the line is unmatched again (and no run proposes it again)
+	IF NOT EXISTS (SELECT 1 FROM ar.match_proposal mp
+	                WHERE mp.bank_transaction_id = p.bank_transaction_id AND mp.status = 'pending') THEN
+		UPDATE ar.bank_transaction t SET status = 'unmatched'
+		 WHERE t.id = p.bank_transaction_id AND t.status = 'proposed';
+	END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.allocate(bank_transaction_id bigint, invoice_id bigint, amount numeric DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	line ar.bank_transaction;
+	inv ar.invoice;
+	take numeric := amount;
+	allocation_id bigint;
+BEGIN
+	PERFORM ar._require_company(i.company_id, 'collector') FROM ar.invoice i WHERE i.id = allocate.invoice_id;
+	SELECT * INTO inv FROM ar.invoice i WHERE i.id = allocate.invoice_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invoice % does not exist', invoice_id USING ERRCODE = 'no_data_found';
+	END IF;
+	line := ar._review_line(bank_transaction_id);
+	IF line.amount < 0 THEN
+		RAISE EXCEPTION 'bank transaction % is a debit of %', line.id, line.amount
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Only credits pay invoices; a direct-debit return is handled by ar.reconcile().';
+	END IF;
+	IF take IS NULL THEN
+		-- the most both allow (for a credit note: as much as the line can net)
+		take := CASE WHEN inv.open_amount >= 0 THEN least(line.amount - line.allocated_amount, inv.open_amount)
+		             ELSE greatest(-line.allocated_amount, inv.open_amount) END;
+		IF take = 0 THEN
+			RAISE EXCEPTION 'nothing left to allocate from bank transaction % to invoice %', line.id, inv.number
+				USING ERRCODE = 'invalid_parameter_value',
+				      DETAIL = format('The line has %s unallocated, the invoice %s open.',
+				                      line.amount - line.allocated_amount, inv.open_amount);
+		END IF;
+	ELSIF take = 0 OR take IN ('NaN', 'Infinity', '-Infinity') THEN
+		RAISE EXCEPTION 'allocation amount must be a non-zero finite amount, not %', take
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- the ledger's triggers check currencies, signs and open amounts
+	INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method,
+	                           payment_means, note)
+	VALUES (inv.company_id, inv.id, line.id, take, line.booking_date, 'manual', 'transfer', 'ar.allocate')
+	RETURNING id INTO allocation_id;
+	PERFORM ar._review_decided(line, 'manual', 'manual', inv.customer_id);
+	RETURN allocation_id;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.unallocate(allocation_id bigint)
+RETURNS numeric
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	a ar.allocation;
+	line ar.bank_transaction;
+BEGIN
+	SELECT * INTO a FROM ar.allocation x WHERE x.id = allocation_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
+	END IF;
+	PERFORM ar._require_company(a.company_id, 'collector');
+	IF a.method IN ('write_off', 'credit', 'credit_note', 'shortfall') THEN
+		RAISE EXCEPTION 'allocation % is a %, not a payment', allocation_id, a.method
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = CASE a.method WHEN 'shortfall' THEN 'It goes with the payment it completes: unallocate that one.'
+			                           ELSE 'Delete it as ar_admin if it must be reversed.' END;
+	END IF;
+	PERFORM 1 FROM ar.invoice i WHERE i.id = a.invoice_id FOR UPDATE;
+	IF a.bank_transaction_id IS NOT NULL THEN
+		line := ar._review_line(a.bank_transaction_id);
+		-- the shortfall this payment completed on the same invoice goes with it
+		DELETE FROM ar.allocation x
+		 USING ar.reconcile_adjustment r
+		 WHERE r.allocation_id = x.id AND r.bank_transaction_id = a.bank_transaction_id
+		   AND r.invoice_id = a.invoice_id;
+	END IF;
+	DELETE FROM ar.allocation x WHERE x.id = a.id;
+	IF line.id IS NOT NULL THEN
+		SELECT * INTO line FROM ar.bank_transaction t WHERE t.id = line.id;
+		PERFORM ar._review_decided(line, 'manual', NULL, NULL);
+	END IF;
+	RETURN a.amount;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.refresh_segments(as_of date DEFAULT current_date)
+RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	changed integer;
+BEGIN
+	IF as_of IS NULL THEN
+		RAISE EXCEPTION 'as_of must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	-- the customers of the companies the caller collects for
+	UPDATE ar.customer c SET segment = b.segment
+	  FROM ar.customer_behaviour_on(as_of) b
+	 WHERE b.customer_id = c.id AND c.segment IS DISTINCT FROM b.segment
+	   AND c.company_id = ANY (ar._company_ids('collector'));
+	GET DIAGNOSTICS changed = ROW_COUNT;
+	RETURN changed;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.train_payment_model(as_of date DEFAULT current_date)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	fit record;
+	new_version bigint;
+BEGIN
+	IF as_of IS NULL OR as_of IN ('infinity', '-infinity') THEN
+		RAISE EXCEPTION 'as_of must be a finite date, not %', coalesce(as_of::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- one model learns from every company's invoices
+	PERFORM ar._require_all_companies('admin');
+	SELECT * INTO fit FROM ar._payment_model_fit(as_of, 91);
+	INSERT INTO ar.payment_model (as_of, algorithm, training_from, training_to, training_invoices, training_paid,
+	                              holdout_from, holdout_invoices, auc, auc_late_30, accuracy, brier, mae_days,
+	                              baseline_auc, baseline_mae_days, baseline_brier,
+	                              feature_names, feature_mean, feature_scale, coef_late, coef_late_30,
+	                              coef_delay_q10, coef_delay_q50, coef_delay_q90)
+	VALUES (as_of, 'logistic regression (L2, Newton) for p_late and p_late_30; linear quantile regression (IRLS) of the delay at 10/50/90%',
+	        fit.training_from, fit.training_to, fit.training_invoices, fit.training_paid,
+	        fit.holdout_from, fit.holdout_invoices, fit.auc, fit.auc_late_30, fit.accuracy, fit.brier, fit.mae_days,
+	        fit.baseline_auc, fit.baseline_mae_days, fit.baseline_brier,
+	        fit.feature_names, fit.feature_mean, fit.feature_scale, fit.coef_late, fit.coef_late_30,
+	        fit.coef_delay_q10, fit.coef_delay_q50, fit.coef_delay_q90)
+	RETURNING version INTO new_version;
+	RETURN new_version;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar._customer_or_error(customer_id bigint) RETURNS ar.customer
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	c ar.customer;
+BEGIN
+	SELECT * INTO c FROM ar.customer x WHERE x.id = _customer_or_error.customer_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'customer % does not exist', coalesce(customer_id::text, 'NULL') USING ERRCODE = 'no_data_found';
+	END IF;
+	-- its callers, SECURITY DEFINER, act on the customer: the caller must collect for its company
+	PERFORM ar._require_company(c.company_id, 'collector');
+	RETURN c;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar._invoice_or_error(invoice_id bigint, for_update boolean DEFAULT true) RETURNS ar.invoice
+LANGUAGE plpgsql AS $$
+DECLARE
+	inv ar.invoice;
+BEGIN
+	-- its callers, SECURITY DEFINER, act on the invoice: the caller must collect for its company
+	PERFORM ar._require_company(i.company_id, 'collector') FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id;
+	IF for_update THEN
+		SELECT * INTO inv FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id FOR UPDATE;
+	ELSE
+		SELECT * INTO inv FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id;
+	END IF;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invoice % does not exist', coalesce(invoice_id::text, 'NULL') USING ERRCODE = 'no_data_found';
+	END IF;
+	RETURN inv;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.cancel_payment_plan(plan_id bigint, reason text, cancelled_on date DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	p ar.payment_plan;
+BEGIN
+	PERFORM ar._require_text('a reason', reason);
+	PERFORM ar._require_company(x.company_id, 'collector') FROM ar.payment_plan x WHERE x.id = cancel_payment_plan.plan_id;
+	SELECT * INTO p FROM ar.payment_plan x WHERE x.id = cancel_payment_plan.plan_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'payment plan % does not exist', coalesce(plan_id::text, 'NULL') USING ERRCODE = 'no_data_found';
+	END IF;
+	IF p.status = 'cancelled' THEN
+		RAISE EXCEPTION 'payment plan % is already cancelled', p.id USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	UPDATE ar.payment_plan x
+	   SET status = 'cancelled', status_on = cancel_payment_plan.cancelled_on, cancelled_at = now(),
+	       cancelled_on = cancel_payment_plan.cancelled_on, cancel_reason = reason
+	 WHERE x.id = p.id;
+	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, plan_id)
+	VALUES (p.company_id, p.customer_id, cancelled_on, 'plan_cancelled', 'internal',
+	        format('Payment plan %s cancelled: %s', p.id, reason), p.id);
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.set_dunning_policy(customer_id bigint, policy_code text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	c ar.customer;
+	p ar.dunning_policy;
+BEGIN
+	c := ar._customer_or_error(customer_id);
+	PERFORM ar._require_company(c.company_id, 'admin');
+	IF policy_code IS NULL THEN
+		DELETE FROM ar.customer_dunning_policy x WHERE x.customer_id = c.id;
+	ELSE
+		SELECT * INTO p FROM ar.dunning_policy d WHERE d.code = policy_code;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'dunning policy "%" does not exist', policy_code USING ERRCODE = 'no_data_found';
+		END IF;
+		INSERT INTO ar.customer_dunning_policy (customer_id, policy_id) VALUES (c.id, p.id)
+		ON CONFLICT ON CONSTRAINT customer_dunning_policy_pkey
+		DO UPDATE SET policy_id = EXCLUDED.policy_id, set_at = now(), set_by = session_user;
+	END IF;
+	INSERT INTO ar.communication (company_id, customer_id, kind, direction, summary)
+	VALUES (c.company_id, c.id, 'policy', 'internal',
+	        coalesce('Dunning policy set to ' || policy_code, 'Own dunning policy removed (segment or default policy applies)'));
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.run_dunning(as_of date DEFAULT current_date, dry_run boolean DEFAULT false)
+RETURNS SETOF ar.dunning_notice
+LANGUAGE plpgsql SECURITY DEFINER
+-- a batch of set-based statements over work tables: compiling each one
+-- costs more than it saves (work_mem: see run_work_mem)
+SET search_path = pg_catalog, ar, pg_temp SET jit = off
+-- the work tables are analyzed from a small sample, enough for join plans;
+-- no nested loops over work tables whose size the planner may misjudge
+SET default_statistics_target = 10 SET enable_nestloop = off
+AS $$
+#variable_conflict use_column
+DECLARE
+	x constant date := run_dunning.as_of;
+	real_run constant boolean := NOT run_dunning.dry_run;
+	started constant timestamptz := clock_timestamp();
+	-- how penalties are computed: by the penalty engine for every listed
+	-- invoice in one statement (the set-based core of ar.invoice_penalty),
+	-- else by ar.invoice_penalty, else not at all (NULL)
+	penalty_mode constant text := CASE
+		WHEN to_regprocedure('ar._penalty_compute(text,numeric,date,date,date[],numeric[],numeric,text,boolean)') IS NOT NULL
+		     AND to_regclass('ar.penalty_claim') IS NOT NULL THEN 'engine'
+		WHEN to_regprocedure('ar.invoice_penalty(bigint,date)') IS NOT NULL THEN 'function'
+		ELSE 'none' END;
+	-- the sorts and hashes of the run in memory (at least 256 MB), the rows
+	-- it returns within the caller's work_mem, as any set-returning
+	-- function's (beyond it they spill to a temporary file): set locally,
+	-- the caller's value restored before returning
+	caller_work_mem constant text := current_setting('work_mem');
+	run_work_mem constant text := CASE WHEN pg_size_bytes(caller_work_mem) < pg_size_bytes('256MB')
+	                                   THEN '256MB' ELSE caller_work_mem END;
+	caller_enable_sort constant text := current_setting('enable_sort');
+	claims boolean := false;        -- penalty decisions exist (ar.penalty_claim)
+	paid_since boolean;             -- allocations dated after x exist
+	cancelled_since boolean;        -- invoices cancelled after x exist
+	lead_days integer;
+	closed integer := 0;
+	accounts integer;
+	queued integer;
+	problems bigint;
+	first_problem text;
+	missing record;
+	out_query text;
+	step_at timestamptz := clock_timestamp();    -- step timings, at DEBUG1
+BEGIN
+	IF x IS NULL OR NOT isfinite(x) THEN
+		RAISE EXCEPTION 'run_dunning needs a finite as_of date, not %', coalesce(x::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF run_dunning.dry_run IS NULL THEN
+		RAISE EXCEPTION 'dry_run must be true or false, not NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	-- a run decides for every company at once (one ar.dunning_run per date)
+	PERFORM ar._require_all_companies('collector');
+	IF real_run THEN
+		-- runs queue one after the other; a date already run queues nothing
+		PERFORM pg_advisory_xact_lock(hashtext('ar_collect.run_dunning'));
+		IF EXISTS (SELECT 1 FROM ar.dunning_run r WHERE r.as_of = x) THEN
+			RETURN;
+		END IF;
+	END IF;
+	PERFORM set_config('work_mem', run_work_mem, true);
+	IF real_run THEN
+		-- promises whose date has passed: kept or broken
+		WITH settled AS (
+			UPDATE ar.payment_promise pr
+			   SET status = CASE WHEN ar._open_on(pr.invoice_id, pr.promised_on) <= pr.open_at_promise - pr.amount
+			                     THEN 'kept' ELSE 'broken' END,
+			       settled_on = x
+			 WHERE pr.status = 'pending' AND pr.promised_on < x
+			RETURNING pr.*
+		)
+		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, invoice_id, promise_id)
+		SELECT s.company_id, s.customer_id, x, 'promise_' || s.status, 'internal',
+		       format('Promise to pay %s by %s on invoice %s %s', ar.format_money(s.amount, i.currency), s.promised_on,
+		              i.number, CASE s.status WHEN 'kept' THEN 'kept' ELSE 'broken: the invoice is dunned again' END),
+		       s.invoice_id, s.id
+		  FROM settled s JOIN ar.invoice i ON i.id = s.invoice_id;
+		-- payment plans: a missed instalment breaks the plan, full payment completes it
+		WITH changed AS (
+			UPDATE ar.payment_plan p
+			   SET status = c.status, status_on = c.status_on
+			  FROM (SELECT q.id, CASE WHEN b.broken_on IS NOT NULL THEN 'broken' ELSE 'completed' END AS status,
+			               coalesce(b.broken_on, x) AS status_on
+			          FROM ar.payment_plan q
+			         CROSS JOIN LATERAL (SELECT ar._plan_broken_on(q.id, x) AS broken_on) b
+			         WHERE q.status = 'active'
+			           AND (b.broken_on IS NOT NULL OR ar._plan_outstanding(q.id, x) = 0)) c
+			 WHERE p.id = c.id
+			RETURNING p.*
+		)
+		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, plan_id)
+		SELECT c.company_id, c.customer_id, x, 'plan_' || c.status, 'internal',
+		       CASE c.status
+		            WHEN 'broken' THEN format('Payment plan %s broken on %s: an instalment was not paid; its invoices are dunned again',
+		                                      c.id, c.status_on)
+		            ELSE format('Payment plan %s completed', c.id) END,
+		       c.id
+		  FROM changed c;
+	END IF;
+
+	RAISE DEBUG 'run_dunning exclusions updated: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
+
+	-- active policies, their levels as arrays: the level an invoice reached
+	-- is levels[width_bucket(days late, offsets)]
+	PERFORM ar._dunning_work_table('ar_dun_policy', format($w$
+	SELECT p.id AS policy_id, p.code, p.min_days_between, p.fallback_language, p.templates_from,
+	       array_agg(l.offset_days ORDER BY l.level) AS offsets, array_agg(l.level ORDER BY l.level) AS levels
+	  FROM ar.dunning_policy p JOIN ar.dunning_level l ON l.policy_id = p.id
+	 WHERE p.active
+	 GROUP BY p.id
+	$w$, x, lead_days));
+	SELECT greatest(0, -min(o)) INTO lead_days FROM ar_dun_policy, unnest(offsets) o;
+	lead_days := coalesce(lead_days, 0);
+
+	-- 0. customers blocked on x
+	PERFORM ar._dunning_work_table('ar_dun_blocked', format($w$
+	SELECT DISTINCT b.customer_id
+	  FROM ar.dunning_block b
+	 WHERE (b.from_on IS NULL OR b.from_on <= %1$L::date) AND %1$L::date < b.until
+	   AND (b.lifted_at IS NULL OR (b.lifted_on IS NOT NULL AND %1$L::date < b.lifted_on))
+	$w$, x, lead_days));
+
+	-- invoices left out on x: disputed, promised, in a payment plan in force
+	PERFORM ar._dunning_work_table('ar_dun_excluded', format($w$
+	SELECT d.invoice_id
+	  FROM ar.dispute d
+	 WHERE (d.opened_on IS NULL OR d.opened_on <= %1$L::date)
+	   AND (d.resolved_at IS NULL OR (d.resolved_on IS NOT NULL AND %1$L::date < d.resolved_on))
+	UNION
+	SELECT pr.invoice_id
+	  FROM ar.payment_promise pr
+	 WHERE (pr.made_on IS NULL OR pr.made_on <= %1$L::date) AND %1$L::date <= pr.promised_on
+	UNION
+	SELECT pi.invoice_id
+	  FROM ar.payment_plan p JOIN ar.payment_plan_invoice pi ON pi.plan_id = p.id
+	 WHERE (p.starts_on IS NULL OR p.starts_on <= %1$L::date)
+	   AND (p.cancelled_at IS NULL OR (p.cancelled_on IS NOT NULL AND %1$L::date < p.cancelled_on))
+	   AND NOT (p.status IN ('completed', 'broken') AND p.status_on <= %1$L::date)
+	   AND ar._plan_broken_on(p.id, %1$L::date) IS NULL
+	$w$, x, lead_days));
+
+	RAISE DEBUG 'run_dunning policies, blocks, exclusions: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
+
+	-- customers dunned on x: not blocked, with an active policy and its
+	-- levels (and, for the penalty engine, the regime of their invoices: the
+	-- customer's, else FR_LME, as ar.invoice_penalty does); indexed, for
+	-- the merge with the invoices in account order
+	PERFORM ar._dunning_work_table('ar_dun_customer', format($q$
+	SELECT c.id AS customer_id, p.policy_id, p.offsets, p.levels %s
+	  FROM ar.customer c
+	  LEFT JOIN ar.customer_dunning_policy cp ON cp.customer_id = c.id
+	  LEFT JOIN ar.dunning_segment_policy sp ON sp.segment = c.segment
+	  LEFT JOIN (SELECT d.id FROM ar.dunning_policy d
+	              WHERE d.is_default AND d.active ORDER BY d.shipped, d.id LIMIT 1) dp ON true
+	  JOIN ar_dun_policy p ON p.policy_id = coalesce(cp.policy_id, sp.policy_id, dp.id)
+	 WHERE NOT EXISTS (SELECT 1 FROM ar_dun_blocked b WHERE b.customer_id = c.id)
+	$q$, CASE WHEN penalty_mode = 'engine'
+	          THEN ', coalesce(c.penalty_regime, ''FR_LME'') AS regime, c.penalty_rate AS contract_rate' ELSE '' END),
+	'customer_id');
+	ANALYZE ar_dun_customer (customer_id, policy_id);
+
+	RAISE DEBUG 'run_dunning customers: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
+	IF penalty_mode = 'engine' THEN
+		EXECUTE 'SELECT EXISTS (SELECT 1 FROM ar.penalty_claim)' INTO claims;
+	END IF;
+	paid_since := EXISTS (SELECT 1 FROM ar.allocation a WHERE a.allocated_on > x);
+	cancelled_since := EXISTS (SELECT 1 FROM ar.invoice i WHERE i.cancelled_on > x);
+	RAISE DEBUG 'run_dunning claims, payments and cancellations since: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
+
+	-- 1, 2. In one pass over the dunnable invoices on x, account by account
+	-- (the index invoice_open_account, merged with the customers: no sort
+	-- of a million rows, which the planner would choose from its estimates
+	-- of the filters here; a sort remains when invoices paid or cancelled
+	-- since x are added): the level each reached, R of its account, and
+	-- per account what a notice would list: the invoices that reached level
+	-- 1 (all of them, at level 0, when R = 0), in due date order, with their
+	-- open amounts on x (today's plus the allocations dated after x; the
+	-- invoices paid or cancelled since x are looked up only when there are
+	-- any) and the penalties accrued on x.  An invoice whose penalty cannot
+	-- be computed (a rate not known) leaves the account's penalties NULL,
+	-- never a silent zero; penalties already billed, waived or written off
+	-- (ar.penalty_claim) are not claimed again.
+	PERFORM set_config('enable_sort', 'off', true);
+	accounts := ar._dunning_work_table('ar_dun_acct', format($q$
+	WITH later AS (
+		SELECT a.invoice_id, sum(a.amount) AS amount
+		  FROM ar.allocation a WHERE a.allocated_on > %1$L GROUP BY a.invoice_id
+	), open_on_x AS (
+		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount, i.cancelled_on,
+		       %4$s AS open_on_x %3$s
+		  FROM ar.invoice i %5$s
+		 WHERE i.open_amount <> 0 AND i.amount > 0 AND i.issue_date <= %1$L AND i.due_date <= %2$L
+		%9$s
+		), dunnable AS (
+		SELECT o.*, c.policy_id, c.levels[width_bucket(%1$L::date - o.due_date, c.offsets)] AS inv_level %6$s
+		  FROM open_on_x o
+		  JOIN ar_dun_customer c ON c.customer_id = o.customer_id
+		 WHERE o.open_on_x > 0
+		   AND width_bucket(%1$L::date - o.due_date, c.offsets) > 0
+		   -- a filter on a hashed list keeps the account order (the ids are never NULL)
+		   AND o.id NOT IN (SELECT e.invoice_id FROM ar_dun_excluded e)
+	)
+	-- per account: R, and what a notice would list (the invoices at level 1
+	-- and up, or those at level 0 when R = 0): counts and sums in one C
+	-- aggregate (ar._dunning_totals, exact int128 sums), the lines in table
+	-- order in another (ar._dunning_lines), one transition per invoice
+	-- each; the first problem twice, FILTERed by listing.
+	SELECT g.customer_id, g.currency, g.policy_id, (g.t).r,
+	       (g.t).invoice_count, (g.t).amount_due, (g.t).interest, (g.t).indemnity, (g.t).penalties,
+	       g.lines, (g.t).problems,
+	       CASE WHEN (g.t).r >= 1 THEN g.problem1 ELSE g.problem0 END AS first_problem
+	  FROM (SELECT q.customer_id, q.currency, min(q.policy_id) AS policy_id,
+	               -- R, counts and sums (NULL penalties when any is unknown)
+	               ar._dunning_totals(q.inv_level, q.open_on_x, q.interest, q.fixed_fee, q.total, q.problem) AS t,
+	               ar._dunning_lines(q.inv_level, q.id, q.number, q.due_date, %1$L::date - q.due_date, q.amount,
+	                                 q.open_on_x, q.interest, q.fixed_fee) AS lines,
+	               -- (filtered on the problem first: no text built for the others)
+	               min(q.number || ': ' || q.problem) FILTER (WHERE q.problem IS NOT NULL AND q.inv_level >= 1) AS problem1,
+	               min(q.number || ': ' || q.problem) FILTER (WHERE q.problem IS NOT NULL AND q.inv_level = 0) AS problem0
+	          FROM (SELECT p.*, %7$s
+	                  FROM (SELECT d.*, %8$s FROM dunnable d ORDER BY d.customer_id, d.currency OFFSET 0) p) q
+	         GROUP BY q.customer_id, q.currency) g
+	$q$, x, x + lead_days,
+	-- %3$s: what the penalty engine needs of the invoice
+	CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate' ELSE '' END,
+	-- %4$s, %5$s: the open amount on x, from today's and the allocations dated after x
+	CASE WHEN paid_since THEN 'i.open_amount + coalesce(l.amount, 0)' ELSE 'i.open_amount' END,
+	CASE WHEN paid_since THEN 'LEFT JOIN later l ON l.invoice_id = i.id' ELSE '' END,
+	-- %6$s: the regime each invoice runs under
+	CASE WHEN penalty_mode = 'engine'
+	     THEN ', coalesce(o.penalty_regime, c.regime) AS regime, coalesce(o.penalty_rate, c.contract_rate) AS contract_rate,
+	             o.cancelled_on IS NULL AS liable'
+	     ELSE '' END,
+	-- %7$s: the penalty columns, from pen
+	CASE penalty_mode
+	     WHEN 'engine' THEN
+	         'CASE WHEN p.claimable THEN (p.pen).interest ELSE 0.00 END AS interest,
+	          CASE WHEN p.claimable THEN (p.pen).fixed_fee ELSE 0.00 END AS fixed_fee,
+	          CASE WHEN p.claimable THEN (p.pen).total ELSE 0.00 END AS total,
+	          CASE WHEN p.claimable THEN (p.pen).problem END AS problem'
+	     WHEN 'function' THEN
+	         '(p.pen).interest, (p.pen).fixed_fee, (p.pen).total, NULL::text AS problem'
+	     ELSE 'NULL::numeric AS interest, NULL::numeric AS fixed_fee, NULL::numeric AS total, NULL::text AS problem' END,
+	-- %8$s: pen, computed once per listed invoice, with the payments made by
+	-- x of the invoices partly paid on x (read through allocation_invoice,
+	-- in one subquery)
+	CASE penalty_mode
+	     WHEN 'engine' THEN format(
+	         'd.liable AND %1$s AS claimable,
+	          CASE WHEN d.open_on_x <> d.amount
+	               THEN (SELECT ar._penalty_compute(d.regime, d.amount, d.due_date, %2$L, array_agg(a.allocated_on),
+	                                                array_agg(a.amount), d.contract_rate, d.currency, false)
+	                       FROM ar.allocation a WHERE a.invoice_id = d.id AND a.allocated_on <= %2$L::date)
+	               ELSE ar._penalty_compute(d.regime, d.amount, d.due_date, %2$L, NULL, NULL,
+	                                        d.contract_rate, d.currency, false) END AS pen',
+	         -- penalties billed, waived or written off by x, and invoices billing penalties: none claimed
+	         CASE WHEN claims THEN 'NOT EXISTS (SELECT 1 FROM ar.penalty_claim pc
+	                                             WHERE (pc.invoice_id = d.id AND pc.decided_on <= ' || quote_literal(x) || ')
+	                                                OR pc.penalty_invoice_id = d.id)'
+	              ELSE 'true' END, x)
+	     WHEN 'function' THEN format('ar.invoice_penalty(d.id, %L) AS pen', x)
+	     ELSE 'NULL::integer AS pen' END,
+	-- %9$s: the invoices paid since x, and cancelled since x
+	CASE WHEN paid_since THEN format($b$
+		UNION ALL
+		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount, i.cancelled_on, l.amount %s
+		  FROM later l JOIN ar.invoice i ON i.id = l.invoice_id
+		 WHERE i.open_amount = 0 AND i.cancelled_on IS NULL AND i.amount > 0 AND i.issue_date <= %L
+		   AND i.due_date <= %L$b$,
+		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate' ELSE '' END,
+		x, x + lead_days) ELSE '' END
+	|| CASE WHEN cancelled_since THEN format($b$
+		UNION ALL
+		SELECT i.id, i.customer_id, i.currency, i.number, i.due_date, i.amount, i.cancelled_on, i.amount %s
+		  FROM ar.invoice i
+		 WHERE i.cancelled_on > %L AND i.amount > 0 AND i.issue_date <= %L AND i.due_date <= %L$b$,
+		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate' ELSE '' END,
+		x, x, x + lead_days) ELSE '' END));
+	PERFORM set_config('enable_sort', caller_enable_sort, true);
+	ANALYZE ar_dun_acct (customer_id, currency, policy_id, r);
+	RAISE DEBUG 'run_dunning dunnable invoices, listings and penalties: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
+
+	-- 3. a run date where R is none starts a new cycle (not for skipped customers)
+	IF real_run THEN
+		WITH reset AS (
+			UPDATE ar.dunning_account a
+			   SET cycle = a.cycle + 1, level = NULL, changed_on = x, updated_at = now()
+			 WHERE a.level IS NOT NULL AND (a.changed_on IS NULL OR a.changed_on <= x)
+			   AND NOT EXISTS (SELECT 1 FROM ar_dun_acct d WHERE d.customer_id = a.customer_id AND d.currency = a.currency)
+			   AND EXISTS (SELECT 1 FROM ar_dun_customer c WHERE c.customer_id = a.customer_id)
+			RETURNING a.customer_id, a.currency, a.cycle
+		), logged AS (
+			INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary)
+			SELECT c.company_id, r.customer_id, x, 'cycle_closed', 'internal',
+			       format('Dunning cycle %s (%s) closed: nothing left to remind', r.cycle - 1, r.currency)
+			  FROM reset r JOIN ar.customer c ON c.id = r.customer_id
+			RETURNING 1
+		)
+		SELECT count(*) INTO closed FROM logged;
+	END IF;
+
+	-- 4, 5. decisions: N, queued when N > C, the last notice is at least
+	-- min_days_between days old, and the amount due reaches the level's
+	-- minimum (else the account waits).  A real run numbers its notices
+	-- here, in account order (customer, currency), from the outbox's
+	-- identity (the sort carries the decisions only; the customers' details
+	-- are joined after): the notices, the accounts' state and the
+	-- notifications are then written from this table without reading the
+	-- outbox back.
+	PERFORM ar._dunning_work_table('ar_dun_dec', format($w$
+	SELECT n.id, n.customer_id, n.currency, n.policy_id, n.r, n.cycle, n.c, n.level, n.known, n.problems, n.first_problem,
+	       n.level_name, n.fee, n.state_penalties, n.reply_days, n.delivery_days,
+	       c.company_id, c.code AS customer_code, c.name AS customer_name,
+	       coalesce(nullif(lower(left(btrim(c.language), 2)), ''), 'fr') AS language, coalesce(c.segment, '') AS segment,
+	       ch.channel,
+	       CASE ch.channel WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone END AS recipient
+	  FROM (SELECT CASE WHEN %3$L::boolean THEN nextval(%4$L::regclass) END AS id, k.*
+	          FROM (
+	SELECT d.customer_id, d.currency, d.policy_id, d.r, d.cycle, d.c, d.level, d.known, d.problems, d.first_problem,
+	       l.name AS level_name, l.fee, l.state_penalties, l.reply_days, l.delivery_days, l.channel AS level_channel
+	  FROM (SELECT d.customer_id, d.currency, d.policy_id, d.r, d.amount_due, d.problems, d.first_problem,
+	               coalesce(a.cycle, 1) AS cycle,
+	               a.level AS c, a.customer_id IS NOT NULL AS known,
+	               CASE WHEN d.r = 0 THEN 0 ELSE least(d.r, greatest(coalesce(a.level, 0), 0) + 1) END AS level
+	          FROM ar_dun_acct d
+	          JOIN ar_dun_policy p ON p.policy_id = d.policy_id
+	          LEFT JOIN ar.dunning_account a ON a.customer_id = d.customer_id AND a.currency = d.currency
+	         WHERE (a.last_notice_on IS NULL OR a.last_notice_on <= %1$L::date - p.min_days_between)
+	           AND (a.changed_on IS NULL OR a.changed_on <= %1$L::date)   -- a state newer than x is left alone
+	           AND CASE WHEN d.r = 0 THEN 0 ELSE least(d.r, greatest(coalesce(a.level, 0), 0) + 1) END
+	               > coalesce(a.level, -1)
+	        OFFSET 0) d
+	  JOIN ar.dunning_level l ON l.policy_id = d.policy_id AND l.level = d.level
+	 WHERE d.amount_due >= l.min_amount
+	   AND NOT EXISTS (SELECT 1 FROM ar.dunning_notice dn
+	                    WHERE dn.customer_id = d.customer_id AND dn.currency = d.currency AND dn.as_of = %1$L::date)
+	 ORDER BY d.customer_id, d.currency COLLATE "C") k) n
+	  JOIN ar.customer c ON c.id = n.customer_id
+	 CROSS JOIN LATERAL (SELECT CASE WHEN n.level_channel = 'email' AND coalesce(btrim(c.email), '') = '' THEN 'letter'
+	                                 WHEN n.level_channel = 'sms' AND coalesce(btrim(c.phone), '') = '' THEN 'letter'
+	                                 ELSE n.level_channel END AS channel) ch
+	$w$, x, lead_days, real_run, pg_get_serial_sequence('ar.dunning_notice', 'id')));
+	ANALYZE ar_dun_dec (customer_id, currency, policy_id, level, language, segment, channel);
+	SELECT sum(n.problems), min(n.first_problem) INTO problems, first_problem
+	  FROM ar_dun_dec n
+	 WHERE n.problems > 0;
+	IF problems > 0 THEN
+		RAISE WARNING 'penalties of % invoice(s) could not be computed on %; their notices state no penalties', problems, x
+			USING DETAIL = 'First: ' || first_problem;
+	END IF;
+	RAISE DEBUG 'run_dunning decisions: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
+
+	-- the template of each notice: the customer's language, else the
+	-- policy's fallback language; the customer's segment, else any; the
+	-- channel, else any; the policy's own, else its templates_from policy's
+	PERFORM ar._dunning_work_table('ar_dun_tpl', format($w$
+	SELECT DISTINCT ON (k.policy_id, k.level, k.language, k.segment, k.channel)
+	       k.policy_id, k.level, k.language, k.segment, k.channel,
+	       t.id AS template_id, t.language AS render_language, t.subject, t.body
+	  FROM (SELECT DISTINCT policy_id, level, language, segment, channel FROM ar_dun_dec) k
+	  JOIN ar_dun_policy p ON p.policy_id = k.policy_id
+	  LEFT JOIN ar.dunning_template t
+	         ON t.policy_id IN (k.policy_id, p.templates_from) AND t.level = k.level
+	        AND (t.segment IS NULL OR t.segment = k.segment)
+	        AND (t.channel IS NULL OR t.channel = k.channel)
+	        AND t.language IN (k.language, p.fallback_language)
+	 ORDER BY k.policy_id, k.level, k.language, k.segment, k.channel,
+	          t.language = k.language DESC, t.policy_id = k.policy_id DESC,
+	          t.segment IS NOT NULL DESC, t.channel IS NOT NULL DESC, t.id
+	$w$, x, lead_days));
+	ANALYZE ar_dun_tpl;
+	SELECT t.*, p.code INTO missing FROM ar_dun_tpl t JOIN ar_dun_policy p USING (policy_id) WHERE t.template_id IS NULL LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'dunning policy % has no template for level % in language % or its fallback language',
+			missing.code, missing.level, missing.language
+			USING ERRCODE = 'undefined_object';
+	END IF;
+
+	-- dates of the reminders (level 1 and up) already queued in the cycle,
+	-- as the letter prints them
+	PERFORM ar._dunning_work_table('ar_dun_prev', format($w$
+	SELECT n.customer_id, n.currency,
+	       array_agg(ar.format_date(dn.as_of, t.render_language) ORDER BY dn.as_of, dn.id) AS dates,
+	       min(t.render_language) AS language
+	  FROM ar_dun_dec n
+	  JOIN ar_dun_tpl t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
+	                   AND t.segment = n.segment AND t.channel = n.channel
+	  JOIN ar.dunning_notice dn ON dn.customer_id = n.customer_id AND dn.currency = n.currency AND dn.cycle = n.cycle
+	 WHERE dn.status IN ('queued', 'sent') AND dn.level >= 1 AND dn.as_of < %1$L::date
+	 GROUP BY n.customer_id, n.currency
+	$w$, x, lead_days));
+	ANALYZE ar_dun_prev (customer_id, currency);
+
+	RAISE DEBUG 'run_dunning templates, previous notices: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	step_at := clock_timestamp();
+
+	-- the notices, rendered in the language of their template, as rows of
+	-- ar.dunning_notice without id, status and dates
+	out_query := format($q$
+	SELECT n.id, n.customer_id, n.level, n.level_name, n.channel,
+	       ar.render_template(t.subject, ar.dunning_placeholders(), v.vals) AS subject,
+	       ar.render_template(t.body, ar.dunning_placeholders(), v.vals) AS body,
+	       ar._line_ids(s.lines) AS invoice_ids, s.amount_due, s.penalties, %1$L::date AS as_of, n.company_id, n.currency, n.policy_id,
+	       n.cycle, t.render_language AS language, n.recipient, s.interest, s.indemnity, n.fee, k.reply_by
+	  FROM ar_dun_dec n
+	  JOIN ar_dun_acct s ON s.customer_id = n.customer_id AND s.currency = n.currency
+	  JOIN ar_dun_tpl t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
+	                   AND t.segment = n.segment AND t.channel = n.channel
+	  JOIN (SELECT co.id, co.name, ar.iban_format(co.iban) AS iban FROM ar.company co) co ON co.id = n.company_id
+	  LEFT JOIN ar_dun_prev pv ON pv.customer_id = n.customer_id AND pv.currency = n.currency
+	 CROSS JOIN LATERAL (SELECT CASE WHEN t.render_language = 'fr' THEN 'non calculé' ELSE 'not computed' END AS unknown,
+	                            %1$L::date + n.delivery_days + n.reply_days AS reply_by) k
+	 CROSS JOIN LATERAL (SELECT ARRAY[
+	        n.customer_name, n.customer_code, co.name,
+	        coalesce(co.iban, CASE WHEN t.render_language = 'fr' THEN 'indiqué sur nos factures'
+	                               ELSE 'shown on our invoices' END),
+	        ar.format_date(%1$L, t.render_language),
+	        ar._invoice_table(s.lines, n.currency, t.render_language, n.state_penalties AND s.penalties IS NOT NULL),
+	        s.invoice_count::text,
+	        ar.format_money(s.amount_due, n.currency, t.render_language), n.currency::text,
+	        coalesce(ar.format_money(s.interest, n.currency, t.render_language), k.unknown),
+	        coalesce(ar.format_money(s.indemnity, n.currency, t.render_language), k.unknown),
+	        coalesce(ar.format_money(s.penalties, n.currency, t.render_language), k.unknown),
+	        ar.format_money(s.amount_due + coalesce(s.penalties, 0), n.currency, t.render_language),
+	        ar.format_money(n.fee, n.currency, t.render_language),
+	        ar.format_date(k.reply_by, t.render_language), n.reply_days::text,
+	        CASE WHEN cardinality(pv.dates) > 1
+	             THEN array_to_string(pv.dates[1:cardinality(pv.dates) - 1], ', ')
+	                  || CASE WHEN pv.language = 'fr' THEN ' et ' ELSE ' and ' END || pv.dates[cardinality(pv.dates)]
+	             ELSE coalesce(pv.dates[1], '') END,
+	        n.level::text, n.level_name] AS vals) v
+	$q$, x);
+
+	-- the store of the rows returned is opened (by this empty RETURN QUERY)
+	-- under the caller's work_mem; the statements filling it run with the
+	-- run's
+	PERFORM set_config('work_mem', caller_work_mem, true);
+	RETURN QUERY SELECT * FROM ar.dunning_notice WHERE false;
+	PERFORM set_config('work_mem', run_work_mem, true);
+
+	IF NOT real_run THEN
+		RETURN QUERY EXECUTE format($q$
+		SELECT NULL::bigint, o.customer_id, o.level, o.level_name, o.channel, o.subject, o.body, o.invoice_ids,
+		       o.amount_due, o.penalties, 'queued'::text, o.as_of, now(), o.company_id, o.currency, o.policy_id,
+		       o.cycle, o.language, o.recipient, o.interest, o.indemnity, o.fee, o.reply_by,
+		       NULL::timestamptz, NULL::text, NULL::text
+		  FROM (%s) o
+		 ORDER BY o.customer_id, o.currency
+		$q$, out_query);
+		RAISE DEBUG 'run_dunning rendered: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+		PERFORM set_config('work_mem', caller_work_mem, true);
+		RETURN;
+	END IF;
+
+	-- queue: the notices (numbered by the decisions), each announced by
+	-- NOTIFY ar_dunning with its id, and the accounts' new state (an update
+	-- of the known accounts, an insert of the new ones).  The rows returned
+	-- are those the INSERT wrote (the worker, which does not use them,
+	-- turns them off: ar._worker_dunning).  The timeline
+	-- (ar.customer_timeline) shows each queued notice from the outbox itself.
+	-- No ON CONFLICT: the decisions exclude what the unique keys of the
+	-- outbox forbid, under the run lock; a duplicate would be an error.
+	out_query := format($q$
+	INSERT INTO ar.dunning_notice AS dn (id, customer_id, level, level_name, channel, subject, body, invoice_ids,
+	                                     amount_due, penalties, as_of, company_id, currency, policy_id, cycle,
+	                                     language, recipient, interest, indemnity, fee, reply_by)
+	SELECT o.id, o.customer_id, o.level, o.level_name, o.channel, o.subject, ar._compress_letter(o.body), o.invoice_ids, o.amount_due,
+	       o.penalties, o.as_of, o.company_id, o.currency, o.policy_id, o.cycle, o.language, o.recipient,
+	       o.interest, o.indemnity, o.fee, o.reply_by
+	  FROM (%s) o
+	$q$, out_query);
+	IF coalesce(current_setting('ar_collect.dunning_return_rows', true), '') <> 'off' THEN
+		RETURN QUERY EXECUTE out_query || ' RETURNING dn.*';
+	ELSE
+		EXECUTE out_query;
+	END IF;
+	SELECT count(*) INTO queued FROM ar_dun_dec;
+	UPDATE ar.dunning_account a
+	   SET cycle = d.cycle, level = d.level, last_notice_id = d.id, last_notice_on = x, changed_on = x, updated_at = now()
+	  FROM ar_dun_dec d
+	 WHERE d.known AND a.customer_id = d.customer_id AND a.currency = d.currency;
+	INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on, changed_on)
+	SELECT d.customer_id, d.currency, d.cycle, d.level, d.id, x, x FROM ar_dun_dec d WHERE NOT d.known;
+	PERFORM pg_notify('ar_dunning', d.id::text) FROM ar_dun_dec d ORDER BY d.id;
+	RAISE DEBUG 'run_dunning rendered, queued and notified: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	INSERT INTO ar.dunning_run (as_of, started_at, accounts, notices, cycles_closed)
+	VALUES (x, started, accounts, queued, closed);
+	PERFORM set_config('work_mem', caller_work_mem, true);
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.mark_notice(notice_id bigint, status text, provider_ref text DEFAULT NULL, detail text DEFAULT NULL)
+RETURNS ar.dunning_notice
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	n ar.dunning_notice;
+BEGIN
+	IF status IS NULL OR status NOT IN ('sent', 'failed', 'cancelled') THEN
+		RAISE EXCEPTION 'a notice is marked sent, failed or cancelled, not %', coalesce('"' || status || '"', 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF status = 'failed' AND coalesce(btrim(detail), '') = '' THEN
+		RAISE EXCEPTION 'a failed delivery needs its reason in detail' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM ar._require_company(d.company_id, 'collector') FROM ar.dunning_notice d WHERE d.id = mark_notice.notice_id;
+	SELECT * INTO n FROM ar.dunning_notice d WHERE d.id = mark_notice.notice_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'dunning notice % does not exist', coalesce(notice_id::text, 'NULL') USING ERRCODE = 'no_data_found';
+	END IF;
+	IF n.status = mark_notice.status
+	   AND (mark_notice.provider_ref IS NULL OR mark_notice.provider_ref IS NOT DISTINCT FROM n.provider_ref)
+	   AND (mark_notice.detail IS NULL OR mark_notice.detail IS NOT DISTINCT FROM n.status_detail) THEN
+		RETURN n;
+	END IF;
+	UPDATE ar.dunning_notice d
+	   SET status = mark_notice.status,
+	       provider_ref = coalesce(mark_notice.provider_ref, d.provider_ref),
+	       status_detail = coalesce(mark_notice.detail, d.status_detail)
+	 WHERE d.id = n.id
+	RETURNING * INTO n;
+	RETURN n;
+END $$;
+
+-- A 0.1.0 database with several companies: every role acted for every
+-- company, and goes on doing so through the three group roles' memberships
+-- until an admin narrows them (doc/security.md).  (One company: nothing to
+-- do, a role with no membership acts for the only company.)
+INSERT INTO ar.company_member (company_id, member, access, granted_by)
+SELECT c.id, g.member::regrole, g.access, 'ar_collect 0.2.0 upgrade'
+  FROM ar.company c,
+       (VALUES ('ar_reader', 'reader'), ('ar_collector', 'collector'), ('ar_admin', 'admin')) AS g(member, access)
+ WHERE (SELECT count(*) FROM ar.company) > 1
+ ORDER BY c.id, g.access;
