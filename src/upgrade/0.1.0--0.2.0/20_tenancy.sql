@@ -256,22 +256,23 @@ BEGIN
 END $$;
 
 -- tables without company_id: through the row they belong to
-ALTER TABLE ar.customer_dunning_policy ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
-CREATE POLICY company_read ON ar.customer_dunning_policy FOR SELECT
-	USING (customer_id IN (SELECT c.id FROM ar.customer c WHERE c.company_id = ANY ((SELECT ar._company_ids('reader'))::bigint[])));
-ALTER TABLE ar.dunning_account ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
-CREATE POLICY company_read ON ar.dunning_account FOR SELECT
-	USING (customer_id IN (SELECT c.id FROM ar.customer c WHERE c.company_id = ANY ((SELECT ar._company_ids('reader'))::bigint[])));
-ALTER TABLE ar.payment_plan_invoice ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
-CREATE POLICY company_read ON ar.payment_plan_invoice FOR SELECT
-	USING (plan_id IN (SELECT p.id FROM ar.payment_plan p WHERE p.company_id = ANY ((SELECT ar._company_ids('reader'))::bigint[])));
-ALTER TABLE ar.payment_plan_instalment ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
-CREATE POLICY company_read ON ar.payment_plan_instalment FOR SELECT
-	USING (plan_id IN (SELECT p.id FROM ar.payment_plan p WHERE p.company_id = ANY ((SELECT ar._company_ids('reader'))::bigint[])));
-ALTER TABLE ar.reconcile_adjustment ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
-CREATE POLICY company_read ON ar.reconcile_adjustment FOR SELECT
-	USING (bank_transaction_id IN (SELECT t.id FROM ar.bank_transaction t
-	                                WHERE t.company_id = ANY ((SELECT ar._company_ids('reader'))::bigint[])));
+DO $$
+DECLARE
+	t text;
+	col text;
+	parent text;
+BEGIN
+	FOR t, col, parent IN VALUES ('customer_dunning_policy', 'customer_id', 'customer'),
+	                             ('dunning_account', 'customer_id', 'customer'),
+	                             ('payment_plan_invoice', 'plan_id', 'payment_plan'),
+	                             ('payment_plan_instalment', 'plan_id', 'payment_plan'),
+	                             ('reconcile_adjustment', 'bank_transaction_id', 'bank_transaction') LOOP
+		EXECUTE format('ALTER TABLE ar.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', t);
+		EXECUTE format('CREATE POLICY company_read ON ar.%I FOR SELECT '
+		               'USING (%I IN (SELECT p.id FROM ar.%I p WHERE p.company_id = ANY ((SELECT ar._company_ids(''reader''))::bigint[])))',
+		               t, col, parent);
+	END LOOP;
+END $$;
 
 -- companies: read by their readers, changed by their admins, created by a
 -- superuser or the extension's owner (who then grant access)
