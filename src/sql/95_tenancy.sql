@@ -8,8 +8,8 @@
 -- role whose privileges it inherits, has a membership row for it; a role
 -- with no membership row at all acts for the only company of a database
 -- that has one (the default single-company install needs no setup), at the
--- level of its ar_* grant.  Superusers and the extension's owner act for
--- every company.
+-- level of its ar_* grant.  Superusers, BYPASSRLS roles and the
+-- extension's owner act for every company.
 --
 -- The role a call acts for is ar._caller(): the role chosen by SET ROLE,
 -- else the session user (never the owner of a SECURITY DEFINER function).
@@ -50,17 +50,19 @@ CREATE FUNCTION ar._access_rank(access text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT CASE access WHEN 'reader' THEN 1 WHEN 'collector' THEN 2 WHEN 'admin' THEN 3 END $$;
 
--- Superusers and members of the extension's owner act for every company.
+-- Superusers, roles that bypass row-level security (BYPASSRLS: they read
+-- every company's rows anyway) and members of the extension's owner act for
+-- every company.
 CREATE FUNCTION ar._acts_for_all() RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, ar, pg_temp
 AS $$
-	SELECT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.oid = ar._caller()), false)
+	SELECT coalesce((SELECT r.rolsuper OR r.rolbypassrls FROM pg_catalog.pg_roles r WHERE r.oid = ar._caller()), false)
 	    OR coalesce((SELECT pg_catalog.pg_has_role(ar._caller(), e.extowner, 'USAGE')
 	                   FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect'), false)
 $$;
 
 -- The companies the caller acts for, with its access to each and where the
--- access comes from: 'all' (superuser, extension owner), 'member' (rows of
+-- access comes from: 'all' (superuser, BYPASSRLS, owner), 'member' (rows of
 -- ar.company_member for the caller or a role it inherits from), 'single'
 -- (no row at all, and the database has one company: the ar_* grant's level).
 CREATE FUNCTION ar._access(OUT company_id bigint, OUT access text, OUT via text)
@@ -246,7 +248,7 @@ COMMENT ON COLUMN ar.my_companies.company_id IS 'ar.company.id';
 COMMENT ON COLUMN ar.my_companies.code IS 'Company code.';
 COMMENT ON COLUMN ar.my_companies.name IS 'Company name.';
 COMMENT ON COLUMN ar.my_companies.access IS 'reader, collector or admin.';
-COMMENT ON COLUMN ar.my_companies.via IS 'member (ar.company_member), single (no membership, the only company of the database) or all (superuser, extension owner).';
+COMMENT ON COLUMN ar.my_companies.via IS 'member (ar.company_member), single (no membership, the only company of the database) or all (superuser, BYPASSRLS role, extension owner).';
 
 -- ------------------------------------------------------ row-level security
 
