@@ -20,6 +20,19 @@ CREATE TABLE ar.company_member (
 	PRIMARY KEY (company_id, member)
 );
 CREATE INDEX company_member_member ON ar.company_member (member);
+
+-- A 0.1.0 database with several companies: every role acted for every
+-- company, and goes on doing so through the three group roles' memberships
+-- until an admin narrows them (doc/security.md).  (One company: nothing to
+-- do, a role with no membership acts for the only company.)  Written
+-- before the audit trigger exists: the upgrade's own grants, marked by
+-- granted_by.
+INSERT INTO ar.company_member (company_id, member, access, granted_by)
+SELECT c.id, g.member::regrole, g.access, 'ar_collect 0.2.0 upgrade'
+  FROM ar.company c,
+       (VALUES ('ar_reader', 'reader'), ('ar_collector', 'collector'), ('ar_admin', 'admin')) AS g(member, access)
+ WHERE (SELECT count(*) FROM ar.company) > 1
+ ORDER BY c.id, g.access;
 COMMENT ON TABLE ar.company_member IS 'Which roles act for which companies, and as what: managed with ar.grant_company_access() and ar.revoke_company_access().';
 COMMENT ON COLUMN ar.company_member.company_id IS 'The company.';
 COMMENT ON COLUMN ar.company_member.member IS 'The role (stored by OID: follows a rename; dumped and restored by name).';
@@ -1771,14 +1784,3 @@ BEGIN
 	RETURNING * INTO n;
 	RETURN n;
 END $$;
-
--- A 0.1.0 database with several companies: every role acted for every
--- company, and goes on doing so through the three group roles' memberships
--- until an admin narrows them (doc/security.md).  (One company: nothing to
--- do, a role with no membership acts for the only company.)
-INSERT INTO ar.company_member (company_id, member, access, granted_by)
-SELECT c.id, g.member::regrole, g.access, 'ar_collect 0.2.0 upgrade'
-  FROM ar.company c,
-       (VALUES ('ar_reader', 'reader'), ('ar_collector', 'collector'), ('ar_admin', 'admin')) AS g(member, access)
- WHERE (SELECT count(*) FROM ar.company) > 1
- ORDER BY c.id, g.access;
