@@ -1298,8 +1298,19 @@ DECLARE
 	problems bigint;
 	first_problem text;
 	missing record;
+	written bigint;
 	out_query text;
 	step_at timestamptz := clock_timestamp();    -- step timings, at DEBUG1
+	-- the work tables (pg_temp, named with this transaction's token: see
+	-- ar._dunning_work_table)
+	w_policy constant text := ar._dunning_work_name('ar_dun_policy');
+	w_blocked constant text := ar._dunning_work_name('ar_dun_blocked');
+	w_excluded constant text := ar._dunning_work_name('ar_dun_excluded');
+	w_customer constant text := ar._dunning_work_name('ar_dun_customer');
+	w_acct constant text := ar._dunning_work_name('ar_dun_acct');
+	w_dec constant text := ar._dunning_work_name('ar_dun_dec');
+	w_tpl constant text := ar._dunning_work_name('ar_dun_tpl');
+	w_prev constant text := ar._dunning_work_name('ar_dun_prev');
 BEGIN
 	IF x IS NULL OR NOT isfinite(x) THEN
 		RAISE EXCEPTION 'run_dunning needs a finite as_of date, not %', coalesce(x::text, 'NULL')
@@ -1362,18 +1373,18 @@ BEGIN
 
 	-- active policies, their levels as arrays: the level an invoice reached
 	-- is levels[width_bucket(days late, offsets)]
-	PERFORM ar._dunning_work_table('ar_dun_policy', format($w$
+	PERFORM ar._dunning_work_table(w_policy, format($w$
 	SELECT p.id AS policy_id, p.code, p.min_days_between, p.fallback_language, p.templates_from,
 	       array_agg(l.offset_days ORDER BY l.level) AS offsets, array_agg(l.level ORDER BY l.level) AS levels
 	  FROM ar.dunning_policy p JOIN ar.dunning_level l ON l.policy_id = p.id
 	 WHERE p.active
 	 GROUP BY p.id
 	$w$, x, lead_days));
-	SELECT greatest(0, -min(o)) INTO lead_days FROM ar_dun_policy, unnest(offsets) o;
+	EXECUTE format('SELECT greatest(0, -min(o)) FROM pg_temp.%I, unnest(offsets) o', w_policy) INTO lead_days;
 	lead_days := coalesce(lead_days, 0);
 
 	-- 0. customers blocked on x
-	PERFORM ar._dunning_work_table('ar_dun_blocked', format($w$
+	PERFORM ar._dunning_work_table(w_blocked, format($w$
 	SELECT DISTINCT b.customer_id
 	  FROM ar.dunning_block b
 	 WHERE (b.from_on IS NULL OR b.from_on <= %1$L::date) AND %1$L::date < b.until
@@ -1381,7 +1392,7 @@ BEGIN
 	$w$, x, lead_days));
 
 	-- invoices left out on x: disputed, promised, in a payment plan in force
-	PERFORM ar._dunning_work_table('ar_dun_excluded', format($w$
+	PERFORM ar._dunning_work_table(w_excluded, format($w$
 	SELECT d.invoice_id
 	  FROM ar.dispute d
 	 WHERE (d.opened_on IS NULL OR d.opened_on <= %1$L::date)
@@ -1406,19 +1417,20 @@ BEGIN
 	-- levels (and, for the penalty engine, the regime of their invoices: the
 	-- customer's, else FR_LME, as ar.invoice_penalty does); indexed, for
 	-- the merge with the invoices in account order
-	PERFORM ar._dunning_work_table('ar_dun_customer', format($q$
-	SELECT c.id AS customer_id, p.policy_id, p.offsets, p.levels %s
+	PERFORM ar._dunning_work_table(w_customer, format($q$
+	SELECT c.id AS customer_id, p.policy_id, p.offsets, p.levels %1$s
 	  FROM ar.customer c
 	  LEFT JOIN ar.customer_dunning_policy cp ON cp.customer_id = c.id
 	  LEFT JOIN ar.dunning_segment_policy sp ON sp.segment = c.segment
 	  LEFT JOIN (SELECT d.id FROM ar.dunning_policy d
 	              WHERE d.is_default AND d.active ORDER BY d.shipped, d.id LIMIT 1) dp ON true
-	  JOIN ar_dun_policy p ON p.policy_id = coalesce(cp.policy_id, sp.policy_id, dp.id)
-	 WHERE NOT EXISTS (SELECT 1 FROM ar_dun_blocked b WHERE b.customer_id = c.id)
+	  JOIN pg_temp.%2$I p ON p.policy_id = coalesce(cp.policy_id, sp.policy_id, dp.id)
+	 WHERE NOT EXISTS (SELECT 1 FROM pg_temp.%3$I b WHERE b.customer_id = c.id)
 	$q$, CASE WHEN penalty_mode = 'engine'
-	          THEN ', coalesce(c.penalty_regime, ''FR_LME'') AS regime, c.penalty_rate AS contract_rate' ELSE '' END),
+	          THEN ', coalesce(c.penalty_regime, ''FR_LME'') AS regime, c.penalty_rate AS contract_rate' ELSE '' END,
+	w_policy, w_blocked),
 	'customer_id');
-	ANALYZE ar_dun_customer (customer_id, policy_id);
+	EXECUTE format('ANALYZE pg_temp.%I (customer_id, policy_id)', w_customer);
 
 	RAISE DEBUG 'run_dunning customers: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
@@ -1444,7 +1456,7 @@ BEGIN
 	-- never a silent zero; penalties already billed, waived or written off
 	-- (ar.penalty_claim) are not claimed again.
 	PERFORM set_config('enable_sort', 'off', true);
-	accounts := ar._dunning_work_table('ar_dun_acct', format($q$
+	accounts := ar._dunning_work_table(w_acct, format($q$
 	WITH later AS (
 		SELECT a.invoice_id, sum(a.amount) AS amount
 		  FROM ar.allocation a WHERE a.allocated_on > %1$L GROUP BY a.invoice_id
@@ -1457,11 +1469,11 @@ BEGIN
 		), dunnable AS (
 		SELECT o.*, c.policy_id, c.levels[width_bucket(%1$L::date - o.due_date, c.offsets)] AS inv_level %6$s
 		  FROM open_on_x o
-		  JOIN ar_dun_customer c ON c.customer_id = o.customer_id
+		  JOIN pg_temp.%10$I c ON c.customer_id = o.customer_id
 		 WHERE o.open_on_x > 0
 		   AND width_bucket(%1$L::date - o.due_date, c.offsets) > 0
 		   -- a filter on a hashed list keeps the account order (the ids are never NULL)
-		   AND o.id NOT IN (SELECT e.invoice_id FROM ar_dun_excluded e)
+		   AND o.id NOT IN (SELECT e.invoice_id FROM pg_temp.%11$I e)
 	)
 	-- per account: R, and what a notice would list (the invoices at level 1
 	-- and up, or those at level 0 when R = 0): counts and sums in one C
@@ -1538,29 +1550,32 @@ BEGIN
 		  FROM ar.invoice i
 		 WHERE i.cancelled_on > %L AND i.amount > 0 AND i.issue_date <= %L AND i.due_date <= %L$b$,
 		CASE WHEN penalty_mode = 'engine' THEN ', i.penalty_regime, i.penalty_rate' ELSE '' END,
-		x, x, x + lead_days) ELSE '' END));
+		x, x, x + lead_days) ELSE '' END,
+	-- %10$I, %11$I: the customers and the invoices left out
+	w_customer, w_excluded));
 	PERFORM set_config('enable_sort', caller_enable_sort, true);
-	ANALYZE ar_dun_acct (customer_id, currency, policy_id, r);
+	EXECUTE format('ANALYZE pg_temp.%I (customer_id, currency, policy_id, r)', w_acct);
 	RAISE DEBUG 'run_dunning dunnable invoices, listings and penalties: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
 
 	-- 3. a run date where R is none starts a new cycle (not for skipped customers)
 	IF real_run THEN
+		EXECUTE format($q$
 		WITH reset AS (
 			UPDATE ar.dunning_account a
-			   SET cycle = a.cycle + 1, level = NULL, changed_on = x, updated_at = now()
-			 WHERE a.level IS NOT NULL AND (a.changed_on IS NULL OR a.changed_on <= x)
-			   AND NOT EXISTS (SELECT 1 FROM ar_dun_acct d WHERE d.customer_id = a.customer_id AND d.currency = a.currency)
-			   AND EXISTS (SELECT 1 FROM ar_dun_customer c WHERE c.customer_id = a.customer_id)
+			   SET cycle = a.cycle + 1, level = NULL, changed_on = $1, updated_at = now()
+			 WHERE a.level IS NOT NULL AND (a.changed_on IS NULL OR a.changed_on <= $1)
+			   AND NOT EXISTS (SELECT 1 FROM pg_temp.%1$I d WHERE d.customer_id = a.customer_id AND d.currency = a.currency)
+			   AND EXISTS (SELECT 1 FROM pg_temp.%2$I c WHERE c.customer_id = a.customer_id)
 			RETURNING a.customer_id, a.currency, a.cycle
 		), logged AS (
 			INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary)
-			SELECT c.company_id, r.customer_id, x, 'cycle_closed', 'internal',
-			       format('Dunning cycle %s (%s) closed: nothing left to remind', r.cycle - 1, r.currency)
+			SELECT c.company_id, r.customer_id, $1, 'cycle_closed', 'internal',
+			       format('Dunning cycle %%s (%%s) closed: nothing left to remind', r.cycle - 1, r.currency)
 			  FROM reset r JOIN ar.customer c ON c.id = r.customer_id
 			RETURNING 1
 		)
-		SELECT count(*) INTO closed FROM logged;
+		SELECT count(*) FROM logged$q$, w_acct, w_customer) INTO closed USING x;
 	END IF;
 
 	-- 4, 5. decisions: N, queued when N > C, the last notice is at least
@@ -1571,7 +1586,7 @@ BEGIN
 	-- are joined after): the notices, the accounts' state and the
 	-- notifications are then written from this table without reading the
 	-- outbox back.
-	PERFORM ar._dunning_work_table('ar_dun_dec', format($w$
+	PERFORM ar._dunning_work_table(w_dec, format($w$
 	SELECT n.id, n.customer_id, n.currency, n.policy_id, n.r, n.cycle, n.c, n.level, n.known, n.problems, n.first_problem,
 	       n.level_name, n.fee, n.state_penalties, n.reply_days, n.delivery_days,
 	       c.company_id, c.code AS customer_code, c.name AS customer_name,
@@ -1586,8 +1601,8 @@ BEGIN
 	               coalesce(a.cycle, 1) AS cycle,
 	               a.level AS c, a.customer_id IS NOT NULL AS known,
 	               CASE WHEN d.r = 0 THEN 0 ELSE least(d.r, greatest(coalesce(a.level, 0), 0) + 1) END AS level
-	          FROM ar_dun_acct d
-	          JOIN ar_dun_policy p ON p.policy_id = d.policy_id
+	          FROM pg_temp.%5$I d
+	          JOIN pg_temp.%6$I p ON p.policy_id = d.policy_id
 	          LEFT JOIN ar.dunning_account a ON a.customer_id = d.customer_id AND a.currency = d.currency
 	         WHERE (a.last_notice_on IS NULL OR a.last_notice_on <= %1$L::date - p.min_days_between)
 	           AND (a.changed_on IS NULL OR a.changed_on <= %1$L::date)   -- a state newer than x is left alone
@@ -1603,11 +1618,10 @@ BEGIN
 	 CROSS JOIN LATERAL (SELECT CASE WHEN n.level_channel = 'email' AND coalesce(btrim(c.email), '') = '' THEN 'letter'
 	                                 WHEN n.level_channel = 'sms' AND coalesce(btrim(c.phone), '') = '' THEN 'letter'
 	                                 ELSE n.level_channel END AS channel) ch
-	$w$, x, lead_days, real_run, pg_get_serial_sequence('ar.dunning_notice', 'id')));
-	ANALYZE ar_dun_dec (customer_id, currency, policy_id, level, language, segment, channel);
-	SELECT sum(n.problems), min(n.first_problem) INTO problems, first_problem
-	  FROM ar_dun_dec n
-	 WHERE n.problems > 0;
+	$w$, x, lead_days, real_run, pg_get_serial_sequence('ar.dunning_notice', 'id'), w_acct, w_policy));
+	EXECUTE format('ANALYZE pg_temp.%I (customer_id, currency, policy_id, level, language, segment, channel)', w_dec);
+	EXECUTE format('SELECT sum(n.problems), min(n.first_problem) FROM pg_temp.%I n WHERE n.problems > 0', w_dec)
+		INTO problems, first_problem;
 	IF problems > 0 THEN
 		RAISE WARNING 'penalties of % invoice(s) could not be computed on %; their notices state no penalties', problems, x
 			USING DETAIL = 'First: ' || first_problem;
@@ -1618,12 +1632,12 @@ BEGIN
 	-- the template of each notice: the customer's language, else the
 	-- policy's fallback language; the customer's segment, else any; the
 	-- channel, else any; the policy's own, else its templates_from policy's
-	PERFORM ar._dunning_work_table('ar_dun_tpl', format($w$
+	PERFORM ar._dunning_work_table(w_tpl, format($w$
 	SELECT DISTINCT ON (k.policy_id, k.level, k.language, k.segment, k.channel)
 	       k.policy_id, k.level, k.language, k.segment, k.channel,
 	       t.id AS template_id, t.language AS render_language, t.subject, t.body
-	  FROM (SELECT DISTINCT policy_id, level, language, segment, channel FROM ar_dun_dec) k
-	  JOIN ar_dun_policy p ON p.policy_id = k.policy_id
+	  FROM (SELECT DISTINCT policy_id, level, language, segment, channel FROM pg_temp.%3$I) k
+	  JOIN pg_temp.%4$I p ON p.policy_id = k.policy_id
 	  LEFT JOIN ar.dunning_template t
 	         ON t.policy_id IN (k.policy_id, p.templates_from) AND t.level = k.level
 	        AND (t.segment IS NULL OR t.segment = k.segment)
@@ -1632,10 +1646,12 @@ BEGIN
 	 ORDER BY k.policy_id, k.level, k.language, k.segment, k.channel,
 	          t.language = k.language DESC, t.policy_id = k.policy_id DESC,
 	          t.segment IS NOT NULL DESC, t.channel IS NOT NULL DESC, t.id
-	$w$, x, lead_days));
-	ANALYZE ar_dun_tpl;
-	SELECT t.*, p.code INTO missing FROM ar_dun_tpl t JOIN ar_dun_policy p USING (policy_id) WHERE t.template_id IS NULL LIMIT 1;
-	IF FOUND THEN
+	$w$, x, lead_days, w_dec, w_policy));
+	EXECUTE format('ANALYZE pg_temp.%I', w_tpl);
+	EXECUTE format('SELECT t.*, p.code FROM pg_temp.%I t JOIN pg_temp.%I p USING (policy_id) WHERE t.template_id IS NULL LIMIT 1',
+	               w_tpl, w_policy) INTO missing;
+	GET DIAGNOSTICS written = ROW_COUNT;
+	IF written > 0 THEN
 		RAISE EXCEPTION 'dunning policy % has no template for level % in language % or its fallback language',
 			missing.code, missing.level, missing.language
 			USING ERRCODE = 'undefined_object';
@@ -1643,18 +1659,18 @@ BEGIN
 
 	-- dates of the reminders (level 1 and up) already queued in the cycle,
 	-- as the letter prints them
-	PERFORM ar._dunning_work_table('ar_dun_prev', format($w$
+	PERFORM ar._dunning_work_table(w_prev, format($w$
 	SELECT n.customer_id, n.currency,
 	       array_agg(ar.format_date(dn.as_of, t.render_language) ORDER BY dn.as_of, dn.id) AS dates,
 	       min(t.render_language) AS language
-	  FROM ar_dun_dec n
-	  JOIN ar_dun_tpl t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
+	  FROM pg_temp.%3$I n
+	  JOIN pg_temp.%4$I t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
 	                   AND t.segment = n.segment AND t.channel = n.channel
 	  JOIN ar.dunning_notice dn ON dn.customer_id = n.customer_id AND dn.currency = n.currency AND dn.cycle = n.cycle
 	 WHERE dn.status IN ('queued', 'sent') AND dn.level >= 1 AND dn.as_of < %1$L::date
 	 GROUP BY n.customer_id, n.currency
-	$w$, x, lead_days));
-	ANALYZE ar_dun_prev (customer_id, currency);
+	$w$, x, lead_days, w_dec, w_tpl));
+	EXECUTE format('ANALYZE pg_temp.%I (customer_id, currency)', w_prev);
 
 	RAISE DEBUG 'run_dunning templates, previous notices: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
@@ -1667,12 +1683,12 @@ BEGIN
 	       ar.render_template(t.body, ar.dunning_placeholders(), v.vals) AS body,
 	       ar._line_ids(s.lines) AS invoice_ids, s.amount_due, s.penalties, %1$L::date AS as_of, n.company_id, n.currency, n.policy_id,
 	       n.cycle, t.render_language AS language, n.recipient, s.interest, s.indemnity, n.fee, k.reply_by
-	  FROM ar_dun_dec n
-	  JOIN ar_dun_acct s ON s.customer_id = n.customer_id AND s.currency = n.currency
-	  JOIN ar_dun_tpl t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
+	  FROM pg_temp.%2$I n
+	  JOIN pg_temp.%3$I s ON s.customer_id = n.customer_id AND s.currency = n.currency
+	  JOIN pg_temp.%4$I t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
 	                   AND t.segment = n.segment AND t.channel = n.channel
 	  JOIN (SELECT co.id, co.name, ar.iban_format(co.iban) AS iban FROM ar.company co) co ON co.id = n.company_id
-	  LEFT JOIN ar_dun_prev pv ON pv.customer_id = n.customer_id AND pv.currency = n.currency
+	  LEFT JOIN pg_temp.%5$I pv ON pv.customer_id = n.customer_id AND pv.currency = n.currency
 	 CROSS JOIN LATERAL (SELECT CASE WHEN t.render_language = 'fr' THEN 'non calculé' ELSE 'not computed' END AS unknown,
 	                            %1$L::date + n.delivery_days + n.reply_days AS reply_by) k
 	 CROSS JOIN LATERAL (SELECT ARRAY[
@@ -1694,7 +1710,7 @@ BEGIN
 	                  || CASE WHEN pv.language = 'fr' THEN ' et ' ELSE ' and ' END || pv.dates[cardinality(pv.dates)]
 	             ELSE coalesce(pv.dates[1], '') END,
 	        n.level::text, n.level_name] AS vals) v
-	$q$, x);
+	$q$, x, w_dec, w_acct, w_tpl, w_prev);
 
 	-- the store of the rows returned is opened (by this empty RETURN QUERY)
 	-- under the caller's work_mem; the statements filling it run with the
@@ -1739,14 +1755,17 @@ BEGIN
 	ELSE
 		EXECUTE out_query;
 	END IF;
-	SELECT count(*) INTO queued FROM ar_dun_dec;
+	EXECUTE format('SELECT count(*) FROM pg_temp.%I', w_dec) INTO queued;
+	EXECUTE format($q$
 	UPDATE ar.dunning_account a
-	   SET cycle = d.cycle, level = d.level, last_notice_id = d.id, last_notice_on = x, changed_on = x, updated_at = now()
-	  FROM ar_dun_dec d
-	 WHERE d.known AND a.customer_id = d.customer_id AND a.currency = d.currency;
+	   SET cycle = d.cycle, level = d.level, last_notice_id = d.id, last_notice_on = $1, changed_on = $1, updated_at = now()
+	  FROM pg_temp.%I d
+	 WHERE d.known AND a.customer_id = d.customer_id AND a.currency = d.currency$q$, w_dec) USING x;
+	EXECUTE format($q$
 	INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on, changed_on)
-	SELECT d.customer_id, d.currency, d.cycle, d.level, d.id, x, x FROM ar_dun_dec d WHERE NOT d.known;
-	PERFORM pg_notify('ar_dunning', d.id::text) FROM ar_dun_dec d ORDER BY d.id;
+	SELECT d.customer_id, d.currency, d.cycle, d.level, d.id, $1, $1 FROM pg_temp.%I d WHERE NOT d.known$q$, w_dec) USING x;
+	EXECUTE format('SELECT count(pg_notify(''ar_dunning'', d.id::text)) FROM (SELECT d.id FROM pg_temp.%I d ORDER BY d.id) d',
+	               w_dec);
 	RAISE DEBUG 'run_dunning rendered, queued and notified: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	INSERT INTO ar.dunning_run (as_of, started_at, accounts, notices, cycles_closed)
 	VALUES (x, started, accounts, queued, closed);
