@@ -261,7 +261,7 @@ BEGIN
 	FOREACH t IN ARRAY ARRAY['customer', 'customer_bank_account', 'invoice', 'bank_statement', 'bank_transaction',
 	                         'customer_credit', 'allocation', 'penalty_claim', 'reconcile_config', 'reconcile_run',
 	                         'reconcile_line', 'match_proposal', 'communication', 'dispute', 'payment_promise',
-	                         'payment_plan', 'dunning_block', 'dunning_notice'] LOOP
+	                         'payment_plan', 'dunning_block', 'dunning_notice', 'batch_problem'] LOOP
 		EXECUTE format('ALTER TABLE ar.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', t);
 		EXECUTE format('CREATE POLICY company_read ON ar.%I FOR SELECT '
 		               'USING (company_id = ANY ((SELECT ar._company_ids(''reader''))::bigint[]))', t);
