@@ -11,8 +11,10 @@
 --   e-mail   a pragmatic RFC 5321/5322 addr-spec (dot-atom@domain)
 -- The predicates are public; the _check_* functions return true or raise an
 -- error naming the field and the value, so that a CHECK constraint or an API
--- function gives the same clear error.  They are SQL functions (inlined in
--- the constraints: the error path alone calls PL/pgSQL).
+-- function gives the same clear error.  They are SQL functions of immutable
+-- operators only, inlined in the constraints; the error path alone calls the
+-- *_error functions (format() is only stable: a function calling it is not
+-- inlined).
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION ar.amount_in_bounds(value numeric) RETURNS boolean
@@ -69,29 +71,38 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT value IS NULL OR (abs(value) < 1e16 AND value = round(value, 2)) OR ar._amount_error(what, value) $$;
 COMMENT ON FUNCTION ar._check_amount(text, numeric) IS 'true for NULL or an amount within the bounds, else error 22003 (out of range) or 22023 (NaN, more than 2 decimals) naming what and the value.';
 
-CREATE FUNCTION ar._check_date(what text, value date) RETURNS boolean
+CREATE FUNCTION ar._date_error(what text, value date) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-	SELECT value IS NULL OR value BETWEEN DATE '1900-01-01' AND DATE '2200-12-31'
-	       OR ar._input_error('22008', format('%s: date %s is out of range', what, value),
-	                          'Dates lie between 1900-01-01 and 2200-12-31.')
+	SELECT ar._input_error('22008', format('%s: date %s is out of range', what, value),
+	                       'Dates lie between 1900-01-01 and 2200-12-31.')
 $$;
+
+CREATE FUNCTION ar._check_date(what text, value date) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT value IS NULL OR value BETWEEN DATE '1900-01-01' AND DATE '2200-12-31' OR ar._date_error(what, value) $$;
 COMMENT ON FUNCTION ar._check_date(text, date) IS 'true for NULL or a date from 1900-01-01 to 2200-12-31, else error 22008 naming what and the value.';
 
 -- Text that may end up in a message header (a notice's recipient or
 -- subject): no control character (C0, DEL, C1, U+2028, U+2029), at most
 -- max_chars characters.
+CREATE FUNCTION ar._header_text_error(what text, value text, max_chars integer) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT CASE WHEN char_length(value) > max_chars
+	            THEN ar._input_error('22001', format('%s: "%s" is %s characters long, more than %s', what,
+	                                                 ar._visible(value), char_length(value), max_chars),
+	                                 'Text that can reach a message header has a bounded length.')
+	            ELSE ar._input_error('22023', format('%s: "%s" contains a control character', what, ar._visible(value)),
+	                                 'Line breaks, tabs and other control characters are refused in text that can reach a message header.')
+	       END
+$$;
+
 CREATE FUNCTION ar._check_header_text(what text, value text, max_chars integer) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-	SELECT value IS NULL
-	       OR (char_length(value) <= max_chars AND value !~ '[\x01-\x1f\x7f-\x9f\u2028\u2029]')
-	       OR (char_length(value) > max_chars
-	           AND ar._input_error('22001', format('%s: "%s" is %s characters long, more than %s', what,
-	                                               ar._visible(value), char_length(value), max_chars),
-	                               'Text that can reach a message header has a bounded length.'))
-	       OR ar._input_error('22023', format('%s: "%s" contains a control character', what, ar._visible(value)),
-	                          'Line breaks, tabs and other control characters are refused in text that can reach a message header.')
+	SELECT value IS NULL OR (char_length(value) <= max_chars AND value !~ '[\x01-\x1f\x7f-\x9f\u2028\u2029]')
+	       OR ar._header_text_error(what, value, max_chars)
 $$;
 COMMENT ON FUNCTION ar._check_header_text(text, text, integer) IS 'true for NULL or text without control characters of at most max_chars characters, else error 22023 (control character) or 22001 (too long) naming what and the value.';
 
@@ -111,13 +122,16 @@ AS $$
 $$;
 COMMENT ON FUNCTION ar.is_valid_email(text) IS 'Is the text one e-mail address (pragmatic RFC 5321/5322 addr-spec: dot-atom@domain.tld, at most 64 + 1 + 253 characters, no control character, no quoted local part, no address literal)?';
 
-CREATE FUNCTION ar._check_email(what text, value text) RETURNS boolean
+CREATE FUNCTION ar._email_error(what text, value text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-	SELECT value IS NULL OR ar.is_valid_email(value)
-	       OR ar._input_error('22023', format('%s: "%s" is not an e-mail address', what, ar._visible(value)),
-	                          'One address, local-part@domain.tld (RFC 5321/5322 dot-atom, at most 254 characters).')
+	SELECT ar._input_error('22023', format('%s: "%s" is not an e-mail address', what, ar._visible(value)),
+	                       'One address, local-part@domain.tld (RFC 5321/5322 dot-atom, at most 254 characters).')
 $$;
+
+CREATE FUNCTION ar._check_email(what text, value text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT value IS NULL OR ar.is_valid_email(value) OR ar._email_error(what, value) $$;
 COMMENT ON FUNCTION ar._check_email(text, text) IS 'true for NULL or a valid e-mail address (ar.is_valid_email), else error 22023 naming what and the value.';
 
 -- HTML text content and attribute values: & < > " ' as character references.
