@@ -26,6 +26,14 @@ typedef int64 Amount;
 #define MATCH_AMOUNT_SCALE	4
 #define MATCH_AMOUNT_ONE	INT64CONST(10000)
 
+/*
+ * A remittance text that announces a deposit or an instalment ("acompte",
+ * "avance", "partiel", "deposit", "instalment", "Anzahlung",
+ * "Teilzahlung", "1/3"...): the word found (upper case, or "n/m" for a
+ * fraction), else NULL.  Such a payment is never closed by a tolerance.
+ */
+extern const char *text_instalment_word(const char *text, int len);
+
 /* Longest reference key considered (an ISO 11649 reference has 25). */
 #define REFKEY_MAX			40
 

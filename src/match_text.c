@@ -316,6 +316,70 @@ reftokens_split(const char *text, int len, RefTokens *tokens, int maxtokens)
 	}
 }
 
+/* ------------------------------------------------------------ instalments */
+
+/*
+ * Words that announce a deposit or an instalment, as a token or the start
+ * of one (ACOMPTES, PARTIELLE, ABSCHLAGSZAHLUNG), upper case.
+ */
+static const char *const instalment_words[] = {
+	"ACOMPTE", "AVANCE", "PARTIEL", "PARTIAL", "DEPOSIT", "INSTALMENT", "INSTALLMENT",
+	"ANZAHLUNG", "TEILZAHLUNG", "TEILBETRAG", "ABSCHLAG", "ACCONTO", "ANTICIPO"
+};
+
+const char *
+text_instalment_word(const char *text, int len)
+{
+	int			starts[64],
+				ends[64];
+	RefTokens	tok = {0, starts, ends};
+
+	if (text == NULL || len <= 0)
+		return NULL;
+	reftokens_split(text, len, &tok, lengthof(starts));
+	for (int t = 0; t < tok.n; t++)
+	{
+		int			tlen = tok.end[t] - tok.start[t];
+
+		for (int w = 0; w < (int) lengthof(instalment_words); w++)
+		{
+			int			wlen = strlen(instalment_words[w]);
+
+			if (tlen >= wlen && pg_strncasecmp(text + tok.start[t], instalment_words[w], wlen) == 0)
+				return instalment_words[w];
+		}
+	}
+
+	/* "1/3", "2/4": a part of a whole, not a date (1/3/2026) nor a number (2026/3) */
+	for (int i = 0; i < len; i++)
+	{
+		int			a = i,
+					b,
+					num = 0,
+					den = 0;
+
+		if (text[i] != '/')
+			continue;
+		while (a > 0 && is_digit((unsigned char) text[a - 1]) && i - a < 3)
+			a--;
+		b = i + 1;
+		while (b < len && is_digit((unsigned char) text[b]) && b - i - 1 < 3)
+			b++;
+		if (a == i || b == i + 1 || i - a > 2 || b - i - 1 > 2 || text[a] == '0' || text[i + 1] == '0')
+			continue;
+		if ((a > 0 && (is_alnum((unsigned char) text[a - 1]) || strchr("/.-", text[a - 1]) != NULL))
+			|| (b < len && (is_alnum((unsigned char) text[b]) || strchr("/.-", text[b]) != NULL)))
+			continue;
+		for (int k = a; k < i; k++)
+			num = num * 10 + (text[k] - '0');
+		for (int k = i + 1; k < b; k++)
+			den = den * 10 + (text[k] - '0');
+		if (den >= 2 && den <= 12 && num >= 1 && num <= den)
+			return "n/m";
+	}
+	return NULL;
+}
+
 /* ---------------------------------------------------------------- names */
 
 /*

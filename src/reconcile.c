@@ -259,6 +259,9 @@ load_config_row(RcRun *run, HeapTuple tup, TupleDesc desc)
 	c->max_candidates = DatumGetInt32(row_datum(10, &isnull));
 	c->name_min = DatumGetFloat4(row_datum(11, &isnull));
 	c->issue_grace = DatumGetInt32(row_datum(12, &isnull));
+	c->write_off_limit = get_int8(tup, desc, 13, &isnull);
+	if (isnull)
+		c->write_off_limit = 0;
 }
 
 static void
@@ -289,8 +292,10 @@ load_config(RcRun *run, Datum company, bool scoped)
 	spi_each(run,
 			 "SELECT company_id, auto_apply_min_score, propose_min_score, ambiguity_margin, max_proposals, "
 			 AMOUNT4("shortfall_abs") ", (shortfall_pct * 10000)::int8, close_shortfall, max_combination, "
-			 "max_combination_candidates, name_min_similarity, issue_grace_days "
-			 "FROM ar.reconcile_config WHERE $1::bigint IS NULL OR company_id = $1 ORDER BY company_id",
+			 "max_combination_candidates, name_min_similarity, issue_grace_days, "
+	/* (a 0.1.0 database not yet updated has no write_off_limit: none) */
+			 AMOUNT4("coalesce((to_jsonb(c) ->> 'write_off_limit')::numeric, 0)") " "
+			 "FROM ar.reconcile_config c WHERE $1::bigint IS NULL OR company_id = $1 ORDER BY company_id",
 			 1, types, values, nulls, load_config_row);
 }
 
@@ -953,14 +958,21 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 			for (int k = 0; k < best->nadj; k++)
 			{
 				RcInvoice  *inv = &run->inv[best->adj[k].inv];
+				StringInfoData why;
 
 				col_push(&sf[0], Int64GetDatum(inv->company_id), false);
 				col_push(&sf[1], Int64GetDatum(inv->id), false);
 				col_push(&sf[2], Int64GetDatum(line->id), false);
 				col_push(&sf[3], NumericGetDatum(amount_numeric(best->adj[k].amount)), false);
 				col_push(&sf[4], DateADTGetDatum(line->booking_date), false);
-				col_text(&sf[5], psprintf("shortfall of bank transaction " INT64_FORMAT " within tolerance (ar.reconcile run " INT64_FORMAT ")",
-										  line->id, run->run_id));
+				initStringInfo(&why);
+				appendStringInfoString(&why, "shortfall of ");
+				amount_format(&why, best->adj[k].amount);
+				appendStringInfo(&why, " on bank transaction " INT64_FORMAT " written off: within the write-off limit of ",
+								 line->id);
+				amount_format(&why, run->config[line->config].write_off_limit);
+				appendStringInfo(&why, " (ar.reconcile run " INT64_FORMAT ")", run->run_id);
+				col_text(&sf[5], why.data);
 			}
 			if (best->credit > 0 && best->cust >= 0)
 			{

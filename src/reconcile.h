@@ -32,6 +32,7 @@ typedef struct RcConfig
 	Amount		shortfall_abs;
 	int64		shortfall_pct;	/* percent * 10^4 */
 	bool		close_shortfall;
+	Amount		write_off_limit;	/* largest shortfall written off by itself */
 	int			max_combination;
 	int			max_candidates;
 	float4		name_min;		/* name_min_similarity */
@@ -143,8 +144,9 @@ typedef struct RcHyp
 	bool		propose_only;	/* never applied, whatever its score */
 	int			nalloc;
 	RcAlloc		alloc[MAX_HYP_ALLOCS];
-	int			nadj;			/* shortfalls closed (method 'shortfall') */
+	int			nadj;			/* shortfalls written off (method 'shortfall') */
 	RcAlloc		adj[2];
+	Amount		left_open;		/* a shortfall left open on the invoice */
 	Amount		credit;			/* to customer credit */
 	const char *credit_source;	/* 'overpayment' or 'unapplied_payment' */
 	int32		cust;			/* the customer it concerns, -1 if none */
@@ -187,6 +189,7 @@ typedef struct RcLine
 	char	   *bank_tx_code;
 	char	   *return_reason;
 	int			config;			/* index in run->config */
+	const char *instalment;		/* the word announcing a deposit or instalment */
 
 	/* decision */
 	Outcome		outcome;

@@ -615,6 +615,61 @@ lookup_window(Scan *s, const char *span, int spanlen, const char *k1, int k1len,
 }
 
 /*
+ * A reference glued to a word without a space ("CMDa1b2c3", "a1b2c3LOT"):
+ * the token less a run of at least two letters at its start or end, when
+ * what is left has letters and digits (so that "FA2026000123" is never
+ * read as the digits of another numbering) and names one open invoice
+ * exactly.  Found as strong as a number without its prefix.
+ */
+static void
+lookup_glued(Scan *s, const char *k1, int k1len, int start, int end)
+{
+	RcRun	   *run = s->run;
+	const char *word = s->line->text + start;	/* one token: one character per key character */
+	HitClass	cls = HIT_NONE;
+	int32		found = -1;
+	int			nfound = 0;
+
+	if (k1len < 7 || k1len != end - start)
+		return;
+	for (int side = 0; side < 2; side++)
+		for (int cut = 2; cut <= k1len - 5; cut++)
+		{
+			const char *rest = side == 0 ? k1 + cut : k1;
+			int			rlen = k1len - cut;
+			char		c = side == 0 ? word[cut - 1] : word[k1len - cut];
+			bool		letters = false;
+
+			/* the glued part: letters only (as written: LOT is not L0T) */
+			if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+				break;
+			for (int i = 0; i < rlen && !letters; i++)
+				letters = rest[i] >= 'A' && rest[i] <= 'Z' && rest[i] != 'O';
+			if (!letters || !has_digit(rest, rlen) || !refkey_specific(rest, rlen))
+				continue;
+			for (int tag = 0; tag < 2; tag++)
+				for (int32 pos = kix_first(run->refs, match_hash(tag == 0 ? 'K' : 'P', rest, rlen)); pos >= 0;
+					 pos = kix_next(run->refs, pos))
+				{
+					int32		i = kix_value(run->refs, pos);
+					RcInvoice  *inv = &run->inv[i];
+					bool		same = tag == 0 ? inv->keylen == rlen && memcmp(inv->key, rest, rlen) == 0
+						: inv->refkey != NULL && inv->refkeylen == rlen && memcmp(inv->refkey, rest, rlen) == 0;
+
+					if (same && i != found)
+					{
+						found = i;
+						nfound++;
+						cls = tag == 0 ? HIT_PREFIX : HIT_PAYREF;
+					}
+				}
+		}
+	/* two readings of the same word: neither */
+	if (nfound == 1)
+		add_hit(s, found, cls, REFDIFF_NO_SEPARATORS, start, end);
+}
+
+/*
  * "FA-2026-000123, 124 et 125": a short group of digits after a
  * referenced number replaces the end of it.
  */
@@ -862,6 +917,8 @@ scan_text(Scan *s, ScanMode mode)
 				if (k1len < Min(run->minkey, 4) || (!run->digitless_keys && !has_digit(k1, k1len)))
 					continue;
 				lookup_window(s, line->text + start, end - start, k1, k1len, start, end);
+				if (w == 1)
+					lookup_glued(s, k1, k1len, start, end);
 			}
 			else if (mode == SCAN_FUZZY)
 			{
@@ -962,6 +1019,25 @@ within_tolerance(RcConfig *cfg, Amount open, Amount shortfall)
 		return true;
 	/* shortfall <= open * pct / 100, with pct in 1/10000 of a percent */
 	return (int128) shortfall * 1000000 <= (int128) open * cfg->shortfall_pct;
+}
+
+/*
+ * A shortfall is written off by a run only when it is within the company's
+ * write-off limit (0 by default: nothing is) and the payer does not say
+ * the payment is a deposit or an instalment; otherwise the payment is
+ * applied for what it is and the rest stays open on the invoice.
+ */
+static void
+settle_shortfall(RcConfig *cfg, RcLine *line, RcHyp *h, int32 inv, Amount shortfall)
+{
+	if (cfg->close_shortfall && line->instalment == NULL && shortfall <= cfg->write_off_limit)
+	{
+		h->adj[0].inv = inv;
+		h->adj[0].amount = shortfall;
+		h->nadj = 1;
+	}
+	else
+		h->left_open = shortfall;
 }
 
 /*
@@ -1266,7 +1342,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 		{
 			Amount		shortfall = open - amount;
 
-			if (within_tolerance(cfg, open, shortfall))
+			if (within_tolerance(cfg, open, shortfall) && line->instalment == NULL)
 			{
 				if ((h = new_hyp(hs, "reference_shortfall", inv->cust)) == NULL)
 					return;
@@ -1274,18 +1350,14 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 				h->rule = "shortfall";
 				h->score = ref_score(RULE_SHORTFALL, hit->cls, spec, fit);
 				hyp_alloc(h, hit->inv, amount);
-				if (cfg->close_shortfall)
-				{
-					h->adj[0].inv = hit->inv;
-					h->adj[0].amount = shortfall;
-					h->nadj = 1;
-				}
+				settle_shortfall(cfg, line, h, hit->inv, shortfall);
 			}
 			else
 			{
 				if ((h = new_hyp(hs, "reference_partial", inv->cust)) == NULL)
 					return;
-				h->rule = "partial";
+				/* a deposit or an instalment is a partial payment, whatever its amount */
+				h->rule = line->instalment ? "instalment" : "partial";
 				h->score = ref_score(RULE_PARTIAL, hit->cls, spec, fit);
 				hyp_alloc(h, hit->inv, amount);
 			}
@@ -1403,7 +1475,8 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 			for (int k = 0; k < nstrong; k++)
 				hyp_alloc(h, s->hits[strong[k]].inv, run->inv[s->hits[strong[k]].inv].open);
 		}
-		else if (sum > amount && within_tolerance(cfg, sum, sum - amount) && sum - amount < run->inv[s->hits[strong[nstrong - 1]].inv].open)
+		else if (sum > amount && within_tolerance(cfg, sum, sum - amount) && sum - amount < run->inv[s->hits[strong[nstrong - 1]].inv].open
+				 && line->instalment == NULL)
 		{
 			Amount		left = amount;
 
@@ -1422,12 +1495,7 @@ reference_hyps(RcRun *run, RcLine *line, Scan *s, HypSet *hs, char **ltok, int n
 				hyp_alloc(h, s->hits[strong[k]].inv, take);
 				left -= take;
 			}
-			if (cfg->close_shortfall)
-			{
-				h->adj[0].inv = s->hits[strong[nstrong - 1]].inv;
-				h->adj[0].amount = sum - amount;
-				h->nadj = 1;
-			}
+			settle_shortfall(cfg, line, h, s->hits[strong[nstrong - 1]].inv, sum - amount);
 		}
 		else
 		{
@@ -1627,6 +1695,17 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 				h->score = 0.70;
 				h->propose_only = true;
 			}
+			/*
+			 * One open invoice of exactly that amount comes first: a
+			 * combination of others that happens to sum to it stays a clear
+			 * second (as peers rank them).  With two readings of the amount,
+			 * a person chooses.
+			 */
+			if (nexact == 1)
+			{
+				h->score = Min(h->score, hs->h[before].score - 0.10);
+				hs->h[before].propose_only = true;
+			}
 		}
 		else if (total == amount && npositive >= 2 && nexact == 0)
 		{
@@ -1664,12 +1743,7 @@ payer_hyps(RcRun *run, RcLine *line, int32 c, PayerBy by, HypSet *hs)
 				: iban || by == PAYER_NAME || by == PAYER_REFERENCE ? 0.85 : 0.70;
 			h->rule = computed_discount(cfg, inv->open, shortfall) ? "discount" : "shortfall";
 			hyp_alloc(h, tol, amount);
-			if (cfg->close_shortfall)
-			{
-				h->adj[0].inv = tol;
-				h->adj[0].amount = shortfall;
-				h->nadj = 1;
-			}
+			settle_shortfall(cfg, line, h, tol, shortfall);
 		}
 	}
 
@@ -1957,7 +2031,8 @@ decide(RcRun *run, RcLine *line, HypSet *hs, bool may_apply)
 		memcpy(line->hyps, hs->h, sizeof(RcHyp) * keep);
 		line->nhyps = keep;
 		if (strncmp(best->method, "reference_partial", 17) == 0
-			|| strncmp(best->method, "reference_overpayment", 21) == 0)
+			|| strncmp(best->method, "reference_overpayment", 21) == 0
+			|| best->left_open > 0)
 			line->flags |= LINEFLAG_AMOUNT_MISMATCH;
 		if (best->credit > 0 && strcmp(best->credit_source, "overpayment") == 0
 			&& strcmp(best->method, "duplicate") != 0)
@@ -1992,6 +2067,7 @@ rc_match_line(RcRun *run, RcLine *line)
 	int			nrefcust = 0;
 
 	line->outcome = OUT_NONE;
+	line->instalment = NULL;
 	if (!line->amount_ok)
 	{
 		line->outcome = OUT_UNMATCHED;
@@ -2011,6 +2087,7 @@ rc_match_line(RcRun *run, RcLine *line)
 	s->line = line;
 	if (line->name)
 		nltok = name_tokens(line->name, ltok, NAME_MAX_TOKENS);
+	line->instalment = text_instalment_word(line->text, line->textlen);
 	identify_payer(run, line, ltok, nltok);
 
 	/* exact references first; mistyped ones only when they are not conclusive */
@@ -2325,6 +2402,12 @@ rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank)
 		amount_format(&b, h->adj[0].amount);
 		appendStringInfoChar(&b, '"');
 	}
+	if (h->left_open > 0)
+	{
+		appendStringInfoString(&b, ",\"shortfall_left_open\":\"");
+		amount_format(&b, h->left_open);
+		appendStringInfoChar(&b, '"');
+	}
 	if (h->credit > 0)
 	{
 		appendStringInfoString(&b, ",\"customer_credit\":\"");
@@ -2339,6 +2422,11 @@ rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank)
 						 h->oldest_first ? "true" : "false");
 	if (strcmp(h->method, "amount") == 0 || strcmp(h->method, "amount_only") == 0)
 		appendStringInfo(&b, ",\"open_invoices_of_that_amount\":%d", Max(h->solutions, 1));
+	if (line->instalment)
+	{
+		appendStringInfoString(&b, ",\"instalment_announced\":");
+		json_string(&b, line->instalment);
+	}
 	appendStringInfo(&b, ",\"ambiguous\":%s,\"alternatives\":%d",
 					 line->ambiguous ? "true" : "false", Max(line->nhyps - 1, 0));
 	if (line->held && rank == 1)
@@ -2361,6 +2449,18 @@ rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank)
 		amount_format(&summary, open);
 	}
 	appendStringInfo(&summary, " (%s)", h->rule ? h->rule : h->method);
+	if (h->nadj > 0)
+	{
+		appendStringInfoString(&summary, "; shortfall ");
+		amount_format(&summary, h->adj[0].amount);
+		appendStringInfoString(&summary, " written off");
+	}
+	if (h->left_open > 0)
+	{
+		appendStringInfoString(&summary, "; ");
+		amount_format(&summary, h->left_open);
+		appendStringInfoString(&summary, " left open");
+	}
 	if (line->ambiguous)
 		appendStringInfoString(&summary, "; ambiguous");
 	if (line->held && rank == 1)

@@ -445,11 +445,13 @@ BEGIN
 				      HINT = 'Allocate the open amount and record the rest as customer credit.';
 		END IF;
 	END IF;
+	-- written off: what closes an invoice without a payment, by a person
+	-- (write_off) or within the write-off limit of the reconciliation (shortfall)
 	UPDATE ar.invoice i
 	   SET open_amount = i.open_amount - d.delta,
 	       written_off_amount = i.written_off_amount + d.written_off
 	  FROM (SELECT c.invoice_id, sum(c.amount) * direction AS delta,
-	               coalesce(sum(c.amount) FILTER (WHERE c.method = 'write_off'), 0) * direction AS written_off
+	               coalesce(sum(c.amount) FILTER (WHERE c.method IN ('write_off', 'shortfall')), 0) * direction AS written_off
 	          FROM changed c GROUP BY c.invoice_id ORDER BY c.invoice_id) d
 	 WHERE i.id = d.invoice_id;
 

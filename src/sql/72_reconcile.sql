@@ -40,6 +40,7 @@ CREATE TABLE ar.reconcile_config (
 	learn_ibans                 boolean NOT NULL DEFAULT true,
 	unmatched_alert_days        integer NOT NULL DEFAULT 10 CHECK (unmatched_alert_days >= 0),
 	updated_at                  timestamptz NOT NULL DEFAULT now(),
+	write_off_limit             numeric NOT NULL DEFAULT 0 CHECK (write_off_limit >= 0 AND write_off_limit < 1e9),
 	CONSTRAINT reconcile_config_thresholds CHECK (propose_min_score < auto_apply_min_score)
 );
 COMMENT ON TABLE ar.reconcile_config IS
@@ -49,9 +50,9 @@ COMMENT ON COLUMN ar.reconcile_config.auto_apply_min_score IS 'A match is applie
 COMMENT ON COLUMN ar.reconcile_config.propose_min_score IS 'Candidates scoring below this are not even proposed.';
 COMMENT ON COLUMN ar.reconcile_config.ambiguity_margin IS 'A best candidate with a rival within this margin is only proposed.';
 COMMENT ON COLUMN ar.reconcile_config.max_proposals IS 'Proposals kept per line, best first.';
-COMMENT ON COLUMN ar.reconcile_config.shortfall_abs IS 'A payment short of the open amount by at most this (bank charges) still settles the invoice.';
+COMMENT ON COLUMN ar.reconcile_config.shortfall_abs IS 'A payment short of the open amount by at most this (bank charges) is still recognised as that invoice''s payment; the shortfall stays open unless within write_off_limit.';
 COMMENT ON COLUMN ar.reconcile_config.shortfall_pct IS 'Or short by at most this percentage of the open amount (early-payment discount).';
-COMMENT ON COLUMN ar.reconcile_config.close_shortfall IS 'Close a tolerated shortfall with an allocation of method shortfall (else the invoice stays partially paid).';
+COMMENT ON COLUMN ar.reconcile_config.close_shortfall IS 'Write off a recognised shortfall of at most write_off_limit (allocation of method shortfall); false: never.';
 COMMENT ON COLUMN ar.reconcile_config.max_combination IS 'Most invoices one payment may settle together without naming them (subset-sum).';
 COMMENT ON COLUMN ar.reconcile_config.max_combination_candidates IS 'Oldest open invoices of the payer the subset-sum looks at.';
 COMMENT ON COLUMN ar.reconcile_config.name_min_similarity IS 'Least similarity (0-1, token Dice) of a counterparty name to a customer name to count as a close name.';
@@ -59,6 +60,7 @@ COMMENT ON COLUMN ar.reconcile_config.issue_grace_days IS 'Invoices issued more 
 COMMENT ON COLUMN ar.reconcile_config.learn_ibans IS 'Identify payers also by the IBANs they paid from in the last two years.';
 COMMENT ON COLUMN ar.reconcile_config.unmatched_alert_days IS 'Lines left unmatched for longer than this appear in ar.reconcile_anomaly.';
 COMMENT ON COLUMN ar.reconcile_config.updated_at IS 'Last change.';
+COMMENT ON COLUMN ar.reconcile_config.write_off_limit IS 'Largest shortfall (in the invoice''s currency) a run or an accepted proposal writes off by itself, recorded as a write-off; 0 (the default): none, a short payment leaves the difference open. Never for a payment announced as a deposit or instalment.';
 
 CREATE FUNCTION ar._reconcile_config_touch() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -352,10 +354,11 @@ BEGIN
 			RETURNING * INTO a;
 			RETURN NEXT a;
 			IF x.shortfall > 0 THEN
-				-- the shortfall tolerated (bank charges, discount) closes the invoice
+				-- a shortfall within the write-off limit (bank charges) is written off
 				INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method, note)
 				VALUES (x.company_id, x.id, x.shortfall, line.booking_date, 'shortfall',
-				        format('shortfall of bank transaction %s within tolerance (proposal %s)', line.id, p.id))
+				        format('shortfall of %s on bank transaction %s written off: within the write-off limit (proposal %s accepted)',
+				               x.shortfall, line.id, p.id))
 				RETURNING * INTO a;
 				INSERT INTO ar.reconcile_adjustment (allocation_id, bank_transaction_id, invoice_id, kind)
 				VALUES (a.id, line.id, x.id, 'shortfall');
@@ -483,6 +486,10 @@ BEGIN
 	IF a.bank_transaction_id IS NOT NULL THEN
 		line := ar._review_line(a.bank_transaction_id);
 		-- the shortfall this payment completed on the same invoice goes with it
+		PERFORM ar._record_write_off_reversal(
+			ARRAY(SELECT r.allocation_id FROM ar.reconcile_adjustment r
+			       WHERE r.bank_transaction_id = a.bank_transaction_id AND r.invoice_id = a.invoice_id),
+			format('the payment it completed (allocation %s) was unallocated', a.id));
 		DELETE FROM ar.allocation x
 		 USING ar.reconcile_adjustment r
 		 WHERE r.allocation_id = x.id AND r.bank_transaction_id = a.bank_transaction_id
@@ -518,6 +525,66 @@ END $$;
 COMMENT ON FUNCTION ar.rematch(bigint) IS
 'Sends a line with nothing allocated back to matching: its pending proposals become stale and the next ar.reconcile() considers it as new (for instance once the invoice it pays has been entered).';
 
+-- Lines that are not customer payments (rent received, a refund from a
+-- supplier, a transfer between own accounts): a collector sets them aside
+-- with a reason, and can take that back.
+ALTER TABLE ar.bank_transaction ADD COLUMN ignored_reason text;
+COMMENT ON COLUMN ar.bank_transaction.ignored_reason IS 'Why a person set the line aside with ar.ignore_bank_line (status ignored); NULL otherwise.';
+
+CREATE FUNCTION ar.ignore_bank_line(bank_transaction_id bigint, reason text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	line ar.bank_transaction;
+BEGIN
+	IF coalesce(btrim(reason), '') = '' THEN
+		RAISE EXCEPTION 'ignoring a bank line needs a reason' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	line := ar._review_line(bank_transaction_id);
+	IF line.status = 'ignored' THEN
+		RAISE EXCEPTION 'bank transaction % is already ignored', line.id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = coalesce('Reason: ' || line.ignored_reason, 'It was set aside by ar.reconcile.');
+	END IF;
+	IF line.allocated_amount <> 0 THEN
+		RAISE EXCEPTION 'bank transaction % allocates %', line.id, line.allocated_amount
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Undo its allocations with ar.unallocate() first.';
+	END IF;
+	UPDATE ar.match_proposal p
+	   SET status = 'rejected', decided_by = session_user, decided_at = now(),
+	       reason = 'bank line ignored: ' || ignore_bank_line.reason
+	 WHERE p.bank_transaction_id = line.id AND p.status = 'pending';
+	UPDATE ar.bank_transaction t SET status = 'ignored', ignored_reason = ignore_bank_line.reason WHERE t.id = line.id;
+	INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, outcome, method, explanation)
+	VALUES (line.id, line.company_id, 'ignored', 'manual',
+	        jsonb_build_object('method', 'manual', 'applied', false, 'ignored_by', session_user, 'reason', reason,
+	                           'summary', format('ignored by %s: %s', session_user, reason)))
+	ON CONFLICT ON CONSTRAINT reconcile_line_pkey DO UPDATE
+	   SET outcome = EXCLUDED.outcome, method = EXCLUDED.method, run_id = NULL, explanation = EXCLUDED.explanation,
+	       decided_at = now();
+END $$;
+COMMENT ON FUNCTION ar.ignore_bank_line(bigint, text) IS
+'Sets aside a bank line that is not a customer payment (status ignored, with the reason, audited): no run matches it, it is no anomaly. Its pending proposals are rejected. Refused while it allocates money. ar.unignore_bank_line takes it back.';
+
+CREATE FUNCTION ar.unignore_bank_line(bank_transaction_id bigint)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	line ar.bank_transaction;
+BEGIN
+	line := ar._review_line(bank_transaction_id);
+	IF line.status <> 'ignored' OR line.ignored_reason IS NULL THEN
+		RAISE EXCEPTION 'bank transaction % was not set aside by ar.ignore_bank_line', line.id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('Its status is %s.', line.status);
+	END IF;
+	UPDATE ar.bank_transaction t SET status = 'unmatched', ignored_reason = NULL WHERE t.id = line.id;
+	DELETE FROM ar.reconcile_line r WHERE r.bank_transaction_id = line.id;
+END $$;
+COMMENT ON FUNCTION ar.unignore_bank_line(bigint) IS
+'Takes back ar.ignore_bank_line: the line is unmatched again (audited) and the next ar.reconcile() considers it as new.';
+
 -- ------------------------------------------------- direct-debit returns
 
 -- Deletes the allocations of a collection a return undoes (and the
@@ -532,6 +599,9 @@ BEGIN
 	PERFORM 1 FROM ar.invoice i
 	 WHERE i.id IN (SELECT a.invoice_id FROM ar.allocation a WHERE a.id = ANY (allocation_ids))
 	 ORDER BY i.id FOR UPDATE;
+	PERFORM ar._record_write_off_reversal(
+		ARRAY(SELECT r.allocation_id FROM ar.reconcile_adjustment r WHERE r.bank_transaction_id = original),
+		format('the collection it completed (bank transaction %s) was returned by bank transaction %s', original, return_line));
 	DELETE FROM ar.allocation x
 	 USING ar.reconcile_adjustment r
 	 WHERE r.allocation_id = x.id AND r.bank_transaction_id = original;
@@ -692,6 +762,123 @@ BEGIN
 	END LOOP;
 END $$;
 
+-- ----------------------------------------------------------- write-offs
+
+-- Write-offs: every amount closed without a payment is an allocation of
+-- method write_off (a person's decision, ar.write_off_invoice) or shortfall
+-- (a short payment within the company's write-off limit, by ar.reconcile or
+-- an accepted proposal); both count in the invoice's written_off_amount.
+-- The allocation keeps its reason (note), who decided (created_by) and
+-- when.  Reversing one deletes the allocation, which reopens the invoice;
+-- what was reversed, by whom and why stays in ar.write_off_reversal.
+
+CREATE TABLE ar.write_off_reversal (
+	allocation_id        bigint PRIMARY KEY,
+	company_id           bigint NOT NULL,
+	invoice_id           bigint NOT NULL REFERENCES ar.invoice ON DELETE CASCADE,
+	bank_transaction_id  bigint,
+	amount               numeric NOT NULL,
+	written_off_on       date NOT NULL,
+	kind                 text NOT NULL CHECK (kind IN ('write_off', 'shortfall')),
+	reason               text,
+	decided_by           text NOT NULL,
+	decided_at           timestamptz NOT NULL,
+	reversed_at          timestamptz NOT NULL DEFAULT now(),
+	reversed_by          text NOT NULL DEFAULT session_user,
+	reversal_reason      text NOT NULL
+);
+CREATE INDEX write_off_reversal_invoice ON ar.write_off_reversal (invoice_id);
+COMMENT ON TABLE ar.write_off_reversal IS 'Write-offs that were reversed (their allocation deleted, the invoice reopened): what was written off, why, by whom, and who reversed it and why.';
+COMMENT ON COLUMN ar.write_off_reversal.allocation_id IS 'The write-off allocation (deleted by the reversal).';
+COMMENT ON COLUMN ar.write_off_reversal.company_id IS 'Company.';
+COMMENT ON COLUMN ar.write_off_reversal.invoice_id IS 'The invoice reopened.';
+COMMENT ON COLUMN ar.write_off_reversal.bank_transaction_id IS 'For a shortfall: the bank line whose payment it completed.';
+COMMENT ON COLUMN ar.write_off_reversal.amount IS 'Amount that had been written off.';
+COMMENT ON COLUMN ar.write_off_reversal.written_off_on IS 'Date of the write-off.';
+COMMENT ON COLUMN ar.write_off_reversal.kind IS 'write_off (a person''s decision) or shortfall (a short payment within the write-off limit).';
+COMMENT ON COLUMN ar.write_off_reversal.reason IS 'Reason of the write-off.';
+COMMENT ON COLUMN ar.write_off_reversal.decided_by IS 'Who wrote it off (the session user of the call or run).';
+COMMENT ON COLUMN ar.write_off_reversal.decided_at IS 'When it was written off.';
+COMMENT ON COLUMN ar.write_off_reversal.reversed_at IS 'When it was reversed.';
+COMMENT ON COLUMN ar.write_off_reversal.reversed_by IS 'Who reversed it.';
+COMMENT ON COLUMN ar.write_off_reversal.reversal_reason IS 'Why.';
+
+-- Records the reversal of the write-offs among these allocations, with a
+-- reason, before they are deleted (the delete trigger below records those
+-- deleted without one).
+CREATE FUNCTION ar._record_write_off_reversal(allocation_ids bigint[], reason text) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO ar.write_off_reversal (allocation_id, company_id, invoice_id, bank_transaction_id, amount,
+	                                   written_off_on, kind, reason, decided_by, decided_at, reversal_reason)
+	SELECT a.id, a.company_id, a.invoice_id,
+	       (SELECT r.bank_transaction_id FROM ar.reconcile_adjustment r WHERE r.allocation_id = a.id),
+	       a.amount, a.allocated_on, a.method, a.note, a.created_by, a.created_at, reason
+	  FROM ar.allocation a
+	 WHERE a.id = ANY (allocation_ids) AND a.method IN ('write_off', 'shortfall')
+	ON CONFLICT (allocation_id) DO NOTHING
+$$;
+
+CREATE FUNCTION ar._allocation_write_off_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	INSERT INTO ar.write_off_reversal (allocation_id, company_id, invoice_id, amount, written_off_on, kind, reason,
+	                                   decided_by, decided_at, reversal_reason)
+	SELECT c.id, c.company_id, c.invoice_id, c.amount, c.allocated_on, c.method, c.note, c.created_by, c.created_at,
+	       'allocation deleted'
+	  FROM changed c
+	 WHERE c.method IN ('write_off', 'shortfall')
+	ON CONFLICT (allocation_id) DO NOTHING;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER allocation_write_off_delete AFTER DELETE ON ar.allocation
+	REFERENCING OLD TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._allocation_write_off_deleted();
+CREATE TRIGGER write_off_reversal_audit AFTER INSERT OR UPDATE OR DELETE ON ar.write_off_reversal
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_row();
+CREATE TRIGGER write_off_reversal_no_truncate BEFORE TRUNCATE ON ar.write_off_reversal
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+
+CREATE FUNCTION ar.reverse_write_off(allocation_id bigint, reason text)
+RETURNS numeric
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	a ar.allocation;
+	done ar.write_off_reversal;
+BEGIN
+	IF coalesce(btrim(reason), '') = '' THEN
+		RAISE EXCEPTION 'reversing a write-off needs a reason' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT * INTO a FROM ar.allocation x WHERE x.id = reverse_write_off.allocation_id;
+	IF FOUND THEN
+		-- the invoice first, then the allocation: the order of the ledger's triggers
+		PERFORM 1 FROM ar.invoice i WHERE i.id = a.invoice_id FOR UPDATE;
+		SELECT * INTO a FROM ar.allocation x WHERE x.id = reverse_write_off.allocation_id FOR UPDATE;
+	END IF;
+	IF a.id IS NULL THEN
+		SELECT * INTO done FROM ar.write_off_reversal w WHERE w.allocation_id = reverse_write_off.allocation_id;
+		IF FOUND THEN
+			RAISE EXCEPTION 'write-off % was already reversed on % by %', allocation_id, done.reversed_at::date, done.reversed_by
+				USING ERRCODE = 'object_not_in_prerequisite_state';
+		END IF;
+		RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
+	END IF;
+	IF a.method NOT IN ('write_off', 'shortfall') THEN
+		RAISE EXCEPTION 'allocation % is a %, not a write-off', allocation_id, a.method
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Payments are reversed with ar.unallocate().';
+	END IF;
+	PERFORM ar._record_write_off_reversal(ARRAY[a.id], reason);
+	DELETE FROM ar.allocation x WHERE x.id = a.id;
+	RETURN a.amount;
+END $$;
+COMMENT ON FUNCTION ar.reverse_write_off(bigint, text) IS
+'Reverses a write-off (an allocation of method write_off or shortfall, see ar.write_off_report): the invoice is open again for that amount; the reversal, its reason and who made it are kept in ar.write_off_reversal and the audit trail. Returns the amount reopened.';
+
+GRANT SELECT ON ar.write_off_reversal TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar.reverse_write_off(bigint, text) TO ar_collector;
+SELECT pg_catalog.pg_extension_config_dump('ar.write_off_reversal', '');
+
 -- ----------------------------------------------------------- reporting
 
 CREATE VIEW ar.review_queue AS
@@ -757,13 +944,24 @@ AS $$
 	  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
 	 WHERE 'duplicate_payment' = ANY (r.flags) AND t.allocated_amount < t.amount AND t.status <> 'ignored'
 	UNION ALL
-	-- payments of a referenced invoice for another amount, while the invoice is still open
+	-- payments of a referenced invoice for another amount (a short payment left
+	-- open included), while the invoice is still open
 	SELECT 'amount_mismatch', t.company_id, t.id, r.customer_id, i.id, t.booking_date, t.amount, t.currency,
 	       as_of - t.booking_date, format('paid %s for invoice %s of %s, %s still open', t.amount, i.number, i.amount, i.open_amount)
 	  FROM ar.reconcile_line r
 	  JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
-	  JOIN ar.invoice i ON i.id = r.invoice_ids[1]
+	  JOIN ar.invoice i ON i.id = ANY (r.invoice_ids)
 	 WHERE 'amount_mismatch' = ANY (r.flags) AND i.open_amount <> 0
+	UNION ALL
+	-- amounts closed without a payment: write-offs, by a person or within the write-off limit
+	SELECT 'write_off', a.company_id, adj.bank_transaction_id, i.customer_id, i.id, a.allocated_on, a.amount, i.currency,
+	       NULL::integer,
+	       format('%s %s of invoice %s written off on %s by %s: %s', a.amount, i.currency, i.number,
+	              to_char(a.allocated_on, 'YYYY-MM-DD'), a.created_by, coalesce(a.note, 'no reason given'))
+	  FROM ar.allocation a
+	  JOIN ar.invoice i ON i.id = a.invoice_id
+	  LEFT JOIN ar.reconcile_adjustment adj ON adj.allocation_id = a.id
+	 WHERE a.method IN ('write_off', 'shortfall') AND a.allocated_on <= as_of
 	UNION ALL
 	-- collections undone by a direct-debit return, while the invoice is open again
 	SELECT 'direct_debit_return', t.company_id, t.id, r.customer_id, i.id, t.booking_date, t.amount, t.currency,
@@ -786,18 +984,18 @@ AS $$
 	   AND NOT EXISTS (SELECT 1 FROM ar.customer_credit c WHERE c.bank_transaction_id = t.id)
 $$;
 COMMENT ON FUNCTION ar.reconcile_anomalies(integer, date) IS
-'What needs a credit manager''s eye: unknown payers, overpayments on account, duplicate payments, amount mismatches, direct-debit returns, credits left unmatched for more than unmatched_days (default: the company''s unmatched_alert_days).';
+'What needs a credit manager''s eye: unknown payers, overpayments on account, duplicate payments, amount mismatches (short payments left open included), direct-debit returns, write-offs (amounts closed without a payment, until reversed), credits left unmatched for more than unmatched_days (default: the company''s unmatched_alert_days).';
 
 CREATE VIEW ar.reconcile_anomaly AS
 SELECT * FROM ar.reconcile_anomalies();
 COMMENT ON VIEW ar.reconcile_anomaly IS 'ar.reconcile_anomalies() today, with each company''s unmatched_alert_days.';
-COMMENT ON COLUMN ar.reconcile_anomaly.kind IS 'unknown_payer, overpayment, duplicate_payment, amount_mismatch, direct_debit_return, unmatched.';
+COMMENT ON COLUMN ar.reconcile_anomaly.kind IS 'unknown_payer, overpayment, duplicate_payment, amount_mismatch, direct_debit_return, write_off, unmatched.';
 COMMENT ON COLUMN ar.reconcile_anomaly.company_id IS 'Company.';
 COMMENT ON COLUMN ar.reconcile_anomaly.bank_transaction_id IS 'The bank line concerned.';
 COMMENT ON COLUMN ar.reconcile_anomaly.customer_id IS 'Customer concerned, when known.';
 COMMENT ON COLUMN ar.reconcile_anomaly.invoice_id IS 'Invoice concerned, when one.';
-COMMENT ON COLUMN ar.reconcile_anomaly.booking_date IS 'Booking date of the line (of the credit for an overpayment).';
-COMMENT ON COLUMN ar.reconcile_anomaly.amount IS 'Amount at stake: unallocated part, credit remaining, or the payment.';
+COMMENT ON COLUMN ar.reconcile_anomaly.booking_date IS 'Booking date of the line (of the credit for an overpayment, of the write-off for a write-off).';
+COMMENT ON COLUMN ar.reconcile_anomaly.amount IS 'Amount at stake: unallocated part, credit remaining, the payment, or the amount written off.';
 COMMENT ON COLUMN ar.reconcile_anomaly.currency IS 'Currency.';
 COMMENT ON COLUMN ar.reconcile_anomaly.days_unmatched IS 'Days since the booking date.';
 COMMENT ON COLUMN ar.reconcile_anomaly.detail IS 'One sentence for people.';
@@ -816,15 +1014,57 @@ COMMENT ON COLUMN ar.reconcile_summary.lines IS 'Number of lines.';
 COMMENT ON COLUMN ar.reconcile_summary.amount IS 'Their total amount.';
 COMMENT ON COLUMN ar.reconcile_summary.avg_score IS 'Average score.';
 
+CREATE VIEW ar.write_off_report AS
+SELECT a.id AS allocation_id, a.company_id, i.customer_id, c.code AS customer_code, c.name AS customer_name,
+       a.invoice_id, i.number AS invoice_number, i.amount AS invoice_amount, i.currency, a.amount,
+       a.allocated_on AS written_off_on, a.method AS kind, a.note AS reason, a.created_by AS decided_by,
+       a.created_at AS decided_at, adj.bank_transaction_id, 'active'::text AS status,
+       NULL::timestamptz AS reversed_at, NULL::text AS reversed_by, NULL::text AS reversal_reason
+  FROM ar.allocation a
+  JOIN ar.invoice i ON i.id = a.invoice_id
+  JOIN ar.customer c ON c.id = i.customer_id
+  LEFT JOIN ar.reconcile_adjustment adj ON adj.allocation_id = a.id
+ WHERE a.method IN ('write_off', 'shortfall')
+UNION ALL
+SELECT w.allocation_id, w.company_id, i.customer_id, c.code, c.name, w.invoice_id, i.number, i.amount, i.currency,
+       w.amount, w.written_off_on, w.kind, w.reason, w.decided_by, w.decided_at, w.bank_transaction_id, 'reversed',
+       w.reversed_at, w.reversed_by, w.reversal_reason
+  FROM ar.write_off_reversal w
+  JOIN ar.invoice i ON i.id = w.invoice_id
+  JOIN ar.customer c ON c.id = i.customer_id;
+COMMENT ON VIEW ar.write_off_report IS 'Every amount closed without a payment: write-offs decided by a person (kind write_off) and short payments written off within the write-off limit (kind shortfall), active or reversed, with the reason, who decided and who reversed.';
+COMMENT ON COLUMN ar.write_off_report.allocation_id IS 'The write-off allocation (for ar.reverse_write_off).';
+COMMENT ON COLUMN ar.write_off_report.company_id IS 'Company.';
+COMMENT ON COLUMN ar.write_off_report.customer_id IS 'Customer.';
+COMMENT ON COLUMN ar.write_off_report.customer_code IS 'Its code.';
+COMMENT ON COLUMN ar.write_off_report.customer_name IS 'Its name.';
+COMMENT ON COLUMN ar.write_off_report.invoice_id IS 'Invoice written off (in part).';
+COMMENT ON COLUMN ar.write_off_report.invoice_number IS 'Its number.';
+COMMENT ON COLUMN ar.write_off_report.invoice_amount IS 'Its amount.';
+COMMENT ON COLUMN ar.write_off_report.currency IS 'Its currency.';
+COMMENT ON COLUMN ar.write_off_report.amount IS 'Amount written off.';
+COMMENT ON COLUMN ar.write_off_report.written_off_on IS 'Date of the write-off.';
+COMMENT ON COLUMN ar.write_off_report.kind IS 'write_off (a person''s decision, ar.write_off_invoice) or shortfall (a short payment within the write-off limit).';
+COMMENT ON COLUMN ar.write_off_report.reason IS 'Why (for a shortfall: the bank line, the limit and the run or proposal).';
+COMMENT ON COLUMN ar.write_off_report.decided_by IS 'Who wrote it off: the session user of the call, run or accepted proposal.';
+COMMENT ON COLUMN ar.write_off_report.decided_at IS 'When.';
+COMMENT ON COLUMN ar.write_off_report.bank_transaction_id IS 'For a shortfall: the bank line whose payment it completes.';
+COMMENT ON COLUMN ar.write_off_report.status IS 'active (the invoice is closed for that amount) or reversed (open again).';
+COMMENT ON COLUMN ar.write_off_report.reversed_at IS 'When it was reversed.';
+COMMENT ON COLUMN ar.write_off_report.reversed_by IS 'Who reversed it.';
+COMMENT ON COLUMN ar.write_off_report.reversal_reason IS 'Why.';
+
 -- ----------------------------------------------------- grants and dump
 
 GRANT SELECT ON ar.reconcile_config, ar.reconcile_run, ar.reconcile_line, ar.match_proposal,
-                ar.reconcile_adjustment, ar.review_queue, ar.reconcile_anomaly, ar.reconcile_summary
+                ar.reconcile_adjustment, ar.review_queue, ar.reconcile_anomaly, ar.reconcile_summary,
+                ar.write_off_report
 	TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar.reconcile_anomalies(integer, date) TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar.reconcile(boolean), ar.reconcile_company(bigint, boolean), ar.reconcile_preview(bigint),
                           ar.accept_proposal(bigint), ar.reject_proposal(bigint, text),
-                          ar.allocate(bigint, bigint, numeric), ar.unallocate(bigint), ar.rematch(bigint)
+                          ar.allocate(bigint, bigint, numeric), ar.unallocate(bigint), ar.rematch(bigint),
+                          ar.ignore_bank_line(bigint, text), ar.unignore_bank_line(bigint)
 	TO ar_collector;
 GRANT INSERT, UPDATE ON ar.reconcile_config TO ar_admin;
 

@@ -529,8 +529,12 @@ BEGIN
 		RAISE EXCEPTION 'invoice % is a credit note: there is no payment to predict', inv.number
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	-- a probability too small for real (a confident model says 1e-60) is 0,
+	-- not an underflow error: a score never fails
 	RETURN QUERY
-	SELECT s.p_late::real, s.p_late_30::real, s.due_date + round(s.delay_q50)::integer
+	SELECT CASE WHEN s.p_late < 1e-37 THEN 0::real ELSE s.p_late::real END,
+	       CASE WHEN s.p_late_30 < 1e-37 THEN 0::real ELSE s.p_late_30::real END,
+	       s.due_date + round(s.delay_q50)::integer
 	  FROM ar.payment_scores(ARRAY[inv.id]) s;
 END $$;
 

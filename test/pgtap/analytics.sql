@@ -6,7 +6,7 @@
 -- back, on which the model is trained and evaluated on a temporal split.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(42);
+SELECT plan(43);
 
 --------------------------------------------------------------------------
 -- Catalog
@@ -260,14 +260,18 @@ SELECT e.* FROM ar.evaluate_payment_model('2013-07-01', '2013-12-31', nullif(:ib
 SELECT diag('IBM sample, trained on 2013-07-01, evaluated on invoices settled 2013-07-01 .. 2013-12-31: ' || row_to_json(e)::text)
   FROM ibm_eval e;
 SELECT CASE WHEN (SELECT count(*) FROM ibm) = 0
-	THEN skip('the IBM sample is absent (ar_collect_test.shared_data/ibm-ar): nothing to evaluate', 3)
+	THEN skip('the IBM sample is absent (ar_collect_test.shared_data/ibm-ar): nothing to evaluate', 4)
 	ELSE collect_tap(
 		is((SELECT count(*)::integer FROM ibm), 2466, 'the IBM sample has its 2,466 invoices'),
 		ok((SELECT auc >= 0.75 FROM ibm_eval), 'IBM sample, temporal split: AUC of p_late >= 0.75: '
 		   || (SELECT format('AUC %s (baseline %s), accuracy %s, Brier %s, MAE %s days (baseline %s), %s invoices',
 		                     auc, baseline_auc, accuracy, brier, mae_days, baseline_mae_days, invoices) FROM ibm_eval)),
 		ok((SELECT mae_days < baseline_mae_days AND auc >= 0.882 AND mae_improvement_pct >= 10.8 FROM ibm_eval),
-		   'IBM sample: the expected payment date beats the naive baseline, no worse than before the payment habits (AUC >= 0.882, MAE 10.8% below the baseline)'))
+		   'IBM sample: the expected payment date beats the naive baseline, no worse than before the payment habits (AUC >= 0.882, MAE 10.8% below the baseline)'),
+		-- confident predictions (p_late_30 of 1e-300) once failed with "value out of range: underflow"
+		is((SELECT count(*)::integer FROM ar.invoice i CROSS JOIN LATERAL ar.predict_payment(i.id) p
+		     WHERE i.number LIKE 'IBM-%' AND p.p_late BETWEEN 0 AND 1 AND p.p_late_30 BETWEEN 0 AND p.p_late),
+		   2466, 'IBM sample: ar.predict_payment scores every invoice, however confident, without an error'))
 	END;
 
 SELECT * FROM finish();

@@ -4,7 +4,7 @@
 -- records it all.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(46);
+SELECT plan(60);
 
 SELECT setseed(0.31);
 INSERT INTO ar.customer (code, name)
@@ -183,6 +183,67 @@ VALUES ('2026-05-05', 12.34, repeat('X', 5000), repeat('FA-2026-', 3000) || repe
 SELECT lives_ok('SELECT count(*) FROM ar.reconcile()', 'a run takes lines of hostile text');
 SELECT is((SELECT count(*) FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
             WHERE t.booking_date = '2026-05-05' AND r.outcome = 'applied')::int, 0, 'and applies none of them');
+
+-- a collector sets aside a line that is no customer payment (rent received), with a reason, and takes it back
+INSERT INTO ar.bank_transaction (booking_date, amount, counterparty_name, remittance_info)
+VALUES ('2026-05-06', 1200.00, 'SCI DES LILAS', 'LOYER MAI 2026') RETURNING id AS rent \gset
+SET LOCAL ROLE ar_collector;
+SELECT throws_ok(format('UPDATE ar.bank_transaction SET status = ''ignored'' WHERE id = %s', :rent), '42501', NULL,
+	'ar_collector cannot update a bank line directly');
+SELECT throws_ok(format('SELECT ar.ignore_bank_line(%s, NULL)', :rent), '22023', 'ignoring a bank line needs a reason',
+	'ignoring a line needs a reason');
+SELECT lives_ok(format('SELECT ar.ignore_bank_line(%s, ''rent received, not a customer payment'')', :rent),
+	'ar_collector ignores a bank line with a reason');
+SELECT throws_ok(format('SELECT ar.ignore_bank_line(%s, ''again'')', :rent), '55000', format('bank transaction %s is already ignored', :rent),
+	'a line is ignored once');
+RESET ROLE;
+SELECT results_eq(format('SELECT status, ignored_reason FROM ar.bank_transaction WHERE id = %s', :rent),
+	$$VALUES ('ignored', 'rent received, not a customer payment')$$, 'the line is ignored, with its reason');
+SELECT ok((SELECT count(*) FROM ar.audit_log WHERE table_name = 'bank_transaction' AND row_id = :rent AND operation = 'UPDATE'
+            AND new_row ->> 'ignored_reason' = 'rent received, not a customer payment' AND actor = session_user) = 1,
+	'ignoring is audited with the reason and who did it');
+SELECT is((SELECT count(*)::integer FROM ar.reconcile() WHERE bank_transaction_id = :rent), 0, 'no run looks at an ignored line');
+SELECT throws_ok(format('SELECT ar.unignore_bank_line(%s)', (SELECT min(bank_transaction_id) FROM ar.reconcile_line WHERE outcome = 'applied')),
+	'55000', NULL, 'only a line set aside by ar.ignore_bank_line can be taken back');
+SET LOCAL ROLE ar_collector;
+SELECT lives_ok(format('SELECT ar.unignore_bank_line(%s)', :rent), 'ar_collector takes it back');
+RESET ROLE;
+SELECT results_eq(format('SELECT t.status, t.ignored_reason, (SELECT count(*) FROM ar.reconcile_line r WHERE r.bank_transaction_id = t.id)::int FROM ar.bank_transaction t WHERE t.id = %s', :rent),
+	$$VALUES ('unmatched', NULL::text, 0)$$, 'the line is unmatched and new again for the next run');
+SELECT is((SELECT count(*)::integer FROM pg_proc WHERE oid IN ('ar.ignore_bank_line(bigint, text)'::regprocedure, 'ar.unignore_bank_line(bigint)'::regprocedure)
+            AND prosecdef AND proconfig @> ARRAY['search_path=pg_catalog, ar, pg_temp']), 2,
+	'both are SECURITY DEFINER with a pinned search_path');
+
+-- amount alone: one open invoice of exactly the amount comes first, well ahead of a combination of older ones
+INSERT INTO ar.customer (code, name) VALUES ('PAM', 'Bernard Transports PAM');
+INSERT INTO ar.customer_bank_account (customer_id, iban) SELECT id, 'FR7630006000011234567890189' FROM ar.customer WHERE code = 'PAM';
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT c.id, v.n, v.d::date - 30, v.d::date, v.a FROM ar.customer c,
+       (VALUES ('PAM-1', '2026-01-10', 1000.00), ('PAM-2', '2026-01-15', 500.00), ('PAM-3', '2026-02-10', 1500.00)) v(n, d, a)
+ WHERE c.code = 'PAM';
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT id, 'PAM-OTHER', '2026-01-01', '2026-02-01', 1500.00 FROM ar.customer WHERE code = 'P1';
+INSERT INTO ar.bank_transaction (booking_date, amount, counterparty_name, counterparty_iban, remittance_info)
+VALUES ('2026-05-07', 1500.00, 'BERNARD TRANSPORTS', 'FR7630006000011234567890189', 'VIREMENT') RETURNING id AS pam \gset
+SELECT count(*) FROM ar.reconcile(false);
+SELECT ok((SELECT p1.method = 'amount' AND p1.invoice_ids = ARRAY[(SELECT id FROM ar.invoice WHERE number = 'PAM-3')]
+              AND p1.score - p2.score > 0.095
+             FROM ar.match_proposal p1 JOIN ar.match_proposal p2 ON p2.bank_transaction_id = p1.bank_transaction_id AND p2.rank = 2
+            WHERE p1.bank_transaction_id = :pam AND p1.rank = 1),
+	'the invoice of exactly the amount is the top proposal, 0.10 ahead of a combination of others summing to it');
+
+-- a reference glued to a word ("CMDa1b2c3") is found as well as written alone
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount, payment_reference)
+SELECT id, v.n, '2026-03-01', '2026-03-31', v.a, v.r FROM ar.customer, (VALUES ('a1b2c3', 321.09, NULL), ('GL-1', 432.10, 'k7x9q2w')) v(n, a, r)
+ WHERE code = 'P2';
+INSERT INTO ar.bank_transaction (booking_date, amount, counterparty_name, remittance_info)
+VALUES ('2026-05-08', 321.09, 'SOMEONE ELSE', 'CMDa1b2c3 lot 1'), ('2026-05-08', 432.10, 'SOMEONE ELSE', 'k7x9q2wLOT 1');
+CREATE TEMP TABLE glued AS SELECT * FROM ar.reconcile() WHERE bank_transaction_id IN (SELECT id FROM ar.bank_transaction WHERE booking_date = '2026-05-08');
+SELECT results_eq($$SELECT method, applied, (SELECT array_agg(number) FROM ar.invoice WHERE id = ANY (invoice_ids)) FROM glued ORDER BY bank_transaction_id$$,
+	$$VALUES ('reference', true, ARRAY['a1b2c3']), ('reference', true, ARRAY['GL-1'])$$,
+	'a number or a payment reference glued to a word is recognised and applied');
+SELECT is((SELECT explanation -> 'references' -> 0 -> 'differences' FROM ar.reconcile_line WHERE bank_transaction_id = (SELECT min(bank_transaction_id) FROM glued)),
+	'["without_separators"]'::jsonb, 'its explanation says it was written without a separator');
 
 -- roles
 SET LOCAL ROLE ar_reader;

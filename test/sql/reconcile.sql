@@ -93,6 +93,8 @@ INSERT INTO ar.bank_transaction (id, company_id, booking_date, amount, counterpa
 	-- a direct-debit collection, returned later (see below)
 	(7000281, 7001, '2026-03-10',  555.00, 'MULLER MASCHINENBAU', 'BE68539007547034', 'RC-2026-000144', NULL, 'E2E-RC-144-01', 'PMNT-IDDT-ESDD', NULL);
 
+-- bank charges of up to 50.00 are written off by this company (the default: none)
+INSERT INTO ar.reconcile_config (company_id, write_off_limit) VALUES (7001, 50.00);
 SELECT * FROM ar.reconcile_company(7001) ORDER BY bank_transaction_id;
 
 -- what was decided, how, and why
@@ -195,7 +197,7 @@ SELECT bank_transaction_id AS line, outcome, returned_by, explanation ->> 'summa
   FROM ar.reconcile_line WHERE bank_transaction_id IN (7000281, 7000301, 7000302) ORDER BY 1;
 
 -- ------------------------------------------------------------- anomalies
-SELECT kind, bank_transaction_id AS line, invoice_id, amount, days_unmatched, detail
+SELECT kind, bank_transaction_id AS line, invoice_id, amount, days_unmatched, regexp_replace(detail, 'run [0-9]+', 'run N') AS detail
   FROM ar.reconcile_anomalies(10, '2026-03-31') WHERE company_id = 7001 ORDER BY kind, line;
 
 -- -------------------------------------------------------------- settings

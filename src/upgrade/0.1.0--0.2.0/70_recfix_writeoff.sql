@@ -1,0 +1,651 @@
+-- 0.2.0 (issue 13): no silent write-off.  A short payment is applied for
+-- what it is and the rest stays open unless within the company's new
+-- write_off_limit (0 by default, also for the companies of an upgraded
+-- database); shortfalls written off count in written_off_amount; the
+-- write-off report, the reversal of a write-off, write-offs among the
+-- anomalies; collectors set aside bank lines that are not customer
+-- payments; ar.predict_payment never fails on a tiny probability.
+
+ALTER TABLE ar.reconcile_config
+	ADD COLUMN write_off_limit numeric NOT NULL DEFAULT 0 CHECK (write_off_limit >= 0 AND write_off_limit < 1e9);
+COMMENT ON COLUMN ar.reconcile_config.shortfall_abs IS 'A payment short of the open amount by at most this (bank charges) is still recognised as that invoice''s payment; the shortfall stays open unless within write_off_limit.';
+COMMENT ON COLUMN ar.reconcile_config.shortfall_pct IS 'Or short by at most this percentage of the open amount (early-payment discount).';
+COMMENT ON COLUMN ar.reconcile_config.close_shortfall IS 'Write off a recognised shortfall of at most write_off_limit (allocation of method shortfall); false: never.';
+COMMENT ON COLUMN ar.reconcile_config.write_off_limit IS 'Largest shortfall (in the invoice''s currency) a run or an accepted proposal writes off by itself, recorded as a write-off; 0 (the default): none, a short payment leaves the difference open. Never for a payment announced as a deposit or instalment.';
+
+-- the ledger: shortfalls count as written off
+CREATE OR REPLACE FUNCTION ar._allocation_apply_rows() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	direction integer := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
+	bad record;
+BEGIN
+	-- invoices
+	PERFORM 1 FROM ar.invoice i WHERE i.id IN (SELECT c.invoice_id FROM changed c) ORDER BY i.id FOR UPDATE OF i;
+	SELECT a.id, a.amount, a.company_id, a.invoice_id, o.open_before, i.id AS found, i.number,
+	       i.company_id AS invoice_company, i.cancelled_on, i.amount AS invoice_amount
+	  INTO bad
+	  FROM (SELECT c.id, c.amount, c.company_id, c.invoice_id,
+	               coalesce(sum(c.amount) OVER (PARTITION BY c.invoice_id ORDER BY c.id
+	                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS done
+	          FROM changed c) a
+	  LEFT JOIN ar.invoice i ON i.id = a.invoice_id
+	  CROSS JOIN LATERAL (SELECT i.open_amount - a.done * direction AS open_before) o
+	 WHERE i.id IS NULL
+	    OR i.company_id <> a.company_id
+	    OR (direction = 1 AND (i.cancelled_on IS NOT NULL OR sign(a.amount) <> sign(i.amount)))
+	    OR abs(o.open_before - a.amount * direction) > abs(i.amount)
+	    OR sign(o.open_before - a.amount * direction) = -sign(i.amount)
+	 ORDER BY a.invoice_id, a.id
+	 LIMIT 1;
+	IF FOUND THEN
+		IF bad.found IS NULL THEN
+			RAISE EXCEPTION 'invoice % does not exist', bad.invoice_id USING ERRCODE = 'foreign_key_violation';
+		ELSIF bad.invoice_company <> bad.company_id THEN
+			RAISE EXCEPTION 'invoice % belongs to company %, the allocation to company %', bad.number, bad.invoice_company, bad.company_id
+				USING ERRCODE = 'check_violation';
+		ELSIF direction = 1 AND bad.cancelled_on IS NOT NULL THEN
+			RAISE EXCEPTION 'invoice % is cancelled', bad.number USING ERRCODE = 'check_violation';
+		ELSIF direction = 1 AND sign(bad.amount) <> sign(bad.invoice_amount) THEN
+			RAISE EXCEPTION 'allocation of % to invoice % of % has the wrong sign', bad.amount, bad.number, bad.invoice_amount
+				USING ERRCODE = 'check_violation',
+				      DETAIL = 'Allocations to an invoice are positive, to a credit note negative.';
+		ELSE
+			RAISE EXCEPTION 'allocation of % exceeds the open amount % of invoice %', bad.amount, bad.open_before, bad.number
+				USING ERRCODE = 'check_violation',
+				      DETAIL = 'An invoice is never allocated more than its amount.',
+				      HINT = 'Allocate the open amount and record the rest as customer credit.';
+		END IF;
+	END IF;
+	-- written off: what closes an invoice without a payment, by a person
+	-- (write_off) or within the write-off limit of the reconciliation (shortfall)
+	UPDATE ar.invoice i
+	   SET open_amount = i.open_amount - d.delta,
+	       written_off_amount = i.written_off_amount + d.written_off
+	  FROM (SELECT c.invoice_id, sum(c.amount) * direction AS delta,
+	               coalesce(sum(c.amount) FILTER (WHERE c.method IN ('write_off', 'shortfall')), 0) * direction AS written_off
+	          FROM changed c GROUP BY c.invoice_id ORDER BY c.invoice_id) d
+	 WHERE i.id = d.invoice_id;
+
+	-- bank lines
+	PERFORM 1 FROM ar.bank_transaction t WHERE t.id IN (SELECT c.bank_transaction_id FROM changed c)
+	 ORDER BY t.id FOR UPDATE OF t;
+	SELECT t.id, t.currency, i.currency AS invoice_currency, t.amount, t.allocated_amount, s.delta, (t.id IS NULL) AS missing,
+	       s.bank_transaction_id
+	  INTO bad
+	  FROM (SELECT c.bank_transaction_id, sum(c.amount) * direction AS delta,
+	               min(c.invoice_id) FILTER (WHERE c.currency <> c.line_currency) AS foreign_invoice
+	          FROM (SELECT c.*, inv.currency, l.currency AS line_currency
+	                  FROM changed c JOIN ar.invoice inv ON inv.id = c.invoice_id
+	                  LEFT JOIN ar.bank_transaction l ON l.id = c.bank_transaction_id
+	                 WHERE c.bank_transaction_id IS NOT NULL) c
+	         GROUP BY c.bank_transaction_id) s
+	  LEFT JOIN ar.bank_transaction t ON t.id = s.bank_transaction_id
+	  LEFT JOIN ar.invoice i ON i.id = s.foreign_invoice
+	 WHERE t.id IS NULL OR s.foreign_invoice IS NOT NULL
+	    OR abs(t.allocated_amount + s.delta) > abs(t.amount) OR sign(t.allocated_amount + s.delta) = -sign(t.amount)
+	 ORDER BY s.bank_transaction_id
+	 LIMIT 1;
+	IF FOUND THEN
+		IF bad.missing THEN
+			RAISE EXCEPTION 'bank transaction % does not exist', bad.bank_transaction_id
+				USING ERRCODE = 'foreign_key_violation';
+		ELSIF bad.invoice_currency IS NOT NULL THEN
+			RAISE EXCEPTION 'bank transaction % is in %, the % is in %', bad.id, bad.currency, 'allocation', bad.invoice_currency
+				USING ERRCODE = 'check_violation';
+		ELSE
+			RAISE EXCEPTION 'bank transaction % would allocate % of its %', bad.id, bad.allocated_amount + bad.delta, bad.amount
+				USING ERRCODE = 'check_violation',
+				      DETAIL = format('%s is already allocated; a bank line never allocates more than its amount.', bad.allocated_amount);
+		END IF;
+	END IF;
+	UPDATE ar.bank_transaction t
+	   SET allocated_amount = t.allocated_amount + d.delta
+	  FROM (SELECT c.bank_transaction_id, sum(c.amount) * direction AS delta
+	          FROM changed c WHERE c.bank_transaction_id IS NOT NULL
+	         GROUP BY c.bank_transaction_id ORDER BY c.bank_transaction_id) d
+	 WHERE t.id = d.bank_transaction_id;
+
+	-- customer credits
+	PERFORM 1 FROM ar.customer_credit cr WHERE cr.id IN (SELECT c.customer_credit_id FROM changed c)
+	 ORDER BY cr.id FOR UPDATE OF cr;
+	SELECT cr.id, cr.remaining, s.delta, i.number AS foreign_invoice
+	  INTO bad
+	  FROM (SELECT c.customer_credit_id, sum(c.amount) * direction AS delta,
+	               min(c.invoice_id) FILTER (WHERE inv.customer_id <> cr.customer_id OR inv.currency <> cr.currency)
+	                 AS foreign_invoice
+	          FROM changed c JOIN ar.invoice inv ON inv.id = c.invoice_id
+	          JOIN ar.customer_credit cr ON cr.id = c.customer_credit_id
+	         GROUP BY c.customer_credit_id) s
+	  JOIN ar.customer_credit cr ON cr.id = s.customer_credit_id
+	  LEFT JOIN ar.invoice i ON i.id = s.foreign_invoice
+	 WHERE s.foreign_invoice IS NOT NULL OR cr.remaining - s.delta < 0 OR cr.remaining - s.delta > cr.amount
+	 ORDER BY s.customer_credit_id
+	 LIMIT 1;
+	IF FOUND THEN
+		IF bad.foreign_invoice IS NOT NULL THEN
+			RAISE EXCEPTION 'customer credit % cannot pay invoice %', bad.id, bad.foreign_invoice
+				USING ERRCODE = 'check_violation',
+				      DETAIL = 'A credit pays only invoices of its own customer and currency.';
+		END IF;
+		RAISE EXCEPTION 'customer credit % has % left, not %', bad.id, bad.remaining, bad.delta
+			USING ERRCODE = 'check_violation';
+	END IF;
+	UPDATE ar.customer_credit cr
+	   SET remaining = cr.remaining - d.delta
+	  FROM (SELECT c.customer_credit_id, sum(c.amount) * direction AS delta
+	          FROM changed c WHERE c.customer_credit_id IS NOT NULL
+	         GROUP BY c.customer_credit_id ORDER BY c.customer_credit_id) d
+	 WHERE cr.id = d.customer_credit_id;
+	RETURN NULL;
+END $$;
+
+-- shortfalls closed by 0.1.0 runs were amounts closed without a payment:
+-- they count in written_off_amount now (derived columns: set with the
+-- maintenance trigger off, the status recomputed by its rule)
+ALTER TABLE ar.invoice DISABLE TRIGGER invoice_maintain;
+UPDATE ar.invoice i
+   SET written_off_amount = i.written_off_amount + s.amount,
+       status = ar.invoice_status(i.amount, i.open_amount, i.written_off_amount + s.amount, i.disputed, i.cancelled_on IS NOT NULL)
+  FROM (SELECT a.invoice_id, sum(a.amount) AS amount FROM ar.allocation a WHERE a.method = 'shortfall' GROUP BY a.invoice_id) s
+ WHERE i.id = s.invoice_id;
+ALTER TABLE ar.invoice ENABLE TRIGGER invoice_maintain;
+
+-- ----------------------------------------------------------- write-offs
+
+-- Write-offs: every amount closed without a payment is an allocation of
+-- method write_off (a person's decision, ar.write_off_invoice) or shortfall
+-- (a short payment within the company's write-off limit, by ar.reconcile or
+-- an accepted proposal); both count in the invoice's written_off_amount.
+-- The allocation keeps its reason (note), who decided (created_by) and
+-- when.  Reversing one deletes the allocation, which reopens the invoice;
+-- what was reversed, by whom and why stays in ar.write_off_reversal.
+
+CREATE TABLE ar.write_off_reversal (
+	allocation_id        bigint PRIMARY KEY,
+	company_id           bigint NOT NULL,
+	invoice_id           bigint NOT NULL REFERENCES ar.invoice ON DELETE CASCADE,
+	bank_transaction_id  bigint,
+	amount               numeric NOT NULL,
+	written_off_on       date NOT NULL,
+	kind                 text NOT NULL CHECK (kind IN ('write_off', 'shortfall')),
+	reason               text,
+	decided_by           text NOT NULL,
+	decided_at           timestamptz NOT NULL,
+	reversed_at          timestamptz NOT NULL DEFAULT now(),
+	reversed_by          text NOT NULL DEFAULT session_user,
+	reversal_reason      text NOT NULL
+);
+CREATE INDEX write_off_reversal_invoice ON ar.write_off_reversal (invoice_id);
+COMMENT ON TABLE ar.write_off_reversal IS 'Write-offs that were reversed (their allocation deleted, the invoice reopened): what was written off, why, by whom, and who reversed it and why.';
+COMMENT ON COLUMN ar.write_off_reversal.allocation_id IS 'The write-off allocation (deleted by the reversal).';
+COMMENT ON COLUMN ar.write_off_reversal.company_id IS 'Company.';
+COMMENT ON COLUMN ar.write_off_reversal.invoice_id IS 'The invoice reopened.';
+COMMENT ON COLUMN ar.write_off_reversal.bank_transaction_id IS 'For a shortfall: the bank line whose payment it completed.';
+COMMENT ON COLUMN ar.write_off_reversal.amount IS 'Amount that had been written off.';
+COMMENT ON COLUMN ar.write_off_reversal.written_off_on IS 'Date of the write-off.';
+COMMENT ON COLUMN ar.write_off_reversal.kind IS 'write_off (a person''s decision) or shortfall (a short payment within the write-off limit).';
+COMMENT ON COLUMN ar.write_off_reversal.reason IS 'Reason of the write-off.';
+COMMENT ON COLUMN ar.write_off_reversal.decided_by IS 'Who wrote it off (the session user of the call or run).';
+COMMENT ON COLUMN ar.write_off_reversal.decided_at IS 'When it was written off.';
+COMMENT ON COLUMN ar.write_off_reversal.reversed_at IS 'When it was reversed.';
+COMMENT ON COLUMN ar.write_off_reversal.reversed_by IS 'Who reversed it.';
+COMMENT ON COLUMN ar.write_off_reversal.reversal_reason IS 'Why.';
+
+-- Records the reversal of the write-offs among these allocations, with a
+-- reason, before they are deleted (the delete trigger below records those
+-- deleted without one).
+CREATE FUNCTION ar._record_write_off_reversal(allocation_ids bigint[], reason text) RETURNS void
+LANGUAGE sql AS $$
+	INSERT INTO ar.write_off_reversal (allocation_id, company_id, invoice_id, bank_transaction_id, amount,
+	                                   written_off_on, kind, reason, decided_by, decided_at, reversal_reason)
+	SELECT a.id, a.company_id, a.invoice_id,
+	       (SELECT r.bank_transaction_id FROM ar.reconcile_adjustment r WHERE r.allocation_id = a.id),
+	       a.amount, a.allocated_on, a.method, a.note, a.created_by, a.created_at, reason
+	  FROM ar.allocation a
+	 WHERE a.id = ANY (allocation_ids) AND a.method IN ('write_off', 'shortfall')
+	ON CONFLICT (allocation_id) DO NOTHING
+$$;
+
+CREATE FUNCTION ar._allocation_write_off_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	INSERT INTO ar.write_off_reversal (allocation_id, company_id, invoice_id, amount, written_off_on, kind, reason,
+	                                   decided_by, decided_at, reversal_reason)
+	SELECT c.id, c.company_id, c.invoice_id, c.amount, c.allocated_on, c.method, c.note, c.created_by, c.created_at,
+	       'allocation deleted'
+	  FROM changed c
+	 WHERE c.method IN ('write_off', 'shortfall')
+	ON CONFLICT (allocation_id) DO NOTHING;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER allocation_write_off_delete AFTER DELETE ON ar.allocation
+	REFERENCING OLD TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._allocation_write_off_deleted();
+CREATE TRIGGER write_off_reversal_audit AFTER INSERT OR UPDATE OR DELETE ON ar.write_off_reversal
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_row();
+CREATE TRIGGER write_off_reversal_no_truncate BEFORE TRUNCATE ON ar.write_off_reversal
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+
+CREATE FUNCTION ar.reverse_write_off(allocation_id bigint, reason text)
+RETURNS numeric
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	a ar.allocation;
+	done ar.write_off_reversal;
+BEGIN
+	IF coalesce(btrim(reason), '') = '' THEN
+		RAISE EXCEPTION 'reversing a write-off needs a reason' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT * INTO a FROM ar.allocation x WHERE x.id = reverse_write_off.allocation_id;
+	IF FOUND THEN
+		-- the invoice first, then the allocation: the order of the ledger's triggers
+		PERFORM 1 FROM ar.invoice i WHERE i.id = a.invoice_id FOR UPDATE;
+		SELECT * INTO a FROM ar.allocation x WHERE x.id = reverse_write_off.allocation_id FOR UPDATE;
+	END IF;
+	IF a.id IS NULL THEN
+		SELECT * INTO done FROM ar.write_off_reversal w WHERE w.allocation_id = reverse_write_off.allocation_id;
+		IF FOUND THEN
+			RAISE EXCEPTION 'write-off % was already reversed on % by %', allocation_id, done.reversed_at::date, done.reversed_by
+				USING ERRCODE = 'object_not_in_prerequisite_state';
+		END IF;
+		RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
+	END IF;
+	IF a.method NOT IN ('write_off', 'shortfall') THEN
+		RAISE EXCEPTION 'allocation % is a %, not a write-off', allocation_id, a.method
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Payments are reversed with ar.unallocate().';
+	END IF;
+	PERFORM ar._record_write_off_reversal(ARRAY[a.id], reason);
+	DELETE FROM ar.allocation x WHERE x.id = a.id;
+	RETURN a.amount;
+END $$;
+COMMENT ON FUNCTION ar.reverse_write_off(bigint, text) IS
+'Reverses a write-off (an allocation of method write_off or shortfall, see ar.write_off_report): the invoice is open again for that amount; the reversal, its reason and who made it are kept in ar.write_off_reversal and the audit trail. Returns the amount reopened.';
+
+GRANT SELECT ON ar.write_off_reversal TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar.reverse_write_off(bigint, text) TO ar_collector;
+SELECT pg_catalog.pg_extension_config_dump('ar.write_off_reversal', '');
+
+REVOKE ALL ON FUNCTION ar._record_write_off_reversal(bigint[], text), ar._allocation_write_off_deleted(),
+                       ar.reverse_write_off(bigint, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ar.reverse_write_off(bigint, text) TO ar_collector;
+
+-- reconciliation: shortfalls written off only within the limit, saying so
+CREATE OR REPLACE FUNCTION ar.accept_proposal(proposal_id bigint)
+RETURNS SETOF ar.allocation
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	p ar.match_proposal;
+	line ar.bank_transaction;
+	x record;
+	a ar.allocation;
+	n integer;
+	net numeric[];
+	left_over numeric;
+	take numeric;
+	big integer;
+BEGIN
+	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'no_data_found';
+	END IF;
+	IF p.status <> 'pending' THEN
+		RAISE EXCEPTION 'proposal % is %, not pending', proposal_id, p.status
+			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	-- invoices first, then the line: the order the ledger's triggers lock them in
+	PERFORM 1 FROM ar.invoice i WHERE i.id = ANY (p.invoice_ids) ORDER BY i.id FOR UPDATE;
+	line := ar._review_line(p.bank_transaction_id);
+
+	IF p.method = 'return' THEN
+		-- undo the collection: its allocations go, the invoices reopen
+		SELECT count(*) INTO n FROM ar.allocation al WHERE al.id = ANY (p.reverse_allocation_ids);
+		IF n <> cardinality(p.reverse_allocation_ids) THEN
+			RAISE EXCEPTION 'proposal %: some allocations it would reverse no longer exist', proposal_id
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      HINT = 'Reject it and reverse what is left with ar.unallocate().';
+		END IF;
+		PERFORM ar._reverse_collection(p.reverse_allocation_ids, line.id, p.run_id);
+		UPDATE ar.reconcile_line r SET outcome = 'return', decided_at = now() WHERE r.bank_transaction_id = line.id;
+	ELSE
+		IF line.allocated_amount <> 0 THEN
+			RAISE EXCEPTION 'bank transaction % already allocates %', line.id, line.allocated_amount
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      DETAIL = format('Proposal %s was made when nothing was allocated.', proposal_id),
+				      HINT = 'Reject it, or undo the allocations with ar.unallocate() first.';
+		END IF;
+		-- credit notes are set against the invoices first (largest first), so
+		-- that the line only ever allocates positive amounts within its own
+		net := p.amounts;
+		FOR k IN 1 .. cardinality(p.amounts) LOOP
+			CONTINUE WHEN p.amounts[k] >= 0;
+			left_over := -p.amounts[k];
+			net[k] := 0;
+			WHILE left_over > 0 LOOP
+				SELECT j INTO big FROM generate_subscripts(net, 1) j WHERE net[j] > 0 ORDER BY net[j] DESC, j LIMIT 1;
+				EXIT WHEN big IS NULL;
+				take := least(left_over, net[big]);
+				PERFORM ar.apply_credit_note(p.invoice_ids[k], p.invoice_ids[big], take, line.booking_date);
+				left_over := left_over - take;
+				net[big] := net[big] - take;
+			END LOOP;
+		END LOOP;
+		FOR x IN
+			SELECT i.id, i.company_id, u.amount, u.shortfall
+			  FROM unnest(p.invoice_ids, net, coalesce(p.shortfalls, array_fill(0::numeric, ARRAY[cardinality(p.amounts)])))
+			       WITH ORDINALITY AS u(invoice_id, amount, shortfall, ord)
+			  JOIN ar.invoice i ON i.id = u.invoice_id
+			 WHERE u.amount > 0
+			 ORDER BY u.ord
+		LOOP
+			INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method,
+			                           payment_means, score, note)
+			VALUES (x.company_id, x.id, line.id, x.amount, line.booking_date, p.method,
+			        coalesce(p.payment_means, 'transfer'), p.score, format('proposal %s accepted', p.id))
+			RETURNING * INTO a;
+			RETURN NEXT a;
+			IF x.shortfall > 0 THEN
+				-- a shortfall within the write-off limit (bank charges) is written off
+				INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method, note)
+				VALUES (x.company_id, x.id, x.shortfall, line.booking_date, 'shortfall',
+				        format('shortfall of %s on bank transaction %s written off: within the write-off limit (proposal %s accepted)',
+				               x.shortfall, line.id, p.id))
+				RETURNING * INTO a;
+				INSERT INTO ar.reconcile_adjustment (allocation_id, bank_transaction_id, invoice_id, kind)
+				VALUES (a.id, line.id, x.id, 'shortfall');
+				RETURN NEXT a;
+			END IF;
+		END LOOP;
+		IF p.credit_amount > 0 THEN
+			IF p.customer_id IS NULL THEN
+				RAISE EXCEPTION 'proposal % credits a customer but names none', proposal_id
+					USING ERRCODE = 'object_not_in_prerequisite_state';
+			END IF;
+			INSERT INTO ar.customer_credit (company_id, customer_id, currency, amount, source, bank_transaction_id,
+			                                invoice_id, created_on, note)
+			VALUES (line.company_id, p.customer_id, line.currency, p.credit_amount,
+			        coalesce(p.credit_source, 'unapplied_payment'), line.id, p.invoice_ids[1], line.booking_date,
+			        format('%s of bank transaction %s (proposal %s accepted)',
+			               coalesce(p.credit_source, 'unapplied_payment'), line.id, p.id));
+		END IF;
+	END IF;
+
+	UPDATE ar.match_proposal mp SET status = 'accepted', decided_by = session_user, decided_at = now()
+	 WHERE mp.id = p.id;
+	UPDATE ar.match_proposal mp SET status = 'superseded', decided_by = session_user, decided_at = now()
+	 WHERE mp.bank_transaction_id = p.bank_transaction_id AND mp.status = 'pending';
+	IF p.method <> 'return' THEN
+		PERFORM ar._review_decided(line, 'accepted', p.method, p.customer_id);
+	END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.unallocate(allocation_id bigint)
+RETURNS numeric
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	a ar.allocation;
+	line ar.bank_transaction;
+BEGIN
+	SELECT * INTO a FROM ar.allocation x WHERE x.id = allocation_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
+	END IF;
+	IF a.method IN ('write_off', 'credit', 'credit_note', 'shortfall') THEN
+		RAISE EXCEPTION 'allocation % is a %, not a payment', allocation_id, a.method
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = CASE a.method WHEN 'shortfall' THEN 'It goes with the payment it completes: unallocate that one.'
+			                           ELSE 'Delete it as ar_admin if it must be reversed.' END;
+	END IF;
+	PERFORM 1 FROM ar.invoice i WHERE i.id = a.invoice_id FOR UPDATE;
+	IF a.bank_transaction_id IS NOT NULL THEN
+		line := ar._review_line(a.bank_transaction_id);
+		-- the shortfall this payment completed on the same invoice goes with it
+		PERFORM ar._record_write_off_reversal(
+			ARRAY(SELECT r.allocation_id FROM ar.reconcile_adjustment r
+			       WHERE r.bank_transaction_id = a.bank_transaction_id AND r.invoice_id = a.invoice_id),
+			format('the payment it completed (allocation %s) was unallocated', a.id));
+		DELETE FROM ar.allocation x
+		 USING ar.reconcile_adjustment r
+		 WHERE r.allocation_id = x.id AND r.bank_transaction_id = a.bank_transaction_id
+		   AND r.invoice_id = a.invoice_id;
+	END IF;
+	DELETE FROM ar.allocation x WHERE x.id = a.id;
+	IF line.id IS NOT NULL THEN
+		SELECT * INTO line FROM ar.bank_transaction t WHERE t.id = line.id;
+		PERFORM ar._review_decided(line, 'manual', NULL, NULL);
+	END IF;
+	RETURN a.amount;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar._reverse_collection(allocation_ids bigint[], return_line bigint, by_run bigint)
+RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+	original bigint;
+BEGIN
+	SELECT DISTINCT a.bank_transaction_id INTO original FROM ar.allocation a WHERE a.id = ANY (allocation_ids);
+	PERFORM 1 FROM ar.invoice i
+	 WHERE i.id IN (SELECT a.invoice_id FROM ar.allocation a WHERE a.id = ANY (allocation_ids))
+	 ORDER BY i.id FOR UPDATE;
+	PERFORM ar._record_write_off_reversal(
+		ARRAY(SELECT r.allocation_id FROM ar.reconcile_adjustment r WHERE r.bank_transaction_id = original),
+		format('the collection it completed (bank transaction %s) was returned by bank transaction %s', original, return_line));
+	DELETE FROM ar.allocation x
+	 USING ar.reconcile_adjustment r
+	 WHERE r.allocation_id = x.id AND r.bank_transaction_id = original;
+	DELETE FROM ar.allocation a WHERE a.id = ANY (allocation_ids);
+	UPDATE ar.bank_transaction t SET status = 'ignored'
+	 WHERE t.id IN (original, return_line) AND t.allocated_amount = 0 AND t.status <> 'ignored';
+	INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, run_id, outcome, flags)
+	SELECT t.id, t.company_id, by_run, 'returned', '{}' FROM ar.bank_transaction t WHERE t.id = original
+	ON CONFLICT (bank_transaction_id) DO UPDATE SET outcome = 'returned', decided_at = now();
+	UPDATE ar.reconcile_line r SET returned_by = return_line WHERE r.bank_transaction_id = original;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.reconcile_anomalies(unmatched_days integer DEFAULT NULL, as_of date DEFAULT current_date)
+RETURNS TABLE (kind text, company_id bigint, bank_transaction_id bigint, customer_id bigint, invoice_id bigint,
+               booking_date date, amount numeric, currency char(3), days_unmatched integer, detail text)
+LANGUAGE sql STABLE
+AS $$
+	-- credits nobody could be identified as paying
+	SELECT 'unknown_payer', t.company_id, t.id, NULL::bigint, NULL::bigint, t.booking_date, t.amount - t.allocated_amount,
+	       t.currency, as_of - t.booking_date,
+	       format('%s %s from %s (%s): no customer recognised', t.amount, t.currency,
+	              coalesce(t.counterparty_name, 'unnamed payer'), coalesce(t.counterparty_iban::text, 'no IBAN'))
+	  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+	 WHERE 'unknown_payer' = ANY (r.flags) AND t.amount > 0 AND t.allocated_amount < t.amount AND t.status <> 'ignored'
+	UNION ALL
+	-- money paid beyond what was owed, still on account
+	SELECT 'overpayment', c.company_id, c.bank_transaction_id, c.customer_id, c.invoice_id, c.created_on, c.remaining,
+	       c.currency, NULL::integer,
+	       format('%s %s paid beyond what was owed, on account of customer %s', c.remaining, c.currency, cu.code)
+	  FROM ar.customer_credit c
+	  JOIN ar.customer cu ON cu.id = c.customer_id
+	 WHERE c.source = 'overpayment' AND c.bank_transaction_id IS NOT NULL AND c.remaining > 0
+	UNION ALL
+	-- payments naming an invoice that was already paid
+	SELECT 'duplicate_payment', t.company_id, t.id, r.customer_id, NULL::bigint, t.booking_date, t.amount, t.currency,
+	       as_of - t.booking_date, coalesce(r.explanation ->> 'summary', 'names an invoice already paid')
+	  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+	 WHERE 'duplicate_payment' = ANY (r.flags) AND t.allocated_amount < t.amount AND t.status <> 'ignored'
+	UNION ALL
+	-- payments of a referenced invoice for another amount (a short payment left
+	-- open included), while the invoice is still open
+	SELECT 'amount_mismatch', t.company_id, t.id, r.customer_id, i.id, t.booking_date, t.amount, t.currency,
+	       as_of - t.booking_date, format('paid %s for invoice %s of %s, %s still open', t.amount, i.number, i.amount, i.open_amount)
+	  FROM ar.reconcile_line r
+	  JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+	  JOIN ar.invoice i ON i.id = ANY (r.invoice_ids)
+	 WHERE 'amount_mismatch' = ANY (r.flags) AND i.open_amount <> 0
+	UNION ALL
+	-- amounts closed without a payment: write-offs, by a person or within the write-off limit
+	SELECT 'write_off', a.company_id, adj.bank_transaction_id, i.customer_id, i.id, a.allocated_on, a.amount, i.currency,
+	       NULL::integer,
+	       format('%s %s of invoice %s written off on %s by %s: %s', a.amount, i.currency, i.number,
+	              to_char(a.allocated_on, 'YYYY-MM-DD'), a.created_by, coalesce(a.note, 'no reason given'))
+	  FROM ar.allocation a
+	  JOIN ar.invoice i ON i.id = a.invoice_id
+	  LEFT JOIN ar.reconcile_adjustment adj ON adj.allocation_id = a.id
+	 WHERE a.method IN ('write_off', 'shortfall') AND a.allocated_on <= as_of
+	UNION ALL
+	-- collections undone by a direct-debit return, while the invoice is open again
+	SELECT 'direct_debit_return', t.company_id, t.id, r.customer_id, i.id, t.booking_date, t.amount, t.currency,
+	       as_of - t.booking_date, format('direct debit returned (%s): invoice %s open again', coalesce(t.return_reason, 'reversal'), i.number)
+	  FROM ar.reconcile_line r
+	  JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+	  JOIN ar.invoice i ON i.id = ANY (r.invoice_ids)
+	 WHERE r.outcome = 'return' AND i.open_amount <> 0
+	UNION ALL
+	-- credits left unmatched too long
+	SELECT 'unmatched', t.company_id, t.id, NULL::bigint, NULL::bigint, t.booking_date, t.amount - t.allocated_amount,
+	       t.currency, as_of - t.booking_date,
+	       format('%s %s of %s not allocated after %s days (%s)', t.amount - t.allocated_amount, t.currency, t.amount,
+	              as_of - t.booking_date, t.status)
+	  FROM ar.bank_transaction t
+	  JOIN ar.reconcile_config cfg ON cfg.company_id = t.company_id
+	 WHERE t.amount > 0 AND t.allocated_amount < t.amount
+	   AND t.status IN ('unmatched', 'proposed', 'partially_matched')
+	   AND as_of - t.booking_date > coalesce(unmatched_days, cfg.unmatched_alert_days)
+	   AND NOT EXISTS (SELECT 1 FROM ar.customer_credit c WHERE c.bank_transaction_id = t.id)
+$$;
+
+COMMENT ON FUNCTION ar.reconcile_anomalies(integer, date) IS
+'What needs a credit manager''s eye: unknown payers, overpayments on account, duplicate payments, amount mismatches (short payments left open included), direct-debit returns, write-offs (amounts closed without a payment, until reversed), credits left unmatched for more than unmatched_days (default: the company''s unmatched_alert_days).';
+COMMENT ON COLUMN ar.reconcile_anomaly.kind IS 'unknown_payer, overpayment, duplicate_payment, amount_mismatch, direct_debit_return, write_off, unmatched.';
+COMMENT ON COLUMN ar.reconcile_anomaly.booking_date IS 'Booking date of the line (of the credit for an overpayment, of the write-off for a write-off).';
+COMMENT ON COLUMN ar.reconcile_anomaly.amount IS 'Amount at stake: unallocated part, credit remaining, the payment, or the amount written off.';
+
+-- bank lines set aside by a collector
+-- Lines that are not customer payments (rent received, a refund from a
+-- supplier, a transfer between own accounts): a collector sets them aside
+-- with a reason, and can take that back.
+ALTER TABLE ar.bank_transaction ADD COLUMN ignored_reason text;
+COMMENT ON COLUMN ar.bank_transaction.ignored_reason IS 'Why a person set the line aside with ar.ignore_bank_line (status ignored); NULL otherwise.';
+
+CREATE FUNCTION ar.ignore_bank_line(bank_transaction_id bigint, reason text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	line ar.bank_transaction;
+BEGIN
+	IF coalesce(btrim(reason), '') = '' THEN
+		RAISE EXCEPTION 'ignoring a bank line needs a reason' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	line := ar._review_line(bank_transaction_id);
+	IF line.status = 'ignored' THEN
+		RAISE EXCEPTION 'bank transaction % is already ignored', line.id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = coalesce('Reason: ' || line.ignored_reason, 'It was set aside by ar.reconcile.');
+	END IF;
+	IF line.allocated_amount <> 0 THEN
+		RAISE EXCEPTION 'bank transaction % allocates %', line.id, line.allocated_amount
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      HINT = 'Undo its allocations with ar.unallocate() first.';
+	END IF;
+	UPDATE ar.match_proposal p
+	   SET status = 'rejected', decided_by = session_user, decided_at = now(),
+	       reason = 'bank line ignored: ' || ignore_bank_line.reason
+	 WHERE p.bank_transaction_id = line.id AND p.status = 'pending';
+	UPDATE ar.bank_transaction t SET status = 'ignored', ignored_reason = ignore_bank_line.reason WHERE t.id = line.id;
+	INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, outcome, method, explanation)
+	VALUES (line.id, line.company_id, 'ignored', 'manual',
+	        jsonb_build_object('method', 'manual', 'applied', false, 'ignored_by', session_user, 'reason', reason,
+	                           'summary', format('ignored by %s: %s', session_user, reason)))
+	ON CONFLICT ON CONSTRAINT reconcile_line_pkey DO UPDATE
+	   SET outcome = EXCLUDED.outcome, method = EXCLUDED.method, run_id = NULL, explanation = EXCLUDED.explanation,
+	       decided_at = now();
+END $$;
+COMMENT ON FUNCTION ar.ignore_bank_line(bigint, text) IS
+'Sets aside a bank line that is not a customer payment (status ignored, with the reason, audited): no run matches it, it is no anomaly. Its pending proposals are rejected. Refused while it allocates money. ar.unignore_bank_line takes it back.';
+
+CREATE FUNCTION ar.unignore_bank_line(bank_transaction_id bigint)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	line ar.bank_transaction;
+BEGIN
+	line := ar._review_line(bank_transaction_id);
+	IF line.status <> 'ignored' OR line.ignored_reason IS NULL THEN
+		RAISE EXCEPTION 'bank transaction % was not set aside by ar.ignore_bank_line', line.id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('Its status is %s.', line.status);
+	END IF;
+	UPDATE ar.bank_transaction t SET status = 'unmatched', ignored_reason = NULL WHERE t.id = line.id;
+	DELETE FROM ar.reconcile_line r WHERE r.bank_transaction_id = line.id;
+END $$;
+COMMENT ON FUNCTION ar.unignore_bank_line(bigint) IS
+'Takes back ar.ignore_bank_line: the line is unmatched again (audited) and the next ar.reconcile() considers it as new.';
+
+REVOKE ALL ON FUNCTION ar.ignore_bank_line(bigint, text), ar.unignore_bank_line(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ar.ignore_bank_line(bigint, text), ar.unignore_bank_line(bigint) TO ar_collector;
+
+-- the write-off report
+CREATE VIEW ar.write_off_report AS
+SELECT a.id AS allocation_id, a.company_id, i.customer_id, c.code AS customer_code, c.name AS customer_name,
+       a.invoice_id, i.number AS invoice_number, i.amount AS invoice_amount, i.currency, a.amount,
+       a.allocated_on AS written_off_on, a.method AS kind, a.note AS reason, a.created_by AS decided_by,
+       a.created_at AS decided_at, adj.bank_transaction_id, 'active'::text AS status,
+       NULL::timestamptz AS reversed_at, NULL::text AS reversed_by, NULL::text AS reversal_reason
+  FROM ar.allocation a
+  JOIN ar.invoice i ON i.id = a.invoice_id
+  JOIN ar.customer c ON c.id = i.customer_id
+  LEFT JOIN ar.reconcile_adjustment adj ON adj.allocation_id = a.id
+ WHERE a.method IN ('write_off', 'shortfall')
+UNION ALL
+SELECT w.allocation_id, w.company_id, i.customer_id, c.code, c.name, w.invoice_id, i.number, i.amount, i.currency,
+       w.amount, w.written_off_on, w.kind, w.reason, w.decided_by, w.decided_at, w.bank_transaction_id, 'reversed',
+       w.reversed_at, w.reversed_by, w.reversal_reason
+  FROM ar.write_off_reversal w
+  JOIN ar.invoice i ON i.id = w.invoice_id
+  JOIN ar.customer c ON c.id = i.customer_id;
+COMMENT ON VIEW ar.write_off_report IS 'Every amount closed without a payment: write-offs decided by a person (kind write_off) and short payments written off within the write-off limit (kind shortfall), active or reversed, with the reason, who decided and who reversed.';
+COMMENT ON COLUMN ar.write_off_report.allocation_id IS 'The write-off allocation (for ar.reverse_write_off).';
+COMMENT ON COLUMN ar.write_off_report.company_id IS 'Company.';
+COMMENT ON COLUMN ar.write_off_report.customer_id IS 'Customer.';
+COMMENT ON COLUMN ar.write_off_report.customer_code IS 'Its code.';
+COMMENT ON COLUMN ar.write_off_report.customer_name IS 'Its name.';
+COMMENT ON COLUMN ar.write_off_report.invoice_id IS 'Invoice written off (in part).';
+COMMENT ON COLUMN ar.write_off_report.invoice_number IS 'Its number.';
+COMMENT ON COLUMN ar.write_off_report.invoice_amount IS 'Its amount.';
+COMMENT ON COLUMN ar.write_off_report.currency IS 'Its currency.';
+COMMENT ON COLUMN ar.write_off_report.amount IS 'Amount written off.';
+COMMENT ON COLUMN ar.write_off_report.written_off_on IS 'Date of the write-off.';
+COMMENT ON COLUMN ar.write_off_report.kind IS 'write_off (a person''s decision, ar.write_off_invoice) or shortfall (a short payment within the write-off limit).';
+COMMENT ON COLUMN ar.write_off_report.reason IS 'Why (for a shortfall: the bank line, the limit and the run or proposal).';
+COMMENT ON COLUMN ar.write_off_report.decided_by IS 'Who wrote it off: the session user of the call, run or accepted proposal.';
+COMMENT ON COLUMN ar.write_off_report.decided_at IS 'When.';
+COMMENT ON COLUMN ar.write_off_report.bank_transaction_id IS 'For a shortfall: the bank line whose payment it completes.';
+COMMENT ON COLUMN ar.write_off_report.status IS 'active (the invoice is closed for that amount) or reversed (open again).';
+COMMENT ON COLUMN ar.write_off_report.reversed_at IS 'When it was reversed.';
+COMMENT ON COLUMN ar.write_off_report.reversed_by IS 'Who reversed it.';
+COMMENT ON COLUMN ar.write_off_report.reversal_reason IS 'Why.';
+
+GRANT SELECT ON ar.write_off_report TO ar_reader;
+
+-- analytics: a confident score never fails
+CREATE OR REPLACE FUNCTION ar.predict_payment(invoice_id bigint)
+RETURNS TABLE (p_late real, p_late_30 real, expected_payment_date date)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	inv ar.invoice;
+BEGIN
+	SELECT * INTO inv FROM ar.invoice i WHERE i.id = predict_payment.invoice_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invoice % does not exist', coalesce(predict_payment.invoice_id::text, 'NULL')
+			USING ERRCODE = 'no_data_found';
+	END IF;
+	IF inv.amount <= 0 THEN
+		RAISE EXCEPTION 'invoice % is a credit note: there is no payment to predict', inv.number
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	-- a probability too small for real (a confident model says 1e-60) is 0,
+	-- not an underflow error: a score never fails
+	RETURN QUERY
+	SELECT CASE WHEN s.p_late < 1e-37 THEN 0::real ELSE s.p_late::real END,
+	       CASE WHEN s.p_late_30 < 1e-37 THEN 0::real ELSE s.p_late_30::real END,
+	       s.due_date + round(s.delay_q50)::integer
+	  FROM ar.payment_scores(ARRAY[inv.id]) s;
+END $$;
+
