@@ -37,6 +37,8 @@ typedef struct CamtState
 	const char *format;			/* camt.052, camt.053 or camt.054 */
 	char	   *message_id;
 	int			statement_no;
+	xmlNodePtr	msg_created;	/* GrpHdr/CreDtTm */
+	xmlNodePtr	stmt_created;	/* Stmt, Ntfctn or Rpt /CreDtTm */
 } CamtState;
 
 /* What an entry (Ntry) gives every line made from it. */
@@ -52,6 +54,7 @@ typedef struct CamtEntry
 	char	   *bank_tx_code;
 	char	   *bank_tx_code_proprietary;
 	char	   *additional_info;
+	char	   *date_note;		/* how the entry was dated, when it had no date */
 } CamtEntry;
 
 /* --- element access --- */
@@ -254,6 +257,18 @@ read_date(CamtState *st, xmlNodePtr n, StmtDate *d)
 		!(text[10] == '\0' || text[10] == 'T' || text[10] == 'Z' || text[10] == '+' ||
 		  text[10] == '-'))
 		camt_error(st, v, "\"%s\" is not a date (YYYY-MM-DD)", stmt_excerpt(text, strlen(text)));
+}
+
+/* <CreDtTm>2026-11-20T10:15:00+01:00</CreDtTm>: its date, as written. */
+static void
+read_created(CamtState *st, xmlNodePtr n, StmtDate *d)
+{
+	char	   *text = text_of(n);
+
+	if (text == NULL || !stmt_parse_iso_date(text, strlen(text), d) ||
+		!(text[10] == '\0' || text[10] == 'T'))
+		camt_error(st, n, "\"%s\" is not a date and time (YYYY-MM-DDThh:mm:ss)",
+				   text ? stmt_excerpt(text, strlen(text)) : "");
 }
 
 /* Amount text to an integer of 1e-5 units; false when it does not fit. */
@@ -516,6 +531,15 @@ emit_line(CamtState *st, const CamtEntry *entry, xmlNodePtr tx, xmlNodePtr sourc
 		  strstr(line.bank_tx_code, "ARET") || strstr(line.bank_tx_code, "RPCR")));
 	if (line.return_reason == NULL)
 		line.return_reason = stmt_find_return_reason(line.additional_info, hint && !credit);
+	if (entry->date_note != NULL)
+	{
+		StringInfoData with_note;
+
+		initStringInfo(&with_note);
+		stmt_append_sep(&with_note, " ", line.additional_info);
+		stmt_append_sep(&with_note, " ", entry->date_note);
+		line.additional_info = with_note.data;
+	}
 	line.raw = dump_node(source);
 	st->sink->line(st->sink, st->statement_no, line_no, &line);
 }
@@ -605,11 +629,26 @@ read_entry(CamtState *st, xmlNodePtr ntry, StmtHeader *hdr, int line_no)
 		read_date(st, date, &entry.booking_date);
 	if ((date = child(ntry, "ValDt")) != NULL)
 		read_date(st, date, &entry.value_date);
-	if (entry.booking_date.year == 0)
-	{
-		if (entry.value_date.year == 0)
-			camt_error(st, ntry, "the entry has neither a booking date (BookgDt) nor a value date (ValDt)");
+	if (entry.booking_date.year == 0 && entry.value_date.year != 0)
 		entry.booking_date = entry.value_date;
+	else if (entry.booking_date.year == 0)
+	{
+		/*
+		 * Both are optional in a notification (camt.054) or a report
+		 * (camt.052): the entry is dated by the message's creation date,
+		 * and the line says so.  A statement's entries must be dated.
+		 */
+		xmlNodePtr	created = st->stmt_created ? st->stmt_created : st->msg_created;
+		const char *what = strcmp(st->format, "camt.054") == 0 ? "notification" : "report";
+
+		if (strcmp(st->format, "camt.053") == 0)
+			camt_error(st, ntry, "the entry has neither a booking date (BookgDt) nor a value date (ValDt)");
+		if (created == NULL)
+			camt_error(st, ntry, "the entry has neither a booking date (BookgDt) nor a value date (ValDt), and the %s no creation date (CreDtTm)",
+					   what);
+		read_created(st, created, &entry.booking_date);
+		entry.date_note = psprintf("No booking or value date in the entry: dated %04d-%02d-%02d, the creation date of the %s (CreDtTm).",
+								   entry.booking_date.year, entry.booking_date.month, entry.booking_date.day, what);
 	}
 	entry.bank_reference = text_at(ntry, "AcctSvcrRef");
 	read_tx_code(ntry, &entry.bank_tx_code, &entry.bank_tx_code_proprietary);
@@ -696,7 +735,7 @@ read_balance(CamtState *st, xmlNodePtr bal, StmtHeader *hdr, bool *have_opbd)
 	if (hdr->currency == NULL)
 		hdr->currency = currency;
 	else if (strcmp(hdr->currency, currency) != 0)
-		camt_error(st, amt, "the balance is in %s, the account in %s", currency, hdr->currency);
+		return;					/* not a balance of the account: as if absent */
 	if (opening)
 	{
 		hdr->opening_balance = amount;
@@ -723,6 +762,7 @@ read_statement(CamtState *st, xmlNodePtr stmt)
 
 	memset(&hdr, 0, sizeof(hdr));
 	st->statement_no++;
+	st->stmt_created = child(stmt, "CreDtTm");
 	hdr.source_line = xmlGetLineNo(stmt);
 	hdr.format = st->format;
 	hdr.message_id = st->message_id;
@@ -749,13 +789,11 @@ read_statement(CamtState *st, xmlNodePtr stmt)
 	for (c = stmt->children; c != NULL; c = c->next)
 		if (name_is(c, "Bal"))
 			read_balance(st, c, &hdr, &have_opbd);
-	if (strcmp(st->format, "camt.053") == 0)
-	{
-		if (hdr.opening_balance == NULL)
-			camt_error(st, stmt, "the statement has no opening balance (Bal of type OPBD or PRCD)");
-		if (hdr.closing_balance == NULL)
-			camt_error(st, stmt, "the statement has no closing balance (Bal of type CLBD)");
-	}
+	/*
+	 * A camt.053 statement without both balances (in the account's
+	 * currency) is refused by ar.import_statement, or stored flagged with
+	 * strict => false: the parser reports what it found.
+	 */
 	if (summary != NULL)
 	{
 		char	   *sum;
@@ -842,6 +880,7 @@ walk_document(CamtState *st, xmlDocPtr doc)
 		;
 	read_namespace(st, root, msg);
 	st->message_id = text_at(msg, "GrpHdr/MsgId");
+	st->msg_created = path(msg, "GrpHdr/CreDtTm");
 	unit = strcmp(st->format, "camt.053") == 0 ? "Stmt" :
 		strcmp(st->format, "camt.054") == 0 ? "Ntfctn" : "Rpt";
 	for (c = msg->children; c != NULL; c = c->next)

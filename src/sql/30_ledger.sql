@@ -122,6 +122,7 @@ CREATE TABLE ar.bank_statement (
 	declared_debits     numeric,
 	source_line         integer,
 	imported_by         text NOT NULL DEFAULT session_user,
+	unbalanced_reason   text,
 	UNIQUE (company_id, account_id, statement_ref, content_sha256)
 );
 

@@ -27,6 +27,7 @@ COMMENT ON COLUMN ar.bank_statement.declared_credits IS 'Total of credits the ba
 COMMENT ON COLUMN ar.bank_statement.declared_debits IS 'Total of debits the bank states, negative (MT942 :90D:, camt TxsSummry).';
 COMMENT ON COLUMN ar.bank_statement.source_line IS 'Line of the file where the statement starts.';
 COMMENT ON COLUMN ar.bank_statement.imported_by IS 'Session user who imported it.';
+COMMENT ON COLUMN ar.bank_statement.unbalanced_reason IS 'Why balanced is false (a statement imported with strict => false): the difference, the totals that disagree, or a balance missing or in another currency than the account.';
 COMMENT ON COLUMN ar.bank_transaction.counterparty_iban IS 'The other party''s account when it is a valid IBAN (counterparty_account keeps what the bank wrote).';
 COMMENT ON COLUMN ar.bank_transaction.counterparty_account IS 'The other party''s account as the bank wrote it (IBAN or not).';
 COMMENT ON COLUMN ar.bank_transaction.counterparty_bic IS 'The other party''s bank (BIC, or German bank code).';
@@ -123,6 +124,8 @@ DECLARE
 	digest bytea;
 	balanced boolean;
 	difference numeric;
+	problem text;
+	reason text;
 	sid bigint;
 	new_nos integer[] := '{}';
 	new_ids bigint[] := '{}';
@@ -170,13 +173,38 @@ BEGIN
 		                h.format || ':' || coalesce(st.first_date::text || '..' || st.last_date::text,
 		                                            h.closing_date::text, h.opening_date::text, 'empty'));
 		difference := h.closing_balance - (h.opening_balance + coalesce(st.movements, 0));
+		-- a camt.053 statement has both balances, a camt.052 report both or
+		-- none, in the account's currency (the parser leaves out a balance in
+		-- another currency)
+		problem := CASE
+			WHEN h.format NOT IN ('camt.053', 'camt.052') THEN NULL
+			WHEN h.opening_balance IS NULL AND (h.format = 'camt.053' OR h.closing_balance IS NOT NULL)
+				THEN format('the statement has no opening balance in %s, the account''s currency (Bal of type OPBD or PRCD)', h.currency)
+			WHEN h.closing_balance IS NULL AND (h.format = 'camt.053' OR h.opening_balance IS NOT NULL)
+				THEN format('the statement has no closing balance in %s, the account''s currency (Bal of type CLBD)', h.currency)
+		END;
+		IF problem IS NOT NULL AND coalesce(strict, true) THEN
+			RAISE EXCEPTION 'malformed % statement at line %: %', h.format, h.source_line, problem
+				USING ERRCODE = 'invalid_text_representation',
+				      HINT = 'Import it with strict => false to store it flagged (balanced = false).';
+		END IF;
 
 		-- the figures the bank states must agree with its lines
-		balanced := CASE WHEN difference IS NULL AND h.declared_credits IS NULL AND h.declared_debits IS NULL
+		balanced := CASE WHEN problem IS NOT NULL THEN false
+		                 WHEN difference IS NULL AND h.declared_credits IS NULL AND h.declared_debits IS NULL
 		                 THEN NULL
 		                 ELSE coalesce(difference = 0, true)
 		                      AND coalesce(h.declared_credits = st.credits, true)
 		                      AND coalesce(h.declared_debits = st.debits, true) END;
+		reason := CASE
+			WHEN problem IS NOT NULL THEN problem
+			WHEN difference <> 0 THEN format('opening balance %s + movements %s = %s, but the closing balance is %s',
+			                                 h.opening_balance, coalesce(st.movements, 0),
+			                                 h.opening_balance + coalesce(st.movements, 0), h.closing_balance)
+			WHEN NOT balanced THEN format('its lines total %s in credits and %s in debits, the bank states %s and %s',
+			                              st.credits, st.debits, coalesce(h.declared_credits::text, 'nothing'),
+			                              coalesce(h.declared_debits::text, 'nothing'))
+		END;
 		IF NOT balanced AND coalesce(strict, true) THEN
 			IF difference <> 0 THEN
 				RAISE EXCEPTION 'statement "%" of account % does not balance: opening balance % + movements % = %, but the closing balance is %',
@@ -202,11 +230,11 @@ BEGIN
 		       (company_id, format, account_iban, account_id, statement_ref, currency,
 		        opening_date, opening_balance, closing_date, closing_balance, balanced, content_sha256,
 		        sequence_no, message_id, line_count, movements, balance_difference,
-		        declared_credits, declared_debits, source_line)
+		        declared_credits, declared_debits, source_line, unbalanced_reason)
 		VALUES (company, h.format, h.account_iban::ar.iban, account, ref, h.currency,
 		        h.opening_date, h.opening_balance, h.closing_date, h.closing_balance, balanced, digest,
 		        h.sequence_no, h.message_id, st.stored_lines, coalesce(st.movements, 0), difference,
-		        h.declared_credits, h.declared_debits, h.source_line)
+		        h.declared_credits, h.declared_debits, h.source_line, reason)
 		ON CONFLICT (company_id, account_id, statement_ref, content_sha256) DO NOTHING
 		RETURNING s.id INTO sid;
 		IF sid IS NULL THEN
@@ -251,7 +279,7 @@ BEGIN
 	RETURN QUERY SELECT unnest(all_ids);
 END $$;
 COMMENT ON FUNCTION ar.import_statement(text, text, boolean) IS
-'Parses and stores bank statements (camt.053, camt.054, mt940, csv; detected when format is NULL): one id per statement of the file. Importing the same statement again changes nothing and returns the same id. A statement whose opening balance plus movements differs from its closing balance is refused when strict, else stored with balanced = false.';
+'Parses and stores bank statements (camt.053, camt.054, mt940, csv; detected when format is NULL): one id per statement of the file. Importing the same statement again changes nothing and returns the same id. A statement whose opening balance plus movements differs from its closing balance (or a camt.053 statement without both balances in the account''s currency) is refused when strict, else stored with balanced = false and the reason in unbalanced_reason.';
 
 -- What a credit manager checks after an import.
 CREATE VIEW ar.bank_statement_summary AS

@@ -364,3 +364,36 @@ RESET ROLE;
 SET ROLE ar_collector;
 SELECT ar.import_statement(:'mt940_content') IS NOT NULL AS collector_imports;
 RESET ROLE;
+
+--
+-- camt.054 entries without a booking or value date (both optional in a
+-- notification): dated by the notification's creation date, and the line
+-- says so; without any creation date they are refused, as in a camt.053
+--
+CREATE TEMP TABLE camt054_undated AS SELECT ar.import_statement('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.04"><BkToCstmrDbtCdtNtfctn>
+<GrpHdr><MsgId>STMTIMP-MSG-3</MsgId><CreDtTm>2026-11-21T08:00:00</CreDtTm></GrpHdr>
+<Ntfctn><Id>STMTIMP-NTF-2</Id><CreDtTm>2026-11-22T07:30:00+01:00</CreDtTm><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id></Acct>
+<Ntry><Amt Ccy="EUR">43.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+<NtryDtls><TxDtls><RmtInf><Ustrd>FA-2026-000501</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
+<Ntry><Amt Ccy="EUR">44.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><ValDt><Dt>2026-11-19</Dt></ValDt></Ntry>
+</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>') AS id;
+SELECT t.line_no, t.booking_date, t.value_date, t.additional_info
+  FROM camt054_undated i JOIN ar.bank_transaction t ON t.statement_id = i.id ORDER BY t.line_no;
+SELECT pg_temp.try(replace(replace(pg_temp.camt((SELECT h FROM camt_head) || E'\n<Ntry><Amt Ccy="EUR">5.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></Ntry>',
+                                                'camt.054.001.02'),
+                               'BkToCstmrStmt', 'BkToCstmrDbtCdtNtfctn'), 'Stmt>', 'Ntfctn>')) AS camt054_no_date_at_all;
+
+--
+-- With strict => false, a camt.053 statement without an opening balance, or
+-- with a balance in another currency than the account, is stored flagged
+-- (balanced = false, and why); with strict it is refused, naming the line
+--
+CREATE TEMP TABLE camt_loose AS
+SELECT n, pg_temp.camt(format(E'<Id>STMTIMP-LOOSE-%s</Id>\n<Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>\n', n) || b
+                       || E'\n<Ntry><Amt Ccy="EUR">5.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><BookgDt><Dt>2026-11-20</Dt></BookgDt></Ntry>') AS c
+  FROM (VALUES (1, pg_temp.bal('CLBD', '6.00')),
+               (2, replace(pg_temp.bal('OPBD'), 'EUR', 'USD') || pg_temp.bal('CLBD', '6.00'))) v(n, b);
+SELECT n, pg_temp.try(c) AS strict FROM camt_loose ORDER BY n;
+SELECT n, pg_temp.try(c, NULL, false) AS loose FROM camt_loose ORDER BY n;
+SELECT statement_ref, currency, opening_balance, closing_balance, balanced, unbalanced_reason, line_count
+  FROM ar.bank_statement WHERE statement_ref LIKE 'STMTIMP-LOOSE-%' ORDER BY statement_ref;
