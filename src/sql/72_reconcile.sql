@@ -863,6 +863,7 @@ BEGIN
 		END IF;
 		RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
 	END IF;
+	PERFORM ar._require_company(a.company_id, 'collector');
 	IF a.method NOT IN ('write_off', 'shortfall') THEN
 		RAISE EXCEPTION 'allocation % is a %, not a write-off', allocation_id, a.method
 			USING ERRCODE = 'invalid_parameter_value',

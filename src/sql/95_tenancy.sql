@@ -261,7 +261,7 @@ BEGIN
 	FOREACH t IN ARRAY ARRAY['customer', 'customer_bank_account', 'invoice', 'bank_statement', 'bank_transaction',
 	                         'customer_credit', 'allocation', 'penalty_claim', 'reconcile_config', 'reconcile_run',
 	                         'reconcile_line', 'match_proposal', 'communication', 'dispute', 'payment_promise',
-	                         'payment_plan', 'dunning_block', 'dunning_notice', 'batch_problem'] LOOP
+	                         'payment_plan', 'dunning_block', 'dunning_notice', 'batch_problem', 'write_off_reversal'] LOOP
 		EXECUTE format('ALTER TABLE ar.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', t);
 		EXECUTE format('CREATE POLICY company_read ON ar.%I FOR SELECT '
 		               'USING (company_id = ANY ((SELECT ar._company_ids(''reader''))::bigint[]))', t);
@@ -321,7 +321,8 @@ BEGIN
 	                         'penalty_claims', 'payment_term_violations', 'bank_statement_summary', 'review_queue',
 	                         'reconcile_anomaly', 'reconcile_summary', 'kpi_monthly', 'customer_behaviour',
 	                         'cash_forecast_weekly', 'customer_risk', 'aging_by_bucket', 'payment_model_latest',
-	                         'customer_policy', 'customer_timeline', 'dunning_summary', 'worker_status'] LOOP
+	                         'customer_policy', 'customer_timeline', 'dunning_summary', 'worker_status',
+	                         'write_off_report'] LOOP
 		EXECUTE format('ALTER VIEW ar.%I SET (security_invoker = true)', v);
 	END LOOP;
 END $$;

@@ -20,6 +20,12 @@ DECLARE
 	direction integer := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
 	bad record;
 BEGIN
+	-- whoever writes or deletes them (directly or through any function), the
+	-- caller must collect for the companies of the allocations
+	PERFORM ar._require_company(c.company_id, 'collector')
+	   FROM (SELECT DISTINCT c.company_id FROM changed c) c
+	  WHERE NOT (c.company_id = ANY (ar._company_ids('collector')))
+	  ORDER BY c.company_id;
 	-- invoices
 	PERFORM 1 FROM ar.invoice i WHERE i.id IN (SELECT c.invoice_id FROM changed c) ORDER BY i.id FOR UPDATE OF i;
 	SELECT a.id, a.amount, a.company_id, a.invoice_id, o.open_before, i.id AS found, i.number,
@@ -71,18 +77,19 @@ BEGIN
 	PERFORM 1 FROM ar.bank_transaction t WHERE t.id IN (SELECT c.bank_transaction_id FROM changed c)
 	 ORDER BY t.id FOR UPDATE OF t;
 	SELECT t.id, t.currency, i.currency AS invoice_currency, t.amount, t.allocated_amount, s.delta, (t.id IS NULL) AS missing,
-	       s.bank_transaction_id
+	       s.bank_transaction_id, s.other_company
 	  INTO bad
 	  FROM (SELECT c.bank_transaction_id, sum(c.amount) * direction AS delta,
-	               min(c.invoice_id) FILTER (WHERE c.currency <> c.line_currency) AS foreign_invoice
-	          FROM (SELECT c.*, inv.currency, l.currency AS line_currency
+	               min(c.invoice_id) FILTER (WHERE c.currency <> c.line_currency) AS foreign_invoice,
+	               bool_or(c.company_id <> c.line_company) AS other_company
+	          FROM (SELECT c.*, inv.currency, l.currency AS line_currency, l.company_id AS line_company
 	                  FROM changed c JOIN ar.invoice inv ON inv.id = c.invoice_id
 	                  LEFT JOIN ar.bank_transaction l ON l.id = c.bank_transaction_id
 	                 WHERE c.bank_transaction_id IS NOT NULL) c
 	         GROUP BY c.bank_transaction_id) s
 	  LEFT JOIN ar.bank_transaction t ON t.id = s.bank_transaction_id
 	  LEFT JOIN ar.invoice i ON i.id = s.foreign_invoice
-	 WHERE t.id IS NULL OR s.foreign_invoice IS NOT NULL
+	 WHERE t.id IS NULL OR s.foreign_invoice IS NOT NULL OR s.other_company
 	    OR abs(t.allocated_amount + s.delta) > abs(t.amount) OR sign(t.allocated_amount + s.delta) = -sign(t.amount)
 	 ORDER BY s.bank_transaction_id
 	 LIMIT 1;
@@ -90,6 +97,9 @@ BEGIN
 		IF bad.missing THEN
 			RAISE EXCEPTION 'bank transaction % does not exist', bad.bank_transaction_id
 				USING ERRCODE = 'foreign_key_violation';
+		ELSIF bad.other_company THEN
+			RAISE EXCEPTION 'bank transaction % belongs to another company than the allocation', bad.id
+				USING ERRCODE = 'check_violation';
 		ELSIF bad.invoice_currency IS NOT NULL THEN
 			RAISE EXCEPTION 'bank transaction % is in %, the % is in %', bad.id, bad.currency, 'allocation', bad.invoice_currency
 				USING ERRCODE = 'check_violation';
@@ -252,6 +262,7 @@ BEGIN
 		END IF;
 		RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
 	END IF;
+	PERFORM ar._require_company(a.company_id, 'collector');
 	IF a.method NOT IN ('write_off', 'shortfall') THEN
 		RAISE EXCEPTION 'allocation % is a %, not a write-off', allocation_id, a.method
 			USING ERRCODE = 'invalid_parameter_value',
@@ -287,6 +298,7 @@ DECLARE
 	take numeric;
 	big integer;
 BEGIN
+	PERFORM ar._require_company(mp.company_id, 'collector') FROM ar.match_proposal mp WHERE mp.id = proposal_id;
 	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'no_data_found';
@@ -392,6 +404,7 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
 	END IF;
+	PERFORM ar._require_company(a.company_id, 'collector');
 	IF a.method IN ('write_off', 'credit', 'credit_note', 'shortfall') THEN
 		RAISE EXCEPTION 'allocation % is a %, not a payment', allocation_id, a.method
 			USING ERRCODE = 'invalid_parameter_value',
@@ -623,6 +636,14 @@ COMMENT ON COLUMN ar.write_off_report.reversed_by IS 'Who reversed it.';
 COMMENT ON COLUMN ar.write_off_report.reversal_reason IS 'Why.';
 
 GRANT SELECT ON ar.write_off_report TO ar_reader;
+-- tenancy (95_tenancy.sql): the reversals are company rows, the report reads as its caller
+ALTER TABLE ar.write_off_reversal ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY company_read ON ar.write_off_reversal FOR SELECT
+	USING (company_id = ANY ((SELECT ar._company_ids('reader'))::bigint[]));
+CREATE POLICY company_write ON ar.write_off_reversal FOR ALL
+	USING (company_id = ANY ((SELECT ar._company_ids('admin'))::bigint[]))
+	WITH CHECK (company_id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
+ALTER VIEW ar.write_off_report SET (security_invoker = true);
 
 -- analytics: a confident score never fails
 CREATE OR REPLACE FUNCTION ar.predict_payment(invoice_id bigint)
