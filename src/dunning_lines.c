@@ -32,6 +32,7 @@
  */
 #include "postgres.h"
 
+#include "common/int.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
@@ -50,6 +51,7 @@ PG_FUNCTION_INFO_V1(dunning_lines_out);
 PG_FUNCTION_INFO_V1(dunning_lines_transfn);
 PG_FUNCTION_INFO_V1(dunning_lines_combine);
 PG_FUNCTION_INFO_V1(dunning_lines_final);
+PG_FUNCTION_INFO_V1(dunning_lines_open_from);
 
 static pg_noinline void
 dl_corrupt(const char *detail)
@@ -552,4 +554,29 @@ dunning_lines_final(PG_FUNCTION_ARGS)
 	}
 	result->nlines = nlisted;
 	PG_RETURN_POINTER(result);
+}
+
+/*
+ * ar._lines_open_from(lines, level): the open amounts of the lines that
+ * reached level or more, summed (numeric, two decimals; 0.00 without any).
+ * What ar.run_dunning compares with a level's minimum percentage.
+ */
+Datum
+dunning_lines_open_from(PG_FUNCTION_ARGS)
+{
+	DunLines   *lines = dun_lines_arg(fcinfo, 0);
+	int32		level = PG_GETARG_INT32(1);
+	int64		sum = 0;
+	int			offset = 0;
+
+	for (int i = 0; i < lines->nlines; i++)
+	{
+		const DunLine *line = dun_lines_next(lines, &offset);
+
+		if (line->level >= level && pg_add_s64_overflow(sum, line->open_amount, &sum))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("the open amounts of a dunning notice add up beyond the range of a dunning line")));
+	}
+	PG_RETURN_NUMERIC(int64_div_fast_to_numeric(sum, 2));
 }

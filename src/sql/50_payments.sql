@@ -158,6 +158,177 @@ BEGIN
 	RETURN take;
 END $$;
 
+-- ------------------------------------------------------------ open credits
+
+-- The open credit notes of an account (few next to the invoices): what
+-- ar.open_credits and a dunning run read of them.
+CREATE INDEX invoice_open_credit_note ON ar.invoice (customer_id, currency) WHERE open_amount < 0;
+
+-- What a customer may set off against what it owes, as it stood on as_of:
+-- its credit notes issued by then and still open then (allocations dated
+-- after as_of not counted, cancellations after it not either), and its
+-- customer credit (overpayments, unapplied payments, credit granted)
+-- created by then and not yet used then.  available is positive.
+CREATE FUNCTION ar.open_credits(as_of date DEFAULT current_date)
+RETURNS TABLE (kind text, credit_id bigint, company_id bigint, customer_id bigint, currency char(3),
+               number text, credit_date date, amount numeric, available numeric, note text)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT o.kind, o.credit_id, o.company_id, o.customer_id, o.currency, o.number, o.credit_date, o.amount,
+	       o.available, o.note
+	  FROM (-- credit notes open today (invoice_open_credit_note), as they stood on as_of
+	        SELECT 'credit_note' AS kind, i.id AS credit_id, i.company_id, i.customer_id, i.currency, i.number,
+	               i.issue_date AS credit_date, -i.amount AS amount,
+	               -i.open_amount - coalesce((SELECT sum(a.amount) FROM ar.allocation a
+	                                           WHERE a.invoice_id = i.id AND a.allocated_on > as_of), 0) AS available,
+	               NULL::text AS note
+	          FROM ar.invoice i
+	         WHERE i.open_amount < 0 AND i.issue_date <= as_of
+	        UNION ALL
+	        -- credit notes set off since as_of
+	        SELECT 'credit_note', i.id, i.company_id, i.customer_id, i.currency, i.number, i.issue_date, -i.amount,
+	               -(SELECT sum(a.amount) FROM ar.allocation a WHERE a.invoice_id = i.id AND a.allocated_on > as_of),
+	               NULL
+	          FROM ar.invoice i
+	         WHERE i.id IN (SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > as_of AND a.amount < 0)
+	           AND i.open_amount = 0 AND i.amount < 0 AND i.cancelled_on IS NULL AND i.issue_date <= as_of
+	        UNION ALL
+	        -- credit notes cancelled since as_of
+	        SELECT 'credit_note', i.id, i.company_id, i.customer_id, i.currency, i.number, i.issue_date, -i.amount,
+	               -i.amount, NULL
+	          FROM ar.invoice i
+	         WHERE i.cancelled_on > as_of AND i.amount < 0 AND i.issue_date <= as_of
+	        UNION ALL
+	        -- customer credit not used up today, or used since as_of
+	        SELECT 'customer_credit', cc.id, cc.company_id, cc.customer_id, cc.currency, NULL, cc.created_on, cc.amount,
+	               cc.remaining + coalesce((SELECT sum(a.amount) FROM ar.allocation a
+	                                         WHERE a.customer_credit_id = cc.id AND a.allocated_on > as_of), 0),
+	               coalesce(cc.source || ': ' || cc.note, cc.source)
+	          FROM ar.customer_credit cc
+	         WHERE cc.created_on <= as_of
+	           AND (cc.remaining > 0
+	                OR cc.id IN (SELECT a.customer_credit_id FROM ar.allocation a
+	                              WHERE a.customer_credit_id IS NOT NULL AND a.allocated_on > as_of))) o
+	 WHERE o.available > 0
+$$;
+COMMENT ON FUNCTION ar.open_credits(date) IS
+	'Open credit notes and unapplied customer credit on as_of, one row each (available: what may still be set off then, positive).';
+
+CREATE VIEW ar.open_credit_items AS
+SELECT * FROM ar.open_credits(current_date);
+
+COMMENT ON VIEW ar.open_credit_items IS 'Open credit notes and unapplied customer credit today (ar.open_credits(current_date)): what ar.apply_open_credits would allocate.';
+COMMENT ON COLUMN ar.open_credit_items.kind IS 'credit_note (a negative invoice still open) or customer_credit (ar.customer_credit not yet used).';
+COMMENT ON COLUMN ar.open_credit_items.credit_id IS 'ar.invoice.id of the credit note, or ar.customer_credit.id.';
+COMMENT ON COLUMN ar.open_credit_items.company_id IS 'Company owing the credit.';
+COMMENT ON COLUMN ar.open_credit_items.customer_id IS 'ar.customer.id';
+COMMENT ON COLUMN ar.open_credit_items.currency IS 'Currency of the credit: it is set off only against invoices in the same currency.';
+COMMENT ON COLUMN ar.open_credit_items.number IS 'Credit note number (NULL for customer credit).';
+COMMENT ON COLUMN ar.open_credit_items.credit_date IS 'Issue date of the credit note, or date the customer credit was created.';
+COMMENT ON COLUMN ar.open_credit_items.amount IS 'Its full amount (positive).';
+COMMENT ON COLUMN ar.open_credit_items.available IS 'What is still available to set off (positive).';
+COMMENT ON COLUMN ar.open_credit_items.note IS 'For customer credit: its source (overpayment, unapplied_payment, manual) and note.';
+
+-- Allocates the open credits of the given customers on as_of (their credit
+-- notes and customer credit, oldest first: date, credit notes before
+-- customer credit, id) to their oldest open invoices of the same company
+-- and currency (due date, id) that are issued by as_of and not disputed,
+-- in one statement: each credit covers the invoices its share of the
+-- running total overlaps.  A credit note is set off as ar.apply_credit_note
+-- does (two allocations of opposite sign, method credit_note), customer
+-- credit as ar.apply_customer_credit does (method credit); the allocations
+-- are dated as_of.  The customers' open invoices and credit notes are
+-- locked in id order, then their credits in id order (the order of the
+-- ledger's own triggers): concurrent calls serialise, and a later one sees
+-- what the earlier one allocated.  Each customer served gets an entry in
+-- the communications log.  Returns the allocations made.
+CREATE FUNCTION ar._apply_open_credits(customer_ids bigint[], as_of date)
+RETURNS SETOF ar.allocation
+LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM 1 FROM ar.invoice i
+	  WHERE i.customer_id = ANY (customer_ids) AND i.open_amount <> 0
+	  ORDER BY i.id FOR UPDATE;
+	PERFORM 1 FROM ar.customer_credit cc
+	  WHERE cc.customer_id = ANY (customer_ids) AND cc.remaining > 0
+	  ORDER BY cc.id FOR UPDATE;
+	RETURN QUERY
+	WITH inv AS (
+		SELECT i.id, i.company_id, i.customer_id, i.currency, i.number,
+		       sum(i.open_amount) OVER w - i.open_amount AS start_at, sum(i.open_amount) OVER w AS end_at
+		  FROM ar.invoice i
+		 WHERE i.customer_id = ANY (customer_ids) AND i.open_amount > 0 AND i.issue_date <= as_of AND NOT i.disputed
+		WINDOW w AS (PARTITION BY i.company_id, i.customer_id, i.currency ORDER BY i.due_date, i.id)
+	), cr AS (
+		SELECT c.kind, c.id, c.company_id, c.customer_id, c.currency, c.number,
+		       sum(c.available) OVER w - c.available AS start_at, sum(c.available) OVER w AS end_at
+		  FROM (SELECT 'credit_note' AS kind, i.id, i.company_id, i.customer_id, i.currency, i.number,
+		               i.issue_date AS credit_date, -i.open_amount AS available
+		          FROM ar.invoice i
+		         WHERE i.customer_id = ANY (customer_ids) AND i.open_amount < 0 AND i.issue_date <= as_of
+		        UNION ALL
+		        SELECT 'customer_credit', cc.id, cc.company_id, cc.customer_id, cc.currency, NULL, cc.created_on,
+		               cc.remaining
+		          FROM ar.customer_credit cc
+		         WHERE cc.customer_id = ANY (customer_ids) AND cc.remaining > 0 AND cc.created_on <= as_of) c
+		WINDOW w AS (PARTITION BY c.company_id, c.customer_id, c.currency
+		             ORDER BY c.credit_date, c.kind, c.id)
+	), pairs AS (
+		SELECT cr.kind, cr.id AS credit_id, cr.number AS credit_number, inv.id AS invoice_id, inv.number,
+		       inv.company_id, inv.customer_id, inv.currency,
+		       least(cr.end_at, inv.end_at) - greatest(cr.start_at, inv.start_at) AS take
+		  FROM cr
+		  JOIN inv ON inv.company_id = cr.company_id AND inv.customer_id = cr.customer_id AND inv.currency = cr.currency
+		          AND inv.start_at < cr.end_at AND cr.start_at < inv.end_at
+	), made AS (
+		INSERT INTO ar.allocation (company_id, invoice_id, customer_credit_id, amount, allocated_on, method, note)
+		SELECT p.company_id, r.invoice_id, r.customer_credit_id, r.amount, as_of, r.method, r.note
+		  FROM pairs p
+		 CROSS JOIN LATERAL (VALUES
+		        (p.invoice_id, CASE WHEN p.kind = 'customer_credit' THEN p.credit_id END, p.take,
+		         CASE WHEN p.kind = 'customer_credit' THEN 'credit' ELSE 'credit_note' END,
+		         CASE WHEN p.kind = 'credit_note' THEN 'credit note ' || p.credit_number
+		              ELSE 'customer credit ' || p.credit_id END || ' (open credits applied)'),
+		        (p.credit_id, NULL, -p.take, 'credit_note', 'invoice ' || p.number || ' (open credits applied)'))
+		        r(invoice_id, customer_credit_id, amount, method, note)
+		 WHERE r.amount > 0 OR p.kind = 'credit_note'
+		 ORDER BY p.customer_id, p.currency, p.invoice_id, p.credit_id, r.amount DESC
+		RETURNING *
+	), logged AS (
+		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, detail)
+		SELECT p.company_id, p.customer_id, as_of, 'credits_applied', 'internal',
+		       format('Open credits set off: %s against %s invoice(s)',
+		              string_agg(ar.format_money(p.total, p.currency), ', ' ORDER BY p.currency),
+		              sum(p.invoices)),
+		       string_agg(p.detail, '; ' ORDER BY p.currency)
+		  FROM (SELECT q.company_id, q.customer_id, q.currency, sum(q.take) AS total,
+		               count(DISTINCT q.invoice_id) AS invoices,
+		               string_agg(format('%s %s -> %s', coalesce('credit note ' || q.credit_number, 'customer credit ' || q.credit_id),
+		                                 ar.format_money(q.take, q.currency), q.number),
+		                          ', ' ORDER BY q.invoice_id, q.credit_id) AS detail
+		          FROM pairs q GROUP BY q.company_id, q.customer_id, q.currency) p
+		 GROUP BY p.company_id, p.customer_id
+	)
+	SELECT * FROM made ORDER BY made.id;
+END $$;
+
+-- ar._apply_open_credits for one customer, by a collector.
+CREATE FUNCTION ar.apply_open_credits(customer_id bigint, as_of date DEFAULT current_date)
+RETURNS SETOF ar.allocation
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM ar.customer c WHERE c.id = apply_open_credits.customer_id) THEN
+		RAISE EXCEPTION 'customer % does not exist', coalesce(customer_id::text, 'NULL') USING ERRCODE = 'no_data_found';
+	END IF;
+	IF as_of IS NULL OR NOT isfinite(as_of) THEN
+		RAISE EXCEPTION 'open credits are applied on a finite date, not %', coalesce(as_of::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	RETURN QUERY SELECT * FROM ar._apply_open_credits(ARRAY[customer_id], as_of);
+END $$;
+COMMENT ON FUNCTION ar.apply_open_credits(bigint, date) IS
+	'Allocates the customer''s open credit notes and unapplied customer credit (oldest first) to its oldest open, undisputed invoices of the same company and currency, dated as_of; returns the allocations made.';
+
 CREATE FUNCTION ar.write_off_invoice(invoice_id bigint, reason text, written_off_on date DEFAULT current_date)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$

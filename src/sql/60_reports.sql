@@ -41,21 +41,35 @@ AS $$
 	END
 $$;
 
+-- One row per customer and currency with open items on as_of, or with
+-- customer credit not yet used then.  Open credit notes are in the buckets
+-- (negative) and, again, in credit_notes; unapplied customer credit is in
+-- no bucket: net_balance = total - unapplied_credit is what the customer
+-- owes once every credit is set off.
 CREATE FUNCTION ar.aging_report(as_of date DEFAULT current_date)
 RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
                not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
-               currency char(3), company_id bigint)
+               currency char(3), company_id bigint, credit_notes numeric, unapplied_credit numeric,
+               net_balance numeric)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
 	SELECT c.id, c.code, c.name,
-	       (g.buckets).not_due, (g.buckets).d1_30, (g.buckets).d31_60, (g.buckets).d61_90,
-	       (g.buckets).d91_plus, (g.buckets).total,
-	       g.currency, c.company_id
-	  FROM (SELECT o.customer_id, o.currency, ar.aging(o.open_amount, o.due_date, as_of) AS buckets
+	       coalesce((g.buckets).not_due, 0), coalesce((g.buckets).d1_30, 0), coalesce((g.buckets).d31_60, 0),
+	       coalesce((g.buckets).d61_90, 0), coalesce((g.buckets).d91_plus, 0), coalesce((g.buckets).total, 0),
+	       coalesce(g.currency, u.currency), c.company_id,
+	       coalesce(g.credit_notes, 0), coalesce(u.available, 0),
+	       coalesce((g.buckets).total, 0) - coalesce(u.available, 0)
+	  FROM (SELECT o.customer_id, o.currency, ar.aging(o.open_amount, o.due_date, as_of) AS buckets,
+	               coalesce(sum(o.open_amount) FILTER (WHERE o.amount < 0), 0) AS credit_notes
 	          FROM ar.open_items(as_of) o
 	         GROUP BY o.customer_id, o.currency) g
-	  JOIN ar.customer c ON c.id = g.customer_id
-	 ORDER BY c.code, g.currency
+	  FULL JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
+	               FROM ar.open_credits(as_of) k
+	              WHERE k.kind = 'customer_credit'
+	              GROUP BY k.customer_id, k.currency) u
+	         ON u.customer_id = g.customer_id AND u.currency = g.currency
+	  JOIN ar.customer c ON c.id = coalesce(g.customer_id, u.customer_id)
+	 ORDER BY c.code, coalesce(g.currency, u.currency)
 $$;
 
 CREATE VIEW ar.receivables AS
@@ -63,7 +77,8 @@ SELECT i.id AS invoice_id, i.company_id, i.customer_id, c.code AS customer_code,
        i.number, i.currency, i.issue_date, i.due_date, i.amount, i.open_amount,
        current_date - i.due_date AS days_past_due,
        ar.aging_bucket(current_date - i.due_date) AS aging_bucket,
-       i.status, i.payment_reference
+       i.status, i.payment_reference,
+       CASE WHEN i.amount < 0 THEN 'credit_note' ELSE 'invoice' END AS document_type
   FROM ar.invoice i
   JOIN ar.customer c ON c.id = i.customer_id
  WHERE i.open_amount <> 0
@@ -85,11 +100,12 @@ COMMENT ON COLUMN ar.receivables.days_past_due IS 'Today minus the due date; zer
 COMMENT ON COLUMN ar.receivables.aging_bucket IS 'not_due, d1_30, d31_60, d61_90 or d91_plus.';
 COMMENT ON COLUMN ar.receivables.status IS 'open, partially_paid or disputed.';
 COMMENT ON COLUMN ar.receivables.payment_reference IS 'Reference the customer should quote when paying (free or ISO 11649).';
+COMMENT ON COLUMN ar.receivables.document_type IS 'invoice, or credit_note (negative amount: open until set off, see ar.apply_open_credits).';
 
 CREATE VIEW ar.aging_by_customer AS
 SELECT * FROM ar.aging_report(current_date);
 
-COMMENT ON VIEW ar.aging_by_customer IS 'Aging of open amounts per customer and currency today (ar.aging_report(current_date)).';
+COMMENT ON VIEW ar.aging_by_customer IS 'Aging of open amounts per customer and currency today, with open credit notes and unapplied customer credit (ar.aging_report(current_date)).';
 COMMENT ON COLUMN ar.aging_by_customer.customer_id IS 'ar.customer.id';
 COMMENT ON COLUMN ar.aging_by_customer.customer_code IS 'Customer code.';
 COMMENT ON COLUMN ar.aging_by_customer.customer_name IS 'Customer name.';
@@ -101,6 +117,9 @@ COMMENT ON COLUMN ar.aging_by_customer.d91_plus IS 'Open amount 91 days or more 
 COMMENT ON COLUMN ar.aging_by_customer.total IS 'Total open amount (credit notes included, negative).';
 COMMENT ON COLUMN ar.aging_by_customer.currency IS 'Currency of the row: one row per customer and currency.';
 COMMENT ON COLUMN ar.aging_by_customer.company_id IS 'Company whose receivable it is.';
+COMMENT ON COLUMN ar.aging_by_customer.credit_notes IS 'Open credit notes (negative), already in the buckets and the total.';
+COMMENT ON COLUMN ar.aging_by_customer.unapplied_credit IS 'Customer credit not yet used (positive; in no bucket): overpayments, unapplied payments, credit granted.';
+COMMENT ON COLUMN ar.aging_by_customer.net_balance IS 'What the customer owes once every credit is set off: total - unapplied_credit (negative: we owe it).';
 
 CREATE VIEW ar.customer_credit_balance AS
 SELECT c.company_id, c.customer_id, c.currency, sum(c.remaining) AS available
