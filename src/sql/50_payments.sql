@@ -275,7 +275,7 @@ BEGIN
 		             ORDER BY c.credit_date, c.kind, c.id)
 	), pairs AS (
 		SELECT cr.kind, cr.id AS credit_id, cr.number AS credit_number, inv.id AS invoice_id, inv.number,
-		       inv.company_id, inv.customer_id, inv.currency,
+		       inv.company_id, inv.customer_id, inv.currency, inv.start_at AS invoice_at, cr.start_at AS credit_at,
 		       least(cr.end_at, inv.end_at) - greatest(cr.start_at, inv.start_at) AS take
 		  FROM cr
 		  JOIN inv ON inv.company_id = cr.company_id AND inv.customer_id = cr.customer_id AND inv.currency = cr.currency
@@ -292,7 +292,7 @@ BEGIN
 		        (p.credit_id, NULL, -p.take, 'credit_note', 'invoice ' || p.number || ' (open credits applied)'))
 		        r(invoice_id, customer_credit_id, amount, method, note)
 		 WHERE r.amount > 0 OR p.kind = 'credit_note'
-		 ORDER BY p.customer_id, p.currency, p.invoice_id, p.credit_id, r.amount DESC
+		 ORDER BY p.customer_id, p.currency, p.invoice_at, p.credit_at, r.amount DESC
 		RETURNING *
 	), logged AS (
 		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, detail)
@@ -305,7 +305,7 @@ BEGIN
 		               count(DISTINCT q.invoice_id) AS invoices,
 		               string_agg(format('%s %s -> %s', coalesce('credit note ' || q.credit_number, 'customer credit ' || q.credit_id),
 		                                 ar.format_money(q.take, q.currency), q.number),
-		                          ', ' ORDER BY q.invoice_id, q.credit_id) AS detail
+		                          ', ' ORDER BY q.invoice_at, q.credit_at) AS detail
 		          FROM pairs q GROUP BY q.company_id, q.customer_id, q.currency) p
 		 GROUP BY p.company_id, p.customer_id
 	)

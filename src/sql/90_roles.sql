@@ -22,14 +22,15 @@ END $$;
 
 GRANT SELECT ON ar.company, ar.customer, ar.customer_bank_account, ar.invoice, ar.bank_statement,
                 ar.bank_transaction, ar.customer_credit, ar.allocation,
-                ar.receivables, ar.aging_by_customer, ar.customer_credit_balance
+                ar.receivables, ar.aging_by_customer, ar.customer_credit_balance, ar.open_credit_items
 	TO ar_reader;
-GRANT EXECUTE ON FUNCTION ar.default_company(), ar.open_items(date), ar.aging_report(date)
+GRANT EXECUTE ON FUNCTION ar.default_company(), ar.open_items(date), ar.aging_report(date), ar.open_credits(date)
 	TO ar_reader;
 
 GRANT EXECUTE ON FUNCTION ar.record_payment(text, numeric, date, text),
                           ar.apply_customer_credit(bigint, date),
-                          ar.apply_credit_note(bigint, bigint, numeric, date)
+                          ar.apply_credit_note(bigint, bigint, numeric, date),
+                          ar.apply_open_credits(bigint, date)
 	TO ar_collector;
 
 GRANT INSERT, UPDATE, DELETE ON ar.company, ar.customer, ar.customer_bank_account, ar.invoice,

@@ -77,7 +77,7 @@ END $$;
 RESET client_min_messages;
 SELECT cmp_ok((SELECT count(*) FROM ar.dunning_notice)::int, '>', 150, 'the half-year queued notices');
 SELECT cmp_ok((SELECT count(DISTINCT level) FROM ar.dunning_notice)::int, '=', 6, 'of every level');
-SELECT cmp_ok((SELECT count(*) FROM ar.dunning_notice WHERE status IN ('failed', 'cancelled'))::int, '>', 3,
+SELECT cmp_ok((SELECT count(*) FROM ar.dunning_notice WHERE status IN ('failed', 'cancelled'))::int, '>', 0,
               'some deliveries failed or were cancelled');
 SELECT is((SELECT count(*) FROM ar.dunning_run)::int, 170, 'one run per day');
 
