@@ -2059,19 +2059,22 @@ BEGIN
 	                            %1$L::date + n.delivery_days + n.reply_days AS reply_by,
 	                            -- what the notice claims: the open amounts listed less the credits set off
 	                            s.amount_due - n.credits AS amount_due,
+	                            -- the deduction, under the invoice table
 	                            CASE WHEN n.credits > 0
 	                                 THEN E'\n' || CASE t.render_language WHEN 'fr' THEN 'Avoirs et paiements non affectés : '
 	                                                                       WHEN 'de' THEN 'Gutschriften und nicht zugeordnete Zahlungen: '
 	                                                                       ELSE 'Credit notes and unapplied payments: ' END
 	                                      || ar.format_money(-n.credits, n.currency, t.render_language)
-	                                 ELSE '' END AS deduction) k
+	                            END AS deduction) k
 	 CROSS JOIN LATERAL (SELECT ARRAY[
 	        n.customer_name, n.customer_code, co.name,
 	        coalesce(co.iban, CASE WHEN t.render_language = 'fr' THEN 'indiqué sur nos factures'
 	                               ELSE 'shown on our invoices' END),
 	        ar.format_date(%1$L, t.render_language),
-	        ar._invoice_table(s.lines, n.currency, t.render_language, n.state_penalties AND s.penalties IS NOT NULL)
-	        || k.deduction,
+	        CASE WHEN k.deduction IS NULL
+	             THEN ar._invoice_table(s.lines, n.currency, t.render_language, n.state_penalties AND s.penalties IS NOT NULL)
+	             ELSE ar._invoice_table(s.lines, n.currency, t.render_language, n.state_penalties AND s.penalties IS NOT NULL)
+	                  || k.deduction END,
 	        s.invoice_count::text,
 	        ar.format_money(k.amount_due, n.currency, t.render_language), n.currency::text,
 	        coalesce(ar.format_money(s.interest, n.currency, t.render_language), k.unknown),
