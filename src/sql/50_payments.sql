@@ -316,10 +316,14 @@ END $$;
 CREATE FUNCTION ar.apply_open_credits(customer_id bigint, as_of date DEFAULT current_date)
 RETURNS SETOF ar.allocation
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	company bigint;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM ar.customer c WHERE c.id = apply_open_credits.customer_id) THEN
+	SELECT c.company_id INTO company FROM ar.customer c WHERE c.id = apply_open_credits.customer_id;
+	IF NOT FOUND THEN
 		RAISE EXCEPTION 'customer % does not exist', coalesce(customer_id::text, 'NULL') USING ERRCODE = 'no_data_found';
 	END IF;
+	PERFORM ar._require_company(company, 'collector');
 	IF as_of IS NULL OR NOT isfinite(as_of) THEN
 		RAISE EXCEPTION 'open credits are applied on a finite date, not %', coalesce(as_of::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';

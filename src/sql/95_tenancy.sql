@@ -322,7 +322,7 @@ BEGIN
 	                         'reconcile_anomaly', 'reconcile_summary', 'kpi_monthly', 'customer_behaviour',
 	                         'cash_forecast_weekly', 'customer_risk', 'aging_by_bucket', 'payment_model_latest',
 	                         'customer_policy', 'customer_timeline', 'dunning_summary', 'worker_status',
-	                         'write_off_report'] LOOP
+	                         'write_off_report', 'open_credit_items'] LOOP
 		EXECUTE format('ALTER VIEW ar.%I SET (security_invoker = true)', v);
 	END LOOP;
 END $$;

@@ -6,7 +6,7 @@
 -- resuming the escalation where it stood.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(55);
+SELECT plan(56);
 
 UPDATE ar.company SET name = 'Test SAS', iban = 'FR7630006000011234567890189';
 -- every invoice is due on 31 January 2026 unless said otherwise
@@ -273,9 +273,14 @@ SELECT is((SELECT count(*) FROM ar.apply_open_credits((SELECT id FROM ar.custome
 SELECT throws_ok($$SELECT * FROM ar.apply_open_credits(-1)$$, 'P0002', 'customer -1 does not exist', 'an unknown customer is an error');
 SELECT throws_ok($$SELECT * FROM ar.apply_open_credits((SELECT min(id) FROM ar.customer), 'infinity')$$, '22023', NULL,
                  'so is an infinite date');
-SET LOCAL ROLE ar_collector;
+CREATE ROLE rr_collector IN ROLE ar_collector;
+SELECT ar.grant_company_access('rr_collector', 'DEFAULT', 'collector');
+SELECT c.id AS rr_other FROM ar.customer c JOIN ar.company co ON co.id = c.company_id WHERE co.code = 'OTHER' \gset
+SET LOCAL ROLE rr_collector;
 SELECT lives_ok($$SELECT * FROM ar.apply_open_credits((SELECT id FROM ar.customer WHERE code = 'R-NEIGHBOUR'))$$,
-                'a collector may apply open credits');
+                'a collector of the company may apply open credits');
+SELECT throws_ok(format('SELECT * FROM ar.apply_open_credits(%s)', :rr_other), '42501', NULL,
+                 'not for a customer of a company it does not act for');
 RESET ROLE;
 SET LOCAL ROLE ar_reader;
 SELECT throws_ok($$SELECT * FROM ar.apply_open_credits((SELECT id FROM ar.customer WHERE code = 'R-NEIGHBOUR'))$$, '42501', NULL,

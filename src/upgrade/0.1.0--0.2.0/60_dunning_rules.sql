@@ -138,10 +138,14 @@ END $$;
 CREATE FUNCTION ar.apply_open_credits(customer_id bigint, as_of date DEFAULT current_date)
 RETURNS SETOF ar.allocation
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	company bigint;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM ar.customer c WHERE c.id = apply_open_credits.customer_id) THEN
+	SELECT c.company_id INTO company FROM ar.customer c WHERE c.id = apply_open_credits.customer_id;
+	IF NOT FOUND THEN
 		RAISE EXCEPTION 'customer % does not exist', coalesce(customer_id::text, 'NULL') USING ERRCODE = 'no_data_found';
 	END IF;
+	PERFORM ar._require_company(company, 'collector');
 	IF as_of IS NULL OR NOT isfinite(as_of) THEN
 		RAISE EXCEPTION 'open credits are applied on a finite date, not %', coalesce(as_of::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
@@ -339,6 +343,8 @@ BEGIN
 	IF run_dunning.dry_run IS NULL THEN
 		RAISE EXCEPTION 'dry_run must be true or false, not NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- a run decides for every company at once (one ar.dunning_run per date)
+	PERFORM ar._require_all_companies('collector');
 	IF real_run THEN
 		-- runs queue one after the other; a date already run queues nothing
 		PERFORM pg_advisory_xact_lock(hashtext('ar_collect.run_dunning'));
@@ -861,3 +867,8 @@ REVOKE ALL ON FUNCTION ar.open_credits(date), ar._apply_open_credits(bigint[], d
 GRANT EXECUTE ON FUNCTION ar.open_credits(date), ar.aging_report(date) TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar.apply_open_credits(bigint, date) TO ar_collector;
 GRANT SELECT ON ar.open_credit_items, ar.aging_by_customer, ar.aging_by_bucket TO ar_reader;
+-- the views made again read as the caller, as 95_tenancy.sql makes them
+ALTER VIEW ar.receivables SET (security_invoker = true);
+ALTER VIEW ar.aging_by_customer SET (security_invoker = true);
+ALTER VIEW ar.aging_by_bucket SET (security_invoker = true);
+ALTER VIEW ar.open_credit_items SET (security_invoker = true);
