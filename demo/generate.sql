@@ -375,13 +375,29 @@ BEGIN
 	       (CASE language WHEN 'fr' THEN (ARRAY['comptabilite', 'compta', 'facturation'])[1 + n % 3]
 	                      WHEN 'de' THEN 'buchhaltung' ELSE 'accounts' END)
 	       || '@' || ar_demo.slug(core) || '.' || tld AS email,
+	       -- a postal address, from the draws already made (no new random draw)
+	       CASE WHEN country IN ('FR', 'BE', 'LU') OR (country = 'CH' AND language = 'fr')
+	            THEN (1 + n % 148) || ' ' || (ARRAY['rue de la République', 'avenue Jean Jaurès', 'boulevard Victor Hugo',
+	                                               'rue Pasteur', 'rue du Commerce', 'chemin des Prés'])[1 + n % 6]
+	            WHEN country IN ('GB', 'US')
+	            THEN (1 + n % 148) || ' ' || (ARRAY['High Street', 'Station Road', 'Church Lane', 'Mill Road'])[1 + n % 4]
+	            ELSE (CASE country WHEN 'ES' THEN (ARRAY['Calle Mayor', 'Avenida de la Constitución'])[1 + n % 2]
+	                               WHEN 'IT' THEN (ARRAY['Via Roma', 'Corso Italia'])[1 + n % 2]
+	                               WHEN 'NL' THEN (ARRAY['Kerkstraat', 'Stationsweg'])[1 + n % 2]
+	                               ELSE (ARRAY['Hauptstraße', 'Bahnhofstraße', 'Industriestraße'])[1 + n % 3] END)
+	                 || ' ' || (1 + n % 148) END AS address_line1,
+	       CASE WHEN country = 'GB' THEN (ARRAY['EC1A', 'M1', 'BS1', 'LS1', 'S1', 'G1', 'B1'])[1 + city_index % 7] || ' ' || (1 + n % 9) || 'AB'
+	            WHEN country IN ('BE', 'LU', 'CH') THEN (1000 + n * 37 % 8999)::text
+	            WHEN country = 'NL' THEN (1000 + n * 37 % 8999) || ' AB'
+	            ELSE lpad((10000 + n * 37 % 89999)::text, 5, '0') END AS postcode,
+	       cities[1 + city_index] AS city,
 	       -- high-risk accounts are small ones
 	       volume * CASE behaviour WHEN 'high_risk' THEN 0.5 ELSE 1 END AS volume,
 	       ln(1200) + 0.7 * sqrt(-2 * ln(r_size1)) * cos(2 * pi() * r_size2) + 0.2 * ln(volume) AS log_size
 	  FROM ranked;
 
-	INSERT INTO ar.customer (code, name, country, email, phone, language)
-	SELECT code, name, country, email, phone, language FROM demo_customer ORDER BY n;
+	INSERT INTO ar.customer (code, name, country, email, phone, language, address_line1, postcode, city)
+	SELECT code, name, country, email, phone, language, address_line1, postcode, city FROM demo_customer ORDER BY n;
 	-- Payment habits (see ar_demo.planned_delay).  A customer pays on any
 	-- working day (20%; half of the high-risk ones), on one weekday (30%), on
 	-- one day of the month (30%) or on two (20%).  Its lag after the due

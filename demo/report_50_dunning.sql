@@ -1,5 +1,7 @@
 -- Dunning on the demo ledger: the notices queued on the generation's date
--- by level, six weeks of deliveries, and one mise en demeure as it is sent.
+-- by level, six weeks of deliveries, one mise en demeure as it is sent, and
+-- final reminders (level 3) to a German, a British and an English-speaking
+-- customer: each states its own law, rates and indemnity.
 -- Amounts are never summed across currencies.
 \set ON_ERROR_STOP on
 \pset numericlocale on
@@ -55,3 +57,28 @@ SELECT t.as_of AS "date", t.kind AS "event", t.summary AS "what", coalesce(t.pro
   FROM ar.customer_timeline t
  WHERE t.customer_code = :'customer_code'
  ORDER BY t.as_of, t.notice_id NULLS FIRST, t.kind <> 'notice_queued', t.id;
+
+-- final reminders abroad: the law of each customer's regime, in its language
+\echo '=== Final reminders (level 3) to a German, a British and an English-speaking customer'
+\echo
+\pset format unaligned
+\pset tuples_only on
+SELECT E'----- ' || x.who || ' | ' || x.channel || ' | ' || x.language || ' | queued on ' || x.as_of
+       || E'\nSubject: ' || x.subject || E'\n\n' || x.body || E'\n'
+  FROM (SELECT DISTINCT ON (w.who) w.who, n.channel, n.language, n.as_of, n.subject, n.body
+          FROM ar.dunning_notice n
+          JOIN ar.customer c ON c.id = n.customer_id
+         CROSS JOIN LATERAL (SELECT CASE WHEN c.country = 'DE' AND n.language = 'de' THEN 'DE customer (DE_B2B)'
+                                         WHEN c.country = 'GB' THEN 'UK customer (UK_LPA)'
+                                         WHEN n.language = 'en' AND c.country NOT IN ('GB', 'US') THEN 'EN customer (' || coalesce(c.penalty_regime, 'FR_LME') || ')'
+                                    END AS who) w
+         WHERE n.level = 3 AND w.who IS NOT NULL
+         ORDER BY w.who, n.as_of DESC, n.amount_due DESC, n.id) x
+ ORDER BY x.who;
+\pset tuples_only off
+\pset format aligned
+
+\echo '=== Reference rates the letters miss (add them with ar.add_reference_rate)'
+\echo
+SELECT series, known_through, needed_from, needed_through, array_to_string(regimes, ', ') AS regimes
+  FROM ar.missing_reference_rates(:'as_of');

@@ -26,6 +26,12 @@
  * when unknown, a double quote in the number doubled.  Example:
  *   {(17,"FA-17",2026-01-25,65,1,1200.00,800.00,12.34,40.00)}
  *
+ * ar._dunning_lines_subset(lines, ids bigint[], keep boolean) returns the
+ * lines whose invoice is in ids (keep) or not (not keep), in their order;
+ * ar._dunning_lines_totals(lines) their figures as ar._dunning_totals
+ * gives them (ar._dunning_totals_result, amounts in cents): a notice that
+ * separates or leaves out the invoices never reminded before uses them.
+ *
  * Copyright (c) the ar_collect authors
  *
  *-------------------------------------------------------------------------
@@ -33,7 +39,11 @@
 #include "postgres.h"
 
 #include "common/int.h"
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -52,6 +62,8 @@ PG_FUNCTION_INFO_V1(dunning_lines_transfn);
 PG_FUNCTION_INFO_V1(dunning_lines_combine);
 PG_FUNCTION_INFO_V1(dunning_lines_final);
 PG_FUNCTION_INFO_V1(dunning_lines_open_from);
+PG_FUNCTION_INFO_V1(dunning_lines_subset);
+PG_FUNCTION_INFO_V1(dunning_lines_totals);
 
 static pg_noinline void
 dl_corrupt(const char *detail)
@@ -579,4 +591,147 @@ dunning_lines_open_from(PG_FUNCTION_ARGS)
 					 errmsg("the open amounts of a dunning notice add up beyond the range of a dunning line")));
 	}
 	PG_RETURN_NUMERIC(int64_div_fast_to_numeric(sum, 2));
+}
+
+/* True when id is among the n sorted ids. */
+static bool
+dl_id_in(int64 id, const int64 *ids, int n)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] == id)
+			return true;
+		if (ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return false;
+}
+
+static int
+dl_id_compare(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * ar._dunning_lines_subset(lines, ids bigint[], keep boolean): the lines
+ * whose invoice id is in ids (keep) or is not (not keep), in their order.
+ * NULL lines: NULL; NULL ids: none; NULL elements of ids are ignored.
+ */
+Datum
+dunning_lines_subset(PG_FUNCTION_ARGS)
+{
+	DunLines   *lines;
+	DunLines   *result;
+	int64	   *ids = NULL;
+	int			nids = 0;
+	bool		keep;
+	int			offset = 0;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	lines = dun_lines_arg(fcinfo, 0);
+	keep = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+	if (!PG_ARGISNULL(1))
+	{
+		ArrayType  *array = PG_GETARG_ARRAYTYPE_P(1);
+		Datum	   *elems;
+		bool	   *nulls;
+		int			count;
+
+		if (ARR_NDIM(array) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("ids must be a one-dimensional array, not %d-dimensional", ARR_NDIM(array))));
+		deconstruct_array(array, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &count);
+		ids = palloc(sizeof(int64) * Max(count, 1));
+		for (int i = 0; i < count; i++)
+			if (!nulls[i])
+				ids[nids++] = DatumGetInt64(elems[i]);
+		qsort(ids, nids, sizeof(int64), dl_id_compare);
+	}
+	result = dl_new(lines->used);
+	while (offset < lines->used)
+	{
+		const DunLine *line = dun_lines_next(lines, &offset);
+		int			size = DUN_LINE_SIZE(line->number_len);
+
+		if (dl_id_in(line->invoice_id, ids, nids) != keep)
+			continue;
+		memcpy(DUN_LINES_DATA(result) + result->used, line, size);
+		result->used += size;
+		result->nlines++;
+	}
+	PG_RETURN_POINTER(result);
+}
+
+/*
+ * ar._dunning_lines_totals(lines) returns ar._dunning_totals_result: the
+ * highest level of the lines, their count, the sums of their open amounts,
+ * interest, fixed fees and penalties (interest and penalties NULL when an
+ * interest is not known, the fixed fees NULL when a fee is not), and how
+ * many lines have no known interest.  NULL lines: NULL.
+ */
+Datum
+dunning_lines_totals(PG_FUNCTION_ARGS)
+{
+	DunLines   *lines;
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7] = {0};
+	int128		open = 0,
+				interest = 0,
+				fee = 0;
+	bool		interest_known = true,
+				fee_known = true;
+	int32		r = -1;
+	int64		problems = 0;
+	int			offset = 0;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	lines = dun_lines_arg(fcinfo, 0);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE || tupdesc->natts != 7)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ar._dunning_lines_totals must return ar._dunning_totals_result")));
+	while (offset < lines->used)
+	{
+		const DunLine *line = dun_lines_next(lines, &offset);
+
+		r = Max(r, line->level);
+		open += line->open_amount;
+		if (line->flags & DUN_LINE_INTEREST)
+			interest += line->interest;
+		else
+		{
+			interest_known = false;
+			problems++;
+		}
+		if (line->flags & DUN_LINE_FEE)
+			fee += line->fixed_fee;
+		else
+			fee_known = false;
+	}
+	values[0] = Int32GetDatum(r);
+	values[1] = Int64GetDatum(lines->nlines);
+	nulls[2] = lines->nlines == 0;
+	values[2] = nulls[2] ? (Datum) 0 : dec128_to_numeric(open, 2);
+	nulls[3] = nulls[5] = lines->nlines == 0 || !interest_known || !fee_known;
+	nulls[4] = lines->nlines == 0 || !fee_known;
+	values[3] = nulls[3] ? (Datum) 0 : dec128_to_numeric(interest, 2);
+	values[4] = nulls[4] ? (Datum) 0 : dec128_to_numeric(fee, 2);
+	values[5] = nulls[5] ? (Datum) 0 : dec128_to_numeric(interest + fee, 2);
+	values[6] = Int64GetDatum(problems);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

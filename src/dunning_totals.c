@@ -15,6 +15,8 @@
  *   interest, indemnity, penalties
  *                  sums of their interest, fixed fees and totals, NULL when
  *                  a total is NULL (a penalty not computed) or none listed;
+ *                  except the indemnity: fixed fees need no rate, so it is
+ *                  NULL only when a fixed fee is NULL (or none listed);
  *   problems       how many have a problem text.
  * Sums are exact (int128 at the largest display scale of the values summed,
  * as sum(numeric) prints them).  Rows with a NULL level are ignored, as
@@ -51,6 +53,10 @@
 #define DT_INTEREST		1
 #define DT_FEE			2
 #define DT_TOTAL		3
+
+/* What a listing does not know: a total (so its penalties), a fixed fee. */
+#define DT_UNKNOWN_TOTAL	1
+#define DT_UNKNOWN_FEE		2
 #define DT_NSUMS		4
 
 /* Result attributes of ar._dunning_totals_result. */
@@ -64,7 +70,7 @@ typedef struct DunTotalsState
 	int64		problems[DT_NLISTINGS];
 	int32		scale[DT_NLISTINGS][DT_NSUMS];
 	uint8		seen[DT_NLISTINGS][DT_NSUMS];	/* a non-NULL value summed */
-	uint8		unknown[DT_NLISTINGS];	/* a NULL total */
+	uint8		unknown[DT_NLISTINGS];	/* DT_UNKNOWN_* bits */
 	uint8		pad[6];
 	int128		sums[DT_NLISTINGS][DT_NSUMS];
 } DunTotalsState;
@@ -150,7 +156,8 @@ dt_state_for_update(FunctionCallInfo fcinfo)
 /* ------------------------------------------------------------------------
  * Text form: (r;hi;zero), each listing
  *   count,problems,unknown,open,interest,fee,total
- * where unknown is t or f and a sum is a plain decimal at its scale, or
+ * where unknown is f (everything known), i (a total not known), e (a fixed
+ * fee not known) or t (both) and a sum is a plain decimal at its scale, or
  * empty when no value was summed.  Example:
  *   (2;3,0,f,1200.00,12.34,120.00,132.34;0,0,f,,,,)
  * ------------------------------------------------------------------------
@@ -226,9 +233,11 @@ dunning_totals_state_in(PG_FUNCTION_ARGS)
 		if (!dt_parse_int(&p, 0, PG_INT64_MAX, &state->problems[l]))
 			dt_bad_text(text, "A count of problems must be a non-negative integer.");
 		dt_expect(text, &p, ',', "Seven comma-separated fields per listing are expected.");
-		if (*p != 't' && *p != 'f')
-			dt_bad_text(text, "Unknown must be t or f.");
-		state->unknown[l] = (*p++ == 't');
+		if (*p != 't' && *p != 'f' && *p != 'i' && *p != 'e')
+			dt_bad_text(text, "Unknown must be t, i, e or f.");
+		state->unknown[l] = *p == 't' ? DT_UNKNOWN_TOTAL | DT_UNKNOWN_FEE :
+			*p == 'i' ? DT_UNKNOWN_TOTAL : *p == 'e' ? DT_UNKNOWN_FEE : 0;
+		p++;
 		for (int i = 0; i < DT_NSUMS; i++)
 		{
 			int			scale;
@@ -260,7 +269,8 @@ dunning_totals_state_out(PG_FUNCTION_ARGS)
 	for (int l = 0; l < DT_NLISTINGS; l++)
 	{
 		appendStringInfo(&buf, ";" INT64_FORMAT "," INT64_FORMAT ",%c",
-						 state->count[l], state->problems[l], state->unknown[l] ? 't' : 'f');
+						 state->count[l], state->problems[l],
+						 "fiet"[state->unknown[l] & (DT_UNKNOWN_TOTAL | DT_UNKNOWN_FEE)]);
 		for (int i = 0; i < DT_NSUMS; i++)
 		{
 			appendStringInfoChar(&buf, ',');
@@ -309,7 +319,9 @@ dunning_totals_transfn(PG_FUNCTION_ARGS)
 		if (!PG_ARGISNULL(2 + i))
 			dt_add(state, l, i, PG_GETARG_DATUM(2 + i));
 	if (PG_ARGISNULL(2 + DT_TOTAL))
-		state->unknown[l] = 1;
+		state->unknown[l] |= DT_UNKNOWN_TOTAL;
+	if (PG_ARGISNULL(2 + DT_FEE))
+		state->unknown[l] |= DT_UNKNOWN_FEE;
 	if (!PG_ARGISNULL(6))
 		state->problems[l]++;
 	PG_RETURN_POINTER(state);
@@ -380,13 +392,15 @@ dunning_totals_final(PG_FUNCTION_ARGS)
 	tupdesc = agg_result_desc(fcinfo, "ar._dunning_totals_result", DT_NRESULT);
 	state = dt_state_arg(fcinfo, 0);
 	l = state->r >= 1 ? DT_HIGH : DT_ZERO;
-	known = state->count[l] > 0 && !state->unknown[l];
+	known = state->count[l] > 0 && !(state->unknown[l] & DT_UNKNOWN_TOTAL);
 
 	values[0] = Int32GetDatum(state->r);
 	values[1] = Int64GetDatum(state->count[l]);
 	for (int i = 0; i < DT_NSUMS; i++)
 	{
-		bool		shown = state->seen[l][i] && (i == DT_OPEN || known);
+		bool		shown = state->seen[l][i] &&
+			(i == DT_OPEN ? true :
+			 i == DT_FEE ? state->count[l] > 0 && !(state->unknown[l] & DT_UNKNOWN_FEE) : known);
 
 		nulls[2 + i] = !shown;
 		values[2 + i] = shown ? dec128_to_numeric(state->sums[l][i], state->scale[l][i]) : (Datum) 0;

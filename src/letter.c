@@ -18,10 +18,12 @@
  *
  * ar.format_money(amount numeric, currency text, language text) text
  *   Rounded to the cent, half away from zero: "1 234,56 EUR" in French (with
- *   no-break spaces in a UTF8 database), "1,234.56 EUR" in other languages.
+ *   no-break spaces in a UTF8 database), "1.234,56 EUR" in German,
+ *   "1,234.56 EUR" in other languages.
  *
  * ar.format_date(d date, language text) text
- *   "1er mars 2026" in French, "1 March 2026" in other languages.
+ *   "1er mars 2026" in French, "1. März 2026" in German, "1 March 2026" in
+ *   other languages.
  *
  * ar._compress_letter(body text) text
  *   The same text, compressed in line with LZ4 (when the server has it and
@@ -79,7 +81,8 @@ PG_FUNCTION_INFO_V1(ar_compress_letter);
 typedef enum LetterLanguage
 {
 	LANG_EN,
-	LANG_FR
+	LANG_FR,
+	LANG_DE
 } LetterLanguage;
 
 static LetterLanguage
@@ -88,9 +91,12 @@ letter_language(text *language)
 	const char *s = VARDATA_ANY(language);
 	int			len = VARSIZE_ANY_EXHDR(language);
 
-	if (len >= 2 && (s[0] == 'f' || s[0] == 'F') && (s[1] == 'r' || s[1] == 'R') &&
-		(len == 2 || s[2] == '-' || s[2] == '_'))
+	if (len < 2 || (len > 2 && s[2] != '-' && s[2] != '_'))
+		return LANG_EN;
+	if ((s[0] == 'f' || s[0] == 'F') && (s[1] == 'r' || s[1] == 'R'))
 		return LANG_FR;
+	if ((s[0] == 'd' || s[0] == 'D') && (s[1] == 'e' || s[1] == 'E'))
+		return LANG_DE;
 	return LANG_EN;
 }
 
@@ -270,10 +276,10 @@ append_grouped(StringInfo out, const char *digits, LetterLanguage lang)
 	for (i = 0; i < intlen; i++)
 	{
 		if (i > 0 && (intlen - i) % 3 == 0)
-			appendStringInfoString(out, lang == LANG_FR ? nbsp() : ",");
+			appendStringInfoString(out, lang == LANG_FR ? nbsp() : lang == LANG_DE ? "." : ",");
 		appendStringInfoChar(out, p[i]);
 	}
-	appendStringInfoChar(out, lang == LANG_FR ? ',' : '.');
+	appendStringInfoChar(out, lang == LANG_EN ? '.' : ',');
 	for (i = 0, p = point ? point + 1 : ""; i < 2; i++)
 		appendStringInfoChar(out, *p ? *p++ : '0');
 }
@@ -334,11 +340,15 @@ static const char *const months_fr[12] = {
 	"janvier", "f\xC3\xA9vrier", "mars", "avril", "mai", "juin", "juillet", "ao\xC3\xBBt",
 	"septembre", "octobre", "novembre", "d\xC3\xA9" "cembre"
 };
+static const char *const months_de[12] = {
+	"Januar", "Februar", "M\xC3\xA4rz", "April", "Mai", "Juni", "Juli", "August",
+	"September", "Oktober", "November", "Dezember"
+};
 static const char *const months_short[12] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"
 };
 
-/* Appends the long form of a date: 1er mars 2026, 1 March 2026. */
+/* Appends the long form of a date: 1er mars 2026, 1. März 2026, 1 March 2026. */
 static void
 append_long_date(StringInfo out, DateADT d, LetterLanguage lang)
 {
@@ -354,6 +364,8 @@ append_long_date(StringInfo out, DateADT d, LetterLanguage lang)
 	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &day);
 	if (lang == LANG_FR)
 		appendStringInfo(out, "%d%s %s %d", day, day == 1 ? "er" : "", server_text(months_fr[m - 1]), y);
+	else if (lang == LANG_DE)
+		appendStringInfo(out, "%d. %s %d", day, server_text(months_de[m - 1]), y);
 	else
 		appendStringInfo(out, "%d %s %d", day, months_en[m - 1], y);
 }
@@ -379,12 +391,14 @@ append_short_date(StringInfo out, DateADT d, LetterLanguage lang)
 	}
 	appendStringInfoChar(out, '0' + day / 10);
 	appendStringInfoChar(out, '0' + day % 10);
-	if (lang == LANG_FR)
+	if (lang != LANG_EN)
 	{
-		appendStringInfoChar(out, '/');
+		char		sep = lang == LANG_FR ? '/' : '.';
+
+		appendStringInfoChar(out, sep);
 		appendStringInfoChar(out, '0' + m / 10);
 		appendStringInfoChar(out, '0' + m % 10);
-		appendStringInfoChar(out, '/');
+		appendStringInfoChar(out, sep);
 	}
 	else
 	{
@@ -431,6 +445,9 @@ static const char *const headers_en[NCOLUMNS] = {
 static const char *const headers_fr[NCOLUMNS] = {
 	"Facture", "\xC3\x89" "ch\xC3\xA9" "ance", "Montant TTC", "Reste d\xC3\xBB", "Retard",
 	"P\xC3\xA9" "nalit\xC3\xA9s", "Indemnit\xC3\xA9"
+};
+static const char *const headers_de[NCOLUMNS] = {
+	"Rechnung", "F\xC3\xA4lligkeit", "Betrag", "Offen", "Verzug", "Zinsen", "Pauschale"
 };
 
 /* A cell: where its text is in the cells buffer, and its width in characters. */
@@ -549,7 +566,8 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 	start = 0;
 	for (col = 0; col < ncolumns; col++)
 	{
-		appendStringInfoString(&buf, server_text(lang == LANG_FR ? headers_fr[col] : headers_en[col]));
+		appendStringInfoString(&buf, server_text(lang == LANG_FR ? headers_fr[col] :
+												 lang == LANG_DE ? headers_de[col] : headers_en[col]));
 		header[col] = end_cell(&buf, &start);
 		widths[col] = header[col].width;
 	}
@@ -576,7 +594,7 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 
 			pg_ltoa(line->days_late, number);
 			appendStringInfoString(&buf, number);
-			appendStringInfoString(&buf, lang == LANG_FR ? " j" : " d");
+			appendStringInfoString(&buf, lang == LANG_FR ? " j" : lang == LANG_DE ? " T." : " d");
 		}
 		row[COL_LATE] = end_cell(&buf, &start);
 		if (wide)

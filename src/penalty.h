@@ -170,6 +170,7 @@ typedef struct PenResult
 	int128		numerator;
 	int128		interest;		/* 10^-out_scale units */
 	int128		fee;			/* 10^-out_scale units */
+	bool		fee_known;		/* fee computed (it needs no rate) */
 	int			nsegments;
 	int			maxsegments;
 	PenSegment *segments;		/* only when asked for */

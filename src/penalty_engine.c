@@ -500,6 +500,7 @@ pen_compute(const PenCase *c, PenResult *r, bool want_segments, PenError *err)
 
 	if (!pen_fixed_fee(c, outstanding, &r->fee, err))
 		return false;
+	r->fee_known = true;
 
 	for (day = first_late; day <= end;)
 	{

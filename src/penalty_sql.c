@@ -279,8 +279,11 @@ pen_result_datum(FunctionCallInfo fcinfo, const PenCase *c, const PenResult *r, 
 	values[0] = Int32GetDatum(r->days_late);
 	if (problem != NULL)
 	{
-		nulls[1] = nulls[2] = nulls[3] = true;
-		values[1] = values[2] = values[3] = (Datum) 0;
+		/* the fixed fee needs no rate: known even when a rate is not */
+		nulls[1] = nulls[3] = true;
+		values[1] = values[3] = (Datum) 0;
+		nulls[2] = !r->fee_known;
+		values[2] = r->fee_known ? NumericGetDatum(pen_make_numeric(r->fee, scale)) : (Datum) 0;
 	}
 	else
 	{

@@ -27,7 +27,9 @@
  *      no dunning has been run for today (by the worker or by hand), records
  *      a run, then ar._worker_dunning(run) runs ar.run_dunning(today).  After
  *      downtime this catches up exactly once: one run, for today;
- *   5. ar._worker_cycle_done() records the cycle in ar.worker_state.
+ *   5. ar._worker_rates_check(): once a day, a WARNING in the server log
+ *      listing the reference rates letters need and do not have yet;
+ *   6. ar._worker_cycle_done() records the cycle in ar.worker_state.
  *
  * A unit that fails is rolled back, its error logged and recorded (run
  * marked failed, last error in ar.worker_state) in a new transaction, and it
@@ -469,6 +471,14 @@ worker_cycle(void)
 		if (!run_recorded_unit("dunning", "SELECT ar._worker_dunning($1)", r.value, &error))
 			ok = false;
 	}
+	if (got_sigterm)
+		return;
+
+	/* once a day, the reference rates letters need and do not have */
+	r = run_simple_unit("checking for the rates check",
+						"SELECT (to_regprocedure('ar._worker_rates_check()') IS NOT NULL)::int::bigint");
+	if (r.ok && !r.isnull && r.value == 1)
+		(void) run_simple_unit("checking the reference rates", "SELECT ar._worker_rates_check()");
 	if (got_sigterm)
 		return;
 

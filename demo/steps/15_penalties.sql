@@ -23,6 +23,7 @@ SELECT ar.assume_rates_unchanged(:'demo_as_of',
 UPDATE ar.customer SET penalty_regime = 'DE_B2B' WHERE country = 'DE';
 UPDATE ar.customer SET penalty_regime = 'EU_2011_7' WHERE country IN ('BE', 'ES', 'IT', 'NL', 'LU');
 UPDATE ar.invoice SET penalty_regime = 'UK_LPA' WHERE currency = 'GBP';
+UPDATE ar.customer SET penalty_regime = 'UK_LPA' WHERE country = 'GB';
 
 INSERT INTO ar.penalty_regime_fee (regime, currency, min_amount, fee)
 VALUES ('FR_LME', 'CHF', 0, 37.00), ('FR_LME', 'USD', 0, 43.00)

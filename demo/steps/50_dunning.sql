@@ -11,6 +11,13 @@ SELECT as_of AS demo_as_of FROM ar_demo.generation ORDER BY id DESC LIMIT 1 \gse
 
 UPDATE ar.company SET name = 'Distribution Dupont SAS', iban = 'FR7630006000011234567890189'
  WHERE is_default AND iban IS NULL;
+-- what its letters print (checked: SIRET and VAT number keys, share capital of a SAS)
+UPDATE ar.company
+   SET legal_name = 'Distribution Dupont SAS', legal_form = 'SAS', share_capital = 150000,
+       address_line1 = '12 rue de la République', postcode = '69002', city = 'Lyon',
+       siret = '552 100 554 00013', rcs_city = 'Lyon', vat_number = 'FR 96 552 100 554',
+       email = 'recouvrement@dupont.example', phone = '+33 4 72 00 00 00'
+ WHERE is_default;
 
 -- a few disputes and promises, recorded during the period
 SELECT count(ar.open_dispute(i.id, 'Quantités livrées contestées par le client', :'demo_as_of'::date - 30))

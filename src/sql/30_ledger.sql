@@ -18,7 +18,23 @@ CREATE TABLE ar.company (
 	currency    char(3) NOT NULL DEFAULT 'EUR' CHECK (currency ~ '^[A-Z]{3}$'),
 	iban        ar.iban,
 	is_default  boolean NOT NULL DEFAULT false,
-	created_at  timestamptz NOT NULL DEFAULT now()
+	created_at  timestamptz NOT NULL DEFAULT now(),
+	-- what its letters print (82_letters.sql: validation, comments)
+	legal_name     text,
+	legal_form     text,
+	address_line1  text,
+	address_line2  text,
+	postcode       text,
+	city           text,
+	siren          text,
+	siret          text,
+	rcs_city       text,
+	vat_number     text,
+	share_capital  numeric CONSTRAINT company_share_capital_positive
+		CHECK (share_capital > 0 AND share_capital < 1e15 AND share_capital = round(share_capital, 2)),
+	email          text,
+	phone          text,
+	language       text NOT NULL DEFAULT 'fr' CONSTRAINT company_language_code CHECK (language ~ '^[a-z]{2}$')
 );
 CREATE UNIQUE INDEX company_single_default ON ar.company (is_default) WHERE is_default;
 INSERT INTO ar.company (code, name, is_default) VALUES ('DEFAULT', 'Default company', true);
@@ -43,6 +59,11 @@ CREATE TABLE ar.customer (
 	penalty_regime text,
 	penalty_rate   numeric
 		CONSTRAINT customer_penalty_rate_valid CHECK (penalty_rate > 0 AND penalty_rate <= 1000 AND penalty_rate = round(penalty_rate, 6)),
+	-- postal address, printed on letters (82_letters.sql)
+	address_line1  text,
+	address_line2  text,
+	postcode       text,
+	city           text,
 	UNIQUE (company_id, code),
 	UNIQUE (company_id, id)
 );

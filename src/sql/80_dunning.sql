@@ -183,7 +183,9 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
 	SELECT ARRAY['customer_name', 'customer_code', 'company_name', 'company_iban', 'as_of', 'invoice_table',
 	             'invoice_count', 'amount_due', 'currency', 'interest', 'indemnity', 'penalties', 'total_due',
-	             'fee', 'reply_by', 'reply_days', 'previous_notices', 'level', 'level_name']
+	             'fee', 'reply_by', 'reply_days', 'previous_notices', 'level', 'level_name',
+	             'sender_address', 'sender_legal', 'customer_address', 'penalty_terms', 'recent_invoices',
+	             'notice_law']
 $$;
 
 CREATE FUNCTION ar.template_placeholders(template text) RETURNS text[]
@@ -230,8 +232,14 @@ CREATE TABLE ar.dunning_level (
 	-- the invoices that reached the level must owe at least this percentage
 	-- of the account's open items, else the account stays at the level below
 	min_percent      numeric NOT NULL DEFAULT 0 CHECK (min_percent BETWEEN 0 AND 100),
+	-- how the level lists the invoices never reminded before (in no earlier
+	-- notice of level 1 or more): with the others (list), in a section of
+	-- their own (separate), or not at all (exclude: left for the next
+	-- reminder); NULL: separate at the levels that state penalties, else list
+	recent_invoices  text CONSTRAINT dunning_level_recent_invoices CHECK (recent_invoices IN ('list', 'separate', 'exclude')),
 	PRIMARY KEY (policy_id, level)
 );
+COMMENT ON COLUMN ar.dunning_level.recent_invoices IS 'Invoices never reminded before: list (with the others), separate (a section of their own: "factures récemment échues"), exclude (left out of the notice and its amounts); NULL: separate when the level states penalties, else list.';
 COMMENT ON COLUMN ar.dunning_level.min_amount IS
 	'A notice of this level is queued only when the amount it claims (open amounts listed, less the credits set off) is above this (in the account''s currency); at or below it the account stays at the level below.';
 COMMENT ON COLUMN ar.dunning_level.min_percent IS
@@ -408,369 +416,7 @@ SELECT p.id, v.level, v.name, v.offset_days, v.channel, v.min_amount, v.state_pe
        v(level, name, offset_days, channel, min_amount, state_penalties, reply_days, delivery_days)
  WHERE p.code = 'FR_STANDARD';
 
-INSERT INTO ar.dunning_template (policy_id, level, language, segment, subject, body, shipped)
-SELECT p.id, v.level, v.language, v.segment, v.subject, v.body, true
-  FROM ar.dunning_policy p, (VALUES
--- level 0: courtesy reminder before the due date
-(0, 'fr', NULL, 'Échéance prochaine de vos factures {{company_name}}',
-$t$Madame, Monsieur,
-
-Nous nous permettons de vous rappeler que les factures ci-dessous arrivent prochainement à échéance :
-
-{{invoice_table}}
-
-Montant total : {{amount_due}}
-
-Vous pouvez les régler par virement sur notre compte IBAN {{company_iban}}, en indiquant les numéros de factures en référence.
-
-Si votre règlement est déjà programmé, nous vous en remercions et vous prions de ne pas tenir compte de ce message.
-
-Nous restons à votre disposition pour toute question.
-
-Bien cordialement,
-
-Le service clients
-{{company_name}}$t$),
-(0, 'en', NULL, 'Upcoming due date of your {{company_name}} invoices',
-$t$Dear Sir or Madam,
-
-This is a friendly reminder that the following invoices will soon fall due:
-
-{{invoice_table}}
-
-Total: {{amount_due}}
-
-Payment can be made by bank transfer to our account IBAN {{company_iban}}, quoting the invoice numbers as reference.
-
-If your payment is already scheduled, thank you, and please disregard this message.
-
-Please do not hesitate to contact us with any question.
-
-Kind regards,
-
-Customer accounts
-{{company_name}}$t$),
--- level 1: first reminder
-(1, 'fr', NULL, 'Relance : factures échues non réglées ({{customer_code}})',
-$t$Madame, Monsieur,
-
-Sauf erreur ou omission de notre part, nous n'avons pas reçu à ce jour le règlement des factures suivantes, arrivées à échéance :
-
-{{invoice_table}}
-
-Montant restant dû : {{amount_due}}
-
-Il s'agit probablement d'un simple oubli. Nous vous remercions de bien vouloir procéder à leur règlement dans les meilleurs délais, par virement sur notre compte IBAN {{company_iban}}, en rappelant les numéros de factures.
-
-Si votre paiement nous est parvenu entre-temps, merci de ne pas tenir compte de ce courriel. Si l'une de ces factures appelle une observation de votre part, n'hésitez pas à nous contacter : nous l'examinerons avec vous sans délai.
-
-Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.
-
-Le service comptabilité clients
-{{company_name}}$t$),
-(1, 'en', NULL, 'Reminder: overdue invoices ({{customer_code}})',
-$t$Dear Sir or Madam,
-
-According to our records, we have not yet received payment of the following invoices, which are now overdue:
-
-{{invoice_table}}
-
-Amount outstanding: {{amount_due}}
-
-This is probably an oversight. We would be grateful if you could arrange payment at your earliest convenience by bank transfer to our account IBAN {{company_iban}}, quoting the invoice numbers.
-
-If your payment has crossed with this e-mail, please disregard it. If you have any query about these invoices, please contact us so that we can look into it with you straight away.
-
-Yours faithfully,
-
-Accounts receivable
-{{company_name}}$t$),
-(1, 'fr', 'punctual', 'Vos factures échues ({{customer_code}})',
-$t$Madame, Monsieur,
-
-Vos règlements nous parviennent habituellement à bonne date, et nous vous en remercions. C'est pourquoi nous nous permettons de vous signaler que les factures suivantes, arrivées à échéance, n'apparaissent pas encore comme réglées dans nos comptes :
-
-{{invoice_table}}
-
-Montant restant dû : {{amount_due}}
-
-Il s'agit sans doute d'un simple décalage. Pourriez-vous vérifier ce point et, le cas échéant, procéder au virement sur notre compte IBAN {{company_iban}} ?
-
-Si le règlement est déjà parti, merci de ne pas tenir compte de ce message.
-
-Bien cordialement,
-
-Le service comptabilité clients
-{{company_name}}$t$),
-(1, 'en', 'punctual', 'Your invoices now due ({{customer_code}})',
-$t$Dear Sir or Madam,
-
-Your payments usually reach us on time, for which we thank you. This is why we wanted to let you know that the following invoices, now due, do not yet appear as paid in our books:
-
-{{invoice_table}}
-
-Amount outstanding: {{amount_due}}
-
-It is probably just a timing difference. Could you please check and, if needed, arrange the transfer to our account IBAN {{company_iban}}?
-
-If the payment is already on its way, please disregard this message.
-
-Kind regards,
-
-Accounts receivable
-{{company_name}}$t$),
--- level 2: second reminder
-(2, 'fr', NULL, 'Deuxième relance : factures impayées ({{customer_code}})',
-$t$Madame, Monsieur,
-
-Malgré notre relance du {{previous_notices}}, les factures suivantes restent impayées à ce jour :
-
-{{invoice_table}}
-
-Montant restant dû : {{amount_due}}
-
-Nous vous demandons de bien vouloir régulariser cette situation sous {{reply_days}} jours, soit au plus tard le {{reply_by}}, par virement sur notre compte IBAN {{company_iban}}.
-
-Nous vous rappelons que, conformément à l'article L441-10 du Code de commerce et à nos conditions générales de vente, tout retard de paiement rend exigibles de plein droit, sans qu'un rappel soit nécessaire, des pénalités de retard au taux de la Banque centrale européenne majoré de 10 points, ainsi qu'une indemnité forfaitaire pour frais de recouvrement de 40 euros par facture.
-
-Si vous rencontrez une difficulté, contactez-nous avant cette date : nous pouvons convenir ensemble d'un échéancier.
-
-Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.
-
-Le service comptabilité clients
-{{company_name}}$t$),
-(2, 'en', NULL, 'Second reminder: unpaid invoices ({{customer_code}})',
-$t$Dear Sir or Madam,
-
-Despite our reminder of {{previous_notices}}, the following invoices remain unpaid:
-
-{{invoice_table}}
-
-Amount outstanding: {{amount_due}}
-
-Please settle this amount within {{reply_days}} days, that is by {{reply_by}} at the latest, by bank transfer to our account IBAN {{company_iban}}.
-
-We would remind you that under Article L441-10 of the French Commercial Code and our terms of sale, any late payment automatically incurs, without any reminder being required, late-payment interest at the European Central Bank rate plus 10 percentage points and a fixed compensation for recovery costs of EUR 40 per invoice.
-
-If you are facing any difficulty, please contact us before that date: we can agree on a payment schedule together.
-
-Yours faithfully,
-
-Accounts receivable
-{{company_name}}$t$),
-(2, 'fr', 'high_risk', 'Deuxième relance : factures impayées ({{customer_code}})',
-$t$Madame, Monsieur,
-
-Malgré notre relance du {{previous_notices}}, les factures suivantes restent impayées à ce jour :
-
-{{invoice_table}}
-
-Montant restant dû : {{amount_due}}
-
-Nous vous demandons de régulariser cette situation sous {{reply_days}} jours, soit au plus tard le {{reply_by}}, par virement sur notre compte IBAN {{company_iban}}. À défaut, nous nous verrons contraints de suspendre toute nouvelle livraison ainsi que l'exécution de vos commandes en cours jusqu'au complet règlement.
-
-Nous vous rappelons que, conformément à l'article L441-10 du Code de commerce et à nos conditions générales de vente, tout retard de paiement rend exigibles de plein droit des pénalités de retard au taux de la Banque centrale européenne majoré de 10 points, ainsi qu'une indemnité forfaitaire pour frais de recouvrement de 40 euros par facture.
-
-Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.
-
-Le service comptabilité clients
-{{company_name}}$t$),
-(2, 'en', 'high_risk', 'Second reminder: unpaid invoices ({{customer_code}})',
-$t$Dear Sir or Madam,
-
-Despite our reminder of {{previous_notices}}, the following invoices remain unpaid:
-
-{{invoice_table}}
-
-Amount outstanding: {{amount_due}}
-
-Please settle this amount within {{reply_days}} days, that is by {{reply_by}} at the latest, by bank transfer to our account IBAN {{company_iban}}. Failing this, we will have to suspend any further delivery and the performance of your pending orders until payment in full.
-
-We would remind you that under Article L441-10 of the French Commercial Code and our terms of sale, any late payment automatically incurs late-payment interest at the European Central Bank rate plus 10 percentage points and a fixed compensation for recovery costs of EUR 40 per invoice.
-
-Yours faithfully,
-
-Accounts receivable
-{{company_name}}$t$),
--- level 3: final reminder, penalties stated
-(3, 'fr', NULL, 'Dernière relance avant mise en demeure ({{customer_code}})',
-$t${{company_name}}
-
-                                        {{customer_name}}
-                                        Code client : {{customer_code}}
-
-Le {{as_of}}
-
-Objet : dernière relance avant mise en demeure
-
-Madame, Monsieur,
-
-Nos relances des {{previous_notices}} sont restées sans effet. À ce jour, les factures suivantes demeurent impayées :
-
-{{invoice_table}}
-
-Principal restant dû : {{amount_due}}
-Pénalités de retard arrêtées au {{as_of}} : {{interest}}
-Indemnités forfaitaires pour frais de recouvrement : {{indemnity}}
-Total dû : {{total_due}}
-
-Ces pénalités, calculées au taux de la Banque centrale européenne majoré de 10 points, et l'indemnité forfaitaire de 40 euros par facture sont dues de plein droit en application des articles L441-10 et D441-5 du Code de commerce. Les pénalités continuent de courir jusqu'au complet paiement.
-
-Nous vous demandons de nous régler l'intégralité de ces sommes au plus tard le {{reply_by}}, par virement sur notre compte IBAN {{company_iban}}. À défaut, nous vous adresserons une mise en demeure par lettre recommandée avec demande d'avis de réception, préalable à une action en justice.
-
-Si un règlement est intervenu entre-temps, nous vous prions de ne pas tenir compte de la présente.
-
-Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.
-
-Le service recouvrement
-{{company_name}}$t$),
-(3, 'en', NULL, 'Final reminder before formal notice ({{customer_code}})',
-$t${{company_name}}
-
-                                        {{customer_name}}
-                                        Customer code: {{customer_code}}
-
-{{as_of}}
-
-Re: final reminder before formal notice
-
-Dear Sir or Madam,
-
-Our reminders of {{previous_notices}} have remained unanswered. The following invoices are still unpaid:
-
-{{invoice_table}}
-
-Principal outstanding: {{amount_due}}
-Late-payment interest as at {{as_of}}: {{interest}}
-Fixed compensation for recovery costs: {{indemnity}}
-Total due: {{total_due}}
-
-This interest, at the European Central Bank rate plus 10 percentage points, and the fixed compensation of EUR 40 per invoice are due by operation of law under Articles L441-10 and D441-5 of the French Commercial Code. Interest keeps running until payment in full.
-
-Please pay these amounts in full by {{reply_by}} at the latest, by bank transfer to our account IBAN {{company_iban}}. Failing this, we will send you a formal notice to pay by registered letter with acknowledgement of receipt, before taking legal action.
-
-If payment has been made in the meantime, please disregard this letter.
-
-Yours faithfully,
-
-Credit control
-{{company_name}}$t$),
--- level 4: formal notice (mise en demeure)
-(4, 'fr', NULL, 'Mise en demeure de payer ({{customer_code}})',
-$t${{company_name}}
-
-                                        {{customer_name}}
-                                        Code client : {{customer_code}}
-
-LETTRE RECOMMANDÉE AVEC DEMANDE D'AVIS DE RÉCEPTION
-
-Le {{as_of}}
-
-Objet : mise en demeure de payer
-
-Madame, Monsieur,
-
-Malgré nos relances des {{previous_notices}}, vous restez redevable envers notre société des sommes suivantes :
-
-{{invoice_table}}
-
-Principal : {{amount_due}}
-Pénalités de retard arrêtées au {{as_of}} : {{interest}}
-Indemnités forfaitaires pour frais de recouvrement : {{indemnity}}
-Total dû : {{total_due}}
-
-En application de l'article L441-10 du Code de commerce, ces factures produisent de plein droit, depuis le lendemain de leur échéance, des pénalités de retard au taux de la Banque centrale européenne majoré de 10 points, ainsi qu'une indemnité forfaitaire pour frais de recouvrement de 40 euros par facture (article D441-5 du même code). Les pénalités continuent de courir jusqu'au complet paiement.
-
-Par la présente, nous vous mettons en demeure de nous régler la somme de {{total_due}} dans un délai de {{reply_days}} jours à compter de la réception de ce courrier, par virement sur notre compte IBAN {{company_iban}}.
-
-À défaut de règlement intégral au {{reply_by}}, nous saisirons sans autre avis le président du tribunal de commerce compétent d'une requête en injonction de payer (articles 1405 et suivants du Code de procédure civile), les frais de la procédure pouvant être mis à votre charge, sans préjudice de tous autres dommages et intérêts.
-
-La présente vaut mise en demeure au sens de l'article 1344 du Code civil.
-
-Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos salutations distinguées.
-
-Pour {{company_name}},
-Le service recouvrement$t$),
-(4, 'en', NULL, 'Formal notice to pay ({{customer_code}})',
-$t${{company_name}}
-
-                                        {{customer_name}}
-                                        Customer code: {{customer_code}}
-
-REGISTERED LETTER WITH ACKNOWLEDGEMENT OF RECEIPT
-
-{{as_of}}
-
-Re: formal notice to pay (mise en demeure)
-
-Dear Sir or Madam,
-
-Despite our reminders of {{previous_notices}}, you still owe our company the following amounts:
-
-{{invoice_table}}
-
-Principal: {{amount_due}}
-Late-payment interest as at {{as_of}}: {{interest}}
-Fixed compensation for recovery costs: {{indemnity}}
-Total due: {{total_due}}
-
-Under Article L441-10 of the French Commercial Code, these invoices bear by operation of law, from the day after their due date, late-payment interest at the European Central Bank rate plus 10 percentage points, and a fixed compensation for recovery costs of EUR 40 per invoice (Article D441-5 of the same Code). Interest keeps running until payment in full.
-
-We hereby give you formal notice to pay us the sum of {{total_due}} within {{reply_days}} days of receipt of this letter, by bank transfer to our account IBAN {{company_iban}}.
-
-Failing payment in full by {{reply_by}}, we will, without further notice, apply to the President of the competent Commercial Court for an order for payment (injonction de payer, Articles 1405 et seq. of the French Code of Civil Procedure); the costs of the proceedings may be charged to you, without prejudice to any other damages.
-
-This letter constitutes formal notice (mise en demeure) within the meaning of Article 1344 of the French Civil Code.
-
-Yours faithfully,
-
-For {{company_name}},
-Credit control$t$),
--- level 5: legal handoff (a task for the collector)
-(5, 'fr', NULL, 'Injonction de payer à engager : {{customer_name}} ({{customer_code}})',
-$t$Dossier à transmettre pour une requête en injonction de payer.
-
-Client : {{customer_name}} (code {{customer_code}})
-Relances restées sans effet : {{previous_notices}}
-Date : {{as_of}}
-
-{{invoice_table}}
-
-Principal : {{amount_due}}
-Pénalités de retard arrêtées au {{as_of}} : {{interest}}
-Indemnités forfaitaires pour frais de recouvrement : {{indemnity}}
-Total réclamé : {{total_due}}
-
-À faire :
-1. Vérifier qu'aucun règlement, avoir ou litige n'est intervenu depuis la mise en demeure.
-2. Réunir les pièces : factures, bons de commande ou contrat, bons de livraison signés, conditions générales de vente acceptées, relances et mise en demeure avec l'avis de réception.
-3. Déposer la requête en injonction de payer au greffe du tribunal de commerce du siège du débiteur (articles 1405 et suivants du Code de procédure civile), ou la confier à l'avocat ou à la société de recouvrement.
-4. Consigner chaque démarche dans l'historique du client (ar.log_interaction).
-
-L'historique complet des échanges avec le client figure dans ar.customer_timeline.$t$),
-(5, 'en', NULL, 'Order for payment to apply for: {{customer_name}} ({{customer_code}})',
-$t$File to hand over for an application for an order for payment (injonction de payer).
-
-Customer: {{customer_name}} (code {{customer_code}})
-Reminders left unanswered: {{previous_notices}}
-Date: {{as_of}}
-
-{{invoice_table}}
-
-Principal: {{amount_due}}
-Late-payment interest as at {{as_of}}: {{interest}}
-Fixed compensation for recovery costs: {{indemnity}}
-Total claimed: {{total_due}}
-
-To do:
-1. Check that no payment, credit note or dispute has come in since the formal notice.
-2. Gather the evidence: invoices, purchase orders or contract, signed delivery notes, accepted terms of sale, reminders and the formal notice with its acknowledgement of receipt.
-3. File the application for an injonction de payer with the registry of the Commercial Court of the debtor's registered office (Articles 1405 et seq. of the French Code of Civil Procedure), or hand it over to the lawyer or the collection agency.
-4. Record each step in the customer's history (ar.log_interaction).
-
-The full history of exchanges with the customer is in ar.customer_timeline.$t$)
-) v(level, language, segment, subject, body)
- WHERE p.code = 'FR_STANDARD';
+-- Its templates, in French, English and German, are data: src/sql/84_letter_texts.sql.
 
 -- ------------------------------------------------------- communications log
 
@@ -1467,7 +1113,8 @@ CREATE TABLE ar.dunning_run (
 	via            text DEFAULT nullif(current_setting('application_name', true), ''),
 	accounts       integer NOT NULL,
 	notices        integer NOT NULL,
-	cycles_closed  integer NOT NULL
+	cycles_closed  integer NOT NULL,
+	report         jsonb NOT NULL DEFAULT '{}'
 );
 
 -- Level C and last notice of an account, recomputed from its notices (after
@@ -1608,6 +1255,8 @@ DECLARE
 	first_problem text;
 	missing record;
 	written bigint;
+	report jsonb := '{}';           -- what the run reports (ar.dunning_run.report)
+	fallbacks jsonb;
 	out_query text;
 	step_at timestamptz := clock_timestamp();    -- step timings, at DEBUG1
 	-- the work tables (pg_temp, named with this transaction's token: see
@@ -1620,6 +1269,7 @@ DECLARE
 	w_dec constant text := ar._dunning_work_name('ar_dun_dec');
 	w_tpl constant text := ar._dunning_work_name('ar_dun_tpl');
 	w_prev constant text := ar._dunning_work_name('ar_dun_prev');
+	w_recent constant text := ar._dunning_work_name('ar_dun_recent');
 	skipped bigint[];               -- customers with rows beyond the input bounds
 	w_credit constant text := ar._dunning_work_name('ar_dun_credit');
 	apply_credits boolean;
@@ -1829,19 +1479,22 @@ BEGIN
 	-- aggregate (ar._dunning_totals, exact int128 sums), the lines in table
 	-- order in another (ar._dunning_lines), one transition per invoice
 	-- each; the first problem twice, FILTERed by listing.
-	SELECT g.customer_id, g.currency, g.policy_id, (g.t).r,
+	SELECT g.customer_id, g.currency, g.policy_id, g.r,
 	       (g.t).invoice_count, (g.t).amount_due, (g.t).interest, (g.t).indemnity, (g.t).penalties,
 	       g.lines, (g.t).problems,
 	       CASE WHEN (g.t).r >= 1 THEN g.problem1 ELSE g.problem0 END AS first_problem
-	  FROM (SELECT q.customer_id, q.currency, min(q.policy_id) AS policy_id,
-	               -- R, counts and sums (NULL penalties when any is unknown)
-	               ar._dunning_totals(q.inv_level, q.open_on_x, q.interest, q.fixed_fee, q.total, q.problem) AS t,
-	               ar._dunning_lines(q.inv_level, q.id, q.number, q.due_date, %1$L::date - q.due_date, q.amount,
+	  FROM (SELECT q.customer_id, q.currency, min(q.policy_id) AS policy_id, max(q.inv_level) AS r,
+	               -- counts and sums (NULL penalties when any is unknown) of
+	               -- the listing: a courtesy reminder (level 0) lists only
+	               -- the invoices not yet due (list_level -1: in no listing)
+	               ar._dunning_totals(q.list_level, q.open_on_x, q.interest, q.fixed_fee, q.total, q.problem) AS t,
+	               ar._dunning_lines(q.list_level, q.id, q.number, q.due_date, %1$L::date - q.due_date, q.amount,
 	                                 q.open_on_x, q.interest, q.fixed_fee) AS lines,
 	               -- (filtered on the problem first: no text built for the others)
 	               min(q.number || ': ' || q.problem) FILTER (WHERE q.problem IS NOT NULL AND q.inv_level >= 1) AS problem1,
 	               min(q.number || ': ' || q.problem) FILTER (WHERE q.problem IS NOT NULL AND q.inv_level = 0) AS problem0
-	          FROM (SELECT p.*, %7$s
+	          FROM (SELECT p.*, %7$s,
+	                       CASE WHEN p.inv_level = 0 AND p.due_date < %1$L::date THEN -1 ELSE p.inv_level END AS list_level
 	                  FROM (SELECT d.*, %8$s FROM dunnable d ORDER BY d.customer_id, d.currency OFFSET 0) p) q
 	         GROUP BY q.customer_id, q.currency) g
 	$q$, x, x + lead_days,
@@ -1950,6 +1603,7 @@ BEGIN
 	       n.level_name, n.fee, n.state_penalties, n.reply_days, n.delivery_days, n.credits,
 	       c.company_id, c.code AS customer_code, c.name AS customer_name,
 	       coalesce(nullif(lower(left(btrim(c.language), 2)), ''), 'fr') AS language, coalesce(c.segment, '') AS segment,
+	       co.language AS company_language,
 	       ch.channel,
 	       CASE ch.channel WHEN 'email' THEN c.email WHEN 'sms' THEN c.phone END AS recipient
 	  FROM (SELECT CASE WHEN %3$L::boolean THEN nextval(%4$L::regclass) END AS id, k.*
@@ -1957,7 +1611,7 @@ BEGIN
 	SELECT d.customer_id, d.currency, d.policy_id, d.r, d.cycle, d.c, d.level, d.known, d.problems, d.first_problem,
 	       l.name AS level_name, l.fee, l.state_penalties, l.reply_days, l.delivery_days, l.channel AS level_channel,
 	       d.credits
-	  FROM (SELECT d.customer_id, d.currency, d.policy_id, d.r, d.amount_due, d.lines, d.problems, d.first_problem,
+	  FROM (SELECT d.customer_id, d.currency, d.policy_id, d.r, d.amount_due, d.lines, d.invoice_count, d.problems, d.first_problem,
 	               least(coalesce(cr.credits, 0), d.amount_due) AS credits,
 	               coalesce(a.cycle, 1) AS cycle,
 	               a.level AS c, a.customer_id IS NOT NULL AS known,
@@ -1972,7 +1626,7 @@ BEGIN
 	               > coalesce(a.level, -1)
 	        OFFSET 0) d
 	  JOIN ar.dunning_level l ON l.policy_id = d.policy_id AND l.level = d.level
-	 WHERE d.amount_due - d.credits > l.min_amount
+	 WHERE d.amount_due - d.credits > l.min_amount AND d.invoice_count > 0
 	   AND (l.min_percent = 0
 	        OR ar._lines_open_from(d.lines, d.level)
 	           >= l.min_percent / 100 * ar._account_balance_on(d.customer_id, d.currency, %1$L))
@@ -1980,36 +1634,45 @@ BEGIN
 	                    WHERE dn.customer_id = d.customer_id AND dn.currency = d.currency AND dn.as_of = %1$L::date)
 	 ORDER BY d.customer_id, d.currency COLLATE "C") k) n
 	  JOIN ar.customer c ON c.id = n.customer_id
+	  JOIN ar.company co ON co.id = c.company_id
 	 CROSS JOIN LATERAL (SELECT CASE WHEN n.level_channel = 'email' AND coalesce(btrim(c.email), '') = '' THEN 'letter'
 	                                 WHEN n.level_channel = 'sms' AND coalesce(btrim(c.phone), '') = '' THEN 'letter'
 	                                 ELSE n.level_channel END AS channel) ch
 	$w$, x, lead_days, real_run, pg_get_serial_sequence('ar.dunning_notice', 'id'), w_acct, w_policy, w_credit));
-	EXECUTE format('ANALYZE pg_temp.%I (customer_id, currency, policy_id, level, language, segment, channel)', w_dec);
+	EXECUTE format('ANALYZE pg_temp.%I (customer_id, currency, policy_id, level, language, segment, channel, company_language)', w_dec);
 	EXECUTE format('SELECT sum(n.problems), min(n.first_problem) FROM pg_temp.%I n WHERE n.problems > 0', w_dec)
 		INTO problems, first_problem;
 	IF problems > 0 THEN
-		RAISE WARNING 'penalties of % invoice(s) could not be computed on %; their notices state no penalties', problems, x
-			USING DETAIL = 'First: ' || first_problem;
+		report := jsonb_build_object('penalties_not_computed', problems, 'first_problem', first_problem,
+		                             'missing_rates', (SELECT coalesce(jsonb_agg(to_jsonb(m) ORDER BY m.series), '[]')
+		                                                 FROM ar.missing_reference_rates(x) m));
+		RAISE WARNING 'penalties of % invoice(s) could not be computed on %; their notices state no interest', problems, x
+			USING DETAIL = 'First: ' || first_problem
+			               || coalesce('. Reference rates missing: '
+			                           || (SELECT string_agg(m.series || ' from ' || m.needed_from, ', ' ORDER BY m.series)
+			                                 FROM ar.missing_reference_rates(x) m), ''),
+			      HINT = 'Add the published rates with ar.add_reference_rate(); see ar.missing_reference_rate.';
 	END IF;
 	RAISE DEBUG 'run_dunning decisions: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
 
 	-- the template of each notice: the customer's language, else the
-	-- policy's fallback language; the customer's segment, else any; the
-	-- channel, else any; the policy's own, else its templates_from policy's
+	-- company's, else the policy's fallback language; the customer's
+	-- segment, else any; the channel, else any; the policy's own, else its
+	-- templates_from policy's
 	PERFORM ar._dunning_work_table(w_tpl, format($w$
-	SELECT DISTINCT ON (k.policy_id, k.level, k.language, k.segment, k.channel)
-	       k.policy_id, k.level, k.language, k.segment, k.channel,
+	SELECT DISTINCT ON (k.policy_id, k.level, k.language, k.segment, k.channel, k.company_language)
+	       k.policy_id, k.level, k.language, k.segment, k.channel, k.company_language,
 	       t.id AS template_id, t.language AS render_language, t.subject, t.body
-	  FROM (SELECT DISTINCT policy_id, level, language, segment, channel FROM pg_temp.%3$I) k
+	  FROM (SELECT DISTINCT policy_id, level, language, segment, channel, company_language FROM pg_temp.%3$I) k
 	  JOIN pg_temp.%4$I p ON p.policy_id = k.policy_id
 	  LEFT JOIN ar.dunning_template t
 	         ON t.policy_id IN (k.policy_id, p.templates_from) AND t.level = k.level
 	        AND (t.segment IS NULL OR t.segment = k.segment)
 	        AND (t.channel IS NULL OR t.channel = k.channel)
-	        AND t.language IN (k.language, p.fallback_language)
-	 ORDER BY k.policy_id, k.level, k.language, k.segment, k.channel,
-	          t.language = k.language DESC, t.policy_id = k.policy_id DESC,
+	        AND t.language IN (k.language, k.company_language, p.fallback_language)
+	 ORDER BY k.policy_id, k.level, k.language, k.segment, k.channel, k.company_language,
+	          t.language = k.language DESC, t.language = k.company_language DESC, t.policy_id = k.policy_id DESC,
 	          t.segment IS NOT NULL DESC, t.channel IS NOT NULL DESC, t.id
 	$w$, x, lead_days, w_dec, w_policy));
 	EXECUTE format('ANALYZE pg_temp.%I', w_tpl);
@@ -2021,6 +1684,24 @@ BEGIN
 			missing.code, missing.level, missing.language
 			USING ERRCODE = 'undefined_object';
 	END IF;
+	-- notices written in another language than their customer's: reported
+	EXECUTE format($q$
+	SELECT jsonb_agg(jsonb_build_object('language', f.language, 'written_in', f.render_language,
+	                                    'notices', f.notices, 'customers', f.customers)
+	                 ORDER BY f.language, f.render_language)
+	  FROM (SELECT n.language, t.render_language, count(*) AS notices,
+	               (array_agg(n.customer_code ORDER BY n.customer_code))[1:20] AS customers
+	          FROM pg_temp.%1$I n
+	          JOIN pg_temp.%2$I t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
+	                           AND t.segment = n.segment AND t.channel = n.channel AND t.company_language = n.company_language
+	         WHERE t.render_language <> n.language
+	         GROUP BY n.language, t.render_language) f$q$, w_dec, w_tpl) INTO fallbacks;
+	IF fallbacks IS NOT NULL THEN
+		report := report || jsonb_build_object('language_fallbacks', fallbacks);
+		RAISE NOTICE 'dunning on %: no template in the language of some customers, their notices are written in their company''s (or the policy''s fallback) language', x
+			USING DETAIL = (SELECT string_agg(format('%s -> %s: %s notice(s)', e->>'language', e->>'written_in', e->>'notices'), '; ')
+			                  FROM jsonb_array_elements(fallbacks) e);
+	END IF;
 
 	-- dates of the reminders (level 1 and up) already queued in the cycle,
 	-- as the letter prints them
@@ -2030,12 +1711,47 @@ BEGIN
 	       min(t.render_language) AS language
 	  FROM pg_temp.%3$I n
 	  JOIN pg_temp.%4$I t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
-	                   AND t.segment = n.segment AND t.channel = n.channel
+	                   AND t.segment = n.segment AND t.channel = n.channel AND t.company_language = n.company_language
 	  JOIN ar.dunning_notice dn ON dn.customer_id = n.customer_id AND dn.currency = n.currency AND dn.cycle = n.cycle
 	 WHERE dn.status IN ('queued', 'sent') AND dn.level >= 1 AND dn.as_of < %1$L::date
 	 GROUP BY n.customer_id, n.currency
 	$w$, x, lead_days, w_dec, w_tpl));
 	EXECUTE format('ANALYZE pg_temp.%I (customer_id, currency)', w_prev);
+
+	-- invoices never reminded before (in no earlier notice of level 1 or
+	-- more of the account): a level whose option says so lists them in a
+	-- section of their own (separate) or leaves them out (exclude: the
+	-- notice claims the others only, and is not queued when none is left)
+	PERFORM ar._dunning_work_table(w_recent, format($w$
+	SELECT n.customer_id, n.currency, m.mode, rm.reminded,
+	       CASE WHEN m.mode = 'separate' THEN ar._dunning_lines_subset(s.lines, rm.reminded, false) END AS recent_lines
+	  FROM pg_temp.%2$I n
+	  JOIN ar.dunning_level l ON l.policy_id = n.policy_id AND l.level = n.level
+	 CROSS JOIN LATERAL (SELECT coalesce(l.recent_invoices, CASE WHEN l.state_penalties THEN 'separate' ELSE 'list' END) AS mode) m
+	  JOIN pg_temp.%3$I s ON s.customer_id = n.customer_id AND s.currency = n.currency
+	 CROSS JOIN LATERAL (SELECT coalesce(array_agg(DISTINCT u), '{}') AS reminded
+	                       FROM ar.dunning_notice dn CROSS JOIN LATERAL unnest(dn.invoice_ids) u
+	                      WHERE dn.customer_id = n.customer_id AND dn.currency = n.currency
+	                        AND dn.status IN ('queued', 'sent') AND dn.level >= 1 AND dn.as_of < %1$L::date) rm
+	 WHERE m.mode <> 'list' AND n.level >= 1
+	$w$, x, w_dec, w_acct));
+	EXECUTE format($q$
+	DELETE FROM pg_temp.%1$I n USING pg_temp.%2$I r, pg_temp.%3$I s
+	 WHERE r.customer_id = n.customer_id AND r.currency = n.currency AND r.mode = 'exclude'
+	   AND s.customer_id = n.customer_id AND s.currency = n.currency
+	   AND NOT (ar._line_ids(s.lines) && r.reminded)$q$, w_dec, w_recent, w_acct);
+	EXECUTE format($q$
+	UPDATE pg_temp.%1$I s
+	   SET lines = ar._dunning_lines_subset(s.lines, r.reminded, true),
+	       (invoice_count, amount_due, interest, indemnity, penalties) =
+	           (SELECT CASE WHEN r.mode = 'exclude' THEN t.invoice_count ELSE s.invoice_count END,
+	                   CASE WHEN r.mode = 'exclude' THEN t.amount_due ELSE s.amount_due END,
+	                   CASE WHEN r.mode = 'exclude' THEN t.interest ELSE s.interest END,
+	                   CASE WHEN r.mode = 'exclude' THEN t.indemnity ELSE s.indemnity END,
+	                   CASE WHEN r.mode = 'exclude' THEN t.penalties ELSE s.penalties END
+	              FROM ar._dunning_lines_totals(ar._dunning_lines_subset(s.lines, r.reminded, true)) t)
+	  FROM pg_temp.%2$I r
+	 WHERE r.customer_id = s.customer_id AND r.currency = s.currency$q$, w_acct, w_recent);
 
 	RAISE DEBUG 'run_dunning templates, previous notices: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
@@ -2046,30 +1762,38 @@ BEGIN
 	SELECT n.id, n.customer_id, n.level, n.level_name, n.channel,
 	       ar.render_template(t.subject, ar.dunning_placeholders(), v.vals) AS subject,
 	       ar.render_template(t.body, ar.dunning_placeholders(), v.vals) AS body,
-	       ar._line_ids(s.lines) AS invoice_ids, k.amount_due, s.penalties, %1$L::date AS as_of, n.company_id, n.currency, n.policy_id,
+	       ar._line_ids(s.lines) || coalesce(ar._line_ids(rc.recent_lines), '{}') AS invoice_ids,
+	       k.amount_due, s.penalties, %1$L::date AS as_of, n.company_id, n.currency, n.policy_id,
 	       n.cycle, t.render_language AS language, n.recipient, s.interest, s.indemnity, n.fee, k.reply_by,
-	       n.credits AS credits_set_off
+	       k.credits AS credits_set_off
 	  FROM pg_temp.%2$I n
 	  JOIN pg_temp.%3$I s ON s.customer_id = n.customer_id AND s.currency = n.currency
 	  JOIN pg_temp.%4$I t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
-	                   AND t.segment = n.segment AND t.channel = n.channel
-	  JOIN (SELECT co.id, co.name, ar.iban_format(co.iban) AS iban FROM ar.company co) co ON co.id = n.company_id
+	                   AND t.segment = n.segment AND t.channel = n.channel AND t.company_language = n.company_language
+	  -- the company's blocks and the words of each language, once each
+	  JOIN (SELECT co.id, co.name, l.language, coalesce(ar.iban_format(co.iban), ar.letter_text('iban.missing', l.language)) AS iban,
+	               ar.letter_sender(co.id, l.language) AS sender, ar.letter_legal_mentions(co.id, l.language) AS legal,
+	               ar.letter_text('not_computed', l.language) AS unknown, ar.letter_text('word.and', l.language) AS word_and,
+	               ar.letter_text('recent.heading', l.language) AS recent_heading
+	          FROM ar.company co CROSS JOIN (SELECT DISTINCT render_language AS language FROM pg_temp.%4$I) l) co
+	    ON co.id = n.company_id AND co.language = t.render_language
 	  LEFT JOIN pg_temp.%5$I pv ON pv.customer_id = n.customer_id AND pv.currency = n.currency
-	 CROSS JOIN LATERAL (SELECT CASE WHEN t.render_language = 'fr' THEN 'non calculé' ELSE 'not computed' END AS unknown,
-	                            %1$L::date + n.delivery_days + n.reply_days AS reply_by,
+	  LEFT JOIN pg_temp.%6$I rc ON rc.customer_id = n.customer_id AND rc.currency = n.currency
+	 CROSS JOIN LATERAL (SELECT co.unknown, %1$L::date + n.delivery_days + n.reply_days AS reply_by,
+	                            -- the credits set off: at most the open amounts listed (invoices
+	                            -- never reminded before may have been left out since the decision)
+	                            least(n.credits, s.amount_due) AS credits,
 	                            -- what the notice claims: the open amounts listed less the credits set off
-	                            s.amount_due - n.credits AS amount_due,
+	                            s.amount_due - least(n.credits, s.amount_due) AS amount_due,
 	                            -- the deduction, under the invoice table
-	                            CASE WHEN n.credits > 0
+	                            CASE WHEN least(n.credits, s.amount_due) > 0
 	                                 THEN E'\n' || CASE t.render_language WHEN 'fr' THEN 'Avoirs et paiements non affectés : '
 	                                                                       WHEN 'de' THEN 'Gutschriften und nicht zugeordnete Zahlungen: '
 	                                                                       ELSE 'Credit notes and unapplied payments: ' END
-	                                      || ar.format_money(-n.credits, n.currency, t.render_language)
+	                                      || ar.format_money(-least(n.credits, s.amount_due), n.currency, t.render_language)
 	                            END AS deduction) k
 	 CROSS JOIN LATERAL (SELECT ARRAY[
-	        n.customer_name, n.customer_code, co.name,
-	        coalesce(co.iban, CASE WHEN t.render_language = 'fr' THEN 'indiqué sur nos factures'
-	                               ELSE 'shown on our invoices' END),
+	        n.customer_name, n.customer_code, co.name, co.iban,
 	        ar.format_date(%1$L, t.render_language),
 	        CASE WHEN k.deduction IS NULL
 	             THEN ar._invoice_table(s.lines, n.currency, t.render_language, n.state_penalties AND s.penalties IS NOT NULL)
@@ -2085,10 +1809,27 @@ BEGIN
 	        ar.format_date(k.reply_by, t.render_language), n.reply_days::text,
 	        CASE WHEN cardinality(pv.dates) > 1
 	             THEN array_to_string(pv.dates[1:cardinality(pv.dates) - 1], ', ')
-	                  || CASE WHEN pv.language = 'fr' THEN ' et ' ELSE ' and ' END || pv.dates[cardinality(pv.dates)]
+	                  || co.word_and || pv.dates[cardinality(pv.dates)]
 	             ELSE coalesce(pv.dates[1], '') END,
-	        n.level::text, n.level_name] AS vals) v
-	$q$, x, w_dec, w_acct, w_tpl, w_prev);
+	        n.level::text, n.level_name,
+	        co.sender, co.legal,
+	        CASE WHEN strpos(t.body, '{{customer_address}}') > 0 THEN ar.letter_recipient(n.customer_id, t.render_language) END,
+	        -- the law and the rates applied, for the templates that state them
+	        CASE WHEN strpos(t.body, '{{penalty_terms}}') > 0
+	             THEN ar.penalty_terms(ar._line_ids(s.lines) || coalesce(ar._line_ids(rc.recent_lines), '{}'),
+	                                   %1$L::date, t.render_language) END,
+	        CASE WHEN cardinality(ar._line_ids(rc.recent_lines)) > 0
+	             THEN E'\n' || co.recent_heading || E'\n\n'
+	                  || ar._invoice_table(rc.recent_lines, n.currency, t.render_language,
+	                                       n.state_penalties AND s.penalties IS NOT NULL) || E'\n'
+	             ELSE '' END,
+	        -- what a formal notice says of the next step, under the customer's regime
+	        CASE WHEN strpos(t.body, '{{notice_law}}') > 0
+	             THEN coalesce(ar.letter_text('notice_law.' || lower((SELECT coalesce(c.penalty_regime, 'FR_LME')
+	                                                                  FROM ar.customer c WHERE c.id = n.customer_id)),
+	                                          t.render_language),
+	                           ar.letter_text('notice_law.default', t.render_language)) END] AS vals) v
+	$q$, x, w_dec, w_acct, w_tpl, w_prev, w_recent);
 
 	-- the store of the rows returned is opened (by this empty RETURN QUERY)
 	-- under the caller's work_mem; the statements filling it run with the
@@ -2145,8 +1886,8 @@ BEGIN
 	EXECUTE format('SELECT count(pg_notify(''ar_dunning'', d.id::text)) FROM (SELECT d.id FROM pg_temp.%I d ORDER BY d.id) d',
 	               w_dec);
 	RAISE DEBUG 'run_dunning rendered, queued and notified: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
-	INSERT INTO ar.dunning_run (as_of, started_at, accounts, notices, cycles_closed)
-	VALUES (x, started, accounts, queued, closed);
+	INSERT INTO ar.dunning_run (as_of, started_at, accounts, notices, cycles_closed, report)
+	VALUES (x, started, accounts, queued, closed, report);
 	PERFORM set_config('work_mem', caller_work_mem, true);
 END $$;
 
@@ -2335,7 +2076,8 @@ CREATE TABLE ar.worker_state (
 	last_dunning_notices  integer,
 	last_reconcile_at     timestamptz,
 	reconciled_lines      bigint NOT NULL DEFAULT 0,
-	reconcile_watermark   bigint NOT NULL DEFAULT 0
+	reconcile_watermark   bigint NOT NULL DEFAULT 0,
+	rates_warned_on       date
 );
 
 CREATE TABLE ar.worker_run (

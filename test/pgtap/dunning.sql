@@ -177,9 +177,9 @@ SELECT is_empty($$SELECT n.id FROM ar.dunning_notice n JOIN ar.customer c ON c.i
                    WHERE (c.email IS NULL AND n.channel = 'email') OR (n.channel = 'email' AND n.recipient IS DISTINCT FROM c.email)$$,
                 'e-mails go to the customer''s address; without one, letters');
 SELECT is_empty($$SELECT n.id FROM ar.dunning_notice n JOIN ar.customer c ON c.id = n.customer_id
-                   WHERE n.language <> CASE WHEN c.language = 'fr' THEN 'fr' ELSE 'en' END
+                   WHERE n.language <> CASE WHEN c.language IN ('fr', 'en', 'de') THEN c.language ELSE 'fr' END
                       OR n.body ~ '\{\{' OR n.subject ~ '\{\{'$$,
-                'letters in the customer''s language (else English), every placeholder filled');
+                'letters in the customer''s language (French, English, German; else the company''s), every placeholder filled');
 -- the state of each account agrees with its notices
 SELECT is_empty($$SELECT a.customer_id FROM ar.dunning_account a
                    WHERE a.last_notice_on IS DISTINCT FROM (SELECT max(n.as_of) FROM ar.dunning_notice n
@@ -196,35 +196,42 @@ SELECT is((SELECT count(*) FROM ar.communication m WHERE m.kind IN ('notice_fail
           (SELECT count(*) FROM ar.dunning_notice WHERE status IN ('failed', 'cancelled'))::int,
           'and every failure or cancellation');
 
+-- ------------------------------------------------------------ penalties decided elsewhere
+-- a penalty waived (ar.penalty_claim) before the run date is not claimed again
+SET client_min_messages = error;
+-- (the first run date after the half-year with a notice claiming penalties)
+SELECT min(d)::date AS waive_on FROM generate_series(DATE '2026-06-20', DATE '2026-08-31', interval '1 day') d
+ WHERE EXISTS (SELECT 1 FROM ar.run_dunning(d::date, true) n
+                WHERE n.currency = 'EUR' AND n.level >= 1 AND n.penalties > 0) \gset
+CREATE TEMP TABLE td_waive AS
+SELECT n.customer_id, n.invoice_ids[1] AS waived, n.penalties
+  FROM ar.run_dunning(:'waive_on', true) n
+ WHERE n.currency = 'EUR' AND n.level >= 1 AND n.penalties > 0 ORDER BY n.customer_id LIMIT 1;
+INSERT INTO ar.penalty_claim (invoice_id, decision, decided_on, reason)
+SELECT waived, 'waived', '2026-06-01', 'commercial gesture' FROM td_waive;
+SELECT is((SELECT n.penalties FROM ar.run_dunning(:'waive_on', true) n JOIN td_waive w USING (customer_id)),
+          (SELECT w.penalties - (ar.invoice_penalty(w.waived, :'waive_on')).total FROM td_waive w WHERE w.penalties > 0),
+          'a waived penalty is not claimed in later notices');
+RESET client_min_messages;
+
 -- ------------------------------------------------------------ skipped customers keep their state
 -- a customer the next run would remind, put under an inactive policy
 SET client_min_messages = error;
+-- (the first run date after the half-year that reminds anyone)
+SELECT min(d)::date AS pause_on FROM generate_series(DATE '2026-06-20', DATE '2026-08-31', interval '1 day') d
+ WHERE EXISTS (SELECT 1 FROM ar.run_dunning(d::date, true)) \gset
 CREATE TEMP TABLE td_pick AS
-SELECT n.customer_id FROM ar.run_dunning('2026-06-25', true) n ORDER BY n.customer_id LIMIT 1;
+SELECT n.customer_id FROM ar.run_dunning(:'pause_on', true) n ORDER BY n.customer_id LIMIT 1;
 RESET client_min_messages;
 INSERT INTO ar.dunning_policy (code, name, active) VALUES ('TD_PAUSED', 'paused', false);
 SELECT ar.set_dunning_policy(customer_id, 'TD_PAUSED') FROM td_pick;
 CREATE TEMP TABLE td_state AS SELECT a.* FROM ar.dunning_account a JOIN td_pick p USING (customer_id);
-SELECT is((SELECT count(*) FROM td_pick)::int, 1, 'a customer due for a reminder on 2026-06-25 is paused');
+SELECT is((SELECT count(*) FROM td_pick)::int, 1, 'a customer due for a reminder is paused');
 SET client_min_messages = error;
-SELECT is((SELECT count(*) FROM ar.run_dunning('2026-06-25') n JOIN td_pick p USING (customer_id))::int,
+SELECT is((SELECT count(*) FROM ar.run_dunning(:'pause_on') n JOIN td_pick p USING (customer_id))::int,
           0, 'a customer under an inactive policy is not dunned');
 RESET client_min_messages;
 SELECT is_empty($$SELECT * FROM td_state EXCEPT SELECT a.* FROM ar.dunning_account a$$, 'and keeps its state');
-
--- ------------------------------------------------------------ penalties decided elsewhere
--- a penalty waived (ar.penalty_claim) before the run date is not claimed again
-SET client_min_messages = error;
-CREATE TEMP TABLE td_waive AS
-SELECT n.customer_id, n.invoice_ids[1] AS waived, n.penalties
-  FROM ar.run_dunning('2026-06-26', true) n
- WHERE n.currency = 'EUR' AND n.level >= 1 AND n.penalties > 0 ORDER BY n.customer_id LIMIT 1;
-INSERT INTO ar.penalty_claim (invoice_id, decision, decided_on, reason)
-SELECT waived, 'waived', '2026-06-01', 'commercial gesture' FROM td_waive;
-SELECT is((SELECT n.penalties FROM ar.run_dunning('2026-06-26', true) n JOIN td_waive w USING (customer_id)),
-          (SELECT w.penalties - (ar.invoice_penalty(w.waived, '2026-06-26')).total FROM td_waive w),
-          'a waived penalty is not claimed in later notices');
-RESET client_min_messages;
 
 -- ------------------------------------------------------------ the caller's settings
 -- a run raises work_mem for its own sorts and hashes, and turns sorting off

@@ -5,7 +5,7 @@
 -- function; bad input.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(12);
+SELECT plan(14);
 
 SELECT setseed(0.77);
 CREATE TEMP TABLE dt_row AS
@@ -40,9 +40,10 @@ SELECT g.account, g.r,
                     THEN sum(q.interest) FILTER (WHERE q.level >= 1) END AS interest1,
                CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.level = 0)
                     THEN sum(q.interest) FILTER (WHERE q.level = 0) END AS interest0,
-               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.level >= 1)
+               -- fixed fees need no rate: the indemnity is known whenever every fee is
+               CASE WHEN bool_and(q.fixed_fee IS NOT NULL) FILTER (WHERE q.level >= 1)
                     THEN sum(q.fixed_fee) FILTER (WHERE q.level >= 1) END AS fee1,
-               CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.level = 0)
+               CASE WHEN bool_and(q.fixed_fee IS NOT NULL) FILTER (WHERE q.level = 0)
                     THEN sum(q.fixed_fee) FILTER (WHERE q.level = 0) END AS fee0,
                CASE WHEN bool_and(q.total IS NOT NULL) FILTER (WHERE q.level >= 1)
                     THEN sum(q.total) FILTER (WHERE q.level >= 1) END AS total1,
@@ -85,6 +86,13 @@ SELECT is(ar._dunning_totals_final(ar._dunning_totals_combine(
           '(5,3,10.125,,,,1)', 'combined states: R the larger, counts and sums added, an unknown total kept');
 SELECT is(ar._dunning_totals_final(ar._dunning_totals_combine(NULL, '(0;0,0,f,,,,;2,0,f,3,0.50,80,80.5)'))::text,
           '(0,2,3,0.50,80,80.5,0)', 'combined with nothing: the other state; level 0 listed when R = 0');
+SELECT is(ar._dunning_totals_final(ar._dunning_totals_combine(
+              '(3;2,1,i,10.00,,80,3;0,0,f,,,,)', '(1;1,0,f,5,1.50,40,41.50;0,0,f,,,,)'))::text,
+          '(3,3,15.00,,120,,1)', 'an interest not known (a rate missing) leaves the indemnity known: fixed fees need no rate');
+SELECT is((SELECT ar._dunning_totals(l, o, i, f, t, p)::text
+             FROM (VALUES (3, 100.00, NULL::numeric, 40.00, NULL::numeric, 'rate unknown'),
+                          (3, 50.00, 1.25, 40.00, 41.25, NULL)) v(l, o, i, f, t, p)),
+          '(3,2,150.00,,80.00,,1)', 'the engine''s rows for a missing rate (fee, no interest): the indemnity is stated');
 SELECT throws_ok($$SELECT '(1;2,0,x,1,1,1,1;0,0,f,,,,)'::ar._dunning_totals_state$$, '22P02',
                  'invalid input syntax for type ar._dunning_totals_state: "(1;2,0,x,1,1,1,1;0,0,f,,,,)"',
                  'a malformed state is refused, naming it');

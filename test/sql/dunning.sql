@@ -317,7 +317,7 @@ SELECT kind, direction, channel, summary FROM ar.customer_timeline
 
 -- the letter helpers
 SELECT ar.format_money(1234567.891, 'EUR', 'fr') AS fr, ar.format_money(-0.005, 'EUR', 'en') AS en,
-       ar.format_money(12, 'GBP', 'de') AS other, ar.format_date('2026-03-01', 'fr') AS fr_date,
+       ar.format_money(12, 'GBP', 'es') AS other, ar.format_money(1234.5, 'EUR', 'de') AS de, ar.format_date('2026-03-01', 'fr') AS fr_date,
        ar.format_date('2026-12-25', 'en') AS en_date;
 SELECT ar.render_template('{{a}} and {{b}}, {{c}}, {{ a }}, {{{a}}}, {{', ARRAY['a', 'b'], ARRAY['1', NULL]);
 SELECT ar.render_template('x', ARRAY['a'], ARRAY['1', '2']);

@@ -1,0 +1,1 @@
+../../sql/82_letters.sql

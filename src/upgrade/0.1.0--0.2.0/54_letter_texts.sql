@@ -1,0 +1,1 @@
+../../sql/84_letter_texts.sql
