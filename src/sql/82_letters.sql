@@ -297,7 +297,8 @@ COMMENT ON FUNCTION ar.letter_recipient(bigint, text) IS 'The recipient block of
 -- reason (and NULL rates).
 CREATE FUNCTION ar.penalty_rates_applied(regime text, first_late_days date[], as_of date,
                                          contract_rate numeric DEFAULT NULL)
-RETURNS TABLE (reference_date date, reference_rate numeric, margin numeric, rate numeric, problem text)
+RETURNS TABLE (reference_date date, reference_rate numeric, margin numeric, rate numeric, problem text,
+               status text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
 	r ar.penalty_regime := ar._penalty_regime_row(regime);
@@ -311,7 +312,8 @@ BEGIN
 	END IF;
 	IF r.rate_series IS NULL THEN
 		RETURN QUERY SELECT NULL::date, contract_rate, r.margin, contract_rate + r.margin,
-		                    CASE WHEN contract_rate IS NULL THEN format('regime %s needs a contractual rate', r.regime) END;
+		                    CASE WHEN contract_rate IS NULL THEN format('regime %s needs a contractual rate', r.regime) END,
+		                    'contractual'::text;
 		RETURN;
 	END IF;
 	IF r.rate_fixed THEN
@@ -331,13 +333,17 @@ BEGIN
 	             FROM unnest(days) d ORDER BY 1 LOOP
 		BEGIN
 			ref_rate := ar.reference_rate_at(r.rate_series, ref);
-			RETURN QUERY SELECT ref, ref_rate, r.margin, ref_rate + r.margin, NULL::text;
+			-- the row it comes from (the user's before the shipped one): published, derived or provisional
+			RETURN QUERY SELECT ref, ref_rate, r.margin, ref_rate + r.margin, NULL::text,
+			                    (SELECT x.status FROM ar.reference_rate x
+			                      WHERE x.series = r.rate_series AND x.effective_from <= ref
+			                      ORDER BY x.effective_from DESC, x.shipped LIMIT 1);
 		EXCEPTION WHEN no_data_found THEN
-			RETURN QUERY SELECT ref, NULL::numeric, r.margin, NULL::numeric, SQLERRM;
+			RETURN QUERY SELECT ref, NULL::numeric, r.margin, NULL::numeric, SQLERRM, NULL::text;
 		END;
 	END LOOP;
 END $$;
-COMMENT ON FUNCTION ar.penalty_rates_applied(text, date[], date, numeric) IS 'The rates a regime applies to delays starting on the given first late days, up to as_of: per reference date, the reference rate, the margin and the rate (NULL with the reason when the reference rate is not known yet).';
+COMMENT ON FUNCTION ar.penalty_rates_applied(text, date[], date, numeric) IS 'The rates a regime applies to delays starting on the given first late days, up to as_of: per reference date, the reference rate, the margin, the rate and the status of the reference rate (published, derived, provisional; NULL rates with the reason when it is not known yet).';
 
 CREATE FUNCTION ar._half_year_start(d date) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
@@ -404,9 +410,12 @@ BEGIN
 		                                                  replace(trim_scale(a.margin)::text, '.', CASE WHEN lang IN ('fr', 'de') THEN ',' ELSE '.' END),
 		                                                  ar.format_rate(a.rate, lang),
 		                                                  ar._letter_list(array_agg(ar.format_date(a.reference_date, lang)
-		                                                                            ORDER BY a.reference_date), lang)]) END AS line
+		                                                                            ORDER BY a.reference_date), lang)])
+		                         -- a rate entered before its official publication says so
+		                         || CASE WHEN a.status = 'provisional' THEN ar.letter_text('rate.provisional', lang) ELSE '' END
+		               END AS line
 		          FROM ar.penalty_rates_applied(g.regime, g.first_late_days, as_of, g.contract_rate) a
-		         GROUP BY a.rate, a.reference_rate, a.margin, a.rate IS NULL) l;
+		         GROUP BY a.rate, a.reference_rate, a.margin, a.rate IS NULL, a.status = 'provisional') l;
 		floor_text := NULL;
 		IF (SELECT p.floor_series FROM ar.penalty_regime p WHERE p.regime = g.regime) IS NOT NULL THEN
 			BEGIN
@@ -465,7 +474,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ar.missing_reference_rates(date) IS 'Reference rates a letter of as_of needs and the shipped or added histories do not have yet: per series, the last day known, the first and last reference dates missing, the regimes reading it.';
 
-CREATE VIEW ar.missing_reference_rate AS
+CREATE VIEW ar.missing_reference_rate WITH (security_invoker = true) AS
 SELECT * FROM ar.missing_reference_rates(current_date);
 COMMENT ON VIEW ar.missing_reference_rate IS 'Reference rates missing today: add each published rate with ar.add_reference_rate().';
 COMMENT ON COLUMN ar.missing_reference_rate.series IS 'ar.rate_series.series';
@@ -482,7 +491,8 @@ COMMENT ON COLUMN ar.missing_reference_rate.regimes IS 'Regimes that read it (th
 CREATE FUNCTION ar.add_reference_rate(series text, valid_from date, rate numeric, source text,
                                       confirmed_through date DEFAULT NULL, status text DEFAULT 'published')
 RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+-- as the caller: ar_admin inserts reference rates (shared configuration, no company)
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
 	s ar.rate_series;
 	new_id bigint;

@@ -9,7 +9,7 @@
 -- own (or leaves them out).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(55);
+SELECT plan(56);
 SET client_min_messages = error;
 
 -- ------------------------------------------------------------ sender identity
@@ -211,11 +211,15 @@ SELECT ok(ar.add_reference_rate('ECB_MRO', '2026-07-01', 2.15, 'ECB press releas
 SELECT is_empty($$SELECT 1 FROM ar.missing_reference_rates('2026-07-20') WHERE series = 'ECB_MRO'$$, 'it is no longer missing');
 SELECT ok(translate(ar.penalty_terms(ARRAY(SELECT id FROM ar.invoice WHERE number = 'MR-1'), '2026-07-20', 'fr'), U&'\00A0', ' ')
           ~ 'taux BCE 2,15 % \+ 10 points = 12,15 % \(taux en vigueur au 1er janvier 2026 et 1er juillet 2026\)', 'and letters state it');
+SELECT ar.add_reference_rate('DE_BASISZINSSATZ', '2026-07-01', 1.27, 'assumed unchanged (test)', NULL, 'provisional') AS lt_provisional \gset
+SELECT ok(translate(ar.penalty_terms(ARRAY(SELECT id FROM ar.invoice WHERE number = 'LI-LT-DE'), '2026-07-20', 'de'), U&'\00A0', ' ')
+              ~ 'und Basiszinssatz 1,27 % \+ 9 Prozentpunkte = 10,27 % \(ab 1\. Juli 2026\) \[vorläufiger Satz: noch nicht amtlich veröffentlicht\]',
+          'a provisional rate (entered before its publication) is stated as such');
 SELECT ok(has_function_privilege('ar_admin', 'ar.add_reference_rate(text, date, numeric, text, date, text)', 'EXECUTE')
           AND NOT has_function_privilege('ar_collector', 'ar.add_reference_rate(text, date, numeric, text, date, text)', 'EXECUTE'),
           'ar_admin adds rates, collectors do not');
-SELECT is((SELECT count(*) FROM ar.audit_log a WHERE a.table_name = 'reference_rate' AND a.operation = 'INSERT')::int, 1,
-          'the rate added is in the audit trail');
+SELECT is((SELECT count(*) FROM ar.audit_log a WHERE a.table_name = 'reference_rate' AND a.operation = 'INSERT')::int, 2,
+          'the rates added are in the audit trail');
 -- the worker's daily check: once a day
 SELECT is(ar._worker_rates_check(), (SELECT count(*) FROM ar.missing_reference_rates(current_date)),
           'the worker''s check counts the series missing today (and logs them, WARNING)');

@@ -119,6 +119,8 @@ BEGIN
 	IF run_dunning.dry_run IS NULL THEN
 		RAISE EXCEPTION 'dry_run must be true or false, not NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- a run decides for every company at once (one ar.dunning_run per date)
+	PERFORM ar._require_all_companies('collector');
 	IF real_run THEN
 		-- runs queue one after the other; a date already run queues nothing
 		PERFORM pg_advisory_xact_lock(hashtext('ar_collect.run_dunning'));
