@@ -1,16 +1,20 @@
 -- After the letters pieces: the audit trail records again (the shipped
--- templates were replaced without it), and the functions they added get
--- the grants 90_roles.sql gives a fresh install (nothing executable by
--- PUBLIC but the immutable helpers).
+-- templates were replaced without it), and the functions they added (those
+-- still with the default privileges) get the grants 90_roles.sql gives a
+-- fresh install: not executable by PUBLIC, but the immutable helpers.
 SET LOCAL ar_collect.restoring = off;
 
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ar FROM PUBLIC;
 DO $$
 DECLARE
-	f regprocedure;
+	f record;
 BEGIN
-	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
-	          WHERE p.pronamespace = 'ar'::regnamespace AND p.provolatile = 'i' LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f);
+	FOR f IN SELECT p.oid::regprocedure AS sig, p.provolatile = 'i' AS immutable
+	           FROM pg_proc p
+	          WHERE p.pronamespace = 'ar'::regnamespace AND p.proacl IS NULL
+	          ORDER BY p.oid LOOP
+		EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f.sig);
+		IF f.immutable THEN
+			EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO PUBLIC', f.sig);
+		END IF;
 	END LOOP;
 END $$;
