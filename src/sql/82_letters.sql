@@ -588,6 +588,13 @@ END $$;
 
 -- ------------------------------------------------------------------- grants
 
+-- (as 90_roles.sql does for a fresh install, here too for an upgrade: not PUBLIC's)
+REVOKE ALL ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text),
+                       ar.letter_legal_mentions(bigint, text), ar.letter_recipient(bigint, text),
+                       ar.penalty_rates_applied(text, date[], date, numeric), ar.penalty_terms(bigint[], date, text),
+                       ar._penalty_fee_text(text, text, text), ar._letter_list(text[], text, text),
+                       ar.missing_reference_rates(date), ar.add_reference_rate(text, date, numeric, text, date, text)
+	FROM PUBLIC;
 GRANT SELECT ON ar.letter_text, ar.penalty_wording, ar.missing_reference_rate TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text),
                           ar.letter_legal_mentions(bigint, text), ar.letter_recipient(bigint, text),
