@@ -31,9 +31,8 @@ ALTER TABLE ar.customer
 	ADD COLUMN city           text;
 ALTER TABLE ar.dunning_run ADD COLUMN report jsonb NOT NULL DEFAULT '{}';
 ALTER TABLE ar.worker_state ADD COLUMN rates_warned_on date;
-ALTER TABLE ar.dunning_level
-	ADD COLUMN recent_invoices text CONSTRAINT dunning_level_recent_invoices CHECK (recent_invoices IN ('list', 'separate', 'exclude'));
-COMMENT ON COLUMN ar.dunning_level.recent_invoices IS 'Invoices never reminded before: list (with the others), separate (a section of their own: "factures récemment échues"), exclude (left out of the notice and its amounts); NULL: separate when the level states penalties, else list.';
+-- ar.dunning_level.recent_invoices: added by 69_letters_dunrules_final.sql, after
+-- min_percent (60_dunning_rules.sql), the order of a fresh install.
 
 -- the shipped templates of 0.1.0 make way for those of 0.2.0 (84), without
 -- touching the audit trail (shipped data, not the user's: as a restore
