@@ -30,6 +30,7 @@
 #include <stdarg.h>
 
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 #include "statement.h"
 
@@ -50,6 +51,9 @@ typedef struct Mt940State
 	int			len;
 	StmtSink   *sink;
 	int			statement_no;
+	MemoryContext outer;		/* what lives as long as the parse */
+	MemoryContext linecxt;		/* the pending line's values, reset once
+								 * the sink has it */
 
 	/* the statement being read */
 	bool		in_statement;
@@ -809,10 +813,12 @@ emit_pending(Mt940State *st)
 {
 	StmtLine   *line = st->pending;
 	char	   *text;
+	MemoryContext old;
 
 	if (line == NULL)
 		return;
 	st->pending = NULL;
+	old = MemoryContextSwitchTo(st->linecxt);
 	line->currency = st->hdr.currency;
 	line->raw = pnstrdup(st->content + st->pending_raw_start,
 						 st->pending_raw_end - st->pending_raw_start);
@@ -832,6 +838,9 @@ emit_pending(Mt940State *st)
 	}
 	st->line_count++;
 	st->sink->line(st->sink, st->statement_no, st->line_count, line);
+	MemoryContextSwitchTo(old);
+	/* nothing of the line is needed any more (no line is pending) */
+	MemoryContextReset(st->linecxt);
 }
 
 static void
@@ -954,10 +963,15 @@ handle_field(Mt940State *st, Mt940Field *f)
 	}
 	else if (strcmp(tag, "61") == 0)
 	{
+		MemoryContext old;
+
 		if (st->closing_seen)
 			mt940_error(st, f->line, f->raw_start, "statement line :61: after the closing balance");
 		emit_pending(st);
+		/* the line lives in linecxt until emit_pending has given it away */
+		old = MemoryContextSwitchTo(st->linecxt);
 		st->pending = parse_61(st, f);
+		MemoryContextSwitchTo(old);
 		st->pending_raw_start = f->raw_start;
 		st->pending_raw_end = f->raw_end;
 	}
@@ -967,6 +981,7 @@ handle_field(Mt940State *st, Mt940Field *f)
 		if (st->pending != NULL && strcmp(st->prev_tag, "61") == 0)
 		{
 			char	   *details = st->pending->additional_info;
+			MemoryContext old = MemoryContextSwitchTo(st->linecxt);
 
 			apply_86(f, st->pending);
 			/* keep the :61: supplementary details in front */
@@ -974,6 +989,7 @@ handle_field(Mt940State *st, Mt940Field *f)
 				st->pending->additional_info =
 					psprintf("%s %s", details,
 							 st->pending->additional_info ? st->pending->additional_info : "");
+			MemoryContextSwitchTo(old);
 			st->pending_raw_end = f->raw_end;
 		}
 	}
@@ -1111,6 +1127,9 @@ mt940_parse(const char *content, int len, StmtSink *sink)
 	st.content = content;
 	st.len = len;
 	st.sink = sink;
+	st.outer = CurrentMemoryContext;
+	st.linecxt = AllocSetContextCreate(CurrentMemoryContext, "MT940 statement line",
+									   ALLOCSET_DEFAULT_SIZES);
 	initStringInfo(&f.text);
 
 	/* a UTF-8 byte order mark */
@@ -1237,6 +1256,7 @@ mt940_parse(const char *content, int len, StmtSink *sink)
 	}
 	flush_field(&st, &f, &have);
 	end_statement(&st);
+	MemoryContextDelete(st.linecxt);
 	if (st.statement_no == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),

@@ -7,7 +7,10 @@
  * Each format has a parser of its own (mt940.c, camt.c, statement_csv.c).
  * A parser reads the whole file, reports every statement and every line to
  * a StmtSink, and throws an error naming the line (or the XML element) of
- * the first malformed thing it meets.  The parsers and these helpers use
+ * the first malformed thing it meets.  It streams: what it allocates for a
+ * line lives in a memory context of its own that is reset once the sink
+ * has the line, so that its memory does not grow with the number of lines
+ * (a sink copies what it keeps); a header lives until the parse ends.  The parsers and these helpers use
  * palloc, StringInfo and ereport only, so the fuzz harness (fuzz/) links
  * them without a server; statement_sql.c turns the rows into SQL tuples.
  *
@@ -174,5 +177,12 @@ extern const char *stmt_excerpt(const char *s, int len);
 
 /* Longest text of a single field the parsers accept, in bytes. */
 #define STMT_MAX_FIELD		(64 * 1024)
+
+/*
+ * Largest statement file ar.parse_statement and ar.import_statement accept,
+ * in bytes (256 MB: about 1.5 million CSV lines): the file is in memory
+ * once, the parse and the import in bounded memory beyond it.
+ */
+#define STMT_MAX_INPUT		(256 * 1024 * 1024)
 
 #endif							/* AR_STATEMENT_H */

@@ -20,6 +20,7 @@
 #include <stdarg.h>
 
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 #include "statement.h"
 
@@ -109,6 +110,8 @@ typedef struct CsvState
 	int			column_of[NUM_CSV_COLUMNS]; /* field index, or -1 */
 	int			ncolumns;
 	StmtSink   *sink;
+	MemoryContext outer;		/* what lives as long as the parse */
+	MemoryContext rowcxt;		/* one record's values, reset after it */
 
 	/* statements in order of first appearance, found by a hash table */
 	CsvStatement *stmts;
@@ -426,19 +429,20 @@ statement_of(CsvState *st, CsvRecord *rec, char *account, char *ref, char *curre
 	}
 	s = &st->stmts[st->nstmts++];
 	memset(s, 0, sizeof(*s));
-	s->key = key;
+	/* the row's values go with the row: the statement keeps copies */
+	s->key = MemoryContextStrdup(st->outer, key);
 	s->hdr.source_line = rec->line;
 	s->hdr.format = "csv";
-	s->hdr.account = account;
-	s->hdr.statement_ref = ref;
-	s->hdr.currency = currency;
+	s->hdr.account = MemoryContextStrdup(st->outer, account);
+	s->hdr.statement_ref = ref ? MemoryContextStrdup(st->outer, ref) : NULL;
+	s->hdr.currency = MemoryContextStrdup(st->outer, currency);
 	st->slots[i] = st->nstmts;
 
 	/* keep the table at most half full */
 	if (st->nstmts * 2 > st->nslots)
 	{
 		int			n = st->nslots * 2;
-		int		   *slots = palloc0(sizeof(int) * n);
+		int		   *slots = MemoryContextAllocZero(st->outer, sizeof(int) * n);
 		int			k;
 
 		for (k = 0; k < st->nstmts; k++)
@@ -463,7 +467,7 @@ set_once(CsvState *st, CsvRecord *rec, char **field, char *v, const char *name)
 	if (v == NULL)
 		return;
 	if (*field == NULL)
-		*field = v;
+		*field = MemoryContextStrdup(st->outer, v);
 	else if (strcmp(*field, v) != 0)
 		csv_error(st, rec->line, "%s \"%s\" differs from \"%s\" given earlier for this statement",
 				  name, stmt_excerpt(v, strlen(v)), stmt_excerpt(*field, strlen(*field)));
@@ -576,11 +580,25 @@ statement_csv_parse(const char *content, int len, StmtSink *sink)
 	st.slots = palloc0(sizeof(int) * st.nslots);
 	st.sep = detect_separator(content, len, st.pos);
 	read_header(&st);
-	while (read_record(&st, rec))
+	st.outer = CurrentMemoryContext;
+	st.rowcxt = AllocSetContextCreate(CurrentMemoryContext, "CSV statement row",
+									  ALLOCSET_DEFAULT_SIZES);
+	for (;;)
 	{
+		bool		more;
+
 		CHECK_FOR_INTERRUPTS();
-		read_row(&st, rec);
+		/* a row's fields, its line and what the sink makes of it */
+		MemoryContextSwitchTo(st.rowcxt);
+		more = read_record(&st, rec);
+		if (more)
+			read_row(&st, rec);
+		MemoryContextSwitchTo(st.outer);
+		MemoryContextReset(st.rowcxt);
+		if (!more)
+			break;
 	}
+	MemoryContextDelete(st.rowcxt);
 	if (st.nstmts == 0)
 		csv_error(&st, st.line, "the file has a header but no rows");
 	for (i = 0; i < st.nstmts; i++)

@@ -102,6 +102,9 @@ COMMENT ON FUNCTION ar.detect_statement_format(text) IS
 
 -- The canonical text of a parsed statement that its hash covers: every
 -- value, not the layout (line breaks, indentation, position in the file).
+-- ar._statement_scan computes the same hash in C while it streams the file
+-- (test/pgtap/import_streaming.sql checks that they agree); this is its
+-- definition.
 CREATE FUNCTION ar._statement_digest(header ar.parsed_statement_row, lines jsonb) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -110,12 +113,41 @@ AS $$
 		coalesce(lines, '[]'))::text, 'UTF8'))
 $$;
 
+-- What ar.import_statement decides on, without holding the lines: one row
+-- per statement of the file, its header as ar.parse_statement gives it,
+-- what its lines add up to, and its digest (ar._statement_digest of the
+-- header and its lines).  Two passes over the file in C (src/statement_sql.c).
+CREATE FUNCTION ar._statement_scan(content text, format text DEFAULT NULL,
+	OUT header ar.parsed_statement_row, OUT movements numeric, OUT stored_lines bigint,
+	OUT credits numeric, OUT debits numeric, OUT first_date date, OUT last_date date,
+	OUT digest bytea)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'ar_statement_scan'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ar._statement_scan(text, text) IS
+'Internal to ar.import_statement: per statement of a file, its header, the sum of its lines (all, credits, debits), how many have an amount, their first and last booking dates, and its digest.';
+
+-- The lines of the statements ar.import_statement has just stored, read
+-- from the file once more and inserted batch by batch (statement number
+-- statement_nos[i] of the file is stored as statement_ids[i] of company
+-- company_ids[i]; lines of zero amount are not stored).  Returns how many.
+CREATE FUNCTION ar._statement_store_lines(content text, format text, statement_nos integer[],
+	statement_ids bigint[], company_ids bigint[]) RETURNS bigint
+AS 'MODULE_PATHNAME', 'ar_statement_store_lines'
+LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ar._statement_store_lines(text, text, integer[], bigint[], bigint[]) IS
+'Internal to ar.import_statement: stores the lines of the given statements of a file in ar.bank_transaction, in batches.';
+REVOKE EXECUTE ON FUNCTION ar._statement_store_lines(text, text, integer[], bigint[], bigint[]) FROM PUBLIC;
+
+-- The file is read three times (headers and sums; digests; the lines of the
+-- statements stored now), never held as rows: its memory is the text
+-- itself, at most 256 MB (larger files are refused, SQLSTATE 54000), and a
+-- batch of lines.
 CREATE FUNCTION ar.import_statement(content text, format text DEFAULT NULL, strict boolean DEFAULT true)
 RETURNS SETOF bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp
 AS $$
 DECLARE
-	parsed ar.parsed_statement_row[];
 	st record;
 	h ar.parsed_statement_row;
 	ref text;
@@ -129,33 +161,22 @@ DECLARE
 	sid bigint;
 	new_nos integer[] := '{}';
 	new_ids bigint[] := '{}';
+	new_companies bigint[] := '{}';
 	all_ids bigint[] := '{}';
 	dup record;
 BEGIN
 	IF content IS NULL THEN
 		RAISE EXCEPTION 'the statement content is NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	parsed := ARRAY(SELECT p FROM ar.parse_statement(content, format) p);
 
 	-- CSV rows of one account and statement reference form one statement
 	-- whatever their order; two such groups from other files are kept apart
 	-- by their content.
 	FOR st IN
-		WITH p AS (SELECT * FROM unnest(parsed)),
-		     l AS (SELECT p.statement_no,
-		                  sum(p.amount) AS movements,
-		                  count(*) FILTER (WHERE p.amount <> 0) AS stored_lines,
-		                  sum(p.amount) FILTER (WHERE p.amount > 0) AS credits,
-		                  sum(p.amount) FILTER (WHERE p.amount < 0) AS debits,
-		                  min(p.booking_date) AS first_date, max(p.booking_date) AS last_date,
-		                  jsonb_agg(to_jsonb(p) - ARRAY['statement_no', 'source_line', 'raw'] ORDER BY p.line_no) AS lines
-		             FROM p WHERE p.line_no IS NOT NULL GROUP BY p.statement_no)
-		SELECT s AS header, l.movements, coalesce(l.stored_lines, 0) AS stored_lines,
-		       coalesce(l.credits, 0) AS credits, coalesce(l.debits, 0) AS debits,
-		       l.first_date, l.last_date, l.lines
-		  FROM p s LEFT JOIN l USING (statement_no)
-		 WHERE s.line_no IS NULL
-		 ORDER BY s.statement_no
+		SELECT s.header, s.movements, s.stored_lines, coalesce(s.credits, 0) AS credits,
+		       coalesce(s.debits, 0) AS debits, s.first_date, s.last_date, s.digest
+		  FROM ar._statement_scan(content, format) s
+		 ORDER BY (s.header).statement_no
 	LOOP
 		h := st.header;
 		-- what the parser leaves NULL in a fragment, a statement must have
@@ -222,7 +243,7 @@ BEGIN
 				      HINT = 'Import it with strict => false to store it flagged (balanced = false).';
 		END IF;
 
-		digest := ar._statement_digest(h, st.lines);
+		digest := st.digest;
 		company := coalesce((SELECT c.id FROM ar.company c WHERE c.iban = h.account_iban::ar.iban ORDER BY c.id LIMIT 1),
 		                    ar.default_company());
 		PERFORM ar._require_company(company, 'collector');
@@ -245,6 +266,7 @@ BEGIN
 		ELSIF NOT (sid = ANY (all_ids)) THEN
 			new_nos := new_nos || h.statement_no;
 			new_ids := new_ids || sid;
+			new_companies := new_companies || company;
 			-- the same reference with other content is another statement
 			-- (a correction the bank sent?): stored, and said
 			SELECT s.id, s.imported_at INTO dup FROM ar.bank_statement s
@@ -258,28 +280,16 @@ BEGIN
 		all_ids := all_ids || sid;
 	END LOOP;
 
-	-- the lines of the statements stored now (zero amounts move nothing)
-	INSERT INTO ar.bank_transaction
-	       (company_id, statement_id, line_no, booking_date, value_date, amount, currency,
-	        counterparty_name, counterparty_iban, counterparty_account, counterparty_bic,
-	        remittance_info, structured_reference, end_to_end_id, bank_reference, customer_reference,
-	        mandate_id, creditor_id, bank_tx_code, bank_tx_code_proprietary, booking_text,
-	        return_reason, additional_info, reversal, source_line, raw)
-	SELECT s.company_id, s.id, p.line_no, p.booking_date, p.value_date, p.amount, p.currency,
-	       p.counterparty_name, p.counterparty_iban::ar.iban, p.counterparty_account, p.counterparty_bic,
-	       p.remittance_info, p.structured_reference, p.end_to_end_id, p.bank_reference, p.customer_reference,
-	       p.mandate_id, p.creditor_id, p.bank_tx_code, p.bank_tx_code_proprietary, p.booking_text,
-	       p.return_reason, p.additional_info, p.reversal, p.source_line, p.raw
-	  FROM unnest(parsed) p
-	  JOIN unnest(new_nos, new_ids) AS n(statement_no, id) ON n.statement_no = p.statement_no
-	  JOIN ar.bank_statement s ON s.id = n.id
-	 WHERE p.line_no IS NOT NULL AND p.amount <> 0
-	 ORDER BY s.id, p.line_no;
+	-- the lines of the statements stored now (zero amounts move nothing),
+	-- streamed from the file in batches
+	IF cardinality(new_ids) > 0 THEN
+		PERFORM ar._statement_store_lines(content, format, new_nos, new_ids, new_companies);
+	END IF;
 
 	RETURN QUERY SELECT unnest(all_ids);
 END $$;
 COMMENT ON FUNCTION ar.import_statement(text, text, boolean) IS
-'Parses and stores bank statements (camt.053, camt.054, mt940, csv; detected when format is NULL): one id per statement of the file. Importing the same statement again changes nothing and returns the same id. A statement whose opening balance plus movements differs from its closing balance (or a camt.053 statement without both balances in the account''s currency) is refused when strict, else stored with balanced = false and the reason in unbalanced_reason.';
+'Parses and stores bank statements (camt.053, camt.054, mt940, csv; detected when format is NULL): one id per statement of the file. Importing the same statement again changes nothing and returns the same id. A statement whose opening balance plus movements differs from its closing balance (or a camt.053 statement without both balances in the account''s currency) is refused when strict, else stored with balanced = false and the reason in unbalanced_reason. Files up to 256 MB (SQLSTATE 54000 beyond), imported in bounded memory.';
 
 -- What a credit manager checks after an import.
 CREATE VIEW ar.bank_statement_summary AS
