@@ -22,6 +22,8 @@
 #include "libpq/pqformat.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "nodes/memnodes.h"
+#include "utils/memutils.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
@@ -109,6 +111,52 @@ repalloc(void *p, Size size)
 	memcpy(n, p, Min(b->size, size));
 	pfree(p);
 	return n;
+}
+
+/*
+ * Memory contexts: the parsers keep a line's values in a context of their
+ * own, reset after each line.  Here every context is the one list of
+ * blocks, freed at the end of the run.
+ */
+MemoryContext CurrentMemoryContext = NULL;
+static MemoryContextData shim_context;
+
+MemoryContext
+AllocSetContextCreateInternal(MemoryContext parent, const char *name, Size minContextSize,
+							  Size initBlockSize, Size maxBlockSize)
+{
+	(void) parent;
+	(void) name;
+	(void) minContextSize;
+	(void) initBlockSize;
+	(void) maxBlockSize;
+	return &shim_context;
+}
+
+void
+MemoryContextReset(MemoryContext context)
+{
+	(void) context;
+}
+
+void
+MemoryContextDelete(MemoryContext context)
+{
+	(void) context;
+}
+
+void *
+MemoryContextAllocZero(MemoryContext context, Size size)
+{
+	(void) context;
+	return shim_alloc(size, true);
+}
+
+char *
+MemoryContextStrdup(MemoryContext context, const char *string)
+{
+	(void) context;
+	return pstrdup(string);
 }
 
 void
