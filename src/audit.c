@@ -36,6 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
@@ -288,10 +289,46 @@ seal_hash_array(SealRows *s, int first, int count, bytea *before)
 }
 
 /*
+ * Seals one batch: rows.id[i] gets seq = base_seq + i + 1, the hash before
+ * it (first_prev for the first) and its own hash, with one UPDATE.
+ */
+static void
+seal_update(SealRows *rows, int64 base_seq, bytea *first_prev)
+{
+	Oid			utypes[4] = {INT8ARRAYOID, INT8OID, BYTEAARRAYOID, BYTEAARRAYOID};
+	Datum		uargs[4];
+	int			rc;
+	Datum	   *ids = palloc(sizeof(Datum) * rows->n);
+
+	for (int i = 0; i < rows->n; i++)
+		ids[i] = Int64GetDatum(rows->id[i]);
+	uargs[0] = PointerGetDatum(construct_array(ids, rows->n, INT8OID, 8, FLOAT8PASSBYVAL,
+											   TYPALIGN_DOUBLE));
+	uargs[1] = Int64GetDatum(base_seq);
+	uargs[2] = seal_hash_array(rows, -1, rows->n, first_prev);
+	uargs[3] = seal_hash_array(rows, 0, rows->n, NULL);
+	rc = SPI_execute_with_args("UPDATE ar.audit_log a "
+							   "   SET seq = $2 + u.n, prev_hash = u.prev, row_hash = u.hash "
+							   "  FROM unnest($1, $3, $4) WITH ORDINALITY AS u(id, prev, hash, n) "
+							   " WHERE a.id = u.id AND a.seq IS NULL",
+							   4, utypes, uargs, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "sealing the audit trail failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed != (uint64) rows->n)
+		elog(ERROR, "sealed " UINT64_FORMAT " audit rows of %d", SPI_processed, rows->n);
+}
+
+/*
  * ar._audit_seal_rows(last_seq bigint, last_hash bytea) RETURNS bigint:
  * chains this transaction's unsealed audit rows after (last_seq,
  * last_hash), in id order, and returns how many it sealed.  Called by
  * ar._audit_seal() under the chain's advisory lock.
+ *
+ * The rows are read SEAL_BATCH at a time and each batch is sealed before
+ * the next is read, in memory of its own: a transaction that wrote a
+ * million audit rows (a large statement import) seals them in bounded
+ * memory.  The cursor keeps the snapshot it was opened with, so it goes on
+ * reading the rows as they were, unsealed, while batches are updated.
  */
 Datum
 ar_audit_seal_rows(PG_FUNCTION_ARGS)
@@ -306,13 +343,13 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 	uint8		prev[PG_SHA256_DIGEST_LENGTH];
 	const uint8 *prevp = (const uint8 *) VARDATA_ANY(last_hash);
 	int			prevlen = VARSIZE_ANY_EXHDR(last_hash);
-	bytea	   *first_prev;
+	int64		sealed = 0;
+	MemoryContext batchcxt;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	first_prev = (bytea *) palloc(VARHDRSZ + prevlen);
-	SET_VARSIZE(first_prev, VARHDRSZ + prevlen);
-	memcpy(VARDATA(first_prev), prevp, prevlen);
+	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "audit seal batch",
+									 ALLOCSET_DEFAULT_SIZES);
 
 	args[0] = Int64GetDatum(last_seq);
 	portal = SPI_cursor_open_with_args(NULL,
@@ -326,9 +363,18 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 		elog(ERROR, "out of memory");
 	for (;;)
 	{
+		MemoryContext old;
+		bytea	   *first_prev;
+
 		SPI_cursor_fetch(portal, true, SEAL_BATCH);
 		if (SPI_processed == 0)
 			break;
+		old = MemoryContextSwitchTo(batchcxt);
+		/* the hash the batch's first row chains to */
+		first_prev = (bytea *) palloc(VARHDRSZ + prevlen);
+		SET_VARSIZE(first_prev, VARHDRSZ + prevlen);
+		memcpy(VARDATA(first_prev), prevp, prevlen);
+		rows.n = 0;
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tup = SPI_tuptable->vals[i];
@@ -351,34 +397,17 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 			CHECK_FOR_INTERRUPTS();
 		}
 		SPI_freetuptable(SPI_tuptable);
+		seal_update(&rows, last_seq + sealed, first_prev);
+		sealed += rows.n;
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(batchcxt);
+		/* the arrays lived in batchcxt */
+		rows.id = NULL;
+		rows.hash = NULL;
+		rows.cap = 0;
 	}
 	SPI_cursor_close(portal);
 	pg_cryptohash_free(ctx);
-
-	if (rows.n > 0)
-	{
-		Oid			utypes[4] = {INT8ARRAYOID, INT8OID, BYTEAARRAYOID, BYTEAARRAYOID};
-		Datum		uargs[4];
-		int			rc;
-		Datum	   *ids = palloc(sizeof(Datum) * rows.n);
-
-		for (int i = 0; i < rows.n; i++)
-			ids[i] = Int64GetDatum(rows.id[i]);
-		uargs[0] = PointerGetDatum(construct_array(ids, rows.n, INT8OID, 8, FLOAT8PASSBYVAL,
-												   TYPALIGN_DOUBLE));
-		uargs[1] = Int64GetDatum(last_seq);
-		uargs[2] = seal_hash_array(&rows, -1, rows.n, first_prev);
-		uargs[3] = seal_hash_array(&rows, 0, rows.n, NULL);
-		rc = SPI_execute_with_args("UPDATE ar.audit_log a "
-								   "   SET seq = $2 + u.n, prev_hash = u.prev, row_hash = u.hash "
-								   "  FROM unnest($1, $3, $4) WITH ORDINALITY AS u(id, prev, hash, n) "
-								   " WHERE a.id = u.id AND a.seq IS NULL",
-								   4, utypes, uargs, NULL, false, 0);
-		if (rc != SPI_OK_UPDATE)
-			elog(ERROR, "sealing the audit trail failed: %s", SPI_result_code_string(rc));
-		if (SPI_processed != (uint64) rows.n)
-			elog(ERROR, "sealed " UINT64_FORMAT " audit rows of %d", SPI_processed, rows.n);
-	}
 	SPI_finish();
-	PG_RETURN_INT64(rows.n);
+	PG_RETURN_INT64(sealed);
 }

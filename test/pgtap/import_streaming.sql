@@ -5,10 +5,11 @@
 -- same values, the same digests (ar._statement_digest over the rows of
 -- ar.parse_statement), in every format and across several batches
 -- (1,000 lines each); an error on the last line, or in a late batch,
--- stores nothing; a file over 256 MB is refused with SQLSTATE 54000.
+-- stores nothing; a file over 256 MB is refused with SQLSTATE 54000; the
+-- audit rows of a large import are sealed in batches that chain.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(29);
+SELECT plan(34);
 
 -- The error a call raises, as "SQLSTATE: message" (NULL when none).
 CREATE FUNCTION pg_temp.error_of(sql text) RETURNS text
@@ -242,6 +243,24 @@ SELECT is(pg_temp.error_of($$SELECT count(*) FROM ar.parse_statement(repeat(' ',
 SELECT is(pg_temp.error_of($$SELECT ar.import_statement(repeat(' ', 256 * 1024 * 1024))$$),
           '22P02: cannot tell the format of the statement', 'a file of exactly 256 MB is read');
 SELECT is(pg_temp.stored(), (SELECT s FROM before_errors), 'nothing stored by the refused files');
+
+-- The audit trail of a large import is sealed batch by batch (10,000 rows
+-- each) at commit: here over 15,000 rows (a 12,000-line file and the
+-- imports above), sealed by firing the deferred trigger now.
+SELECT is((SELECT count(*) FROM ar.import_statement(
+              'account,statement_ref,booking_date,amount,remittance_info' || E'\n'
+              || (SELECT string_agg(format('FR7630006000011234567890189,SEAL,2026-11-%s,%s.%s,Invoice %s',
+                                           lpad((1 + g % 28)::text, 2, '0'), g % 1000 + 1, lpad((g % 100)::text, 2, '0'), g), E'\n')
+                    FROM generate_series(1, 12000) g))),
+          1::bigint, 'a 12,000-line CSV file imports');
+SELECT cmp_ok((SELECT count(*) FROM ar.audit_log WHERE seq IS NULL), '>', 15000::bigint,
+              'over 15,000 audit rows wait for the seal');
+SET CONSTRAINTS ar.audit_log_seal IMMEDIATE;
+SET CONSTRAINTS ar.audit_log_seal DEFERRED;
+SELECT is((SELECT count(*) FROM ar.audit_log WHERE seq IS NULL), 0::bigint, 'the seal leaves no audit row unsealed');
+SELECT is((SELECT max(seq) = count(*) AND min(seq) = 1 FROM ar.audit_log), true,
+          'the sequence numbers run from 1 without a gap across the batches');
+SELECT is((SELECT valid FROM ar.verify_audit_chain()), true, 'the audit chain verifies across the batches of the seal');
 
 -- The internal functions: storing lines is not for callers.
 SELECT ok(NOT has_function_privilege('ar_collector', 'ar._statement_store_lines(text, text, integer[], bigint[], bigint[])', 'EXECUTE'),
