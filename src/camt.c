@@ -28,6 +28,7 @@
 
 #include "common/int.h"
 #include "miscadmin.h"
+#include "utils/memutils.h"
 
 #include "statement.h"
 
@@ -39,6 +40,8 @@ typedef struct CamtState
 	int			statement_no;
 	xmlNodePtr	msg_created;	/* GrpHdr/CreDtTm */
 	xmlNodePtr	stmt_created;	/* Stmt, Ntfctn or Rpt /CreDtTm */
+	MemoryContext outer;		/* what lives as long as the parse */
+	MemoryContext entrycxt;		/* one entry's values, reset after it */
 } CamtState;
 
 /* What an entry (Ntry) gives every line made from it. */
@@ -616,7 +619,7 @@ read_entry(CamtState *st, xmlNodePtr ntry, StmtHeader *hdr, int line_no)
 	entry.credit = read_credit(st, ntry);
 	amount = read_amount(st, amt, !entry.credit, &entry.currency);
 	if (hdr->currency == NULL)
-		hdr->currency = entry.currency;
+		hdr->currency = MemoryContextStrdup(st->outer, entry.currency);
 	else if (strcmp(hdr->currency, entry.currency) != 0)
 		camt_error(st, amt, "the entry is in %s, the statement in %s",
 				   entry.currency, hdr->currency);
@@ -821,7 +824,14 @@ read_statement(CamtState *st, xmlNodePtr stmt)
 	{
 		CHECK_FOR_INTERRUPTS();
 		if (name_is(c, "Ntry"))
+		{
+			/* an entry's values go once the sink has its lines */
+			MemoryContext old = MemoryContextSwitchTo(st->entrycxt);
+
 			line_no = read_entry(st, c, &hdr, line_no);
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(st->entrycxt);
+		}
 	}
 	if (hdr.currency == NULL)
 		camt_error(st, stmt, "the statement states no currency (Acct/Ccy, Bal/Amt or Ntry/Amt)");
@@ -938,6 +948,9 @@ camt_parse(const char *content, int len, StmtSink *sink)
 
 	memset(&st, 0, sizeof(st));
 	st.sink = sink;
+	st.outer = CurrentMemoryContext;
+	st.entrycxt = AllocSetContextCreate(CurrentMemoryContext, "camt entry",
+										ALLOCSET_DEFAULT_SIZES);
 	refuse_dtd(content, len);
 
 	ctxt = xmlNewParserCtxt();
@@ -973,4 +986,5 @@ camt_parse(const char *content, int len, StmtSink *sink)
 		xmlFreeParserCtxt(ctxt);
 	}
 	PG_END_TRY();
+	MemoryContextDelete(st.entrycxt);
 }
