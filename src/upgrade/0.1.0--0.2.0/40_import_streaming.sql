@@ -42,10 +42,12 @@ REVOKE ALL ON FUNCTION ar._statement_store_lines(text, text, integer[], bigint[]
 -- The file is read three times (headers and sums; digests; the lines of the
 -- statements stored now), never held as rows: its memory is the text
 -- itself, at most 256 MB (larger files are refused, SQLSTATE 54000), and a
--- batch of lines.
+-- batch of lines.  Generic plans: a custom plan would hold the text once
+-- more, as a constant of the plan.
 CREATE OR REPLACE FUNCTION ar.import_statement(content text, format text DEFAULT NULL, strict boolean DEFAULT true)
 RETURNS SETOF bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
 	st record;
