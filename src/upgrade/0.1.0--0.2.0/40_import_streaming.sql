@@ -121,6 +121,7 @@ BEGIN
 		digest := st.digest;
 		company := coalesce((SELECT c.id FROM ar.company c WHERE c.iban = h.account_iban::ar.iban ORDER BY c.id LIMIT 1),
 		                    ar.default_company());
+		PERFORM ar._require_company(company, 'collector');
 		INSERT INTO ar.bank_statement AS s
 		       (company_id, format, account_iban, account_id, statement_ref, currency,
 		        opening_date, opening_balance, closing_date, closing_balance, balanced, content_sha256,
