@@ -12,6 +12,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 
+#include "settings.h"
 #include "worker.h"
 #include "xact_state.h"
 
@@ -23,6 +24,7 @@ void
 _PG_init(void)
 {
 	ar_worker_define_settings();
+	ar_define_settings();
 	ar_xact_state_init();
 	if (process_shared_preload_libraries_in_progress)
 		ar_worker_register();

@@ -35,10 +35,12 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
-#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+
+#include "settings.h"
+#include "xact_state.h"
 
 PG_FUNCTION_INFO_V1(ar_audit_row);
 PG_FUNCTION_INFO_V1(ar_audit_seal_rows);
@@ -47,14 +49,6 @@ PG_FUNCTION_INFO_V1(ar_audit_seal_rows);
 #define SEAL_BATCH	10000
 
 static SPIPlanPtr audit_insert_plan = NULL;
-
-static bool
-setting_is_on(const char *name)
-{
-	const char *v = GetConfigOption(name, true, false);
-
-	return v != NULL && strcmp(v, "on") == 0;
-}
 
 /* the same value (binary image) in both tuples */
 static bool
@@ -159,7 +153,7 @@ ar_audit_row(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("ar._audit_row() must be an AFTER ... FOR EACH ROW trigger")));
-	if (setting_is_on("ar_collect.restoring"))
+	if (ar_restoring_on)
 		return PointerGetDatum(NULL);
 
 	desc = RelationGetDescr(td->tg_relation);
@@ -219,7 +213,7 @@ ar_audit_row(PG_FUNCTION_ARGS)
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
 	/* once per transaction (the flag is undone with a rolled-back subtransaction) */
-	if (!setting_is_on("ar_collect.audit_seal_requested"))
+	if (!ar_audit_seal_is_pending())
 	{
 		rc = SPI_execute("SELECT ar._audit_request_seal()", false, 0);
 		if (rc != SPI_OK_SELECT)

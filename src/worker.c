@@ -221,7 +221,9 @@ ar_worker_register(void)
 
 /*
  * ar._launch_worker(): starts a dynamic worker for the current database, as
- * the current user; returns its pid once it runs.
+ * the role of the session that asked (the outer user: not the owner of the
+ * SECURITY DEFINER ar.start_worker calling this, a role that cannot log
+ * in); returns its pid once it runs.
  */
 Datum
 ar_launch_worker(PG_FUNCTION_ARGS)
@@ -230,7 +232,7 @@ ar_launch_worker(PG_FUNCTION_ARGS)
 	BackgroundWorkerHandle *handle;
 	BgwHandleStatus status;
 	pid_t		pid;
-	Oid			role = GetUserId();
+	Oid			role = GetOuterUserId();
 
 	fill_worker(&worker);
 	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);

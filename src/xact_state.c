@@ -10,6 +10,10 @@
  *							pg_temp carry it in their names, so that a
  *							caller cannot create an object of that name
  *							first (src/sql/80_dunning.sql).
+ *		ar._audit_seal_pending(), ar._audit_set_seal_pending(boolean)
+ *							whether this transaction asked for its audit rows
+ *							to be sealed at commit (src/sql/40_audit.sql;
+ *							read directly by the audit trigger, audit.c).
  *
  * Each value remembers the subtransaction that made it: a rolled-back
  * subtransaction forgets it (what it guarded was rolled back too), a
@@ -30,6 +34,8 @@
 #include "xact_state.h"
 
 PG_FUNCTION_INFO_V1(ar_work_token);
+PG_FUNCTION_INFO_V1(ar_audit_seal_pending);
+PG_FUNCTION_INFO_V1(ar_audit_set_seal_pending);
 
 #define TOKEN_BYTES 8
 
@@ -41,6 +47,7 @@ typedef struct XactValue
 } XactValue;
 
 static XactValue token_state;
+static XactValue seal_state;
 static char token[TOKEN_BYTES * 2 + 1];
 
 static bool callbacks_registered = false;
@@ -63,6 +70,7 @@ xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			token_state.set = false;
+			seal_state.set = false;
 			break;
 		default:
 			break;
@@ -85,6 +93,7 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid, SubTransactionId 
 				 void *arg pg_attribute_unused())
 {
 	subxact_value(&token_state, event, mySubid, parentSubid);
+	subxact_value(&seal_state, event, mySubid, parentSubid);
 }
 
 void
@@ -120,4 +129,36 @@ ar_work_token(PG_FUNCTION_ARGS pg_attribute_unused())
 		value_set(&token_state);
 	}
 	PG_RETURN_TEXT_P(cstring_to_text(token));
+}
+
+bool
+ar_audit_seal_is_pending(void)
+{
+	return seal_state.set;
+}
+
+/* ar._audit_seal_pending() RETURNS boolean */
+Datum
+ar_audit_seal_pending(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	PG_RETURN_BOOL(seal_state.set);
+}
+
+/*
+ * ar._audit_set_seal_pending(pending boolean) RETURNS void: true once the
+ * transaction's seal request is written (ar._audit_request_seal), false
+ * once its rows are sealed (ar._audit_seal).
+ */
+Datum
+ar_audit_set_seal_pending(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the seal state must be true or false, not NULL")));
+	if (PG_GETARG_BOOL(0))
+		value_set(&seal_state);
+	else
+		seal_state.set = false;
+	PG_RETURN_VOID();
 }

@@ -14,4 +14,7 @@
 /* Registers the transaction callbacks that keep the state (once). */
 extern void ar_xact_state_init(void);
 
+/* This transaction asked for its audit rows to be sealed at commit. */
+extern bool ar_audit_seal_is_pending(void);
+
 #endif							/* AR_COLLECT_XACT_STATE_H */

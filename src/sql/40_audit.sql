@@ -60,15 +60,28 @@ CREATE FUNCTION ar.audit_row_hash(r ar.audit_log, prev_hash bytea) RETURNS bytea
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT sha256(prev_hash || ar.audit_row_content(r, r.seq)) $$;
 
--- Asks for this transaction's rows to be sealed at commit (once: the
--- transaction-local flag is undone with a rolled-back subtransaction,
--- together with the request it guards).
+-- ar_collect.restoring (PGC_SUSET, src/settings.c), read with the library
+-- loaded: a placeholder set by a role without the privilege is refused when
+-- the library defines the setting, never read here.
+CREATE FUNCTION ar._restoring() RETURNS boolean
+LANGUAGE c STABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'ar_restoring';
+
+-- Whether this transaction asked for its rows to be sealed: private state
+-- of the library (src/xact_state.c), not a setting a caller could set; a
+-- rolled-back subtransaction undoes it together with the request it
+-- guards.
+CREATE FUNCTION ar._audit_seal_pending() RETURNS boolean
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'ar_audit_seal_pending';
+CREATE FUNCTION ar._audit_set_seal_pending(pending boolean) RETURNS void
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'ar_audit_set_seal_pending';
+
+-- Asks for this transaction's rows to be sealed at commit (once).
 CREATE FUNCTION ar._audit_request_seal() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
-	IF current_setting('ar_collect.audit_seal_requested', true) IS DISTINCT FROM 'on' THEN
+	IF NOT ar._audit_seal_pending() THEN
 		INSERT INTO ar.audit_seal_request DEFAULT VALUES ON CONFLICT DO NOTHING;
-		PERFORM set_config('ar_collect.audit_seal_requested', 'on', true);
+		PERFORM ar._audit_set_seal_pending(true);
 	END IF;
 END $$;
 
@@ -84,7 +97,7 @@ LANGUAGE c AS 'MODULE_PATHNAME', 'ar_audit_row';
 CREATE FUNCTION ar._audit_rows() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
-	IF current_setting('ar_collect.restoring', true) = 'on' THEN
+	IF ar._restoring() THEN
 		RETURN NULL;
 	END IF;
 	INSERT INTO ar.audit_log (table_name, operation, row_id, old_row, new_row)
@@ -114,7 +127,7 @@ DECLARE
 	last_hash bytea;
 BEGIN
 	DELETE FROM ar.audit_seal_request WHERE txid = NEW.txid;
-	PERFORM set_config('ar_collect.audit_seal_requested', 'off', true);
+	PERFORM ar._audit_set_seal_pending(false);
 	PERFORM pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'));
 	SELECT a.seq, a.row_hash INTO last_seq, last_hash
 	  FROM ar.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1;
@@ -127,7 +140,7 @@ CREATE FUNCTION ar._audit_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP = 'INSERT' THEN
-		IF current_setting('ar_collect.restoring', true) = 'on' THEN
+		IF ar._restoring() THEN
 			RETURN NEW;  -- pg_restore reloading a dumped trail as it was
 		END IF;
 		IF pg_trigger_depth() < 2 THEN
@@ -167,6 +180,10 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ar.audit_log
 CREATE CONSTRAINT TRIGGER audit_log_seal AFTER INSERT ON ar.audit_seal_request
 	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ar._audit_seal();
 
+-- The chain from the genesis hash, row by row; then the rows an earlier
+-- transaction left unsealed (outside the chain: a transaction seals its
+-- rows before it commits, so no committed row may stay unsealed; only the
+-- current transaction's rows are not sealed yet).
 CREATE FUNCTION ar.verify_audit_chain()
 RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
 LANGUAGE plpgsql STABLE AS $$
@@ -174,6 +191,7 @@ DECLARE
 	r ar.audit_log;
 	expected_seq bigint := 1;
 	expected_prev bytea := ar.audit_genesis_hash();
+	unsealed record;
 BEGIN
 	rows_checked := 0;
 	FOR r IN SELECT * FROM ar.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq LOOP
@@ -191,6 +209,17 @@ BEGIN
 		expected_seq := r.seq + 1;
 		expected_prev := r.row_hash;
 	END LOOP;
+	SELECT a.id, a.txid, count(*) OVER () AS n INTO unsealed
+	  FROM ar.audit_log a
+	 WHERE a.seq IS NULL AND a.txid IS DISTINCT FROM pg_current_xact_id_if_assigned()
+	 ORDER BY a.txid, a.id LIMIT 1;
+	IF FOUND THEN
+		valid := false; first_broken_id := unsealed.id;
+		problem := format('%s row(s) of earlier transactions were never sealed (outside the chain), the first of transaction %s',
+		                  unsealed.n, unsealed.txid);
+		RETURN NEXT;
+		RETURN;
+	END IF;
 	valid := true;
 	RETURN NEXT;
 END $$;

@@ -344,7 +344,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	changed bigint;
 BEGIN
-	IF current_setting('ar_collect.restoring', true) = 'on' THEN
+	IF ar._restoring() THEN
 		RETURN NULL;  -- pg_restore reloads each table in its own transaction
 	END IF;
 	IF TG_TABLE_NAME = 'dunning_policy' THEN
@@ -764,7 +764,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $
 DECLARE
 	d ar.dispute;
 BEGIN
-	IF current_setting('ar_collect.restoring', true) = 'on' THEN
+	IF ar._restoring() THEN
 		RETURN NULL;  -- pg_restore reloads the disputes as they were
 	END IF;
 	IF NEW.disputed AND NOT EXISTS (SELECT 1 FROM ar.dispute x WHERE x.invoice_id = NEW.id AND x.resolved_at IS NULL) THEN
@@ -1185,7 +1185,7 @@ BEGIN
 		EXECUTE format('INSERT INTO pg_temp.%I %s', name, query);
 		GET DIAGNOSTICS written = ROW_COUNT;
 	ELSE
-		RAISE EXCEPTION 'work table pg_temp.% exists and is not the one ar_collect created: refused', name
+		RAISE EXCEPTION 'work table % of pg_temp exists and is not the one ar_collect created: refused', name
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	RETURN written;

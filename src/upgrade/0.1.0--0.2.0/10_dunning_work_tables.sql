@@ -48,7 +48,7 @@ BEGIN
 		EXECUTE format('INSERT INTO pg_temp.%I %s', name, query);
 		GET DIAGNOSTICS written = ROW_COUNT;
 	ELSE
-		RAISE EXCEPTION 'work table pg_temp.% exists and is not the one ar_collect created: refused', name
+		RAISE EXCEPTION 'work table % of pg_temp exists and is not the one ar_collect created: refused', name
 			USING ERRCODE = 'insufficient_privilege';
 	END IF;
 	RETURN written;
