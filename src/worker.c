@@ -69,6 +69,7 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -220,10 +221,40 @@ ar_worker_register(void)
 }
 
 /*
+ * The pid of a worker serving the current database, or 0.  Read from the
+ * backends' status in C: ar.start_worker runs as ar_definer, which
+ * pg_stat_activity does not show the backend type of another role's
+ * backend.
+ */
+static pid_t
+running_worker_pid(void)
+{
+	int			n = pgstat_fetch_stat_numbackends();
+
+	for (int i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+		const char *type;
+
+		if (local == NULL)
+			continue;
+		be = &local->backendStatus;
+		if (be->st_backendType != B_BG_WORKER || be->st_databaseid != MyDatabaseId || be->st_procpid == MyProcPid)
+			continue;
+		type = GetBackgroundWorkerTypeByPid(be->st_procpid);
+		if (type != NULL && strcmp(type, AR_WORKER_TYPE) == 0)
+			return be->st_procpid;
+	}
+	return 0;
+}
+
+/*
  * ar._launch_worker(): starts a dynamic worker for the current database, as
  * the role of the session that asked (the outer user: not the owner of the
  * SECURITY DEFINER ar.start_worker calling this, a role that cannot log
- * in); returns its pid once it runs.
+ * in); returns its pid once it runs, or the pid of the worker already
+ * serving the database.
  */
 Datum
 ar_launch_worker(PG_FUNCTION_ARGS)
@@ -234,6 +265,9 @@ ar_launch_worker(PG_FUNCTION_ARGS)
 	pid_t		pid;
 	Oid			role = GetOuterUserId();
 
+	pid = running_worker_pid();
+	if (pid != 0)
+		PG_RETURN_INT32((int32) pid);
 	fill_worker(&worker);
 	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
 	StaticAssertStmt(sizeof(Oid) <= BGW_EXTRALEN, "bgw_extra too small");
