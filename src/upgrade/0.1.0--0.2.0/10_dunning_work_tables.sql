@@ -130,14 +130,18 @@ DECLARE
 	w_dec constant text := ar._dunning_work_name('ar_dun_dec');
 	w_tpl constant text := ar._dunning_work_name('ar_dun_tpl');
 	w_prev constant text := ar._dunning_work_name('ar_dun_prev');
+	skipped bigint[];               -- customers with rows beyond the input bounds
 BEGIN
 	IF x IS NULL OR NOT isfinite(x) THEN
 		RAISE EXCEPTION 'run_dunning needs a finite as_of date, not %', coalesce(x::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM ar._check_date('ar.run_dunning: as_of', x);
 	IF run_dunning.dry_run IS NULL THEN
 		RAISE EXCEPTION 'dry_run must be true or false, not NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
+	-- a run decides for every company at once (one ar.dunning_run per date)
+	PERFORM ar._require_all_companies('collector');
 	IF real_run THEN
 		-- runs queue one after the other; a date already run queues nothing
 		PERFORM pg_advisory_xact_lock(hashtext('ar_collect.run_dunning'));
@@ -146,6 +150,16 @@ BEGIN
 		END IF;
 	END IF;
 	PERFORM set_config('work_mem', run_work_mem, true);
+	-- customers with rows beyond the input bounds (their constraints were
+	-- bypassed) are skipped as if blocked, warned about and reported in
+	-- ar.batch_problem, instead of failing the run for everyone; only the
+	-- tables whose constraint is missing or not validated are read
+	SELECT coalesce(array_agg(DISTINCT coalesce(q.customer_id, c.id)), '{}') INTO skipped
+	  FROM ar._batch_quarantine('run_dunning', ARRAY['company', 'customer', 'invoice', 'customer_credit', 'allocation',
+	                                                 'dispute', 'payment_promise', 'payment_plan', 'payment_plan_instalment',
+	                                                 'dunning_block'], NULL, x, real_run) q
+	  LEFT JOIN ar.customer c ON q.object_table = 'company' AND c.company_id = q.object_id
+	 WHERE q.customer_id IS NOT NULL OR c.id IS NOT NULL;
 	IF real_run THEN
 		-- promises whose date has passed: kept or broken
 		WITH settled AS (
@@ -153,7 +167,7 @@ BEGIN
 			   SET status = CASE WHEN ar._open_on(pr.invoice_id, pr.promised_on) <= pr.open_at_promise - pr.amount
 			                     THEN 'kept' ELSE 'broken' END,
 			       settled_on = x
-			 WHERE pr.status = 'pending' AND pr.promised_on < x
+			 WHERE pr.status = 'pending' AND pr.promised_on < x AND pr.customer_id <> ALL (skipped)
 			RETURNING pr.*
 		)
 		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, invoice_id, promise_id)
@@ -170,7 +184,7 @@ BEGIN
 			               coalesce(b.broken_on, x) AS status_on
 			          FROM ar.payment_plan q
 			         CROSS JOIN LATERAL (SELECT ar._plan_broken_on(q.id, x) AS broken_on) b
-			         WHERE q.status = 'active'
+			         WHERE q.status = 'active' AND q.customer_id <> ALL (skipped)
 			           AND (b.broken_on IS NOT NULL OR ar._plan_outstanding(q.id, x) = 0)) c
 			 WHERE p.id = c.id
 			RETURNING p.*
@@ -200,13 +214,15 @@ BEGIN
 	EXECUTE format('SELECT greatest(0, -min(o)) FROM pg_temp.%I, unnest(offsets) o', w_policy) INTO lead_days;
 	lead_days := coalesce(lead_days, 0);
 
-	-- 0. customers blocked on x
+	-- 0. customers blocked on x (and those skipped)
 	PERFORM ar._dunning_work_table(w_blocked, format($w$
-	SELECT DISTINCT b.customer_id
+	SELECT b.customer_id
 	  FROM ar.dunning_block b
 	 WHERE (b.from_on IS NULL OR b.from_on <= %1$L::date) AND %1$L::date < b.until
 	   AND (b.lifted_at IS NULL OR (b.lifted_on IS NOT NULL AND %1$L::date < b.lifted_on))
-	$w$, x, lead_days));
+	UNION
+	SELECT unnest(%3$L::bigint[])
+	$w$, x, lead_days, skipped));
 
 	-- invoices left out on x: disputed, promised, in a payment plan in force
 	PERFORM ar._dunning_work_table(w_excluded, format($w$

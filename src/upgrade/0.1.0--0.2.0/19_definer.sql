@@ -199,9 +199,9 @@ GRANT EXECUTE ON FUNCTION ar.audit_row_content(ar.audit_log, bigint) TO ar_admin
 -- The owner of the SECURITY DEFINER functions: ar_definer (05_roles.sql).
 -- ar._grant_definer() gives it what those functions need and hands it
 -- every SECURITY DEFINER function of the schema, and ar._audit_row() (the
--- audit trigger, which writes as its owner).  It runs last, here, and at
--- the end of an upgrade: a piece of a later version that adds tables or
--- SECURITY DEFINER functions calls it again.
+-- audit trigger, which writes as its owner).  It runs last: this piece ends
+-- the install script, and every upgrade piece that adds tables or SECURITY
+-- DEFINER functions ends with a call of it.
 --   tables        SELECT, INSERT, UPDATE, DELETE (no TRUNCATE, TRIGGER,
 --                 REFERENCES: the append-only guards and the audit triggers
 --                 bind it like anyone; it owns no table, so it cannot

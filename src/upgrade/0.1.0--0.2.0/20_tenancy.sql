@@ -1803,3 +1803,7 @@ BEGIN
 	RETURNING * INTO n;
 	RETURN n;
 END $$;
+
+-- the owner of the SECURITY DEFINER functions (ar_definer) gets what the
+-- objects added above need (19_definer.sql)
+SELECT ar._grant_definer();
