@@ -176,3 +176,7 @@ END $$;
 
 COMMENT ON FUNCTION ar.import_statement(text, text, boolean) IS
 'Parses and stores bank statements (camt.053, camt.054, mt940, csv; detected when format is NULL): one id per statement of the file. Importing the same statement again changes nothing and returns the same id. A statement whose opening balance plus movements differs from its closing balance (or a camt.053 statement without both balances in the account''s currency) is refused when strict, else stored with balanced = false and the reason in unbalanced_reason.';
+
+-- the owner of the SECURITY DEFINER functions (ar_definer) gets what the
+-- objects added above need (19_definer.sql)
+SELECT ar._grant_definer();
