@@ -131,6 +131,8 @@ DECLARE
 	w_tpl constant text := ar._dunning_work_name('ar_dun_tpl');
 	w_prev constant text := ar._dunning_work_name('ar_dun_prev');
 	skipped bigint[];               -- customers with rows beyond the input bounds
+	w_credit constant text := ar._dunning_work_name('ar_dun_credit');
+	apply_credits boolean;
 BEGIN
 	IF x IS NULL OR NOT isfinite(x) THEN
 		RAISE EXCEPTION 'run_dunning needs a finite as_of date, not %', coalesce(x::text, 'NULL')
@@ -206,6 +208,7 @@ BEGIN
 	-- is levels[width_bucket(days late, offsets)]
 	PERFORM ar._dunning_work_table(w_policy, format($w$
 	SELECT p.id AS policy_id, p.code, p.min_days_between, p.fallback_language, p.templates_from,
+	       p.apply_credits_before_run,
 	       array_agg(l.offset_days ORDER BY l.level) AS offsets, array_agg(l.level ORDER BY l.level) AS levels
 	  FROM ar.dunning_policy p JOIN ar.dunning_level l ON l.policy_id = p.id
 	 WHERE p.active
@@ -265,7 +268,30 @@ BEGIN
 	'customer_id');
 	EXECUTE format('ANALYZE pg_temp.%I (customer_id, policy_id)', w_customer);
 
-	RAISE DEBUG 'run_dunning customers: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
+	-- a real run first allocates the open credits of the customers whose
+	-- policy says so to their oldest invoices (ar.apply_open_credits)
+	EXECUTE format('SELECT EXISTS (SELECT 1 FROM pg_temp.%I p WHERE p.apply_credits_before_run)', w_policy)
+	   INTO apply_credits;
+	IF real_run AND apply_credits THEN
+		EXECUTE format($q$
+		SELECT count(*) FROM ar._apply_open_credits(ARRAY(
+			SELECT c.customer_id FROM pg_temp.%1$I c JOIN pg_temp.%2$I p ON p.policy_id = c.policy_id
+			 WHERE p.apply_credits_before_run
+			   AND c.customer_id IN (SELECT k.customer_id FROM ar.open_credits($1) k)
+			 ORDER BY c.customer_id), $1)
+		$q$, w_customer, w_policy) USING x;
+	END IF;
+	-- what each account may set off on x: its open credit notes and unused
+	-- customer credit (few accounts), deducted from what its notice claims
+	PERFORM ar._dunning_work_table(w_credit, format($w$
+	SELECT k.customer_id, k.currency, sum(k.available) AS credits
+	  FROM ar.open_credits(%1$L) k
+	 WHERE k.customer_id IN (SELECT c.customer_id FROM pg_temp.%2$I c)
+	 GROUP BY k.customer_id, k.currency
+	$w$, x, w_customer));
+	EXECUTE format('ANALYZE pg_temp.%I', w_credit);
+
+	RAISE DEBUG 'run_dunning customers and credits: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
 	IF penalty_mode = 'engine' THEN
 		EXECUTE 'SELECT EXISTS (SELECT 1 FROM ar.penalty_claim)' INTO claims;
@@ -391,7 +417,10 @@ BEGIN
 	RAISE DEBUG 'run_dunning dunnable invoices, listings and penalties: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
 
-	-- 3. a run date where R is none starts a new cycle (not for skipped customers)
+	-- 3. a run date where R is none starts a new cycle (not for skipped
+	-- customers); not while an invoice still open is under a promise to
+	-- pay: the account keeps its level, and a broken promise resumes the
+	-- escalation where it stood
 	IF real_run THEN
 		EXECUTE format($q$
 		WITH reset AS (
@@ -400,6 +429,10 @@ BEGIN
 			 WHERE a.level IS NOT NULL AND (a.changed_on IS NULL OR a.changed_on <= $1)
 			   AND NOT EXISTS (SELECT 1 FROM pg_temp.%1$I d WHERE d.customer_id = a.customer_id AND d.currency = a.currency)
 			   AND EXISTS (SELECT 1 FROM pg_temp.%2$I c WHERE c.customer_id = a.customer_id)
+			   AND NOT EXISTS (SELECT 1 FROM ar.payment_promise pr JOIN ar.invoice i ON i.id = pr.invoice_id
+			                    WHERE pr.customer_id = a.customer_id AND i.currency = a.currency
+			                      AND (pr.made_on IS NULL OR pr.made_on <= $1) AND $1 <= pr.promised_on
+			                      AND ar._open_on(i.id, $1) > 0)
 			RETURNING a.customer_id, a.currency, a.cycle
 		), logged AS (
 			INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary)
@@ -412,8 +445,11 @@ BEGIN
 	END IF;
 
 	-- 4, 5. decisions: N, queued when N > C, the last notice is at least
-	-- min_days_between days old, and the amount due reaches the level's
-	-- minimum (else the account waits).  A real run numbers its notices
+	-- min_days_between days old, what the notice claims (the open amounts
+	-- listed less the account's credits, up to them) is above the level's
+	-- minimum amount, and the invoices that reached N owe at least the
+	-- level's minimum percentage of the account's open items (else the
+	-- account waits at the level below).  A real run numbers its notices
 	-- here, in account order (customer, currency), from the outbox's
 	-- identity (the sort carries the decisions only; the customers' details
 	-- are joined after): the notices, the accounts' state and the
@@ -421,7 +457,7 @@ BEGIN
 	-- outbox back.
 	PERFORM ar._dunning_work_table(w_dec, format($w$
 	SELECT n.id, n.customer_id, n.currency, n.policy_id, n.r, n.cycle, n.c, n.level, n.known, n.problems, n.first_problem,
-	       n.level_name, n.fee, n.state_penalties, n.reply_days, n.delivery_days,
+	       n.level_name, n.fee, n.state_penalties, n.reply_days, n.delivery_days, n.credits,
 	       c.company_id, c.code AS customer_code, c.name AS customer_name,
 	       coalesce(nullif(lower(left(btrim(c.language), 2)), ''), 'fr') AS language, coalesce(c.segment, '') AS segment,
 	       ch.channel,
@@ -429,21 +465,27 @@ BEGIN
 	  FROM (SELECT CASE WHEN %3$L::boolean THEN nextval(%4$L::regclass) END AS id, k.*
 	          FROM (
 	SELECT d.customer_id, d.currency, d.policy_id, d.r, d.cycle, d.c, d.level, d.known, d.problems, d.first_problem,
-	       l.name AS level_name, l.fee, l.state_penalties, l.reply_days, l.delivery_days, l.channel AS level_channel
-	  FROM (SELECT d.customer_id, d.currency, d.policy_id, d.r, d.amount_due, d.problems, d.first_problem,
+	       l.name AS level_name, l.fee, l.state_penalties, l.reply_days, l.delivery_days, l.channel AS level_channel,
+	       d.credits
+	  FROM (SELECT d.customer_id, d.currency, d.policy_id, d.r, d.amount_due, d.lines, d.problems, d.first_problem,
+	               least(coalesce(cr.credits, 0), d.amount_due) AS credits,
 	               coalesce(a.cycle, 1) AS cycle,
 	               a.level AS c, a.customer_id IS NOT NULL AS known,
 	               CASE WHEN d.r = 0 THEN 0 ELSE least(d.r, greatest(coalesce(a.level, 0), 0) + 1) END AS level
 	          FROM pg_temp.%5$I d
 	          JOIN pg_temp.%6$I p ON p.policy_id = d.policy_id
 	          LEFT JOIN ar.dunning_account a ON a.customer_id = d.customer_id AND a.currency = d.currency
+	          LEFT JOIN pg_temp.%7$I cr ON cr.customer_id = d.customer_id AND cr.currency = d.currency
 	         WHERE (a.last_notice_on IS NULL OR a.last_notice_on <= %1$L::date - p.min_days_between)
 	           AND (a.changed_on IS NULL OR a.changed_on <= %1$L::date)   -- a state newer than x is left alone
 	           AND CASE WHEN d.r = 0 THEN 0 ELSE least(d.r, greatest(coalesce(a.level, 0), 0) + 1) END
 	               > coalesce(a.level, -1)
 	        OFFSET 0) d
 	  JOIN ar.dunning_level l ON l.policy_id = d.policy_id AND l.level = d.level
-	 WHERE d.amount_due >= l.min_amount
+	 WHERE d.amount_due - d.credits > l.min_amount
+	   AND (l.min_percent = 0
+	        OR ar._lines_open_from(d.lines, d.level)
+	           >= l.min_percent / 100 * ar._account_balance_on(d.customer_id, d.currency, %1$L))
 	   AND NOT EXISTS (SELECT 1 FROM ar.dunning_notice dn
 	                    WHERE dn.customer_id = d.customer_id AND dn.currency = d.currency AND dn.as_of = %1$L::date)
 	 ORDER BY d.customer_id, d.currency COLLATE "C") k) n
@@ -451,7 +493,7 @@ BEGIN
 	 CROSS JOIN LATERAL (SELECT CASE WHEN n.level_channel = 'email' AND coalesce(btrim(c.email), '') = '' THEN 'letter'
 	                                 WHEN n.level_channel = 'sms' AND coalesce(btrim(c.phone), '') = '' THEN 'letter'
 	                                 ELSE n.level_channel END AS channel) ch
-	$w$, x, lead_days, real_run, pg_get_serial_sequence('ar.dunning_notice', 'id'), w_acct, w_policy));
+	$w$, x, lead_days, real_run, pg_get_serial_sequence('ar.dunning_notice', 'id'), w_acct, w_policy, w_credit));
 	EXECUTE format('ANALYZE pg_temp.%I (customer_id, currency, policy_id, level, language, segment, channel)', w_dec);
 	EXECUTE format('SELECT sum(n.problems), min(n.first_problem) FROM pg_temp.%I n WHERE n.problems > 0', w_dec)
 		INTO problems, first_problem;
@@ -514,8 +556,9 @@ BEGIN
 	SELECT n.id, n.customer_id, n.level, n.level_name, n.channel,
 	       ar.render_template(t.subject, ar.dunning_placeholders(), v.vals) AS subject,
 	       ar.render_template(t.body, ar.dunning_placeholders(), v.vals) AS body,
-	       ar._line_ids(s.lines) AS invoice_ids, s.amount_due, s.penalties, %1$L::date AS as_of, n.company_id, n.currency, n.policy_id,
-	       n.cycle, t.render_language AS language, n.recipient, s.interest, s.indemnity, n.fee, k.reply_by
+	       ar._line_ids(s.lines) AS invoice_ids, k.amount_due, s.penalties, %1$L::date AS as_of, n.company_id, n.currency, n.policy_id,
+	       n.cycle, t.render_language AS language, n.recipient, s.interest, s.indemnity, n.fee, k.reply_by,
+	       n.credits AS credits_set_off
 	  FROM pg_temp.%2$I n
 	  JOIN pg_temp.%3$I s ON s.customer_id = n.customer_id AND s.currency = n.currency
 	  JOIN pg_temp.%4$I t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
@@ -523,19 +566,31 @@ BEGIN
 	  JOIN (SELECT co.id, co.name, ar.iban_format(co.iban) AS iban FROM ar.company co) co ON co.id = n.company_id
 	  LEFT JOIN pg_temp.%5$I pv ON pv.customer_id = n.customer_id AND pv.currency = n.currency
 	 CROSS JOIN LATERAL (SELECT CASE WHEN t.render_language = 'fr' THEN 'non calculé' ELSE 'not computed' END AS unknown,
-	                            %1$L::date + n.delivery_days + n.reply_days AS reply_by) k
+	                            %1$L::date + n.delivery_days + n.reply_days AS reply_by,
+	                            -- what the notice claims: the open amounts listed less the credits set off
+	                            s.amount_due - n.credits AS amount_due,
+	                            -- the deduction, under the invoice table
+	                            CASE WHEN n.credits > 0
+	                                 THEN E'\n' || CASE t.render_language WHEN 'fr' THEN 'Avoirs et paiements non affectés : '
+	                                                                       WHEN 'de' THEN 'Gutschriften und nicht zugeordnete Zahlungen: '
+	                                                                       ELSE 'Credit notes and unapplied payments: ' END
+	                                      || ar.format_money(-n.credits, n.currency, t.render_language)
+	                            END AS deduction) k
 	 CROSS JOIN LATERAL (SELECT ARRAY[
 	        n.customer_name, n.customer_code, co.name,
 	        coalesce(co.iban, CASE WHEN t.render_language = 'fr' THEN 'indiqué sur nos factures'
 	                               ELSE 'shown on our invoices' END),
 	        ar.format_date(%1$L, t.render_language),
-	        ar._invoice_table(s.lines, n.currency, t.render_language, n.state_penalties AND s.penalties IS NOT NULL),
+	        CASE WHEN k.deduction IS NULL
+	             THEN ar._invoice_table(s.lines, n.currency, t.render_language, n.state_penalties AND s.penalties IS NOT NULL)
+	             ELSE ar._invoice_table(s.lines, n.currency, t.render_language, n.state_penalties AND s.penalties IS NOT NULL)
+	                  || k.deduction END,
 	        s.invoice_count::text,
-	        ar.format_money(s.amount_due, n.currency, t.render_language), n.currency::text,
+	        ar.format_money(k.amount_due, n.currency, t.render_language), n.currency::text,
 	        coalesce(ar.format_money(s.interest, n.currency, t.render_language), k.unknown),
 	        coalesce(ar.format_money(s.indemnity, n.currency, t.render_language), k.unknown),
 	        coalesce(ar.format_money(s.penalties, n.currency, t.render_language), k.unknown),
-	        ar.format_money(s.amount_due + coalesce(s.penalties, 0), n.currency, t.render_language),
+	        ar.format_money(k.amount_due + coalesce(s.penalties, 0), n.currency, t.render_language),
 	        ar.format_money(n.fee, n.currency, t.render_language),
 	        ar.format_date(k.reply_by, t.render_language), n.reply_days::text,
 	        CASE WHEN cardinality(pv.dates) > 1
@@ -557,7 +612,7 @@ BEGIN
 		SELECT NULL::bigint, o.customer_id, o.level, o.level_name, o.channel, o.subject, o.body, o.invoice_ids,
 		       o.amount_due, o.penalties, 'queued'::text, o.as_of, now(), o.company_id, o.currency, o.policy_id,
 		       o.cycle, o.language, o.recipient, o.interest, o.indemnity, o.fee, o.reply_by,
-		       NULL::timestamptz, NULL::text, NULL::text
+		       NULL::timestamptz, NULL::text, NULL::text, o.credits_set_off
 		  FROM (%s) o
 		 ORDER BY o.customer_id, o.currency
 		$q$, out_query);
@@ -577,10 +632,10 @@ BEGIN
 	out_query := format($q$
 	INSERT INTO ar.dunning_notice AS dn (id, customer_id, level, level_name, channel, subject, body, invoice_ids,
 	                                     amount_due, penalties, as_of, company_id, currency, policy_id, cycle,
-	                                     language, recipient, interest, indemnity, fee, reply_by)
+	                                     language, recipient, interest, indemnity, fee, reply_by, credits_set_off)
 	SELECT o.id, o.customer_id, o.level, o.level_name, o.channel, o.subject, ar._compress_letter(o.body), o.invoice_ids, o.amount_due,
 	       o.penalties, o.as_of, o.company_id, o.currency, o.policy_id, o.cycle, o.language, o.recipient,
-	       o.interest, o.indemnity, o.fee, o.reply_by
+	       o.interest, o.indemnity, o.fee, o.reply_by, o.credits_set_off
 	  FROM (%s) o
 	$q$, out_query);
 	IF coalesce(current_setting('ar_collect.dunning_return_rows', true), '') <> 'off' THEN
