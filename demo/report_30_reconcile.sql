@@ -77,3 +77,16 @@ SELECT a.kind AS "kind", count(*) AS "lines", sum(a.amount)::numeric(16,2) AS "a
  GROUP BY a.kind
  ORDER BY count(*) DESC;
 \endif
+
+\echo
+\echo '=== Write-offs (ar.write_off_report): every amount closed without a payment, active or reversed'
+\echo '    (short payments beyond the write-off limit stay open: amount_mismatch above)'
+\echo
+SELECT w.kind AS "kind", w.status AS "status", count(*) AS "invoices", coalesce(sum(w.amount), 0)::numeric(16,2) AS "amount",
+       (array_agg(w.invoice_number || ': ' || w.reason ORDER BY w.written_off_on DESC))[1] AS "latest, with its reason"
+  FROM ar.write_off_report w
+ GROUP BY w.kind, w.status
+ ORDER BY w.kind, w.status;
+SELECT count(*) AS "write-offs", coalesce(sum(amount), 0)::numeric(16,2) AS "amount written off (active)",
+       (SELECT coalesce(write_off_limit, 0) FROM ar.reconcile_config ORDER BY company_id LIMIT 1) AS "write-off limit"
+  FROM ar.write_off_report WHERE status = 'active';
