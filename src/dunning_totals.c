@@ -75,7 +75,7 @@ typedef struct DunTotalsState
 	int128		sums[DT_NLISTINGS][DT_NSUMS];
 } DunTotalsState;
 
-/* SSPACE in src/sql/80_dunning.sql tells the planner this size. */
+/* SSPACE in src/sql/80_dunning_1_config.sql tells the planner this size. */
 StaticAssertDecl(sizeof(DunTotalsState) == 216, "ar._dunning_totals_state must be 216 bytes");
 
 PG_FUNCTION_INFO_V1(dunning_totals_state_in);

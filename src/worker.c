@@ -12,7 +12,7 @@
  * The worker sleeps on its latch and wakes up every ar_collect.naptime
  * seconds (or at once on SIGHUP).  A cycle is a sequence of units of work,
  * each in a transaction of its own, each calling one SQL function of the
- * extension (src/sql/80_dunning.sql), so that the decisions live in SQL and
+ * extension (src/sql/80_dunning_8_worker.sql), so that the decisions live in SQL and
  * in the data, and this file only drives transactions and signals:
  *
  *   1. is the extension installed?  If not, wait for it;

@@ -9,7 +9,7 @@
  *							work tables SECURITY DEFINER code creates in
  *							pg_temp carry it in their names, so that a
  *							caller cannot create an object of that name
- *							first (src/sql/80_dunning.sql).
+ *							first (src/sql/80_dunning_5_run.sql).
  *		ar._audit_seal_pending(), ar._audit_set_seal_pending(boolean)
  *							whether this transaction asked for its audit rows
  *							to be sealed at commit (src/sql/40_audit.sql;

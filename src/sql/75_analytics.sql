@@ -153,7 +153,7 @@ COMMENT ON FUNCTION ar.dso(date, integer, text) IS
 -- Dunning effectiveness: for the notices queued in (as_of - period_days,
 -- as_of - 15], the share of the amount they claimed that was paid within 15
 -- days after them.  PL/pgSQL so that it may name ar.dunning_notice, which a
--- later piece (80_dunning.sql) creates.
+-- later piece (80_dunning_4_outbox.sql) creates.
 CREATE FUNCTION ar.dunning_effectiveness(as_of date DEFAULT current_date, period_days integer DEFAULT 90)
 RETURNS TABLE (level integer, notices bigint, amount_due numeric, paid_within_15_days numeric, effectiveness_pct numeric)
 LANGUAGE plpgsql STABLE AS $$

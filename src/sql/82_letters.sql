@@ -24,7 +24,7 @@
 -- ar.add_reference_rate adds a published rate in one call.
 --
 -- The new columns are in the tables' definitions (30_ledger.sql,
--- 80_dunning.sql).  This piece only creates and comments:
+-- 80_dunning_1_config.sql).  This piece only creates and comments:
 -- src/upgrade/0.1.0--0.2.0 reads it as it is (a symbolic link), after
 -- adding the columns (50_letters.sql), so that an upgraded database gets
 -- exactly this.

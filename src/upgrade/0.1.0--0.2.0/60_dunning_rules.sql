@@ -1,6 +1,6 @@
 -- Dunning decisions (issue 13): credits set off, minimum amounts and
 -- percentage, a broken promise resuming the escalation.  Final forms in
--- src/sql/50_payments.sql, 60_reports.sql, 75_analytics.sql, 80_dunning.sql.
+-- src/sql/50_payments.sql, 60_reports.sql, 75_analytics.sql, 80_dunning_*.sql.
 
 -- ------------------------------------------------------------ open credits
 CREATE INDEX invoice_open_credit_note ON ar.invoice (customer_id, currency) WHERE open_amount < 0;
