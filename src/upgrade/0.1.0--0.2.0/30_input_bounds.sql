@@ -5,7 +5,7 @@
 -- before changing anything, with an error listing them (table, id, column,
 -- value), so that they can be corrected and ALTER EXTENSION ar_collect
 -- UPDATE run again.  Then the <table>_input_bounds constraints and
--- ar.batch_problem of src/sql/85_input_bounds.sql, and the functions that
+-- ar.batch_problem of src/sql/88_input_bounds.sql, and the functions that
 -- check or skip: ar.record_payment, ar.run_dunning, ar._worker_dunning,
 -- ar.penalty_claims_on (their final definitions).
 -- ---------------------------------------------------------------------------
@@ -141,7 +141,7 @@ AS $$ SELECT char_length(value) <= max_chars AND value !~ '[\x01-\x1f\x7f-\x9f\u
 COMMENT ON FUNCTION ar.is_header_text(text, integer) IS 'Can the text go into a message header: no control character (C0, DEL, C1, U+2028, U+2029), at most max_chars characters?';
 
 -- Every bounded column of the extension's tables: the CHECK constraints
--- <table>_input_bounds are built from this list (85_input_bounds.sql), and
+-- <table>_input_bounds are built from this list (88_input_bounds.sql), and
 -- ar.input_bound_violations() reads it to find rows stored beyond the
 -- bounds (only possible when a superuser bypassed the constraints).
 -- kind: date, date_or_infinity (an open-ended end date), amount,
