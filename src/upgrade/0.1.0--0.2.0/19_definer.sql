@@ -10,8 +10,8 @@
 --  * ar_admin may verify the chain (EXECUTE on ar.audit_row_content).
 --  * the SECURITY DEFINER functions and the audit trigger are owned by the
 --    role ar_definer (NOLOGIN, no superuser, BYPASSRLS), which holds only
---    what they need (ar._grant_definer(), called again at the end of any
---    later piece that adds tables or SECURITY DEFINER functions).
+--    what they need (ar._grant_definer(), called again by the last piece,
+--    99_ownership, for what the pieces in between add).
 --  * the worker ar.start_worker() starts runs as the role that started it.
 -- ---------------------------------------------------------------------------
 

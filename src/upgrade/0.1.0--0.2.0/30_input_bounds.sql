@@ -494,7 +494,3 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	   AND (coalesce(p.paid, 0) < b.amount OR p.last_on > b.due_date)
 	   AND (r.days_late > 0 OR r.problem IS NOT NULL OR NOT g.ok)
 $$;
-
--- the owner of the SECURITY DEFINER functions (ar_definer) gets what the
--- objects added above need (19_definer.sql)
-SELECT ar._grant_definer();

@@ -669,8 +669,3 @@ BEGIN
 	       s.due_date + round(s.delay_q50)::integer
 	  FROM ar.payment_scores(ARRAY[inv.id]) s;
 END $$;
-
-
--- the owner of the SECURITY DEFINER functions (ar_definer) gets what the
--- objects added above need (19_definer.sql)
-SELECT ar._grant_definer();
