@@ -24,7 +24,8 @@
 #
 # Environment: AR_BENCH_PORT (default 54434), AR_BENCH_NO_BUILD=1 to use the
 # installed extension as it is, AR_BENCH_SETTINGS: extra postgresql.conf
-# lines separated by ';'.
+# lines separated by ';'.  Reports the backend's peak memory (VmHWM) around
+# the first run.
 set -euo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
 
@@ -86,11 +87,19 @@ END \$\$;
 SELECT pg_temp.select_ms() AS warm_up_ms \gset
 INSERT INTO timing SELECT 'select', pg_temp.select_ms(), NULL FROM generate_series(1, 3);
 
+-- the backend's memory: its peak resident set (VmHWM, shared buffers it
+-- touched included) before and after the first run, and its private
+-- memory (RssAnon) after it, in kB (Linux /proc)
+CREATE FUNCTION pg_temp.memory_kb(field text) RETURNS bigint LANGUAGE sql AS \$\$
+	SELECT substring(pg_read_file('/proc/' || pg_backend_pid() || '/status') FROM field || ':\s*(\d+) kB')::bigint
+\$\$;
+INSERT INTO timing VALUES ('memory_before', pg_temp.memory_kb('VmHWM'), pg_temp.memory_kb('RssAnon'));
 SELECT clock_timestamp() AS t0 \gset
 SET client_min_messages = debug1;
 SELECT count(*) AS n FROM ar.run_dunning('$AS_OF') \gset
 RESET client_min_messages;
 INSERT INTO timing VALUES ('first', extract(epoch FROM clock_timestamp() - :'t0') * 1000, :n);
+INSERT INTO timing VALUES ('memory_first', pg_temp.memory_kb('VmHWM'), pg_temp.memory_kb('RssAnon'));
 
 SELECT clock_timestamp() AS t0 \gset
 SELECT count(*) AS n FROM ar.run_dunning('$AS_OF') \gset
@@ -120,7 +129,7 @@ checks=$(sql -c "SELECT count(*) FILTER (WHERE penalties IS NULL) || ' ' ||
                         (SELECT count(*) FROM (SELECT 1 FROM ar.dunning_notice GROUP BY customer_id, currency, as_of HAVING count(*) > 1) d)
                    FROM ar.dunning_notice")
 
-read -r _ again_ms again_n _ first_ms first_n _ second_ms second_n _ select_ms _ <<<"$result"
+read -r _ again_ms again_n _ first_ms first_n _ hwm_before anon_before _ hwm_first anon_first _ second_ms second_n _ select_ms _ <<<"$result"
 read -r no_penalty duplicates <<<"$checks"
 r_first=$(awk -v a="$first_ms" -v b="$select_ms" 'BEGIN { printf "%.2f", a / b }')
 r_second=$(awk -v a="$second_ms" -v b="$first_ms" 'BEGIN { printf "%.4f", a / b }')
@@ -141,6 +150,7 @@ echo "| first run_dunning('$AS_OF') | $first_ms | $first_n | $r_first x select |
 echo "| second run, same date (median of 3) | $second_ms | $second_n | $r_second x first | nothing queued, < 0.05 x first | $v_second |"
 echo "| same date again, run registry deleted | $again_ms | $again_n | $r_again x first | nothing queued | $v_again |"
 echo
+echo "backend memory: peak resident (VmHWM, shared buffers touched included) $((${hwm_before%.*} / 1024)) MB before the first run (after the SELECTs), $((${hwm_first%.*} / 1024)) MB after it; private (RssAnon) after it $((${anon_first%.*} / 1024)) MB"
 echo "notices per level: $levels; invoices listed: $listed; notices without penalties: $no_penalty; duplicates: $duplicates"
 echo
 echo "steps of the first run (ms, in x select):"

@@ -70,17 +70,14 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 	SELECT 1::bigint;
 $$;
 
--- A reconcile run when ar.reconcile(boolean) exists and unmatched bank lines
--- came in since the last one; NULL otherwise.
+-- A reconcile run when unmatched bank lines came in since the last one;
+-- NULL otherwise.
 CREATE FUNCTION ar._worker_reconcile_due() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
 	newest bigint;
 	run_id bigint;
 BEGIN
-	IF to_regprocedure('ar.reconcile(boolean)') IS NULL THEN
-		RETURN NULL;
-	END IF;
 	SELECT max(t.id) INTO newest
 	  FROM ar.bank_transaction t
 	 WHERE t.status = 'unmatched' AND t.id > coalesce((SELECT s.reconcile_watermark FROM ar.worker_state s), 0);
@@ -113,7 +110,7 @@ DECLARE
 	applied bigint;
 BEGIN
 	r := ar._worker_run_running(run_id);
-	EXECUTE 'SELECT count(*), count(*) FILTER (WHERE applied) FROM ar.reconcile(true)' INTO lines, applied;
+	SELECT count(*), count(*) FILTER (WHERE l.applied) INTO lines, applied FROM ar.reconcile(true) l;
 	UPDATE ar.worker_run w
 	   SET status = 'succeeded', finished_at = clock_timestamp(),
 	       result = w.result || jsonb_build_object('lines', lines, 'applied', applied)

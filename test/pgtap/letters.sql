@@ -9,7 +9,7 @@
 -- own (or leaves them out).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(56);
+SELECT plan(63);
 SET client_min_messages = error;
 
 -- ------------------------------------------------------------ sender identity
@@ -62,6 +62,37 @@ INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
 SELECT id, 'LR-FR', '2025-11-01', '2025-12-10', 800 FROM ar.customer WHERE code = 'LT-FR';
 
 SELECT count(*) FROM generate_series(DATE '2025-11-10', DATE '2025-12-14', interval '1 day') d, ar.run_dunning(d::date);
+
+-- credits set off on a notice that leaves the invoices never reminded
+-- before out (tried in dry runs, then rolled back): LT-FR owes 5,000 reminded
+-- and 800 never reminded
+SAVEPOINT lt_credits;
+UPDATE ar.dunning_level SET recent_invoices = 'exclude' WHERE level = 3;
+INSERT INTO ar.customer_credit (customer_id, amount, source, created_on, note)
+SELECT id, 300.00, 'manual', '2025-12-01', 'commercial gesture' FROM ar.customer WHERE code = 'LT-FR';
+SELECT n.amount_due AS lt_part_due, n.credits_set_off AS lt_part_credits,
+       (SELECT i.id FROM ar.invoice i WHERE i.number = 'LR-FR') = ANY (n.invoice_ids) AS lt_part_recent,
+       translate(n.body, U&'\00A0', ' ') ~ E'\nAvoirs et paiements non affectés : -300,00 EUR\n' AS lt_part_line
+  FROM ar.run_dunning('2025-12-15', true) n JOIN ar.customer c ON c.id = n.customer_id WHERE c.code = 'LT-FR' \gset
+-- the deduction's words are a letter text (credits.deduction): the user's replaces the shipped one
+INSERT INTO ar.letter_text (key, language, text) VALUES ('credits.deduction', 'fr', 'Déjà réglé par avoir : ');
+SELECT translate(n.body, U&'\00A0', ' ') ~ E'\nDéjà réglé par avoir : -300,00 EUR\n' AS lt_own_words
+  FROM ar.run_dunning('2025-12-15', true) n JOIN ar.customer c ON c.id = n.customer_id WHERE c.code = 'LT-FR' \gset
+-- credits of 5,500: 300 left of the 5,800 decided on, nothing of the 5,000 claimed
+INSERT INTO ar.customer_credit (customer_id, amount, source, created_on, note)
+SELECT id, 5200.00, 'manual', '2025-12-01', 'credit note' FROM ar.customer WHERE code = 'LT-FR';
+SELECT count(*) AS lt_capped,
+       (SELECT count(*) FROM ar.run_dunning('2025-12-15', true) n WHERE n.amount_due <= 0) AS lt_zero
+  FROM ar.run_dunning('2025-12-15', true) n JOIN ar.customer c ON c.id = n.customer_id WHERE c.code = 'LT-FR' \gset
+ROLLBACK TO SAVEPOINT lt_credits;
+SELECT is(:'lt_part_due'::numeric, 4700.00, 'recent invoices excluded, credits set off: the notice claims the 5,000 reminded less 300');
+SELECT is(:'lt_part_credits'::numeric, 300.00, 'and states the 300 set off');
+SELECT ok(NOT :'lt_part_recent'::boolean AND :'lt_part_line'::boolean,
+          'without the invoice never reminded, with the deduction under the invoice table');
+SELECT ok(:'lt_own_words'::boolean, 'the deduction is worded by the letter text credits.deduction, the user''s first');
+SELECT is(:lt_capped::int, 0,
+          'credits covering what is left once the recent invoices are excluded: no notice (not one claiming nothing)');
+SELECT is(:lt_zero::int, 0, 'no notice claims zero');
 
 -- the invoices never reminded before: left out when the level says so
 UPDATE ar.dunning_level SET recent_invoices = 'exclude' WHERE level = 3;
@@ -142,6 +173,9 @@ SELECT ok((SELECT body ~ E'^Distribution Dupont SAS\n12 rue de la République\n6
                   AND body ~ 'TVA intracommunautaire FR96552100554' AND body ~ 'compta@dupont\.example'
              FROM lt_letter WHERE code = 'LT-FR'),
           'the letter prints the sender: legal name, office, share capital, RCS and SIREN, SIRET, VAT number, contact');
+SELECT ok((SELECT body ~ E'\nLe service recouvrement\nDistribution Dupont SAS\n' FROM lt_letter WHERE code = 'LT-FR')
+          AND (SELECT body ~ E'\nCredit control\nDistribution Dupont SAS\n' FROM lt_letter WHERE code = 'LT-EN'),
+          'signed with the legal name the letterhead prints (the company''s name is Dupont)');
 SELECT ok((SELECT body ~ E'Boulangerie Martin SARL\n3 place Bellecour\n69002 Lyon\nCode client : LT-FR' FROM lt_letter WHERE code = 'LT-FR'),
           'and the customer''s postal address');
 SELECT ok((SELECT body ~ E'Müller GmbH\nHauptstraße 5\n10115 Berlin\nALLEMAGNE' AND body ~ 'Sitz: 12 rue de la République'

@@ -25,57 +25,9 @@ LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'ar_work_token';
 CREATE FUNCTION ar._dunning_work_name(base text) RETURNS text
 LANGUAGE sql VOLATILE AS $$ SELECT base || '_' || ar._work_token() $$;
 
-CREATE OR REPLACE FUNCTION ar._dunning_work_table(name text, query text, key text DEFAULT NULL) RETURNS bigint
-LANGUAGE plpgsql AS $$
-DECLARE
-	written bigint;
-	rel record;
-BEGIN
-	SELECT c.relkind, c.relpersistence, c.relhastriggers, c.relhasrules, c.relrowsecurity,
-	       c.relowner = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user) AS ours
-	  INTO rel
-	  FROM pg_catalog.pg_class c
-	 WHERE c.relname = name AND c.relnamespace = pg_catalog.pg_my_temp_schema();
-	IF NOT FOUND THEN
-		EXECUTE format('CREATE TEMP TABLE pg_temp.%I ON COMMIT DROP AS %s', name, query);
-		GET DIAGNOSTICS written = ROW_COUNT;
-		IF key IS NOT NULL THEN
-			EXECUTE format('CREATE UNIQUE INDEX ON pg_temp.%I (%I)', name, key);
-		END IF;
-	ELSIF rel.ours AND rel.relkind = 'r' AND rel.relpersistence = 't'
-	      AND NOT rel.relhastriggers AND NOT rel.relhasrules AND NOT rel.relrowsecurity THEN
-		EXECUTE format('TRUNCATE pg_temp.%I', name);
-		EXECUTE format('INSERT INTO pg_temp.%I %s', name, query);
-		GET DIAGNOSTICS written = ROW_COUNT;
-	ELSE
-		RAISE EXCEPTION 'work table % of pg_temp exists and is not the one ar_collect created: refused', name
-			USING ERRCODE = 'insufficient_privilege';
-	END IF;
-	RETURN written;
-END $$;
+-- ar._dunning_work_table (which creates them): its final form, with the
+-- values of its query as parameters, is created by piece 69.
 
--- Applies the escalation rule of the contract (doc/contract.md) on run date
--- as_of to every dunning account, and queues (unless dry_run) the notices it decides:
---  0. customers blocked on as_of, or whose policy is inactive, are skipped
---     (their state is kept);
---  1. dunnable invoices: positive open amount on as_of (issued by then,
---     allocations dated after as_of not counted), not disputed, promised or
---     covered by a payment plan in force on as_of;
---  2. R: highest level whose offset <= as_of - due_date over them;
---  3. C: level of the last notice of the cycle not failed or cancelled; a
---     new cycle starts (C none) on a run date where R is none (an account
---     whose state was changed by a later run date is left alone: runs go
---     forward in time);
---  4. N = 0 when R = 0, else min(R, max(C, 0) + 1);
---  5. queued when N > C, the last notice of any cycle (not failed or
---     cancelled) was queued at least min_days_between (7) days before
---     as_of, and the amount due reaches the level's min_amount.  It lists
---     the dunnable invoices that reached level 1 (level 0 for a level 0
---     notice) with their open amounts and the penalties accrued on as_of
---     (ar.invoice_penalty, when installed).
--- Each queued notice is a row of ar.dunning_notice, an entry of the
--- communications log and a NOTIFY ar_dunning carrying its id, in the
--- transaction of the run.  A second run for the same date queues nothing.
 -- ar.run_dunning: its final form is re-created by piece 69.
 
 REVOKE ALL ON FUNCTION ar._work_token(), ar._dunning_work_name(text) FROM PUBLIC;
