@@ -84,8 +84,21 @@ BEGIN
 	           FROM ar.invoice i JOIN ar.customer c ON c.id = i.customer_id WHERE i.open_amount <> 0';
 	RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
 END \$\$;
+-- the CPU time of this backend (user + system, Linux /proc/<pid>/stat), in
+-- ms: on a loaded machine, a ratio of CPU times says more than one of
+-- elapsed times
+CREATE FUNCTION pg_temp.cpu_ms() RETURNS double precision LANGUAGE sql AS \$\$
+	SELECT (f[12]::bigint + f[13]::bigint) * 1000.0 / $(getconf CLK_TCK)
+	  FROM (SELECT string_to_array(split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ') ', 2), ' ') AS f) s
+\$\$;
+CREATE FUNCTION pg_temp.select_timed() RETURNS void LANGUAGE plpgsql AS \$\$
+DECLARE c0 double precision := pg_temp.cpu_ms();
+BEGIN
+	INSERT INTO timing VALUES ('select', pg_temp.select_ms(), NULL);
+	INSERT INTO timing VALUES ('select_cpu', pg_temp.cpu_ms() - c0, NULL);
+END \$\$;
 SELECT pg_temp.select_ms() AS warm_up_ms \gset
-INSERT INTO timing SELECT 'select', pg_temp.select_ms(), NULL FROM generate_series(1, 3);
+SELECT pg_temp.select_timed() FROM generate_series(1, 3);
 
 -- the backend's memory: its peak resident set (VmHWM, shared buffers it
 -- touched included) before and after the first run, and its private
@@ -94,11 +107,12 @@ CREATE FUNCTION pg_temp.memory_kb(field text) RETURNS bigint LANGUAGE sql AS \$\
 	SELECT substring(pg_read_file('/proc/' || pg_backend_pid() || '/status') FROM field || ':\s*(\d+) kB')::bigint
 \$\$;
 INSERT INTO timing VALUES ('memory_before', pg_temp.memory_kb('VmHWM'), pg_temp.memory_kb('RssAnon'));
-SELECT clock_timestamp() AS t0 \gset
+SELECT clock_timestamp() AS t0, pg_temp.cpu_ms() AS c0 \gset
 SET client_min_messages = debug1;
 SELECT count(*) AS n FROM ar.run_dunning('$AS_OF') \gset
 RESET client_min_messages;
 INSERT INTO timing VALUES ('first', extract(epoch FROM clock_timestamp() - :'t0') * 1000, :n);
+INSERT INTO timing VALUES ('first_cpu', pg_temp.cpu_ms() - :c0, :n);
 INSERT INTO timing VALUES ('memory_first', pg_temp.memory_kb('VmHWM'), pg_temp.memory_kb('RssAnon'));
 
 SELECT clock_timestamp() AS t0 \gset
@@ -129,7 +143,12 @@ checks=$(sql -c "SELECT count(*) FILTER (WHERE penalties IS NULL) || ' ' ||
                         (SELECT count(*) FROM (SELECT 1 FROM ar.dunning_notice GROUP BY customer_id, currency, as_of HAVING count(*) > 1) d)
                    FROM ar.dunning_notice")
 
-read -r _ again_ms again_n _ first_ms first_n _ hwm_before anon_before _ hwm_first anon_first _ second_ms second_n _ select_ms _ <<<"$result"
+declare -A ms count
+while read -r what value queued; do [ -n "$what" ] || continue; ms[$what]=$value; count[$what]=$queued; done <<<"$(tr ' ' '\n' <<<"$result" | paste -d' ' - - -)"
+again_ms=${ms[again]} again_n=${count[again]} first_ms=${ms[first]} first_n=${count[first]}
+second_ms=${ms[second]} second_n=${count[second]} select_ms=${ms[select]}
+hwm_before=${ms[memory_before]} hwm_first=${ms[memory_first]} anon_first=${count[memory_first]}
+r_cpu=$(awk -v a="${ms[first_cpu]}" -v b="${ms[select_cpu]}" 'BEGIN { printf "%.2f", a / b }')
 read -r no_penalty duplicates <<<"$checks"
 r_first=$(awk -v a="$first_ms" -v b="$select_ms" 'BEGIN { printf "%.2f", a / b }')
 r_second=$(awk -v a="$second_ms" -v b="$first_ms" 'BEGIN { printf "%.4f", a / b }')
@@ -150,6 +169,7 @@ echo "| first run_dunning('$AS_OF') | $first_ms | $first_n | $r_first x select |
 echo "| second run, same date (median of 3) | $second_ms | $second_n | $r_second x first | nothing queued, < 0.05 x first | $v_second |"
 echo "| same date again, run registry deleted | $again_ms | $again_n | $r_again x first | nothing queued | $v_again |"
 echo
+echo "backend CPU time (user + system): first run ${ms[first_cpu]} ms, SELECT ${ms[select_cpu]} ms (median of 3): $r_cpu x"
 echo "backend memory: peak resident (VmHWM, shared buffers touched included) $((${hwm_before%.*} / 1024)) MB before the first run (after the SELECTs), $((${hwm_first%.*} / 1024)) MB after it; private (RssAnon) after it $((${anon_first%.*} / 1024)) MB"
 echo "notices per level: $levels; invoices listed: $listed; notices without penalties: $no_penalty; duplicates: $duplicates"
 echo
