@@ -658,7 +658,8 @@ BEGIN
 	               ar.letter_text('not_computed', l.language) AS unknown, ar.letter_text('word.and', l.language) AS word_and,
 	               ar.letter_text('recent.heading', l.language) AS recent_heading,
 	               ar.letter_text('credits.deduction', l.language) AS deduction_label
-	          FROM ar.company co CROSS JOIN (SELECT DISTINCT render_language AS language FROM pg_temp.%3$I) l) co
+	          FROM ar.company co CROSS JOIN (SELECT DISTINCT render_language AS language FROM pg_temp.%3$I) l
+	        OFFSET 0) co   -- (not pulled up: computed once per company and language, not per notice)
 	    ON co.id = n.company_id AND co.language = t.render_language
 	  LEFT JOIN pg_temp.%4$I pv ON pv.customer_id = n.customer_id AND pv.currency = n.currency
 	  LEFT JOIN pg_temp.%5$I rc ON rc.customer_id = n.customer_id AND rc.currency = n.currency
@@ -710,7 +711,8 @@ BEGIN
 	             THEN coalesce(ar.letter_text('notice_law.' || lower((SELECT coalesce(c.penalty_regime, 'FR_LME')
 	                                                                  FROM ar.customer c WHERE c.id = n.customer_id)),
 	                                          t.render_language),
-	                           ar.letter_text('notice_law.default', t.render_language)) END] AS vals) v
+	                           ar.letter_text('notice_law.default', t.render_language)) END] AS vals
+	                     OFFSET 0) v   -- (not pulled up: the values computed once, not once per use)
 	$q$, w_dec, w_acct, w_tpl, w_prev, w_recent);
 
 	-- the store of the rows returned is opened (by this empty RETURN QUERY)
