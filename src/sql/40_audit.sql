@@ -153,6 +153,17 @@ BEGIN
 	   AND (to_jsonb(NEW) - '{seq,prev_hash,row_hash}'::text[]) = (to_jsonb(OLD) - '{seq,prev_hash,row_hash}'::text[]) THEN
 		RETURN NEW;  -- sealing
 	END IF;
+	-- ar.anonymise_customer redacting the images of a row: one of its own
+	-- transaction not sealed yet, or a sealed one whose ar.audit_redaction
+	-- record it wrote first (doc/gdpr.md); never a row of the anonymisation log
+	IF TG_OP = 'UPDATE' AND OLD.table_name <> 'gdpr_anonymisation'
+	   AND (to_jsonb(NEW) - '{old_row,new_row}'::text[]) = (to_jsonb(OLD) - '{old_row,new_row}'::text[])
+	   AND ar._gdpr_redacting()
+	   AND ((OLD.seq IS NULL AND OLD.txid = pg_current_xact_id())
+	        OR EXISTS (SELECT 1 FROM ar.audit_redaction x JOIN ar.gdpr_anonymisation g ON g.id = x.anonymisation_id
+	                    WHERE x.audit_id = OLD.id AND g.status = 'running' AND g.txid = pg_current_xact_id())) THEN
+		RETURN NEW;
+	END IF;
 	RAISE EXCEPTION 'ar.audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
 END $$;
 
@@ -183,23 +194,38 @@ CREATE CONSTRAINT TRIGGER audit_log_seal AFTER INSERT ON ar.audit_seal_request
 -- The chain from the genesis hash, row by row; then the rows an earlier
 -- transaction left unsealed (outside the chain: a transaction seals its
 -- rows before it commits, so no committed row may stay unsealed; only the
--- current transaction's rows are not sealed yet).
+-- current transaction's rows are not sealed yet).  A row redacted by an
+-- anonymisation (doc/gdpr.md) keeps its row_hash: its content is checked
+-- against its latest ar.audit_redaction record instead, and the records of
+-- each anonymisation against the manifest of its chained audit row.
 CREATE FUNCTION ar.verify_audit_chain()
 RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
+	rec record;
 	r ar.audit_log;
 	expected_seq bigint := 1;
 	expected_prev bytea := ar.audit_genesis_hash();
 	unsealed record;
+	g record;
+	chained record;
 BEGIN
 	rows_checked := 0;
-	FOR r IN SELECT * FROM ar.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq LOOP
+	FOR rec IN SELECT a AS arow, x.redacted_sha256 AS redacted
+	             FROM ar.audit_log a
+	             LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
+	                                 WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
+	            WHERE a.seq IS NOT NULL ORDER BY a.seq LOOP
+		r := rec.arow;
 		rows_checked := rows_checked + 1;
 		problem := CASE
 			WHEN r.seq <> expected_seq THEN format('rows %s to %s are missing', expected_seq, r.seq - 1)
 			WHEN r.prev_hash IS DISTINCT FROM expected_prev THEN 'prev_hash does not match the previous row'
-			WHEN r.row_hash IS DISTINCT FROM ar.audit_row_hash(r, r.prev_hash) THEN 'row content does not match its hash'
+			WHEN rec.redacted IS NULL THEN
+				CASE WHEN r.row_hash IS DISTINCT FROM ar.audit_row_hash(r, r.prev_hash) THEN 'row content does not match its hash' END
+			WHEN r.table_name = 'gdpr_anonymisation' THEN 'a row of the anonymisation log is marked redacted'
+			WHEN sha256(ar.audit_row_content(r, r.seq)) IS DISTINCT FROM rec.redacted
+				THEN 'redacted row content does not match its redaction record'
 		END;
 		IF problem IS NOT NULL THEN
 			valid := false; first_broken_seq := r.seq; first_broken_id := r.id;
@@ -208,6 +234,32 @@ BEGIN
 		END IF;
 		expected_seq := r.seq + 1;
 		expected_prev := r.row_hash;
+	END LOOP;
+	FOR g IN SELECT x.anonymisation_id AS id, max(a.seq) AS last_seq, min(a.seq) AS first_seq, min(a.id) AS first_id
+	           FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id
+	          GROUP BY x.anonymisation_id ORDER BY x.anonymisation_id LOOP
+		SELECT a.seq, a.id, a.new_row ->> 'manifest_sha256' AS manifest INTO chained
+		  FROM ar.audit_log a
+		 WHERE a.table_name = 'gdpr_anonymisation' AND a.row_id = g.id AND a.seq IS NOT NULL
+		 ORDER BY a.seq DESC LIMIT 1;
+		IF NOT FOUND OR chained.manifest IS NULL THEN
+			CONTINUE WHEN EXISTS (SELECT 1 FROM ar.gdpr_anonymisation y
+			                       WHERE y.id = g.id AND y.txid = pg_current_xact_id_if_assigned());
+			problem := format('anonymisation %s redacted audit rows but its manifest is not in the chain', g.id);
+			first_broken_seq := g.first_seq; first_broken_id := g.first_id;
+		ELSIF chained.seq < g.last_seq THEN
+			problem := format('the manifest of anonymisation %s is chained before rows it redacted', g.id);
+			first_broken_seq := chained.seq; first_broken_id := chained.id;
+		ELSIF chained.manifest::bytea IS DISTINCT FROM ar._gdpr_manifest(g.id) THEN
+			problem := format('the redaction records of anonymisation %s do not match the manifest chained at row %s',
+			                  g.id, chained.seq);
+			first_broken_seq := g.first_seq; first_broken_id := g.first_id;
+		END IF;
+		IF problem IS NOT NULL THEN
+			valid := false;
+			RETURN NEXT;
+			RETURN;
+		END IF;
 	END LOOP;
 	SELECT a.id, a.txid, count(*) OVER () AS n INTO unsealed
 	  FROM ar.audit_log a

@@ -1,0 +1,797 @@
+-- Legal archiving and GDPR (src/sql/87_gdpr.sql, doc/gdpr.md): the audit
+-- guard lets ar.anonymise_customer redact row images, ar.verify_audit_chain
+-- checks redacted rows against their records and manifests, the
+-- communications log and the outbox guards let the redaction through, and
+-- ar_definer may update the images (its guard decides when).
+
+CREATE OR REPLACE FUNCTION ar._audit_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		IF ar._restoring() THEN
+			RETURN NEW;  -- pg_restore reloading a dumped trail as it was
+		END IF;
+		IF pg_trigger_depth() < 2 THEN
+			RAISE EXCEPTION 'ar.audit_log is written by ar_collect only' USING ERRCODE = 'insufficient_privilege';
+		END IF;
+		NEW.seq := NULL; NEW.prev_hash := NULL; NEW.row_hash := NULL;
+		RETURN NEW;
+	END IF;
+	IF TG_OP = 'UPDATE' AND pg_trigger_depth() >= 2 AND OLD.seq IS NULL
+	   AND (to_jsonb(NEW) - '{seq,prev_hash,row_hash}'::text[]) = (to_jsonb(OLD) - '{seq,prev_hash,row_hash}'::text[]) THEN
+		RETURN NEW;  -- sealing
+	END IF;
+	-- ar.anonymise_customer redacting the images of a row: one of its own
+	-- transaction not sealed yet, or a sealed one whose ar.audit_redaction
+	-- record it wrote first (doc/gdpr.md); never a row of the anonymisation log
+	IF TG_OP = 'UPDATE' AND OLD.table_name <> 'gdpr_anonymisation'
+	   AND (to_jsonb(NEW) - '{old_row,new_row}'::text[]) = (to_jsonb(OLD) - '{old_row,new_row}'::text[])
+	   AND ar._gdpr_redacting()
+	   AND ((OLD.seq IS NULL AND OLD.txid = pg_current_xact_id())
+	        OR EXISTS (SELECT 1 FROM ar.audit_redaction x JOIN ar.gdpr_anonymisation g ON g.id = x.anonymisation_id
+	                    WHERE x.audit_id = OLD.id AND g.status = 'running' AND g.txid = pg_current_xact_id())) THEN
+		RETURN NEW;
+	END IF;
+	RAISE EXCEPTION 'ar.audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
+END $$;
+
+CREATE OR REPLACE FUNCTION ar.verify_audit_chain()
+RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	rec record;
+	r ar.audit_log;
+	expected_seq bigint := 1;
+	expected_prev bytea := ar.audit_genesis_hash();
+	unsealed record;
+	g record;
+	chained record;
+BEGIN
+	rows_checked := 0;
+	FOR rec IN SELECT a AS arow, x.redacted_sha256 AS redacted
+	             FROM ar.audit_log a
+	             LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
+	                                 WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
+	            WHERE a.seq IS NOT NULL ORDER BY a.seq LOOP
+		r := rec.arow;
+		rows_checked := rows_checked + 1;
+		problem := CASE
+			WHEN r.seq <> expected_seq THEN format('rows %s to %s are missing', expected_seq, r.seq - 1)
+			WHEN r.prev_hash IS DISTINCT FROM expected_prev THEN 'prev_hash does not match the previous row'
+			WHEN rec.redacted IS NULL THEN
+				CASE WHEN r.row_hash IS DISTINCT FROM ar.audit_row_hash(r, r.prev_hash) THEN 'row content does not match its hash' END
+			WHEN r.table_name = 'gdpr_anonymisation' THEN 'a row of the anonymisation log is marked redacted'
+			WHEN sha256(ar.audit_row_content(r, r.seq)) IS DISTINCT FROM rec.redacted
+				THEN 'redacted row content does not match its redaction record'
+		END;
+		IF problem IS NOT NULL THEN
+			valid := false; first_broken_seq := r.seq; first_broken_id := r.id;
+			RETURN NEXT;
+			RETURN;
+		END IF;
+		expected_seq := r.seq + 1;
+		expected_prev := r.row_hash;
+	END LOOP;
+	FOR g IN SELECT x.anonymisation_id AS id, max(a.seq) AS last_seq, min(a.seq) AS first_seq, min(a.id) AS first_id
+	           FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id
+	          GROUP BY x.anonymisation_id ORDER BY x.anonymisation_id LOOP
+		SELECT a.seq, a.id, a.new_row ->> 'manifest_sha256' AS manifest INTO chained
+		  FROM ar.audit_log a
+		 WHERE a.table_name = 'gdpr_anonymisation' AND a.row_id = g.id AND a.seq IS NOT NULL
+		 ORDER BY a.seq DESC LIMIT 1;
+		IF NOT FOUND OR chained.manifest IS NULL THEN
+			CONTINUE WHEN EXISTS (SELECT 1 FROM ar.gdpr_anonymisation y
+			                       WHERE y.id = g.id AND y.txid = pg_current_xact_id_if_assigned());
+			problem := format('anonymisation %s redacted audit rows but its manifest is not in the chain', g.id);
+			first_broken_seq := g.first_seq; first_broken_id := g.first_id;
+		ELSIF chained.seq < g.last_seq THEN
+			problem := format('the manifest of anonymisation %s is chained before rows it redacted', g.id);
+			first_broken_seq := chained.seq; first_broken_id := chained.id;
+		ELSIF chained.manifest::bytea IS DISTINCT FROM ar._gdpr_manifest(g.id) THEN
+			problem := format('the redaction records of anonymisation %s do not match the manifest chained at row %s',
+			                  g.id, chained.seq);
+			first_broken_seq := g.first_seq; first_broken_id := g.first_id;
+		END IF;
+		IF problem IS NOT NULL THEN
+			valid := false;
+			RETURN NEXT;
+			RETURN;
+		END IF;
+	END LOOP;
+	SELECT a.id, a.txid, count(*) OVER () AS n INTO unsealed
+	  FROM ar.audit_log a
+	 WHERE a.seq IS NULL AND a.txid IS DISTINCT FROM pg_current_xact_id_if_assigned()
+	 ORDER BY a.txid, a.id LIMIT 1;
+	IF FOUND THEN
+		valid := false; first_broken_id := unsealed.id;
+		problem := format('%s row(s) of earlier transactions were never sealed (outside the chain), the first of transaction %s',
+		                  unsealed.n, unsealed.txid);
+		RETURN NEXT;
+		RETURN;
+	END IF;
+	valid := true;
+	RETURN NEXT;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar._communication_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'UPDATE' AND ar._gdpr_redacting() THEN
+		RETURN NEW;  -- ar.anonymise_customer (doc/gdpr.md)
+	END IF;
+	RAISE EXCEPTION 'ar.communication is append-only'
+		USING ERRCODE = 'insufficient_privilege',
+		      HINT = 'Record a correction as a new entry with ar.log_interaction().';
+END $$;
+
+CREATE OR REPLACE FUNCTION ar._dunning_notice_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'DELETE' THEN
+		RAISE EXCEPTION 'dunning notice % cannot be deleted', OLD.id
+			USING ERRCODE = 'insufficient_privilege',
+			      HINT = 'Notices are part of the customer''s history: mark it cancelled with ar.mark_notice().';
+	END IF;
+	IF NEW.status IS NOT DISTINCT FROM OLD.status AND ar._gdpr_redacting() THEN
+		RETURN NEW;  -- ar.anonymise_customer (doc/gdpr.md)
+	END IF;
+	IF (to_jsonb(NEW) - '{status,status_at,provider_ref,status_detail}'::text[])
+	   IS DISTINCT FROM (to_jsonb(OLD) - '{status,status_at,provider_ref,status_detail}'::text[]) THEN
+		RAISE EXCEPTION 'dunning notice % cannot be changed', OLD.id
+			USING ERRCODE = 'insufficient_privilege',
+			      DETAIL = 'Only its status, provider_ref and status_detail change, through ar.mark_notice().';
+	END IF;
+	IF NEW.status IS DISTINCT FROM OLD.status THEN
+		IF (OLD.status, NEW.status) NOT IN (('queued', 'sent'), ('queued', 'failed'), ('queued', 'cancelled'),
+		                                    ('sent', 'failed')) THEN
+			RAISE EXCEPTION 'dunning notice % cannot go from % to %', OLD.id, OLD.status, NEW.status
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      HINT = 'queued -> sent, failed or cancelled; sent -> failed.';
+		END IF;
+		NEW.status_at := now();
+	END IF;
+	RETURN NEW;
+END $$;
+
+CREATE OR REPLACE FUNCTION ar._grant_definer() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	f regprocedure;
+BEGIN
+	GRANT USAGE ON SCHEMA ar TO ar_definer;
+	GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ar TO ar_definer;
+	REVOKE UPDATE, DELETE ON ar.audit_log FROM ar_definer;
+	GRANT UPDATE (seq, prev_hash, row_hash, old_row, new_row) ON ar.audit_log TO ar_definer;
+	GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ar TO ar_definer;
+	EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO ar_definer', current_database());
+	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+	          WHERE p.pronamespace = 'ar'::regnamespace
+	            AND (p.prosecdef OR p.oid = 'ar._audit_row()'::regprocedure)
+	            AND p.proowner <> 'ar_definer'::regrole
+	          ORDER BY p.oid LOOP
+		EXECUTE format('ALTER FUNCTION %s OWNER TO ar_definer', f);
+	END LOOP;
+	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p
+	          WHERE p.pronamespace = 'ar'::regnamespace AND p.proowner <> 'ar_definer'::regrole
+	            AND p.prokind IN ('f', 'p')
+	            AND NOT has_function_privilege('ar_definer', p.oid, 'EXECUTE')
+	          ORDER BY p.oid LOOP
+		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO ar_definer', f);
+	END LOOP;
+END $$;
+
+-- ---------------------------------------------------------------------------
+-- Legal archiving and GDPR (doc/gdpr.md).
+--
+-- ar.anonymise_customer(customer, reason) replaces a customer's personal
+-- data, in the live tables and in the row images of the audit trail, once
+-- no item of the customer is open and the legal retention of its accounting
+-- documents has run out (ar.retention_policy: 10 years by default, Code de
+-- commerce L123-22, from the end of the fiscal year of the customer's last
+-- accounting document).  ar.retention_report(as_of) tells who may be
+-- anonymised when, and what blocks the others.
+--
+-- The audit chain keeps verifying: a sealed audit row whose images are
+-- redacted keeps its row_hash (the chain links do not move); an
+-- ar.audit_redaction record per redacted row keeps the SHA-256 of its
+-- content before and after, and the anonymisation's own row
+-- (ar.gdpr_anonymisation, audited and so chained after every row it
+-- redacted) carries manifest_sha256, the digest of all its records.
+-- ar.verify_audit_chain() checks a redacted row's content against its latest
+-- record, and every anonymisation's records against the manifest of its
+-- chained audit image.
+-- ---------------------------------------------------------------------------
+
+-- --------------------------------------------------------------- retention
+
+CREATE TABLE ar.retention_policy (
+	company_id             bigint PRIMARY KEY REFERENCES ar.company ON DELETE CASCADE,
+	accounting_years       integer NOT NULL DEFAULT 10
+		CONSTRAINT retention_policy_years CHECK (accounting_years BETWEEN 1 AND 100),
+	fiscal_year_end_month  integer NOT NULL DEFAULT 12
+		CONSTRAINT retention_policy_month CHECK (fiscal_year_end_month BETWEEN 1 AND 12),
+	updated_at             timestamptz NOT NULL DEFAULT now(),
+	updated_by             text NOT NULL DEFAULT session_user
+);
+COMMENT ON TABLE ar.retention_policy IS 'Legal retention of a company''s accounting documents (doc/gdpr.md); a company without a row: 10 years from the end of a fiscal year ending in December (Code de commerce L123-22).';
+COMMENT ON COLUMN ar.retention_policy.company_id IS 'The company.';
+COMMENT ON COLUMN ar.retention_policy.accounting_years IS 'Years the accounting documents are kept, counted from the end of the fiscal year of the last one.';
+COMMENT ON COLUMN ar.retention_policy.fiscal_year_end_month IS 'Month whose last day ends the company''s fiscal year (12: the calendar year).';
+COMMENT ON COLUMN ar.retention_policy.updated_at IS 'When the row was written.';
+COMMENT ON COLUMN ar.retention_policy.updated_by IS 'Session user who wrote it.';
+
+-- The last day of the fiscal year (ending with month fy_month) containing day.
+CREATE FUNCTION ar.fiscal_year_end(day date, fy_month integer) RETURNS date
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+	SELECT (make_date(extract(year FROM day)::integer + CASE WHEN extract(month FROM day) > fy_month THEN 1 ELSE 0 END,
+	                  fy_month, 1) + interval '1 month' - interval '1 day')::date
+$$;
+COMMENT ON FUNCTION ar.fiscal_year_end(date, integer) IS 'The last day of the fiscal year that ends with month fy_month and contains day.';
+
+-- Where a customer stands: its last accounting document, until when the law
+-- keeps it, what is still open.  Invoker's rights: the caller's row-level
+-- security applies (the SECURITY DEFINER caller acts for every company).
+CREATE FUNCTION ar._gdpr_status(customer_id bigint, as_of date,
+                                OUT last_document_on date, OUT retention_until date,
+                                OUT open_items text[], OUT legal_basis text)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	c ar.customer;
+	p ar.retention_policy;
+	n bigint;
+	amt text;
+BEGIN
+	SELECT * INTO c FROM ar.customer x WHERE x.id = _gdpr_status.customer_id;
+	SELECT * INTO p FROM ar.retention_policy r WHERE r.company_id = c.company_id;
+	p.accounting_years := coalesce(p.accounting_years, 10);
+	p.fiscal_year_end_month := coalesce(p.fiscal_year_end_month, 12);
+	legal_basis := format('accounting documents kept %s years from the end of the fiscal year (ending in month %s) of the last one (Code de commerce L123-22)',
+	                      p.accounting_years, p.fiscal_year_end_month);
+	SELECT max(d) INTO last_document_on FROM (
+		SELECT greatest(i.issue_date, i.cancelled_on) FROM ar.invoice i WHERE i.customer_id = c.id
+		UNION ALL
+		SELECT a.allocated_on FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id WHERE i.customer_id = c.id
+		UNION ALL
+		SELECT t.booking_date FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id
+		  JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id WHERE i.customer_id = c.id
+		UNION ALL
+		SELECT cc.created_on FROM ar.customer_credit cc WHERE cc.customer_id = c.id
+		UNION ALL
+		SELECT t.booking_date FROM ar.customer_credit cc JOIN ar.bank_transaction t ON t.id = cc.bank_transaction_id
+		 WHERE cc.customer_id = c.id
+	) docs(d);
+	IF last_document_on IS NOT NULL THEN
+		retention_until := (ar.fiscal_year_end(last_document_on, p.fiscal_year_end_month)
+		                    + make_interval(years => p.accounting_years))::date;
+		-- a fiscal year ending in February ends on its last day, in leap years too
+		retention_until := (date_trunc('month', retention_until) + interval '1 month' - interval '1 day')::date;
+	END IF;
+	open_items := '{}';
+	SELECT count(*), string_agg(DISTINCT i.currency || ' ' || i.open_amount, ', ') INTO n, amt
+	  FROM ar.invoice i WHERE i.customer_id = c.id AND i.open_amount <> 0 AND i.status <> 'cancelled';
+	IF n > 0 THEN open_items := open_items || format('%s open invoice(s)', n); END IF;
+	SELECT count(*) INTO n FROM ar.customer_credit cc WHERE cc.customer_id = c.id AND cc.remaining > 0;
+	IF n > 0 THEN open_items := open_items || format('%s unused credit(s)', n); END IF;
+	SELECT count(*) INTO n FROM ar.payment_promise pp WHERE pp.customer_id = c.id AND pp.status = 'pending';
+	IF n > 0 THEN open_items := open_items || format('%s pending payment promise(s)', n); END IF;
+	SELECT count(*) INTO n FROM ar.dispute d WHERE d.customer_id = c.id AND d.resolved_at IS NULL;
+	IF n > 0 THEN open_items := open_items || format('%s open dispute(s)', n); END IF;
+	SELECT count(*) INTO n FROM ar.payment_plan pl WHERE pl.customer_id = c.id AND pl.status = 'active';
+	IF n > 0 THEN open_items := open_items || format('%s active payment plan(s)', n); END IF;
+	SELECT count(*) INTO n FROM ar.dunning_notice dn WHERE dn.customer_id = c.id AND dn.status = 'queued';
+	IF n > 0 THEN open_items := open_items || format('%s queued dunning notice(s)', n); END IF;
+	SELECT count(*) INTO n FROM ar.match_proposal mp WHERE mp.customer_id = c.id AND mp.status = 'pending';
+	IF n > 0 THEN open_items := open_items || format('%s pending match proposal(s)', n); END IF;
+END $$;
+
+-- ------------------------------------------------------- anonymisations
+
+CREATE TABLE ar.gdpr_anonymisation (
+	id                   bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+	company_id           bigint NOT NULL,
+	customer_id          bigint NOT NULL,
+	customer_code        text NOT NULL,
+	reason               text NOT NULL CONSTRAINT gdpr_anonymisation_reason
+		CHECK (char_length(btrim(reason)) BETWEEN 1 AND 500 AND reason !~ '[\x01-\x1f\x7f-\x9f\u2028\u2029]'),
+	status               text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done')),
+	anonymised_at        timestamptz NOT NULL DEFAULT now(),
+	anonymised_by        text NOT NULL,
+	txid                 xid8 NOT NULL DEFAULT pg_current_xact_id(),
+	last_document_on     date,
+	retention_until      date,
+	live_rows            bigint,
+	audit_rows_redacted  bigint,
+	manifest_sha256      bytea,
+	FOREIGN KEY (company_id, customer_id) REFERENCES ar.customer (company_id, id)
+);
+CREATE UNIQUE INDEX gdpr_anonymisation_customer ON ar.gdpr_anonymisation (customer_id);
+CREATE INDEX gdpr_anonymisation_running ON ar.gdpr_anonymisation (txid) WHERE status = 'running';
+COMMENT ON TABLE ar.gdpr_anonymisation IS 'One row per anonymised customer (ar.anonymise_customer, doc/gdpr.md); audited, and so chained after every audit row it redacted.';
+COMMENT ON COLUMN ar.gdpr_anonymisation.id IS 'The anonymisation.';
+COMMENT ON COLUMN ar.gdpr_anonymisation.company_id IS 'The customer''s company.';
+COMMENT ON COLUMN ar.gdpr_anonymisation.customer_id IS 'The anonymised customer (its row, its code and its books stay).';
+COMMENT ON COLUMN ar.gdpr_anonymisation.customer_code IS 'The customer''s code (a reference, kept).';
+COMMENT ON COLUMN ar.gdpr_anonymisation.reason IS 'Why (e.g. the request''s reference and date): no personal data here.';
+COMMENT ON COLUMN ar.gdpr_anonymisation.status IS 'running inside ar.anonymise_customer, done once committed.';
+COMMENT ON COLUMN ar.gdpr_anonymisation.anonymised_at IS 'When.';
+COMMENT ON COLUMN ar.gdpr_anonymisation.anonymised_by IS 'The admin role that anonymised (ar._caller()).';
+COMMENT ON COLUMN ar.gdpr_anonymisation.txid IS 'Its transaction: the audit rows it redacted may change only there.';
+COMMENT ON COLUMN ar.gdpr_anonymisation.last_document_on IS 'Date of the customer''s last accounting document at the time.';
+COMMENT ON COLUMN ar.gdpr_anonymisation.retention_until IS 'End of the legal retention of those documents (past on the day of the anonymisation).';
+COMMENT ON COLUMN ar.gdpr_anonymisation.live_rows IS 'Rows of the live tables changed or deleted.';
+COMMENT ON COLUMN ar.gdpr_anonymisation.audit_rows_redacted IS 'Sealed audit rows whose images were redacted (each with an ar.audit_redaction record).';
+COMMENT ON COLUMN ar.gdpr_anonymisation.manifest_sha256 IS 'sha256 of its ar.audit_redaction records (audit_id:row_hash:original:redacted, hex, one line each, in audit_id order).';
+
+CREATE TABLE ar.audit_redaction (
+	audit_id          bigint NOT NULL REFERENCES ar.audit_log,
+	anonymisation_id  bigint NOT NULL REFERENCES ar.gdpr_anonymisation,
+	original_sha256   bytea NOT NULL,
+	redacted_sha256   bytea NOT NULL,
+	PRIMARY KEY (audit_id, anonymisation_id)
+);
+CREATE INDEX audit_redaction_anonymisation ON ar.audit_redaction (anonymisation_id);
+COMMENT ON TABLE ar.audit_redaction IS 'One row per sealed audit row an anonymisation redacted: the digests that let ar.verify_audit_chain() check it (doc/gdpr.md).';
+COMMENT ON COLUMN ar.audit_redaction.audit_id IS 'The redacted ar.audit_log row (its row_hash is unchanged).';
+COMMENT ON COLUMN ar.audit_redaction.anonymisation_id IS 'The ar.gdpr_anonymisation that redacted it.';
+COMMENT ON COLUMN ar.audit_redaction.original_sha256 IS 'sha256(ar.audit_row_content(row, seq)) before the redaction: who holds the original can prove it.';
+COMMENT ON COLUMN ar.audit_redaction.redacted_sha256 IS 'sha256(ar.audit_row_content(row, seq)) after it: what the row holds now.';
+
+CREATE FUNCTION ar._audit_redaction_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'ar.audit_redaction is append-only' USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER audit_redaction_append_only BEFORE UPDATE OR DELETE ON ar.audit_redaction
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_redaction_guard();
+CREATE TRIGGER audit_redaction_no_truncate BEFORE TRUNCATE ON ar.audit_redaction
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+
+-- Only ar.anonymise_customer writes the anonymisation log.
+CREATE FUNCTION ar._gdpr_anonymisation_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'UPDATE' AND OLD.status = 'running' AND OLD.txid = pg_current_xact_id()
+	   AND (NEW.id, NEW.company_id, NEW.customer_id, NEW.txid) = (OLD.id, OLD.company_id, OLD.customer_id, OLD.txid) THEN
+		RETURN NEW;
+	END IF;
+	RAISE EXCEPTION 'ar.gdpr_anonymisation is written by ar.anonymise_customer() only'
+		USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER gdpr_anonymisation_guard BEFORE UPDATE OR DELETE ON ar.gdpr_anonymisation
+	FOR EACH ROW EXECUTE FUNCTION ar._gdpr_anonymisation_guard();
+CREATE TRIGGER gdpr_anonymisation_no_truncate BEFORE TRUNCATE ON ar.gdpr_anonymisation
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+
+-- Is an anonymisation running in this transaction (inside
+-- ar.anonymise_customer)?  The append-only guards of the audit trail, the
+-- communications log and the outbox let its redaction through.
+CREATE FUNCTION ar._gdpr_redacting() RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+	SELECT EXISTS (SELECT 1 FROM ar.gdpr_anonymisation g
+	                WHERE g.status = 'running' AND g.txid = pg_current_xact_id_if_assigned())
+$$;
+
+-- What holds personal data, and how it is replaced.  link: how a row belongs
+-- to the customer (self: its id; customer: customer_id; invoice: invoice_id
+-- among the customer's invoices; line: its id among the customer's bank
+-- lines; line_ref: bank_transaction_id among them).  action: pseudonym
+-- (the customer's name), null, text ('[anonymised]' where not NULL),
+-- delete (the row goes).  sweep: the column's values are personal values
+-- searched and replaced in every free text and row image of the company.
+-- Rows naming a table or column that does not exist are skipped.
+CREATE FUNCTION ar.gdpr_personal_columns()
+RETURNS TABLE (table_name text, column_name text, link text, action text, sweep boolean)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT * FROM (VALUES
+		('customer', 'name', 'self', 'pseudonym', true),
+		('customer', 'email', 'self', 'null', true),
+		('customer', 'phone', 'self', 'null', true),
+		('customer', 'address_line1', 'self', 'null', true),
+		('customer', 'address_line2', 'self', 'null', true),
+		('customer', 'postcode', 'self', 'null', false),
+		('customer', 'city', 'self', 'null', false),
+		('customer_bank_account', 'iban', 'customer', 'delete', true),
+		('customer_bank_account', 'holder_name', 'customer', 'delete', true),
+		('bank_transaction', 'counterparty_name', 'line', 'null', true),
+		('bank_transaction', 'counterparty_iban', 'line', 'null', true),
+		('bank_transaction', 'counterparty_account', 'line', 'null', true),
+		('bank_transaction', 'counterparty_bic', 'line', 'null', false),
+		('bank_transaction', 'remittance_info', 'line', 'null', false),
+		('bank_transaction', 'booking_text', 'line', 'null', false),
+		('bank_transaction', 'additional_info', 'line', 'null', false),
+		('bank_transaction', 'raw', 'line', 'null', false),
+		('reconcile_line', 'payer', 'line_ref', 'null', true),
+		('match_proposal', 'reason', 'line_ref', 'text', false),
+		('communication', 'summary', 'customer', 'text', false),
+		('communication', 'detail', 'customer', 'text', false),
+		('dunning_notice', 'subject', 'customer', 'text', false),
+		('dunning_notice', 'body', 'customer', 'text', false),
+		('dunning_notice', 'recipient', 'customer', 'null', true),
+		('dunning_notice', 'status_detail', 'customer', 'null', false),
+		('dispute', 'reason', 'customer', 'text', false),
+		('dispute', 'resolution', 'customer', 'text', false),
+		('dunning_block', 'reason', 'customer', 'text', false),
+		('dunning_block', 'lift_reason', 'customer', 'text', false),
+		('payment_plan', 'note', 'customer', 'text', false),
+		('payment_plan', 'cancel_reason', 'customer', 'text', false),
+		('customer_credit', 'note', 'customer', 'text', false),
+		('allocation', 'note', 'invoice', 'text', false),
+		('penalty_claim', 'reason', 'invoice', 'text', false),
+		('write_off_reversal', 'reason', 'invoice', 'text', false),
+		('write_off_reversal', 'reversal_reason', 'invoice', 'text', false),
+		-- SEPA direct debit mandates (when the SEPA piece is installed)
+		('sepa_mandate', 'debtor_name', 'customer', 'null', true),
+		('sepa_mandate', 'debtor_iban', 'customer', 'null', true),
+		('sepa_mandate', 'debtor_address', 'customer', 'null', true)
+	) v(table_name, column_name, link, action, sweep)
+$$;
+COMMENT ON FUNCTION ar.gdpr_personal_columns() IS 'The columns ar.anonymise_customer() replaces in the customer''s rows (and in their audit images): how a row belongs to the customer, what replaces the value, whether the value is searched in every free text (doc/gdpr.md).';
+
+-- The personal columns that exist in this database.
+CREATE FUNCTION ar._gdpr_columns()
+RETURNS TABLE (table_name text, column_name text, link text, action text, sweep boolean, not_null boolean)
+LANGUAGE sql STABLE
+AS $$
+	SELECT p.table_name, p.column_name, p.link, p.action, p.sweep, a.attnotnull
+	  FROM ar.gdpr_personal_columns() p
+	  JOIN pg_catalog.pg_attribute a
+	    ON a.attrelid = to_regclass('ar.' || quote_ident(p.table_name)) AND a.attname = p.column_name
+	   AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+
+-- How a row (its jsonb image) belongs to the customer.
+CREATE FUNCTION ar._gdpr_belongs(link text, image jsonb, customer_id bigint, invoices bigint[], lines bigint[])
+RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT CASE link
+		WHEN 'self' THEN image->>'id' = customer_id::text
+		WHEN 'customer' THEN image->>'customer_id' = customer_id::text
+		WHEN 'invoice' THEN (image->>'invoice_id')::bigint = ANY (invoices)
+		WHEN 'line' THEN (image->>'id')::bigint = ANY (lines)
+		WHEN 'line_ref' THEN (image->>'bank_transaction_id')::bigint = ANY (lines)
+		ELSE false
+	END
+$$;
+
+-- The same condition on a live table, for its alias t; $1 customer id,
+-- $2 its invoices, $3 its bank lines.
+CREATE FUNCTION ar._gdpr_link_sql(link text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT CASE link
+		WHEN 'self' THEN 't.id = $1'
+		WHEN 'customer' THEN 't.customer_id = $1'
+		WHEN 'invoice' THEN 't.invoice_id = ANY ($2)'
+		WHEN 'line' THEN 't.id = ANY ($3)'
+		WHEN 'line_ref' THEN 't.bank_transaction_id = ANY ($3)'
+	END
+$$;
+
+-- Every value of vals (longest first) replaced in value.
+CREATE FUNCTION ar._gdpr_scrub(value text, vals text[]) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+	v text;
+BEGIN
+	IF value IS NULL THEN
+		RETURN NULL;
+	END IF;
+	FOREACH v IN ARRAY vals LOOP
+		value := replace(value, v, '[anonymised]');
+	END LOOP;
+	RETURN value;
+END $$;
+
+-- A row image of table tbl with the customer's personal data replaced: the
+-- personal columns of the customer's rows as in the live tables, then every
+-- personal value (JSON-escaped in jvals) wherever it occurs.
+CREATE FUNCTION ar._gdpr_redact_image(tbl text, image jsonb, customer_id bigint, invoices bigint[],
+                                      lines bigint[], pseudonym text, jvals text[])
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	col record;
+	scrubbed text;
+BEGIN
+	IF image IS NULL THEN
+		RETURN NULL;
+	END IF;
+	FOR col IN SELECT * FROM ar._gdpr_columns() p WHERE p.table_name = tbl LOOP
+		IF image ? col.column_name AND ar._gdpr_belongs(col.link, image, customer_id, invoices, lines)
+		   AND jsonb_typeof(image -> col.column_name) <> 'null' THEN
+			image := jsonb_set(image, ARRAY[col.column_name], CASE col.action
+				WHEN 'pseudonym' THEN to_jsonb(pseudonym)
+				WHEN 'text' THEN to_jsonb('[anonymised]'::text)
+				ELSE 'null'::jsonb END);
+		END IF;
+	END LOOP;
+	scrubbed := ar._gdpr_scrub(image::text, jvals);
+	IF scrubbed <> image::text THEN
+		image := scrubbed::jsonb;
+	END IF;
+	RETURN image;
+END $$;
+
+-- The values of the personal columns marked sweep in the customer's live rows.
+CREATE FUNCTION ar._gdpr_live_values(customer_id bigint, invoices bigint[], lines bigint[]) RETURNS text[]
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	r record;
+	found_vals text[];
+	result text[] := '{}';
+BEGIN
+	FOR r IN SELECT p.table_name, p.link, string_agg(format('t.%I::text', p.column_name), ', ') AS cols
+	           FROM ar._gdpr_columns() p WHERE p.sweep GROUP BY p.table_name, p.link ORDER BY 1, 2 LOOP
+		EXECUTE format('SELECT coalesce(array_agg(v), ''{}'') FROM ar.%I t, LATERAL unnest(ARRAY[%s]) v WHERE %s AND v IS NOT NULL',
+		               r.table_name, r.cols, ar._gdpr_link_sql(r.link))
+			INTO found_vals USING customer_id, invoices, lines;
+		result := result || found_vals;
+	END LOOP;
+	RETURN result;
+END $$;
+
+-- The digest of an anonymisation's redaction records, bound to the chain by
+-- the row_hash of each redacted row.
+CREATE FUNCTION ar._gdpr_manifest(anonymisation_id bigint) RETURNS bytea
+LANGUAGE sql STABLE
+AS $$
+	SELECT sha256(convert_to(coalesce(string_agg(format('%s:%s:%s:%s', x.audit_id, encode(a.row_hash, 'hex'),
+	                                                    encode(x.original_sha256, 'hex'), encode(x.redacted_sha256, 'hex')),
+	                                             E'\n' ORDER BY x.audit_id), ''), 'UTF8'))
+	  FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id
+	 WHERE x.anonymisation_id = _gdpr_manifest.anonymisation_id
+$$;
+
+-- Anonymises a customer (doc/gdpr.md).  Returns the ar.gdpr_anonymisation id
+-- (the existing one, with a notice, when the customer was anonymised
+-- before).
+CREATE FUNCTION ar.anonymise_customer(customer_id bigint, reason text)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	c ar.customer;
+	st record;
+	g ar.gdpr_anonymisation;
+	invoices bigint[];
+	lines bigint[];
+	pseudonym text;
+	vals text[];
+	jvals text[];
+	pats text[];
+	r record;
+	cond text;
+	sets text;
+	changed text;
+	n bigint;
+	live bigint := 0;
+	ids bigint[];
+	olds jsonb[];
+	news jsonb[];
+	redacted bigint;
+BEGIN
+	SELECT * INTO c FROM ar.customer x WHERE x.id = anonymise_customer.customer_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'customer % does not exist', coalesce(anonymise_customer.customer_id::text, 'NULL')
+			USING ERRCODE = 'no_data_found';
+	END IF;
+	PERFORM ar._require_company(c.company_id, 'admin');
+	IF coalesce(btrim(reason), '') = '' THEN
+		RAISE EXCEPTION 'anonymising customer % (id %): a reason is required', c.code, c.id
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Give the request''s reference and date, without personal data.';
+	END IF;
+	SELECT * INTO g FROM ar.gdpr_anonymisation a WHERE a.customer_id = c.id;
+	IF FOUND THEN
+		RAISE NOTICE 'customer % (id %) was already anonymised on % (anonymisation %)',
+			c.code, c.id, g.anonymised_at::date, g.id;
+		RETURN g.id;
+	END IF;
+
+	st := ar._gdpr_status(c.id, current_date);
+	IF cardinality(st.open_items) > 0 THEN
+		RAISE EXCEPTION 'customer % (id %) has open items and cannot be anonymised', c.code, c.id
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = 'Open: ' || array_to_string(st.open_items, ', ') || '.',
+			      HINT = 'Settle, cancel or resolve them first; ar.retention_report() lists what blocks each customer.';
+	END IF;
+	IF st.retention_until >= current_date THEN
+		RAISE EXCEPTION 'customer % (id %) cannot be anonymised before %: the legal retention of its accounting documents runs until %',
+			c.code, c.id, st.retention_until + 1, st.retention_until
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('Its last accounting document is dated %s; %s.', st.last_document_on, st.legal_basis),
+			      HINT = 'The company''s retention is set in ar.retention_policy.';
+	END IF;
+
+	INSERT INTO ar.gdpr_anonymisation (company_id, customer_id, customer_code, reason, anonymised_by,
+	                                   last_document_on, retention_until)
+	VALUES (c.company_id, c.id, c.code, reason, ar._caller()::text, st.last_document_on, st.retention_until)
+	RETURNING * INTO g;
+
+	-- the customer's invoices and bank lines
+	SELECT coalesce(array_agg(i.id ORDER BY i.id), '{}') INTO invoices FROM ar.invoice i WHERE i.customer_id = c.id;
+	SELECT coalesce(array_agg(DISTINCT t.id), '{}') INTO lines
+	  FROM ar.bank_transaction t
+	 WHERE t.company_id = c.company_id
+	   AND (t.id IN (SELECT a.bank_transaction_id FROM ar.allocation a WHERE a.invoice_id = ANY (invoices))
+	        OR t.id IN (SELECT cc.bank_transaction_id FROM ar.customer_credit cc WHERE cc.customer_id = c.id)
+	        OR t.id IN (SELECT rl.bank_transaction_id FROM ar.reconcile_line rl WHERE rl.customer_id = c.id)
+	        OR t.counterparty_iban IN (SELECT b.iban FROM ar.customer_bank_account b WHERE b.customer_id = c.id));
+	pseudonym := 'Anonymised customer #' || c.id;
+
+	-- the personal values: from the live rows and from the audit images of the customer's rows
+	SELECT coalesce(array_agg(DISTINCT btrim(v.value)), '{}') INTO vals
+	  FROM (SELECT x.v AS value
+	          FROM ar._gdpr_columns() p,
+	               LATERAL (SELECT img.value ->> p.column_name AS v
+	                          FROM ar.audit_log a, LATERAL (VALUES (a.old_row), (a.new_row)) img(value)
+	                         WHERE a.table_name = p.table_name
+	                           AND (CASE WHEN p.link IN ('self', 'line') THEN a.row_id = ANY (CASE p.link WHEN 'self' THEN ARRAY[c.id] ELSE lines END)
+	                                     ELSE ar._gdpr_belongs(p.link, img.value, c.id, invoices, lines) END)) x
+	         WHERE p.sweep
+	        UNION ALL
+	        SELECT unnest(ar._gdpr_live_values(c.id, invoices, lines))) v
+	 WHERE char_length(btrim(v.value)) >= 4 AND btrim(v.value) NOT IN (pseudonym, '[anonymised]');
+	SELECT coalesce(array_agg(v ORDER BY char_length(v) DESC, v), '{}'),
+	       coalesce(array_agg(substr(to_jsonb(v)::text, 2, char_length(to_jsonb(v)::text) - 2) ORDER BY char_length(v) DESC, v), '{}'),
+	       coalesce(array_agg('%' || replace(replace(replace(substr(to_jsonb(v)::text, 2, char_length(to_jsonb(v)::text) - 2),
+	                                                         '\', '\\'), '%', '\%'), '_', '\_') || '%'), '{}')
+	  INTO vals, jvals, pats FROM unnest(vals) v;
+
+	-- 1. the live rows of the customer
+	FOR r IN SELECT p.table_name, p.link, bool_or(p.action = 'delete') AS del,
+	                string_agg(format('%I = %s', p.column_name, CASE p.action
+	                               WHEN 'pseudonym' THEN quote_literal(pseudonym)
+	                               WHEN 'text' THEN format('CASE WHEN t.%I IS NULL THEN NULL ELSE %L END', p.column_name, '[anonymised]')
+	                               ELSE 'NULL' END), ', ') AS sets,
+	                string_agg(format('t.%I', p.column_name), ', ') AS cols,
+	                string_agg(CASE p.action
+	                               WHEN 'pseudonym' THEN quote_literal(pseudonym)
+	                               WHEN 'text' THEN format('CASE WHEN t.%I IS NULL THEN NULL ELSE %L END', p.column_name, '[anonymised]')
+	                               ELSE 'NULL' END, ', ') AS vals
+	           FROM ar._gdpr_columns() p GROUP BY p.table_name, p.link ORDER BY p.table_name LOOP
+		IF r.del THEN
+			EXECUTE format('DELETE FROM ar.%I t WHERE %s', r.table_name, ar._gdpr_link_sql(r.link))
+				USING c.id, invoices, lines;
+		ELSE
+			EXECUTE format('UPDATE ar.%I t SET %s WHERE %s AND ROW(%s, NULL) IS DISTINCT FROM ROW(%s, NULL)',
+			               r.table_name, r.sets, ar._gdpr_link_sql(r.link), r.cols, r.vals)
+				USING c.id, invoices, lines;
+		END IF;
+		GET DIAGNOSTICS n = ROW_COUNT;
+		live := live + n;
+	END LOOP;
+
+	-- 2. the personal values in every free text of the company's rows
+	IF cardinality(vals) > 0 THEN
+		FOR r IN SELECT cl.relname,
+		                string_agg(format('%I = %s', a.attname, CASE
+		                    WHEN a.atttypid = 'jsonb'::regtype THEN format('ar._gdpr_scrub(t.%I::text, $3)::jsonb', a.attname)
+		                    ELSE format('ar._gdpr_scrub(t.%I, $2)', a.attname) END), ', ') AS sets
+		           FROM pg_catalog.pg_class cl
+		           JOIN pg_catalog.pg_attribute a ON a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped
+		          WHERE cl.relnamespace = 'ar'::regnamespace AND cl.relkind IN ('r', 'p')
+		            AND cl.relname NOT IN ('audit_log', 'audit_redaction', 'gdpr_anonymisation', 'retention_policy',
+		                                   'company', 'company_member', 'customer', 'customer_bank_account')
+		            AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'jsonb'::regtype)
+		            AND a.attname NOT IN ('code', 'number', 'status', 'kind', 'channel', 'currency', 'language', 'country',
+		                                  'method', 'format', 'payment_reference', 'statement_ref', 'structured_reference',
+		                                  'end_to_end_id', 'bank_reference', 'mandate_id', 'creditor_id')
+		            AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute k
+		                         WHERE k.attrelid = cl.oid AND k.attname = 'company_id' AND NOT k.attisdropped)
+		          GROUP BY cl.relname ORDER BY cl.relname LOOP
+			EXECUTE format('UPDATE ar.%I t SET %s WHERE t.company_id = $1 AND to_jsonb(t)::text LIKE ANY ($4)',
+			               r.relname, r.sets)
+				USING c.company_id, vals, jvals, pats;
+			GET DIAGNOSTICS n = ROW_COUNT;
+			live := live + n;
+		END LOOP;
+	END IF;
+
+	-- 3. the audit images: those of the customer's rows, and those naming a
+	-- personal value, of the company (the anonymisation log excepted)
+	SELECT coalesce(array_agg(x.id ORDER BY x.id), '{}'), coalesce(array_agg(x.o ORDER BY x.id), '{}'),
+	       coalesce(array_agg(x.n ORDER BY x.id), '{}')
+	  INTO ids, olds, news
+	  FROM (SELECT a.id, a.old_row, a.new_row,
+	               ar._gdpr_redact_image(a.table_name, a.old_row, c.id, invoices, lines, pseudonym, jvals) AS o,
+	               ar._gdpr_redact_image(a.table_name, a.new_row, c.id, invoices, lines, pseudonym, jvals) AS n
+	          FROM ar.audit_log a
+	         WHERE a.table_name <> 'gdpr_anonymisation'
+	           AND (CASE WHEN a.table_name = 'company' THEN a.row_id
+	                     ELSE (coalesce(a.new_row, a.old_row) ->> 'company_id')::bigint END) = c.company_id
+	           AND (a.table_name IN (SELECT p.table_name FROM ar._gdpr_columns() p)
+	                OR a.old_row::text LIKE ANY (pats) OR a.new_row::text LIKE ANY (pats))) x
+	 WHERE x.o IS DISTINCT FROM x.old_row OR x.n IS DISTINCT FROM x.new_row;
+	INSERT INTO ar.audit_redaction (audit_id, anonymisation_id, original_sha256, redacted_sha256)
+	SELECT a.id, g.id, sha256(ar.audit_row_content(a, a.seq)),
+	       sha256(ar.audit_row_content(jsonb_populate_record(a, jsonb_build_object('old_row', u.o, 'new_row', u.n)), a.seq))
+	  FROM unnest(ids, olds, news) u(id, o, n)
+	  JOIN ar.audit_log a ON a.id = u.id
+	 WHERE a.seq IS NOT NULL;
+	GET DIAGNOSTICS redacted = ROW_COUNT;
+	UPDATE ar.audit_log a SET old_row = u.o, new_row = u.n
+	  FROM unnest(ids, olds, news) u(id, o, n)
+	 WHERE a.id = u.id;
+
+	UPDATE ar.gdpr_anonymisation a
+	   SET status = 'done', live_rows = live, audit_rows_redacted = redacted,
+	       manifest_sha256 = ar._gdpr_manifest(g.id)
+	 WHERE a.id = g.id;
+	RETURN g.id;
+END $$;
+COMMENT ON FUNCTION ar.anonymise_customer(bigint, text) IS 'Replaces the customer''s personal data in the live tables and in the audit trail''s row images, books and chain intact; refused (55000) while items are open or the legal retention runs; admins of the customer''s company only (doc/gdpr.md).';
+
+-- Who may be anonymised when: per customer (of the companies the caller
+-- reads), its last accounting document, the end of their legal retention,
+-- the first day it may be anonymised (NULL while items are open), and what
+-- blocks it on as_of.  Open items are those of today; as_of moves the
+-- retention clock only.
+CREATE FUNCTION ar.retention_report(as_of date DEFAULT current_date)
+RETURNS TABLE (company_id bigint, customer_id bigint, customer_code text, last_document_on date,
+               retention_until date, anonymise_from date, may_anonymise boolean, blocking text[],
+               anonymised_on date)
+LANGUAGE sql STABLE
+AS $$
+	SELECT c.company_id, c.id, c.code, s.last_document_on, s.retention_until,
+	       CASE WHEN g.id IS NULL AND cardinality(s.open_items) = 0 THEN coalesce(s.retention_until + 1, as_of) END,
+	       g.id IS NULL AND cardinality(s.open_items) = 0 AND (s.retention_until IS NULL OR s.retention_until < as_of),
+	       CASE WHEN g.id IS NOT NULL THEN '{}'::text[]
+	            ELSE s.open_items || CASE WHEN s.retention_until >= as_of
+	                                      THEN ARRAY[format('legal retention until %s (last accounting document %s)',
+	                                                        s.retention_until, s.last_document_on)]
+	                                      ELSE '{}'::text[] END END,
+	       g.anonymised_at::date
+	  FROM ar.customer c
+	  CROSS JOIN LATERAL ar._gdpr_status(c.id, as_of) s
+	  LEFT JOIN ar.gdpr_anonymisation g ON g.customer_id = c.id AND g.status = 'done'
+	 ORDER BY c.company_id, c.code
+$$;
+COMMENT ON FUNCTION ar.retention_report(date) IS 'Per customer: last accounting document, end of its legal retention, first day it may be anonymised (NULL while items are open), whether it may be on as_of and what blocks it (doc/gdpr.md).';
+
+-- ------------------------------------------------- audit, grants, dump
+
+CREATE TRIGGER retention_policy_audit AFTER INSERT OR UPDATE OR DELETE ON ar.retention_policy
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_row();
+CREATE TRIGGER retention_policy_no_truncate BEFORE TRUNCATE ON ar.retention_policy
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+CREATE TRIGGER gdpr_anonymisation_audit AFTER INSERT OR UPDATE OR DELETE ON ar.gdpr_anonymisation
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_row();
+
+GRANT SELECT ON ar.retention_policy, ar.gdpr_anonymisation TO ar_reader;
+GRANT INSERT, UPDATE, DELETE ON ar.retention_policy TO ar_admin;
+GRANT SELECT ON ar.audit_redaction TO ar_admin;
+GRANT EXECUTE ON FUNCTION ar.retention_report(date), ar._gdpr_status(bigint, date) TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar.anonymise_customer(bigint, text) TO ar_admin;
+
+SELECT pg_catalog.pg_extension_config_dump('ar.retention_policy', '');
+SELECT pg_catalog.pg_extension_config_dump('ar.gdpr_anonymisation', '');
+SELECT pg_catalog.pg_extension_config_dump('ar.audit_redaction', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('ar.gdpr_anonymisation', 'id')::regclass, '');
+
+
+-- tenancy (95_tenancy.sql): retention policies and anonymisations are company rows
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['gdpr_anonymisation', 'retention_policy'] LOOP
+		EXECUTE format('ALTER TABLE ar.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', t);
+		EXECUTE format('CREATE POLICY company_read ON ar.%I FOR SELECT '
+		               'USING (company_id = ANY ((SELECT ar._company_ids(''reader''))::bigint[]))', t);
+		EXECUTE format('CREATE POLICY company_write ON ar.%I FOR ALL '
+		               'USING (company_id = ANY ((SELECT ar._company_ids(''admin''))::bigint[])) '
+		               'WITH CHECK (company_id = ANY ((SELECT ar._company_ids(''admin''))::bigint[]))', t);
+	END LOOP;
+END $$;
+
+-- (90_roles.sql) nothing executable by PUBLIC but the immutable helpers
+REVOKE ALL ON FUNCTION ar._gdpr_status(bigint, date), ar._gdpr_redacting(), ar._gdpr_columns(),
+                       ar._gdpr_redact_image(text, jsonb, bigint, bigint[], bigint[], text, text[]),
+                       ar._gdpr_live_values(bigint, bigint[], bigint[]), ar._gdpr_manifest(bigint),
+                       ar.anonymise_customer(bigint, text), ar.retention_report(date),
+                       ar._audit_redaction_guard(), ar._gdpr_anonymisation_guard()
+	FROM PUBLIC;
