@@ -35,3 +35,10 @@ SELECT ar.mark_notice(min(id), 'sent', 'provider-1') FROM ar.dunning_notice;
 SELECT ar.mark_notice(max(id), 'failed', NULL, 'mailbox unknown') FROM ar.dunning_notice;
 SELECT ar.cancel_invoice(id, '2026-03-05') FROM ar.invoice WHERE number = 'U12-6';
 SELECT ar.write_off_invoice(id, 'customer closed', '2026-04-02') FROM ar.invoice WHERE number = 'U7-6';
+-- a customer whose books closed in 2012 (anonymised after the upgrade)
+INSERT INTO ar.customer (code, name, email, phone) VALUES ('UOLD', 'Ancienne Cliente Upgrade', 'ancienne@example.fr', '+33 1 99 88 77 66');
+INSERT INTO ar.customer_bank_account (customer_id, iban, holder_name)
+SELECT id, 'FR1420041010050500013M02606', 'Titulaire Ancienne' FROM ar.customer WHERE code = 'UOLD';
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT id, 'UOLD-1', '2012-03-01', '2012-03-31', 99.90 FROM ar.customer WHERE code = 'UOLD';
+SELECT ar.record_payment('UOLD-1', 99.90, date '2012-04-10');
