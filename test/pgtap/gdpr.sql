@@ -8,7 +8,7 @@
 -- refused.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(41);
+SELECT plan(43);
 
 CREATE ROLE t_gdpr_adm_a IN ROLE ar_admin;
 CREATE ROLE t_gdpr_adm_b IN ROLE ar_admin;
@@ -49,6 +49,8 @@ SELECT id, c, n, e FROM ar.company, (VALUES ('Q-0001', 'Quentin Ouvert', 'quenti
  WHERE code = 'GA';
 INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount)
 SELECT company_id, id, 'GQ-1', current_date - 40, current_date - 10, 500 FROM ar.customer WHERE code = 'Q-0001';
+-- a note on another customer that names her
+SELECT ar.log_interaction(id, 'note', 'Quentin is the neighbour of Jeanne Personne-Gdpr') FROM ar.customer WHERE code = 'Q-0001';
 INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount)
 SELECT company_id, id, 'GS-1', current_date - 400, current_date - 370, 80 FROM ar.customer WHERE code = 'S-0001';
 SELECT ar.record_payment('GS-1', 80, current_date - 380);
@@ -183,6 +185,13 @@ SELECT is((SELECT count(*) FROM ar.customer_bank_account WHERE customer_id = :p_
 SELECT is((SELECT array_agg(DISTINCT summary) FROM ar.communication WHERE customer_id = :p_id),
 	'{[anonymised]}', 'the communications log keeps its entries (kind, date), not their text');
 SELECT is((SELECT name FROM ar.customer WHERE code = 'Q-0001'), 'Quentin Ouvert', 'other customers are untouched');
+SELECT is((SELECT summary FROM ar.communication WHERE customer_id = :q_id AND kind = 'note'),
+	'Quentin is the neighbour of [anonymised]', 'her name is replaced in another customer''s note, the rest of it stays');
+SELECT results_eq($$SELECT a.new_row ->> 'number', a.new_row -> 'amount', a.new_row ->> 'issue_date'
+                      FROM ar.audit_log a WHERE a.table_name = 'invoice' AND a.operation = 'INSERT'
+                       AND a.row_id IN (SELECT id FROM ar.invoice WHERE number LIKE 'GP-%') ORDER BY a.id$$,
+	$$VALUES ('GP-1'::text, '1200.00'::jsonb, '2012-01-10'::text), ('GP-2', '300.50', '2012-02-10')$$,
+	'the audit images keep numbers, amounts and dates');
 SELECT results_eq($$SELECT invoices, allocations, lines, customers FROM books_before$$,
 	$$SELECT (SELECT string_agg(concat_ws('|', id, number, issue_date, due_date, amount, open_amount, written_off_amount, status,
 	                                      payment_reference, customer_id), ',' ORDER BY id) FROM ar.invoice),

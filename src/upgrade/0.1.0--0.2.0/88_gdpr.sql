@@ -283,6 +283,12 @@ BEGIN
 	IF n > 0 THEN open_items := open_items || format('%s queued dunning notice(s)', n); END IF;
 	SELECT count(*) INTO n FROM ar.match_proposal mp WHERE mp.customer_id = c.id AND mp.status = 'pending';
 	IF n > 0 THEN open_items := open_items || format('%s pending match proposal(s)', n); END IF;
+	-- SEPA direct debits sent and not yet settled or returned (when the SEPA piece is installed)
+	IF to_regclass('ar.direct_debit_line') IS NOT NULL THEN
+		EXECUTE 'SELECT count(*) FROM ar.direct_debit_line d WHERE d.customer_id = $1 AND d.status = ''pending'''
+			INTO n USING c.id;
+		IF n > 0 THEN open_items := open_items || format('%s pending direct debit(s)', n); END IF;
+	END IF;
 END $$;
 
 -- ------------------------------------------------------- anonymisations
@@ -423,23 +429,39 @@ AS $$
 		('write_off_reversal', 'reason', 'invoice', 'text', false),
 		('write_off_reversal', 'reversal_reason', 'invoice', 'text', false),
 		-- SEPA direct debit mandates (when the SEPA piece is installed)
-		('sepa_mandate', 'debtor_name', 'customer', 'null', true),
+		('sepa_mandate', 'debtor_name', 'customer', 'pseudonym', true),
 		('sepa_mandate', 'debtor_iban', 'customer', 'null', true),
-		('sepa_mandate', 'debtor_address', 'customer', 'null', true)
+		('sepa_mandate', 'debtor_bic', 'customer', 'null', false),
+		('sepa_mandate', 'original_debtor_iban', 'customer', 'null', true)
 	) v(table_name, column_name, link, action, sweep)
 $$;
 COMMENT ON FUNCTION ar.gdpr_personal_columns() IS 'The columns ar.anonymise_customer() replaces in the customer''s rows (and in their audit images): how a row belongs to the customer, what replaces the value, whether the value is searched in every free text (doc/gdpr.md).';
 
 -- The personal columns that exist in this database.
 CREATE FUNCTION ar._gdpr_columns()
-RETURNS TABLE (table_name text, column_name text, link text, action text, sweep boolean, not_null boolean)
+RETURNS TABLE (table_name text, column_name text, link text, action text, sweep boolean, not_null boolean,
+               column_type regtype)
 LANGUAGE sql STABLE
 AS $$
-	SELECT p.table_name, p.column_name, p.link, p.action, p.sweep, a.attnotnull
+	SELECT p.table_name, p.column_name, p.link, p.action, p.sweep, a.attnotnull, a.atttypid::regtype
 	  FROM ar.gdpr_personal_columns() p
 	  JOIN pg_catalog.pg_attribute a
 	    ON a.attrelid = to_regclass('ar.' || quote_ident(p.table_name)) AND a.attname = p.column_name
 	   AND a.attnum > 0 AND NOT a.attisdropped
+$$;
+
+-- What replaces a personal value (NULL: NULL): a column that cannot be
+-- NULL gets '[anonymised]', or an IBAN that is valid but designates no
+-- account (FR76, then zeros).
+CREATE FUNCTION ar._gdpr_replacement(action text, not_null boolean, column_type regtype, pseudonym text)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT CASE
+		WHEN action = 'pseudonym' THEN pseudonym
+		WHEN action = 'text' OR not_null THEN
+			CASE WHEN column_type = 'ar.iban'::regtype THEN 'FR7600000000000000000000000' ELSE '[anonymised]' END
+	END
 $$;
 
 -- How a row (its jsonb image) belongs to the customer.
@@ -486,16 +508,49 @@ BEGIN
 	RETURN value;
 END $$;
 
+-- Columns and keys that are references, codes or states: never searched for
+-- personal values; and the tables the search leaves alone (their personal
+-- columns are the customer's own rows, replaced by rule; the company's own
+-- data; the anonymisation's own records).
+CREATE FUNCTION ar._gdpr_kept_columns() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT '{id,company_id,customer_id,code,number,status,kind,channel,currency,language,country,method,format,
+	         payment_reference,statement_ref,structured_reference,end_to_end_id,bank_reference,mandate_id,
+	         creditor_id,umr}'::text[]
+$$;
+CREATE FUNCTION ar._gdpr_kept_tables() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT '{audit_log,audit_redaction,gdpr_anonymisation,retention_policy,company,company_member,customer,
+	         customer_bank_account}'::text[]
+$$;
+
+-- The personal values replaced in the string values of a jsonb document
+-- (never in its keys, numbers, or the values of the kept keys).
+CREATE FUNCTION ar._gdpr_scrub_jsonb(doc jsonb, vals text[]) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+	RETURN CASE jsonb_typeof(doc)
+		WHEN 'string' THEN to_jsonb(ar._gdpr_scrub(doc #>> '{}', vals))
+		WHEN 'object' THEN (SELECT coalesce(jsonb_object_agg(e.key, CASE WHEN e.key = ANY (ar._gdpr_kept_columns()) THEN e.value
+		                                                                  ELSE ar._gdpr_scrub_jsonb(e.value, vals) END), '{}')
+		                      FROM jsonb_each(doc) e)
+		WHEN 'array' THEN (SELECT coalesce(jsonb_agg(ar._gdpr_scrub_jsonb(e.value, vals) ORDER BY e.n), '[]')
+		                     FROM jsonb_array_elements(doc) WITH ORDINALITY e(value, n))
+		ELSE doc END;
+END $$;
+
 -- A row image of table tbl with the customer's personal data replaced: the
 -- personal columns of the customer's rows as in the live tables, then every
--- personal value (JSON-escaped in jvals) wherever it occurs.
+-- personal value in its other string values, as the search of the live
+-- tables does.
 CREATE FUNCTION ar._gdpr_redact_image(tbl text, image jsonb, customer_id bigint, invoices bigint[],
-                                      lines bigint[], pseudonym text, jvals text[])
+                                      lines bigint[], pseudonym text, vals text[])
 RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	col record;
-	scrubbed text;
 BEGIN
 	IF image IS NULL THEN
 		RETURN NULL;
@@ -503,15 +558,13 @@ BEGIN
 	FOR col IN SELECT * FROM ar._gdpr_columns() p WHERE p.table_name = tbl LOOP
 		IF image ? col.column_name AND ar._gdpr_belongs(col.link, image, customer_id, invoices, lines)
 		   AND jsonb_typeof(image -> col.column_name) <> 'null' THEN
-			image := jsonb_set(image, ARRAY[col.column_name], CASE col.action
-				WHEN 'pseudonym' THEN to_jsonb(pseudonym)
-				WHEN 'text' THEN to_jsonb('[anonymised]'::text)
-				ELSE 'null'::jsonb END);
+			image := jsonb_set(image, ARRAY[col.column_name],
+			                   coalesce(to_jsonb(ar._gdpr_replacement(col.action, col.not_null, col.column_type, pseudonym)),
+			                            'null'::jsonb));
 		END IF;
 	END LOOP;
-	scrubbed := ar._gdpr_scrub(image::text, jvals);
-	IF scrubbed <> image::text THEN
-		image := scrubbed::jsonb;
+	IF tbl <> ALL (ar._gdpr_kept_tables()) THEN
+		image := ar._gdpr_scrub_jsonb(image, vals);
 	END IF;
 	RETURN image;
 END $$;
@@ -643,16 +696,13 @@ BEGIN
 
 	-- 1. the live rows of the customer
 	FOR r IN SELECT p.table_name, p.link, bool_or(p.action = 'delete') AS del,
-	                string_agg(format('%I = %s', p.column_name, CASE p.action
-	                               WHEN 'pseudonym' THEN quote_literal(pseudonym)
-	                               WHEN 'text' THEN format('CASE WHEN t.%I IS NULL THEN NULL ELSE %L END', p.column_name, '[anonymised]')
-	                               ELSE 'NULL' END), ', ') AS sets,
+	                string_agg(format('%I = %s', p.column_name, p.expr), ', ') AS sets,
 	                string_agg(format('t.%I', p.column_name), ', ') AS cols,
-	                string_agg(CASE p.action
-	                               WHEN 'pseudonym' THEN quote_literal(pseudonym)
-	                               WHEN 'text' THEN format('CASE WHEN t.%I IS NULL THEN NULL ELSE %L END', p.column_name, '[anonymised]')
-	                               ELSE 'NULL' END, ', ') AS vals
-	           FROM ar._gdpr_columns() p GROUP BY p.table_name, p.link ORDER BY p.table_name LOOP
+	                string_agg(p.expr, ', ') AS vals
+	           FROM (SELECT q.*, format('CASE WHEN t.%I IS NULL THEN NULL ELSE %L::%s END', q.column_name,
+	                                    ar._gdpr_replacement(q.action, q.not_null, q.column_type, pseudonym), q.column_type) AS expr
+	                   FROM ar._gdpr_columns() q) p
+	          GROUP BY p.table_name, p.link ORDER BY p.table_name LOOP
 		IF r.del THEN
 			EXECUTE format('DELETE FROM ar.%I t WHERE %s', r.table_name, ar._gdpr_link_sql(r.link))
 				USING c.id, invoices, lines;
@@ -669,17 +719,15 @@ BEGIN
 	IF cardinality(vals) > 0 THEN
 		FOR r IN SELECT cl.relname,
 		                string_agg(format('%I = %s', a.attname, CASE
-		                    WHEN a.atttypid = 'jsonb'::regtype THEN format('ar._gdpr_scrub(t.%I::text, $3)::jsonb', a.attname)
+		                    WHEN a.atttypid = 'jsonb'::regtype THEN format('ar._gdpr_scrub_jsonb(t.%I, $2)', a.attname)
+		                    WHEN a.atttypid = 'xml'::regtype THEN format('ar._gdpr_scrub(t.%I::text, $2)::xml', a.attname)
 		                    ELSE format('ar._gdpr_scrub(t.%I, $2)', a.attname) END), ', ') AS sets
 		           FROM pg_catalog.pg_class cl
 		           JOIN pg_catalog.pg_attribute a ON a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped
 		          WHERE cl.relnamespace = 'ar'::regnamespace AND cl.relkind IN ('r', 'p')
-		            AND cl.relname NOT IN ('audit_log', 'audit_redaction', 'gdpr_anonymisation', 'retention_policy',
-		                                   'company', 'company_member', 'customer', 'customer_bank_account')
-		            AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'jsonb'::regtype)
-		            AND a.attname NOT IN ('code', 'number', 'status', 'kind', 'channel', 'currency', 'language', 'country',
-		                                  'method', 'format', 'payment_reference', 'statement_ref', 'structured_reference',
-		                                  'end_to_end_id', 'bank_reference', 'mandate_id', 'creditor_id')
+		            AND cl.relname <> ALL (ar._gdpr_kept_tables())
+		            AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'jsonb'::regtype, 'xml'::regtype)
+		            AND a.attname <> ALL (ar._gdpr_kept_columns())
 		            AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute k
 		                         WHERE k.attrelid = cl.oid AND k.attname = 'company_id' AND NOT k.attisdropped)
 		          GROUP BY cl.relname ORDER BY cl.relname LOOP
@@ -697,8 +745,8 @@ BEGIN
 	       coalesce(array_agg(x.n ORDER BY x.id), '{}')
 	  INTO ids, olds, news
 	  FROM (SELECT a.id, a.old_row, a.new_row,
-	               ar._gdpr_redact_image(a.table_name, a.old_row, c.id, invoices, lines, pseudonym, jvals) AS o,
-	               ar._gdpr_redact_image(a.table_name, a.new_row, c.id, invoices, lines, pseudonym, jvals) AS n
+	               ar._gdpr_redact_image(a.table_name, a.old_row, c.id, invoices, lines, pseudonym, vals) AS o,
+	               ar._gdpr_redact_image(a.table_name, a.new_row, c.id, invoices, lines, pseudonym, vals) AS n
 	          FROM ar.audit_log a
 	         WHERE a.table_name <> 'gdpr_anonymisation'
 	           AND (CASE WHEN a.table_name = 'company' THEN a.row_id
