@@ -1,0 +1,1 @@
+../../sql/86_statement_of_account.sql
