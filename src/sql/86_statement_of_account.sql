@@ -323,7 +323,7 @@ BEGIN
 		out := out || ar._soa_conclusion(r.balance, cur.currency, to_date, lang);
 		out := out || (ar.render_template(ar.letter_text('soa.open_items', lang), ARRAY['date'],
 		                                  ARRAY[ar.format_date(to_date, lang)]) || L
-		               || coalesce((SELECT string_agg(rpad(coalesce(s.document, ''), 21) || rpad(s.description, 27)
+		               || coalesce((SELECT string_agg(rpad(coalesce(s.document, ''), 21) || rpad(left(s.description, 29), 30)
 		                                              || rpad(ar._soa_date(s.entry_date, lang), 11)
 		                                              || rpad(ar._soa_date(s.due_date, lang), 11)
 		                                              || lpad(coalesce(s.days_past_due::text, ''), 6)
