@@ -8,7 +8,7 @@
 -- refused.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(46);
+SELECT plan(48);
 
 INSERT INTO ar.customer (code, name) VALUES ('SB-D', 'Small debit'), ('SB-C', 'Small credit'), ('SB-M', 'Mixed'),
 	('SB-BIG', 'Large'), ('SB-DIS', 'Disputed'), ('SB-NEW', 'Recent'), ('SB-CN', 'Credit note'), ('SB-USD', 'Dollars');
@@ -153,6 +153,17 @@ SET LOCAL ROLE sb_coll_a;
 SELECT throws_ok($$SELECT * FROM ar.write_off_small_balances('2026-06-30', 'DEFAULT', false)$$, '42501', NULL,
 	'a collector does not write off');
 SELECT lives_ok($$SELECT * FROM ar.write_off_small_balances('2026-06-30', 'DEFAULT')$$, 'but runs the dry run');
+RESET ROLE;
+CREATE ROLE sb_adm_a IN ROLE ar_admin;
+SELECT ar.grant_company_access('sb_adm_a', 'DEFAULT', 'admin');
+INSERT INTO ar.customer (code, name) VALUES ('SB-ADM', 'Closed by an admin');
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT id, 'A-1', '2026-04-01', '2026-05-01', 100.00 FROM ar.customer WHERE code = 'SB-ADM';
+SELECT ar.record_payment('A-1', 99.50, '2026-05-01');
+SET LOCAL ROLE sb_adm_a;
+SELECT results_eq($$SELECT customer_code, kind, amount, status FROM ar.write_off_small_balances('2026-07-31', 'DEFAULT', false)$$,
+	$$VALUES ('SB-ADM', 'debit_write_off', 0.50, 'done')$$, 'an admin of the company closes its small balances');
+SELECT is((SELECT status FROM ar.small_balance_report WHERE customer_code = 'SB-ADM'), 'done', 'and reads the report');
 RESET ROLE;
 
 SELECT * FROM finish();
