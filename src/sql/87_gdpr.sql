@@ -311,7 +311,9 @@ AS $$
 	END
 $$;
 
--- Every value of vals (longest first) replaced in value.
+-- Every value of vals (longest first) replaced in value where it stands as
+-- a whole: not where it is part of a longer word or number ("Person 17"
+-- must not alter "Person 170"; "Lyon" must not alter "Lyonnaise").
 CREATE FUNCTION ar._gdpr_scrub(value text, vals text[]) RETURNS text
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
@@ -321,7 +323,10 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	FOREACH v IN ARRAY vals LOOP
-		value := replace(value, v, '[anonymised]');
+		CONTINUE WHEN strpos(value, v) = 0;
+		value := regexp_replace(value,
+		                        '(?<![[:alnum:]_])' || regexp_replace(v, '([^[:alnum:][:space:]])', '\\\1', 'g') || '(?![[:alnum:]_])',
+		                        '[anonymised]', 'g');
 	END LOOP;
 	RETURN value;
 END $$;
@@ -535,11 +540,13 @@ BEGIN
 
 	-- 2. the personal values in every free text of the company's rows
 	IF cardinality(vals) > 0 THEN
-		FOR r IN SELECT cl.relname,
-		                string_agg(format('%I = %s', a.attname, CASE
+		FOR r IN SELECT x.relname, string_agg(format('%I = %s', x.attname, x.expr), ', ') AS sets,
+		                string_agg(format('t.%I::text', x.attname), ', ') AS cols,
+		                string_agg(x.expr || '::text', ', ') AS exprs
+		           FROM (SELECT cl.relname, a.attname, CASE
 		                    WHEN a.atttypid = 'jsonb'::regtype THEN format('ar._gdpr_scrub_jsonb(t.%I, $2)', a.attname)
 		                    WHEN a.atttypid = 'xml'::regtype THEN format('ar._gdpr_scrub(t.%I::text, $2)::xml', a.attname)
-		                    ELSE format('ar._gdpr_scrub(t.%I, $2)', a.attname) END), ', ') AS sets
+		                    ELSE format('ar._gdpr_scrub(t.%I, $2)', a.attname) END AS expr
 		           FROM pg_catalog.pg_class cl
 		           JOIN pg_catalog.pg_attribute a ON a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped
 		          WHERE cl.relnamespace = 'ar'::regnamespace AND cl.relkind IN ('r', 'p')
@@ -547,10 +554,12 @@ BEGIN
 		            AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'jsonb'::regtype, 'xml'::regtype)
 		            AND a.attname <> ALL (ar._gdpr_kept_columns())
 		            AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute k
-		                         WHERE k.attrelid = cl.oid AND k.attname = 'company_id' AND NOT k.attisdropped)
-		          GROUP BY cl.relname ORDER BY cl.relname LOOP
-			EXECUTE format('UPDATE ar.%I t SET %s WHERE t.company_id = $1 AND to_jsonb(t)::text LIKE ANY ($4)',
-			               r.relname, r.sets)
+		                         WHERE k.attrelid = cl.oid AND k.attname = 'company_id' AND NOT k.attisdropped)) x
+		          GROUP BY x.relname ORDER BY x.relname LOOP
+			-- LIKE finds the candidates; only rows where a value stands whole change
+			EXECUTE format('UPDATE ar.%I t SET %s WHERE t.company_id = $1 AND to_jsonb(t)::text LIKE ANY ($4)
+			                   AND ROW(%s, NULL) IS DISTINCT FROM ROW(%s, NULL)',
+			               r.relname, r.sets, r.cols, r.exprs)
 				USING c.company_id, vals, jvals, pats;
 			GET DIAGNOSTICS n = ROW_COUNT;
 			live := live + n;

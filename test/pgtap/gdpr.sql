@@ -8,7 +8,7 @@
 -- refused.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(43);
+SELECT plan(46);
 
 CREATE ROLE t_gdpr_adm_a IN ROLE ar_admin;
 CREATE ROLE t_gdpr_adm_b IN ROLE ar_admin;
@@ -51,6 +51,10 @@ INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, a
 SELECT company_id, id, 'GQ-1', current_date - 40, current_date - 10, 500 FROM ar.customer WHERE code = 'Q-0001';
 -- a note on another customer that names her
 SELECT ar.log_interaction(id, 'note', 'Quentin is the neighbour of Jeanne Personne-Gdpr') FROM ar.customer WHERE code = 'Q-0001';
+-- U: a customer whose name holds hers as a part ("Person 17" and "Person 170"):
+-- left alone, and its rows not even rewritten
+INSERT INTO ar.customer (company_id, code, name) SELECT id, 'U-0001', 'Jeanne Personne-Gdpr2' FROM ar.company WHERE code = 'GA';
+SELECT ar.log_interaction(id, 'note', 'Jeanne Personne-Gdpr2 calls back on Monday') FROM ar.customer WHERE code = 'U-0001';
 INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount)
 SELECT company_id, id, 'GS-1', current_date - 400, current_date - 370, 80 FROM ar.customer WHERE code = 'S-0001';
 SELECT ar.record_payment('GS-1', 80, current_date - 380);
@@ -98,8 +102,10 @@ BEGIN
 	              AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'jsonb'::regtype, 'json'::regtype, 'ar.iban'::regtype)
 	            ORDER BY 1, 2 LOOP
 		FOREACH v IN ARRAY vals LOOP
-			EXECUTE format('SELECT count(*) FROM ar.%I WHERE %I::text ILIKE %L', col.relname, col.attname,
-			               '%' || replace(replace(v, '%', '\%'), '_', '\_') || '%') INTO n;
+			-- the value standing whole (not inside a longer word or number)
+			EXECUTE format('SELECT count(*) FROM ar.%I WHERE %I::text ~* %L', col.relname, col.attname,
+			               '(?<![[:alnum:]_])' || regexp_replace(v, '([^[:alnum:][:space:]])', '\\\1', 'g')
+			               || '(?![[:alnum:]_])') INTO n;
 			IF n > 0 THEN
 				RETURN NEXT format('ar.%s.%s: %s row(s) hold "%s"', col.relname, col.attname, n, v);
 			END IF;
@@ -187,6 +193,16 @@ SELECT is((SELECT array_agg(DISTINCT summary) FROM ar.communication WHERE custom
 SELECT is((SELECT name FROM ar.customer WHERE code = 'Q-0001'), 'Quentin Ouvert', 'other customers are untouched');
 SELECT is((SELECT summary FROM ar.communication WHERE customer_id = :q_id AND kind = 'note'),
 	'Quentin is the neighbour of [anonymised]', 'her name is replaced in another customer''s note, the rest of it stays');
+SELECT results_eq($$SELECT c.name, m.summary FROM ar.customer c JOIN ar.communication m ON m.customer_id = c.id WHERE c.code = 'U-0001'$$,
+	$$VALUES ('Jeanne Personne-Gdpr2'::text, 'Jeanne Personne-Gdpr2 calls back on Monday'::text)$$,
+	'a longer name that merely contains hers is not touched (values are replaced where they stand whole)');
+SELECT is((SELECT count(*) FROM ar.audit_log a
+            WHERE a.table_name = 'communication' AND a.operation = 'UPDATE'
+              AND (a.new_row ->> 'customer_id')::bigint = (SELECT id FROM ar.customer WHERE code = 'U-0001')),
+	0::bigint, 'rows that only resemble her values are not rewritten (no audit row of an update)');
+SELECT is((SELECT count(*) FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id
+            WHERE a.table_name = 'customer' AND a.row_id = (SELECT id FROM ar.customer WHERE code = 'U-0001')),
+	0::bigint, 'nor are their audit images redacted');
 SELECT results_eq($$SELECT a.new_row ->> 'number', a.new_row -> 'amount', a.new_row ->> 'issue_date'
                       FROM ar.audit_log a WHERE a.table_name = 'invoice' AND a.operation = 'INSERT'
                        AND a.row_id IN (SELECT id FROM ar.invoice WHERE number LIKE 'GP-%') ORDER BY a.id$$,
