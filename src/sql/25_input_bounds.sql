@@ -148,17 +148,26 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$ SELECT char_length(value) <= max_chars AND value !~ '[\x01-\x1f\x7f-\x9f\u2028\u2029]' $$;
 COMMENT ON FUNCTION ar.is_header_text(text, integer) IS 'Can the text go into a message header: no control character (C0, DEL, C1, U+2028, U+2029), at most max_chars characters?';
 
--- Every bounded column of the extension's tables: the CHECK constraints
--- <table>_input_bounds are built from this list (88_input_bounds.sql), and
+-- Every bounded column of the extension's tables, declared by the piece
+-- that creates the table (INSERT INTO ar.input_bound next to its CREATE
+-- TABLE): the CHECK constraints <table>_input_bounds are built from it
+-- (ar._create_input_bounds_constraints, 88_input_bounds.sql), and
 -- ar.input_bound_violations() reads it to find rows stored beyond the
 -- bounds (only possible when a superuser bypassed the constraints).
 -- kind: date, date_or_infinity (an open-ended end date), amount,
--- header_text (max_chars), email.
-CREATE FUNCTION ar.input_bounds()
-RETURNS TABLE (table_name text, column_name text, kind text, max_chars integer)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-	SELECT * FROM (VALUES
+-- header_text (max_chars), email.  ord keeps each table's checks in the
+-- order they were declared.
+CREATE TABLE ar.input_bound (
+	ord          integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	table_name   text NOT NULL,
+	column_name  text NOT NULL,
+	kind         text NOT NULL CHECK (kind IN ('date', 'date_or_infinity', 'amount', 'header_text', 'email')),
+	max_chars    integer CHECK ((kind = 'header_text') = (max_chars IS NOT NULL) AND max_chars > 0),
+	UNIQUE (table_name, column_name)
+);
+COMMENT ON TABLE ar.input_bound IS 'The bounded columns of the extension''s tables (shipped data, one row per column, declared by the piece that creates the table): read through ar.input_bounds() (doc/input-bounds.md).';
+
+INSERT INTO ar.input_bound (table_name, column_name, kind, max_chars) VALUES
 		('company', 'code', 'header_text', 64), ('company', 'name', 'header_text', 200),
 		('customer', 'code', 'header_text', 64), ('customer', 'name', 'header_text', 200),
 		('customer', 'email', 'email', NULL), ('customer', 'phone', 'header_text', 32),
@@ -181,15 +190,18 @@ AS $$
 		('dunning_block', 'from_on', 'date', NULL), ('dunning_block', 'until', 'date_or_infinity', NULL),
 		('dunning_block', 'lifted_on', 'date', NULL),
 		('dunning_template', 'subject', 'header_text', 300),
-		('reference_rate', 'effective_from', 'date', NULL)
-	) v(table_name, column_name, kind, max_chars)
-$$;
+		('reference_rate', 'effective_from', 'date', NULL);
+
+CREATE FUNCTION ar.input_bounds()
+RETURNS TABLE (table_name text, column_name text, kind text, max_chars integer)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT b.table_name, b.column_name, b.kind, b.max_chars FROM ar.input_bound b ORDER BY b.table_name, b.ord $$;
 COMMENT ON FUNCTION ar.input_bounds() IS 'The bounded columns of the extension''s tables and their kind (date, date_or_infinity, amount, header_text with max_chars, email): each table''s CHECK constraint <table>_input_bounds enforces them (doc/input-bounds.md).';
 
 -- The CHECK expression of a table's <table>_input_bounds constraint: each
 -- bounded column checked with the error that names it and its value.
 CREATE FUNCTION ar._input_bounds_check(table_name text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
 	SELECT string_agg(CASE b.kind
 		WHEN 'date' THEN format('ar._check_date(%L, %I)', what, b.column_name)
@@ -202,6 +214,28 @@ AS $$
 	          FROM ar.input_bounds() i) b
 	 WHERE b.table_name = _input_bounds_check.table_name
 $$;
+
+-- Adds the <table>_input_bounds constraint of every table of ar.input_bound
+-- that has none yet (at the end of an install or upgrade: the tables of
+-- every piece), and re-creates those of the tables named in replacing (a
+-- piece that declared a new bounded column of an existing table).  The
+-- caller runs SET CONSTRAINTS ALL IMMEDIATE first: a table with pending
+-- trigger events cannot be altered.
+CREATE FUNCTION ar._create_input_bounds_constraints(replacing text[] DEFAULT '{}') RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	t text;
+BEGIN
+	FOR t IN SELECT DISTINCT b.table_name FROM ar.input_bound b ORDER BY 1 LOOP
+		IF t = ANY (replacing) THEN
+			EXECUTE format('ALTER TABLE ar.%I DROP CONSTRAINT IF EXISTS %I', t, t || '_input_bounds');
+		END IF;
+		CONTINUE WHEN EXISTS (SELECT 1 FROM pg_constraint c
+		                       WHERE c.conrelid = format('ar.%I', t)::regclass AND c.conname = t || '_input_bounds');
+		EXECUTE format('ALTER TABLE ar.%I ADD CONSTRAINT %I CHECK (%s)',
+		               t, t || '_input_bounds', ar._input_bounds_check(t));
+	END LOOP;
+END $$;
 
 -- Rows stored beyond the bounds (the constraints were dropped, disabled or
 -- bypassed): table, row id, company, column, the value as text and what is

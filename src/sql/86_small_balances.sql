@@ -41,6 +41,9 @@ CREATE TABLE ar.credit_release (
 	created_at          timestamptz NOT NULL DEFAULT now(),
 	FOREIGN KEY (company_id, customer_id) REFERENCES ar.customer (company_id, id)
 );
+INSERT INTO ar.input_bound (table_name, column_name, kind, max_chars) VALUES
+	('credit_release', 'amount', 'amount', NULL),
+	('credit_release', 'released_on', 'date', NULL);
 CREATE INDEX credit_release_credit ON ar.credit_release (customer_credit_id);
 COMMENT ON TABLE ar.credit_release IS 'Customer credit used up without an invoice: refunded to the customer or written off (ar.write_off_small_balances, ar.complete_small_credit_refund). Each row reduces the credit''s remaining amount; deleting it (ar.reverse_small_balance) gives it back.';
 COMMENT ON COLUMN ar.credit_release.company_id IS 'Company owing the credit.';
@@ -229,6 +232,12 @@ CREATE TABLE ar.small_balance_action (
 	reversal_reason     text,
 	FOREIGN KEY (company_id, customer_id) REFERENCES ar.customer (company_id, id)
 );
+INSERT INTO ar.input_bound (table_name, column_name, kind, max_chars) VALUES
+	('small_balance_action', 'as_of', 'date', NULL),
+	('small_balance_action', 'balance', 'amount', NULL),
+	('small_balance_action', 'amount', 'amount', NULL),
+	('small_balance_action', 'refunded_on', 'date', NULL),
+	('small_balance_action', 'refund_reference', 'header_text', 140);
 CREATE INDEX small_balance_action_customer ON ar.small_balance_action (customer_id, currency);
 CREATE INDEX small_balance_action_refund_pending ON ar.small_balance_action (id) WHERE status = 'refund_pending';
 COMMENT ON TABLE ar.small_balance_action IS 'What ar.write_off_small_balances did, per item: set-offs, write-offs of small debit balances, write-offs and refunds of small credit balances, with the reason, who decided, and their reversal.';

@@ -451,6 +451,10 @@ CREATE TABLE ar.statement_notice (
 	FOREIGN KEY (company_id, customer_id) REFERENCES ar.customer (company_id, id),
 	CONSTRAINT statement_notice_period CHECK (from_date <= to_date)
 );
+INSERT INTO ar.input_bound (table_name, column_name, kind, max_chars) VALUES
+	('statement_notice', 'from_date', 'date', NULL),
+	('statement_notice', 'to_date', 'date', NULL),
+	('statement_notice', 'subject', 'header_text', 300);
 CREATE UNIQUE INDEX statement_notice_once_per_period ON ar.statement_notice (customer_id, from_date, to_date)
 	WHERE status IN ('queued', 'sent');
 CREATE INDEX statement_notice_queued ON ar.statement_notice (id) WHERE status = 'queued';

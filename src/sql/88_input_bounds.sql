@@ -10,15 +10,7 @@
 -- (the deferred triggers of the rows inserted so far fire first: a table
 -- with pending trigger events cannot be altered)
 SET CONSTRAINTS ALL IMMEDIATE;
-DO $$
-DECLARE
-	t text;
-BEGIN
-	FOR t IN SELECT DISTINCT b.table_name FROM ar.input_bounds() b ORDER BY 1 LOOP
-		EXECUTE format('ALTER TABLE ar.%I ADD CONSTRAINT %I CHECK (%s)',
-		               t, t || '_input_bounds', ar._input_bounds_check(t));
-	END LOOP;
-END $$;
+SELECT ar._create_input_bounds_constraints();
 SET CONSTRAINTS ALL DEFERRED;
 
 GRANT EXECUTE ON FUNCTION ar.input_bound_violations() TO ar_admin;

@@ -108,6 +108,10 @@ facts(line) AS (
 	  FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(rel, cond)
 	 WHERE e.extname = 'ar_collect'
 	UNION ALL
+	-- the bounded columns each piece declared (the constraints are built from them)
+	SELECT format('input_bound %s.%s kind=%s max_chars=%s', b.table_name, b.column_name, b.kind, b.max_chars)
+	  FROM ar.input_bound b
+	UNION ALL
 	SELECT format('schema ar owner=%s comment=%s acl=%s', n.nspowner::regrole, obj_description(n.oid, 'pg_namespace'), n.nspacl)
 	  FROM pg_namespace n WHERE n.nspname = 'ar'
 	UNION ALL

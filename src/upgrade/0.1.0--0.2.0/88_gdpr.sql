@@ -311,6 +311,8 @@ CREATE TABLE ar.gdpr_anonymisation (
 	manifest_sha256      bytea,
 	FOREIGN KEY (company_id, customer_id) REFERENCES ar.customer (company_id, id)
 );
+INSERT INTO ar.input_bound (table_name, column_name, kind, max_chars) VALUES
+	('gdpr_anonymisation', 'last_document_on', 'date', NULL);
 CREATE UNIQUE INDEX gdpr_anonymisation_customer ON ar.gdpr_anonymisation (customer_id);
 CREATE INDEX gdpr_anonymisation_running ON ar.gdpr_anonymisation (txid) WHERE status = 'running';
 COMMENT ON TABLE ar.gdpr_anonymisation IS 'One row per anonymised customer (ar.anonymise_customer, doc/gdpr.md); audited, and so chained after every audit row it redacted.';
