@@ -369,7 +369,7 @@ BEGIN
 	UPDATE ar.customer c SET segment = b.segment
 	  FROM ar.customer_behaviour_on(as_of) b
 	 WHERE b.customer_id = c.id AND c.segment IS DISTINCT FROM b.segment
-	   AND c.company_id = ANY (ar._company_ids('collector'));
+	   AND c.company_id = ANY ((SELECT ar._company_ids('collector'))::bigint[]);
 	GET DIAGNOSTICS changed = ROW_COUNT;
 	RETURN changed;
 END $$;

@@ -150,7 +150,7 @@ BEGIN
 		RETURN;
 	END IF;
 	SELECT c.id INTO missing FROM ar.company c
-	 WHERE NOT (c.id = ANY (ar._company_ids(access))) ORDER BY c.id LIMIT 1;
+	 WHERE NOT (c.id = ANY ((SELECT ar._company_ids(access))::bigint[])) ORDER BY c.id LIMIT 1;
 	IF FOUND THEN
 		PERFORM ar._require_company(missing, access);
 	END IF;
@@ -233,7 +233,7 @@ BEGIN
 		  JOIN ar.company c ON c.id = m.company_id
 		  LEFT JOIN pg_catalog.pg_roles r ON r.oid = m.member
 		 WHERE (company_access.company IS NULL OR c.code = company_access.company)
-		   AND c.id = ANY (ar._company_ids('admin'))
+		   AND c.id = ANY ((SELECT ar._company_ids('admin'))::bigint[])
 		 ORDER BY c.code, 2;
 END $$;
 COMMENT ON FUNCTION ar.company_access(text) IS

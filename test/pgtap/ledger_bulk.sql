@@ -4,7 +4,7 @@
 -- nothing when refused, and are audited exactly as row by row.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(39);
+SELECT plan(41);
 
 INSERT INTO ar.customer (code, name) VALUES ('LB-C', 'Bulk Payer SARL'), ('LB-D', 'Other Payer SA');
 INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount, currency)
@@ -171,6 +171,32 @@ SELECT is((SELECT count(*) FROM ar.audit_log WHERE id > (SELECT id FROM lb_mark3
           'with ar_collect.restoring on, allocations are not audited');
 SELECT is((SELECT string_agg(open_amount::text, ' ' ORDER BY number) FROM ar.invoice WHERE number IN ('LB-5', 'LB-D1')),
           '98.00 99.00', 'but still applied');
+
+-- ---------------------------- the tenancy check runs once per statement
+-- (it ran once per row: ar._company_ids read the memberships 100,000 times
+-- for a reconciliation of 100,000 lines)
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT c.id, 'LB-N' || g, DATE '2026-01-01', DATE '2026-01-31', 1.00
+  FROM generate_series(1, 44) g JOIN ar.customer c ON c.code = 'LB-D';
+INSERT INTO ar.bank_transaction (booking_date, amount, remittance_info) VALUES ('2026-02-02', 44.00, 'LB line N');
+CREATE TEMP TABLE lb_calls (rows_written integer, calls bigint);
+CREATE FUNCTION pg_temp.company_ids_calls() RETURNS bigint LANGUAGE sql
+AS $$ SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions WHERE schemaname = 'ar' AND funcname = '_company_ids' $$;
+SET LOCAL track_functions = 'all';
+INSERT INTO lb_calls VALUES (0, pg_temp.company_ids_calls());
+INSERT INTO ar.allocation (invoice_id, bank_transaction_id, amount, allocated_on)
+SELECT i.id, t.id, 1.00, DATE '2026-02-02' FROM ar.invoice i, ar.bank_transaction t
+ WHERE i.number IN ('LB-N1', 'LB-N2', 'LB-N3', 'LB-N4') AND t.remittance_info = 'LB line N';
+INSERT INTO lb_calls VALUES (4, pg_temp.company_ids_calls());
+INSERT INTO ar.allocation (invoice_id, bank_transaction_id, amount, allocated_on)
+SELECT i.id, t.id, 1.00, DATE '2026-02-02' FROM ar.invoice i, ar.bank_transaction t
+ WHERE i.number LIKE 'LB-N%' AND i.open_amount > 0 AND t.remittance_info = 'LB line N';
+INSERT INTO lb_calls VALUES (40, pg_temp.company_ids_calls());
+SELECT is((SELECT allocated_amount FROM ar.bank_transaction WHERE remittance_info = 'LB line N'), 44.00,
+          '4, then 40 allocations are written in one statement each');
+SELECT is((SELECT calls FROM lb_calls WHERE rows_written = 40) - (SELECT calls FROM lb_calls WHERE rows_written = 4),
+          (SELECT calls FROM lb_calls WHERE rows_written = 4) - (SELECT calls FROM lb_calls WHERE rows_written = 0),
+          'the companies the caller collects for are read as often for 40 rows as for 4 (once per statement, not per row)');
 
 SELECT * FROM finish();
 ROLLBACK;

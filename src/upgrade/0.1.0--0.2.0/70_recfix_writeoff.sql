@@ -24,7 +24,7 @@ BEGIN
 	-- caller must collect for the companies of the allocations
 	PERFORM ar._require_company(c.company_id, 'collector')
 	   FROM (SELECT DISTINCT c.company_id FROM changed c) c
-	  WHERE NOT (c.company_id = ANY (ar._company_ids('collector')))
+	  WHERE NOT (c.company_id = ANY ((SELECT ar._company_ids('collector'))::bigint[]))
 	  ORDER BY c.company_id;
 	-- invoices
 	PERFORM 1 FROM ar.invoice i WHERE i.id IN (SELECT c.invoice_id FROM changed c) ORDER BY i.id FOR UPDATE OF i;
