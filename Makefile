@@ -45,3 +45,13 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PIECES) $(EXTENSION).control
 .SECONDEXPANSION:
 $(EXTENSION)--%.sql: $$(sort $$(wildcard src/upgrade/$$*/*.sql))
 	cat $^ > $@
+
+# Releasing the current version: its built install and upgrade scripts are
+# kept as they ship (README, Upgrading); src/upgrade/<A>--$(EXTVERSION) is
+# then removed by hand and the commit tagged.
+freeze: $(DATA_built)
+	@for f in $(DATA_built); do \
+		if [ -e releases/$$f ]; then echo "releases/$$f exists: $(EXTVERSION) is already frozen" >&2; exit 1; fi; \
+	done
+	cp $(DATA_built) releases/
+.PHONY: freeze
