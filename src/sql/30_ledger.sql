@@ -179,6 +179,8 @@ CREATE TABLE ar.bank_transaction (
 	reversal                  boolean NOT NULL DEFAULT false,
 	source_line               integer,
 	raw                       text,
+	-- why a person set the line aside (72_reconcile.sql, ar.ignore_bank_line)
+	ignored_reason            text,
 	CONSTRAINT bank_transaction_statement_line UNIQUE (statement_id, line_no),
 	CONSTRAINT bank_transaction_amount_nonzero
 		CHECK (amount <> 0 AND amount NOT IN ('NaN', 'Infinity', '-Infinity')),

@@ -527,8 +527,7 @@ COMMENT ON FUNCTION ar.rematch(bigint) IS
 
 -- Lines that are not customer payments (rent received, a refund from a
 -- supplier, a transfer between own accounts): a collector sets them aside
--- with a reason, and can take that back.
-ALTER TABLE ar.bank_transaction ADD COLUMN ignored_reason text;
+-- with a reason (ar.bank_transaction.ignored_reason), and can take that back.
 COMMENT ON COLUMN ar.bank_transaction.ignored_reason IS 'Why a person set the line aside with ar.ignore_bank_line (status ignored); NULL otherwise.';
 
 CREATE FUNCTION ar.ignore_bank_line(bank_transaction_id bigint, reason text)
