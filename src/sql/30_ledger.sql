@@ -64,6 +64,8 @@ CREATE TABLE ar.customer (
 	address_line2  text,
 	postcode       text,
 	city           text,
+	-- the collector in charge of the account (86_worklist.sql: ar.assign_collector, ar.worklist)
+	collector      name CONSTRAINT customer_collector_valid CHECK (ar._check_header_text('customer.collector', collector, 63)),
 	UNIQUE (company_id, code),
 	UNIQUE (company_id, id)
 );

@@ -15,6 +15,11 @@ CREATE TABLE ar.dispute (
 	resolved_on  date,           -- NULL once resolved: counts on no run date any more
 	resolved_at  timestamptz,
 	resolved_by  text,
+	-- its classification and follow-up (86_worklist.sql: ar.classify_dispute, ar.dispute_aging)
+	category     text CONSTRAINT dispute_category_known
+		CHECK (category IN ('price', 'quantity', 'quality', 'delivery', 'not_received', 'other')),
+	owner        name CONSTRAINT dispute_owner_valid CHECK (ar._check_header_text('dispute.owner', owner, 63)),
+	due_on       date CONSTRAINT dispute_due_on_valid CHECK (ar._check_date('dispute.due_on', due_on)),
 	CONSTRAINT dispute_resolved_after_opened CHECK (resolved_on >= opened_on)
 );
 CREATE UNIQUE INDEX dispute_one_open ON ar.dispute (invoice_id) WHERE resolved_at IS NULL;
