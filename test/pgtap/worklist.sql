@@ -8,7 +8,7 @@
 -- (checked), aged by category with the cash they block.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(60);
+SELECT plan(61);
 
 CREATE ROLE wl_alice IN ROLE ar_collector;
 CREATE ROLE wl_bob IN ROLE ar_collector;
@@ -248,6 +248,8 @@ SELECT results_eq($$SELECT kind, related_id, amount FROM ar.worklist('2026-03-01
 	       :plan_b, (SELECT id FROM ar.invoice WHERE number = 'B-3'), :dispute_c1, :dispute_c2),
 	'a reader reads the whole list of its company (payment plans, notices, disputes)');
 SELECT lives_ok($$SELECT * FROM ar.dispute_aging$$, 'and the dispute aging');
+SELECT results_eq(format($$SELECT seq, state FROM ar.payment_plan_schedule(%s, '2026-03-01')$$, :plan_b),
+	$$VALUES (1, 'missed'), (2, 'due')$$, 'and a payment plan''s schedule');
 SELECT is((SELECT count(*) FROM ar.worklist_today), 0::bigint, 'a reader assigned nothing has nothing to do today');
 SELECT throws_ok(format($$SELECT ar.classify_dispute(%s, 'other')$$, :dispute_c2), '42501', NULL, 'nor classifies disputes');
 RESET ROLE;
