@@ -16,7 +16,7 @@ SELECT priority AS "prio", kind AS "kind", coalesce(assigned_to::text, '(unassig
  GROUP BY priority, kind, assigned_to
  ORDER BY priority, kind, assigned_to NULLS LAST;
 
-\echo '=== Anne''s first ten tasks (what ar.worklist_today shows her)'
+\echo '=== Anne''s first ten tasks (her ar.worklist_today on that day)'
 \echo
 SELECT priority AS "prio", customer_code AS "customer", kind AS "kind", amount::numeric(16,2) AS "amount",
        left(reason, 90) AS "why", left(next_action, 60) AS "next"

@@ -432,6 +432,7 @@ COMMENT ON COLUMN ar.credit_limit_alerts.order_blocked IS 'Whether its orders ar
 --                       threshold (not disputed, not in an active payment plan)
 --   3 dispute_follow_up an open dispute whose follow-up date (due_on) passed
 --   4 dispute_waiting   an open dispute older than dispute_waiting_days
+--                       (disputes of invoices paid since: no cash at stake, not a task)
 -- Within a priority: the larger amount first, then company, customer,
 -- kind and related id (a deterministic order).
 CREATE FUNCTION ar.worklist(as_of date DEFAULT current_date, collector name DEFAULT NULL, company bigint DEFAULT NULL)
@@ -569,6 +570,7 @@ LANGUAGE sql STABLE AS $$
 		         WHERE (x.resolved_at IS NULL OR x.resolved_on > worklist.as_of)) d
 		  JOIN ar.invoice i ON i.id = d.invoice_id
 		 WHERE d.age >= 0 AND (d.due_on < worklist.as_of OR d.age > d.dispute_waiting_days)
+		   AND ar._open_on(i.id, worklist.as_of) > 0
 	)
 	SELECT cu.company_id, cu.company_code, t.customer_id, cu.code, cu.name, cu.collector, t.kind, t.priority, t.reason,
 	       t.amount, t.currency, t.since, t.next_action, t.related_table, t.related_id
