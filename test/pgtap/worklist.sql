@@ -8,7 +8,7 @@
 -- (checked), aged by category with the cash they block.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(61);
+SELECT plan(63);
 
 CREATE ROLE wl_alice IN ROLE ar_collector;
 CREATE ROLE wl_bob IN ROLE ar_collector;
@@ -260,6 +260,13 @@ SET LOCAL ROLE wl_plain;
 SELECT throws_ok($$SELECT * FROM ar.worklist('2026-03-01')$$, '42501', NULL, 'a role without ar_reader cannot call it');
 SELECT throws_ok($$SELECT * FROM ar.worklist_today$$, '42501', NULL, 'nor read worklist_today');
 RESET ROLE;
+
+-- a dispute of an invoice paid since blocks no cash: no task, still in the aging
+SELECT ar.record_payment('C-2', 500.00, '2026-02-25');
+SELECT results_eq($$SELECT kind FROM ar.worklist('2026-03-01') WHERE customer_code = 'C'$$, $$VALUES ('dispute_follow_up')$$,
+	'a dispute of an invoice paid since is no task');
+SELECT results_eq($$SELECT category, disputes, blocked_amount FROM ar.dispute_aging_on('2026-03-01') WHERE category = 'unclassified'$$,
+	$$VALUES ('unclassified', 1::bigint, 0.00)$$, 'but stays in the aging, blocking nothing, until resolved');
 
 SELECT * FROM finish();
 ROLLBACK;
