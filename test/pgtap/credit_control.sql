@@ -9,7 +9,7 @@
 BEGIN;
 CREATE EXTENSION ar_collect;
 SET LOCAL client_min_messages = warning;
-SELECT plan(33);
+SELECT plan(35);
 
 CREATE ROLE cc_coll IN ROLE ar_collector;
 CREATE ROLE cc_admin IN ROLE ar_admin;
@@ -83,6 +83,8 @@ SELECT results_eq(format($$SELECT order_blocked, reasons FROM ar.customer_credit
 	format($$VALUES (true, ARRAY['manual block since %s: cheque returned unpaid'])$$, current_date),
 	'the block is a reason');
 SELECT is(ar.set_order_block(:k1, true, 'again'), (SELECT id FROM ar.order_block), 'blocking again keeps the block');
+SELECT is((SELECT next_action FROM ar.worklist('2026-03-20') WHERE kind = 'credit_limit' AND customer_code = 'K3'),
+	'Hold new orders (ar.set_order_block) until paid down, or review the limit', 'the work list asks to block a customer over its limit');
 SELECT throws_ok(format($$SELECT ar.set_order_block(%s, false, 'paid')$$, :k1), '42501', NULL, 'a collector does not lift it');
 SELECT throws_ok(format($$SELECT ar.set_order_block(%s, true, ' ')$$, :k2), '22023', NULL, 'a reason is required');
 SELECT throws_ok(format($$SELECT ar.set_order_block(%s, true, E'a\nb')$$, :k2), '22023', NULL, 'a reason with a control character is refused');
@@ -102,6 +104,11 @@ SELECT results_eq($$SELECT kind, summary FROM ar.communication WHERE kind LIKE '
 	         ('order_block_lifted', 'Order block ' || (SELECT id FROM ar.order_block) || ' lifted: cheque replaced by a transfer')$$,
 	'and in the timeline');
 SELECT is((SELECT order_blocked FROM ar.customer_credit_status(:k1, '2026-03-20')), false, 'lifted: orders go through');
+SELECT ar.set_order_block(:k3, true, 'over the limit');
+SELECT is((SELECT next_action FROM ar.worklist('2026-03-20') WHERE kind = 'credit_limit' AND customer_code = 'K3'),
+	format('Orders blocked since %s: get the account paid down below the limit, then lift the block', current_date),
+	'and, once blocked, to get it paid down');
+SELECT ar.set_order_block(:k3, false, 'test over');
 SELECT throws_ok($$INSERT INTO ar.order_block (company_id, customer_id, reason)
                    SELECT company_id, id, r FROM ar.customer, unnest('{x,y}'::text[]) r WHERE code = 'K2'$$, '23505', NULL,
 	'one active block per customer');

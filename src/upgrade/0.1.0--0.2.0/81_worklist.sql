@@ -526,10 +526,13 @@ LANGUAGE sql STABLE AS $$
 		       format('Exposure %s over the credit limit %s by %s', ar.format_money(e.exposure, e.currency),
 		              ar.format_money(e.credit_limit, e.currency), ar.format_money(e.exposure - e.credit_limit, e.currency)),
 		       e.exposure - e.credit_limit, e.currency, NULL::date,
-		       'Hold new orders (ar.set_order_block) until paid down, or review the limit',
+		       CASE WHEN b.id IS NULL THEN 'Hold new orders (ar.set_order_block) until paid down, or review the limit'
+		            ELSE format('Orders blocked since %s: get the account paid down below the limit, then lift the block',
+		                        b.blocked_at::date) END,
 		       'customer', e.customer_id
 		  FROM ar._credit_exposure(worklist.as_of, (SELECT coalesce(array_agg(cust.id), '{}') FROM cust
 		                                             WHERE cust.credit_limit IS NOT NULL)) e
+		  LEFT JOIN ar.order_block b ON b.customer_id = e.customer_id AND b.lifted_at IS NULL
 		 WHERE e.exposure > e.credit_limit
 		UNION ALL
 		-- large new overdue amounts
