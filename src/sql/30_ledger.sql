@@ -65,7 +65,7 @@ CREATE TABLE ar.customer (
 	postcode       text,
 	city           text,
 	-- the collector in charge of the account (86_worklist.sql: ar.assign_collector, ar.worklist)
-	collector      name CONSTRAINT customer_collector_valid CHECK (ar._check_header_text('customer.collector', collector, 63)),
+	collector      name,
 	UNIQUE (company_id, code),
 	UNIQUE (company_id, id)
 );

@@ -18,8 +18,8 @@ CREATE TABLE ar.dispute (
 	-- its classification and follow-up (86_worklist.sql: ar.classify_dispute, ar.dispute_aging)
 	category     text CONSTRAINT dispute_category_known
 		CHECK (category IN ('price', 'quantity', 'quality', 'delivery', 'not_received', 'other')),
-	owner        name CONSTRAINT dispute_owner_valid CHECK (ar._check_header_text('dispute.owner', owner, 63)),
-	due_on       date CONSTRAINT dispute_due_on_valid CHECK (ar._check_date('dispute.due_on', due_on)),
+	owner        name,
+	due_on       date,
 	CONSTRAINT dispute_resolved_after_opened CHECK (resolved_on >= opened_on)
 );
 CREATE UNIQUE INDEX dispute_one_open ON ar.dispute (invoice_id) WHERE resolved_at IS NULL;
