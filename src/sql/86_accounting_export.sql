@@ -507,7 +507,7 @@ BEGIN
 		                                            src.customer_id, src.lettering) l
 		                 WHERE src.cur_amount <> 0
 		                UNION ALL
-		                SELECT 9, l.account, l.account_label, l.customer_id, l.lettering, l.credit - l.debit
+		                SELECT l.line_no, l.account, l.account_label, l.customer_id, l.lettering, l.credit - l.debit
 		                  FROM ar.journal_entry e JOIN ar.journal_entry_line l ON l.entry_id = e.id
 		                 WHERE e.company_id = c.id AND e.source_kind = src.source_kind AND e.source_id = src.source_id) x
 		         GROUP BY x.account, x.customer_id, x.lettering) n
@@ -613,8 +613,10 @@ COMMENT ON FUNCTION ar.fec_file_name(bigint) IS
 
 REVOKE ALL ON FUNCTION ar._accounting_config_touch(), ar._journal_entry_balanced(), ar._journal_immutable(),
                        ar._accounting_export_update(), ar._accounting_sources(bigint, date),
-                       ar.export_journal(text, date, date)
+                       ar.export_journal(text, date, date), ar.fec_lines(bigint), ar.fec_file(bigint, text),
+                       ar.fec_file_name(bigint)
 	FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ar.fec_lines(bigint), ar.fec_file(bigint, text), ar.fec_file_name(bigint) TO ar_reader;
 GRANT SELECT ON ar.accounting_config, ar.accounting_export, ar.journal_entry, ar.journal_entry_line TO ar_reader;
 GRANT INSERT, UPDATE ON ar.accounting_config TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.export_journal(text, date, date) TO ar_admin;
