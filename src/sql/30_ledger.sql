@@ -103,6 +103,8 @@ CREATE TABLE ar.invoice (
 	penalty_regime      text,
 	penalty_rate        numeric
 		CONSTRAINT invoice_penalty_rate_valid CHECK (penalty_rate > 0 AND penalty_rate <= 1000 AND penalty_rate = round(penalty_rate, 6)),
+	-- what it sells, for the e-invoicing lifecycle (86_einvoicing.sql: services owe the 212 status)
+	nature              text CONSTRAINT invoice_nature_known CHECK (nature IN ('goods', 'services', 'mixed')),
 	UNIQUE (company_id, number),
 	UNIQUE (company_id, id),
 	FOREIGN KEY (company_id, customer_id) REFERENCES ar.customer (company_id, id),
