@@ -284,12 +284,11 @@ BEGIN
 	RETURN ar._invoice_or_error(ids[1]);
 END $$;
 
-CREATE FUNCTION ar._record_invoice_statuses(statuses jsonb, company text, source text)
+CREATE FUNCTION ar._record_invoice_statuses(statuses jsonb, company_id bigint, source text)
 RETURNS TABLE (item integer, invoice_number text, code integer, status_at timestamptz, status_id bigint,
                effect text, dispute_id bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-	co ar.company;
 	e jsonb;
 	n integer := 0;
 	inv ar.invoice;
@@ -299,10 +298,6 @@ DECLARE
 	msg text;
 	state text;
 BEGIN
-	IF company IS NOT NULL THEN
-		co := ar._company_by_code(company);
-		PERFORM ar._require_company(co.id, 'collector');
-	END IF;
 	IF statuses IS NULL OR jsonb_typeof(statuses) <> 'array' THEN
 		RAISE EXCEPTION 'e-invoicing statuses are a JSON array of objects, not %', coalesce(jsonb_typeof(statuses), 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
@@ -322,7 +317,7 @@ BEGIN
 			RAISE EXCEPTION 'e-invoicing status %: code "%" or time "%" is not valid', n, e ->> 'code', e ->> 'at'
 				USING ERRCODE = 'invalid_parameter_value';
 		END;
-		inv := ar._einvoice_invoice(e ->> 'invoice', co.id, n);
+		inv := ar._einvoice_invoice(e ->> 'invoice', _record_invoice_statuses.company_id, n);
 		BEGIN
 			s := ar._record_invoice_status(inv, c, t, e ->> 'reason', source);
 		EXCEPTION WHEN OTHERS THEN
@@ -338,8 +333,17 @@ END $$;
 CREATE FUNCTION ar.record_invoice_statuses(statuses jsonb, company text DEFAULT NULL)
 RETURNS TABLE (item integer, invoice_number text, code integer, status_at timestamptz, status_id bigint,
                effect text, dispute_id bigint)
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp
-AS $$ SELECT * FROM ar._record_invoice_statuses(statuses, company, 'jsonb') $$;
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	co bigint;
+BEGIN
+	IF company IS NOT NULL THEN
+		co := (ar._company_by_code(company)).id;
+		PERFORM ar._require_company(co, 'collector');
+	END IF;
+	-- each invoice: ar._invoice_or_error (collector of its company)
+	RETURN QUERY SELECT * FROM ar._record_invoice_statuses(statuses, co, 'jsonb');
+END $$;
 COMMENT ON FUNCTION ar.record_invoice_statuses(jsonb, text) IS
 'Records a batch of e-invoicing statuses, a JSON array of {"invoice": number, "code": 207, "at": time, "reason": text}, in its order, each as ar.record_invoice_status does; all or nothing (an error names the item). One row per item: what it recorded and did.';
 
@@ -395,7 +399,12 @@ DECLARE
 	col_code integer;
 	col_at integer;
 	col_reason integer;
+	co bigint;
 BEGIN
+	IF company IS NOT NULL THEN
+		co := (ar._company_by_code(company)).id;
+		PERFORM ar._require_company(co, 'collector');
+	END IF;
 	IF content IS NULL OR btrim(content) = '' THEN
 		RAISE EXCEPTION 'the status file is empty' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
@@ -404,7 +413,7 @@ BEGIN
 			USING ERRCODE = 'program_limit_exceeded';
 	END IF;
 	IF left(ltrim(content), 1) = '[' THEN  -- a JSON array given as text (an untyped literal)
-		RETURN QUERY SELECT * FROM ar._record_invoice_statuses(content::jsonb, company, 'jsonb');
+		RETURN QUERY SELECT * FROM ar._record_invoice_statuses(content::jsonb, co, 'jsonb');
 		RETURN;
 	END IF;
 	lines := regexp_split_to_array(rtrim(replace(content, E'\r', ''), E'\n'), E'\n');
@@ -435,7 +444,7 @@ BEGIN
 		                                                   'reason', CASE WHEN col_reason IS NOT NULL THEN f[col_reason] END,
 		                                                   'line', i));
 	END LOOP;
-	RETURN QUERY SELECT * FROM ar._record_invoice_statuses(doc, company, 'file');
+	RETURN QUERY SELECT * FROM ar._record_invoice_statuses(doc, co, 'file');
 END $$;
 COMMENT ON FUNCTION ar.record_invoice_statuses(text, text) IS
 'Records the statuses of a CSV status file (header invoice_number;code;status_at;reason, separator ; or , as in the header, fields quoted with " when needed), as the jsonb form does, all or nothing; item is the line of the file (errors name it).';
@@ -543,7 +552,7 @@ COMMENT ON COLUMN ar.einvoice_attention.unsent_212_failed IS 'Whether one failed
 REVOKE ALL ON FUNCTION ar._einvoice_status_code_guard(), ar._allocation_einvoice_paid(),
                        ar._allocation_einvoice_reversed(),
                        ar._record_invoice_status(ar.invoice, integer, timestamptz, text, text),
-                       ar._einvoice_invoice(text, bigint, integer), ar._record_invoice_statuses(jsonb, text, text),
+                       ar._einvoice_invoice(text, bigint, integer), ar._record_invoice_statuses(jsonb, bigint, text),
                        ar.record_invoice_status(bigint, integer, timestamptz, text),
                        ar.record_invoice_statuses(jsonb, text), ar.record_invoice_statuses(text, text),
                        ar.mark_einvoice_outbox(bigint, text, text, text)
