@@ -7,7 +7,7 @@
 -- reversals, reconciles to the cent; roles and companies are enforced.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(50);
+SELECT plan(51);
 
 UPDATE ar.company SET siren = '123456782' WHERE is_default;
 INSERT INTO ar.customer (code, name) VALUES ('AE-1', 'Alpha SA'), ('AE-2', 'Beta SARL'), ('AE-3', 'Gamma');
@@ -114,6 +114,7 @@ SELECT results_eq($$SELECT e.journal_code, l.account, l.debit, l.credit
 	$$VALUES ('BQ', '411000', 50.00::numeric(18,2), 0.00::numeric(18,2)), ('BQ', '512000', 0.00, 50.00)$$,
 	'a credit refunded: customer 411 / bank 512');
 SELECT ar.cancel_invoice((SELECT penalty_invoice_id FROM ar.penalty_claim), '2025-04-02');
+DELETE FROM ar.credit_release;                                 -- the refund reversed
 CREATE TEMP TABLE apr AS SELECT * FROM ar.export_journal('DEFAULT', '2025-04-01', '2025-04-30');
 SELECT results_eq($$SELECT l.account, l.debit, l.credit, e.label LIKE 'Annulation Pénalités%'
                       FROM ar.journal_entry e JOIN ar.journal_entry_line l ON l.entry_id = e.id
@@ -122,6 +123,12 @@ SELECT results_eq($$SELECT l.account, l.debit, l.credit, e.label LIKE 'Annulatio
 	  UNION ALL SELECT '763000', (total - 40)::numeric(18,2), 0.00, true FROM ar.penalty_claim
 	  UNION ALL SELECT '758000', 40.00, 0.00, true FROM ar.penalty_claim$$,
 	'a penalty invoice cancelled after its period: the whole entry reversed in the next one');
+SELECT results_eq($$SELECT e.journal_code, e.label, l.account, l.debit, l.credit
+                      FROM ar.journal_entry e JOIN ar.journal_entry_line l ON l.entry_id = e.id
+                     WHERE e.export_id = (SELECT id FROM apr) AND e.source_kind = 'credit_release' ORDER BY l.line_no$$,
+	$$VALUES ('BQ', 'Annulation Remboursement avoir AE-F1', '411000', 0.00::numeric(18,2), 50.00::numeric(18,2)),
+	         ('BQ', 'Annulation Remboursement avoir AE-F1', '512000', 50.00, 0.00)$$,
+	'a refund reversed (its release deleted): the refund entry reversed in the bank journal');
 
 -- ------------------------------------------------------------------ FEC
 SELECT is(split_part(ar.fec_file((SELECT id FROM jan)), E'\r\n', 1),

@@ -165,6 +165,7 @@ CREATE TABLE ar.journal_entry (
 	source_kind      text NOT NULL
 		CHECK (source_kind IN ('receipt', 'credit_receipt', 'write_off', 'penalty_invoice', 'credit_release')),
 	source_id        bigint NOT NULL,
+	source_detail    text,
 	source_amount    numeric(18,2) NOT NULL,
 	correction       boolean NOT NULL,
 	currency         char(3) NOT NULL,
@@ -186,6 +187,7 @@ COMMENT ON COLUMN ar.journal_entry.piece_ref IS 'Supporting document (PieceRef):
 COMMENT ON COLUMN ar.journal_entry.piece_date IS 'Its date (PieceDate).';
 COMMENT ON COLUMN ar.journal_entry.source_kind IS 'receipt, credit_receipt, write_off (allocations, customer credit), penalty_invoice (invoice), credit_release.';
 COMMENT ON COLUMN ar.journal_entry.source_id IS 'Id of the source row (allocation, customer credit, invoice, credit release).';
+COMMENT ON COLUMN ar.journal_entry.source_detail IS 'The allocation''s method, the customer credit''s source or the credit release''s kind.';
 COMMENT ON COLUMN ar.journal_entry.source_amount IS 'Change of the source''s amount the entry books (the sum over a source''s entries is its current amount).';
 COMMENT ON COLUMN ar.journal_entry.correction IS 'A correction of a source already journaled or dated in a locked period.';
 COMMENT ON COLUMN ar.journal_entry.currency IS 'Currency (the company''s).';
@@ -453,14 +455,14 @@ BEGIN
 		), done AS (
 			SELECT e.source_kind, e.source_id, sum(e.source_amount) AS amount, min(e.piece_ref) AS piece_ref,
 			       min(e.piece_date) AS piece_date,
-			       min(e.journal_code) AS journal_code
+			       min(e.journal_code) AS journal_code, min(e.source_detail) AS detail
 			  FROM ar.journal_entry e WHERE e.company_id = c.id
 			 GROUP BY e.source_kind, e.source_id
 		)
 		SELECT coalesce(cur.source_kind, done.source_kind) AS source_kind,
 		       coalesce(cur.source_id, done.source_id) AS source_id,
 		       coalesce(cur.source_date, done.piece_date) AS source_date,
-		       cur.detail, cur.customer_id, cur.fee, cur.lettering,
+		       coalesce(cur.detail, done.detail) AS detail, cur.customer_id, cur.fee, cur.lettering,
 		       coalesce(cur.piece_ref, done.piece_ref) AS piece_ref, done.journal_code AS done_journal,
 		       coalesce(cur.amount, 0) AS cur_amount, coalesce(done.amount, 0) AS done_amount,
 		       done.source_id IS NOT NULL OR cur.source_date < period_from AS is_correction
@@ -483,14 +485,14 @@ BEGIN
 		SELECT coalesce(max(e.entry_no), 0) + 1 INTO num FROM ar.journal_entry e
 		 WHERE e.company_id = c.id AND e.journal_code = journal AND e.fiscal_year_end = fy;
 		INSERT INTO ar.journal_entry (company_id, export_id, journal_code, journal_label, fiscal_year_end, entry_no,
-		                              entry_date, label, piece_ref, piece_date, source_kind, source_id, source_amount,
-		                              correction, currency)
+		                              entry_date, label, piece_ref, piece_date, source_kind, source_id, source_detail,
+		                              source_amount, correction, currency)
 		VALUES (c.id, ex.id, journal, journal_lib, fy, num, entry_day,
 		        CASE WHEN src.cur_amount = 0 THEN 'Annulation ' WHEN src.is_correction THEN 'Correction ' ELSE '' END
 		        || ar._accounting_label(src.source_kind, coalesce(src.detail, ''),
 		                                CASE WHEN src.cur_amount = 0 THEN src.done_amount ELSE src.cur_amount END,
 		                                src.piece_ref),
-		        src.piece_ref, src.source_date, src.source_kind, src.source_id, src.cur_amount - src.done_amount,
+		        src.piece_ref, src.source_date, src.source_kind, src.source_id, src.detail, src.cur_amount - src.done_amount,
 		        src.is_correction, c.currency)
 		RETURNING id INTO eid;
 		-- the lines: what the source is now, less what was journaled of it
