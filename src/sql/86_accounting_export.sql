@@ -27,8 +27,8 @@
 -- (exports of a company are serialised by a lock of its configuration
 -- row), and are balanced (a deferred constraint trigger).
 --
--- src/upgrade/0.1.0--0.2.0/86_accounting_export.sql is a copy of this
--- piece with the row-level security of its tables.
+-- src/upgrade/0.1.0--0.2.0/86_accounting_export.sql is this piece (a symbolic
+-- link); 87_tenancy.sql adds the row-level security of its tables.
 -- ---------------------------------------------------------------------------
 
 -- ------------------------------------------------------------ configuration

@@ -11,8 +11,9 @@
 -- invoice of services, into ar.einvoice_outbox, once per allocation, and
 -- its cancellation when the allocation is reversed.
 --
--- src/upgrade/0.1.0--0.2.0/87_einvoicing.sql is a copy of this piece with
--- the column ar.invoice.nature and the row-level security of its tables.
+-- src/upgrade/0.1.0--0.2.0/87_einvoicing.sql is this piece (a symbolic
+-- link), after 87_einvoice_nature.sql (the column ar.invoice.nature) and
+-- before 87_tenancy.sql (the row-level security of its tables).
 -- ---------------------------------------------------------------------------
 
 -- ------------------------------------------------------------ the codes
