@@ -93,11 +93,6 @@ COMMENT ON COLUMN ar.einvoice_status.dispute_id IS 'The dispute opened or resolv
 COMMENT ON COLUMN ar.einvoice_status.recorded_at IS 'When it was recorded.';
 COMMENT ON COLUMN ar.einvoice_status.recorded_by IS 'Who recorded it (session user).';
 
-CREATE TRIGGER einvoice_status_audit AFTER INSERT OR UPDATE OR DELETE ON ar.einvoice_status
-	FOR EACH ROW EXECUTE FUNCTION ar._audit_row();
-CREATE TRIGGER einvoice_status_no_truncate BEFORE TRUNCATE ON ar.einvoice_status
-	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
-
 -- ----------------------------------------------------------- the outbox
 
 CREATE TABLE ar.einvoice_outbox (
@@ -141,10 +136,18 @@ COMMENT ON COLUMN ar.einvoice_outbox.status_detail IS 'Why it failed or was with
 COMMENT ON COLUMN ar.einvoice_outbox.created_at IS 'When it was queued.';
 COMMENT ON COLUMN ar.einvoice_outbox.sent_at IS 'When it was marked sent.';
 
-CREATE TRIGGER einvoice_outbox_audit AFTER INSERT OR UPDATE OR DELETE ON ar.einvoice_outbox
-	FOR EACH ROW EXECUTE FUNCTION ar._audit_row();
-CREATE TRIGGER einvoice_outbox_no_truncate BEFORE TRUNCATE ON ar.einvoice_outbox
-	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+-- both tables audited row by row, never truncated
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['einvoice_status', 'einvoice_outbox'] LOOP
+		EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON ar.%I FOR EACH ROW EXECUTE FUNCTION ar._audit_row()',
+		               t || '_audit', t);
+		EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON ar.%I FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate()',
+		               t || '_no_truncate', t);
+	END LOOP;
+END $$;
 
 -- A payment of an invoice of services (or mixed) queues its 212, once
 -- (the unique key); a reversal withdraws it if not sent yet, else queues
