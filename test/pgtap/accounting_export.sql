@@ -7,7 +7,7 @@
 -- reversals, reconciles to the cent; roles and companies are enforced.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(51);
+SELECT plan(53);
 
 UPDATE ar.company SET siren = '123456782' WHERE is_default;
 INSERT INTO ar.customer (code, name) VALUES ('AE-1', 'Alpha SA'), ('AE-2', 'Beta SARL'), ('AE-3', 'Gamma');
@@ -158,6 +158,24 @@ SELECT throws_ok($$UPDATE ar.accounting_config SET sales_journal_code = 'BQ'$$, 
 UPDATE ar.company SET name = 'Ledger | Co' WHERE is_default;
 SELECT is((SELECT count(*) FROM regexp_split_to_table(rtrim(ar.fec_file((SELECT id FROM jan)), E'\r\n'), E'\r\n') l
             WHERE array_length(string_to_array(l, '|'), 1) <> 18), 0::bigint, 'no field holds the separator');
+
+-- ---------------------------------- fiscal year ending in June, no auxiliary
+INSERT INTO ar.company (code, name) VALUES ('AE_FY', 'Fiscal June');
+INSERT INTO ar.accounting_config (company_id, fiscal_year_end_month, auxiliary_accounts)
+SELECT id, 6, false FROM ar.company WHERE code = 'AE_FY';
+INSERT INTO ar.customer (company_id, code, name) SELECT id, 'FY-1', 'June customer' FROM ar.company WHERE code = 'AE_FY';
+INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount)
+SELECT company_id, id, 'FY-' || g, '2025-06-01', '2025-06-30', 100.00 FROM ar.customer, generate_series(1, 3) g WHERE code = 'FY-1';
+SELECT ar.record_payment('FY-1', 100.00, '2025-06-20'), ar.record_payment('FY-2', 100.00, '2025-06-25'),
+       ar.record_payment('FY-3', 100.00, '2025-07-05');
+SELECT ar.export_journal('AE_FY', '2025-06-01', '2025-07-31') IS NOT NULL;
+SELECT results_eq($$SELECT e.entry_date, e.fiscal_year_end, e.entry_no FROM ar.journal_entry e
+                     JOIN ar.company c ON c.id = e.company_id WHERE c.code = 'AE_FY' ORDER BY e.entry_date$$,
+	$$VALUES ('2025-06-20'::date, '2025-06-30'::date, 1), ('2025-06-25', '2025-06-30', 2), ('2025-07-05', '2026-06-30', 1)$$,
+	'numbering restarts with the fiscal year (ending in June)');
+SELECT is((SELECT count(*) FROM ar.journal_entry_line l JOIN ar.company c ON c.id = l.company_id
+            WHERE c.code = 'AE_FY' AND l.customer_id IS NOT NULL), 0::bigint,
+	'without auxiliary accounts customer lines name no customer');
 
 -- ---------------------------------------------- a random ledger, 4 months
 INSERT INTO ar.company (code, name, siren) VALUES ('AE_R', 'Random ledger', '123456782');
