@@ -484,9 +484,16 @@ BEGIN
 	IF o.status = 'sent' AND mark_einvoice_outbox.status = 'sent' THEN
 		RETURN o;
 	END IF;
-	IF o.status IN ('sent', 'withdrawn') THEN
+	IF o.status = 'sent' OR (o.status = 'withdrawn' AND mark_einvoice_outbox.status = 'failed') THEN
 		RAISE EXCEPTION 'e-invoicing outbox row % is already %', o.id, o.status
 			USING ERRCODE = 'object_not_in_prerequisite_state';
+	END IF;
+	-- withdrawn while the sender was sending it: it did reach the platform,
+	-- so its cancellation is due after all
+	IF o.status = 'withdrawn' AND o.kind = 'cashed' THEN
+		INSERT INTO ar.einvoice_outbox (company_id, invoice_id, allocation_id, kind, amount, received_on, currency)
+		VALUES (o.company_id, o.invoice_id, o.allocation_id, 'cancelled', -o.amount, current_date, o.currency)
+		ON CONFLICT (allocation_id, kind) DO NOTHING;
 	END IF;
 	UPDATE ar.einvoice_outbox x
 	   SET status = mark_einvoice_outbox.status, provider_ref = coalesce(mark_einvoice_outbox.provider_ref, x.provider_ref),
@@ -497,7 +504,7 @@ BEGIN
 	RETURN o;
 END $$;
 COMMENT ON FUNCTION ar.mark_einvoice_outbox(bigint, text, text, text) IS
-'What the sender of 212 statuses reports: sent (with the platform''s reference) or failed (with the reason: it stays to send). Marking sent twice is harmless.';
+'What the sender of 212 statuses reports: sent (with the platform''s reference) or failed (with the reason: it stays to send). Marking sent twice is harmless; a row withdrawn while it was being sent is marked sent and its cancellation queued.';
 
 -- ------------------------------------------------------------ attention
 
