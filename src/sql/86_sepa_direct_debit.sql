@@ -13,7 +13,9 @@
 -- returns (R-transactions: negative allocations from the return line, the
 -- invoices open again, the mandate updated).
 --
--- src/upgrade/0.1.0--0.2.0/84_sepa_direct_debit.sql is a copy of this piece.
+-- src/upgrade/0.1.0--0.2.0/84_sepa_direct_debit.sql is a copy of this piece
+-- (85_sepa_tenancy.sql adds what 95_tenancy.sql and 99_definer.sql give a
+-- fresh install).
 -- ---------------------------------------------------------------------------
 
 -- -------------------------------------------------------------- helpers
@@ -946,11 +948,14 @@ DECLARE
 	grp record;
 	n integer;
 	l ar.direct_debit_line;
-	li record;
+	inv record;
 	alloc_id bigint;
 	allocs bigint[];
 	invs bigint[];
 	left_ numeric;
+	back numeric;
+	reason text;
+	credit_id bigint;
 BEGIN
 	IF company IS NOT NULL THEN
 		cos := ARRAY[(ar._company_by_code(company)).id];
@@ -1014,21 +1019,21 @@ BEGIN
 			            AND (dl.payment_info_id = grp.gid OR grp.gid = (SELECT c.message_id FROM ar.direct_debit_collection c WHERE c.id = dl.collection_id))
 			          ORDER BY dl.id FOR UPDATE LOOP
 				left_ := 0;
-				FOR li IN SELECT x.*, i.open_amount, i.customer_id FROM ar.direct_debit_line_invoice x JOIN ar.invoice i ON i.id = x.invoice_id
+				FOR inv IN SELECT x.*, i.open_amount, i.customer_id FROM ar.direct_debit_line_invoice x JOIN ar.invoice i ON i.id = x.invoice_id
 				           WHERE x.line_id = l.id ORDER BY x.invoice_id LOOP
 					alloc_id := NULL;
-					IF least(li.amount, li.open_amount) > 0 THEN
+					IF least(inv.amount, inv.open_amount) > 0 THEN
 						INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method, payment_means, note)
-						VALUES (t.company_id, li.invoice_id, t.id, least(li.amount, li.open_amount), t.booking_date, 'direct_debit', 'direct_debit',
+						VALUES (t.company_id, inv.invoice_id, t.id, least(inv.amount, inv.open_amount), t.booking_date, 'direct_debit', 'direct_debit',
 						        'SEPA direct debit ' || l.end_to_end_id)
 						RETURNING id INTO alloc_id;
 						allocs := allocs || alloc_id;
 					END IF;
 					-- paid otherwise since the file: what is left is the customer's credit
-					left_ := left_ + li.amount - greatest(least(li.amount, li.open_amount), 0);
-					invs := invs || li.invoice_id;
+					left_ := left_ + inv.amount - greatest(least(inv.amount, inv.open_amount), 0);
+					invs := invs || inv.invoice_id;
 					UPDATE ar.direct_debit_line_invoice x SET pending = false, allocation_id = alloc_id
-					 WHERE x.line_id = li.line_id AND x.invoice_id = li.invoice_id;
+					 WHERE x.line_id = inv.line_id AND x.invoice_id = inv.invoice_id;
 				END LOOP;
 				IF left_ > 0 THEN
 					INSERT INTO ar.customer_credit (company_id, customer_id, currency, amount, source, bank_transaction_id, created_on, note)
@@ -1077,15 +1082,34 @@ BEGIN
 			IF t.allocated_amount <> 0 OR l.status <> 'settled' THEN
 				CONTINUE;
 			END IF;
-			allocs := '{}'; invs := '{}';
-			FOR li IN SELECT x.*, a.amount AS allocated FROM ar.direct_debit_line_invoice x JOIN ar.allocation a ON a.id = x.allocation_id
-			           WHERE x.line_id = l.id ORDER BY x.invoice_id LOOP
-				INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method, payment_means, note)
-				VALUES (t.company_id, li.invoice_id, t.id, -li.allocated, t.booking_date, 'direct_debit_return', 'direct_debit',
-				        format('SEPA direct debit %s returned (%s)', l.end_to_end_id, coalesce(t.return_reason, 'reversal')))
-				RETURNING id INTO alloc_id;
-				allocs := allocs || alloc_id; invs := invs || li.invoice_id;
+			-- the settlement undone: its allocations deleted (the invoices open
+			-- again); the credit line keeps its amount accounted for as customer
+			-- credit refunded (the bank gave the money back to the debtor)
+			allocs := '{}'; invs := '{}'; back := 0;
+			FOR inv IN SELECT x.invoice_id, a.id AS alloc, a.amount AS allocated
+			             FROM ar.direct_debit_line_invoice x JOIN ar.allocation a ON a.id = x.allocation_id
+			            WHERE x.line_id = l.id ORDER BY x.invoice_id LOOP
+				DELETE FROM ar.allocation a WHERE a.id = inv.alloc;
+				allocs := allocs || inv.alloc; invs := invs || inv.invoice_id; back := back + inv.allocated;
 			END LOOP;
+			reason := format('SEPA direct debit %s returned (%s) on %s', l.end_to_end_id, coalesce(t.return_reason, 'reversal'), t.booking_date);
+			IF back > 0 THEN
+				INSERT INTO ar.customer_credit (company_id, customer_id, currency, amount, source, bank_transaction_id, created_on, note)
+				VALUES (t.company_id, l.customer_id, 'EUR', back, 'unapplied_payment', l.settlement_transaction_id, t.booking_date, reason)
+				RETURNING id INTO credit_id;
+				INSERT INTO ar.credit_release (company_id, customer_id, customer_credit_id, currency, amount, released_on, kind, reason)
+				VALUES (t.company_id, l.customer_id, credit_id, 'EUR', back, t.booking_date, 'refund', reason);
+			END IF;
+			-- what the settlement left as credit (invoices paid otherwise), unused: refunded as well
+			FOR inv IN SELECT c.id, c.remaining FROM ar.customer_credit c
+			            WHERE c.bank_transaction_id = l.settlement_transaction_id AND c.customer_id = l.customer_id
+			              AND c.note = 'SEPA direct debit ' || l.end_to_end_id || ': invoices paid otherwise meanwhile'
+			              AND c.remaining = c.amount
+			            ORDER BY c.id FOR UPDATE LOOP
+				INSERT INTO ar.credit_release (company_id, customer_id, customer_credit_id, currency, amount, released_on, kind, reason)
+				VALUES (t.company_id, l.customer_id, inv.id, 'EUR', inv.remaining, t.booking_date, 'refund', reason);
+			END LOOP;
+			UPDATE ar.bank_transaction x SET status = 'ignored' WHERE x.id = t.id AND x.allocated_amount = 0;
 			UPDATE ar.direct_debit_line x
 			   SET status = 'returned', returned_on = t.booking_date, return_reason = left(coalesce(nullif(btrim(t.return_reason), ''), 'RVSL'), 35),
 			       return_transaction_id = t.id
@@ -1147,8 +1171,8 @@ COMMENT ON COLUMN ar.direct_debit_report.invoice_numbers IS 'Invoices collected.
 
 -- ---------------------------------------------------------------- grants
 
-REVOKE ALL ON FUNCTION ar._sepa_ics_check(text), ar._is_bic(text), ar._sepa_check_mandate_input(text, text, text, text),
-                       ar._expire_sepa_mandates(bigint, date), ar._pain008(bigint), ar._direct_debit_candidates(bigint, date, date), ar._direct_debit_failed(bigint, text),
+-- (the immutable helpers stay executable by PUBLIC, as 90_roles.sql leaves them)
+REVOKE ALL ON FUNCTION ar._expire_sepa_mandates(bigint, date), ar._pain008(bigint), ar._direct_debit_candidates(bigint, date, date), ar._direct_debit_failed(bigint, text),
                        ar.set_sepa_creditor(text, text, text, text, text, integer, integer, integer),
                        ar.create_sepa_mandate(bigint, text, date, text, text, text, text, boolean),
                        ar.amend_sepa_mandate(bigint, text, text, text, text, boolean, date),
@@ -1156,7 +1180,6 @@ REVOKE ALL ON FUNCTION ar._sepa_ics_check(text), ar._is_bic(text), ar._sepa_chec
                        ar.collect_direct_debits(date, bigint, date, text, text, timestamptz),
                        ar.reject_direct_debit(text, text, date, text), ar.settle_direct_debits(text, bigint[])
 	FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ar._is_bic(text), ar._sepa_ics_check(text) TO ar_reader;
 GRANT SELECT ON ar.sepa_creditor, ar.sepa_mandate, ar.direct_debit_collection, ar.direct_debit_line,
                 ar.direct_debit_line_invoice, ar.direct_debit_report
 	TO ar_reader;
@@ -1166,7 +1189,7 @@ GRANT EXECUTE ON FUNCTION ar.collect_direct_debits(date, bigint, date, text, tex
 GRANT EXECUTE ON FUNCTION ar.set_sepa_creditor(text, text, text, text, text, integer, integer, integer),
                           ar.create_sepa_mandate(bigint, text, date, text, text, text, text, boolean),
                           ar.amend_sepa_mandate(bigint, text, text, text, text, boolean, date),
-                          ar.revoke_sepa_mandate(bigint, text), ar._sepa_check_mandate_input(text, text, text, text)
+                          ar.revoke_sepa_mandate(bigint, text)
 	TO ar_admin;
 GRANT INSERT, UPDATE ON ar.sepa_creditor, ar.sepa_mandate TO ar_admin;
 DO $$
