@@ -362,7 +362,7 @@ BEGIN
 		RAISE EXCEPTION 'mandate reference "%" is already used by the company', umr USING ERRCODE = 'unique_violation';
 	END IF;
 	new_iban := debtor_iban::ar.iban;
-	IF new_iban IS NOT NULL AND new_iban <> m.debtor_iban THEN
+	IF new_iban IS NOT NULL AND new_iban::text <> m.debtor_iban::text THEN
 		-- another bank: said by the caller, else another country, another BIC, or
 		-- (no BIC known) other first four characters of the BBAN
 		moved := coalesce(other_bank,
