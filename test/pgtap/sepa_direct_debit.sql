@@ -13,7 +13,7 @@
 -- used once; other companies' roles are refused (not superusers).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(113);
+SELECT plan(115);
 
 CREATE FUNCTION pg_temp.x(doc xml, path text) RETURNS text[] LANGUAGE sql AS $$
 	SELECT array_agg(v::text ORDER BY n)
@@ -138,6 +138,11 @@ SELECT ok(ar.collect_direct_debits('2026-02-28', NULL, NULL, 'pain.008.001.02', 
 	'a second run collects nothing: the invoices are pending');
 SELECT is((SELECT count(*) FROM ar.direct_debit_collection), 1::bigint, 'and makes no collection');
 SELECT is((SELECT last_collected_on FROM pg_temp.m('UMR-0001')), '2026-03-16'::date, 'the mandate''s last collection is dated');
+SELECT ok('1 pending direct debit(s)' = ANY ((ar._gdpr_status(pg_temp.cu('DD-1'), current_date)).open_items),
+	'GDPR: a pending direct debit is an open item of the customer');
+SELECT results_eq($$SELECT column_name, action FROM ar._gdpr_columns() WHERE table_name = 'sepa_mandate' ORDER BY 1$$,
+	$$VALUES ('debtor_bic', 'null'), ('debtor_iban', 'null'), ('debtor_name', 'pseudonym'), ('original_debtor_iban', 'null')$$,
+	'GDPR: the mandates'' personal columns are anonymised');
 
 -- refusals name the mandate or the invoice, and store nothing
 UPDATE ar.sepa_mandate SET debtor_name = '王' WHERE umr = 'UMR-DD-LATE';
