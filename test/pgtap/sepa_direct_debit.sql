@@ -13,7 +13,7 @@
 -- used once; other companies' roles are refused (not superusers).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(115);
+SELECT plan(116);
 
 CREATE FUNCTION pg_temp.x(doc xml, path text) RETURNS text[] LANGUAGE sql AS $$
 	SELECT array_agg(v::text ORDER BY n)
@@ -263,6 +263,7 @@ SELECT ar.grant_company_access('dd_adm_b', 'DD_B', 'admin');
 SELECT id AS co_a FROM ar.company WHERE code = 'DEFAULT' \gset
 SELECT id AS co_b FROM ar.company WHERE code = 'DD_B' \gset
 SELECT id AS ooff FROM ar.sepa_mandate WHERE umr = 'UMR-OOFF' \gset
+SELECT end_to_end_id AS e2e_a FROM ar.direct_debit_line ORDER BY id LIMIT 1 \gset
 SET LOCAL ROLE dd_adm_b;
 SELECT lives_ok($$SELECT ar.set_sepa_creditor('DD_B', 'B', 'FR72ZZZ123456', 'FR7630006000011234567890189')$$, 'an admin sets its company up');
 SELECT throws_ok($$SELECT ar.set_sepa_creditor('DEFAULT', 'B', 'FR72ZZZ123456', 'FR7630006000011234567890189')$$, 'P0002', NULL,
@@ -272,6 +273,8 @@ SELECT throws_ok(format('SELECT ar.collect_direct_debits(%L, %s)', '2026-04-30',
 SELECT throws_ok(format('SELECT ar.revoke_sepa_mandate(%s, %L)', :ooff, 'x'), 'P0002', NULL,
 	'nor sees its mandates to revoke them');
 SELECT is((SELECT count(*) FROM ar.direct_debit_line), 0::bigint, 'nor reads its lines');
+SELECT throws_ok(format('SELECT ar.reject_direct_debit(%L, %L)', :'e2e_a', 'AM04'), 'P0002', NULL,
+	'nor rejects its debits (whose end-to-end ids it does not see)');
 RESET ROLE;
 SET LOCAL ROLE dd_coll_a;
 SELECT ok(ar.collect_direct_debits('2026-04-30', :co_a) IS NULL, 'a collector collects for its company');

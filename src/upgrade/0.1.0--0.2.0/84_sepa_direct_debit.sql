@@ -901,8 +901,11 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	PERFORM ar._check_date('ar.reject_direct_debit: rejected_on', rejected_on);
+	-- among the lines of the companies the caller collects for (another
+	-- company's end-to-end ids are not even said to exist)
 	SELECT count(*), min(x.id) INTO n, lid FROM ar.direct_debit_line x
 	 WHERE x.end_to_end_id = reject_direct_debit.end_to_end_id
+	   AND x.company_id = ANY (ar._company_ids('collector'))
 	   AND (company IS NULL OR x.company_id = (ar._company_by_code(company)).id);
 	IF n = 0 THEN
 		RAISE EXCEPTION 'no direct debit has end-to-end id "%"', coalesce(end_to_end_id, 'NULL') USING ERRCODE = 'no_data_found';
