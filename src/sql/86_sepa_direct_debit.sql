@@ -221,26 +221,32 @@ CREATE TABLE ar.sepa_mandate (
 	company_id            bigint NOT NULL,
 	customer_id           bigint NOT NULL,
 	umr                   text NOT NULL CHECK (ar.is_valid_sepa_id(umr)),
-	signed_on             date NOT NULL CHECK (signed_on BETWEEN DATE '1900-01-01' AND DATE '2200-12-31'),
+	signed_on             date NOT NULL,
 	scheme                text NOT NULL DEFAULT 'CORE' CHECK (scheme IN ('CORE', 'B2B')),
 	sequence_state        text NOT NULL DEFAULT 'FRST' CHECK (sequence_state IN ('FRST', 'RCUR', 'OOFF', 'FNAL')),
 	status                text NOT NULL DEFAULT 'active'
 		CHECK (status IN ('active', 'suspended', 'revoked', 'expired', 'completed')),
-	status_reason         text CHECK (char_length(status_reason) <= 500),
-	debtor_name           text NOT NULL CHECK (char_length(btrim(debtor_name)) BETWEEN 1 AND 140),
+	status_reason         text,
+	debtor_name           text NOT NULL CHECK (btrim(debtor_name) <> ''),
 	debtor_iban           ar.iban NOT NULL,
 	debtor_bic            text CHECK (ar._is_bic(debtor_bic)),
 	original_umr          text CHECK (ar.is_valid_sepa_id(original_umr)),
 	original_debtor_iban  ar.iban,
 	debtor_bank_changed   boolean NOT NULL DEFAULT false,
-	amended_on            date CHECK (amended_on BETWEEN DATE '1900-01-01' AND DATE '2200-12-31'),
-	last_collected_on     date CHECK (last_collected_on BETWEEN DATE '1900-01-01' AND DATE '2200-12-31'),
+	amended_on            date,
+	last_collected_on     date,
 	created_by            text NOT NULL DEFAULT session_user,
 	created_at            timestamptz NOT NULL DEFAULT now(),
 	updated_at            timestamptz,
 	FOREIGN KEY (company_id, customer_id) REFERENCES ar.customer (company_id, id),
 	UNIQUE (company_id, id)
 );
+INSERT INTO ar.input_bound (table_name, column_name, kind, max_chars) VALUES
+	('sepa_mandate', 'signed_on', 'date', NULL),
+	('sepa_mandate', 'amended_on', 'date', NULL),
+	('sepa_mandate', 'last_collected_on', 'date', NULL),
+	('sepa_mandate', 'debtor_name', 'header_text', 140),
+	('sepa_mandate', 'status_reason', 'header_text', 500);
 CREATE UNIQUE INDEX sepa_mandate_umr ON ar.sepa_mandate (company_id, upper(umr));
 -- one usable mandate per customer
 CREATE UNIQUE INDEX sepa_mandate_usable ON ar.sepa_mandate (company_id, customer_id) WHERE status IN ('active', 'suspended');
@@ -442,12 +448,12 @@ CREATE TABLE ar.direct_debit_collection (
 	company_id                 bigint NOT NULL REFERENCES ar.company,
 	message_id                 text NOT NULL CHECK (ar.is_valid_sepa_id(message_id) AND char_length(message_id) <= 30),
 	creation_time              timestamptz NOT NULL,
-	requested_collection_date  date NOT NULL CHECK (requested_collection_date BETWEEN DATE '1900-01-01' AND DATE '2200-12-31'),
-	due_until                  date NOT NULL CHECK (due_until BETWEEN DATE '1900-01-01' AND DATE '2200-12-31'),
+	requested_collection_date  date NOT NULL,
+	due_until                  date NOT NULL,
 	version                    text NOT NULL CHECK (version IN ('pain.008.001.02', 'pain.008.001.08')),
 	currency                   char(3) NOT NULL DEFAULT 'EUR' CHECK (currency = 'EUR'),
 	number_of_transactions     integer NOT NULL CHECK (number_of_transactions > 0),
-	control_sum                numeric NOT NULL CHECK (control_sum > 0 AND control_sum < 1e16 AND control_sum = round(control_sum, 2)),
+	control_sum                numeric NOT NULL CHECK (control_sum > 0),
 	creditor_id                text NOT NULL,
 	creditor_iban              ar.iban NOT NULL,
 	status                     text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'closed')),
@@ -456,6 +462,10 @@ CREATE TABLE ar.direct_debit_collection (
 	UNIQUE (company_id, message_id),
 	UNIQUE (company_id, id)
 );
+INSERT INTO ar.input_bound (table_name, column_name, kind, max_chars) VALUES
+	('direct_debit_collection', 'requested_collection_date', 'date', NULL),
+	('direct_debit_collection', 'due_until', 'date', NULL),
+	('direct_debit_collection', 'control_sum', 'amount', NULL);
 COMMENT ON TABLE ar.direct_debit_collection IS 'A SEPA direct debit file made by ar.collect_direct_debits: message id, creation time, requested collection date, counts and the pain.008 document sent.';
 COMMENT ON COLUMN ar.direct_debit_collection.id IS 'Id.';
 COMMENT ON COLUMN ar.direct_debit_collection.company_id IS 'Company (creditor).';
@@ -488,20 +498,27 @@ CREATE TABLE ar.direct_debit_line (
 	end_to_end_id              text NOT NULL CHECK (ar.is_valid_sepa_id(end_to_end_id)),
 	scheme                     text NOT NULL CHECK (scheme IN ('CORE', 'B2B')),
 	sequence_type              text NOT NULL CHECK (sequence_type IN ('FRST', 'RCUR', 'OOFF', 'FNAL')),
-	amount                     numeric NOT NULL CHECK (amount > 0 AND amount <= 999999999.99 AND amount = round(amount, 2)),
-	remittance_info            text NOT NULL CHECK (char_length(remittance_info) <= 140),
+	-- (the SEPA maximum of a transaction)
+	amount                     numeric NOT NULL CHECK (amount > 0 AND amount <= 999999999.99),
+	remittance_info            text NOT NULL,
 	amended                    boolean NOT NULL DEFAULT false,
 	status                     text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'settled', 'returned', 'rejected')),
-	settled_on                 date CHECK (settled_on BETWEEN DATE '1900-01-01' AND DATE '2200-12-31'),
+	settled_on                 date,
 	settlement_transaction_id  bigint REFERENCES ar.bank_transaction,
-	returned_on                date CHECK (returned_on BETWEEN DATE '1900-01-01' AND DATE '2200-12-31'),
-	return_reason              text CHECK (char_length(return_reason) BETWEEN 1 AND 35),
+	returned_on                date,
+	return_reason              text CHECK (return_reason <> ''),
 	return_transaction_id      bigint REFERENCES ar.bank_transaction,
 	FOREIGN KEY (company_id, collection_id) REFERENCES ar.direct_debit_collection (company_id, id),
 	FOREIGN KEY (company_id, customer_id) REFERENCES ar.customer (company_id, id),
 	UNIQUE (company_id, end_to_end_id),
 	UNIQUE (company_id, id)
 );
+INSERT INTO ar.input_bound (table_name, column_name, kind, max_chars) VALUES
+	('direct_debit_line', 'amount', 'amount', NULL),
+	('direct_debit_line', 'remittance_info', 'header_text', 140),
+	('direct_debit_line', 'settled_on', 'date', NULL),
+	('direct_debit_line', 'returned_on', 'date', NULL),
+	('direct_debit_line', 'return_reason', 'header_text', 35);
 CREATE INDEX direct_debit_line_collection ON ar.direct_debit_line (collection_id);
 CREATE INDEX direct_debit_line_customer ON ar.direct_debit_line (customer_id);
 CREATE INDEX direct_debit_line_mandate ON ar.direct_debit_line (mandate_id);

@@ -13,7 +13,7 @@
 -- used once; other companies' roles are refused (not superusers).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(116);
+SELECT plan(118);
 
 CREATE FUNCTION pg_temp.x(doc xml, path text) RETURNS text[] LANGUAGE sql AS $$
 	SELECT array_agg(v::text ORDER BY n)
@@ -92,6 +92,10 @@ SELECT throws_ok($$SELECT ar.create_sepa_mandate(pg_temp.cu('DD-NOM'), 'UMR-9', 
 	'22023', NULL, 'a debtor name that cannot be written in the SEPA set is refused');
 SELECT throws_ok($$SELECT ar.create_sepa_mandate(pg_temp.cu('DD-1'), 'UMR-9', '2025-12-01', 'X', 'DE89370400440532013000')$$,
 	'23505', NULL, 'one usable mandate per customer');
+SELECT throws_ok($$UPDATE ar.sepa_mandate SET signed_on = 'infinity' WHERE umr = 'UMR-0001'$$, '22008', NULL,
+	'the input bounds apply to the mandates (dates)');
+SELECT throws_ok($$UPDATE ar.sepa_mandate SET debtor_name = E'Jean\nBcc: x' WHERE umr = 'UMR-0001'$$, '22023', NULL,
+	'and to their header texts');
 
 -- ------------------------------------------------------- collection
 SELECT throws_ok($$SELECT ar.collect_direct_debits('2026-02-28', NULL, '2026-03-13', 'pain.008.001.02', 'MSG-1', '2026-03-02 10:00+00')$$,
