@@ -13,7 +13,7 @@
 -- used once; other companies' roles are refused (not superusers).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(118);
+SELECT plan(122);
 
 CREATE FUNCTION pg_temp.x(doc xml, path text) RETURNS text[] LANGUAGE sql AS $$
 	SELECT array_agg(v::text ORDER BY n)
@@ -232,7 +232,6 @@ INSERT INTO ar.bank_transaction (booking_date, amount, remittance_info) VALUES (
 SELECT is((SELECT count(*) FROM ar.settle_direct_debits()), 1::bigint, 'settled');
 SELECT results_eq($$SELECT sequence_state, original_umr, original_debtor_iban::text, debtor_bank_changed FROM pg_temp.m('UMR-0001-B')$$,
 	$$VALUES ('RCUR', NULL::text, NULL::text, false)$$, 'a settled collection delivered the amendment');
-
 -- expiry and one-off mandates
 UPDATE ar.sepa_mandate SET last_collected_on = '2023-04-01' WHERE umr = 'UMR-DD-LATE';
 SELECT ok(ar.collect_direct_debits('2026-04-30', NULL, NULL, 'pain.008.001.02', 'MSG-7', '2026-04-03 10:00+00') IS NULL,
@@ -246,12 +245,26 @@ SELECT is((SELECT sequence_state FROM ar.create_sepa_mandate(pg_temp.cu('DD-OOFF
 CREATE TEMP TABLE doc4 AS
 SELECT ar.collect_direct_debits('2026-04-30', NULL, NULL, 'pain.008.001.02', 'MSG-8', '2026-04-03 10:00+00') AS d;
 SELECT is(pg_temp.x(d, '//p:PmtTpInf/p:SeqTp/text()'), '{OOFF}', 'is collected as OOFF') FROM doc4;
+INSERT INTO ar.bank_transaction (booking_date, amount, remittance_info) VALUES ('2026-06-30', 15.00, 'transfer');
+SELECT is((SELECT count(*) FROM ar.settle_direct_debits()), 0::bigint,
+	'a credit of the amount, naming nothing, long after the collection date, settles nothing');
 INSERT INTO ar.bank_transaction (booking_date, amount, remittance_info) VALUES ('2026-04-20', 15.00, 'MSG-8');
 SELECT is((SELECT count(*) FROM ar.settle_direct_debits()), 1::bigint, 'settled');
 SELECT is((SELECT status FROM pg_temp.m('UMR-OOFF')), 'completed', 'and the mandate is completed');
 INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount) VALUES (pg_temp.cu('DD-OOFF'), 'O-2', '2026-04-01', '2026-04-10', 16.00);
 SELECT ok(ar.collect_direct_debits('2026-04-30', NULL, NULL, 'pain.008.001.02', 'MSG-9', '2026-04-03 10:00+00') IS NULL,
 	'it is not collected again');
+
+-- a return naming no end-to-end id, found by the mandate reference and the amount
+INSERT INTO ar.bank_transaction (booking_date, amount, end_to_end_id, mandate_id, return_reason)
+VALUES ('2026-04-24', -140.50, 'NOTPROVIDED', 'umr-0001-b', 'MS02');
+SELECT results_eq($$SELECT outcome, amount, reason_code FROM ar.settle_direct_debits()$$,
+	$$VALUES ('returned', 140.50, 'MS02')$$, 'a return without end-to-end id is found by mandate reference and amount');
+SELECT results_eq($$SELECT sequence_state, status FROM pg_temp.m('UMR-0001-B')$$, $$VALUES ('FRST', 'active')$$,
+	'MS02 leaves the mandate active; its failed FRST stays FRST');
+SELECT is((SELECT explanation->>'matched_on' FROM ar.reconcile_line WHERE bank_transaction_id = (SELECT max(id) FROM ar.bank_transaction)),
+	'mandate_and_amount', 'the decision says how it was found');
+
 
 SELECT cmp_ok((SELECT count(*) FROM ar.audit_log WHERE table_name IN ('sepa_mandate', 'direct_debit_line', 'direct_debit_line_invoice',
 	'direct_debit_collection', 'sepa_creditor')), '>', 20::bigint, 'creditor, mandates, collections and lines are audited');
@@ -281,7 +294,7 @@ SELECT throws_ok(format('SELECT ar.reject_direct_debit(%L, %L)', :'e2e_a', 'AM04
 	'nor rejects its debits (whose end-to-end ids it does not see)');
 RESET ROLE;
 SET LOCAL ROLE dd_coll_a;
-SELECT ok(ar.collect_direct_debits('2026-04-30', :co_a) IS NULL, 'a collector collects for its company');
+SELECT ok(ar.collect_direct_debits('2026-04-30', :co_a) IS NOT NULL, 'a collector collects for its company (the returned invoices)');
 SELECT throws_ok(format('SELECT ar.create_sepa_mandate(%s, %L, %L, %L, %L)', pg_temp.cu('DD-NOM'), 'UMR-X', '2026-01-01', 'X', 'DE89370400440532013000'),
 	'42501', NULL, 'but does not manage mandates');
 SELECT cmp_ok((SELECT count(*) FROM ar.direct_debit_report), '>', 0::bigint, 'and reads the report');

@@ -976,6 +976,8 @@ DECLARE
 	back numeric;
 	reason text;
 	credit_id bigint;
+	matched_on text;
+	lid bigint;
 BEGIN
 	IF company IS NOT NULL THEN
 		cos := ARRAY[(ar._company_by_code(company)).id];
@@ -1013,9 +1015,12 @@ BEGIN
 				-- (a collection of one block is that block)
 				HAVING count(DISTINCT dl.payment_info_id) > 1
 			), m AS (
-				SELECT g.*, strpos(upper(texts), upper(g.gid)) > 0 AS named
-				  FROM g JOIN ar.direct_debit_collection c ON c.id = g.collection_id
-				 WHERE g.total = t.amount AND c.creation_time::date <= t.booking_date
+				-- named in the line, or (by amount alone) booked around the collection date
+				SELECT x.* FROM (
+					SELECT g.*, strpos(upper(texts), upper(g.gid)) > 0 AS named, c.requested_collection_date AS reqd
+					  FROM g JOIN ar.direct_debit_collection c ON c.id = g.collection_id
+					 WHERE g.total = t.amount AND c.creation_time::date <= t.booking_date) x
+				 WHERE x.named OR t.booking_date BETWEEN x.reqd - 1 AND x.reqd + 10
 			)
 			SELECT count(*) FILTER (WHERE m.named) AS named, count(*) AS all_,
 			       (array_agg(m.collection_id ORDER BY m.named DESC, m.collection_id))[1] AS collection_id,
@@ -1092,8 +1097,18 @@ BEGIN
 			SELECT * INTO l FROM ar.direct_debit_line dl
 			 WHERE dl.company_id = t.company_id AND dl.end_to_end_id = btrim(t.end_to_end_id) AND dl.amount = -t.amount
 			   AND dl.status = 'settled';
+			matched_on := 'end_to_end_id';
 			IF NOT FOUND THEN
-				CONTINUE;
+				-- else by the mandate reference the bank reports and the amount, when one debit fits
+				SELECT count(*), min(dl.id) INTO n, lid
+				  FROM ar.direct_debit_line dl JOIN ar.sepa_mandate m ON m.id = dl.mandate_id
+				 WHERE dl.company_id = t.company_id AND upper(m.umr) = upper(btrim(t.mandate_id)) AND dl.amount = -t.amount
+				   AND dl.status = 'settled' AND dl.settled_on <= t.booking_date;
+				IF n <> 1 THEN
+					CONTINUE;
+				END IF;
+				SELECT * INTO l FROM ar.direct_debit_line dl WHERE dl.id = lid;
+				matched_on := 'mandate_and_amount';
 			END IF;
 			PERFORM 1 FROM ar.invoice i WHERE i.id IN (SELECT li.invoice_id FROM ar.direct_debit_line_invoice li WHERE li.line_id = l.id)
 			 ORDER BY i.id FOR UPDATE;
@@ -1138,7 +1153,7 @@ BEGIN
 			INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, outcome, method, flags, invoice_ids, allocation_ids, explanation)
 			VALUES (t.id, t.company_id, 'return', 'direct_debit', '{}', invs, allocs,
 			        jsonb_build_object('method', 'direct_debit', 'applied', true, 'return_reason', coalesce(t.return_reason, 'reversal'),
-			                           'collection', l.collection_id, 'matched_on', 'end_to_end_id',
+			                           'collection', l.collection_id, 'matched_on', matched_on,
 			                           'summary', format('SEPA direct debit %s returned (%s): %s invoice(s) open again',
 			                                             l.end_to_end_id, coalesce(t.return_reason, 'reversal'), cardinality(invs))))
 			ON CONFLICT ON CONSTRAINT reconcile_line_pkey DO UPDATE
