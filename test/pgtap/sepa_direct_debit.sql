@@ -13,7 +13,7 @@
 -- used once; other companies' roles are refused (not superusers).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(122);
+SELECT plan(126);
 
 CREATE FUNCTION pg_temp.x(doc xml, path text) RETURNS text[] LANGUAGE sql AS $$
 	SELECT array_agg(v::text ORDER BY n)
@@ -302,6 +302,18 @@ RESET ROLE;
 SET LOCAL ROLE dd_read_a;
 SELECT throws_ok(format('SELECT ar.collect_direct_debits(%L, %s)', '2026-04-30', :co_a), '42501', NULL, 'a reader does not collect');
 RESET ROLE;
+
+-- the worker settles direct debits before it reconciles
+INSERT INTO ar.customer (code, name) VALUES ('DD-W', 'Worker');
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount) VALUES (pg_temp.cu('DD-W'), 'W-1', '2026-04-01', '2026-04-10', 33.00);
+SELECT count(*) FROM ar.create_sepa_mandate(pg_temp.cu('DD-W'), 'UMR-W', '2026-04-01', 'Worker', 'DE89370400440532013000');
+SELECT ok(ar.collect_direct_debits('2026-04-30', :co_a, NULL, 'pain.008.001.02', 'MSG-W', '2026-04-03 10:00+00') IS NOT NULL, 'collected');
+INSERT INTO ar.bank_transaction (booking_date, amount, remittance_info) VALUES ('2026-04-17', 33.00, 'SDD MSG-W-1');
+SELECT lives_ok($$SELECT ar._worker_reconcile(ar._worker_reconcile_due())$$, 'the worker reconciles the new bank lines');
+SELECT is((SELECT status FROM ar.direct_debit_line WHERE end_to_end_id LIKE 'DD%' AND mandate_id = (pg_temp.m('UMR-W')).id), 'settled',
+	'and settled the direct debit first');
+SELECT is((SELECT result->>'direct_debits' FROM ar.worker_run WHERE kind = 'reconcile' ORDER BY id DESC LIMIT 1), '1',
+	'its run says so');
 
 SELECT * FROM finish();
 ROLLBACK;

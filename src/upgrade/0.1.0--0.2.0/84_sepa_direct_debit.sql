@@ -1169,6 +1169,30 @@ END $$;
 COMMENT ON FUNCTION ar.settle_direct_debits(text, bigint[]) IS
 	'Settles direct debits from the bank''s lines (of the company given, else of every company the caller collects for; of the lines given, else all unallocated ones): a credit equal to a pending payment information block or collection (named by its PmtInfId or MsgId, else the only one of that amount) settles its lines, allocating each invoice from the credit (mandates FRST -> RCUR); a return (negative, with a reason code) of a settled line''s end-to-end id reopens its invoices by negative allocations from the return line and updates the mandate (ar.sepa_return_effect). Run it before ar.reconcile(). One row per line settled or returned. ar_collector.';
 
+-- The worker settles the direct debits of the new bank lines before it
+-- reconciles them, so that a batch credit is never offered to the invoice
+-- matcher (re-created here: first defined in 80_dunning_8_worker.sql).
+CREATE OR REPLACE FUNCTION ar._worker_reconcile(run_id bigint) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	r ar.worker_run;
+	lines bigint;
+	applied bigint;
+	direct_debits bigint;
+BEGIN
+	r := ar._worker_run_running(run_id);
+	SELECT count(*) INTO direct_debits FROM ar.settle_direct_debits() d;
+	SELECT count(*), count(*) FILTER (WHERE l.applied) INTO lines, applied FROM ar.reconcile(true) l;
+	UPDATE ar.worker_run w
+	   SET status = 'succeeded', finished_at = clock_timestamp(),
+	       result = w.result || jsonb_build_object('lines', lines, 'applied', applied, 'direct_debits', direct_debits)
+	 WHERE w.id = r.id;
+	UPDATE ar.worker_state s
+	   SET last_reconcile_at = now(), reconciled_lines = s.reconciled_lines + applied,
+	       reconcile_watermark = greatest(s.reconcile_watermark, (r.result->>'up_to_line')::bigint);
+	RETURN applied;
+END $$;
+
 -- ---------------------------------------------------------------- views
 
 CREATE VIEW ar.direct_debit_report WITH (security_invoker = true) AS
