@@ -101,12 +101,9 @@ BEGIN
 	IF n > 0 THEN open_items := open_items || format('%s queued dunning notice(s)', n); END IF;
 	SELECT count(*) INTO n FROM ar.match_proposal mp WHERE mp.customer_id = c.id AND mp.status = 'pending';
 	IF n > 0 THEN open_items := open_items || format('%s pending match proposal(s)', n); END IF;
-	-- SEPA direct debits sent and not yet settled or returned (when the SEPA piece is installed)
-	IF to_regclass('ar.direct_debit_line') IS NOT NULL THEN
-		EXECUTE 'SELECT count(*) FROM ar.direct_debit_line d WHERE d.customer_id = $1 AND d.status = ''pending'''
-			INTO n USING c.id;
-		IF n > 0 THEN open_items := open_items || format('%s pending direct debit(s)', n); END IF;
-	END IF;
+	-- SEPA direct debits sent and not yet settled or returned
+	SELECT count(*) INTO n FROM ar.direct_debit_line d WHERE d.customer_id = c.id AND d.status = 'pending';
+	IF n > 0 THEN open_items := open_items || format('%s pending direct debit(s)', n); END IF;
 END $$;
 
 -- ------------------------------------------------------- anonymisations
@@ -248,7 +245,7 @@ AS $$
 		('penalty_claim', 'reason', 'invoice', 'text', false),
 		('write_off_reversal', 'reason', 'invoice', 'text', false),
 		('write_off_reversal', 'reversal_reason', 'invoice', 'text', false),
-		-- SEPA direct debit mandates (when the SEPA piece is installed)
+		-- SEPA direct debit mandates
 		('sepa_mandate', 'debtor_name', 'customer', 'pseudonym', true),
 		('sepa_mandate', 'debtor_iban', 'customer', 'null', true),
 		('sepa_mandate', 'debtor_bic', 'customer', 'null', false),
@@ -257,7 +254,7 @@ AS $$
 $$;
 COMMENT ON FUNCTION ar.gdpr_personal_columns() IS 'The columns ar.anonymise_customer() replaces in the customer''s rows (and in their audit images): how a row belongs to the customer, what replaces the value, whether the value is searched in every free text (doc/gdpr.md).';
 
--- The personal columns that exist in this database.
+-- The personal columns with their type and whether they may be NULL.
 CREATE FUNCTION ar._gdpr_columns()
 RETURNS TABLE (table_name text, column_name text, link text, action text, sweep boolean, not_null boolean,
                column_type regtype)
