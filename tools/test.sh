@@ -64,9 +64,10 @@ for t in "$ROOT"/test/t/*.sh; do
 	cat "$WORK/sh.log"
 	ok=$(grep -cE '^ok [0-9]+' "$WORK/sh.log")
 	bad=$(grep -cE '^not ok [0-9]+' "$WORK/sh.log")
-	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$WORK/sh.log" | head -1)
+	planned=$(sed -n 's/^1\.\.\([0-9]*\)\( *#.*\)\{0,1\}$/\1/p' "$WORK/sh.log" | head -1)
 	passed=$((passed + ok)) failed=$((failed + bad))
 	# a script that died before the end of its plan counts as one failure
+	# ("1..0 # SKIP reason": a script with nothing to run here, e.g. without the XSD)
 	if [ -z "$planned" ] || [ $((ok + bad)) -ne "$planned" ]; then failed=$((failed + 1)); fi
 done
 
