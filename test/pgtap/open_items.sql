@@ -1,0 +1,234 @@
+-- pgTAP: ar.open_items and ar.aging_report on a date (issue 17,
+-- performance).  ar.open_items reads only the invoices that can be open on
+-- as_of (open today, with allocations dated after it, cancelled after it);
+-- it must return exactly what the straightforward definition (every invoice
+-- issued by as_of, the allocations after as_of added back, cancellations
+-- after as_of reopening the whole amount) returns, and ar.aging_report
+-- exactly what it returns over that definition, to the cent, on a random
+-- ledger (seeded) and for many dates; as a reader of one company too.  On a
+-- ledger of mostly settled invoices, analysed, the plan for the latest date
+-- reads the open invoices through their partial index, not every invoice.
+BEGIN;
+CREATE EXTENSION ar_collect;
+SELECT plan(14);
+
+-- The definition before issue 17, kept here as the reference: every invoice
+-- issued by as_of.
+CREATE FUNCTION pg_temp.ref_open_items(as_of date)
+RETURNS TABLE (invoice_id bigint, company_id bigint, customer_id bigint, number text, currency char(3),
+               issue_date date, due_date date, amount numeric, open_amount numeric, days_past_due integer)
+LANGUAGE sql STABLE AS $$
+	SELECT i.id, i.company_id, i.customer_id, i.number, i.currency, i.issue_date, i.due_date, i.amount,
+	       o.open_amount, as_of - i.due_date
+	  FROM ar.invoice i
+	  LEFT JOIN (SELECT a.invoice_id, sum(a.amount) AS amount
+	               FROM ar.allocation a
+	              WHERE a.allocated_on > as_of
+	              GROUP BY a.invoice_id) later ON later.invoice_id = i.id
+	 CROSS JOIN LATERAL (SELECT CASE
+	                             WHEN i.cancelled_on IS NOT NULL AND i.cancelled_on > as_of THEN i.amount
+	                             WHEN i.cancelled_on IS NOT NULL THEN 0
+	                             ELSE i.open_amount + coalesce(later.amount, 0)
+	                            END AS open_amount) o
+	 WHERE i.issue_date <= as_of
+	   AND o.open_amount <> 0
+$$;
+-- ar.aging_report's text over the reference.
+CREATE FUNCTION pg_temp.ref_aging_report(as_of date)
+RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
+               not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
+               currency char(3), company_id bigint, credit_notes numeric, unapplied_credit numeric,
+               net_balance numeric)
+LANGUAGE sql STABLE AS $$
+	SELECT c.id, c.code, c.name,
+	       coalesce((g.buckets).not_due, 0), coalesce((g.buckets).d1_30, 0), coalesce((g.buckets).d31_60, 0),
+	       coalesce((g.buckets).d61_90, 0), coalesce((g.buckets).d91_plus, 0), coalesce((g.buckets).total, 0),
+	       coalesce(g.currency, u.currency), c.company_id,
+	       coalesce(g.credit_notes, 0), coalesce(u.available, 0),
+	       coalesce((g.buckets).total, 0) - coalesce(u.available, 0)
+	  FROM (SELECT o.customer_id, o.currency, ar.aging(o.open_amount, o.due_date, as_of) AS buckets,
+	               coalesce(sum(o.open_amount) FILTER (WHERE o.amount < 0), 0) AS credit_notes
+	          FROM pg_temp.ref_open_items(as_of) o
+	         GROUP BY o.customer_id, o.currency) g
+	  FULL JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
+	               FROM ar.open_credits(as_of) k
+	              WHERE k.kind = 'customer_credit'
+	              GROUP BY k.customer_id, k.currency) u
+	         ON u.customer_id = g.customer_id AND u.currency = g.currency
+	  JOIN ar.customer c ON c.id = coalesce(g.customer_id, u.customer_id)
+	 ORDER BY c.code, coalesce(g.currency, u.currency)
+$$;
+-- Rows of one and not of the other (with multiplicity), both ways.
+CREATE FUNCTION pg_temp.open_items_diff(d date) RETURNS bigint LANGUAGE sql AS $$
+	SELECT (SELECT count(*) FROM (SELECT * FROM ar.open_items(d) EXCEPT ALL SELECT * FROM pg_temp.ref_open_items(d)) x)
+	     + (SELECT count(*) FROM (SELECT * FROM pg_temp.ref_open_items(d) EXCEPT ALL SELECT * FROM ar.open_items(d)) x)
+$$;
+CREATE FUNCTION pg_temp.aging_diff(d date) RETURNS bigint LANGUAGE sql AS $$
+	SELECT (SELECT count(*) FROM (SELECT * FROM ar.aging_report(d) EXCEPT ALL SELECT * FROM pg_temp.ref_aging_report(d)) x)
+	     + (SELECT count(*) FROM (SELECT * FROM pg_temp.ref_aging_report(d) EXCEPT ALL SELECT * FROM ar.aging_report(d)) x)
+$$;
+
+-- ------------------------------------------------------ a random ledger
+-- Two companies, three currencies; invoices and credit notes issued over
+-- 2025-2026; payments (whole, partial, several, dated before the invoice
+-- too), bank allocations, credit notes set off, customer credit spent,
+-- write-offs, cancellations, allocations removed again (a write-off
+-- reversed), all at random dates, many after the dates asked.
+INSERT INTO ar.company (code, name) VALUES ('OI_B', 'Company B');
+SELECT setseed(0.17);
+DO $$
+DECLARE
+	co bigint;
+	c bigint;
+	i integer;
+	inv ar.invoice;
+	cn ar.invoice;
+	d date;
+	t bigint;
+	amt numeric;
+	w bigint;
+BEGIN
+	FOR co, c IN INSERT INTO ar.customer (company_id, code, name)
+	             SELECT CASE WHEN g % 3 = 0 THEN (SELECT id FROM ar.company WHERE code = 'OI_B') ELSE ar.default_company() END,
+	                    'OI' || g, 'Open items ' || g
+	               FROM generate_series(1, 18) g
+	             RETURNING company_id, id LOOP
+		FOR i IN 1 .. 16 LOOP
+			d := DATE '2025-01-01' + (random() * 540)::int;
+			INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount, currency)
+			VALUES (co, c, 'OI' || c || '-' || i, d, d + (random() * 75)::int,
+			        CASE WHEN random() < 0.2 THEN -1 ELSE 1 END * round((1 + random() * 3000)::numeric, 2),
+			        CASE WHEN random() < 0.15 THEN 'USD' WHEN random() < 0.1 THEN 'CHF' ELSE 'EUR' END);
+		END LOOP;
+		FOR inv IN SELECT * FROM ar.invoice WHERE customer_id = c ORDER BY id LOOP
+			SELECT * INTO inv FROM ar.invoice x WHERE x.id = inv.id;
+			d := inv.issue_date + (random() * 150)::int - 10;
+			CASE (random() * 9)::int
+			WHEN 0 THEN
+				IF inv.open_amount = inv.amount THEN PERFORM ar.cancel_invoice(inv.id, d); END IF;
+			WHEN 1 THEN
+				IF inv.amount > 0 THEN PERFORM ar.record_payment(inv.number, round(inv.amount * (0.3 + random())::numeric, 2), d, 'transfer'); END IF;
+			WHEN 2 THEN
+				INSERT INTO ar.bank_transaction (company_id, booking_date, amount, currency) VALUES (co, d, inv.amount, inv.currency) RETURNING id INTO t;
+				amt := round(inv.amount * random()::numeric, 2);
+				IF amt <> 0 THEN
+					INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method)
+					VALUES (co, inv.id, t, amt, d, 'reference');
+				END IF;
+			WHEN 3 THEN PERFORM ar.write_off_invoice(inv.id, 'random', d);
+			WHEN 4 THEN
+				SELECT * INTO cn FROM ar.invoice x
+				 WHERE x.customer_id = c AND x.currency = inv.currency AND x.open_amount < 0 AND x.id <> inv.id ORDER BY x.id LIMIT 1;
+				IF FOUND AND inv.amount > 0 AND inv.open_amount > 0 THEN PERFORM ar.apply_credit_note(cn.id, inv.id, NULL, d); END IF;
+			WHEN 5 THEN
+				-- paid in two parts, the second later
+				IF inv.amount > 0 THEN
+					PERFORM ar.record_payment(inv.number, round(inv.amount / 3, 2), d, 'transfer');
+					PERFORM ar.record_payment(inv.number, inv.amount, d + (random() * 90)::int, 'transfer');
+				END IF;
+			WHEN 6 THEN
+				-- written off, then the write-off reversed: the allocation is gone
+				IF inv.amount > 0 AND inv.open_amount > 0 THEN
+					w := ar.write_off_invoice(inv.id, 'random', d);
+					IF w IS NOT NULL AND random() < 0.5 THEN PERFORM ar.reverse_write_off(w, 'random reversal'); END IF;
+				END IF;
+			ELSE NULL;
+			END CASE;
+		END LOOP;
+		INSERT INTO ar.customer_credit (company_id, customer_id, amount, source, created_on, currency)
+		VALUES (co, c, round((1 + random() * 500)::numeric, 2), 'manual', DATE '2025-01-01' + (random() * 540)::int, 'EUR');
+		PERFORM ar.apply_customer_credit(c, DATE '2025-01-01' + (random() * 540)::int);
+		PERFORM ar.apply_open_credits(c, DATE '2025-06-01' + (random() * 300)::int);
+	END LOOP;
+END $$;
+
+SELECT ok((SELECT count(*) FROM ar.invoice WHERE cancelled_on IS NOT NULL) >= 5
+          AND (SELECT count(*) FROM ar.invoice WHERE amount < 0) >= 20
+          AND (SELECT count(DISTINCT currency) FROM ar.invoice) = 3
+          AND (SELECT count(DISTINCT company_id) FROM ar.invoice) = 2
+          AND (SELECT count(*) FROM ar.allocation WHERE customer_credit_id IS NOT NULL) >= 5
+          AND (SELECT count(*) FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id WHERE a.allocated_on < i.issue_date) >= 5
+          AND (SELECT count(*) FROM ar.write_off_reversal) >= 3
+          AND (SELECT count(*) FROM ar.invoice WHERE open_amount <> 0) >= 50,
+	'the random ledger has cancellations, credit notes, three currencies, two companies, customer credit spent, back-dated allocations and reversed write-offs');
+
+-- dates before anything, every 11 days over the ledger, every cancellation
+-- date and the day before it, every allocation date of one in 7 and the day
+-- before it, after everything
+CREATE TEMP TABLE dates AS
+SELECT DISTINCT d::date AS d FROM (
+	SELECT DATE '2024-12-01' + 11 * g AS d FROM generate_series(0, 70) g
+	UNION ALL SELECT cancelled_on FROM ar.invoice WHERE cancelled_on IS NOT NULL
+	UNION ALL SELECT cancelled_on - 1 FROM ar.invoice WHERE cancelled_on IS NOT NULL
+	UNION ALL SELECT allocated_on FROM ar.allocation WHERE id % 7 = 0
+	UNION ALL SELECT allocated_on - 1 FROM ar.allocation WHERE id % 7 = 0
+	UNION ALL SELECT DATE '2030-01-01') x;
+SELECT ok((SELECT count(*) FROM dates) >= 150, 'many dates');
+SELECT ok((SELECT count(*) FROM dates x WHERE EXISTS (SELECT FROM ar.invoice i WHERE i.cancelled_on > x.d AND i.issue_date <= x.d)) >= 20
+          AND (SELECT count(*) FROM dates x WHERE (SELECT count(*) FROM ar.allocation a WHERE a.allocated_on > x.d) BETWEEN 1 AND 100) >= 20,
+	'among them dates with cancellations after them and dates with a few allocations after them');
+SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d) FROM dates WHERE pg_temp.open_items_diff(d) <> 0), NULL,
+	'ar.open_items = the straightforward definition, row for row, on every date');
+SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d) FROM dates WHERE pg_temp.aging_diff(d) <> 0), NULL,
+	'ar.aging_report = the report over the straightforward definition, to the cent, on every date');
+SELECT ok((SELECT count(*) FROM dates x WHERE (SELECT count(*) FROM ar.open_items(x.d)) > 0) >= 100
+          AND (SELECT count(*) FROM dates x WHERE EXISTS (SELECT FROM ar.aging_report(x.d) r WHERE r.unapplied_credit > 0)) >= 20
+          AND (SELECT count(*) FROM dates x WHERE EXISTS (SELECT FROM ar.aging_report(x.d) r WHERE r.credit_notes < 0)) >= 20,
+	'the comparisons are not of empty sets: open items, unapplied credit and open credit notes on many dates');
+SELECT results_eq($$SELECT customer_code, currency FROM ar.aging_report('2026-03-31')$$,
+                  $$SELECT customer_code, currency FROM pg_temp.ref_aging_report('2026-03-31')$$,
+	'the report keeps its order (customer code, currency)');
+SELECT is((SELECT sum(open_amount) FROM ar.open_items('2030-01-01')), (SELECT sum(open_amount) FROM ar.invoice),
+	'after the last event the open items are the open amounts of today');
+SELECT is((SELECT count(*) FROM ar.aging_by_customer a
+            WHERE NOT EXISTS (SELECT FROM pg_temp.ref_aging_report(current_date) r
+                               WHERE (r.customer_id, r.currency, r.total, r.net_balance) = (a.customer_id, a.currency, a.total, a.net_balance))), 0::bigint,
+	'ar.aging_by_customer (today) agrees too');
+
+-- ------------------------------------------------ a reader of one company
+CREATE ROLE oi_read_b IN ROLE ar_reader;
+SELECT ar.grant_company_access('oi_read_b', 'OI_B', 'reader');
+GRANT EXECUTE ON FUNCTION pg_temp.ref_open_items(date), pg_temp.open_items_diff(date) TO oi_read_b;
+GRANT SELECT ON dates TO oi_read_b;
+SET LOCAL ROLE oi_read_b;
+SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d) FROM dates WHERE d::text LIKE '%1' AND pg_temp.open_items_diff(d) <> 0), NULL,
+	'as a reader of company B: the same rows as the definition (row-level security)');
+SELECT ok((SELECT count(*) FROM ar.open_items('2026-03-31')) > 0
+          AND (SELECT count(*) FROM ar.open_items('2026-03-31') WHERE company_id <> (SELECT id FROM ar.company WHERE code = 'OI_B')) = 0,
+	'and only company B''s');
+RESET ROLE;
+
+-- ------------------------------------------------- the plan on a large ledger
+-- 20,000 more invoices, all but 200 settled before 2026-12-31, analysed:
+-- on that date the open items are read through the partial index of open
+-- invoices, not by reading every invoice.
+INSERT INTO ar.customer (code, name) VALUES ('OI_BIG', 'Large ledger');
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT (SELECT id FROM ar.customer WHERE code = 'OI_BIG'), 'BIG-' || g,
+       DATE '2024-01-01' + g / 30, DATE '2024-01-31' + g / 30, 100 + g % 900
+  FROM generate_series(1, 20000) g;
+INSERT INTO ar.allocation (invoice_id, amount, allocated_on, method)
+SELECT i.id, i.amount, i.due_date, 'manual' FROM ar.invoice i WHERE i.number LIKE 'BIG-%' AND i.id % 100 <> 0;
+ANALYZE ar.invoice;
+ANALYZE ar.allocation;
+CREATE FUNCTION pg_temp.plan(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	l text;
+	p text := '';
+BEGIN
+	FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+		p := p || l || E'\n';
+	END LOOP;
+	RETURN p;
+END $$;
+SELECT ok(pg_temp.plan($$SELECT * FROM ar.open_items('2026-12-31')$$) ~ 'invoice_open_(due|account)'
+          AND pg_temp.plan($$SELECT * FROM ar.open_items('2026-12-31')$$) !~ 'Seq Scan on invoice',
+	'open items on the latest date: the partial index of open invoices, no scan of every invoice');
+SELECT ok(pg_temp.plan($$SELECT * FROM ar.aging_report('2026-12-31')$$) ~ 'invoice_open_(due|account)'
+          AND pg_temp.plan($$SELECT * FROM ar.aging_report('2026-12-31')$$) !~ 'Seq Scan on invoice',
+	'the aging report on the latest date too');
+SELECT ok(pg_temp.plan($$SELECT * FROM pg_temp.ref_open_items('2026-12-31')$$) ~ 'Seq Scan on invoice',
+	'(the straightforward definition reads every invoice: the check above can fail)');
+
+SELECT * FROM finish();
+ROLLBACK;
