@@ -9,11 +9,12 @@
 -- cancelled invoice never had allocations), one cancelled by then is not.
 -- Only the invoices that can be open on as_of are read, in three disjoint
 -- parts, so the cost follows the open book and the movements since as_of,
--- not the whole history (doc/analytics.md, "Open items on a date"):
+-- not the whole history (doc/ledger.md, "Open items on a date"):
 --   - open today, not cancelled, no allocation dated after as_of: the
---     partial index of open invoices (an index-only scan of
---     invoice_open_account where the visibility map allows), less the
---     invoices of the allocations after as_of (allocation_allocated_on);
+--     partial indexes of open invoices (invoice_open_account covers what
+--     the aging report reads: an index-only scan where the visibility map
+--     allows), less the invoices of the allocations after as_of
+--     (allocation_allocated_on);
 --   - not cancelled, with allocations dated after as_of (open today or
 --     settled since): fetched by id in id order, each with the sum of its
 --     allocations after as_of (allocation_invoice);
