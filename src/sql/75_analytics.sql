@@ -633,52 +633,26 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	 WHERE NOT EXISTS (SELECT 1 FROM kept)
 $$;
 
+-- The items (open promises, plan instalments, the model's share of each
+-- open invoice) come from ar._cash_forecast_items (86_forecast.sql).
 CREATE FUNCTION ar.cash_forecast(from_date date DEFAULT current_date, horizon_days integer DEFAULT 90,
                                  granularity text DEFAULT 'week')
 RETURNS TABLE (period_start date, expected numeric, low numeric, high numeric)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-	IF granularity IS NULL OR granularity NOT IN ('day', 'week', 'month') THEN
-		RAISE EXCEPTION 'unknown granularity "%"', coalesce(granularity, 'NULL')
-			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''day'', ''week'' or ''month''.';
-	END IF;
-	IF horizon_days IS NULL OR horizon_days < 1 OR horizon_days > 3660 THEN
-		RAISE EXCEPTION 'horizon_days must be between 1 and 3660, not %', coalesce(horizon_days::text, 'NULL')
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF from_date IS NULL OR from_date IN ('infinity', '-infinity') THEN
-		RAISE EXCEPTION 'from_date must be a finite date' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	PERFORM ar._payment_model();   -- a clear error when there is none
+	PERFORM ar._check_forecast_args(from_date, horizon_days, granularity);
 	RETURN QUERY
-	WITH open_item AS (
-		SELECT o.invoice_id, o.customer_id, o.open_amount
-		  FROM ar.open_items(from_date) o
-		 WHERE o.amount > 0 AND o.open_amount > 0
-		   AND o.company_id = ar.default_company() AND o.currency = ar._kpi_company_currency()
-	), scored AS (
-		SELECT o.customer_id, o.open_amount, s.*
-		  FROM (SELECT array_agg(oi.invoice_id) AS ids FROM open_item oi) a
-		 CROSS JOIN LATERAL ar.payment_scores(a.ids) s
-		  JOIN open_item o ON o.invoice_id = s.invoice_id
-	), periods AS (
-		SELECT p::date AS period_start,
-		       least((p + ('1 ' || granularity)::interval)::date - 1, from_date + horizon_days) AS period_end
+	WITH periods AS (
+		SELECT p::date AS period_start
 		  FROM generate_series(date_trunc(granularity, (from_date + 1)::timestamp),
 		                       (from_date + horizon_days)::timestamp, ('1 ' || granularity)::interval) p
-	), per_invoice AS (
-		SELECT p.period_start, s.customer_id, s.open_amount, least(sum(sc.probability), 1.0) AS probability
-		  FROM scored s
-		 CROSS JOIN LATERAL ar._payment_scenarios(s.due_date, s.delay_q10, s.delay_q50, s.delay_q90, from_date) sc
-		  JOIN periods p ON sc.pay_on BETWEEN greatest(p.period_start, from_date + 1) AND p.period_end
-		 GROUP BY p.period_start, s.invoice_id, s.customer_id, s.open_amount
 	), per_customer AS (
-		-- invoices of one customer tend to be paid together: their spreads add up
+		-- items of one customer tend to be paid together: their spreads add up
 		SELECT i.period_start,
-		       sum(i.open_amount * i.probability::numeric) AS expected,
-		       sum(i.open_amount * sqrt(greatest(i.probability * (1 - i.probability), 0))::numeric) AS spread,
-		       sum(i.open_amount) AS exposure
-		  FROM per_invoice i
+		       sum(i.expected) AS expected,
+		       sum(i.amount * sqrt(greatest(i.probability * (1 - i.probability), 0))::numeric) AS spread,
+		       sum(i.amount) AS exposure
+		  FROM ar._cash_forecast_items(from_date, horizon_days, granularity) i
 		 GROUP BY i.period_start, i.customer_id
 	), total AS (
 		SELECT c.period_start, sum(c.expected) AS expected, sqrt(sum(c.spread ^ 2)) AS spread,
@@ -696,7 +670,7 @@ BEGIN
 END $$;
 
 COMMENT ON FUNCTION ar.cash_forecast(date, integer, text) IS
-'Expected collections per day, week or month (calendar periods; the first and last may be partial) over (from_date, from_date + horizon_days], from the predicted payment days of the invoices open on from_date (default company, its currency): expected = sum of open amount x probability of payment in the period; low / high = an 80% band (1.28 standard deviations, invoices of one customer taken as paying together), within 0 and the amount open. Rounded to the cent.';
+'Expected collections per day, week or month (calendar periods; the first and last may be partial) over (from_date, from_date + horizon_days], from the invoices open on from_date (default company, its currency): open promises to pay on their promised dates and unpaid instalments of payment plans in force on their due dates, with the customer''s kept rate (ar.commitment_kept_rate), and the rest of each open invoice on the payment days the model predicts; expected = sum of amount x probability of payment in the period (items: ar.cash_forecast_detail); low / high = an 80% band (1.28 standard deviations, invoices of one customer taken as paying together), within 0 and the amount open. Rounded to the cent.';
 
 CREATE VIEW ar.cash_forecast_weekly AS
 SELECT * FROM ar.cash_forecast(current_date, 91, 'week');

@@ -1,0 +1,254 @@
+-- Promises and payment plans in the cash forecast (issue 16, item 5).
+--
+-- ar.cash_forecast (75_analytics.sql) and ar.cash_forecast_detail both read
+-- ar._cash_forecast_items: every amount expected in the horizon, one row per
+-- period and item, from one of three sources:
+--   promise          an open promise to pay: its amount still unpaid, on its
+--                    promised date;
+--   plan_instalment  an instalment of a payment plan in force, its part not
+--                    paid yet, on its due date (the last day of the plan's
+--                    grace period when the due date has passed);
+--   model            the rest of each open invoice, on the payment days the
+--                    payment model predicts.
+-- An invoice of a plan in force contributes through the plan only; an
+-- invoice under open promises through them for the amount they cover, the
+-- model for the rest.  Promises and instalments are expected with the kept
+-- rate of the customer's past promises and instalments (see
+-- ar.commitment_kept_rate): no amount is counted twice.
+
+-- Each past promise and plan instalment whose date had passed on as_of, kept
+-- or broken, as the ledger stood on as_of:
+--   a promise is kept when its invoice's open amount on the promised date
+--   was at most the open amount when it was made less the amount promised
+--   (what ar.run_dunning checks when it settles a promise);
+--   an instalment is kept when, at the end of the plan's grace period after
+--   its due date, the plan's invoices owed at most what the later
+--   instalments add up to (ar.payment_plan_schedule's 'paid').
+-- Instalments falling due after the plan was cancelled, or after the one
+-- that broke it, are no commitments any more and are left out.
+CREATE FUNCTION ar._commitment_outcomes(as_of date)
+RETURNS TABLE (customer_id bigint, kind text, id bigint, settled_on date, kept boolean)
+LANGUAGE sql STABLE AS $$
+	SELECT pr.customer_id, 'promise', pr.id, pr.promised_on,
+	       ar._open_on(pr.invoice_id, pr.promised_on) <= pr.open_at_promise - pr.amount
+	  FROM ar.payment_promise pr
+	 WHERE pr.company_id = ar.default_company()
+	   AND (pr.made_on IS NULL OR pr.made_on <= as_of) AND pr.promised_on <= as_of
+	UNION ALL
+	SELECT p.customer_id, 'plan_instalment', s.id, s.due_on + p.grace_days,
+	       ar._plan_outstanding(p.id, s.due_on + p.grace_days) <= p.total - s.cumulative
+	  FROM ar.payment_plan p
+	 CROSS JOIN LATERAL (SELECT i.id, i.due_on, sum(i.amount) OVER (ORDER BY i.seq) AS cumulative
+	                       FROM ar.payment_plan_instalment i WHERE i.plan_id = p.id) s
+	 WHERE p.company_id = ar.default_company()
+	   AND (p.starts_on IS NULL OR p.starts_on <= as_of)
+	   AND s.due_on + p.grace_days <= as_of
+	   AND (p.cancelled_at IS NULL OR s.due_on + p.grace_days < coalesce(p.cancelled_on, p.cancelled_at::date))
+	   AND s.due_on + p.grace_days < coalesce(ar._plan_broken_on(p.id, as_of + 1), 'infinity')
+$$;
+
+COMMENT ON FUNCTION ar._commitment_outcomes(date) IS
+'Past promises to pay and payment plan instalments of the default company whose date (promised date; due date + the plan''s grace days) is on or before as_of, each kept or broken as the ledger stood then.';
+
+-- The kept rate of each customer with a history, and the company's:
+--   company_rate = (K + 1) / (K + B + 2)           (Laplace-smoothed)
+--   kept_rate    = (k + 2 x company_rate) / (k + b + 2)
+-- K, B: promises and instalments kept and broken over all customers; k, b:
+-- the customer's.  A customer with little history gets about the company's
+-- rate, one with a long history its own; a customer without any history
+-- gets company_rate (ar._cash_forecast_items).
+CREATE FUNCTION ar.commitment_kept_rate(as_of date DEFAULT current_date)
+RETURNS TABLE (customer_id bigint, customer_code text, promises_kept integer, promises_broken integer,
+               instalments_kept integer, instalments_broken integer, kept_rate numeric, company_rate numeric)
+LANGUAGE sql STABLE AS $$
+	WITH o AS (
+		SELECT * FROM ar._commitment_outcomes(as_of)
+	), company AS (
+		SELECT (count(*) FILTER (WHERE o.kept) + 1)::numeric / (count(*) + 2) AS rate FROM o
+	), per_customer AS (
+		SELECT o.customer_id,
+		       count(*) FILTER (WHERE o.kind = 'promise' AND o.kept)::integer AS pk,
+		       count(*) FILTER (WHERE o.kind = 'promise' AND NOT o.kept)::integer AS pb,
+		       count(*) FILTER (WHERE o.kind = 'plan_instalment' AND o.kept)::integer AS ik,
+		       count(*) FILTER (WHERE o.kind = 'plan_instalment' AND NOT o.kept)::integer AS ib
+		  FROM o GROUP BY o.customer_id
+	)
+	SELECT pc.customer_id, c.code, pc.pk, pc.pb, pc.ik, pc.ib,
+	       round((pc.pk + pc.ik + 2 * co.rate) / (pc.pk + pc.pb + pc.ik + pc.ib + 2), 6), round(co.rate, 6)
+	  FROM per_customer pc CROSS JOIN company co
+	  JOIN ar.customer c ON c.id = pc.customer_id
+	 ORDER BY c.code
+$$;
+
+COMMENT ON FUNCTION ar.commitment_kept_rate(date) IS
+'Per customer with past promises or plan instalments settled by as_of (default company): how many were kept and broken, the kept rate (k + 2 x company_rate) / (k + b + 2) the cash forecast gives its open promises and instalments, and the company''s Laplace-smoothed rate (K + 1) / (K + B + 2). Kept: a promise paid in full by its promised date, an instalment paid by the end of the plan''s grace days.';
+
+CREATE FUNCTION ar._check_forecast_args(from_date date, horizon_days integer, granularity text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF granularity IS NULL OR granularity NOT IN ('day', 'week', 'month') THEN
+		RAISE EXCEPTION 'unknown granularity "%"', coalesce(granularity, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'Use ''day'', ''week'' or ''month''.';
+	END IF;
+	IF horizon_days IS NULL OR horizon_days < 1 OR horizon_days > 3660 THEN
+		RAISE EXCEPTION 'horizon_days must be between 1 and 3660, not %', coalesce(horizon_days::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF from_date IS NULL OR from_date IN ('infinity', '-infinity') THEN
+		RAISE EXCEPTION 'from_date must be a finite date' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM ar._payment_model();   -- a clear error when there is none
+END $$;
+
+-- Every amount expected in (from_date, from_date + horizon_days], per period
+-- and item; expected = amount x probability, exact (the probability a float8
+-- cast to numeric).  The arguments are checked by the callers.
+CREATE FUNCTION ar._cash_forecast_items(from_date date, horizon_days integer, granularity text)
+RETURNS TABLE (period_start date, source text, invoice_id bigint, promise_id bigint, plan_id bigint,
+               instalment_seq integer, customer_id bigint, expected_date date, amount numeric,
+               probability float8, expected numeric)
+LANGUAGE sql STABLE AS $$
+	WITH open_item AS (
+		SELECT o.invoice_id, o.customer_id, o.open_amount
+		  FROM ar.open_items(from_date) o
+		 WHERE o.amount > 0 AND o.open_amount > 0
+		   AND o.company_id = ar.default_company() AND o.currency = ar._kpi_company_currency()
+	), periods AS (
+		SELECT p::date AS period_start,
+		       least((p + ('1 ' || granularity)::interval)::date - 1, from_date + horizon_days) AS period_end
+		  FROM generate_series(date_trunc(granularity, (from_date + 1)::timestamp),
+		                       (from_date + horizon_days)::timestamp, ('1 ' || granularity)::interval) p
+	), outcome AS (
+		SELECT o.customer_id, count(*) FILTER (WHERE o.kept) AS kept, count(*) AS settled
+		  FROM ar._commitment_outcomes(from_date) o GROUP BY o.customer_id
+	), company_rate AS (
+		SELECT (coalesce(sum(o.kept), 0) + 1)::numeric / (coalesce(sum(o.settled), 0) + 2) AS rate FROM outcome o
+	), customer_rate AS (
+		SELECT o.customer_id, (o.kept + 2 * cr.rate) / (o.settled + 2) AS rate FROM outcome o CROSS JOIN company_rate cr
+	), plan_in_force AS (
+		-- in force on from_date and not broken by its end (ar.run_dunning's
+		-- rule, the grace period over by from_date)
+		SELECT p.id, p.customer_id, p.total, p.grace_days
+		  FROM ar.payment_plan p
+		 WHERE p.company_id = ar.default_company() AND p.currency = ar._kpi_company_currency()
+		   AND (p.starts_on IS NULL OR p.starts_on <= from_date)
+		   AND (p.cancelled_at IS NULL OR (p.cancelled_on IS NOT NULL AND from_date < p.cancelled_on))
+		   AND NOT (p.status IN ('completed', 'broken') AND p.status_on <= from_date)
+		   AND ar._plan_broken_on(p.id, from_date + 1) IS NULL
+	), plan_invoice AS (
+		SELECT pi.plan_id, oi.invoice_id, oi.open_amount
+		  FROM plan_in_force p
+		  JOIN ar.payment_plan_invoice pi ON pi.plan_id = p.id
+		  JOIN open_item oi ON oi.invoice_id = pi.invoice_id
+	), instalment AS (
+		-- what the plan's invoices paid so far settles its instalments in order
+		SELECT p.id AS plan_id, p.customer_id, s.seq,
+		       CASE WHEN s.due_on > from_date THEN s.due_on ELSE s.due_on + p.grace_days END AS expected_date,
+		       greatest(least(s.amount, s.cumulative - (p.total - o.outstanding)), 0) AS unpaid
+		  FROM plan_in_force p
+		 CROSS JOIN LATERAL (SELECT coalesce(sum(pi.open_amount), 0) AS outstanding
+		                       FROM plan_invoice pi WHERE pi.plan_id = p.id) o
+		 CROSS JOIN LATERAL (SELECT i.seq, i.due_on, i.amount, sum(i.amount) OVER (ORDER BY i.seq) AS cumulative
+		                       FROM ar.payment_plan_instalment i WHERE i.plan_id = p.id) s
+	), promise_level AS (
+		-- open promises on from_date (made by then, promised date after it) of
+		-- invoices outside plans: each brings the open amount down to its
+		-- target (open when made less the amount promised) by its date
+		SELECT pr.id, pr.invoice_id, oi.customer_id, pr.promised_on, oi.open_amount,
+		       least(oi.open_amount, min(pr.open_at_promise - pr.amount) OVER w) AS level_after
+		  FROM ar.payment_promise pr
+		  JOIN open_item oi ON oi.invoice_id = pr.invoice_id
+		 WHERE (pr.made_on IS NULL OR pr.made_on <= from_date) AND pr.promised_on > from_date
+		   AND NOT EXISTS (SELECT 1 FROM plan_invoice pi WHERE pi.invoice_id = pr.invoice_id)
+		WINDOW w AS (PARTITION BY pr.invoice_id ORDER BY pr.promised_on, pr.id)
+	), promise AS (
+		SELECT l.id, l.invoice_id, l.customer_id, l.promised_on,
+		       coalesce(lag(l.level_after) OVER (PARTITION BY l.invoice_id ORDER BY l.promised_on, l.id), l.open_amount)
+		       - l.level_after AS covered
+		  FROM promise_level l
+	), commitment AS (
+		SELECT 'promise'::text AS source, pr.invoice_id, pr.id AS promise_id, NULL::bigint AS plan_id,
+		       NULL::integer AS instalment_seq, pr.customer_id, pr.promised_on AS expected_date, pr.covered AS amount
+		  FROM promise pr WHERE pr.covered > 0
+		UNION ALL
+		SELECT 'plan_instalment', NULL, NULL, i.plan_id, i.seq, i.customer_id, i.expected_date, i.unpaid
+		  FROM instalment i WHERE i.unpaid > 0
+	), model_item AS (
+		SELECT oi.invoice_id, oi.customer_id,
+		       oi.open_amount - coalesce((SELECT sum(pr.covered) FROM promise pr WHERE pr.invoice_id = oi.invoice_id), 0)
+		       AS amount
+		  FROM open_item oi
+		 WHERE NOT EXISTS (SELECT 1 FROM plan_invoice pi WHERE pi.invoice_id = oi.invoice_id)
+	), scored AS (
+		SELECT m.customer_id, m.amount, s.*
+		  FROM (SELECT array_agg(m.invoice_id) AS ids FROM model_item m WHERE m.amount > 0) a
+		 CROSS JOIN LATERAL ar.payment_scores(a.ids) s
+		  JOIN model_item m ON m.invoice_id = s.invoice_id
+	), model AS (
+		SELECT p.period_start, s.invoice_id, s.customer_id, s.amount,
+		       least(sum(sc.probability), 1.0) AS probability,
+		       from_date + round(sum((sc.pay_on - from_date) * sc.probability) / sum(sc.probability))::integer
+		       AS expected_date
+		  FROM scored s
+		 CROSS JOIN LATERAL ar._payment_scenarios(s.due_date, s.delay_q10, s.delay_q50, s.delay_q90, from_date) sc
+		  JOIN periods p ON sc.pay_on BETWEEN greatest(p.period_start, from_date + 1) AND p.period_end
+		 GROUP BY p.period_start, s.invoice_id, s.customer_id, s.amount
+	)
+	SELECT m.period_start, 'model'::text, m.invoice_id, NULL::bigint, NULL::bigint, NULL::integer, m.customer_id,
+	       m.expected_date, m.amount, m.probability, m.amount * m.probability::numeric
+	  FROM model m
+	UNION ALL
+	SELECT p.period_start, c.source, c.invoice_id, c.promise_id, c.plan_id, c.instalment_seq, c.customer_id,
+	       c.expected_date, c.amount, r.probability, c.amount * r.probability::numeric
+	  FROM commitment c
+	 CROSS JOIN LATERAL (SELECT coalesce((SELECT cr.rate FROM customer_rate cr WHERE cr.customer_id = c.customer_id),
+	                                     (SELECT co.rate FROM company_rate co))::float8 AS probability) r
+	  JOIN periods p ON c.expected_date BETWEEN greatest(p.period_start, from_date + 1) AND p.period_end
+$$;
+
+COMMENT ON FUNCTION ar._cash_forecast_items(date, integer, text) IS
+'The items of ar.cash_forecast (promise, plan_instalment, model) per period, with their exact expected amounts; see ar.cash_forecast_detail.';
+
+CREATE FUNCTION ar.cash_forecast_detail(from_date date DEFAULT current_date, horizon_days integer DEFAULT 90,
+                                        granularity text DEFAULT 'week')
+RETURNS TABLE (period_start date, source text, invoice_id bigint, invoice_number text, promise_id bigint,
+               plan_id bigint, instalment_seq integer, customer_id bigint, customer_code text, expected_date date,
+               amount numeric, probability numeric, expected_amount numeric)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	PERFORM ar._check_forecast_args(from_date, horizon_days, granularity);
+	RETURN QUERY
+	WITH item AS (
+		SELECT i.*, floor(i.expected * 100) / 100 AS base, i.expected * 100 - floor(i.expected * 100) AS remainder
+		  FROM ar._cash_forecast_items(from_date, horizon_days, granularity) i
+	), extra AS (
+		-- cents the items' floors leave short of the period's rounded total
+		SELECT i.period_start, ((round(sum(i.expected), 2) - sum(i.base)) * 100)::integer AS cents
+		  FROM item i GROUP BY i.period_start
+	), ranked AS (
+		SELECT i.*, row_number() OVER (PARTITION BY i.period_start
+		                               ORDER BY i.remainder DESC, i.source, i.invoice_id, i.promise_id, i.plan_id,
+		                                        i.instalment_seq) AS rank
+		  FROM item i
+	)
+	SELECT r.period_start, r.source, r.invoice_id, inv.number, r.promise_id, r.plan_id, r.instalment_seq,
+	       r.customer_id, c.code, r.expected_date, r.amount, round(r.probability::numeric, 6),
+	       round(r.base + CASE WHEN r.rank <= e.cents THEN 0.01 ELSE 0 END, 2)
+	  FROM ranked r
+	  JOIN extra e ON e.period_start = r.period_start
+	  JOIN ar.customer c ON c.id = r.customer_id
+	  LEFT JOIN ar.invoice inv ON inv.id = r.invoice_id
+	 ORDER BY r.period_start, r.expected_date, r.source, c.code, r.invoice_id, r.promise_id, r.plan_id, r.instalment_seq;
+END $$;
+
+COMMENT ON FUNCTION ar.cash_forecast_detail(date, integer, text) IS
+'What makes up ar.cash_forecast''s expected column, one row per period and item: source (promise: an open promise''s unpaid amount on its promised date; plan_instalment: the unpaid part of an instalment of a plan in force on its due date; model: the rest of an open invoice on the days the payment model predicts), the invoice, promise or plan instalment, customer, expected date (for model rows the probability-weighted mean day in the period), amount, probability (the customer''s kept rate for promises and instalments; the model''s probability of payment in the period) and expected amount, rounded to the cent so that each period''s rows add up exactly to ar.cash_forecast''s expected (largest remainder).';
+
+REVOKE ALL ON FUNCTION ar._commitment_outcomes(date), ar.commitment_kept_rate(date),
+                       ar._check_forecast_args(date, integer, text), ar._cash_forecast_items(date, integer, text),
+                       ar.cash_forecast_detail(date, integer, text)
+	FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ar._commitment_outcomes(date), ar.commitment_kept_rate(date),
+                          ar._check_forecast_args(date, integer, text), ar._cash_forecast_items(date, integer, text),
+                          ar.cash_forecast_detail(date, integer, text), ar._plan_broken_on(bigint, date)
+	TO ar_reader;
