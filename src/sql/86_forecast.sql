@@ -174,10 +174,10 @@ LANGUAGE sql STABLE AS $$
 		SELECT 'plan_instalment', NULL, NULL, i.plan_id, i.seq, i.customer_id, i.expected_date, i.unpaid
 		  FROM instalment i WHERE i.unpaid > 0
 	), model_item AS (
-		SELECT oi.invoice_id, oi.customer_id,
-		       oi.open_amount - coalesce((SELECT sum(pr.covered) FROM promise pr WHERE pr.invoice_id = oi.invoice_id), 0)
-		       AS amount
+		SELECT oi.invoice_id, oi.customer_id, oi.open_amount - coalesce(pr.covered, 0) AS amount
 		  FROM open_item oi
+		  LEFT JOIN (SELECT pr.invoice_id, sum(pr.covered) AS covered FROM promise pr GROUP BY pr.invoice_id) pr
+		         ON pr.invoice_id = oi.invoice_id
 		 WHERE NOT EXISTS (SELECT 1 FROM plan_invoice pi WHERE pi.invoice_id = oi.invoice_id)
 	), scored AS (
 		SELECT m.customer_id, m.amount, s.*
@@ -214,7 +214,7 @@ CREATE FUNCTION ar.cash_forecast_detail(from_date date DEFAULT current_date, hor
 RETURNS TABLE (period_start date, source text, invoice_id bigint, invoice_number text, promise_id bigint,
                plan_id bigint, instalment_seq integer, customer_id bigint, customer_code text, expected_date date,
                amount numeric, probability numeric, expected_amount numeric)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET jit = off AS $$
 BEGIN
 	PERFORM ar._check_forecast_args(from_date, horizon_days, granularity);
 	RETURN QUERY
