@@ -13,6 +13,7 @@ CREATE TEMP TABLE fc_customer AS
 SELECT x.customer_id, min(x.invoice_id) AS open_invoice
   FROM ar.open_items(:'demo_as_of') x
  WHERE x.days_past_due BETWEEN 1 AND 60 AND x.amount > 0 AND x.currency = 'EUR' AND x.open_amount = x.amount
+   AND (SELECT i.open_amount FROM ar.invoice i WHERE i.id = x.invoice_id) = x.amount   -- nothing paid since (direct debits)
    AND NOT EXISTS (SELECT 1 FROM ar.dispute d WHERE d.invoice_id = x.invoice_id)
    AND NOT EXISTS (SELECT 1 FROM ar.payment_promise p JOIN ar.invoice i ON i.id = p.invoice_id
                     WHERE i.customer_id = x.customer_id)
@@ -49,6 +50,7 @@ SELECT ar.create_payment_plan(p.customer_id, p.invoice_ids,
   FROM (SELECT x.customer_id, array_agg(x.invoice_id ORDER BY x.invoice_id) AS invoice_ids
           FROM ar.open_items(:'demo_as_of') x
          WHERE x.days_past_due > 20 AND x.amount > 0 AND x.currency = 'EUR' AND x.open_amount = x.amount
+           AND (SELECT i.open_amount FROM ar.invoice i WHERE i.id = x.invoice_id) = x.amount   -- nothing paid since (direct debits)
            AND x.customer_id NOT IN (SELECT customer_id FROM fc_customer)
            AND NOT EXISTS (SELECT 1 FROM ar.dispute d WHERE d.invoice_id = x.invoice_id)
            AND NOT EXISTS (SELECT 1 FROM ar.payment_promise p JOIN ar.invoice i ON i.id = p.invoice_id
