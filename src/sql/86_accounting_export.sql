@@ -28,7 +28,7 @@
 -- row), and are balanced (a deferred constraint trigger).
 --
 -- src/upgrade/0.1.0--0.2.0/86_accounting_export.sql is this piece (a symbolic
--- link); 87_tenancy.sql adds the row-level security of its tables.
+-- link); the row-level security of its tables comes from 96_company_rls.sql.
 -- ---------------------------------------------------------------------------
 
 -- ------------------------------------------------------------ configuration

@@ -12,8 +12,8 @@
 -- its cancellation when the allocation is reversed.
 --
 -- src/upgrade/0.1.0--0.2.0/87_einvoicing.sql is this piece (a symbolic
--- link), after 87_einvoice_nature.sql (the column ar.invoice.nature) and
--- before 87_tenancy.sql (the row-level security of its tables).
+-- link), after 87_einvoice_nature.sql (the column ar.invoice.nature); the
+-- row-level security of its tables comes from 96_company_rls.sql.
 -- ---------------------------------------------------------------------------
 
 -- ------------------------------------------------------------ the codes

@@ -13,9 +13,10 @@
 -- returns (R-transactions: negative allocations from the return line, the
 -- invoices open again, the mandate updated).
 --
--- src/upgrade/0.1.0--0.2.0/84_sepa_direct_debit.sql is a copy of this piece
--- (85_sepa_tenancy.sql adds what 95_tenancy.sql and 99_definer.sql give a
--- fresh install).
+-- src/upgrade/0.1.0--0.2.0/84_sepa_direct_debit.sql is this piece (a
+-- symbolic link); the row-level security of its tables comes from
+-- 96_company_rls.sql, their owner's privileges from ar._grant_definer(), in
+-- a fresh install and an upgrade alike.
 -- ---------------------------------------------------------------------------
 
 -- -------------------------------------------------------------- helpers

@@ -660,33 +660,3 @@ GRANT INSERT, UPDATE, DELETE ON ar.collection_settings TO ar_admin;
 SELECT pg_catalog.pg_extension_config_dump('ar.collection_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('ar.order_block', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('ar.order_block', 'id')::regclass, '');
-
--- An upgraded database has its input bounds constraints already: those of
--- ar.customer and ar.dispute are built anew with the columns above (and
--- this piece's tables get theirs).  A fresh install builds them all in
--- 88_input_bounds.sql.
-SET CONSTRAINTS ALL IMMEDIATE;
-SELECT ar._create_input_bounds_constraints(ARRAY['customer', 'dispute'])
- WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c
-                WHERE c.conrelid = 'ar.customer'::regclass AND c.conname = 'customer_input_bounds');
-SET CONSTRAINTS ALL DEFERRED;
-
--- An upgraded database has the tenancy already (95_tenancy.sql runs after
--- this piece in a fresh install and covers these tables there): the same
--- row-level security as every table with company_id.
-DO $$
-DECLARE
-	t text;
-BEGIN
-	IF to_regprocedure('ar._company_ids(text)') IS NULL THEN
-		RETURN;
-	END IF;
-	FOREACH t IN ARRAY ARRAY['collection_settings', 'order_block'] LOOP
-		EXECUTE format('ALTER TABLE ar.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', t);
-		EXECUTE format('CREATE POLICY company_read ON ar.%I FOR SELECT '
-		               'USING (company_id = ANY ((SELECT ar._company_ids(''reader''))::bigint[]))', t);
-		EXECUTE format('CREATE POLICY company_write ON ar.%I FOR ALL '
-		               'USING (company_id = ANY ((SELECT ar._company_ids(''admin''))::bigint[])) '
-		               'WITH CHECK (company_id = ANY ((SELECT ar._company_ids(''admin''))::bigint[]))', t);
-	END LOOP;
-END $$;

@@ -252,28 +252,6 @@ COMMENT ON COLUMN ar.my_companies.via IS 'member (ar.company_member), single (no
 
 -- ------------------------------------------------------ row-level security
 
-DO $$
-DECLARE
-	t text;
-BEGIN
-	-- every table whose rows carry company_id (but the memberships, below):
-	-- read as reader, written (by the roles granted to write them, ar_admin)
-	-- as admin.  Every piece before this one is covered by defining the
-	-- column; an upgrade piece adding such a table adds these policies too.
-	FOR t IN SELECT c.relname FROM pg_catalog.pg_class c
-	           JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = 'company_id' AND NOT a.attisdropped
-	          WHERE c.relnamespace = 'ar'::regnamespace AND c.relkind IN ('r', 'p')
-	            AND c.relname <> 'company_member'
-	          ORDER BY 1 LOOP
-		EXECUTE format('ALTER TABLE ar.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', t);
-		EXECUTE format('CREATE POLICY company_read ON ar.%I FOR SELECT '
-		               'USING (company_id = ANY ((SELECT ar._company_ids(''reader''))::bigint[]))', t);
-		EXECUTE format('CREATE POLICY company_write ON ar.%I FOR ALL '
-		               'USING (company_id = ANY ((SELECT ar._company_ids(''admin''))::bigint[])) '
-		               'WITH CHECK (company_id = ANY ((SELECT ar._company_ids(''admin''))::bigint[]))', t);
-	END LOOP;
-END $$;
-
 -- tables without company_id: through the row they belong to
 DO $$
 DECLARE

@@ -829,20 +829,7 @@ SELECT pg_catalog.pg_extension_config_dump('ar.audit_redaction', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_get_serial_sequence('ar.gdpr_anonymisation', 'id')::regclass, '');
 
 
--- tenancy (95_tenancy.sql): retention policies and anonymisations are company rows
-DO $$
-DECLARE
-	t text;
-BEGIN
-	FOREACH t IN ARRAY ARRAY['gdpr_anonymisation', 'retention_policy'] LOOP
-		EXECUTE format('ALTER TABLE ar.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', t);
-		EXECUTE format('CREATE POLICY company_read ON ar.%I FOR SELECT '
-		               'USING (company_id = ANY ((SELECT ar._company_ids(''reader''))::bigint[]))', t);
-		EXECUTE format('CREATE POLICY company_write ON ar.%I FOR ALL '
-		               'USING (company_id = ANY ((SELECT ar._company_ids(''admin''))::bigint[])) '
-		               'WITH CHECK (company_id = ANY ((SELECT ar._company_ids(''admin''))::bigint[]))', t);
-	END LOOP;
-END $$;
+-- (tenancy: 96_company_rls.sql, for every new table with company_id)
 
 -- (90_roles.sql) nothing executable by PUBLIC but the immutable helpers
 REVOKE ALL ON FUNCTION ar._gdpr_status(bigint, date), ar._gdpr_redacting(), ar._gdpr_columns(),
