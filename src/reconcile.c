@@ -39,6 +39,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -78,12 +79,20 @@ row_datum(int col, bool *isnull)
 	return row_values[col - 1];
 }
 
+static double
+ms_since(TimestampTz t0)
+{
+	return (double) (GetCurrentTimestamp() - t0) / 1000.0;
+}
+
 /* Runs a query through a cursor, fetching 10,000 rows at a time. */
 static void
 spi_each(RcRun *run, const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, row_fn fn)
 {
 	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
 	Portal		portal;
+	TimestampTz t0 = GetCurrentTimestamp();
+	uint64		rows = 0;
 
 	if (plan == NULL)
 		spi_check(SPI_result, "prepare a query");
@@ -99,12 +108,14 @@ spi_each(RcRun *run, const char *sql, int nargs, Oid *types, Datum *values, cons
 			heap_deform_tuple(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, row_values, row_nulls);
 			fn(run, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 		}
+		rows += SPI_processed;
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
 	SPI_freetuptable(SPI_tuptable);
 	SPI_cursor_close(portal);
 	SPI_freeplan(plan);
+	elog(DEBUG1, "ar.reconcile: %.0f ms, %lu rows read: %.60s", ms_since(t0), (unsigned long) rows, sql);
 }
 
 /* Columns of the current row of spi_each() (tup and desc are those of the row). */
@@ -145,12 +156,6 @@ amount_numeric(Amount a)
 	if (a % 100 == 0)
 		return int64_div_fast_to_numeric(a / 100, 2);
 	return int64_div_fast_to_numeric(a, MATCH_AMOUNT_SCALE);
-}
-
-static double
-ms_since(TimestampTz t0)
-{
-	return (double) (GetCurrentTimestamp() - t0) / 1000.0;
 }
 
 /* Growing arrays of Datums, turned into SQL arrays for unnest(). */
@@ -564,6 +569,15 @@ load_invoices(RcRun *run, Datum company, bool scoped)
 }
 
 /*
+ * The keys as a joined set rather than "= ANY($1)": the planner estimates
+ * "= ANY" element by element against the column's statistics, which took
+ * longer than the query itself with tens of thousands of keys.
+ */
+#define PAID_KEYS_JOIN \
+	"(SELECT DISTINCT k FROM unnest($1::text[]) k) keys " \
+	"JOIN ar.invoice i ON ar.reference_key(i.number) = keys.k "
+
+/*
  * Paid invoices named by lines where no open invoice has that number: one
  * indexed query (ar.reference_key(number) is the expression of an index);
  * they join the index as paid, so that a line naming one is seen as a
@@ -583,12 +597,11 @@ load_paid(RcRun *run, Datum company, bool scoped)
 		return;
 	loading_paid = true;
 	spi_each(run, skip_beyond_bounds ?
-			 "SELECT " INVOICE_COLUMNS " FROM ar.invoice i "
-			 "WHERE ar.reference_key(i.number) = ANY($1::text[]) AND i.open_amount = 0 "
-			 "  AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2)" INVOICE_IN_BOUNDS :
-			 "SELECT " INVOICE_COLUMNS " FROM ar.invoice i "
-			 "WHERE ar.reference_key(i.number) = ANY($1::text[]) AND i.open_amount = 0 "
-			 "  AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2)",
+			 "SELECT " INVOICE_COLUMNS " FROM " PAID_KEYS_JOIN
+			 "WHERE i.open_amount = 0 AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2)"
+			 INVOICE_IN_BOUNDS :
+			 "SELECT " INVOICE_COLUMNS " FROM " PAID_KEYS_JOIN
+			 "WHERE i.open_amount = 0 AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2)",
 			 2, (Oid[]) {TEXTARRAYOID, INT8OID}, (Datum[]) {col_array(&keys), company},
 			 scoped ? "  " : " n", load_invoice_row);
 	loading_paid = false;
@@ -1274,7 +1287,19 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 		return;
 	}
 	if (run->nline > 0)
+	{
+		/*
+		 * The writes join and sort one row per line (the decisions with the
+		 * ids of their allocations): with the default work_mem they spill
+		 * to disk from some ten thousand lines on.
+		 */
+		int			guc_level = NewGUCNestLevel();
+
+		(void) set_config_option("work_mem", "65536", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 		write_results(run, &counts, return_ids, &nreturn);
+		AtEOXact_GUC(true, guc_level);
+	}
 	emit_rows(run, rsinfo);
 
 	if (nreturn > 0)
