@@ -4,7 +4,7 @@
 -- nothing when refused, and are audited exactly as row by row.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(41);
+SELECT plan(49);
 
 INSERT INTO ar.customer (code, name) VALUES ('LB-C', 'Bulk Payer SARL'), ('LB-D', 'Other Payer SA');
 INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount, currency)
@@ -197,6 +197,35 @@ SELECT is((SELECT allocated_amount FROM ar.bank_transaction WHERE remittance_inf
 SELECT is((SELECT calls FROM lb_calls WHERE rows_written = 40) - (SELECT calls FROM lb_calls WHERE rows_written = 4),
           (SELECT calls FROM lb_calls WHERE rows_written = 4) - (SELECT calls FROM lb_calls WHERE rows_written = 0),
           'the companies the caller collects for are read as often for 40 rows as for 4 (once per statement, not per row)');
+
+-- ------------------------------------- what allocations name (31_ledger_references)
+-- no foreign key checks each row again: the statement's own set-wise checks
+-- refuse what does not exist, and the other side is guarded by triggers
+SELECT is((SELECT count(*)::int FROM pg_constraint WHERE conrelid = 'ar.allocation'::regclass AND contype = 'f'
+             AND confrelid IN ('ar.invoice'::regclass, 'ar.bank_transaction'::regclass)), 0,
+          'ar.allocation has no row-by-row foreign key to invoices or bank lines');
+SELECT throws_ok($$INSERT INTO ar.allocation (invoice_id, bank_transaction_id, amount)
+                   SELECT i.id, -7, 1.00 FROM ar.invoice i WHERE i.number = 'LB-5'$$,
+                 '23503', 'bank transaction -7 does not exist', 'a bank line that does not exist is refused');
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT id, 'LB-X', DATE '2026-01-01', DATE '2026-01-31', 10.00 FROM ar.customer WHERE code = 'LB-C';
+SELECT throws_ok($$DELETE FROM ar.invoice WHERE number IN ('LB-X', 'LB-1', 'LB-2')$$,
+                 '23503', 'invoice LB-1 cannot be deleted: allocations name it',
+                 'an allocated invoice cannot be deleted: the first of the statement is named');
+SELECT throws_ok($$DELETE FROM ar.bank_transaction t USING lb WHERE t.id = lb.a$$,
+                 '23503', format('bank transaction %s cannot be deleted: allocations name it', (SELECT a FROM lb)),
+                 'an allocated bank line cannot be deleted');
+SELECT throws_ok($$UPDATE ar.invoice SET id = -100 WHERE number = 'LB-1'$$,
+                 '23503', 'the id of invoice LB-1 cannot change: allocations name it',
+                 'nor can its id change');
+SELECT throws_ok($$UPDATE ar.bank_transaction t SET id = -100 FROM lb WHERE t.id = lb.a$$,
+                 '23503', format('the id of bank transaction %s cannot change: allocations name it', (SELECT a FROM lb)),
+                 'nor the id of an allocated bank line');
+SELECT lives_ok($$DELETE FROM ar.invoice WHERE number = 'LB-X'$$, 'an invoice nothing was allocated to can be deleted');
+SELECT is((SELECT count(*)::int FROM ar.allocation a WHERE NOT EXISTS (SELECT FROM ar.invoice i WHERE i.id = a.invoice_id)
+              OR (a.bank_transaction_id IS NOT NULL
+                  AND NOT EXISTS (SELECT FROM ar.bank_transaction t WHERE t.id = a.bank_transaction_id))), 0,
+          'every allocation names an invoice and a bank line that exist');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,1 @@
+../../sql/31_ledger_references.sql
