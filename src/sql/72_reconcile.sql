@@ -111,10 +111,12 @@ COMMENT ON COLUMN ar.reconcile_run.write_ms IS 'Milliseconds spent writing (ledg
 
 -- What ar.reconcile decided for each line it looked at: a line is "new"
 -- until it has a row here, and a later run never looks at it again.
+-- Its bank line, run and return are checked set-wise, not by foreign keys
+-- (73_reconcile_references.sql).
 CREATE TABLE ar.reconcile_line (
-	bank_transaction_id  bigint PRIMARY KEY REFERENCES ar.bank_transaction ON DELETE CASCADE,
+	bank_transaction_id  bigint PRIMARY KEY,
 	company_id           bigint NOT NULL,
-	run_id               bigint REFERENCES ar.reconcile_run,
+	run_id               bigint,
 	outcome              text NOT NULL CHECK (outcome IN ('applied', 'proposed', 'unmatched', 'ignored',
 	                                                      'return', 'returned', 'accepted', 'manual')),
 	method               text,
@@ -124,7 +126,7 @@ CREATE TABLE ar.reconcile_line (
 	flags                text[] NOT NULL DEFAULT '{}',
 	invoice_ids          bigint[] NOT NULL DEFAULT '{}',
 	allocation_ids       bigint[],
-	returned_by          bigint REFERENCES ar.bank_transaction,
+	returned_by          bigint,
 	explanation          jsonb,
 	decided_at           timestamptz NOT NULL DEFAULT now()
 );

@@ -1,0 +1,134 @@
+-- ---------------------------------------------------------------------------
+-- What a decision names: its bank line, the run that took it, the return
+-- that undid it, checked set-wise.
+--
+-- ar.reconcile() inserts a decision per line, a hundred thousand in one
+-- statement: foreign keys checked each of them three times with a query of
+-- its own (more than a second and a half in all, the largest part of its
+-- writes that the ledger does not share; doc/ledger.md).  One statement
+-- trigger locks what the statement's decisions name, as a foreign key would
+-- (KEY SHARE, in id order), and refuses one that does not exist; what the
+-- foreign keys did on the other side is done below: deleting a bank line
+-- deletes its decision (ON DELETE CASCADE before), and a bank line named as
+-- the return of a decision, or a run that took decisions, cannot be
+-- deleted nor re-keyed.  The lines ar.reconcile() decides on are locked FOR
+-- UPDATE since it loaded them.
+-- ---------------------------------------------------------------------------
+
+-- Locks the bank lines and runs named (KEY SHARE, in id order) and refuses
+-- the first, in id order, that does not exist.
+CREATE FUNCTION ar._refuse_missing_decision_references(line_ids bigint[], run_ids bigint[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off AS $$
+DECLARE
+	missing bigint;
+BEGIN
+	SELECT n.id INTO missing
+	  FROM (SELECT DISTINCT u.id FROM unnest(line_ids) u(id) WHERE u.id IS NOT NULL) n
+	  LEFT JOIN (SELECT t.id FROM ar.bank_transaction t JOIN (SELECT DISTINCT unnest(line_ids) AS id) x ON x.id = t.id
+	              ORDER BY t.id FOR KEY SHARE OF t) l ON l.id = n.id
+	 WHERE l.id IS NULL
+	 ORDER BY n.id LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'bank transaction % does not exist', missing USING ERRCODE = 'foreign_key_violation';
+	END IF;
+	SELECT n.id INTO missing
+	  FROM (SELECT DISTINCT u.id FROM unnest(run_ids) u(id) WHERE u.id IS NOT NULL) n
+	  LEFT JOIN (SELECT r.id FROM ar.reconcile_run r JOIN (SELECT DISTINCT unnest(run_ids) AS id) x ON x.id = r.id
+	              ORDER BY r.id FOR KEY SHARE OF r) l ON l.id = n.id
+	 WHERE l.id IS NULL
+	 ORDER BY n.id LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'reconcile run % does not exist', missing USING ERRCODE = 'foreign_key_violation';
+	END IF;
+END $$;
+
+-- AFTER INSERT ... FOR EACH STATEMENT on ar.reconcile_line ("added").
+CREATE FUNCTION ar._reconcile_line_added() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off AS $$
+BEGIN
+	PERFORM ar._refuse_missing_decision_references(
+		ARRAY(SELECT a.bank_transaction_id FROM added a UNION ALL
+		      SELECT a.returned_by FROM added a WHERE a.returned_by IS NOT NULL),
+		ARRAY(SELECT DISTINCT a.run_id FROM added a WHERE a.run_id IS NOT NULL));
+	RETURN NULL;
+END $$;
+
+-- BEFORE UPDATE OF bank_transaction_id, run_id, returned_by ... FOR EACH ROW
+-- on ar.reconcile_line: fires only for a statement that sets one of them.
+CREATE FUNCTION ar._reconcile_line_renamed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	PERFORM ar._refuse_missing_decision_references(ARRAY[NEW.bank_transaction_id, NEW.returned_by], ARRAY[NEW.run_id]);
+	RETURN NEW;
+END $$;
+
+-- AFTER DELETE ... FOR EACH STATEMENT on ar.bank_transaction ("gone"): the
+-- decisions on the lines go with them; a line named as the return that
+-- undid another line's decision stays.
+CREATE FUNCTION ar._bank_transaction_decisions_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	named bigint;
+BEGIN
+	DELETE FROM ar.reconcile_line r WHERE r.bank_transaction_id IN (SELECT g.id FROM gone g);
+	SELECT r.returned_by INTO named FROM ar.reconcile_line r
+	 WHERE r.returned_by IN (SELECT g.id FROM gone g) ORDER BY r.returned_by LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'bank transaction % cannot be deleted: it is the return of another line''s decision', named
+			USING ERRCODE = 'foreign_key_violation';
+	END IF;
+	RETURN NULL;
+END $$;
+
+-- AFTER DELETE ... FOR EACH STATEMENT on ar.reconcile_run ("gone").
+CREATE FUNCTION ar._reconcile_run_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	named bigint;
+BEGIN
+	SELECT g.id INTO named FROM gone g
+	 WHERE EXISTS (SELECT FROM ar.reconcile_line r WHERE r.run_id = g.id) ORDER BY g.id LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'reconcile run % cannot be deleted: its decisions name it', named
+			USING ERRCODE = 'foreign_key_violation';
+	END IF;
+	RETURN NULL;
+END $$;
+
+-- BEFORE UPDATE OF id ... FOR EACH ROW on ar.bank_transaction and
+-- ar.reconcile_run: a decision keeps naming what it named.
+CREATE FUNCTION ar._refuse_decided_rekey() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF NEW.id IS DISTINCT FROM OLD.id
+	   AND (CASE TG_TABLE_NAME
+	        WHEN 'reconcile_run' THEN EXISTS (SELECT FROM ar.reconcile_line r WHERE r.run_id = OLD.id)
+	        ELSE EXISTS (SELECT FROM ar.reconcile_line r WHERE r.bank_transaction_id = OLD.id)
+	             OR EXISTS (SELECT FROM ar.reconcile_line r WHERE r.returned_by = OLD.id) END) THEN
+		RAISE EXCEPTION 'the id of % % cannot change: decisions of ar.reconcile name it',
+			replace(TG_TABLE_NAME, '_', ' '), OLD.id
+			USING ERRCODE = 'foreign_key_violation';
+	END IF;
+	RETURN NEW;
+END $$;
+
+CREATE TRIGGER reconcile_line_added AFTER INSERT ON ar.reconcile_line
+	REFERENCING NEW TABLE AS added
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._reconcile_line_added();
+CREATE TRIGGER reconcile_line_renamed BEFORE UPDATE OF bank_transaction_id, run_id, returned_by ON ar.reconcile_line
+	FOR EACH ROW EXECUTE FUNCTION ar._reconcile_line_renamed();
+CREATE TRIGGER bank_transaction_decisions_delete AFTER DELETE ON ar.bank_transaction
+	REFERENCING OLD TABLE AS gone
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._bank_transaction_decisions_deleted();
+CREATE TRIGGER reconcile_run_decided_delete AFTER DELETE ON ar.reconcile_run
+	REFERENCING OLD TABLE AS gone
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._reconcile_run_deleted();
+CREATE TRIGGER bank_transaction_decided_rekey BEFORE UPDATE OF id ON ar.bank_transaction
+	FOR EACH ROW EXECUTE FUNCTION ar._refuse_decided_rekey();
+CREATE TRIGGER reconcile_run_decided_rekey BEFORE UPDATE OF id ON ar.reconcile_run
+	FOR EACH ROW EXECUTE FUNCTION ar._refuse_decided_rekey();
+
+REVOKE ALL ON FUNCTION ar._refuse_missing_decision_references(bigint[], bigint[]), ar._reconcile_line_added(),
+                       ar._reconcile_line_renamed(), ar._bank_transaction_decisions_deleted(),
+                       ar._reconcile_run_deleted(), ar._refuse_decided_rekey()
+	FROM PUBLIC;

@@ -1,0 +1,1 @@
+../../sql/73_reconcile_references.sql
