@@ -119,6 +119,7 @@ DECLARE
 	run_work_mem constant text := CASE WHEN pg_size_bytes(caller_work_mem) < pg_size_bytes('256MB')
 	                                   THEN '256MB' ELSE caller_work_mem END;
 	caller_enable_sort constant text := current_setting('enable_sort');
+	caller_join_collapse_limit constant text := current_setting('join_collapse_limit');
 	-- the outbox's identity, which numbers the notices of a real run
 	notice_ids constant regclass := pg_get_serial_sequence('ar.dunning_notice', 'id')::regclass;
 	through date;                   -- the last due date read: x + the lead of a level 0 (offset < 0)
@@ -306,13 +307,18 @@ BEGIN
 		$q$, w_customer, w_policy) USING x;
 	END IF;
 	-- what each account may set off on x: its open credit notes and unused
-	-- customer credit (few accounts), deducted from what its notice claims
+	-- customer credit (few accounts), deducted from what its notice claims.
+	-- Nested loops allowed here: ar.open_credits reads the few credit
+	-- notes and the allocations dated after x through their indexes (a
+	-- merge join would read the whole invoice table's primary key)
+	PERFORM set_config('enable_nestloop', 'on', true);
 	PERFORM ar._dunning_work_table(w_credit, format($w$
 	SELECT k.customer_id, k.currency, sum(k.available) AS credits
 	  FROM ar.open_credits($1) k
 	 WHERE k.customer_id IN (SELECT c.customer_id FROM pg_temp.%I c)
 	 GROUP BY k.customer_id, k.currency
 	$w$, w_customer), as_of => x);
+	PERFORM set_config('enable_nestloop', 'off', true);
 	EXECUTE format('ANALYZE pg_temp.%I', w_credit);
 	RAISE DEBUG 'run_dunning customers and credits: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
@@ -501,15 +507,20 @@ BEGIN
 	   AND (l.min_percent = 0
 	        OR ar._lines_open_from(d.lines, d.level)
 	           >= l.min_percent / 100 * ar._account_balance_on(d.customer_id, d.currency, $1))
-	   AND NOT EXISTS (SELECT 1 FROM ar.dunning_notice dn
-	                    WHERE dn.customer_id = d.customer_id AND dn.currency = d.currency AND dn.as_of = $1)
+	   %5$s
 	 ORDER BY d.customer_id, d.currency COLLATE "C") k) n
 	  JOIN ar.customer c ON c.id = n.customer_id
 	  JOIN ar.company co ON co.id = c.company_id
 	 CROSS JOIN LATERAL (SELECT CASE WHEN n.level_channel = 'email' AND coalesce(btrim(c.email), '') = '' THEN 'letter'
 	                                 WHEN n.level_channel = 'sms' AND coalesce(btrim(c.phone), '') = '' THEN 'letter'
 	                                 ELSE n.level_channel END AS channel) ch
-	$w$, notice_ids, w_acct, w_policy, w_credit), as_of => x, numbered => real_run);
+	$w$, notice_ids, w_acct, w_policy, w_credit,
+	     -- the accounts with a notice dated x (none, unless the run registry
+	     -- lost its row): read only when there are any, hashed
+	     CASE WHEN EXISTS (SELECT 1 FROM ar.dunning_notice dn WHERE dn.as_of = x)
+	          THEN 'AND (d.customer_id, d.currency) NOT IN (SELECT dn.customer_id, dn.currency
+	                                                         FROM ar.dunning_notice dn WHERE dn.as_of = $1)'
+	          ELSE '' END), as_of => x, numbered => real_run);
 	EXECUTE format('ANALYZE pg_temp.%I (customer_id, currency, policy_id, level, language, segment, channel, company_language)', w_dec);
 	EXECUTE format('SELECT sum(n.problems), min(n.first_problem) FROM pg_temp.%I n WHERE n.problems > 0', w_dec)
 		INTO problems, first_problem;
@@ -608,6 +619,7 @@ BEGIN
 	                        AND dn.status IN ('queued', 'sent') AND dn.level >= 1 AND dn.as_of < $1) rm
 	 WHERE m.mode <> 'list' AND n.level >= 1
 	$w$, w_dec, w_acct), as_of => x);
+	EXECUTE format('ANALYZE pg_temp.%I (customer_id, currency)', w_recent);
 	EXECUTE format($q$
 	DELETE FROM pg_temp.%1$I n USING pg_temp.%2$I r, pg_temp.%3$I s
 	 WHERE r.customer_id = n.customer_id AND r.currency = n.currency AND r.mode = 'exclude'
@@ -649,6 +661,8 @@ BEGIN
 	       k.credits AS credits_set_off
 	  FROM pg_temp.%1$I n
 	  JOIN pg_temp.%2$I s ON s.customer_id = n.customer_id AND s.currency = n.currency
+	  LEFT JOIN pg_temp.%4$I pv ON pv.customer_id = n.customer_id AND pv.currency = n.currency
+	  LEFT JOIN pg_temp.%5$I rc ON rc.customer_id = n.customer_id AND rc.currency = n.currency
 	  JOIN pg_temp.%3$I t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
 	                   AND t.segment = n.segment AND t.channel = n.channel AND t.company_language = n.company_language
 	  -- the company's blocks and the words of each language, once each
@@ -661,8 +675,6 @@ BEGIN
 	          FROM ar.company co CROSS JOIN (SELECT DISTINCT render_language AS language FROM pg_temp.%3$I) l
 	        OFFSET 0) co   -- (not pulled up: computed once per company and language, not per notice)
 	    ON co.id = n.company_id AND co.language = t.render_language
-	  LEFT JOIN pg_temp.%4$I pv ON pv.customer_id = n.customer_id AND pv.currency = n.currency
-	  LEFT JOIN pg_temp.%5$I rc ON rc.customer_id = n.customer_id AND rc.currency = n.currency
 	 CROSS JOIN LATERAL (SELECT co.unknown, $1 + n.delivery_days + n.reply_days AS reply_by,
 	                            -- the credits set off: at most the open amounts listed (invoices
 	                            -- never reminded before may have been left out since the decision)
@@ -721,6 +733,11 @@ BEGIN
 	PERFORM set_config('work_mem', caller_work_mem, true);
 	RETURN QUERY SELECT * FROM ar.dunning_notice WHERE false;
 	PERFORM set_config('work_mem', run_work_mem, true);
+	-- the letters' joins in the order written: the decisions with their
+	-- accounts, their earlier dates and recent invoices, then the few
+	-- templates and companies (hashed): no sort of the wide rows, no
+	-- template text carried through a sort or a hash
+	PERFORM set_config('join_collapse_limit', '1', true);
 
 	IF NOT real_run THEN
 		-- a dry run returns the notices it would queue, and stops there
@@ -734,6 +751,7 @@ BEGIN
 		$q$, render_query) USING x;
 		RAISE DEBUG 'run_dunning rendered: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 		PERFORM set_config('work_mem', caller_work_mem, true);
+		PERFORM set_config('join_collapse_limit', caller_join_collapse_limit, true);
 		RETURN;
 	END IF;
 
@@ -760,6 +778,7 @@ BEGIN
 	ELSE
 		EXECUTE render_query USING x;
 	END IF;
+	PERFORM set_config('join_collapse_limit', caller_join_collapse_limit, true);
 	EXECUTE format('SELECT count(*) FROM pg_temp.%I', w_dec) INTO queued;
 	EXECUTE format($q$
 	UPDATE ar.dunning_account a
