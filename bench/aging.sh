@@ -12,7 +12,10 @@
 # the median execution time measured inside the server (clock_timestamp()
 # around EXECUTE in PL/pgSQL, so no client round trip) is reported.
 # Targets: aging/scan <= 1.25 and aging/SQL < 1.  Exits 1 if the three
-# queries disagree or a target is missed.
+# queries disagree or a target is missed.  Then the aging query runs once
+# more, serially, in a fresh session that reports its peak memory (VmHWM,
+# the shared buffers it touched included), and a summary line gives the
+# serial aging/scan ratio and that memory (bench/README.md's table).
 #
 # Environment: AR_BENCH_PORT (default 55442), AR_BENCH_RUNS (default 5),
 # AR_BENCH_NO_BUILD=1 to use the installed extension as it is,
@@ -134,6 +137,10 @@ for workers in 0 2; do
 	results+=("$workers $(sql -F ' ' -c "SELECT string_agg(round(ms::numeric, 1)::text, ' ' ORDER BY name) FROM bench.run($workers, $RUNS)")")
 done
 
+# the peak memory of a fresh backend running the aggregate once, serially
+hwm=$(sql -c "SET max_parallel_workers_per_gather = 0" -c '\o /dev/null' \
+	-c "SELECT ar.aging(amount, due_date, DATE '$AS_OF') FROM bench_invoice" -c '\o' -c "$BENCH_HWM_SQL" | tail -1)
+
 status=0
 echo
 echo "ar.aging benchmark: $ROWS rows, $(nproc) cores, PostgreSQL $($PG_CONFIG --version | awk '{print $2}'), jit $(sql -c 'SHOW jit'), median of $RUNS runs"
@@ -149,7 +156,11 @@ for line in "${results[@]}"; do
 	[[ "$verdict" == *PASS ]] || status=1
 	if [ "$workers" = 0 ]; then setting="serial (0 workers)"; else setting="parallel ($workers workers)"; fi
 	echo "| $setting | $scan | $aging | $sqlms | $verdict |"
+	if [ "$workers" = 0 ]; then serial_ratio=$(awk -v a="$aging" -v s="$scan" 'BEGIN { printf "%.2f", a / s }'); fi
 done
+echo
+echo "peak memory of a fresh backend running ar.aging once, serially (VmHWM, shared buffers touched included): $hwm MB"
+bench_summary "aging.sh: ar.aging vs count(*), sum(amount)" "$ROWS rows" "${serial_ratio} x scan (serial)" "<= 1.25" "$hwm"
 echo
 echo "buckets as of $AS_OF (not_due d1_30 d31_60 d61_90 d91_plus total): $totals"
 if [ "$(echo "$agree" | tr -d '\n')" = tt ]; then

@@ -290,6 +290,10 @@ for line in "${results[@]}"; do
 	[[ "$verdict" == *PASS ]] || status=1
 	if [ "$workers" = 0 ]; then setting="serial (0 workers)"; else setting="parallel ($workers workers)"; fi
 	echo "| $setting | $kpis | $kpis_sql | $verdict |"
+	if [ "$workers" = 0 ]; then
+		r_kpis=$(awk -v a="$kpis" -v b="$kpis_sql" 'BEGIN { printf "%.2f", a / b }')
+		r_aging=$(awk -v a="$aging" -v b="$aging_sql" 'BEGIN { printf "%.2f", a / b }')
+	fi
 done
 echo
 echo "peak memory of a fresh backend running the query once, workers off (VmHWM: private memory and the shared buffers it touched; RssAnon: private memory left after it), MB:"
@@ -302,6 +306,11 @@ for label in "ar.kpis" "KPIs in SQL" "ar.aging_report" "aging in SQL"; do
 	echo "| $label | $hwm | $anon |"
 	i=$((i + 1))
 done
+echo
+read -r hwm_kpis _ <<<"${memory[0]}"
+read -r hwm_aging _ <<<"${memory[2]}"
+bench_summary "analytics.sh: ar.kpis vs its SQL" "$counts invoices allocations" "$r_kpis x SQL (serial)" "<= 1.0" "$hwm_kpis"
+bench_summary "analytics.sh: ar.aging_report vs its SQL" "$counts invoices allocations" "$r_aging x SQL (serial)" "<= 0.8" "$hwm_aging"
 echo
 echo "ar.kpis: receivables, DSO standard, DSO countback, CEI % = $figures"
 echo "the KPI aggregate runs as a Partial Aggregate under Gather with workers on: $([ "$parallel_plan" -gt 0 ] && echo yes || echo NO)"

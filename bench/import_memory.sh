@@ -175,5 +175,7 @@ check "lines in ar.bank_transaction ($expected_stored expected)" "$([ "$stored" 
 verdict=$(awk -v h="$csv_hwm" -v t="$TARGET_MB" -v n="$LINES" 'BEGIN {
 	printf "verdict: CSV import of %d lines peaks at %d MB (target < %d MB, ratio %.2f): %s", n, h, t, h / t, (h < t) ? "PASS" : "FAIL" }')
 echo "$verdict"
+bench_summary "import_memory.sh: ar.import_statement, CSV" "$LINES lines ($csv_mb MB)" \
+	"$(awk -v h="$csv_hwm" -v t="$TARGET_MB" 'BEGIN { printf "%.2f", h / t }') x the memory target" "< $TARGET_MB MB" "$csv_hwm"
 [[ "$verdict" == *PASS ]] || status=1
 exit $status

@@ -15,7 +15,10 @@
 # PL/pgSQL is much slower and runs AR_BENCH_PLPGSQL_RUNS times (default 1),
 # after a warm-up on 1 % of the rows.  Times are measured inside the server
 # (clock_timestamp() around EXECUTE).  Both versions must agree on every
-# row, else the script fails.  Target: C at least 10 times faster.
+# row, else the script fails.  Target: C at least 10 times faster.  Then
+# the C query runs once more in a fresh session that reports its peak
+# memory (VmHWM, the shared buffers it touched included); a summary line
+# gives the ratio and that memory (bench/README.md's table).
 #
 # Environment: AR_BENCH_PORT (default 55443), AR_BENCH_RUNS,
 # AR_BENCH_PLPGSQL_RUNS, AR_BENCH_NO_BUILD=1 to use the installed extension,
@@ -180,6 +183,9 @@ SELECT round(bench.median_ms('SELECT sum(amount) FROM bench_penalty', $RUNS)::nu
        round(bench.median_ms('$P_QUERY', $PLPGSQL_RUNS)::numeric, 1),
        ($C_QUERY) = ($P_QUERY)" | tail -1)"
 
+# the peak memory of a fresh backend running the C query once
+hwm=$(sql -c "SET max_parallel_workers_per_gather = 0" -c '\o /dev/null' -c "$C_QUERY" -c '\o' -c "$BENCH_HWM_SQL" | tail -1)
+
 ratio=$(awk -v c="$c_ms" -v p="$p_ms" 'BEGIN { printf "%.1f", p / c }')
 per_row=$(awk -v c="$c_ms" -v s="$scan_ms" -v n="$ROWS" 'BEGIN { printf "%.2f", (c - s) * 1000 / n }')
 verdict=$(awk -v r="$ratio" -v t="$TARGET" 'BEGIN { print (r >= t) ? "PASS" : "FAIL" }')
@@ -191,6 +197,9 @@ echo "| rows | scan ms | C ms | PL/pgSQL ms | C µs/row over scan | PL/pgSQL / C
 echo "|---:|---:|---:|---:|---:|---:|---|"
 echo "| $ROWS | $scan_ms | $c_ms | $p_ms | $per_row | $ratio | $verdict |"
 echo
+echo "peak memory of a fresh backend running the C query once (VmHWM, shared buffers touched included): $hwm MB"
+bench_summary "penalties.sh: ar.late_penalty (C) vs the same rules in PL/pgSQL" "$ROWS rows" \
+	"PL/pgSQL takes ${ratio} x C; C $(awk -v c="$c_ms" -v s="$scan_ms" 'BEGIN { printf "%.1f", c / s }') x the scan" ">= $TARGET (PL/pgSQL / C)" "$hwm"
 status=0
 if [ "$mismatches" = 0 ] && [ "$totals_agree" = t ]; then
 	echo "C and PL/pgSQL agree on every row: yes"

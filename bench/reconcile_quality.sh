@@ -23,6 +23,8 @@
 # Targets (issue 3): at least 97 % of the matchable lines applied, at least
 # 99.9 % of the applied ones right, no line that must stay unapplied
 # applied.  Exits 1 when a target is missed or the ledger check fails.
+# Reports the peak memory (VmHWM, the shared buffers touched included) of
+# the backends of the two runs of ar.reconcile() (memory only: no ratio).
 #
 # Environment: AR_BENCH_PORT (default 55453), AR_BENCH_NO_BUILD=1 to use the
 # installed extension as it is, AR_BENCH_KEEP=1 to keep the cluster.
@@ -47,9 +49,9 @@ sql -d bench_quality -c "CREATE EXTENSION ar_collect" -f "$(dirname "$0")/reconc
 sql -d bench_quality -At -c "SELECT count(*) FROM bench_recon.generate_ledger(customers => $CUSTOMERS, seed => $SEED)" >/dev/null
 sql -d bench_quality -At -c "SELECT count(*) FROM bench_recon.generate_lines(per_situation => $PER, unrelated => 4 * $PER, seed => $SEED + 0.01)" >/dev/null
 log "ar.reconcile(), the returns of half the collections, ar.reconcile() again"
-sql -d bench_quality -At -c "SELECT count(*) FROM ar.reconcile()" >/dev/null
+hwm1=$(sql -d bench_quality -At -c "SELECT count(*) FROM ar.reconcile()" -c "$BENCH_HWM_SQL" | tail -1)
 sql -d bench_quality -At -c "SELECT count(*) FROM bench_recon.generate_returns(seed => $SEED + 0.02)" >/dev/null
-sql -d bench_quality -At -c "SELECT count(*) FROM ar.reconcile()" >/dev/null
+hwm2=$(sql -d bench_quality -At -c "SELECT count(*) FROM ar.reconcile()" -c "$BENCH_HWM_SQL" | tail -1)
 
 echo
 echo "ar.reconcile quality: $CUSTOMERS customers, $(sql -d bench_quality -At -c "SELECT count(*) FROM bench_recon.label") labelled lines, seed $SEED"
@@ -65,6 +67,10 @@ read -r recall precision wrong_unrelated errors <<<"$(sql -d bench_quality -At -
 	         WHERE l.expect = 'none' AND r.outcome IN ('applied', 'return')),
 	       (SELECT count(*) FROM ar.check_ledger())
 	  FROM bench_recon.score() s WHERE s.situation = 'ALL'")"
+echo
+echo "peak memory of the backend of each ar.reconcile() run (VmHWM, shared buffers touched included): $hwm1 MB, then $hwm2 MB"
+bench_summary "reconcile_quality.sh: ar.reconcile() recall / precision" "$CUSTOMERS customers, $PER lines per situation" \
+	"memory only (recall $recall %, precision $precision %)" ">= 97 % / >= 99.9 %" "$((hwm1 > hwm2 ? hwm1 : hwm2))"
 echo
 verdict=$(awk -v r="$recall" -v p="$precision" -v u="$wrong_unrelated" 'BEGIN {
 	printf "matchable lines applied: %s %% (target >= 97): %s\n", r, (r >= 97 ? "PASS" : "FAIL");

@@ -20,7 +20,9 @@
 # trail is sealed at commit); ar.reconcile_run splits the C run into load,
 # match and write.  Targets (issue 3): the whole ar.reconcile() run under
 # 30 s, and at least 20 times the lines per second of the straightforward
-# SQL.  Exits 1 when a target is missed or a ledger check fails.
+# SQL.  Exits 1 when a target is missed or a ledger check fails.  Each
+# timed session ends by reading its backend's peak memory (VmHWM, shared
+# buffers touched included): that of ar.reconcile() is reported.
 #
 # Environment: AR_BENCH_PORT (default 55452), AR_BENCH_SAMPLE (200),
 # AR_BENCH_NO_BUILD=1 to use the installed extension as it is,
@@ -59,7 +61,7 @@ log "loaded in $(($(date +%s) - started)) s"
 timed() {
 	local db=$1 script=$2 t0 t1
 	t0=$(date +%s%N)
-	sql -d "$db" -c "$script" >"$WORK/$db.out"
+	sql -d "$db" -c "$script" -c "$BENCH_HWM_SQL" >"$WORK/$db.out"
 	t1=$(date +%s%N)
 	echo $(((t1 - t0) / 1000000))
 }
@@ -77,6 +79,7 @@ preview_ms=$(timed bench_c "SELECT count(*) FROM ar.reconcile_preview()")
 sql_decide_ms=$(timed bench_sql "BEGIN; SELECT bench.sql_reconcile(false); ROLLBACK;")
 log "ar.reconcile()"
 c_ms=$(timed bench_c "SELECT count(*) FROM ar.reconcile()")
+c_hwm=$(tail -1 "$WORK/bench_c.out")
 log "tuned set-based SQL"
 sql_ms=$(timed bench_sql "SELECT bench.sql_reconcile()")
 log "straightforward SQL on the first $SAMPLE lines"
@@ -120,4 +123,7 @@ verdict=$(awk -v c="$c_ms" -v n="$LINES" -v nv="$naive_ms" -v ns="$SAMPLE" -v t=
 	printf "whole run %.1f s (target < 30 s): %s\n", c / 1000, (c < 30000 ? "PASS" : "FAIL");
 	printf "throughput %.0fx the straightforward SQL (target >= 20x): %s\n", ratio, (ratio >= 20 ? "PASS" : "FAIL");
 	printf "for information: %.1fx the tuned SQL end to end, %.1fx for the decisions alone", t / c, d / p }')
+echo "peak memory of the ar.reconcile() backend (VmHWM, shared buffers touched included): $c_hwm MB"
+bench_summary "reconcile_speed.sh: ar.reconcile() vs straightforward SQL" "$LINES lines, $INVOICES invoices" \
+	"$(awk -v c="$c_ms" -v n="$LINES" -v nv="$naive_ms" -v ns="$SAMPLE" 'BEGIN { printf "%.0f", (n / c) / (ns / nv) }') x the lines/s" ">= 20 x, < 30 s" "$c_hwm"
 bench_exit "$verdict" "$errors" "after the three runs"

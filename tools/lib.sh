@@ -76,6 +76,19 @@ bench_prepare() {
 	trap '[ -n "${AR_BENCH_KEEP:-}" ] || { cluster_stop "$WORK/cluster"; rm -rf "$WORK"; }' EXIT
 }
 
+# BENCH_HWM_SQL: a query printing the peak resident memory of the backend
+# running it, in MB (VmHWM of Linux /proc/<pid>/status: what the backend
+# allocated plus the shared buffers it touched); a benchmark runs it last in
+# the session whose memory it reports.
+BENCH_HWM_SQL="SELECT round(substring(pg_read_file('/proc/' || pg_backend_pid() || '/status') FROM 'VmHWM:\\s*(\\d+) kB')::numeric / 1024)"
+
+# bench_summary WHAT SIZE RATIO TARGET PEAK_MB: a benchmark's result as one
+# row of the results table at the top of bench/README.md (benchmark, size,
+# ratio vs its baseline, target, peak memory of the backend, date).
+bench_summary() {
+	echo "summary: | $1 | $2 | $3 | $4 | $5 MB | $(date -u +%Y-%m-%d) |"
+}
+
 # bench_exit VERDICT ERRORS [WHEN]: prints a benchmark's verdict lines and
 # its ledger check (ERRORS rows of ar.check_ledger that disagree); exits 1
 # when a verdict line says FAIL or the ledger disagrees.
