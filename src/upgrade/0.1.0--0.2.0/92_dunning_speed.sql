@@ -684,8 +684,10 @@ BEGIN
 	ELSE
 		EXECUTE render_query USING x;
 	END IF;
+	-- the notices queued: the rows the INSERT wrote (RETURN QUERY sets
+	-- ROW_COUNT too), not a count of the decisions read again
+	GET DIAGNOSTICS queued = ROW_COUNT;
 	PERFORM set_config('join_collapse_limit', caller_join_collapse_limit, true);
-	EXECUTE format('SELECT count(*) FROM pg_temp.%I', w_dec) INTO queued;
 	EXECUTE format($q$
 	UPDATE ar.dunning_account a
 	   SET cycle = d.cycle, level = d.level, last_notice_id = d.id, last_notice_on = $1, changed_on = $1, updated_at = now()
