@@ -41,6 +41,7 @@ DECLARE
 	first_problem text;
 	missing record;
 	written bigint;
+	excluded bigint;                -- invoices left out on x (step C)
 	report jsonb := '{}';           -- what the run reports (ar.dunning_run.report)
 	fallbacks jsonb;
 	-- fragments of the statement of step F, chosen by the data
@@ -162,7 +163,7 @@ BEGIN
 	END IF;
 
 	-- invoices left out on x: disputed, promised, in a payment plan in force
-	PERFORM ar._dunning_work_table(w_excluded, $w$
+	excluded := ar._dunning_work_table(w_excluded, $w$
 	SELECT d.invoice_id
 	  FROM ar.dispute d
 	 WHERE (d.opened_on IS NULL OR d.opened_on <= $1)
@@ -299,8 +300,9 @@ BEGIN
 		  JOIN pg_temp.%5$I c ON c.customer_id = o.customer_id
 		 WHERE o.open_on_x > 0
 		   AND width_bucket($1 - o.due_date, c.offsets) > 0
-		   -- a filter on a hashed list keeps the account order (the ids are never NULL)
-		   AND o.id NOT IN (SELECT e.invoice_id FROM pg_temp.%6$I e)
+		   -- a filter on a hashed list keeps the account order (the ids are
+		   -- never NULL); none when no invoice is left out
+		   %6$s
 	)
 	-- per account: R, and what a notice would list (the invoices at level 1
 	-- and up, or those at level 0 when R = 0): counts and sums in one C
@@ -336,7 +338,10 @@ BEGIN
 	                                                             d.contract_rate, d.currency, false) END AS pen
 	                          FROM dunnable d ORDER BY d.customer_id, d.currency OFFSET 0) p) q
 	         GROUP BY q.customer_id, q.currency) g
-	$q$, open_on_x, later_join, since_rows, claimable, w_customer, w_excluded), as_of => x, through => through);
+	$q$, open_on_x, later_join, since_rows, claimable, w_customer,
+	     CASE WHEN excluded > 0
+	          THEN format('AND o.id NOT IN (SELECT e.invoice_id FROM pg_temp.%I e)', w_excluded) ELSE '' END),
+	   as_of => x, through => through);
 	PERFORM set_config('enable_sort', caller_enable_sort, true);
 	EXECUTE format('ANALYZE pg_temp.%I (customer_id, currency, policy_id, r)', w_acct);
 	RAISE DEBUG 'run_dunning dunnable invoices, listings and penalties: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
