@@ -309,8 +309,9 @@ done
 echo
 read -r hwm_kpis _ <<<"${memory[0]}"
 read -r hwm_aging _ <<<"${memory[2]}"
-bench_summary "analytics.sh: ar.kpis vs its SQL" "$counts invoices allocations" "$r_kpis x SQL (serial)" "<= 1.0" "$hwm_kpis"
-bench_summary "analytics.sh: ar.aging_report vs its SQL" "$counts invoices allocations" "$r_aging x SQL (serial)" "<= 0.8" "$hwm_aging"
+read -r n_invoices n_allocations <<<"$counts"
+bench_summary "analytics.sh: ar.kpis vs its SQL" "$n_invoices invoices, $n_allocations allocations" "$r_kpis x SQL (serial)" "<= 1.0" "$hwm_kpis"
+bench_summary "analytics.sh: ar.aging_report vs its SQL" "$n_invoices invoices, $n_allocations allocations" "$r_aging x SQL (serial)" "<= 0.8" "$hwm_aging"
 echo
 echo "ar.kpis: receivables, DSO standard, DSO countback, CEI % = $figures"
 echo "the KPI aggregate runs as a Partial Aggregate under Gather with workers on: $([ "$parallel_plan" -gt 0 ] && echo yes || echo NO)"
