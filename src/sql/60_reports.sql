@@ -65,8 +65,10 @@ $$;
 -- customer credit not yet used then.  Open credit notes are in the buckets
 -- (negative) and, again, in credit_notes; unapplied customer credit is in
 -- no bucket: net_balance = total - unapplied_credit is what the customer
--- owes once every credit is set off.
-CREATE FUNCTION ar.aging_report(as_of date DEFAULT current_date)
+-- owes once every credit is set off.  The full computation, from every
+-- item open on as_of; ar.aging_report answers from the dashboard summaries
+-- (86_dashboard_summary.sql) on the dates near their aging date.
+CREATE FUNCTION ar._aging_report_full(as_of date)
 RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
                not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
                currency char(3), company_id bigint, credit_notes numeric, unapplied_credit numeric,
@@ -91,6 +93,26 @@ AS $$
 	  JOIN ar.customer c ON c.id = coalesce(g.customer_id, u.customer_id)
 	 ORDER BY c.code, coalesce(g.currency, u.currency)
 $$;
+
+-- The same rows from the dashboard summaries when they are aged within 31
+-- days of as_of (today, once ar.age_summaries() runs daily), else from the
+-- full computation.
+CREATE FUNCTION ar.aging_report(as_of date DEFAULT current_date)
+RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
+               not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
+               currency char(3), company_id bigint, credit_notes numeric, unapplied_credit numeric,
+               net_balance numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+DECLARE
+	aged date := ar._summary_aged_for(as_of);
+BEGIN
+	IF aged IS NOT NULL THEN
+		RETURN QUERY SELECT * FROM ar._aging_report_summary(as_of, aged);
+	ELSE
+		RETURN QUERY SELECT * FROM ar._aging_report_full(as_of);
+	END IF;
+END $$;
 
 CREATE VIEW ar.receivables AS
 SELECT i.id AS invoice_id, i.company_id, i.customer_id, c.code AS customer_code, c.name AS customer_name,

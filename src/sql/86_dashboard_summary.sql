@@ -1,0 +1,479 @@
+-- ---------------------------------------------------------------------------
+-- Dashboard summaries (issue 17, doc/dashboards.md): the open amounts of the
+-- ledger summed per company, customer, currency and due date, maintained
+-- by statement-level triggers on ar.invoice as the ledger changes, so that
+-- ar.aging_report and the aging views answer from a few rows per customer
+-- instead of every open invoice.
+--
+--   ar.open_item_summary   today's open amounts per company, customer,
+--                          currency, due date and kind (invoice or credit
+--                          note), with the number of open items;
+--   ar.aging_summary       the same per company, customer and currency in
+--                          the five aging buckets as of one date, the
+--                          summaries' aging date (ar.summary_state), moved
+--                          forward by ar.age_summaries() (daily);
+--   ar.summary_state       that date.
+--
+-- The aging on a date near the aging date is ar.aging_summary, plus the
+-- rows of ar.open_item_summary whose bucket differs between the two dates
+-- (due dates in four windows as long as the distance between them), plus
+-- the invoices whose open amount on the date differs from today's: issued
+-- after it, with allocations dated after it, cancelled after it (the
+-- parts of ar.open_items, through the same indexes).  Equal to the cent,
+-- row for row, to the full computation (ar._aging_report_full), which
+-- answers for dates further away.
+--
+-- Every invoice change goes through ar.invoice (allocations update the
+-- open amounts there), so three triggers there keep both tables exact;
+-- they write as ar_definer (SECURITY DEFINER): no role may write the
+-- summaries, readers read them through row-level security like the ledger.
+-- They are not dumped: a restore replays the ledger through the same
+-- triggers.  ar.check_summaries() compares them with a recomputation,
+-- ar.rebuild_summaries() recomputes them.
+--
+-- src/upgrade/0.1.0--0.2.0/91_dashboard_summary.sql is this piece (a
+-- symbolic link).
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE ar.open_item_summary (
+	company_id   bigint NOT NULL REFERENCES ar.company,
+	customer_id  bigint NOT NULL,
+	currency     char(3) NOT NULL,
+	due_date     date NOT NULL,
+	credit_note  boolean NOT NULL,
+	open_amount  numeric NOT NULL,
+	items        integer NOT NULL,
+	PRIMARY KEY (company_id, customer_id, currency, due_date, credit_note)
+);
+CREATE INDEX open_item_summary_due ON ar.open_item_summary (due_date);
+COMMENT ON TABLE ar.open_item_summary IS
+'Open amounts of the ledger today (ar.invoice.open_amount, cancelled invoices none) per company, customer, currency, due date and kind: maintained by the triggers of ar.invoice, read by ar.aging_report; rows without open items are removed.';
+COMMENT ON COLUMN ar.open_item_summary.company_id IS 'Company of the invoices.';
+COMMENT ON COLUMN ar.open_item_summary.customer_id IS 'ar.customer.id';
+COMMENT ON COLUMN ar.open_item_summary.currency IS 'Currency of the invoices.';
+COMMENT ON COLUMN ar.open_item_summary.due_date IS 'Due date of the invoices.';
+COMMENT ON COLUMN ar.open_item_summary.credit_note IS 'true: credit notes (negative amounts), false: invoices.';
+COMMENT ON COLUMN ar.open_item_summary.open_amount IS 'Sum of their open amounts today.';
+COMMENT ON COLUMN ar.open_item_summary.items IS 'How many of them are open today.';
+
+CREATE TABLE ar.aging_summary (
+	company_id         bigint NOT NULL REFERENCES ar.company,
+	customer_id        bigint NOT NULL,
+	currency           char(3) NOT NULL,
+	not_due            numeric NOT NULL,
+	d1_30              numeric NOT NULL,
+	d31_60             numeric NOT NULL,
+	d61_90             numeric NOT NULL,
+	d91_plus           numeric NOT NULL,
+	credit_notes       numeric NOT NULL,
+	items              integer NOT NULL,
+	credit_note_items  integer NOT NULL,
+	PRIMARY KEY (company_id, customer_id, currency)
+);
+COMMENT ON TABLE ar.aging_summary IS
+'Open amounts of the ledger today per company, customer and currency in the aging buckets as of ar.summary_state.aged_on: maintained by the triggers of ar.invoice, re-aged by ar.age_summaries(), read by ar.aging_report.';
+COMMENT ON COLUMN ar.aging_summary.company_id IS 'Company of the invoices.';
+COMMENT ON COLUMN ar.aging_summary.customer_id IS 'ar.customer.id';
+COMMENT ON COLUMN ar.aging_summary.currency IS 'Currency of the invoices.';
+COMMENT ON COLUMN ar.aging_summary.not_due IS 'Open amount not due on the aging date.';
+COMMENT ON COLUMN ar.aging_summary.d1_30 IS 'Open amount 1 to 30 days past due on the aging date.';
+COMMENT ON COLUMN ar.aging_summary.d31_60 IS 'Open amount 31 to 60 days past due on the aging date.';
+COMMENT ON COLUMN ar.aging_summary.d61_90 IS 'Open amount 61 to 90 days past due on the aging date.';
+COMMENT ON COLUMN ar.aging_summary.d91_plus IS 'Open amount 91 days or more past due on the aging date.';
+COMMENT ON COLUMN ar.aging_summary.credit_notes IS 'Open credit notes (negative), also in the buckets.';
+COMMENT ON COLUMN ar.aging_summary.items IS 'Open invoices and credit notes.';
+COMMENT ON COLUMN ar.aging_summary.credit_note_items IS 'Of which credit notes.';
+
+CREATE TABLE ar.summary_state (
+	singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+	aged_on    date NOT NULL
+);
+INSERT INTO ar.summary_state (aged_on) VALUES (current_date);
+COMMENT ON TABLE ar.summary_state IS 'One row: the date ar.aging_summary is aged on (ar.age_summaries()).';
+COMMENT ON COLUMN ar.summary_state.singleton IS 'Always true: the table has one row.';
+COMMENT ON COLUMN ar.summary_state.aged_on IS 'ar.aging_summary holds the buckets as of this date.';
+
+-- the invoices open today and issued after a date (the aging of a date
+-- takes them out)
+CREATE INDEX invoice_open_issue ON ar.invoice (issue_date) WHERE open_amount <> 0;
+
+-- Adds per-key deltas of open amounts and open items to both summaries, in
+-- key order (concurrent writers lock the rows they share in the same
+-- order), and removes the rows left without open items.  The aging
+-- buckets are those of the aging date, read after the lock on
+-- ar.aging_summary that ar.age_summaries() waits for.
+CREATE FUNCTION ar._summary_add(k_company bigint[], k_customer bigint[], k_currency text[], k_due date[],
+                                k_credit boolean[], k_amount numeric[], k_items integer[])
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	aged date;
+	z_company bigint[];
+	z_customer bigint[];
+	z_currency text[];
+	z_due date[];
+	z_credit boolean[];
+BEGIN
+	LOCK TABLE ar.aging_summary IN ROW EXCLUSIVE MODE;
+	IF current_setting('transaction_isolation') = 'read committed' THEN
+		SELECT s.aged_on INTO aged FROM ar.summary_state s;
+	ELSE
+		-- a snapshot older than a re-aging that committed since fails here
+		SELECT s.aged_on INTO aged FROM ar.summary_state s FOR SHARE;
+	END IF;
+
+	WITH up AS (
+		INSERT INTO ar.open_item_summary AS s (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
+		SELECT d.company_id, d.customer_id, d.currency, d.due_date, d.credit_note, d.amount, d.items
+		  FROM unnest(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items)
+		       AS d(company_id, customer_id, currency, due_date, credit_note, amount, items)
+		 ORDER BY 1, 2, 3, 4, 5
+		ON CONFLICT (company_id, customer_id, currency, due_date, credit_note)
+		DO UPDATE SET open_amount = s.open_amount + EXCLUDED.open_amount, items = s.items + EXCLUDED.items
+		RETURNING s.company_id, s.customer_id, s.currency, s.due_date, s.credit_note, s.open_amount, s.items)
+	SELECT array_agg(up.company_id), array_agg(up.customer_id), array_agg(up.currency), array_agg(up.due_date),
+	       array_agg(up.credit_note)
+	  INTO z_company, z_customer, z_currency, z_due, z_credit
+	  FROM up WHERE up.items = 0 AND up.open_amount = 0;
+	IF z_company IS NOT NULL THEN
+		DELETE FROM ar.open_item_summary s
+		 USING unnest(z_company, z_customer, z_currency, z_due, z_credit) AS z(company_id, customer_id, currency, due_date, credit_note)
+		 WHERE (s.company_id, s.customer_id, s.currency, s.due_date, s.credit_note)
+		     = (z.company_id, z.customer_id, z.currency, z.due_date, z.credit_note)
+		   AND s.items = 0 AND s.open_amount = 0;
+	END IF;
+
+	WITH up AS (
+		INSERT INTO ar.aging_summary AS s (company_id, customer_id, currency, not_due, d1_30, d31_60, d61_90, d91_plus,
+		                                   credit_notes, items, credit_note_items)
+		SELECT d.company_id, d.customer_id, d.currency,
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date <= 0), 0),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 1 AND 30), 0),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 31 AND 60), 0),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 61 AND 90), 0),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date > 90), 0),
+		       coalesce(sum(d.amount) FILTER (WHERE d.credit_note), 0),
+		       sum(d.items), coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0)
+		  FROM unnest(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items)
+		       AS d(company_id, customer_id, currency, due_date, credit_note, amount, items)
+		 GROUP BY 1, 2, 3
+		 ORDER BY 1, 2, 3
+		ON CONFLICT (company_id, customer_id, currency)
+		DO UPDATE SET not_due = s.not_due + EXCLUDED.not_due, d1_30 = s.d1_30 + EXCLUDED.d1_30,
+		              d31_60 = s.d31_60 + EXCLUDED.d31_60, d61_90 = s.d61_90 + EXCLUDED.d61_90,
+		              d91_plus = s.d91_plus + EXCLUDED.d91_plus, credit_notes = s.credit_notes + EXCLUDED.credit_notes,
+		              items = s.items + EXCLUDED.items, credit_note_items = s.credit_note_items + EXCLUDED.credit_note_items
+		RETURNING s.*)
+	SELECT array_agg(up.company_id), array_agg(up.customer_id), array_agg(up.currency)
+	  INTO z_company, z_customer, z_currency
+	  FROM up
+	 WHERE up.items = 0 AND up.not_due = 0 AND up.d1_30 = 0 AND up.d31_60 = 0 AND up.d61_90 = 0
+	   AND up.d91_plus = 0 AND up.credit_notes = 0;
+	IF z_company IS NOT NULL THEN
+		DELETE FROM ar.aging_summary s
+		 USING unnest(z_company, z_customer, z_currency) AS z(company_id, customer_id, currency)
+		 WHERE (s.company_id, s.customer_id, s.currency) = (z.company_id, z.customer_id, z.currency)
+		   AND s.items = 0 AND s.not_due = 0 AND s.d1_30 = 0 AND s.d31_60 = 0 AND s.d61_90 = 0
+		   AND s.d91_plus = 0 AND s.credit_notes = 0;
+	END IF;
+END $$;
+
+-- The triggers: one call per statement (ar.reconcile updates tens of
+-- thousands of invoices at once), the changed rows summed per key first.
+-- Transition tables: new_rows (INSERT, UPDATE), old_rows (UPDATE, DELETE).
+CREATE FUNCTION ar._summary_apply() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	k_company bigint[];
+	k_customer bigint[];
+	k_currency text[];
+	k_due date[];
+	k_credit boolean[];
+	k_amount numeric[];
+	k_items integer[];
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		SELECT array_agg(d.company_id), array_agg(d.customer_id), array_agg(d.currency), array_agg(d.due_date),
+		       array_agg(d.credit_note), array_agg(d.amount), array_agg(d.items)
+		  INTO k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items
+		  FROM (SELECT n.company_id, n.customer_id, n.currency::text AS currency, n.due_date, n.amount < 0 AS credit_note,
+		               sum(n.open_amount) AS amount, count(*)::integer AS items
+		          FROM new_rows n WHERE n.open_amount <> 0
+		         GROUP BY 1, 2, 3, 4, 5) d;
+	ELSIF TG_OP = 'DELETE' THEN
+		SELECT array_agg(d.company_id), array_agg(d.customer_id), array_agg(d.currency), array_agg(d.due_date),
+		       array_agg(d.credit_note), array_agg(d.amount), array_agg(d.items)
+		  INTO k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items
+		  FROM (SELECT o.company_id, o.customer_id, o.currency::text AS currency, o.due_date, o.amount < 0 AS credit_note,
+		               -sum(o.open_amount) AS amount, -count(*)::integer AS items
+		          FROM old_rows o WHERE o.open_amount <> 0
+		         GROUP BY 1, 2, 3, 4, 5) d;
+	ELSE
+		SELECT array_agg(d.company_id), array_agg(d.customer_id), array_agg(d.currency), array_agg(d.due_date),
+		       array_agg(d.credit_note), array_agg(d.amount), array_agg(d.items)
+		  INTO k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items
+		  FROM (SELECT c.company_id, c.customer_id, c.currency, c.due_date, c.credit_note,
+		               sum(c.amount) AS amount, sum(c.items)::integer AS items
+		          FROM (SELECT n.company_id, n.customer_id, n.currency::text AS currency, n.due_date,
+		                       n.amount < 0 AS credit_note, n.open_amount AS amount, 1 AS items
+		                  FROM new_rows n WHERE n.open_amount <> 0
+		                UNION ALL
+		                SELECT o.company_id, o.customer_id, o.currency::text, o.due_date, o.amount < 0,
+		                       -o.open_amount, -1
+		                  FROM old_rows o WHERE o.open_amount <> 0) c
+		         GROUP BY 1, 2, 3, 4, 5
+		        HAVING sum(c.amount) <> 0 OR sum(c.items) <> 0) d;
+	END IF;
+	IF k_company IS NOT NULL THEN
+		PERFORM ar._summary_add(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items);
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER invoice_summary_insert AFTER INSERT ON ar.invoice
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._summary_apply();
+CREATE TRIGGER invoice_summary_update AFTER UPDATE ON ar.invoice
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._summary_apply();
+CREATE TRIGGER invoice_summary_delete AFTER DELETE ON ar.invoice
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._summary_apply();
+
+-- ------------------------------------------------------------- recomputing
+
+-- What both summaries should hold, from the ledger (ar.invoice) and the
+-- aging date given.
+CREATE FUNCTION ar._open_item_summary_expected()
+RETURNS TABLE (company_id bigint, customer_id bigint, currency char(3), due_date date, credit_note boolean,
+               open_amount numeric, items integer)
+LANGUAGE sql STABLE AS $$
+	SELECT i.company_id, i.customer_id, i.currency, i.due_date, i.amount < 0, sum(i.open_amount), count(*)::integer
+	  FROM ar.invoice i
+	 WHERE i.open_amount <> 0
+	 GROUP BY 1, 2, 3, 4, 5
+$$;
+
+CREATE FUNCTION ar._aging_summary_expected(aged date)
+RETURNS TABLE (company_id bigint, customer_id bigint, currency char(3), not_due numeric, d1_30 numeric,
+               d31_60 numeric, d61_90 numeric, d91_plus numeric, credit_notes numeric, items integer,
+               credit_note_items integer)
+LANGUAGE sql STABLE AS $$
+	SELECT d.company_id, d.customer_id, d.currency,
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date <= 0), 0),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date BETWEEN 1 AND 30), 0),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date BETWEEN 31 AND 60), 0),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date BETWEEN 61 AND 90), 0),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date > 90), 0),
+	       coalesce(sum(d.open_amount) FILTER (WHERE d.credit_note), 0),
+	       sum(d.items)::integer, coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0)::integer
+	  FROM ar.open_item_summary d
+	 GROUP BY 1, 2, 3
+$$;
+
+-- Refuses (42501, naming the company) a caller who is not an
+-- administrator of every company: the summaries are rewritten whole.
+CREATE FUNCTION ar._summary_require_admin() RETURNS void
+LANGUAGE sql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+	SELECT ar._require_company(c.id, 'admin')
+	  FROM (SELECT c.id FROM ar.company c ORDER BY c.id) c
+	 WHERE NOT (c.id = ANY ((SELECT ar._company_ids('admin'))::bigint[]))
+$$;
+
+-- Re-ages ar.aging_summary on as_of (default today): recomputed from
+-- ar.open_item_summary under a lock that waits for the transactions
+-- writing invoices and holds back new ones until it commits.  Run daily
+-- (the aging of a date far from the aging date falls back to the full
+-- computation).  Returns the number of rows written.
+CREATE FUNCTION ar.age_summaries(as_of date DEFAULT current_date) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '256MB' AS $$
+DECLARE
+	n bigint;
+BEGIN
+	PERFORM ar._summary_require_admin();
+	IF as_of IS NULL OR as_of NOT BETWEEN DATE '1900-01-01' AND DATE '2200-12-31' THEN
+		RAISE EXCEPTION 'as_of must be a date between 1900-01-01 and 2200-12-31, not %', coalesce(as_of::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	LOCK TABLE ar.aging_summary IN SHARE ROW EXCLUSIVE MODE;
+	UPDATE ar.summary_state SET aged_on = as_of;
+	DELETE FROM ar.aging_summary;
+	INSERT INTO ar.aging_summary SELECT * FROM ar._aging_summary_expected(as_of) ORDER BY 1, 2, 3;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END $$;
+
+COMMENT ON FUNCTION ar.age_summaries(date) IS
+'Re-ages the dashboard summary on as_of (default today; administrators of every company): ar.aging_summary recomputed from ar.open_item_summary, ar.summary_state.aged_on set; holds back invoice writes while it runs. Run it daily: ar.aging_report answers from the summaries for dates within 31 days of the aging date. Returns the rows written.';
+
+-- Recomputes both summaries from the ledger (ar.invoice, read under a lock
+-- that keeps invoice writes out meanwhile), aged on as_of.
+CREATE FUNCTION ar.rebuild_summaries(as_of date DEFAULT current_date) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '256MB' AS $$
+DECLARE
+	n bigint;
+BEGIN
+	PERFORM ar._summary_require_admin();
+	LOCK TABLE ar.invoice IN SHARE MODE;
+	LOCK TABLE ar.open_item_summary IN SHARE ROW EXCLUSIVE MODE;
+	DELETE FROM ar.open_item_summary;
+	INSERT INTO ar.open_item_summary SELECT * FROM ar._open_item_summary_expected() ORDER BY 1, 2, 3, 4, 5;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	PERFORM ar.age_summaries(as_of);
+	RETURN n;
+END $$;
+
+COMMENT ON FUNCTION ar.rebuild_summaries(date) IS
+'Recomputes the dashboard summaries from the ledger (administrators of every company), aged on as_of (default today); holds back invoice writes while it runs. Returns the rows of ar.open_item_summary written.';
+
+-- The rows of the summaries that differ from a recomputation: none, unless
+-- the triggers were bypassed (session_replication_role = replica, a
+-- trigger disabled).  Each company's rows as the caller sees them.
+CREATE FUNCTION ar.check_summaries()
+RETURNS TABLE (summary text, company_id bigint, customer_id bigint, currency char(3), due_date date,
+               credit_note boolean, stored numeric, expected numeric, stored_items integer, expected_items integer)
+LANGUAGE sql STABLE AS $$
+	SELECT 'open_item_summary', coalesce(s.company_id, e.company_id), coalesce(s.customer_id, e.customer_id),
+	       coalesce(s.currency, e.currency), coalesce(s.due_date, e.due_date), coalesce(s.credit_note, e.credit_note),
+	       s.open_amount, e.open_amount, s.items, e.items
+	  FROM ar.open_item_summary s
+	  FULL JOIN ar._open_item_summary_expected() e
+	         ON (e.company_id, e.customer_id, e.currency, e.due_date, e.credit_note)
+	          = (s.company_id, s.customer_id, s.currency, s.due_date, s.credit_note)
+	 WHERE s.open_amount IS DISTINCT FROM e.open_amount OR s.items IS DISTINCT FROM e.items
+	UNION ALL
+	SELECT 'aging_summary', coalesce(s.company_id, e.company_id), coalesce(s.customer_id, e.customer_id),
+	       coalesce(s.currency, e.currency), NULL, NULL,
+	       s.not_due + s.d1_30 + s.d31_60 + s.d61_90 + s.d91_plus, e.not_due + e.d1_30 + e.d31_60 + e.d61_90 + e.d91_plus,
+	       s.items, e.items
+	  FROM ar.aging_summary s
+	  FULL JOIN ar._aging_summary_expected((SELECT st.aged_on FROM ar.summary_state st)) e
+	         ON (e.company_id, e.customer_id, e.currency) = (s.company_id, s.customer_id, s.currency)
+	 WHERE (s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus, s.credit_notes, s.items, s.credit_note_items)
+	       IS DISTINCT FROM (e.not_due, e.d1_30, e.d31_60, e.d61_90, e.d91_plus, e.credit_notes, e.items, e.credit_note_items)
+	 ORDER BY 1, 2, 3, 4, 5, 6
+$$;
+
+COMMENT ON FUNCTION ar.check_summaries() IS
+'The rows of the dashboard summaries (ar.open_item_summary, ar.aging_summary) that differ from a recomputation from the ledger: none, unless their triggers were bypassed (then run ar.rebuild_summaries()). stored / expected: open amounts (aging_summary: the bucket total), items: open items.';
+
+-- ------------------------------------------------------------- reading
+
+-- ar.aging_report's rows on as_of from the summaries aged on aged
+-- (ar.aging_report chooses; any dates give the full computation's rows,
+-- the cost grows with their distance and with the movements after as_of).
+CREATE FUNCTION ar._aging_report_summary(as_of date, aged date)
+RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
+               not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
+               currency char(3), company_id bigint, credit_notes numeric, unapplied_credit numeric,
+               net_balance numeric)
+LANGUAGE sql STABLE SET jit = off
+AS $$
+	WITH moved AS (
+		-- rows of the summary whose bucket on as_of is not the one of aged:
+		-- due dates in [lo - b, hi - b) for the bucket limits b = 0, 30, 60, 90
+		SELECT d.company_id, d.customer_id, d.currency, d.open_amount AS amount,
+		       as_of - d.due_date AS days_now, aged - d.due_date AS days_then
+		  FROM ar.open_item_summary d
+		 WHERE as_of <> aged
+		   AND (   d.due_date >= least(as_of, aged) AND d.due_date < greatest(as_of, aged)
+		        OR d.due_date >= least(as_of, aged) - 30 AND d.due_date < greatest(as_of, aged) - 30
+		        OR d.due_date >= least(as_of, aged) - 60 AND d.due_date < greatest(as_of, aged) - 60
+		        OR d.due_date >= least(as_of, aged) - 90 AND d.due_date < greatest(as_of, aged) - 90)
+	), changed AS (
+		-- invoices whose open amount on as_of is not today's: issued after
+		-- as_of and open today, with allocations dated after as_of, cancelled
+		-- after as_of
+		SELECT i.company_id, i.customer_id, i.currency, i.due_date, i.amount < 0 AS credit_note,
+		       i.open_amount AS open_today,
+		       CASE WHEN i.issue_date > as_of THEN 0
+		            WHEN i.cancelled_on IS NOT NULL THEN CASE WHEN i.cancelled_on > as_of THEN i.amount ELSE 0 END
+		            ELSE i.open_amount + coalesce((SELECT sum(a.amount) FROM ar.allocation a
+		                                            WHERE a.invoice_id = i.id AND a.allocated_on > as_of), 0)
+		       END AS open_then
+		  FROM ar.invoice i
+		 WHERE i.id = ANY (ARRAY(SELECT x.id FROM ar.invoice x WHERE x.open_amount <> 0 AND x.issue_date > as_of
+		                         UNION
+		                         SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > as_of
+		                         UNION
+		                         SELECT x.id FROM ar.invoice x WHERE x.cancelled_on > as_of))
+	), parts AS (
+		SELECT s.company_id, s.customer_id, s.currency, s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus,
+		       s.credit_notes, s.items, s.credit_note_items
+		  FROM ar.aging_summary s
+		UNION ALL
+		SELECT m.company_id, m.customer_id, m.currency,
+		       CASE WHEN m.days_now <= 0 THEN m.amount ELSE 0 END - CASE WHEN m.days_then <= 0 THEN m.amount ELSE 0 END,
+		       CASE WHEN m.days_now BETWEEN 1 AND 30 THEN m.amount ELSE 0 END
+		         - CASE WHEN m.days_then BETWEEN 1 AND 30 THEN m.amount ELSE 0 END,
+		       CASE WHEN m.days_now BETWEEN 31 AND 60 THEN m.amount ELSE 0 END
+		         - CASE WHEN m.days_then BETWEEN 31 AND 60 THEN m.amount ELSE 0 END,
+		       CASE WHEN m.days_now BETWEEN 61 AND 90 THEN m.amount ELSE 0 END
+		         - CASE WHEN m.days_then BETWEEN 61 AND 90 THEN m.amount ELSE 0 END,
+		       CASE WHEN m.days_now > 90 THEN m.amount ELSE 0 END - CASE WHEN m.days_then > 90 THEN m.amount ELSE 0 END,
+		       0, 0, 0
+		  FROM moved m
+		UNION ALL
+		SELECT c.company_id, c.customer_id, c.currency,
+		       CASE WHEN as_of - c.due_date <= 0 THEN c.open_then - c.open_today ELSE 0 END,
+		       CASE WHEN as_of - c.due_date BETWEEN 1 AND 30 THEN c.open_then - c.open_today ELSE 0 END,
+		       CASE WHEN as_of - c.due_date BETWEEN 31 AND 60 THEN c.open_then - c.open_today ELSE 0 END,
+		       CASE WHEN as_of - c.due_date BETWEEN 61 AND 90 THEN c.open_then - c.open_today ELSE 0 END,
+		       CASE WHEN as_of - c.due_date > 90 THEN c.open_then - c.open_today ELSE 0 END,
+		       CASE WHEN c.credit_note THEN c.open_then - c.open_today ELSE 0 END,
+		       (c.open_then <> 0)::integer - (c.open_today <> 0)::integer,
+		       CASE WHEN c.credit_note THEN (c.open_then <> 0)::integer - (c.open_today <> 0)::integer ELSE 0 END
+		  FROM changed c
+		 WHERE c.open_then <> c.open_today
+	), g AS (
+		SELECT p.customer_id, p.currency, sum(p.not_due) AS not_due, sum(p.d1_30) AS d1_30,
+		       sum(p.d31_60) AS d31_60, sum(p.d61_90) AS d61_90, sum(p.d91_plus) AS d91_plus,
+		       sum(p.credit_notes) AS credit_notes, sum(p.credit_note_items) AS credit_note_items
+		  FROM parts p
+		 GROUP BY p.customer_id, p.currency
+		HAVING sum(p.items) > 0
+	), r AS (
+		-- the buckets at one scale, as ar.aging gives them
+		SELECT g.*, greatest(scale(g.not_due), scale(g.d1_30), scale(g.d31_60), scale(g.d61_90), scale(g.d91_plus)) AS sc
+		  FROM g
+	)
+	SELECT c.id, c.code, c.name,
+	       coalesce(round(r.not_due, r.sc), 0), coalesce(round(r.d1_30, r.sc), 0), coalesce(round(r.d31_60, r.sc), 0),
+	       coalesce(round(r.d61_90, r.sc), 0), coalesce(round(r.d91_plus, r.sc), 0),
+	       coalesce(round(r.not_due + r.d1_30 + r.d31_60 + r.d61_90 + r.d91_plus, r.sc), 0),
+	       coalesce(r.currency, u.currency), c.company_id,
+	       CASE WHEN r.credit_note_items > 0 THEN r.credit_notes ELSE 0 END, coalesce(u.available, 0),
+	       coalesce(round(r.not_due + r.d1_30 + r.d31_60 + r.d61_90 + r.d91_plus, r.sc), 0) - coalesce(u.available, 0)
+	  FROM r
+	  FULL JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
+	               FROM ar.open_credits(as_of) k
+	              WHERE k.kind = 'customer_credit'
+	              GROUP BY k.customer_id, k.currency) u
+	         ON u.customer_id = r.customer_id AND u.currency = r.currency
+	  JOIN ar.customer c ON c.id = coalesce(r.customer_id, u.customer_id)
+	 ORDER BY c.code, coalesce(r.currency, u.currency)
+$$;
+
+-- The date the summaries are aged on, when ar.aging_report may answer
+-- from them on as_of (within 31 days of it); NULL otherwise.
+CREATE FUNCTION ar._summary_aged_for(as_of date) RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT s.aged_on FROM ar.summary_state s WHERE as_of BETWEEN s.aged_on - 31 AND s.aged_on + 31
+$$;
+
+REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boolean[], numeric[], integer[]),
+                       ar._summary_apply(), ar._summary_require_admin(), ar._open_item_summary_expected(),
+                       ar._aging_summary_expected(date), ar.age_summaries(date), ar.rebuild_summaries(date),
+                       ar.check_summaries(), ar._aging_report_summary(date, date), ar._summary_aged_for(date),
+                       ar._aging_report_full(date)
+	FROM PUBLIC;
+GRANT SELECT ON ar.open_item_summary, ar.aging_summary, ar.summary_state TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar._aging_report_summary(date, date), ar._summary_aged_for(date), ar._aging_report_full(date)
+	TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar.age_summaries(date), ar.rebuild_summaries(date), ar.check_summaries(),
+                          ar._summary_require_admin(), ar._open_item_summary_expected(), ar._aging_summary_expected(date)
+	TO ar_admin;
+
+-- Filled from the ledger there is (an upgrade from 0.1.0), aged today.
+INSERT INTO ar.open_item_summary SELECT * FROM ar._open_item_summary_expected() ORDER BY 1, 2, 3, 4, 5;
+INSERT INTO ar.aging_summary SELECT * FROM ar._aging_summary_expected(current_date) ORDER BY 1, 2, 3;

@@ -1,0 +1,59 @@
+-- Issue 17 (dashboards): ar.aging_report answers from the dashboard
+-- summaries (91_dashboard_summary.sql, next) near their aging date, from the full
+-- computation (new: ar._aging_report_full) otherwise; same signature,
+-- columns and rows.  Final text (no later piece re-creates them): a copy of
+-- the definitions in src/sql/60_reports.sql.
+
+-- One row per customer and currency with open items on as_of, or with
+-- customer credit not yet used then.  Open credit notes are in the buckets
+-- (negative) and, again, in credit_notes; unapplied customer credit is in
+-- no bucket: net_balance = total - unapplied_credit is what the customer
+-- owes once every credit is set off.  The full computation, from every
+-- item open on as_of; ar.aging_report answers from the dashboard summaries
+-- (86_dashboard_summary.sql) on the dates near their aging date.
+CREATE FUNCTION ar._aging_report_full(as_of date)
+RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
+               not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
+               currency char(3), company_id bigint, credit_notes numeric, unapplied_credit numeric,
+               net_balance numeric)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT c.id, c.code, c.name,
+	       coalesce((g.buckets).not_due, 0), coalesce((g.buckets).d1_30, 0), coalesce((g.buckets).d31_60, 0),
+	       coalesce((g.buckets).d61_90, 0), coalesce((g.buckets).d91_plus, 0), coalesce((g.buckets).total, 0),
+	       coalesce(g.currency, u.currency), c.company_id,
+	       coalesce(g.credit_notes, 0), coalesce(u.available, 0),
+	       coalesce((g.buckets).total, 0) - coalesce(u.available, 0)
+	  FROM (SELECT o.customer_id, o.currency, ar.aging(o.open_amount, o.due_date, as_of) AS buckets,
+	               coalesce(sum(o.open_amount) FILTER (WHERE o.amount < 0), 0) AS credit_notes
+	          FROM ar.open_items(as_of) o
+	         GROUP BY o.customer_id, o.currency) g
+	  FULL JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
+	               FROM ar.open_credits(as_of) k
+	              WHERE k.kind = 'customer_credit'
+	              GROUP BY k.customer_id, k.currency) u
+	         ON u.customer_id = g.customer_id AND u.currency = g.currency
+	  JOIN ar.customer c ON c.id = coalesce(g.customer_id, u.customer_id)
+	 ORDER BY c.code, coalesce(g.currency, u.currency)
+$$;
+
+-- The same rows from the dashboard summaries when they are aged within 31
+-- days of as_of (today, once ar.age_summaries() runs daily), else from the
+-- full computation.
+CREATE OR REPLACE FUNCTION ar.aging_report(as_of date DEFAULT current_date)
+RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
+               not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
+               currency char(3), company_id bigint, credit_notes numeric, unapplied_credit numeric,
+               net_balance numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+AS $$
+DECLARE
+	aged date := ar._summary_aged_for(as_of);
+BEGIN
+	IF aged IS NOT NULL THEN
+		RETURN QUERY SELECT * FROM ar._aging_report_summary(as_of, aged);
+	ELSE
+		RETURN QUERY SELECT * FROM ar._aging_report_full(as_of);
+	END IF;
+END $$;
+

@@ -1,0 +1,1 @@
+../../sql/86_dashboard_summary.sql
