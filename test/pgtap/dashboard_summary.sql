@@ -1,0 +1,228 @@
+-- pgTAP: the dashboard summaries (issue 17, doc/dashboards.md).
+-- ar.open_item_summary and ar.aging_summary follow every ledger change
+-- (invoices and credit notes issued, corrected, cancelled, deleted;
+-- payments, bank and credit allocations, back-dated ones, credit notes
+-- set off, write-offs and their reversal; one statement changing many
+-- invoices), and ar.aging_report, which answers from them near their aging
+-- date, returns exactly the rows of the full computation
+-- (ar._aging_report_full), to the cent and in text, on every date around
+-- today, for summaries aged on other dates, and on every date of the
+-- ledger through the summary path forced; as a reader of one company too.
+-- Nobody writes the summaries directly; removing a trigger shows.
+BEGIN;
+CREATE EXTENSION ar_collect;
+SELECT plan(26);
+
+-- Rows of one and not of the other, as text (the scale of each amount
+-- counts), with multiplicity, both ways.
+CREATE FUNCTION pg_temp.diff(q1 text, q2 text) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+	n bigint;
+	m bigint;
+BEGIN
+	EXECUTE format('SELECT count(*) FROM (SELECT r::text FROM (%s) r EXCEPT ALL SELECT r::text FROM (%s) r) x', q1, q2) INTO n;
+	EXECUTE format('SELECT count(*) FROM (SELECT r::text FROM (%s) r EXCEPT ALL SELECT r::text FROM (%s) r) x', q2, q1) INTO m;
+	RETURN n + m;
+END $$;
+CREATE FUNCTION pg_temp.report_diff(d date) RETURNS bigint LANGUAGE sql AS $$
+	SELECT pg_temp.diff(format('SELECT * FROM ar.aging_report(%L)', d), format('SELECT * FROM ar._aging_report_full(%L)', d))
+$$;
+-- the summary path forced, summaries aged on aged
+CREATE FUNCTION pg_temp.summary_diff(d date, aged date) RETURNS bigint LANGUAGE sql AS $$
+	SELECT pg_temp.diff(format('SELECT * FROM ar._aging_report_summary(%L, %L)', d, aged),
+	                    format('SELECT * FROM ar._aging_report_full(%L)', d))
+$$;
+
+-- ------------------------------------------------------ a random ledger
+-- Two companies, three currencies, over the 540 days up to 40 days from
+-- today: invoices and credit notes, payments (whole, partial, in two parts,
+-- dated before the invoice too), bank allocations, credit notes set off,
+-- customer credit spent, write-offs and reversals, cancellations.
+INSERT INTO ar.company (code, name) VALUES ('DS_B', 'Company B');
+SELECT setseed(0.29);
+DO $$
+DECLARE
+	co bigint;
+	c bigint;
+	i integer;
+	inv ar.invoice;
+	cn ar.invoice;
+	d date;
+	t bigint;
+	amt numeric;
+	w bigint;
+	base constant date := current_date - 500;
+BEGIN
+	FOR co, c IN INSERT INTO ar.customer (company_id, code, name)
+	             SELECT CASE WHEN g % 3 = 0 THEN (SELECT id FROM ar.company WHERE code = 'DS_B') ELSE ar.default_company() END,
+	                    'DS' || g, 'Dashboard ' || g
+	               FROM generate_series(1, 16) g
+	             RETURNING company_id, id LOOP
+		FOR i IN 1 .. 18 LOOP
+			d := base + (random() * 540)::int;
+			INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount, currency)
+			VALUES (co, c, 'DS' || c || '-' || i, d, d + (random() * 75)::int,
+			        CASE WHEN random() < 0.2 THEN -1 ELSE 1 END * round((1 + random() * 3000)::numeric, 2),
+			        CASE WHEN random() < 0.15 THEN 'USD' WHEN random() < 0.1 THEN 'CHF' ELSE 'EUR' END);
+		END LOOP;
+		FOR inv IN SELECT * FROM ar.invoice WHERE customer_id = c ORDER BY id LOOP
+			SELECT * INTO inv FROM ar.invoice x WHERE x.id = inv.id;
+			d := inv.issue_date + (random() * 150)::int - 10;
+			CASE (random() * 9)::int
+			WHEN 0 THEN
+				IF inv.open_amount = inv.amount THEN PERFORM ar.cancel_invoice(inv.id, d); END IF;
+			WHEN 1 THEN
+				IF inv.amount > 0 THEN PERFORM ar.record_payment(inv.number, round(inv.amount * (0.3 + random())::numeric, 2), d, 'transfer'); END IF;
+			WHEN 2 THEN
+				INSERT INTO ar.bank_transaction (company_id, booking_date, amount, currency) VALUES (co, d, inv.amount, inv.currency) RETURNING id INTO t;
+				amt := round(inv.amount * random()::numeric, 2);
+				IF amt <> 0 THEN
+					INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method)
+					VALUES (co, inv.id, t, amt, d, 'reference');
+				END IF;
+			WHEN 3 THEN PERFORM ar.write_off_invoice(inv.id, 'random', d);
+			WHEN 4 THEN
+				SELECT * INTO cn FROM ar.invoice x
+				 WHERE x.customer_id = c AND x.currency = inv.currency AND x.open_amount < 0 AND x.id <> inv.id ORDER BY x.id LIMIT 1;
+				IF FOUND AND inv.amount > 0 AND inv.open_amount > 0 THEN PERFORM ar.apply_credit_note(cn.id, inv.id, NULL, d); END IF;
+			WHEN 5 THEN
+				IF inv.amount > 0 THEN
+					PERFORM ar.record_payment(inv.number, round(inv.amount / 3, 2), d, 'transfer');
+					PERFORM ar.record_payment(inv.number, inv.amount, d + (random() * 90)::int, 'transfer');
+				END IF;
+			WHEN 6 THEN
+				IF inv.amount > 0 AND inv.open_amount > 0 THEN
+					w := ar.write_off_invoice(inv.id, 'random', d);
+					IF w IS NOT NULL AND random() < 0.5 THEN PERFORM ar.reverse_write_off(w, 'random reversal'); END IF;
+				END IF;
+			ELSE NULL;
+			END CASE;
+		END LOOP;
+		INSERT INTO ar.customer_credit (company_id, customer_id, amount, source, created_on, currency)
+		VALUES (co, c, round((1 + random() * 500)::numeric, 2), 'manual', base + (random() * 540)::int, 'EUR');
+		PERFORM ar.apply_customer_credit(c, base + (random() * 540)::int);
+		PERFORM ar.apply_open_credits(c, base + 150 + (random() * 390)::int);
+	END LOOP;
+END $$;
+
+-- one statement allocating to many invoices of many keys (as ar.reconcile
+-- does), one correcting amounts and due dates (keys move), one deleting
+-- invoices never paid
+INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method)
+SELECT i.company_id, i.id, round(i.open_amount / 2, 2), current_date - (i.id % 20)::integer, 'manual'
+  FROM ar.invoice i WHERE i.open_amount > 1 AND i.id % 4 = 0;
+UPDATE ar.invoice i SET amount = i.amount + 10, due_date = i.due_date + 7
+ WHERE i.id % 5 = 1 AND i.amount > 0 AND i.cancelled_on IS NULL;
+DELETE FROM ar.invoice i
+ WHERE i.id % 11 = 2 AND i.open_amount = i.amount AND i.cancelled_on IS NULL
+   AND NOT EXISTS (SELECT FROM ar.allocation a WHERE a.invoice_id = i.id)
+   AND NOT EXISTS (SELECT FROM ar.customer_credit k WHERE k.invoice_id = i.id);
+
+SELECT ok((SELECT count(*) FROM ar.invoice WHERE cancelled_on IS NOT NULL) >= 5
+          AND (SELECT count(*) FROM ar.invoice WHERE cancelled_on > current_date - 60) >= 1
+          AND (SELECT count(*) FROM ar.invoice WHERE amount < 0 AND open_amount < 0) >= 10
+          AND (SELECT count(DISTINCT currency) FROM ar.invoice) = 3
+          AND (SELECT count(DISTINCT company_id) FROM ar.invoice) = 2
+          AND (SELECT count(*) FROM ar.allocation WHERE customer_credit_id IS NOT NULL) >= 5
+          AND (SELECT count(*) FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id WHERE a.allocated_on < i.issue_date) >= 5
+          AND (SELECT count(*) FROM ar.allocation WHERE allocated_on > current_date) >= 5
+          AND (SELECT count(*) FROM ar.invoice WHERE issue_date > current_date AND open_amount <> 0) >= 5
+          AND (SELECT count(*) FROM ar.write_off_reversal) >= 3
+          AND (SELECT count(*) FROM ar.invoice WHERE open_amount <> 0) >= 60,
+	'the random ledger has cancellations, open credit notes, three currencies, two companies, customer credit spent, back-dated and future allocations, invoices issued after today and reversed write-offs');
+
+SELECT is((SELECT count(*) FROM ar.check_summaries()), 0::bigint, 'the summaries equal their recomputation from the ledger');
+SELECT is((SELECT sum(open_amount) FROM ar.open_item_summary), (SELECT sum(open_amount) FROM ar.invoice),
+	'ar.open_item_summary holds every open amount');
+SELECT is((SELECT sum(items) FROM ar.aging_summary), (SELECT count(*)::bigint FROM ar.invoice WHERE open_amount <> 0),
+	'ar.aging_summary counts every open item');
+SELECT is((SELECT count(*) FROM ar.open_item_summary WHERE items = 0), 0::bigint, 'no summary row without open items is kept');
+SELECT is((SELECT aged_on FROM ar.summary_state), current_date, 'the summaries are aged today');
+
+-- ----------------------------------------------- the report on many dates
+CREATE TEMP TABLE near AS SELECT (current_date + g)::date AS d FROM generate_series(-40, 40) g;
+CREATE TEMP TABLE dates AS
+SELECT DISTINCT d::date AS d FROM (
+	SELECT current_date - 520 + 9 * g AS d FROM generate_series(0, 70) g
+	UNION ALL SELECT cancelled_on FROM ar.invoice WHERE cancelled_on IS NOT NULL
+	UNION ALL SELECT cancelled_on - 1 FROM ar.invoice WHERE cancelled_on IS NOT NULL
+	UNION ALL SELECT allocated_on FROM ar.allocation WHERE id % 5 = 0
+	UNION ALL SELECT allocated_on - 1 FROM ar.allocation WHERE id % 5 = 0
+	UNION ALL SELECT d FROM near
+	UNION ALL SELECT DATE '2100-01-01') x;
+
+SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d) FROM near WHERE pg_temp.report_diff(d) <> 0), NULL,
+	'ar.aging_report = the full computation, row for row and in text, on every day from 40 days before to 40 after today');
+SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d) FROM dates WHERE pg_temp.summary_diff(d, current_date) <> 0), NULL,
+	'the summary path = the full computation on every date of the ledger (forced, far dates too)');
+SELECT ok((SELECT count(*) FROM near x WHERE (SELECT count(*) FROM ar._aging_report_full(x.d)) > 0) = 81
+          AND (SELECT count(*) FROM near x WHERE EXISTS (SELECT FROM ar._aging_report_full(x.d) r WHERE r.unapplied_credit > 0)) >= 20
+          AND (SELECT count(*) FROM near x WHERE EXISTS (SELECT FROM ar._aging_report_full(x.d) r WHERE r.credit_notes < 0)) >= 20
+          AND (SELECT count(*) FROM near x WHERE EXISTS (SELECT FROM ar._aging_report_full(x.d) r
+                                                          WHERE r.d1_30 <> 0 AND r.d31_60 <> 0 AND r.d91_plus <> 0)) >= 20,
+	'the comparisons are not of empty sets: open items in several buckets, unapplied credit and open credit notes');
+SELECT results_eq($$SELECT customer_code, currency FROM ar.aging_report(current_date)$$,
+                  $$SELECT customer_code, currency FROM ar._aging_report_full(current_date)$$,
+	'the report keeps its order (customer code, currency)');
+SELECT is(pg_temp.diff('SELECT * FROM ar.aging_by_customer', 'SELECT * FROM ar._aging_report_full(current_date)'), 0::bigint,
+	'ar.aging_by_customer = the full computation today');
+SELECT is(pg_temp.diff('SELECT * FROM ar.aging_by_bucket',
+                       $$SELECT b.bucket, b.ord, r.currency,
+                                sum(CASE b.bucket WHEN 'not_due' THEN r.not_due WHEN 'd1_30' THEN r.d1_30 WHEN 'd31_60' THEN r.d31_60
+                                                  WHEN 'd61_90' THEN r.d61_90 ELSE r.d91_plus END)
+                           FROM ar._aging_report_full(current_date) r
+                          CROSS JOIN (VALUES ('not_due', 1), ('d1_30', 2), ('d31_60', 3), ('d61_90', 4), ('d91_plus', 5)) b(bucket, ord)
+                          GROUP BY b.bucket, b.ord, r.currency$$), 0::bigint,
+	'ar.aging_by_bucket = its definition over the full computation');
+SELECT ok(pg_get_functiondef('ar.aging_report(date)'::regprocedure) ~ '_aging_report_summary'
+          AND ar._summary_aged_for(current_date) = current_date AND ar._summary_aged_for(current_date - 32) IS NULL,
+	'today the report answers from the summaries, 32 days back from the full computation');
+
+-- summaries aged on another date (a day without ar.age_summaries), then
+-- again today
+SELECT ok(ar.age_summaries(current_date - 12) > 0, 'ar.age_summaries re-ages the summaries on another date');
+SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d) FROM near WHERE pg_temp.report_diff(d) <> 0), NULL,
+	'aged 12 days ago: ar.aging_report = the full computation on every day around today');
+SELECT is((SELECT count(*) FROM ar.check_summaries()), 0::bigint, 'and the summaries equal their recomputation');
+SELECT ok(ar.age_summaries() > 0, 'aged today again');
+SELECT is((SELECT aged_on FROM ar.summary_state), current_date, 'ar.summary_state holds the aging date');
+
+-- ------------------------------------------------ a reader of one company
+CREATE ROLE ds_read_b IN ROLE ar_reader;
+CREATE ROLE ds_admin_b IN ROLE ar_admin;
+SELECT ar.grant_company_access('ds_read_b', 'DS_B', 'reader');
+SELECT ar.grant_company_access('ds_admin_b', 'DS_B', 'admin');
+GRANT EXECUTE ON FUNCTION pg_temp.diff(text, text), pg_temp.report_diff(date) TO ds_read_b, ds_admin_b;
+GRANT SELECT ON near TO ds_read_b;
+SET LOCAL ROLE ds_read_b;
+SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d) FROM near WHERE d::text LIKE '%5' AND pg_temp.report_diff(d) <> 0), NULL,
+	'as a reader of company B: the same rows as the full computation (row-level security)');
+SELECT ok((SELECT count(*) FROM ar.aging_report()) > 0
+          AND (SELECT count(*) FROM ar.aging_report() WHERE company_id <> (SELECT id FROM ar.company WHERE code = 'DS_B')) = 0
+          AND (SELECT count(*) FROM ar.open_item_summary) > 0
+          AND (SELECT count(*) FROM ar.open_item_summary WHERE company_id <> (SELECT id FROM ar.company WHERE code = 'DS_B')) = 0,
+	'and only company B''s, in the report and in the summaries');
+SELECT throws_ok($$UPDATE ar.aging_summary SET d91_plus = 0$$, '42501', NULL, 'a reader cannot write the summaries');
+RESET ROLE;
+SET LOCAL ROLE ds_admin_b;
+SELECT throws_ok($$INSERT INTO ar.open_item_summary VALUES ((SELECT id FROM ar.company WHERE code = 'DS_B'), 1, 'EUR', current_date, false, 1, 1)$$,
+	'42501', NULL, 'nor an administrator: no role writes the summaries but their triggers');
+SELECT throws_ok($$SELECT ar.rebuild_summaries()$$, '42501', NULL,
+	'an administrator of one company out of two cannot rebuild the summaries of both');
+RESET ROLE;
+
+-- ------------------------------------------------ bypassed triggers show
+ALTER TABLE ar.invoice DISABLE TRIGGER invoice_summary_update;
+DO $$ BEGIN
+	PERFORM ar.record_payment(number, open_amount, current_date, 'transfer')
+	   FROM ar.invoice WHERE open_amount > 0 AND company_id = ar.default_company() ORDER BY id LIMIT 3;
+END $$;
+ALTER TABLE ar.invoice ENABLE TRIGGER invoice_summary_update;
+SELECT ok((SELECT count(*) FROM ar.check_summaries()) > 0 AND pg_temp.report_diff(current_date) > 0,
+	'without the update trigger, payments leave the summaries and the report wrong, and ar.check_summaries() tells');
+SELECT ok(ar.rebuild_summaries() > 0, 'ar.rebuild_summaries() recomputes them');
+SELECT ok((SELECT count(*) FROM ar.check_summaries()) = 0 AND pg_temp.report_diff(current_date) = 0,
+	'and puts them right');
+
+SELECT * FROM finish();
+ROLLBACK;
