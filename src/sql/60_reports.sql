@@ -104,11 +104,9 @@ RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
                net_balance numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-DECLARE
-	aged date := ar._summary_aged_for(as_of);
 BEGIN
-	IF aged IS NOT NULL THEN
-		RETURN QUERY SELECT * FROM ar._aging_report_summary(as_of, aged);
+	IF ar._summary_serves(as_of) THEN
+		RETURN QUERY SELECT * FROM ar._aging_report_summary(as_of);
 	ELSE
 		RETURN QUERY SELECT * FROM ar._aging_report_full(as_of);
 	END IF;

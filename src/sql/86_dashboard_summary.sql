@@ -359,27 +359,29 @@ COMMENT ON FUNCTION ar.check_summaries() IS
 
 -- ------------------------------------------------------------- reading
 
--- ar.aging_report's rows on as_of from the summaries aged on aged
--- (ar.aging_report chooses; any dates give the full computation's rows,
--- the cost grows with their distance and with the movements after as_of).
-CREATE FUNCTION ar._aging_report_summary(as_of date, aged date)
+-- ar.aging_report's rows on as_of from the summaries (ar.aging_report
+-- chooses; any date gives the full computation's rows, the cost grows with
+-- its distance from the aging date and with the movements after it).
+CREATE FUNCTION ar._aging_report_summary(as_of date)
 RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
                not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
                currency char(3), company_id bigint, credit_notes numeric, unapplied_credit numeric,
                net_balance numeric)
 LANGUAGE sql STABLE SET jit = off
 AS $$
-	WITH moved AS (
+	WITH st AS (
+		SELECT s.aged_on AS aged FROM ar.summary_state s
+	), moved AS (
 		-- rows of the summary whose bucket on as_of is not the one of aged:
 		-- due dates in [lo - b, hi - b) for the bucket limits b = 0, 30, 60, 90
 		SELECT d.company_id, d.customer_id, d.currency, d.open_amount AS amount,
-		       as_of - d.due_date AS days_now, aged - d.due_date AS days_then
-		  FROM ar.open_item_summary d
-		 WHERE as_of <> aged
-		   AND (   d.due_date >= least(as_of, aged) AND d.due_date < greatest(as_of, aged)
-		        OR d.due_date >= least(as_of, aged) - 30 AND d.due_date < greatest(as_of, aged) - 30
-		        OR d.due_date >= least(as_of, aged) - 60 AND d.due_date < greatest(as_of, aged) - 60
-		        OR d.due_date >= least(as_of, aged) - 90 AND d.due_date < greatest(as_of, aged) - 90)
+		       as_of - d.due_date AS days_now, st.aged - d.due_date AS days_then
+		  FROM st
+		  JOIN ar.open_item_summary d
+		    ON (   d.due_date >= least(as_of, st.aged) AND d.due_date < greatest(as_of, st.aged)
+		        OR d.due_date >= least(as_of, st.aged) - 30 AND d.due_date < greatest(as_of, st.aged) - 30
+		        OR d.due_date >= least(as_of, st.aged) - 60 AND d.due_date < greatest(as_of, st.aged) - 60
+		        OR d.due_date >= least(as_of, st.aged) - 90 AND d.due_date < greatest(as_of, st.aged) - 90)
 	), changed AS (
 		-- invoices whose open amount on as_of is not today's: issued after
 		-- as_of and open today, with allocations dated after as_of, cancelled
@@ -454,21 +456,21 @@ AS $$
 	 ORDER BY c.code, coalesce(r.currency, u.currency)
 $$;
 
--- The date the summaries are aged on, when ar.aging_report may answer
--- from them on as_of (within 31 days of it); NULL otherwise.
-CREATE FUNCTION ar._summary_aged_for(as_of date) RETURNS date
+-- Whether ar.aging_report answers from the summaries on as_of: within 31
+-- days of their aging date.
+CREATE FUNCTION ar._summary_serves(as_of date) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-	SELECT s.aged_on FROM ar.summary_state s WHERE as_of BETWEEN s.aged_on - 31 AND s.aged_on + 31
+	SELECT coalesce((SELECT as_of BETWEEN s.aged_on - 31 AND s.aged_on + 31 FROM ar.summary_state s), false)
 $$;
 
 REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boolean[], numeric[], integer[]),
                        ar._summary_apply(), ar._summary_require_admin(), ar._open_item_summary_expected(),
                        ar._aging_summary_expected(date), ar.age_summaries(date), ar.rebuild_summaries(date),
-                       ar.check_summaries(), ar._aging_report_summary(date, date), ar._summary_aged_for(date),
+                       ar.check_summaries(), ar._aging_report_summary(date), ar._summary_serves(date),
                        ar._aging_report_full(date)
 	FROM PUBLIC;
 GRANT SELECT ON ar.open_item_summary, ar.aging_summary, ar.summary_state TO ar_reader;
-GRANT EXECUTE ON FUNCTION ar._aging_report_summary(date, date), ar._summary_aged_for(date), ar._aging_report_full(date)
+GRANT EXECUTE ON FUNCTION ar._aging_report_summary(date), ar._summary_serves(date), ar._aging_report_full(date)
 	TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar.age_summaries(date), ar.rebuild_summaries(date), ar.check_summaries(),
                           ar._summary_require_admin(), ar._open_item_summary_expected(), ar._aging_summary_expected(date)

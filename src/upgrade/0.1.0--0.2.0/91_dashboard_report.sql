@@ -1,6 +1,6 @@
 -- Issue 17 (dashboards): ar.aging_report answers from the dashboard
--- summaries (91_dashboard_summary.sql, next) near their aging date, from the full
--- computation (new: ar._aging_report_full) otherwise; same signature,
+-- summaries (91_dashboard_summary.sql, next) near their aging date, from the
+-- full computation (new: ar._aging_report_full) otherwise; same signature,
 -- columns and rows.  Final text (no later piece re-creates them): a copy of
 -- the definitions in src/sql/60_reports.sql.
 
@@ -47,13 +47,10 @@ RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
                net_balance numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 AS $$
-DECLARE
-	aged date := ar._summary_aged_for(as_of);
 BEGIN
-	IF aged IS NOT NULL THEN
-		RETURN QUERY SELECT * FROM ar._aging_report_summary(as_of, aged);
+	IF ar._summary_serves(as_of) THEN
+		RETURN QUERY SELECT * FROM ar._aging_report_summary(as_of);
 	ELSE
 		RETURN QUERY SELECT * FROM ar._aging_report_full(as_of);
 	END IF;
 END $$;
-
