@@ -362,78 +362,89 @@ COMMENT ON FUNCTION ar.check_summaries() IS
 -- ar.aging_report's rows on as_of from the summaries (ar.aging_report
 -- chooses; any date gives the full computation's rows, the cost grows with
 -- its distance from the aging date and with the movements after it).
+-- Planned for the dates given (EXECUTE): the windows of due dates read
+-- through open_item_summary_due, the movements through the ledger's
+-- indexes.  No JIT: compiling costs more than these plans run.
 CREATE FUNCTION ar._aging_report_summary(as_of date)
 RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
                not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
                currency char(3), company_id bigint, credit_notes numeric, unapplied_credit numeric,
                net_balance numeric)
-LANGUAGE sql STABLE SET jit = off
-AS $$
-	WITH st AS (
-		SELECT s.aged_on AS aged FROM ar.summary_state s
-	), moved AS (
-		-- rows of the summary whose bucket on as_of is not the one of aged:
+LANGUAGE plpgsql STABLE SET jit = off
+AS $f$
+DECLARE
+	aged date := (SELECT s.aged_on FROM ar.summary_state s);
+BEGIN
+	RETURN QUERY EXECUTE $q$
+	WITH moved AS (
+		-- rows of the summary whose bucket on $1 is not the one of aged:
 		-- due dates in [lo - b, hi - b) for the bucket limits b = 0, 30, 60, 90
 		SELECT d.company_id, d.customer_id, d.currency, d.open_amount AS amount,
-		       as_of - d.due_date AS days_now, st.aged - d.due_date AS days_then
-		  FROM st
-		  JOIN ar.open_item_summary d
-		    ON (   d.due_date >= least(as_of, st.aged) AND d.due_date < greatest(as_of, st.aged)
-		        OR d.due_date >= least(as_of, st.aged) - 30 AND d.due_date < greatest(as_of, st.aged) - 30
-		        OR d.due_date >= least(as_of, st.aged) - 60 AND d.due_date < greatest(as_of, st.aged) - 60
-		        OR d.due_date >= least(as_of, st.aged) - 90 AND d.due_date < greatest(as_of, st.aged) - 90)
+		       $1 - d.due_date AS days_now, $2 - d.due_date AS days_then
+		  FROM ar.open_item_summary d
+		 WHERE $1 <> $2
+		   AND (   d.due_date >= least($1, $2) AND d.due_date < greatest($1, $2)
+		        OR d.due_date >= least($1, $2) - 30 AND d.due_date < greatest($1, $2) - 30
+		        OR d.due_date >= least($1, $2) - 60 AND d.due_date < greatest($1, $2) - 60
+		        OR d.due_date >= least($1, $2) - 90 AND d.due_date < greatest($1, $2) - 90)
 	), changed AS (
-		-- invoices whose open amount on as_of is not today's: issued after
-		-- as_of and open today, with allocations dated after as_of, cancelled
-		-- after as_of
+		-- invoices whose open amount on $1 is not today's: issued after
+		-- $1 and open today, with allocations dated after $1, cancelled
+		-- after $1
 		SELECT i.company_id, i.customer_id, i.currency, i.due_date, i.amount < 0 AS credit_note,
 		       i.open_amount AS open_today,
-		       CASE WHEN i.issue_date > as_of THEN 0
-		            WHEN i.cancelled_on IS NOT NULL THEN CASE WHEN i.cancelled_on > as_of THEN i.amount ELSE 0 END
+		       CASE WHEN i.issue_date > $1 THEN 0
+		            WHEN i.cancelled_on IS NOT NULL THEN CASE WHEN i.cancelled_on > $1 THEN i.amount ELSE 0 END
 		            ELSE i.open_amount + coalesce((SELECT sum(a.amount) FROM ar.allocation a
-		                                            WHERE a.invoice_id = i.id AND a.allocated_on > as_of), 0)
+		                                            WHERE a.invoice_id = i.id AND a.allocated_on > $1), 0)
 		       END AS open_then
 		  FROM ar.invoice i
-		 WHERE i.id = ANY (ARRAY(SELECT x.id FROM ar.invoice x WHERE x.open_amount <> 0 AND x.issue_date > as_of
+		 WHERE i.id = ANY (ARRAY(SELECT x.id FROM ar.invoice x WHERE x.open_amount <> 0 AND x.issue_date > $1
 		                         UNION
-		                         SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > as_of
+		                         SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > $1
 		                         UNION
-		                         SELECT x.id FROM ar.invoice x WHERE x.cancelled_on > as_of))
-	), parts AS (
-		SELECT s.company_id, s.customer_id, s.currency, s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus,
-		       s.credit_notes, s.items, s.credit_note_items
-		  FROM ar.aging_summary s
-		UNION ALL
-		SELECT m.company_id, m.customer_id, m.currency,
-		       CASE WHEN m.days_now <= 0 THEN m.amount ELSE 0 END - CASE WHEN m.days_then <= 0 THEN m.amount ELSE 0 END,
+		                         SELECT x.id FROM ar.invoice x WHERE x.cancelled_on > $1))
+	), corr AS (
+		SELECT m.customer_id, m.currency,
+		       CASE WHEN m.days_now <= 0 THEN m.amount ELSE 0 END - CASE WHEN m.days_then <= 0 THEN m.amount ELSE 0 END AS not_due,
 		       CASE WHEN m.days_now BETWEEN 1 AND 30 THEN m.amount ELSE 0 END
-		         - CASE WHEN m.days_then BETWEEN 1 AND 30 THEN m.amount ELSE 0 END,
+		         - CASE WHEN m.days_then BETWEEN 1 AND 30 THEN m.amount ELSE 0 END AS d1_30,
 		       CASE WHEN m.days_now BETWEEN 31 AND 60 THEN m.amount ELSE 0 END
-		         - CASE WHEN m.days_then BETWEEN 31 AND 60 THEN m.amount ELSE 0 END,
+		         - CASE WHEN m.days_then BETWEEN 31 AND 60 THEN m.amount ELSE 0 END AS d31_60,
 		       CASE WHEN m.days_now BETWEEN 61 AND 90 THEN m.amount ELSE 0 END
-		         - CASE WHEN m.days_then BETWEEN 61 AND 90 THEN m.amount ELSE 0 END,
-		       CASE WHEN m.days_now > 90 THEN m.amount ELSE 0 END - CASE WHEN m.days_then > 90 THEN m.amount ELSE 0 END,
-		       0, 0, 0
+		         - CASE WHEN m.days_then BETWEEN 61 AND 90 THEN m.amount ELSE 0 END AS d61_90,
+		       CASE WHEN m.days_now > 90 THEN m.amount ELSE 0 END - CASE WHEN m.days_then > 90 THEN m.amount ELSE 0 END AS d91_plus,
+		       0 AS credit_notes, 0 AS items, 0 AS credit_note_items
 		  FROM moved m
 		UNION ALL
-		SELECT c.company_id, c.customer_id, c.currency,
-		       CASE WHEN as_of - c.due_date <= 0 THEN c.open_then - c.open_today ELSE 0 END,
-		       CASE WHEN as_of - c.due_date BETWEEN 1 AND 30 THEN c.open_then - c.open_today ELSE 0 END,
-		       CASE WHEN as_of - c.due_date BETWEEN 31 AND 60 THEN c.open_then - c.open_today ELSE 0 END,
-		       CASE WHEN as_of - c.due_date BETWEEN 61 AND 90 THEN c.open_then - c.open_today ELSE 0 END,
-		       CASE WHEN as_of - c.due_date > 90 THEN c.open_then - c.open_today ELSE 0 END,
+		SELECT c.customer_id, c.currency,
+		       CASE WHEN $1 - c.due_date <= 0 THEN c.open_then - c.open_today ELSE 0 END,
+		       CASE WHEN $1 - c.due_date BETWEEN 1 AND 30 THEN c.open_then - c.open_today ELSE 0 END,
+		       CASE WHEN $1 - c.due_date BETWEEN 31 AND 60 THEN c.open_then - c.open_today ELSE 0 END,
+		       CASE WHEN $1 - c.due_date BETWEEN 61 AND 90 THEN c.open_then - c.open_today ELSE 0 END,
+		       CASE WHEN $1 - c.due_date > 90 THEN c.open_then - c.open_today ELSE 0 END,
 		       CASE WHEN c.credit_note THEN c.open_then - c.open_today ELSE 0 END,
 		       (c.open_then <> 0)::integer - (c.open_today <> 0)::integer,
 		       CASE WHEN c.credit_note THEN (c.open_then <> 0)::integer - (c.open_today <> 0)::integer ELSE 0 END
 		  FROM changed c
 		 WHERE c.open_then <> c.open_today
+	), corr_sum AS (
+		SELECT c.customer_id, c.currency, sum(c.not_due) AS not_due, sum(c.d1_30) AS d1_30, sum(c.d31_60) AS d31_60,
+		       sum(c.d61_90) AS d61_90, sum(c.d91_plus) AS d91_plus, sum(c.credit_notes) AS credit_notes,
+		       sum(c.items) AS items, sum(c.credit_note_items) AS credit_note_items
+		  FROM corr c
+		 GROUP BY c.customer_id, c.currency
 	), g AS (
-		SELECT p.customer_id, p.currency, sum(p.not_due) AS not_due, sum(p.d1_30) AS d1_30,
-		       sum(p.d31_60) AS d31_60, sum(p.d61_90) AS d61_90, sum(p.d91_plus) AS d91_plus,
-		       sum(p.credit_notes) AS credit_notes, sum(p.credit_note_items) AS credit_note_items
-		  FROM parts p
-		 GROUP BY p.customer_id, p.currency
-		HAVING sum(p.items) > 0
+		-- the summary, corrected (usually by nothing: a join, no aggregate)
+		SELECT coalesce(s.customer_id, k.customer_id) AS customer_id, coalesce(s.currency, k.currency::char(3)) AS currency,
+		       coalesce(s.not_due, 0) + coalesce(k.not_due, 0) AS not_due, coalesce(s.d1_30, 0) + coalesce(k.d1_30, 0) AS d1_30,
+		       coalesce(s.d31_60, 0) + coalesce(k.d31_60, 0) AS d31_60, coalesce(s.d61_90, 0) + coalesce(k.d61_90, 0) AS d61_90,
+		       coalesce(s.d91_plus, 0) + coalesce(k.d91_plus, 0) AS d91_plus,
+		       coalesce(s.credit_notes, 0) + coalesce(k.credit_notes, 0) AS credit_notes,
+		       coalesce(s.credit_note_items, 0) + coalesce(k.credit_note_items, 0) AS credit_note_items
+		  FROM ar.aging_summary s
+		  FULL JOIN corr_sum k ON k.customer_id = s.customer_id AND k.currency = s.currency
+		 WHERE coalesce(s.items, 0) + coalesce(k.items, 0) > 0
 	), r AS (
 		-- the buckets at one scale, as ar.aging gives them
 		SELECT g.*, greatest(scale(g.not_due), scale(g.d1_30), scale(g.d31_60), scale(g.d61_90), scale(g.d91_plus)) AS sc
@@ -448,13 +459,14 @@ AS $$
 	       coalesce(round(r.not_due + r.d1_30 + r.d31_60 + r.d61_90 + r.d91_plus, r.sc), 0) - coalesce(u.available, 0)
 	  FROM r
 	  FULL JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
-	               FROM ar.open_credits(as_of) k
+	               FROM ar.open_credits($1) k
 	              WHERE k.kind = 'customer_credit'
 	              GROUP BY k.customer_id, k.currency) u
 	         ON u.customer_id = r.customer_id AND u.currency = r.currency
 	  JOIN ar.customer c ON c.id = coalesce(r.customer_id, u.customer_id)
 	 ORDER BY c.code, coalesce(r.currency, u.currency)
-$$;
+$q$ USING as_of, aged;
+END $f$;
 
 -- Whether ar.aging_report answers from the summaries on as_of: within 31
 -- days of their aging date.
