@@ -7,7 +7,7 @@ source "$(dirname "$0")/../../tools/tap.sh"
 src=ar_dump_src dst=ar_dump_dst dump=$(mktemp /tmp/ar_dump.XXXXXX)
 trap 'rm -f "$dump"' EXIT
 
-echo "1..6"
+echo "1..7"
 fresh_databases $src $dst
 q $src "CREATE EXTENSION ar_collect" >/dev/null
 q $src "
@@ -38,6 +38,8 @@ check "pg_restore succeeds" test $? -eq 0 || cat /tmp/ar_restore.err >&2
 check "ledger, credit, bank lines, companies and audit trail are restored identically" \
 	test "$before" = "$(q $dst "$snapshot")"
 check "the restored ledger agrees with itself" test "$(q $dst 'SELECT count(*) FROM ar.check_ledger()')" = 0
+check "the restored dashboard summaries equal a recomputation (rebuilt by the triggers while reloading)" \
+	test "$(q $dst 'SELECT count(*) FROM ar.check_summaries()'):$(q $dst 'SELECT count(*) > 0 FROM ar.open_item_summary')" = 0:t
 check "the restored audit chain verifies" test "$(q $dst 'SELECT valid FROM ar.verify_audit_chain()')" = t
 check "identity sequences continue after the restored rows" \
 	q $dst "INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
