@@ -271,15 +271,6 @@ LANGUAGE sql STABLE AS $$
 	 GROUP BY 1, 2, 3
 $$;
 
--- Refuses (42501, naming the company) a caller who is not an
--- administrator of every company: the summaries are rewritten whole.
-CREATE FUNCTION ar._summary_require_admin() RETURNS void
-LANGUAGE sql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
-	SELECT ar._require_company(c.id, 'admin')
-	  FROM (SELECT c.id FROM ar.company c ORDER BY c.id) c
-	 WHERE NOT (c.id = ANY ((SELECT ar._company_ids('admin'))::bigint[]))
-$$;
-
 -- Re-ages ar.aging_summary on as_of (default today): recomputed from
 -- ar.open_item_summary under a lock that waits for the transactions
 -- writing invoices and holds back new ones until it commits.  Run daily
@@ -290,7 +281,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET 
 DECLARE
 	n bigint;
 BEGIN
-	PERFORM ar._summary_require_admin();
+	PERFORM ar._require_all_companies('admin');  -- the summaries are rewritten whole
 	IF as_of IS NULL OR as_of NOT BETWEEN DATE '1900-01-01' AND DATE '2200-12-31' THEN
 		RAISE EXCEPTION 'as_of must be a date between 1900-01-01 and 2200-12-31, not %', coalesce(as_of::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
@@ -313,7 +304,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET 
 DECLARE
 	n bigint;
 BEGIN
-	PERFORM ar._summary_require_admin();
+	PERFORM ar._require_all_companies('admin');  -- the summaries are rewritten whole
 	LOCK TABLE ar.invoice IN SHARE MODE;
 	LOCK TABLE ar.open_item_summary IN SHARE ROW EXCLUSIVE MODE;
 	DELETE FROM ar.open_item_summary;
@@ -476,7 +467,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 
 REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boolean[], numeric[], integer[]),
-                       ar._summary_apply(), ar._summary_require_admin(), ar._open_item_summary_expected(),
+                       ar._summary_apply(), ar._open_item_summary_expected(),
                        ar._aging_summary_expected(date), ar.age_summaries(date), ar.rebuild_summaries(date),
                        ar.check_summaries(), ar._aging_report_summary(date), ar._summary_serves(date),
                        ar._aging_report_full(date)
@@ -485,7 +476,7 @@ GRANT SELECT ON ar.open_item_summary, ar.aging_summary, ar.summary_state TO ar_r
 GRANT EXECUTE ON FUNCTION ar._aging_report_summary(date), ar._summary_serves(date), ar._aging_report_full(date)
 	TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar.age_summaries(date), ar.rebuild_summaries(date), ar.check_summaries(),
-                          ar._summary_require_admin(), ar._open_item_summary_expected(), ar._aging_summary_expected(date)
+                          ar._open_item_summary_expected(), ar._aging_summary_expected(date)
 	TO ar_admin;
 
 -- Filled from the ledger there is (an upgrade from 0.1.0), aged today.
