@@ -65,6 +65,7 @@ CREATE TABLE ar.aging_summary (
 	d31_60             numeric NOT NULL,
 	d61_90             numeric NOT NULL,
 	d91_plus           numeric NOT NULL,
+	total              numeric NOT NULL,
 	credit_notes       numeric NOT NULL,
 	items              integer NOT NULL,
 	credit_note_items  integer NOT NULL,
@@ -80,6 +81,7 @@ COMMENT ON COLUMN ar.aging_summary.d1_30 IS 'Open amount 1 to 30 days past due o
 COMMENT ON COLUMN ar.aging_summary.d31_60 IS 'Open amount 31 to 60 days past due on the aging date.';
 COMMENT ON COLUMN ar.aging_summary.d61_90 IS 'Open amount 61 to 90 days past due on the aging date.';
 COMMENT ON COLUMN ar.aging_summary.d91_plus IS 'Open amount 91 days or more past due on the aging date.';
+COMMENT ON COLUMN ar.aging_summary.total IS 'Open amount in all buckets.';
 COMMENT ON COLUMN ar.aging_summary.credit_notes IS 'Open credit notes (negative), also in the buckets.';
 COMMENT ON COLUMN ar.aging_summary.items IS 'Open invoices and credit notes.';
 COMMENT ON COLUMN ar.aging_summary.credit_note_items IS 'Of which credit notes.';
@@ -144,14 +146,18 @@ BEGIN
 	END IF;
 
 	WITH up AS (
+		-- an empty bucket adds a zero at the scale of the others (sum - sum),
+		-- so that the five buckets and the total of a row share one scale,
+		-- as the ar.aging aggregate gives them
 		INSERT INTO ar.aging_summary AS s (company_id, customer_id, currency, not_due, d1_30, d31_60, d61_90, d91_plus,
-		                                   credit_notes, items, credit_note_items)
+		                                   total, credit_notes, items, credit_note_items)
 		SELECT d.company_id, d.customer_id, d.currency,
-		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date <= 0), 0),
-		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 1 AND 30), 0),
-		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 31 AND 60), 0),
-		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 61 AND 90), 0),
-		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date > 90), 0),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date <= 0), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 1 AND 30), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 31 AND 60), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 61 AND 90), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date > 90), sum(d.amount) - sum(d.amount)),
+		       sum(d.amount),
 		       coalesce(sum(d.amount) FILTER (WHERE d.credit_note), 0),
 		       sum(d.items), coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0)
 		  FROM unnest(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items)
@@ -161,20 +167,21 @@ BEGIN
 		ON CONFLICT (company_id, customer_id, currency)
 		DO UPDATE SET not_due = s.not_due + EXCLUDED.not_due, d1_30 = s.d1_30 + EXCLUDED.d1_30,
 		              d31_60 = s.d31_60 + EXCLUDED.d31_60, d61_90 = s.d61_90 + EXCLUDED.d61_90,
-		              d91_plus = s.d91_plus + EXCLUDED.d91_plus, credit_notes = s.credit_notes + EXCLUDED.credit_notes,
+		              d91_plus = s.d91_plus + EXCLUDED.d91_plus, total = s.total + EXCLUDED.total,
+		              credit_notes = s.credit_notes + EXCLUDED.credit_notes,
 		              items = s.items + EXCLUDED.items, credit_note_items = s.credit_note_items + EXCLUDED.credit_note_items
 		RETURNING s.*)
 	SELECT array_agg(up.company_id), array_agg(up.customer_id), array_agg(up.currency)
 	  INTO z_company, z_customer, z_currency
 	  FROM up
 	 WHERE up.items = 0 AND up.not_due = 0 AND up.d1_30 = 0 AND up.d31_60 = 0 AND up.d61_90 = 0
-	   AND up.d91_plus = 0 AND up.credit_notes = 0;
+	   AND up.d91_plus = 0 AND up.total = 0 AND up.credit_notes = 0;
 	IF z_company IS NOT NULL THEN
 		DELETE FROM ar.aging_summary s
 		 USING unnest(z_company, z_customer, z_currency) AS z(company_id, customer_id, currency)
 		 WHERE (s.company_id, s.customer_id, s.currency) = (z.company_id, z.customer_id, z.currency)
 		   AND s.items = 0 AND s.not_due = 0 AND s.d1_30 = 0 AND s.d31_60 = 0 AND s.d61_90 = 0
-		   AND s.d91_plus = 0 AND s.credit_notes = 0;
+		   AND s.d91_plus = 0 AND s.total = 0 AND s.credit_notes = 0;
 	END IF;
 END $$;
 
@@ -256,15 +263,16 @@ $$;
 
 CREATE FUNCTION ar._aging_summary_expected(aged date)
 RETURNS TABLE (company_id bigint, customer_id bigint, currency char(3), not_due numeric, d1_30 numeric,
-               d31_60 numeric, d61_90 numeric, d91_plus numeric, credit_notes numeric, items integer,
+               d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric, credit_notes numeric, items integer,
                credit_note_items integer)
 LANGUAGE sql STABLE AS $$
 	SELECT d.company_id, d.customer_id, d.currency,
-	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date <= 0), 0),
-	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date BETWEEN 1 AND 30), 0),
-	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date BETWEEN 31 AND 60), 0),
-	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date BETWEEN 61 AND 90), 0),
-	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date > 90), 0),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date <= 0), sum(d.open_amount) - sum(d.open_amount)),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date BETWEEN 1 AND 30), sum(d.open_amount) - sum(d.open_amount)),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date BETWEEN 31 AND 60), sum(d.open_amount) - sum(d.open_amount)),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date BETWEEN 61 AND 90), sum(d.open_amount) - sum(d.open_amount)),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date > 90), sum(d.open_amount) - sum(d.open_amount)),
+	       sum(d.open_amount),
 	       coalesce(sum(d.open_amount) FILTER (WHERE d.credit_note), 0),
 	       sum(d.items)::integer, coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0)::integer
 	  FROM ar.open_item_summary d
@@ -335,13 +343,13 @@ LANGUAGE sql STABLE AS $$
 	UNION ALL
 	SELECT 'aging_summary', coalesce(s.company_id, e.company_id), coalesce(s.customer_id, e.customer_id),
 	       coalesce(s.currency, e.currency), NULL, NULL,
-	       s.not_due + s.d1_30 + s.d31_60 + s.d61_90 + s.d91_plus, e.not_due + e.d1_30 + e.d31_60 + e.d61_90 + e.d91_plus,
+	       s.total, e.total,
 	       s.items, e.items
 	  FROM ar.aging_summary s
 	  FULL JOIN ar._aging_summary_expected((SELECT st.aged_on FROM ar.summary_state st)) e
 	         ON (e.company_id, e.customer_id, e.currency) = (s.company_id, s.customer_id, s.currency)
-	 WHERE (s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus, s.credit_notes, s.items, s.credit_note_items)
-	       IS DISTINCT FROM (e.not_due, e.d1_30, e.d31_60, e.d61_90, e.d91_plus, e.credit_notes, e.items, e.credit_note_items)
+	 WHERE (s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus, s.total, s.credit_notes, s.items, s.credit_note_items)
+	       IS DISTINCT FROM (e.not_due, e.d1_30, e.d31_60, e.d61_90, e.d91_plus, e.total, e.credit_notes, e.items, e.credit_note_items)
 	 ORDER BY 1, 2, 3, 4, 5, 6
 $$;
 
@@ -383,7 +391,7 @@ BEGIN
 		-- $1 and open today, with allocations dated after $1, cancelled
 		-- after $1
 		SELECT i.company_id, i.customer_id, i.currency, i.due_date, i.amount < 0 AS credit_note,
-		       i.open_amount AS open_today,
+		       i.open_amount AS open_today, i.amount - i.amount AS zero,
 		       CASE WHEN i.issue_date > $1 THEN 0
 		            WHEN i.cancelled_on IS NOT NULL THEN CASE WHEN i.cancelled_on > $1 THEN i.amount ELSE 0 END
 		            ELSE i.open_amount + coalesce((SELECT sum(a.amount) FROM ar.allocation a
@@ -397,23 +405,28 @@ BEGIN
 		                         SELECT x.id FROM ar.invoice x WHERE x.cancelled_on > $1))
 	), corr AS (
 		SELECT m.customer_id, m.currency,
-		       CASE WHEN m.days_now <= 0 THEN m.amount ELSE 0 END - CASE WHEN m.days_then <= 0 THEN m.amount ELSE 0 END AS not_due,
-		       CASE WHEN m.days_now BETWEEN 1 AND 30 THEN m.amount ELSE 0 END
-		         - CASE WHEN m.days_then BETWEEN 1 AND 30 THEN m.amount ELSE 0 END AS d1_30,
-		       CASE WHEN m.days_now BETWEEN 31 AND 60 THEN m.amount ELSE 0 END
-		         - CASE WHEN m.days_then BETWEEN 31 AND 60 THEN m.amount ELSE 0 END AS d31_60,
-		       CASE WHEN m.days_now BETWEEN 61 AND 90 THEN m.amount ELSE 0 END
-		         - CASE WHEN m.days_then BETWEEN 61 AND 90 THEN m.amount ELSE 0 END AS d61_90,
-		       CASE WHEN m.days_now > 90 THEN m.amount ELSE 0 END - CASE WHEN m.days_then > 90 THEN m.amount ELSE 0 END AS d91_plus,
-		       0 AS credit_notes, 0 AS items, 0 AS credit_note_items
+		       -- zeros at the amount's scale (amount - amount): the buckets of a
+		       -- row keep one scale, as ar.aging gives them
+		       CASE WHEN m.days_now <= 0 THEN m.amount ELSE m.amount - m.amount END
+		         - CASE WHEN m.days_then <= 0 THEN m.amount ELSE m.amount - m.amount END AS not_due,
+		       CASE WHEN m.days_now BETWEEN 1 AND 30 THEN m.amount ELSE m.amount - m.amount END
+		         - CASE WHEN m.days_then BETWEEN 1 AND 30 THEN m.amount ELSE m.amount - m.amount END AS d1_30,
+		       CASE WHEN m.days_now BETWEEN 31 AND 60 THEN m.amount ELSE m.amount - m.amount END
+		         - CASE WHEN m.days_then BETWEEN 31 AND 60 THEN m.amount ELSE m.amount - m.amount END AS d31_60,
+		       CASE WHEN m.days_now BETWEEN 61 AND 90 THEN m.amount ELSE m.amount - m.amount END
+		         - CASE WHEN m.days_then BETWEEN 61 AND 90 THEN m.amount ELSE m.amount - m.amount END AS d61_90,
+		       CASE WHEN m.days_now > 90 THEN m.amount ELSE m.amount - m.amount END
+		         - CASE WHEN m.days_then > 90 THEN m.amount ELSE m.amount - m.amount END AS d91_plus,
+		       m.amount - m.amount AS total, 0 AS credit_notes, 0 AS items, 0 AS credit_note_items
 		  FROM moved m
 		UNION ALL
 		SELECT c.customer_id, c.currency,
-		       CASE WHEN $1 - c.due_date <= 0 THEN c.open_then - c.open_today ELSE 0 END,
-		       CASE WHEN $1 - c.due_date BETWEEN 1 AND 30 THEN c.open_then - c.open_today ELSE 0 END,
-		       CASE WHEN $1 - c.due_date BETWEEN 31 AND 60 THEN c.open_then - c.open_today ELSE 0 END,
-		       CASE WHEN $1 - c.due_date BETWEEN 61 AND 90 THEN c.open_then - c.open_today ELSE 0 END,
-		       CASE WHEN $1 - c.due_date > 90 THEN c.open_then - c.open_today ELSE 0 END,
+		       CASE WHEN $1 - c.due_date <= 0 THEN c.open_then - c.open_today ELSE c.zero END,
+		       CASE WHEN $1 - c.due_date BETWEEN 1 AND 30 THEN c.open_then - c.open_today ELSE c.zero END,
+		       CASE WHEN $1 - c.due_date BETWEEN 31 AND 60 THEN c.open_then - c.open_today ELSE c.zero END,
+		       CASE WHEN $1 - c.due_date BETWEEN 61 AND 90 THEN c.open_then - c.open_today ELSE c.zero END,
+		       CASE WHEN $1 - c.due_date > 90 THEN c.open_then - c.open_today ELSE c.zero END,
+		       c.open_then - c.open_today,
 		       CASE WHEN c.credit_note THEN c.open_then - c.open_today ELSE 0 END,
 		       (c.open_then <> 0)::integer - (c.open_today <> 0)::integer,
 		       CASE WHEN c.credit_note THEN (c.open_then <> 0)::integer - (c.open_today <> 0)::integer ELSE 0 END
@@ -421,34 +434,33 @@ BEGIN
 		 WHERE c.open_then <> c.open_today
 	), corr_sum AS (
 		SELECT c.customer_id, c.currency, sum(c.not_due) AS not_due, sum(c.d1_30) AS d1_30, sum(c.d31_60) AS d31_60,
-		       sum(c.d61_90) AS d61_90, sum(c.d91_plus) AS d91_plus, sum(c.credit_notes) AS credit_notes,
+		       sum(c.d61_90) AS d61_90, sum(c.d91_plus) AS d91_plus, sum(c.total) AS total, sum(c.credit_notes) AS credit_notes,
 		       sum(c.items) AS items, sum(c.credit_note_items) AS credit_note_items
 		  FROM corr c
 		 GROUP BY c.customer_id, c.currency
 	), g AS (
-		-- the summary, corrected (usually by nothing: a join, no aggregate)
+		-- the summary, corrected (usually by nothing: a join, no aggregate,
+		-- no arithmetic)
 		SELECT coalesce(s.customer_id, k.customer_id) AS customer_id, coalesce(s.currency, k.currency::char(3)) AS currency,
-		       coalesce(s.not_due, 0) + coalesce(k.not_due, 0) AS not_due, coalesce(s.d1_30, 0) + coalesce(k.d1_30, 0) AS d1_30,
-		       coalesce(s.d31_60, 0) + coalesce(k.d31_60, 0) AS d31_60, coalesce(s.d61_90, 0) + coalesce(k.d61_90, 0) AS d61_90,
-		       coalesce(s.d91_plus, 0) + coalesce(k.d91_plus, 0) AS d91_plus,
-		       coalesce(s.credit_notes, 0) + coalesce(k.credit_notes, 0) AS credit_notes,
-		       coalesce(s.credit_note_items, 0) + coalesce(k.credit_note_items, 0) AS credit_note_items
+		       CASE WHEN k.customer_id IS NULL THEN s.not_due ELSE coalesce(s.not_due, 0) + k.not_due END AS not_due,
+		       CASE WHEN k.customer_id IS NULL THEN s.d1_30 ELSE coalesce(s.d1_30, 0) + k.d1_30 END AS d1_30,
+		       CASE WHEN k.customer_id IS NULL THEN s.d31_60 ELSE coalesce(s.d31_60, 0) + k.d31_60 END AS d31_60,
+		       CASE WHEN k.customer_id IS NULL THEN s.d61_90 ELSE coalesce(s.d61_90, 0) + k.d61_90 END AS d61_90,
+		       CASE WHEN k.customer_id IS NULL THEN s.d91_plus ELSE coalesce(s.d91_plus, 0) + k.d91_plus END AS d91_plus,
+		       CASE WHEN k.customer_id IS NULL THEN s.total ELSE coalesce(s.total, 0) + k.total END AS total,
+		       CASE WHEN k.customer_id IS NULL THEN s.credit_notes ELSE coalesce(s.credit_notes, 0) + k.credit_notes END AS credit_notes,
+		       CASE WHEN k.customer_id IS NULL THEN s.credit_note_items
+		            ELSE coalesce(s.credit_note_items, 0) + k.credit_note_items END AS credit_note_items
 		  FROM ar.aging_summary s
 		  FULL JOIN corr_sum k ON k.customer_id = s.customer_id AND k.currency = s.currency
 		 WHERE coalesce(s.items, 0) + coalesce(k.items, 0) > 0
-	), r AS (
-		-- the buckets at one scale, as ar.aging gives them
-		SELECT g.*, greatest(scale(g.not_due), scale(g.d1_30), scale(g.d31_60), scale(g.d61_90), scale(g.d91_plus)) AS sc
-		  FROM g
 	)
 	SELECT c.id, c.code, c.name,
-	       coalesce(round(r.not_due, r.sc), 0), coalesce(round(r.d1_30, r.sc), 0), coalesce(round(r.d31_60, r.sc), 0),
-	       coalesce(round(r.d61_90, r.sc), 0), coalesce(round(r.d91_plus, r.sc), 0),
-	       coalesce(round(r.not_due + r.d1_30 + r.d31_60 + r.d61_90 + r.d91_plus, r.sc), 0),
-	       coalesce(r.currency, u.currency), c.company_id,
+	       coalesce(r.not_due, 0), coalesce(r.d1_30, 0), coalesce(r.d31_60, 0), coalesce(r.d61_90, 0),
+	       coalesce(r.d91_plus, 0), coalesce(r.total, 0), coalesce(r.currency, u.currency), c.company_id,
 	       CASE WHEN r.credit_note_items > 0 THEN r.credit_notes ELSE 0 END, coalesce(u.available, 0),
-	       coalesce(round(r.not_due + r.d1_30 + r.d31_60 + r.d61_90 + r.d91_plus, r.sc), 0) - coalesce(u.available, 0)
-	  FROM r
+	       CASE WHEN u.available IS NULL THEN r.total ELSE coalesce(r.total, 0) - u.available END
+	  FROM g r
 	  FULL JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
 	               FROM ar.open_credits($1) k
 	              WHERE k.kind = 'customer_credit'
