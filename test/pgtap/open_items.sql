@@ -58,73 +58,15 @@ $$;
 -- too), bank allocations, credit notes set off, customer credit spent,
 -- write-offs, cancellations, allocations removed again (a write-off
 -- reversed), all at random dates, many after the dates asked.
-INSERT INTO ar.company (code, name) VALUES ('OI_B', 'Company B');
-SELECT setseed(0.17);
-DO $$
-DECLARE
-	co bigint;
-	c bigint;
-	i integer;
-	inv ar.invoice;
-	cn ar.invoice;
-	d date;
-	t bigint;
-	amt numeric;
-	w bigint;
-BEGIN
-	FOR co, c IN INSERT INTO ar.customer (company_id, code, name)
-	             SELECT CASE WHEN g % 3 = 0 THEN (SELECT id FROM ar.company WHERE code = 'OI_B') ELSE ar.default_company() END,
-	                    'OI' || g, 'Open items ' || g
-	               FROM generate_series(1, 18) g
-	             RETURNING company_id, id LOOP
-		FOR i IN 1 .. 16 LOOP
-			d := DATE '2025-01-01' + (random() * 540)::int;
-			INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount, currency)
-			VALUES (co, c, 'OI' || c || '-' || i, d, d + (random() * 75)::int,
-			        CASE WHEN random() < 0.2 THEN -1 ELSE 1 END * round((1 + random() * 3000)::numeric, 2),
-			        CASE WHEN random() < 0.15 THEN 'USD' WHEN random() < 0.1 THEN 'CHF' ELSE 'EUR' END);
-		END LOOP;
-		FOR inv IN SELECT * FROM ar.invoice WHERE customer_id = c ORDER BY id LOOP
-			SELECT * INTO inv FROM ar.invoice x WHERE x.id = inv.id;
-			d := inv.issue_date + (random() * 150)::int - 10;
-			CASE (random() * 9)::int
-			WHEN 0 THEN
-				IF inv.open_amount = inv.amount THEN PERFORM ar.cancel_invoice(inv.id, d); END IF;
-			WHEN 1 THEN
-				IF inv.amount > 0 THEN PERFORM ar.record_payment(inv.number, round(inv.amount * (0.3 + random())::numeric, 2), d, 'transfer'); END IF;
-			WHEN 2 THEN
-				INSERT INTO ar.bank_transaction (company_id, booking_date, amount, currency) VALUES (co, d, inv.amount, inv.currency) RETURNING id INTO t;
-				amt := round(inv.amount * random()::numeric, 2);
-				IF amt <> 0 THEN
-					INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method)
-					VALUES (co, inv.id, t, amt, d, 'reference');
-				END IF;
-			WHEN 3 THEN PERFORM ar.write_off_invoice(inv.id, 'random', d);
-			WHEN 4 THEN
-				SELECT * INTO cn FROM ar.invoice x
-				 WHERE x.customer_id = c AND x.currency = inv.currency AND x.open_amount < 0 AND x.id <> inv.id ORDER BY x.id LIMIT 1;
-				IF FOUND AND inv.amount > 0 AND inv.open_amount > 0 THEN PERFORM ar.apply_credit_note(cn.id, inv.id, NULL, d); END IF;
-			WHEN 5 THEN
-				-- paid in two parts, the second later
-				IF inv.amount > 0 THEN
-					PERFORM ar.record_payment(inv.number, round(inv.amount / 3, 2), d, 'transfer');
-					PERFORM ar.record_payment(inv.number, inv.amount, d + (random() * 90)::int, 'transfer');
-				END IF;
-			WHEN 6 THEN
-				-- written off, then the write-off reversed: the allocation is gone
-				IF inv.amount > 0 AND inv.open_amount > 0 THEN
-					w := ar.write_off_invoice(inv.id, 'random', d);
-					IF w IS NOT NULL AND random() < 0.5 THEN PERFORM ar.reverse_write_off(w, 'random reversal'); END IF;
-				END IF;
-			ELSE NULL;
-			END CASE;
-		END LOOP;
-		INSERT INTO ar.customer_credit (company_id, customer_id, amount, source, created_on, currency)
-		VALUES (co, c, round((1 + random() * 500)::numeric, 2), 'manual', DATE '2025-01-01' + (random() * 540)::int, 'EUR');
-		PERFORM ar.apply_customer_credit(c, DATE '2025-01-01' + (random() * 540)::int);
-		PERFORM ar.apply_open_credits(c, DATE '2025-06-01' + (random() * 300)::int);
-	END LOOP;
-END $$;
+\set rl_prefix OI
+\set rl_name 'Open items'
+\set rl_customers 18
+\set rl_invoices 16
+\set rl_first_day 2025-01-01
+\set rl_credits_from 2025-06-01
+\set rl_credits_days 300
+\set rl_seed 0.17
+\ir ../lib/random_ledger.sql
 
 SELECT ok((SELECT count(*) FROM ar.invoice WHERE cancelled_on IS NOT NULL) >= 5
           AND (SELECT count(*) FROM ar.invoice WHERE amount < 0) >= 20
