@@ -95,6 +95,44 @@ COMMENT ON TABLE ar.summary_state IS 'One row: the date ar.aging_summary is aged
 COMMENT ON COLUMN ar.summary_state.singleton IS 'Always true: the table has one row.';
 COMMENT ON COLUMN ar.summary_state.aged_on IS 'ar.aging_summary holds the buckets as of this date.';
 
+-- What the triggers add, until the transaction that wrote it commits: the
+-- summary rows are locked only then, for a moment (ar._summary_fold), so
+-- that writers never wait for one another's open transactions over them
+-- (ar.reconcile skips what others hold, it does not wait).  Readers add the
+-- rows they see (their own transaction's) to the summaries.  A transaction
+-- in REPEATABLE READ or SERIALIZABLE leaves its rows committed here (its
+-- snapshot may not update rows changed since it began); the next fold
+-- takes them.  No foreign key: a row lives as long as a transaction, and
+-- its company cannot go while the company's invoices are there.
+CREATE TABLE ar.summary_delta (
+	company_id   bigint NOT NULL,
+	customer_id  bigint NOT NULL,
+	currency     char(3) NOT NULL,
+	due_date     date NOT NULL,
+	credit_note  boolean NOT NULL,
+	open_amount  numeric NOT NULL,
+	items        integer NOT NULL,
+	txid         xid8 NOT NULL DEFAULT pg_current_xact_id()
+);
+COMMENT ON TABLE ar.summary_delta IS
+'Changes of ar.open_item_summary written by a transaction and not folded into the summaries yet (at its commit, ar._summary_fold): readers of the summaries add the rows they see.';
+COMMENT ON COLUMN ar.summary_delta.company_id IS 'Company of the invoices.';
+COMMENT ON COLUMN ar.summary_delta.customer_id IS 'ar.customer.id';
+COMMENT ON COLUMN ar.summary_delta.currency IS 'Currency of the invoices.';
+COMMENT ON COLUMN ar.summary_delta.due_date IS 'Due date of the invoices.';
+COMMENT ON COLUMN ar.summary_delta.credit_note IS 'true: credit notes, false: invoices.';
+COMMENT ON COLUMN ar.summary_delta.open_amount IS 'Change of the sum of their open amounts.';
+COMMENT ON COLUMN ar.summary_delta.items IS 'Change of the number of open items.';
+COMMENT ON COLUMN ar.summary_delta.txid IS 'The transaction that wrote it.';
+
+-- One row per transaction that wrote summary changes: its deferred
+-- constraint trigger folds them at commit.
+CREATE TABLE ar.summary_fold_request (
+	txid  xid8 PRIMARY KEY DEFAULT pg_current_xact_id()
+);
+COMMENT ON TABLE ar.summary_fold_request IS 'Transactions whose summary changes (ar.summary_delta) are folded into the summaries at their commit.';
+COMMENT ON COLUMN ar.summary_fold_request.txid IS 'The transaction.';
+
 -- the invoices open today and issued after a date (the aging of a date
 -- takes them out)
 CREATE INDEX invoice_open_issue ON ar.invoice (issue_date) WHERE open_amount <> 0;
@@ -185,11 +223,13 @@ BEGIN
 	END IF;
 END $$;
 
--- The triggers: one call per statement (ar.reconcile updates tens of
--- thousands of invoices at once), the changed rows summed per key first.
--- Transition tables: new_rows (INSERT, UPDATE), old_rows (UPDATE, DELETE).
-CREATE FUNCTION ar._summary_apply() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+-- Folds the changes waiting in ar.summary_delta that this transaction sees
+-- (its own, and those committed by transactions that could not fold them)
+-- into the summaries, and removes them; those another fold holds are left
+-- to it.  The lock on ar.aging_summary comes first: ar.age_summaries,
+-- which holds it, then finds no fold halfway.
+CREATE FUNCTION ar._summary_fold() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
 	k_company bigint[];
 	k_customer bigint[];
@@ -199,40 +239,71 @@ DECLARE
 	k_amount numeric[];
 	k_items integer[];
 BEGIN
-	IF TG_OP = 'INSERT' THEN
-		SELECT array_agg(d.company_id), array_agg(d.customer_id), array_agg(d.currency), array_agg(d.due_date),
-		       array_agg(d.credit_note), array_agg(d.amount), array_agg(d.items)
-		  INTO k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items
-		  FROM (SELECT n.company_id, n.customer_id, n.currency::text AS currency, n.due_date, n.amount < 0 AS credit_note,
-		               sum(n.open_amount) AS amount, count(*)::integer AS items
-		          FROM new_rows n WHERE n.open_amount <> 0
-		         GROUP BY 1, 2, 3, 4, 5) d;
-	ELSIF TG_OP = 'DELETE' THEN
-		SELECT array_agg(d.company_id), array_agg(d.customer_id), array_agg(d.currency), array_agg(d.due_date),
-		       array_agg(d.credit_note), array_agg(d.amount), array_agg(d.items)
-		  INTO k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items
-		  FROM (SELECT o.company_id, o.customer_id, o.currency::text AS currency, o.due_date, o.amount < 0 AS credit_note,
-		               -sum(o.open_amount) AS amount, -count(*)::integer AS items
-		          FROM old_rows o WHERE o.open_amount <> 0
-		         GROUP BY 1, 2, 3, 4, 5) d;
-	ELSE
-		SELECT array_agg(d.company_id), array_agg(d.customer_id), array_agg(d.currency), array_agg(d.due_date),
-		       array_agg(d.credit_note), array_agg(d.amount), array_agg(d.items)
-		  INTO k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items
-		  FROM (SELECT c.company_id, c.customer_id, c.currency, c.due_date, c.credit_note,
-		               sum(c.amount) AS amount, sum(c.items)::integer AS items
-		          FROM (SELECT n.company_id, n.customer_id, n.currency::text AS currency, n.due_date,
-		                       n.amount < 0 AS credit_note, n.open_amount AS amount, 1 AS items
-		                  FROM new_rows n WHERE n.open_amount <> 0
-		                UNION ALL
-		                SELECT o.company_id, o.customer_id, o.currency::text, o.due_date, o.amount < 0,
-		                       -o.open_amount, -1
-		                  FROM old_rows o WHERE o.open_amount <> 0) c
-		         GROUP BY 1, 2, 3, 4, 5
-		        HAVING sum(c.amount) <> 0 OR sum(c.items) <> 0) d;
-	END IF;
+	LOCK TABLE ar.aging_summary IN ROW EXCLUSIVE MODE;
+	WITH gone AS (
+		DELETE FROM ar.summary_delta x
+		 WHERE x.ctid = ANY (ARRAY(SELECT y.ctid FROM ar.summary_delta y FOR UPDATE SKIP LOCKED))
+		RETURNING x.*)
+	SELECT array_agg(d.company_id), array_agg(d.customer_id), array_agg(d.currency), array_agg(d.due_date),
+	       array_agg(d.credit_note), array_agg(d.amount), array_agg(d.items)
+	  INTO k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items
+	  FROM (SELECT g.company_id, g.customer_id, g.currency::text AS currency, g.due_date, g.credit_note,
+	               sum(g.open_amount) AS amount, sum(g.items)::integer AS items
+	          FROM gone g
+	         GROUP BY 1, 2, 3, 4, 5
+	        HAVING sum(g.open_amount) <> 0 OR sum(g.items) <> 0) d;
 	IF k_company IS NOT NULL THEN
 		PERFORM ar._summary_add(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items);
+	END IF;
+END $$;
+
+-- At commit (deferred constraint trigger of ar.summary_fold_request): the
+-- transaction's changes are folded; in REPEATABLE READ or SERIALIZABLE
+-- they are left committed in ar.summary_delta for the next fold.
+CREATE FUNCTION ar._summary_fold_at_commit() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	DELETE FROM ar.summary_fold_request WHERE txid = NEW.txid;
+	IF current_setting('transaction_isolation') = 'read committed' THEN
+		PERFORM ar._summary_fold();
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE CONSTRAINT TRIGGER summary_fold AFTER INSERT ON ar.summary_fold_request
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ar._summary_fold_at_commit();
+
+-- The triggers: one call per statement (ar.reconcile updates tens of
+-- thousands of invoices at once), the changed rows summed per key into
+-- ar.summary_delta, folded at commit.  Transition tables: new_rows
+-- (INSERT, UPDATE), old_rows (UPDATE, DELETE).
+CREATE FUNCTION ar._summary_apply() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO ar.summary_delta (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
+		SELECT n.company_id, n.customer_id, n.currency, n.due_date, n.amount < 0, sum(n.open_amount), count(*)::integer
+		  FROM new_rows n WHERE n.open_amount <> 0
+		 GROUP BY 1, 2, 3, 4, 5;
+	ELSIF TG_OP = 'DELETE' THEN
+		INSERT INTO ar.summary_delta (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
+		SELECT o.company_id, o.customer_id, o.currency, o.due_date, o.amount < 0, -sum(o.open_amount), -count(*)::integer
+		  FROM old_rows o WHERE o.open_amount <> 0
+		 GROUP BY 1, 2, 3, 4, 5;
+	ELSE
+		INSERT INTO ar.summary_delta (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
+		SELECT c.company_id, c.customer_id, c.currency, c.due_date, c.credit_note, sum(c.amount), sum(c.items)::integer
+		  FROM (SELECT n.company_id, n.customer_id, n.currency, n.due_date, n.amount < 0 AS credit_note,
+		               n.open_amount AS amount, 1 AS items
+		          FROM new_rows n WHERE n.open_amount <> 0
+		        UNION ALL
+		        SELECT o.company_id, o.customer_id, o.currency, o.due_date, o.amount < 0, -o.open_amount, -1
+		          FROM old_rows o WHERE o.open_amount <> 0) c
+		 GROUP BY 1, 2, 3, 4, 5
+		HAVING sum(c.amount) <> 0 OR sum(c.items) <> 0;
+	END IF;
+	IF FOUND THEN
+		INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
 	END IF;
 	RETURN NULL;
 END $$;
@@ -261,6 +332,22 @@ LANGUAGE sql STABLE AS $$
 	 GROUP BY 1, 2, 3, 4, 5
 $$;
 
+-- ar.open_item_summary with the changes waiting in ar.summary_delta that
+-- the caller sees: what it holds once they are folded.
+CREATE FUNCTION ar._open_item_summary_current()
+RETURNS TABLE (company_id bigint, customer_id bigint, currency char(3), due_date date, credit_note boolean,
+               open_amount numeric, items integer)
+LANGUAGE sql STABLE AS $$
+	SELECT u.company_id, u.customer_id, u.currency, u.due_date, u.credit_note, sum(u.open_amount), sum(u.items)::integer
+	  FROM (SELECT s.company_id, s.customer_id, s.currency, s.due_date, s.credit_note, s.open_amount, s.items
+	          FROM ar.open_item_summary s
+	        UNION ALL
+	        SELECT d.company_id, d.customer_id, d.currency, d.due_date, d.credit_note, d.open_amount, d.items
+	          FROM ar.summary_delta d) u
+	 GROUP BY 1, 2, 3, 4, 5
+	HAVING sum(u.items) <> 0 OR sum(u.open_amount) <> 0
+$$;
+
 CREATE FUNCTION ar._aging_summary_expected(aged date)
 RETURNS TABLE (company_id bigint, customer_id bigint, currency char(3), not_due numeric, d1_30 numeric,
                d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric, credit_notes numeric, items integer,
@@ -275,7 +362,7 @@ LANGUAGE sql STABLE AS $$
 	       sum(d.open_amount),
 	       coalesce(sum(d.open_amount) FILTER (WHERE d.credit_note), 0),
 	       sum(d.items)::integer, coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0)::integer
-	  FROM ar.open_item_summary d
+	  FROM ar._open_item_summary_current() d
 	 GROUP BY 1, 2, 3
 $$;
 
@@ -295,6 +382,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	LOCK TABLE ar.aging_summary IN SHARE ROW EXCLUSIVE MODE;
+	PERFORM ar._summary_fold();
 	UPDATE ar.summary_state SET aged_on = as_of;
 	DELETE FROM ar.aging_summary;
 	INSERT INTO ar.aging_summary SELECT * FROM ar._aging_summary_expected(as_of) ORDER BY 1, 2, 3;
@@ -314,7 +402,8 @@ DECLARE
 BEGIN
 	PERFORM ar._require_all_companies('admin');  -- the summaries are rewritten whole
 	LOCK TABLE ar.invoice IN SHARE MODE;
-	LOCK TABLE ar.open_item_summary IN SHARE ROW EXCLUSIVE MODE;
+	LOCK TABLE ar.aging_summary IN SHARE ROW EXCLUSIVE MODE;
+	DELETE FROM ar.summary_delta;
 	DELETE FROM ar.open_item_summary;
 	INSERT INTO ar.open_item_summary SELECT * FROM ar._open_item_summary_expected() ORDER BY 1, 2, 3, 4, 5;
 	GET DIAGNOSTICS n = ROW_COUNT;
@@ -335,7 +424,7 @@ LANGUAGE sql STABLE AS $$
 	SELECT 'open_item_summary', coalesce(s.company_id, e.company_id), coalesce(s.customer_id, e.customer_id),
 	       coalesce(s.currency, e.currency), coalesce(s.due_date, e.due_date), coalesce(s.credit_note, e.credit_note),
 	       s.open_amount, e.open_amount, s.items, e.items
-	  FROM ar.open_item_summary s
+	  FROM ar._open_item_summary_current() s
 	  FULL JOIN ar._open_item_summary_expected() e
 	         ON (e.company_id, e.customer_id, e.currency, e.due_date, e.credit_note)
 	          = (s.company_id, s.customer_id, s.currency, s.due_date, s.credit_note)
@@ -345,7 +434,25 @@ LANGUAGE sql STABLE AS $$
 	       coalesce(s.currency, e.currency), NULL, NULL,
 	       s.total, e.total,
 	       s.items, e.items
-	  FROM ar.aging_summary s
+	  FROM (SELECT a.company_id, a.customer_id, a.currency, sum(a.not_due) AS not_due, sum(a.d1_30) AS d1_30,
+	               sum(a.d31_60) AS d31_60, sum(a.d61_90) AS d61_90, sum(a.d91_plus) AS d91_plus, sum(a.total) AS total,
+	               sum(a.credit_notes) AS credit_notes, sum(a.items)::integer AS items,
+	               sum(a.credit_note_items)::integer AS credit_note_items
+	          FROM (SELECT s.company_id, s.customer_id, s.currency, s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus,
+	                       s.total, s.credit_notes, s.items, s.credit_note_items
+	                  FROM ar.aging_summary s
+	                UNION ALL
+	                SELECT d.company_id, d.customer_id, d.currency,
+	                       CASE WHEN st.aged_on - d.due_date <= 0 THEN d.open_amount ELSE 0 END,
+	                       CASE WHEN st.aged_on - d.due_date BETWEEN 1 AND 30 THEN d.open_amount ELSE 0 END,
+	                       CASE WHEN st.aged_on - d.due_date BETWEEN 31 AND 60 THEN d.open_amount ELSE 0 END,
+	                       CASE WHEN st.aged_on - d.due_date BETWEEN 61 AND 90 THEN d.open_amount ELSE 0 END,
+	                       CASE WHEN st.aged_on - d.due_date > 90 THEN d.open_amount ELSE 0 END,
+	                       d.open_amount, CASE WHEN d.credit_note THEN d.open_amount ELSE 0 END,
+	                       d.items, CASE WHEN d.credit_note THEN d.items ELSE 0 END
+	                  FROM ar.summary_delta d CROSS JOIN ar.summary_state st) a
+	         GROUP BY 1, 2, 3
+	        HAVING sum(a.items) <> 0 OR sum(a.total) <> 0 OR sum(a.not_due) <> 0 OR sum(a.d91_plus) <> 0) s
 	  FULL JOIN ar._aging_summary_expected((SELECT st.aged_on FROM ar.summary_state st)) e
 	         ON (e.company_id, e.customer_id, e.currency) = (s.company_id, s.customer_id, s.currency)
 	 WHERE (s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus, s.total, s.credit_notes, s.items, s.credit_note_items)
@@ -432,6 +539,17 @@ BEGIN
 		       CASE WHEN c.credit_note THEN (c.open_then <> 0)::integer - (c.open_today <> 0)::integer ELSE 0 END
 		  FROM changed c
 		 WHERE c.open_then <> c.open_today
+		UNION ALL
+		-- changes not folded yet (this transaction's), at their due date
+		SELECT x.customer_id, x.currency,
+		       CASE WHEN $1 - x.due_date <= 0 THEN x.open_amount ELSE x.open_amount - x.open_amount END,
+		       CASE WHEN $1 - x.due_date BETWEEN 1 AND 30 THEN x.open_amount ELSE x.open_amount - x.open_amount END,
+		       CASE WHEN $1 - x.due_date BETWEEN 31 AND 60 THEN x.open_amount ELSE x.open_amount - x.open_amount END,
+		       CASE WHEN $1 - x.due_date BETWEEN 61 AND 90 THEN x.open_amount ELSE x.open_amount - x.open_amount END,
+		       CASE WHEN $1 - x.due_date > 90 THEN x.open_amount ELSE x.open_amount - x.open_amount END,
+		       x.open_amount, CASE WHEN x.credit_note THEN x.open_amount ELSE 0 END,
+		       x.items, CASE WHEN x.credit_note THEN x.items ELSE 0 END
+		  FROM ar.summary_delta x
 	), corr_sum AS (
 		SELECT c.customer_id, c.currency, sum(c.not_due) AS not_due, sum(c.d1_30) AS d1_30, sum(c.d31_60) AS d31_60,
 		       sum(c.d61_90) AS d61_90, sum(c.d91_plus) AS d91_plus, sum(c.total) AS total, sum(c.credit_notes) AS credit_notes,
@@ -479,16 +597,17 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 
 REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boolean[], numeric[], integer[]),
-                       ar._summary_apply(), ar._open_item_summary_expected(),
+                       ar._summary_apply(), ar._summary_fold(), ar._summary_fold_at_commit(),
+                       ar._open_item_summary_expected(), ar._open_item_summary_current(),
                        ar._aging_summary_expected(date), ar.age_summaries(date), ar.rebuild_summaries(date),
                        ar.check_summaries(), ar._aging_report_summary(date), ar._summary_serves(date),
                        ar._aging_report_full(date)
 	FROM PUBLIC;
-GRANT SELECT ON ar.open_item_summary, ar.aging_summary, ar.summary_state TO ar_reader;
+GRANT SELECT ON ar.open_item_summary, ar.aging_summary, ar.summary_state, ar.summary_delta TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar._aging_report_summary(date), ar._summary_serves(date), ar._aging_report_full(date)
 	TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar.age_summaries(date), ar.rebuild_summaries(date), ar.check_summaries(),
-                          ar._open_item_summary_expected(), ar._aging_summary_expected(date)
+                          ar._open_item_summary_expected(), ar._open_item_summary_current(), ar._aging_summary_expected(date)
 	TO ar_admin;
 
 -- Filled from the ledger there is (an upgrade from 0.1.0), aged today.
