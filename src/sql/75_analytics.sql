@@ -753,13 +753,16 @@ COMMENT ON COLUMN ar.customer_risk.risk_score IS 'The ordering key: open invoice
 --------------------------------------------------------------------------
 -- More views for BI tools
 --------------------------------------------------------------------------
+-- (each currency's buckets summed once, then one row per bucket)
 CREATE VIEW ar.aging_by_bucket AS
 SELECT b.bucket, b.ord AS bucket_order, r.currency,
-       sum(CASE b.bucket WHEN 'not_due' THEN r.not_due WHEN 'd1_30' THEN r.d1_30 WHEN 'd31_60' THEN r.d31_60
-                         WHEN 'd61_90' THEN r.d61_90 ELSE r.d91_plus END) AS amount
-  FROM ar.aging_report(current_date) r
- CROSS JOIN (VALUES ('not_due', 1), ('d1_30', 2), ('d31_60', 3), ('d61_90', 4), ('d91_plus', 5)) b(bucket, ord)
- GROUP BY b.bucket, b.ord, r.currency;
+       CASE b.bucket WHEN 'not_due' THEN r.not_due WHEN 'd1_30' THEN r.d1_30 WHEN 'd31_60' THEN r.d31_60
+                     WHEN 'd61_90' THEN r.d61_90 ELSE r.d91_plus END AS amount
+  FROM (SELECT a.currency, sum(a.not_due) AS not_due, sum(a.d1_30) AS d1_30, sum(a.d31_60) AS d31_60,
+               sum(a.d61_90) AS d61_90, sum(a.d91_plus) AS d91_plus
+          FROM ar.aging_report(current_date) a
+         GROUP BY a.currency) r
+ CROSS JOIN (VALUES ('not_due', 1), ('d1_30', 2), ('d31_60', 3), ('d61_90', 4), ('d91_plus', 5)) b(bucket, ord);
 
 COMMENT ON VIEW ar.aging_by_bucket IS 'Open amounts today by aging bucket and currency (a bar chart''s data).';
 COMMENT ON COLUMN ar.aging_by_bucket.bucket IS 'not_due, d1_30, d31_60, d61_90 or d91_plus.';

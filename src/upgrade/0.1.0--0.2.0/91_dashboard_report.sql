@@ -1,8 +1,9 @@
 -- Issue 17 (dashboards): ar.aging_report answers from the dashboard
 -- summaries (91_dashboard_summary.sql, next) near their aging date, from the
 -- full computation (new: ar._aging_report_full) otherwise; same signature,
--- columns and rows.  Final text (no later piece re-creates them): a copy of
--- the definitions in src/sql/60_reports.sql.
+-- columns and rows; ar.aging_by_bucket sums each currency's buckets once.
+-- Final text (no later piece re-creates them): copies of the definitions in
+-- src/sql/60_reports.sql and src/sql/75_analytics.sql.
 
 -- One row per customer and currency with open items on as_of, or with
 -- customer credit not yet used then.  Open credit notes are in the buckets
@@ -54,3 +55,14 @@ BEGIN
 		RETURN QUERY SELECT * FROM ar._aging_report_full(as_of);
 	END IF;
 END $$;
+
+-- (each currency's buckets summed once, then one row per bucket)
+CREATE OR REPLACE VIEW ar.aging_by_bucket WITH (security_invoker = true) AS
+SELECT b.bucket, b.ord AS bucket_order, r.currency,
+       CASE b.bucket WHEN 'not_due' THEN r.not_due WHEN 'd1_30' THEN r.d1_30 WHEN 'd31_60' THEN r.d31_60
+                     WHEN 'd61_90' THEN r.d61_90 ELSE r.d91_plus END AS amount
+  FROM (SELECT a.currency, sum(a.not_due) AS not_due, sum(a.d1_30) AS d1_30, sum(a.d31_60) AS d31_60,
+               sum(a.d61_90) AS d61_90, sum(a.d91_plus) AS d91_plus
+          FROM ar.aging_report(current_date) a
+         GROUP BY a.currency) r
+ CROSS JOIN (VALUES ('not_due', 1), ('d1_30', 2), ('d31_60', 3), ('d61_90', 4), ('d91_plus', 5)) b(bucket, ord);
