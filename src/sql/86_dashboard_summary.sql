@@ -148,11 +148,7 @@ RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
 	aged date;
-	z_company bigint[];
-	z_customer bigint[];
-	z_currency text[];
-	z_due date[];
-	z_credit boolean[];
+	zero tid[];
 BEGIN
 	LOCK TABLE ar.aging_summary IN ROW EXCLUSIVE MODE;
 	IF current_setting('transaction_isolation') = 'read committed' THEN
@@ -170,17 +166,12 @@ BEGIN
 		 ORDER BY 1, 2, 3, 4, 5
 		ON CONFLICT (company_id, customer_id, currency, due_date, credit_note)
 		DO UPDATE SET open_amount = s.open_amount + EXCLUDED.open_amount, items = s.items + EXCLUDED.items
-		RETURNING s.company_id, s.customer_id, s.currency, s.due_date, s.credit_note, s.open_amount, s.items)
-	SELECT array_agg(up.company_id), array_agg(up.customer_id), array_agg(up.currency), array_agg(up.due_date),
-	       array_agg(up.credit_note)
-	  INTO z_company, z_customer, z_currency, z_due, z_credit
-	  FROM up WHERE up.items = 0 AND up.open_amount = 0;
-	IF z_company IS NOT NULL THEN
-		DELETE FROM ar.open_item_summary s
-		 USING unnest(z_company, z_customer, z_currency, z_due, z_credit) AS z(company_id, customer_id, currency, due_date, credit_note)
-		 WHERE (s.company_id, s.customer_id, s.currency, s.due_date, s.credit_note)
-		     = (z.company_id, z.customer_id, z.currency, z.due_date, z.credit_note)
-		   AND s.items = 0 AND s.open_amount = 0;
+		RETURNING s.ctid, s.open_amount, s.items)
+	SELECT array_agg(up.ctid) INTO zero FROM up WHERE up.items = 0 AND up.open_amount = 0;
+	-- the rows left without open items, by their place (this transaction
+	-- holds them since the upsert: nobody moved them)
+	IF zero IS NOT NULL THEN
+		DELETE FROM ar.open_item_summary s WHERE s.ctid = ANY (zero);
 	END IF;
 
 	WITH up AS (
@@ -208,18 +199,13 @@ BEGIN
 		              d91_plus = s.d91_plus + EXCLUDED.d91_plus, total = s.total + EXCLUDED.total,
 		              credit_notes = s.credit_notes + EXCLUDED.credit_notes,
 		              items = s.items + EXCLUDED.items, credit_note_items = s.credit_note_items + EXCLUDED.credit_note_items
-		RETURNING s.*)
-	SELECT array_agg(up.company_id), array_agg(up.customer_id), array_agg(up.currency)
-	  INTO z_company, z_customer, z_currency
+		RETURNING s.ctid, s.*)
+	SELECT array_agg(up.ctid) INTO zero
 	  FROM up
 	 WHERE up.items = 0 AND up.not_due = 0 AND up.d1_30 = 0 AND up.d31_60 = 0 AND up.d61_90 = 0
 	   AND up.d91_plus = 0 AND up.total = 0 AND up.credit_notes = 0;
-	IF z_company IS NOT NULL THEN
-		DELETE FROM ar.aging_summary s
-		 USING unnest(z_company, z_customer, z_currency) AS z(company_id, customer_id, currency)
-		 WHERE (s.company_id, s.customer_id, s.currency) = (z.company_id, z.customer_id, z.currency)
-		   AND s.items = 0 AND s.not_due = 0 AND s.d1_30 = 0 AND s.d31_60 = 0 AND s.d61_90 = 0
-		   AND s.d91_plus = 0 AND s.total = 0 AND s.credit_notes = 0;
+	IF zero IS NOT NULL THEN
+		DELETE FROM ar.aging_summary s WHERE s.ctid = ANY (zero);
 	END IF;
 END $$;
 
