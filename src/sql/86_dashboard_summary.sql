@@ -175,18 +175,25 @@ BEGIN
 	END IF;
 
 	WITH up AS (
-		-- the buckets by the ar.aging aggregate: all five and the total at one
-		-- scale, as the full computation gives them
+		-- an empty bucket adds a zero at the scale of the others (sum - sum),
+		-- so that the five buckets and the total of a row share one scale,
+		-- as the ar.aging aggregate gives them; numeric sums, not ar.aging:
+		-- a ledger write never fails because of the summary (ar.aging sums
+		-- at most 38 digits, an amount planted beyond the bounds has more)
 		INSERT INTO ar.aging_summary AS s (company_id, customer_id, currency, not_due, d1_30, d31_60, d61_90, d91_plus,
 		                                   total, credit_notes, items, credit_note_items)
-		SELECT g.company_id, g.customer_id, g.currency, (g.b).not_due, (g.b).d1_30, (g.b).d31_60, (g.b).d61_90,
-		       (g.b).d91_plus, (g.b).total, g.credit_notes, g.items, g.credit_note_items
-		  FROM (SELECT d.company_id, d.customer_id, d.currency, ar.aging(d.amount, d.due_date, aged) AS b,
-		               coalesce(sum(d.amount) FILTER (WHERE d.credit_note), 0) AS credit_notes, sum(d.items) AS items,
-		               coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0) AS credit_note_items
-		          FROM unnest(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items)
-		               AS d(company_id, customer_id, currency, due_date, credit_note, amount, items)
-		         GROUP BY 1, 2, 3) g
+		SELECT d.company_id, d.customer_id, d.currency,
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date <= 0), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 1 AND 30), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 31 AND 60), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 61 AND 90), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date > 90), sum(d.amount) - sum(d.amount)),
+		       sum(d.amount),
+		       coalesce(sum(d.amount) FILTER (WHERE d.credit_note), 0),
+		       sum(d.items), coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0)
+		  FROM unnest(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items)
+		       AS d(company_id, customer_id, currency, due_date, credit_note, amount, items)
+		 GROUP BY 1, 2, 3
 		 ORDER BY 1, 2, 3
 		ON CONFLICT (company_id, customer_id, currency)
 		DO UPDATE SET not_due = s.not_due + EXCLUDED.not_due, d1_30 = s.d1_30 + EXCLUDED.d1_30,
@@ -334,13 +341,17 @@ RETURNS TABLE (company_id bigint, customer_id bigint, currency char(3), not_due 
                d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric, credit_notes numeric, items integer,
                credit_note_items integer)
 LANGUAGE sql STABLE AS $$
-	SELECT g.company_id, g.customer_id, g.currency, (g.b).not_due, (g.b).d1_30, (g.b).d31_60, (g.b).d61_90,
-	       (g.b).d91_plus, (g.b).total, g.credit_notes, g.items, g.credit_note_items
-	  FROM (SELECT d.company_id, d.customer_id, d.currency, ar.aging(d.open_amount, d.due_date, aged) AS b,
-	               coalesce(sum(d.open_amount) FILTER (WHERE d.credit_note), 0) AS credit_notes,
-	               sum(d.items)::integer AS items, coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0)::integer AS credit_note_items
-	          FROM ar._open_item_summary_current() d
-	         GROUP BY 1, 2, 3) g
+	SELECT d.company_id, d.customer_id, d.currency,
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date <= 0), sum(d.open_amount) - sum(d.open_amount)),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date BETWEEN 1 AND 30), sum(d.open_amount) - sum(d.open_amount)),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date BETWEEN 31 AND 60), sum(d.open_amount) - sum(d.open_amount)),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date BETWEEN 61 AND 90), sum(d.open_amount) - sum(d.open_amount)),
+	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date > 90), sum(d.open_amount) - sum(d.open_amount)),
+	       sum(d.open_amount),
+	       coalesce(sum(d.open_amount) FILTER (WHERE d.credit_note), 0),
+	       sum(d.items)::integer, coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0)::integer
+	  FROM ar._open_item_summary_current() d
+	 GROUP BY 1, 2, 3
 $$;
 
 -- Re-ages ar.aging_summary on as_of (default today): recomputed from
