@@ -29,7 +29,9 @@
  *      downtime this catches up exactly once: one run, for today;
  *   5. ar._worker_rates_check(): once a day, a WARNING in the server log
  *      listing the reference rates letters need and do not have yet;
- *   6. ar._worker_cycle_done() records the cycle in ar.worker_state.
+ *   6. ar._worker_age_summaries(): once a day, the dashboard summaries
+ *      re-aged on today (src/sql/86_dashboard_summary.sql);
+ *   7. ar._worker_cycle_done() records the cycle in ar.worker_state.
  *
  * A unit that fails is rolled back, its error logged and recorded (run
  * marked failed, last error in ar.worker_state) in a new transaction, and it
@@ -515,6 +517,14 @@ worker_cycle(void)
 						"SELECT (to_regprocedure('ar._worker_rates_check()') IS NOT NULL)::int::bigint");
 	if (r.ok && !r.isnull && r.value == 1)
 		(void) run_simple_unit("checking the reference rates", "SELECT ar._worker_rates_check()");
+	if (got_sigterm)
+		return;
+
+	/* once a day, the dashboard summaries aged on today */
+	r = run_simple_unit("checking for the dashboard summaries",
+						"SELECT (to_regprocedure('ar._worker_age_summaries()') IS NOT NULL)::int::bigint");
+	if (r.ok && !r.isnull && r.value == 1)
+		(void) run_simple_unit("re-aging the dashboard summaries", "SELECT ar._worker_age_summaries()");
 	if (got_sigterm)
 		return;
 

@@ -359,12 +359,12 @@ $$;
 -- writing invoices and holds back new ones until it commits.  Run daily
 -- (the aging of a date far from the aging date falls back to the full
 -- computation).  Returns the number of rows written.
-CREATE FUNCTION ar.age_summaries(as_of date DEFAULT current_date) RETURNS bigint
+-- Re-ages ar.aging_summary on as_of, for ar.age_summaries() and the worker.
+CREATE FUNCTION ar._age_summaries(as_of date) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '256MB' AS $$
 DECLARE
 	n bigint;
 BEGIN
-	PERFORM ar._require_all_companies('admin');  -- the summaries are rewritten whole
 	IF as_of IS NULL OR as_of NOT BETWEEN DATE '1900-01-01' AND DATE '2200-12-31' THEN
 		RAISE EXCEPTION 'as_of must be a date between 1900-01-01 and 2200-12-31, not %', coalesce(as_of::text, 'NULL')
 			USING ERRCODE = 'invalid_parameter_value';
@@ -378,8 +378,27 @@ BEGIN
 	RETURN n;
 END $$;
 
+CREATE FUNCTION ar.age_summaries(as_of date DEFAULT current_date) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	PERFORM ar._require_all_companies('admin');  -- the summaries are rewritten whole
+	RETURN ar._age_summaries(as_of);
+END $$;
+
+-- The background worker, each cycle: re-ages the summaries once the day
+-- has changed (a derived table, the same whoever asks: no company check);
+-- returns the rows written, 0 when they are aged on today already.
+CREATE FUNCTION ar._worker_age_summaries() RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF (SELECT s.aged_on FROM ar.summary_state s) >= current_date THEN
+		RETURN 0;
+	END IF;
+	RETURN ar._age_summaries(current_date);
+END $$;
+
 COMMENT ON FUNCTION ar.age_summaries(date) IS
-'Re-ages the dashboard summary on as_of (default today; administrators of every company): ar.aging_summary recomputed from ar.open_item_summary, ar.summary_state.aged_on set; holds back invoice writes while it runs. Run it daily: ar.aging_report answers from the summaries for dates within 31 days of the aging date. Returns the rows written.';
+'Re-ages the dashboard summary on as_of (default today; administrators of every company): ar.aging_summary recomputed from ar.open_item_summary, ar.summary_state.aged_on set; holds back invoice writes while it runs. The background worker does it once a day; ar.aging_report answers from the summaries for dates within 31 days of the aging date. Returns the rows written.';
 
 -- Recomputes both summaries from the ledger (ar.invoice, read under a lock
 -- that keeps invoice writes out meanwhile), aged on as_of.
@@ -395,7 +414,7 @@ BEGIN
 	DELETE FROM ar.open_item_summary;
 	INSERT INTO ar.open_item_summary SELECT * FROM ar._open_item_summary_expected() ORDER BY 1, 2, 3, 4, 5;
 	GET DIAGNOSTICS n = ROW_COUNT;
-	PERFORM ar.age_summaries(as_of);
+	PERFORM ar._age_summaries(as_of);
 	RETURN n;
 END $$;
 
@@ -590,13 +609,15 @@ $$;
 REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boolean[], numeric[], integer[]),
                        ar._summary_apply(), ar._summary_fold(), ar._summary_fold_at_commit(),
                        ar._open_item_summary_expected(), ar._open_item_summary_current(),
-                       ar._aging_summary_expected(date), ar.age_summaries(date), ar.rebuild_summaries(date),
+                       ar._aging_summary_expected(date), ar._age_summaries(date), ar._worker_age_summaries(),
+                       ar.age_summaries(date), ar.rebuild_summaries(date),
                        ar.check_summaries(), ar._aging_report_summary(date), ar._summary_serves(date),
                        ar._aging_report_full(date)
 	FROM PUBLIC;
 GRANT SELECT ON ar.open_item_summary, ar.aging_summary, ar.summary_state, ar.summary_delta TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar._aging_report_summary(date), ar._summary_serves(date), ar._aging_report_full(date)
 	TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar._worker_age_summaries() TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.age_summaries(date), ar.rebuild_summaries(date), ar.check_summaries(),
                           ar._open_item_summary_expected(), ar._open_item_summary_current(), ar._aging_summary_expected(date)
 	TO ar_admin;

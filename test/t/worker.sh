@@ -40,7 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "1..14"
+echo "1..15"
 $PG_BIN/psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null
 $PG_BIN/createdb $DB
 q $DB "SET client_min_messages = warning; CREATE EXTENSION ar_collect" >/dev/null
@@ -84,6 +84,12 @@ cycles=$(q $DB "SELECT cycles FROM ar.worker_state")
 check "later cycles queue nothing more" \
 	eval 'wait_for 60 $DB "SELECT cycles >= ${cycles:-0} + 3 FROM ar.worker_state" &&
 	      test "$(q $DB "SELECT count(*) FROM ar.dunning_notice")" = 5'
+
+# the next day's re-aging of the dashboard summaries (made due by moving
+# their aging date back)
+q $DB "UPDATE ar.summary_state SET aged_on = current_date - 1" >/dev/null
+check "the worker re-ages the dashboard summaries once the day has changed" \
+	wait_for 60 $DB "SELECT aged_on = current_date AND (SELECT count(*) FROM ar.check_summaries()) = 0 FROM ar.summary_state"
 
 # SIGHUP: new settings are read (and recorded by the worker)
 settings "ALTER SYSTEM SET ar_collect.naptime = 2"
