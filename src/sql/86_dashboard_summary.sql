@@ -354,14 +354,11 @@ LANGUAGE sql STABLE AS $$
 	 GROUP BY 1, 2, 3
 $$;
 
--- Re-ages ar.aging_summary on as_of (default today): recomputed from
--- ar.open_item_summary under a lock that waits for the transactions
--- writing invoices and holds back new ones until it commits.  Run daily
--- (the aging of a date far from the aging date falls back to the full
--- computation).  Returns the number of rows written.
--- Re-ages ar.aging_summary on as_of, for ar.age_summaries() and the worker.
+-- Re-ages ar.aging_summary on as_of, for ar.age_summaries() and the worker
+-- (both SECURITY DEFINER, each checking its caller in its own way: this one
+-- runs as they do and checks nothing).
 CREATE FUNCTION ar._age_summaries(as_of date) RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '256MB' AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '256MB' AS $$
 DECLARE
 	n bigint;
 BEGIN
@@ -378,6 +375,11 @@ BEGIN
 	RETURN n;
 END $$;
 
+-- Re-ages ar.aging_summary on as_of (default today): recomputed from
+-- ar.open_item_summary under a lock that waits for the transactions
+-- writing invoices and holds back new ones until it commits.  Run daily
+-- (the aging of a date far from the aging date falls back to the full
+-- computation).  Returns the number of rows written.
 CREATE FUNCTION ar.age_summaries(as_of date DEFAULT current_date) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
