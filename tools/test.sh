@@ -3,7 +3,8 @@
 #   installs what is missing, builds with -Werror, installs, starts a
 #   throwaway cluster (library preloaded) as the postgres OS user, runs
 #   pg_regress (test/sql + test/expected), the isolation tests (test/specs),
-#   pgTAP (test/pgtap through pg_prove) and the shell tests (test/t), stops
+#   pgTAP (test/pgtap through pg_prove), the shell tests (test/t) and
+#   test/citus.sh (skipped without citus), stops
 #   the cluster whatever happens, and ends with the line "N passed, N failed".
 # Only the server runs as postgres: the clients run as the caller, so the
 # checkout may be a private (0700) folder, and its path may contain spaces.
@@ -57,10 +58,14 @@ bad=$(grep -cE '^not ok [0-9]+' "$WORK/tap.log")
 passed=$((passed + ok)) failed=$((failed + bad))
 if [ $tap_rc -ne 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); fi
 
-# Shell tests printing TAP (pg_dump/pg_restore round trip, ...).
-for t in "$ROOT"/test/t/*.sh; do
+# Shell tests printing TAP (pg_dump/pg_restore round trip, ...), then
+# test/citus.sh: its own three clusters (ports AR_CITUS_PORT, default
+# PORT + 10, to + 2) when citus is installed, else "1..0 # SKIP", counted
+# neither passed nor failed.
+for t in "$ROOT"/test/t/*.sh "$ROOT"/test/citus.sh; do
 	log "$(basename "$t")"
-	PG_BIN=$PG_BIN SHARED_DATA=$SHARED_DATA bash "$t" >"$WORK/sh.log" 2>&1
+	PG_BIN=$PG_BIN AR_PG_BIN=$PG_BIN AR_CITUS_PORT=${AR_CITUS_PORT:-$((PORT + 10))} SHARED_DATA=$SHARED_DATA \
+		bash "$t" >"$WORK/sh.log" 2>&1
 	cat "$WORK/sh.log"
 	ok=$(grep -cE '^ok [0-9]+' "$WORK/sh.log")
 	bad=$(grep -cE '^not ok [0-9]+' "$WORK/sh.log")

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# ar_collect's aggregates on Citus (doc/scale_out.md): starts a coordinator
+# and two workers of its own (citus and ar_collect preloaded), checks that
+# CREATE EXTENSION ar_collect reaches the workers, distributes a table of
+# invoice-like rows by company_id over them, and checks what runs where:
+# GROUP BY company_id is pushed down whole to the workers; a total across
+# companies runs a partial aggregate on the workers, shipped as the state's
+# text, combined on the coordinator.  Every result equals the same aggregate
+# over a local copy of the rows on the coordinator.
+# Prints TAP, or "1..0 # SKIP citus is not installed" when the PostgreSQL
+# tree has no citus.so (tools/test.sh runs it either way).  Needs the ports
+# AR_CITUS_PORT (default 55710) to AR_CITUS_PORT + 2, on localhost.
+# Run alone:  AR_PG_BIN=/path/to/pg15/bin bash test/citus.sh
+set -uo pipefail
+source "$(dirname "$0")/../tools/lib.sh"
+if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
+	echo "1..0 # SKIP citus is not installed"
+	exit 0
+fi
+BASE=${AR_CITUS_PORT:-55710}
+WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
+chmod 755 "$WORK"
+trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
+
+n=0
+check() {	# check DESCRIPTION COMMAND...
+	local what=$1; shift
+	n=$((n + 1))
+	if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; fi
+}
+qn() {	# qn NODE SQL: on node 0 (coordinator), 1 or 2 (workers), database postgres
+	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $((BASE + $1)) -U postgres -d postgres -c "$2"
+}
+
+echo "1..9"
+for i in 0 1 2; do
+	cluster_start "$WORK/node$i" $((BASE + i)) "listen_addresses = 'localhost'" \
+		"shared_preload_libraries = 'citus,ar_collect'" "max_connections = 60" \
+		|| { cat "$WORK/node$i/server.log" >&2; exit 1; }
+	qn $i "CREATE EXTENSION citus" >/dev/null || exit 1
+done
+qn 0 "SELECT citus_set_coordinator_host('localhost', $BASE);
+      SELECT citus_add_node('localhost', $((BASE + 1))); SELECT citus_add_node('localhost', $((BASE + 2)))" >/dev/null || exit 1
+echo "# $(qn 0 "SELECT 'citus ' || extversion FROM pg_extension WHERE extname = 'citus'") on $(qn 0 "SHOW server_version"), workers: $(qn 0 "SELECT string_agg(nodename || ':' || nodeport, ', ' ORDER BY nodeport) FROM pg_dist_node WHERE noderole = 'primary' AND groupid > 0")"
+
+qn 0 "CREATE EXTENSION ar_collect" >/dev/null
+v0=$(qn 0 "SELECT extversion FROM pg_extension WHERE extname = 'ar_collect'")
+check "CREATE EXTENSION ar_collect on the coordinator creates it on both workers ($v0)" \
+	test -n "$v0" -a "$(qn 1 "SELECT extversion FROM pg_extension WHERE extname = 'ar_collect'")" = "$v0" \
+	     -a "$(qn 2 "SELECT extversion FROM pg_extension WHERE extname = 'ar_collect'")" = "$v0"
+
+# Invoice-like rows of 40 companies (the ledger tables themselves cannot be
+# distributed yet: doc/scale_out.md), deterministic, and a local copy.
+qn 0 "
+CREATE TABLE public.items (company_id bigint NOT NULL, invoice_id bigint NOT NULL, amount numeric NOT NULL,
+	issue_date date NOT NULL, due_date date NOT NULL, open_end numeric, open_start numeric,
+	written_off numeric, settled_on date);
+SELECT create_distributed_table('public.items', 'company_id', shard_count => 8);
+INSERT INTO public.items
+SELECT co, co * 1000 + k, a, DATE '2026-01-01' + k % 170, DATE '2026-01-31' + k % 170 + (k % 3) * 15, o,
+       CASE WHEN k % 4 = 0 THEN a ELSE o END, CASE WHEN k % 29 = 0 THEN o END,
+       CASE WHEN o = 0 THEN DATE '2026-02-15' + k % 130 END
+  FROM generate_series(1, 40) co, generate_series(1, 250) k,
+       LATERAL (SELECT round(50 + (k * 37 + co * 11) % 950 + ((k * 13) % 100) / 100.0, 2) AS a) x,
+       LATERAL (SELECT CASE k % 3 WHEN 0 THEN 0 WHEN 1 THEN round(x.a * 0.6, 2) ELSE x.a END AS o) y;
+CREATE TABLE public.items_local AS SELECT * FROM public.items;" >/dev/null || exit 1
+check "the rows are spread over both workers" \
+	test "$(qn 0 "SELECT count(DISTINCT nodeport) FROM citus_shards WHERE table_name = 'public.items'::regclass")" = 2 \
+	     -a "$(qn 0 "SELECT count(*) FROM public.items_local")" = 10000
+
+aging="ar.aging(open_end, due_date, DATE '2026-06-30')"
+kpis="ar.receivables_kpis(amount, issue_date, due_date, open_end, open_start, written_off, settled_on, DATE '2026-06-30', 90)"
+explain() { qn 0 "EXPLAIN (VERBOSE, COSTS OFF) $1"; }
+
+plan=$(explain "SELECT company_id, $aging FROM public.items GROUP BY company_id")
+echo "$plan" | sed 's/^/# /'
+check "ar.aging GROUP BY company_id: pushed down whole, each worker runs ar.aging per company, no aggregate on the coordinator" \
+	eval 'echo "$plan" | head -1 | grep -q "Custom Scan (Citus Adaptive)" && echo "$plan" | grep -q "Query: SELECT company_id, ar.aging(.*GROUP BY company_id" && ! echo "$plan" | grep -q "coord_combine_agg"'
+plan=$(explain "SELECT company_id, $kpis FROM public.items GROUP BY company_id")
+check "ar.receivables_kpis GROUP BY company_id: pushed down whole" \
+	eval 'echo "$plan" | head -1 | grep -q "Custom Scan (Citus Adaptive)" && echo "$plan" | grep -q "Query: SELECT company_id, ar.receivables_kpis(.*GROUP BY company_id"'
+for agg in aging kpis; do
+	eval "a=\$$agg"
+	dist=$(qn 0 "SELECT company_id, $a FROM public.items GROUP BY company_id ORDER BY company_id")
+	check "$agg per company on the workers equals the local computation (40 companies)" \
+		test "$(echo "$dist" | wc -l)" = 40 -a "$dist" = "$(qn 0 "SELECT company_id, $a FROM public.items_local GROUP BY company_id ORDER BY company_id")"
+done
+
+plan=$(explain "SELECT $aging FROM public.items")
+echo "$plan" | sed 's/^/# /'
+check "ar.aging across companies: partial aggregate on the workers, combined on the coordinator" \
+	eval 'echo "$plan" | grep -q "worker_partial_agg" && echo "$plan" | grep -q "coord_combine_agg"'
+total_dist=$(qn 0 "SELECT $aging, $kpis FROM public.items")
+total_local=$(qn 0 "SELECT $aging, $kpis FROM public.items_local")
+echo "# total aging and KPIs, combined from the workers: $total_dist"
+check "ar.aging and ar.receivables_kpis across companies equal the local computation" \
+	test -n "$total_dist" -a "$total_dist" = "$total_local"
+# independent of ar.aging: the total open amount as a plain sum
+check "the combined aging total equals the plain sum of the open amounts" \
+	test "$(qn 0 "SELECT ($aging).total FROM public.items")" = "$(qn 0 "SELECT sum(open_end) FROM public.items_local")"
