@@ -70,16 +70,11 @@ SELECT i.company_id, (SELECT c.code FROM ar.customer c WHERE c.id = i.customer_i
               WHERE al.allocated_on > DATE '2026-06-30' - 90
               GROUP BY al.invoice_id) a ON a.invoice_id = i.id
  WHERE i.issue_date <= DATE '2026-06-30';
--- Partial states: aggregates of the test (not of the extension) made of
--- ar_collect's SQL-callable transition and combine functions, no final
--- function, so they return the state; its text form is what is shipped.
-CREATE AGGREGATE public.aging_partial(numeric, date, date) (
-	SFUNC = ar.aging_transfn, STYPE = ar.aging_state, COMBINEFUNC = ar.aging_combine, PARALLEL = SAFE);
-CREATE AGGREGATE public.kpi_partial(numeric, date, date, numeric, numeric, numeric, date, date, integer) (
-	SFUNC = ar.kpi_transfn, STYPE = ar.kpi_state, COMBINEFUNC = ar.kpi_combine, PARALLEL = SAFE);
+-- Partial states: ar.aging_partial and ar.receivables_kpis_partial
+-- return the state; its text form is what is shipped.
 CREATE VIEW public.fdw_partial AS
-SELECT aging_partial(open_end, due_date, DATE '2026-06-30')::text AS aging_state,
-       kpi_partial(amount, issue_date, due_date, open_end, open_start, written_off, settled_on, DATE '2026-06-30', 90)::text AS kpi_state
+SELECT ar.aging_partial(open_end, due_date, DATE '2026-06-30')::text AS aging_state,
+       ar.receivables_kpis_partial(amount, issue_date, due_date, open_end, open_start, written_off, settled_on, DATE '2026-06-30', 90)::text AS kpi_state
   FROM public.fdw_items;"
 
 for db in $s1 $s2 $co; do q $db "CREATE EXTENSION ar_collect" >/dev/null || exit 1; done
@@ -108,8 +103,6 @@ CREATE FOREIGN TABLE public.partial_s1 (aging_state text, kpi_state text)
 	SERVER shard1 OPTIONS (schema_name 'public', table_name 'fdw_partial');
 CREATE FOREIGN TABLE public.partial_s2 (aging_state text, kpi_state text)
 	SERVER shard2 OPTIONS (schema_name 'public', table_name 'fdw_partial');
-CREATE AGGREGATE public.aging_merge(ar.aging_state) (SFUNC = ar.aging_combine, STYPE = ar.aging_state, FINALFUNC = ar.aging_final);
-CREATE AGGREGATE public.kpi_merge(ar.kpi_state) (SFUNC = ar.kpi_combine, STYPE = ar.kpi_state, FINALFUNC = ar.kpi_final);
 ALTER DATABASE $co SET enable_partitionwise_aggregate = on;
 ANALYZE public.dist_items_s1, public.dist_items_s2;" >/dev/null || exit 1
 
@@ -177,13 +170,13 @@ plan=$(explain "SELECT aging_state FROM public.partial_s1")
 check "a shard's partial state is computed on the shard and fetched as text" \
 	eval 'echo "$plan" | grep -q "Remote SQL: SELECT aging_state FROM public.fdw_partial"'
 echo "# shard1's aging state as shipped: $(q $co "SELECT aging_state FROM public.partial_s1")"
-merged_aging=$(q $co "SELECT aging_merge(aging_state::ar.aging_state)
+merged_aging=$(q $co "SELECT ar.aging_merge(aging_state::ar.aging_state)
 	FROM (SELECT aging_state FROM public.partial_s1 UNION ALL SELECT aging_state FROM public.partial_s2) s")
-merged_kpis=$(q $co "SELECT kpi_merge(kpi_state::ar.kpi_state)
+merged_kpis=$(q $co "SELECT ar.receivables_kpis_merge(kpi_state::ar.kpi_state)
 	FROM (SELECT kpi_state FROM public.partial_s1 UNION ALL SELECT kpi_state FROM public.partial_s2) s")
-check "aging: shards' text states combined with ar.aging_combine and finalized equal the single node's" \
+check "aging: shards' text states merged by ar.aging_merge equal the single node's" \
 	test -n "$merged_aging" -a "$merged_aging" = "$(q $co "$(printf "$total_aging" public.fdw_items)")"
-check "KPIs: shards' text states combined with ar.kpi_combine and finalized equal the single node's" \
+check "KPIs: shards' text states merged by ar.receivables_kpis_merge equal the single node's" \
 	test -n "$merged_kpis" -a "$merged_kpis" = "$(q $co "$(printf "$total_kpis" public.fdw_items)")"
 echo "# total aging, combined from the shards' states: $merged_aging"
 # the combination is not the trivial one: each shard's own total differs from the whole

@@ -1,0 +1,1 @@
+../../sql/76_partial_states.sql
