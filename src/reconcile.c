@@ -1249,14 +1249,21 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 	load_lines(run, company, scoped, dry_run);
 	if (run->nline > 0)
 	{
+		TimestampTz ti;
+
 		load_customers(run, company, scoped);
 		load_invoices(run, company, scoped);
+		ti = GetCurrentTimestamp();
 		rc_build_indexes(run);
+		elog(DEBUG1, "ar.reconcile: %.0f ms to index the invoices", ms_since(ti));
 	}
 	t1 = GetCurrentTimestamp();
+	elog(DEBUG1, "ar.reconcile: load %.0f ms (%d lines, %d customers, %d invoices)",
+		 ms_since(t0), run->nline, run->ncust, run->ninv);
 
 	for (int i = 0; i < run->nline; i++)
 		rc_prescan(run, &run->line[i]);
+	elog(DEBUG1, "ar.reconcile: prescan %.0f ms", ms_since(t1));
 	if (run->nline > 0)
 		load_paid(run, company, scoped);
 	for (int i = 0; i < run->nline; i++)
@@ -1275,6 +1282,7 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 			CHECK_FOR_INTERRUPTS();
 	}
 	t2 = GetCurrentTimestamp();
+	elog(DEBUG1, "ar.reconcile: match %.0f ms (prescan and paid invoices included)", ms_since(t1));
 
 	return_ids = palloc(sizeof(Datum) * Max(run->nline, 1));
 	if (dry_run)
