@@ -571,11 +571,32 @@ load_invoices(RcRun *run, Datum company, bool scoped)
 /*
  * The keys as a joined set rather than "= ANY($1)": the planner estimates
  * "= ANY" element by element against the column's statistics, which took
- * longer than the query itself with tens of thousands of keys.
+ * longer than the query itself with tens of thousands of keys.  The keys
+ * come distinct (paid_keys_add): a DISTINCT here was estimated at 200 rows
+ * whatever their number, and its hash spilled to disk.  Ordered by id: the
+ * paid invoices join the index in the same order whatever the plan.
  */
 #define PAID_KEYS_JOIN \
-	"(SELECT DISTINCT k FROM unnest($1::text[]) k) keys " \
+	"unnest($1::text[]) keys(k) " \
 	"JOIN ar.invoice i ON ar.reference_key(i.number) = keys.k "
+
+/* Adds key to the keys looked up among paid invoices unless it is there. */
+static void
+paid_keys_add(Col *keys, KeyIndex *seen, const char *key)
+{
+	int			len = strlen(key);
+	uint64		h = match_hash('X', key, len);
+
+	for (int32 pos = kix_first(seen, h); pos >= 0; pos = kix_next(seen, pos))
+	{
+		text	   *t = DatumGetTextPP(keys->v[kix_value(seen, pos)]);
+
+		if ((int) VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), key, len) == 0)
+			return;
+	}
+	kix_add(seen, h, keys->n);
+	col_text(keys, key);
+}
 
 /*
  * Paid invoices named by lines where no open invoice has that number: one
@@ -588,20 +609,30 @@ load_paid(RcRun *run, Datum company, bool scoped)
 {
 	Col			keys;
 	int			first_paid = run->ninv;
+	int			nkeys = 0;
+	KeyIndex   *seen;
 
-	col_init(&keys, TEXTOID);
 	for (int i = 0; i < run->nline; i++)
-		for (int k = 0; k < run->line[i].npaid_keys; k++)
-			col_text(&keys, run->line[i].paid_keys[k]);
-	if (keys.n == 0)
+		nkeys += run->line[i].npaid_keys;
+	if (nkeys == 0)
 		return;
+	col_init(&keys, TEXTOID);
+	seen = kix_create(CurrentMemoryContext, nkeys);
+	for (int i = 0; i < run->nline; i++)
+	{
+		for (int k = 0; k < run->line[i].npaid_keys; k++)
+			paid_keys_add(&keys, seen, run->line[i].paid_keys[k]);
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
 	loading_paid = true;
 	spi_each(run, skip_beyond_bounds ?
 			 "SELECT " INVOICE_COLUMNS " FROM " PAID_KEYS_JOIN
 			 "WHERE i.open_amount = 0 AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2)"
-			 INVOICE_IN_BOUNDS :
+			 INVOICE_IN_BOUNDS "ORDER BY i.id" :
 			 "SELECT " INVOICE_COLUMNS " FROM " PAID_KEYS_JOIN
-			 "WHERE i.open_amount = 0 AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2)",
+			 "WHERE i.open_amount = 0 AND i.cancelled_on IS NULL AND ($2::bigint IS NULL OR i.company_id = $2) "
+			 "ORDER BY i.id",
 			 2, (Oid[]) {TEXTARRAYOID, INT8OID}, (Datum[]) {col_array(&keys), company},
 			 scoped ? "  " : " n", load_invoice_row);
 	loading_paid = false;
@@ -1185,6 +1216,7 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 	int			nreturn = 0;
 	int			rc;
 	bool		isnull;
+	int			guc_level;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "ar.reconcile", ALLOCSET_DEFAULT_SIZES);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1246,6 +1278,16 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 			DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) > 0;
 	}
 
+	/*
+	 * The reads sort the lines and join the keys of paid invoices, the
+	 * writes join and sort one row per line (the decisions with the ids of
+	 * their allocations): with the default work_mem they spill to disk from
+	 * some ten thousand lines on.
+	 */
+	guc_level = NewGUCNestLevel();
+	if (work_mem < 65536)
+		(void) set_config_option("work_mem", "65536", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 	load_lines(run, company, scoped, dry_run);
 	if (run->nline > 0)
 	{
@@ -1289,25 +1331,15 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 	{
 		/* what a run would do now: nothing written, no row locked */
 		emit_rows(run, rsinfo);
+		AtEOXact_GUC(true, guc_level);
 		MemoryContextSwitchTo(old);
 		SPI_finish();
 		MemoryContextDelete(cxt);
 		return;
 	}
 	if (run->nline > 0)
-	{
-		/*
-		 * The writes join and sort one row per line (the decisions with the
-		 * ids of their allocations): with the default work_mem they spill
-		 * to disk from some ten thousand lines on.
-		 */
-		int			guc_level = NewGUCNestLevel();
-
-		(void) set_config_option("work_mem", "65536", PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
 		write_results(run, &counts, return_ids, &nreturn);
-		AtEOXact_GUC(true, guc_level);
-	}
+	AtEOXact_GUC(true, guc_level);
 	emit_rows(run, rsinfo);
 
 	if (nreturn > 0)
