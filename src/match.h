@@ -146,6 +146,8 @@ typedef struct KeyIndex KeyIndex;
 
 extern KeyIndex *kix_create(MemoryContext cxt, uint32 expected);
 extern void kix_add(KeyIndex *ix, uint64 key, int32 value);
+/* n kix_add() calls in that order, faster on large indexes */
+extern void kix_add_many(KeyIndex *ix, const uint64 *keys, const int32 *values, int32 n);
 /* Position of the first value of key, or -1; then kix_next() until -1. */
 extern int32 kix_first(KeyIndex *ix, uint64 key);
 extern int32 kix_next(KeyIndex *ix, int32 pos);

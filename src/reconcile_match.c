@@ -110,9 +110,50 @@ note_key_length(RcRun *run, const char *key, int len)
 		run->digitless_keys = true;
 }
 
-/* The tagged keys under which an invoice can be found. */
+/* Keys and values gathered for kix_add_many(). */
+typedef struct KeyBatch
+{
+	uint64	   *keys;
+	int32	   *values;
+	int32		n;
+	int32		cap;
+} KeyBatch;
+
 static void
-index_invoice(RcRun *run, int32 i)
+batch_init(KeyBatch *b, int32 cap)
+{
+	b->cap = Max(cap, 16);
+	b->n = 0;
+	b->keys = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(uint64) * b->cap);
+	b->values = MemoryContextAllocHuge(CurrentMemoryContext, sizeof(int32) * b->cap);
+}
+
+static void
+batch_add(KeyBatch *b, uint64 key, int32 value)
+{
+	if (b->n == b->cap)
+	{
+		b->cap *= 2;
+		b->keys = repalloc_huge(b->keys, sizeof(uint64) * b->cap);
+		b->values = repalloc_huge(b->values, sizeof(int32) * b->cap);
+	}
+	b->keys[b->n] = key;
+	b->values[b->n++] = value;
+}
+
+/* Adds the batch to the index, in its order, and frees it. */
+static void
+batch_flush(KeyBatch *b, KeyIndex *ix)
+{
+	kix_add_many(ix, b->keys, b->values, b->n);
+	pfree(b->keys);
+	pfree(b->values);
+	b->n = 0;
+}
+
+/* The tagged keys under which an invoice can be found (for run->refs). */
+static void
+index_invoice(RcRun *run, KeyBatch *refs, int32 i)
 {
 	RcInvoice  *inv = &run->inv[i];
 	char		k2[REFKEY_MAX + 1];
@@ -123,25 +164,25 @@ index_invoice(RcRun *run, int32 i)
 
 	if (inv->keylen >= 4 && inv->keylen <= REFKEY_MAX)
 	{
-		kix_add(run->refs, match_hash('K', inv->key, inv->keylen), i);
+		batch_add(refs, match_hash('K', inv->key, inv->keylen), i);
 		note_key_length(run, inv->key, inv->keylen);
 	}
 	if (inv->refkey && inv->refkeylen >= 4 && inv->refkeylen <= REFKEY_MAX
 		&& strcmp(inv->refkey, inv->key) != 0)
 	{
-		kix_add(run->refs, match_hash('P', inv->refkey, inv->refkeylen), i);
+		batch_add(refs, match_hash('P', inv->refkey, inv->refkeylen), i);
 		note_key_length(run, inv->refkey, inv->refkeylen);
 	}
 	/* without leading zeros: only numbers of several groups */
 	len = refkey_grouped(inv->number, numlen, k2, REFKEY_MAX);
 	if (len <= REFKEY_MAX && strchr(k2, '|') != NULL)
-		kix_add(run->refs, match_hash('Z', k2, len), i);
+		batch_add(refs, match_hash('Z', k2, len), i);
 	/* without the letter prefix */
 	if (refkey_digits(inv->number, numlen, digits, grouped, REFKEY_MAX))
 	{
-		kix_add(run->refs, match_hash('D', digits, strlen(digits)), i);
+		batch_add(refs, match_hash('D', digits, strlen(digits)), i);
 		if (strchr(grouped, '|') != NULL)
-			kix_add(run->refs, match_hash('G', grouped, strlen(grouped)), i);
+			batch_add(refs, match_hash('G', grouped, strlen(grouped)), i);
 	}
 }
 
@@ -164,20 +205,26 @@ void
 rc_build_indexes(RcRun *run)
 {
 	int32	   *count;
+	KeyBatch	refs,
+				by_amount;
 
 	run->refs = kix_create(run->cxt, run->ninv * 4 + 16);
 	run->by_amount = kix_create(run->cxt, run->ninv + 16);
 	run->minkey = REFKEY_MAX;
 	run->maxkey = 0;
+	batch_init(&refs, run->ninv * 4 + 16);
+	batch_init(&by_amount, run->ninv + 16);
 	for (int32 i = 0; i < run->ninv; i++)
 	{
 		RcInvoice  *inv = &run->inv[i];
 
-		index_invoice(run, i);
-		kix_add(run->by_amount, rc_amount_key(inv->company_id, inv->currency, inv->open), i);
+		index_invoice(run, &refs, i);
+		batch_add(&by_amount, rc_amount_key(inv->company_id, inv->currency, inv->open), i);
 		if ((i & 4095) == 0)
 			CHECK_FOR_INTERRUPTS();
 	}
+	batch_flush(&refs, run->refs);
+	batch_flush(&by_amount, run->by_amount);
 
 	/* each customer's open invoices, oldest first */
 	count = palloc0(sizeof(int32) * (run->ncust + 1));
