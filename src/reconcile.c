@@ -211,6 +211,98 @@ get_text_ref(HeapTuple tup, TupleDesc desc, int col, int *len)
 	return VARDATA_ANY(t);
 }
 
+/*
+ * A numeric column as an Amount (value * 10^4), read from the numeric's
+ * stored digits (base 10000) rather than by numeric arithmetic: what
+ * AMOUNT4() computes in SQL, four numeric operations per amount.  *isnull
+ * is set when the column is NULL, not a finite number, not below 10^14 in
+ * absolute value or has more than 4 decimals, as AMOUNT4() gives NULL.
+ *
+ * The layout is that of src/backend/utils/adt/numeric.c (it is on disk,
+ * so pg_upgrade keeps it): a uint16 header, then for the long format an
+ * int16 weight, then the digits.  The short header holds the sign
+ * (0x2000) and a 7-bit weight; 0xC000 marks NaN and infinities.
+ */
+#define NUMERIC_HDR_SHORT		0x8000
+#define NUMERIC_HDR_SPECIAL		0xC000
+#define NUMERIC_HDR_NEG			0x4000
+#define NUMERIC_HDR_SHORT_NEG	0x2000
+#define NUMERIC_HDR_SHORT_WEIGHT_NEG	0x0040
+#define NUMERIC_HDR_SHORT_WEIGHT	0x003F
+#define AMOUNT_LIMIT			INT64CONST(1000000000000000000)	/* 10^14 * 10^4 */
+
+static Amount
+get_amount(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
+{
+	Datum		d = row_datum(col, isnull);
+	struct varlena *v;
+	const char *p;
+	int			len;
+	uint16		header;
+	int			weight;
+	bool		negative;
+	int			ndigits;
+	uint64		acc = 0;
+
+	(void) tup;
+	(void) desc;
+	if (*isnull)
+		return 0;
+	v = pg_detoast_datum_packed((struct varlena *) DatumGetPointer(d));
+	p = VARDATA_ANY(v);
+	len = VARSIZE_ANY_EXHDR(v);
+	*isnull = true;
+	if (len < (int) sizeof(uint16))
+		return 0;
+	memcpy(&header, p, sizeof(uint16));
+	if ((header & NUMERIC_HDR_SPECIAL) == NUMERIC_HDR_SPECIAL)
+		return 0;				/* NaN, Infinity, -Infinity */
+	if (header & NUMERIC_HDR_SHORT)
+	{
+		negative = (header & NUMERIC_HDR_SHORT_NEG) != 0;
+		weight = (header & NUMERIC_HDR_SHORT_WEIGHT_NEG) ? (~NUMERIC_HDR_SHORT_WEIGHT | (header & NUMERIC_HDR_SHORT_WEIGHT))
+			: (header & NUMERIC_HDR_SHORT_WEIGHT);
+		p += sizeof(uint16);
+		len -= sizeof(uint16);
+	}
+	else
+	{
+		int16		w;
+
+		if (len < (int) (sizeof(uint16) + sizeof(int16)))
+			return 0;
+		negative = (header & NUMERIC_HDR_NEG) != 0;
+		memcpy(&w, p + sizeof(uint16), sizeof(int16));
+		weight = w;
+		p += sizeof(uint16) + sizeof(int16);
+		len -= sizeof(uint16) + sizeof(int16);
+	}
+	ndigits = len / (int) sizeof(int16);
+	/* digit i weighs 10000^(weight - i), so 10000^(weight + 1 - i) in the Amount */
+	for (int i = Max(weight + 2, 0); i < ndigits; i++)
+	{
+		int16		digit;
+
+		memcpy(&digit, p + i * sizeof(int16), sizeof(int16));
+		if (digit != 0)
+			return 0;			/* more than 4 decimals */
+	}
+	for (int i = 0; i <= weight + 1; i++)
+	{
+		int16		digit = 0;
+
+		if (i < ndigits)
+			memcpy(&digit, p + i * sizeof(int16), sizeof(int16));
+		if (acc >= (uint64) (AMOUNT_LIMIT / 10000))
+			return 0;			/* 10^14 or more */
+		acc = acc * 10000 + (uint64) digit;
+	}
+	if (acc >= (uint64) AMOUNT_LIMIT)
+		return 0;
+	*isnull = false;
+	return negative ? -(Amount) acc : (Amount) acc;
+}
+
 static int64
 get_int8(HeapTuple tup, TupleDesc desc, int col, bool *isnull)
 {
@@ -421,7 +513,7 @@ load_line_row(RcRun *run, HeapTuple tup, TupleDesc desc)
 	l->id = get_int8(tup, desc, 1, &isnull);
 	l->company_id = get_int8(tup, desc, 2, &isnull);
 	get_currency(tup, desc, 3, l->currency);
-	l->amount = get_int8(tup, desc, 4, &isnull);
+	l->amount = get_amount(tup, desc, 4, &isnull);
 	l->amount_ok = !isnull && l->amount != 0;
 	l->booking_date = DatumGetDateADT(row_datum(5, &isnull));
 	l->name = get_text(tup, desc, 6);
@@ -486,7 +578,7 @@ static bool skip_beyond_bounds = false;
 
 /* The bank lines no run has decided on yet, oldest first. */
 #define UNMATCHED_LINES(bounds) \
-	"SELECT t.id, t.company_id, t.currency, " AMOUNT4("t.amount") ", t.booking_date, " \
+	"SELECT t.id, t.company_id, t.currency, t.amount, t.booking_date, " \
 	"       t.counterparty_name, t.counterparty_iban::text, t.remittance_info, t.structured_reference, " \
 	"       t.end_to_end_id, t.bank_tx_code, coalesce(t.return_reason, CASE WHEN t.reversal THEN 'reversal' END) " \
 	"  FROM ar.bank_transaction t " \
@@ -614,8 +706,8 @@ load_invoice_row(RcRun *run, HeapTuple tup, TupleDesc desc)
 	Amount		amount,
 				open;
 
-	amount = get_int8(tup, desc, 5, &amount_null);
-	open = get_int8(tup, desc, 6, &open_null);
+	amount = get_amount(tup, desc, 5, &amount_null);
+	open = get_amount(tup, desc, 6, &open_null);
 	if (amount_null || open_null)
 		return;					/* more than 4 decimals: left to people */
 	if (run->ninv == run->invcap)
@@ -653,7 +745,7 @@ load_invoice_row(RcRun *run, HeapTuple tup, TupleDesc desc)
 }
 
 #define INVOICE_COLUMNS \
-	"i.id, i.company_id, i.customer_id, i.currency, " AMOUNT4("i.amount") ", " AMOUNT4("i.open_amount") ", " \
+	"i.id, i.company_id, i.customer_id, i.currency, i.amount, i.open_amount, " \
 	"i.issue_date, i.due_date, i.disputed, i.number, i.payment_reference"
 
 static void
@@ -1578,3 +1670,4 @@ ar_reconcile_preview(PG_FUNCTION_ARGS)
 	reconcile(fcinfo, true, !PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0), true);
 	return (Datum) 0;
 }
+
