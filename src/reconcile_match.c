@@ -253,20 +253,39 @@ rc_build_indexes(RcRun *run)
 	pfree(count);
 }
 
-static int
-cmp_invoice_amount(const void *a, const void *b)
+/*
+ * An open invoice's place in run->by_open: company, currency, amount as
+ * loaded, then its index (a total order).  Sorted as plain values, with an
+ * inlined comparison: half a million invoices were sorted through an index
+ * into run->inv and a comparison function call per step.
+ */
+typedef struct ByOpen
 {
-	const RcInvoice *x = &sort_run->inv[*(const int32 *) a];
-	const RcInvoice *y = &sort_run->inv[*(const int32 *) b];
+	int64		company_id;
+	Amount		open;
+	uint32		currency;		/* its 3 bytes, the first highest */
+	int32		inv;
+} ByOpen;
 
+static inline int
+cmp_by_open(const ByOpen *x, const ByOpen *y)
+{
 	if (x->company_id != y->company_id)
 		return x->company_id < y->company_id ? -1 : 1;
-	if (memcmp(x->currency, y->currency, 3) != 0)
-		return memcmp(x->currency, y->currency, 3);
-	if (x->loaded_open != y->loaded_open)
-		return x->loaded_open < y->loaded_open ? -1 : 1;
-	return *(const int32 *) a - *(const int32 *) b;
+	if (x->currency != y->currency)
+		return x->currency < y->currency ? -1 : 1;
+	if (x->open != y->open)
+		return x->open < y->open ? -1 : 1;
+	return x->inv < y->inv ? -1 : x->inv > y->inv;
 }
+
+#define ST_SORT sort_by_open
+#define ST_ELEMENT_TYPE ByOpen
+#define ST_COMPARE(a, b) cmp_by_open(a, b)
+#define ST_SCOPE static
+#define ST_DECLARE
+#define ST_DEFINE
+#include "lib/sort_template.h"
 
 /*
  * Open invoices by company, currency and amount, for the candidates of a
@@ -276,17 +295,30 @@ static void
 build_by_open(RcRun *run)
 {
 	int32		n = 0;
+	ByOpen	   *sorted;
 
 	if (run->by_open != NULL)
 		return;
 	run->by_open = MemoryContextAllocHuge(run->cxt, sizeof(int32) * Max(run->ninv, 1));
+	sorted = MemoryContextAllocHuge(run->cxt, sizeof(ByOpen) * Max(run->ninv, 1));
 	for (int32 i = 0; i < run->ninv; i++)
-		if (!run->inv[i].paid && run->inv[i].loaded_open > 0)
-			run->by_open[n++] = i;
+	{
+		RcInvoice  *inv = &run->inv[i];
+
+		if (inv->paid || inv->loaded_open <= 0)
+			continue;
+		sorted[n].company_id = inv->company_id;
+		sorted[n].open = inv->loaded_open;
+		sorted[n].currency = ((uint32) (unsigned char) inv->currency[0] << 16)
+			| ((uint32) (unsigned char) inv->currency[1] << 8) | (uint32) (unsigned char) inv->currency[2];
+		sorted[n].inv = i;
+		n++;
+	}
+	sort_by_open(sorted, n);
+	for (int32 k = 0; k < n; k++)
+		run->by_open[k] = sorted[k].inv;
 	run->nby_open = n;
-	sort_run = run;
-	qsort(run->by_open, n, sizeof(int32), cmp_invoice_amount);
-	sort_run = NULL;
+	pfree(sorted);
 }
 
 /* -------------------------------------------------------------- payer */
