@@ -236,7 +236,7 @@ typedef struct RcRun
 	RcInvoice  *inv;
 	KeyIndex   *refs;			/* tagged reference keys -> invoice index */
 	KeyIndex   *by_amount;		/* (company, currency, open amount) -> invoice */
-	int32	   *by_open;		/* open invoices by company, currency, amount (on first need) */
+	struct ByOpen *by_open;		/* open invoices by company, currency, amount (on first need) */
 	int32		nby_open;
 	int			minkey;			/* shortest and longest indexed key */
 	int			maxkey;

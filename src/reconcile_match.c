@@ -262,10 +262,18 @@ rc_build_indexes(RcRun *run)
 typedef struct ByOpen
 {
 	int64		company_id;
-	Amount		open;
-	uint32		currency;		/* its 3 bytes, the first highest */
+	Amount		open;			/* as loaded */
+	uint32		currency;		/* currency_key() */
 	int32		inv;
 } ByOpen;
+
+/* The 3 bytes of a currency code, the first highest: ordered as memcmp() orders them. */
+static inline uint32
+currency_key(const char *currency)
+{
+	return ((uint32) (unsigned char) currency[0] << 16)
+		| ((uint32) (unsigned char) currency[1] << 8) | (uint32) (unsigned char) currency[2];
+}
 
 static inline int
 cmp_by_open(const ByOpen *x, const ByOpen *y)
@@ -290,6 +298,8 @@ cmp_by_open(const ByOpen *x, const ByOpen *y)
 /*
  * Open invoices by company, currency and amount, for the candidates of a
  * mistyped reference: those the line pays within the shortfall tolerance.
+ * The sort keys stay in the array: the search reads them there, not
+ * through an index into run->inv at every step.
  */
 static void
 build_by_open(RcRun *run)
@@ -299,7 +309,6 @@ build_by_open(RcRun *run)
 
 	if (run->by_open != NULL)
 		return;
-	run->by_open = MemoryContextAllocHuge(run->cxt, sizeof(int32) * Max(run->ninv, 1));
 	sorted = MemoryContextAllocHuge(run->cxt, sizeof(ByOpen) * Max(run->ninv, 1));
 	for (int32 i = 0; i < run->ninv; i++)
 	{
@@ -309,16 +318,13 @@ build_by_open(RcRun *run)
 			continue;
 		sorted[n].company_id = inv->company_id;
 		sorted[n].open = inv->loaded_open;
-		sorted[n].currency = ((uint32) (unsigned char) inv->currency[0] << 16)
-			| ((uint32) (unsigned char) inv->currency[1] << 8) | (uint32) (unsigned char) inv->currency[2];
+		sorted[n].currency = currency_key(inv->currency);
 		sorted[n].inv = i;
 		n++;
 	}
 	sort_by_open(sorted, n);
-	for (int32 k = 0; k < n; k++)
-		run->by_open[k] = sorted[k].inv;
+	run->by_open = sorted;
 	run->nby_open = n;
-	pfree(sorted);
 }
 
 /* -------------------------------------------------------------- payer */
@@ -873,19 +879,21 @@ fuzzy_candidates(Scan *s)
 	RcConfig   *cfg = line_config(run, line);
 	int32		lo = 0,
 				hi;
+	uint32		cur;
 
 	s->cand = palloc(sizeof(int32) * FUZZY_CANDIDATES);
 	s->ncand = 0;
 	build_by_open(run);
 	hi = run->nby_open;
+	cur = currency_key(line->currency);
 	/* the first invoice of the line's company and currency owing at least the amount */
 	while (lo < hi)
 	{
 		int32		mid = lo + (hi - lo) / 2;
-		RcInvoice  *inv = &run->inv[run->by_open[mid]];
-		int			c = inv->company_id != line->company_id ? (inv->company_id < line->company_id ? -1 : 1)
-			: memcmp(inv->currency, line->currency, 3) != 0 ? memcmp(inv->currency, line->currency, 3)
-			: (inv->loaded_open < line->amount ? -1 : 1);
+		ByOpen	   *e = &run->by_open[mid];
+		int			c = e->company_id != line->company_id ? (e->company_id < line->company_id ? -1 : 1)
+			: e->currency != cur ? (e->currency < cur ? -1 : 1)
+			: (e->open < line->amount ? -1 : 1);
 
 		if (c < 0)
 			lo = mid + 1;
@@ -894,17 +902,19 @@ fuzzy_candidates(Scan *s)
 	}
 	for (int32 k = lo; k < run->nby_open && s->ncand < FUZZY_CANDIDATES; k++)
 	{
-		RcInvoice  *inv = &run->inv[run->by_open[k]];
+		ByOpen	   *e = &run->by_open[k];
+		RcInvoice  *inv;
 
-		if (inv->company_id != line->company_id || memcmp(inv->currency, line->currency, 3) != 0)
+		if (e->company_id != line->company_id || e->currency != cur)
 			break;
 		/* the shortfall only grows faster than the tolerance: past it, done */
-		if (inv->loaded_open != line->amount
-			&& !within_tolerance(cfg, inv->loaded_open, inv->loaded_open - line->amount))
+		if (e->open != line->amount
+			&& !within_tolerance(cfg, e->open, e->open - line->amount))
 			break;
+		inv = &run->inv[e->inv];
 		if (inv->open == line->amount
 			|| (inv->open > line->amount && within_tolerance(cfg, inv->open, inv->open - line->amount)))
-			s->cand[s->ncand++] = run->by_open[k];
+			s->cand[s->ncand++] = e->inv;
 	}
 }
 
