@@ -238,6 +238,8 @@ typedef struct RcRun
 	KeyIndex   *by_amount;		/* (company, currency, open amount) -> invoice */
 	struct ByOpen *by_open;		/* open invoices by company, currency, amount (on first need) */
 	int32		nby_open;
+	int32	   *by_open_pos;	/* invoice index -> its place in by_open, or -1 */
+	int32		nby_open_pos;
 	int			minkey;			/* shortest and longest indexed key */
 	int			maxkey;
 	bool		digitless_keys;	/* some indexed key has no digit */

@@ -263,6 +263,7 @@ typedef struct ByOpen
 {
 	int64		company_id;
 	Amount		open;			/* as loaded */
+	Amount		now;			/* as this run left it so far (inv->open) */
 	uint32		currency;		/* currency_key() */
 	int32		inv;
 } ByOpen;
@@ -318,6 +319,7 @@ build_by_open(RcRun *run)
 			continue;
 		sorted[n].company_id = inv->company_id;
 		sorted[n].open = inv->loaded_open;
+		sorted[n].now = inv->open;
 		sorted[n].currency = currency_key(inv->currency);
 		sorted[n].inv = i;
 		n++;
@@ -325,6 +327,20 @@ build_by_open(RcRun *run)
 	sort_by_open(sorted, n);
 	run->by_open = sorted;
 	run->nby_open = n;
+	run->by_open_pos = MemoryContextAllocHuge(run->cxt, sizeof(int32) * Max(run->ninv, 1));
+	run->nby_open_pos = run->ninv;
+	for (int32 i = 0; i < run->ninv; i++)
+		run->by_open_pos[i] = -1;
+	for (int32 k = 0; k < n; k++)
+		run->by_open_pos[sorted[k].inv] = k;
+}
+
+/* An invoice's open amount changed in memory: its copy in by_open follows. */
+static void
+by_open_changed(RcRun *run, int32 i)
+{
+	if (run->by_open != NULL && i < run->nby_open_pos && run->by_open_pos[i] >= 0)
+		run->by_open[run->by_open_pos[i]].now = run->inv[i].open;
 }
 
 /* -------------------------------------------------------------- payer */
@@ -903,7 +919,6 @@ fuzzy_candidates(Scan *s)
 	for (int32 k = lo; k < run->nby_open && s->ncand < FUZZY_CANDIDATES; k++)
 	{
 		ByOpen	   *e = &run->by_open[k];
-		RcInvoice  *inv;
 
 		if (e->company_id != line->company_id || e->currency != cur)
 			break;
@@ -911,9 +926,8 @@ fuzzy_candidates(Scan *s)
 		if (e->open != line->amount
 			&& !within_tolerance(cfg, e->open, e->open - line->amount))
 			break;
-		inv = &run->inv[e->inv];
-		if (inv->open == line->amount
-			|| (inv->open > line->amount && within_tolerance(cfg, inv->open, inv->open - line->amount)))
+		if (e->now == line->amount
+			|| (e->now > line->amount && within_tolerance(cfg, e->now, e->now - line->amount)))
 			s->cand[s->ncand++] = e->inv;
 	}
 }
@@ -2275,11 +2289,13 @@ rc_apply_in_memory(RcRun *run, RcLine *line)
 	{
 		run->inv[h->alloc[i].inv].open -= h->alloc[i].amount;
 		run->inv[h->alloc[i].inv].touched = true;
+		by_open_changed(run, h->alloc[i].inv);
 	}
 	for (int i = 0; i < h->nadj; i++)
 	{
 		run->inv[h->adj[i].inv].open -= h->adj[i].amount;
 		run->inv[h->adj[i].inv].touched = true;
+		by_open_changed(run, h->adj[i].inv);
 	}
 }
 
