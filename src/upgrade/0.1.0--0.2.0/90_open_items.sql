@@ -16,8 +16,10 @@
 --     allows), less the invoices of the allocations after as_of
 --     (allocation_allocated_on);
 --   - not cancelled, with allocations dated after as_of (open today or
---     settled since): fetched by id in id order, each with the sum of its
---     allocations after as_of (allocation_invoice);
+--     settled since): fetched by id in id order and joined with the sums
+--     of those allocations per invoice, read once through
+--     allocation_allocated_on (not one index scan of allocation_invoice
+--     per invoice);
 --   - cancelled after as_of (invoice_cancelled_on).
 CREATE OR REPLACE FUNCTION ar.open_items(as_of date DEFAULT current_date)
 RETURNS TABLE (invoice_id bigint, company_id bigint, customer_id bigint, number text, currency char(3),
@@ -34,10 +36,11 @@ AS $$
 	        UNION ALL
 	        SELECT i.id, i.company_id, i.customer_id, i.number, i.currency, i.issue_date, i.due_date, i.amount,
 	               i.open_amount + later.amount
-	          FROM ar.invoice i
-	         CROSS JOIN LATERAL (SELECT sum(a.amount) AS amount
-	                               FROM ar.allocation a
-	                              WHERE a.invoice_id = i.id AND a.allocated_on > as_of) later
+	          FROM (SELECT a.invoice_id, sum(a.amount) AS amount
+	                  FROM ar.allocation a
+	                 WHERE a.allocated_on > as_of
+	                 GROUP BY a.invoice_id) later
+	          JOIN ar.invoice i ON i.id = later.invoice_id
 	         WHERE i.id = ANY (ARRAY(SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > as_of))
 	           AND i.cancelled_on IS NULL AND i.issue_date <= as_of
 	        UNION ALL
