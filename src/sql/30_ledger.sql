@@ -278,6 +278,8 @@ BEGIN
 	IF TG_OP = 'INSERT' THEN
 		NEW.open_amount := CASE WHEN NEW.cancelled_on IS NULL THEN NEW.amount ELSE NEW.amount - NEW.amount END;
 		NEW.written_off_amount := 0;
+		NEW.last_allocated_on := NULL;
+		NEW.last_write_off_on := NULL;
 	ELSE
 		IF pg_trigger_depth() = 1 THEN
 			IF NEW.open_amount IS DISTINCT FROM OLD.open_amount THEN
@@ -286,6 +288,10 @@ BEGIN
 				PERFORM ar._derived_column_error('invoice', 'written_off_amount');
 			ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
 				PERFORM ar._derived_column_error('invoice', 'status');
+			ELSIF NEW.last_allocated_on IS DISTINCT FROM OLD.last_allocated_on THEN
+				PERFORM ar._derived_column_error('invoice', 'last_allocated_on');
+			ELSIF NEW.last_write_off_on IS DISTINCT FROM OLD.last_write_off_on THEN
+				PERFORM ar._derived_column_error('invoice', 'last_write_off_on');
 			END IF;
 		END IF;
 		IF OLD.open_amount <> OLD.amount OR OLD.written_off_amount <> 0 THEN
@@ -308,6 +314,12 @@ BEGIN
 			-- a corrected amount moves the open amount by the same difference;
 			-- invoice_not_over_allocated refuses a correction below what was paid
 			NEW.open_amount := NEW.open_amount + (NEW.amount - OLD.amount);
+		END IF;
+		-- the KPI summaries key the allocations by their invoice's dates:
+		-- the statement trigger moves them (86_kpi_summary.sql)
+		IF OLD.last_allocated_on IS NOT NULL
+		   AND (NEW.issue_date, NEW.due_date) IS DISTINCT FROM (OLD.issue_date, OLD.due_date) THEN
+			PERFORM set_config('ar_collect.kpi_rekey', 'on', true);
 		END IF;
 		NEW.updated_at := now();
 	END IF;
@@ -475,12 +487,21 @@ BEGIN
 		END IF;
 	END IF;
 	-- written off: what closes an invoice without a payment, by a person
-	-- (write_off) or within the write-off limit of the reconciliation (shortfall)
+	-- (write_off) or within the write-off limit of the reconciliation (shortfall);
+	-- the dates of the latest allocation and write-off (ar.kpis' summaries):
+	-- moved forward by new ones, looked up again when allocations go
 	UPDATE ar.invoice i
 	   SET open_amount = i.open_amount - d.delta,
-	       written_off_amount = i.written_off_amount + d.written_off
+	       written_off_amount = i.written_off_amount + d.written_off,
+	       last_allocated_on = CASE WHEN direction = 1 THEN greatest(i.last_allocated_on, d.last_on)
+	                                ELSE (SELECT max(a.allocated_on) FROM ar.allocation a WHERE a.invoice_id = i.id) END,
+	       last_write_off_on = CASE WHEN direction = 1 THEN greatest(i.last_write_off_on, d.last_write_off_on)
+	                                WHEN d.last_write_off_on IS NULL THEN i.last_write_off_on
+	                                ELSE (SELECT max(a.allocated_on) FROM ar.allocation a
+	                                       WHERE a.invoice_id = i.id AND a.method = 'write_off') END
 	  FROM (SELECT c.invoice_id, sum(c.amount) * direction AS delta,
-	               coalesce(sum(c.amount) FILTER (WHERE c.method IN ('write_off', 'shortfall')), 0) * direction AS written_off
+	               coalesce(sum(c.amount) FILTER (WHERE c.method IN ('write_off', 'shortfall')), 0) * direction AS written_off,
+	               max(c.allocated_on) AS last_on, max(c.allocated_on) FILTER (WHERE c.method = 'write_off') AS last_write_off_on
 	          FROM changed c GROUP BY c.invoice_id ORDER BY c.invoice_id) d
 	 WHERE i.id = d.invoice_id;
 

@@ -84,8 +84,10 @@ AS $$ SELECT currency FROM ar.company WHERE is_default $$;
 
 -- One pass of the aggregate over the default company's invoices in its
 -- currency.  The open amount on a past day is today's plus the allocations
--- dated after it, so only the allocations of the period are read.
-CREATE FUNCTION ar._kpi_figures(as_of date, period_days integer)
+-- dated after it, so only the allocations of the period are read.  The full
+-- computation: ar._kpi_figures answers from the KPI summaries
+-- (86_kpi_summary.sql) on the dates they serve.
+CREATE FUNCTION ar._kpi_figures_full(as_of date, period_days integer)
 RETURNS ar.kpi_figures
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
@@ -112,6 +114,19 @@ AS $$
 	  JOIN ar.company c ON c.id = i.company_id AND c.currency = i.currency AND c.is_default
 	 WHERE i.issue_date <= as_of
 $$;
+
+-- The figures ar.kpis and ar.dso report: from the KPI summaries on a date
+-- they serve (no allocation or cancellation dated after it), else the full
+-- computation; the same figures either way.
+CREATE FUNCTION ar._kpi_figures(as_of date, period_days integer)
+RETURNS ar.kpi_figures
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF ar._kpi_summary_serves(as_of) THEN
+		RETURN ar._kpi_figures_summary(as_of, period_days);
+	END IF;
+	RETURN ar._kpi_figures_full(as_of, period_days);
+END $$;
 
 CREATE FUNCTION ar._check_kpi_args(as_of date, period_days integer) RETURNS void
 LANGUAGE plpgsql IMMUTABLE AS $$

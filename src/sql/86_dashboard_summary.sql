@@ -254,6 +254,7 @@ BEGIN
 	DELETE FROM ar.summary_fold_request WHERE txid = NEW.txid;
 	IF current_setting('transaction_isolation') = 'read committed' THEN
 		PERFORM ar._summary_fold();
+		PERFORM ar._kpi_summary_fold();  -- 86_kpi_summary.sql
 	END IF;
 	RETURN NULL;
 END $$;
@@ -416,6 +417,7 @@ BEGIN
 	DELETE FROM ar.open_item_summary;
 	INSERT INTO ar.open_item_summary SELECT * FROM ar._open_item_summary_expected() ORDER BY 1, 2, 3, 4, 5;
 	GET DIAGNOSTICS n = ROW_COUNT;
+	PERFORM ar._kpi_summary_rebuild();  -- 86_kpi_summary.sql
 	PERFORM ar._age_summaries(as_of);
 	RETURN n;
 END $$;
@@ -429,7 +431,10 @@ COMMENT ON FUNCTION ar.rebuild_summaries(date) IS
 CREATE FUNCTION ar.check_summaries()
 RETURNS TABLE (summary text, company_id bigint, customer_id bigint, currency char(3), due_date date,
                credit_note boolean, stored numeric, expected numeric, stored_items integer, expected_items integer)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	SELECT 'open_item_summary', coalesce(s.company_id, e.company_id), coalesce(s.customer_id, e.customer_id),
 	       coalesce(s.currency, e.currency), coalesce(s.due_date, e.due_date), coalesce(s.credit_note, e.credit_note),
 	       s.open_amount, e.open_amount, s.items, e.items
@@ -466,11 +471,18 @@ LANGUAGE sql STABLE AS $$
 	         ON (e.company_id, e.customer_id, e.currency) = (s.company_id, s.customer_id, s.currency)
 	 WHERE (s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus, s.total, s.credit_notes, s.items, s.credit_note_items)
 	       IS DISTINCT FROM (e.not_due, e.d1_30, e.d31_60, e.d61_90, e.d91_plus, e.total, e.credit_notes, e.items, e.credit_note_items)
-	 ORDER BY 1, 2, 3, 4, 5, 6
+	UNION ALL
+	-- ar.kpi_summary (86_kpi_summary.sql): the kind and its second date in
+	-- summary, its first date as due_date, not positive as credit_note
+	SELECT format('kpi_summary %s %s', k.kind, k.second_date), k.company_id, NULL::bigint, k.currency, k.first_date,
+	       NOT k.positive, k.stored, k.expected, k.stored_items::integer, k.expected_items::integer
+	  FROM ar._kpi_summary_differences() k
+	 ORDER BY 1, 2, 3, 4, 5, 6;
+END
 $$;
 
 COMMENT ON FUNCTION ar.check_summaries() IS
-'The rows of the dashboard summaries (ar.open_item_summary, ar.aging_summary) that differ from a recomputation from the ledger: none, unless their triggers were bypassed (then run ar.rebuild_summaries()). stored / expected: open amounts (aging_summary: the bucket total), items: open items.';
+'The rows of the dashboard summaries (ar.open_item_summary, ar.aging_summary, ar.kpi_summary) that differ from a recomputation from the ledger: none, unless their triggers were bypassed (then run ar.rebuild_summaries()). stored / expected: open amounts (aging_summary: the bucket total; kpi_summary: amount, the row named by summary = kpi_summary kind second_date, due_date = first_date), items: open items (kpi_summary: items).';
 
 -- ------------------------------------------------------------- reading
 

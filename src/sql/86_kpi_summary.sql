@@ -1,0 +1,459 @@
+-- ---------------------------------------------------------------------------
+-- KPI summaries (issue 17, doc/dashboards.md): the sums ar.receivables_kpis
+-- takes from every invoice, kept per company, currency and dates by
+-- statement-level triggers on ar.invoice and ar.allocation, so that
+-- ar.kpis on today's date reads a few thousand rows instead of every
+-- invoice.  ar._kpi_figures_summary computes the 33 sums of the aggregate's
+-- state (src/kpi.c, kpi_transfn) from them, at the scale the aggregate
+-- would reach, and hands the state to the same final function: the figures
+-- are those of the full computation (ar._kpi_figures_full) by construction.
+-- The summaries answer for a date on or after the latest allocation and the
+-- latest cancellation of the company and currency (ar._kpi_summary_serves);
+-- earlier dates fall back to the full computation.
+--
+-- ar.kpi_summary, one row per company, currency, kind and key:
+--   invoice     non-cancelled invoices by issue date (first_date), due date
+--               (second_date), sign (positive) and scale (the larger of the
+--               scales of amount and open amount): items, amount, open_amount;
+--   cancelled   cancelled invoices by issue date and cancellation date
+--               (second_date), sign and scale of the amount: items, amount;
+--   settled     positive, non-cancelled, fully paid invoices paid on or after
+--               their issue date, by the date of their latest allocation
+--               (first_date, ar.invoice.last_allocated_on) and of their latest
+--               write-off (second_date, ar.invoice.last_write_off_on,
+--               -infinity without one): items, amount, amount_days (amount
+--               times days from issue to payment);
+--   flow        allocations by the later of their date and the invoice's
+--               issue date (first_date): items, amount (negated: what they
+--               take off the receivables on that day);
+--   write_off   write-offs (method write_off) of positive invoices by the
+--               invoice's due date (first_date) and their date (second_date):
+--               items, amount;
+--   activity    allocations by date (first_date): items.
+-- Unused key columns hold -infinity, false, 0.
+--
+-- The invoice kinds follow the invoice rows (old rows subtracted, new rows
+-- added); the allocation kinds follow the allocation rows, and are moved
+-- when an invoice with allocations changes its issue or due date (its sign,
+-- company and currency cannot change any more).  Changes go through
+-- ar.kpi_summary_delta and are folded at commit with those of the aging
+-- summaries (ar._summary_fold_at_commit), under the same rules.
+--
+-- src/upgrade/0.1.0--0.2.0/91_kpi_summary.sql is this piece (a symbolic
+-- link).
+-- ---------------------------------------------------------------------------
+
+-- Derived columns of the ledger kept by ar._allocation_apply_rows
+-- (30_ledger.sql) in the update it makes anyway.
+ALTER TABLE ar.invoice ADD COLUMN last_allocated_on date, ADD COLUMN last_write_off_on date;
+COMMENT ON COLUMN ar.invoice.last_allocated_on IS
+'Date of the latest allocation of the invoice (payments, credits, write-offs), NULL without any; maintained by ar_collect.';
+COMMENT ON COLUMN ar.invoice.last_write_off_on IS
+'Date of the latest allocation of method write_off of the invoice, NULL without any; maintained by ar_collect.';
+-- derived: an update that moves only them is not audited (the allocation
+-- that moved them is), as for open_amount (40_audit.sql)
+DROP TRIGGER invoice_audit ON ar.invoice;
+CREATE TRIGGER invoice_audit AFTER INSERT OR UPDATE OR DELETE ON ar.invoice
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_row('open_amount', 'written_off_amount', 'status',
+	                                            'last_allocated_on', 'last_write_off_on');
+-- (an upgrade: from the allocations there are; the maintenance trigger,
+-- which refuses changes of derived columns, is off meanwhile)
+ALTER TABLE ar.invoice DISABLE TRIGGER invoice_maintain;
+UPDATE ar.invoice i
+   SET last_allocated_on = a.last_on, last_write_off_on = a.last_write_off_on
+  FROM (SELECT al.invoice_id, max(al.allocated_on) AS last_on,
+               max(al.allocated_on) FILTER (WHERE al.method = 'write_off') AS last_write_off_on
+          FROM ar.allocation al GROUP BY al.invoice_id) a
+ WHERE i.id = a.invoice_id;
+ALTER TABLE ar.invoice ENABLE TRIGGER invoice_maintain;
+
+CREATE TABLE ar.kpi_summary (
+	company_id   bigint NOT NULL REFERENCES ar.company,
+	currency     char(3) NOT NULL,
+	kind         text NOT NULL CHECK (kind IN ('invoice', 'cancelled', 'settled', 'flow', 'write_off', 'activity')),
+	first_date   date NOT NULL,
+	second_date  date NOT NULL,
+	positive     boolean NOT NULL,
+	scale        integer NOT NULL,
+	items        bigint NOT NULL,
+	amount       numeric NOT NULL,
+	open_amount  numeric NOT NULL,
+	amount_days  numeric NOT NULL,
+	PRIMARY KEY (company_id, currency, kind, first_date, second_date, positive, scale)
+);
+COMMENT ON TABLE ar.kpi_summary IS
+'Sums of the ledger that ar.kpis reads on dates after the latest allocation and cancellation (see doc/dashboards.md for each kind): maintained by the triggers of ar.invoice and ar.allocation; rows without items are removed.';
+COMMENT ON COLUMN ar.kpi_summary.company_id IS 'Company of the invoices.';
+COMMENT ON COLUMN ar.kpi_summary.currency IS 'Currency of the invoices.';
+COMMENT ON COLUMN ar.kpi_summary.kind IS 'invoice, cancelled, settled, flow, write_off or activity: what the row sums.';
+COMMENT ON COLUMN ar.kpi_summary.first_date IS 'invoice, cancelled: issue date; settled: latest allocation; flow: day; write_off: due date; activity: allocation date.';
+COMMENT ON COLUMN ar.kpi_summary.second_date IS 'invoice: due date; cancelled: cancellation date; settled: latest write-off; write_off: its date; else -infinity.';
+COMMENT ON COLUMN ar.kpi_summary.positive IS 'invoice, cancelled: amount > 0; settled, write_off: true; else false.';
+COMMENT ON COLUMN ar.kpi_summary.scale IS 'invoice: greatest(scale(amount), scale(open_amount)); cancelled: scale(amount); else 0.';
+COMMENT ON COLUMN ar.kpi_summary.items IS 'How many invoices (allocations for flow, write_off, activity) the row sums.';
+COMMENT ON COLUMN ar.kpi_summary.amount IS 'Sum of their amounts (flow: negated allocations).';
+COMMENT ON COLUMN ar.kpi_summary.open_amount IS 'invoice: sum of their open amounts; else 0.';
+COMMENT ON COLUMN ar.kpi_summary.amount_days IS 'settled: sum of amount times days from issue to the latest allocation; else 0.';
+
+-- Changes not folded yet (ar.summary_delta's rules, 86_dashboard_summary.sql).
+CREATE TABLE ar.kpi_summary_delta (
+	company_id   bigint NOT NULL,
+	currency     char(3) NOT NULL,
+	kind         text NOT NULL,
+	first_date   date NOT NULL,
+	second_date  date NOT NULL,
+	positive     boolean NOT NULL,
+	scale        integer NOT NULL,
+	items        bigint NOT NULL,
+	amount       numeric NOT NULL,
+	open_amount  numeric NOT NULL,
+	amount_days  numeric NOT NULL,
+	txid         xid8 NOT NULL DEFAULT pg_current_xact_id()
+);
+COMMENT ON TABLE ar.kpi_summary_delta IS
+'Changes of ar.kpi_summary written by a transaction and not folded into it yet (at its commit, ar._kpi_summary_fold): readers add the rows they see.';
+COMMENT ON COLUMN ar.kpi_summary_delta.company_id IS 'Company of the invoices.';
+COMMENT ON COLUMN ar.kpi_summary_delta.currency IS 'Currency of the invoices.';
+COMMENT ON COLUMN ar.kpi_summary_delta.kind IS 'As ar.kpi_summary.kind.';
+COMMENT ON COLUMN ar.kpi_summary_delta.first_date IS 'As ar.kpi_summary.first_date.';
+COMMENT ON COLUMN ar.kpi_summary_delta.second_date IS 'As ar.kpi_summary.second_date.';
+COMMENT ON COLUMN ar.kpi_summary_delta.positive IS 'As ar.kpi_summary.positive.';
+COMMENT ON COLUMN ar.kpi_summary_delta.scale IS 'As ar.kpi_summary.scale.';
+COMMENT ON COLUMN ar.kpi_summary_delta.items IS 'Change of items.';
+COMMENT ON COLUMN ar.kpi_summary_delta.amount IS 'Change of amount.';
+COMMENT ON COLUMN ar.kpi_summary_delta.open_amount IS 'Change of open_amount.';
+COMMENT ON COLUMN ar.kpi_summary_delta.amount_days IS 'Change of amount_days.';
+COMMENT ON COLUMN ar.kpi_summary_delta.txid IS 'The transaction that wrote it.';
+
+-- The keys of one invoice row (the invoice kinds), and of one allocation
+-- of an invoice (the allocation kinds).  Inlined where they are used.
+CREATE FUNCTION ar._kpi_invoice_keys(i ar.invoice)
+RETURNS TABLE (kind text, first_date date, second_date date, positive boolean, scale integer, items bigint,
+               amount numeric, open_amount numeric, amount_days numeric)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT k.kind, k.first_date, k.second_date, k.positive, k.scale, 1::bigint, k.amount, k.open_amount, k.amount_days
+	  FROM (VALUES (CASE WHEN i.cancelled_on IS NULL THEN 'invoice' ELSE 'cancelled' END,
+	                i.issue_date, coalesce(i.cancelled_on, i.due_date), i.amount > 0,
+	                CASE WHEN i.cancelled_on IS NULL THEN greatest(scale(i.amount), scale(i.open_amount)) ELSE scale(i.amount) END,
+	                i.amount, CASE WHEN i.cancelled_on IS NULL THEN i.open_amount ELSE 0 END, 0::numeric),
+	               (CASE WHEN i.cancelled_on IS NULL AND i.amount > 0 AND i.open_amount = 0 AND i.last_allocated_on >= i.issue_date
+	                     THEN 'settled' END,
+	                i.last_allocated_on, coalesce(i.last_write_off_on, '-infinity'), true, 0,
+	                i.amount, 0, i.amount * (i.last_allocated_on - i.issue_date))
+	       ) k (kind, first_date, second_date, positive, scale, amount, open_amount, amount_days)
+	 WHERE k.kind IS NOT NULL
+$$;
+
+CREATE FUNCTION ar._kpi_allocation_keys(allocated_on date, amount numeric, method text,
+                                        issue_date date, due_date date, invoice_amount numeric)
+RETURNS TABLE (kind text, first_date date, second_date date, positive boolean, scale integer, items bigint,
+               amount numeric, open_amount numeric, amount_days numeric)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT k.kind, k.first_date, k.second_date, k.positive, 0, 1::bigint, k.amount, 0::numeric, 0::numeric
+	  FROM (VALUES ('flow', greatest(allocated_on, issue_date), '-infinity'::date, false, -amount),
+	               (CASE WHEN method = 'write_off' AND invoice_amount > 0 THEN 'write_off' END,
+	                due_date, allocated_on, true, amount),
+	               ('activity', allocated_on, '-infinity', false, 0)
+	       ) k (kind, first_date, second_date, positive, amount)
+	 WHERE k.kind IS NOT NULL
+$$;
+
+-- Folds the changes waiting in ar.kpi_summary_delta that this transaction
+-- sees (ar._summary_fold's rules): one upsert in key order, then the rows
+-- left without items removed.
+CREATE FUNCTION ar._kpi_summary_fold() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	zero tid[];
+BEGIN
+	WITH gone AS (
+		DELETE FROM ar.kpi_summary_delta x
+		 WHERE x.ctid = ANY (ARRAY(SELECT y.ctid FROM ar.kpi_summary_delta y FOR UPDATE SKIP LOCKED))
+		RETURNING x.*
+	), up AS (
+		INSERT INTO ar.kpi_summary AS s (company_id, currency, kind, first_date, second_date, positive, scale,
+		                                 items, amount, open_amount, amount_days)
+		SELECT g.company_id, g.currency, g.kind, g.first_date, g.second_date, g.positive, g.scale,
+		       sum(g.items), sum(g.amount), sum(g.open_amount), sum(g.amount_days)
+		  FROM gone g
+		 GROUP BY 1, 2, 3, 4, 5, 6, 7
+		HAVING sum(g.items) <> 0 OR sum(g.amount) <> 0 OR sum(g.open_amount) <> 0 OR sum(g.amount_days) <> 0
+		 ORDER BY 1, 2, 3, 4, 5, 6, 7
+		ON CONFLICT (company_id, currency, kind, first_date, second_date, positive, scale)
+		DO UPDATE SET items = s.items + EXCLUDED.items, amount = s.amount + EXCLUDED.amount,
+		              open_amount = s.open_amount + EXCLUDED.open_amount, amount_days = s.amount_days + EXCLUDED.amount_days
+		RETURNING s.ctid, s.items, s.amount, s.open_amount, s.amount_days)
+	SELECT array_agg(up.ctid) INTO zero
+	  FROM up WHERE up.items = 0 AND up.amount = 0 AND up.open_amount = 0 AND up.amount_days = 0;
+	IF zero IS NOT NULL THEN
+		DELETE FROM ar.kpi_summary s WHERE s.ctid = ANY (zero);
+	END IF;
+END $$;
+
+-- The invoice triggers: old rows subtracted, new rows added, summed per
+-- key.  An update that moves the issue or due date of an invoice with
+-- allocations (flagged by ar._invoice_maintain: ar_collect.kpi_rekey) also moves
+-- the keys of its allocations.
+CREATE FUNCTION ar._kpi_summary_invoice_apply() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		INSERT INTO ar.kpi_summary_delta (company_id, currency, kind, first_date, second_date, positive, scale,
+		                                  items, amount, open_amount, amount_days)
+		SELECT n.company_id, n.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
+		       sum(k.items), sum(k.amount), sum(k.open_amount), sum(k.amount_days)
+		  FROM new_rows n CROSS JOIN LATERAL ar._kpi_invoice_keys(n) k
+		 GROUP BY 1, 2, 3, 4, 5, 6, 7;
+	ELSIF TG_OP = 'DELETE' THEN
+		INSERT INTO ar.kpi_summary_delta (company_id, currency, kind, first_date, second_date, positive, scale,
+		                                  items, amount, open_amount, amount_days)
+		SELECT o.company_id, o.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
+		       -sum(k.items), -sum(k.amount), -sum(k.open_amount), -sum(k.amount_days)
+		  FROM old_rows o CROSS JOIN LATERAL ar._kpi_invoice_keys(o) k
+		 GROUP BY 1, 2, 3, 4, 5, 6, 7;
+	ELSE
+		INSERT INTO ar.kpi_summary_delta (company_id, currency, kind, first_date, second_date, positive, scale,
+		                                  items, amount, open_amount, amount_days)
+		SELECT c.company_id, c.currency, c.kind, c.first_date, c.second_date, c.positive, c.scale,
+		       sum(c.items), sum(c.amount), sum(c.open_amount), sum(c.amount_days)
+		  FROM (SELECT n.company_id, n.currency, k.*
+		          FROM new_rows n CROSS JOIN LATERAL ar._kpi_invoice_keys(n) k
+		        UNION ALL
+		        SELECT o.company_id, o.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
+		               -k.items, -k.amount, -k.open_amount, -k.amount_days
+		          FROM old_rows o CROSS JOIN LATERAL ar._kpi_invoice_keys(o) k
+		        UNION ALL
+		        -- the allocations of the invoices whose dates moved: their old
+		        -- keys out, their new keys in
+		        SELECT i.company_id, i.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
+		               k.items * i.sign, k.amount * i.sign, k.open_amount, k.amount_days
+		          FROM (SELECT n.id, n.company_id, n.currency, x.sign, x.issue_date, x.due_date, x.amount
+		                  FROM new_rows n JOIN old_rows o ON o.id = n.id
+		                 CROSS JOIN LATERAL (VALUES (1, n.issue_date, n.due_date, n.amount),
+		                                            (-1, o.issue_date, o.due_date, o.amount)) x (sign, issue_date, due_date, amount)
+		                 WHERE current_setting('ar_collect.kpi_rekey', true) = 'on'
+		                   AND (n.issue_date, n.due_date) IS DISTINCT FROM (o.issue_date, o.due_date)
+		                   AND o.last_allocated_on IS NOT NULL) i (id, company_id, currency, sign, issue_date, due_date, amount)
+		          JOIN ar.allocation a ON a.invoice_id = i.id
+		         CROSS JOIN LATERAL ar._kpi_allocation_keys(a.allocated_on, a.amount, a.method, i.issue_date, i.due_date, i.amount) k
+		         WHERE k.kind <> 'activity') c
+		 GROUP BY 1, 2, 3, 4, 5, 6, 7
+		HAVING sum(c.items) <> 0 OR sum(c.amount) <> 0 OR sum(c.open_amount) <> 0 OR sum(c.amount_days) <> 0;
+		IF current_setting('ar_collect.kpi_rekey', true) = 'on' THEN
+			PERFORM set_config('ar_collect.kpi_rekey', '', true);
+		END IF;
+	END IF;
+	IF FOUND THEN
+		INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER invoice_kpi_summary_insert AFTER INSERT ON ar.invoice
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._kpi_summary_invoice_apply();
+CREATE TRIGGER invoice_kpi_summary_update AFTER UPDATE ON ar.invoice
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._kpi_summary_invoice_apply();
+CREATE TRIGGER invoice_kpi_summary_delete AFTER DELETE ON ar.invoice
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._kpi_summary_invoice_apply();
+
+-- The allocation triggers: the allocations' keys, from their invoices'
+-- dates and sign, added (INSERT) or subtracted (DELETE).
+CREATE FUNCTION ar._kpi_summary_allocation_apply() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	direction integer := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
+BEGIN
+	INSERT INTO ar.kpi_summary_delta (company_id, currency, kind, first_date, second_date, positive, scale,
+	                                  items, amount, open_amount, amount_days)
+	SELECT i.company_id, i.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
+	       sum(k.items) * direction, sum(k.amount) * direction, 0, 0
+	  FROM changed c
+	  JOIN ar.invoice i ON i.id = c.invoice_id
+	 CROSS JOIN LATERAL ar._kpi_allocation_keys(c.allocated_on, c.amount, c.method, i.issue_date, i.due_date, i.amount) k
+	 GROUP BY 1, 2, 3, 4, 5, 6, 7;
+	IF FOUND THEN
+		INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER allocation_kpi_summary_insert AFTER INSERT ON ar.allocation
+	REFERENCING NEW TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._kpi_summary_allocation_apply();
+CREATE TRIGGER allocation_kpi_summary_delete AFTER DELETE ON ar.allocation
+	REFERENCING OLD TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._kpi_summary_allocation_apply();
+
+-- ------------------------------------------------------------- recomputing
+
+-- What ar.kpi_summary should hold, from the ledger.
+CREATE FUNCTION ar._kpi_summary_expected()
+RETURNS TABLE (company_id bigint, currency char(3), kind text, first_date date, second_date date, positive boolean,
+               scale integer, items bigint, amount numeric, open_amount numeric, amount_days numeric)
+LANGUAGE sql STABLE AS $$
+	SELECT k.company_id, k.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
+	       sum(k.items)::bigint, sum(k.amount), sum(k.open_amount), sum(k.amount_days)
+	  FROM (SELECT i.company_id, i.currency, k.*
+	          FROM ar.invoice i CROSS JOIN LATERAL ar._kpi_invoice_keys(i) k
+	        UNION ALL
+	        SELECT i.company_id, i.currency, k.*
+	          FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id
+	         CROSS JOIN LATERAL ar._kpi_allocation_keys(a.allocated_on, a.amount, a.method, i.issue_date, i.due_date, i.amount) k) k
+	 GROUP BY 1, 2, 3, 4, 5, 6, 7
+$$;
+
+-- ar.kpi_summary with the changes waiting that the caller sees.
+CREATE FUNCTION ar._kpi_summary_current()
+RETURNS TABLE (company_id bigint, currency char(3), kind text, first_date date, second_date date, positive boolean,
+               scale integer, items bigint, amount numeric, open_amount numeric, amount_days numeric)
+LANGUAGE sql STABLE AS $$
+	SELECT u.company_id, u.currency, u.kind, u.first_date, u.second_date, u.positive, u.scale,
+	       sum(u.items)::bigint, sum(u.amount), sum(u.open_amount), sum(u.amount_days)
+	  FROM (SELECT s.company_id, s.currency, s.kind, s.first_date, s.second_date, s.positive, s.scale,
+	               s.items, s.amount, s.open_amount, s.amount_days
+	          FROM ar.kpi_summary s
+	        UNION ALL
+	        SELECT d.company_id, d.currency, d.kind, d.first_date, d.second_date, d.positive, d.scale,
+	               d.items, d.amount, d.open_amount, d.amount_days
+	          FROM ar.kpi_summary_delta d) u
+	 GROUP BY 1, 2, 3, 4, 5, 6, 7
+	HAVING sum(u.items) <> 0 OR sum(u.amount) <> 0 OR sum(u.open_amount) <> 0 OR sum(u.amount_days) <> 0
+$$;
+
+-- The rows that differ (ar.check_summaries reports them).
+CREATE FUNCTION ar._kpi_summary_differences()
+RETURNS TABLE (company_id bigint, currency char(3), kind text, first_date date, second_date date, positive boolean,
+               scale integer, stored numeric, expected numeric, stored_items bigint, expected_items bigint)
+LANGUAGE sql STABLE AS $$
+	SELECT coalesce(s.company_id, e.company_id), coalesce(s.currency, e.currency), coalesce(s.kind, e.kind),
+	       coalesce(s.first_date, e.first_date), coalesce(s.second_date, e.second_date),
+	       coalesce(s.positive, e.positive), coalesce(s.scale, e.scale),
+	       s.amount, e.amount, s.items, e.items
+	  FROM ar._kpi_summary_current() s
+	  FULL JOIN ar._kpi_summary_expected() e
+	         ON (e.company_id, e.currency, e.kind, e.first_date, e.second_date, e.positive, e.scale)
+	          = (s.company_id, s.currency, s.kind, s.first_date, s.second_date, s.positive, s.scale)
+	 WHERE (s.items, s.amount, s.open_amount, s.amount_days) IS DISTINCT FROM (e.items, e.amount, e.open_amount, e.amount_days)
+$$;
+
+-- Recomputes ar.kpi_summary (ar.rebuild_summaries, which holds the lock on
+-- ar.invoice that keeps every ledger write out meanwhile).
+CREATE FUNCTION ar._kpi_summary_rebuild() RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '256MB' AS $$
+DECLARE
+	n bigint;
+BEGIN
+	DELETE FROM ar.kpi_summary_delta;
+	DELETE FROM ar.kpi_summary;
+	INSERT INTO ar.kpi_summary SELECT * FROM ar._kpi_summary_expected() ORDER BY 1, 2, 3, 4, 5, 6, 7;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END $$;
+
+-- ------------------------------------------------------------- reading
+
+-- Whether the summaries give ar.kpis on as_of (default company, its
+-- currency): no allocation and no cancellation dated after it.
+CREATE FUNCTION ar._kpi_summary_serves(as_of date) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+	WITH co AS (SELECT c.id, c.currency FROM ar.company c WHERE c.is_default)
+	SELECT as_of BETWEEN DATE '1900-01-01' AND DATE '2200-12-31'
+	   AND NOT EXISTS (
+	       SELECT 1
+	         FROM (SELECT s.kind, s.first_date, s.second_date, s.positive, s.scale, s.items
+	                 FROM ar.kpi_summary s JOIN co ON s.company_id = co.id AND s.currency = co.currency
+	                WHERE (s.kind = 'activity' AND s.first_date > as_of) OR (s.kind = 'cancelled' AND s.second_date > as_of)
+	               UNION ALL
+	               SELECT d.kind, d.first_date, d.second_date, d.positive, d.scale, d.items
+	                 FROM ar.kpi_summary_delta d JOIN co ON d.company_id = co.id AND d.currency = co.currency
+	                WHERE (d.kind = 'activity' AND d.first_date > as_of) OR (d.kind = 'cancelled' AND d.second_date > as_of)) x
+	        GROUP BY x.kind, x.first_date, x.second_date, x.positive, x.scale
+	       HAVING sum(x.items) > 0)
+$$;
+
+-- ar.receivables_kpis' figures on as_of over period_days from the
+-- summaries, for a date they serve: the 33 sums of kpi_transfn (src/kpi.c)
+-- at the scale it would reach (the largest scale of the amounts it would
+-- read: amount, open amounts on as_of and on the period start, write-offs),
+-- as a state in its text form, through the same final function.
+CREATE FUNCTION ar._kpi_figures_summary(as_of date, period_days integer)
+RETURNS ar.kpi_figures
+LANGUAGE sql STABLE AS $$
+	WITH co AS (
+		SELECT c.id, c.currency FROM ar.company c WHERE c.is_default
+	), r AS (
+		SELECT s.kind, s.first_date, s.second_date, s.positive, s.scale, s.items, s.amount, s.open_amount, s.amount_days
+		  FROM ar.kpi_summary s JOIN co ON s.company_id = co.id AND s.currency = co.currency
+		 WHERE s.kind <> 'activity'
+		UNION ALL
+		SELECT d.kind, d.first_date, d.second_date, d.positive, d.scale, d.items, d.amount, d.open_amount, d.amount_days
+		  FROM ar.kpi_summary_delta d JOIN co ON d.company_id = co.id AND d.currency = co.currency
+		 WHERE d.kind <> 'activity'
+	), p AS (
+		SELECT as_of AS t, as_of - period_days AS s,
+		       extract(year FROM as_of)::integer * 12 + extract(month FROM as_of)::integer AS t_month
+	), sums AS (
+		SELECT sum(r.open_amount) FILTER (WHERE r.kind = 'invoice' AND r.first_date <= p.t) AS ar_end,
+		       sum(r.open_amount) FILTER (WHERE r.kind = 'invoice' AND r.first_date <= p.t AND r.second_date >= p.t) AS ar_current_end,
+		       coalesce(sum(r.amount) FILTER (WHERE r.kind = 'invoice' AND r.first_date <= p.s), 0)
+		         + coalesce(sum(r.amount) FILTER (WHERE r.kind = 'cancelled' AND r.first_date <= p.s AND r.second_date > p.s), 0)
+		         + coalesce(sum(r.amount) FILTER (WHERE r.kind = 'flow' AND r.first_date <= p.s), 0) AS ar_start,
+		       sum(r.amount) FILTER (WHERE r.kind = 'invoice' AND r.first_date > p.s AND r.first_date <= p.t) AS sales,
+		       sum(r.amount) FILTER (WHERE r.kind = 'invoice' AND r.positive AND r.second_date > p.s AND r.second_date <= p.t) AS due,
+		       coalesce(sum(r.amount - r.open_amount) FILTER (WHERE r.kind = 'invoice' AND r.positive
+		                                                          AND r.second_date > p.s AND r.second_date <= p.t), 0)
+		         - coalesce(sum(r.amount) FILTER (WHERE r.kind = 'write_off' AND r.first_date > p.s AND r.first_date <= p.t
+		                                            AND r.second_date > p.s), 0) AS collected,
+		       sum(r.amount) FILTER (WHERE r.kind = 'settled' AND r.first_date > p.s AND r.first_date <= p.t
+		                               AND r.second_date <= p.s) AS settled,
+		       sum(r.amount_days) FILTER (WHERE r.kind = 'settled' AND r.first_date > p.s AND r.first_date <= p.t
+		                                    AND r.second_date <= p.s) AS settled_days,
+		       sum(r.open_amount * (p.t - r.second_date)) FILTER (WHERE r.kind = 'invoice' AND r.first_date <= p.t
+		                                                            AND r.second_date < p.t) AS overdue_days,
+		       sum(r.items) FILTER (WHERE r.kind IN ('invoice', 'cancelled') AND r.first_date <= p.t) AS invoices
+		  FROM r CROSS JOIN p
+	), months AS (
+		SELECT array_agg(coalesce(m.amount, 0) ORDER BY g.m) AS amounts
+		  FROM generate_series(0, 23) g (m)
+		  LEFT JOIN (SELECT p.t_month - (extract(year FROM r.first_date)::integer * 12 + extract(month FROM r.first_date)::integer) AS m,
+		                    sum(r.amount) AS amount
+		               FROM r CROSS JOIN p
+		              WHERE r.kind = 'invoice' AND r.first_date <= p.t AND r.first_date > (p.t - 800)
+		              GROUP BY 1) m ON m.m = g.m
+	), sc AS (
+		-- the scales present (items left under the key) among the rows the
+		-- aggregate reads: non-cancelled invoices issued by as_of, invoices
+		-- cancelled in the period (their amount is their open amount on its
+		-- start)
+		SELECT coalesce(max(x.scale), 0) AS scale
+		  FROM (SELECT r.scale
+		          FROM r CROSS JOIN p
+		         WHERE r.first_date <= p.t
+		           AND (r.kind = 'invoice' OR r.kind = 'cancelled' AND r.second_date > p.s)
+		         GROUP BY r.kind, r.scale
+		        HAVING sum(r.items) > 0) x
+	)
+	SELECT ar.kpi_final(CASE WHEN coalesce(s.invoices, 0) > 0 THEN
+	           format('(%s,%s,%s)', to_char(as_of, 'YYYY-MM-DD'), period_days,
+	                  (SELECT string_agg(round(v.x, sc.scale)::text, ',' ORDER BY v.o)
+	                     FROM unnest(ARRAY[s.ar_end, s.ar_current_end, s.ar_start, s.sales, s.due, s.collected,
+	                                       s.settled, s.settled_days, s.overdue_days] || months.amounts)
+	                          WITH ORDINALITY v0 (x0, o)
+	                    CROSS JOIN LATERAL (SELECT coalesce(v0.x0, 0) AS x, v0.o) v))::ar.kpi_state END)
+	  FROM sums s CROSS JOIN months CROSS JOIN sc
+$$;
+
+REVOKE ALL ON FUNCTION ar._kpi_summary_fold(), ar._kpi_summary_invoice_apply(), ar._kpi_summary_allocation_apply(),
+                       ar._kpi_summary_expected(), ar._kpi_summary_current(), ar._kpi_summary_differences(),
+                       ar._kpi_summary_rebuild(), ar._kpi_summary_serves(date), ar._kpi_figures_summary(date, integer)
+	FROM PUBLIC;
+GRANT SELECT ON ar.kpi_summary, ar.kpi_summary_delta TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar._kpi_summary_serves(date), ar._kpi_figures_summary(date, integer) TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar._kpi_summary_expected(), ar._kpi_summary_current(), ar._kpi_summary_differences()
+	TO ar_admin;
+
+-- Filled from the ledger there is (an upgrade from 0.1.0).
+INSERT INTO ar.kpi_summary SELECT * FROM ar._kpi_summary_expected() ORDER BY 1, 2, 3, 4, 5, 6, 7;
