@@ -820,7 +820,7 @@ GRANT SELECT ON ar.kpi_monthly, ar.customer_behaviour, ar.customer_risk, ar.cash
 	TO ar_reader;
 GRANT UPDATE (value) ON ar.segment_threshold TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.dso(date, integer, text), ar.kpis(date, integer), ar.kpi_history(date, integer, integer),
-                          ar._kpi_figures(date, integer), ar._kpi_company_currency(),
+                          ar._kpi_figures(date, integer), ar._kpi_figures_full(date, integer), ar._kpi_company_currency(),
                           ar.dunning_effectiveness(date, integer),
                           ar.customer_behaviour_on(date), ar._segment_limit(text),
                           ar.customer_risk_on(date), ar.cash_forecast(date, integer, text),

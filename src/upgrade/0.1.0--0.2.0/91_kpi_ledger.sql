@@ -227,3 +227,5 @@ BEGIN
 	END IF;
 	RETURN ar._kpi_figures_full(as_of, period_days);
 END $$;
+REVOKE ALL ON FUNCTION ar._kpi_figures(date, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ar._kpi_figures(date, integer) TO ar_reader;
