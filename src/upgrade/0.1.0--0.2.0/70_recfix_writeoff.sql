@@ -13,7 +13,9 @@ COMMENT ON COLUMN ar.reconcile_config.shortfall_pct IS 'Or short by at most this
 COMMENT ON COLUMN ar.reconcile_config.close_shortfall IS 'Write off a recognised shortfall of at most write_off_limit (allocation of method shortfall); false: never.';
 COMMENT ON COLUMN ar.reconcile_config.write_off_limit IS 'Largest shortfall (in the invoice''s currency) a run or an accepted proposal writes off by itself, recorded as a write-off; 0 (the default): none, a short payment leaves the difference open. Never for a payment announced as a deposit or instalment.';
 
--- the ledger: shortfalls count as written off
+-- the ledger: shortfalls count as written off; the dates of the latest
+-- allocation and write-off kept (issue 17: ar.invoice.last_allocated_on and
+-- last_write_off_on, added by 91_kpi_summary.sql; final text)
 CREATE OR REPLACE FUNCTION ar._allocation_apply_rows() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
@@ -64,12 +66,21 @@ BEGIN
 		END IF;
 	END IF;
 	-- written off: what closes an invoice without a payment, by a person
-	-- (write_off) or within the write-off limit of the reconciliation (shortfall)
+	-- (write_off) or within the write-off limit of the reconciliation (shortfall);
+	-- the dates of the latest allocation and write-off (ar.kpis' summaries):
+	-- moved forward by new ones, looked up again when allocations go
 	UPDATE ar.invoice i
 	   SET open_amount = i.open_amount - d.delta,
-	       written_off_amount = i.written_off_amount + d.written_off
+	       written_off_amount = i.written_off_amount + d.written_off,
+	       last_allocated_on = CASE WHEN direction = 1 THEN greatest(i.last_allocated_on, d.last_on)
+	                                ELSE (SELECT max(a.allocated_on) FROM ar.allocation a WHERE a.invoice_id = i.id) END,
+	       last_write_off_on = CASE WHEN direction = 1 THEN greatest(i.last_write_off_on, d.last_write_off_on)
+	                                WHEN d.last_write_off_on IS NULL THEN i.last_write_off_on
+	                                ELSE (SELECT max(a.allocated_on) FROM ar.allocation a
+	                                       WHERE a.invoice_id = i.id AND a.method = 'write_off') END
 	  FROM (SELECT c.invoice_id, sum(c.amount) * direction AS delta,
-	               coalesce(sum(c.amount) FILTER (WHERE c.method IN ('write_off', 'shortfall')), 0) * direction AS written_off
+	               coalesce(sum(c.amount) FILTER (WHERE c.method IN ('write_off', 'shortfall')), 0) * direction AS written_off,
+	               max(c.allocated_on) AS last_on, max(c.allocated_on) FILTER (WHERE c.method = 'write_off') AS last_write_off_on
 	          FROM changed c GROUP BY c.invoice_id ORDER BY c.invoice_id) d
 	 WHERE i.id = d.invoice_id;
 
