@@ -60,10 +60,10 @@ SELECT d.g AS id, 1 + (d.g % 50000) AS customer_id, d.issue_date, d.due_date, d.
                round((CASE WHEN pg_temp.u(g, 2) < 0.04 THEN -1 ELSE 1 END * 10 * exp(pg_temp.u(g, 3) * ln(2000)))::numeric, 2) AS amount
           FROM (SELECT g, DATE '$as_of' - floor(pg_temp.u(g, 1) * 730)::integer AS issue_date
                   FROM generate_series(1::bigint, $rows) g) r) d;
-INSERT INTO ar.invoice (id, customer_id, number, issue_date, due_date, amount, open_amount, status)
+INSERT INTO ar.invoice (id, customer_id, number, issue_date, due_date, amount, open_amount, status, last_allocated_on)
 SELECT id, customer_id, 'BI-' || lpad(id::text, 9, '0'), issue_date, due_date, amount,
        CASE WHEN paid_on IS NULL THEN amount ELSE 0 END,
-       CASE WHEN paid_on IS NULL THEN 'open' ELSE 'paid' END
+       CASE WHEN paid_on IS NULL THEN 'open' ELSE 'paid' END, paid_on
   FROM bench_doc;
 INSERT INTO ar.allocation (invoice_id, amount, allocated_on, method)
 SELECT id, amount, paid_on, 'manual' FROM bench_doc WHERE paid_on IS NOT NULL;
@@ -88,10 +88,12 @@ VACUUM ANALYZE ar.allocation;
 CREATE TABLE bench_ledger_errors AS
 SELECT i.id
   FROM ar.invoice i
-  LEFT JOIN LATERAL (SELECT sum(a.amount) AS total, sum(a.amount) FILTER (WHERE a.method = 'write_off') AS written_off
+  LEFT JOIN LATERAL (SELECT sum(a.amount) AS total, sum(a.amount) FILTER (WHERE a.method = 'write_off') AS written_off,
+                            max(a.allocated_on) AS last_on, max(a.allocated_on) FILTER (WHERE a.method = 'write_off') AS last_write_off_on
                        FROM ar.allocation a WHERE a.invoice_id = i.id) a ON true
  WHERE i.id % 1000 = 0
    AND (i.open_amount IS DISTINCT FROM i.amount - coalesce(a.total, 0)
+        OR (i.last_allocated_on, i.last_write_off_on) IS DISTINCT FROM (a.last_on, a.last_write_off_on)
         OR i.written_off_amount IS DISTINCT FROM coalesce(a.written_off, 0)
         OR i.status IS DISTINCT FROM ar.invoice_status(i.amount, i.open_amount, i.written_off_amount, i.disputed,
                                                        i.cancelled_on IS NOT NULL));
