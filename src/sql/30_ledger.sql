@@ -315,12 +315,6 @@ BEGIN
 			-- invoice_not_over_allocated refuses a correction below what was paid
 			NEW.open_amount := NEW.open_amount + (NEW.amount - OLD.amount);
 		END IF;
-		-- the KPI summaries key the allocations by their invoice's dates:
-		-- the statement trigger moves them (86_kpi_summary.sql)
-		IF OLD.last_allocated_on IS NOT NULL
-		   AND (NEW.issue_date, NEW.due_date) IS DISTINCT FROM (OLD.issue_date, OLD.due_date) THEN
-			PERFORM set_config('ar_collect.kpi_rekey', 'on', true);
-		END IF;
 		NEW.updated_at := now();
 	END IF;
 	IF NEW.open_amount NOT BETWEEN least(NEW.amount, 0) AND greatest(NEW.amount, 0) THEN

@@ -2,8 +2,7 @@
 -- the ledger keeps two more derived columns of ar.invoice (last_allocated_on,
 -- last_write_off_on, added by that piece) in the update the allocation
 -- trigger makes anyway (ar._allocation_apply_rows, 70_recfix_writeoff.sql);
--- ar._invoice_maintain refuses direct changes of them and flags date
--- changes of invoices with allocations; ar._kpi_figures becomes the full
+-- ar._invoice_maintain refuses direct changes of them; ar._kpi_figures becomes the full
 -- computation ar._kpi_figures_full, ar._kpi_figures chooses.  Final text
 -- (no later piece re-creates them): copies of the definitions in
 -- src/sql/30_ledger.sql and src/sql/75_analytics.sql.
@@ -50,12 +49,6 @@ BEGIN
 			-- a corrected amount moves the open amount by the same difference;
 			-- invoice_not_over_allocated refuses a correction below what was paid
 			NEW.open_amount := NEW.open_amount + (NEW.amount - OLD.amount);
-		END IF;
-		-- the KPI summaries key the allocations by their invoice's dates:
-		-- the statement trigger moves them (86_kpi_summary.sql)
-		IF OLD.last_allocated_on IS NOT NULL
-		   AND (NEW.issue_date, NEW.due_date) IS DISTINCT FROM (OLD.issue_date, OLD.due_date) THEN
-			PERFORM set_config('ar_collect.kpi_rekey', 'on', true);
 		END IF;
 		NEW.updated_at := now();
 	END IF;
