@@ -355,9 +355,9 @@ BEGIN
 	               -- counts and sums (NULL penalties when any is unknown) of
 	               -- the listing: a courtesy reminder (level 0) lists only
 	               -- the invoices not yet due (list_level -1: in no listing)
-	               ar._dunning_totals(q.list_level, q.open_on_x, q.pen, q.claimable) AS t,
-	               ar._dunning_lines(q.list_level, q.id, q.number, q.due_date, $1 - q.due_date, q.amount,
-	                                 q.open_on_x, q.pen, q.claimable) AS lines,
+	               ar._dunning_totals_claimed(q.list_level, q.open_on_x, q.pen, q.claimable) AS t,
+	               ar._dunning_lines_claimed(q.list_level, q.id, q.number, q.due_date, $1 - q.due_date, q.amount,
+	                                         q.open_on_x, q.pen, q.claimable) AS lines,
 	               -- (filtered on the problem first: no text built for the others)
 	               min(q.number || ': ' || q.problem) FILTER (WHERE q.problem IS NOT NULL AND q.inv_level >= 1) AS problem1,
 	               min(q.number || ': ' || q.problem) FILTER (WHERE q.problem IS NOT NULL AND q.inv_level = 0) AS problem0
