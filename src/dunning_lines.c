@@ -52,6 +52,7 @@
 
 #include "decimal128.h"
 #include "dunning_lines.h"
+#include "penalty.h"
 
 /* Room for this many lines of 16-byte numbers in a new state. */
 #define DUN_LINES_INITIAL	8
@@ -59,6 +60,7 @@
 PG_FUNCTION_INFO_V1(dunning_lines_in);
 PG_FUNCTION_INFO_V1(dunning_lines_out);
 PG_FUNCTION_INFO_V1(dunning_lines_transfn);
+PG_FUNCTION_INFO_V1(dunning_lines_pen_transfn);
 PG_FUNCTION_INFO_V1(dunning_lines_combine);
 PG_FUNCTION_INFO_V1(dunning_lines_final);
 PG_FUNCTION_INFO_V1(dunning_lines_open_from);
@@ -424,11 +426,12 @@ dl_require(FunctionCallInfo fcinfo, int argno, const char *what)
 }
 
 /*
- * ar._dunning_lines_transfn(state, level, invoice_id, number, due_date,
- * days_late, amount, open_amount, interest, fixed_fee).
+ * One invoice into the state (argument 0): level, invoice_id, number,
+ * due_date, days_late, amount, open_amount (arguments 1 to 7), its interest
+ * and fixed fee (NULL: not known).
  */
-Datum
-dunning_lines_transfn(PG_FUNCTION_ARGS)
+static Datum
+dl_transition(FunctionCallInfo fcinfo, Datum interest, bool interest_null, Datum fixed_fee, bool fee_null)
 {
 	DunLine		line = {0};
 	text	   *number;
@@ -458,14 +461,14 @@ dunning_lines_transfn(PG_FUNCTION_ARGS)
 	line.days_late = PG_GETARG_INT32(5);
 	line.amount = dl_cents(PG_GETARG_DATUM(6), "amount");
 	line.open_amount = dl_cents(PG_GETARG_DATUM(7), "open amount");
-	if (!PG_ARGISNULL(8))
+	if (!interest_null)
 	{
-		line.interest = dl_cents(PG_GETARG_DATUM(8), "interest");
+		line.interest = dl_cents(interest, "interest");
 		line.flags |= DUN_LINE_INTEREST;
 	}
-	if (!PG_ARGISNULL(9))
+	if (!fee_null)
 	{
-		line.fixed_fee = dl_cents(PG_GETARG_DATUM(9), "fixed fee");
+		line.fixed_fee = dl_cents(fixed_fee, "fixed fee");
 		line.flags |= DUN_LINE_FEE;
 	}
 	if (VARSIZE_ANY_EXHDR(number) > DUN_LINE_MAX_NUMBER)
@@ -480,6 +483,34 @@ dunning_lines_transfn(PG_FUNCTION_ARGS)
 }
 
 /* ar._dunning_lines_combine(state, state): the lines of both. */
+/*
+ * ar._dunning_lines_transfn(state, level, invoice_id, number, due_date,
+ * days_late, amount, open_amount, interest, fixed_fee).
+ */
+Datum
+dunning_lines_transfn(PG_FUNCTION_ARGS)
+{
+	return dl_transition(fcinfo, PG_ARGISNULL(8) ? (Datum) 0 : PG_GETARG_DATUM(8), PG_ARGISNULL(8),
+						 PG_ARGISNULL(9) ? (Datum) 0 : PG_GETARG_DATUM(9), PG_ARGISNULL(9));
+}
+
+/*
+ * ar._dunning_lines_pen_transfn(state, level, invoice_id, number, due_date,
+ * days_late, amount, open_amount, penalty ar._penalty_computed,
+ * claimable boolean): the same with the interest and fixed fee taken from
+ * the penalty row when claimable, else 0.00 (pen_claimed_parts).
+ */
+Datum
+dunning_lines_pen_transfn(PG_FUNCTION_ARGS)
+{
+	PenClaimed	parts;
+
+	if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) < 0)
+		return dl_transition(fcinfo, (Datum) 0, true, (Datum) 0, true);	/* not listed */
+	pen_claimed_parts(fcinfo, 8, 9, &parts);
+	return dl_transition(fcinfo, parts.interest, parts.interest_null, parts.fixed_fee, parts.fee_null);
+}
+
 Datum
 dunning_lines_combine(PG_FUNCTION_ARGS)
 {

@@ -42,6 +42,7 @@
 
 #include "aggstate.h"
 #include "decimal128.h"
+#include "penalty.h"
 
 /* The two listings: invoices at level >= 1, and at level 0. */
 #define DT_HIGH			0
@@ -81,6 +82,7 @@ StaticAssertDecl(sizeof(DunTotalsState) == 216, "ar._dunning_totals_state must b
 PG_FUNCTION_INFO_V1(dunning_totals_state_in);
 PG_FUNCTION_INFO_V1(dunning_totals_state_out);
 PG_FUNCTION_INFO_V1(dunning_totals_transfn);
+PG_FUNCTION_INFO_V1(dunning_totals_pen_transfn);
 PG_FUNCTION_INFO_V1(dunning_totals_combine);
 PG_FUNCTION_INFO_V1(dunning_totals_final);
 
@@ -291,11 +293,12 @@ dunning_totals_state_out(PG_FUNCTION_ARGS)
  */
 
 /*
- * ar._dunning_totals_transfn(state, level, open_amount, interest, fixed_fee,
- * total, problem).
+ * One invoice into the state (argument 0): its level (argument 1), its open
+ * amount (argument 2), interest, fixed fee and total (NULL: not known),
+ * whether it has a problem.
  */
-Datum
-dunning_totals_transfn(PG_FUNCTION_ARGS)
+static Datum
+dt_transition(FunctionCallInfo fcinfo, const Datum *amounts, const bool *nulls, bool has_problem)
 {
 	DunTotalsState *state;
 	int32		level;
@@ -316,15 +319,60 @@ dunning_totals_transfn(PG_FUNCTION_ARGS)
 	l = level >= 1 ? DT_HIGH : DT_ZERO;
 	state->count[l]++;
 	for (int i = 0; i < DT_NSUMS; i++)
-		if (!PG_ARGISNULL(2 + i))
-			dt_add(state, l, i, PG_GETARG_DATUM(2 + i));
-	if (PG_ARGISNULL(2 + DT_TOTAL))
+		if (!nulls[i])
+			dt_add(state, l, i, amounts[i]);
+	if (nulls[DT_TOTAL])
 		state->unknown[l] |= DT_UNKNOWN_TOTAL;
-	if (PG_ARGISNULL(2 + DT_FEE))
+	if (nulls[DT_FEE])
 		state->unknown[l] |= DT_UNKNOWN_FEE;
-	if (!PG_ARGISNULL(6))
+	if (has_problem)
 		state->problems[l]++;
 	PG_RETURN_POINTER(state);
+}
+
+/*
+ * ar._dunning_totals_transfn(state, level, open_amount, interest, fixed_fee,
+ * total, problem).
+ */
+Datum
+dunning_totals_transfn(PG_FUNCTION_ARGS)
+{
+	Datum		amounts[DT_NSUMS];
+	bool		nulls[DT_NSUMS];
+
+	for (int i = 0; i < DT_NSUMS; i++)
+	{
+		nulls[i] = PG_ARGISNULL(2 + i);
+		amounts[i] = nulls[i] ? (Datum) 0 : PG_GETARG_DATUM(2 + i);
+	}
+	return dt_transition(fcinfo, amounts, nulls, !PG_ARGISNULL(6));
+}
+
+/*
+ * ar._dunning_totals_pen_transfn(state, level, open_amount,
+ * penalty ar._penalty_computed, claimable boolean): the same with interest,
+ * fixed fee, total and problem taken from the penalty row when claimable,
+ * else 0.00, 0.00, 0.00 and none (pen_claimed_parts).
+ */
+Datum
+dunning_totals_pen_transfn(PG_FUNCTION_ARGS)
+{
+	PenClaimed	parts;
+	Datum		amounts[DT_NSUMS];
+	bool		nulls[DT_NSUMS];
+
+	if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) < 0)
+		return dt_transition(fcinfo, NULL, NULL, false);	/* in neither listing */
+	pen_claimed_parts(fcinfo, 3, 4, &parts);
+	nulls[DT_OPEN] = PG_ARGISNULL(2);
+	amounts[DT_OPEN] = nulls[DT_OPEN] ? (Datum) 0 : PG_GETARG_DATUM(2);
+	amounts[DT_INTEREST] = parts.interest;
+	nulls[DT_INTEREST] = parts.interest_null;
+	amounts[DT_FEE] = parts.fixed_fee;
+	nulls[DT_FEE] = parts.fee_null;
+	amounts[DT_TOTAL] = parts.total;
+	nulls[DT_TOTAL] = parts.total_null;
+	return dt_transition(fcinfo, amounts, nulls, parts.has_problem);
 }
 
 /* ar._dunning_totals_combine(state, state): both row sets together. */

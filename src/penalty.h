@@ -218,4 +218,22 @@ extern PenSeries *pen_find_series(PenCache *cache, const char *code);
 extern const PenRegime *pen_find_regime(PenCache *cache, text *code);
 extern void pen_rules_changed(void);
 
+/*
+ * What a dunning listing takes of an ar._penalty_computed row: its interest,
+ * fixed fee, total and problem when the penalty is claimable, else 0.00,
+ * 0.00, 0.00 and no problem (penalty_sql.c: pen_claimed_parts).
+ */
+typedef struct PenClaimed
+{
+	Datum		interest;
+	Datum		fixed_fee;
+	Datum		total;
+	bool		interest_null;
+	bool		fee_null;
+	bool		total_null;
+	bool		has_problem;
+} PenClaimed;
+
+extern void pen_claimed_parts(FunctionCallInfo fcinfo, int pen_argno, int claimable_argno, PenClaimed *parts);
+
 #endif							/* AR_PENALTY_H */

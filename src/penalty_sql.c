@@ -25,6 +25,7 @@
 #include "utils/inval.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/typcache.h"
 
 #include "penalty.h"
 
@@ -299,6 +300,61 @@ pen_result_datum(FunctionCallInfo fcinfo, const PenCase *c, const PenResult *r, 
 		values[5] = problem ? CStringGetTextDatum(problem->message) : (Datum) 0;
 	}
 	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
+}
+
+
+/*
+ * The parts of the ar._penalty_computed row argument pen_argno that a
+ * dunning listing sums, as
+ *   CASE WHEN claimable THEN (pen).interest ELSE 0.00 END (and fixed_fee,
+ *   total), CASE WHEN claimable THEN (pen).problem END
+ * gave them: the row deformed once, not once per field.  A NULL row gives
+ * NULL parts; claimable NULL counts as false.  The datums point into the
+ * argument (or are new zeros of scale 2).
+ */
+void
+pen_claimed_parts(FunctionCallInfo fcinfo, int pen_argno, int claimable_argno, PenClaimed *parts)
+{
+	HeapTupleHeader td;
+	HeapTupleData tuple;
+	TupleDesc	desc;
+	Datum		values[6];
+	bool		nulls[6];
+
+	if (PG_ARGISNULL(claimable_argno) || !PG_GETARG_BOOL(claimable_argno))
+	{
+		parts->interest = parts->fixed_fee = parts->total = NumericGetDatum(int64_div_fast_to_numeric(0, 2));
+		parts->interest_null = parts->fee_null = parts->total_null = false;
+		parts->has_problem = false;
+		return;
+	}
+	if (PG_ARGISNULL(pen_argno))
+	{
+		parts->interest = parts->fixed_fee = parts->total = (Datum) 0;
+		parts->interest_null = parts->fee_null = parts->total_null = true;
+		parts->has_problem = false;
+		return;
+	}
+	td = PG_GETARG_HEAPTUPLEHEADER(pen_argno);
+	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(td), HeapTupleHeaderGetTypMod(td));
+	if (desc->natts != 6 || TupleDescAttr(desc, 1)->atttypid != NUMERICOID ||
+		TupleDescAttr(desc, 2)->atttypid != NUMERICOID || TupleDescAttr(desc, 3)->atttypid != NUMERICOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("penalty argument must be an ar._penalty_computed row")));
+	tuple.t_len = HeapTupleHeaderGetDatumLength(td);
+	ItemPointerSetInvalid(&(tuple.t_self));
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = td;
+	heap_deform_tuple(&tuple, desc, values, nulls);
+	ReleaseTupleDesc(desc);
+	parts->interest = values[1];
+	parts->interest_null = nulls[1];
+	parts->fixed_fee = values[2];
+	parts->fee_null = nulls[2];
+	parts->total = values[3];
+	parts->total_null = nulls[3];
+	parts->has_problem = !nulls[5];
 }
 
 

@@ -221,7 +221,7 @@ BEGIN
 	-- levels, and the penalty regime of their invoices (the customer's, else
 	-- FR_LME); indexed, for the merge with the invoices in account order
 	PERFORM ar._dunning_work_table(w_customer, format($w$
-	SELECT c.id AS customer_id, p.policy_id, p.offsets, p.levels,
+	SELECT c.id AS customer_id, p.policy_id, p.offsets, p.levels, p.offsets[1] AS first_offset,
 	       coalesce(c.penalty_regime, 'FR_LME') AS regime, c.penalty_rate AS contract_rate
 	  FROM ar.customer c
 	  LEFT JOIN ar.customer_dunning_policy cp ON cp.customer_id = c.id
@@ -332,7 +332,9 @@ BEGIN
 		  FROM open_on_x o
 		  JOIN pg_temp.%5$I c ON c.customer_id = o.customer_id
 		 WHERE o.open_on_x > 0
-		   AND width_bucket($1 - o.due_date, c.offsets) > 0
+		   -- (width_bucket(days late, offsets) > 0: the offsets of a policy
+		   -- increase with its levels, ar._check_dunning_policy)
+		   AND $1 - o.due_date >= c.first_offset
 		   -- a filter on a hashed list keeps the account order (the ids are
 		   -- never NULL); none when no invoice is left out
 		   %6$s
@@ -341,7 +343,10 @@ BEGIN
 	-- and up, or those at level 0 when R = 0): counts and sums in one C
 	-- aggregate (ar._dunning_totals, exact int128 sums), the lines in table
 	-- order in another (ar._dunning_lines), one transition per invoice
-	-- each; the first problem twice, FILTERed by listing.
+	-- each, both fed the invoice's penalty row as it is and whether it is
+	-- claimable (each reads the row once: interest, fixed fee, total and
+	-- problem when claimable, else 0.00 and none); the first problem
+	-- twice, FILTERed by listing.
 	SELECT g.customer_id, g.currency, g.policy_id, g.r,
 	       (g.t).invoice_count, (g.t).amount_due, (g.t).interest, (g.t).indemnity, (g.t).penalties,
 	       g.lines, (g.t).problems,
@@ -350,16 +355,13 @@ BEGIN
 	               -- counts and sums (NULL penalties when any is unknown) of
 	               -- the listing: a courtesy reminder (level 0) lists only
 	               -- the invoices not yet due (list_level -1: in no listing)
-	               ar._dunning_totals(q.list_level, q.open_on_x, q.interest, q.fixed_fee, q.total, q.problem) AS t,
-	               ar._dunning_lines(q.list_level, q.id, q.number, q.due_date, $1 - q.due_date, q.amount,
-	                                 q.open_on_x, q.interest, q.fixed_fee) AS lines,
+	               ar._dunning_totals_claimed(q.list_level, q.open_on_x, q.pen, q.claimable) AS t,
+	               ar._dunning_lines_claimed(q.list_level, q.id, q.number, q.due_date, $1 - q.due_date, q.amount,
+	                                         q.open_on_x, q.pen, q.claimable) AS lines,
 	               -- (filtered on the problem first: no text built for the others)
 	               min(q.number || ': ' || q.problem) FILTER (WHERE q.problem IS NOT NULL AND q.inv_level >= 1) AS problem1,
 	               min(q.number || ': ' || q.problem) FILTER (WHERE q.problem IS NOT NULL AND q.inv_level = 0) AS problem0
 	          FROM (SELECT p.*,
-	                       CASE WHEN p.claimable THEN (p.pen).interest ELSE 0.00 END AS interest,
-	                       CASE WHEN p.claimable THEN (p.pen).fixed_fee ELSE 0.00 END AS fixed_fee,
-	                       CASE WHEN p.claimable THEN (p.pen).total ELSE 0.00 END AS total,
 	                       CASE WHEN p.claimable THEN (p.pen).problem END AS problem,
 	                       CASE WHEN p.inv_level = 0 AND p.due_date < $1 THEN -1 ELSE p.inv_level END AS list_level
 	                  FROM (SELECT d.*, d.liable AND %4$s AS claimable,

@@ -6,7 +6,7 @@
 -- parallel plan; bad input; the invoice table and ids read from it.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(19);
+SELECT plan(20);
 
 SELECT setseed(0.31);
 CREATE TEMP TABLE dl_row AS
@@ -126,6 +126,22 @@ SELECT is(ar._invoice_table('{(2,"F-2",2026-01-05,20,1,1234.50,1000.00,3.21,40.0
           || E'F-2      05 Jan 2026  1,234.50 EUR  1,000.00 EUR       20 d  3.21 EUR  40.00 EUR\n'
           || E'F-10     01 Feb 2026      5.00 EUR      5.00 EUR          -                     ',
           'the invoice table prints the lines in their order, amounts in the currency given');
+
+-- the variant ar.run_dunning uses (ar._dunning_lines_claimed): each invoice's penalty row and whether
+-- it is claimable (false or NULL: 0.00 interest and fee; a NULL row: unknown)
+CREATE TEMP TABLE dl_pen AS
+SELECT r.*, CASE WHEN r.invoice_id % 17 = 0 THEN NULL
+                 ELSE row(3, r.interest, r.fixed_fee, NULL, NULL, NULL)::ar._penalty_computed END AS pen,
+       CASE WHEN r.invoice_id % 5 = 0 THEN false WHEN r.invoice_id % 23 = 0 THEN NULL ELSE true END AS claimable
+  FROM dl_row r;
+SELECT results_eq(
+	$$SELECT account, ar._dunning_lines_claimed(level, invoice_id, number, due_date, 7, amount, open_amount, pen, claimable)::text
+	    FROM dl_pen GROUP BY account ORDER BY account$$,
+	$$SELECT account, ar._dunning_lines(level, invoice_id, number, due_date, 7, amount, open_amount,
+	                                    CASE WHEN claimable THEN (pen).interest ELSE 0.00 END,
+	                                    CASE WHEN claimable THEN (pen).fixed_fee ELSE 0.00 END)::text
+	    FROM dl_pen GROUP BY account ORDER BY account$$,
+	'fed the penalty row and whether it is claimable: the same lines as fed its interest and fixed fee');
 
 SELECT * FROM finish();
 ROLLBACK;

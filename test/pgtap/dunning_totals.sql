@@ -5,7 +5,7 @@
 -- function; bad input.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(14);
+SELECT plan(16);
 
 SELECT setseed(0.77);
 CREATE TEMP TABLE dt_row AS
@@ -100,6 +100,31 @@ SELECT throws_ok($$SELECT '(1;-2,0,f,1,1,1,1;0,0,f,,,,)'::ar._dunning_totals_sta
                  'a negative count is refused');
 SELECT throws_ok($$SELECT ar._dunning_totals(1, 'NaN'::numeric, 0, 0, 0, NULL)$$, '22023',
                  'dunning amount cannot be NaN', 'a NaN amount is an error, not a silent sum');
+
+-- the variant ar.run_dunning uses (ar._dunning_totals_claimed): each invoice's penalty row and whether
+-- it is claimable, as CASE WHEN claimable THEN (pen).field ELSE 0.00 END
+-- gave the fields (claimable false or NULL: 0.00 and no problem; a NULL
+-- row: NULL fields)
+CREATE TEMP TABLE dt_pen AS
+SELECT r.*, CASE WHEN g % 17 = 0 THEN NULL
+                 ELSE row(3, r.interest, r.fixed_fee, r.total, NULL, r.problem)::ar._penalty_computed END AS pen,
+       CASE WHEN g % 5 = 0 THEN false WHEN g % 23 = 0 THEN NULL ELSE true END AS claimable
+  FROM (SELECT row_number() OVER () AS g, d.* FROM dt_row d) r;
+SELECT results_eq(
+	$$SELECT account, t::text FROM (SELECT account, ar._dunning_totals_claimed(level, open_amount, pen, claimable) AS t
+	                                   FROM dt_pen GROUP BY account) a ORDER BY account$$,
+	$$SELECT account, t::text FROM (SELECT account,
+	                                       ar._dunning_totals(level, open_amount,
+	                                                          CASE WHEN claimable THEN (pen).interest ELSE 0.00 END,
+	                                                          CASE WHEN claimable THEN (pen).fixed_fee ELSE 0.00 END,
+	                                                          CASE WHEN claimable THEN (pen).total ELSE 0.00 END,
+	                                                          CASE WHEN claimable THEN (pen).problem END) AS t
+	                                  FROM dt_pen GROUP BY account) a ORDER BY account$$,
+	'fed the penalty row and whether it is claimable: the same R, counts, sums and scales as fed its fields');
+SELECT ok((SELECT count(*) FILTER (WHERE pen IS NULL AND claimable) > 0 AND count(*) FILTER (WHERE NOT claimable) > 0
+                  AND count(*) FILTER (WHERE claimable IS NULL) > 0 AND count(*) FILTER (WHERE claimable AND (pen).problem IS NOT NULL) > 0
+             FROM dt_pen WHERE level >= 0),
+	'the rows cover NULL penalty rows, penalties not claimable (false and NULL) and problems');
 
 SELECT * FROM finish();
 ROLLBACK;
