@@ -35,6 +35,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -231,20 +232,24 @@ typedef struct SealRows
 	int			n;
 	int			cap;
 	int64	   *id;
+	ItemPointerData *tid;		/* where each row is, as the cursor read it */
 	uint8	   *hash;			/* n * PG_SHA256_DIGEST_LENGTH */
 } SealRows;
 
 static void
-seal_push(SealRows *s, int64 id, const uint8 *hash)
+seal_push(SealRows *s, int64 id, ItemPointer tid, const uint8 *hash)
 {
 	if (s->n == s->cap)
 	{
 		s->cap = s->cap ? s->cap * 2 : 1024;
 		s->id = s->id ? repalloc_huge(s->id, sizeof(int64) * s->cap) : palloc(sizeof(int64) * s->cap);
+		s->tid = s->tid ? repalloc_huge(s->tid, sizeof(ItemPointerData) * s->cap)
+			: palloc(sizeof(ItemPointerData) * s->cap);
 		s->hash = s->hash ? repalloc_huge(s->hash, (Size) PG_SHA256_DIGEST_LENGTH * s->cap)
 			: palloc((Size) PG_SHA256_DIGEST_LENGTH * s->cap);
 	}
 	s->id[s->n] = id;
+	ItemPointerCopy(tid, &s->tid[s->n]);
 	memcpy(s->hash + (Size) PG_SHA256_DIGEST_LENGTH * s->n, hash, PG_SHA256_DIGEST_LENGTH);
 	s->n++;
 }
@@ -285,27 +290,55 @@ seal_hash_array(SealRows *s, int first, int count, bytea *before)
 /*
  * Seals one batch: rows.id[i] gets seq = base_seq + i + 1, the hash before
  * it (first_prev for the first) and its own hash, with one UPDATE.
+ *
+ * Each row is found by where the cursor read it (a TID scan per row: the
+ * rows of this transaction, unsealed, cannot have moved since: nothing but
+ * this function updates them while the chain's lock is held), its id
+ * checked too.  Not "seq IS NULL" as an index condition: with most of the
+ * trail sealed the planner estimates one such row and hashed every unsealed
+ * row of the transaction for each batch (quadratic in a large
+ * transaction).  A sealed row is refused all the same: the UPDATE skips it
+ * (and the count below fails), and audit_log_guard_update refuses to
+ * change a sealed row whatever the statement.
  */
 static void
 seal_update(SealRows *rows, int64 base_seq, bytea *first_prev)
 {
-	Oid			utypes[4] = {INT8ARRAYOID, INT8OID, BYTEAARRAYOID, BYTEAARRAYOID};
-	Datum		uargs[4];
+	Oid			utypes[5] = {INT8ARRAYOID, INT8OID, BYTEAARRAYOID, BYTEAARRAYOID, TIDARRAYOID};
+	Datum		uargs[5];
 	int			rc;
 	Datum	   *ids = palloc(sizeof(Datum) * rows->n);
+	Datum	   *tids = palloc(sizeof(Datum) * rows->n);
+	static const char *const off[] = {"enable_seqscan", "enable_indexscan", "enable_bitmapscan",
+	"enable_hashjoin", "enable_mergejoin", "enable_material"};
+	int			nestlevel;
 
 	for (int i = 0; i < rows->n; i++)
+	{
 		ids[i] = Int64GetDatum(rows->id[i]);
+		tids[i] = PointerGetDatum(&rows->tid[i]);
+	}
 	uargs[0] = PointerGetDatum(construct_array(ids, rows->n, INT8OID, 8, FLOAT8PASSBYVAL,
 											   TYPALIGN_DOUBLE));
 	uargs[1] = Int64GetDatum(base_seq);
 	uargs[2] = seal_hash_array(rows, -1, rows->n, first_prev);
 	uargs[3] = seal_hash_array(rows, 0, rows->n, NULL);
+	uargs[4] = PointerGetDatum(construct_array(tids, rows->n, TIDOID, sizeof(ItemPointerData), false,
+											   TYPALIGN_SHORT));
+	/*
+	 * The TID scan is the plan, whatever the estimates (the planner prefers
+	 * hashing the whole table when it is small): the other paths are
+	 * disabled for this statement only, as a function's SET clause would.
+	 */
+	nestlevel = NewGUCNestLevel();
+	for (int i = 0; i < (int) lengthof(off); i++)
+		(void) set_config_option(off[i], "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	rc = SPI_execute_with_args("UPDATE ar.audit_log a "
 							   "   SET seq = $2 + u.n, prev_hash = u.prev, row_hash = u.hash "
-							   "  FROM unnest($1, $3, $4) WITH ORDINALITY AS u(id, prev, hash, n) "
-							   " WHERE a.id = u.id AND a.seq IS NULL",
-							   4, utypes, uargs, NULL, false, 0);
+							   "  FROM unnest($5, $1, $3, $4) WITH ORDINALITY AS u(tid, id, prev, hash, n) "
+							   " WHERE a.ctid = u.tid AND a.id = u.id AND coalesce(a.seq, 0) = 0",
+							   5, utypes, uargs, NULL, false, 0);
+	AtEOXact_GUC(true, nestlevel);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "sealing the audit trail failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed != (uint64) rows->n)
@@ -347,7 +380,7 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 
 	args[0] = Int64GetDatum(last_seq);
 	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT a.id, ar.audit_row_content(a, $1 + row_number() OVER (ORDER BY a.id)) "
+									   "SELECT a.id, ar.audit_row_content(a, $1 + row_number() OVER (ORDER BY a.id)), a.ctid "
 									   "  FROM ar.audit_log a "
 									   " WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() "
 									   " ORDER BY a.id",
@@ -384,7 +417,8 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 			sha256_of(ctx, prevp, prevlen, c, hash);
 			if ((Pointer) c != DatumGetPointer(content))
 				pfree(c);
-			seal_push(&rows, id, hash);
+			seal_push(&rows, id,
+					  (ItemPointer) DatumGetPointer(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull)), hash);
 			memcpy(prev, hash, sizeof(prev));
 			prevp = prev;
 			prevlen = PG_SHA256_DIGEST_LENGTH;
@@ -397,6 +431,7 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 		MemoryContextReset(batchcxt);
 		/* the arrays lived in batchcxt */
 		rows.id = NULL;
+		rows.tid = NULL;
 		rows.hash = NULL;
 		rows.cap = 0;
 	}
