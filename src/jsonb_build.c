@@ -7,16 +7,17 @@
  * ar.reconcile() explains each of its decisions as a JSON object it writes
  * (rc_explain): a hundred thousand of them went through jsonb_in (`::jsonb`
  * in the insert of the decisions), whose lexer copies each string character
- * by character through callbacks.  This reads the same text with a small
- * recursive descent and pushes the same sequence of values to
- * pushJsonbValue, the way jsonb_in does (numbers through numeric_in on the
- * same digits, keys made unique by pushJsonbValue, the last one kept): the
- * same jsonb, byte for byte.  It takes only what that output contains:
- * objects and arrays at the top, plain JSON numbers, strings whose escapes
- * are \" \\ \/ \b \f \n \r \t, true, false and null.  Anything else (a
- * \u escape, a scalar at the top, a syntax error, nesting deeper than
- * jsonb_in would take without a stack check) goes to jsonb_in itself, which
- * gives its result or its error.
+ * by character through callbacks, then pushJsonbValue sorts each object's
+ * keys with qsort.  This reads the same text with a small recursive descent
+ * into the tree that pushJsonbValue would have built (numbers through
+ * numeric_in on the same digits, each object's keys in jsonb's order) and
+ * hands it to JsonbValueToJsonb: the same jsonb, byte for byte.  It takes
+ * only what that output contains: objects and arrays at the top, plain
+ * JSON numbers, strings whose escapes are \" \\ \/ \b \f \n \r \t, true,
+ * false and null.  Anything else (a
+ * \u escape, a key twice in an object, a scalar at the top, a syntax
+ * error, deep nesting) goes to jsonb_in itself, which gives its result or
+ * its error.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,11 +35,9 @@
 typedef struct FastJson
 {
 	const char *p;
-	JsonbParseState *state;
-	JsonbValue *result;
 } FastJson;
 
-static bool fj_value(FastJson *fj, JsonbIteratorToken as, int depth);
+static JsonbValue *fj_value(FastJson *fj, int depth);
 
 static inline void
 fj_space(FastJson *fj)
@@ -47,12 +46,17 @@ fj_space(FastJson *fj)
 		fj->p++;
 }
 
-/* A string at fj->p (its opening quote); false on anything unexpected. */
+/*
+ * A string at fj->p (its opening quote); false on anything unexpected.  A
+ * string without escapes points into the text (which outlives the jsonb
+ * built from it): a jsonb string has a length, no terminator.
+ */
 static bool
 fj_string(FastJson *fj, JsonbValue *v)
 {
 	const char *s = fj->p + 1;
 	const char *e = s;
+	bool		escaped = false;
 	char	   *out;
 	int			n = 0;
 
@@ -62,11 +66,22 @@ fj_string(FastJson *fj, JsonbValue *v)
 			return false;
 		if (*e == '\\')
 		{
+			escaped = true;
 			e++;
 			if (*e == '\0')
 				return false;
 		}
 		e++;
+	}
+	if (e - s > JENTRY_OFFLENMASK)
+		return false;
+	v->type = jbvString;
+	fj->p = e + 1;
+	if (!escaped)
+	{
+		v->val.string.val = (char *) s;
+		v->val.string.len = e - s;
+		return true;
 	}
 	out = palloc(e - s + 1);
 	for (const char *c = s; c < e; c++)
@@ -104,13 +119,15 @@ fj_string(FastJson *fj, JsonbValue *v)
 		}
 	}
 	out[n] = '\0';
-	if (n > JENTRY_OFFLENMASK)
-		return false;
-	v->type = jbvString;
 	v->val.string.val = out;
 	v->val.string.len = n;
-	fj->p = e + 1;
 	return true;
+}
+
+static inline bool
+fj_after_scalar(char c)
+{
+	return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 /* A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
@@ -119,7 +136,7 @@ fj_number(FastJson *fj, JsonbValue *v)
 {
 	const char *s = fj->p;
 	const char *c = s;
-	char	   *token;
+	char		token[64];
 
 	if (*c == '-')
 		c++;
@@ -148,14 +165,13 @@ fj_number(FastJson *fj, JsonbValue *v)
 		while (*c >= '0' && *c <= '9')
 			c++;
 	}
-	/* what follows a number in valid JSON */
-	if (!(*c == ',' || *c == '}' || *c == ']' || *c == ' ' || *c == '\t' || *c == '\n' || *c == '\r'))
+	if (!fj_after_scalar(*c) || c - s >= (int) sizeof(token))
 		return false;
-	token = pnstrdup(s, c - s);
+	memcpy(token, s, c - s);
+	token[c - s] = '\0';
 	v->type = jbvNumeric;
 	v->val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(token),
 														 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-	pfree(token);
 	fj->p = c;
 	return true;
 }
@@ -164,12 +180,8 @@ static bool
 fj_literal(FastJson *fj, const char *word, JsonbValue *v)
 {
 	size_t		len = strlen(word);
-	char		next;
 
-	if (strncmp(fj->p, word, len) != 0)
-		return false;
-	next = fj->p[len];
-	if (!(next == ',' || next == '}' || next == ']' || next == ' ' || next == '\t' || next == '\n' || next == '\r'))
+	if (strncmp(fj->p, word, len) != 0 || !fj_after_scalar(fj->p[len]))
 		return false;
 	fj->p += len;
 	if (word[0] == 'n')
@@ -182,79 +194,144 @@ fj_literal(FastJson *fj, const char *word, JsonbValue *v)
 	return true;
 }
 
-/* One value, pushed as "as" (WJB_VALUE in an object, WJB_ELEM in an array). */
-static bool
-fj_value(FastJson *fj, JsonbIteratorToken as, int depth)
+/* jsonb's order of keys (lengthCompareJsonbStringValue): length, then bytes */
+static inline int
+fj_key_cmp(const JsonbValue *a, const JsonbValue *b)
 {
-	JsonbValue	v;
+	if (a->val.string.len != b->val.string.len)
+		return a->val.string.len > b->val.string.len ? 1 : -1;
+	return memcmp(a->val.string.val, b->val.string.val, a->val.string.len);
+}
+
+/*
+ * An object or array at fj->p, as the in-memory tree JsonbValueToJsonb
+ * takes (what pushJsonbValue builds): an object's pairs sorted in jsonb's
+ * key order, here by insertion (a dozen keys), instead of pushJsonbValue's
+ * qsort; a key twice goes to jsonb_in (which keeps the last).
+ */
+static JsonbValue *
+fj_container(FastJson *fj, int depth)
+{
+	bool		object = *fj->p == '{';
+	char		close = object ? '}' : ']';
+	JsonbValue *res = palloc(sizeof(JsonbValue));
+	int			cap = 8;
+	int			n = 0;
+	JsonbPair  *pairs = NULL;
+	JsonbValue *elems = NULL;
+
+	if (depth >= FJ_MAX_DEPTH)
+		return NULL;
+	if (object)
+		pairs = palloc(sizeof(JsonbPair) * cap);
+	else
+		elems = palloc(sizeof(JsonbValue) * cap);
+	fj->p++;
+	fj_space(fj);
+	while (*fj->p != close)
+	{
+		JsonbValue *v;
+
+		if (n > 0)
+		{
+			if (*fj->p != ',')
+				return NULL;
+			fj->p++;
+			fj_space(fj);
+		}
+		if (n == cap)
+		{
+			cap *= 2;
+			if (object)
+				pairs = repalloc(pairs, sizeof(JsonbPair) * cap);
+			else
+				elems = repalloc(elems, sizeof(JsonbValue) * cap);
+		}
+		if (object)
+		{
+			JsonbPair	pair;
+			int			k;
+
+			if (*fj->p != '"' || !fj_string(fj, &pair.key))
+				return NULL;
+			fj_space(fj);
+			if (*fj->p != ':')
+				return NULL;
+			fj->p++;
+			if ((v = fj_value(fj, depth + 1)) == NULL)
+				return NULL;
+			pair.value = *v;
+			pair.order = n;
+			for (k = n; k > 0; k--)
+			{
+				int			cmp = fj_key_cmp(&pairs[k - 1].key, &pair.key);
+
+				if (cmp == 0)
+					return NULL;
+				if (cmp < 0)
+					break;
+				pairs[k] = pairs[k - 1];
+			}
+			pairs[k] = pair;
+		}
+		else
+		{
+			if ((v = fj_value(fj, depth + 1)) == NULL)
+				return NULL;
+			elems[n] = *v;
+		}
+		n++;
+		fj_space(fj);
+	}
+	fj->p++;
+	if (object)
+	{
+		res->type = jbvObject;
+		res->val.object.nPairs = n;
+		res->val.object.pairs = pairs;
+	}
+	else
+	{
+		res->type = jbvArray;
+		res->val.array.nElems = n;
+		res->val.array.elems = elems;
+		res->val.array.rawScalar = false;
+	}
+	return res;
+}
+
+/* One value at fj->p, or NULL on anything unexpected. */
+static JsonbValue *
+fj_value(FastJson *fj, int depth)
+{
+	JsonbValue *v;
 	bool		ok;
 
 	fj_space(fj);
 	if (*fj->p == '{' || *fj->p == '[')
-	{
-		bool		object = *fj->p == '{';
-		char		close = object ? '}' : ']';
-		bool		first = true;
-
-		if (depth >= FJ_MAX_DEPTH)
-			return false;
-		fj->result = pushJsonbValue(&fj->state, object ? WJB_BEGIN_OBJECT : WJB_BEGIN_ARRAY, NULL);
-		fj->p++;
-		fj_space(fj);
-		while (*fj->p != close)
-		{
-			if (!first)
-			{
-				if (*fj->p != ',')
-					return false;
-				fj->p++;
-				fj_space(fj);
-			}
-			first = false;
-			if (object)
-			{
-				JsonbValue	key;
-
-				if (*fj->p != '"' || !fj_string(fj, &key))
-					return false;
-				fj->result = pushJsonbValue(&fj->state, WJB_KEY, &key);
-				fj_space(fj);
-				if (*fj->p != ':')
-					return false;
-				fj->p++;
-			}
-			if (!fj_value(fj, object ? WJB_VALUE : WJB_ELEM, depth + 1))
-				return false;
-			fj_space(fj);
-		}
-		fj->p++;
-		fj->result = pushJsonbValue(&fj->state, object ? WJB_END_OBJECT : WJB_END_ARRAY, NULL);
-		return true;
-	}
+		return fj_container(fj, depth);
 	if (depth == 0)
-		return false;			/* a scalar at the top: jsonb_in */
+		return NULL;			/* a scalar at the top: jsonb_in */
+	v = palloc(sizeof(JsonbValue));
 	switch (*fj->p)
 	{
 		case '"':
-			ok = fj_string(fj, &v);
+			ok = fj_string(fj, v);
 			break;
 		case 't':
-			ok = fj_literal(fj, "true", &v);
+			ok = fj_literal(fj, "true", v);
 			break;
 		case 'f':
-			ok = fj_literal(fj, "false", &v);
+			ok = fj_literal(fj, "false", v);
 			break;
 		case 'n':
-			ok = fj_literal(fj, "null", &v);
+			ok = fj_literal(fj, "null", v);
 			break;
 		default:
-			ok = fj_number(fj, &v);
+			ok = fj_number(fj, v);
 			break;
 	}
-	if (!ok)
-		return false;
-	fj->result = pushJsonbValue(&fj->state, as, &v);
-	return true;
+	return ok ? v : NULL;
 }
 
 /* The jsonb of JSON text, as jsonb_in would make it. */
@@ -262,12 +339,13 @@ Datum
 rc_jsonb_from_text(const char *text)
 {
 	FastJson	fj = {.p = text};
+	JsonbValue *root = fj_value(&fj, 0);
 
-	if (fj_value(&fj, WJB_ELEM, 0))
+	if (root != NULL)
 	{
 		fj_space(&fj);
-		if (*fj.p == '\0' && fj.result != NULL)
-			return JsonbPGetDatum(JsonbValueToJsonb(fj.result));
+		if (*fj.p == '\0')
+			return JsonbPGetDatum(JsonbValueToJsonb(root));
 	}
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(text));
 }
