@@ -271,47 +271,31 @@ sha256_of(pg_cryptohash_ctx *ctx, const uint8 *prev, int prevlen, const char *co
 		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
 }
 
-/* the JSON of a bigint column as jsonb_build_array prints it */
+/*
+ * Column col of tup as jsonb_build_array prints it: a bigint as its digits
+ * (INT8OID), text escaped as jsonb escapes strings (TEXTOID), a jsonb as
+ * its own output (JSONBOID), NULL as null.
+ */
 static void
-content_int8(StringInfo b, HeapTuple tup, TupleDesc desc, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
-
-	if (isnull)
-		appendStringInfoString(b, "null");
-	else
-		appendStringInfo(b, INT64_FORMAT, DatumGetInt64(d));
-}
-
-static void
-content_text(StringInfo b, HeapTuple tup, TupleDesc desc, int col)
-{
-	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
-
-	if (isnull)
-		appendStringInfoString(b, "null");
-	else
-		escape_json(b, TextDatumGetCString(d));
-}
-
-static void
-content_jsonb(StringInfo b, HeapTuple tup, TupleDesc desc, int col)
+content_column(StringInfo b, HeapTuple tup, TupleDesc desc, int col, Oid type)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
 	Jsonb	   *jb;
 
 	if (isnull)
-	{
 		appendStringInfoString(b, "null");
-		return;
+	else if (type == INT8OID)
+		appendStringInfo(b, INT64_FORMAT, DatumGetInt64(d));
+	else if (type == TEXTOID)
+		escape_json(b, TextDatumGetCString(d));
+	else
+	{
+		jb = DatumGetJsonbP(d);
+		(void) JsonbToCString(b, &jb->root, VARSIZE(jb));
+		if ((Pointer) jb != DatumGetPointer(d))
+			pfree(jb);
 	}
-	jb = DatumGetJsonbP(d);
-	(void) JsonbToCString(b, &jb->root, VARSIZE(jb));
-	if ((Pointer) jb != DatumGetPointer(d))
-		pfree(jb);
 }
 
 /*
@@ -333,7 +317,7 @@ audit_content(StringInfo b, int64 seq, HeapTuple tup, TupleDesc desc)
 	Datum		at = SPI_getbinval(tup, desc, 2, &isnull);
 
 	appendStringInfo(b, "[" INT64_FORMAT ", ", seq);
-	content_int8(b, tup, desc, 1);
+	content_column(b, tup, desc, 1, INT8OID);
 	appendStringInfoString(b, ", ");
 	if (isnull)
 		appendStringInfoString(b, "null");
@@ -356,14 +340,14 @@ audit_content(StringInfo b, int64 seq, HeapTuple tup, TupleDesc desc)
 	for (int col = 3; col <= 7; col++)
 	{
 		appendStringInfoString(b, ", ");
-		content_text(b, tup, desc, col);
+		content_column(b, tup, desc, col, TEXTOID);
 	}
 	appendStringInfoString(b, ", ");
-	content_int8(b, tup, desc, 8);
+	content_column(b, tup, desc, 8, INT8OID);
 	appendStringInfoString(b, ", ");
-	content_jsonb(b, tup, desc, 9);
+	content_column(b, tup, desc, 9, JSONBOID);
 	appendStringInfoString(b, ", ");
-	content_jsonb(b, tup, desc, 10);
+	content_column(b, tup, desc, 10, JSONBOID);
 	appendStringInfoChar(b, ']');
 }
 
