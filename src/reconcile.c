@@ -1065,12 +1065,27 @@ typedef struct Counts
 				deferred;
 } Counts;
 
-/* An explanation as jsonb, without jsonb_in's lexer (jsonb_build.c). */
+/*
+ * An explanation as jsonb, without jsonb_in's lexer (jsonb_build.c).  The
+ * tree it is built from lives in a scratch context, reset at each call:
+ * only the jsonb is kept (a hundred thousand trees would otherwise stay
+ * until the writes are done).
+ */
 static Datum
 explanation_jsonb(char *text)
 {
-	Datum		d = rc_jsonb_from_text(text);
+	static MemoryContext scratch = NULL;
+	MemoryContext old;
+	Datum		d;
 
+	if (scratch == NULL)
+		scratch = AllocSetContextCreate(TopMemoryContext, "ar.reconcile explanation",
+										ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(scratch);
+	d = rc_jsonb_from_text(text);
+	MemoryContextSwitchTo(old);
+	d = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+	MemoryContextReset(scratch);
 	pfree(text);
 	return d;
 }
