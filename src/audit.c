@@ -28,16 +28,24 @@
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "common/cryptohash.h"
+#include "common/int.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
 
 #include "settings.h"
 #include "xact_state.h"
@@ -231,32 +239,116 @@ typedef struct SealRows
 	int			n;
 	int			cap;
 	int64	   *id;
+	ItemPointerData *tid;		/* where each row is, as the cursor read it */
 	uint8	   *hash;			/* n * PG_SHA256_DIGEST_LENGTH */
 } SealRows;
 
 static void
-seal_push(SealRows *s, int64 id, const uint8 *hash)
+seal_push(SealRows *s, int64 id, ItemPointer tid, const uint8 *hash)
 {
 	if (s->n == s->cap)
 	{
 		s->cap = s->cap ? s->cap * 2 : 1024;
 		s->id = s->id ? repalloc_huge(s->id, sizeof(int64) * s->cap) : palloc(sizeof(int64) * s->cap);
+		s->tid = s->tid ? repalloc_huge(s->tid, sizeof(ItemPointerData) * s->cap)
+			: palloc(sizeof(ItemPointerData) * s->cap);
 		s->hash = s->hash ? repalloc_huge(s->hash, (Size) PG_SHA256_DIGEST_LENGTH * s->cap)
 			: palloc((Size) PG_SHA256_DIGEST_LENGTH * s->cap);
 	}
 	s->id[s->n] = id;
+	ItemPointerCopy(tid, &s->tid[s->n]);
 	memcpy(s->hash + (Size) PG_SHA256_DIGEST_LENGTH * s->n, hash, PG_SHA256_DIGEST_LENGTH);
 	s->n++;
 }
 
 static void
-sha256_of(pg_cryptohash_ctx *ctx, const uint8 *prev, int prevlen, bytea *content, uint8 *out)
+sha256_of(pg_cryptohash_ctx *ctx, const uint8 *prev, int prevlen, const char *content, int len, uint8 *out)
 {
 	if (pg_cryptohash_init(ctx) < 0 ||
 		pg_cryptohash_update(ctx, prev, prevlen) < 0 ||
-		pg_cryptohash_update(ctx, (uint8 *) VARDATA_ANY(content), VARSIZE_ANY_EXHDR(content)) < 0 ||
+		pg_cryptohash_update(ctx, (const uint8 *) content, len) < 0 ||
 		pg_cryptohash_final(ctx, out, PG_SHA256_DIGEST_LENGTH) < 0)
 		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+}
+
+/*
+ * Column col of tup as jsonb_build_array prints it: a bigint as its digits
+ * (INT8OID), text escaped as jsonb escapes strings (TEXTOID), a jsonb as
+ * its own output (JSONBOID), NULL as null.
+ */
+static void
+content_column(StringInfo b, HeapTuple tup, TupleDesc desc, int col, Oid type)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+	Jsonb	   *jb;
+
+	if (isnull)
+		appendStringInfoString(b, "null");
+	else if (type == INT8OID)
+		appendStringInfo(b, INT64_FORMAT, DatumGetInt64(d));
+	else if (type == TEXTOID)
+		escape_json(b, TextDatumGetCString(d));
+	else
+	{
+		jb = DatumGetJsonbP(d);
+		(void) JsonbToCString(b, &jb->root, VARSIZE(jb));
+		if ((Pointer) jb != DatumGetPointer(d))
+			pfree(jb);
+	}
+}
+
+/*
+ * What the hash of an audit row covers, at sequence number seq: the text of
+ * ar.audit_row_content(row, seq) (40_audit.sql), built here without the
+ * jsonb it goes through there (jsonb_build_array copies the row's images
+ * into a new jsonb before printing it), in UTF-8.  The columns of tup:
+ * id, logged_at, txid::text, actor, role, table_name, operation, row_id,
+ * old_row, new_row.  The text is jsonb's output of the array: elements
+ * separated by ", ", bigints as their digits, text escaped as jsonb
+ * escapes strings, each image as its own jsonb output (nested or not, jsonb
+ * prints a value the same way).  The verification recomputes it in SQL:
+ * the two agree or ar.verify_audit_chain() reports the row.
+ */
+static void
+audit_content(StringInfo b, int64 seq, HeapTuple tup, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		at = SPI_getbinval(tup, desc, 2, &isnull);
+
+	appendStringInfo(b, "[" INT64_FORMAT ", ", seq);
+	content_column(b, tup, desc, 1, INT8OID);
+	appendStringInfoString(b, ", ");
+	if (isnull)
+		appendStringInfoString(b, "null");
+	else
+	{
+		TimestampTz ts = DatumGetTimestampTz(at);
+		int64		epoch_us;
+
+		/* (extract(epoch FROM logged_at) * 1000000)::bigint */
+		if (TIMESTAMP_NOT_FINITE(ts))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot convert infinity to bigint")));
+		if (pg_add_s64_overflow(ts, (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY, &epoch_us))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("bigint out of range")));
+		appendStringInfo(b, INT64_FORMAT, epoch_us);
+	}
+	for (int col = 3; col <= 7; col++)
+	{
+		appendStringInfoString(b, ", ");
+		content_column(b, tup, desc, col, TEXTOID);
+	}
+	appendStringInfoString(b, ", ");
+	content_column(b, tup, desc, 8, INT8OID);
+	appendStringInfoString(b, ", ");
+	content_column(b, tup, desc, 9, JSONBOID);
+	appendStringInfoString(b, ", ");
+	content_column(b, tup, desc, 10, JSONBOID);
+	appendStringInfoChar(b, ']');
 }
 
 static Datum
@@ -285,27 +377,55 @@ seal_hash_array(SealRows *s, int first, int count, bytea *before)
 /*
  * Seals one batch: rows.id[i] gets seq = base_seq + i + 1, the hash before
  * it (first_prev for the first) and its own hash, with one UPDATE.
+ *
+ * Each row is found by where the cursor read it (a TID scan per row: the
+ * rows of this transaction, unsealed, cannot have moved since: nothing but
+ * this function updates them while the chain's lock is held), its id
+ * checked too.  Not "seq IS NULL" as an index condition: with most of the
+ * trail sealed the planner estimates one such row and hashed every unsealed
+ * row of the transaction for each batch (quadratic in a large
+ * transaction).  A sealed row is refused all the same: the UPDATE skips it
+ * (and the count below fails), and audit_log_guard_update refuses to
+ * change a sealed row whatever the statement.
  */
 static void
 seal_update(SealRows *rows, int64 base_seq, bytea *first_prev)
 {
-	Oid			utypes[4] = {INT8ARRAYOID, INT8OID, BYTEAARRAYOID, BYTEAARRAYOID};
-	Datum		uargs[4];
+	Oid			utypes[5] = {INT8ARRAYOID, INT8OID, BYTEAARRAYOID, BYTEAARRAYOID, TIDARRAYOID};
+	Datum		uargs[5];
 	int			rc;
 	Datum	   *ids = palloc(sizeof(Datum) * rows->n);
+	Datum	   *tids = palloc(sizeof(Datum) * rows->n);
+	static const char *const off[] = {"enable_seqscan", "enable_indexscan", "enable_bitmapscan",
+	"enable_hashjoin", "enable_mergejoin", "enable_material"};
+	int			nestlevel;
 
 	for (int i = 0; i < rows->n; i++)
+	{
 		ids[i] = Int64GetDatum(rows->id[i]);
+		tids[i] = PointerGetDatum(&rows->tid[i]);
+	}
 	uargs[0] = PointerGetDatum(construct_array(ids, rows->n, INT8OID, 8, FLOAT8PASSBYVAL,
 											   TYPALIGN_DOUBLE));
 	uargs[1] = Int64GetDatum(base_seq);
 	uargs[2] = seal_hash_array(rows, -1, rows->n, first_prev);
 	uargs[3] = seal_hash_array(rows, 0, rows->n, NULL);
+	uargs[4] = PointerGetDatum(construct_array(tids, rows->n, TIDOID, sizeof(ItemPointerData), false,
+											   TYPALIGN_SHORT));
+	/*
+	 * The TID scan is the plan, whatever the estimates (the planner prefers
+	 * hashing the whole table when it is small): the other paths are
+	 * disabled for this statement only, as a function's SET clause would.
+	 */
+	nestlevel = NewGUCNestLevel();
+	for (int i = 0; i < (int) lengthof(off); i++)
+		(void) set_config_option(off[i], "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	rc = SPI_execute_with_args("UPDATE ar.audit_log a "
 							   "   SET seq = $2 + u.n, prev_hash = u.prev, row_hash = u.hash "
-							   "  FROM unnest($1, $3, $4) WITH ORDINALITY AS u(id, prev, hash, n) "
-							   " WHERE a.id = u.id AND a.seq IS NULL",
-							   4, utypes, uargs, NULL, false, 0);
+							   "  FROM unnest($5, $1, $3, $4) WITH ORDINALITY AS u(tid, id, prev, hash, n) "
+							   " WHERE a.ctid = u.tid AND a.id = u.id AND coalesce(a.seq, 0) = 0",
+							   5, utypes, uargs, NULL, false, 0);
+	AtEOXact_GUC(true, nestlevel);
 	if (rc != SPI_OK_UPDATE)
 		elog(ERROR, "sealing the audit trail failed: %s", SPI_result_code_string(rc));
 	if (SPI_processed != (uint64) rows->n)
@@ -330,8 +450,6 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 	int64		last_seq = PG_GETARG_INT64(0);
 	bytea	   *last_hash = PG_GETARG_BYTEA_PP(1);
 	SealRows	rows = {0};
-	Oid			types[1] = {INT8OID};
-	Datum		args[1];
 	Portal		portal;
 	pg_cryptohash_ctx *ctx;
 	uint8		prev[PG_SHA256_DIGEST_LENGTH];
@@ -339,19 +457,21 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 	int			prevlen = VARSIZE_ANY_EXHDR(last_hash);
 	int64		sealed = 0;
 	MemoryContext batchcxt;
+	StringInfoData content;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	batchcxt = AllocSetContextCreate(CurrentMemoryContext, "audit seal batch",
 									 ALLOCSET_DEFAULT_SIZES);
 
-	args[0] = Int64GetDatum(last_seq);
+	initStringInfo(&content);
 	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT a.id, ar.audit_row_content(a, $1 + row_number() OVER (ORDER BY a.id)) "
+									   "SELECT a.id, a.logged_at, a.txid::text, a.actor, a.role, a.table_name, a.operation, "
+									   "       a.row_id, a.old_row, a.new_row, a.ctid "
 									   "  FROM ar.audit_log a "
 									   " WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() "
 									   " ORDER BY a.id",
-									   1, types, args, NULL, true, 0);
+									   0, NULL, NULL, NULL, true, 0);
 	ctx = pg_cryptohash_create(PG_SHA256);
 	if (ctx == NULL)
 		elog(ERROR, "out of memory");
@@ -374,17 +494,18 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 			HeapTuple	tup = SPI_tuptable->vals[i];
 			bool		isnull;
 			int64		id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-			Datum		content = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull);
-			bytea	   *c;
+			char	   *utf8;
 			uint8		hash[PG_SHA256_DIGEST_LENGTH];
 
-			if (isnull)
-				elog(ERROR, "audit row " INT64_FORMAT " has no content", id);
-			c = DatumGetByteaPP(content);
-			sha256_of(ctx, prevp, prevlen, c, hash);
-			if ((Pointer) c != DatumGetPointer(content))
-				pfree(c);
-			seal_push(&rows, id, hash);
+			resetStringInfo(&content);
+			audit_content(&content, last_seq + sealed + (int64) i + 1, tup, SPI_tuptable->tupdesc);
+			/* convert_to(..., 'UTF8') */
+			utf8 = pg_server_to_any(content.data, content.len, PG_UTF8);
+			sha256_of(ctx, prevp, prevlen, utf8, utf8 == content.data ? content.len : (int) strlen(utf8), hash);
+			if (utf8 != content.data)
+				pfree(utf8);
+			seal_push(&rows, id,
+					  (ItemPointer) DatumGetPointer(SPI_getbinval(tup, SPI_tuptable->tupdesc, 11, &isnull)), hash);
 			memcpy(prev, hash, sizeof(prev));
 			prevp = prev;
 			prevlen = PG_SHA256_DIGEST_LENGTH;
@@ -397,6 +518,7 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 		MemoryContextReset(batchcxt);
 		/* the arrays lived in batchcxt */
 		rows.id = NULL;
+		rows.tid = NULL;
 		rows.hash = NULL;
 		rows.cap = 0;
 	}
@@ -404,4 +526,227 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 	pg_cryptohash_free(ctx);
 	SPI_finish();
 	PG_RETURN_INT64(sealed);
+}
+
+/* ------------------------------------------------------ a row as jsonb */
+
+/*
+ * ar._row_jsonb(record) RETURNS jsonb: to_jsonb(row), the same value, for
+ * the audit rows ar._audit_rows() writes by the ten thousand.  to_jsonb
+ * looks up each column's type category and output function again for
+ * every row (syscache and fmgr lookups) and reads the columns one by one;
+ * this caches both for the query (fn_extra) and deforms each row once,
+ * then does per column what to_jsonb does (datum_to_jsonb, PostgreSQL 15):
+ * numbers printed by their output function and read back by numeric_in
+ * (a string when that output has an 'N' or 'n': NaN, Infinity), dates and
+ * times by JsonEncodeDateTime, booleans as booleans, text, varchar and
+ * char as strings of their output.  A row with a column of any other type
+ * (json, jsonb, arrays, composites, domains, types of the extension, which
+ * may have a cast to json) goes to to_jsonb whole.
+ */
+PG_FUNCTION_INFO_V1(ar_row_jsonb);
+
+typedef enum RowJsonbKind
+{
+	RJ_NUMBER,
+	RJ_DATETIME,
+	RJ_BOOL,
+	RJ_STRING
+} RowJsonbKind;
+
+typedef struct RowJsonbCache
+{
+	Oid			type;
+	int32		typmod;
+	bool		fallback;		/* a column to_jsonb must handle */
+	int			natts;
+	RowJsonbKind *kind;
+	Oid		   *typid;
+	FmgrInfo   *out;
+	char	  **name;
+	int		   *namelen;
+	bool	   *dropped;
+	int			nkeys;
+	int		   *order;			/* the columns in jsonb's key order */
+} RowJsonbCache;
+
+static RowJsonbCache *
+row_jsonb_cache(FunctionCallInfo fcinfo, Oid type, int32 typmod)
+{
+	RowJsonbCache *c = (RowJsonbCache *) fcinfo->flinfo->fn_extra;
+	MemoryContext old;
+	TupleDesc	desc;
+
+	if (c != NULL && c->type == type && c->typmod == typmod)
+		return c;
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	c = palloc0(sizeof(RowJsonbCache));
+	c->type = type;
+	c->typmod = typmod;
+	desc = lookup_rowtype_tupdesc(type, typmod);
+	c->natts = desc->natts;
+	c->kind = palloc0(sizeof(RowJsonbKind) * Max(desc->natts, 1));
+	c->typid = palloc0(sizeof(Oid) * Max(desc->natts, 1));
+	c->out = palloc0(sizeof(FmgrInfo) * Max(desc->natts, 1));
+	c->name = palloc0(sizeof(char *) * Max(desc->natts, 1));
+	c->namelen = palloc0(sizeof(int) * Max(desc->natts, 1));
+	c->dropped = palloc0(sizeof(bool) * Max(desc->natts, 1));
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		Oid			outfn;
+		bool		varlena;
+
+		c->dropped[i] = att->attisdropped;
+		if (att->attisdropped)
+			continue;
+		c->name[i] = pstrdup(NameStr(att->attname));
+		c->namelen[i] = strlen(c->name[i]);
+		c->typid[i] = att->atttypid;
+		switch (att->atttypid)
+		{
+			case INT2OID:
+			case INT4OID:
+			case INT8OID:
+			case FLOAT4OID:
+			case FLOAT8OID:
+			case NUMERICOID:
+				c->kind[i] = RJ_NUMBER;
+				break;
+			case DATEOID:
+			case TIMESTAMPOID:
+			case TIMESTAMPTZOID:
+				c->kind[i] = RJ_DATETIME;
+				break;
+			case BOOLOID:
+				c->kind[i] = RJ_BOOL;
+				break;
+			case TEXTOID:
+			case VARCHAROID:
+			case BPCHAROID:
+				c->kind[i] = RJ_STRING;
+				break;
+			default:
+				c->fallback = true;
+				break;
+		}
+		if (c->fallback)
+			break;
+		getTypeOutputInfo(att->atttypid, &outfn, &varlena);
+		fmgr_info_cxt(outfn, &c->out[i], fcinfo->flinfo->fn_mcxt);
+	}
+	ReleaseTupleDesc(desc);
+	/* jsonb's key order (length, then bytes): no sort per row */
+	c->order = palloc(sizeof(int) * Max(c->natts, 1));
+	for (int i = 0; i < c->natts; i++)
+	{
+		int			k;
+
+		if (c->dropped[i])
+			continue;
+		for (k = c->nkeys; k > 0; k--)
+		{
+			int			j = c->order[k - 1];
+
+			if (c->namelen[j] < c->namelen[i] ||
+				(c->namelen[j] == c->namelen[i] && memcmp(c->name[j], c->name[i], c->namelen[i]) < 0))
+				break;
+			c->order[k] = j;
+		}
+		c->order[k] = i;
+		c->nkeys++;
+	}
+	MemoryContextSwitchTo(old);
+	if (fcinfo->flinfo->fn_extra)
+		pfree(fcinfo->flinfo->fn_extra);
+	fcinfo->flinfo->fn_extra = c;
+	return c;
+}
+
+Datum
+ar_row_jsonb(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader td = PG_GETARG_HEAPTUPLEHEADER(0);
+	Oid			type = HeapTupleHeaderGetTypeId(td);
+	int32		typmod = HeapTupleHeaderGetTypMod(td);
+	RowJsonbCache *c = row_jsonb_cache(fcinfo, type, typmod);
+	TupleDesc	desc;
+	HeapTupleData tuple;
+	Datum	   *values;
+	bool	   *nulls;
+	JsonbValue	obj;
+	JsonbPair  *pairs;
+
+	if (c->fallback)
+		return to_jsonb(fcinfo);	/* the argument's type from our call */
+
+	desc = lookup_rowtype_tupdesc(type, typmod);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(td);
+	ItemPointerSetInvalid(&(tuple.t_self));
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = td;
+	values = palloc(sizeof(Datum) * Max(c->natts, 1));
+	nulls = palloc(sizeof(bool) * Max(c->natts, 1));
+	heap_deform_tuple(&tuple, desc, values, nulls);
+	ReleaseTupleDesc(desc);
+
+	/*
+	 * The object as pushJsonbValue would build it (its pairs in jsonb's key
+	 * order, column names being unique), handed to JsonbValueToJsonb.
+	 */
+	pairs = palloc(sizeof(JsonbPair) * Max(c->nkeys, 1));
+	for (int k = 0; k < c->nkeys; k++)
+	{
+		int			i = c->order[k];
+		JsonbValue *v = &pairs[k].value;
+
+		pairs[k].key.type = jbvString;
+		pairs[k].key.val.string.val = c->name[i];
+		pairs[k].key.val.string.len = c->namelen[i];
+		pairs[k].order = k;
+		if (nulls[i])
+			v->type = jbvNull;
+		else
+			switch (c->kind[i])
+			{
+				case RJ_NUMBER:
+					{
+						char	   *s = OutputFunctionCall(&c->out[i], values[i]);
+
+						if (strchr(s, 'N') == NULL && strchr(s, 'n') == NULL)
+						{
+							v->type = jbvNumeric;
+							v->val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+																				 ObjectIdGetDatum(InvalidOid),
+																				 Int32GetDatum(-1)));
+							pfree(s);
+						}
+						else
+						{
+							v->type = jbvString;
+							v->val.string.val = s;
+							v->val.string.len = strlen(s);
+						}
+						break;
+					}
+				case RJ_DATETIME:
+					v->type = jbvString;
+					v->val.string.val = JsonEncodeDateTime(NULL, values[i], c->typid[i], NULL);
+					v->val.string.len = strlen(v->val.string.val);
+					break;
+				case RJ_BOOL:
+					v->type = jbvBool;
+					v->val.boolean = DatumGetBool(values[i]);
+					break;
+				case RJ_STRING:
+					v->type = jbvString;
+					v->val.string.val = OutputFunctionCall(&c->out[i], values[i]);
+					v->val.string.len = strlen(v->val.string.val);
+					break;
+			}
+	}
+	obj.type = jbvObject;
+	obj.val.object.nPairs = c->nkeys;
+	obj.val.object.pairs = pairs;
+	PG_RETURN_POINTER(JsonbValueToJsonb(&obj));
 }

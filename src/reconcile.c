@@ -1065,6 +1065,31 @@ typedef struct Counts
 				deferred;
 } Counts;
 
+/*
+ * An explanation as jsonb, without jsonb_in's lexer (jsonb_build.c).  The
+ * tree it is built from lives in a scratch context, reset at each call:
+ * only the jsonb is kept (a hundred thousand trees would otherwise stay
+ * until the writes are done).
+ */
+static Datum
+explanation_jsonb(char *text)
+{
+	static MemoryContext scratch = NULL;
+	MemoryContext old;
+	Datum		d;
+
+	if (scratch == NULL)
+		scratch = AllocSetContextCreate(TopMemoryContext, "ar.reconcile explanation",
+										ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(scratch);
+	d = rc_jsonb_from_text(text);
+	MemoryContextSwitchTo(old);
+	d = PointerGetDatum(PG_DETOAST_DATUM_COPY(d));
+	MemoryContextReset(scratch);
+	pfree(text);
+	return d;
+}
+
 static void
 write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 {
@@ -1090,7 +1115,7 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 	col_init(&ln[6], TEXTOID);
 	col_init(&ln[7], TEXTOID);
 	col_init(&ln[8], TEXTOID);
-	col_init(&ln[9], TEXTOID);
+	col_init(&ln[9], JSONBOID);
 	col_init(&al[0], INT8OID);
 	col_init(&al[1], INT8OID);
 	col_init(&al[2], INT8OID);
@@ -1116,7 +1141,7 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 	col_init(&cr[7], DATEOID);
 	for (int k = 0; k < 13; k++)
 		col_init(&pr[k], (Oid[]) {INT8OID, INT8OID, INT4OID, FLOAT4OID, TEXTOID, INT8OID, TEXTOID, TEXTOID,
-			TEXTOID, NUMERICOID, TEXTOID, TEXTOID, TEXTOID}[k]);
+			TEXTOID, NUMERICOID, TEXTOID, JSONBOID, TEXTOID}[k]);
 	col_init(&cn[0], INT8OID);
 	col_init(&cn[1], INT8OID);
 	col_init(&cn[2], NUMERICOID);
@@ -1130,7 +1155,7 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 	{
 		RcLine	   *line = &run->line[i];
 		RcHyp	   *best = line->nhyps > 0 ? &line->hyps[0] : NULL;
-		char	   *explanation;
+		Datum		explanation;
 		bool		busy = false;
 
 		if (line->outcome == OUT_RETURN)
@@ -1164,7 +1189,7 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 				break;
 		}
 
-		explanation = best ? rc_explain(run, line, best, 1) : unmatched_explanation(line);
+		explanation = explanation_jsonb(best ? rc_explain(run, line, best, 1) : unmatched_explanation(line));
 		col_push(&ln[0], Int64GetDatum(line->id), false);
 		col_push(&ln[1], Int64GetDatum(line->company_id), false);
 		col_text(&ln[2], outcome_name(line->outcome));
@@ -1175,7 +1200,7 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 		col_text(&ln[6], line->outcome == OUT_IGNORED ? NULL : rc_payer_name(line->payer.by));
 		col_text(&ln[7], flags_text(line->flags));
 		col_text(&ln[8], best ? ids_text(run, best) : "{}");
-		col_text(&ln[9], explanation);
+		col_push(&ln[9], explanation, false);
 
 		if (line->outcome == OUT_APPLIED)
 		{
@@ -1249,7 +1274,7 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 				col_text(&pr[8], h->nadj > 0 ? amounts_text(h, true) : NULL);
 				col_push(&pr[9], NumericGetDatum(amount_numeric(h->credit)), false);
 				col_text(&pr[10], h->credit > 0 ? h->credit_source : NULL);
-				col_text(&pr[11], k == 0 ? explanation : rc_explain(run, line, h, k + 1));
+				col_push(&pr[11], k == 0 ? explanation : explanation_jsonb(rc_explain(run, line, h, k + 1)), false);
 				col_text(&pr[12], payment_means(line));
 			}
 		}
@@ -1283,7 +1308,7 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 				  "INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, score, "
 				  "                               customer_id, payer, flags, invoice_ids, explanation, allocation_ids) "
 				  "SELECT u.id, u.company_id, $1, u.outcome, u.method, u.score, u.customer_id, u.payer, "
-				  "       u.flags::text[], u.invoice_ids::bigint[], u.explanation::jsonb, g.ids "
+				  "       u.flags::text[], u.invoice_ids::bigint[], u.explanation, g.ids "
 				  "  FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WITH ORDINALITY "
 				  "       AS u(id, company_id, outcome, method, score, customer_id, payer, flags, invoice_ids, explanation, k) "
 				  "  LEFT JOIN g ON g.bank_transaction_id = u.id "
@@ -1314,7 +1339,7 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 				  "INSERT INTO ar.match_proposal (company_id, run_id, bank_transaction_id, rank, score, method, "
 				  "       customer_id, invoice_ids, amounts, shortfalls, credit_amount, credit_source, explanation, payment_means) "
 				  "SELECT u.company_id, $1, u.line_id, u.rank, u.score, u.method, u.customer_id, u.ids::bigint[], "
-				  "       u.amounts::numeric[], u.shortfalls::numeric[], u.credit, u.source, u.explanation::jsonb, u.means "
+				  "       u.amounts::numeric[], u.shortfalls::numeric[], u.credit, u.source, u.explanation, u.means "
 				  "  FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
 				  "       AS u(company_id, line_id, rank, score, method, customer_id, ids, amounts, shortfalls, credit, "
 				  "            source, explanation, means)",

@@ -251,6 +251,9 @@ extern void rc_match_line(RcRun *run, RcLine *line);
 extern void rc_prescan(RcRun *run, RcLine *line);
 extern void rc_apply_in_memory(RcRun *run, RcLine *line);
 extern char *rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank);
+
+/* jsonb_build.c */
+extern Datum rc_jsonb_from_text(const char *text);
 extern uint64 rc_id_key(int64 id);
 extern uint64 rc_amount_key(int64 company_id, const char *currency, Amount amount);
 extern void rc_index_customer_names(RcRun *run);

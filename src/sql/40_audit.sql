@@ -45,9 +45,11 @@ AS $$ SELECT sha256(convert_to('ar_collect audit chain', 'UTF8')) $$;
 
 -- What the hash covers: every column but the hashes, in a text form that
 -- does not depend on the session (time as UTC microseconds, jsonb's
--- canonical output).  The one definition shared by the sealing (which
--- passes the sequence number it is about to give) and the verification.
--- (STABLE as its body, so that it is inlined into the sealing query.)
+-- canonical output).  The definition the verification checks against;
+-- the sealing builds the same text in C (audit_content() in src/audit.c,
+-- without the jsonb copy of the row's images that jsonb_build_array
+-- makes), so a row it sealed verifies only if the two agree byte for byte.
+-- (STABLE as its body, so that it is inlined where it is called.)
 CREATE FUNCTION ar.audit_row_content(r ar.audit_log, at_seq bigint) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
@@ -91,6 +93,12 @@ END $$;
 CREATE FUNCTION ar._audit_row() RETURNS trigger
 LANGUAGE c AS 'MODULE_PATHNAME', 'ar_audit_row';
 
+-- to_jsonb(row), the same value, with each column's type looked up once
+-- per query rather than once per row (src/audit.c): what the audit rows of
+-- ar._audit_rows() hold.
+CREATE FUNCTION ar._row_jsonb(r record) RETURNS jsonb
+LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ar_row_jsonb';
+
 -- AFTER INSERT or AFTER DELETE ... FOR EACH STATEMENT with the transition
 -- table "changed" (NEW TABLE, or OLD TABLE for deletes): the same audit rows
 -- as ar._audit_row(), in id order, with one INSERT.
@@ -103,7 +111,7 @@ BEGIN
 	INSERT INTO ar.audit_log (table_name, operation, row_id, old_row, new_row)
 	SELECT TG_TABLE_NAME, TG_OP, (j.r->>'id')::bigint,
 	       CASE WHEN TG_OP = 'DELETE' THEN j.r END, CASE WHEN TG_OP = 'INSERT' THEN j.r END
-	  FROM (SELECT to_jsonb(c) AS r, c.id FROM changed c) j
+	  FROM (SELECT ar._row_jsonb(c) AS r, c.id FROM changed c) j
 	 ORDER BY j.id;
 	IF FOUND THEN
 		PERFORM ar._audit_request_seal();
