@@ -1,17 +1,11 @@
--- One audit chain per company (issue 14).  The rows sealed by 0.1.0 stay
--- the chain they are, the legacy chain: each gets its company (company_id,
--- from the row it records; not in its hashed content), and its head is
--- recorded in ar.audit_legacy_chain; every company's chain, and shared
--- configuration's, starts after it (doc/audit.md).  The rows the upgrade's
--- own pieces audited, not sealed yet, are sealed at its commit into their
--- companies' chains.
-
--- the C trigger with the company of each row (0.1.0's entry point stays for
--- 0.1.0's trail, without the column)
-CREATE OR REPLACE FUNCTION ar._audit_row() RETURNS trigger
-LANGUAGE c AS 'MODULE_PATHNAME', 'ar_audit_company_row';
-
-ALTER TABLE ar.audit_log ADD COLUMN company_id bigint;
+-- ---------------------------------------------------------------------------
+-- The audit chains, one per company (40_audit.sql): the record of the
+-- legacy chain of a 0.1.0 database, the hash rule and its content, the
+-- company of an audit row, the statement-level audit of allocations, the
+-- seal at commit and the verification.  Written to be run again: this piece
+-- is also the upgrade's (src/upgrade/0.1.0--0.2.0/98_zz_audit_2_chains.sql),
+-- which replaces the functions 0.1.0 had.
+-- ---------------------------------------------------------------------------
 
 -- The chain sealed before 0.2.0, one for the whole database: its rows keep
 -- their seq (1 to last_seq), their hashes and the content their hashes
@@ -26,16 +20,16 @@ CREATE TABLE ar.audit_legacy_chain (
 	one        boolean NOT NULL DEFAULT true UNIQUE CHECK (one)
 );
 
--- One row per transaction that wrote audit rows, whose deferred trigger
--- seals them at commit: one sealing call per transaction, not per row.
-INSERT INTO ar.audit_legacy_chain (last_seq, last_hash)
-SELECT a.seq, a.row_hash FROM ar.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1;
-
-CREATE FUNCTION ar._audit_legacy_seq() RETURNS bigint
+-- The last seq of the legacy chain (0 without one): company chains number
+-- their rows after it.
+CREATE OR REPLACE FUNCTION ar._audit_legacy_seq() RETURNS bigint
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT coalesce((SELECT l.last_seq FROM ar.audit_legacy_chain l), 0) $$;
 
-CREATE FUNCTION ar.audit_genesis_hash(company_id bigint) RETURNS bytea
+-- Where a company's chain starts: sha256 of the global genesis, the legacy
+-- chain's last hash (nothing without one) and 'company:' || company_id
+-- ('company:shared' for the chain of shared configuration), in UTF-8.
+CREATE OR REPLACE FUNCTION ar.audit_genesis_hash(company_id bigint) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
 	SELECT sha256(ar.audit_genesis_hash()
@@ -43,33 +37,15 @@ AS $$
 	              || convert_to('company:' || coalesce($1::text, 'shared'), 'UTF8'))
 $$;
 
-CREATE FUNCTION ar._audit_company(table_name text, image jsonb) RETURNS bigint
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
-BEGIN
-	IF table_name = 'company' THEN
-		RETURN (image ->> 'id')::bigint;
-	ELSIF image ? 'company_id' THEN
-		RETURN (image ->> 'company_id')::bigint;
-	ELSIF image ? 'customer_id' THEN
-		RETURN (SELECT c.company_id FROM ar.customer c WHERE c.id = (image ->> 'customer_id')::bigint);
-	ELSIF table_name LIKE 'payment\_plan\_%' AND image ? 'plan_id' THEN
-		RETURN (SELECT p.company_id FROM ar.payment_plan p WHERE p.id = (image ->> 'plan_id')::bigint);
-	END IF;
-	RETURN NULL;
-END $$;
-
--- every row's company, from the row it records (the append-only guard
--- stands aside for this one statement)
-ALTER TABLE ar.audit_log DISABLE TRIGGER audit_log_guard_update;
-UPDATE ar.audit_log a SET company_id = ar._audit_company(a.table_name, coalesce(a.new_row, a.old_row));
-ALTER TABLE ar.audit_log ENABLE TRIGGER audit_log_guard_update;
-
-ALTER TABLE ar.audit_log DROP CONSTRAINT audit_log_seq_key;
-ALTER TABLE ar.audit_log ADD CONSTRAINT audit_log_company_seq UNIQUE (company_id, seq);
-CREATE UNIQUE INDEX audit_log_shared_seq ON ar.audit_log (seq) WHERE company_id IS NULL;
-DROP INDEX ar.audit_log_unsealed;
-CREATE INDEX audit_log_unsealed ON ar.audit_log (txid, company_id, id) WHERE seq IS NULL;
-
+-- What the hash covers: every column but the hashes, in a text form that
+-- does not depend on the session (time as UTC microseconds, jsonb's
+-- canonical output).  The definition the verification checks against;
+-- the sealing builds the same text in C (audit_content() in src/audit.c,
+-- without the jsonb copy of the row's images that jsonb_build_array
+-- makes), so a row it sealed verifies only if the two agree byte for byte.
+-- company_id is the last element; a row of the legacy chain (at_seq up to
+-- its last seq) was hashed without it, as 0.1.0 sealed it.
+-- (STABLE as its body, so that it is inlined where it is called.)
 CREATE OR REPLACE FUNCTION ar.audit_row_content(r ar.audit_log, at_seq bigint) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
@@ -87,6 +63,29 @@ CREATE OR REPLACE FUNCTION ar.audit_row_hash(r ar.audit_log, prev_hash bytea) RE
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT sha256(prev_hash || ar.audit_row_content(r, r.seq)) $$;
 
+-- The company an audit row belongs to, from the image of the row it
+-- records: a company is its own; a row with company_id, that company; a
+-- customer's dunning policy, its customer's; a payment plan's instalment or
+-- invoice, its plan's; NULL for shared configuration.  The triggers take
+-- company_id from the row itself and call this only for tables without it.
+CREATE OR REPLACE FUNCTION ar._audit_company(table_name text, image jsonb) RETURNS bigint
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF table_name = 'company' THEN
+		RETURN (image ->> 'id')::bigint;
+	ELSIF image ? 'company_id' THEN
+		RETURN (image ->> 'company_id')::bigint;
+	ELSIF image ? 'customer_id' THEN
+		RETURN (SELECT c.company_id FROM ar.customer c WHERE c.id = (image ->> 'customer_id')::bigint);
+	ELSIF table_name LIKE 'payment\_plan\_%' AND image ? 'plan_id' THEN
+		RETURN (SELECT p.company_id FROM ar.payment_plan p WHERE p.id = (image ->> 'plan_id')::bigint);
+	END IF;
+	RETURN NULL;
+END $$;
+
+-- AFTER INSERT or AFTER DELETE ... FOR EACH STATEMENT with the transition
+-- table "changed" (NEW TABLE, or OLD TABLE for deletes): the same audit rows
+-- as ar._audit_row(), in id order, with one INSERT.
 CREATE OR REPLACE FUNCTION ar._audit_rows() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
@@ -105,15 +104,27 @@ BEGIN
 	RETURN NULL;
 END $$;
 
-DROP FUNCTION ar._audit_seal_rows(bigint, bytea);
-CREATE FUNCTION ar._audit_seal_rows(company_id bigint, last_seq bigint, last_hash bytea) RETURNS bigint
+-- Chains this transaction's unsealed rows of one company (NULL: of shared
+-- configuration) after (last_seq, last_hash) in id order, with one UPDATE
+-- per 10,000 rows; returns how many (src/audit.c).  The rows are read
+-- through audit_log_unsealed, which gives them in id order (no sort of
+-- whole rows, with their jsonb, that would spill to disk).
+CREATE OR REPLACE FUNCTION ar._audit_seal_rows(company_id bigint, last_seq bigint, last_hash bytea) RETURNS bigint
 LANGUAGE c SET jit = off SET enable_bitmapscan = off SET enable_sort = off
 AS 'MODULE_PATHNAME', 'ar_audit_seal_company_rows';
 
-CREATE FUNCTION ar._audit_lock_key(company_id bigint) RETURNS integer
+-- The advisory lock of a company's chain (NULL: the shared configuration's):
+-- pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'), this).  A
+-- transaction takes the locks of its companies in the order of this key,
+-- so that two transactions writing the same companies cannot deadlock
+-- (two companies sharing a key only wait for each other).
+CREATE OR REPLACE FUNCTION ar._audit_lock_key(company_id bigint) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT hashtext('company:' || coalesce($1::text, 'shared')) $$;
 
+-- Seals this transaction's audit rows at commit: each company's rows, in id
+-- order, after that company's head, under that company's lock; the locks
+-- of all its companies taken first, in the order of their keys.
 CREATE OR REPLACE FUNCTION ar._audit_seal() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
@@ -162,19 +173,9 @@ BEGIN
 	RETURN NULL;
 END $$;
 
-DROP TRIGGER audit_log_guard_update ON ar.audit_log;
-CREATE TRIGGER audit_log_guard_update BEFORE UPDATE ON ar.audit_log
-	FOR EACH ROW
-	WHEN (pg_trigger_depth() < 1 OR OLD.seq IS NOT NULL
-	      OR (OLD.id, OLD.logged_at, OLD.txid, OLD.actor, OLD.role, OLD.table_name, OLD.operation,
-	          OLD.row_id, OLD.old_row, OLD.new_row, OLD.company_id)
-	         IS DISTINCT FROM
-	         (NEW.id, NEW.logged_at, NEW.txid, NEW.actor, NEW.role, NEW.table_name, NEW.operation,
-	          NEW.row_id, NEW.old_row, NEW.new_row, NEW.company_id))
-	EXECUTE FUNCTION ar._audit_guard();
 -- The legacy chain's rows cannot be changed, nor the record of it (but by a
 -- restore reloading it as it was).
-CREATE FUNCTION ar._audit_legacy_guard() RETURNS trigger
+CREATE OR REPLACE FUNCTION ar._audit_legacy_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
 	IF TG_OP = 'INSERT' AND ar._restoring() THEN
@@ -187,6 +188,22 @@ CREATE TRIGGER audit_legacy_chain_guard BEFORE INSERT OR UPDATE OR DELETE ON ar.
 CREATE TRIGGER audit_legacy_chain_no_truncate BEFORE TRUNCATE ON ar.audit_legacy_chain
 	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
 
+-- What is wrong with a sealed row's content, NULL when nothing: its hash
+-- must cover its content, or, when an anonymisation redacted it (it kept
+-- its row_hash, doc/gdpr.md), its content must be what its latest
+-- ar.audit_redaction record says (redacted: that record's digest).
+CREATE OR REPLACE FUNCTION ar._audit_row_problem(r ar.audit_log, redacted bytea) RETURNS text
+LANGUAGE sql STABLE
+AS $$
+	SELECT CASE
+		WHEN redacted IS NULL THEN
+			CASE WHEN r.row_hash IS DISTINCT FROM ar.audit_row_hash(r, r.prev_hash) THEN 'row content does not match its hash' END
+		WHEN r.table_name = 'gdpr_anonymisation' THEN 'a row of the anonymisation log is marked redacted'
+		WHEN sha256(ar.audit_row_content(r, r.seq)) IS DISTINCT FROM redacted
+			THEN 'redacted row content does not match its redaction record'
+	END
+$$;
+
 -- One chain, row by row: chain 'legacy' (the rows sealed before 0.2.0, from
 -- ar.audit_genesis_hash() to the head recorded in ar.audit_legacy_chain) or
 -- 'company' (the rows of company_id after the legacy chain, NULL: of shared
@@ -196,10 +213,8 @@ CREATE TRIGGER audit_legacy_chain_no_truncate BEFORE TRUNCATE ON ar.audit_legacy
 -- anonymisations of the company (their redaction records against the
 -- manifest chained in its chain), and its rows an earlier transaction left
 -- unsealed (outside the chain: a transaction seals its rows before it
--- commits; only the current transaction's rows are not sealed yet).  A row
--- redacted by an anonymisation (doc/gdpr.md) keeps its row_hash: its
--- content is checked against its latest ar.audit_redaction record instead.
-CREATE FUNCTION ar._audit_verify(chain text, company_id bigint, legacy_rows boolean)
+-- commits; only the current transaction's rows are not sealed yet).
+CREATE OR REPLACE FUNCTION ar._audit_verify(chain text, company_id bigint, legacy_rows boolean)
 RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
 #variable_conflict use_variable
@@ -210,12 +225,18 @@ DECLARE
 	company bigint := _audit_verify.company_id;
 	expected_seq bigint;
 	expected_prev bytea;
+	linked boolean;
 	unsealed record;
 	g record;
 	chained record;
-	cond text := CASE WHEN chain = 'legacy' THEN 'a.seq <= $1'
-	                  WHEN company IS NULL THEN 'a.company_id IS NULL AND a.seq > $1'
-	                  ELSE 'a.company_id = $2 AND a.seq > $1' END;
+	-- the rows of the chain, or the company's legacy rows, in seq order
+	-- with their latest redaction record
+	rows_sql text := 'SELECT a AS arow, x.redacted_sha256 AS redacted
+	                    FROM ar.audit_log a
+	                    LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
+	                                        WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
+	                   WHERE %s ORDER BY a.seq';
+	of_company text := CASE WHEN company IS NULL THEN 'a.company_id IS NULL' ELSE 'a.company_id = $2' END;
 BEGIN
 	rows_checked := 0;
 	IF chain = 'legacy' THEN
@@ -225,55 +246,31 @@ BEGIN
 		expected_seq := legacy + 1;
 		expected_prev := ar.audit_genesis_hash(company);
 	END IF;
-	-- the company's rows of the legacy chain, each on its own
-	IF chain = 'company' AND legacy_rows AND legacy > 0 THEN
-		FOR rec IN EXECUTE format(
-			'SELECT a AS arow, x.redacted_sha256 AS redacted
-			   FROM ar.audit_log a
-			   LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
-			                       WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
-			  WHERE %s AND a.seq <= $1 ORDER BY a.seq',
-			CASE WHEN company IS NULL THEN 'a.company_id IS NULL' ELSE 'a.company_id = $2' END) USING legacy, company LOOP
+	-- first the company's rows of the legacy chain, each on its own; then
+	-- the chain, link by link
+	FOREACH linked IN ARRAY CASE WHEN chain = 'company' AND legacy_rows AND legacy > 0 THEN '{false,true}'::boolean[]
+	                             ELSE '{true}'::boolean[] END LOOP
+		FOR rec IN EXECUTE format(rows_sql, CASE WHEN NOT linked THEN of_company || ' AND a.seq <= $1'
+		                                         WHEN chain = 'legacy' THEN 'a.seq <= $1'
+		                                         ELSE of_company || ' AND a.seq > $1' END)
+		             USING legacy, company LOOP
 			r := rec.arow;
 			rows_checked := rows_checked + 1;
 			problem := CASE
-				WHEN rec.redacted IS NULL THEN
-					CASE WHEN r.row_hash IS DISTINCT FROM ar.audit_row_hash(r, r.prev_hash) THEN 'row content does not match its hash' END
-				WHEN r.table_name = 'gdpr_anonymisation' THEN 'a row of the anonymisation log is marked redacted'
-				WHEN sha256(ar.audit_row_content(r, r.seq)) IS DISTINCT FROM rec.redacted
-					THEN 'redacted row content does not match its redaction record'
+				WHEN linked AND r.seq <> expected_seq THEN format('rows %s to %s are missing', expected_seq, r.seq - 1)
+				WHEN linked AND r.prev_hash IS DISTINCT FROM expected_prev THEN 'prev_hash does not match the previous row'
+				ELSE ar._audit_row_problem(r, rec.redacted)
 			END;
 			IF problem IS NOT NULL THEN
 				valid := false; first_broken_seq := r.seq; first_broken_id := r.id;
 				RETURN NEXT;
 				RETURN;
 			END IF;
+			IF linked THEN
+				expected_seq := r.seq + 1;
+				expected_prev := r.row_hash;
+			END IF;
 		END LOOP;
-	END IF;
-	FOR rec IN EXECUTE format(
-		'SELECT a AS arow, x.redacted_sha256 AS redacted
-		   FROM ar.audit_log a
-		   LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
-		                       WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
-		  WHERE %s ORDER BY a.seq', cond) USING legacy, company LOOP
-		r := rec.arow;
-		rows_checked := rows_checked + 1;
-		problem := CASE
-			WHEN r.seq <> expected_seq THEN format('rows %s to %s are missing', expected_seq, r.seq - 1)
-			WHEN r.prev_hash IS DISTINCT FROM expected_prev THEN 'prev_hash does not match the previous row'
-			WHEN rec.redacted IS NULL THEN
-				CASE WHEN r.row_hash IS DISTINCT FROM ar.audit_row_hash(r, r.prev_hash) THEN 'row content does not match its hash' END
-			WHEN r.table_name = 'gdpr_anonymisation' THEN 'a row of the anonymisation log is marked redacted'
-			WHEN sha256(ar.audit_row_content(r, r.seq)) IS DISTINCT FROM rec.redacted
-				THEN 'redacted row content does not match its redaction record'
-		END;
-		IF problem IS NOT NULL THEN
-			valid := false; first_broken_seq := r.seq; first_broken_id := r.id;
-			RETURN NEXT;
-			RETURN;
-		END IF;
-		expected_seq := r.seq + 1;
-		expected_prev := r.row_hash;
 	END LOOP;
 	IF chain = 'legacy' THEN
 		-- the legacy chain ends where the upgrade recorded it
@@ -336,7 +333,7 @@ END $$;
 -- companies' rows and those of shared configuration), one row each: the
 -- legacy chain first (after an upgrade from 0.1.0), then shared
 -- configuration's (company_id NULL), then each company's in id order.
-CREATE FUNCTION ar.verify_audit_chains()
+CREATE OR REPLACE FUNCTION ar.verify_audit_chains()
 RETURNS TABLE (chain text, company_id bigint, valid boolean, rows_checked bigint, first_broken_seq bigint,
                first_broken_id bigint, problem text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
@@ -387,14 +384,14 @@ END $$;
 
 -- One company's chain (NULL: shared configuration's), with its rows of the
 -- legacy chain each against its own hash.
-CREATE FUNCTION ar.verify_audit_chain(company_id bigint)
+CREATE OR REPLACE FUNCTION ar.verify_audit_chain(company_id bigint)
 RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
 LANGUAGE sql STABLE
 AS $$ SELECT * FROM ar._audit_verify('company', $1, true) $$;
 
 -- The head of every chain the caller may read: the legacy chain's (its
 -- recorded head), shared configuration's (company_id NULL), each company's.
-CREATE FUNCTION ar.audit_chain_heads()
+CREATE OR REPLACE FUNCTION ar.audit_chain_heads()
 RETURNS TABLE (chain text, company_id bigint, seq bigint, row_hash bytea)
 LANGUAGE sql STABLE
 AS $$
@@ -419,7 +416,7 @@ $$;
 
 -- The last sealed link of one company's chain (NULL: of shared
 -- configuration's), to anchor outside the database.
-CREATE FUNCTION ar.audit_chain_head(company_id bigint, OUT seq bigint, OUT row_hash bytea)
+CREATE OR REPLACE FUNCTION ar.audit_chain_head(company_id bigint, OUT seq bigint, OUT row_hash bytea)
 LANGUAGE sql STABLE
 AS $$
 	SELECT h.seq, h.row_hash
@@ -447,19 +444,3 @@ $$;
 
 SELECT pg_catalog.pg_extension_config_dump('ar.audit_legacy_chain', '');
 
--- row-level security on company_id, forced
-ALTER TABLE ar.audit_log FORCE ROW LEVEL SECURITY;
-ALTER POLICY company_read ON ar.audit_log
-	USING (company_id IS NULL OR company_id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
-
--- grants as a new install's (src/sql/90_roles.sql)
-REVOKE ALL ON FUNCTION ar.audit_genesis_hash(bigint), ar._audit_legacy_seq(), ar._audit_company(text, jsonb),
-                       ar.audit_row_hash(ar.audit_log, bytea), ar._audit_seal_rows(bigint, bigint, bytea),
-                       ar._audit_legacy_guard(), ar._audit_verify(text, bigint, boolean), ar.verify_audit_chains(),
-                       ar.verify_audit_chain(bigint), ar.audit_chain_heads(), ar.audit_chain_head(bigint)
-	FROM PUBLIC;
-GRANT SELECT ON ar.audit_legacy_chain TO ar_admin;
-GRANT EXECUTE ON FUNCTION ar.verify_audit_chain(bigint), ar.verify_audit_chains(), ar.audit_chain_head(bigint),
-                          ar.audit_chain_heads(), ar.audit_genesis_hash(bigint), ar._audit_legacy_seq(),
-                          ar._audit_verify(text, bigint, boolean), ar.audit_row_hash(ar.audit_log, bytea)
-	TO ar_admin;
