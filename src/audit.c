@@ -1,18 +1,23 @@
 /*-------------------------------------------------------------------------
  *
  * audit.c
- *		The audit trail's per-row work in C (src/sql/40_audit.sql):
+ *		The audit trail's per-row work in C (src/sql/40_audit.sql,
+ *		41_audit_chains.sql):
  *
  *		ar._audit_row()		the AFTER ROW trigger of ledger tables: skips
  *							updates that only move derived columns (the
  *							trigger's arguments, and updated_at) by comparing
  *							the two tuples' images, and writes one
- *							ar.audit_log row with to_jsonb of OLD and NEW.
- *		ar._audit_seal_rows(last_seq, last_hash)
- *							seals this transaction's unsealed rows in id
- *							order: row_hash = sha256(prev_hash ||
- *							ar.audit_row_content(row, seq)) chained in C, then
- *							written with one UPDATE.
+ *							ar.audit_log row with to_jsonb of OLD and NEW and
+ *							the row's company (ar_audit_company_row; 0.1.0's
+ *							ar_audit_row without it).
+ *		ar._audit_seal_rows(company_id, last_seq, last_hash)
+ *							seals this transaction's unsealed rows of one
+ *							company in id order: row_hash = sha256(prev_hash
+ *							|| ar.audit_row_content(row, seq)) chained in C,
+ *							then written with one UPDATE per 10,000 rows
+ *							(0.1.0's ar._audit_seal_rows(last_seq, last_hash):
+ *							the one chain).
  *
  * The hashed content is computed by SQL (ar.audit_row_content), the same
  * definition ar.audit_row_hash and ar.verify_audit_chain use.
@@ -364,7 +369,7 @@ content_column(StringInfo b, HeapTuple tup, TupleDesc desc, int col, Oid type)
 
 /*
  * What the hash of an audit row covers, at sequence number seq: the text of
- * ar.audit_row_content(row, seq) (40_audit.sql), built here without the
+ * ar.audit_row_content(row, seq) (41_audit_chains.sql), built here without the
  * jsonb it goes through there (jsonb_build_array copies the row's images
  * into a new jsonb before printing it), in UTF-8.  The columns of tup:
  * id, logged_at, txid::text, actor, role, table_name, operation, row_id,
