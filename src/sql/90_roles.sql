@@ -43,7 +43,8 @@ GRANT EXECUTE ON FUNCTION ar.write_off_invoice(bigint, text, date), ar.cancel_in
                           ar.verify_audit_chain(bigint), ar.verify_audit_chains(), ar.audit_chain_head(bigint),
                           ar.audit_chain_heads(), ar.audit_genesis_hash(bigint), ar._audit_legacy_seq(),
                           ar._audit_verify(text, bigint, boolean), ar._audit_row_problem(ar.audit_log, bytea),
-                          ar.audit_row_hash(ar.audit_log, bytea)
+                          ar.audit_row_hash(ar.audit_log, bytea),
+                          ar._gdpr_manifest(bigint)  -- the chained manifests the verification checks
 	TO ar_admin;
 -- the setting the triggers of every role read (ar_collect.restoring)
 GRANT EXECUTE ON FUNCTION ar._restoring() TO PUBLIC;

@@ -42,7 +42,7 @@ snapshot() {	# snapshot DB COLUMNS_FILE: one line per table
 	done <"$2"
 }
 
-echo "1..16"
+echo "1..17"
 fresh_databases $old $new $restored
 q $old "SET client_min_messages = warning; CREATE EXTENSION ar_collect VERSION '0.1.0'" >/dev/null
 verdict "0.1.0 installs from its shipped script" test "$(q $old "SELECT extversion FROM pg_extension WHERE extname = 'ar_collect'")" = 0.1.0
@@ -97,6 +97,15 @@ verdict "a changed 0.1.0 row is reported by its company's verification, the whol
 	                    AND NOT (SELECT v.valid FROM ar.verify_audit_chain() v)
 	                    AND (SELECT NOT v.valid FROM ar.verify_audit_chains() v WHERE v.chain = 'legacy'))::int
 	          FROM ar.audit_log a WHERE a.actor = 'someone else';
+	        ROLLBACK"
+verdict "an admin of one company verifies the chains it reads, that company's 0.1.0 rows included" \
+	q $old "BEGIN; CREATE ROLE ar_upgrade_chain_admin IN ROLE ar_admin;
+	        SELECT ar.revoke_company_access(m.member::regrole::text, c.code)
+	          FROM ar.company c JOIN ar.company_member m ON m.company_id = c.id WHERE c.id <> 1;
+	        SET LOCAL ROLE ar_upgrade_chain_admin;
+	        SELECT 1 / ((SELECT v.valid AND v.rows_checked = (SELECT count(*) FROM ar.audit_log) FROM ar.verify_audit_chain() v)
+	                    AND (SELECT count(*) FROM ar.audit_log) < (SELECT l.last_seq FROM ar.audit_legacy_chain l)
+	                    AND NOT EXISTS (SELECT 1 FROM ar.verify_audit_chains() v WHERE v.chain = 'legacy' OR v.company_id <> 1))::int;
 	        ROLLBACK"
 summaries_agree="SELECT 1 / ((SELECT count(*) FROM ar.check_summaries()) = 0 AND (SELECT count(*) FROM ar.open_item_summary) > 0
                   AND NOT EXISTS (SELECT FROM ar.summary_delta)
