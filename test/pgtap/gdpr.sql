@@ -8,7 +8,7 @@
 -- refused.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(48);
+SELECT plan(49);
 
 CREATE ROLE t_gdpr_adm_a IN ROLE ar_admin;
 CREATE ROLE t_gdpr_adm_b IN ROLE ar_admin;
@@ -231,6 +231,10 @@ SET CONSTRAINTS ar.audit_log_seal IMMEDIATE;
 SET CONSTRAINTS ar.audit_log_seal DEFERRED;
 SELECT results_eq($$SELECT valid, problem FROM ar.verify_audit_chain()$$, $$VALUES (true, NULL::text)$$,
 	'the audit chain verifies after the anonymisation (sealed)');
+SET LOCAL ROLE t_gdpr_adm_a;
+SELECT results_eq($$SELECT c.chain, c.valid FROM ar.verify_audit_chains() c$$, $$VALUES ('shared', true), ('company', true)$$,
+	'an admin of the company verifies the chains it reads, its own with the anonymisation''s manifest');
+RESET ROLE;
 
 -- idempotent: a second call is a no-op returning the same anonymisation (with a notice)
 SET LOCAL client_min_messages = warning;
