@@ -1,18 +1,23 @@
 /*-------------------------------------------------------------------------
  *
  * audit.c
- *		The audit trail's per-row work in C (src/sql/40_audit.sql):
+ *		The audit trail's per-row work in C (src/sql/40_audit.sql,
+ *		41_audit_chains.sql):
  *
  *		ar._audit_row()		the AFTER ROW trigger of ledger tables: skips
  *							updates that only move derived columns (the
  *							trigger's arguments, and updated_at) by comparing
  *							the two tuples' images, and writes one
- *							ar.audit_log row with to_jsonb of OLD and NEW.
- *		ar._audit_seal_rows(last_seq, last_hash)
- *							seals this transaction's unsealed rows in id
- *							order: row_hash = sha256(prev_hash ||
- *							ar.audit_row_content(row, seq)) chained in C, then
- *							written with one UPDATE.
+ *							ar.audit_log row with to_jsonb of OLD and NEW and
+ *							the row's company (ar_audit_company_row; 0.1.0's
+ *							ar_audit_row without it).
+ *		ar._audit_seal_rows(company_id, last_seq, last_hash)
+ *							seals this transaction's unsealed rows of one
+ *							company in id order: row_hash = sha256(prev_hash
+ *							|| ar.audit_row_content(row, seq)) chained in C,
+ *							then written with one UPDATE per 10,000 rows
+ *							(0.1.0's ar._audit_seal_rows(last_seq, last_hash):
+ *							the one chain).
  *
  * The hashed content is computed by SQL (ar.audit_row_content), the same
  * definition ar.audit_row_hash and ar.verify_audit_chain use.
@@ -51,12 +56,16 @@
 #include "xact_state.h"
 
 PG_FUNCTION_INFO_V1(ar_audit_row);
+PG_FUNCTION_INFO_V1(ar_audit_company_row);
 PG_FUNCTION_INFO_V1(ar_audit_seal_rows);
+PG_FUNCTION_INFO_V1(ar_audit_seal_company_rows);
 
 /* rows fetched at a time while sealing */
 #define SEAL_BATCH	10000
 
+/* the INSERT of 0.1.0's trail (no company_id), and of 0.2.0's */
 static SPIPlanPtr audit_insert_plan = NULL;
+static SPIPlanPtr audit_company_insert_plan = NULL;
 
 /* the same value (binary image) in both tuples */
 static bool
@@ -142,19 +151,70 @@ row_datum(HeapTuple tuple, TupleDesc desc, char *null)
 	return tuple ? heap_copy_tuple_as_datum(tuple, desc) : (Datum) 0;
 }
 
+/*
+ * The company of the row a trigger fired for: a company's own id, else its
+ * company_id column (bigint or integer); *null when the table has neither
+ * (ar._audit_company() then finds it from the row's image).
+ */
+static Datum
+row_company(Relation rel, HeapTuple tup, char *null)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			col = SPI_fnumber(desc, strcmp(RelationGetRelationName(rel), "company") == 0 ? "id" : "company_id");
+	bool		isnull;
+	Datum		d;
+	Oid			type;
+
+	*null = 'n';
+	if (col <= 0)
+		return (Datum) 0;
+	type = TupleDescAttr(desc, col - 1)->atttypid;
+	d = heap_getattr(tup, col, desc, &isnull);
+	if (isnull)
+		return (Datum) 0;
+	if (type == INT8OID)
+	{
+		*null = ' ';
+		return d;
+	}
+	if (type == INT4OID)
+	{
+		*null = ' ';
+		return Int64GetDatum((int64) DatumGetInt32(d));
+	}
+	return (Datum) 0;
+}
+
+static Datum audit_row(FunctionCallInfo fcinfo, bool with_company);
+
+/* 0.1.0's ar._audit_row(): a trail without company_id (until the upgrade) */
 Datum
 ar_audit_row(PG_FUNCTION_ARGS)
+{
+	return audit_row(fcinfo, false);
+}
+
+/* ar._audit_row() since 0.2.0: each audit row with its company */
+Datum
+ar_audit_company_row(PG_FUNCTION_ARGS)
+{
+	return audit_row(fcinfo, true);
+}
+
+static Datum
+audit_row(FunctionCallInfo fcinfo, bool with_company)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	TupleDesc	desc;
 	HeapTuple	oldtup = NULL,
 				newtup = NULL;
 	const char *op;
-	Datum		values[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', 'n'};
 	int			rc;
 	Oid			save_user;
 	int			save_sec;
+	SPIPlanPtr *planp = with_company ? &audit_company_insert_plan : &audit_insert_plan;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(td->tg_event))
@@ -198,26 +258,35 @@ ar_audit_row(PG_FUNCTION_ARGS)
 	SetUserIdAndSecContext(function_owner(fcinfo->flinfo->fn_oid), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (audit_insert_plan == NULL)
+	if (*planp == NULL)
 	{
-		Oid			types[4] = {TEXTOID, TEXTOID, RECORDOID, RECORDOID};
+		Oid			types[5] = {TEXTOID, TEXTOID, RECORDOID, RECORDOID, INT8OID};
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare("INSERT INTO ar.audit_log (table_name, operation, row_id, old_row, new_row) "
-						   "SELECT $1, $2, (coalesce(j.n, j.o) OPERATOR(pg_catalog.->>) 'id')::pg_catalog.int8, j.o, j.n "
-						   "  FROM (SELECT pg_catalog.to_jsonb($3) AS o, pg_catalog.to_jsonb($4) AS n) j",
-						   4, types);
+		if (with_company)
+			plan = SPI_prepare("INSERT INTO ar.audit_log (table_name, operation, row_id, old_row, new_row, company_id) "
+							   "SELECT $1, $2, (coalesce(j.n, j.o) OPERATOR(pg_catalog.->>) 'id')::pg_catalog.int8, j.o, j.n, "
+							   "       coalesce($5, ar._audit_company($1, coalesce(j.n, j.o))) "
+							   "  FROM (SELECT pg_catalog.to_jsonb($3) AS o, pg_catalog.to_jsonb($4) AS n) j",
+							   5, types);
+		else
+			plan = SPI_prepare("INSERT INTO ar.audit_log (table_name, operation, row_id, old_row, new_row) "
+							   "SELECT $1, $2, (coalesce(j.n, j.o) OPERATOR(pg_catalog.->>) 'id')::pg_catalog.int8, j.o, j.n "
+							   "  FROM (SELECT pg_catalog.to_jsonb($3) AS o, pg_catalog.to_jsonb($4) AS n) j",
+							   4, types);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 		if (SPI_keepplan(plan) != 0)
 			elog(ERROR, "SPI_keepplan failed");
-		audit_insert_plan = plan;
+		*planp = plan;
 	}
 	values[0] = CStringGetTextDatum(RelationGetRelationName(td->tg_relation));
 	values[1] = CStringGetTextDatum(op);
 	values[2] = row_datum(oldtup, desc, &nulls[2]);
 	values[3] = row_datum(newtup, desc, &nulls[3]);
-	rc = SPI_execute_plan(audit_insert_plan, values, nulls, false, 0);
+	if (with_company)
+		values[4] = row_company(td->tg_relation, newtup ? newtup : oldtup, &nulls[4]);
+	rc = SPI_execute_plan(*planp, values, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));
 	/* once per transaction (the flag is undone with a rolled-back subtransaction) */
@@ -300,18 +369,19 @@ content_column(StringInfo b, HeapTuple tup, TupleDesc desc, int col, Oid type)
 
 /*
  * What the hash of an audit row covers, at sequence number seq: the text of
- * ar.audit_row_content(row, seq) (40_audit.sql), built here without the
+ * ar.audit_row_content(row, seq) (41_audit_chains.sql), built here without the
  * jsonb it goes through there (jsonb_build_array copies the row's images
  * into a new jsonb before printing it), in UTF-8.  The columns of tup:
  * id, logged_at, txid::text, actor, role, table_name, operation, row_id,
- * old_row, new_row.  The text is jsonb's output of the array: elements
+ * old_row, new_row, and company_id (the last element of a company chain's
+ * content, with_company; not in the legacy chain's, as 0.1.0 sealed it).  The text is jsonb's output of the array: elements
  * separated by ", ", bigints as their digits, text escaped as jsonb
  * escapes strings, each image as its own jsonb output (nested or not, jsonb
  * prints a value the same way).  The verification recomputes it in SQL:
  * the two agree or ar.verify_audit_chain() reports the row.
  */
 static void
-audit_content(StringInfo b, int64 seq, HeapTuple tup, TupleDesc desc)
+audit_content(StringInfo b, int64 seq, HeapTuple tup, TupleDesc desc, bool with_company)
 {
 	bool		isnull;
 	Datum		at = SPI_getbinval(tup, desc, 2, &isnull);
@@ -348,6 +418,11 @@ audit_content(StringInfo b, int64 seq, HeapTuple tup, TupleDesc desc)
 	content_column(b, tup, desc, 9, JSONBOID);
 	appendStringInfoString(b, ", ");
 	content_column(b, tup, desc, 10, JSONBOID);
+	if (with_company)
+	{
+		appendStringInfoString(b, ", ");
+		content_column(b, tup, desc, 11, INT8OID);
+	}
 	appendStringInfoChar(b, ']');
 }
 
@@ -444,11 +519,35 @@ seal_update(SealRows *rows, int64 base_seq, bytea *first_prev)
  * memory.  The cursor keeps the snapshot it was opened with, so it goes on
  * reading the rows as they were, unsealed, while batches are updated.
  */
+static int64 seal_rows(bool with_company, bool company_null, int64 company, int64 last_seq, bytea *last_hash);
+
+/* 0.1.0's ar._audit_seal_rows(last_seq, last_hash): the one chain (until the upgrade) */
 Datum
 ar_audit_seal_rows(PG_FUNCTION_ARGS)
 {
-	int64		last_seq = PG_GETARG_INT64(0);
-	bytea	   *last_hash = PG_GETARG_BYTEA_PP(1);
+	PG_RETURN_INT64(seal_rows(false, true, 0, PG_GETARG_INT64(0), PG_GETARG_BYTEA_PP(1)));
+}
+
+/*
+ * ar._audit_seal_rows(company_id bigint, last_seq bigint, last_hash bytea)
+ * RETURNS bigint: the same for the transaction's rows of one company (NULL:
+ * of shared configuration), their content ending with company_id.  Called
+ * by ar._audit_seal() under that company's advisory lock.
+ */
+Datum
+ar_audit_seal_company_rows(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the head of the chain to seal after must not be null")));
+	PG_RETURN_INT64(seal_rows(true, PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0),
+							  PG_GETARG_INT64(1), PG_GETARG_BYTEA_PP(2)));
+}
+
+static int64
+seal_rows(bool with_company, bool company_null, int64 company, int64 last_seq, bytea *last_hash)
+{
 	SealRows	rows = {0};
 	Portal		portal;
 	pg_cryptohash_ctx *ctx;
@@ -465,13 +564,35 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 									 ALLOCSET_DEFAULT_SIZES);
 
 	initStringInfo(&content);
-	portal = SPI_cursor_open_with_args(NULL,
-									   "SELECT a.id, a.logged_at, a.txid::text, a.actor, a.role, a.table_name, a.operation, "
-									   "       a.row_id, a.old_row, a.new_row, a.ctid "
-									   "  FROM ar.audit_log a "
-									   " WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() "
-									   " ORDER BY a.id",
-									   0, NULL, NULL, NULL, true, 0);
+	if (!with_company)
+		portal = SPI_cursor_open_with_args(NULL,
+										   "SELECT a.id, a.logged_at, a.txid::text, a.actor, a.role, a.table_name, a.operation, "
+										   "       a.row_id, a.old_row, a.new_row, a.ctid "
+										   "  FROM ar.audit_log a "
+										   " WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() "
+										   " ORDER BY a.id",
+										   0, NULL, NULL, NULL, true, 0);
+	else
+	{
+		Oid			ctype = INT8OID;
+		Datum		cval = Int64GetDatum(company);
+
+		/* the index condition on company_id: "= $1", or "IS NULL" */
+		portal = SPI_cursor_open_with_args(NULL,
+										   company_null ?
+										   "SELECT a.id, a.logged_at, a.txid::text, a.actor, a.role, a.table_name, a.operation, "
+										   "       a.row_id, a.old_row, a.new_row, a.company_id, a.ctid "
+										   "  FROM ar.audit_log a "
+										   " WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() AND a.company_id IS NULL "
+										   "   AND $1 IS NOT NULL "
+										   " ORDER BY a.txid, a.company_id, a.id" :
+										   "SELECT a.id, a.logged_at, a.txid::text, a.actor, a.role, a.table_name, a.operation, "
+										   "       a.row_id, a.old_row, a.new_row, a.company_id, a.ctid "
+										   "  FROM ar.audit_log a "
+										   " WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() AND a.company_id = $1 "
+										   " ORDER BY a.txid, a.company_id, a.id",
+										   1, &ctype, &cval, NULL, true, 0);
+	}
 	ctx = pg_cryptohash_create(PG_SHA256);
 	if (ctx == NULL)
 		elog(ERROR, "out of memory");
@@ -498,14 +619,15 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 			uint8		hash[PG_SHA256_DIGEST_LENGTH];
 
 			resetStringInfo(&content);
-			audit_content(&content, last_seq + sealed + (int64) i + 1, tup, SPI_tuptable->tupdesc);
+			audit_content(&content, last_seq + sealed + (int64) i + 1, tup, SPI_tuptable->tupdesc, with_company);
 			/* convert_to(..., 'UTF8') */
 			utf8 = pg_server_to_any(content.data, content.len, PG_UTF8);
 			sha256_of(ctx, prevp, prevlen, utf8, utf8 == content.data ? content.len : (int) strlen(utf8), hash);
 			if (utf8 != content.data)
 				pfree(utf8);
 			seal_push(&rows, id,
-					  (ItemPointer) DatumGetPointer(SPI_getbinval(tup, SPI_tuptable->tupdesc, 11, &isnull)), hash);
+					  (ItemPointer) DatumGetPointer(SPI_getbinval(tup, SPI_tuptable->tupdesc, with_company ? 12 : 11,
+																  &isnull)), hash);
 			memcpy(prev, hash, sizeof(prev));
 			prevp = prev;
 			prevlen = PG_SHA256_DIGEST_LENGTH;
@@ -525,7 +647,7 @@ ar_audit_seal_rows(PG_FUNCTION_ARGS)
 	SPI_cursor_close(portal);
 	pg_cryptohash_free(ctx);
 	SPI_finish();
-	PG_RETURN_INT64(sealed);
+	return sealed;
 }
 
 /* ------------------------------------------------------ a row as jsonb */

@@ -8,7 +8,7 @@
 -- refused.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(46);
+SELECT plan(49);
 
 CREATE ROLE t_gdpr_adm_a IN ROLE ar_admin;
 CREATE ROLE t_gdpr_adm_b IN ROLE ar_admin;
@@ -231,6 +231,10 @@ SET CONSTRAINTS ar.audit_log_seal IMMEDIATE;
 SET CONSTRAINTS ar.audit_log_seal DEFERRED;
 SELECT results_eq($$SELECT valid, problem FROM ar.verify_audit_chain()$$, $$VALUES (true, NULL::text)$$,
 	'the audit chain verifies after the anonymisation (sealed)');
+SET LOCAL ROLE t_gdpr_adm_a;
+SELECT results_eq($$SELECT c.chain, c.valid FROM ar.verify_audit_chains() c$$, $$VALUES ('shared', true), ('company', true)$$,
+	'an admin of the company verifies the chains it reads, its own with the anonymisation''s manifest');
+RESET ROLE;
 
 -- idempotent: a second call is a no-op returning the same anonymisation (with a notice)
 SET LOCAL client_min_messages = warning;
@@ -255,6 +259,10 @@ UPDATE ar.audit_redaction SET redacted_sha256 = sha256('forged'::bytea)
  WHERE audit_id = (SELECT min(audit_id) FROM ar.audit_redaction);
 SELECT is((SELECT problem FROM ar.verify_audit_chain()), 'redacted row content does not match its redaction record',
 	'forging a redaction record is found');
+SELECT results_eq($$SELECT c.code, v.valid, v.problem FROM ar.company c, ar.verify_audit_chain(c.id) v
+                     WHERE c.code IN ('GA', 'GB') ORDER BY 1$$,
+	$$VALUES ('GA', false, 'redacted row content does not match its redaction record'), ('GB', true, NULL)$$,
+	'in the chain of the customer''s company, not in the other company''s');
 ROLLBACK TO tamper;
 -- a forged redaction: content and record changed together
 UPDATE ar.audit_log SET new_row = jsonb_set(new_row, '{amount}', '"1.00"')
@@ -264,6 +272,10 @@ UPDATE ar.audit_redaction x SET redacted_sha256 = sha256(ar.audit_row_content(a,
   FROM ar.audit_log a WHERE a.id = x.audit_id AND a.table_name = 'bank_transaction' AND a.new_row ->> 'amount' = '1.00';
 SELECT alike((SELECT problem FROM ar.verify_audit_chain()), 'the redaction records of anonymisation % do not match the manifest chained at row %',
 	'changing a redacted row together with its record is found by the chained manifest');
+SELECT results_eq($$SELECT c.code, v.valid, v.problem LIKE 'the redaction records of anonymisation % do not match the manifest%'
+                      FROM ar.company c, ar.verify_audit_chain(c.id) v WHERE c.code IN ('GA', 'GB') ORDER BY 1$$,
+	$$VALUES ('GA', false, true), ('GB', true, NULL)$$,
+	'by the manifest chained in the company''s own chain');
 ROLLBACK TO tamper;
 DELETE FROM ar.audit_redaction WHERE audit_id = (SELECT min(audit_id) FROM ar.audit_redaction);
 SELECT is((SELECT problem FROM ar.verify_audit_chain()), 'row content does not match its hash',

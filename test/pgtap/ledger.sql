@@ -73,9 +73,9 @@ UPDATE ar.invoice SET payment_reference = 'REF-1' WHERE number = 'INV-1';
 SET CONSTRAINTS ar.audit_log_seal IMMEDIATE;
 SELECT is((SELECT new_row->>'payment_reference' FROM ar.audit_log
             WHERE table_name = 'invoice' AND operation = 'UPDATE'), 'REF-1', 'a client update is audited');
-SELECT is((SELECT actor FROM ar.audit_log ORDER BY seq DESC LIMIT 1), session_user::text, 'the actor is recorded');
-SELECT is((SELECT s.prev_hash FROM ar.audit_log s WHERE s.seq = 2),
-          (SELECT f.row_hash FROM ar.audit_log f WHERE f.seq = 1), 'rows are chained');
+SELECT is((SELECT actor FROM ar.audit_log ORDER BY id DESC LIMIT 1), session_user::text, 'the actor is recorded');
+SELECT is((SELECT s.prev_hash FROM ar.audit_log s WHERE s.company_id = ar.default_company() AND s.seq = 2),
+          (SELECT f.row_hash FROM ar.audit_log f WHERE f.company_id = ar.default_company() AND f.seq = 1), 'rows are chained');
 
 SELECT throws_ok($$INSERT INTO ar.audit_log (table_name, operation) VALUES ('invoice', 'INSERT')$$,
                  '42501', 'ar.audit_log is written by ar_collect only', 'no direct insert');
@@ -87,20 +87,20 @@ SELECT throws_ok('TRUNCATE ar.allocation', '0A000', NULL, 'no truncate of the le
 -- tampering with triggers disabled (what a superuser could do) is detected
 SAVEPOINT tamper;
 SET LOCAL session_replication_role = replica;
-UPDATE ar.audit_log SET new_row = jsonb_set(new_row, '{amount}', '"1.00"') WHERE seq = 5;
+UPDATE ar.audit_log SET new_row = jsonb_set(new_row, '{amount}', '"1.00"') WHERE company_id = ar.default_company() AND seq = 5;
 RESET session_replication_role;
 SELECT results_eq('SELECT valid, first_broken_seq, problem FROM ar.verify_audit_chain()',
                   $$VALUES (false, 5::bigint, 'row content does not match its hash')$$,
                   'a changed row is the first broken link');
 ROLLBACK TO SAVEPOINT tamper;
 SET LOCAL session_replication_role = replica;
-DELETE FROM ar.audit_log WHERE seq = 7;
+DELETE FROM ar.audit_log WHERE company_id = ar.default_company() AND seq = 7;
 RESET session_replication_role;
 SELECT results_eq('SELECT valid, first_broken_seq, problem FROM ar.verify_audit_chain()',
                   $$VALUES (false, 8::bigint, 'rows 7 to 7 are missing')$$, 'a deleted row is detected');
 ROLLBACK TO SAVEPOINT tamper;
 SET LOCAL session_replication_role = replica;
-UPDATE ar.audit_log SET seq = seq + 1000000, prev_hash = NULL WHERE seq = 9;
+UPDATE ar.audit_log SET seq = seq + 1000000, prev_hash = NULL WHERE company_id = ar.default_company() AND seq = 9;
 RESET session_replication_role;
 SELECT is((SELECT first_broken_seq FROM ar.verify_audit_chain()), 10::bigint, 'a moved row is detected');
 ROLLBACK TO SAVEPOINT tamper;

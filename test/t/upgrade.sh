@@ -42,7 +42,7 @@ snapshot() {	# snapshot DB COLUMNS_FILE: one line per table
 	done <"$2"
 }
 
-echo "1..13"
+echo "1..17"
 fresh_databases $old $new $restored
 q $old "SET client_min_messages = warning; CREATE EXTENSION ar_collect VERSION '0.1.0'" >/dev/null
 verdict "0.1.0 installs from its shipped script" test "$(q $old "SELECT extversion FROM pg_extension WHERE extname = 'ar_collect'")" = 0.1.0
@@ -71,6 +71,42 @@ verdict "the current API works on the upgraded ledger and it agrees with itself"
 	q $old "SELECT ar.record_payment('U10-5', 20, date '2026-05-02');
 	        SELECT count(*) FROM ar.run_dunning(date '2026-05-04');
 	        SELECT 1 / (count(*) = 0)::int FROM ar.check_ledger()"
+# one chain per company (doc/audit.md): the 0.1.0 rows stay the legacy
+# chain, each given its company; the rows written since are chained per
+# company after it, each chain from a genesis bound to the legacy head
+verdict "the 0.1.0 rows are the legacy chain, its head recorded, every row of company data with its company" \
+	q $old "SELECT 1 / (l.last_seq = ${chain_before:-0}
+	                    AND l.last_hash = (SELECT a.row_hash FROM ar.audit_log a WHERE a.seq = l.last_seq AND a.seq <= l.last_seq
+	                                        ORDER BY a.id LIMIT 1)
+	                    AND NOT EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.company_id IS NULL
+	                                     AND a.table_name IN ('company', 'customer', 'invoice', 'allocation', 'bank_transaction')))::int
+	        FROM ar.audit_legacy_chain l"
+verdict "the rows written since are chained per company after the legacy chain, from geneses bound to its head, and verify" \
+	q $old "SELECT 1 / (count(*) > 0 AND bool_and(f.seq = l.last_seq + 1
+	                    AND f.prev_hash = sha256(ar.audit_genesis_hash() || l.last_hash || convert_to('company:' || f.company_id, 'UTF8'))
+	                    AND (SELECT v.valid FROM ar.verify_audit_chain(f.company_id) v)))::int
+	        FROM ar.audit_legacy_chain l
+	        CROSS JOIN LATERAL (SELECT DISTINCT ON (a.company_id) a.company_id, a.seq, a.prev_hash FROM ar.audit_log a
+	                             WHERE a.seq > l.last_seq AND a.company_id IS NOT NULL ORDER BY a.company_id, a.seq) f"
+verdict "a changed 0.1.0 row is reported by its company's verification, the whole trail's and the legacy chain's" \
+	q $old "BEGIN; SET LOCAL session_replication_role = replica;
+	        UPDATE ar.audit_log SET actor = 'someone else'
+	         WHERE id = (SELECT min(a.id) FROM ar.audit_log a, ar.audit_legacy_chain l WHERE a.seq <= l.last_seq AND a.company_id IS NOT NULL
+	                       AND a.table_name = 'invoice');
+	        SELECT 1 / (count(*) = 1 AND bool_and(NOT (SELECT v.valid FROM ar.verify_audit_chain(a.company_id) v))
+	                    AND NOT (SELECT v.valid FROM ar.verify_audit_chain() v)
+	                    AND (SELECT NOT v.valid FROM ar.verify_audit_chains() v WHERE v.chain = 'legacy'))::int
+	          FROM ar.audit_log a WHERE a.actor = 'someone else';
+	        ROLLBACK"
+verdict "an admin of one company verifies the chains it reads, that company's 0.1.0 rows included" \
+	q $old "BEGIN; CREATE ROLE ar_upgrade_chain_admin IN ROLE ar_admin;
+	        SELECT ar.revoke_company_access(m.member::regrole::text, c.code)
+	          FROM ar.company c JOIN ar.company_member m ON m.company_id = c.id WHERE c.id <> 1;
+	        SET LOCAL ROLE ar_upgrade_chain_admin;
+	        SELECT 1 / ((SELECT v.valid AND v.rows_checked = (SELECT count(*) FROM ar.audit_log) FROM ar.verify_audit_chain() v)
+	                    AND (SELECT count(*) FROM ar.audit_log) < (SELECT l.last_seq FROM ar.audit_legacy_chain l)
+	                    AND NOT EXISTS (SELECT 1 FROM ar.verify_audit_chains() v WHERE v.chain = 'legacy' OR v.company_id <> 1))::int;
+	        ROLLBACK"
 summaries_agree="SELECT 1 / ((SELECT count(*) FROM ar.check_summaries()) = 0 AND (SELECT count(*) FROM ar.open_item_summary) > 0
                   AND NOT EXISTS (SELECT FROM ar.summary_delta)
                   AND NOT EXISTS (SELECT r::text FROM ar.aging_report() r EXCEPT ALL SELECT f::text FROM ar._aging_report_full(current_date) f)

@@ -101,45 +101,8 @@ BEGIN
 	RAISE EXCEPTION 'ar.audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
 END $$;
 
-CREATE OR REPLACE FUNCTION ar.verify_audit_chain()
-RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	r ar.audit_log;
-	expected_seq bigint := 1;
-	expected_prev bytea := ar.audit_genesis_hash();
-	unsealed record;
-BEGIN
-	rows_checked := 0;
-	FOR r IN SELECT * FROM ar.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq LOOP
-		rows_checked := rows_checked + 1;
-		problem := CASE
-			WHEN r.seq <> expected_seq THEN format('rows %s to %s are missing', expected_seq, r.seq - 1)
-			WHEN r.prev_hash IS DISTINCT FROM expected_prev THEN 'prev_hash does not match the previous row'
-			WHEN r.row_hash IS DISTINCT FROM ar.audit_row_hash(r, r.prev_hash) THEN 'row content does not match its hash'
-		END;
-		IF problem IS NOT NULL THEN
-			valid := false; first_broken_seq := r.seq; first_broken_id := r.id;
-			RETURN NEXT;
-			RETURN;
-		END IF;
-		expected_seq := r.seq + 1;
-		expected_prev := r.row_hash;
-	END LOOP;
-	SELECT a.id, a.txid, count(*) OVER () AS n INTO unsealed
-	  FROM ar.audit_log a
-	 WHERE a.seq IS NULL AND a.txid IS DISTINCT FROM pg_current_xact_id_if_assigned()
-	 ORDER BY a.txid, a.id LIMIT 1;
-	IF FOUND THEN
-		valid := false; first_broken_id := unsealed.id;
-		problem := format('%s row(s) of earlier transactions were never sealed (outside the chain), the first of transaction %s',
-		                  unsealed.n, unsealed.txid);
-		RETURN NEXT;
-		RETURN;
-	END IF;
-	valid := true;
-	RETURN NEXT;
-END $$;
+-- (ar.verify_audit_chain(): its 0.2.0 definition, one chain per company,
+-- is src/sql/41_audit_chains.sql, the piece 98_zz_audit_2_chains.sql)
 
 CREATE OR REPLACE FUNCTION ar._dunning_policy_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$

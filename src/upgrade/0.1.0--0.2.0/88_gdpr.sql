@@ -35,83 +35,8 @@ BEGIN
 	RAISE EXCEPTION 'ar.audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
 END $$;
 
-CREATE OR REPLACE FUNCTION ar.verify_audit_chain()
-RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-	rec record;
-	r ar.audit_log;
-	expected_seq bigint := 1;
-	expected_prev bytea := ar.audit_genesis_hash();
-	unsealed record;
-	g record;
-	chained record;
-BEGIN
-	rows_checked := 0;
-	FOR rec IN SELECT a AS arow, x.redacted_sha256 AS redacted
-	             FROM ar.audit_log a
-	             LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
-	                                 WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
-	            WHERE a.seq IS NOT NULL ORDER BY a.seq LOOP
-		r := rec.arow;
-		rows_checked := rows_checked + 1;
-		problem := CASE
-			WHEN r.seq <> expected_seq THEN format('rows %s to %s are missing', expected_seq, r.seq - 1)
-			WHEN r.prev_hash IS DISTINCT FROM expected_prev THEN 'prev_hash does not match the previous row'
-			WHEN rec.redacted IS NULL THEN
-				CASE WHEN r.row_hash IS DISTINCT FROM ar.audit_row_hash(r, r.prev_hash) THEN 'row content does not match its hash' END
-			WHEN r.table_name = 'gdpr_anonymisation' THEN 'a row of the anonymisation log is marked redacted'
-			WHEN sha256(ar.audit_row_content(r, r.seq)) IS DISTINCT FROM rec.redacted
-				THEN 'redacted row content does not match its redaction record'
-		END;
-		IF problem IS NOT NULL THEN
-			valid := false; first_broken_seq := r.seq; first_broken_id := r.id;
-			RETURN NEXT;
-			RETURN;
-		END IF;
-		expected_seq := r.seq + 1;
-		expected_prev := r.row_hash;
-	END LOOP;
-	FOR g IN SELECT x.anonymisation_id AS id, max(a.seq) AS last_seq, min(a.seq) AS first_seq, min(a.id) AS first_id
-	           FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id
-	          GROUP BY x.anonymisation_id ORDER BY x.anonymisation_id LOOP
-		SELECT a.seq, a.id, a.new_row ->> 'manifest_sha256' AS manifest INTO chained
-		  FROM ar.audit_log a
-		 WHERE a.table_name = 'gdpr_anonymisation' AND a.row_id = g.id AND a.seq IS NOT NULL
-		 ORDER BY a.seq DESC LIMIT 1;
-		IF NOT FOUND OR chained.manifest IS NULL THEN
-			CONTINUE WHEN EXISTS (SELECT 1 FROM ar.gdpr_anonymisation y
-			                       WHERE y.id = g.id AND y.txid = pg_current_xact_id_if_assigned());
-			problem := format('anonymisation %s redacted audit rows but its manifest is not in the chain', g.id);
-			first_broken_seq := g.first_seq; first_broken_id := g.first_id;
-		ELSIF chained.seq < g.last_seq THEN
-			problem := format('the manifest of anonymisation %s is chained before rows it redacted', g.id);
-			first_broken_seq := chained.seq; first_broken_id := chained.id;
-		ELSIF chained.manifest::bytea IS DISTINCT FROM ar._gdpr_manifest(g.id) THEN
-			problem := format('the redaction records of anonymisation %s do not match the manifest chained at row %s',
-			                  g.id, chained.seq);
-			first_broken_seq := g.first_seq; first_broken_id := g.first_id;
-		END IF;
-		IF problem IS NOT NULL THEN
-			valid := false;
-			RETURN NEXT;
-			RETURN;
-		END IF;
-	END LOOP;
-	SELECT a.id, a.txid, count(*) OVER () AS n INTO unsealed
-	  FROM ar.audit_log a
-	 WHERE a.seq IS NULL AND a.txid IS DISTINCT FROM pg_current_xact_id_if_assigned()
-	 ORDER BY a.txid, a.id LIMIT 1;
-	IF FOUND THEN
-		valid := false; first_broken_id := unsealed.id;
-		problem := format('%s row(s) of earlier transactions were never sealed (outside the chain), the first of transaction %s',
-		                  unsealed.n, unsealed.txid);
-		RETURN NEXT;
-		RETURN;
-	END IF;
-	valid := true;
-	RETURN NEXT;
-END $$;
+-- (ar.verify_audit_chain(): its 0.2.0 definition, one chain per company,
+-- is src/sql/41_audit_chains.sql, the piece 98_zz_audit_2_chains.sql)
 
 CREATE OR REPLACE FUNCTION ar._communication_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$

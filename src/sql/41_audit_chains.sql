@@ -1,0 +1,451 @@
+-- ---------------------------------------------------------------------------
+-- The audit chains, one per company (40_audit.sql): the record of the
+-- legacy chain of a 0.1.0 database, the hash rule and its content, the
+-- company of an audit row, the statement-level audit of allocations, the
+-- seal at commit and the verification.  Written to be run again: this piece
+-- is also the upgrade's (src/upgrade/0.1.0--0.2.0/98_zz_audit_2_chains.sql),
+-- which replaces the functions 0.1.0 had.
+-- ---------------------------------------------------------------------------
+
+-- The chain sealed before 0.2.0, one for the whole database: its rows keep
+-- their seq (1 to last_seq), their hashes and the content their hashes
+-- cover (without company_id); company_id was filled in from each row by the
+-- upgrade.  Every company's chain starts after it (seq last_seq + 1) from a
+-- genesis bound to last_hash (ar.audit_genesis_hash(company_id)).  One row
+-- after an upgrade from 0.1.0 that had sealed rows; none in a new install.
+CREATE TABLE ar.audit_legacy_chain (
+	last_seq   bigint NOT NULL CHECK (last_seq > 0),
+	last_hash  bytea NOT NULL,
+	closed_at  timestamptz NOT NULL DEFAULT now(),
+	one        boolean NOT NULL DEFAULT true UNIQUE CHECK (one)
+);
+
+-- The last seq of the legacy chain (0 without one): company chains number
+-- their rows after it.
+CREATE OR REPLACE FUNCTION ar._audit_legacy_seq() RETURNS bigint
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT coalesce((SELECT l.last_seq FROM ar.audit_legacy_chain l), 0) $$;
+
+-- Where a company's chain starts: sha256 of the global genesis, the legacy
+-- chain's last hash (nothing without one) and 'company:' || company_id
+-- ('company:shared' for the chain of shared configuration), in UTF-8.
+CREATE OR REPLACE FUNCTION ar.audit_genesis_hash(company_id bigint) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT sha256(ar.audit_genesis_hash()
+	              || coalesce((SELECT l.last_hash FROM ar.audit_legacy_chain l), ''::bytea)
+	              || convert_to('company:' || coalesce($1::text, 'shared'), 'UTF8'))
+$$;
+
+-- What the hash covers: every column but the hashes, in a text form that
+-- does not depend on the session (time as UTC microseconds, jsonb's
+-- canonical output).  The definition the verification checks against;
+-- the sealing builds the same text in C (audit_content() in src/audit.c,
+-- without the jsonb copy of the row's images that jsonb_build_array
+-- makes), so a row it sealed verifies only if the two agree byte for byte.
+-- company_id is the last element; a row of the legacy chain (at_seq up to
+-- its last seq) was hashed without it, as 0.1.0 sealed it.
+-- (STABLE as its body, so that it is inlined where it is called.)
+CREATE OR REPLACE FUNCTION ar.audit_row_content(r ar.audit_log, at_seq bigint) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT convert_to(CASE WHEN at_seq <= ar._audit_legacy_seq() THEN
+		jsonb_build_array(
+			at_seq, r.id, (extract(epoch FROM r.logged_at) * 1000000)::bigint, r.txid::text,
+			r.actor, r.role, r.table_name, r.operation, r.row_id, r.old_row, r.new_row)
+		ELSE jsonb_build_array(
+			at_seq, r.id, (extract(epoch FROM r.logged_at) * 1000000)::bigint, r.txid::text,
+			r.actor, r.role, r.table_name, r.operation, r.row_id, r.old_row, r.new_row, r.company_id)
+		END::text, 'UTF8')
+$$;
+
+CREATE OR REPLACE FUNCTION ar.audit_row_hash(r ar.audit_log, prev_hash bytea) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT sha256(prev_hash || ar.audit_row_content(r, r.seq)) $$;
+
+-- The company an audit row belongs to, from the image of the row it
+-- records: a company is its own; a row with company_id, that company; a
+-- customer's dunning policy, its customer's; a payment plan's instalment or
+-- invoice, its plan's; NULL for shared configuration.  The triggers take
+-- company_id from the row itself and call this only for tables without it.
+CREATE OR REPLACE FUNCTION ar._audit_company(table_name text, image jsonb) RETURNS bigint
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF table_name = 'company' THEN
+		RETURN (image ->> 'id')::bigint;
+	ELSIF image ? 'company_id' THEN
+		RETURN (image ->> 'company_id')::bigint;
+	ELSIF image ? 'customer_id' THEN
+		RETURN (SELECT c.company_id FROM ar.customer c WHERE c.id = (image ->> 'customer_id')::bigint);
+	ELSIF table_name LIKE 'payment\_plan\_%' AND image ? 'plan_id' THEN
+		RETURN (SELECT p.company_id FROM ar.payment_plan p WHERE p.id = (image ->> 'plan_id')::bigint);
+	END IF;
+	RETURN NULL;
+END $$;
+
+-- AFTER INSERT or AFTER DELETE ... FOR EACH STATEMENT with the transition
+-- table "changed" (NEW TABLE, or OLD TABLE for deletes): the same audit rows
+-- as ar._audit_row(), in id order, with one INSERT.
+CREATE OR REPLACE FUNCTION ar._audit_rows() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+BEGIN
+	IF ar._restoring() THEN
+		RETURN NULL;
+	END IF;
+	INSERT INTO ar.audit_log (table_name, operation, row_id, old_row, new_row, company_id)
+	SELECT TG_TABLE_NAME, TG_OP, (j.r->>'id')::bigint,
+	       CASE WHEN TG_OP = 'DELETE' THEN j.r END, CASE WHEN TG_OP = 'INSERT' THEN j.r END,
+	       coalesce((j.r->>'company_id')::bigint, ar._audit_company(TG_TABLE_NAME, j.r))
+	  FROM (SELECT ar._row_jsonb(c) AS r, c.id FROM changed c) j
+	 ORDER BY j.id;
+	IF FOUND THEN
+		PERFORM ar._audit_request_seal();
+	END IF;
+	RETURN NULL;
+END $$;
+
+-- Chains this transaction's unsealed rows of one company (NULL: of shared
+-- configuration) after (last_seq, last_hash) in id order, with one UPDATE
+-- per 10,000 rows; returns how many (src/audit.c).  The rows are read
+-- through audit_log_unsealed, which gives them in id order (no sort of
+-- whole rows, with their jsonb, that would spill to disk).
+CREATE OR REPLACE FUNCTION ar._audit_seal_rows(company_id bigint, last_seq bigint, last_hash bytea) RETURNS bigint
+LANGUAGE c SET jit = off SET enable_bitmapscan = off SET enable_sort = off
+AS 'MODULE_PATHNAME', 'ar_audit_seal_company_rows';
+
+-- The advisory lock of a company's chain (NULL: the shared configuration's):
+-- pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'), this).  A
+-- transaction takes the locks of its companies in the order of this key,
+-- so that two transactions writing the same companies cannot deadlock
+-- (two companies sharing a key only wait for each other).
+CREATE OR REPLACE FUNCTION ar._audit_lock_key(company_id bigint) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT hashtext('company:' || coalesce($1::text, 'shared')) $$;
+
+-- Seals this transaction's audit rows at commit: each company's rows, in id
+-- order, after that company's head, under that company's lock; the locks
+-- of all its companies taken first, in the order of their keys.
+CREATE OR REPLACE FUNCTION ar._audit_seal() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	companies bigint[];
+	k integer;
+	c bigint;
+	legacy bigint;
+	last_seq bigint;
+	last_hash bytea;
+BEGIN
+	DELETE FROM ar.audit_seal_request WHERE txid = NEW.txid;
+	PERFORM ar._audit_set_seal_pending(false);
+	-- the companies of the transaction's rows: one probe of
+	-- audit_log_unsealed per company (NULL, shared configuration, first)
+	c := NULL;
+	companies := '{}';
+	IF EXISTS (SELECT 1 FROM ar.audit_log a
+	            WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() AND a.company_id IS NULL) THEN
+		companies := ARRAY[NULL::bigint];
+	END IF;
+	LOOP
+		SELECT a.company_id INTO c FROM ar.audit_log a
+		 WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() AND a.company_id > coalesce(c, -9223372036854775808)
+		 ORDER BY a.company_id LIMIT 1;
+		EXIT WHEN NOT FOUND;
+		companies := companies || c;
+	END LOOP;
+	FOR k IN SELECT DISTINCT ar._audit_lock_key(u.c) FROM unnest(companies) u(c) ORDER BY 1 LOOP
+		PERFORM pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'), k);
+	END LOOP;
+	legacy := ar._audit_legacy_seq();
+	FOREACH c IN ARRAY companies LOOP
+		IF c IS NULL THEN
+			SELECT a.seq, a.row_hash INTO last_seq, last_hash FROM ar.audit_log a
+			 WHERE a.company_id IS NULL AND a.seq > legacy ORDER BY a.seq DESC LIMIT 1;
+		ELSE
+			SELECT a.seq, a.row_hash INTO last_seq, last_hash FROM ar.audit_log a
+			 WHERE a.company_id = c AND a.seq > legacy ORDER BY a.seq DESC LIMIT 1;
+		END IF;
+		IF NOT FOUND THEN
+			last_seq := legacy;
+			last_hash := ar.audit_genesis_hash(c);
+		END IF;
+		PERFORM ar._audit_seal_rows(c, last_seq, last_hash);
+	END LOOP;
+	RETURN NULL;
+END $$;
+
+-- The legacy chain's rows cannot be changed, nor the record of it (but by a
+-- restore reloading it as it was).
+CREATE OR REPLACE FUNCTION ar._audit_legacy_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' AND ar._restoring() THEN
+		RETURN NEW;
+	END IF;
+	RAISE EXCEPTION 'ar.audit_legacy_chain is written by the upgrade from 0.1.0 only' USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER audit_legacy_chain_guard BEFORE INSERT OR UPDATE OR DELETE ON ar.audit_legacy_chain
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_legacy_guard();
+CREATE TRIGGER audit_legacy_chain_no_truncate BEFORE TRUNCATE ON ar.audit_legacy_chain
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+
+-- What is wrong with a sealed row's content, NULL when nothing: its hash
+-- must cover its content, or, when an anonymisation redacted it (it kept
+-- its row_hash, doc/gdpr.md), its content must be what its latest
+-- ar.audit_redaction record says (redacted: that record's digest).
+CREATE OR REPLACE FUNCTION ar._audit_row_problem(r ar.audit_log, redacted bytea) RETURNS text
+LANGUAGE sql STABLE
+AS $$
+	SELECT CASE
+		WHEN redacted IS NULL THEN
+			CASE WHEN r.row_hash IS DISTINCT FROM ar.audit_row_hash(r, r.prev_hash) THEN 'row content does not match its hash' END
+		WHEN r.table_name = 'gdpr_anonymisation' THEN 'a row of the anonymisation log is marked redacted'
+		WHEN sha256(ar.audit_row_content(r, r.seq)) IS DISTINCT FROM redacted
+			THEN 'redacted row content does not match its redaction record'
+	END
+$$;
+
+-- One chain, row by row: chain 'legacy' (the rows sealed before 0.2.0, from
+-- ar.audit_genesis_hash() to the head recorded in ar.audit_legacy_chain) or
+-- 'company' (the rows of company_id after the legacy chain, NULL: of shared
+-- configuration, from ar.audit_genesis_hash(company_id)).  For a company
+-- also: its rows of the legacy chain each against its own hash when
+-- legacy_rows (their links are checked with the legacy chain), the
+-- anonymisations of the company (their redaction records against the
+-- manifest chained in its chain), and its rows an earlier transaction left
+-- unsealed (outside the chain: a transaction seals its rows before it
+-- commits; only the current transaction's rows are not sealed yet).
+CREATE OR REPLACE FUNCTION ar._audit_verify(chain text, company_id bigint, legacy_rows boolean)
+RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+#variable_conflict use_variable
+DECLARE
+	rec record;
+	r ar.audit_log;
+	legacy bigint := ar._audit_legacy_seq();
+	company bigint := _audit_verify.company_id;
+	expected_seq bigint;
+	expected_prev bytea;
+	linked boolean;
+	unsealed record;
+	g record;
+	chained record;
+	-- the rows of the chain, or the company's legacy rows, in seq order
+	-- with their latest redaction record
+	rows_sql text := 'SELECT a AS arow, x.redacted_sha256 AS redacted
+	                    FROM ar.audit_log a
+	                    LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
+	                                        WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
+	                   WHERE %s ORDER BY a.seq';
+	of_company text := CASE WHEN company IS NULL THEN 'a.company_id IS NULL' ELSE 'a.company_id = $2' END;
+BEGIN
+	rows_checked := 0;
+	IF chain = 'legacy' THEN
+		expected_seq := 1;
+		expected_prev := ar.audit_genesis_hash();
+	ELSE
+		expected_seq := legacy + 1;
+		expected_prev := ar.audit_genesis_hash(company);
+	END IF;
+	-- first the company's rows of the legacy chain, each on its own; then
+	-- the chain, link by link
+	FOREACH linked IN ARRAY CASE WHEN chain = 'company' AND legacy_rows AND legacy > 0 THEN '{false,true}'::boolean[]
+	                             ELSE '{true}'::boolean[] END LOOP
+		FOR rec IN EXECUTE format(rows_sql, CASE WHEN NOT linked THEN of_company || ' AND a.seq <= $1'
+		                                         WHEN chain = 'legacy' THEN 'a.seq <= $1'
+		                                         ELSE of_company || ' AND a.seq > $1' END)
+		             USING legacy, company LOOP
+			r := rec.arow;
+			rows_checked := rows_checked + 1;
+			problem := CASE
+				WHEN linked AND r.seq <> expected_seq THEN format('rows %s to %s are missing', expected_seq, r.seq - 1)
+				WHEN linked AND r.prev_hash IS DISTINCT FROM expected_prev THEN 'prev_hash does not match the previous row'
+				ELSE ar._audit_row_problem(r, rec.redacted)
+			END;
+			IF problem IS NOT NULL THEN
+				valid := false; first_broken_seq := r.seq; first_broken_id := r.id;
+				RETURN NEXT;
+				RETURN;
+			END IF;
+			IF linked THEN
+				expected_seq := r.seq + 1;
+				expected_prev := r.row_hash;
+			END IF;
+		END LOOP;
+	END LOOP;
+	IF chain = 'legacy' THEN
+		-- the legacy chain ends where the upgrade recorded it
+		IF expected_seq - 1 <> legacy OR expected_prev IS DISTINCT FROM (SELECT l.last_hash FROM ar.audit_legacy_chain l) THEN
+			valid := false;
+			problem := format('the legacy chain ends at row %s, not at the head recorded by the upgrade (row %s)',
+			                  expected_seq - 1, legacy);
+			RETURN NEXT;
+			RETURN;
+		END IF;
+		valid := true;
+		RETURN NEXT;
+		RETURN;
+	END IF;
+	FOR g IN SELECT x.anonymisation_id AS id, max(a.seq) AS last_seq, min(a.seq) AS first_seq, min(a.id) AS first_id
+	           FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id
+	           JOIN ar.gdpr_anonymisation n ON n.id = x.anonymisation_id
+	          WHERE n.company_id IS NOT DISTINCT FROM company
+	          GROUP BY x.anonymisation_id ORDER BY x.anonymisation_id LOOP
+		SELECT a.seq, a.id, a.new_row ->> 'manifest_sha256' AS manifest INTO chained
+		  FROM ar.audit_log a
+		 WHERE a.table_name = 'gdpr_anonymisation' AND a.row_id = g.id AND a.seq IS NOT NULL
+		 ORDER BY a.seq DESC LIMIT 1;
+		IF NOT FOUND OR chained.manifest IS NULL THEN
+			CONTINUE WHEN EXISTS (SELECT 1 FROM ar.gdpr_anonymisation y
+			                       WHERE y.id = g.id AND y.txid = pg_current_xact_id_if_assigned());
+			problem := format('anonymisation %s redacted audit rows but its manifest is not in the chain', g.id);
+			first_broken_seq := g.first_seq; first_broken_id := g.first_id;
+		ELSIF chained.seq < g.last_seq THEN
+			problem := format('the manifest of anonymisation %s is chained before rows it redacted', g.id);
+			first_broken_seq := chained.seq; first_broken_id := chained.id;
+		ELSIF chained.manifest::bytea IS DISTINCT FROM ar._gdpr_manifest(g.id) THEN
+			problem := format('the redaction records of anonymisation %s do not match the manifest chained at row %s',
+			                  g.id, chained.seq);
+			first_broken_seq := g.first_seq; first_broken_id := g.first_id;
+		END IF;
+		IF problem IS NOT NULL THEN
+			valid := false;
+			RETURN NEXT;
+			RETURN;
+		END IF;
+	END LOOP;
+	SELECT a.id, a.txid, count(*) OVER () AS n INTO unsealed
+	  FROM ar.audit_log a
+	 WHERE a.seq IS NULL AND a.company_id IS NOT DISTINCT FROM company
+	   AND a.txid IS DISTINCT FROM pg_current_xact_id_if_assigned()
+	 ORDER BY a.txid, a.id LIMIT 1;
+	IF FOUND THEN
+		valid := false; first_broken_id := unsealed.id;
+		problem := format('%s row(s) of earlier transactions were never sealed (outside the chain), the first of transaction %s',
+		                  unsealed.n, unsealed.txid);
+		RETURN NEXT;
+		RETURN;
+	END IF;
+	valid := true;
+	RETURN NEXT;
+END $$;
+
+-- Every chain the caller may read (row-level security: an admin reads its
+-- companies' rows and those of shared configuration), one row each: the
+-- legacy chain first (after an upgrade from 0.1.0), then shared
+-- configuration's (company_id NULL), then each company's in id order.  The
+-- legacy chain is walked link by link by a caller who reads the whole trail
+-- (row-level security does not apply to it); for another, whose legacy
+-- chain has other companies' rows missing, each chain includes its rows of
+-- the legacy chain, each checked against its own hash.
+CREATE OR REPLACE FUNCTION ar.verify_audit_chains()
+RETURNS TABLE (chain text, company_id bigint, valid boolean, rows_checked bigint, first_broken_seq bigint,
+               first_broken_id bigint, problem text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+	legacy bigint := ar._audit_legacy_seq();
+	whole boolean := NOT row_security_active('ar.audit_log'::regclass);
+	c bigint;
+	v record;
+BEGIN
+	IF whole AND (legacy > 0 OR EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.seq IS NOT NULL AND a.seq <= legacy)) THEN
+		SELECT * INTO v FROM ar._audit_verify('legacy', NULL, false);
+		RETURN QUERY SELECT 'legacy'::text, NULL::bigint, v.valid, v.rows_checked, v.first_broken_seq, v.first_broken_id, v.problem;
+	END IF;
+	IF EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.company_id IS NULL AND (a.seq > legacy OR NOT whole))
+	   OR EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.company_id IS NULL AND a.seq IS NULL) THEN
+		SELECT * INTO v FROM ar._audit_verify('company', NULL, NOT whole);
+		RETURN QUERY SELECT 'shared'::text, NULL::bigint, v.valid, v.rows_checked, v.first_broken_seq, v.first_broken_id, v.problem;
+	END IF;
+	FOR c IN SELECT DISTINCT a.company_id FROM ar.audit_log a
+	          WHERE a.company_id IS NOT NULL AND (a.seq > legacy OR a.seq IS NULL OR NOT whole)
+	          ORDER BY 1 LOOP
+		SELECT * INTO v FROM ar._audit_verify('company', c, NOT whole);
+		RETURN QUERY SELECT 'company'::text, c, v.valid, v.rows_checked, v.first_broken_seq, v.first_broken_id, v.problem;
+	END LOOP;
+END $$;
+
+-- Every chain (ar.verify_audit_chains()): valid when all are, rows_checked
+-- their total; else the first broken link of the first broken chain.
+CREATE OR REPLACE FUNCTION ar.verify_audit_chain()
+RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	v record;
+BEGIN
+	rows_checked := 0;
+	FOR v IN SELECT * FROM ar.verify_audit_chains() LOOP
+		rows_checked := rows_checked + v.rows_checked;
+		IF NOT v.valid THEN
+			valid := false; first_broken_seq := v.first_broken_seq; first_broken_id := v.first_broken_id;
+			problem := v.problem;
+			RETURN NEXT;
+			RETURN;
+		END IF;
+	END LOOP;
+	valid := true;
+	RETURN NEXT;
+END $$;
+
+-- One company's chain (NULL: shared configuration's), with its rows of the
+-- legacy chain each against its own hash.
+CREATE OR REPLACE FUNCTION ar.verify_audit_chain(company_id bigint)
+RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
+LANGUAGE sql STABLE
+AS $$ SELECT * FROM ar._audit_verify('company', $1, true) $$;
+
+-- The head of every chain the caller may read: the legacy chain's (its
+-- recorded head), shared configuration's (company_id NULL), each company's.
+CREATE OR REPLACE FUNCTION ar.audit_chain_heads()
+RETURNS TABLE (chain text, company_id bigint, seq bigint, row_hash bytea)
+LANGUAGE sql STABLE
+AS $$
+	WITH RECURSIVE legacy(seq) AS (SELECT ar._audit_legacy_seq()),
+	companies(id) AS (
+		SELECT min(a.company_id) FROM ar.audit_log a, legacy l WHERE a.company_id IS NOT NULL AND a.seq > l.seq
+		UNION ALL
+		SELECT (SELECT min(a.company_id) FROM ar.audit_log a, legacy l
+		         WHERE a.company_id > c.id AND a.seq > l.seq)
+		  FROM companies c WHERE c.id IS NOT NULL)
+	SELECT 'legacy', NULL::bigint, l.last_seq, l.last_hash FROM ar.audit_legacy_chain l
+	UNION ALL
+	SELECT * FROM (SELECT 'shared', NULL::bigint, a.seq, a.row_hash FROM ar.audit_log a, legacy l
+	                WHERE a.company_id IS NULL AND a.seq > l.seq ORDER BY a.seq DESC LIMIT 1) s
+	UNION ALL
+	SELECT 'company', c.id, h.seq, h.row_hash
+	  FROM companies c
+	 CROSS JOIN LATERAL (SELECT a.seq, a.row_hash FROM ar.audit_log a, legacy l
+	                      WHERE a.company_id = c.id AND a.seq > l.seq ORDER BY a.seq DESC LIMIT 1) h
+	 WHERE c.id IS NOT NULL
+$$;
+
+-- The last sealed link of one company's chain (NULL: of shared
+-- configuration's), to anchor outside the database.
+CREATE OR REPLACE FUNCTION ar.audit_chain_head(company_id bigint, OUT seq bigint, OUT row_hash bytea)
+LANGUAGE sql STABLE
+AS $$
+	SELECT h.seq, h.row_hash
+	  FROM (SELECT a.seq, a.row_hash FROM ar.audit_log a
+	         WHERE a.company_id = $1 AND a.seq > ar._audit_legacy_seq()
+	        UNION ALL
+	        SELECT a.seq, a.row_hash FROM ar.audit_log a
+	         WHERE $1 IS NULL AND a.company_id IS NULL AND a.seq > ar._audit_legacy_seq()) h
+	 ORDER BY h.seq DESC LIMIT 1
+$$;
+
+-- All the chains at once: seq the number of sealed links (the legacy
+-- chain's and every chain's after it), row_hash the sha256 of one line per
+-- chain head, "chain:company_id:seq:row_hash in hex" (company_id empty for
+-- the legacy and the shared chain), in the order of ar.audit_chain_heads(),
+-- joined by newlines: one value to anchor outside the database.
+CREATE OR REPLACE FUNCTION ar.audit_chain_head(OUT seq bigint, OUT row_hash bytea)
+LANGUAGE sql STABLE
+AS $$
+	SELECT CASE WHEN count(*) > 0 THEN ar._audit_legacy_seq() + coalesce(sum(h.seq - ar._audit_legacy_seq()) FILTER (WHERE h.chain <> 'legacy'), 0) END,
+	       sha256(convert_to(string_agg(format('%s:%s:%s:%s', h.chain, h.company_id, h.seq, encode(h.row_hash, 'hex')), E'\n'
+	                                    ORDER BY h.chain = 'company', h.chain = 'shared', h.company_id), 'UTF8'))
+	  FROM ar.audit_chain_heads() h
+$$;
+
+SELECT pg_catalog.pg_extension_config_dump('ar.audit_legacy_chain', '');
+

@@ -1,0 +1,16 @@
+-- One audit chain per company (issue 14, doc/audit.md), in three pieces:
+-- this one, the structure of the trail; 98_zz_audit_2_chains.sql, the
+-- chains' functions (src/sql/41_audit_chains.sql); 98_zz_audit_3_legacy.sql,
+-- the rows 0.1.0 sealed kept as the legacy chain, each given its company.
+ALTER TABLE ar.audit_log ADD COLUMN company_id bigint;
+-- seq: unique per company (0.1.0's rows keep theirs, unique in the database)
+ALTER TABLE ar.audit_log DROP CONSTRAINT audit_log_seq_key;
+ALTER TABLE ar.audit_log ADD CONSTRAINT audit_log_company_seq UNIQUE (company_id, seq);
+CREATE UNIQUE INDEX audit_log_shared_seq ON ar.audit_log (seq) WHERE company_id IS NULL;
+DROP INDEX ar.audit_log_unsealed;
+CREATE INDEX audit_log_unsealed ON ar.audit_log (txid, company_id, id) WHERE seq IS NULL;
+
+-- row-level security on company_id, forced
+ALTER TABLE ar.audit_log FORCE ROW LEVEL SECURITY;
+ALTER POLICY company_read ON ar.audit_log
+	USING (company_id IS NULL OR company_id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));

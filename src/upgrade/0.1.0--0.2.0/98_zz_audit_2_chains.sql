@@ -1,0 +1,1 @@
+../../sql/41_audit_chains.sql

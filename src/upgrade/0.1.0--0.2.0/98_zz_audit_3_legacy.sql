@@ -1,0 +1,35 @@
+-- The rows 0.1.0 sealed stay the chain they are, the legacy chain: its
+-- head recorded (the company chains start after it), each row given its
+-- company from the row it records (not in its hashed content).  The rows
+-- the upgrade's own pieces audited, not sealed yet, get theirs too and are
+-- sealed at its commit into their companies' chains.
+ALTER TABLE ar.audit_legacy_chain DISABLE TRIGGER audit_legacy_chain_guard;
+INSERT INTO ar.audit_legacy_chain (last_seq, last_hash)
+SELECT a.seq, a.row_hash FROM ar.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.seq DESC LIMIT 1;
+ALTER TABLE ar.audit_legacy_chain ENABLE TRIGGER audit_legacy_chain_guard;
+ALTER TABLE ar.audit_log DISABLE TRIGGER audit_log_guard_update;
+UPDATE ar.audit_log a SET company_id = ar._audit_company(a.table_name, coalesce(a.new_row, a.old_row));
+ALTER TABLE ar.audit_log ENABLE TRIGGER audit_log_guard_update;
+
+-- the row trigger writes each row's company (0.1.0's entry point stays in
+-- the library for 0.1.0's trail, which has no company_id); the seal is
+-- per company
+CREATE OR REPLACE FUNCTION ar._audit_row() RETURNS trigger
+LANGUAGE c AS 'MODULE_PATHNAME', 'ar_audit_company_row';
+DROP FUNCTION ar._audit_seal_rows(bigint, bytea);
+
+-- grants as a new install's (src/sql/90_roles.sql: nothing but immutable
+-- functions for PUBLIC)
+REVOKE ALL ON FUNCTION ar.audit_genesis_hash(bigint), ar._audit_legacy_seq(), ar._audit_company(text, jsonb),
+                       ar.audit_row_hash(ar.audit_log, bytea), ar._audit_seal_rows(bigint, bigint, bytea),
+                       ar._audit_legacy_guard(), ar._audit_row_problem(ar.audit_log, bytea),
+                       ar._audit_verify(text, bigint, boolean), ar.verify_audit_chains(),
+                       ar.verify_audit_chain(bigint), ar.audit_chain_heads(), ar.audit_chain_head(bigint)
+	FROM PUBLIC;
+GRANT SELECT ON ar.audit_legacy_chain TO ar_admin;
+GRANT EXECUTE ON FUNCTION ar.verify_audit_chain(bigint), ar.verify_audit_chains(), ar.audit_chain_head(bigint),
+                          ar.audit_chain_heads(), ar.audit_genesis_hash(bigint), ar._audit_legacy_seq(),
+                          ar._audit_verify(text, bigint, boolean), ar._audit_row_problem(ar.audit_log, bytea),
+                          ar.audit_row_hash(ar.audit_log, bytea),
+                          ar._gdpr_manifest(bigint)  -- the chained manifests the verification checks
+	TO ar_admin;
