@@ -309,17 +309,26 @@ SELECT s.id AS statement_id,
        s.closing_balance,
        s.balanced,
        s.balance_difference,
-       count(t.id) AS lines,
-       count(t.id) FILTER (WHERE t.amount > 0) AS credit_lines,
-       coalesce(sum(t.amount) FILTER (WHERE t.amount > 0), 0) AS credits,
-       count(t.id) FILTER (WHERE t.amount < 0) AS debit_lines,
-       coalesce(sum(t.amount) FILTER (WHERE t.amount < 0), 0) AS debits,
-       count(t.id) FILTER (WHERE t.status IN ('unmatched', 'proposed')) AS open_lines,
+       t.lines,
+       t.credit_lines,
+       t.credits,
+       t.debit_lines,
+       t.debits,
+       t.open_lines,
        s.imported_at,
        s.imported_by
   FROM ar.bank_statement s
-  LEFT JOIN ar.bank_transaction t ON t.statement_id = s.id
- GROUP BY s.id;
+  -- the lines of each statement (not a GROUP BY of the statement, which
+  -- would lean on its primary key: 97_distribution_keys.sql changes it)
+  CROSS JOIN LATERAL (
+	SELECT count(t.id) AS lines,
+	       count(t.id) FILTER (WHERE t.amount > 0) AS credit_lines,
+	       coalesce(sum(t.amount) FILTER (WHERE t.amount > 0), 0) AS credits,
+	       count(t.id) FILTER (WHERE t.amount < 0) AS debit_lines,
+	       coalesce(sum(t.amount) FILTER (WHERE t.amount < 0), 0) AS debits,
+	       count(t.id) FILTER (WHERE t.status IN ('unmatched', 'proposed')) AS open_lines
+	  FROM ar.bank_transaction t
+	 WHERE t.statement_id = s.id AND t.company_id = s.company_id) t;
 COMMENT ON VIEW ar.bank_statement_summary IS 'One row per imported bank statement: balances, whether they agree with the lines, lines by direction and how many still wait for reconciliation.';
 COMMENT ON COLUMN ar.bank_statement_summary.statement_id IS 'ar.bank_statement.id';
 COMMENT ON COLUMN ar.bank_statement_summary.company_id IS 'Company whose account it is.';

@@ -88,7 +88,7 @@ BEGIN
 			                                   error, last_as_of)
 			VALUES (_batch_quarantine.batch, v.company_id, v.table_name, v.row_id, v.column_name, v.value, '22000',
 			        format('beyond the input bounds: %s', v.problem), _batch_quarantine.as_of)
-			ON CONFLICT (batch, object_table, object_id, column_name) DO UPDATE
+			ON CONFLICT (batch, object_table, object_id, column_name, company_id) DO UPDATE
 			   SET value = EXCLUDED.value, error = EXCLUDED.error, company_id = EXCLUDED.company_id,
 			       last_seen_at = now(), last_as_of = EXCLUDED.last_as_of, occurrences = p.occurrences + 1;
 		END IF;
