@@ -20,8 +20,11 @@
 --     tables would be Citus reference tables.
 -- Exceptions: ar.gdpr_anonymisation keeps its primary key (id), which
 -- ar.audit_redaction's foreign key names (the audit trail, keyed per
--- company with the audit chain); the ar.audit_* tables themselves; the
--- unique (company_id, id) constraints kept as per-company access paths.
+-- company with the audit chain); the ar.audit_* tables themselves;
+-- ar.reconcile_run, whose company_id is NULL for a run over every company
+-- (a record of the database, like ar.dunning_run: its decisions name it by
+-- id); the unique (company_id, id) constraints are kept as per-company
+-- access paths.
 -- test/pgtap/distribution_keys.sql checks all of it from the catalog.
 --
 -- The constraints keep their names.  Written as the tables are created by
@@ -60,7 +63,6 @@ ALTER TABLE ar.invoice DROP CONSTRAINT invoice_company_id_customer_id_fkey;
 ALTER TABLE ar.journal_entry DROP CONSTRAINT journal_entry_company_id_export_id_fkey;
 ALTER TABLE ar.journal_entry_line DROP CONSTRAINT journal_entry_line_entry_id_fkey;
 ALTER TABLE ar.match_proposal DROP CONSTRAINT match_proposal_bank_transaction_id_fkey;
-ALTER TABLE ar.match_proposal DROP CONSTRAINT match_proposal_run_id_fkey;
 ALTER TABLE ar.order_block DROP CONSTRAINT order_block_company_id_customer_id_fkey;
 ALTER TABLE ar.payment_plan DROP CONSTRAINT payment_plan_customer_id_fkey;
 ALTER TABLE ar.payment_plan_instalment DROP CONSTRAINT payment_plan_instalment_plan_id_fkey;
@@ -123,7 +125,6 @@ ALTER TABLE ar.penalty_claim DROP CONSTRAINT penalty_claim_penalty_invoice_id_ke
 ALTER TABLE ar.penalty_claim DROP CONSTRAINT penalty_claim_pkey, ADD CONSTRAINT penalty_claim_pkey PRIMARY KEY (id, company_id);
 ALTER TABLE ar.reconcile_adjustment DROP CONSTRAINT reconcile_adjustment_pkey, ADD CONSTRAINT reconcile_adjustment_pkey PRIMARY KEY (allocation_id, company_id);
 ALTER TABLE ar.reconcile_line DROP CONSTRAINT reconcile_line_pkey, ADD CONSTRAINT reconcile_line_pkey PRIMARY KEY (bank_transaction_id, company_id);
-ALTER TABLE ar.reconcile_run DROP CONSTRAINT reconcile_run_pkey, ADD CONSTRAINT reconcile_run_pkey PRIMARY KEY (id, company_id);
 ALTER TABLE ar.sepa_mandate DROP CONSTRAINT sepa_mandate_pkey, ADD CONSTRAINT sepa_mandate_pkey PRIMARY KEY (id, company_id);
 ALTER TABLE ar.small_balance_action DROP CONSTRAINT small_balance_action_pkey, ADD CONSTRAINT small_balance_action_pkey PRIMARY KEY (id, company_id);
 ALTER TABLE ar.statement_notice DROP CONSTRAINT statement_notice_pkey, ADD CONSTRAINT statement_notice_pkey PRIMARY KEY (id, company_id);
@@ -170,7 +171,6 @@ ALTER TABLE ar.invoice ADD CONSTRAINT invoice_company_id_customer_id_fkey FOREIG
 ALTER TABLE ar.journal_entry ADD CONSTRAINT journal_entry_company_id_export_id_fkey FOREIGN KEY (export_id, company_id) REFERENCES ar.accounting_export (id, company_id);
 ALTER TABLE ar.journal_entry_line ADD CONSTRAINT journal_entry_line_entry_id_fkey FOREIGN KEY (entry_id, company_id) REFERENCES ar.journal_entry (id, company_id);
 ALTER TABLE ar.match_proposal ADD CONSTRAINT match_proposal_bank_transaction_id_fkey FOREIGN KEY (bank_transaction_id, company_id) REFERENCES ar.bank_transaction (id, company_id) ON DELETE CASCADE;
-ALTER TABLE ar.match_proposal ADD CONSTRAINT match_proposal_run_id_fkey FOREIGN KEY (run_id, company_id) REFERENCES ar.reconcile_run (id, company_id);
 ALTER TABLE ar.order_block ADD CONSTRAINT order_block_company_id_customer_id_fkey FOREIGN KEY (customer_id, company_id) REFERENCES ar.customer (id, company_id);
 ALTER TABLE ar.payment_plan ADD CONSTRAINT payment_plan_customer_id_fkey FOREIGN KEY (customer_id, company_id) REFERENCES ar.customer (id, company_id);
 ALTER TABLE ar.payment_plan_instalment ADD CONSTRAINT payment_plan_instalment_plan_id_fkey FOREIGN KEY (plan_id, company_id) REFERENCES ar.payment_plan (id, company_id) ON DELETE CASCADE;

@@ -18,7 +18,10 @@ CREATE TEMP TABLE key_exempt(relname name, reason text);
 INSERT INTO key_exempt VALUES
 	-- its primary key (id) is what ar.audit_redaction's foreign key names;
 	-- it changes with the audit tables (the audit chain per company)
-	('gdpr_anonymisation', 'named by ar.audit_redaction (id)');
+	('gdpr_anonymisation', 'named by ar.audit_redaction (id)'),
+	-- company_id NULL: a run over every company, a record of the database
+	-- (like ar.dunning_run); its decisions and proposals name it by id
+	('reconcile_run', 'may span every company');
 CREATE TEMP TABLE fk_exempt(relname name, reason text);
 INSERT INTO fk_exempt VALUES
 	-- the audit trail (another step of issue 14: the audit chain per company)
@@ -52,7 +55,7 @@ SELECT is_empty($$
 SELECT is_empty($$
 	SELECT con.conrelid::regclass, con.conname FROM pg_constraint con
 	  JOIN company_table t ON t.oid = con.conrelid JOIN company_table p ON p.oid = con.confrelid
-	 WHERE con.contype = 'f'
+	 WHERE con.contype = 'f' AND p.relname NOT IN (SELECT relname FROM key_exempt)
 	   AND NOT EXISTS (SELECT FROM unnest(con.conkey, con.confkey) k(att, refatt)
 	                    WHERE k.att = t.company_att AND k.refatt = p.company_att)
 	 ORDER BY 1, 2 $$,
