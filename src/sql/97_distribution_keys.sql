@@ -99,7 +99,6 @@ ALTER TABLE ar.direct_debit_collection DROP CONSTRAINT direct_debit_collection_p
 ALTER TABLE ar.direct_debit_line DROP CONSTRAINT direct_debit_line_pkey, ADD CONSTRAINT direct_debit_line_pkey PRIMARY KEY (id, company_id);
 ALTER TABLE ar.direct_debit_line_invoice DROP CONSTRAINT direct_debit_line_invoice_pkey, ADD CONSTRAINT direct_debit_line_invoice_pkey PRIMARY KEY (line_id, invoice_id, company_id);
 ALTER TABLE ar.dispute DROP CONSTRAINT dispute_pkey, ADD CONSTRAINT dispute_pkey PRIMARY KEY (id, company_id);
-ALTER TABLE ar.dunning_account DROP CONSTRAINT dunning_account_pkey, ADD CONSTRAINT dunning_account_pkey PRIMARY KEY (customer_id, currency, company_id);
 ALTER TABLE ar.dunning_block DROP CONSTRAINT dunning_block_pkey, ADD CONSTRAINT dunning_block_pkey PRIMARY KEY (id, company_id);
 ALTER TABLE ar.dunning_notice DROP CONSTRAINT dunning_notice_once_per_run_date, ADD CONSTRAINT dunning_notice_once_per_run_date UNIQUE (customer_id, currency, as_of, company_id);
 ALTER TABLE ar.dunning_notice DROP CONSTRAINT dunning_notice_pkey, ADD CONSTRAINT dunning_notice_pkey PRIMARY KEY (id, company_id);
