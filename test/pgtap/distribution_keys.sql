@@ -5,7 +5,7 @@
 -- company's row.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(12);
+SELECT plan(15);
 
 CREATE TEMP TABLE company_table AS
 SELECT c.oid, c.relname, a.attnum AS company_att
@@ -108,6 +108,23 @@ SELECT lives_ok($$
 
 SELECT throws_ok($$ UPDATE ar.invoice SET company_id = -42 WHERE number = 'DK-1' $$,
 	'23503', NULL, 'an invoice named by its company''s rows cannot move to another company');
+
+-- the set-wise checks that stand for foreign keys look for the same pair
+INSERT INTO ar.bank_transaction (company_id, booking_date, amount, remittance_info)
+VALUES (-41, '2026-02-01', 100.00, 'DK-1 paid');
+SELECT throws_ok($$
+	INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, outcome)
+	SELECT t.id, -42, 'manual' FROM ar.bank_transaction t WHERE t.remittance_info = 'DK-1 paid' $$,
+	'23503', NULL, 'a decision of company B cannot name a bank line of company A');
+INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on)
+SELECT -41, i.id, t.id, 40, '2026-02-01' FROM ar.invoice i, ar.bank_transaction t
+ WHERE i.number = 'DK-1' AND t.remittance_info = 'DK-1 paid';
+SELECT throws_ok($$ UPDATE ar.bank_transaction SET company_id = -42 WHERE remittance_info = 'DK-1 paid' $$,
+	'23503', NULL, 'an allocated bank line cannot move to another company');
+SELECT throws_ok($$
+	INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on)
+	SELECT -42, i.id, 10, '2026-02-01' FROM ar.invoice i WHERE i.number = 'DK-1' $$,
+	'23514', NULL, 'an allocation of company B cannot name an invoice of company A');
 
 -- a payment plan's rows carry the plan's company
 SELECT ar.create_payment_plan(c.id, ARRAY[i.id], ARRAY['2026-03-01'::date])
