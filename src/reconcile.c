@@ -1322,8 +1322,8 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 				  "ins AS (INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method, note) "
 				  "        SELECT company_id, invoice_id, amount, allocated_on, 'shortfall', note FROM src "
 				  "        RETURNING id, invoice_id) "
-				  "INSERT INTO ar.reconcile_adjustment (allocation_id, bank_transaction_id, invoice_id, kind) "
-				  "SELECT ins.id, src.line_id, src.invoice_id, 'shortfall' FROM ins JOIN src USING (invoice_id)",
+				  "INSERT INTO ar.reconcile_adjustment (allocation_id, bank_transaction_id, invoice_id, kind, company_id) "
+				  "SELECT ins.id, src.line_id, src.invoice_id, 'shortfall', src.company_id FROM ins JOIN src USING (invoice_id)",
 				  6, sf, false);
 	if (cr[0].n > 0)
 		spi_write(run,

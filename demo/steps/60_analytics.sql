@@ -33,7 +33,7 @@ WITH paid AS (
 	  JOIN ar_demo.customer_profile p ON p.customer_code = c.code
 	  JOIN ar.allocation a ON a.invoice_id = i.id
 	 WHERE i.amount > 0 AND i.open_amount = 0 AND i.written_off_amount = 0
-	 GROUP BY i.id, p.*
+	 GROUP BY i.id, i.company_id, p.*
 	HAVING max(a.allocated_on) BETWEEN :'split_on' AND :'as_of'::date - 1
 ), draw AS (
 	SELECT paid.id,

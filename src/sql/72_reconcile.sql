@@ -202,7 +202,8 @@ CREATE TABLE ar.reconcile_adjustment (
 	allocation_id        bigint PRIMARY KEY REFERENCES ar.allocation ON DELETE CASCADE,
 	bank_transaction_id  bigint NOT NULL REFERENCES ar.bank_transaction ON DELETE CASCADE,
 	invoice_id           bigint NOT NULL,
-	kind                 text NOT NULL CHECK (kind IN ('shortfall'))
+	kind                 text NOT NULL CHECK (kind IN ('shortfall')),
+	company_id           bigint NOT NULL   -- the company of the allocation and the line (keys: 97_distribution_keys.sql)
 );
 CREATE INDEX reconcile_adjustment_line ON ar.reconcile_adjustment (bank_transaction_id);
 COMMENT ON TABLE ar.reconcile_adjustment IS 'Allocations of method shortfall and the bank line whose payment they complete.';
@@ -210,6 +211,7 @@ COMMENT ON COLUMN ar.reconcile_adjustment.allocation_id IS 'The shortfall alloca
 COMMENT ON COLUMN ar.reconcile_adjustment.bank_transaction_id IS 'The line that paid the rest of the invoice.';
 COMMENT ON COLUMN ar.reconcile_adjustment.invoice_id IS 'The invoice.';
 COMMENT ON COLUMN ar.reconcile_adjustment.kind IS 'shortfall.';
+COMMENT ON COLUMN ar.reconcile_adjustment.company_id IS 'The company of the allocation and of the line.';
 
 CREATE TRIGGER match_proposal_audit AFTER INSERT OR UPDATE OR DELETE ON ar.match_proposal
 	FOR EACH ROW EXECUTE FUNCTION ar._audit_row();
@@ -267,7 +269,7 @@ BEGIN
 	VALUES (line.id, line.company_id, decided_outcome, decided_method, decided_customer,
 	        coalesce((SELECT array_agg(DISTINCT a.invoice_id) FROM ar.allocation a WHERE a.bank_transaction_id = line.id), '{}'),
 	        (SELECT array_agg(a.id ORDER BY a.id) FROM ar.allocation a WHERE a.bank_transaction_id = line.id))
-	ON CONFLICT (bank_transaction_id) DO UPDATE
+	ON CONFLICT (bank_transaction_id, company_id) DO UPDATE
 	   SET outcome = EXCLUDED.outcome,
 	       method = coalesce(EXCLUDED.method, r.method),
 	       customer_id = coalesce(EXCLUDED.customer_id, r.customer_id),
@@ -362,8 +364,8 @@ BEGIN
 				        format('shortfall of %s on bank transaction %s written off: within the write-off limit (proposal %s accepted)',
 				               x.shortfall, line.id, p.id))
 				RETURNING * INTO a;
-				INSERT INTO ar.reconcile_adjustment (allocation_id, bank_transaction_id, invoice_id, kind)
-				VALUES (a.id, line.id, x.id, 'shortfall');
+				INSERT INTO ar.reconcile_adjustment (allocation_id, bank_transaction_id, invoice_id, kind, company_id)
+				VALUES (a.id, line.id, x.id, 'shortfall', x.company_id);
 				RETURN NEXT a;
 			END IF;
 		END LOOP;
@@ -611,7 +613,7 @@ BEGIN
 	 WHERE t.id IN (original, return_line) AND t.allocated_amount = 0 AND t.status <> 'ignored';
 	INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, run_id, outcome, flags)
 	SELECT t.id, t.company_id, by_run, 'returned', '{}' FROM ar.bank_transaction t WHERE t.id = original
-	ON CONFLICT (bank_transaction_id) DO UPDATE SET outcome = 'returned', decided_at = now();
+	ON CONFLICT (bank_transaction_id, company_id) DO UPDATE SET outcome = 'returned', decided_at = now();
 	UPDATE ar.reconcile_line r SET returned_by = return_line WHERE r.bank_transaction_id = original;
 END $$;
 
@@ -816,7 +818,7 @@ LANGUAGE sql AS $$
 	       a.amount, a.allocated_on, a.method, a.note, a.created_by, a.created_at, reason
 	  FROM ar.allocation a
 	 WHERE a.id = ANY (allocation_ids) AND a.method IN ('write_off', 'shortfall')
-	ON CONFLICT (allocation_id) DO NOTHING
+	ON CONFLICT (allocation_id, company_id) DO NOTHING
 $$;
 
 CREATE FUNCTION ar._allocation_write_off_deleted() RETURNS trigger
@@ -828,7 +830,7 @@ BEGIN
 	       'allocation deleted'
 	  FROM changed c
 	 WHERE c.method IN ('write_off', 'shortfall')
-	ON CONFLICT (allocation_id) DO NOTHING;
+	ON CONFLICT (allocation_id, company_id) DO NOTHING;
 	RETURN NULL;
 END $$;
 

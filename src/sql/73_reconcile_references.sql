@@ -12,33 +12,46 @@
 -- deletes its decision (ON DELETE CASCADE before), and a bank line named as
 -- the return of a decision, or a run that took decisions, cannot be
 -- deleted nor re-keyed.  The lines ar.reconcile() decides on are locked FOR
--- UPDATE since it loaded them.
+-- UPDATE since it loaded them.  Like the foreign keys of company data
+-- (97_distribution_keys.sql), what a decision names is the pair
+-- (id, company_id): a bank line of another company than the decision's is
+-- refused, and the checks below look for the pair.  A run is named by its
+-- id: it may span every company (company_id NULL, a record of the
+-- database, like ar.dunning_run); one limited to a company takes decisions
+-- of that company only.
 -- ---------------------------------------------------------------------------
 
 -- Locks the bank lines and runs named (KEY SHARE, in id order) and refuses
--- the first, in id order, that does not exist.
-CREATE FUNCTION ar._refuse_missing_decision_references(line_ids bigint[], run_ids bigint[]) RETURNS void
+-- the first, in id order, that does not exist, or belongs to (a run: is
+-- limited to) another company than the decision naming it (line_companies
+-- and run_companies: the company of the decision naming each).
+CREATE FUNCTION ar._refuse_missing_decision_references(line_ids bigint[], line_companies bigint[],
+                                                       run_ids bigint[], run_companies bigint[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off AS $$
 DECLARE
-	missing bigint;
+	bad record;
 BEGIN
-	SELECT n.id INTO missing
-	  FROM (SELECT DISTINCT u.id FROM unnest(line_ids) u(id) WHERE u.id IS NOT NULL) n
-	  LEFT JOIN (SELECT t.id FROM ar.bank_transaction t JOIN (SELECT DISTINCT unnest(line_ids) AS id) x ON x.id = t.id
+	SELECT n.id, l.id IS NULL AS missing INTO bad
+	  FROM (SELECT DISTINCT u.id, u.company_id FROM unnest(line_ids, line_companies) u(id, company_id) WHERE u.id IS NOT NULL) n
+	  LEFT JOIN (SELECT t.id, t.company_id FROM ar.bank_transaction t JOIN (SELECT DISTINCT unnest(line_ids) AS id) x ON x.id = t.id
 	              ORDER BY t.id FOR KEY SHARE OF t) l ON l.id = n.id
-	 WHERE l.id IS NULL
+	 WHERE l.id IS NULL OR l.company_id IS DISTINCT FROM n.company_id
 	 ORDER BY n.id LIMIT 1;
 	IF FOUND THEN
-		RAISE EXCEPTION 'bank transaction % does not exist', missing USING ERRCODE = 'foreign_key_violation';
+		RAISE EXCEPTION 'bank transaction % %', bad.id,
+			CASE WHEN bad.missing THEN 'does not exist' ELSE 'belongs to another company than the decision' END
+			USING ERRCODE = 'foreign_key_violation';
 	END IF;
-	SELECT n.id INTO missing
-	  FROM (SELECT DISTINCT u.id FROM unnest(run_ids) u(id) WHERE u.id IS NOT NULL) n
-	  LEFT JOIN (SELECT r.id FROM ar.reconcile_run r JOIN (SELECT DISTINCT unnest(run_ids) AS id) x ON x.id = r.id
+	SELECT n.id, l.id IS NULL AS missing INTO bad
+	  FROM (SELECT DISTINCT u.id, u.company_id FROM unnest(run_ids, run_companies) u(id, company_id) WHERE u.id IS NOT NULL) n
+	  LEFT JOIN (SELECT r.id, r.company_id FROM ar.reconcile_run r JOIN (SELECT DISTINCT unnest(run_ids) AS id) x ON x.id = r.id
 	              ORDER BY r.id FOR KEY SHARE OF r) l ON l.id = n.id
-	 WHERE l.id IS NULL
+	 WHERE l.id IS NULL OR l.company_id <> n.company_id
 	 ORDER BY n.id LIMIT 1;
 	IF FOUND THEN
-		RAISE EXCEPTION 'reconcile run % does not exist', missing USING ERRCODE = 'foreign_key_violation';
+		RAISE EXCEPTION 'reconcile run % %', bad.id,
+			CASE WHEN bad.missing THEN 'does not exist' ELSE 'is limited to another company than the decision' END
+			USING ERRCODE = 'foreign_key_violation';
 	END IF;
 END $$;
 
@@ -46,19 +59,24 @@ END $$;
 CREATE FUNCTION ar._reconcile_line_added() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off AS $$
 BEGIN
-	PERFORM ar._refuse_missing_decision_references(
-		ARRAY(SELECT a.bank_transaction_id FROM added a UNION ALL
-		      SELECT a.returned_by FROM added a WHERE a.returned_by IS NOT NULL),
-		ARRAY(SELECT DISTINCT a.run_id FROM added a WHERE a.run_id IS NOT NULL));
+	PERFORM ar._refuse_missing_decision_references(l.ids, l.companies, r.ids, r.companies)
+	   FROM (SELECT array_agg(x.id) AS ids, array_agg(x.company_id) AS companies
+	           FROM (SELECT a.bank_transaction_id AS id, a.company_id FROM added a UNION ALL
+	                 SELECT a.returned_by, a.company_id FROM added a WHERE a.returned_by IS NOT NULL) x) l,
+	        (SELECT array_agg(x.run_id) AS ids, array_agg(x.company_id) AS companies
+	           FROM (SELECT DISTINCT a.run_id, a.company_id FROM added a WHERE a.run_id IS NOT NULL) x) r;
 	RETURN NULL;
 END $$;
 
--- BEFORE UPDATE OF bank_transaction_id, run_id, returned_by ... FOR EACH ROW
--- on ar.reconcile_line: fires only for a statement that sets one of them.
+-- BEFORE UPDATE OF bank_transaction_id, run_id, returned_by, company_id ...
+-- FOR EACH ROW on ar.reconcile_line: fires only for a statement that sets
+-- one of them.
 CREATE FUNCTION ar._reconcile_line_renamed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
-	PERFORM ar._refuse_missing_decision_references(ARRAY[NEW.bank_transaction_id, NEW.returned_by], ARRAY[NEW.run_id]);
+	PERFORM ar._refuse_missing_decision_references(ARRAY[NEW.bank_transaction_id, NEW.returned_by],
+	                                               ARRAY[NEW.company_id, NEW.company_id],
+	                                               ARRAY[NEW.run_id], ARRAY[NEW.company_id]);
 	RETURN NEW;
 END $$;
 
@@ -70,9 +88,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $
 DECLARE
 	named bigint;
 BEGIN
-	DELETE FROM ar.reconcile_line r WHERE r.bank_transaction_id IN (SELECT g.id FROM gone g);
+	DELETE FROM ar.reconcile_line r WHERE (r.bank_transaction_id, r.company_id) IN (SELECT g.id, g.company_id FROM gone g);
 	SELECT r.returned_by INTO named FROM ar.reconcile_line r
-	 WHERE r.returned_by IN (SELECT g.id FROM gone g) ORDER BY r.returned_by LIMIT 1;
+	 WHERE (r.returned_by, r.company_id) IN (SELECT g.id, g.company_id FROM gone g) ORDER BY r.returned_by LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION 'bank transaction % cannot be deleted: it is the return of another line''s decision', named
 			USING ERRCODE = 'foreign_key_violation';
@@ -95,18 +113,18 @@ BEGIN
 	RETURN NULL;
 END $$;
 
--- BEFORE UPDATE OF id ... FOR EACH ROW on ar.bank_transaction and
--- ar.reconcile_run: a decision keeps naming what it named.
+-- BEFORE UPDATE OF id, company_id ... FOR EACH ROW on ar.bank_transaction
+-- and ar.reconcile_run: a decision keeps naming what it named.
 CREATE FUNCTION ar._refuse_decided_rekey() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
-	IF NEW.id IS DISTINCT FROM OLD.id
+	IF (NEW.id, NEW.company_id) IS DISTINCT FROM (OLD.id, OLD.company_id)
 	   AND (CASE TG_TABLE_NAME
-	        WHEN 'reconcile_run' THEN EXISTS (SELECT FROM ar.reconcile_line r WHERE r.run_id = OLD.id)
-	        ELSE EXISTS (SELECT FROM ar.reconcile_line r WHERE r.bank_transaction_id = OLD.id)
-	             OR EXISTS (SELECT FROM ar.reconcile_line r WHERE r.returned_by = OLD.id) END) THEN
-		RAISE EXCEPTION 'the id of % % cannot change: decisions of ar.reconcile name it',
-			replace(TG_TABLE_NAME, '_', ' '), OLD.id
+	        WHEN 'reconcile_run' THEN NEW.id IS DISTINCT FROM OLD.id AND EXISTS (SELECT FROM ar.reconcile_line r WHERE r.run_id = OLD.id)
+	        ELSE EXISTS (SELECT FROM ar.reconcile_line r WHERE r.bank_transaction_id = OLD.id AND r.company_id = OLD.company_id)
+	             OR EXISTS (SELECT FROM ar.reconcile_line r WHERE r.returned_by = OLD.id AND r.company_id = OLD.company_id) END) THEN
+		RAISE EXCEPTION 'the % of % % cannot change: decisions of ar.reconcile name it',
+			CASE WHEN NEW.id IS DISTINCT FROM OLD.id THEN 'id' ELSE 'company' END, replace(TG_TABLE_NAME, '_', ' '), OLD.id
 			USING ERRCODE = 'foreign_key_violation';
 	END IF;
 	RETURN NEW;
@@ -115,7 +133,7 @@ END $$;
 CREATE TRIGGER reconcile_line_added AFTER INSERT ON ar.reconcile_line
 	REFERENCING NEW TABLE AS added
 	FOR EACH STATEMENT EXECUTE FUNCTION ar._reconcile_line_added();
-CREATE TRIGGER reconcile_line_renamed BEFORE UPDATE OF bank_transaction_id, run_id, returned_by ON ar.reconcile_line
+CREATE TRIGGER reconcile_line_renamed BEFORE UPDATE OF bank_transaction_id, run_id, returned_by, company_id ON ar.reconcile_line
 	FOR EACH ROW EXECUTE FUNCTION ar._reconcile_line_renamed();
 CREATE TRIGGER bank_transaction_decisions_delete AFTER DELETE ON ar.bank_transaction
 	REFERENCING OLD TABLE AS gone
@@ -123,12 +141,12 @@ CREATE TRIGGER bank_transaction_decisions_delete AFTER DELETE ON ar.bank_transac
 CREATE TRIGGER reconcile_run_decided_delete AFTER DELETE ON ar.reconcile_run
 	REFERENCING OLD TABLE AS gone
 	FOR EACH STATEMENT EXECUTE FUNCTION ar._reconcile_run_deleted();
-CREATE TRIGGER bank_transaction_decided_rekey BEFORE UPDATE OF id ON ar.bank_transaction
+CREATE TRIGGER bank_transaction_decided_rekey BEFORE UPDATE OF id, company_id ON ar.bank_transaction
 	FOR EACH ROW EXECUTE FUNCTION ar._refuse_decided_rekey();
 CREATE TRIGGER reconcile_run_decided_rekey BEFORE UPDATE OF id ON ar.reconcile_run
 	FOR EACH ROW EXECUTE FUNCTION ar._refuse_decided_rekey();
 
-REVOKE ALL ON FUNCTION ar._refuse_missing_decision_references(bigint[], bigint[]), ar._reconcile_line_added(),
+REVOKE ALL ON FUNCTION ar._refuse_missing_decision_references(bigint[], bigint[], bigint[], bigint[]), ar._reconcile_line_added(),
                        ar._reconcile_line_renamed(), ar._bank_transaction_decisions_deleted(),
                        ar._reconcile_run_deleted(), ar._refuse_decided_rekey()
 	FROM PUBLIC;

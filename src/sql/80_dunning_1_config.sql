@@ -272,7 +272,8 @@ CREATE TABLE ar.customer_dunning_policy (
 	customer_id  bigint PRIMARY KEY REFERENCES ar.customer ON DELETE CASCADE,
 	policy_id    bigint NOT NULL REFERENCES ar.dunning_policy,
 	set_at       timestamptz NOT NULL DEFAULT now(),
-	set_by       text NOT NULL DEFAULT session_user
+	set_by       text NOT NULL DEFAULT session_user,
+	company_id   bigint NOT NULL   -- the customer's (keys: 97_distribution_keys.sql)
 );
 
 -- Templates may only use known placeholders.

@@ -165,7 +165,7 @@ BEGIN
 	 WHERE i.nature IN ('services', 'mixed') AND c.amount > 0
 	   AND c.method NOT IN ('write_off', 'shortfall', 'credit_note', 'refund')
 	 ORDER BY c.id
-	ON CONFLICT (allocation_id, kind) DO NOTHING;
+	ON CONFLICT (allocation_id, kind, company_id) DO NOTHING;
 	RETURN NULL;
 END $$;
 
@@ -183,7 +183,7 @@ BEGIN
 	SELECT o.company_id, o.invoice_id, o.allocation_id, 'cancelled', -o.amount, current_date, o.currency
 	  FROM changed c JOIN ar.einvoice_outbox o ON o.allocation_id = c.id AND o.kind = 'cashed' AND o.status = 'sent'
 	 ORDER BY c.id
-	ON CONFLICT (allocation_id, kind) DO NOTHING;
+	ON CONFLICT (allocation_id, kind, company_id) DO NOTHING;
 	RETURN NULL;
 END $$;
 
@@ -493,7 +493,7 @@ BEGIN
 	IF o.status = 'withdrawn' AND o.kind = 'cashed' THEN
 		INSERT INTO ar.einvoice_outbox (company_id, invoice_id, allocation_id, kind, amount, received_on, currency)
 		VALUES (o.company_id, o.invoice_id, o.allocation_id, 'cancelled', -o.amount, current_date, o.currency)
-		ON CONFLICT (allocation_id, kind) DO NOTHING;
+		ON CONFLICT (allocation_id, kind, company_id) DO NOTHING;
 	END IF;
 	UPDATE ar.einvoice_outbox x
 	   SET status = mark_einvoice_outbox.status, provider_ref = coalesce(mark_einvoice_outbox.provider_ref, x.provider_ref),

@@ -67,7 +67,7 @@ LANGUAGE sql STABLE AS $$
 	       string_agg(DISTINCT a.number, ', '), NULL, -sum(a.amount), 'bank_transaction', t.id
 	  FROM alloc a JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id
 	 WHERE a.customer_credit_id IS NULL AND a.method NOT IN ('write_off', 'shortfall', 'credit_note', 'refund')
-	 GROUP BY a.currency, a.d, t.id
+	 GROUP BY a.currency, a.d, t.id, t.company_id
 	UNION ALL
 	-- payments known outside bank statements, write-offs, refunds of credit notes
 	SELECT a.currency, a.d,

@@ -252,18 +252,16 @@ COMMENT ON COLUMN ar.my_companies.via IS 'member (ar.company_member), single (no
 
 -- ------------------------------------------------------ row-level security
 
--- tables without company_id: through the row they belong to
+-- tables without company_id: through the row they belong to (every other
+-- table of company data carries company_id, 97_distribution_keys.sql, and
+-- gets the policies of 96_company_rls.sql)
 DO $$
 DECLARE
 	t text;
 	col text;
 	parent text;
 BEGIN
-	FOR t, col, parent IN VALUES ('customer_dunning_policy', 'customer_id', 'customer'),
-	                             ('dunning_account', 'customer_id', 'customer'),
-	                             ('payment_plan_invoice', 'plan_id', 'payment_plan'),
-	                             ('payment_plan_instalment', 'plan_id', 'payment_plan'),
-	                             ('reconcile_adjustment', 'bank_transaction_id', 'bank_transaction') LOOP
+	FOR t, col, parent IN VALUES ('dunning_account', 'customer_id', 'customer') LOOP
 		EXECUTE format('ALTER TABLE ar.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', t);
 		EXECUTE format('CREATE POLICY company_read ON ar.%I FOR SELECT '
 		               'USING (%I IN (SELECT p.id FROM ar.%I p WHERE p.company_id = ANY ((SELECT ar._company_ids(''reader''))::bigint[])))',

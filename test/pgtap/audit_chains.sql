@@ -18,9 +18,9 @@ SELECT c.id, 'K' || c.code || g, 'Customer ' || g || ' of ' || c.code
   FROM ar.company c, generate_series(1, 3) g WHERE c.code IN ('CA', 'CB');
 INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount)
 SELECT cu.company_id, cu.id, 'N-' || cu.code, '2026-01-01', '2026-01-31', 100 FROM ar.customer cu;
--- a customer's dunning policy has no company_id of its own: its customer's
-INSERT INTO ar.customer_dunning_policy (customer_id, policy_id)
-SELECT cu.id, (SELECT p.id FROM ar.dunning_policy p WHERE p.is_default) FROM ar.customer cu WHERE cu.code = 'KCA1';
+-- a customer's dunning policy: its customer's company (its company_id)
+INSERT INTO ar.customer_dunning_policy (customer_id, policy_id, company_id)
+SELECT cu.id, (SELECT p.id FROM ar.dunning_policy p WHERE p.is_default), cu.company_id FROM ar.customer cu WHERE cu.code = 'KCA1';
 SET CONSTRAINTS ar.audit_log_seal IMMEDIATE;
 SET CONSTRAINTS ar.audit_log_seal DEFERRED;
 SELECT id AS ca FROM ar.company WHERE code = 'CA' \gset

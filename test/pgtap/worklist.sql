@@ -60,7 +60,7 @@ RETURNS bigint LANGUAGE sql AS $$
 	       'EUR', (SELECT id FROM ar.dunning_policy WHERE code = 'FR_STANDARD'), 1, 'en'
 	  FROM ar.customer c JOIN ar.invoice i ON i.customer_id = c.id AND i.number = ANY (numbers)
 	 WHERE c.code = customer
-	 GROUP BY c.id
+	 GROUP BY c.id, c.company_id
 	RETURNING id
 $$;
 SELECT pg_temp.notice('D', 5, 'legal handoff (injonction de payer)', 'task', '2026-02-28', '{D-1}') AS notice_d \gset

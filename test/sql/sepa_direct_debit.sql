@@ -35,7 +35,7 @@ SELECT l.payment_info_id, l.end_to_end_id, l.scheme, l.sequence_type, l.amount, 
   FROM ar.direct_debit_line l
   JOIN ar.direct_debit_line_invoice li ON li.line_id = l.id
   JOIN ar.invoice i ON i.id = li.invoice_id
- GROUP BY l.id ORDER BY l.payment_info_id;
+ GROUP BY l.id, l.company_id ORDER BY l.payment_info_id;
 SELECT message_id, creation_time AT TIME ZONE 'UTC' AS creation_time_utc, requested_collection_date, version,
        number_of_transactions, control_sum, status
   FROM ar.direct_debit_collection;

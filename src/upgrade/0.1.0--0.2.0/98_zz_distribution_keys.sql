@@ -1,0 +1,1 @@
+../../sql/97_distribution_keys.sql
