@@ -168,8 +168,10 @@ COMMENT ON FUNCTION ar.dso(date, integer, text) IS
 -- Dunning effectiveness: for the notices queued in (as_of - period_days,
 -- as_of - 15], the share of the amount they claimed that was paid within 15
 -- days after them.  PL/pgSQL so that it may name ar.dunning_notice, which a
--- later piece (80_dunning_4_outbox.sql) creates.
-CREATE FUNCTION ar.dunning_effectiveness(as_of date DEFAULT current_date, period_days integer DEFAULT 90)
+-- later piece (80_dunning_4_outbox.sql) creates.  The full computation:
+-- ar.dunning_effectiveness answers from the effectiveness summary
+-- (86_kpi_summary_dunning.sql) when it serves.
+CREATE FUNCTION ar._dunning_effectiveness_full(as_of date, period_days integer)
 RETURNS TABLE (level integer, notices bigint, amount_due numeric, paid_within_15_days numeric, effectiveness_pct numeric)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -184,12 +186,27 @@ BEGIN
 		        WHERE a.invoice_id = ANY (n.invoice_ids)
 		          AND a.allocated_on > n.as_of AND a.allocated_on <= n.as_of + 15
 		          AND a.method <> 'write_off') p
-		 WHERE n.as_of > dunning_effectiveness.as_of - dunning_effectiveness.period_days
-		   AND n.as_of <= dunning_effectiveness.as_of - 15
+		 WHERE n.as_of > _dunning_effectiveness_full.as_of - _dunning_effectiveness_full.period_days
+		   AND n.as_of <= _dunning_effectiveness_full.as_of - 15
 		   AND n.status NOT IN ('failed', 'cancelled')
 		   AND n.amount_due > 0
 		 GROUP BY n.level
 		 ORDER BY n.level;
+END $$;
+
+-- Per dunning level, from the effectiveness summary when no change of the
+-- notices or allocations is waiting to be folded into it (the caller's own
+-- transaction's), else the full computation; the same rows either way.
+CREATE FUNCTION ar.dunning_effectiveness(as_of date DEFAULT current_date, period_days integer DEFAULT 90)
+RETURNS TABLE (level integer, notices bigint, amount_due numeric, paid_within_15_days numeric, effectiveness_pct numeric)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	PERFORM ar._check_kpi_args(as_of, period_days);
+	IF ar._dunning_effect_serves() THEN
+		RETURN QUERY SELECT * FROM ar._dunning_effectiveness_summary(as_of, period_days);
+	ELSE
+		RETURN QUERY SELECT * FROM ar._dunning_effectiveness_full(as_of, period_days);
+	END IF;
 END $$;
 
 COMMENT ON FUNCTION ar.dunning_effectiveness(date, integer) IS
@@ -821,7 +838,7 @@ GRANT SELECT ON ar.kpi_monthly, ar.customer_behaviour, ar.customer_risk, ar.cash
 GRANT UPDATE (value) ON ar.segment_threshold TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.dso(date, integer, text), ar.kpis(date, integer), ar.kpi_history(date, integer, integer),
                           ar._kpi_figures(date, integer), ar._kpi_figures_full(date, integer), ar._kpi_company_currency(),
-                          ar.dunning_effectiveness(date, integer),
+                          ar.dunning_effectiveness(date, integer), ar._dunning_effectiveness_full(date, integer),
                           ar.customer_behaviour_on(date), ar._segment_limit(text),
                           ar.customer_risk_on(date), ar.cash_forecast(date, integer, text),
                           ar.predict_payment(bigint), ar.payment_scores(bigint[], bigint), ar._payment_model(bigint),
