@@ -1,9 +1,9 @@
 -- ---------------------------------------------------------------------------
 -- Dunning effectiveness summary (issue 17, doc/dashboards.md): what
--- ar.dunning_effectiveness (75_analytics.sql; part of ar.kpis) computes per
--- notice, kept as the ledger changes, so that ar.kpis on any date reads a
--- few rows per day instead of every notice of the period and, for each, the
--- allocations of its invoices in the 15 days after it.
+-- ar.dunning_effectiveness (74_dunning_effectiveness.sql; part of ar.kpis)
+-- computes per notice, kept as the ledger changes, so that ar.kpis on any
+-- date reads a few rows per day instead of every notice of the period and,
+-- for each, the allocations of its invoices in the 15 days after it.
 --
 --   ar.dunning_effect_notice   one row per notice that counts (not failed
 --                              or cancelled, amount_due > 0): its company,
