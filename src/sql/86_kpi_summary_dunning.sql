@@ -131,12 +131,16 @@ RETURNS TABLE (company_id bigint, notice_id bigint, level integer, as_of date, a
 LANGUAGE plpgsql STABLE SET jit = off AS $$
 #variable_conflict use_column
 DECLARE
+	ids bigint[] := notice_ids;
 	lo date;
 	hi date;
 BEGIN
+	IF ids IS NULL THEN
+		ids := ARRAY(SELECT n.id FROM ar.dunning_notice n WHERE n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0);
+	END IF;
 	SELECT min(n.as_of), max(n.as_of) + 15 INTO lo, hi
 	  FROM ar.dunning_notice n
-	 WHERE (notice_ids IS NULL OR n.id = ANY (notice_ids)) AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0;
+	 WHERE n.id = ANY (ids) AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0;
 	IF lo IS NULL THEN
 		RETURN;
 	END IF;
@@ -144,7 +148,7 @@ BEGIN
 		RETURN QUERY
 		SELECT n.company_id, n.id, n.level, n.as_of, n.amount_due, least(coalesce(NULL::numeric, 0), n.amount_due)
 		  FROM ar.dunning_notice n
-		 WHERE (notice_ids IS NULL OR n.id = ANY (notice_ids)) AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0;
+		 WHERE n.id = ANY (ids) AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0;
 		RETURN;
 	END IF;
 	RETURN QUERY
@@ -156,7 +160,7 @@ BEGIN
 	        WHERE a.invoice_id = ANY (n.invoice_ids)
 	          AND a.allocated_on > n.as_of AND a.allocated_on <= n.as_of + 15
 	          AND a.method <> 'write_off') p
-	 WHERE (notice_ids IS NULL OR n.id = ANY (notice_ids)) AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0;
+	 WHERE n.id = ANY (ids) AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0;
 END $$;
 
 -- Folds the changes waiting in ar.dunning_effect_delta that this
