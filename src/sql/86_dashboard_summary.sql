@@ -248,20 +248,16 @@ END $$;
 -- At commit (deferred constraint trigger of ar.summary_fold_request): the
 -- transaction's changes are folded; in REPEATABLE READ or SERIALIZABLE
 -- they are left committed in ar.summary_delta for the next fold.  The
--- audit chain's advisory lock first (40_audit.sql: the seal of every ledger
--- commit takes it), whether the seal comes before or after the fold: the
--- folds of the effectiveness summary run one at a time under it
--- (86_kpi_summary_dunning.sql), and no commit holds summary rows while it
--- waits for it.
+-- effectiveness summary's fold runs when no other commit is folding it
+-- (86_kpi_summary_dunning.sql).
 CREATE FUNCTION ar._summary_fold_at_commit() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
 	DELETE FROM ar.summary_fold_request WHERE txid = NEW.txid;
 	IF current_setting('transaction_isolation') = 'read committed' THEN
-		PERFORM pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'));
 		PERFORM ar._summary_fold();
 		PERFORM ar._kpi_summary_fold();  -- 86_kpi_summary.sql
-		PERFORM ar._dunning_effect_fold();  -- 86_kpi_summary_dunning.sql
+		PERFORM ar._dunning_effect_fold_if_free();  -- 86_kpi_summary_dunning.sql
 	END IF;
 	RETURN NULL;
 END $$;
@@ -401,6 +397,9 @@ END $$;
 CREATE FUNCTION ar._worker_age_summaries() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
+	-- and folds the changes of the effectiveness summary that commits left
+	-- (86_kpi_summary_dunning.sql)
+	PERFORM ar._dunning_effect_fold_if_free();
 	IF (SELECT s.aged_on FROM ar.summary_state s) >= current_date THEN
 		RETURN 0;
 	END IF;
@@ -420,10 +419,10 @@ BEGIN
 	PERFORM ar._require_all_companies('admin');  -- the summaries are rewritten whole
 	LOCK TABLE ar.invoice IN SHARE MODE;
 	LOCK TABLE ar.aging_summary IN SHARE ROW EXCLUSIVE MODE;
-	-- the effectiveness summary: its folds wait (under the advisory lock, taken
-	-- after the tables' locks as the commits take it) and then recompute
-	-- what changed from the ledger this rebuild leaves
-	PERFORM pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'));
+	-- the effectiveness summary: no fold meanwhile (they leave their changes
+	-- for the next one, which recomputes them from the ledger this rebuild
+	-- leaves); a fold committing now is waited for
+	PERFORM pg_advisory_xact_lock(hashtext('ar_collect.dunning_effect_fold'));
 	DELETE FROM ar.summary_delta;
 	DELETE FROM ar.open_item_summary;
 	INSERT INTO ar.open_item_summary SELECT * FROM ar._open_item_summary_expected() ORDER BY 1, 2, 3, 4, 5;

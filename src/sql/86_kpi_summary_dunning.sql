@@ -27,13 +27,17 @@
 -- that commit sees it, their old rows replaced and the difference added to
 -- the per-day summary.  A notice and an allocation of one of its invoices
 -- written by two transactions at the same time cannot see each other before
--- their commits: the folds are serialised (by the audit chain's advisory
--- lock, which every ledger commit takes anyway), so that the later one
--- recomputes from a ledger where the earlier one is committed.  The result
--- does not depend on the date asked for (the window follows each notice),
--- so the summary serves every date; only a caller that sees changes not
--- folded yet (its own transaction's, or those a REPEATABLE READ transaction
--- left for the next fold) gets the full computation.
+-- their commits, so the folds run one at a time (an advisory lock, held
+-- until the commit ends): the later one recomputes from a ledger where the
+-- earlier one is committed.  The lock is tried, never waited for (the
+-- commits also take the audit chains' locks, in an order the triggers
+-- decide: waiting could deadlock): a commit that finds another folding
+-- leaves its changes committed in ar.dunning_effect_delta for the next fold,
+-- at a later commit or at the worker's next cycle.  The result does not
+-- depend on the date asked for (the window follows each notice), so the
+-- summary serves every date; only a caller that sees changes not folded yet
+-- (its own transaction's, those a commit left, those of a REPEATABLE READ
+-- transaction) gets the full computation.
 --
 -- src/upgrade/0.1.0--0.2.0/91_kpi_summary_dunning.sql is this piece (a
 -- symbolic link).
@@ -166,9 +170,9 @@ END $$;
 -- Folds the changes waiting in ar.dunning_effect_delta that this
 -- transaction sees: the notices concerned recomputed, their old rows
 -- replaced, the difference added to the per-day summary in key order.
--- Called by ar._summary_fold_at_commit after it took the audit chain's
--- advisory lock (86_dashboard_summary.sql): one fold at a time, each in
--- statements whose snapshots see every fold committed before.
+-- Under the fold's advisory lock (ar._dunning_effect_fold_if_free): one
+-- fold at a time, each in statements whose snapshots see every fold
+-- committed before.
 CREATE FUNCTION ar._dunning_effect_fold() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
@@ -232,6 +236,22 @@ BEGIN
 	IF zero IS NOT NULL THEN
 		DELETE FROM ar.dunning_effect_summary s WHERE s.ctid = ANY (zero);
 	END IF;
+END $$;
+
+-- At commit (ar._summary_fold_at_commit) and at each cycle of the worker
+-- (ar._worker_age_summaries): folds what waits, unless another transaction
+-- holds the fold's lock (then that is left for the next fold).  In READ
+-- COMMITTED only: the fold's statements must see what committed before.
+CREATE FUNCTION ar._dunning_effect_fold_if_free() RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF current_setting('transaction_isolation') <> 'read committed'
+	   OR NOT EXISTS (SELECT 1 FROM ar.dunning_effect_delta)
+	   OR NOT pg_try_advisory_xact_lock(hashtext('ar_collect.dunning_effect_fold')) THEN
+		RETURN false;
+	END IF;
+	PERFORM ar._dunning_effect_fold();
+	RETURN true;
 END $$;
 
 -- The triggers: what changed, per statement and company.
@@ -372,7 +392,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 REVOKE ALL ON FUNCTION ar._dunning_effect_affected(bigint[], bigint[], date[]), ar._dunning_effect_compute(bigint[]),
-                       ar._dunning_effect_fold(), ar._dunning_effect_notice_changed(),
+                       ar._dunning_effect_fold(), ar._dunning_effect_fold_if_free(), ar._dunning_effect_notice_changed(),
                        ar._dunning_effect_allocation_changed(), ar._dunning_effect_rebuild(),
                        ar._dunning_effect_differences(), ar._dunning_effect_serves(),
                        ar._dunning_effectiveness_summary(date, integer)
