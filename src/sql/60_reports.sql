@@ -176,31 +176,5 @@ COMMENT ON COLUMN ar.customer_credit_balance.customer_id IS 'ar.customer.id';
 COMMENT ON COLUMN ar.customer_credit_balance.currency IS 'Currency of the credit.';
 COMMENT ON COLUMN ar.customer_credit_balance.available IS 'Credit available to pay later invoices (ar.apply_customer_credit).';
 
--- Recomputes every derived amount from the allocation ledger; returns the
--- rows that disagree (none, unless the triggers were bypassed).
-CREATE FUNCTION ar.check_ledger()
-RETURNS TABLE (table_name text, id bigint, stored numeric, expected numeric)
-LANGUAGE sql STABLE
-AS $$
-	SELECT 'invoice', i.id, i.open_amount,
-	       CASE WHEN i.cancelled_on IS NOT NULL THEN 0 ELSE i.amount - coalesce(a.total, 0) END
-	  FROM ar.invoice i
-	  LEFT JOIN (SELECT invoice_id, sum(amount) AS total FROM ar.allocation GROUP BY invoice_id) a
-	         ON a.invoice_id = i.id
-	 WHERE i.open_amount IS DISTINCT FROM
-	       CASE WHEN i.cancelled_on IS NOT NULL THEN 0 ELSE i.amount - coalesce(a.total, 0) END
-	UNION ALL
-	SELECT 'bank_transaction', t.id, t.allocated_amount, coalesce(a.total, 0) + coalesce(c.total, 0)
-	  FROM ar.bank_transaction t
-	  LEFT JOIN (SELECT bank_transaction_id, sum(amount) AS total FROM ar.allocation GROUP BY 1) a
-	         ON a.bank_transaction_id = t.id
-	  LEFT JOIN (SELECT bank_transaction_id, sum(amount) AS total FROM ar.customer_credit GROUP BY 1) c
-	         ON c.bank_transaction_id = t.id
-	 WHERE t.allocated_amount <> coalesce(a.total, 0) + coalesce(c.total, 0)
-	UNION ALL
-	SELECT 'customer_credit', c.id, c.remaining, c.amount - coalesce(a.total, 0)
-	  FROM ar.customer_credit c
-	  LEFT JOIN (SELECT customer_credit_id, sum(amount) AS total FROM ar.allocation GROUP BY 1) a
-	         ON a.customer_credit_id = c.id
-	 WHERE c.remaining <> c.amount - coalesce(a.total, 0)
-$$;
+-- ar.check_ledger(): 88_ledger_check.sql (after the pieces whose derived
+-- values it checks).

@@ -165,36 +165,6 @@ END $$;
 COMMENT ON FUNCTION ar.dso(date, integer, text) IS
 'Days sales outstanding on as_of (default company, its currency). standard: AR(as_of) / sales(as_of - period_days + 1 .. as_of) * period_days, NULL without positive sales. countback: AR exhausted against the sales of the month to date (its days: the day of month) then of each earlier full month (its length); months without positive sales add their days; NULL when 24 months do not exhaust AR; 0 when nothing is owed. Exact (not rounded).';
 
--- Dunning effectiveness: for the notices queued in (as_of - period_days,
--- as_of - 15], the share of the amount they claimed that was paid within 15
--- days after them.  PL/pgSQL so that it may name ar.dunning_notice, which a
--- later piece (80_dunning_4_outbox.sql) creates.
-CREATE FUNCTION ar.dunning_effectiveness(as_of date DEFAULT current_date, period_days integer DEFAULT 90)
-RETURNS TABLE (level integer, notices bigint, amount_due numeric, paid_within_15_days numeric, effectiveness_pct numeric)
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-	PERFORM ar._check_kpi_args(as_of, period_days);
-	RETURN QUERY
-		SELECT n.level::integer, count(*), sum(n.amount_due), sum(p.paid),
-		       round(100 * sum(p.paid) / nullif(sum(n.amount_due), 0), 2)
-		  FROM ar.dunning_notice n
-		 CROSS JOIN LATERAL (
-		       SELECT least(coalesce(sum(a.amount), 0), n.amount_due) AS paid
-		         FROM ar.allocation a
-		        WHERE a.invoice_id = ANY (n.invoice_ids)
-		          AND a.allocated_on > n.as_of AND a.allocated_on <= n.as_of + 15
-		          AND a.method <> 'write_off') p
-		 WHERE n.as_of > dunning_effectiveness.as_of - dunning_effectiveness.period_days
-		   AND n.as_of <= dunning_effectiveness.as_of - 15
-		   AND n.status NOT IN ('failed', 'cancelled')
-		   AND n.amount_due > 0
-		 GROUP BY n.level
-		 ORDER BY n.level;
-END $$;
-
-COMMENT ON FUNCTION ar.dunning_effectiveness(date, integer) IS
-'Per dunning level: notices queued in (as_of - period_days, as_of - 15] (not failed or cancelled), the amount they claimed, the part paid within 15 days after the notice (allocations other than write-offs, capped at the amount claimed) and its share in percent.';
-
 CREATE FUNCTION ar.kpis(as_of date DEFAULT current_date, period_days integer DEFAULT 90)
 RETURNS TABLE (as_of date, period_days integer, currency char(3),
                receivables numeric, overdue numeric, sales numeric,
@@ -821,7 +791,6 @@ GRANT SELECT ON ar.kpi_monthly, ar.customer_behaviour, ar.customer_risk, ar.cash
 GRANT UPDATE (value) ON ar.segment_threshold TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.dso(date, integer, text), ar.kpis(date, integer), ar.kpi_history(date, integer, integer),
                           ar._kpi_figures(date, integer), ar._kpi_figures_full(date, integer), ar._kpi_company_currency(),
-                          ar.dunning_effectiveness(date, integer),
                           ar.customer_behaviour_on(date), ar._segment_limit(text),
                           ar.customer_risk_on(date), ar.cash_forecast(date, integer, text),
                           ar.predict_payment(bigint), ar.payment_scores(bigint[], bigint), ar._payment_model(bigint),

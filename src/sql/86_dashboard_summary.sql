@@ -247,7 +247,9 @@ END $$;
 
 -- At commit (deferred constraint trigger of ar.summary_fold_request): the
 -- transaction's changes are folded; in REPEATABLE READ or SERIALIZABLE
--- they are left committed in ar.summary_delta for the next fold.
+-- they are left committed in ar.summary_delta for the next fold.  The
+-- effectiveness summary's fold runs when no other commit is folding it
+-- (86_kpi_summary_dunning.sql).
 CREATE FUNCTION ar._summary_fold_at_commit() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
@@ -255,6 +257,7 @@ BEGIN
 	IF current_setting('transaction_isolation') = 'read committed' THEN
 		PERFORM ar._summary_fold();
 		PERFORM ar._kpi_summary_fold();  -- 86_kpi_summary.sql
+		PERFORM ar._dunning_effect_fold_if_free();  -- 86_kpi_summary_dunning.sql
 	END IF;
 	RETURN NULL;
 END $$;
@@ -394,6 +397,9 @@ END $$;
 CREATE FUNCTION ar._worker_age_summaries() RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
+	-- and folds the changes of the effectiveness summary that commits left
+	-- (86_kpi_summary_dunning.sql)
+	PERFORM ar._dunning_effect_fold_if_free();
 	IF (SELECT s.aged_on FROM ar.summary_state s) >= current_date THEN
 		RETURN 0;
 	END IF;
@@ -413,11 +419,16 @@ BEGIN
 	PERFORM ar._require_all_companies('admin');  -- the summaries are rewritten whole
 	LOCK TABLE ar.invoice IN SHARE MODE;
 	LOCK TABLE ar.aging_summary IN SHARE ROW EXCLUSIVE MODE;
+	-- the effectiveness summary: no fold meanwhile (they leave their changes
+	-- for the next one, which recomputes them from the ledger this rebuild
+	-- leaves); a fold committing now is waited for
+	PERFORM pg_advisory_xact_lock(hashtext('ar_collect.dunning_effect_fold'));
 	DELETE FROM ar.summary_delta;
 	DELETE FROM ar.open_item_summary;
 	INSERT INTO ar.open_item_summary SELECT * FROM ar._open_item_summary_expected() ORDER BY 1, 2, 3, 4, 5;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	PERFORM ar._kpi_summary_rebuild();  -- 86_kpi_summary.sql
+	PERFORM ar._dunning_effect_rebuild();  -- 86_kpi_summary_dunning.sql
 	PERFORM ar._age_summaries(as_of);
 	RETURN n;
 END $$;
@@ -477,12 +488,19 @@ BEGIN
 	SELECT format('kpi_summary %s %s', k.kind, k.second_date), k.company_id, NULL::bigint, k.currency, k.first_date,
 	       NOT k.positive, k.stored, k.expected, k.stored_items::integer, k.expected_items::integer
 	  FROM ar._kpi_summary_differences() k
+	UNION ALL
+	-- the effectiveness summary (86_kpi_summary_dunning.sql): the notice or
+	-- level and scales in summary, the notice date as due_date, paid
+	-- amounts, notices as items
+	SELECT e.summary, e.company_id, NULL::bigint, NULL::char(3), e.as_of, NULL::boolean, e.stored, e.expected,
+	       e.stored_items, e.expected_items
+	  FROM ar._dunning_effect_differences() e
 	 ORDER BY 1, 2, 3, 4, 5, 6;
 END
 $$;
 
 COMMENT ON FUNCTION ar.check_summaries() IS
-'The rows of the dashboard summaries (ar.open_item_summary, ar.aging_summary, ar.kpi_summary) that differ from a recomputation from the ledger: none, unless their triggers were bypassed (then run ar.rebuild_summaries()). stored / expected: open amounts (aging_summary: the bucket total; kpi_summary: amount, the row named by summary = kpi_summary kind second_date, due_date = first_date), items: open items (kpi_summary: items).';
+'The rows of the dashboard summaries (ar.open_item_summary, ar.aging_summary, ar.kpi_summary, ar.dunning_effect_notice, ar.dunning_effect_summary) that differ from a recomputation from the ledger: none, unless their triggers were bypassed (then run ar.rebuild_summaries()). stored / expected: open amounts (aging_summary: the bucket total; kpi_summary: amount, the row named by summary = kpi_summary kind second_date, due_date = first_date), items: open items (kpi_summary: items).';
 
 -- ------------------------------------------------------------- reading
 

@@ -140,36 +140,6 @@ AS $$
 	 WHERE o.available > 0
 $$;
 
-CREATE OR REPLACE FUNCTION ar.check_ledger()
-RETURNS TABLE (table_name text, id bigint, stored numeric, expected numeric)
-LANGUAGE sql STABLE
-AS $$
-	SELECT 'invoice', i.id, i.open_amount,
-	       CASE WHEN i.cancelled_on IS NOT NULL THEN 0 ELSE i.amount - coalesce(a.total, 0) END
-	  FROM ar.invoice i
-	  LEFT JOIN (SELECT invoice_id, sum(amount) AS total FROM ar.allocation GROUP BY invoice_id) a
-	         ON a.invoice_id = i.id
-	 WHERE i.open_amount IS DISTINCT FROM
-	       CASE WHEN i.cancelled_on IS NOT NULL THEN 0 ELSE i.amount - coalesce(a.total, 0) END
-	UNION ALL
-	SELECT 'bank_transaction', t.id, t.allocated_amount, coalesce(a.total, 0) + coalesce(c.total, 0)
-	  FROM ar.bank_transaction t
-	  LEFT JOIN (SELECT bank_transaction_id, sum(amount) AS total FROM ar.allocation GROUP BY 1) a
-	         ON a.bank_transaction_id = t.id
-	  LEFT JOIN (SELECT bank_transaction_id, sum(amount) AS total FROM ar.customer_credit GROUP BY 1) c
-	         ON c.bank_transaction_id = t.id
-	 WHERE t.allocated_amount <> coalesce(a.total, 0) + coalesce(c.total, 0)
-	UNION ALL
-	-- a credit is used by allocations and by releases (refunds, write-offs)
-	SELECT 'customer_credit', c.id, c.remaining, c.amount - coalesce(a.total, 0) - coalesce(r.total, 0)
-	  FROM ar.customer_credit c
-	  LEFT JOIN (SELECT customer_credit_id, sum(amount) AS total FROM ar.allocation GROUP BY 1) a
-	         ON a.customer_credit_id = c.id
-	  LEFT JOIN (SELECT customer_credit_id, sum(amount) AS total FROM ar.credit_release GROUP BY 1) r
-	         ON r.customer_credit_id = c.id
-	 WHERE c.remaining <> c.amount - coalesce(a.total, 0) - coalesce(r.total, 0)
-$$;
-
 -- ------------------------------------------------------------- settings
 
 CREATE TABLE ar.small_balance_config (

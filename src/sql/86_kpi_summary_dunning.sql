@@ -1,0 +1,407 @@
+-- ---------------------------------------------------------------------------
+-- Dunning effectiveness summary (issue 17, doc/dashboards.md): what
+-- ar.dunning_effectiveness (74_dunning_effectiveness.sql; part of ar.kpis)
+-- computes per notice, kept as the ledger changes, so that ar.kpis on any
+-- date reads a few rows per day instead of every notice of the period and,
+-- for each, the allocations of its invoices in the 15 days after it.
+--
+--   ar.dunning_effect_notice   one row per notice that counts (not failed
+--                              or cancelled, amount_due > 0): its company,
+--                              level, date, amount due and paid within 15
+--                              days (least(sum of the allocations other
+--                              than write-offs of its invoices dated in
+--                              (as_of, as_of + 15], amount_due): the full
+--                              computation's expression);
+--   ar.dunning_effect_summary  the same summed per company, notice date,
+--                              level and the scales of the two amounts (so
+--                              that the sums come back at the scale the full
+--                              computation's sums have).
+--
+-- The paid amount of a notice depends on the notice (inserted; its status,
+-- the only column that may change, ar._dunning_notice_guard) and on the
+-- allocations of its invoices (inserted or deleted: they are immutable,
+-- ar._allocation_maintain).  Statement triggers on both tables record what
+-- changed (notice ids; invoice ids and dates of allocations) in
+-- ar.dunning_effect_delta; at commit (ar._summary_fold_at_commit, with the
+-- other summaries) the notices concerned are recomputed from the ledger as
+-- that commit sees it, their old rows replaced and the difference added to
+-- the per-day summary.  A notice and an allocation of one of its invoices
+-- written by two transactions at the same time cannot see each other before
+-- their commits, so the folds run one at a time (an advisory lock, held
+-- until the commit ends): the later one recomputes from a ledger where the
+-- earlier one is committed.  The lock is tried, never waited for (the
+-- commits also take the audit chains' locks, in an order the triggers
+-- decide: waiting could deadlock): a commit that finds another folding
+-- leaves its changes committed in ar.dunning_effect_delta for the next fold,
+-- at a later commit or at the worker's next cycle.  The result does not
+-- depend on the date asked for (the window follows each notice), so the
+-- summary serves every date; only a caller that sees changes not folded yet
+-- (its own transaction's, those a commit left, those of a REPEATABLE READ
+-- transaction) gets the full computation.
+--
+-- src/upgrade/0.1.0--0.2.0/91_kpi_summary_dunning.sql is this piece (a
+-- symbolic link).
+-- ---------------------------------------------------------------------------
+
+CREATE TABLE ar.dunning_effect_notice (
+	company_id  bigint NOT NULL REFERENCES ar.company ON DELETE CASCADE,
+	notice_id   bigint NOT NULL,
+	level       integer NOT NULL,
+	as_of       date NOT NULL,
+	amount_due  numeric NOT NULL,
+	paid        numeric NOT NULL,
+	PRIMARY KEY (company_id, notice_id)
+);
+COMMENT ON TABLE ar.dunning_effect_notice IS
+'Per dunning notice that counts for ar.dunning_effectiveness (not failed or cancelled, amount_due > 0): the part of it paid within 15 days; maintained at the commit of the changes of ar.dunning_notice and ar.allocation (doc/dashboards.md).';
+COMMENT ON COLUMN ar.dunning_effect_notice.company_id IS 'Company of the notice.';
+COMMENT ON COLUMN ar.dunning_effect_notice.notice_id IS 'ar.dunning_notice.id';
+COMMENT ON COLUMN ar.dunning_effect_notice.level IS 'Level of the notice.';
+COMMENT ON COLUMN ar.dunning_effect_notice.as_of IS 'Date of the notice (its run date).';
+COMMENT ON COLUMN ar.dunning_effect_notice.amount_due IS 'What the notice claims.';
+COMMENT ON COLUMN ar.dunning_effect_notice.paid IS
+'least(sum of the allocations other than write-offs of its invoices dated in (as_of, as_of + 15], amount_due).';
+
+CREATE TABLE ar.dunning_effect_summary (
+	company_id  bigint NOT NULL REFERENCES ar.company ON DELETE CASCADE,
+	as_of       date NOT NULL,
+	level       integer NOT NULL,
+	due_scale   integer NOT NULL,
+	paid_scale  integer NOT NULL,
+	notices     bigint NOT NULL,
+	amount_due  numeric NOT NULL,
+	paid        numeric NOT NULL,
+	PRIMARY KEY (company_id, as_of, level, due_scale, paid_scale)
+);
+COMMENT ON TABLE ar.dunning_effect_summary IS
+'ar.dunning_effect_notice summed per company, notice date, level and scales: what ar.dunning_effectiveness reads; rows without notices are removed.';
+COMMENT ON COLUMN ar.dunning_effect_summary.company_id IS 'Company of the notices.';
+COMMENT ON COLUMN ar.dunning_effect_summary.as_of IS 'Date of the notices.';
+COMMENT ON COLUMN ar.dunning_effect_summary.level IS 'Their level.';
+COMMENT ON COLUMN ar.dunning_effect_summary.due_scale IS 'scale(amount_due) of the notices.';
+COMMENT ON COLUMN ar.dunning_effect_summary.paid_scale IS 'scale(paid) of the notices.';
+COMMENT ON COLUMN ar.dunning_effect_summary.notices IS 'How many notices the row sums.';
+COMMENT ON COLUMN ar.dunning_effect_summary.amount_due IS 'Sum of their amounts due.';
+COMMENT ON COLUMN ar.dunning_effect_summary.paid IS 'Sum of their amounts paid within 15 days.';
+
+-- What changed and is not folded yet: notices (notice_ids) and allocations
+-- other than write-offs (invoice_ids with allocated_on, pairwise), one row
+-- per statement and company.
+CREATE TABLE ar.dunning_effect_delta (
+	company_id    bigint NOT NULL,
+	id            bigint GENERATED ALWAYS AS IDENTITY,
+	notice_ids    bigint[],
+	invoice_ids   bigint[],
+	allocated_on  date[],
+	txid          xid8 NOT NULL DEFAULT pg_current_xact_id(),
+	PRIMARY KEY (company_id, id)
+);
+COMMENT ON TABLE ar.dunning_effect_delta IS
+'Changes of ar.dunning_notice and ar.allocation that the effectiveness summary (ar.dunning_effect_notice, ar.dunning_effect_summary) does not hold yet: folded at the commit that wrote them; a reader that sees one takes the full computation.';
+COMMENT ON COLUMN ar.dunning_effect_delta.company_id IS 'Company of the notices or allocations.';
+COMMENT ON COLUMN ar.dunning_effect_delta.id IS 'Row number.';
+COMMENT ON COLUMN ar.dunning_effect_delta.notice_ids IS 'Notices inserted or changed.';
+COMMENT ON COLUMN ar.dunning_effect_delta.invoice_ids IS 'Invoices of the allocations inserted or deleted (other than write-offs).';
+COMMENT ON COLUMN ar.dunning_effect_delta.allocated_on IS 'Their dates, pairwise with invoice_ids.';
+COMMENT ON COLUMN ar.dunning_effect_delta.txid IS 'The transaction that wrote it.';
+
+-- The notices whose paid amount the changes may move: those named, and
+-- those listing one of the invoices with the allocation's date in their
+-- window (notices dated in [date - 15, date), read through the notices'
+-- BRIN index on as_of).
+CREATE FUNCTION ar._dunning_effect_affected(notice_ids bigint[], invoice_ids bigint[], allocated_on date[])
+RETURNS TABLE (company_id bigint, notice_id bigint)
+LANGUAGE sql STABLE AS $$
+	SELECT n.company_id, n.id FROM ar.dunning_notice n WHERE n.id = ANY (notice_ids)
+	UNION
+	SELECT n.company_id, n.id
+	  FROM (SELECT DISTINCT e.invoice_id, e.allocated_on
+	          FROM unnest(invoice_ids, allocated_on) e (invoice_id, allocated_on)) e
+	  JOIN (SELECT n.company_id, n.id, n.as_of, u.invoice_id
+	          FROM ar.dunning_notice n
+	         CROSS JOIN LATERAL unnest(n.invoice_ids) u (invoice_id)
+	         WHERE n.as_of >= (SELECT min(d) - 15 FROM unnest(allocated_on) d)
+	           AND n.as_of < (SELECT max(d) FROM unnest(allocated_on) d)) n
+	    ON n.invoice_id = e.invoice_id AND e.allocated_on > n.as_of AND e.allocated_on <= n.as_of + 15
+$$;
+
+-- The rows of ar.dunning_effect_notice from the ledger: of the notices
+-- given, or of every notice (NULL).  The paid amount is the full
+-- computation's expression; when no allocation at all is dated in the
+-- windows of the notices (a dunning run queuing today's), it is that of no
+-- allocation, without reading their invoices' allocations.
+CREATE FUNCTION ar._dunning_effect_compute(notice_ids bigint[])
+RETURNS TABLE (company_id bigint, notice_id bigint, level integer, as_of date, amount_due numeric, paid numeric)
+LANGUAGE plpgsql STABLE SET jit = off AS $$
+#variable_conflict use_column
+DECLARE
+	ids bigint[] := notice_ids;
+	lo date;
+	hi date;
+BEGIN
+	IF ids IS NULL THEN
+		ids := ARRAY(SELECT n.id FROM ar.dunning_notice n WHERE n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0);
+	END IF;
+	SELECT min(n.as_of), max(n.as_of) + 15 INTO lo, hi
+	  FROM ar.dunning_notice n
+	 WHERE n.id = ANY (ids) AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0;
+	IF lo IS NULL THEN
+		RETURN;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM ar.allocation a WHERE a.allocated_on > lo AND a.allocated_on <= hi) THEN
+		RETURN QUERY
+		SELECT n.company_id, n.id, n.level, n.as_of, n.amount_due, least(coalesce(NULL::numeric, 0), n.amount_due)
+		  FROM ar.dunning_notice n
+		 WHERE n.id = ANY (ids) AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0;
+		RETURN;
+	END IF;
+	RETURN QUERY
+	SELECT n.company_id, n.id, n.level, n.as_of, n.amount_due, p.paid
+	  FROM ar.dunning_notice n
+	 CROSS JOIN LATERAL (
+	       SELECT least(coalesce(sum(a.amount), 0), n.amount_due) AS paid
+	         FROM ar.allocation a
+	        WHERE a.invoice_id = ANY (n.invoice_ids)
+	          AND a.allocated_on > n.as_of AND a.allocated_on <= n.as_of + 15
+	          AND a.method <> 'write_off') p
+	 WHERE n.id = ANY (ids) AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0;
+END $$;
+
+-- Folds the changes waiting in ar.dunning_effect_delta that this
+-- transaction sees: the notices concerned recomputed, their old rows
+-- replaced, the difference added to the per-day summary in key order.
+-- Under the fold's advisory lock (ar._dunning_effect_fold_if_free): one
+-- fold at a time, each in statements whose snapshots see every fold
+-- committed before.
+CREATE FUNCTION ar._dunning_effect_fold() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	k_notices bigint[];
+	k_invoices bigint[];
+	k_dates date[];
+	k_company bigint[];
+	k_id bigint[];
+	o_company bigint[];
+	o_as_of date[];
+	o_level integer[];
+	o_due numeric[];
+	o_paid numeric[];
+	zero tid[];
+BEGIN
+	WITH gone AS (
+		DELETE FROM ar.dunning_effect_delta x RETURNING x.notice_ids, x.invoice_ids, x.allocated_on)
+	SELECT (SELECT array_agg(u) FROM gone g, unnest(g.notice_ids) u), p.invoice_ids, p.allocated_on
+	  INTO k_notices, k_invoices, k_dates
+	  FROM (SELECT array_agg(u.i) AS invoice_ids, array_agg(u.d) AS allocated_on
+	          FROM gone g, unnest(g.invoice_ids, g.allocated_on) u (i, d)) p;
+	IF k_notices IS NULL AND k_invoices IS NULL THEN
+		RETURN;
+	END IF;
+	SELECT array_agg(a.company_id ORDER BY a.company_id, a.notice_id), array_agg(a.notice_id ORDER BY a.company_id, a.notice_id)
+	  INTO k_company, k_id
+	  FROM ar._dunning_effect_affected(k_notices, k_invoices, k_dates) a;
+	IF k_id IS NULL THEN
+		RETURN;
+	END IF;
+	-- the old rows out first (the new ones take their keys)
+	WITH old AS (
+		DELETE FROM ar.dunning_effect_notice s
+		 USING unnest(k_company, k_id) k (company_id, notice_id)
+		 WHERE s.company_id = k.company_id AND s.notice_id = k.notice_id
+		RETURNING s.company_id, s.as_of, s.level, s.amount_due, s.paid)
+	SELECT array_agg(o.company_id), array_agg(o.as_of), array_agg(o.level), array_agg(o.amount_due), array_agg(o.paid)
+	  INTO o_company, o_as_of, o_level, o_due, o_paid
+	  FROM old o;
+	WITH new AS (
+		INSERT INTO ar.dunning_effect_notice (company_id, notice_id, level, as_of, amount_due, paid)
+		SELECT c.* FROM ar._dunning_effect_compute(k_id) c ORDER BY 1, 2
+		RETURNING *
+	), up AS (
+		INSERT INTO ar.dunning_effect_summary AS s (company_id, as_of, level, due_scale, paid_scale, notices, amount_due, paid)
+		SELECT d.company_id, d.as_of, d.level, scale(d.amount_due), scale(d.paid), sum(d.n), sum(d.amount_due), sum(d.paid)
+		  FROM (SELECT n.company_id, n.as_of, n.level, 1 AS n, n.amount_due, n.paid FROM new n
+		        UNION ALL
+		        SELECT o.company_id, o.as_of, o.level, -1, -o.amount_due, -o.paid
+		          FROM unnest(o_company, o_as_of, o_level, o_due, o_paid) o (company_id, as_of, level, amount_due, paid)) d
+		 -- a company deleted meanwhile took its rows with it
+		 WHERE EXISTS (SELECT FROM ar.company c WHERE c.id = d.company_id)
+		 GROUP BY 1, 2, 3, 4, 5
+		HAVING sum(d.n) <> 0 OR sum(d.amount_due) <> 0 OR sum(d.paid) <> 0
+		 ORDER BY 1, 2, 3, 4, 5
+		ON CONFLICT (company_id, as_of, level, due_scale, paid_scale)
+		DO UPDATE SET notices = s.notices + EXCLUDED.notices, amount_due = s.amount_due + EXCLUDED.amount_due,
+		              paid = s.paid + EXCLUDED.paid
+		RETURNING s.ctid, s.notices, s.amount_due, s.paid)
+	SELECT array_agg(up.ctid) INTO zero FROM up WHERE up.notices = 0 AND up.amount_due = 0 AND up.paid = 0;
+	IF zero IS NOT NULL THEN
+		DELETE FROM ar.dunning_effect_summary s WHERE s.ctid = ANY (zero);
+	END IF;
+END $$;
+
+-- At commit (ar._summary_fold_at_commit) and at each cycle of the worker
+-- (ar._worker_age_summaries): folds what waits, unless another transaction
+-- holds the fold's lock (then that is left for the next fold).  In READ
+-- COMMITTED only: the fold's statements must see what committed before.
+CREATE FUNCTION ar._dunning_effect_fold_if_free() RETURNS boolean
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF current_setting('transaction_isolation') <> 'read committed'
+	   OR NOT EXISTS (SELECT 1 FROM ar.dunning_effect_delta)
+	   OR NOT pg_try_advisory_xact_lock(hashtext('ar_collect.dunning_effect_fold')) THEN
+		RETURN false;
+	END IF;
+	PERFORM ar._dunning_effect_fold();
+	RETURN true;
+END $$;
+
+-- The triggers: what changed, per statement and company.
+CREATE FUNCTION ar._dunning_effect_notice_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		-- a notice that does not count adds nothing (its status may only
+		-- go on to failed or cancelled)
+		INSERT INTO ar.dunning_effect_delta (company_id, notice_ids)
+		SELECT n.company_id, array_agg(n.id)
+		  FROM new_rows n
+		 WHERE n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0
+		 GROUP BY n.company_id;
+	ELSE
+		INSERT INTO ar.dunning_effect_delta (company_id, notice_ids)
+		SELECT n.company_id, array_agg(n.id)
+		  FROM new_rows n JOIN old_rows o ON o.id = n.id
+		 WHERE (n.company_id, n.level, n.as_of, n.amount_due, n.invoice_ids, n.status IN ('failed', 'cancelled'))
+		       IS DISTINCT FROM (o.company_id, o.level, o.as_of, o.amount_due, o.invoice_ids, o.status IN ('failed', 'cancelled'))
+		 GROUP BY n.company_id;
+	END IF;
+	IF FOUND THEN
+		INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER dunning_notice_effect_insert AFTER INSERT ON ar.dunning_notice
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._dunning_effect_notice_changed();
+CREATE TRIGGER dunning_notice_effect_update AFTER UPDATE ON ar.dunning_notice
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._dunning_effect_notice_changed();
+
+CREATE FUNCTION ar._dunning_effect_allocation_changed() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+BEGIN
+	INSERT INTO ar.dunning_effect_delta (company_id, invoice_ids, allocated_on)
+	SELECT c.company_id, array_agg(c.invoice_id), array_agg(c.allocated_on)
+	  FROM (SELECT DISTINCT c.company_id, c.invoice_id, c.allocated_on FROM changed c WHERE c.method <> 'write_off') c
+	 GROUP BY c.company_id;
+	IF FOUND THEN
+		INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
+	END IF;
+	RETURN NULL;
+END $$;
+
+CREATE TRIGGER allocation_effect_insert AFTER INSERT ON ar.allocation
+	REFERENCING NEW TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._dunning_effect_allocation_changed();
+CREATE TRIGGER allocation_effect_delete AFTER DELETE ON ar.allocation
+	REFERENCING OLD TABLE AS changed
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._dunning_effect_allocation_changed();
+
+-- ------------------------------------------------------------- recomputing
+
+-- Recomputes both tables (ar.rebuild_summaries, which holds the locks that
+-- keep notice and allocation writes out meanwhile, and the upgrade).
+CREATE FUNCTION ar._dunning_effect_rebuild() RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '256MB' AS $$
+DECLARE
+	n bigint;
+BEGIN
+	DELETE FROM ar.dunning_effect_delta;
+	DELETE FROM ar.dunning_effect_summary;
+	DELETE FROM ar.dunning_effect_notice;
+	INSERT INTO ar.dunning_effect_notice SELECT * FROM ar._dunning_effect_compute(NULL) ORDER BY 1, 2;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	INSERT INTO ar.dunning_effect_summary (company_id, as_of, level, due_scale, paid_scale, notices, amount_due, paid)
+	SELECT s.company_id, s.as_of, s.level, scale(s.amount_due), scale(s.paid), count(*), sum(s.amount_due), sum(s.paid)
+	  FROM ar.dunning_effect_notice s
+	 GROUP BY 1, 2, 3, 4, 5
+	 ORDER BY 1, 2, 3, 4, 5;
+	RETURN n;
+END $$;
+
+-- The rows of both tables that differ from a recomputation (ar.check_summaries):
+-- each notice's row against the ledger (but those that changes waiting
+-- concern: the caller's own transaction's), each per-day row against the
+-- notices' rows.
+CREATE FUNCTION ar._dunning_effect_differences()
+RETURNS TABLE (summary text, company_id bigint, as_of date, stored numeric, expected numeric,
+               stored_items integer, expected_items integer)
+LANGUAGE sql STABLE AS $$
+	WITH waiting AS (
+		SELECT a.company_id, a.notice_id
+		  FROM (SELECT array_agg(u) AS notice_ids FROM ar.dunning_effect_delta d, unnest(d.notice_ids) u) n,
+		       (SELECT array_agg(u.i) AS invoice_ids, array_agg(u.d) AS allocated_on
+		          FROM ar.dunning_effect_delta d, unnest(d.invoice_ids, d.allocated_on) u (i, d)) i,
+		       ar._dunning_effect_affected(n.notice_ids, i.invoice_ids, i.allocated_on) a
+	)
+	SELECT format('dunning_effect_notice %s', coalesce(s.notice_id, e.notice_id)), coalesce(s.company_id, e.company_id),
+	       coalesce(s.as_of, e.as_of), s.paid, e.paid, (s.notice_id IS NOT NULL)::integer, (e.notice_id IS NOT NULL)::integer
+	  FROM ar.dunning_effect_notice s
+	  FULL JOIN ar._dunning_effect_compute(NULL) e ON e.company_id = s.company_id AND e.notice_id = s.notice_id
+	 WHERE (s.level, s.as_of, s.amount_due, s.paid, scale(s.amount_due), scale(s.paid))
+	       IS DISTINCT FROM (e.level, e.as_of, e.amount_due, e.paid, scale(e.amount_due), scale(e.paid))
+	   AND NOT EXISTS (SELECT FROM waiting w WHERE w.company_id = coalesce(s.company_id, e.company_id)
+	                                          AND w.notice_id = coalesce(s.notice_id, e.notice_id))
+	UNION ALL
+	SELECT format('dunning_effect_summary level %s scales %s %s', coalesce(s.level, e.level),
+	              coalesce(s.due_scale, e.due_scale), coalesce(s.paid_scale, e.paid_scale)),
+	       coalesce(s.company_id, e.company_id), coalesce(s.as_of, e.as_of), s.paid, e.paid,
+	       s.notices::integer, e.notices::integer
+	  FROM ar.dunning_effect_summary s
+	  FULL JOIN (SELECT n.company_id, n.as_of, n.level, scale(n.amount_due) AS due_scale, scale(n.paid) AS paid_scale,
+	                    count(*) AS notices, sum(n.amount_due) AS amount_due, sum(n.paid) AS paid
+	               FROM ar.dunning_effect_notice n
+	              GROUP BY 1, 2, 3, 4, 5) e
+	         ON (e.company_id, e.as_of, e.level, e.due_scale, e.paid_scale)
+	          = (s.company_id, s.as_of, s.level, s.due_scale, s.paid_scale)
+	 WHERE (s.notices, s.amount_due, s.paid) IS DISTINCT FROM (e.notices, e.amount_due, e.paid)
+$$;
+
+-- ------------------------------------------------------------- reading
+
+-- Whether ar.dunning_effectiveness answers from the summary: no change
+-- waiting that the caller sees.
+CREATE FUNCTION ar._dunning_effect_serves() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+	SELECT NOT EXISTS (SELECT 1 FROM ar.dunning_effect_delta)
+$$;
+
+-- ar.dunning_effectiveness' rows from the per-day summary: the sums at the
+-- largest scale of the notices they sum, as the full computation's sums.
+CREATE FUNCTION ar._dunning_effectiveness_summary(as_of date, period_days integer)
+RETURNS TABLE (level integer, notices bigint, amount_due numeric, paid_within_15_days numeric, effectiveness_pct numeric)
+LANGUAGE sql STABLE AS $$
+	SELECT x.level, x.notices, x.amount_due, x.paid, round(100 * x.paid / nullif(x.amount_due, 0), 2)
+	  FROM (SELECT s.level, sum(s.notices)::bigint AS notices, round(sum(s.amount_due), max(s.due_scale)) AS amount_due,
+	               round(sum(s.paid), max(s.paid_scale)) AS paid
+	          FROM ar.dunning_effect_summary s
+	         WHERE s.as_of > $1 - $2 AND s.as_of <= $1 - 15
+	         GROUP BY s.level
+	        HAVING sum(s.notices) > 0) x
+	 ORDER BY x.level
+$$;
+
+REVOKE ALL ON FUNCTION ar._dunning_effect_affected(bigint[], bigint[], date[]), ar._dunning_effect_compute(bigint[]),
+                       ar._dunning_effect_fold(), ar._dunning_effect_fold_if_free(), ar._dunning_effect_notice_changed(),
+                       ar._dunning_effect_allocation_changed(), ar._dunning_effect_rebuild(),
+                       ar._dunning_effect_differences(), ar._dunning_effect_serves(),
+                       ar._dunning_effectiveness_summary(date, integer)
+	FROM PUBLIC;
+GRANT SELECT ON ar.dunning_effect_notice, ar.dunning_effect_summary, ar.dunning_effect_delta TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar._dunning_effect_serves(), ar._dunning_effectiveness_summary(date, integer) TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar._dunning_effect_affected(bigint[], bigint[], date[]), ar._dunning_effect_compute(bigint[]),
+                          ar._dunning_effect_differences()
+	TO ar_admin;
+
+-- Filled from the ledger there is (an upgrade from 0.1.0).
+SELECT ar._dunning_effect_rebuild();

@@ -1,0 +1,1 @@
+../../sql/74_dunning_effectiveness.sql

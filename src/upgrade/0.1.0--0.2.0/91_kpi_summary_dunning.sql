@@ -1,0 +1,1 @@
+../../sql/86_kpi_summary_dunning.sql

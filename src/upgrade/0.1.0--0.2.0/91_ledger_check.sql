@@ -1,0 +1,1 @@
+../../sql/88_ledger_check.sql

@@ -1,0 +1,234 @@
+-- pgTAP: the dunning effectiveness summary (issue 17, doc/dashboards.md).
+-- ar.dunning_effect_notice / ar.dunning_effect_summary follow every change
+-- of the notices (queued at several levels and dates, back-dated; amounts
+-- due at scales 0 to 3; some failed or cancelled, inserted so or marked
+-- later; some claiming nothing) and of the allocations of their invoices
+-- (payments inside and outside the 15 days after the notices, back-dated;
+-- credit notes set off; write-offs, which do not count, and their reversal;
+-- payments removed; one statement paying many invoices).  After each batch,
+-- folded as at commit, the summary's rows equal the full computation's
+-- (ar._dunning_effectiveness_full) for several dates and periods, every
+-- column, as values and as text (the scale of every sum); while changes
+-- wait to be folded ar.dunning_effectiveness takes the full computation.
+-- Bypassed triggers show in ar.check_summaries(); ar.rebuild_summaries()
+-- puts them right.  And ar.check_ledger() sees a broken derived date of
+-- ar.invoice (last_allocated_on, last_write_off_on).
+BEGIN;
+CREATE EXTENSION ar_collect;
+SELECT plan(24);
+
+-- The (date, period) pairs where the summary's rows and the full
+-- computation's differ (every column IS NOT DISTINCT FROM, and as text).
+CREATE TEMP TABLE eff_check (batch integer, as_of date, period_days integer, rows integer, same_values boolean, same_text boolean);
+CREATE FUNCTION pg_temp.compare(batch integer) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+	INSERT INTO eff_check
+	SELECT batch, d, p,
+	       (SELECT count(*) FROM ar._dunning_effectiveness_full(d, p)),
+	       ARRAY(SELECT s FROM ar._dunning_effectiveness_summary(d, p) s)
+	         IS NOT DISTINCT FROM ARRAY(SELECT f FROM ar._dunning_effectiveness_full(d, p) f),
+	       ARRAY(SELECT s::text FROM ar._dunning_effectiveness_summary(d, p) s)
+	         IS NOT DISTINCT FROM ARRAY(SELECT f::text FROM ar._dunning_effectiveness_full(d, p) f)
+	  FROM unnest(ARRAY[current_date + 30, current_date, current_date - 17, current_date - 45, current_date - 90]) d,
+	       unnest(ARRAY[16, 30, 90, 400]) p;
+	RETURN (SELECT count(*) FROM eff_check k WHERE k.batch = compare.batch AND NOT (k.same_values AND k.same_text));
+END $$;
+
+-- ------------------------------------------------------ a ledger with notices
+INSERT INTO ar.customer (code, name) SELECT 'EF' || g, 'Effsum ' || g FROM generate_series(1, 8) g;
+SELECT setseed(0.31);
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT c.id, 'EF-' || c.code || '-' || g, current_date - 200 + g * 3, current_date - 170 + g * 3,
+       round((50 + random() * 900)::numeric, g % 3)
+  FROM ar.customer c, generate_series(1, 50) g WHERE c.code LIKE 'EF%';
+-- credit notes to set off
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT c.id, 'EFC-' || c.code, current_date - 150, current_date - 150, -300 FROM ar.customer c WHERE c.code LIKE 'EF%';
+
+CREATE SEQUENCE pg_temp.cycle;
+-- A batch of random changes: notices, payments, write-offs, removals.
+CREATE FUNCTION pg_temp.batch(seed float8) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	inv ar.invoice;
+	nt ar.dunning_notice;
+	rw record;
+	d date;
+	a bigint;
+	cn bigint;
+BEGIN
+	PERFORM setseed(seed);
+	-- notices at levels 1 to 3, back-dated up to 150 days, listing 1 to 4
+	-- invoices of their customer, claiming amounts at scales 0 to 3 (some
+	-- nothing); some failed or cancelled from the start
+	INSERT INTO ar.dunning_notice (customer_id, level, level_name, channel, body, invoice_ids, amount_due, status, as_of,
+	                               company_id, currency, policy_id, cycle, language)
+	SELECT x.customer_id, x.level, 'level ' || x.level, 'email', 'body',
+	       ARRAY(SELECT i.id FROM ar.invoice i WHERE i.customer_id = x.customer_id AND i.amount > 0
+	              ORDER BY md5(i.id::text || x.g || seed) LIMIT x.k),
+	       CASE WHEN x.g % 9 = 0 THEN 0 ELSE round((10 + random() * 1500)::numeric, x.g % 4) END,
+	       CASE WHEN x.g % 11 = 0 THEN 'failed' WHEN x.g % 13 = 0 THEN 'cancelled' WHEN x.g % 2 = 0 THEN 'sent' ELSE 'queued' END,
+	       x.as_of, ar.default_company(), 'EUR', (SELECT min(p.id) FROM ar.dunning_policy p), nextval('pg_temp.cycle'), 'en'
+	  FROM (SELECT g, (SELECT c.id FROM ar.customer c WHERE c.code = 'EF' || (1 + g % 8)) AS customer_id,
+	               1 + (random() * 2.99)::int AS level, 1 + (random() * 3.99)::int AS k,
+	               current_date - (random() * 150)::int AS as_of
+	          FROM generate_series(1, 12) g) x
+	ON CONFLICT DO NOTHING;
+	-- queued notices sent, failed, cancelled; sent ones failed
+	FOR nt IN SELECT * FROM ar.dunning_notice x WHERE x.status IN ('queued', 'sent') ORDER BY random() LIMIT 4 LOOP
+		PERFORM ar.mark_notice(nt.id, CASE WHEN nt.status = 'sent' OR random() < 0.3 THEN 'failed'
+		                                  WHEN random() < 0.5 THEN 'cancelled' ELSE 'sent' END, NULL, 'random');
+	END LOOP;
+	-- payments and the rest on invoices of notices, mostly inside their
+	-- windows, some on their date or just after the window
+	FOR rw IN SELECT i.id, n.as_of + (random() * 18)::int AS d
+	           FROM ar.dunning_notice n JOIN ar.invoice i ON i.id = ANY (n.invoice_ids)
+	          ORDER BY random() LIMIT 25 LOOP
+		SELECT * INTO inv FROM ar.invoice x WHERE x.id = rw.id;
+		d := rw.d;
+		CASE (random() * 6)::int
+		WHEN 0, 1 THEN
+			IF inv.open_amount > 0 THEN
+				PERFORM ar.record_payment(inv.number, round(inv.open_amount * (0.1 + random() * 0.6)::numeric, (random() * 2)::int), d, 'transfer');
+			END IF;
+		WHEN 2 THEN
+			IF inv.open_amount > 0 THEN PERFORM ar.record_payment(inv.number, inv.open_amount, d, 'transfer'); END IF;
+		WHEN 3 THEN
+			IF inv.open_amount > 0 THEN PERFORM ar.write_off_invoice(inv.id, 'random', d); END IF;
+		WHEN 4 THEN
+			SELECT x.id INTO cn FROM ar.invoice x WHERE x.customer_id = inv.customer_id AND x.open_amount < 0;
+			IF FOUND AND inv.open_amount > 0 THEN
+				PERFORM ar.apply_credit_note(cn, inv.id, least(inv.open_amount, 40), d);
+			END IF;
+		ELSE
+			-- a payment removed, or a write-off reversed
+			SELECT x.id INTO a FROM ar.allocation x
+			 WHERE x.invoice_id = inv.id AND x.method NOT IN ('write_off', 'credit', 'credit_note', 'shortfall')
+			 ORDER BY x.id LIMIT 1;
+			IF FOUND THEN PERFORM ar.unallocate(a); END IF;
+			-- (a credit note's set-off removed by an administrator's DELETE)
+			DELETE FROM ar.allocation x
+			 WHERE x.id = (SELECT min(y.id) FROM ar.allocation y WHERE y.invoice_id = inv.id AND y.method = 'credit_note');
+			FOR a IN SELECT x.id FROM ar.allocation x WHERE x.invoice_id = inv.id AND x.method = 'write_off'
+			           AND NOT EXISTS (SELECT FROM ar.write_off_reversal r WHERE r.allocation_id = x.id) LOOP
+				PERFORM ar.reverse_write_off(a, 'random reversal');
+			END LOOP;
+		END CASE;
+	END LOOP;
+	-- one statement paying many invoices, back-dated (as ar.reconcile does)
+	INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method)
+	SELECT i.company_id, i.id, round(i.open_amount / 3, 2), current_date - (i.id % 140)::integer, 'manual'
+	  FROM ar.invoice i WHERE i.open_amount > 1 AND i.number LIKE 'EF-%' AND random() < 0.2;
+END $$;
+
+SELECT pg_temp.batch(0.1);
+SELECT ok(NOT ar._dunning_effect_serves() AND EXISTS (SELECT FROM ar.dunning_effect_delta)
+          AND NOT EXISTS (SELECT FROM ar.dunning_effect_notice),
+	'this transaction''s changes wait in ar.dunning_effect_delta: the summary does not serve');
+SELECT is((SELECT count(*) FROM ar.check_summaries()), 0::bigint, 'ar.check_summaries() counts what waits as folded');
+SELECT is((SELECT array_agg(d::text) FROM ar.dunning_effectiveness(current_date, 400) d),
+          (SELECT array_agg(d::text) FROM ar._dunning_effectiveness_full(current_date, 400) d),
+	'meanwhile ar.dunning_effectiveness takes the full computation');
+SELECT ok((SELECT array_agg(d::text) FROM ar._dunning_effectiveness_summary(current_date, 400) d)
+          IS DISTINCT FROM (SELECT array_agg(d::text) FROM ar._dunning_effectiveness_full(current_date, 400) d),
+	'(which the summary alone would not give)');
+SELECT ar._dunning_effect_fold();
+SELECT ok(ar._dunning_effect_serves() AND EXISTS (SELECT FROM ar.dunning_effect_notice)
+          AND EXISTS (SELECT FROM ar.dunning_effect_summary),
+	'folded (as at commit): the summary serves');
+SELECT is(pg_temp.compare(1), 0::bigint, 'batch 1: the summary gives the full computation''s rows');
+
+-- seven batches, each folded (as at commit) after it
+SELECT pg_temp.batch(0.2);
+SELECT ar._dunning_effect_fold();
+SELECT is(pg_temp.compare(2), 0::bigint, 'batch 2: the same rows');
+SELECT pg_temp.batch(0.3);
+SELECT ar._dunning_effect_fold();
+SELECT is(pg_temp.compare(3), 0::bigint, 'batch 3: the same rows');
+SELECT pg_temp.batch(0.4);
+SELECT pg_temp.batch(0.5);
+SELECT ar._dunning_effect_fold();
+SELECT is(pg_temp.compare(4), 0::bigint, 'batches 4 and 5, folded together: the same rows');
+SELECT pg_temp.batch(0.6);
+SELECT ar._dunning_effect_fold();
+SELECT is(pg_temp.compare(5), 0::bigint, 'batch 6: the same rows');
+SELECT pg_temp.batch(0.7);
+SELECT ar._dunning_effect_fold();
+SELECT pg_temp.batch(0.8);
+SELECT ar._dunning_effect_fold();
+SELECT is(pg_temp.compare(6), 0::bigint, 'batches 7 and 8: the same rows');
+SELECT is((SELECT count(*) FROM ar.check_summaries()), 0::bigint, 'the summary equals its recomputation from the ledger');
+SELECT is((SELECT array_agg(d::text) FROM ar.dunning_effectiveness(current_date - 10, 120) d),
+          (SELECT array_agg(d::text) FROM ar._dunning_effectiveness_full(current_date - 10, 120) d),
+	'ar.dunning_effectiveness answers from it: the full computation''s rows');
+SELECT is((SELECT k.dunning_effectiveness_pct FROM ar.kpis(current_date, 90) k),
+          (SELECT round(100 * sum(d.paid_within_15_days) / nullif(sum(d.amount_due), 0), 2)
+             FROM ar._dunning_effectiveness_full(current_date, 90) d),
+	'and so does ar.kpis');
+
+-- the comparisons are not of empty or trivial rows
+SELECT ok((SELECT count(*) FROM eff_check WHERE rows >= 3) >= 20
+          AND (SELECT count(DISTINCT (s.due_scale, s.paid_scale)) FROM ar.dunning_effect_summary s) >= 6
+          AND (SELECT count(*) FROM ar.dunning_effect_notice WHERE paid > 0) >= 10
+          AND (SELECT count(*) FROM ar.dunning_effect_notice WHERE paid = amount_due) >= 2
+          AND (SELECT count(*) FROM ar.dunning_effect_notice WHERE paid > 0 AND paid < amount_due) >= 5
+          AND (SELECT count(*) FROM ar.dunning_notice WHERE status IN ('failed', 'cancelled')) >= 5
+          AND (SELECT count(*) FROM ar.dunning_notice WHERE amount_due = 0) >= 3
+          AND (SELECT count(*) FROM ar.write_off_reversal) >= 1
+          AND EXISTS (SELECT FROM ar.dunning_notice n JOIN ar.allocation a ON a.invoice_id = ANY (n.invoice_ids)
+                       WHERE a.method = 'write_off' AND a.allocated_on > n.as_of AND a.allocated_on <= n.as_of + 15
+                         AND n.status NOT IN ('failed', 'cancelled')),
+	'the rows compared: three levels, several scales, notices paid in part and in full, failed and cancelled, claiming nothing, write-offs in windows');
+
+-- ------------------------------------------------ changes after the fold
+-- a notice marked cancelled, one payment removed: ar.dunning_effectiveness
+-- takes the full computation until the fold
+SELECT ar.mark_notice((SELECT min(n.notice_id) FROM ar.dunning_effect_notice n WHERE n.paid > 0), 'cancelled');
+SELECT ar.unallocate((SELECT min(a.id) FROM ar.allocation a JOIN ar.dunning_effect_notice e ON e.paid > 0
+                        JOIN ar.dunning_notice n ON n.id = e.notice_id AND a.invoice_id = ANY (n.invoice_ids)
+                       WHERE a.allocated_on > n.as_of AND a.allocated_on <= n.as_of + 15
+                         AND a.method NOT IN ('write_off', 'credit', 'credit_note', 'shortfall')));
+SELECT ok(NOT ar._dunning_effect_serves()
+          AND (SELECT array_agg(d::text) FROM ar.dunning_effectiveness(current_date, 400) d)
+              = (SELECT array_agg(d::text) FROM ar._dunning_effectiveness_full(current_date, 400) d)
+          AND (SELECT array_agg(d::text) FROM ar._dunning_effectiveness_summary(current_date, 400) d)
+              <> (SELECT array_agg(d::text) FROM ar._dunning_effectiveness_full(current_date, 400) d),
+	'a cancellation and a removed payment waiting: the fallback, where the summary would be wrong');
+SELECT ar._dunning_effect_fold();
+SELECT is(pg_temp.compare(7), 0::bigint, 'folded: the summary''s rows again');
+
+-- ------------------------------------------------ bypassed triggers show
+CREATE ROLE ef_admin IN ROLE ar_admin;
+SET LOCAL ROLE ef_admin;
+SELECT throws_ok($$INSERT INTO ar.dunning_effect_summary VALUES (ar.default_company(), current_date, 1, 2, 2, 1, 1, 1)$$,
+	'42501', NULL, 'no role writes the summary but its triggers');
+SELECT throws_ok($$DELETE FROM ar.dunning_effect_delta$$, '42501', NULL, 'nor what waits for the fold');
+RESET ROLE;
+ALTER TABLE ar.allocation DISABLE TRIGGER allocation_effect_insert;
+SELECT ar.record_payment(i.number, i.open_amount, n.as_of + 1, 'transfer')
+  FROM ar.dunning_effect_notice e JOIN ar.dunning_notice n ON n.id = e.notice_id
+  JOIN ar.invoice i ON i.id = n.invoice_ids[1]
+ WHERE i.open_amount > 0 AND e.paid < e.amount_due
+ ORDER BY e.notice_id LIMIT 1;
+ALTER TABLE ar.allocation ENABLE TRIGGER allocation_effect_insert;
+SELECT ok((SELECT count(*) FROM ar.check_summaries() WHERE summary LIKE 'dunning_effect_notice %') > 0,
+	'without the allocation trigger, ar.check_summaries() tells');
+SELECT ok(ar.rebuild_summaries() > 0, 'ar.rebuild_summaries() recomputes the summary');
+SELECT ok((SELECT count(*) FROM ar.check_summaries()) = 0 AND NOT EXISTS (SELECT FROM ar.dunning_effect_delta)
+          AND pg_temp.compare(8) = 0,
+	'and puts it right');
+
+-- ------------------------------------------------ check_ledger's derived dates
+SELECT is((SELECT count(*) FROM ar.check_ledger()), 0::bigint, 'ar.check_ledger(): the ledger is consistent');
+ALTER TABLE ar.invoice DISABLE TRIGGER USER;
+UPDATE ar.invoice SET last_allocated_on = last_allocated_on - 3
+ WHERE id = (SELECT min(invoice_id) FROM ar.allocation);
+UPDATE ar.invoice SET last_write_off_on = current_date + 1
+ WHERE id = (SELECT min(i.id) FROM ar.invoice i WHERE i.last_allocated_on IS NULL);
+ALTER TABLE ar.invoice ENABLE TRIGGER USER;
+SELECT is((SELECT array_agg(c.table_name || ' ' || (c.stored IS NOT NULL) || ' ' || (c.expected IS NOT NULL) ORDER BY c.table_name)
+             FROM ar.check_ledger() c),
+          ARRAY['invoice.last_allocated_on true true', 'invoice.last_write_off_on true false'],
+	'a last_allocated_on moved and a last_write_off_on without a write-off (triggers off): ar.check_ledger() reports both');
+
+SELECT * FROM finish();
+ROLLBACK;
