@@ -370,13 +370,19 @@ append_long_date(StringInfo out, DateADT d, LetterLanguage lang)
 		appendStringInfo(out, "%d %s %d", day, months_en[m - 1], y);
 }
 
-/* Appends the short form of a date, as the invoice table prints it. */
+/*
+ * Appends the short form of a date, as the invoice table prints it: built in
+ * a local buffer and appended once (the invoice tables of a run print about
+ * a million of them).
+ */
 static void
 append_short_date(StringInfo out, DateADT d, LetterLanguage lang)
 {
 	int			y,
 				m,
 				day;
+	char		b[16];
+	int			n = 0;
 
 	if (DATE_NOT_FINITE(d))
 	{
@@ -389,27 +395,29 @@ append_short_date(StringInfo out, DateADT d, LetterLanguage lang)
 		appendStringInfo(out, "%d-%02d-%02d", y, m, day);
 		return;
 	}
-	appendStringInfoChar(out, '0' + day / 10);
-	appendStringInfoChar(out, '0' + day % 10);
+	b[n++] = '0' + day / 10;
+	b[n++] = '0' + day % 10;
 	if (lang != LANG_EN)
 	{
 		char		sep = lang == LANG_FR ? '/' : '.';
 
-		appendStringInfoChar(out, sep);
-		appendStringInfoChar(out, '0' + m / 10);
-		appendStringInfoChar(out, '0' + m % 10);
-		appendStringInfoChar(out, sep);
+		b[n++] = sep;
+		b[n++] = '0' + m / 10;
+		b[n++] = '0' + m % 10;
+		b[n++] = sep;
 	}
 	else
 	{
-		appendStringInfoChar(out, ' ');
-		appendStringInfoString(out, months_short[m - 1]);
-		appendStringInfoChar(out, ' ');
+		b[n++] = ' ';
+		memcpy(b + n, months_short[m - 1], 3);
+		n += 3;
+		b[n++] = ' ';
 	}
-	appendStringInfoChar(out, '0' + y / 1000);
-	appendStringInfoChar(out, '0' + y / 100 % 10);
-	appendStringInfoChar(out, '0' + y / 10 % 10);
-	appendStringInfoChar(out, '0' + y % 10);
+	b[n++] = '0' + y / 1000;
+	b[n++] = '0' + y / 100 % 10;
+	b[n++] = '0' + y / 10 % 10;
+	b[n++] = '0' + y % 10;
+	appendBinaryStringInfo(out, b, n);
 }
 
 Datum
@@ -454,16 +462,20 @@ static const char *const headers_de[NCOLUMNS] = {
 typedef struct Cell
 {
 	int			offset;
+	int			len;			/* in bytes */
 	int			width;
 } Cell;
 
-/* Characters in len bytes of server text: in UTF-8, the bytes that start one. */
+/*
+ * Characters in len bytes of server text: in UTF-8 (utf8, the database
+ * encoding, looked up once per table), the bytes that start one.
+ */
 static int
-text_width(const char *s, int len)
+text_width(const char *s, int len, bool utf8)
 {
 	int			width = 0;
 
-	if (GetDatabaseEncoding() != PG_UTF8)
+	if (!utf8)
 		return pg_mbstrlen_with_len(s, len);
 	for (int i = 0; i < len; i++)
 		width += ((unsigned char) s[i] & 0xC0) != 0x80;
@@ -472,50 +484,107 @@ text_width(const char *s, int len)
 
 /* Ends the cell that started at *start in buf. */
 static Cell
-end_cell(StringInfo buf, int *start)
+end_cell(StringInfo buf, int *start, bool utf8)
 {
 	Cell		c;
 
 	c.offset = *start;
-	c.width = text_width(buf->data + *start, buf->len - *start);
+	c.len = buf->len - *start;
+	c.width = text_width(buf->data + *start, c.len, utf8);
 	appendStringInfoChar(buf, '\0');
 	*start = buf->len;
 	return c;
 }
 
-static void
-append_padded(StringInfo out, const char *cells, const Cell *c, int width, bool right)
+/* Bytes of one line of the table as put_row() writes it. */
+static int
+row_bytes(const Cell *row, const int *widths, int ncolumns)
 {
-	int			pad = width - c->width;
+	int			bytes = 2 * (ncolumns - 1);
 
-	if (right)
-		appendStringInfoSpaces(out, pad);
-	appendStringInfoString(out, cells + c->offset);
-	if (!right)
-		appendStringInfoSpaces(out, pad);
+	for (int col = 0; col < ncolumns; col++)
+		bytes += widths[col] - row[col].width + row[col].len;
+	return bytes;
 }
 
-/* Appends one line of the table: text columns left, numbers right. */
-static void
-append_row(StringInfo out, const char *cells, const Cell *row, const int *widths, int ncolumns)
+/*
+ * Writes one line of the table at p, text columns left, numbers right, each
+ * padded with spaces to its column's width (in characters) and two spaces
+ * between columns; returns the end.
+ */
+static char *
+put_row(char *p, const char *cells, const Cell *row, const int *widths, int ncolumns)
 {
-	int			col;
-
-	for (col = 0; col < ncolumns; col++)
+	for (int col = 0; col < ncolumns; col++)
 	{
+		const Cell *c = &row[col];
+		int			pad = widths[col] - c->width;
+
 		if (col > 0)
-			appendStringInfoSpaces(out, 2);
-		append_padded(out, cells, &row[col], widths[col], col >= COL_AMOUNT);
+		{
+			*p++ = ' ';
+			*p++ = ' ';
+		}
+		if (col >= COL_AMOUNT)
+		{
+			memset(p, ' ', pad);
+			p += pad;
+		}
+		memcpy(p, cells + c->offset, c->len);
+		p += c->len;
+		if (col < COL_AMOUNT)
+		{
+			memset(p, ' ', pad);
+			p += pad;
+		}
 	}
+	return p;
 }
 
-/* Appends cents and the currency code, as a money cell prints them. */
+/*
+ * Appends cents and the currency code, as a money cell prints them: what
+ * append_cents() and the currency would append, built in a local buffer and
+ * appended once.  sep is the group separator of the language and between
+ * is what separates the amount from the currency (both server text).
+ */
 static void
-append_cents_currency(StringInfo out, int64 cents, const char *currency, LetterLanguage lang)
+append_cents_currency(StringInfo out, int64 cents, const char *currency, int currency_len,
+					  LetterLanguage lang, const char *sep, int sep_len, const char *between, int between_len)
 {
-	append_cents(out, cents, lang);
-	appendStringInfoString(out, lang == LANG_FR ? nbsp() : " ");
-	appendStringInfoString(out, currency);
+	/*
+	 * at most: the sign, 18 digits before the point and their 5 separators
+	 * (of 1 or 2 bytes: nbsp()), the point, 2 digits and between (2 bytes)
+	 */
+	char		b[128];
+	char		digits[24];
+	int			ndigits = 0;
+	uint64		magnitude = cents < 0 ? -(uint64) cents : (uint64) cents;
+	int			n = 0;
+	int			intlen;
+
+	Assert(sep_len <= 4 && between_len <= 8);
+	/* least significant first; at least one digit before the point */
+	for (; magnitude != 0 || ndigits <= 2; magnitude /= 10)
+		digits[ndigits++] = '0' + (char) (magnitude % 10);
+	if (cents < 0)
+		b[n++] = '-';
+	intlen = ndigits - 2;
+	for (int i = 0; i < intlen; i++)
+	{
+		if (i > 0 && (intlen - i) % 3 == 0)
+		{
+			memcpy(b + n, sep, sep_len);
+			n += sep_len;
+		}
+		b[n++] = digits[ndigits - 1 - i];
+	}
+	b[n++] = lang == LANG_EN ? '.' : ',';
+	b[n++] = digits[1];
+	b[n++] = digits[0];
+	memcpy(b + n, between, between_len);
+	n += between_len;
+	appendBinaryStringInfo(out, b, n);
+	appendBinaryStringInfo(out, currency, currency_len);
 }
 
 Datum
@@ -546,12 +615,20 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 	Cell	   *cells;
 	Cell		header[NCOLUMNS];
 	StringInfoData buf;
-	StringInfoData out;
+	text	   *result;
+	char	   *p;
+	int64		size;
 	int			offset = 0;
 	int			i;
 	int			col;
 	int			total;
 	int			start;
+	const char *sep;
+	int			sep_len;
+	const char *between;
+	int			between_len;
+	int			currency_len;
+	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
@@ -560,6 +637,11 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 	lang = PG_ARGISNULL(2) ? LANG_EN : letter_language(PG_GETARG_TEXT_PP(2));
 	wide = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
 	ncolumns = wide ? NCOLUMNS : COL_INTEREST;
+	sep = lang == LANG_FR ? nbsp() : lang == LANG_DE ? "." : ",";
+	sep_len = strlen(sep);
+	between = lang == LANG_FR ? nbsp() : " ";
+	between_len = strlen(between);
+	currency_len = strlen(currency);
 
 	/* every cell's text, NUL-terminated, in one buffer */
 	initStringInfo(&buf);
@@ -568,7 +650,7 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 	{
 		appendStringInfoString(&buf, server_text(lang == LANG_FR ? headers_fr[col] :
 												 lang == LANG_DE ? headers_de[col] : headers_en[col]));
-		header[col] = end_cell(&buf, &start);
+		header[col] = end_cell(&buf, &start, utf8);
 		widths[col] = header[col].width;
 	}
 
@@ -579,13 +661,13 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 		Cell	   *row = &cells[i * NCOLUMNS];
 
 		appendBinaryStringInfo(&buf, DUN_LINE_NUMBER(line), line->number_len);
-		row[COL_NUMBER] = end_cell(&buf, &start);
+		row[COL_NUMBER] = end_cell(&buf, &start, utf8);
 		append_short_date(&buf, line->due_date, lang);
-		row[COL_DUE] = end_cell(&buf, &start);
-		append_cents_currency(&buf, line->amount, currency, lang);
-		row[COL_AMOUNT] = end_cell(&buf, &start);
-		append_cents_currency(&buf, line->open_amount, currency, lang);
-		row[COL_OPEN] = end_cell(&buf, &start);
+		row[COL_DUE] = end_cell(&buf, &start, utf8);
+		append_cents_currency(&buf, line->amount, currency, currency_len, lang, sep, sep_len, between, between_len);
+		row[COL_AMOUNT] = end_cell(&buf, &start, utf8);
+		append_cents_currency(&buf, line->open_amount, currency, currency_len, lang, sep, sep_len, between, between_len);
+		row[COL_OPEN] = end_cell(&buf, &start, utf8);
 		if (line->days_late <= 0)
 			appendStringInfoChar(&buf, '-');
 		else
@@ -596,15 +678,15 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 			appendStringInfoString(&buf, number);
 			appendStringInfoString(&buf, lang == LANG_FR ? " j" : lang == LANG_DE ? " T." : " d");
 		}
-		row[COL_LATE] = end_cell(&buf, &start);
+		row[COL_LATE] = end_cell(&buf, &start, utf8);
 		if (wide)
 		{
 			if (line->flags & DUN_LINE_INTEREST)
-				append_cents_currency(&buf, line->interest, currency, lang);
-			row[COL_INTEREST] = end_cell(&buf, &start);
+				append_cents_currency(&buf, line->interest, currency, currency_len, lang, sep, sep_len, between, between_len);
+			row[COL_INTEREST] = end_cell(&buf, &start, utf8);
 			if (line->flags & DUN_LINE_FEE)
-				append_cents_currency(&buf, line->fixed_fee, currency, lang);
-			row[COL_FEE] = end_cell(&buf, &start);
+				append_cents_currency(&buf, line->fixed_fee, currency, currency_len, lang, sep, sep_len, between, between_len);
+			row[COL_FEE] = end_cell(&buf, &start, utf8);
 		}
 		for (col = 0; col < ncolumns; col++)
 			widths[col] = Max(widths[col], row[col].width);
@@ -613,21 +695,28 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 	total = 2 * (ncolumns - 1);
 	for (col = 0; col < ncolumns; col++)
 		total += widths[col];
-	/* the whole table in one allocation (widths in characters: bytes may be more) */
-	initStringInfo(&out);
-	enlargeStringInfo(&out, (lines->nlines + 2) * (total + 1) + buf.len);
-	append_row(&out, buf.data, header, widths, ncolumns);
-	appendStringInfoChar(&out, '\n');
-	enlargeStringInfo(&out, total);
-	memset(out.data + out.len, '-', total);
-	out.len += total;
-	out.data[out.len] = '\0';
+	/* the whole table written in place into a text of its exact size */
+	size = row_bytes(header, widths, ncolumns) + 1 + total;
+	for (i = 0; i < lines->nlines; i++)
+		size += 1 + row_bytes(&cells[i * NCOLUMNS], widths, ncolumns);
+	if (size > (int64) (MaxAllocSize - VARHDRSZ))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("invoice table too large"),
+				 errdetail("It would take %lld bytes.", (long long) size)));
+	result = (text *) palloc(VARHDRSZ + size);
+	SET_VARSIZE(result, VARHDRSZ + size);
+	p = put_row(VARDATA(result), buf.data, header, widths, ncolumns);
+	*p++ = '\n';
+	memset(p, '-', total);
+	p += total;
 	for (i = 0; i < lines->nlines; i++)
 	{
-		appendStringInfoChar(&out, '\n');
-		append_row(&out, buf.data, &cells[i * NCOLUMNS], widths, ncolumns);
+		*p++ = '\n';
+		p = put_row(p, buf.data, &cells[i * NCOLUMNS], widths, ncolumns);
 	}
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(out.data, out.len));
+	Assert(p == VARDATA(result) + size);
+	PG_RETURN_TEXT_P(result);
 }
 
 Datum
