@@ -618,14 +618,16 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 	 ORDER BY c.code, coalesce(r.currency, u.currency)
 $q$::text $f$;
 
--- (the same, for the tests and the benchmark: ar.aging_report runs the
--- query itself, without a second copy of its rows)
+-- ar.aging_report's rows from the summaries, the query planned for the
+-- dates given (EXECUTE).  Parallel restricted: the leader runs it, while
+-- the full computation in the other branch of ar.aging_report may still
+-- use workers.
 CREATE FUNCTION ar._aging_report_summary(as_of date)
 RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
                not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
                currency char(3), company_id bigint, credit_notes numeric, unapplied_credit numeric,
                net_balance numeric)
-LANGUAGE plpgsql STABLE SET jit = off
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SET jit = off
 AS $f$
 BEGIN
 	RETURN QUERY EXECUTE ar._aging_report_summary_query() USING as_of, (SELECT s.aged_on FROM ar.summary_state s);
