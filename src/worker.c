@@ -16,7 +16,8 @@
  * in the data, and this file only drives transactions and signals:
  *
  *   1. is the extension installed?  If not, wait for it;
- *   2. once per process: ar._worker_attach() takes the advisory lock that
+ *   2. once per process: ar._worker_attach() (none on a Citus worker node,
+ *      whose work the coordinator's worker does) takes the advisory lock that
  *      makes the worker the only one of its database, marks the runs a
  *      previous process left "running" (crash, kill) as failed, records the
  *      worker in ar.worker_state;
@@ -100,7 +101,8 @@ static MemoryContext cycle_context = NULL;
 static char *database_name = NULL;
 static bool attached = false;
 static bool settings_changed = false;
-static bool waiting_logged = false;
+static bool waiting_logged = false;	/* "waiting for the extension" said */
+static bool attach_wait_logged = false;	/* why it does not attach, said */
 static bool dynamic_worker = false;
 
 /* What one unit of work gave: its first column, or its error. */
@@ -455,6 +457,23 @@ worker_cycle(void)
 		r = run_unit("attaching", "SELECT ar._worker_attach($1, $2, $3)", 3, types, args, NULL);
 		if (!r.ok)
 			return;
+		if (r.value < 0)
+		{
+			/* the coordinator's worker runs the cluster's work */
+			if (dynamic_worker)
+			{
+				ereport(LOG,
+						(errmsg("ar_collect worker: database \"%s\" is on a Citus worker node; exiting",
+								database_name)));
+				proc_exit(0);
+			}
+			if (!attach_wait_logged)
+				ereport(LOG,
+						(errmsg("ar_collect worker: database \"%s\" is on a Citus worker node, the coordinator's worker serves it; waiting",
+								database_name)));
+			attach_wait_logged = true;
+			return;
+		}
 		if (r.value == 0)
 		{
 			if (dynamic_worker)
@@ -464,15 +483,16 @@ worker_cycle(void)
 								database_name)));
 				proc_exit(0);
 			}
-			if (!waiting_logged)
+			if (!attach_wait_logged)
 				ereport(LOG,
 						(errmsg("ar_collect worker: another worker already serves database \"%s\"; waiting",
 								database_name)));
-			waiting_logged = true;
+			attach_wait_logged = true;
 			return;
 		}
 		ereport(LOG, (errmsg("ar_collect worker: serving database \"%s\"", database_name)));
 		attached = true;
+		attach_wait_logged = false;
 		settings_changed = false;
 	}
 	else if (settings_changed)

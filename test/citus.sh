@@ -32,10 +32,10 @@ qn() {	# qn NODE SQL: on node 0 (coordinator), 1 or 2 (workers), database postgr
 	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $((BASE + $1)) -U postgres -d postgres -c "$2"
 }
 
-echo "1..9"
+echo "1..11"
 for i in 0 1 2; do
 	cluster_start "$WORK/node$i" $((BASE + i)) "listen_addresses = 'localhost'" \
-		"shared_preload_libraries = 'citus,ar_collect'" "max_connections = 60" \
+		"shared_preload_libraries = 'citus,ar_collect'" "max_connections = 60" "ar_collect.naptime = 1" \
 		|| { cat "$WORK/node$i/server.log" >&2; exit 1; }
 	qn $i "CREATE EXTENSION citus" >/dev/null || exit 1
 done
@@ -48,6 +48,25 @@ v0=$(qn 0 "SELECT extversion FROM pg_extension WHERE extname = 'ar_collect'")
 check "CREATE EXTENSION ar_collect on the coordinator creates it on both workers ($v0)" \
 	test -n "$v0" -a "$(qn 1 "SELECT extversion FROM pg_extension WHERE extname = 'ar_collect'")" = "$v0" \
 	     -a "$(qn 2 "SELECT extversion FROM pg_extension WHERE extname = 'ar_collect'")" = "$v0"
+
+# The background worker: the coordinator's serves the cluster; a worker
+# node's (preloaded too, and the extension is there) must not run the same
+# dunning and reconciliation a second time.
+wait_for_log() {	# wait_for_log NODE TEXT: up to 60 s for TEXT in the node's server log
+	local deadline=$((SECONDS + 60))
+	until grep -q "$2" "$WORK/node$1/server.log"; do
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.2
+	done
+}
+check "ar._on_citus_worker_node(): false on the coordinator, true on both workers" \
+	test "$(qn 0 "SELECT ar._on_citus_worker_node()") $(qn 1 "SELECT ar._on_citus_worker_node()") $(qn 2 "SELECT ar._on_citus_worker_node()")" = "f t t"
+wait_for_log 0 'ar_collect worker: serving database "postgres"'; coordinator_log=$?
+wait_for_log 1 'is on a Citus worker node'; node1_log=$?
+wait_for_log 2 'is on a Citus worker node'; node2_log=$?
+check "the background worker serves the coordinator only: the workers' wait, their ar.worker_state empty" \
+	test "$coordinator_log $node1_log $node2_log" = "0 0 0" -a "$(qn 0 "SELECT count(*) FROM ar.worker_state")" = 1 \
+	     -a "$(qn 1 "SELECT count(*) FROM ar.worker_state")" = 0 -a "$(qn 2 "SELECT count(*) FROM ar.worker_state")" = 0
 
 # Invoice-like rows of 40 companies (the ledger tables themselves cannot be
 # distributed yet: doc/scale_out.md), deterministic, and a local copy.

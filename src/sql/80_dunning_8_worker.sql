@@ -39,29 +39,6 @@ CREATE TABLE ar.worker_run (
 CREATE INDEX worker_run_running ON ar.worker_run (id) WHERE status = 'running';
 CREATE INDEX worker_run_kind ON ar.worker_run (kind, started_at);
 
--- The worker starts serving the database: one worker per database (a
--- session advisory lock); runs left "running" by a previous process that
--- died are marked failed.  Returns 1, or 0 when another worker serves it.
-CREATE FUNCTION ar._worker_attach(naptime integer, dunning_at text, enabled boolean) RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
-BEGIN
-	IF NOT pg_try_advisory_lock(hashtext('ar_collect.worker')) THEN
-		RETURN 0;
-	END IF;
-	UPDATE ar.worker_run r
-	   SET status = 'failed', finished_at = now(),
-	       error = format('the worker (pid %s) stopped before the end of the run: crash, kill or shutdown; nothing of the run was kept', r.pid)
-	 WHERE r.status = 'running';
-	INSERT INTO ar.worker_state AS s (id, pid, backend_start, attached_at, naptime, dunning_at, enabled)
-	SELECT true, pg_backend_pid(), a.backend_start, now(), _worker_attach.naptime, _worker_attach.dunning_at,
-	       _worker_attach.enabled
-	  FROM pg_stat_activity a WHERE a.pid = pg_backend_pid()
-	ON CONFLICT (id) DO UPDATE
-	   SET pid = EXCLUDED.pid, backend_start = EXCLUDED.backend_start, attached_at = EXCLUDED.attached_at,
-	       naptime = EXCLUDED.naptime, dunning_at = EXCLUDED.dunning_at, enabled = EXCLUDED.enabled;
-	RETURN 1;
-END $$;
-
 CREATE FUNCTION ar._worker_settings(naptime integer, dunning_at text, enabled boolean) RETURNS bigint
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 	UPDATE ar.worker_state s

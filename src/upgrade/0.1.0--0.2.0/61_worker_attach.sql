@@ -1,0 +1,1 @@
+../../sql/80_dunning_8_worker_attach.sql
