@@ -425,6 +425,23 @@ settings_args(Oid *types, Datum *args)
 	args[2] = BoolGetDatum(worker_enabled);
 }
 
+/*
+ * The worker does not attach (why: what serves the database instead): a
+ * dynamic worker exits, the preloaded one waits and says why once.
+ */
+static void
+not_attaching(const char *why)
+{
+	if (dynamic_worker)
+	{
+		ereport(LOG, (errmsg("ar_collect worker: %s; exiting", why)));
+		proc_exit(0);
+	}
+	if (!attach_wait_logged)
+		ereport(LOG, (errmsg("ar_collect worker: %s; waiting", why)));
+	attach_wait_logged = true;
+}
+
 static void
 worker_cycle(void)
 {
@@ -460,34 +477,13 @@ worker_cycle(void)
 		if (r.value < 0)
 		{
 			/* the coordinator's worker runs the cluster's work */
-			if (dynamic_worker)
-			{
-				ereport(LOG,
-						(errmsg("ar_collect worker: database \"%s\" is on a Citus worker node; exiting",
-								database_name)));
-				proc_exit(0);
-			}
-			if (!attach_wait_logged)
-				ereport(LOG,
-						(errmsg("ar_collect worker: database \"%s\" is on a Citus worker node, the coordinator's worker serves it; waiting",
-								database_name)));
-			attach_wait_logged = true;
+			not_attaching(psprintf("database \"%s\" is on a Citus worker node, the coordinator's worker serves it",
+								   database_name));
 			return;
 		}
 		if (r.value == 0)
 		{
-			if (dynamic_worker)
-			{
-				ereport(LOG,
-						(errmsg("ar_collect worker: another worker already serves database \"%s\"; exiting",
-								database_name)));
-				proc_exit(0);
-			}
-			if (!attach_wait_logged)
-				ereport(LOG,
-						(errmsg("ar_collect worker: another worker already serves database \"%s\"; waiting",
-								database_name)));
-			attach_wait_logged = true;
+			not_attaching(psprintf("another worker already serves database \"%s\"", database_name));
 			return;
 		}
 		ereport(LOG, (errmsg("ar_collect worker: serving database \"%s\"", database_name)));
