@@ -50,26 +50,13 @@
 #include "utils/numeric.h"
 
 #include "aggstate.h"
+#include "aging.h"
 #include "decimal128.h"
 
-/* Buckets, in the order of ar.aging_buckets; the total follows them. */
-#define AGING_NBUCKETS		5
-#define AGING_NRESULT		(AGING_NBUCKETS + 1)
 
 /* Amounts with more digits after the decimal point are refused. */
 #define AGING_MAX_SCALE		DEC128_MAX_SCALE
 
-/*
- * The transition state.  sums[i] is the exact sum of bucket i times
- * 10^scale; scale only grows.  The fixed size lets the transition function
- * update it in place; a different size is rejected as corrupt.
- */
-typedef struct AgingState
-{
-	int32		vl_len_;		/* varlena header (do not touch directly!) */
-	int32		scale;			/* largest display scale seen, 0..38 */
-	int128		sums[AGING_NBUCKETS];
-} AgingState;
 
 /* SSPACE in src/sql/20_aging.sql tells the planner this size. */
 StaticAssertDecl(sizeof(AgingState) == 88, "ar.aging_state must be 88 bytes");
@@ -387,6 +374,30 @@ aging_combine(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(state);
 }
 
+/* One row of the aggregate: amount into the bucket of as_of - due_date. */
+void
+aging_add_row(AgingState *state, Datum amount, DateADT due_date, DateADT as_of)
+{
+	aging_add_numeric(state, aging_bucket(due_date, as_of), amount);
+}
+
+/*
+ * The five buckets of a state and their total as numerics at the state's
+ * scale: values[0..5], what ar.aging_final returns.
+ */
+void
+aging_values(const AgingState *state, Datum *values)
+{
+	int128		total = 0;
+
+	for (int i = 0; i < AGING_NBUCKETS; i++)
+	{
+		values[i] = dec128_to_numeric(state->sums[i], state->scale);
+		total = dec128_add(total, state->sums[i], aging_out_of_range);
+	}
+	values[AGING_NBUCKETS] = dec128_to_numeric(total, state->scale);
+}
+
 /* The ar.aging_buckets row descriptor: six numerics. */
 static TupleDesc
 aging_result_desc(FunctionCallInfo fcinfo)
@@ -416,14 +427,7 @@ aging_final(PG_FUNCTION_ARGS)
 	bool		nulls[AGING_NRESULT] = {0};
 	AgingState	empty = {0};
 	const AgingState *state = PG_ARGISNULL(0) ? &empty : aging_state_arg(fcinfo, 0);
-	int128		total = 0;
 
-	for (int i = 0; i < AGING_NBUCKETS; i++)
-	{
-		values[i] = dec128_to_numeric(state->sums[i], state->scale);
-		total = dec128_add(total, state->sums[i], aging_out_of_range);
-	}
-	values[AGING_NBUCKETS] = dec128_to_numeric(total, state->scale);
-
+	aging_values(state, values);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

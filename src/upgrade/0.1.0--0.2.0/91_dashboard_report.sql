@@ -11,32 +11,28 @@
 -- no bucket: net_balance = total - unapplied_credit is what the customer
 -- owes once every credit is set off.  The full computation, from every
 -- item open on as_of; ar.aging_report answers from the dashboard summaries
--- (86_dashboard_summary.sql) on the dates near their aging date.
+-- (86_dashboard_summary.sql) on the dates near their aging date.  In C
+-- (src/aging_report.c), the same values and order as this SQL:
+--	SELECT c.id, c.code, c.name, (g.buckets).* (0 when absent), currency, c.company_id,
+--	       coalesce(g.credit_notes, 0), coalesce(u.available, 0), total - unapplied_credit
+--	  FROM (SELECT customer_id, currency, ar.aging(open_amount, due_date, as_of) AS buckets,
+--	               coalesce(sum(open_amount) FILTER (WHERE amount < 0), 0) AS credit_notes
+--	          FROM ar.open_items(as_of) GROUP BY 1, 2) g
+--	  FULL JOIN (the customer credit of ar.open_credits(as_of) per customer and currency) u
+--	  JOIN ar.customer c ON c.id = coalesce(g.customer_id, u.customer_id)
+--	 ORDER BY c.code, currency
+-- the open items summed per customer and currency in a hash table as the
+-- executor returns them, the customers read in code order and their rows
+-- written out as they come: no aggregate node, no join of the wide rows,
+-- no sort of them (issue 17).  Parallel restricted: its queries run in the
+-- leader, where they may use workers of their own.
 CREATE FUNCTION ar._aging_report_full(as_of date)
 RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
                not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
                currency char(3), company_id bigint, credit_notes numeric, unapplied_credit numeric,
                net_balance numeric)
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-	SELECT c.id, c.code, c.name,
-	       coalesce((g.buckets).not_due, 0), coalesce((g.buckets).d1_30, 0), coalesce((g.buckets).d31_60, 0),
-	       coalesce((g.buckets).d61_90, 0), coalesce((g.buckets).d91_plus, 0), coalesce((g.buckets).total, 0),
-	       coalesce(g.currency, u.currency), c.company_id,
-	       coalesce(g.credit_notes, 0), coalesce(u.available, 0),
-	       coalesce((g.buckets).total, 0) - coalesce(u.available, 0)
-	  FROM (SELECT o.customer_id, o.currency, ar.aging(o.open_amount, o.due_date, as_of) AS buckets,
-	               coalesce(sum(o.open_amount) FILTER (WHERE o.amount < 0), 0) AS credit_notes
-	          FROM ar.open_items(as_of) o
-	         GROUP BY o.customer_id, o.currency) g
-	  FULL JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
-	               FROM ar.open_credits(as_of) k
-	              WHERE k.kind = 'customer_credit'
-	              GROUP BY k.customer_id, k.currency) u
-	         ON u.customer_id = g.customer_id AND u.currency = g.currency
-	  JOIN ar.customer c ON c.id = coalesce(g.customer_id, u.customer_id)
-	 ORDER BY c.code, coalesce(g.currency, u.currency)
-$$;
+LANGUAGE C STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'aging_report_full';
 
 -- The same rows from the dashboard summaries when they are aged within 31
 -- days of as_of (today, once ar.age_summaries() runs daily), else from the
