@@ -69,6 +69,12 @@ CREATE TABLE ar.aging_summary (
 	credit_notes       numeric NOT NULL,
 	items              integer NOT NULL,
 	credit_note_items  integer NOT NULL,
+	-- the parts of four buckets that move to the next one the day after
+	-- the aging date: due on it, 30, 60 and 90 days before it
+	moving_not_due     numeric NOT NULL,
+	moving_d1_30       numeric NOT NULL,
+	moving_d31_60      numeric NOT NULL,
+	moving_d61_90      numeric NOT NULL,
 	PRIMARY KEY (company_id, customer_id, currency)
 );
 COMMENT ON TABLE ar.aging_summary IS
@@ -85,6 +91,10 @@ COMMENT ON COLUMN ar.aging_summary.total IS 'Open amount in all buckets.';
 COMMENT ON COLUMN ar.aging_summary.credit_notes IS 'Open credit notes (negative), also in the buckets.';
 COMMENT ON COLUMN ar.aging_summary.items IS 'Open invoices and credit notes.';
 COMMENT ON COLUMN ar.aging_summary.credit_note_items IS 'Of which credit notes.';
+COMMENT ON COLUMN ar.aging_summary.moving_not_due IS 'Of not_due, the open amount due on the aging date (1 day past due the day after).';
+COMMENT ON COLUMN ar.aging_summary.moving_d1_30 IS 'Of d1_30, the open amount due 30 days before the aging date (31 days past due the day after).';
+COMMENT ON COLUMN ar.aging_summary.moving_d31_60 IS 'Of d31_60, the open amount due 60 days before the aging date (61 days past due the day after).';
+COMMENT ON COLUMN ar.aging_summary.moving_d61_90 IS 'Of d61_90, the open amount due 90 days before the aging date (91 days past due the day after).';
 
 CREATE TABLE ar.summary_state (
 	singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -181,7 +191,8 @@ BEGIN
 		-- a ledger write never fails because of the summary (ar.aging sums
 		-- at most 38 digits, an amount planted beyond the bounds has more)
 		INSERT INTO ar.aging_summary AS s (company_id, customer_id, currency, not_due, d1_30, d31_60, d61_90, d91_plus,
-		                                   total, credit_notes, items, credit_note_items)
+		                                   total, credit_notes, items, credit_note_items,
+		                                   moving_not_due, moving_d1_30, moving_d31_60, moving_d61_90)
 		SELECT d.company_id, d.customer_id, d.currency,
 		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date <= 0), sum(d.amount) - sum(d.amount)),
 		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 1 AND 30), sum(d.amount) - sum(d.amount)),
@@ -190,7 +201,11 @@ BEGIN
 		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date > 90), sum(d.amount) - sum(d.amount)),
 		       sum(d.amount),
 		       coalesce(sum(d.amount) FILTER (WHERE d.credit_note), 0),
-		       sum(d.items), coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0)
+		       sum(d.items), coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0),
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged - 30), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged - 60), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged - 90), sum(d.amount) - sum(d.amount))
 		  FROM unnest(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items)
 		       AS d(company_id, customer_id, currency, due_date, credit_note, amount, items)
 		 GROUP BY 1, 2, 3
@@ -200,12 +215,17 @@ BEGIN
 		              d31_60 = s.d31_60 + EXCLUDED.d31_60, d61_90 = s.d61_90 + EXCLUDED.d61_90,
 		              d91_plus = s.d91_plus + EXCLUDED.d91_plus, total = s.total + EXCLUDED.total,
 		              credit_notes = s.credit_notes + EXCLUDED.credit_notes,
-		              items = s.items + EXCLUDED.items, credit_note_items = s.credit_note_items + EXCLUDED.credit_note_items
+		              items = s.items + EXCLUDED.items, credit_note_items = s.credit_note_items + EXCLUDED.credit_note_items,
+		              moving_not_due = s.moving_not_due + EXCLUDED.moving_not_due,
+		              moving_d1_30 = s.moving_d1_30 + EXCLUDED.moving_d1_30,
+		              moving_d31_60 = s.moving_d31_60 + EXCLUDED.moving_d31_60,
+		              moving_d61_90 = s.moving_d61_90 + EXCLUDED.moving_d61_90
 		RETURNING s.ctid, s.*)
 	SELECT array_agg(up.ctid) INTO zero
 	  FROM up
 	 WHERE up.items = 0 AND up.not_due = 0 AND up.d1_30 = 0 AND up.d31_60 = 0 AND up.d61_90 = 0
-	   AND up.d91_plus = 0 AND up.total = 0 AND up.credit_notes = 0;
+	   AND up.d91_plus = 0 AND up.total = 0 AND up.credit_notes = 0
+	   AND up.moving_not_due = 0 AND up.moving_d1_30 = 0 AND up.moving_d31_60 = 0 AND up.moving_d61_90 = 0;
 	IF zero IS NOT NULL THEN
 		DELETE FROM ar.aging_summary s WHERE s.ctid = ANY (zero);
 	END IF;
@@ -343,7 +363,8 @@ $$;
 CREATE FUNCTION ar._aging_summary_expected(aged date)
 RETURNS TABLE (company_id bigint, customer_id bigint, currency char(3), not_due numeric, d1_30 numeric,
                d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric, credit_notes numeric, items integer,
-               credit_note_items integer)
+               credit_note_items integer, moving_not_due numeric, moving_d1_30 numeric, moving_d31_60 numeric,
+               moving_d61_90 numeric)
 LANGUAGE sql STABLE AS $$
 	SELECT d.company_id, d.customer_id, d.currency,
 	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date <= 0), sum(d.open_amount) - sum(d.open_amount)),
@@ -353,7 +374,11 @@ LANGUAGE sql STABLE AS $$
 	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date > 90), sum(d.open_amount) - sum(d.open_amount)),
 	       sum(d.open_amount),
 	       coalesce(sum(d.open_amount) FILTER (WHERE d.credit_note), 0),
-	       sum(d.items)::integer, coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0)::integer
+	       sum(d.items)::integer, coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0)::integer,
+	       coalesce(sum(d.open_amount) FILTER (WHERE d.due_date = aged), sum(d.open_amount) - sum(d.open_amount)),
+	       coalesce(sum(d.open_amount) FILTER (WHERE d.due_date = aged - 30), sum(d.open_amount) - sum(d.open_amount)),
+	       coalesce(sum(d.open_amount) FILTER (WHERE d.due_date = aged - 60), sum(d.open_amount) - sum(d.open_amount)),
+	       coalesce(sum(d.open_amount) FILTER (WHERE d.due_date = aged - 90), sum(d.open_amount) - sum(d.open_amount))
 	  FROM ar._open_item_summary_current() d
 	 GROUP BY 1, 2, 3
 $$;
@@ -462,9 +487,12 @@ BEGIN
 	  FROM (SELECT a.company_id, a.customer_id, a.currency, sum(a.not_due) AS not_due, sum(a.d1_30) AS d1_30,
 	               sum(a.d31_60) AS d31_60, sum(a.d61_90) AS d61_90, sum(a.d91_plus) AS d91_plus, sum(a.total) AS total,
 	               sum(a.credit_notes) AS credit_notes, sum(a.items)::integer AS items,
-	               sum(a.credit_note_items)::integer AS credit_note_items
+	               sum(a.credit_note_items)::integer AS credit_note_items, sum(a.moving_not_due) AS moving_not_due,
+	               sum(a.moving_d1_30) AS moving_d1_30, sum(a.moving_d31_60) AS moving_d31_60,
+	               sum(a.moving_d61_90) AS moving_d61_90
 	          FROM (SELECT s.company_id, s.customer_id, s.currency, s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus,
-	                       s.total, s.credit_notes, s.items, s.credit_note_items
+	                       s.total, s.credit_notes, s.items, s.credit_note_items, s.moving_not_due, s.moving_d1_30,
+	                       s.moving_d31_60, s.moving_d61_90
 	                  FROM ar.aging_summary s
 	                UNION ALL
 	                SELECT d.company_id, d.customer_id, d.currency,
@@ -474,14 +502,20 @@ BEGIN
 	                       CASE WHEN st.aged_on - d.due_date BETWEEN 61 AND 90 THEN d.open_amount ELSE 0 END,
 	                       CASE WHEN st.aged_on - d.due_date > 90 THEN d.open_amount ELSE 0 END,
 	                       d.open_amount, CASE WHEN d.credit_note THEN d.open_amount ELSE 0 END,
-	                       d.items, CASE WHEN d.credit_note THEN d.items ELSE 0 END
+	                       d.items, CASE WHEN d.credit_note THEN d.items ELSE 0 END,
+	                       CASE WHEN d.due_date = st.aged_on THEN d.open_amount ELSE 0 END,
+	                       CASE WHEN d.due_date = st.aged_on - 30 THEN d.open_amount ELSE 0 END,
+	                       CASE WHEN d.due_date = st.aged_on - 60 THEN d.open_amount ELSE 0 END,
+	                       CASE WHEN d.due_date = st.aged_on - 90 THEN d.open_amount ELSE 0 END
 	                  FROM ar.summary_delta d CROSS JOIN ar.summary_state st) a
 	         GROUP BY 1, 2, 3
 	        HAVING sum(a.items) <> 0 OR sum(a.total) <> 0 OR sum(a.not_due) <> 0 OR sum(a.d91_plus) <> 0) s
 	  FULL JOIN ar._aging_summary_expected((SELECT st.aged_on FROM ar.summary_state st)) e
 	         ON (e.company_id, e.customer_id, e.currency) = (s.company_id, s.customer_id, s.currency)
-	 WHERE (s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus, s.total, s.credit_notes, s.items, s.credit_note_items)
-	       IS DISTINCT FROM (e.not_due, e.d1_30, e.d31_60, e.d61_90, e.d91_plus, e.total, e.credit_notes, e.items, e.credit_note_items)
+	 WHERE (s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus, s.total, s.credit_notes, s.items, s.credit_note_items,
+	        s.moving_not_due, s.moving_d1_30, s.moving_d31_60, s.moving_d61_90)
+	       IS DISTINCT FROM (e.not_due, e.d1_30, e.d31_60, e.d61_90, e.d91_plus, e.total, e.credit_notes, e.items, e.credit_note_items,
+	                         e.moving_not_due, e.moving_d1_30, e.moving_d31_60, e.moving_d61_90)
 	UNION ALL
 	-- ar.kpi_summary (86_kpi_summary.sql): the kind and its second date in
 	-- summary, its first date as due_date, not positive as credit_note
@@ -515,10 +549,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 	WITH moved AS (
 		-- rows of the summary whose bucket on $1 is not the one of aged:
 		-- due dates in [lo - b, hi - b) for the bucket limits b = 0, 30, 60, 90
+		-- (the day after the aging date: in ar.aging_summary's own rows, below)
 		SELECT d.company_id, d.customer_id, d.currency, d.open_amount AS amount,
 		       $1 - d.due_date AS days_now, $2 - d.due_date AS days_then
 		  FROM ar.open_item_summary d
-		 WHERE $1 <> $2
+		 WHERE $1 <> $2 AND $1 <> $2 + 1
 		   AND (   d.due_date >= least($1, $2) AND d.due_date < greatest($1, $2)
 		        OR d.due_date >= least($1, $2) - 30 AND d.due_date < greatest($1, $2) - 30
 		        OR d.due_date >= least($1, $2) - 60 AND d.due_date < greatest($1, $2) - 60
@@ -586,6 +621,19 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 		       sum(c.items) AS items, sum(c.credit_note_items) AS credit_note_items
 		  FROM corr c
 		 GROUP BY c.customer_id, c.currency
+	), aged AS (
+		-- the summary; the day after its aging date (the first reports of a
+		-- day before the worker re-ages it), the amounts due on the bucket
+		-- boundaries moved to the next bucket, from the row itself (no read
+		-- of the boundaries' rows of ar.open_item_summary, scattered over
+		-- its pages)
+		SELECT s.customer_id, s.currency, s.total, s.credit_notes, s.items, s.credit_note_items,
+		       CASE WHEN $1 = $2 + 1 THEN s.not_due - s.moving_not_due ELSE s.not_due END AS not_due,
+		       CASE WHEN $1 = $2 + 1 THEN s.d1_30 + s.moving_not_due - s.moving_d1_30 ELSE s.d1_30 END AS d1_30,
+		       CASE WHEN $1 = $2 + 1 THEN s.d31_60 + s.moving_d1_30 - s.moving_d31_60 ELSE s.d31_60 END AS d31_60,
+		       CASE WHEN $1 = $2 + 1 THEN s.d61_90 + s.moving_d31_60 - s.moving_d61_90 ELSE s.d61_90 END AS d61_90,
+		       CASE WHEN $1 = $2 + 1 THEN s.d91_plus + s.moving_d61_90 ELSE s.d91_plus END AS d91_plus
+		  FROM ar.aging_summary s
 	), g AS (
 		-- the summary, corrected (usually by nothing: a join, no aggregate,
 		-- no arithmetic)
@@ -599,7 +647,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 		       CASE WHEN k.customer_id IS NULL THEN s.credit_notes ELSE coalesce(s.credit_notes, 0) + k.credit_notes END AS credit_notes,
 		       CASE WHEN k.customer_id IS NULL THEN s.credit_note_items
 		            ELSE coalesce(s.credit_note_items, 0) + k.credit_note_items END AS credit_note_items
-		  FROM ar.aging_summary s
+		  FROM aged s
 		  FULL JOIN corr_sum k ON k.customer_id = s.customer_id AND k.currency = s.currency
 		 WHERE coalesce(s.items, 0) + coalesce(k.items, 0) > 0
 	)

@@ -11,7 +11,7 @@
 -- Nobody writes the summaries directly; removing a trigger shows.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(28);
+SELECT plan(30);
 
 -- Rows of one and not of the other, as text (the scale of each amount
 -- counts), with multiplicity, both ways.
@@ -131,6 +131,29 @@ SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d) FROM near WHERE pg_temp.r
 SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d) FROM dates WHERE d::text LIKE '%3' AND pg_temp.summary_diff(d) <> 0), NULL,
 	'and the summary path on dates of the ledger');
 SELECT is((SELECT count(*) FROM ar.check_summaries()), 0::bigint, 'and the summaries equal their recomputation');
+-- changes folded into the summaries aged 12 days ago: invoices due on the
+-- bucket boundaries of the day after (due on the aging date, 30, 60 and
+-- 90 days before it) issued, and paid in part; the report of the day after
+-- reads what moves from ar.aging_summary's own rows, which the fold keeps
+INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount, currency)
+SELECT c.company_id, c.id, 'DSB-' || c.id || '-' || b || '-' || cur, current_date - 200, current_date - 12 - b, 100.25 + b + c.id % 5, cur
+  FROM (SELECT * FROM ar.customer ORDER BY id LIMIT 6) c
+ CROSS JOIN (VALUES (0), (30), (60), (90)) x(b) CROSS JOIN (VALUES ('EUR'), ('USD')) y(cur);
+INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method)
+SELECT i.company_id, i.id, round(i.open_amount / 3, 2), current_date - 30, 'manual'
+  FROM ar.invoice i
+ WHERE i.open_amount > 1 AND i.due_date IN (current_date - 12, current_date - 42, current_date - 72, current_date - 102)
+   AND i.id % 2 = 0;
+SELECT ar._summary_fold();
+SELECT ok((SELECT count(*) FROM ar.aging_summary WHERE moving_not_due <> 0) >= 3 AND (SELECT count(*) FROM ar.aging_summary WHERE moving_d1_30 <> 0) >= 3
+          AND (SELECT count(*) FROM ar.aging_summary WHERE moving_d31_60 <> 0) >= 3 AND (SELECT count(*) FROM ar.aging_summary WHERE moving_d61_90 <> 0) >= 3
+          AND NOT EXISTS (SELECT FROM ar.summary_delta),
+	'folded: amounts on each bucket boundary of the day after the aging date');
+SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d)
+             FROM (VALUES (current_date - 11), (current_date - 12), (current_date - 10)) x(d)
+            WHERE pg_temp.report_diff(d) <> 0 OR pg_temp.summary_diff(d) <> 0
+               OR (SELECT count(*) FROM ar.check_summaries()) <> 0), NULL,
+	'the day after the aging date (and around it): the report = the full computation; the summaries equal their recomputation');
 SELECT ok(ar.age_summaries() > 0, 'aged today again');
 SELECT is((SELECT aged_on FROM ar.summary_state), current_date, 'ar.summary_state holds the aging date');
 
