@@ -1,9 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * aging_report.c
- *		ar._aging_report_full(as_of): the rows of ar.aging_report computed
- *		from every item open on as_of (the dates the dashboard summaries do
- *		not serve), grouped and ordered here rather than by the executor.
+ *		The two paths of ar.aging_report (60_reports.sql): the full
+ *		computation ar._aging_report_full(as_of), from every item open on
+ *		as_of, grouped and ordered here rather than by the executor; and
+ *		ar._aging_report_summary(as_of), the rows of the dashboard
+ *		summaries' query (86_dashboard_summary.sql) joined with the
+ *		customers and ordered here.
  *
  * What it returns is what its former SQL definition returned, value for
  * value (scales included) and in its order:
@@ -23,8 +26,12 @@
  * their codes, whose rows are written out as they come.  Where the time
  * went before (bench/README.md, analytics.sh): the executor's hash
  * aggregate over the open items, a hash join with every customer and a sort
- * of the wide joined rows by code in the database collation; here the
- * customers' narrow rows are ordered and the amounts joined in memory.
+ * of the wide joined rows by code in the database collation (strcoll() per
+ * comparison); here the customers are read in the order of their unique
+ * index on (company_id, code), companies merged by code, and the amounts
+ * joined in memory.  The summary path shares that last part: its query
+ * returns one row per customer and currency, amounts computed, and they
+ * are written out in the customers' order.
  *
  * Copyright (c) the ar_collect authors
  *
@@ -52,6 +59,7 @@
 #include "aging.h"
 
 PG_FUNCTION_INFO_V1(aging_report_full);
+PG_FUNCTION_INFO_V1(aging_report_summary);
 
 /* The open items on $1 (ar.open_items: the planner keeps what is read). */
 #define OPEN_ITEMS_SQL \
@@ -81,7 +89,11 @@ typedef struct ReportGroup
 	AgingState	buckets;		/* ar.aging's sums of the open amounts */
 	AgingState	credit_notes;	/* sums[0]: the open credit notes */
 	Datum		available;		/* numeric customer credit, or 0 if none */
+	Datum	   *amounts;		/* or the row's nine amounts, computed (summaries) */
 } ReportGroup;
+
+/* The amounts of a row: the buckets and total, credit notes, unapplied credit, net balance. */
+#define REPORT_NAMOUNTS	9
 
 typedef struct ReportCustomer
 {
@@ -140,6 +152,8 @@ typedef struct ReportState
 	int64		last_customer;
 	DateADT		as_of;
 	bool		as_of_null;
+	DateADT		aged;			/* the summaries' aging date (summary path) */
+	bool		aged_null;
 	MemoryContext cxt;			/* the groups and rows */
 	/* the customers with rows, read in company and code order */
 	ReportRow  *rows;
@@ -191,23 +205,30 @@ report_nothing(DestReceiver *self)
 	(void) self;
 }
 
-/* Runs sql with $1 = as_of and hands each row to fn, as the executor makes it. */
+/*
+ * Runs sql with $1 = as_of (and $2 = the summaries' aging date when
+ * nargs = 2), planned for their values, and hands each row to fn as the
+ * executor makes it.
+ */
 static void
-report_each(ReportState *state, const char *sql, row_fn fn)
+report_each(ReportState *state, const char *sql, int nargs, row_fn fn)
 {
-	Oid			type = DATEOID;
-	SPIPlanPtr	plan = SPI_prepare(sql, 1, &type);
-	ParamListInfo params = makeParamList(1);
+	Oid			types[2] = {DATEOID, DATEOID};
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+	ParamListInfo params = makeParamList(nargs);
 	ReportReceiver receiver;
 	SPIExecuteOptions options;
 	int			rc;
 
 	if (plan == NULL)
-		elog(ERROR, "ar._aging_report_full: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	params->params[0].value = DateADTGetDatum(state->as_of);
-	params->params[0].isnull = state->as_of_null;
-	params->params[0].pflags = PARAM_FLAG_CONST;
-	params->params[0].ptype = DATEOID;
+		elog(ERROR, "ar.aging_report: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	for (int i = 0; i < nargs; i++)
+	{
+		params->params[i].value = DateADTGetDatum(i == 0 ? state->as_of : state->aged);
+		params->params[i].isnull = i == 0 ? state->as_of_null : state->aged_null;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = DATEOID;
+	}
 	memset(&receiver, 0, sizeof(receiver));
 	receiver.pub.receiveSlot = report_receive;
 	receiver.pub.rStartup = report_startup;
@@ -222,7 +243,7 @@ report_each(ReportState *state, const char *sql, row_fn fn)
 	options.dest = (DestReceiver *) &receiver;
 	rc = SPI_execute_plan_extended(plan, &options);
 	if (rc < 0)
-		elog(ERROR, "ar._aging_report_full: SPI_execute_plan_extended failed: %s", SPI_result_code_string(rc));
+		elog(ERROR, "ar.aging_report: SPI_execute_plan_extended failed: %s", SPI_result_code_string(rc));
 	SPI_freeplan(plan);
 }
 
@@ -241,7 +262,7 @@ report_group(ReportState *state, int64 customer_id, Datum currency)
 	memcpy(cur, VARDATA_ANY(t), Min(len, 3));
 	for (int i = len; i > 3; i--)
 		if (VARDATA_ANY(t)[i - 1] != ' ')
-			elog(ERROR, "ar._aging_report_full: currency longer than 3 characters");
+			elog(ERROR, "ar.aging_report: currency longer than 3 characters");
 
 	/* the rows of a customer mostly come together (indexes in customer order) */
 	if (state->last != NULL && state->last_customer == customer_id && memcmp(state->last->currency, cur, 3) == 0)
@@ -297,14 +318,44 @@ report_credit(ReportState *state, Datum *values, bool *nulls)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * A row of the summaries' query: customer_id, currency, the nine amounts
+ * (not null: the query coalesces them).
+ */
+static void
+report_summary_row(ReportState *state, Datum *values, bool *nulls)
+{
+	ReportGroup *g;
+	MemoryContext old;
+
+	if (nulls[0] || nulls[1])
+		return;
+	g = report_group(state, DatumGetInt64(values[0]), values[1]);
+	old = MemoryContextSwitchTo(state->cxt);
+	g->amounts = palloc(sizeof(Datum) * REPORT_NAMOUNTS);
+	for (int i = 0; i < REPORT_NAMOUNTS; i++)
+	{
+		if (nulls[2 + i])
+			elog(ERROR, "ar._aging_report_summary: null amount in its query's row");
+		g->amounts[i] = datumCopy(values[2 + i], false, -1);
+	}
+	MemoryContextSwitchTo(old);
+}
+
 static int
 report_run_cmp(const void *a, const void *b)
 {
 	const RunRow *x = a;
 	const RunRow *y = b;
 
+	int			c;
+
 	/* ORDER BY ..., currency: bpchar in the default collation */
-	return varstr_cmp(x->group->currency, 3, y->group->currency, 3, DEFAULT_COLLATION_OID);
+	c = varstr_cmp(x->group->currency, 3, y->group->currency, 3, DEFAULT_COLLATION_OID);
+	if (c != 0)
+		return c;
+	/* customers of different companies sharing code and currency: by id (either path, one order) */
+	return (x->row->id > y->row->id) - (x->row->id < y->row->id);
 }
 
 /* Writes the run of rows sharing one code, in currency order. */
@@ -328,13 +379,24 @@ report_flush(ReportState *state)
 		values[1] = PointerGetDatum(r->code);
 		values[2] = r->name;
 		nulls[2] = r->name_null;
+		values[9] = PointerGetDatum(cstring_to_text_with_len(g->currency, 3));
+		values[10] = Int64GetDatum(r->company_id);
+		if (g->amounts != NULL)
+		{
+			/* the summaries' query computed them */
+			for (int b = 0; b < AGING_NRESULT; b++)
+				values[3 + b] = g->amounts[b];
+			values[11] = g->amounts[6];
+			values[12] = g->amounts[7];
+			values[13] = g->amounts[8];
+			tuplestore_putvalues(state->out, state->desc, values, nulls);
+			continue;
+		}
 		if (g->has_items)
 			aging_values(&g->buckets, &values[3]);
 		else
 			for (int b = 0; b < AGING_NRESULT; b++)
 				values[3 + b] = zero;
-		values[9] = PointerGetDatum(cstring_to_text_with_len(g->currency, 3));
-		values[10] = Int64GetDatum(r->company_id);
 		if (g->has_credit_notes)
 		{
 			Datum		sums[AGING_NRESULT];
@@ -483,40 +545,91 @@ report_write(ReportState *state)
 	pfree(m.next);
 }
 
-Datum
-aging_report_full(PG_FUNCTION_ARGS)
+/* Sets up the state and the result of a report function. */
+static void
+report_begin(FunctionCallInfo fcinfo, ReportState *state)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ReportState state;
 
 	InitMaterializedSRF(fcinfo, 0);
 	if (rsinfo->setDesc->natts != REPORT_NATTS)
-		elog(ERROR, "ar._aging_report_full: %d result columns, %d expected", rsinfo->setDesc->natts, REPORT_NATTS);
+		elog(ERROR, "ar.aging_report: %d result columns, %d expected", rsinfo->setDesc->natts, REPORT_NATTS);
+	memset(state, 0, sizeof(*state));
+	state->as_of_null = PG_ARGISNULL(0);
+	state->as_of = state->as_of_null ? 0 : PG_GETARG_DATEADT(0);
+	state->aged_null = true;
+	state->out = rsinfo->setResult;
+	state->desc = rsinfo->setDesc;
+	state->cxt = AllocSetContextCreate(CurrentMemoryContext, "ar aging report", ALLOCSET_DEFAULT_SIZES);
+	state->run_cxt = AllocSetContextCreate(state->cxt, "ar aging report run", ALLOCSET_DEFAULT_SIZES);
+	state->customers = custhash_create(state->cxt, 1024, NULL);
+}
 
-	memset(&state, 0, sizeof(state));
-	state.as_of_null = PG_ARGISNULL(0);
-	state.as_of = state.as_of_null ? 0 : PG_GETARG_DATEADT(0);
-	state.out = rsinfo->setResult;
-	state.desc = rsinfo->setDesc;
-	state.cxt = AllocSetContextCreate(CurrentMemoryContext, "ar aging report", ALLOCSET_DEFAULT_SIZES);
-	state.run_cxt = AllocSetContextCreate(state.cxt, "ar aging report run", ALLOCSET_DEFAULT_SIZES);
-	state.customers = custhash_create(state.cxt, 1024, NULL);
-
-	SPI_connect();
-	report_each(&state, OPEN_ITEMS_SQL, report_open_item);
-	report_each(&state, CREDIT_SQL, report_credit);
-	if (state.customers->members > 0)
+/* Joins the customers with rows, in the report's order, and writes the rows out. */
+static void
+report_end(ReportState *state)
+{
+	if (state->customers->members > 0)
 	{
-		state.rows_size = 1024;
-		state.rows = MemoryContextAlloc(state.cxt, sizeof(ReportRow) * state.rows_size);
-		state.segments_size = 8;
-		state.segments = MemoryContextAlloc(state.cxt, sizeof(int) * state.segments_size);
-		state.run_size = 8;
-		state.run = MemoryContextAlloc(state.cxt, sizeof(RunRow) * state.run_size);
-		report_each(&state, CUSTOMERS_SQL, report_customer);
-		report_write(&state);
+		state->rows_size = 1024;
+		state->rows = MemoryContextAlloc(state->cxt, sizeof(ReportRow) * state->rows_size);
+		state->segments_size = 8;
+		state->segments = MemoryContextAlloc(state->cxt, sizeof(int) * state->segments_size);
+		state->run_size = 8;
+		state->run = MemoryContextAlloc(state->cxt, sizeof(RunRow) * state->run_size);
+		report_each(state, CUSTOMERS_SQL, 1, report_customer);
+		report_write(state);
 	}
+	MemoryContextDelete(state->cxt);
+}
+
+Datum
+aging_report_full(PG_FUNCTION_ARGS)
+{
+	ReportState state;
+
+	report_begin(fcinfo, &state);
+	SPI_connect();
+	report_each(&state, OPEN_ITEMS_SQL, 1, report_open_item);
+	report_each(&state, CREDIT_SQL, 1, report_credit);
+	report_end(&state);
 	SPI_finish();
-	MemoryContextDelete(state.cxt);
+	return (Datum) 0;
+}
+
+/*
+ * ar._aging_report_summary(as_of): the rows of ar._aging_report_summary_query()
+ * (86_dashboard_summary.sql) on as_of and the summaries' aging date, joined
+ * with the customers and ordered as the full computation's.
+ */
+Datum
+aging_report_summary(PG_FUNCTION_ARGS)
+{
+	ReportState state;
+	char	   *sql;
+	bool		isnull;
+	int			rc;
+
+	report_begin(fcinfo, &state);
+	SPI_connect();
+	rc = SPI_execute("SELECT s.aged_on FROM ar.summary_state s", true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "ar._aging_report_summary: SPI_execute failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed > 0)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		state.aged_null = isnull;
+		state.aged = isnull ? 0 : DatumGetDateADT(d);
+	}
+	rc = SPI_execute("SELECT ar._aging_report_summary_query()", true, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "ar._aging_report_summary: its query could not be read");
+	sql = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (sql == NULL)
+		elog(ERROR, "ar._aging_report_summary: its query is null");
+	report_each(&state, sql, 2, report_summary_row);
+	report_end(&state);
+	SPI_finish();
 	return (Datum) 0;
 }

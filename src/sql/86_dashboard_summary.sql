@@ -538,12 +538,13 @@ COMMENT ON FUNCTION ar.check_summaries() IS
 
 -- ------------------------------------------------------------- reading
 
--- ar.aging_report's rows on $1 (as_of) from the summaries aged on $2: the
--- query ar.aging_report runs (EXECUTE, planned for the dates given: the
--- windows of due dates read through open_item_summary_due, the movements
--- through the ledger's indexes) when it chooses the summaries; any date
--- gives the full computation's rows, the cost grows with its distance from
--- the aging date and with the movements after it.
+-- ar.aging_report's rows on $1 (as_of) from the summaries aged on $2,
+-- before the customers' columns and the order: the query
+-- ar._aging_report_summary runs (planned for the dates given: the windows
+-- of due dates read through open_item_summary_due, the movements through
+-- the ledger's indexes) when ar.aging_report chooses the summaries; any
+-- date gives the full computation's rows, the cost grows with its distance
+-- from the aging date and with the movements after it.
 CREATE FUNCTION ar._aging_report_summary_query() RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 	WITH moved AS (
@@ -651,9 +652,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 		  FULL JOIN corr_sum k ON k.customer_id = s.customer_id AND k.currency = s.currency
 		 WHERE coalesce(s.items, 0) + coalesce(k.items, 0) > 0
 	)
-	SELECT c.id, c.code, c.name,
+	-- one row per customer and currency: ar._aging_report_summary joins
+	-- the customers and orders the rows (src/aging_report.c)
+	SELECT coalesce(r.customer_id, u.customer_id), coalesce(r.currency, u.currency),
 	       coalesce(r.not_due, 0), coalesce(r.d1_30, 0), coalesce(r.d31_60, 0), coalesce(r.d61_90, 0),
-	       coalesce(r.d91_plus, 0), coalesce(r.total, 0), coalesce(r.currency, u.currency), c.company_id,
+	       coalesce(r.d91_plus, 0), coalesce(r.total, 0),
 	       CASE WHEN r.credit_note_items > 0 THEN r.credit_notes ELSE 0 END, coalesce(u.available, 0),
 	       CASE WHEN u.available IS NULL THEN r.total ELSE coalesce(r.total, 0) - u.available END
 	  FROM g r
@@ -662,24 +665,22 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 	              WHERE k.kind = 'customer_credit'
 	              GROUP BY k.customer_id, k.currency) u
 	         ON u.customer_id = r.customer_id AND u.currency = r.currency
-	  JOIN ar.customer c ON c.id = coalesce(r.customer_id, u.customer_id)
-	 ORDER BY c.code, coalesce(r.currency, u.currency)
 $q$::text $f$;
 
--- ar.aging_report's rows from the summaries, the query planned for the
--- dates given (EXECUTE).  Parallel restricted: the leader runs it, while
--- the full computation in the other branch of ar.aging_report may still
--- use workers.
+-- ar.aging_report's rows from the summaries: the query above, planned for
+-- the dates given (as_of and the aging date), its rows joined with the
+-- customers and ordered by code and currency as the full computation's
+-- (C, src/aging_report.c: the customers read in the order of their unique
+-- index on (company_id, code), no join or sort of the rows).  Parallel
+-- restricted: the leader runs it, while the full computation in the other
+-- branch of ar.aging_report may still use workers.
 CREATE FUNCTION ar._aging_report_summary(as_of date)
 RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
                not_due numeric, d1_30 numeric, d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric,
                currency char(3), company_id bigint, credit_notes numeric, unapplied_credit numeric,
                net_balance numeric)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SET jit = off
-AS $f$
-BEGIN
-	RETURN QUERY EXECUTE ar._aging_report_summary_query() USING as_of, (SELECT s.aged_on FROM ar.summary_state s);
-END $f$;
+LANGUAGE C STABLE PARALLEL RESTRICTED SET jit = off
+AS 'MODULE_PATHNAME', 'aging_report_summary';
 
 -- Whether ar.aging_report answers from the summaries on as_of: within 31
 -- days of their aging date.
