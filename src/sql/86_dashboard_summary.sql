@@ -75,6 +75,7 @@ CREATE TABLE ar.aging_summary (
 	moving_d1_30       numeric NOT NULL,
 	moving_d31_60      numeric NOT NULL,
 	moving_d61_90      numeric NOT NULL,
+	moving_items       integer NOT NULL,
 	PRIMARY KEY (company_id, customer_id, currency)
 );
 COMMENT ON TABLE ar.aging_summary IS
@@ -95,6 +96,7 @@ COMMENT ON COLUMN ar.aging_summary.moving_not_due IS 'Of not_due, the open amoun
 COMMENT ON COLUMN ar.aging_summary.moving_d1_30 IS 'Of d1_30, the open amount due 30 days before the aging date (31 days past due the day after).';
 COMMENT ON COLUMN ar.aging_summary.moving_d31_60 IS 'Of d31_60, the open amount due 60 days before the aging date (61 days past due the day after).';
 COMMENT ON COLUMN ar.aging_summary.moving_d61_90 IS 'Of d61_90, the open amount due 90 days before the aging date (91 days past due the day after).';
+COMMENT ON COLUMN ar.aging_summary.moving_items IS 'Open items due on the aging date, 30, 60 or 90 days before it (0: the four moving amounts are 0).';
 
 CREATE TABLE ar.summary_state (
 	singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -192,7 +194,7 @@ BEGIN
 		-- at most 38 digits, an amount planted beyond the bounds has more)
 		INSERT INTO ar.aging_summary AS s (company_id, customer_id, currency, not_due, d1_30, d31_60, d61_90, d91_plus,
 		                                   total, credit_notes, items, credit_note_items,
-		                                   moving_not_due, moving_d1_30, moving_d31_60, moving_d61_90)
+		                                   moving_not_due, moving_d1_30, moving_d31_60, moving_d61_90, moving_items)
 		SELECT d.company_id, d.customer_id, d.currency,
 		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date <= 0), sum(d.amount) - sum(d.amount)),
 		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 1 AND 30), sum(d.amount) - sum(d.amount)),
@@ -205,7 +207,8 @@ BEGIN
 		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged), sum(d.amount) - sum(d.amount)),
 		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged - 30), sum(d.amount) - sum(d.amount)),
 		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged - 60), sum(d.amount) - sum(d.amount)),
-		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged - 90), sum(d.amount) - sum(d.amount))
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged - 90), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.items) FILTER (WHERE d.due_date IN (aged, aged - 30, aged - 60, aged - 90)), 0)
 		  FROM unnest(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items)
 		       AS d(company_id, customer_id, currency, due_date, credit_note, amount, items)
 		 GROUP BY 1, 2, 3
@@ -219,13 +222,15 @@ BEGIN
 		              moving_not_due = s.moving_not_due + EXCLUDED.moving_not_due,
 		              moving_d1_30 = s.moving_d1_30 + EXCLUDED.moving_d1_30,
 		              moving_d31_60 = s.moving_d31_60 + EXCLUDED.moving_d31_60,
-		              moving_d61_90 = s.moving_d61_90 + EXCLUDED.moving_d61_90
+		              moving_d61_90 = s.moving_d61_90 + EXCLUDED.moving_d61_90,
+		              moving_items = s.moving_items + EXCLUDED.moving_items
 		RETURNING s.ctid, s.*)
 	SELECT array_agg(up.ctid) INTO zero
 	  FROM up
 	 WHERE up.items = 0 AND up.not_due = 0 AND up.d1_30 = 0 AND up.d31_60 = 0 AND up.d61_90 = 0
 	   AND up.d91_plus = 0 AND up.total = 0 AND up.credit_notes = 0
-	   AND up.moving_not_due = 0 AND up.moving_d1_30 = 0 AND up.moving_d31_60 = 0 AND up.moving_d61_90 = 0;
+	   AND up.moving_not_due = 0 AND up.moving_d1_30 = 0 AND up.moving_d31_60 = 0 AND up.moving_d61_90 = 0
+	   AND up.moving_items = 0;
 	IF zero IS NOT NULL THEN
 		DELETE FROM ar.aging_summary s WHERE s.ctid = ANY (zero);
 	END IF;
@@ -364,7 +369,7 @@ CREATE FUNCTION ar._aging_summary_expected(aged date)
 RETURNS TABLE (company_id bigint, customer_id bigint, currency char(3), not_due numeric, d1_30 numeric,
                d31_60 numeric, d61_90 numeric, d91_plus numeric, total numeric, credit_notes numeric, items integer,
                credit_note_items integer, moving_not_due numeric, moving_d1_30 numeric, moving_d31_60 numeric,
-               moving_d61_90 numeric)
+               moving_d61_90 numeric, moving_items integer)
 LANGUAGE sql STABLE AS $$
 	SELECT d.company_id, d.customer_id, d.currency,
 	       coalesce(sum(d.open_amount) FILTER (WHERE aged - d.due_date <= 0), sum(d.open_amount) - sum(d.open_amount)),
@@ -378,7 +383,8 @@ LANGUAGE sql STABLE AS $$
 	       coalesce(sum(d.open_amount) FILTER (WHERE d.due_date = aged), sum(d.open_amount) - sum(d.open_amount)),
 	       coalesce(sum(d.open_amount) FILTER (WHERE d.due_date = aged - 30), sum(d.open_amount) - sum(d.open_amount)),
 	       coalesce(sum(d.open_amount) FILTER (WHERE d.due_date = aged - 60), sum(d.open_amount) - sum(d.open_amount)),
-	       coalesce(sum(d.open_amount) FILTER (WHERE d.due_date = aged - 90), sum(d.open_amount) - sum(d.open_amount))
+	       coalesce(sum(d.open_amount) FILTER (WHERE d.due_date = aged - 90), sum(d.open_amount) - sum(d.open_amount)),
+	       coalesce(sum(d.items) FILTER (WHERE d.due_date IN (aged, aged - 30, aged - 60, aged - 90)), 0)::integer
 	  FROM ar._open_item_summary_current() d
 	 GROUP BY 1, 2, 3
 $$;
@@ -489,10 +495,10 @@ BEGIN
 	               sum(a.credit_notes) AS credit_notes, sum(a.items)::integer AS items,
 	               sum(a.credit_note_items)::integer AS credit_note_items, sum(a.moving_not_due) AS moving_not_due,
 	               sum(a.moving_d1_30) AS moving_d1_30, sum(a.moving_d31_60) AS moving_d31_60,
-	               sum(a.moving_d61_90) AS moving_d61_90
+	               sum(a.moving_d61_90) AS moving_d61_90, sum(a.moving_items)::integer AS moving_items
 	          FROM (SELECT s.company_id, s.customer_id, s.currency, s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus,
 	                       s.total, s.credit_notes, s.items, s.credit_note_items, s.moving_not_due, s.moving_d1_30,
-	                       s.moving_d31_60, s.moving_d61_90
+	                       s.moving_d31_60, s.moving_d61_90, s.moving_items
 	                  FROM ar.aging_summary s
 	                UNION ALL
 	                SELECT d.company_id, d.customer_id, d.currency,
@@ -506,16 +512,17 @@ BEGIN
 	                       CASE WHEN d.due_date = st.aged_on THEN d.open_amount ELSE 0 END,
 	                       CASE WHEN d.due_date = st.aged_on - 30 THEN d.open_amount ELSE 0 END,
 	                       CASE WHEN d.due_date = st.aged_on - 60 THEN d.open_amount ELSE 0 END,
-	                       CASE WHEN d.due_date = st.aged_on - 90 THEN d.open_amount ELSE 0 END
+	                       CASE WHEN d.due_date = st.aged_on - 90 THEN d.open_amount ELSE 0 END,
+	                       CASE WHEN d.due_date IN (st.aged_on, st.aged_on - 30, st.aged_on - 60, st.aged_on - 90) THEN d.items ELSE 0 END
 	                  FROM ar.summary_delta d CROSS JOIN ar.summary_state st) a
 	         GROUP BY 1, 2, 3
 	        HAVING sum(a.items) <> 0 OR sum(a.total) <> 0 OR sum(a.not_due) <> 0 OR sum(a.d91_plus) <> 0) s
 	  FULL JOIN ar._aging_summary_expected((SELECT st.aged_on FROM ar.summary_state st)) e
 	         ON (e.company_id, e.customer_id, e.currency) = (s.company_id, s.customer_id, s.currency)
 	 WHERE (s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus, s.total, s.credit_notes, s.items, s.credit_note_items,
-	        s.moving_not_due, s.moving_d1_30, s.moving_d31_60, s.moving_d61_90)
+	        s.moving_not_due, s.moving_d1_30, s.moving_d31_60, s.moving_d61_90, s.moving_items)
 	       IS DISTINCT FROM (e.not_due, e.d1_30, e.d31_60, e.d61_90, e.d91_plus, e.total, e.credit_notes, e.items, e.credit_note_items,
-	                         e.moving_not_due, e.moving_d1_30, e.moving_d31_60, e.moving_d61_90)
+	                         e.moving_not_due, e.moving_d1_30, e.moving_d31_60, e.moving_d61_90, e.moving_items)
 	UNION ALL
 	-- ar.kpi_summary (86_kpi_summary.sql): the kind and its second date in
 	-- summary, its first date as due_date, not positive as credit_note
@@ -627,13 +634,17 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 		-- day before the worker re-ages it), the amounts due on the bucket
 		-- boundaries moved to the next bucket, from the row itself (no read
 		-- of the boundaries' rows of ar.open_item_summary, scattered over
-		-- its pages)
+		-- its pages), in the rows with items there (an integer test per
+		-- row; numeric arithmetic on every row would cost what the read saves)
 		SELECT s.customer_id, s.currency, s.total, s.credit_notes, s.items, s.credit_note_items,
-		       CASE WHEN $1 = $2 + 1 THEN s.not_due - s.moving_not_due ELSE s.not_due END AS not_due,
-		       CASE WHEN $1 = $2 + 1 THEN s.d1_30 + s.moving_not_due - s.moving_d1_30 ELSE s.d1_30 END AS d1_30,
-		       CASE WHEN $1 = $2 + 1 THEN s.d31_60 + s.moving_d1_30 - s.moving_d31_60 ELSE s.d31_60 END AS d31_60,
-		       CASE WHEN $1 = $2 + 1 THEN s.d61_90 + s.moving_d31_60 - s.moving_d61_90 ELSE s.d61_90 END AS d61_90,
-		       CASE WHEN $1 = $2 + 1 THEN s.d91_plus + s.moving_d61_90 ELSE s.d91_plus END AS d91_plus
+		       CASE WHEN $1 = $2 + 1 AND s.moving_items <> 0 THEN s.not_due - s.moving_not_due ELSE s.not_due END AS not_due,
+		       CASE WHEN $1 = $2 + 1 AND s.moving_items <> 0 THEN s.d1_30 + s.moving_not_due - s.moving_d1_30
+		            ELSE s.d1_30 END AS d1_30,
+		       CASE WHEN $1 = $2 + 1 AND s.moving_items <> 0 THEN s.d31_60 + s.moving_d1_30 - s.moving_d31_60
+		            ELSE s.d31_60 END AS d31_60,
+		       CASE WHEN $1 = $2 + 1 AND s.moving_items <> 0 THEN s.d61_90 + s.moving_d31_60 - s.moving_d61_90
+		            ELSE s.d61_90 END AS d61_90,
+		       CASE WHEN $1 = $2 + 1 AND s.moving_items <> 0 THEN s.d91_plus + s.moving_d61_90 ELSE s.d91_plus END AS d91_plus
 		  FROM ar.aging_summary s
 	), g AS (
 		-- the summary, corrected (usually by nothing: a join, no aggregate,
