@@ -11,16 +11,21 @@
  *							ar.audit_log row with to_jsonb of OLD and NEW and
  *							the row's company (ar_audit_company_row; 0.1.0's
  *							ar_audit_row without it).
- *		ar._audit_seal_rows(company_id, last_seq, last_hash)
- *							seals this transaction's unsealed rows of one
- *							company in id order: row_hash = sha256(prev_hash
- *							|| ar.audit_row_content(row, seq)) chained in C,
- *							then written with one UPDATE per 10,000 rows
- *							(0.1.0's ar._audit_seal_rows(last_seq, last_hash):
- *							the one chain).
+ *		ar._audit_hash()	the BEFORE INSERT trigger of ar.audit_log (since
+ *							0.2.0): each row's row_hash = sha256 of
+ *							ar.audit_row_content(row, NULL), printed here;
+ *							the seal of its transaction (ar.audit_seal,
+ *							41_audit_chains.sql) chains the row hashes at
+ *							commit.
+ *		ar._audit_seal_rows(last_seq, last_hash)
+ *							0.1.0's seal of its one chain, until the
+ *							upgrade: row_hash = sha256(prev_hash ||
+ *							ar.audit_row_content(row, seq)) chained in C,
+ *							then written with one UPDATE per 10,000 rows.
  *
- * The hashed content is computed by SQL (ar.audit_row_content), the same
- * definition ar.audit_row_hash and ar.verify_audit_chain use.
+ * The hashed content is defined by SQL (ar.audit_row_content), which
+ * ar.audit_row_hash and ar.verify_audit_chain use: the text printed here
+ * is the same, byte for byte (test/pgtap/audit_write_path.sql).
  *
  * Copyright (c) the ar_collect authors
  *
@@ -51,6 +56,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
+#include "utils/xid8.h"
 
 #include "settings.h"
 #include "xact_state.h"
@@ -58,7 +64,6 @@
 PG_FUNCTION_INFO_V1(ar_audit_row);
 PG_FUNCTION_INFO_V1(ar_audit_company_row);
 PG_FUNCTION_INFO_V1(ar_audit_seal_rows);
-PG_FUNCTION_INFO_V1(ar_audit_seal_company_rows);
 
 /* rows fetched at a time while sealing */
 #define SEAL_BATCH	10000
@@ -342,14 +347,15 @@ sha256_of(pg_cryptohash_ctx *ctx, const uint8 *prev, int prevlen, const char *co
 
 /*
  * Column col of tup as jsonb_build_array prints it: a bigint as its digits
- * (INT8OID), text escaped as jsonb escapes strings (TEXTOID), a jsonb as
- * its own output (JSONBOID), NULL as null.
+ * (INT8OID), text escaped as jsonb escapes strings (TEXTOID), an xid8 as
+ * the string of its digits (XID8OID: r.txid::text), a jsonb as its own
+ * output (JSONBOID), NULL as null.
  */
 static void
 content_column(StringInfo b, HeapTuple tup, TupleDesc desc, int col, Oid type)
 {
 	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+	Datum		d = heap_getattr(tup, col, desc, &isnull);
 	Jsonb	   *jb;
 
 	if (isnull)
@@ -358,6 +364,8 @@ content_column(StringInfo b, HeapTuple tup, TupleDesc desc, int col, Oid type)
 		appendStringInfo(b, INT64_FORMAT, DatumGetInt64(d));
 	else if (type == TEXTOID)
 		escape_json(b, TextDatumGetCString(d));
+	else if (type == XID8OID)
+		appendStringInfo(b, "\"" UINT64_FORMAT "\"", U64FromFullTransactionId(DatumGetFullTransactionId(d)));
 	else
 	{
 		jb = DatumGetJsonbP(d);
@@ -367,27 +375,42 @@ content_column(StringInfo b, HeapTuple tup, TupleDesc desc, int col, Oid type)
 	}
 }
 
+/* where the content's columns are in a tuple: see audit_content() */
+typedef struct ContentColumns
+{
+	int			att[11];		/* id, logged_at, txid, actor, role, table_name,
+								 * operation, row_id, old_row, new_row,
+								 * company_id (0: not in the content) */
+	Oid			txid_type;		/* TEXTOID (txid::text) or XID8OID */
+} ContentColumns;
+
 /*
- * What the hash of an audit row covers, at sequence number seq: the text of
- * ar.audit_row_content(row, seq) (41_audit_chains.sql), built here without the
- * jsonb it goes through there (jsonb_build_array copies the row's images
- * into a new jsonb before printing it), in UTF-8.  The columns of tup:
- * id, logged_at, txid::text, actor, role, table_name, operation, row_id,
- * old_row, new_row, and company_id (the last element of a company chain's
- * content, with_company; not in the legacy chain's, as 0.1.0 sealed it).  The text is jsonb's output of the array: elements
- * separated by ", ", bigints as their digits, text escaped as jsonb
- * escapes strings, each image as its own jsonb output (nested or not, jsonb
- * prints a value the same way).  The verification recomputes it in SQL:
- * the two agree or ar.verify_audit_chain() reports the row.
+ * What the hash of an audit row covers: the text of
+ * ar.audit_row_content(row, seq) (41_audit_chains.sql), built here without
+ * the jsonb it goes through there (jsonb_build_array copies the row's
+ * images into a new jsonb before printing it).  seq NULL: the content of a
+ * row hashed at insert (since 0.2.0, sealed by the seal of its transaction:
+ * its first element is null); else a row of 0.1.0's chain at that seq.
+ * The columns: id, logged_at, txid, actor, role, table_name, operation,
+ * row_id, old_row, new_row, and company_id (the last element, when cols
+ * names it; not in the legacy chain's, as 0.1.0 sealed it).  The text is
+ * jsonb's output of the array: elements separated by ", ", bigints as their
+ * digits, text escaped as jsonb escapes strings, each image as its own
+ * jsonb output (nested or not, jsonb prints a value the same way).  The
+ * verification recomputes it in SQL: the two agree or
+ * ar.verify_audit_chain() reports the row.
  */
 static void
-audit_content(StringInfo b, int64 seq, HeapTuple tup, TupleDesc desc, bool with_company)
+audit_content(StringInfo b, const int64 *seq, HeapTuple tup, TupleDesc desc, const ContentColumns *cols)
 {
 	bool		isnull;
-	Datum		at = SPI_getbinval(tup, desc, 2, &isnull);
+	Datum		at = heap_getattr(tup, cols->att[1], desc, &isnull);
 
-	appendStringInfo(b, "[" INT64_FORMAT ", ", seq);
-	content_column(b, tup, desc, 1, INT8OID);
+	if (seq)
+		appendStringInfo(b, "[" INT64_FORMAT ", ", *seq);
+	else
+		appendStringInfoString(b, "[null, ");
+	content_column(b, tup, desc, cols->att[0], INT8OID);
 	appendStringInfoString(b, ", ");
 	if (isnull)
 		appendStringInfoString(b, "null");
@@ -407,23 +430,36 @@ audit_content(StringInfo b, int64 seq, HeapTuple tup, TupleDesc desc, bool with_
 					 errmsg("bigint out of range")));
 		appendStringInfo(b, INT64_FORMAT, epoch_us);
 	}
-	for (int col = 3; col <= 7; col++)
+	appendStringInfoString(b, ", ");
+	content_column(b, tup, desc, cols->att[2], cols->txid_type);
+	for (int k = 3; k <= 6; k++)
 	{
 		appendStringInfoString(b, ", ");
-		content_column(b, tup, desc, col, TEXTOID);
+		content_column(b, tup, desc, cols->att[k], TEXTOID);
 	}
 	appendStringInfoString(b, ", ");
-	content_column(b, tup, desc, 8, INT8OID);
+	content_column(b, tup, desc, cols->att[7], INT8OID);
 	appendStringInfoString(b, ", ");
-	content_column(b, tup, desc, 9, JSONBOID);
+	content_column(b, tup, desc, cols->att[8], JSONBOID);
 	appendStringInfoString(b, ", ");
-	content_column(b, tup, desc, 10, JSONBOID);
-	if (with_company)
+	content_column(b, tup, desc, cols->att[9], JSONBOID);
+	if (cols->att[10] > 0)
 	{
 		appendStringInfoString(b, ", ");
-		content_column(b, tup, desc, 11, INT8OID);
+		content_column(b, tup, desc, cols->att[10], INT8OID);
 	}
 	appendStringInfoChar(b, ']');
+}
+
+/* sha256 of the content in UTF-8 (convert_to(..., 'UTF8')), after prev */
+static void
+content_sha256(pg_cryptohash_ctx *ctx, const uint8 *prev, int prevlen, StringInfo content, uint8 *out)
+{
+	char	   *utf8 = pg_server_to_any(content->data, content->len, PG_UTF8);
+
+	sha256_of(ctx, prev, prevlen, utf8, utf8 == content->data ? content->len : (int) strlen(utf8), out);
+	if (utf8 != content->data)
+		pfree(utf8);
 }
 
 static Datum
@@ -519,34 +555,17 @@ seal_update(SealRows *rows, int64 base_seq, bytea *first_prev)
  * memory.  The cursor keeps the snapshot it was opened with, so it goes on
  * reading the rows as they were, unsealed, while batches are updated.
  */
-static int64 seal_rows(bool with_company, bool company_null, int64 company, int64 last_seq, bytea *last_hash);
+static int64 seal_rows(int64 last_seq, bytea *last_hash);
 
 /* 0.1.0's ar._audit_seal_rows(last_seq, last_hash): the one chain (until the upgrade) */
 Datum
 ar_audit_seal_rows(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT64(seal_rows(false, true, 0, PG_GETARG_INT64(0), PG_GETARG_BYTEA_PP(1)));
-}
-
-/*
- * ar._audit_seal_rows(company_id bigint, last_seq bigint, last_hash bytea)
- * RETURNS bigint: the same for the transaction's rows of one company (NULL:
- * of shared configuration), their content ending with company_id.  Called
- * by ar._audit_seal() under that company's advisory lock.
- */
-Datum
-ar_audit_seal_company_rows(PG_FUNCTION_ARGS)
-{
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the head of the chain to seal after must not be null")));
-	PG_RETURN_INT64(seal_rows(true, PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_INT64(0),
-							  PG_GETARG_INT64(1), PG_GETARG_BYTEA_PP(2)));
+	PG_RETURN_INT64(seal_rows(PG_GETARG_INT64(0), PG_GETARG_BYTEA_PP(1)));
 }
 
 static int64
-seal_rows(bool with_company, bool company_null, int64 company, int64 last_seq, bytea *last_hash)
+seal_rows(int64 last_seq, bytea *last_hash)
 {
 	SealRows	rows = {0};
 	Portal		portal;
@@ -557,6 +576,7 @@ seal_rows(bool with_company, bool company_null, int64 company, int64 last_seq, b
 	int64		sealed = 0;
 	MemoryContext batchcxt;
 	StringInfoData content;
+	static const ContentColumns cols = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0}, TEXTOID};
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -564,35 +584,13 @@ seal_rows(bool with_company, bool company_null, int64 company, int64 last_seq, b
 									 ALLOCSET_DEFAULT_SIZES);
 
 	initStringInfo(&content);
-	if (!with_company)
-		portal = SPI_cursor_open_with_args(NULL,
-										   "SELECT a.id, a.logged_at, a.txid::text, a.actor, a.role, a.table_name, a.operation, "
-										   "       a.row_id, a.old_row, a.new_row, a.ctid "
-										   "  FROM ar.audit_log a "
-										   " WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() "
-										   " ORDER BY a.id",
-										   0, NULL, NULL, NULL, true, 0);
-	else
-	{
-		Oid			ctype = INT8OID;
-		Datum		cval = Int64GetDatum(company);
-
-		/* the index condition on company_id: "= $1", or "IS NULL" */
-		portal = SPI_cursor_open_with_args(NULL,
-										   company_null ?
-										   "SELECT a.id, a.logged_at, a.txid::text, a.actor, a.role, a.table_name, a.operation, "
-										   "       a.row_id, a.old_row, a.new_row, a.company_id, a.ctid "
-										   "  FROM ar.audit_log a "
-										   " WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() AND a.company_id IS NULL "
-										   "   AND $1 IS NOT NULL "
-										   " ORDER BY a.txid, a.company_id, a.id" :
-										   "SELECT a.id, a.logged_at, a.txid::text, a.actor, a.role, a.table_name, a.operation, "
-										   "       a.row_id, a.old_row, a.new_row, a.company_id, a.ctid "
-										   "  FROM ar.audit_log a "
-										   " WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() AND a.company_id = $1 "
-										   " ORDER BY a.txid, a.company_id, a.id",
-										   1, &ctype, &cval, NULL, true, 0);
-	}
+	portal = SPI_cursor_open_with_args(NULL,
+									   "SELECT a.id, a.logged_at, a.txid::text, a.actor, a.role, a.table_name, a.operation, "
+									   "       a.row_id, a.old_row, a.new_row, a.ctid "
+									   "  FROM ar.audit_log a "
+									   " WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() "
+									   " ORDER BY a.id",
+									   0, NULL, NULL, NULL, true, 0);
 	ctx = pg_cryptohash_create(PG_SHA256);
 	if (ctx == NULL)
 		elog(ERROR, "out of memory");
@@ -615,19 +613,14 @@ seal_rows(bool with_company, bool company_null, int64 company, int64 last_seq, b
 			HeapTuple	tup = SPI_tuptable->vals[i];
 			bool		isnull;
 			int64		id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
-			char	   *utf8;
+			int64		seq = last_seq + sealed + (int64) i + 1;
 			uint8		hash[PG_SHA256_DIGEST_LENGTH];
 
 			resetStringInfo(&content);
-			audit_content(&content, last_seq + sealed + (int64) i + 1, tup, SPI_tuptable->tupdesc, with_company);
-			/* convert_to(..., 'UTF8') */
-			utf8 = pg_server_to_any(content.data, content.len, PG_UTF8);
-			sha256_of(ctx, prevp, prevlen, utf8, utf8 == content.data ? content.len : (int) strlen(utf8), hash);
-			if (utf8 != content.data)
-				pfree(utf8);
+			audit_content(&content, &seq, tup, SPI_tuptable->tupdesc, &cols);
+			content_sha256(ctx, prevp, prevlen, &content, hash);
 			seal_push(&rows, id,
-					  (ItemPointer) DatumGetPointer(SPI_getbinval(tup, SPI_tuptable->tupdesc, with_company ? 12 : 11,
-																  &isnull)), hash);
+					  (ItemPointer) DatumGetPointer(SPI_getbinval(tup, SPI_tuptable->tupdesc, 11, &isnull)), hash);
 			memcpy(prev, hash, sizeof(prev));
 			prevp = prev;
 			prevlen = PG_SHA256_DIGEST_LENGTH;
@@ -648,6 +641,100 @@ seal_rows(bool with_company, bool company_null, int64 company, int64 last_seq, b
 	pg_cryptohash_free(ctx);
 	SPI_finish();
 	return sealed;
+}
+
+/* -------------------------------------------------- the hash at insert */
+
+/*
+ * ar._audit_hash(): BEFORE INSERT ... FOR EACH ROW on ar.audit_log (since
+ * 0.2.0): the row's row_hash = sha256(ar.audit_row_content(row, NULL)), the
+ * content of the row as it is stored (its defaults filled in: id,
+ * logged_at, txid, actor, role), printed in C; seq and prev_hash NULL (the
+ * row's place in its company's chain is the seal of its transaction,
+ * ar.audit_seal, written at commit).  A row reloaded by pg_restore
+ * (ar_collect.restoring) is kept as it was dumped.
+ */
+PG_FUNCTION_INFO_V1(ar_audit_hash);
+
+typedef struct HashColumns
+{
+	Oid			relid;
+	ContentColumns cols;
+	int			seq;
+	int			prev_hash;
+	int			row_hash;
+} HashColumns;
+
+Datum
+ar_audit_hash(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	HashColumns *hc;
+	StringInfoData content;
+	pg_cryptohash_ctx *ctx;
+	uint8		hash[PG_SHA256_DIGEST_LENGTH];
+	bytea	   *h;
+	int			attnums[3];
+	Datum		values[3];
+	bool		nulls[3] = {true, true, false};
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(td->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(td->tg_event) || !TRIGGER_FIRED_BY_INSERT(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("ar._audit_hash() must be a BEFORE INSERT ... FOR EACH ROW trigger")));
+	if (ar_restoring_on)
+		return PointerGetDatum(td->tg_trigtuple);
+	rel = td->tg_relation;
+	desc = RelationGetDescr(rel);
+	hc = (HashColumns *) fcinfo->flinfo->fn_extra;
+	if (hc == NULL || hc->relid != RelationGetRelid(rel))
+	{
+		static const char *const names[11] = {"id", "logged_at", "txid", "actor", "role", "table_name",
+		"operation", "row_id", "old_row", "new_row", "company_id"};
+
+		hc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(HashColumns));
+		hc->relid = RelationGetRelid(rel);
+		for (int k = 0; k < 11; k++)
+		{
+			hc->cols.att[k] = SPI_fnumber(desc, names[k]);
+			if (hc->cols.att[k] <= 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("ar._audit_hash() needs the column \"%s\" of ar.audit_log", names[k])));
+		}
+		hc->cols.txid_type = XID8OID;
+		hc->seq = SPI_fnumber(desc, "seq");
+		hc->prev_hash = SPI_fnumber(desc, "prev_hash");
+		hc->row_hash = SPI_fnumber(desc, "row_hash");
+		if (hc->seq <= 0 || hc->prev_hash <= 0 || hc->row_hash <= 0 ||
+			TupleDescAttr(desc, hc->cols.att[2] - 1)->atttypid != XID8OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("ar._audit_hash() fires on ar.audit_log only")));
+		fcinfo->flinfo->fn_extra = hc;
+	}
+
+	initStringInfo(&content);
+	audit_content(&content, NULL, td->tg_trigtuple, desc, &hc->cols);
+	ctx = pg_cryptohash_create(PG_SHA256);
+	if (ctx == NULL)
+		elog(ERROR, "out of memory");
+	content_sha256(ctx, NULL, 0, &content, hash);
+	pg_cryptohash_free(ctx);
+	pfree(content.data);
+
+	h = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	SET_VARSIZE(h, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	memcpy(VARDATA(h), hash, PG_SHA256_DIGEST_LENGTH);
+	attnums[0] = hc->seq;
+	attnums[1] = hc->prev_hash;
+	attnums[2] = hc->row_hash;
+	values[0] = values[1] = (Datum) 0;
+	values[2] = PointerGetDatum(h);
+	return PointerGetDatum(heap_modify_tuple_by_cols(td->tg_trigtuple, desc, 3, attnums, values, nulls));
 }
 
 /* ------------------------------------------------------ a row as jsonb */

@@ -8,17 +8,20 @@
 -- and ar._audit_rows() per statement from its transition table, for
 -- ar.allocation whose inserts come by the ten thousand.  Each row carries
 -- the company of the row it records (company_id; NULL for shared
--- configuration: rates, regimes, dunning policies, letter texts).  The
--- chains are sealed at commit by a deferred trigger that takes the advisory
--- lock of each company the transaction wrote (in a fixed order: no
--- deadlock), so writers never hold a global lock while they work,
--- transactions of different companies never wait for each other, and each
--- company's chain order is its commit order.
---   row_hash = sha256(prev_hash || ar.audit_row_content(row, seq))
--- computed in C at commit for the whole transaction (src/audit.c), each
--- company's rows after that company's head, the first after
--- ar.audit_genesis_hash(company_id).  The rows sealed before 0.2.0 (one
--- chain for the database) stay that chain: ar.audit_legacy_chain.
+-- configuration: rates, regimes, dunning policies, letter texts) and its
+-- hash, from the moment it is written:
+--   row_hash = sha256(ar.audit_row_content(row, NULL))
+-- computed in C by the BEFORE INSERT trigger ar._audit_hash() (src/audit.c).
+-- At commit a deferred trigger takes the advisory lock of each company the
+-- transaction wrote (in a fixed order: no deadlock) and appends one seal
+-- per company to that company's chain (ar.audit_seal, 41_audit_chains.sql):
+-- the number, first and last id and digest of the transaction's row hashes
+-- of that company, chained to the company's previous seal.  Writers never
+-- hold a global lock while they work, transactions of different companies
+-- never wait for each other, each company's chain order is its commit
+-- order, and no audit row is written twice.  The rows sealed before 0.2.0
+-- (one chain for the database, each row chained on its own: seq,
+-- prev_hash) stay that chain: ar.audit_legacy_chain.
 -- This piece: the trail, the row trigger and the guards; the chains (the
 -- seal, the verification) are 41_audit_chains.sql, the triggers that use
 -- them 42_audit_triggers.sql.
@@ -44,9 +47,9 @@ CREATE TABLE ar.audit_log (
 );
 -- the chain of shared configuration (no company)
 CREATE UNIQUE INDEX audit_log_shared_seq ON ar.audit_log (seq) WHERE company_id IS NULL;
--- (txid, company_id, id): the sealing reads a transaction's rows of one
--- company in id order
-CREATE INDEX audit_log_unsealed ON ar.audit_log (txid, company_id, id) WHERE seq IS NULL;
+-- (txid, company_id, id): the rows of a seal, a transaction's of one
+-- company in id order (the seal at commit, the verification)
+CREATE INDEX audit_log_txid ON ar.audit_log (txid, company_id, id);
 
 -- One row per transaction that wrote audit rows, whose deferred trigger
 -- seals them at commit: one sealing call per transaction, not per row.
@@ -110,42 +113,43 @@ BEGIN
 		NEW.seq := NULL; NEW.prev_hash := NULL; NEW.row_hash := NULL;
 		RETURN NEW;
 	END IF;
-	IF TG_OP = 'UPDATE' AND pg_trigger_depth() >= 2 AND OLD.seq IS NULL
-	   AND (to_jsonb(NEW) - '{seq,prev_hash,row_hash}'::text[]) = (to_jsonb(OLD) - '{seq,prev_hash,row_hash}'::text[]) THEN
-		RETURN NEW;  -- sealing
-	END IF;
 	-- ar.anonymise_customer redacting the images of a row: one of its own
-	-- transaction not sealed yet, or a sealed one whose ar.audit_redaction
-	-- record it wrote first (doc/gdpr.md); never a row of the anonymisation log
+	-- transaction not sealed yet, its hash that of its new content, or a
+	-- sealed one, its hash kept, whose ar.audit_redaction record it wrote
+	-- first (doc/gdpr.md); never a row of the anonymisation log
 	IF TG_OP = 'UPDATE' AND OLD.table_name <> 'gdpr_anonymisation'
-	   AND (to_jsonb(NEW) - '{old_row,new_row}'::text[]) = (to_jsonb(OLD) - '{old_row,new_row}'::text[])
+	   AND (to_jsonb(NEW) - '{old_row,new_row,row_hash}'::text[]) = (to_jsonb(OLD) - '{old_row,new_row,row_hash}'::text[])
 	   AND ar._gdpr_redacting()
-	   AND ((OLD.seq IS NULL AND OLD.txid = pg_current_xact_id())
-	        OR EXISTS (SELECT 1 FROM ar.audit_redaction x JOIN ar.gdpr_anonymisation g ON g.id = x.anonymisation_id
-	                    WHERE x.audit_id = OLD.id AND g.status = 'running' AND g.txid = pg_current_xact_id())) THEN
+	   AND ((ar._audit_unsealed(OLD) AND NEW.row_hash = sha256(ar.audit_row_content(NEW, NULL)))
+	        OR (NEW.row_hash IS NOT DISTINCT FROM OLD.row_hash
+	            AND EXISTS (SELECT 1 FROM ar.audit_redaction x JOIN ar.gdpr_anonymisation g ON g.id = x.anonymisation_id
+	                         WHERE x.audit_id = OLD.id AND g.status = 'running' AND g.txid = pg_current_xact_id()))) THEN
 		RETURN NEW;
 	END IF;
 	RAISE EXCEPTION 'ar.audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
 END $$;
 
--- The WHEN clauses let through, without a call, what the guard would let
+-- The WHEN clause lets through, without a call, what the guard would let
 -- through anyway: rows written by the triggers (trigger depth 1 or more in
--- the WHEN clause, 2 or more in the function) with no seal, and the sealing
--- update of an unsealed row that changes nothing but the seal.
+-- the WHEN clause, 2 or more in the function) with no seal columns set.
+-- Every update goes to the guard (only an anonymisation's redactions pass).
+-- Then ar._audit_hash() gives the row its hash (BEFORE triggers fire in
+-- name order: the guard first).
 CREATE TRIGGER audit_log_guard BEFORE INSERT ON ar.audit_log
 	FOR EACH ROW
 	WHEN (pg_trigger_depth() < 1 OR NEW.seq IS NOT NULL OR NEW.prev_hash IS NOT NULL OR NEW.row_hash IS NOT NULL)
 	EXECUTE FUNCTION ar._audit_guard();
 CREATE TRIGGER audit_log_guard_update BEFORE UPDATE ON ar.audit_log
-	FOR EACH ROW
-	WHEN (pg_trigger_depth() < 1 OR OLD.seq IS NOT NULL
-	      OR (OLD.id, OLD.logged_at, OLD.txid, OLD.actor, OLD.role, OLD.table_name, OLD.operation,
-	          OLD.row_id, OLD.old_row, OLD.new_row)
-	         IS DISTINCT FROM
-	         (NEW.id, NEW.logged_at, NEW.txid, NEW.actor, NEW.role, NEW.table_name, NEW.operation,
-	          NEW.row_id, NEW.old_row, NEW.new_row))
-	EXECUTE FUNCTION ar._audit_guard();
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_guard();
 CREATE TRIGGER audit_log_guard_delete BEFORE DELETE ON ar.audit_log
 	FOR EACH ROW EXECUTE FUNCTION ar._audit_guard();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ar.audit_log
 	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+
+-- Each row's hash, at insert: sha256(ar.audit_row_content(row, NULL)),
+-- printed in C from the row as stored (src/audit.c); seq and prev_hash
+-- stay NULL (the row's place is the seal of its transaction).
+CREATE FUNCTION ar._audit_hash() RETURNS trigger
+LANGUAGE c AS 'MODULE_PATHNAME', 'ar_audit_hash';
+CREATE TRIGGER audit_log_hash BEFORE INSERT ON ar.audit_log
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_hash();

@@ -2,7 +2,8 @@
 -- The audit chains, one per company (40_audit.sql): the record of the
 -- legacy chain of a 0.1.0 database, the hash rule and its content, the
 -- company of an audit row, the statement-level audit of allocations, the
--- seal at commit and the verification.  Written to be run again: this piece
+-- seals (one per transaction and company, ar.audit_seal) written at commit
+-- and the verification.  Written to be run again: this piece
 -- is also the upgrade's (src/upgrade/0.1.0--0.2.0/98_zz_audit_2_chains.sql),
 -- which replaces the functions 0.1.0 had.
 -- ---------------------------------------------------------------------------
@@ -39,12 +40,15 @@ $$;
 
 -- What the hash covers: every column but the hashes, in a text form that
 -- does not depend on the session (time as UTC microseconds, jsonb's
--- canonical output).  The definition the verification checks against;
--- the sealing builds the same text in C (audit_content() in src/audit.c,
--- without the jsonb copy of the row's images that jsonb_build_array
--- makes), so a row it sealed verifies only if the two agree byte for byte.
--- company_id is the last element; a row of the legacy chain (at_seq up to
--- its last seq) was hashed without it, as 0.1.0 sealed it.
+-- canonical output).  The definition the verification checks against; the
+-- row's hash at insert is built from the same text in C (audit_content()
+-- in src/audit.c, without the jsonb copy of the row's images that
+-- jsonb_build_array makes), so a row verifies only if the two agree byte
+-- for byte.  Since 0.2.0 a row is hashed when it is written, at_seq NULL
+-- (its first element is null: the row's place in its company's chain is
+-- the seal of its transaction), company_id the last element; a row of the
+-- legacy chain (at_seq up to its last seq) was hashed at its seq without
+-- company_id, as 0.1.0 sealed it.
 -- (STABLE as its body, so that it is inlined where it is called.)
 CREATE OR REPLACE FUNCTION ar.audit_row_content(r ar.audit_log, at_seq bigint) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -59,9 +63,12 @@ AS $$
 		END::text, 'UTF8')
 $$;
 
+-- A row's hash: sha256(prev_hash || its content at its seq).  A row of the
+-- legacy chain: after the previous row's hash; a row hashed at insert
+-- (seq NULL, since 0.2.0): prev_hash NULL, sha256 of its content alone.
 CREATE OR REPLACE FUNCTION ar.audit_row_hash(r ar.audit_log, prev_hash bytea) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT sha256(prev_hash || ar.audit_row_content(r, r.seq)) $$;
+AS $$ SELECT sha256(coalesce(prev_hash, ''::bytea) || ar.audit_row_content(r, r.seq)) $$;
 
 -- The company an audit row belongs to, from the image of the row it
 -- records: a company is its own; a row with company_id, that company; a
@@ -104,15 +111,6 @@ BEGIN
 	RETURN NULL;
 END $$;
 
--- Chains this transaction's unsealed rows of one company (NULL: of shared
--- configuration) after (last_seq, last_hash) in id order, with one UPDATE
--- per 10,000 rows; returns how many (src/audit.c).  The rows are read
--- through audit_log_unsealed, which gives them in id order (no sort of
--- whole rows, with their jsonb, that would spill to disk).
-CREATE OR REPLACE FUNCTION ar._audit_seal_rows(company_id bigint, last_seq bigint, last_hash bytea) RETURNS bigint
-LANGUAGE c SET jit = off SET enable_bitmapscan = off SET enable_sort = off
-AS 'MODULE_PATHNAME', 'ar_audit_seal_company_rows';
-
 -- The advisory lock of a company's chain (NULL: the shared configuration's):
 -- pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'), this).  A
 -- transaction takes the locks of its companies in the order of this key,
@@ -122,32 +120,115 @@ CREATE OR REPLACE FUNCTION ar._audit_lock_key(company_id bigint) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT hashtext('company:' || coalesce($1::text, 'shared')) $$;
 
--- Seals this transaction's audit rows at commit: each company's rows, in id
--- order, after that company's head, under that company's lock; the locks
--- of all its companies taken first, in the order of their keys.
+-- The seals: one per transaction and company (NULL: shared configuration)
+-- that wrote audit rows, appended at commit to that company's chain.  A
+-- seal binds its rows (the transaction's rows of the company, txid and
+-- company_id, ids first_id to last_id) by their number and rows_hash, the
+-- sha256 of their row hashes in id order, each 32 bytes, concatenated; its
+-- own hash chains it to the company's previous seal:
+--   seal_hash = sha256(prev_hash || ar.audit_seal_content(seal))
+-- the first seal of a company after ar.audit_genesis_hash(company_id),
+-- numbered after the legacy chain (seq ar._audit_legacy_seq() + 1).
+CREATE TABLE ar.audit_seal (
+	company_id  bigint,
+	seq         bigint NOT NULL,
+	txid        xid8 NOT NULL,
+	first_id    bigint NOT NULL,
+	last_id     bigint NOT NULL,
+	row_count   bigint NOT NULL CHECK (row_count > 0),
+	rows_hash   bytea NOT NULL,
+	sealed_at   timestamptz NOT NULL,
+	prev_hash   bytea NOT NULL,
+	seal_hash   bytea NOT NULL,
+	CONSTRAINT audit_seal_company_seq UNIQUE (company_id, seq)
+);
+CREATE UNIQUE INDEX audit_seal_shared_seq ON ar.audit_seal (seq) WHERE company_id IS NULL;
+-- the seals of a transaction: which of its rows are sealed
+CREATE INDEX audit_seal_txid ON ar.audit_seal (txid, company_id, first_id);
+
+-- What a seal's hash covers, in UTF-8: jsonb_build_array(seq, company_id,
+-- txid::text, first_id, last_id, row_count, rows_hash in hex, sealed_at as
+-- UTC microseconds)::text.
+CREATE OR REPLACE FUNCTION ar.audit_seal_content(s ar.audit_seal) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$
+	SELECT convert_to(jsonb_build_array(
+		s.seq, s.company_id, s.txid::text, s.first_id, s.last_id, s.row_count, encode(s.rows_hash, 'hex'),
+		(extract(epoch FROM s.sealed_at) * 1000000)::bigint)::text, 'UTF8')
+$$;
+
+CREATE OR REPLACE FUNCTION ar.audit_seal_hash(s ar.audit_seal, prev_hash bytea) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $$ SELECT sha256(prev_hash || ar.audit_seal_content(s)) $$;
+
+-- Whether an audit row is one of this transaction's not sealed yet (no
+-- seal of its transaction and company covers it).
+CREATE OR REPLACE FUNCTION ar._audit_unsealed(a ar.audit_log) RETURNS boolean
+LANGUAGE sql STABLE
+AS $$
+	SELECT a.seq IS NULL AND a.txid = pg_current_xact_id()
+	   AND NOT EXISTS (SELECT 1 FROM ar.audit_seal s
+	                    WHERE s.txid = a.txid AND s.company_id IS NOT DISTINCT FROM a.company_id
+	                      AND a.id BETWEEN s.first_id AND s.last_id)
+$$;
+
+-- The seal a row belongs to: its place in its company's chain (a row of
+-- the legacy chain: its own seq).  NULL: not sealed.
+CREATE OR REPLACE FUNCTION ar._audit_link(a ar.audit_log) RETURNS bigint
+LANGUAGE sql STABLE
+AS $$
+	SELECT coalesce(a.seq, (SELECT s.seq FROM ar.audit_seal s
+	                         WHERE s.txid = a.txid AND s.company_id IS NOT DISTINCT FROM a.company_id
+	                           AND a.id BETWEEN s.first_id AND s.last_id))
+$$;
+
+-- Only the seal at commit writes seals, and nothing rewrites them (but a
+-- restore reloading them as they were).
+CREATE OR REPLACE FUNCTION ar._audit_seal_guard() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' AND (ar._restoring() OR pg_trigger_depth() >= 2) THEN
+		RETURN NEW;
+	END IF;
+	RAISE EXCEPTION 'ar.audit_seal is written by the seal at commit only' USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER audit_seal_guard BEFORE INSERT OR UPDATE OR DELETE ON ar.audit_seal
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_seal_guard();
+CREATE TRIGGER audit_seal_no_truncate BEFORE TRUNCATE ON ar.audit_seal
+	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+
+-- Seals this transaction's audit rows at commit: for each company it wrote
+-- (the rows after the last it sealed before, when it sealed already), one
+-- seal after that company's last, under that company's lock; the locks of
+-- all its companies taken first, in the order of their keys.
 CREATE OR REPLACE FUNCTION ar._audit_seal() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off AS $$
 DECLARE
+	me xid8 := pg_current_xact_id();
 	companies bigint[];
 	k integer;
 	c bigint;
+	after_id bigint;
 	legacy bigint;
-	last_seq bigint;
-	last_hash bytea;
+	s ar.audit_seal;
+	hashed bigint;
 BEGIN
 	DELETE FROM ar.audit_seal_request WHERE txid = NEW.txid;
 	PERFORM ar._audit_set_seal_pending(false);
-	-- the companies of the transaction's rows: one probe of
-	-- audit_log_unsealed per company (NULL, shared configuration, first)
+	-- the rows sealed already by this transaction (SET CONSTRAINTS ...
+	-- IMMEDIATE) are those up to the last id of its seals
+	after_id := coalesce((SELECT max(x.last_id) FROM ar.audit_seal x WHERE x.txid = me), 0);
+	-- the companies of the transaction's rows: one probe of audit_log_txid
+	-- per company (NULL, shared configuration, first)
 	c := NULL;
 	companies := '{}';
 	IF EXISTS (SELECT 1 FROM ar.audit_log a
-	            WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() AND a.company_id IS NULL) THEN
+	            WHERE a.txid = me AND a.company_id IS NULL AND a.id > after_id AND a.seq IS NULL) THEN
 		companies := ARRAY[NULL::bigint];
 	END IF;
 	LOOP
 		SELECT a.company_id INTO c FROM ar.audit_log a
-		 WHERE a.seq IS NULL AND a.txid = pg_current_xact_id() AND a.company_id > coalesce(c, -9223372036854775808)
+		 WHERE a.txid = me AND a.company_id > coalesce(c, -9223372036854775808) AND a.id > after_id AND a.seq IS NULL
 		 ORDER BY a.company_id LIMIT 1;
 		EXIT WHEN NOT FOUND;
 		companies := companies || c;
@@ -157,18 +238,38 @@ BEGIN
 	END LOOP;
 	legacy := ar._audit_legacy_seq();
 	FOREACH c IN ARRAY companies LOOP
+		s := NULL;
 		IF c IS NULL THEN
-			SELECT a.seq, a.row_hash INTO last_seq, last_hash FROM ar.audit_log a
-			 WHERE a.company_id IS NULL AND a.seq > legacy ORDER BY a.seq DESC LIMIT 1;
+			SELECT x.seq, x.seal_hash INTO s.seq, s.prev_hash FROM ar.audit_seal x
+			 WHERE x.company_id IS NULL ORDER BY x.seq DESC LIMIT 1;
 		ELSE
-			SELECT a.seq, a.row_hash INTO last_seq, last_hash FROM ar.audit_log a
-			 WHERE a.company_id = c AND a.seq > legacy ORDER BY a.seq DESC LIMIT 1;
+			SELECT x.seq, x.seal_hash INTO s.seq, s.prev_hash FROM ar.audit_seal x
+			 WHERE x.company_id = c ORDER BY x.seq DESC LIMIT 1;
 		END IF;
 		IF NOT FOUND THEN
-			last_seq := legacy;
-			last_hash := ar.audit_genesis_hash(c);
+			s.seq := legacy;
+			s.prev_hash := ar.audit_genesis_hash(c);
 		END IF;
-		PERFORM ar._audit_seal_rows(c, last_seq, last_hash);
+		s.seq := s.seq + 1;
+		s.company_id := c;
+		s.txid := me;
+		s.sealed_at := clock_timestamp();
+		IF c IS NULL THEN
+			SELECT count(*), count(a.row_hash), min(a.id), max(a.id), sha256(string_agg(a.row_hash, ''::bytea ORDER BY a.id))
+			  INTO s.row_count, hashed, s.first_id, s.last_id, s.rows_hash
+			  FROM ar.audit_log a WHERE a.txid = me AND a.company_id IS NULL AND a.id > after_id AND a.seq IS NULL;
+		ELSE
+			SELECT count(*), count(a.row_hash), min(a.id), max(a.id), sha256(string_agg(a.row_hash, ''::bytea ORDER BY a.id))
+			  INTO s.row_count, hashed, s.first_id, s.last_id, s.rows_hash
+			  FROM ar.audit_log a WHERE a.txid = me AND a.company_id = c AND a.id > after_id AND a.seq IS NULL;
+		END IF;
+		IF hashed <> s.row_count THEN
+			RAISE EXCEPTION 'audit rows without their hash cannot be sealed'
+				USING ERRCODE = 'data_corrupted',
+				      DETAIL = format('%s of the %s rows of transaction %s.', s.row_count - hashed, s.row_count, me);
+		END IF;
+		s.seal_hash := ar.audit_seal_hash(s, s.prev_hash);
+		INSERT INTO ar.audit_seal SELECT s.*;
 	END LOOP;
 	RETURN NULL;
 END $$;
@@ -204,15 +305,16 @@ AS $$
 	END
 $$;
 
--- One chain, row by row: chain 'legacy' (the rows sealed before 0.2.0, from
+-- One chain: chain 'legacy' (the rows sealed before 0.2.0, row by row from
 -- ar.audit_genesis_hash() to the head recorded in ar.audit_legacy_chain) or
--- 'company' (the rows of company_id after the legacy chain, NULL: of shared
--- configuration, from ar.audit_genesis_hash(company_id)).  For a company
--- also: its rows of the legacy chain each against its own hash when
--- legacy_rows (their links are checked with the legacy chain), the
--- anonymisations of the company (their redaction records against the
--- manifest chained in its chain), and its rows an earlier transaction left
--- unsealed (outside the chain: a transaction seals its rows before it
+-- 'company' (the seals of company_id, NULL: of shared configuration, seal by
+-- seal from ar.audit_genesis_hash(company_id), each against the rows it
+-- sealed: their number, ids and the digest of their hashes, each row's
+-- hash against its content).  For a company also: its rows of the legacy
+-- chain each against its own hash when legacy_rows (their links are
+-- checked with the legacy chain), the anonymisations of the company (their
+-- redaction records against the manifest sealed in its chain), and its rows
+-- no seal covers (outside the chain: a transaction seals its rows before it
 -- commits; only the current transaction's rows are not sealed yet).
 CREATE OR REPLACE FUNCTION ar._audit_verify(chain text, company_id bigint, legacy_rows boolean)
 RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
@@ -221,6 +323,8 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
 	rec record;
 	r ar.audit_log;
+	s ar.audit_seal;
+	m record;
 	legacy bigint := ar._audit_legacy_seq();
 	company bigint := _audit_verify.company_id;
 	expected_seq bigint;
@@ -229,14 +333,29 @@ DECLARE
 	unsealed record;
 	g record;
 	chained record;
-	-- the rows of the chain, or the company's legacy rows, in seq order
-	-- with their latest redaction record
+	-- the rows of the legacy chain, or the company's legacy rows, in seq
+	-- order with their latest redaction record
 	rows_sql text := 'SELECT a AS arow, x.redacted_sha256 AS redacted
 	                    FROM ar.audit_log a
 	                    LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
 	                                        WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
 	                   WHERE %s ORDER BY a.seq';
 	of_company text := CASE WHEN company IS NULL THEN 'a.company_id IS NULL' ELSE 'a.company_id = $2' END;
+	-- the rows of one seal (its transaction's of the company, ids first_id
+	-- to last_id): how many, their first and last id, the digest of their
+	-- hashes in id order, and the first whose hash does not cover it
+	seal_rows_sql text := format(
+		'SELECT count(*) AS n, min(a.id) AS first_id, max(a.id) AS last_id,
+		        sha256(string_agg(a.row_hash, ''''::bytea ORDER BY a.id)) AS digest,
+		        min(a.id) FILTER (WHERE p.problem IS NOT NULL) AS bad_id,
+		        (array_agg(p.problem ORDER BY a.id) FILTER (WHERE p.problem IS NOT NULL))[1] AS bad
+		   FROM ar.audit_log a
+		   LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
+		                       WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
+		  CROSS JOIN LATERAL (SELECT CASE WHEN a.seq IS NOT NULL OR a.prev_hash IS NOT NULL
+		                                  THEN ''a sealed row carries a link of the legacy chain''
+		                                  ELSE ar._audit_row_problem(a, x.redacted_sha256) END AS problem) p
+		  WHERE a.txid = $1 AND %s AND a.id BETWEEN $3 AND $4', of_company);
 BEGIN
 	rows_checked := 0;
 	IF chain = 'legacy' THEN
@@ -246,19 +365,19 @@ BEGIN
 		expected_seq := legacy + 1;
 		expected_prev := ar.audit_genesis_hash(company);
 	END IF;
-	-- first the company's rows of the legacy chain, each on its own; then
-	-- the chain, link by link
-	FOREACH linked IN ARRAY CASE WHEN chain = 'company' AND legacy_rows AND legacy > 0 THEN '{false,true}'::boolean[]
-	                             ELSE '{true}'::boolean[] END LOOP
-		FOR rec IN EXECUTE format(rows_sql, CASE WHEN NOT linked THEN of_company || ' AND a.seq <= $1'
-		                                         WHEN chain = 'legacy' THEN 'a.seq <= $1'
-		                                         ELSE of_company || ' AND a.seq > $1' END)
+	-- the legacy chain link by link, or the company's rows of it, each on
+	-- its own
+	FOREACH linked IN ARRAY CASE WHEN chain = 'legacy' THEN '{true}'::boolean[]
+	                             WHEN legacy_rows AND legacy > 0 THEN '{false}'::boolean[]
+	                             ELSE '{}'::boolean[] END LOOP
+		FOR rec IN EXECUTE format(rows_sql, CASE WHEN linked THEN 'a.seq <= $1' ELSE of_company || ' AND a.seq <= $1' END)
 		             USING legacy, company LOOP
 			r := rec.arow;
 			rows_checked := rows_checked + 1;
 			problem := CASE
 				WHEN linked AND r.seq <> expected_seq THEN format('rows %s to %s are missing', expected_seq, r.seq - 1)
 				WHEN linked AND r.prev_hash IS DISTINCT FROM expected_prev THEN 'prev_hash does not match the previous row'
+				WHEN r.prev_hash IS NULL THEN 'a row of the legacy chain has no prev_hash'
 				ELSE ar._audit_row_problem(r, rec.redacted)
 			END;
 			IF problem IS NOT NULL THEN
@@ -285,15 +404,43 @@ BEGIN
 		RETURN NEXT;
 		RETURN;
 	END IF;
-	FOR g IN SELECT x.anonymisation_id AS id, max(a.seq) AS last_seq, min(a.seq) AS first_seq, min(a.id) AS first_id
+	-- the company's seals, link by link, each with its rows
+	FOR s IN EXECUTE format('SELECT a.* FROM ar.audit_seal a WHERE %s ORDER BY a.seq', of_company)
+	           USING legacy, company LOOP
+		problem := CASE
+			WHEN s.seq <> expected_seq THEN format('seals %s to %s are missing', expected_seq, s.seq - 1)
+			WHEN s.prev_hash IS DISTINCT FROM expected_prev THEN 'prev_hash does not match the previous seal'
+			WHEN s.seal_hash IS DISTINCT FROM ar.audit_seal_hash(s, s.prev_hash) THEN 'seal does not match its hash'
+		END;
+		IF problem IS NULL THEN
+			EXECUTE seal_rows_sql INTO m USING s.txid, company, s.first_id, s.last_id;
+			rows_checked := rows_checked + m.n;
+			IF m.bad IS NOT NULL THEN
+				problem := m.bad;
+				first_broken_id := m.bad_id;
+			ELSIF m.n <> s.row_count OR m.first_id IS DISTINCT FROM s.first_id OR m.last_id IS DISTINCT FROM s.last_id
+			      OR m.digest IS DISTINCT FROM s.rows_hash THEN
+				problem := format('the rows of seal %s do not match it (%s rows found, %s sealed)', s.seq, m.n, s.row_count);
+			END IF;
+		END IF;
+		IF problem IS NOT NULL THEN
+			valid := false; first_broken_seq := s.seq; first_broken_id := coalesce(first_broken_id, s.first_id);
+			RETURN NEXT;
+			RETURN;
+		END IF;
+		expected_seq := s.seq + 1;
+		expected_prev := s.seal_hash;
+	END LOOP;
+	FOR g IN SELECT x.anonymisation_id AS id, max(l.link) AS last_seq, min(l.link) AS first_seq, min(a.id) AS first_id
 	           FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id
 	           JOIN ar.gdpr_anonymisation n ON n.id = x.anonymisation_id
+	          CROSS JOIN LATERAL (SELECT ar._audit_link(a) AS link) l
 	          WHERE n.company_id IS NOT DISTINCT FROM company
 	          GROUP BY x.anonymisation_id ORDER BY x.anonymisation_id LOOP
-		SELECT a.seq, a.id, a.new_row ->> 'manifest_sha256' AS manifest INTO chained
-		  FROM ar.audit_log a
-		 WHERE a.table_name = 'gdpr_anonymisation' AND a.row_id = g.id AND a.seq IS NOT NULL
-		 ORDER BY a.seq DESC LIMIT 1;
+		SELECT l.link AS seq, a.id, a.new_row ->> 'manifest_sha256' AS manifest INTO chained
+		  FROM ar.audit_log a CROSS JOIN LATERAL (SELECT ar._audit_link(a) AS link) l
+		 WHERE a.table_name = 'gdpr_anonymisation' AND a.row_id = g.id AND l.link IS NOT NULL
+		 ORDER BY l.link DESC, a.id DESC LIMIT 1;
 		IF NOT FOUND OR chained.manifest IS NULL THEN
 			CONTINUE WHEN EXISTS (SELECT 1 FROM ar.gdpr_anonymisation y
 			                       WHERE y.id = g.id AND y.txid = pg_current_xact_id_if_assigned());
@@ -303,7 +450,7 @@ BEGIN
 			problem := format('the manifest of anonymisation %s is chained before rows it redacted', g.id);
 			first_broken_seq := chained.seq; first_broken_id := chained.id;
 		ELSIF chained.manifest::bytea IS DISTINCT FROM ar._gdpr_manifest(g.id) THEN
-			problem := format('the redaction records of anonymisation %s do not match the manifest chained at row %s',
+			problem := format('the redaction records of anonymisation %s do not match the manifest chained at seal %s',
 			                  g.id, chained.seq);
 			first_broken_seq := g.first_seq; first_broken_id := g.first_id;
 		END IF;
@@ -317,6 +464,9 @@ BEGIN
 	  FROM ar.audit_log a
 	 WHERE a.seq IS NULL AND a.company_id IS NOT DISTINCT FROM company
 	   AND a.txid IS DISTINCT FROM pg_current_xact_id_if_assigned()
+	   AND NOT EXISTS (SELECT 1 FROM ar.audit_seal x
+	                    WHERE x.txid = a.txid AND x.company_id IS NOT DISTINCT FROM a.company_id
+	                      AND a.id BETWEEN x.first_id AND x.last_id)
 	 ORDER BY a.txid, a.id LIMIT 1;
 	IF FOUND THEN
 		valid := false; first_broken_id := unsealed.id;
@@ -352,13 +502,17 @@ BEGIN
 		SELECT * INTO v FROM ar._audit_verify('legacy', NULL, false);
 		RETURN QUERY SELECT 'legacy'::text, NULL::bigint, v.valid, v.rows_checked, v.first_broken_seq, v.first_broken_id, v.problem;
 	END IF;
-	IF EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.company_id IS NULL AND (a.seq > legacy OR NOT whole))
-	   OR EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.company_id IS NULL AND a.seq IS NULL) THEN
+	-- a chain: its seals, its rows no seal covers, or (for a caller who
+	-- does not read the whole trail) its rows of the legacy chain
+	IF EXISTS (SELECT 1 FROM ar.audit_seal x WHERE x.company_id IS NULL)
+	   OR EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.company_id IS NULL AND (a.seq IS NULL OR NOT whole)) THEN
 		SELECT * INTO v FROM ar._audit_verify('company', NULL, NOT whole);
 		RETURN QUERY SELECT 'shared'::text, NULL::bigint, v.valid, v.rows_checked, v.first_broken_seq, v.first_broken_id, v.problem;
 	END IF;
-	FOR c IN SELECT DISTINCT a.company_id FROM ar.audit_log a
-	          WHERE a.company_id IS NOT NULL AND (a.seq > legacy OR a.seq IS NULL OR NOT whole)
+	FOR c IN SELECT x.company_id FROM ar.audit_seal x WHERE x.company_id IS NOT NULL
+	         UNION
+	         SELECT a.company_id FROM ar.audit_log a
+	          WHERE a.company_id IS NOT NULL AND (a.seq IS NULL OR NOT whole)
 	          ORDER BY 1 LOOP
 		SELECT * INTO v FROM ar._audit_verify('company', c, NOT whole);
 		RETURN QUERY SELECT 'company'::text, c, v.valid, v.rows_checked, v.first_broken_seq, v.first_broken_id, v.problem;
@@ -395,46 +549,43 @@ LANGUAGE sql STABLE
 AS $$ SELECT * FROM ar._audit_verify('company', $1, true) $$;
 
 -- The head of every chain the caller may read: the legacy chain's (its
--- recorded head), shared configuration's (company_id NULL), each company's.
+-- recorded head), shared configuration's (company_id NULL), each company's:
+-- its last seal (seq, seal_hash).
 CREATE OR REPLACE FUNCTION ar.audit_chain_heads()
 RETURNS TABLE (chain text, company_id bigint, seq bigint, row_hash bytea)
 LANGUAGE sql STABLE
 AS $$
-	WITH RECURSIVE legacy(seq) AS (SELECT ar._audit_legacy_seq()),
-	companies(id) AS (
-		SELECT min(a.company_id) FROM ar.audit_log a, legacy l WHERE a.company_id IS NOT NULL AND a.seq > l.seq
+	WITH RECURSIVE companies(id) AS (
+		SELECT min(x.company_id) FROM ar.audit_seal x
 		UNION ALL
-		SELECT (SELECT min(a.company_id) FROM ar.audit_log a, legacy l
-		         WHERE a.company_id > c.id AND a.seq > l.seq)
+		SELECT (SELECT min(x.company_id) FROM ar.audit_seal x WHERE x.company_id > c.id)
 		  FROM companies c WHERE c.id IS NOT NULL)
 	SELECT 'legacy', NULL::bigint, l.last_seq, l.last_hash FROM ar.audit_legacy_chain l
 	UNION ALL
-	SELECT * FROM (SELECT 'shared', NULL::bigint, a.seq, a.row_hash FROM ar.audit_log a, legacy l
-	                WHERE a.company_id IS NULL AND a.seq > l.seq ORDER BY a.seq DESC LIMIT 1) s
+	SELECT * FROM (SELECT 'shared', NULL::bigint, x.seq, x.seal_hash FROM ar.audit_seal x
+	                WHERE x.company_id IS NULL ORDER BY x.seq DESC LIMIT 1) s
 	UNION ALL
-	SELECT 'company', c.id, h.seq, h.row_hash
+	SELECT 'company', c.id, h.seq, h.seal_hash
 	  FROM companies c
-	 CROSS JOIN LATERAL (SELECT a.seq, a.row_hash FROM ar.audit_log a, legacy l
-	                      WHERE a.company_id = c.id AND a.seq > l.seq ORDER BY a.seq DESC LIMIT 1) h
+	 CROSS JOIN LATERAL (SELECT x.seq, x.seal_hash FROM ar.audit_seal x
+	                      WHERE x.company_id = c.id ORDER BY x.seq DESC LIMIT 1) h
 	 WHERE c.id IS NOT NULL
 $$;
 
--- The last sealed link of one company's chain (NULL: of shared
--- configuration's), to anchor outside the database.
+-- The last seal of one company's chain (NULL: of shared configuration's),
+-- to anchor outside the database.
 CREATE OR REPLACE FUNCTION ar.audit_chain_head(company_id bigint, OUT seq bigint, OUT row_hash bytea)
 LANGUAGE sql STABLE
 AS $$
-	SELECT h.seq, h.row_hash
-	  FROM (SELECT a.seq, a.row_hash FROM ar.audit_log a
-	         WHERE a.company_id = $1 AND a.seq > ar._audit_legacy_seq()
+	SELECT h.seq, h.seal_hash
+	  FROM (SELECT x.seq, x.seal_hash FROM ar.audit_seal x WHERE x.company_id = $1
 	        UNION ALL
-	        SELECT a.seq, a.row_hash FROM ar.audit_log a
-	         WHERE $1 IS NULL AND a.company_id IS NULL AND a.seq > ar._audit_legacy_seq()) h
+	        SELECT x.seq, x.seal_hash FROM ar.audit_seal x WHERE $1 IS NULL AND x.company_id IS NULL) h
 	 ORDER BY h.seq DESC LIMIT 1
 $$;
 
--- All the chains at once: seq the number of sealed links (the legacy
--- chain's and every chain's after it), row_hash the sha256 of one line per
+-- All the chains at once: seq the number of links (the legacy chain's
+-- rows and every chain's seals after it), row_hash the sha256 of one line per
 -- chain head, "chain:company_id:seq:row_hash in hex" (company_id empty for
 -- the legacy and the shared chain), in the order of ar.audit_chain_heads(),
 -- joined by newlines: one value to anchor outside the database.
@@ -448,4 +599,5 @@ AS $$
 $$;
 
 SELECT pg_catalog.pg_extension_config_dump('ar.audit_legacy_chain', '');
+SELECT pg_catalog.pg_extension_config_dump('ar.audit_seal', '');
 

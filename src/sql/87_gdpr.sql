@@ -585,9 +585,14 @@ BEGIN
 	       sha256(ar.audit_row_content(jsonb_populate_record(a, jsonb_build_object('old_row', u.o, 'new_row', u.n)), a.seq))
 	  FROM unnest(ids, olds, news) u(id, o, n)
 	  JOIN ar.audit_log a ON a.id = u.id
-	 WHERE a.seq IS NOT NULL;
+	 WHERE NOT ar._audit_unsealed(a);
 	GET DIAGNOSTICS redacted = ROW_COUNT;
-	UPDATE ar.audit_log a SET old_row = u.o, new_row = u.n
+	-- a sealed row keeps its hash (its record says what it holds now); a row
+	-- of this transaction, not sealed yet, is hashed again, as written
+	UPDATE ar.audit_log a SET old_row = u.o, new_row = u.n,
+	       row_hash = CASE WHEN ar._audit_unsealed(a)
+	                       THEN sha256(ar.audit_row_content(jsonb_populate_record(a, jsonb_build_object('old_row', u.o, 'new_row', u.n)), NULL))
+	                       ELSE a.row_hash END
 	  FROM unnest(ids, olds, news) u(id, o, n)
 	 WHERE a.id = u.id;
 

@@ -36,7 +36,7 @@ GRANT EXECUTE ON FUNCTION ar.record_payment(text, numeric, date, text),
 GRANT INSERT, UPDATE, DELETE ON ar.company, ar.customer, ar.customer_bank_account, ar.invoice,
                                 ar.bank_statement, ar.bank_transaction, ar.customer_credit, ar.allocation
 	TO ar_admin;
-GRANT SELECT ON ar.audit_log, ar.audit_legacy_chain TO ar_admin;
+GRANT SELECT ON ar.audit_log, ar.audit_legacy_chain, ar.audit_seal TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.write_off_invoice(bigint, text, date), ar.cancel_invoice(bigint, date),
                           ar.check_ledger(), ar.verify_audit_chain(), ar.audit_chain_head(),
                           ar.audit_row_content(ar.audit_log, bigint),
@@ -44,6 +44,8 @@ GRANT EXECUTE ON FUNCTION ar.write_off_invoice(bigint, text, date), ar.cancel_in
                           ar.audit_chain_heads(), ar.audit_genesis_hash(bigint), ar._audit_legacy_seq(),
                           ar._audit_verify(text, bigint, boolean), ar._audit_row_problem(ar.audit_log, bytea),
                           ar.audit_row_hash(ar.audit_log, bytea),
+                          ar.audit_seal_content(ar.audit_seal), ar.audit_seal_hash(ar.audit_seal, bytea),
+                          ar._audit_link(ar.audit_log),
                           ar._gdpr_manifest(bigint)  -- the chained manifests the verification checks
 	TO ar_admin;
 -- the setting the triggers of every role read (ar_collect.restoring)

@@ -287,6 +287,10 @@ ALTER TABLE ar.company_member ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURIT
 ALTER TABLE ar.audit_log ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY company_read ON ar.audit_log FOR SELECT
 	USING (company_id IS NULL OR company_id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
+-- the seals of the chains likewise
+ALTER TABLE ar.audit_seal ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY company_read ON ar.audit_seal FOR SELECT
+	USING (company_id IS NULL OR company_id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
 
 -- views read as the caller, so that the policies above apply to it
 DO $$

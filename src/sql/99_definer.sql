@@ -9,7 +9,7 @@
 --                 REFERENCES: the append-only guards and the audit triggers
 --                 bind it like anyone; it owns no table, so it cannot
 --                 disable them); ar.audit_log: SELECT, INSERT and UPDATE
---                 of the seal columns and of the images (redacted by
+--                 of the images and the hash (redacted by
 --                 ar.anonymise_customer only: its guard, doc/gdpr.md)
 --   sequences     USAGE, SELECT (the outbox's ids are drawn by the run)
 --   functions     EXECUTE on the schema's (those not granted to PUBLIC)
@@ -24,7 +24,7 @@ BEGIN
 	GRANT USAGE ON SCHEMA ar TO ar_definer;
 	GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ar TO ar_definer;
 	REVOKE UPDATE, DELETE ON ar.audit_log FROM ar_definer;
-	GRANT UPDATE (seq, prev_hash, row_hash, old_row, new_row) ON ar.audit_log TO ar_definer;
+	GRANT UPDATE (row_hash, old_row, new_row) ON ar.audit_log TO ar_definer;
 	GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ar TO ar_definer;
 	EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO ar_definer', current_database());
 	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p

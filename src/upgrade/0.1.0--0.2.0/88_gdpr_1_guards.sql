@@ -17,19 +17,17 @@ BEGIN
 		NEW.seq := NULL; NEW.prev_hash := NULL; NEW.row_hash := NULL;
 		RETURN NEW;
 	END IF;
-	IF TG_OP = 'UPDATE' AND pg_trigger_depth() >= 2 AND OLD.seq IS NULL
-	   AND (to_jsonb(NEW) - '{seq,prev_hash,row_hash}'::text[]) = (to_jsonb(OLD) - '{seq,prev_hash,row_hash}'::text[]) THEN
-		RETURN NEW;  -- sealing
-	END IF;
 	-- ar.anonymise_customer redacting the images of a row: one of its own
-	-- transaction not sealed yet, or a sealed one whose ar.audit_redaction
-	-- record it wrote first (doc/gdpr.md); never a row of the anonymisation log
+	-- transaction not sealed yet, its hash that of its new content, or a
+	-- sealed one, its hash kept, whose ar.audit_redaction record it wrote
+	-- first (doc/gdpr.md); never a row of the anonymisation log
 	IF TG_OP = 'UPDATE' AND OLD.table_name <> 'gdpr_anonymisation'
-	   AND (to_jsonb(NEW) - '{old_row,new_row}'::text[]) = (to_jsonb(OLD) - '{old_row,new_row}'::text[])
+	   AND (to_jsonb(NEW) - '{old_row,new_row,row_hash}'::text[]) = (to_jsonb(OLD) - '{old_row,new_row,row_hash}'::text[])
 	   AND ar._gdpr_redacting()
-	   AND ((OLD.seq IS NULL AND OLD.txid = pg_current_xact_id())
-	        OR EXISTS (SELECT 1 FROM ar.audit_redaction x JOIN ar.gdpr_anonymisation g ON g.id = x.anonymisation_id
-	                    WHERE x.audit_id = OLD.id AND g.status = 'running' AND g.txid = pg_current_xact_id())) THEN
+	   AND ((ar._audit_unsealed(OLD) AND NEW.row_hash = sha256(ar.audit_row_content(NEW, NULL)))
+	        OR (NEW.row_hash IS NOT DISTINCT FROM OLD.row_hash
+	            AND EXISTS (SELECT 1 FROM ar.audit_redaction x JOIN ar.gdpr_anonymisation g ON g.id = x.anonymisation_id
+	                         WHERE x.audit_id = OLD.id AND g.status = 'running' AND g.txid = pg_current_xact_id()))) THEN
 		RETURN NEW;
 	END IF;
 	RAISE EXCEPTION 'ar.audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
@@ -86,7 +84,7 @@ BEGIN
 	GRANT USAGE ON SCHEMA ar TO ar_definer;
 	GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ar TO ar_definer;
 	REVOKE UPDATE, DELETE ON ar.audit_log FROM ar_definer;
-	GRANT UPDATE (seq, prev_hash, row_hash, old_row, new_row) ON ar.audit_log TO ar_definer;
+	GRANT UPDATE (row_hash, old_row, new_row) ON ar.audit_log TO ar_definer;
 	GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ar TO ar_definer;
 	EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO ar_definer', current_database());
 	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p

@@ -1,5 +1,6 @@
--- One audit chain per company (issue 14, doc/audit.md), in three pieces:
--- this one, the structure of the trail; 98_zz_audit_2_chains.sql, the
+-- One audit chain per company (issue 14, doc/audit.md; one seal per
+-- transaction and company, issue 17), in three pieces: this one, the
+-- structure of the trail; 98_zz_audit_2_chains.sql, the
 -- chains' functions (src/sql/41_audit_chains.sql); 98_zz_audit_3_legacy.sql,
 -- the rows 0.1.0 sealed kept as the legacy chain, each given its company.
 ALTER TABLE ar.audit_log ADD COLUMN company_id bigint;
@@ -7,8 +8,18 @@ ALTER TABLE ar.audit_log ADD COLUMN company_id bigint;
 ALTER TABLE ar.audit_log DROP CONSTRAINT audit_log_seq_key;
 ALTER TABLE ar.audit_log ADD CONSTRAINT audit_log_company_seq UNIQUE (company_id, seq);
 CREATE UNIQUE INDEX audit_log_shared_seq ON ar.audit_log (seq) WHERE company_id IS NULL;
+-- the rows of a seal (a transaction's of one company, in id order)
 DROP INDEX ar.audit_log_unsealed;
-CREATE INDEX audit_log_unsealed ON ar.audit_log (txid, company_id, id) WHERE seq IS NULL;
+CREATE INDEX audit_log_txid ON ar.audit_log (txid, company_id, id);
+-- no sealing update any more: every update goes to the guard
+DROP TRIGGER audit_log_guard_update ON ar.audit_log;
+CREATE TRIGGER audit_log_guard_update BEFORE UPDATE ON ar.audit_log
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_guard();
+-- each row hashed at insert (src/sql/40_audit.sql)
+CREATE FUNCTION ar._audit_hash() RETURNS trigger
+LANGUAGE c AS 'MODULE_PATHNAME', 'ar_audit_hash';
+CREATE TRIGGER audit_log_hash BEFORE INSERT ON ar.audit_log
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_hash();
 
 -- row-level security on company_id, forced
 ALTER TABLE ar.audit_log FORCE ROW LEVEL SECURITY;
