@@ -18,7 +18,7 @@
 # and the decisions alone (nothing written): ar.reconcile_preview() against
 # bench.sql_reconcile(false).  Wall-clock times, commit included (the audit
 # trail is sealed at commit); ar.reconcile_run splits the C run into load,
-# match and write, and the commit (the seal) is timed apart.  Targets (issue 3): the whole ar.reconcile() run under
+# match and write, and the commit is timed apart, the audit seal in it.  Targets (issue 3): the whole ar.reconcile() run under
 # 30 s, and at least 20 times the lines per second of the straightforward
 # SQL.  Exits 1 when a target is missed or a ledger check fails.  Each
 # timed session ends by reading its backend's peak memory (VmHWM, shared
@@ -78,15 +78,19 @@ log "decisions only: ar.reconcile_preview() and the tuned SQL"
 preview_ms=$(timed bench_c "SELECT count(*) FROM ar.reconcile_preview()")
 sql_decide_ms=$(timed bench_sql "BEGIN; SELECT bench.sql_reconcile(false); ROLLBACK;")
 log "ar.reconcile()"
-# in one transaction, so that its commit (the seal of the audit trail) is
-# timed apart as well
+# in one transaction, so that its commit is timed apart as well, and in
+# it the seal of the audit trail (the deferred trigger run by SET
+# CONSTRAINTS ... IMMEDIATE just before; the rest: the summaries' fold)
 t0=$(date +%s%N)
-sql -d bench_c -c "BEGIN" -c "SELECT count(*) FROM ar.reconcile()" -c '\timing on' -c "COMMIT" -c '\timing off' \
+sql -d bench_c -c "BEGIN" -c "SELECT count(*) FROM ar.reconcile()" -c '\timing on' \
+	-c "SET CONSTRAINTS ar.audit_log_seal IMMEDIATE" -c "COMMIT" -c '\timing off' \
 	-c "$BENCH_HWM_SQL" >"$WORK/bench_c.out"
 t1=$(date +%s%N)
 c_ms=$(((t1 - t0) / 1000000))
 c_hwm=$(tail -1 "$WORK/bench_c.out")
+seal_ms=$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$WORK/bench_c.out" | head -1)
 commit_ms=$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$WORK/bench_c.out" | tail -1)
+commit_ms=$(awk -v a="$seal_ms" -v b="$commit_ms" 'BEGIN { printf "%.1f", a + b }')
 seal_rows=$(sql -d bench_c -c "SELECT count(*) FROM ar.audit_log WHERE txid = (SELECT max(txid) FROM ar.audit_log)")
 log "tuned set-based SQL"
 sql_ms=$(timed bench_sql "SELECT bench.sql_reconcile()")
@@ -125,7 +129,7 @@ row "decisions only: ar.reconcile_preview()" "$preview_ms" "$LINES" "-" "-"
 row "decisions only: tuned SQL" "$sql_decide_ms" "$LINES" "-" "-"
 echo
 echo "ar.reconcile() phases (ms, ar.reconcile_run): load $load_ms, match $match_ms, write $write_ms (allocations through the ledger's triggers);"
-echo "the rest of the run is the commit (sealing the audit trail): $commit_ms ms for $seal_rows audit rows. $c_applied lines applied, $c_proposed proposed."
+echo "the rest of the run is the commit: $commit_ms ms, of which the seal of the audit trail $seal_ms ms for $seal_rows audit rows. $c_applied lines applied, $c_proposed proposed."
 verdict=$(awk -v c="$c_ms" -v n="$LINES" -v nv="$naive_ms" -v ns="$SAMPLE" -v t="$sql_ms" -v p="$preview_ms" -v d="$sql_decide_ms" 'BEGIN {
 	ratio = (n / c) / (ns / nv);
 	printf "whole run %.1f s (target < 30 s): %s\n", c / 1000, (c < 30000 ? "PASS" : "FAIL");

@@ -463,7 +463,10 @@ BEGIN
 	SELECT a.id, a.txid, count(*) OVER () AS n INTO unsealed
 	  FROM ar.audit_log a
 	 WHERE a.seq IS NULL AND a.company_id IS NOT DISTINCT FROM company
-	   AND a.txid IS DISTINCT FROM pg_current_xact_id_if_assigned()
+	   -- the current transaction's rows after those it sealed already are
+	   -- not sealed yet
+	   AND NOT (a.txid = pg_current_xact_id_if_assigned()
+	            AND a.id > coalesce((SELECT max(x.last_id) FROM ar.audit_seal x WHERE x.txid = a.txid), 0))
 	   AND NOT EXISTS (SELECT 1 FROM ar.audit_seal x
 	                    WHERE x.txid = a.txid AND x.company_id IS NOT DISTINCT FROM a.company_id
 	                      AND a.id BETWEEN x.first_id AND x.last_id)

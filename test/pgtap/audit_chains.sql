@@ -1,13 +1,14 @@
 -- One audit chain per company (issue 14, doc/audit.md): every audit row
 -- carries the company of the row it records (NULL: shared configuration),
--- each company's rows are chained on their own (seq from 1, the first link
--- after the company's genesis, company_id in the hashed content), each
+-- each row is hashed at insert (company_id in the hashed content) and each
+-- transaction's rows of a company sealed by one seal in that company's
+-- chain (seq from 1, the first seal after the company's genesis), each
 -- chain is verified and anchored on its own and all of them together;
 -- tampering with one company's chain is reported for that company and not
 -- for another; an admin verifies the chains of its companies.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(34);
+SELECT plan(37);
 
 CREATE ROLE t_chain_adm_a IN ROLE ar_admin;
 INSERT INTO ar.company (code, name, iban) VALUES ('CA', 'Company CA', 'FR7630006000011234567890189'),
@@ -41,28 +42,47 @@ SELECT is((SELECT count(*) FROM ar.audit_log
           'no company data is without its company');
 
 -- ------------------------------------------------------------ the chains
-SELECT is((SELECT count(*) FROM (SELECT company_id FROM ar.audit_log GROUP BY company_id
+SELECT is((SELECT count(*) FROM (SELECT company_id FROM ar.audit_seal GROUP BY company_id
                                   HAVING min(seq) <> 1 OR max(seq) <> count(*)) x)::int, 0,
-          'each chain numbers its rows from 1 without a gap');
-SELECT is((SELECT count(*) FROM ar.audit_log WHERE company_id = :ca AND seq = 1), 1::bigint,
+          'each chain numbers its seals from 1 without a gap');
+SELECT is((SELECT count(*) FROM ar.audit_seal WHERE company_id = :ca AND seq = 1), 1::bigint,
           'the same seq in several chains, once in each');
-SELECT is((SELECT prev_hash FROM ar.audit_log WHERE company_id = :ca AND seq = 1), ar.audit_genesis_hash(:ca),
-          'a company''s first link chains to its genesis');
+SELECT is((SELECT prev_hash FROM ar.audit_seal WHERE company_id = :ca AND seq = 1), ar.audit_genesis_hash(:ca),
+          'a company''s first seal chains to its genesis');
 SELECT is(ar.audit_genesis_hash(:ca),
           sha256(ar.audit_genesis_hash() || convert_to('company:' || :ca, 'UTF8')),
           'the genesis of a company: sha256 of the global genesis and ''company:'' || its id (no legacy chain)');
-SELECT is((SELECT prev_hash FROM ar.audit_log WHERE company_id IS NULL AND seq = 1),
+SELECT is((SELECT prev_hash FROM ar.audit_seal WHERE company_id IS NULL AND seq = 1),
           sha256(ar.audit_genesis_hash() || convert_to('company:shared', 'UTF8')),
           'the chain of shared configuration starts from ''company:shared''');
 SELECT isnt(ar.audit_genesis_hash(:ca), ar.audit_genesis_hash(:cb), 'two companies, two geneses');
-SELECT is((SELECT count(*) FROM ar.audit_log s JOIN ar.audit_log p ON p.company_id = s.company_id AND p.seq = s.seq - 1
-            WHERE s.company_id = :cb AND s.prev_hash IS DISTINCT FROM p.row_hash)::int, 0,
-          'each link chains to the previous row of its own company');
-SELECT is((SELECT convert_from(ar.audit_row_content(a, a.seq), 'UTF8') LIKE '%, ' || :ca || ']'
-             FROM ar.audit_log a WHERE a.company_id = :ca AND a.seq = 2), true,
-          'the hashed content ends with the company');
-SELECT is((SELECT count(*) FROM ar.audit_log a WHERE a.row_hash IS DISTINCT FROM ar.audit_row_hash(a, a.prev_hash))::int, 0,
-          'the content sealed in C is ar.audit_row_content(), company included');
+SELECT is((SELECT count(*) FROM ar.audit_seal s JOIN ar.audit_seal p ON p.company_id = s.company_id AND p.seq = s.seq - 1
+            WHERE s.company_id = :cb AND s.prev_hash IS DISTINCT FROM p.seal_hash)::int, 0,
+          'each seal chains to the previous seal of its own company');
+SELECT is((SELECT count(*) FROM ar.audit_seal s
+            WHERE s.seal_hash IS DISTINCT FROM sha256(s.prev_hash || convert_to(jsonb_build_array(
+                      s.seq, s.company_id, s.txid::text, s.first_id, s.last_id, s.row_count, encode(s.rows_hash, 'hex'),
+                      (extract(epoch FROM s.sealed_at) * 1000000)::bigint)::text, 'UTF8'))
+               OR s.seal_hash IS DISTINCT FROM ar.audit_seal_hash(s, s.prev_hash))::int, 0,
+          'a seal''s hash: sha256(prev_hash || ar.audit_seal_content(seal)), as documented');
+SELECT is((SELECT count(*) FROM ar.audit_seal s
+            CROSS JOIN LATERAL (SELECT count(*) AS n, min(a.id) AS f, max(a.id) AS l,
+                                       sha256(string_agg(a.row_hash, ''::bytea ORDER BY a.id)) AS d
+                                  FROM ar.audit_log a
+                                 WHERE a.txid = s.txid AND a.company_id IS NOT DISTINCT FROM s.company_id
+                                   AND a.id BETWEEN s.first_id AND s.last_id) r
+            WHERE (r.n, r.f, r.l, r.d) IS DISTINCT FROM (s.row_count, s.first_id, s.last_id, s.rows_hash))::int, 0,
+          'each seal binds its transaction''s rows of its company: their number, ids and the digest of their hashes');
+SELECT is((SELECT count(*) FROM ar.audit_seal WHERE company_id IS NOT DISTINCT FROM :ca AND txid = (SELECT txid FROM ar.audit_seal WHERE company_id = :cb AND seq = 1)),
+          1::bigint, 'a transaction that wrote two companies has one seal in each chain');
+SELECT is((SELECT convert_from(ar.audit_row_content(a, NULL), 'UTF8') ~ ('^\[null, .*, ' || :ca || '\]$')
+             FROM ar.audit_log a WHERE a.company_id = :ca ORDER BY a.id LIMIT 1), true,
+          'the hashed content starts with null (no seq) and ends with the company');
+SELECT is((SELECT count(*) FROM ar.audit_log a
+            WHERE a.row_hash IS DISTINCT FROM ar.audit_row_hash(a, NULL)
+               OR a.row_hash IS DISTINCT FROM sha256(ar.audit_row_content(a, NULL))
+               OR a.seq IS NOT NULL OR a.prev_hash IS NOT NULL)::int, 0,
+          'each row''s hash, computed in C at insert, is sha256(ar.audit_row_content(row, NULL)), company included');
 
 -- ---------------------------------------------------- verify, per chain
 SELECT results_eq($$SELECT chain, company_id, valid, rows_checked FROM ar.verify_audit_chains()$$,
@@ -89,36 +109,38 @@ SELECT results_eq(format($$SELECT company_id, valid, problem FROM ar.verify_audi
                   format($$VALUES (%1$s::bigint, false, 'row content does not match its hash'), (%2$s::bigint, true, NULL)$$, :ca, :cb),
                   'a changed row is reported in its company''s chain, not in the other''s');
 SELECT results_eq(format($$SELECT valid, first_broken_seq, problem FROM ar.verify_audit_chain(%1$s)$$, :ca, :cb),
-                  format($$SELECT false, seq, 'row content does not match its hash' FROM ar.audit_log
+                  format($$SELECT false, ar._audit_link(a), 'row content does not match its hash' FROM ar.audit_log a
                      WHERE company_id = %1$s AND table_name = 'customer' AND new_row ->> 'code' = 'KCA2'$$, :ca, :cb),
                   'ar.verify_audit_chain(company) names its link');
 SELECT results_eq(format($$SELECT valid FROM ar.verify_audit_chain(%2$s)$$, :ca, :cb), $$VALUES (true)$$, 'the other company''s chain verifies');
 SELECT results_eq($$SELECT valid, problem FROM ar.verify_audit_chain()$$, $$VALUES (false, 'row content does not match its hash')$$,
                   'and the whole trail does not');
 ROLLBACK TO SAVEPOINT tamper;
--- a row moved to another company's chain, its seq made to fit
+-- a row moved to another company's chain, its hash made to fit its new content
 SET LOCAL session_replication_role = replica;
-UPDATE ar.audit_log SET company_id = :cb, seq = (SELECT max(seq) + 1 FROM ar.audit_log WHERE company_id = :cb)
- WHERE company_id = :ca AND seq = (SELECT max(seq) FROM ar.audit_log WHERE company_id = :ca);
+UPDATE ar.audit_log a SET company_id = :cb WHERE id = (SELECT max(id) FROM ar.audit_log WHERE company_id = :ca);
+UPDATE ar.audit_log a SET row_hash = sha256(ar.audit_row_content(a, NULL)) WHERE id = (SELECT max(id) FROM ar.audit_log);
 RESET session_replication_role;
 SELECT results_eq(format($$SELECT company_id, valid FROM ar.verify_audit_chains() WHERE chain = 'company' AND company_id IN (%1$s, %2$s)$$, :ca, :cb),
-                  format($$VALUES (%1$s::bigint, true), (%2$s::bigint, false)$$, :ca, :cb),
-                  'a row moved to another company breaks that chain (its company is in its hash)');
+                  format($$VALUES (%1$s::bigint, false), (%2$s::bigint, false)$$, :ca, :cb),
+                  'a row moved to another company breaks both chains: its seal misses it, the other''s does not bind it');
 ROLLBACK TO SAVEPOINT tamper;
 SET LOCAL session_replication_role = replica;
-DELETE FROM ar.audit_log WHERE company_id = :cb AND seq = 3;
+DELETE FROM ar.audit_log WHERE id = (SELECT min(id) FROM ar.audit_log WHERE company_id = :cb);
 RESET session_replication_role;
 SELECT results_eq(format($$SELECT valid, first_broken_seq, problem FROM ar.verify_audit_chain(%2$s)$$, :ca, :cb),
-                  $$VALUES (false, 4::bigint, 'rows 3 to 3 are missing')$$, 'a deleted row is missing from its company''s chain');
+                  format($$SELECT false, 1::bigint, format('the rows of seal 1 do not match it (%%s rows found, %%s sealed)', row_count - 1, row_count)
+                             FROM ar.audit_seal WHERE company_id = %2$s AND seq = 1$$, :ca, :cb),
+                  'a deleted row is missing from its company''s seal');
 ROLLBACK TO SAVEPOINT tamper;
 
 -- ------------------------------------------------------------ the heads
 SELECT results_eq(format($$SELECT * FROM ar.audit_chain_head(%1$s)$$, :ca, :cb),
-                  format($$SELECT seq, row_hash FROM ar.audit_log WHERE company_id = %1$s ORDER BY seq DESC LIMIT 1$$, :ca, :cb),
-                  'ar.audit_chain_head(company): its last link');
+                  format($$SELECT seq, seal_hash FROM ar.audit_seal WHERE company_id = %1$s ORDER BY seq DESC LIMIT 1$$, :ca, :cb),
+                  'ar.audit_chain_head(company): its last seal');
 SELECT results_eq($$SELECT chain, company_id, seq FROM ar.audit_chain_heads()$$,
                   $$SELECT CASE WHEN company_id IS NULL THEN 'shared' ELSE 'company' END, company_id, max(seq)
-                      FROM ar.audit_log GROUP BY company_id ORDER BY company_id NULLS FIRST$$,
+                      FROM ar.audit_seal GROUP BY company_id ORDER BY company_id NULLS FIRST$$,
                   'ar.audit_chain_heads(): every chain''s head');
 SELECT results_eq($$SELECT * FROM ar.audit_chain_head()$$,
                   $$SELECT sum(seq)::bigint, sha256(convert_to(string_agg(format('%s:%s:%s:%s', chain, company_id, seq, encode(row_hash, 'hex')), E'\n'

@@ -1,11 +1,11 @@
 -- The write path of ar.reconcile() built in C (issue 17) gives exactly what
 -- the SQL it replaces gave: ar._row_jsonb(row) is to_jsonb(row) (the
--- allocations' audit rows), the sealing's hashed content is
--- ar.audit_row_content() (the chain verifies), and the decisions'
+-- allocations' audit rows), each row's hashed content printed in C at
+-- insert is ar.audit_row_content() (the chain verifies), and the decisions'
 -- explanations are the jsonb of their text, escapes included.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(14);
+SELECT plan(15);
 
 -- ------------------------------------------------------------ _row_jsonb
 CREATE TEMP TABLE rj (
@@ -61,12 +61,25 @@ SELECT id, 'AW-INV-1', DATE '2026-01-01', DATE '2026-01-31', 120.00 FROM ar.cust
 INSERT INTO ar.allocation (invoice_id, amount, allocated_on, method, note)
 SELECT id, 20.00, DATE '2026-02-01', 'manual', E'note "with" \\ escapes / and é € 𝄞' FROM ar.invoice WHERE number = 'AW-INV-1';
 DELETE FROM ar.customer WHERE code = 'AW-2';
+-- written under a role whose name must be escaped, in a session whose time
+-- zone, date style and float precision the content must not depend on
+CREATE ROLE "aw ""role"" \ é" IN ROLE ar_admin;
+SET LOCAL ROLE "aw ""role"" \ é";
+SET LOCAL TimeZone = 'Asia/Kathmandu';
+SET LOCAL DateStyle = 'German, DMY';
+SET LOCAL extra_float_digits = -3;
+UPDATE ar.customer SET name = E'tab "renamed" \\ ü' WHERE code = E'AW-"q"';
+RESET ROLE;
+RESET TimeZone;
+RESET DateStyle;
+RESET extra_float_digits;
+SELECT is((SELECT count(*) FROM ar.audit_log WHERE role = 'aw "role" \ é')::int, 1, 'a row written under that role');
+SELECT is((SELECT count(*) FROM ar.audit_log a
+            WHERE a.row_hash IS NULL OR a.row_hash IS DISTINCT FROM sha256(ar.audit_row_content(a, NULL)))::int, 0,
+          'each row''s hash, computed in C at insert, is sha256(ar.audit_row_content(row, NULL)): the content printed in C is the same, escapes, roles and NULL images included');
 SET CONSTRAINTS ar.audit_log_seal IMMEDIATE;
 SET CONSTRAINTS ar.audit_log_seal DEFERRED;
-SELECT is((SELECT count(*) FROM ar.audit_log WHERE seq IS NULL)::int, 0, 'the rows of the transaction are sealed');
-SELECT is((SELECT count(*) FROM ar.audit_log a
-            WHERE a.row_hash IS DISTINCT FROM sha256(a.prev_hash || ar.audit_row_content(a, a.seq)))::int, 0,
-          'each row''s hash covers ar.audit_row_content(): the content built in C is the same, escapes and NULL images included');
+SELECT is((SELECT count(*) FROM ar.audit_log a WHERE ar._audit_link(a) IS NULL)::int, 0, 'the rows of the transaction are sealed');
 SELECT results_eq('SELECT valid FROM ar.verify_audit_chain()', 'VALUES (true)', 'the chain verifies');
 SELECT is((SELECT new_row FROM ar.audit_log WHERE table_name = 'allocation' AND operation = 'INSERT' ORDER BY id DESC LIMIT 1)
           - 'created_at',

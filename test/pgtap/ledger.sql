@@ -2,7 +2,7 @@
 -- tamper detection, roles, and what pg_dump keeps.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(41);
+SELECT plan(45);
 
 -- ---------------------------------------------------------------- invariants
 SELECT setseed(0.17);
@@ -60,7 +60,7 @@ SELECT is((SELECT sum(total) FROM ar.aging_report('2026-03-15')),
 
 -- ------------------------------------------------------------------- audit
 SET CONSTRAINTS ar.audit_log_seal IMMEDIATE;   -- seal now instead of at commit
-SELECT is((SELECT count(*) FROM ar.audit_log WHERE seq IS NULL)::int, 0, 'every audit row is sealed');
+SELECT is((SELECT count(*) FROM ar.audit_log a WHERE ar._audit_link(a) IS NULL)::int, 0, 'every audit row is sealed');
 SELECT results_eq('SELECT valid, problem FROM ar.verify_audit_chain()', $$VALUES (true, NULL::text)$$,
                   'the chain verifies');
 SELECT is((SELECT count(*) FROM ar.audit_log WHERE table_name = 'allocation' AND operation = 'INSERT'),
@@ -74,8 +74,8 @@ SET CONSTRAINTS ar.audit_log_seal IMMEDIATE;
 SELECT is((SELECT new_row->>'payment_reference' FROM ar.audit_log
             WHERE table_name = 'invoice' AND operation = 'UPDATE'), 'REF-1', 'a client update is audited');
 SELECT is((SELECT actor FROM ar.audit_log ORDER BY id DESC LIMIT 1), session_user::text, 'the actor is recorded');
-SELECT is((SELECT s.prev_hash FROM ar.audit_log s WHERE s.company_id = ar.default_company() AND s.seq = 2),
-          (SELECT f.row_hash FROM ar.audit_log f WHERE f.company_id = ar.default_company() AND f.seq = 1), 'rows are chained');
+SELECT is((SELECT s.prev_hash FROM ar.audit_seal s WHERE s.company_id = ar.default_company() AND s.seq = 2),
+          (SELECT f.seal_hash FROM ar.audit_seal f WHERE f.company_id = ar.default_company() AND f.seq = 1), 'seals are chained');
 
 SELECT throws_ok($$INSERT INTO ar.audit_log (table_name, operation) VALUES ('invoice', 'INSERT')$$,
                  '42501', 'ar.audit_log is written by ar_collect only', 'no direct insert');
@@ -85,24 +85,59 @@ SELECT throws_ok('TRUNCATE ar.audit_log', '0A000', NULL, 'no truncate');
 SELECT throws_ok('TRUNCATE ar.allocation', '0A000', NULL, 'no truncate of the ledger');
 
 -- tampering with triggers disabled (what a superuser could do) is detected
+-- an invoice's audit row, sealed in the company's first seal
+CREATE TEMP TABLE tamper_row ON COMMIT DROP AS
+SELECT id FROM ar.audit_log WHERE company_id = ar.default_company() AND table_name = 'invoice' ORDER BY id OFFSET 4 LIMIT 1;
 SAVEPOINT tamper;
 SET LOCAL session_replication_role = replica;
-UPDATE ar.audit_log SET new_row = jsonb_set(new_row, '{amount}', '"1.00"') WHERE company_id = ar.default_company() AND seq = 5;
+UPDATE ar.audit_log SET new_row = jsonb_set(new_row, '{amount}', '"1.00"') WHERE id = (SELECT id FROM tamper_row);
 RESET session_replication_role;
-SELECT results_eq('SELECT valid, first_broken_seq, problem FROM ar.verify_audit_chain()',
-                  $$VALUES (false, 5::bigint, 'row content does not match its hash')$$,
-                  'a changed row is the first broken link');
+SELECT results_eq('SELECT valid, first_broken_seq, first_broken_id, problem FROM ar.verify_audit_chain()',
+                  $$VALUES (false, 1::bigint, (SELECT id FROM tamper_row), 'row content does not match its hash')$$,
+                  'a changed row is the first broken link: its seal and its id');
 ROLLBACK TO SAVEPOINT tamper;
 SET LOCAL session_replication_role = replica;
-DELETE FROM ar.audit_log WHERE company_id = ar.default_company() AND seq = 7;
+UPDATE ar.audit_log SET new_row = jsonb_set(new_row, '{amount}', '"1.00"') WHERE id = (SELECT id FROM tamper_row);
+UPDATE ar.audit_log a SET row_hash = sha256(ar.audit_row_content(a, NULL)) WHERE id = (SELECT id FROM tamper_row);
 RESET session_replication_role;
 SELECT results_eq('SELECT valid, first_broken_seq, problem FROM ar.verify_audit_chain()',
-                  $$VALUES (false, 8::bigint, 'rows 7 to 7 are missing')$$, 'a deleted row is detected');
+                  $$SELECT false, 1::bigint, format('the rows of seal 1 do not match it (%1$s rows found, %1$s sealed)', row_count)
+                      FROM ar.audit_seal WHERE company_id = ar.default_company() AND seq = 1$$,
+                  'a changed row hashed again does not match its seal');
 ROLLBACK TO SAVEPOINT tamper;
 SET LOCAL session_replication_role = replica;
-UPDATE ar.audit_log SET seq = seq + 1000000, prev_hash = NULL WHERE company_id = ar.default_company() AND seq = 9;
+DELETE FROM ar.audit_log WHERE id = (SELECT id FROM tamper_row);
 RESET session_replication_role;
-SELECT is((SELECT first_broken_seq FROM ar.verify_audit_chain()), 10::bigint, 'a moved row is detected');
+SELECT results_eq('SELECT valid, first_broken_seq, problem FROM ar.verify_audit_chain()',
+                  $$SELECT false, 1::bigint, format('the rows of seal 1 do not match it (%s rows found, %s sealed)', row_count - 1, row_count)
+                      FROM ar.audit_seal WHERE company_id = ar.default_company() AND seq = 1$$,
+                  'a deleted row is detected');
+ROLLBACK TO SAVEPOINT tamper;
+SET LOCAL session_replication_role = replica;
+UPDATE ar.audit_log a SET id = (SELECT max(id) + 1 FROM ar.audit_log) WHERE id = (SELECT id FROM tamper_row);
+RESET session_replication_role;
+SELECT is((SELECT first_broken_seq FROM ar.verify_audit_chain()), 1::bigint, 'a row moved (given another id) is detected');
+ROLLBACK TO SAVEPOINT tamper;
+SET LOCAL session_replication_role = replica;
+INSERT INTO ar.audit_log (txid, table_name, operation, row_id, new_row, company_id, row_hash)
+SELECT '12345'::xid8, 'invoice', 'UPDATE', row_id, new_row, company_id, NULL FROM ar.audit_log WHERE id = (SELECT id FROM tamper_row);
+UPDATE ar.audit_log a SET row_hash = sha256(ar.audit_row_content(a, NULL)) WHERE txid = '12345'::xid8;
+RESET session_replication_role;
+SELECT results_eq('SELECT valid, problem FROM ar.verify_audit_chain()',
+                  $$VALUES (false, '1 row(s) of earlier transactions were never sealed (outside the chain), the first of transaction 12345')$$,
+                  'an inserted row, its hash right, is outside every seal');
+ROLLBACK TO SAVEPOINT tamper;
+SET LOCAL session_replication_role = replica;
+DELETE FROM ar.audit_seal WHERE company_id = ar.default_company() AND seq = 1;
+RESET session_replication_role;
+SELECT results_eq('SELECT valid, first_broken_seq, problem FROM ar.verify_audit_chain()',
+                  $$VALUES (false, 2::bigint, 'seals 1 to 1 are missing')$$, 'a deleted seal is detected');
+ROLLBACK TO SAVEPOINT tamper;
+SET LOCAL session_replication_role = replica;
+UPDATE ar.audit_seal SET row_count = row_count - 1, last_id = last_id - 1 WHERE company_id = ar.default_company() AND seq = 1;
+RESET session_replication_role;
+SELECT results_eq('SELECT valid, first_broken_seq, problem FROM ar.verify_audit_chain()',
+                  $$VALUES (false, 1::bigint, 'seal does not match its hash')$$, 'a changed seal is detected');
 ROLLBACK TO SAVEPOINT tamper;
 SELECT is((SELECT valid FROM ar.verify_audit_chain()), true, 'the untouched chain verifies again');
 
@@ -131,7 +166,7 @@ SET LOCAL ROLE ar_test_nobody;
 SELECT throws_ok('SELECT * FROM ar.invoice', '42501', NULL, 'a role without ar_* sees nothing');
 RESET ROLE;
 SET CONSTRAINTS ar.audit_log_seal IMMEDIATE;
-SELECT is((SELECT role FROM ar.audit_log WHERE table_name = 'customer' ORDER BY seq DESC LIMIT 1), 'ar_admin',
+SELECT is((SELECT role FROM ar.audit_log WHERE table_name = 'customer' ORDER BY id DESC LIMIT 1), 'ar_admin',
           'the role in force is audited');
 
 -- ----------------------------------------------------------------- pg_dump
