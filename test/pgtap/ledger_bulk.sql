@@ -4,7 +4,7 @@
 -- nothing when refused, and are audited exactly as row by row.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(49);
+SELECT plan(53);
 
 INSERT INTO ar.customer (code, name) VALUES ('LB-C', 'Bulk Payer SARL'), ('LB-D', 'Other Payer SA');
 INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount, currency)
@@ -99,11 +99,11 @@ SELECT is((SELECT count(*) FROM ar.audit_log WHERE id > (SELECT id FROM lb_audit
           'derived-only invoice updates are not audited');
 SELECT is((SELECT count(*) FROM ar.audit_log WHERE id > (SELECT id FROM lb_audit_mark) AND table_name = 'bank_transaction')::int, 0,
           'nor the bank lines'' allocated amounts and the statuses that follow them');
-SELECT is((SELECT count(*) FROM ar.audit_log WHERE id > (SELECT id FROM lb_audit_mark) AND seq IS NULL)::int, 0,
+SELECT is((SELECT count(*) FROM ar.audit_log a WHERE id > (SELECT id FROM lb_audit_mark) AND ar._audit_link(a) IS NULL)::int, 0,
           'every row is sealed');
-SELECT is((SELECT bool_and(o) FROM (SELECT array_agg(seq ORDER BY id) = array_agg(seq ORDER BY seq) AS o
-                                       FROM ar.audit_log GROUP BY company_id) c), true,
-          'each company''s chain follows id order');
+SELECT is((SELECT bool_and(o) FROM (SELECT array_agg(seq ORDER BY first_id) = array_agg(seq ORDER BY seq) AS o
+                                       FROM ar.audit_seal GROUP BY company_id) c), true,
+          'each company''s seals follow id order');
 SELECT results_eq('SELECT valid FROM ar.verify_audit_chain()', 'VALUES (true)', 'the chain verifies');
 
 -- ------------------------------------------------------------- multi-row delete
@@ -157,11 +157,19 @@ SET CONSTRAINTS ar.audit_log_seal DEFERRED;
 SELECT is((SELECT (old_row->>'status') || '>' || (new_row->>'status') FROM ar.audit_log
             WHERE id > (SELECT id FROM lb_mark4) AND table_name = 'bank_transaction' AND operation = 'UPDATE'),
           'unmatched>ignored', 'a status set by a client is audited');
-SELECT throws_ok($$UPDATE ar.audit_log SET seq = NULL WHERE seq IS NOT NULL$$, '42501', 'ar.audit_log is append-only',
-                 'sealed audit rows stay as they are');
+SELECT throws_ok($$UPDATE ar.audit_log a SET row_hash = sha256(ar.audit_row_content(a, NULL)) WHERE ar._audit_link(a) IS NOT NULL$$,
+                 '42501', 'ar.audit_log is append-only', 'sealed audit rows stay as they are');
+SELECT throws_ok($$UPDATE ar.audit_seal SET sealed_at = sealed_at$$, '42501', 'ar.audit_seal is written by the seal at commit only',
+                 'the seals stay as they are');
+SELECT throws_ok($$DELETE FROM ar.audit_seal$$, '42501', 'ar.audit_seal is written by the seal at commit only',
+                 'and are not deleted');
+SELECT throws_ok($$INSERT INTO ar.audit_seal SELECT * FROM ar.audit_seal LIMIT 1$$, '42501',
+                 'ar.audit_seal is written by the seal at commit only', 'nor written by a client');
 INSERT INTO ar.allocation (invoice_id, amount) SELECT id, 1.00 FROM ar.invoice WHERE number = 'LB-5';
-SELECT throws_ok($$UPDATE ar.audit_log SET actor = 'someone else' WHERE seq IS NULL$$, '42501', 'ar.audit_log is append-only',
+SELECT throws_ok($$UPDATE ar.audit_log a SET actor = 'someone else' WHERE ar._audit_unsealed(a)$$, '42501', 'ar.audit_log is append-only',
                  'unsealed audit rows cannot be rewritten either');
+SELECT throws_ok($$UPDATE ar.audit_log a SET row_hash = sha256(ar.audit_row_content(a, NULL)) WHERE ar._audit_unsealed(a)$$, '42501',
+                 'ar.audit_log is append-only', 'nor their hash');
 
 -- restoring: allocations still apply, nothing is audited
 CREATE TEMP TABLE lb_mark3 AS SELECT max(id) AS id FROM ar.audit_log;

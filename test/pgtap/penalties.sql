@@ -384,7 +384,7 @@ SELECT lives_ok($$INSERT INTO ar.reference_rate (series, effective_from, rate, s
                 'an admin extends a rate history');
 RESET ROLE;
 SET CONSTRAINTS ar.audit_log_seal IMMEDIATE;
-SELECT is((SELECT role FROM ar.audit_log WHERE table_name = 'reference_rate' ORDER BY seq DESC LIMIT 1), 'ar_admin',
+SELECT is((SELECT role FROM ar.audit_log WHERE table_name = 'reference_rate' ORDER BY id DESC LIMIT 1), 'ar_admin',
           'changes of the rules are audited');
 
 SELECT * FROM finish();

@@ -28,7 +28,8 @@ snapshot="SELECT md5(string_agg(x, ',' ORDER BY x)) FROM (
 	UNION ALL SELECT concat_ws('|', invoice_id, bank_transaction_id, customer_credit_id, amount, allocated_on) FROM ar.allocation
 	UNION ALL SELECT concat_ws('|', id, amount, remaining) FROM ar.customer_credit
 	UNION ALL SELECT concat_ws('|', id, allocated_amount, status) FROM ar.bank_transaction
-	UNION ALL SELECT concat_ws('|', seq, row_hash) FROM ar.audit_log
+	UNION ALL SELECT concat_ws('|', id, row_hash) FROM ar.audit_log
+	UNION ALL SELECT concat_ws('|', company_id, seq, txid, first_id, last_id, row_count, seal_hash) FROM ar.audit_seal
 	UNION ALL SELECT concat_ws('|', code, name) FROM ar.company) s"
 before=$(q $src "$snapshot")
 

@@ -81,13 +81,15 @@ verdict "the 0.1.0 rows are the legacy chain, its head recorded, every row of co
 	                    AND NOT EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.company_id IS NULL
 	                                     AND a.table_name IN ('company', 'customer', 'invoice', 'allocation', 'bank_transaction')))::int
 	        FROM ar.audit_legacy_chain l"
-verdict "the rows written since are chained per company after the legacy chain, from geneses bound to its head, and verify" \
+verdict "the rows written since (the upgrade's own, then new transactions) are sealed per company after the legacy chain, from geneses bound to its head, and verify" \
 	q $old "SELECT 1 / (count(*) > 0 AND bool_and(f.seq = l.last_seq + 1
 	                    AND f.prev_hash = sha256(ar.audit_genesis_hash() || l.last_hash || convert_to('company:' || f.company_id, 'UTF8'))
-	                    AND (SELECT v.valid FROM ar.verify_audit_chain(f.company_id) v)))::int
+	                    AND (SELECT v.valid FROM ar.verify_audit_chain(f.company_id) v))
+	                AND NOT EXISTS (SELECT 1 FROM ar.audit_log a WHERE ar._audit_link(a) IS NULL)
+	                AND NOT EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.seq > (SELECT y.last_seq FROM ar.audit_legacy_chain y)))::int
 	        FROM ar.audit_legacy_chain l
-	        CROSS JOIN LATERAL (SELECT DISTINCT ON (a.company_id) a.company_id, a.seq, a.prev_hash FROM ar.audit_log a
-	                             WHERE a.seq > l.last_seq AND a.company_id IS NOT NULL ORDER BY a.company_id, a.seq) f"
+	        CROSS JOIN LATERAL (SELECT DISTINCT ON (x.company_id) x.company_id, x.seq, x.prev_hash FROM ar.audit_seal x
+	                             WHERE x.company_id IS NOT NULL ORDER BY x.company_id, x.seq) f"
 verdict "a changed 0.1.0 row is reported by its company's verification, the whole trail's and the legacy chain's" \
 	q $old "BEGIN; SET LOCAL session_replication_role = replica;
 	        UPDATE ar.audit_log SET actor = 'someone else'
