@@ -132,24 +132,14 @@ END $$;
 -- The WHEN clause lets through, without a call, what the guard would let
 -- through anyway: rows written by the triggers (trigger depth 1 or more in
 -- the WHEN clause, 2 or more in the function) with no seal columns set.
--- Every update goes to the guard (only an anonymisation's redactions pass).
--- Then ar._audit_hash() gives the row its hash (BEFORE triggers fire in
--- name order: the guard first).
+-- (The update guard and the hash of each row at insert, which the upgrade
+-- from 0.1.0 makes too: 41_audit_chains.sql.)
 CREATE TRIGGER audit_log_guard BEFORE INSERT ON ar.audit_log
 	FOR EACH ROW
 	WHEN (pg_trigger_depth() < 1 OR NEW.seq IS NOT NULL OR NEW.prev_hash IS NOT NULL OR NEW.row_hash IS NOT NULL)
 	EXECUTE FUNCTION ar._audit_guard();
-CREATE TRIGGER audit_log_guard_update BEFORE UPDATE ON ar.audit_log
-	FOR EACH ROW EXECUTE FUNCTION ar._audit_guard();
 CREATE TRIGGER audit_log_guard_delete BEFORE DELETE ON ar.audit_log
 	FOR EACH ROW EXECUTE FUNCTION ar._audit_guard();
 CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON ar.audit_log
 	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
 
--- Each row's hash, at insert: sha256(ar.audit_row_content(row, NULL)),
--- printed in C from the row as stored (src/audit.c); seq and prev_hash
--- stay NULL (the row's place is the seal of its transaction).
-CREATE FUNCTION ar._audit_hash() RETURNS trigger
-LANGUAGE c AS 'MODULE_PATHNAME', 'ar_audit_hash';
-CREATE TRIGGER audit_log_hash BEFORE INSERT ON ar.audit_log
-	FOR EACH ROW EXECUTE FUNCTION ar._audit_hash();

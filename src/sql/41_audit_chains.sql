@@ -182,21 +182,6 @@ AS $$
 	                           AND a.id BETWEEN s.first_id AND s.last_id))
 $$;
 
--- Only the seal at commit writes seals, and nothing rewrites them (but a
--- restore reloading them as they were).
-CREATE OR REPLACE FUNCTION ar._audit_seal_guard() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-	IF TG_OP = 'INSERT' AND (ar._restoring() OR pg_trigger_depth() >= 2) THEN
-		RETURN NEW;
-	END IF;
-	RAISE EXCEPTION 'ar.audit_seal is written by the seal at commit only' USING ERRCODE = 'insufficient_privilege';
-END $$;
-CREATE TRIGGER audit_seal_guard BEFORE INSERT OR UPDATE OR DELETE ON ar.audit_seal
-	FOR EACH ROW EXECUTE FUNCTION ar._audit_seal_guard();
-CREATE TRIGGER audit_seal_no_truncate BEFORE TRUNCATE ON ar.audit_seal
-	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
-
 -- Seals this transaction's audit rows at commit: for each company it wrote
 -- (the rows after the last it sealed before, when it sealed already), one
 -- seal after that company's last, under that company's lock; the locks of
@@ -274,20 +259,46 @@ BEGIN
 	RETURN NULL;
 END $$;
 
--- The legacy chain's rows cannot be changed, nor the record of it (but by a
--- restore reloading it as it was).
-CREATE OR REPLACE FUNCTION ar._audit_legacy_guard() RETURNS trigger
+-- The record of the legacy chain and the seals cannot be changed: the
+-- first is written by the upgrade from 0.1.0 only, the seals by the seal at
+-- commit only (a trigger's insert), both also by a restore reloading them
+-- as they were.
+CREATE OR REPLACE FUNCTION ar._audit_chain_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP = 'INSERT' AND ar._restoring() THEN
+	IF TG_OP = 'INSERT' AND (ar._restoring() OR (TG_TABLE_NAME = 'audit_seal' AND pg_trigger_depth() >= 2)) THEN
 		RETURN NEW;
 	END IF;
-	RAISE EXCEPTION 'ar.audit_legacy_chain is written by the upgrade from 0.1.0 only' USING ERRCODE = 'insufficient_privilege';
+	RAISE EXCEPTION 'ar.% is written by % only', TG_TABLE_NAME,
+		CASE TG_TABLE_NAME WHEN 'audit_seal' THEN 'the seal at commit' ELSE 'the upgrade from 0.1.0' END
+		USING ERRCODE = 'insufficient_privilege';
 END $$;
-CREATE TRIGGER audit_legacy_chain_guard BEFORE INSERT OR UPDATE OR DELETE ON ar.audit_legacy_chain
-	FOR EACH ROW EXECUTE FUNCTION ar._audit_legacy_guard();
-CREATE TRIGGER audit_legacy_chain_no_truncate BEFORE TRUNCATE ON ar.audit_legacy_chain
-	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
+DO $$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['audit_legacy_chain', 'audit_seal'] LOOP
+		EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE OR DELETE ON ar.%I FOR EACH ROW EXECUTE FUNCTION ar._audit_chain_guard()',
+		               t || '_guard', t);
+		EXECUTE format('CREATE TRIGGER %I BEFORE TRUNCATE ON ar.%I FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate()',
+		               t || '_no_truncate', t);
+	END LOOP;
+END $$;
+
+-- Every update of the trail goes to its guard (only an anonymisation's
+-- redactions pass: 40_audit.sql); then each row is hashed as it is
+-- written: sha256(ar.audit_row_content(row, NULL)), printed in C from the
+-- row as stored (src/audit.c), seq and prev_hash NULL (the row's place in
+-- its company's chain is the seal of its transaction).  BEFORE triggers
+-- fire in name order: the guard first.
+DROP TRIGGER IF EXISTS audit_log_guard_update ON ar.audit_log;
+CREATE TRIGGER audit_log_guard_update BEFORE UPDATE ON ar.audit_log
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_guard();
+CREATE OR REPLACE FUNCTION ar._audit_hash() RETURNS trigger
+LANGUAGE c AS 'MODULE_PATHNAME', 'ar_audit_hash';
+CREATE TRIGGER audit_log_hash BEFORE INSERT ON ar.audit_log
+	FOR EACH ROW EXECUTE FUNCTION ar._audit_hash();
+
 
 -- What is wrong with a sealed row's content, NULL when nothing: its hash
 -- must cover its content, or, when an anonymisation redacted it (it kept

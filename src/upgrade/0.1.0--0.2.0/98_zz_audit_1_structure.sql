@@ -11,15 +11,7 @@ CREATE UNIQUE INDEX audit_log_shared_seq ON ar.audit_log (seq) WHERE company_id 
 -- the rows of a seal (a transaction's of one company, in id order)
 DROP INDEX ar.audit_log_unsealed;
 CREATE INDEX audit_log_txid ON ar.audit_log (txid, company_id, id);
--- no sealing update any more: every update goes to the guard
-DROP TRIGGER audit_log_guard_update ON ar.audit_log;
-CREATE TRIGGER audit_log_guard_update BEFORE UPDATE ON ar.audit_log
-	FOR EACH ROW EXECUTE FUNCTION ar._audit_guard();
--- each row hashed at insert (src/sql/40_audit.sql)
-CREATE FUNCTION ar._audit_hash() RETURNS trigger
-LANGUAGE c AS 'MODULE_PATHNAME', 'ar_audit_hash';
-CREATE TRIGGER audit_log_hash BEFORE INSERT ON ar.audit_log
-	FOR EACH ROW EXECUTE FUNCTION ar._audit_hash();
+-- (the update guard and each row's hash at insert: 98_zz_audit_2_chains.sql)
 
 -- row-level security on company_id, forced
 ALTER TABLE ar.audit_log FORCE ROW LEVEL SECURITY;

@@ -32,8 +32,8 @@ DROP FUNCTION ar._audit_seal_rows(bigint, bytea);
 REVOKE ALL ON FUNCTION ar.audit_genesis_hash(bigint), ar._audit_legacy_seq(), ar._audit_company(text, jsonb),
                        ar.audit_row_hash(ar.audit_log, bytea), ar._audit_hash(),
                        ar.audit_seal_content(ar.audit_seal), ar.audit_seal_hash(ar.audit_seal, bytea),
-                       ar._audit_unsealed(ar.audit_log), ar._audit_link(ar.audit_log), ar._audit_seal_guard(),
-                       ar._audit_legacy_guard(), ar._audit_row_problem(ar.audit_log, bytea),
+                       ar._audit_unsealed(ar.audit_log), ar._audit_link(ar.audit_log), ar._audit_chain_guard(),
+                       ar._audit_row_problem(ar.audit_log, bytea),
                        ar._audit_verify(text, bigint, boolean), ar.verify_audit_chains(),
                        ar.verify_audit_chain(bigint), ar.audit_chain_heads(), ar.audit_chain_head(bigint)
 	FROM PUBLIC;
