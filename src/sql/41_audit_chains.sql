@@ -342,6 +342,8 @@ DECLARE
 	expected_prev bytea;
 	linked boolean;
 	unsealed record;
+	me xid8;
+	sealed_to bigint;
 	g record;
 	chained record;
 	-- the rows of the legacy chain, or the company's legacy rows, in seq
@@ -355,18 +357,20 @@ DECLARE
 	-- the rows of one seal (its transaction's of the company, ids first_id
 	-- to last_id): how many, their first and last id, the digest of their
 	-- hashes in id order, and the first whose hash does not cover it
+	-- (each row's problem computed once: OFFSET 0 keeps the subquery whole)
 	seal_rows_sql text := format(
-		'SELECT count(*) AS n, min(a.id) AS first_id, max(a.id) AS last_id,
-		        sha256(string_agg(a.row_hash, ''''::bytea ORDER BY a.id)) AS digest,
-		        min(a.id) FILTER (WHERE p.problem IS NOT NULL) AS bad_id,
-		        (array_agg(p.problem ORDER BY a.id) FILTER (WHERE p.problem IS NOT NULL))[1] AS bad
-		   FROM ar.audit_log a
-		   LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
-		                       WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
-		  CROSS JOIN LATERAL (SELECT CASE WHEN a.seq IS NOT NULL OR a.prev_hash IS NOT NULL
-		                                  THEN ''a sealed row carries a link of the legacy chain''
-		                                  ELSE ar._audit_row_problem(a, x.redacted_sha256) END AS problem) p
-		  WHERE a.txid = $1 AND %s AND a.id BETWEEN $3 AND $4', of_company);
+		'SELECT count(*) AS n, min(r.id) AS first_id, max(r.id) AS last_id,
+		        sha256(string_agg(r.row_hash, ''''::bytea ORDER BY r.id)) AS digest,
+		        min(r.id) FILTER (WHERE r.problem IS NOT NULL) AS bad_id,
+		        (array_agg(r.problem ORDER BY r.id) FILTER (WHERE r.problem IS NOT NULL))[1] AS bad
+		   FROM (SELECT a.id, a.row_hash,
+		                CASE WHEN a.seq IS NOT NULL OR a.prev_hash IS NOT NULL
+		                     THEN ''a sealed row carries a link of the legacy chain''
+		                     ELSE ar._audit_row_problem(a, x.redacted_sha256) END AS problem
+		           FROM ar.audit_log a
+		           LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
+		                               WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
+		          WHERE a.txid = $1 AND %s AND a.id BETWEEN $3 AND $4 OFFSET 0) r', of_company);
 BEGIN
 	rows_checked := 0;
 	IF chain = 'legacy' THEN
@@ -471,13 +475,14 @@ BEGIN
 			RETURN;
 		END IF;
 	END LOOP;
+	-- the current transaction's rows after those it sealed already are not
+	-- sealed yet (none when it has no transaction id: nothing written)
+	me := pg_current_xact_id_if_assigned();
+	sealed_to := coalesce((SELECT max(x.last_id) FROM ar.audit_seal x WHERE x.txid = me), 0);
 	SELECT a.id, a.txid, count(*) OVER () AS n INTO unsealed
 	  FROM ar.audit_log a
 	 WHERE a.seq IS NULL AND a.company_id IS NOT DISTINCT FROM company
-	   -- the current transaction's rows after those it sealed already are
-	   -- not sealed yet
-	   AND NOT (a.txid = pg_current_xact_id_if_assigned()
-	            AND a.id > coalesce((SELECT max(x.last_id) FROM ar.audit_seal x WHERE x.txid = a.txid), 0))
+	   AND NOT (a.txid IS NOT DISTINCT FROM me AND a.id > sealed_to)
 	   AND NOT EXISTS (SELECT 1 FROM ar.audit_seal x
 	                    WHERE x.txid = a.txid AND x.company_id IS NOT DISTINCT FROM a.company_id
 	                      AND a.id BETWEEN x.first_id AND x.last_id)

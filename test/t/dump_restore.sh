@@ -7,7 +7,7 @@ source "$(dirname "$0")/../../tools/tap.sh"
 src=ar_dump_src dst=ar_dump_dst dump=$(mktemp /tmp/ar_dump.XXXXXX)
 trap 'rm -f "$dump"' EXIT
 
-echo "1..7"
+echo "1..8"
 fresh_databases $src $dst
 q $src "CREATE EXTENSION ar_collect" >/dev/null
 q $src "
@@ -48,4 +48,13 @@ check "identity sequences continue after the restored rows" \
 check "new ledger writes extend the restored chain" \
 	test "$(q $dst 'SELECT valid::text || rows_checked FROM ar.verify_audit_chain()')" = \
 	     "true$(( $(q $src 'SELECT count(*) FROM ar.audit_log') + 1 ))"
+# a row of an earlier transaction that no seal covers, written with the
+# triggers off, is reported by a verification that has no transaction id
+# of its own (a read-only session)
+q $dst "SET session_replication_role = replica;
+        INSERT INTO ar.audit_log (txid, table_name, operation, row_id, company_id)
+        VALUES ('12345', 'invoice', 'UPDATE', 1, ar.default_company())" >/dev/null
+check "an audit row outside every seal is reported by a read-only verification" \
+	test "$(q $dst 'SELECT problem FROM ar.verify_audit_chain()')" = \
+	     "1 row(s) of earlier transactions were never sealed (outside the chain), the first of transaction 12345"
 $PG_BIN/dropdb $src; $PG_BIN/dropdb $dst
