@@ -61,40 +61,8 @@ AS $$
 	                   FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect'), false)
 $$;
 
--- The companies the caller acts for, with its access to each and where the
--- access comes from: 'all' (superuser, BYPASSRLS, owner), 'member' (rows of
--- ar.company_member for the caller or a role it inherits from), 'single'
--- (no row at all, and the database has one company: the ar_* grant's level).
-CREATE FUNCTION ar._access(OUT company_id bigint, OUT access text, OUT via text)
-RETURNS SETOF record
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
-DECLARE
-	me constant oid := ar._caller();
-BEGIN
-	IF ar._acts_for_all() THEN
-		RETURN QUERY SELECT c.id, 'admin'::text, 'all'::text FROM ar.company c ORDER BY c.id;
-		RETURN;
-	END IF;
-	RETURN QUERY
-		SELECT m.company_id, (array_agg(m.access ORDER BY ar._access_rank(m.access) DESC))[1], 'member'::text
-		  FROM ar.company_member m
-		  JOIN pg_catalog.pg_roles r ON r.oid = m.member
-		 WHERE pg_catalog.pg_has_role(me, m.member, 'USAGE')
-		 GROUP BY m.company_id
-		 ORDER BY m.company_id;
-	IF FOUND THEN
-		RETURN;
-	END IF;
-	RETURN QUERY
-		SELECT c.id, g.access, 'single'::text
-		  FROM ar.company c
-		 CROSS JOIN LATERAL (SELECT CASE WHEN pg_catalog.pg_has_role(me, 'ar_admin', 'USAGE') THEN 'admin'
-		                                 WHEN pg_catalog.pg_has_role(me, 'ar_collector', 'USAGE') THEN 'collector'
-		                                 WHEN pg_catalog.pg_has_role(me, 'ar_reader', 'USAGE') THEN 'reader'
-		                            END AS access) g
-		 WHERE g.access IS NOT NULL
-		   AND (SELECT count(*) FROM ar.company) = 1;
-END $$;
+-- ar._access(), the companies the caller acts for, and
+-- ar._company_visible(), what the policies call: 94_company_access.sql.
 
 -- The ids of the companies the caller acts for at that level or above
 -- (what the row-level security policies compare company_id with, once
@@ -272,11 +240,11 @@ END $$;
 -- companies: read by their readers, changed by their admins, created by a
 -- superuser or the extension's owner (who then grant access)
 ALTER TABLE ar.company ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
-CREATE POLICY company_read ON ar.company FOR SELECT USING (id = ANY ((SELECT ar._company_ids('reader'))::bigint[]));
+CREATE POLICY company_read ON ar.company FOR SELECT USING (ar._company_visible(id, 'reader'));
 CREATE POLICY company_update ON ar.company FOR UPDATE
-	USING (id = ANY ((SELECT ar._company_ids('admin'))::bigint[])) WITH CHECK (id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
-CREATE POLICY company_delete ON ar.company FOR DELETE USING (id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
-CREATE POLICY company_create ON ar.company FOR INSERT WITH CHECK ((SELECT ar._acts_for_all()));
+	USING (ar._company_visible(id, 'admin')) WITH CHECK (ar._company_visible(id, 'admin'));
+CREATE POLICY company_delete ON ar.company FOR DELETE USING (ar._company_visible(id, 'admin'));
+CREATE POLICY company_create ON ar.company FOR INSERT WITH CHECK (ar._acts_for_all());
 
 -- memberships: through the functions above only
 ALTER TABLE ar.company_member ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
@@ -286,11 +254,11 @@ ALTER TABLE ar.company_member ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURIT
 -- reader of the trail.  Forced: the table's owner reads through it too.
 ALTER TABLE ar.audit_log ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY company_read ON ar.audit_log FOR SELECT
-	USING (company_id IS NULL OR company_id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
+	USING (company_id IS NULL OR ar._company_visible(company_id, 'admin'));
 -- the seals of the chains likewise
 ALTER TABLE ar.audit_seal ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY company_read ON ar.audit_seal FOR SELECT
-	USING (company_id IS NULL OR company_id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
+	USING (company_id IS NULL OR ar._company_visible(company_id, 'admin'));
 
 -- views read as the caller, so that the policies above apply to it
 DO $$

@@ -18,9 +18,9 @@ BEGIN
 	          ORDER BY 1 LOOP
 		EXECUTE format('ALTER TABLE ar.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', t);
 		EXECUTE format('CREATE POLICY company_read ON ar.%I FOR SELECT '
-		               'USING (company_id = ANY ((SELECT ar._company_ids(''reader''))::bigint[]))', t);
+		               'USING (ar._company_visible(company_id, ''reader''))', t);
 		EXECUTE format('CREATE POLICY company_write ON ar.%I FOR ALL '
-		               'USING (company_id = ANY ((SELECT ar._company_ids(''admin''))::bigint[])) '
-		               'WITH CHECK (company_id = ANY ((SELECT ar._company_ids(''admin''))::bigint[]))', t);
+		               'USING (ar._company_visible(company_id, ''admin'')) '
+		               'WITH CHECK (ar._company_visible(company_id, ''admin''))', t);
 	END LOOP;
 END $$;

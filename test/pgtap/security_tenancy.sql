@@ -6,7 +6,7 @@
 -- by SET ROLE, whatever the session user.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(92);
+SELECT plan(99);
 
 CREATE ROLE t_coll_a IN ROLE ar_collector;
 CREATE ROLE t_read_a IN ROLE ar_collector;   -- granted ar_collector, but a reader of A only
@@ -258,6 +258,62 @@ RESET ROLE;
 
 SELECT is((SELECT count(*) FROM ar.check_ledger()), 0::bigint, 'the ledger is consistent');
 SELECT is((SELECT valid FROM ar.verify_audit_chain()), true, 'the audit chain is valid');
+
+-- ------------------- the policies' function: the same answer, not fooled
+-- (issue 14: the policies call ar._company_visible(company_id, level), no
+-- subquery, which Citus refuses on distributed tables)
+CREATE TEMP TABLE visible_check (member text, level text, company bigint, visible boolean, expected boolean);
+GRANT INSERT ON visible_check TO PUBLIC;
+DO $$
+DECLARE
+	m text;
+	l text;
+BEGIN
+	FOREACH m IN ARRAY ARRAY['t_coll_a', 't_read_a', 't_adm_a', 't_coll_b', 't_lone', 't_alice'] LOOP
+		FOREACH l IN ARRAY ARRAY['reader', 'collector', 'admin', 'nonsense'] LOOP
+			EXECUTE format('SET LOCAL ROLE %I', m);
+			INSERT INTO visible_check
+			SELECT m, l, c.id, ar._company_visible(c.id, l), c.id = ANY (ar._company_ids(l))
+			  FROM (SELECT id FROM ar.company UNION ALL SELECT NULL) c;
+			RESET ROLE;
+		END LOOP;
+	END LOOP;
+END $$;
+SELECT is((SELECT count(*) FROM visible_check WHERE coalesce(visible, false) <> coalesce(expected, false)), 0::bigint,
+	'ar._company_visible(company, level) decides as company = ANY (ar._company_ids(level)) for every role, level and company (NULL: refused)');
+SELECT is((SELECT string_agg(format('%s:%s:%s', member, level, (SELECT code FROM ar.company WHERE id = company)), ' ' ORDER BY member, level, company)
+             FROM visible_check WHERE visible),
+	't_adm_a:admin:DEFAULT t_adm_a:admin:A t_adm_a:collector:DEFAULT t_adm_a:collector:A t_adm_a:reader:DEFAULT t_adm_a:reader:A '
+	't_alice:collector:A t_alice:reader:A t_coll_a:collector:A t_coll_a:reader:A t_coll_b:collector:B t_coll_b:reader:B t_read_a:reader:A',
+	'and it sees what each role acts for, at each level');
+SELECT is((SELECT array_agg(format('%s.%s', p.polrelid::regclass, p.polname) ORDER BY 1)
+             FROM pg_policy p JOIN pg_attribute a ON a.attrelid = p.polrelid AND a.attname IN ('company_id', 'id') AND a.attnum > 0
+            WHERE (pg_get_expr(p.polqual, p.polrelid) ~* 'select' OR pg_get_expr(p.polwithcheck, p.polrelid) ~* 'select')
+              AND (SELECT relnamespace FROM pg_class WHERE oid = p.polrelid) = 'ar'::regnamespace
+              AND EXISTS (SELECT 1 FROM pg_attribute x WHERE x.attrelid = p.polrelid AND x.attname = 'company_id')),
+          NULL, 'no policy of a table with company_id has a subquery (Citus refuses them on distributed tables)');
+-- an attacker's own _company_ids first on its search_path, its own
+-- _company_visible in pg_temp: the policies call neither
+CREATE FUNCTION public._company_ids(text) RETURNS bigint[] LANGUAGE sql AS $$ SELECT array_agg(id) FROM ar.company $$;
+GRANT EXECUTE ON FUNCTION public._company_ids(text) TO PUBLIC;
+SET LOCAL ROLE t_coll_b;
+CREATE FUNCTION pg_temp._company_visible(bigint, text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$;
+SET LOCAL search_path = pg_temp, public, ar;
+SELECT is((SELECT array_agg(DISTINCT c.code ORDER BY c.code) FROM ar.invoice i JOIN ar.company c ON c.id = i.company_id),
+	'{B}', 'collector of B with its own _company_ids and _company_visible on its search_path: still B only');
+RESET search_path;
+RESET ROLE;
+DROP FUNCTION public._company_ids(text);
+-- a role changed in the middle of a statement is honoured row by row:
+-- reading A's invoices as A's reader, a function switches to B's collector
+-- after the first row; the other rows of A are then invisible
+CREATE FUNCTION pg_temp.become_b() RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN SET ROLE t_coll_b; RETURN true; END $$;
+SET LOCAL ROLE t_read_a;
+SELECT is((SELECT count(*) FROM ar.invoice i WHERE i.company_id = (SELECT a FROM ids)), 3::bigint, 'A''s reader: 3 invoices of A');
+SELECT is((SELECT count(*) FROM ar.invoice i WHERE i.company_id = (SELECT a FROM ids) AND pg_temp.become_b()), 1::bigint,
+	'a SET ROLE to B''s collector after the first row: the next rows of A are read as B''s collector (invisible)');
+RESET ROLE;
+SELECT is((SELECT count(*) FROM ar.invoice i WHERE i.company_id = (SELECT a FROM ids)), 3::bigint, 'the owner reads them all');
 
 -- ---------------------------------------------- what every new object needs
 SELECT is((SELECT array_agg(c.relname::text ORDER BY c.relname)

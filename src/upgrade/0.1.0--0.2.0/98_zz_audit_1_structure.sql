@@ -16,4 +16,4 @@ CREATE INDEX audit_log_txid ON ar.audit_log (txid, company_id, id);
 -- row-level security on company_id, forced
 ALTER TABLE ar.audit_log FORCE ROW LEVEL SECURITY;
 ALTER POLICY company_read ON ar.audit_log
-	USING (company_id IS NULL OR company_id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
+	USING (company_id IS NULL OR ar._company_visible(company_id, 'admin'));

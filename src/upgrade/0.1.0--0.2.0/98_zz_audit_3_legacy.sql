@@ -18,7 +18,7 @@ ALTER TABLE ar.audit_log ENABLE TRIGGER audit_log_guard_update;
 -- the seals, read under row-level security as the trail (src/sql/95_tenancy.sql)
 ALTER TABLE ar.audit_seal ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY company_read ON ar.audit_seal FOR SELECT
-	USING (company_id IS NULL OR company_id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
+	USING (company_id IS NULL OR ar._company_visible(company_id, 'admin'));
 
 -- the row trigger writes each row's company (0.1.0's entry point stays in
 -- the library for 0.1.0's trail, which has no company_id); the seal is

@@ -1,0 +1,1 @@
+../../sql/94_company_access.sql
