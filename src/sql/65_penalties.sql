@@ -699,25 +699,8 @@ ALTER TABLE ar.penalty_regime_fee ALTER COLUMN shipped SET DEFAULT false;
 
 -- ------------------------------------------------ guards of the rule tables
 
--- Shipped rows come with the extension and stay as shipped.
-CREATE FUNCTION ar._penalty_shipped_guard() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-	IF TG_OP = 'INSERT' THEN
-		IF NEW.shipped THEN
-			RAISE EXCEPTION 'rows of ar.% with shipped = true come with ar_collect only', TG_TABLE_NAME
-				USING ERRCODE = 'insufficient_privilege';
-		END IF;
-		RETURN NEW;
-	END IF;
-	IF OLD.shipped OR (TG_OP = 'UPDATE' AND NEW.shipped) THEN
-		RAISE EXCEPTION 'this row of ar.% is shipped with ar_collect and cannot be changed', TG_TABLE_NAME
-			USING ERRCODE = 'insufficient_privilege',
-			      DETAIL = format('Row: %s.', to_jsonb(OLD) - 'created_at' - 'shipped'),
-			      HINT = 'Insert a row of your own: a reference rate with the same series and effective_from replaces the shipped one; a regime of your own takes another code.';
-	END IF;
-	RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
-END $$;
+-- Shipped rows come with the extension and stay as shipped: the guard,
+-- ar._penalty_shipped_guard(), is 64_shipped_guard.sql.
 
 -- Statement trigger: the engine's cache of the rules is dropped in every
 -- backend (src/penalty.c).

@@ -5,7 +5,7 @@
 -- shared test data, errors and their SQLSTATEs, the rule cache, grants.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(63);
+SELECT plan(69);
 
 -- ------------------------------------------------- the independent oracle
 -- Written from the "Penalty rules" of doc/contract.md, not from ar.penalty_regime:
@@ -386,6 +386,39 @@ RESET ROLE;
 SET CONSTRAINTS ar.audit_log_seal IMMEDIATE;
 SELECT is((SELECT role FROM ar.audit_log WHERE table_name = 'reference_rate' ORDER BY id DESC LIMIT 1), 'ar_admin',
           'changes of the rules are audited');
+
+-- ------------------------- the guard on another relation: a Citus shard
+-- (issue 14: Citus copies the rows of a reference table into its shards,
+-- ar.penalty_regime_102008, with the table's triggers; doc/scale_out.md).
+-- A relation of that shape with the guard: the copy of a superuser or of
+-- the extension's owner goes through, any other role is refused as on the
+-- table, whatever it sets
+CREATE TABLE ar.penalty_regime_990001 (LIKE ar.penalty_regime);
+CREATE TRIGGER penalty_regime_shipped_guard BEFORE INSERT OR UPDATE OR DELETE ON ar.penalty_regime_990001
+	FOR EACH ROW EXECUTE FUNCTION ar._penalty_shipped_guard();
+GRANT INSERT, UPDATE, DELETE, SELECT ON ar.penalty_regime_990001 TO ar_admin;
+SELECT lives_ok($$INSERT INTO ar.penalty_regime_990001 SELECT * FROM ar.penalty_regime WHERE shipped$$,
+	'a superuser copies the shipped regimes into a shard of the table');
+SELECT is((SELECT count(*) FROM ar.penalty_regime_990001), (SELECT count(*) FROM ar.penalty_regime WHERE shipped),
+	'every shipped regime copied');
+SET LOCAL ROLE ar_admin;
+SET LOCAL application_name = 'citus_internal gpid=10000000001';
+SET LOCAL search_path = pg_temp, public;
+SELECT throws_ok($$INSERT INTO ar.penalty_regime_990001 SELECT * FROM ar.penalty_regime WHERE shipped LIMIT 1$$, '42501',
+	'rows of ar.penalty_regime_990001 with shipped = true come with ar_collect only',
+	'ar_admin writing shipped rows into the shard: refused, even as a Citus internal application_name');
+SELECT throws_like($$UPDATE ar.penalty_regime_990001 SET name = 'mine' WHERE regime = 'FR_LME'$$,
+	'this row of ar.penalty_regime_990001 is shipped with ar_collect and cannot be changed',
+	'ar_admin changing a shipped row of the shard: refused');
+SELECT throws_like($$DELETE FROM ar.penalty_regime_990001 WHERE regime = 'FR_LME'$$,
+	'this row of ar.penalty_regime_990001 is shipped with ar_collect and cannot be changed',
+	'ar_admin deleting a shipped row of the shard: refused');
+RESET search_path;
+RESET application_name;
+RESET ROLE;
+SELECT throws_ok($$INSERT INTO ar.penalty_regime SELECT (r).* FROM (SELECT r FROM ar.penalty_regime_990001 r LIMIT 1) x$$, '42501',
+	NULL, 'on the table itself the guard refuses the superuser too');
+DROP TABLE ar.penalty_regime_990001;
 
 SELECT * FROM finish();
 ROLLBACK;

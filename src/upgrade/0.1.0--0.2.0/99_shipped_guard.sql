@@ -1,0 +1,1 @@
+../../sql/64_shipped_guard.sql
