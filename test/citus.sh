@@ -18,7 +18,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=13
+PLAN=14
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -212,3 +212,21 @@ single=$(qs "$reads" 2>&1; qs "SET ROLE k_reader; $reads" 2>&1)
 echo "$dist" | sed 's/^/# distributed: /'
 check "per company (invoices joined with their customers, ar.aging): the distributed ledger equals one node's, for the owner and for a reader of one company" \
 	test "$dist" = "$single" -a "$(echo "$dist" | wc -l)" = 3
+
+# The definer role: the SECURITY DEFINER functions run as ar_definer, and
+# Citus opens its connections to the workers as the current role.  NOLOGIN
+# (and CONNECTION LIMIT 0) on one node, it must log in between the nodes
+# of a distributed install (here trust on localhost; in production pg_hba
+# limits it to the nodes' addresses, with its password in pg_dist_authinfo:
+# doc/scale_out.md).  Then ar.grant_company_access writes the membership
+# into the reference table on every node, and the reader reads that company.
+refused=$(qn 0 "SELECT ar.grant_company_access('k_reader', 'L', 'reader')" 2>&1)
+qn 0 "ALTER ROLE ar_definer LOGIN CONNECTION LIMIT -1" >/dev/null || exit 1
+granted=$(qn 0 "SELECT ar.grant_company_access('k_reader', 'L', 'reader')" 2>&1)
+members=$(for i in 0 1 2; do qn $i "SET citus.override_table_visibility = off; SELECT string_agg(company_id::text, ',' ORDER BY company_id) FROM ar.company_member_$(qn 0 "SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'ar.company_member'::regclass") WHERE member = 'k_reader'::regrole"; done | tr '\n' ' ')
+now_reads=$(qn 0 "SET ROLE k_reader; SELECT string_agg(company_id || ':' || n, ',' ORDER BY company_id) FROM (SELECT company_id, count(*) n FROM ar.invoice GROUP BY 1) x")
+echo "# NOLOGIN: $(echo "$refused" | head -1)"
+echo "# ar_definer LOGIN between the nodes: memberships of k_reader on each node: $members; it reads $now_reads"
+check "ar.grant_company_access needs ar_definer to log in between the nodes; then the membership reaches every node and the reader reads the company granted" \
+	test -n "$(echo "$refused" | grep 'role "ar_definer" is not permitted to log in')" -a -z "$granted" \
+	     -a "$members" = "11,12 11,12 11,12 " -a "$now_reads" = "11:40,12:40"
