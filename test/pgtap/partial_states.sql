@@ -5,7 +5,7 @@
 BEGIN;
 CREATE EXTENSION ar_collect;
 
-SELECT plan(13);
+SELECT plan(17);
 
 -- 3,000 deterministic rows over four "shards", amounts of scales 0 to 3,
 -- credit notes among them, due dates around the as_of.
@@ -70,6 +70,19 @@ SELECT is((SELECT string_agg(DISTINCT proparallel::text, ',') FROM pg_proc
                           'ar.receivables_kpis_partial(numeric, date, date, numeric, numeric, numeric, date, date, integer)'::regprocedure,
                           'ar.receivables_kpis_merge(ar.kpi_state)'::regprocedure)),
 	's', 'the four aggregates are parallel safe');
+
+-- ---------------------------------------- ar.distribute (issue 14)
+-- Without Citus it refuses before anything, with the reason; a bad shard
+-- count first; only the extension's owner or a superuser may call it
+SELECT throws_ok($$SELECT ar.distribute()$$, '0A000', 'ar.distribute needs Citus',
+	'ar.distribute() without Citus: refused, feature_not_supported');
+SELECT throws_ok($$SELECT ar.distribute(0)$$, '22023', 'shard_count must be between 1 and 64000, not 0',
+	'a shard count of 0: refused');
+SELECT throws_ok($$SELECT ar.distribute(NULL)$$, '22023', 'shard_count must be between 1 and 64000, not NULL',
+	'a NULL shard count: refused');
+SET LOCAL ROLE ar_admin;
+SELECT throws_ok($$SELECT ar.distribute()$$, '42501', NULL, 'ar_admin may not call it');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -1,0 +1,32 @@
+-- ---------------------------------------------------------------------------
+-- ar.distribute(shard_count): the ledger distributed by company on a Citus
+-- coordinator (issue 14, doc/scale_out.md "Distributing the ledger on
+-- Citus").  Not yet: a ledger distributed today would lose the rows the
+-- summary triggers write on the shards, refuse allocations (their row locks
+-- are not routed to one company) and return wrong reports silently (the
+-- read functions written in SQL read the coordinator's own, empty, tables).
+-- So it refuses, with the reason, before changing anything: without Citus,
+-- and on Citus while any of those blockers remains.  It never half-does.
+-- src/upgrade/0.1.0--0.2.0/98_zzz_distribute.sql is this piece (a link).
+-- ---------------------------------------------------------------------------
+CREATE FUNCTION ar.distribute(shard_count integer DEFAULT 32) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF shard_count IS NULL OR shard_count NOT BETWEEN 1 AND 64000 THEN
+		RAISE EXCEPTION 'shard_count must be between 1 and 64000, not %', coalesce(shard_count::text, 'NULL')
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'citus') THEN
+		RAISE EXCEPTION 'ar.distribute needs Citus'
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = format('The extension citus is not created in database %I; nothing was changed.', current_database()),
+			      HINT = 'On a Citus coordinator (shared_preload_libraries = ''citus,ar_collect''): CREATE EXTENSION citus, add the workers, then call ar.distribute(). See doc/scale_out.md.';
+	END IF;
+	RAISE EXCEPTION 'ar_collect % cannot distribute its ledger safely yet', (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect')
+		USING ERRCODE = 'feature_not_supported',
+		      DETAIL = 'On Citus the summary triggers would lose the rows written on the shards, allocations would fail on their row locks, and the read functions written in SQL would read the coordinator''s empty tables (doc/scale_out.md, blockers 2, 5 and 6); nothing was changed.',
+		      HINT = 'doc/scale_out.md describes what can be distributed by hand today, and its limits.';
+END $$;
+COMMENT ON FUNCTION ar.distribute(integer) IS
+'Distributes the ledger by company on a Citus coordinator. In this version it refuses (0A000) before changing anything: without Citus, and on Citus while the blockers of doc/scale_out.md remain.';
+REVOKE ALL ON FUNCTION ar.distribute(integer) FROM PUBLIC;

@@ -1,0 +1,1 @@
+../../sql/98_distribute.sql
