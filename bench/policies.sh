@@ -41,6 +41,7 @@ SELECT cu.company_id, cu.id, 'N' || cu.id || '-' || g, DATE '2026-01-01' + g % 3
 VACUUM ANALYZE ar.invoice;
 CREATE ROLE bench_reader LOGIN IN ROLE ar_reader;
 GRANT pg_read_server_files TO bench_reader;  -- its peak memory, from /proc (throwaway cluster)
+GRANT EXECUTE ON FUNCTION pg_read_file(text) TO bench_reader;
 SELECT ar.grant_company_access('bench_reader', 'B', 'reader');
 SQL
 expected=$($P -At -c "SELECT count(*) FROM ar.invoice WHERE company_id = (SELECT id FROM ar.company WHERE code = 'B')")
