@@ -13,6 +13,7 @@
 # Run alone:  AR_PG_BIN=/path/to/pg15/bin bash test/citus.sh
 set -uo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
+source "$ROOT/tools/citus_lib.sh"
 if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	echo "1..0 # SKIP citus is not installed"
 	exit 0
@@ -30,18 +31,11 @@ check() {	# check DESCRIPTION COMMAND...
 	if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; fi
 }
 qn() {	# qn NODE SQL: on node 0 (coordinator), 1 or 2 (workers), database postgres
-	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $((BASE + $1)) -U postgres -d postgres -c "$2"
+	citus_sql $BASE "$1" "$2"
 }
 
 echo "1..$PLAN"
-for i in 0 1 2; do
-	cluster_start "$WORK/node$i" $((BASE + i)) "listen_addresses = 'localhost'" \
-		"shared_preload_libraries = 'citus,ar_collect'" "max_connections = 60" "ar_collect.naptime = 1" \
-		|| { cat "$WORK/node$i/server.log" >&2; exit 1; }
-	qn $i "CREATE EXTENSION citus" >/dev/null || exit 1
-done
-qn 0 "SELECT citus_set_coordinator_host('localhost', $BASE);
-      SELECT citus_add_node('localhost', $((BASE + 1))); SELECT citus_add_node('localhost', $((BASE + 2)))" >/dev/null || exit 1
+citus_cluster_start "$WORK" $BASE "ar_collect.naptime = 1" || exit 1
 echo "# $(qn 0 "SELECT 'citus ' || extversion FROM pg_extension WHERE extname = 'citus'") on $(qn 0 "SHOW server_version"), workers: $(qn 0 "SELECT string_agg(nodename || ':' || nodeport, ', ' ORDER BY nodeport) FROM pg_dist_node WHERE noderole = 'primary' AND groupid > 0")"
 
 qn 0 "CREATE EXTENSION ar_collect" >/dev/null
@@ -122,89 +116,33 @@ check "the combined aging total equals the plain sum of the open amounts" \
 # ---------------------------------------------------------------------------
 # The ledger distributed, blocker by blocker (doc/scale_out.md, "Distributing
 # the ledger on Citus"): what a distributed install does so far, by hand.
-# The foreign keys between ar tables are dropped first (a reference table
-# referenced by local tables would turn them into Citus local tables,
-# recreating the extension's identity sequences), on every node: CREATE
-# EXTENSION made the tables on the workers too, and Citus keeps those as the
-# workers' shell tables, so a key left there makes adding it back later fail
-# ("constraint ... already exists" from a worker).  Their definitions are
-# kept to add them back once both ends are distributed.  The summary
-# triggers are off (a blocker still open).
-qn 0 "CREATE TABLE public.ar_foreign_keys AS
-      SELECT conrelid::regclass::text AS tbl, confrelid::regclass::text AS ref, conname, pg_get_constraintdef(oid) AS def
-        FROM pg_constraint WHERE contype = 'f' AND connamespace = 'ar'::regnamespace" >/dev/null || exit 1
-for i in 0 1 2; do
-	qn $i "
-SET citus.enable_ddl_propagation = off;
-DO \$\$ DECLARE r record; BEGIN
-	FOR r IN SELECT conrelid::regclass AS tbl, conname FROM pg_constraint WHERE contype = 'f' AND connamespace = 'ar'::regnamespace LOOP
-		EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tbl, r.conname);
-	END LOOP; END \$\$;" >/dev/null || exit 1
-done
-qn 0 "
-SET citus.enable_unsafe_triggers = on;
-ALTER TABLE ar.invoice DISABLE TRIGGER invoice_summary_insert, DISABLE TRIGGER invoice_summary_update, DISABLE TRIGGER invoice_summary_delete,
-	DISABLE TRIGGER invoice_kpi_summary_insert, DISABLE TRIGGER invoice_kpi_summary_update, DISABLE TRIGGER invoice_kpi_summary_delete;
-ALTER TABLE ar.allocation DISABLE TRIGGER allocation_kpi_summary_insert, DISABLE TRIGGER allocation_kpi_summary_delete;
-" >/dev/null || exit 1
-# the memberships are read on the workers, inside the shard queries (the
-# policies): ar._access() reads the reference tables there
-for i in 0 1 2; do
-	qn $i "ALTER FUNCTION ar._access() SET citus.allow_nested_distributed_execution = on" >/dev/null || exit 1
-done
-out=$(qn 0 "
-SET citus.enable_unsafe_triggers = on;
-SELECT create_reference_table('ar.company');
-SELECT create_reference_table('ar.company_member');
-SELECT create_reference_table('ar.rate_series');
-SELECT create_reference_table('ar.reference_rate');
-SELECT create_reference_table('ar.penalty_regime');
-SELECT create_reference_table('ar.penalty_regime_fee');
-SELECT create_distributed_table('ar.customer', 'company_id', shard_count => 8);
-SELECT create_distributed_table('ar.invoice', 'company_id', colocate_with => 'ar.customer');
-SELECT create_distributed_table('ar.allocation', 'company_id', colocate_with => 'ar.customer');
-SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'ar.%';" 2>&1)
+# tools/citus_lib.sh says what citus_distribute_ledger does and why.
+citus_distribute_ledger $BASE 8 || exit 1
+out=$(qn 0 "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'ar.%'")
 echo "$out" | tail -1 | sed 's/^/# /'
 check "the ledger tables are distributed with their row-level security (no subquery in a policy: ar._company_visible)" \
 	test "$(echo "$out" | tail -1)" = "ar.allocation:h ar.company:n ar.company_member:n ar.customer:h ar.invoice:h ar.penalty_regime:n ar.penalty_regime_fee:n ar.rate_series:n ar.reference_rate:n"
 
-# Blocker 7: the foreign keys whose two ends are now Citus tables are added
-# back on the coordinator; Citus creates them on every shard (a key between
+# Blocker 7: the foreign keys whose two ends are Citus tables were added
+# back on the coordinator; Citus created them on every shard (a key between
 # distributed tables holds within a company's co-located shards, one to a
 # reference table against each node's copy).
-added=$(qn 0 "DO \$\$ DECLARE f record; BEGIN
-	FOR f IN SELECT * FROM public.ar_foreign_keys k
-	          WHERE k.tbl::regclass IN (SELECT logicalrelid FROM pg_dist_partition)
-	            AND k.ref::regclass IN (SELECT logicalrelid FROM pg_dist_partition) ORDER BY k.tbl, k.conname LOOP
-		EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', f.tbl, f.conname, f.def);
-	END LOOP; END \$\$" 2>&1)
 keys_on=$(for i in 0 1 2; do qn $i "SET citus.override_table_visibility = off;
 	SELECT count(*) FILTER (WHERE conrelid::regclass::text !~ '_[0-9]+\$') || '/' || count(*) FILTER (WHERE conrelid::regclass::text ~ '_[0-9]+\$')
 	  FROM pg_constraint WHERE contype = 'f' AND connamespace = 'ar'::regnamespace"; done | tr '\n' ' ')
 qn 0 "INSERT INTO ar.company (id, code, name) OVERRIDING SYSTEM VALUE VALUES (13, 'M', 'Company M')" >/dev/null || exit 1
 orphan=$(qn 0 "INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount)
                VALUES (13, 999, 'F-ORPHAN', DATE '2026-01-01', DATE '2026-01-31', 10)" 2>&1)
-echo "# foreign keys added back: ${added:-none refused}; tables/shards with them on the coordinator, worker 1, worker 2: $keys_on"
+echo "# tables/shards with foreign keys on the coordinator, worker 1, worker 2: $keys_on"
 echo "# an invoice of an unknown customer: $(echo "$orphan" | head -1)"
 check "the foreign keys between the distributed and reference tables are back (9 tables, their shards on both workers), and a shard refuses an invoice of an unknown customer" \
-	test -z "$added" -a -n "$(echo "$keys_on" | grep -E '^9/[0-9]+ 9/[1-9][0-9]* 9/[1-9][0-9]* $')" \
+	test -n "$(echo "$keys_on" | grep -E '^9/[0-9]+ 9/[1-9][0-9]* 9/[1-9][0-9]* $')" \
 	     -a -n "$(echo "$orphan" | grep 'violates foreign key constraint "invoice_company_id_customer_id_fkey')"
 
-# Identifiers: the identity sequences are the extension's, created on every
-# node by CREATE EXTENSION and starting at 1 on each, so rows inserted
-# through different nodes (Citus routes a worker's INSERT itself) would get
-# the same ids.  Each worker's sequences are moved to its own range, from
-# its group id times 2^48 (Citus's own rule for the sequences it
-# distributes); the coordinator (group 0) keeps 1 to 2^48 - 1.
-qn 0 "SELECT run_command_on_workers(\$cmd\$
-	SELECT count(setval(s.seq, greatest(s.last, g.groupid::bigint << 48), s.last >= g.groupid::bigint << 48))
-	  FROM (SELECT pg_get_serial_sequence(a.attrelid::regclass::text, a.attname)::regclass AS seq,
-	               (SELECT coalesce(q.last_value, 0) FROM pg_sequences q
-	                 WHERE format('%I.%I', q.schemaname, q.sequencename)::regclass
-	                     = pg_get_serial_sequence(a.attrelid::regclass::text, a.attname)::regclass) AS last
-	          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
-	         WHERE c.relnamespace = 'ar'::regnamespace AND a.attidentity <> '' AND NOT a.attisdropped) s,
-	       pg_dist_local_group g\$cmd\$)" >/dev/null || exit 1
+# Identifiers: the identity sequences come with the extension, on every
+# node, starting at 1 on each; citus_distribute_ledger moved each worker's
+# to its own range (group id times 2^48), so rows inserted through different
+# nodes (Citus routes a worker's INSERT itself) get distinct ids.
 ids=$(for i in 0 1 2; do qn $i "INSERT INTO ar.customer (company_id, code, name) VALUES (13, 'NODE$i', 'through node $i') RETURNING id"; done | tr '\n' ' ')
 echo "# customers inserted through the coordinator, worker 1, worker 2: ids $ids"
 check "customers inserted through each node get distinct ids: each worker's identity sequences start at its group id times 2^48" \

@@ -1,0 +1,98 @@
+# Shared by test/citus.sh and bench/citus_scale.sh: a Citus cluster of three
+# nodes on localhost, and the ledger distributed by company as far as it can
+# be today (doc/scale_out.md, "Distributing the ledger on Citus").  Source it
+# after tools/lib.sh; it defines functions only.
+
+# citus_cluster_start WORK BASE [extra settings...]: a coordinator
+# (WORK/node0, port BASE) and two workers (node1, node2: BASE + 1, + 2),
+# citus and ar_collect preloaded, the workers added to the coordinator.
+citus_cluster_start() {
+	local work=$1 base=$2 i; shift 2
+	for i in 0 1 2; do
+		cluster_start "$work/node$i" $((base + i)) "listen_addresses = 'localhost'" \
+			"shared_preload_libraries = 'citus,ar_collect'" "max_connections = 60" "$@" \
+			|| { cat "$work/node$i/server.log" >&2; return 1; }
+		citus_sql $base $i "CREATE EXTENSION citus" >/dev/null || return 1
+	done
+	citus_sql $base 0 "SELECT citus_set_coordinator_host('localhost', $base);
+		SELECT citus_add_node('localhost', $((base + 1))); SELECT citus_add_node('localhost', $((base + 2)))" >/dev/null
+}
+
+# citus_sql BASE NODE SQL: runs SQL on node NODE (0: coordinator) of the
+# cluster at BASE, database postgres, as postgres.
+citus_sql() {
+	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $(($1 + $2)) -U postgres -d postgres -c "$3"
+}
+
+# citus_distribute_ledger BASE SHARDS: after CREATE EXTENSION ar_collect on
+# the coordinator, distributes what can be distributed today:
+# - the foreign keys between ar tables dropped on every node (CREATE
+#   EXTENSION made the tables on the workers too, and Citus keeps a worker's
+#   own copy as its shell table, keys included), their definitions kept in
+#   public.ar_foreign_keys;
+# - the summary triggers off (blocker 6: they would lose rows on a shard);
+# - ar._access() allowed to read the reference tables inside a shard query
+#   (the policies run on the workers);
+# - the company and rule tables as reference tables, customers, invoices and
+#   allocations distributed by company_id, co-located, in one transaction
+#   (the audit triggers that fire on Citus's copies into the shards write
+#   the seal request, which must still be a local table then);
+# - the foreign keys whose two ends are Citus tables added back (created on
+#   every shard);
+# - each worker's identity sequences moved to its own range, from its group
+#   id times 2^48 (the rule Citus applies to sequences it distributes
+#   itself), so that rows inserted through different nodes get distinct ids.
+# Prints what went wrong and returns 1 on the first failure.
+citus_distribute_ledger() {
+	local base=$1 shards=$2 i try
+	citus_sql $base 0 "CREATE TABLE public.ar_foreign_keys AS
+		SELECT conrelid::regclass::text AS tbl, confrelid::regclass::text AS ref, conname, pg_get_constraintdef(oid) AS def
+		  FROM pg_constraint WHERE contype = 'f' AND connamespace = 'ar'::regnamespace" >/dev/null || return 1
+	for i in 0 1 2; do
+		# the background worker's first cycle may hold a lock the other way round: try again
+		for try in 1 2 3; do
+			citus_sql $base $i "
+SET citus.enable_ddl_propagation = off;
+DO \$\$ DECLARE r record; BEGIN
+	FOR r IN SELECT conrelid::regclass AS tbl, conname FROM pg_constraint WHERE contype = 'f' AND connamespace = 'ar'::regnamespace LOOP
+		EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tbl, r.conname);
+	END LOOP; END \$\$;
+ALTER FUNCTION ar._access() SET citus.allow_nested_distributed_execution = on;" >/dev/null && break
+			[ $try = 3 ] && return 1
+			sleep 1
+		done
+	done
+	citus_sql $base 0 "
+SET citus.enable_unsafe_triggers = on;
+ALTER TABLE ar.invoice DISABLE TRIGGER invoice_summary_insert, DISABLE TRIGGER invoice_summary_update, DISABLE TRIGGER invoice_summary_delete,
+	DISABLE TRIGGER invoice_kpi_summary_insert, DISABLE TRIGGER invoice_kpi_summary_update, DISABLE TRIGGER invoice_kpi_summary_delete;
+ALTER TABLE ar.allocation DISABLE TRIGGER allocation_kpi_summary_insert, DISABLE TRIGGER allocation_kpi_summary_delete;
+SELECT create_reference_table('ar.company');
+SELECT create_reference_table('ar.company_member');
+SELECT create_reference_table('ar.rate_series');
+SELECT create_reference_table('ar.reference_rate');
+SELECT create_reference_table('ar.penalty_regime');
+SELECT create_reference_table('ar.penalty_regime_fee');
+SELECT create_distributed_table('ar.customer', 'company_id', shard_count => $shards);
+SELECT create_distributed_table('ar.invoice', 'company_id', colocate_with => 'ar.customer');
+SELECT create_distributed_table('ar.allocation', 'company_id', colocate_with => 'ar.customer');" >/dev/null || return 1
+	citus_sql $base 0 "DO \$\$ DECLARE f record; BEGIN
+	FOR f IN SELECT * FROM public.ar_foreign_keys k
+	          WHERE k.tbl::regclass IN (SELECT logicalrelid FROM pg_dist_partition)
+	            AND k.ref::regclass IN (SELECT logicalrelid FROM pg_dist_partition) ORDER BY k.tbl, k.conname LOOP
+		EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I %s', f.tbl, f.conname, f.def);
+	END LOOP; END \$\$" >/dev/null || return 1
+	# (bigint sequences: ar.input_bound's integer one numbers the rows of a
+	# shared table, not company data)
+	local failed
+	failed=$(citus_sql $base 0 "SELECT string_agg(nodeport || ': ' || result, '; ') FROM run_command_on_workers(\$cmd\$
+	SELECT count(setval(s.seq, greatest(s.last, g.groupid::bigint << 48), s.last >= g.groupid::bigint << 48))
+	  FROM (SELECT q.seq, coalesce(p.last_value, 0) AS last
+	          FROM (SELECT pg_get_serial_sequence(a.attrelid::regclass::text, a.attname)::regclass AS seq
+	                  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+	                 WHERE c.relnamespace = 'ar'::regnamespace AND a.attidentity <> '' AND NOT a.attisdropped
+	                   AND a.atttypid = 'bigint'::regtype) q
+	          JOIN pg_sequences p ON format('%I.%I', p.schemaname, p.sequencename)::regclass = q.seq) s,
+	       pg_dist_local_group g\$cmd\$) WHERE NOT success") || return 1
+	[ -z "$failed" ] || { echo "identity ranges: $failed" >&2; return 1; }
+}
