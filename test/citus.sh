@@ -121,7 +121,7 @@ citus_distribute_ledger $BASE 8 || exit 1
 out=$(qn 0 "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'ar.%'")
 echo "$out" | tail -1 | sed 's/^/# /'
 check "the ledger tables are distributed with their row-level security (no subquery in a policy: ar._company_visible)" \
-	test "$(echo "$out" | tail -1)" = "ar.allocation:h ar.company:n ar.company_member:n ar.customer:h ar.invoice:h ar.penalty_regime:n ar.penalty_regime_fee:n ar.rate_series:n ar.reference_rate:n"
+	test "$(echo "$out" | tail -1)" = "ar.allocation:h ar.company:n ar.company_member:n ar.customer:h ar.einvoice_status_code:n ar.invoice:h ar.penalty_regime:n ar.penalty_regime_fee:n ar.rate_series:n ar.reference_rate:n"
 
 # Blocker 7: the foreign keys whose two ends are Citus tables were added
 # back on the coordinator; Citus created them on every shard (a key between
@@ -165,8 +165,18 @@ through=$(qn 0 "SET ROLE rule_admin; INSERT INTO ar.penalty_regime (regime, name
 direct=$($PG_BIN/psql -X -q -t -A -h localhost -p $((BASE + 1)) -U rule_admin -d postgres \
 	-c "SET application_name = 'citus_internal gpid=10000000001'; UPDATE ar.penalty_regime_$shard SET margin = 0 WHERE regime = 'FR_LME'" 2>&1)
 echo "# rule_admin: $through / $direct" | head -2
-check "the rule tables are reference tables with their shipped-row guard on: the shipped rows copied to both workers, a role of ar_admin refused a shipped row through the table and in the shard" \
+# the e-invoicing status codes likewise (read-only for everyone on the table)
+codes="SELECT count(*), md5(string_agg(code || name_en, ',' ORDER BY code)) FROM ar.einvoice_status_code"
+codes_shard=$(qn 0 "SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'ar.einvoice_status_code'::regclass")
+codes0=$(qn 0 "$codes")
+codes12=$(for i in 1 2; do qn $i "SET citus.override_table_visibility = off; ${codes/ar.einvoice_status_code/ar.einvoice_status_code_$codes_shard}"; done | tr '\n' ' ')
+codes_direct=$($PG_BIN/psql -X -q -t -A -h localhost -p $((BASE + 1)) -U rule_admin -d postgres \
+	-c "DELETE FROM ar.einvoice_status_code_$codes_shard WHERE code = 213" 2>&1)
+echo "# e-invoicing codes: coordinator $codes0, shards on the workers $codes12; rule_admin in a shard: $(echo "$codes_direct" | head -1)"
+check "the rule tables and the e-invoicing codes are reference tables with their guards on: the shipped rows copied to both workers, a role of ar_admin refused a shipped row through the table and in the shard" \
 	test "$guards" -ge 4 -a "${ref0%%|*}" -gt 0 -a "$ref0" = "$ref1" -a "$ref0" = "$ref2" \
+	     -a "${codes0%%|*}" = 14 -a "$codes12" = "$codes0 $codes0 " \
+	     -a -n "$(echo "$codes_direct" | grep -E "permission denied for table einvoice_status_code_|shipped with the extension and read-only")" \
 	     -a -n "$(echo "$through" | grep "with shipped = true come with ar_collect only")" \
 	     -a -n "$(echo "$direct" | grep "is shipped with ar_collect and cannot be changed")" \
 	     -a "$(qn 0 "SELECT count(*) FROM ar.penalty_regime WHERE regime = 'X_FAKE'")" = 0

@@ -33,7 +33,7 @@ citus_sql() {
 # - the summary triggers off (blocker 6: they would lose rows on a shard);
 # - ar._access() allowed to read the reference tables inside a shard query
 #   (the policies run on the workers);
-# - the company and rule tables as reference tables, customers, invoices and
+# - the company, rule and e-invoicing status tables as reference tables, customers, invoices and
 #   allocations distributed by company_id, co-located, in one transaction
 #   (the audit triggers that fire on Citus's copies into the shards write
 #   the seal request, which must still be a local table then);
@@ -73,6 +73,7 @@ SELECT create_reference_table('ar.rate_series');
 SELECT create_reference_table('ar.reference_rate');
 SELECT create_reference_table('ar.penalty_regime');
 SELECT create_reference_table('ar.penalty_regime_fee');
+SELECT create_reference_table('ar.einvoice_status_code');
 SELECT create_distributed_table('ar.customer', 'company_id', shard_count => $shards);
 SELECT create_distributed_table('ar.invoice', 'company_id', colocate_with => 'ar.customer');
 SELECT create_distributed_table('ar.allocation', 'company_id', colocate_with => 'ar.customer');" >/dev/null || return 1

@@ -16,14 +16,26 @@
 -- signal is the current role's own privilege, which no setting, search_path
 -- or application_name can fake.
 -- ---------------------------------------------------------------------------
+-- A guard's test: true when it fires on another relation than the table it
+-- guards (on_table false: a Citus shard) and the current role is a
+-- superuser or a member of the extension's owner.  Shared by the guards of
+-- the read-only shipped tables (ar._einvoice_status_code_guard too).
+CREATE OR REPLACE FUNCTION ar._privileged_shard_copy(on_table boolean) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+	SELECT NOT on_table
+	   AND (coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user), false)
+	        OR coalesce((SELECT pg_catalog.pg_has_role(current_user, e.extowner, 'USAGE')
+	                       FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect'), false))
+$$;
+-- every role writing a guarded table runs it (90_roles.sql gives it back
+-- after taking EXECUTE away from PUBLIC on the whole schema)
+GRANT EXECUTE ON FUNCTION ar._privileged_shard_copy(boolean) TO PUBLIC;
+
 CREATE OR REPLACE FUNCTION ar._penalty_shipped_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
-	IF NOT (TG_TABLE_SCHEMA = 'ar'
-	        AND TG_TABLE_NAME IN ('rate_series', 'reference_rate', 'penalty_regime', 'penalty_regime_fee'))
-	   AND (coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user), false)
-	        OR coalesce((SELECT pg_catalog.pg_has_role(current_user, e.extowner, 'USAGE')
-	                       FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect'), false)) THEN
+	IF ar._privileged_shard_copy(TG_TABLE_SCHEMA = 'ar'
+	        AND TG_TABLE_NAME IN ('rate_series', 'reference_rate', 'penalty_regime', 'penalty_regime_fee')) THEN
 		RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 	END IF;
 	IF TG_OP = 'INSERT' THEN

@@ -50,6 +50,8 @@ GRANT EXECUTE ON FUNCTION ar.write_off_invoice(bigint, text, date), ar.cancel_in
 	TO ar_admin;
 -- the setting the triggers of every role read (ar_collect.restoring)
 GRANT EXECUTE ON FUNCTION ar._restoring() TO PUBLIC;
+-- and the test of the guards of the shipped tables (64_shipped_guard.sql)
+GRANT EXECUTE ON FUNCTION ar._privileged_shard_copy(boolean) TO PUBLIC;
 
 -- pg_dump keeps the user data of the extension's tables (not the default
 -- company, which CREATE EXTENSION makes again).

@@ -8,13 +8,35 @@
 -- and roles.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(47);
+SELECT plan(50);
 
 SELECT results_eq($$SELECT array_agg(code ORDER BY code) FROM ar.einvoice_status_code$$,
 	$$SELECT array_agg(g) FROM generate_series(200, 213) g$$, 'the lifecycle codes 200 to 213');
 SELECT results_eq($$SELECT array_agg(code ORDER BY code) FROM ar.einvoice_status_code WHERE mandatory$$,
 	$$VALUES (ARRAY[200, 210, 212, 213])$$, 'mandatory: Déposée, Refusée, Encaissée, Rejetée');
 SELECT throws_ok($$UPDATE ar.einvoice_status_code SET effect = NULL WHERE code = 210$$, '55000', NULL, 'the codes are read-only');
+-- a relation with the guard that is not the table (a Citus shard of it:
+-- the codes are a reference table of a distributed install): Citus's copy,
+-- as a superuser or the extension's owner, goes through; another role is
+-- refused as on the table, whatever it sets
+CREATE TABLE ar.einvoice_status_code_990001 (LIKE ar.einvoice_status_code);
+CREATE TRIGGER einvoice_status_code_read_only BEFORE INSERT OR UPDATE OR DELETE ON ar.einvoice_status_code_990001
+	FOR EACH ROW EXECUTE FUNCTION ar._einvoice_status_code_guard();
+GRANT INSERT, SELECT ON ar.einvoice_status_code_990001 TO ar_admin;
+SELECT lives_ok($$INSERT INTO ar.einvoice_status_code_990001 SELECT * FROM ar.einvoice_status_code$$,
+	'a superuser copies the codes into a shard of the table');
+SET LOCAL ROLE ar_admin;
+SET LOCAL application_name = 'citus_internal gpid=10000000001';
+SET LOCAL search_path = pg_temp, public;
+SELECT throws_ok($$INSERT INTO ar.einvoice_status_code_990001 SELECT * FROM ar.einvoice_status_code_990001 LIMIT 1$$, '55000',
+	'the e-invoicing status codes are shipped with the extension and read-only',
+	'ar_admin writing into the shard: refused, even as a Citus internal application_name');
+RESET search_path;
+RESET application_name;
+RESET ROLE;
+SELECT throws_ok($$DELETE FROM ar.einvoice_status_code WHERE code = 213$$, '55000', NULL,
+	'on the table itself the guard refuses the superuser too');
+DROP TABLE ar.einvoice_status_code_990001;
 
 INSERT INTO ar.customer (code, name) VALUES ('EI-1', 'Alpha SA'), ('EI-2', 'Beta SARL');
 INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount, nature)
