@@ -627,37 +627,28 @@ RETURNS TABLE (company_id bigint, customer_id bigint, customer_code text, last_d
                anonymised_on date)
 LANGUAGE plpgsql STABLE
 AS $$
-DECLARE
-	c record;
-	s record;
-	g record;
 BEGIN
-	-- PL/pgSQL: each customer's status computed by its own queries, each on
-	-- the customer's company (routed to its shard on Citus, doc/scale_out.md);
-	-- its anonymisation (one at most: gdpr_anonymisation_customer) read apart
-	FOR c IN SELECT x.company_id, x.id, x.code FROM ar.customer x ORDER BY x.company_id, x.code LOOP
-		s := ar._gdpr_status(c.id, as_of);
-		SELECT a.id AS anonymisation_id, a.anonymised_at INTO g
-		  FROM ar.gdpr_anonymisation a
-		 WHERE a.customer_id = c.id AND a.company_id = c.company_id AND a.status = 'done';
-		company_id := c.company_id;
-		customer_id := c.id;
-		customer_code := c.code;
-		last_document_on := s.last_document_on;
-		retention_until := s.retention_until;
-		anonymise_from := CASE WHEN g.anonymisation_id IS NULL AND cardinality(s.open_items) = 0
-		                       THEN coalesce(s.retention_until + 1, as_of) END;
-		may_anonymise := g.anonymisation_id IS NULL AND cardinality(s.open_items) = 0
-		                 AND (s.retention_until IS NULL OR s.retention_until < as_of);
-		blocking := CASE WHEN g.anonymisation_id IS NOT NULL THEN '{}'::text[]
-		                 ELSE s.open_items || CASE WHEN s.retention_until >= as_of
-		                                           THEN ARRAY[format('legal retention until %s (last accounting document %s)',
-		                                                             s.retention_until, s.last_document_on)]
-		                                           ELSE '{}'::text[] END END;
-		anonymised_on := g.anonymised_at::date;
-		RETURN NEXT;
-	END LOOP;
+	-- the customers read first (MATERIALIZED: on Citus, a query on the
+	-- shards whose rows come back to the coordinator); each one's status
+	-- then computed by ar._gdpr_status's own queries, each on the
+	-- customer's company (routed to its shard on Citus, doc/scale_out.md)
+	RETURN QUERY
+	WITH cust AS MATERIALIZED (SELECT x.company_id, x.id, x.code FROM ar.customer x)
+	SELECT c.company_id, c.id, c.code, s.last_document_on, s.retention_until,
+	       CASE WHEN g.id IS NULL AND cardinality(s.open_items) = 0 THEN coalesce(s.retention_until + 1, as_of) END,
+	       g.id IS NULL AND cardinality(s.open_items) = 0 AND (s.retention_until IS NULL OR s.retention_until < as_of),
+	       CASE WHEN g.id IS NOT NULL THEN '{}'::text[]
+	            ELSE s.open_items || CASE WHEN s.retention_until >= as_of
+	                                      THEN ARRAY[format('legal retention until %s (last accounting document %s)',
+	                                                        s.retention_until, s.last_document_on)]
+	                                      ELSE '{}'::text[] END END,
+	       g.anonymised_at::date
+	  FROM cust c
+	  CROSS JOIN LATERAL ar._gdpr_status(c.id, as_of) s
+	  LEFT JOIN ar.gdpr_anonymisation g ON g.customer_id = c.id AND g.company_id = c.company_id AND g.status = 'done'
+	 ORDER BY c.company_id, c.code;
 END $$;
+
 COMMENT ON FUNCTION ar.retention_report(date) IS 'Per customer: last accounting document, end of its legal retention, first day it may be anonymised (NULL while items are open), whether it may be on as_of and what blocks it (doc/gdpr.md).';
 
 -- ------------------------------------------------- audit, grants, dump
