@@ -61,9 +61,12 @@
 PG_FUNCTION_INFO_V1(aging_report_full);
 PG_FUNCTION_INFO_V1(aging_report_summary);
 
-/* The open items on $1 (ar.open_items: the planner keeps what is read). */
+/*
+ * The open items on $1 (ar._open_items, inlined: the planner keeps what is
+ * read; ar.open_items, PL/pgSQL since issue 14, would store them all first).
+ */
 #define OPEN_ITEMS_SQL \
-	"SELECT o.customer_id, o.currency, o.due_date, o.amount < 0, o.open_amount FROM ar.open_items($1) o"
+	"SELECT o.customer_id, o.currency, o.due_date, o.amount < 0, o.open_amount FROM ar._open_items($1) o"
 /* Unused customer credit on $1, per customer and currency. */
 #define CREDIT_SQL \
 	"SELECT k.customer_id, k.currency, sum(k.available) FROM ar.open_credits($1) k " \

@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=19
+PLAN=25
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -113,6 +113,34 @@ check "ar.aging and ar.receivables_kpis across companies equal the local computa
 check "the combined aging total equals the plain sum of the open amounts" \
 	test "$(qn 0 "SELECT ($aging).total FROM public.items")" = "$(qn 0 "SELECT sum(open_end) FROM public.items_local")"
 
+# A ledger written on one node before it is distributed (Citus copies the
+# rows into the shards): companies M and N (21, 22) with payments on time,
+# late, partial, written off (allocations after the dates read too), credit
+# notes, a cancelled invoice and a derived amount made wrong behind the
+# triggers' back (ar.check_ledger reports it); m_reader reads company M,
+# m_admin administers it.  The same rows go into ar_single (check 17).
+ledger_before="
+INSERT INTO ar.company (id, code, name) OVERRIDING SYSTEM VALUE VALUES (21, 'M', 'Company M'), (22, 'N', 'Company N');
+INSERT INTO ar.customer (id, company_id, code, name) OVERRIDING SYSTEM VALUE
+SELECT co * 100 + k, co, 'C' || k, 'Customer ' || k FROM generate_series(21, 22) co, generate_series(1, 6) k;
+INSERT INTO ar.invoice (id, company_id, customer_id, number, issue_date, due_date, amount) OVERRIDING SYSTEM VALUE
+SELECT co * 10000 + k, co, co * 100 + 1 + k % 6, 'P-' || k, DATE '2025-10-01' + 2 * k, DATE '2025-10-31' + 2 * k,
+       CASE WHEN k % 17 = 0 THEN -(50 + k) ELSE 100 + k * (co - 20) END
+  FROM generate_series(21, 22) co, generate_series(1, 60) k;
+INSERT INTO ar.allocation (id, company_id, invoice_id, amount, allocated_on, method) OVERRIDING SYSTEM VALUE
+SELECT i.id, i.company_id, i.id, CASE WHEN i.id % 4 = 2 THEN round(i.amount / 3, 2) ELSE i.amount END,
+       i.due_date + (ARRAY[-5, 40, 10, 70])[i.id % 4 + 1], CASE WHEN i.id % 4 = 3 THEN 'write_off' ELSE 'manual' END
+  FROM ar.invoice i WHERE i.company_id IN (21, 22) AND i.amount > 0 AND i.id % 5 <> 0;
+SELECT ar.cancel_invoice(210050, DATE '2026-02-25');
+SET session_replication_role = replica;
+UPDATE ar.invoice SET open_amount = open_amount + 1 WHERE id = 210007;
+RESET session_replication_role;"
+# (their memberships are written once the ledger is distributed, as check
+# 14's: a membership copied into the reference table keeps the coordinator's
+# role oid, which is another role's or none on the workers)
+members_m="INSERT INTO ar.company_member (company_id, member, access) VALUES (21, 'm_reader', 'reader'), (21, 'm_admin', 'admin');"
+qn 0 "CREATE ROLE m_reader LOGIN IN ROLE ar_reader; CREATE ROLE m_admin LOGIN IN ROLE ar_admin; $ledger_before" >/dev/null || exit 1
+
 # ---------------------------------------------------------------------------
 # The ledger distributed, blocker by blocker (doc/scale_out.md, "Distributing
 # the ledger on Citus"): what a distributed install does so far, by hand.
@@ -130,7 +158,7 @@ check "the ledger tables are distributed with their row-level security (no subqu
 keys_on=$(for i in 0 1 2; do qn $i "SET citus.override_table_visibility = off;
 	SELECT count(*) FILTER (WHERE conrelid::regclass::text !~ '_[0-9]+\$') || '/' || count(*) FILTER (WHERE conrelid::regclass::text ~ '_[0-9]+\$')
 	  FROM pg_constraint WHERE contype = 'f' AND connamespace = 'ar'::regnamespace"; done | tr '\n' ' ')
-qn 0 "INSERT INTO ar.company (id, code, name) OVERRIDING SYSTEM VALUE VALUES (13, 'M', 'Company M')" >/dev/null || exit 1
+qn 0 "INSERT INTO ar.company (id, code, name) OVERRIDING SYSTEM VALUE VALUES (13, 'Z13', 'Company Z13')" >/dev/null || exit 1
 orphan=$(qn 0 "INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount)
                VALUES (13, 999, 'F-ORPHAN', DATE '2026-01-01', DATE '2026-01-31', 10)" 2>&1)
 echo "# tables/shards with foreign keys on the coordinator, worker 1, worker 2: $keys_on"
@@ -149,6 +177,8 @@ check "customers inserted through each node get distinct ids: each worker's iden
 	test "$(echo $ids | tr ' ' '\n' | sort -u | wc -l)" = 3 \
 	     -a "$(qn 0 "SELECT count(*) FROM ar.customer WHERE company_id = 13")" = 3 \
 	     -a "$(echo $ids | cut -d' ' -f2)" -ge 281474976710656 -a "$(echo $ids | cut -d' ' -f3)" -ge 562949953421312
+# (company Z13 exists only on this side: gone before the comparisons with one node)
+qn 0 "DELETE FROM ar.customer WHERE company_id = 13" >/dev/null && qn 0 "DELETE FROM ar.company WHERE id = 13" >/dev/null || exit 1
 
 # The guard of the shipped rules is on: Citus's copies into the shards (as
 # the superuser distributing them) went through, a role that may write the
@@ -202,11 +232,10 @@ check "a reader of one company reads its invoices only on the distributed ledger
 # same rows in a database of the coordinator where Citus is not created
 # (ar_single: every key and trigger as installed), read by the owner and by
 # the reader of one company, through the tables (row-level security on the
-# workers) and the aggregates.  (The read functions written in SQL do not
-# work yet: doc/scale_out.md.)
+# workers) and the aggregates.  (The read functions: checks 20 to 25.)
 qn 0 "CREATE DATABASE ar_single" >/dev/null 2>&1 || exit 1
 qs() { $PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $BASE -U postgres -d ar_single -c "$1"; }
-qs "CREATE EXTENSION ar_collect; $ledger_data" >/dev/null || exit 1
+qs "CREATE EXTENSION ar_collect; $ledger_before; $ledger_data; $members_m" >/dev/null || exit 1
 reads="SELECT i.company_id, count(*), sum(i.amount), ar.aging(i.open_amount, i.due_date, DATE '2026-03-01'), count(DISTINCT c.id)
          FROM ar.invoice i JOIN ar.customer c ON c.id = i.customer_id AND c.company_id = i.company_id
         GROUP BY i.company_id ORDER BY i.company_id"
@@ -214,7 +243,7 @@ dist=$(qn 0 "$reads" 2>&1; qn 0 "SET ROLE k_reader; $reads" 2>&1)
 single=$(qs "$reads" 2>&1; qs "SET ROLE k_reader; $reads" 2>&1)
 echo "$dist" | sed 's/^/# distributed: /'
 check "per company (invoices joined with their customers, ar.aging): the distributed ledger equals one node's, for the owner and for a reader of one company" \
-	test "$dist" = "$single" -a "$(echo "$dist" | wc -l)" = 3
+	test "$dist" = "$single" -a "$(echo "$dist" | wc -l)" = 5
 
 # The definer role: the SECURITY DEFINER functions run as ar_definer, and
 # Citus opens its connections to the workers as the current role.  NOLOGIN
@@ -243,3 +272,52 @@ check "ar.distribute() on Citus refuses (0A000, the blockers in its detail) and 
 	test -n "$(echo "$refusal" | grep '0A000: ar_collect .* cannot distribute its ledger safely yet')" \
 	     -a -n "$(echo "$refusal" | grep 'summary triggers would lose the rows')" \
 	     -a "$(qn 0 "SELECT string_agg(logicalrelid::text, ',' ORDER BY 1) FROM pg_dist_partition")" = "$before"
+
+# ---------------------------------------------------------------------------
+# The read functions on the distributed ledger (doc/scale_out.md, blocker 2):
+# PL/pgSQL whose queries name the tables, every join between company tables
+# on (x_id, company_id).  The tables they read besides the ledger are
+# distributed with it (co-located); ar.gdpr_anonymisation stays on the
+# coordinator (its primary key is id alone; create_reference_table fails:
+# "cannot insert multiple commands into a prepared statement").  Each
+# returns what it returns on one node (ar_single, the same rows), for the
+# owner and for a role of company M.
+out=$($PG_BIN/psql -X -q -t -A -h localhost -p $BASE -U postgres -d postgres -f - 2>&1 <<<"
+SET citus.enable_unsafe_triggers = on;
+SELECT create_distributed_table(t, 'company_id', colocate_with => 'ar.customer')
+  FROM unnest(ARRAY['ar.bank_statement', 'ar.bank_transaction', 'ar.customer_credit', 'ar.credit_release',
+                    'ar.penalty_claim', 'ar.retention_policy', 'ar.payment_promise', 'ar.dispute', 'ar.payment_plan',
+                    'ar.dunning_notice', 'ar.match_proposal', 'ar.direct_debit_line']) t;")
+[ -z "$(echo "$out" | grep ERROR)" ] || echo "$out" | grep ERROR | sed 's/^/# /'
+qn 0 "$members_m" >/dev/null || exit 1
+same() {	# same ROLE SQL WHAT: the rows of SQL as ROLE (postgres: the owner) on the distributed ledger and on ar_single
+	local d s
+	d=$(qn 0 "SET ROLE $1; $2" 2>&1)
+	s=$(qs "SET ROLE $1; $2" 2>&1)
+	if [ "$d" = "$s" ] && [ -n "$d" ] && ! echo "$d" | grep -q ERROR; then
+		echo "# $1: $(echo "$d" | wc -l) rows, md5 $(echo "$d" | md5sum | cut -c1-8): $3"
+		return 0
+	fi
+	echo "# $1: $2"; echo "$d" | head -3 | sed 's/^/#   distributed: /'; echo "$s" | head -3 | sed 's/^/#   one node: /'
+	return 1
+}
+dates="2025-12-15 2026-02-20 2026-03-01"
+each_date() {	# each_date ROLE SQL: same for each date in place of AS_OF
+	local d r ok=0
+	for d in $dates; do r="DATE '$d'"; same "$1" "${2//AS_OF/$r}" "$d" || ok=1; done
+	return $ok
+}
+check "ar.open_items on three dates (one of them past the allocations' last): the distributed ledger equals one node's, owner and reader of one company" \
+	eval 'each_date postgres "SELECT * FROM ar.open_items(AS_OF) ORDER BY invoice_id" && each_date m_reader "SELECT * FROM ar.open_items(AS_OF) ORDER BY invoice_id"'
+wrong=$(qn 0 "SELECT string_agg(table_name || ':' || id, ',') FROM ar.check_ledger()" 2>&1)
+echo "# ar.check_ledger() on the distributed ledger: $wrong"
+check "ar.check_ledger: the same rows (the derived amount made wrong), owner and admin of one company" \
+	eval 'same postgres "SELECT * FROM ar.check_ledger() ORDER BY 1, 2" all && [ "$wrong" = "invoice:210007" ] && same m_admin "SELECT * FROM ar.check_ledger() ORDER BY 1, 2" "company M"'
+check "ar.customer_behaviour_on on three dates: the same rows, owner and reader of one company" \
+	eval 'each_date postgres "SELECT * FROM ar.customer_behaviour_on(AS_OF) ORDER BY customer_id" && each_date m_reader "SELECT * FROM ar.customer_behaviour_on(AS_OF) ORDER BY customer_id"'
+check "ar.retention_report on three dates: the same rows, owner and reader of one company" \
+	eval 'each_date postgres "SELECT * FROM ar.retention_report(AS_OF)" && each_date m_reader "SELECT * FROM ar.retention_report(AS_OF)"'
+check "ar.penalty_claims_on on three dates: the same rows, owner and reader of one company" \
+	eval 'each_date postgres "SELECT * FROM ar.penalty_claims_on(AS_OF) ORDER BY invoice_id" && each_date m_reader "SELECT * FROM ar.penalty_claims_on(AS_OF) ORDER BY invoice_id"'
+check "the views over the ledger (ar.receivables, ar.customer_behaviour, ar.penalty_claims): the same rows, owner and reader of one company" \
+	eval '(for r in postgres m_reader; do same $r "SELECT * FROM ar.receivables ORDER BY invoice_id" receivables && same $r "SELECT * FROM ar.customer_behaviour ORDER BY customer_id" customer_behaviour && same $r "SELECT * FROM ar.penalty_claims ORDER BY invoice_id" penalty_claims || exit 1; done)'

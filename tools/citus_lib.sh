@@ -30,13 +30,12 @@ citus_sql() {
 #   EXTENSION made the tables on the workers too, and Citus keeps a worker's
 #   own copy as its shell table, keys included), their definitions kept in
 #   public.ar_foreign_keys;
-# - the summary triggers off (blocker 6: they would lose rows on a shard);
+# - the summary triggers off (blocker 6: they refuse to run on a shard);
 # - ar._access() allowed to read the reference tables inside a shard query
 #   (the policies run on the workers);
-# - the company, rule and e-invoicing status tables as reference tables, customers, invoices and
-#   allocations distributed by company_id, co-located, in one transaction
-#   (the audit triggers that fire on Citus's copies into the shards write
-#   the seal request, which must still be a local table then);
+# - the company, rule and e-invoicing status tables as reference tables,
+#   customers, invoices and allocations distributed by company_id,
+#   co-located (the rows already there copied with their triggers off);
 # - the foreign keys whose two ends are Citus tables added back (created on
 #   every shard);
 # - each worker's identity sequences moved to its own range, from its group
@@ -62,11 +61,25 @@ ALTER FUNCTION ar._access() SET citus.allow_nested_distributed_execution = on;" 
 			sleep 1
 		done
 	done
-	citus_sql $base 0 "
+	# the rows already there are copied into the shards as they are, their
+	# triggers off: what the triggers derive (open amounts, audit rows) is in
+	# the rows (with them on, the copy resets each invoice's open amount and
+	# fails on the allocations' row locks); each step its own transaction
+	# (in one, with rows in the tables, a worker fails: "cannot insert
+	# multiple commands into a prepared statement"); the triggers that were
+	# on are turned on again, one statement each
+	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $base -U postgres -d postgres -f - >/dev/null <<<"
 SET citus.enable_unsafe_triggers = on;
 ALTER TABLE ar.invoice DISABLE TRIGGER invoice_summary_insert, DISABLE TRIGGER invoice_summary_update, DISABLE TRIGGER invoice_summary_delete,
 	DISABLE TRIGGER invoice_kpi_summary_insert, DISABLE TRIGGER invoice_kpi_summary_update, DISABLE TRIGGER invoice_kpi_summary_delete;
 ALTER TABLE ar.allocation DISABLE TRIGGER allocation_kpi_summary_insert, DISABLE TRIGGER allocation_kpi_summary_delete;
+CREATE TABLE public.ar_copy_triggers AS
+SELECT tgrelid::regclass::text AS tbl, tgname FROM pg_trigger
+ WHERE tgrelid IN ('ar.customer'::regclass, 'ar.invoice'::regclass, 'ar.allocation'::regclass)
+   AND NOT tgisinternal AND tgenabled <> 'D';
+ALTER TABLE ar.customer DISABLE TRIGGER USER;
+ALTER TABLE ar.invoice DISABLE TRIGGER USER;
+ALTER TABLE ar.allocation DISABLE TRIGGER USER;
 SELECT create_reference_table('ar.company');
 SELECT create_reference_table('ar.company_member');
 SELECT create_reference_table('ar.rate_series');
@@ -76,7 +89,8 @@ SELECT create_reference_table('ar.penalty_regime_fee');
 SELECT create_reference_table('ar.einvoice_status_code');
 SELECT create_distributed_table('ar.customer', 'company_id', shard_count => $shards);
 SELECT create_distributed_table('ar.invoice', 'company_id', colocate_with => 'ar.customer');
-SELECT create_distributed_table('ar.allocation', 'company_id', colocate_with => 'ar.customer');" >/dev/null || return 1
+SELECT create_distributed_table('ar.allocation', 'company_id', colocate_with => 'ar.customer');
+SELECT format('ALTER TABLE %s ENABLE TRIGGER %I', tbl, tgname) FROM public.ar_copy_triggers \\gexec" || return 1
 	citus_sql $base 0 "DO \$\$ DECLARE f record; BEGIN
 	FOR f IN SELECT * FROM public.ar_foreign_keys k
 	          WHERE k.tbl::regclass IN (SELECT logicalrelid FROM pg_dist_partition)

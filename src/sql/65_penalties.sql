@@ -879,9 +879,10 @@ SELECT i.id AS invoice_id, i.company_id, i.customer_id, i.number, i.currency, i.
        coalesce(i.penalty_regime, c.penalty_regime, 'FR_LME') AS regime,
        coalesce(i.penalty_rate, c.penalty_rate) AS contract_rate,
        i.amount > 0 AND i.cancelled_on IS NULL
-       AND NOT EXISTS (SELECT 1 FROM ar.penalty_claim pc WHERE pc.penalty_invoice_id = i.id) AS liable
+       AND NOT EXISTS (SELECT 1 FROM ar.penalty_claim pc
+                        WHERE pc.penalty_invoice_id = i.id AND pc.company_id = i.company_id) AS liable
   FROM ar.invoice i
-  JOIN ar.customer c ON c.id = i.customer_id;
+  JOIN ar.customer c ON c.id = i.customer_id AND c.company_id = i.company_id;
 
 COMMENT ON VIEW ar._penalty_basis IS 'What the penalty engine reads of each invoice: its regime and contractual rate (its own, else its customer''s, else FR_LME) and whether it can bear penalties.';
 COMMENT ON COLUMN ar._penalty_basis.invoice_id IS 'ar.invoice.id';
@@ -970,66 +971,8 @@ COMMENT ON FUNCTION ar.penalty_schedule(numeric, date, date, text) IS 'The break
 
 -- ------------------------------------------------------------ penalty claims
 
-CREATE FUNCTION ar.penalty_claims_on(as_of date)
-RETURNS TABLE (invoice_id bigint, company_id bigint, customer_id bigint, customer_code text, number text,
-               currency char(3), regime text, due_date date, settled_on date, days_late integer,
-               interest numeric, fixed_fee numeric, total numeric, status text, claimed numeric,
-               collected numeric, outstanding numeric, penalty_invoice_id bigint, decided_on date,
-               reason text, problem text)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-	SELECT b.invoice_id, b.company_id, b.customer_id, c.code, b.number, b.currency, b.regime, b.due_date,
-	       r.settled_on, r.days_late, r.interest, r.fixed_fee, r.total, s.status,
-	       CASE WHEN d.decision = 'billed' THEN pi.amount ELSE r.total END,
-	       coalesce(pc.paid, r.total - r.total, 0),
-	       CASE s.status
-	            WHEN 'billed' THEN pi.amount - coalesce(pc.paid, 0)
-	            WHEN 'accruing' THEN r.total
-	            WHEN 'open' THEN r.total
-	            ELSE r.total - r.total
-	       END,
-	       d.penalty_invoice_id, d.decided_on, d.reason,
-	       CASE WHEN g.ok THEN r.problem
-	            ELSE 'not computed: the invoice or a payment is beyond the input bounds (doc/input-bounds.md)' END
-	  FROM ar._penalty_basis b
-	  JOIN ar.customer c ON c.id = b.customer_id
-	  LEFT JOIN LATERAL (SELECT array_agg(a.allocated_on ORDER BY a.allocated_on, a.id) AS dates,
-	                            array_agg(a.amount ORDER BY a.allocated_on, a.id) AS amounts,
-	                            max(a.allocated_on) AS last_on, sum(a.amount) AS paid,
-	                            bool_or(a.method = 'write_off') AS written_off,
-	                            bool_and(ar.date_in_bounds(a.allocated_on) AND ar.amount_in_bounds(a.amount)) AS in_bounds
-	                       FROM ar.allocation a
-	                      WHERE a.invoice_id = b.invoice_id AND a.allocated_on <= as_of) p ON true
-	  -- an invoice or payment beyond the input bounds (its constraint was
-	  -- bypassed) is not computed: its row says so, the others are computed
-	  CROSS JOIN LATERAL (SELECT ar.amount_in_bounds(b.amount) AND ar.date_in_bounds(b.issue_date)
-	                             AND ar.date_in_bounds(b.due_date) AND coalesce(p.in_bounds, true) AS ok) g
-	  LEFT JOIN LATERAL (SELECT x.* FROM ar._penalty_compute(b.regime, b.amount, b.due_date, as_of, p.dates, p.amounts,
-	                                                         b.contract_rate, b.currency, false) x
-	                      WHERE g.ok OFFSET 0) r ON true
-	  LEFT JOIN ar.penalty_claim d ON d.invoice_id = b.invoice_id AND d.decided_on <= as_of
-	  LEFT JOIN ar.invoice pi ON pi.id = d.penalty_invoice_id
-	  LEFT JOIN LATERAL (SELECT sum(a.amount) AS paid FROM ar.allocation a
-	                      WHERE a.invoice_id = d.penalty_invoice_id AND a.allocated_on <= as_of
-	                        AND a.method <> 'write_off') pc ON true
-	  LEFT JOIN LATERAL (SELECT bool_or(a.method = 'write_off') AS written_off FROM ar.allocation a
-	                      WHERE a.invoice_id = d.penalty_invoice_id AND a.allocated_on <= as_of) pw ON true
-	 CROSS JOIN LATERAL (SELECT CASE
-	         WHEN d.decision = 'waived' THEN 'waived'
-	         WHEN d.decision = 'written_off' THEN 'written_off'
-	         WHEN d.decision = 'billed' AND coalesce(pc.paid, 0) >= pi.amount THEN 'collected'
-	         WHEN d.decision = 'billed' AND pw.written_off THEN 'written_off'
-	         WHEN d.decision = 'billed' THEN 'billed'
-	         WHEN p.written_off THEN 'written_off'
-	         WHEN r.settled_on IS NULL THEN 'accruing'
-	         ELSE 'open'
-	       END AS status) s
-	 WHERE b.liable
-	   AND b.issue_date <= as_of
-	   AND b.due_date < as_of
-	   AND (coalesce(p.paid, 0) < b.amount OR p.last_on > b.due_date)
-	   AND (r.days_late > 0 OR r.problem IS NOT NULL OR NOT g.ok)
-$$;
-COMMENT ON FUNCTION ar.penalty_claims_on(date) IS 'Late-payment penalty claims as they stood on as_of: every invoice with a late day, its penalty and the claim''s status (accruing, open, billed, collected, waived, written_off).';
+-- ar.penalty_claims_on(as_of): 64_zz_penalty_claims.sql (before the view
+-- over it).
 
 CREATE VIEW ar.penalty_claims AS
 SELECT * FROM ar.penalty_claims_on(current_date);

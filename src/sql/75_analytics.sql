@@ -256,71 +256,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT value FROM ar.segment_threshold WHERE name = threshold_name
 $$;
 
--- Per customer over the 12 months up to as_of: the invoices that fell due
--- then (issued and not cancelled by as_of), paid or not.
-CREATE FUNCTION ar.customer_behaviour_on(as_of date DEFAULT current_date)
-RETURNS TABLE (customer_id bigint, customer_code text, customer_name text, invoices_due integer,
-               share_on_time numeric, mean_days_late numeric, spread_days_late numeric,
-               trend_days_late numeric, open_exposure numeric, overdue_exposure numeric,
-               max_days_past_due integer, currency char(3), other_currency_open_items integer, segment text)
-LANGUAGE sql STABLE AS $$
-	WITH due AS (
-		SELECT i.customer_id, i.amount, i.due_date,
-		       greatest(0, coalesce(s.settled_on, as_of) - i.due_date) AS days_late,
-		       s.settled_on IS NOT NULL AND s.settled_on <= i.due_date AS on_time
-		  FROM ar.invoice i
-		  LEFT JOIN LATERAL (
-		        SELECT max(a.allocated_on) AS settled_on
-		          FROM ar.allocation a
-		         WHERE a.invoice_id = i.id AND a.allocated_on <= as_of
-		        HAVING sum(a.amount) = i.amount
-		           AND NOT bool_or(a.method = 'write_off')) s ON true
-		 WHERE i.amount > 0
-		   AND i.due_date > as_of - 365 AND i.due_date <= as_of
-		   AND i.issue_date <= as_of
-		   AND (i.cancelled_on IS NULL OR i.cancelled_on > as_of)
-	), stats AS (
-		SELECT d.customer_id, count(*)::integer AS invoices_due,
-		       avg(d.on_time::integer) AS share_on_time,
-		       sum(d.amount * d.days_late) / sum(d.amount) AS mean_days_late,
-		       sqrt(greatest(sum(d.amount * d.days_late * d.days_late) / sum(d.amount)
-		                     - (sum(d.amount * d.days_late) / sum(d.amount)) ^ 2, 0)) AS spread_days_late,
-		       sum(d.amount * d.days_late) FILTER (WHERE d.due_date > as_of - 91)
-		         / nullif(sum(d.amount) FILTER (WHERE d.due_date > as_of - 91), 0)
-		       - sum(d.amount * d.days_late) FILTER (WHERE d.due_date <= as_of - 91)
-		         / nullif(sum(d.amount) FILTER (WHERE d.due_date <= as_of - 91), 0) AS trend_days_late
-		  FROM due d
-		 GROUP BY d.customer_id
-	), exposure AS (
-		SELECT o.customer_id,
-		       sum(o.open_amount) FILTER (WHERE o.currency = ar._kpi_company_currency()) AS open_exposure,
-		       sum(o.open_amount) FILTER (WHERE o.currency = ar._kpi_company_currency() AND o.days_past_due > 0) AS overdue_exposure,
-		       max(o.days_past_due) FILTER (WHERE o.amount > 0 AND o.days_past_due > 0) AS max_days_past_due,
-		       count(*) FILTER (WHERE o.currency <> ar._kpi_company_currency())::integer AS other_items
-		  FROM ar.open_items(as_of) o
-		 GROUP BY o.customer_id
-	)
-	SELECT c.id, c.code, c.name, coalesce(s.invoices_due, 0),
-	       round(s.share_on_time, 4), round(s.mean_days_late, 2), round(s.spread_days_late, 2),
-	       round(s.trend_days_late, 2), coalesce(e.open_exposure, 0), coalesce(e.overdue_exposure, 0),
-	       coalesce(e.max_days_past_due, 0), ar._kpi_company_currency(), coalesce(e.other_items, 0),
-	       CASE
-	         WHEN s.invoices_due IS NULL AND coalesce(e.max_days_past_due, 0) = 0 THEN NULL
-	         WHEN coalesce(s.mean_days_late, 0) >= ar._segment_limit('high_risk_mean_days')
-	           OR coalesce(e.max_days_past_due, 0) > ar._segment_limit('high_risk_open_days_past_due') THEN 'high_risk'
-	         WHEN s.mean_days_late >= ar._segment_limit('chronic_late_mean_days') THEN 'chronic_late'
-	         WHEN s.mean_days_late >= ar._segment_limit('occasional_late_mean_days')
-	           OR (s.invoices_due >= 4 AND s.share_on_time < ar._segment_limit('occasional_late_on_time_share')) THEN 'occasional_late'
-	         ELSE 'punctual'
-	       END
-	  FROM ar.customer c
-	  LEFT JOIN stats s ON s.customer_id = c.id
-	  LEFT JOIN exposure e ON e.customer_id = c.id
-	 ORDER BY c.code
-$$;
-
-COMMENT ON FUNCTION ar.customer_behaviour_on(date) IS
-'Payment behaviour of each customer over the 12 months up to as_of (invoices falling due in (as_of - 365, as_of]) and the segment it gives; see the view ar.customer_behaviour.';
+-- ar.customer_behaviour_on(as_of): 74_zz_customer_behaviour.sql (before the
+-- view over it).
 
 CREATE VIEW ar.customer_behaviour AS
 SELECT * FROM ar.customer_behaviour_on(current_date);

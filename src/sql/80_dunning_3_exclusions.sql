@@ -112,7 +112,7 @@ $$;
 -- not used then.  (The base of a level's minimum percentage.)
 CREATE FUNCTION ar._account_balance_on(customer_id bigint, currency char(3), on_date date) RETURNS numeric
 LANGUAGE sql STABLE AS $$
-	SELECT coalesce((SELECT sum(o.open_amount) FROM ar.open_items(on_date) o
+	SELECT coalesce((SELECT sum(o.open_amount) FROM ar._open_items(on_date) o
 	                  WHERE o.customer_id = _account_balance_on.customer_id
 	                    AND o.currency = _account_balance_on.currency), 0)
 	     - coalesce((SELECT sum(k.available) FROM ar.open_credits(on_date) k

@@ -110,7 +110,7 @@ RETURNS TABLE (period_start date, source text, invoice_id bigint, promise_id big
 LANGUAGE sql STABLE AS $$
 	WITH open_item AS (
 		SELECT o.invoice_id, o.customer_id, o.open_amount
-		  FROM ar.open_items(from_date) o
+		  FROM ar._open_items(from_date) o
 		 WHERE o.amount > 0 AND o.open_amount > 0
 		   AND o.company_id = ar.default_company() AND o.currency = ar._kpi_company_currency()
 	), periods AS (

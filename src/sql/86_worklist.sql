@@ -326,7 +326,7 @@ LANGUAGE sql STABLE AS $$
 	  LEFT JOIN (SELECT oi.customer_id, oi.currency, sum(oi.open_amount) AS open_total,
 	                    sum(oi.open_amount) FILTER (WHERE oi.days_past_due > 0 AND oi.open_amount > 0) AS overdue,
 	                    max(oi.days_past_due) FILTER (WHERE oi.days_past_due > 0 AND oi.open_amount > 0) AS oldest
-	               FROM ar.open_items(as_of) oi
+	               FROM ar._open_items(as_of) oi
 	              WHERE customer_ids IS NULL OR oi.customer_id = ANY (customer_ids)
 	              GROUP BY oi.customer_id, oi.currency) o ON o.customer_id = c.id AND o.currency = co.currency
 	  LEFT JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
@@ -559,7 +559,7 @@ LANGUAGE sql STABLE AS $$
 		               count(*) AS invoices, min(oi.due_date) AS first_due, cu.large_overdue_amount,
 		               (array_agg(oi.invoice_id ORDER BY oi.open_amount DESC, oi.invoice_id))[1] AS largest_id,
 		               (array_agg(oi.number ORDER BY oi.open_amount DESC, oi.invoice_id))[1] AS largest_number
-		          FROM ar.open_items(worklist.as_of) oi
+		          FROM ar._open_items(worklist.as_of) oi
 		          JOIN cust cu ON cu.id = oi.customer_id
 		         WHERE oi.open_amount > 0 AND oi.days_past_due BETWEEN 1 AND cu.large_overdue_lookback_days
 		           -- not those the other tasks follow: disputed, or in a payment plan

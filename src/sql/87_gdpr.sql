@@ -67,17 +67,21 @@ BEGIN
 	legal_basis := format('accounting documents kept %s years from the end of the fiscal year (ending in month %s) of the last one (Code de commerce L123-22)',
 	                      p.accounting_years, p.fiscal_year_end_month);
 	SELECT max(d) INTO last_document_on FROM (
-		SELECT greatest(i.issue_date, i.cancelled_on) FROM ar.invoice i WHERE i.customer_id = c.id
+		SELECT greatest(i.issue_date, i.cancelled_on) FROM ar.invoice i
+		 WHERE i.customer_id = c.id AND i.company_id = c.company_id
 		UNION ALL
-		SELECT a.allocated_on FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id WHERE i.customer_id = c.id
+		SELECT a.allocated_on FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id AND i.company_id = a.company_id
+		 WHERE i.customer_id = c.id AND i.company_id = c.company_id
 		UNION ALL
-		SELECT t.booking_date FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id
-		  JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id WHERE i.customer_id = c.id
+		SELECT t.booking_date FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id AND i.company_id = a.company_id
+		  JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id AND t.company_id = a.company_id
+		 WHERE i.customer_id = c.id AND i.company_id = c.company_id
 		UNION ALL
-		SELECT cc.created_on FROM ar.customer_credit cc WHERE cc.customer_id = c.id
+		SELECT cc.created_on FROM ar.customer_credit cc WHERE cc.customer_id = c.id AND cc.company_id = c.company_id
 		UNION ALL
-		SELECT t.booking_date FROM ar.customer_credit cc JOIN ar.bank_transaction t ON t.id = cc.bank_transaction_id
-		 WHERE cc.customer_id = c.id
+		SELECT t.booking_date FROM ar.customer_credit cc
+		  JOIN ar.bank_transaction t ON t.id = cc.bank_transaction_id AND t.company_id = cc.company_id
+		 WHERE cc.customer_id = c.id AND cc.company_id = c.company_id
 	) docs(d);
 	IF last_document_on IS NOT NULL THEN
 		retention_until := (ar.fiscal_year_end(last_document_on, p.fiscal_year_end_month)
@@ -87,22 +91,30 @@ BEGIN
 	END IF;
 	open_items := '{}';
 	SELECT count(*), string_agg(DISTINCT i.currency || ' ' || i.open_amount, ', ') INTO n, amt
-	  FROM ar.invoice i WHERE i.customer_id = c.id AND i.open_amount <> 0 AND i.status <> 'cancelled';
+	  FROM ar.invoice i
+	 WHERE i.customer_id = c.id AND i.company_id = c.company_id AND i.open_amount <> 0 AND i.status <> 'cancelled';
 	IF n > 0 THEN open_items := open_items || format('%s open invoice(s)', n); END IF;
-	SELECT count(*) INTO n FROM ar.customer_credit cc WHERE cc.customer_id = c.id AND cc.remaining > 0;
+	SELECT count(*) INTO n FROM ar.customer_credit cc
+	 WHERE cc.customer_id = c.id AND cc.company_id = c.company_id AND cc.remaining > 0;
 	IF n > 0 THEN open_items := open_items || format('%s unused credit(s)', n); END IF;
-	SELECT count(*) INTO n FROM ar.payment_promise pp WHERE pp.customer_id = c.id AND pp.status = 'pending';
+	SELECT count(*) INTO n FROM ar.payment_promise pp
+	 WHERE pp.customer_id = c.id AND pp.company_id = c.company_id AND pp.status = 'pending';
 	IF n > 0 THEN open_items := open_items || format('%s pending payment promise(s)', n); END IF;
-	SELECT count(*) INTO n FROM ar.dispute d WHERE d.customer_id = c.id AND d.resolved_at IS NULL;
+	SELECT count(*) INTO n FROM ar.dispute d
+	 WHERE d.customer_id = c.id AND d.company_id = c.company_id AND d.resolved_at IS NULL;
 	IF n > 0 THEN open_items := open_items || format('%s open dispute(s)', n); END IF;
-	SELECT count(*) INTO n FROM ar.payment_plan pl WHERE pl.customer_id = c.id AND pl.status = 'active';
+	SELECT count(*) INTO n FROM ar.payment_plan pl
+	 WHERE pl.customer_id = c.id AND pl.company_id = c.company_id AND pl.status = 'active';
 	IF n > 0 THEN open_items := open_items || format('%s active payment plan(s)', n); END IF;
-	SELECT count(*) INTO n FROM ar.dunning_notice dn WHERE dn.customer_id = c.id AND dn.status = 'queued';
+	SELECT count(*) INTO n FROM ar.dunning_notice dn
+	 WHERE dn.customer_id = c.id AND dn.company_id = c.company_id AND dn.status = 'queued';
 	IF n > 0 THEN open_items := open_items || format('%s queued dunning notice(s)', n); END IF;
-	SELECT count(*) INTO n FROM ar.match_proposal mp WHERE mp.customer_id = c.id AND mp.status = 'pending';
+	SELECT count(*) INTO n FROM ar.match_proposal mp
+	 WHERE mp.customer_id = c.id AND mp.company_id = c.company_id AND mp.status = 'pending';
 	IF n > 0 THEN open_items := open_items || format('%s pending match proposal(s)', n); END IF;
 	-- SEPA direct debits sent and not yet settled or returned
-	SELECT count(*) INTO n FROM ar.direct_debit_line d WHERE d.customer_id = c.id AND d.status = 'pending';
+	SELECT count(*) INTO n FROM ar.direct_debit_line d
+	 WHERE d.customer_id = c.id AND d.company_id = c.company_id AND d.status = 'pending';
 	IF n > 0 THEN open_items := open_items || format('%s pending direct debit(s)', n); END IF;
 END $$;
 
@@ -613,8 +625,15 @@ CREATE FUNCTION ar.retention_report(as_of date DEFAULT current_date)
 RETURNS TABLE (company_id bigint, customer_id bigint, customer_code text, last_document_on date,
                retention_until date, anonymise_from date, may_anonymise boolean, blocking text[],
                anonymised_on date)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 AS $$
+BEGIN
+	-- the customers read first (MATERIALIZED: on Citus, a query on the
+	-- shards whose rows come back to the coordinator); each one's status
+	-- then computed by ar._gdpr_status's own queries, each on the
+	-- customer's company (routed to its shard on Citus, doc/scale_out.md)
+	RETURN QUERY
+	WITH cust AS MATERIALIZED (SELECT x.company_id, x.id, x.code FROM ar.customer x)
 	SELECT c.company_id, c.id, c.code, s.last_document_on, s.retention_until,
 	       CASE WHEN g.id IS NULL AND cardinality(s.open_items) = 0 THEN coalesce(s.retention_until + 1, as_of) END,
 	       g.id IS NULL AND cardinality(s.open_items) = 0 AND (s.retention_until IS NULL OR s.retention_until < as_of),
@@ -624,11 +643,12 @@ AS $$
 	                                                        s.retention_until, s.last_document_on)]
 	                                      ELSE '{}'::text[] END END,
 	       g.anonymised_at::date
-	  FROM ar.customer c
+	  FROM cust c
 	  CROSS JOIN LATERAL ar._gdpr_status(c.id, as_of) s
-	  LEFT JOIN ar.gdpr_anonymisation g ON g.customer_id = c.id AND g.status = 'done'
-	 ORDER BY c.company_id, c.code
-$$;
+	  LEFT JOIN ar.gdpr_anonymisation g ON g.customer_id = c.id AND g.company_id = c.company_id AND g.status = 'done'
+	 ORDER BY c.company_id, c.code;
+END $$;
+
 COMMENT ON FUNCTION ar.retention_report(date) IS 'Per customer: last accounting document, end of its legal retention, first day it may be anonymised (NULL while items are open), whether it may be on as_of and what blocks it (doc/gdpr.md).';
 
 -- ------------------------------------------------- audit, grants, dump

@@ -201,8 +201,10 @@ BEGIN
 	END LOOP;
 	RETURN p;
 END $$;
-SELECT ok(pg_temp.plan($$SELECT * FROM ar.open_items('2026-12-31')$$) ~ 'invoice_open_(due|account|issue)'
-          AND pg_temp.plan($$SELECT * FROM ar.open_items('2026-12-31')$$) !~ 'Seq Scan on invoice',
+-- (the query of ar.open_items, PL/pgSQL since issue 14: ar._open_items,
+-- inlined, what the aging report and ar_collect's SQL read)
+SELECT ok(pg_temp.plan($$SELECT * FROM ar._open_items('2026-12-31')$$) ~ 'invoice_open_(due|account|issue)'
+          AND pg_temp.plan($$SELECT * FROM ar._open_items('2026-12-31')$$) !~ 'Seq Scan on invoice',
 	'open items on the latest date: the partial index of open invoices, no scan of every invoice');
 SELECT ok(pg_temp.full_same('2026-12-31'),
 	'the aging report''s full computation on the large ledger: the former SQL''s rows, in its order');

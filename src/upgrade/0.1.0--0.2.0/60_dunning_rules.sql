@@ -194,7 +194,7 @@ SELECT i.id AS invoice_id, i.company_id, i.customer_id, c.code AS customer_code,
        i.status, i.payment_reference,
        CASE WHEN i.amount < 0 THEN 'credit_note' ELSE 'invoice' END AS document_type
   FROM ar.invoice i
-  JOIN ar.customer c ON c.id = i.customer_id
+  JOIN ar.customer c ON c.id = i.customer_id AND c.company_id = i.company_id
  WHERE i.open_amount <> 0
    AND i.issue_date <= current_date;
 
@@ -269,7 +269,7 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 CREATE FUNCTION ar._account_balance_on(customer_id bigint, currency char(3), on_date date) RETURNS numeric
 LANGUAGE sql STABLE AS $$
-	SELECT coalesce((SELECT sum(o.open_amount) FROM ar.open_items(on_date) o
+	SELECT coalesce((SELECT sum(o.open_amount) FROM ar._open_items(on_date) o
 	                  WHERE o.customer_id = _account_balance_on.customer_id
 	                    AND o.currency = _account_balance_on.currency), 0)
 	     - coalesce((SELECT sum(k.available) FROM ar.open_credits(on_date) k

@@ -1,0 +1,1 @@
+../../sql/74_zz_customer_behaviour.sql

@@ -1,0 +1,1 @@
+../../sql/64_zz_penalty_claims.sql
