@@ -136,7 +136,7 @@ SET session_replication_role = replica;
 UPDATE ar.invoice SET open_amount = open_amount + 1 WHERE id = 210007;
 RESET session_replication_role;"
 # (their memberships are written once the ledger is distributed, as check
-# 14's: a membership copied into the reference table keeps the coordinator's
+# 16's: a membership copied into the reference table keeps the coordinator's
 # role oid, which is another role's or none on the workers)
 members_m="INSERT INTO ar.company_member (company_id, member, access) VALUES (21, 'm_reader', 'reader'), (21, 'm_admin', 'admin');"
 qn 0 "CREATE ROLE m_reader LOGIN IN ROLE ar_reader; CREATE ROLE m_admin LOGIN IN ROLE ar_admin; $ledger_before" >/dev/null || exit 1
