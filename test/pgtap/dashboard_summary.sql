@@ -210,7 +210,7 @@ CREATE TABLE pg_temp.notice_copy (LIKE ar.dunning_notice);
 -- the trigger function fn on the copy (one trigger at a time), then the write
 CREATE FUNCTION pg_temp.refused_on_copy(copy text, event text, transition text, fn text, summarised text,
                                         write text, what text) RETURNS SETOF text
-LANGUAGE plpgsql AS $f$
+LANGUAGE plpgsql SET client_min_messages = warning AS $f$
 BEGIN
 	EXECUTE format('DROP TRIGGER IF EXISTS s ON pg_temp.%I', copy);
 	EXECUTE format('CREATE TRIGGER s AFTER %s ON pg_temp.%I REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
