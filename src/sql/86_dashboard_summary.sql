@@ -290,6 +290,26 @@ END $$;
 CREATE CONSTRAINT TRIGGER summary_fold AFTER INSERT ON ar.summary_fold_request
 	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ar._summary_fold_at_commit();
 
+-- On a copy of the table (Citus, doc/scale_out.md "blocker 6"): with
+-- citus.enable_unsafe_triggers the summary triggers fire on the shards of a
+-- distributed ledger table, on the worker that holds them, where the
+-- summary tables are that node's own tables, outside Citus's metadata: the
+-- fold at commit then fails there (relation ... is not distributed), which
+-- Citus reports only at COMMIT (after INSERT 0 1), or, when the transaction
+-- also wrote a reference table, waits on itself across the nodes for ever
+-- (PREPARE TRANSACTION).  The summaries are not distributed with the
+-- ledger: the write is refused at once, in the statement, with the reason.
+-- Each summary trigger function calls this when TG_RELID is not its table.
+CREATE FUNCTION ar._summary_trigger_refused(fired_on regclass, summarised regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$  -- (relations named with their schema)
+BEGIN
+	RAISE EXCEPTION 'the dashboard summaries of % cannot be maintained from %', summarised, fired_on
+		USING ERRCODE = 'feature_not_supported',
+		      DETAIL = format('The summary trigger fired on %s, not on %s (a shard of a distributed table?): the summary tables are not distributed with the ledger, what it wrote would be lost or fail at commit; nothing was written.', fired_on, summarised),
+		      HINT = 'On a distributed ledger, disable the summary triggers (doc/scale_out.md, blocker 6).';
+END $$;
+REVOKE ALL ON FUNCTION ar._summary_trigger_refused(regclass, regclass) FROM PUBLIC;
+
 -- The triggers: one call per statement (ar.reconcile updates tens of
 -- thousands of invoices at once), the changed rows summed per key into
 -- ar.summary_delta, folded at commit.  Transition tables: new_rows
@@ -297,6 +317,9 @@ CREATE CONSTRAINT TRIGGER summary_fold AFTER INSERT ON ar.summary_fold_request
 CREATE FUNCTION ar._summary_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
+	IF TG_RELID <> 'ar.invoice'::regclass THEN
+		PERFORM ar._summary_trigger_refused(TG_RELID, 'ar.invoice');
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO ar.summary_delta (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
 		SELECT n.company_id, n.customer_id, n.currency, n.due_date, n.amount < 0, sum(n.open_amount), count(*)::integer

@@ -206,6 +206,9 @@ END $$;
 CREATE FUNCTION ar._kpi_summary_invoice_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
+	IF TG_RELID <> 'ar.invoice'::regclass THEN
+		PERFORM ar._summary_trigger_refused(TG_RELID, 'ar.invoice');
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		INSERT INTO ar.kpi_summary_delta (company_id, currency, kind, first_date, second_date, positive, scale,
 		                                  items, amount, open_amount, amount_days)
@@ -271,6 +274,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET 
 DECLARE
 	direction integer := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
 BEGIN
+	IF TG_RELID <> 'ar.allocation'::regclass THEN
+		PERFORM ar._summary_trigger_refused(TG_RELID, 'ar.allocation');
+	END IF;
 	INSERT INTO ar.kpi_summary_delta (company_id, currency, kind, first_date, second_date, positive, scale,
 	                                  items, amount, open_amount, amount_days)
 	SELECT i.company_id, i.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,

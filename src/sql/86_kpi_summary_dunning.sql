@@ -258,6 +258,9 @@ END $$;
 CREATE FUNCTION ar._dunning_effect_notice_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off AS $$
 BEGIN
+	IF TG_RELID <> 'ar.dunning_notice'::regclass THEN
+		PERFORM ar._summary_trigger_refused(TG_RELID, 'ar.dunning_notice');
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		-- a notice that does not count adds nothing (its status may only
 		-- go on to failed or cancelled)
@@ -290,6 +293,9 @@ CREATE TRIGGER dunning_notice_effect_update AFTER UPDATE ON ar.dunning_notice
 CREATE FUNCTION ar._dunning_effect_allocation_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 BEGIN
+	IF TG_RELID <> 'ar.allocation'::regclass THEN
+		PERFORM ar._summary_trigger_refused(TG_RELID, 'ar.allocation');
+	END IF;
 	INSERT INTO ar.dunning_effect_delta (company_id, invoice_ids, allocated_on)
 	SELECT c.company_id, array_agg(c.invoice_id), array_agg(c.allocated_on)
 	  FROM (SELECT DISTINCT c.company_id, c.invoice_id, c.allocated_on FROM changed c WHERE c.method <> 'write_off') c

@@ -11,7 +11,7 @@
 -- Nobody writes the summaries directly; removing a trigger shows.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(30);
+SELECT plan(35);
 
 -- Rows of one and not of the other, as text (the scale of each amount
 -- counts), with multiplicity, both ways.
@@ -198,6 +198,40 @@ SELECT ok((SELECT count(*) FROM ar.check_summaries()) = 0 AND pg_temp.report_dif
           AND NOT EXISTS (SELECT FROM ar.summary_delta) AND (SELECT sum(items) FROM ar.aging_summary)
               = (SELECT count(*) FROM ar.invoice WHERE open_amount <> 0),
 	'and puts them right, in the summary tables themselves');
+
+-- ------------------------------------------------ fired on a copy (a shard)
+-- Citus fires the triggers of a distributed table on its shards, where the
+-- summary tables are the node's own (doc/scale_out.md, blocker 6): every
+-- summary trigger function refuses a relation other than its table, at the
+-- statement (a trigger fires on no rows too)
+CREATE TABLE pg_temp.invoice_copy (LIKE ar.invoice);
+CREATE TABLE pg_temp.allocation_copy (LIKE ar.allocation);
+CREATE TABLE pg_temp.notice_copy (LIKE ar.dunning_notice);
+-- the trigger function fn on the copy (one trigger at a time), then the write
+CREATE FUNCTION pg_temp.refused_on_copy(copy text, event text, transition text, fn text, summarised text,
+                                        write text, what text) RETURNS SETOF text
+LANGUAGE plpgsql SET client_min_messages = warning AS $f$
+BEGIN
+	EXECUTE format('DROP TRIGGER IF EXISTS s ON pg_temp.%I', copy);
+	EXECUTE format('CREATE TRIGGER s AFTER %s ON pg_temp.%I REFERENCING %s FOR EACH STATEMENT EXECUTE FUNCTION %s()',
+	               event, copy, transition, fn);
+	RETURN QUERY SELECT throws_ok(write, '0A000',
+		format('the dashboard summaries of %s cannot be maintained from %s', summarised, copy), what);
+END $f$;
+SELECT pg_temp.refused_on_copy('invoice_copy', 'INSERT', 'NEW TABLE AS new_rows', 'ar._summary_apply', 'ar.invoice',
+	'INSERT INTO pg_temp.invoice_copy SELECT * FROM ar.invoice LIMIT 1',
+	'the aging summaries'' trigger refuses to run on a copy of ar.invoice (0A000)');
+SELECT pg_temp.refused_on_copy('invoice_copy', 'DELETE', 'OLD TABLE AS old_rows', 'ar._kpi_summary_invoice_apply', 'ar.invoice',
+	'DELETE FROM pg_temp.invoice_copy', 'so does the KPI summary''s');
+SELECT pg_temp.refused_on_copy('allocation_copy', 'INSERT', 'NEW TABLE AS changed', 'ar._kpi_summary_allocation_apply',
+	'ar.allocation', 'INSERT INTO pg_temp.allocation_copy SELECT * FROM ar.allocation LIMIT 1',
+	'and on a copy of ar.allocation, the KPI summary''s');
+SELECT pg_temp.refused_on_copy('allocation_copy', 'INSERT', 'NEW TABLE AS changed', 'ar._dunning_effect_allocation_changed',
+	'ar.allocation', 'INSERT INTO pg_temp.allocation_copy SELECT * FROM ar.allocation LIMIT 1',
+	'and the effectiveness summary''s');
+SELECT pg_temp.refused_on_copy('notice_copy', 'INSERT', 'NEW TABLE AS new_rows', 'ar._dunning_effect_notice_changed',
+	'ar.dunning_notice', 'INSERT INTO pg_temp.notice_copy SELECT * FROM ar.dunning_notice WHERE false',
+	'and on a copy of ar.dunning_notice');
 
 SELECT * FROM finish();
 ROLLBACK;
