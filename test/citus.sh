@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=27
+PLAN=28
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -351,3 +351,17 @@ echo "$after_reference" | grep -v '^\s' | head -3 | sed 's/^/# /'
 check "and so after a write of a reference table in the same transaction (no wait at PREPARE TRANSACTION), the row not there" \
 	test -n "$(echo "$after_reference" | grep 'the dashboard summaries of ar.invoice cannot be maintained from ar.invoice_[0-9]')" \
 	     -a -z "$(echo "$after_reference" | grep 'statement timeout')" -a "$(qn 0 "$invoices")" = "$before"
+
+# The reports that read the summaries: on the distributed ledger the
+# summaries are not maintained (their triggers are off: blocker 6), so their
+# readers no longer use them (ar._ledger_distributed()): ar.kpis and the
+# aging report of today take the full computation, which answers what one
+# node answers or fails (blocker 2), instead of answering 0 from the empty
+# summary tables as they did.
+serves="SELECT ar._ledger_distributed(), ar._summary_serves(current_date), ar._kpi_summary_serves(current_date), ar._dunning_effect_serves()"
+kpis_today="SELECT receivables, dso_standard FROM ar.kpis(current_date)"
+kd=$(qn 0 "$kpis_today" 2>&1); ks=$(qs "$kpis_today" 2>&1)
+echo "# serves, distributed: $(qn 0 "$serves"), one node: $(qs "$serves"); ar.kpis(current_date): distributed $(echo "$kd" | head -1), one node $ks"
+check "on the distributed ledger the summaries serve no report (ar.kpis answers one node's figures or fails, never the empty summaries' 0)" \
+	test "$(qn 0 "$serves")" = "t|f|f|f" -a "$(qs "SELECT ar._ledger_distributed()")" = f \
+	     -a \( "$kd" = "$ks" -o -n "$(echo "$kd" | grep ERROR)" \)

@@ -716,11 +716,29 @@ RETURNS TABLE (customer_id bigint, customer_code text, customer_name text,
 LANGUAGE C STABLE PARALLEL RESTRICTED SET jit = off
 AS 'MODULE_PATHNAME', 'aging_report_summary';
 
+-- Whether the ledger is distributed by Citus (ar.invoice in Citus's
+-- catalog; false without Citus).  The summaries are not maintained there
+-- (their triggers refuse to run on a shard, doc/scale_out.md, blocker 6):
+-- the readers then take the full computation, which answers or fails,
+-- rather than read summary tables left empty.
+CREATE FUNCTION ar._ledger_distributed() RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	distributed boolean := false;
+BEGIN
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+		EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = ''ar.invoice''::regclass)'
+		   INTO distributed;
+	END IF;
+	RETURN distributed;
+END $$;
+
 -- Whether ar.aging_report answers from the summaries on as_of: within 31
--- days of their aging date.
+-- days of their aging date, on a ledger that keeps them.
 CREATE FUNCTION ar._summary_serves(as_of date) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT coalesce((SELECT as_of BETWEEN s.aged_on - 31 AND s.aged_on + 31 FROM ar.summary_state s), false)
+	   AND NOT ar._ledger_distributed()
 $$;
 
 REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boolean[], numeric[], integer[]),
@@ -729,10 +747,11 @@ REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boole
                        ar._aging_summary_expected(date), ar._age_summaries(date), ar._worker_age_summaries(),
                        ar.age_summaries(date), ar.rebuild_summaries(date),
                        ar.check_summaries(), ar._aging_report_summary(date), ar._summary_serves(date),
-                       ar._aging_report_full(date)
+                       ar._aging_report_full(date), ar._ledger_distributed()
 	FROM PUBLIC;
 GRANT SELECT ON ar.open_item_summary, ar.aging_summary, ar.summary_state, ar.summary_delta TO ar_reader;
-GRANT EXECUTE ON FUNCTION ar._aging_report_summary(date), ar._summary_serves(date), ar._aging_report_full(date)
+GRANT EXECUTE ON FUNCTION ar._aging_report_summary(date), ar._summary_serves(date), ar._aging_report_full(date),
+                          ar._ledger_distributed()
 	TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar._worker_age_summaries() TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.age_summaries(date), ar.rebuild_summaries(date), ar.check_summaries(),

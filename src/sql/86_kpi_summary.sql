@@ -367,11 +367,13 @@ END $$;
 -- ------------------------------------------------------------- reading
 
 -- Whether the summaries give ar.kpis on as_of (default company, its
--- currency): no allocation and no cancellation dated after it.
+-- currency): no allocation and no cancellation dated after it, on a ledger
+-- that keeps them (ar._ledger_distributed).
 CREATE FUNCTION ar._kpi_summary_serves(as_of date) RETURNS boolean
 LANGUAGE sql STABLE AS $$
 	WITH co AS (SELECT c.id, c.currency FROM ar.company c WHERE c.is_default)
 	SELECT as_of BETWEEN DATE '1900-01-01' AND DATE '2200-12-31'
+	   AND NOT ar._ledger_distributed()
 	   AND NOT EXISTS (
 	       SELECT 1
 	         FROM (SELECT s.kind, s.first_date, s.second_date, s.positive, s.scale, s.items

@@ -376,10 +376,11 @@ $$;
 -- ------------------------------------------------------------- reading
 
 -- Whether ar.dunning_effectiveness answers from the summary: no change
--- waiting that the caller sees.
+-- waiting that the caller sees, on a ledger that keeps it
+-- (ar._ledger_distributed).
 CREATE FUNCTION ar._dunning_effect_serves() RETURNS boolean
 LANGUAGE sql STABLE AS $$
-	SELECT NOT EXISTS (SELECT 1 FROM ar.dunning_effect_delta)
+	SELECT NOT EXISTS (SELECT 1 FROM ar.dunning_effect_delta) AND NOT ar._ledger_distributed()
 $$;
 
 -- ar.dunning_effectiveness' rows from the per-day summary: the sums at the
