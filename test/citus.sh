@@ -249,13 +249,13 @@ check "ar.distribute() on Citus refuses (0A000, the blockers in its detail) and 
 # coordinator alone the trigger on a worker would not see them).  Off, as
 # the summary triggers: the dunning effectiveness summary's (blocker 6) and
 # the e-invoicing outbox's (it writes a coordinator table from the shard).
-qm() {	# qm NODE SQL...: several statements in one session, each its own -c
-	local node=$1; shift
+qm() {	# qm NODE DATABASE SQL...: one session, each statement its own transaction
+	local node=$1 db=$2; shift 2
 	local args=()
 	for s in "$@"; do args+=(-c "$s"); done
-	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $((BASE + node)) -U postgres -d postgres "${args[@]}"
+	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $((BASE + node)) -U postgres -d $db "${args[@]}"
 }
-qm 0 "SET citus.enable_unsafe_triggers = on" \
+qm 0 postgres "SET citus.enable_unsafe_triggers = on" \
 	"SELECT create_distributed_table('ar.bank_transaction', 'company_id', colocate_with => 'ar.customer')" \
 	"SELECT create_distributed_table('ar.customer_credit', 'company_id', colocate_with => 'ar.customer')" \
 	"ALTER TABLE ar.allocation DISABLE TRIGGER allocation_effect_insert" "ALTER TABLE ar.allocation DISABLE TRIGGER allocation_effect_delete" \
@@ -278,32 +278,35 @@ VALUES (11, 110001, NULL, 10, DATE '2026-03-01', 'manual'), (11, 110002, 7001, 2
        (11, 110001, 7001, 5, DATE '2026-03-02', 'manual'), (11, 110009, 7001, 100, DATE '2026-03-02', 'manual')"
 too_much="INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method)
 VALUES (11, 110003, 1, DATE '2026-03-01', 'manual'), (11, 110004, 100000, DATE '2026-03-01', 'manual')"
-dist=$(qn 0 "$allocations" 2>&1; qn 0 "$too_much" 2>&1)
-single=$(qs "$allocations" 2>&1; qs "$too_much" 2>&1)
+# (the errors compared without their context: on Citus it names the worker)
+dist=$(qn 0 "$allocations" 2>&1; qn 0 "$too_much" 2>&1 | grep -v '^CONTEXT:\|^while executing')
+single=$(qs "$allocations" 2>&1; qs "$too_much" 2>&1 | grep -v '^CONTEXT:\|^while executing')
 echo "$dist" | sed 's/^/# distributed: /'
 check "allocations of one company inserted into the distributed ar.allocation: the trigger locks the invoices and the bank line on the company's shard (routed), and refuses an over-allocation as one node does" \
-	test "$dist" = "$single" -a -n "$(echo "$dist" | grep 'allocation of 100000 exceeds the open amount 4.* of invoice F-4')"
+	test "$dist" = "$single" -a -n "$(echo "$dist" | grep 'allocation of 100000 exceeds the open amount 144 of invoice F-4')"
 
 # the public write functions, by the collector of K (write-offs need an
 # admin: the owner), then a DELETE of allocations (the trigger in reverse)
-writes="SET ROLE k_collector;
-SELECT ar.record_payment('F-3', 50, DATE '2026-03-02');
-SELECT ar.record_payment('F-5', 1000, DATE '2026-03-02');
-SELECT count(*) FROM ar.apply_customer_credit(1101, DATE '2026-03-04');
-SELECT ar.apply_credit_note(119001, 110006, 10, DATE '2026-03-03');
-SELECT count(*) FROM ar.apply_open_credits(1102, DATE '2026-03-04');
-SELECT ar.open_dispute(110007, 'quality', DATE '2026-03-01') > 0;
-SELECT ar.resolve_dispute(110007, 'settled', DATE '2026-03-05') > 0;
-SELECT ar.create_payment_plan(1104, ARRAY[110008]::bigint[], ARRAY[DATE '2026-04-01', DATE '2026-05-01']) > 0;
-SELECT ar.cancel_payment_plan(max(id), 'renegotiated', DATE '2026-03-06') FROM ar.payment_plan;
-RESET ROLE;
-SELECT ar.write_off_invoice(110010, 'lost', DATE '2026-03-07') > 0;
-DELETE FROM ar.allocation WHERE company_id = 11 AND invoice_id = 110002;"
-dist=$(qn 0 "$writes" 2>&1)
-single=$(qs "$writes" 2>&1)
+# (each statement its own transaction: on Citus a transaction cannot write
+# a shard as the owner after ar_definer, the functions' role, wrote it)
+writes=("SET ROLE k_collector"
+	"SELECT ar.record_payment('F-3', 50, DATE '2026-03-02')"
+	"SELECT ar.record_payment('F-5', 1000, DATE '2026-03-02')"
+	"SELECT count(*) FROM ar.apply_customer_credit(1101, DATE '2026-03-04')"
+	"SELECT ar.apply_credit_note(119001, 110006, 10, DATE '2026-03-03')"
+	"SELECT count(*) FROM ar.apply_open_credits(1102, DATE '2026-03-04')"
+	"SELECT ar.open_dispute(110007, 'quality', DATE '2026-03-01') > 0"
+	"SELECT ar.resolve_dispute(110007, 'settled', DATE '2026-03-05') > 0"
+	"SELECT ar.create_payment_plan(1104, ARRAY[110008]::bigint[], ARRAY[DATE '2026-04-01', DATE '2026-05-01']) > 0"
+	"SELECT 1 FROM (SELECT ar.cancel_payment_plan(max(id), 'renegotiated', DATE '2026-03-06') FROM ar.payment_plan) x"
+	"RESET ROLE"
+	"SELECT ar.write_off_invoice(110012, 'lost', DATE '2026-03-07') > 0"
+	"DELETE FROM ar.allocation WHERE company_id = 11 AND invoice_id = 110002")
+dist=$(qm 0 postgres "${writes[@]}" 2>&1)
+single=$(qm 0 ar_single "${writes[@]}" 2>&1)
 echo "# distributed:" $dist
 check "ar.record_payment, ar.apply_customer_credit, ar.apply_credit_note, ar.apply_open_credits, disputes, payment plans, ar.write_off_invoice and a DELETE of allocations work on the distributed ledger for one company, returning what one node returns" \
-	test "$dist" = "$single" -a "$(echo "$dist" | wc -l)" = 11 -a -z "$(echo "$dist" | grep -i error)"
+	test "$dist" = "$single" -a "$(echo "$dist" | wc -l)" = 10 -a -z "$(echo "$dist" | grep -i error)"
 state="SELECT string_agg(format('%s:%s:%s:%s:%s', id, open_amount, written_off_amount, last_allocated_on, disputed), ' ' ORDER BY id)
          FROM ar.invoice WHERE company_id = 11;
        SELECT string_agg(format('%s:%s:%s', customer_id, amount, remaining), ' ' ORDER BY customer_id, amount) FROM ar.customer_credit;
