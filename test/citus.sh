@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=28
+PLAN=31
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -322,6 +322,82 @@ check "ar.penalty_claims_on on three dates: the same rows, owner and reader of o
 check "the views over the ledger (ar.receivables, ar.customer_behaviour, ar.penalty_claims): the same rows, owner and reader of one company" \
 	eval '(for r in postgres m_reader; do same $r "SELECT * FROM ar.receivables ORDER BY invoice_id" receivables && same $r "SELECT * FROM ar.customer_behaviour ORDER BY customer_id" customer_behaviour && same $r "SELECT * FROM ar.penalty_claims ORDER BY invoice_id" penalty_claims || exit 1; done)'
 
+# Row locks routed per company (blocker 5): every row lock ar_collect takes
+# names one company (company_id = c AND id = ...), which Citus routes to
+# that company's shard.  The allocation trigger runs on the shard and locks
+# the invoices, bank lines and customer credits there: ar.bank_transaction
+# and ar.customer_credit are distributed too, co-located (above, with what
+# the read functions read; on the coordinator alone the trigger on a worker
+# would not see them).  Off, as
+# the summary triggers: the dunning effectiveness summary's (blocker 6) and
+# the e-invoicing outbox's (it writes a coordinator table from the shard).
+qm() {	# qm NODE DATABASE SQL...: one session, each statement its own transaction
+	local node=$1 db=$2; shift 2
+	local args=()
+	for s in "$@"; do args+=(-c "$s"); done
+	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $((BASE + node)) -U postgres -d $db "${args[@]}"
+}
+qm 0 postgres "SET citus.enable_unsafe_triggers = on" \
+	"ALTER TABLE ar.allocation DISABLE TRIGGER allocation_effect_insert" "ALTER TABLE ar.allocation DISABLE TRIGGER allocation_effect_delete" \
+	"ALTER TABLE ar.allocation DISABLE TRIGGER allocation_einvoice_paid" "ALTER TABLE ar.allocation DISABLE TRIGGER allocation_einvoice_reversed" \
+	>/dev/null || exit 1
+qs "ALTER TABLE ar.allocation DISABLE TRIGGER allocation_effect_insert, DISABLE TRIGGER allocation_effect_delete,
+	DISABLE TRIGGER allocation_einvoice_paid, DISABLE TRIGGER allocation_einvoice_reversed" >/dev/null || exit 1
+# the same writes on the distributed ledger and on one node (ar_single): a
+# credit note and a bank line of company K, a collector of K
+write_data="
+INSERT INTO ar.invoice (id, company_id, customer_id, number, issue_date, due_date, amount) OVERRIDING SYSTEM VALUE
+VALUES (119001, 11, 1102, 'AV-1', DATE '2026-02-01', DATE '2026-02-01', -30);
+INSERT INTO ar.bank_transaction (id, company_id, booking_date, amount) OVERRIDING SYSTEM VALUE VALUES (7001, 11, DATE '2026-03-01', 150);
+INSERT INTO ar.company_member (company_id, member, access) VALUES (11, 'k_collector', 'collector');"
+qn 0 "CREATE ROLE k_collector LOGIN IN ROLE ar_collector" >/dev/null || exit 1
+qn 0 "$write_data" >/dev/null || exit 1
+qs "$write_data" >/dev/null || exit 1
+allocations="INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method)
+VALUES (11, 110001, NULL, 10, DATE '2026-03-01', 'manual'), (11, 110002, 7001, 20, DATE '2026-03-01', 'manual'),
+       (11, 110001, 7001, 5, DATE '2026-03-02', 'manual'), (11, 110009, 7001, 100, DATE '2026-03-02', 'manual')"
+too_much="INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method)
+VALUES (11, 110003, 1, DATE '2026-03-01', 'manual'), (11, 110004, 100000, DATE '2026-03-01', 'manual')"
+# (the errors compared without their context: on Citus it names the worker)
+dist=$(qn 0 "$allocations" 2>&1; qn 0 "$too_much" 2>&1 | grep -v '^CONTEXT:\|^while executing')
+single=$(qs "$allocations" 2>&1; qs "$too_much" 2>&1 | grep -v '^CONTEXT:\|^while executing')
+echo "$dist" | sed 's/^/# distributed: /'
+check "allocations of one company inserted into the distributed ar.allocation: the trigger locks the invoices and the bank line on the company's shard (routed), and refuses an over-allocation as one node does" \
+	test "$dist" = "$single" -a -n "$(echo "$dist" | grep 'allocation of 100000 exceeds the open amount 144 of invoice F-4')"
+
+# the public write functions, by the collector of K (write-offs need an
+# admin: the owner), then a DELETE of allocations (the trigger in reverse)
+# (each statement its own transaction: on Citus a transaction cannot write
+# a shard as the owner after ar_definer, the functions' role, wrote it)
+writes=("SET ROLE k_collector"
+	"SELECT ar.record_payment('F-3', 50, DATE '2026-03-02')"
+	"SELECT ar.record_payment('F-5', 1000, DATE '2026-03-02')"
+	"SELECT count(*) FROM ar.apply_customer_credit(1101, DATE '2026-03-04')"
+	"SELECT ar.apply_credit_note(119001, 110006, 10, DATE '2026-03-03')"
+	"SELECT count(*) FROM ar.apply_open_credits(1102, DATE '2026-03-04')"
+	"SELECT ar.open_dispute(110007, 'quality', DATE '2026-03-01') > 0"
+	"SELECT ar.resolve_dispute(110007, 'settled', DATE '2026-03-05') > 0"
+	"SELECT ar.create_payment_plan(1104, ARRAY[110008]::bigint[], ARRAY[DATE '2026-04-01', DATE '2026-05-01']) > 0"
+	"SELECT 1 FROM (SELECT ar.cancel_payment_plan(max(id), 'renegotiated', DATE '2026-03-06') FROM ar.payment_plan) x"
+	"RESET ROLE"
+	"SELECT ar.write_off_invoice(110012, 'lost', DATE '2026-03-07') > 0"
+	"DELETE FROM ar.allocation WHERE company_id = 11 AND invoice_id = 110002")
+dist=$(qm 0 postgres "${writes[@]}" 2>&1)
+single=$(qm 0 ar_single "${writes[@]}" 2>&1)
+echo "# distributed:" $dist
+check "ar.record_payment, ar.apply_customer_credit, ar.apply_credit_note, ar.apply_open_credits, disputes, payment plans, ar.write_off_invoice and a DELETE of allocations work on the distributed ledger for one company, returning what one node returns" \
+	test "$dist" = "$single" -a "$(echo "$dist" | wc -l)" = 10 -a -z "$(echo "$dist" | grep -i error)"
+state="SELECT string_agg(format('%s:%s:%s:%s:%s', id, open_amount, written_off_amount, last_allocated_on, disputed), ' ' ORDER BY id)
+         FROM ar.invoice WHERE company_id = 11;
+       SELECT string_agg(format('%s:%s:%s', customer_id, amount, remaining), ' ' ORDER BY customer_id, amount) FROM ar.customer_credit;
+       SELECT string_agg(format('%s:%s', id, allocated_amount), ' ' ORDER BY id) FROM ar.bank_transaction;
+       SELECT count(*), sum(amount) FROM ar.allocation WHERE company_id = 11"
+dist=$(qn 0 "$state" 2>&1)
+single=$(qs "$state" 2>&1)
+echo "$dist" | tail -3 | sed 's/^/# distributed: /'
+check "after those writes the company's invoices (open, written off, last allocation, dispute), customer credits and bank line equal one node's" \
+	test "$dist" = "$single" -a "$(echo "$dist" | wc -l)" = 4 -a -n "$(echo "$dist" | grep '^110001:')"
+
 # The summary triggers on (blocker 6): they fire on the shards, on the
 # worker holding the company, where the summary tables are that node's own,
 # outside Citus's metadata.  Before, the fold at the worker's commit failed
@@ -338,7 +414,7 @@ done
 invoices="SELECT count(*), sum(amount) FROM ar.invoice"
 before=$(qn 0 "$invoices")
 new_invoice="INSERT INTO ar.invoice (id, company_id, customer_id, number, issue_date, due_date, amount) OVERRIDING SYSTEM VALUE
-	VALUES (119001, 11, 1101, 'S-1', DATE '2026-03-02', DATE '2026-04-01', 250.50)"
+	VALUES (119002, 11, 1101, 'S-1', DATE '2026-03-02', DATE '2026-04-01', 250.50)"
 alone=$(qn 0 "SET statement_timeout = '120s'; $new_invoice" 2>&1)
 echo "$alone" | head -2 | sed 's/^/# /'
 check "summary triggers on: an INSERT into the distributed ar.invoice fails in the statement (the shard named), the row is not there" \

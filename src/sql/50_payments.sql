@@ -6,15 +6,19 @@
 
 -- The invoice of that number among the companies the caller collects for,
 -- locked; the number must name one invoice there.  A number found only in
--- other companies is refused naming the company (42501).
+-- other companies is refused naming the company (42501).  Found by a plain
+-- read, then locked by its company and id (routed to one shard on Citus).
 CREATE FUNCTION ar._invoice_by_number(invoice_number text) RETURNS ar.invoice
 LANGUAGE plpgsql AS $$
 DECLARE
 	inv ar.invoice;
 	found_count integer;
+	company bigint;
+	found_id bigint;
 	mine constant bigint[] := ar._company_ids('collector');
 BEGIN
-	SELECT count(*) INTO found_count FROM ar.invoice WHERE number = invoice_number AND company_id = ANY (mine);
+	SELECT count(*), min(company_id), min(id) INTO found_count, company, found_id
+	  FROM ar.invoice WHERE number = invoice_number AND company_id = ANY (mine);
 	IF found_count = 0 THEN
 		SELECT * INTO inv FROM ar.invoice WHERE number = invoice_number ORDER BY company_id LIMIT 1;
 		IF FOUND THEN
@@ -26,7 +30,10 @@ BEGIN
 			USING ERRCODE = 'cardinality_violation',
 			      HINT = 'Insert into ar.allocation with the invoice id instead.';
 	END IF;
-	SELECT * INTO inv FROM ar.invoice WHERE number = invoice_number AND company_id = ANY (mine) FOR UPDATE;
+	SELECT * INTO inv FROM ar.invoice WHERE company_id = company AND id = found_id FOR UPDATE;
+	IF NOT FOUND OR inv.number IS DISTINCT FROM invoice_number THEN  -- deleted or renumbered meanwhile
+		RAISE EXCEPTION 'invoice "%" does not exist', invoice_number USING ERRCODE = 'no_data_found';
+	END IF;
 	PERFORM ar._require_company(inv.company_id, 'collector');
 	RETURN inv;
 END $$;
@@ -95,12 +102,13 @@ BEGIN
 	IF FOUND THEN
 		PERFORM ar._require_company(company, 'collector');
 	END IF;
+	-- every lock names the company (routed to its shard on Citus)
 	FOR credit IN SELECT * FROM ar.customer_credit c
-	               WHERE c.customer_id = apply_customer_credit.customer_id AND c.remaining > 0
+	               WHERE c.company_id = company AND c.customer_id = apply_customer_credit.customer_id AND c.remaining > 0
 	               ORDER BY c.created_on, c.id FOR UPDATE LOOP
 		left_over := credit.remaining;
 		FOR inv IN SELECT * FROM ar.invoice i
-		            WHERE i.customer_id = credit.customer_id AND i.currency = credit.currency
+		            WHERE i.company_id = credit.company_id AND i.customer_id = credit.customer_id AND i.currency = credit.currency
 		              AND i.open_amount > 0 AND i.cancelled_on IS NULL
 		            ORDER BY i.due_date, i.id FOR UPDATE LOOP
 			EXIT WHEN left_over = 0;
@@ -126,11 +134,12 @@ DECLARE
 	take numeric;
 	company bigint;
 BEGIN
-	FOR company IN SELECT DISTINCT i.company_id FROM ar.invoice i WHERE i.id IN (credit_note_id, invoice_id) LOOP
+	-- lock in (company, id) order so two calls on the same pair cannot
+	-- deadlock, one statement per company (routed to its shard on Citus)
+	FOR company IN SELECT DISTINCT i.company_id FROM ar.invoice i WHERE i.id IN (credit_note_id, invoice_id) ORDER BY 1 LOOP
 		PERFORM ar._require_company(company, 'collector');
+		PERFORM 1 FROM ar.invoice i WHERE i.company_id = company AND i.id IN (credit_note_id, invoice_id) ORDER BY i.id FOR UPDATE;
 	END LOOP;
-	-- lock in id order so two calls on the same pair cannot deadlock
-	PERFORM 1 FROM ar.invoice i WHERE i.id IN (credit_note_id, invoice_id) ORDER BY i.id FOR UPDATE;
 	SELECT * INTO note FROM ar.invoice i WHERE i.id = credit_note_id;
 	SELECT * INTO inv FROM ar.invoice i WHERE i.id = apply_credit_note.invoice_id;
 	IF note.id IS NULL OR note.amount >= 0 THEN
@@ -245,13 +254,20 @@ COMMENT ON COLUMN ar.open_credit_items.note IS 'For customer credit: its source 
 CREATE FUNCTION ar._apply_open_credits(customer_ids bigint[], as_of date)
 RETURNS SETOF ar.allocation
 LANGUAGE plpgsql AS $$
+DECLARE
+	companies constant bigint[] := ARRAY(SELECT DISTINCT c.company_id FROM ar.customer c WHERE c.id = ANY (customer_ids) ORDER BY 1);
 BEGIN
-	PERFORM 1 FROM ar.invoice i
-	  WHERE i.customer_id = ANY (customer_ids) AND i.open_amount <> 0
-	  ORDER BY i.id FOR UPDATE;
-	PERFORM 1 FROM ar.customer_credit cc
-	  WHERE cc.customer_id = ANY (customer_ids) AND cc.remaining > 0
-	  ORDER BY cc.id FOR UPDATE;
+	-- one statement per company, in company order (routed to its shard on Citus)
+	FOR k IN 1 .. cardinality(companies) LOOP
+		PERFORM 1 FROM ar.invoice i
+		  WHERE i.company_id = companies[k] AND i.customer_id = ANY (customer_ids) AND i.open_amount <> 0
+		  ORDER BY i.id FOR UPDATE;
+	END LOOP;
+	FOR k IN 1 .. cardinality(companies) LOOP
+		PERFORM 1 FROM ar.customer_credit cc
+		  WHERE cc.company_id = companies[k] AND cc.customer_id = ANY (customer_ids) AND cc.remaining > 0
+		  ORDER BY cc.id FOR UPDATE;
+	END LOOP;
 	RETURN QUERY
 	WITH inv AS (
 		SELECT i.id, i.company_id, i.customer_id, i.currency, i.number,
@@ -348,7 +364,7 @@ BEGIN
 		RAISE EXCEPTION 'invoice % does not exist', invoice_id USING ERRCODE = 'no_data_found';
 	END IF;
 	PERFORM ar._require_company(inv.company_id, 'admin');
-	SELECT * INTO inv FROM ar.invoice i WHERE i.id = write_off_invoice.invoice_id FOR UPDATE;
+	SELECT * INTO inv FROM ar.invoice i WHERE i.company_id = inv.company_id AND i.id = write_off_invoice.invoice_id FOR UPDATE;
 	IF inv.open_amount = 0 THEN
 		RETURN NULL;
 	END IF;

@@ -250,9 +250,12 @@ CREATE FUNCTION ar._review_line(line_id bigint) RETURNS ar.bank_transaction
 LANGUAGE plpgsql AS $$
 DECLARE
 	line ar.bank_transaction;
+	company bigint;
 BEGIN
-	PERFORM ar._require_company(t.company_id, 'collector') FROM ar.bank_transaction t WHERE t.id = line_id;
-	SELECT * INTO line FROM ar.bank_transaction t WHERE t.id = line_id FOR UPDATE;
+	-- its company first, then the lock names it (routed to its shard on Citus)
+	SELECT t.company_id INTO company FROM ar.bank_transaction t WHERE t.id = line_id;
+	PERFORM ar._require_company(company, 'collector') WHERE company IS NOT NULL;
+	SELECT * INTO line FROM ar.bank_transaction t WHERE t.company_id = company AND t.id = line_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'bank transaction % does not exist', line_id USING ERRCODE = 'no_data_found';
 	END IF;
@@ -296,9 +299,12 @@ DECLARE
 	left_over numeric;
 	take numeric;
 	big integer;
+	company bigint;
 BEGIN
-	PERFORM ar._require_company(mp.company_id, 'collector') FROM ar.match_proposal mp WHERE mp.id = proposal_id;
-	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;
+	-- its company first, then the locks name it (routed to its shard on Citus)
+	SELECT mp.company_id INTO company FROM ar.match_proposal mp WHERE mp.id = proposal_id;
+	PERFORM ar._require_company(company, 'collector') WHERE company IS NOT NULL;
+	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.company_id = company AND mp.id = proposal_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'no_data_found';
 	END IF;
@@ -307,7 +313,7 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
 	-- invoices first, then the line: the order the ledger's triggers lock them in
-	PERFORM 1 FROM ar.invoice i WHERE i.id = ANY (p.invoice_ids) ORDER BY i.id FOR UPDATE;
+	PERFORM 1 FROM ar.invoice i WHERE i.company_id = p.company_id AND i.id = ANY (p.invoice_ids) ORDER BY i.id FOR UPDATE;
 	line := ar._review_line(p.bank_transaction_id);
 
 	IF p.method = 'return' THEN
@@ -399,9 +405,11 @@ RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
 	p ar.match_proposal;
+	company bigint;
 BEGIN
-	PERFORM ar._require_company(mp.company_id, 'collector') FROM ar.match_proposal mp WHERE mp.id = proposal_id;
-	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;
+	SELECT mp.company_id INTO company FROM ar.match_proposal mp WHERE mp.id = proposal_id;
+	PERFORM ar._require_company(company, 'collector') WHERE company IS NOT NULL;
+	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.company_id = company AND mp.id = proposal_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'no_data_found';
 	END IF;
@@ -431,9 +439,12 @@ DECLARE
 	inv ar.invoice;
 	take numeric := amount;
 	allocation_id bigint;
+	company bigint;
 BEGIN
-	PERFORM ar._require_company(i.company_id, 'collector') FROM ar.invoice i WHERE i.id = allocate.invoice_id;
-	SELECT * INTO inv FROM ar.invoice i WHERE i.id = allocate.invoice_id FOR UPDATE;
+	-- its company first, then the lock names it (routed to its shard on Citus)
+	SELECT i.company_id INTO company FROM ar.invoice i WHERE i.id = allocate.invoice_id;
+	PERFORM ar._require_company(company, 'collector') WHERE company IS NOT NULL;
+	SELECT * INTO inv FROM ar.invoice i WHERE i.company_id = company AND i.id = allocate.invoice_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'invoice % does not exist', invoice_id USING ERRCODE = 'no_data_found';
 	END IF;
@@ -486,7 +497,7 @@ BEGIN
 			      HINT = CASE a.method WHEN 'shortfall' THEN 'It goes with the payment it completes: unallocate that one.'
 			                           ELSE 'Delete it as ar_admin if it must be reversed.' END;
 	END IF;
-	PERFORM 1 FROM ar.invoice i WHERE i.id = a.invoice_id FOR UPDATE;
+	PERFORM 1 FROM ar.invoice i WHERE i.company_id = a.company_id AND i.id = a.invoice_id FOR UPDATE;
 	IF a.bank_transaction_id IS NOT NULL THEN
 		line := ar._review_line(a.bank_transaction_id);
 		-- the shortfall this payment completed on the same invoice goes with it
@@ -597,11 +608,16 @@ RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
 	original bigint;
+	company bigint;
+	ids bigint[];
 BEGIN
 	SELECT DISTINCT a.bank_transaction_id INTO original FROM ar.allocation a WHERE a.id = ANY (allocation_ids);
-	PERFORM 1 FROM ar.invoice i
-	 WHERE i.id IN (SELECT a.invoice_id FROM ar.allocation a WHERE a.id = ANY (allocation_ids))
-	 ORDER BY i.id FOR UPDATE;
+	-- the invoices of each company in id order, one statement per company
+	-- (routed to its shard on Citus)
+	FOR company, ids IN SELECT a.company_id, array_agg(a.invoice_id) FROM ar.allocation a WHERE a.id = ANY (allocation_ids)
+	                     GROUP BY a.company_id ORDER BY a.company_id LOOP
+		PERFORM 1 FROM ar.invoice i WHERE i.company_id = company AND i.id = ANY (ids) ORDER BY i.id FOR UPDATE;
+	END LOOP;
 	PERFORM ar._record_write_off_reversal(
 		ARRAY(SELECT r.allocation_id FROM ar.reconcile_adjustment r WHERE r.bank_transaction_id = original),
 		format('the collection it completed (bank transaction %s) was returned by bank transaction %s', original, return_line));
@@ -739,7 +755,7 @@ BEGIN
 		-- the invoices to reopen, without waiting for a person working on them
 		IF safe THEN
 			SELECT count(*) = (SELECT count(DISTINCT u) FROM unnest(invs) u) INTO safe
-			  FROM (SELECT 1 FROM ar.invoice i WHERE i.id = ANY (invs) FOR UPDATE SKIP LOCKED) l;
+			  FROM (SELECT 1 FROM ar.invoice i WHERE i.company_id = r.company_id AND i.id = ANY (invs) FOR UPDATE SKIP LOCKED) l;
 		END IF;
 		IF auto_apply AND safe THEN
 			PERFORM ar._reverse_collection(allocs, r.id, run_id);
@@ -855,8 +871,8 @@ BEGIN
 	SELECT * INTO a FROM ar.allocation x WHERE x.id = reverse_write_off.allocation_id;
 	IF FOUND THEN
 		-- the invoice first, then the allocation: the order of the ledger's triggers
-		PERFORM 1 FROM ar.invoice i WHERE i.id = a.invoice_id FOR UPDATE;
-		SELECT * INTO a FROM ar.allocation x WHERE x.id = reverse_write_off.allocation_id FOR UPDATE;
+		PERFORM 1 FROM ar.invoice i WHERE i.company_id = a.company_id AND i.id = a.invoice_id FOR UPDATE;
+		SELECT * INTO a FROM ar.allocation x WHERE x.company_id = a.company_id AND x.id = reverse_write_off.allocation_id FOR UPDATE;
 	END IF;
 	IF a.id IS NULL THEN
 		SELECT * INTO done FROM ar.write_off_reversal w WHERE w.allocation_id = reverse_write_off.allocation_id;

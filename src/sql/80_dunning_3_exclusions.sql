@@ -163,11 +163,14 @@ CREATE FUNCTION ar._invoice_or_error(invoice_id bigint, for_update boolean DEFAU
 LANGUAGE plpgsql AS $$
 DECLARE
 	inv ar.invoice;
+	company bigint;
 BEGIN
 	-- its callers, SECURITY DEFINER, act on the invoice: the caller must collect for its company
-	PERFORM ar._require_company(i.company_id, 'collector') FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id;
+	SELECT i.company_id INTO company FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id;
+	PERFORM ar._require_company(company, 'collector') WHERE company IS NOT NULL;
 	IF for_update THEN
-		SELECT * INTO inv FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id FOR UPDATE;
+		-- the lock names the company (routed to its shard on Citus)
+		SELECT * INTO inv FROM ar.invoice i WHERE i.company_id = company AND i.id = _invoice_or_error.invoice_id FOR UPDATE;
 	ELSE
 		SELECT * INTO inv FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id;
 	END IF;
@@ -221,7 +224,7 @@ DECLARE
 BEGIN
 	PERFORM ar._require_text('a resolution', resolution);
 	inv := ar._invoice_or_error(invoice_id);
-	SELECT * INTO d FROM ar.dispute x WHERE x.invoice_id = inv.id AND x.resolved_at IS NULL FOR UPDATE;
+	SELECT * INTO d FROM ar.dispute x WHERE x.company_id = inv.company_id AND x.invoice_id = inv.id AND x.resolved_at IS NULL FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'invoice % is not disputed', inv.number USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
@@ -360,7 +363,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	-- lock the invoices, in id order
-	PERFORM 1 FROM ar.invoice i WHERE i.id = ANY (invoice_ids) ORDER BY i.id FOR UPDATE;
+	PERFORM 1 FROM ar.invoice i WHERE i.company_id = c.company_id AND i.id = ANY (invoice_ids) ORDER BY i.id FOR UPDATE;
 	SELECT u.id AS invoice_id, i.number, i.customer_id, i.amount, i.open_amount, i.cancelled_on INTO bad
 	  FROM unnest(invoice_ids) u(id) LEFT JOIN ar.invoice i ON i.id = u.id
 	 WHERE i.id IS NULL OR i.customer_id <> c.id OR i.amount <= 0 OR i.open_amount <= 0 OR i.cancelled_on IS NOT NULL
@@ -425,10 +428,12 @@ RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
 	p ar.payment_plan;
+	company bigint;
 BEGIN
 	PERFORM ar._require_text('a reason', reason);
-	PERFORM ar._require_company(x.company_id, 'collector') FROM ar.payment_plan x WHERE x.id = cancel_payment_plan.plan_id;
-	SELECT * INTO p FROM ar.payment_plan x WHERE x.id = cancel_payment_plan.plan_id FOR UPDATE;
+	SELECT x.company_id INTO company FROM ar.payment_plan x WHERE x.id = cancel_payment_plan.plan_id;
+	PERFORM ar._require_company(company, 'collector') WHERE company IS NOT NULL;
+	SELECT * INTO p FROM ar.payment_plan x WHERE x.company_id = company AND x.id = cancel_payment_plan.plan_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'payment plan % does not exist', coalesce(plan_id::text, 'NULL') USING ERRCODE = 'no_data_found';
 	END IF;

@@ -3,10 +3,10 @@
 -- coordinator (issue 14, doc/scale_out.md "Distributing the ledger on
 -- Citus").  Not yet: a ledger distributed today would refuse its writes
 -- while the summary triggers are on (they refuse to run on a shard: the
--- summaries are not distributed with it), refuse allocations (their row locks
--- are not routed to one company), refuse reports (SQL functions with
+-- summaries are not distributed with it), refuse reports (SQL functions with
 -- parameters) or return wrong ones silently (a SQL function called from
--- another reads the coordinator's own, empty, tables).
+-- another reads the coordinator's own, empty, tables).  (Its row locks are
+-- routed to one company since blocker 5.)
 -- So it refuses, with the reason, before changing anything: without Citus,
 -- and on Citus while any of those blockers remains.  It never half-does.
 -- src/upgrade/0.1.0--0.2.0/98_zzz_distribute.sql is this piece (a link).
@@ -26,7 +26,7 @@ BEGIN
 	END IF;
 	RAISE EXCEPTION 'ar_collect % cannot distribute its ledger safely yet', (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect')
 		USING ERRCODE = 'feature_not_supported',
-		      DETAIL = 'On Citus the summary triggers refuse the writes on the shards (the summaries are not distributed with the ledger), allocations would fail on their row locks, and read functions written in SQL would fail (parameterized queries) or, called from another SQL function, read the coordinator''s empty tables (doc/scale_out.md, blockers 2, 5 and 6); nothing was changed.',
+		      DETAIL = 'On Citus the summary triggers refuse the writes on the shards (the summaries are not distributed with the ledger), and read functions written in SQL would fail (parameterized queries) or, called from another SQL function, read the coordinator''s empty tables (doc/scale_out.md, blockers 2 and 6); nothing was changed.',
 		      HINT = 'doc/scale_out.md describes what can be distributed by hand today, and its limits.';
 END $$;
 COMMENT ON FUNCTION ar.distribute(integer) IS

@@ -384,9 +384,12 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	inv ar.invoice;
 	found_count integer;
+	company bigint;
+	found_id bigint;
 	mine constant bigint[] := ar._company_ids('collector');
 BEGIN
-	SELECT count(*) INTO found_count FROM ar.invoice WHERE number = invoice_number AND company_id = ANY (mine);
+	SELECT count(*), min(company_id), min(id) INTO found_count, company, found_id
+	  FROM ar.invoice WHERE number = invoice_number AND company_id = ANY (mine);
 	IF found_count = 0 THEN
 		SELECT * INTO inv FROM ar.invoice WHERE number = invoice_number ORDER BY company_id LIMIT 1;
 		IF FOUND THEN
@@ -398,7 +401,10 @@ BEGIN
 			USING ERRCODE = 'cardinality_violation',
 			      HINT = 'Insert into ar.allocation with the invoice id instead.';
 	END IF;
-	SELECT * INTO inv FROM ar.invoice WHERE number = invoice_number AND company_id = ANY (mine) FOR UPDATE;
+	SELECT * INTO inv FROM ar.invoice WHERE company_id = company AND id = found_id FOR UPDATE;
+	IF NOT FOUND OR inv.number IS DISTINCT FROM invoice_number THEN  -- deleted or renumbered meanwhile
+		RAISE EXCEPTION 'invoice "%" does not exist', invoice_number USING ERRCODE = 'no_data_found';
+	END IF;
 	PERFORM ar._require_company(inv.company_id, 'collector');
 	RETURN inv;
 END $$;
@@ -418,12 +424,13 @@ BEGIN
 	IF FOUND THEN
 		PERFORM ar._require_company(company, 'collector');
 	END IF;
+	-- every lock names the company (routed to its shard on Citus)
 	FOR credit IN SELECT * FROM ar.customer_credit c
-	               WHERE c.customer_id = apply_customer_credit.customer_id AND c.remaining > 0
+	               WHERE c.company_id = company AND c.customer_id = apply_customer_credit.customer_id AND c.remaining > 0
 	               ORDER BY c.created_on, c.id FOR UPDATE LOOP
 		left_over := credit.remaining;
 		FOR inv IN SELECT * FROM ar.invoice i
-		            WHERE i.customer_id = credit.customer_id AND i.currency = credit.currency
+		            WHERE i.company_id = credit.company_id AND i.customer_id = credit.customer_id AND i.currency = credit.currency
 		              AND i.open_amount > 0 AND i.cancelled_on IS NULL
 		            ORDER BY i.due_date, i.id FOR UPDATE LOOP
 			EXIT WHEN left_over = 0;
@@ -447,11 +454,12 @@ DECLARE
 	take numeric;
 	company bigint;
 BEGIN
-	FOR company IN SELECT DISTINCT i.company_id FROM ar.invoice i WHERE i.id IN (credit_note_id, invoice_id) LOOP
+	-- lock in (company, id) order so two calls on the same pair cannot
+	-- deadlock, one statement per company (routed to its shard on Citus)
+	FOR company IN SELECT DISTINCT i.company_id FROM ar.invoice i WHERE i.id IN (credit_note_id, invoice_id) ORDER BY 1 LOOP
 		PERFORM ar._require_company(company, 'collector');
+		PERFORM 1 FROM ar.invoice i WHERE i.company_id = company AND i.id IN (credit_note_id, invoice_id) ORDER BY i.id FOR UPDATE;
 	END LOOP;
-	-- lock in id order so two calls on the same pair cannot deadlock
-	PERFORM 1 FROM ar.invoice i WHERE i.id IN (credit_note_id, invoice_id) ORDER BY i.id FOR UPDATE;
 	SELECT * INTO note FROM ar.invoice i WHERE i.id = credit_note_id;
 	SELECT * INTO inv FROM ar.invoice i WHERE i.id = apply_credit_note.invoice_id;
 	IF note.id IS NULL OR note.amount >= 0 THEN
@@ -494,7 +502,7 @@ BEGIN
 		RAISE EXCEPTION 'invoice % does not exist', invoice_id USING ERRCODE = 'no_data_found';
 	END IF;
 	PERFORM ar._require_company(inv.company_id, 'admin');
-	SELECT * INTO inv FROM ar.invoice i WHERE i.id = write_off_invoice.invoice_id FOR UPDATE;
+	SELECT * INTO inv FROM ar.invoice i WHERE i.company_id = inv.company_id AND i.id = write_off_invoice.invoice_id FOR UPDATE;
 	IF inv.open_amount = 0 THEN
 		RETURN NULL;
 	END IF;
@@ -633,9 +641,12 @@ CREATE OR REPLACE FUNCTION ar._review_line(line_id bigint) RETURNS ar.bank_trans
 LANGUAGE plpgsql AS $$
 DECLARE
 	line ar.bank_transaction;
+	company bigint;
 BEGIN
-	PERFORM ar._require_company(t.company_id, 'collector') FROM ar.bank_transaction t WHERE t.id = line_id;
-	SELECT * INTO line FROM ar.bank_transaction t WHERE t.id = line_id FOR UPDATE;
+	-- its company first, then the lock names it (routed to its shard on Citus)
+	SELECT t.company_id INTO company FROM ar.bank_transaction t WHERE t.id = line_id;
+	PERFORM ar._require_company(company, 'collector') WHERE company IS NOT NULL;
+	SELECT * INTO line FROM ar.bank_transaction t WHERE t.company_id = company AND t.id = line_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'bank transaction % does not exist', line_id USING ERRCODE = 'no_data_found';
 	END IF;
@@ -647,9 +658,11 @@ RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
 	p ar.match_proposal;
+	company bigint;
 BEGIN
-	PERFORM ar._require_company(mp.company_id, 'collector') FROM ar.match_proposal mp WHERE mp.id = proposal_id;
-	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;
+	SELECT mp.company_id INTO company FROM ar.match_proposal mp WHERE mp.id = proposal_id;
+	PERFORM ar._require_company(company, 'collector') WHERE company IS NOT NULL;
+	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.company_id = company AND mp.id = proposal_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'proposal % does not exist', proposal_id USING ERRCODE = 'no_data_found';
 	END IF;
@@ -677,9 +690,12 @@ DECLARE
 	inv ar.invoice;
 	take numeric := amount;
 	allocation_id bigint;
+	company bigint;
 BEGIN
-	PERFORM ar._require_company(i.company_id, 'collector') FROM ar.invoice i WHERE i.id = allocate.invoice_id;
-	SELECT * INTO inv FROM ar.invoice i WHERE i.id = allocate.invoice_id FOR UPDATE;
+	-- its company first, then the lock names it (routed to its shard on Citus)
+	SELECT i.company_id INTO company FROM ar.invoice i WHERE i.id = allocate.invoice_id;
+	PERFORM ar._require_company(company, 'collector') WHERE company IS NOT NULL;
+	SELECT * INTO inv FROM ar.invoice i WHERE i.company_id = company AND i.id = allocate.invoice_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'invoice % does not exist', invoice_id USING ERRCODE = 'no_data_found';
 	END IF;
@@ -777,11 +793,14 @@ CREATE OR REPLACE FUNCTION ar._invoice_or_error(invoice_id bigint, for_update bo
 LANGUAGE plpgsql AS $$
 DECLARE
 	inv ar.invoice;
+	company bigint;
 BEGIN
 	-- its callers, SECURITY DEFINER, act on the invoice: the caller must collect for its company
-	PERFORM ar._require_company(i.company_id, 'collector') FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id;
+	SELECT i.company_id INTO company FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id;
+	PERFORM ar._require_company(company, 'collector') WHERE company IS NOT NULL;
 	IF for_update THEN
-		SELECT * INTO inv FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id FOR UPDATE;
+		-- the lock names the company (routed to its shard on Citus)
+		SELECT * INTO inv FROM ar.invoice i WHERE i.company_id = company AND i.id = _invoice_or_error.invoice_id FOR UPDATE;
 	ELSE
 		SELECT * INTO inv FROM ar.invoice i WHERE i.id = _invoice_or_error.invoice_id;
 	END IF;
@@ -796,10 +815,12 @@ RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
 	p ar.payment_plan;
+	company bigint;
 BEGIN
 	PERFORM ar._require_text('a reason', reason);
-	PERFORM ar._require_company(x.company_id, 'collector') FROM ar.payment_plan x WHERE x.id = cancel_payment_plan.plan_id;
-	SELECT * INTO p FROM ar.payment_plan x WHERE x.id = cancel_payment_plan.plan_id FOR UPDATE;
+	SELECT x.company_id INTO company FROM ar.payment_plan x WHERE x.id = cancel_payment_plan.plan_id;
+	PERFORM ar._require_company(company, 'collector') WHERE company IS NOT NULL;
+	SELECT * INTO p FROM ar.payment_plan x WHERE x.company_id = company AND x.id = cancel_payment_plan.plan_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'payment plan % does not exist', coalesce(plan_id::text, 'NULL') USING ERRCODE = 'no_data_found';
 	END IF;

@@ -68,13 +68,20 @@ COMMENT ON COLUMN ar.open_credit_items.note IS 'For customer credit: its source 
 CREATE FUNCTION ar._apply_open_credits(customer_ids bigint[], as_of date)
 RETURNS SETOF ar.allocation
 LANGUAGE plpgsql AS $$
+DECLARE
+	companies constant bigint[] := ARRAY(SELECT DISTINCT c.company_id FROM ar.customer c WHERE c.id = ANY (customer_ids) ORDER BY 1);
 BEGIN
-	PERFORM 1 FROM ar.invoice i
-	  WHERE i.customer_id = ANY (customer_ids) AND i.open_amount <> 0
-	  ORDER BY i.id FOR UPDATE;
-	PERFORM 1 FROM ar.customer_credit cc
-	  WHERE cc.customer_id = ANY (customer_ids) AND cc.remaining > 0
-	  ORDER BY cc.id FOR UPDATE;
+	-- one statement per company, in company order (routed to its shard on Citus)
+	FOR k IN 1 .. cardinality(companies) LOOP
+		PERFORM 1 FROM ar.invoice i
+		  WHERE i.company_id = companies[k] AND i.customer_id = ANY (customer_ids) AND i.open_amount <> 0
+		  ORDER BY i.id FOR UPDATE;
+	END LOOP;
+	FOR k IN 1 .. cardinality(companies) LOOP
+		PERFORM 1 FROM ar.customer_credit cc
+		  WHERE cc.company_id = companies[k] AND cc.customer_id = ANY (customer_ids) AND cc.remaining > 0
+		  ORDER BY cc.id FOR UPDATE;
+	END LOOP;
 	RETURN QUERY
 	WITH inv AS (
 		SELECT i.id, i.company_id, i.customer_id, i.currency, i.number,

@@ -62,7 +62,59 @@ BEGIN
 		 'INSERT INTO ar.customer_dunning_policy (customer_id, policy_id, company_id) VALUES (c.id, p.id, c.company_id)'),
 		('ar._batch_quarantine(text,text[],bigint,date,boolean)',
 		 'ON CONFLICT (batch, object_table, object_id, column_name) DO UPDATE',
-		 'ON CONFLICT (batch, object_table, object_id, column_name, company_id) DO UPDATE')
+		 'ON CONFLICT (batch, object_table, object_id, column_name, company_id) DO UPDATE'),
+		-- and the row locks that name their company, routed to one shard on
+		-- Citus (issue 14, blocker 5: doc/scale_out.md)
+		('ar.accept_proposal(bigint)',
+		 $o$	big integer;$o$,
+		 $n$	big integer;
+	company bigint;$n$),
+		('ar.accept_proposal(bigint)',
+		 $o$BEGIN
+	PERFORM ar._require_company(mp.company_id, 'collector') FROM ar.match_proposal mp WHERE mp.id = proposal_id;
+	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.id = proposal_id FOR UPDATE;$o$,
+		 $n$BEGIN
+	-- its company first, then the locks name it (routed to its shard on Citus)
+	SELECT mp.company_id INTO company FROM ar.match_proposal mp WHERE mp.id = proposal_id;
+	PERFORM ar._require_company(company, 'collector') WHERE company IS NOT NULL;
+	SELECT * INTO p FROM ar.match_proposal mp WHERE mp.company_id = company AND mp.id = proposal_id FOR UPDATE;$n$),
+		('ar.accept_proposal(bigint)',
+		 $o$	-- invoices first, then the line: the order the ledger's triggers lock them in
+	PERFORM 1 FROM ar.invoice i WHERE i.id = ANY (p.invoice_ids) ORDER BY i.id FOR UPDATE;$o$,
+		 $n$	-- invoices first, then the line: the order the ledger's triggers lock them in
+	PERFORM 1 FROM ar.invoice i WHERE i.company_id = p.company_id AND i.id = ANY (p.invoice_ids) ORDER BY i.id FOR UPDATE;$n$),
+		('ar._reverse_collection(bigint[],bigint,bigint)',
+		 $o$	original bigint;$o$,
+		 $n$	original bigint;
+	company bigint;
+	ids bigint[];$n$),
+		('ar._reverse_collection(bigint[],bigint,bigint)',
+		 $o$	SELECT DISTINCT a.bank_transaction_id INTO original FROM ar.allocation a WHERE a.id = ANY (allocation_ids);
+	PERFORM 1 FROM ar.invoice i
+	 WHERE i.id IN (SELECT a.invoice_id FROM ar.allocation a WHERE a.id = ANY (allocation_ids))
+	 ORDER BY i.id FOR UPDATE;$o$,
+		 $n$	SELECT DISTINCT a.bank_transaction_id INTO original FROM ar.allocation a WHERE a.id = ANY (allocation_ids);
+	-- the invoices of each company in id order, one statement per company
+	-- (routed to its shard on Citus)
+	FOR company, ids IN SELECT a.company_id, array_agg(a.invoice_id) FROM ar.allocation a WHERE a.id = ANY (allocation_ids)
+	                     GROUP BY a.company_id ORDER BY a.company_id LOOP
+		PERFORM 1 FROM ar.invoice i WHERE i.company_id = company AND i.id = ANY (ids) ORDER BY i.id FOR UPDATE;
+	END LOOP;$n$),
+		('ar._reconcile_returns(bigint,bigint[],boolean)',
+		 $o$			SELECT count(*) = (SELECT count(DISTINCT u) FROM unnest(invs) u) INTO safe
+			  FROM (SELECT 1 FROM ar.invoice i WHERE i.id = ANY (invs) FOR UPDATE SKIP LOCKED) l;$o$,
+		 $n$			SELECT count(*) = (SELECT count(DISTINCT u) FROM unnest(invs) u) INTO safe
+			  FROM (SELECT 1 FROM ar.invoice i WHERE i.company_id = r.company_id AND i.id = ANY (invs) FOR UPDATE SKIP LOCKED) l;$n$),
+		('ar.resolve_dispute(bigint,text,date)',
+		 $o$	inv := ar._invoice_or_error(invoice_id);
+	SELECT * INTO d FROM ar.dispute x WHERE x.invoice_id = inv.id AND x.resolved_at IS NULL FOR UPDATE;$o$,
+		 $n$	inv := ar._invoice_or_error(invoice_id);
+	SELECT * INTO d FROM ar.dispute x WHERE x.company_id = inv.company_id AND x.invoice_id = inv.id AND x.resolved_at IS NULL FOR UPDATE;$n$),
+		('ar.create_payment_plan(bigint,bigint[],date[],numeric[],date,integer,text)',
+		 $o$	-- lock the invoices, in id order
+	PERFORM 1 FROM ar.invoice i WHERE i.id = ANY (invoice_ids) ORDER BY i.id FOR UPDATE;$o$,
+		 $n$	-- lock the invoices, in id order
+	PERFORM 1 FROM ar.invoice i WHERE i.company_id = c.company_id AND i.id = ANY (invoice_ids) ORDER BY i.id FOR UPDATE;$n$)
 	LOOP
 		def := pg_catalog.pg_get_functiondef(f);
 		IF pg_catalog.strpos(def, old_text) = 0 THEN
