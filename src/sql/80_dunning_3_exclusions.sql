@@ -253,7 +253,10 @@ BEGIN
 	IF ar._restoring() THEN
 		RETURN NULL;  -- pg_restore reloads the disputes as they were
 	END IF;
-	IF NEW.disputed AND NOT EXISTS (SELECT 1 FROM ar.dispute x WHERE x.invoice_id = NEW.id AND x.resolved_at IS NULL) THEN
+	-- (each query names the invoice's company: on Citus this trigger runs on
+	-- the invoice's shard and may only reach the co-located dispute shard)
+	IF NEW.disputed AND NOT EXISTS (SELECT 1 FROM ar.dispute x
+	                                 WHERE x.company_id = NEW.company_id AND x.invoice_id = NEW.id AND x.resolved_at IS NULL) THEN
 		INSERT INTO ar.dispute (company_id, invoice_id, customer_id, reason)
 		VALUES (NEW.company_id, NEW.id, NEW.customer_id, 'flagged as disputed on ar.invoice')
 		RETURNING * INTO d;
@@ -263,7 +266,7 @@ BEGIN
 	ELSIF NOT NEW.disputed THEN
 		FOR d IN UPDATE ar.dispute x
 		            SET resolution = 'flag cleared on ar.invoice', resolved_at = now(), resolved_by = session_user
-		          WHERE x.invoice_id = NEW.id AND x.resolved_at IS NULL
+		          WHERE x.company_id = NEW.company_id AND x.invoice_id = NEW.id AND x.resolved_at IS NULL
 		      RETURNING * LOOP
 			INSERT INTO ar.communication (company_id, customer_id, kind, direction, summary, invoice_id, dispute_id)
 			VALUES (NEW.company_id, NEW.customer_id, 'dispute_resolved', 'internal',
