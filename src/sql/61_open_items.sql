@@ -68,7 +68,7 @@ $$;
 -- tables are not supported"), so that the query is written once.
 CREATE OR REPLACE FUNCTION ar._open_items_query() RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
-AS $$ SELECT p.prosrc FROM pg_catalog.pg_proc p WHERE p.oid = 'ar._open_items(date)'::pg_catalog.regprocedure $$;
+AS $$ SELECT p.prosrc FROM pg_catalog.pg_proc p WHERE p.oid = 'ar._open_items(pg_catalog.date)'::pg_catalog.regprocedure $$;
 
 -- The public function: PL/pgSQL, so that its query is planned (by Citus
 -- where the ledger is distributed) as its own statement, as_of bound.  The
