@@ -2,7 +2,7 @@
 -- What allocations name: invoices and bank lines, checked set-wise.
 --
 -- ar.allocation.invoice_id and .bank_transaction_id are not foreign keys.
--- ar._allocation_apply_rows (30_ledger.sql) already locks every invoice and
+-- ar._allocation_apply_rows (30_ledger_1_allocation_apply.sql) already locks every invoice and
 -- bank line a statement's allocations name (FOR UPDATE, in id order) and
 -- refuses, with SQLSTATE 23503, one that does not exist; a foreign key
 -- checked each row again with a query of its own (more than a second of a

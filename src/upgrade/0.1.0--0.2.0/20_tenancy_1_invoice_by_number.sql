@@ -1,0 +1,1 @@
+../../sql/49_invoice_by_number.sql

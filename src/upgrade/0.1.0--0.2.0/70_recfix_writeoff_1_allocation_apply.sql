@@ -1,0 +1,1 @@
+../../sql/30_ledger_1_allocation_apply.sql
