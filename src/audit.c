@@ -34,6 +34,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -64,6 +65,7 @@
 PG_FUNCTION_INFO_V1(ar_audit_row);
 PG_FUNCTION_INFO_V1(ar_audit_company_row);
 PG_FUNCTION_INFO_V1(ar_audit_seal_rows);
+PG_FUNCTION_INFO_V1(ar_logical_table_name);
 
 /* rows fetched at a time while sealing */
 #define SEAL_BATCH	10000
@@ -157,15 +159,64 @@ row_datum(HeapTuple tuple, TupleDesc desc, char *null)
 }
 
 /*
+ * The name of the table a relation stands for: its own, or on Citus the
+ * name of the table a shard belongs to.  A ledger table's rows live there
+ * in shards, relations of the table's schema named <table>_<shard id>, each
+ * with the table's triggers: their rows are the table's, recorded by the
+ * audit trail under its name (and with its company, row_company()), so that
+ * a company's trail reads the same on every node and after its shard moves;
+ * the triggers that act by table act as on the table.  A relation is taken for a shard when its name
+ * is another relation's of its schema followed by "_" and digits (no table
+ * of ar_collect is named so, and creating one in its schema takes the
+ * schema owner's privilege).  Returned in the current memory context.
+ */
+static char *
+logical_table_name(Relation rel)
+{
+	const char *name = RelationGetRelationName(rel);
+	int			len = strlen(name);
+	int			digits = len;
+	char	   *table;
+
+	while (digits > 0 && name[digits - 1] >= '0' && name[digits - 1] <= '9')
+		digits--;
+	if (digits < len && digits >= 2 && name[digits - 1] == '_')
+	{
+		table = pnstrdup(name, digits - 1);
+		if (OidIsValid(get_relname_relid(table, RelationGetNamespace(rel))))
+			return table;
+		pfree(table);
+	}
+	return pstrdup(name);
+}
+
+/* ar._logical_table_name(regclass): logical_table_name() for SQL callers */
+Datum
+ar_logical_table_name(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+	char	   *name;
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	name = logical_table_name(rel);
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_TEXT_P(cstring_to_text(name));
+}
+
+/*
  * The company of the row a trigger fired for: a company's own id, else its
  * company_id column (bigint or integer); *null when the table has neither
  * (ar._audit_company() then finds it from the row's image).
  */
 static Datum
-row_company(Relation rel, HeapTuple tup, char *null)
+row_company(Relation rel, const char *table, HeapTuple tup, char *null)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	int			col = SPI_fnumber(desc, strcmp(RelationGetRelationName(rel), "company") == 0 ? "id" : "company_id");
+	int			col = SPI_fnumber(desc, strcmp(table, "company") == 0 ? "id" : "company_id");
 	bool		isnull;
 	Datum		d;
 	Oid			type;
@@ -214,6 +265,7 @@ audit_row(FunctionCallInfo fcinfo, bool with_company)
 	HeapTuple	oldtup = NULL,
 				newtup = NULL;
 	const char *op;
+	char	   *table;
 	Datum		values[5];
 	char		nulls[5] = {' ', ' ', ' ', ' ', 'n'};
 	int			rc;
@@ -285,12 +337,13 @@ audit_row(FunctionCallInfo fcinfo, bool with_company)
 			elog(ERROR, "SPI_keepplan failed");
 		*planp = plan;
 	}
-	values[0] = CStringGetTextDatum(RelationGetRelationName(td->tg_relation));
+	table = logical_table_name(td->tg_relation);
+	values[0] = CStringGetTextDatum(table);
 	values[1] = CStringGetTextDatum(op);
 	values[2] = row_datum(oldtup, desc, &nulls[2]);
 	values[3] = row_datum(newtup, desc, &nulls[3]);
 	if (with_company)
-		values[4] = row_company(td->tg_relation, newtup ? newtup : oldtup, &nulls[4]);
+		values[4] = row_company(td->tg_relation, table, newtup ? newtup : oldtup, &nulls[4]);
 	rc = SPI_execute_plan(*planp, values, nulls, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "audit insert failed: %s", SPI_result_code_string(rc));

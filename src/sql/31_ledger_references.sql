@@ -29,9 +29,10 @@ CREATE FUNCTION ar._refuse_allocated_delete() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
 	named text;
+	tbl constant text := ar._logical_table_name(TG_RELID);  -- a shard's is its table's
 BEGIN
 	-- an invoice is named by its number, a bank line by its id
-	IF TG_TABLE_NAME = 'invoice' THEN
+	IF tbl = 'invoice' THEN
 		SELECT g.number INTO named FROM gone g
 		 WHERE EXISTS (SELECT FROM ar.allocation a WHERE a.invoice_id = g.id AND a.company_id = g.company_id)
 		 ORDER BY g.id LIMIT 1;
@@ -41,7 +42,7 @@ BEGIN
 		 ORDER BY g.id LIMIT 1;
 	END IF;
 	IF named IS NOT NULL THEN
-		RAISE EXCEPTION '% % cannot be deleted: allocations name it', replace(TG_TABLE_NAME, '_', ' '), named
+		RAISE EXCEPTION '% % cannot be deleted: allocations name it', replace(tbl, '_', ' '), named
 			USING ERRCODE = 'foreign_key_violation',
 			      DETAIL = 'The allocation ledger keeps what it paid.',
 			      HINT = 'Delete its allocations first (each reversal is audited).';
@@ -55,15 +56,17 @@ CREATE FUNCTION ar._refuse_allocated_rekey() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
 	what constant text := CASE WHEN NEW.id IS DISTINCT FROM OLD.id THEN 'id' ELSE 'company' END;
+	tbl text;
 BEGIN
 	IF (NEW.id, NEW.company_id) IS NOT DISTINCT FROM (OLD.id, OLD.company_id) THEN
 		RETURN NEW;
 	END IF;
-	IF TG_TABLE_NAME = 'invoice'
+	tbl := ar._logical_table_name(TG_RELID);  -- a shard's is its table's
+	IF tbl = 'invoice'
 	   AND EXISTS (SELECT FROM ar.allocation a WHERE a.invoice_id = OLD.id AND a.company_id = OLD.company_id) THEN
 		RAISE EXCEPTION 'the % of invoice % cannot change: allocations name it', what, OLD.number
 			USING ERRCODE = 'foreign_key_violation';
-	ELSIF TG_TABLE_NAME = 'bank_transaction'
+	ELSIF tbl = 'bank_transaction'
 	      AND EXISTS (SELECT FROM ar.allocation a WHERE a.bank_transaction_id = OLD.id AND a.company_id = OLD.company_id) THEN
 		RAISE EXCEPTION 'the % of bank transaction % cannot change: allocations name it', what, OLD.id
 			USING ERRCODE = 'foreign_key_violation';

@@ -95,14 +95,17 @@ END $$;
 -- as ar._audit_row(), in id order, with one INSERT.
 CREATE OR REPLACE FUNCTION ar._audit_rows() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	audited text;
 BEGIN
 	IF ar._restoring() THEN
 		RETURN NULL;
 	END IF;
+	audited := ar._logical_table_name(TG_RELID);
 	INSERT INTO ar.audit_log (table_name, operation, row_id, old_row, new_row, company_id)
-	SELECT TG_TABLE_NAME, TG_OP, (j.r->>'id')::bigint,
+	SELECT audited, TG_OP, (j.r->>'id')::bigint,
 	       CASE WHEN TG_OP = 'DELETE' THEN j.r END, CASE WHEN TG_OP = 'INSERT' THEN j.r END,
-	       coalesce((j.r->>'company_id')::bigint, ar._audit_company(TG_TABLE_NAME, j.r))
+	       coalesce((j.r->>'company_id')::bigint, ar._audit_company(audited, j.r))
 	  FROM (SELECT ar._row_jsonb(c) AS r, c.id FROM changed c) j
 	 ORDER BY j.id;
 	IF FOUND THEN
@@ -266,11 +269,11 @@ END $$;
 CREATE OR REPLACE FUNCTION ar._audit_chain_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP = 'INSERT' AND (ar._restoring() OR (TG_TABLE_NAME = 'audit_seal' AND pg_trigger_depth() >= 2)) THEN
+	IF TG_OP = 'INSERT' AND (ar._restoring() OR (ar._logical_table_name(TG_RELID) = 'audit_seal' AND pg_trigger_depth() >= 2)) THEN
 		RETURN NEW;
 	END IF;
-	RAISE EXCEPTION 'ar.% is written by % only', TG_TABLE_NAME,
-		CASE TG_TABLE_NAME WHEN 'audit_seal' THEN 'the seal at commit' ELSE 'the upgrade from 0.1.0' END
+	RAISE EXCEPTION 'ar.% is written by % only', ar._logical_table_name(TG_RELID),
+		CASE ar._logical_table_name(TG_RELID) WHEN 'audit_seal' THEN 'the seal at commit' ELSE 'the upgrade from 0.1.0' END
 		USING ERRCODE = 'insufficient_privilege';
 END $$;
 DO $$

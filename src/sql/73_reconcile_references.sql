@@ -119,12 +119,12 @@ CREATE FUNCTION ar._refuse_decided_rekey() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
 	IF (NEW.id, NEW.company_id) IS DISTINCT FROM (OLD.id, OLD.company_id)
-	   AND (CASE TG_TABLE_NAME
+	   AND (CASE ar._logical_table_name(TG_RELID)  -- a shard's is its table's
 	        WHEN 'reconcile_run' THEN NEW.id IS DISTINCT FROM OLD.id AND EXISTS (SELECT FROM ar.reconcile_line r WHERE r.run_id = OLD.id)
 	        ELSE EXISTS (SELECT FROM ar.reconcile_line r WHERE r.bank_transaction_id = OLD.id AND r.company_id = OLD.company_id)
 	             OR EXISTS (SELECT FROM ar.reconcile_line r WHERE r.returned_by = OLD.id AND r.company_id = OLD.company_id) END) THEN
 		RAISE EXCEPTION 'the % of % % cannot change: decisions of ar.reconcile name it',
-			CASE WHEN NEW.id IS DISTINCT FROM OLD.id THEN 'id' ELSE 'company' END, replace(TG_TABLE_NAME, '_', ' '), OLD.id
+			CASE WHEN NEW.id IS DISTINCT FROM OLD.id THEN 'id' ELSE 'company' END, replace(ar._logical_table_name(TG_RELID), '_', ' '), OLD.id
 			USING ERRCODE = 'foreign_key_violation';
 	END IF;
 	RETURN NEW;

@@ -348,7 +348,7 @@ BEGIN
 	IF ar._restoring() THEN
 		RETURN NULL;  -- pg_restore reloads each table in its own transaction
 	END IF;
-	IF TG_TABLE_NAME = 'dunning_policy' THEN
+	IF ar._logical_table_name(TG_RELID) = 'dunning_policy' THEN  -- a shard's is its table's
 		IF TG_OP = 'DELETE' THEN RETURN NULL; END IF;
 		changed := NEW.id;
 	ELSIF TG_OP = 'DELETE' THEN

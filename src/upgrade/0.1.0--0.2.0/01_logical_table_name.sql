@@ -1,0 +1,1 @@
+../../sql/06_logical_table_name.sql
