@@ -65,6 +65,7 @@ CREATE TABLE ar.dunning_account (
 	last_notice_on  date,          -- its run date
 	changed_on      date,          -- run date that last changed it (a notice, a new cycle)
 	updated_at      timestamptz NOT NULL DEFAULT now(),
+	company_id      bigint NOT NULL,  -- the customer's (keys: 97_distribution_keys.sql)
 	PRIMARY KEY (customer_id, currency)
 ) WITH (fillfactor = 70);   -- room for the HOT updates of each notice
 

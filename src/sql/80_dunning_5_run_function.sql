@@ -733,10 +733,10 @@ BEGIN
 	UPDATE ar.dunning_account a
 	   SET cycle = d.cycle, level = d.level, last_notice_id = d.id, last_notice_on = $1, changed_on = $1, updated_at = now()
 	  FROM pg_temp.%I d
-	 WHERE d.known AND a.customer_id = d.customer_id AND a.currency = d.currency$q$, w_dec) USING x;
+	 WHERE d.known AND a.customer_id = d.customer_id AND a.currency = d.currency AND a.company_id = d.company_id$q$, w_dec) USING x;
 	EXECUTE format($q$
-	INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on, changed_on)
-	SELECT d.customer_id, d.currency, d.cycle, d.level, d.id, $1, $1 FROM pg_temp.%I d WHERE NOT d.known$q$, w_dec) USING x;
+	INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on, changed_on, company_id)
+	SELECT d.customer_id, d.currency, d.cycle, d.level, d.id, $1, $1, d.company_id FROM pg_temp.%I d WHERE NOT d.known$q$, w_dec) USING x;
 	EXECUTE format('SELECT count(pg_notify(''ar_dunning'', d.id::text)) FROM (SELECT d.id FROM pg_temp.%I d ORDER BY d.id) d',
 	               w_dec);
 	RAISE DEBUG 'run_dunning rendered, queued and notified: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);

@@ -380,6 +380,7 @@ BEGIN
 	SELECT n.id, n.as_of, n.level_name, n.currency INTO handoff
 	  FROM ar.dunning_notice n
 	  JOIN ar.dunning_account a ON a.customer_id = n.customer_id AND a.currency = n.currency AND a.cycle = n.cycle
+	                           AND a.company_id = n.company_id
 	 WHERE n.customer_id = c.id AND n.channel = 'task' AND n.status IN ('queued', 'sent') AND n.as_of <= customer_credit_status.as_of
 	 ORDER BY n.as_of DESC, n.id DESC LIMIT 1;
 	IF FOUND THEN

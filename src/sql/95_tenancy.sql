@@ -220,22 +220,8 @@ COMMENT ON COLUMN ar.my_companies.via IS 'member (ar.company_member), single (no
 
 -- ------------------------------------------------------ row-level security
 
--- tables without company_id: through the row they belong to (every other
--- table of company data carries company_id, 97_distribution_keys.sql, and
--- gets the policies of 96_company_rls.sql)
-DO $$
-DECLARE
-	t text;
-	col text;
-	parent text;
-BEGIN
-	FOR t, col, parent IN VALUES ('dunning_account', 'customer_id', 'customer') LOOP
-		EXECUTE format('ALTER TABLE ar.%I ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', t);
-		EXECUTE format('CREATE POLICY company_read ON ar.%I FOR SELECT '
-		               'USING (%I IN (SELECT p.id FROM ar.%I p WHERE p.company_id = ANY ((SELECT ar._company_ids(''reader''))::bigint[])))',
-		               t, col, parent);
-	END LOOP;
-END $$;
+-- every table of company data carries company_id (97_distribution_keys.sql)
+-- and gets the policies of 96_company_rls.sql
 
 -- companies: read by their readers, changed by their admins, created by a
 -- superuser or the extension's owner (who then grant access)

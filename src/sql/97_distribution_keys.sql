@@ -102,6 +102,7 @@ ALTER TABLE ar.dispute DROP CONSTRAINT dispute_pkey, ADD CONSTRAINT dispute_pkey
 ALTER TABLE ar.dunning_block DROP CONSTRAINT dunning_block_pkey, ADD CONSTRAINT dunning_block_pkey PRIMARY KEY (id, company_id);
 ALTER TABLE ar.dunning_notice DROP CONSTRAINT dunning_notice_once_per_run_date, ADD CONSTRAINT dunning_notice_once_per_run_date UNIQUE (customer_id, currency, as_of, company_id);
 ALTER TABLE ar.dunning_notice DROP CONSTRAINT dunning_notice_pkey, ADD CONSTRAINT dunning_notice_pkey PRIMARY KEY (id, company_id);
+ALTER TABLE ar.dunning_account DROP CONSTRAINT dunning_account_pkey, ADD CONSTRAINT dunning_account_pkey PRIMARY KEY (customer_id, currency, company_id);
 ALTER TABLE ar.einvoice_outbox DROP CONSTRAINT einvoice_outbox_once, ADD CONSTRAINT einvoice_outbox_once UNIQUE (allocation_id, kind, company_id);
 ALTER TABLE ar.einvoice_outbox DROP CONSTRAINT einvoice_outbox_pkey, ADD CONSTRAINT einvoice_outbox_pkey PRIMARY KEY (id, company_id);
 ALTER TABLE ar.einvoice_status DROP CONSTRAINT einvoice_status_once, ADD CONSTRAINT einvoice_status_once UNIQUE (invoice_id, code, status_at, company_id);

@@ -120,8 +120,8 @@ SELECT c.id, 5, 'legal handoff (injonction de payer)', 'task', 'text', ARRAY[i.i
        (SELECT id FROM ar.dunning_policy WHERE code = 'FR_STANDARD'), 1, 'en'
   FROM ar.customer c JOIN ar.invoice i ON i.customer_id = c.id WHERE c.code = 'K3'
 RETURNING id AS handoff \gset
-INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on)
-VALUES (:k3, 'EUR', 1, 5, :handoff, '2026-03-15');
+INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on, company_id)
+SELECT :k3, 'EUR', 1, 5, :handoff, '2026-03-15', c.company_id FROM ar.customer c WHERE c.id = :k3;
 SELECT results_eq(format($$SELECT reasons FROM ar.customer_credit_status(%s, '2026-03-20')$$, :k3),
 	format($$VALUES (ARRAY['credit limit exceeded: exposure 1,200.00 EUR over the limit 1,000.00 EUR',
 	                       'legal handoff: legal handoff (injonction de payer) on 2026-03-15 (notice %s)'])$$, :handoff),

@@ -5,7 +5,7 @@
 -- worker's SQL side, roles, audit and pg_dump registration.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(56);
+SELECT plan(57);
 
 -- ------------------------------------------------------------ a random half-year
 SELECT setseed(0.31);
@@ -180,6 +180,11 @@ SELECT is_empty($$SELECT n.id FROM ar.dunning_notice n JOIN ar.customer c ON c.i
                    WHERE n.language <> CASE WHEN c.language IN ('fr', 'en', 'de') THEN c.language ELSE 'fr' END
                       OR n.body ~ '\{\{' OR n.subject ~ '\{\{'$$,
                 'letters in the customer''s language (French, English, German; else the company''s), every placeholder filled');
+-- each account carries its customer's company (issue 14: the company in
+-- every key, a policy without subquery)
+SELECT ok((SELECT count(*) > 0 AND bool_and(a.company_id = c.company_id)
+             FROM ar.dunning_account a JOIN ar.customer c ON c.id = a.customer_id),
+          'every dunning account carries its customer''s company');
 -- the state of each account agrees with its notices
 SELECT is_empty($$SELECT a.customer_id FROM ar.dunning_account a
                    WHERE a.last_notice_on IS DISTINCT FROM (SELECT max(n.as_of) FROM ar.dunning_notice n

@@ -38,8 +38,8 @@ SELECT c.id, v.level, v.level_name, v.channel, 'text', ARRAY[i.id], i.amount, v.
                ('EPSI', 'WL-501', 1, 'first reminder', 'email', '2026-02-01')) v(code, number, level, level_name, channel, as_of)
   JOIN ar.customer c ON c.code = v.code AND c.company_id = :wl JOIN ar.invoice i ON i.number = v.number;
 SELECT (ar.mark_notice(n.id, 'failed', NULL, '550 mailbox unknown')).status FROM ar.dunning_notice n WHERE n.channel = 'email' AND n.company_id = :wl;
-INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on)
-SELECT n.customer_id, n.currency, n.cycle, n.level, n.id, n.as_of FROM ar.dunning_notice n WHERE n.channel = 'task' AND n.company_id = :wl;
+INSERT INTO ar.dunning_account (customer_id, currency, cycle, level, last_notice_id, last_notice_on, company_id)
+SELECT n.customer_id, n.currency, n.cycle, n.level, n.id, n.as_of, n.company_id FROM ar.dunning_notice n WHERE n.channel = 'task' AND n.company_id = :wl;
 UPDATE ar.customer SET collector = CASE WHEN code IN ('ACME', 'DELTA') THEN 'alice' WHEN code <> 'CRANE' THEN 'bob' END
  WHERE company_id = :wl;
 

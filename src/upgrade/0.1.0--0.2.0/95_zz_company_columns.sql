@@ -1,9 +1,9 @@
 -- ---------------------------------------------------------------------------
 -- company_id on the tables of company data that had none (0.1.0 read them
 -- through the row they belong to): the customer's for
--- ar.customer_dunning_policy, the plan's for ar.payment_plan_invoice
--- and ar.payment_plan_instalment, the bank line's for
--- ar.reconcile_adjustment.  Their policies become those of every table of
+-- ar.customer_dunning_policy and ar.dunning_account, the plan's for
+-- ar.payment_plan_invoice and ar.payment_plan_instalment, the bank line's
+-- for ar.reconcile_adjustment.  Their policies become those of every table of
 -- company data (96_company_rls.sql, next); their keys get company_id with
 -- every other table's (98_zz_distribution_keys.sql).
 -- ---------------------------------------------------------------------------
@@ -12,7 +12,7 @@ DECLARE
 	t text;
 BEGIN
 	FOREACH t IN ARRAY ARRAY['customer_dunning_policy', 'payment_plan_invoice',
-	                         'payment_plan_instalment', 'reconcile_adjustment'] LOOP
+	                         'payment_plan_instalment', 'reconcile_adjustment', 'dunning_account'] LOOP
 		EXECUTE format('DROP POLICY company_read ON ar.%I', t);
 		EXECUTE format('ALTER TABLE ar.%I NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY, ADD COLUMN company_id bigint', t);
 	END LOOP;
@@ -22,11 +22,13 @@ UPDATE ar.customer_dunning_policy x SET company_id = c.company_id FROM ar.custom
 UPDATE ar.payment_plan_invoice x SET company_id = p.company_id FROM ar.payment_plan p WHERE p.id = x.plan_id;
 UPDATE ar.payment_plan_instalment x SET company_id = p.company_id FROM ar.payment_plan p WHERE p.id = x.plan_id;
 UPDATE ar.reconcile_adjustment x SET company_id = t.company_id FROM ar.bank_transaction t WHERE t.id = x.bank_transaction_id;
+UPDATE ar.dunning_account x SET company_id = c.company_id FROM ar.customer c WHERE c.id = x.customer_id;
 
 ALTER TABLE ar.customer_dunning_policy ALTER COLUMN company_id SET NOT NULL;
 ALTER TABLE ar.payment_plan_invoice ALTER COLUMN company_id SET NOT NULL;
 ALTER TABLE ar.payment_plan_instalment ALTER COLUMN company_id SET NOT NULL;
 ALTER TABLE ar.reconcile_adjustment ALTER COLUMN company_id SET NOT NULL;
+ALTER TABLE ar.dunning_account ALTER COLUMN company_id SET NOT NULL;
 COMMENT ON COLUMN ar.reconcile_adjustment.company_id IS 'The company of the allocation and of the line.';
 
 -- The functions that write these tables, or name a key by its columns (ON
