@@ -122,7 +122,7 @@ BEGIN
 	   AND ar._gdpr_redacting()
 	   AND ((ar._audit_unsealed(OLD) AND NEW.row_hash = sha256(ar.audit_row_content(NEW, NULL)))
 	        OR (NEW.row_hash IS NOT DISTINCT FROM OLD.row_hash
-	            AND EXISTS (SELECT 1 FROM ar.audit_redaction x JOIN ar.gdpr_anonymisation g ON g.id = x.anonymisation_id
+	            AND EXISTS (SELECT 1 FROM ar.audit_redaction x JOIN ar.gdpr_anonymisation g ON g.id = x.anonymisation_id AND g.company_id = x.company_id
 	                         WHERE x.audit_id = OLD.id AND g.status = 'running' AND g.txid = pg_current_xact_id()))) THEN
 		RETURN NEW;
 	END IF;

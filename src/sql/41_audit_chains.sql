@@ -451,7 +451,7 @@ BEGIN
 	END LOOP;
 	FOR g IN SELECT x.anonymisation_id AS id, max(l.link) AS last_seq, min(l.link) AS first_seq, min(a.id) AS first_id
 	           FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id
-	           JOIN ar.gdpr_anonymisation n ON n.id = x.anonymisation_id
+	           JOIN ar.gdpr_anonymisation n ON n.id = x.anonymisation_id AND n.company_id = x.company_id
 	          CROSS JOIN LATERAL (SELECT ar._audit_link(a) AS link) l
 	          WHERE n.company_id IS NOT DISTINCT FROM company
 	          GROUP BY x.anonymisation_id ORDER BY x.anonymisation_id LOOP

@@ -18,9 +18,9 @@
 --   - foreign keys to ar.company and to configuration (penalty regimes,
 --     dunning policies, e-invoice status codes) stay as they are: those
 --     tables would be Citus reference tables.
--- Exceptions: ar.gdpr_anonymisation keeps its primary key (id), which
--- ar.audit_redaction's foreign key names (the audit trail, keyed per
--- company with the audit chain); the ar.audit_* tables themselves;
+-- (ar.gdpr_anonymisation, new in 0.2.0, is created with its key
+-- (id, company_id), which ar.audit_redaction names: 87_gdpr.sql.)
+-- Exceptions: the ar.audit_* tables (keyed with the audit chain);
 -- ar.reconcile_run, whose company_id is NULL for a run over every company
 -- (a record of the database, like ar.dunning_run: its decisions name it by
 -- id); the unique (company_id, id) constraints are kept as per-company
