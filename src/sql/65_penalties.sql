@@ -1013,19 +1013,7 @@ LANGUAGE sql STABLE AS $$
 	                 basis.contract_rate, basis.currency, false) r
 $$;
 
--- The invoice, locked, and its claim decision if any.
-CREATE FUNCTION ar._penalty_claim_target(invoice_id bigint, OUT basis ar._penalty_basis, OUT claim ar.penalty_claim)
-LANGUAGE plpgsql AS $$
-BEGIN
-	basis := ar._penalty_basis_of(invoice_id);
-	PERFORM 1 FROM ar.invoice i WHERE i.id = invoice_id FOR UPDATE;
-	IF NOT basis.liable THEN
-		RAISE EXCEPTION 'invoice % bears no late-payment penalties', basis.number
-			USING ERRCODE = 'invalid_parameter_value',
-			      DETAIL = 'Credit notes, cancelled invoices and invoices billing penalties bear none.';
-	END IF;
-	SELECT * INTO claim FROM ar.penalty_claim c WHERE c.invoice_id = _penalty_claim_target.invoice_id FOR UPDATE;
-END $$;
+-- ar._penalty_claim_target: 65_penalties_claim_target.sql
 
 CREATE FUNCTION ar.waive_penalty(invoice_id bigint, reason text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
@@ -1046,7 +1034,8 @@ BEGIN
 				replace((target.claim).decision, '_', ' ')
 				USING ERRCODE = 'object_not_in_prerequisite_state';
 		END IF;
-		SELECT * INTO penalty_invoice FROM ar.invoice i WHERE i.id = (target.claim).penalty_invoice_id FOR UPDATE;
+		SELECT * INTO penalty_invoice FROM ar.invoice i
+		 WHERE i.company_id = (target.basis).company_id AND i.id = (target.claim).penalty_invoice_id FOR UPDATE;
 		IF penalty_invoice.open_amount <> penalty_invoice.amount THEN
 			RAISE EXCEPTION 'the penalties of invoice % are billed on invoice % and partly collected', (target.basis).number, penalty_invoice.number
 				USING ERRCODE = 'object_not_in_prerequisite_state',
