@@ -593,7 +593,9 @@ static bool skip_beyond_bounds = false;
 /*
  * The bank lines no run has decided on yet, oldest first: of one company
  * ("t.company_id = $1") or of the companies in scope ("($1::bigint IS NULL
- * OR t.company_id = $1)").
+ * OR t.company_id = $1)").  A decision names its line with the line's
+ * company (73_reconcile_references.sql): the pair keeps the query on the
+ * company's shards on Citus, through the same unique index on one node.
  */
 #define UNMATCHED_LINES(companies, bounds) \
 	"SELECT t.id, t.company_id, t.currency, t.amount, t.booking_date, " \
@@ -602,7 +604,8 @@ static bool skip_beyond_bounds = false;
 	"  FROM ar.bank_transaction t " \
 	" WHERE t.status = 'unmatched' AND t.allocated_amount = 0 " \
 	"   AND " companies " " \
-	"   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line r WHERE r.bank_transaction_id = t.id) " \
+	"   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line r " \
+	"                    WHERE r.bank_transaction_id = t.id AND r.company_id = t.company_id) " \
 	bounds \
 	" ORDER BY t.booking_date, t.id "
 #define IN_SCOPE "($1::bigint IS NULL OR t.company_id = $1)"
@@ -752,8 +755,8 @@ load_customers(RcRun *run, Datum company, bool scoped)
 	iban_target = run->cust_by_iban_hist;
 	spi_each(run, "SELECT DISTINCT t.counterparty_iban::text, i.customer_id "
 			 "  FROM ar.allocation a "
-			 "  JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id "
-			 "  JOIN ar.invoice i ON i.id = a.invoice_id "
+			 "  JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id AND t.company_id = a.company_id "
+			 "  JOIN ar.invoice i ON i.id = a.invoice_id AND i.company_id = a.company_id "
 			 "  JOIN ar.reconcile_config rc ON rc.company_id = a.company_id AND rc.learn_ibans "
 			 " WHERE t.counterparty_iban IS NOT NULL AND a.amount > 0 "
 			 "   AND a.allocated_on >= current_date - 730 "

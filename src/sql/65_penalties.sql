@@ -1000,20 +1000,7 @@ COMMENT ON COLUMN ar.penalty_claims.decided_on IS 'Date of the decision (billed,
 COMMENT ON COLUMN ar.penalty_claims.reason IS 'Reason of a waiver or write-off.';
 COMMENT ON COLUMN ar.penalty_claims.problem IS 'Why the amounts are NULL (e.g. no known rate for a series on a date); NULL when computed.';
 
--- The penalty of an invoice as of a date, for a decision's snapshot (never
--- raises for an unknown rate: the amounts are then NULL).
-CREATE FUNCTION ar._penalty_snapshot(basis ar._penalty_basis, as_of date)
-RETURNS TABLE (days_late integer, interest numeric, fixed_fee numeric, total numeric, settled_on date, problem text)
-LANGUAGE sql STABLE AS $$
-	SELECT r.* FROM ar._penalty_compute(basis.regime, basis.amount, basis.due_date, as_of,
-	                 (SELECT array_agg(a.allocated_on ORDER BY a.allocated_on, a.id) FROM ar.allocation a
-	                   WHERE a.invoice_id = basis.invoice_id AND a.allocated_on <= as_of),
-	                 (SELECT array_agg(a.amount ORDER BY a.allocated_on, a.id) FROM ar.allocation a
-	                   WHERE a.invoice_id = basis.invoice_id AND a.allocated_on <= as_of),
-	                 basis.contract_rate, basis.currency, false) r
-$$;
-
--- ar._penalty_claim_target: 65_penalties_claim_target.sql
+-- ar._penalty_snapshot and ar._penalty_claim_target: 65_penalties_claim_target.sql
 
 CREATE FUNCTION ar.waive_penalty(invoice_id bigint, reason text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
