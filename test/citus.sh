@@ -486,7 +486,7 @@ echo "$dist" | sed 's/^/# distributed: /'
 [ "$dist" = "$single" ] || echo "$single" | sed 's/^/# one node: /'
 check "a customer credit born from a bank line, penalty decisions (billed, waived billed and open), an order block set and lifted, a dispute classified: on the distributed ledger for one company, what one node returns" \
 	test "$dist" = "$single" -a -n "$(echo "$dist" | grep 'bank transaction 7101 would allocate 90 of its 80')"
-lock_state="SELECT string_agg(format('%s:%s:%s:%s', number, amount, open_amount, cancelled_on), ' ' ORDER BY number) FROM ar.invoice WHERE company_id = 11 AND (id BETWEEN 110037 AND 110040 OR number LIKE 'PEN-%');
+lock_state="SELECT string_agg(format('%s:%s:%s:%s', number, amount, open_amount, cancelled_on IS NOT NULL), ' ' ORDER BY number) FROM ar.invoice WHERE company_id = 11 AND (id BETWEEN 110037 AND 110040 OR number LIKE 'PEN-%');
        SELECT string_agg(format('%s:%s:%s:%s', invoice_id, decision, total, interest), ' ' ORDER BY invoice_id) FROM ar.penalty_claim WHERE company_id = 11;
        SELECT string_agg(format('%s:%s:%s', customer_id, amount, remaining), ' ' ORDER BY id) FROM ar.customer_credit WHERE company_id = 11 AND bank_transaction_id IS NOT NULL;
        SELECT string_agg(format('%s:%s', id, allocated_amount), ' ' ORDER BY id) FROM ar.bank_transaction WHERE company_id = 11;
