@@ -654,7 +654,7 @@ load_lines(RcRun *run, Datum company, bool scoped, bool dry_run)
 	 * blocker 5).  The lines are then put back in booking order.
 	 */
 	rc = SPI_execute_with_args("SELECT c.id FROM ar.company c WHERE $1::bigint IS NULL OR c.id = $1 ORDER BY c.id",
-							   1, types, values, nulls, true, 0);
+							   1, types, values, nulls, false, 0);
 	spi_check(rc, "list the companies");
 	ncompanies = SPI_processed;
 	companies = SPI_tuptable;
