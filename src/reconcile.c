@@ -11,7 +11,9 @@
  *      a second run waits for the first to commit, then sees its work.
  *   2. Locks the new lines (status unmatched, nothing allocated, never
  *      decided by an earlier run) with FOR UPDATE SKIP LOCKED: a line a
- *      person is allocating right now is left for the next run.
+ *      person is allocating right now is left for the next run.  Every
+ *      row lock names one company (company after company, in (company,
+ *      id) order), which Citus routes to the company's shard.
  *   3. Loads, once, the open invoices, customers, their IBANs and settings
  *      into C memory and indexes them (reconcile_match.c).
  *   4. Decides each line in C, in booking order; an applied decision
@@ -141,18 +143,19 @@ row_destroy(DestReceiver *self)
 	(void) self;
 }
 
-/* Runs a query and hands each of its rows to fn (in the current memory context). */
+/*
+ * Runs a prepared query (sql: its text, for the log) and hands each of its
+ * rows to fn (in the current memory context).
+ */
 static void
-spi_each(RcRun *run, const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, row_fn fn)
+spi_each_plan(RcRun *run, SPIPlanPtr plan, const char *sql, int nargs, Oid *types, Datum *values,
+			  const char *nulls, row_fn fn)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
 	TimestampTz t0 = GetCurrentTimestamp();
 	RowReceiver receiver;
 	SPIExecuteOptions options;
 	ParamListInfo params = makeParamList(nargs);
 
-	if (plan == NULL)
-		spi_check(SPI_result, "prepare a query");
 	for (int i = 0; i < nargs; i++)
 	{
 		params->params[i].value = values[i];
@@ -174,8 +177,19 @@ spi_each(RcRun *run, const char *sql, int nargs, Oid *types, Datum *values, cons
 	options.read_only = false;
 	options.dest = (DestReceiver *) &receiver;
 	spi_check(SPI_execute_plan_extended(plan, &options), "read its data");
-	SPI_freeplan(plan);
 	elog(DEBUG1, "ar.reconcile: %.0f ms, %lu rows read: %.60s", ms_since(t0), (unsigned long) receiver.rows, sql);
+}
+
+/* Runs a query and hands each of its rows to fn (in the current memory context). */
+static void
+spi_each(RcRun *run, const char *sql, int nargs, Oid *types, Datum *values, const char *nulls, row_fn fn)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, nargs, types);
+
+	if (plan == NULL)
+		spi_check(SPI_result, "prepare a query");
+	spi_each_plan(run, plan, sql, nargs, types, values, nulls, fn);
+	SPI_freeplan(plan);
 }
 
 /* Columns of the current row of spi_each() (tup and desc are those of the row). */
@@ -576,17 +590,39 @@ static bool skip_beyond_bounds = false;
 #define INVOICE_IN_BOUNDS \
 	"  AND ar.amount_in_bounds(i.amount) AND ar.date_in_bounds(i.issue_date) AND ar.date_in_bounds(i.due_date) "
 
-/* The bank lines no run has decided on yet, oldest first. */
-#define UNMATCHED_LINES(bounds) \
+/*
+ * The bank lines no run has decided on yet, oldest first: of one company
+ * ("t.company_id = $1") or of the companies in scope ("($1::bigint IS NULL
+ * OR t.company_id = $1)").  A decision names its line with the line's
+ * company (73_reconcile_references.sql): the pair keeps the query on the
+ * company's shards on Citus, through the same unique index on one node.
+ */
+#define UNMATCHED_LINES(companies, bounds) \
 	"SELECT t.id, t.company_id, t.currency, t.amount, t.booking_date, " \
 	"       t.counterparty_name, t.counterparty_iban::text, t.remittance_info, t.structured_reference, " \
 	"       t.end_to_end_id, t.bank_tx_code, coalesce(t.return_reason, CASE WHEN t.reversal THEN 'reversal' END) " \
 	"  FROM ar.bank_transaction t " \
 	" WHERE t.status = 'unmatched' AND t.allocated_amount = 0 " \
-	"   AND ($1::bigint IS NULL OR t.company_id = $1) " \
-	"   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line r WHERE r.bank_transaction_id = t.id) " \
+	"   AND " companies " " \
+	"   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_line r " \
+	"                    WHERE r.bank_transaction_id = t.id AND r.company_id = t.company_id) " \
 	bounds \
 	" ORDER BY t.booking_date, t.id "
+#define IN_SCOPE "($1::bigint IS NULL OR t.company_id = $1)"
+#define OF_COMPANY "t.company_id = $1"
+#define LOCK_LINES "   FOR UPDATE OF t SKIP LOCKED"
+
+/* booking order, the order of one query over every company */
+static int
+line_cmp(const void *a, const void *b)
+{
+	const RcLine *x = a;
+	const RcLine *y = b;
+
+	if (x->booking_date != y->booking_date)
+		return x->booking_date < y->booking_date ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id ? 1 : 0;
+}
 
 static void
 load_lines(RcRun *run, Datum company, bool scoped, bool dry_run)
@@ -594,18 +630,53 @@ load_lines(RcRun *run, Datum company, bool scoped, bool dry_run)
 	Oid			types[1] = {INT8OID};
 	Datum		values[1] = {company};
 	char		nulls[1] = {scoped ? ' ' : 'n'};
+	const char *sql;
+	SPIPlanPtr	plan;
+	int			rc;
+	uint64		ncompanies;
+	SPITupleTable *companies;
 
 	line_cap = 1024;
 	run->line = palloc(sizeof(RcLine) * line_cap);
 	run->nline = 0;
-	/* a real run locks the lines it takes; another run skips them */
-	if (skip_beyond_bounds)
-		spi_each(run, dry_run ? UNMATCHED_LINES(LINE_IN_BOUNDS) :
-				 UNMATCHED_LINES(LINE_IN_BOUNDS) "   FOR UPDATE OF t SKIP LOCKED",
+	if (dry_run)
+	{
+		/* nothing locked: one query over the companies in scope */
+		spi_each(run, skip_beyond_bounds ? UNMATCHED_LINES(IN_SCOPE, LINE_IN_BOUNDS) : UNMATCHED_LINES(IN_SCOPE, ""),
 				 1, types, values, nulls, load_line_row);
-	else
-		spi_each(run, dry_run ? UNMATCHED_LINES("") : UNMATCHED_LINES("") "   FOR UPDATE OF t SKIP LOCKED",
-				 1, types, values, nulls, load_line_row);
+		return;
+	}
+
+	/*
+	 * A real run locks the lines it takes (another run skips them), company
+	 * after company in id order, each lock naming its company: on Citus a
+	 * row lock runs only in a query routed to one shard (doc/scale_out.md,
+	 * blocker 5).  The lines are then put back in booking order.
+	 */
+	rc = SPI_execute_with_args("SELECT c.id FROM ar.company c WHERE $1::bigint IS NULL OR c.id = $1 ORDER BY c.id",
+							   1, types, values, nulls, false, 0);
+	spi_check(rc, "list the companies");
+	ncompanies = SPI_processed;
+	companies = SPI_tuptable;
+	if (ncompanies == 0)
+		return;
+	sql = skip_beyond_bounds ? UNMATCHED_LINES(OF_COMPANY, LINE_IN_BOUNDS) LOCK_LINES :
+		UNMATCHED_LINES(OF_COMPANY, "") LOCK_LINES;
+	plan = SPI_prepare(sql, 1, types);
+	if (plan == NULL)
+		spi_check(SPI_result, "prepare a query");
+	for (uint64 c = 0; c < ncompanies; c++)
+	{
+		bool		isnull;
+		Datum		one = SPI_getbinval(companies->vals[c], companies->tupdesc, 1, &isnull);
+
+		spi_each_plan(run, plan, sql, 1, types, &one, NULL, load_line_row);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_freeplan(plan);
+	SPI_freetuptable(companies);
+	if (ncompanies > 1 && run->nline > 1)
+		qsort(run->line, run->nline, sizeof(RcLine), line_cmp);
 }
 
 static void
@@ -684,8 +755,8 @@ load_customers(RcRun *run, Datum company, bool scoped)
 	iban_target = run->cust_by_iban_hist;
 	spi_each(run, "SELECT DISTINCT t.counterparty_iban::text, i.customer_id "
 			 "  FROM ar.allocation a "
-			 "  JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id "
-			 "  JOIN ar.invoice i ON i.id = a.invoice_id "
+			 "  JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id AND t.company_id = a.company_id "
+			 "  JOIN ar.invoice i ON i.id = a.invoice_id AND i.company_id = a.company_id "
 			 "  JOIN ar.reconcile_config rc ON rc.company_id = a.company_id AND rc.learn_ibans "
 			 " WHERE t.counterparty_iban IS NOT NULL AND a.amount > 0 "
 			 "   AND a.allocated_on >= current_date - 730 "
@@ -845,49 +916,88 @@ load_paid(RcRun *run, Datum company, bool scoped)
 
 /* ------------------------------------------------------------- writing */
 
-/* Which invoices changed or are locked since they were loaded. */
+/* (company, id) order */
+static int
+invoice_key_cmp(const void *a, const void *b)
+{
+	const int64 *x = a;
+	const int64 *y = b;
+
+	if (x[0] != y[0])
+		return x[0] < y[0] ? -1 : 1;
+	return x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+}
+
+/*
+ * Which invoices changed or are locked since they were loaded.  Locked
+ * company after company, in (company, id) order, each lock naming its
+ * company (routed to the company's shard on Citus: doc/scale_out.md,
+ * blocker 5).
+ */
 static void
 lock_invoices(RcRun *run, bool *unsafe)
 {
-	Col			ids;
 	KeyIndex   *by_id;
-	int			rc;
+	int64	   *keys;			/* (company, id) pairs */
+	int			nkeys = 0;
+	SPIPlanPtr	plan = NULL;
 
-	col_init(&ids, INT8OID);
+	keys = palloc(sizeof(int64) * 2 * Max(run->ninv, 1));
 	by_id = kix_create(run->cxt, 1024);
 	for (int32 i = 0; i < run->ninv; i++)
 		if (run->inv[i].touched)
 		{
-			col_push(&ids, Int64GetDatum(run->inv[i].id), false);
+			keys[2 * nkeys] = run->inv[i].company_id;
+			keys[2 * nkeys + 1] = run->inv[i].id;
+			nkeys++;
 			kix_add(by_id, rc_id_key(run->inv[i].id), i);
 			unsafe[i] = true;	/* until the lock proves otherwise */
 		}
-	if (ids.n == 0)
+	if (nkeys == 0)
 		return;
-	rc = SPI_execute_with_args("SELECT i.id, " AMOUNT4("i.open_amount") " FROM ar.invoice i "
-							   "WHERE i.id = ANY($1) ORDER BY i.id FOR UPDATE SKIP LOCKED",
-							   1, (Oid[]) {INT8ARRAYOID}, (Datum[]) {col_array(&ids)}, NULL, false, 0);
-	spi_check(rc, "lock invoices");
-	for (uint64 r = 0; r < SPI_processed; r++)
+	qsort(keys, nkeys, sizeof(int64) * 2, invoice_key_cmp);
+	for (int first = 0, last; first < nkeys; first = last)
 	{
-		bool		isnull,
-					open_null;
-		int64		id;
-		Amount		open;
+		Col			ids;
+		int			rc;
 
-		heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, row_values, row_nulls);
-		id = get_int8(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
-		open = get_int8(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &open_null);
-
-		for (int32 pos = kix_first(by_id, rc_id_key(id)); pos >= 0; pos = kix_next(by_id, pos))
+		col_init(&ids, INT8OID);
+		for (last = first; last < nkeys && keys[2 * last] == keys[2 * first]; last++)
+			col_push(&ids, Int64GetDatum(keys[2 * last + 1]), false);
+		if (plan == NULL)
 		{
-			int32		i = kix_value(by_id, pos);
-
-			if (run->inv[i].id == id && !open_null && open == run->inv[i].loaded_open)
-				unsafe[i] = false;
+			plan = SPI_prepare("SELECT i.id, " AMOUNT4("i.open_amount") " FROM ar.invoice i "
+							   "WHERE i.company_id = $1 AND i.id = ANY($2) ORDER BY i.id FOR UPDATE SKIP LOCKED",
+							   2, (Oid[]) {INT8OID, INT8ARRAYOID});
+			if (plan == NULL)
+				spi_check(SPI_result, "prepare a query");
 		}
+		rc = SPI_execute_plan(plan, (Datum[]) {Int64GetDatum(keys[2 * first]), col_array(&ids)}, NULL, false, 0);
+		spi_check(rc, "lock invoices");
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			bool		isnull,
+						open_null;
+			int64		id;
+			Amount		open;
+
+			heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, row_values, row_nulls);
+			id = get_int8(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull);
+			open = get_int8(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2, &open_null);
+
+			for (int32 pos = kix_first(by_id, rc_id_key(id)); pos >= 0; pos = kix_next(by_id, pos))
+			{
+				int32		i = kix_value(by_id, pos);
+
+				if (run->inv[i].id == id && !open_null && open == run->inv[i].loaded_open)
+					unsafe[i] = false;
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
 	}
-	SPI_freetuptable(SPI_tuptable);
+	SPI_freeplan(plan);
+	pfree(keys);
 }
 
 static bool

@@ -363,14 +363,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $
 BEGIN
 	IF TG_OP = 'INSERT' THEN
 		NEW.remaining := NEW.amount;
-		IF NEW.bank_transaction_id IS NOT NULL
-		   AND (SELECT t.company_id FROM ar.bank_transaction t WHERE t.id = NEW.bank_transaction_id) <> NEW.company_id THEN
-			RAISE EXCEPTION 'bank transaction % belongs to another company than the customer credit', NEW.bank_transaction_id
-				USING ERRCODE = 'check_violation';
-		END IF;
 		IF NEW.bank_transaction_id IS NOT NULL THEN
 			-- credit born from a bank line uses up that line like an allocation
-			PERFORM ar._bank_transaction_take(NEW.bank_transaction_id, NEW.amount, NEW.currency,
+			PERFORM ar._bank_transaction_take(NEW.company_id, NEW.bank_transaction_id, NEW.amount, NEW.currency,
 			                                  'customer credit');
 		END IF;
 	ELSIF pg_trigger_depth() = 1 THEN
@@ -390,30 +385,5 @@ END $$;
 CREATE TRIGGER customer_credit_maintain BEFORE INSERT OR UPDATE ON ar.customer_credit
 	FOR EACH ROW EXECUTE FUNCTION ar._customer_credit_maintain();
 
--- Adds delta to a bank line's allocated amount under a row lock, after the
--- checks that give a clear error instead of a bare constraint violation.
-CREATE FUNCTION ar._bank_transaction_take(bank_transaction_id bigint, delta numeric,
-                                          in_currency char(3), what text) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-	line ar.bank_transaction;
-BEGIN
-	SELECT * INTO line FROM ar.bank_transaction WHERE id = bank_transaction_id FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'bank transaction % does not exist', bank_transaction_id
-			USING ERRCODE = 'foreign_key_violation';
-	END IF;
-	IF line.currency <> in_currency THEN
-		RAISE EXCEPTION 'bank transaction % is in %, the % is in %', line.id, line.currency, what, in_currency
-			USING ERRCODE = 'check_violation';
-	END IF;
-	-- a line may carry allocations of both signs (a payment net of a credit
-	-- note) but their sum stays between zero and the line's amount
-	IF abs(line.allocated_amount + delta) > abs(line.amount) OR sign(line.allocated_amount + delta) = -sign(line.amount) THEN
-		RAISE EXCEPTION 'bank transaction % would allocate % of its %', line.id, line.allocated_amount + delta, line.amount
-			USING ERRCODE = 'check_violation',
-			      DETAIL = format('%s is already allocated; a bank line never allocates more than its amount.', line.allocated_amount);
-	END IF;
-	UPDATE ar.bank_transaction SET allocated_amount = allocated_amount + delta WHERE id = line.id;
-END $$;
+-- ar._bank_transaction_take: 30_ledger_bank_take.sql
 

@@ -1000,32 +1000,7 @@ COMMENT ON COLUMN ar.penalty_claims.decided_on IS 'Date of the decision (billed,
 COMMENT ON COLUMN ar.penalty_claims.reason IS 'Reason of a waiver or write-off.';
 COMMENT ON COLUMN ar.penalty_claims.problem IS 'Why the amounts are NULL (e.g. no known rate for a series on a date); NULL when computed.';
 
--- The penalty of an invoice as of a date, for a decision's snapshot (never
--- raises for an unknown rate: the amounts are then NULL).
-CREATE FUNCTION ar._penalty_snapshot(basis ar._penalty_basis, as_of date)
-RETURNS TABLE (days_late integer, interest numeric, fixed_fee numeric, total numeric, settled_on date, problem text)
-LANGUAGE sql STABLE AS $$
-	SELECT r.* FROM ar._penalty_compute(basis.regime, basis.amount, basis.due_date, as_of,
-	                 (SELECT array_agg(a.allocated_on ORDER BY a.allocated_on, a.id) FROM ar.allocation a
-	                   WHERE a.invoice_id = basis.invoice_id AND a.allocated_on <= as_of),
-	                 (SELECT array_agg(a.amount ORDER BY a.allocated_on, a.id) FROM ar.allocation a
-	                   WHERE a.invoice_id = basis.invoice_id AND a.allocated_on <= as_of),
-	                 basis.contract_rate, basis.currency, false) r
-$$;
-
--- The invoice, locked, and its claim decision if any.
-CREATE FUNCTION ar._penalty_claim_target(invoice_id bigint, OUT basis ar._penalty_basis, OUT claim ar.penalty_claim)
-LANGUAGE plpgsql AS $$
-BEGIN
-	basis := ar._penalty_basis_of(invoice_id);
-	PERFORM 1 FROM ar.invoice i WHERE i.id = invoice_id FOR UPDATE;
-	IF NOT basis.liable THEN
-		RAISE EXCEPTION 'invoice % bears no late-payment penalties', basis.number
-			USING ERRCODE = 'invalid_parameter_value',
-			      DETAIL = 'Credit notes, cancelled invoices and invoices billing penalties bear none.';
-	END IF;
-	SELECT * INTO claim FROM ar.penalty_claim c WHERE c.invoice_id = _penalty_claim_target.invoice_id FOR UPDATE;
-END $$;
+-- ar._penalty_snapshot and ar._penalty_claim_target: 65_penalties_claim_target.sql
 
 CREATE FUNCTION ar.waive_penalty(invoice_id bigint, reason text) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
@@ -1046,7 +1021,8 @@ BEGIN
 				replace((target.claim).decision, '_', ' ')
 				USING ERRCODE = 'object_not_in_prerequisite_state';
 		END IF;
-		SELECT * INTO penalty_invoice FROM ar.invoice i WHERE i.id = (target.claim).penalty_invoice_id FOR UPDATE;
+		SELECT * INTO penalty_invoice FROM ar.invoice i
+		 WHERE i.company_id = (target.basis).company_id AND i.id = (target.claim).penalty_invoice_id FOR UPDATE;
 		IF penalty_invoice.open_amount <> penalty_invoice.amount THEN
 			RAISE EXCEPTION 'the penalties of invoice % are billed on invoice % and partly collected', (target.basis).number, penalty_invoice.number
 				USING ERRCODE = 'object_not_in_prerequisite_state',

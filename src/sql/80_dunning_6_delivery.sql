@@ -69,6 +69,7 @@ RETURNS ar.dunning_notice
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
 	n ar.dunning_notice;
+	company bigint;
 BEGIN
 	IF status IS NULL OR status NOT IN ('sent', 'failed', 'cancelled') THEN
 		RAISE EXCEPTION 'a notice is marked sent, failed or cancelled, not %', coalesce('"' || status || '"', 'NULL')
@@ -77,8 +78,13 @@ BEGIN
 	IF status = 'failed' AND coalesce(btrim(detail), '') = '' THEN
 		RAISE EXCEPTION 'a failed delivery needs its reason in detail' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	PERFORM ar._require_company(d.company_id, 'collector') FROM ar.dunning_notice d WHERE d.id = mark_notice.notice_id;
-	SELECT * INTO n FROM ar.dunning_notice d WHERE d.id = mark_notice.notice_id FOR UPDATE;
+	-- the company read first, the lock naming it (routed to its shard on
+	-- Citus, doc/scale_out.md blocker 5)
+	SELECT d.company_id INTO company FROM ar.dunning_notice d WHERE d.id = mark_notice.notice_id;
+	IF FOUND THEN
+		PERFORM ar._require_company(company, 'collector');
+	END IF;
+	SELECT * INTO n FROM ar.dunning_notice d WHERE d.company_id = company AND d.id = mark_notice.notice_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'dunning notice % does not exist', coalesce(notice_id::text, 'NULL') USING ERRCODE = 'no_data_found';
 	END IF;

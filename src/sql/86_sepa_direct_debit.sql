@@ -358,7 +358,7 @@ BEGIN
 		RAISE EXCEPTION 'mandate % does not exist', coalesce(mandate_id::text, 'NULL') USING ERRCODE = 'no_data_found';
 	END IF;
 	PERFORM ar._require_company(m.company_id, 'admin');
-	SELECT * INTO m FROM ar.sepa_mandate x WHERE x.id = m.id FOR UPDATE;
+	SELECT * INTO m FROM ar.sepa_mandate x WHERE x.company_id = m.company_id AND x.id = m.id FOR UPDATE;
 	IF m.status NOT IN ('active', 'suspended') THEN
 		RAISE EXCEPTION 'mandate % is %: it cannot be amended', m.umr, m.status USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
@@ -933,7 +933,7 @@ BEGIN
 	END IF;
 	SELECT * INTO l FROM ar.direct_debit_line x WHERE x.id = lid;
 	PERFORM ar._require_company(l.company_id, 'collector');
-	SELECT * INTO l FROM ar.direct_debit_line x WHERE x.id = l.id FOR UPDATE;
+	SELECT * INTO l FROM ar.direct_debit_line x WHERE x.company_id = l.company_id AND x.id = l.id FOR UPDATE;
 	IF l.status <> 'pending' THEN
 		RAISE EXCEPTION 'direct debit % is %, not pending', l.end_to_end_id, l.status
 			USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -1030,18 +1030,21 @@ BEGIN
 			IF NOT (grp.named = 1 OR (grp.named = 0 AND grp.all_ = 1)) THEN
 				CONTINUE;
 			END IF;
-			-- the ledger's order: invoices, then the bank line
+			-- the ledger's order: invoices, then the bank line (each lock naming
+			-- the line's company: routed on Citus, doc/scale_out.md blocker 5)
 			PERFORM 1 FROM ar.invoice i
-			 WHERE i.id IN (SELECT li.invoice_id FROM ar.direct_debit_line_invoice li JOIN ar.direct_debit_line dl ON dl.id = li.line_id
-			                 WHERE dl.collection_id = grp.collection_id AND dl.status = 'pending')
+			 WHERE i.company_id = t.company_id
+			   AND i.id IN (SELECT li.invoice_id FROM ar.direct_debit_line_invoice li
+			                  JOIN ar.direct_debit_line dl ON dl.id = li.line_id AND dl.company_id = li.company_id
+			                 WHERE li.company_id = t.company_id AND dl.collection_id = grp.collection_id AND dl.status = 'pending')
 			 ORDER BY i.id FOR UPDATE;
-			SELECT * INTO t FROM ar.bank_transaction x WHERE x.id = t.id FOR UPDATE;
+			SELECT * INTO t FROM ar.bank_transaction x WHERE x.company_id = t.company_id AND x.id = t.id FOR UPDATE;
 			IF t.allocated_amount <> 0 THEN
 				CONTINUE;
 			END IF;
 			allocs := '{}'; invs := '{}';
 			FOR l IN SELECT dl.* FROM ar.direct_debit_line dl
-			          WHERE dl.collection_id = grp.collection_id AND dl.status = 'pending'
+			          WHERE dl.company_id = t.company_id AND dl.collection_id = grp.collection_id AND dl.status = 'pending'
 			            AND (dl.payment_info_id = grp.gid OR grp.gid = (SELECT c.message_id FROM ar.direct_debit_collection c WHERE c.id = dl.collection_id))
 			          ORDER BY dl.id FOR UPDATE LOOP
 				left_ := 0;
@@ -1111,10 +1114,12 @@ BEGIN
 				SELECT * INTO l FROM ar.direct_debit_line dl WHERE dl.id = lid;
 				matched_on := 'mandate_and_amount';
 			END IF;
-			PERFORM 1 FROM ar.invoice i WHERE i.id IN (SELECT li.invoice_id FROM ar.direct_debit_line_invoice li WHERE li.line_id = l.id)
+			PERFORM 1 FROM ar.invoice i
+			 WHERE i.company_id = t.company_id
+			   AND i.id IN (SELECT li.invoice_id FROM ar.direct_debit_line_invoice li WHERE li.company_id = t.company_id AND li.line_id = l.id)
 			 ORDER BY i.id FOR UPDATE;
-			SELECT * INTO t FROM ar.bank_transaction x WHERE x.id = t.id FOR UPDATE;
-			SELECT * INTO l FROM ar.direct_debit_line x WHERE x.id = l.id FOR UPDATE;
+			SELECT * INTO t FROM ar.bank_transaction x WHERE x.company_id = t.company_id AND x.id = t.id FOR UPDATE;
+			SELECT * INTO l FROM ar.direct_debit_line x WHERE x.company_id = t.company_id AND x.id = l.id FOR UPDATE;
 			IF t.allocated_amount <> 0 OR l.status <> 'settled' THEN
 				CONTINUE;
 			END IF;
@@ -1138,7 +1143,8 @@ BEGIN
 			END IF;
 			-- what the settlement left as credit (invoices paid otherwise), unused: refunded as well
 			FOR inv IN SELECT c.id, c.remaining FROM ar.customer_credit c
-			            WHERE c.bank_transaction_id = l.settlement_transaction_id AND c.customer_id = l.customer_id
+			            WHERE c.company_id = t.company_id AND c.bank_transaction_id = l.settlement_transaction_id
+			              AND c.customer_id = l.customer_id
 			              AND c.note = 'SEPA direct debit ' || l.end_to_end_id || ': invoices paid otherwise meanwhile'
 			              AND c.remaining = c.amount
 			            ORDER BY c.id FOR UPDATE LOOP

@@ -67,8 +67,15 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = 'Reverse it with ar.reverse_small_balance() and record it again.';
 	END IF;
+	-- the lock names the release's company (routed to its shard on Citus,
+	-- doc/scale_out.md blocker 5); a credit of another company is read
+	-- without it, on the error only
 	SELECT * INTO cr FROM ar.customer_credit c
-	 WHERE c.id = coalesce(NEW.customer_credit_id, OLD.customer_credit_id) FOR UPDATE;
+	 WHERE c.company_id = coalesce(NEW.company_id, OLD.company_id)
+	   AND c.id = coalesce(NEW.customer_credit_id, OLD.customer_credit_id) FOR UPDATE;
+	IF NOT FOUND THEN
+		SELECT * INTO cr FROM ar.customer_credit c WHERE c.id = coalesce(NEW.customer_credit_id, OLD.customer_credit_id);
+	END IF;
 	IF TG_OP = 'INSERT' THEN
 		IF (cr.company_id, cr.customer_id, cr.currency) IS DISTINCT FROM (NEW.company_id, NEW.customer_id, NEW.currency) THEN
 			RAISE EXCEPTION 'customer credit % belongs to another customer or currency than the release', cr.id
@@ -332,9 +339,14 @@ BEGIN
 		RETURN;
 	END IF;
 	-- the candidates' open items, in the ledger's order (invoices, then credits, by id):
-	-- nothing moves under the plan made next
-	PERFORM 1 FROM ar.invoice i WHERE i.customer_id = ANY (candidates) AND i.open_amount <> 0 ORDER BY i.id FOR UPDATE;
-	PERFORM 1 FROM ar.customer_credit c WHERE c.customer_id = ANY (candidates) AND c.remaining > 0 ORDER BY c.id FOR UPDATE;
+	-- nothing moves under the plan made next (the locks name the company:
+	-- routed to its shard on Citus, doc/scale_out.md blocker 5)
+	PERFORM 1 FROM ar.invoice i
+	 WHERE i.company_id = _small_balance_execute.company_id AND i.customer_id = ANY (candidates) AND i.open_amount <> 0
+	 ORDER BY i.id FOR UPDATE;
+	PERFORM 1 FROM ar.customer_credit c
+	 WHERE c.company_id = _small_balance_execute.company_id AND c.customer_id = ANY (candidates) AND c.remaining > 0
+	 ORDER BY c.id FOR UPDATE;
 	FOR p IN SELECT x.*, x.kind = 'set_off' AS first
 	           FROM ar._small_balance_plan(company_id, currency, as_of, candidates) x
 	          ORDER BY x.customer_id, x.kind <> 'set_off', x.invoice_id, x.customer_credit_id LOOP
@@ -457,9 +469,11 @@ BEGIN
 	END IF;
 	PERFORM ar._check_date('ar.complete_small_credit_refund: refunded_on', refunded_on),
 	        ar._check_header_text('ar.complete_small_credit_refund: reference', reference, 140);
-	PERFORM 1 FROM ar.invoice i WHERE i.id = act.invoice_id FOR UPDATE;
-	PERFORM 1 FROM ar.customer_credit c WHERE c.id = act.customer_credit_id FOR UPDATE;
-	SELECT * INTO act FROM ar.small_balance_action a WHERE a.id = complete_small_credit_refund.action_id FOR UPDATE;
+	-- every lock names the action's company (routed on Citus)
+	PERFORM 1 FROM ar.invoice i WHERE i.company_id = act.company_id AND i.id = act.invoice_id FOR UPDATE;
+	PERFORM 1 FROM ar.customer_credit c WHERE c.company_id = act.company_id AND c.id = act.customer_credit_id FOR UPDATE;
+	SELECT * INTO act FROM ar.small_balance_action a
+	 WHERE a.company_id = act.company_id AND a.id = complete_small_credit_refund.action_id FOR UPDATE;
 	IF act.status <> 'refund_pending' THEN
 		RAISE EXCEPTION 'small balance action % is %, not a pending refund', act.id, act.status
 			USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -511,10 +525,12 @@ BEGIN
 		RAISE EXCEPTION 'small balance action % does not exist', coalesce(action_id::text, 'NULL') USING ERRCODE = 'no_data_found';
 	END IF;
 	PERFORM ar._require_company(act.company_id, 'admin');
-	-- the ledger's order: invoice, credit, then the action
-	PERFORM 1 FROM ar.invoice i WHERE i.id = act.invoice_id FOR UPDATE;
-	PERFORM 1 FROM ar.customer_credit c WHERE c.id = act.customer_credit_id FOR UPDATE;
-	SELECT * INTO act FROM ar.small_balance_action x WHERE x.id = reverse_small_balance.action_id FOR UPDATE;
+	-- the ledger's order: invoice, credit, then the action (each lock naming
+	-- the action's company: routed on Citus)
+	PERFORM 1 FROM ar.invoice i WHERE i.company_id = act.company_id AND i.id = act.invoice_id FOR UPDATE;
+	PERFORM 1 FROM ar.customer_credit c WHERE c.company_id = act.company_id AND c.id = act.customer_credit_id FOR UPDATE;
+	SELECT * INTO act FROM ar.small_balance_action x
+	 WHERE x.company_id = act.company_id AND x.id = reverse_small_balance.action_id FOR UPDATE;
 	IF act.status = 'reversed' THEN
 		RAISE EXCEPTION 'small balance action % was already reversed on % by %', act.id, act.reversed_at::date, act.reversed_by
 			USING ERRCODE = 'object_not_in_prerequisite_state';

@@ -156,9 +156,15 @@ RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
 	d ar.dispute;
+	company bigint;
 BEGIN
-	PERFORM ar._require_company(x.company_id, 'collector') FROM ar.dispute x WHERE x.id = classify_dispute.dispute;
-	SELECT * INTO d FROM ar.dispute x WHERE x.id = classify_dispute.dispute FOR UPDATE;
+	-- the company read first, the lock naming it (routed to its shard on
+	-- Citus, doc/scale_out.md blocker 5)
+	SELECT x.company_id INTO company FROM ar.dispute x WHERE x.id = classify_dispute.dispute;
+	IF FOUND THEN
+		PERFORM ar._require_company(company, 'collector');
+	END IF;
+	SELECT * INTO d FROM ar.dispute x WHERE x.company_id = company AND x.id = classify_dispute.dispute FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'dispute % does not exist', coalesce(dispute::text, 'NULL') USING ERRCODE = 'no_data_found';
 	END IF;
@@ -284,7 +290,7 @@ BEGIN
 	PERFORM ar._check_header_text('reason', reason, 500);
 	c := ar._customer_or_error(customer);
 	PERFORM ar._require_company(c.company_id, CASE WHEN blocked THEN 'collector' ELSE 'admin' END);
-	PERFORM 1 FROM ar.customer x WHERE x.id = c.id FOR UPDATE;
+	PERFORM 1 FROM ar.customer x WHERE x.company_id = c.company_id AND x.id = c.id FOR UPDATE;
 	SELECT * INTO b FROM ar.order_block x WHERE x.customer_id = c.id AND x.lifted_at IS NULL;
 	IF blocked THEN
 		IF FOUND THEN

@@ -464,7 +464,10 @@ DECLARE
 	news jsonb[];
 	redacted bigint;
 BEGIN
-	SELECT * INTO c FROM ar.customer x WHERE x.id = anonymise_customer.customer_id FOR UPDATE;
+	-- the company read first, the lock naming it (routed to its shard on
+	-- Citus, doc/scale_out.md blocker 5)
+	SELECT * INTO c FROM ar.customer x WHERE x.id = anonymise_customer.customer_id;
+	SELECT * INTO c FROM ar.customer x WHERE x.company_id = c.company_id AND x.id = anonymise_customer.customer_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'customer % does not exist', coalesce(anonymise_customer.customer_id::text, 'NULL')
 			USING ERRCODE = 'no_data_found';

@@ -1,0 +1,1 @@
+../../sql/30_ledger_bank_take.sql

@@ -1,0 +1,1 @@
+../../sql/65_penalties_claim_target.sql
