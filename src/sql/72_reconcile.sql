@@ -262,27 +262,34 @@ BEGIN
 	RETURN line;
 END $$;
 
--- Records a person's decision on a line, so that no run revisits it.
+-- Records a person's decision on a line, so that no run revisits it.  The
+-- line's allocations are read by an INSERT ... SELECT naming the line's
+-- company (one row, the aggregates of none being NULL), and the line and
+-- its proposals by (id, company_id): Citus, the ledger distributed by
+-- company_id, refuses a subquery in an INSERT's VALUES (doc/scale_out.md,
+-- blocker 5) and routes these to the company's shard.
 CREATE FUNCTION ar._review_decided(line ar.bank_transaction, decided_outcome text, decided_method text,
                                    decided_customer bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
 	INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, outcome, method, customer_id, invoice_ids,
 	                                    allocation_ids)
-	VALUES (line.id, line.company_id, decided_outcome, decided_method, decided_customer,
-	        coalesce((SELECT array_agg(DISTINCT a.invoice_id) FROM ar.allocation a WHERE a.bank_transaction_id = line.id), '{}'),
-	        (SELECT array_agg(a.id ORDER BY a.id) FROM ar.allocation a WHERE a.bank_transaction_id = line.id))
+	SELECT line.id, line.company_id, decided_outcome, decided_method, decided_customer,
+	       coalesce(array_agg(DISTINCT a.invoice_id), '{}'), array_agg(a.id ORDER BY a.id)
+	  FROM ar.allocation a
+	 WHERE a.company_id = line.company_id AND a.bank_transaction_id = line.id
 	ON CONFLICT (bank_transaction_id, company_id) DO UPDATE
 	   SET outcome = EXCLUDED.outcome,
 	       method = coalesce(EXCLUDED.method, r.method),
 	       customer_id = coalesce(EXCLUDED.customer_id, r.customer_id),
 	       invoice_ids = EXCLUDED.invoice_ids,
 	       allocation_ids = EXCLUDED.allocation_ids,
-	       decided_at = now();
+	       decided_at = EXCLUDED.decided_at;
 	-- a line fully settled has nothing left to review
-	IF (SELECT t.allocated_amount = t.amount FROM ar.bank_transaction t WHERE t.id = line.id) THEN
+	IF (SELECT t.allocated_amount = t.amount FROM ar.bank_transaction t
+	     WHERE t.company_id = line.company_id AND t.id = line.id) THEN
 		UPDATE ar.match_proposal p SET status = 'superseded', decided_by = session_user, decided_at = now()
-		 WHERE p.bank_transaction_id = line.id AND p.status = 'pending';
+		 WHERE p.company_id = line.company_id AND p.bank_transaction_id = line.id AND p.status = 'pending';
 	END IF;
 END $$;
 
@@ -507,12 +514,12 @@ BEGIN
 			format('the payment it completed (allocation %s) was unallocated', a.id));
 		DELETE FROM ar.allocation x
 		 USING ar.reconcile_adjustment r
-		 WHERE r.allocation_id = x.id AND r.bank_transaction_id = a.bank_transaction_id
-		   AND r.invoice_id = a.invoice_id;
+		 WHERE r.allocation_id = x.id AND r.company_id = x.company_id AND x.company_id = a.company_id
+		   AND r.bank_transaction_id = a.bank_transaction_id AND r.invoice_id = a.invoice_id;
 	END IF;
-	DELETE FROM ar.allocation x WHERE x.id = a.id;
+	DELETE FROM ar.allocation x WHERE x.company_id = a.company_id AND x.id = a.id;
 	IF line.id IS NOT NULL THEN
-		SELECT * INTO line FROM ar.bank_transaction t WHERE t.id = line.id;
+		SELECT * INTO line FROM ar.bank_transaction t WHERE t.company_id = a.company_id AND t.id = line.id;
 		PERFORM ar._review_decided(line, 'manual', NULL, NULL);
 	END IF;
 	RETURN a.amount;
@@ -824,18 +831,20 @@ COMMENT ON COLUMN ar.write_off_reversal.reversal_reason IS 'Why.';
 
 -- Records the reversal of the write-offs among these allocations, with a
 -- reason, before they are deleted (the delete trigger below records those
--- deleted without one).
+-- deleted without one).  PL/pgSQL: Citus refuses a SQL function over
+-- distributed tables called with parameters (doc/scale_out.md, blocker 2).
 CREATE FUNCTION ar._record_write_off_reversal(allocation_ids bigint[], reason text) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
 	INSERT INTO ar.write_off_reversal (allocation_id, company_id, invoice_id, bank_transaction_id, amount,
 	                                   written_off_on, kind, reason, decided_by, decided_at, reversal_reason)
-	SELECT a.id, a.company_id, a.invoice_id,
-	       (SELECT r.bank_transaction_id FROM ar.reconcile_adjustment r WHERE r.allocation_id = a.id),
-	       a.amount, a.allocated_on, a.method, a.note, a.created_by, a.created_at, reason
+	SELECT a.id, a.company_id, a.invoice_id, r.bank_transaction_id,
+	       a.amount, a.allocated_on, a.method, a.note, a.created_by, a.created_at, _record_write_off_reversal.reason
 	  FROM ar.allocation a
+	  LEFT JOIN ar.reconcile_adjustment r ON r.allocation_id = a.id AND r.company_id = a.company_id
 	 WHERE a.id = ANY (allocation_ids) AND a.method IN ('write_off', 'shortfall')
-	ON CONFLICT (allocation_id, company_id) DO NOTHING
-$$;
+	ON CONFLICT (allocation_id, company_id) DO NOTHING;
+END $$;
 
 CREATE FUNCTION ar._allocation_write_off_deleted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
