@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=33
+PLAN=34
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -477,9 +477,10 @@ out=$(qm 0 postgres "SET citus.enable_unsafe_triggers = on" \
 qs "ALTER TABLE ar.reconcile_line DISABLE TRIGGER reconcile_line_added" >/dev/null || exit 1
 decision_data="
 INSERT INTO ar.bank_transaction (id, company_id, booking_date, amount) OVERRIDING SYSTEM VALUE
-VALUES (7002, 11, DATE '2026-03-06', 60), (7003, 11, DATE '2026-03-06', 40);
+VALUES (7002, 11, DATE '2026-03-06', 60), (7003, 11, DATE '2026-03-06', 40), (7004, 11, DATE '2026-03-07', 40);
 INSERT INTO ar.match_proposal (id, company_id, bank_transaction_id, rank, score, method, customer_id, invoice_ids, amounts, explanation)
-OVERRIDING SYSTEM VALUE VALUES (8002, 11, 7002, 1, 0.9, 'reference', 1104, '{110003}', '{20}', '{}')"
+OVERRIDING SYSTEM VALUE VALUES (8002, 11, 7002, 1, 0.9, 'reference', 1104, '{110003}', '{20}', '{}'),
+       (8003, 11, 7004, 1, 0.8, 'amount', 1105, '{110004}', '{40}', '{}')"
 qn 0 "$decision_data" >/dev/null || exit 1
 qs "$decision_data" >/dev/null || exit 1
 line_state="SELECT string_agg(format('%s:%s:%s:%s:%s:%s', bank_transaction_id, outcome, method, customer_id, invoice_ids, cardinality(allocation_ids)), ' ' ORDER BY bank_transaction_id) FROM ar.reconcile_line"
@@ -498,3 +499,13 @@ single=$(qm 0 ar_single "${decisions[@]}" 2>&1)
 echo "# distributed:" $dist | cut -c1-400
 check "ar.accept_proposal, ar.allocate and ar.unallocate work on the distributed ledger for one company: the decisions (ar.reconcile_line), the proposal, the invoices, credits and bank lines equal one node's" \
 	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" -a -n "$(echo "$dist" | grep '^7002:accepted:reference:1104:{110003}:1 7003:manual:manual:')"
+
+# The reconciliation's views (blocker 2): their joins between company tables
+# on (x_id, company_id); before, Citus refused them ("complex joins are only
+# supported when all distributed tables are co-located and joined on their
+# distribution columns", ar.reconcile_summary: "the query contains a join
+# that requires repartitioning").  After check 33's decisions, a proposal
+# pending, a write-off: the same rows as one node's (the write-offs' times
+# and the proposals' times aside), owner and collector of company K.
+check "the reconciliation views (ar.review_queue, ar.reconcile_summary, ar.write_off_report) on the distributed ledger: one node's rows, owner and collector of one company" \
+	eval '(for r in postgres k_collector; do same $r "SELECT proposal_id, company_id, bank_transaction_id, rank, score, method, amount, customer_code, invoice_numbers, amounts FROM ar.review_queue ORDER BY proposal_id" review_queue && same $r "SELECT * FROM ar.reconcile_summary ORDER BY 1, 2, 3, 4" reconcile_summary && same $r "SELECT allocation_id, company_id, customer_code, invoice_number, amount, written_off_on, kind, reason, status FROM ar.write_off_report ORDER BY allocation_id, status" write_off_report || exit 1; done) && [ "$(qn 0 "SELECT count(*) FROM ar.review_queue")" = 1 ]'

@@ -916,11 +916,12 @@ SELECT p.id AS proposal_id, p.company_id, p.bank_transaction_id, p.rank, p.score
        p.customer_id, c.code AS customer_code, c.name AS customer_name,
        p.invoice_ids,
        (SELECT array_agg(i.number ORDER BY u.ord)
-          FROM unnest(p.invoice_ids) WITH ORDINALITY AS u(id, ord) JOIN ar.invoice i ON i.id = u.id) AS invoice_numbers,
+          FROM unnest(p.invoice_ids) WITH ORDINALITY AS u(id, ord)
+          JOIN ar.invoice i ON i.id = u.id AND i.company_id = p.company_id) AS invoice_numbers,
        p.amounts, p.credit_amount, p.explanation ->> 'summary' AS summary, p.explanation, p.created_at
   FROM ar.match_proposal p
-  JOIN ar.bank_transaction t ON t.id = p.bank_transaction_id
-  LEFT JOIN ar.customer c ON c.id = p.customer_id
+  JOIN ar.bank_transaction t ON t.id = p.bank_transaction_id AND t.company_id = p.company_id
+  LEFT JOIN ar.customer c ON c.id = p.customer_id AND c.company_id = p.company_id
  WHERE p.status = 'pending';
 COMMENT ON VIEW ar.review_queue IS 'Pending proposals with their bank line, customer and explanation: what a credit manager reviews (best first: ORDER BY score DESC, bank_transaction_id, rank).';
 COMMENT ON COLUMN ar.review_queue.proposal_id IS 'ar.match_proposal.id, for ar.accept_proposal / ar.reject_proposal.';
@@ -1032,7 +1033,7 @@ COMMENT ON COLUMN ar.reconcile_anomaly.detail IS 'One sentence for people.';
 CREATE VIEW ar.reconcile_summary AS
 SELECT r.company_id, t.currency, r.outcome, coalesce(r.method, 'none') AS method, count(*) AS lines,
        sum(t.amount) AS amount, avg(r.score)::real AS avg_score
-  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id AND t.company_id = r.company_id
  GROUP BY r.company_id, t.currency, r.outcome, coalesce(r.method, 'none');
 COMMENT ON VIEW ar.reconcile_summary IS 'Bank lines by decision and method, per company and currency: the match rate.';
 COMMENT ON COLUMN ar.reconcile_summary.company_id IS 'Company.';
@@ -1050,17 +1051,17 @@ SELECT a.id AS allocation_id, a.company_id, i.customer_id, c.code AS customer_co
        a.created_at AS decided_at, adj.bank_transaction_id, 'active'::text AS status,
        NULL::timestamptz AS reversed_at, NULL::text AS reversed_by, NULL::text AS reversal_reason
   FROM ar.allocation a
-  JOIN ar.invoice i ON i.id = a.invoice_id
-  JOIN ar.customer c ON c.id = i.customer_id
-  LEFT JOIN ar.reconcile_adjustment adj ON adj.allocation_id = a.id
+  JOIN ar.invoice i ON i.id = a.invoice_id AND i.company_id = a.company_id
+  JOIN ar.customer c ON c.id = i.customer_id AND c.company_id = i.company_id
+  LEFT JOIN ar.reconcile_adjustment adj ON adj.allocation_id = a.id AND adj.company_id = a.company_id
  WHERE a.method IN ('write_off', 'shortfall')
 UNION ALL
 SELECT w.allocation_id, w.company_id, i.customer_id, c.code, c.name, w.invoice_id, i.number, i.amount, i.currency,
        w.amount, w.written_off_on, w.kind, w.reason, w.decided_by, w.decided_at, w.bank_transaction_id, 'reversed',
        w.reversed_at, w.reversed_by, w.reversal_reason
   FROM ar.write_off_reversal w
-  JOIN ar.invoice i ON i.id = w.invoice_id
-  JOIN ar.customer c ON c.id = i.customer_id;
+  JOIN ar.invoice i ON i.id = w.invoice_id AND i.company_id = w.company_id
+  JOIN ar.customer c ON c.id = i.customer_id AND c.company_id = i.company_id;
 COMMENT ON VIEW ar.write_off_report IS 'Every amount closed without a payment: write-offs decided by a person (kind write_off) and short payments written off within the write-off limit (kind shortfall), active or reversed, with the reason, who decided and who reversed.';
 COMMENT ON COLUMN ar.write_off_report.allocation_id IS 'The write-off allocation (for ar.reverse_write_off).';
 COMMENT ON COLUMN ar.write_off_report.company_id IS 'Company.';
