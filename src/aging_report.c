@@ -62,15 +62,26 @@ PG_FUNCTION_INFO_V1(aging_report_full);
 PG_FUNCTION_INFO_V1(aging_report_summary);
 
 /*
- * The open items on $1 (ar._open_items, inlined: the planner keeps what is
- * read; ar.open_items, PL/pgSQL since issue 14, would store them all first).
+ * The open items on $1: the text of ar._open_items' query
+ * (ar._open_items_query(), 61_open_items.sql), read as a subquery: on one
+ * node the plan is the inlined function's (the planner keeps what is read;
+ * ar.open_items, PL/pgSQL since issue 14, would store them all first); on
+ * Citus the statement names the ledger tables, which Citus plans (a SQL
+ * function over distributed tables called from a query is refused:
+ * doc/scale_out.md, blocker 2).
  */
 #define OPEN_ITEMS_SQL \
-	"SELECT o.customer_id, o.currency, o.due_date, o.amount < 0, o.open_amount FROM ar._open_items($1) o"
-/* Unused customer credit on $1, per customer and currency. */
+	"SELECT o.customer_id, o.currency, o.due_date, o.amount < 0, o.open_amount FROM (%s) o " \
+	"(invoice_id, company_id, customer_id, number, currency, issue_date, due_date, amount, open_amount, " \
+	"days_past_due)"
+/* Unused customer credit on $1, per customer and currency: ar._open_credits' text likewise. */
 #define CREDIT_SQL \
-	"SELECT k.customer_id, k.currency, sum(k.available) FROM ar.open_credits($1) k " \
+	"SELECT k.customer_id, k.currency, sum(k.available) FROM (%s) k " \
+	"(kind, credit_id, company_id, customer_id, currency, number, credit_date, amount, available, note) " \
 	"WHERE k.kind = 'customer_credit' GROUP BY 1, 2"
+/* The texts of both queries, their as_of $1. */
+#define QUERIES_SQL \
+	"SELECT ar._open_items_query(), ar._open_credits_query()"
 /*
  * The customers in code order per company: the order of the unique index
  * on (company_id, code), read without a sort (a sort of the codes in a
@@ -591,10 +602,21 @@ aging_report_full(PG_FUNCTION_ARGS)
 {
 	ReportState state;
 
+	char	   *open_items;
+	char	   *credits;
+	int			rc;
+
 	report_begin(fcinfo, &state);
 	SPI_connect();
-	report_each(&state, OPEN_ITEMS_SQL, 1, report_open_item);
-	report_each(&state, CREDIT_SQL, 1, report_credit);
+	rc = SPI_execute(QUERIES_SQL, true, 0);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "ar._aging_report_full: its queries could not be read");
+	open_items = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	credits = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	if (open_items == NULL || credits == NULL)
+		elog(ERROR, "ar._aging_report_full: its queries are null");
+	report_each(&state, psprintf(OPEN_ITEMS_SQL, open_items), 1, report_open_item);
+	report_each(&state, psprintf(CREDIT_SQL, credits), 1, report_credit);
 	report_end(&state);
 	SPI_finish();
 	return (Datum) 0;

@@ -139,55 +139,7 @@ END $$;
 -- ar.open_credits and a dunning run read of them.
 CREATE INDEX invoice_open_credit_note ON ar.invoice (customer_id, currency) WHERE open_amount < 0;
 
--- What a customer may set off against what it owes, as it stood on as_of:
--- its credit notes issued by then and still open then (allocations dated
--- after as_of not counted, cancellations after it not either), and its
--- customer credit (overpayments, unapplied payments, credit granted)
--- created by then and not yet used then.  available is positive.
-CREATE FUNCTION ar.open_credits(as_of date DEFAULT current_date)
-RETURNS TABLE (kind text, credit_id bigint, company_id bigint, customer_id bigint, currency char(3),
-               number text, credit_date date, amount numeric, available numeric, note text)
-LANGUAGE sql STABLE PARALLEL SAFE
-AS $$
-	SELECT o.kind, o.credit_id, o.company_id, o.customer_id, o.currency, o.number, o.credit_date, o.amount,
-	       o.available, o.note
-	  FROM (-- credit notes open today (invoice_open_credit_note), as they stood on as_of
-	        SELECT 'credit_note' AS kind, i.id AS credit_id, i.company_id, i.customer_id, i.currency, i.number,
-	               i.issue_date AS credit_date, -i.amount AS amount,
-	               -i.open_amount - coalesce((SELECT sum(a.amount) FROM ar.allocation a
-	                                           WHERE a.invoice_id = i.id AND a.allocated_on > as_of), 0) AS available,
-	               NULL::text AS note
-	          FROM ar.invoice i
-	         WHERE i.open_amount < 0 AND i.issue_date <= as_of
-	        UNION ALL
-	        -- credit notes set off since as_of
-	        SELECT 'credit_note', i.id, i.company_id, i.customer_id, i.currency, i.number, i.issue_date, -i.amount,
-	               -(SELECT sum(a.amount) FROM ar.allocation a WHERE a.invoice_id = i.id AND a.allocated_on > as_of),
-	               NULL
-	          FROM ar.invoice i
-	         WHERE i.id IN (SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > as_of AND a.amount < 0)
-	           AND i.open_amount = 0 AND i.amount < 0 AND i.cancelled_on IS NULL AND i.issue_date <= as_of
-	        UNION ALL
-	        -- credit notes cancelled since as_of
-	        SELECT 'credit_note', i.id, i.company_id, i.customer_id, i.currency, i.number, i.issue_date, -i.amount,
-	               -i.amount, NULL
-	          FROM ar.invoice i
-	         WHERE i.cancelled_on > as_of AND i.amount < 0 AND i.issue_date <= as_of
-	        UNION ALL
-	        -- customer credit not used up today, or used since as_of
-	        SELECT 'customer_credit', cc.id, cc.company_id, cc.customer_id, cc.currency, NULL, cc.created_on, cc.amount,
-	               cc.remaining + coalesce((SELECT sum(a.amount) FROM ar.allocation a
-	                                         WHERE a.customer_credit_id = cc.id AND a.allocated_on > as_of), 0),
-	               coalesce(cc.source || ': ' || cc.note, cc.source)
-	          FROM ar.customer_credit cc
-	         WHERE cc.created_on <= as_of
-	           AND (cc.remaining > 0
-	                OR cc.id IN (SELECT a.customer_credit_id FROM ar.allocation a
-	                              WHERE a.customer_credit_id IS NOT NULL AND a.allocated_on > as_of))) o
-	 WHERE o.available > 0
-$$;
-COMMENT ON FUNCTION ar.open_credits(date) IS
-	'Open credit notes and unapplied customer credit on as_of, one row each (available: what may still be set off then, positive).';
+-- ar.open_credits(as_of): 49_open_credits.sql.
 
 CREATE VIEW ar.open_credit_items AS
 SELECT * FROM ar.open_credits(current_date);

@@ -262,27 +262,34 @@ BEGIN
 	RETURN line;
 END $$;
 
--- Records a person's decision on a line, so that no run revisits it.
+-- Records a person's decision on a line, so that no run revisits it.  The
+-- line's allocations are read by an INSERT ... SELECT naming the line's
+-- company (one row, the aggregates of none being NULL), and the line and
+-- its proposals by (id, company_id): Citus, the ledger distributed by
+-- company_id, refuses a subquery in an INSERT's VALUES (doc/scale_out.md,
+-- blocker 5) and routes these to the company's shard.
 CREATE FUNCTION ar._review_decided(line ar.bank_transaction, decided_outcome text, decided_method text,
                                    decided_customer bigint) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
 	INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, outcome, method, customer_id, invoice_ids,
 	                                    allocation_ids)
-	VALUES (line.id, line.company_id, decided_outcome, decided_method, decided_customer,
-	        coalesce((SELECT array_agg(DISTINCT a.invoice_id) FROM ar.allocation a WHERE a.bank_transaction_id = line.id), '{}'),
-	        (SELECT array_agg(a.id ORDER BY a.id) FROM ar.allocation a WHERE a.bank_transaction_id = line.id))
+	SELECT line.id, line.company_id, decided_outcome, decided_method, decided_customer,
+	       coalesce(array_agg(DISTINCT a.invoice_id), '{}'), array_agg(a.id ORDER BY a.id)
+	  FROM ar.allocation a
+	 WHERE a.company_id = line.company_id AND a.bank_transaction_id = line.id
 	ON CONFLICT (bank_transaction_id, company_id) DO UPDATE
 	   SET outcome = EXCLUDED.outcome,
 	       method = coalesce(EXCLUDED.method, r.method),
 	       customer_id = coalesce(EXCLUDED.customer_id, r.customer_id),
 	       invoice_ids = EXCLUDED.invoice_ids,
 	       allocation_ids = EXCLUDED.allocation_ids,
-	       decided_at = now();
+	       decided_at = EXCLUDED.decided_at;
 	-- a line fully settled has nothing left to review
-	IF (SELECT t.allocated_amount = t.amount FROM ar.bank_transaction t WHERE t.id = line.id) THEN
+	IF (SELECT t.allocated_amount = t.amount FROM ar.bank_transaction t
+	     WHERE t.company_id = line.company_id AND t.id = line.id) THEN
 		UPDATE ar.match_proposal p SET status = 'superseded', decided_by = session_user, decided_at = now()
-		 WHERE p.bank_transaction_id = line.id AND p.status = 'pending';
+		 WHERE p.company_id = line.company_id AND p.bank_transaction_id = line.id AND p.status = 'pending';
 	END IF;
 END $$;
 
@@ -507,12 +514,12 @@ BEGIN
 			format('the payment it completed (allocation %s) was unallocated', a.id));
 		DELETE FROM ar.allocation x
 		 USING ar.reconcile_adjustment r
-		 WHERE r.allocation_id = x.id AND r.bank_transaction_id = a.bank_transaction_id
-		   AND r.invoice_id = a.invoice_id;
+		 WHERE r.allocation_id = x.id AND r.company_id = x.company_id AND x.company_id = a.company_id
+		   AND r.bank_transaction_id = a.bank_transaction_id AND r.invoice_id = a.invoice_id;
 	END IF;
-	DELETE FROM ar.allocation x WHERE x.id = a.id;
+	DELETE FROM ar.allocation x WHERE x.company_id = a.company_id AND x.id = a.id;
 	IF line.id IS NOT NULL THEN
-		SELECT * INTO line FROM ar.bank_transaction t WHERE t.id = line.id;
+		SELECT * INTO line FROM ar.bank_transaction t WHERE t.company_id = a.company_id AND t.id = line.id;
 		PERFORM ar._review_decided(line, 'manual', NULL, NULL);
 	END IF;
 	RETURN a.amount;
@@ -824,18 +831,20 @@ COMMENT ON COLUMN ar.write_off_reversal.reversal_reason IS 'Why.';
 
 -- Records the reversal of the write-offs among these allocations, with a
 -- reason, before they are deleted (the delete trigger below records those
--- deleted without one).
+-- deleted without one).  PL/pgSQL: Citus refuses a SQL function over
+-- distributed tables called with parameters (doc/scale_out.md, blocker 2).
 CREATE FUNCTION ar._record_write_off_reversal(allocation_ids bigint[], reason text) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
 	INSERT INTO ar.write_off_reversal (allocation_id, company_id, invoice_id, bank_transaction_id, amount,
 	                                   written_off_on, kind, reason, decided_by, decided_at, reversal_reason)
-	SELECT a.id, a.company_id, a.invoice_id,
-	       (SELECT r.bank_transaction_id FROM ar.reconcile_adjustment r WHERE r.allocation_id = a.id),
-	       a.amount, a.allocated_on, a.method, a.note, a.created_by, a.created_at, reason
+	SELECT a.id, a.company_id, a.invoice_id, r.bank_transaction_id,
+	       a.amount, a.allocated_on, a.method, a.note, a.created_by, a.created_at, _record_write_off_reversal.reason
 	  FROM ar.allocation a
+	  LEFT JOIN ar.reconcile_adjustment r ON r.allocation_id = a.id AND r.company_id = a.company_id
 	 WHERE a.id = ANY (allocation_ids) AND a.method IN ('write_off', 'shortfall')
-	ON CONFLICT (allocation_id, company_id) DO NOTHING
-$$;
+	ON CONFLICT (allocation_id, company_id) DO NOTHING;
+END $$;
 
 CREATE FUNCTION ar._allocation_write_off_deleted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
@@ -907,11 +916,12 @@ SELECT p.id AS proposal_id, p.company_id, p.bank_transaction_id, p.rank, p.score
        p.customer_id, c.code AS customer_code, c.name AS customer_name,
        p.invoice_ids,
        (SELECT array_agg(i.number ORDER BY u.ord)
-          FROM unnest(p.invoice_ids) WITH ORDINALITY AS u(id, ord) JOIN ar.invoice i ON i.id = u.id) AS invoice_numbers,
+          FROM unnest(p.invoice_ids) WITH ORDINALITY AS u(id, ord)
+          JOIN ar.invoice i ON i.id = u.id AND i.company_id = p.company_id) AS invoice_numbers,
        p.amounts, p.credit_amount, p.explanation ->> 'summary' AS summary, p.explanation, p.created_at
   FROM ar.match_proposal p
-  JOIN ar.bank_transaction t ON t.id = p.bank_transaction_id
-  LEFT JOIN ar.customer c ON c.id = p.customer_id
+  JOIN ar.bank_transaction t ON t.id = p.bank_transaction_id AND t.company_id = p.company_id
+  LEFT JOIN ar.customer c ON c.id = p.customer_id AND c.company_id = p.company_id
  WHERE p.status = 'pending';
 COMMENT ON VIEW ar.review_queue IS 'Pending proposals with their bank line, customer and explanation: what a credit manager reviews (best first: ORDER BY score DESC, bank_transaction_id, rank).';
 COMMENT ON COLUMN ar.review_queue.proposal_id IS 'ar.match_proposal.id, for ar.accept_proposal / ar.reject_proposal.';
@@ -1023,7 +1033,7 @@ COMMENT ON COLUMN ar.reconcile_anomaly.detail IS 'One sentence for people.';
 CREATE VIEW ar.reconcile_summary AS
 SELECT r.company_id, t.currency, r.outcome, coalesce(r.method, 'none') AS method, count(*) AS lines,
        sum(t.amount) AS amount, avg(r.score)::real AS avg_score
-  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id AND t.company_id = r.company_id
  GROUP BY r.company_id, t.currency, r.outcome, coalesce(r.method, 'none');
 COMMENT ON VIEW ar.reconcile_summary IS 'Bank lines by decision and method, per company and currency: the match rate.';
 COMMENT ON COLUMN ar.reconcile_summary.company_id IS 'Company.';
@@ -1041,17 +1051,17 @@ SELECT a.id AS allocation_id, a.company_id, i.customer_id, c.code AS customer_co
        a.created_at AS decided_at, adj.bank_transaction_id, 'active'::text AS status,
        NULL::timestamptz AS reversed_at, NULL::text AS reversed_by, NULL::text AS reversal_reason
   FROM ar.allocation a
-  JOIN ar.invoice i ON i.id = a.invoice_id
-  JOIN ar.customer c ON c.id = i.customer_id
-  LEFT JOIN ar.reconcile_adjustment adj ON adj.allocation_id = a.id
+  JOIN ar.invoice i ON i.id = a.invoice_id AND i.company_id = a.company_id
+  JOIN ar.customer c ON c.id = i.customer_id AND c.company_id = i.company_id
+  LEFT JOIN ar.reconcile_adjustment adj ON adj.allocation_id = a.id AND adj.company_id = a.company_id
  WHERE a.method IN ('write_off', 'shortfall')
 UNION ALL
 SELECT w.allocation_id, w.company_id, i.customer_id, c.code, c.name, w.invoice_id, i.number, i.amount, i.currency,
        w.amount, w.written_off_on, w.kind, w.reason, w.decided_by, w.decided_at, w.bank_transaction_id, 'reversed',
        w.reversed_at, w.reversed_by, w.reversal_reason
   FROM ar.write_off_reversal w
-  JOIN ar.invoice i ON i.id = w.invoice_id
-  JOIN ar.customer c ON c.id = i.customer_id;
+  JOIN ar.invoice i ON i.id = w.invoice_id AND i.company_id = w.company_id
+  JOIN ar.customer c ON c.id = i.customer_id AND c.company_id = i.company_id;
 COMMENT ON VIEW ar.write_off_report IS 'Every amount closed without a payment: write-offs decided by a person (kind write_off) and short payments written off within the write-off limit (kind shortfall), active or reversed, with the reason, who decided and who reversed.';
 COMMENT ON COLUMN ar.write_off_report.allocation_id IS 'The write-off allocation (for ar.reverse_write_off).';
 COMMENT ON COLUMN ar.write_off_report.company_id IS 'Company.';

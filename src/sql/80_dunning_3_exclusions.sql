@@ -115,7 +115,7 @@ LANGUAGE sql STABLE AS $$
 	SELECT coalesce((SELECT sum(o.open_amount) FROM ar._open_items(on_date) o
 	                  WHERE o.customer_id = _account_balance_on.customer_id
 	                    AND o.currency = _account_balance_on.currency), 0)
-	     - coalesce((SELECT sum(k.available) FROM ar.open_credits(on_date) k
+	     - coalesce((SELECT sum(k.available) FROM ar._open_credits(on_date) k
 	                  WHERE k.kind = 'customer_credit' AND k.customer_id = _account_balance_on.customer_id
 	                    AND k.currency = _account_balance_on.currency), 0)
 $$;

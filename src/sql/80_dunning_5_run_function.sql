@@ -242,19 +242,19 @@ BEGIN
 		SELECT count(*) FROM ar._apply_open_credits(ARRAY(
 			SELECT c.customer_id FROM pg_temp.%1$I c JOIN pg_temp.%2$I p ON p.policy_id = c.policy_id
 			 WHERE p.apply_credits_before_run
-			   AND c.customer_id IN (SELECT k.customer_id FROM ar.open_credits($1) k)
+			   AND c.customer_id IN (SELECT k.customer_id FROM ar._open_credits($1) k)
 			 ORDER BY c.customer_id), $1)
 		$q$, w_customer, w_policy) USING x;
 	END IF;
 	-- what each account may set off on x: its open credit notes and unused
 	-- customer credit (few accounts), deducted from what its notice claims.
-	-- Nested loops allowed here: ar.open_credits reads the few credit
+	-- Nested loops allowed here: ar._open_credits reads the few credit
 	-- notes and the allocations dated after x through their indexes (a
 	-- merge join would read the whole invoice table's primary key)
 	PERFORM set_config('enable_nestloop', 'on', true);
 	PERFORM ar._dunning_work_table(w_credit, format($w$
 	SELECT k.customer_id, k.currency, sum(k.available) AS credits
-	  FROM ar.open_credits($1) k
+	  FROM ar._open_credits($1) k
 	 WHERE k.customer_id IN (SELECT c.customer_id FROM pg_temp.%I c)
 	 GROUP BY k.customer_id, k.currency
 	$w$, w_customer), as_of => x);

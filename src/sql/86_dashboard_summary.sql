@@ -695,7 +695,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 	       CASE WHEN u.available IS NULL THEN r.total ELSE coalesce(r.total, 0) - u.available END
 	  FROM g r
 	  FULL JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
-	               FROM ar.open_credits($1) k
+	               FROM ar._open_credits($1) k
 	              WHERE k.kind = 'customer_credit'
 	              GROUP BY k.customer_id, k.currency) u
 	         ON u.customer_id = r.customer_id AND u.currency = r.currency

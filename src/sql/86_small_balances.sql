@@ -99,9 +99,15 @@ CREATE TRIGGER credit_release_audit AFTER INSERT OR UPDATE OR DELETE ON ar.credi
 CREATE TRIGGER credit_release_no_truncate BEFORE TRUNCATE ON ar.credit_release
 	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
 
--- The ledger's readers count the releases (re-created here, after the
--- table they read: first defined in 50_payments.sql and 60_reports.sql).
-CREATE OR REPLACE FUNCTION ar.open_credits(as_of date DEFAULT current_date)
+-- The open credits on as_of ($1), ar._open_credits' query (49_open_credits.sql):
+-- here, after ar.credit_release, which it reads.  Every join between
+-- company tables is on (x_id, company_id), the sums of each credit's
+-- allocations (or releases) dated after as_of read per credit through its
+-- index (LATERAL), so that Citus runs it on each shard (doc/scale_out.md,
+-- blocker 2).  Its body names as_of $1 and ends without a semicolon:
+-- ar.open_credits and ar._aging_report_full run its text
+-- (ar._open_credits_query()) with as_of bound.
+CREATE OR REPLACE FUNCTION ar._open_credits(as_of date)
 RETURNS TABLE (kind text, credit_id bigint, company_id bigint, customer_id bigint, currency char(3),
                number text, credit_date date, amount numeric, available numeric, note text)
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -111,39 +117,42 @@ AS $$
 	  FROM (-- credit notes open today (invoice_open_credit_note), as they stood on as_of
 	        SELECT 'credit_note' AS kind, i.id AS credit_id, i.company_id, i.customer_id, i.currency, i.number,
 	               i.issue_date AS credit_date, -i.amount AS amount,
-	               -i.open_amount - coalesce((SELECT sum(a.amount) FROM ar.allocation a
-	                                           WHERE a.invoice_id = i.id AND a.allocated_on > as_of), 0) AS available,
-	               NULL::text AS note
+	               -i.open_amount - coalesce(later.amount, 0) AS available, NULL::text AS note
 	          FROM ar.invoice i
-	         WHERE i.open_amount < 0 AND i.issue_date <= as_of
+	          LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+	                              WHERE a.invoice_id = i.id AND a.company_id = i.company_id
+	                                AND a.allocated_on > $1) later ON true
+	         WHERE i.open_amount < 0 AND i.issue_date <= $1
 	        UNION ALL
-	        -- credit notes set off since as_of
+	        -- credit notes set off since as_of (fetched by id)
 	        SELECT 'credit_note', i.id, i.company_id, i.customer_id, i.currency, i.number, i.issue_date, -i.amount,
-	               -(SELECT sum(a.amount) FROM ar.allocation a WHERE a.invoice_id = i.id AND a.allocated_on > as_of),
-	               NULL
+	               -later.amount, NULL
 	          FROM ar.invoice i
-	         WHERE i.id IN (SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > as_of AND a.amount < 0)
-	           AND i.open_amount = 0 AND i.amount < 0 AND i.cancelled_on IS NULL AND i.issue_date <= as_of
+	          JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+	                         WHERE a.invoice_id = i.id AND a.company_id = i.company_id
+	                           AND a.allocated_on > $1) later ON true
+	         WHERE i.id = ANY (ARRAY(SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > $1 AND a.amount < 0))
+	           AND i.open_amount = 0 AND i.amount < 0 AND i.cancelled_on IS NULL AND i.issue_date <= $1
 	        UNION ALL
 	        -- credit notes cancelled since as_of
 	        SELECT 'credit_note', i.id, i.company_id, i.customer_id, i.currency, i.number, i.issue_date, -i.amount,
 	               -i.amount, NULL
 	          FROM ar.invoice i
-	         WHERE i.cancelled_on > as_of AND i.amount < 0 AND i.issue_date <= as_of
+	         WHERE i.cancelled_on > $1 AND i.amount < 0 AND i.issue_date <= $1
 	        UNION ALL
 	        -- customer credit not used up today, or used, refunded or written off since as_of
 	        SELECT 'customer_credit', cc.id, cc.company_id, cc.customer_id, cc.currency, NULL, cc.created_on, cc.amount,
-	               cc.remaining + coalesce((SELECT sum(a.amount) FROM ar.allocation a
-	                                         WHERE a.customer_credit_id = cc.id AND a.allocated_on > as_of), 0)
-	                            + coalesce((SELECT sum(r.amount) FROM ar.credit_release r
-	                                         WHERE r.customer_credit_id = cc.id AND r.released_on > as_of), 0),
+	               cc.remaining + coalesce(la.amount, 0) + coalesce(lr.amount, 0),
 	               coalesce(cc.source || ': ' || cc.note, cc.source)
 	          FROM ar.customer_credit cc
-	         WHERE cc.created_on <= as_of
-	           AND (cc.remaining > 0
-	                OR cc.id IN (SELECT a.customer_credit_id FROM ar.allocation a
-	                              WHERE a.customer_credit_id IS NOT NULL AND a.allocated_on > as_of)
-	                OR cc.id IN (SELECT r.customer_credit_id FROM ar.credit_release r WHERE r.released_on > as_of))) o
+	          LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+	                              WHERE a.customer_credit_id = cc.id AND a.company_id = cc.company_id
+	                                AND a.allocated_on > $1) la ON true
+	          LEFT JOIN LATERAL (SELECT sum(r.amount) AS amount FROM ar.credit_release r
+	                              WHERE r.customer_credit_id = cc.id AND r.company_id = cc.company_id
+	                                AND r.released_on > $1) lr ON true
+	         WHERE cc.created_on <= $1
+	           AND (cc.remaining > 0 OR la.amount IS NOT NULL OR lr.amount IS NOT NULL)) o
 	 WHERE o.available > 0
 $$;
 

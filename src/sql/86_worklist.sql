@@ -336,7 +336,7 @@ LANGUAGE sql STABLE AS $$
 	              WHERE customer_ids IS NULL OR oi.customer_id = ANY (customer_ids)
 	              GROUP BY oi.customer_id, oi.currency) o ON o.customer_id = c.id AND o.currency = co.currency
 	  LEFT JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
-	               FROM ar.open_credits(as_of) k
+	               FROM ar._open_credits(as_of) k
 	              WHERE k.kind = 'customer_credit' AND (customer_ids IS NULL OR k.customer_id = ANY (customer_ids))
 	              GROUP BY k.customer_id, k.currency) k ON k.customer_id = c.id AND k.currency = co.currency
 	 WHERE customer_ids IS NULL OR c.id = ANY (customer_ids)

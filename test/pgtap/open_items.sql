@@ -10,7 +10,7 @@
 -- reads the open invoices through their partial index, not every invoice.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(17);
+SELECT plan(19);
 
 -- The definition before issue 17, kept here as the reference: every invoice
 -- issued by as_of.
@@ -33,6 +33,53 @@ LANGUAGE sql STABLE AS $$
 	 WHERE i.issue_date <= as_of
 	   AND o.open_amount <> 0
 $$;
+-- ar.open_credits' definition before issue 14 (SQL, correlated subqueries
+-- on the credit's id alone), kept here as the reference of the open credits.
+CREATE FUNCTION pg_temp.ref_open_credits(as_of date)
+RETURNS TABLE (kind text, credit_id bigint, company_id bigint, customer_id bigint, currency char(3),
+               number text, credit_date date, amount numeric, available numeric, note text)
+LANGUAGE sql STABLE
+AS $$
+	SELECT o.kind, o.credit_id, o.company_id, o.customer_id, o.currency, o.number, o.credit_date, o.amount,
+	       o.available, o.note
+	  FROM (-- credit notes open today (invoice_open_credit_note), as they stood on as_of
+	        SELECT 'credit_note' AS kind, i.id AS credit_id, i.company_id, i.customer_id, i.currency, i.number,
+	               i.issue_date AS credit_date, -i.amount AS amount,
+	               -i.open_amount - coalesce((SELECT sum(a.amount) FROM ar.allocation a
+	                                           WHERE a.invoice_id = i.id AND a.allocated_on > as_of), 0) AS available,
+	               NULL::text AS note
+	          FROM ar.invoice i
+	         WHERE i.open_amount < 0 AND i.issue_date <= as_of
+	        UNION ALL
+	        -- credit notes set off since as_of
+	        SELECT 'credit_note', i.id, i.company_id, i.customer_id, i.currency, i.number, i.issue_date, -i.amount,
+	               -(SELECT sum(a.amount) FROM ar.allocation a WHERE a.invoice_id = i.id AND a.allocated_on > as_of),
+	               NULL
+	          FROM ar.invoice i
+	         WHERE i.id IN (SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > as_of AND a.amount < 0)
+	           AND i.open_amount = 0 AND i.amount < 0 AND i.cancelled_on IS NULL AND i.issue_date <= as_of
+	        UNION ALL
+	        -- credit notes cancelled since as_of
+	        SELECT 'credit_note', i.id, i.company_id, i.customer_id, i.currency, i.number, i.issue_date, -i.amount,
+	               -i.amount, NULL
+	          FROM ar.invoice i
+	         WHERE i.cancelled_on > as_of AND i.amount < 0 AND i.issue_date <= as_of
+	        UNION ALL
+	        -- customer credit not used up today, or used, refunded or written off since as_of
+	        SELECT 'customer_credit', cc.id, cc.company_id, cc.customer_id, cc.currency, NULL, cc.created_on, cc.amount,
+	               cc.remaining + coalesce((SELECT sum(a.amount) FROM ar.allocation a
+	                                         WHERE a.customer_credit_id = cc.id AND a.allocated_on > as_of), 0)
+	                            + coalesce((SELECT sum(r.amount) FROM ar.credit_release r
+	                                         WHERE r.customer_credit_id = cc.id AND r.released_on > as_of), 0),
+	               coalesce(cc.source || ': ' || cc.note, cc.source)
+	          FROM ar.customer_credit cc
+	         WHERE cc.created_on <= as_of
+	           AND (cc.remaining > 0
+	                OR cc.id IN (SELECT a.customer_credit_id FROM ar.allocation a
+	                              WHERE a.customer_credit_id IS NOT NULL AND a.allocated_on > as_of)
+	                OR cc.id IN (SELECT r.customer_credit_id FROM ar.credit_release r WHERE r.released_on > as_of))) o
+	 WHERE o.available > 0
+$$;
 -- ar.aging_report's full computation as SQL (its definition before it was
 -- written in C, src/aging_report.c: the same values, scales and order) over
 -- the reference open items.
@@ -53,7 +100,7 @@ LANGUAGE sql STABLE AS $$
 	          FROM pg_temp.ref_open_items(as_of) o
 	         GROUP BY o.customer_id, o.currency) g
 	  FULL JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
-	               FROM ar.open_credits(as_of) k
+	               FROM pg_temp.ref_open_credits(as_of) k
 	              WHERE k.kind = 'customer_credit'
 	              GROUP BY k.customer_id, k.currency) u
 	         ON u.customer_id = g.customer_id AND u.currency = g.currency
@@ -76,6 +123,10 @@ $$;
 CREATE FUNCTION pg_temp.open_items_diff(d date) RETURNS bigint LANGUAGE sql AS $$
 	SELECT (SELECT count(*) FROM (SELECT * FROM ar.open_items(d) EXCEPT ALL SELECT * FROM pg_temp.ref_open_items(d)) x)
 	     + (SELECT count(*) FROM (SELECT * FROM pg_temp.ref_open_items(d) EXCEPT ALL SELECT * FROM ar.open_items(d)) x)
+$$;
+CREATE FUNCTION pg_temp.open_credits_diff(d date) RETURNS bigint LANGUAGE sql AS $$
+	SELECT (SELECT count(*) FROM (SELECT * FROM ar.open_credits(d) EXCEPT ALL SELECT * FROM pg_temp.ref_open_credits(d)) x)
+	     + (SELECT count(*) FROM (SELECT * FROM pg_temp.ref_open_credits(d) EXCEPT ALL SELECT * FROM ar.open_credits(d)) x)
 $$;
 CREATE FUNCTION pg_temp.aging_diff(d date) RETURNS bigint LANGUAGE sql AS $$
 	SELECT (SELECT count(*) FROM (SELECT * FROM ar.aging_report(d) EXCEPT ALL SELECT * FROM pg_temp.ref_aging_report(d)) x)
@@ -125,6 +176,15 @@ SELECT ok((SELECT count(*) FROM dates x WHERE EXISTS (SELECT FROM ar.invoice i W
 	'among them dates with cancellations after them and dates with a few allocations after them');
 SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d) FROM dates WHERE pg_temp.open_items_diff(d) <> 0), NULL,
 	'ar.open_items = the straightforward definition, row for row, on every date');
+-- ar.open_credits: PL/pgSQL running the text of ar._open_credits' query
+-- (so that Citus plans it: doc/scale_out.md, blocker 2), what the former
+-- SQL returned on every date
+SELECT ok((SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.oid = 'ar.open_credits(date)'::regprocedure) = 'plpgsql'
+          AND pg_get_functiondef('ar.open_credits(date)'::regprocedure) ~ 'EXECUTE ar\._open_credits_query\(\) USING as_of'
+          AND ar._open_credits_query() ~ 'ar\.credit_release',
+	'ar.open_credits is PL/pgSQL running the text of ar._open_credits (its final query, with the credit releases)');
+SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d) FROM dates WHERE pg_temp.open_credits_diff(d) <> 0), NULL,
+	'ar.open_credits = its former SQL definition, row for row, on every date');
 SELECT is((SELECT string_agg(d::text, ', ' ORDER BY d) FROM dates WHERE pg_temp.aging_diff(d) <> 0), NULL,
 	'ar.aging_report = the report over the straightforward definition, to the cent, on every date');
 SELECT ok((SELECT count(*) FROM dates x WHERE (SELECT count(*) FROM ar.open_items(x.d)) > 0) >= 100

@@ -1,0 +1,1 @@
+../../sql/49_open_credits.sql
