@@ -687,9 +687,15 @@ COMMENT ON FUNCTION ar.check_summaries() IS
 -- of due dates read through open_item_summary_due, the movements through
 -- the ledger's indexes) when ar.aging_report chooses the summaries; any
 -- date gives the full computation's rows, the cost grows with its distance
--- from the aging date and with the movements after it.
-CREATE FUNCTION ar._aging_report_summary_query() RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
+-- from the aging date and with the movements after it.  routed: the same
+-- query for one company, $3, every table read filtered on it (the comments
+-- /*and company x*/, /*where company x*/ made conditions), which Citus
+-- routes to that company's shards whole (a distributed ledger, its
+-- summaries co-located with it: doc/scale_out.md, blocker 6).
+CREATE FUNCTION ar._aging_report_summary_query(routed boolean DEFAULT false) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT CASE WHEN routed
+	THEN regexp_replace(q.q, '/\*(and|where) company (\w+)\*/', '\1 \2.company_id = $3', 'g') ELSE q.q END
+  FROM (SELECT $q$
 	WITH moved AS (
 		-- rows of the summary whose bucket on $1 is not the one of aged:
 		-- due dates in [lo - b, hi - b) for the bucket limits b = 0, 30, 60, 90
@@ -702,6 +708,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 		        OR d.due_date >= least($1, $2) - 30 AND d.due_date < greatest($1, $2) - 30
 		        OR d.due_date >= least($1, $2) - 60 AND d.due_date < greatest($1, $2) - 60
 		        OR d.due_date >= least($1, $2) - 90 AND d.due_date < greatest($1, $2) - 90)
+		   /*and company d*/
 	), changed AS (
 		-- invoices whose open amount on $1 is not today's: issued after
 		-- $1 and open today, with allocations dated after $1, cancelled
@@ -711,14 +718,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 		       CASE WHEN i.issue_date > $1 THEN 0
 		            WHEN i.cancelled_on IS NOT NULL THEN CASE WHEN i.cancelled_on > $1 THEN i.amount ELSE 0 END
 		            ELSE i.open_amount + coalesce((SELECT sum(a.amount) FROM ar.allocation a
-		                                            WHERE a.invoice_id = i.id AND a.allocated_on > $1), 0)
+		                                            WHERE a.invoice_id = i.id AND a.allocated_on > $1 /*and company a*/), 0)
 		       END AS open_then
 		  FROM ar.invoice i
-		 WHERE i.id = ANY (ARRAY(SELECT x.id FROM ar.invoice x WHERE x.open_amount <> 0 AND x.issue_date > $1
+		 WHERE i.id = ANY (ARRAY(SELECT x.id FROM ar.invoice x WHERE x.open_amount <> 0 AND x.issue_date > $1 /*and company x*/
 		                         UNION
-		                         SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > $1
+		                         SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > $1 /*and company a*/
 		                         UNION
-		                         SELECT x.id FROM ar.invoice x WHERE x.cancelled_on > $1))
+		                         SELECT x.id FROM ar.invoice x WHERE x.cancelled_on > $1 /*and company x*/))
+		   /*and company i*/
 	), corr AS (
 		SELECT m.customer_id, m.currency,
 		       -- zeros at the amount's scale (amount - amount): the buckets of a
@@ -758,7 +766,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 		       CASE WHEN $1 - x.due_date > 90 THEN x.open_amount ELSE x.open_amount - x.open_amount END,
 		       x.open_amount, CASE WHEN x.credit_note THEN x.open_amount ELSE 0 END,
 		       x.items, CASE WHEN x.credit_note THEN x.items ELSE 0 END
-		  FROM ar.summary_delta x
+		  FROM ar.summary_delta x /*where company x*/
 	), corr_sum AS (
 		SELECT c.customer_id, c.currency, sum(c.not_due) AS not_due, sum(c.d1_30) AS d1_30, sum(c.d31_60) AS d31_60,
 		       sum(c.d61_90) AS d61_90, sum(c.d91_plus) AS d91_plus, sum(c.total) AS total, sum(c.credit_notes) AS credit_notes,
@@ -781,7 +789,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 		       CASE WHEN $1 = $2 + 1 AND s.moving_items <> 0 THEN s.d61_90 + s.moving_d31_60 - s.moving_d61_90
 		            ELSE s.d61_90 END AS d61_90,
 		       CASE WHEN $1 = $2 + 1 AND s.moving_items <> 0 THEN s.d91_plus + s.moving_d61_90 ELSE s.d91_plus END AS d91_plus
-		  FROM ar.aging_summary s
+		  FROM ar.aging_summary s /*where company s*/
 	), g AS (
 		-- the summary, corrected (usually by nothing: a join, no aggregate,
 		-- no arithmetic)
@@ -807,12 +815,23 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 	       CASE WHEN r.credit_note_items > 0 THEN r.credit_notes ELSE 0 END, coalesce(u.available, 0),
 	       CASE WHEN u.available IS NULL THEN r.total ELSE coalesce(r.total, 0) - u.available END
 	  FROM g r
-	  FULL JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
-	               FROM ar.open_credits($1) k
-	              WHERE k.kind = 'customer_credit'
+	  FULL JOIN (-- the customer credit available on $1 (ar.open_credits' kind
+	             -- customer_credit, its tables named here: Citus routes them)
+	             SELECT k.customer_id, k.currency, sum(k.available) AS available
+	               FROM (SELECT cc.customer_id, cc.currency,
+	                            cc.remaining + coalesce((SELECT sum(a.amount) FROM ar.allocation a
+	                                                      WHERE a.customer_credit_id = cc.id AND a.allocated_on > $1
+	                                                            /*and company a*/), 0) AS available
+	                       FROM ar.customer_credit cc
+	                      WHERE cc.created_on <= $1 /*and company cc*/
+	                        AND (cc.remaining > 0
+	                             OR cc.id IN (SELECT a.customer_credit_id FROM ar.allocation a
+	                                           WHERE a.customer_credit_id IS NOT NULL AND a.allocated_on > $1
+	                                                 /*and company a*/))) k
+	              WHERE k.available > 0
 	              GROUP BY k.customer_id, k.currency) u
 	         ON u.customer_id = r.customer_id AND u.currency = r.currency
-$q$::text $f$;
+$q$::text) q (q) $f$;
 
 -- ar.aging_report's rows from the summaries: the query above, planned for
 -- the dates given (as_of and the aging date), its rows joined with the
@@ -846,12 +865,36 @@ BEGIN
 	RETURN distributed;
 END $$;
 
+-- Whether the aging summaries are maintained with the ledger: always on
+-- one node; on a distributed ledger when ar.open_item_summary,
+-- ar.aging_summary and ar.summary_delta are distributed co-located with
+-- ar.invoice and ar.summary_state is a reference table (tools/citus_lib.sh:
+-- their triggers then write the shards, doc/scale_out.md, blocker 6).
+CREATE FUNCTION ar._summaries_with_ledger() RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	kept boolean := true;
+BEGIN
+	IF ar._ledger_distributed() THEN
+		EXECUTE $q$SELECT count(*) = 4
+		             FROM pg_catalog.pg_dist_partition p, pg_catalog.pg_dist_partition l
+		            WHERE l.logicalrelid = 'ar.invoice'::regclass
+		              AND (p.logicalrelid IN ('ar.open_item_summary'::regclass, 'ar.aging_summary'::regclass,
+		                                      'ar.summary_delta'::regclass)
+		                   AND p.colocationid = l.colocationid
+		                   AND pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) = 'company_id'
+		                   OR p.logicalrelid = 'ar.summary_state'::regclass AND p.partmethod = 'n')$q$
+		   INTO kept;
+	END IF;
+	RETURN kept;
+END $$;
+
 -- Whether ar.aging_report answers from the summaries on as_of: within 31
 -- days of their aging date, on a ledger that keeps them.
 CREATE FUNCTION ar._summary_serves(as_of date) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT coalesce((SELECT as_of BETWEEN s.aged_on - 31 AND s.aged_on + 31 FROM ar.summary_state s), false)
-	   AND NOT ar._ledger_distributed()
+	   AND ar._summaries_with_ledger()
 $$;
 
 REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boolean[], numeric[], integer[], regclass, regclass, regclass),
@@ -861,11 +904,11 @@ REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boole
                        ar._aging_summary_expected(date), ar._age_summaries(date), ar._worker_age_summaries(),
                        ar.age_summaries(date), ar.rebuild_summaries(date),
                        ar.check_summaries(), ar._aging_report_summary(date), ar._summary_serves(date),
-                       ar._aging_report_full(date), ar._ledger_distributed()
+                       ar._aging_report_full(date), ar._ledger_distributed(), ar._summaries_with_ledger()
 	FROM PUBLIC;
 GRANT SELECT ON ar.open_item_summary, ar.aging_summary, ar.summary_state, ar.summary_delta TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar._aging_report_summary(date), ar._summary_serves(date), ar._aging_report_full(date),
-                          ar._ledger_distributed()
+                          ar._ledger_distributed(), ar._summaries_with_ledger()
 	TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar._worker_age_summaries() TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.age_summaries(date), ar.rebuild_summaries(date), ar.check_summaries(),
