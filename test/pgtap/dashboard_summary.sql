@@ -217,9 +217,9 @@ SELECT is((SELECT sum(pg_temp.diff(
              FROM unnest(ARRAY[current_date - 40, current_date - 1, current_date, current_date + 1, current_date + 20]) d),
           0::numeric,
           'the summaries'' query routed per company ($3) gives, company by company, the rows of the query run once, on five dates');
-SELECT ok(array_length(regexp_split_to_array(ar._aging_report_summary_query(true), 'company_id = \$3'), 1) = 12
+SELECT ok(array_length(regexp_split_to_array(ar._aging_report_summary_query(true), 'company_id = \$3'), 1) = 14
           AND ar._aging_report_summary_query() !~ 'company_id = \$3' AND ar._summaries_with_ledger(),
-          'it filters every table it reads on the company (11 conditions), the query run once on none; one node keeps the summaries');
+          'it filters every table it reads on the company (13 conditions), the query run once on none; one node keeps the summaries');
 
 -- ------------------------------------------------ fired on a copy (a shard)
 -- Citus fires the triggers of a distributed table on its shards, where the
