@@ -154,15 +154,99 @@ CREATE INDEX invoice_open_issue ON ar.invoice (issue_date) WHERE open_amount <> 
 -- order), and removes the rows left without open items.  The aging
 -- buckets are those of the aging date, read after the lock on
 -- ar.aging_summary that ar.age_summaries() waits for.
--- The relations are ar.open_item_summary, ar.aging_summary and
--- ar.summary_state, or on a Citus worker the co-located shards of the first
--- two and the local shard of the third (ar._summary_fold_shard): the
--- statements are run with their names (EXECUTE).
 CREATE FUNCTION ar._summary_add(k_company bigint[], k_customer bigint[], k_currency text[], k_due date[],
-                                k_credit boolean[], k_amount numeric[], k_items integer[],
-                                open_rel regclass DEFAULT 'ar.open_item_summary',
-                                aging_rel regclass DEFAULT 'ar.aging_summary',
-                                state_rel regclass DEFAULT 'ar.summary_state')
+                                k_credit boolean[], k_amount numeric[], k_items integer[])
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	aged date;
+	zero tid[];
+BEGIN
+	LOCK TABLE ar.aging_summary IN ROW EXCLUSIVE MODE;
+	IF current_setting('transaction_isolation') = 'read committed' THEN
+		SELECT s.aged_on INTO aged FROM ar.summary_state s;
+	ELSE
+		-- a snapshot older than a re-aging that committed since fails here
+		SELECT s.aged_on INTO aged FROM ar.summary_state s FOR SHARE;
+	END IF;
+
+	WITH up AS (
+		INSERT INTO ar.open_item_summary AS s (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
+		SELECT d.company_id, d.customer_id, d.currency, d.due_date, d.credit_note, d.amount, d.items
+		  FROM unnest(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items)
+		       AS d(company_id, customer_id, currency, due_date, credit_note, amount, items)
+		 ORDER BY 1, 2, 3, 4, 5
+		ON CONFLICT (company_id, customer_id, currency, due_date, credit_note)
+		DO UPDATE SET open_amount = s.open_amount + EXCLUDED.open_amount, items = s.items + EXCLUDED.items
+		RETURNING s.ctid, s.open_amount, s.items)
+	SELECT array_agg(up.ctid) INTO zero FROM up WHERE up.items = 0 AND up.open_amount = 0;
+	-- the rows left without open items, by their place (this transaction
+	-- holds them since the upsert: nobody moved them)
+	IF zero IS NOT NULL THEN
+		DELETE FROM ar.open_item_summary s WHERE s.ctid = ANY (zero);
+	END IF;
+
+	WITH up AS (
+		-- an empty bucket adds a zero at the scale of the others (sum - sum),
+		-- so that the five buckets and the total of a row share one scale,
+		-- as the ar.aging aggregate gives them; numeric sums, not ar.aging:
+		-- a ledger write never fails because of the summary (ar.aging sums
+		-- at most 38 digits, an amount planted beyond the bounds has more)
+		INSERT INTO ar.aging_summary AS s (company_id, customer_id, currency, not_due, d1_30, d31_60, d61_90, d91_plus,
+		                                   total, credit_notes, items, credit_note_items,
+		                                   moving_not_due, moving_d1_30, moving_d31_60, moving_d61_90, moving_items)
+		SELECT d.company_id, d.customer_id, d.currency,
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date <= 0), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 1 AND 30), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 31 AND 60), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date BETWEEN 61 AND 90), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE aged - d.due_date > 90), sum(d.amount) - sum(d.amount)),
+		       sum(d.amount),
+		       coalesce(sum(d.amount) FILTER (WHERE d.credit_note), 0),
+		       sum(d.items), coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0),
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged - 30), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged - 60), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = aged - 90), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.items) FILTER (WHERE d.due_date IN (aged, aged - 30, aged - 60, aged - 90)), 0)
+		  FROM unnest(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items)
+		       AS d(company_id, customer_id, currency, due_date, credit_note, amount, items)
+		 GROUP BY 1, 2, 3
+		 ORDER BY 1, 2, 3
+		ON CONFLICT (company_id, customer_id, currency)
+		DO UPDATE SET not_due = s.not_due + EXCLUDED.not_due, d1_30 = s.d1_30 + EXCLUDED.d1_30,
+		              d31_60 = s.d31_60 + EXCLUDED.d31_60, d61_90 = s.d61_90 + EXCLUDED.d61_90,
+		              d91_plus = s.d91_plus + EXCLUDED.d91_plus, total = s.total + EXCLUDED.total,
+		              credit_notes = s.credit_notes + EXCLUDED.credit_notes,
+		              items = s.items + EXCLUDED.items, credit_note_items = s.credit_note_items + EXCLUDED.credit_note_items,
+		              moving_not_due = s.moving_not_due + EXCLUDED.moving_not_due,
+		              moving_d1_30 = s.moving_d1_30 + EXCLUDED.moving_d1_30,
+		              moving_d31_60 = s.moving_d31_60 + EXCLUDED.moving_d31_60,
+		              moving_d61_90 = s.moving_d61_90 + EXCLUDED.moving_d61_90,
+		              moving_items = s.moving_items + EXCLUDED.moving_items
+		RETURNING s.ctid, s.*)
+	SELECT array_agg(up.ctid) INTO zero
+	  FROM up
+	 WHERE up.items = 0 AND up.not_due = 0 AND up.d1_30 = 0 AND up.d31_60 = 0 AND up.d61_90 = 0
+	   AND up.d91_plus = 0 AND up.total = 0 AND up.credit_notes = 0
+	   AND up.moving_not_due = 0 AND up.moving_d1_30 = 0 AND up.moving_d31_60 = 0 AND up.moving_d61_90 = 0
+	   AND up.moving_items = 0;
+	IF zero IS NOT NULL THEN
+		DELETE FROM ar.aging_summary s WHERE s.ctid = ANY (zero);
+	END IF;
+END $$;
+
+-- The same on a Citus worker, into the co-located shards open_rel and
+-- aging_rel of ar.open_item_summary and ar.aging_summary, the aging date
+-- read from state_rel, the node's shard of ar.summary_state
+-- (ar._summary_fold_shard): the statements of ar._summary_add run with
+-- those names (EXECUTE).  Kept apart from it: on one node its statements
+-- keep their cached plans (through EXECUTE, planned at every commit, a
+-- transaction writing one invoice then one allocation took up to 2.3 x
+-- as long).
+CREATE FUNCTION ar._summary_add_shard(k_company bigint[], k_customer bigint[], k_currency text[], k_due date[],
+                                      k_credit boolean[], k_amount numeric[], k_items integer[],
+                                      open_rel regclass, aging_rel regclass, state_rel regclass)
 RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
@@ -249,17 +333,10 @@ END $$;
 -- (its own, and those committed by transactions that could not fold them)
 -- into the summaries, and removes them; those another fold holds are left
 -- to it.  The lock on ar.aging_summary comes first: ar.age_summaries,
--- which holds it, then finds no fold halfway.  delta_shard: on a Citus
--- worker, a local shard of the distributed ar.summary_delta, folded into
--- the co-located shards of the summaries on the same node (no query leaves
--- the node: doc/scale_out.md, blocker 6).
-CREATE FUNCTION ar._summary_fold(delta_shard regclass DEFAULT NULL) RETURNS void
+-- which holds it, then finds no fold halfway.
+CREATE FUNCTION ar._summary_fold() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
-	delta_rel regclass := coalesce(delta_shard, 'ar.summary_delta');
-	open_rel regclass := 'ar.open_item_summary';
-	aging_rel regclass := 'ar.aging_summary';
-	state_rel regclass := 'ar.summary_state';
 	k_company bigint[];
 	k_customer bigint[];
 	k_currency text[];
@@ -268,11 +345,43 @@ DECLARE
 	k_amount numeric[];
 	k_items integer[];
 BEGIN
-	IF delta_shard IS NOT NULL THEN
-		open_rel := ar._summary_shard(delta_shard, 'ar.summary_delta', 'ar.open_item_summary');
-		aging_rel := ar._summary_shard(delta_shard, 'ar.summary_delta', 'ar.aging_summary');
-		state_rel := ar._summary_shard(delta_shard, 'ar.summary_delta', 'ar.summary_state');
+	LOCK TABLE ar.aging_summary IN ROW EXCLUSIVE MODE;
+	WITH gone AS (
+		DELETE FROM ar.summary_delta x
+		 WHERE x.ctid = ANY (ARRAY(SELECT y.ctid FROM ar.summary_delta y FOR UPDATE SKIP LOCKED))
+		RETURNING x.*)
+	SELECT array_agg(d.company_id), array_agg(d.customer_id), array_agg(d.currency), array_agg(d.due_date),
+	       array_agg(d.credit_note), array_agg(d.amount), array_agg(d.items)
+	  INTO k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items
+	  FROM (SELECT g.company_id, g.customer_id, g.currency::text AS currency, g.due_date, g.credit_note,
+	               sum(g.open_amount) AS amount, sum(g.items)::integer AS items
+	          FROM gone g
+	         GROUP BY 1, 2, 3, 4, 5
+	        HAVING sum(g.open_amount) <> 0 OR sum(g.items) <> 0) d;
+	IF k_company IS NOT NULL THEN
+		PERFORM ar._summary_add(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items);
 	END IF;
+END $$;
+
+-- The same on a Citus worker: the local shard delta_shard of the
+-- distributed ar.summary_delta folded into the co-located shards of the
+-- summaries on the same node (no query leaves the node: doc/scale_out.md,
+-- blocker 6), its statements run with their names (EXECUTE).
+CREATE FUNCTION ar._summary_fold_shard(delta_shard regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	delta_rel regclass := delta_shard;
+	open_rel regclass := ar._summary_shard(delta_shard, 'ar.summary_delta', 'ar.open_item_summary');
+	aging_rel regclass := ar._summary_shard(delta_shard, 'ar.summary_delta', 'ar.aging_summary');
+	state_rel regclass := ar._summary_shard(delta_shard, 'ar.summary_delta', 'ar.summary_state');
+	k_company bigint[];
+	k_customer bigint[];
+	k_currency text[];
+	k_due date[];
+	k_credit boolean[];
+	k_amount numeric[];
+	k_items integer[];
+BEGIN
 	EXECUTE format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', aging_rel);
 	EXECUTE format($q$WITH gone AS (
 		DELETE FROM %1$s x
@@ -287,8 +396,8 @@ BEGIN
 	        HAVING sum(g.open_amount) <> 0 OR sum(g.items) <> 0) d$q$, delta_rel)
 	  INTO k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items;
 	IF k_company IS NOT NULL THEN
-		PERFORM ar._summary_add(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items,
-		                        open_rel, aging_rel, state_rel);
+		PERFORM ar._summary_add_shard(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items,
+		                              open_rel, aging_rel, state_rel);
 	END IF;
 END $$;
 
@@ -314,7 +423,7 @@ BEGIN
 		-- on a Citus worker: the shards of ar.summary_delta this transaction
 		-- wrote (ar._summary_delta_add), each folded on this node
 		FOREACH shard IN ARRAY string_to_array(shards, ' ') LOOP
-			PERFORM ar._summary_fold(shard::regclass);
+			PERFORM ar._summary_fold_shard(shard::regclass);
 		END LOOP;
 	END IF;
 	RETURN NULL;
@@ -898,9 +1007,11 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	   AND ar._summaries_with_ledger()
 $$;
 
-REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boolean[], numeric[], integer[], regclass, regclass, regclass),
+REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boolean[], numeric[], integer[]),
+                       ar._summary_add_shard(bigint[], bigint[], text[], date[], boolean[], numeric[], integer[], regclass, regclass, regclass),
+                       ar._summary_fold_shard(regclass),
                        ar._summary_delta_add(regclass, bigint[], bigint[], text[], date[], boolean[], numeric[], integer[]),
-                       ar._summary_apply(), ar._summary_fold(regclass), ar._summary_fold_at_commit(),
+                       ar._summary_apply(), ar._summary_fold(), ar._summary_fold_at_commit(),
                        ar._open_item_summary_expected(), ar._open_item_summary_current(),
                        ar._aging_summary_expected(date), ar._age_summaries(date), ar._worker_age_summaries(),
                        ar.age_summaries(date), ar.rebuild_summaries(date),
