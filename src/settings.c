@@ -39,6 +39,7 @@ PG_FUNCTION_INFO_V1(ar_restoring);
 
 bool		ar_restoring_on = false;
 static bool dunning_return_rows = true;
+static char *summary_shards = NULL;
 
 void
 ar_define_settings(void)
@@ -59,6 +60,22 @@ ar_define_settings(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	/*
+	 * Set by the aging summaries' trigger on a Citus shard, for the rest of
+	 * the transaction (86_dashboard_summary.sql, ar._summary_delta_add): the
+	 * shards of ar.summary_delta the fold at commit folds.  A caller setting
+	 * it only makes its own commit fold those shards, or fail: the fold
+	 * takes shards of ar.summary_delta only, and on one node none.
+	 */
+	DefineCustomStringVariable("ar_collect.summary_shards",
+							   "The shards of ar.summary_delta the transaction wrote (internal).",
+							   "Set by the summary trigger on a Citus worker; read by the fold at commit.",
+							   &summary_shards,
+							   "",
+							   PGC_USERSET,
+							   GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
 }
 
 /* ar._restoring() RETURNS boolean: ar_collect.restoring, the library loaded */

@@ -236,6 +236,99 @@ BEGIN
 	END IF;
 END $$;
 
+-- The same on a Citus worker, into the co-located shards open_rel and
+-- aging_rel of ar.open_item_summary and ar.aging_summary, the aging date
+-- read from state_rel, the node's shard of ar.summary_state
+-- (ar._summary_fold_shard): the statements of ar._summary_add run with
+-- those names (EXECUTE).  Kept apart from it: on one node its statements
+-- keep their cached plans (through EXECUTE, planned at every commit, a
+-- transaction writing one invoice then one allocation took up to 2.3 x
+-- as long).
+CREATE FUNCTION ar._summary_add_shard(k_company bigint[], k_customer bigint[], k_currency text[], k_due date[],
+                                      k_credit boolean[], k_amount numeric[], k_items integer[],
+                                      open_rel regclass, aging_rel regclass, state_rel regclass)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	aged date;
+	zero tid[];
+BEGIN
+	EXECUTE format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', aging_rel);
+	IF current_setting('transaction_isolation') = 'read committed' THEN
+		EXECUTE format('SELECT s.aged_on FROM %s s', state_rel) INTO aged;
+	ELSE
+		-- a snapshot older than a re-aging that committed since fails here
+		EXECUTE format('SELECT s.aged_on FROM %s s FOR SHARE', state_rel) INTO aged;
+	END IF;
+
+	EXECUTE format($q$WITH up AS (
+		INSERT INTO %s AS s (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
+		SELECT d.company_id, d.customer_id, d.currency, d.due_date, d.credit_note, d.amount, d.items
+		  FROM unnest($1, $2, $3, $4, $5, $6, $7)
+		       AS d(company_id, customer_id, currency, due_date, credit_note, amount, items)
+		 ORDER BY 1, 2, 3, 4, 5
+		ON CONFLICT (company_id, customer_id, currency, due_date, credit_note)
+		DO UPDATE SET open_amount = s.open_amount + EXCLUDED.open_amount, items = s.items + EXCLUDED.items
+		RETURNING s.ctid, s.open_amount, s.items)
+	SELECT array_agg(up.ctid) FROM up WHERE up.items = 0 AND up.open_amount = 0$q$, open_rel)
+	  INTO zero USING k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items;
+	-- the rows left without open items, by their place (this transaction
+	-- holds them since the upsert: nobody moved them)
+	IF zero IS NOT NULL THEN
+		EXECUTE format('DELETE FROM %s s WHERE s.ctid = ANY ($1)', open_rel) USING zero;
+	END IF;
+
+	EXECUTE format($q$WITH up AS (
+		-- an empty bucket adds a zero at the scale of the others (sum - sum),
+		-- so that the five buckets and the total of a row share one scale,
+		-- as the ar.aging aggregate gives them; numeric sums, not ar.aging:
+		-- a ledger write never fails because of the summary (ar.aging sums
+		-- at most 38 digits, an amount planted beyond the bounds has more)
+		INSERT INTO %s AS s (company_id, customer_id, currency, not_due, d1_30, d31_60, d61_90, d91_plus,
+		                                   total, credit_notes, items, credit_note_items,
+		                                   moving_not_due, moving_d1_30, moving_d31_60, moving_d61_90, moving_items)
+		SELECT d.company_id, d.customer_id, d.currency,
+		       coalesce(sum(d.amount) FILTER (WHERE $8 - d.due_date <= 0), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE $8 - d.due_date BETWEEN 1 AND 30), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE $8 - d.due_date BETWEEN 31 AND 60), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE $8 - d.due_date BETWEEN 61 AND 90), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE $8 - d.due_date > 90), sum(d.amount) - sum(d.amount)),
+		       sum(d.amount),
+		       coalesce(sum(d.amount) FILTER (WHERE d.credit_note), 0),
+		       sum(d.items), coalesce(sum(d.items) FILTER (WHERE d.credit_note), 0),
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = $8), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = $8 - 30), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = $8 - 60), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.amount) FILTER (WHERE d.due_date = $8 - 90), sum(d.amount) - sum(d.amount)),
+		       coalesce(sum(d.items) FILTER (WHERE d.due_date IN ($8, $8 - 30, $8 - 60, $8 - 90)), 0)
+		  FROM unnest($1, $2, $3, $4, $5, $6, $7)
+		       AS d(company_id, customer_id, currency, due_date, credit_note, amount, items)
+		 GROUP BY 1, 2, 3
+		 ORDER BY 1, 2, 3
+		ON CONFLICT (company_id, customer_id, currency)
+		DO UPDATE SET not_due = s.not_due + EXCLUDED.not_due, d1_30 = s.d1_30 + EXCLUDED.d1_30,
+		              d31_60 = s.d31_60 + EXCLUDED.d31_60, d61_90 = s.d61_90 + EXCLUDED.d61_90,
+		              d91_plus = s.d91_plus + EXCLUDED.d91_plus, total = s.total + EXCLUDED.total,
+		              credit_notes = s.credit_notes + EXCLUDED.credit_notes,
+		              items = s.items + EXCLUDED.items, credit_note_items = s.credit_note_items + EXCLUDED.credit_note_items,
+		              moving_not_due = s.moving_not_due + EXCLUDED.moving_not_due,
+		              moving_d1_30 = s.moving_d1_30 + EXCLUDED.moving_d1_30,
+		              moving_d31_60 = s.moving_d31_60 + EXCLUDED.moving_d31_60,
+		              moving_d61_90 = s.moving_d61_90 + EXCLUDED.moving_d61_90,
+		              moving_items = s.moving_items + EXCLUDED.moving_items
+		RETURNING s.ctid, s.*)
+	SELECT array_agg(up.ctid)
+	  FROM up
+	 WHERE up.items = 0 AND up.not_due = 0 AND up.d1_30 = 0 AND up.d31_60 = 0 AND up.d61_90 = 0
+	   AND up.d91_plus = 0 AND up.total = 0 AND up.credit_notes = 0
+	   AND up.moving_not_due = 0 AND up.moving_d1_30 = 0 AND up.moving_d31_60 = 0 AND up.moving_d61_90 = 0
+	   AND up.moving_items = 0$q$, aging_rel)
+	  INTO zero USING k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items, aged;
+	IF zero IS NOT NULL THEN
+		EXECUTE format('DELETE FROM %s s WHERE s.ctid = ANY ($1)', aging_rel) USING zero;
+	END IF;
+END $$;
+
 -- Folds the changes waiting in ar.summary_delta that this transaction sees
 -- (its own, and those committed by transactions that could not fold them)
 -- into the summaries, and removes them; those another fold holds are left
@@ -270,6 +363,44 @@ BEGIN
 	END IF;
 END $$;
 
+-- The same on a Citus worker: the local shard delta_shard of the
+-- distributed ar.summary_delta folded into the co-located shards of the
+-- summaries on the same node (no query leaves the node: doc/scale_out.md,
+-- blocker 6), its statements run with their names (EXECUTE).
+CREATE FUNCTION ar._summary_fold_shard(delta_shard regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	delta_rel regclass := delta_shard;
+	open_rel regclass := ar._summary_shard(delta_shard, 'ar.summary_delta', 'ar.open_item_summary');
+	aging_rel regclass := ar._summary_shard(delta_shard, 'ar.summary_delta', 'ar.aging_summary');
+	state_rel regclass := ar._summary_shard(delta_shard, 'ar.summary_delta', 'ar.summary_state');
+	k_company bigint[];
+	k_customer bigint[];
+	k_currency text[];
+	k_due date[];
+	k_credit boolean[];
+	k_amount numeric[];
+	k_items integer[];
+BEGIN
+	EXECUTE format('LOCK TABLE %s IN ROW EXCLUSIVE MODE', aging_rel);
+	EXECUTE format($q$WITH gone AS (
+		DELETE FROM %1$s x
+		 WHERE x.ctid = ANY (ARRAY(SELECT y.ctid FROM %1$s y FOR UPDATE SKIP LOCKED))
+		RETURNING x.*)
+	SELECT array_agg(d.company_id), array_agg(d.customer_id), array_agg(d.currency), array_agg(d.due_date),
+	       array_agg(d.credit_note), array_agg(d.amount), array_agg(d.items)
+	  FROM (SELECT g.company_id, g.customer_id, g.currency::text AS currency, g.due_date, g.credit_note,
+	               sum(g.open_amount) AS amount, sum(g.items)::integer AS items
+	          FROM gone g
+	         GROUP BY 1, 2, 3, 4, 5
+	        HAVING sum(g.open_amount) <> 0 OR sum(g.items) <> 0) d$q$, delta_rel)
+	  INTO k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items;
+	IF k_company IS NOT NULL THEN
+		PERFORM ar._summary_add_shard(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items,
+		                              open_rel, aging_rel, state_rel);
+	END IF;
+END $$;
+
 -- At commit (deferred constraint trigger of ar.summary_fold_request): the
 -- transaction's changes are folded; in REPEATABLE READ or SERIALIZABLE
 -- they are left committed in ar.summary_delta for the next fold.  The
@@ -277,12 +408,23 @@ END $$;
 -- (86_kpi_summary_dunning.sql).
 CREATE FUNCTION ar._summary_fold_at_commit() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	shards text := current_setting('ar_collect.summary_shards', true);
+	shard text;
 BEGIN
 	DELETE FROM ar.summary_fold_request WHERE txid = NEW.txid;
-	IF current_setting('transaction_isolation') = 'read committed' THEN
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		NULL;
+	ELSIF coalesce(shards, '') = '' THEN
 		PERFORM ar._summary_fold();
 		PERFORM ar._kpi_summary_fold();  -- 86_kpi_summary.sql
 		PERFORM ar._dunning_effect_fold_if_free();  -- 86_kpi_summary_dunning.sql
+	ELSE
+		-- on a Citus worker: the shards of ar.summary_delta this transaction
+		-- wrote (ar._summary_delta_add), each folded on this node
+		FOREACH shard IN ARRAY string_to_array(shards, ' ') LOOP
+			PERFORM ar._summary_fold_shard(shard::regclass);
+		END LOOP;
 	END IF;
 	RETURN NULL;
 END $$;
@@ -292,23 +434,87 @@ CREATE CONSTRAINT TRIGGER summary_fold AFTER INSERT ON ar.summary_fold_request
 
 -- On a copy of the table (Citus, doc/scale_out.md "blocker 6"): with
 -- citus.enable_unsafe_triggers the summary triggers fire on the shards of a
--- distributed ledger table, on the worker that holds them, where the
--- summary tables are that node's own tables, outside Citus's metadata: the
--- fold at commit then fails there (relation ... is not distributed), which
--- Citus reports only at COMMIT (after INSERT 0 1), or, when the transaction
--- also wrote a reference table, waits on itself across the nodes for ever
--- (PREPARE TRANSACTION).  The summaries are not distributed with the
--- ledger: the write is refused at once, in the statement, with the reason.
--- Each summary trigger function calls this when TG_RELID is not its table.
+-- distributed ledger table, inside the shard query on the worker that holds
+-- them, where the summary tables by their names are Citus's shell tables
+-- (a query on them would be planned by Citus, leave the node, or fail at
+-- the worker's commit).  When the summary tables are distributed with the
+-- ledger (co-located by company_id, ar.summary_state a reference table:
+-- tools/citus_lib.sh), the trigger writes the co-located shard of the
+-- delta table on the same node instead, and the fold at the worker's commit
+-- folds that shard into the co-located shards of the summaries there.
+-- This returns that shard of target for the shard fired_on of summarised
+-- (the shard of the same hash range; the local shard of a reference
+-- table), or refuses, in the statement, when fired_on is neither
+-- summarised nor a shard of it whose co-located shard of target is on this
+-- node: nothing written, nothing lost at commit.
+CREATE FUNCTION ar._summary_shard(fired_on regclass, summarised regclass, target regclass) RETURNS regclass
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$  -- (relations named with their schema)
+DECLARE
+	shard regclass;
+BEGIN
+	IF to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL THEN
+		EXECUTE $q$SELECT to_regclass(pg_catalog.shard_name(t.logicalrelid, t.shardid))
+		             FROM pg_catalog.pg_dist_shard s
+		             JOIN pg_catalog.pg_dist_shard t
+		               ON t.logicalrelid = $3
+		              AND (t.shardminvalue = s.shardminvalue OR t.shardminvalue IS NULL AND t.shardmaxvalue IS NULL)
+		            WHERE s.logicalrelid = $2
+		              AND pg_catalog.shard_name(s.logicalrelid, s.shardid) = pg_catalog.format('%I.%I',
+		                    (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+		                      WHERE c.oid = $1),
+		                    (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = $1))$q$
+		   INTO shard USING fired_on, summarised, target;
+	END IF;
+	IF shard IS NULL THEN
+		RAISE EXCEPTION 'the dashboard summaries of % cannot be maintained from %', summarised, fired_on
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = format('The summary trigger fired on %s, not on %s, and %s has no co-located shard of %s on this node (a shard of a distributed table whose summaries are not distributed with it?): what it wrote would be lost or fail at commit; nothing was written.', fired_on, summarised, fired_on, target),
+			      HINT = 'On a distributed ledger, distribute the summary tables with it (tools/citus_lib.sh) or disable the summary triggers (doc/scale_out.md, blocker 6).';
+	END IF;
+	RETURN shard;
+END $$;
+REVOKE ALL ON FUNCTION ar._summary_shard(regclass, regclass, regclass) FROM PUBLIC;
+
+-- The kpi and effectiveness summary triggers (86_kpi_summary.sql,
+-- 86_kpi_summary_dunning.sql) read other ledger tables by name, which on a
+-- shard are Citus's: they refuse any relation other than their table.
 CREATE FUNCTION ar._summary_trigger_refused(fired_on regclass, summarised regclass) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$  -- (relations named with their schema)
 BEGIN
 	RAISE EXCEPTION 'the dashboard summaries of % cannot be maintained from %', summarised, fired_on
 		USING ERRCODE = 'feature_not_supported',
-		      DETAIL = format('The summary trigger fired on %s, not on %s (a shard of a distributed table?): the summary tables are not distributed with the ledger, what it wrote would be lost or fail at commit; nothing was written.', fired_on, summarised),
-		      HINT = 'On a distributed ledger, disable the summary triggers (doc/scale_out.md, blocker 6).';
+		      DETAIL = format('The summary trigger fired on %s, not on %s (a shard of a distributed table?): these summaries are not maintained on the shards, what it wrote would be lost or fail at commit; nothing was written.', fired_on, summarised),
+		      HINT = 'On a distributed ledger, disable this summary trigger (doc/scale_out.md, blocker 6).';
 END $$;
 REVOKE ALL ON FUNCTION ar._summary_trigger_refused(regclass, regclass) FROM PUBLIC;
+
+-- Writes the grouped changes of a statement into ar.summary_delta, or on a
+-- Citus worker into its shard delta_rel (registered for the fold at commit
+-- in ar_collect.summary_shards, a setting of the transaction), and asks for
+-- the fold at commit.
+CREATE FUNCTION ar._summary_delta_add(delta_rel regclass, k_company bigint[], k_customer bigint[], k_currency text[],
+                                      k_due date[], k_credit boolean[], k_amount numeric[], k_items integer[])
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	shards text;
+BEGIN
+	IF k_company IS NULL THEN
+		RETURN;
+	ELSIF delta_rel = 'ar.summary_delta'::regclass THEN
+		INSERT INTO ar.summary_delta (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
+		SELECT * FROM unnest(k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items);
+	ELSE
+		EXECUTE format('INSERT INTO %s (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
+		                SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7)', delta_rel)
+		  USING k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items;
+		shards := coalesce(current_setting('ar_collect.summary_shards', true), '');
+		IF NOT delta_rel::text = ANY (string_to_array(shards, ' ')) THEN
+			PERFORM set_config('ar_collect.summary_shards', ltrim(shards || ' ' || delta_rel::text), true);
+		END IF;
+	END IF;
+	INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
+END $$;
 
 -- The triggers: one call per statement (ar.reconcile updates tens of
 -- thousands of invoices at once), the changed rows summed per key into
@@ -316,34 +522,40 @@ REVOKE ALL ON FUNCTION ar._summary_trigger_refused(regclass, regclass) FROM PUBL
 -- (INSERT, UPDATE), old_rows (UPDATE, DELETE).
 CREATE FUNCTION ar._summary_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	delta_rel regclass := 'ar.summary_delta';
 BEGIN
 	IF TG_RELID <> 'ar.invoice'::regclass THEN
-		PERFORM ar._summary_trigger_refused(TG_RELID, 'ar.invoice');
+		delta_rel := ar._summary_shard(TG_RELID, 'ar.invoice', 'ar.summary_delta');
 	END IF;
+	-- (the changes gathered in arrays by queries that name no Citus table)
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO ar.summary_delta (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
-		SELECT n.company_id, n.customer_id, n.currency, n.due_date, n.amount < 0, sum(n.open_amount), count(*)::integer
-		  FROM new_rows n WHERE n.open_amount <> 0
-		 GROUP BY 1, 2, 3, 4, 5;
-	ELSIF TG_OP = 'DELETE' THEN
-		INSERT INTO ar.summary_delta (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
-		SELECT o.company_id, o.customer_id, o.currency, o.due_date, o.amount < 0, -sum(o.open_amount), -count(*)::integer
-		  FROM old_rows o WHERE o.open_amount <> 0
-		 GROUP BY 1, 2, 3, 4, 5;
-	ELSE
-		INSERT INTO ar.summary_delta (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
-		SELECT c.company_id, c.customer_id, c.currency, c.due_date, c.credit_note, sum(c.amount), sum(c.items)::integer
-		  FROM (SELECT n.company_id, n.customer_id, n.currency, n.due_date, n.amount < 0 AS credit_note,
-		               n.open_amount AS amount, 1 AS items
+		PERFORM ar._summary_delta_add(delta_rel, array_agg(c.company_id), array_agg(c.customer_id), array_agg(c.currency),
+		                              array_agg(c.due_date), array_agg(c.credit_note), array_agg(c.amount), array_agg(c.items))
+		  FROM (SELECT n.company_id, n.customer_id, n.currency::text AS currency, n.due_date, n.amount < 0 AS credit_note,
+		               sum(n.open_amount) AS amount, count(*)::integer AS items
 		          FROM new_rows n WHERE n.open_amount <> 0
-		        UNION ALL
-		        SELECT o.company_id, o.customer_id, o.currency, o.due_date, o.amount < 0, -o.open_amount, -1
-		          FROM old_rows o WHERE o.open_amount <> 0) c
-		 GROUP BY 1, 2, 3, 4, 5
-		HAVING sum(c.amount) <> 0 OR sum(c.items) <> 0;
-	END IF;
-	IF FOUND THEN
-		INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
+		         GROUP BY 1, 2, 3, 4, 5) c;
+	ELSIF TG_OP = 'DELETE' THEN
+		PERFORM ar._summary_delta_add(delta_rel, array_agg(c.company_id), array_agg(c.customer_id), array_agg(c.currency),
+		                              array_agg(c.due_date), array_agg(c.credit_note), array_agg(c.amount), array_agg(c.items))
+		  FROM (SELECT o.company_id, o.customer_id, o.currency::text AS currency, o.due_date, o.amount < 0 AS credit_note,
+		               -sum(o.open_amount) AS amount, -count(*)::integer AS items
+		          FROM old_rows o WHERE o.open_amount <> 0
+		         GROUP BY 1, 2, 3, 4, 5) c;
+	ELSE
+		PERFORM ar._summary_delta_add(delta_rel, array_agg(g.company_id), array_agg(g.customer_id), array_agg(g.currency),
+		                              array_agg(g.due_date), array_agg(g.credit_note), array_agg(g.amount), array_agg(g.items))
+		  FROM (SELECT c.company_id, c.customer_id, c.currency::text AS currency, c.due_date, c.credit_note,
+		               sum(c.amount) AS amount, sum(c.items)::integer AS items
+		          FROM (SELECT n.company_id, n.customer_id, n.currency, n.due_date, n.amount < 0 AS credit_note,
+		                       n.open_amount AS amount, 1 AS items
+		                  FROM new_rows n WHERE n.open_amount <> 0
+		                UNION ALL
+		                SELECT o.company_id, o.customer_id, o.currency, o.due_date, o.amount < 0, -o.open_amount, -1
+		                  FROM old_rows o WHERE o.open_amount <> 0) c
+		         GROUP BY 1, 2, 3, 4, 5
+		        HAVING sum(c.amount) <> 0 OR sum(c.items) <> 0) g;
 	END IF;
 	RETURN NULL;
 END $$;
@@ -574,9 +786,37 @@ COMMENT ON FUNCTION ar.check_summaries() IS
 -- of due dates read through open_item_summary_due, the movements through
 -- the ledger's indexes) when ar.aging_report chooses the summaries; any
 -- date gives the full computation's rows, the cost grows with its distance
--- from the aging date and with the movements after it.
-CREATE FUNCTION ar._aging_report_summary_query() RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
+-- from the aging date and with the movements after it.  routed: the same
+-- query for one company, $3, every table read filtered on it (the comments
+-- /*and company x*/, /*where company x*/ made conditions; ar.open_credits'
+-- customer credit written out with its tables), which Citus routes to that
+-- company's shards whole (a distributed ledger, its summaries co-located
+-- with it: doc/scale_out.md, blocker 6).
+CREATE FUNCTION ar._aging_report_summary_query(routed boolean DEFAULT false) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT CASE WHEN routed
+	THEN regexp_replace(replace(q.q, 'ar._open_credits($1) k', $c$
+	             -- ar.open_credits' customer credit on $1 (86_small_balances.sql),
+	             -- its tables named here, where Citus routes them (a SQL
+	             -- function over distributed tables is refused: blocker 2)
+	             (SELECT 'customer_credit' AS kind, cc.customer_id, cc.currency, k.available
+	                FROM ar.customer_credit cc
+	               CROSS JOIN LATERAL (
+	                     SELECT cc.remaining
+	                            + coalesce((SELECT sum(a.amount) FROM ar.allocation a
+	                                         WHERE a.customer_credit_id = cc.id AND a.allocated_on > $1 /*and company a*/), 0)
+	                            + coalesce((SELECT sum(r.amount) FROM ar.credit_release r
+	                                         WHERE r.customer_credit_id = cc.id AND r.released_on > $1 /*and company r*/), 0)
+	                            AS available) k
+	               WHERE cc.created_on <= $1 /*and company cc*/
+	                 AND (cc.remaining > 0
+	                      OR cc.id IN (SELECT a.customer_credit_id FROM ar.allocation a
+	                                    WHERE a.customer_credit_id IS NOT NULL AND a.allocated_on > $1 /*and company a*/)
+	                      OR cc.id IN (SELECT r.customer_credit_id FROM ar.credit_release r
+	                                    WHERE r.released_on > $1 /*and company r*/))
+	                 AND k.available > 0) k$c$),
+	        '/\*(and|where) company (\w+)\*/', '\1 \2.company_id = $3', 'g')
+	ELSE q.q END
+  FROM (SELECT $q$
 	WITH moved AS (
 		-- rows of the summary whose bucket on $1 is not the one of aged:
 		-- due dates in [lo - b, hi - b) for the bucket limits b = 0, 30, 60, 90
@@ -589,6 +829,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 		        OR d.due_date >= least($1, $2) - 30 AND d.due_date < greatest($1, $2) - 30
 		        OR d.due_date >= least($1, $2) - 60 AND d.due_date < greatest($1, $2) - 60
 		        OR d.due_date >= least($1, $2) - 90 AND d.due_date < greatest($1, $2) - 90)
+		   /*and company d*/
 	), changed AS (
 		-- invoices whose open amount on $1 is not today's: issued after
 		-- $1 and open today, with allocations dated after $1, cancelled
@@ -598,14 +839,15 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 		       CASE WHEN i.issue_date > $1 THEN 0
 		            WHEN i.cancelled_on IS NOT NULL THEN CASE WHEN i.cancelled_on > $1 THEN i.amount ELSE 0 END
 		            ELSE i.open_amount + coalesce((SELECT sum(a.amount) FROM ar.allocation a
-		                                            WHERE a.invoice_id = i.id AND a.allocated_on > $1), 0)
+		                                            WHERE a.invoice_id = i.id AND a.allocated_on > $1 /*and company a*/), 0)
 		       END AS open_then
 		  FROM ar.invoice i
-		 WHERE i.id = ANY (ARRAY(SELECT x.id FROM ar.invoice x WHERE x.open_amount <> 0 AND x.issue_date > $1
+		 WHERE i.id = ANY (ARRAY(SELECT x.id FROM ar.invoice x WHERE x.open_amount <> 0 AND x.issue_date > $1 /*and company x*/
 		                         UNION
-		                         SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > $1
+		                         SELECT a.invoice_id FROM ar.allocation a WHERE a.allocated_on > $1 /*and company a*/
 		                         UNION
-		                         SELECT x.id FROM ar.invoice x WHERE x.cancelled_on > $1))
+		                         SELECT x.id FROM ar.invoice x WHERE x.cancelled_on > $1 /*and company x*/))
+		   /*and company i*/
 	), corr AS (
 		SELECT m.customer_id, m.currency,
 		       -- zeros at the amount's scale (amount - amount): the buckets of a
@@ -645,7 +887,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 		       CASE WHEN $1 - x.due_date > 90 THEN x.open_amount ELSE x.open_amount - x.open_amount END,
 		       x.open_amount, CASE WHEN x.credit_note THEN x.open_amount ELSE 0 END,
 		       x.items, CASE WHEN x.credit_note THEN x.items ELSE 0 END
-		  FROM ar.summary_delta x
+		  FROM ar.summary_delta x /*where company x*/
 	), corr_sum AS (
 		SELECT c.customer_id, c.currency, sum(c.not_due) AS not_due, sum(c.d1_30) AS d1_30, sum(c.d31_60) AS d31_60,
 		       sum(c.d61_90) AS d61_90, sum(c.d91_plus) AS d91_plus, sum(c.total) AS total, sum(c.credit_notes) AS credit_notes,
@@ -668,7 +910,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 		       CASE WHEN $1 = $2 + 1 AND s.moving_items <> 0 THEN s.d61_90 + s.moving_d31_60 - s.moving_d61_90
 		            ELSE s.d61_90 END AS d61_90,
 		       CASE WHEN $1 = $2 + 1 AND s.moving_items <> 0 THEN s.d91_plus + s.moving_d61_90 ELSE s.d91_plus END AS d91_plus
-		  FROM ar.aging_summary s
+		  FROM ar.aging_summary s /*where company s*/
 	), g AS (
 		-- the summary, corrected (usually by nothing: a join, no aggregate,
 		-- no arithmetic)
@@ -699,7 +941,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT $q$
 	              WHERE k.kind = 'customer_credit'
 	              GROUP BY k.customer_id, k.currency) u
 	         ON u.customer_id = r.customer_id AND u.currency = r.currency
-$q$::text $f$;
+$q$::text) q (q) $f$;
 
 -- ar.aging_report's rows from the summaries: the query above, planned for
 -- the dates given (as_of and the aging date), its rows joined with the
@@ -733,25 +975,52 @@ BEGIN
 	RETURN distributed;
 END $$;
 
+-- Whether the aging summaries are maintained with the ledger: always on
+-- one node; on a distributed ledger when ar.open_item_summary,
+-- ar.aging_summary and ar.summary_delta are distributed co-located with
+-- ar.invoice and ar.summary_state is a reference table (tools/citus_lib.sh:
+-- their triggers then write the shards, doc/scale_out.md, blocker 6).
+CREATE FUNCTION ar._summaries_with_ledger() RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	kept boolean := true;
+BEGIN
+	IF ar._ledger_distributed() THEN
+		EXECUTE $q$SELECT count(*) = 4
+		             FROM pg_catalog.pg_dist_partition p, pg_catalog.pg_dist_partition l
+		            WHERE l.logicalrelid = 'ar.invoice'::regclass
+		              AND (p.logicalrelid IN ('ar.open_item_summary'::regclass, 'ar.aging_summary'::regclass,
+		                                      'ar.summary_delta'::regclass)
+		                   AND p.colocationid = l.colocationid
+		                   AND pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) = 'company_id'
+		                   OR p.logicalrelid = 'ar.summary_state'::regclass AND p.partmethod = 'n')$q$
+		   INTO kept;
+	END IF;
+	RETURN kept;
+END $$;
+
 -- Whether ar.aging_report answers from the summaries on as_of: within 31
 -- days of their aging date, on a ledger that keeps them.
 CREATE FUNCTION ar._summary_serves(as_of date) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT coalesce((SELECT as_of BETWEEN s.aged_on - 31 AND s.aged_on + 31 FROM ar.summary_state s), false)
-	   AND NOT ar._ledger_distributed()
+	   AND ar._summaries_with_ledger()
 $$;
 
 REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boolean[], numeric[], integer[]),
+                       ar._summary_add_shard(bigint[], bigint[], text[], date[], boolean[], numeric[], integer[], regclass, regclass, regclass),
+                       ar._summary_fold_shard(regclass),
+                       ar._summary_delta_add(regclass, bigint[], bigint[], text[], date[], boolean[], numeric[], integer[]),
                        ar._summary_apply(), ar._summary_fold(), ar._summary_fold_at_commit(),
                        ar._open_item_summary_expected(), ar._open_item_summary_current(),
                        ar._aging_summary_expected(date), ar._age_summaries(date), ar._worker_age_summaries(),
                        ar.age_summaries(date), ar.rebuild_summaries(date),
                        ar.check_summaries(), ar._aging_report_summary(date), ar._summary_serves(date),
-                       ar._aging_report_full(date), ar._ledger_distributed()
+                       ar._aging_report_full(date), ar._ledger_distributed(), ar._summaries_with_ledger()
 	FROM PUBLIC;
 GRANT SELECT ON ar.open_item_summary, ar.aging_summary, ar.summary_state, ar.summary_delta TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar._aging_report_summary(date), ar._summary_serves(date), ar._aging_report_full(date),
-                          ar._ledger_distributed()
+                          ar._ledger_distributed(), ar._summaries_with_ledger()
 	TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar._worker_age_summaries() TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.age_summaries(date), ar.rebuild_summaries(date), ar.check_summaries(),

@@ -26,7 +26,7 @@ BEGIN
 	END IF;
 	RAISE EXCEPTION 'ar_collect % cannot distribute its ledger safely yet', (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect')
 		USING ERRCODE = 'feature_not_supported',
-		      DETAIL = 'On Citus the summary triggers refuse the writes on the shards (the summaries are not distributed with the ledger), and read functions written in SQL would fail (parameterized queries) or, called from another SQL function, read the coordinator''s empty tables (doc/scale_out.md, blockers 2 and 6); nothing was changed.',
+		      DETAIL = 'On Citus the KPI and dunning effectiveness summary triggers refuse the writes on the shards (those summaries are not distributed with the ledger; the aging summaries can be, by hand), and read functions written in SQL would fail (parameterized queries) or, called from another SQL function, read the coordinator''s empty tables (doc/scale_out.md, blockers 2 and 6); nothing was changed.',
 		      HINT = 'doc/scale_out.md describes what can be distributed by hand today, and its limits.';
 END $$;
 COMMENT ON FUNCTION ar.distribute(integer) IS

@@ -11,7 +11,7 @@
 -- Nobody writes the summaries directly; removing a trigger shows.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(35);
+SELECT plan(38);
 
 -- Rows of one and not of the other, as text (the scale of each amount
 -- counts), with multiplicity, both ways.
@@ -198,6 +198,33 @@ SELECT ok((SELECT count(*) FROM ar.check_summaries()) = 0 AND pg_temp.report_dif
           AND NOT EXISTS (SELECT FROM ar.summary_delta) AND (SELECT sum(items) FROM ar.aging_summary)
               = (SELECT count(*) FROM ar.invoice WHERE open_amount <> 0),
 	'and puts them right, in the summary tables themselves');
+
+-- ------------------------------------------ the query routed per company
+-- On a distributed ledger (Citus) ar._aging_report_summary runs the
+-- summaries' query once per company, every table filtered on it ($3), so
+-- that Citus routes each run to the company's shards (doc/scale_out.md,
+-- blocker 6): on one node, the runs for every company give the rows of the
+-- query run once, on dates around the aging date
+-- (customer credit written off since the first date: the releases count)
+INSERT INTO ar.credit_release (company_id, customer_id, customer_credit_id, currency, amount, released_on, kind, reason)
+SELECT cc.company_id, cc.customer_id, cc.id, cc.currency, least(cc.remaining, 5), current_date - 10, 'write_off', 'test'
+  FROM ar.customer_credit cc WHERE cc.remaining > 0 AND cc.created_on < current_date - 40 ORDER BY cc.id LIMIT 3;
+CREATE FUNCTION pg_temp.bound(q text, d date, company bigint) RETURNS text LANGUAGE sql AS $$
+	SELECT replace(replace(replace(q, '$1', format('%L::date', d)), '$2', '(SELECT s.aged_on FROM ar.summary_state s)'),
+	               '$3', coalesce(company::text, 'NULL'))
+$$;
+SELECT is((SELECT sum(pg_temp.diff(
+               (SELECT string_agg(format('SELECT * FROM (%s) r', pg_temp.bound(ar._aging_report_summary_query(true), d, c.id)),
+                                  ' UNION ALL ')
+                  FROM ar.company c),
+               pg_temp.bound(ar._aging_report_summary_query(), d, NULL)))
+             FROM unnest(ARRAY[current_date - 40, current_date - 1, current_date, current_date + 1, current_date + 20]) d),
+          0::numeric,
+          'the summaries'' query routed per company ($3) gives, company by company, the rows of the query run once, on five dates');
+SELECT ok((SELECT count(*) FROM ar.credit_release) > 0, '(customer credit released since the first date among them)');
+SELECT ok(array_length(regexp_split_to_array(ar._aging_report_summary_query(true), 'company_id = \$3'), 1) = 14
+          AND ar._aging_report_summary_query() !~ 'company_id = \$3' AND ar._summaries_with_ledger(),
+          'it filters every table it reads on the company (13 conditions), the query run once on none; one node keeps the summaries');
 
 -- ------------------------------------------------ fired on a copy (a shard)
 -- Citus fires the triggers of a distributed table on its shards, where the
