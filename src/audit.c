@@ -34,7 +34,6 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
-#include "access/relation.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -165,15 +164,15 @@ row_datum(HeapTuple tuple, TupleDesc desc, char *null)
  * with the table's triggers: their rows are the table's, recorded by the
  * audit trail under its name (and with its company, row_company()), so that
  * a company's trail reads the same on every node and after its shard moves;
- * the triggers that act by table act as on the table.  A relation is taken for a shard when its name
- * is another relation's of its schema followed by "_" and digits (no table
- * of ar_collect is named so, and creating one in its schema takes the
- * schema owner's privilege).  Returned in the current memory context.
+ * the triggers that act by table act as on the table.  A relation is taken
+ * for a shard when its name is another relation's of its schema followed by
+ * "_" and digits (no table of ar_collect is named so, and creating one in
+ * its schema takes the schema owner's privilege).  Returned in the current
+ * memory context.
  */
 static char *
-logical_table_name(Relation rel)
+logical_table_name(const char *name, Oid namespace)
 {
-	const char *name = RelationGetRelationName(rel);
 	int			len = strlen(name);
 	int			digits = len;
 	char	   *table;
@@ -183,28 +182,30 @@ logical_table_name(Relation rel)
 	if (digits < len && digits >= 2 && name[digits - 1] == '_')
 	{
 		table = pnstrdup(name, digits - 1);
-		if (OidIsValid(get_relname_relid(table, RelationGetNamespace(rel))))
+		if (OidIsValid(get_relname_relid(table, namespace)))
 			return table;
 		pfree(table);
 	}
 	return pstrdup(name);
 }
 
-/* ar._logical_table_name(regclass): logical_table_name() for SQL callers */
+/*
+ * ar._logical_table_name(regclass): logical_table_name() for SQL callers
+ * (the triggers that act by table).  Read from the catalog caches, the
+ * relation neither opened nor locked: any role may call it, as any role
+ * reads pg_class.
+ */
 Datum
 ar_logical_table_name(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
-	Relation	rel = try_relation_open(relid, AccessShareLock);
-	char	   *name;
+	char	   *name = get_rel_name(relid);
 
-	if (rel == NULL)
+	if (name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	name = logical_table_name(rel);
-	relation_close(rel, AccessShareLock);
-	PG_RETURN_TEXT_P(cstring_to_text(name));
+	PG_RETURN_TEXT_P(cstring_to_text(logical_table_name(name, get_rel_namespace(relid))));
 }
 
 /*
@@ -337,7 +338,8 @@ audit_row(FunctionCallInfo fcinfo, bool with_company)
 			elog(ERROR, "SPI_keepplan failed");
 		*planp = plan;
 	}
-	table = logical_table_name(td->tg_relation);
+	table = logical_table_name(RelationGetRelationName(td->tg_relation),
+							   RelationGetNamespace(td->tg_relation));
 	values[0] = CStringGetTextDatum(table);
 	values[1] = CStringGetTextDatum(op);
 	values[2] = row_datum(oldtup, desc, &nulls[2]);

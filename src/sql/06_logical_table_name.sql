@@ -6,3 +6,6 @@
 -- table (doc/scale_out.md).
 CREATE OR REPLACE FUNCTION ar._logical_table_name(rel regclass) RETURNS text
 LANGUAGE c STABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ar_logical_table_name';
+-- the triggers of every role call it (90_roles.sql gives it back after
+-- taking EXECUTE away from PUBLIC on the whole schema)
+GRANT EXECUTE ON FUNCTION ar._logical_table_name(regclass) TO PUBLIC;

@@ -52,6 +52,9 @@ GRANT EXECUTE ON FUNCTION ar.write_off_invoice(bigint, text, date), ar.cancel_in
 GRANT EXECUTE ON FUNCTION ar._restoring() TO PUBLIC;
 -- and the test of the guards of the shipped tables (64_shipped_guard.sql)
 GRANT EXECUTE ON FUNCTION ar._privileged_shard_copy(boolean) TO PUBLIC;
+-- and the table a trigger fired for, a Citus shard's being its table's
+-- (06_logical_table_name.sql)
+GRANT EXECUTE ON FUNCTION ar._logical_table_name(regclass) TO PUBLIC;
 
 -- pg_dump keeps the user data of the extension's tables (not the default
 -- company, which CREATE EXTENSION makes again).

@@ -7,7 +7,7 @@
 -- same on real shards.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(9);
+SELECT plan(11);
 
 -- ------------------------------------------------- ar._logical_table_name
 CREATE TABLE ar.invoice_910001 (LIKE ar.invoice);
@@ -18,6 +18,15 @@ SELECT is(ar._logical_table_name('ar.invoice_910001'), 'invoice', 'a shard (<tab
 SELECT is(ar._logical_table_name('ar.nosuchtable_910001'), 'nosuchtable_910001',
           'a name ending in digits but of no table stays its own');
 SELECT is(ar._logical_table_name('ar.invoice_x12'), 'invoice_x12', 'a suffix that is not all digits stays');
+-- the triggers of every role call it: an admin's write of a dunning
+-- policy fires ar._dunning_policy_changed (not SECURITY DEFINER)
+CREATE ROLE shard_rel_admin IN ROLE ar_admin;
+SET LOCAL ROLE shard_rel_admin;
+SELECT is(ar._logical_table_name('ar.invoice_910001'), 'invoice', 'any role may call it (the triggers of every role do)');
+SELECT lives_ok($$INSERT INTO ar.dunning_policy (code, name, templates_from)
+                  SELECT 'SR_ADMIN', 'Admin''s policy', p.id FROM ar.dunning_policy p WHERE p.code = 'FR_STANDARD'$$,
+                'an admin writes a dunning policy, its check trigger calling it');
+RESET ROLE;
 
 -- ----------------------------------------------------------- audit rows
 -- a company's shard: its audit rows name the company table and the company
