@@ -65,20 +65,8 @@ COMMENT ON COLUMN ar.write_off_reversal.reversed_at IS 'When it was reversed.';
 COMMENT ON COLUMN ar.write_off_reversal.reversed_by IS 'Who reversed it.';
 COMMENT ON COLUMN ar.write_off_reversal.reversal_reason IS 'Why.';
 
--- Records the reversal of the write-offs among these allocations, with a
--- reason, before they are deleted (the delete trigger below records those
--- deleted without one).
-CREATE FUNCTION ar._record_write_off_reversal(allocation_ids bigint[], reason text) RETURNS void
-LANGUAGE sql AS $$
-	INSERT INTO ar.write_off_reversal (allocation_id, company_id, invoice_id, bank_transaction_id, amount,
-	                                   written_off_on, kind, reason, decided_by, decided_at, reversal_reason)
-	SELECT a.id, a.company_id, a.invoice_id,
-	       (SELECT r.bank_transaction_id FROM ar.reconcile_adjustment r WHERE r.allocation_id = a.id),
-	       a.amount, a.allocated_on, a.method, a.note, a.created_by, a.created_at, reason
-	  FROM ar.allocation a
-	 WHERE a.id = ANY (allocation_ids) AND a.method IN ('write_off', 'shortfall')
-	ON CONFLICT (allocation_id) DO NOTHING
-$$;
+-- ar._record_write_off_reversal: 69_zz_record_write_off_reversal.sql
+-- (src/sql/72_reconcile_1_write_off_reversal.sql).
 
 CREATE FUNCTION ar._allocation_write_off_deleted() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$

@@ -49,8 +49,6 @@ BEGIN
 		 'ON CONFLICT (bank_transaction_id) DO UPDATE', 'ON CONFLICT (bank_transaction_id, company_id) DO UPDATE'),
 		('ar._reverse_collection(bigint[],bigint,bigint)',
 		 'ON CONFLICT (bank_transaction_id) DO UPDATE', 'ON CONFLICT (bank_transaction_id, company_id) DO UPDATE'),
-		('ar._record_write_off_reversal(bigint[],text)',
-		 'ON CONFLICT (allocation_id) DO NOTHING', 'ON CONFLICT (allocation_id, company_id) DO NOTHING'),
 		('ar._allocation_write_off_deleted()',
 		 'ON CONFLICT (allocation_id) DO NOTHING', 'ON CONFLICT (allocation_id, company_id) DO NOTHING'),
 		('ar.accept_proposal(bigint)',

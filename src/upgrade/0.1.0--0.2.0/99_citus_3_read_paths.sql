@@ -52,23 +52,6 @@ BEGIN
 	END LOOP;
 END $$;
 
--- ar._record_write_off_reversal: PL/pgSQL now (Citus refuses a SQL function
--- over distributed tables called with parameters), the reconciliation
--- adjustment joined by (allocation_id, company_id): a copy of its final
--- text in src/sql/72_reconcile.sql.
-CREATE OR REPLACE FUNCTION ar._record_write_off_reversal(allocation_ids bigint[], reason text) RETURNS void
-LANGUAGE plpgsql AS $$
-BEGIN
-	INSERT INTO ar.write_off_reversal (allocation_id, company_id, invoice_id, bank_transaction_id, amount,
-	                                   written_off_on, kind, reason, decided_by, decided_at, reversal_reason)
-	SELECT a.id, a.company_id, a.invoice_id, r.bank_transaction_id,
-	       a.amount, a.allocated_on, a.method, a.note, a.created_by, a.created_at, _record_write_off_reversal.reason
-	  FROM ar.allocation a
-	  LEFT JOIN ar.reconcile_adjustment r ON r.allocation_id = a.id AND r.company_id = a.company_id
-	 WHERE a.id = ANY (allocation_ids) AND a.method IN ('write_off', 'shortfall')
-	ON CONFLICT (allocation_id, company_id) DO NOTHING;
-END $$;
-
 -- The reconciliation's views join the company tables on (x_id, company_id),
 -- so that Citus runs them on each shard: copies of their final text in
 -- src/sql/72_reconcile.sql.

@@ -1,0 +1,1 @@
+../../sql/50_payments_1_open_credits.sql

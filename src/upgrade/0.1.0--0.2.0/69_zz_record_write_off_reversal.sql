@@ -1,0 +1,1 @@
+../../sql/72_reconcile_1_write_off_reversal.sql
