@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=40
+PLAN=43
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -685,3 +685,39 @@ echo "# node $holder: $audited; audit rows naming a shard on the three nodes: $s
 check "a customer inserted through the coordinator is audited on its company's worker as customer of company 11 (not its shard), no audit row on any node names a shard, and the company's chain there verifies" \
 	test "$audited" = "customer:11" -a "$shard_named" = 0 \
 	     -a "$(qn "$holder" "SELECT valid FROM ar.verify_audit_chain(11)")" = t
+
+# Anonymisation on the distributed ledger (issue 14, blocker 8): the
+# customer's audit rows are in its worker's ar.audit_log, which the
+# coordinator's ar.anonymise_customer cannot redact.  Before, it renamed the
+# customer and returned as if done, the worker's audit rows keeping the
+# name; it now refuses, and nothing changes.
+aud1=$(qn 0 "SELECT id FROM ar.customer WHERE company_id = 11 AND code = 'AUD1'")
+audit_before=$(qn "$holder" "SELECT md5(string_agg(new_row::text, '|' ORDER BY id)) FROM ar.audit_log WHERE table_name = 'customer' AND row_id = $aud1")
+refused=$(qn 0 "SELECT ar.anonymise_customer($aud1, 'request 2026-12-07')" 2>&1)
+echo "# $refused"
+check "ar.anonymise_customer refuses on the distributed ledger (0A000: the customer's audit rows are on its worker), the customer and its audit rows unchanged" \
+	test -n "$(echo "$refused" | grep 'cannot anonymise customer AUD1 .* on a distributed ledger yet')" \
+	     -a "$(qn 0 "SELECT name FROM ar.customer WHERE company_id = 11 AND code = 'AUD1'")" = "Audited in its shard" \
+	     -a "$(qn "$holder" "SELECT md5(string_agg(new_row::text, '|' ORDER BY id)) FROM ar.audit_log WHERE table_name = 'customer' AND row_id = $aud1")" = "$audit_before" \
+	     -a -n "$audit_before"
+
+# The verification on the coordinator (blocker 8): each node chains the
+# audit rows of the shards it holds, so ar.verify_audit_chain(11) and
+# ar.verify_audit_chains() verify every node's rows, combined per chain.
+# Before, they verified the coordinator's rows only (company 11's there:
+# its ar.company row) and said valid; a row altered on the worker went
+# unnoticed.
+per_node=$(for i in 0 1 2; do qn $i "SELECT rows_checked FROM ar._audit_verify('company', 11, true)"; done | awk '{ s += $1 } END { print s + 0 }')
+whole=$(qn 0 "SELECT valid || ':' || rows_checked FROM ar.verify_audit_chain(11)")
+in_chains=$(qn 0 "SELECT valid || ':' || rows_checked FROM ar.verify_audit_chains() WHERE chain = 'company' AND company_id = 11")
+echo "# company 11: rows on the three nodes $per_node, ar.verify_audit_chain(11) $whole, in ar.verify_audit_chains() $in_chains"
+check "ar.verify_audit_chain(11) and ar.verify_audit_chains() on the coordinator verify company 11's rows on every node (valid, their sum)" \
+	test "$whole" = "true:$per_node" -a "$in_chains" = "true:$per_node" -a "$per_node" -gt "$(qn 0 "SELECT rows_checked FROM ar._audit_verify('company', 11, true)")"
+qn "$holder" "SET session_replication_role = replica; UPDATE ar.audit_log SET new_row = jsonb_set(new_row, '{name}', '\"Altered\"')
+	WHERE table_name = 'customer' AND row_id = $aud1 AND operation = 'INSERT'" >/dev/null || exit 1
+broken=$(qn 0 "SELECT valid || ':' || first_broken_id || ':' || problem FROM ar.verify_audit_chain(11)")
+broken_all=$(qn 0 "SELECT valid FROM ar.verify_audit_chain()")
+echo "# after a row altered on node $holder: $broken; ar.verify_audit_chain(): $broken_all"
+check "a customer's audit row altered on its worker: ar.verify_audit_chain(11) on the coordinator is invalid, names that node and the row; ar.verify_audit_chain() too" \
+	test -n "$(echo "$broken" | grep "^false:$(qn "$holder" "SELECT id FROM ar.audit_log WHERE table_name = 'customer' AND row_id = $aud1 AND operation = 'INSERT'"):node localhost:$((BASE + holder)): row content does not match its hash\$")" \
+	     -a "$broken_all" = f

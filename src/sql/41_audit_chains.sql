@@ -114,6 +114,23 @@ BEGIN
 	RETURN NULL;
 END $$;
 
+-- Whether the ledger is distributed (Citus: ar.invoice in its metadata)
+-- while the audit trail is not: each node then writes the audit rows of
+-- the shards it holds into its own ar.audit_log (doc/scale_out.md,
+-- blocker 8), and what needs a company's whole trail refuses.
+CREATE OR REPLACE FUNCTION ar._audit_trail_on_nodes() RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	apart boolean := false;
+BEGIN
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+		EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = ''ar.invoice''::regclass)
+		            AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = ''ar.audit_log''::regclass)'
+		   INTO apart;
+	END IF;
+	RETURN apart;
+END $$;
+
 -- The advisory lock of a company's chain (NULL: the shared configuration's):
 -- pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'), this).  A
 -- transaction takes the locks of its companies in the order of this key,
@@ -509,7 +526,8 @@ END $$;
 -- (row-level security does not apply to it); for another, whose legacy
 -- chain has other companies' rows missing, each chain includes its rows of
 -- the legacy chain, each checked against its own hash.
-CREATE OR REPLACE FUNCTION ar.verify_audit_chains()
+-- (The chains of this node: ar.verify_audit_chains() below.)
+CREATE OR REPLACE FUNCTION ar._audit_chains_here()
 RETURNS TABLE (chain text, company_id bigint, valid boolean, rows_checked bigint, first_broken_seq bigint,
                first_broken_id bigint, problem text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
@@ -541,6 +559,63 @@ BEGIN
 	END LOOP;
 END $$;
 
+-- On a distributed ledger whose audit trail is not distributed with it
+-- (ar._audit_trail_on_nodes()), each node holds the audit rows of the
+-- shards it holds, chained there (doc/scale_out.md, blocker 8): command, a
+-- query returning the json_agg of verification rows, runs on every node
+-- (Citus's run_command_on_all_nodes, as the caller), and each chain's rows
+-- are combined: valid when it is valid on every node, rows_checked their
+-- sum, else the first broken link of the first node (in node id order) on
+-- which it is broken, that node named in problem.  A node that cannot be
+-- reached is an error, not a valid chain.
+CREATE OR REPLACE FUNCTION ar._audit_on_nodes(command text)
+RETURNS TABLE (chain text, company_id bigint, valid boolean, rows_checked bigint, first_broken_seq bigint,
+               first_broken_id bigint, problem text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+	nodes jsonb;
+	failed record;
+BEGIN
+	-- (Citus's objects named in EXECUTE: ar_collect installs without Citus)
+	EXECUTE 'SELECT jsonb_agg(jsonb_build_object(''node'', d.nodename || '':'' || d.nodeport, ''ok'', n.success,
+	                                             ''result'', n.result) ORDER BY n.nodeid)
+	           FROM run_command_on_all_nodes($1) n JOIN pg_dist_node d ON d.nodeid = n.nodeid'
+	   INTO nodes USING command;
+	SELECT x ->> 'node' AS node, x ->> 'result' AS result INTO failed
+	  FROM jsonb_array_elements(nodes) x WHERE NOT (x ->> 'ok')::boolean LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'the audit chains could not be verified on node %', failed.node
+			USING ERRCODE = 'connection_failure', DETAIL = failed.result;
+	END IF;
+	RETURN QUERY
+	SELECT r.chain, r.company_id, bool_and(r.valid), sum(r.rows_checked)::bigint,
+	       (array_agg(r.first_broken_seq ORDER BY n.ord) FILTER (WHERE NOT r.valid))[1],
+	       (array_agg(r.first_broken_id ORDER BY n.ord) FILTER (WHERE NOT r.valid))[1],
+	       (array_agg(format('node %s: %s', n.x ->> 'node', r.problem) ORDER BY n.ord) FILTER (WHERE NOT r.valid))[1]
+	  FROM jsonb_array_elements(nodes) WITH ORDINALITY n(x, ord)
+	 CROSS JOIN LATERAL jsonb_to_recordset(coalesce(nullif(n.x ->> 'result', ''), '[]')::jsonb)
+	       AS r(chain text, company_id bigint, valid boolean, rows_checked bigint, first_broken_seq bigint,
+	            first_broken_id bigint, problem text)
+	 GROUP BY r.chain, r.company_id
+	 ORDER BY r.chain = 'company', r.chain = 'shared', r.company_id;
+END $$;
+
+-- Every chain the caller may read (ar._audit_chains_here() above), on a
+-- distributed ledger whose trail is not distributed with it, every node's
+-- (ar._audit_on_nodes()).
+CREATE OR REPLACE FUNCTION ar.verify_audit_chains()
+RETURNS TABLE (chain text, company_id bigint, valid boolean, rows_checked bigint, first_broken_seq bigint,
+               first_broken_id bigint, problem text)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF ar._audit_trail_on_nodes() THEN
+		RETURN QUERY SELECT * FROM ar._audit_on_nodes('SELECT json_agg(v) FROM ar._audit_chains_here() v');
+	ELSE
+		RETURN QUERY SELECT * FROM ar._audit_chains_here();
+	END IF;
+END $$;
+
 -- Every chain (ar.verify_audit_chains()): valid when all are, rows_checked
 -- their total; else the first broken link of the first broken chain.
 CREATE OR REPLACE FUNCTION ar.verify_audit_chain()
@@ -564,11 +639,23 @@ BEGIN
 END $$;
 
 -- One company's chain (NULL: shared configuration's), with its rows of the
--- legacy chain each against its own hash.
+-- legacy chain each against its own hash; on a distributed ledger whose
+-- trail is not distributed with it, on every node (ar._audit_on_nodes()).
 CREATE OR REPLACE FUNCTION ar.verify_audit_chain(company_id bigint)
 RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
-LANGUAGE sql STABLE
-AS $$ SELECT * FROM ar._audit_verify('company', $1, true) $$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+	IF ar._audit_trail_on_nodes() THEN
+		RETURN QUERY
+		SELECT o.valid, o.rows_checked, o.first_broken_seq, o.first_broken_id, o.problem
+		  FROM ar._audit_on_nodes(format('SELECT json_agg(v) FROM (SELECT ''company'' AS chain, %1$s::bigint AS company_id, *
+		                                    FROM ar._audit_verify(''company'', %1$s, true)) v',
+		                                 coalesce(verify_audit_chain.company_id::text, 'NULL'))) o;
+	ELSE
+		RETURN QUERY SELECT * FROM ar._audit_verify('company', verify_audit_chain.company_id, true);
+	END IF;
+END $$;
 
 -- The head of every chain the caller may read: the legacy chain's (its
 -- recorded head), shared configuration's (company_id NULL), each company's:

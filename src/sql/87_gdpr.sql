@@ -478,6 +478,16 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Give the request''s reference and date, without personal data.';
 	END IF;
+	-- on a distributed ledger the images of the customer's rows are in the
+	-- audit trail of the node holding the company's shard, which this
+	-- node's ar.audit_log does not show (doc/scale_out.md, blocker 8):
+	-- anonymising from here would leave them, and say it had not
+	IF ar._audit_trail_on_nodes() THEN
+		RAISE EXCEPTION 'cannot anonymise customer % (id %) on a distributed ledger yet', c.code, c.id
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = format('The audit rows of company %s''s ledger are written on the node holding its shard, outside this node''s ar.audit_log: they would keep the personal data.', c.company_id),
+			      HINT = 'The audit trail is not distributed with the ledger yet (doc/scale_out.md, blocker 8).';
+	END IF;
 	SELECT * INTO g FROM ar.gdpr_anonymisation a WHERE a.customer_id = c.id;
 	IF FOUND THEN
 		RAISE NOTICE 'customer % (id %) was already anonymised on % (anonymisation %)',

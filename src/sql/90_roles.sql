@@ -43,6 +43,7 @@ GRANT EXECUTE ON FUNCTION ar.write_off_invoice(bigint, text, date), ar.cancel_in
                           ar.verify_audit_chain(bigint), ar.verify_audit_chains(), ar.audit_chain_head(bigint),
                           ar.audit_chain_heads(), ar.audit_genesis_hash(bigint), ar._audit_legacy_seq(),
                           ar._audit_verify(text, bigint, boolean), ar._audit_row_problem(ar.audit_log, bytea),
+                          ar._audit_chains_here(), ar._audit_on_nodes(text), ar._audit_trail_on_nodes(),
                           ar.audit_row_hash(ar.audit_log, bytea),
                           ar.audit_seal_content(ar.audit_seal), ar.audit_seal_hash(ar.audit_seal, bytea),
                           ar._audit_link(ar.audit_log),
