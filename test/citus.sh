@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=43
+PLAN=44
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -721,3 +721,17 @@ echo "# after a row altered on node $holder: $broken; ar.verify_audit_chain(): $
 check "a customer's audit row altered on its worker: ar.verify_audit_chain(11) on the coordinator is invalid, names that node and the row; ar.verify_audit_chain() too" \
 	test -n "$(echo "$broken" | grep "^false:$(qn "$holder" "SELECT id FROM ar.audit_log WHERE table_name = 'customer' AND row_id = $aud1 AND operation = 'INSERT'"):node localhost:$((BASE + holder)): row content does not match its hash\$")" \
 	     -a "$broken_all" = f
+
+# The heads to anchor (blocker 8): on the coordinator, company 11's head
+# combines every node's (the sha256 of one line per node holding the chain,
+# "node:seq:hash"), so a seal on the worker moves it.  Before, it was the
+# coordinator's own head, which a write on the worker left where it was.
+head_before=$(qn 0 "SELECT seq || ':' || encode(row_hash, 'hex') FROM ar.audit_chain_head(11)")
+qn 0 "INSERT INTO ar.customer (company_id, code, name) VALUES (11, 'AUD2', 'Sealed on its worker')" >/dev/null || exit 1
+head_after=$(qn 0 "SELECT seq || ':' || encode(row_hash, 'hex') FROM ar.audit_chain_head(11)")
+lines=$(for i in 0 1 2; do qn $i "SELECT 'localhost:$((BASE + i)):' || seq || ':' || encode(row_hash, 'hex') FROM ar._audit_heads_here() WHERE chain = 'company' AND company_id = 11"; done)
+expected=$(qn 0 "SELECT sum(split_part(l, ':', 3)::bigint) || ':' || encode(sha256(convert_to(string_agg(l, E'\\n' ORDER BY ord), 'UTF8')), 'hex')
+	FROM unnest(string_to_array('$(echo "$lines" | tr '\n' ' ' | sed 's/ $//')', ' ')) WITH ORDINALITY u(l, ord)")
+echo "# company 11's head: $head_before, after a customer inserted: $head_after; from the nodes' heads: $expected"
+check "ar.audit_chain_head(11) on the coordinator combines every node's head of company 11 and moves, one link more, when its worker seals a write" \
+	test "$head_after" = "$expected" -a "${head_after%%:*}" = "$(( ${head_before%%:*} + 1 ))" -a "$head_after" != "$head_before"

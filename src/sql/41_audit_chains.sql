@@ -561,18 +561,14 @@ END $$;
 
 -- On a distributed ledger whose audit trail is not distributed with it
 -- (ar._audit_trail_on_nodes()), each node holds the audit rows of the
--- shards it holds, chained there (doc/scale_out.md, blocker 8): command, a
--- query returning the json_agg of verification rows, runs on every node
--- (Citus's run_command_on_all_nodes, as the caller), and each chain's rows
--- are combined: valid when it is valid on every node, rows_checked their
--- sum, else the first broken link of the first node (in node id order) on
--- which it is broken, that node named in problem.  A node that cannot be
--- reached is an error, not a valid chain.
-CREATE OR REPLACE FUNCTION ar._audit_on_nodes(command text)
-RETURNS TABLE (chain text, company_id bigint, valid boolean, rows_checked bigint, first_broken_seq bigint,
-               first_broken_id bigint, problem text)
+-- shards it holds, chained there (doc/scale_out.md, blocker 8).  command,
+-- a query returning one json array, runs on every node (Citus's
+-- run_command_on_all_nodes, as the caller): one row per node, in node id
+-- order, with its array (empty when the query returned NULL).  A node that
+-- cannot be reached is an error, never a node with nothing.
+CREATE OR REPLACE FUNCTION ar._audit_run_on_nodes(command text)
+RETURNS TABLE (node text, ord bigint, result jsonb)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
-#variable_conflict use_column
 DECLARE
 	nodes jsonb;
 	failed record;
@@ -585,32 +581,45 @@ BEGIN
 	SELECT x ->> 'node' AS node, x ->> 'result' AS result INTO failed
 	  FROM jsonb_array_elements(nodes) x WHERE NOT (x ->> 'ok')::boolean LIMIT 1;
 	IF FOUND THEN
-		RAISE EXCEPTION 'the audit chains could not be verified on node %', failed.node
+		RAISE EXCEPTION 'the audit chains could not be read on node %', failed.node
 			USING ERRCODE = 'connection_failure', DETAIL = failed.result;
 	END IF;
 	RETURN QUERY
+	SELECT n.x ->> 'node', n.ord, coalesce(nullif(n.x ->> 'result', ''), '[]')::jsonb
+	  FROM jsonb_array_elements(nodes) WITH ORDINALITY n(x, ord);
+END $$;
+
+-- The verification of every node (command: the json_agg of rows of
+-- ar._audit_chains_here()'s shape), combined per chain: valid when it is
+-- valid on every node, rows_checked their sum, else the first broken link
+-- of the first node where it is broken, that node named in problem.
+CREATE OR REPLACE FUNCTION ar._audit_verify_on_nodes(command text)
+RETURNS TABLE (chain text, company_id bigint, valid boolean, rows_checked bigint, first_broken_seq bigint,
+               first_broken_id bigint, problem text)
+LANGUAGE sql STABLE
+AS $$
 	SELECT r.chain, r.company_id, bool_and(r.valid), sum(r.rows_checked)::bigint,
 	       (array_agg(r.first_broken_seq ORDER BY n.ord) FILTER (WHERE NOT r.valid))[1],
 	       (array_agg(r.first_broken_id ORDER BY n.ord) FILTER (WHERE NOT r.valid))[1],
-	       (array_agg(format('node %s: %s', n.x ->> 'node', r.problem) ORDER BY n.ord) FILTER (WHERE NOT r.valid))[1]
-	  FROM jsonb_array_elements(nodes) WITH ORDINALITY n(x, ord)
-	 CROSS JOIN LATERAL jsonb_to_recordset(coalesce(nullif(n.x ->> 'result', ''), '[]')::jsonb)
+	       (array_agg(format('node %s: %s', n.node, r.problem) ORDER BY n.ord) FILTER (WHERE NOT r.valid))[1]
+	  FROM ar._audit_run_on_nodes(command) n
+	 CROSS JOIN LATERAL jsonb_to_recordset(n.result)
 	       AS r(chain text, company_id bigint, valid boolean, rows_checked bigint, first_broken_seq bigint,
 	            first_broken_id bigint, problem text)
 	 GROUP BY r.chain, r.company_id
-	 ORDER BY r.chain = 'company', r.chain = 'shared', r.company_id;
-END $$;
+	 ORDER BY r.chain = 'company', r.chain = 'shared', r.company_id
+$$;
 
 -- Every chain the caller may read (ar._audit_chains_here() above), on a
 -- distributed ledger whose trail is not distributed with it, every node's
--- (ar._audit_on_nodes()).
+-- (ar._audit_verify_on_nodes()).
 CREATE OR REPLACE FUNCTION ar.verify_audit_chains()
 RETURNS TABLE (chain text, company_id bigint, valid boolean, rows_checked bigint, first_broken_seq bigint,
                first_broken_id bigint, problem text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
 	IF ar._audit_trail_on_nodes() THEN
-		RETURN QUERY SELECT * FROM ar._audit_on_nodes('SELECT json_agg(v) FROM ar._audit_chains_here() v');
+		RETURN QUERY SELECT * FROM ar._audit_verify_on_nodes('SELECT json_agg(v) FROM ar._audit_chains_here() v');
 	ELSE
 		RETURN QUERY SELECT * FROM ar._audit_chains_here();
 	END IF;
@@ -640,7 +649,7 @@ END $$;
 
 -- One company's chain (NULL: shared configuration's), with its rows of the
 -- legacy chain each against its own hash; on a distributed ledger whose
--- trail is not distributed with it, on every node (ar._audit_on_nodes()).
+-- trail is not distributed with it, on every node (ar._audit_verify_on_nodes()).
 CREATE OR REPLACE FUNCTION ar.verify_audit_chain(company_id bigint)
 RETURNS TABLE (valid boolean, rows_checked bigint, first_broken_seq bigint, first_broken_id bigint, problem text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
@@ -649,7 +658,7 @@ BEGIN
 	IF ar._audit_trail_on_nodes() THEN
 		RETURN QUERY
 		SELECT o.valid, o.rows_checked, o.first_broken_seq, o.first_broken_id, o.problem
-		  FROM ar._audit_on_nodes(format('SELECT json_agg(v) FROM (SELECT ''company'' AS chain, %1$s::bigint AS company_id, *
+		  FROM ar._audit_verify_on_nodes(format('SELECT json_agg(v) FROM (SELECT ''company'' AS chain, %1$s::bigint AS company_id, *
 		                                    FROM ar._audit_verify(''company'', %1$s, true)) v',
 		                                 coalesce(verify_audit_chain.company_id::text, 'NULL'))) o;
 	ELSE
@@ -657,10 +666,10 @@ BEGIN
 	END IF;
 END $$;
 
--- The head of every chain the caller may read: the legacy chain's (its
--- recorded head), shared configuration's (company_id NULL), each company's:
--- its last seal (seq, seal_hash).
-CREATE OR REPLACE FUNCTION ar.audit_chain_heads()
+-- The head of every chain of this node the caller may read: the legacy
+-- chain's (its recorded head), shared configuration's (company_id NULL),
+-- each company's: its last seal (seq, seal_hash).
+CREATE OR REPLACE FUNCTION ar._audit_heads_here()
 RETURNS TABLE (chain text, company_id bigint, seq bigint, row_hash bytea)
 LANGUAGE sql STABLE
 AS $$
@@ -681,17 +690,53 @@ AS $$
 	 WHERE c.id IS NOT NULL
 $$;
 
+-- The head of every chain the caller may read (ar._audit_heads_here());
+-- on a distributed ledger whose audit trail is not distributed with it,
+-- each chain's heads on every node combined: seq the links of every node
+-- (the legacy chain's once, then each node's seals after it), row_hash the
+-- sha256 of one line per node holding the chain, "node:seq:hash in hex",
+-- in node order: one value that changes when any node's chain grows.
+CREATE OR REPLACE FUNCTION ar.audit_chain_heads()
+RETURNS TABLE (chain text, company_id bigint, seq bigint, row_hash bytea)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+	IF NOT ar._audit_trail_on_nodes() THEN
+		RETURN QUERY SELECT * FROM ar._audit_heads_here();
+		RETURN;
+	END IF;
+	RETURN QUERY
+	SELECT h.chain, h.company_id,
+	       CASE WHEN h.chain = 'legacy' THEN max(h.seq)
+	            ELSE ar._audit_legacy_seq() + sum(h.seq - ar._audit_legacy_seq())::bigint END,
+	       sha256(convert_to(string_agg(format('%s:%s:%s', n.node, h.seq, substr(h.row_hash, 3)),
+	                                    E'\n' ORDER BY n.ord), 'UTF8'))
+	  FROM ar._audit_run_on_nodes('SELECT json_agg(h) FROM ar._audit_heads_here() h') n
+	 -- (a bytea in json: '\x' and its hex digits)
+	 CROSS JOIN LATERAL jsonb_to_recordset(n.result) AS h(chain text, company_id bigint, seq bigint, row_hash text)
+	 GROUP BY h.chain, h.company_id
+	 ORDER BY h.chain = 'company', h.chain = 'shared', h.company_id;
+END $$;
+
 -- The last seal of one company's chain (NULL: of shared configuration's),
--- to anchor outside the database.
+-- to anchor outside the database; on a distributed ledger whose trail is
+-- not distributed with it, the chain's combined head (ar.audit_chain_heads()).
 CREATE OR REPLACE FUNCTION ar.audit_chain_head(company_id bigint, OUT seq bigint, OUT row_hash bytea)
-LANGUAGE sql STABLE
-AS $$
-	SELECT h.seq, h.seal_hash
-	  FROM (SELECT x.seq, x.seal_hash FROM ar.audit_seal x WHERE x.company_id = $1
-	        UNION ALL
-	        SELECT x.seq, x.seal_hash FROM ar.audit_seal x WHERE $1 IS NULL AND x.company_id IS NULL) h
-	 ORDER BY h.seq DESC LIMIT 1
-$$;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF ar._audit_trail_on_nodes() THEN
+		SELECT h.seq, h.row_hash INTO seq, row_hash FROM ar.audit_chain_heads() h
+		 WHERE h.chain = CASE WHEN audit_chain_head.company_id IS NULL THEN 'shared' ELSE 'company' END
+		   AND h.company_id IS NOT DISTINCT FROM audit_chain_head.company_id;
+	ELSE
+		SELECT h.seq, h.seal_hash INTO seq, row_hash
+		  FROM (SELECT x.seq, x.seal_hash FROM ar.audit_seal x WHERE x.company_id = audit_chain_head.company_id
+		        UNION ALL
+		        SELECT x.seq, x.seal_hash FROM ar.audit_seal x
+		         WHERE audit_chain_head.company_id IS NULL AND x.company_id IS NULL) h
+		 ORDER BY h.seq DESC LIMIT 1;
+	END IF;
+END $$;
 
 -- All the chains at once: seq the number of links (the legacy chain's
 -- rows and every chain's seals after it), row_hash the sha256 of one line per

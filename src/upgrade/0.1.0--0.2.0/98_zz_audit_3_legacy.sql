@@ -35,14 +35,16 @@ REVOKE ALL ON FUNCTION ar.audit_genesis_hash(bigint), ar._audit_legacy_seq(), ar
                        ar._audit_unsealed(ar.audit_log), ar._audit_link(ar.audit_log), ar._audit_chain_guard(),
                        ar._audit_row_problem(ar.audit_log, bytea),
                        ar._audit_verify(text, bigint, boolean), ar.verify_audit_chains(),
-                       ar._audit_chains_here(), ar._audit_on_nodes(text), ar._audit_trail_on_nodes(),
+                       ar._audit_chains_here(), ar._audit_heads_here(), ar._audit_trail_on_nodes(),
+                       ar._audit_run_on_nodes(text), ar._audit_verify_on_nodes(text),
                        ar.verify_audit_chain(bigint), ar.audit_chain_heads(), ar.audit_chain_head(bigint)
 	FROM PUBLIC;
 GRANT SELECT ON ar.audit_legacy_chain, ar.audit_seal TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.verify_audit_chain(bigint), ar.verify_audit_chains(), ar.audit_chain_head(bigint),
                           ar.audit_chain_heads(), ar.audit_genesis_hash(bigint), ar._audit_legacy_seq(),
                           ar._audit_verify(text, bigint, boolean), ar._audit_row_problem(ar.audit_log, bytea),
-                          ar._audit_chains_here(), ar._audit_on_nodes(text), ar._audit_trail_on_nodes(),
+                          ar._audit_chains_here(), ar._audit_heads_here(), ar._audit_trail_on_nodes(),
+                          ar._audit_run_on_nodes(text), ar._audit_verify_on_nodes(text),
                           ar.audit_row_hash(ar.audit_log, bytea),
                           ar.audit_seal_content(ar.audit_seal), ar.audit_seal_hash(ar.audit_seal, bytea),
                           ar._audit_link(ar.audit_log),
