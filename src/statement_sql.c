@@ -719,8 +719,8 @@ ar_statement_scan(PG_FUNCTION_ARGS)
  * has just stored (statement number i of the file is stored as statement_ids
  * i of company company_ids i), those with an amount, inserted in batches of
  * at most STORE_BATCH_ROWS lines or STORE_BATCH_BYTES bytes of text, each
- * batch one execution of one prepared INSERT ... SELECT FROM unnest(arrays),
- * its memory freed after it.  Returns the number of lines stored.
+ * batch one execution of INSERT ... SELECT FROM unnest(arrays), its memory
+ * freed after it.  Returns the number of lines stored.
  */
 
 #define STORE_BATCH_ROWS	1000
@@ -735,7 +735,8 @@ typedef struct StoreSink
 	int		   *target;
 	int64	   *statement_ids;
 	int64	   *company_ids;
-	SPIPlanPtr	plan;
+	const char *insert;			/* INSERT ... SELECT FROM unnest($1, ...) */
+	Oid			argtypes[STORE_COLUMNS];
 	MemoryContext batchcxt;
 	Datum	   *values[STORE_COLUMNS];	/* one array per column */
 	bool	   *nulls[STORE_COLUMNS];
@@ -801,7 +802,14 @@ store_flush(StoreSink *s)
 		args[k] = PointerGetDatum(construct_md_array(s->values[k], s->nulls[k], 1, dims, lbs,
 													 type, typlen, typbyval, typalign));
 	}
-	rc = SPI_execute_plan(s->plan, args, NULL, false, 0);
+	/*
+	 * One-shot: planned with this batch's arrays as values.  On Citus a
+	 * generic plan of an INSERT ... SELECT into a distributed table with
+	 * parameters cannot be planned ("could not create distributed plan"),
+	 * and ar.import_statement asks for generic plans; planning once per
+	 * batch of up to STORE_BATCH_ROWS lines costs nothing measurable.
+	 */
+	rc = SPI_execute_with_args(s->insert, STORE_COLUMNS, s->argtypes, args, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "storing the statement lines failed: %s", SPI_result_code_string(rc));
 	s->stored += SPI_processed;
@@ -901,7 +909,6 @@ ar_statement_store_lines(PG_FUNCTION_ARGS)
 	int			n_companies;
 	int			i;
 	int			k;
-	Oid			argtypes[STORE_COLUMNS];
 	StringInfoData query;
 
 	for (i = 0; i < 5; i++)
@@ -947,17 +954,15 @@ ar_statement_store_lines(PG_FUNCTION_ARGS)
 						   " FROM unnest(");
 	for (k = 0; k < STORE_COLUMNS; k++)
 	{
-		argtypes[k] = get_array_type(store_type(k));
+		sink.argtypes[k] = get_array_type(store_type(k));
 		appendStringInfo(&query, "%s$%d", k > 0 ? ", " : "", k + 1);
 	}
 	appendStringInfoString(&query, ") AS u(c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13,"
 						   " c14, c15, c16, c17, c18, c19, c20, c21, c22, c23, c24, c25, c26)");
 
+	sink.insert = query.data;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	sink.plan = SPI_prepare(query.data, STORE_COLUMNS, argtypes);
-	if (sink.plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	PG_TRY();
 	{
 		parse_file(format, data, len, &sink.sink, &sink.maker);
