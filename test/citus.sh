@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=45
+PLAN=46
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -756,3 +756,38 @@ echo "$dist" | sed 's/^/# distributed: /'
 [ "$dist" = "$single" ] || echo "$single" | sed 's/^/# one node: /'
 check "ar.import_statement through the coordinator stores a statement of company L and its lines on the distributed ledger as one node does; imported twice, one id" \
 	test "$dist" = "$single" -a "$(echo "$dist" | head -1)" = 2 -a -n "$(echo "$dist" | grep '1:2026-04-02:1200.00:Kunde Eins')"
+
+# SEPA direct debits of company L on the distributed ledger: a creditor set
+# up (twice: its upsert), a mandate, a collection, its reject, a second
+# collection settled by the bank's credit.  Before: ar.set_sepa_creditor
+# failed (a function that is not immutable in its DO UPDATE), and
+# ar.collect_direct_debits found nothing to collect and returned NULL (its
+# candidates, a SQL function, read the coordinator's own empty tables).
+for t in sepa_creditor sepa_mandate direct_debit_collection direct_debit_line_invoice dunning_block; do
+	qm 0 postgres "SET citus.enable_unsafe_triggers = on" "SELECT create_distributed_table('ar.$t', 'company_id', colocate_with => 'ar.customer')" >/dev/null 2>&1
+done
+sepa_steps=("SELECT (ar.set_sepa_creditor('L', 'Company L', 'DE98ZZZ09999999999', 'DE89370400440532013000')).creditor_id"
+	"SELECT (ar.set_sepa_creditor('L', 'Company L GmbH', 'DE98ZZZ09999999999', 'DE89370400440532013000')).creditor_name"
+	"SELECT (ar.create_sepa_mandate(1202, 'UMR-L-1', DATE '2026-01-02', 'Customer Zwei', 'FR1420041010050500013M02606')).status"
+	"SELECT length(ar.collect_direct_debits(DATE '2026-02-10', 12, DATE '2027-01-11', 'pain.008.001.02', 'MSG-L1', '2026-12-07 10:00+00')::text)"
+	"DO \$\$ DECLARE e text; BEGIN
+		SELECT l.end_to_end_id INTO e FROM ar.direct_debit_line l JOIN ar.direct_debit_collection c ON c.company_id = l.company_id AND c.id = l.collection_id
+		 WHERE l.company_id = 12 AND c.message_id = 'MSG-L1';
+		PERFORM ar.reject_direct_debit(e, 'AM04', DATE '2027-01-12');
+	END \$\$"
+	"SELECT length(ar.collect_direct_debits(DATE '2026-02-10', 12, DATE '2027-01-18', 'pain.008.001.02', 'MSG-L2', '2026-12-08 10:00+00')::text)"
+	"DO \$\$ DECLARE s numeric; BEGIN
+		SELECT c.control_sum INTO s FROM ar.direct_debit_collection c WHERE c.company_id = 12 AND c.message_id = 'MSG-L2';
+		INSERT INTO ar.bank_transaction (company_id, booking_date, amount, remittance_info) VALUES (12, DATE '2027-01-18', s, 'SEPA MSG-L2');
+	END \$\$"
+	"SELECT outcome || ':' || amount FROM ar.settle_direct_debits('L')")
+sepa_state="SELECT string_agg(format('%s:%s:%s:%s', c.message_id, c.number_of_transactions, c.control_sum, c.status), ' ' ORDER BY c.message_id) FROM ar.direct_debit_collection c WHERE c.company_id = 12;
+	SELECT string_agg(format('%s:%s:%s:%s', c.message_id, l.sequence_type, l.amount, l.status), ' ' ORDER BY c.message_id) FROM ar.direct_debit_line l JOIN ar.direct_debit_collection c ON c.company_id = l.company_id AND c.id = l.collection_id WHERE l.company_id = 12;
+	SELECT string_agg(format('%s:%s:%s:%s', m.umr, m.status, m.sequence_state, m.last_collected_on), ' ') FROM ar.sepa_mandate m WHERE m.company_id = 12;
+	SELECT string_agg(format('%s:%s', i.number, i.open_amount), ' ' ORDER BY i.number) FROM ar.invoice i WHERE i.company_id = 12 AND i.customer_id = 1202"
+dist=$(for s in "${sepa_steps[@]}"; do qm 0 postgres "$s" 2>&1 | grep -v '^CONTEXT:\|^while executing\|^[A-Z/]*SQL\|^PL/pgSQL\|^\s'; done; qn 0 "$sepa_state" 2>&1)
+single=$(for s in "${sepa_steps[@]}"; do qm 0 ar_single "$s" 2>&1 | grep -v '^CONTEXT:\|^while executing\|^[A-Z/]*SQL\|^PL/pgSQL\|^\s'; done; qs "$sepa_state" 2>&1)
+echo "$dist" | sed 's/^/# distributed: /'
+[ "$dist" = "$single" ] || echo "$single" | sed 's/^/# one node: /'
+check "SEPA direct debits of one company on the distributed ledger (creditor, mandate, collection, reject, collection settled by the bank's credit): what one node returns and leaves" \
+	test "$dist" = "$single" -a -n "$(echo "$dist" | grep '^settled:')" -a -n "$(echo "$dist" | grep 'MSG-L1:FRST:[0-9.]*:rejected')"

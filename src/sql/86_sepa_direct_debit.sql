@@ -184,6 +184,10 @@ DECLARE
 	r ar.sepa_creditor;
 	nm constant text := ar.sepa_transliterate(creditor_name);
 	bic constant text := nullif(upper(btrim(creditor_bic)), '');
+	-- values, not calls, in the DO UPDATE: Citus refuses functions that are
+	-- not immutable there (a distributed ar.sepa_creditor, doc/scale_out.md)
+	changed_by constant text := session_user;
+	changed_at constant timestamptz := now();
 BEGIN
 	SELECT * INTO c FROM ar.company x WHERE x.code = company;
 	IF NOT FOUND THEN
@@ -208,7 +212,7 @@ BEGIN
 	   SET creditor_name = EXCLUDED.creditor_name, creditor_id = EXCLUDED.creditor_id,
 	       creditor_iban = EXCLUDED.creditor_iban, creditor_bic = EXCLUDED.creditor_bic,
 	       prenotification_days = EXCLUDED.prenotification_days, lead_days_first = EXCLUDED.lead_days_first,
-	       lead_days_recurring = EXCLUDED.lead_days_recurring, updated_by = session_user, updated_at = now()
+	       lead_days_recurring = EXCLUDED.lead_days_recurring, updated_by = changed_by, updated_at = changed_at
 	RETURNING * INTO r;
 	RETURN r;
 END $$;
@@ -428,18 +432,38 @@ END $$;
 COMMENT ON FUNCTION ar.revoke_sepa_mandate(bigint, text) IS 'Revokes a mandate (the debtor withdrew it), with a reason: it is never collected again; collections already sent are settled or returned as usual. An admin.';
 
 -- Mandates without a collection for 36 months expire (rulebook).
+-- A date as YYYY-MM-DD from immutable parts (to_char, format and a date's
+-- text depend on settings, and Citus refuses such functions over a
+-- column in an UPDATE of a distributed table).
+CREATE FUNCTION ar._iso_date(day date) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $$
+	SELECT lpad(extract(year FROM day)::integer::text, 4, '0') || '-' || lpad(extract(month FROM day)::integer::text, 2, '0')
+	       || '-' || lpad(extract(day FROM day)::integer::text, 2, '0')
+$$;
+
 CREATE FUNCTION ar._expire_sepa_mandates(company_id bigint, as_of date) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-	n integer;
+	used integer;
+	unused integer;
 BEGIN
+	-- the mandates used, then those never used, their reasons written with
+	-- immutable functions: Citus refuses others over a column in an UPDATE
+	-- of a distributed table (and inside COALESCE or CASE)
 	UPDATE ar.sepa_mandate m
 	   SET status = 'expired', updated_at = now(),
-	       status_reason = format('no collection for 36 months (last: %s)', coalesce(m.last_collected_on::text, 'none, signed ' || m.signed_on))
+	       status_reason = 'no collection for 36 months (last: ' || ar._iso_date(m.last_collected_on) || ')'
 	 WHERE m.company_id = _expire_sepa_mandates.company_id AND m.status IN ('active', 'suspended')
-	   AND coalesce(m.last_collected_on, m.signed_on) + interval '36 months' <= as_of;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	RETURN n;
+	   AND m.last_collected_on + interval '36 months' <= as_of;
+	GET DIAGNOSTICS used = ROW_COUNT;
+	UPDATE ar.sepa_mandate m
+	   SET status = 'expired', updated_at = now(),
+	       status_reason = 'no collection for 36 months (last: none, signed ' || ar._iso_date(m.signed_on) || ')'
+	 WHERE m.company_id = _expire_sepa_mandates.company_id AND m.status IN ('active', 'suspended')
+	   AND m.last_collected_on IS NULL AND m.signed_on + interval '36 months' <= as_of;
+	GET DIAGNOSTICS unused = ROW_COUNT;
+	RETURN used + unused;
 END $$;
 
 -- ---------------------------------------------------------- collections
@@ -588,18 +612,23 @@ DECLARE
 	ns text;
 	doc xml;
 BEGIN
+	-- the collection's company read first, every table then named with it
+	-- (routed to its shard on Citus)
 	SELECT * INTO col FROM ar.direct_debit_collection c WHERE c.id = _pain008.collection_id;
+	SELECT * INTO col FROM ar.direct_debit_collection c WHERE c.company_id = col.company_id AND c.id = _pain008.collection_id;
 	SELECT * INTO cr FROM ar.sepa_creditor s WHERE s.company_id = col.company_id;
 	v08 := col.version = 'pain.008.001.08';
 	ns := 'urn:iso:std:iso:20022:tech:xsd:' || col.version;
 	WITH tx AS (
 		SELECT l.*, m.umr, m.signed_on, m.original_umr, m.original_debtor_iban, m.debtor_bank_changed, m.debtor_bic,
 		       m.debtor_iban, ar.sepa_transliterate(m.debtor_name) AS debtor_name,
-		       (SELECT i.payment_reference FROM ar.direct_debit_line_invoice li JOIN ar.invoice i ON i.id = li.invoice_id
-		         WHERE li.line_id = l.id AND ar.is_valid_creditor_ref(i.payment_reference)
-		           AND (SELECT count(*) FROM ar.direct_debit_line_invoice x WHERE x.line_id = l.id) = 1) AS rf
-		  FROM ar.direct_debit_line l JOIN ar.sepa_mandate m ON m.id = l.mandate_id
-		 WHERE l.collection_id = col.id
+		       (SELECT i.payment_reference
+		          FROM ar.direct_debit_line_invoice li JOIN ar.invoice i ON i.company_id = li.company_id AND i.id = li.invoice_id
+		         WHERE li.company_id = l.company_id AND li.line_id = l.id AND ar.is_valid_creditor_ref(i.payment_reference)
+		           AND (SELECT count(*) FROM ar.direct_debit_line_invoice x
+		                 WHERE x.company_id = l.company_id AND x.line_id = l.id) = 1) AS rf
+		  FROM ar.direct_debit_line l JOIN ar.sepa_mandate m ON m.company_id = l.company_id AND m.id = l.mandate_id
+		 WHERE l.company_id = col.company_id AND l.collection_id = col.id
 	), blocks AS (
 		SELECT tx.payment_info_id, tx.scheme, tx.sequence_type, count(*) AS n, sum(tx.amount) AS total,
 		       xmlagg(xmlelement(name "DrctDbtTxInf",
@@ -675,20 +704,34 @@ END $$;
 -- mandate used once).
 CREATE FUNCTION ar._direct_debit_candidates(company_id bigint, due_until date, today date)
 RETURNS TABLE (invoice_id bigint, customer_id bigint, mandate_id bigint, amount numeric, due_date date, number text)
-LANGUAGE sql STABLE AS $$
+-- PL/pgSQL, each table named with the company: as a SQL function, inlined
+-- in the queries of ar.collect_direct_debits, Citus read the coordinator's
+-- own (empty) tables and the collection found nothing (doc/scale_out.md)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+#variable_conflict use_column
+DECLARE
+	co constant bigint := _direct_debit_candidates.company_id;
+	until constant date := _direct_debit_candidates.due_until;
+	on_day constant date := _direct_debit_candidates.today;
+BEGIN
+	RETURN QUERY
 	SELECT i.id, i.customer_id, m.id, i.open_amount, i.due_date, i.number
 	  FROM ar.invoice i
 	  JOIN ar.sepa_mandate m ON m.company_id = i.company_id AND m.customer_id = i.customer_id AND m.status = 'active'
-	 WHERE i.company_id = _direct_debit_candidates.company_id AND i.currency = 'EUR' AND i.open_amount > 0
-	   AND i.due_date <= _direct_debit_candidates.due_until
+	 WHERE i.company_id = co AND i.currency = 'EUR' AND i.open_amount > 0
+	   AND i.due_date <= until
 	   AND i.cancelled_on IS NULL AND NOT i.disputed AND i.status <> 'disputed'
-	   AND NOT EXISTS (SELECT 1 FROM ar.dispute d WHERE d.invoice_id = i.id AND d.resolved_at IS NULL)
-	   AND NOT EXISTS (SELECT 1 FROM ar.dunning_block b WHERE b.customer_id = i.customer_id AND b.lifted_at IS NULL
-	                     AND coalesce(b.from_on, today) <= today AND b.until > today)
-	   AND NOT EXISTS (SELECT 1 FROM ar.direct_debit_line_invoice p WHERE p.invoice_id = i.id AND p.pending)
+	   AND NOT EXISTS (SELECT 1 FROM ar.dispute d
+	                    WHERE d.company_id = i.company_id AND d.invoice_id = i.id AND d.resolved_at IS NULL)
+	   AND NOT EXISTS (SELECT 1 FROM ar.dunning_block b
+	                    WHERE b.company_id = i.company_id AND b.customer_id = i.customer_id AND b.lifted_at IS NULL
+	                      AND coalesce(b.from_on, on_day) <= on_day AND b.until > on_day)
+	   AND NOT EXISTS (SELECT 1 FROM ar.direct_debit_line_invoice p
+	                    WHERE p.company_id = i.company_id AND p.invoice_id = i.id AND p.pending)
 	   AND NOT (m.sequence_state = 'OOFF' AND EXISTS (SELECT 1 FROM ar.direct_debit_line l
-	                                                   WHERE l.mandate_id = m.id AND l.status IN ('pending', 'settled')))
-$$;
+	                                                   WHERE l.company_id = m.company_id AND l.mandate_id = m.id
+	                                                     AND l.status IN ('pending', 'settled')));
+END $$;
 
 -- Collects the open invoices due by due_until of the customers with an
 -- active mandate (doc/sepa-direct-debit.md).  One run at a time per
@@ -712,6 +755,13 @@ DECLARE
 	n_lines integer;
 	total numeric;
 	doc xml;
+	-- the candidates (ar._direct_debit_candidates), column by column
+	c_invoice bigint[];
+	c_customer bigint[];
+	c_mandate bigint[];
+	c_amount numeric[];
+	c_due date[];
+	c_number text[];
 BEGIN
 	IF due_until IS NULL OR NOT isfinite(due_until) THEN
 		RAISE EXCEPTION 'due_until must be a finite date, not %', coalesce(due_until::text, 'NULL') USING ERRCODE = 'invalid_parameter_value';
@@ -758,13 +808,23 @@ BEGIN
 	  JOIN ar.sepa_mandate m ON m.company_id = i.company_id AND m.customer_id = i.customer_id AND m.status = 'active'
 	 WHERE i.company_id = co AND i.open_amount > 0 AND i.due_date <= due_until
 	 ORDER BY i.id FOR UPDATE OF i;
-	IF NOT EXISTS (SELECT 1 FROM ar._direct_debit_candidates(co, collect_direct_debits.due_until, today)) THEN
+	-- read once, on this node: the statements below join them as values
+	-- (on Citus a query naming only the company's tables runs on its
+	-- worker, where a function reading the distributed tables cannot)
+	SELECT coalesce(array_agg(c.invoice_id ORDER BY c.invoice_id), '{}'), array_agg(c.customer_id ORDER BY c.invoice_id),
+	       array_agg(c.mandate_id ORDER BY c.invoice_id), array_agg(c.amount ORDER BY c.invoice_id),
+	       array_agg(c.due_date ORDER BY c.invoice_id), array_agg(c.number ORDER BY c.invoice_id)
+	  INTO c_invoice, c_customer, c_mandate, c_amount, c_due, c_number
+	  FROM ar._direct_debit_candidates(co, collect_direct_debits.due_until, today) c;
+	IF cardinality(c_invoice) = 0 THEN
 		RETURN NULL;
 	END IF;
 
 	-- validation: one line per mandate, within the SEPA bounds
 	SELECT m.umr, cu.code, sum(p.amount) AS amount INTO bad
-	  FROM ar._direct_debit_candidates(co, collect_direct_debits.due_until, today) p JOIN ar.sepa_mandate m ON m.id = p.mandate_id JOIN ar.customer cu ON cu.id = p.customer_id
+	  FROM unnest(c_invoice, c_customer, c_mandate, c_amount, c_due, c_number) p(invoice_id, customer_id, mandate_id, amount, due_date, number)
+	  JOIN ar.sepa_mandate m ON m.company_id = co AND m.id = p.mandate_id
+	  JOIN ar.customer cu ON cu.company_id = co AND cu.id = p.customer_id
 	 GROUP BY m.umr, cu.code HAVING sum(p.amount) > 999999999.99 OR sum(p.amount) <> round(sum(p.amount), 2)
 	 ORDER BY m.umr LIMIT 1;
 	IF FOUND THEN
@@ -772,8 +832,8 @@ BEGIN
 			USING ERRCODE = 'numeric_value_out_of_range';
 	END IF;
 	SELECT m.umr, cu.code, m.debtor_name INTO bad
-	  FROM ar.sepa_mandate m JOIN ar.customer cu ON cu.id = m.customer_id
-	 WHERE m.id IN (SELECT p.mandate_id FROM ar._direct_debit_candidates(co, collect_direct_debits.due_until, today) p)
+	  FROM ar.sepa_mandate m JOIN ar.customer cu ON cu.company_id = m.company_id AND cu.id = m.customer_id
+	 WHERE m.company_id = co AND m.id IN (SELECT p.mandate_id FROM unnest(c_invoice, c_customer, c_mandate, c_amount, c_due, c_number) p(invoice_id, customer_id, mandate_id, amount, due_date, number))
 	   AND (NOT ar.is_sepa_text(ar.sepa_transliterate(m.debtor_name)) OR ar.sepa_transliterate(m.debtor_name) = ''
 	        OR NOT ar.is_valid_sepa_id(m.umr) OR m.signed_on > today)
 	 ORDER BY m.umr LIMIT 1;
@@ -783,7 +843,7 @@ BEGIN
 			      DETAIL = 'Its debtor name must be writable in the SEPA character set, its reference valid and its signature date not in the future.';
 	END IF;
 	SELECT p.number, cu.code INTO bad
-	  FROM ar._direct_debit_candidates(co, collect_direct_debits.due_until, today) p JOIN ar.customer cu ON cu.id = p.customer_id
+	  FROM unnest(c_invoice, c_customer, c_mandate, c_amount, c_due, c_number) p(invoice_id, customer_id, mandate_id, amount, due_date, number) JOIN ar.customer cu ON cu.company_id = co AND cu.id = p.customer_id
 	 WHERE NOT ar.is_sepa_text(ar.sepa_transliterate(p.number)) ORDER BY p.number LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION 'invoice number "%" (customer %) cannot be written in the SEPA character set', bad.number, bad.code
@@ -793,9 +853,9 @@ BEGIN
 	-- the collection date: pre-notification, lead times of the sequence types
 	-- present, the invoices' due dates; a TARGET2 day
 	earliest := ar.add_target2_days(greatest(today + cr.prenotification_days,
-	                                         (SELECT max(p.due_date) FROM ar._direct_debit_candidates(co, collect_direct_debits.due_until, today) p),
+	                                         (SELECT max(p.due_date) FROM unnest(c_invoice, c_customer, c_mandate, c_amount, c_due, c_number) p(invoice_id, customer_id, mandate_id, amount, due_date, number)),
 	                                         ar.add_target2_days(today,
-	                                             CASE WHEN EXISTS (SELECT 1 FROM ar._direct_debit_candidates(co, collect_direct_debits.due_until, today) p JOIN ar.sepa_mandate m ON m.id = p.mandate_id
+	                                             CASE WHEN EXISTS (SELECT 1 FROM unnest(c_invoice, c_customer, c_mandate, c_amount, c_due, c_number) p(invoice_id, customer_id, mandate_id, amount, due_date, number) JOIN ar.sepa_mandate m ON m.company_id = co AND m.id = p.mandate_id
 	                                                                WHERE m.sequence_state IN ('FRST', 'OOFF') OR m.debtor_bank_changed)
 	                                                  THEN cr.lead_days_first ELSE cr.lead_days_recurring END)), 0);
 	IF collection_date IS NULL THEN
@@ -824,12 +884,12 @@ BEGIN
 			SELECT p.mandate_id, p.customer_id, sum(p.amount) AS amount,
 			       string_agg(ar.sepa_transliterate(p.number), ', ' ORDER BY p.due_date, p.number) AS numbers,
 			       count(*) AS n
-			  FROM ar._direct_debit_candidates(co, collect_direct_debits.due_until, today) p GROUP BY p.mandate_id, p.customer_id
+			  FROM unnest(c_invoice, c_customer, c_mandate, c_amount, c_due, c_number) p(invoice_id, customer_id, mandate_id, amount, due_date, number) GROUP BY p.mandate_id, p.customer_id
 		), typed AS (
 			SELECT pm.*, m.scheme,
 			       CASE WHEN m.debtor_bank_changed AND m.sequence_state = 'RCUR' THEN 'FRST' ELSE m.sequence_state END AS seq,
 			       (m.original_umr IS NOT NULL OR m.original_debtor_iban IS NOT NULL OR m.debtor_bank_changed) AS amended
-			  FROM per_mandate pm JOIN ar.sepa_mandate m ON m.id = pm.mandate_id
+			  FROM per_mandate pm JOIN ar.sepa_mandate m ON m.company_id = co AND m.id = pm.mandate_id
 		), blocks AS (
 			SELECT t.scheme, t.seq, row_number() OVER (ORDER BY t.scheme, array_position(ARRAY['FRST', 'RCUR', 'OOFF', 'FNAL'], t.seq)) AS k
 			  FROM (SELECT DISTINCT t.scheme, t.seq FROM typed t) t
@@ -847,19 +907,19 @@ BEGIN
 		)
 		INSERT INTO ar.direct_debit_line_invoice (line_id, invoice_id, company_id, amount)
 		SELECT ins.id, p.invoice_id, co, p.amount
-		  FROM ins JOIN ar._direct_debit_candidates(co, collect_direct_debits.due_until, today) p ON p.mandate_id = ins.mandate_id;
+		  FROM ins JOIN unnest(c_invoice, c_customer, c_mandate, c_amount, c_due, c_number) p(invoice_id, customer_id, mandate_id, amount, due_date, number) ON p.mandate_id = ins.mandate_id;
 	EXCEPTION WHEN unique_violation THEN
 		RAISE EXCEPTION 'an invoice of this collection was put in another pending collection concurrently'
 			USING ERRCODE = 'serialization_failure', HINT = 'Run ar.collect_direct_debits() again.';
 	END;
 
-	SELECT count(*), sum(l.amount) INTO n_lines, total FROM ar.direct_debit_line l WHERE l.collection_id = col_id;
+	SELECT count(*), sum(l.amount) INTO n_lines, total FROM ar.direct_debit_line l WHERE l.company_id = co AND l.collection_id = col_id;
 	UPDATE ar.direct_debit_collection c SET message_id = msg, number_of_transactions = n_lines, control_sum = total
-	 WHERE c.id = col_id;
+	 WHERE c.company_id = co AND c.id = col_id;
 	UPDATE ar.sepa_mandate m SET last_collected_on = reqd
-	 WHERE m.id IN (SELECT l.mandate_id FROM ar.direct_debit_line l WHERE l.collection_id = col_id);
+	 WHERE m.company_id = co AND m.id IN (SELECT l.mandate_id FROM ar.direct_debit_line l WHERE l.company_id = co AND l.collection_id = col_id);
 	doc := ar._pain008(col_id);
-	UPDATE ar.direct_debit_collection c SET document = doc WHERE c.id = col_id;
+	UPDATE ar.direct_debit_collection c SET document = doc WHERE c.company_id = co AND c.id = col_id;
 	RETURN doc;
 END $$;
 COMMENT ON FUNCTION ar.collect_direct_debits(date, bigint, date, text, text, timestamptz) IS
@@ -885,9 +945,14 @@ LANGUAGE plpgsql AS $$
 DECLARE
 	l ar.direct_debit_line;
 	effect constant text := ar.sepa_return_effect(reason_code);
+	returned text;
 BEGIN
 	SELECT * INTO l FROM ar.direct_debit_line x WHERE x.id = line_id;
-	UPDATE ar.direct_debit_line_invoice li SET pending = false WHERE li.line_id = l.id;
+	-- a value, not a call, inside the CASE below: Citus refuses functions
+	-- that are not immutable there (a distributed ar.sepa_mandate); every
+	-- table named with the line's company (routed to its shard)
+	returned := format('direct debit %s returned (%s)', l.end_to_end_id, reason_code);
+	UPDATE ar.direct_debit_line_invoice li SET pending = false WHERE li.company_id = l.company_id AND li.line_id = l.id;
 	UPDATE ar.sepa_mandate m
 	   SET sequence_state = CASE WHEN l.sequence_type = 'FRST' THEN 'FRST' ELSE m.sequence_state END,
 	       status = CASE WHEN effect = 'revoke' AND m.status IN ('active', 'suspended', 'completed') THEN 'revoked'
@@ -895,12 +960,14 @@ BEGIN
 	                     WHEN m.status = 'completed' AND l.sequence_type IN ('OOFF', 'FNAL') THEN 'active'
 	                     ELSE m.status END,
 	       status_reason = CASE WHEN effect <> 'none' OR (m.status = 'completed' AND l.sequence_type IN ('OOFF', 'FNAL'))
-	                            THEN format('direct debit %s returned (%s)', l.end_to_end_id, reason_code)
+	                            THEN returned
 	                            ELSE m.status_reason END,
 	       updated_at = now()
-	 WHERE m.id = l.mandate_id;
+	 WHERE m.company_id = l.company_id AND m.id = l.mandate_id;
 	UPDATE ar.direct_debit_collection c SET status = 'closed'
-	 WHERE c.id = l.collection_id AND NOT EXISTS (SELECT 1 FROM ar.direct_debit_line x WHERE x.collection_id = c.id AND x.status = 'pending');
+	 WHERE c.company_id = l.company_id AND c.id = l.collection_id
+	   AND NOT EXISTS (SELECT 1 FROM ar.direct_debit_line x
+	                    WHERE x.company_id = c.company_id AND x.collection_id = c.id AND x.status = 'pending');
 END $$;
 
 -- A reject before settlement (pain.002 or the bank's report, no booking):
@@ -940,7 +1007,7 @@ BEGIN
 			      HINT = 'A return after settlement comes as a bank line: ar.settle_direct_debits() handles it.';
 	END IF;
 	UPDATE ar.direct_debit_line x SET status = 'rejected', returned_on = rejected_on, return_reason = reason_code
-	 WHERE x.id = l.id RETURNING * INTO l;
+	 WHERE x.company_id = l.company_id AND x.id = l.id RETURNING * INTO l;
 	PERFORM ar._direct_debit_failed(l.id, reason_code);
 	RETURN l;
 END $$;
@@ -979,6 +1046,12 @@ DECLARE
 	credit_id bigint;
 	matched_on text;
 	lid bigint;
+	settled_reason text;
+	grp_message text;
+	-- values, not calls, in the DO UPDATE and CASE clauses below: Citus
+	-- refuses functions that are not immutable there (distributed tables);
+	-- every statement names the line's company (routed to its shard)
+	decided constant timestamptz := now();
 BEGIN
 	IF company IS NOT NULL THEN
 		cos := ARRAY[(ar._company_by_code(company)).id];
@@ -1010,7 +1083,7 @@ BEGIN
 				 GROUP BY dl.collection_id, dl.payment_info_id
 				UNION ALL
 				SELECT dl.collection_id, c.message_id, sum(dl.amount)
-				  FROM ar.direct_debit_line dl JOIN ar.direct_debit_collection c ON c.id = dl.collection_id
+				  FROM ar.direct_debit_line dl JOIN ar.direct_debit_collection c ON c.company_id = dl.company_id AND c.id = dl.collection_id
 				 WHERE dl.company_id = t.company_id AND dl.status = 'pending'
 				 GROUP BY dl.collection_id, c.message_id
 				-- (a collection of one block is that block)
@@ -1019,7 +1092,7 @@ BEGIN
 				-- named in the line, or (by amount alone) booked around the collection date
 				SELECT x.* FROM (
 					SELECT g.*, strpos(upper(texts), upper(g.gid)) > 0 AS named, c.requested_collection_date AS reqd
-					  FROM g JOIN ar.direct_debit_collection c ON c.id = g.collection_id
+					  FROM g JOIN ar.direct_debit_collection c ON c.company_id = t.company_id AND c.id = g.collection_id
 					 WHERE g.total = t.amount AND c.creation_time::date <= t.booking_date) x
 				 WHERE x.named OR t.booking_date BETWEEN x.reqd - 1 AND x.reqd + 10
 			)
@@ -1043,13 +1116,18 @@ BEGIN
 				CONTINUE;
 			END IF;
 			allocs := '{}'; invs := '{}';
+			-- (the collection's MsgId read first: Citus locks no rows of a
+			-- query with a subquery)
+			grp_message := (SELECT c.message_id FROM ar.direct_debit_collection c
+			                 WHERE c.company_id = t.company_id AND c.id = grp.collection_id);
 			FOR l IN SELECT dl.* FROM ar.direct_debit_line dl
 			          WHERE dl.company_id = t.company_id AND dl.collection_id = grp.collection_id AND dl.status = 'pending'
-			            AND (dl.payment_info_id = grp.gid OR grp.gid = (SELECT c.message_id FROM ar.direct_debit_collection c WHERE c.id = dl.collection_id))
+			            AND (dl.payment_info_id = grp.gid OR grp.gid = grp_message)
 			          ORDER BY dl.id FOR UPDATE LOOP
 				left_ := 0;
-				FOR inv IN SELECT x.*, i.open_amount, i.customer_id FROM ar.direct_debit_line_invoice x JOIN ar.invoice i ON i.id = x.invoice_id
-				           WHERE x.line_id = l.id ORDER BY x.invoice_id LOOP
+				FOR inv IN SELECT x.*, i.open_amount, i.customer_id
+				             FROM ar.direct_debit_line_invoice x JOIN ar.invoice i ON i.company_id = x.company_id AND i.id = x.invoice_id
+				            WHERE x.company_id = t.company_id AND x.line_id = l.id ORDER BY x.invoice_id LOOP
 					alloc_id := NULL;
 					IF least(inv.amount, inv.open_amount) > 0 THEN
 						INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method, payment_means, note)
@@ -1062,7 +1140,7 @@ BEGIN
 					left_ := left_ + inv.amount - greatest(least(inv.amount, inv.open_amount), 0);
 					invs := invs || inv.invoice_id;
 					UPDATE ar.direct_debit_line_invoice x SET pending = false, allocation_id = alloc_id
-					 WHERE x.line_id = inv.line_id AND x.invoice_id = inv.invoice_id;
+					 WHERE x.company_id = t.company_id AND x.line_id = inv.line_id AND x.invoice_id = inv.invoice_id;
 				END LOOP;
 				IF left_ > 0 THEN
 					INSERT INTO ar.customer_credit (company_id, customer_id, currency, amount, source, bank_transaction_id, created_on, note)
@@ -1070,18 +1148,19 @@ BEGIN
 					        'SEPA direct debit ' || l.end_to_end_id || ': invoices paid otherwise meanwhile');
 				END IF;
 				UPDATE ar.direct_debit_line x SET status = 'settled', settled_on = t.booking_date, settlement_transaction_id = t.id
-				 WHERE x.id = l.id;
+				 WHERE x.company_id = t.company_id AND x.id = l.id;
 				-- the mandate: FRST -> RCUR, OOFF/FNAL completed, the amendment delivered
+				settled_reason := format('%s collection %s settled', l.sequence_type, l.end_to_end_id);
 				UPDATE ar.sepa_mandate m
 				   SET sequence_state = CASE WHEN m.sequence_state = 'FRST' THEN 'RCUR' ELSE m.sequence_state END,
 				       status = CASE WHEN l.sequence_type IN ('OOFF', 'FNAL') AND m.status = 'active' THEN 'completed' ELSE m.status END,
 				       status_reason = CASE WHEN l.sequence_type IN ('OOFF', 'FNAL') AND m.status = 'active'
-				                            THEN format('%s collection %s settled', l.sequence_type, l.end_to_end_id) ELSE m.status_reason END,
+				                            THEN settled_reason ELSE m.status_reason END,
 				       original_umr = CASE WHEN l.amended THEN NULL ELSE m.original_umr END,
 				       original_debtor_iban = CASE WHEN l.amended THEN NULL ELSE m.original_debtor_iban END,
 				       debtor_bank_changed = CASE WHEN l.amended THEN false ELSE m.debtor_bank_changed END,
-				       updated_at = now()
-				 WHERE m.id = l.mandate_id;
+				       updated_at = decided
+				 WHERE m.company_id = t.company_id AND m.id = l.mandate_id;
 				bank_transaction_id := t.id; collection_id := l.collection_id; line_id := l.id; end_to_end_id := l.end_to_end_id;
 				outcome := 'settled'; amount := l.amount; reason_code := NULL;
 				RETURN NEXT;
@@ -1093,10 +1172,13 @@ BEGIN
 			                                             CASE WHEN grp.named = 1 THEN 'named in the line' ELSE 'amount' END, ar._caller())))
 			ON CONFLICT ON CONSTRAINT reconcile_line_pkey DO UPDATE
 			   SET outcome = EXCLUDED.outcome, method = EXCLUDED.method, run_id = NULL, invoice_ids = EXCLUDED.invoice_ids,
-			       allocation_ids = EXCLUDED.allocation_ids, explanation = EXCLUDED.explanation, decided_at = now();
-			UPDATE ar.match_proposal p SET status = 'superseded', decided_by = session_user, decided_at = now() WHERE p.bank_transaction_id = t.id AND p.status = 'pending';
+			       allocation_ids = EXCLUDED.allocation_ids, explanation = EXCLUDED.explanation, decided_at = decided;
+			UPDATE ar.match_proposal p SET status = 'superseded', decided_by = session_user, decided_at = decided
+			 WHERE p.company_id = t.company_id AND p.bank_transaction_id = t.id AND p.status = 'pending';
 			UPDATE ar.direct_debit_collection c SET status = 'closed'
-			 WHERE c.id = grp.collection_id AND NOT EXISTS (SELECT 1 FROM ar.direct_debit_line x WHERE x.collection_id = c.id AND x.status = 'pending');
+			 WHERE c.company_id = t.company_id AND c.id = grp.collection_id
+			   AND NOT EXISTS (SELECT 1 FROM ar.direct_debit_line x
+			                    WHERE x.company_id = c.company_id AND x.collection_id = c.id AND x.status = 'pending');
 		ELSIF t.return_reason IS NOT NULL OR t.reversal THEN
 			SELECT * INTO l FROM ar.direct_debit_line dl
 			 WHERE dl.company_id = t.company_id AND dl.end_to_end_id = btrim(t.end_to_end_id) AND dl.amount = -t.amount
@@ -1105,13 +1187,13 @@ BEGIN
 			IF NOT FOUND THEN
 				-- else by the mandate reference the bank reports and the amount, when one debit fits
 				SELECT count(*), min(dl.id) INTO n, lid
-				  FROM ar.direct_debit_line dl JOIN ar.sepa_mandate m ON m.id = dl.mandate_id
+				  FROM ar.direct_debit_line dl JOIN ar.sepa_mandate m ON m.company_id = dl.company_id AND m.id = dl.mandate_id
 				 WHERE dl.company_id = t.company_id AND upper(m.umr) = upper(btrim(t.mandate_id)) AND dl.amount = -t.amount
 				   AND dl.status = 'settled' AND dl.settled_on <= t.booking_date;
 				IF n <> 1 THEN
 					CONTINUE;
 				END IF;
-				SELECT * INTO l FROM ar.direct_debit_line dl WHERE dl.id = lid;
+				SELECT * INTO l FROM ar.direct_debit_line dl WHERE dl.company_id = t.company_id AND dl.id = lid;
 				matched_on := 'mandate_and_amount';
 			END IF;
 			PERFORM 1 FROM ar.invoice i
@@ -1128,9 +1210,9 @@ BEGIN
 			-- credit refunded (the bank gave the money back to the debtor)
 			allocs := '{}'; invs := '{}'; back := 0;
 			FOR inv IN SELECT x.invoice_id, a.id AS alloc, a.amount AS allocated
-			             FROM ar.direct_debit_line_invoice x JOIN ar.allocation a ON a.id = x.allocation_id
-			            WHERE x.line_id = l.id ORDER BY x.invoice_id LOOP
-				DELETE FROM ar.allocation a WHERE a.id = inv.alloc;
+			             FROM ar.direct_debit_line_invoice x JOIN ar.allocation a ON a.company_id = x.company_id AND a.id = x.allocation_id
+			            WHERE x.company_id = t.company_id AND x.line_id = l.id ORDER BY x.invoice_id LOOP
+				DELETE FROM ar.allocation a WHERE a.company_id = t.company_id AND a.id = inv.alloc;
 				allocs := allocs || inv.alloc; invs := invs || inv.invoice_id; back := back + inv.allocated;
 			END LOOP;
 			reason := format('SEPA direct debit %s returned (%s) on %s', l.end_to_end_id, coalesce(t.return_reason, 'reversal'), t.booking_date);
@@ -1151,11 +1233,11 @@ BEGIN
 				INSERT INTO ar.credit_release (company_id, customer_id, customer_credit_id, currency, amount, released_on, kind, reason)
 				VALUES (t.company_id, l.customer_id, inv.id, 'EUR', inv.remaining, t.booking_date, 'refund', reason);
 			END LOOP;
-			UPDATE ar.bank_transaction x SET status = 'ignored' WHERE x.id = t.id AND x.allocated_amount = 0;
+			UPDATE ar.bank_transaction x SET status = 'ignored' WHERE x.company_id = t.company_id AND x.id = t.id AND x.allocated_amount = 0;
 			UPDATE ar.direct_debit_line x
 			   SET status = 'returned', returned_on = t.booking_date, return_reason = left(coalesce(nullif(btrim(t.return_reason), ''), 'RVSL'), 35),
 			       return_transaction_id = t.id
-			 WHERE x.id = l.id;
+			 WHERE x.company_id = t.company_id AND x.id = l.id;
 			PERFORM ar._direct_debit_failed(l.id, coalesce(t.return_reason, 'RVSL'));
 			INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, outcome, method, flags, invoice_ids, allocation_ids, explanation)
 			VALUES (t.id, t.company_id, 'return', 'direct_debit', '{}', invs, allocs,
@@ -1165,8 +1247,9 @@ BEGIN
 			                                             l.end_to_end_id, coalesce(t.return_reason, 'reversal'), cardinality(invs))))
 			ON CONFLICT ON CONSTRAINT reconcile_line_pkey DO UPDATE
 			   SET outcome = EXCLUDED.outcome, method = EXCLUDED.method, run_id = NULL, invoice_ids = EXCLUDED.invoice_ids,
-			       allocation_ids = EXCLUDED.allocation_ids, explanation = EXCLUDED.explanation, decided_at = now();
-			UPDATE ar.match_proposal p SET status = 'superseded', decided_by = session_user, decided_at = now() WHERE p.bank_transaction_id = t.id AND p.status = 'pending';
+			       allocation_ids = EXCLUDED.allocation_ids, explanation = EXCLUDED.explanation, decided_at = decided;
+			UPDATE ar.match_proposal p SET status = 'superseded', decided_by = session_user, decided_at = decided
+			 WHERE p.company_id = t.company_id AND p.bank_transaction_id = t.id AND p.status = 'pending';
 			bank_transaction_id := t.id; collection_id := l.collection_id; line_id := l.id; end_to_end_id := l.end_to_end_id;
 			outcome := 'returned'; amount := l.amount; reason_code := coalesce(t.return_reason, 'RVSL');
 			RETURN NEXT;

@@ -13,7 +13,7 @@
 -- used once; other companies' roles are refused (not superusers).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(126);
+SELECT plan(130);
 
 CREATE FUNCTION pg_temp.x(doc xml, path text) RETURNS text[] LANGUAGE sql AS $$
 	SELECT array_agg(v::text ORDER BY n)
@@ -237,6 +237,14 @@ UPDATE ar.sepa_mandate SET last_collected_on = '2023-04-01' WHERE umr = 'UMR-DD-
 SELECT ok(ar.collect_direct_debits('2026-04-30', NULL, NULL, 'pain.008.001.02', 'MSG-7', '2026-04-03 10:00+00') IS NULL,
 	'nothing to collect from a mandate unused for 36 months');
 SELECT is((SELECT status FROM pg_temp.m('UMR-DD-LATE')), 'expired', 'it expired');
+SELECT is((SELECT status_reason FROM pg_temp.m('UMR-DD-LATE')), 'no collection for 36 months (last: 2023-04-01)',
+	'the reason names its last collection');
+INSERT INTO ar.customer (code, name) VALUES ('DD-NEVER', 'Never collected');
+SELECT is((SELECT status FROM ar.create_sepa_mandate(pg_temp.cu('DD-NEVER'), 'UMR-NEVER', '2023-03-01', 'Never', 'DE89370400440532013000')),
+	'active', 'a mandate signed three years ago, never used');
+SELECT is(ar._expire_sepa_mandates(ar.default_company(), '2026-04-03'), 1, 'expiring it alone');
+SELECT is((SELECT status || ': ' || status_reason FROM pg_temp.m('UMR-NEVER')),
+	'expired: no collection for 36 months (last: none, signed 2023-03-01)', 'the reason of a mandate never used names its signature');
 INSERT INTO ar.customer (code, name) VALUES ('DD-OOFF', 'Once');
 INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
 SELECT pg_temp.cu('DD-OOFF'), n, '2026-04-01', '2026-04-10', 15.00 FROM unnest(ARRAY['O-1']) n;
