@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=42
+PLAN=44
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -730,9 +730,65 @@ kd=$(kpis_each 0 postgres); ks=$(kpis_each 0 ar_single)
 # one node's summary path against its full computation, K and L
 apart=$(for co in 11 12; do qm 0 ar_single "$(make_default $co)" \
 	"SELECT ar._kpi_figures(current_date, 90)::text IS NOT DISTINCT FROM ar._kpi_figures_full(current_date, 90)::text"; done | tr '\n' ' ')
+# (a past date, before K's latest allocation: the full computation, not routed yet)
+past=$(qm 0 postgres "$(make_default 11)" "SELECT receivables FROM ar.kpis(current_date - 30)" 2>&1 | grep -v '^\s' | head -2 | tr '\n' ' ')
+echo "# ar.kpis(current_date - 30) of K on the distributed ledger: $past"
 qm 0 postgres "$(make_default $default)" >/dev/null; qm 0 ar_single "$(make_default $default)" >/dev/null
 echo "$kd" | grep -E '^1[12]\|' | cut -c1-200 | sed 's/^/# distributed: /'
+
 [ "$kd" = "$ks" ] || diff <(echo "$ks") <(echo "$kd") | head -10 | sed 's/^/# one node < > distributed: /'
 check "ar.kpis(current_date) from the distributed KPI summary (routed), each company the default in turn: one node's figures to the cent, and one node's summary figures equal its full computation (K and L)" \
 	test -n "$kd" -a "$kd" = "$ks" -a -z "$(echo "$kd" | grep -i error)" -a "$apart" = "t t " \
 	     -a "$(echo "$kd" | grep -cE '^(11|12|21|22)\|t\|')" = 4
+
+# ---------------------------------------------------------------------------
+# The dunning effectiveness summary distributed with the ledger (blocker 6):
+# ar.dunning_effect_notice, ar.dunning_effect_summary and their delta table
+# co-located with the ledger (ar.dunning_notice is, since check 20), the
+# effectiveness triggers of ar.allocation on again (off since check 26, on
+# both sides; ar.dunning_notice's were never off).  On a shard the triggers
+# write the co-located shard of ar.dunning_effect_delta; the fold at the
+# worker's commit recomputes the notices concerned from the co-located
+# notice and allocation shards, under an advisory lock of that shard.
+# A dunning run's notices of K and L (inserted as the run writes them),
+# then payments of their invoices within and after their windows, each its
+# own transaction, on both sides.
+out=$(qm 0 postgres "SET citus.enable_unsafe_triggers = on" \
+	"SELECT count(create_distributed_table(t, 'company_id', colocate_with => 'ar.customer')) FROM unnest(ARRAY['ar.dunning_effect_notice', 'ar.dunning_effect_summary', 'ar.dunning_effect_delta']) t" \
+	"ALTER TABLE ar.allocation ENABLE TRIGGER allocation_effect_insert" "ALTER TABLE ar.allocation ENABLE TRIGGER allocation_effect_delete" 2>&1)
+[ -z "$(echo "$out" | grep ERROR)" ] || echo "$out" | grep ERROR | sed 's/^/# /'
+qs "ALTER TABLE ar.allocation ENABLE TRIGGER allocation_effect_insert, ENABLE TRIGGER allocation_effect_delete" >/dev/null || exit 1
+policy=$(qn 0 "SELECT min(id) FROM ar.dunning_policy")
+effect_writes=("INSERT INTO ar.dunning_notice (id, customer_id, level, level_name, channel, body, invoice_ids, amount_due, status, as_of,
+	                               company_id, currency, policy_id, cycle, language) OVERRIDING SYSTEM VALUE
+	VALUES (9101, 1103, 1, 'level 1', 'email', 'body', '{119201}', 300.00, 'sent', current_date - 20, 11, 'EUR', $policy, 1, 'en'),
+	       (9102, 1104, 2, 'level 2', 'email', 'body', '{119202}', 120.50, 'sent', current_date - 30, 11, 'EUR', $policy, 1, 'en'),
+	       (9201, 1204, 1, 'level 1', 'letter', 'body', '{129202}', 65.0, 'queued', current_date - 18, 12, 'EUR', $policy, 1, 'en')"
+	"INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method)
+	VALUES (11, 119201, 100, current_date - 12, 'manual'), (12, 129202, 30, current_date - 10, 'manual'),
+	       (12, 129202, 5, current_date - 1, 'manual')"
+	"DELETE FROM ar.allocation WHERE company_id = 12 AND invoice_id = 129202 AND amount = 30"
+	"INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method) VALUES (12, 129202, 20.12, current_date - 9, 'manual')")
+dist=$(qm 0 postgres "SET statement_timeout = '120s'" "${effect_writes[@]}" 2>&1)
+single=$(qm 0 ar_single "${effect_writes[@]}" 2>&1)
+echo "# distributed:" $dist
+effect_tables="SELECT * FROM ar.dunning_effect_notice ORDER BY 1, 2; SELECT * FROM ar.dunning_effect_summary ORDER BY 1, 2, 3, 4, 5;
+	SELECT count(*) FROM ar.dunning_effect_delta"
+ed=$(qn 0 "$effect_tables" 2>&1); es=$(qs "$effect_tables" 2>&1)
+echo "$ed" | sed 's/^/# distributed: /'
+[ "$ed" = "$es" ] || diff <(echo "$es") <(echo "$ed") | head -10 | sed 's/^/# one node < > distributed: /'
+check "effectiveness triggers on: a dunning run's notices and payments of two companies write the distributed ledger, the effectiveness summary folded on the workers equals one node's to the cent, nothing left in ar.dunning_effect_delta" \
+	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" -a -n "$ed" -a "$ed" = "$es" -a "$(echo "$ed" | tail -1)" = 0 \
+	     -a -n "$(echo "$ed" | grep '^11|9101|1|')" -a -n "$(echo "$ed" | grep '^12|9201|1|.*|20.12$')"
+# ar.dunning_effectiveness of today from the distributed summary, as the
+# owner and the collector of K; one node's from its summary equals its full
+# computation
+effect_sql="SELECT ar._dunning_effect_serves(); SELECT * FROM ar.dunning_effectiveness(current_date, 90); SELECT dunning_effectiveness_pct FROM ar.kpis(current_date)"
+ed=$(qn 0 "$effect_sql" 2>&1; qn 0 "SET ROLE k_collector; $effect_sql" 2>&1)
+es=$(qs "$effect_sql" 2>&1; qs "SET ROLE k_collector; $effect_sql" 2>&1)
+full=$(qs "SELECT count(*) FROM ((SELECT * FROM ar._dunning_effectiveness_summary(current_date, 90)) EXCEPT ALL (SELECT * FROM ar._dunning_effectiveness_full(current_date, 90))) x;
+	SELECT count(*) FROM ((SELECT * FROM ar._dunning_effectiveness_full(current_date, 90)) EXCEPT ALL (SELECT * FROM ar._dunning_effectiveness_summary(current_date, 90))) x" | tr '\n' ' ')
+echo "$ed" | sed 's/^/# distributed: /'
+[ "$ed" = "$es" ] || echo "$es" | sed 's/^/# one node: /'
+check "ar.dunning_effectiveness(current_date) from the distributed effectiveness summary, owner and collector of one company: one node's rows, and one node's summary equals its full computation" \
+	test -n "$ed" -a "$ed" = "$es" -a -z "$(echo "$ed" | grep -i error)" -a "$(echo "$ed" | head -1)" = t -a "$full" = "0 0 "

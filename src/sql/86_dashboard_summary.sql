@@ -428,6 +428,8 @@ BEGIN
 				PERFORM ar._summary_fold_shard(shard::regclass);
 			WHEN 'kpi_summary_delta' THEN
 				PERFORM ar._kpi_summary_fold_shard(shard::regclass);  -- 86_kpi_summary.sql
+			WHEN 'dunning_effect_delta' THEN
+				PERFORM ar._dunning_effect_fold_shard(shard::regclass);  -- 86_kpi_summary_dunning.sql
 			END CASE;
 		END LOOP;
 	END IF;
@@ -479,19 +481,6 @@ BEGIN
 	RETURN shard;
 END $$;
 REVOKE ALL ON FUNCTION ar._summary_shard(regclass, regclass, regclass) FROM PUBLIC;
-
--- The kpi and effectiveness summary triggers (86_kpi_summary.sql,
--- 86_kpi_summary_dunning.sql) read other ledger tables by name, which on a
--- shard are Citus's: they refuse any relation other than their table.
-CREATE FUNCTION ar._summary_trigger_refused(fired_on regclass, summarised regclass) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$  -- (relations named with their schema)
-BEGIN
-	RAISE EXCEPTION 'the dashboard summaries of % cannot be maintained from %', summarised, fired_on
-		USING ERRCODE = 'feature_not_supported',
-		      DETAIL = format('The summary trigger fired on %s, not on %s (a shard of a distributed table?): these summaries are not maintained on the shards, what it wrote would be lost or fail at commit; nothing was written.', fired_on, summarised),
-		      HINT = 'On a distributed ledger, disable this summary trigger (doc/scale_out.md, blocker 6).';
-END $$;
-REVOKE ALL ON FUNCTION ar._summary_trigger_refused(regclass, regclass) FROM PUBLIC;
 
 -- Records a shard of a delta table (ar.summary_delta, ar.kpi_summary_delta,
 -- ar.dunning_effect_delta) written on this Citus worker in the
