@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=46
+PLAN=50
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -162,7 +162,7 @@ citus_distribute_ledger $BASE 8 || exit 1
 out=$(qn 0 "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'ar.%'")
 echo "$out" | tail -1 | sed 's/^/# /'
 check "the ledger tables are distributed with their row-level security (no subquery in a policy: ar._company_visible)" \
-	test "$(echo "$out" | tail -1)" = "ar.aging_summary:h ar.allocation:h ar.company:n ar.company_member:n ar.customer:h ar.einvoice_status_code:n ar.invoice:h ar.open_item_summary:h ar.penalty_regime:n ar.penalty_regime_fee:n ar.rate_series:n ar.reference_rate:n ar.summary_delta:h ar.summary_state:n"
+	test "$(echo "$out" | tail -1)" = "ar.aging_summary:h ar.allocation:h ar.company:n ar.company_member:n ar.customer:h ar.einvoice_status_code:n ar.invoice:h ar.kpi_summary:h ar.kpi_summary_delta:h ar.open_item_summary:h ar.penalty_regime:n ar.penalty_regime_fee:n ar.rate_series:n ar.reference_rate:n ar.summary_delta:h ar.summary_state:n"
 
 # Blocker 7: the foreign keys whose two ends are Citus tables were added
 # back on the coordinator; Citus created them on every shard (a key between
@@ -176,8 +176,8 @@ orphan=$(qn 0 "INSERT INTO ar.invoice (company_id, customer_id, number, issue_da
                VALUES (13, 999, 'F-ORPHAN', DATE '2026-01-01', DATE '2026-01-31', 10)" 2>&1)
 echo "# tables/shards with foreign keys on the coordinator, worker 1, worker 2: $keys_on"
 echo "# an invoice of an unknown customer: $(echo "$orphan" | head -1)"
-check "the foreign keys between the distributed and reference tables are back (11 tables, their shards on both workers), and a shard refuses an invoice of an unknown customer" \
-	test -n "$(echo "$keys_on" | grep -E '^11/[0-9]+ 11/[1-9][0-9]* 11/[1-9][0-9]* $')" \
+check "the foreign keys between the distributed and reference tables are back (12 tables, their shards on both workers), and a shard refuses an invoice of an unknown customer" \
+	test -n "$(echo "$keys_on" | grep -E '^12/[0-9]+ 12/[1-9][0-9]* 12/[1-9][0-9]* $')" \
 	     -a -n "$(echo "$orphan" | grep 'violates foreign key constraint "invoice_company_id_customer_id_fkey')"
 
 # Identifiers: the identity sequences come with the extension, on every
@@ -415,49 +415,55 @@ check "after those writes the company's invoices (open, written off, last alloca
 	test "$dist" = "$single" -a "$(echo "$dist" | wc -l)" = 4 -a -n "$(echo "$dist" | grep '^110001:')"
 
 # The summary triggers on (blocker 6): they fire on the shards, on the
-# worker holding the company, where the summary tables are that node's own,
-# outside Citus's metadata.  Before, the fold at the worker's commit failed
-# there ("relation kpi_summary_delta is not distributed"), reported by
-# Citus only at COMMIT, and when the transaction had written a reference
-# table first, PREPARE TRANSACTION waited on the transaction's own lock on
-# the other worker for ever.  Now each summary trigger refuses a relation
-# other than its table, in the statement: loud, at once, nothing written.
+# worker holding the company, where the summary tables by their names are
+# that node's own, outside Citus's metadata.  Before, the fold at the
+# worker's commit failed there ("relation kpi_summary_delta is not
+# distributed"), reported by Citus only at COMMIT, and when the transaction
+# had written a reference table first, PREPARE TRANSACTION waited on the
+# transaction's own lock on the other worker for ever; then each summary
+# trigger refused a relation other than its table.  Now the aging and KPI
+# summaries are distributed with the ledger (citus_distribute_ledger): the
+# triggers write the co-located shards of the delta tables, folded at the
+# worker's commit.  An invoice alone, then one after a write of a reference
+# table in the same transaction (two-phase commit): written, no wait, as on
+# one node.
 # (one ENABLE TRIGGER per ALTER TABLE of a distributed table, one per call)
 for t in summary_insert summary_update summary_delete kpi_summary_insert kpi_summary_update kpi_summary_delete; do
 	$PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -h localhost -p $BASE -U postgres -d postgres \
 		-c "SET citus.enable_unsafe_triggers = on" -c "ALTER TABLE ar.invoice ENABLE TRIGGER invoice_$t" >/dev/null || exit 1
 done
 invoices="SELECT count(*), sum(amount) FROM ar.invoice"
-before=$(qn 0 "$invoices")
 new_invoice="INSERT INTO ar.invoice (id, company_id, customer_id, number, issue_date, due_date, amount) OVERRIDING SYSTEM VALUE
 	VALUES (119002, 11, 1101, 'S-1', DATE '2026-03-02', DATE '2026-04-01', 250.50)"
 alone=$(qn 0 "SET statement_timeout = '120s'; $new_invoice" 2>&1)
+qs "$new_invoice" >/dev/null || exit 1
 echo "$alone" | head -2 | sed 's/^/# /'
-check "summary triggers on: an INSERT into the distributed ar.invoice fails in the statement (the shard named), the row is not there" \
-	test -n "$(echo "$alone" | grep 'the dashboard summaries of ar.invoice cannot be maintained from ar.invoice_[0-9]')" \
-	     -a "$(qn 0 "$invoices")" = "$before"
+check "summary triggers on (aging and KPI): an INSERT into the distributed ar.invoice goes through, the row there as on one node" \
+	test -z "$alone" -a "$(qn 0 "$invoices")" = "$(qs "$invoices")"
 # (statement_timeout: before, this transaction never ended)
+new_invoice=${new_invoice//119002/119003}; new_invoice=${new_invoice//S-1\'/S-2\'}
 after_reference=$($PG_BIN/psql -X -q -t -A -h localhost -p $BASE -U postgres -d postgres -c "SET statement_timeout = '120s'" \
 	-c "BEGIN" -c "UPDATE ar.company SET name = name WHERE id = 11" -c "$new_invoice" -c "COMMIT" 2>&1)
+qs "$new_invoice" >/dev/null || exit 1
 echo "$after_reference" | grep -v '^\s' | head -3 | sed 's/^/# /'
-check "and so after a write of a reference table in the same transaction (no wait at PREPARE TRANSACTION), the row not there" \
-	test -n "$(echo "$after_reference" | grep 'the dashboard summaries of ar.invoice cannot be maintained from ar.invoice_[0-9]')" \
-	     -a -z "$(echo "$after_reference" | grep 'statement timeout')" -a "$(qn 0 "$invoices")" = "$before"
+check "and so after a write of a reference table in the same transaction (no wait at PREPARE TRANSACTION), the row there" \
+	test -z "$(echo "$after_reference" | grep -i 'error\|statement timeout')" -a "$(qn 0 "$invoices")" = "$(qs "$invoices")" \
+	     -a "$(qn 0 "SELECT number FROM ar.invoice WHERE company_id = 11 AND id = 119003")" = S-2
 
-# The reports that read the summaries: on the distributed ledger the KPI
-# and effectiveness summaries are not maintained (their triggers are off:
-# blocker 6), so their readers do not use them (ar._ledger_distributed()):
-# ar.kpis of today takes the full computation, which answers what one node
-# answers or fails (blocker 2), instead of answering 0 from the empty
-# summary tables as it did.  The aging summaries are distributed with the
-# ledger and maintained (below): ar._summary_serves is true.
+# The reports that read the summaries: the aging and KPI summaries are
+# distributed with the ledger and maintained (above, and below), so that
+# ar._summary_serves and ar._kpi_summary_serves are true and ar.kpis of
+# today answers from the KPI summary, routed to the default company's
+# shards, what one node answers; the effectiveness summary is not
+# maintained there (its triggers are off: blocker 6), so its reader does
+# not use it (ar._ledger_distributed()) and takes the full computation.
 serves="SELECT ar._ledger_distributed(), ar._summary_serves(current_date), ar._kpi_summary_serves(current_date), ar._dunning_effect_serves()"
-kpis_today="SELECT receivables, dso_standard FROM ar.kpis(current_date)"
+kpis_today="SELECT * FROM ar.kpis(current_date)"
 kd=$(qn 0 "$kpis_today" 2>&1); ks=$(qs "$kpis_today" 2>&1)
 echo "# serves, distributed: $(qn 0 "$serves"), one node: $(qs "$serves"); ar.kpis(current_date): distributed $(echo "$kd" | head -1), one node $ks"
-check "on the distributed ledger the KPI and effectiveness summaries serve no report (ar.kpis answers one node's figures or fails, never the empty summaries' 0), the distributed aging summaries serve the aging report" \
-	test "$(qn 0 "$serves")" = "t|t|f|f" -a "$(qs "SELECT ar._ledger_distributed()")" = f \
-	     -a \( "$kd" = "$ks" -o -n "$(echo "$kd" | grep ERROR)" \)
+check "on the distributed ledger the distributed aging and KPI summaries serve their reports (ar.kpis of today: one node's figures), the effectiveness summary none" \
+	test "$(qn 0 "$serves")" = "t|t|t|f" -a "$(qs "SELECT ar._ledger_distributed()")" = f -a "$kd" = "$ks" \
+	     -a -z "$(echo "$kd" | grep -i error)"
 
 # ---------------------------------------------------------------------------
 # The aging summaries distributed with the ledger (blocker 6):
@@ -467,12 +473,7 @@ check "on the distributed ledger the KPI and effectiveness summaries serve no re
 # ar.invoice on since (checks 12 to 31 wrote with them): on a shard the
 # trigger writes the co-located shard of ar.summary_delta on the same node,
 # the fold at the worker's commit folds it into the co-located shards of the
-# summaries there, no query leaving the node.  (The KPI summary's triggers,
-# turned on by checks 29 and 30, still refuse on a shard: off again.)
-for t in kpi_summary_insert kpi_summary_update kpi_summary_delete; do
-	$PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -h localhost -p $BASE -U postgres -d postgres \
-		-c "SET citus.enable_unsafe_triggers = on" -c "ALTER TABLE ar.invoice DISABLE TRIGGER invoice_$t" >/dev/null || exit 1
-done
+# summaries there, no query leaving the node.
 # invoices, a credit note, allocations and a cancellation of two companies
 # (K and L: their shards on different workers or not, as Citus placed them),
 # each statement its own transaction, through the coordinator; then an
@@ -569,13 +570,9 @@ check "ar.open_credits, ar.aging_report (past dates), ar.open_credit_items and a
 # (Citus refused its INSERT ... VALUES ((SELECT ...)): "subqueries are not
 # supported within INSERT queries"), and ar.unallocate deletes and rereads by
 # company.  ar.reconcile_line and ar.reconcile_adjustment distributed with
-# the ledger; the summary triggers off again (check 29 turned them on), and
-# ar.reconcile_line's reference guard (FOR KEY SHARE over its transition
+# the ledger (the aging and KPI summary triggers on); off, ar.reconcile_line's reference guard (FOR KEY SHARE over its transition
 # table, a row lock not routed yet: blocker 5).  A bank line of company K,
 # a proposal for it; by the collector of K.
-for t in summary_insert summary_update summary_delete kpi_summary_insert kpi_summary_update kpi_summary_delete; do
-	qm 0 postgres "SET citus.enable_unsafe_triggers = on" "ALTER TABLE ar.invoice DISABLE TRIGGER invoice_$t" >/dev/null || exit 1
-done
 out=$(qm 0 postgres "SET citus.enable_unsafe_triggers = on" \
 	"SELECT count(create_distributed_table(t, 'company_id', colocate_with => 'ar.customer')) FROM unnest(ARRAY['ar.reconcile_line', 'ar.reconcile_adjustment']) t" \
 	"ALTER TABLE ar.reconcile_line DISABLE TRIGGER reconcile_line_added" 2>&1)
@@ -626,11 +623,8 @@ check "the reconciliation views (ar.review_queue, ar.reconcile_summary, ar.write
 # the order blocks and the dispute classification lock their rows routed.
 # Each returns what it returns on one node (ar_single), and the company's
 # rows equal one node's.  (Not the small balances: their tables are audited,
-# and an audit trigger on a shard fails, doc/scale_out.md blocker 5.)  The summary triggers off again
-# (checks 29 and 30 turned them on).
-for t in summary_insert summary_update summary_delete kpi_summary_insert kpi_summary_update kpi_summary_delete; do
-	qm 0 postgres "SET citus.enable_unsafe_triggers = on" "ALTER TABLE ar.invoice DISABLE TRIGGER invoice_$t" >/dev/null || exit 1
-done
+# and an audit trigger on a shard fails, doc/scale_out.md blocker 5.)  The aging and KPI summary
+# triggers on.
 out=$($PG_BIN/psql -X -q -t -A -h localhost -p $BASE -U postgres -d postgres -f - 2>&1 <<<"
 SET citus.enable_unsafe_triggers = on;
 SELECT create_distributed_table(t, 'company_id', colocate_with => 'ar.customer')
@@ -685,6 +679,119 @@ echo "# node $holder: $audited; audit rows naming a shard on the three nodes: $s
 check "a customer inserted through the coordinator is audited on its company's worker as customer of company 11 (not its shard), no audit row on any node names a shard, and the company's chain there verifies" \
 	test "$audited" = "customer:11" -a "$shard_named" = 0 \
 	     -a "$(qn "$holder" "SELECT valid FROM ar.verify_audit_chain(11)")" = t
+
+# ---------------------------------------------------------------------------
+# The KPI summary distributed with the ledger (blocker 6): ar.kpi_summary and
+# its delta table co-located with the ledger (citus_distribute_ledger), their
+# triggers on ar.invoice and ar.allocation on since the distribution (checks
+# 12 to 40 wrote with them): on a shard they read the co-located shards of
+# the table they join (the allocations' invoices, a moved invoice's
+# allocations) and write the co-located shard of ar.kpi_summary_delta,
+# folded at the worker's commit into the co-located shard of
+# ar.kpi_summary.  Invoices, allocations, a cancellation and moved due
+# dates (of invoices with allocations) of companies K and L, each statement
+# its own transaction, on both sides; then the KPI summary equals one
+# node's, and ar.kpis of today (from the summary, routed to the default
+# company's shards) and of 30 days before (the full computation, its query
+# routed: ar._kpi_figures_routed), with each company made the default in
+# turn, equals one node's to the cent, which equals one node's full
+# computation (K and L).
+kpi_writes=("INSERT INTO ar.invoice (id, company_id, customer_id, number, issue_date, due_date, amount) OVERRIDING SYSTEM VALUE
+	VALUES (119201, 11, 1103, 'KP-1', current_date - 40, current_date - 10, 500.00),
+	       (119202, 11, 1104, 'KP-2', current_date - 30, current_date + 5, 120.50),
+	       (119203, 11, 1104, 'KP-3', current_date - 20, current_date + 10, 64.10),
+	       (129201, 12, 1203, 'KP-4', current_date - 50, current_date - 20, 300),
+	       (129202, 12, 1204, 'KP-5', current_date - 5, current_date + 25, 75.25)"
+	"INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method)
+	VALUES (11, 119201, 200, current_date - 8, 'manual'), (11, 119202, 120.50, current_date - 3, 'manual'),
+	       (12, 129201, 300, current_date - 15, 'manual'), (12, 129202, 10.25, current_date - 1, 'manual')"
+	"SELECT ar.cancel_invoice(119203, current_date - 2)"
+	"UPDATE ar.invoice SET due_date = due_date + 7 WHERE company_id = 11 AND id = 119201"
+	"UPDATE ar.invoice SET due_date = due_date - 3, issue_date = issue_date - 1 WHERE company_id = 12 AND id IN (129201, 129202)")
+dist=$(qm 0 postgres "SET statement_timeout = '120s'" "${kpi_writes[@]}" 2>&1)
+single=$(qm 0 ar_single "${kpi_writes[@]}" 2>&1)
+echo "# distributed:" $dist
+kpi_tables="SELECT * FROM ar.kpi_summary ORDER BY 1, 2, 3, 4, 5, 6, 7; SELECT count(*) FROM ar.kpi_summary_delta"
+kd=$(qn 0 "$kpi_tables" 2>&1); ks=$(qs "$kpi_tables" 2>&1)
+echo "# ar.kpi_summary on the distributed ledger: $(echo "$kd" | wc -l) rows, md5 $(echo "$kd" | md5sum | cut -c1-8); one node: $(echo "$ks" | wc -l) rows, md5 $(echo "$ks" | md5sum | cut -c1-8)"
+[ "$kd" = "$ks" ] || diff <(echo "$ks") <(echo "$kd") | head -10 | sed 's/^/# one node < > distributed: /'
+check "KPI summary triggers on: invoices, allocations, a cancellation and moved due dates of two companies write the distributed ledger, the KPI summary folded on the workers equals one node's to the cent, nothing left in ar.kpi_summary_delta" \
+	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" -a -n "$kd" -a "$kd" = "$ks" -a "$(echo "$kd" | tail -1)" = 0 \
+	     -a -n "$(echo "$kd" | grep '^12|EUR|flow|')"
+# ar.kpis per company: each made the default company in turn (one
+# transaction: the default is unique), on both sides
+default=$(qn 0 "SELECT id FROM ar.company WHERE is_default")
+make_default() { echo "BEGIN; UPDATE ar.company SET is_default = false WHERE is_default; UPDATE ar.company SET is_default = true WHERE id = $1; COMMIT;"; }
+kpis_each() {	# kpis_each NODE DB: ar.kpis(current_date) and whether the summary served, per company
+	local co
+	for co in 11 12 21 22 $default; do
+		qm $1 $2 "$(make_default $co)" "SELECT $co, ar._kpi_summary_serves(current_date), k.* FROM ar.kpis(current_date) k" \
+			"SELECT $co, ar._kpi_summary_serves(current_date - 30), k.* FROM ar.kpis(current_date - 30) k" 2>&1
+	done
+}
+kd=$(kpis_each 0 postgres); ks=$(kpis_each 0 ar_single)
+# one node's summary path against its full computation, K and L
+apart=$(for co in 11 12; do qm 0 ar_single "$(make_default $co)" \
+	"SELECT ar._kpi_figures(current_date, 90)::text IS NOT DISTINCT FROM ar._kpi_figures_full(current_date, 90)::text"; done | tr '\n' ' ')
+qm 0 postgres "$(make_default $default)" >/dev/null; qm 0 ar_single "$(make_default $default)" >/dev/null
+echo "$kd" | grep -E '^1[12]\|' | cut -c1-200 | sed 's/^/# distributed: /'
+
+[ "$kd" = "$ks" ] || diff <(echo "$ks") <(echo "$kd") | head -10 | sed 's/^/# one node < > distributed: /'
+check "ar.kpis(current_date) from the distributed KPI summary (routed), and 30 days before from the full computation (routed), each company the default in turn: one node's figures to the cent, and one node's summary figures equal its full computation (K and L)" \
+	test -n "$kd" -a "$kd" = "$ks" -a -z "$(echo "$kd" | grep -i error)" -a "$apart" = "t t " \
+	     -a "$(echo "$kd" | grep -cE '^(11|12|21|22)\|t\|')" -ge 4 -a "$(echo "$kd" | grep -cE '^(11|12)\|f\|')" = 2
+
+# ---------------------------------------------------------------------------
+# The dunning effectiveness summary distributed with the ledger (blocker 6):
+# ar.dunning_effect_notice, ar.dunning_effect_summary and their delta table
+# co-located with the ledger (ar.dunning_notice is, since check 20), the
+# effectiveness triggers of ar.allocation on again (off since check 26, on
+# both sides; ar.dunning_notice's were never off).  On a shard the triggers
+# write the co-located shard of ar.dunning_effect_delta; the fold at the
+# worker's commit recomputes the notices concerned from the co-located
+# notice and allocation shards, under an advisory lock of that shard.
+# A dunning run's notices of K and L (inserted as the run writes them),
+# then payments of their invoices within and after their windows, each its
+# own transaction, on both sides.
+out=$(qm 0 postgres "SET citus.enable_unsafe_triggers = on" \
+	"SELECT count(create_distributed_table(t, 'company_id', colocate_with => 'ar.customer')) FROM unnest(ARRAY['ar.dunning_effect_notice', 'ar.dunning_effect_summary', 'ar.dunning_effect_delta']) t" \
+	"ALTER TABLE ar.allocation ENABLE TRIGGER allocation_effect_insert" "ALTER TABLE ar.allocation ENABLE TRIGGER allocation_effect_delete" 2>&1)
+[ -z "$(echo "$out" | grep ERROR)" ] || echo "$out" | grep ERROR | sed 's/^/# /'
+qs "ALTER TABLE ar.allocation ENABLE TRIGGER allocation_effect_insert, ENABLE TRIGGER allocation_effect_delete" >/dev/null || exit 1
+policy=$(qn 0 "SELECT min(id) FROM ar.dunning_policy")
+effect_writes=("INSERT INTO ar.dunning_notice (id, customer_id, level, level_name, channel, body, invoice_ids, amount_due, status, as_of,
+	                               company_id, currency, policy_id, cycle, language) OVERRIDING SYSTEM VALUE
+	VALUES (9101, 1103, 1, 'level 1', 'email', 'body', '{119201}', 300.00, 'sent', current_date - 20, 11, 'EUR', $policy, 1, 'en'),
+	       (9102, 1104, 2, 'level 2', 'email', 'body', '{119202}', 120.50, 'sent', current_date - 30, 11, 'EUR', $policy, 1, 'en'),
+	       (9201, 1204, 1, 'level 1', 'letter', 'body', '{129202}', 65.0, 'queued', current_date - 18, 12, 'EUR', $policy, 1, 'en')"
+	"INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method)
+	VALUES (11, 119201, 100, current_date - 12, 'manual'), (12, 129202, 30, current_date - 10, 'manual'),
+	       (12, 129202, 5, current_date - 1, 'manual')"
+	"DELETE FROM ar.allocation WHERE company_id = 12 AND invoice_id = 129202 AND amount = 30"
+	"INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method) VALUES (12, 129202, 20.12, current_date - 9, 'manual')")
+dist=$(qm 0 postgres "SET statement_timeout = '120s'" "${effect_writes[@]}" 2>&1)
+single=$(qm 0 ar_single "${effect_writes[@]}" 2>&1)
+echo "# distributed:" $dist
+effect_tables="SELECT * FROM ar.dunning_effect_notice ORDER BY 1, 2; SELECT * FROM ar.dunning_effect_summary ORDER BY 1, 2, 3, 4, 5;
+	SELECT count(*) FROM ar.dunning_effect_delta"
+ed=$(qn 0 "$effect_tables" 2>&1); es=$(qs "$effect_tables" 2>&1)
+echo "$ed" | sed 's/^/# distributed: /'
+[ "$ed" = "$es" ] || diff <(echo "$es") <(echo "$ed") | head -10 | sed 's/^/# one node < > distributed: /'
+check "effectiveness triggers on: a dunning run's notices and payments of two companies write the distributed ledger, the effectiveness summary folded on the workers equals one node's to the cent, nothing left in ar.dunning_effect_delta" \
+	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" -a -n "$ed" -a "$ed" = "$es" -a "$(echo "$ed" | tail -1)" = 0 \
+	     -a -n "$(echo "$ed" | grep '^11|9101|1|')" -a -n "$(echo "$ed" | grep '^12|9201|1|.*|20.12$')"
+# ar.dunning_effectiveness of today from the distributed summary, as the
+# owner and the collector of K; one node's from its summary equals its full
+# computation
+effect_sql="SELECT ar._dunning_effect_serves(); SELECT * FROM ar.dunning_effectiveness(current_date, 90); SELECT dunning_effectiveness_pct FROM ar.kpis(current_date)"
+ed=$(qn 0 "$effect_sql" 2>&1; qn 0 "SET ROLE k_collector; $effect_sql" 2>&1)
+es=$(qs "$effect_sql" 2>&1; qs "SET ROLE k_collector; $effect_sql" 2>&1)
+full=$(qs "SELECT count(*) FROM ((SELECT * FROM ar._dunning_effectiveness_summary(current_date, 90)) EXCEPT ALL (SELECT * FROM ar._dunning_effectiveness_full(current_date, 90))) x;
+	SELECT count(*) FROM ((SELECT * FROM ar._dunning_effectiveness_full(current_date, 90)) EXCEPT ALL (SELECT * FROM ar._dunning_effectiveness_summary(current_date, 90))) x" | tr '\n' ' ')
+echo "$ed" | sed 's/^/# distributed: /'
+[ "$ed" = "$es" ] || echo "$es" | sed 's/^/# one node: /'
+check "ar.dunning_effectiveness(current_date) from the distributed effectiveness summary, owner and collector of one company: one node's rows, and one node's summary equals its full computation" \
+	test -n "$ed" -a "$ed" = "$es" -a -z "$(echo "$ed" | grep -i error)" -a "$(echo "$ed" | head -1)" = t -a "$full" = "0 0 "
 
 # Anonymisation on the distributed ledger (issue 14, blocker 8): the
 # customer's audit rows are in its worker's ar.audit_log, which the

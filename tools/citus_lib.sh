@@ -31,10 +31,11 @@ citus_sql() {
 #   own copy as its shell table, keys included), their definitions kept in
 #   public.ar_foreign_keys;
 # - the aging summaries (ar.open_item_summary, ar.aging_summary and their
-#   delta table ar.summary_delta) distributed with the ledger, co-located,
-#   ar.summary_state a reference table: their triggers on ar.invoice stay on
-#   and write the co-located shards on the worker (blocker 6); the KPI
-#   summary's triggers off (they refuse to run on a shard);
+#   delta table ar.summary_delta) and the KPI summary (ar.kpi_summary,
+#   ar.kpi_summary_delta) distributed with the ledger, co-located,
+#   ar.summary_state a reference table: their triggers on ar.invoice and
+#   ar.allocation stay on and write the co-located shards on the worker
+#   (blocker 6);
 # - ar._access() allowed to read the reference tables inside a shard query
 #   (the policies run on the workers);
 # - the company, rule and e-invoicing status tables as reference tables,
@@ -74,9 +75,6 @@ ALTER FUNCTION ar._access() SET citus.allow_nested_distributed_execution = on;" 
 	# on are turned on again, one statement each
 	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $base -U postgres -d postgres -f - >/dev/null <<<"
 SET citus.enable_unsafe_triggers = on;
-ALTER TABLE ar.invoice DISABLE TRIGGER invoice_kpi_summary_insert, DISABLE TRIGGER invoice_kpi_summary_update,
-	DISABLE TRIGGER invoice_kpi_summary_delete;
-ALTER TABLE ar.allocation DISABLE TRIGGER allocation_kpi_summary_insert, DISABLE TRIGGER allocation_kpi_summary_delete;
 CREATE TABLE public.ar_copy_triggers AS
 SELECT tgrelid::regclass::text AS tbl, tgname FROM pg_trigger
  WHERE tgrelid IN ('ar.customer'::regclass, 'ar.invoice'::regclass, 'ar.allocation'::regclass)
@@ -98,6 +96,8 @@ SELECT create_reference_table('ar.summary_state');
 SELECT create_distributed_table('ar.open_item_summary', 'company_id', colocate_with => 'ar.customer');
 SELECT create_distributed_table('ar.aging_summary', 'company_id', colocate_with => 'ar.customer');
 SELECT create_distributed_table('ar.summary_delta', 'company_id', colocate_with => 'ar.customer');
+SELECT create_distributed_table('ar.kpi_summary', 'company_id', colocate_with => 'ar.customer');
+SELECT create_distributed_table('ar.kpi_summary_delta', 'company_id', colocate_with => 'ar.customer');
 SELECT format('ALTER TABLE %s ENABLE TRIGGER %I', tbl, tgname) FROM public.ar_copy_triggers \\gexec" || return 1
 	citus_sql $base 0 "DO \$\$ DECLARE f record; BEGIN
 	FOR f IN SELECT * FROM public.ar_foreign_keys k

@@ -12,6 +12,9 @@
 -- as_of - 15], the share of the amount they claimed that was paid within 15
 -- days after them.  PL/pgSQL so that it may name ar.dunning_notice, which a
 -- later piece (80_dunning_4_outbox.sql) creates.  The full computation.
+-- The allocations are the notice's company's (a notice lists its company's
+-- invoices): on Citus the lateral join is on the distribution column, run
+-- on the shards.
 CREATE FUNCTION ar._dunning_effectiveness_full(as_of date, period_days integer)
 RETURNS TABLE (level integer, notices bigint, amount_due numeric, paid_within_15_days numeric, effectiveness_pct numeric)
 LANGUAGE plpgsql STABLE AS $$
@@ -24,7 +27,7 @@ BEGIN
 		 CROSS JOIN LATERAL (
 		       SELECT least(coalesce(sum(a.amount), 0), n.amount_due) AS paid
 		         FROM ar.allocation a
-		        WHERE a.invoice_id = ANY (n.invoice_ids)
+		        WHERE a.invoice_id = ANY (n.invoice_ids) AND a.company_id = n.company_id
 		          AND a.allocated_on > n.as_of AND a.allocated_on <= n.as_of + 15
 		          AND a.method <> 'write_off') p
 		 WHERE n.as_of > _dunning_effectiveness_full.as_of - _dunning_effectiveness_full.period_days

@@ -117,13 +117,16 @@ $$;
 
 -- The figures ar.kpis and ar.dso report: from the KPI summaries on a date
 -- they serve (no allocation or cancellation dated after it), else the full
--- computation; the same figures either way.
+-- computation (on a distributed ledger its query routed to the default
+-- company's shards); the same figures either way.
 CREATE FUNCTION ar._kpi_figures(as_of date, period_days integer)
 RETURNS ar.kpi_figures
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
 	IF ar._kpi_summary_serves(as_of) THEN
 		RETURN ar._kpi_figures_summary(as_of, period_days);
+	ELSIF ar._ledger_distributed() THEN
+		RETURN ar._kpi_figures_routed(as_of, period_days);  -- 86_kpi_summary.sql
 	END IF;
 	RETURN ar._kpi_figures_full(as_of, period_days);
 END $$;

@@ -420,10 +420,17 @@ BEGIN
 		PERFORM ar._kpi_summary_fold();  -- 86_kpi_summary.sql
 		PERFORM ar._dunning_effect_fold_if_free();  -- 86_kpi_summary_dunning.sql
 	ELSE
-		-- on a Citus worker: the shards of ar.summary_delta this transaction
-		-- wrote (ar._summary_delta_add), each folded on this node
+		-- on a Citus worker: the shards of the delta tables this transaction
+		-- wrote (ar._summary_shard_written), each folded on this node
 		FOREACH shard IN ARRAY string_to_array(shards, ' ') LOOP
-			PERFORM ar._summary_fold_shard(shard::regclass);
+			CASE ar._logical_table_name(shard::regclass)
+			WHEN 'summary_delta' THEN
+				PERFORM ar._summary_fold_shard(shard::regclass);
+			WHEN 'kpi_summary_delta' THEN
+				PERFORM ar._kpi_summary_fold_shard(shard::regclass);  -- 86_kpi_summary.sql
+			WHEN 'dunning_effect_delta' THEN
+				PERFORM ar._dunning_effect_fold_shard(shard::regclass);  -- 86_kpi_summary_dunning.sql
+			END CASE;
 		END LOOP;
 	END IF;
 	RETURN NULL;
@@ -475,18 +482,20 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION ar._summary_shard(regclass, regclass, regclass) FROM PUBLIC;
 
--- The kpi and effectiveness summary triggers (86_kpi_summary.sql,
--- 86_kpi_summary_dunning.sql) read other ledger tables by name, which on a
--- shard are Citus's: they refuse any relation other than their table.
-CREATE FUNCTION ar._summary_trigger_refused(fired_on regclass, summarised regclass) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$  -- (relations named with their schema)
+-- Records a shard of a delta table (ar.summary_delta, ar.kpi_summary_delta,
+-- ar.dunning_effect_delta) written on this Citus worker in the
+-- transaction's setting ar_collect.summary_shards, for the fold at commit
+-- (ar._summary_fold_at_commit).
+CREATE FUNCTION ar._summary_shard_written(delta_rel regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	shards text := coalesce(current_setting('ar_collect.summary_shards', true), '');
 BEGIN
-	RAISE EXCEPTION 'the dashboard summaries of % cannot be maintained from %', summarised, fired_on
-		USING ERRCODE = 'feature_not_supported',
-		      DETAIL = format('The summary trigger fired on %s, not on %s (a shard of a distributed table?): these summaries are not maintained on the shards, what it wrote would be lost or fail at commit; nothing was written.', fired_on, summarised),
-		      HINT = 'On a distributed ledger, disable this summary trigger (doc/scale_out.md, blocker 6).';
+	IF NOT delta_rel::text = ANY (string_to_array(shards, ' ')) THEN
+		PERFORM set_config('ar_collect.summary_shards', ltrim(shards || ' ' || delta_rel::text), true);
+	END IF;
 END $$;
-REVOKE ALL ON FUNCTION ar._summary_trigger_refused(regclass, regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ar._summary_shard_written(regclass) FROM PUBLIC;
 
 -- Writes the grouped changes of a statement into ar.summary_delta, or on a
 -- Citus worker into its shard delta_rel (registered for the fold at commit
@@ -496,8 +505,6 @@ CREATE FUNCTION ar._summary_delta_add(delta_rel regclass, k_company bigint[], k_
                                       k_due date[], k_credit boolean[], k_amount numeric[], k_items integer[])
 RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
-DECLARE
-	shards text;
 BEGIN
 	IF k_company IS NULL THEN
 		RETURN;
@@ -508,10 +515,7 @@ BEGIN
 		EXECUTE format('INSERT INTO %s (company_id, customer_id, currency, due_date, credit_note, open_amount, items)
 		                SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7)', delta_rel)
 		  USING k_company, k_customer, k_currency, k_due, k_credit, k_amount, k_items;
-		shards := coalesce(current_setting('ar_collect.summary_shards', true), '');
-		IF NOT delta_rel::text = ANY (string_to_array(shards, ' ')) THEN
-			PERFORM set_config('ar_collect.summary_shards', ltrim(shards || ' ' || delta_rel::text), true);
-		END IF;
+		PERFORM ar._summary_shard_written(delta_rel);
 	END IF;
 	INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
 END $$;
@@ -999,6 +1003,24 @@ BEGIN
 	RETURN kept;
 END $$;
 
+-- Whether the tables given are distributed co-located with ar.invoice by
+-- company_id (the KPI and effectiveness summaries on a distributed ledger:
+-- their triggers then write the shards, doc/scale_out.md, blocker 6).  Call
+-- it on a distributed ledger only (ar._ledger_distributed()).
+CREATE FUNCTION ar._colocated_with_ledger(tables regclass[]) RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	kept boolean;
+BEGIN
+	EXECUTE $q$SELECT count(*) = pg_catalog.cardinality($1)
+	             FROM pg_catalog.pg_dist_partition p, pg_catalog.pg_dist_partition l
+	            WHERE l.logicalrelid = 'ar.invoice'::regclass AND p.logicalrelid = ANY ($1)
+	              AND p.colocationid = l.colocationid
+	              AND pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) = 'company_id'$q$
+	   INTO kept USING tables;
+	RETURN kept;
+END $$;
+
 -- Whether ar.aging_report answers from the summaries on as_of: within 31
 -- days of their aging date, on a ledger that keeps them.
 CREATE FUNCTION ar._summary_serves(as_of date) RETURNS boolean
@@ -1016,11 +1038,12 @@ REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boole
                        ar._aging_summary_expected(date), ar._age_summaries(date), ar._worker_age_summaries(),
                        ar.age_summaries(date), ar.rebuild_summaries(date),
                        ar.check_summaries(), ar._aging_report_summary(date), ar._summary_serves(date),
-                       ar._aging_report_full(date), ar._ledger_distributed(), ar._summaries_with_ledger()
+                       ar._aging_report_full(date), ar._ledger_distributed(), ar._summaries_with_ledger(),
+                       ar._colocated_with_ledger(regclass[])
 	FROM PUBLIC;
 GRANT SELECT ON ar.open_item_summary, ar.aging_summary, ar.summary_state, ar.summary_delta TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar._aging_report_summary(date), ar._summary_serves(date), ar._aging_report_full(date),
-                          ar._ledger_distributed(), ar._summaries_with_ledger()
+                          ar._ledger_distributed(), ar._summaries_with_ledger(), ar._colocated_with_ledger(regclass[])
 	TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar._worker_age_summaries() TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.age_summaries(date), ar.rebuild_summaries(date), ar.check_summaries(),

@@ -125,6 +125,11 @@ COMMENT ON COLUMN ar.kpi_summary_delta.open_amount IS 'Change of open_amount.';
 COMMENT ON COLUMN ar.kpi_summary_delta.amount_days IS 'Change of amount_days.';
 COMMENT ON COLUMN ar.kpi_summary_delta.txid IS 'The transaction that wrote it.';
 
+-- What the allocation triggers read of the allocations' invoices.
+CREATE TYPE ar._kpi_invoice_dates AS (id bigint, company_id bigint, currency char(3), issue_date date, due_date date,
+                                     amount numeric);
+COMMENT ON TYPE ar._kpi_invoice_dates IS 'The columns of an invoice the KPI summary''s allocation triggers read (ar._kpi_summary_allocation_apply).';
+
 -- The keys of one invoice row (the invoice kinds), and of one allocation
 -- of an invoice (the allocation kinds).  Inlined where they are used.
 CREATE FUNCTION ar._kpi_invoice_keys(i ar.invoice)
@@ -199,61 +204,135 @@ BEGIN
 	END IF;
 END $$;
 
+-- The same on a Citus worker: the local shard delta_shard of the
+-- distributed ar.kpi_summary_delta folded into the co-located shard of
+-- ar.kpi_summary on the same node, the companies read from the node's
+-- shard of ar.company (a reference table): no query leaves the node
+-- (doc/scale_out.md, blocker 6), its statements run with their names
+-- (EXECUTE).  Kept apart from ar._kpi_summary_fold, whose statements keep
+-- their cached plans on one node.
+CREATE FUNCTION ar._kpi_summary_fold_shard(delta_shard regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	summary_rel regclass := ar._summary_shard(delta_shard, 'ar.kpi_summary_delta', 'ar.kpi_summary');
+	company_rel regclass := ar._summary_shard(delta_shard, 'ar.kpi_summary_delta', 'ar.company');
+	zero tid[];
+BEGIN
+	EXECUTE format($q$WITH gone AS (
+		DELETE FROM %1$s x WHERE x.ctid = ANY (ARRAY(SELECT y.ctid FROM %1$s y FOR UPDATE SKIP LOCKED))
+		RETURNING x.*
+	), up AS (
+		INSERT INTO %2$s AS s (company_id, currency, kind, first_date, second_date, positive, scale,
+		                       items, amount, open_amount, amount_days)
+		SELECT g.company_id, g.currency, g.kind, g.first_date, g.second_date, g.positive, g.scale,
+		       sum(g.items), sum(g.amount), sum(g.open_amount), sum(g.amount_days)
+		  FROM gone g WHERE EXISTS (SELECT FROM %3$s c WHERE c.id = g.company_id)
+		 GROUP BY 1, 2, 3, 4, 5, 6, 7
+		HAVING sum(g.items) <> 0 OR sum(g.amount) <> 0 OR sum(g.open_amount) <> 0 OR sum(g.amount_days) <> 0
+		 ORDER BY 1, 2, 3, 4, 5, 6, 7
+		ON CONFLICT (company_id, currency, kind, first_date, second_date, positive, scale)
+		DO UPDATE SET items = s.items + EXCLUDED.items, amount = s.amount + EXCLUDED.amount,
+		              open_amount = s.open_amount + EXCLUDED.open_amount, amount_days = s.amount_days + EXCLUDED.amount_days
+		RETURNING s.ctid, s.items, s.amount, s.open_amount, s.amount_days)
+	SELECT array_agg(up.ctid) FROM up
+	 WHERE up.items = 0 AND up.amount = 0 AND up.open_amount = 0 AND up.amount_days = 0$q$,
+	               delta_shard, summary_rel, company_rel)
+	  INTO zero;
+	IF zero IS NOT NULL THEN
+		EXECUTE format('DELETE FROM %s s WHERE s.ctid = ANY ($1)', summary_rel) USING zero;
+	END IF;
+END $$;
+
+-- Writes a statement's changes into ar.kpi_summary_delta, or on a Citus
+-- worker into its shard delta_rel (registered for the fold at the worker's
+-- commit, ar._summary_shard_written), and asks for the fold at commit.
+CREATE FUNCTION ar._kpi_delta_add(delta_rel regclass, changes ar.kpi_summary[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF changes IS NULL THEN
+		RETURN;
+	ELSIF delta_rel = 'ar.kpi_summary_delta'::regclass THEN
+		INSERT INTO ar.kpi_summary_delta (company_id, currency, kind, first_date, second_date, positive, scale,
+		                                  items, amount, open_amount, amount_days)
+		SELECT * FROM unnest(changes);
+	ELSE
+		EXECUTE format('INSERT INTO %s (company_id, currency, kind, first_date, second_date, positive, scale,
+		                               items, amount, open_amount, amount_days)
+		                SELECT * FROM unnest($1)', delta_rel) USING changes;
+		PERFORM ar._summary_shard_written(delta_rel);
+	END IF;
+	INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
+END $$;
+
 -- The invoice triggers: old rows subtracted, new rows added, summed per
 -- key.  An update that moves the issue or due date of an invoice with
 -- allocations also moves the keys of its allocations (the old and new rows
--- joined by id: a hash join, a few ms per 100,000 rows).
+-- joined by id: a hash join, a few ms per 100,000 rows).  The changes are
+-- gathered by queries that name no Citus table (on a shard of a
+-- distributed ledger, ar.kpi_summary_delta and ar.allocation by their
+-- names are Citus's): on a shard, the co-located shards of
+-- ar.kpi_summary_delta and ar.allocation on the node (ar._summary_shard)
+-- are written and read instead (doc/scale_out.md, blocker 6).
 CREATE FUNCTION ar._kpi_summary_invoice_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	delta_rel regclass := 'ar.kpi_summary_delta';
+	allocation_rel regclass := 'ar.allocation';
+	changes ar.kpi_summary[];
+	moved ar.kpi_summary[];
 BEGIN
 	IF TG_RELID <> 'ar.invoice'::regclass THEN
-		PERFORM ar._summary_trigger_refused(TG_RELID, 'ar.invoice');
+		delta_rel := ar._summary_shard(TG_RELID, 'ar.invoice', 'ar.kpi_summary_delta');
+		allocation_rel := ar._summary_shard(TG_RELID, 'ar.invoice', 'ar.allocation');
 	END IF;
 	IF TG_OP = 'INSERT' THEN
-		INSERT INTO ar.kpi_summary_delta (company_id, currency, kind, first_date, second_date, positive, scale,
-		                                  items, amount, open_amount, amount_days)
-		SELECT n.company_id, n.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
-		       sum(k.items), sum(k.amount), sum(k.open_amount), sum(k.amount_days)
-		  FROM new_rows n CROSS JOIN LATERAL ar._kpi_invoice_keys(n) k
-		 GROUP BY 1, 2, 3, 4, 5, 6, 7;
-	ELSIF TG_OP = 'DELETE' THEN
-		INSERT INTO ar.kpi_summary_delta (company_id, currency, kind, first_date, second_date, positive, scale,
-		                                  items, amount, open_amount, amount_days)
-		SELECT o.company_id, o.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
-		       -sum(k.items), -sum(k.amount), -sum(k.open_amount), -sum(k.amount_days)
-		  FROM old_rows o CROSS JOIN LATERAL ar._kpi_invoice_keys(o) k
-		 GROUP BY 1, 2, 3, 4, 5, 6, 7;
-	ELSE
-		INSERT INTO ar.kpi_summary_delta (company_id, currency, kind, first_date, second_date, positive, scale,
-		                                  items, amount, open_amount, amount_days)
-		SELECT c.company_id, c.currency, c.kind, c.first_date, c.second_date, c.positive, c.scale,
-		       sum(c.items), sum(c.amount), sum(c.open_amount), sum(c.amount_days)
-		  FROM (SELECT n.company_id, n.currency, k.*
+		SELECT array_agg(c::ar.kpi_summary) INTO changes
+		  FROM (SELECT n.company_id, n.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
+		               sum(k.items)::bigint, sum(k.amount), sum(k.open_amount), sum(k.amount_days)
 		          FROM new_rows n CROSS JOIN LATERAL ar._kpi_invoice_keys(n) k
-		        UNION ALL
-		        SELECT o.company_id, o.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
-		               -k.items, -k.amount, -k.open_amount, -k.amount_days
+		         GROUP BY 1, 2, 3, 4, 5, 6, 7) c;
+	ELSIF TG_OP = 'DELETE' THEN
+		SELECT array_agg(c::ar.kpi_summary) INTO changes
+		  FROM (SELECT o.company_id, o.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
+		               -sum(k.items)::bigint, -sum(k.amount), -sum(k.open_amount), -sum(k.amount_days)
 		          FROM old_rows o CROSS JOIN LATERAL ar._kpi_invoice_keys(o) k
-		        UNION ALL
-		        -- the allocations of the invoices whose dates moved: their old
-		        -- keys out, their new keys in
-		        SELECT i.company_id, i.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
-		               k.items * i.sign, k.amount * i.sign, k.open_amount, k.amount_days
-		          FROM (SELECT n.id, n.company_id, n.currency, x.sign, x.issue_date, x.due_date, x.amount
-		                  FROM new_rows n JOIN old_rows o ON o.id = n.id
-		                 CROSS JOIN LATERAL (VALUES (1, n.issue_date, n.due_date, n.amount),
-		                                            (-1, o.issue_date, o.due_date, o.amount)) x (sign, issue_date, due_date, amount)
-		                 WHERE (n.issue_date, n.due_date) IS DISTINCT FROM (o.issue_date, o.due_date)
-		                   AND o.last_allocated_on IS NOT NULL) i (id, company_id, currency, sign, issue_date, due_date, amount)
-		          JOIN ar.allocation a ON a.invoice_id = i.id
-		         CROSS JOIN LATERAL ar._kpi_allocation_keys(a.allocated_on, a.amount, a.method, i.issue_date, i.due_date, i.amount) k
-		         WHERE k.kind <> 'activity') c
-		 GROUP BY 1, 2, 3, 4, 5, 6, 7
-		HAVING sum(c.items) <> 0 OR sum(c.amount) <> 0 OR sum(c.open_amount) <> 0 OR sum(c.amount_days) <> 0;
+		         GROUP BY 1, 2, 3, 4, 5, 6, 7) c;
+	ELSE
+		SELECT array_agg(g::ar.kpi_summary) INTO changes
+		  FROM (SELECT c.company_id, c.currency, c.kind, c.first_date, c.second_date, c.positive, c.scale,
+		               sum(c.items)::bigint, sum(c.amount), sum(c.open_amount), sum(c.amount_days)
+		          FROM (SELECT n.company_id, n.currency, k.*
+		                  FROM new_rows n CROSS JOIN LATERAL ar._kpi_invoice_keys(n) k
+		                UNION ALL
+		                SELECT o.company_id, o.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
+		                       -k.items, -k.amount, -k.open_amount, -k.amount_days
+		                  FROM old_rows o CROSS JOIN LATERAL ar._kpi_invoice_keys(o) k) c
+		         GROUP BY 1, 2, 3, 4, 5, 6, 7
+		        HAVING sum(c.items) <> 0 OR sum(c.amount) <> 0 OR sum(c.open_amount) <> 0 OR sum(c.amount_days) <> 0) g;
+		-- the allocations of the invoices whose dates moved (seldom: EXECUTE,
+		-- with the allocations' relation): their old keys out, their new
+		-- keys in
+		IF EXISTS (SELECT FROM new_rows n JOIN old_rows o ON o.id = n.id AND o.company_id = n.company_id
+		            WHERE (n.issue_date, n.due_date) IS DISTINCT FROM (o.issue_date, o.due_date)
+		              AND o.last_allocated_on IS NOT NULL) THEN
+			EXECUTE format($q$SELECT array_agg(g::ar.kpi_summary)
+			  FROM (SELECT i.company_id, i.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
+			               sum(k.items * i.sign)::bigint, sum(k.amount * i.sign), sum(k.open_amount), sum(k.amount_days)
+			          FROM (SELECT n.id, n.company_id, n.currency, x.sign, x.issue_date, x.due_date, x.amount
+			                  FROM new_rows n JOIN old_rows o ON o.id = n.id AND o.company_id = n.company_id
+			                 CROSS JOIN LATERAL (VALUES (1, n.issue_date, n.due_date, n.amount),
+			                                            (-1, o.issue_date, o.due_date, o.amount)) x (sign, issue_date, due_date, amount)
+			                 WHERE (n.issue_date, n.due_date) IS DISTINCT FROM (o.issue_date, o.due_date)
+			                   AND o.last_allocated_on IS NOT NULL) i
+			          JOIN %s a ON a.invoice_id = i.id AND a.company_id = i.company_id
+			         CROSS JOIN LATERAL ar._kpi_allocation_keys(a.allocated_on, a.amount, a.method, i.issue_date, i.due_date, i.amount) k
+			         WHERE k.kind <> 'activity'
+			         GROUP BY 1, 2, 3, 4, 5, 6, 7) g$q$, allocation_rel)
+			  INTO moved;
+			changes := changes || moved;
+		END IF;
 	END IF;
-	IF FOUND THEN
-		INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
-	END IF;
+	PERFORM ar._kpi_delta_add(delta_rel, changes);
 	RETURN NULL;
 END $$;
 
@@ -268,26 +347,36 @@ CREATE TRIGGER invoice_kpi_summary_delete AFTER DELETE ON ar.invoice
 	FOR EACH STATEMENT EXECUTE FUNCTION ar._kpi_summary_invoice_apply();
 
 -- The allocation triggers: the allocations' keys, from their invoices'
--- dates and sign, added (INSERT) or subtracted (DELETE).
+-- dates and sign, added (INSERT) or subtracted (DELETE).  The invoices are
+-- read first, by a query naming ar.invoice on one node and the co-located
+-- shard of ar.invoice on a shard (ar._summary_shard, doc/scale_out.md,
+-- blocker 6); the keys are computed by a query that names no Citus table.
 CREATE FUNCTION ar._kpi_summary_allocation_apply() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
 	direction integer := CASE TG_OP WHEN 'INSERT' THEN 1 ELSE -1 END;
+	delta_rel regclass := 'ar.kpi_summary_delta';
+	invoices ar._kpi_invoice_dates[];
+	changes ar.kpi_summary[];
 BEGIN
-	IF TG_RELID <> 'ar.allocation'::regclass THEN
-		PERFORM ar._summary_trigger_refused(TG_RELID, 'ar.allocation');
+	IF TG_RELID = 'ar.allocation'::regclass THEN
+		SELECT array_agg((i.id, i.company_id, i.currency, i.issue_date, i.due_date, i.amount)::ar._kpi_invoice_dates) INTO invoices
+		  FROM ar.invoice i WHERE (i.id, i.company_id) IN (SELECT c.invoice_id, c.company_id FROM changed c);
+	ELSE
+		delta_rel := ar._summary_shard(TG_RELID, 'ar.allocation', 'ar.kpi_summary_delta');
+		EXECUTE format('SELECT array_agg((i.id, i.company_id, i.currency, i.issue_date, i.due_date, i.amount)::ar._kpi_invoice_dates)
+		                  FROM %s i WHERE (i.id, i.company_id) IN (SELECT c.invoice_id, c.company_id FROM changed c)',
+		               ar._summary_shard(TG_RELID, 'ar.allocation', 'ar.invoice'))
+		  INTO invoices;
 	END IF;
-	INSERT INTO ar.kpi_summary_delta (company_id, currency, kind, first_date, second_date, positive, scale,
-	                                  items, amount, open_amount, amount_days)
-	SELECT i.company_id, i.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
-	       sum(k.items) * direction, sum(k.amount) * direction, 0, 0
-	  FROM changed c
-	  JOIN ar.invoice i ON i.id = c.invoice_id
-	 CROSS JOIN LATERAL ar._kpi_allocation_keys(c.allocated_on, c.amount, c.method, i.issue_date, i.due_date, i.amount) k
-	 GROUP BY 1, 2, 3, 4, 5, 6, 7;
-	IF FOUND THEN
-		INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
-	END IF;
+	SELECT array_agg(g::ar.kpi_summary) INTO changes
+	  FROM (SELECT i.company_id, i.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
+	               sum(k.items)::bigint * direction, sum(k.amount) * direction, 0::numeric, 0::numeric
+	          FROM changed c
+	          JOIN unnest(invoices) i ON i.id = c.invoice_id AND i.company_id = c.company_id
+	         CROSS JOIN LATERAL ar._kpi_allocation_keys(c.allocated_on, c.amount, c.method, i.issue_date, i.due_date, i.amount) k
+	         GROUP BY 1, 2, 3, 4, 5, 6, 7) g;
+	PERFORM ar._kpi_delta_add(delta_rel, changes);
 	RETURN NULL;
 END $$;
 
@@ -368,43 +457,59 @@ END $$;
 
 -- Whether the summaries give ar.kpis on as_of (default company, its
 -- currency): no allocation and no cancellation dated after it, on a ledger
--- that keeps them (ar._ledger_distributed).
+-- that keeps them (one node, or a distributed ledger whose KPI summary
+-- tables are distributed with it).  PL/pgSQL, the company read first and
+-- bound: on Citus the query is routed to the company's shards.
 CREATE FUNCTION ar._kpi_summary_serves(as_of date) RETURNS boolean
-LANGUAGE sql STABLE AS $$
-	WITH co AS (SELECT c.id, c.currency FROM ar.company c WHERE c.is_default)
-	SELECT as_of BETWEEN DATE '1900-01-01' AND DATE '2200-12-31'
-	   AND NOT ar._ledger_distributed()
-	   AND NOT EXISTS (
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	co bigint;
+	cur char(3);
+BEGIN
+	IF as_of NOT BETWEEN DATE '1900-01-01' AND DATE '2200-12-31'
+	   OR ar._ledger_distributed()
+	      AND NOT ar._colocated_with_ledger(ARRAY['ar.kpi_summary'::regclass, 'ar.kpi_summary_delta'::regclass]) THEN
+		RETURN false;
+	END IF;
+	SELECT c.id, c.currency INTO co, cur FROM ar.company c WHERE c.is_default;
+	RETURN NOT EXISTS (
 	       SELECT 1
 	         FROM (SELECT s.kind, s.first_date, s.second_date, s.positive, s.scale, s.items
-	                 FROM ar.kpi_summary s JOIN co ON s.company_id = co.id AND s.currency = co.currency
-	                WHERE (s.kind = 'activity' AND s.first_date > as_of) OR (s.kind = 'cancelled' AND s.second_date > as_of)
+	                 FROM ar.kpi_summary s
+	                WHERE s.company_id = co AND s.currency = cur
+	                  AND ((s.kind = 'activity' AND s.first_date > as_of) OR (s.kind = 'cancelled' AND s.second_date > as_of))
 	               UNION ALL
 	               SELECT d.kind, d.first_date, d.second_date, d.positive, d.scale, d.items
-	                 FROM ar.kpi_summary_delta d JOIN co ON d.company_id = co.id AND d.currency = co.currency
-	                WHERE (d.kind = 'activity' AND d.first_date > as_of) OR (d.kind = 'cancelled' AND d.second_date > as_of)) x
+	                 FROM ar.kpi_summary_delta d
+	                WHERE d.company_id = co AND d.currency = cur
+	                  AND ((d.kind = 'activity' AND d.first_date > as_of) OR (d.kind = 'cancelled' AND d.second_date > as_of))) x
 	        GROUP BY x.kind, x.first_date, x.second_date, x.positive, x.scale
-	       HAVING sum(x.items) > 0)
-$$;
+	       HAVING sum(x.items) > 0);
+END $$;
 
 -- ar.receivables_kpis' figures on as_of over period_days from the
 -- summaries, for a date they serve: the 33 sums of kpi_transfn (src/kpi.c)
 -- at the scale it would reach (the largest scale of the amounts it would
 -- read: amount, open amounts on as_of and on the period start, write-offs),
--- as a state in its text form, through the same final function.
+-- as a state in its text form, through the same final function.  PL/pgSQL,
+-- the company read first and bound (routed on Citus, as above).
 CREATE FUNCTION ar._kpi_figures_summary(as_of date, period_days integer)
 RETURNS ar.kpi_figures
-LANGUAGE sql STABLE AS $$
-	WITH co AS (
-		SELECT c.id, c.currency FROM ar.company c WHERE c.is_default
-	), r AS (
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	co bigint;
+	cur char(3);
+	f record;
+BEGIN
+	SELECT c.id, c.currency INTO co, cur FROM ar.company c WHERE c.is_default;
+	WITH r AS (
 		SELECT s.kind, s.first_date, s.second_date, s.positive, s.scale, s.items, s.amount, s.open_amount, s.amount_days
-		  FROM ar.kpi_summary s JOIN co ON s.company_id = co.id AND s.currency = co.currency
-		 WHERE s.kind <> 'activity'
+		  FROM ar.kpi_summary s
+		 WHERE s.company_id = co AND s.currency = cur AND s.kind <> 'activity'
 		UNION ALL
 		SELECT d.kind, d.first_date, d.second_date, d.positive, d.scale, d.items, d.amount, d.open_amount, d.amount_days
-		  FROM ar.kpi_summary_delta d JOIN co ON d.company_id = co.id AND d.currency = co.currency
-		 WHERE d.kind <> 'activity'
+		  FROM ar.kpi_summary_delta d
+		 WHERE d.company_id = co AND d.currency = cur AND d.kind <> 'activity'
 	), p AS (
 		SELECT as_of AS t, as_of - period_days AS s,
 		       extract(year FROM as_of)::integer * 12 + extract(month FROM as_of)::integer AS t_month
@@ -455,16 +560,47 @@ LANGUAGE sql STABLE AS $$
 	                     FROM unnest(ARRAY[s.ar_end, s.ar_current_end, s.ar_start, s.sales, s.due, s.collected,
 	                                       s.settled, s.settled_days, s.overdue_days] || months.amounts)
 	                          WITH ORDINALITY v0 (x0, o)
-	                    CROSS JOIN LATERAL (SELECT coalesce(v0.x0, 0) AS x, v0.o) v))::ar.kpi_state END)
-	  FROM sums s CROSS JOIN months CROSS JOIN sc
-$$;
+	                    CROSS JOIN LATERAL (SELECT coalesce(v0.x0, 0) AS x, v0.o) v))::ar.kpi_state END) AS figures
+	  INTO f
+	  FROM sums s CROSS JOIN months CROSS JOIN sc;
+	RETURN f.figures;
+END $$;
 
-REVOKE ALL ON FUNCTION ar._kpi_summary_fold(), ar._kpi_summary_invoice_apply(), ar._kpi_summary_allocation_apply(),
+-- The full computation on a distributed ledger (ar._kpi_figures, when
+-- ar._ledger_distributed()): the query of ar._kpi_figures_full (its text,
+-- a SQL function's: refused by Citus as it is, doc/scale_out.md, blocker 2)
+-- run from here with the arguments bound and the default company named on
+-- the invoices and the allocations it reads (company_id = $3), so that
+-- Citus routes it whole to the company's shards; the same figures.
+CREATE FUNCTION ar._kpi_figures_routed(as_of date, period_days integer) RETURNS ar.kpi_figures
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	co bigint;
+	q text := (SELECT p.prosrc FROM pg_catalog.pg_proc p
+	            WHERE p.oid = 'ar._kpi_figures_full(pg_catalog.date, pg_catalog.int4)'::pg_catalog.regprocedure);
+	f record;
+BEGIN
+	SELECT c.id INTO co FROM ar.company c WHERE c.is_default;
+	q := regexp_replace(regexp_replace(q, '\mas_of\M', '$1', 'g'), '\mperiod_days\M', '$2', 'g');
+	q := regexp_replace(q, '(WHERE al\.allocated_on > \$1 - \$2)', '\1 AND al.company_id = $3');
+	q := regexp_replace(q, '(WHERE i\.issue_date <= \$1)(\s*)$', '\1 AND i.company_id = $3\2');
+	IF array_length(regexp_split_to_array(q, 'company_id = \$3'), 1) <> 3 THEN
+		RAISE EXCEPTION 'the query of ar._kpi_figures_full cannot be routed per company'
+			USING ERRCODE = 'internal_error', DETAIL = 'Its text no longer has the conditions ar._kpi_figures_routed adds the company to.';
+	END IF;
+	EXECUTE format('SELECT q.figures FROM (%s) q (figures)', q) INTO f USING as_of, period_days, co;
+	RETURN f.figures;
+END $$;
+
+REVOKE ALL ON FUNCTION ar._kpi_summary_fold(), ar._kpi_summary_fold_shard(regclass), ar._kpi_delta_add(regclass, ar.kpi_summary[]),
+                       ar._kpi_figures_routed(date, integer),
+                       ar._kpi_summary_invoice_apply(), ar._kpi_summary_allocation_apply(),
                        ar._kpi_summary_expected(), ar._kpi_summary_current(), ar._kpi_summary_differences(),
                        ar._kpi_summary_rebuild(), ar._kpi_summary_serves(date), ar._kpi_figures_summary(date, integer)
 	FROM PUBLIC;
 GRANT SELECT ON ar.kpi_summary, ar.kpi_summary_delta TO ar_reader;
-GRANT EXECUTE ON FUNCTION ar._kpi_summary_serves(date), ar._kpi_figures_summary(date, integer) TO ar_reader;
+GRANT EXECUTE ON FUNCTION ar._kpi_summary_serves(date), ar._kpi_figures_summary(date, integer), ar._kpi_figures_routed(date, integer)
+	TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar._kpi_summary_expected(), ar._kpi_summary_current(), ar._kpi_summary_differences()
 	TO ar_admin;
 

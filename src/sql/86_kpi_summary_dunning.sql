@@ -254,32 +254,144 @@ BEGIN
 	RETURN true;
 END $$;
 
--- The triggers: what changed, per statement and company.
+-- The same on a Citus worker (doc/scale_out.md, blocker 6): the local
+-- shard delta_shard of the distributed ar.dunning_effect_delta folded into
+-- the co-located shards of ar.dunning_effect_notice and
+-- ar.dunning_effect_summary on the same node, the notices and allocations
+-- read from their co-located shards, the companies from the node's shard
+-- of ar.company: no query leaves the node, its statements run with their
+-- names (EXECUTE).  One fold of a shard at a time: the advisory lock is
+-- the shard's (tried, never waited for, as on one node: what a commit
+-- leaves waits for the next fold of that shard, readers meanwhile taking
+-- the full computation).  The notices recomputed by one query (the full
+-- computation's expression; on one node, ar._dunning_effect_compute).
+CREATE FUNCTION ar._dunning_effect_fold_shard(delta_shard regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	notice_rel regclass := ar._summary_shard(delta_shard, 'ar.dunning_effect_delta', 'ar.dunning_notice');
+	allocation_rel regclass := ar._summary_shard(delta_shard, 'ar.dunning_effect_delta', 'ar.allocation');
+	effect_rel regclass := ar._summary_shard(delta_shard, 'ar.dunning_effect_delta', 'ar.dunning_effect_notice');
+	summary_rel regclass := ar._summary_shard(delta_shard, 'ar.dunning_effect_delta', 'ar.dunning_effect_summary');
+	company_rel regclass := ar._summary_shard(delta_shard, 'ar.dunning_effect_delta', 'ar.company');
+	k_company bigint[];
+	k_id bigint[];
+	old ar.dunning_effect_notice[];
+	zero tid[];
+BEGIN
+	IF NOT pg_try_advisory_xact_lock(hashtext('ar_collect.dunning_effect_fold'), hashtext(delta_shard::text)) THEN
+		RETURN;
+	END IF;
+	-- the notices the changes concern (ar._dunning_effect_affected's rules)
+	EXECUTE format($q$WITH gone AS (
+		DELETE FROM %1$s x RETURNING x.notice_ids, x.invoice_ids, x.allocated_on
+	), e AS (
+		SELECT DISTINCT u.i AS invoice_id, u.d AS allocated_on FROM gone g, unnest(g.invoice_ids, g.allocated_on) u (i, d)
+	), a AS (
+		SELECT n.company_id, n.id FROM %2$s n WHERE n.id = ANY (ARRAY(SELECT u FROM gone g, unnest(g.notice_ids) u))
+		UNION
+		SELECT n.company_id, n.id
+		  FROM %2$s n CROSS JOIN LATERAL unnest(n.invoice_ids) u (invoice_id)
+		  JOIN e ON e.invoice_id = u.invoice_id AND e.allocated_on > n.as_of AND e.allocated_on <= n.as_of + 15
+		 WHERE n.as_of >= (SELECT min(e.allocated_on) - 15 FROM e) AND n.as_of < (SELECT max(e.allocated_on) FROM e))
+	SELECT array_agg(a.company_id ORDER BY a.company_id, a.id), array_agg(a.id ORDER BY a.company_id, a.id) FROM a$q$,
+	               delta_shard, notice_rel)
+	  INTO k_company, k_id;
+	IF k_id IS NULL THEN
+		RETURN;
+	END IF;
+	-- their old rows out, their new rows in, the difference added per day
+	EXECUTE format($q$WITH o AS (
+		DELETE FROM %s s USING unnest($1, $2) k (company_id, notice_id)
+		 WHERE s.company_id = k.company_id AND s.notice_id = k.notice_id RETURNING s.*)
+	SELECT array_agg(o::ar.dunning_effect_notice) FROM o$q$, effect_rel)
+	  INTO old USING k_company, k_id;
+	EXECUTE format($q$WITH new AS (
+		INSERT INTO %1$s (company_id, notice_id, level, as_of, amount_due, paid)
+		SELECT n.company_id, n.id, n.level, n.as_of, n.amount_due, p.paid
+		  FROM %2$s n
+		 CROSS JOIN LATERAL (SELECT least(coalesce(sum(x.amount), 0), n.amount_due) AS paid
+		                       FROM %3$s x
+		                      WHERE x.invoice_id = ANY (n.invoice_ids) AND x.company_id = n.company_id
+		                        AND x.allocated_on > n.as_of AND x.allocated_on <= n.as_of + 15 AND x.method <> 'write_off') p
+		 WHERE (n.company_id, n.id) IN (SELECT * FROM unnest($1, $2))
+		   AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0
+		 ORDER BY 1, 2
+		RETURNING *
+	), up AS (
+		INSERT INTO %4$s AS s (company_id, as_of, level, due_scale, paid_scale, notices, amount_due, paid)
+		SELECT d.company_id, d.as_of, d.level, scale(d.amount_due), scale(d.paid), sum(d.n), sum(d.amount_due), sum(d.paid)
+		  FROM (SELECT n.company_id, n.as_of, n.level, 1 AS n, n.amount_due, n.paid FROM new n
+		        UNION ALL
+		        SELECT o.company_id, o.as_of, o.level, -1, -o.amount_due, -o.paid FROM unnest($3) o) d
+		 WHERE EXISTS (SELECT FROM %5$s c WHERE c.id = d.company_id)
+		 GROUP BY 1, 2, 3, 4, 5
+		HAVING sum(d.n) <> 0 OR sum(d.amount_due) <> 0 OR sum(d.paid) <> 0
+		 ORDER BY 1, 2, 3, 4, 5
+		ON CONFLICT (company_id, as_of, level, due_scale, paid_scale)
+		DO UPDATE SET notices = s.notices + EXCLUDED.notices, amount_due = s.amount_due + EXCLUDED.amount_due,
+		              paid = s.paid + EXCLUDED.paid
+		RETURNING s.ctid, s.notices, s.amount_due, s.paid)
+	SELECT array_agg(up.ctid) FROM up WHERE up.notices = 0 AND up.amount_due = 0 AND up.paid = 0$q$,
+	               effect_rel, notice_rel, allocation_rel, summary_rel, company_rel)
+	  INTO zero USING k_company, k_id, old;
+	IF zero IS NOT NULL THEN
+		EXECUTE format('DELETE FROM %s s WHERE s.ctid = ANY ($1)', summary_rel) USING zero;
+	END IF;
+END $$;
+
+-- Writes a statement's changes (rows of ar.dunning_effect_delta: company,
+-- notice ids, invoice ids and dates) into ar.dunning_effect_delta, or on a
+-- Citus worker into its shard delta_rel (registered for the fold at the
+-- worker's commit, ar._summary_shard_written), and asks for the fold.
+CREATE FUNCTION ar._dunning_effect_delta_add(delta_rel regclass, changes ar.dunning_effect_delta[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF changes IS NULL THEN
+		RETURN;
+	ELSIF delta_rel = 'ar.dunning_effect_delta'::regclass THEN
+		INSERT INTO ar.dunning_effect_delta (company_id, notice_ids, invoice_ids, allocated_on)
+		SELECT c.company_id, c.notice_ids, c.invoice_ids, c.allocated_on FROM unnest(changes) c;
+	ELSE
+		-- (the id from the node's own sequence of the table: its range, tools/citus_lib.sh)
+		EXECUTE format('INSERT INTO %s (company_id, id, notice_ids, invoice_ids, allocated_on) OVERRIDING SYSTEM VALUE
+		                SELECT c.company_id, nextval(%L), c.notice_ids, c.invoice_ids, c.allocated_on FROM unnest($1) c',
+		               delta_rel, pg_get_serial_sequence('ar.dunning_effect_delta', 'id'))
+		  USING changes;
+		PERFORM ar._summary_shard_written(delta_rel);
+	END IF;
+	INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
+END $$;
+
+-- The triggers: what changed, per statement and company, gathered by
+-- queries that name no Citus table; on a shard of a distributed ledger
+-- written into the co-located shard of ar.dunning_effect_delta
+-- (ar._summary_shard: doc/scale_out.md, blocker 6).
 CREATE FUNCTION ar._dunning_effect_notice_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off AS $$
+DECLARE
+	delta_rel regclass := 'ar.dunning_effect_delta';
+	changes ar.dunning_effect_delta[];
 BEGIN
 	IF TG_RELID <> 'ar.dunning_notice'::regclass THEN
-		PERFORM ar._summary_trigger_refused(TG_RELID, 'ar.dunning_notice');
+		delta_rel := ar._summary_shard(TG_RELID, 'ar.dunning_notice', 'ar.dunning_effect_delta');
 	END IF;
 	IF TG_OP = 'INSERT' THEN
 		-- a notice that does not count adds nothing (its status may only
 		-- go on to failed or cancelled)
-		INSERT INTO ar.dunning_effect_delta (company_id, notice_ids)
-		SELECT n.company_id, array_agg(n.id)
-		  FROM new_rows n
-		 WHERE n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0
-		 GROUP BY n.company_id;
+		SELECT array_agg((c.company_id, NULL, c.ids, NULL, NULL, NULL)::ar.dunning_effect_delta) INTO changes
+		  FROM (SELECT n.company_id, array_agg(n.id) AS ids
+		          FROM new_rows n
+		         WHERE n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0
+		         GROUP BY n.company_id) c;
 	ELSE
-		INSERT INTO ar.dunning_effect_delta (company_id, notice_ids)
-		SELECT n.company_id, array_agg(n.id)
-		  FROM new_rows n JOIN old_rows o ON o.id = n.id
-		 WHERE (n.company_id, n.level, n.as_of, n.amount_due, n.invoice_ids, n.status IN ('failed', 'cancelled'))
-		       IS DISTINCT FROM (o.company_id, o.level, o.as_of, o.amount_due, o.invoice_ids, o.status IN ('failed', 'cancelled'))
-		 GROUP BY n.company_id;
+		SELECT array_agg((c.company_id, NULL, c.ids, NULL, NULL, NULL)::ar.dunning_effect_delta) INTO changes
+		  FROM (SELECT n.company_id, array_agg(n.id) AS ids
+		          FROM new_rows n JOIN old_rows o ON o.id = n.id AND o.company_id = n.company_id
+		         WHERE (n.company_id, n.level, n.as_of, n.amount_due, n.invoice_ids, n.status IN ('failed', 'cancelled'))
+		               IS DISTINCT FROM (o.company_id, o.level, o.as_of, o.amount_due, o.invoice_ids, o.status IN ('failed', 'cancelled'))
+		         GROUP BY n.company_id) c;
 	END IF;
-	IF FOUND THEN
-		INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
-	END IF;
+	PERFORM ar._dunning_effect_delta_add(delta_rel, changes);
 	RETURN NULL;
 END $$;
 
@@ -292,17 +404,18 @@ CREATE TRIGGER dunning_notice_effect_update AFTER UPDATE ON ar.dunning_notice
 
 CREATE FUNCTION ar._dunning_effect_allocation_changed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
+DECLARE
+	delta_rel regclass := 'ar.dunning_effect_delta';
+	changes ar.dunning_effect_delta[];
 BEGIN
 	IF TG_RELID <> 'ar.allocation'::regclass THEN
-		PERFORM ar._summary_trigger_refused(TG_RELID, 'ar.allocation');
+		delta_rel := ar._summary_shard(TG_RELID, 'ar.allocation', 'ar.dunning_effect_delta');
 	END IF;
-	INSERT INTO ar.dunning_effect_delta (company_id, invoice_ids, allocated_on)
-	SELECT c.company_id, array_agg(c.invoice_id), array_agg(c.allocated_on)
-	  FROM (SELECT DISTINCT c.company_id, c.invoice_id, c.allocated_on FROM changed c WHERE c.method <> 'write_off') c
-	 GROUP BY c.company_id;
-	IF FOUND THEN
-		INSERT INTO ar.summary_fold_request DEFAULT VALUES ON CONFLICT DO NOTHING;
-	END IF;
+	SELECT array_agg((c.company_id, NULL, NULL, c.ids, c.dates, NULL)::ar.dunning_effect_delta) INTO changes
+	  FROM (SELECT c.company_id, array_agg(c.invoice_id) AS ids, array_agg(c.allocated_on) AS dates
+	          FROM (SELECT DISTINCT c.company_id, c.invoice_id, c.allocated_on FROM changed c WHERE c.method <> 'write_off') c
+	         GROUP BY c.company_id) c;
+	PERFORM ar._dunning_effect_delta_add(delta_rel, changes);
 	RETURN NULL;
 END $$;
 
@@ -376,18 +489,31 @@ $$;
 -- ------------------------------------------------------------- reading
 
 -- Whether ar.dunning_effectiveness answers from the summary: no change
--- waiting that the caller sees, on a ledger that keeps it
--- (ar._ledger_distributed).
+-- waiting that the caller sees, on a ledger that keeps it (one node, or a
+-- distributed ledger whose effectiveness tables are distributed with it:
+-- their triggers then write the shards, doc/scale_out.md, blocker 6).
 CREATE FUNCTION ar._dunning_effect_serves() RETURNS boolean
-LANGUAGE sql STABLE AS $$
-	SELECT NOT EXISTS (SELECT 1 FROM ar.dunning_effect_delta) AND NOT ar._ledger_distributed()
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF ar._ledger_distributed()
+	   AND NOT ar._colocated_with_ledger(ARRAY['ar.dunning_notice'::regclass, 'ar.dunning_effect_notice'::regclass,
+	                                           'ar.dunning_effect_summary'::regclass, 'ar.dunning_effect_delta'::regclass]) THEN
+		RETURN false;
+	END IF;
+	PERFORM FROM ar.dunning_effect_delta LIMIT 1;
+	RETURN NOT FOUND;
+END $$;
 
 -- ar.dunning_effectiveness' rows from the per-day summary: the sums at the
 -- largest scale of the notices they sum, as the full computation's sums.
+-- PL/pgSQL: its query names the summary, planned by Citus on a distributed
+-- ledger (a SQL function inlined into its caller's query would read the
+-- coordinator's own, empty, table there).
 CREATE FUNCTION ar._dunning_effectiveness_summary(as_of date, period_days integer)
 RETURNS TABLE (level integer, notices bigint, amount_due numeric, paid_within_15_days numeric, effectiveness_pct numeric)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN QUERY
 	SELECT x.level, x.notices, x.amount_due, x.paid, round(100 * x.paid / nullif(x.amount_due, 0), 2)
 	  FROM (SELECT s.level, sum(s.notices)::bigint AS notices, round(sum(s.amount_due), max(s.due_scale)) AS amount_due,
 	               round(sum(s.paid), max(s.paid_scale)) AS paid
@@ -395,13 +521,14 @@ LANGUAGE sql STABLE AS $$
 	         WHERE s.as_of > $1 - $2 AND s.as_of <= $1 - 15
 	         GROUP BY s.level
 	        HAVING sum(s.notices) > 0) x
-	 ORDER BY x.level
-$$;
+	 ORDER BY x.level;
+END $$;
 
 REVOKE ALL ON FUNCTION ar._dunning_effect_affected(bigint[], bigint[], date[]), ar._dunning_effect_compute(bigint[]),
                        ar._dunning_effect_fold(), ar._dunning_effect_fold_if_free(), ar._dunning_effect_notice_changed(),
                        ar._dunning_effect_allocation_changed(), ar._dunning_effect_rebuild(),
                        ar._dunning_effect_differences(), ar._dunning_effect_serves(),
+                       ar._dunning_effect_fold_shard(regclass), ar._dunning_effect_delta_add(regclass, ar.dunning_effect_delta[]),
                        ar._dunning_effectiveness_summary(date, integer)
 	FROM PUBLIC;
 GRANT SELECT ON ar.dunning_effect_notice, ar.dunning_effect_summary, ar.dunning_effect_delta TO ar_reader;

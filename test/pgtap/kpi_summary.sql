@@ -12,7 +12,7 @@
 -- allocations; nobody writes them or the summaries directly.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(26);
+SELECT plan(27);
 
 -- The latest allocation or cancellation of the default company in its
 -- currency: ar.kpis answers from the summaries from that date on.
@@ -215,6 +215,12 @@ SELECT ok(NOT EXISTS (SELECT FROM generate_series(current_date - 400, pg_temp.la
 SELECT is((SELECT string_agg(d::text, ', ') FROM generate_series(current_date - 400, pg_temp.latest() + 3, '11 days') d
             WHERE ar._kpi_figures(d::date, 90)::text IS DISTINCT FROM ar._kpi_figures_full(d::date, 90)::text), NULL,
 	'ar.kpis'' figures are the full computation''s on every date');
+-- the full computation's query as a distributed ledger runs it (its text,
+-- the arguments bound, the default company named: doc/scale_out.md,
+-- blocker 6): the same figures on every date
+SELECT is((SELECT string_agg(d::text, ', ') FROM generate_series(current_date - 400, pg_temp.latest() + 3, '11 days') d
+            WHERE ar._kpi_figures_routed(d::date, 90)::text IS DISTINCT FROM ar._kpi_figures_full(d::date, 90)::text), NULL,
+	'ar._kpi_figures_routed (the full computation routed to the default company) gives its figures on every date');
 
 -- ------------------------------------------------ the derived columns
 SELECT is((SELECT count(*) FROM ar.invoice i
