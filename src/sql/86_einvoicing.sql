@@ -160,10 +160,41 @@ END $$;
 -- (the unique key); a reversal withdraws it if not sent yet, else queues
 -- its cancellation.  Payments: every allocation but write-offs, short
 -- payments written off, credit notes set off and refunds.
+-- In a Citus shard of ar.allocation the same statements run on the
+-- co-located shards of ar.invoice and ar.einvoice_outbox on this node,
+-- named (ar._summary_shard: a query naming the distributed tables cannot
+-- run inside a shard's), the outbox's ids from this node's own sequence of
+-- the table (its range, tools/citus_lib.sh); one node keeps the static
+-- statements, planned once.  This returns the outbox's shard, or refuses
+-- when the outbox is not distributed with the ledger: nothing written.
+CREATE FUNCTION ar._einvoice_outbox_shard(fired_on regclass) RETURNS regclass
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF NOT ar._colocated_with_ledger(ARRAY['ar.einvoice_outbox'::regclass]) THEN
+		RAISE EXCEPTION 'the e-invoicing outbox cannot be written from %', fired_on
+			USING ERRCODE = 'feature_not_supported',
+			      DETAIL = 'The allocation trigger fired on a shard, and ar.einvoice_outbox is not distributed with the ledger: the 212 statuses of its payments would be lost; nothing was written.',
+			      HINT = 'Distribute ar.einvoice_outbox by company_id, co-located with the ledger (doc/scale_out.md).';
+	END IF;
+	RETURN ar._summary_shard(fired_on, 'ar.allocation', 'ar.einvoice_outbox');
+END $$;
+
 CREATE FUNCTION ar._allocation_einvoice_paid() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
 	IF ar._restoring() THEN
+		RETURN NULL;
+	ELSIF TG_RELID <> 'ar.allocation'::regclass THEN
+		EXECUTE format($q$
+			INSERT INTO %1$s (id, company_id, invoice_id, allocation_id, kind, amount, received_on, currency) OVERRIDING SYSTEM VALUE
+			SELECT nextval(%3$L), c.company_id, c.invoice_id, c.id, 'cashed', c.amount, c.allocated_on, i.currency
+			  FROM changed c JOIN %2$s i ON i.company_id = c.company_id AND i.id = c.invoice_id
+			 WHERE i.nature IN ('services', 'mixed') AND c.amount > 0
+			   AND c.method NOT IN ('write_off', 'shortfall', 'credit_note', 'refund')
+			 ORDER BY c.id
+			ON CONFLICT (allocation_id, kind, company_id) DO NOTHING$q$,
+			ar._einvoice_outbox_shard(TG_RELID), ar._summary_shard(TG_RELID, 'ar.allocation', 'ar.invoice'),
+			pg_get_serial_sequence('ar.einvoice_outbox', 'id'));
 		RETURN NULL;
 	END IF;
 	INSERT INTO ar.einvoice_outbox (company_id, invoice_id, allocation_id, kind, amount, received_on, currency)
@@ -178,8 +209,26 @@ END $$;
 
 CREATE FUNCTION ar._allocation_einvoice_reversed() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	outbox regclass;
 BEGIN
 	IF ar._restoring() THEN
+		RETURN NULL;
+	ELSIF TG_RELID <> 'ar.allocation'::regclass THEN
+		outbox := ar._einvoice_outbox_shard(TG_RELID);
+		EXECUTE format($q$
+			UPDATE %1$s o
+			   SET status = 'withdrawn', status_detail = format('payment (allocation %%s) reversed before it was sent', o.allocation_id)
+			  FROM changed c
+			 WHERE o.company_id = c.company_id AND o.allocation_id = c.id AND o.kind = 'cashed'
+			   AND o.status IN ('pending', 'failed')$q$, outbox);
+		EXECUTE format($q$
+			INSERT INTO %1$s (id, company_id, invoice_id, allocation_id, kind, amount, received_on, currency) OVERRIDING SYSTEM VALUE
+			SELECT nextval(%2$L), o.company_id, o.invoice_id, o.allocation_id, 'cancelled', -o.amount, current_date, o.currency
+			  FROM changed c
+			  JOIN %1$s o ON o.company_id = c.company_id AND o.allocation_id = c.id AND o.kind = 'cashed' AND o.status = 'sent'
+			 ORDER BY c.id
+			ON CONFLICT (allocation_id, kind, company_id) DO NOTHING$q$, outbox, pg_get_serial_sequence('ar.einvoice_outbox', 'id'));
 		RETURN NULL;
 	END IF;
 	UPDATE ar.einvoice_outbox o
@@ -580,7 +629,7 @@ COMMENT ON COLUMN ar.einvoice_attention.unsent_212_failed IS 'Whether one failed
 
 -- ------------------------------------------------------------ grants, dump
 
-REVOKE ALL ON FUNCTION ar._einvoice_status_code_guard(), ar._allocation_einvoice_paid(),
+REVOKE ALL ON FUNCTION ar._einvoice_status_code_guard(), ar._allocation_einvoice_paid(), ar._einvoice_outbox_shard(regclass),
                        ar._allocation_einvoice_reversed(),
                        ar._record_invoice_status(ar.invoice, integer, timestamptz, text, text),
                        ar._einvoice_invoice(text, bigint, integer), ar._record_invoice_statuses(jsonb, bigint, text),
