@@ -11,9 +11,9 @@ SELECT m.id, m.customer_id, c.code AS customer_code, c.name AS customer_name, m.
        m.notice_id, n.level AS notice_level, m.dispute_id, m.promise_id, m.plan_id, m.block_id,
        m.actor, m.role, m.via, m.recorded_at
   FROM ar.communication m
-  JOIN ar.customer c ON c.id = m.customer_id
-  LEFT JOIN ar.invoice i ON i.id = m.invoice_id
-  LEFT JOIN ar.dunning_notice n ON n.id = m.notice_id
+  JOIN ar.customer c ON c.id = m.customer_id AND c.company_id = m.company_id
+  LEFT JOIN ar.invoice i ON i.id = m.invoice_id AND i.company_id = m.company_id
+  LEFT JOIN ar.dunning_notice n ON n.id = m.notice_id AND n.company_id = m.company_id
 UNION ALL
 SELECT NULL, n.customer_id, c.code, c.name, n.created_at, n.as_of, 'notice_queued',
        CASE WHEN n.channel = 'task' THEN 'internal' ELSE 'outbound' END, n.channel,
@@ -22,7 +22,7 @@ SELECT NULL, n.customer_id, c.code, c.name, n.created_at, n.as_of, 'notice_queue
        n.subject, NULL, NULL, NULL, n.id, n.level, NULL, NULL, NULL, NULL,
        coalesce(r.run_by, 'unknown'), coalesce(r.run_role, 'none'), r.via, n.created_at
   FROM ar.dunning_notice n
-  JOIN ar.customer c ON c.id = n.customer_id
+  JOIN ar.customer c ON c.id = n.customer_id AND c.company_id = n.company_id
   LEFT JOIN ar.dunning_run r ON r.as_of = n.as_of;
 
 COMMENT ON VIEW ar.customer_timeline IS
