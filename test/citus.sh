@@ -721,7 +721,7 @@ small_run=("SELECT * FROM ar.write_off_small_balances(DATE '2026-06-30', NULL, f
 		SELECT min(id) INTO a FROM ar.small_balance_action WHERE kind = 'debit_write_off' AND company_id = 21;
 		PERFORM ar.reverse_small_balance(a, 'paid after all');
 	END \$\$")
-small_state="SELECT string_agg(format('%s:%s:%s', id, open_amount, written_off_amount), ' ' ORDER BY id) FROM ar.invoice WHERE company_id IN (11, 21);
+small_state="SELECT string_agg(format('%s:%s:%s:%s', company_id, number, open_amount, written_off_amount), ' ' ORDER BY company_id, number) FROM ar.invoice WHERE company_id IN (11, 21);
 	SELECT string_agg(format('%s:%s:%s', customer_id, amount, remaining), ' ' ORDER BY customer_id, amount) FROM ar.customer_credit WHERE company_id IN (11, 21);
 	SELECT string_agg(format('%s:%s:%s:%s', customer_id, amount, kind, reason), ' ' ORDER BY customer_id, amount) FROM ar.credit_release;
 	SELECT action_id, company_code, customer_code, currency, balance, kind, invoice_number, customer_credit_id, amount, reason, status, refunded_on, refund_reference, reversal_reason FROM ar.small_balance_report ORDER BY action_id;

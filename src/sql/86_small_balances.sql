@@ -358,6 +358,7 @@ DECLARE
 	release_id bigint;
 	open_now numeric;
 	note text;
+	recorded bigint[] := '{}';
 BEGIN
 	SELECT array_agg(DISTINCT x.customer_id ORDER BY x.customer_id) INTO candidates
 	  FROM ar._small_balance_plan(company_id, currency, as_of) x;
@@ -402,16 +403,19 @@ BEGIN
 		        p.amount, note, CASE WHEN p.kind = 'credit_refund' THEN 'refund_pending' ELSE 'done' END,
 		        alloc_id, release_id)
 		RETURNING * INTO act;
+		recorded := recorded || act.id;
 		RETURN NEXT act;
 	END LOOP;
+	-- one line per customer in its timeline, of the actions just recorded
+	-- (named by id: on Citus a decided_at = now() compared on the shards
+	-- would read the workers' clocks)
 	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, detail)
 	SELECT _small_balance_execute.company_id, a.customer_id, _small_balance_execute.as_of, 'small_balance', 'internal',
 	       format('Small balance of %s closed: %s', ar.format_money(min(a.balance), _small_balance_execute.currency),
 	              string_agg(a.kind || ' ' || a.amount, ', ' ORDER BY a.id)),
 	       min(a.reason)
 	  FROM ar.small_balance_action a
-	 WHERE a.company_id = _small_balance_execute.company_id AND a.currency = _small_balance_execute.currency
-	   AND a.decided_at = now() AND a.customer_id = ANY (candidates) AND a.as_of = _small_balance_execute.as_of
+	 WHERE a.company_id = _small_balance_execute.company_id AND a.id = ANY (recorded)
 	 GROUP BY a.customer_id;
 END $$;
 

@@ -28,7 +28,7 @@ BEGIN
 	END IF;
 	RAISE EXCEPTION 'ar_collect % cannot distribute its ledger safely yet', (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect')
 		USING ERRCODE = 'feature_not_supported',
-		      DETAIL = 'On Citus the KPI and dunning effectiveness summary triggers refuse the writes on the shards (those summaries are not distributed with the ledger; the aging summaries can be, by hand), read functions written in SQL would fail (parameterized queries) or, called from another SQL function, read the coordinator''s empty tables, each company''s audit trail would stay in the tables of the worker that wrote it, not distributed with the ledger, and a reconciliation run spans every company (doc/scale_out.md, blockers 2, 5, 6 and 8); nothing was changed.',
+		      DETAIL = 'On Citus the KPI and dunning effectiveness summary triggers refuse the writes on the shards (those summaries are not distributed with the ledger; the aging summaries can be, by hand), the read functions still written in SQL (the work list, the cash forecast and the kept rate of commitments, the credit status and limit alerts, the payment plans'' schedules; the small balances, statements of account and dispute aging run routed per company) would fail (parameterized queries) or, called from another SQL function, read the coordinator''s empty tables, each company''s audit trail would stay in the tables of the worker that wrote it, not distributed with the ledger, and a reconciliation run spans every company (doc/scale_out.md, blockers 2, 5, 6 and 8); nothing was changed.',
 		      HINT = 'doc/scale_out.md describes what can be distributed by hand today, and its limits.';
 END $$;
 COMMENT ON FUNCTION ar.distribute(integer) IS
