@@ -881,7 +881,7 @@ BEGIN
 			      HINT = 'Payments are reversed with ar.unallocate().';
 	END IF;
 	PERFORM ar._record_write_off_reversal(ARRAY[a.id], reason);
-	DELETE FROM ar.allocation x WHERE x.id = a.id;
+	DELETE FROM ar.allocation x WHERE x.company_id = a.company_id AND x.id = a.id;  -- routed (Citus: a multi-shard DELETE deadlocked with the locks above)
 	RETURN a.amount;
 END $$;
 COMMENT ON FUNCTION ar.reverse_write_off(bigint, text) IS

@@ -67,7 +67,8 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = 'Reverse it with ar.reverse_small_balance() and record it again.';
 	END IF;
-	-- the lock names the release's company (routed to its shard on Citus,
+	-- the lock and the update name the release's company (routed to its
+	-- shard on Citus, where this trigger runs on the release's shard:
 	-- doc/scale_out.md blocker 5); a credit of another company is read
 	-- without it, on the error only
 	SELECT * INTO cr FROM ar.customer_credit c
@@ -85,10 +86,10 @@ BEGIN
 			RAISE EXCEPTION 'customer credit % has % left, not %', cr.id, cr.remaining, NEW.amount
 				USING ERRCODE = 'check_violation';
 		END IF;
-		UPDATE ar.customer_credit c SET remaining = c.remaining - NEW.amount WHERE c.id = cr.id;
+		UPDATE ar.customer_credit c SET remaining = c.remaining - NEW.amount WHERE c.company_id = cr.company_id AND c.id = cr.id;
 		RETURN NEW;
 	END IF;
-	UPDATE ar.customer_credit c SET remaining = c.remaining + OLD.amount WHERE c.id = cr.id;
+	UPDATE ar.customer_credit c SET remaining = c.remaining + OLD.amount WHERE c.company_id = cr.company_id AND c.id = cr.id;
 	RETURN OLD;
 END $$;
 
@@ -262,11 +263,20 @@ CREATE TRIGGER small_balance_action_no_truncate BEFORE TRUNCATE ON ar.small_bala
 -- pending, and without any movement of their open items in the last
 -- min_age_days days.  The set-off is the one ar.apply_open_credits makes
 -- (credits oldest first against invoices of the oldest due date first);
--- what is left of each item after it is closed.
+-- what is left of each item after it is closed.  PL/pgSQL, every table it
+-- reads filtered on the company and every join on (x_id, company_id), so
+-- that Citus routes its query whole to the company's shard, the arguments
+-- bound (as SQL it was refused: "parameterized queries for SQL functions
+-- referencing distributed tables are not supported"; doc/scale_out.md,
+-- blocker 2); its callers read its rows with the customer's code, joining
+-- no table.
 CREATE FUNCTION ar._small_balance_plan(company_id bigint, currency char(3), as_of date, customer_ids bigint[] DEFAULT NULL)
-RETURNS TABLE (customer_id bigint, balance numeric, kind text, invoice_id bigint, customer_credit_id bigint,
-               document text, amount numeric, limit_amount numeric)
-LANGUAGE sql STABLE AS $$
+RETURNS TABLE (customer_id bigint, customer_code text, balance numeric, kind text, invoice_id bigint,
+               customer_credit_id bigint, document text, amount numeric, limit_amount numeric)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	WITH cfg AS (
 		SELECT s.* FROM ar.small_balance_config s
 		 WHERE s.company_id = _small_balance_plan.company_id AND s.currency = _small_balance_plan.currency
@@ -275,33 +285,35 @@ LANGUAGE sql STABLE AS $$
 		       i.number AS document, i.open_amount AS amount,
 		       -- the set-off's order: invoices by due date, credit notes by issue date
 		       CASE WHEN i.amount < 0 THEN i.issue_date ELSE i.due_date END AS sort_date, i.disputed,
-		       greatest(i.issue_date, (SELECT max(a.allocated_on) FROM ar.allocation a WHERE a.invoice_id = i.id)) AS last_move
+		       greatest(i.issue_date, (SELECT max(a.allocated_on) FROM ar.allocation a
+		                                WHERE a.invoice_id = i.id AND a.company_id = i.company_id)) AS last_move
 		  FROM ar.invoice i
 		 WHERE i.company_id = _small_balance_plan.company_id AND i.currency = _small_balance_plan.currency
-		   AND i.open_amount <> 0 AND i.issue_date <= as_of
-		   AND (customer_ids IS NULL OR i.customer_id = ANY (customer_ids))
+		   AND i.open_amount <> 0 AND i.issue_date <= _small_balance_plan.as_of
+		   AND (_small_balance_plan.customer_ids IS NULL OR i.customer_id = ANY (_small_balance_plan.customer_ids))
 		UNION ALL
 		SELECT c.customer_id, 'customer_credit', c.id, NULL, -c.remaining, c.created_on, false,
-		       greatest(c.created_on, (SELECT max(a.allocated_on) FROM ar.allocation a WHERE a.customer_credit_id = c.id))
+		       greatest(c.created_on, (SELECT max(a.allocated_on) FROM ar.allocation a
+		                                WHERE a.customer_credit_id = c.id AND a.company_id = c.company_id))
 		  FROM ar.customer_credit c
 		 WHERE c.company_id = _small_balance_plan.company_id AND c.currency = _small_balance_plan.currency
-		   AND c.remaining > 0 AND c.created_on <= as_of
-		   AND (customer_ids IS NULL OR c.customer_id = ANY (customer_ids))
+		   AND c.remaining > 0 AND c.created_on <= _small_balance_plan.as_of
+		   AND (_small_balance_plan.customer_ids IS NULL OR c.customer_id = ANY (_small_balance_plan.customer_ids))
 	), accounts AS (
 		SELECT it.customer_id, sum(it.amount) AS balance,
 		       sum(it.amount) FILTER (WHERE it.amount > 0) AS debits,
 		       -sum(it.amount) FILTER (WHERE it.amount < 0) AS credits
 		  FROM items it
 		 GROUP BY it.customer_id
-		HAVING NOT bool_or(it.disputed) AND max(it.last_move) <= as_of - (SELECT cfg.min_age_days FROM cfg)
+		HAVING NOT bool_or(it.disputed) AND max(it.last_move) <= _small_balance_plan.as_of - (SELECT cfg.min_age_days FROM cfg)
 	), eligible AS (
 		SELECT a.*, CASE WHEN a.balance > 0 THEN cfg.debit_limit ELSE cfg.credit_limit END AS limit_amount,
 		       cfg.credit_action
 		  FROM accounts a CROSS JOIN cfg
 		 WHERE ((a.balance > 0 AND a.balance <= cfg.debit_limit) OR (a.balance < 0 AND -a.balance <= cfg.credit_limit))
 		   AND NOT EXISTS (SELECT 1 FROM ar.small_balance_action x
-		                    WHERE x.customer_id = a.customer_id AND x.currency = _small_balance_plan.currency
-		                      AND x.status = 'refund_pending')
+		                    WHERE x.company_id = _small_balance_plan.company_id AND x.customer_id = a.customer_id
+		                      AND x.currency = _small_balance_plan.currency AND x.status = 'refund_pending')
 	), side AS (
 		-- the items of the side that remains (debits of a debit balance, credits of a
 		-- credit balance), in the order the set-off consumes them, with their span
@@ -313,20 +325,25 @@ LANGUAGE sql STABLE AS $$
 		WINDOW w AS (PARTITION BY it.customer_id
 		             ORDER BY it.sort_date, CASE WHEN e.balance > 0 THEN '' ELSE it.item END, it.id
 		             ROWS UNBOUNDED PRECEDING)
+	), plan AS (
+		SELECT e.customer_id, e.balance, 'set_off' AS kind, NULL::bigint AS invoice_id, NULL::bigint AS customer_credit_id,
+		       NULL::text AS document, least(coalesce(e.debits, 0), coalesce(e.credits, 0)) AS amount, e.limit_amount
+		  FROM eligible e
+		 WHERE coalesce(e.debits, 0) > 0 AND coalesce(e.credits, 0) > 0
+		UNION ALL
+		SELECT s.customer_id, s.balance,
+		       CASE WHEN s.balance > 0 THEN 'debit_write_off' WHEN s.credit_action = 'refund' THEN 'credit_refund'
+		            ELSE 'credit_write_off' END,
+		       CASE WHEN s.item <> 'customer_credit' THEN s.id END, CASE WHEN s.item = 'customer_credit' THEN s.id END,
+		       s.document, least(abs(s.amount), s.end_at - s.consumed), s.limit_amount
+		  FROM side s
+		 WHERE s.end_at > s.consumed
 	)
-	SELECT e.customer_id, e.balance, 'set_off', NULL::bigint, NULL::bigint, NULL::text,
-	       least(coalesce(e.debits, 0), coalesce(e.credits, 0)), e.limit_amount
-	  FROM eligible e
-	 WHERE coalesce(e.debits, 0) > 0 AND coalesce(e.credits, 0) > 0
-	UNION ALL
-	SELECT s.customer_id, s.balance,
-	       CASE WHEN s.balance > 0 THEN 'debit_write_off' WHEN s.credit_action = 'refund' THEN 'credit_refund'
-	            ELSE 'credit_write_off' END,
-	       CASE WHEN s.item <> 'customer_credit' THEN s.id END, CASE WHEN s.item = 'customer_credit' THEN s.id END,
-	       s.document, least(abs(s.amount), s.end_at - s.consumed), s.limit_amount
-	  FROM side s
-	 WHERE s.end_at > s.consumed
-$$;
+	SELECT p.customer_id, cu.code, p.balance, p.kind, p.invoice_id, p.customer_credit_id, p.document, p.amount,
+	       p.limit_amount
+	  FROM plan p
+	  JOIN ar.customer cu ON cu.id = p.customer_id AND cu.company_id = _small_balance_plan.company_id;
+END $$;
 
 -- Closes the small balances of one company and currency on as_of (the
 -- caller checked the access and the configuration row is locked).
@@ -341,6 +358,7 @@ DECLARE
 	release_id bigint;
 	open_now numeric;
 	note text;
+	recorded bigint[] := '{}';
 BEGIN
 	SELECT array_agg(DISTINCT x.customer_id ORDER BY x.customer_id) INTO candidates
 	  FROM ar._small_balance_plan(company_id, currency, as_of) x;
@@ -365,7 +383,8 @@ BEGIN
 		IF p.kind = 'set_off' THEN
 			PERFORM ar._apply_open_credits(ARRAY[p.customer_id], as_of);
 		ELSIF p.kind IN ('debit_write_off', 'credit_write_off') AND p.invoice_id IS NOT NULL THEN
-			SELECT i.open_amount INTO open_now FROM ar.invoice i WHERE i.id = p.invoice_id;
+			SELECT i.open_amount INTO open_now FROM ar.invoice i
+			 WHERE i.company_id = _small_balance_execute.company_id AND i.id = p.invoice_id;
 			IF abs(open_now) <> p.amount THEN
 				RAISE EXCEPTION 'invoice % has % open after the set-off, the plan expected %', p.document, open_now, p.amount
 					USING ERRCODE = 'internal_error';
@@ -384,16 +403,19 @@ BEGIN
 		        p.amount, note, CASE WHEN p.kind = 'credit_refund' THEN 'refund_pending' ELSE 'done' END,
 		        alloc_id, release_id)
 		RETURNING * INTO act;
+		recorded := recorded || act.id;
 		RETURN NEXT act;
 	END LOOP;
+	-- one line per customer in its timeline, of the actions just recorded
+	-- (named by id: on Citus a decided_at = now() compared on the shards
+	-- would read the workers' clocks)
 	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, detail)
 	SELECT _small_balance_execute.company_id, a.customer_id, _small_balance_execute.as_of, 'small_balance', 'internal',
 	       format('Small balance of %s closed: %s', ar.format_money(min(a.balance), _small_balance_execute.currency),
 	              string_agg(a.kind || ' ' || a.amount, ', ' ORDER BY a.id)),
 	       min(a.reason)
 	  FROM ar.small_balance_action a
-	 WHERE a.company_id = _small_balance_execute.company_id AND a.currency = _small_balance_execute.currency
-	   AND a.decided_at = now() AND a.customer_id = ANY (candidates) AND a.as_of = _small_balance_execute.as_of
+	 WHERE a.company_id = _small_balance_execute.company_id AND a.id = ANY (recorded)
 	 GROUP BY a.customer_id;
 END $$;
 
@@ -405,6 +427,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $
 DECLARE
 	cfg record;
 	c ar.company;
+	done bigint[];
 BEGIN
 	IF as_of IS NULL OR NOT isfinite(as_of) THEN
 		RAISE EXCEPTION 'small balances are closed on a finite date, not %', coalesce(as_of::text, 'NULL')
@@ -430,24 +453,27 @@ BEGIN
 		PERFORM ar._require_company(cfg.company_id, CASE WHEN dry_run THEN 'reader' ELSE 'admin' END);
 		IF dry_run THEN
 			RETURN QUERY
-				SELECT NULL::bigint, cfg.code, p.customer_id, cu.code, cfg.currency, p.balance, p.kind,
+				SELECT NULL::bigint, cfg.code, p.customer_id, p.customer_code, cfg.currency, p.balance, p.kind,
 				       coalesce(p.document, CASE WHEN p.customer_credit_id IS NOT NULL THEN 'credit #' || p.customer_credit_id END),
 				       p.amount, 'planned'::text
 				  FROM ar._small_balance_plan(cfg.company_id, cfg.currency, as_of) p
-				  JOIN ar.customer cu ON cu.id = p.customer_id
-				 ORDER BY cu.code, p.kind <> 'set_off', p.invoice_id, p.customer_credit_id;
+				 ORDER BY p.customer_code, p.kind <> 'set_off', p.invoice_id, p.customer_credit_id;
 		ELSE
 			-- one run at a time per company and currency: the second waits, then
 			-- finds the accounts the first closed closed
 			PERFORM 1 FROM ar.small_balance_config s
 			 WHERE s.company_id = cfg.company_id AND s.currency = cfg.currency FOR UPDATE;
+			-- the actions recorded, then read with their customer and invoice in
+			-- a query of the company's tables (routed to its shard on Citus)
+			done := ARRAY(SELECT a.id FROM ar._small_balance_execute(cfg.company_id, cfg.currency, as_of, reason) a);
 			RETURN QUERY
 				SELECT a.id, cfg.code, a.customer_id, cu.code, a.currency, a.balance, a.kind,
 				       coalesce(i.number, CASE WHEN a.customer_credit_id IS NOT NULL THEN 'credit #' || a.customer_credit_id END),
 				       a.amount, a.status
-				  FROM ar._small_balance_execute(cfg.company_id, cfg.currency, as_of, reason) a
-				  JOIN ar.customer cu ON cu.id = a.customer_id
-				  LEFT JOIN ar.invoice i ON i.id = a.invoice_id
+				  FROM ar.small_balance_action a
+				  JOIN ar.customer cu ON cu.id = a.customer_id AND cu.company_id = a.company_id
+				  LEFT JOIN ar.invoice i ON i.id = a.invoice_id AND i.company_id = a.company_id
+				 WHERE a.company_id = cfg.company_id AND a.id = ANY (done)
 				 ORDER BY a.id;
 		END IF;
 	END LOOP;
@@ -488,7 +514,7 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
 	IF act.invoice_id IS NOT NULL THEN
-		SELECT -i.open_amount INTO open_now FROM ar.invoice i WHERE i.id = act.invoice_id;
+		SELECT -i.open_amount INTO open_now FROM ar.invoice i WHERE i.company_id = act.company_id AND i.id = act.invoice_id;
 		IF open_now < act.amount THEN
 			RAISE EXCEPTION 'credit note % has only % open, the refund is %', act.invoice_id, open_now, act.amount
 				USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -507,7 +533,7 @@ BEGIN
 	UPDATE ar.small_balance_action a
 	   SET status = 'refunded', refunded_on = complete_small_credit_refund.refunded_on, refund_reference = reference,
 	       allocation_id = alloc_id, credit_release_id = release_id
-	 WHERE a.id = act.id
+	 WHERE a.company_id = act.company_id AND a.id = act.id
 	RETURNING * INTO act;
 	RETURN act;
 END $$;
@@ -549,20 +575,20 @@ BEGIN
 			      HINT = 'Undo its allocations with ar.unallocate() if they were wrong.';
 	END IF;
 	IF act.allocation_id IS NOT NULL THEN
-		SELECT * INTO a FROM ar.allocation x WHERE x.id = act.allocation_id;
+		SELECT * INTO a FROM ar.allocation x WHERE x.company_id = act.company_id AND x.id = act.allocation_id;
 		IF FOUND AND a.method = 'write_off' THEN
 			PERFORM ar.reverse_write_off(a.id, reason);
 		ELSIF FOUND THEN
-			DELETE FROM ar.allocation x WHERE x.id = a.id;
+			DELETE FROM ar.allocation x WHERE x.company_id = act.company_id AND x.id = a.id;
 		END IF;
 	END IF;
 	IF act.credit_release_id IS NOT NULL THEN
-		DELETE FROM ar.credit_release r WHERE r.id = act.credit_release_id;
+		DELETE FROM ar.credit_release r WHERE r.company_id = act.company_id AND r.id = act.credit_release_id;
 	END IF;
 	UPDATE ar.small_balance_action x
 	   SET status = 'reversed', reversed_at = now(), reversed_by = session_user,
 	       reversal_reason = reverse_small_balance.reason
-	 WHERE x.id = act.id
+	 WHERE x.company_id = act.company_id AND x.id = act.id
 	RETURNING * INTO act;
 	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, detail)
 	VALUES (act.company_id, act.customer_id, current_date, 'small_balance_reversed', 'internal',
@@ -581,14 +607,14 @@ SELECT a.id AS action_id, a.company_id, co.code AS company_code, a.customer_id, 
        a.customer_credit_id, a.amount, a.reason,
        -- a write-off reversed with ar.reverse_write_off is reversed here too
        CASE WHEN a.status = 'done' AND a.allocation_id IS NOT NULL
-                 AND NOT EXISTS (SELECT 1 FROM ar.allocation x WHERE x.id = a.allocation_id)
+                 AND NOT EXISTS (SELECT 1 FROM ar.allocation x WHERE x.id = a.allocation_id AND x.company_id = a.company_id)
             THEN 'reversed' ELSE a.status END AS status,
        a.decided_by, a.decided_at, a.refunded_on, a.refund_reference, a.reversed_at, a.reversed_by, a.reversal_reason,
        a.allocation_id, a.credit_release_id
   FROM ar.small_balance_action a
   JOIN ar.company co ON co.id = a.company_id
-  JOIN ar.customer cu ON cu.id = a.customer_id
-  LEFT JOIN ar.invoice i ON i.id = a.invoice_id;
+  JOIN ar.customer cu ON cu.id = a.customer_id AND cu.company_id = a.company_id
+  LEFT JOIN ar.invoice i ON i.id = a.invoice_id AND i.company_id = a.company_id;
 COMMENT ON VIEW ar.small_balance_report IS 'What ar.write_off_small_balances closed: every set-off, write-off and refund, with the balance, the reason, who decided, and its reversal.';
 COMMENT ON COLUMN ar.small_balance_report.action_id IS 'ar.small_balance_action.id (for ar.reverse_small_balance).';
 COMMENT ON COLUMN ar.small_balance_report.company_id IS 'Company.';
@@ -619,12 +645,12 @@ COMMENT ON COLUMN ar.small_balance_report.credit_release_id IS 'The ar.credit_re
 CREATE VIEW ar.small_credit_refund_list WITH (security_invoker = true) AS
 SELECT a.id AS action_id, a.company_id, a.customer_id, cu.code AS customer_code, cu.name AS customer_name,
        a.currency, a.amount, i.number AS credit_note_number, a.customer_credit_id, a.as_of AS decided_on,
-       (SELECT b.iban FROM ar.customer_bank_account b WHERE b.customer_id = a.customer_id
+       (SELECT b.iban FROM ar.customer_bank_account b WHERE b.customer_id = a.customer_id AND b.company_id = a.company_id
          ORDER BY b.created_at DESC, b.id DESC LIMIT 1) AS iban,
        cu.email
   FROM ar.small_balance_action a
-  JOIN ar.customer cu ON cu.id = a.customer_id
-  LEFT JOIN ar.invoice i ON i.id = a.invoice_id
+  JOIN ar.customer cu ON cu.id = a.customer_id AND cu.company_id = a.company_id
+  LEFT JOIN ar.invoice i ON i.id = a.invoice_id AND i.company_id = a.company_id
  WHERE a.status = 'refund_pending';
 COMMENT ON VIEW ar.small_credit_refund_list IS 'Small credit balances to refund (ar.write_off_small_balances with credit_action refund): pay each, then record it with ar.complete_small_credit_refund.';
 COMMENT ON COLUMN ar.small_credit_refund_list.action_id IS 'ar.small_balance_action.id';

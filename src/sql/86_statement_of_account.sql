@@ -35,26 +35,36 @@
 -- The balance movements of a customer's account, every one, dated (the
 -- effective date: see above); amount > 0 is a debit (the customer owes
 -- more).  Set-offs are summed per currency and day and appear only when
--- they do not cancel out (adjustment).
-CREATE FUNCTION ar._account_movements(customer_id bigint)
+-- they do not cancel out (adjustment).  PL/pgSQL, every table it reads
+-- filtered on the customer's company and every join on (x_id, company_id),
+-- so that Citus routes its query whole to the company's shard (as SQL,
+-- called from ar.statement_of_account's query, it was refused:
+-- "parameterized queries for SQL functions referencing distributed tables
+-- are not supported"; doc/scale_out.md, blocker 2).
+CREATE FUNCTION ar._account_movements(company_id bigint, customer_id bigint)
 RETURNS TABLE (currency char(3), entry_date date, kind text, rank integer, document text, detail text,
                due_date date, amount numeric, source text, source_id bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	WITH inv AS (
 		SELECT i.*, (pc.penalty_invoice_id IS NOT NULL) AS penalty
 		  FROM ar.invoice i
-		  LEFT JOIN ar.penalty_claim pc ON pc.penalty_invoice_id = i.id
-		 WHERE i.customer_id = _account_movements.customer_id
+		  LEFT JOIN ar.penalty_claim pc ON pc.penalty_invoice_id = i.id AND pc.company_id = i.company_id
+		 WHERE i.company_id = _account_movements.company_id AND i.customer_id = _account_movements.customer_id
 	), alloc AS (
 		SELECT a.*, i.currency, i.number, greatest(a.allocated_on, i.issue_date) AS d
-		  FROM ar.allocation a JOIN inv i ON i.id = a.invoice_id
+		  FROM ar.allocation a JOIN inv i ON i.id = a.invoice_id AND i.company_id = a.company_id
+		 WHERE a.company_id = _account_movements.company_id
 	), cred AS (
-		SELECT cc.* FROM ar.customer_credit cc WHERE cc.customer_id = _account_movements.customer_id
+		SELECT cc.* FROM ar.customer_credit cc
+		 WHERE cc.company_id = _account_movements.company_id AND cc.customer_id = _account_movements.customer_id
 	)
 	-- invoices, penalty invoices, credit notes
 	SELECT i.currency, i.issue_date, CASE WHEN i.penalty THEN 'penalty_invoice' WHEN i.amount < 0 THEN 'credit_note'
 	                                      ELSE 'invoice' END,
-	       1, i.number, NULL::text, i.due_date, i.amount, 'invoice', i.id
+	       1, i.number, NULL::text, i.due_date, i.amount, 'invoice'::text, i.id
 	  FROM inv i
 	UNION ALL
 	SELECT i.currency, greatest(i.cancelled_on, i.issue_date), 'cancellation', 2, i.number, NULL, NULL, -i.amount,
@@ -65,8 +75,9 @@ LANGUAGE sql STABLE AS $$
 	SELECT a.currency, a.d, 'payment', 3,
 	       coalesce(nullif(t.end_to_end_id, 'NOTPROVIDED'), t.bank_reference, t.structured_reference, '#' || t.id),
 	       string_agg(DISTINCT a.number, ', '), NULL, -sum(a.amount), 'bank_transaction', t.id
-	  FROM alloc a JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id
+	  FROM alloc a JOIN ar.bank_transaction t ON t.id = a.bank_transaction_id AND t.company_id = a.company_id
 	 WHERE a.customer_credit_id IS NULL AND a.method NOT IN ('write_off', 'shortfall', 'credit_note', 'refund')
+	   AND t.company_id = _account_movements.company_id
 	 GROUP BY a.currency, a.d, t.id, t.company_id
 	UNION ALL
 	-- payments known outside bank statements, write-offs, refunds of credit notes
@@ -86,13 +97,14 @@ LANGUAGE sql STABLE AS $$
 	       coalesce(nullif(t.end_to_end_id, 'NOTPROVIDED'), t.bank_reference, t.structured_reference,
 	                '#' || t.id, i.number), c.note, NULL, -c.amount, 'customer_credit', c.id
 	  FROM cred c
-	  LEFT JOIN ar.bank_transaction t ON t.id = c.bank_transaction_id
-	  LEFT JOIN ar.invoice i ON i.id = c.invoice_id
+	  LEFT JOIN ar.bank_transaction t ON t.id = c.bank_transaction_id AND t.company_id = c.company_id
+	  LEFT JOIN ar.invoice i ON i.id = c.invoice_id AND i.company_id = c.company_id
 	UNION ALL
 	-- refunds and write-offs of customer credit
 	SELECT c.currency, greatest(r.released_on, c.created_on), r.kind, CASE r.kind WHEN 'refund' THEN 5 ELSE 5 END,
 	       NULL, r.reason, NULL, r.amount, 'credit_release', r.id
-	  FROM cred c JOIN ar.credit_release r ON r.customer_credit_id = c.id
+	  FROM cred c JOIN ar.credit_release r ON r.customer_credit_id = c.id AND r.company_id = c.company_id
+	 WHERE r.company_id = _account_movements.company_id
 	UNION ALL
 	-- set-offs (credit notes and customer credit against invoices): nothing, unless they do not cancel out on a day
 	SELECT s.currency, s.d, 'adjustment', 4, NULL, NULL, NULL, sum(s.amount), NULL, NULL
@@ -100,43 +112,59 @@ LANGUAGE sql STABLE AS $$
 	         WHERE a.customer_credit_id IS NOT NULL OR a.method = 'credit_note'
 	        UNION ALL
 	        SELECT c.currency, greatest(a.allocated_on, c.created_on), a.amount
-	          FROM ar.allocation a JOIN cred c ON c.id = a.customer_credit_id) s
+	          FROM ar.allocation a JOIN cred c ON c.id = a.customer_credit_id AND c.company_id = a.company_id
+	         WHERE a.company_id = _account_movements.company_id) s
 	 GROUP BY s.currency, s.d
-	HAVING sum(s.amount) <> 0
-$$;
-COMMENT ON FUNCTION ar._account_movements(bigint) IS
-	'Every movement of a customer''s balance, with its effective date (amount > 0: a debit); what ar.statement_of_account lists.';
+	HAVING sum(s.amount) <> 0;
+END $$;
+COMMENT ON FUNCTION ar._account_movements(bigint, bigint) IS
+	'Every movement of a customer''s balance (company, customer), with its effective date (amount > 0: a debit); what ar.statement_of_account lists.';
 
 -- A customer's open items on a day, as ar.open_items and ar.open_credits
 -- state them: invoices and credit notes issued by then with a non-zero open
 -- amount then, and customer credit created by then and not yet used,
--- refunded or written off then (negative).
-CREATE FUNCTION ar._account_open_items(customer_id bigint, as_of date)
+-- refunded or written off then (negative).  PL/pgSQL, routed as
+-- ar._account_movements.
+CREATE FUNCTION ar._account_open_items(company_id bigint, customer_id bigint, as_of date)
 RETURNS TABLE (currency char(3), kind text, document text, item_date date, due_date date, amount numeric,
                source text, source_id bigint)
-LANGUAGE sql STABLE AS $$
-	SELECT i.currency,
-	       CASE WHEN EXISTS (SELECT 1 FROM ar.penalty_claim pc WHERE pc.penalty_invoice_id = i.id) THEN 'penalty_invoice'
-	            WHEN i.amount < 0 THEN 'credit_note' ELSE 'invoice' END,
-	       i.number, i.issue_date, i.due_date, o.open_amount, 'invoice', i.id
-	  FROM ar.invoice i
-	 CROSS JOIN LATERAL (SELECT CASE WHEN i.cancelled_on IS NOT NULL AND i.cancelled_on > as_of THEN i.amount
-	                                 WHEN i.cancelled_on IS NOT NULL THEN 0
-	                                 ELSE i.open_amount + coalesce((SELECT sum(a.amount) FROM ar.allocation a
-	                                                                 WHERE a.invoice_id = i.id AND a.allocated_on > as_of), 0)
-	                            END AS open_amount) o
-	 WHERE i.customer_id = _account_open_items.customer_id AND i.issue_date <= as_of AND o.open_amount <> 0
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+	-- (what was allocated or released after as_of summed by LATERAL
+	-- subqueries over the tables: Citus refuses a correlated subquery under a
+	-- FROM-less one, "correlated subqueries are not supported when the FROM
+	-- clause contains a subquery without FROM")
+	RETURN QUERY
+	SELECT o.currency, o.kind, o.number, o.issue_date, o.due_date, o.open_amount, 'invoice'::text, o.id
+	  FROM (SELECT i.currency, i.number, i.issue_date, i.due_date, i.id,
+	               CASE WHEN EXISTS (SELECT 1 FROM ar.penalty_claim pc
+	                                  WHERE pc.penalty_invoice_id = i.id AND pc.company_id = i.company_id)
+	                    THEN 'penalty_invoice' WHEN i.amount < 0 THEN 'credit_note' ELSE 'invoice' END AS kind,
+	               CASE WHEN i.cancelled_on IS NOT NULL AND i.cancelled_on > _account_open_items.as_of THEN i.amount
+	                    WHEN i.cancelled_on IS NOT NULL THEN 0
+	                    ELSE i.open_amount + coalesce(later.amount, 0) END AS open_amount
+	          FROM ar.invoice i
+	          LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+	                              WHERE a.invoice_id = i.id AND a.company_id = i.company_id
+	                                AND a.allocated_on > _account_open_items.as_of) later ON true
+	         WHERE i.company_id = _account_open_items.company_id AND i.customer_id = _account_open_items.customer_id
+	           AND i.issue_date <= _account_open_items.as_of) o
+	 WHERE o.open_amount <> 0
 	UNION ALL
-	SELECT c.currency, 'customer_credit', NULL, c.created_on, NULL, -o.available, 'customer_credit', c.id
-	  FROM ar.customer_credit c
-	 CROSS JOIN LATERAL (SELECT c.remaining
-	                            + coalesce((SELECT sum(a.amount) FROM ar.allocation a
-	                                         WHERE a.customer_credit_id = c.id AND a.allocated_on > as_of), 0)
-	                            + coalesce((SELECT sum(r.amount) FROM ar.credit_release r
-	                                         WHERE r.customer_credit_id = c.id AND r.released_on > as_of), 0)
-	                            AS available) o
-	 WHERE c.customer_id = _account_open_items.customer_id AND c.created_on <= as_of AND o.available <> 0
-$$;
+	SELECT o.currency, 'customer_credit', NULL, o.created_on, NULL, -o.available, 'customer_credit', o.id
+	  FROM (SELECT c.currency, c.created_on, c.id, c.remaining + coalesce(la.amount, 0) + coalesce(lr.amount, 0) AS available
+	          FROM ar.customer_credit c
+	          LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+	                              WHERE a.customer_credit_id = c.id AND a.company_id = c.company_id
+	                                AND a.allocated_on > _account_open_items.as_of) la ON true
+	          LEFT JOIN LATERAL (SELECT sum(r.amount) AS amount FROM ar.credit_release r
+	                              WHERE r.customer_credit_id = c.id AND r.company_id = c.company_id
+	                                AND r.released_on > _account_open_items.as_of) lr ON true
+	         WHERE c.company_id = _account_open_items.company_id AND c.customer_id = _account_open_items.customer_id
+	           AND c.created_on <= _account_open_items.as_of) o
+	 WHERE o.available <> 0;
+END $$;
 
 -- The language a statement is written in: the one asked, else the
 -- customer's; two lower-case letters.
@@ -161,6 +189,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_te
 DECLARE
 	cust ar.customer;
 	lang text;
+	company_currency char(3);
 BEGIN
 	SELECT * INTO cust FROM ar.customer c WHERE c.id = statement_of_account.customer_id;
 	IF NOT FOUND THEN
@@ -179,19 +208,21 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	lang := ar._statement_language(cust.id, language);
+	-- read apart: the statement's query below names no table of the ledger, its
+	-- functions' queries do (each routed to the company's shard on Citus)
+	SELECT co.currency INTO company_currency FROM ar.company co WHERE co.id = cust.company_id;
 	RETURN QUERY
 	WITH mv AS (
-		SELECT m.* FROM ar._account_movements(cust.id) m WHERE m.entry_date <= to_date
+		SELECT m.* FROM ar._account_movements(cust.company_id, cust.id) m WHERE m.entry_date <= to_date
 	), oi AS (
 		SELECT o.*, to_date - o.due_date AS late,
 		       coalesce(ar.aging_bucket(to_date - o.due_date), 'unapplied_credit') AS bucket
-		  FROM ar._account_open_items(cust.id, to_date) o
+		  FROM ar._account_open_items(cust.company_id, cust.id, to_date) o
 	), cur AS (
 		SELECT DISTINCT x.currency FROM (SELECT m.currency FROM mv m UNION ALL SELECT o.currency FROM oi o) x
 		UNION
 		-- an account without any movement yet: its balance, nil, in the company's currency
-		SELECT co.currency FROM ar.company co
-		 WHERE co.id = cust.company_id AND NOT EXISTS (SELECT 1 FROM mv) AND NOT EXISTS (SELECT 1 FROM oi)
+		SELECT company_currency WHERE NOT EXISTS (SELECT 1 FROM mv) AND NOT EXISTS (SELECT 1 FROM oi)
 	), opening AS (
 		SELECT c.currency, coalesce((SELECT sum(m.amount) FROM mv m WHERE m.currency = c.currency
 		                                                             AND m.entry_date < from_date), 0) AS amount
@@ -264,16 +295,28 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 
 -- What a statement prints about its account before the tables: title,
--- customer, period; and the sentence under the closing balance.
+-- customer, period; and the sentence under the closing balance.  PL/pgSQL:
+-- the customer read by a statement of its own (as SQL, inlined into its
+-- caller's query after Citus planned it, it read the coordinator's own,
+-- empty, ar.customer: doc/scale_out.md blocker 2).
 CREATE FUNCTION ar._soa_heading(customer_id bigint, from_date date, to_date date, language text)
 RETURNS TABLE (title text, customer_line text, period_line text)
-LANGUAGE sql STABLE AS $$
-	SELECT ar.letter_text('soa.title', _soa_heading.language),
-	       ar.render_template(ar.letter_text('soa.customer', _soa_heading.language), ARRAY['code', 'name'], ARRAY[c.code, c.name]),
-	       ar.render_template(ar.letter_text('soa.period', _soa_heading.language), ARRAY['from', 'to'],
-	                          ARRAY[ar.format_date(from_date, _soa_heading.language), ar.format_date(to_date, _soa_heading.language)])
-	  FROM ar.customer c WHERE c.id = _soa_heading.customer_id
-$$;
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	c record;
+BEGIN
+	SELECT cu.code, cu.name INTO c FROM ar.customer cu WHERE cu.id = _soa_heading.customer_id;
+	IF NOT FOUND THEN
+		RETURN;
+	END IF;
+	title := ar.letter_text('soa.title', _soa_heading.language);
+	customer_line := ar.render_template(ar.letter_text('soa.customer', _soa_heading.language), ARRAY['code', 'name'],
+	                                    ARRAY[c.code, c.name]);
+	period_line := ar.render_template(ar.letter_text('soa.period', _soa_heading.language), ARRAY['from', 'to'],
+	                                  ARRAY[ar.format_date(from_date, _soa_heading.language),
+	                                        ar.format_date(to_date, _soa_heading.language)]);
+	RETURN NEXT;
+END $$;
 
 CREATE FUNCTION ar._soa_conclusion(closing numeric, currency text, to_date date, language text) RETURNS text
 LANGUAGE sql STABLE AS $$
@@ -529,7 +572,7 @@ BEGIN
 	-- one at a time per customer: the customer row is the lock
 	PERFORM 1 FROM ar.customer c WHERE c.company_id = cust.company_id AND c.id = cust.id FOR UPDATE;
 	SELECT * INTO n FROM ar.statement_notice s
-	 WHERE s.customer_id = cust.id AND s.from_date = queue_statement_of_account.from_date
+	 WHERE s.company_id = cust.company_id AND s.customer_id = cust.id AND s.from_date = queue_statement_of_account.from_date
 	   AND s.to_date = queue_statement_of_account.to_date AND s.status IN ('queued', 'sent');
 	IF FOUND THEN
 		RETURN n;
@@ -609,7 +652,7 @@ COMMENT ON FUNCTION ar.mark_statement_notice(bigint, text, text, text) IS
 
 -- ----------------------------------------------------------------- grants
 
-REVOKE ALL ON FUNCTION ar._account_movements(bigint), ar._account_open_items(bigint, date),
+REVOKE ALL ON FUNCTION ar._account_movements(bigint, bigint), ar._account_open_items(bigint, bigint, date),
                        ar._statement_language(bigint, text),
                        ar.statement_of_account(bigint, date, date, text), ar._soa_date(date, text),
                        ar._soa_heading(bigint, date, date, text), ar._soa_conclusion(numeric, text, date, text),

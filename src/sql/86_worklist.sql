@@ -202,24 +202,38 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT CASE WHEN days <= 30 THEN 'd0_30' WHEN days <= 60 THEN 'd31_60' WHEN days <= 90 THEN 'd61_90' ELSE 'd91_plus' END $$;
 
 -- The disputes open on as_of, by company, currency, category and age, with
--- the cash they block: the open amounts, on as_of, of the disputed invoices.
+-- the cash they block: the open amounts, on as_of, of the disputed invoices
+-- (ar._open_on's rule, its allocations summed by a LATERAL subquery).
+-- PL/pgSQL, every join on (x_id, company_id) and grouped by company, so that
+-- Citus runs its query on each shard (as SQL it was refused: "parameterized
+-- queries for SQL functions referencing distributed tables are not
+-- supported"; doc/scale_out.md, blocker 2).
 CREATE FUNCTION ar.dispute_aging_on(as_of date DEFAULT current_date)
 RETURNS TABLE (company_id bigint, company_code text, currency char(3), category text, age_bucket text,
                disputes bigint, customers bigint, blocked_amount numeric, oldest_days integer,
                follow_up_overdue bigint, without_owner bigint)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY
 	SELECT d.company_id, co.code, i.currency, coalesce(d.category, 'unclassified'), ar._age_bucket(d.age),
-	       count(*), count(DISTINCT d.customer_id), sum(ar._open_on(i.id, as_of)), max(d.age),
-	       count(*) FILTER (WHERE d.due_on < as_of), count(*) FILTER (WHERE d.owner IS NULL)
-	  FROM (SELECT x.*, as_of - coalesce(x.opened_on, x.opened_at::date) AS age
+	       count(*), count(DISTINCT d.customer_id),
+	       sum(CASE WHEN i.cancelled_on IS NOT NULL
+	                THEN CASE WHEN i.cancelled_on > dispute_aging_on.as_of THEN i.amount ELSE 0 END
+	                ELSE i.amount - coalesce(paid.amount, 0) END),
+	       max(d.age), count(*) FILTER (WHERE d.due_on < dispute_aging_on.as_of), count(*) FILTER (WHERE d.owner IS NULL)
+	  FROM (SELECT x.*, dispute_aging_on.as_of - coalesce(x.opened_on, x.opened_at::date) AS age
 	          FROM ar.dispute x
-	         WHERE (x.resolved_at IS NULL OR x.resolved_on > as_of)
-	           AND coalesce(x.opened_on, x.opened_at::date) <= as_of) d
-	  JOIN ar.invoice i ON i.id = d.invoice_id
+	         WHERE (x.resolved_at IS NULL OR x.resolved_on > dispute_aging_on.as_of)
+	           AND coalesce(x.opened_on, x.opened_at::date) <= dispute_aging_on.as_of) d
+	  JOIN ar.invoice i ON i.id = d.invoice_id AND i.company_id = d.company_id
+	  LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+	                      WHERE a.invoice_id = i.id AND a.company_id = i.company_id
+	                        AND a.allocated_on <= dispute_aging_on.as_of) paid ON true
 	  JOIN ar.company co ON co.id = d.company_id
 	 GROUP BY d.company_id, co.code, i.currency, coalesce(d.category, 'unclassified'), ar._age_bucket(d.age)
-	 ORDER BY co.code, i.currency, coalesce(d.category, 'unclassified'), ar._age_bucket(d.age)
-$$;
+	 ORDER BY co.code, i.currency, coalesce(d.category, 'unclassified'), ar._age_bucket(d.age);
+END $$;
 COMMENT ON FUNCTION ar.dispute_aging_on(date) IS
 'The disputes open on as_of by company, currency, category (unclassified: none yet) and age bucket (d0_30, d31_60, d61_90, d91_plus days since opened), with the open amount of the disputed invoices on as_of (the cash they block).';
 

@@ -13,3 +13,4 @@ SELECT i.id AS invoice_id, i.company_id, i.customer_id, i.number, i.currency, i.
   FROM ar.invoice i
   JOIN ar.customer c ON c.id = i.customer_id AND c.company_id = i.company_id;
 ALTER VIEW ar._penalty_basis SET (security_invoker = true);
+

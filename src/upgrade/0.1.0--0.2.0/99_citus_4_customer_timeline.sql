@@ -1,0 +1,1 @@
+../../sql/80_dunning_7_views_1_timeline.sql
