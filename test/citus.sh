@@ -311,7 +311,8 @@ same() {	# same ROLE SQL WHAT: the rows of SQL as ROLE (postgres: the owner) on 
 		echo "# $1: $(echo "$d" | wc -l) rows, md5 $(echo "$d" | md5sum | cut -c1-8): $3"
 		return 0
 	fi
-	echo "# $1: $2"; echo "$d" | head -3 | sed 's/^/#   distributed: /'; echo "$s" | head -3 | sed 's/^/#   one node: /'
+	# the lines that differ (<: distributed, >: one node)
+	echo "# $1: $2"; diff <(echo "$d") <(echo "$s") | head -20 | sed 's/^/#   /'
 	return 1
 }
 dates="2025-12-15 2026-02-20 2026-03-01"
