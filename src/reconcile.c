@@ -1697,8 +1697,8 @@ static void
 finish_run(RcRun *run, RunCompany *rcs, int nrc, double load_ms, double match_ms, double write_ms)
 {
 	Col			c[11];
-	Oid			types[12];
-	Datum		values[12];
+	Oid			types[13];
+	Datum		values[13];
 	int			rc;
 
 	for (int k = 0; k < 11; k++)
@@ -1722,25 +1722,36 @@ finish_run(RcRun *run, RunCompany *rcs, int nrc, double load_ms, double match_ms
 	}
 	types[0] = INT8OID;
 	values[0] = Int64GetDatum(run->run_id);
+	/* the time as a value: Citus refuses a volatile function in an UPDATE of a distributed table */
+	types[1] = TIMESTAMPTZOID;
+	values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
 	for (int k = 0; k < 11; k++)
 	{
-		types[k + 1] = get_array_type(c[k].type);
-		values[k + 1] = col_array(&c[k]);
+		/* one company: plain values, the row named by its pair (routed on Citus) */
+		types[k + 2] = nrc == 1 ? c[k].type : get_array_type(c[k].type);
+		values[k + 2] = nrc == 1 ? c[k].v[0] : col_array(&c[k]);
 	}
-	rc = SPI_execute_with_args(nrc == 1 && !rcs[0].isnull ?
-							   "UPDATE ar.reconcile_run r SET finished_at = clock_timestamp(), lines = $3[1], "
-							   "       applied = $4[1], proposed = $5[1], unmatched = $6[1], ignored = $7[1], "
-							   "       returns = $8[1], deferred = $9[1], load_ms = $10[1], match_ms = $11[1], write_ms = $12[1] "
-							   " WHERE r.id = $1 AND r.company_id = $2[1]" :
-							   "UPDATE ar.reconcile_run r SET finished_at = clock_timestamp(), lines = u.lines, "
-							   "       applied = u.applied, proposed = u.proposed, unmatched = u.unmatched, ignored = u.ignored, "
-							   "       returns = u.returns, deferred = u.deferred, load_ms = u.load_ms, match_ms = u.match_ms, "
-							   "       write_ms = u.write_ms "
-							   "  FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
-							   "       AS u(company_id, lines, applied, proposed, unmatched, ignored, returns, deferred, "
-							   "            load_ms, match_ms, write_ms) "
-							   " WHERE r.id = $1 AND r.company_id IS NOT DISTINCT FROM u.company_id",
-							   12, types, values, NULL, false, 0);
+	if (nrc == 1)
+		rc = SPI_execute_with_args(rcs[0].isnull ?
+								   "UPDATE ar.reconcile_run r SET finished_at = $2, lines = $4, applied = $5, proposed = $6, "
+								   "       unmatched = $7, ignored = $8, returns = $9, deferred = $10, load_ms = $11, "
+								   "       match_ms = $12, write_ms = $13 "
+								   " WHERE r.id = $1 AND $3::bigint IS NULL" :
+								   "UPDATE ar.reconcile_run r SET finished_at = $2, lines = $4, applied = $5, proposed = $6, "
+								   "       unmatched = $7, ignored = $8, returns = $9, deferred = $10, load_ms = $11, "
+								   "       match_ms = $12, write_ms = $13 "
+								   " WHERE r.id = $1 AND r.company_id = $3",
+								   13, types, values, rcs[0].isnull ? "  n          " : NULL, false, 0);
+	else
+		rc = SPI_execute_with_args("UPDATE ar.reconcile_run r SET finished_at = $2, lines = u.lines, "
+								   "       applied = u.applied, proposed = u.proposed, unmatched = u.unmatched, ignored = u.ignored, "
+								   "       returns = u.returns, deferred = u.deferred, load_ms = u.load_ms, match_ms = u.match_ms, "
+								   "       write_ms = u.write_ms "
+								   "  FROM unnest($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+								   "       AS u(company_id, lines, applied, proposed, unmatched, ignored, returns, deferred, "
+								   "            load_ms, match_ms, write_ms) "
+								   " WHERE r.id = $1 AND r.company_id = u.company_id",
+								   13, types, values, NULL, false, 0);
 	spi_check(rc, "finish the run");
 }
 

@@ -5,10 +5,10 @@
 -- while the KPI and effectiveness summary triggers are on (they refuse to
 -- run on a shard: those summaries are not distributed with it; the aging
 -- summaries can be), refuse some reports (SQL functions with parameters),
--- keep each company's audit trail in the worker's own tables rather than
--- distributed with the ledger (blocker 8), and reconcile with runs that
--- span every company.  (Its row locks are routed to one company since
--- blocker 5.)
+-- and keep each company's audit trail in the worker's own tables rather
+-- than distributed with the ledger (blocker 8).  (Its row locks are routed
+-- to one company since blocker 5; the reconciliation runs are recorded per
+-- company since issue 14's ar.reconcile_run per company.)
 -- So it refuses, with the reason, before changing anything: without Citus,
 -- and on Citus while any of those blockers remains.  It never half-does.
 -- src/upgrade/0.1.0--0.2.0/98_zzz_distribute.sql is this piece (a link).
@@ -28,7 +28,7 @@ BEGIN
 	END IF;
 	RAISE EXCEPTION 'ar_collect % cannot distribute its ledger safely yet', (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect')
 		USING ERRCODE = 'feature_not_supported',
-		      DETAIL = 'On Citus the KPI and dunning effectiveness summary triggers refuse the writes on the shards (those summaries are not distributed with the ledger; the aging summaries can be, by hand), read functions written in SQL would fail (parameterized queries) or, called from another SQL function, read the coordinator''s empty tables, each company''s audit trail would stay in the tables of the worker that wrote it, not distributed with the ledger, and a reconciliation run spans every company (doc/scale_out.md, blockers 2, 5, 6 and 8); nothing was changed.',
+		      DETAIL = 'On Citus the KPI and dunning effectiveness summary triggers refuse the writes on the shards (those summaries are not distributed with the ledger; the aging summaries can be, by hand), read functions written in SQL would fail (parameterized queries) or, called from another SQL function, read the coordinator''s empty tables, and each company''s audit trail would stay in the tables of the worker that wrote it, not distributed with the ledger (doc/scale_out.md, blockers 2, 5, 6 and 8); nothing was changed.',
 		      HINT = 'doc/scale_out.md describes what can be distributed by hand today, and its limits.';
 END $$;
 COMMENT ON FUNCTION ar.distribute(integer) IS
