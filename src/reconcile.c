@@ -27,6 +27,12 @@
  *      customer credits, proposals, line decisions.
  *   6. Hands direct-debit returns to ar._reconcile_returns() (SQL).
  *
+ * A run is recorded per company (ar.reconcile_run, keyed (id, company_id):
+ * issue 14, doc/ledger.md "Reconciliation runs"): its rows, one for each
+ * company it loaded new lines of (ar.reconcile_company: its company, also
+ * without a line), share the run id and are written before its decisions,
+ * which name them, then completed with each company's counts.
+ *
  * Copyright (c) the ar_collect authors
  *
  *-------------------------------------------------------------------------
@@ -1755,15 +1761,45 @@ finish_run(RcRun *run, RunCompany *rcs, int nrc, double load_ms, double match_ms
 	spi_check(rc, "finish the run");
 }
 
-/* The company of a line the run loaded (a direct-debit return handled). */
-static int64
-line_company(RcRun *run, int64 line_id)
+/* The direct-debit returns of a run, by line id: their companies. */
+typedef struct ReturnLine
 {
+	int64		id;
+	int64		company_id;
+} ReturnLine;
+
+static int
+return_line_cmp(const void *a, const void *b)
+{
+	return int64_cmp(&((const ReturnLine *) a)->id, &((const ReturnLine *) b)->id);
+}
+
+static ReturnLine *
+return_lines(RcRun *run, int *n)
+{
+	ReturnLine *r = palloc(sizeof(ReturnLine) * Max(run->nline, 1));
+
+	*n = 0;
 	for (int i = 0; i < run->nline; i++)
-		if (run->line[i].id == line_id)
-			return run->line[i].company_id;
-	elog(ERROR, "ar.reconcile: line " INT64_FORMAT " was not loaded by the run", line_id);
-	return 0;					/* keep the compiler quiet */
+		if (run->line[i].outcome == OUT_RETURN)
+		{
+			r[*n].id = run->line[i].id;
+			r[(*n)++].company_id = run->line[i].company_id;
+		}
+	qsort(r, *n, sizeof(ReturnLine), return_line_cmp);
+	return r;
+}
+
+/* The company of a return the run handed to ar._reconcile_returns. */
+static int64
+return_company(const ReturnLine *r, int n, int64 line_id)
+{
+	ReturnLine	key = {line_id, 0};
+	ReturnLine *found = bsearch(&key, r, n, sizeof(ReturnLine), return_line_cmp);
+
+	if (found == NULL)
+		elog(ERROR, "ar.reconcile: line " INT64_FORMAT " was not loaded by the run", line_id);
+	return found->company_id;
 }
 
 static void
@@ -1779,6 +1815,8 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 	RunCompany *rcs = NULL;
 	int			nrc = 0;
 	bool		one_row = false;
+	ReturnLine *rets = NULL;
+	int			nrets = 0;
 	Datum	   *return_ids;
 	int			nreturn = 0;
 	int			rc;
@@ -1929,6 +1967,8 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 								   (Datum[]) {Int64GetDatum(run->run_id), ids, BoolGetDatum(auto_apply)},
 								   NULL, false, 0);
 		spi_check(rc, "handle direct-debit returns");
+		if (nrc > 1)
+			rets = return_lines(run, &nrets);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
 			Datum		values[6];
@@ -1936,7 +1976,7 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 
 			heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, values, nulls);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			rcs[nrc == 1 ? 0 : run_company_slot(rcs, nrc, line_company(run, DatumGetInt64(values[0])))].counts.returns++;
+			rcs[nrc == 1 ? 0 : run_company_slot(rcs, nrc, return_company(rets, nrets, DatumGetInt64(values[0])))].counts.returns++;
 		}
 	}
 

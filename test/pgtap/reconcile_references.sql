@@ -84,20 +84,23 @@ SELECT is((SELECT count(*)::int FROM ar.reconcile_line r
 -- per company it decided lines for, all with the call's run id, each
 -- company's decisions naming its row; nothing without a new line;
 -- ar.reconcile_company one row, also without a new line
-INSERT INTO ar.bank_transaction (company_id, booking_date, amount, remittance_info)
-SELECT id, '2026-03-01', 12.00, 'RR other company' FROM ar.company WHERE code = 'RR-OTHER';
+INSERT INTO ar.bank_transaction (company_id, booking_date, amount, remittance_info, return_reason)
+SELECT id, d, a, r, rr FROM ar.company,
+       (VALUES (DATE '2026-03-01', 12.00, 'RR other company', NULL), ('2026-03-03', -7.00, 'RR other return', 'AC04')) v(d, a, r, rr)
+ WHERE code = 'RR-OTHER';
 INSERT INTO ar.bank_transaction (booking_date, amount, remittance_info) VALUES ('2026-03-02', 13.00, 'RR default company');
 CREATE TEMP TABLE rr_before AS SELECT max(id) AS id FROM ar.reconcile_run;
 SELECT count(*) FROM ar.reconcile();
-SELECT results_eq($$SELECT r.company_id, r.lines, r.applied + r.proposed + r.unmatched + r.ignored, r.finished_at IS NOT NULL
+SELECT results_eq($$SELECT r.company_id, r.lines, r.applied + r.proposed + r.unmatched + r.ignored, r.returns, r.finished_at IS NOT NULL
                       FROM ar.reconcile_run r, rr_before b WHERE r.id > b.id ORDER BY r.company_id$$,
-                  $$SELECT c.id, 1, 1, true FROM ar.company c WHERE c.code = 'RR-OTHER' OR c.id = ar.default_company() ORDER BY c.id$$,
-                  'ar.reconcile() records one row per company it decided lines for')
+                  $$SELECT c.id, CASE WHEN c.code = 'RR-OTHER' THEN 2 ELSE 1 END, 1, CASE WHEN c.code = 'RR-OTHER' THEN 1 ELSE 0 END, true
+                      FROM ar.company c WHERE c.code = 'RR-OTHER' OR c.id = ar.default_company() ORDER BY c.id$$,
+                  'ar.reconcile() records one row per company it decided lines for, with its counts (a direct-debit return of one of them)')
 UNION ALL
 SELECT is((SELECT count(DISTINCT r.id)::int FROM ar.reconcile_run r, rr_before b WHERE r.id > b.id), 1, '(under one run id)')
 UNION ALL
 SELECT is((SELECT count(*)::int FROM ar.reconcile_line l JOIN ar.reconcile_run r ON r.id = l.run_id AND r.company_id = l.company_id, rr_before b
-            WHERE r.id > b.id), 2, 'each decision names its company''s row of the run');
+            WHERE r.id > b.id), 3, 'each decision names its company''s row of the run');
 UPDATE rr_before SET id = (SELECT max(id) FROM ar.reconcile_run);
 SELECT is((SELECT count(*)::int FROM ar.reconcile() x, ar.reconcile_run r, rr_before b WHERE r.id > b.id), 0,
           'a call over every company without a new line records no row');
