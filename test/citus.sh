@@ -166,7 +166,7 @@ citus_distribute_ledger $BASE 8 || exit 1
 out=$(qn 0 "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'ar.%'")
 echo "$out" | tail -1 | sed 's/^/# /'
 check "the ledger tables are distributed with their row-level security (no subquery in a policy: ar._company_visible)" \
-	test "$(echo "$out" | tail -1)" = "ar.aging_summary:h ar.allocation:h ar.company:n ar.company_member:n ar.customer:h ar.einvoice_status_code:n ar.invoice:h ar.open_item_summary:h ar.penalty_regime:n ar.penalty_regime_fee:n ar.rate_series:n ar.reference_rate:n ar.summary_delta:h ar.summary_state:n"
+	test "$(echo "$out" | tail -1)" = "ar.aging_summary:h ar.allocation:h ar.company:n ar.company_member:n ar.customer:h ar.einvoice_status_code:n ar.invoice:h ar.open_item_summary:h ar.penalty_regime:n ar.penalty_regime_fee:n ar.rate_series:n ar.reconcile_run:h ar.reference_rate:n ar.summary_delta:h ar.summary_state:n"
 
 # Blocker 7: the foreign keys whose two ends are Citus tables were added
 # back on the coordinator; Citus created them on every shard (a key between
