@@ -99,7 +99,7 @@ naive_ms=$(timed bench_naive "SELECT bench.naive_reconcile($SAMPLE)")
 
 c_applied=$(sql -d bench_c -c "SELECT count(*) FROM ar.reconcile_line WHERE outcome = 'applied'")
 c_proposed=$(sql -d bench_c -c "SELECT count(*) FROM ar.reconcile_line WHERE outcome = 'proposed'")
-c_split=$(sql -d bench_c -F ' ' -c "SELECT round(load_ms), round(match_ms), round(write_ms) FROM ar.reconcile_run")
+c_split=$(sql -d bench_c -F ' ' -c "SELECT round(sum(load_ms)), round(sum(match_ms)), round(sum(write_ms)) FROM ar.reconcile_run")
 errors=0
 for db in bench_c bench_sql bench_naive; do
 	errors=$((errors + $(sql -d $db -c "SELECT count(*) FROM ar.check_ledger()")))

@@ -27,6 +27,12 @@
  *      customer credits, proposals, line decisions.
  *   6. Hands direct-debit returns to ar._reconcile_returns() (SQL).
  *
+ * A run is recorded per company (ar.reconcile_run, keyed (id, company_id):
+ * issue 14, doc/ledger.md "Reconciliation runs"): its rows, one for each
+ * company it loaded new lines of (ar.reconcile_company: its company, also
+ * without a line), share the run id and are written before its decisions,
+ * which name them, then completed with each company's counts.
+ *
  * Copyright (c) the ar_collect authors
  *
  *-------------------------------------------------------------------------
@@ -1176,6 +1182,44 @@ typedef struct Counts
 } Counts;
 
 /*
+ * A company a run records a row of ar.reconcile_run for, with what the run
+ * did there: the companies of the lines it looked at, in id order, or the
+ * one company of ar.reconcile_company (or, in a 0.1.0 database, the run's
+ * one row, company NULL for every company).
+ */
+typedef struct RunCompany
+{
+	int64		id;
+	bool		isnull;
+	int			lines;
+	Counts		counts;
+} RunCompany;
+
+/* The row of a line's company (a binary search: the companies are sorted). */
+static int
+run_company_slot(const RunCompany *rcs, int nrc, int64 company_id)
+{
+	int			lo = 0,
+				hi = nrc - 1;
+
+	if (nrc == 1)
+		return 0;
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (rcs[mid].id == company_id)
+			return mid;
+		if (rcs[mid].id < company_id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	elog(ERROR, "ar.reconcile: company " INT64_FORMAT " of a line has no run row", company_id);
+	return 0;					/* keep the compiler quiet */
+}
+
+/*
  * An explanation as jsonb, without jsonb_in's lexer (jsonb_build.c).  The
  * tree it is built from lives in a scratch context, reset at each call:
  * only the jsonb is kept (a hundred thousand trees would otherwise stay
@@ -1201,7 +1245,7 @@ explanation_jsonb(char *text)
 }
 
 static void
-write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
+write_results(RcRun *run, RunCompany *rcs, int nrc, Datum *return_ids, int *nreturn)
 {
 	bool	   *unsafe = palloc0(sizeof(bool) * Max(run->ninv, 1));
 	Col			ln[10];			/* reconcile_line */
@@ -1267,6 +1311,7 @@ write_results(RcRun *run, Counts *counts, Datum *return_ids, int *nreturn)
 		RcHyp	   *best = line->nhyps > 0 ? &line->hyps[0] : NULL;
 		Datum		explanation;
 		bool		busy = false;
+		Counts	   *counts = &rcs[run_company_slot(rcs, nrc, line->company_id)].counts;
 
 		if (line->outcome == OUT_RETURN)
 		{
@@ -1537,8 +1582,228 @@ tenancy_installed(void)
 	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
+/*
+ * A new run id, from the sequence of ar.reconcile_run: the rows of the
+ * run, one per company, are written with it once its companies are known.
+ */
+static int64
+new_run_id(void)
+{
+	bool		isnull;
+	int			rc = SPI_execute("SELECT pg_catalog.nextval(pg_catalog.pg_get_serial_sequence('ar.reconcile_run', 'id'))",
+								 false, 0);
+
+	spi_check(rc, "draw a run id");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * Whether ar.reconcile_run is the 0.1.0 table (company_id NULL for a run
+ * over every company, keyed by id alone): a 0.1.0 database this library
+ * serves before ALTER EXTENSION ar_collect UPDATE gets one row per call.
+ */
+static bool
+runs_per_database(void)
+{
+	bool		isnull;
+	int			rc = SPI_execute("SELECT NOT a.attnotnull FROM pg_catalog.pg_attribute a "
+								 "WHERE a.attrelid = 'ar.reconcile_run'::pg_catalog.regclass AND a.attname = 'company_id'",
+								 true, 0);
+
+	spi_check(rc, "look at the run table");
+	return SPI_processed > 0 && DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+static int
+int64_cmp(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * The companies the run records a row for: ar.reconcile_company's one
+ * company (a row even without a new line), else the companies of the lines
+ * loaded, in id order (none without a new line).
+ */
+static RunCompany *
+run_companies(RcRun *run, bool one_row, bool company_null, int64 company_id, int *nrc)
+{
+	RunCompany *rcs;
+	int64	   *ids;
+	int			n = 0;
+
+	if (one_row)
+	{
+		rcs = palloc0(sizeof(RunCompany));
+		rcs[0].id = company_id;
+		rcs[0].isnull = company_null;
+		rcs[0].lines = run->nline;
+		*nrc = 1;
+		return rcs;
+	}
+	ids = palloc(sizeof(int64) * Max(run->nline, 1));
+	for (int i = 0; i < run->nline; i++)
+		ids[i] = run->line[i].company_id;
+	if (run->nline > 1)
+		qsort(ids, run->nline, sizeof(int64), int64_cmp);
+	rcs = palloc0(sizeof(RunCompany) * Max(run->nline, 1));
+	for (int i = 0; i < run->nline; i++)
+		if (n == 0 || rcs[n - 1].id != ids[i])
+			rcs[n++].id = ids[i];
+	for (int i = 0; i < run->nline; i++)
+		rcs[run_company_slot(rcs, n, run->line[i].company_id)].lines++;
+	pfree(ids);
+	*nrc = n;
+	return rcs;
+}
+
+/*
+ * The run's rows, written before its decisions (which name them, checked
+ * set-wise: 73_reconcile_references.sql); one company: one row named by
+ * the pair, which Citus routes to the company's shard.
+ */
 static void
-reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company_id, bool dry_run)
+record_run(RcRun *run, RunCompany *rcs, int nrc, TimestampTz started)
+{
+	int			rc;
+
+	if (nrc == 1)
+		rc = SPI_execute_with_args("INSERT INTO ar.reconcile_run (id, company_id, auto_apply, started_at) "
+								   "VALUES ($1, $2, $3, $4)",
+								   4, (Oid[]) {INT8OID, INT8OID, BOOLOID, TIMESTAMPTZOID},
+								   (Datum[]) {Int64GetDatum(run->run_id), Int64GetDatum(rcs[0].id),
+									   BoolGetDatum(run->auto_apply), TimestampTzGetDatum(started)},
+								   rcs[0].isnull ? " n  " : NULL, false, 0);
+	else
+	{
+		Col			ids;
+
+		col_init(&ids, INT8OID);
+		for (int i = 0; i < nrc; i++)
+			col_push(&ids, Int64GetDatum(rcs[i].id), false);
+		rc = SPI_execute_with_args("INSERT INTO ar.reconcile_run (id, company_id, auto_apply, started_at) "
+								   "SELECT $1, u.company_id, $3, $4 FROM unnest($2) AS u(company_id)",
+								   4, (Oid[]) {INT8OID, INT8ARRAYOID, BOOLOID, TIMESTAMPTZOID},
+								   (Datum[]) {Int64GetDatum(run->run_id), col_array(&ids),
+									   BoolGetDatum(run->auto_apply), TimestampTzGetDatum(started)},
+								   NULL, false, 0);
+	}
+	spi_check(rc, "record the run");
+}
+
+/*
+ * What the run did, per company; its phases are timed once for all the
+ * companies and shared out by their number of lines, so that the rows of
+ * a run add up to the run.
+ */
+static void
+finish_run(RcRun *run, RunCompany *rcs, int nrc, double load_ms, double match_ms, double write_ms)
+{
+	Col			c[11];
+	Oid			types[13];
+	Datum		values[13];
+	int			rc;
+
+	for (int k = 0; k < 11; k++)
+		col_init(&c[k], k == 0 ? INT8OID : k < 8 ? INT4OID : FLOAT8OID);
+	for (int i = 0; i < nrc; i++)
+	{
+		RunCompany *r = &rcs[i];
+		double		share = run->nline > 0 ? (double) r->lines / run->nline : 1.0 / nrc;
+
+		col_push(&c[0], Int64GetDatum(r->id), r->isnull);
+		col_push(&c[1], Int32GetDatum(r->lines), false);
+		col_push(&c[2], Int32GetDatum(r->counts.applied), false);
+		col_push(&c[3], Int32GetDatum(r->counts.proposed), false);
+		col_push(&c[4], Int32GetDatum(r->counts.unmatched), false);
+		col_push(&c[5], Int32GetDatum(r->counts.ignored), false);
+		col_push(&c[6], Int32GetDatum(r->counts.returns), false);
+		col_push(&c[7], Int32GetDatum(r->counts.deferred), false);
+		col_push(&c[8], Float8GetDatum(load_ms * share), false);
+		col_push(&c[9], Float8GetDatum(match_ms * share), false);
+		col_push(&c[10], Float8GetDatum(write_ms * share), false);
+	}
+	types[0] = INT8OID;
+	values[0] = Int64GetDatum(run->run_id);
+	/* the time as a value: Citus refuses a volatile function in an UPDATE of a distributed table */
+	types[1] = TIMESTAMPTZOID;
+	values[1] = TimestampTzGetDatum(GetCurrentTimestamp());
+	for (int k = 0; k < 11; k++)
+	{
+		/* one company: plain values, the row named by its pair (routed on Citus) */
+		types[k + 2] = nrc == 1 ? c[k].type : get_array_type(c[k].type);
+		values[k + 2] = nrc == 1 ? c[k].v[0] : col_array(&c[k]);
+	}
+	if (nrc == 1)
+		rc = SPI_execute_with_args(rcs[0].isnull ?
+								   "UPDATE ar.reconcile_run r SET finished_at = $2, lines = $4, applied = $5, proposed = $6, "
+								   "       unmatched = $7, ignored = $8, returns = $9, deferred = $10, load_ms = $11, "
+								   "       match_ms = $12, write_ms = $13 "
+								   " WHERE r.id = $1 AND $3::bigint IS NULL" :
+								   "UPDATE ar.reconcile_run r SET finished_at = $2, lines = $4, applied = $5, proposed = $6, "
+								   "       unmatched = $7, ignored = $8, returns = $9, deferred = $10, load_ms = $11, "
+								   "       match_ms = $12, write_ms = $13 "
+								   " WHERE r.id = $1 AND r.company_id = $3",
+								   13, types, values, rcs[0].isnull ? "  n          " : NULL, false, 0);
+	else
+		rc = SPI_execute_with_args("UPDATE ar.reconcile_run r SET finished_at = $2, lines = u.lines, "
+								   "       applied = u.applied, proposed = u.proposed, unmatched = u.unmatched, ignored = u.ignored, "
+								   "       returns = u.returns, deferred = u.deferred, load_ms = u.load_ms, match_ms = u.match_ms, "
+								   "       write_ms = u.write_ms "
+								   "  FROM unnest($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+								   "       AS u(company_id, lines, applied, proposed, unmatched, ignored, returns, deferred, "
+								   "            load_ms, match_ms, write_ms) "
+								   " WHERE r.id = $1 AND r.company_id = u.company_id",
+								   13, types, values, NULL, false, 0);
+	spi_check(rc, "finish the run");
+}
+
+/* The direct-debit returns of a run, by line id: their companies. */
+typedef struct ReturnLine
+{
+	int64		id;
+	int64		company_id;
+} ReturnLine;
+
+static int
+return_line_cmp(const void *a, const void *b)
+{
+	return int64_cmp(&((const ReturnLine *) a)->id, &((const ReturnLine *) b)->id);
+}
+
+static ReturnLine *
+return_lines(RcRun *run, int *n)
+{
+	ReturnLine *r = palloc(sizeof(ReturnLine) * Max(run->nline, 1));
+
+	*n = 0;
+	for (int i = 0; i < run->nline; i++)
+		if (run->line[i].outcome == OUT_RETURN)
+		{
+			r[*n].id = run->line[i].id;
+			r[(*n)++].company_id = run->line[i].company_id;
+		}
+	qsort(r, *n, sizeof(ReturnLine), return_line_cmp);
+	return r;
+}
+
+/* The company of a return the run handed to ar._reconcile_returns. */
+static int64
+return_company(const ReturnLine *r, int n, int64 line_id)
+{
+	ReturnLine	key = {line_id, 0};
+	ReturnLine *found = bsearch(&key, r, n, sizeof(ReturnLine), return_line_cmp);
+
+	if (found == NULL)
+		elog(ERROR, "ar.reconcile: line " INT64_FORMAT " was not loaded by the run", line_id);
+	return found->company_id;
+}
+
+static void
+reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company_id, bool dry_run, int64 run_id)
 {
 	MemoryContext cxt,
 				old;
@@ -1547,7 +1812,11 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 	TimestampTz t0,
 				t1,
 				t2;
-	Counts		counts = {0};
+	RunCompany *rcs = NULL;
+	int			nrc = 0;
+	bool		one_row = false;
+	ReturnLine *rets = NULL;
+	int			nrets = 0;
 	Datum	   *return_ids;
 	int			nreturn = 0;
 	int			rc;
@@ -1588,11 +1857,13 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 	load_config(run, company, scoped);
 	if (!dry_run)
 	{
-		rc = SPI_execute_with_args("INSERT INTO ar.reconcile_run (auto_apply, company_id) VALUES ($1, $2) RETURNING id",
-								   2, (Oid[]) {BOOLOID, INT8OID}, (Datum[]) {BoolGetDatum(auto_apply), company},
-								   scoped ? "  " : " n", false, 0);
-		spi_check(rc, "record the run");
-		run->run_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		/*
+		 * A 0.1.0 database: one row per call, as 0.1.0 wrote it; else one
+		 * row for ar.reconcile_company, one per company with new lines for
+		 * a run of ar.reconcile() (run_id given: its companies share it).
+		 */
+		one_row = runs_per_database() || (scoped && run_id == 0);
+		run->run_id = run_id != 0 ? run_id : new_run_id();
 	}
 
 	/*
@@ -1625,6 +1896,12 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 		(void) set_config_option("work_mem", "65536", PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 	load_lines(run, company, scoped, dry_run);
+	if (!dry_run)
+	{
+		rcs = run_companies(run, one_row, !scoped, company_id, &nrc);
+		if (nrc > 0)
+			record_run(run, rcs, nrc, t0);
+	}
 	if (run->nline > 0)
 	{
 		TimestampTz ti;
@@ -1674,7 +1951,7 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 		return;
 	}
 	if (run->nline > 0)
-		write_results(run, &counts, return_ids, &nreturn);
+		write_results(run, rcs, nrc, return_ids, &nreturn);
 	AtEOXact_GUC(true, guc_level);
 	emit_rows(run, rsinfo);
 
@@ -1690,6 +1967,8 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 								   (Datum[]) {Int64GetDatum(run->run_id), ids, BoolGetDatum(auto_apply)},
 								   NULL, false, 0);
 		spi_check(rc, "handle direct-debit returns");
+		if (nrc > 1)
+			rets = return_lines(run, &nrets);
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
 			Datum		values[6];
@@ -1697,24 +1976,12 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 
 			heap_deform_tuple(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, values, nulls);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-			counts.returns++;
+			rcs[nrc == 1 ? 0 : run_company_slot(rcs, nrc, return_company(rets, nrets, DatumGetInt64(values[0])))].counts.returns++;
 		}
 	}
 
-	rc = SPI_execute_with_args("UPDATE ar.reconcile_run SET finished_at = clock_timestamp(), lines = $2, "
-							   "applied = $3, proposed = $4, unmatched = $5, ignored = $6, returns = $7, deferred = $8, "
-							   "load_ms = $9, match_ms = $10, write_ms = $11 WHERE id = $1",
-							   11, (Oid[]) {INT8OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID, INT4OID,
-		FLOAT8OID, FLOAT8OID, FLOAT8OID},
-							   (Datum[]) {Int64GetDatum(run->run_id), Int32GetDatum(run->nline),
-								   Int32GetDatum(counts.applied), Int32GetDatum(counts.proposed),
-								   Int32GetDatum(counts.unmatched), Int32GetDatum(counts.ignored),
-								   Int32GetDatum(counts.returns), Int32GetDatum(counts.deferred),
-								   Float8GetDatum((double) (t1 - t0) / 1000.0),
-								   Float8GetDatum((double) (t2 - t1) / 1000.0),
-							   Float8GetDatum(ms_since(t2))},
-							   NULL, false, 0);
-	spi_check(rc, "finish the run");
+	if (nrc > 0)
+		finish_run(run, rcs, nrc, (double) (t1 - t0) / 1000.0, (double) (t2 - t1) / 1000.0, ms_since(t2));
 
 	MemoryContextSwitchTo(old);
 	SPI_finish();
@@ -1736,13 +2003,14 @@ reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_i
 	bool		isnull;
 	Datum	   *ids = NULL;
 	int			nids = 0;
+	int64		run_id = 0;
 	int			rc;
 
 	InitMaterializedSRF(fcinfo, 0);
 	rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	if (scoped)
 	{
-		reconcile_run(rsinfo, auto_apply, true, company_id, dry_run);
+		reconcile_run(rsinfo, auto_apply, true, company_id, dry_run, 0);
 		return;
 	}
 
@@ -1765,13 +2033,16 @@ reconcile(FunctionCallInfo fcinfo, bool auto_apply, bool scoped, int64 company_i
 						  &ids, NULL, &nids);
 		MemoryContextSwitchTo(spi);
 	}
+	/* one run id for the call: its companies' rows share it */
+	if (!all && !dry_run && nids > 0)
+		run_id = new_run_id();
 	SPI_finish();
 
 	if (all)
-		reconcile_run(rsinfo, auto_apply, false, 0, dry_run);
+		reconcile_run(rsinfo, auto_apply, false, 0, dry_run, 0);
 	else
 		for (int i = 0; i < nids; i++)
-			reconcile_run(rsinfo, auto_apply, true, DatumGetInt64(ids[i]), dry_run);
+			reconcile_run(rsinfo, auto_apply, true, DatumGetInt64(ids[i]), dry_run, run_id);
 }
 
 PG_FUNCTION_INFO_V1(ar_reconcile);

@@ -413,6 +413,78 @@ run_recorded_unit(const char *what, const char *sql, int64 run_id, char **error)
 	return false;
 }
 
+/*
+ * Whether the bank lines are distributed by company (a Citus coordinator,
+ * 89_worker_reconcile_companies.sql): then the worker reconciles one
+ * company at a time.  Not in a database before ALTER EXTENSION ... UPDATE.
+ */
+static bool
+reconcile_per_company(void)
+{
+	UnitResult	r = run_simple_unit("checking how to reconcile",
+									"SELECT (to_regprocedure('ar._worker_reconcile_per_company()') IS NOT NULL)::int::bigint");
+
+	if (!r.ok || r.isnull || r.value != 1)
+		return false;
+	r = run_simple_unit("checking how to reconcile", "SELECT ar._worker_reconcile_per_company()");
+	return r.ok && !r.isnull && r.value == 1;
+}
+
+/*
+ * One run per company with new bank lines, each in its own transaction and
+ * recorded in ar.worker_run; a company's failure is recorded and the next
+ * company goes on.  The watermark moves on when every company succeeded.
+ */
+static bool
+reconcile_companies(char **error)
+{
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		args[2];
+	char		nulls[2] = {'n', ' '};
+	UnitResult	r;
+	int64		up_to_line;
+	bool		ok = true;
+
+	r = run_simple_unit("checking for new bank lines", "SELECT ar._worker_reconcile_newest()");
+	if (!r.ok)
+	{
+		*error = r.error;
+		return false;
+	}
+	if (r.isnull)
+		return true;
+	up_to_line = r.value;
+	args[0] = (Datum) 0;
+	args[1] = Int64GetDatum(up_to_line);
+	while (!got_sigterm)
+	{
+		r = run_unit("checking for the next company to reconcile", "SELECT ar._worker_reconcile_company_due($1, $2)",
+					 2, types, args, nulls);
+		if (!r.ok)
+		{
+			*error = r.error;
+			return false;
+		}
+		if (r.isnull)
+			break;
+		if (!run_recorded_unit("reconciliation of a company", "SELECT ar._worker_reconcile($1)", r.value, error))
+			ok = false;
+		args[0] = Int64GetDatum(r.value);
+		nulls[0] = ' ';
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (ok && !got_sigterm)
+	{
+		r = run_unit("moving the watermark", "SELECT ar._worker_reconcile_advance($1)", 1, types + 1, args + 1, NULL);
+		if (!r.ok)
+		{
+			*error = r.error;
+			return false;
+		}
+	}
+	return ok;
+}
+
 /* The settings as three arguments: naptime, dunning_at, enabled. */
 static void
 settings_args(Oid *types, Datum *args)
@@ -501,14 +573,19 @@ worker_cycle(void)
 	if (!worker_enabled || got_sigterm)
 		return;
 
-	r = run_simple_unit("checking for new bank lines", "SELECT ar._worker_reconcile_due()");
-	if (!r.ok)
+	if (reconcile_per_company())
+		ok = reconcile_companies(&error);
+	else
 	{
-		ok = false;
-		error = r.error;
+		r = run_simple_unit("checking for new bank lines", "SELECT ar._worker_reconcile_due()");
+		if (!r.ok)
+		{
+			ok = false;
+			error = r.error;
+		}
+		else if (!r.isnull && !got_sigterm)
+			ok = run_recorded_unit("reconciliation", "SELECT ar._worker_reconcile($1)", r.value, &error);
 	}
-	else if (!r.isnull && !got_sigterm)
-		ok = run_recorded_unit("reconciliation", "SELECT ar._worker_reconcile($1)", r.value, &error);
 	if (got_sigterm)
 		return;
 

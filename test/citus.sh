@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=56
+PLAN=58
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -67,12 +67,16 @@ check "the background worker serves the coordinator only: the workers' wait, the
 # that its reconciliation of the bank lines the checks below insert cannot
 # race with them (it reconciles on the distributed ledger since blocker 5,
 # where ar_single has no worker).
-{ qn 0 "ALTER SYSTEM SET ar_collect.enabled = off" && qn 0 "SELECT pg_reload_conf()"; } >/dev/null || exit 1
-deadline=$((SECONDS + 60))
-until [ "$(qn 0 "SELECT bool_or(enabled) FROM ar.worker_state")" = f ]; do
-	[ $SECONDS -lt $deadline ] || { echo "# the coordinator's worker did not record ar_collect.enabled = off"; break; }
-	sleep 0.2
-done
+set_worker_enabled() {	# set_worker_enabled on|off: ar_collect.enabled on the coordinator, waited for in ar.worker_state (60 s at most)
+	local want=f deadline=$((SECONDS + 60))
+	[ "$1" = on ] && want=t
+	{ qn 0 "ALTER SYSTEM SET ar_collect.enabled = $1" && qn 0 "SELECT pg_reload_conf()"; } >/dev/null || return 1
+	until [ "$(qn 0 "SELECT bool_or(enabled) FROM ar.worker_state")" = $want ]; do
+		[ $SECONDS -lt $deadline ] || { echo "# the coordinator's worker did not record ar_collect.enabled = $1"; return 0; }
+		sleep 0.2
+	done
+}
+set_worker_enabled off || exit 1
 
 # Invoice-like rows of 40 companies (the ledger tables themselves cannot be
 # distributed yet: doc/scale_out.md), deterministic, and a local copy.
@@ -162,7 +166,7 @@ citus_distribute_ledger $BASE 8 || exit 1
 out=$(qn 0 "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'ar.%'")
 echo "$out" | tail -1 | sed 's/^/# /'
 check "the ledger tables are distributed with their row-level security (no subquery in a policy: ar._company_visible)" \
-	test "$(echo "$out" | tail -1)" = "ar.aging_summary:h ar.allocation:h ar.company:n ar.company_member:n ar.customer:h ar.einvoice_status_code:n ar.invoice:h ar.kpi_summary:h ar.kpi_summary_delta:h ar.open_item_summary:h ar.penalty_regime:n ar.penalty_regime_fee:n ar.rate_series:n ar.reference_rate:n ar.summary_delta:h ar.summary_state:n"
+	test "$(echo "$out" | tail -1)" = "ar.aging_summary:h ar.allocation:h ar.company:n ar.company_member:n ar.customer:h ar.einvoice_status_code:n ar.invoice:h ar.kpi_summary:h ar.kpi_summary_delta:h ar.open_item_summary:h ar.penalty_regime:n ar.penalty_regime_fee:n ar.rate_series:n ar.reconcile_run:h ar.reference_rate:n ar.summary_delta:h ar.summary_state:n"
 
 # Blocker 7: the foreign keys whose two ends are Citus tables were added
 # back on the coordinator; Citus created them on every shard (a key between
@@ -1030,3 +1034,97 @@ timeline="SELECT customer_id, customer_code, customer_name, as_of, kind, directi
 	invoice_number, notice_level FROM ar.customer_timeline ORDER BY customer_id, kind, summary, as_of"
 check "ar.dispute_aging_on on three dates and ar.customer_timeline: the distributed ledger equals one node's, owner and readers of one company" \
 	eval '(dates="2026-03-02 2026-03-10 2026-06-30"; for r in postgres k_reader; do each_date $r "SELECT * FROM ar.dispute_aging_on(AS_OF)" || exit 1; done; for r in postgres k_reader m_reader; do same $r "$timeline" customer_timeline || exit 1; done) && [ -n "$(qn 0 "SELECT 1 FROM ar.dispute_aging_on(DATE '"'"'2026-03-10'"'"') WHERE company_id = 11")" ]'
+
+# ar.reconcile_company(K) on the distributed ledger (issue 14: the run
+# recorded per company, ar.reconcile_run distributed co-located by
+# tools/citus_lib.sh): before, the decisions' guard on the ar.reconcile_line
+# shard did not find the run, kept on the coordinator ("reconcile run 9
+# does not exist"; as a reference table: a distributed deadlock).  With
+# ar.reconcile_config and ar.customer_bank_account distributed too, the
+# guard of ar.reconcile_line on again (check 33 turned it off), bank lines
+# of companies M and N (a reference, an amount, an unknown payer), each
+# company reconciled alone: what it returns, its decisions, allocations,
+# invoices, bank lines and run rows equal one node's (ar_single).
+out=$($PG_BIN/psql -X -q -t -A -h localhost -p $BASE -U postgres -d postgres -f - 2>&1 <<<"
+SET citus.enable_unsafe_triggers = on;
+SELECT create_distributed_table(t, 'company_id', colocate_with => 'ar.customer')
+  FROM unnest(ARRAY['ar.reconcile_config', 'ar.customer_bank_account']) t;
+ALTER TABLE ar.reconcile_line ENABLE TRIGGER reconcile_line_added;")
+[ -z "$(echo "$out" | grep ERROR)" ] || echo "$out" | grep ERROR | sed 's/^/# /'
+qs "ALTER TABLE ar.reconcile_line ENABLE TRIGGER reconcile_line_added" >/dev/null || exit 1
+reconcile_data="
+INSERT INTO ar.customer_bank_account (company_id, customer_id, iban)
+VALUES (21, 2105, 'DE89370400440532013000'), (22, 2205, 'FR7630006000011234567890189');
+INSERT INTO ar.bank_transaction (id, company_id, booking_date, amount, remittance_info, counterparty_name, counterparty_iban) OVERRIDING SYSTEM VALUE
+VALUES (7201, 21, DATE '2026-03-10', 110, 'Invoice P-10', 'Customer 5', 'DE89370400440532013000'),
+       (7202, 21, DATE '2026-03-11', 150, 'payment', 'Customer 6', NULL), (7203, 21, DATE '2026-03-12', 33.33, 'misc', 'Nobody Known', NULL),
+       (7204, 22, DATE '2026-03-10', 120, 'Facture P-10', 'Customer 5', 'FR7630006000011234567890189'),
+       (7205, 22, DATE '2026-03-13', 77.77, 'misc', 'Nobody Known', NULL)"
+qn 0 "$reconcile_data" >/dev/null || exit 1
+qs "$reconcile_data" >/dev/null || exit 1
+reconcile_state="SELECT string_agg(format('%s:%s:%s:%s:%s:%s', bank_transaction_id, company_id, outcome, method, invoice_ids, cardinality(allocation_ids)), ' ' ORDER BY bank_transaction_id) FROM ar.reconcile_line WHERE bank_transaction_id BETWEEN 7201 AND 7205;
+       SELECT string_agg(format('%s:%s:%s:%s:%s', company_id, invoice_id, bank_transaction_id, amount, method), ' ' ORDER BY company_id, invoice_id, amount) FROM ar.allocation WHERE bank_transaction_id BETWEEN 7201 AND 7205;
+       SELECT string_agg(format('%s:%s:%s', id, open_amount, status), ' ' ORDER BY id) FROM ar.invoice WHERE company_id IN (21, 22) AND (id % 5 = 0 OR open_amount <> 0);
+       SELECT string_agg(format('%s:%s:%s', id, allocated_amount, status), ' ' ORDER BY id) FROM ar.bank_transaction WHERE id BETWEEN 7201 AND 7205;
+       SELECT string_agg(format('%s:%s:%s:%s:%s:%s', company_id, lines, applied, proposed, unmatched, finished_at IS NOT NULL), ' ' ORDER BY company_id) FROM ar.reconcile_run WHERE company_id IN (21, 22);
+       SELECT count(*) FROM ar.reconcile_line l JOIN ar.reconcile_run r ON r.id = l.run_id AND r.company_id = l.company_id WHERE l.bank_transaction_id BETWEEN 7201 AND 7205"
+runs=("SELECT string_agg(format('%s:%s:%s:%s', bank_transaction_id, invoice_ids, method, applied), ' ' ORDER BY bank_transaction_id) FROM ar.reconcile_company(21)"
+	"SELECT string_agg(format('%s:%s:%s:%s', bank_transaction_id, invoice_ids, method, applied), ' ' ORDER BY bank_transaction_id) FROM ar.reconcile_company(22)"
+	"$reconcile_state")
+dist=$(qm 0 postgres "${runs[@]}" 2>&1)
+single=$(qm 0 ar_single "${runs[@]}" 2>&1)
+echo "$dist" | sed 's/^/# distributed: /' | cut -c1-300
+[ "$dist" = "$single" ] || diff <(echo "$single") <(echo "$dist") | sed 's/^/# one node < > distributed: /' | head -20
+check "ar.reconcile_company(K) on the distributed ledger, for two companies: what it returns, its decisions, allocations, invoices, bank lines and run rows (one per company, named by its decisions) equal one node's" \
+	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" -a "$(echo "$dist" | wc -l)" = 8 \
+	     -a "$(echo "$dist" | tail -1)" = 5 -a -n "$(echo "$dist" | grep '^7201:21:applied:')"
+
+# The background worker on the coordinator, one company at a time (issue
+# 14): on a distributed ledger it reconciles each company with new bank
+# lines in a transaction of its own, through ar.reconcile_company (routed),
+# with a row of its own in ar.worker_run (89_worker_reconcile_companies.sql);
+# a company's failure is recorded and the next company goes on.  Enabled
+# again (idle since check 3): new lines of M and N, and a manual run of M
+# at the same time (it waits for the worker's, or the worker's for it: the
+# reconciliation's advisory lock; either way each line is decided once).
+# Waited for by polling ar.worker_run (at most 60 s): a succeeded run of
+# each company covering the new lines.  The decisions, allocations,
+# invoices and bank lines equal one node's (ar_single: the same lines,
+# reconciled by hand company after company), each line decided once and
+# never allocated beyond its amount.  The worker idle again after.
+worker_data="
+INSERT INTO ar.bank_transaction (id, company_id, booking_date, amount, remittance_info, counterparty_name, counterparty_iban) OVERRIDING SYSTEM VALUE
+VALUES (7301, 21, DATE '2026-03-20', 140, 'Invoice P-40', 'Customer 5', 'DE89370400440532013000'),
+       (7302, 21, DATE '2026-03-21', 12.34, 'misc', 'Nobody Known', NULL),
+       (7303, 22, DATE '2026-03-20', 180, 'Facture P-40', 'Customer 5', 'FR7630006000011234567890189'),
+       (7304, 22, DATE '2026-03-22', 43.21, 'misc', 'Nobody Known', NULL)"
+first_worker_run=$(qn 0 "SELECT coalesce(max(id), 0) FROM ar.worker_run")
+set_worker_enabled on || exit 1
+qn 0 "$worker_data" >/dev/null || exit 1
+qn 0 "SELECT count(*) FROM ar.reconcile_company(21)" >/dev/null 2>"$WORK/manual.err" || sed 's/^/# manual run: /' "$WORK/manual.err"
+worker_done="SELECT count(DISTINCT w.result->>'company_id') FROM ar.worker_run w
+	WHERE w.id > $first_worker_run AND w.kind = 'reconcile' AND w.status = 'succeeded'
+	  AND w.result->>'company_id' IN ('21', '22') AND (w.result->>'up_to_line')::bigint >= 7304"
+deadline=$((SECONDS + 60))
+until [ "$(qn 0 "$worker_done")" = 2 ]; do
+	[ $SECONDS -lt $deadline ] || { echo "# the worker did not reconcile companies M and N within 60 s"; break; }
+	sleep 0.2
+done
+echo "# worker runs: $(qn 0 "SELECT string_agg(format('%s:%s:%s:%s', id, status, result->>'company_id', coalesce(result->>'lines', left(error, 60))), ' ' ORDER BY id) FROM ar.worker_run WHERE id > $first_worker_run")"
+qs "$worker_data" >/dev/null || exit 1
+qs "SELECT count(*) FROM ar.reconcile_company(21); SELECT count(*) FROM ar.reconcile_company(22)" >/dev/null || exit 1
+worker_state="SELECT string_agg(format('%s:%s:%s:%s:%s', bank_transaction_id, company_id, outcome, method, invoice_ids), ' ' ORDER BY bank_transaction_id) FROM ar.reconcile_line WHERE bank_transaction_id BETWEEN 7301 AND 7304;
+       SELECT string_agg(format('%s:%s:%s:%s', company_id, invoice_id, bank_transaction_id, amount), ' ' ORDER BY company_id, invoice_id, amount) FROM ar.allocation WHERE bank_transaction_id BETWEEN 7301 AND 7304;
+       SELECT string_agg(format('%s:%s:%s', id, open_amount, status), ' ' ORDER BY id) FROM ar.invoice WHERE id IN (210040, 220040);
+       SELECT string_agg(format('%s:%s:%s', id, allocated_amount, status), ' ' ORDER BY id) FROM ar.bank_transaction WHERE id BETWEEN 7301 AND 7304;
+       SELECT count(*) FILTER (WHERE t.allocated_amount > t.amount) FROM ar.bank_transaction t WHERE t.id BETWEEN 7301 AND 7304;
+       SELECT count(*) FROM ar.reconcile_line l JOIN ar.reconcile_run r ON r.id = l.run_id AND r.company_id = l.company_id WHERE l.bank_transaction_id BETWEEN 7301 AND 7304"
+dist=$(qn 0 "$worker_state" 2>&1)
+single=$(qs "$worker_state" 2>&1)
+echo "$dist" | sed 's/^/# distributed: /' | cut -c1-300
+[ "$dist" = "$single" ] || diff <(echo "$single") <(echo "$dist") | sed 's/^/# one node < > distributed: /' | head -20
+check "the background worker on the coordinator reconciles each company's new bank lines of the distributed ledger, one company per run (ar.worker_run), a manual run at the same time: each line decided once, the decisions, allocations, invoices and bank lines equal one node's" \
+	test "$(qn 0 "$worker_done")" = 2 -a "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" \
+	     -a "$(echo "$dist" | wc -l)" = 6 -a "$(echo "$dist" | tail -2 | tr '\n' ' ')" = "0 4 " \
+	     -a "$(qn 0 "SELECT count(*) FROM ar.worker_run WHERE id > $first_worker_run AND kind = 'reconcile' AND (result->>'company_id') IS NULL")" = 0
+set_worker_enabled off || exit 1

@@ -41,6 +41,9 @@ citus_sql() {
 # - the company, rule and e-invoicing status tables as reference tables,
 #   customers, invoices and allocations distributed by company_id,
 #   co-located (the rows already there copied with their triggers off);
+# - the reconciliation runs (ar.reconcile_run, a row per company since
+#   issue 14) distributed co-located, so that a run's row is on the shard of
+#   the decisions naming it;
 # - the foreign keys whose two ends are Citus tables added back (created on
 #   every shard);
 # - each worker's identity sequences moved to its own range, from its group
@@ -98,6 +101,7 @@ SELECT create_distributed_table('ar.aging_summary', 'company_id', colocate_with 
 SELECT create_distributed_table('ar.summary_delta', 'company_id', colocate_with => 'ar.customer');
 SELECT create_distributed_table('ar.kpi_summary', 'company_id', colocate_with => 'ar.customer');
 SELECT create_distributed_table('ar.kpi_summary_delta', 'company_id', colocate_with => 'ar.customer');
+SELECT create_distributed_table('ar.reconcile_run', 'company_id', colocate_with => 'ar.customer');
 SELECT format('ALTER TABLE %s ENABLE TRIGGER %I', tbl, tgname) FROM public.ar_copy_triggers \\gexec" || return 1
 	citus_sql $base 0 "DO \$\$ DECLARE f record; BEGIN
 	FOR f IN SELECT * FROM public.ar_foreign_keys k

@@ -15,58 +15,61 @@
 -- UPDATE since it loaded them.  Like the foreign keys of company data
 -- (97_distribution_keys.sql), what a decision names is the pair
 -- (id, company_id): a bank line of another company than the decision's is
--- refused, and the checks below look for the pair.  A run is named by its
--- id: it may span every company (company_id NULL, a record of the
--- database, like ar.dunning_run); one limited to a company takes decisions
--- of that company only.
+-- refused, and the checks below look for the pair.  So is a run: it is
+-- recorded per company (ar.reconcile_run, keyed (id, company_id)), and a
+-- decision names its run's row of the decision's company.
 -- ---------------------------------------------------------------------------
 
 -- Locks the bank lines and runs named (KEY SHARE, in id order) and refuses
--- the first, in id order, that does not exist, or belongs to (a run: is
--- limited to) another company than the decision naming it (line_companies
--- and run_companies: the company of the decision naming each).  The lines
--- are locked company after company, in (company, id) order, each lock
--- naming its company (routed to the company's shard on Citus,
--- doc/scale_out.md blocker 5); a line not found in its decision's company
--- is told apart from a missing one by a plain read, on that error only.
--- A run is locked by its id alone: it may span every company.
+-- the first, in id order, that does not exist, or belongs to (a run: has
+-- no row of) another company than the decision naming it (line_companies
+-- and run_companies: the company of the decision naming each).  Both are
+-- locked company after company, in (company, id) order, each lock naming
+-- its company (routed to the company's shard on Citus, doc/scale_out.md
+-- blocker 5); one not found in its decision's company is told apart from
+-- a missing one by a plain read, on that error only.
 CREATE FUNCTION ar._refuse_missing_decision_references(line_ids bigint[], line_companies bigint[],
                                                        run_ids bigint[], run_companies bigint[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off AS $$
 DECLARE
-	bad record;
+	kind text;
 	company bigint;
 	ids bigint[];
-	locked bigint;
-	first_bad bigint;
+	found bigint[];
+	bad_line bigint;
+	bad_run bigint;
 BEGIN
-	FOR company, ids IN SELECT u.company_id, array_agg(DISTINCT u.id ORDER BY u.id)
-	                      FROM unnest(line_ids, line_companies) u(id, company_id) WHERE u.id IS NOT NULL
-	                     GROUP BY u.company_id ORDER BY u.company_id LOOP
-		SELECT count(*) INTO locked
-		  FROM (SELECT 1 FROM ar.bank_transaction t JOIN unnest(ids) x(id) ON x.id = t.id
-		         WHERE t.company_id = company ORDER BY t.id FOR KEY SHARE OF t) l;
-		IF locked < cardinality(ids) THEN
-			first_bad := least(first_bad, (SELECT min(x.id) FROM unnest(ids) x(id)
-			                                WHERE NOT EXISTS (SELECT FROM ar.bank_transaction t
-			                                                   WHERE t.company_id IS NOT DISTINCT FROM company AND t.id = x.id)));
+	FOR kind, company, ids IN SELECT k.kind, u.company_id, array_agg(DISTINCT u.id ORDER BY u.id)
+	                            FROM (VALUES ('line', line_ids, line_companies), ('run', run_ids, run_companies)) k(kind, i, c),
+	                                 unnest(k.i, k.c) u(id, company_id)
+	                           WHERE u.id IS NOT NULL GROUP BY k.kind, u.company_id ORDER BY k.kind, u.company_id LOOP
+		IF kind = 'line' THEN
+			SELECT array_agg(l.id) INTO found
+			  FROM (SELECT t.id FROM ar.bank_transaction t JOIN unnest(ids) x(id) ON x.id = t.id
+			         WHERE t.company_id = company ORDER BY t.id FOR KEY SHARE OF t) l;
+		ELSE
+			SELECT array_agg(l.id) INTO found
+			  FROM (SELECT r.id FROM ar.reconcile_run r JOIN unnest(ids) x(id) ON x.id = r.id
+			         WHERE r.company_id = company ORDER BY r.id FOR KEY SHARE OF r) l;
+		END IF;
+		IF coalesce(cardinality(found), 0) < cardinality(ids) THEN
+			IF kind = 'line' THEN
+				bad_line := least(bad_line, (SELECT min(x.id) FROM unnest(ids) x(id) WHERE x.id <> ALL (coalesce(found, '{}'))));
+			ELSE
+				bad_run := least(bad_run, (SELECT min(x.id) FROM unnest(ids) x(id) WHERE x.id <> ALL (coalesce(found, '{}'))));
+			END IF;
 		END IF;
 	END LOOP;
-	IF first_bad IS NOT NULL THEN
-		RAISE EXCEPTION 'bank transaction % %', first_bad,
-			CASE WHEN NOT EXISTS (SELECT FROM ar.bank_transaction t WHERE t.id = first_bad) THEN 'does not exist'
+	IF bad_line IS NOT NULL THEN
+		RAISE EXCEPTION 'bank transaction % %', bad_line,
+			CASE WHEN NOT EXISTS (SELECT FROM ar.bank_transaction t WHERE t.id = bad_line) THEN 'does not exist'
 			     ELSE 'belongs to another company than the decision' END
 			USING ERRCODE = 'foreign_key_violation';
 	END IF;
-	SELECT n.id, l.id IS NULL AS missing INTO bad
-	  FROM (SELECT DISTINCT u.id, u.company_id FROM unnest(run_ids, run_companies) u(id, company_id) WHERE u.id IS NOT NULL) n
-	  LEFT JOIN (SELECT r.id, r.company_id FROM ar.reconcile_run r JOIN (SELECT DISTINCT unnest(run_ids) AS id) x ON x.id = r.id
-	              ORDER BY r.id FOR KEY SHARE OF r) l ON l.id = n.id
-	 WHERE l.id IS NULL OR l.company_id <> n.company_id
-	 ORDER BY n.id LIMIT 1;
-	IF FOUND THEN
-		RAISE EXCEPTION 'reconcile run % %', bad.id,
-			CASE WHEN bad.missing THEN 'does not exist' ELSE 'is limited to another company than the decision' END
+	IF bad_run IS NOT NULL THEN
+		RAISE EXCEPTION 'reconcile run % %', bad_run,
+			CASE WHEN NOT EXISTS (SELECT FROM ar.reconcile_run r WHERE r.id = bad_run) THEN 'does not exist'
+			     ELSE 'has no row of the decision''s company' END
 			USING ERRCODE = 'foreign_key_violation';
 	END IF;
 END $$;
@@ -121,7 +124,7 @@ DECLARE
 	named bigint;
 BEGIN
 	SELECT g.id INTO named FROM gone g
-	 WHERE EXISTS (SELECT FROM ar.reconcile_line r WHERE r.run_id = g.id) ORDER BY g.id LIMIT 1;
+	 WHERE EXISTS (SELECT FROM ar.reconcile_line r WHERE r.run_id = g.id AND r.company_id = g.company_id) ORDER BY g.id LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION 'reconcile run % cannot be deleted: its decisions name it', named
 			USING ERRCODE = 'foreign_key_violation';
@@ -136,7 +139,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $
 BEGIN
 	IF (NEW.id, NEW.company_id) IS DISTINCT FROM (OLD.id, OLD.company_id)
 	   AND (CASE ar._logical_table_name(TG_RELID)  -- a shard's is its table's
-	        WHEN 'reconcile_run' THEN NEW.id IS DISTINCT FROM OLD.id AND EXISTS (SELECT FROM ar.reconcile_line r WHERE r.run_id = OLD.id)
+	        WHEN 'reconcile_run' THEN EXISTS (SELECT FROM ar.reconcile_line r WHERE r.run_id = OLD.id AND r.company_id = OLD.company_id)
 	        ELSE EXISTS (SELECT FROM ar.reconcile_line r WHERE r.bank_transaction_id = OLD.id AND r.company_id = OLD.company_id)
 	             OR EXISTS (SELECT FROM ar.reconcile_line r WHERE r.returned_by = OLD.id AND r.company_id = OLD.company_id) END) THEN
 		RAISE EXCEPTION 'the % of % % cannot change: decisions of ar.reconcile name it',
@@ -159,7 +162,7 @@ CREATE TRIGGER reconcile_run_decided_delete AFTER DELETE ON ar.reconcile_run
 	FOR EACH STATEMENT EXECUTE FUNCTION ar._reconcile_run_deleted();
 CREATE TRIGGER bank_transaction_decided_rekey BEFORE UPDATE OF id, company_id ON ar.bank_transaction
 	FOR EACH ROW EXECUTE FUNCTION ar._refuse_decided_rekey();
-CREATE TRIGGER reconcile_run_decided_rekey BEFORE UPDATE OF id ON ar.reconcile_run
+CREATE TRIGGER reconcile_run_decided_rekey BEFORE UPDATE OF id, company_id ON ar.reconcile_run
 	FOR EACH ROW EXECUTE FUNCTION ar._refuse_decided_rekey();
 
 REVOKE ALL ON FUNCTION ar._refuse_missing_decision_references(bigint[], bigint[], bigint[], bigint[]), ar._reconcile_line_added(),

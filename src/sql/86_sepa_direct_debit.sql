@@ -1261,27 +1261,7 @@ COMMENT ON FUNCTION ar.settle_direct_debits(text, bigint[]) IS
 
 -- The worker settles the direct debits of the new bank lines before it
 -- reconciles them, so that a batch credit is never offered to the invoice
--- matcher (re-created here: first defined in 80_dunning_8_worker.sql).
-CREATE OR REPLACE FUNCTION ar._worker_reconcile(run_id bigint) RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
-DECLARE
-	r ar.worker_run;
-	lines bigint;
-	applied bigint;
-	direct_debits bigint;
-BEGIN
-	r := ar._worker_run_running(run_id);
-	SELECT count(*) INTO direct_debits FROM ar.settle_direct_debits() d;
-	SELECT count(*), count(*) FILTER (WHERE l.applied) INTO lines, applied FROM ar.reconcile(true) l;
-	UPDATE ar.worker_run w
-	   SET status = 'succeeded', finished_at = clock_timestamp(),
-	       result = w.result || jsonb_build_object('lines', lines, 'applied', applied, 'direct_debits', direct_debits)
-	 WHERE w.id = r.id;
-	UPDATE ar.worker_state s
-	   SET last_reconcile_at = now(), reconciled_lines = s.reconciled_lines + applied,
-	       reconcile_watermark = greatest(s.reconcile_watermark, (r.result->>'up_to_line')::bigint);
-	RETURN applied;
-END $$;
+-- matcher: ar._worker_reconcile, 89_worker_reconcile_companies.sql.
 
 -- ---------------------------------------------------------------- views
 

@@ -20,11 +20,12 @@
 --     tables would be Citus reference tables.
 -- (ar.gdpr_anonymisation, new in 0.2.0, is created with its key
 -- (id, company_id), which ar.audit_redaction names: 87_gdpr.sql.)
--- Exceptions: the ar.audit_* tables (keyed with the audit chain);
--- ar.reconcile_run, whose company_id is NULL for a run over every company
--- (a record of the database, like ar.dunning_run: its decisions name it by
--- id); the unique (company_id, id) constraints are kept as per-company
--- access paths.
+-- (ar.reconcile_run gets its key (id, company_id), a row per company a run
+-- decided for, which its decisions and proposals name by the pair, in
+-- 97_reconcile_run_company.sql, with its rows of a 0.1.0 database.)
+-- Exceptions: the ar.audit_* tables (keyed with the audit chain); the
+-- unique (company_id, id) constraints are kept as per-company access
+-- paths.
 -- test/pgtap/distribution_keys.sql checks all of it from the catalog.
 --
 -- The constraints keep their names.  Written as the tables are created by

@@ -4,7 +4,7 @@
 -- cascade, without a query per row.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(14);
+SELECT plan(22);
 
 SELECT is((SELECT count(*)::int FROM pg_constraint WHERE conrelid = 'ar.reconcile_line'::regclass AND contype = 'f'), 0,
           'ar.reconcile_line has no row-by-row foreign key');
@@ -26,7 +26,7 @@ UNION ALL
 SELECT is((SELECT count(*)::int FROM ar.reconcile_line r, rr_run WHERE r.run_id = rr_run.id), 3, '(three lines, one run)');
 
 -- a run of its own, without proposals (those name their run by a foreign key)
-INSERT INTO ar.reconcile_run (auto_apply) VALUES (false);
+INSERT INTO ar.reconcile_run (company_id, auto_apply) VALUES (ar.default_company(), false);
 UPDATE rr_run SET id = (SELECT max(id) FROM ar.reconcile_run);
 UPDATE ar.reconcile_line r SET run_id = rr_run.id FROM rr, rr_run WHERE r.bank_transaction_id = rr.paid;
 
@@ -40,6 +40,21 @@ SELECT throws_ok($$UPDATE ar.reconcile_line r SET run_id = -4 FROM rr WHERE r.ba
                  '23503', 'reconcile run -4 does not exist', 'a run that does not exist');
 SELECT is((SELECT r.run_id FROM ar.reconcile_line r, rr WHERE r.bank_transaction_id = rr.paid), (SELECT id FROM rr_run),
           'a decision may be moved to a run that exists');
+-- a run is named with the decision's company (ar.reconcile_run per company)
+INSERT INTO ar.company (code, name) VALUES ('RR-OTHER', 'Other Company');
+INSERT INTO ar.reconcile_run (company_id, auto_apply) SELECT id, false FROM ar.company WHERE code = 'RR-OTHER';
+SELECT throws_ok(format($$UPDATE ar.reconcile_line r SET run_id = %s FROM rr WHERE r.bank_transaction_id = rr.paid$$,
+                        (SELECT max(id) FROM ar.reconcile_run)),
+                 '23503', format('reconcile run %s has no row of the decision''s company', (SELECT max(id) FROM ar.reconcile_run)),
+                 'a run of another company');
+INSERT INTO ar.reconcile_run (id, company_id, auto_apply) SELECT rr_run.id, c.id, false FROM rr_run, ar.company c WHERE c.code = 'RR-OTHER';
+SELECT lives_ok($$DELETE FROM ar.reconcile_run r USING rr_run
+                   WHERE r.id = rr_run.id AND r.company_id = (SELECT id FROM ar.company WHERE code = 'RR-OTHER')$$,
+                'the row of a run for another company than its decisions'' may be deleted');
+SELECT throws_ok($$UPDATE ar.reconcile_run r SET company_id = (SELECT id FROM ar.company WHERE code = 'RR-OTHER')
+                    FROM rr_run WHERE r.id = rr_run.id$$,
+                 '23503', format('the company of reconcile run %s cannot change: decisions of ar.reconcile name it', (SELECT id FROM rr_run)),
+                 'nor the company of a run that took decisions');
 SELECT throws_ok($$DELETE FROM ar.reconcile_run r USING rr_run WHERE r.id = rr_run.id$$,
                  '23503', format('reconcile run %s cannot be deleted: its decisions name it', (SELECT id FROM rr_run)),
                  'a run that took decisions cannot be deleted');
@@ -64,6 +79,35 @@ SELECT is((SELECT count(*)::int FROM ar.reconcile_line r
                OR (r.returned_by IS NOT NULL AND NOT EXISTS (SELECT FROM ar.bank_transaction t WHERE t.id = r.returned_by))
                OR (r.run_id IS NOT NULL AND NOT EXISTS (SELECT FROM ar.reconcile_run u WHERE u.id = r.run_id))), 0,
           'every decision names a bank line, return and run that exist');
+
+-- ar.reconcile_run per company: a call over every company records one row
+-- per company it decided lines for, all with the call's run id, each
+-- company's decisions naming its row; nothing without a new line;
+-- ar.reconcile_company one row, also without a new line
+INSERT INTO ar.bank_transaction (company_id, booking_date, amount, remittance_info, return_reason)
+SELECT id, d, a, r, rr FROM ar.company,
+       (VALUES (DATE '2026-03-01', 12.00, 'RR other company', NULL), ('2026-03-03', -7.00, 'RR other return', 'AC04')) v(d, a, r, rr)
+ WHERE code = 'RR-OTHER';
+INSERT INTO ar.bank_transaction (booking_date, amount, remittance_info) VALUES ('2026-03-02', 13.00, 'RR default company');
+CREATE TEMP TABLE rr_before AS SELECT max(id) AS id FROM ar.reconcile_run;
+SELECT count(*) FROM ar.reconcile();
+SELECT results_eq($$SELECT r.company_id, r.lines, r.applied + r.proposed + r.unmatched + r.ignored, r.returns, r.finished_at IS NOT NULL
+                      FROM ar.reconcile_run r, rr_before b WHERE r.id > b.id ORDER BY r.company_id$$,
+                  $$SELECT c.id, CASE WHEN c.code = 'RR-OTHER' THEN 2 ELSE 1 END, 1, CASE WHEN c.code = 'RR-OTHER' THEN 1 ELSE 0 END, true
+                      FROM ar.company c WHERE c.code = 'RR-OTHER' OR c.id = ar.default_company() ORDER BY c.id$$,
+                  'ar.reconcile() records one row per company it decided lines for, with its counts (a direct-debit return of one of them)')
+UNION ALL
+SELECT is((SELECT count(DISTINCT r.id)::int FROM ar.reconcile_run r, rr_before b WHERE r.id > b.id), 1, '(under one run id)')
+UNION ALL
+SELECT is((SELECT count(*)::int FROM ar.reconcile_line l JOIN ar.reconcile_run r ON r.id = l.run_id AND r.company_id = l.company_id, rr_before b
+            WHERE r.id > b.id), 3, 'each decision names its company''s row of the run');
+UPDATE rr_before SET id = (SELECT max(id) FROM ar.reconcile_run);
+SELECT is((SELECT count(*)::int FROM ar.reconcile() x, ar.reconcile_run r, rr_before b WHERE r.id > b.id), 0,
+          'a call over every company without a new line records no row');
+SELECT count(*) FROM ar.reconcile_company((SELECT id FROM ar.company WHERE code = 'RR-OTHER'));
+SELECT results_eq($$SELECT r.company_id, r.lines FROM ar.reconcile_run r, rr_before b WHERE r.id > b.id$$,
+                  $$SELECT id, 0 FROM ar.company WHERE code = 'RR-OTHER'$$,
+                  'ar.reconcile_company records its row, also without a new line');
 
 SELECT * FROM finish();
 ROLLBACK;

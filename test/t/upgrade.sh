@@ -33,6 +33,7 @@ columns_query="SELECT c.relname || ' ' || string_agg(quote_ident(a.attname), ','
  WHERE e.extname = 'ar_collect' AND c.relkind = 'r'
    AND c.relname !~ '(rate|regime|policy|level|template|config|threshold|model)'
    AND a.attname <> 'updated_at' AND NOT (c.relname = 'company' AND a.attname = 'created_at')
+   AND c.relname <> 'reconcile_run'  -- recorded per company since 0.2.0: checked on its own below
  GROUP BY c.relname ORDER BY c.relname"
 snapshot() {	# snapshot DB COLUMNS_FILE: one line per table
 	local table cols
@@ -42,7 +43,17 @@ snapshot() {	# snapshot DB COLUMNS_FILE: one line per table
 	done <"$2"
 }
 
-echo "1..17"
+# the runs as 0.2.0 records them, per company: each run of 0.1.0 with the
+# companies it decided lines for, their lines, who, when (and the run's
+# phases, summed over its companies)
+runs_query="SELECT string_agg(x, ' ' ORDER BY x) FROM (
+  SELECT format('%s:%s:%s:%s:%s:%s', l.run_id, l.company_id, count(*), r.auto_apply, r.run_by, r.started_at) AS x
+    FROM ar.reconcile_line l JOIN ar.reconcile_run r ON r.id = l.run_id AND (r.company_id IS NULL OR r.company_id = l.company_id)
+   GROUP BY l.run_id, l.company_id, r.auto_apply, r.run_by, r.started_at) y"
+phases_query="SELECT string_agg(format('%s:%s', id, round((load_ms + match_ms + write_ms)::numeric, 6)), ' ' ORDER BY id)
+  FROM (SELECT id, sum(load_ms) AS load_ms, sum(match_ms) AS match_ms, sum(write_ms) AS write_ms FROM ar.reconcile_run GROUP BY id) r"
+
+echo "1..18"
 fresh_databases $old $new $restored
 q $old "SET client_min_messages = warning; CREATE EXTENSION ar_collect VERSION '0.1.0'" >/dev/null
 verdict "0.1.0 installs from its shipped script" test "$(q $old "SELECT extversion FROM pg_extension WHERE extname = 'ar_collect'")" = 0.1.0
@@ -50,6 +61,9 @@ $PG_BIN/psql -X -q -v ON_ERROR_STOP=1 -d $old -f "$here/upgrade_data_0.1.0.sql" 
 verdict "a ledger is written with the 0.1.0 API" test $? -eq 0 || tail -n 20 "$work/load.log" | sed 's/^/# /'
 q $old "$columns_query" >"$work/columns"
 snapshot $old "$work/columns" >"$work/before"
+runs_before=$(q $old "$runs_query"); phases_before=$(q $old "$phases_query")
+run_over_all=$(q $old "SELECT max(r.id) FROM ar.reconcile_run r WHERE r.company_id IS NULL
+                        AND (SELECT count(DISTINCT l.company_id) FROM ar.reconcile_line l WHERE l.run_id = r.id) = 2")
 chain_before=$(q $old "SELECT rows_checked FROM ar.verify_audit_chain() WHERE valid")
 
 q $old "SET client_min_messages = warning; ALTER EXTENSION ar_collect UPDATE" >"$work/update.log" 2>&1
@@ -65,6 +79,11 @@ verdict "the upgraded catalog equals a fresh install's" diff -q "$work/catalog_u
 snapshot $old "$work/columns" >"$work/after"
 verdict "every row of user data survives the upgrade ($(wc -l <"$work/columns") tables)" diff -q "$work/before" "$work/after" ||
 	diff "$work/before" "$work/after" | sed 's/^/# /'
+verdict "a 0.1.0 run over every company is recorded per company: one row for each company it decided lines for, with its lines, the run's id, who and when, and the run's phases summed over them" \
+	q $old "SELECT 1 / ('$run_over_all' <> '' AND \$\$$runs_before\$\$ = ($runs_query) AND \$\$$phases_before\$\$ = ($phases_query)
+	                    AND (SELECT count(*) = 2 AND sum(lines) = 3 FROM ar.reconcile_run WHERE id = ${run_over_all:-0})
+	                    AND NOT EXISTS (SELECT FROM ar.reconcile_run WHERE company_id IS NULL))::int" ||
+	echo "# before: $runs_before / $phases_before; after: $(q $old "$runs_query") / $(q $old "$phases_query")"
 verdict "the audit chain still verifies, every 0.1.0 row included" \
 	q $old "SELECT 1 / (valid AND rows_checked >= ${chain_before:-0} AND ${chain_before:-0} > 0)::int FROM ar.verify_audit_chain()"
 verdict "the current API works on the upgraded ledger and it agrees with itself" \

@@ -24,6 +24,10 @@ SELECT ar.apply_customer_credit(id, '2026-03-03') FROM ar.customer WHERE code = 
 SELECT ar.import_statement(E'account;statement_ref;booking_date;amount;currency;remittance_info;opening_balance;closing_balance\n'
 	|| E'FR7630006000011234567890189;UPG-1;2026-03-10;207.35;EUR;Facture S1-2;0;407.35\n'
 	|| E'FR7630006000011234567890189;UPG-1;2026-03-11;200.00;EUR;virement divers;0;407.35\n', 'csv');
+-- a line of the default company too (an account no company holds): the
+-- run over every company decides for both (one row each after the upgrade)
+SELECT ar.import_statement(E'account;statement_ref;booking_date;amount;currency;remittance_info;opening_balance;closing_balance\n'
+	|| E'DE89370400440532013000;UPG-2;2026-03-12;407.35;EUR;Facture U11-4;0;407.35\n', 'csv');
 SELECT count(*) FROM ar.reconcile();
 SELECT ar.bill_penalty(id, '2026-04-01') FROM ar.invoice WHERE number = 'U1-1';
 SELECT ar.waive_penalty(id, 'good customer') FROM ar.invoice WHERE number = 'U2-1';

@@ -1,0 +1,1 @@
+../../sql/89_worker_reconcile_companies.sql
