@@ -445,56 +445,15 @@ COMMENT ON FUNCTION ar.unignore_bank_line(bigint) IS
 REVOKE ALL ON FUNCTION ar.ignore_bank_line(bigint, text), ar.unignore_bank_line(bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ar.ignore_bank_line(bigint, text), ar.unignore_bank_line(bigint) TO ar_collector;
 
--- the write-off report
-CREATE VIEW ar.write_off_report AS
-SELECT a.id AS allocation_id, a.company_id, i.customer_id, c.code AS customer_code, c.name AS customer_name,
-       a.invoice_id, i.number AS invoice_number, i.amount AS invoice_amount, i.currency, a.amount,
-       a.allocated_on AS written_off_on, a.method AS kind, a.note AS reason, a.created_by AS decided_by,
-       a.created_at AS decided_at, adj.bank_transaction_id, 'active'::text AS status,
-       NULL::timestamptz AS reversed_at, NULL::text AS reversed_by, NULL::text AS reversal_reason
-  FROM ar.allocation a
-  JOIN ar.invoice i ON i.id = a.invoice_id
-  JOIN ar.customer c ON c.id = i.customer_id
-  LEFT JOIN ar.reconcile_adjustment adj ON adj.allocation_id = a.id
- WHERE a.method IN ('write_off', 'shortfall')
-UNION ALL
-SELECT w.allocation_id, w.company_id, i.customer_id, c.code, c.name, w.invoice_id, i.number, i.amount, i.currency,
-       w.amount, w.written_off_on, w.kind, w.reason, w.decided_by, w.decided_at, w.bank_transaction_id, 'reversed',
-       w.reversed_at, w.reversed_by, w.reversal_reason
-  FROM ar.write_off_reversal w
-  JOIN ar.invoice i ON i.id = w.invoice_id
-  JOIN ar.customer c ON c.id = i.customer_id;
-COMMENT ON VIEW ar.write_off_report IS 'Every amount closed without a payment: write-offs decided by a person (kind write_off) and short payments written off within the write-off limit (kind shortfall), active or reversed, with the reason, who decided and who reversed.';
-COMMENT ON COLUMN ar.write_off_report.allocation_id IS 'The write-off allocation (for ar.reverse_write_off).';
-COMMENT ON COLUMN ar.write_off_report.company_id IS 'Company.';
-COMMENT ON COLUMN ar.write_off_report.customer_id IS 'Customer.';
-COMMENT ON COLUMN ar.write_off_report.customer_code IS 'Its code.';
-COMMENT ON COLUMN ar.write_off_report.customer_name IS 'Its name.';
-COMMENT ON COLUMN ar.write_off_report.invoice_id IS 'Invoice written off (in part).';
-COMMENT ON COLUMN ar.write_off_report.invoice_number IS 'Its number.';
-COMMENT ON COLUMN ar.write_off_report.invoice_amount IS 'Its amount.';
-COMMENT ON COLUMN ar.write_off_report.currency IS 'Its currency.';
-COMMENT ON COLUMN ar.write_off_report.amount IS 'Amount written off.';
-COMMENT ON COLUMN ar.write_off_report.written_off_on IS 'Date of the write-off.';
-COMMENT ON COLUMN ar.write_off_report.kind IS 'write_off (a person''s decision, ar.write_off_invoice) or shortfall (a short payment within the write-off limit).';
-COMMENT ON COLUMN ar.write_off_report.reason IS 'Why (for a shortfall: the bank line, the limit and the run or proposal).';
-COMMENT ON COLUMN ar.write_off_report.decided_by IS 'Who wrote it off: the session user of the call, run or accepted proposal.';
-COMMENT ON COLUMN ar.write_off_report.decided_at IS 'When.';
-COMMENT ON COLUMN ar.write_off_report.bank_transaction_id IS 'For a shortfall: the bank line whose payment it completes.';
-COMMENT ON COLUMN ar.write_off_report.status IS 'active (the invoice is closed for that amount) or reversed (open again).';
-COMMENT ON COLUMN ar.write_off_report.reversed_at IS 'When it was reversed.';
-COMMENT ON COLUMN ar.write_off_report.reversed_by IS 'Who reversed it.';
-COMMENT ON COLUMN ar.write_off_report.reversal_reason IS 'Why.';
-
-GRANT SELECT ON ar.write_off_report TO ar_reader;
--- tenancy (95_tenancy.sql): the reversals are company rows, the report reads as its caller
+-- (the write-off report: src/sql/72_reconcile_2_views.sql, linked as
+-- 99_citus_3_read_paths_1_views.sql)
+-- tenancy (95_tenancy.sql): the reversals are company rows
 ALTER TABLE ar.write_off_reversal ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY company_read ON ar.write_off_reversal FOR SELECT
 	USING (company_id = ANY ((SELECT ar._company_ids('reader'))::bigint[]));
 CREATE POLICY company_write ON ar.write_off_reversal FOR ALL
 	USING (company_id = ANY ((SELECT ar._company_ids('admin'))::bigint[]))
 	WITH CHECK (company_id = ANY ((SELECT ar._company_ids('admin'))::bigint[]));
-ALTER VIEW ar.write_off_report SET (security_invoker = true);
 
 -- analytics: a confident score never fails
 CREATE OR REPLACE FUNCTION ar.predict_payment(invoice_id bigint)

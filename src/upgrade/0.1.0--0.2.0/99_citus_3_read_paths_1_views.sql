@@ -1,0 +1,1 @@
+../../sql/72_reconcile_2_views.sql
