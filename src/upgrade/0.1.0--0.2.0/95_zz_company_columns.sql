@@ -42,7 +42,6 @@ DECLARE
 	f regprocedure;
 	old_text text;
 	new_text text;
-	def text;
 BEGIN
 	FOR f, old_text, new_text IN VALUES
 		('ar._review_decided(ar.bank_transaction,text,text,bigint)',
@@ -116,10 +115,6 @@ BEGIN
 		 $n$	-- lock the invoices, in id order
 	PERFORM 1 FROM ar.invoice i WHERE i.company_id = c.company_id AND i.id = ANY (invoice_ids) ORDER BY i.id FOR UPDATE;$n$)
 	LOOP
-		def := pg_catalog.pg_get_functiondef(f);
-		IF pg_catalog.strpos(def, old_text) = 0 THEN
-			RAISE EXCEPTION 'upgrade: % does not contain the text it replaces', f;
-		END IF;
-		EXECUTE pg_catalog.replace(def, old_text, new_text);
+		PERFORM ar._upgrade_replace_in_function(f, old_text, new_text);
 	END LOOP;
 END $$;

@@ -8,7 +8,6 @@ DECLARE
 	f regprocedure;
 	old_text text;
 	new_text text;
-	def text;
 BEGIN
 	FOR f, old_text, new_text IN VALUES
 		-- 72_reconcile.sql: INSERT ... SELECT (Citus refuses a subquery in
@@ -44,10 +43,6 @@ BEGIN
 		 $o$		SELECT * INTO line FROM ar.bank_transaction t WHERE t.id = line.id;$o$,
 		 $n$		SELECT * INTO line FROM ar.bank_transaction t WHERE t.company_id = a.company_id AND t.id = line.id;$n$)
 	LOOP
-		def := pg_catalog.pg_get_functiondef(f);
-		IF pg_catalog.strpos(def, old_text) = 0 THEN
-			RAISE EXCEPTION 'upgrade: % does not contain the text it replaces', f;
-		END IF;
-		EXECUTE pg_catalog.replace(def, old_text, new_text);
+		PERFORM ar._upgrade_replace_in_function(f, old_text, new_text);
 	END LOOP;
 END $$;
