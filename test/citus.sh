@@ -357,6 +357,10 @@ qm() {	# qm NODE DATABASE SQL...: one session, each statement its own transactio
 	for s in "$@"; do args+=(-c "$s"); done
 	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $((BASE + node)) -U postgres -d $db "${args[@]}"
 }
+steps_on() {	# steps_on DATABASE STEP...: each step on the coordinator, its own session; results and errors without their context
+	local db=$1 step; shift
+	for step in "$@"; do qm 0 "$db" "$step" 2>&1 | grep -v '^CONTEXT:\|^while executing\|^[A-Z/]*SQL\|^PL/pgSQL\|^\s'; done
+}
 qm 0 postgres "SET citus.enable_unsafe_triggers = on" \
 	"ALTER TABLE ar.allocation DISABLE TRIGGER allocation_effect_insert" "ALTER TABLE ar.allocation DISABLE TRIGGER allocation_effect_delete" \
 	"SELECT create_distributed_table('ar.einvoice_outbox', 'company_id', colocate_with => 'ar.customer')" \
@@ -651,8 +655,8 @@ lock_writes=("INSERT INTO ar.bank_transaction (id, company_id, booking_date, amo
 		SELECT id INTO d FROM ar.dispute WHERE company_id = 11 AND invoice_id = 110040;
 		PERFORM ar.classify_dispute(d, 'quality');
 	END \$\$")
-dist=$(for s in "${lock_writes[@]}"; do qm 0 postgres "$s" 2>&1 | grep -v '^CONTEXT:\|^while executing\|^[A-Z/]*SQL\|^PL/pgSQL\|^\s'; done)
-single=$(for s in "${lock_writes[@]}"; do qm 0 ar_single "$s" 2>&1 | grep -v '^CONTEXT:\|^while executing\|^[A-Z/]*SQL\|^PL/pgSQL\|^\s'; done)
+dist=$(steps_on postgres "${lock_writes[@]}")
+single=$(steps_on ar_single "${lock_writes[@]}")
 echo "$dist" | sed 's/^/# distributed: /'
 [ "$dist" = "$single" ] || echo "$single" | sed 's/^/# one node: /'
 check "a customer credit born from a bank line, penalty decisions (billed, waived billed and open), an order block set and lifted, a dispute classified: on the distributed ledger for one company, what one node returns" \
@@ -898,8 +902,8 @@ sepa_state="SELECT string_agg(format('%s:%s:%s:%s', c.message_id, c.number_of_tr
 	SELECT string_agg(format('%s:%s:%s:%s', c.message_id, l.sequence_type, l.amount, l.status), ' ' ORDER BY c.message_id) FROM ar.direct_debit_line l JOIN ar.direct_debit_collection c ON c.company_id = l.company_id AND c.id = l.collection_id WHERE l.company_id = 12;
 	SELECT string_agg(format('%s:%s:%s:%s', m.umr, m.status, m.sequence_state, m.last_collected_on), ' ') FROM ar.sepa_mandate m WHERE m.company_id = 12;
 	SELECT string_agg(format('%s:%s', i.number, i.open_amount), ' ' ORDER BY i.number) FROM ar.invoice i WHERE i.company_id = 12 AND i.customer_id = 1202"
-dist=$(for s in "${sepa_steps[@]}"; do qm 0 postgres "$s" 2>&1 | grep -v '^CONTEXT:\|^while executing\|^[A-Z/]*SQL\|^PL/pgSQL\|^\s'; done; qn 0 "$sepa_state" 2>&1)
-single=$(for s in "${sepa_steps[@]}"; do qm 0 ar_single "$s" 2>&1 | grep -v '^CONTEXT:\|^while executing\|^[A-Z/]*SQL\|^PL/pgSQL\|^\s'; done; qs "$sepa_state" 2>&1)
+dist=$(steps_on postgres "${sepa_steps[@]}"; qn 0 "$sepa_state" 2>&1)
+single=$(steps_on ar_single "${sepa_steps[@]}"; qs "$sepa_state" 2>&1)
 echo "$dist" | sed 's/^/# distributed: /'
 [ "$dist" = "$single" ] || echo "$single" | sed 's/^/# one node: /'
 check "SEPA direct debits of one company on the distributed ledger (creditor, mandate, collection, reject, collection settled by the bank's credit): what one node returns and leaves" \
@@ -922,8 +926,8 @@ outbox_steps=("INSERT INTO ar.invoice (id, company_id, customer_id, number, issu
 	END \$\$")
 outbox_state="SELECT string_agg(format('%s:%s:%s:%s:%s', i.number, o.kind, o.amount, o.received_on, o.status), ' ' ORDER BY i.number, o.kind)
   FROM ar.einvoice_outbox o JOIN ar.invoice i ON i.company_id = o.company_id AND i.id = o.invoice_id WHERE o.company_id = 11"
-dist=$(for s in "${outbox_steps[@]}"; do qm 0 postgres "$s" 2>&1 | grep -v '^CONTEXT:\|^while executing\|^[A-Z/]*SQL\|^PL/pgSQL\|^\s'; done; qn 0 "$outbox_state" 2>&1)
-single=$(for s in "${outbox_steps[@]}"; do qm 0 ar_single "$s" 2>&1 | grep -v '^CONTEXT:\|^while executing\|^[A-Z/]*SQL\|^PL/pgSQL\|^\s'; done; qs "$outbox_state" 2>&1)
+dist=$(steps_on postgres "${outbox_steps[@]}"; qn 0 "$outbox_state" 2>&1)
+single=$(steps_on ar_single "${outbox_steps[@]}"; qs "$outbox_state" 2>&1)
 echo "$dist" | sed 's/^/# distributed: /'
 [ "$dist" = "$single" ] || echo "$single" | sed 's/^/# one node: /'
 check "the e-invoicing outbox on the distributed ledger: a payment of a services invoice queues its 212, a reversed one is withdrawn, as on one node" \
