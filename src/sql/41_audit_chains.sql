@@ -120,15 +120,13 @@ END $$;
 -- blocker 8), and what needs a company's whole trail refuses.
 CREATE OR REPLACE FUNCTION ar._audit_trail_on_nodes() RETURNS boolean
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	apart boolean := false;
 BEGIN
-	IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-		EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = ''ar.invoice''::regclass)
-		            AND NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = ''ar.audit_log''::regclass)'
-		   INTO apart;
+	-- (ar._colocated_with_ledger reads Citus's catalog: only once the
+	-- ledger is distributed; both in 86_dashboard_summary.sql)
+	IF NOT ar._ledger_distributed() THEN
+		RETURN false;
 	END IF;
-	RETURN apart;
+	RETURN NOT ar._colocated_with_ledger(ARRAY['ar.audit_log'::regclass]);
 END $$;
 
 -- The advisory lock of a company's chain (NULL: the shared configuration's):
