@@ -41,12 +41,15 @@ CREATE TABLE ar.audit_log (
 	new_row     jsonb,
 	prev_hash   bytea,
 	row_hash    bytea,
-	company_id  bigint,
+	-- the chain: the company of the row recorded, 0 for shared configuration
+	-- (no company; ar.company refuses id 0), never NULL, so that the trail
+	-- can be distributed by company with the ledger (doc/scale_out.md)
+	company_id  bigint NOT NULL,
 	-- a company's chain: its seq numbers are its own (after the legacy chain's)
 	CONSTRAINT audit_log_company_seq UNIQUE (company_id, seq)
 );
--- the chain of shared configuration (no company)
-CREATE UNIQUE INDEX audit_log_shared_seq ON ar.audit_log (seq) WHERE company_id IS NULL;
+-- 0 is the shared configuration's chain, never a company's
+ALTER TABLE ar.company ADD CONSTRAINT company_id_not_shared_chain CHECK (id <> 0);
 -- (txid, company_id, id): the rows of a seal, a transaction's of one
 -- company in id order (the seal at commit, the verification)
 CREATE INDEX audit_log_txid ON ar.audit_log (txid, company_id, id);

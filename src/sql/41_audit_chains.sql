@@ -29,13 +29,14 @@ AS $$ SELECT coalesce((SELECT l.last_seq FROM ar.audit_legacy_chain l), 0) $$;
 
 -- Where a company's chain starts: sha256 of the global genesis, the legacy
 -- chain's last hash (nothing without one) and 'company:' || company_id
--- ('company:shared' for the chain of shared configuration), in UTF-8.
+-- ('company:shared' for the chain of shared configuration, company 0 or
+-- NULL), in UTF-8.
 CREATE OR REPLACE FUNCTION ar.audit_genesis_hash(company_id bigint) RETURNS bytea
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
 	SELECT sha256(ar.audit_genesis_hash()
 	              || coalesce((SELECT l.last_hash FROM ar.audit_legacy_chain l), ''::bytea)
-	              || convert_to('company:' || coalesce($1::text, 'shared'), 'UTF8'))
+	              || convert_to('company:' || coalesce(nullif($1, 0)::text, 'shared'), 'UTF8'))
 $$;
 
 -- What the hash covers: every column but the hashes, in a text form that
@@ -73,8 +74,9 @@ AS $$ SELECT sha256(coalesce(prev_hash, ''::bytea) || ar.audit_row_content(r, r.
 -- The company an audit row belongs to, from the image of the row it
 -- records: a company is its own; a row with company_id, that company; a
 -- customer's dunning policy, its customer's; a payment plan's instalment or
--- invoice, its plan's; NULL for shared configuration.  The triggers take
--- company_id from the row itself and call this only for tables without it.
+-- invoice, its plan's; 0 for shared configuration (and for a row whose
+-- customer or plan is gone).  The triggers take company_id from the row
+-- itself and call this only for tables without it.
 CREATE OR REPLACE FUNCTION ar._audit_company(table_name text, image jsonb) RETURNS bigint
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
@@ -83,11 +85,11 @@ BEGIN
 	ELSIF image ? 'company_id' THEN
 		RETURN (image ->> 'company_id')::bigint;
 	ELSIF image ? 'customer_id' THEN
-		RETURN (SELECT c.company_id FROM ar.customer c WHERE c.id = (image ->> 'customer_id')::bigint);
+		RETURN coalesce((SELECT c.company_id FROM ar.customer c WHERE c.id = (image ->> 'customer_id')::bigint), 0);
 	ELSIF table_name LIKE 'payment\_plan\_%' AND image ? 'plan_id' THEN
-		RETURN (SELECT p.company_id FROM ar.payment_plan p WHERE p.id = (image ->> 'plan_id')::bigint);
+		RETURN coalesce((SELECT p.company_id FROM ar.payment_plan p WHERE p.id = (image ->> 'plan_id')::bigint), 0);
 	END IF;
-	RETURN NULL;
+	RETURN 0;
 END $$;
 
 -- AFTER INSERT or AFTER DELETE ... FOR EACH STATEMENT with the transition
@@ -129,16 +131,16 @@ BEGIN
 	RETURN NOT ar._colocated_with_ledger(ARRAY['ar.audit_log'::regclass]);
 END $$;
 
--- The advisory lock of a company's chain (NULL: the shared configuration's):
+-- The advisory lock of a company's chain (0: the shared configuration's):
 -- pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'), this).  A
 -- transaction takes the locks of its companies in the order of this key,
 -- so that two transactions writing the same companies cannot deadlock
 -- (two companies sharing a key only wait for each other).
 CREATE OR REPLACE FUNCTION ar._audit_lock_key(company_id bigint) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT hashtext('company:' || coalesce($1::text, 'shared')) $$;
+AS $$ SELECT hashtext('company:' || coalesce(nullif($1, 0)::text, 'shared')) $$;
 
--- The seals: one per transaction and company (NULL: shared configuration)
+-- The seals: one per transaction and company (0: shared configuration)
 -- that wrote audit rows, appended at commit to that company's chain.  A
 -- seal binds its rows (the transaction's rows of the company, txid and
 -- company_id, ids first_id to last_id) by their number and rows_hash, the
@@ -148,7 +150,7 @@ AS $$ SELECT hashtext('company:' || coalesce($1::text, 'shared')) $$;
 -- the first seal of a company after ar.audit_genesis_hash(company_id),
 -- numbered after the legacy chain (seq ar._audit_legacy_seq() + 1).
 CREATE TABLE ar.audit_seal (
-	company_id  bigint,
+	company_id  bigint NOT NULL,
 	seq         bigint NOT NULL,
 	txid        xid8 NOT NULL,
 	first_id    bigint NOT NULL,
@@ -160,7 +162,6 @@ CREATE TABLE ar.audit_seal (
 	seal_hash   bytea NOT NULL,
 	CONSTRAINT audit_seal_company_seq UNIQUE (company_id, seq)
 );
-CREATE UNIQUE INDEX audit_seal_shared_seq ON ar.audit_seal (seq) WHERE company_id IS NULL;
 -- the seals of a transaction: which of its rows are sealed
 CREATE INDEX audit_seal_txid ON ar.audit_seal (txid, company_id, first_id);
 
@@ -186,7 +187,7 @@ LANGUAGE sql STABLE
 AS $$
 	SELECT a.seq IS NULL AND a.txid = pg_current_xact_id()
 	   AND NOT EXISTS (SELECT 1 FROM ar.audit_seal s
-	                    WHERE s.txid = a.txid AND s.company_id IS NOT DISTINCT FROM a.company_id
+	                    WHERE s.txid = a.txid AND s.company_id = a.company_id
 	                      AND a.id BETWEEN s.first_id AND s.last_id)
 $$;
 
@@ -196,7 +197,7 @@ CREATE OR REPLACE FUNCTION ar._audit_link(a ar.audit_log) RETURNS bigint
 LANGUAGE sql STABLE
 AS $$
 	SELECT coalesce(a.seq, (SELECT s.seq FROM ar.audit_seal s
-	                         WHERE s.txid = a.txid AND s.company_id IS NOT DISTINCT FROM a.company_id
+	                         WHERE s.txid = a.txid AND s.company_id = a.company_id
 	                           AND a.id BETWEEN s.first_id AND s.last_id))
 $$;
 
@@ -221,14 +222,10 @@ BEGIN
 	-- the rows sealed already by this transaction (SET CONSTRAINTS ...
 	-- IMMEDIATE) are those up to the last id of its seals
 	after_id := coalesce((SELECT max(x.last_id) FROM ar.audit_seal x WHERE x.txid = me), 0);
-	-- the companies of the transaction's rows: one probe of audit_log_txid
-	-- per company (NULL, shared configuration, first)
+	-- the companies of the transaction's rows (0: shared configuration):
+	-- one probe of audit_log_txid per company
 	c := NULL;
 	companies := '{}';
-	IF EXISTS (SELECT 1 FROM ar.audit_log a
-	            WHERE a.txid = me AND a.company_id IS NULL AND a.id > after_id AND a.seq IS NULL) THEN
-		companies := ARRAY[NULL::bigint];
-	END IF;
 	LOOP
 		SELECT a.company_id INTO c FROM ar.audit_log a
 		 WHERE a.txid = me AND a.company_id > coalesce(c, -9223372036854775808) AND a.id > after_id AND a.seq IS NULL
@@ -242,13 +239,8 @@ BEGIN
 	legacy := ar._audit_legacy_seq();
 	FOREACH c IN ARRAY companies LOOP
 		s := NULL;
-		IF c IS NULL THEN
-			SELECT x.seq, x.seal_hash INTO s.seq, s.prev_hash FROM ar.audit_seal x
-			 WHERE x.company_id IS NULL ORDER BY x.seq DESC LIMIT 1;
-		ELSE
-			SELECT x.seq, x.seal_hash INTO s.seq, s.prev_hash FROM ar.audit_seal x
-			 WHERE x.company_id = c ORDER BY x.seq DESC LIMIT 1;
-		END IF;
+		SELECT x.seq, x.seal_hash INTO s.seq, s.prev_hash FROM ar.audit_seal x
+		 WHERE x.company_id = c ORDER BY x.seq DESC LIMIT 1;
 		IF NOT FOUND THEN
 			s.seq := legacy;
 			s.prev_hash := ar.audit_genesis_hash(c);
@@ -257,15 +249,9 @@ BEGIN
 		s.company_id := c;
 		s.txid := me;
 		s.sealed_at := clock_timestamp();
-		IF c IS NULL THEN
-			SELECT count(*), count(a.row_hash), min(a.id), max(a.id), sha256(string_agg(a.row_hash, ''::bytea ORDER BY a.id))
-			  INTO s.row_count, hashed, s.first_id, s.last_id, s.rows_hash
-			  FROM ar.audit_log a WHERE a.txid = me AND a.company_id IS NULL AND a.id > after_id AND a.seq IS NULL;
-		ELSE
-			SELECT count(*), count(a.row_hash), min(a.id), max(a.id), sha256(string_agg(a.row_hash, ''::bytea ORDER BY a.id))
-			  INTO s.row_count, hashed, s.first_id, s.last_id, s.rows_hash
-			  FROM ar.audit_log a WHERE a.txid = me AND a.company_id = c AND a.id > after_id AND a.seq IS NULL;
-		END IF;
+		SELECT count(*), count(a.row_hash), min(a.id), max(a.id), sha256(string_agg(a.row_hash, ''::bytea ORDER BY a.id))
+		  INTO s.row_count, hashed, s.first_id, s.last_id, s.rows_hash
+		  FROM ar.audit_log a WHERE a.txid = me AND a.company_id = c AND a.id > after_id AND a.seq IS NULL;
 		IF hashed <> s.row_count THEN
 			RAISE EXCEPTION 'audit rows without their hash cannot be sealed'
 				USING ERRCODE = 'data_corrupted',
@@ -355,7 +341,8 @@ DECLARE
 	s ar.audit_seal;
 	m record;
 	legacy bigint := ar._audit_legacy_seq();
-	company bigint := _audit_verify.company_id;
+	-- (NULL or 0: shared configuration's chain)
+	company bigint := coalesce(_audit_verify.company_id, 0);
 	expected_seq bigint;
 	expected_prev bytea;
 	linked boolean;
@@ -371,7 +358,6 @@ DECLARE
 	                    LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
 	                                        WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
 	                   WHERE %s ORDER BY a.seq';
-	of_company text := CASE WHEN company IS NULL THEN 'a.company_id IS NULL' ELSE 'a.company_id = $2' END;
 	-- the rows of one seal (its transaction's of the company, ids first_id
 	-- to last_id): how many, their first and last id, the digest of their
 	-- hashes in id order, and the first whose hash does not cover it
@@ -388,7 +374,7 @@ DECLARE
 		           FROM ar.audit_log a
 		           LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
 		                               WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
-		          WHERE a.txid = $1 AND %s AND a.id BETWEEN $3 AND $4 OFFSET 0) r', of_company);
+		          WHERE a.txid = $1 AND a.company_id = $2 AND a.id BETWEEN $3 AND $4 OFFSET 0) r');
 BEGIN
 	rows_checked := 0;
 	IF chain = 'legacy' THEN
@@ -403,7 +389,7 @@ BEGIN
 	FOREACH linked IN ARRAY CASE WHEN chain = 'legacy' THEN '{true}'::boolean[]
 	                             WHEN legacy_rows AND legacy > 0 THEN '{false}'::boolean[]
 	                             ELSE '{}'::boolean[] END LOOP
-		FOR rec IN EXECUTE format(rows_sql, CASE WHEN linked THEN 'a.seq <= $1' ELSE of_company || ' AND a.seq <= $1' END)
+		FOR rec IN EXECUTE format(rows_sql, CASE WHEN linked THEN 'a.seq <= $1' ELSE 'a.company_id = $2 AND a.seq <= $1' END)
 		             USING legacy, company LOOP
 			r := rec.arow;
 			rows_checked := rows_checked + 1;
@@ -438,8 +424,7 @@ BEGIN
 		RETURN;
 	END IF;
 	-- the company's seals, link by link, each with its rows
-	FOR s IN EXECUTE format('SELECT a.* FROM ar.audit_seal a WHERE %s ORDER BY a.seq', of_company)
-	           USING legacy, company LOOP
+	FOR s IN SELECT a.* FROM ar.audit_seal a WHERE a.company_id = company ORDER BY a.seq LOOP
 		problem := CASE
 			WHEN s.seq <> expected_seq THEN format('seals %s to %s are missing', expected_seq, s.seq - 1)
 			WHEN s.prev_hash IS DISTINCT FROM expected_prev THEN 'prev_hash does not match the previous seal'
@@ -468,7 +453,7 @@ BEGIN
 	           FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id
 	           JOIN ar.gdpr_anonymisation n ON n.id = x.anonymisation_id AND n.company_id = x.company_id
 	          CROSS JOIN LATERAL (SELECT ar._audit_link(a) AS link) l
-	          WHERE n.company_id IS NOT DISTINCT FROM company
+	          WHERE n.company_id = company
 	          GROUP BY x.anonymisation_id ORDER BY x.anonymisation_id LOOP
 		SELECT l.link AS seq, a.id, a.new_row ->> 'manifest_sha256' AS manifest INTO chained
 		  FROM ar.audit_log a CROSS JOIN LATERAL (SELECT ar._audit_link(a) AS link) l
@@ -499,10 +484,10 @@ BEGIN
 	sealed_to := coalesce((SELECT max(x.last_id) FROM ar.audit_seal x WHERE x.txid = me), 0);
 	SELECT a.id, a.txid, count(*) OVER () AS n INTO unsealed
 	  FROM ar.audit_log a
-	 WHERE a.seq IS NULL AND a.company_id IS NOT DISTINCT FROM company
+	 WHERE a.seq IS NULL AND a.company_id = company
 	   AND NOT (a.txid IS NOT DISTINCT FROM me AND a.id > sealed_to)
 	   AND NOT EXISTS (SELECT 1 FROM ar.audit_seal x
-	                    WHERE x.txid = a.txid AND x.company_id IS NOT DISTINCT FROM a.company_id
+	                    WHERE x.txid = a.txid AND x.company_id = a.company_id
 	                      AND a.id BETWEEN x.first_id AND x.last_id)
 	 ORDER BY a.txid, a.id LIMIT 1;
 	IF FOUND THEN
@@ -519,7 +504,8 @@ END $$;
 -- Every chain the caller may read (row-level security: an admin reads its
 -- companies' rows and those of shared configuration), one row each: the
 -- legacy chain first (after an upgrade from 0.1.0), then shared
--- configuration's (company_id NULL), then each company's in id order.  The
+-- configuration's (company 0, reported with company_id NULL), then each
+-- company's in id order.  The
 -- legacy chain is walked link by link by a caller who reads the whole trail
 -- (row-level security does not apply to it); for another, whose legacy
 -- chain has other companies' rows missing, each chain includes its rows of
@@ -542,15 +528,15 @@ BEGIN
 	END IF;
 	-- a chain: its seals, its rows no seal covers, or (for a caller who
 	-- does not read the whole trail) its rows of the legacy chain
-	IF EXISTS (SELECT 1 FROM ar.audit_seal x WHERE x.company_id IS NULL)
-	   OR EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.company_id IS NULL AND (a.seq IS NULL OR NOT whole)) THEN
-		SELECT * INTO v FROM ar._audit_verify('company', NULL, NOT whole);
+	IF EXISTS (SELECT 1 FROM ar.audit_seal x WHERE x.company_id = 0)
+	   OR EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.company_id = 0 AND (a.seq IS NULL OR NOT whole)) THEN
+		SELECT * INTO v FROM ar._audit_verify('company', 0, NOT whole);
 		RETURN QUERY SELECT 'shared'::text, NULL::bigint, v.valid, v.rows_checked, v.first_broken_seq, v.first_broken_id, v.problem;
 	END IF;
-	FOR c IN SELECT x.company_id FROM ar.audit_seal x WHERE x.company_id IS NOT NULL
+	FOR c IN SELECT x.company_id FROM ar.audit_seal x WHERE x.company_id <> 0
 	         UNION
 	         SELECT a.company_id FROM ar.audit_log a
-	          WHERE a.company_id IS NOT NULL AND (a.seq IS NULL OR NOT whole)
+	          WHERE a.company_id <> 0 AND (a.seq IS NULL OR NOT whole)
 	          ORDER BY 1 LOOP
 		SELECT * INTO v FROM ar._audit_verify('company', c, NOT whole);
 		RETURN QUERY SELECT 'company'::text, c, v.valid, v.rows_checked, v.first_broken_seq, v.first_broken_id, v.problem;
@@ -645,7 +631,7 @@ BEGIN
 	RETURN NEXT;
 END $$;
 
--- One company's chain (NULL: shared configuration's), with its rows of the
+-- One company's chain (NULL or 0: shared configuration's), with its rows of the
 -- legacy chain each against its own hash; on a distributed ledger whose
 -- trail is not distributed with it, on every node (ar._audit_verify_on_nodes()).
 CREATE OR REPLACE FUNCTION ar.verify_audit_chain(company_id bigint)
@@ -665,8 +651,8 @@ BEGIN
 END $$;
 
 -- The head of every chain of this node the caller may read: the legacy
--- chain's (its recorded head), shared configuration's (company_id NULL),
--- each company's: its last seal (seq, seal_hash).
+-- chain's (its recorded head), shared configuration's (company 0, reported
+-- with company_id NULL), each company's: its last seal (seq, seal_hash).
 CREATE OR REPLACE FUNCTION ar._audit_heads_here()
 RETURNS TABLE (chain text, company_id bigint, seq bigint, row_hash bytea)
 LANGUAGE sql STABLE
@@ -679,13 +665,13 @@ AS $$
 	SELECT 'legacy', NULL::bigint, l.last_seq, l.last_hash FROM ar.audit_legacy_chain l
 	UNION ALL
 	SELECT * FROM (SELECT 'shared', NULL::bigint, x.seq, x.seal_hash FROM ar.audit_seal x
-	                WHERE x.company_id IS NULL ORDER BY x.seq DESC LIMIT 1) s
+	                WHERE x.company_id = 0 ORDER BY x.seq DESC LIMIT 1) s
 	UNION ALL
 	SELECT 'company', c.id, h.seq, h.seal_hash
 	  FROM companies c
 	 CROSS JOIN LATERAL (SELECT x.seq, x.seal_hash FROM ar.audit_seal x
 	                      WHERE x.company_id = c.id ORDER BY x.seq DESC LIMIT 1) h
-	 WHERE c.id IS NOT NULL
+	 WHERE c.id <> 0
 $$;
 
 -- The head of every chain the caller may read (ar._audit_heads_here());
@@ -716,7 +702,7 @@ BEGIN
 	 ORDER BY h.chain = 'company', h.chain = 'shared', h.company_id;
 END $$;
 
--- The last seal of one company's chain (NULL: of shared configuration's),
+-- The last seal of one company's chain (NULL or 0: of shared configuration's),
 -- to anchor outside the database; on a distributed ledger whose trail is
 -- not distributed with it, the chain's combined head (ar.audit_chain_heads()).
 CREATE OR REPLACE FUNCTION ar.audit_chain_head(company_id bigint, OUT seq bigint, OUT row_hash bytea)
@@ -724,15 +710,12 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
 	IF ar._audit_trail_on_nodes() THEN
 		SELECT h.seq, h.row_hash INTO seq, row_hash FROM ar.audit_chain_heads() h
-		 WHERE h.chain = CASE WHEN audit_chain_head.company_id IS NULL THEN 'shared' ELSE 'company' END
-		   AND h.company_id IS NOT DISTINCT FROM audit_chain_head.company_id;
+		 WHERE h.chain = CASE WHEN coalesce(audit_chain_head.company_id, 0) = 0 THEN 'shared' ELSE 'company' END
+		   AND h.company_id IS NOT DISTINCT FROM nullif(audit_chain_head.company_id, 0);
 	ELSE
-		SELECT h.seq, h.seal_hash INTO seq, row_hash
-		  FROM (SELECT x.seq, x.seal_hash FROM ar.audit_seal x WHERE x.company_id = audit_chain_head.company_id
-		        UNION ALL
-		        SELECT x.seq, x.seal_hash FROM ar.audit_seal x
-		         WHERE audit_chain_head.company_id IS NULL AND x.company_id IS NULL) h
-		 ORDER BY h.seq DESC LIMIT 1;
+		SELECT x.seq, x.seal_hash INTO seq, row_hash FROM ar.audit_seal x
+		 WHERE x.company_id = coalesce(audit_chain_head.company_id, 0)
+		 ORDER BY x.seq DESC LIMIT 1;
 	END IF;
 END $$;
 

@@ -236,15 +236,15 @@ CREATE POLICY company_create ON ar.company FOR INSERT WITH CHECK (ar._acts_for_a
 ALTER TABLE ar.company_member ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 
 -- the audit trail: a row of a company's data (its company_id) is read by
--- that company's admins; rows of shared configuration (no company) by every
+-- that company's admins; rows of shared configuration (company 0) by every
 -- reader of the trail.  Forced: the table's owner reads through it too.
 ALTER TABLE ar.audit_log ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY company_read ON ar.audit_log FOR SELECT
-	USING (company_id IS NULL OR ar._company_visible(company_id, 'admin'));
+	USING (company_id = 0 OR ar._company_visible(company_id, 'admin'));
 -- the seals of the chains likewise
 ALTER TABLE ar.audit_seal ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY company_read ON ar.audit_seal FOR SELECT
-	USING (company_id IS NULL OR ar._company_visible(company_id, 'admin'));
+	USING (company_id = 0 OR ar._company_visible(company_id, 'admin'));
 
 -- views read as the caller, so that the policies above apply to it
 DO $$

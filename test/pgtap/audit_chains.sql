@@ -8,7 +8,7 @@
 -- for another; an admin verifies the chains of its companies.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(37);
+SELECT plan(41);
 
 CREATE ROLE t_chain_adm_a IN ROLE ar_admin;
 INSERT INTO ar.company (code, name, iban) VALUES ('CA', 'Company CA', 'FR7630006000011234567890189'),
@@ -35,10 +35,10 @@ SELECT is((SELECT company_id FROM ar.audit_log WHERE table_name = 'company' AND 
           'a row of ar.company belongs to that company');
 SELECT is((SELECT company_id FROM ar.audit_log WHERE table_name = 'customer_dunning_policy'), :'ca'::bigint,
           'a customer''s dunning policy belongs to its customer''s company');
-SELECT is((SELECT count(*) FROM ar.audit_log WHERE table_name = 'dunning_template' AND company_id IS NOT NULL)::int, 0,
-          'shared configuration (the shipped templates) belongs to no company');
+SELECT is((SELECT count(*) FROM ar.audit_log WHERE table_name = 'dunning_template' AND company_id <> 0)::int, 0,
+          'shared configuration (the shipped templates) belongs to no company: its chain, company 0');
 SELECT is((SELECT count(*) FROM ar.audit_log
-            WHERE company_id IS NULL AND table_name IN ('company', 'customer', 'invoice', 'customer_dunning_policy'))::int, 0,
+            WHERE company_id = 0 AND table_name IN ('company', 'customer', 'invoice', 'customer_dunning_policy'))::int, 0,
           'no company data is without its company');
 
 -- ------------------------------------------------------------ the chains
@@ -52,7 +52,7 @@ SELECT is((SELECT prev_hash FROM ar.audit_seal WHERE company_id = :ca AND seq = 
 SELECT is(ar.audit_genesis_hash(:ca),
           sha256(ar.audit_genesis_hash() || convert_to('company:' || :ca, 'UTF8')),
           'the genesis of a company: sha256 of the global genesis and ''company:'' || its id (no legacy chain)');
-SELECT is((SELECT prev_hash FROM ar.audit_seal WHERE company_id IS NULL AND seq = 1),
+SELECT is((SELECT prev_hash FROM ar.audit_seal WHERE company_id = 0 AND seq = 1),
           sha256(ar.audit_genesis_hash() || convert_to('company:shared', 'UTF8')),
           'the chain of shared configuration starts from ''company:shared''');
 SELECT isnt(ar.audit_genesis_hash(:ca), ar.audit_genesis_hash(:cb), 'two companies, two geneses');
@@ -86,8 +86,8 @@ SELECT is((SELECT count(*) FROM ar.audit_log a
 
 -- ---------------------------------------------------- verify, per chain
 SELECT results_eq($$SELECT chain, company_id, valid, rows_checked FROM ar.verify_audit_chains()$$,
-                  $$SELECT CASE WHEN company_id IS NULL THEN 'shared' ELSE 'company' END, company_id, true, count(*)
-                      FROM ar.audit_log GROUP BY company_id ORDER BY company_id NULLS FIRST$$,
+                  $$SELECT CASE WHEN company_id = 0 THEN 'shared' ELSE 'company' END, nullif(company_id, 0), true, count(*)
+                      FROM ar.audit_log GROUP BY company_id ORDER BY company_id$$,
                   'ar.verify_audit_chains(): one valid row per chain, shared configuration first, each with its rows');
 SELECT results_eq($$SELECT valid, rows_checked, problem FROM ar.verify_audit_chain()$$,
                   $$SELECT true, count(*), NULL::text FROM ar.audit_log$$,
@@ -96,8 +96,10 @@ SELECT results_eq(format($$SELECT valid, rows_checked FROM ar.verify_audit_chain
                   format($$SELECT true, count(*) FROM ar.audit_log WHERE company_id = %1$s$$, :ca, :cb),
                   'ar.verify_audit_chain(company): that company''s rows');
 SELECT results_eq($$SELECT valid, rows_checked FROM ar.verify_audit_chain(NULL)$$,
-                  $$SELECT true, count(*) FROM ar.audit_log WHERE company_id IS NULL$$,
+                  $$SELECT true, count(*) FROM ar.audit_log WHERE company_id = 0$$,
                   'ar.verify_audit_chain(NULL): shared configuration''s');
+SELECT results_eq($$SELECT * FROM ar.verify_audit_chain(0)$$, $$SELECT * FROM ar.verify_audit_chain(NULL)$$,
+                  'ar.verify_audit_chain(0): shared configuration''s too');
 
 -- ------------------------------------------------------------ tampering
 SAVEPOINT tamper;
@@ -139,8 +141,8 @@ SELECT results_eq(format($$SELECT * FROM ar.audit_chain_head(%1$s)$$, :ca, :cb),
                   format($$SELECT seq, seal_hash FROM ar.audit_seal WHERE company_id = %1$s ORDER BY seq DESC LIMIT 1$$, :ca, :cb),
                   'ar.audit_chain_head(company): its last seal');
 SELECT results_eq($$SELECT chain, company_id, seq FROM ar.audit_chain_heads()$$,
-                  $$SELECT CASE WHEN company_id IS NULL THEN 'shared' ELSE 'company' END, company_id, max(seq)
-                      FROM ar.audit_seal GROUP BY company_id ORDER BY company_id NULLS FIRST$$,
+                  $$SELECT CASE WHEN company_id = 0 THEN 'shared' ELSE 'company' END, nullif(company_id, 0), max(seq)
+                      FROM ar.audit_seal GROUP BY company_id ORDER BY company_id$$,
                   'ar.audit_chain_heads(): every chain''s head');
 SELECT results_eq($$SELECT * FROM ar.audit_chain_head()$$,
                   $$SELECT sum(seq)::bigint, sha256(convert_to(string_agg(format('%s:%s:%s:%s', chain, company_id, seq, encode(row_hash, 'hex')), E'\n'
@@ -179,6 +181,12 @@ RESET ROLE;
 SELECT is((SELECT count(*) FROM ar.audit_legacy_chain)::int, 0, 'a new install has no legacy chain');
 SELECT throws_ok($$INSERT INTO ar.audit_legacy_chain (last_seq, last_hash) VALUES (1, '\x00')$$, '42501', NULL,
                  'and none can be made up');
+
+-- ---------------------------------------- the shared chain's key, company 0
+SELECT throws_ok($$INSERT INTO ar.company (id, code, name) VALUES (0, 'ZERO', 'Company zero')$$, '23514', NULL,
+                 'no company may take id 0, the key of shared configuration''s chain');
+SELECT col_not_null('ar', 'audit_log', 'company_id', 'every audit row names its chain (so that the trail distributes by company)');
+SELECT col_not_null('ar', 'audit_seal', 'company_id', 'every seal names its chain');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -147,8 +147,8 @@ SELECT is(left(:'sd_verify_collector', 5), '42501', 'a collector may not (it can
 -- ar_collect.restoring by the superuser, as a broken seal would leave it)
 SAVEPOINT sd_unsealed;
 SET LOCAL ar_collect.restoring = on;
-INSERT INTO ar.audit_log (txid, table_name, operation, row_id, new_row)
-VALUES ('3'::xid8, 'invoice', 'UPDATE', 1, '{}');
+INSERT INTO ar.audit_log (txid, table_name, operation, row_id, new_row, company_id)
+VALUES ('3'::xid8, 'invoice', 'UPDATE', 1, '{}', 0);
 RESET ar_collect.restoring;
 SELECT valid AS sd_unsealed_valid, coalesce(problem, '') AS sd_unsealed_problem FROM ar.verify_audit_chain() \gset
 ROLLBACK TO SAVEPOINT sd_unsealed;

@@ -97,7 +97,7 @@ verdict "the 0.1.0 rows are the legacy chain, its head recorded, every row of co
 	q $old "SELECT 1 / (l.last_seq = ${chain_before:-0}
 	                    AND l.last_hash = (SELECT a.row_hash FROM ar.audit_log a WHERE a.seq = l.last_seq AND a.seq <= l.last_seq
 	                                        ORDER BY a.id LIMIT 1)
-	                    AND NOT EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.company_id IS NULL
+	                    AND NOT EXISTS (SELECT 1 FROM ar.audit_log a WHERE a.company_id = 0
 	                                     AND a.table_name IN ('company', 'customer', 'invoice', 'allocation', 'bank_transaction')))::int
 	        FROM ar.audit_legacy_chain l"
 verdict "the rows written since (the upgrade's own, then new transactions) are sealed per company after the legacy chain, from geneses bound to its head, and verify" \

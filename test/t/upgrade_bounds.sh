@@ -2,7 +2,9 @@
 # Upgrading a 0.1.0 database that holds values beyond the 0.2.0 input bounds
 # (doc/input-bounds.md), which 0.1.0 accepted: ALTER EXTENSION ar_collect
 # UPDATE stops before changing anything, with an error listing every such
-# value; once they are corrected, the upgrade goes through.  Prints TAP; run
+# value; once they are corrected, the upgrade goes through.  Likewise a
+# company with id 0, since 0.2.0 the key of shared configuration's audit
+# chain (doc/audit.md).  Prints TAP; run
 # by tools/test.sh against its throwaway cluster.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,7 +13,7 @@ db=ar_upgrade_bounds
 work=$(mktemp -d /tmp/ar_upgrade_bounds.XXXXXX)
 trap '[ -n "${AR_KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 
-echo "1..6"
+echo "1..8"
 fresh_databases $db
 q $db "SET client_min_messages = warning; CREATE EXTENSION ar_collect VERSION '0.1.0'" >/dev/null
 # what 0.1.0 let through: an invoice of 1e60, a payment on -infinity, a
@@ -57,5 +59,16 @@ check "once corrected, the upgrade goes through" \
 	sed 's/^/# /' "$work/fix.log" "$work/update2.log"
 refused() { ! q $db "$1" >/dev/null 2>&1; }
 check "and the bounds hold" refused "SELECT ar.record_payment('UB-OK', 10, '-infinity')"
+
+# a company with id 0 (0.1.0's identity starts at 1: given by hand)
+fresh_databases $db
+q $db "SET client_min_messages = warning; CREATE EXTENSION ar_collect VERSION '0.1.0';
+       INSERT INTO ar.company (id, code, name) VALUES (0, 'ZERO', 'Company zero')" >/dev/null
+q $db "SET client_min_messages = warning; ALTER EXTENSION ar_collect UPDATE" >"$work/update0.log" 2>&1
+check "a company with id 0 stops the upgrade, named, the reason given" \
+	grep -q "ERROR:  cannot upgrade ar_collect: company ZERO has id 0" "$work/update0.log" ||
+	sed 's/^/# /' "$work/update0.log"
+check "and nothing was changed: still 0.1.0" \
+	test "$(q $db "SELECT extversion FROM pg_extension WHERE extname = 'ar_collect'")" = 0.1.0
 
 [ -n "${AR_KEEP_DBS:-}" ] || $PG_BIN/dropdb $db

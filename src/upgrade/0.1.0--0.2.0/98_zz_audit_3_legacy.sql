@@ -9,6 +9,7 @@ SELECT a.seq, a.row_hash FROM ar.audit_log a WHERE a.seq IS NOT NULL ORDER BY a.
 ALTER TABLE ar.audit_legacy_chain ENABLE TRIGGER audit_legacy_chain_guard;
 ALTER TABLE ar.audit_log DISABLE TRIGGER audit_log_guard_update;
 UPDATE ar.audit_log a SET company_id = ar._audit_company(a.table_name, coalesce(a.new_row, a.old_row));
+ALTER TABLE ar.audit_log ALTER COLUMN company_id SET NOT NULL;
 -- the upgrade's own rows, hashed as 0.2.0 hashes a row when it is written
 -- (their company is in the content), to be sealed at its commit
 UPDATE ar.audit_log a SET row_hash = sha256(ar.audit_row_content(a, NULL))
@@ -18,7 +19,7 @@ ALTER TABLE ar.audit_log ENABLE TRIGGER audit_log_guard_update;
 -- the seals, read under row-level security as the trail (src/sql/95_tenancy.sql)
 ALTER TABLE ar.audit_seal ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY company_read ON ar.audit_seal FOR SELECT
-	USING (company_id IS NULL OR ar._company_visible(company_id, 'admin'));
+	USING (company_id = 0 OR ar._company_visible(company_id, 'admin'));
 
 -- the row trigger writes each row's company (0.1.0's entry point stays in
 -- the library for 0.1.0's trail, which has no company_id); the seal is
