@@ -243,6 +243,10 @@ row_company(Relation rel, const char *table, HeapTuple tup, char *null)
 }
 
 static Datum audit_row(FunctionCallInfo fcinfo, bool with_company);
+static void audit_row_on_shard(TriggerData *td, const char *table, const char *op, HeapTuple oldtup,
+							   HeapTuple newtup);
+static void audit_row_insert(TriggerData *td, const char *table, const char *op, HeapTuple oldtup,
+							 HeapTuple newtup, bool with_company, SPIPlanPtr *planp);
 
 /* 0.1.0's ar._audit_row(): a trail without company_id (until the upgrade) */
 Datum
@@ -267,9 +271,6 @@ audit_row(FunctionCallInfo fcinfo, bool with_company)
 				newtup = NULL;
 	const char *op;
 	char	   *table;
-	Datum		values[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', 'n'};
-	int			rc;
 	Oid			save_user;
 	int			save_sec;
 	SPIPlanPtr *planp = with_company ? &audit_company_insert_plan : &audit_insert_plan;
@@ -316,6 +317,57 @@ audit_row(FunctionCallInfo fcinfo, bool with_company)
 	SetUserIdAndSecContext(function_owner(fcinfo->flinfo->fn_oid), save_sec | SECURITY_LOCAL_USERID_CHANGE);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	table = logical_table_name(RelationGetRelationName(td->tg_relation),
+							   RelationGetNamespace(td->tg_relation));
+	if (with_company && strcmp(table, RelationGetRelationName(td->tg_relation)) != 0)
+		audit_row_on_shard(td, table, op, oldtup, newtup);
+	else
+		audit_row_insert(td, table, op, oldtup, newtup, with_company, planp);
+	SPI_finish();
+	SetUserIdAndSecContext(save_user, save_sec);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * The audit row of a trigger firing on a shard (Citus): written by
+ * ar._audit_row_on_shard() into the audit shard of the row's company
+ * (41_audit_chains_1_shards.sql), which asks for the seal itself.
+ */
+static void
+audit_row_on_shard(TriggerData *td, const char *table, const char *op, HeapTuple oldtup, HeapTuple newtup)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	Oid			types[6] = {OIDOID, TEXTOID, TEXTOID, RECORDOID, RECORDOID, INT8OID};
+	Datum		values[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
+	int			rc;
+
+	values[0] = ObjectIdGetDatum(RelationGetRelid(td->tg_relation));
+	values[1] = CStringGetTextDatum(table);
+	values[2] = CStringGetTextDatum(op);
+	values[3] = row_datum(oldtup, desc, &nulls[3]);
+	values[4] = row_datum(newtup, desc, &nulls[4]);
+	values[5] = row_company(td->tg_relation, table, newtup ? newtup : oldtup, &nulls[5]);
+	rc = SPI_execute_with_args("SELECT ar._audit_row_on_shard($1::pg_catalog.regclass, $2, $3, "
+							   "pg_catalog.to_jsonb($4), pg_catalog.to_jsonb($5), $6)",
+							   6, types, values, nulls, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "ar._audit_row_on_shard() failed: %s", SPI_result_code_string(rc));
+}
+
+/*
+ * The audit row of a trigger firing on its table: one prepared INSERT, and
+ * the seal at commit asked for.
+ */
+static void
+audit_row_insert(TriggerData *td, const char *table, const char *op, HeapTuple oldtup, HeapTuple newtup,
+				 bool with_company, SPIPlanPtr *planp)
+{
+	TupleDesc	desc = RelationGetDescr(td->tg_relation);
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', 'n'};
+	int			rc;
+
 	if (*planp == NULL)
 	{
 		Oid			types[5] = {TEXTOID, TEXTOID, RECORDOID, RECORDOID, INT8OID};
@@ -338,8 +390,6 @@ audit_row(FunctionCallInfo fcinfo, bool with_company)
 			elog(ERROR, "SPI_keepplan failed");
 		*planp = plan;
 	}
-	table = logical_table_name(RelationGetRelationName(td->tg_relation),
-							   RelationGetNamespace(td->tg_relation));
 	values[0] = CStringGetTextDatum(table);
 	values[1] = CStringGetTextDatum(op);
 	values[2] = row_datum(oldtup, desc, &nulls[2]);
@@ -356,9 +406,6 @@ audit_row(FunctionCallInfo fcinfo, bool with_company)
 		if (rc != SPI_OK_SELECT)
 			elog(ERROR, "ar._audit_request_seal() failed: %s", SPI_result_code_string(rc));
 	}
-	SPI_finish();
-	SetUserIdAndSecContext(save_user, save_sec);
-	return PointerGetDatum(NULL);
 }
 
 /* ------------------------------------------------------------- sealing */

@@ -123,3 +123,32 @@ SELECT format('ALTER TABLE %s ENABLE TRIGGER %I', tbl, tgname) FROM public.ar_co
 	       pg_dist_local_group g\$cmd\$) WHERE NOT success") || return 1
 	[ -z "$failed" ] || { echo "identity ranges: $failed" >&2; return 1; }
 }
+
+# citus_distribute_audit_trail BASE: after citus_distribute_ledger, the audit
+# trail distributed with the ledger (doc/scale_out.md, blocker 8):
+# ar.audit_log, ar.audit_seal and the GDPR records that name audit rows
+# (ar.gdpr_anonymisation, ar.audit_redaction) by company_id, co-located with
+# ar.customer; the coordinator's trail copied into their shards as it is
+# (the trail's own triggers off during the copy: its guard refuses any
+# insert but the audit triggers', and each row keeps its hash); their
+# foreign keys added back.  From then on an audit trigger firing on a shard
+# writes the company's audit shard on that node, and the seal at that
+# node's commit chains it there (src/sql/41_audit_chains_1_shards.sql).
+# (Each worker keeps in its own table the rows its CREATE EXTENSION
+# audited, which Citus no longer reads there.)
+citus_distribute_audit_trail() {
+	local base=$1
+	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $base -U postgres -d postgres -f - >/dev/null <<<"
+SET citus.enable_unsafe_triggers = on;
+ALTER TABLE ar.audit_log DISABLE TRIGGER USER;
+ALTER TABLE ar.audit_seal DISABLE TRIGGER USER;
+SELECT create_distributed_table('ar.audit_log', 'company_id', colocate_with => 'ar.customer');
+SELECT create_distributed_table('ar.audit_seal', 'company_id', colocate_with => 'ar.customer');
+SELECT create_distributed_table('ar.gdpr_anonymisation', 'company_id', colocate_with => 'ar.customer');
+SELECT create_distributed_table('ar.audit_redaction', 'company_id', colocate_with => 'ar.customer');
+ALTER TABLE ar.audit_log ENABLE TRIGGER USER;
+ALTER TABLE ar.audit_seal ENABLE TRIGGER USER;
+SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', k.tbl, k.conname, k.def)
+  FROM public.ar_foreign_keys k
+ WHERE k.tbl IN ('ar.gdpr_anonymisation', 'ar.audit_redaction') ORDER BY k.tbl, k.conname \\gexec" || return 1
+}

@@ -62,7 +62,7 @@ if [ $tap_rc -ne 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); fi
 # test/citus.sh: its own three clusters (ports AR_CITUS_PORT, default
 # PORT + 10, to + 2) when citus is installed, else "1..0 # SKIP", counted
 # neither passed nor failed.
-for t in "$ROOT"/test/t/*.sh "$ROOT"/test/citus.sh; do
+for t in "$ROOT"/test/t/*.sh "$ROOT"/test/citus.sh "$ROOT"/test/citus_audit.sh; do
 	log "$(basename "$t")"
 	PG_BIN=$PG_BIN AR_PG_BIN=$PG_BIN AR_CITUS_PORT=${AR_CITUS_PORT:-$((PORT + 10))} SHARED_DATA=$SHARED_DATA \
 		bash "$t" >"$WORK/sh.log" 2>&1

@@ -94,16 +94,41 @@ END $$;
 
 -- AFTER INSERT or AFTER DELETE ... FOR EACH STATEMENT with the transition
 -- table "changed" (NEW TABLE, or OLD TABLE for deletes): the same audit rows
--- as ar._audit_row(), in id order, with one INSERT.
+-- as ar._audit_row(), in id order, with one INSERT; fired on a shard
+-- (Citus), one per company into its audit shard (ar._audit_log_shard,
+-- 41_audit_chains_1_shards.sql).
 CREATE OR REPLACE FUNCTION ar._audit_rows() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
 	audited text;
+	chain bigint;
+	target regclass;
 BEGIN
 	IF ar._restoring() THEN
 		RETURN NULL;
 	END IF;
 	audited := ar._logical_table_name(TG_RELID);
+	IF audited <> TG_TABLE_NAME THEN
+		FOR chain IN SELECT DISTINCT coalesce((j.r ->> 'company_id')::bigint, ar._audit_company(audited, j.r))
+		           FROM (SELECT ar._row_jsonb(x) AS r FROM changed x) j LOOP
+			target := ar._audit_log_shard(TG_RELID, chain);
+			CONTINUE WHEN target IS NULL;
+			-- (a shard has no identity: ids from this node's sequence, drawn
+			-- in the rows' id order)
+			EXECUTE format('INSERT INTO %s (id, table_name, operation, row_id, old_row, new_row, company_id)
+			                SELECT nextval(pg_get_serial_sequence(''ar.audit_log'', ''id'')), $1, $2, (o.r ->> ''id'')::bigint,
+			                       CASE WHEN $2 = ''DELETE'' THEN o.r END, CASE WHEN $2 = ''INSERT'' THEN o.r END, $3
+			                  FROM (SELECT j.r FROM (SELECT ar._row_jsonb(x) AS r, x.id FROM changed x) j
+			                         WHERE coalesce((j.r ->> ''company_id'')::bigint, ar._audit_company($1, j.r)) = $3
+			                         ORDER BY j.id) o', target)
+			  USING audited, TG_OP, chain;
+			IF target <> 'ar.audit_log'::regclass THEN
+				PERFORM ar._audit_shard_written(target);
+			END IF;
+			PERFORM ar._audit_request_seal();
+		END LOOP;
+		RETURN NULL;
+	END IF;
 	INSERT INTO ar.audit_log (table_name, operation, row_id, old_row, new_row, company_id)
 	SELECT audited, TG_OP, (j.r->>'id')::bigint,
 	       CASE WHEN TG_OP = 'DELETE' THEN j.r END, CASE WHEN TG_OP = 'INSERT' THEN j.r END,
@@ -216,9 +241,25 @@ DECLARE
 	legacy bigint;
 	s ar.audit_seal;
 	hashed bigint;
+	shards text[];
+	shard text;
 BEGIN
 	DELETE FROM ar.audit_seal_request WHERE txid = NEW.txid;
 	PERFORM ar._audit_set_seal_pending(false);
+	-- a trail distributed with the ledger (Citus): the audit shards of this
+	-- node the transaction wrote, each sealed in its co-located seal shard
+	-- (41_audit_chains_1_shards.sql); this node's ar.audit_log is then
+	-- Citus's table, which takes no row but through its shards (an audited
+	-- table left out of the distribution writes through it from another
+	-- node's session, which its guard refuses)
+	IF ar._audit_trail_distributed() THEN
+		shards := string_to_array(coalesce(current_setting('ar_collect.audit_shards', true), ''), ' ');
+		FOREACH shard IN ARRAY shards LOOP
+			PERFORM ar._audit_seal_shard(shard::regclass);
+		END LOOP;
+		PERFORM set_config('ar_collect.audit_shards', '', true);
+		RETURN NULL;
+	END IF;
 	-- the rows sealed already by this transaction (SET CONSTRAINTS ...
 	-- IMMEDIATE) are those up to the last id of its seals
 	after_id := coalesce((SELECT max(x.last_id) FROM ar.audit_seal x WHERE x.txid = me), 0);
@@ -356,13 +397,16 @@ DECLARE
 	rows_sql text := 'SELECT a AS arow, x.redacted_sha256 AS redacted
 	                    FROM ar.audit_log a
 	                    LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
-	                                        WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
+	                                        WHERE y.audit_id = a.id AND y.company_id = a.company_id
+	                                        ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
 	                   WHERE %s ORDER BY a.seq';
 	-- the rows of one seal (its transaction's of the company, ids first_id
 	-- to last_id): how many, their first and last id, the digest of their
 	-- hashes in id order, and the first whose hash does not cover it
-	-- (each row's problem computed once: OFFSET 0 keeps the subquery whole)
-	seal_rows_sql text := format(
+	-- (each row's problem computed once: OFFSET 0 keeps the subquery whole;
+	-- the row passed as a ROW of its columns, not as the whole-row a,
+	-- whose type on a shard of a distributed trail is the shard's)
+	seal_rows_sql text :=
 		'SELECT count(*) AS n, min(r.id) AS first_id, max(r.id) AS last_id,
 		        sha256(string_agg(r.row_hash, ''''::bytea ORDER BY r.id)) AS digest,
 		        min(r.id) FILTER (WHERE r.problem IS NOT NULL) AS bad_id,
@@ -370,11 +414,15 @@ DECLARE
 		   FROM (SELECT a.id, a.row_hash,
 		                CASE WHEN a.seq IS NOT NULL OR a.prev_hash IS NOT NULL
 		                     THEN ''a sealed row carries a link of the legacy chain''
-		                     ELSE ar._audit_row_problem(a, x.redacted_sha256) END AS problem
+		                     ELSE ar._audit_row_problem(ROW(a.id, a.seq, a.logged_at, a.txid, a.actor, a.role, a.table_name,
+		                                                    a.operation, a.row_id, a.old_row, a.new_row, a.prev_hash,
+		                                                    a.row_hash, a.company_id)::ar.audit_log,
+		                                                x.redacted_sha256) END AS problem
 		           FROM ar.audit_log a
 		           LEFT JOIN LATERAL (SELECT y.redacted_sha256 FROM ar.audit_redaction y
-		                               WHERE y.audit_id = a.id ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
-		          WHERE a.txid = $1 AND a.company_id = $2 AND a.id BETWEEN $3 AND $4 OFFSET 0) r');
+		                               WHERE y.audit_id = a.id AND y.company_id = a.company_id
+		                               ORDER BY y.anonymisation_id DESC LIMIT 1) x ON true
+		          WHERE a.txid = $1 AND a.company_id = $2 AND a.id BETWEEN $3 AND $4 OFFSET 0) r';
 BEGIN
 	rows_checked := 0;
 	IF chain = 'legacy' THEN
@@ -449,16 +497,22 @@ BEGIN
 		expected_seq := s.seq + 1;
 		expected_prev := s.seal_hash;
 	END LOOP;
-	FOR g IN SELECT x.anonymisation_id AS id, max(l.link) AS last_seq, min(l.link) AS first_seq, min(a.id) AS first_id
-	           FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id
+	-- (each row's seal joined here, as ar._audit_link(row) finds it: a
+	-- function reading ar.audit_seal inside a query cannot be planned by
+	-- Citus on a distributed trail; every table named with the company;
+	-- z, not s: s is the seal variable above, which would stand for it)
+	FOR g IN SELECT x.anonymisation_id AS id, max(coalesce(a.seq, z.seq)) AS last_seq,
+	                min(coalesce(a.seq, z.seq)) AS first_seq, min(a.id) AS first_id
+	           FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id AND a.company_id = x.company_id
 	           JOIN ar.gdpr_anonymisation n ON n.id = x.anonymisation_id AND n.company_id = x.company_id
-	          CROSS JOIN LATERAL (SELECT ar._audit_link(a) AS link) l
-	          WHERE n.company_id = company
+	           LEFT JOIN ar.audit_seal z ON z.txid = a.txid AND z.company_id = a.company_id AND a.id BETWEEN z.first_id AND z.last_id
+	          WHERE x.company_id = company
 	          GROUP BY x.anonymisation_id ORDER BY x.anonymisation_id LOOP
-		SELECT l.link AS seq, a.id, a.new_row ->> 'manifest_sha256' AS manifest INTO chained
-		  FROM ar.audit_log a CROSS JOIN LATERAL (SELECT ar._audit_link(a) AS link) l
-		 WHERE a.table_name = 'gdpr_anonymisation' AND a.row_id = g.id AND l.link IS NOT NULL
-		 ORDER BY l.link DESC, a.id DESC LIMIT 1;
+		SELECT coalesce(a.seq, z.seq) AS seq, a.id, a.new_row ->> 'manifest_sha256' AS manifest INTO chained
+		  FROM ar.audit_log a
+		  JOIN ar.audit_seal z ON z.txid = a.txid AND z.company_id = a.company_id AND a.id BETWEEN z.first_id AND z.last_id
+		 WHERE a.company_id = company AND a.table_name = 'gdpr_anonymisation' AND a.row_id = g.id
+		 ORDER BY 1 DESC, a.id DESC LIMIT 1;
 		IF NOT FOUND OR chained.manifest IS NULL THEN
 			CONTINUE WHEN EXISTS (SELECT 1 FROM ar.gdpr_anonymisation y
 			                       WHERE y.id = g.id AND y.txid = pg_current_xact_id_if_assigned());
@@ -653,26 +707,37 @@ END $$;
 -- The head of every chain of this node the caller may read: the legacy
 -- chain's (its recorded head), shared configuration's (company 0, reported
 -- with company_id NULL), each company's: its last seal (seq, seal_hash).
+-- (Each part its own statement; the companies' heads found by an index
+-- skip scan on one node, by DISTINCT ON pushed down to the shards on a
+-- distributed trail, where Citus plans no recursive query.)
 CREATE OR REPLACE FUNCTION ar._audit_heads_here()
 RETURNS TABLE (chain text, company_id bigint, seq bigint, row_hash bytea)
-LANGUAGE sql STABLE
-AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+#variable_conflict use_column
+BEGIN
+	RETURN QUERY SELECT 'legacy'::text, NULL::bigint, l.last_seq, l.last_hash FROM ar.audit_legacy_chain l;
+	RETURN QUERY SELECT 'shared'::text, NULL::bigint, x.seq, x.seal_hash FROM ar.audit_seal x
+	              WHERE x.company_id = 0 ORDER BY x.seq DESC LIMIT 1;
+	IF ar._audit_trail_distributed() THEN
+		RETURN QUERY
+		SELECT 'company'::text, h.company_id, h.seq, h.seal_hash
+		  FROM (SELECT DISTINCT ON (x.company_id) x.company_id, x.seq, x.seal_hash FROM ar.audit_seal x
+		         WHERE x.company_id <> 0 ORDER BY x.company_id, x.seq DESC) h
+		 ORDER BY h.company_id;
+		RETURN;
+	END IF;
+	RETURN QUERY
 	WITH RECURSIVE companies(id) AS (
 		SELECT min(x.company_id) FROM ar.audit_seal x
 		UNION ALL
 		SELECT (SELECT min(x.company_id) FROM ar.audit_seal x WHERE x.company_id > c.id)
 		  FROM companies c WHERE c.id IS NOT NULL)
-	SELECT 'legacy', NULL::bigint, l.last_seq, l.last_hash FROM ar.audit_legacy_chain l
-	UNION ALL
-	SELECT * FROM (SELECT 'shared', NULL::bigint, x.seq, x.seal_hash FROM ar.audit_seal x
-	                WHERE x.company_id = 0 ORDER BY x.seq DESC LIMIT 1) s
-	UNION ALL
-	SELECT 'company', c.id, h.seq, h.seal_hash
+	SELECT 'company'::text, c.id, h.seq, h.seal_hash
 	  FROM companies c
 	 CROSS JOIN LATERAL (SELECT x.seq, x.seal_hash FROM ar.audit_seal x
 	                      WHERE x.company_id = c.id ORDER BY x.seq DESC LIMIT 1) h
-	 WHERE c.id <> 0
-$$;
+	 WHERE c.id <> 0;
+END $$;
 
 -- The head of every chain the caller may read (ar._audit_heads_here());
 -- on a distributed ledger whose audit trail is not distributed with it,

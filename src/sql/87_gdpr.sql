@@ -426,16 +426,23 @@ BEGIN
 END $$;
 
 -- The digest of an anonymisation's redaction records, bound to the chain by
--- the row_hash of each redacted row.
+-- the row_hash of each redacted row.  (PL/pgSQL naming the company in
+-- every table: the query routed to the company's node on a distributed
+-- audit trail, doc/scale_out.md.)
 CREATE FUNCTION ar._gdpr_manifest(anonymisation_id bigint) RETURNS bytea
-LANGUAGE sql STABLE
-AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	company bigint := (SELECT n.company_id FROM ar.gdpr_anonymisation n WHERE n.id = _gdpr_manifest.anonymisation_id);
+	digest bytea;
+BEGIN
 	SELECT sha256(convert_to(coalesce(string_agg(format('%s:%s:%s:%s', x.audit_id, encode(a.row_hash, 'hex'),
 	                                                    encode(x.original_sha256, 'hex'), encode(x.redacted_sha256, 'hex')),
 	                                             E'\n' ORDER BY x.audit_id), ''), 'UTF8'))
-	  FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id
-	 WHERE x.anonymisation_id = _gdpr_manifest.anonymisation_id
-$$;
+	  INTO digest
+	  FROM ar.audit_redaction x JOIN ar.audit_log a ON a.id = x.audit_id AND a.company_id = x.company_id
+	 WHERE x.anonymisation_id = _gdpr_manifest.anonymisation_id AND x.company_id = company;
+	RETURN digest;
+END $$;
 
 -- Anonymises a customer (doc/gdpr.md).  Returns the ar.gdpr_anonymisation id
 -- (the existing one, with a notice, when the customer was anonymised

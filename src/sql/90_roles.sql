@@ -44,6 +44,7 @@ GRANT EXECUTE ON FUNCTION ar.write_off_invoice(bigint, text, date), ar.cancel_in
                           ar.audit_chain_heads(), ar.audit_genesis_hash(bigint), ar._audit_legacy_seq(),
                           ar._audit_verify(text, bigint, boolean), ar._audit_row_problem(ar.audit_log, bytea),
                           ar._audit_chains_here(), ar._audit_heads_here(), ar._audit_trail_on_nodes(),
+                          ar._audit_trail_distributed(),
                           ar._audit_run_on_nodes(text), ar._audit_verify_on_nodes(text),
                           ar.audit_row_hash(ar.audit_log, bytea),
                           ar.audit_seal_content(ar.audit_seal), ar.audit_seal_hash(ar.audit_seal, bytea),

@@ -23,9 +23,11 @@
 -- (ar.reconcile_run gets its key (id, company_id), a row per company a run
 -- decided for, which its decisions and proposals name by the pair, in
 -- 97_reconcile_run_company.sql, with its rows of a 0.1.0 database.)
--- Exceptions: the ar.audit_* tables (keyed with the audit chain); the
--- unique (company_id, id) constraints are kept as per-company access
--- paths.
+-- The audit trail too (ar.audit_log by (id, company_id), ar.audit_redaction
+-- naming its row by the pair; ar.audit_seal unique on (company_id, seq)),
+-- so that it distributes with the ledger (41_audit_chains_1_shards.sql).
+-- Exception: the unique (company_id, id) constraints are kept as
+-- per-company access paths.
 -- test/pgtap/distribution_keys.sql checks all of it from the catalog.
 --
 -- The constraints keep their names.  Written as the tables are created by
@@ -38,6 +40,7 @@
 -- the foreign keys between company tables (the one of ar.direct_debit_line_invoice on
 -- invoice_id alone is dropped for good: (invoice_id, company_id) covers it)
 ALTER TABLE ar.allocation DROP CONSTRAINT allocation_customer_credit_id_fkey;
+ALTER TABLE ar.audit_redaction DROP CONSTRAINT audit_redaction_audit_id_fkey;
 ALTER TABLE ar.bank_transaction DROP CONSTRAINT bank_transaction_statement_id_fkey;
 ALTER TABLE ar.credit_release DROP CONSTRAINT credit_release_company_id_customer_id_fkey;
 ALTER TABLE ar.credit_release DROP CONSTRAINT credit_release_customer_credit_id_fkey;
@@ -84,6 +87,8 @@ ALTER TABLE ar.write_off_reversal DROP CONSTRAINT write_off_reversal_invoice_id_
 -- primary keys and unique constraints
 ALTER TABLE ar.accounting_export DROP CONSTRAINT accounting_export_pkey, ADD CONSTRAINT accounting_export_pkey PRIMARY KEY (id, company_id);
 ALTER TABLE ar.allocation DROP CONSTRAINT allocation_pkey, ADD CONSTRAINT allocation_pkey PRIMARY KEY (id, company_id);
+ALTER TABLE ar.audit_log DROP CONSTRAINT audit_log_pkey, ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id, company_id);
+ALTER TABLE ar.audit_redaction DROP CONSTRAINT audit_redaction_pkey, ADD CONSTRAINT audit_redaction_pkey PRIMARY KEY (audit_id, anonymisation_id, company_id);
 ALTER TABLE ar.bank_statement DROP CONSTRAINT bank_statement_pkey, ADD CONSTRAINT bank_statement_pkey PRIMARY KEY (id, company_id);
 ALTER TABLE ar.bank_transaction DROP CONSTRAINT bank_transaction_pkey, ADD CONSTRAINT bank_transaction_pkey PRIMARY KEY (id, company_id);
 ALTER TABLE ar.bank_transaction DROP CONSTRAINT bank_transaction_statement_line, ADD CONSTRAINT bank_transaction_statement_line UNIQUE (statement_id, line_no, company_id);
@@ -147,6 +152,7 @@ CREATE UNIQUE INDEX statement_notice_once_per_period ON ar.statement_notice (cus
 
 -- the foreign keys, through (x_id, company_id)
 ALTER TABLE ar.allocation ADD CONSTRAINT allocation_customer_credit_id_fkey FOREIGN KEY (customer_credit_id, company_id) REFERENCES ar.customer_credit (id, company_id);
+ALTER TABLE ar.audit_redaction ADD CONSTRAINT audit_redaction_audit_id_fkey FOREIGN KEY (audit_id, company_id) REFERENCES ar.audit_log (id, company_id);
 ALTER TABLE ar.bank_transaction ADD CONSTRAINT bank_transaction_statement_id_fkey FOREIGN KEY (statement_id, company_id) REFERENCES ar.bank_statement (id, company_id);
 ALTER TABLE ar.credit_release ADD CONSTRAINT credit_release_company_id_customer_id_fkey FOREIGN KEY (customer_id, company_id) REFERENCES ar.customer (id, company_id);
 ALTER TABLE ar.credit_release ADD CONSTRAINT credit_release_customer_credit_id_fkey FOREIGN KEY (customer_credit_id, company_id) REFERENCES ar.customer_credit (id, company_id);

@@ -1,0 +1,1 @@
+../../sql/41_audit_chains_1_shards.sql

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# The audit trail distributed with the ledger on Citus (doc/scale_out.md,
+# blocker 8; doc/audit.md): a coordinator and two workers of its own, the
+# ledger distributed by company (tools/citus_lib.sh) and then ar.audit_log,
+# ar.audit_seal and the GDPR records with it, co-located.  Each company's
+# audit rows are written and sealed in its shard on the node holding it, a
+# row of a reference table once (by the node holding the company's trail),
+# shared configuration's in its chain (company 0); the coordinator reads and
+# verifies every chain; moving a company's shards moves its trail, whose
+# chain goes on there.  Prints TAP, or "1..0 # SKIP" without citus.  Needs
+# the ports AR_CITUS_PORT + 3 to + 5 (AR_CITUS_PORT: default 55710).
+set -uo pipefail
+source "$(dirname "$0")/../tools/lib.sh"
+source "$ROOT/tools/citus_lib.sh"
+if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
+	echo "1..0 # SKIP citus is not installed"
+	exit 0
+fi
+BASE=$((${AR_CITUS_PORT:-55710} + 3))
+WORK=$(mktemp -d /tmp/ar_citus_audit.XXXXXX)
+chmod 755 "$WORK"
+trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
+
+n=0
+check() {	# check DESCRIPTION COMMAND...
+	local what=$1; shift
+	n=$((n + 1))
+	if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; fi
+}
+qn() {	# qn NODE SQL: on node 0 (coordinator), 1 or 2 (workers)
+	citus_sql $BASE "$1" "$2"
+}
+is() {	# is GOT WANT: equal, else both printed
+	[ "$1" = "$2" ] && return 0
+	echo "# got:  $1" | head -20; echo "# want: $2" | head -20
+	return 1
+}
+
+echo "1..12"
+# (logical replication: Citus moves shards with it)
+citus_cluster_start "$WORK" $BASE "ar_collect.enabled = off" "wal_level = logical" || exit 1
+qn 0 "CREATE EXTENSION ar_collect" >/dev/null || exit 1
+citus_distribute_ledger $BASE 4 || exit 1
+# (the definer role connects between the nodes: test/citus.sh, check 16;
+# the dunning notices, their effectiveness summary and the e-invoicing
+# outbox, which payments maintain, distributed as test/citus.sh does)
+qn 0 "ALTER ROLE ar_definer LOGIN CONNECTION LIMIT -1" >/dev/null || exit 1
+$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $BASE -U postgres -d postgres -c "SET citus.enable_unsafe_triggers = on" \
+	-c "SELECT count(create_distributed_table(t, 'company_id', colocate_with => 'ar.customer'))
+	      FROM unnest(ARRAY['ar.dunning_notice', 'ar.dunning_effect_notice', 'ar.dunning_effect_summary', 'ar.dunning_effect_delta', 'ar.einvoice_outbox']) t" >/dev/null 2>&1 || exit 1
+before=$(qn 0 "SELECT count(*) || ' ' || count(DISTINCT company_id) FROM ar.audit_log")
+citus_distribute_audit_trail $BASE || exit 1
+check "ar.audit_log and ar.audit_seal distributed with the ledger; the coordinator's trail copied into their shards as it was" \
+	is "$(qn 0 "SELECT ar._audit_trail_distributed(), ar._audit_trail_on_nodes(), (SELECT count(*) || ' ' || count(DISTINCT company_id) FROM ar.audit_log)")" \
+	   "t|f|$before"
+
+# a ledger written through the coordinator: two companies, customers,
+# invoices, a payment each (allocations)
+qn 0 "
+INSERT INTO ar.company (id, code, name) OVERRIDING SYSTEM VALUE VALUES (11, 'K', 'Company K'), (12, 'L', 'Company L');
+INSERT INTO ar.customer (company_id, code, name) VALUES (11, 'K1', 'Client K1'), (11, 'K2', 'Client K2'), (12, 'L1', 'Client L1');
+INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount)
+SELECT c.company_id, c.id, c.code || '-' || k, DATE '2026-01-05' + k, DATE '2026-02-04' + k, 100 * k
+  FROM ar.customer c, generate_series(1, 3) k;" >/dev/null || exit 1
+qn 0 "SELECT ar.record_payment('K1-1', 100, DATE '2026-02-10')" >/dev/null &&
+qn 0 "SELECT ar.record_payment('L1-2', 50, DATE '2026-02-11')" >/dev/null || exit 1
+
+# where each company's trail is: the node holding its shards, nowhere else
+node_of() {	# node_of COMPANY: the port of the node holding the company's audit shard
+	qn 0 "SELECT nodeport FROM pg_dist_shard_placement
+	       WHERE shardid = get_shard_id_for_distribution_column('ar.audit_log', $1)"
+}
+rows_on() {	# rows_on PORT COMPANY: the company's audit rows in the audit shard on that node
+	$PG_BIN/psql -X -q -t -A -h localhost -p $1 -U postgres -d postgres -c "
+		SELECT count(*) FROM ar.audit_log_$(qn 0 "SELECT get_shard_id_for_distribution_column('ar.audit_log', $2)") WHERE company_id = $2" 2>/dev/null
+}
+k_node=$(node_of 11)
+expected_k=$(qn 0 "SELECT count(*) FROM ar.audit_log WHERE company_id = 11")
+check "company K's audit rows (its company, customers, invoices and allocations: $expected_k) are in its shard on the node holding its ledger ($k_node)" \
+	is "$expected_k $(rows_on $k_node 11) $(qn 0 "SELECT string_agg(DISTINCT table_name, ',' ORDER BY table_name) FROM ar.audit_log WHERE company_id = 11")" \
+	   "$expected_k $expected_k allocation,company,customer,invoice"
+check "a row of the reference table ar.company is audited once, by the node holding its company's trail (not on each of the 3 placements)" \
+	is "$(qn 0 "SELECT count(*) FROM ar.audit_log WHERE table_name = 'company' AND row_id IN (11, 12) AND operation = 'INSERT'")" 2
+check "each transaction's rows are sealed per company on that node: K's seals numbered from 1 without a gap, every row covered" \
+	is "$(qn 0 "SELECT min(seq) || ' ' || max(seq) || ' ' || count(*) || ' ' || sum(row_count) FROM ar.audit_seal WHERE company_id = 11")" \
+	   "1 $(qn 0 "SELECT count(*) FROM ar.audit_seal WHERE company_id = 11") $(qn 0 "SELECT count(*) FROM ar.audit_seal WHERE company_id = 11") $expected_k"
+
+# shared configuration (a reference table of rules): its chain, company 0
+qn 0 "UPDATE ar.penalty_regime SET name = name || ' ' WHERE regime = (SELECT min(regime) FROM ar.penalty_regime)" >/dev/null
+check "a change of shared configuration (a reference table) is audited once, in the shared chain (company 0), and sealed there" \
+	is "$(qn 0 "SELECT count(*) || ' ' || bool_and(company_id = 0) || ' ' || bool_and(EXISTS (SELECT FROM ar.audit_seal s WHERE s.company_id = a.company_id AND s.txid = a.txid))
+	             FROM ar.audit_log a WHERE table_name = 'penalty_regime' AND operation = 'UPDATE'")" "1 true true"
+
+check "the coordinator verifies each company's chain on its node: K valid, every row of K checked" \
+	is "$(qn 0 "SELECT valid, rows_checked, problem IS NULL FROM ar.verify_audit_chain(11)")" "t|$expected_k|t"
+check "ar.verify_audit_chains(): one valid row per chain (shared configuration's, the default company's, K's, L's), every row of the trail checked" \
+	is "$(qn 0 "SELECT string_agg(chain || ':' || coalesce(company_id::text, '') || ':' || valid, ' ' ORDER BY chain = 'company', company_id) || ' ' || sum(rows_checked) FROM ar.verify_audit_chains()")" \
+	   "$(qn 0 "SELECT string_agg(CASE WHEN company_id = 0 THEN 'shared:' ELSE 'company:' || company_id END || ':true', ' ' ORDER BY company_id) || ' ' || sum(n)
+	             FROM (SELECT company_id, count(*) AS n FROM ar.audit_log GROUP BY company_id) c")"
+
+# a row altered on the worker, where the coordinator cannot see it
+k_shard=$(qn 0 "SELECT get_shard_id_for_distribution_column('ar.audit_log', 11)")
+victim=$(qn 0 "SELECT min(id) FROM ar.audit_log WHERE company_id = 11 AND table_name = 'invoice'")
+tamper() {
+	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $k_node -U postgres -d postgres -c "
+		SET session_replication_role = replica;
+		UPDATE ar.audit_log_$k_shard SET new_row = jsonb_set(new_row, '{amount}', '$1') WHERE id = $victim" >/dev/null
+}
+original=$(qn 0 "SELECT new_row ->> 'amount' FROM ar.audit_log WHERE id = $victim AND company_id = 11")
+tamper 99999
+check "a row altered in K's shard on its worker breaks K's chain, seen from the coordinator, the row named" \
+	is "$(qn 0 "SELECT valid, first_broken_id, problem FROM ar.verify_audit_chain(11)")" "f|$victim|row content does not match its hash"
+tamper "$original"
+
+head_before=$(qn 0 "SELECT seq || ':' || encode(row_hash, 'hex') FROM ar.audit_chain_head(11)")
+check "ar.audit_chain_head(11): K's last seal, from its node" \
+	is "$head_before" "$(qn 0 "SELECT seq || ':' || encode(seal_hash, 'hex') FROM ar.audit_seal WHERE company_id = 11 ORDER BY seq DESC LIMIT 1")"
+
+# K's shards moved to the other worker: its trail goes with its ledger
+other=$(qn 0 "SELECT nodeport FROM pg_dist_node WHERE groupid > 0 AND nodeport <> ${k_node:-0}")
+qn 0 "SELECT citus_move_shard_placement($k_shard, 'localhost', $k_node, 'localhost', $other, shard_transfer_mode => 'block_writes')" >/dev/null
+check "K's shards moved to the other worker ($k_node -> $other): its audit rows and seals with them, the chain still valid" \
+	is "$(node_of 11) $(rows_on $other 11) $(qn 0 "SELECT valid || ':' || rows_checked FROM ar.verify_audit_chain(11)")" "$other $expected_k true:$expected_k"
+qn 0 "INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount)
+      SELECT 11, id, 'K1-MOVED', DATE '2026-03-01', DATE '2026-03-31', 10 FROM ar.customer WHERE company_id = 11 AND code = 'K1'" >/dev/null
+check "a write after the move is audited and sealed on K's new node, its seal after the last one made before the move" \
+	is "$(qn 0 "SELECT valid || ':' || rows_checked FROM ar.verify_audit_chain(11)") $(qn 0 "SELECT seq - 1 || ':' || encode(prev_hash, 'hex') FROM ar.audit_seal WHERE company_id = 11 ORDER BY seq DESC LIMIT 1")" \
+	   "true:$((expected_k + 1)) $head_before"
+
+# an audited table left out of the distribution: its audit row would go
+# through the distributed table, from the coordinator's session, to a
+# node that would never seal it: the trail's guard there refuses it
+out=$(qn 0 "INSERT INTO ar.bank_statement (company_id, format, account_id, statement_ref, content_sha256) VALUES (11, 'csv', 'ACC-K', 'ST-1', sha256('x'))" 2>&1)
+check "a write to an audited table not distributed with the trail is refused, nothing stored" \
+	eval 'grep -q "ERROR:  ar.audit_log is written by ar_collect only" <<<"$out" &&
+	      test "$(qn 0 "SELECT count(*) FROM ar.bank_statement")" = 0' || echo "$out" | sed 's/^/# /'
