@@ -10,7 +10,9 @@
  *							the two tuples' images, and writes one
  *							ar.audit_log row with to_jsonb of OLD and NEW and
  *							the row's company (ar_audit_company_row; 0.1.0's
- *							ar_audit_row without it).
+ *							ar_audit_row without it); fired on a shard
+ *							(Citus), through ar._audit_row_on_shard() into
+ *							the company's audit shard.
  *		ar._audit_hash()	the BEFORE INSERT trigger of ar.audit_log (since
  *							0.2.0): each row's row_hash = sha256 of
  *							ar.audit_row_content(row, NULL), printed here;

@@ -12,6 +12,7 @@
 set -uo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
 source "$ROOT/tools/citus_lib.sh"
+source "$ROOT/tools/tap.sh"
 if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	echo "1..0 # SKIP citus is not installed"
 	exit 0
@@ -21,12 +22,6 @@ WORK=$(mktemp -d /tmp/ar_citus_audit.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
 
-n=0
-check() {	# check DESCRIPTION COMMAND...
-	local what=$1; shift
-	n=$((n + 1))
-	if "$@"; then echo "ok $n - $what"; else echo "not ok $n - $what"; fi
-}
 qn() {	# qn NODE SQL: on node 0 (coordinator), 1 or 2 (workers)
 	citus_sql $BASE "$1" "$2"
 }
@@ -36,7 +31,7 @@ is() {	# is GOT WANT: equal, else both printed
 	return 1
 }
 
-echo "1..12"
+echo "1..13"
 # (logical replication: Citus moves shards with it)
 citus_cluster_start "$WORK" $BASE "ar_collect.enabled = off" "wal_level = logical" || exit 1
 qn 0 "CREATE EXTENSION ar_collect" >/dev/null || exit 1
@@ -134,3 +129,12 @@ out=$(qn 0 "INSERT INTO ar.bank_statement (company_id, format, account_id, state
 check "a write to an audited table not distributed with the trail is refused, nothing stored" \
 	eval 'grep -q "ERROR:  ar.audit_log is written by ar_collect only" <<<"$out" &&
 	      test "$(qn 0 "SELECT count(*) FROM ar.bank_statement")" = 0' || echo "$out" | sed 's/^/# /'
+
+# erasure (doc/gdpr.md) on the distributed trail: refused before changing
+# anything, until the redaction of the company's audit shard runs there
+qn 0 "INSERT INTO ar.customer (company_id, code, name) VALUES (12, 'L-GONE', 'Jean Dupont')" >/dev/null
+out=$(qn 0 "SELECT ar.anonymise_customer((SELECT id FROM ar.customer WHERE code = 'L-GONE'), 'request 2026-12-07')" 2>&1)
+check "ar.anonymise_customer refuses on the distributed trail (0A000, why given), the customer and its audit rows unchanged" \
+	eval 'grep -q "cannot anonymise customer L-GONE (id [0-9]*) on a distributed ledger yet" <<<"$out" &&
+	      test "$(qn 0 "SELECT name FROM ar.customer WHERE code = '"'"'L-GONE'"'"'") $(qn 0 "SELECT count(*) FROM ar.audit_log WHERE company_id = 12 AND new_row ->> '"'"'name'"'"' = '"'"'Jean Dupont'"'"'")" = "Jean Dupont 1"' ||
+	echo "$out" | sed 's/^/# /'

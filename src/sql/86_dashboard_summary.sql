@@ -457,21 +457,8 @@ CREATE CONSTRAINT TRIGGER summary_fold AFTER INSERT ON ar.summary_fold_request
 CREATE FUNCTION ar._summary_shard(fired_on regclass, summarised regclass, target regclass) RETURNS regclass
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$  -- (relations named with their schema)
 DECLARE
-	shard regclass;
+	shard regclass := ar._colocated_shard(fired_on, summarised, target);  -- (41_audit_chains_1_shards.sql)
 BEGIN
-	IF to_regclass('pg_catalog.pg_dist_shard') IS NOT NULL THEN
-		EXECUTE $q$SELECT to_regclass(pg_catalog.shard_name(t.logicalrelid, t.shardid))
-		             FROM pg_catalog.pg_dist_shard s
-		             JOIN pg_catalog.pg_dist_shard t
-		               ON t.logicalrelid = $3
-		              AND (t.shardminvalue = s.shardminvalue OR t.shardminvalue IS NULL AND t.shardmaxvalue IS NULL)
-		            WHERE s.logicalrelid = $2
-		              AND pg_catalog.shard_name(s.logicalrelid, s.shardid) = pg_catalog.format('%I.%I',
-		                    (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		                      WHERE c.oid = $1),
-		                    (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = $1))$q$
-		   INTO shard USING fired_on, summarised, target;
-	END IF;
 	IF shard IS NULL THEN
 		RAISE EXCEPTION 'the dashboard summaries of % cannot be maintained from %', summarised, fired_on
 			USING ERRCODE = 'feature_not_supported',

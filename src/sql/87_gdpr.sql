@@ -485,15 +485,20 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Give the request''s reference and date, without personal data.';
 	END IF;
-	-- on a distributed ledger the images of the customer's rows are in the
-	-- audit trail of the node holding the company's shard, which this
-	-- node's ar.audit_log does not show (doc/scale_out.md, blocker 8):
-	-- anonymising from here would leave them, and say it had not
-	IF ar._audit_trail_on_nodes() THEN
+	-- on a distributed ledger (doc/scale_out.md, blocker 8): with the trail
+	-- left on the nodes, the images of the customer's rows are in the trail
+	-- of the node holding the company's shard, which this node's
+	-- ar.audit_log does not show, and anonymising from here would leave
+	-- them, and say it had not; with the trail distributed, its redaction
+	-- (an update of sealed rows, let through by the guard on the node that
+	-- runs this function only) is not routed yet
+	IF ar._ledger_distributed() THEN
 		RAISE EXCEPTION 'cannot anonymise customer % (id %) on a distributed ledger yet', c.code, c.id
 			USING ERRCODE = 'feature_not_supported',
-			      DETAIL = format('The audit rows of company %s''s ledger are written on the node holding its shard, outside this node''s ar.audit_log: they would keep the personal data.', c.company_id),
-			      HINT = 'The audit trail is not distributed with the ledger yet (doc/scale_out.md, blocker 8).';
+			      DETAIL = CASE WHEN ar._audit_trail_on_nodes()
+			               THEN format('The audit rows of company %s''s ledger are written on the node holding its shard, outside this node''s ar.audit_log: they would keep the personal data.', c.company_id)
+			               ELSE format('The audit rows of company %s are in its shard of the distributed ar.audit_log, on another node, whose guard lets an anonymisation''s redaction through only in the session that runs it.', c.company_id) END,
+			      HINT = 'Anonymisation on Citus is not done yet (doc/scale_out.md, blocker 8); nothing was changed.';
 	END IF;
 	SELECT * INTO g FROM ar.gdpr_anonymisation a WHERE a.customer_id = c.id;
 	IF FOUND THEN

@@ -5,8 +5,8 @@
 -- while the summary triggers are on and the summaries are not distributed
 -- with it (by hand today: the aging, KPI and effectiveness summaries can
 -- be), refuse some reports (SQL functions with parameters), not run the
--- dunning run, and keep each company's audit trail in the worker's own
--- tables rather than distributed with the ledger (blocker 8).  (Its row
+-- dunning run, and refuse erasure on its audit trail (blocker 8: the trail
+-- itself distributes with the ledger, tools/citus_lib.sh).  (Its row
 -- locks are routed to one company since blocker 5; the reconciliation runs
 -- are recorded per company since issue 14's ar.reconcile_run per company.)
 -- So it refuses, with the reason, before changing anything: without Citus,
@@ -28,7 +28,7 @@ BEGIN
 	END IF;
 	RAISE EXCEPTION 'ar_collect % cannot distribute its ledger safely yet', (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect')
 		USING ERRCODE = 'feature_not_supported',
-		      DETAIL = 'On Citus the summary triggers refuse the writes on the shards unless the summaries are distributed with the ledger (by hand today: the aging, KPI and dunning effectiveness summaries can be), the read functions still written in SQL (the work list, the cash forecast and the kept rate of commitments, the credit status and limit alerts, the payment plans'' schedules; the small balances, statements of account and dispute aging run routed per company) would fail (parameterized queries) or, called from another SQL function, read the coordinator''s empty tables, the dunning run joins its work tables with the ledger on ids alone, and each company''s audit trail would stay in the tables of the worker that wrote it, not distributed with the ledger (doc/scale_out.md, blockers 2, 6, 8 and 9); nothing was changed.',
+		      DETAIL = 'On Citus the summary triggers refuse the writes on the shards unless the summaries are distributed with the ledger (by hand today: the aging, KPI and dunning effectiveness summaries can be), the read functions still written in SQL (the work list, the cash forecast and the kept rate of commitments, the credit status and limit alerts, the payment plans'' schedules; the small balances, statements of account and dispute aging run routed per company) would fail (parameterized queries) or, called from another SQL function, read the coordinator''s empty tables, the dunning run joins its work tables with the ledger on ids alone, and erasure refuses on a distributed audit trail (doc/scale_out.md, blockers 2, 6, 8 and 9); nothing was changed.',
 		      HINT = 'doc/scale_out.md describes what can be distributed by hand today, and its limits.';
 END $$;
 COMMENT ON FUNCTION ar.distribute(integer) IS
