@@ -335,26 +335,45 @@ COMMENT ON FUNCTION ar.set_order_block(bigint, boolean, text) IS
 -- credit notes less unapplied customer credit; the overdue part and the
 -- age of the oldest overdue invoice.  Items in other currencies are not
 -- counted (ar_collect has no exchange rates).
-CREATE FUNCTION ar._credit_exposure(as_of date, customer_ids bigint[] DEFAULT NULL)
-RETURNS TABLE (customer_id bigint, company_id bigint, currency char(3), credit_limit numeric, exposure numeric,
-               overdue_amount numeric, oldest_overdue_days integer)
-LANGUAGE sql STABLE AS $$
+-- The query is a text, as_of $1 and the customers $2 (NULL: all), with the
+-- open items' and open credits' query texts in it (ar._open_items_query(),
+-- ar._open_credits_query()), every join on (customer_id, company_id): the
+-- functions that read it run it (EXECUTE), so that the statement names the
+-- tables and Citus plans it (as SQL over ar._open_items and ar._open_credits
+-- it was refused: "parameterized queries for SQL functions referencing
+-- distributed tables are not supported"; doc/scale_out.md, blocker 2).  On
+-- one node its plan is the one the inlined SQL function had.
+CREATE FUNCTION ar._credit_exposure_query() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+	SELECT format($q$
 	SELECT c.id, c.company_id, co.currency, c.credit_limit,
 	       coalesce(o.open_total, 0) - coalesce(k.available, 0), coalesce(o.overdue, 0), o.oldest
 	  FROM ar.customer c
 	  JOIN ar.company co ON co.id = c.company_id
-	  LEFT JOIN (SELECT oi.customer_id, oi.currency, sum(oi.open_amount) AS open_total,
+	  LEFT JOIN (SELECT oi.customer_id, oi.company_id, oi.currency, sum(oi.open_amount) AS open_total,
 	                    sum(oi.open_amount) FILTER (WHERE oi.days_past_due > 0 AND oi.open_amount > 0) AS overdue,
 	                    max(oi.days_past_due) FILTER (WHERE oi.days_past_due > 0 AND oi.open_amount > 0) AS oldest
-	               FROM ar._open_items(as_of) oi
-	              WHERE customer_ids IS NULL OR oi.customer_id = ANY (customer_ids)
-	              GROUP BY oi.customer_id, oi.currency) o ON o.customer_id = c.id AND o.currency = co.currency
-	  LEFT JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
-	               FROM ar._open_credits(as_of) k
-	              WHERE k.kind = 'customer_credit' AND (customer_ids IS NULL OR k.customer_id = ANY (customer_ids))
-	              GROUP BY k.customer_id, k.currency) k ON k.customer_id = c.id AND k.currency = co.currency
-	 WHERE customer_ids IS NULL OR c.id = ANY (customer_ids)
-$$;
+	               FROM (%s) oi (invoice_id, company_id, customer_id, number, currency, issue_date, due_date, amount,
+	                            open_amount, days_past_due)
+	              WHERE $2 IS NULL OR oi.customer_id = ANY ($2)
+	              GROUP BY oi.customer_id, oi.company_id, oi.currency) o
+	         ON o.customer_id = c.id AND o.company_id = c.company_id AND o.currency = co.currency
+	  LEFT JOIN (SELECT k.customer_id, k.company_id, k.currency, sum(k.available) AS available
+	               FROM (%s) k (kind, credit_id, company_id, customer_id, currency, number, credit_date, amount,
+	                           available, note)
+	              WHERE k.kind = 'customer_credit' AND ($2 IS NULL OR k.customer_id = ANY ($2))
+	              GROUP BY k.customer_id, k.company_id, k.currency) k
+	         ON k.customer_id = c.id AND k.company_id = c.company_id AND k.currency = co.currency
+	 WHERE $2 IS NULL OR c.id = ANY ($2)$q$, ar._open_items_query(), ar._open_credits_query())
+$f$;
+
+CREATE FUNCTION ar._credit_exposure(as_of date, customer_ids bigint[] DEFAULT NULL)
+RETURNS TABLE (customer_id bigint, company_id bigint, currency char(3), credit_limit numeric, exposure numeric,
+               overdue_amount numeric, oldest_overdue_days integer)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN QUERY EXECUTE ar._credit_exposure_query() USING as_of, customer_ids;
+END $$;
 
 -- Can we ship to this customer?  Its credit limit, exposure, what is left,
 -- what is overdue, and whether its orders are blocked, with every reason:
@@ -385,7 +404,7 @@ BEGIN
 	PERFORM ar._check_date('as_of', as_of);
 	SELECT * INTO e FROM ar._credit_exposure(as_of, ARRAY[c.id]);
 	SELECT * INTO s FROM ar.collection_settings_effective x WHERE x.company_id = c.company_id;
-	SELECT * INTO b FROM ar.order_block x WHERE x.customer_id = c.id AND x.lifted_at IS NULL;
+	SELECT * INTO b FROM ar.order_block x WHERE x.company_id = c.company_id AND x.customer_id = c.id AND x.lifted_at IS NULL;
 	IF FOUND THEN
 		why := why || format('manual block since %s: %s', b.blocked_at::date, b.reason);
 	END IF;
@@ -401,7 +420,7 @@ BEGIN
 	  FROM ar.dunning_notice n
 	  JOIN ar.dunning_account a ON a.customer_id = n.customer_id AND a.currency = n.currency AND a.cycle = n.cycle
 	                           AND a.company_id = n.company_id
-	 WHERE n.customer_id = c.id AND n.channel = 'task' AND n.status IN ('queued', 'sent') AND n.as_of <= customer_credit_status.as_of
+	 WHERE n.company_id = c.company_id AND n.customer_id = c.id AND n.channel = 'task' AND n.status IN ('queued', 'sent') AND n.as_of <= customer_credit_status.as_of
 	 ORDER BY n.as_of DESC, n.id DESC LIMIT 1;
 	IF FOUND THEN
 		why := why || format('legal handoff: %s on %s (notice %s)', handoff.level_name, handoff.as_of, handoff.id);
@@ -414,24 +433,42 @@ COMMENT ON FUNCTION ar.customer_credit_status(bigint, date) IS
 'Can we ship? A customer''s credit limit, exposure (open receivables in the company''s currency less unapplied credit), available (limit - exposure; NULL without a limit), overdue amount, oldest overdue days, and whether its orders are blocked with every reason (manual block, limit exceeded, overdue beyond order_block_overdue_days, legal handoff).';
 
 -- Customers whose exposure reaches the company's credit_alert_percent of
--- their credit limit on as_of: exceeded (over it) or near.
+-- their credit limit on as_of: exceeded (over it) or near.  PL/pgSQL: the
+-- settings of the companies the caller reads first (a statement of their
+-- own), then one query naming the tables, the exposure's text in it, every
+-- join on (x_id, company_id), so that Citus plans it (as SQL it was refused:
+-- "parameterized queries for SQL functions referencing distributed tables
+-- are not supported"; doc/scale_out.md, blocker 2).
 CREATE FUNCTION ar.credit_limit_alerts_on(as_of date DEFAULT current_date)
 RETURNS TABLE (company_id bigint, company_code text, customer_id bigint, customer_code text, customer_name text,
                collector name, currency char(3), credit_limit numeric, exposure numeric, available numeric,
                used_percent numeric, alert text, order_blocked boolean)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	companies bigint[];
+	codes text[];
+	percents numeric[];
+BEGIN
+	SELECT array_agg(s.company_id ORDER BY s.company_id), array_agg(s.company_code ORDER BY s.company_id),
+	       array_agg(s.credit_alert_percent ORDER BY s.company_id)
+	  INTO companies, codes, percents
+	  FROM ar.collection_settings_effective s;
+	RETURN QUERY EXECUTE format($q$
 	SELECT c.company_id, s.company_code, c.id, c.code, c.name, c.collector, e.currency, e.credit_limit, e.exposure,
 	       e.credit_limit - e.exposure,
 	       CASE WHEN e.credit_limit > 0 THEN round(e.exposure * 100 / e.credit_limit, 1) END,
 	       CASE WHEN e.exposure > e.credit_limit THEN 'exceeded' ELSE 'near' END,
-	       EXISTS (SELECT 1 FROM ar.order_block b WHERE b.customer_id = c.id AND b.lifted_at IS NULL)
-	  FROM ar._credit_exposure(as_of) e
-	  JOIN ar.customer c ON c.id = e.customer_id
-	  JOIN ar.collection_settings_effective s ON s.company_id = c.company_id
+	       b.id IS NOT NULL
+	  FROM (%s) e (customer_id, company_id, currency, credit_limit, exposure, overdue_amount, oldest_overdue_days)
+	  JOIN ar.customer c ON c.id = e.customer_id AND c.company_id = e.company_id
+	  JOIN unnest($3::bigint[], $4::text[], $5::numeric[]) s (company_id, company_code, credit_alert_percent)
+	    ON s.company_id = c.company_id
+	  LEFT JOIN ar.order_block b ON b.customer_id = c.id AND b.company_id = c.company_id AND b.lifted_at IS NULL
 	 WHERE e.credit_limit IS NOT NULL AND e.exposure > 0
 	   AND e.exposure >= e.credit_limit * s.credit_alert_percent / 100
-	 ORDER BY s.company_code, e.exposure - e.credit_limit DESC, c.code
-$$;
+	 ORDER BY s.company_code, e.exposure - e.credit_limit DESC, c.code$q$, ar._credit_exposure_query())
+	USING as_of, NULL::bigint[], coalesce(companies, '{}'), coalesce(codes, '{}'), coalesce(percents, '{}');
+END $$;
 COMMENT ON FUNCTION ar.credit_limit_alerts_on(date) IS
 'Customers whose exposure on as_of reaches credit_alert_percent (ar.collection_settings, default 90) of their credit limit: alert exceeded (over the limit) or near; the largest excess first.';
 
@@ -660,6 +697,7 @@ COMMENT ON COLUMN ar.worklist_today.related_id IS 'Its id.';
 REVOKE ALL ON FUNCTION ar._collection_settings_touch(), ar._role_may_collect(oid, bigint), ar.assign_collector(bigint, name),
                        ar.classify_dispute(bigint, text, name, date), ar.dispute_aging_on(date),
                        ar.set_order_block(bigint, boolean, text), ar._credit_exposure(date, bigint[]),
+                       ar._credit_exposure_query(),
                        ar.customer_credit_status(bigint, date), ar.credit_limit_alerts_on(date),
                        ar.worklist(date, name, bigint), ar._worklist_me(), ar._worklist_admin_companies()
 	FROM PUBLIC;
@@ -669,7 +707,7 @@ GRANT SELECT ON ar.collection_settings, ar.collection_settings_effective, ar.ord
 -- what the work list reads on behalf of a reader (ar._open_on and
 -- ar._plan_outstanding: also what ar.payment_plan_schedule, granted to
 -- readers, calls)
-GRANT EXECUTE ON FUNCTION ar.dispute_aging_on(date), ar._credit_exposure(date, bigint[]),
+GRANT EXECUTE ON FUNCTION ar.dispute_aging_on(date), ar._credit_exposure(date, bigint[]), ar._credit_exposure_query(),
                           ar.customer_credit_status(bigint, date), ar.credit_limit_alerts_on(date),
                           ar.worklist(date, name, bigint), ar._worklist_me(), ar._worklist_admin_companies(),
                           ar._open_on(bigint, date), ar._plan_outstanding(bigint, date)
