@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=59
+PLAN=60
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -1162,3 +1162,34 @@ credit_status() {	# credit_status CUSTOMERS...: ar.customer_credit_status of eac
 }
 check "ar.customer_credit_status and ar.credit_limit_alerts_on on four dates, ar.credit_limit_alerts: the distributed ledger equals one node's, owner and readers of one company" \
 	eval '(dates="2025-12-15 2026-02-20 2026-03-01 2026-06-30"; each_date postgres "$(credit_status 1101 1102 1103 1106 2101 2102 2104 2106) SELECT * FROM ar.credit_limit_alerts_on(AS_OF)" && each_date k_reader "$(credit_status 1101 1102 1106) SELECT * FROM ar.credit_limit_alerts_on(AS_OF)" && each_date m_reader "$(credit_status 2101 2104 2106) SELECT * FROM ar.credit_limit_alerts_on(AS_OF)" && same postgres "SELECT * FROM ar.credit_limit_alerts" credit_limit_alerts) && [ -n "$(qn 0 "SELECT 1 FROM ar.credit_limit_alerts_on(DATE '"'"'2026-03-01'"'"') WHERE alert = '"'"'exceeded'"'"' AND company_id = 11")" ] && [ -n "$(qn 0 "SELECT 1 FROM ar.customer_credit_status(1102, DATE '"'"'2026-03-01'"'"') WHERE order_blocked AND cardinality(reasons) = 2")" ]'
+
+# The kept rate of promises and plan instalments (blocker 2, the rest):
+# ar._commitment_outcomes and ar.commitment_kept_rate are PL/pgSQL running
+# one query of the default company's tables (ar._commitment_outcomes_query(),
+# the plans' instalments with what their invoices owed at the end of each
+# grace period in it: ar._plan_instalments_query(), every table filtered on
+# the company), routed to its shard (as SQL, reading ar._open_on and
+# ar._plan_outstanding per row: "parameterized queries for SQL functions
+# referencing distributed tables are not supported").  The plans' invoices
+# and instalments distributed with the ledger; company K the default on
+# both sides; three promises and three plans of K (one kept then broken,
+# one broken at its first instalment, one cancelled), written as rows; the
+# rate on four dates, owner and reader of K.
+out=$(qm 0 postgres "SET citus.enable_unsafe_triggers = on" \
+	"SELECT count(create_distributed_table(t, 'company_id', colocate_with => 'ar.customer')) FROM unnest(ARRAY['ar.payment_plan_invoice', 'ar.payment_plan_instalment']) t" 2>&1)
+[ -z "$(echo "$out" | grep ERROR)" ] || echo "$out" | grep ERROR | sed 's/^/# /'
+commitments=("$(make_default 11)"
+	"INSERT INTO ar.payment_promise (id, company_id, invoice_id, customer_id, promised_on, amount, made_on, open_at_promise) OVERRIDING SYSTEM VALUE
+	 VALUES (9001, 11, 110001, 1102, DATE '2026-03-03', 50, DATE '2026-02-15', 111), (9002, 11, 110005, 1101, DATE '2026-03-02', 155, DATE '2026-02-25', 155),
+	        (9003, 11, 110009, 1105, DATE '2026-03-05', 100, NULL, 199)"
+	"INSERT INTO ar.payment_plan (id, company_id, customer_id, currency, total, grace_days, status, cancelled_at, cancelled_on) OVERRIDING SYSTEM VALUE
+	 VALUES (9101, 11, 1103, 'EUR', 519, 3, 'active', NULL, NULL), (9102, 11, 1104, 'EUR', 1025, 0, 'active', NULL, NULL),
+	        (9103, 11, 1105, 'EUR', 144, 0, 'cancelled', TIMESTAMPTZ '2026-03-01 12:00', DATE '2026-03-01')"
+	"INSERT INTO ar.payment_plan_invoice (company_id, plan_id, invoice_id)
+	 VALUES (11, 9101, 110012), (11, 9101, 110017), (11, 9102, 110037), (11, 9102, 110038), (11, 9103, 110004)"
+	"INSERT INTO ar.payment_plan_instalment (company_id, plan_id, seq, due_on, amount)
+	 VALUES (11, 9101, 1, DATE '2026-03-05', 232), (11, 9101, 2, DATE '2026-04-05', 287), (11, 9102, 1, DATE '2026-03-15', 500),
+	        (11, 9102, 2, DATE '2026-04-15', 525), (11, 9103, 1, DATE '2026-02-20', 72), (11, 9103, 2, DATE '2026-03-20', 72)")
+qm 0 postgres "${commitments[@]}" >/dev/null && qm 0 ar_single "${commitments[@]}" >/dev/null || exit 1
+check "ar.commitment_kept_rate on four dates (promises kept and broken, plan instalments kept, missed, after a break and after a cancellation): the distributed ledger equals one node's, owner and reader of the company" \
+	eval '(dates="2026-02-25 2026-03-05 2026-03-20 2026-06-30"; each_date postgres "SELECT * FROM ar.commitment_kept_rate(AS_OF)" && each_date k_reader "SELECT * FROM ar.commitment_kept_rate(AS_OF)") && [ "$(qn 0 "SELECT string_agg(format('"'"'%s:%s:%s:%s:%s'"'"', customer_id, promises_kept, promises_broken, instalments_kept, instalments_broken), '"'"' '"'"' ORDER BY customer_id) FROM ar.commitment_kept_rate(DATE '"'"'2026-06-30'"'"')")" = "1101:1:0:0:0 1102:0:1:0:0 1103:0:0:1:1 1104:0:0:0:1 1105:1:0:0:1" ]'

@@ -335,14 +335,24 @@ COMMENT ON FUNCTION ar.set_order_block(bigint, boolean, text) IS
 -- credit notes less unapplied customer credit; the overdue part and the
 -- age of the oldest overdue invoice.  Items in other currencies are not
 -- counted (ar_collect has no exchange rates).
--- The query is a text, as_of $1 and the customers $2 (NULL: all), with the
--- open items' and open credits' query texts in it (ar._open_items_query(),
--- ar._open_credits_query()), every join on (customer_id, company_id): the
+-- The query is a text, as_of $1, the customers $2 (NULL: all) and the
+-- company $3 (NULL: all), with the open items' and open credits' query texts
+-- in it (ar._open_items_query(), ar._open_credits_query(), their tables read
+-- for company $3: ar._for_company), every join on (customer_id, company_id):
+-- routed to the company's shard where $3 is given; the
 -- functions that read it run it (EXECUTE), so that the statement names the
 -- tables and Citus plans it (as SQL over ar._open_items and ar._open_credits
 -- it was refused: "parameterized queries for SQL functions referencing
 -- distributed tables are not supported"; doc/scale_out.md, blocker 2).  On
 -- one node its plan is the one the inlined SQL function had.
+CREATE FUNCTION ar._for_company(query text, param integer) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+	SELECT regexp_replace(query, '\mar\.(invoice|allocation|customer_credit|credit_release) (\w+)',
+	                      format('(SELECT * FROM ar.\1 WHERE $%s::bigint IS NULL OR company_id = $%s) \2', param, param), 'g')
+$f$;
+COMMENT ON FUNCTION ar._for_company(text, integer) IS
+'The text of a query of ar_collect with each of the ledger tables it names (ar.invoice, ar.allocation, ar.customer_credit, ar.credit_release, written "ar.table alias") read through a subquery of company $param (every company when NULL): on one node the subquery is pulled up (the same plan, the condition folded away when NULL); on Citus the query is routed to the company''s shard.';
+
 CREATE FUNCTION ar._credit_exposure_query() RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 	SELECT format($q$
@@ -364,15 +374,16 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 	              WHERE k.kind = 'customer_credit' AND ($2 IS NULL OR k.customer_id = ANY ($2))
 	              GROUP BY k.customer_id, k.company_id, k.currency) k
 	         ON k.customer_id = c.id AND k.company_id = c.company_id AND k.currency = co.currency
-	 WHERE $2 IS NULL OR c.id = ANY ($2)$q$, ar._open_items_query(), ar._open_credits_query())
+	 WHERE ($2 IS NULL OR c.id = ANY ($2)) AND ($3::bigint IS NULL OR c.company_id = $3)$q$,
+	       ar._for_company(ar._open_items_query(), 3), ar._for_company(ar._open_credits_query(), 3))
 $f$;
 
-CREATE FUNCTION ar._credit_exposure(as_of date, customer_ids bigint[] DEFAULT NULL)
+CREATE FUNCTION ar._credit_exposure(as_of date, customer_ids bigint[] DEFAULT NULL, company bigint DEFAULT NULL)
 RETURNS TABLE (customer_id bigint, company_id bigint, currency char(3), credit_limit numeric, exposure numeric,
                overdue_amount numeric, oldest_overdue_days integer)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-	RETURN QUERY EXECUTE ar._credit_exposure_query() USING as_of, customer_ids;
+	RETURN QUERY EXECUTE ar._credit_exposure_query() USING as_of, customer_ids, company;
 END $$;
 
 -- Can we ship to this customer?  Its credit limit, exposure, what is left,
@@ -402,7 +413,7 @@ BEGIN
 		RAISE EXCEPTION 'as_of cannot be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 	PERFORM ar._check_date('as_of', as_of);
-	SELECT * INTO e FROM ar._credit_exposure(as_of, ARRAY[c.id]);
+	SELECT * INTO e FROM ar._credit_exposure(as_of, ARRAY[c.id], c.company_id);
 	SELECT * INTO s FROM ar.collection_settings_effective x WHERE x.company_id = c.company_id;
 	SELECT * INTO b FROM ar.order_block x WHERE x.company_id = c.company_id AND x.customer_id = c.id AND x.lifted_at IS NULL;
 	IF FOUND THEN
@@ -438,7 +449,9 @@ COMMENT ON FUNCTION ar.customer_credit_status(bigint, date) IS
 -- own), then one query naming the tables, the exposure's text in it, every
 -- join on (x_id, company_id), so that Citus plans it (as SQL it was refused:
 -- "parameterized queries for SQL functions referencing distributed tables
--- are not supported"; doc/scale_out.md, blocker 2).
+-- are not supported"; doc/scale_out.md, blocker 2): on one node once for
+-- every company, on a distributed ledger once per company in code order,
+-- each routed to the company's shard.
 CREATE FUNCTION ar.credit_limit_alerts_on(as_of date DEFAULT current_date)
 RETURNS TABLE (company_id bigint, company_code text, customer_id bigint, customer_code text, customer_name text,
                collector name, currency char(3), credit_limit numeric, exposure numeric, available numeric,
@@ -448,26 +461,31 @@ DECLARE
 	companies bigint[];
 	codes text[];
 	percents numeric[];
+	co bigint;
 BEGIN
-	SELECT array_agg(s.company_id ORDER BY s.company_id), array_agg(s.company_code ORDER BY s.company_id),
-	       array_agg(s.credit_alert_percent ORDER BY s.company_id)
+	SELECT array_agg(s.company_id ORDER BY s.company_code), array_agg(s.company_code ORDER BY s.company_code),
+	       array_agg(s.credit_alert_percent ORDER BY s.company_code)
 	  INTO companies, codes, percents
 	  FROM ar.collection_settings_effective s;
-	RETURN QUERY EXECUTE format($q$
-	SELECT c.company_id, s.company_code, c.id, c.code, c.name, c.collector, e.currency, e.credit_limit, e.exposure,
-	       e.credit_limit - e.exposure,
-	       CASE WHEN e.credit_limit > 0 THEN round(e.exposure * 100 / e.credit_limit, 1) END,
-	       CASE WHEN e.exposure > e.credit_limit THEN 'exceeded' ELSE 'near' END,
-	       b.id IS NOT NULL
-	  FROM (%s) e (customer_id, company_id, currency, credit_limit, exposure, overdue_amount, oldest_overdue_days)
-	  JOIN ar.customer c ON c.id = e.customer_id AND c.company_id = e.company_id
-	  JOIN unnest($3::bigint[], $4::text[], $5::numeric[]) s (company_id, company_code, credit_alert_percent)
-	    ON s.company_id = c.company_id
-	  LEFT JOIN ar.order_block b ON b.customer_id = c.id AND b.company_id = c.company_id AND b.lifted_at IS NULL
-	 WHERE e.credit_limit IS NOT NULL AND e.exposure > 0
-	   AND e.exposure >= e.credit_limit * s.credit_alert_percent / 100
-	 ORDER BY s.company_code, e.exposure - e.credit_limit DESC, c.code$q$, ar._credit_exposure_query())
-	USING as_of, NULL::bigint[], coalesce(companies, '{}'), coalesce(codes, '{}'), coalesce(percents, '{}');
+	FOREACH co IN ARRAY CASE WHEN ar._ledger_distributed() THEN coalesce(companies, '{}') ELSE ARRAY[NULL::bigint] END LOOP
+		RETURN QUERY EXECUTE format($q$
+		SELECT c.company_id, s.company_code, c.id, c.code, c.name, c.collector, e.currency, e.credit_limit, e.exposure,
+		       e.credit_limit - e.exposure,
+		       CASE WHEN e.credit_limit > 0 THEN round(e.exposure * 100 / e.credit_limit, 1) END,
+		       CASE WHEN e.exposure > e.credit_limit THEN 'exceeded' ELSE 'near' END,
+		       b.id IS NOT NULL
+		  FROM (%s) e (customer_id, company_id, currency, credit_limit, exposure, overdue_amount, oldest_overdue_days)
+		  JOIN ar.customer c ON c.id = e.customer_id AND c.company_id = e.company_id
+		 CROSS JOIN LATERAL (SELECT $5[k.i] AS company_code, $6[k.i] AS credit_alert_percent
+		                       FROM (SELECT array_position($4, c.company_id) AS i) k WHERE k.i IS NOT NULL) s
+		  LEFT JOIN ar.order_block b ON b.customer_id = c.id AND b.company_id = c.company_id AND b.lifted_at IS NULL
+		                              AND ($3::bigint IS NULL OR b.company_id = $3)
+		 WHERE ($3::bigint IS NULL OR c.company_id = $3) AND e.credit_limit IS NOT NULL AND e.exposure > 0
+		   AND e.exposure >= e.credit_limit * s.credit_alert_percent / 100
+		 ORDER BY s.company_code, e.exposure - e.credit_limit DESC, c.code$q$, ar._credit_exposure_query())
+		USING as_of, NULL::bigint[], co, coalesce(companies, '{}'::bigint[]), coalesce(codes, '{}'::text[]),
+		      coalesce(percents, '{}'::numeric[]);
+	END LOOP;
 END $$;
 COMMENT ON FUNCTION ar.credit_limit_alerts_on(date) IS
 'Customers whose exposure on as_of reaches credit_alert_percent (ar.collection_settings, default 90) of their credit limit: alert exceeded (over the limit) or near; the largest excess first.';
@@ -696,8 +714,8 @@ COMMENT ON COLUMN ar.worklist_today.related_id IS 'Its id.';
 
 REVOKE ALL ON FUNCTION ar._collection_settings_touch(), ar._role_may_collect(oid, bigint), ar.assign_collector(bigint, name),
                        ar.classify_dispute(bigint, text, name, date), ar.dispute_aging_on(date),
-                       ar.set_order_block(bigint, boolean, text), ar._credit_exposure(date, bigint[]),
-                       ar._credit_exposure_query(),
+                       ar.set_order_block(bigint, boolean, text), ar._credit_exposure(date, bigint[], bigint),
+                       ar._credit_exposure_query(), ar._for_company(text, integer),
                        ar.customer_credit_status(bigint, date), ar.credit_limit_alerts_on(date),
                        ar.worklist(date, name, bigint), ar._worklist_me(), ar._worklist_admin_companies()
 	FROM PUBLIC;
@@ -707,7 +725,8 @@ GRANT SELECT ON ar.collection_settings, ar.collection_settings_effective, ar.ord
 -- what the work list reads on behalf of a reader (ar._open_on and
 -- ar._plan_outstanding: also what ar.payment_plan_schedule, granted to
 -- readers, calls)
-GRANT EXECUTE ON FUNCTION ar.dispute_aging_on(date), ar._credit_exposure(date, bigint[]), ar._credit_exposure_query(),
+GRANT EXECUTE ON FUNCTION ar.dispute_aging_on(date), ar._credit_exposure(date, bigint[], bigint), ar._credit_exposure_query(),
+                          ar._for_company(text, integer),
                           ar.customer_credit_status(bigint, date), ar.credit_limit_alerts_on(date),
                           ar.worklist(date, name, bigint), ar._worklist_me(), ar._worklist_admin_companies(),
                           ar._open_on(bigint, date), ar._plan_outstanding(bigint, date)
