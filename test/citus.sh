@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=60
+PLAN=61
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -1193,3 +1193,22 @@ commitments=("$(make_default 11)"
 qm 0 postgres "${commitments[@]}" >/dev/null && qm 0 ar_single "${commitments[@]}" >/dev/null || exit 1
 check "ar.commitment_kept_rate on four dates (promises kept and broken, plan instalments kept, missed, after a break and after a cancellation): the distributed ledger equals one node's, owner and reader of the company" \
 	eval '(dates="2026-02-25 2026-03-05 2026-03-20 2026-06-30"; each_date postgres "SELECT * FROM ar.commitment_kept_rate(AS_OF)" && each_date k_reader "SELECT * FROM ar.commitment_kept_rate(AS_OF)") && [ "$(qn 0 "SELECT string_agg(format('"'"'%s:%s:%s:%s:%s'"'"', customer_id, promises_kept, promises_broken, instalments_kept, instalments_broken), '"'"' '"'"' ORDER BY customer_id) FROM ar.commitment_kept_rate(DATE '"'"'2026-06-30'"'"')")" = "1101:1:0:0:0 1102:0:1:0:0 1103:0:0:1:1 1104:0:0:0:1 1105:1:0:0:1" ]'
+
+# The work list (blocker 2, the rest): ar.worklist is PL/pgSQL sorting the
+# rows of ar._worklist_rows, which runs ar._worklist_query() once per
+# company on a distributed ledger, every company table read for that
+# company (ar._for_company) and every join on (x_id, company_id), the open
+# amounts on the date, the plans' schedule and the exposure computed in the
+# query (as SQL over ar._open_on, ar._plan_outstanding,
+# ar.payment_plan_schedule and ar._credit_exposure: "parameterized queries
+# for SQL functions referencing distributed tables are not supported").
+# After the promises, plans, limits and disputes above, thresholds for
+# large overdue amounts of M and a collector for two customers of K: the
+# list on four dates, whole, per company and per collector, owner and
+# readers.
+worklist_data=("INSERT INTO ar.collection_settings (company_id, large_overdue_amount, large_overdue_lookback_days, dispute_waiting_days)
+	VALUES (21, 100, 30, 5)"
+	"UPDATE ar.customer SET collector = 'k_collector' WHERE company_id = 11 AND id IN (1101, 1102)")
+qm 0 postgres "${worklist_data[@]}" >/dev/null && qm 0 ar_single "${worklist_data[@]}" >/dev/null || exit 1
+check "ar.worklist on four dates, whole, per company and per collector: the distributed ledger equals one node's, owner and readers of one company" \
+	eval '(dates="2026-03-01 2026-03-10 2026-03-20 2026-06-30"; each_date postgres "SELECT * FROM ar.worklist(AS_OF); SELECT * FROM ar.worklist(AS_OF, NULL, 21); SELECT * FROM ar.worklist(AS_OF, '"'"'k_collector'"'"')" && each_date k_reader "SELECT * FROM ar.worklist(AS_OF, NULL, 11)" && each_date m_reader "SELECT * FROM ar.worklist(AS_OF)") && [ "$(qn 0 "SELECT string_agg(DISTINCT kind, '"'"','"'"' ORDER BY kind) FROM ar.worklist(DATE '"'"'2026-03-20'"'"')")" = "credit_limit,large_overdue,plan_missed,promise_broken" ]'

@@ -16,8 +16,8 @@
 -- rate of the customer's past promises and instalments (see
 -- ar.commitment_kept_rate): no amount is counted twice.
 
--- The instalments of the payment plans of company $2 (of plan $3 alone when
--- not NULL), each with the cumulative amount of the plan's instalments up to
+-- The instalments of the payment plans of company $N (N: company_param;
+-- NULL: every company), each with the cumulative amount of the plan's instalments up to
 -- it and what the plan's invoices still owed at the end of its grace period
 -- (settle_on: due_on + the plan's grace days; ar._open_on's rule, summed as
 -- ar._plan_outstanding does): the text of a query that the functions Citus
@@ -25,28 +25,30 @@
 -- (x_id, company_id): routed whole to the company's shard; as SQL functions
 -- called per row, ar._plan_outstanding and ar._open_on were refused,
 -- "parameterized queries for SQL functions referencing distributed tables
--- are not supported", doc/scale_out.md, blocker 2).  Its parameters are $2
--- and $3 so that it can sit in a query whose $1 is a date.
-CREATE FUNCTION ar._plan_instalments_query() RETURNS text
+-- are not supported", doc/scale_out.md, blocker 2).
+CREATE FUNCTION ar._plan_instalments_query(company_param integer) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
-	SELECT $q$
+	SELECT replace($q$
 	SELECT p.id AS plan_id, p.company_id, p.customer_id, p.currency, p.total, p.grace_days, p.starts_on, p.status,
 	       p.status_on, p.cancelled_at, p.cancelled_on, s.id AS instalment_id, s.seq, s.due_on, s.amount, s.cumulative,
 	       s.due_on + p.grace_days AS settle_on, o.owed
 	  FROM ar.payment_plan p
 	 CROSS JOIN LATERAL (SELECT i.id, i.seq, i.due_on, i.amount, sum(i.amount) OVER (ORDER BY i.seq) AS cumulative
 	                       FROM ar.payment_plan_instalment i
-	                      WHERE i.plan_id = p.id AND i.company_id = p.company_id AND i.company_id = $2) s
+	                      WHERE i.plan_id = p.id AND i.company_id = p.company_id AND ($C::bigint IS NULL OR i.company_id = $C)) s
 	 CROSS JOIN LATERAL (SELECT coalesce(sum(CASE WHEN v.cancelled_on IS NOT NULL
 	                                              THEN CASE WHEN v.cancelled_on > s.due_on + p.grace_days THEN v.amount ELSE 0 END
 	                                              ELSE v.amount - coalesce(paid.amount, 0) END), 0) AS owed
 	                       FROM ar.payment_plan_invoice pi
-	                       JOIN ar.invoice v ON v.id = pi.invoice_id AND v.company_id = pi.company_id AND v.company_id = $2
+	                       JOIN ar.invoice v ON v.id = pi.invoice_id AND v.company_id = pi.company_id
+	                                        AND ($C::bigint IS NULL OR v.company_id = $C)
 	                       LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
-	                                           WHERE a.invoice_id = v.id AND a.company_id = v.company_id AND a.company_id = $2
+	                                           WHERE a.invoice_id = v.id AND a.company_id = v.company_id
+	                                             AND ($C::bigint IS NULL OR a.company_id = $C)
 	                                             AND a.allocated_on <= s.due_on + p.grace_days) paid ON true
-	                      WHERE pi.plan_id = p.id AND pi.company_id = p.company_id AND pi.company_id = $2) o
-	 WHERE p.company_id = $2 AND ($3::bigint IS NULL OR p.id = $3)$q$
+	                      WHERE pi.plan_id = p.id AND pi.company_id = p.company_id
+	                        AND ($C::bigint IS NULL OR pi.company_id = $C)) o
+	 WHERE $C::bigint IS NULL OR p.company_id = $C$q$, '$C', '$' || company_param)
 $f$;
 
 -- Each past promise and plan instalment whose date had passed on as_of, kept
@@ -62,7 +64,7 @@ $f$;
 -- settled by then that left more owed than the later ones add up to), are
 -- no commitments any more and are left out.
 -- The text of the query, as_of $1 and the company $2 (the plans' query
--- text in it, $3 NULL: every plan), every table filtered on the company:
+-- text in it), every table filtered on the company:
 -- ar._commitment_outcomes and ar.commitment_kept_rate run it, routed whole to
 -- the company's shard on Citus (doc/scale_out.md, blocker 2).
 CREATE FUNCTION ar._commitment_outcomes_query() RETURNS text
@@ -86,14 +88,14 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 	         WHERE x.starts_on IS NULL OR x.starts_on <= $1) s
 	 WHERE s.settle_on <= $1
 	   AND (s.cancelled_at IS NULL OR s.settle_on < coalesce(s.cancelled_on, s.cancelled_at::date))
-	   AND s.settle_on < coalesce(s.broken_on, 'infinity')$q$, ar._plan_instalments_query())
+	   AND s.settle_on < coalesce(s.broken_on, 'infinity')$q$, ar._plan_instalments_query(2))
 $f$;
 
 CREATE FUNCTION ar._commitment_outcomes(as_of date)
 RETURNS TABLE (customer_id bigint, kind text, id bigint, settled_on date, kept boolean)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-	RETURN QUERY EXECUTE ar._commitment_outcomes_query() USING as_of, ar.default_company(), NULL::bigint;
+	RETURN QUERY EXECUTE ar._commitment_outcomes_query() USING as_of, ar.default_company();
 END $$;
 
 COMMENT ON FUNCTION ar._commitment_outcomes(date) IS
@@ -130,7 +132,7 @@ BEGIN
 	       round((pc.pk + pc.ik + 2 * co.rate) / (pc.pk + pc.pb + pc.ik + pc.ib + 2), 6), round(co.rate, 6)
 	  FROM per_customer pc CROSS JOIN company co
 	  JOIN ar.customer c ON c.id = pc.customer_id AND c.company_id = $2
-	 ORDER BY c.code$q$, ar._commitment_outcomes_query()) USING as_of, ar.default_company(), NULL::bigint;
+	 ORDER BY c.code$q$, ar._commitment_outcomes_query()) USING as_of, ar.default_company();
 END $$;
 
 COMMENT ON FUNCTION ar.commitment_kept_rate(date) IS
@@ -298,12 +300,12 @@ COMMENT ON FUNCTION ar.cash_forecast_detail(date, integer, text) IS
 'What makes up ar.cash_forecast''s expected column, one row per period and item: source (promise: an open promise''s unpaid amount on its promised date; plan_instalment: the unpaid part of an instalment of a plan in force on its due date; model: the rest of an open invoice on the days the payment model predicts), the invoice, promise or plan instalment, customer, expected date (for model rows the probability-weighted mean day in the period), amount, probability (the customer''s kept rate for promises and instalments; the model''s probability of payment in the period) and expected amount, rounded to the cent so that each period''s rows add up exactly to ar.cash_forecast''s expected (largest remainder).';
 
 REVOKE ALL ON FUNCTION ar._commitment_outcomes(date), ar.commitment_kept_rate(date),
-                       ar._plan_instalments_query(), ar._commitment_outcomes_query(),
+                       ar._plan_instalments_query(integer), ar._commitment_outcomes_query(),
                        ar._check_forecast_args(date, integer, text), ar._cash_forecast_items(date, integer, text),
                        ar.cash_forecast_detail(date, integer, text)
 	FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ar._commitment_outcomes(date), ar.commitment_kept_rate(date),
-                          ar._plan_instalments_query(), ar._commitment_outcomes_query(),
+                          ar._plan_instalments_query(integer), ar._commitment_outcomes_query(),
                           ar._check_forecast_args(date, integer, text), ar._cash_forecast_items(date, integer, text),
                           ar.cash_forecast_detail(date, integer, text), ar._plan_broken_on(bigint, date)
 	TO ar_reader;
