@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=61
+PLAN=62
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -1212,3 +1212,45 @@ worklist_data=("INSERT INTO ar.collection_settings (company_id, large_overdue_am
 qm 0 postgres "${worklist_data[@]}" >/dev/null && qm 0 ar_single "${worklist_data[@]}" >/dev/null || exit 1
 check "ar.worklist on four dates, whole, per company and per collector: the distributed ledger equals one node's, owner and readers of one company" \
 	eval '(dates="2026-03-01 2026-03-10 2026-03-20 2026-06-30"; each_date postgres "SELECT * FROM ar.worklist(AS_OF); SELECT * FROM ar.worklist(AS_OF, NULL, 21); SELECT * FROM ar.worklist(AS_OF, '"'"'k_collector'"'"')" && each_date k_reader "SELECT * FROM ar.worklist(AS_OF, NULL, 11)" && each_date m_reader "SELECT * FROM ar.worklist(AS_OF)") && [ "$(qn 0 "SELECT string_agg(DISTINCT kind, '"'"','"'"' ORDER BY kind) FROM ar.worklist(DATE '"'"'2026-03-20'"'"')")" = "credit_limit,large_overdue,plan_missed,promise_broken" ]'
+
+# Payment plans (blocker 2, the rest): ar.payment_plan_schedule is PL/pgSQL,
+# the plan's company read first, then one query of that company's tables
+# (ar._plan_instalments_query(): routed; as SQL over ar._plan_outstanding:
+# "parameterized queries for SQL functions referencing distributed tables
+# are not supported"); ar.create_payment_plan's check of the plans already
+# active joins the plans' invoices with the plans and invoices on
+# (x_id, company_id), naming the company (on id alone: "the query contains
+# a join that requires repartitioning").  A plan of two invoices of K
+# created by its collector, a second plan of one of them refused as on one
+# node; the schedules of the new plan and of check 60's on four dates,
+# owner and reader; the plans, their invoices and instalments and the
+# communications after.
+plan_steps=("SET ROLE k_collector; SELECT ar.create_payment_plan(1105, ARRAY[110014, 110019]::bigint[], ARRAY[DATE '2026-03-10', DATE '2026-04-10'], NULL, NULL, 2, 'two months') > 0"
+	"SET ROLE k_collector; SELECT ar.create_payment_plan(1105, ARRAY[110019]::bigint[], ARRAY[DATE '2026-05-10'])"
+	"SELECT string_agg(format('%s:%s:%s:%s:%s', customer_id, currency, total, grace_days, status), ' ' ORDER BY id) FROM ar.payment_plan WHERE company_id = 11;
+	 SELECT string_agg(format('%s:%s', p.customer_id, pi.invoice_id), ' ' ORDER BY pi.invoice_id) FROM ar.payment_plan_invoice pi JOIN ar.payment_plan p ON p.id = pi.plan_id AND p.company_id = pi.company_id WHERE pi.company_id = 11;
+	 SELECT string_agg(format('%s:%s:%s:%s', p.customer_id, i.seq, i.due_on, i.amount), ' ' ORDER BY p.customer_id, i.seq) FROM ar.payment_plan_instalment i JOIN ar.payment_plan p ON p.id = i.plan_id AND p.company_id = i.company_id WHERE i.company_id = 11;
+	 SELECT string_agg(format('%s:%s:%s', customer_id, kind, summary), ' ' ORDER BY customer_id, kind, summary) FROM ar.communication WHERE kind LIKE 'plan%'")
+dist=$(for s in "${plan_steps[@]}"; do qn 0 "$s" 2>&1; done)
+single=$(for s in "${plan_steps[@]}"; do qs "$s" 2>&1; done)
+echo "$dist" | head -4 | sed 's/^/# distributed: /'
+[ "$dist" = "$single" ] || diff <(echo "$single") <(echo "$dist") | sed 's/^/# one node < > distributed: /' | head -20
+new_plan_d=$(qn 0 "SELECT max(id) FROM ar.payment_plan WHERE company_id = 11 AND customer_id = 1105 AND status = 'active'")
+new_plan_s=$(qs "SELECT max(id) FROM ar.payment_plan WHERE company_id = 11 AND customer_id = 1105 AND status = 'active'")
+schedules() {	# schedules DB NEW_PLAN: the schedules of the new plan and of 9101 and 9102 on four dates, owner and reader of K
+	local d r p
+	for r in postgres k_reader; do
+		for d in 2026-03-05 2026-03-12 2026-04-20 2026-06-30; do
+			for p in $2 9101 9102; do
+				qm 0 $1 "SET ROLE $r" "SELECT '$r', '$d', s.* FROM ar.payment_plan_schedule($p, DATE '$d') s" 2>&1
+			done
+		done
+	done
+}
+sched_d=$(schedules postgres $new_plan_d); sched_s=$(schedules ar_single $new_plan_s)
+echo "# schedules: $(echo "$sched_d" | wc -l) rows, md5 $(echo "$sched_d" | md5sum | cut -c1-8)"
+[ "$sched_d" = "$sched_s" ] || diff <(echo "$sched_s") <(echo "$sched_d") | sed 's/^/# one node < > distributed: /' | head -20
+check "ar.create_payment_plan (a plan, then one refused: its invoice already in an active plan) and ar.payment_plan_schedule on four dates on the distributed ledger: one node's plans, invoices, instalments, communications and schedules, owner and reader of one company" \
+	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -v 'already in an active payment plan' | grep -i error)" \
+	     -a -n "$(echo "$dist" | grep 'invoice F-19 is already in an active payment plan')" -a "$sched_d" = "$sched_s" \
+	     -a -z "$(echo "$sched_d" | grep -i error)" -a -n "$(echo "$sched_d" | grep '|missed$')" -a -n "$(echo "$sched_d" | grep '|paid$')"

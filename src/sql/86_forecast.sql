@@ -27,7 +27,7 @@
 -- "parameterized queries for SQL functions referencing distributed tables
 -- are not supported", doc/scale_out.md, blocker 2).
 CREATE FUNCTION ar._plan_instalments_query(company_param integer) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 	SELECT replace($q$
 	SELECT p.id AS plan_id, p.company_id, p.customer_id, p.currency, p.total, p.grace_days, p.starts_on, p.status,
 	       p.status_on, p.cancelled_at, p.cancelled_on, s.id AS instalment_id, s.seq, s.due_on, s.amount, s.cumulative,

@@ -346,7 +346,7 @@ COMMENT ON FUNCTION ar.set_order_block(bigint, boolean, text) IS
 -- distributed tables are not supported"; doc/scale_out.md, blocker 2).  On
 -- one node its plan is the one the inlined SQL function had.
 CREATE FUNCTION ar._for_company(query text, param integer) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$
+LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 	SELECT regexp_replace(query, '\mar\.(invoice|allocation|customer_credit|credit_release|customer|payment_promise|payment_plan'
 	                             '|payment_plan_invoice|payment_plan_instalment|dunning_notice|dispute|order_block) (?!WHERE\M)(\w+)',
 	                      format('(SELECT * FROM ar.\1 WHERE $%s::bigint IS NULL OR company_id = $%s) \2', param, param), 'g')
