@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=58
+PLAN=62
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -1133,3 +1133,124 @@ check "the background worker on the coordinator reconciles each company's new ba
 	     -a "$(echo "$dist" | wc -l)" = 6 -a "$(echo "$dist" | tail -2 | tr '\n' ' ')" = "0 4 " \
 	     -a "$(qn 0 "SELECT count(*) FROM ar.worker_run WHERE id > $first_worker_run AND kind = 'reconcile' AND (result->>'company_id') IS NULL")" = 0
 set_worker_enabled off || exit 1
+
+# Credit control (blocker 2, the rest): ar._credit_exposure is PL/pgSQL
+# running its query's text (ar._credit_exposure_query(): the open items' and
+# open credits' texts in it, every join on (customer_id, company_id));
+# ar.credit_limit_alerts_on reads the companies' settings first, then one
+# query naming the tables (as SQL, both were refused: "parameterized queries
+# for SQL functions referencing distributed tables are not supported", and
+# so was ar.customer_credit_status, which reads the exposure).
+# ar.dunning_account distributed with the ledger (the legal handoff joins
+# it with the notices); ar.collection_settings stays on the coordinator (a
+# company's settings, read by a statement of their own). Credit limits for
+# customers of K and M, an alert threshold for K, an order block: the
+# status of eight customers and the alerts on four dates, owner and readers.
+out=$(qm 0 postgres "SET citus.enable_unsafe_triggers = on" \
+	"SELECT create_distributed_table('ar.dunning_account', 'company_id', colocate_with => 'ar.customer')" 2>&1)
+[ -z "$(echo "$out" | grep ERROR)" ] || echo "$out" | grep ERROR | sed 's/^/# /'
+credit_data=("UPDATE ar.customer SET credit_limit = v.lim
+	FROM (VALUES (1101, 11, 3000), (1102, 11, 2500), (1103, 11, 2600), (1106, 11, 100), (2101, 21, 600), (2102, 21, 800),
+	             (2104, 21, 0), (2106, 21, 900)) v (id, co, lim)
+	WHERE customer.id = v.id AND customer.company_id = v.co"
+	"INSERT INTO ar.collection_settings (company_id, credit_alert_percent, order_block_overdue_days) VALUES (11, 95, 20)"
+	"SELECT ar.set_order_block(1102, true, 'cheque bounced') > 0")
+qm 0 postgres "${credit_data[@]}" >/dev/null && qm 0 ar_single "${credit_data[@]}" >/dev/null || exit 1
+credit_status() {	# credit_status CUSTOMERS...: ar.customer_credit_status of each on AS_OF
+	local c
+	for c in "$@"; do echo "SELECT * FROM ar.customer_credit_status($c, AS_OF);"; done
+}
+check "ar.customer_credit_status and ar.credit_limit_alerts_on on four dates, ar.credit_limit_alerts: the distributed ledger equals one node's, owner and readers of one company" \
+	eval '(dates="2025-12-15 2026-02-20 2026-03-01 2026-06-30"; each_date postgres "$(credit_status 1101 1102 1103 1106 2101 2102 2104 2106) SELECT * FROM ar.credit_limit_alerts_on(AS_OF)" && each_date k_reader "$(credit_status 1101 1102 1106) SELECT * FROM ar.credit_limit_alerts_on(AS_OF)" && each_date m_reader "$(credit_status 2101 2104 2106) SELECT * FROM ar.credit_limit_alerts_on(AS_OF)" && same postgres "SELECT * FROM ar.credit_limit_alerts" credit_limit_alerts) && [ -n "$(qn 0 "SELECT 1 FROM ar.credit_limit_alerts_on(DATE '"'"'2026-03-01'"'"') WHERE alert = '"'"'exceeded'"'"' AND company_id = 11")" ] && [ -n "$(qn 0 "SELECT 1 FROM ar.customer_credit_status(1102, DATE '"'"'2026-03-01'"'"') WHERE order_blocked AND cardinality(reasons) = 2")" ]'
+
+# The kept rate of promises and plan instalments (blocker 2, the rest):
+# ar._commitment_outcomes and ar.commitment_kept_rate are PL/pgSQL running
+# one query of the default company's tables (ar._commitment_outcomes_query(),
+# the plans' instalments with what their invoices owed at the end of each
+# grace period in it: ar._plan_instalments_query(), every table filtered on
+# the company), routed to its shard (as SQL, reading ar._open_on and
+# ar._plan_outstanding per row: "parameterized queries for SQL functions
+# referencing distributed tables are not supported").  The plans' invoices
+# and instalments distributed with the ledger; company K the default on
+# both sides; three promises and three plans of K (one kept then broken,
+# one broken at its first instalment, one cancelled), written as rows; the
+# rate on four dates, owner and reader of K.
+out=$(qm 0 postgres "SET citus.enable_unsafe_triggers = on" \
+	"SELECT count(create_distributed_table(t, 'company_id', colocate_with => 'ar.customer')) FROM unnest(ARRAY['ar.payment_plan_invoice', 'ar.payment_plan_instalment']) t" 2>&1)
+[ -z "$(echo "$out" | grep ERROR)" ] || echo "$out" | grep ERROR | sed 's/^/# /'
+commitments=("$(make_default 11)"
+	"INSERT INTO ar.payment_promise (id, company_id, invoice_id, customer_id, promised_on, amount, made_on, open_at_promise) OVERRIDING SYSTEM VALUE
+	 VALUES (9001, 11, 110001, 1102, DATE '2026-03-03', 50, DATE '2026-02-15', 111), (9002, 11, 110005, 1101, DATE '2026-03-02', 155, DATE '2026-02-25', 155),
+	        (9003, 11, 110009, 1105, DATE '2026-03-05', 100, NULL, 199)"
+	"INSERT INTO ar.payment_plan (id, company_id, customer_id, currency, total, grace_days, status, cancelled_at, cancelled_on) OVERRIDING SYSTEM VALUE
+	 VALUES (9101, 11, 1103, 'EUR', 519, 3, 'active', NULL, NULL), (9102, 11, 1104, 'EUR', 1025, 0, 'active', NULL, NULL),
+	        (9103, 11, 1105, 'EUR', 144, 0, 'cancelled', TIMESTAMPTZ '2026-03-01 12:00', DATE '2026-03-01')"
+	"INSERT INTO ar.payment_plan_invoice (company_id, plan_id, invoice_id)
+	 VALUES (11, 9101, 110012), (11, 9101, 110017), (11, 9102, 110037), (11, 9102, 110038), (11, 9103, 110004)"
+	"INSERT INTO ar.payment_plan_instalment (company_id, plan_id, seq, due_on, amount)
+	 VALUES (11, 9101, 1, DATE '2026-03-05', 232), (11, 9101, 2, DATE '2026-04-05', 287), (11, 9102, 1, DATE '2026-03-15', 500),
+	        (11, 9102, 2, DATE '2026-04-15', 525), (11, 9103, 1, DATE '2026-02-20', 72), (11, 9103, 2, DATE '2026-03-20', 72)")
+qm 0 postgres "${commitments[@]}" >/dev/null && qm 0 ar_single "${commitments[@]}" >/dev/null || exit 1
+check "ar.commitment_kept_rate on four dates (promises kept and broken, plan instalments kept, missed, after a break and after a cancellation): the distributed ledger equals one node's, owner and reader of the company" \
+	eval '(dates="2026-02-25 2026-03-05 2026-03-20 2026-06-30"; each_date postgres "SELECT * FROM ar.commitment_kept_rate(AS_OF)" && each_date k_reader "SELECT * FROM ar.commitment_kept_rate(AS_OF)") && [ "$(qn 0 "SELECT string_agg(format('"'"'%s:%s:%s:%s:%s'"'"', customer_id, promises_kept, promises_broken, instalments_kept, instalments_broken), '"'"' '"'"' ORDER BY customer_id) FROM ar.commitment_kept_rate(DATE '"'"'2026-06-30'"'"')")" = "1101:1:0:0:0 1102:0:1:0:0 1103:0:0:1:1 1104:0:0:0:1 1105:1:0:0:1" ]'
+
+# The work list (blocker 2, the rest): ar.worklist is PL/pgSQL sorting the
+# rows of ar._worklist_rows, which runs ar._worklist_query() once per
+# company on a distributed ledger, every company table read for that
+# company (ar._for_company) and every join on (x_id, company_id), the open
+# amounts on the date, the plans' schedule and the exposure computed in the
+# query (as SQL over ar._open_on, ar._plan_outstanding,
+# ar.payment_plan_schedule and ar._credit_exposure: "parameterized queries
+# for SQL functions referencing distributed tables are not supported").
+# After the promises, plans, limits and disputes above, thresholds for
+# large overdue amounts of M and a collector for two customers of K: the
+# list on four dates, whole, per company and per collector, owner and
+# readers.
+worklist_data=("INSERT INTO ar.collection_settings (company_id, large_overdue_amount, large_overdue_lookback_days, dispute_waiting_days)
+	VALUES (21, 100, 30, 5)"
+	"UPDATE ar.customer SET collector = 'k_collector' WHERE company_id = 11 AND id IN (1101, 1102)")
+qm 0 postgres "${worklist_data[@]}" >/dev/null && qm 0 ar_single "${worklist_data[@]}" >/dev/null || exit 1
+check "ar.worklist on four dates, whole, per company and per collector: the distributed ledger equals one node's, owner and readers of one company" \
+	eval '(dates="2026-03-01 2026-03-10 2026-03-20 2026-06-30"; each_date postgres "SELECT * FROM ar.worklist(AS_OF); SELECT * FROM ar.worklist(AS_OF, NULL, 21); SELECT * FROM ar.worklist(AS_OF, '"'"'k_collector'"'"')" && each_date k_reader "SELECT * FROM ar.worklist(AS_OF, NULL, 11)" && each_date m_reader "SELECT * FROM ar.worklist(AS_OF)") && [ "$(qn 0 "SELECT string_agg(DISTINCT kind, '"'"','"'"' ORDER BY kind) FROM ar.worklist(DATE '"'"'2026-03-20'"'"')")" = "credit_limit,large_overdue,plan_missed,promise_broken" ]'
+
+# Payment plans (blocker 2, the rest): ar.payment_plan_schedule is PL/pgSQL,
+# the plan's company read first, then one query of that company's tables
+# (ar._plan_instalments_query(): routed; as SQL over ar._plan_outstanding:
+# "parameterized queries for SQL functions referencing distributed tables
+# are not supported"); ar.create_payment_plan's check of the plans already
+# active joins the plans' invoices with the plans and invoices on
+# (x_id, company_id), naming the company (on id alone: "the query contains
+# a join that requires repartitioning").  A plan of two invoices of K
+# created by its collector, a second plan of one of them refused as on one
+# node; the schedules of the new plan and of check 60's on four dates,
+# owner and reader; the plans, their invoices and instalments and the
+# communications after.
+plan_steps=("SET ROLE k_collector; SELECT ar.create_payment_plan(1105, ARRAY[110014, 110019]::bigint[], ARRAY[DATE '2026-03-10', DATE '2026-04-10'], NULL, NULL, 2, 'two months') > 0"
+	"SET ROLE k_collector; SELECT ar.create_payment_plan(1105, ARRAY[110019]::bigint[], ARRAY[DATE '2026-05-10'])"
+	"SELECT string_agg(format('%s:%s:%s:%s:%s', customer_id, currency, total, grace_days, status), ' ' ORDER BY id) FROM ar.payment_plan WHERE company_id = 11;
+	 SELECT string_agg(format('%s:%s', p.customer_id, pi.invoice_id), ' ' ORDER BY pi.invoice_id) FROM ar.payment_plan_invoice pi JOIN ar.payment_plan p ON p.id = pi.plan_id AND p.company_id = pi.company_id WHERE pi.company_id = 11;
+	 SELECT string_agg(format('%s:%s:%s:%s', p.customer_id, i.seq, i.due_on, i.amount), ' ' ORDER BY p.customer_id, i.seq) FROM ar.payment_plan_instalment i JOIN ar.payment_plan p ON p.id = i.plan_id AND p.company_id = i.company_id WHERE i.company_id = 11;
+	 SELECT string_agg(format('%s:%s:%s', customer_id, kind, summary), ' ' ORDER BY customer_id, kind, summary) FROM ar.communication WHERE kind LIKE 'plan%'")
+dist=$(for s in "${plan_steps[@]}"; do qn 0 "$s" 2>&1; done)
+single=$(for s in "${plan_steps[@]}"; do qs "$s" 2>&1; done)
+echo "$dist" | head -4 | sed 's/^/# distributed: /'
+[ "$dist" = "$single" ] || diff <(echo "$single") <(echo "$dist") | sed 's/^/# one node < > distributed: /' | head -20
+new_plan_d=$(qn 0 "SELECT max(id) FROM ar.payment_plan WHERE company_id = 11 AND customer_id = 1105 AND status = 'active'")
+new_plan_s=$(qs "SELECT max(id) FROM ar.payment_plan WHERE company_id = 11 AND customer_id = 1105 AND status = 'active'")
+schedules() {	# schedules DB NEW_PLAN: the schedules of the new plan and of 9101 and 9102 on four dates, owner and reader of K
+	local d r p
+	for r in postgres k_reader; do
+		for d in 2026-03-05 2026-03-12 2026-04-20 2026-06-30; do
+			for p in $2 9101 9102; do
+				qm 0 $1 "SET ROLE $r" "SELECT '$r', '$d', s.* FROM ar.payment_plan_schedule($p, DATE '$d') s" 2>&1
+			done
+		done
+	done
+}
+sched_d=$(schedules postgres $new_plan_d); sched_s=$(schedules ar_single $new_plan_s)
+echo "# schedules: $(echo "$sched_d" | wc -l) rows, md5 $(echo "$sched_d" | md5sum | cut -c1-8)"
+[ "$sched_d" = "$sched_s" ] || diff <(echo "$sched_s") <(echo "$sched_d") | sed 's/^/# one node < > distributed: /' | head -20
+check "ar.create_payment_plan (a plan, then one refused: its invoice already in an active plan) and ar.payment_plan_schedule on four dates on the distributed ledger: one node's plans, invoices, instalments, communications and schedules, owner and reader of one company" \
+	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -v 'already in an active payment plan' | grep -i error)" \
+	     -a -n "$(echo "$dist" | grep 'invoice F-19 is already in an active payment plan')" -a "$sched_d" = "$sched_s" \
+	     -a -z "$(echo "$sched_d" | grep -i error)" -a -n "$(echo "$sched_d" | grep '|missed$')" -a -n "$(echo "$sched_d" | grep '|paid$')"

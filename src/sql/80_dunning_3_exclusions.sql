@@ -142,22 +142,7 @@ LANGUAGE sql STABLE AS $$
 	   AND ar._plan_outstanding(p.id, s.due_on + p.grace_days) > p.total - s.paid_by_then
 $$;
 
--- Each instalment of a plan and where it stands on as_of.
-CREATE FUNCTION ar.payment_plan_schedule(plan_id bigint, as_of date DEFAULT current_date)
-RETURNS TABLE (seq integer, due_on date, amount numeric, cumulative numeric, may_still_owe numeric,
-               owed_after_grace numeric, state text)
-LANGUAGE sql STABLE AS $$
-	SELECT s.seq, s.due_on, s.amount, s.cumulative, p.total - s.cumulative,
-	       CASE WHEN s.due_on + p.grace_days < as_of THEN ar._plan_outstanding(p.id, s.due_on + p.grace_days) END,
-	       CASE WHEN s.due_on + p.grace_days >= as_of THEN 'due'
-	            WHEN ar._plan_outstanding(p.id, s.due_on + p.grace_days) > p.total - s.cumulative THEN 'missed'
-	            ELSE 'paid' END
-	  FROM ar.payment_plan p
-	  JOIN (SELECT i.plan_id, i.seq, i.due_on, i.amount, sum(i.amount) OVER (ORDER BY i.seq) AS cumulative
-	          FROM ar.payment_plan_instalment i WHERE i.plan_id = payment_plan_schedule.plan_id) s ON s.plan_id = p.id
-	 WHERE p.id = payment_plan_schedule.plan_id
-	 ORDER BY s.seq
-$$;
+-- ar.payment_plan_schedule: 80_dunning_3_exclusions_1_plan_schedule.sql.
 
 CREATE FUNCTION ar._invoice_or_error(invoice_id bigint, for_update boolean DEFAULT true) RETURNS ar.invoice
 LANGUAGE plpgsql AS $$
@@ -382,8 +367,10 @@ BEGIN
 		RAISE EXCEPTION 'an invoice is listed twice in the payment plan' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	SELECT i.number INTO numbers
-	  FROM ar.payment_plan_invoice pi JOIN ar.payment_plan p ON p.id = pi.plan_id JOIN ar.invoice i ON i.id = pi.invoice_id
-	 WHERE pi.invoice_id = ANY (invoice_ids) AND p.status = 'active'
+	  FROM ar.payment_plan_invoice pi
+	  JOIN ar.payment_plan p ON p.id = pi.plan_id AND p.company_id = pi.company_id
+	  JOIN ar.invoice i ON i.id = pi.invoice_id AND i.company_id = pi.company_id
+	 WHERE pi.company_id = c.company_id AND pi.invoice_id = ANY (invoice_ids) AND p.status = 'active'
 	 LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION 'invoice % is already in an active payment plan', numbers

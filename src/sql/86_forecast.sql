@@ -16,6 +16,41 @@
 -- rate of the customer's past promises and instalments (see
 -- ar.commitment_kept_rate): no amount is counted twice.
 
+-- The instalments of the payment plans of company $N (N: company_param;
+-- NULL: every company), each with the cumulative amount of the plan's instalments up to
+-- it and what the plan's invoices still owed at the end of its grace period
+-- (settle_on: due_on + the plan's grace days; ar._open_on's rule, summed as
+-- ar._plan_outstanding does): the text of a query that the functions Citus
+-- must plan run (every table filtered on the company, every join on
+-- (x_id, company_id): routed whole to the company's shard; as SQL functions
+-- called per row, ar._plan_outstanding and ar._open_on were refused,
+-- "parameterized queries for SQL functions referencing distributed tables
+-- are not supported", doc/scale_out.md, blocker 2).
+CREATE FUNCTION ar._plan_instalments_query(company_param integer) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+	SELECT replace($q$
+	SELECT p.id AS plan_id, p.company_id, p.customer_id, p.currency, p.total, p.grace_days, p.starts_on, p.status,
+	       p.status_on, p.cancelled_at, p.cancelled_on, s.id AS instalment_id, s.seq, s.due_on, s.amount, s.cumulative,
+	       s.due_on + p.grace_days AS settle_on, o.owed
+	  FROM ar.payment_plan p
+	 CROSS JOIN LATERAL (SELECT i.id, i.seq, i.due_on, i.amount, sum(i.amount) OVER (ORDER BY i.seq) AS cumulative
+	                       FROM ar.payment_plan_instalment i
+	                      WHERE i.plan_id = p.id AND i.company_id = p.company_id AND ($C::bigint IS NULL OR i.company_id = $C)) s
+	 CROSS JOIN LATERAL (SELECT coalesce(sum(CASE WHEN v.cancelled_on IS NOT NULL
+	                                              THEN CASE WHEN v.cancelled_on > s.due_on + p.grace_days THEN v.amount ELSE 0 END
+	                                              ELSE v.amount - coalesce(paid.amount, 0) END), 0) AS owed
+	                       FROM ar.payment_plan_invoice pi
+	                       JOIN ar.invoice v ON v.id = pi.invoice_id AND v.company_id = pi.company_id
+	                                        AND ($C::bigint IS NULL OR v.company_id = $C)
+	                       LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+	                                           WHERE a.invoice_id = v.id AND a.company_id = v.company_id
+	                                             AND ($C::bigint IS NULL OR a.company_id = $C)
+	                                             AND a.allocated_on <= s.due_on + p.grace_days) paid ON true
+	                      WHERE pi.plan_id = p.id AND pi.company_id = p.company_id
+	                        AND ($C::bigint IS NULL OR pi.company_id = $C)) o
+	 WHERE $C::bigint IS NULL OR p.company_id = $C$q$, '$C', '$' || company_param)
+$f$;
+
 -- Each past promise and plan instalment whose date had passed on as_of, kept
 -- or broken, as the ledger stood on as_of:
 --   a promise is kept when its invoice's open amount on the promised date
@@ -25,27 +60,43 @@
 --   its due date, the plan's invoices owed at most what the later
 --   instalments add up to (ar.payment_plan_schedule's 'paid').
 -- Instalments falling due after the plan was cancelled, or after the one
--- that broke it, are no commitments any more and are left out.
+-- that broke it (ar._plan_broken_on(plan, as_of + 1): the first instalment
+-- settled by then that left more owed than the later ones add up to), are
+-- no commitments any more and are left out.
+-- The text of the query, as_of $1 and the company $2 (the plans' query
+-- text in it), every table filtered on the company:
+-- ar._commitment_outcomes and ar.commitment_kept_rate run it, routed whole to
+-- the company's shard on Citus (doc/scale_out.md, blocker 2).
+CREATE FUNCTION ar._commitment_outcomes_query() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+	SELECT format($q$
+	SELECT pr.customer_id, 'promise'::text, pr.id, pr.promised_on,
+	       CASE WHEN i.cancelled_on IS NOT NULL THEN CASE WHEN i.cancelled_on > pr.promised_on THEN i.amount ELSE 0 END
+	            ELSE i.amount - coalesce(paid.amount, 0) END <= pr.open_at_promise - pr.amount
+	  FROM ar.payment_promise pr
+	  LEFT JOIN ar.invoice i ON i.id = pr.invoice_id AND i.company_id = pr.company_id AND i.company_id = $2
+	  LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+	                      WHERE a.invoice_id = i.id AND a.company_id = i.company_id AND a.company_id = $2
+	                        AND a.allocated_on <= pr.promised_on) paid ON true
+	 WHERE pr.company_id = $2
+	   AND (pr.made_on IS NULL OR pr.made_on <= $1) AND pr.promised_on <= $1
+	UNION ALL
+	SELECT s.customer_id, 'plan_instalment', s.instalment_id, s.settle_on, s.owed <= s.total - s.cumulative
+	  FROM (SELECT x.*, min(x.settle_on + 1) FILTER (WHERE x.settle_on < $1 + 1 AND x.owed > x.total - x.cumulative)
+	                        OVER (PARTITION BY x.plan_id) AS broken_on
+	          FROM (%s) x
+	         WHERE x.starts_on IS NULL OR x.starts_on <= $1) s
+	 WHERE s.settle_on <= $1
+	   AND (s.cancelled_at IS NULL OR s.settle_on < coalesce(s.cancelled_on, s.cancelled_at::date))
+	   AND s.settle_on < coalesce(s.broken_on, 'infinity')$q$, ar._plan_instalments_query(2))
+$f$;
+
 CREATE FUNCTION ar._commitment_outcomes(as_of date)
 RETURNS TABLE (customer_id bigint, kind text, id bigint, settled_on date, kept boolean)
-LANGUAGE sql STABLE AS $$
-	SELECT pr.customer_id, 'promise', pr.id, pr.promised_on,
-	       ar._open_on(pr.invoice_id, pr.promised_on) <= pr.open_at_promise - pr.amount
-	  FROM ar.payment_promise pr
-	 WHERE pr.company_id = ar.default_company()
-	   AND (pr.made_on IS NULL OR pr.made_on <= as_of) AND pr.promised_on <= as_of
-	UNION ALL
-	SELECT p.customer_id, 'plan_instalment', s.id, s.due_on + p.grace_days,
-	       ar._plan_outstanding(p.id, s.due_on + p.grace_days) <= p.total - s.cumulative
-	  FROM ar.payment_plan p
-	 CROSS JOIN LATERAL (SELECT i.id, i.due_on, sum(i.amount) OVER (ORDER BY i.seq) AS cumulative
-	                       FROM ar.payment_plan_instalment i WHERE i.plan_id = p.id) s
-	 WHERE p.company_id = ar.default_company()
-	   AND (p.starts_on IS NULL OR p.starts_on <= as_of)
-	   AND s.due_on + p.grace_days <= as_of
-	   AND (p.cancelled_at IS NULL OR s.due_on + p.grace_days < coalesce(p.cancelled_on, p.cancelled_at::date))
-	   AND s.due_on + p.grace_days < coalesce(ar._plan_broken_on(p.id, as_of + 1), 'infinity')
-$$;
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN QUERY EXECUTE ar._commitment_outcomes_query() USING as_of, ar.default_company();
+END $$;
 
 COMMENT ON FUNCTION ar._commitment_outcomes(date) IS
 'Past promises to pay and payment plan instalments of the default company whose date (promised date; due date + the plan''s grace days) is on or before as_of, each kept or broken as the ledger stood then.';
@@ -56,13 +107,17 @@ COMMENT ON FUNCTION ar._commitment_outcomes(date) IS
 -- K, B: promises and instalments kept and broken over all customers; k, b:
 -- the customer's.  A customer with little history gets about the company's
 -- rate, one with a long history its own; a customer without any history
--- gets company_rate (ar._cash_forecast_items).
+-- gets company_rate (ar._cash_forecast_items).  PL/pgSQL running one query
+-- of the default company's tables, the outcomes' text in it (as SQL it was
+-- refused on Citus: blocker 2).
 CREATE FUNCTION ar.commitment_kept_rate(as_of date DEFAULT current_date)
 RETURNS TABLE (customer_id bigint, customer_code text, promises_kept integer, promises_broken integer,
                instalments_kept integer, instalments_broken integer, kept_rate numeric, company_rate numeric)
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN QUERY EXECUTE format($q$
 	WITH o AS (
-		SELECT * FROM ar._commitment_outcomes(as_of)
+		SELECT * FROM (%s) o (customer_id, kind, id, settled_on, kept)
 	), company AS (
 		SELECT (count(*) FILTER (WHERE o.kept) + 1)::numeric / (count(*) + 2) AS rate FROM o
 	), per_customer AS (
@@ -76,9 +131,9 @@ LANGUAGE sql STABLE AS $$
 	SELECT pc.customer_id, c.code, pc.pk, pc.pb, pc.ik, pc.ib,
 	       round((pc.pk + pc.ik + 2 * co.rate) / (pc.pk + pc.pb + pc.ik + pc.ib + 2), 6), round(co.rate, 6)
 	  FROM per_customer pc CROSS JOIN company co
-	  JOIN ar.customer c ON c.id = pc.customer_id
-	 ORDER BY c.code
-$$;
+	  JOIN ar.customer c ON c.id = pc.customer_id AND c.company_id = $2
+	 ORDER BY c.code$q$, ar._commitment_outcomes_query()) USING as_of, ar.default_company();
+END $$;
 
 COMMENT ON FUNCTION ar.commitment_kept_rate(date) IS
 'Per customer with past promises or plan instalments settled by as_of (default company): how many were kept and broken, the kept rate (k + 2 x company_rate) / (k + b + 2) the cash forecast gives its open promises and instalments, and the company''s Laplace-smoothed rate (K + 1) / (K + B + 2). Kept: a promise paid in full by its promised date, an instalment paid by the end of the plan''s grace days.';
@@ -245,10 +300,12 @@ COMMENT ON FUNCTION ar.cash_forecast_detail(date, integer, text) IS
 'What makes up ar.cash_forecast''s expected column, one row per period and item: source (promise: an open promise''s unpaid amount on its promised date; plan_instalment: the unpaid part of an instalment of a plan in force on its due date; model: the rest of an open invoice on the days the payment model predicts), the invoice, promise or plan instalment, customer, expected date (for model rows the probability-weighted mean day in the period), amount, probability (the customer''s kept rate for promises and instalments; the model''s probability of payment in the period) and expected amount, rounded to the cent so that each period''s rows add up exactly to ar.cash_forecast''s expected (largest remainder).';
 
 REVOKE ALL ON FUNCTION ar._commitment_outcomes(date), ar.commitment_kept_rate(date),
+                       ar._plan_instalments_query(integer), ar._commitment_outcomes_query(),
                        ar._check_forecast_args(date, integer, text), ar._cash_forecast_items(date, integer, text),
                        ar.cash_forecast_detail(date, integer, text)
 	FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ar._commitment_outcomes(date), ar.commitment_kept_rate(date),
+                          ar._plan_instalments_query(integer), ar._commitment_outcomes_query(),
                           ar._check_forecast_args(date, integer, text), ar._cash_forecast_items(date, integer, text),
                           ar.cash_forecast_detail(date, integer, text), ar._plan_broken_on(bigint, date)
 	TO ar_reader;

@@ -335,26 +335,57 @@ COMMENT ON FUNCTION ar.set_order_block(bigint, boolean, text) IS
 -- credit notes less unapplied customer credit; the overdue part and the
 -- age of the oldest overdue invoice.  Items in other currencies are not
 -- counted (ar_collect has no exchange rates).
-CREATE FUNCTION ar._credit_exposure(as_of date, customer_ids bigint[] DEFAULT NULL)
-RETURNS TABLE (customer_id bigint, company_id bigint, currency char(3), credit_limit numeric, exposure numeric,
-               overdue_amount numeric, oldest_overdue_days integer)
-LANGUAGE sql STABLE AS $$
+-- The query is a text, as_of $1, the customers $2 (NULL: all) and the
+-- company $3 (NULL: all), with the open items' and open credits' query texts
+-- in it (ar._open_items_query(), ar._open_credits_query(), their tables read
+-- for company $3: ar._for_company), every join on (customer_id, company_id):
+-- routed to the company's shard where $3 is given; the
+-- functions that read it run it (EXECUTE), so that the statement names the
+-- tables and Citus plans it (as SQL over ar._open_items and ar._open_credits
+-- it was refused: "parameterized queries for SQL functions referencing
+-- distributed tables are not supported"; doc/scale_out.md, blocker 2).  On
+-- one node its plan is the one the inlined SQL function had.
+CREATE FUNCTION ar._for_company(query text, param integer) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+	SELECT regexp_replace(query, '\mar\.(invoice|allocation|customer_credit|credit_release|customer|payment_promise|payment_plan'
+	                             '|payment_plan_invoice|payment_plan_instalment|dunning_notice|dispute|order_block) (?!WHERE\M)(\w+)',
+	                      format('(SELECT * FROM ar.\1 WHERE $%s::bigint IS NULL OR company_id = $%s) \2', param, param), 'g')
+$f$;
+COMMENT ON FUNCTION ar._for_company(text, integer) IS
+'The text of a query of ar_collect with each of the company tables it names (ar.invoice, ar.allocation, ar.customer_credit, ar.credit_release, ar.customer, ar.payment_promise, ar.payment_plan and its invoices and instalments, ar.dunning_notice, ar.dispute, ar.order_block, written "ar.table alias") read through a subquery of company $param (every company when NULL): on one node the subquery is pulled up (the same plan, the condition folded away when NULL); on Citus the query is routed to the company''s shard.';
+
+CREATE FUNCTION ar._credit_exposure_query() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+	SELECT format($q$
 	SELECT c.id, c.company_id, co.currency, c.credit_limit,
 	       coalesce(o.open_total, 0) - coalesce(k.available, 0), coalesce(o.overdue, 0), o.oldest
 	  FROM ar.customer c
 	  JOIN ar.company co ON co.id = c.company_id
-	  LEFT JOIN (SELECT oi.customer_id, oi.currency, sum(oi.open_amount) AS open_total,
+	  LEFT JOIN (SELECT oi.customer_id, oi.company_id, oi.currency, sum(oi.open_amount) AS open_total,
 	                    sum(oi.open_amount) FILTER (WHERE oi.days_past_due > 0 AND oi.open_amount > 0) AS overdue,
 	                    max(oi.days_past_due) FILTER (WHERE oi.days_past_due > 0 AND oi.open_amount > 0) AS oldest
-	               FROM ar._open_items(as_of) oi
-	              WHERE customer_ids IS NULL OR oi.customer_id = ANY (customer_ids)
-	              GROUP BY oi.customer_id, oi.currency) o ON o.customer_id = c.id AND o.currency = co.currency
-	  LEFT JOIN (SELECT k.customer_id, k.currency, sum(k.available) AS available
-	               FROM ar._open_credits(as_of) k
-	              WHERE k.kind = 'customer_credit' AND (customer_ids IS NULL OR k.customer_id = ANY (customer_ids))
-	              GROUP BY k.customer_id, k.currency) k ON k.customer_id = c.id AND k.currency = co.currency
-	 WHERE customer_ids IS NULL OR c.id = ANY (customer_ids)
-$$;
+	               FROM (%s) oi (invoice_id, company_id, customer_id, number, currency, issue_date, due_date, amount,
+	                            open_amount, days_past_due)
+	              WHERE $2 IS NULL OR oi.customer_id = ANY ($2)
+	              GROUP BY oi.customer_id, oi.company_id, oi.currency) o
+	         ON o.customer_id = c.id AND o.company_id = c.company_id AND o.currency = co.currency
+	  LEFT JOIN (SELECT k.customer_id, k.company_id, k.currency, sum(k.available) AS available
+	               FROM (%s) k (kind, credit_id, company_id, customer_id, currency, number, credit_date, amount,
+	                           available, note)
+	              WHERE k.kind = 'customer_credit' AND ($2 IS NULL OR k.customer_id = ANY ($2))
+	              GROUP BY k.customer_id, k.company_id, k.currency) k
+	         ON k.customer_id = c.id AND k.company_id = c.company_id AND k.currency = co.currency
+	 WHERE ($2 IS NULL OR c.id = ANY ($2)) AND ($3::bigint IS NULL OR c.company_id = $3)$q$,
+	       ar._for_company(ar._open_items_query(), 3), ar._for_company(ar._open_credits_query(), 3))
+$f$;
+
+CREATE FUNCTION ar._credit_exposure(as_of date, customer_ids bigint[] DEFAULT NULL, company bigint DEFAULT NULL)
+RETURNS TABLE (customer_id bigint, company_id bigint, currency char(3), credit_limit numeric, exposure numeric,
+               overdue_amount numeric, oldest_overdue_days integer)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN QUERY EXECUTE ar._credit_exposure_query() USING as_of, customer_ids, company;
+END $$;
 
 -- Can we ship to this customer?  Its credit limit, exposure, what is left,
 -- what is overdue, and whether its orders are blocked, with every reason:
@@ -383,9 +414,9 @@ BEGIN
 		RAISE EXCEPTION 'as_of cannot be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 	PERFORM ar._check_date('as_of', as_of);
-	SELECT * INTO e FROM ar._credit_exposure(as_of, ARRAY[c.id]);
+	SELECT * INTO e FROM ar._credit_exposure(as_of, ARRAY[c.id], c.company_id);
 	SELECT * INTO s FROM ar.collection_settings_effective x WHERE x.company_id = c.company_id;
-	SELECT * INTO b FROM ar.order_block x WHERE x.customer_id = c.id AND x.lifted_at IS NULL;
+	SELECT * INTO b FROM ar.order_block x WHERE x.company_id = c.company_id AND x.customer_id = c.id AND x.lifted_at IS NULL;
 	IF FOUND THEN
 		why := why || format('manual block since %s: %s', b.blocked_at::date, b.reason);
 	END IF;
@@ -401,7 +432,7 @@ BEGIN
 	  FROM ar.dunning_notice n
 	  JOIN ar.dunning_account a ON a.customer_id = n.customer_id AND a.currency = n.currency AND a.cycle = n.cycle
 	                           AND a.company_id = n.company_id
-	 WHERE n.customer_id = c.id AND n.channel = 'task' AND n.status IN ('queued', 'sent') AND n.as_of <= customer_credit_status.as_of
+	 WHERE n.company_id = c.company_id AND n.customer_id = c.id AND n.channel = 'task' AND n.status IN ('queued', 'sent') AND n.as_of <= customer_credit_status.as_of
 	 ORDER BY n.as_of DESC, n.id DESC LIMIT 1;
 	IF FOUND THEN
 		why := why || format('legal handoff: %s on %s (notice %s)', handoff.level_name, handoff.as_of, handoff.id);
@@ -414,24 +445,49 @@ COMMENT ON FUNCTION ar.customer_credit_status(bigint, date) IS
 'Can we ship? A customer''s credit limit, exposure (open receivables in the company''s currency less unapplied credit), available (limit - exposure; NULL without a limit), overdue amount, oldest overdue days, and whether its orders are blocked with every reason (manual block, limit exceeded, overdue beyond order_block_overdue_days, legal handoff).';
 
 -- Customers whose exposure reaches the company's credit_alert_percent of
--- their credit limit on as_of: exceeded (over it) or near.
+-- their credit limit on as_of: exceeded (over it) or near.  PL/pgSQL: the
+-- settings of the companies the caller reads first (a statement of their
+-- own), then one query naming the tables, the exposure's text in it, every
+-- join on (x_id, company_id), so that Citus plans it (as SQL it was refused:
+-- "parameterized queries for SQL functions referencing distributed tables
+-- are not supported"; doc/scale_out.md, blocker 2): on one node once for
+-- every company, on a distributed ledger once per company in code order,
+-- each routed to the company's shard.
 CREATE FUNCTION ar.credit_limit_alerts_on(as_of date DEFAULT current_date)
 RETURNS TABLE (company_id bigint, company_code text, customer_id bigint, customer_code text, customer_name text,
                collector name, currency char(3), credit_limit numeric, exposure numeric, available numeric,
                used_percent numeric, alert text, order_blocked boolean)
-LANGUAGE sql STABLE AS $$
-	SELECT c.company_id, s.company_code, c.id, c.code, c.name, c.collector, e.currency, e.credit_limit, e.exposure,
-	       e.credit_limit - e.exposure,
-	       CASE WHEN e.credit_limit > 0 THEN round(e.exposure * 100 / e.credit_limit, 1) END,
-	       CASE WHEN e.exposure > e.credit_limit THEN 'exceeded' ELSE 'near' END,
-	       EXISTS (SELECT 1 FROM ar.order_block b WHERE b.customer_id = c.id AND b.lifted_at IS NULL)
-	  FROM ar._credit_exposure(as_of) e
-	  JOIN ar.customer c ON c.id = e.customer_id
-	  JOIN ar.collection_settings_effective s ON s.company_id = c.company_id
-	 WHERE e.credit_limit IS NOT NULL AND e.exposure > 0
-	   AND e.exposure >= e.credit_limit * s.credit_alert_percent / 100
-	 ORDER BY s.company_code, e.exposure - e.credit_limit DESC, c.code
-$$;
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	companies bigint[];
+	codes text[];
+	percents numeric[];
+	co bigint;
+BEGIN
+	SELECT array_agg(s.company_id ORDER BY s.company_code), array_agg(s.company_code ORDER BY s.company_code),
+	       array_agg(s.credit_alert_percent ORDER BY s.company_code)
+	  INTO companies, codes, percents
+	  FROM ar.collection_settings_effective s;
+	FOREACH co IN ARRAY CASE WHEN ar._ledger_distributed() THEN coalesce(companies, '{}') ELSE ARRAY[NULL::bigint] END LOOP
+		RETURN QUERY EXECUTE format($q$
+		SELECT c.company_id, s.company_code, c.id, c.code, c.name, c.collector, e.currency, e.credit_limit, e.exposure,
+		       e.credit_limit - e.exposure,
+		       CASE WHEN e.credit_limit > 0 THEN round(e.exposure * 100 / e.credit_limit, 1) END,
+		       CASE WHEN e.exposure > e.credit_limit THEN 'exceeded' ELSE 'near' END,
+		       b.id IS NOT NULL
+		  FROM (%s) e (customer_id, company_id, currency, credit_limit, exposure, overdue_amount, oldest_overdue_days)
+		  JOIN ar.customer c ON c.id = e.customer_id AND c.company_id = e.company_id
+		 CROSS JOIN LATERAL (SELECT $5[k.i] AS company_code, $6[k.i] AS credit_alert_percent
+		                       FROM (SELECT array_position($4, c.company_id) AS i) k WHERE k.i IS NOT NULL) s
+		  LEFT JOIN ar.order_block b ON b.customer_id = c.id AND b.company_id = c.company_id AND b.lifted_at IS NULL
+		                              AND ($3::bigint IS NULL OR b.company_id = $3)
+		 WHERE ($3::bigint IS NULL OR c.company_id = $3) AND e.credit_limit IS NOT NULL AND e.exposure > 0
+		   AND e.exposure >= e.credit_limit * s.credit_alert_percent / 100
+		 ORDER BY s.company_code, e.exposure - e.credit_limit DESC, c.code$q$, ar._credit_exposure_query())
+		USING as_of, NULL::bigint[], co, coalesce(companies, '{}'::bigint[]), coalesce(codes, '{}'::text[]),
+		      coalesce(percents, '{}'::numeric[]);
+	END LOOP;
+END $$;
 COMMENT ON FUNCTION ar.credit_limit_alerts_on(date) IS
 'Customers whose exposure on as_of reaches credit_alert_percent (ar.collection_settings, default 90) of their credit limit: alert exceeded (over the limit) or near; the largest excess first.';
 
@@ -469,152 +525,239 @@ COMMENT ON COLUMN ar.credit_limit_alerts.order_blocked IS 'Whether its orders ar
 --                       (disputes of invoices paid since: no cash at stake, not a task)
 -- Within a priority: the larger amount first, then company, customer,
 -- kind and related id (a deterministic order).
-CREATE FUNCTION ar.worklist(as_of date DEFAULT current_date, collector name DEFAULT NULL, company bigint DEFAULT NULL)
-RETURNS TABLE (company_id bigint, company_code text, customer_id bigint, customer_code text, customer_name text,
-               assigned_to name, kind text, priority integer, reason text, amount numeric, currency char(3), since date,
-               next_action text, related_table text, related_id bigint)
-LANGUAGE sql STABLE AS $$
+-- The work list's query, as_of $1, the company $3 (NULL: every company),
+-- the customers of the collector $9 with a credit limit $2 (read first: the
+-- exposure is computed for them only), the settings of the companies the
+-- caller reads as arrays in company code order ($4 ids, $5 codes, $6
+-- dispute_waiting_days, $7 large_overdue_amount, $8
+-- large_overdue_lookback_days): a text, the exposure's, the open items' and
+-- the plans' texts in it, every join between company tables on
+-- (x_id, company_id), the open amounts on as_of summed by LATERAL
+-- subqueries (ar._open_on's rule), every ledger table read for company $3
+-- (ar._for_company): routed whole to the company's shard on Citus.  As SQL
+-- over ar._open_on, ar._plan_outstanding, ar.payment_plan_schedule and
+-- ar._credit_exposure it was refused there ("parameterized queries for SQL
+-- functions referencing distributed tables are not supported";
+-- doc/scale_out.md, blocker 2).
+CREATE FUNCTION ar._worklist_query() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $f$
+	SELECT ar._for_company(format($q$
 	WITH cust AS (
-		SELECT c.id, c.company_id, c.code, c.name, c.collector, c.credit_limit, s.company_code, s.dispute_waiting_days,
-		       s.large_overdue_amount, s.large_overdue_lookback_days
+		SELECT c.id, c.company_id, c.code, c.name, c.collector, c.credit_limit, $5[k.i] AS company_code,
+		       $6[k.i] AS dispute_waiting_days, $7[k.i] AS large_overdue_amount, $8[k.i] AS large_overdue_lookback_days
 		  FROM ar.customer c
-		  JOIN ar.collection_settings_effective s ON s.company_id = c.company_id
-		 WHERE (worklist.collector IS NULL OR c.collector = worklist.collector)
-		   AND (worklist.company IS NULL OR c.company_id = worklist.company)
+		 CROSS JOIN LATERAL (SELECT array_position($4, c.company_id) AS i) k
+		 WHERE k.i IS NOT NULL AND ($9::name IS NULL OR c.collector = $9)
 	), task AS (
 		-- broken promises, promises due today
-		SELECT p.customer_id, CASE WHEN p.promised_on < worklist.as_of THEN 'promise_broken' ELSE 'promise_due' END AS kind,
-		       CASE WHEN p.promised_on < worklist.as_of THEN 1 ELSE 2 END AS priority,
-		       CASE WHEN p.promised_on < worklist.as_of
-		            THEN format('Promise to pay %s on invoice %s by %s not kept: %s still missing',
-		                        ar.format_money(p.amount, i.currency), i.number, p.promised_on,
-		                        ar.format_money(least(p.owed, p.amount), i.currency))
-		            ELSE format('Promise to pay %s on invoice %s falls due today: %s not received yet',
-		                        ar.format_money(p.amount, i.currency), i.number,
-		                        ar.format_money(least(p.owed, p.amount), i.currency)) END AS reason,
-		       least(p.owed, p.amount) AS amount, i.currency, p.promised_on AS since,
-		       CASE WHEN p.promised_on < worklist.as_of
+		SELECT p.customer_id, p.company_id,
+		       CASE WHEN p.promised_on < $1 THEN 'promise_broken' ELSE 'promise_due' END AS kind,
+		       CASE WHEN p.promised_on < $1 THEN 1 ELSE 2 END AS priority,
+		       CASE WHEN p.promised_on < $1
+		            THEN format('Promise to pay %%s on invoice %%s by %%s not kept: %%s still missing',
+		                        ar.format_money(p.amount, p.currency), p.number, p.promised_on,
+		                        ar.format_money(least(p.owed, p.amount), p.currency))
+		            ELSE format('Promise to pay %%s on invoice %%s falls due today: %%s not received yet',
+		                        ar.format_money(p.amount, p.currency), p.number,
+		                        ar.format_money(least(p.owed, p.amount), p.currency)) END AS reason,
+		       least(p.owed, p.amount) AS amount, p.currency, p.promised_on AS since,
+		       CASE WHEN p.promised_on < $1
 		            THEN 'Call the customer: get the payment or a new promise (ar.promise_to_pay), else let dunning resume'
 		            ELSE 'Check the payment arrives today; call the customer if it does not' END AS next_action,
 		       'payment_promise' AS related_table, p.id AS related_id
-		  FROM (SELECT x.*, ar._open_on(x.invoice_id, worklist.as_of) - (x.open_at_promise - x.amount) AS owed
+		  FROM (SELECT x.id, x.customer_id, x.company_id, x.amount, x.promised_on, i.number, i.currency,
+		               CASE WHEN i.cancelled_on IS NOT NULL THEN CASE WHEN i.cancelled_on > $1 THEN i.amount ELSE 0 END
+		                    ELSE i.amount - coalesce(paid.amount, 0) END - (x.open_at_promise - x.amount) AS owed
 		          FROM ar.payment_promise x
-		         WHERE x.customer_id IN (SELECT cust.id FROM cust)
-		           AND x.status <> 'kept' AND x.promised_on <= worklist.as_of AND (x.made_on IS NULL OR x.made_on <= worklist.as_of)
+		          JOIN ar.invoice i ON i.id = x.invoice_id AND i.company_id = x.company_id
+		          LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+		                              WHERE a.invoice_id = i.id AND a.company_id = i.company_id AND a.allocated_on <= $1) paid ON true
+		         WHERE (x.customer_id, x.company_id) IN (SELECT cust.id, cust.company_id FROM cust)
+		           AND x.status <> 'kept' AND x.promised_on <= $1 AND (x.made_on IS NULL OR x.made_on <= $1)
 		           AND NOT EXISTS (SELECT 1 FROM ar.payment_promise y
-		                            WHERE y.invoice_id = x.invoice_id AND y.id > x.id
-		                              AND (y.made_on IS NULL OR y.made_on <= worklist.as_of))) p
-		  JOIN ar.invoice i ON i.id = p.invoice_id
+		                            WHERE y.invoice_id = x.invoice_id AND y.company_id = x.company_id AND y.id > x.id
+		                              AND (y.made_on IS NULL OR y.made_on <= $1))) p
 		 WHERE p.owed > 0
 		UNION ALL
 		-- payment plans behind schedule: what the instalments due (grace
 		-- period over) should have left owed, against what is owed
-		SELECT p.customer_id, 'plan_missed', 1,
-		       format('Payment plan %s: %s instalment(s) missed since %s; %s behind schedule', p.id, m.missed, m.first_missed,
-		              ar.format_money(p.behind, p.currency)),
-		       p.behind, p.currency, m.first_missed,
+		SELECT p.customer_id, p.company_id, 'plan_missed', 1,
+		       format('Payment plan %%s: %%s instalment(s) missed since %%s; %%s behind schedule', p.plan_id, p.missed,
+		              p.first_missed, ar.format_money(o.owed - p.should_owe, p.currency)),
+		       o.owed - p.should_owe, p.currency, p.first_missed,
 		       'Call the customer to catch up the plan; a broken plan puts its invoices back into dunning',
-		       'payment_plan', p.id
-		  FROM (SELECT x.*, ar._plan_outstanding(x.id, worklist.as_of)
-		                    - (x.total - (SELECT sum(ins.amount) FROM ar.payment_plan_instalment ins
-		                                   WHERE ins.plan_id = x.id AND ins.due_on + x.grace_days < worklist.as_of)) AS behind
-		          FROM ar.payment_plan x
-		         WHERE x.customer_id IN (SELECT cust.id FROM cust) AND x.status IN ('active', 'broken')
-		           AND (x.starts_on IS NULL OR x.starts_on <= worklist.as_of)) p
-		 CROSS JOIN LATERAL (SELECT count(*) AS missed, min(sc.due_on) AS first_missed
-		                       FROM ar.payment_plan_schedule(p.id, worklist.as_of) sc WHERE sc.state = 'missed') m
-		 WHERE p.behind > 0 AND m.missed > 0
+		       'payment_plan', p.plan_id
+		  FROM (SELECT s.plan_id, s.company_id, s.customer_id, s.currency,
+		               count(*) FILTER (WHERE s.settle_on < $1 AND s.owed > s.total - s.cumulative) AS missed,
+		               min(s.due_on) FILTER (WHERE s.settle_on < $1 AND s.owed > s.total - s.cumulative) AS first_missed,
+		               min(s.total) - sum(s.amount) FILTER (WHERE s.settle_on < $1) AS should_owe
+		          FROM (%s) s
+		         WHERE (s.customer_id, s.company_id) IN (SELECT cust.id, cust.company_id FROM cust)
+		           AND s.status IN ('active', 'broken') AND (s.starts_on IS NULL OR s.starts_on <= $1)
+		         GROUP BY s.plan_id, s.company_id, s.customer_id, s.currency) p
+		 CROSS JOIN LATERAL (SELECT coalesce(sum(CASE WHEN v.cancelled_on IS NOT NULL
+		                                              THEN CASE WHEN v.cancelled_on > $1 THEN v.amount ELSE 0 END
+		                                              ELSE v.amount - coalesce(paid.amount, 0) END), 0) AS owed
+		                       FROM ar.payment_plan_invoice pi
+		                       JOIN ar.invoice v ON v.id = pi.invoice_id AND v.company_id = pi.company_id
+		                       LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+		                                           WHERE a.invoice_id = v.id AND a.company_id = v.company_id
+		                                             AND a.allocated_on <= $1) paid ON true
+		                      WHERE pi.plan_id = p.plan_id AND pi.company_id = p.company_id) o
+		 WHERE o.owed - p.should_owe > 0 AND p.missed > 0
 		UNION ALL
 		-- dunning levels whose channel is a task: a call to make (or an
 		-- account to hand over) until the notice is marked sent
-		SELECT n.customer_id, 'call', 2,
-		       format('Dunning level %s (%s) reached on %s: %s claimed on %s invoice(s)', n.level, n.level_name, n.as_of,
+		SELECT n.customer_id, n.company_id, 'call', 2,
+		       format('Dunning level %%s (%%s) reached on %%s: %%s claimed on %%s invoice(s)', n.level, n.level_name, n.as_of,
 		              ar.format_money(n.amount_due, n.currency), cardinality(n.invoice_ids)),
 		       n.amount_due, n.currency, n.as_of,
-		       format('Call the customer and act as the level says (%s), then mark the task done: ar.mark_notice(%s, ''sent'')',
+		       format('Call the customer and act as the level says (%%s), then mark the task done: ar.mark_notice(%%s, ''sent'')',
 		              n.level_name, n.id),
 		       'dunning_notice', n.id
 		  FROM ar.dunning_notice n
-		 WHERE n.channel = 'task' AND n.status = 'queued' AND n.as_of <= worklist.as_of
-		   AND n.customer_id IN (SELECT cust.id FROM cust)
+		 WHERE n.channel = 'task' AND n.status = 'queued' AND n.as_of <= $1
+		   AND (n.customer_id, n.company_id) IN (SELECT cust.id, cust.company_id FROM cust)
 		UNION ALL
 		-- notices not delivered, not followed by another of the account, their invoices still open
-		SELECT n.customer_id, 'notice_bounced', 2,
-		       format('%s of level %s (%s) of %s not delivered: %s', initcap(replace(n.channel, '_', ' ')), n.level, n.level_name,
-		              n.as_of, coalesce(n.status_detail, 'no detail')),
+		SELECT n.customer_id, n.company_id, 'notice_bounced', 2,
+		       format('%%s of level %%s (%%s) of %%s not delivered: %%s', initcap(replace(n.channel, '_', ' ')), n.level,
+		              n.level_name, n.as_of, coalesce(n.status_detail, 'no detail')),
 		       o.still_open, n.currency, n.as_of,
 		       CASE WHEN n.channel IN ('email', 'sms') THEN 'Check the customer''s e-mail address and phone number, then reach the customer another way'
 		            ELSE 'Check the customer''s postal address, then reach the customer another way' END,
 		       'dunning_notice', n.id
 		  FROM ar.dunning_notice n
-		 CROSS JOIN LATERAL (SELECT sum(ar._open_on(u, worklist.as_of)) AS still_open FROM unnest(n.invoice_ids) u) o
-		 WHERE n.status = 'failed' AND n.channel <> 'task' AND n.as_of <= worklist.as_of
-		   AND n.customer_id IN (SELECT cust.id FROM cust)
+		 CROSS JOIN LATERAL (SELECT sum(CASE WHEN v.cancelled_on IS NOT NULL
+		                                     THEN CASE WHEN v.cancelled_on > $1 THEN v.amount ELSE 0 END
+		                                     ELSE v.amount - coalesce(paid.amount, 0) END) AS still_open
+		                       FROM ar.invoice v
+		                       LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+		                                           WHERE a.invoice_id = v.id AND a.company_id = v.company_id
+		                                             AND a.allocated_on <= $1) paid ON true
+		                      WHERE v.id = ANY (n.invoice_ids) AND v.company_id = n.company_id) o
+		 WHERE n.status = 'failed' AND n.channel <> 'task' AND n.as_of <= $1
+		   AND (n.customer_id, n.company_id) IN (SELECT cust.id, cust.company_id FROM cust)
 		   AND o.still_open > 0
 		   AND NOT EXISTS (SELECT 1 FROM ar.dunning_notice y
-		                    WHERE y.customer_id = n.customer_id AND y.currency = n.currency AND y.status IN ('queued', 'sent')
-		                      AND y.as_of <= worklist.as_of AND (y.as_of, y.id) > (n.as_of, n.id))
+		                    WHERE y.customer_id = n.customer_id AND y.company_id = n.company_id AND y.currency = n.currency
+		                      AND y.status IN ('queued', 'sent') AND y.as_of <= $1 AND (y.as_of, y.id) > (n.as_of, n.id))
 		UNION ALL
 		-- credit limits exceeded
-		SELECT e.customer_id, 'credit_limit', 2,
-		       format('Exposure %s over the credit limit %s by %s', ar.format_money(e.exposure, e.currency),
+		SELECT e.customer_id, e.company_id, 'credit_limit', 2,
+		       format('Exposure %%s over the credit limit %%s by %%s', ar.format_money(e.exposure, e.currency),
 		              ar.format_money(e.credit_limit, e.currency), ar.format_money(e.exposure - e.credit_limit, e.currency)),
 		       e.exposure - e.credit_limit, e.currency, NULL::date,
 		       CASE WHEN b.id IS NULL THEN 'Hold new orders (ar.set_order_block) until paid down, or review the limit'
-		            ELSE format('Orders blocked since %s: get the account paid down below the limit, then lift the block',
+		            ELSE format('Orders blocked since %%s: get the account paid down below the limit, then lift the block',
 		                        b.blocked_at::date) END,
 		       'customer', e.customer_id
-		  FROM ar._credit_exposure(worklist.as_of, (SELECT coalesce(array_agg(cust.id), '{}') FROM cust
-		                                             WHERE cust.credit_limit IS NOT NULL)) e
-		  LEFT JOIN ar.order_block b ON b.customer_id = e.customer_id AND b.lifted_at IS NULL
+		  FROM (%s) e (customer_id, company_id, currency, credit_limit, exposure, overdue_amount, oldest_overdue_days)
+		  LEFT JOIN ar.order_block b ON b.customer_id = e.customer_id AND b.company_id = e.company_id AND b.lifted_at IS NULL
 		 WHERE e.exposure > e.credit_limit
 		UNION ALL
 		-- large new overdue amounts
-		SELECT g.customer_id, 'large_overdue', 3,
-		       format('%s fell overdue in the last %s days (%s invoice(s), the largest %s)', ar.format_money(g.total, g.currency),
+		SELECT g.customer_id, g.company_id, 'large_overdue', 3,
+		       format('%%s fell overdue in the last %%s days (%%s invoice(s), the largest %%s)', ar.format_money(g.total, g.currency),
 		              g.lookback, g.invoices, g.largest_number),
 		       g.total, g.currency, g.first_due,
 		       'Call the customer before the next reminder',
 		       'invoice', g.largest_id
-		  FROM (SELECT oi.customer_id, oi.currency, cu.large_overdue_lookback_days AS lookback, sum(oi.open_amount) AS total,
-		               count(*) AS invoices, min(oi.due_date) AS first_due, cu.large_overdue_amount,
+		  FROM (SELECT oi.customer_id, oi.company_id, oi.currency, cu.large_overdue_lookback_days AS lookback,
+		               sum(oi.open_amount) AS total, count(*) AS invoices, min(oi.due_date) AS first_due, cu.large_overdue_amount,
 		               (array_agg(oi.invoice_id ORDER BY oi.open_amount DESC, oi.invoice_id))[1] AS largest_id,
 		               (array_agg(oi.number ORDER BY oi.open_amount DESC, oi.invoice_id))[1] AS largest_number
-		          FROM ar._open_items(worklist.as_of) oi
-		          JOIN cust cu ON cu.id = oi.customer_id
+		          FROM (%s) oi (invoice_id, company_id, customer_id, number, currency, issue_date, due_date, amount, open_amount,
+		                        days_past_due)
+		          JOIN cust cu ON cu.id = oi.customer_id AND cu.company_id = oi.company_id
 		         WHERE oi.open_amount > 0 AND oi.days_past_due BETWEEN 1 AND cu.large_overdue_lookback_days
 		           -- not those the other tasks follow: disputed, or in a payment plan
 		           AND NOT EXISTS (SELECT 1 FROM ar.dispute x
-		                            WHERE x.invoice_id = oi.invoice_id AND (x.resolved_at IS NULL OR x.resolved_on > worklist.as_of))
-		           AND NOT EXISTS (SELECT 1 FROM ar.payment_plan_invoice pi JOIN ar.payment_plan pp ON pp.id = pi.plan_id
-		                            WHERE pi.invoice_id = oi.invoice_id AND pp.status = 'active')
-		         GROUP BY oi.customer_id, oi.currency, cu.large_overdue_lookback_days, cu.large_overdue_amount) g
+		                            WHERE x.invoice_id = oi.invoice_id AND x.company_id = oi.company_id
+		                              AND (x.resolved_at IS NULL OR x.resolved_on > $1))
+		           AND NOT EXISTS (SELECT 1 FROM ar.payment_plan_invoice pi
+		                             JOIN ar.payment_plan pp ON pp.id = pi.plan_id AND pp.company_id = pi.company_id
+		                            WHERE pi.invoice_id = oi.invoice_id AND pi.company_id = oi.company_id AND pp.status = 'active')
+		         GROUP BY oi.customer_id, oi.company_id, oi.currency, cu.large_overdue_lookback_days, cu.large_overdue_amount) g
 		 WHERE g.total >= g.large_overdue_amount
 		UNION ALL
 		-- disputes: follow-up date passed, or open for too long
-		SELECT d.customer_id, CASE WHEN d.due_on < worklist.as_of THEN 'dispute_follow_up' ELSE 'dispute_waiting' END,
-		       CASE WHEN d.due_on < worklist.as_of THEN 3 ELSE 4 END,
-		       format('Dispute (%s) on invoice %s open for %s days%s: %s', coalesce(d.category, 'unclassified'), i.number, d.age,
-		              CASE WHEN d.due_on < worklist.as_of THEN format(', follow-up due on %s', d.due_on)
-		                   ELSE format(' (more than %s)', d.dispute_waiting_days) END,
+		SELECT d.customer_id, d.company_id, CASE WHEN d.due_on < $1 THEN 'dispute_follow_up' ELSE 'dispute_waiting' END,
+		       CASE WHEN d.due_on < $1 THEN 3 ELSE 4 END,
+		       format('Dispute (%%s) on invoice %%s open for %%s days%%s: %%s', coalesce(d.category, 'unclassified'), i.number, d.age,
+		              CASE WHEN d.due_on < $1 THEN format(', follow-up due on %%s', d.due_on)
+		                   ELSE format(' (more than %%s)', d.dispute_waiting_days) END,
 		              d.reason),
-		       ar._open_on(i.id, worklist.as_of), i.currency, coalesce(d.opened_on, d.opened_at::date),
+		       o.open_amount, i.currency, coalesce(d.opened_on, d.opened_at::date),
 		       CASE WHEN d.owner IS NULL THEN 'Classify the dispute and give it an owner (ar.classify_dispute), then get it resolved (ar.resolve_dispute)'
-		            ELSE format('Ask %s for the resolution, then resolve it (ar.resolve_dispute)', d.owner) END,
+		            ELSE format('Ask %%s for the resolution, then resolve it (ar.resolve_dispute)', d.owner) END,
 		       'dispute', d.id
-		  FROM (SELECT x.*, worklist.as_of - coalesce(x.opened_on, x.opened_at::date) AS age, cu.dispute_waiting_days
-		          FROM ar.dispute x JOIN cust cu ON cu.id = x.customer_id
-		         WHERE (x.resolved_at IS NULL OR x.resolved_on > worklist.as_of)) d
-		  JOIN ar.invoice i ON i.id = d.invoice_id
-		 WHERE d.age >= 0 AND (d.due_on < worklist.as_of OR d.age > d.dispute_waiting_days)
-		   AND ar._open_on(i.id, worklist.as_of) > 0
+		  FROM (SELECT x.*, $1 - coalesce(x.opened_on, x.opened_at::date) AS age, cu.dispute_waiting_days
+		          FROM ar.dispute x JOIN cust cu ON cu.id = x.customer_id AND cu.company_id = x.company_id
+		         WHERE (x.resolved_at IS NULL OR x.resolved_on > $1)) d
+		  JOIN ar.invoice i ON i.id = d.invoice_id AND i.company_id = d.company_id
+		  LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+		                      WHERE a.invoice_id = i.id AND a.company_id = i.company_id AND a.allocated_on <= $1) paid ON true
+		 CROSS JOIN LATERAL (SELECT CASE WHEN i.cancelled_on IS NOT NULL THEN CASE WHEN i.cancelled_on > $1 THEN i.amount ELSE 0 END
+		                                 ELSE i.amount - coalesce(paid.amount, 0) END AS open_amount) o
+		 WHERE d.age >= 0 AND (d.due_on < $1 OR d.age > d.dispute_waiting_days)
+		   AND o.open_amount > 0
 	)
 	SELECT cu.company_id, cu.company_code, t.customer_id, cu.code, cu.name, cu.collector, t.kind, t.priority, t.reason,
 	       t.amount, t.currency, t.since, t.next_action, t.related_table, t.related_id
 	  FROM task t
-	  JOIN cust cu ON cu.id = t.customer_id
-	 ORDER BY t.priority, t.amount DESC NULLS LAST, cu.company_code, cu.code, t.kind, t.related_id
-$$;
+	  JOIN cust cu ON cu.id = t.customer_id AND cu.company_id = t.company_id$q$,
+	  ar._plan_instalments_query(3), ar._credit_exposure_query(), ar._open_items_query()), 3)
+$f$;
+
+-- The rows of the work list, unordered: the settings of the companies the
+-- caller reads (of company alone when given) first, then the query once for
+-- every company on one node, once per company on a distributed ledger
+-- (each routed to the company's shard); the customers with a credit limit
+-- read first by a query of their own.
+CREATE FUNCTION ar._worklist_rows(as_of date, collector name, company bigint)
+RETURNS TABLE (company_id bigint, company_code text, customer_id bigint, customer_code text, customer_name text,
+               assigned_to name, kind text, priority integer, reason text, amount numeric, currency char(3), since date,
+               next_action text, related_table text, related_id bigint)
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	companies bigint[];
+	codes text[];
+	waiting integer[];
+	large numeric[];
+	lookback integer[];
+	co bigint;
+	limited bigint[];
+BEGIN
+	SELECT coalesce(array_agg(s.company_id ORDER BY s.company_code), '{}'),
+	       coalesce(array_agg(s.company_code ORDER BY s.company_code), '{}'),
+	       coalesce(array_agg(s.dispute_waiting_days ORDER BY s.company_code), '{}'),
+	       coalesce(array_agg(s.large_overdue_amount ORDER BY s.company_code), '{}'),
+	       coalesce(array_agg(s.large_overdue_lookback_days ORDER BY s.company_code), '{}')
+	  INTO companies, codes, waiting, large, lookback
+	  FROM ar.collection_settings_effective s
+	 WHERE _worklist_rows.company IS NULL OR s.company_id = _worklist_rows.company;
+	FOREACH co IN ARRAY CASE WHEN ar._ledger_distributed() THEN companies ELSE ARRAY[_worklist_rows.company] END LOOP
+		EXECUTE 'SELECT coalesce(array_agg(c.id), ''{}'') FROM ar.customer c
+		          WHERE c.credit_limit IS NOT NULL AND ($1::name IS NULL OR c.collector = $1) AND c.company_id = ANY ($2)
+		            AND ($3::bigint IS NULL OR c.company_id = $3)'
+		   INTO limited USING _worklist_rows.collector, companies, co;
+		RETURN QUERY EXECUTE ar._worklist_query()
+		       USING _worklist_rows.as_of, limited, co, companies, codes, waiting, large, lookback, _worklist_rows.collector;
+	END LOOP;
+END $$;
+
+CREATE FUNCTION ar.worklist(as_of date DEFAULT current_date, collector name DEFAULT NULL, company bigint DEFAULT NULL)
+RETURNS TABLE (company_id bigint, company_code text, customer_id bigint, customer_code text, customer_name text,
+               assigned_to name, kind text, priority integer, reason text, amount numeric, currency char(3), since date,
+               next_action text, related_table text, related_id bigint)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN QUERY
+	SELECT w.* FROM ar._worklist_rows(worklist.as_of, worklist.collector, worklist.company) w
+	 ORDER BY w.priority, w.amount DESC NULLS LAST, w.company_code, w.customer_code, w.kind, w.related_id;
+END $$;
+
 COMMENT ON FUNCTION ar.worklist(date, name, bigint) IS
 'The collectors'' tasks on as_of (all, one collector''s, one company''s), one row per task, most urgent first: broken promises and payment plans behind schedule, calls (dunning levels of channel task), promises due today, notices not delivered, credit limits exceeded, large new overdue amounts, disputes past their follow-up date or open too long; each with why, the amount at stake, the next action and the related row. Reads as the caller (row-level security).';
 
@@ -659,9 +802,11 @@ COMMENT ON COLUMN ar.worklist_today.related_id IS 'Its id.';
 
 REVOKE ALL ON FUNCTION ar._collection_settings_touch(), ar._role_may_collect(oid, bigint), ar.assign_collector(bigint, name),
                        ar.classify_dispute(bigint, text, name, date), ar.dispute_aging_on(date),
-                       ar.set_order_block(bigint, boolean, text), ar._credit_exposure(date, bigint[]),
+                       ar.set_order_block(bigint, boolean, text), ar._credit_exposure(date, bigint[], bigint),
+                       ar._credit_exposure_query(), ar._for_company(text, integer),
                        ar.customer_credit_status(bigint, date), ar.credit_limit_alerts_on(date),
-                       ar.worklist(date, name, bigint), ar._worklist_me(), ar._worklist_admin_companies()
+                       ar.worklist(date, name, bigint), ar._worklist_me(), ar._worklist_admin_companies(),
+                       ar._worklist_query(), ar._worklist_rows(date, name, bigint)
 	FROM PUBLIC;
 GRANT SELECT ON ar.collection_settings, ar.collection_settings_effective, ar.order_block, ar.dispute_aging,
                 ar.credit_limit_alerts, ar.worklist_today
@@ -669,9 +814,11 @@ GRANT SELECT ON ar.collection_settings, ar.collection_settings_effective, ar.ord
 -- what the work list reads on behalf of a reader (ar._open_on and
 -- ar._plan_outstanding: also what ar.payment_plan_schedule, granted to
 -- readers, calls)
-GRANT EXECUTE ON FUNCTION ar.dispute_aging_on(date), ar._credit_exposure(date, bigint[]),
+GRANT EXECUTE ON FUNCTION ar.dispute_aging_on(date), ar._credit_exposure(date, bigint[], bigint), ar._credit_exposure_query(),
+                          ar._for_company(text, integer),
                           ar.customer_credit_status(bigint, date), ar.credit_limit_alerts_on(date),
                           ar.worklist(date, name, bigint), ar._worklist_me(), ar._worklist_admin_companies(),
+                          ar._worklist_query(), ar._worklist_rows(date, name, bigint),
                           ar._open_on(bigint, date), ar._plan_outstanding(bigint, date)
 	TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar.classify_dispute(bigint, text, name, date), ar.set_order_block(bigint, boolean, text)

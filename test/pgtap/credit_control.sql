@@ -9,7 +9,7 @@
 BEGIN;
 CREATE EXTENSION ar_collect;
 SET LOCAL client_min_messages = warning;
-SELECT plan(35);
+SELECT plan(38);
 
 CREATE ROLE cc_coll IN ROLE ar_collector;
 CREATE ROLE cc_admin IN ROLE ar_admin;
@@ -143,6 +143,17 @@ SELECT is((SELECT count(*) FROM ar.credit_limit_alerts_on('2026-03-20') WHERE al
 SELECT is((SELECT count(*) FROM ar.credit_limit_alerts_on('2026-01-15') WHERE company_code = 'DEFAULT'), 0::bigint,
 	'before the invoices, no alert');
 SELECT ok((SELECT count(*) FROM ar.credit_limit_alerts WHERE customer_code = 'K3') = 1, 'ar.credit_limit_alerts is today''s');
+
+-- --------------------------------------- one company's exposure (issue 14)
+SELECT results_eq($$SELECT * FROM ar._credit_exposure('2026-03-20', NULL, ar.default_company()) ORDER BY customer_id$$,
+	$$SELECT * FROM ar._credit_exposure('2026-03-20') WHERE company_id = ar.default_company() ORDER BY customer_id$$,
+	'the exposure of one company: its customers'' rows of every company''s');
+SELECT is(ar._for_company('SELECT 1 FROM ar.invoice i JOIN ar.invoice_x x ON true JOIN ar.customer_credit cc ON true', 2),
+	'SELECT 1 FROM (SELECT * FROM ar.invoice WHERE $2::bigint IS NULL OR company_id = $2) i JOIN ar.invoice_x x ON true '
+	'JOIN (SELECT * FROM ar.customer_credit WHERE $2::bigint IS NULL OR company_id = $2) cc ON true',
+	'ar._for_company reads each company table a text names ("ar.table alias") for company $n, no other');
+SELECT is(ar._for_company(ar._for_company(ar._credit_exposure_query(), 3), 3), ar._for_company(ar._credit_exposure_query(), 3),
+	'and a text once read for the company is left as it is');
 
 -- ---------------------------------------------------------- tenancy
 SET LOCAL ROLE cc_other;

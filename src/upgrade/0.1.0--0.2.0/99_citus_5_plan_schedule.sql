@@ -1,0 +1,1 @@
+../../sql/80_dunning_3_exclusions_1_plan_schedule.sql
