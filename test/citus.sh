@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=62
+PLAN=63
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -1196,3 +1196,35 @@ echo "# rebuilt: distributed $(echo "$rd" | head -1) rows of ar.open_item_summar
 check "ar.rebuild_summaries(current_date) on the distributed ledger: every summary equals one node's rebuilt one to the cent, ar.aging_report and ar.kpis after it too, and ar.check_summaries() reports nothing on either side" \
 	test -n "$rd" -a "$rd" = "$rs" -a -z "$(echo "$rd" | grep -i error)" -a "$(echo "$rd" | tail -1)" = 0 \
 	     -a "$(qn 0 "SELECT aged_on = current_date FROM ar.summary_state")" = t
+
+# ar.reconcile() over every company in one call, on the distributed ledger
+# (issue 14): measured, it runs there as it is (the lines locked and the
+# invoices loaded company after company, every statement naming its
+# company; the run's rows, one per company, written by one statement each,
+# routed by Citus per row).  Bank lines of K, M and N (two paid by IBANs on
+# file and references, one partial, one unknown), one call by the owner:
+# what it returns, the decisions, the invoices and the run's rows equal one
+# node's, and the summaries stay equal to a recomputation on both sides.
+# (ar_single first reconciles the lines that the coordinator's worker
+# decided on the distributed side in check 58: K's and L's, left there.)
+qs "SELECT count(*) FROM ar.reconcile()" >/dev/null || exit 1
+all_data="
+INSERT INTO ar.bank_transaction (id, company_id, booking_date, amount, remittance_info, counterparty_name, counterparty_iban) OVERRIDING SYSTEM VALUE
+VALUES (7601, 21, DATE '2026-03-30', 97.33, 'Invoice P-46', 'Customer 5', 'DE89370400440532013000'),
+       (7602, 22, DATE '2026-03-30', 144.00, 'Facture P-58', 'Customer 5', 'FR7630006000011234567890189'),
+       (7603, 22, DATE '2026-03-31', 50, 'Facture P-22', 'Customer 5', 'FR7630006000011234567890189'),
+       (7604, 11, DATE '2026-03-31', 9.99, 'misc', 'Nobody Known', NULL)"
+all_run=("SELECT * FROM ar.reconcile()"
+	"SELECT string_agg(format('%s:%s:%s:%s', bank_transaction_id, company_id, outcome, cardinality(allocation_ids)), ' ' ORDER BY 1) FROM ar.reconcile_line WHERE bank_transaction_id BETWEEN 7601 AND 7604"
+	"SELECT string_agg(format('%s:%s:%s', id, open_amount, status), ' ' ORDER BY id) FROM ar.invoice WHERE customer_id IN (2105, 2205)"
+	"SELECT string_agg(format('%s:%s:%s', id, allocated_amount, status), ' ' ORDER BY id) FROM ar.bank_transaction WHERE id BETWEEN 7601 AND 7604"
+	"SELECT string_agg(format('%s:%s:%s:%s:%s', company_id, lines, applied, proposed, unmatched), ' ' ORDER BY company_id) FROM ar.reconcile_run WHERE id = (SELECT max(id) FROM ar.reconcile_run)"
+	"SELECT count(*) FROM ar.check_summaries()")
+qn 0 "$all_data" >/dev/null && qs "$all_data" >/dev/null || exit 1
+dist=$(qm 0 postgres "${all_run[@]}" 2>&1)
+single=$(qm 0 ar_single "${all_run[@]}" 2>&1)
+echo "$dist" | sed 's/^/# distributed: /' | cut -c1-300
+[ "$dist" = "$single" ] || diff <(echo "$single") <(echo "$dist") | sed 's/^/# one node < > distributed: /' | head -20
+check "ar.reconcile() over every company in one call on the distributed ledger: what it returns, its decisions (two applied), the invoices, bank lines and the run's rows (one per company) equal one node's, the summaries equal a recomputation" \
+	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" -a "$(echo "$dist" | tail -1)" = 0 \
+	     -a -n "$(echo "$dist" | grep '7601:21:applied:1 7602:22:applied:1')" -a -n "$(echo "$dist" | grep '^11:1:0:0:1 21:1:1:0:0 22:2:1:1:0$')"

@@ -421,7 +421,13 @@ BEGIN
 		PERFORM ar._dunning_effect_fold_if_free();  -- 86_kpi_summary_dunning.sql
 	ELSE
 		-- on a Citus worker: the shards of the delta tables this transaction
-		-- wrote (ar._summary_shard_written), each folded on this node
+		-- wrote (ar._summary_shard_written), each folded on this node.  First
+		-- the lock that ar.age_summaries and ar.rebuild_summaries take on the
+		-- coordinator (SHARE ROW EXCLUSIVE on ar.aging_summary), which Citus
+		-- takes on each node's ar.aging_summary, not on its shards: the folds
+		-- wait here until they commit, then read the new aging date, as
+		-- ar._summary_fold does on one node
+		PERFORM pg_catalog.lock_relation_if_exists('ar.aging_summary', 'ROW EXCLUSIVE');
 		FOREACH shard IN ARRAY string_to_array(shards, ' ') LOOP
 			CASE ar._logical_table_name(shard::regclass)
 			WHEN 'summary_delta' THEN
