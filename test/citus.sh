@@ -1221,10 +1221,12 @@ all_run=("SELECT * FROM ar.reconcile()"
 	"SELECT string_agg(format('%s:%s:%s:%s:%s', company_id, lines, applied, proposed, unmatched), ' ' ORDER BY company_id) FROM ar.reconcile_run WHERE id = (SELECT max(id) FROM ar.reconcile_run)"
 	"SELECT count(*) FROM ar.check_summaries()")
 qn 0 "$all_data" >/dev/null && qs "$all_data" >/dev/null || exit 1
-dist=$(qm 0 postgres "${all_run[@]}" 2>&1)
-single=$(qm 0 ar_single "${all_run[@]}" 2>&1)
-echo "$dist" | sed 's/^/# distributed: /' | cut -c1-300
-[ "$dist" = "$single" ] || diff <(echo "$single") <(echo "$dist") | sed 's/^/# one node < > distributed: /' | head -20
+on_both() {	# on_both STEP...: the steps in one session on each side, into $dist and $single; the lines that differ shown
+	dist=$(qm 0 postgres "$@" 2>&1); single=$(qm 0 ar_single "$@" 2>&1)
+	echo "$dist" | sed 's/^/# distributed: /' | cut -c1-300
+	[ "$dist" = "$single" ] || diff <(echo "$single") <(echo "$dist") | sed 's/^/# one node < > distributed: /' | head -20
+}
+on_both "${all_run[@]}"
 check "ar.reconcile() over every company in one call on the distributed ledger: what it returns, its decisions (two applied), the invoices, bank lines and the run's rows (one per company) equal one node's, the summaries equal a recomputation" \
 	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" -a "$(echo "$dist" | tail -1)" = 0 \
 	     -a -n "$(echo "$dist" | grep '7601:21:applied:1 7602:22:applied:1')" -a -n "$(echo "$dist" | grep '^11:1:0:0:1 21:1:1:0:0 22:2:1:1:0$')"
