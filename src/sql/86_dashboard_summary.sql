@@ -421,7 +421,13 @@ BEGIN
 		PERFORM ar._dunning_effect_fold_if_free();  -- 86_kpi_summary_dunning.sql
 	ELSE
 		-- on a Citus worker: the shards of the delta tables this transaction
-		-- wrote (ar._summary_shard_written), each folded on this node
+		-- wrote (ar._summary_shard_written), each folded on this node.  First
+		-- the lock that ar.age_summaries and ar.rebuild_summaries take on the
+		-- coordinator (SHARE ROW EXCLUSIVE on ar.aging_summary), which Citus
+		-- takes on each node's ar.aging_summary, not on its shards: the folds
+		-- wait here until they commit, then read the new aging date, as
+		-- ar._summary_fold does on one node
+		PERFORM pg_catalog.lock_relation_if_exists('ar.aging_summary', 'ROW EXCLUSIVE');
 		FOREACH shard IN ARRAY string_to_array(shards, ' ') LOOP
 			CASE ar._logical_table_name(shard::regclass)
 			WHEN 'summary_delta' THEN
@@ -563,6 +569,102 @@ CREATE TRIGGER invoice_summary_delete AFTER DELETE ON ar.invoice
 
 -- ------------------------------------------------------------- recomputing
 
+-- The recomputations are SQL functions, inlined into the queries of the
+-- check and the rebuild on one node.  On a distributed ledger Citus refuses
+-- a SQL function over distributed tables called from a query
+-- (doc/scale_out.md, blocker 2): there the same queries run per company
+-- from their texts, every table read filtered on the company (the comments
+-- /*and company x*/ and /*where company x*/ of their bodies made
+-- conditions), so that Citus routes each whole to the company's shards
+-- (doc/scale_out.md, blocker 6).
+
+-- The body of the SQL function f, its parameters ($n, or a name not after
+-- a dot) replaced by the expressions args (in parentheses).
+CREATE FUNCTION ar._sql_body(f regprocedure, args text[] DEFAULT '{}') RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	q text;
+	names text[];
+	i integer;
+BEGIN
+	SELECT p.prosrc, p.proargnames INTO q, names
+	  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+	 WHERE p.oid = f AND l.lanname = 'sql';
+	IF q IS NULL THEN
+		RAISE EXCEPTION '% is not a SQL function', f USING ERRCODE = 'internal_error';
+	END IF;
+	FOR i IN 1 .. coalesce(cardinality(args), 0) LOOP
+		q := regexp_replace(q, '\$' || i || '(?!\d)', '(' || args[i] || ')', 'g');
+		IF names[i] <> '' THEN
+			q := regexp_replace(q, '(?<![.\w$])' || names[i] || '(?![\w(])', '(' || args[i] || ')', 'g');
+		END IF;
+	END LOOP;
+	RETURN q;
+END $$;
+
+-- The query q for company co alone (a literal): each call of a SQL
+-- function of ar whose body reads tables of ar replaced by its body, routed the same way (a subquery, LATERAL
+-- when it has arguments, its columns named as the function's); each
+-- comment /*and company x*/ or /*where company x*/ made the condition
+-- "and x.company_id = co" or "where x.company_id = co".  An error when the
+-- result reads no table filtered on the company: Citus would run it on
+-- every shard, not the company's.
+CREATE FUNCTION ar._routed(q text, co bigint) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	m text[];
+	f regprocedure;
+	args text[];
+	cols text;
+	filtered boolean := q ~ '/\*(and|where) company \w+\*/';
+BEGIN
+	FOR m IN SELECT DISTINCT x FROM regexp_matches(q, 'ar\.(_\w+)\(([^()]*)\)', 'g') x LOOP
+		f := to_regprocedure(format('ar.%I(%s)', m[1],
+		       (SELECT string_agg(format_type(t, NULL), ', ' ORDER BY o)
+		          FROM pg_proc p, unnest(p.proargtypes::oid[]) WITH ORDINALITY u (t, o)
+		         WHERE p.oid = to_regproc('ar.' || m[1]))));
+		CONTINUE WHEN f IS NULL OR NOT EXISTS (SELECT FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+		                                        WHERE p.oid = f AND l.lanname = 'sql' AND p.prosrc ~* '(from|join)\s+ar\.');
+		args := CASE WHEN m[2] ~ '\S' THEN regexp_split_to_array(trim(m[2]), '\s*,\s*') ELSE '{}' END;
+		SELECT string_agg(quote_ident(n), ', ' ORDER BY o) INTO cols
+		  FROM pg_proc p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY u (n, mode, o)
+		 WHERE p.oid = f AND u.mode = 't';
+		q := replace(q, format('ar.%s(%s)', m[1], m[2]),
+		             format('%s(SELECT * FROM (%s) q (%s))', CASE WHEN cardinality(args) > 0 THEN 'LATERAL ' ELSE '' END,
+		                    ar._routed(ar._sql_body(f, args), co), cols));
+		filtered := true;
+	END LOOP;
+	IF NOT filtered THEN
+		RAISE EXCEPTION 'a query without a company condition cannot be routed per company'
+			USING ERRCODE = 'internal_error', DETAIL = left(q, 200);
+	END IF;
+	RETURN regexp_replace(q, '/\*(and|where) company (\w+)\*/', '\1 \2.company_id = ' || co, 'g');
+END $$;
+
+-- Runs INSERT INTO target query (target: a table, with its columns or
+-- not): on one node once (the comments of the
+-- query left as they are), on a distributed ledger once per company, routed
+-- (ar._routed); returns the rows written.
+CREATE FUNCTION ar._summaries_insert(target text, query text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	co bigint;
+	n bigint;
+	total bigint := 0;
+BEGIN
+	IF NOT ar._ledger_distributed() THEN
+		EXECUTE format('INSERT INTO %s %s', target, query);
+		GET DIAGNOSTICS total = ROW_COUNT;
+		RETURN total;
+	END IF;
+	FOR co IN SELECT c.id FROM ar.company c ORDER BY c.id LOOP
+		EXECUTE format('INSERT INTO %s %s', target, ar._routed(query, co));
+		GET DIAGNOSTICS n = ROW_COUNT;
+		total := total + n;
+	END LOOP;
+	RETURN total;
+END $$;
+
 -- What both summaries should hold, from the ledger (ar.invoice) and the
 -- aging date given.
 CREATE FUNCTION ar._open_item_summary_expected()
@@ -571,7 +673,7 @@ RETURNS TABLE (company_id bigint, customer_id bigint, currency char(3), due_date
 LANGUAGE sql STABLE AS $$
 	SELECT i.company_id, i.customer_id, i.currency, i.due_date, i.amount < 0, sum(i.open_amount), count(*)::integer
 	  FROM ar.invoice i
-	 WHERE i.open_amount <> 0
+	 WHERE i.open_amount <> 0 /*and company i*/
 	 GROUP BY 1, 2, 3, 4, 5
 $$;
 
@@ -583,10 +685,10 @@ RETURNS TABLE (company_id bigint, customer_id bigint, currency char(3), due_date
 LANGUAGE sql STABLE AS $$
 	SELECT u.company_id, u.customer_id, u.currency, u.due_date, u.credit_note, sum(u.open_amount), sum(u.items)::integer
 	  FROM (SELECT s.company_id, s.customer_id, s.currency, s.due_date, s.credit_note, s.open_amount, s.items
-	          FROM ar.open_item_summary s
+	          FROM ar.open_item_summary s /*where company s*/
 	        UNION ALL
 	        SELECT d.company_id, d.customer_id, d.currency, d.due_date, d.credit_note, d.open_amount, d.items
-	          FROM ar.summary_delta d) u
+	          FROM ar.summary_delta d /*where company d*/) u
 	 GROUP BY 1, 2, 3, 4, 5
 	HAVING sum(u.items) <> 0 OR sum(u.open_amount) <> 0
 $$;
@@ -628,6 +730,18 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	LOCK TABLE ar.aging_summary IN SHARE ROW EXCLUSIVE MODE;
+	IF ar._ledger_distributed() THEN
+		-- per company, routed (ar._routed), from ar.open_item_summary alone:
+		-- the changes a commit left in a shard of ar.summary_delta (REPEATABLE
+		-- READ) go into both summaries at the next fold of that shard, on the
+		-- worker (ar._summary_fold_shard), bucketed on the new date
+		UPDATE ar.summary_state SET aged_on = as_of;
+		DELETE FROM ar.aging_summary;
+		RETURN ar._summaries_insert('ar.aging_summary',
+		       replace(ar._sql_body('ar._aging_summary_expected(date)', ARRAY[quote_literal(as_of) || '::date']),
+		               'ar._open_item_summary_current() d', '(SELECT * FROM ar.open_item_summary s /*where company s*/) d')
+		       || ' ORDER BY 1, 2, 3');
+	END IF;
 	PERFORM ar._summary_fold();
 	UPDATE ar.summary_state SET aged_on = as_of;
 	DELETE FROM ar.aging_summary;
@@ -682,8 +796,8 @@ BEGIN
 	PERFORM pg_advisory_xact_lock(hashtext('ar_collect.dunning_effect_fold'));
 	DELETE FROM ar.summary_delta;
 	DELETE FROM ar.open_item_summary;
-	INSERT INTO ar.open_item_summary SELECT * FROM ar._open_item_summary_expected() ORDER BY 1, 2, 3, 4, 5;
-	GET DIAGNOSTICS n = ROW_COUNT;
+	-- (on a distributed ledger per company, routed: ar._summaries_insert)
+	n := ar._summaries_insert('ar.open_item_summary', 'SELECT * FROM ar._open_item_summary_expected() e ORDER BY 1, 2, 3, 4, 5');
 	PERFORM ar._kpi_summary_rebuild();  -- 86_kpi_summary.sql
 	PERFORM ar._dunning_effect_rebuild();  -- 86_kpi_summary_dunning.sql
 	PERFORM ar._age_summaries(as_of);
@@ -695,73 +809,32 @@ COMMENT ON FUNCTION ar.rebuild_summaries(date) IS
 
 -- The rows of the summaries that differ from a recomputation: none, unless
 -- the triggers were bypassed (session_replication_role = replica, a
--- trigger disabled).  Each company's rows as the caller sees them.
+-- trigger disabled).  Each company's rows as the caller sees them: on one
+-- node the query of ar._summary_differences (86_kpi_summary_dunning.sql,
+-- after the KPI and effectiveness summaries' own), on a distributed ledger
+-- its text per company, routed (ar._routed), the rows gathered and ordered
+-- here.
 CREATE FUNCTION ar.check_summaries()
 RETURNS TABLE (summary text, company_id bigint, customer_id bigint, currency char(3), due_date date,
                credit_note boolean, stored numeric, expected numeric, stored_items integer, expected_items integer)
 LANGUAGE plpgsql STABLE AS $$
-#variable_conflict use_column
+DECLARE
+	co bigint;
+	part jsonb;
+	found_rows jsonb := '[]';
 BEGIN
+	IF NOT ar._ledger_distributed() THEN
+		RETURN QUERY SELECT * FROM ar._summary_differences() d ORDER BY 1, 2, 3, 4, 5, 6;
+		RETURN;
+	END IF;
+	FOR co IN SELECT c.id FROM ar.company c ORDER BY c.id LOOP
+		EXECUTE format('SELECT jsonb_agg(d) FROM (%s) d', ar._routed('SELECT * FROM ar._summary_differences() d', co)) INTO part;
+		found_rows := found_rows || coalesce(part, '[]');
+	END LOOP;
 	RETURN QUERY
-	SELECT 'open_item_summary', coalesce(s.company_id, e.company_id), coalesce(s.customer_id, e.customer_id),
-	       coalesce(s.currency, e.currency), coalesce(s.due_date, e.due_date), coalesce(s.credit_note, e.credit_note),
-	       s.open_amount, e.open_amount, s.items, e.items
-	  FROM ar._open_item_summary_current() s
-	  FULL JOIN ar._open_item_summary_expected() e
-	         ON (e.company_id, e.customer_id, e.currency, e.due_date, e.credit_note)
-	          = (s.company_id, s.customer_id, s.currency, s.due_date, s.credit_note)
-	 WHERE s.open_amount IS DISTINCT FROM e.open_amount OR s.items IS DISTINCT FROM e.items
-	UNION ALL
-	SELECT 'aging_summary', coalesce(s.company_id, e.company_id), coalesce(s.customer_id, e.customer_id),
-	       coalesce(s.currency, e.currency), NULL, NULL,
-	       s.total, e.total,
-	       s.items, e.items
-	  FROM (SELECT a.company_id, a.customer_id, a.currency, sum(a.not_due) AS not_due, sum(a.d1_30) AS d1_30,
-	               sum(a.d31_60) AS d31_60, sum(a.d61_90) AS d61_90, sum(a.d91_plus) AS d91_plus, sum(a.total) AS total,
-	               sum(a.credit_notes) AS credit_notes, sum(a.items)::integer AS items,
-	               sum(a.credit_note_items)::integer AS credit_note_items, sum(a.moving_not_due) AS moving_not_due,
-	               sum(a.moving_d1_30) AS moving_d1_30, sum(a.moving_d31_60) AS moving_d31_60,
-	               sum(a.moving_d61_90) AS moving_d61_90, sum(a.moving_items)::integer AS moving_items
-	          FROM (SELECT s.company_id, s.customer_id, s.currency, s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus,
-	                       s.total, s.credit_notes, s.items, s.credit_note_items, s.moving_not_due, s.moving_d1_30,
-	                       s.moving_d31_60, s.moving_d61_90, s.moving_items
-	                  FROM ar.aging_summary s
-	                UNION ALL
-	                SELECT d.company_id, d.customer_id, d.currency,
-	                       CASE WHEN st.aged_on - d.due_date <= 0 THEN d.open_amount ELSE 0 END,
-	                       CASE WHEN st.aged_on - d.due_date BETWEEN 1 AND 30 THEN d.open_amount ELSE 0 END,
-	                       CASE WHEN st.aged_on - d.due_date BETWEEN 31 AND 60 THEN d.open_amount ELSE 0 END,
-	                       CASE WHEN st.aged_on - d.due_date BETWEEN 61 AND 90 THEN d.open_amount ELSE 0 END,
-	                       CASE WHEN st.aged_on - d.due_date > 90 THEN d.open_amount ELSE 0 END,
-	                       d.open_amount, CASE WHEN d.credit_note THEN d.open_amount ELSE 0 END,
-	                       d.items, CASE WHEN d.credit_note THEN d.items ELSE 0 END,
-	                       CASE WHEN d.due_date = st.aged_on THEN d.open_amount ELSE 0 END,
-	                       CASE WHEN d.due_date = st.aged_on - 30 THEN d.open_amount ELSE 0 END,
-	                       CASE WHEN d.due_date = st.aged_on - 60 THEN d.open_amount ELSE 0 END,
-	                       CASE WHEN d.due_date = st.aged_on - 90 THEN d.open_amount ELSE 0 END,
-	                       CASE WHEN d.due_date IN (st.aged_on, st.aged_on - 30, st.aged_on - 60, st.aged_on - 90) THEN d.items ELSE 0 END
-	                  FROM ar.summary_delta d CROSS JOIN ar.summary_state st) a
-	         GROUP BY 1, 2, 3
-	        HAVING sum(a.items) <> 0 OR sum(a.total) <> 0 OR sum(a.not_due) <> 0 OR sum(a.d91_plus) <> 0) s
-	  FULL JOIN ar._aging_summary_expected((SELECT st.aged_on FROM ar.summary_state st)) e
-	         ON (e.company_id, e.customer_id, e.currency) = (s.company_id, s.customer_id, s.currency)
-	 WHERE (s.not_due, s.d1_30, s.d31_60, s.d61_90, s.d91_plus, s.total, s.credit_notes, s.items, s.credit_note_items,
-	        s.moving_not_due, s.moving_d1_30, s.moving_d31_60, s.moving_d61_90, s.moving_items)
-	       IS DISTINCT FROM (e.not_due, e.d1_30, e.d31_60, e.d61_90, e.d91_plus, e.total, e.credit_notes, e.items, e.credit_note_items,
-	                         e.moving_not_due, e.moving_d1_30, e.moving_d31_60, e.moving_d61_90, e.moving_items)
-	UNION ALL
-	-- ar.kpi_summary (86_kpi_summary.sql): the kind and its second date in
-	-- summary, its first date as due_date, not positive as credit_note
-	SELECT format('kpi_summary %s %s', k.kind, k.second_date), k.company_id, NULL::bigint, k.currency, k.first_date,
-	       NOT k.positive, k.stored, k.expected, k.stored_items::integer, k.expected_items::integer
-	  FROM ar._kpi_summary_differences() k
-	UNION ALL
-	-- the effectiveness summary (86_kpi_summary_dunning.sql): the notice or
-	-- level and scales in summary, the notice date as due_date, paid
-	-- amounts, notices as items
-	SELECT e.summary, e.company_id, NULL::bigint, NULL::char(3), e.as_of, NULL::boolean, e.stored, e.expected,
-	       e.stored_items, e.expected_items
-	  FROM ar._dunning_effect_differences() e
+	SELECT * FROM jsonb_to_recordset(found_rows)
+	    AS d (summary text, company_id bigint, customer_id bigint, currency char(3), due_date date, credit_note boolean,
+	          stored numeric, expected numeric, stored_items integer, expected_items integer)
 	 ORDER BY 1, 2, 3, 4, 5, 6;
 END
 $$;
@@ -1025,6 +1098,7 @@ REVOKE ALL ON FUNCTION ar._summary_add(bigint[], bigint[], text[], date[], boole
                        ar._aging_summary_expected(date), ar._age_summaries(date), ar._worker_age_summaries(),
                        ar.age_summaries(date), ar.rebuild_summaries(date),
                        ar.check_summaries(), ar._aging_report_summary(date), ar._summary_serves(date),
+                       ar._sql_body(regprocedure, text[]), ar._routed(text, bigint), ar._summaries_insert(text, text),
                        ar._aging_report_full(date), ar._ledger_distributed(), ar._summaries_with_ledger(),
                        ar._colocated_with_ledger(regclass[])
 	FROM PUBLIC;
@@ -1034,7 +1108,8 @@ GRANT EXECUTE ON FUNCTION ar._aging_report_summary(date), ar._summary_serves(dat
 	TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar._worker_age_summaries() TO ar_admin;
 GRANT EXECUTE ON FUNCTION ar.age_summaries(date), ar.rebuild_summaries(date), ar.check_summaries(),
-                          ar._open_item_summary_expected(), ar._open_item_summary_current(), ar._aging_summary_expected(date)
+                          ar._open_item_summary_expected(), ar._open_item_summary_current(), ar._aging_summary_expected(date),
+                          ar._sql_body(regprocedure, text[]), ar._routed(text, bigint)
 	TO ar_admin;
 
 -- Filled from the ledger there is (an upgrade from 0.1.0), aged today.

@@ -397,11 +397,12 @@ LANGUAGE sql STABLE AS $$
 	SELECT k.company_id, k.currency, k.kind, k.first_date, k.second_date, k.positive, k.scale,
 	       sum(k.items)::bigint, sum(k.amount), sum(k.open_amount), sum(k.amount_days)
 	  FROM (SELECT i.company_id, i.currency, k.*
-	          FROM ar.invoice i CROSS JOIN LATERAL ar._kpi_invoice_keys(i) k
+	          FROM ar.invoice i CROSS JOIN LATERAL ar._kpi_invoice_keys(ROW(i.*)::ar.invoice) k /*where company i*/
 	        UNION ALL
 	        SELECT i.company_id, i.currency, k.*
 	          FROM ar.allocation a JOIN ar.invoice i ON i.id = a.invoice_id
-	         CROSS JOIN LATERAL ar._kpi_allocation_keys(a.allocated_on, a.amount, a.method, i.issue_date, i.due_date, i.amount) k) k
+	         CROSS JOIN LATERAL ar._kpi_allocation_keys(a.allocated_on, a.amount, a.method, i.issue_date, i.due_date, i.amount) k
+	         /*where company a*/ /*and company i*/) k
 	 GROUP BY 1, 2, 3, 4, 5, 6, 7
 $$;
 
@@ -414,11 +415,11 @@ LANGUAGE sql STABLE AS $$
 	       sum(u.items)::bigint, sum(u.amount), sum(u.open_amount), sum(u.amount_days)
 	  FROM (SELECT s.company_id, s.currency, s.kind, s.first_date, s.second_date, s.positive, s.scale,
 	               s.items, s.amount, s.open_amount, s.amount_days
-	          FROM ar.kpi_summary s
+	          FROM ar.kpi_summary s /*where company s*/
 	        UNION ALL
 	        SELECT d.company_id, d.currency, d.kind, d.first_date, d.second_date, d.positive, d.scale,
 	               d.items, d.amount, d.open_amount, d.amount_days
-	          FROM ar.kpi_summary_delta d) u
+	          FROM ar.kpi_summary_delta d /*where company d*/) u
 	 GROUP BY 1, 2, 3, 4, 5, 6, 7
 	HAVING sum(u.items) <> 0 OR sum(u.amount) <> 0 OR sum(u.open_amount) <> 0 OR sum(u.amount_days) <> 0
 $$;
@@ -440,17 +441,14 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Recomputes ar.kpi_summary (ar.rebuild_summaries, which holds the lock on
--- ar.invoice that keeps every ledger write out meanwhile).
+-- ar.invoice that keeps every ledger write out meanwhile); on a distributed
+-- ledger per company, routed (ar._summaries_insert).
 CREATE FUNCTION ar._kpi_summary_rebuild() RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '256MB' AS $$
-DECLARE
-	n bigint;
 BEGIN
 	DELETE FROM ar.kpi_summary_delta;
 	DELETE FROM ar.kpi_summary;
-	INSERT INTO ar.kpi_summary SELECT * FROM ar._kpi_summary_expected() ORDER BY 1, 2, 3, 4, 5, 6, 7;
-	GET DIAGNOSTICS n = ROW_COUNT;
-	RETURN n;
+	RETURN ar._summaries_insert('ar.kpi_summary', 'SELECT * FROM ar._kpi_summary_expected() e ORDER BY 1, 2, 3, 4, 5, 6, 7');
 END $$;
 
 -- ------------------------------------------------------------- reading

@@ -11,7 +11,7 @@
 -- Nobody writes the summaries directly; removing a trigger shows.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(38);
+SELECT plan(41);
 
 -- Rows of one and not of the other, as text (the scale of each amount
 -- counts), with multiplicity, both ways.
@@ -225,6 +225,42 @@ SELECT ok((SELECT count(*) FROM ar.credit_release) > 0, '(customer credit releas
 SELECT ok(array_length(regexp_split_to_array(ar._aging_report_summary_query(true), 'company_id = \$3'), 1) = 14
           AND ar._aging_report_summary_query() !~ 'company_id = \$3' AND ar._summaries_with_ledger(),
           'it filters every table it reads on the company (13 conditions), the query run once on none; one node keeps the summaries');
+
+-- On a distributed ledger ar.check_summaries, ar.age_summaries and
+-- ar.rebuild_summaries run the recomputations once per company, written out
+-- by ar._routed (the SQL functions they call replaced by their bodies, the
+-- comments /*and company x*/ made conditions on the company): on one node
+-- the runs for every company give the rows of each recomputation run once,
+-- the check's differences (two planted) too; every table they read but
+-- ar.summary_state (one row, a reference table on Citus) is filtered on the
+-- company
+SET session_replication_role = replica;
+UPDATE ar.open_item_summary SET open_amount = open_amount + 1
+ WHERE (company_id, customer_id, currency, due_date, credit_note)
+       = (SELECT company_id, customer_id, currency, due_date, credit_note FROM ar.open_item_summary
+           WHERE company_id = (SELECT min(company_id) FROM ar.open_item_summary) ORDER BY 1, 2, 3, 4, 5 LIMIT 1);
+UPDATE ar.kpi_summary SET amount = amount - 1
+ WHERE (company_id, currency, kind, first_date, second_date, positive, scale)
+       = (SELECT company_id, currency, kind, first_date, second_date, positive, scale FROM ar.kpi_summary
+           WHERE company_id = (SELECT max(company_id) FROM ar.kpi_summary) ORDER BY 1, 2, 3, 4, 5, 6, 7 LIMIT 1);
+RESET session_replication_role;
+SELECT is((SELECT sum(pg_temp.diff(
+               (SELECT string_agg(format('SELECT * FROM (%s) r', ar._routed(q, c.id)), ' UNION ALL ') FROM ar.company c), q))
+             FROM unnest(ARRAY['SELECT * FROM ar._open_item_summary_expected() e', 'SELECT * FROM ar._kpi_summary_expected() e',
+                               'SELECT * FROM ar._dunning_effect_expected() e',
+                               'SELECT x.* FROM ar.summary_state st, ar._aging_summary_expected(st.aged_on) x',
+                               'SELECT * FROM ar._summary_differences() d']) q),
+          0::numeric,
+          'the recomputations routed per company (ar._routed) give, company by company, the rows of each run once; the check''s differences too');
+SELECT ok((SELECT count(DISTINCT d.company_id) FROM ar._summary_differences() d) = 2
+          AND (SELECT count(*) FROM regexp_matches(ar._routed('SELECT * FROM ar._summary_differences() d', 7),
+                                                   '(?:from|join)\s+ar\.(\w+)\s+\w+', 'gi') m WHERE m[1] <> 'summary_state')
+              = (SELECT count(*) FROM regexp_matches(ar._routed('SELECT * FROM ar._summary_differences() d', 7), '\w+\.company_id = 7', 'g'))
+          AND ar._routed('SELECT * FROM ar._summary_differences() d', 7) !~ 'ar\._(open_item_summary|aging_summary|kpi_summary|dunning_effect)_\w*\(',
+          '(a difference planted in each of two companies) every table the routed check reads is filtered on the company, no recomputation left called');
+DO $$ BEGIN PERFORM ar.rebuild_summaries(); END $$;
+SELECT throws_ok($$SELECT ar._routed('SELECT * FROM ar.invoice', 7)$$, 'XX000',
+	'a query without a company condition cannot be routed per company', 'a query that filters no table on the company is refused');
 
 -- ------------------------------------------------ fired on a copy (a shard)
 -- Citus fires the triggers of a distributed table on its shards, where the
