@@ -60,7 +60,7 @@ BEGIN
 	END IF;
 	FOREACH t IN ARRAY ar._dunning_company_tables() LOOP
 		q := regexp_replace(q, '\mar\.' || t || '\M(?!\s*\()',
-		                    'pg_temp.' || quote_ident(ar._dunning_work_name('ar_dun_c_' || t)), 'g');
+		                    format('pg_temp.%I', ar._dunning_work_name('ar_dun_c_' || t)), 'g');
 	END LOOP;
 	q := regexp_replace(q, '\mar\._open_credits\(', 'ar.open_credits(', 'g');
 	RETURN regexp_replace(q, '\mar\.(_account_balance_on|_open_on|_plan_outstanding|_plan_broken_on)\(', 'ar.\1_distributed(', 'g');
@@ -139,6 +139,8 @@ BEGIN
 	RETURN NULL;
 END $$;
 
-REVOKE ALL ON FUNCTION ar._dunning_company_tables(), ar._dunning_copy_company(bigint), ar._dunning_reads(text, bigint),
+-- (ar._dunning_company_tables(), immutable, is executable by PUBLIC as
+-- every immutable function of ar: 90_roles.sql)
+REVOKE ALL ON FUNCTION ar._dunning_copy_company(bigint), ar._dunning_reads(text, bigint),
                        ar._account_balance_on_distributed(bigint, char, date), ar._open_on_distributed(bigint, date),
                        ar._plan_outstanding_distributed(bigint, date), ar._plan_broken_on_distributed(bigint, date) FROM PUBLIC;
