@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=67
+PLAN=68
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -1350,3 +1350,52 @@ on_both "${all_run[@]}"
 check "ar.reconcile() over every company in one call on the distributed ledger: what it returns, its decisions (two applied), the invoices, bank lines and the run's rows (one per company) equal one node's, the summaries equal a recomputation" \
 	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" -a "$(echo "$dist" | tail -1)" = 0 \
 	     -a -n "$(echo "$dist" | grep '7601:21:applied:1 7602:22:applied:1')" -a -n "$(echo "$dist" | grep '^11:1:0:0:1 21:1:1:0:0 22:2:1:1:0$')"
+# ar.run_dunning on the distributed ledger (issue 14, doc/scale_out.md item
+# 9): the rule and template tables reference tables, the customers'
+# policies, accounts and the plans' instalments and invoices distributed
+# with the ledger (tools/citus_lib.sh).  The run goes company after company,
+# each company's rows copied into its work tables by statements naming the
+# company, the notices, accounts and communications written per company.
+# The notices of K and L inserted by hand for check 42 get the accounts a
+# run would have left (on both sides: without them both runs queue a second
+# level 1 of the same cycle).  A promise of M broken before the first run
+# date and one of N in force on both (ar.promise_to_pay without made_on:
+# with it, it calls ar._open_on, refused by Citus), a plan of N broken before the
+# first (its instalment unpaid) and one in force on it, broken before the
+# second (settled by the runs, their invoices left out while in force).
+# A dry run, a real run, the same date again
+# (nothing queued), a real run a month later and a dry run two months
+# after, as the owner: what each returns and the notices, accounts,
+# communications, promises, plans and run rows they leave equal one
+# node's (ar_single).
+citus_distribute_dunning $BASE || echo "# citus_distribute_dunning failed"
+dunning_rows="company_id, customer_id, currency, level, level_name, channel, subject, md5(body), invoice_ids, amount_due, penalties,
+	interest, indemnity, fee, reply_by, cycle, language, recipient, credits_set_off, status, as_of"
+dunning_steps=("INSERT INTO ar.dunning_account (company_id, customer_id, currency, cycle, level, last_notice_id, last_notice_on, changed_on)
+	SELECT n.company_id, n.customer_id, n.currency, n.cycle, n.level, n.id, n.as_of, n.as_of FROM ar.dunning_notice n WHERE n.id IN (9101, 9102, 9201)"
+	"SELECT count(*) FROM (SELECT ar.promise_to_pay(210030, DATE '2026-03-20', 50) UNION ALL SELECT ar.promise_to_pay(220050, DATE '2026-05-15', 40)) p"
+	"INSERT INTO ar.payment_plan (id, company_id, customer_id, currency, total, starts_on, grace_days) OVERRIDING SYSTEM VALUE
+	VALUES (9301, 22, 2204, 'EUR', 100, DATE '2026-03-01', 5), (9302, 22, 2206, 'EUR', 20, DATE '2026-03-01', 0)"
+	"INSERT INTO ar.payment_plan_invoice (plan_id, invoice_id, company_id) VALUES (9301, 220015, 22), (9301, 220045, 22), (9302, 220005, 22)"
+	"INSERT INTO ar.payment_plan_instalment (plan_id, seq, due_on, amount, company_id)
+	VALUES (9301, 1, DATE '2026-03-10', 50, 22), (9301, 2, DATE '2026-04-10', 50, 22), (9302, 1, DATE '2026-04-20', 10, 22), (9302, 2, DATE '2026-05-20', 10, 22)"
+	"SELECT $dunning_rows FROM ar.run_dunning(DATE '2026-03-31', true) ORDER BY company_id, customer_id, currency"
+	"SELECT $dunning_rows FROM ar.run_dunning(DATE '2026-03-31') ORDER BY company_id, customer_id, currency"
+	"SELECT count(*) FROM ar.run_dunning(DATE '2026-03-31')"
+	"SELECT $dunning_rows FROM ar.run_dunning(DATE '2026-04-30') ORDER BY company_id, customer_id, currency"
+	"SELECT $dunning_rows FROM ar.run_dunning(DATE '2026-06-30', true) ORDER BY company_id, customer_id, currency"
+	"SELECT $dunning_rows, id IS NOT NULL FROM ar.dunning_notice WHERE as_of < DATE '2026-11-01' ORDER BY company_id, customer_id, currency, as_of"
+	"SELECT company_id, customer_id, currency, cycle, level, last_notice_on, changed_on FROM ar.dunning_account ORDER BY 1, 2, 3"
+	"SELECT company_id, customer_id, as_of, kind, direction, summary FROM ar.communication
+	  WHERE kind LIKE 'cycle%' OR kind LIKE 'promise%' OR kind LIKE 'plan%' ORDER BY 1, 2, 3, 4, 6"
+	"SELECT id, status, status_on FROM ar.payment_plan WHERE id IN (9301, 9302) ORDER BY id"
+	"SELECT invoice_id, status, settled_on FROM ar.payment_promise WHERE invoice_id IN (210030, 220050) ORDER BY invoice_id"
+	"SELECT as_of, accounts, notices, cycles_closed, report FROM ar.dunning_run ORDER BY as_of")
+dist=$(steps_on postgres "${dunning_steps[@]}")
+single=$(steps_on ar_single "${dunning_steps[@]}")
+echo "# distributed: $(echo "$dist" | wc -l) rows, $(echo "$dist" | grep -c '|queued|2026-0[34]-..$') queued on 2026-03-31 and 2026-04-30: $(echo "$dist" | tail -2 | tr '\n' ' ' | cut -c1-160)"
+[ "$dist" = "$single" ] || diff <(echo "$single") <(echo "$dist") | sed 's/^/# one node < > distributed: /' | head -20
+check "ar.run_dunning on the distributed ledger, company after company: a dry run, real runs on two dates (the second of the same date queues nothing) and a later dry run return one node's notices; the outbox, accounts, communications, promises, plans and run rows equal one node's" \
+	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" -a "$(echo "$dist" | grep -c '^21|2101|EUR|1|.*|queued|2026-03-31$')" = 2 \
+	     -a -n "$(echo "$dist" | grep '^11|1101|EUR|2|.*|queued|2026-04-30|t$')" -a -n "$(echo "$dist" | grep '^2026-04-30|')" \
+	     -a "$(echo "$dist" | grep -c '^930[12]|broken|2026-0[34]-')" = 2 -a -n "$(echo "$dist" | grep '^210030|broken|2026-03-31$')"

@@ -152,3 +152,24 @@ SELECT format('ALTER TABLE %s ADD CONSTRAINT %I %s', k.tbl, k.conname, k.def)
   FROM public.ar_foreign_keys k
  WHERE k.tbl IN ('ar.gdpr_anonymisation', 'ar.audit_redaction') ORDER BY k.tbl, k.conname \\gexec" || return 1
 }
+
+# citus_distribute_dunning BASE: what ar.run_dunning reads besides the
+# tables distributed above (test/citus.sh distributes the disputes,
+# promises, plans, blocks, notices and communications with the read
+# functions): the rule and template tables as reference tables, the
+# customers' policies, the dunning accounts and the plans' instalments and
+# invoices distributed with the ledger (co-located), those not distributed
+# already.  The run then goes company after company
+# (80_dunning_5_run_0_distributed.sql).
+citus_distribute_dunning() {
+	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $1 -U postgres -d postgres -f - >/dev/null <<<"
+SET citus.enable_unsafe_triggers = on;
+SET client_min_messages = warning;
+SELECT create_reference_table(t) FROM unnest(ARRAY['ar.dunning_policy', 'ar.dunning_level', 'ar.dunning_template',
+	'ar.letter_text', 'ar.penalty_wording', 'ar.dunning_segment_policy']) t
+ WHERE NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = t::regclass);
+SELECT create_distributed_table(t, 'company_id', colocate_with => 'ar.customer')
+  FROM unnest(ARRAY['ar.customer_dunning_policy', 'ar.dunning_account', 'ar.payment_plan_instalment',
+	'ar.payment_plan_invoice']) t
+ WHERE NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = t::regclass);"
+}

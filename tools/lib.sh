@@ -104,3 +104,36 @@ bench_exit() {
 	fi
 	exit $status
 }
+
+# dunning_bench_ledger INVOICES AS_OF: the SQL creating the extension and
+# loading bench/dunning.sh's ledger (INVOICES open invoices for INVOICES /
+# 10 customers, due dates from 100 days before AS_OF to 20 days after, a
+# tenth partly paid), then VACUUM ANALYZE and CHECKPOINT; also read by
+# bench/dunning_versions.sh.
+dunning_bench_ledger() {
+	local INVOICES=$1 AS_OF=$2 CUSTOMERS=$(($1 / 10))
+	cat <<EOF
+CREATE EXTENSION ar_collect;
+UPDATE ar.company SET name = 'Bench SAS', iban = 'FR7630006000011234567890189';
+SELECT setseed(0.42);
+-- bulk load: the audit trail is skipped as during a restore
+SET ar_collect.restoring = on;
+INSERT INTO ar.customer (code, name, email, language)
+SELECT 'B' || lpad(g::text, 7, '0'), 'Customer ' || g || ' SARL', 'accounts@c' || g || '.example',
+       (ARRAY['fr', 'fr', 'fr', 'en', 'de'])[1 + g % 5]
+  FROM generate_series(1, $CUSTOMERS) g;
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT c.id, 'FB-' || lpad(d.g::text, 9, '0'), d.due - 30, d.due, d.amount
+  FROM (SELECT g, DATE '$AS_OF' - 100 + floor(random() * 121)::integer AS due,
+               round((20 + 10 * exp(random() * ln(500)))::numeric, 2) AS amount
+          FROM generate_series(1, $INVOICES) g) d
+  JOIN ar.customer c ON c.code = 'B' || lpad((1 + (d.g::bigint * 7919) % $CUSTOMERS)::text, 7, '0');
+-- a tenth partly paid before the run date
+INSERT INTO ar.allocation (invoice_id, amount, allocated_on, method)
+SELECT i.id, round(i.amount / 3, 2), i.due_date + 1, 'manual'
+  FROM ar.invoice i WHERE i.id % 10 = 0 AND i.due_date < DATE '$AS_OF' - 2;
+RESET ar_collect.restoring;
+VACUUM ANALYZE;
+CHECKPOINT;
+EOF
+}

@@ -5,9 +5,10 @@
 -- while the summary triggers are on and the summaries are not distributed
 -- with it (by hand today: the aging, KPI and effectiveness summaries can
 -- be, their re-aging, rebuild and check then run per company), refuse some
--- reports (SQL functions with parameters), not run the dunning run, and
--- refuse erasure on its audit trail (blocker 8: the trail itself
--- distributes with the ledger, tools/citus_lib.sh).  (Its row
+-- reports (SQL functions with parameters: the cash forecast), and refuse
+-- erasure on its audit trail (blocker 8: the trail itself distributes with
+-- the ledger, tools/citus_lib.sh).  (The dunning run goes company after
+-- company since item 9.)  (Its row
 -- locks are routed to one company since blocker 5; the reconciliation runs
 -- are recorded per company since issue 14's ar.reconcile_run per company.)
 -- So it refuses, with the reason, before changing anything: without Citus,
@@ -29,7 +30,7 @@ BEGIN
 	END IF;
 	RAISE EXCEPTION 'ar_collect % cannot distribute its ledger safely yet', (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect')
 		USING ERRCODE = 'feature_not_supported',
-		      DETAIL = 'On Citus the summary triggers refuse the writes on the shards unless the summaries are distributed with the ledger (by hand today: the aging, KPI and dunning effectiveness summaries can be, and are then re-aged, rebuilt and checked per company), the read functions still written in SQL (the cash forecast; the small balances, statements of account, dispute aging, credit status and limit alerts, work list, kept rate of commitments and payment plans'' schedules run routed per company) would fail (parameterized queries) or, called from another SQL function, read the coordinator''s empty tables, the dunning run joins its work tables with the ledger on ids alone, and erasure refuses on a distributed audit trail (doc/scale_out.md, blockers 2, 6, 8 and 9); nothing was changed.',
+		      DETAIL = 'On Citus the summary triggers refuse the writes on the shards unless the summaries are distributed with the ledger (by hand today: the aging, KPI and dunning effectiveness summaries can be, and are then re-aged, rebuilt and checked per company), the read functions still written in SQL (the cash forecast; the small balances, statements of account, dispute aging, credit status and limit alerts, work list, kept rate of commitments and payment plans'' schedules run routed per company) would fail (parameterized queries) or, called from another SQL function, read the coordinator''s empty tables, and erasure refuses on a distributed audit trail (doc/scale_out.md, blockers 2, 6 and 8; the dunning run goes company after company since item 9); nothing was changed.',
 		      HINT = 'doc/scale_out.md describes what can be distributed by hand today, and its limits.';
 END $$;
 COMMENT ON FUNCTION ar.distribute(integer) IS

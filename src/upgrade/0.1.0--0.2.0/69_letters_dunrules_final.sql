@@ -15,10 +15,11 @@ DROP FUNCTION ar._dunning_work_table(text, text, text);
 -- The values a query uses are passed as parameters, never written into
 -- its text: $1 the run date (as_of), $2 the last due date a run reads
 -- (through), $3 whether the rows are numbered from the outbox's identity
--- (numbered).
+-- (numbered), $4 the company whose rows are read (company: on a
+-- distributed ledger, 80_dunning_5_run_0_distributed.sql).
 CREATE FUNCTION ar._dunning_work_table(name text, query text, key text DEFAULT NULL,
                                        as_of date DEFAULT NULL, through date DEFAULT NULL,
-                                       numbered boolean DEFAULT NULL) RETURNS bigint
+                                       numbered boolean DEFAULT NULL, company bigint DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
 	written bigint;
@@ -31,7 +32,7 @@ BEGIN
 	 WHERE c.relname = name AND c.relnamespace = pg_catalog.pg_my_temp_schema();
 	IF NOT FOUND THEN
 		EXECUTE format('CREATE TEMP TABLE pg_temp.%I ON COMMIT DROP AS %s', name, query)
-			USING as_of, through, numbered;
+			USING as_of, through, numbered, company;
 		GET DIAGNOSTICS written = ROW_COUNT;
 		IF key IS NOT NULL THEN
 			EXECUTE format('CREATE UNIQUE INDEX ON pg_temp.%I (%I)', name, key);
@@ -39,7 +40,7 @@ BEGIN
 	ELSIF rel.ours AND rel.relkind = 'r' AND rel.relpersistence = 't'
 	      AND NOT rel.relhastriggers AND NOT rel.relhasrules AND NOT rel.relrowsecurity THEN
 		EXECUTE format('TRUNCATE pg_temp.%I', name);
-		EXECUTE format('INSERT INTO pg_temp.%I %s', name, query) USING as_of, through, numbered;
+		EXECUTE format('INSERT INTO pg_temp.%I %s', name, query) USING as_of, through, numbered, company;
 		GET DIAGNOSTICS written = ROW_COUNT;
 	ELSE
 		RAISE EXCEPTION 'work table % of pg_temp exists and is not the one ar_collect created: refused', name
@@ -47,6 +48,6 @@ BEGIN
 	END IF;
 	RETURN written;
 END $$;
-REVOKE ALL ON FUNCTION ar._dunning_work_table(text, text, text, date, date, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ar._dunning_work_table(text, text, text, date, date, boolean, bigint) FROM PUBLIC;
 
 -- ar.run_dunning: its final form is in 92_dunning_speed.sql
