@@ -724,6 +724,7 @@ CREATE FUNCTION ar._age_summaries(as_of date) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '256MB' AS $$
 DECLARE
 	n bigint;
+	expected text;
 BEGIN
 	IF as_of IS NULL OR as_of NOT BETWEEN DATE '1900-01-01' AND DATE '2200-12-31' THEN
 		RAISE EXCEPTION 'as_of must be a date between 1900-01-01 and 2200-12-31, not %', coalesce(as_of::text, 'NULL')
@@ -735,11 +736,17 @@ BEGIN
 		-- the changes a commit left in a shard of ar.summary_delta (REPEATABLE
 		-- READ) go into both summaries at the next fold of that shard, on the
 		-- worker (ar._summary_fold_shard), bucketed on the new date
+		-- (the call replaced must be in the body: else the waiting changes
+		-- would be counted twice, silently)
+		expected := ar._sql_body('ar._aging_summary_expected(date)', ARRAY[quote_literal(as_of) || '::date']);
+		IF strpos(expected, 'ar._open_item_summary_current() d') = 0 THEN
+			RAISE EXCEPTION 'ar._aging_summary_expected no longer reads ar._open_item_summary_current() d'
+				USING ERRCODE = 'internal_error', DETAIL = 'The re-aging on a distributed ledger replaces that call; nothing was changed.';
+		END IF;
 		UPDATE ar.summary_state SET aged_on = as_of;
 		DELETE FROM ar.aging_summary;
 		RETURN ar._summaries_insert('ar.aging_summary',
-		       replace(ar._sql_body('ar._aging_summary_expected(date)', ARRAY[quote_literal(as_of) || '::date']),
-		               'ar._open_item_summary_current() d', '(SELECT * FROM ar.open_item_summary s /*where company s*/) d')
+		       replace(expected, 'ar._open_item_summary_current() d', '(SELECT * FROM ar.open_item_summary s /*where company s*/) d')
 		       || ' ORDER BY 1, 2, 3');
 	END IF;
 	PERFORM ar._summary_fold();
