@@ -14,6 +14,12 @@
  *							whether this transaction asked for its audit rows
  *							to be sealed at commit (src/sql/40_audit.sql;
  *							read directly by the audit trigger, audit.c).
+ *		ar._xid_is_current(xid)
+ *							whether a row's xmin is this transaction or one
+ *							of its subtransactions: the guards' test that an
+ *							anonymisation is running here, which works on a
+ *							Citus shard too, where the node's transaction id
+ *							is not the coordinator's (src/sql/87_gdpr.sql).
  *
  * Each value remembers the subtransaction that made it: a rolled-back
  * subtransaction forgets it (what it guarded was rolled back too), a
@@ -36,6 +42,7 @@
 PG_FUNCTION_INFO_V1(ar_work_token);
 PG_FUNCTION_INFO_V1(ar_audit_seal_pending);
 PG_FUNCTION_INFO_V1(ar_audit_set_seal_pending);
+PG_FUNCTION_INFO_V1(ar_xid_is_current);
 
 #define TOKEN_BYTES 8
 
@@ -161,4 +168,11 @@ ar_audit_set_seal_pending(PG_FUNCTION_ARGS)
 	else
 		seal_state.set = false;
 	PG_RETURN_VOID();
+}
+
+/* ar._xid_is_current(xid) RETURNS boolean (STRICT) */
+Datum
+ar_xid_is_current(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(TransactionIdIsCurrentTransactionId(DatumGetTransactionId(PG_GETARG_DATUM(0))));
 }

@@ -7,7 +7,7 @@
 # row of a reference table once (by the node holding the company's trail),
 # shared configuration's in its chain (company 0); the coordinator reads and
 # verifies every chain; moving a company's shards moves its trail, whose
-# chain goes on there.  Prints TAP, or "1..0 # SKIP" without citus.  Needs
+# chain goes on there; a customer is anonymised there as on one node.  Prints TAP, or "1..0 # SKIP" without citus.  Needs
 # the ports AR_CITUS_PORT + 3 to + 5 (AR_CITUS_PORT: default 55710).
 set -uo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
@@ -31,7 +31,7 @@ is() {	# is GOT WANT: equal, else both printed
 	return 1
 }
 
-echo "1..13"
+echo "1..14"
 # (logical replication: Citus moves shards with it)
 citus_cluster_start "$WORK" $BASE "ar_collect.enabled = off" "wal_level = logical" || exit 1
 qn 0 "CREATE EXTENSION ar_collect" >/dev/null || exit 1
@@ -130,11 +130,41 @@ check "a write to an audited table not distributed with the trail is refused, no
 	eval 'grep -q "ERROR:  ar.audit_log is written by ar_collect only" <<<"$out" &&
 	      test "$(qn 0 "SELECT count(*) FROM ar.bank_statement")" = 0' || echo "$out" | sed 's/^/# /'
 
-# erasure (doc/gdpr.md) on the distributed trail: refused before changing
-# anything, until the redaction of the company's audit shard runs there
-qn 0 "INSERT INTO ar.customer (company_id, code, name) VALUES (12, 'L-GONE', 'Jean Dupont')" >/dev/null
-out=$(qn 0 "SELECT ar.anonymise_customer((SELECT id FROM ar.customer WHERE code = 'L-GONE'), 'request 2026-12-07')" 2>&1)
-check "ar.anonymise_customer refuses on the distributed trail (0A000, why given), the customer and its audit rows unchanged" \
-	eval 'grep -q "cannot anonymise customer L-GONE (id [0-9]*) on a distributed ledger yet" <<<"$out" &&
-	      test "$(qn 0 "SELECT name FROM ar.customer WHERE code = '"'"'L-GONE'"'"'") $(qn 0 "SELECT count(*) FROM ar.audit_log WHERE company_id = 12 AND new_row ->> '"'"'name'"'"' = '"'"'Jean Dupont'"'"'")" = "Jean Dupont 1"' ||
+# erasure (doc/gdpr.md) on the distributed trail: every statement of
+# ar.anonymise_customer names the company, so it runs on L's node, where the
+# guard of L's audit shard decides each redaction (the row's hash kept and
+# its record written in the co-located shard when sealed, hashed again when
+# written by this transaction); the same as on one node (a database of its
+# own on the coordinator, without Citus)
+gone_sql="INSERT INTO ar.customer (company_id, code, name, email) VALUES (12, 'L-GONE', 'Jean Dupont', 'jean.dupont@example.org')"
+erase_sql="SELECT ar.anonymise_customer((SELECT id FROM ar.customer WHERE code = 'L-GONE'), 'request 2026-12-07')"
+result_sql="SELECT status || ' ' || live_rows || ' ' || audit_rows_redacted FROM ar.gdpr_anonymisation WHERE customer_code = 'L-GONE'"
+qn 0 "CREATE DATABASE one" >/dev/null 2>&1
+one() { $PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $BASE -U postgres -d one -c "$1"; }
+one "CREATE EXTENSION ar_collect" >/dev/null &&
+one "INSERT INTO ar.company (id, code, name) OVERRIDING SYSTEM VALUE VALUES (12, 'L', 'Company L')" >/dev/null &&
+one "$gone_sql" >/dev/null && one "$erase_sql" >/dev/null
+one_node=$(one "$result_sql")
+qn 0 "$gone_sql" >/dev/null
+out=$(qn 0 "$erase_sql" 2>&1)
+l_node=$(node_of 12)
+l_redactions=$($PG_BIN/psql -X -q -t -A -h localhost -p $l_node -U postgres -d postgres -c "
+	SELECT count(*) FROM ar.audit_redaction_$(qn 0 "SELECT get_shard_id_for_distribution_column('ar.audit_redaction', 12)") WHERE company_id = 12" 2>&1)
+check "ar.anonymise_customer on the distributed trail: done as on one node ($one_node: status, live rows, sealed audit rows redacted), no audit row of L naming the person, the redaction recorded on L's node, L's chain valid" \
+	is "$(qn 0 "$result_sql") $(qn 0 "SELECT count(*) FROM ar.audit_log WHERE company_id = 12 AND (old_row::text ~ 'Dupont|jean\.dupont' OR new_row::text ~ 'Dupont|jean\.dupont')") $l_redactions $(qn 0 "SELECT valid || ':' || (problem IS NULL) FROM ar.verify_audit_chain(12)")" \
+	   "done 1 1 0 1 true:true" || echo "$out" | sed 's/^/# /'
+[ "$one_node" = "done 1 1" ] || echo "# one node: $one_node"
+
+# on L's node, a row 'running' committed by hand (no anonymisation runs in
+# the transaction that redacts): the guard lets nothing through, because it
+# asks whether the row was inserted by its own transaction
+l_shard() { qn 0 "SELECT get_shard_id_for_distribution_column('$1', 12)"; }
+l_sql() { $PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $l_node -U postgres -d postgres -c "$1" 2>&1; }
+l1=$(qn 0 "SELECT id FROM ar.customer WHERE code = 'L1'")
+l_sql "INSERT INTO ar.gdpr_anonymisation_$(l_shard ar.gdpr_anonymisation) (id, company_id, customer_id, customer_code, reason, anonymised_by)
+       VALUES (999999, 12, $l1, 'L1', 'forged', 'nobody')" >/dev/null
+out=$(l_sql "UPDATE ar.audit_log_$(l_shard ar.audit_log) SET new_row = new_row - 'name' WHERE table_name = 'customer' AND row_id = $l1")
+check "a row of ar.gdpr_anonymisation left 'running' by another transaction lets no redaction of L's audit shard through" \
+	eval 'grep -q "ERROR:  ar.audit_log is append-only" <<<"$out" &&
+	      test "$(qn 0 "SELECT count(*) FROM ar.audit_log WHERE company_id = 12 AND table_name = '"'"'customer'"'"' AND row_id = $l1 AND new_row ? '"'"'name'"'"'")" = 1' ||
 	echo "$out" | sed 's/^/# /'

@@ -25,7 +25,8 @@ END $$;
 -- The shard of target co-located with the shard fired_on of table logical
 -- on this node (Citus: the shards of co-located tables with the same hash
 -- range), NULL when there is none here.  (Citus's catalog named in EXECUTE:
--- ar_collect installs without it.)
+-- ar_collect installs without it.  The shards compared by oid: a session
+-- on a worker that is not Citus's own does not see them in pg_class.)
 CREATE OR REPLACE FUNCTION ar._colocated_shard(fired_on regclass, logical regclass, target regclass) RETURNS regclass
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -38,10 +39,7 @@ BEGIN
 		               ON t.logicalrelid = $3
 		              AND (t.shardminvalue = s.shardminvalue OR t.shardminvalue IS NULL AND t.shardmaxvalue IS NULL)
 		            WHERE s.logicalrelid = $2
-		              AND pg_catalog.shard_name(s.logicalrelid, s.shardid) = pg_catalog.format('%I.%I',
-		                    (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-		                      WHERE c.oid = $1),
-		                    (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = $1))$q$
+		              AND to_regclass(pg_catalog.shard_name(s.logicalrelid, s.shardid)) = $1$q$
 		   INTO shard USING fired_on, logical, target;
 	END IF;
 	RETURN shard;

@@ -33,7 +33,7 @@ CREATE INDEX communication_customer ON ar.communication (customer_id, occurred_a
 CREATE FUNCTION ar._communication_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP = 'UPDATE' AND ar._gdpr_redacting() THEN
+	IF TG_OP = 'UPDATE' AND ar._gdpr_redacting(TG_RELID) THEN
 		RETURN NEW;  -- ar.anonymise_customer (doc/gdpr.md)
 	END IF;
 	RAISE EXCEPTION 'ar.communication is append-only'

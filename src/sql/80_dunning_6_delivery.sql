@@ -12,7 +12,7 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 			      HINT = 'Notices are part of the customer''s history: mark it cancelled with ar.mark_notice().';
 	END IF;
-	IF NEW.status IS NOT DISTINCT FROM OLD.status AND ar._gdpr_redacting() THEN
+	IF NEW.status IS NOT DISTINCT FROM OLD.status AND ar._gdpr_redacting(TG_RELID) THEN
 		RETURN NEW;  -- ar.anonymise_customer (doc/gdpr.md)
 	END IF;
 	IF (to_jsonb(NEW) - '{status,status_at,provider_ref,status_detail}'::text[])

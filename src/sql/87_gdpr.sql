@@ -190,7 +190,7 @@ CREATE TRIGGER audit_redaction_no_truncate BEFORE TRUNCATE ON ar.audit_redaction
 CREATE FUNCTION ar._gdpr_anonymisation_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP = 'UPDATE' AND OLD.status = 'running' AND OLD.txid = pg_current_xact_id()
+	IF TG_OP = 'UPDATE' AND OLD.status = 'running' AND ar._gdpr_redacting(TG_RELID)
 	   AND (NEW.id, NEW.company_id, NEW.customer_id, NEW.txid) = (OLD.id, OLD.company_id, OLD.customer_id, OLD.txid) THEN
 		RETURN NEW;
 	END IF;
@@ -202,15 +202,82 @@ CREATE TRIGGER gdpr_anonymisation_guard BEFORE UPDATE OR DELETE ON ar.gdpr_anony
 CREATE TRIGGER gdpr_anonymisation_no_truncate BEFORE TRUNCATE ON ar.gdpr_anonymisation
 	FOR EACH STATEMENT EXECUTE FUNCTION ar._refuse_truncate();
 
+-- The table target as a trigger firing on the table fired_on reads it:
+-- target itself on one node; from a shard of a distributed table, the shard
+-- of target co-located with it on this node (Citus: a query on a shard
+-- may reach co-located shards only, and this distributed transaction's
+-- rows of the company are there), NULL when there is none here.
+CREATE FUNCTION ar._colocated_here(fired_on regclass, target regclass) RETURNS regclass
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	logical regclass := to_regclass(format('ar.%I', ar._logical_table_name(fired_on)));
+BEGIN
+	IF logical = fired_on THEN
+		RETURN target;
+	END IF;
+	RETURN ar._colocated_shard(fired_on, logical, target);
+END $$;
+
 -- Is an anonymisation running in this transaction (inside
 -- ar.anonymise_customer)?  The append-only guards of the audit trail, the
--- communications log and the outbox let its redaction through.
-CREATE FUNCTION ar._gdpr_redacting() RETURNS boolean
-LANGUAGE sql STABLE
-AS $$
-	SELECT EXISTS (SELECT 1 FROM ar.gdpr_anonymisation g
-	                WHERE g.status = 'running' AND g.txid = pg_current_xact_id_if_assigned())
-$$;
+-- communications log and the notices, firing on fired_on, let its
+-- redaction through.  Its row 'running', inserted by this transaction:
+-- the row's xmin, not its txid, because on a shard the node's transaction
+-- is not the coordinator's (a row 'running' is never committed: the
+-- function marks it done before it returns, and nothing else writes it).
+CREATE FUNCTION ar._gdpr_redacting(fired_on regclass) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	anonymisations regclass := ar._colocated_here(fired_on, 'ar.gdpr_anonymisation');
+	running boolean := false;
+BEGIN
+	IF anonymisations IS NOT NULL THEN
+		EXECUTE format('SELECT EXISTS (SELECT FROM %s g WHERE g.status = ''running'' AND ar._xid_is_current(g.xmin))',
+		               anonymisations)
+		   INTO running;
+	END IF;
+	RETURN running;
+END $$;
+
+-- Whether a row's xmin is this transaction or one of its subtransactions
+-- (src/xact_state.c).
+CREATE FUNCTION ar._xid_is_current(xid) RETURNS boolean
+LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'ar_xid_is_current';
+
+-- The hash an audit row keeps when ar.anonymise_customer redacts its
+-- images (before: the row, after: its new version, as jsonb), asked by the
+-- guard firing on log_rel (ar.audit_log, or its shard on a node of a
+-- distributed trail: whether a row is sealed depends on that node's
+-- transaction, and the record goes into the co-located shard).  A row of
+-- this transaction not sealed yet is hashed again, as written; a sealed one
+-- keeps its hash, and its ar.audit_redaction record (its digests before and
+-- after) names the anonymisation running here.
+CREATE FUNCTION ar._gdpr_redacted_row_hash(log_rel regclass, before jsonb, after jsonb) RETURNS bytea
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	old_version ar.audit_log := jsonb_populate_record(NULL::ar.audit_log, before);
+	new_version ar.audit_log := jsonb_populate_record(NULL::ar.audit_log, after);
+	seal_rel regclass := ar._colocated_here(log_rel, 'ar.audit_seal');
+	sealed boolean := old_version.seq IS NOT NULL OR old_version.txid <> pg_current_xact_id();
+	g record;
+BEGIN
+	IF NOT sealed THEN
+		EXECUTE format('SELECT EXISTS (SELECT FROM %s s WHERE s.txid = $1 AND s.company_id = $2 AND $3 BETWEEN s.first_id AND s.last_id)',
+		               seal_rel)
+		   INTO sealed USING old_version.txid, old_version.company_id, old_version.id;
+	END IF;
+	IF NOT sealed THEN
+		RETURN sha256(ar.audit_row_content(new_version, NULL));
+	END IF;
+	EXECUTE format('SELECT g.id, g.company_id FROM %s g WHERE g.status = ''running'' AND ar._xid_is_current(g.xmin)',
+	               ar._colocated_here(log_rel, 'ar.gdpr_anonymisation'))
+	   INTO g;
+	EXECUTE format('INSERT INTO %s (audit_id, anonymisation_id, original_sha256, redacted_sha256, company_id)
+	                VALUES ($1, $2, $3, $4, $5)', ar._colocated_here(log_rel, 'ar.audit_redaction'))
+	  USING old_version.id, g.id, sha256(ar.audit_row_content(old_version, old_version.seq)),
+	        sha256(ar.audit_row_content(new_version, old_version.seq)), g.company_id;
+	RETURN old_version.row_hash;
+END $$;
 
 -- What holds personal data, and how it is replaced.  link: how a row belongs
 -- to the customer (self: its id; customer: customer_id; invoice: invoice_id
@@ -364,6 +431,18 @@ AS $$
 	         customer_bank_account}'::text[]
 $$;
 
+-- The personal values replaced in an XML value, parsed back as what it was
+-- (a document or content: never the session's xmloption, so that the
+-- result depends on its arguments only).
+CREATE FUNCTION ar._gdpr_scrub_xml(value xml, vals text[]) RETURNS xml
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+	IF value IS DOCUMENT THEN
+		RETURN xmlparse(DOCUMENT ar._gdpr_scrub(value::text, vals));
+	END IF;
+	RETURN xmlparse(CONTENT ar._gdpr_scrub(value::text, vals));
+END $$;
+
 -- The personal values replaced in the string values of a jsonb document
 -- (never in its keys, numbers, or the values of the kept keys).
 CREATE FUNCTION ar._gdpr_scrub_jsonb(doc jsonb, vals text[]) RETURNS jsonb
@@ -458,7 +537,7 @@ DECLARE
 	lines bigint[];
 	pseudonym text;
 	vals text[];
-	jvals text[];
+	raw_pats text[];
 	pats text[];
 	r record;
 	cond text;
@@ -470,6 +549,8 @@ DECLARE
 	olds jsonb[];
 	news jsonb[];
 	redacted bigint;
+	manifest bytea;
+	gdpr_tables text[] := ARRAY(SELECT DISTINCT p.table_name FROM ar._gdpr_columns() p);
 BEGIN
 	-- the company read first, the lock naming it (routed to its shard on
 	-- Citus, doc/scale_out.md blocker 5)
@@ -485,22 +566,20 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'Give the request''s reference and date, without personal data.';
 	END IF;
-	-- on a distributed ledger (doc/scale_out.md, blocker 8): with the trail
-	-- left on the nodes, the images of the customer's rows are in the trail
-	-- of the node holding the company's shard, which this node's
-	-- ar.audit_log does not show, and anonymising from here would leave
-	-- them, and say it had not; with the trail distributed, its redaction
-	-- (an update of sealed rows, let through by the guard on the node that
-	-- runs this function only) is not routed yet
-	IF ar._ledger_distributed() THEN
-		RAISE EXCEPTION 'cannot anonymise customer % (id %) on a distributed ledger yet', c.code, c.id
+	-- on a distributed ledger whose trail was left on the nodes
+	-- (doc/scale_out.md, blocker 8), the images of the customer's rows are
+	-- in the trail of the node holding the company's shard, which this
+	-- node's ar.audit_log does not show: anonymising from here would leave
+	-- them, and say it had not.  (With the trail distributed with the
+	-- ledger, every statement below names the company: routed to its node,
+	-- where the guards decide.)
+	IF ar._ledger_distributed() AND ar._audit_trail_on_nodes() THEN
+		RAISE EXCEPTION 'cannot anonymise customer % (id %) while the audit trail is left on the nodes', c.code, c.id
 			USING ERRCODE = 'feature_not_supported',
-			      DETAIL = CASE WHEN ar._audit_trail_on_nodes()
-			               THEN format('The audit rows of company %s''s ledger are written on the node holding its shard, outside this node''s ar.audit_log: they would keep the personal data.', c.company_id)
-			               ELSE format('The audit rows of company %s are in its shard of the distributed ar.audit_log, on another node, whose guard lets an anonymisation''s redaction through only in the session that runs it.', c.company_id) END,
-			      HINT = 'Anonymisation on Citus is not done yet (doc/scale_out.md, blocker 8); nothing was changed.';
+			      DETAIL = format('The audit rows of company %s''s ledger are written on the node holding its shard, outside this node''s ar.audit_log: they would keep the personal data; nothing was changed.', c.company_id),
+			      HINT = 'Distribute ar.audit_log with the ledger (doc/scale_out.md), then anonymise.';
 	END IF;
-	SELECT * INTO g FROM ar.gdpr_anonymisation a WHERE a.customer_id = c.id;
+	SELECT * INTO g FROM ar.gdpr_anonymisation a WHERE a.company_id = c.company_id AND a.customer_id = c.id;
 	IF FOUND THEN
 		RAISE NOTICE 'customer % (id %) was already anonymised on % (anonymisation %)',
 			c.code, c.id, g.anonymised_at::date, g.id;
@@ -528,51 +607,59 @@ BEGIN
 	RETURNING * INTO g;
 
 	-- the customer's invoices and bank lines
-	SELECT coalesce(array_agg(i.id ORDER BY i.id), '{}') INTO invoices FROM ar.invoice i WHERE i.customer_id = c.id;
+	SELECT coalesce(array_agg(i.id ORDER BY i.id), '{}') INTO invoices
+	  FROM ar.invoice i WHERE i.company_id = c.company_id AND i.customer_id = c.id;
 	SELECT coalesce(array_agg(DISTINCT t.id), '{}') INTO lines
 	  FROM ar.bank_transaction t
 	 WHERE t.company_id = c.company_id
-	   AND (t.id IN (SELECT a.bank_transaction_id FROM ar.allocation a WHERE a.invoice_id = ANY (invoices))
-	        OR t.id IN (SELECT cc.bank_transaction_id FROM ar.customer_credit cc WHERE cc.customer_id = c.id)
-	        OR t.id IN (SELECT rl.bank_transaction_id FROM ar.reconcile_line rl WHERE rl.customer_id = c.id)
-	        OR t.counterparty_iban IN (SELECT b.iban FROM ar.customer_bank_account b WHERE b.customer_id = c.id));
+	   AND (t.id IN (SELECT a.bank_transaction_id FROM ar.allocation a WHERE a.company_id = c.company_id AND a.invoice_id = ANY (invoices))
+	        OR t.id IN (SELECT cc.bank_transaction_id FROM ar.customer_credit cc WHERE cc.company_id = c.company_id AND cc.customer_id = c.id)
+	        OR t.id IN (SELECT rl.bank_transaction_id FROM ar.reconcile_line rl WHERE rl.company_id = c.company_id AND rl.customer_id = c.id)
+	        OR t.counterparty_iban IN (SELECT b.iban FROM ar.customer_bank_account b
+	                                    WHERE b.company_id = c.company_id AND b.customer_id = c.id));
 	pseudonym := 'Anonymised customer #' || c.id;
 
-	-- the personal values: from the live rows and from the audit images of the customer's rows
+	-- the personal values: from the live rows and from the audit images of
+	-- the customer's rows (two statements: on Citus a query on the
+	-- company's shards cannot also run the live rows' queries)
+	vals := ar._gdpr_live_values(c.id, invoices, lines);
 	SELECT coalesce(array_agg(DISTINCT btrim(v.value)), '{}') INTO vals
 	  FROM (SELECT x.v AS value
 	          FROM ar._gdpr_columns() p,
 	               LATERAL (SELECT img.value ->> p.column_name AS v
 	                          FROM ar.audit_log a, LATERAL (VALUES (a.old_row), (a.new_row)) img(value)
-	                         WHERE a.table_name = p.table_name
+	                         WHERE a.company_id = c.company_id AND a.table_name = p.table_name
 	                           AND (CASE WHEN p.link IN ('self', 'line') THEN a.row_id = ANY (CASE p.link WHEN 'self' THEN ARRAY[c.id] ELSE lines END)
 	                                     ELSE ar._gdpr_belongs(p.link, img.value, c.id, invoices, lines) END)) x
 	         WHERE p.sweep
 	        UNION ALL
-	        SELECT unnest(ar._gdpr_live_values(c.id, invoices, lines))) v
+	        SELECT unnest(vals)) v
 	 WHERE char_length(btrim(v.value)) >= 4 AND btrim(v.value) NOT IN (pseudonym, '[anonymised]');
+	-- (LIKE patterns of each value as written and as escaped in JSON text)
 	SELECT coalesce(array_agg(v ORDER BY char_length(v) DESC, v), '{}'),
-	       coalesce(array_agg(substr(to_jsonb(v)::text, 2, char_length(to_jsonb(v)::text) - 2) ORDER BY char_length(v) DESC, v), '{}'),
+	       coalesce(array_agg('%' || replace(replace(replace(v, '\', '\\'), '%', '\%'), '_', '\_') || '%'), '{}'),
 	       coalesce(array_agg('%' || replace(replace(replace(substr(to_jsonb(v)::text, 2, char_length(to_jsonb(v)::text) - 2),
 	                                                         '\', '\\'), '%', '\%'), '_', '\_') || '%'), '{}')
-	  INTO vals, jvals, pats FROM unnest(vals) v;
+	  INTO vals, raw_pats, pats FROM unnest(vals) v;
 
-	-- 1. the live rows of the customer
+	-- 1. the live rows of the customer (compared as text: on Citus the
+	-- statement is printed for the node without this search_path, where
+	-- the operators of ar's types would not be found)
 	FOR r IN SELECT p.table_name, p.link, bool_or(p.action = 'delete') AS del,
 	                string_agg(format('%I = %s', p.column_name, p.expr), ', ') AS sets,
-	                string_agg(format('t.%I', p.column_name), ', ') AS cols,
-	                string_agg(p.expr, ', ') AS vals
+	                string_agg(format('t.%I::text', p.column_name), ', ') AS cols,
+	                string_agg(p.expr || '::text', ', ') AS vals
 	           FROM (SELECT q.*, format('CASE WHEN t.%I IS NULL THEN NULL ELSE %L::%s END', q.column_name,
 	                                    ar._gdpr_replacement(q.action, q.not_null, q.column_type, pseudonym), q.column_type) AS expr
 	                   FROM ar._gdpr_columns() q) p
 	          GROUP BY p.table_name, p.link ORDER BY p.table_name LOOP
 		IF r.del THEN
-			EXECUTE format('DELETE FROM ar.%I t WHERE %s', r.table_name, ar._gdpr_link_sql(r.link))
-				USING c.id, invoices, lines;
+			EXECUTE format('DELETE FROM ar.%I t WHERE t.company_id = $4 AND %s', r.table_name, ar._gdpr_link_sql(r.link))
+				USING c.id, invoices, lines, c.company_id;
 		ELSE
-			EXECUTE format('UPDATE ar.%I t SET %s WHERE %s AND ROW(%s, NULL) IS DISTINCT FROM ROW(%s, NULL)',
+			EXECUTE format('UPDATE ar.%I t SET %s WHERE t.company_id = $4 AND %s AND ROW(%s, NULL) IS DISTINCT FROM ROW(%s, NULL)',
 			               r.table_name, r.sets, ar._gdpr_link_sql(r.link), r.cols, r.vals)
-				USING c.id, invoices, lines;
+				USING c.id, invoices, lines, c.company_id;
 		END IF;
 		GET DIAGNOSTICS n = ROW_COUNT;
 		live := live + n;
@@ -582,10 +669,11 @@ BEGIN
 	IF cardinality(vals) > 0 THEN
 		FOR r IN SELECT x.relname, string_agg(format('%I = %s', x.attname, x.expr), ', ') AS sets,
 		                string_agg(format('t.%I::text', x.attname), ', ') AS cols,
-		                string_agg(x.expr || '::text', ', ') AS exprs
+		                string_agg(x.expr || '::text', ', ') AS exprs,
+		                string_agg(format('coalesce(t.%I::text, '''')', x.attname), ' || E''\n'' || ') AS haystack
 		           FROM (SELECT cl.relname, a.attname, CASE
 		                    WHEN a.atttypid = 'jsonb'::regtype THEN format('ar._gdpr_scrub_jsonb(t.%I, $2)', a.attname)
-		                    WHEN a.atttypid = 'xml'::regtype THEN format('ar._gdpr_scrub(t.%I::text, $2)::xml', a.attname)
+		                    WHEN a.atttypid = 'xml'::regtype THEN format('ar._gdpr_scrub_xml(t.%I, $2)', a.attname)
 		                    ELSE format('ar._gdpr_scrub(t.%I, $2)', a.attname) END AS expr
 		           FROM pg_catalog.pg_class cl
 		           JOIN pg_catalog.pg_attribute a ON a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -596,18 +684,24 @@ BEGIN
 		            AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute k
 		                         WHERE k.attrelid = cl.oid AND k.attname = 'company_id' AND NOT k.attisdropped)) x
 		          GROUP BY x.relname ORDER BY x.relname LOOP
-			-- LIKE finds the candidates; only rows where a value stands whole change
-			EXECUTE format('UPDATE ar.%I t SET %s WHERE t.company_id = $1 AND to_jsonb(t)::text LIKE ANY ($4)
+			-- LIKE finds the candidates in the columns' text (a value as
+			-- written, or escaped as in a jsonb column); only rows where a
+			-- value stands whole change.  (Immutable expressions only: Citus
+			-- refuses a stable one over columns in an UPDATE.)
+			EXECUTE format('UPDATE ar.%I t SET %s WHERE t.company_id = $1 AND (%s LIKE ANY ($3) OR %s LIKE ANY ($4))
 			                   AND ROW(%s, NULL) IS DISTINCT FROM ROW(%s, NULL)',
-			               r.relname, r.sets, r.cols, r.exprs)
-				USING c.company_id, vals, jvals, pats;
+			               r.relname, r.sets, r.haystack, r.haystack, r.cols, r.exprs)
+				USING c.company_id, vals, raw_pats, pats;
 			GET DIAGNOSTICS n = ROW_COUNT;
 			live := live + n;
 		END LOOP;
 	END IF;
 
 	-- 3. the audit images: those of the customer's rows, and those naming a
-	-- personal value, of the company (the anonymisation log excepted)
+	-- personal value, of the company (the anonymisation log excepted).  The
+	-- guard, on the node holding each row, keeps the hash of a sealed row
+	-- and records its redaction, and hashes again a row of this transaction
+	-- not sealed yet (ar._gdpr_redacted_row_hash).
 	SELECT coalesce(array_agg(x.id ORDER BY x.id), '{}'), coalesce(array_agg(x.o ORDER BY x.id), '{}'),
 	       coalesce(array_agg(x.n ORDER BY x.id), '{}')
 	  INTO ids, olds, news
@@ -615,33 +709,18 @@ BEGIN
 	               ar._gdpr_redact_image(a.table_name, a.old_row, c.id, invoices, lines, pseudonym, vals) AS o,
 	               ar._gdpr_redact_image(a.table_name, a.new_row, c.id, invoices, lines, pseudonym, vals) AS n
 	          FROM ar.audit_log a
-	         WHERE a.table_name <> 'gdpr_anonymisation'
-	           AND (CASE WHEN a.table_name = 'company' THEN a.row_id
-	                     ELSE (coalesce(a.new_row, a.old_row) ->> 'company_id')::bigint END) = c.company_id
-	           AND (a.table_name IN (SELECT p.table_name FROM ar._gdpr_columns() p)
-	                OR a.old_row::text LIKE ANY (pats) OR a.new_row::text LIKE ANY (pats))) x
+	         WHERE a.company_id = c.company_id AND a.table_name <> 'gdpr_anonymisation'
+	           AND (a.table_name = ANY (gdpr_tables) OR a.old_row::text LIKE ANY (pats) OR a.new_row::text LIKE ANY (pats))) x
 	 WHERE x.o IS DISTINCT FROM x.old_row OR x.n IS DISTINCT FROM x.new_row;
-	INSERT INTO ar.audit_redaction (audit_id, anonymisation_id, original_sha256, redacted_sha256, company_id)
-	SELECT a.id, g.id, sha256(ar.audit_row_content(a, a.seq)),
-	       sha256(ar.audit_row_content(jsonb_populate_record(a, jsonb_build_object('old_row', u.o, 'new_row', u.n)), a.seq)),
-	       g.company_id
+	UPDATE ar.audit_log a SET old_row = u.o, new_row = u.n
 	  FROM unnest(ids, olds, news) u(id, o, n)
-	  JOIN ar.audit_log a ON a.id = u.id
-	 WHERE NOT ar._audit_unsealed(a);
-	GET DIAGNOSTICS redacted = ROW_COUNT;
-	-- a sealed row keeps its hash (its record says what it holds now); a row
-	-- of this transaction, not sealed yet, is hashed again, as written
-	UPDATE ar.audit_log a SET old_row = u.o, new_row = u.n,
-	       row_hash = CASE WHEN ar._audit_unsealed(a)
-	                       THEN sha256(ar.audit_row_content(jsonb_populate_record(a, jsonb_build_object('old_row', u.o, 'new_row', u.n)), NULL))
-	                       ELSE a.row_hash END
-	  FROM unnest(ids, olds, news) u(id, o, n)
-	 WHERE a.id = u.id;
+	 WHERE a.company_id = c.company_id AND a.id = u.id;
+	SELECT count(*) INTO redacted FROM ar.audit_redaction x WHERE x.company_id = c.company_id AND x.anonymisation_id = g.id;
 
+	manifest := ar._gdpr_manifest(g.id);
 	UPDATE ar.gdpr_anonymisation a
-	   SET status = 'done', live_rows = live, audit_rows_redacted = redacted,
-	       manifest_sha256 = ar._gdpr_manifest(g.id)
-	 WHERE a.id = g.id;
+	   SET status = 'done', live_rows = live, audit_rows_redacted = redacted, manifest_sha256 = manifest
+	 WHERE a.company_id = c.company_id AND a.id = g.id;
 	RETURN g.id;
 END $$;
 COMMENT ON FUNCTION ar.anonymise_customer(bigint, text) IS 'Replaces the customer''s personal data in the live tables and in the audit trail''s row images, books and chain intact; refused (55000) while items are open or the legal retention runs; admins of the customer''s company only (doc/gdpr.md).';

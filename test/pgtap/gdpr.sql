@@ -8,7 +8,7 @@
 -- refused.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(50);
+SELECT plan(53);
 
 CREATE ROLE t_gdpr_adm_a IN ROLE ar_admin;
 CREATE ROLE t_gdpr_adm_b IN ROLE ar_admin;
@@ -295,6 +295,19 @@ SELECT is((SELECT problem FROM ar.verify_audit_chain()), 'row content does not m
 ROLLBACK TO tamper;
 SELECT is((SELECT valid FROM ar.verify_audit_chain()), true, 'untampered again: the chain verifies');
 RESET session_replication_role;
+
+-- the guards' test that an anonymisation runs in this transaction: a row's
+-- xmin is this transaction or one of its subtransactions (on a Citus shard
+-- the node's transaction id is not the coordinator's txid)
+SELECT is((SELECT ar._xid_is_current(xmin) FROM ar.gdpr_anonymisation), true,
+	'ar._xid_is_current: a row written in this transaction');
+SELECT is((SELECT ar._xid_is_current(xmin) FROM pg_catalog.pg_class WHERE oid = 'pg_catalog.pg_class'::regclass), false,
+	'ar._xid_is_current: a row of another (committed) transaction');
+SAVEPOINT sub;
+INSERT INTO ar.retention_policy (company_id) SELECT id FROM ar.company WHERE code = 'GA';
+SELECT is((SELECT ar._xid_is_current(xmin) FROM ar.retention_policy WHERE company_id = (SELECT id FROM ar.company WHERE code = 'GA')), true,
+	'ar._xid_is_current: a row written in a subtransaction');
+ROLLBACK TO sub;
 
 SELECT * FROM finish();
 ROLLBACK;

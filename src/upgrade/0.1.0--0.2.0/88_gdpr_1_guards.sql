@@ -17,17 +17,13 @@ BEGIN
 		NEW.seq := NULL; NEW.prev_hash := NULL; NEW.row_hash := NULL;
 		RETURN NEW;
 	END IF;
-	-- ar.anonymise_customer redacting the images of a row: one of its own
-	-- transaction not sealed yet, its hash that of its new content, or a
-	-- sealed one, its hash kept, whose ar.audit_redaction record it wrote
-	-- first (doc/gdpr.md); never a row of the anonymisation log
+	-- ar.anonymise_customer redacting the images of a row, never one of the
+	-- anonymisation log: the row's hash and record decided here, on the
+	-- node holding the row (doc/gdpr.md)
 	IF TG_OP = 'UPDATE' AND OLD.table_name <> 'gdpr_anonymisation'
 	   AND (to_jsonb(NEW) - '{old_row,new_row,row_hash}'::text[]) = (to_jsonb(OLD) - '{old_row,new_row,row_hash}'::text[])
-	   AND ar._gdpr_redacting()
-	   AND ((ar._audit_unsealed(OLD) AND NEW.row_hash = sha256(ar.audit_row_content(NEW, NULL)))
-	        OR (NEW.row_hash IS NOT DISTINCT FROM OLD.row_hash
-	            AND EXISTS (SELECT 1 FROM ar.audit_redaction x JOIN ar.gdpr_anonymisation g ON g.id = x.anonymisation_id AND g.company_id = x.company_id
-	                         WHERE x.audit_id = OLD.id AND g.status = 'running' AND g.txid = pg_current_xact_id()))) THEN
+	   AND ar._gdpr_redacting(TG_RELID) THEN
+		NEW.row_hash := ar._gdpr_redacted_row_hash(TG_RELID, to_jsonb(OLD), to_jsonb(NEW));
 		RETURN NEW;
 	END IF;
 	RAISE EXCEPTION 'ar.audit_log is append-only' USING ERRCODE = 'insufficient_privilege';
@@ -39,7 +35,7 @@ END $$;
 CREATE OR REPLACE FUNCTION ar._communication_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-	IF TG_OP = 'UPDATE' AND ar._gdpr_redacting() THEN
+	IF TG_OP = 'UPDATE' AND ar._gdpr_redacting(TG_RELID) THEN
 		RETURN NEW;  -- ar.anonymise_customer (doc/gdpr.md)
 	END IF;
 	RAISE EXCEPTION 'ar.communication is append-only'
@@ -55,7 +51,7 @@ BEGIN
 			USING ERRCODE = 'insufficient_privilege',
 			      HINT = 'Notices are part of the customer''s history: mark it cancelled with ar.mark_notice().';
 	END IF;
-	IF NEW.status IS NOT DISTINCT FROM OLD.status AND ar._gdpr_redacting() THEN
+	IF NEW.status IS NOT DISTINCT FROM OLD.status AND ar._gdpr_redacting(TG_RELID) THEN
 		RETURN NEW;  -- ar.anonymise_customer (doc/gdpr.md)
 	END IF;
 	IF (to_jsonb(NEW) - '{status,status_at,provider_ref,status_detail}'::text[])
