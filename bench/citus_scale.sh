@@ -20,14 +20,17 @@
 #   aging_total    ar.aging across companies (partial on the workers,
 #                  combined on the coordinator)
 #   kpis_total     ar.receivables_kpis across companies
-# and prints each Citus time over the one node's, with the results compared
-# (equal, or the benchmark fails).  The dunning run and the reconciliation
-# do not run on the distributed ledger yet (doc/scale_out.md, blockers 5 and
-# 6): reported as such, not measured.  All four clusters share this
-# machine's cores: the ratios say what the distribution costs or saves
+# and then, once on each side (they write): a dunning run of every company
+# (ar.run_dunning, company after company on Citus) and ar.reconcile() of
+# LINES bank lines (default 100,000) over every company, each paying an
+# open invoice of its company by its number (a tenth half of it).  It
+# prints each Citus time over the one node's, with the results compared
+# (equal, or the benchmark fails; the notices and the bank lines'
+# decisions without their ids and timestamps).  All four clusters share
+# this machine's cores: the ratios say what the distribution costs or saves
 # here, not what separate machines would give.
 #
-# Environment: AR_BENCH_PORT, AR_BENCH_NO_BUILD=1, RUNS.
+# Environment: AR_BENCH_PORT, AR_BENCH_NO_BUILD=1, RUNS, LINES.
 set -euo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
 source "$ROOT/tools/citus_lib.sh"
@@ -35,6 +38,7 @@ source "$ROOT/tools/citus_lib.sh"
 INVOICES=${1:-10000000}
 COMPANIES=${2:-1000}
 RUNS=${RUNS:-5}
+LINES=${LINES:-100000}
 PORT=${AR_BENCH_PORT:-54460}
 AS_OF=2026-06-30
 [[ "$INVOICES" =~ ^[0-9]+$ && "$COMPANIES" =~ ^[0-9]+$ ]] && [ "$COMPANIES" -ge 2 ] && [ "$INVOICES" -ge "$COMPANIES" ] \
@@ -59,6 +63,15 @@ citus_cluster_start "$WORK" $((PORT + 1)) "ar_collect.naptime = 3600" "max_conne
 one -c "CREATE EXTENSION ar_collect" >/dev/null
 co -c "CREATE EXTENSION ar_collect" >/dev/null
 citus_distribute_ledger $((PORT + 1)) 32 || exit 1
+# what the dunning run and the reconciliation read and write: the rules and
+# templates as reference tables, every other table of company data
+# distributed with the ledger
+citus_distribute_dunning $((PORT + 1)) || exit 1
+co -c "SET citus.enable_unsafe_triggers = on" -c "SET client_min_messages = warning" \
+   -c "SELECT count(create_distributed_table(c.oid::regclass, 'company_id', colocate_with => 'ar.customer'))
+         FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'company_id' AND NOT a.attisdropped
+        WHERE c.relnamespace = 'ar'::regnamespace AND c.relkind = 'r'
+          AND NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = c.oid)" >/dev/null || exit 1
 
 # The same rows on both sides: companies 1001.., 50 customers each, invoices
 # spread over the companies, issued over 300 days, a third paid in full, a
@@ -67,12 +80,13 @@ citus_distribute_ledger $((PORT + 1)) 32 || exit 1
 # which must be that statement alone.
 load="
 BEGIN;
+INSERT INTO ar.company (id, code, name, iban) OVERRIDING SYSTEM VALUE
+SELECT 1000 + g, 'CO' || g, 'Company ' || g, 'FR7630006000011234567890189' FROM generate_series(1, $COMPANIES) g;
 SET LOCAL citus.propagate_set_commands = 'local';
 SET LOCAL session_replication_role = replica;
-INSERT INTO ar.company (id, code, name) OVERRIDING SYSTEM VALUE
-SELECT 1000 + g, 'CO' || g, 'Company ' || g FROM generate_series(1, $COMPANIES) g;
-INSERT INTO ar.customer (id, company_id, code, name) OVERRIDING SYSTEM VALUE
-SELECT co * 100 + k, co, 'C' || k, 'Customer ' || k FROM generate_series(1001, 1000 + $COMPANIES) co, generate_series(1, 50) k;
+INSERT INTO ar.customer (id, company_id, code, name, email) OVERRIDING SYSTEM VALUE
+SELECT co * 100 + k, co, 'C' || k, 'Customer ' || k, 'ap@c' || k || '.co' || co || '.example'
+  FROM generate_series(1001, 1000 + $COMPANIES) co, generate_series(1, 50) k;
 INSERT INTO ar.invoice (id, company_id, customer_id, number, issue_date, due_date, amount, open_amount,
                         written_off_amount, last_allocated_on) OVERRIDING SYSTEM VALUE
 SELECT g, c, c * 100 + 1 + (g / $COMPANIES) % 50, 'F' || g, i, i + 30 + (g % 3) * 15, a,
@@ -82,11 +96,23 @@ SELECT g, c, c * 100 + 1 + (g / $COMPANIES) % 50, 'F' || g, i, i + 30 + (g % 3) 
   FROM generate_series(1, $INVOICES) g,
        LATERAL (SELECT 1001 + g % $COMPANIES AS c, DATE '2025-09-01' + (g % 300) AS i,
                        round(50 + (g * 37) % 9950 + (g % 100) / 100.0, 2) AS a) x;
+-- the bank lines: line n pays invoice g = 6 k + 2 (open in full), k spread
+-- over the invoices by a prime, by its number; a tenth half of it
+INSERT INTO ar.bank_transaction (id, company_id, booking_date, amount, counterparty_name, remittance_info,
+                                 end_to_end_id, status, allocated_amount) OVERRIDING SYSTEM VALUE
+SELECT n, 1001 + g % $COMPANIES, DATE '$AS_OF', CASE WHEN n % 10 = 0 THEN round(a / 2, 2) ELSE a END,
+       'CUSTOMER ' || (1 + (g / $COMPANIES) % 50), 'Facture F' || g, 'NOTPROVIDED', 'unmatched', 0
+  FROM generate_series(1, $LINES) n,
+       LATERAL (SELECT 6 * ((n::bigint * 7919) % ($INVOICES / 6)) + 2 AS g) k,
+       LATERAL (SELECT round(50 + (k.g * 37) % 9950 + (k.g % 100) / 100.0, 2) AS a) x
+ WHERE k.g <= $INVOICES;
 COMMIT;"
-log "loading $INVOICES invoices of $COMPANIES companies on one node"
-t0=$SECONDS; one <<<"$load"; one -c "VACUUM ANALYZE ar.invoice" -c "VACUUM ANALYZE ar.customer"; load_one=$((SECONDS - t0))
+# (the summaries the load bypassed rebuilt: the run and the reconciliation
+# maintain them)
+log "loading $INVOICES invoices of $COMPANIES companies and $LINES bank lines on one node"
+t0=$SECONDS; one <<<"$load"; one -c "VACUUM ANALYZE" -c "SELECT ar.rebuild_summaries()" >/dev/null; load_one=$((SECONDS - t0))
 log "loading the same rows through the Citus coordinator"
-t0=$SECONDS; co <<<"$load"; co -c "VACUUM ANALYZE ar.invoice" -c "VACUUM ANALYZE ar.customer"; load_citus=$((SECONDS - t0))
+t0=$SECONDS; co <<<"$load"; co -c "VACUUM ANALYZE" -c "SELECT ar.rebuild_summaries()" >/dev/null; load_citus=$((SECONDS - t0))
 
 # The queries: {c} is the company of the run.
 aging="ar.aging(open_amount, due_date, DATE '$AS_OF')"
@@ -126,20 +152,41 @@ while IFS='|' read -r name sql; do
 	ms_citus[$name]=$(printf '%s\n' "${b[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p")
 done <<<"$queries"
 
+# the writers, once each side, the results compared
+notices="SELECT md5(string_agg(concat_ws(':', company_id, customer_id, level, channel, invoice_ids, amount_due, penalties, md5(body)), '|'
+                              ORDER BY company_id, customer_id, level, invoice_ids)) || ' ' || count(*) FROM ar.dunning_notice"
+decisions="SELECT md5(string_agg(concat_ws(':', t.id, t.status, t.allocated_amount, x.allocs), '|' ORDER BY t.id)) || ' ' || count(*) FILTER (WHERE t.allocated_amount > 0)
+             FROM ar.bank_transaction t
+             LEFT JOIN (SELECT a.company_id, a.bank_transaction_id, string_agg(a.invoice_id || '=' || a.amount, ',' ORDER BY a.invoice_id) AS allocs
+                          FROM ar.allocation a WHERE a.bank_transaction_id IS NOT NULL GROUP BY 1, 2) x
+               ON x.company_id = t.company_id AND x.bank_transaction_id = t.id"
+for w in dunning reconcile; do
+	case $w in
+		dunning) q="SELECT count(*) FROM ar.run_dunning(DATE '$AS_OF')"; check=$notices ;;
+		reconcile) q="SELECT ar.reconcile()"; check=$decisions ;;
+	esac
+	log "$w: one node"
+	ms_one[$w]=$(one -c "SELECT public.bench_ms('${q//\'/\'\'}')")
+	log "$w: Citus"
+	ms_citus[$w]=$(co -c "SELECT public.bench_ms('${q//\'/\'\'}')")
+	got_one=$(one -c "$check"); got_citus=$(co -c "$check")
+	echo "$w: one node $got_one, Citus $got_citus"
+	[ "$got_one" = "$got_citus" ] || { equal=no; echo "DIFFERENT: $w"; }
+done
+
 peak=$(co -c "SELECT $aging FROM ar.invoice WHERE open_amount <> 0" -c "$BENCH_HWM_SQL" | tail -1)
 echo
 echo "# $INVOICES invoices, $COMPANIES companies; Citus: coordinator + 2 workers, 32 shards, on this machine's $(nproc) cores"
 echo "load: one node ${load_one} s, through the coordinator ${load_citus} s"
 printf '%-14s %12s %12s %8s\n' query "one node ms" "citus ms" "ratio"
-for name in company_aging company_kpis aging_by_co aging_total kpis_total; do
+for name in company_aging company_kpis aging_by_co aging_total kpis_total dunning reconcile; do
 	printf '%-14s %12.1f %12.1f %8.2f\n' "$name" "${ms_one[$name]}" "${ms_citus[$name]}" \
 		"$(echo "${ms_citus[$name]} / ${ms_one[$name]}" | bc -l)"
 done
-echo "dunning run, reconcile of 100k lines: not run on the distributed ledger yet (doc/scale_out.md, blockers 5 and 6)"
 echo "results equal on both sides: $equal"
 echo "peak memory of the coordinator's backend (aging across companies): $peak MB"
 bench_summary "citus_scale.sh: the ledger on Citus (coordinator + 2 workers, one machine) vs one node" \
 	"$INVOICES invoices, $COMPANIES companies" \
-	"one company's aging $(echo "${ms_citus[company_aging]} / ${ms_one[company_aging]}" | bc -l | xargs printf '%.2f') x, every company's $(echo "${ms_citus[aging_by_co]} / ${ms_one[aging_by_co]}" | bc -l | xargs printf '%.2f') x" \
+	"one company's aging $(echo "${ms_citus[company_aging]} / ${ms_one[company_aging]}" | bc -l | xargs printf '%.2f') x, every company's $(echo "${ms_citus[aging_by_co]} / ${ms_one[aging_by_co]}" | bc -l | xargs printf '%.2f') x, dunning run $(echo "${ms_citus[dunning]} / ${ms_one[dunning]}" | bc -l | xargs printf '%.2f') x, reconcile of $LINES lines $(echo "${ms_citus[reconcile]} / ${ms_one[reconcile]}" | bc -l | xargs printf '%.2f') x" \
 	"results equal" "$peak"
 [ "$equal" = yes ]
