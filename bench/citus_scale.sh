@@ -64,9 +64,12 @@ one -c "CREATE EXTENSION ar_collect" >/dev/null
 co -c "CREATE EXTENSION ar_collect" >/dev/null
 citus_distribute_ledger $((PORT + 1)) 32 || exit 1
 # what the dunning run and the reconciliation read and write: the rules and
-# templates as reference tables, every other table of company data
-# distributed with the ledger
+# templates as reference tables, the audit trail and every other table of
+# company data distributed with the ledger
+# (the definer role connects between the nodes: test/citus.sh, check 16)
+co -c "ALTER ROLE ar_definer LOGIN CONNECTION LIMIT -1" >/dev/null
 citus_distribute_dunning $((PORT + 1)) || exit 1
+citus_distribute_audit_trail $((PORT + 1)) || exit 1
 co -c "SET citus.enable_unsafe_triggers = on" -c "SET client_min_messages = warning" \
    -c "SELECT count(create_distributed_table(c.oid::regclass, 'company_id', colocate_with => 'ar.customer'))
          FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'company_id' AND NOT a.attisdropped
