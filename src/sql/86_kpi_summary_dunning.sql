@@ -105,14 +105,15 @@ COMMENT ON COLUMN ar.dunning_effect_delta.invoice_ids IS 'Invoices of the alloca
 COMMENT ON COLUMN ar.dunning_effect_delta.allocated_on IS 'Their dates, pairwise with invoice_ids.';
 COMMENT ON COLUMN ar.dunning_effect_delta.txid IS 'The transaction that wrote it.';
 
--- The notices whose paid amount the changes may move: those named, and
--- those listing one of the invoices with the allocation's date in their
--- window (notices dated in [date - 15, date), read through the notices'
--- BRIN index on as_of).
+-- The notices whose paid amount the changes may move: those named (joined
+-- with their ids: a dunning run names 100,000, which a filter = ANY would
+-- look up in an array for every notice of the outbox), and those listing
+-- one of the invoices with the allocation's date in their window (notices
+-- dated in [date - 15, date), read through the notices' BRIN index on as_of).
 CREATE FUNCTION ar._dunning_effect_affected(changed_notices bigint[], changed_invoices bigint[], changed_on date[])
 RETURNS TABLE (company_id bigint, notice_id bigint)
 LANGUAGE sql STABLE AS $$
-	SELECT n.company_id, n.id FROM ar.dunning_notice n WHERE n.id = ANY (changed_notices) /*and company n*/
+	SELECT n.company_id, n.id FROM ar.dunning_notice n WHERE n.id IN (SELECT unnest(changed_notices)) /*and company n*/
 	UNION
 	SELECT n.company_id, n.id
 	  FROM (SELECT DISTINCT e.invoice_id, e.allocated_on
@@ -144,7 +145,9 @@ $$;
 -- The same of the notices given, or of every notice (NULL); when no
 -- allocation at all is dated in the windows of the notices (a dunning run
 -- queuing today's), the paid amount is that of no allocation, without
--- reading their invoices' allocations.
+-- reading their invoices' allocations.  The notices are read once, joined
+-- with their ids (a run's 100,000 at its commit), their columns kept in
+-- arrays for that case.
 CREATE FUNCTION ar._dunning_effect_compute(notice_ids bigint[])
 RETURNS TABLE (company_id bigint, notice_id bigint, level integer, as_of date, amount_due numeric, paid numeric)
 LANGUAGE plpgsql STABLE SET jit = off AS $$
@@ -153,24 +156,30 @@ DECLARE
 	ids bigint[] := notice_ids;
 	lo date;
 	hi date;
+	n_company bigint[];
+	n_id bigint[];
+	n_level integer[];
+	n_as_of date[];
+	n_due numeric[];
 BEGIN
 	IF ids IS NULL THEN
 		ids := ARRAY(SELECT n.id FROM ar.dunning_notice n WHERE n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0);
 	END IF;
-	SELECT min(n.as_of), max(n.as_of) + 15 INTO lo, hi
+	SELECT array_agg(n.company_id), array_agg(n.id), array_agg(n.level), array_agg(n.as_of), array_agg(n.amount_due),
+	       min(n.as_of), max(n.as_of) + 15
+	  INTO n_company, n_id, n_level, n_as_of, n_due, lo, hi
 	  FROM ar.dunning_notice n
-	 WHERE n.id = ANY (ids) AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0;
+	 WHERE n.id IN (SELECT unnest(ids)) AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0;
 	IF lo IS NULL THEN
 		RETURN;
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM ar.allocation a WHERE a.allocated_on > lo AND a.allocated_on <= hi) THEN
 		RETURN QUERY
 		SELECT n.company_id, n.id, n.level, n.as_of, n.amount_due, least(coalesce(NULL::numeric, 0), n.amount_due)
-		  FROM ar.dunning_notice n
-		 WHERE n.id = ANY (ids) AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0;
+		  FROM unnest(n_company, n_id, n_level, n_as_of, n_due) n (company_id, id, level, as_of, amount_due);
 		RETURN;
 	END IF;
-	RETURN QUERY SELECT e.* FROM ar._dunning_effect_expected() e WHERE e.notice_id = ANY (ids);
+	RETURN QUERY SELECT e.* FROM ar._dunning_effect_expected() e WHERE e.notice_id IN (SELECT unnest(ids));
 END $$;
 
 -- Folds the changes waiting in ar.dunning_effect_delta that this
