@@ -471,11 +471,14 @@ load_config(RcRun *run, Datum company, bool scoped)
 	char		nulls[1] = {scoped ? ' ' : 'n'};
 	int			rc;
 
-	/* every company gets its settings row, with the defaults, on first use */
+	/*
+	 * every company gets its settings row, with the defaults, on first use
+	 * (no NOT EXISTS: Citus refuses a correlated subquery over the reference
+	 * table ar.company when ar.reconcile_config is distributed)
+	 */
 	rc = SPI_execute_with_args("INSERT INTO ar.reconcile_config (company_id) "
 							   "SELECT c.id FROM ar.company c "
 							   " WHERE ($1::bigint IS NULL OR c.id = $1) "
-							   "   AND NOT EXISTS (SELECT 1 FROM ar.reconcile_config r WHERE r.company_id = c.id) "
 							   "ON CONFLICT (company_id) DO NOTHING",
 							   1, types, values, nulls, false, 0);
 	spi_check(rc, "create its settings");
