@@ -13,14 +13,7 @@ set -uo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
 source "$ROOT/tools/citus_lib.sh"
 source "$ROOT/tools/tap.sh"
-if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
-	echo "1..0 # SKIP citus is not installed"
-	exit 0
-fi
-BASE=$((${AR_CITUS_PORT:-55710} + 6))
-WORK=$(mktemp -d /tmp/ar_citus_distribute.XXXXXX)
-chmod 755 "$WORK"
-[ -n "${AR_KEEP:-}" ] || trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
+citus_test_begin 6 citus_distribute
 
 qn() {	# qn NODE SQL: on node 0 (coordinator), 1 or 2 (workers), database postgres
 	citus_sql $BASE "$1" "$2"
@@ -41,7 +34,7 @@ same() {	# same WHAT: the distributed database and ar_single gave the same (non-
 	return 1
 }
 
-echo "1..9"
+echo "1..10"
 citus_cluster_start "$WORK" $BASE "ar_collect.enabled = off" || exit 1
 qn 0 "CREATE EXTENSION ar_collect" >/dev/null || exit 1
 qn 0 "CREATE DATABASE ar_single" >/dev/null || exit 1
@@ -52,19 +45,7 @@ qd ar_single "CREATE EXTENSION ar_collect" >/dev/null
 # a cancellation, bank lines reconciled, a promise and a dunning run, and a
 # derived amount made wrong behind the triggers' back (ar.check_ledger
 # reports it)
-data="
-INSERT INTO ar.company (id, code, name) OVERRIDING SYSTEM VALUE VALUES (21, 'M', 'Company M'), (22, 'N', 'Company N');
-INSERT INTO ar.customer (id, company_id, code, name) OVERRIDING SYSTEM VALUE
-SELECT co * 100 + k, co, 'C' || k, 'Customer ' || k FROM generate_series(21, 22) co, generate_series(1, 6) k;
-INSERT INTO ar.invoice (id, company_id, customer_id, number, issue_date, due_date, amount) OVERRIDING SYSTEM VALUE
-SELECT co * 10000 + k, co, co * 100 + 1 + k % 6, 'P-' || k, DATE '2025-10-01' + 2 * k, DATE '2025-10-31' + 2 * k,
-       CASE WHEN k % 17 = 0 THEN -(50 + k) ELSE 100 + k * (co - 20) END
-  FROM generate_series(21, 22) co, generate_series(1, 60) k;
-INSERT INTO ar.allocation (id, company_id, invoice_id, amount, allocated_on, method) OVERRIDING SYSTEM VALUE
-SELECT i.id, i.company_id, i.id, CASE WHEN i.id % 4 = 2 THEN round(i.amount / 3, 2) ELSE i.amount END,
-       i.due_date + (ARRAY[-5, 40, 10, 70])[i.id % 4 + 1], CASE WHEN i.id % 4 = 3 THEN 'write_off' ELSE 'manual' END
-  FROM ar.invoice i WHERE i.company_id IN (21, 22) AND i.amount > 0 AND i.id % 5 <> 0;
-SELECT ar.cancel_invoice(210050, DATE '2026-02-25');
+data="$(citus_sample_ledger)
 INSERT INTO ar.customer_bank_account (company_id, customer_id, iban)
 VALUES (21, 2105, 'DE89370400440532013000'), (22, 2205, 'FR7630006000011234567890189');
 INSERT INTO ar.bank_transaction (id, company_id, booking_date, amount, remittance_info, counterparty_name, counterparty_iban) OVERRIDING SYSTEM VALUE
@@ -203,3 +184,28 @@ check "after the distribution ar.reconcile() (every company), ar.promise_to_pay 
 out=$(qd postgres "CALL ar.distribute(4)")
 check "a second CALL ar.distribute() refuses: already distributed, the tables named" \
 	eval 'grep -q "ERROR:  the database is already distributed" <<<"$out" && grep -q "DETAIL:  These tables of ar_collect are Citus tables already: ar.accounting_config, " <<<"$out"'
+
+# 7. the background worker on the distributed database: it serves the
+# coordinator only (the workers' own wait: test/citus.sh), and runs the
+# day's dunning there once (the run goes company after company: ar.run_dunning
+# on a distributed ledger), recorded in ar.worker_run; a manual run of the
+# same day then queues nothing.  Its notices are those one node queues by
+# hand on the same data.
+qd postgres "ALTER SYSTEM SET ar_collect.dunning_at = '00:00'" "ALTER SYSTEM SET ar_collect.naptime = 1" \
+	"ALTER SYSTEM SET ar_collect.enabled = on" "SELECT pg_reload_conf()" >/dev/null || exit 1
+worker_dunned="SELECT count(*) FROM ar.worker_run WHERE kind = 'dunning' AND as_of = current_date AND status = 'succeeded'"
+deadline=$((SECONDS + 60))
+until [ "$(qn 0 "$worker_dunned")" = 1 ]; do
+	[ $SECONDS -lt $deadline ] || { echo "# the worker did not run the day's dunning within 60 s"; break; }
+	sleep 0.5
+done
+qn 0 "ALTER SYSTEM SET ar_collect.enabled = off" >/dev/null && qn 0 "SELECT pg_reload_conf()" >/dev/null
+today="SELECT company_id, customer_id, currency, level, amount_due, status FROM ar.dunning_notice WHERE as_of = current_date ORDER BY 1, 2, 3"
+dist="$(qn 0 "$today")
+$(qn 0 "SELECT count(*) FROM ar.run_dunning(current_date)")"
+single="$(qd ar_single "SELECT count(*) FROM ar.run_dunning(current_date)" >/dev/null; qd ar_single "$today")
+0"
+echo "# the worker's runs: $(qn 0 "SELECT string_agg(format('%s:%s:%s:%s', kind, status, as_of, result->>'notices'), ' ' ORDER BY id) FROM ar.worker_run WHERE kind = 'dunning'")"
+check "the background worker runs the day's dunning on the coordinator once (company after company), the workers' ar.worker_run empty; a manual run of the same day queues nothing; its notices are one node's" \
+	eval 'is "$(qn 0 "$worker_dunned") $(qn 1 "SELECT count(*) FROM ar.worker_run") $(qn 2 "SELECT count(*) FROM ar.worker_run")" "1 0 0" &&
+	      same "the day'"'"'s dunning" && is "$(qn 0 "SELECT count(*) FROM ar.dunning_run WHERE as_of = current_date")" 1'
