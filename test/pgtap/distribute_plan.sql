@@ -20,7 +20,7 @@ SELECT is((SELECT count(*) FROM ar._distribute_plan()),
 SELECT results_eq($$SELECT table_name::text FROM ar._distribute_plan() WHERE kind = 'local' ORDER BY 1$$,
 	$$VALUES ('ar.audit_legacy_chain'), ('ar.audit_seal_request'), ('ar.input_bound'), ('ar.summary_fold_request'),
 	         ('ar.worker_run'), ('ar.worker_state')$$,
-	'kept on each node, each for its reason: the worker''s state and runs, the commit requests, the legacy chain, the input bounds');
+	'kept on each node, each for its reason: the worker''s state and runs, the commit requests, the legacy chain''s head, the input bounds');
 
 SELECT results_eq($$SELECT table_name::text FROM ar._distribute_plan() WHERE kind = 'reference' ORDER BY 1$$,
 	$$VALUES ('ar.company'), ('ar.company_member'), ('ar.dunning_level'), ('ar.dunning_policy'), ('ar.dunning_run'),
