@@ -188,7 +188,7 @@ ALTER FUNCTION ar._access() SET citus.allow_nested_distributed_execution = on$cm
 	IF failed IS NOT NULL THEN
 		RAISE EXCEPTION 'ar.distribute could not drop the foreign keys on the workers: %', failed
 			USING ERRCODE = 'external_routine_exception',
-			      DETAIL = 'Nothing was distributed yet; the coordinator''s keys are dropped with the workers''s that went through (doc/scale_out.md, "How to distribute").';
+			      DETAIL = 'Nothing was distributed and the coordinator''s keys are kept; the workers named here kept theirs, the others dropped their own copies'' (unused there until the tables are distributed): CALL ar.distribute() again once every worker answers (doc/scale_out.md, "How to distribute").';
 	END IF;
 	COMMIT;
 	PERFORM ar._distribute_step();
