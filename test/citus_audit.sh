@@ -13,14 +13,7 @@ set -uo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
 source "$ROOT/tools/citus_lib.sh"
 source "$ROOT/tools/tap.sh"
-if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
-	echo "1..0 # SKIP citus is not installed"
-	exit 0
-fi
-BASE=$((${AR_CITUS_PORT:-55710} + 3))
-WORK=$(mktemp -d /tmp/ar_citus_audit.XXXXXX)
-chmod 755 "$WORK"
-trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
+citus_test_begin 3 citus_audit
 
 qn() {	# qn NODE SQL: on node 0 (coordinator), 1 or 2 (workers)
 	citus_sql $BASE "$1" "$2"

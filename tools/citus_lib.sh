@@ -173,3 +173,40 @@ SELECT create_distributed_table(t, 'company_id', colocate_with => 'ar.customer')
 	'ar.payment_plan_invoice']) t
  WHERE NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = t::regclass);"
 }
+
+# citus_test_begin OFFSET NAME: what a Citus shell test starts with (after
+# sourcing tools/lib.sh, this file and tools/tap.sh): "1..0 # SKIP" and exit
+# without citus; else BASE (AR_CITUS_PORT + OFFSET, default 55710 + OFFSET)
+# and WORK (a fresh /tmp/ar_NAME.XXXXXX), the three nodes stopped and WORK
+# removed on exit (kept with AR_KEEP=1, to look into a failure).
+citus_test_begin() {
+	if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
+		echo "1..0 # SKIP citus is not installed"
+		exit 0
+	fi
+	BASE=$((${AR_CITUS_PORT:-55710} + $1))
+	WORK=$(mktemp -d "/tmp/ar_$2.XXXXXX")
+	chmod 755 "$WORK"
+	[ -n "${AR_KEEP:-}" ] || trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
+}
+
+# citus_sample_ledger: the SQL of a ledger written on one node (test/citus.sh,
+# test/citus_distribute.sh): companies M and N (21, 22), six customers each,
+# sixty invoices each (credit notes among them), allocations paid on time,
+# late, partly and written off (allocations after the dates read too), a
+# cancelled invoice.
+citus_sample_ledger() {
+	echo "
+INSERT INTO ar.company (id, code, name) OVERRIDING SYSTEM VALUE VALUES (21, 'M', 'Company M'), (22, 'N', 'Company N');
+INSERT INTO ar.customer (id, company_id, code, name) OVERRIDING SYSTEM VALUE
+SELECT co * 100 + k, co, 'C' || k, 'Customer ' || k FROM generate_series(21, 22) co, generate_series(1, 6) k;
+INSERT INTO ar.invoice (id, company_id, customer_id, number, issue_date, due_date, amount) OVERRIDING SYSTEM VALUE
+SELECT co * 10000 + k, co, co * 100 + 1 + k % 6, 'P-' || k, DATE '2025-10-01' + 2 * k, DATE '2025-10-31' + 2 * k,
+       CASE WHEN k % 17 = 0 THEN -(50 + k) ELSE 100 + k * (co - 20) END
+  FROM generate_series(21, 22) co, generate_series(1, 60) k;
+INSERT INTO ar.allocation (id, company_id, invoice_id, amount, allocated_on, method) OVERRIDING SYSTEM VALUE
+SELECT i.id, i.company_id, i.id, CASE WHEN i.id % 4 = 2 THEN round(i.amount / 3, 2) ELSE i.amount END,
+       i.due_date + (ARRAY[-5, 40, 10, 70])[i.id % 4 + 1], CASE WHEN i.id % 4 = 3 THEN 'write_off' ELSE 'manual' END
+  FROM ar.invoice i WHERE i.company_id IN (21, 22) AND i.amount > 0 AND i.id % 5 <> 0;
+SELECT ar.cancel_invoice(210050, DATE '2026-02-25');"
+}

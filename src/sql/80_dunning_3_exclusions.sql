@@ -266,45 +266,8 @@ CREATE TRIGGER invoice_dispute_flag_insert AFTER INSERT ON ar.invoice
 CREATE TRIGGER invoice_dispute_flag_update AFTER UPDATE OF disputed ON ar.invoice
 	FOR EACH ROW WHEN (OLD.disputed IS DISTINCT FROM NEW.disputed) EXECUTE FUNCTION ar._invoice_dispute_flag();
 
-CREATE FUNCTION ar.promise_to_pay(invoice_id bigint, promised_on date, amount numeric, made_on date DEFAULT NULL)
-RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
-DECLARE
-	inv ar.invoice;
-	open_then numeric;
-	promise_id bigint;
-BEGIN
-	inv := ar._invoice_or_error(invoice_id);
-	IF promised_on IS NULL OR NOT isfinite(promised_on) THEN
-		RAISE EXCEPTION 'a promise needs a finite promised date, not %', coalesce(promised_on::text, 'NULL')
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	IF made_on > promised_on THEN
-		RAISE EXCEPTION 'a promise made on % cannot be for %', made_on, promised_on USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	PERFORM ar._require_positive('promised amount', amount);
-	IF inv.amount <= 0 OR inv.cancelled_on IS NOT NULL THEN
-		RAISE EXCEPTION 'invoice % is a credit note or cancelled: nothing is owed on it', inv.number
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	open_then := CASE WHEN made_on IS NULL THEN inv.open_amount ELSE ar._open_on(inv.id, made_on) END;
-	IF open_then <= 0 THEN
-		RAISE EXCEPTION 'invoice % is already paid', inv.number USING ERRCODE = 'object_not_in_prerequisite_state';
-	END IF;
-	IF amount > open_then THEN
-		RAISE EXCEPTION 'a promise of % exceeds the open amount % of invoice %', amount, open_then, inv.number
-			USING ERRCODE = 'invalid_parameter_value';
-	END IF;
-	INSERT INTO ar.payment_promise (company_id, invoice_id, customer_id, promised_on, amount, made_on, open_at_promise)
-	VALUES (inv.company_id, inv.id, inv.customer_id, promise_to_pay.promised_on, promise_to_pay.amount,
-	        promise_to_pay.made_on, open_then)
-	RETURNING id INTO promise_id;
-	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, invoice_id, promise_id)
-	VALUES (inv.company_id, inv.customer_id, made_on, 'promise', 'inbound',
-	        format('Promise to pay %s on invoice %s by %s', ar.format_money(amount, inv.currency), inv.number, promised_on),
-	        inv.id, promise_id);
-	RETURN promise_id;
-END $$;
+-- ar.promise_to_pay: 80_dunning_5_run_0_distributed_1_promise.sql (its open
+-- amount on the day it was made read as on a distributed ledger).
 
 -- A payment plan: instalments (due dates and amounts; amounts NULL: equal
 -- shares to the cent, the last one taking the remainder) covering open

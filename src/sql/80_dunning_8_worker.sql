@@ -114,34 +114,7 @@ BEGIN
 	RETURN run_id;
 END $$;
 
--- The run and its notices commit together.
-CREATE FUNCTION ar._worker_dunning(run_id bigint) RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
-DECLARE
-	r ar.worker_run;
-	queued bigint;
-	per_level jsonb;
-BEGIN
-	r := ar._worker_run_running(run_id);
-	-- the notices stay in the outbox: no need to read them back
-	PERFORM set_config('ar_collect.dunning_return_rows', 'off', true);
-	PERFORM ar.run_dunning(r.as_of);
-	PERFORM set_config('ar_collect.dunning_return_rows', 'on', true);
-	SELECT coalesce(sum(c), 0), coalesce(jsonb_object_agg(level, c), '{}')
-	  INTO queued, per_level
-	  FROM (SELECT n.level, count(*) AS c FROM ar.dunning_notice n
-	         WHERE n.as_of = r.as_of AND n.created_at = now() GROUP BY n.level) l;
-	-- with the rows the run skipped (ar.batch_problem)
-	UPDATE ar.worker_run w
-	   SET status = 'succeeded', finished_at = clock_timestamp(),
-	       result = jsonb_build_object('notices', queued, 'per_level', per_level,
-	                                   'skipped', (SELECT count(*) FROM ar.batch_problem p
-	                                                WHERE p.batch = 'run_dunning' AND p.last_as_of = r.as_of
-	                                                  AND p.last_seen_at = now()))
-	 WHERE w.id = r.id;
-	UPDATE ar.worker_state s SET last_dunning_on = r.as_of, last_dunning_notices = queued;
-	RETURN queued;
-END $$;
+-- ar._worker_dunning(run_id): 89_worker_dunning.sql.
 
 CREATE FUNCTION ar._worker_run_failed(run_id bigint, error text) RETURNS bigint
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$

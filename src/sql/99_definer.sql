@@ -39,7 +39,7 @@ BEGIN
 	            AND p.prokind IN ('f', 'p')
 	            AND NOT has_function_privilege('ar_definer', p.oid, 'EXECUTE')
 	          ORDER BY p.oid LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO ar_definer', f);
+		EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO ar_definer', f);
 	END LOOP;
 END $$;
 REVOKE ALL ON FUNCTION ar._grant_definer() FROM PUBLIC;

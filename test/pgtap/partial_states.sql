@@ -74,14 +74,14 @@ SELECT is((SELECT string_agg(DISTINCT proparallel::text, ',') FROM pg_proc
 -- ---------------------------------------- ar.distribute (issue 14)
 -- Without Citus it refuses before anything, with the reason; a bad shard
 -- count first; only the extension's owner or a superuser may call it
-SELECT throws_ok($$SELECT ar.distribute()$$, '0A000', 'ar.distribute needs Citus',
-	'ar.distribute() without Citus: refused, feature_not_supported');
-SELECT throws_ok($$SELECT ar.distribute(0)$$, '22023', 'shard_count must be between 1 and 64000, not 0',
+SELECT throws_ok($$CALL ar.distribute()$$, '0A000', 'ar.distribute needs Citus',
+	'CALL ar.distribute() without Citus: refused, feature_not_supported');
+SELECT throws_ok($$CALL ar.distribute(0)$$, '22023', 'shard_count must be between 1 and 64000, not 0',
 	'a shard count of 0: refused');
-SELECT throws_ok($$SELECT ar.distribute(NULL)$$, '22023', 'shard_count must be between 1 and 64000, not NULL',
+SELECT throws_ok($$CALL ar.distribute(NULL)$$, '22023', 'shard_count must be between 1 and 64000, not NULL',
 	'a NULL shard count: refused');
 SET LOCAL ROLE ar_admin;
-SELECT throws_ok($$SELECT ar.distribute()$$, '42501', NULL, 'ar_admin may not call it');
+SELECT throws_ok($$CALL ar.distribute()$$, '42501', NULL, 'ar_admin may not call it');
 RESET ROLE;
 
 SELECT * FROM finish();

@@ -1,0 +1,1 @@
+../../sql/80_dunning_5_run_0_distributed_1_promise.sql

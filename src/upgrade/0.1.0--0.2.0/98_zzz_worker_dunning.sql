@@ -1,0 +1,1 @@
+../../sql/89_worker_dunning.sql

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# CALL ar.distribute() on Citus (issue 14; doc/scale_out.md, "How to
+# distribute"): a coordinator and two workers of its own, a database
+# written on one node first (companies, customers, invoices, allocations, a
+# cancellation, bank lines reconciled, a promise, a dunning run, their audit
+# rows), then distributed in one call; the same rows kept in a database of
+# the coordinator without Citus (ar_single) give what the distributed one
+# must give: aging per company, KPIs, ar.check_ledger, the audit chains,
+# and a reconcile and a dunning run after the distribution.  Its refusals
+# first, each changing nothing.  Prints TAP, or "1..0 # SKIP" without
+# citus.  Needs the ports AR_CITUS_PORT + 6 to + 8 (default 55710).
+set -uo pipefail
+source "$(dirname "$0")/../tools/lib.sh"
+source "$ROOT/tools/citus_lib.sh"
+source "$ROOT/tools/tap.sh"
+citus_test_begin 6 citus_distribute
+
+qn() {	# qn NODE SQL: on node 0 (coordinator), 1 or 2 (workers), database postgres
+	citus_sql $BASE "$1" "$2"
+}
+qd() {	# qd DB SQL...: each SQL its own statement in one session on the coordinator, errors included
+	local db=$1 s args=(); shift
+	for s in "$@"; do args+=(-c "$s"); done
+	$PG_BIN/psql -X -q -t -A -h localhost -p $BASE -U postgres -d "$db" "${args[@]}" 2>&1
+}
+is() {	# is GOT WANT: equal, else both printed
+	[ "$1" = "$2" ] && return 0
+	echo "# got:  $1" | head -20; echo "# want: $2" | head -20
+	return 1
+}
+same() {	# same WHAT: the distributed database and ar_single gave the same (non-empty, error-free) output
+	[ -n "$dist" ] && [ "$dist" = "$single" ] && ! grep -q ERROR <<<"$dist" && return 0
+	diff <(echo "$single") <(echo "$dist") | sed "s/^/# $1: one node < > distributed: /" | head -20
+	return 1
+}
+
+echo "1..10"
+citus_cluster_start "$WORK" $BASE "ar_collect.enabled = off" || exit 1
+qn 0 "CREATE EXTENSION ar_collect" >/dev/null || exit 1
+qn 0 "CREATE DATABASE ar_single" >/dev/null || exit 1
+qd ar_single "CREATE EXTENSION ar_collect" >/dev/null
+
+# the database as one node writes it: two companies, customers, invoices
+# (credit notes among them), allocations (paid, partly, late, written off),
+# a cancellation, bank lines reconciled, a promise and a dunning run, and a
+# derived amount made wrong behind the triggers' back (ar.check_ledger
+# reports it)
+data="$(citus_sample_ledger)
+INSERT INTO ar.customer_bank_account (company_id, customer_id, iban)
+VALUES (21, 2105, 'DE89370400440532013000'), (22, 2205, 'FR7630006000011234567890189');
+INSERT INTO ar.bank_transaction (id, company_id, booking_date, amount, remittance_info, counterparty_name, counterparty_iban) OVERRIDING SYSTEM VALUE
+VALUES (7201, 21, DATE '2026-03-10', 110, 'Invoice P-10', 'Customer 5', 'DE89370400440532013000'),
+       (7202, 21, DATE '2026-03-11', 150, 'payment', 'Customer 6', NULL), (7203, 21, DATE '2026-03-12', 33.33, 'misc', 'Nobody Known', NULL),
+       (7204, 22, DATE '2026-03-10', 120, 'Facture P-10', 'Customer 5', 'FR7630006000011234567890189');
+SELECT count(*) FROM ar.reconcile_company(21);
+SELECT count(*) FROM ar.reconcile_company(22);
+SELECT ar.promise_to_pay(210030, DATE '2026-03-20', 50, DATE '2026-03-01');
+SELECT count(*) FROM ar.run_dunning(DATE '2026-03-31');
+SET session_replication_role = replica;
+UPDATE ar.invoice SET open_amount = open_amount + 1 WHERE id = 210007;
+RESET session_replication_role;"
+qn 0 "$data" >/dev/null || exit 1
+qd ar_single "$data" >/dev/null
+# every row of every table of ar, per table (the content's hash; ids and
+# times as written: the same statements on both sides)
+table_rows="SELECT string_agg(format('%s:%s', p.table_name, (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %s', p.table_name), false, true, '')))[1]::text), ' ' ORDER BY p.table_name::text)
+  FROM ar._distribute_plan() p WHERE p.kind <> 'local'"
+rows_before=$(qn 0 "$table_rows")
+keys="SELECT string_agg(format('%s.%s %s', conrelid::regclass, conname, pg_get_constraintdef(oid)), E'\n' ORDER BY conrelid::regclass::text, conname)
+  FROM pg_constraint WHERE contype = 'f' AND conrelid IN (SELECT table_name FROM ar._distribute_plan())"
+triggers="SELECT string_agg(format('%s.%s %s', tgrelid::regclass, tgname, tgenabled), E'\n' ORDER BY tgrelid::regclass::text, tgname)
+  FROM pg_trigger WHERE tgrelid IN (SELECT table_name FROM ar._distribute_plan()) AND NOT tgisinternal"
+keys_before=$(qn 0 "$keys"); triggers_before=$(qn 0 "$triggers")
+citus_tables="SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text LIKE 'ar.%'"
+unchanged() {	# unchanged: nothing of the database was changed (no Citus table, the keys, triggers and rows as before)
+	is "$(qn 0 "$citus_tables") $(qn 0 "$table_rows" | md5sum)" "0 $(echo "$rows_before" | md5sum)" &&
+	is "$(qn 0 "$keys")" "$keys_before" && is "$(qn 0 "$triggers")" "$triggers_before"
+}
+
+# 1. without Citus: the same refusal as before, nothing changed
+out=$(qd ar_single "CALL ar.distribute()")
+check "without Citus (a database of the coordinator without the extension citus) CALL ar.distribute() refuses: it needs Citus" \
+	grep -q "ERROR:  ar.distribute needs Citus" <<<"$out"
+
+# 2. ar_definer must log in between the nodes (doc/scale_out.md); then
+# what is still unsafe distributed is refused, each named in the DETAIL
+# (one function each, ar._distribute_unsafe_*: erasure and the cash
+# forecast, dropped when done: with none left this part is skipped)
+definer=$(qd postgres "CALL ar.distribute(4)")
+qn 0 "ALTER ROLE ar_definer LOGIN CONNECTION LIMIT -1" >/dev/null || exit 1
+unsafe=$(qn 0 "SELECT string_agg(format('ar.%I()', proname), ' ' ORDER BY proname) FROM pg_proc
+                WHERE pronamespace = 'ar'::regnamespace AND proname LIKE '\_distribute\_unsafe\_%'")
+out=""
+[ -z "$unsafe" ] || out=$(qd postgres "\\set VERBOSITY verbose" "CALL ar.distribute(4)")
+echo "$definer" "$out" | grep -v CONTEXT | sed 's/^/# /' | head -6
+named() {	# named: each unsafe check's sentence in the DETAIL of the refusal (0A000), or no check left
+	local f
+	[ -z "$unsafe" ] && return 0
+	grep -q "ERROR:  0A000: ar_collect [0-9.]* cannot distribute its database safely yet" <<<"$out" || return 1
+	for f in $unsafe; do grep -qF "$(qn 0 "SELECT $f")" <<<"$(grep "^DETAIL:" <<<"$out")" || return 1; done
+}
+check "CALL ar.distribute() refuses while ar_definer cannot log in (55000), then (0A000) while something is unsafe distributed ($unsafe), each named in its DETAIL; nothing changed" \
+	eval 'grep -q "ERROR:  ar.distribute needs ar_definer to log in between the nodes" <<<"$definer" && named && unchanged'
+
+# from here on those checks are waived, as the merges of their work do
+# (each function left made to return NULL)
+for f in $unsafe; do
+	qn 0 "CREATE OR REPLACE FUNCTION $f RETURNS text LANGUAGE sql IMMUTABLE AS \$f\$ SELECT NULL::text \$f\$" >/dev/null || exit 1
+done
+
+# 3. the other refusals: a role that neither is a superuser nor owns the
+# extension (even with EXECUTE granted), inside a transaction block, on a
+# worker; each before any change
+qn 0 "CREATE ROLE d_admin LOGIN IN ROLE ar_admin; GRANT EXECUTE ON PROCEDURE ar.distribute(integer) TO d_admin" >/dev/null || exit 1
+out=$(qd postgres "SET ROLE ar_admin" "CALL ar.distribute(4)" "RESET ROLE" "SET ROLE d_admin" "CALL ar.distribute(4)")
+refusals="$out
+$(qd postgres "BEGIN" "CALL ar.distribute(4)" "ROLLBACK")
+$(qd postgres "SELECT 1; CALL ar.distribute(4)")
+$($PG_BIN/psql -X -q -t -A -h localhost -p $((BASE + 1)) -U postgres -d postgres -c "CALL ar.distribute(4)" 2>&1)"
+echo "$refusals" | grep ERROR | sed 's/^/# /'
+check "refused, nothing changed: ar_admin (no EXECUTE), a role granted EXECUTE but neither superuser nor owner (42501), inside BEGIN and in a multi-statement string (25001), on a worker" \
+	eval 'is "$(echo "$refusals" | grep -o "ERROR:  .*")" "ERROR:  permission denied for procedure distribute
+ERROR:  permission denied to distribute the database
+ERROR:  ar.distribute cannot run inside a transaction block
+ERROR:  ar.distribute cannot run inside a transaction block
+ERROR:  ar.distribute runs on the Citus coordinator, not on a worker" && unchanged'
+
+# 4. distributed in one call
+out=$(qd postgres "CALL ar.distribute(4)")
+echo "$out" | sed 's/^/# /'
+placement="SELECT p.kind, count(*), count(*) FILTER (WHERE CASE p.kind
+	WHEN 'distributed' THEN d.partmethod = 'h' AND d.partkey IS NOT NULL
+	                        AND d.colocationid = (SELECT colocationid FROM pg_dist_partition WHERE logicalrelid = 'ar.customer'::regclass)
+	WHEN 'reference' THEN d.partmethod = 'n' AND d.repmodel = 't'
+	ELSE d.logicalrelid IS NULL END)
+  FROM ar._distribute_plan() p LEFT JOIN pg_dist_partition d ON d.logicalrelid = p.table_name GROUP BY 1 ORDER BY 1"
+check "CALL ar.distribute(4): every company table distributed by company_id co-located with ar.customer (4 shards), every shared table a reference table, the local ones left, as ar._distribute_plan() says" \
+	eval 'grep -q "^NOTICE:  ar_collect distributed by company_id" <<<"$out" && ! grep -q ERROR <<<"$out" &&
+	      is "$(qn 0 "$placement" | tr "\n" " ")" "distributed|55|55 local|6|6 reference|17|17 " &&
+	      is "$(qn 0 "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = '"'"'ar.customer'"'"'::regclass")" 4'
+shard_keys="SELECT count(*), count(*) FILTER (WHERE success AND result = (SELECT count(*)::text FROM pg_constraint WHERE conrelid = 'ar.invoice'::regclass AND contype = 'f'))
+  FROM run_command_on_shards('ar.invoice', \$\$SELECT count(*) FROM pg_constraint WHERE conrelid = '%s'::regclass AND contype = 'f'\$\$)"
+check "the rows copied as they were (every table: the same count), their triggers off during the copy and on again as they were, the foreign keys back as they were (on every shard)" \
+	eval 'is "$(qn 0 "$table_rows")" "$rows_before" && is "$(qn 0 "$triggers")" "$triggers_before" && is "$(qn 0 "$keys")" "$keys_before" &&
+	      is "$(qn 0 "$shard_keys")" "4|4"'
+# (each worker's identity sequences from its group id times 2^48)
+ids=$(for i in 1 2; do qn $i "SELECT (last_value >> 48) = (SELECT groupid FROM pg_dist_local_group) FROM ar.customer_id_seq"; done | tr '\n' ' ')
+check "each worker's identity sequences moved to its own range (group id times 2^48), the coordinator's left" \
+	is "$ids$(qn 0 "SELECT last_value FROM ar.customer_id_seq")" "t t $(qd ar_single "SELECT last_value FROM ar.customer_id_seq")"
+
+# 5. what one node gives, on the distributed database
+make_default() { echo "BEGIN; UPDATE ar.company SET is_default = false WHERE is_default; UPDATE ar.company SET is_default = true WHERE id = $1; COMMIT;"; }
+reports() {	# reports DB: aging per company, the aging report and the KPIs of each company, ar.check_ledger, the audit chains
+	local co
+	qd $1 "SELECT i.company_id, count(*), sum(i.amount), ar.aging(i.open_amount, i.due_date, DATE '2026-03-31')
+	         FROM ar.invoice i GROUP BY 1 ORDER BY 1" "SELECT * FROM ar.check_ledger()" \
+	      "SELECT chain, company_id, valid, rows_checked, first_broken_seq FROM ar.verify_audit_chains()"
+	for co in 21 22; do
+		qd $1 "$(make_default $co)" "SELECT $co, r.* FROM ar.aging_report(DATE '2026-03-31') r ORDER BY 2, 3, 4" \
+		      "SELECT $co, k.* FROM ar.kpis(DATE '2026-03-31') k"
+	done
+}
+dist=$(reports postgres); single=$(reports ar_single)
+echo "$dist" | head -3 | sed 's/^/# distributed: /'
+check "aging per company, ar.aging_report and ar.kpis of each company, ar.check_ledger (the wrong amount) and ar.verify_audit_chains (valid, every row): one node's" \
+	eval 'same reports && grep -q "^invoice|210007|" <<<"$dist" && grep -q "^company|21|t|" <<<"$dist"'
+
+# a reconcile and a dunning run after the distribution, a promise with the
+# date it was made (its open amount then: ar._open_on, refused by Citus as
+# SQL), the same on both sides
+after=("INSERT INTO ar.bank_transaction (id, company_id, booking_date, amount, remittance_info, counterparty_name, counterparty_iban) OVERRIDING SYSTEM VALUE
+	VALUES (7205, 22, DATE '2026-03-13', 77.77, 'misc', 'Nobody Known', NULL), (7206, 21, DATE '2026-04-02', 121, 'Invoice P-20', 'Customer 3', NULL),
+	       (7207, 22, DATE '2026-04-03', 144, 'Facture P-22', 'Customer 5', 'FR7630006000011234567890189')"
+	"SELECT string_agg(format('%s:%s:%s:%s', bank_transaction_id, invoice_ids, method, applied), ' ' ORDER BY bank_transaction_id) FROM ar.reconcile()"
+	"SELECT ar.promise_to_pay(220045, DATE '2026-05-10', 30, DATE '2026-04-01') IS NOT NULL"
+	"SELECT company_id, customer_id, currency, level, amount_due, status FROM ar.run_dunning(DATE '2026-04-30') ORDER BY 1, 2, 3"
+	"SELECT string_agg(format('%s:%s:%s', id, open_amount, status), ' ' ORDER BY id) FROM ar.invoice"
+	"SELECT string_agg(format('%s:%s:%s', id, allocated_amount, status), ' ' ORDER BY id) FROM ar.bank_transaction"
+	"SELECT invoice_id, promised_on, amount, made_on, open_at_promise, status FROM ar.payment_promise ORDER BY 1, 2"
+	"SELECT company_id, customer_id, as_of, level, amount_due, status FROM ar.dunning_notice ORDER BY 1, 2, 3"
+	"SELECT as_of, accounts, notices, cycles_closed FROM ar.dunning_run ORDER BY 1"
+	"SELECT chain, company_id, valid, rows_checked FROM ar.verify_audit_chains()")
+dist=$(qd postgres "${after[@]}"); single=$(qd ar_single "${after[@]}")
+echo "$dist" | sed -n 2p | cut -c1-200 | sed 's/^/# reconcile, distributed: /'
+check "after the distribution ar.reconcile() (every company), ar.promise_to_pay with made_on and ar.run_dunning: what they return and leave (invoices, bank lines, promises, notices, the run, the audit chains) is one node's" \
+	eval 'same writes && [ "$(grep -c "|queued$" <<<"$dist")" -gt 0 ] && grep -q " 7207:{220058}:amount:t" <<<"$dist"'
+
+# 6. once distributed, a second call refuses
+out=$(qd postgres "CALL ar.distribute(4)")
+check "a second CALL ar.distribute() refuses: already distributed, the tables named" \
+	eval 'grep -q "ERROR:  the database is already distributed" <<<"$out" && grep -q "DETAIL:  These tables of ar_collect are Citus tables already: ar.accounting_config, " <<<"$out"'
+
+# 7. the background worker on the distributed database: it serves the
+# coordinator only (the workers' own wait: test/citus.sh), and runs the
+# day's dunning there once (the run goes company after company: ar.run_dunning
+# on a distributed ledger), recorded in ar.worker_run; a manual run of the
+# same day then queues nothing.  Its notices are those one node queues by
+# hand on the same data.
+qd postgres "ALTER SYSTEM SET ar_collect.dunning_at = '00:00'" "ALTER SYSTEM SET ar_collect.naptime = 1" \
+	"ALTER SYSTEM SET ar_collect.enabled = on" "SELECT pg_reload_conf()" >/dev/null || exit 1
+worker_dunned="SELECT count(*) FROM ar.worker_run WHERE kind = 'dunning' AND as_of = current_date AND status = 'succeeded'"
+deadline=$((SECONDS + 60))
+until [ "$(qn 0 "$worker_dunned")" = 1 ]; do
+	[ $SECONDS -lt $deadline ] || { echo "# the worker did not run the day's dunning within 60 s"; break; }
+	sleep 0.5
+done
+qn 0 "ALTER SYSTEM SET ar_collect.enabled = off" >/dev/null && qn 0 "SELECT pg_reload_conf()" >/dev/null
+today="SELECT company_id, customer_id, currency, level, amount_due, status FROM ar.dunning_notice WHERE as_of = current_date ORDER BY 1, 2, 3"
+dist="$(qn 0 "$today")
+$(qn 0 "SELECT count(*) FROM ar.run_dunning(current_date)")"
+single="$(qd ar_single "SELECT count(*) FROM ar.run_dunning(current_date)" >/dev/null; qd ar_single "$today")
+0"
+echo "# the worker's runs: $(qn 0 "SELECT string_agg(format('%s:%s:%s:%s', kind, status, as_of, result->>'notices'), ' ' ORDER BY id) FROM ar.worker_run WHERE kind = 'dunning'")"
+check "the background worker runs the day's dunning on the coordinator once (company after company), the workers' ar.worker_run empty; a manual run of the same day queues nothing; its notices are one node's" \
+	eval 'is "$(qn 0 "$worker_dunned") $(qn 1 "SELECT count(*) FROM ar.worker_run") $(qn 2 "SELECT count(*) FROM ar.worker_run")" "1 0 0" &&
+	      same "the day'"'"'s dunning" && is "$(qn 0 "SELECT count(*) FROM ar.dunning_run WHERE as_of = current_date")" 1'
