@@ -160,5 +160,5 @@ END $$;
 COMMENT ON FUNCTION ar._company_sql(text, text, jsonb) IS
 'internal: the text of a query of ar_collect for one company (a literal, or a parameter $n, NULL for every company): every company table (ar._company_tables()) it reads through a subquery of the company, the set-returning SQL functions of ar over them inlined, the /*and company x*/ comments made conditions; or, with reads, the tables and functions named there read instead. An error when a company table would still be read unrouted (written, through a view, a SQL function, or without its copy).';
 
-REVOKE ALL ON FUNCTION ar._company_sql(text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ar._company_tables(), ar._company_sql(text, text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ar._company_tables(), ar._company_sql(text, text, jsonb) TO ar_reader;

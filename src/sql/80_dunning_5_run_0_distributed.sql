@@ -52,14 +52,14 @@ END $$;
 -- in statements of their own, never through this.
 CREATE FUNCTION ar._dunning_reads(statement text, company bigint) RETURNS text
 LANGUAGE sql AS $$
-	SELECT ar._company_sql(statement, company::text,
+	SELECT CASE WHEN company IS NULL THEN statement ELSE ar._company_sql(statement, company::text,
 	         (SELECT jsonb_object_agg(t, format('pg_temp.%I', ar._dunning_work_name('ar_dun_c_' || t)))
 	            FROM unnest(ar._dunning_company_tables()) t)
 	         || jsonb_build_object('_open_credits', 'ar.open_credits',
 	                               '_account_balance_on', 'ar._account_balance_on_distributed',
 	                               '_open_on', 'ar._open_on_distributed',
 	                               '_plan_outstanding', 'ar._plan_outstanding_distributed',
-	                               '_plan_broken_on', 'ar._plan_broken_on_distributed'))
+	                               '_plan_broken_on', 'ar._plan_broken_on_distributed')) END
 $$;
 
 -- ar._account_balance_on as PL/pgSQL (what an account owes on a date):
