@@ -11,16 +11,22 @@
 -- read from the catalog (a table added to ar later is a company table
 -- without being listed anywhere).  Citus's shards of them (ar.invoice_102008,
 -- on a node holding placements) are not tables of ar_collect.
-CREATE FUNCTION ar._company_tables() RETURNS text[]
-LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-	SELECT coalesce(array_agg(c.relname::text ORDER BY c.relname), '{}')
-	  FROM pg_class c
-	  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'company_id' AND NOT a.attisdropped
-	 WHERE c.relnamespace = 'ar'::regnamespace AND c.relkind IN ('r', 'p', 'f')
-	   AND c.relname !~ '_[0-9]+$'
-$$;
-COMMENT ON FUNCTION ar._company_tables() IS
-'internal: the company tables (tables of schema ar with a company_id column, from the catalog), the tables ar._company_sql routes.';
+CREATE FUNCTION ar._company_tables(among text[] DEFAULT NULL, kinds "char"[] DEFAULT '{r,p,f}') RETURNS text[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+	-- (PL/pgSQL, its plans kept for the session: ar._company_sql asks at
+	-- every call, names given: an index scan of pg_class)
+	RETURN (SELECT coalesce(pg_catalog.array_agg(c.relname::text ORDER BY c.relname), '{}')
+	          FROM pg_catalog.pg_class c
+	         WHERE c.relname = ANY (coalesce(among, ARRAY(SELECT x.relname FROM pg_catalog.pg_class x
+	                                                        WHERE x.relnamespace = 'ar'::pg_catalog.regnamespace))::name[])
+	           AND c.relnamespace = 'ar'::pg_catalog.regnamespace AND c.relkind = ANY (kinds)
+	           AND c.relname OPERATOR(pg_catalog.!~) '_[0-9]+$'
+	           AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
+	                        WHERE a.attrelid = c.oid AND a.attname = 'company_id' AND NOT a.attisdropped));
+END $$;
+COMMENT ON FUNCTION ar._company_tables(text[], "char"[]) IS
+'internal: the company tables (tables of schema ar with a company_id column, from the catalog; among the names given, if any; of other kinds of relations, kinds ''{v,m}'': the views with a company_id column), the tables ar._company_sql routes.';
 
 -- The body of the SQL function f, its parameters ($n, or a name not after
 -- a dot) replaced by the expressions args (in parentheses).
@@ -73,13 +79,14 @@ END $$;
 CREATE FUNCTION ar._company_sql(q text, company text, reads jsonb DEFAULT NULL) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	tables constant text := array_to_string(ar._company_tables(), '|');
+	tables text;
 	cond text;
 	m text[];
 	f regprocedure;
 	args text[];
 	cols text;
 	r record;
+	inlined boolean := false;
 BEGIN
 	IF q IS NULL OR company IS NULL THEN
 		RETURN q;
@@ -92,7 +99,10 @@ BEGIN
 		RAISE EXCEPTION 'a company to route to is a literal or a parameter, not "%"', company
 			USING ERRCODE = 'internal_error';
 	END IF;
-	m := regexp_match(q, '\m(insert\s+into|update|delete\s+from|truncate|copy|merge\s+into)\s+(only\s+)?ar\.(' || tables || ')\M', 'i');
+	-- the company tables q names (the patterns below name those only: a
+	-- short alternation, the same from call to call, kept compiled)
+	tables := array_to_string(ar._company_tables(ARRAY(SELECT DISTINCT x[1] FROM regexp_matches(q, 'ar\.(\w+)', 'g') x)), '|');
+	m := CASE WHEN tables <> '' THEN regexp_match(q, '\m(insert\s+into|update|delete\s+from|truncate|copy|merge\s+into)\s+(only\s+)?ar\.(' || tables || ')\M', 'i') END;
 	IF m IS NOT NULL THEN
 		RAISE EXCEPTION 'ar.% is written by a query routed per company', m[3]
 			USING ERRCODE = 'internal_error', DETAIL = 'ar._company_sql rewrites reads only.';
@@ -100,8 +110,8 @@ BEGIN
 	IF reads IS NOT NULL THEN
 		-- the copies and replacements, each name once; then no company table left
 		FOR r IN SELECT key, value FROM jsonb_each_text(reads) LOOP
-			q := regexp_replace(q, '(?<![.\w])ar\.' || r.key || '\M(?!\s*[(.])', r.value, 'g');
-			q := regexp_replace(q, '(?<![.\w])ar\.' || r.key || '\(', r.value || '(', 'g');
+			q := regexp_replace(q, '\mar\.' || r.key || '\M(?!\s*[(.])', r.value, 'g');
+			q := regexp_replace(q, '\mar\.' || r.key || '\(', r.value || '(', 'g');
 		END LOOP;
 	ELSE
 		-- the SQL functions of ar returning rows that read company tables: their bodies
@@ -120,36 +130,49 @@ BEGIN
 			q := replace(q, format('ar.%s(%s)', m[1], m[2]),
 			             format('%s(SELECT * FROM (%s) q (%s))', CASE WHEN cardinality(args) > 0 THEN 'LATERAL ' ELSE '' END,
 			                    ar._company_sql(ar._sql_body(f, args), company), cols));
+			inlined := true;
 		END LOOP;
+		IF inlined THEN   -- the tables the bodies read named too
+			tables := array_to_string(ar._company_tables(ARRAY(SELECT DISTINCT x[1] FROM regexp_matches(q, 'ar\.(\w+)', 'g') x)), '|');
+		END IF;
 		-- each read of a company table, aliased or not (a name already
-		-- read through its subquery is left as it is: idempotent)
-		q := regexp_replace(q, '(?<![.\w])(?<!::)ar\.(' || tables || ')\s+(?:AS\s+)?(?!(?:where|join|inner|left|right|full|cross'
-		                       '|natural|on|using|group|order|having|limit|offset|fetch|union|intersect|except|window|for'
-		                       '|returning|set|tablesample|and|or|then|else|end|when|with|select|from|as)\M)(\w+)',
-		                    format('(SELECT * FROM ar.\1 /*routed*/ WHERE %s) \2', cond), 'gi');
-		q := regexp_replace(q, '(?<![.\w])(?<!::)ar\.(' || tables || ')\M(?!\s*[(.%\[])(?!\s*/\*routed\*/)',
-		                    format('(SELECT * FROM ar.\1 /*routed*/ WHERE %s) \1', cond), 'gi');
+		-- read through its subquery is left as it is: idempotent; the row
+		-- types, ::ar.t, masked meanwhile).  Patterns without lookaround
+		-- constraints: PostgreSQL runs them many times faster.
+		IF tables <> '' THEN
+			q := replace(q, '::ar.', '::ar' || chr(31) || '.');
+			q := regexp_replace(q, '\mar\.(' || tables || ')\s+(?:AS\s+)?(\w+)',
+			                    format('(SELECT * FROM ar.\1 /*routed*/ WHERE %s) \2', cond), 'gi');
+			-- the aliases taken above that were keywords: the table's name
+			q := regexp_replace(q, '\mar\.(\w+) /\*routed\*/ WHERE ([^)]*)\) (where|join|inner|left|right|full|cross|natural|on'
+			                       '|using|group|order|having|limit|offset|fetch|union|intersect|except|window|for|returning'
+			                       '|set|tablesample|and|or|then|else|end|when|with|select|from)\M',
+			                    'ar.\1 /*routed*/ WHERE \2) \1 \3', 'gi');
+			q := regexp_replace(q, '\mar\.(' || tables || ')(\s*[),;]|\s*$)',
+			                    format('(SELECT * FROM ar.\1 /*routed*/ WHERE %s) \1\2', cond), 'gi');
+			q := replace(q, '::ar' || chr(31) || '.', '::ar.');
+		END IF;
 		q := regexp_replace(q, '/\*(and|where) company (\w+)\*/',
 		                    CASE WHEN company ~ '^\$' THEN format('\1 (%s::bigint IS NULL OR \2.company_id = %s)', company, company)
 		                         ELSE '\1 \2.company_id = ' || company END, 'g');
 	END IF;
 	-- what would still read a company table unrouted
-	m := regexp_match(q, '(?<![.\w])(?<!::)ar\.(' || tables || ')\M(?!\s*[(.%\[])(?!\s*/\*routed\*/)', 'i');
+	m := CASE WHEN tables <> '' THEN regexp_match(regexp_replace(replace(q, '::ar.', '::'), '\mar\.\w+ /\*routed\*/', '', 'g'),
+	                                              '\mar\.(' || tables || ')\M\s*([^.%\[(\s]|$)', 'i') END;
 	IF m IS NOT NULL THEN
 		RAISE EXCEPTION 'ar.% is read by a query routed per company without its copy', m[1]
 			USING ERRCODE = 'internal_error', DETAIL = left(q, 200);
 	END IF;
-	FOR r IN SELECT c.relname FROM pg_class c
-	          WHERE c.relnamespace = 'ar'::regnamespace AND c.relkind IN ('v', 'm')
-	            AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'company_id')
-	            AND q ~ ('(?<![.\w])ar\.' || c.relname || '\M(?!\s*\()') LOOP
-		RAISE EXCEPTION 'the view ar.% is read by a query routed per company', r.relname
+	m := ar._company_tables(ARRAY(SELECT DISTINCT x[1] FROM regexp_matches(q, '\mar\.(\w+)\M(?!\s*\()', 'g') x), '{v,m}');
+	m := CASE WHEN m <> '{}' THEN m END;
+	IF m IS NOT NULL THEN
+		RAISE EXCEPTION 'the view ar.% is read by a query routed per company', m[1]
 			USING ERRCODE = 'internal_error', DETAIL = 'Its company tables are not routed: read them by name.';
-	END LOOP;
-	FOR r IN SELECT DISTINCT p.proname FROM regexp_matches(q, '(?<![.\w])ar\.(\w+)\(', 'g') x
+	END IF;
+	FOR r IN SELECT DISTINCT p.proname, p.prosrc FROM regexp_matches(q, '\mar\.(\w+)\(', 'g') x
 	           JOIN pg_proc p ON p.proname = x[1] AND p.pronamespace = 'ar'::regnamespace
-	           JOIN pg_language l ON l.oid = p.prolang
-	          WHERE l.lanname = 'sql' AND p.prosrc ~* ('\mar\.(' || tables || ')\M(?!\s*\()') LOOP
+	          WHERE p.prolang = (SELECT l.oid FROM pg_language l WHERE l.lanname = 'sql') LOOP
+		CONTINUE WHEN ar._company_tables(ARRAY(SELECT DISTINCT y[1] FROM regexp_matches(r.prosrc, 'ar\.(\w+)\M(?!\s*\()', 'g') y)) = '{}';
 		RAISE EXCEPTION 'ar.%, a SQL function reading company tables, is called by a query routed per company', r.proname
 			USING ERRCODE = 'internal_error',
 			      DETAIL = 'On Citus it is refused, or inlined after planning over the coordinator''s empty tables.',
@@ -160,5 +183,5 @@ END $$;
 COMMENT ON FUNCTION ar._company_sql(text, text, jsonb) IS
 'internal: the text of a query of ar_collect for one company (a literal, or a parameter $n, NULL for every company): every company table (ar._company_tables()) it reads through a subquery of the company, the set-returning SQL functions of ar over them inlined, the /*and company x*/ comments made conditions; or, with reads, the tables and functions named there read instead. An error when a company table would still be read unrouted (written, through a view, a SQL function, or without its copy).';
 
-REVOKE ALL ON FUNCTION ar._company_tables(), ar._company_sql(text, text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ar._company_tables(), ar._company_sql(text, text, jsonb) TO ar_reader;
+REVOKE ALL ON FUNCTION ar._company_tables(text[], "char"[]), ar._company_sql(text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ar._company_tables(text[], "char"[]), ar._company_sql(text, text, jsonb) TO ar_reader;
