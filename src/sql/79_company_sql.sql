@@ -11,22 +11,31 @@
 -- read from the catalog (a table added to ar later is a company table
 -- without being listed anywhere).  Citus's shards of them (ar.invoice_102008,
 -- on a node holding placements) are not tables of ar_collect.
-CREATE FUNCTION ar._company_tables(among text[] DEFAULT NULL, kinds "char"[] DEFAULT '{r,p,f}') RETURNS text[]
+-- ar._company_relations(among): the relations of ar with a company_id
+-- column whose names are among those given (all: NULL), tables and views
+-- (relkind); PL/pgSQL, its plan kept for the session (ar._company_sql asks
+-- at every call, with names: an index scan of pg_class).
+CREATE FUNCTION ar._company_relations(among text[] DEFAULT NULL) RETURNS TABLE (relname text, relkind "char")
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 BEGIN
-	-- (PL/pgSQL, its plans kept for the session: ar._company_sql asks at
-	-- every call, names given: an index scan of pg_class)
-	RETURN (SELECT coalesce(pg_catalog.array_agg(c.relname::text ORDER BY c.relname), '{}')
-	          FROM pg_catalog.pg_class c
-	         WHERE c.relname = ANY (coalesce(among, ARRAY(SELECT x.relname FROM pg_catalog.pg_class x
-	                                                        WHERE x.relnamespace = 'ar'::pg_catalog.regnamespace))::name[])
-	           AND c.relnamespace = 'ar'::pg_catalog.regnamespace AND c.relkind = ANY (kinds)
-	           AND c.relname OPERATOR(pg_catalog.!~) '_[0-9]+$'
-	           AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
-	                        WHERE a.attrelid = c.oid AND a.attname = 'company_id' AND NOT a.attisdropped));
+	RETURN QUERY
+	SELECT c.relname::text, c.relkind
+	  FROM pg_catalog.pg_class c
+	 WHERE c.relname = ANY (coalesce(among, ARRAY(SELECT x.relname FROM pg_catalog.pg_class x
+	                                                WHERE x.relnamespace = 'ar'::pg_catalog.regnamespace))::name[])
+	   AND c.relnamespace = 'ar'::pg_catalog.regnamespace AND c.relkind IN ('r', 'p', 'f', 'v', 'm')
+	   AND c.relname OPERATOR(pg_catalog.!~) '_[0-9]+$'
+	   AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
+	                WHERE a.attrelid = c.oid AND a.attname = 'company_id' AND NOT a.attisdropped);
 END $$;
-COMMENT ON FUNCTION ar._company_tables(text[], "char"[]) IS
-'internal: the company tables (tables of schema ar with a company_id column, from the catalog; among the names given, if any; of other kinds of relations, kinds ''{v,m}'': the views with a company_id column), the tables ar._company_sql routes.';
+
+CREATE FUNCTION ar._company_tables(among text[] DEFAULT NULL) RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT coalesce(array_agg(r.relname ORDER BY r.relname), '{}')
+	  FROM ar._company_relations(among) r WHERE r.relkind IN ('r', 'p', 'f')
+$$;
+COMMENT ON FUNCTION ar._company_tables(text[]) IS
+'internal: the company tables (tables of schema ar with a company_id column, from the catalog; among the names given, if any), the tables ar._company_sql routes.';
 
 -- The body of the SQL function f, its parameters ($n, or a name not after
 -- a dot) replaced by the expressions args (in parentheses).
@@ -80,6 +89,7 @@ CREATE FUNCTION ar._company_sql(q text, company text, reads jsonb DEFAULT NULL) 
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	tables text;
+	views text[];
 	cond text;
 	m text[];
 	f regprocedure;
@@ -101,7 +111,10 @@ BEGIN
 	END IF;
 	-- the company tables q names (the patterns below name those only: a
 	-- short alternation, the same from call to call, kept compiled)
-	tables := array_to_string(ar._company_tables(ARRAY(SELECT DISTINCT x[1] FROM regexp_matches(q, 'ar\.(\w+)', 'g') x)), '|');
+	SELECT coalesce(string_agg(cr.relname, '|') FILTER (WHERE cr.relkind IN ('r', 'p', 'f')), ''),
+	       array_agg(cr.relname) FILTER (WHERE cr.relkind IN ('v', 'm'))
+	  INTO tables, views
+	  FROM ar._company_relations(ARRAY(SELECT DISTINCT x[1] FROM regexp_matches(q, 'ar\.(\w+)', 'g') x)) cr;
 	m := CASE WHEN tables <> '' THEN regexp_match(q, '\m(insert\s+into|update|delete\s+from|truncate|copy|merge\s+into)\s+(only\s+)?ar\.(' || tables || ')\M', 'i') END;
 	IF m IS NOT NULL THEN
 		RAISE EXCEPTION 'ar.% is written by a query routed per company', m[3]
@@ -133,7 +146,10 @@ BEGIN
 			inlined := true;
 		END LOOP;
 		IF inlined THEN   -- the tables the bodies read named too
-			tables := array_to_string(ar._company_tables(ARRAY(SELECT DISTINCT x[1] FROM regexp_matches(q, 'ar\.(\w+)', 'g') x)), '|');
+			SELECT coalesce(string_agg(cr.relname, '|') FILTER (WHERE cr.relkind IN ('r', 'p', 'f')), ''),
+			       array_agg(cr.relname) FILTER (WHERE cr.relkind IN ('v', 'm'))
+			  INTO tables, views
+			  FROM ar._company_relations(ARRAY(SELECT DISTINCT x[1] FROM regexp_matches(q, 'ar\.(\w+)', 'g') x)) cr;
 		END IF;
 		-- each read of a company table, aliased or not (a name already
 		-- read through its subquery is left as it is: idempotent; the row
@@ -163,10 +179,8 @@ BEGIN
 		RAISE EXCEPTION 'ar.% is read by a query routed per company without its copy', m[1]
 			USING ERRCODE = 'internal_error', DETAIL = left(q, 200);
 	END IF;
-	m := ar._company_tables(ARRAY(SELECT DISTINCT x[1] FROM regexp_matches(q, '\mar\.(\w+)\M(?!\s*\()', 'g') x), '{v,m}');
-	m := CASE WHEN m <> '{}' THEN m END;
-	IF m IS NOT NULL THEN
-		RAISE EXCEPTION 'the view ar.% is read by a query routed per company', m[1]
+	IF views IS NOT NULL THEN
+		RAISE EXCEPTION 'the view ar.% is read by a query routed per company', views[1]
 			USING ERRCODE = 'internal_error', DETAIL = 'Its company tables are not routed: read them by name.';
 	END IF;
 	FOR r IN SELECT DISTINCT p.proname, p.prosrc FROM regexp_matches(q, '\mar\.(\w+)\(', 'g') x
@@ -183,5 +197,5 @@ END $$;
 COMMENT ON FUNCTION ar._company_sql(text, text, jsonb) IS
 'internal: the text of a query of ar_collect for one company (a literal, or a parameter $n, NULL for every company): every company table (ar._company_tables()) it reads through a subquery of the company, the set-returning SQL functions of ar over them inlined, the /*and company x*/ comments made conditions; or, with reads, the tables and functions named there read instead. An error when a company table would still be read unrouted (written, through a view, a SQL function, or without its copy).';
 
-REVOKE ALL ON FUNCTION ar._company_tables(text[], "char"[]), ar._company_sql(text, text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION ar._company_tables(text[], "char"[]), ar._company_sql(text, text, jsonb) TO ar_reader;
+REVOKE ALL ON FUNCTION ar._company_relations(text[]), ar._company_tables(text[]), ar._company_sql(text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ar._company_relations(text[]), ar._company_tables(text[]), ar._company_sql(text, text, jsonb) TO ar_reader;

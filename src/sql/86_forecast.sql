@@ -171,6 +171,8 @@ END $$;
 CREATE FUNCTION ar._cash_forecast_items_query(scores_bound boolean DEFAULT false) RETURNS text
 LANGUAGE sql STABLE AS $f$
 	SELECT ar._for_company(format($q$
+	SELECT i.*, c.code, v.number
+	  FROM (
 	WITH open_item AS (
 		SELECT o.invoice_id, o.customer_id, o.open_amount
 		  FROM (%1$s) o (invoice_id, company_id, customer_id, number, currency, issue_date, due_date, amount,
@@ -270,7 +272,11 @@ LANGUAGE sql STABLE AS $f$
 	  FROM commitment c
 	 CROSS JOIN LATERAL (SELECT coalesce((SELECT cr.rate FROM customer_rate cr WHERE cr.customer_id = c.customer_id),
 	                                     (SELECT co.rate FROM company_rate co))::float8 AS probability) r
-	  JOIN periods p ON c.expected_date BETWEEN greatest(p.period_start, $1 + 1) AND p.period_end$q$, ar._open_items_query(), ar._commitment_outcomes_query(), ar._plan_instalments_query(2),
+	  JOIN periods p ON c.expected_date BETWEEN greatest(p.period_start, $1 + 1) AND p.period_end
+	       ) i (period_start, source, invoice_id, promise_id, plan_id, instalment_seq, customer_id, expected_date,
+	            amount, probability, expected)
+	  JOIN ar.customer c ON c.id = i.customer_id AND c.company_id = $2
+	  LEFT JOIN ar.invoice v ON v.id = i.invoice_id AND v.company_id = $2$q$, ar._open_items_query(), ar._commitment_outcomes_query(), ar._plan_instalments_query(2),
 	       CASE WHEN scores_bound
 	            THEN $s$SELECT m.customer_id, m.amount, s.*
 		  FROM jsonb_to_recordset($6) s (invoice_id bigint, due_date date, p_late float8, p_late_30 float8,
@@ -283,7 +289,8 @@ LANGUAGE sql STABLE AS $f$
 		  JOIN model_item m ON m.invoice_id = s.invoice_id$s$ END), 2)
 $f$;
 
--- The items, from that text: on one node once, scored inside; on a
+-- The items, from that text (with their customer's code and invoice's
+-- number, for ar.cash_forecast_detail): on one node once, scored inside; on a
 -- distributed ledger the company's open invoices scored first on the
 -- coordinator (ar.payment_scores reads the model and the invoices'
 -- history through Citus), then the query routed to the company's shard.
@@ -291,7 +298,7 @@ $f$;
 CREATE FUNCTION ar._cash_forecast_items(from_date date, horizon_days integer, granularity text)
 RETURNS TABLE (period_start date, source text, invoice_id bigint, promise_id bigint, plan_id bigint,
                instalment_seq integer, customer_id bigint, expected_date date, amount numeric,
-               probability float8, expected numeric)
+               probability float8, expected numeric, customer_code text, invoice_number text)
 LANGUAGE plpgsql STABLE SET extra_float_digits = 3 AS $$
 DECLARE
 	company constant bigint := ar.default_company();
@@ -315,39 +322,22 @@ BEGIN
 END $$;
 
 COMMENT ON FUNCTION ar._cash_forecast_items(date, integer, text) IS
-'The items of ar.cash_forecast (promise, plan_instalment, model) per period, with their exact expected amounts; see ar.cash_forecast_detail.';
+'The items of ar.cash_forecast (promise, plan_instalment, model) per period, with their exact expected amounts, their customer''s code and invoice''s number; see ar.cash_forecast_detail.';
 
 CREATE FUNCTION ar.cash_forecast_detail(from_date date DEFAULT current_date, horizon_days integer DEFAULT 90,
                                         granularity text DEFAULT 'week')
 RETURNS TABLE (period_start date, source text, invoice_id bigint, invoice_number text, promise_id bigint,
                plan_id bigint, instalment_seq integer, customer_id bigint, customer_code text, expected_date date,
                amount numeric, probability numeric, expected_amount numeric)
-LANGUAGE plpgsql STABLE SET jit = off SET extra_float_digits = 3 AS $$
-DECLARE
-	company constant bigint := ar.default_company();
-	items jsonb;
-	codes jsonb;
-	numbers jsonb;
+LANGUAGE plpgsql STABLE SET jit = off AS $$
 BEGIN
 	PERFORM ar._check_forecast_args(from_date, horizon_days, granularity);
-	-- the items first, then their customers' codes and invoices' numbers
-	-- read naming the company (routed to its shard on Citus, where a query
-	-- joining the items with the tables by id alone is not)
-	SELECT coalesce(jsonb_agg(i), '[]') INTO items FROM ar._cash_forecast_items(from_date, horizon_days, granularity) i;
-	SELECT jsonb_object_agg(c.id, c.code) INTO codes FROM ar.customer c
-	 WHERE c.company_id = company
-	   AND c.id = ANY (ARRAY(SELECT DISTINCT (x ->> 'customer_id')::bigint FROM jsonb_array_elements(items) x));
-	SELECT jsonb_object_agg(v.id, v.number) INTO numbers FROM ar.invoice v
-	 WHERE v.company_id = company
-	   AND v.id = ANY (ARRAY(SELECT DISTINCT (x ->> 'invoice_id')::bigint FROM jsonb_array_elements(items) x
-	                          WHERE x ->> 'invoice_id' IS NOT NULL));
+	-- (the items come with their customer's code and invoice's number, read
+	-- in their routed query: joined here by id alone, Citus would refuse)
 	RETURN QUERY
 	WITH item AS (
-		SELECT i.*, floor(i.expected * 100) / 100 AS base, i.expected * 100 - floor(i.expected * 100) AS remainder,
-		       codes ->> i.customer_id::text AS code
-		  FROM jsonb_to_recordset(items) i (period_start date, source text, invoice_id bigint, promise_id bigint,
-		                                    plan_id bigint, instalment_seq integer, customer_id bigint,
-		                                    expected_date date, amount numeric, probability float8, expected numeric)
+		SELECT i.*, floor(i.expected * 100) / 100 AS base, i.expected * 100 - floor(i.expected * 100) AS remainder
+		  FROM ar._cash_forecast_items(from_date, horizon_days, granularity) i
 	), extra AS (
 		-- cents the items' floors leave short of the period's rounded total
 		SELECT i.period_start, ((round(sum(i.expected), 2) - sum(i.base)) * 100)::integer AS cents
@@ -358,12 +348,13 @@ BEGIN
 		                                        i.instalment_seq) AS rank
 		  FROM item i
 	)
-	SELECT r.period_start, r.source, r.invoice_id, numbers ->> r.invoice_id::text, r.promise_id, r.plan_id,
-	       r.instalment_seq, r.customer_id, r.code, r.expected_date, r.amount, round(r.probability::numeric, 6),
+	SELECT r.period_start, r.source, r.invoice_id, r.invoice_number, r.promise_id, r.plan_id, r.instalment_seq,
+	       r.customer_id, r.customer_code, r.expected_date, r.amount, round(r.probability::numeric, 6),
 	       round(r.base + CASE WHEN r.rank <= e.cents THEN 0.01 ELSE 0 END, 2)
 	  FROM ranked r
 	  JOIN extra e ON e.period_start = r.period_start
-	 ORDER BY r.period_start, r.expected_date, r.source, r.code, r.invoice_id, r.promise_id, r.plan_id, r.instalment_seq;
+	 ORDER BY r.period_start, r.expected_date, r.source, r.customer_code, r.invoice_id, r.promise_id, r.plan_id,
+	          r.instalment_seq;
 END $$;
 
 COMMENT ON FUNCTION ar.cash_forecast_detail(date, integer, text) IS
