@@ -16,7 +16,7 @@
 -- (relkind); PL/pgSQL, its plan kept for the session (ar._company_sql asks
 -- at every call, with names: an index scan of pg_class).
 CREATE FUNCTION ar._company_relations(among text[] DEFAULT NULL) RETURNS TABLE (relname text, relkind "char")
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	RETURN QUERY
 	SELECT c.relname::text, c.relkind
@@ -30,7 +30,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION ar._company_tables(among text[] DEFAULT NULL) RETURNS text[]
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 	SELECT coalesce(array_agg(r.relname ORDER BY r.relname), '{}')
 	  FROM ar._company_relations(among) r WHERE r.relkind IN ('r', 'p', 'f')
 $$;
