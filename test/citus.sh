@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=68
+PLAN=69
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -1353,6 +1353,9 @@ check "ar.reconcile() over every company in one call on the distributed ledger: 
 # with it, it calls ar._open_on, refused by Citus), a plan of N broken before the
 # first (its instalment unpaid) and one in force on it, broken before the
 # second (settled by the runs, their invoices left out while in force).
+# (The run rows of the test's dates only, as the notices: after
+# ar_collect.dunning_at, 06:00, the coordinator's worker enabled by check 58
+# runs today's dunning on the distributed side.)
 # A dry run, a real run, the same date again
 # (nothing queued), a real run a month later and a dry run two months
 # after, as the owner: what each returns and the notices, accounts,
@@ -1389,3 +1392,39 @@ check "ar.run_dunning on the distributed ledger, company after company: a dry ru
 	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" -a "$(echo "$dist" | grep -c '^21|2101|EUR|1|.*|queued|2026-03-31$')" = 2 \
 	     -a -n "$(echo "$dist" | grep '^11|1101|EUR|2|.*|queued|2026-04-30|t$')" -a -n "$(echo "$dist" | grep '^2026-04-30|')" \
 	     -a "$(echo "$dist" | grep -c '^930[12]|broken|2026-0[34]-')" = 2 -a -n "$(echo "$dist" | grep '^210030|broken|2026-03-31$')"
+# The cash forecast on the distributed ledger (issue 14, doc/scale_out.md
+# blocker 2): ar._cash_forecast_items runs its text (ar._cash_forecast_items_query,
+# every company table read for the default company by ar._company_sql)
+# routed to the company's shard, the company's open invoices scored first
+# on the coordinator (ar.payment_scores).  A payment model trained on each
+# side from the same ledger (the same coefficients), then ar.cash_forecast
+# and ar.cash_forecast_detail of each company made the default in turn, on
+# 2026-03-31 and 2026-04-30 (N's promise and plans of check 68 among
+# them), as the owner, and M's as its reader: one node's rows.
+# (The invoices compared by number: check 13's refused invoice consumed an
+# identity on the distributed side only.)
+detail="x.period_start, x.source, x.invoice_number, x.customer_code, x.expected_date, x.promise_id, x.plan_id, x.instalment_seq,
+	x.amount, x.probability, x.expected_amount"
+forecasts() {	# forecasts DB: the model's coefficients, then the forecasts of each company
+	local co d
+	qm 0 $1 "SELECT ar.train_payment_model(DATE '2026-03-31') > 0" \
+		"SELECT md5(string_agg(array_to_string(coef_late || coef_delay_q50, ','), ';' ORDER BY version)) FROM ar.payment_model" 2>&1
+	for co in 11 12 21 22 $default; do
+		qm 0 $1 "$(make_default $co)" >/dev/null
+		for d in 2026-03-31 2026-04-30; do
+			qm 0 $1 "SELECT $co, f.* FROM ar.cash_forecast(DATE '$d', 60, 'week') f" \
+				"SELECT $co, $detail FROM ar.cash_forecast_detail(DATE '$d', 60, 'week') x ORDER BY 2, 3, 4, 5, 6, 7, 8, 9, 10" 2>&1
+		done
+	done
+	qm 0 $1 "$(make_default 21)" >/dev/null
+	qm 0 $1 "SET ROLE m_reader" "SELECT 'm_reader', f.* FROM ar.cash_forecast(DATE '2026-03-31', 90, 'month') f" \
+		"SELECT 'm_reader', $detail FROM ar.cash_forecast_detail(DATE '2026-03-31', 90, 'month') x ORDER BY 2, 3, 4, 5, 6, 7, 8, 9, 10" 2>&1
+	qm 0 $1 "$(make_default $default)" >/dev/null
+}
+dist=$(forecasts postgres); single=$(forecasts ar_single)
+echo "# distributed: $(echo "$dist" | wc -l) rows, md5 $(echo "$dist" | md5sum | cut -c1-8), sources $(echo "$dist" | grep -o '|\(model\|promise\|plan_instalment\)|' | sort | uniq -c | tr -s ' \n' ' ')"
+[ "$dist" = "$single" ] || diff <(echo "$single") <(echo "$dist") | sed 's/^/# one node < > distributed: /' | head -20
+check "ar.cash_forecast and ar.cash_forecast_detail on the distributed ledger, each company the default in turn, on two dates (promises, plan instalments and the model's items), owner and reader of one company: one node's rows" \
+	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" -a "$(echo "$dist" | head -1)" = t \
+	     -a -n "$(echo "$dist" | grep '|model|')" -a -n "$(echo "$dist" | grep '^22|.*|plan_instalment|')" \
+	     -a -n "$(echo "$dist" | grep '^m_reader|.*|model|')"

@@ -46,25 +46,21 @@ END $$;
 -- tables) ar.open_credits (PL/pgSQL, planned by Citus), and
 -- ar._account_balance_on, ar._open_on, ar._plan_outstanding and
 -- ar._plan_broken_on (SQL, refused by Citus) their PL/pgSQL forms below
--- (<name>_distributed).  With
+-- (<name>_distributed): ar._company_sql with these reads, which refuses a
+-- statement reading any other company table (ar._company_tables()).  With
 -- company NULL (one node): the statement as it is.  The run writes the tables
 -- in statements of their own, never through this.
 CREATE FUNCTION ar._dunning_reads(statement text, company bigint) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-	t text;
-	q text := statement;
-BEGIN
-	IF company IS NULL THEN
-		RETURN statement;
-	END IF;
-	FOREACH t IN ARRAY ar._dunning_company_tables() LOOP
-		q := regexp_replace(q, '\mar\.' || t || '\M(?!\s*\()',
-		                    format('pg_temp.%I', ar._dunning_work_name('ar_dun_c_' || t)), 'g');
-	END LOOP;
-	q := regexp_replace(q, '\mar\._open_credits\(', 'ar.open_credits(', 'g');
-	RETURN regexp_replace(q, '\mar\.(_account_balance_on|_open_on|_plan_outstanding|_plan_broken_on)\(', 'ar.\1_distributed(', 'g');
-END $$;
+LANGUAGE sql AS $$
+	SELECT CASE WHEN company IS NULL THEN statement ELSE ar._company_sql(statement, company::text,
+	         (SELECT jsonb_object_agg(t, format('pg_temp.%I', ar._dunning_work_name('ar_dun_c_' || t)))
+	            FROM unnest(ar._dunning_company_tables()) t)
+	         || jsonb_build_object('_open_credits', 'ar.open_credits',
+	                               '_account_balance_on', 'ar._account_balance_on_distributed',
+	                               '_open_on', 'ar._open_on_distributed',
+	                               '_plan_outstanding', 'ar._plan_outstanding_distributed',
+	                               '_plan_broken_on', 'ar._plan_broken_on_distributed')) END
+$$;
 
 -- ar._account_balance_on as PL/pgSQL (what an account owes on a date):
 -- each query planned by Citus with its values (the SQL form is refused

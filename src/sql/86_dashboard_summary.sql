@@ -578,30 +578,6 @@ CREATE TRIGGER invoice_summary_delete AFTER DELETE ON ar.invoice
 -- conditions), so that Citus routes each whole to the company's shards
 -- (doc/scale_out.md, blocker 6).
 
--- The body of the SQL function f, its parameters ($n, or a name not after
--- a dot) replaced by the expressions args (in parentheses).
-CREATE FUNCTION ar._sql_body(f regprocedure, args text[] DEFAULT '{}') RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	q text;
-	names text[];
-	i integer;
-BEGIN
-	SELECT p.prosrc, p.proargnames INTO q, names
-	  FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-	 WHERE p.oid = f AND l.lanname = 'sql';
-	IF q IS NULL THEN
-		RAISE EXCEPTION '% is not a SQL function', f USING ERRCODE = 'internal_error';
-	END IF;
-	FOR i IN 1 .. coalesce(cardinality(args), 0) LOOP
-		q := regexp_replace(q, '\$' || i || '(?!\d)', '(' || args[i] || ')', 'g');
-		IF names[i] <> '' THEN
-			q := regexp_replace(q, '(?<![.\w$])' || names[i] || '(?![\w(])', '(' || args[i] || ')', 'g');
-		END IF;
-	END LOOP;
-	RETURN q;
-END $$;
-
 -- The query q for company co alone (a literal): each call of a SQL
 -- function of ar whose body reads tables of ar replaced by its body, routed the same way (a subquery, LATERAL
 -- when it has arguments, its columns named as the function's); each
@@ -610,36 +586,9 @@ END $$;
 -- result reads no table filtered on the company: Citus would run it on
 -- every shard, not the company's.
 CREATE FUNCTION ar._routed(q text, co bigint) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	m text[];
-	f regprocedure;
-	args text[];
-	cols text;
-	filtered boolean := q ~ '/\*(and|where) company \w+\*/';
-BEGIN
-	FOR m IN SELECT DISTINCT x FROM regexp_matches(q, 'ar\.(_\w+)\(([^()]*)\)', 'g') x LOOP
-		f := to_regprocedure(format('ar.%I(%s)', m[1],
-		       (SELECT string_agg(format_type(t, NULL), ', ' ORDER BY o)
-		          FROM pg_proc p, unnest(p.proargtypes::oid[]) WITH ORDINALITY u (t, o)
-		         WHERE p.oid = to_regproc('ar.' || m[1]))));
-		CONTINUE WHEN f IS NULL OR NOT EXISTS (SELECT FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-		                                        WHERE p.oid = f AND l.lanname = 'sql' AND p.prosrc ~* '(from|join)\s+ar\.');
-		args := CASE WHEN m[2] ~ '\S' THEN regexp_split_to_array(trim(m[2]), '\s*,\s*') ELSE '{}' END;
-		SELECT string_agg(quote_ident(n), ', ' ORDER BY o) INTO cols
-		  FROM pg_proc p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY u (n, mode, o)
-		 WHERE p.oid = f AND u.mode = 't';
-		q := replace(q, format('ar.%s(%s)', m[1], m[2]),
-		             format('%s(SELECT * FROM (%s) q (%s))', CASE WHEN cardinality(args) > 0 THEN 'LATERAL ' ELSE '' END,
-		                    ar._routed(ar._sql_body(f, args), co), cols));
-		filtered := true;
-	END LOOP;
-	IF NOT filtered THEN
-		RAISE EXCEPTION 'a query without a company condition cannot be routed per company'
-			USING ERRCODE = 'internal_error', DETAIL = left(q, 200);
-	END IF;
-	RETURN regexp_replace(q, '/\*(and|where) company (\w+)\*/', '\1 \2.company_id = ' || co, 'g');
-END $$;
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+	SELECT ar._company_sql(q, co::text)
+$$;
 
 -- Runs INSERT INTO target query (target: a table, with its columns or
 -- not): on one node once (the comments of the

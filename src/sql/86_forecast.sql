@@ -157,39 +157,56 @@ END $$;
 
 -- Every amount expected in (from_date, from_date + horizon_days], per period
 -- and item; expected = amount x probability, exact (the probability a float8
--- cast to numeric).  The arguments are checked by the callers.
-CREATE FUNCTION ar._cash_forecast_items(from_date date, horizon_days integer, granularity text)
-RETURNS TABLE (period_start date, source text, invoice_id bigint, promise_id bigint, plan_id bigint,
-               instalment_seq integer, customer_id bigint, expected_date date, amount numeric,
-               probability float8, expected numeric)
-LANGUAGE sql STABLE AS $$
+-- cast to numeric), of the default company in its currency.  The text of
+-- the query (from_date $1, the company $2, horizon_days $3, granularity $4,
+-- the currency $5), every company table read for company $2
+-- (ar._for_company), the open items', the outcomes' and the plans' texts
+-- in it: routed whole to the company's shard on Citus (as SQL over
+-- ar._open_items, ar._commitment_outcomes and ar._plan_broken_on it was
+-- refused there: doc/scale_out.md, blocker 2).  The scores of the model's
+-- invoices: ar.payment_scores inside the query (one node), or, scores_bound,
+-- those of the company's open invoices computed on the coordinator and
+-- bound as $6 (jsonb; on a shard the model and the invoices' history are
+-- not there).
+CREATE FUNCTION ar._cash_forecast_items_query(scores_bound boolean DEFAULT false) RETURNS text
+LANGUAGE sql STABLE AS $f$
+	SELECT ar._for_company(format($q$
+	SELECT i.*, c.code, v.number
+	  FROM (
 	WITH open_item AS (
 		SELECT o.invoice_id, o.customer_id, o.open_amount
-		  FROM ar._open_items(from_date) o
-		 WHERE o.amount > 0 AND o.open_amount > 0
-		   AND o.company_id = ar.default_company() AND o.currency = ar._kpi_company_currency()
+		  FROM (%1$s) o (invoice_id, company_id, customer_id, number, currency, issue_date, due_date, amount,
+		                 open_amount, days_past_due)
+		 WHERE o.amount > 0 AND o.open_amount > 0 AND o.company_id = $2 AND o.currency = $5
 	), periods AS (
 		SELECT p::date AS period_start,
-		       least((p + ('1 ' || granularity)::interval)::date - 1, from_date + horizon_days) AS period_end
-		  FROM generate_series(date_trunc(granularity, (from_date + 1)::timestamp),
-		                       (from_date + horizon_days)::timestamp, ('1 ' || granularity)::interval) p
+		       least((p + ('1 ' || $4)::interval)::date - 1, $1 + $3) AS period_end
+		  FROM generate_series(date_trunc($4, ($1 + 1)::timestamp),
+		                       ($1 + $3)::timestamp, ('1 ' || $4)::interval) p
 	), outcome AS (
 		SELECT o.customer_id, count(*) FILTER (WHERE o.kept) AS kept, count(*) AS settled
-		  FROM ar._commitment_outcomes(from_date) o GROUP BY o.customer_id
+		  FROM (%2$s) o (customer_id, kind, id, settled_on, kept) GROUP BY o.customer_id
 	), company_rate AS (
 		SELECT (coalesce(sum(o.kept), 0) + 1)::numeric / (coalesce(sum(o.settled), 0) + 2) AS rate FROM outcome o
 	), customer_rate AS (
 		SELECT o.customer_id, (o.kept + 2 * cr.rate) / (o.settled + 2) AS rate FROM outcome o CROSS JOIN company_rate cr
+	), plan_broken AS (
+		-- the plans broken by the end of $1 (ar._plan_broken_on's rule:
+		-- an instalment's grace period over with more owed than the later
+		-- instalments add up to)
+		SELECT DISTINCT x.plan_id
+		  FROM (%3$s) x
+		 WHERE x.settle_on < $1 + 1 AND x.owed > x.total - x.cumulative
 	), plan_in_force AS (
-		-- in force on from_date and not broken by its end (ar.run_dunning's
-		-- rule, the grace period over by from_date)
+		-- in force on $1 and not broken by its end (ar.run_dunning's
+		-- rule, the grace period over by $1)
 		SELECT p.id, p.customer_id, p.total, p.grace_days
 		  FROM ar.payment_plan p
-		 WHERE p.company_id = ar.default_company() AND p.currency = ar._kpi_company_currency()
-		   AND (p.starts_on IS NULL OR p.starts_on <= from_date)
-		   AND (p.cancelled_at IS NULL OR (p.cancelled_on IS NOT NULL AND from_date < p.cancelled_on))
-		   AND NOT (p.status IN ('completed', 'broken') AND p.status_on <= from_date)
-		   AND ar._plan_broken_on(p.id, from_date + 1) IS NULL
+		 WHERE p.company_id = $2 AND p.currency = $5
+		   AND (p.starts_on IS NULL OR p.starts_on <= $1)
+		   AND (p.cancelled_at IS NULL OR (p.cancelled_on IS NOT NULL AND $1 < p.cancelled_on))
+		   AND NOT (p.status IN ('completed', 'broken') AND p.status_on <= $1)
+		   AND NOT EXISTS (SELECT 1 FROM plan_broken b WHERE b.plan_id = p.id)
 	), plan_invoice AS (
 		SELECT pi.plan_id, oi.invoice_id, oi.open_amount
 		  FROM plan_in_force p
@@ -198,7 +215,7 @@ LANGUAGE sql STABLE AS $$
 	), instalment AS (
 		-- what the plan's invoices paid so far settles its instalments in order
 		SELECT p.id AS plan_id, p.customer_id, s.seq,
-		       CASE WHEN s.due_on > from_date THEN s.due_on ELSE s.due_on + p.grace_days END AS expected_date,
+		       CASE WHEN s.due_on > $1 THEN s.due_on ELSE s.due_on + p.grace_days END AS expected_date,
 		       greatest(least(s.amount, s.cumulative - (p.total - o.outstanding)), 0) AS unpaid
 		  FROM plan_in_force p
 		 CROSS JOIN LATERAL (SELECT coalesce(sum(pi.open_amount), 0) AS outstanding
@@ -206,14 +223,14 @@ LANGUAGE sql STABLE AS $$
 		 CROSS JOIN LATERAL (SELECT i.seq, i.due_on, i.amount, sum(i.amount) OVER (ORDER BY i.seq) AS cumulative
 		                       FROM ar.payment_plan_instalment i WHERE i.plan_id = p.id) s
 	), promise_level AS (
-		-- open promises on from_date (made by then, promised date after it) of
+		-- open promises on $1 (made by then, promised date after it) of
 		-- invoices outside plans: each brings the open amount down to its
 		-- target (open when made less the amount promised) by its date
 		SELECT pr.id, pr.invoice_id, oi.customer_id, pr.promised_on, oi.open_amount,
 		       least(oi.open_amount, min(pr.open_at_promise - pr.amount) OVER w) AS level_after
 		  FROM ar.payment_promise pr
 		  JOIN open_item oi ON oi.invoice_id = pr.invoice_id
-		 WHERE (pr.made_on IS NULL OR pr.made_on <= from_date) AND pr.promised_on > from_date
+		 WHERE (pr.made_on IS NULL OR pr.made_on <= $1) AND pr.promised_on > $1
 		   AND NOT EXISTS (SELECT 1 FROM plan_invoice pi WHERE pi.invoice_id = pr.invoice_id)
 		WINDOW w AS (PARTITION BY pr.invoice_id ORDER BY pr.promised_on, pr.id)
 	), promise AS (
@@ -235,18 +252,15 @@ LANGUAGE sql STABLE AS $$
 		         ON pr.invoice_id = oi.invoice_id
 		 WHERE NOT EXISTS (SELECT 1 FROM plan_invoice pi WHERE pi.invoice_id = oi.invoice_id)
 	), scored AS (
-		SELECT m.customer_id, m.amount, s.*
-		  FROM (SELECT array_agg(m.invoice_id) AS ids FROM model_item m WHERE m.amount > 0) a
-		 CROSS JOIN LATERAL ar.payment_scores(a.ids) s
-		  JOIN model_item m ON m.invoice_id = s.invoice_id
+		%4$s
 	), model AS (
 		SELECT p.period_start, s.invoice_id, s.customer_id, s.amount,
 		       least(sum(sc.probability), 1.0) AS probability,
-		       from_date + round(sum((sc.pay_on - from_date) * sc.probability) / sum(sc.probability))::integer
+		       $1 + round(sum((sc.pay_on - $1) * sc.probability) / sum(sc.probability))::integer
 		       AS expected_date
 		  FROM scored s
-		 CROSS JOIN LATERAL ar._payment_scenarios(s.due_date, s.delay_q10, s.delay_q50, s.delay_q90, from_date) sc
-		  JOIN periods p ON sc.pay_on BETWEEN greatest(p.period_start, from_date + 1) AND p.period_end
+		 CROSS JOIN LATERAL ar._payment_scenarios(s.due_date, s.delay_q10, s.delay_q50, s.delay_q90, $1) sc
+		  JOIN periods p ON sc.pay_on BETWEEN greatest(p.period_start, $1 + 1) AND p.period_end
 		 GROUP BY p.period_start, s.invoice_id, s.customer_id, s.amount
 	)
 	SELECT m.period_start, 'model'::text, m.invoice_id, NULL::bigint, NULL::bigint, NULL::integer, m.customer_id,
@@ -258,11 +272,57 @@ LANGUAGE sql STABLE AS $$
 	  FROM commitment c
 	 CROSS JOIN LATERAL (SELECT coalesce((SELECT cr.rate FROM customer_rate cr WHERE cr.customer_id = c.customer_id),
 	                                     (SELECT co.rate FROM company_rate co))::float8 AS probability) r
-	  JOIN periods p ON c.expected_date BETWEEN greatest(p.period_start, from_date + 1) AND p.period_end
-$$;
+	  JOIN periods p ON c.expected_date BETWEEN greatest(p.period_start, $1 + 1) AND p.period_end
+	       ) i (period_start, source, invoice_id, promise_id, plan_id, instalment_seq, customer_id, expected_date,
+	            amount, probability, expected)
+	  JOIN ar.customer c ON c.id = i.customer_id AND c.company_id = $2
+	  LEFT JOIN ar.invoice v ON v.id = i.invoice_id AND v.company_id = $2$q$, ar._open_items_query(), ar._commitment_outcomes_query(), ar._plan_instalments_query(2),
+	       CASE WHEN scores_bound
+	            THEN $s$SELECT m.customer_id, m.amount, s.*
+		  FROM jsonb_to_recordset($6) s (invoice_id bigint, due_date date, p_late float8, p_late_30 float8,
+		                                 delay_q10 float8, delay_q50 float8, delay_q90 float8, baseline_delay float8,
+		                                 baseline_p_late float8, settled_on date)
+		  JOIN model_item m ON m.invoice_id = s.invoice_id AND m.amount > 0$s$
+	            ELSE $s$SELECT m.customer_id, m.amount, s.*
+		  FROM (SELECT array_agg(m.invoice_id) AS ids FROM model_item m WHERE m.amount > 0) a
+		 CROSS JOIN LATERAL ar.payment_scores(a.ids) s
+		  JOIN model_item m ON m.invoice_id = s.invoice_id$s$ END), 2)
+$f$;
+
+-- The items, from that text (with their customer's code and invoice's
+-- number, for ar.cash_forecast_detail): on one node once, scored inside; on a
+-- distributed ledger the company's open invoices scored first on the
+-- coordinator (ar.payment_scores reads the model and the invoices'
+-- history through Citus), then the query routed to the company's shard.
+-- The arguments are checked by the callers.
+CREATE FUNCTION ar._cash_forecast_items(from_date date, horizon_days integer, granularity text)
+RETURNS TABLE (period_start date, source text, invoice_id bigint, promise_id bigint, plan_id bigint,
+               instalment_seq integer, customer_id bigint, expected_date date, amount numeric,
+               probability float8, expected numeric, customer_code text, invoice_number text)
+LANGUAGE plpgsql STABLE SET extra_float_digits = 3 AS $$
+DECLARE
+	company constant bigint := ar.default_company();
+	currency constant char(3) := ar._kpi_company_currency();
+	ids bigint[];
+	scores jsonb;
+BEGIN
+	IF NOT ar._ledger_distributed() THEN
+		RETURN QUERY EXECUTE ar._cash_forecast_items_query() USING from_date, company, horizon_days, granularity, currency;
+		RETURN;
+	END IF;
+	EXECUTE format($q$SELECT array_agg(o.invoice_id)
+	                    FROM (%s) o (invoice_id, company_id, customer_id, number, currency, issue_date, due_date, amount,
+	                                 open_amount, days_past_due)
+	                   WHERE o.amount > 0 AND o.open_amount > 0 AND o.company_id = $2 AND o.currency = $3$q$,
+	               ar._for_company(ar._open_items_query(), 2))
+		INTO ids USING from_date, company, currency;
+	SELECT coalesce(jsonb_agg(s), '[]') INTO scores FROM ar.payment_scores(ids) s WHERE ids IS NOT NULL;
+	RETURN QUERY EXECUTE ar._cash_forecast_items_query(true)
+		USING from_date, company, horizon_days, granularity, currency, scores;
+END $$;
 
 COMMENT ON FUNCTION ar._cash_forecast_items(date, integer, text) IS
-'The items of ar.cash_forecast (promise, plan_instalment, model) per period, with their exact expected amounts; see ar.cash_forecast_detail.';
+'The items of ar.cash_forecast (promise, plan_instalment, model) per period, with their exact expected amounts, their customer''s code and invoice''s number; see ar.cash_forecast_detail.';
 
 CREATE FUNCTION ar.cash_forecast_detail(from_date date DEFAULT current_date, horizon_days integer DEFAULT 90,
                                         granularity text DEFAULT 'week')
@@ -272,6 +332,8 @@ RETURNS TABLE (period_start date, source text, invoice_id bigint, invoice_number
 LANGUAGE plpgsql STABLE SET jit = off AS $$
 BEGIN
 	PERFORM ar._check_forecast_args(from_date, horizon_days, granularity);
+	-- (the items come with their customer's code and invoice's number, read
+	-- in their routed query: joined here by id alone, Citus would refuse)
 	RETURN QUERY
 	WITH item AS (
 		SELECT i.*, floor(i.expected * 100) / 100 AS base, i.expected * 100 - floor(i.expected * 100) AS remainder
@@ -286,14 +348,13 @@ BEGIN
 		                                        i.instalment_seq) AS rank
 		  FROM item i
 	)
-	SELECT r.period_start, r.source, r.invoice_id, inv.number, r.promise_id, r.plan_id, r.instalment_seq,
-	       r.customer_id, c.code, r.expected_date, r.amount, round(r.probability::numeric, 6),
+	SELECT r.period_start, r.source, r.invoice_id, r.invoice_number, r.promise_id, r.plan_id, r.instalment_seq,
+	       r.customer_id, r.customer_code, r.expected_date, r.amount, round(r.probability::numeric, 6),
 	       round(r.base + CASE WHEN r.rank <= e.cents THEN 0.01 ELSE 0 END, 2)
 	  FROM ranked r
 	  JOIN extra e ON e.period_start = r.period_start
-	  JOIN ar.customer c ON c.id = r.customer_id
-	  LEFT JOIN ar.invoice inv ON inv.id = r.invoice_id
-	 ORDER BY r.period_start, r.expected_date, r.source, c.code, r.invoice_id, r.promise_id, r.plan_id, r.instalment_seq;
+	 ORDER BY r.period_start, r.expected_date, r.source, r.customer_code, r.invoice_id, r.promise_id, r.plan_id,
+	          r.instalment_seq;
 END $$;
 
 COMMENT ON FUNCTION ar.cash_forecast_detail(date, integer, text) IS
@@ -302,10 +363,11 @@ COMMENT ON FUNCTION ar.cash_forecast_detail(date, integer, text) IS
 REVOKE ALL ON FUNCTION ar._commitment_outcomes(date), ar.commitment_kept_rate(date),
                        ar._plan_instalments_query(integer), ar._commitment_outcomes_query(),
                        ar._check_forecast_args(date, integer, text), ar._cash_forecast_items(date, integer, text),
-                       ar.cash_forecast_detail(date, integer, text)
+                       ar._cash_forecast_items_query(boolean), ar.cash_forecast_detail(date, integer, text)
 	FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ar._commitment_outcomes(date), ar.commitment_kept_rate(date),
                           ar._plan_instalments_query(integer), ar._commitment_outcomes_query(),
                           ar._check_forecast_args(date, integer, text), ar._cash_forecast_items(date, integer, text),
-                          ar.cash_forecast_detail(date, integer, text), ar._plan_broken_on(bigint, date)
+                          ar._cash_forecast_items_query(boolean), ar.cash_forecast_detail(date, integer, text),
+                          ar._plan_broken_on(bigint, date)
 	TO ar_reader;

@@ -346,13 +346,11 @@ COMMENT ON FUNCTION ar.set_order_block(bigint, boolean, text) IS
 -- distributed tables are not supported"; doc/scale_out.md, blocker 2).  On
 -- one node its plan is the one the inlined SQL function had.
 CREATE FUNCTION ar._for_company(query text, param integer) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $f$
-	SELECT regexp_replace(query, '\mar\.(invoice|allocation|customer_credit|credit_release|customer|payment_promise|payment_plan'
-	                             '|payment_plan_invoice|payment_plan_instalment|dunning_notice|dispute|order_block) (?!WHERE\M)(\w+)',
-	                      format('(SELECT * FROM ar.\1 WHERE $%s::bigint IS NULL OR company_id = $%s) \2', param, param), 'g')
+LANGUAGE sql STABLE AS $f$
+	SELECT ar._company_sql(query, '$' || param)
 $f$;
 COMMENT ON FUNCTION ar._for_company(text, integer) IS
-'The text of a query of ar_collect with each of the company tables it names (ar.invoice, ar.allocation, ar.customer_credit, ar.credit_release, ar.customer, ar.payment_promise, ar.payment_plan and its invoices and instalments, ar.dunning_notice, ar.dispute, ar.order_block, written "ar.table alias") read through a subquery of company $param (every company when NULL): on one node the subquery is pulled up (the same plan, the condition folded away when NULL); on Citus the query is routed to the company''s shard.';
+'The text of a query of ar_collect with each company table it reads (ar._company_tables()) read through a subquery of company $param (every company when NULL): ar._company_sql with a parameter. On one node the subquery is pulled up (the same plan, the condition folded away when NULL); on Citus the query is routed to the company''s shard.';
 
 CREATE FUNCTION ar._credit_exposure_query() RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $f$

@@ -5,7 +5,7 @@
 -- several tables into their shards in one transaction: "cannot insert
 -- multiple commands into a prepared statement"), so it runs outside a
 -- transaction block, and it refuses, before changing anything, where it
--- cannot run or where what it would leave is still unsafe.
+-- cannot run.
 -- src/upgrade/0.1.0--0.2.0/98_zzz_distribute.sql is this piece (a link).
 -- ---------------------------------------------------------------------------
 
@@ -46,17 +46,6 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION ar._distribute_plan() IS
 'What CALL ar.distribute() does with each table of the extension: distributed by company_id (co-located with ar.customer), a reference table, or kept local, and why (doc/scale_out.md).';
-
--- What is still unsafe on a distributed database, one check each, for the
--- DETAIL of the refusal; dropped (function and call) once done.
--- The cash forecast: ar._cash_forecast_items is a SQL function over the
--- ledger (86_forecast.sql), refused by Citus or, called from another SQL
--- function, reading the coordinator's empty tables (doc/scale_out.md,
--- blocker 2); helper routing's work in progress.
-CREATE FUNCTION ar._distribute_unsafe_cash_forecast() RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT 'the cash forecast (ar.cash_forecast, ar.cash_forecast_detail) is still a SQL function over the ledger (doc/scale_out.md, blocker 2)'
-$$;
 
 CREATE FUNCTION ar._in_transaction_block() RETURNS boolean
 AS 'MODULE_PATHNAME', 'ar_in_transaction_block' LANGUAGE C VOLATILE STRICT;
@@ -135,13 +124,6 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = 'The SECURITY DEFINER functions run as ar_definer, and Citus connects to the workers as the current role; ar_definer cannot log in; nothing was changed.',
 			      HINT = 'ALTER ROLE ar_definer LOGIN CONNECTION LIMIT -1, with pg_hba.conf letting it in from the nodes'' addresses only (and its password in pg_dist_authinfo): doc/scale_out.md.';
-	END IF;
-	refused := array_remove(ARRAY[ar._distribute_unsafe_cash_forecast()], NULL);
-	IF refused <> '{}' THEN
-		RAISE EXCEPTION 'ar_collect % cannot distribute its database safely yet', (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'ar_collect')
-			USING ERRCODE = 'feature_not_supported',
-			      DETAIL = format('On a distributed database %s; nothing was changed.', array_to_string(refused, '; ')),
-			      HINT = 'doc/scale_out.md says what works distributed and what is left.';
 	END IF;
 	IF ar._in_transaction_block() THEN
 		RAISE EXCEPTION 'ar.distribute cannot run inside a transaction block'
@@ -266,6 +248,6 @@ ALTER FUNCTION ar._access() SET citus.allow_nested_distributed_execution = on$cm
 		n_distributed, shard_count, n_reference, (SELECT count(*) FROM ar._distribute_plan() x WHERE x.kind = 'local');
 END $$;
 COMMENT ON PROCEDURE ar.distribute(integer) IS
-'CALL ar.distribute(shard_count): on a Citus coordinator with workers, distributes every company table of ar by company_id (co-located with ar.customer), the shared tables as reference tables, the rows already there copied as they are; refuses before changing anything without Citus, on a worker, without a worker, inside a transaction block, once distributed, and while something is unsafe distributed (doc/scale_out.md).';
+'CALL ar.distribute(shard_count): on a Citus coordinator with workers, distributes every company table of ar by company_id (co-located with ar.customer), the shared tables as reference tables, the rows already there copied as they are; refuses before changing anything without Citus, on a worker, without a worker, inside a transaction block, once distributed (doc/scale_out.md).';
 REVOKE ALL ON PROCEDURE ar.distribute(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION ar._in_transaction_block() FROM PUBLIC;

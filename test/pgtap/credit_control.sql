@@ -149,8 +149,8 @@ SELECT results_eq($$SELECT * FROM ar._credit_exposure('2026-03-20', NULL, ar.def
 	$$SELECT * FROM ar._credit_exposure('2026-03-20') WHERE company_id = ar.default_company() ORDER BY customer_id$$,
 	'the exposure of one company: its customers'' rows of every company''s');
 SELECT is(ar._for_company('SELECT 1 FROM ar.invoice i JOIN ar.invoice_x x ON true JOIN ar.customer_credit cc ON true', 2),
-	'SELECT 1 FROM (SELECT * FROM ar.invoice WHERE $2::bigint IS NULL OR company_id = $2) i JOIN ar.invoice_x x ON true '
-	'JOIN (SELECT * FROM ar.customer_credit WHERE $2::bigint IS NULL OR company_id = $2) cc ON true',
+	'SELECT 1 FROM (SELECT * FROM ar.invoice /*routed*/ WHERE $2::bigint IS NULL OR company_id = $2) i JOIN ar.invoice_x x ON true '
+	'JOIN (SELECT * FROM ar.customer_credit /*routed*/ WHERE $2::bigint IS NULL OR company_id = $2) cc ON true',
 	'ar._for_company reads each company table a text names ("ar.table alias") for company $n, no other');
 SELECT is(ar._for_company(ar._for_company(ar._credit_exposure_query(), 3), 3), ar._for_company(ar._credit_exposure_query(), 3),
 	'and a text once read for the company is left as it is');

@@ -1,0 +1,1 @@
+../../sql/79_company_sql.sql
