@@ -6,8 +6,8 @@
 # says how); exits 2 without it.  Builds and installs ar_collect, starts one
 # node (port AR_BENCH_PORT, default 54460) and a Citus coordinator with two
 # workers (the next three ports), all with ar_collect preloaded, and
-# distributes the ledger on the Citus side as test/citus.sh does
-# (tools/citus_lib.sh).  Loads the same INVOICES invoices (default
+# distributes the whole database on the Citus side
+# (CALL ar.distribute).  Loads the same INVOICES invoices (default
 # 10,000,000) of COMPANIES companies (default 1,000; 50 customers each) into
 # both, a third of them paid, through the ledger tables with the triggers
 # bypassed (session_replication_role = replica, propagated to the workers'
@@ -64,19 +64,11 @@ cluster_start "$WORK/single" $PORT "listen_addresses = 'localhost'" "ar_collect.
 citus_cluster_start "$WORK" $((PORT + 1)) "ar_collect.enabled = off" "max_connections = 300" || exit 1
 one -c "CREATE EXTENSION ar_collect" >/dev/null
 co -c "CREATE EXTENSION ar_collect" >/dev/null
-citus_distribute_ledger $((PORT + 1)) 32 || exit 1
-# what the dunning run and the reconciliation read and write: the rules and
-# templates as reference tables, the audit trail and every other table of
-# company data distributed with the ledger
-# (the definer role connects between the nodes: test/citus.sh, check 16)
+# the whole database distributed by company, as a DBA does it
+# (doc/scale_out.md, "How to distribute"); the definer role connects
+# between the nodes
 co -c "ALTER ROLE ar_definer LOGIN CONNECTION LIMIT -1" >/dev/null
-citus_distribute_dunning $((PORT + 1)) || exit 1
-citus_distribute_audit_trail $((PORT + 1)) || exit 1
-co -c "SET citus.enable_unsafe_triggers = on" -c "SET client_min_messages = warning" \
-   -c "SELECT count(create_distributed_table(c.oid::regclass, 'company_id', colocate_with => 'ar.customer'))
-         FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'company_id' AND NOT a.attisdropped
-        WHERE c.relnamespace = 'ar'::regnamespace AND c.relkind = 'r'
-          AND NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = c.oid)" >/dev/null || exit 1
+co -c "CALL ar.distribute(32)" >/dev/null || exit 1
 
 # The same rows on both sides: companies 1001.., 50 customers each, invoices
 # spread over the companies, issued over 300 days, a third paid in full, a
