@@ -55,7 +55,16 @@ cluster_start() {
 			for setting in "$@"; do echo "$setting"; done
 		} | as_postgres tee -a "$datadir/postgresql.conf" >/dev/null
 	fi
-	as_postgres $PG_BIN/pg_ctl -D "$datadir" -l "$datadir/server.log" -w -t 60 start >/dev/null
+	# A port another cluster on the machine took between our choice and the
+	# start (parallel suites, bench clusters) fails the bind: retry a little.
+	local attempt
+	for attempt in 1 2 3; do
+		as_postgres $PG_BIN/pg_ctl -D "$datadir" -l "$datadir/server.log" -w -t 60 start >/dev/null && break
+		grep -qE 'could not bind|could not create any TCP/IP sockets|could not create lock file' "$datadir/server.log" 2>/dev/null || return 1
+		[ "$attempt" = 3 ] && return 1
+		log "cluster on port $port did not start (port busy?): retrying"
+		sleep 2
+	done
 	export PGHOST=$datadir PGPORT=$port PGUSER=postgres
 }
 
