@@ -4,8 +4,8 @@
 #   throwaway cluster (library preloaded) as the postgres OS user, runs
 #   pg_regress (test/sql + test/expected), the isolation tests (test/specs),
 #   pgTAP (test/pgtap through pg_prove), the shell tests (test/t) and
-#   test/citus.sh, test/citus_audit.sh and test/citus_distribute.sh
-#   (skipped without citus), stops
+#   test/citus.sh, test/citus_audit.sh, test/citus_distribute.sh and
+#   test/citus_upgrade.sh (skipped without citus), stops
 #   the cluster whatever happens, and ends with the line "N passed, N failed".
 # Only the server runs as postgres: the clients run as the caller, so the
 # checkout may be a private (0700) folder, and its path may contain spaces.
@@ -60,12 +60,12 @@ passed=$((passed + ok)) failed=$((failed + bad))
 if [ $tap_rc -ne 0 ] && [ "$bad" -eq 0 ]; then failed=$((failed + 1)); fi
 
 # Shell tests printing TAP (pg_dump/pg_restore round trip, ...), then
-# test/citus.sh, test/citus_audit.sh and test/citus_distribute.sh: their own
-# three clusters (ports AR_CITUS_PORT, default PORT + 10, to + 2; + 3 to + 5;
-# + 6 to + 8) when citus is
+# test/citus.sh, test/citus_audit.sh, test/citus_distribute.sh and
+# test/citus_upgrade.sh: their own three clusters (ports AR_CITUS_PORT,
+# default PORT + 10, to + 2; + 3 to + 5; + 6 to + 8; + 9 to + 11) when citus is
 # installed, else "1..0 # SKIP", counted
 # neither passed nor failed.
-for t in "$ROOT"/test/t/*.sh "$ROOT"/test/citus.sh "$ROOT"/test/citus_audit.sh "$ROOT"/test/citus_distribute.sh; do
+for t in "$ROOT"/test/t/*.sh "$ROOT"/test/citus.sh "$ROOT"/test/citus_audit.sh "$ROOT"/test/citus_distribute.sh "$ROOT"/test/citus_upgrade.sh; do
 	log "$(basename "$t")"
 	PG_BIN=$PG_BIN AR_PG_BIN=$PG_BIN AR_CITUS_PORT=${AR_CITUS_PORT:-$((PORT + 10))} SHARED_DATA=$SHARED_DATA \
 		bash "$t" >"$WORK/sh.log" 2>&1

@@ -567,9 +567,9 @@ END $$;
 -- The full computation on a distributed ledger (ar._kpi_figures, when
 -- ar._ledger_distributed()): the query of ar._kpi_figures_full (its text,
 -- a SQL function's: refused by Citus as it is, doc/scale_out.md, blocker 2)
--- run from here with the arguments bound and the default company named on
--- the invoices and the allocations it reads (company_id = $3), so that
--- Citus routes it whole to the company's shards; the same figures.
+-- run from here with the arguments bound and every company table it reads
+-- restricted to the default company by ar._company_sql, so that Citus
+-- routes it whole to the company's shards; the same figures.
 CREATE FUNCTION ar._kpi_figures_routed(as_of date, period_days integer) RETURNS ar.kpi_figures
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
@@ -578,15 +578,11 @@ DECLARE
 	            WHERE p.oid = 'ar._kpi_figures_full(pg_catalog.date, pg_catalog.int4)'::pg_catalog.regprocedure);
 	f record;
 BEGIN
-	SELECT c.id INTO co FROM ar.company c WHERE c.is_default;
+	-- no default company: company 0, which owns nothing (the full
+	-- computation's join with the default company finds no row either)
+	SELECT coalesce(max(c.id), 0) INTO co FROM ar.company c WHERE c.is_default;
 	q := regexp_replace(regexp_replace(q, '\mas_of\M', '$1', 'g'), '\mperiod_days\M', '$2', 'g');
-	q := regexp_replace(q, '(WHERE al\.allocated_on > \$1 - \$2)', '\1 AND al.company_id = $3');
-	q := regexp_replace(q, '(WHERE i\.issue_date <= \$1)(\s*)$', '\1 AND i.company_id = $3\2');
-	IF array_length(regexp_split_to_array(q, 'company_id = \$3'), 1) <> 3 THEN
-		RAISE EXCEPTION 'the query of ar._kpi_figures_full cannot be routed per company'
-			USING ERRCODE = 'internal_error', DETAIL = 'Its text no longer has the conditions ar._kpi_figures_routed adds the company to.';
-	END IF;
-	EXECUTE format('SELECT q.figures FROM (%s) q (figures)', q) INTO f USING as_of, period_days, co;
+	EXECUTE format('SELECT q.figures FROM (%s) q (figures)', ar._company_sql(q, co::text)) INTO f USING as_of, period_days;
 	RETURN f.figures;
 END $$;
 

@@ -66,6 +66,48 @@ LANGUAGE sql AS $$
 	SELECT pg_catalog.set_config('client_min_messages', 'warning', true);
 $$;
 
+-- The legacy chain's head (a 0.1.0 database's sealed trail, which every
+-- company chain starts after: ar.audit_genesis_hash, ar._audit_legacy_seq)
+-- written on every worker as the coordinator holds it.  The workers seal
+-- and verify the companies they hold, reading their own copy (a local
+-- table: a reference table is a nested distributed query inside the shard
+-- queries, refused); without it a worker numbered and linked the chains
+-- from an empty head (test/citus_upgrade.sh).  Called by ar.distribute;
+-- after citus_add_node, call it again (doc/scale_out.md).
+CREATE FUNCTION ar.sync_legacy_chain_head() RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	head text;
+	failed text;
+	n integer;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension e WHERE e.extname = 'citus') OR ar._on_citus_worker_node() THEN
+		RAISE EXCEPTION 'ar.sync_legacy_chain_head runs on a Citus coordinator'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = 'It copies the coordinator''s ar.audit_legacy_chain to the Citus workers; this node is not a coordinator.';
+	END IF;
+	SELECT pg_catalog.format('INSERT INTO ar.audit_legacy_chain (last_seq, last_hash, closed_at) VALUES (%s, %L::bytea, %L::timestamptz);',
+	                         l.last_seq, l.last_hash, l.closed_at)
+	  INTO head FROM ar.audit_legacy_chain l;
+	SELECT count(*), string_agg(w.nodename || ':' || w.nodeport || ': ' || w.result, '; ') FILTER (WHERE NOT w.success)
+	  INTO n, failed
+	  FROM pg_catalog.run_command_on_workers(pg_catalog.format($cmd$
+SET citus.enable_ddl_propagation = off;
+ALTER TABLE ar.audit_legacy_chain DISABLE TRIGGER audit_legacy_chain_guard;
+DELETE FROM ar.audit_legacy_chain;
+%s
+ALTER TABLE ar.audit_legacy_chain ENABLE TRIGGER audit_legacy_chain_guard$cmd$, coalesce(head, ''))) w;
+	IF failed IS NOT NULL THEN
+		RAISE EXCEPTION 'the legacy chain''s head could not be written on every worker: %', failed
+			USING ERRCODE = 'external_routine_exception',
+			      DETAIL = 'The workers named kept their own; call ar.sync_legacy_chain_head() again once they answer.';
+	END IF;
+	RETURN n;
+END $$;
+COMMENT ON FUNCTION ar.sync_legacy_chain_head() IS
+'On a Citus coordinator: writes its ar.audit_legacy_chain (the head of the trail a 0.1.0 database sealed, from which the company chains start) on every worker, which seal and verify the chains of the companies they hold; returns the number of workers. Called by ar.distribute; call it after adding a worker.';
+REVOKE ALL ON FUNCTION ar.sync_legacy_chain_head() FROM PUBLIC;
+
 CREATE PROCEDURE ar.distribute(shard_count integer DEFAULT 32)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -166,6 +208,8 @@ ALTER FUNCTION ar._access() SET citus.allow_nested_distributed_execution = on$cm
 			USING ERRCODE = 'external_routine_exception',
 			      DETAIL = 'Nothing was distributed and the coordinator''s keys are kept; the workers named here kept theirs, the others dropped their own copies'' (unused there until the tables are distributed): CALL ar.distribute() again once every worker answers (doc/scale_out.md, "How to distribute").';
 	END IF;
+	-- the legacy chain's head on every worker, before any of them seals
+	PERFORM ar.sync_legacy_chain_head();
 	COMMIT;
 	PERFORM ar._distribute_step();
 
