@@ -15,7 +15,7 @@
 -- ar.invoice (last_allocated_on, last_write_off_on).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(24);
+SELECT plan(32);
 
 -- The (date, period) pairs where the summary's rows and the full
 -- computation's differ (every column IS NOT DISTINCT FROM, and as text).
@@ -229,6 +229,85 @@ SELECT is((SELECT array_agg(c.table_name || ' ' || (c.stored IS NOT NULL) || ' '
              FROM ar.check_ledger() c),
           ARRAY['invoice.last_allocated_on true true', 'invoice.last_write_off_on true false'],
 	'a last_allocated_on moved and a last_write_off_on without a write-off (triggers off): ar.check_ledger() reports both');
+
+-- ------------------------------------------------ notices inserted, outside a run
+-- The notices inserted are named by a row trigger (company and id, kept in
+-- the backend) and written per company by the statement trigger: no
+-- transition table of whole notices.  Plain INSERTs of notices: several
+-- rows and statements, rows that do not count, a row skipped by ON
+-- CONFLICT, a statement rolled back in a subtransaction.
+SELECT ok(NOT EXISTS (SELECT FROM pg_trigger t WHERE t.tgrelid = 'ar.dunning_notice'::regclass AND t.tgnewtable IS NOT NULL
+                       AND t.tgtype & 4 <> 0),
+	'no insert trigger of ar.dunning_notice captures the inserted notices whole (transition table)');
+SELECT ar.rebuild_summaries();
+CREATE FUNCTION pg_temp.notice(customer_code text, amount numeric, status text, as_of date) RETURNS text
+LANGUAGE sql AS $$
+	SELECT format('(%s, 1, ''level 1'', ''email'', ''body'', ARRAY[%s]::bigint[], %s, %L, %L, ar.default_company(), ''EUR'', %s, %s, ''en'')',
+	              c.id, (SELECT min(i.id) FROM ar.invoice i WHERE i.customer_id = c.id AND i.amount > 0), amount, status, as_of,
+	              (SELECT min(p.id) FROM ar.dunning_policy p), nextval('pg_temp.cycle'))
+	  FROM ar.customer c WHERE c.code = customer_code
+$$;
+CREATE FUNCTION pg_temp.insert_notices(rows text[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE 'INSERT INTO ar.dunning_notice (customer_id, level, level_name, channel, body, invoice_ids, amount_due, status, as_of,
+	                                        company_id, currency, policy_id, cycle, language) VALUES '
+	        || array_to_string(rows, ', ') || ' ON CONFLICT DO NOTHING';
+END $$;
+SELECT pg_temp.insert_notices(ARRAY[pg_temp.notice('EF1', 120.00, 'queued', current_date + 40),
+                                    pg_temp.notice('EF2', 80.5, 'sent', current_date + 40),
+                                    pg_temp.notice('EF3', 0, 'queued', current_date + 40),
+                                    pg_temp.notice('EF4', 99, 'failed', current_date + 40)]);
+-- (the same account and date again: skipped by ON CONFLICT)
+SELECT pg_temp.insert_notices(ARRAY[pg_temp.notice('EF1', 7, 'queued', current_date + 40),
+                                    pg_temp.notice('EF5', 33.3, 'queued', current_date + 40)]);
+DO $$
+BEGIN
+	PERFORM pg_temp.insert_notices(ARRAY[pg_temp.notice('EF6', 44, 'queued', current_date + 40)]);
+	RAISE EXCEPTION 'rolled back';
+EXCEPTION WHEN raise_exception THEN
+	NULL;
+END $$;
+SELECT pg_temp.insert_notices(ARRAY[pg_temp.notice('EF7', 55, 'queued', current_date + 41)]);
+SELECT is((SELECT array_agg(u ORDER BY u) FROM ar.dunning_effect_delta d, unnest(d.notice_ids) u),
+          (SELECT array_agg(n.id ORDER BY n.id) FROM ar.dunning_notice n
+            WHERE n.as_of > current_date + 30 AND n.amount_due > 0 AND n.status NOT IN ('failed', 'cancelled')),
+	'the notices inserted that count, and only they, wait in ar.dunning_effect_delta (one skipped, one rolled back)');
+SELECT ar._dunning_effect_fold();
+SELECT ok((SELECT count(*) FROM ar.check_summaries()) = 0
+          AND (SELECT count(*) FROM ar.dunning_effect_notice e WHERE e.as_of > current_date + 30) = 4,
+	'folded: their rows, equal to the recomputation');
+
+-- ------------------------------------------------ a company deleted
+-- ar.dunning_effect_notice has no foreign key to ar.company (checked once
+-- per statement and company): its rows name existing companies, go with a
+-- company deleted and keep its id.
+SELECT ok(NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conrelid = 'ar.dunning_effect_notice'::regclass AND c.contype = 'f'),
+	'ar.dunning_effect_notice has no foreign key (no check per row)');
+SELECT throws_ok($$INSERT INTO ar.dunning_effect_notice VALUES (ar.default_company(), -1, 1, current_date, 1, 0),
+                                                          (-42, -2, 1, current_date, 1, 0)$$,
+	'23503', 'company -42 of the dunning effectiveness summary does not exist',
+	'a row naming a company that does not exist is refused, as by the key');
+INSERT INTO ar.company (code, name) VALUES ('EFX', 'Effsum deleted');
+INSERT INTO ar.customer (company_id, code, name) SELECT c.id, 'EFX1', 'Effsum X' FROM ar.company c WHERE c.code = 'EFX';
+INSERT INTO ar.dunning_notice (customer_id, level, level_name, channel, body, invoice_ids, amount_due, status, as_of,
+                               company_id, currency, policy_id, cycle, language)
+SELECT u.id, 1, 'level 1', 'email', 'body', '{}', 10 * g, 'queued', current_date - g, c.id, 'EUR',
+       (SELECT min(p.id) FROM ar.dunning_policy p), 1000 + g, 'en'
+  FROM ar.company c JOIN ar.customer u ON u.company_id = c.id, generate_series(1, 3) g WHERE c.code = 'EFX';
+SELECT ar._dunning_effect_fold();
+SELECT is((SELECT count(*) FROM ar.dunning_effect_notice e JOIN ar.company c ON c.id = e.company_id WHERE c.code = 'EFX'),
+          3::bigint, 'a second company''s notices folded');
+DELETE FROM ar.customer WHERE code = 'EFX1';
+SELECT throws_ok($$UPDATE ar.company SET id = id + 1000000 WHERE code = 'EFX'$$,
+	'23503', 'the id of company EFX cannot change: the dunning effectiveness summary names it',
+	'its id does not change under its rows');
+CREATE TEMP TABLE eff_before AS SELECT * FROM ar.dunning_effect_notice WHERE company_id = ar.default_company();
+DELETE FROM ar.company WHERE code = 'EFX';
+SELECT ok(NOT EXISTS (SELECT FROM ar.dunning_effect_notice e WHERE NOT EXISTS (SELECT FROM ar.company c WHERE c.id = e.company_id))
+          AND NOT EXISTS (SELECT FROM ar.dunning_effect_summary e WHERE NOT EXISTS (SELECT FROM ar.company c WHERE c.id = e.company_id))
+          AND ARRAY(SELECT e::text FROM ar.dunning_effect_notice e ORDER BY e.company_id, e.notice_id)
+              = ARRAY(SELECT e::text FROM eff_before e ORDER BY e.company_id, e.notice_id),
+	'the company deleted took its rows with it, and only its rows');
 
 SELECT * FROM finish();
 ROLLBACK;
