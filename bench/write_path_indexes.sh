@@ -110,7 +110,7 @@ SELECT CASE WHEN g <= 50000 THEN g END, 'invoice', 'INSERT', g, jsonb_build_obje
        sha256(g::text::bytea), 1
   FROM generate_series(1, 200000) g;
 INSERT INTO audit_after SELECT * FROM audit_before;
-SELECT setval(pg_get_serial_sequence('audit_after', 'id'), (SELECT max(id) FROM audit_after));
+DO \$\$ BEGIN PERFORM setval(pg_get_serial_sequence('audit_after', 'id'), (SELECT max(id) FROM audit_after)); END \$\$;
 -- the paid invoices: the oldest open ones, one line each
 CREATE TABLE paid AS SELECT id, company_id, amount FROM inv_before ORDER BY id LIMIT $PAID;
 CREATE TABLE probe AS SELECT number, (1 + id / 500)::bigint AS statement_id FROM inv_before ORDER BY random() LIMIT 2000;
@@ -181,8 +181,8 @@ echo
 printf '%-9s %12s %12s %8s\n' write "before ms" "after ms" ratio
 sql -F ' ' <<EOF | while read -r what b a r; do printf '%-9s %12s %12s %8s\n' "$what" "$b" "$a" "$r"; done
 SELECT what, b, a, round(a / b, 2) FROM (
-	SELECT what, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE side = 'before') AS b,
-	       percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE side = 'after') AS a
+	SELECT what, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE side = 'before')::numeric AS b,
+	       percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FILTER (WHERE side = 'after')::numeric AS a
 	  FROM result GROUP BY what) r
  ORDER BY array_position(ARRAY['invoice', 'line', 'audit', 'lookups'], what);
 EOF
