@@ -6,7 +6,9 @@
 ALTER TABLE ar.audit_log ADD COLUMN company_id bigint;
 -- seq: unique per company (0.1.0's rows keep theirs, unique in the database)
 ALTER TABLE ar.audit_log DROP CONSTRAINT audit_log_seq_key;
-ALTER TABLE ar.audit_log ADD CONSTRAINT audit_log_company_seq UNIQUE (company_id, seq);
+-- (of the legacy chain's rows only: those written since 0.2.0 have none;
+-- src/sql/40_audit.sql)
+CREATE UNIQUE INDEX audit_log_company_seq ON ar.audit_log (company_id, seq) WHERE seq IS NOT NULL;
 -- 0 is the shared configuration's chain (company_id NOT NULL once each row
 -- has its company, 98_zz_audit_3_legacy.sql), never a company's
 DO $$
