@@ -27,7 +27,12 @@
  *   4. ar._worker_dunning_due(dunning_at): once a day, after dunning_at, when
  *      no dunning has been run for today (by the worker or by hand), records
  *      a run, then ar._worker_dunning(run) runs ar.run_dunning(today).  After
- *      downtime this catches up exactly once: one run, for today;
+ *      downtime this catches up exactly once: one run, for today.  On a
+ *      distributed ledger (Citus) one company per transaction instead:
+ *      ar._worker_dunning_company_due(run, previous) records each company's
+ *      run, ar._worker_dunning(company's run) runs it, a failure recorded and
+ *      the next company going on, and ar._worker_dunning_finish(run) records
+ *      the date once every company has succeeded (dunning_companies);
  *   5. ar._worker_rates_check(): once a day, a WARNING in the server log
  *      listing the reference rates letters need and do not have yet;
  *   6. ar._worker_age_summaries(): once a day, the dashboard summaries
