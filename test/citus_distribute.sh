@@ -169,17 +169,19 @@ check "after the distribution ar.reconcile() (every company), ar.promise_to_pay 
 # the dunning run's per-company work (ar._run_dunning_company) is a
 # distributed function co-located with the ledger by its company argument
 # (ar.distribute): a run called outside a transaction block delegates it
-# to the company's node, once per company (Citus's DEBUG1 "pushing down
-# the function call": the companies 1, M and N); inside one, not (the
-# company's rows read through the coordinator); both dry runs the same.
+# to the nodes holding the companies, once per node with the node's
+# companies (Citus's DEBUG1 "pushing down the function call": the
+# companies 1, M and N are on two nodes); inside one, not (each company's
+# rows read through the coordinator); both dry runs the same.
 colocated=$(qn 0 "SELECT o.distribution_argument_index = 0 AND o.colocationid = p.colocationid
 	FROM pg_dist_object o, pg_dist_partition p
-	WHERE o.objid = 'ar._run_dunning_company(bigint, date, boolean, boolean, jsonb)'::regprocedure AND p.logicalrelid = 'ar.customer'::regclass")
+	WHERE o.objid = 'ar._run_dunning_company(bigint, bigint[], date, boolean, boolean, jsonb)'::regprocedure AND p.logicalrelid = 'ar.customer'::regclass")
+nodes=$(qn 0 "SELECT count(DISTINCT p.groupid) FROM unnest(ARRAY(SELECT id FROM ar.company)) k JOIN pg_dist_placement p ON p.shardid = get_shard_id_for_distribution_column('ar.customer', k)")
 outside=$(qd postgres "SET client_min_messages = debug1" "SELECT count(*) FROM ar.run_dunning(DATE '2026-05-31', true)")
 inside=$(qd postgres "BEGIN" "SET LOCAL client_min_messages = debug1" "SELECT count(*) FROM ar.run_dunning(DATE '2026-05-31', true)" "COMMIT")
 echo "# delegated: $(grep -c 'pushing down the function call' <<<"$outside") calls outside a transaction block, $(grep -c 'pushing down the function call' <<<"$inside") inside; dry runs $(tail -1 <<<"$outside") and $(tail -1 <<<"$inside") notices"
-check "the dunning run's per-company work a distributed function co-located with the ledger, delegated to the company's node once per company outside a transaction block, not inside one; the same notices either way" \
-	eval 'is "$colocated" t && is "$(grep -c "pushing down the function call" <<<"$outside") $(grep -c "pushing down the function call" <<<"$inside")" "3 0" &&
+check "the dunning run's per-company work a distributed function co-located with the ledger, delegated outside a transaction block once per node holding companies, not inside one; the same notices either way" \
+	eval 'is "$colocated" t && is "$nodes $(grep -c "pushing down the function call" <<<"$outside") $(grep -c "pushing down the function call" <<<"$inside")" "2 2 0" &&
 	      is "$(tail -1 <<<"$outside")" "$(tail -1 <<<"$inside")" && [ "$(tail -1 <<<"$inside")" -gt 0 ]'
 
 # 6. once distributed, a second call refuses
@@ -199,7 +201,7 @@ check "a second CALL ar.distribute() refuses: already distributed, the tables na
 # queues nothing.  The failure: N's notices refused by a check constraint
 # added for the test (NOT VALID, on every shard), dropped once N's failure
 # is recorded.  A manual run of the day first (delegated, it fails at N
-# after the companies before N committed on their nodes: M's notices stay,
+# after the companies of the node before N's committed there: M's notices stay,
 # the date is not recorded, the worker's run of M then queues nothing
 # more).  The notices are those one node queues by hand on the same data.
 qd postgres "ALTER TABLE ar.dunning_notice ADD CONSTRAINT test_refuses_n CHECK (company_id <> 22) NOT VALID" >/dev/null

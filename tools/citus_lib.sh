@@ -173,7 +173,7 @@ SELECT create_distributed_table(t, 'company_id', colocate_with => 'ar.customer')
 	'ar.payment_plan_invoice']) t
  WHERE NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = t::regclass);
 -- the run's per-company work delegated to the company's node, as ar.distribute does
-SELECT create_distributed_function('ar._run_dunning_company(bigint, date, boolean, boolean, jsonb)', 'company',
+SELECT create_distributed_function('ar._run_dunning_company(bigint, bigint[], date, boolean, boolean, jsonb)', 'company',
 	colocate_with => 'ar.customer');"
 }
 

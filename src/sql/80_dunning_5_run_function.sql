@@ -36,8 +36,8 @@
 -- the run date, penalty decisions) are written into a statement's text.
 -- Each step's time is reported at DEBUG1 ("run_dunning <step>: <ms> ms").
 -- The run's steps B to L for one company (company: on a distributed
--- ledger) or for every company (NULL: one node), as ar.run_dunning calls
--- them.  Returns the notices (notice; the queued rows only when
+-- ledger; with the other companies of its node, companies) or for every
+-- company (NULL: one node), as ar.run_dunning calls them.  Returns the notices (notice; the queued rows only when
 -- return_rows, those a dry run would queue) and, last, one row with what
 -- the caller needs (summary: accounts, cycles closed, notices queued, the
 -- report merged into the one given, the ids to announce).  On Citus it is a
@@ -47,8 +47,8 @@
 -- shards in the node's own transaction (issue 14: no statement routed from
 -- the coordinator one by one).  SECURITY DEFINER as the run; only the
 -- run and the worker call it (no grant).
-CREATE OR REPLACE FUNCTION ar._run_dunning_company(company bigint, as_of date, dry_run boolean, return_rows boolean,
-                                                   report jsonb)
+CREATE OR REPLACE FUNCTION ar._run_dunning_company(company bigint, companies bigint[], as_of date, dry_run boolean,
+                                                   return_rows boolean, report jsonb)
 RETURNS TABLE (notice ar.dunning_notice, summary jsonb)
 LANGUAGE plpgsql SECURITY DEFINER
 -- a batch of set-based statements over work tables: compiling each one
@@ -113,14 +113,18 @@ DECLARE
 	w_reset constant text := ar._dunning_work_name('ar_dun_reset');
 	w_settled constant text := ar._dunning_work_name('ar_dun_settled');
 	w_plans constant text := ar._dunning_work_name('ar_dun_plans');
-	-- company NULL: every company, over the tables (one node); else the
-	-- company's rows copied into work tables (ar._dunning_copy_company), the
+	-- company NULL: every company, over the tables (one node); else the rows
+	-- of the companies (those given, all on the node of company, else
+	-- company alone) copied into work tables (ar._dunning_copy_company), the
 	-- statements' text with the copies named (ar._dunning_reads)
 	distributed constant boolean := company IS NOT NULL;
+	batch constant bigint[] := CASE WHEN company IS NOT NULL THEN coalesce(companies, ARRAY[company]) END;
+	k bigint;
+	skipped_k bigint[];
 BEGIN
 	IF distributed THEN
-		-- the company's rows, one routed read per table
-		PERFORM ar._dunning_copy_company(company);
+		-- the companies' rows, one read per table (their shards)
+		PERFORM ar._dunning_copy_company(batch);
 	END IF;
 	PERFORM set_config('work_mem', run_work_mem, true);
 
@@ -129,13 +133,18 @@ BEGIN
 	-- bypassed) are skipped as if blocked, warned about and reported in
 	-- ar.batch_problem, instead of failing the run for everyone; only the
 	-- tables whose constraint is missing or not validated are read
-	EXECUTE ar._dunning_reads($q$
-	SELECT coalesce(array_agg(DISTINCT coalesce(q.customer_id, c.id)), '{}')
-	  FROM ar._batch_quarantine('run_dunning', ARRAY['company', 'customer', 'invoice', 'customer_credit', 'allocation',
-	                                                 'dispute', 'payment_promise', 'payment_plan', 'payment_plan_instalment',
-	                                                 'dunning_block'], $2, $1, $3) q
-	  LEFT JOIN ar.customer c ON q.object_table = 'company' AND c.company_id = q.object_id
-	 WHERE q.customer_id IS NOT NULL OR c.id IS NOT NULL$q$, company) INTO skipped USING x, company, real_run;
+	-- (company by company of the batch on a distributed ledger)
+	skipped := '{}';
+	FOR k IN SELECT NULL::bigint WHERE NOT distributed UNION ALL SELECT b FROM unnest(batch) b LOOP
+		EXECUTE ar._dunning_reads($q$
+		SELECT coalesce(array_agg(DISTINCT coalesce(q.customer_id, c.id)), '{}')
+		  FROM ar._batch_quarantine('run_dunning', ARRAY['company', 'customer', 'invoice', 'customer_credit', 'allocation',
+		                                                 'dispute', 'payment_promise', 'payment_plan', 'payment_plan_instalment',
+		                                                 'dunning_block'], $2, $1, $3) q
+		  LEFT JOIN ar.customer c ON q.object_table = 'company' AND c.company_id = q.object_id
+		 WHERE q.customer_id IS NOT NULL OR c.id IS NOT NULL$q$, company) INTO skipped_k USING x, k, real_run;
+		skipped := skipped || skipped_k;
+	END LOOP;
 	-- (each set read into a work table, from the company's copies on a
 	-- distributed ledger, then written from it with statements naming
 	-- each row with its company)
@@ -813,7 +822,8 @@ DECLARE
 	-- when it can be (ar._dunning_delegates); on one node once, company NULL
 	distributed constant boolean := ar._ledger_distributed();
 	delegated boolean := false;
-	company bigint;
+	companies bigint[];
+	g record;
 	r record;
 	caller_opens text;
 BEGIN
@@ -852,12 +862,22 @@ BEGIN
 			PERFORM set_config('citus.function_opens_transaction_block', 'off', true);
 		END IF;
 	END IF;
-	FOR company IN SELECT NULL::bigint WHERE NOT distributed
-	               UNION ALL (SELECT c.id FROM ar.company c WHERE distributed ORDER BY c.id) LOOP
+	-- the calls: one node once; in a transaction block company after company;
+	-- delegated, the companies of each node together (one call per node,
+	-- named by its first company: the run's statements once per node, not
+	-- once per company)
+	companies := ARRAY(SELECT c.id FROM ar.company c WHERE distributed ORDER BY c.id);
+	FOR g IN EXECUTE CASE WHEN NOT distributed THEN 'SELECT NULL::bigint AS company, NULL::bigint[] AS companies'
+	                      WHEN NOT delegated THEN 'SELECT k AS company, NULL::bigint[] AS companies FROM unnest($1) k'
+	                      -- (the catalog of Citus read apart from ar.company, a reference table)
+	                      ELSE 'SELECT min(k) AS company, array_agg(k ORDER BY k) AS companies FROM unnest($1) k
+	                              JOIN pg_catalog.pg_dist_placement p
+	                                ON p.shardid = pg_catalog.get_shard_id_for_distribution_column(''ar.customer'', k)
+	                             GROUP BY p.groupid ORDER BY 1' END USING companies LOOP
 		-- (the values written into the call: Citus delegates a call whose
 		-- company is a constant)
-		FOR r IN EXECUTE format('SELECT d.notice, d.summary FROM ar._run_dunning_company(%s::bigint, %L::date, %L::boolean, %L::boolean, %L::jsonb) d',
-		                        coalesce(company::text, 'NULL'), x, run_dunning.dry_run, return_rows, report) LOOP
+		FOR r IN EXECUTE format('SELECT d.notice, d.summary FROM ar._run_dunning_company(%s::bigint, %L::bigint[], %L::date, %L::boolean, %L::boolean, %L::jsonb) d',
+		                        coalesce(g.company::text, 'NULL'), g.companies, x, run_dunning.dry_run, return_rows, report) LOOP
 			IF r.summary IS NULL THEN
 				RETURN NEXT r.notice;
 			ELSE
@@ -883,4 +903,4 @@ BEGIN
 	VALUES (x, started, accounts, queued, closed, report);
 END $$;
 -- only the run (and the worker through it) calls the per-company work
-REVOKE ALL ON FUNCTION ar._run_dunning_company(bigint, date, boolean, boolean, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION ar._run_dunning_company(bigint, bigint[], date, boolean, boolean, jsonb) FROM PUBLIC;

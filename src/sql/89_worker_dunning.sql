@@ -113,7 +113,7 @@ BEGIN
 			-- from a function as a transaction block otherwise)
 			PERFORM set_config('citus.function_opens_transaction_block', 'off', true);
 		END IF;
-		FOR s IN EXECUTE format('SELECT d.summary FROM ar._run_dunning_company(%s::bigint, %L::date, false, false, ''{}''::jsonb) d',
+		FOR s IN EXECUTE format('SELECT d.summary FROM ar._run_dunning_company(%s::bigint, NULL, %L::date, false, false, ''{}''::jsonb) d',
 		                        (r.result->>'company_id')::bigint, r.as_of) LOOP
 			summary := coalesce(s, summary);
 		END LOOP;

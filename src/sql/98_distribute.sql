@@ -248,7 +248,7 @@ ALTER FUNCTION ar._access() SET citus.allow_nested_distributed_execution = on$cm
 	-- co-located with the ledger by its company: Citus delegates a call of
 	-- it to the node holding the company, where it runs on the local shards
 	-- (issue 14: no per-company statements routed from the coordinator)
-	PERFORM pg_catalog.create_distributed_function('ar._run_dunning_company(bigint, date, boolean, boolean, jsonb)',
+	PERFORM pg_catalog.create_distributed_function('ar._run_dunning_company(bigint, bigint[], date, boolean, boolean, jsonb)',
 	                                               'company', colocate_with => 'ar.customer');
 	PERFORM pg_catalog.set_config('client_min_messages', messages, true);
 	RAISE NOTICE 'ar_collect distributed by company_id: % tables distributed (% shards, co-located with ar.customer), % reference tables, % kept on each node (ar._distribute_plan())',

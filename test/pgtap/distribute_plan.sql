@@ -64,11 +64,11 @@ SELECT is_empty($$
 -- run with Citus, so a renamed or re-typed function would be missed there.
 SELECT is((SELECT to_regprocedure(substring(p.prosrc from $r$create_distributed_function\('([^']+)'$r$))::text
              FROM pg_proc p WHERE p.oid = 'ar.distribute(integer)'::regprocedure),
-          'ar._run_dunning_company(bigint,date,boolean,boolean,jsonb)',
+          'ar._run_dunning_company(bigint,bigint[],date,boolean,boolean,jsonb)',
           'ar.distribute distributes the dunning run''s per-company function, as it is');
 SELECT is((SELECT (p.proargnames)[1] || ' ' || format_type(p.proargtypes[0], NULL) || ' ' || p.prosecdef
                   || ' ' || has_function_privilege('public', p.oid, 'EXECUTE')::text || ' ' || ar._dunning_delegates()::text
-             FROM pg_proc p WHERE p.oid = 'ar._run_dunning_company(bigint, date, boolean, boolean, jsonb)'::regprocedure),
+             FROM pg_proc p WHERE p.oid = 'ar._run_dunning_company(bigint, bigint[], date, boolean, boolean, jsonb)'::regprocedure),
           'company bigint true false false',
           'its distribution argument the company (first, as ar.distribute names it); SECURITY DEFINER, not executable by PUBLIC; not delegated on one node');
 
