@@ -45,12 +45,14 @@
 -- (ar.distribute): a call outside a transaction block is delegated to the
 -- node holding the company, where its reads and writes run on the local
 -- shards in the node's own transaction (issue 14: no statement routed from
--- the coordinator one by one).  SECURITY DEFINER as the run; only the
--- run and the worker call it (no grant).
+-- the coordinator one by one).  Not SECURITY DEFINER: it checks no
+-- company access (not API); only ar.run_dunning and the worker call it,
+-- both SECURITY DEFINER, so that it runs as ar_definer, on the company's
+-- node too (Citus connects there as the current role); no grant.
 CREATE OR REPLACE FUNCTION ar._run_dunning_company(company bigint, companies bigint[], as_of date, dry_run boolean,
                                                    return_rows boolean, report jsonb)
 RETURNS TABLE (notice ar.dunning_notice, summary jsonb)
-LANGUAGE plpgsql SECURITY DEFINER
+LANGUAGE plpgsql
 -- a batch of set-based statements over work tables: compiling each one
 -- costs more than it saves (work_mem: see run_work_mem)
 SET search_path = pg_catalog, ar, pg_temp SET jit = off

@@ -69,8 +69,8 @@ SELECT is((SELECT to_regprocedure(substring(p.prosrc from $r$create_distributed_
 SELECT is((SELECT (p.proargnames)[1] || ' ' || format_type(p.proargtypes[0], NULL) || ' ' || p.prosecdef
                   || ' ' || has_function_privilege('public', p.oid, 'EXECUTE')::text || ' ' || ar._dunning_delegates()::text
              FROM pg_proc p WHERE p.oid = 'ar._run_dunning_company(bigint, bigint[], date, boolean, boolean, jsonb)'::regprocedure),
-          'company bigint true false false',
-          'its distribution argument the company (first, as ar.distribute names it); SECURITY DEFINER, not executable by PUBLIC; not delegated on one node');
+          'company bigint false false false',
+          'its distribution argument the company (first, as ar.distribute names it); not SECURITY DEFINER (not API: run as ar_definer by its callers), not executable by PUBLIC; not delegated on one node');
 
 SELECT * FROM finish();
 ROLLBACK;
