@@ -27,7 +27,12 @@
  *   4. ar._worker_dunning_due(dunning_at): once a day, after dunning_at, when
  *      no dunning has been run for today (by the worker or by hand), records
  *      a run, then ar._worker_dunning(run) runs ar.run_dunning(today).  After
- *      downtime this catches up exactly once: one run, for today;
+ *      downtime this catches up exactly once: one run, for today.  On a
+ *      distributed ledger (Citus) one company per transaction instead:
+ *      ar._worker_dunning_company_due(run, previous) records each company's
+ *      run, ar._worker_dunning(company's run) runs it, a failure recorded and
+ *      the next company going on, and ar._worker_dunning_finish(run) records
+ *      the date once every company has succeeded (dunning_companies);
  *   5. ar._worker_rates_check(): once a day, a WARNING in the server log
  *      listing the reference rates letters need and do not have yet;
  *   6. ar._worker_age_summaries(): once a day, the dashboard summaries
@@ -485,6 +490,69 @@ reconcile_companies(char **error)
 	return ok;
 }
 
+/*
+ * Whether the ledger is distributed (a Citus coordinator,
+ * 89_worker_dunning.sql): then the day's dunning goes one company per
+ * transaction.  Not in a database before ALTER EXTENSION ... UPDATE.
+ */
+static bool
+dunning_per_company(void)
+{
+	UnitResult	r = run_simple_unit("checking how to run the dunning",
+									"SELECT (to_regprocedure('ar._worker_dunning_per_company()') IS NOT NULL)::int::bigint");
+
+	if (!r.ok || r.isnull || r.value != 1)
+		return false;
+	r = run_simple_unit("checking how to run the dunning", "SELECT ar._worker_dunning_per_company()");
+	return r.ok && !r.isnull && r.value == 1;
+}
+
+/*
+ * The day's dunning (its run day_run) one company at a time, each in its
+ * own transaction and recorded in ar.worker_run; a company's failure is
+ * recorded and the next company goes on.  The date is recorded as run, and
+ * the day's run succeeded, when every company succeeded; else the day's run
+ * is recorded failed, and the next cycle takes the companies left.
+ */
+static bool
+dunning_companies(int64 day_run, char **error)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		args[2];
+	char		nulls[2] = {' ', 'n'};
+	UnitResult	r;
+	bool		ok = true;
+
+	args[0] = Int64GetDatum(day_run);
+	args[1] = (Datum) 0;
+	types[1] = INT8OID;
+	while (!got_sigterm)
+	{
+		r = run_unit("checking for the next company to dun", "SELECT ar._worker_dunning_company_due($1, $2)",
+					 2, types, args, nulls);
+		if (!r.ok)
+		{
+			*error = r.error;
+			ok = false;
+			break;
+		}
+		if (r.isnull)
+			break;
+		if (!run_recorded_unit("dunning of a company", "SELECT ar._worker_dunning($1)", r.value, error))
+			ok = false;
+		args[1] = Int64GetDatum(r.value);
+		nulls[1] = ' ';
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (ok && !got_sigterm)
+		return run_recorded_unit("the day's dunning", "SELECT ar._worker_dunning_finish($1)", day_run, error);
+	/* the day's run failed (or was stopped): the next cycle takes the companies left */
+	types[1] = TEXTOID;
+	args[1] = CStringGetTextDatum(got_sigterm ? "stopped" : "a company's dunning failed");
+	(void) run_unit("recording a failed run", "SELECT ar._worker_run_failed($1, $2)", 2, types, args, NULL);
+	return ok;
+}
+
 /* The settings as three arguments: naptime, dunning_at, enabled. */
 static void
 settings_args(Oid *types, Datum *args)
@@ -599,7 +667,12 @@ worker_cycle(void)
 	}
 	else if (!r.isnull && !got_sigterm)
 	{
-		if (!run_recorded_unit("dunning", "SELECT ar._worker_dunning($1)", r.value, &error))
+		if (dunning_per_company())
+		{
+			if (!dunning_companies(r.value, &error))
+				ok = false;
+		}
+		else if (!run_recorded_unit("dunning", "SELECT ar._worker_dunning($1)", r.value, &error))
 			ok = false;
 	}
 	if (got_sigterm)

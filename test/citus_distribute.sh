@@ -34,7 +34,7 @@ same() {	# same WHAT: the distributed database and ar_single gave the same (non-
 	return 1
 }
 
-echo "1..10"
+echo "1..11"
 citus_cluster_start "$WORK" $BASE "ar_collect.enabled = off" || exit 1
 qn 0 "CREATE EXTENSION ar_collect" >/dev/null || exit 1
 qn 0 "CREATE DATABASE ar_single" >/dev/null || exit 1
@@ -166,6 +166,24 @@ echo "$dist" | sed -n 2p | cut -c1-200 | sed 's/^/# reconcile, distributed: /'
 check "after the distribution ar.reconcile() (every company), ar.promise_to_pay with made_on and ar.run_dunning: what they return and leave (invoices, bank lines, promises, notices, the run, the audit chains) is one node's" \
 	eval 'same writes && [ "$(grep -c "|queued$" <<<"$dist")" -gt 0 ] && grep -q " 7207:{220058}:amount:t" <<<"$dist"'
 
+# the dunning run's per-company work (ar._run_dunning_company) is a
+# distributed function co-located with the ledger by its company argument
+# (ar.distribute): a run called outside a transaction block delegates it
+# to the nodes holding the companies, once per node with the node's
+# companies (Citus's DEBUG1 "pushing down the function call": the
+# companies 1, M and N are on two nodes); inside one, not (each company's
+# rows read through the coordinator); both dry runs the same.
+colocated=$(qn 0 "SELECT o.distribution_argument_index = 0 AND o.colocationid = p.colocationid
+	FROM pg_dist_object o, pg_dist_partition p
+	WHERE o.objid = 'ar._run_dunning_company(bigint, bigint[], date, boolean, boolean, jsonb)'::regprocedure AND p.logicalrelid = 'ar.customer'::regclass")
+nodes=$(qn 0 "SELECT count(DISTINCT p.groupid) FROM unnest(ARRAY(SELECT id FROM ar.company)) k JOIN pg_dist_placement p ON p.shardid = get_shard_id_for_distribution_column('ar.customer', k)")
+outside=$(qd postgres "SET client_min_messages = debug1" "SELECT count(*) FROM ar.run_dunning(DATE '2026-05-31', true)")
+inside=$(qd postgres "BEGIN" "SET LOCAL client_min_messages = debug1" "SELECT count(*) FROM ar.run_dunning(DATE '2026-05-31', true)" "COMMIT")
+echo "# delegated: $(grep -c 'pushing down the function call' <<<"$outside") calls outside a transaction block, $(grep -c 'pushing down the function call' <<<"$inside") inside; dry runs $(tail -1 <<<"$outside") and $(tail -1 <<<"$inside") notices"
+check "the dunning run's per-company work a distributed function co-located with the ledger, delegated outside a transaction block once per node holding companies, not inside one; the same notices either way" \
+	eval 'is "$colocated" t && is "$nodes $(grep -c "pushing down the function call" <<<"$outside") $(grep -c "pushing down the function call" <<<"$inside")" "2 2 0" &&
+	      is "$(tail -1 <<<"$outside")" "$(tail -1 <<<"$inside")" && [ "$(tail -1 <<<"$inside")" -gt 0 ]'
+
 # 6. once distributed, a second call refuses
 out=$(qd postgres "CALL ar.distribute(4)")
 check "a second CALL ar.distribute() refuses: already distributed, the tables named" \
@@ -173,25 +191,52 @@ check "a second CALL ar.distribute() refuses: already distributed, the tables na
 
 # 7. the background worker on the distributed database: it serves the
 # coordinator only (the workers' own wait: test/citus.sh), and runs the
-# day's dunning there once (the run goes company after company: ar.run_dunning
-# on a distributed ledger), recorded in ar.worker_run; a manual run of the
-# same day then queues nothing.  Its notices are those one node queues by
-# hand on the same data.
+# day's dunning there one company per transaction (issue 14), each
+# company's run delegated to its node (ar._run_dunning_company) and
+# recorded in a row of its own of ar.worker_run (the default company 1, M
+# and N, in id order); a company whose run fails is recorded failed and
+# the others' are not undone; the day's run is failed then, and the next
+# cycle takes the failed company only; once every company succeeded the
+# date is recorded once in ar.dunning_run, and a manual run of the same day
+# queues nothing.  The failure: N's notices refused by a check constraint
+# added for the test (NOT VALID, on every shard), dropped once N's failure
+# is recorded.  A manual run of the day first (delegated, it fails at N
+# after the companies of the node before N's committed there: M's notices stay,
+# the date is not recorded, the worker's run of M then queues nothing
+# more).  The notices are those one node queues by hand on the same data.
+qd postgres "ALTER TABLE ar.dunning_notice ADD CONSTRAINT test_refuses_n CHECK (company_id <> 22) NOT VALID" >/dev/null
+manual=$(qd postgres "SELECT count(*) FROM ar.run_dunning(current_date)")
+manual_left="$(qn 0 "SELECT string_agg(company_id || ':' || n, ' ' ORDER BY company_id) FROM (SELECT company_id, count(*) AS n FROM ar.dunning_notice WHERE as_of = current_date GROUP BY 1) n") / $(qn 0 "SELECT count(*) FROM ar.dunning_run WHERE as_of = current_date")"
+echo "# the manual run: $(grep ERROR <<<"$manual" | head -1); left: $manual_left"
 qd postgres "ALTER SYSTEM SET ar_collect.dunning_at = '00:00'" "ALTER SYSTEM SET ar_collect.naptime = 1" \
 	"ALTER SYSTEM SET ar_collect.enabled = on" "SELECT pg_reload_conf()" >/dev/null || exit 1
-worker_dunned="SELECT count(*) FROM ar.worker_run WHERE kind = 'dunning' AND as_of = current_date AND status = 'succeeded'"
-deadline=$((SECONDS + 60))
-until [ "$(qn 0 "$worker_dunned")" = 1 ]; do
-	[ $SECONDS -lt $deadline ] || { echo "# the worker did not run the day's dunning within 60 s"; break; }
-	sleep 0.5
-done
+company_runs="SELECT string_agg(format('%s:%s', result->>'company_id', status), ' ' ORDER BY id) FROM ar.worker_run
+	WHERE kind = 'dunning' AND as_of = current_date AND result ? 'company_id' AND status <> 'running'"
+day_runs="SELECT string_agg(status, ' ' ORDER BY id) FROM ar.worker_run
+	WHERE kind = 'dunning' AND as_of = current_date AND NOT coalesce(result ? 'company_id', false) AND status <> 'running'"
+poll() {	# poll SQL PATTERN: until the output of SQL on the coordinator matches PATTERN, 90 s at most
+	local deadline=$((SECONDS + 90))
+	until [[ "$(qn 0 "$1")" =~ $2 ]]; do
+		[ $SECONDS -lt $deadline ] || { echo "# not reached within 90 s: $2 (got $(qn 0 "$1"))"; return 1; }
+		sleep 0.5
+	done
+}
+poll "$day_runs" '^failed' && failed_first="$(qn 0 "$company_runs")"
+qn 0 "ALTER TABLE ar.dunning_notice DROP CONSTRAINT test_refuses_n" >/dev/null
+poll "$day_runs" 'succeeded$'
 qn 0 "ALTER SYSTEM SET ar_collect.enabled = off" >/dev/null && qn 0 "SELECT pg_reload_conf()" >/dev/null
+echo "# the first day's run: ${failed_first:-}; every run: $(qn 0 "$company_runs") / $(qn 0 "$day_runs")"
+echo "# N's error: $(qn 0 "SELECT error FROM ar.worker_run WHERE result->>'company_id' = '22' AND status = 'failed' ORDER BY id LIMIT 1")"
 today="SELECT company_id, customer_id, currency, level, amount_due, status FROM ar.dunning_notice WHERE as_of = current_date ORDER BY 1, 2, 3"
 dist="$(qn 0 "$today")
 $(qn 0 "SELECT count(*) FROM ar.run_dunning(current_date)")"
 single="$(qd ar_single "SELECT count(*) FROM ar.run_dunning(current_date)" >/dev/null; qd ar_single "$today")
 0"
-echo "# the worker's runs: $(qn 0 "SELECT string_agg(format('%s:%s:%s:%s', kind, status, as_of, result->>'notices'), ' ' ORDER BY id) FROM ar.worker_run WHERE kind = 'dunning'")"
-check "the background worker runs the day's dunning on the coordinator once (company after company), the workers' ar.worker_run empty; a manual run of the same day queues nothing; its notices are one node's" \
-	eval 'is "$(qn 0 "$worker_dunned") $(qn 1 "SELECT count(*) FROM ar.worker_run") $(qn 2 "SELECT count(*) FROM ar.worker_run")" "1 0 0" &&
+check "a manual run of the day failing at N leaves the notices of M committed on its node, the date not recorded; the background worker runs the day's dunning on the coordinator one company per transaction: N's failure recorded, M's run neither stopped nor run again, N alone run again by the next cycle, the day recorded once; the workers' ar.worker_run empty; a manual run of the same day queues nothing; its notices are one node's" \
+	eval 'grep -q "ERROR:.*test_refuses_n" <<<"$manual" && [[ "$manual_left" =~ ^21:[1-9][0-9]*\ /\ 0$ ]] &&
+	      [[ "${failed_first:-}" =~ ^1:succeeded\ 21:succeeded\ 22:failed(\ 22:failed)*$ ]] &&
+	      [[ "$(qn 0 "$company_runs")" =~ ^1:succeeded\ 21:succeeded\ 22:failed(\ 22:failed)*\ 22:succeeded$ ]] &&
+	      [[ "$(qn 0 "$day_runs")" =~ ^(failed\ )+succeeded$ ]] &&
+	      grep -q "test_refuses_n" <<<"$(qn 0 "SELECT error FROM ar.worker_run WHERE result->>'"'"'company_id'"'"' = '"'"'22'"'"' AND status = '"'"'failed'"'"'")" &&
+	      is "$(qn 1 "SELECT count(*) FROM ar.worker_run") $(qn 2 "SELECT count(*) FROM ar.worker_run")" "0 0" &&
 	      same "the day'"'"'s dunning" && is "$(qn 0 "SELECT count(*) FROM ar.dunning_run WHERE as_of = current_date")" 1'

@@ -171,7 +171,10 @@ SELECT create_reference_table(t) FROM unnest(ARRAY['ar.dunning_policy', 'ar.dunn
 SELECT create_distributed_table(t, 'company_id', colocate_with => 'ar.customer')
   FROM unnest(ARRAY['ar.customer_dunning_policy', 'ar.dunning_account', 'ar.payment_plan_instalment',
 	'ar.payment_plan_invoice']) t
- WHERE NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = t::regclass);"
+ WHERE NOT EXISTS (SELECT FROM pg_dist_partition p WHERE p.logicalrelid = t::regclass);
+-- the run's per-company work delegated to the company's node, as ar.distribute does
+SELECT create_distributed_function('ar._run_dunning_company(bigint, bigint[], date, boolean, boolean, jsonb)', 'company',
+	colocate_with => 'ar.customer');"
 }
 
 # citus_test_begin OFFSET NAME: what a Citus shell test starts with (after

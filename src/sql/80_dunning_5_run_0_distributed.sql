@@ -23,10 +23,12 @@ LANGUAGE sql IMMUTABLE AS $$
 	             'dunning_notice', 'penalty_claim']
 $$;
 
--- Copies the rows of company of every table of ar._dunning_company_tables()
--- into its work table (emptied and filled again for the next company).
+-- Copies the rows of the companies of every table of
+-- ar._dunning_company_tables() into its work table (emptied and filled
+-- again for the next companies): one company (routed to its shards), or
+-- the companies of one node (its local shards, where the run is delegated).
 -- Returns the number of rows copied.
-CREATE FUNCTION ar._dunning_copy_company(company bigint) RETURNS bigint
+CREATE FUNCTION ar._dunning_copy_company(companies bigint[]) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
 	t text;
@@ -34,8 +36,8 @@ DECLARE
 BEGIN
 	FOREACH t IN ARRAY ar._dunning_company_tables() LOOP
 		copied := copied + ar._dunning_work_table(ar._dunning_work_name('ar_dun_c_' || t),
-		                                          format('SELECT * FROM ar.%I WHERE company_id = $4', t),
-		                                          company => company);
+		                                          -- (the companies written in: Citus prunes the shards by them)
+		                                          format('SELECT * FROM ar.%I WHERE company_id = ANY (%L::bigint[])', t, companies));
 	END LOOP;
 	RETURN copied;
 END $$;
@@ -135,8 +137,25 @@ BEGIN
 	RETURN NULL;
 END $$;
 
+-- Whether ar._run_dunning_company is a distributed function of Citus
+-- (ar.distribute): a call of it outside a transaction block is then
+-- delegated to the node holding its company.
+CREATE FUNCTION ar._dunning_delegates() RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	delegates boolean := false;
+BEGIN
+	IF to_regclass('pg_catalog.pg_dist_object') IS NOT NULL THEN
+		EXECUTE $q$SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_object o
+		                          WHERE o.classid = 'pg_catalog.pg_proc'::regclass
+		                            AND o.objid = to_regprocedure('ar._run_dunning_company(bigint, bigint[], date, boolean, boolean, jsonb)')
+		                            AND o.distribution_argument_index IS NOT NULL)$q$ INTO delegates;
+	END IF;
+	RETURN delegates;
+END $$;
+
 -- (ar._dunning_company_tables(), immutable, is executable by PUBLIC as
 -- every immutable function of ar: 90_roles.sql)
-REVOKE ALL ON FUNCTION ar._dunning_copy_company(bigint), ar._dunning_reads(text, bigint),
+REVOKE ALL ON FUNCTION ar._dunning_copy_company(bigint[]), ar._dunning_reads(text, bigint), ar._dunning_delegates(),
                        ar._account_balance_on_distributed(bigint, char, date), ar._open_on_distributed(bigint, date),
                        ar._plan_outstanding_distributed(bigint, date), ar._plan_broken_on_distributed(bigint, date) FROM PUBLIC;

@@ -287,6 +287,13 @@ ALTER FUNCTION ar._access() SET citus.allow_nested_distributed_execution = on$cm
 			USING ERRCODE = 'external_routine_exception',
 			      DETAIL = 'Every table is distributed; rows inserted through a worker may reuse ids until the sequences are moved (doc/scale_out.md, "How to distribute").';
 	END IF;
+
+	-- 8. the dunning run's per-company work a distributed function
+	-- co-located with the ledger by its company: Citus delegates a call of
+	-- it to the node holding the company, where it runs on the local shards
+	-- (issue 14: no per-company statements routed from the coordinator)
+	PERFORM pg_catalog.create_distributed_function('ar._run_dunning_company(bigint, bigint[], date, boolean, boolean, jsonb)',
+	                                               'company', colocate_with => 'ar.customer');
 	PERFORM pg_catalog.set_config('client_min_messages', messages, true);
 	RAISE NOTICE 'ar_collect distributed by company_id: % tables distributed (% shards, co-located with ar.customer), % reference tables, % kept on each node (ar._distribute_plan())',
 		n_distributed, shard_count, n_reference, (SELECT count(*) FROM ar._distribute_plan() x WHERE x.kind = 'local');

@@ -10,7 +10,7 @@
 -- Citus one (ar.distribute adds every key back).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(6);
+SELECT plan(8);
 
 SELECT is((SELECT count(*) FROM ar._distribute_plan()),
           (SELECT count(*) FROM pg_class c JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
@@ -57,6 +57,20 @@ SELECT is_empty($$
 	  JOIN ar._distribute_plan() a ON a.table_name = c.conrelid JOIN ar._distribute_plan() b ON b.table_name = c.confrelid
 	 WHERE c.contype = 'f' AND (a.kind = 'local') <> (b.kind = 'local')$$,
 	'no foreign key between a table kept local and a Citus table');
+
+-- The function ar.distribute distributes (issue 14: the dunning run's
+-- per-company work, delegated to the company's node) exists with the
+-- signature it names, its first argument the company: the call is only
+-- run with Citus, so a renamed or re-typed function would be missed there.
+SELECT is((SELECT to_regprocedure(substring(p.prosrc from $r$create_distributed_function\('([^']+)'$r$))::text
+             FROM pg_proc p WHERE p.oid = 'ar.distribute(integer)'::regprocedure),
+          'ar._run_dunning_company(bigint,bigint[],date,boolean,boolean,jsonb)',
+          'ar.distribute distributes the dunning run''s per-company function, as it is');
+SELECT is((SELECT (p.proargnames)[1] || ' ' || format_type(p.proargtypes[0], NULL) || ' ' || p.prosecdef
+                  || ' ' || has_function_privilege('public', p.oid, 'EXECUTE')::text || ' ' || ar._dunning_delegates()::text
+             FROM pg_proc p WHERE p.oid = 'ar._run_dunning_company(bigint, bigint[], date, boolean, boolean, jsonb)'::regprocedure),
+          'company bigint false false false',
+          'its distribution argument the company (first, as ar.distribute names it); not SECURITY DEFINER (not API: run as ar_definer by its callers), not executable by PUBLIC; not delegated on one node');
 
 SELECT * FROM finish();
 ROLLBACK;
