@@ -179,10 +179,13 @@ colocated=$(qn 0 "SELECT o.distribution_argument_index = 0 AND o.colocationid = 
 nodes=$(qn 0 "SELECT count(DISTINCT p.groupid) FROM unnest(ARRAY(SELECT id FROM ar.company)) k JOIN pg_dist_placement p ON p.shardid = get_shard_id_for_distribution_column('ar.customer', k)")
 outside=$(qd postgres "SET client_min_messages = debug1" "SELECT count(*) FROM ar.run_dunning(DATE '2026-05-31', true)")
 inside=$(qd postgres "BEGIN" "SET LOCAL client_min_messages = debug1" "SELECT count(*) FROM ar.run_dunning(DATE '2026-05-31', true)" "COMMIT")
-echo "# delegated: $(grep -c 'pushing down the function call' <<<"$outside") calls outside a transaction block, $(grep -c 'pushing down the function call' <<<"$inside") inside; dry runs $(tail -1 <<<"$outside") and $(tail -1 <<<"$inside") notices"
+# (the count is the output's number line: DEBUG messages, whatever the
+# server logs at that level, come before or after it)
+count_of() { grep -E '^[0-9]+$' <<<"$1" | tail -1; }
+echo "# delegated: $(grep -c 'pushing down the function call' <<<"$outside") calls outside a transaction block, $(grep -c 'pushing down the function call' <<<"$inside") inside; dry runs $(count_of "$outside") and $(count_of "$inside") notices"
 check "the dunning run's per-company work a distributed function co-located with the ledger, delegated outside a transaction block once per node holding companies, not inside one; the same notices either way" \
 	eval 'is "$colocated" t && is "$nodes $(grep -c "pushing down the function call" <<<"$outside") $(grep -c "pushing down the function call" <<<"$inside")" "2 2 0" &&
-	      is "$(tail -1 <<<"$outside")" "$(tail -1 <<<"$inside")" && [ "$(tail -1 <<<"$inside")" -gt 0 ]'
+	      is "$(count_of "$outside")" "$(count_of "$inside")" && [ "$(count_of "$inside")" -gt 0 ]'
 
 # 6. once distributed, a second call refuses
 out=$(qd postgres "CALL ar.distribute(4)")
