@@ -419,19 +419,21 @@ run_recorded_unit(const char *what, const char *sql, int64 run_id, char **error)
 }
 
 /*
- * Whether the bank lines are distributed by company (a Citus coordinator,
- * 89_worker_reconcile_companies.sql): then the worker reconciles one
- * company at a time.  Not in a database before ALTER EXTENSION ... UPDATE.
+ * Whether the function ar.<name>() exists and returns 1: how the worker
+ * learns that the ledger is distributed by company (a Citus coordinator,
+ * 89_worker_*.sql), so that it reconciles and runs the dunning one company
+ * per transaction.  Not there in a database before ALTER EXTENSION ...
+ * UPDATE.
  */
 static bool
-reconcile_per_company(void)
+per_company(const char *what, const char *name)
 {
-	UnitResult	r = run_simple_unit("checking how to reconcile",
-									"SELECT (to_regprocedure('ar._worker_reconcile_per_company()') IS NOT NULL)::int::bigint");
+	char	   *query = psprintf("SELECT (to_regprocedure('ar.%s()') IS NOT NULL)::int::bigint", name);
+	UnitResult	r = run_simple_unit(what, query);
 
 	if (!r.ok || r.isnull || r.value != 1)
 		return false;
-	r = run_simple_unit("checking how to reconcile", "SELECT ar._worker_reconcile_per_company()");
+	r = run_simple_unit(what, psprintf("SELECT ar.%s()", name));
 	return r.ok && !r.isnull && r.value == 1;
 }
 
@@ -488,23 +490,6 @@ reconcile_companies(char **error)
 		}
 	}
 	return ok;
-}
-
-/*
- * Whether the ledger is distributed (a Citus coordinator,
- * 89_worker_dunning.sql): then the day's dunning goes one company per
- * transaction.  Not in a database before ALTER EXTENSION ... UPDATE.
- */
-static bool
-dunning_per_company(void)
-{
-	UnitResult	r = run_simple_unit("checking how to run the dunning",
-									"SELECT (to_regprocedure('ar._worker_dunning_per_company()') IS NOT NULL)::int::bigint");
-
-	if (!r.ok || r.isnull || r.value != 1)
-		return false;
-	r = run_simple_unit("checking how to run the dunning", "SELECT ar._worker_dunning_per_company()");
-	return r.ok && !r.isnull && r.value == 1;
 }
 
 /*
@@ -641,7 +626,7 @@ worker_cycle(void)
 	if (!worker_enabled || got_sigterm)
 		return;
 
-	if (reconcile_per_company())
+	if (per_company("checking how to reconcile", "_worker_reconcile_per_company"))
 		ok = reconcile_companies(&error);
 	else
 	{
@@ -667,7 +652,7 @@ worker_cycle(void)
 	}
 	else if (!r.isnull && !got_sigterm)
 	{
-		if (dunning_per_company())
+		if (per_company("checking how to run the dunning", "_worker_dunning_per_company"))
 		{
 			if (!dunning_companies(r.value, &error))
 				ok = false;

@@ -523,11 +523,12 @@ BEGIN
 	EXECUTE format('SELECT sum(n.problems), min(n.first_problem) FROM pg_temp.%I n WHERE n.problems > 0', w_dec)
 		INTO problems, first_problem;
 	IF problems > 0 THEN
-		-- (summed over the companies on a distributed ledger)
-		report := report || jsonb_build_object('penalties_not_computed', coalesce((report->>'penalties_not_computed')::bigint, 0) + problems,
-		                                       'first_problem', least(report->>'first_problem', first_problem),
+		-- (summed over the companies on a distributed ledger:
+		-- ar._dunning_report_merge, 89_worker_dunning.sql)
+		report := ar._dunning_report_merge(report, jsonb_build_object('penalties_not_computed', problems,
+		                                       'first_problem', first_problem,
 		                                       'missing_rates', (SELECT coalesce(jsonb_agg(to_jsonb(m) ORDER BY m.series), '[]')
-		                                                           FROM ar.missing_reference_rates(x) m));
+		                                                           FROM ar.missing_reference_rates(x) m)));
 		RAISE WARNING 'penalties of % invoice(s) could not be computed on %; their notices state no interest', problems, x
 			USING DETAIL = 'First: ' || first_problem
 			               || coalesce('. Reference rates missing: '
@@ -580,7 +581,7 @@ BEGIN
 	         WHERE t.render_language <> n.language
 	         GROUP BY n.language, t.render_language) f$q$, w_dec, w_tpl) INTO fallbacks;
 	IF fallbacks IS NOT NULL THEN
-		report := report || jsonb_build_object('language_fallbacks', coalesce(report->'language_fallbacks', '[]') || fallbacks);
+		report := ar._dunning_report_merge(report, jsonb_build_object('language_fallbacks', fallbacks));
 		RAISE NOTICE 'dunning on %: no template in the language of some customers, their notices are written in their company''s (or the policy''s fallback) language', x
 			USING DETAIL = (SELECT string_agg(format('%s -> %s: %s notice(s)', e->>'language', e->>'written_in', e->>'notices'), '; ')
 			                  FROM jsonb_array_elements(fallbacks) e);

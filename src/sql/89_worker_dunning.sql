@@ -130,7 +130,8 @@ BEGIN
 	RETURN coalesce((summary->>'queued')::bigint, 0);
 END $$;
 
--- What two companies' runs report, merged as ar.run_dunning merges them.
+-- What two runs report, merged: the companies' runs of a day, and each
+-- step's report into a run's (ar._run_dunning_company).
 CREATE FUNCTION ar._dunning_report_merge(a jsonb, b jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
 	SELECT a || b
