@@ -22,7 +22,8 @@
  *
  * The prefix ar_collect is not reserved: a database still on the 0.1.0
  * SQL (before ALTER EXTENSION UPDATE) sets ar_collect.audit_seal_requested,
- * which 0.2.0 no longer reads.
+ * which 0.2.0 no longer reads.  State a caller must not change lives in the
+ * backend instead (xact_state.c).
  *
  * Copyright (c) the ar_collect authors
  *
@@ -39,8 +40,6 @@ PG_FUNCTION_INFO_V1(ar_restoring);
 
 bool		ar_restoring_on = false;
 static bool dunning_return_rows = true;
-static char *summary_shards = NULL;
-static char *audit_shards = NULL;
 
 void
 ar_define_settings(void)
@@ -61,41 +60,6 @@ ar_define_settings(void)
 							 PGC_USERSET,
 							 0,
 							 NULL, NULL, NULL);
-
-	/*
-	 * Set by the aging summaries' trigger on a Citus shard, for the rest of
-	 * the transaction (86_dashboard_summary.sql, ar._summary_delta_add): the
-	 * shards of ar.summary_delta the fold at commit folds.  A caller setting
-	 * it only makes its own commit fold those shards, or fail: the fold
-	 * takes shards of ar.summary_delta only, and on one node none.
-	 */
-	DefineCustomStringVariable("ar_collect.summary_shards",
-							   "The shards of ar.summary_delta the transaction wrote (internal).",
-							   "Set by the summary trigger on a Citus worker; read by the fold at commit.",
-							   &summary_shards,
-							   "",
-							   PGC_USERSET,
-							   GUC_NOT_IN_SAMPLE,
-							   NULL, NULL, NULL);
-
-	/*
-	 * Set by the audit triggers on a Citus shard when the audit trail is
-	 * distributed, for the rest of the transaction
-	 * (41_audit_chains_1_shards.sql): the shards of ar.audit_log the seal at
-	 * commit seals.  A caller setting it only makes its own commit seal its
-	 * own rows of those shards (the seal takes the transaction's rows, and
-	 * shards of ar.audit_log only, else fails), or skip sealing the rows it
-	 * wrote, which its own verification then reports as outside the chain;
-	 * on one node it is not read.
-	 */
-	DefineCustomStringVariable("ar_collect.audit_shards",
-							   "The shards of ar.audit_log the transaction wrote (internal).",
-							   "Set by the audit triggers on a Citus worker; read by the seal at commit.",
-							   &audit_shards,
-							   "",
-							   PGC_USERSET,
-							   GUC_NOT_IN_SAMPLE,
-							   NULL, NULL, NULL);
 }
 
 /* ar._restoring() RETURNS boolean: ar_collect.restoring, the library loaded */

@@ -20,11 +20,25 @@
  *							anonymisation is running here, which works on a
  *							Citus shard too, where the node's transaction id
  *							is not the coordinator's (src/sql/87_gdpr.sql).
+ *		ar._audit_shard_written(regclass), ar._audit_shards_written()
+ *		ar._summary_shard_written(regclass), ar._summary_shards_written()
+ *							on a Citus node, the shards of ar.audit_log (of
+ *							the summaries' delta tables) this transaction
+ *							wrote: the seal (the fold) at commit seals
+ *							(folds) each (src/sql/41_audit_chains_1_shards.sql,
+ *							86_dashboard_summary.sql).  Kept in settings
+ *							before, which a caller could clear before COMMIT
+ *							and leave its audit rows unsealed (its company's
+ *							chain then reported broken for good) or its
+ *							summary changes unfolded.
  *
  * Each value remembers the subtransaction that made it: a rolled-back
  * subtransaction forgets it (what it guarded was rolled back too), a
  * committed one hands it to its parent, and the end of the transaction
- * forgets everything.
+ * forgets everything.  The shards written are the exception: a
+ * subtransaction rolled back keeps them, because a seal or a fold rolled
+ * back with it fires again at commit and must find them; a shard named
+ * without rows of this transaction is sealed or folded to no effect.
  *
  * Copyright (c) the ar_collect authors
  *
@@ -33,9 +47,12 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "port.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 #include "xact_state.h"
 
@@ -43,6 +60,10 @@ PG_FUNCTION_INFO_V1(ar_work_token);
 PG_FUNCTION_INFO_V1(ar_audit_seal_pending);
 PG_FUNCTION_INFO_V1(ar_audit_set_seal_pending);
 PG_FUNCTION_INFO_V1(ar_xid_is_current);
+PG_FUNCTION_INFO_V1(ar_audit_shard_written);
+PG_FUNCTION_INFO_V1(ar_audit_shards_written);
+PG_FUNCTION_INFO_V1(ar_summary_shard_written);
+PG_FUNCTION_INFO_V1(ar_summary_shards_written);
 
 #define TOKEN_BYTES 8
 
@@ -56,6 +77,17 @@ typedef struct XactValue
 static XactValue token_state;
 static XactValue seal_state;
 static char token[TOKEN_BYTES * 2 + 1];
+
+/* relations written by this transaction, in TopTransactionContext */
+typedef struct ShardsWritten
+{
+	Oid		   *relids;
+	int			count;
+	int			allocated;
+} ShardsWritten;
+
+static ShardsWritten audit_shards;
+static ShardsWritten summary_shards;
 
 static bool callbacks_registered = false;
 
@@ -78,6 +110,9 @@ xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		case XACT_EVENT_PREPARE:
 			token_state.set = false;
 			seal_state.set = false;
+			/* (their memory goes with TopTransactionContext) */
+			memset(&audit_shards, 0, sizeof(audit_shards));
+			memset(&summary_shards, 0, sizeof(summary_shards));
 			break;
 		default:
 			break;
@@ -175,4 +210,62 @@ Datum
 ar_xid_is_current(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(TransactionIdIsCurrentTransactionId(DatumGetTransactionId(PG_GETARG_DATUM(0))));
+}
+
+static void
+shard_remember(ShardsWritten *shards, Oid relid)
+{
+	for (int i = 0; i < shards->count; i++)
+		if (shards->relids[i] == relid)
+			return;
+	if (shards->count == shards->allocated)
+	{
+		int			grown = shards->allocated == 0 ? 8 : shards->allocated * 2;
+
+		shards->relids = shards->relids == NULL
+			? MemoryContextAlloc(TopTransactionContext, grown * sizeof(Oid))
+			: repalloc(shards->relids, grown * sizeof(Oid));
+		shards->allocated = grown;
+	}
+	shards->relids[shards->count++] = relid;
+}
+
+static ArrayType *
+shards_array(const ShardsWritten *shards)
+{
+	Datum	   *elems = palloc(Max(shards->count, 1) * sizeof(Datum));
+
+	for (int i = 0; i < shards->count; i++)
+		elems[i] = ObjectIdGetDatum(shards->relids[i]);
+	return construct_array(elems, shards->count, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT);
+}
+
+/* ar._audit_shard_written(log_rel regclass) RETURNS void (STRICT) */
+Datum
+ar_audit_shard_written(PG_FUNCTION_ARGS)
+{
+	shard_remember(&audit_shards, PG_GETARG_OID(0));
+	PG_RETURN_VOID();
+}
+
+/* ar._audit_shards_written() RETURNS regclass[]: in the order first written */
+Datum
+ar_audit_shards_written(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	PG_RETURN_ARRAYTYPE_P(shards_array(&audit_shards));
+}
+
+/* ar._summary_shard_written(delta_rel regclass) RETURNS void (STRICT) */
+Datum
+ar_summary_shard_written(PG_FUNCTION_ARGS)
+{
+	shard_remember(&summary_shards, PG_GETARG_OID(0));
+	PG_RETURN_VOID();
+}
+
+/* ar._summary_shards_written() RETURNS regclass[]: in the order first written */
+Datum
+ar_summary_shards_written(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	PG_RETURN_ARRAYTYPE_P(shards_array(&summary_shards));
 }

@@ -7,7 +7,9 @@
 # row of a reference table once (by the node holding the company's trail),
 # shared configuration's in its chain (company 0); the coordinator reads and
 # verifies every chain; moving a company's shards moves its trail, whose
-# chain goes on there; a customer is anonymised there as on one node.  Prints TAP, or "1..0 # SKIP" without citus.  Needs
+# chain goes on there; a customer is anonymised there as on one node; a
+# session on a worker cannot keep its commit from sealing its audit rows or
+# folding its summary changes.  Prints TAP, or "1..0 # SKIP" without citus.  Needs
 # the ports AR_CITUS_PORT + 3 to + 5 (AR_CITUS_PORT: default 55710).
 set -uo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
@@ -24,7 +26,7 @@ is() {	# is GOT WANT: equal, else both printed
 	return 1
 }
 
-echo "1..14"
+echo "1..16"
 # (logical replication: Citus moves shards with it)
 citus_cluster_start "$WORK" $BASE "ar_collect.enabled = off" "wal_level = logical" || exit 1
 qn 0 "CREATE EXTENSION ar_collect" >/dev/null || exit 1
@@ -161,3 +163,30 @@ check "a row of ar.gdpr_anonymisation left 'running' by another transaction lets
 	eval 'grep -q "ERROR:  ar.audit_log is append-only" <<<"$out" &&
 	      test "$(qn 0 "SELECT count(*) FROM ar.audit_log WHERE company_id = 12 AND table_name = '"'"'customer'"'"' AND row_id = $l1 AND new_row ? '"'"'name'"'"'")" = 1' ||
 	echo "$out" | sed 's/^/# /'
+
+# a session connected to K's node writes there (through Citus, into the
+# shard by its own backend) and clears, before COMMIT, the settings the seal
+# and the fold at commit once read to learn which shards it wrote: its audit
+# row is sealed all the same (an unsealed row would leave K's chain reported
+# broken for good), and its summary change is folded or its commit refused,
+# never left out of the summaries; the shards written are kept in the
+# backend, where no SQL reaches (src/xact_state.c)
+k_node=$(node_of 11)
+on_k() { $PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -h localhost -p $k_node -U postgres -d postgres -c "$1" 2>&1; }
+out=$(on_k "BEGIN;
+	UPDATE ar.customer SET name = name || ' (renamed)' WHERE company_id = 11 AND code = 'K2';
+	SET LOCAL ar_collect.audit_shards = '';
+	COMMIT;")
+check "a session on K's node clearing ar_collect.audit_shards before COMMIT: its audit row is sealed, K's chain valid with every row checked" \
+	is "$(qn 0 "SELECT name FROM ar.customer WHERE company_id = 11 AND code = 'K2'") $(qn 0 "SELECT valid || ':' || rows_checked FROM ar.verify_audit_chain(11)")" \
+	   "Client K2 (renamed) true:$(qn 0 "SELECT count(*) FROM ar.audit_log WHERE company_id = 11")" || echo "$out" | sed 's/^/# /'
+invoices_k=$(qn 0 "SELECT count(*) FROM ar.invoice WHERE company_id = 11")
+out=$(on_k "BEGIN;
+	INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount)
+	SELECT 11, id, 'K1-CLEARED', DATE '2026-03-02', DATE '2026-04-01', 25 FROM ar.customer WHERE company_id = 11 AND code = 'K1';
+	SET LOCAL ar_collect.summary_shards = '';
+	COMMIT;")
+check "a session on K's node clearing ar_collect.summary_shards before COMMIT: its new invoice folded into the summaries or not stored (K's open amount in the summary equal to the ledger's, no change left unfolded, K's chain valid)" \
+	is "$(qn 0 "SELECT (SELECT coalesce(sum(open_amount), 0) FROM ar.open_item_summary WHERE company_id = 11) = (SELECT sum(open_amount) FROM ar.invoice WHERE company_id = 11 AND cancelled_on IS NULL)") $(qn 0 "SELECT count(*) FROM ar.summary_delta WHERE company_id = 11") $(qn 0 "SELECT valid FROM ar.verify_audit_chain(11)")" \
+	   "t 0 t" || echo "$out" | sed 's/^/# /'
+echo "# K's invoices: $invoices_k before, $(qn 0 "SELECT count(*) FROM ar.invoice WHERE company_id = 11") after the second session"

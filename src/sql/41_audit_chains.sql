@@ -241,8 +241,7 @@ DECLARE
 	legacy bigint;
 	s ar.audit_seal;
 	hashed bigint;
-	shards text[];
-	shard text;
+	shard regclass;
 BEGIN
 	DELETE FROM ar.audit_seal_request WHERE txid = NEW.txid;
 	PERFORM ar._audit_set_seal_pending(false);
@@ -253,11 +252,9 @@ BEGIN
 	-- table left out of the distribution writes through it from another
 	-- node's session, which its guard refuses)
 	IF ar._audit_trail_distributed() THEN
-		shards := string_to_array(coalesce(current_setting('ar_collect.audit_shards', true), ''), ' ');
-		FOREACH shard IN ARRAY shards LOOP
-			PERFORM ar._audit_seal_shard(shard::regclass);
+		FOREACH shard IN ARRAY ar._audit_shards_written() LOOP
+			PERFORM ar._audit_seal_shard(shard);
 		END LOOP;
-		PERFORM set_config('ar_collect.audit_shards', '', true);
 		RETURN NULL;
 	END IF;
 	-- the rows sealed already by this transaction (SET CONSTRAINTS ...

@@ -81,17 +81,13 @@ BEGIN
 	RETURN shard;
 END $$;
 
--- Records a shard of ar.audit_log written on this node in the
--- transaction's setting ar_collect.audit_shards, for the seal at commit.
+-- The shards of ar.audit_log written on this node by this transaction, for
+-- the seal at commit: kept in the backend (src/xact_state.c), where the
+-- caller cannot clear them before COMMIT to leave its rows unsealed.
 CREATE OR REPLACE FUNCTION ar._audit_shard_written(log_rel regclass) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	shards text := coalesce(current_setting('ar_collect.audit_shards', true), '');
-BEGIN
-	IF NOT log_rel::text = ANY (string_to_array(shards, ' ')) THEN
-		PERFORM set_config('ar_collect.audit_shards', ltrim(shards || ' ' || log_rel::text), true);
-	END IF;
-END $$;
+LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'ar_audit_shard_written';
+CREATE OR REPLACE FUNCTION ar._audit_shards_written() RETURNS regclass[]
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'ar_audit_shards_written';
 
 -- One audit row, from the row trigger (ar._audit_row(), src/audit.c) firing
 -- on the shard fired_on of table audited: into the audit shard of its
@@ -179,6 +175,6 @@ BEGIN
 END $$;
 
 REVOKE ALL ON FUNCTION ar._audit_trail_distributed(), ar._colocated_shard(regclass, regclass, regclass),
-                       ar._audit_log_shard(regclass, bigint), ar._audit_shard_written(regclass),
+                       ar._audit_log_shard(regclass, bigint), ar._audit_shard_written(regclass), ar._audit_shards_written(),
                        ar._audit_row_on_shard(regclass, text, text, jsonb, jsonb, bigint), ar._audit_seal_shard(regclass)
 	FROM PUBLIC;

@@ -409,13 +409,13 @@ END $$;
 CREATE FUNCTION ar._summary_fold_at_commit() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
-	shards text := current_setting('ar_collect.summary_shards', true);
-	shard text;
+	shards regclass[] := ar._summary_shards_written();
+	shard regclass;
 BEGIN
 	DELETE FROM ar.summary_fold_request WHERE txid = NEW.txid;
 	IF current_setting('transaction_isolation') <> 'read committed' THEN
 		NULL;
-	ELSIF coalesce(shards, '') = '' THEN
+	ELSIF cardinality(shards) = 0 THEN
 		PERFORM ar._summary_fold();
 		PERFORM ar._kpi_summary_fold();  -- 86_kpi_summary.sql
 		PERFORM ar._dunning_effect_fold_if_free();  -- 86_kpi_summary_dunning.sql
@@ -428,14 +428,14 @@ BEGIN
 		-- wait here until they commit, then read the new aging date, as
 		-- ar._summary_fold does on one node
 		PERFORM pg_catalog.lock_relation_if_exists('ar.aging_summary', 'ROW EXCLUSIVE');
-		FOREACH shard IN ARRAY string_to_array(shards, ' ') LOOP
-			CASE ar._logical_table_name(shard::regclass)
+		FOREACH shard IN ARRAY shards LOOP
+			CASE ar._logical_table_name(shard)
 			WHEN 'summary_delta' THEN
-				PERFORM ar._summary_fold_shard(shard::regclass);
+				PERFORM ar._summary_fold_shard(shard);
 			WHEN 'kpi_summary_delta' THEN
-				PERFORM ar._kpi_summary_fold_shard(shard::regclass);  -- 86_kpi_summary.sql
+				PERFORM ar._kpi_summary_fold_shard(shard);  -- 86_kpi_summary.sql
 			WHEN 'dunning_effect_delta' THEN
-				PERFORM ar._dunning_effect_fold_shard(shard::regclass);  -- 86_kpi_summary_dunning.sql
+				PERFORM ar._dunning_effect_fold_shard(shard);  -- 86_kpi_summary_dunning.sql
 			END CASE;
 		END LOOP;
 	END IF;
@@ -475,24 +475,20 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION ar._summary_shard(regclass, regclass, regclass) FROM PUBLIC;
 
--- Records a shard of a delta table (ar.summary_delta, ar.kpi_summary_delta,
--- ar.dunning_effect_delta) written on this Citus worker in the
--- transaction's setting ar_collect.summary_shards, for the fold at commit
--- (ar._summary_fold_at_commit).
+-- The shards of the delta tables (ar.summary_delta, ar.kpi_summary_delta,
+-- ar.dunning_effect_delta) written on this Citus worker by this
+-- transaction, for the fold at commit (ar._summary_fold_at_commit): kept in
+-- the backend (src/xact_state.c), where the caller cannot clear them before
+-- COMMIT to leave its changes unfolded.
 CREATE FUNCTION ar._summary_shard_written(delta_rel regclass) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-	shards text := coalesce(current_setting('ar_collect.summary_shards', true), '');
-BEGIN
-	IF NOT delta_rel::text = ANY (string_to_array(shards, ' ')) THEN
-		PERFORM set_config('ar_collect.summary_shards', ltrim(shards || ' ' || delta_rel::text), true);
-	END IF;
-END $$;
-REVOKE ALL ON FUNCTION ar._summary_shard_written(regclass) FROM PUBLIC;
+LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'ar_summary_shard_written';
+CREATE FUNCTION ar._summary_shards_written() RETURNS regclass[]
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'ar_summary_shards_written';
+REVOKE ALL ON FUNCTION ar._summary_shard_written(regclass), ar._summary_shards_written() FROM PUBLIC;
 
 -- Writes the grouped changes of a statement into ar.summary_delta, or on a
 -- Citus worker into its shard delta_rel (registered for the fold at commit
--- in ar_collect.summary_shards, a setting of the transaction), and asks for
+-- by ar._summary_shard_written), and asks for
 -- the fold at commit.
 CREATE FUNCTION ar._summary_delta_add(delta_rel regclass, k_company bigint[], k_customer bigint[], k_currency text[],
                                       k_due date[], k_credit boolean[], k_amount numeric[], k_items integer[])

@@ -7,7 +7,7 @@
 -- registered.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(34);
+SELECT plan(39);
 
 CREATE ROLE sd_collector LOGIN IN ROLE ar_collector;
 CREATE ROLE sd_reader LOGIN IN ROLE ar_reader;
@@ -190,6 +190,27 @@ SELECT is((SELECT context FROM pg_settings WHERE name = 'ar_collect.dunning_retu
           'ar_collect.dunning_return_rows is registered (it only changes what the caller''s own run returns)');
 SELECT is(has_table_privilege('ar_definer', 'ar.audit_log', 'DELETE') OR has_table_privilege('ar_definer', 'ar.audit_log', 'TRUNCATE'),
           false, 'ar_definer cannot delete or truncate the audit trail');
+
+-- ---------------------- the shards a transaction wrote on a Citus node: in the backend, not in settings
+-- (test/citus_audit.sh checks 15-16 play the attack on a worker: a session
+-- clearing ar_collect.audit_shards before COMMIT left its audit rows unsealed)
+SELECT is_empty($$SELECT p.oid::regprocedure FROM pg_proc p
+                   WHERE p.pronamespace = 'ar'::regnamespace AND p.prosrc ~ 'ar_collect\.(audit|summary)_shards'$$,
+                'no function reads or sets ar_collect.audit_shards or ar_collect.summary_shards any more');
+SELECT is(has_function_privilege('public', 'ar._audit_shards_written()', 'EXECUTE') OR has_function_privilege('public', 'ar._audit_shard_written(regclass)', 'EXECUTE')
+          OR has_function_privilege('public', 'ar._summary_shards_written()', 'EXECUTE') OR has_function_privilege('public', 'ar._summary_shard_written(regclass)', 'EXECUTE'),
+          false, 'the record of the shards written is not executable by PUBLIC');
+SELECT is(ar._summary_shards_written(), '{}'::regclass[], 'no summary shard written yet in this transaction');
+SELECT ar._summary_shard_written('ar.summary_delta');
+SAVEPOINT sd_shards;
+SELECT ar._summary_shard_written('ar.kpi_summary_delta');
+SELECT ar._summary_shard_written('ar.summary_delta');
+SELECT ar._audit_shard_written('ar.audit_log');
+ROLLBACK TO SAVEPOINT sd_shards;
+SELECT set_config('ar_collect.summary_shards', '', true), set_config('ar_collect.audit_shards', '', true);
+SELECT is(ar._summary_shards_written(), '{ar.summary_delta,ar.kpi_summary_delta}'::regclass[],
+          'the summary shards written: each once, in order, kept past a rolled-back savepoint (a fold rolled back with it fires again at commit) and past a cleared setting');
+SELECT is(ar._audit_shards_written(), '{ar.audit_log}'::regclass[], 'the audit shards written, kept apart from the summary shards');
 
 SELECT * FROM finish();
 ROLLBACK;
