@@ -21,7 +21,9 @@
 #                  combined on the coordinator)
 #   kpis_total     ar.receivables_kpis across companies
 # and then, once on each side (they write): a dunning run of every company
-# (ar.run_dunning, company after company on Citus) and ar.reconcile() of
+# (ar.run_dunning, delegated once per node on Citus), the run of a month
+# later (dunning_next: escalated letters, which state the penalty terms,
+# ar.penalty_terms) and ar.reconcile() of
 # LINES bank lines (default 100,000) over every company, each paying an
 # open invoice of its company by its number (a tenth half of it).  It
 # prints each Citus time over the one node's, with the results compared
@@ -160,9 +162,10 @@ decisions="SELECT md5(string_agg(concat_ws(':', t.id, t.status, t.allocated_amou
              LEFT JOIN (SELECT a.company_id, a.bank_transaction_id, string_agg(a.invoice_id || '=' || a.amount, ',' ORDER BY a.invoice_id) AS allocs
                           FROM ar.allocation a WHERE a.bank_transaction_id IS NOT NULL GROUP BY 1, 2) x
                ON x.company_id = t.company_id AND x.bank_transaction_id = t.id"
-for w in dunning reconcile; do
+for w in dunning dunning_next reconcile; do
 	case $w in
 		dunning) q="SELECT count(*) FROM ar.run_dunning(DATE '$AS_OF')"; check=$notices ;;
+		dunning_next) q="SELECT count(*) FROM ar.run_dunning(DATE '$AS_OF' + 31)"; check=$notices ;;
 		reconcile) q="SELECT ar.reconcile()"; check=$decisions ;;
 	esac
 	log "$w: one node"
@@ -179,7 +182,7 @@ echo
 echo "# $INVOICES invoices, $COMPANIES companies; Citus: coordinator + 2 workers, 32 shards, on this machine's $(nproc) cores"
 echo "load: one node ${load_one} s, through the coordinator ${load_citus} s"
 printf '%-14s %12s %12s %8s\n' query "one node ms" "citus ms" "ratio"
-for name in company_aging company_kpis aging_by_co aging_total kpis_total dunning reconcile; do
+for name in company_aging company_kpis aging_by_co aging_total kpis_total dunning dunning_next reconcile; do
 	printf '%-14s %12.1f %12.1f %8.2f\n' "$name" "${ms_one[$name]}" "${ms_citus[$name]}" \
 		"$(echo "${ms_citus[$name]} / ${ms_one[$name]}" | bc -l)"
 done
@@ -187,6 +190,6 @@ echo "results equal on both sides: $equal"
 echo "peak memory of the coordinator's backend (aging across companies): $peak MB"
 bench_summary "citus_scale.sh: the ledger on Citus (coordinator + 2 workers, one machine) vs one node" \
 	"$INVOICES invoices, $COMPANIES companies" \
-	"one company's aging $(echo "${ms_citus[company_aging]} / ${ms_one[company_aging]}" | bc -l | xargs printf '%.2f') x, every company's $(echo "${ms_citus[aging_by_co]} / ${ms_one[aging_by_co]}" | bc -l | xargs printf '%.2f') x, dunning run $(echo "${ms_citus[dunning]} / ${ms_one[dunning]}" | bc -l | xargs printf '%.2f') x, reconcile of $LINES lines $(echo "${ms_citus[reconcile]} / ${ms_one[reconcile]}" | bc -l | xargs printf '%.2f') x; results equal: $equal" \
+	"one company's aging $(echo "${ms_citus[company_aging]} / ${ms_one[company_aging]}" | bc -l | xargs printf '%.2f') x, every company's $(echo "${ms_citus[aging_by_co]} / ${ms_one[aging_by_co]}" | bc -l | xargs printf '%.2f') x, dunning run $(echo "${ms_citus[dunning]} / ${ms_one[dunning]}" | bc -l | xargs printf '%.2f') x, the next month's (escalated letters stating the penalty terms) $(echo "${ms_citus[dunning_next]} / ${ms_one[dunning_next]}" | bc -l | xargs printf '%.2f') x, reconcile of $LINES lines $(echo "${ms_citus[reconcile]} / ${ms_one[reconcile]}" | bc -l | xargs printf '%.2f') x; results equal: $equal" \
 	"results equal" "$peak"
 [ "$equal" = yes ]

@@ -40,6 +40,7 @@ PG_FUNCTION_INFO_V1(penalty_late_contract);
 PG_FUNCTION_INFO_V1(penalty_compute);
 PG_FUNCTION_INFO_V1(penalty_schedule);
 PG_FUNCTION_INFO_V1(penalty_reference_rate_at);
+PG_FUNCTION_INFO_V1(penalty_reference_rate_known);
 PG_FUNCTION_INFO_V1(penalty_rate);
 PG_FUNCTION_INFO_V1(penalty_rate_floor);
 PG_FUNCTION_INFO_V1(penalty_rules_changed);
@@ -548,33 +549,75 @@ penalty_schedule(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
-/* ar.reference_rate_at(series text, on_date date) RETURNS numeric */
-Datum
-penalty_reference_rate_at(PG_FUNCTION_ARGS)
+/*
+ * The series of argument 0 and the index of its rate in force on the date of
+ * argument 1, or -1 with err filled (no rate known or verified that day).
+ */
+static int
+pen_reference_rate_index(FunctionCallInfo fcinfo, PenSeries **series, PenError *err)
 {
-	PenCache   *cache;
-	PenSeries  *series;
-	PenError	err;
 	char	   *code;
 	DateADT		on_date;
-	int			index;
 
 	pen_require_arg(fcinfo, 0, "series");
 	pen_require_arg(fcinfo, 1, "on_date");
 	code = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	on_date = PG_GETARG_DATEADT(1);
 	pen_require_finite(on_date, "on_date");
-	cache = pen_get_cache();
-	series = pen_find_series(cache, code);
-	if (series == NULL)
+	*series = pen_find_series(pen_get_cache(), code);
+	if (*series == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown rate series \"%s\"", code),
 				 errhint("The series are the rows of ar.rate_series.")));
-	index = pen_series_lookup(series, on_date, &err);
+	return pen_series_lookup(*series, on_date, err);
+}
+
+/* ar.reference_rate_at(series text, on_date date) RETURNS numeric */
+Datum
+penalty_reference_rate_at(PG_FUNCTION_ARGS)
+{
+	PenSeries  *series;
+	PenError	err;
+	int			index = pen_reference_rate_index(fcinfo, &series, &err);
+
 	if (index < 0)
 		pen_raise(&err);
 	PG_RETURN_NUMERIC(pen_rate_numeric(series->rates[index].rate));
+}
+
+/*
+ * ar._reference_rate_known(series text, on_date date, OUT rate numeric,
+ * OUT problem text): the rate in force, or NULL and the message
+ * ar.reference_rate_at raises when it is not known or not verified that day
+ * (other errors are raised).  For callers that state the missing rate
+ * instead of failing: without a PL/pgSQL exception block, a subtransaction
+ * per rate (on a Citus worker, a SAVEPOINT sent to every node the
+ * transaction reached).
+ */
+Datum
+penalty_reference_rate_known(PG_FUNCTION_ARGS)
+{
+	PenSeries  *series;
+	PenError	err;
+	int			index = pen_reference_rate_index(fcinfo, &series, &err);
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, true};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if (index >= 0)
+		values[0] = NumericGetDatum(pen_rate_numeric(series->rates[index].rate));
+	else if (err.sqlstate == ERRCODE_NO_DATA_FOUND)
+	{
+		nulls[0] = true;
+		nulls[1] = false;
+		values[1] = CStringGetTextDatum(err.message);
+	}
+	else
+		pen_raise(&err);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }
 
 /*

@@ -714,7 +714,7 @@ BEGIN
 	        -- the law and the rates applied, for the templates that state them
 	        CASE WHEN strpos(t.body, '{{penalty_terms}}') > 0
 	             THEN ar.penalty_terms(ar._line_ids(s.lines) || coalesce(ar._line_ids(rc.recent_lines), '{}'),
-	                                   $1, t.render_language) END,
+	                                   $1, t.render_language, n.company_id) END,
 	        CASE WHEN cardinality(ar._line_ids(rc.recent_lines)) > 0
 	             THEN E'\n' || co.recent_heading || E'\n\n'
 	                  || ar._invoice_table(rc.recent_lines, n.currency, t.render_language,

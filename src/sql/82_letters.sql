@@ -198,27 +198,33 @@ CREATE UNIQUE INDEX penalty_wording_user_key ON ar.penalty_wording (regime, lang
 COMMENT ON TABLE ar.penalty_wording IS 'The legal clause a letter prints for a penalty regime in a language ({{rates}}, {{fee}}, {{floor}}), and the form of one applied rate ({{reference_rate}}, {{margin}}, {{rate}}, {{dates}}). A row of the user''s replaces the shipped one.';
 
 -- A fragment in a language, else in English, else in French (the user's row first).
+-- (PL/pgSQL, as the other letter helpers that read tables: an SQL
+-- function that cannot be inlined is parsed and planned again at each
+-- statement calling it, 0.17 ms a call in a dunning run's letters; PL/pgSQL
+-- keeps its plans for the session)
 CREATE FUNCTION ar.letter_text(key text, language text) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-	SELECT t.text FROM ar.letter_text t
-	 WHERE t.key = letter_text.key
-	 ORDER BY t.language = lower(left(letter_text.language, 2)) DESC, t.language = 'en' DESC, t.language = 'fr' DESC,
-	          t.shipped
-	 LIMIT 1
-$$;
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+	RETURN (SELECT t.text FROM ar.letter_text t
+	         WHERE t.key = letter_text.key
+	         ORDER BY t.language = lower(left(letter_text.language, 2)) DESC, t.language = 'en' DESC, t.language = 'fr' DESC,
+	                  t.shipped
+	         LIMIT 1);
+END $$;
 COMMENT ON FUNCTION ar.letter_text(text, text) IS 'The letter fragment of that key in the language (else English, else French); the user''s row before the shipped one.';
 
 -- A yearly rate as a letter prints it: 2,15 % (fr, de), 2.15 % (en); two
 -- decimals at least, more only when the rate has them.
 CREATE FUNCTION ar.format_rate(rate numeric, language text DEFAULT 'en') RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-	SELECT CASE WHEN lower(left(coalesce(language, 'en'), 2)) IN ('fr', 'de')
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+	r text := round(rate, greatest(2, least(6, scale(trim_scale(rate)))))::text;
+BEGIN
+	RETURN CASE WHEN lower(left(coalesce(language, 'en'), 2)) IN ('fr', 'de')
 	            -- the no-break space of ar.format_money (a space where the encoding has none)
 	            THEN replace(r, '.', ',') || right(ar.format_money(0, '', 'fr'), 1) || '%'
-	            ELSE r || ' %' END
-	  FROM (SELECT round(rate, greatest(2, least(6, scale(trim_scale(rate)))))::text AS r) x
-	 WHERE rate IS NOT NULL
-$$;
+	            ELSE r || ' %' END;
+END $$;
 COMMENT ON FUNCTION ar.format_rate(numeric, text) IS 'A rate in percent as a letter prints it: 12,15 % (fr, de, no-break space), 12.15 % (other languages); at least two decimals.';
 
 -- A list as a sentence: "a, b et c".
@@ -305,6 +311,11 @@ COMMENT ON FUNCTION ar.letter_recipient(bigint, text) IS 'The recipient block of
 
 -- ------------------------------------------------------------ rates stated
 
+-- The rate of a series in force on a day, or NULL and why (the message
+-- ar.reference_rate_at raises) when it is not known or not verified.
+CREATE FUNCTION ar._reference_rate_known(series text, on_date date, OUT rate numeric, OUT problem text)
+AS 'MODULE_PATHNAME', 'penalty_reference_rate_known' LANGUAGE C STABLE PARALLEL SAFE;
+
 -- The rates a regime applied to invoices whose first late days are given,
 -- up to as_of: one row per reference date (the day its reference rate is
 -- read on), with the reference rate, the rate applied (reference + margin,
@@ -320,7 +331,7 @@ DECLARE
 	first_day date := (SELECT min(d) FROM unnest(first_late_days) d WHERE d <= as_of);
 	days date[];
 	ref date;
-	ref_rate numeric;
+	known record;
 BEGIN
 	IF first_day IS NULL THEN
 		RETURN;
@@ -346,16 +357,16 @@ BEGIN
 	                    WHEN 'previous_half_year_end' THEN ar._half_year_start(d) - 1
 	                    ELSE d END AS ref
 	             FROM unnest(days) d ORDER BY 1 LOOP
-		BEGIN
-			ref_rate := ar.reference_rate_at(r.rate_series, ref);
+		known := ar._reference_rate_known(r.rate_series, ref);
+		IF known.rate IS NULL THEN
+			RETURN QUERY SELECT ref, NULL::numeric, r.margin, NULL::numeric, known.problem, NULL::text;
+		ELSE
 			-- the row it comes from (the user's before the shipped one): published, derived or provisional
-			RETURN QUERY SELECT ref, ref_rate, r.margin, ref_rate + r.margin, NULL::text,
+			RETURN QUERY SELECT ref, known.rate, r.margin, known.rate + r.margin, NULL::text,
 			                    (SELECT x.status FROM ar.reference_rate x
 			                      WHERE x.series = r.rate_series AND x.effective_from <= ref
 			                      ORDER BY x.effective_from DESC, x.shipped LIMIT 1);
-		EXCEPTION WHEN no_data_found THEN
-			RETURN QUERY SELECT ref, NULL::numeric, r.margin, NULL::numeric, SQLERRM, NULL::text;
-		END;
+		END IF;
 	END LOOP;
 END $$;
 COMMENT ON FUNCTION ar.penalty_rates_applied(text, date[], date, numeric) IS 'The rates a regime applies to delays starting on the given first late days, up to as_of: per reference date, the reference rate, the margin, the rate and the status of the reference rate (published, derived, provisional; NULL rates with the reason when it is not known yet).';
@@ -368,8 +379,9 @@ $$;
 -- The fixed indemnity of a regime in a currency, as a letter states it:
 -- "40,00 EUR", or its tiers ("40.00 GBP for a debt under 1,000.00 GBP, ...").
 CREATE FUNCTION ar._penalty_fee_text(regime text, currency text, language text) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-	SELECT CASE WHEN count(*) = 1 THEN min(ar.format_money(f.fee, f.currency, language))
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+	RETURN (SELECT CASE WHEN count(*) = 1 THEN min(ar.format_money(f.fee, f.currency, language))
 	            ELSE ar._letter_list(array_agg(ar.render_template(
 	                     ar.letter_text(CASE WHEN f.next_min IS NULL THEN 'fee.from'
 	                                         WHEN f.min_amount = 0 THEN 'fee.below' ELSE 'fee.between' END, language),
@@ -379,28 +391,56 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	                 language, 'or') END
 	  FROM (SELECT x.*, lead(x.min_amount) OVER (ORDER BY x.min_amount) AS next_min
 	          FROM ar.penalty_regime_fee x WHERE x.regime = _penalty_fee_text.regime AND x.currency = _penalty_fee_text.currency) f
-	HAVING count(*) > 0
-$$;
+	HAVING count(*) > 0);
+END $$;
 
 -- The legal paragraph(s) a letter prints about the penalties of the given
 -- invoices on as_of: one per regime (and contractual rate) among them, in
 -- the language (else English), stating the rates applied with their basis
 -- and the fixed indemnity.  NULL when no invoice was late.
-CREATE FUNCTION ar.penalty_terms(invoice_ids bigint[], as_of date, language text DEFAULT 'fr') RETURNS text
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+-- Its plans pinned: a dunning run calls it once per letter with nested
+-- loops off (80_dunning_5_run_function.sql), which made each call hash
+-- whole tables, and the custom plans of its statements were made again at
+-- every call (5,000 letters: 13 s of a 25 s run; bench/README.md "Issue
+-- 17, letters stating penalty terms").
+-- company_id, when given, is the company of the invoices: on a distributed
+-- ledger their rows are then read on its node alone, not on every shard.
+CREATE FUNCTION ar.penalty_terms(invoice_ids bigint[], as_of date, language text DEFAULT 'fr', company_id bigint DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET enable_nestloop = on AS $$
 DECLARE
 	lang text := lower(left(coalesce(language, 'fr'), 2));
+	groups refcursor;
 	g record;
 	w record;
 	rates text[];
 	floor_text text;
 	paragraphs text[] := '{}';
 BEGIN
-	FOR g IN SELECT b.regime, b.contract_rate, b.currency, array_agg(DISTINCT b.due_date + 1) AS first_late_days
-	           FROM ar._penalty_basis b
-	          WHERE b.invoice_id = ANY (invoice_ids) AND b.liable AND b.due_date < as_of
-	          GROUP BY b.regime, b.contract_rate, b.currency
-	          ORDER BY b.regime, b.contract_rate NULLS FIRST, b.currency LOOP
+	-- generic plans, made once a session, where Citus is not installed (it
+	-- cannot plan this join generically: "could not create distributed
+	-- plan"); the setting ends with the call, as the function has a SET
+	IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+		PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+	END IF;
+	IF company_id IS NULL THEN
+		OPEN groups FOR
+		SELECT b.regime, b.contract_rate, b.currency, array_agg(DISTINCT b.due_date + 1) AS first_late_days
+		  FROM ar._penalty_basis b
+		 WHERE b.invoice_id = ANY (invoice_ids) AND b.liable AND b.due_date < as_of
+		 GROUP BY b.regime, b.contract_rate, b.currency
+		 ORDER BY b.regime, b.contract_rate NULLS FIRST, b.currency;
+	ELSE
+		OPEN groups FOR
+		SELECT b.regime, b.contract_rate, b.currency, array_agg(DISTINCT b.due_date + 1) AS first_late_days
+		  FROM ar._penalty_basis b
+		 WHERE b.company_id = penalty_terms.company_id AND b.invoice_id = ANY (invoice_ids) AND b.liable AND b.due_date < as_of
+		 GROUP BY b.regime, b.contract_rate, b.currency
+		 ORDER BY b.regime, b.contract_rate NULLS FIRST, b.currency;
+	END IF;
+	LOOP
+		FETCH groups INTO g;
+		EXIT WHEN NOT FOUND;
 		SELECT pw.clause, pw.rate_line INTO w
 		  FROM ar.penalty_wording pw
 		 WHERE pw.regime = g.regime
@@ -451,9 +491,10 @@ BEGIN
 		                                                              ar.letter_text('fee.unknown', lang)),
 		                                                     floor_text]);
 	END LOOP;
+	CLOSE groups;
 	RETURN nullif(array_to_string(paragraphs, E'\n\n'), '');
 END $$;
-COMMENT ON FUNCTION ar.penalty_terms(bigint[], date, text) IS 'The legal paragraph(s) a letter prints about the penalties of these invoices on as_of, in the language: per regime, its law, the rates applied with their basis (e.g. taux BCE 2,15 % + 10 points = 12,15 %) and the fixed indemnity; a reference rate not yet known is said so.';
+COMMENT ON FUNCTION ar.penalty_terms(bigint[], date, text, bigint) IS 'The legal paragraph(s) a letter prints about the penalties of these invoices on as_of, in the language (company_id: the invoices'' company, which a distributed ledger reads on its node alone): per regime, its law, the rates applied with their basis (e.g. taux BCE 2,15 % + 10 points = 12,15 %) and the fixed indemnity; a reference rate not yet known is said so.';
 
 -- ------------------------------------------------------------ missing rates
 
@@ -604,16 +645,16 @@ END $$;
 -- ------------------------------------------------------------------- grants
 
 -- (as 90_roles.sql does for a fresh install, here too for an upgrade: not PUBLIC's)
-REVOKE ALL ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text),
+REVOKE ALL ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text), ar._reference_rate_known(text, date),
                        ar.letter_legal_mentions(bigint, text), ar.letter_recipient(bigint, text),
-                       ar.penalty_rates_applied(text, date[], date, numeric), ar.penalty_terms(bigint[], date, text),
+                       ar.penalty_rates_applied(text, date[], date, numeric), ar.penalty_terms(bigint[], date, text, bigint),
                        ar._penalty_fee_text(text, text, text), ar._letter_list(text[], text, text),
                        ar.missing_reference_rates(date), ar.add_reference_rate(text, date, numeric, text, date, text)
 	FROM PUBLIC;
 GRANT SELECT ON ar.letter_text, ar.penalty_wording, ar.missing_reference_rate TO ar_reader;
-GRANT EXECUTE ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text),
+GRANT EXECUTE ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text), ar._reference_rate_known(text, date),
                           ar.letter_legal_mentions(bigint, text), ar.letter_recipient(bigint, text),
-                          ar.penalty_rates_applied(text, date[], date, numeric), ar.penalty_terms(bigint[], date, text),
+                          ar.penalty_rates_applied(text, date[], date, numeric), ar.penalty_terms(bigint[], date, text, bigint),
                           ar._penalty_fee_text(text, text, text), ar._letter_list(text[], text, text),
                           ar.missing_reference_rates(date)
 	TO ar_reader;

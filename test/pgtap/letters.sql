@@ -9,7 +9,7 @@
 -- own (or leaves them out).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(63);
+SELECT plan(69);
 SET client_min_messages = error;
 
 -- ------------------------------------------------------------ sender identity
@@ -249,6 +249,34 @@ SELECT ar.add_reference_rate('DE_BASISZINSSATZ', '2026-07-01', 1.27, 'assumed un
 SELECT ok(translate(ar.penalty_terms(ARRAY(SELECT id FROM ar.invoice WHERE number = 'LI-LT-DE'), '2026-07-20', 'de'), U&'\00A0', ' ')
               ~ 'und Basiszinssatz 1,27 % \+ 9 Prozentpunkte = 10,27 % \(ab 1\. Juli 2026\) \[vorläufiger Satz: noch nicht amtlich veröffentlicht\]',
           'a provisional rate (entered before its publication) is stated as such');
+CREATE FUNCTION public.lt_error(q text) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+	EXECUTE q;
+	RETURN NULL;
+EXCEPTION WHEN no_data_found THEN
+	RETURN SQLERRM;
+END $f$;
+-- the rate a letter states, or why not, without an exception block per rate
+-- (ar._reference_rate_known), and the invoices' company given
+SELECT is((SELECT problem FROM ar._reference_rate_known('DE_BASISZINSSATZ', '2027-01-01')),
+          (SELECT public.lt_error($$SELECT ar.reference_rate_at('DE_BASISZINSSATZ', '2027-01-01')$$)),
+          'ar._reference_rate_known: no rate known that day, the message ar.reference_rate_at raises');
+SELECT is((SELECT rate FROM ar._reference_rate_known('ECB_MRO', '2026-07-01')), ar.reference_rate_at('ECB_MRO', '2026-07-01'),
+          'ar._reference_rate_known: the rate in force when known');
+SELECT throws_ok($$SELECT ar._reference_rate_known('NO_SUCH_SERIES', '2026-07-01')$$, '22023', NULL,
+                 'ar._reference_rate_known: an unknown series is an error, as in ar.reference_rate_at');
+SELECT is(ar.penalty_terms(ARRAY(SELECT id FROM ar.invoice WHERE number = 'LI-LT-DE'), '2026-07-20', 'de',
+                           (SELECT company_id FROM ar.invoice WHERE number = 'LI-LT-DE')),
+          ar.penalty_terms(ARRAY(SELECT id FROM ar.invoice WHERE number = 'LI-LT-DE'), '2026-07-20', 'de'),
+          'ar.penalty_terms with the invoices'' company: the same paragraphs');
+SELECT is(ar.penalty_terms(ARRAY(SELECT id FROM ar.invoice WHERE number = 'LI-LT-DE'), '2026-07-20', 'de', -1), NULL,
+          'with another company: none of its invoices, no paragraph');
+SELECT is((SELECT array_agg(a.problem ORDER BY a.reference_date) FROM ar.penalty_rates_applied('DE_B2B', ARRAY[DATE '2026-01-15'], '2030-07-20') a
+             WHERE a.rate IS NULL),
+          ARRAY(SELECT (ar._reference_rate_known('DE_BASISZINSSATZ', d::date)).problem
+                  FROM generate_series(DATE '2027-01-01', DATE '2030-07-01', interval '6 months') d),
+          'ar.penalty_rates_applied: each reference date without a known rate says why, as ar.reference_rate_at would');
+
 SELECT ok(has_function_privilege('ar_admin', 'ar.add_reference_rate(text, date, numeric, text, date, text)', 'EXECUTE')
           AND NOT has_function_privilege('ar_collector', 'ar.add_reference_rate(text, date, numeric, text, date, text)', 'EXECUTE'),
           'ar_admin adds rates, collectors do not');
