@@ -62,8 +62,9 @@ BEGIN
 	-- and checked by the engine; applied in one statement, the derived
 	-- columns set as the row triggers it skips would (30_ledger.sql), and
 	-- every row found or the statement refused.  CHECK constraints still
-	-- refuse an over-allocation.
-	IF direction = 1 AND ar._reconcile_apply_claim() THEN
+	-- refuse an over-allocation.  (Not on a shard of Citus: there the
+	-- statement runs per company, below.)
+	IF direction = 1 AND TG_RELID = 'ar.allocation'::regclass AND ar._reconcile_apply_claim() THEN
 		WITH d AS (SELECT c.company_id, c.invoice_id, sum(c.amount) AS delta,
 		                  coalesce(sum(c.amount) FILTER (WHERE c.method IN ('write_off', 'shortfall')), 0) AS written_off,
 		                  max(c.allocated_on) AS last_on,
