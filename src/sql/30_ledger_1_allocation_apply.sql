@@ -51,6 +51,7 @@ DECLARE
 	has_credits boolean;
 	company bigint;
 	rows ar.allocation[];
+	all_found boolean;
 BEGIN
 	-- whoever writes or deletes them (directly or through any function), the
 	-- caller must collect for the companies of the allocations
@@ -100,10 +101,11 @@ BEGIN
 		              RETURNING t.id)
 		SELECT (SELECT count(*) FROM d) = (SELECT count(*) FROM inv)
 		   AND (SELECT count(DISTINCT c.bank_transaction_id) FROM changed c) = (SELECT count(*) FROM line)
-		  INTO has_lines;
-		IF NOT has_lines THEN
+		  INTO all_found;
+		IF NOT all_found THEN
 			RAISE EXCEPTION 'ar.reconcile''s allocations do not fit the invoices and bank lines it locked'
-				USING ERRCODE = 'check_violation';
+				USING ERRCODE = 'check_violation',
+				      DETAIL = 'An invoice or bank line is missing, of another company, cancelled, of the other sign or currency.';
 		END IF;
 		PERFORM ar._reconcile_apply_done();
 		RETURN NULL;
