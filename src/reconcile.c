@@ -436,6 +436,26 @@ spi_write(RcRun *run, const char *sql, int ncols, Col *cols, bool with_run)
 	return SPI_processed;
 }
 
+/*
+ * spi_write() of the engine's own allocation statement: the stage its
+ * allocation trigger claims (reconcile_write.c), set around that statement
+ * only and reset whatever happens.
+ */
+static pg_noinline void
+spi_engine_write(RcRun *run, const char *sql, int ncols, Col *cols, bool with_run)
+{
+	rc_engine_write_begin();
+	PG_TRY();
+	{
+		spi_write(run, sql, ncols, cols, with_run);
+	}
+	PG_FINALLY();
+	{
+		rc_engine_write_end();
+	}
+	PG_END_TRY();
+}
+
 /* ------------------------------------------------------------- loading */
 
 static void
@@ -1457,22 +1477,27 @@ write_results(RcRun *run, RunCompany *rcs, int nrc, Datum *return_ids, int *nret
 
 		memcpy(lnal, ln, sizeof(ln));
 		memcpy(lnal + 10, al, sizeof(al));
-		spi_write(run,
-				  "WITH ins AS ("
-				  "  INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, "
-				  "                             method, payment_means, score, note) "
-				  "  SELECT * FROM unnest($12, $13, $14, $15, $16, $17, $18, $19, $20) "
-				  "  RETURNING id, bank_transaction_id), "
-				  "g AS (SELECT bank_transaction_id, array_agg(id ORDER BY id) AS ids FROM ins GROUP BY 1) "
-				  "INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, score, "
-				  "                               customer_id, payer, flags, invoice_ids, explanation, allocation_ids) "
-				  "SELECT u.id, u.company_id, $1, u.outcome, u.method, u.score, u.customer_id, u.payer, "
-				  "       u.flags::text[], u.invoice_ids::bigint[], u.explanation, g.ids "
-				  "  FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WITH ORDINALITY "
-				  "       AS u(id, company_id, outcome, method, score, customer_id, payer, flags, invoice_ids, explanation, k) "
-				  "  LEFT JOIN g ON g.bank_transaction_id = u.id "
-				  " ORDER BY u.k",
-				  19, lnal, true);
+		/*
+		 * The engine's own statement: its allocation trigger applies them
+		 * without locking and checking again what lock_invoices and the
+		 * load locked and checked (reconcile_write.c).
+		 */
+		spi_engine_write(run,
+						 "WITH ins AS ("
+						 "  INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, "
+						 "                             method, payment_means, score, note) "
+						 "  SELECT * FROM unnest($12, $13, $14, $15, $16, $17, $18, $19, $20) "
+						 "  RETURNING id, bank_transaction_id), "
+						 "g AS (SELECT bank_transaction_id, array_agg(id ORDER BY id) AS ids FROM ins GROUP BY 1) "
+						 "INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, score, "
+						 "                               customer_id, payer, flags, invoice_ids, explanation, allocation_ids) "
+						 "SELECT u.id, u.company_id, $1, u.outcome, u.method, u.score, u.customer_id, u.payer, "
+						 "       u.flags::text[], u.invoice_ids::bigint[], u.explanation, g.ids "
+						 "  FROM unnest($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) WITH ORDINALITY "
+						 "       AS u(id, company_id, outcome, method, score, customer_id, payer, flags, invoice_ids, explanation, k) "
+						 "  LEFT JOIN g ON g.bank_transaction_id = u.id "
+						 " ORDER BY u.k",
+						 19, lnal, true);
 	}
 	if (sf[0].n > 0)
 		spi_write(run,

@@ -259,4 +259,8 @@ extern uint64 rc_amount_key(int64 company_id, const char *currency, Amount amoun
 extern void rc_index_customer_names(RcRun *run);
 extern const char *rc_payer_name(PayerBy by);
 
+/* reconcile_write.c: around the engine's own allocation statement */
+extern void rc_engine_write_begin(void);
+extern void rc_engine_write_end(void);
+
 #endif							/* AR_RECONCILE_H */

@@ -1,6 +1,20 @@
 -- The allocations' set-wise statement trigger (issue 14: its own piece, so
 -- that the upgrade installs the same text: src/upgrade/0.1.0--0.2.0 links it).
 
+-- ar.reconcile()'s own allocation statement (src/reconcile_write.c): a
+-- stage of the backend in C memory, set by the engine around that one
+-- statement and reset on error, which no caller can set (no setting,
+-- table or search_path reaches it).  The claim succeeds once, for the
+-- statement trigger that statement fires itself (not a nested one); the
+-- row triggers of the invoices and bank lines skip the rows the claimed
+-- apply writes (97_reconcile_write.sql).  Grants: 97_reconcile_write.sql.
+CREATE FUNCTION ar._reconcile_apply_claim() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'ar_reconcile_apply_claim' LANGUAGE C VOLATILE;
+CREATE FUNCTION ar._reconcile_apply_done() RETURNS void
+	AS 'MODULE_PATHNAME', 'ar_reconcile_apply_done' LANGUAGE C VOLATILE;
+CREATE FUNCTION ar._reconcile_applying() RETURNS boolean
+	AS 'MODULE_PATHNAME', 'ar_reconcile_applying' LANGUAGE C VOLATILE;
+
 -- Applies (direction = 1) or reverses (direction = -1) a set of allocations,
 -- the rows of one INSERT, COPY or DELETE on ar.allocation (the transition
 -- table "changed" of the statement triggers below).  Rows are locked in a
@@ -37,6 +51,7 @@ DECLARE
 	has_credits boolean;
 	company bigint;
 	rows ar.allocation[];
+	all_found boolean;
 BEGIN
 	-- whoever writes or deletes them (directly or through any function), the
 	-- caller must collect for the companies of the allocations
@@ -44,6 +59,57 @@ BEGIN
 	   FROM (SELECT DISTINCT c.company_id FROM changed c) c
 	  WHERE NOT (c.company_id = ANY ((SELECT ar._company_ids('collector'))::bigint[]))
 	  ORDER BY c.company_id;
+	-- ar.reconcile()'s statement: every invoice and bank line already locked
+	-- and checked by the engine; applied in one statement, the derived
+	-- columns set as the row triggers it skips would (30_ledger.sql), and
+	-- every row found or the statement refused.  CHECK constraints still
+	-- refuse an over-allocation.  (Not on a shard of Citus: there the
+	-- statement runs per company, below.)
+	IF direction = 1 AND TG_RELID = 'ar.allocation'::regclass AND ar._reconcile_apply_claim() THEN
+		WITH d AS (SELECT c.company_id, c.invoice_id, sum(c.amount) AS delta,
+		                  coalesce(sum(c.amount) FILTER (WHERE c.method IN ('write_off', 'shortfall')), 0) AS written_off,
+		                  max(c.allocated_on) AS last_on,
+		                  max(c.allocated_on) FILTER (WHERE c.method = 'write_off') AS last_write_off_on,
+		                  min(sign(c.amount)) AS low, max(sign(c.amount)) AS high,
+		                  bool_and(c.bank_transaction_id IS NOT NULL AND c.customer_credit_id IS NULL) AS from_line
+		             FROM changed c GROUP BY c.company_id, c.invoice_id ORDER BY c.company_id, c.invoice_id),
+		     inv AS (UPDATE ar.invoice i
+		                SET open_amount = i.open_amount - d.delta,
+		                    written_off_amount = i.written_off_amount + d.written_off,
+		                    last_allocated_on = greatest(i.last_allocated_on, d.last_on),
+		                    last_write_off_on = greatest(i.last_write_off_on, d.last_write_off_on),
+		                    status = ar.invoice_status(i.amount, i.open_amount - d.delta, i.written_off_amount + d.written_off,
+		                                               i.disputed, false),
+		                    updated_at = now()
+		               FROM d
+		              WHERE i.company_id = d.company_id AND i.id = d.invoice_id AND d.from_line
+		                AND i.cancelled_on IS NULL AND d.low = sign(i.amount) AND d.high = sign(i.amount)
+		             RETURNING i.company_id, i.id, i.currency),
+		     l AS (SELECT c.company_id, c.bank_transaction_id, sum(c.amount) AS delta,
+		                  min(i.currency) AS low, max(i.currency) AS high
+		             FROM changed c JOIN inv i ON i.company_id = c.company_id AND i.id = c.invoice_id
+		            GROUP BY c.company_id, c.bank_transaction_id),
+		     line AS (UPDATE ar.bank_transaction t
+		                 SET allocated_amount = t.allocated_amount + l.delta,
+		                     status = CASE WHEN t.allocated_amount + l.delta = t.amount THEN 'matched'
+		                                   WHEN t.allocated_amount + l.delta <> 0 THEN 'partially_matched'
+		                                   WHEN t.status IN ('matched', 'partially_matched') THEN 'unmatched'
+		                                   ELSE t.status END
+		                FROM l
+		               WHERE t.company_id = l.company_id AND t.id = l.bank_transaction_id
+		                 AND t.currency = l.low AND t.currency = l.high
+		              RETURNING t.id)
+		SELECT (SELECT count(*) FROM d) = (SELECT count(*) FROM inv)
+		   AND (SELECT count(DISTINCT c.bank_transaction_id) FROM changed c) = (SELECT count(*) FROM line)
+		  INTO all_found;
+		IF NOT all_found THEN
+			RAISE EXCEPTION 'ar.reconcile''s allocations do not fit the invoices and bank lines it locked'
+				USING ERRCODE = 'check_violation',
+				      DETAIL = 'An invoice or bank line is missing, of another company, cancelled, of the other sign or currency.';
+		END IF;
+		PERFORM ar._reconcile_apply_done();
+		RETURN NULL;
+	END IF;
 	SELECT array_agg(c ORDER BY c.company_id, c.id), bool_or(c.bank_transaction_id IS NOT NULL),
 	       bool_or(c.customer_credit_id IS NOT NULL)
 	  INTO everything, has_lines, has_credits

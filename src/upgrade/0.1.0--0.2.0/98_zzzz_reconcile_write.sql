@@ -1,0 +1,1 @@
+../../sql/97_reconcile_write.sql
