@@ -79,7 +79,6 @@ DECLARE
 	lines bigint;
 	applied bigint;
 	direct_debits bigint;
-	every boolean;
 BEGIN
 	r := ar._worker_run_running(run_id);
 	company := (r.result->>'company_id')::bigint;
@@ -97,11 +96,9 @@ BEGIN
 	-- the watermark is every company's: moved by a run of every company
 	-- only (ar.reconcile(true) of a role acting for some companies leaves
 	-- the others' lines to the next run)
-	every := ar._acts_for_all() OR NOT EXISTS (SELECT FROM ar.company c
-	                                          WHERE NOT (c.id = ANY ((SELECT ar._company_ids('collector'))::bigint[])));
 	UPDATE ar.worker_state s
 	   SET last_reconcile_at = now(), reconciled_lines = s.reconciled_lines + applied,
-	       reconcile_watermark = CASE WHEN company IS NULL AND every
+	       reconcile_watermark = CASE WHEN company IS NULL AND ar._acts_for_every_company('collector')
 	                                  THEN greatest(s.reconcile_watermark, (r.result->>'up_to_line')::bigint)
 	                                  ELSE s.reconcile_watermark END;
 	RETURN applied;
