@@ -195,7 +195,13 @@ shard=$(qn 0 "SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'ar.penalty
 ref1=$(qn 1 "SET citus.override_table_visibility = off; ${shipped/ar.penalty_regime /ar.penalty_regime_$shard }")
 ref2=$(qn 2 "SET citus.override_table_visibility = off; ${shipped/ar.penalty_regime /ar.penalty_regime_$shard }")
 echo "# shipped regimes: coordinator $ref0, shards on the workers $ref1, $ref2"
-qn 0 "CREATE ROLE rule_admin LOGIN IN ROLE ar_admin" >/dev/null
+# (rule_admin acts for every company, BYPASSRLS, so that the shipped rows'
+# guards answer; rule_admin_one, an admin of no company here, is refused any
+# change of the shared configuration: 96_company_rls_1_shared_config.sql)
+qn 0 "CREATE ROLE rule_admin LOGIN BYPASSRLS IN ROLE ar_admin" >/dev/null
+qn 0 "CREATE ROLE rule_admin_one LOGIN IN ROLE ar_admin" >/dev/null
+shared=$(qn 0 "SET ROLE rule_admin_one; UPDATE ar.penalty_regime SET margin = margin WHERE regime = 'FR_LME'" 2>&1)
+echo "# rule_admin_one: $(echo "$shared" | head -1)"
 through=$(qn 0 "SET ROLE rule_admin; INSERT INTO ar.penalty_regime (regime, name, legal_reference, country, currency, shipped) VALUES ('X_FAKE', 'x', 'x', 'FR', 'EUR', true)" 2>&1)
 direct=$($PG_BIN/psql -X -q -t -A -h localhost -p $((BASE + 1)) -U rule_admin -d postgres \
 	-c "SET application_name = 'citus_internal gpid=10000000001'; UPDATE ar.penalty_regime_$shard SET margin = 0 WHERE regime = 'FR_LME'" 2>&1)
@@ -208,13 +214,14 @@ codes12=$(for i in 1 2; do qn $i "SET citus.override_table_visibility = off; ${c
 codes_direct=$($PG_BIN/psql -X -q -t -A -h localhost -p $((BASE + 1)) -U rule_admin -d postgres \
 	-c "DELETE FROM ar.einvoice_status_code_$codes_shard WHERE code = 213" 2>&1)
 echo "# e-invoicing codes: coordinator $codes0, shards on the workers $codes12; rule_admin in a shard: $(echo "$codes_direct" | head -1)"
-check "the rule tables and the e-invoicing codes are reference tables with their guards on: the shipped rows copied to both workers, a role of ar_admin refused a shipped row through the table and in the shard" \
+check "the rule tables and the e-invoicing codes are reference tables with their guards on: the shipped rows copied to both workers, a role of ar_admin refused a shipped row through the table and in the shard, one not acting for every company any change" \
 	test "$guards" -ge 4 -a "${ref0%%|*}" -gt 0 -a "$ref0" = "$ref1" -a "$ref0" = "$ref2" \
 	     -a "${codes0%%|*}" = 14 -a "$codes12" = "$codes0 $codes0 " \
 	     -a -n "$(echo "$codes_direct" | grep -E "permission denied for table einvoice_status_code_|shipped with the extension and read-only")" \
 	     -a -n "$(echo "$through" | grep "with shipped = true come with ar_collect only")" \
 	     -a -n "$(echo "$direct" | grep "is shipped with ar_collect and cannot be changed")" \
-	     -a "$(qn 0 "SELECT count(*) FROM ar.penalty_regime WHERE regime = 'X_FAKE'")" = 0
+	     -a "$(qn 0 "SELECT count(*) FROM ar.penalty_regime WHERE regime = 'X_FAKE'")" = 0 \
+	     -a -n "$(echo "$shared" | grep 'may not change ar.penalty_regime: it is shared by every company')"
 
 # two companies, a reader of one; what it reads on the distributed ledger
 # equals what the owner reads of that company

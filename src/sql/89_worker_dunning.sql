@@ -16,6 +16,10 @@ DECLARE
 	per_level jsonb;
 	skipped bigint;
 BEGIN
+	-- the worker's dunning acts for every company, as ar.run_dunning: its
+	-- functions are granted to ar_admin (the worker started by
+	-- ar.start_worker() is an admin's role), not to an admin of one company
+	PERFORM ar._require_all_companies('collector');
 	r := ar._worker_run_running(run_id);
 	IF r.result ? 'company_id' THEN
 		-- one company's run (a distributed ledger, below)
@@ -159,6 +163,7 @@ DECLARE
 	per_level jsonb;
 	skipped bigint;
 BEGIN
+	PERFORM ar._require_all_companies('collector');  -- the date of every company's dunning
 	r := ar._worker_run_running(run_id);
 	PERFORM pg_advisory_xact_lock(hashtext('ar_collect.run_dunning'));
 	FOR c IN SELECT w.result FROM ar.worker_run w

@@ -93,19 +93,26 @@ BEGIN
 	   SET status = 'succeeded', finished_at = clock_timestamp(),
 	       result = w.result || jsonb_build_object('lines', lines, 'applied', applied, 'direct_debits', direct_debits)
 	 WHERE w.id = r.id;
+	-- the watermark is every company's: moved by a run of every company
+	-- only (ar.reconcile(true) of a role acting for some companies leaves
+	-- the others' lines to the next run)
 	UPDATE ar.worker_state s
 	   SET last_reconcile_at = now(), reconciled_lines = s.reconciled_lines + applied,
-	       reconcile_watermark = CASE WHEN company IS NULL THEN greatest(s.reconcile_watermark, (r.result->>'up_to_line')::bigint)
+	       reconcile_watermark = CASE WHEN company IS NULL AND ar._acts_for_every_company('collector')
+	                                  THEN greatest(s.reconcile_watermark, (r.result->>'up_to_line')::bigint)
 	                                  ELSE s.reconcile_watermark END;
 	RETURN applied;
 END $$;
 
 -- The end of a cycle whose every company's run succeeded.
+-- (The watermark is every company's: the caller acts for every company.)
 CREATE FUNCTION ar._worker_reconcile_advance(up_to_line bigint) RETURNS bigint
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	PERFORM ar._require_all_companies('collector');
 	UPDATE ar.worker_state s SET reconcile_watermark = greatest(s.reconcile_watermark, up_to_line);
-	SELECT up_to_line;
-$$;
+	RETURN up_to_line;
+END $$;
 
 REVOKE ALL ON FUNCTION ar._worker_reconcile_per_company(), ar._worker_reconcile_newest(),
                        ar._worker_reconcile_company_due(bigint, bigint), ar._worker_reconcile_advance(bigint)

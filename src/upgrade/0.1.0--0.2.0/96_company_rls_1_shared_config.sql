@@ -1,0 +1,1 @@
+../../sql/96_company_rls_1_shared_config.sql
