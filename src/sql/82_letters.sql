@@ -405,6 +405,9 @@ END $$;
 -- 17, letters stating penalty terms").
 -- company_id, when given, is the company of the invoices: on a distributed
 -- ledger their rows are then read on its node alone, not on every shard.
+-- (Two texts of the same query below, with and without the company: Citus
+-- prunes to one node on a plain equality only, and a query built with
+-- EXECUTE would be planned again at every call.)
 CREATE FUNCTION ar.penalty_terms(invoice_ids bigint[], as_of date, language text DEFAULT 'fr', company_id bigint DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET enable_nestloop = on AS $$
