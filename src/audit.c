@@ -651,7 +651,7 @@ seal_update(SealRows *rows, int64 base_seq, bytea *first_prev)
  * ar._audit_seal_rows(last_seq bigint, last_hash bytea) RETURNS bigint:
  * chains this transaction's unsealed audit rows after (last_seq,
  * last_hash), in id order, and returns how many it sealed.  Called by
- * ar._audit_seal() under the chain's advisory lock.
+ * ar._audit_seal() under the chain's lock (ar.lock_slot).
  *
  * The rows are read SEAL_BATCH at a time and each batch is sealed before
  * the next is read, in memory of its own: a transaction that wrote a

@@ -7,7 +7,7 @@
  *		matches through ar.allocation, keep the rest as proposals.
  *
  * One run:
- *   1. Takes a transaction-level advisory lock, so runs never overlap:
+ *   1. Takes its lock (ar.lock_slot 'reconcile'), so runs never overlap:
  *      a second run waits for the first to commit, then sees its work.
  *   2. Locks the new lines (status unmatched, nothing allocated, never
  *      decided by an earlier run) with FOR UPDATE SKIP LOCKED: a line a
@@ -56,9 +56,6 @@
 #include "utils/timestamp.h"
 
 #include "reconcile.h"
-
-/* pg_advisory_xact_lock key of ar.reconcile: "ar_recon" in ASCII */
-#define RECONCILE_LOCK_KEY	"7021789479296921454"
 
 /* An amount as an exact count of 1/10000, or NULL if it has more decimals. */
 #define AMOUNT4(x) \
@@ -1612,6 +1609,27 @@ tenancy_installed(void)
 }
 
 /*
+ * The reconciliation's lock, until the end of the transaction: its row of
+ * ar.lock_slot, which no caller can take (doc/security.md); in a 0.1.0
+ * database this library serves before ALTER EXTENSION ar_collect UPDATE,
+ * 0.1.0's advisory lock ("ar_recon" in ASCII).
+ */
+static void
+take_run_lock(void)
+{
+	bool		isnull;
+	int			rc = SPI_execute("SELECT pg_catalog.to_regprocedure('ar._take_lock(text,bigint,boolean)') IS NOT NULL",
+								 true, 0);
+
+	spi_check(rc, "look for the lock function");
+	if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		rc = SPI_execute("SELECT ar._take_lock('reconcile')", false, 0);
+	else
+		rc = SPI_execute("SELECT pg_catalog.pg_advisory_xact_lock(7021789479296921454)", false, 0);
+	spi_check(rc, "take its lock");
+}
+
+/*
  * A new run id, from the sequence of ar.reconcile_run: the rows of the
  * run, one per company, are written with it once its companies are known.
  */
@@ -1880,8 +1898,7 @@ reconcile_run(ReturnSetInfo *rsinfo, bool auto_apply, bool scoped, int64 company
 
 	/* one run at a time: the second waits, then sees what the first did */
 	if (!dry_run)
-		spi_check(SPI_execute("SELECT pg_catalog.pg_advisory_xact_lock(" RECONCILE_LOCK_KEY ")", false, 0),
-				  "take its lock");
+		take_run_lock();
 
 	load_config(run, company, scoped);
 	if (!dry_run)

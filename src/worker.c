@@ -17,8 +17,8 @@
  *
  *   1. is the extension installed?  If not, wait for it;
  *   2. once per process: ar._worker_attach() (none on a Citus worker node,
- *      whose work the coordinator's worker does) takes the advisory lock that
- *      makes the worker the only one of its database, marks the runs a
+ *      whose work the coordinator's worker does) makes the worker the only
+ *      one of its database (the pid recorded, checked alive), marks the runs a
  *      previous process left "running" (crash, kill) as failed, records the
  *      worker in ar.worker_state;
  *   3. ar._worker_reconcile_due(): when ar.reconcile(boolean) exists and new

@@ -756,7 +756,7 @@ check "ar.kpis(current_date) from the distributed KPI summary (routed), and 30 d
 # both sides; ar.dunning_notice's were never off).  On a shard the triggers
 # write the co-located shard of ar.dunning_effect_delta; the fold at the
 # worker's commit recomputes the notices concerned from the co-located
-# notice and allocation shards, under an advisory lock of that shard.
+# notice and allocation shards, under the lock of that shard (ar.lock_slot).
 # A dunning run's notices of K and L (inserted as the run writes them),
 # then payments of their invoices within and after their windows, each its
 # own transaction, on both sides.
@@ -1088,7 +1088,7 @@ check "ar.reconcile_company(K) on the distributed ledger, for two companies: wha
 # a company's failure is recorded and the next company goes on.  Enabled
 # again (idle since check 3): new lines of M and N, and a manual run of M
 # at the same time (it waits for the worker's, or the worker's for it: the
-# reconciliation's advisory lock; either way each line is decided once).
+# reconciliation's lock; either way each line is decided once).
 # Waited for by polling ar.worker_run (at most 60 s): a succeeded run of
 # each company covering the new lines.  The decisions, allocations,
 # invoices and bank lines equal one node's (ar_single: the same lines,

@@ -117,7 +117,7 @@ placement="SELECT p.kind, count(*), count(*) FILTER (WHERE CASE p.kind
   FROM ar._distribute_plan() p LEFT JOIN pg_dist_partition d ON d.logicalrelid = p.table_name GROUP BY 1 ORDER BY 1"
 check "CALL ar.distribute(4): every company table distributed by company_id co-located with ar.customer (4 shards), every shared table a reference table, the local ones left, as ar._distribute_plan() says" \
 	eval 'grep -q "^NOTICE:  ar_collect distributed by company_id" <<<"$out" && ! grep -q ERROR <<<"$out" &&
-	      is "$(qn 0 "$placement" | tr "\n" " ")" "distributed|55|55 local|6|6 reference|17|17 " &&
+	      is "$(qn 0 "$placement" | tr "\n" " ")" "distributed|55|55 local|7|7 reference|17|17 " &&
 	      is "$(qn 0 "SELECT count(*) FROM pg_dist_shard WHERE logicalrelid = '"'"'ar.customer'"'"'::regclass")" 4'
 shard_keys="SELECT count(*), count(*) FILTER (WHERE success AND result = (SELECT count(*)::text FROM pg_constraint WHERE conrelid = 'ar.invoice'::regclass AND contype = 'f'))
   FROM run_command_on_shards('ar.invoice', \$\$SELECT count(*) FROM pg_constraint WHERE conrelid = '%s'::regclass AND contype = 'f'\$\$)"

@@ -12,7 +12,7 @@
 -- hash, from the moment it is written:
 --   row_hash = sha256(ar.audit_row_content(row, NULL))
 -- computed in C by the BEFORE INSERT trigger ar._audit_hash() (src/audit.c).
--- At commit a deferred trigger takes the advisory lock of each company the
+-- At commit a deferred trigger takes the chain lock of each company the
 -- transaction wrote (in a fixed order: no deadlock) and appends one seal
 -- per company to that company's chain (ar.audit_seal, 41_audit_chains.sql):
 -- the number, first and last id and digest of the transaction's row hashes

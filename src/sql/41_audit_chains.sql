@@ -156,15 +156,6 @@ BEGIN
 	RETURN NOT ar._colocated_with_ledger(ARRAY['ar.audit_log'::regclass]);
 END $$;
 
--- The advisory lock of a company's chain (0: the shared configuration's):
--- pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'), this).  A
--- transaction takes the locks of its companies in the order of this key,
--- so that two transactions writing the same companies cannot deadlock
--- (two companies sharing a key only wait for each other).
-CREATE OR REPLACE FUNCTION ar._audit_lock_key(company_id bigint) RETURNS integer
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT hashtext('company:' || coalesce(nullif($1, 0)::text, 'shared')) $$;
-
 -- The seals: one per transaction and company (0: shared configuration)
 -- that wrote audit rows, appended at commit to that company's chain.  A
 -- seal binds its rows (the transaction's rows of the company, txid and
@@ -235,7 +226,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp SET 
 DECLARE
 	me xid8 := pg_current_xact_id();
 	companies bigint[];
-	k integer;
+	k bigint;
 	c bigint;
 	after_id bigint;
 	legacy bigint;
@@ -271,8 +262,10 @@ BEGIN
 		EXIT WHEN NOT FOUND;
 		companies := companies || c;
 	END LOOP;
-	FOR k IN SELECT DISTINCT ar._audit_lock_key(u.c) FROM unnest(companies) u(c) ORDER BY 1 LOOP
-		PERFORM pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'), k);
+	-- each company's chain locked (ar.lock_slot), in company order: two
+	-- transactions writing the same companies cannot deadlock
+	FOR k IN SELECT DISTINCT u.c FROM unnest(companies) u(c) ORDER BY 1 LOOP
+		PERFORM ar._take_lock('audit_chain', k);
 	END LOOP;
 	legacy := ar._audit_legacy_seq();
 	FOREACH c IN ARRAY companies LOOP

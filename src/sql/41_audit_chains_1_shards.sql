@@ -129,7 +129,7 @@ DECLARE
 	seal_rel regclass := ar._colocated_shard(log_rel, 'ar.audit_log', 'ar.audit_seal');
 	me xid8 := pg_current_xact_id();
 	companies bigint[];
-	k integer;
+	k bigint;
 	c bigint;
 	after_id bigint;
 	legacy bigint := ar._audit_legacy_seq();
@@ -146,8 +146,10 @@ BEGIN
 	EXECUTE format('SELECT array_agg(DISTINCT a.company_id ORDER BY a.company_id) FROM %s a
 	                 WHERE a.txid = $1 AND a.id > $2 AND a.seq IS NULL', log_rel)
 	   INTO companies USING me, after_id;
-	FOR k IN SELECT DISTINCT ar._audit_lock_key(u.c) FROM unnest(companies) u(c) ORDER BY 1 LOOP
-		PERFORM pg_advisory_xact_lock(hashtext('ar_collect.audit_chain'), k);
+	-- each company's chain locked (ar.lock_slot), in company order: two
+	-- transactions writing the same companies cannot deadlock
+	FOR k IN SELECT DISTINCT u.c FROM unnest(companies) u(c) ORDER BY 1 LOOP
+		PERFORM ar._take_lock('audit_chain', k);
 	END LOOP;
 	FOREACH c IN ARRAY coalesce(companies, '{}') LOOP
 		s := NULL;

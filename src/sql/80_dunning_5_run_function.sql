@@ -845,7 +845,7 @@ BEGIN
 	PERFORM ar._require_all_companies('collector');
 	IF real_run THEN
 		-- runs queue one after the other; a date already run queues nothing
-		PERFORM pg_advisory_xact_lock(hashtext('ar_collect.run_dunning'));
+		PERFORM ar._take_lock('run_dunning');
 		IF EXISTS (SELECT 1 FROM ar.dunning_run r WHERE r.as_of = x) THEN
 			RETURN;
 		END IF;

@@ -6,6 +6,17 @@
 -- joined on id alone).  CREATE OR REPLACE with its option: on an upgrade the
 -- view exists, and replacing it without the option would drop it.
 
+-- Who queued the notices of each run date: ar.dunning_run is read by the
+-- roles acting for every company only (its counts and report cover them
+-- all: 96_company_rls_2_run_records.sql); who ran a date is not company
+-- data, and every reader's timeline names them.
+CREATE OR REPLACE FUNCTION ar._dunning_run_actors() RETURNS TABLE (as_of date, run_by text, run_role text, via text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+	SELECT r.as_of, r.run_by, r.run_role, r.via FROM ar.dunning_run r
+$$;
+REVOKE ALL ON FUNCTION ar._dunning_run_actors() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION ar._dunning_run_actors() TO ar_reader;
+
 -- One timeline per customer: the communications log, and each notice queued
 -- (from the outbox itself: the notice row is the record of its queuing,
 -- the run that queued it says by whom).
@@ -27,7 +38,7 @@ SELECT NULL, n.customer_id, c.code, c.name, n.created_at, n.as_of, 'notice_queue
        coalesce(r.run_by, 'unknown'), coalesce(r.run_role, 'none'), r.via, n.created_at
   FROM ar.dunning_notice n
   JOIN ar.customer c ON c.id = n.customer_id AND c.company_id = n.company_id
-  LEFT JOIN ar.dunning_run r ON r.as_of = n.as_of;
+  LEFT JOIN ar._dunning_run_actors() r ON r.as_of = n.as_of;
 
 COMMENT ON VIEW ar.customer_timeline IS
 	'Everything that happened with a customer in collections, one row per event: notices and their delivery, disputes, promises, payment plans, blocks, policy changes, and calls, letters and e-mails recorded by collectors. Order by occurred_at, id.';

@@ -20,8 +20,11 @@ BEGIN
 	RETURN coalesce(group_id, 0) <> 0;
 END $$;
 
--- The worker starts serving the database: one worker per database (a
--- session advisory lock); runs left "running" by a previous process that
+-- The worker starts serving the database: one worker per database, the
+-- one whose pid ar.worker_state holds while that process runs (its row
+-- locked meanwhile: two workers starting together attach one after the
+-- other; not an advisory lock, which any role could take first and hold,
+-- and no worker would serve the database); runs left "running" by a previous process that
 -- died are marked failed.  Returns 1, 0 when another worker serves it, or
 -- -1 on a Citus worker node (doc/scale_out.md): there the extension comes
 -- from the coordinator, whose worker runs the work of the whole cluster; a
@@ -32,7 +35,11 @@ BEGIN
 	IF ar._on_citus_worker_node() THEN
 		RETURN -1;
 	END IF;
-	IF NOT pg_try_advisory_lock(hashtext('ar_collect.worker')) THEN
+	INSERT INTO ar.worker_state AS s (id) VALUES (true) ON CONFLICT (id) DO NOTHING;
+	PERFORM FROM ar.worker_state s FOR UPDATE;
+	IF EXISTS (SELECT FROM ar.worker_state s JOIN pg_stat_activity a ON a.pid = s.pid
+	            WHERE a.pid <> pg_backend_pid() AND a.backend_type = 'ar_collect worker'
+	              AND a.datname = current_database()) THEN
 		RETURN 0;
 	END IF;
 	UPDATE ar.worker_run r

@@ -745,7 +745,7 @@ BEGIN
 	-- the effectiveness summary: no fold meanwhile (they leave their changes
 	-- for the next one, which recomputes them from the ledger this rebuild
 	-- leaves); a fold committing now is waited for
-	PERFORM pg_advisory_xact_lock(hashtext('ar_collect.dunning_effect_fold'));
+	PERFORM ar._take_lock('dunning_effect_fold');
 	DELETE FROM ar.summary_delta;
 	DELETE FROM ar.open_item_summary;
 	-- (on a distributed ledger per company, routed: ar._summaries_insert)

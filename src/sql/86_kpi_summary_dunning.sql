@@ -27,7 +27,7 @@
 -- that commit sees it, their old rows replaced and the difference added to
 -- the per-day summary.  A notice and an allocation of one of its invoices
 -- written by two transactions at the same time cannot see each other before
--- their commits, so the folds run one at a time (an advisory lock, held
+-- their commits, so the folds run one at a time (a lock of ar.lock_slot, held
 -- until the commit ends): the later one recomputes from a ledger where the
 -- earlier one is committed.  The lock is tried, never waited for (the
 -- commits also take the audit chains' locks, in an order the triggers
@@ -189,7 +189,7 @@ END $$;
 -- Folds the changes waiting in ar.dunning_effect_delta that this
 -- transaction sees: the notices concerned recomputed, their old rows
 -- replaced, the difference added to the per-day summary in key order.
--- Under the fold's advisory lock (ar._dunning_effect_fold_if_free): one
+-- Under the fold's lock (ar._dunning_effect_fold_if_free): one
 -- fold at a time, each in statements whose snapshots see every fold
 -- committed before.
 CREATE FUNCTION ar._dunning_effect_fold() RETURNS void
@@ -266,7 +266,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
 BEGIN
 	IF current_setting('transaction_isolation') <> 'read committed'
 	   OR NOT EXISTS (SELECT 1 FROM ar.dunning_effect_delta)
-	   OR NOT pg_try_advisory_xact_lock(hashtext('ar_collect.dunning_effect_fold')) THEN
+	   OR NOT ar._take_lock('dunning_effect_fold', wait => false) THEN
 		RETURN false;
 	END IF;
 	PERFORM ar._dunning_effect_fold();
@@ -279,7 +279,7 @@ END $$;
 -- ar.dunning_effect_summary on the same node, the notices and allocations
 -- read from their co-located shards, the companies from the node's shard
 -- of ar.company: no query leaves the node, its statements run with their
--- names (EXECUTE).  One fold of a shard at a time: the advisory lock is
+-- names (EXECUTE).  One fold of a shard at a time: the lock (ar.lock_slot) is
 -- the shard's (tried, never waited for, as on one node: what a commit
 -- leaves waits for the next fold of that shard, readers meanwhile taking
 -- the full computation).  The notices recomputed by one query (the full
@@ -297,7 +297,7 @@ DECLARE
 	old ar.dunning_effect_notice[];
 	zero tid[];
 BEGIN
-	IF NOT pg_try_advisory_xact_lock(hashtext('ar_collect.dunning_effect_fold'), hashtext(delta_shard::text)) THEN
+	IF NOT ar._take_lock('dunning_effect_fold', delta_shard::oid::bigint, wait => false) THEN
 		RETURN;
 	END IF;
 	-- the notices the changes concern (ar._dunning_effect_affected's rules)

@@ -10,7 +10,7 @@
 -- watermark moves on only when every company's run succeeded, so that the
 -- next cycle takes the failed company again.  Runs never overlap: the
 -- worker serves its database alone (ar._worker_attach), and
--- ar.reconcile_company takes the reconciliation's advisory lock on the
+-- ar.reconcile_company takes the reconciliation's lock (ar.lock_slot) on the
 -- coordinator and locks the lines it decides (FOR UPDATE SKIP LOCKED on the
 -- company's shard), so that a manual run at the same time waits, and one
 -- through another node skips the lines taken.  On one node the worker

@@ -53,6 +53,9 @@ GRANT EXECUTE ON FUNCTION ar.write_off_invoice(bigint, text, date), ar.cancel_in
 	TO ar_admin;
 -- the setting the triggers of every role read (ar_collect.restoring)
 GRANT EXECUTE ON FUNCTION ar._restoring() TO PUBLIC;
+-- and the error of the guards of derived columns (30_ledger.sql): a role
+-- writing one is told why, not that it may not call the error
+GRANT EXECUTE ON FUNCTION ar._derived_column_error(text, text) TO PUBLIC;
 -- and the test of the guards of the shipped tables (64_shipped_guard.sql)
 GRANT EXECUTE ON FUNCTION ar._privileged_shard_copy(boolean) TO PUBLIC;
 -- and the table a trigger fired for, a Citus shard's being its table's

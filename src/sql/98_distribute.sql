@@ -31,6 +31,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 		 'a node''s own transactions waiting for their summary fold at commit'),
 		('audit_legacy_chain', 'local',
 		 'a 0.1.0 database''s chain head, read inside the shard queries of the verification (a reference table there is a nested distributed query, refused)'),
+		('lock_slot', 'local',
+		 'a node''s own locks of its runs and chains, as advisory locks were'),
 		('input_bound', 'local',
 		 'the bounded columns of the schema: shipped, read-only, the same rows on every node (CREATE EXTENSION)'))
 	SELECT c.oid::regclass,

@@ -162,12 +162,10 @@ SELECT is((SELECT row_hash FROM ar.audit_chain_head(:ca)), :'head_a_before'::byt
 UPDATE ar.customer SET name = name || '.' WHERE code IN ('KCA3', 'KCB3');
 SET CONSTRAINTS ar.audit_log_seal IMMEDIATE;
 SET CONSTRAINTS ar.audit_log_seal DEFERRED;
-SELECT is((SELECT count(*) FROM pg_locks l
-            WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.objsubid = 2
-              AND l.classid::bigint = (hashtext('ar_collect.audit_chain')::bigint + 4294967296) % 4294967296
-              AND l.objid::bigint IN ((ar._audit_lock_key(:ca)::bigint + 4294967296) % 4294967296,
-                                      (ar._audit_lock_key(:cb)::bigint + 4294967296) % 4294967296))::int, 2,
-          'the seal takes the advisory lock of each company it seals');
+SELECT is((SELECT array_agg(s.key ORDER BY s.key) FROM ar.lock_slot s
+            WHERE s.name = 'audit_chain' AND s.key IN (:ca, :cb)
+              AND s.xmax::text::bigint = txid_current() % 4294967296),
+          ARRAY[:ca, :cb]::bigint[], 'the seal locks the chain of each company it seals (ar.lock_slot)');
 
 -- ------------------------------------------------ an admin of one company
 SET LOCAL ROLE t_chain_adm_a;

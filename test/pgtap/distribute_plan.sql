@@ -18,9 +18,9 @@ SELECT is((SELECT count(*) FROM ar._distribute_plan()),
           'every table of the extension has its line in the plan');
 
 SELECT results_eq($$SELECT table_name::text FROM ar._distribute_plan() WHERE kind = 'local' ORDER BY 1$$,
-	$$VALUES ('ar.audit_legacy_chain'), ('ar.audit_seal_request'), ('ar.input_bound'), ('ar.summary_fold_request'),
-	         ('ar.worker_run'), ('ar.worker_state')$$,
-	'kept on each node, each for its reason: the worker''s state and runs, the commit requests, the legacy chain''s head, the input bounds');
+	$$VALUES ('ar.audit_legacy_chain'), ('ar.audit_seal_request'), ('ar.input_bound'), ('ar.lock_slot'),
+	         ('ar.summary_fold_request'), ('ar.worker_run'), ('ar.worker_state')$$,
+	'kept on each node, each for its reason: the worker''s state and runs, the commit requests, the legacy chain''s head, the input bounds, the locks');
 
 SELECT results_eq($$SELECT table_name::text FROM ar._distribute_plan() WHERE kind = 'reference' ORDER BY 1$$,
 	$$VALUES ('ar.company'), ('ar.company_member'), ('ar.dunning_level'), ('ar.dunning_policy'), ('ar.dunning_run'),

@@ -2,7 +2,7 @@
 -- tamper detection, roles, and what pg_dump keeps.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(45);
+SELECT plan(47);
 
 -- ---------------------------------------------------------------- invariants
 SELECT setseed(0.17);
@@ -161,6 +161,11 @@ SELECT lives_ok($$INSERT INTO ar.customer (code, name) VALUES ('ADM', 'Loaded by
 SELECT lives_ok($$SELECT ar.write_off_invoice((SELECT id FROM ar.invoice WHERE number = 'INV-3'), 'bankrupt')$$,
                 'admin writes off');
 SELECT lives_ok('SELECT * FROM ar.verify_audit_chain()', 'admin verifies the audit chain');
+-- (the message of the guard, not "permission denied for function _derived_column_error")
+SELECT throws_ok($$UPDATE ar.invoice SET open_amount = 0 WHERE number = 'INV-2'$$, '42501',
+                 'column invoice.open_amount is maintained by ar_collect', 'admin cannot set a derived column, and is told why');
+SELECT throws_ok($$UPDATE ar.bank_transaction SET allocated_amount = 0$$, '42501',
+                 'column bank_transaction.allocated_amount is maintained by ar_collect', 'nor a bank line''s');
 RESET ROLE;
 SET LOCAL ROLE ar_test_nobody;
 SELECT throws_ok('SELECT * FROM ar.invoice', '42501', NULL, 'a role without ar_* sees nothing');

@@ -13,6 +13,7 @@ set -uo pipefail
 source "$(dirname "$0")/../../tools/tap.sh"
 DB=ar_worker_test
 holder=
+squatter=
 q() {	# q DATABASE SQL: one value; empty (and no error) while the server restarts
 	$PG_BIN/psql -X -q -t -A -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>/dev/null
 }
@@ -31,16 +32,17 @@ settings() {
 }
 cleanup() {
 	[ -n "$holder" ] && kill "$holder" 2>/dev/null
+	[ -n "$squatter" ] && kill "$squatter" 2>/dev/null
 	settings "ALTER SYSTEM RESET ar_collect.database"
 	settings "ALTER SYSTEM RESET ar_collect.naptime"
 	settings "ALTER SYSTEM RESET ar_collect.dunning_at"
 	# the preloaded worker leaves the test database (it restarts on postgres)
 	wait_for 60 postgres "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = '$DB' AND backend_type = 'ar_collect worker')"
-	$PG_BIN/psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null
+	$PG_BIN/psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "DROP ROLE IF EXISTS ar_worker_squatter" 2>/dev/null
 }
 trap cleanup EXIT
 
-echo "1..15"
+echo "1..16"
 $PG_BIN/psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null
 $PG_BIN/createdb $DB
 q $DB "SET client_min_messages = warning; CREATE EXTENSION ar_collect" >/dev/null
@@ -56,6 +58,18 @@ $PG_BIN/psql -X -q -d $DB -c "BEGIN; LOCK TABLE ar.dunning_notice IN SHARE ROW E
 holder=$!
 wait_for 30 $DB "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'ar.dunning_notice'::regclass AND mode = 'ShareRowExclusiveLock' AND granted)"
 
+# A role with no privilege holds the advisory locks that made the worker
+# the only one of its database and serialised the dunning runs before
+# 0.2.0: the worker then never served the database (doc/security.md).
+$PG_BIN/psql -X -q -d postgres -c "DROP ROLE IF EXISTS ar_worker_squatter" -c "CREATE ROLE ar_worker_squatter LOGIN" >/dev/null 2>&1
+$PG_BIN/psql -X -q -U ar_worker_squatter -d $DB \
+	-c "SELECT pg_advisory_lock(hashtext('ar_collect.worker')), pg_advisory_lock(hashtext('ar_collect.run_dunning'))" \
+	-c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
+squatter=$!
+squatted="SELECT count(*) = 2 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+           WHERE l.locktype = 'advisory' AND l.granted AND a.usename = 'ar_worker_squatter'"
+wait_for 30 $DB "$squatted"
+
 # the preloaded worker moves to the test database; dunning due at once
 settings "ALTER SYSTEM SET ar_collect.database = '$DB'"
 settings "ALTER SYSTEM SET ar_collect.naptime = 1"
@@ -65,6 +79,9 @@ check "the preloaded worker connects to ar_collect.database, backend type 'ar_co
 check "it starts the day's dunning by itself (and waits for the lock)" \
 	wait_for 60 $DB "SELECT EXISTS (SELECT 1 FROM ar.worker_run r JOIN pg_stat_activity a ON a.pid = r.pid
 	                   WHERE r.kind = 'dunning' AND r.status = 'running' AND a.wait_event_type = 'Lock')"
+check "a role holding the former advisory locks of the worker and of the run stalled neither (the run waits for the table only)" \
+	wait_for 5 $DB "SELECT ($squatted) AND EXISTS (SELECT 1 FROM ar.worker_run r JOIN pg_stat_activity a ON a.pid = r.pid
+	                 WHERE r.kind = 'dunning' AND r.status = 'running' AND a.wait_event = 'relation')"
 
 # SIGKILL in the middle of the run: the postmaster reinitialises and starts it again
 old=$(worker_pid)

@@ -1,0 +1,1 @@
+../../sql/07_lock_slots.sql

@@ -1,0 +1,1 @@
+../../sql/96_company_rls_2_run_records.sql
