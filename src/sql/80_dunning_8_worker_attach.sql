@@ -21,11 +21,11 @@ BEGIN
 END $$;
 
 -- The worker starts serving the database: one worker per database, the
--- one whose pid ar.worker_state holds while that process runs (its row
+-- one whose pid ar.worker_state holds while that process runs (the row
 -- locked meanwhile: two workers starting together attach one after the
 -- other; not an advisory lock, which any role could take first and hold,
--- and no worker would serve the database); runs left "running" by a previous process that
--- died are marked failed.  Returns 1, 0 when another worker serves it, or
+-- and then no worker would serve the database); runs left "running" by a
+-- previous process that died are marked failed.  Returns 1, 0 when another worker serves it, or
 -- -1 on a Citus worker node (doc/scale_out.md): there the extension comes
 -- from the coordinator, whose worker runs the work of the whole cluster; a
 -- worker node's own would run it a second time.
