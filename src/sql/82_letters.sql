@@ -672,6 +672,7 @@ END $$;
 -- (as 90_roles.sql does for a fresh install, here too for an upgrade: not PUBLIC's)
 REVOKE ALL ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text), ar._reference_rate_known(text, date),
                        ar.letter_legal_mentions(bigint, text), ar.letter_recipient(bigint, text),
+                       ar._letter_recipient_block(text, text, text, text, text, text, text, text),
                        ar.penalty_rates_applied(text, date[], date, numeric), ar.penalty_terms(bigint[], date, text, bigint),
                        ar._penalty_fee_text(text, text, text), ar._letter_list(text[], text, text),
                        ar.missing_reference_rates(date), ar.add_reference_rate(text, date, numeric, text, date, text)
@@ -679,6 +680,7 @@ REVOKE ALL ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text
 GRANT SELECT ON ar.letter_text, ar.penalty_wording, ar.missing_reference_rate TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text), ar._reference_rate_known(text, date),
                           ar.letter_legal_mentions(bigint, text), ar.letter_recipient(bigint, text),
+                          ar._letter_recipient_block(text, text, text, text, text, text, text, text),
                           ar.penalty_rates_applied(text, date[], date, numeric), ar.penalty_terms(bigint[], date, text, bigint),
                           ar._penalty_fee_text(text, text, text), ar._letter_list(text[], text, text),
                           ar.missing_reference_rates(date)

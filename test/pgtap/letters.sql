@@ -9,7 +9,7 @@
 -- own (or leaves them out).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(74);
+SELECT plan(75);
 SET client_min_messages = error;
 
 -- ------------------------------------------------------------ sender identity
@@ -181,6 +181,14 @@ SELECT ok((SELECT body ~ E'Boulangerie Martin SARL\n3 place Bellecour\n69002 Lyo
 SELECT ok((SELECT body ~ E'Müller GmbH\nHauptstraße 5\n10115 Berlin\nALLEMAGNE' AND body ~ 'Sitz: 12 rue de la République'
                   AND body ~ 'USt-IdNr\. FR96552100554' FROM lt_letter WHERE code = 'LT-DE'),
           'abroad, the country in the sender''s language; the legal mentions in the letter''s');
+-- a reader calls ar.letter_recipient, which calls ar._letter_recipient_block
+-- (first here in the session: a plan made by a superuser would have
+-- inlined it unchecked)
+SET LOCAL ROLE ar_reader;
+SELECT coalesce(ar.letter_recipient(id, 'fr'), 'none') AS lt_reader_block FROM ar.customer WHERE code = 'LT-DE' \gset
+RESET ROLE;
+SELECT is(:'lt_reader_block'::text, E'Müller GmbH\nHauptstraße 5\n10115 Berlin\nALLEMAGNE',
+          'a reader composes it too (ar._letter_recipient_block is granted with it)');
 -- (the run composes the block from the customer row it holds: on Citus, its
 -- copy on the company's node)
 SELECT is((SELECT count(*)::int FROM ar.dunning_notice n
