@@ -34,7 +34,7 @@ same() {	# same WHAT: the distributed database and ar_single gave the same (non-
 	return 1
 }
 
-echo "1..11"
+echo "1..12"
 citus_cluster_start "$WORK" $BASE "ar_collect.enabled = off" || exit 1
 qn 0 "CREATE EXTENSION ar_collect" >/dev/null || exit 1
 qn 0 "CREATE DATABASE ar_single" >/dev/null || exit 1
@@ -186,6 +186,21 @@ echo "# delegated: $(grep -c 'pushing down the function call' <<<"$outside") cal
 check "the dunning run's per-company work a distributed function co-located with the ledger, delegated outside a transaction block once per node holding companies, not inside one; the same notices either way" \
 	eval 'is "$colocated" t && is "$nodes $(grep -c "pushing down the function call" <<<"$outside") $(grep -c "pushing down the function call" <<<"$inside")" "2 2 0" &&
 	      is "$(count_of "$outside")" "$(count_of "$inside")" && [ "$(count_of "$inside")" -gt 0 ]'
+
+# the penalty terms a letter states, given the invoices' company (as the
+# run's letters do): their invoices, customers and claims read on the
+# company's shard alone (Citus's log of the commands it sends: one shard
+# of ar.invoice named; through ar._penalty_basis, whose claims' NOT EXISTS
+# names no company, every shard), the paragraphs one node's
+# (the invoices' ids read first: called from a query of ar.invoice, the
+# call would be pushed down to the shard with it)
+terms() { echo "SELECT md5(ar.penalty_terms('$(qd $1 "SELECT array_agg(id ORDER BY id) FROM ar.invoice WHERE company_id = 21")'::bigint[], DATE '2026-05-31', 'fr', 21))"; }
+logged=$(qd postgres "SET citus.log_remote_commands = on" "SET client_min_messages = log" "$(terms postgres)")
+shards=$(grep -o 'ar\.invoice_[0-9]*' <<<"$logged" | sort -u | wc -l)
+dist=$(qd postgres "$(terms postgres)"); single=$(qd ar_single "$(terms ar_single)")
+echo "# penalty terms of company 21: ar.invoice shards read $shards, md5 $dist"
+check "ar.penalty_terms given the company reads its invoices on the company's shard alone (one shard of ar.invoice in Citus's commands), the paragraphs one node's" \
+	eval 'is "$shards" 1 && same "penalty terms"'
 
 # 6. once distributed, a second call refuses
 out=$(qd postgres "CALL ar.distribute(4)")

@@ -874,6 +874,8 @@ COMMENT ON FUNCTION ar.assume_rates_unchanged(date, text) IS 'Extends every rate
 -- else its customer's, else FR_LME), contractual rate, and whether it can
 -- bear penalties at all (a credit note, a cancelled invoice or an invoice
 -- billing penalties, ar.penalty_claim.penalty_invoice_id, cannot).
+-- ar.penalty_terms reads the same rows of one company from the tables
+-- (82_letters.sql): a change here goes there too.
 CREATE VIEW ar._penalty_basis AS
 SELECT i.id AS invoice_id, i.company_id, i.customer_id, i.number, i.currency, i.issue_date, i.due_date, i.amount,
        coalesce(i.penalty_regime, c.penalty_regime, 'FR_LME') AS regime,

@@ -37,8 +37,18 @@ BEGIN
 	FOREACH t IN ARRAY ar._dunning_company_tables() LOOP
 		copied := copied + ar._dunning_work_table(ar._dunning_work_name('ar_dun_c_' || t),
 		                                          -- (the companies written in: Citus prunes the shards by them)
-		                                          format('SELECT * FROM ar.%I WHERE company_id = ANY (%L::bigint[])', t, companies));
+		                                          format('SELECT * FROM ar.%I WHERE company_id = ANY (%L::bigint[])', t, companies),
+		                                          -- the customers read by id, once per letter
+		                                          CASE WHEN t = 'customer' THEN 'id' END);
 	END LOOP;
+	-- the copies the run reads per account or per invoice indexed as their
+	-- tables are (else a scan of the copy for each: an account's earlier
+	-- notices took 8.7 s of a node's 2,400 letters); made with the copies,
+	-- kept when they are filled again
+	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON pg_temp.%I (customer_id, currency)',
+	               ar._dunning_work_name('ar_dun_i_notice'), ar._dunning_work_name('ar_dun_c_dunning_notice'));
+	EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON pg_temp.%I (invoice_id)',
+	               ar._dunning_work_name('ar_dun_i_allocation'), ar._dunning_work_name('ar_dun_c_allocation'));
 	RETURN copied;
 END $$;
 

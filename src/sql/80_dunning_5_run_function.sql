@@ -668,7 +668,7 @@ BEGIN
 	  JOIN pg_temp.%3$I t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
 	                   AND t.segment = n.segment AND t.channel = n.channel AND t.company_language = n.company_language
 	  -- the company's blocks and the words of each language, once each
-	  JOIN (SELECT co.id, coalesce(co.legal_name, co.name) AS legal_name, l.language,
+	  JOIN (SELECT co.id, coalesce(co.legal_name, co.name) AS legal_name, l.language, co.country, co.language AS sender_language,
 	               coalesce(ar.iban_format(co.iban), ar.letter_text('iban.missing', l.language)) AS iban,
 	               ar.letter_sender(co.id, l.language) AS sender, ar.letter_legal_mentions(co.id, l.language) AS legal,
 	               ar.letter_text('not_computed', l.language) AS unknown, ar.letter_text('word.and', l.language) AS word_and,
@@ -710,7 +710,12 @@ BEGIN
 	             ELSE coalesce(pv.dates[1], '') END,
 	        n.level::text, n.level_name,
 	        co.sender, co.legal,
-	        CASE WHEN strpos(t.body, '{{customer_address}}') > 0 THEN ar.letter_recipient(n.customer_id, t.render_language) END,
+	        -- (ar.letter_recipient's block, from the customer's row read here: on a
+	        -- distributed ledger its copy on this node, not a read of every shard)
+	        CASE WHEN strpos(t.body, '{{customer_address}}') > 0
+	             THEN (SELECT ar._letter_recipient_block(c.name, c.address_line1, c.address_line2, c.postcode, c.city, c.country,
+	                                                     co.country, co.sender_language)
+	                     FROM ar.customer c WHERE c.id = n.customer_id) END,
 	        -- the law and the rates applied, for the templates that state them
 	        CASE WHEN strpos(t.body, '{{penalty_terms}}') > 0
 	             THEN ar.penalty_terms(ar._line_ids(s.lines) || coalesce(ar._line_ids(rc.recent_lines), '{}'),

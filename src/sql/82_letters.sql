@@ -282,11 +282,24 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 COMMENT ON FUNCTION ar.letter_legal_mentions(bigint, text) IS 'The legal mentions of a letter: legal name, form and share capital, registered office, RCS city and SIREN, SIRET, VAT number.';
 
--- The recipient block: name, address, and the country (in capitals, in
--- the sender's language) when it is not the sender's.  PL/pgSQL: the
--- customer and its company read by statements of their own, the block
--- composed apart (as SQL, called from a query, it was refused on Citus:
--- "could not create distributed plan", doc/scale_out.md blocker 2).
+-- The recipient block of a customer's row: name, address, and the country
+-- (in capitals, in the sender's language) when it is not the sender's.
+-- Apart from ar.letter_recipient so that a dunning run composes it from
+-- the customer row it already holds (on a distributed ledger, its copy on
+-- the company's node: ar.letter_recipient's read by id alone went to every
+-- shard, for each letter).
+CREATE FUNCTION ar._letter_recipient_block(name text, address_line1 text, address_line2 text, postcode text, city text,
+                                           country text, sender_country text, sender_language text) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT ar._address_lines(name, address_line1, address_line2, concat_ws(' ', postcode, city),
+	                         CASE WHEN country IS DISTINCT FROM sender_country
+	                              THEN upper(coalesce(ar.letter_text('country.' || lower(country), sender_language), country)) END)
+$$;
+
+-- The recipient block of a customer (ar._letter_recipient_block).
+-- PL/pgSQL: the customer and its company read by statements of their own
+-- (as SQL, called from a query, it was refused on Citus: "could not create
+-- distributed plan", doc/scale_out.md blocker 2).
 CREATE FUNCTION ar.letter_recipient(customer_id bigint, language text DEFAULT 'fr') RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
@@ -303,9 +316,8 @@ BEGIN
 	IF NOT FOUND THEN
 		RETURN NULL;
 	END IF;
-	RETURN ar._address_lines(c.name, c.address_line1, c.address_line2, concat_ws(' ', c.postcode, c.city),
-	                         CASE WHEN c.country IS DISTINCT FROM sender_country
-	                              THEN upper(coalesce(ar.letter_text('country.' || lower(c.country), sender_language), c.country)) END);
+	RETURN ar._letter_recipient_block(c.name, c.address_line1, c.address_line2, c.postcode, c.city, c.country,
+	                                  sender_country, sender_language);
 END $$;
 COMMENT ON FUNCTION ar.letter_recipient(bigint, text) IS 'The recipient block of a letter: customer name, postal address, and its country when it is not the sender''s.';
 
@@ -405,9 +417,9 @@ END $$;
 -- 17, letters stating penalty terms").
 -- company_id, when given, is the company of the invoices: on a distributed
 -- ledger their rows are then read on its node alone, not on every shard.
--- (Two texts of the same query below, with and without the company: Citus
--- prunes to one node on a plain equality only, and a query built with
--- EXECUTE would be planned again at every call.)
+-- (Two texts of the query below, with and without the company: Citus
+-- prunes each table to one shard on a plain equality of its own only, and
+-- a query built with EXECUTE would be planned again at every call.)
 CREATE FUNCTION ar.penalty_terms(invoice_ids bigint[], as_of date, language text DEFAULT 'fr', company_id bigint DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET enable_nestloop = on AS $$
@@ -434,12 +446,22 @@ BEGIN
 		 GROUP BY b.regime, b.contract_rate, b.currency
 		 ORDER BY b.regime, b.contract_rate NULLS FIRST, b.currency;
 	ELSE
+		-- ar._penalty_basis read from its tables, the company named in each
+		-- (through the view, whose claims' NOT EXISTS names no company,
+		-- Citus read all 32 shards for each letter; the same rows:
+		-- test/pgtap/letters.sql)
 		OPEN groups FOR
-		SELECT b.regime, b.contract_rate, b.currency, array_agg(DISTINCT b.due_date + 1) AS first_late_days
-		  FROM ar._penalty_basis b
-		 WHERE b.company_id = penalty_terms.company_id AND b.invoice_id = ANY (invoice_ids) AND b.liable AND b.due_date < as_of
-		 GROUP BY b.regime, b.contract_rate, b.currency
-		 ORDER BY b.regime, b.contract_rate NULLS FIRST, b.currency;
+		SELECT coalesce(i.penalty_regime, c.penalty_regime, 'FR_LME') AS regime,
+		       coalesce(i.penalty_rate, c.penalty_rate) AS contract_rate, i.currency,
+		       array_agg(DISTINCT i.due_date + 1) AS first_late_days
+		  FROM ar.invoice i
+		  JOIN ar.customer c ON c.id = i.customer_id AND c.company_id = i.company_id
+		 WHERE i.company_id = penalty_terms.company_id AND i.id = ANY (invoice_ids) AND i.due_date < as_of
+		   AND i.amount > 0 AND i.cancelled_on IS NULL
+		   AND NOT EXISTS (SELECT 1 FROM ar.penalty_claim pc
+		                    WHERE pc.company_id = penalty_terms.company_id AND pc.penalty_invoice_id = i.id)
+		 GROUP BY 1, 2, 3
+		 ORDER BY 1, 2 NULLS FIRST, 3;
 	END IF;
 	LOOP
 		FETCH groups INTO g;
@@ -650,6 +672,7 @@ END $$;
 -- (as 90_roles.sql does for a fresh install, here too for an upgrade: not PUBLIC's)
 REVOKE ALL ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text), ar._reference_rate_known(text, date),
                        ar.letter_legal_mentions(bigint, text), ar.letter_recipient(bigint, text),
+                       ar._letter_recipient_block(text, text, text, text, text, text, text, text),
                        ar.penalty_rates_applied(text, date[], date, numeric), ar.penalty_terms(bigint[], date, text, bigint),
                        ar._penalty_fee_text(text, text, text), ar._letter_list(text[], text, text),
                        ar.missing_reference_rates(date), ar.add_reference_rate(text, date, numeric, text, date, text)
@@ -657,6 +680,7 @@ REVOKE ALL ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text
 GRANT SELECT ON ar.letter_text, ar.penalty_wording, ar.missing_reference_rate TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text), ar._reference_rate_known(text, date),
                           ar.letter_legal_mentions(bigint, text), ar.letter_recipient(bigint, text),
+                          ar._letter_recipient_block(text, text, text, text, text, text, text, text),
                           ar.penalty_rates_applied(text, date[], date, numeric), ar.penalty_terms(bigint[], date, text, bigint),
                           ar._penalty_fee_text(text, text, text), ar._letter_list(text[], text, text),
                           ar.missing_reference_rates(date)

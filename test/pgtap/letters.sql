@@ -9,7 +9,7 @@
 -- own (or leaves them out).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(69);
+SELECT plan(75);
 SET client_min_messages = error;
 
 -- ------------------------------------------------------------ sender identity
@@ -181,6 +181,19 @@ SELECT ok((SELECT body ~ E'Boulangerie Martin SARL\n3 place Bellecour\n69002 Lyo
 SELECT ok((SELECT body ~ E'Müller GmbH\nHauptstraße 5\n10115 Berlin\nALLEMAGNE' AND body ~ 'Sitz: 12 rue de la République'
                   AND body ~ 'USt-IdNr\. FR96552100554' FROM lt_letter WHERE code = 'LT-DE'),
           'abroad, the country in the sender''s language; the legal mentions in the letter''s');
+-- a reader calls ar.letter_recipient, which calls ar._letter_recipient_block
+-- (first here in the session: a plan made by a superuser would have
+-- inlined it unchecked)
+SET LOCAL ROLE ar_reader;
+SELECT coalesce(ar.letter_recipient(id, 'fr'), 'none') AS lt_reader_block FROM ar.customer WHERE code = 'LT-DE' \gset
+RESET ROLE;
+SELECT is(:'lt_reader_block'::text, E'Müller GmbH\nHauptstraße 5\n10115 Berlin\nALLEMAGNE',
+          'a reader composes it too (ar._letter_recipient_block is granted with it)');
+-- (the run composes the block from the customer row it holds: on Citus, its
+-- copy on the company's node)
+SELECT is((SELECT count(*)::int FROM ar.dunning_notice n
+            WHERE n.level = 3 AND strpos(n.body, ar.letter_recipient(n.customer_id, n.language)) > 0), 9,
+          'each final reminder prints the block ar.letter_recipient composes, abroad the country too');
 
 -- ------------------------------------------------------------ invoices never reminded before
 SELECT ok((SELECT 'LR-FR' = ANY (SELECT number FROM ar.invoice WHERE id = ANY (invoice_ids)) AND amount_due = 5800
@@ -265,6 +278,38 @@ SELECT is((SELECT rate FROM ar._reference_rate_known('ECB_MRO', '2026-07-01')), 
           'ar._reference_rate_known: the rate in force when known');
 SELECT throws_ok($$SELECT ar._reference_rate_known('NO_SUCH_SERIES', '2026-07-01')$$, '22023', NULL,
                  'ar._reference_rate_known: an unknown series is an error, as in ar.reference_rate_at');
+-- with the company, ar.penalty_terms reads ar._penalty_basis' rows from its
+-- tables (on Citus, each named with the company: one shard): per invoice
+-- the paragraphs without it, the invoice's own regime and contractual rate
+-- before its customer's, and none for a credit note, a cancelled invoice
+-- or an invoice billing penalties (tried, then rolled back)
+SAVEPOINT lt_basis;
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount, penalty_regime)
+SELECT id, 'LB-OWN', '2025-10-01', '2025-11-15', 1000, 'EU_2011_7' FROM ar.customer WHERE code = 'LT-DE';
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount, penalty_regime, penalty_rate)
+SELECT id, 'LB-RATE', '2025-10-01', '2025-11-15', 1000, 'CONTRACT', 15 FROM ar.customer WHERE code = 'LT-CT';
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT id, v.n, '2025-10-01', '2025-11-15', v.a FROM ar.customer, (VALUES ('LB-CN', -500), ('LB-CANCELLED', 700), ('LB-PEN', 700)) v (n, a)
+ WHERE code = 'LT-FR';
+SELECT ar.cancel_invoice(id, '2025-12-01') FROM ar.invoice WHERE number = 'LB-CANCELLED';
+INSERT INTO ar.penalty_claim (company_id, invoice_id, decision, decided_on, penalty_invoice_id)
+SELECT i.company_id, i.id, 'billed', '2026-01-05', p.id FROM ar.invoice i, ar.invoice p WHERE i.number = 'LI-LT-FR' AND p.number = 'LB-PEN';
+SELECT coalesce(string_agg(i.number, ',' ORDER BY i.number), 'none') AS lt_basis_differ
+  FROM ar.invoice i
+ WHERE ar.penalty_terms(ARRAY[i.id], '2026-07-20', 'en', i.company_id) IS DISTINCT FROM ar.penalty_terms(ARRAY[i.id], '2026-07-20', 'en') \gset
+SELECT coalesce(string_agg(i.number, ',' ORDER BY i.number), 'none') AS lt_basis_none
+  FROM ar.invoice i WHERE i.number LIKE 'LB-%' AND ar.penalty_terms(ARRAY[i.id], '2026-07-20', 'en', i.company_id) IS NULL \gset
+SELECT ar.penalty_terms(ARRAY(SELECT id FROM ar.invoice), '2026-07-20', 'en', (SELECT id FROM ar.company WHERE is_default))
+       = ar.penalty_terms(ARRAY(SELECT id FROM ar.invoice), '2026-07-20', 'en') AS lt_basis_all,
+       (SELECT ar.penalty_terms(ARRAY[i.id], '2026-07-20', 'en', i.company_id) ~ 'Directive 2011/7/EU'
+               AND ar.penalty_terms(ARRAY[j.id], '2026-07-20', 'en', j.company_id) ~ '15\.00 %'
+          FROM ar.invoice i, ar.invoice j WHERE i.number = 'LB-OWN' AND j.number = 'LB-RATE') AS lt_basis_own \gset
+ROLLBACK TO SAVEPOINT lt_basis;
+SELECT is(:'lt_basis_differ'::text, 'none', 'ar.penalty_terms with the company: each invoice''s paragraphs as without it');
+SELECT is(:'lt_basis_none'::text, 'LB-CANCELLED,LB-CN,LB-PEN',
+          'none for a credit note, a cancelled invoice and an invoice billing penalties');
+SELECT ok(:'lt_basis_all'::boolean, 'every invoice at once: the same paragraphs');
+SELECT ok(:'lt_basis_own'::boolean, 'an invoice''s own regime and contractual rate before its customer''s');
 SELECT is(ar.penalty_terms(ARRAY(SELECT id FROM ar.invoice WHERE number = 'LI-LT-DE'), '2026-07-20', 'de',
                            (SELECT company_id FROM ar.invoice WHERE number = 'LI-LT-DE')),
           ar.penalty_terms(ARRAY(SELECT id FROM ar.invoice WHERE number = 'LI-LT-DE'), '2026-07-20', 'de'),
