@@ -114,7 +114,7 @@ dun_lines_arg(FunctionCallInfo fcinfo, int argno)
 }
 
 /* An empty value with room for capacity bytes of lines. */
-static DunLines *
+DunLines *
 dl_new(int capacity)
 {
 	DunLines   *lines = palloc(sizeof(DunLines) + capacity);
@@ -152,7 +152,7 @@ dl_reserve(DunLines *lines, int more)
 }
 
 /* Appends a line and its number, growing lines as needed. */
-static DunLines *
+DunLines *
 dl_append(DunLines *lines, const DunLine *line, const char *number)
 {
 	int			size = DUN_LINE_SIZE(line->number_len);
@@ -169,7 +169,7 @@ dl_append(DunLines *lines, const DunLine *line, const char *number)
 }
 
 /* The amount in cents; NaN, infinities and amounts too large are errors. */
-static int64
+int64
 dl_cents(Datum amount, const char *what)
 {
 	int128		cents;
@@ -426,6 +426,42 @@ dl_require(FunctionCallInfo fcinfo, int argno, const char *what)
 }
 
 /*
+ * The line of arguments first to first + 6 (level, invoice_id, number,
+ * due_date, days_late, amount, open_amount) without interest and fixed
+ * fee, checked; *number its invoice number.  The level is not NULL.
+ */
+void
+dl_line_from_args(FunctionCallInfo fcinfo, int first, DunLine *line, text **number)
+{
+	memset(line, 0, sizeof(*line));
+	dl_require(fcinfo, first + 1, "invoice id");
+	dl_require(fcinfo, first + 2, "invoice number");
+	dl_require(fcinfo, first + 3, "due date");
+	dl_require(fcinfo, first + 4, "days late");
+	dl_require(fcinfo, first + 5, "amount");
+	dl_require(fcinfo, first + 6, "open amount");
+	line->level = PG_GETARG_INT32(first);
+	line->invoice_id = PG_GETARG_INT64(first + 1);
+	*number = PG_GETARG_TEXT_PP(first + 2);
+	line->due_date = PG_GETARG_DATEADT(first + 3);
+	if (DATE_NOT_FINITE(line->due_date))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a dunning line needs a finite due date, not %s",
+						DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(line->due_date))))));
+	line->days_late = PG_GETARG_INT32(first + 4);
+	line->amount = dl_cents(PG_GETARG_DATUM(first + 5), "amount");
+	line->open_amount = dl_cents(PG_GETARG_DATUM(first + 6), "open amount");
+	if (VARSIZE_ANY_EXHDR(*number) > DUN_LINE_MAX_NUMBER)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("invoice number of invoice " INT64_FORMAT " is too long for a dunning line", line->invoice_id),
+				 errdetail("It has %d bytes; at most %d are printed.",
+						   (int) VARSIZE_ANY_EXHDR(*number), DUN_LINE_MAX_NUMBER)));
+	line->number_len = VARSIZE_ANY_EXHDR(*number);
+}
+
+/*
  * One invoice into the state (argument 0): level, invoice_id, number,
  * due_date, days_late, amount, open_amount (arguments 1 to 7), its interest
  * and fixed fee (NULL: not known).
@@ -433,7 +469,7 @@ dl_require(FunctionCallInfo fcinfo, int argno, const char *what)
 static Datum
 dl_transition(FunctionCallInfo fcinfo, Datum interest, bool interest_null, Datum fixed_fee, bool fee_null)
 {
-	DunLine		line = {0};
+	DunLine		line;
 	text	   *number;
 	DunLines   *state;
 
@@ -443,24 +479,7 @@ dl_transition(FunctionCallInfo fcinfo, Datum interest, bool interest_null, Datum
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	dl_require(fcinfo, 2, "invoice id");
-	dl_require(fcinfo, 3, "invoice number");
-	dl_require(fcinfo, 4, "due date");
-	dl_require(fcinfo, 5, "days late");
-	dl_require(fcinfo, 6, "amount");
-	dl_require(fcinfo, 7, "open amount");
-	line.level = PG_GETARG_INT32(1);
-	line.invoice_id = PG_GETARG_INT64(2);
-	number = PG_GETARG_TEXT_PP(3);
-	line.due_date = PG_GETARG_DATEADT(4);
-	if (DATE_NOT_FINITE(line.due_date))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a dunning line needs a finite due date, not %s",
-						DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(line.due_date))))));
-	line.days_late = PG_GETARG_INT32(5);
-	line.amount = dl_cents(PG_GETARG_DATUM(6), "amount");
-	line.open_amount = dl_cents(PG_GETARG_DATUM(7), "open amount");
+	dl_line_from_args(fcinfo, 1, &line, &number);
 	if (!interest_null)
 	{
 		line.interest = dl_cents(interest, "interest");
@@ -471,13 +490,6 @@ dl_transition(FunctionCallInfo fcinfo, Datum interest, bool interest_null, Datum
 		line.fixed_fee = dl_cents(fixed_fee, "fixed fee");
 		line.flags |= DUN_LINE_FEE;
 	}
-	if (VARSIZE_ANY_EXHDR(number) > DUN_LINE_MAX_NUMBER)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("invoice number of invoice " INT64_FORMAT " is too long for a dunning line", line.invoice_id),
-				 errdetail("It has %d bytes; at most %d are printed.",
-						   (int) VARSIZE_ANY_EXHDR(number), DUN_LINE_MAX_NUMBER)));
-	line.number_len = VARSIZE_ANY_EXHDR(number);
 	state = dl_state_for_update(fcinfo);
 	PG_RETURN_POINTER(dl_append(state, &line, VARDATA_ANY(number)));
 }
@@ -561,7 +573,18 @@ dl_line_compare(const void *a, const void *b)
 Datum
 dunning_lines_final(PG_FUNCTION_ARGS)
 {
-	DunLines   *state;
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(dl_listing(dun_lines_arg(fcinfo, 0)));
+}
+
+/*
+ * The lines of state a notice lists (level 1 and up, or level 0 when no
+ * line reached level 1) in table order, as a new value.
+ */
+DunLines *
+dl_listing(const DunLines *state)
+{
 	DunLines   *result;
 	const DunLine **listed;
 	int			nlisted = 0;
@@ -569,9 +592,6 @@ dunning_lines_final(PG_FUNCTION_ARGS)
 	bool		high = false;
 	int			offset = 0;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	state = dun_lines_arg(fcinfo, 0);
 	listed = palloc(sizeof(DunLine *) * Max(state->nlines, 1));
 	while (offset < state->used)
 		high |= dun_lines_next(state, &offset)->level >= 1;
@@ -596,7 +616,8 @@ dunning_lines_final(PG_FUNCTION_ARGS)
 		result->used += line_size;
 	}
 	result->nlines = nlisted;
-	PG_RETURN_POINTER(result);
+	pfree(listed);
+	return result;
 }
 
 /*

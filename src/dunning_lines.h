@@ -56,6 +56,13 @@ typedef struct DunLines
 #define DUN_LINE_SIZE(number_len)	MAXALIGN(sizeof(DunLine) + (number_len))
 #define DUN_LINE_NUMBER(line)	((const char *) (line) + sizeof(DunLine))
 
+/* dunning_lines.c, for the dunning pass (dunning_pass.c) too */
+extern DunLines *dl_new(int capacity);
+extern DunLines *dl_append(DunLines *lines, const DunLine *line, const char *number);
+extern int64 dl_cents(Datum amount, const char *what);
+extern void dl_line_from_args(FunctionCallInfo fcinfo, int first, DunLine *line, text **number);
+extern DunLines *dl_listing(const DunLines *state);
+
 /* Argument argno, detoasted and checked (never modified). */
 extern DunLines *dun_lines_arg(FunctionCallInfo fcinfo, int argno);
 
