@@ -77,7 +77,7 @@ dl_corrupt(const char *detail)
 }
 
 /* Checks that every line lies within the value and the count matches. */
-static void
+void
 dl_check(const DunLines *lines)
 {
 	int			offset = 0;
@@ -247,18 +247,23 @@ dl_parse_date(const char *text, const char **p)
 	return julian - POSTGRES_EPOCH_JDATE;
 }
 
-/* A double-quoted invoice number at *p into buf. */
-static void
-dl_parse_quoted(const char *text, const char **p, StringInfo buf)
+/*
+ * The double-quoted text at *p (a double quote in it doubled) into buf,
+ * advancing *p past it; false when it does not start with a double quote
+ * or is not closed.  The dunning pass's state (dunning_pass.c) reads its
+ * problems with it too.
+ */
+bool
+dl_scan_quoted(const char **p, StringInfo buf)
 {
-	const char *detail = "An invoice number must be double-quoted, a double quote in it doubled.";
-
 	resetStringInfo(buf);
-	dl_expect(text, p, '"', detail);
+	if (**p != '"')
+		return false;
+	(*p)++;
 	for (;;)
 	{
 		if (**p == '\0')
-			dl_bad_text(text, detail);
+			return false;
 		if (**p == '"')
 		{
 			if ((*p)[1] != '"')
@@ -269,6 +274,15 @@ dl_parse_quoted(const char *text, const char **p, StringInfo buf)
 		(*p)++;
 	}
 	(*p)++;
+	return true;
+}
+
+/* A double-quoted invoice number at *p into buf. */
+static void
+dl_parse_quoted(const char *text, const char **p, StringInfo buf)
+{
+	if (!dl_scan_quoted(p, buf))
+		dl_bad_text(text, "An invoice number must be double-quoted, a double quote in it doubled.");
 	if (buf->len > DUN_LINE_MAX_NUMBER)
 		dl_bad_text(text, "An invoice number is longer than 65535 bytes.");
 }

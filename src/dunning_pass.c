@@ -21,8 +21,20 @@
  * or NULL) counts 0.00 and no problem, as before; it is computed all the
  * same, so that an error of the engine is raised whether claimable or not.
  *
- * The state is internal (one per account, in the aggregate's context): the
- * aggregate is only the step's, never parallel.
+ * The state is a value of our own type, ar._dunning_account_state, with a
+ * text form and a combine function (an aggregate's state never internal:
+ * Citus and parallel workers ship partial states as text).  It is one flat
+ * varlena (DunAccountState): the totals, the two first problems' bytes,
+ * then the lines (a DunLines) with room to grow at the end, so a line is
+ * appended in place; the value is rebuilt (doubled) when the lines outgrow
+ * it, or when a first problem changes (rare: a few invoices per run).
+ *
+ * Text form: (t;totals;"problem";"problem";lines), where t is t or f (a
+ * row with a level was seen), totals the text form of
+ * ar._dunning_totals_state, the problems those of the listings at level 1
+ * and up and at level 0 (empty: none; double-quoted, a double quote in it
+ * doubled) and lines the text form of ar._dunning_lines.  Example:
+ *   (t;(1;1,0,f,800.00,12.34,40.00,52.34;0,0,f,,,,);;;{(17,"FA-17",2026-01-25,65,1,1200.00,800.00,12.34,40.00)})
  *
  * Copyright (c) the ar_collect authors
  *
@@ -33,6 +45,7 @@
 #include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
@@ -54,16 +67,231 @@
 /* Attributes of ar._dunning_account_result: ar._dunning_totals_result's, lines, first_problem. */
 #define DP_NRESULT		(DT_NRESULT + 2)
 
-typedef struct DunPassState
-{
-	bool		has_totals;		/* a row with a level was seen */
-	DunTotalsState totals;
-	DunLines   *lines;			/* NULL until a listed row */
-	text	   *problem[DT_NLISTINGS];	/* least "number: problem" per invoice level */
-} DunPassState;
+/* DunAccountState.flags */
+#define DA_HAS_TOTALS	0x0001	/* a row with a level was seen */
+#define DA_FLAGS		0x0001
 
+/* Room for this many lines of 16-byte numbers in a new state. */
+#define DA_LINES_INITIAL	8
+
+/*
+ * The state.  After it: problem_len[DT_HIGH] then problem_len[DT_ZERO]
+ * bytes of first problems (-1: none), then, MAXALIGNed, the lines: a
+ * DunLines whose varlena size is the rest of the value (room to grow).
+ */
+typedef struct DunAccountState
+{
+	int32		vl_len_;		/* varlena header (do not touch directly!) */
+	int32		flags;
+	int32		problem_len[DT_NLISTINGS];
+	DunTotalsState totals;		/* its own header set: read as a value */
+} DunAccountState;
+
+/* A first problem: its bytes and length (-1: none). */
+typedef struct DaProblem
+{
+	const char *data;
+	int			len;
+} DaProblem;
+
+PG_FUNCTION_INFO_V1(dunning_account_state_in);
+PG_FUNCTION_INFO_V1(dunning_account_state_out);
 PG_FUNCTION_INFO_V1(dunning_pass_transfn);
+PG_FUNCTION_INFO_V1(dunning_pass_combine);
 PG_FUNCTION_INFO_V1(dunning_pass_final);
+
+static pg_noinline void
+da_corrupt(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("invalid ar._dunning_account_state value"),
+			 errdetail("%s", detail)));
+}
+
+static inline DaProblem
+da_problem(const DunAccountState *state, int l)
+{
+	DaProblem	p;
+
+	p.data = (const char *) state + sizeof(DunAccountState) +
+		(l == DT_ZERO ? Max(state->problem_len[DT_HIGH], 0) : 0);
+	p.len = state->problem_len[l];
+	return p;
+}
+
+static inline Size
+da_lines_offset(const DunAccountState *state)
+{
+	return MAXALIGN(sizeof(DunAccountState) + Max(state->problem_len[DT_HIGH], 0) +
+					Max(state->problem_len[DT_ZERO], 0));
+}
+
+static inline DunLines *
+da_lines(const DunAccountState *state)
+{
+	return (DunLines *) ((char *) state + da_lines_offset(state));
+}
+
+/*
+ * A new state (current context): flags, totals (NULL: zeroes), the two
+ * problems, lines' lines (NULL: none) with room for capacity bytes of
+ * lines at least.
+ */
+static DunAccountState *
+da_build(int32 flags, const DunTotalsState *totals, const DaProblem *problems,
+		 const DunLines *lines, Size capacity)
+{
+	DunAccountState *state;
+	DunLines   *to;
+	Size		used = lines ? lines->used : 0;
+	Size		offset = sizeof(DunAccountState);
+	Size		size;
+
+	for (int l = 0; l < DT_NLISTINGS; l++)
+		offset += Max(problems[l].len, 0);
+	offset = MAXALIGN(offset);
+	capacity = Max(capacity, used);
+	if (capacity > MaxAllocSize / 2 - offset - sizeof(DunLines))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many invoices in one dunning notice"),
+				 errdetail("The lines of one account take more than %zu bytes.", used)));
+	size = offset + sizeof(DunLines) + capacity;
+	state = palloc0(size);
+	SET_VARSIZE(state, size);
+	state->flags = flags;
+	if (totals)
+		memcpy(&state->totals, totals, sizeof(DunTotalsState));
+	SET_VARSIZE(&state->totals, sizeof(DunTotalsState));
+	for (int l = 0; l < DT_NLISTINGS; l++)
+		state->problem_len[l] = problems[l].len;
+	for (int l = 0; l < DT_NLISTINGS; l++)
+		if (problems[l].len > 0)
+			memcpy((char *) da_problem(state, l).data, problems[l].data, problems[l].len);
+	Assert(da_lines_offset(state) == offset);
+	to = da_lines(state);
+	SET_VARSIZE(to, sizeof(DunLines) + capacity);
+	if (lines)
+	{
+		to->nlines = lines->nlines;
+		to->used = lines->used;
+		memcpy(DUN_LINES_DATA(to), DUN_LINES_DATA(lines), lines->used);
+	}
+	return state;
+}
+
+/* state's own problems, for da_build. */
+static void
+da_problems(const DunAccountState *state, DaProblem *problems)
+{
+	for (int l = 0; l < DT_NLISTINGS; l++)
+		problems[l] = da_problem(state, l);
+}
+
+/*
+ * Checks a state's layout; full: every line too (a value from outside),
+ * else the lines' header (the aggregate's own state, on every row: reading
+ * every line again would be quadratic in the lines of an account).
+ */
+static void
+da_check(const DunAccountState *state, bool full)
+{
+	Size		size = VARSIZE(state);
+	DunLines   *lines;
+
+	if (size < sizeof(DunAccountState) + sizeof(DunLines))
+		da_corrupt("It is shorter than its header.");
+	if (state->flags & ~DA_FLAGS)
+		da_corrupt("It has unknown flags.");
+	for (int l = 0; l < DT_NLISTINGS; l++)
+		if (state->problem_len[l] < -1 || state->problem_len[l] > (int32) size)
+			da_corrupt("A problem's length does not match its size.");
+	if (VARSIZE(&state->totals) != sizeof(DunTotalsState))
+		da_corrupt("Its totals have the wrong size.");
+	if (da_lines_offset(state) + sizeof(DunLines) > size)
+		da_corrupt("Its problems run past its end.");
+	lines = da_lines(state);
+	if (VARSIZE(lines) != size - da_lines_offset(state) || lines->nlines < 0 || lines->used < 0 ||
+		lines->used > (int) (VARSIZE(lines) - sizeof(DunLines)))
+		da_corrupt("Its lines' header does not match its size.");
+	if (full)
+	{
+		dun_totals_check(&state->totals);
+		dl_check(lines);
+	}
+}
+
+/* Argument argno, detoasted and checked in full (never modified). */
+static DunAccountState *
+da_state_arg(FunctionCallInfo fcinfo, int argno)
+{
+	DunAccountState *state = (DunAccountState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(argno));
+
+	da_check(state, true);
+	return state;
+}
+
+/*
+ * The state argument 0 ready to be changed: the aggregate's own state is
+ * changed in place; outside an aggregate (a direct call), a copy.  NULL:
+ * a new state.  A new value is allocated in the current context: nodeAgg
+ * copies a new state into its own context.
+ */
+static DunAccountState *
+da_state_for_update(FunctionCallInfo fcinfo)
+{
+	DunAccountState *state;
+	DaProblem	problems[DT_NLISTINGS];
+
+	if (PG_ARGISNULL(0))
+	{
+		problems[DT_HIGH].len = problems[DT_ZERO].len = -1;
+		return da_build(0, NULL, problems, NULL, DA_LINES_INITIAL * DUN_LINE_SIZE(16));
+	}
+	if (AggCheckCallContext(fcinfo, NULL))
+	{
+		state = (DunAccountState *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+		da_check(state, false);
+		return state;
+	}
+	state = da_state_arg(fcinfo, 0);
+	da_problems(state, problems);
+	return da_build(state->flags, &state->totals, problems, da_lines(state), 0);
+}
+
+/* line and its number appended to state's lines: state, or a larger copy. */
+static DunAccountState *
+da_append(DunAccountState *state, const DunLine *line, const char *number)
+{
+	DunLines   *lines = da_lines(state);
+	int			capacity = VARSIZE(lines) - sizeof(DunLines);
+
+	if (lines->used + (int) DUN_LINE_SIZE(line->number_len) > capacity)
+	{
+		DaProblem	problems[DT_NLISTINGS];
+
+		da_problems(state, problems);
+		state = da_build(state->flags, &state->totals, problems, lines,
+						 (Size) 2 * capacity + DUN_LINE_SIZE(line->number_len));
+		lines = da_lines(state);
+	}
+	/* (room made above: dl_append appends in place) */
+	if (dl_append(lines, line, number) != lines)
+		elog(ERROR, "dunning line appended out of place");
+	return state;
+}
+
+/* The first of two problems under collation (as min(text)): a when equal. */
+static bool
+da_problem_less(DaProblem a, DaProblem b, Oid collation)
+{
+	if (b.len < 0)
+		return a.len >= 0;
+	if (a.len < 0)
+		return false;
+	return varstr_cmp(a.data, a.len, b.data, b.len, collation) <= 0;
+}
 
 /*
  * value * 10^-scale in cents as dl_cents gives it for the same numeric: at
@@ -77,38 +305,175 @@ dp_cents(int128 value, int scale, const char *what)
 	return dl_cents(dec128_to_numeric(value, scale), what);
 }
 
-/* "number: message", kept in *slot (in cxt) when less than what it holds. */
+/* ------------------------------------------------------------ text form */
+
+static pg_noinline void
+da_bad_text(const char *text, const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("invalid input syntax for type ar._dunning_account_state: \"%s\"", text),
+			 errdetail("%s", detail),
+			 errhint("The form is (t;totals;\"problem\";\"problem\";lines), as the type's output prints it.")));
+}
+
 static void
-dp_keep_problem(text **slot, text *number, const char *message, Oid collation, MemoryContext cxt)
+da_expect(const char *text, const char **p, char c, const char *detail)
+{
+	if (**p != c)
+		da_bad_text(text, detail);
+	(*p)++;
+}
+
+/* A first problem at *p: empty (none) or double-quoted, into buf. */
+static DaProblem
+da_parse_problem(const char *text, const char **p, StringInfo buf)
+{
+	DaProblem	problem = {NULL, -1};
+
+	if (**p != '"')
+		return problem;
+	if (!dl_scan_quoted(p, buf))
+		da_bad_text(text, "A problem must be double-quoted, a double quote in it doubled.");
+	problem.data = buf->data;
+	problem.len = buf->len;
+	return problem;
+}
+
+/* The value being read, in the context of an error of its parts' input. */
+static void
+da_input_context(void *arg)
+{
+	errcontext("in ar._dunning_account_state value \"%s\"", (const char *) arg);
+}
+
+Datum
+dunning_account_state_in(PG_FUNCTION_ARGS)
+{
+	const char *text = PG_GETARG_CSTRING(0);
+	const char *p = text;
+	const char *fields = "Five fields separated by \";\" in parentheses are expected.";
+	const char *end;
+	int32		flags;
+	char	   *part;
+	DunTotalsState *totals;
+	DunLines   *lines;
+	StringInfoData buf[DT_NLISTINGS];
+	DaProblem	problems[DT_NLISTINGS];
+	ErrorContextCallback context;
+
+	da_expect(text, &p, '(', "It must start with \"(\".");
+	if (*p != 't' && *p != 'f')
+		da_bad_text(text, "Its first field must be t or f (a row with a level was seen).");
+	flags = *p++ == 't' ? DA_HAS_TOTALS : 0;
+	da_expect(text, &p, ';', fields);
+	if (*p != '(' || (end = strchr(p, ')')) == NULL)
+		da_bad_text(text, "Its second field must be the totals, in parentheses.");
+	part = pnstrdup(p, end + 1 - p);
+	p = end + 1;
+
+	/* the parts read by their own types' input, this value named */
+	context.callback = da_input_context;
+	context.arg = (void *) text;
+	context.previous = error_context_stack;
+	error_context_stack = &context;
+	totals = (DunTotalsState *) DatumGetPointer(DirectFunctionCall1(dunning_totals_state_in, CStringGetDatum(part)));
+	error_context_stack = context.previous;
+
+	for (int l = 0; l < DT_NLISTINGS; l++)
+	{
+		da_expect(text, &p, ';', fields);
+		initStringInfo(&buf[l]);
+		problems[l] = da_parse_problem(text, &p, &buf[l]);
+	}
+	da_expect(text, &p, ';', fields);
+	end = text + strlen(text);
+	if (end == p || end[-1] != ')')
+		da_bad_text(text, "It must end with \")\" after the lines.");
+	part = pnstrdup(p, end - 1 - p);
+	error_context_stack = &context;
+	lines = (DunLines *) DatumGetPointer(DirectFunctionCall1(dunning_lines_in, CStringGetDatum(part)));
+	error_context_stack = context.previous;
+	PG_RETURN_POINTER(da_build(flags, totals, problems, lines, 0));
+}
+
+/* A first problem, double-quoted (a double quote doubled), or nothing. */
+static void
+da_print_problem(StringInfo buf, DaProblem problem)
+{
+	if (problem.len < 0)
+		return;
+	appendStringInfoChar(buf, '"');
+	for (int i = 0; i < problem.len; i++)
+	{
+		if (problem.data[i] == '"')
+			appendStringInfoChar(buf, '"');
+		appendStringInfoChar(buf, problem.data[i]);
+	}
+	appendStringInfoChar(buf, '"');
+}
+
+Datum
+dunning_account_state_out(PG_FUNCTION_ARGS)
+{
+	DunAccountState *state = da_state_arg(fcinfo, 0);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "(%c;%s", state->flags & DA_HAS_TOTALS ? 't' : 'f',
+					 DatumGetCString(DirectFunctionCall1(dunning_totals_state_out, PointerGetDatum(&state->totals))));
+	for (int l = 0; l < DT_NLISTINGS; l++)
+	{
+		appendStringInfoChar(&buf, ';');
+		da_print_problem(&buf, da_problem(state, l));
+	}
+	appendStringInfo(&buf, ";%s)",
+					 DatumGetCString(DirectFunctionCall1(dunning_lines_out, PointerGetDatum(da_lines(state)))));
+	PG_RETURN_CSTRING(buf.data);
+}
+
+/* ------------------------------------------------------------ aggregate */
+
+/*
+ * "number: message" as the first problem of listing l when it sorts before
+ * the one kept (as min(text) keeps it): a new state then, else state.
+ */
+static DunAccountState *
+da_keep_problem(DunAccountState *state, int l, text *number, const char *message, Oid collation)
 {
 	int			nlen = VARSIZE_ANY_EXHDR(number);
 	int			mlen = strlen(message);
-	text	   *candidate = palloc(VARHDRSZ + nlen + 2 + mlen);
+	char	   *candidate = palloc(nlen + 2 + mlen);
+	DaProblem	problems[DT_NLISTINGS];
+	DunAccountState *kept;
 
-	SET_VARSIZE(candidate, VARHDRSZ + nlen + 2 + mlen);
-	memcpy(VARDATA(candidate), VARDATA_ANY(number), nlen);
-	memcpy(VARDATA(candidate) + nlen, ": ", 2);
-	memcpy(VARDATA(candidate) + nlen + 2, message, mlen);
-	/* as min(text) keeps it: the new value unless the kept one sorts first */
-	if (*slot != NULL &&
-		varstr_cmp(VARDATA(*slot), VARSIZE(*slot) - VARHDRSZ, VARDATA(candidate), nlen + 2 + mlen, collation) < 0)
-		return;
-	if (*slot != NULL)
-		pfree(*slot);
-	*slot = MemoryContextAlloc(cxt, VARSIZE(candidate));
-	memcpy(*slot, candidate, VARSIZE(candidate));
+	memcpy(candidate, VARDATA_ANY(number), nlen);
+	memcpy(candidate + nlen, ": ", 2);
+	memcpy(candidate + nlen + 2, message, mlen);
+	da_problems(state, problems);
+	if (problems[l].len >= 0 &&
+		varstr_cmp(problems[l].data, problems[l].len, candidate, nlen + 2 + mlen, collation) < 0)
+	{
+		pfree(candidate);
+		return state;
+	}
+	problems[l].data = candidate;
+	problems[l].len = nlen + 2 + mlen;
+	kept = da_build(state->flags, &state->totals, problems, da_lines(state), 0);
+	pfree(candidate);
+	return kept;
 }
 
 /*
- * ar._dunning_account_transfn(internal, level, invoice_id, number, due_date,
- * days_late, amount, open_amount, invoice_level, regime, amount, due_date,
- * as_of, payment_dates, payment_amounts, contract_rate, currency, claimable)
+ * ar._dunning_account_transfn(ar._dunning_account_state, level,
+ * invoice_id, number, due_date, days_late, amount, open_amount,
+ * invoice_level, regime, amount, due_date, as_of, payment_dates,
+ * payment_amounts, contract_rate, currency, claimable)
  */
 Datum
 dunning_pass_transfn(PG_FUNCTION_ARGS)
 {
-	MemoryContext aggcxt;
-	DunPassState *state;
+	DunAccountState *state;
 	PenCase		c;
 	PenResult	r;
 	PenError	err;
@@ -118,15 +483,6 @@ dunning_pass_transfn(PG_FUNCTION_ARGS)
 	bool		nulls[DT_NSUMS] = {false};
 	int			scale = 2;		/* of the parts: 0.00 when not claimable */
 	bool		has_problem = false;
-
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("ar._dunning_account_transfn called in a non-aggregate context")));
-	if (PG_ARGISNULL(0))
-		state = MemoryContextAllocZero(aggcxt, sizeof(DunPassState));
-	else
-		state = (DunPassState *) PG_GETARG_POINTER(0);
 
 	/* the penalty, as ar._penalty_compute(..., strict => false) */
 	pen_case_from_args(fcinfo, DP_PENALTY, &c);
@@ -154,18 +510,17 @@ dunning_pass_transfn(PG_FUNCTION_ARGS)
 		has_problem = true;
 	}
 
+	state = da_state_for_update(fcinfo);
 	if (!PG_ARGISNULL(DP_LEVEL))
 	{
 		int32		level = PG_GETARG_INT32(DP_LEVEL);
-		int			l = dun_totals_listing(&state->totals, !state->has_totals, level);
+		int			l = dun_totals_listing(&state->totals, !(state->flags & DA_HAS_TOTALS), level);
 
-		state->has_totals = true;
+		state->flags |= DA_HAS_TOTALS;
 		if (l >= 0)
 		{
 			DunLine		line;
 			text	   *number;
-			DunLines   *grown;
-			MemoryContext oldcxt;
 
 			/* the figures of its listing */
 			if (!PG_ARGISNULL(7))
@@ -192,14 +547,7 @@ dunning_pass_transfn(PG_FUNCTION_ARGS)
 				line.fixed_fee = dp_cents(parts[DT_FEE], scale, "fixed fee");
 				line.flags |= DUN_LINE_FEE;
 			}
-			oldcxt = MemoryContextSwitchTo(aggcxt);
-			if (state->lines == NULL)
-				state->lines = dl_new(8 * DUN_LINE_SIZE(16));
-			grown = dl_append(state->lines, &line, VARDATA_ANY(number));
-			if (grown != state->lines)
-				pfree(state->lines);
-			state->lines = grown;
-			MemoryContextSwitchTo(oldcxt);
+			state = da_append(state, &line, VARDATA_ANY(number));
 		}
 	}
 
@@ -207,13 +555,67 @@ dunning_pass_transfn(PG_FUNCTION_ARGS)
 	/* (a NULL number: a NULL text, which min() skipped) */
 	if (has_problem && !PG_ARGISNULL(DP_INV_LEVEL) && PG_GETARG_INT32(DP_INV_LEVEL) >= 0 &&
 		!PG_ARGISNULL(DP_NUMBER))
-		dp_keep_problem(&state->problem[PG_GETARG_INT32(DP_INV_LEVEL) >= 1 ? DT_HIGH : DT_ZERO],
-						PG_GETARG_TEXT_PP(DP_NUMBER), err.message, PG_GET_COLLATION(), aggcxt);
+		state = da_keep_problem(state, PG_GETARG_INT32(DP_INV_LEVEL) >= 1 ? DT_HIGH : DT_ZERO,
+								PG_GETARG_TEXT_PP(DP_NUMBER), err.message, PG_GET_COLLATION());
 	PG_RETURN_POINTER(state);
 }
 
 /*
- * ar._dunning_account_final(internal) returns ar._dunning_account_result:
+ * ar._dunning_account_combine(state, state): both row sets together.  The
+ * lines are concatenated (the final function puts them in table order),
+ * each first problem the lesser under the aggregate's collation.
+ */
+Datum
+dunning_pass_combine(PG_FUNCTION_ARGS)
+{
+	DunAccountState *a;
+	DunAccountState *b;
+	DunTotalsState totals;
+	DaProblem	problems[DT_NLISTINGS];
+	DunAccountState *result;
+	DunLines   *lines;
+	DunLines   *more;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	b = da_state_arg(fcinfo, 1);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_POINTER(b);
+	a = da_state_arg(fcinfo, 0);
+
+	/* R and the counts of a side without a row with a level are not its */
+	if (!(b->flags & DA_HAS_TOTALS))
+		totals = a->totals;
+	else if (!(a->flags & DA_HAS_TOTALS))
+		totals = b->totals;
+	else
+	{
+		totals = a->totals;
+		dun_totals_combine(&totals, &b->totals);
+	}
+	for (int l = 0; l < DT_NLISTINGS; l++)
+	{
+		DaProblem	pa = da_problem(a, l);
+		DaProblem	pb = da_problem(b, l);
+
+		problems[l] = da_problem_less(pa, pb, PG_GET_COLLATION()) ? pa : pb;
+	}
+	lines = da_lines(a);
+	more = da_lines(b);
+	result = da_build(a->flags | b->flags, &totals, problems, lines, (Size) lines->used + more->used);
+	lines = da_lines(result);
+	memcpy(DUN_LINES_DATA(lines) + lines->used, DUN_LINES_DATA(more), more->used);
+	lines->used += more->used;
+	lines->nlines += more->nlines;
+	PG_RETURN_POINTER(result);
+}
+
+/*
+ * ar._dunning_account_final(state) returns ar._dunning_account_result:
  * ar._dunning_totals_result's attributes (NULL when no row had a level),
  * the lines a notice lists (NULL when no row was listed) and the first
  * problem of the invoices at level 1 and up when R >= 1, else at level 0.
@@ -223,16 +625,17 @@ Datum
 dunning_pass_final(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	DunPassState *state;
+	DunAccountState *state;
 	Datum		values[DP_NRESULT];
 	bool		nulls[DP_NRESULT];
-	text	   *problem;
+	DunLines   *lines;
+	DaProblem	problem;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	tupdesc = agg_result_desc(fcinfo, "ar._dunning_account_result", DP_NRESULT);
-	state = (DunPassState *) PG_GETARG_POINTER(0);
-	if (state->has_totals)
+	state = da_state_arg(fcinfo, 0);
+	if (state->flags & DA_HAS_TOTALS)
 		dun_totals_values(&state->totals, values, nulls);
 	else
 		for (int i = 0; i < DT_NRESULT; i++)
@@ -240,10 +643,11 @@ dunning_pass_final(PG_FUNCTION_ARGS)
 			values[i] = (Datum) 0;
 			nulls[i] = true;
 		}
-	nulls[DT_NRESULT] = state->lines == NULL;
-	values[DT_NRESULT] = state->lines ? PointerGetDatum(dl_listing(state->lines)) : (Datum) 0;
-	problem = state->problem[state->has_totals && state->totals.r >= 1 ? DT_HIGH : DT_ZERO];
-	nulls[DT_NRESULT + 1] = problem == NULL;
-	values[DT_NRESULT + 1] = PointerGetDatum(problem);
+	lines = da_lines(state);
+	nulls[DT_NRESULT] = lines->nlines == 0;
+	values[DT_NRESULT] = lines->nlines > 0 ? PointerGetDatum(dl_listing(lines)) : (Datum) 0;
+	problem = da_problem(state, (state->flags & DA_HAS_TOTALS) && state->totals.r >= 1 ? DT_HIGH : DT_ZERO);
+	nulls[DT_NRESULT + 1] = problem.len < 0;
+	values[DT_NRESULT + 1] = problem.len >= 0 ? PointerGetDatum(cstring_to_text_with_len(problem.data, problem.len)) : (Datum) 0;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -124,8 +124,8 @@ dun_totals_listing(DunTotalsState *state, bool first, int32 level)
 	return l;
 }
 
-static void
-dt_check_state(const void *raw)
+void
+dun_totals_check(const void *raw)
 {
 	const DunTotalsState *state = raw;
 
@@ -141,13 +141,13 @@ dt_check_state(const void *raw)
 static DunTotalsState *
 dt_state_arg(FunctionCallInfo fcinfo, int argno)
 {
-	return agg_state_arg(fcinfo, argno, sizeof(DunTotalsState), "ar._dunning_totals_state", dt_check_state);
+	return agg_state_arg(fcinfo, argno, sizeof(DunTotalsState), "ar._dunning_totals_state", dun_totals_check);
 }
 
 static DunTotalsState *
 dt_state_for_update(FunctionCallInfo fcinfo)
 {
-	return agg_state_for_update(fcinfo, sizeof(DunTotalsState), "ar._dunning_totals_state", dt_check_state);
+	return agg_state_for_update(fcinfo, sizeof(DunTotalsState), "ar._dunning_totals_state", dun_totals_check);
 }
 
 /* ------------------------------------------------------------------------
@@ -367,24 +367,10 @@ dunning_totals_pen_transfn(PG_FUNCTION_ARGS)
 	return dt_transition(fcinfo, amounts, nulls, parts.has_problem);
 }
 
-/* ar._dunning_totals_combine(state, state): both row sets together. */
-Datum
-dunning_totals_combine(PG_FUNCTION_ARGS)
+/* other's rows into state (both with a row). */
+void
+dun_totals_combine(DunTotalsState *state, const DunTotalsState *other)
 {
-	DunTotalsState *state;
-	DunTotalsState *other;
-
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
-	other = dt_state_arg(fcinfo, 1);
-	if (PG_ARGISNULL(0))
-		PG_RETURN_POINTER(other);
-
-	state = dt_state_for_update(fcinfo);
 	state->r = Max(state->r, other->r);
 	for (int l = 0; l < DT_NLISTINGS; l++)
 	{
@@ -408,6 +394,27 @@ dunning_totals_combine(PG_FUNCTION_ARGS)
 			state->seen[l][i] = 1;
 		}
 	}
+}
+
+/* ar._dunning_totals_combine(state, state): both row sets together. */
+Datum
+dunning_totals_combine(PG_FUNCTION_ARGS)
+{
+	DunTotalsState *state;
+	DunTotalsState *other;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	other = dt_state_arg(fcinfo, 1);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_POINTER(other);
+
+	state = dt_state_for_update(fcinfo);
+	dun_totals_combine(state, other);
 	PG_RETURN_POINTER(state);
 }
 

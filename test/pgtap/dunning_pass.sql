@@ -1,5 +1,6 @@
 -- ar._dunning_account (src/dunning_pass.c), the pass of ar.run_dunning per
--- account with each invoice's penalty computed inline: against what it
+-- account with each invoice's penalty computed inline: its state type's
+-- text form (round trip, bad input), its combine function; against what it
 -- replaces (ar._penalty_compute's row fed to ar._dunning_totals_claimed and
 -- ar._dunning_lines_claimed, and the two FILTERed min(number || ': ' ||
 -- problem)), over random invoices (levels -1 to 3 and NULL, several
@@ -8,7 +9,7 @@
 -- listed row; the same errors.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(7);
+SELECT plan(17);
 
 SELECT setseed(0.31);
 CREATE TEMP TABLE dp_row AS
@@ -36,7 +37,10 @@ SELECT r.id, ARRAY[r.due_date + 1, r.due_date] AS dates, ARRAY[r.amount - r.open
   FROM dp_row r WHERE r.open_amount <> r.amount;
 -- an account whose rows are all out of the listings
 INSERT INTO dp_row VALUES (100, 9001, 'X1', -1, 0, DATE '2026-04-10', 10, 10, 'FR_LME', NULL, 'EUR', DATE '2026-03-31', true),
-                          (101, 9002, 'X2', NULL, 1, DATE '2026-01-10', 10, 10, 'FR_LME', NULL, 'EUR', DATE '2031-01-01', true);
+                          (101, 9002, 'X2', NULL, 1, DATE '2026-01-10', 10, 10, 'FR_LME', NULL, 'EUR', DATE '2031-01-01', true),
+-- numbers with the text form's delimiters, in lines and first problems
+                          (102, 9003, 'Q"1;)}', 1, 1, DATE '2026-01-10', 10, 10, 'FR_LME', NULL, 'EUR', DATE '2031-01-01', true),
+                          (102, 9004, '(t;"";', 0, 0, DATE '2026-01-11', 10, 10, 'FR_LME', NULL, 'EUR', DATE '2031-01-01', true);
 
 CREATE TEMP VIEW dp_input AS
 SELECT r.*, r.as_of - r.due_date AS days_late, p.dates AS paid_dates, p.amounts AS paid_amounts
@@ -88,6 +92,64 @@ SELECT is((SELECT row(r, invoice_count, amount_due, lines, first_problem)::text 
           '(-1,0,,,)', 'an account with no listed row: R -1, no invoice, no lines, no problem');
 SELECT is((SELECT row(r, invoice_count, lines, first_problem)::text FROM dp_actual WHERE account = 101),
           '(,,,)', 'an account whose only row has no listing level: no figures, no lines, and no problem (none is listed)');
+
+SELECT is((SELECT first_problem FROM dp_actual WHERE account = 102), 'Q"1;)}: no known rate for series ECB_MRO on 2026-07-01',
+          'a first problem with the text form''s delimiters');
+
+-- the state of each account (the transition function without the final)
+CREATE AGGREGATE pg_temp.dp_state(integer, bigint, text, date, integer, numeric, numeric, integer, text, numeric,
+                                  date, date, date[], numeric[], numeric, text, boolean) (
+	SFUNC = ar._dunning_account_transfn, STYPE = ar._dunning_account_state);
+CREATE TEMP TABLE dp_states AS
+SELECT i.account, i.id % 2 AS half,
+       pg_temp.dp_state(i.list_level, i.id, i.number, i.due_date, i.days_late, i.amount, i.open_amount, i.inv_level,
+                        i.regime, i.amount, i.due_date, i.as_of, i.paid_dates, i.paid_amounts, i.contract_rate,
+                        i.currency, i.claimable) AS s
+  FROM dp_input i GROUP BY GROUPING SETS ((i.account), (i.account, i.id % 2));
+CREATE TEMP VIEW dp_final AS
+SELECT d.account, d.half, ar._dunning_account_final(d.s) AS t, ar._dunning_account_final(d.s::text::ar._dunning_account_state) AS t2
+  FROM dp_states d;
+
+SELECT is((SELECT count(*) FROM dp_states WHERE s::text::ar._dunning_account_state::text IS DISTINCT FROM s::text
+                                             OR s::text NOT LIKE '(_;(%);%;%;{%})'), 0::bigint,
+          'the text form of every state reads back to the same text');
+SELECT is((SELECT count(*) FROM dp_final WHERE t::text IS DISTINCT FROM t2::text), 0::bigint,
+          'a state read back from its text gives the same figures, lines and first problem');
+SELECT set_eq($$SELECT d.account, (d.t).r, (d.t).invoice_count, (d.t).amount_due, (d.t).interest, (d.t).indemnity,
+                       (d.t).penalties, (d.t).lines::text, (d.t).problems, (d.t).first_problem
+                  FROM dp_final d WHERE d.half IS NULL$$,
+              'SELECT * FROM dp_actual', 'the states give what the aggregate gives');
+-- the two halves of each account combined, in both orders, and with NULL
+SELECT set_eq($$SELECT a.account, (t).r, (t).invoice_count, (t).amount_due, (t).interest, (t).indemnity,
+                       (t).penalties, (t).lines::text, (t).problems, (t).first_problem
+                  FROM (SELECT account, ar._dunning_account_final(ar._dunning_account_combine(
+                                   (SELECT s FROM dp_states d WHERE d.account = a.account AND d.half = 0),
+                                   (SELECT s FROM dp_states d WHERE d.account = a.account AND d.half = 1))) AS t
+                          FROM (SELECT DISTINCT account FROM dp_states) a
+                        UNION ALL
+                        SELECT account, ar._dunning_account_final(ar._dunning_account_combine(
+                                   (SELECT s FROM dp_states d WHERE d.account = a.account AND d.half = 1),
+                                   (SELECT s FROM dp_states d WHERE d.account = a.account AND d.half = 0))) AS t
+                          FROM (SELECT DISTINCT account FROM dp_states) a) a$$,
+              'SELECT * FROM dp_actual', 'the halves of each account combined (either order) give the whole');
+SELECT is((SELECT count(*) FROM dp_states d
+            WHERE d.half IS NULL
+              AND (ar._dunning_account_combine(d.s, NULL)::text IS DISTINCT FROM d.s::text
+                   OR ar._dunning_account_combine(NULL, d.s)::text IS DISTINCT FROM d.s::text)), 0::bigint,
+          'combined with no rows (NULL), a state is itself');
+
+-- bad text is refused, naming the value
+SELECT throws_ok($$SELECT 'x'::ar._dunning_account_state$$, '22P02',
+                 'invalid input syntax for type ar._dunning_account_state: "x"', 'text not in parentheses is refused');
+SELECT throws_ok($$SELECT '(t;(1;1,0,f,8.00,,,;0,0,f,,,,);"FA-1: x;;{})'::ar._dunning_account_state$$, '22P02',
+                 'invalid input syntax for type ar._dunning_account_state: "(t;(1;1,0,f,8.00,,,;0,0,f,,,,);"FA-1: x;;{})"',
+                 'an unterminated problem is refused');
+SELECT throws_ok($$SELECT '(t;(1;-1,0,f,8.00,,,;0,0,f,,,,);;;{})'::ar._dunning_account_state$$, '22P02',
+                 'invalid input syntax for type ar._dunning_totals_state: "(1;-1,0,f,8.00,,,;0,0,f,,,,)"',
+                 'bad totals are refused by their own type''s input');
+SELECT throws_ok($$SELECT '(f;(0;0,0,f,,,,;0,0,f,,,,);;;{(1,"F",2026-02-30,1,1,1.00,1.00,,)})'::ar._dunning_account_state$$,
+                 '22P02', 'invalid input syntax for type ar._dunning_lines: "{(1,"F",2026-02-30,1,1,1.00,1.00,,)}"',
+                 'bad lines are refused by their own type''s input');
 
 -- the engine's errors, as ar._penalty_compute raises them, claimable or not
 SELECT throws_ok($$SELECT ar._dunning_account(1, 1, 'F1', DATE '2026-01-01', 89, 100, 100, 1, 'FR_LME', 100,
