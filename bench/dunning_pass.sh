@@ -2,11 +2,11 @@
 # bench/dunning_pass.sh [INVOICES] [ROUNDS] [BEFORE] -- the pass over the
 # invoices of ar.run_dunning (its step F) before and after a change, the
 # two builds alternated in one session (issue 17, bench/README.md "sixth
-# pass").
+# pass" and "seventh pass").
 #
 # bench/dunning.sh's ledger (default 1,000,000 open invoices), its own
 # cluster; then in one session, ROUNDS times (default 3), alternated:
-#   before  ar._run_dunning_company as commit BEFORE (default 44bbfcb, main
+#   before  ar._run_dunning_company as commit BEFORE (default 9ee5d44, main
 #           before the fused pass) wrote it: git show BEFORE:src/sql/
 #           80_dunning_5_run_function.sql, created over the installed one
 #           (its aggregates are still installed);
@@ -26,7 +26,7 @@ source "$(dirname "$0")/../tools/lib.sh"
 
 INVOICES=${1:-1000000}
 ROUNDS=${2:-3}
-BEFORE=${3:-44bbfcb}
+BEFORE=${3:-9ee5d44}
 PORT=${AR_BENCH_PORT:-54436}
 AS_OF=2026-03-31
 [[ "$INVOICES" =~ ^[0-9]+$ ]] && [ "$INVOICES" -ge 10 ] && [[ "$ROUNDS" =~ ^[0-9]+$ ]] \
