@@ -24,10 +24,10 @@
  * The state is a value of our own type, ar._dunning_account_state, with a
  * text form and a combine function (an aggregate's state never internal:
  * Citus and parallel workers ship partial states as text).  It is one flat
- * varlena (DunAccountState): the totals, the two first problems' bytes,
- * then the lines (a DunLines) with room to grow at the end, so a line is
- * appended in place; the value is rebuilt (doubled) when the lines outgrow
- * it, or when a first problem changes (rare: a few invoices per run).
+ * varlena (DunAccountState): the totals, the lines (a DunLines) with room
+ * to grow, then the two first problems with room of their own, so a line
+ * is appended and a first problem replaced in place; the value is rebuilt
+ * (doubled) when either outgrows its room.
  *
  * Text form: (t;totals;"problem";"problem";lines), where t is t or f (a
  * row with a level was seen), totals the text form of
@@ -75,15 +75,20 @@
 #define DA_LINES_INITIAL	8
 
 /*
- * The state.  After it: problem_len[DT_HIGH] then problem_len[DT_ZERO]
- * bytes of first problems (-1: none), then, MAXALIGNed, the lines: a
- * DunLines whose varlena size is the rest of the value (room to grow).
+ * The state.  After it: the lines, a DunLines whose varlena size includes
+ * room to grow; then problem_room bytes holding problem_len[DT_HIGH] then
+ * problem_len[DT_ZERO] bytes of first problems (-1: none).  A first
+ * problem replaced by one no longer than the room is written in place: an
+ * account whose every invoice has a problem, in decreasing order of
+ * numbers, would otherwise copy its whole state at every row.
  */
 typedef struct DunAccountState
 {
 	int32		vl_len_;		/* varlena header (do not touch directly!) */
 	int32		flags;
 	int32		problem_len[DT_NLISTINGS];
+	int32		problem_room;
+	int32		pad;
 	DunTotalsState totals;		/* its own header set: read as a value */
 } DunAccountState;
 
@@ -109,67 +114,51 @@ da_corrupt(const char *detail)
 			 errdetail("%s", detail)));
 }
 
+static inline DunLines *
+da_lines(const DunAccountState *state)
+{
+	return (DunLines *) ((char *) state + sizeof(DunAccountState));
+}
+
 static inline DaProblem
 da_problem(const DunAccountState *state, int l)
 {
 	DaProblem	p;
 
-	p.data = (const char *) state + sizeof(DunAccountState) +
+	p.data = (const char *) state + sizeof(DunAccountState) + VARSIZE(da_lines(state)) +
 		(l == DT_ZERO ? Max(state->problem_len[DT_HIGH], 0) : 0);
 	p.len = state->problem_len[l];
 	return p;
 }
 
-static inline Size
-da_lines_offset(const DunAccountState *state)
-{
-	return MAXALIGN(sizeof(DunAccountState) + Max(state->problem_len[DT_HIGH], 0) +
-					Max(state->problem_len[DT_ZERO], 0));
-}
-
-static inline DunLines *
-da_lines(const DunAccountState *state)
-{
-	return (DunLines *) ((char *) state + da_lines_offset(state));
-}
-
 /*
  * A new state (current context): flags, totals (NULL: zeroes), the two
- * problems, lines' lines (NULL: none) with room for capacity bytes of
- * lines at least.
+ * problems (room bytes for them at least), lines' lines (NULL: none) with
+ * room for capacity bytes of lines at least.
  */
 static DunAccountState *
 da_build(int32 flags, const DunTotalsState *totals, const DaProblem *problems,
-		 const DunLines *lines, Size capacity)
+		 const DunLines *lines, Size capacity, Size room)
 {
 	DunAccountState *state;
 	DunLines   *to;
 	Size		used = lines ? lines->used : 0;
-	Size		offset = sizeof(DunAccountState);
 	Size		size;
 
-	for (int l = 0; l < DT_NLISTINGS; l++)
-		offset += Max(problems[l].len, 0);
-	offset = MAXALIGN(offset);
-	capacity = Max(capacity, used);
-	if (capacity > MaxAllocSize / 2 - offset - sizeof(DunLines))
+	room = MAXALIGN(Max(room, (Size) Max(problems[DT_HIGH].len, 0) + Max(problems[DT_ZERO].len, 0)));
+	capacity = MAXALIGN(Max(capacity, used));
+	if (capacity + room > MaxAllocSize / 2 - sizeof(DunAccountState) - sizeof(DunLines))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("too many invoices in one dunning notice"),
 				 errdetail("The lines of one account take more than %zu bytes.", used)));
-	size = offset + sizeof(DunLines) + capacity;
+	size = sizeof(DunAccountState) + sizeof(DunLines) + capacity + room;
 	state = palloc0(size);
 	SET_VARSIZE(state, size);
 	state->flags = flags;
 	if (totals)
 		memcpy(&state->totals, totals, sizeof(DunTotalsState));
 	SET_VARSIZE(&state->totals, sizeof(DunTotalsState));
-	for (int l = 0; l < DT_NLISTINGS; l++)
-		state->problem_len[l] = problems[l].len;
-	for (int l = 0; l < DT_NLISTINGS; l++)
-		if (problems[l].len > 0)
-			memcpy((char *) da_problem(state, l).data, problems[l].data, problems[l].len);
-	Assert(da_lines_offset(state) == offset);
 	to = da_lines(state);
 	SET_VARSIZE(to, sizeof(DunLines) + capacity);
 	if (lines)
@@ -178,6 +167,12 @@ da_build(int32 flags, const DunTotalsState *totals, const DaProblem *problems,
 		to->used = lines->used;
 		memcpy(DUN_LINES_DATA(to), DUN_LINES_DATA(lines), lines->used);
 	}
+	state->problem_room = room;
+	for (int l = 0; l < DT_NLISTINGS; l++)
+		state->problem_len[l] = problems[l].len;
+	for (int l = 0; l < DT_NLISTINGS; l++)
+		if (problems[l].len > 0)
+			memcpy((char *) da_problem(state, l).data, problems[l].data, problems[l].len);
 	return state;
 }
 
@@ -204,17 +199,19 @@ da_check(const DunAccountState *state, bool full)
 		da_corrupt("It is shorter than its header.");
 	if (state->flags & ~DA_FLAGS)
 		da_corrupt("It has unknown flags.");
-	for (int l = 0; l < DT_NLISTINGS; l++)
-		if (state->problem_len[l] < -1 || state->problem_len[l] > (int32) size)
-			da_corrupt("A problem's length does not match its size.");
 	if (VARSIZE(&state->totals) != sizeof(DunTotalsState))
 		da_corrupt("Its totals have the wrong size.");
-	if (da_lines_offset(state) + sizeof(DunLines) > size)
-		da_corrupt("Its problems run past its end.");
 	lines = da_lines(state);
-	if (VARSIZE(lines) != size - da_lines_offset(state) || lines->nlines < 0 || lines->used < 0 ||
-		lines->used > (int) (VARSIZE(lines) - sizeof(DunLines)))
+	if (VARSIZE(lines) < sizeof(DunLines) || state->problem_room < 0 ||
+		(Size) VARSIZE(lines) + state->problem_room != size - sizeof(DunAccountState))
+		da_corrupt("Its lines and problems do not match its size.");
+	if (lines->nlines < 0 || lines->used < 0 || lines->used > (int) (VARSIZE(lines) - sizeof(DunLines)))
 		da_corrupt("Its lines' header does not match its size.");
+	for (int l = 0; l < DT_NLISTINGS; l++)
+		if (state->problem_len[l] < -1 || state->problem_len[l] > state->problem_room)
+			da_corrupt("A problem's length does not match its size.");
+	if ((int64) Max(state->problem_len[DT_HIGH], 0) + Max(state->problem_len[DT_ZERO], 0) > state->problem_room)
+		da_corrupt("Its problems run past its end.");
 	if (full)
 	{
 		dun_totals_check(&state->totals);
@@ -247,7 +244,7 @@ da_state_for_update(FunctionCallInfo fcinfo)
 	if (PG_ARGISNULL(0))
 	{
 		problems[DT_HIGH].len = problems[DT_ZERO].len = -1;
-		return da_build(0, NULL, problems, NULL, DA_LINES_INITIAL * DUN_LINE_SIZE(16));
+		return da_build(0, NULL, problems, NULL, DA_LINES_INITIAL * DUN_LINE_SIZE(16), 0);
 	}
 	if (AggCheckCallContext(fcinfo, NULL))
 	{
@@ -257,7 +254,7 @@ da_state_for_update(FunctionCallInfo fcinfo)
 	}
 	state = da_state_arg(fcinfo, 0);
 	da_problems(state, problems);
-	return da_build(state->flags, &state->totals, problems, da_lines(state), 0);
+	return da_build(state->flags, &state->totals, problems, da_lines(state), 0, 0);
 }
 
 /* line and its number appended to state's lines: state, or a larger copy. */
@@ -273,7 +270,7 @@ da_append(DunAccountState *state, const DunLine *line, const char *number)
 
 		da_problems(state, problems);
 		state = da_build(state->flags, &state->totals, problems, lines,
-						 (Size) 2 * capacity + DUN_LINE_SIZE(line->number_len));
+						 (Size) 2 * capacity + DUN_LINE_SIZE(line->number_len), state->problem_room);
 		lines = da_lines(state);
 	}
 	/* (room made above: dl_append appends in place) */
@@ -394,7 +391,7 @@ dunning_account_state_in(PG_FUNCTION_ARGS)
 	error_context_stack = &context;
 	lines = (DunLines *) DatumGetPointer(DirectFunctionCall1(dunning_lines_in, CStringGetDatum(part)));
 	error_context_stack = context.previous;
-	PG_RETURN_POINTER(da_build(flags, totals, problems, lines, 0));
+	PG_RETURN_POINTER(da_build(flags, totals, problems, lines, 0, 0));
 }
 
 /* A first problem, double-quoted (a double quote doubled), or nothing. */
@@ -436,7 +433,8 @@ dunning_account_state_out(PG_FUNCTION_ARGS)
 
 /*
  * "number: message" as the first problem of listing l when it sorts before
- * the one kept (as min(text) keeps it): a new state then, else state.
+ * the one kept (as min(text) keeps it): written in state's room when it
+ * fits, else in a new state with twice the room needed; state otherwise.
  */
 static DunAccountState *
 da_keep_problem(DunAccountState *state, int l, text *number, const char *message, Oid collation)
@@ -446,6 +444,9 @@ da_keep_problem(DunAccountState *state, int l, text *number, const char *message
 	char	   *candidate = palloc(nlen + 2 + mlen);
 	DaProblem	problems[DT_NLISTINGS];
 	DunAccountState *kept;
+	Size		needed;
+	char	   *area;
+	char	   *joined;
 
 	memcpy(candidate, VARDATA_ANY(number), nlen);
 	memcpy(candidate + nlen, ": ", 2);
@@ -459,9 +460,23 @@ da_keep_problem(DunAccountState *state, int l, text *number, const char *message
 	}
 	problems[l].data = candidate;
 	problems[l].len = nlen + 2 + mlen;
-	kept = da_build(state->flags, &state->totals, problems, da_lines(state), 0);
+	needed = (Size) Max(problems[DT_HIGH].len, 0) + Max(problems[DT_ZERO].len, 0);
+	if (needed > (Size) state->problem_room)
+	{
+		kept = da_build(state->flags, &state->totals, problems, da_lines(state), 0, 2 * needed);
+		pfree(candidate);
+		return kept;
+	}
+	/* both problems joined apart first: the other one may move */
+	joined = palloc(Max(needed, 1));
+	memcpy(joined, problems[DT_HIGH].data, Max(problems[DT_HIGH].len, 0));
+	memcpy(joined + Max(problems[DT_HIGH].len, 0), problems[DT_ZERO].data, Max(problems[DT_ZERO].len, 0));
+	area = (char *) state + sizeof(DunAccountState) + VARSIZE(da_lines(state));
+	memcpy(area, joined, needed);
+	state->problem_len[l] = problems[l].len;
+	pfree(joined);
 	pfree(candidate);
-	return kept;
+	return state;
 }
 
 /*
@@ -606,7 +621,7 @@ dunning_pass_combine(PG_FUNCTION_ARGS)
 	}
 	lines = da_lines(a);
 	more = da_lines(b);
-	result = da_build(a->flags | b->flags, &totals, problems, lines, (Size) lines->used + more->used);
+	result = da_build(a->flags | b->flags, &totals, problems, lines, (Size) lines->used + more->used, 0);
 	lines = da_lines(result);
 	memcpy(DUN_LINES_DATA(lines) + lines->used, DUN_LINES_DATA(more), more->used);
 	lines->used += more->used;

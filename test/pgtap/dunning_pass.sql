@@ -9,7 +9,7 @@
 -- listed row; the same errors.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(17);
+SELECT plan(18);
 
 SELECT setseed(0.31);
 CREATE TEMP TABLE dp_row AS
@@ -41,6 +41,13 @@ INSERT INTO dp_row VALUES (100, 9001, 'X1', -1, 0, DATE '2026-04-10', 10, 10, 'F
 -- numbers with the text form's delimiters, in lines and first problems
                           (102, 9003, 'Q"1;)}', 1, 1, DATE '2026-01-10', 10, 10, 'FR_LME', NULL, 'EUR', DATE '2031-01-01', true),
                           (102, 9004, '(t;"";', 0, 0, DATE '2026-01-11', 10, 10, 'FR_LME', NULL, 'EUR', DATE '2031-01-01', true);
+-- an account whose every invoice has a problem, numbers decreasing and of
+-- varying lengths, at levels 1 and 0: its first problems replaced at every
+-- row, in the state's room or not
+INSERT INTO dp_row
+SELECT 103, 9100 + g, repeat('Z', (g * 5) % 7) || (1000 - g)::text, 1, g % 2, DATE '2026-01-10', 10, 10, 'FR_LME', NULL,
+       'EUR', DATE '2031-01-01', true
+  FROM generate_series(1, 60) g;
 
 CREATE TEMP VIEW dp_input AS
 SELECT r.*, r.as_of - r.due_date AS days_late, p.dates AS paid_dates, p.amounts AS paid_amounts
@@ -93,6 +100,8 @@ SELECT is((SELECT row(r, invoice_count, amount_due, lines, first_problem)::text 
 SELECT is((SELECT row(r, invoice_count, lines, first_problem)::text FROM dp_actual WHERE account = 101),
           '(,,,)', 'an account whose only row has no listing level: no figures, no lines, and no problem (none is listed)');
 
+SELECT is((SELECT first_problem FROM dp_actual WHERE account = 103), (SELECT first_problem FROM dp_expected WHERE account = 103),
+          'an account whose first problems change at every row');
 SELECT is((SELECT first_problem FROM dp_actual WHERE account = 102), 'Q"1;)}: no known rate for series ECB_MRO on 2026-07-01',
           'a first problem with the text form''s delimiters');
 
