@@ -56,17 +56,7 @@ EOF
 
 log "timing $ROUNDS rounds"
 sql <<EOF
-CREATE FUNCTION pg_temp.cpu_ms() RETURNS double precision LANGUAGE sql AS \$\$
-	SELECT (f[12]::bigint + f[13]::bigint) * 1000.0 / $(getconf CLK_TCK)
-	  FROM (SELECT string_to_array(split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ') ', 2), ' ') AS f) s
-\$\$;
-CREATE FUNCTION pg_temp.select_cpu() RETURNS double precision LANGUAGE plpgsql AS \$\$
-DECLARE c0 double precision := pg_temp.cpu_ms();
-BEGIN
-	EXECUTE 'SELECT c.id, c.code, c.name, c.email, c.language, i.id, i.number, i.due_date, i.amount, i.open_amount
-	           FROM ar.invoice i JOIN ar.customer c ON c.id = i.customer_id WHERE i.open_amount <> 0';
-	RETURN pg_temp.cpu_ms() - c0;
-END \$\$;
+$(dunning_bench_cpu_sql)
 CREATE TABLE public.fold_timing (round integer, variant text, select_ms double precision, run_ms double precision,
                                  fold_ms double precision, notices bigint, notices_md5 text, effect_md5 text);
 SELECT pg_temp.select_cpu();

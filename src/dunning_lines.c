@@ -77,7 +77,7 @@ dl_corrupt(const char *detail)
 }
 
 /* Checks that every line lies within the value and the count matches. */
-static void
+void
 dl_check(const DunLines *lines)
 {
 	int			offset = 0;
@@ -114,7 +114,7 @@ dun_lines_arg(FunctionCallInfo fcinfo, int argno)
 }
 
 /* An empty value with room for capacity bytes of lines. */
-static DunLines *
+DunLines *
 dl_new(int capacity)
 {
 	DunLines   *lines = palloc(sizeof(DunLines) + capacity);
@@ -152,7 +152,7 @@ dl_reserve(DunLines *lines, int more)
 }
 
 /* Appends a line and its number, growing lines as needed. */
-static DunLines *
+DunLines *
 dl_append(DunLines *lines, const DunLine *line, const char *number)
 {
 	int			size = DUN_LINE_SIZE(line->number_len);
@@ -169,7 +169,7 @@ dl_append(DunLines *lines, const DunLine *line, const char *number)
 }
 
 /* The amount in cents; NaN, infinities and amounts too large are errors. */
-static int64
+int64
 dl_cents(Datum amount, const char *what)
 {
 	int128		cents;
@@ -247,18 +247,23 @@ dl_parse_date(const char *text, const char **p)
 	return julian - POSTGRES_EPOCH_JDATE;
 }
 
-/* A double-quoted invoice number at *p into buf. */
-static void
-dl_parse_quoted(const char *text, const char **p, StringInfo buf)
+/*
+ * The double-quoted text at *p (a double quote in it doubled) into buf,
+ * advancing *p past it; false when it does not start with a double quote
+ * or is not closed.  The dunning pass's state (dunning_pass.c) reads its
+ * problems with it too.
+ */
+bool
+dl_scan_quoted(const char **p, StringInfo buf)
 {
-	const char *detail = "An invoice number must be double-quoted, a double quote in it doubled.";
-
 	resetStringInfo(buf);
-	dl_expect(text, p, '"', detail);
+	if (**p != '"')
+		return false;
+	(*p)++;
 	for (;;)
 	{
 		if (**p == '\0')
-			dl_bad_text(text, detail);
+			return false;
 		if (**p == '"')
 		{
 			if ((*p)[1] != '"')
@@ -269,6 +274,15 @@ dl_parse_quoted(const char *text, const char **p, StringInfo buf)
 		(*p)++;
 	}
 	(*p)++;
+	return true;
+}
+
+/* A double-quoted invoice number at *p into buf. */
+static void
+dl_parse_quoted(const char *text, const char **p, StringInfo buf)
+{
+	if (!dl_scan_quoted(p, buf))
+		dl_bad_text(text, "An invoice number must be double-quoted, a double quote in it doubled.");
 	if (buf->len > DUN_LINE_MAX_NUMBER)
 		dl_bad_text(text, "An invoice number is longer than 65535 bytes.");
 }
@@ -426,6 +440,42 @@ dl_require(FunctionCallInfo fcinfo, int argno, const char *what)
 }
 
 /*
+ * The line of arguments first to first + 6 (level, invoice_id, number,
+ * due_date, days_late, amount, open_amount) without interest and fixed
+ * fee, checked; *number its invoice number.  The level is not NULL.
+ */
+void
+dl_line_from_args(FunctionCallInfo fcinfo, int first, DunLine *line, text **number)
+{
+	memset(line, 0, sizeof(*line));
+	dl_require(fcinfo, first + 1, "invoice id");
+	dl_require(fcinfo, first + 2, "invoice number");
+	dl_require(fcinfo, first + 3, "due date");
+	dl_require(fcinfo, first + 4, "days late");
+	dl_require(fcinfo, first + 5, "amount");
+	dl_require(fcinfo, first + 6, "open amount");
+	line->level = PG_GETARG_INT32(first);
+	line->invoice_id = PG_GETARG_INT64(first + 1);
+	*number = PG_GETARG_TEXT_PP(first + 2);
+	line->due_date = PG_GETARG_DATEADT(first + 3);
+	if (DATE_NOT_FINITE(line->due_date))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a dunning line needs a finite due date, not %s",
+						DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(line->due_date))))));
+	line->days_late = PG_GETARG_INT32(first + 4);
+	line->amount = dl_cents(PG_GETARG_DATUM(first + 5), "amount");
+	line->open_amount = dl_cents(PG_GETARG_DATUM(first + 6), "open amount");
+	if (VARSIZE_ANY_EXHDR(*number) > DUN_LINE_MAX_NUMBER)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("invoice number of invoice " INT64_FORMAT " is too long for a dunning line", line->invoice_id),
+				 errdetail("It has %d bytes; at most %d are printed.",
+						   (int) VARSIZE_ANY_EXHDR(*number), DUN_LINE_MAX_NUMBER)));
+	line->number_len = VARSIZE_ANY_EXHDR(*number);
+}
+
+/*
  * One invoice into the state (argument 0): level, invoice_id, number,
  * due_date, days_late, amount, open_amount (arguments 1 to 7), its interest
  * and fixed fee (NULL: not known).
@@ -433,7 +483,7 @@ dl_require(FunctionCallInfo fcinfo, int argno, const char *what)
 static Datum
 dl_transition(FunctionCallInfo fcinfo, Datum interest, bool interest_null, Datum fixed_fee, bool fee_null)
 {
-	DunLine		line = {0};
+	DunLine		line;
 	text	   *number;
 	DunLines   *state;
 
@@ -443,24 +493,7 @@ dl_transition(FunctionCallInfo fcinfo, Datum interest, bool interest_null, Datum
 			PG_RETURN_NULL();
 		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 	}
-	dl_require(fcinfo, 2, "invoice id");
-	dl_require(fcinfo, 3, "invoice number");
-	dl_require(fcinfo, 4, "due date");
-	dl_require(fcinfo, 5, "days late");
-	dl_require(fcinfo, 6, "amount");
-	dl_require(fcinfo, 7, "open amount");
-	line.level = PG_GETARG_INT32(1);
-	line.invoice_id = PG_GETARG_INT64(2);
-	number = PG_GETARG_TEXT_PP(3);
-	line.due_date = PG_GETARG_DATEADT(4);
-	if (DATE_NOT_FINITE(line.due_date))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a dunning line needs a finite due date, not %s",
-						DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum(line.due_date))))));
-	line.days_late = PG_GETARG_INT32(5);
-	line.amount = dl_cents(PG_GETARG_DATUM(6), "amount");
-	line.open_amount = dl_cents(PG_GETARG_DATUM(7), "open amount");
+	dl_line_from_args(fcinfo, 1, &line, &number);
 	if (!interest_null)
 	{
 		line.interest = dl_cents(interest, "interest");
@@ -471,13 +504,6 @@ dl_transition(FunctionCallInfo fcinfo, Datum interest, bool interest_null, Datum
 		line.fixed_fee = dl_cents(fixed_fee, "fixed fee");
 		line.flags |= DUN_LINE_FEE;
 	}
-	if (VARSIZE_ANY_EXHDR(number) > DUN_LINE_MAX_NUMBER)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("invoice number of invoice " INT64_FORMAT " is too long for a dunning line", line.invoice_id),
-				 errdetail("It has %d bytes; at most %d are printed.",
-						   (int) VARSIZE_ANY_EXHDR(number), DUN_LINE_MAX_NUMBER)));
-	line.number_len = VARSIZE_ANY_EXHDR(number);
 	state = dl_state_for_update(fcinfo);
 	PG_RETURN_POINTER(dl_append(state, &line, VARDATA_ANY(number)));
 }
@@ -561,7 +587,18 @@ dl_line_compare(const void *a, const void *b)
 Datum
 dunning_lines_final(PG_FUNCTION_ARGS)
 {
-	DunLines   *state;
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	PG_RETURN_POINTER(dl_listing(dun_lines_arg(fcinfo, 0)));
+}
+
+/*
+ * The lines of state a notice lists (level 1 and up, or level 0 when no
+ * line reached level 1) in table order, as a new value.
+ */
+DunLines *
+dl_listing(const DunLines *state)
+{
 	DunLines   *result;
 	const DunLine **listed;
 	int			nlisted = 0;
@@ -569,9 +606,6 @@ dunning_lines_final(PG_FUNCTION_ARGS)
 	bool		high = false;
 	int			offset = 0;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	state = dun_lines_arg(fcinfo, 0);
 	listed = palloc(sizeof(DunLine *) * Max(state->nlines, 1));
 	while (offset < state->used)
 		high |= dun_lines_next(state, &offset)->level >= 1;
@@ -596,7 +630,8 @@ dunning_lines_final(PG_FUNCTION_ARGS)
 		result->used += line_size;
 	}
 	result->nlines = nlisted;
-	PG_RETURN_POINTER(result);
+	pfree(listed);
+	return result;
 }
 
 /*

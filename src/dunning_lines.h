@@ -14,6 +14,7 @@
 #define AR_DUNNING_LINES_H
 
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/date.h"
 
 /* DunLine.flags */
@@ -55,6 +56,17 @@ typedef struct DunLines
 #define DUN_LINES_DATA(lines)	((char *) (lines) + sizeof(DunLines))
 #define DUN_LINE_SIZE(number_len)	MAXALIGN(sizeof(DunLine) + (number_len))
 #define DUN_LINE_NUMBER(line)	((const char *) (line) + sizeof(DunLine))
+
+/* dunning_lines.c, for the dunning pass (dunning_pass.c) too */
+extern DunLines *dl_new(int capacity);
+extern DunLines *dl_append(DunLines *lines, const DunLine *line, const char *number);
+extern int64 dl_cents(Datum amount, const char *what);
+extern void dl_line_from_args(FunctionCallInfo fcinfo, int first, DunLine *line, text **number);
+extern DunLines *dl_listing(const DunLines *state);
+extern void dl_check(const DunLines *lines);
+extern bool dl_scan_quoted(const char **p, StringInfo buf);
+extern Datum dunning_lines_in(PG_FUNCTION_ARGS);
+extern Datum dunning_lines_out(PG_FUNCTION_ARGS);
 
 /* Argument argno, detoasted and checked (never modified). */
 extern DunLines *dun_lines_arg(FunctionCallInfo fcinfo, int argno);

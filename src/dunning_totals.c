@@ -42,39 +42,8 @@
 
 #include "aggstate.h"
 #include "decimal128.h"
+#include "dunning_totals.h"
 #include "penalty.h"
-
-/* The two listings: invoices at level >= 1, and at level 0. */
-#define DT_HIGH			0
-#define DT_ZERO			1
-#define DT_NLISTINGS	2
-
-/* What is summed per listing, in argument order after the level. */
-#define DT_OPEN			0
-#define DT_INTEREST		1
-#define DT_FEE			2
-#define DT_TOTAL		3
-
-/* What a listing does not know: a total (so its penalties), a fixed fee. */
-#define DT_UNKNOWN_TOTAL	1
-#define DT_UNKNOWN_FEE		2
-#define DT_NSUMS		4
-
-/* Result attributes of ar._dunning_totals_result. */
-#define DT_NRESULT		7
-
-typedef struct DunTotalsState
-{
-	int32		vl_len_;		/* varlena header (do not touch directly!) */
-	int32		r;				/* highest level seen */
-	int64		count[DT_NLISTINGS];
-	int64		problems[DT_NLISTINGS];
-	int32		scale[DT_NLISTINGS][DT_NSUMS];
-	uint8		seen[DT_NLISTINGS][DT_NSUMS];	/* a non-NULL value summed */
-	uint8		unknown[DT_NLISTINGS];	/* DT_UNKNOWN_* bits */
-	uint8		pad[6];
-	int128		sums[DT_NLISTINGS][DT_NSUMS];
-} DunTotalsState;
 
 /* SSPACE in src/sql/80_dunning_1_config.sql tells the planner this size. */
 StaticAssertDecl(sizeof(DunTotalsState) == 216, "ar._dunning_totals_state must be 216 bytes");
@@ -105,9 +74,26 @@ dt_bad_amount(Dec128Kind kind)
 			 errdetail("Only finite amounts can be listed in a notice.")));
 }
 
+/* sums[l][i] += value * 10^-scale, at the larger scale. */
+void
+dun_totals_add(DunTotalsState *state, int l, int i, int128 value, int scale)
+{
+	/* even a zero widens the result scale, as it does for sum() */
+	if (scale > state->scale[l][i])
+	{
+		state->sums[l][i] = dec128_scale_up(state->sums[l][i], scale - state->scale[l][i],
+											dt_out_of_range);
+		state->scale[l][i] = scale;
+	}
+	state->sums[l][i] = dec128_add(state->sums[l][i],
+								   dec128_scale_up(value, state->scale[l][i] - scale, dt_out_of_range),
+								   dt_out_of_range);
+	state->seen[l][i] = 1;
+}
+
 /* sums[l][i] += value of the numeric amount, at the larger scale. */
-static void
-dt_add(DunTotalsState *state, int l, int i, Datum amount)
+void
+dun_totals_add_numeric(DunTotalsState *state, int l, int i, Datum amount)
 {
 	Dec128Unpacked n;
 	Dec128Kind	kind = dec128_unpack(amount, &n);
@@ -116,21 +102,30 @@ dt_add(DunTotalsState *state, int l, int i, Datum amount)
 		dt_bad_amount(kind);
 	if (n.dscale > DEC128_MAX_SCALE)
 		dt_out_of_range();
-	/* even a zero widens the result scale, as it does for sum() */
-	if (n.dscale > state->scale[l][i])
-	{
-		state->sums[l][i] = dec128_scale_up(state->sums[l][i], n.dscale - state->scale[l][i],
-											dt_out_of_range);
-		state->scale[l][i] = n.dscale;
-	}
-	state->sums[l][i] = dec128_add(state->sums[l][i],
-								   dec128_value(&n, state->scale[l][i], dt_out_of_range),
-								   dt_out_of_range);
-	state->seen[l][i] = 1;
+	dun_totals_add(state, l, i, dec128_value(&n, n.dscale, dt_out_of_range), n.dscale);
 }
 
-static void
-dt_check_state(const void *raw)
+/*
+ * A row at level into R and the count of its listing: the listing's index,
+ * or -1 when the row is in neither (a negative level).  first: the state's
+ * first row.
+ */
+int
+dun_totals_listing(DunTotalsState *state, bool first, int32 level)
+{
+	int			l;
+
+	if (first || level > state->r)
+		state->r = level;
+	if (level < 0)
+		return -1;
+	l = level >= 1 ? DT_HIGH : DT_ZERO;
+	state->count[l]++;
+	return l;
+}
+
+void
+dun_totals_check(const void *raw)
 {
 	const DunTotalsState *state = raw;
 
@@ -146,13 +141,13 @@ dt_check_state(const void *raw)
 static DunTotalsState *
 dt_state_arg(FunctionCallInfo fcinfo, int argno)
 {
-	return agg_state_arg(fcinfo, argno, sizeof(DunTotalsState), "ar._dunning_totals_state", dt_check_state);
+	return agg_state_arg(fcinfo, argno, sizeof(DunTotalsState), "ar._dunning_totals_state", dun_totals_check);
 }
 
 static DunTotalsState *
 dt_state_for_update(FunctionCallInfo fcinfo)
 {
-	return agg_state_for_update(fcinfo, sizeof(DunTotalsState), "ar._dunning_totals_state", dt_check_state);
+	return agg_state_for_update(fcinfo, sizeof(DunTotalsState), "ar._dunning_totals_state", dun_totals_check);
 }
 
 /* ------------------------------------------------------------------------
@@ -312,15 +307,12 @@ dt_transition(FunctionCallInfo fcinfo, const Datum *amounts, const bool *nulls, 
 	}
 	level = PG_GETARG_INT32(1);
 	state = dt_state_for_update(fcinfo);
-	if (PG_ARGISNULL(0) || level > state->r)
-		state->r = level;
-	if (level < 0)
+	l = dun_totals_listing(state, PG_ARGISNULL(0), level);
+	if (l < 0)
 		PG_RETURN_POINTER(state);	/* in neither listing */
-	l = level >= 1 ? DT_HIGH : DT_ZERO;
-	state->count[l]++;
 	for (int i = 0; i < DT_NSUMS; i++)
 		if (!nulls[i])
-			dt_add(state, l, i, amounts[i]);
+			dun_totals_add_numeric(state, l, i, amounts[i]);
 	if (nulls[DT_TOTAL])
 		state->unknown[l] |= DT_UNKNOWN_TOTAL;
 	if (nulls[DT_FEE])
@@ -375,24 +367,10 @@ dunning_totals_pen_transfn(PG_FUNCTION_ARGS)
 	return dt_transition(fcinfo, amounts, nulls, parts.has_problem);
 }
 
-/* ar._dunning_totals_combine(state, state): both row sets together. */
-Datum
-dunning_totals_combine(PG_FUNCTION_ARGS)
+/* other's rows into state (both with a row). */
+void
+dun_totals_combine(DunTotalsState *state, const DunTotalsState *other)
 {
-	DunTotalsState *state;
-	DunTotalsState *other;
-
-	if (PG_ARGISNULL(1))
-	{
-		if (PG_ARGISNULL(0))
-			PG_RETURN_NULL();
-		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
-	}
-	other = dt_state_arg(fcinfo, 1);
-	if (PG_ARGISNULL(0))
-		PG_RETURN_POINTER(other);
-
-	state = dt_state_for_update(fcinfo);
 	state->r = Max(state->r, other->r);
 	for (int l = 0; l < DT_NLISTINGS; l++)
 	{
@@ -416,6 +394,27 @@ dunning_totals_combine(PG_FUNCTION_ARGS)
 			state->seen[l][i] = 1;
 		}
 	}
+}
+
+/* ar._dunning_totals_combine(state, state): both row sets together. */
+Datum
+dunning_totals_combine(PG_FUNCTION_ARGS)
+{
+	DunTotalsState *state;
+	DunTotalsState *other;
+
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	other = dt_state_arg(fcinfo, 1);
+	if (PG_ARGISNULL(0))
+		PG_RETURN_POINTER(other);
+
+	state = dt_state_for_update(fcinfo);
+	dun_totals_combine(state, other);
 	PG_RETURN_POINTER(state);
 }
 
@@ -429,16 +428,28 @@ Datum
 dunning_totals_final(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	DunTotalsState *state;
 	Datum		values[DT_NRESULT];
-	bool		nulls[DT_NRESULT] = {0};
-	int			l;
-	bool		known;
+	bool		nulls[DT_NRESULT];
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	tupdesc = agg_result_desc(fcinfo, "ar._dunning_totals_result", DT_NRESULT);
-	state = dt_state_arg(fcinfo, 0);
+	dun_totals_values(dt_state_arg(fcinfo, 0), values, nulls);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * The DT_NRESULT values of ar._dunning_totals_result (r, invoice_count,
+ * amount_due, interest, indemnity, penalties, problems) of the listing a
+ * notice uses.
+ */
+void
+dun_totals_values(const DunTotalsState *state, Datum *values, bool *nulls)
+{
+	int			l;
+	bool		known;
+
+	memset(nulls, 0, sizeof(bool) * DT_NRESULT);
 	l = state->r >= 1 ? DT_HIGH : DT_ZERO;
 	known = state->count[l] > 0 && !(state->unknown[l] & DT_UNKNOWN_TOTAL);
 
@@ -454,5 +465,4 @@ dunning_totals_final(PG_FUNCTION_ARGS)
 		values[2 + i] = shown ? dec128_to_numeric(state->sums[l][i], state->scale[l][i]) : (Datum) 0;
 	}
 	values[6] = Int64GetDatum(state->problems[l]);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

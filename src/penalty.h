@@ -234,6 +234,9 @@ typedef struct PenClaimed
 	bool		has_problem;
 } PenClaimed;
 
+/* penalty_sql.c: a case from ar._penalty_compute's eight arguments at first */
+extern void pen_case_from_args(FunctionCallInfo fcinfo, int first, PenCase *c);
+
 extern void pen_claimed_parts(FunctionCallInfo fcinfo, int pen_argno, int claimable_argno, PenClaimed *parts);
 
 #endif							/* AR_PENALTY_H */

@@ -406,20 +406,32 @@ penalty_late_contract(PG_FUNCTION_ARGS)
 	return pen_late(fcinfo, true);
 }
 
-/* The case of ar._penalty_compute and ar._penalty_schedule. */
-static void
-pen_case_full(FunctionCallInfo fcinfo, PenCase *c)
+/*
+ * The case of ar._penalty_compute's arguments (regime, amount, due_date,
+ * as_of, payment_dates, payment_amounts, contract_rate, currency), found
+ * at argument first and the seven after it: ar._penalty_compute,
+ * ar._penalty_schedule and the dunning pass (dunning_pass.c), which reads
+ * them among its own.
+ */
+void
+pen_case_from_args(FunctionCallInfo fcinfo, int first, PenCase *c)
 {
 	PenCache   *cache;
 
 	memset(c, 0, sizeof(*c));
-	pen_require_arg(fcinfo, 0, "regime");
-	pen_case_basics(fcinfo, c, 1, 2, 3, "as_of", false);
+	pen_require_arg(fcinfo, first, "regime");
+	pen_case_basics(fcinfo, c, first + 1, first + 2, first + 3, "as_of", false);
 	cache = pen_get_cache();
-	c->regime = pen_find_regime(cache, PG_GETARG_TEXT_PP(0));
-	pen_case_payments(fcinfo, c, 4, 5);
-	pen_case_contract_rate(fcinfo, c, 6);
-	c->currency = PG_ARGISNULL(7) ? c->regime->currency : text_to_cstring(PG_GETARG_TEXT_PP(7));
+	c->regime = pen_find_regime(cache, PG_GETARG_TEXT_PP(first));
+	pen_case_payments(fcinfo, c, first + 4, first + 5);
+	pen_case_contract_rate(fcinfo, c, first + 6);
+	c->currency = PG_ARGISNULL(first + 7) ? c->regime->currency : text_to_cstring(PG_GETARG_TEXT_PP(first + 7));
+}
+
+static void
+pen_case_full(FunctionCallInfo fcinfo, PenCase *c)
+{
+	pen_case_from_args(fcinfo, 0, c);
 }
 
 /*

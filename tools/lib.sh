@@ -119,6 +119,26 @@ bench_exit() {
 # 10 customers, due dates from 100 days before AS_OF to 20 days after, a
 # tenth partly paid), then VACUUM ANALYZE and CHECKPOINT; also read by
 # bench/dunning_versions.sh.
+# dunning_bench_cpu_sql: SQL defining pg_temp.cpu_ms() (this backend's CPU
+# time, user + system, in ms, from /proc) and pg_temp.select_cpu() (the CPU
+# of bench/dunning.sh's SELECT of the open invoices with their customers),
+# for the benchmarks that compare a dunning run with it in CPU.
+dunning_bench_cpu_sql() {
+	cat <<EOF
+CREATE FUNCTION pg_temp.cpu_ms() RETURNS double precision LANGUAGE sql AS \$\$
+	SELECT (f[12]::bigint + f[13]::bigint) * 1000.0 / $(getconf CLK_TCK)
+	  FROM (SELECT string_to_array(split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ') ', 2), ' ') AS f) s
+\$\$;
+CREATE FUNCTION pg_temp.select_cpu() RETURNS double precision LANGUAGE plpgsql AS \$\$
+DECLARE c0 double precision := pg_temp.cpu_ms();
+BEGIN
+	EXECUTE 'SELECT c.id, c.code, c.name, c.email, c.language, i.id, i.number, i.due_date, i.amount, i.open_amount
+	           FROM ar.invoice i JOIN ar.customer c ON c.id = i.customer_id WHERE i.open_amount <> 0';
+	RETURN pg_temp.cpu_ms() - c0;
+END \$\$;
+EOF
+}
+
 dunning_bench_ledger() {
 	local INVOICES=$1 AS_OF=$2 CUSTOMERS=$(($1 / 10))
 	cat <<EOF

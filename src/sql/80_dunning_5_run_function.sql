@@ -378,38 +378,28 @@ BEGIN
 		   %6$s
 	)
 	-- per account: R, and what a notice would list (the invoices at level 1
-	-- and up, or those at level 0 when R = 0): counts and sums in one C
-	-- aggregate (ar._dunning_totals, exact int128 sums), the lines in table
-	-- order in another (ar._dunning_lines), one transition per invoice
-	-- each, both fed the invoice's penalty row as it is and whether it is
-	-- claimable (each reads the row once: interest, fixed fee, total and
-	-- problem when claimable, else 0.00 and none); the first problem
-	-- twice, FILTERed by listing.
+	-- and up, or those at level 0 when R = 0), in one C aggregate with one
+	-- transition per invoice (ar._dunning_account, src/dunning_pass.c):
+	-- counts and exact sums, the lines in table order, the first problem,
+	-- each invoice's penalty computed inline by the penalty engine (as
+	-- ar._penalty_compute, not strict) and claimed when claimable (else
+	-- 0.00 and no problem).  A courtesy reminder (level 0) lists only the
+	-- invoices not yet due (list_level -1: in no listing).
 	SELECT g.customer_id, g.currency, g.policy_id, g.r,
 	       (g.t).invoice_count, (g.t).amount_due, (g.t).interest, (g.t).indemnity, (g.t).penalties,
-	       g.lines, (g.t).problems,
-	       CASE WHEN (g.t).r >= 1 THEN g.problem1 ELSE g.problem0 END AS first_problem
+	       (g.t).lines, (g.t).problems, (g.t).first_problem
 	  FROM (SELECT q.customer_id, q.currency, min(q.policy_id) AS policy_id, max(q.inv_level) AS r,
-	               -- counts and sums (NULL penalties when any is unknown) of
-	               -- the listing: a courtesy reminder (level 0) lists only
-	               -- the invoices not yet due (list_level -1: in no listing)
-	               ar._dunning_totals_claimed(q.list_level, q.open_on_x, q.pen, q.claimable) AS t,
-	               ar._dunning_lines_claimed(q.list_level, q.id, q.number, q.due_date, $1 - q.due_date, q.amount,
-	                                         q.open_on_x, q.pen, q.claimable) AS lines,
-	               -- (filtered on the problem first: no text built for the others)
-	               min(q.number || ': ' || q.problem) FILTER (WHERE q.problem IS NOT NULL AND q.inv_level >= 1) AS problem1,
-	               min(q.number || ': ' || q.problem) FILTER (WHERE q.problem IS NOT NULL AND q.inv_level = 0) AS problem0
-	          FROM (SELECT p.*,
-	                       CASE WHEN p.claimable THEN (p.pen).problem END AS problem,
-	                       CASE WHEN p.inv_level = 0 AND p.due_date < $1 THEN -1 ELSE p.inv_level END AS list_level
-	                  FROM (SELECT d.*, d.liable AND %4$s AS claimable,
-	                               CASE WHEN d.open_on_x <> d.amount
-	                                    THEN (SELECT ar._penalty_compute(d.regime, d.amount, d.due_date, $1, array_agg(a.allocated_on),
-	                                                                     array_agg(a.amount), d.contract_rate, d.currency, false)
-	                                            FROM ar.allocation a WHERE a.invoice_id = d.id AND a.allocated_on <= $1)
-	                                    ELSE ar._penalty_compute(d.regime, d.amount, d.due_date, $1, NULL, NULL,
-	                                                             d.contract_rate, d.currency, false) END AS pen
-	                          FROM dunnable d ORDER BY d.customer_id, d.currency OFFSET 0) p) q
+	               ar._dunning_account(q.list_level, q.id, q.number, q.due_date, $1 - q.due_date, q.amount, q.open_on_x,
+	                                   q.inv_level, q.regime, q.amount, q.due_date, $1,
+	                                   (q.paid).dates, (q.paid).amounts, q.contract_rate, q.currency, q.claimable) AS t
+	          FROM (SELECT d.*, d.liable AND %4$s AS claimable,
+	                       CASE WHEN d.inv_level = 0 AND d.due_date < $1 THEN -1 ELSE d.inv_level END AS list_level,
+	                       -- the payments made by x of an invoice partly paid on x (through
+	                       -- allocation_invoice: a few invoices of the open ones)
+	                       CASE WHEN d.open_on_x <> d.amount
+	                            THEN (SELECT ROW(array_agg(a.allocated_on), array_agg(a.amount))::ar._dunning_payments
+	                                    FROM ar.allocation a WHERE a.invoice_id = d.id AND a.allocated_on <= $1) END AS paid
+	                  FROM dunnable d ORDER BY d.customer_id, d.currency OFFSET 0) q
 	         GROUP BY q.customer_id, q.currency) g
 	$q$, open_on_x, later_join, since_rows, claimable, w_customer,
 	     CASE WHEN excluded > 0
