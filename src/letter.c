@@ -1046,9 +1046,16 @@ ar_dunning_letter(PG_FUNCTION_ARGS)
 	l.fcinfo = fcinfo;
 	l.lang = PG_ARGISNULL(DL_LANGUAGE) ? LANG_EN : letter_language(PG_GETARG_TEXT_PP(DL_LANGUAGE));
 	l.currency = PG_ARGISNULL(DL_CURRENCY) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(DL_CURRENCY));
+	/*
+	 * the text written in place after its header, in a buffer about the size
+	 * of a letter (its invoice table makes it about twice its template)
+	 */
 	initStringInfo(&out);
+	enlargeStringInfo(&out, VARHDRSZ + 2 * VARSIZE_ANY_EXHDR(template));
+	appendStringInfoSpaces(&out, VARHDRSZ);
 	render_into(&out, VARDATA_ANY(template), VARDATA_ANY(template) + VARSIZE_ANY_EXHDR(template), dunning_value, &l);
-	PG_RETURN_TEXT_P(cstring_to_text_with_len(out.data, out.len));
+	SET_VARSIZE(out.data, out.len);
+	PG_RETURN_TEXT_P((text *) out.data);
 }
 
 Datum

@@ -666,8 +666,12 @@ BEGIN
 	  JOIN pg_temp.%2$I s ON s.customer_id = n.customer_id AND s.currency = n.currency
 	  LEFT JOIN pg_temp.%4$I pv ON pv.customer_id = n.customer_id AND pv.currency = n.currency
 	  LEFT JOIN pg_temp.%5$I rc ON rc.customer_id = n.customer_id AND rc.currency = n.currency
-	  JOIN pg_temp.%3$I t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
-	                   AND t.segment = n.segment AND t.channel = n.channel AND t.company_language = n.company_language
+	  -- the templates, with the placeholders read in SQL looked for once each
+	  JOIN (SELECT t.*, strpos(t.body, '{{customer_address}}') > 0 AS wants_address,
+	               strpos(t.body, '{{penalty_terms}}') > 0 AS wants_terms, strpos(t.body, '{{notice_law}}') > 0 AS wants_law
+	          FROM pg_temp.%3$I t OFFSET 0) t
+	    ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
+	   AND t.segment = n.segment AND t.channel = n.channel AND t.company_language = n.company_language
 	  -- the company's blocks and the words of each language, once each
 	  JOIN (SELECT co.id, coalesce(co.legal_name, co.name) AS legal_name, l.language, co.country, co.language AS sender_language,
 	               coalesce(ar.iban_format(co.iban), ar.letter_text('iban.missing', l.language)) AS iban,
@@ -690,16 +694,16 @@ BEGIN
 	        n.state_penalties AND s.penalties IS NOT NULL AS wide,
 	        -- (ar.letter_recipient's block, from the customer's row read here: on a
 	        -- distributed ledger its copy on this node, not a read of every shard)
-	        CASE WHEN strpos(t.body, '{{customer_address}}') > 0
+	        CASE WHEN t.wants_address
 	             THEN (SELECT ar._letter_recipient_block(c.name, c.address_line1, c.address_line2, c.postcode, c.city, c.country,
 	                                                     co.country, co.sender_language)
 	                     FROM ar.customer c WHERE c.id = n.customer_id) END AS customer_address,
 	        -- the law and the rates applied, for the templates that state them
-	        CASE WHEN strpos(t.body, '{{penalty_terms}}') > 0
+	        CASE WHEN t.wants_terms
 	             THEN ar.penalty_terms(ar._line_ids(s.lines) || coalesce(ar._line_ids(rc.recent_lines), '{}'),
 	                                   $1, t.render_language, n.company_id) END AS penalty_terms,
 	        -- what a formal notice says of the next step, under the customer's regime
-	        CASE WHEN strpos(t.body, '{{notice_law}}') > 0
+	        CASE WHEN t.wants_law
 	             THEN coalesce(ar.letter_text('notice_law.' || lower((SELECT coalesce(c.penalty_regime, 'FR_LME')
 	                                                                  FROM ar.customer c WHERE c.id = n.customer_id)),
 	                                          t.render_language),
