@@ -752,18 +752,6 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 
 /* ---------------------------------------------------------- dunning letter */
 
-/*
- * The placeholders of a dunning template, in the order of
- * ar.dunning_placeholders() (a test compares the two).
- */
-static const char *const dunning_placeholders[] = {
-	"customer_name", "customer_code", "company_name", "company_iban", "as_of", "invoice_table",
-	"invoice_count", "amount_due", "currency", "interest", "indemnity", "penalties", "total_due",
-	"fee", "reply_by", "reply_days", "previous_notices", "level", "level_name",
-	"sender_address", "sender_legal", "customer_address", "penalty_terms", "recent_invoices",
-	"notice_law"
-};
-
 /* The arguments of ar._dunning_letter, in order. */
 enum
 {
@@ -802,6 +790,35 @@ enum
 	DL_NARGS
 };
 
+/*
+ * The placeholders of a dunning template, in the order of
+ * ar.dunning_placeholders() (a test compares the two), each with the
+ * argument it prints as it is, or -1: a value formatted by dunning_value().
+ */
+typedef enum DunningPlaceholder
+{
+	PH_CUSTOMER_NAME, PH_CUSTOMER_CODE, PH_COMPANY_NAME, PH_COMPANY_IBAN, PH_AS_OF, PH_INVOICE_TABLE,
+	PH_INVOICE_COUNT, PH_AMOUNT_DUE, PH_CURRENCY, PH_INTEREST, PH_INDEMNITY, PH_PENALTIES, PH_TOTAL_DUE,
+	PH_FEE, PH_REPLY_BY, PH_REPLY_DAYS, PH_PREVIOUS_NOTICES, PH_LEVEL, PH_LEVEL_NAME,
+	PH_SENDER_ADDRESS, PH_SENDER_LEGAL, PH_CUSTOMER_ADDRESS, PH_PENALTY_TERMS, PH_RECENT_INVOICES,
+	PH_NOTICE_LAW, PH_COUNT
+} DunningPlaceholder;
+
+static const struct
+{
+	const char *name;
+	int			text_arg;
+}			dunning_placeholders[PH_COUNT] = {
+	{"customer_name", DL_CUSTOMER_NAME}, {"customer_code", DL_CUSTOMER_CODE},
+	{"company_name", DL_COMPANY_NAME}, {"company_iban", DL_COMPANY_IBAN}, {"as_of", -1},
+	{"invoice_table", -1}, {"invoice_count", -1}, {"amount_due", -1}, {"currency", DL_CURRENCY},
+	{"interest", -1}, {"indemnity", -1}, {"penalties", -1}, {"total_due", -1}, {"fee", -1},
+	{"reply_by", -1}, {"reply_days", -1}, {"previous_notices", -1}, {"level", -1},
+	{"level_name", DL_LEVEL_NAME}, {"sender_address", DL_SENDER_ADDRESS},
+	{"sender_legal", DL_SENDER_LEGAL}, {"customer_address", DL_CUSTOMER_ADDRESS},
+	{"penalty_terms", DL_PENALTY_TERMS}, {"recent_invoices", -1}, {"notice_law", DL_NOTICE_LAW}
+};
+
 /* One notice's arguments, what the placeholders print made on demand. */
 typedef struct DunningLetter
 {
@@ -820,6 +837,21 @@ append_text_arg(StringInfo out, FunctionCallInfo fcinfo, int argno)
 
 		appendBinaryStringInfo(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 	}
+}
+
+/* Appends integer argument argno (int8 or int4) as ::text prints it (NULL: nothing). */
+static void
+append_int_arg(StringInfo out, FunctionCallInfo fcinfo, int argno, bool int8)
+{
+	char		number[MAXINT8LEN + 1];
+
+	if (PG_ARGISNULL(argno))
+		return;
+	if (int8)
+		pg_lltoa(PG_GETARG_INT64(argno), number);
+	else
+		pg_ltoa(PG_GETARG_INT32(argno), number);
+	appendStringInfoString(out, number);
 }
 
 /* Appends numeric argument argno as ar.format_money prints it (NULL: nothing). */
@@ -850,32 +882,26 @@ dunning_value(StringInfo out, const char *name, int len, void *arg)
 	DunningLetter *l = (DunningLetter *) arg;
 	FunctionCallInfo fcinfo = l->fcinfo;
 	int			which;
-	char		number[MAXINT8LEN + 1];
 
-	for (which = 0; which < (int) lengthof(dunning_placeholders); which++)
+	for (which = 0; which < PH_COUNT; which++)
 	{
-		if (strncmp(dunning_placeholders[which], name, len) == 0 && dunning_placeholders[which][len] == '\0')
+		if (strncmp(dunning_placeholders[which].name, name, len) == 0 && dunning_placeholders[which].name[len] == '\0')
 			break;
 	}
-	switch (which)
+	if (which == PH_COUNT)
+		return false;
+	if (dunning_placeholders[which].text_arg >= 0)
 	{
-		case 0:					/* customer_name */
-			append_text_arg(out, fcinfo, DL_CUSTOMER_NAME);
-			break;
-		case 1:					/* customer_code */
-			append_text_arg(out, fcinfo, DL_CUSTOMER_CODE);
-			break;
-		case 2:					/* company_name */
-			append_text_arg(out, fcinfo, DL_COMPANY_NAME);
-			break;
-		case 3:					/* company_iban */
-			append_text_arg(out, fcinfo, DL_COMPANY_IBAN);
-			break;
-		case 4:					/* as_of */
+		append_text_arg(out, fcinfo, dunning_placeholders[which].text_arg);
+		return true;
+	}
+	switch ((DunningPlaceholder) which)
+	{
+		case PH_AS_OF:
 			if (!PG_ARGISNULL(DL_AS_OF))
 				append_long_date(out, PG_GETARG_DATEADT(DL_AS_OF), l->lang);
 			break;
-		case 5:					/* invoice_table */
+		case PH_INVOICE_TABLE:
 			{
 				/*
 				 * the table, then the credits set off under it (as the SQL
@@ -900,24 +926,17 @@ dunning_value(StringInfo out, const char *name, int len, void *arg)
 				}
 			}
 			break;
-		case 6:					/* invoice_count */
-			if (!PG_ARGISNULL(DL_INVOICE_COUNT))
-			{
-				pg_lltoa(PG_GETARG_INT64(DL_INVOICE_COUNT), number);
-				appendStringInfoString(out, number);
-			}
+		case PH_INVOICE_COUNT:
+			append_int_arg(out, fcinfo, DL_INVOICE_COUNT, true);
 			break;
-		case 7:					/* amount_due */
+		case PH_AMOUNT_DUE:
 			append_money_arg(out, l, DL_AMOUNT_DUE);
 			break;
-		case 8:					/* currency */
-			append_text_arg(out, fcinfo, DL_CURRENCY);
-			break;
-		case 9:					/* interest, */
-		case 10:				/* indemnity, */
-		case 11:				/* penalties: else not computed */
+		case PH_INTEREST:
+		case PH_INDEMNITY:
+		case PH_PENALTIES:	/* else: not computed */
 			{
-				int			argno = which == 9 ? DL_INTEREST : which == 10 ? DL_INDEMNITY : DL_PENALTIES;
+				int			argno = which == PH_INTEREST ? DL_INTEREST : which == PH_INDEMNITY ? DL_INDEMNITY : DL_PENALTIES;
 
 				if (!PG_ARGISNULL(argno) && l->currency != NULL)
 					append_money_arg(out, l, argno);
@@ -925,7 +944,7 @@ dunning_value(StringInfo out, const char *name, int len, void *arg)
 					append_text_arg(out, fcinfo, DL_NOT_COMPUTED);
 			}
 			break;
-		case 12:				/* total_due: amount_due and the penalties */
+		case PH_TOTAL_DUE:	/* amount_due and the penalties */
 			if (!PG_ARGISNULL(DL_AMOUNT_DUE) && l->currency != NULL)
 			{
 				Datum		total = PG_GETARG_DATUM(DL_AMOUNT_DUE);
@@ -935,21 +954,17 @@ dunning_value(StringInfo out, const char *name, int len, void *arg)
 				append_money_currency(out, DatumGetNumeric(total), l->currency, l->lang);
 			}
 			break;
-		case 13:				/* fee */
+		case PH_FEE:
 			append_money_arg(out, l, DL_FEE);
 			break;
-		case 14:				/* reply_by */
+		case PH_REPLY_BY:
 			if (!PG_ARGISNULL(DL_REPLY_BY))
 				append_long_date(out, PG_GETARG_DATEADT(DL_REPLY_BY), l->lang);
 			break;
-		case 15:				/* reply_days */
-			if (!PG_ARGISNULL(DL_REPLY_DAYS))
-			{
-				pg_ltoa(PG_GETARG_INT32(DL_REPLY_DAYS), number);
-				appendStringInfoString(out, number);
-			}
+		case PH_REPLY_DAYS:
+			append_int_arg(out, fcinfo, DL_REPLY_DAYS, false);
 			break;
-		case 16:				/* previous_notices: "d1, d2 and d3" */
+		case PH_PREVIOUS_NOTICES:	/* "d1, d2 and d3" */
 			if (!PG_ARGISNULL(DL_PREVIOUS_DATES))
 			{
 				Datum	   *dates;
@@ -979,29 +994,10 @@ dunning_value(StringInfo out, const char *name, int len, void *arg)
 									   VARSIZE_ANY_EXHDR(DatumGetTextPP(dates[n - 1])));
 			}
 			break;
-		case 17:				/* level */
-			if (!PG_ARGISNULL(DL_LEVEL))
-			{
-				pg_ltoa(PG_GETARG_INT32(DL_LEVEL), number);
-				appendStringInfoString(out, number);
-			}
+		case PH_LEVEL:
+			append_int_arg(out, fcinfo, DL_LEVEL, false);
 			break;
-		case 18:				/* level_name */
-			append_text_arg(out, fcinfo, DL_LEVEL_NAME);
-			break;
-		case 19:				/* sender_address */
-			append_text_arg(out, fcinfo, DL_SENDER_ADDRESS);
-			break;
-		case 20:				/* sender_legal */
-			append_text_arg(out, fcinfo, DL_SENDER_LEGAL);
-			break;
-		case 21:				/* customer_address */
-			append_text_arg(out, fcinfo, DL_CUSTOMER_ADDRESS);
-			break;
-		case 22:				/* penalty_terms */
-			append_text_arg(out, fcinfo, DL_PENALTY_TERMS);
-			break;
-		case 23:				/* recent_invoices: their own table, under a heading */
+		case PH_RECENT_INVOICES:	/* their own table, under a heading */
 			if (!PG_ARGISNULL(DL_RECENT_LINES) && !PG_ARGISNULL(DL_RECENT_HEADING))
 			{
 				DunLines   *recent = dun_lines_arg(fcinfo, DL_RECENT_LINES);
@@ -1016,11 +1012,9 @@ dunning_value(StringInfo out, const char *name, int len, void *arg)
 				appendStringInfoChar(out, '\n');
 			}
 			break;
-		case 24:				/* notice_law */
-			append_text_arg(out, fcinfo, DL_NOTICE_LAW);
-			break;
 		default:
-			return false;
+			/* (the plain text ones, above) */
+			break;
 	}
 	return true;
 }
