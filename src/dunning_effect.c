@@ -111,8 +111,12 @@ keys_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	if (event != SUBXACT_EVENT_ABORT_SUB || keys_lxid != MyProc->lxid)
 		return;
 	for (int i = 0; i < nkeys; i++)
+	{
 		if (keys[i].subid < mySubid)
 			keys[kept++] = keys[i];
+		else
+			pfree(keys[i].amount_due);
+	}
 	nkeys = kept;
 }
 
