@@ -3,31 +3,35 @@
  * dunning_effect.c
  *		The notices inserted, as the dunning effectiveness summary needs them
  *		(src/sql/86_kpi_summary_dunning.sql, doc/dashboards.md): their
- *		company and id, nothing else.
+ *		company, id, level, date and amount due, nothing else.
  *
  *		ar._dunning_effect_notice_row()
  *							AFTER INSERT ... FOR EACH ROW trigger of
  *							ar.dunning_notice (or of its shard): remembers
- *							the row's (table, company_id, id) in the
- *							backend, for this transaction.
+ *							the row's table, company_id, id, level, as_of and
+ *							amount_due in the backend, for this transaction.
  *		ar._dunning_effect_notices_taken(regclass)
- *							the pairs remembered for that table, handed over
- *							and forgotten: the statement trigger writes them
- *							into ar.dunning_effect_delta.
+ *							those remembered for that table, handed over and
+ *							forgotten: the statement trigger writes them into
+ *							ar.dunning_effect_delta.
  *
  * Why: a statement trigger with a transition table copies each inserted row
  * whole into a tuplestore, letters included (about 110 MB and 0.8 s of CPU
  * for the 100,000 notices of a dunning run, bench/README.md "fifth pass"),
- * to read two columns of it.  An AFTER ROW event is a tuple id; the row is
- * read back in shared buffers when it fires, its two columns taken.
+ * to read a few columns of it.  An AFTER ROW event is a tuple id; the row is
+ * read back in shared buffers when it fires, its columns taken.  The fold at
+ * commit adds the notices from these figures, without reading them again,
+ * when nothing else waits (bench/README.md "the fold at commit, second
+ * pass"): the figures are what the notices hold at commit, since a notice is
+ * never deleted and only its status changes (ar._dunning_notice_guard), and
+ * a change of status writes a delta row of its own, which makes the fold
+ * read the notices.
  *
- * The pairs live in TopTransactionContext: the end of the transaction
- * forgets them.  Pairs of a subtransaction rolled back before its statement
- * trigger ran may stay until a later statement on the same table takes
- * them: a notice id that does not exist, or exists, is only recomputed by
- * the fold, which reads the notices themselves, so an extra id changes
- * nothing; what matters, that every notice inserted is named, holds since
- * the row events of a statement fire before its statement event.
+ * What is remembered lives in TopTransactionContext: the end of the
+ * transaction forgets it.  Each entry remembers its subtransaction: one
+ * rolled back forgets what it and its children inserted (their rows are
+ * gone; the fold would otherwise add notices that do not exist), even when
+ * the statement failed between the row events and its statement event.
  *
  * Copyright (c) the ar_collect authors
  *
@@ -36,6 +40,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -44,6 +49,9 @@
 #include "miscadmin.h"
 #include "storage/proc.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/numeric.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -53,8 +61,12 @@ PG_FUNCTION_INFO_V1(ar_dunning_effect_notices_taken);
 typedef struct NoticeKey
 {
 	Oid			relid;
+	SubTransactionId subid;		/* the subtransaction that inserted it */
+	int32		level;
+	DateADT		as_of;
 	int64		company_id;
 	int64		id;
+	Numeric		amount_due;		/* in TopTransactionContext */
 } NoticeKey;
 
 static NoticeKey *keys = NULL;
@@ -67,6 +79,10 @@ static LocalTransactionId keys_lxid = InvalidLocalTransactionId;
 static Oid	cached_relid = InvalidOid;
 static int	company_attnum = 0;
 static int	id_attnum = 0;
+static int	level_attnum = 0;
+static int	as_of_attnum = 0;
+static int	amount_attnum = 0;
+static bool subxact_callback_registered = false;
 
 static void
 keys_current(void)
@@ -80,6 +96,45 @@ keys_current(void)
 	}
 }
 
+/*
+ * A subtransaction rolled back: what it and its children inserted is gone.
+ * Subtransaction ids grow within a transaction and, while one is open, all
+ * those started after it are its children: the entries from its id on.
+ */
+static void
+keys_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					  SubTransactionId parentSubid pg_attribute_unused(),
+					  void *arg pg_attribute_unused())
+{
+	int			kept = 0;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB || keys_lxid != MyProc->lxid)
+		return;
+	for (int i = 0; i < nkeys; i++)
+	{
+		if (keys[i].subid < mySubid)
+			keys[kept++] = keys[i];
+		else
+			pfree(keys[i].amount_due);
+	}
+	nkeys = kept;
+}
+
+static int
+notice_attnum(Relation rel, const char *name, Oid type)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	int			attnum = SPI_fnumber(tupdesc, name);
+
+	if (attnum <= 0 || TupleDescAttr(tupdesc, attnum - 1)->atttypid != type)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the dashboard summaries of ar.dunning_notice cannot be maintained from %s",
+						RelationGetRelationName(rel)),
+				 errdetail("It has no column %s of type %s.", name, format_type_be(type))));
+	return attnum;
+}
+
 Datum
 ar_dunning_effect_notice_row(PG_FUNCTION_ARGS)
 {
@@ -88,9 +143,16 @@ ar_dunning_effect_notice_row(PG_FUNCTION_ARGS)
 	HeapTuple	tuple;
 	TupleDesc	tupdesc;
 	bool		isnull_company,
-				isnull_id;
+				isnull_id,
+				isnull_level,
+				isnull_as_of,
+				isnull_amount;
 	Datum		company,
-				id;
+				id,
+				level,
+				as_of,
+				amount;
+	MemoryContext oldcontext;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(trigdata->tg_event)
 		|| !TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) || !TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
@@ -102,22 +164,25 @@ ar_dunning_effect_notice_row(PG_FUNCTION_ARGS)
 	tupdesc = RelationGetDescr(rel);
 	if (cached_relid != RelationGetRelid(rel))
 	{
-		company_attnum = SPI_fnumber(tupdesc, "company_id");
-		id_attnum = SPI_fnumber(tupdesc, "id");
-		if (company_attnum <= 0 || id_attnum <= 0
-			|| TupleDescAttr(tupdesc, company_attnum - 1)->atttypid != INT8OID
-			|| TupleDescAttr(tupdesc, id_attnum - 1)->atttypid != INT8OID)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("the dashboard summaries of ar.dunning_notice cannot be maintained from %s",
-							RelationGetRelationName(rel)),
-					 errdetail("It has no bigint columns company_id and id.")));
+		company_attnum = notice_attnum(rel, "company_id", INT8OID);
+		id_attnum = notice_attnum(rel, "id", INT8OID);
+		level_attnum = notice_attnum(rel, "level", INT4OID);
+		as_of_attnum = notice_attnum(rel, "as_of", DATEOID);
+		amount_attnum = notice_attnum(rel, "amount_due", NUMERICOID);
 		cached_relid = RelationGetRelid(rel);
+	}
+	if (!subxact_callback_registered)
+	{
+		RegisterSubXactCallback(keys_subxact_callback, NULL);
+		subxact_callback_registered = true;
 	}
 	company = heap_getattr(tuple, company_attnum, tupdesc, &isnull_company);
 	id = heap_getattr(tuple, id_attnum, tupdesc, &isnull_id);
-	if (isnull_company || isnull_id)
-		return PointerGetDatum(NULL);	/* (both are NOT NULL in the notices) */
+	level = heap_getattr(tuple, level_attnum, tupdesc, &isnull_level);
+	as_of = heap_getattr(tuple, as_of_attnum, tupdesc, &isnull_as_of);
+	amount = heap_getattr(tuple, amount_attnum, tupdesc, &isnull_amount);
+	if (isnull_company || isnull_id || isnull_level || isnull_as_of || isnull_amount)
+		return PointerGetDatum(NULL);	/* (all are NOT NULL in the notices) */
 
 	keys_current();
 	if (nkeys == maxkeys)
@@ -134,28 +199,39 @@ ar_dunning_effect_notice_row(PG_FUNCTION_ARGS)
 		maxkeys = grown;
 	}
 	keys[nkeys].relid = RelationGetRelid(rel);
+	keys[nkeys].subid = GetCurrentSubTransactionId();
+	keys[nkeys].level = DatumGetInt32(level);
+	keys[nkeys].as_of = DatumGetDateADT(as_of);
 	keys[nkeys].company_id = DatumGetInt64(company);
 	keys[nkeys].id = DatumGetInt64(id);
+	oldcontext = MemoryContextSwitchTo(TopTransactionContext);
+	keys[nkeys].amount_due = DatumGetNumericCopy(amount);
+	MemoryContextSwitchTo(oldcontext);
 	nkeys++;
 	return PointerGetDatum(NULL);
 }
 
 /*
  * ar._dunning_effect_notices_taken(relid regclass, OUT company_ids bigint[],
- * OUT notice_ids bigint[]): the pairs remembered for relid, in insertion
- * order, removed from the backend's memory (NULLs when there are none).
+ * OUT notice_ids bigint[], OUT levels integer[], OUT as_ofs date[],
+ * OUT amounts_due numeric[]): the notices remembered for relid, pairwise,
+ * in insertion order, removed from the backend's memory (NULLs when there
+ * are none).
  */
 Datum
 ar_dunning_effect_notices_taken(PG_FUNCTION_ARGS)
 {
 	Oid			relid = PG_GETARG_OID(0);
 	TupleDesc	tupdesc;
-	Datum		values[2];
-	bool		nulls[2] = {true, true};
+	Datum		values[5];
+	bool		nulls[5] = {true, true, true, true, true};
 	int			n = 0;
 	int			kept = 0;
 	Datum	   *companies;
 	Datum	   *ids;
+	Datum	   *levels;
+	Datum	   *as_ofs;
+	Datum	   *amounts;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -169,6 +245,9 @@ ar_dunning_effect_notices_taken(PG_FUNCTION_ARGS)
 	{
 		companies = palloc(n * sizeof(Datum));
 		ids = palloc(n * sizeof(Datum));
+		levels = palloc(n * sizeof(Datum));
+		as_ofs = palloc(n * sizeof(Datum));
+		amounts = palloc(n * sizeof(Datum));
 		n = 0;
 		for (int i = 0; i < nkeys; i++)
 		{
@@ -177,6 +256,9 @@ ar_dunning_effect_notices_taken(PG_FUNCTION_ARGS)
 			{
 				companies[n] = Int64GetDatum(keys[i].company_id);
 				ids[n] = Int64GetDatum(keys[i].id);
+				levels[n] = Int32GetDatum(keys[i].level);
+				as_ofs[n] = DateADTGetDatum(keys[i].as_of);
+				amounts[n] = NumericGetDatum(keys[i].amount_due);
 				n++;
 			}
 			else
@@ -185,7 +267,14 @@ ar_dunning_effect_notices_taken(PG_FUNCTION_ARGS)
 		nkeys = kept;
 		values[0] = PointerGetDatum(construct_array(companies, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		values[1] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		nulls[0] = nulls[1] = false;
+		values[2] = PointerGetDatum(construct_array(levels, n, INT4OID, 4, true, TYPALIGN_INT));
+		values[3] = PointerGetDatum(construct_array(as_ofs, n, DATEOID, 4, true, TYPALIGN_INT));
+		values[4] = PointerGetDatum(construct_array(amounts, n, NUMERICOID, -1, false, TYPALIGN_INT));
+		for (int i = 0; i < 5; i++)
+			nulls[i] = false;
+		/* (the arrays hold copies: the transaction's copies go now) */
+		for (int i = 0; i < n; i++)
+			pfree(DatumGetPointer(amounts[i]));
 	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

@@ -88,9 +88,10 @@ COMMENT ON COLUMN ar.dunning_effect_summary.notices IS 'How many notices the row
 COMMENT ON COLUMN ar.dunning_effect_summary.amount_due IS 'Sum of their amounts due.';
 COMMENT ON COLUMN ar.dunning_effect_summary.paid IS 'Sum of their amounts paid within 15 days.';
 
--- What changed and is not folded yet: notices (notice_ids) and allocations
--- other than write-offs (invoice_ids with allocated_on, pairwise), one row
--- per statement and company.
+-- What changed and is not folded yet: notices (notice_ids; for notices
+-- inserted, their level, date and amount due pairwise, which the fold then
+-- need not read back) and allocations other than write-offs (invoice_ids
+-- with allocated_on, pairwise), one row per statement and company.
 CREATE TABLE ar.dunning_effect_delta (
 	company_id    bigint NOT NULL,
 	id            bigint GENERATED ALWAYS AS IDENTITY,
@@ -98,6 +99,9 @@ CREATE TABLE ar.dunning_effect_delta (
 	invoice_ids   bigint[],
 	allocated_on  date[],
 	txid          xid8 NOT NULL DEFAULT pg_current_xact_id(),
+	notice_levels integer[],
+	notice_as_of  date[],
+	notice_amounts_due numeric[],
 	PRIMARY KEY (company_id, id)
 );
 COMMENT ON TABLE ar.dunning_effect_delta IS
@@ -108,6 +112,9 @@ COMMENT ON COLUMN ar.dunning_effect_delta.notice_ids IS 'Notices inserted or cha
 COMMENT ON COLUMN ar.dunning_effect_delta.invoice_ids IS 'Invoices of the allocations inserted or deleted (other than write-offs).';
 COMMENT ON COLUMN ar.dunning_effect_delta.allocated_on IS 'Their dates, pairwise with invoice_ids.';
 COMMENT ON COLUMN ar.dunning_effect_delta.txid IS 'The transaction that wrote it.';
+COMMENT ON COLUMN ar.dunning_effect_delta.notice_levels IS 'Levels of the notices inserted, pairwise with notice_ids (NULL for notices changed).';
+COMMENT ON COLUMN ar.dunning_effect_delta.notice_as_of IS 'Their dates, pairwise with notice_ids.';
+COMMENT ON COLUMN ar.dunning_effect_delta.notice_amounts_due IS 'Their amounts due, pairwise with notice_ids.';
 
 -- The notices whose paid amount the changes may move: those named (joined
 -- with their ids: a dunning run names 100,000, which a filter = ANY would
@@ -191,7 +198,11 @@ END $$;
 -- replaced, the difference added to the per-day summary in key order.
 -- Under the fold's lock (ar._dunning_effect_fold_if_free): one
 -- fold at a time, each in statements whose snapshots see every fold
--- committed before.
+-- committed before.  When only notices inserted wait (a dunning run's
+-- commit) and no allocation is dated in their windows, their rows are
+-- the delta's figures with nothing paid, the notices not read again (the
+-- figures are theirs at commit: a notice's level, date and amount never
+-- change, a change of its status waits in a delta row without figures).
 CREATE FUNCTION ar._dunning_effect_fold() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp SET jit = off SET work_mem = '64MB' AS $$
 DECLARE
@@ -200,6 +211,12 @@ DECLARE
 	k_dates date[];
 	k_company bigint[];
 	k_id bigint[];
+	f_level integer[];
+	f_as_of date[];
+	f_due numeric[];
+	figures boolean;
+	lo date;
+	hi date;
 	o_company bigint[];
 	o_as_of date[];
 	o_level integer[];
@@ -208,21 +225,37 @@ DECLARE
 	zero tid[];
 BEGIN
 	WITH gone AS (
-		DELETE FROM ar.dunning_effect_delta x RETURNING x.notice_ids, x.invoice_ids, x.allocated_on)
-	SELECT (SELECT array_agg(u) FROM gone g, unnest(g.notice_ids) u), p.invoice_ids, p.allocated_on
-	  INTO k_notices, k_invoices, k_dates
+		DELETE FROM ar.dunning_effect_delta x
+		RETURNING x.company_id, x.notice_ids, x.invoice_ids, x.allocated_on, x.notice_levels, x.notice_as_of, x.notice_amounts_due)
+	SELECT f.ids, p.invoice_ids, p.allocated_on, f.companies, f.levels, f.as_ofs, f.dues, f.figures, f.lo, f.hi
+	  INTO k_notices, k_invoices, k_dates, k_company, f_level, f_as_of, f_due, figures, lo, hi
 	  FROM (SELECT array_agg(u.i) AS invoice_ids, array_agg(u.d) AS allocated_on
-	          FROM gone g, unnest(g.invoice_ids, g.allocated_on) u (i, d)) p;
+	          FROM gone g, unnest(g.invoice_ids, g.allocated_on) u (i, d)) p,
+	       -- (in key order: the order of the inserts below)
+	       (SELECT array_agg(n.id) AS ids, array_agg(n.company_id) AS companies, array_agg(n.level) AS levels,
+	               array_agg(n.as_of) AS as_ofs, array_agg(n.due) AS dues, bool_and(n.level IS NOT NULL) AS figures,
+	               min(n.as_of) AS lo, max(n.as_of) + 15 AS hi
+	          FROM (SELECT g.company_id, u.id, u.level, u.as_of, u.due
+	                  FROM gone g, unnest(g.notice_ids, g.notice_levels, g.notice_as_of, g.notice_amounts_due) u (id, level, as_of, due)
+	                 ORDER BY 1, 2) n) f;
 	IF k_notices IS NULL AND k_invoices IS NULL THEN
 		RETURN;
 	END IF;
-	SELECT array_agg(a.company_id ORDER BY a.company_id, a.notice_id), array_agg(a.notice_id ORDER BY a.company_id, a.notice_id)
-	  INTO k_company, k_id
-	  FROM ar._dunning_effect_affected(k_notices, k_invoices, k_dates) a;
-	IF k_id IS NULL THEN
-		RETURN;
+	IF k_invoices IS NOT NULL OR NOT figures
+	   OR EXISTS (SELECT 1 FROM ar.allocation a WHERE a.allocated_on > lo AND a.allocated_on <= hi) THEN
+		f_due := NULL;
+		SELECT array_agg(a.company_id ORDER BY a.company_id, a.notice_id), array_agg(a.notice_id ORDER BY a.company_id, a.notice_id)
+		  INTO k_company, k_id
+		  FROM ar._dunning_effect_affected(k_notices, k_invoices, k_dates) a;
+		IF k_id IS NULL THEN
+			RETURN;
+		END IF;
+	ELSE
+		k_id := k_notices;
 	END IF;
-	-- the old rows out first (the new ones take their keys)
+	-- the old rows out first (the new ones take their keys; a notice
+	-- inserted may have been folded already, by a fold whose statements saw
+	-- it committed after its first statement took the delta rows)
 	WITH old AS (
 		DELETE FROM ar.dunning_effect_notice s
 		 USING unnest(k_company, k_id) k (company_id, notice_id)
@@ -233,7 +266,13 @@ BEGIN
 	  FROM old o;
 	WITH new AS (
 		INSERT INTO ar.dunning_effect_notice (company_id, notice_id, level, as_of, amount_due, paid)
-		SELECT c.* FROM ar._dunning_effect_compute(k_id) c ORDER BY 1, 2
+		SELECT c.* FROM ar._dunning_effect_compute(k_id) c WHERE f_due IS NULL
+		UNION ALL
+		-- (the full computation's paid amount of no allocation)
+		SELECT f.company_id, f.id, f.level, f.as_of, f.due, least(coalesce(NULL::numeric, 0), f.due)
+		  FROM unnest(k_company, k_id, f_level, f_as_of, f_due) f (company_id, id, level, as_of, due)
+		 WHERE f_due IS NOT NULL
+		 ORDER BY 1, 2
 		RETURNING *
 	), up AS (
 		INSERT INTO ar.dunning_effect_summary AS s (company_id, as_of, level, due_scale, paid_scale, notices, amount_due, paid)
@@ -368,12 +407,16 @@ BEGIN
 	IF changes IS NULL THEN
 		RETURN;
 	ELSIF delta_rel = 'ar.dunning_effect_delta'::regclass THEN
-		INSERT INTO ar.dunning_effect_delta (company_id, notice_ids, invoice_ids, allocated_on)
-		SELECT c.company_id, c.notice_ids, c.invoice_ids, c.allocated_on FROM unnest(changes) c;
+		INSERT INTO ar.dunning_effect_delta (company_id, notice_ids, invoice_ids, allocated_on, notice_levels, notice_as_of,
+		                                     notice_amounts_due)
+		SELECT c.company_id, c.notice_ids, c.invoice_ids, c.allocated_on, c.notice_levels, c.notice_as_of, c.notice_amounts_due
+		  FROM unnest(changes) c;
 	ELSE
 		-- (the id from the node's own sequence of the table: its range, tools/citus_lib.sh)
-		EXECUTE format('INSERT INTO %s (company_id, id, notice_ids, invoice_ids, allocated_on) OVERRIDING SYSTEM VALUE
-		                SELECT c.company_id, nextval(%L), c.notice_ids, c.invoice_ids, c.allocated_on FROM unnest($1) c',
+		EXECUTE format('INSERT INTO %s (company_id, id, notice_ids, invoice_ids, allocated_on, notice_levels, notice_as_of,
+		                                notice_amounts_due) OVERRIDING SYSTEM VALUE
+		                SELECT c.company_id, nextval(%L), c.notice_ids, c.invoice_ids, c.allocated_on, c.notice_levels,
+		                       c.notice_as_of, c.notice_amounts_due FROM unnest($1) c',
 		               delta_rel, pg_get_serial_sequence('ar.dunning_effect_delta', 'id'))
 		  USING changes;
 		PERFORM ar._summary_shard_written(delta_rel);
@@ -395,16 +438,19 @@ BEGIN
 		delta_rel := ar._summary_shard(TG_RELID, 'ar.dunning_notice', 'ar.dunning_effect_delta');
 	END IF;
 	IF TG_OP = 'INSERT' THEN
-		-- the notices that count, as the row trigger kept them (a notice
-		-- that does not count adds nothing: its status may only go on to
-		-- failed or cancelled)
-		SELECT array_agg((c.company_id, NULL, c.ids, NULL, NULL, NULL)::ar.dunning_effect_delta ORDER BY c.company_id)
+		-- the notices that count, with their figures, as the row trigger
+		-- kept them (a notice that does not count adds nothing: its status
+		-- may only go on to failed or cancelled)
+		SELECT array_agg((c.company_id, NULL, c.ids, NULL, NULL, NULL, c.levels, c.as_ofs, c.dues)::ar.dunning_effect_delta
+		                  ORDER BY c.company_id)
 		  INTO changes
-		  FROM (SELECT u.company_id, array_agg(u.id) AS ids
-		          FROM ar._dunning_effect_notices_taken(TG_RELID) t, unnest(t.company_ids, t.notice_ids) u (company_id, id)
+		  FROM (SELECT u.company_id, array_agg(u.id) AS ids, array_agg(u.level) AS levels, array_agg(u.as_of) AS as_ofs,
+		               array_agg(u.due) AS dues
+		          FROM ar._dunning_effect_notices_taken(TG_RELID) t,
+		               unnest(t.company_ids, t.notice_ids, t.levels, t.as_ofs, t.amounts_due) u (company_id, id, level, as_of, due)
 		         GROUP BY u.company_id) c;
 	ELSE
-		SELECT array_agg((c.company_id, NULL, c.ids, NULL, NULL, NULL)::ar.dunning_effect_delta) INTO changes
+		SELECT array_agg((c.company_id, NULL, c.ids, NULL, NULL, NULL, NULL, NULL, NULL)::ar.dunning_effect_delta) INTO changes
 		  FROM (SELECT n.company_id, array_agg(n.id) AS ids
 		          FROM new_rows n JOIN old_rows o ON o.id = n.id AND o.company_id = n.company_id
 		         WHERE (n.company_id, n.level, n.as_of, n.amount_due, n.invoice_ids, n.status IN ('failed', 'cancelled'))
@@ -415,15 +461,18 @@ BEGIN
 	RETURN NULL;
 END $$;
 
--- The notices inserted: their company and id kept by a row trigger in C
--- (src/dunning_effect.c) and written per company by the statement trigger,
+-- The notices inserted: their company, id, level, date and amount due
+-- kept by a row trigger in C (src/dunning_effect.c; for the fold, which
+-- then need not read them back) and written per company by the statement
+-- trigger,
 -- not a transition table, which copied every row whole, letter included
 -- (0.8 s and 110 MB at the 100,000 notices of a run: bench/README.md,
 -- "fifth pass"); the row events of a statement fire before its statement
 -- event.
 CREATE FUNCTION ar._dunning_effect_notice_row() RETURNS trigger
 LANGUAGE c AS 'MODULE_PATHNAME', 'ar_dunning_effect_notice_row';
-CREATE FUNCTION ar._dunning_effect_notices_taken(relid regclass, OUT company_ids bigint[], OUT notice_ids bigint[])
+CREATE FUNCTION ar._dunning_effect_notices_taken(relid regclass, OUT company_ids bigint[], OUT notice_ids bigint[],
+                                                 OUT levels integer[], OUT as_ofs date[], OUT amounts_due numeric[])
 LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'ar_dunning_effect_notices_taken';
 CREATE TRIGGER dunning_notice_effect_row AFTER INSERT ON ar.dunning_notice
 	FOR EACH ROW WHEN (NEW.status NOT IN ('failed', 'cancelled') AND NEW.amount_due > 0)
@@ -443,7 +492,7 @@ BEGIN
 	IF TG_RELID <> 'ar.allocation'::regclass THEN
 		delta_rel := ar._summary_shard(TG_RELID, 'ar.allocation', 'ar.dunning_effect_delta');
 	END IF;
-	SELECT array_agg((c.company_id, NULL, NULL, c.ids, c.dates, NULL)::ar.dunning_effect_delta) INTO changes
+	SELECT array_agg((c.company_id, NULL, NULL, c.ids, c.dates, NULL, NULL, NULL, NULL)::ar.dunning_effect_delta) INTO changes
 	  FROM (SELECT c.company_id, array_agg(c.invoice_id) AS ids, array_agg(c.allocated_on) AS dates
 	          FROM (SELECT DISTINCT c.company_id, c.invoice_id, c.allocated_on FROM changed c WHERE c.method <> 'write_off') c
 	         GROUP BY c.company_id) c;

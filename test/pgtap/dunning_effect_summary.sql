@@ -15,7 +15,7 @@
 -- ar.invoice (last_allocated_on, last_write_off_on).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(32);
+SELECT plan(39);
 
 -- The (date, period) pairs where the summary's rows and the full
 -- computation's differ (every column IS NOT DISTINCT FROM, and as text).
@@ -276,6 +276,87 @@ SELECT ar._dunning_effect_fold();
 SELECT ok((SELECT count(*) FROM ar.check_summaries()) = 0
           AND (SELECT count(*) FROM ar.dunning_effect_notice e WHERE e.as_of > current_date + 30) = 4,
 	'folded: their rows, equal to the recomputation');
+
+-- ------------------------------------------------ the fold from the delta's figures
+-- The delta rows of notices inserted carry their level, date and amount
+-- due; when only such rows wait and no allocation is dated in the notices'
+-- windows, the fold adds the notices from them without reading them back.
+-- Whatever else waits (a status changed, an allocation), it reads them.
+SELECT pg_temp.insert_notices(ARRAY[pg_temp.notice('EF1', 12.345, 'queued', current_date + 50),
+                                    pg_temp.notice('EF2', 7, 'sent', current_date + 51),
+                                    pg_temp.notice('EF3', 0, 'queued', current_date + 51)]);
+SELECT is((SELECT array_agg(format('%s %s %s %s', u.id, u.level, u.as_of, u.due) ORDER BY u.id)
+             FROM ar.dunning_effect_delta d, unnest(d.notice_ids, d.notice_levels, d.notice_as_of, d.notice_amounts_due) u (id, level, as_of, due)),
+          (SELECT array_agg(format('%s %s %s %s', n.id, n.level, n.as_of, n.amount_due) ORDER BY n.id) FROM ar.dunning_notice n
+            WHERE n.as_of > current_date + 45 AND n.amount_due > 0),
+	'the delta of the notices inserted carries their level, date and amount due (scale kept), pairwise with their ids');
+-- a statement that failed after the row events of its notices, before its
+-- statement event, in a subtransaction rolled back: its notices are gone,
+-- and so is what the row trigger kept of them (else the fold would add a
+-- notice that does not exist)
+CREATE FUNCTION pg_temp.refuse_notice() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.amount_due = 44.44 THEN
+		RAISE EXCEPTION 'refused notice';
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER zz_refuse_notice AFTER INSERT ON ar.dunning_notice FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse_notice();
+DO $$
+BEGIN
+	PERFORM pg_temp.insert_notices(ARRAY[pg_temp.notice('EF6', 44.44, 'queued', current_date + 52)]);
+EXCEPTION WHEN raise_exception THEN
+	NULL;
+END $$;
+DROP TRIGGER zz_refuse_notice ON ar.dunning_notice;
+SELECT pg_temp.insert_notices(ARRAY[pg_temp.notice('EF6', 5.5, 'queued', current_date + 53)]);
+SELECT is((SELECT array_agg(u ORDER BY u) FROM ar.dunning_effect_delta d, unnest(d.notice_ids) u),
+          (SELECT array_agg(n.id ORDER BY n.id) FROM ar.dunning_notice n WHERE n.as_of > current_date + 45 AND n.amount_due > 0),
+	'a statement rolled back between its row and statement events leaves no notice in the delta');
+-- one notice folded already (a fold whose later statement saw it
+-- committed after its first took the delta rows): its delta row again
+CREATE TEMP TABLE delta_copy AS SELECT * FROM ar.dunning_effect_delta;
+SELECT ar._dunning_effect_fold();
+INSERT INTO ar.dunning_effect_delta (company_id, notice_ids, invoice_ids, allocated_on, notice_levels, notice_as_of, notice_amounts_due)
+SELECT company_id, notice_ids, invoice_ids, allocated_on, notice_levels, notice_as_of, notice_amounts_due FROM delta_copy;
+SELECT ar._dunning_effect_fold();
+SELECT ok((SELECT count(*) FROM ar.check_summaries()) = 0
+          AND (SELECT count(*) FROM ar.dunning_effect_notice e WHERE e.as_of > current_date + 45) = 3
+          AND (SELECT sum(s.notices) FROM ar.dunning_effect_summary s WHERE s.as_of > current_date + 45) = 3,
+	'folded from their figures, once, even when a notice''s delta row comes again: equal to the recomputation');
+-- in one transaction: notices inserted (a dunning run's and others), one
+-- of them then cancelled, another paid in its window, a run rolled back
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT c.id, 'EFR-' || c.code, current_date - 100, current_date - 70, 250 FROM ar.customer c WHERE c.code IN ('EF1', 'EF2', 'EF3');
+SELECT ar._dunning_effect_fold();
+DO $$
+BEGIN
+	PERFORM count(*) FROM ar.run_dunning(current_date + 60);
+	RAISE EXCEPTION 'rolled back';
+EXCEPTION WHEN raise_exception THEN
+	NULL;
+END $$;
+SELECT ok(NOT EXISTS (SELECT FROM ar.dunning_effect_delta) AND NOT EXISTS (SELECT FROM ar.dunning_notice n WHERE n.as_of = current_date + 60),
+	'a run rolled back leaves nothing to fold');
+SELECT ok((SELECT count(*) FROM ar.run_dunning(current_date + 60)) > 1,
+	'a run queues notices');
+SELECT pg_temp.insert_notices(ARRAY[pg_temp.notice('EF7', 66, 'queued', current_date + 61),
+                                    pg_temp.notice('EF8', 67.5, 'queued', current_date + 61)]);
+SELECT ar._dunning_effect_fold();
+SELECT ok((SELECT count(*) FROM ar.check_summaries()) = 0 AND pg_temp.compare(101) = 0
+          AND (SELECT count(*) FROM ar.dunning_effect_notice e WHERE e.as_of >= current_date + 60)
+              = (SELECT count(*) FROM ar.dunning_notice n WHERE n.as_of >= current_date + 60 AND n.amount_due > 0),
+	'a run''s notices and others inserted in the same transaction folded from their figures: equal to the recomputation');
+SELECT pg_temp.insert_notices(ARRAY[pg_temp.notice('EF7', 70, 'queued', current_date + 62),
+                                    pg_temp.notice('EF8', 71, 'queued', current_date + 62)]);
+SELECT ar.mark_notice((SELECT max(n.id) FROM ar.dunning_notice n), 'cancelled', NULL, 'test');
+INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method)
+SELECT i.company_id, i.id, 20, current_date + 63, 'manual'
+  FROM ar.invoice i WHERE i.id = (SELECT n.invoice_ids[1] FROM ar.dunning_notice n WHERE n.as_of = current_date + 62 ORDER BY n.id LIMIT 1);
+SELECT ar._dunning_effect_fold();
+SELECT ok((SELECT count(*) FROM ar.check_summaries()) = 0 AND pg_temp.compare(102) = 0
+          AND (SELECT e.paid FROM ar.dunning_effect_notice e WHERE e.as_of = current_date + 62) = 20,
+	'notices inserted, one cancelled and one paid in its window before the fold: read back, equal to the recomputation');
 
 -- ------------------------------------------------ a company deleted
 -- ar.dunning_effect_notice has no foreign key to ar.company (checked once
