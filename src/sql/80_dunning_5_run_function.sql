@@ -672,7 +672,8 @@ BEGIN
 	          FROM pg_temp.%3$I t OFFSET 0) t
 	    ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
 	   AND t.segment = n.segment AND t.channel = n.channel AND t.company_language = n.company_language
-	  -- the company's blocks and the words of each language, once each
+	  -- the company's blocks and the words of each language, once each (the
+	  -- company as the letterhead names it: its registered name, else its name)
 	  JOIN (SELECT co.id, coalesce(co.legal_name, co.name) AS legal_name, l.language, co.country, co.language AS sender_language,
 	               coalesce(ar.iban_format(co.iban), ar.letter_text('iban.missing', l.language)) AS iban,
 	               ar.letter_sender(co.id, l.language) AS sender, ar.letter_legal_mentions(co.id, l.language) AS legal,
