@@ -220,7 +220,7 @@ BEGIN
 	UPDATE ar.dispute x
 	   SET resolution = resolve_dispute.resolution, resolved_on = resolve_dispute.resolved_on,
 	       resolved_at = now(), resolved_by = session_user
-	 WHERE x.id = d.id;
+	 WHERE x.company_id = d.company_id AND x.id = d.id;
 	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, invoice_id, dispute_id)
 	VALUES (inv.company_id, inv.customer_id, resolve_dispute.resolved_on, 'dispute_resolved', 'internal',
 	        format('Dispute on invoice %s resolved: %s', inv.number, resolution), inv.id, d.id);

@@ -138,7 +138,7 @@ BEGIN
 	IF c.collector IS NOT DISTINCT FROM assign_collector.collector THEN
 		RETURN;
 	END IF;
-	UPDATE ar.customer x SET collector = assign_collector.collector WHERE x.id = c.id;
+	UPDATE ar.customer x SET collector = assign_collector.collector WHERE x.company_id = c.company_id AND x.id = c.id;
 	INSERT INTO ar.communication (company_id, customer_id, kind, direction, summary)
 	VALUES (c.company_id, c.id, 'collector', 'internal',
 	        CASE WHEN collector IS NULL THEN format('Collector %s unassigned', c.collector)
@@ -186,7 +186,7 @@ BEGIN
 	END IF;
 	UPDATE ar.dispute x
 	   SET category = classify_dispute.category, owner = classify_dispute.owner, due_on = classify_dispute.due_on
-	 WHERE x.id = d.id;
+	 WHERE x.company_id = d.company_id AND x.id = d.id;   -- (routed as its lock: see above)
 	INSERT INTO ar.communication (company_id, customer_id, kind, direction, summary, invoice_id, dispute_id)
 	SELECT d.company_id, d.customer_id, 'dispute_classified', 'internal',
 	       format('Dispute on invoice %s classified: %s%s%s', i.number, category, ', owner ' || owner,
@@ -322,7 +322,7 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	UPDATE ar.order_block x SET lifted_at = now(), lifted_by = ar._caller()::text, lift_reason = set_order_block.reason
-	 WHERE x.id = b.id;
+	 WHERE x.company_id = b.company_id AND x.id = b.id;
 	INSERT INTO ar.communication (company_id, customer_id, kind, direction, summary)
 	VALUES (c.company_id, c.id, 'order_block_lifted', 'internal', format('Order block %s lifted: %s', b.id, reason));
 	RETURN b.id;

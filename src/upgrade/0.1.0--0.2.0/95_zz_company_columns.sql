@@ -109,6 +109,9 @@ BEGIN
 	SELECT * INTO d FROM ar.dispute x WHERE x.invoice_id = inv.id AND x.resolved_at IS NULL FOR UPDATE;$o$,
 		 $n$	inv := ar._invoice_or_error(invoice_id);
 	SELECT * INTO d FROM ar.dispute x WHERE x.company_id = inv.company_id AND x.invoice_id = inv.id AND x.resolved_at IS NULL FOR UPDATE;$n$),
+		('ar.resolve_dispute(bigint,text,date)',
+		 $o$	 WHERE x.id = d.id;$o$,
+		 $n$	 WHERE x.company_id = d.company_id AND x.id = d.id;$n$),
 		('ar.create_payment_plan(bigint,bigint[],date[],numeric[],date,integer,text)',
 		 $o$	-- lock the invoices, in id order
 	PERFORM 1 FROM ar.invoice i WHERE i.id = ANY (invoice_ids) ORDER BY i.id FOR UPDATE;$o$,
