@@ -503,6 +503,7 @@ CREATE FUNCTION ar._penalty_terms_letter_key(invoice_ids bigint[], as_of date, l
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT jsonb_build_array('letter', statement_timestamp(), invoice_ids, as_of, language, company_id)::text
 $$;
+COMMENT ON FUNCTION ar._penalty_terms_letter_key(bigint[], date, text, bigint) IS 'The key of a letter''s penalty terms in a dunning run''s work table (ar.penalty_terms'' arguments and the statement).';
 
 -- The legal paragraph(s) a letter prints about the penalties of the given
 -- invoices on as_of: one per regime (and contractual rate) among them, in
