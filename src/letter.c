@@ -76,6 +76,7 @@ PG_FUNCTION_INFO_V1(ar_format_date);
 PG_FUNCTION_INFO_V1(ar_invoice_table);
 PG_FUNCTION_INFO_V1(ar_line_ids);
 PG_FUNCTION_INFO_V1(ar_compress_letter);
+PG_FUNCTION_INFO_V1(ar_dunning_letter);
 
 /* Languages with rules of their own; every other language is written as English. */
 typedef enum LetterLanguage
@@ -161,47 +162,17 @@ placeholder_name_length(const char *p, const char *end)
 	return -1;
 }
 
-Datum
-ar_render_template(PG_FUNCTION_ARGS)
+/*
+ * Appends the value of the placeholder name (len bytes) and returns true, or
+ * returns false when the name is not known.
+ */
+typedef bool (*PlaceholderValue) (StringInfo out, const char *name, int len, void *arg);
+
+/* Appends the template between p and end, its known placeholders replaced. */
+static void
+render_into(StringInfo out, const char *p, const char *end, PlaceholderValue value, void *arg)
 {
-	text	   *template;
-	Datum	   *names;
-	Datum	   *values;
-	bool	   *name_nulls;
-	bool	   *value_nulls;
-	int			nnames;
-	int			nvalues;
-	const char *p;
-	const char *end;
-	StringInfoData out;
-	int			i;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("placeholder names and values must not be NULL")));
-
-	template = PG_GETARG_TEXT_PP(0);
-	nnames = text_array_elements(PG_GETARG_ARRAYTYPE_P(1), "names", &names, &name_nulls);
-	nvalues = text_array_elements(PG_GETARG_ARRAYTYPE_P(2), "vals", &values, &value_nulls);
-	if (nnames != nvalues)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("%d placeholder names but %d values", nnames, nvalues)));
-	for (i = 0; i < nnames; i++)
-	{
-		if (name_nulls[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("placeholder name %d is NULL", i + 1)));
-	}
-
-	p = VARDATA_ANY(template);
-	end = p + VARSIZE_ANY_EXHDR(template);
-	initStringInfo(&out);
-	enlargeStringInfo(&out, end - p);
+	enlargeStringInfo(out, end - p);
 	while (p < end)
 	{
 		const char *open = NULL;
@@ -219,37 +190,88 @@ ar_render_template(PG_FUNCTION_ARGS)
 		}
 		if (open == NULL)
 		{
-			appendBinaryStringInfo(&out, p, end - p);
+			appendBinaryStringInfo(out, p, end - p);
 			break;
 		}
-		appendBinaryStringInfo(&out, p, open - p);
+		appendBinaryStringInfo(out, p, open - p);
 		len = placeholder_name_length(open + 2, end);
-		if (len > 0)
+		if (len > 0 && value(out, open + 2, len, arg))
 		{
-			for (i = 0; i < nnames; i++)
-			{
-				text	   *name = DatumGetTextPP(names[i]);
-
-				if ((int) VARSIZE_ANY_EXHDR(name) == len && memcmp(VARDATA_ANY(name), open + 2, len) == 0)
-					break;
-			}
-			if (i < nnames)
-			{
-				if (!value_nulls[i])
-				{
-					text	   *value = DatumGetTextPP(values[i]);
-
-					appendBinaryStringInfo(&out, VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
-				}
-				p = open + 2 + len + 2;
-				continue;
-			}
+			p = open + 2 + len + 2;
+			continue;
 		}
 		/* not a known placeholder: keep one brace, look again after it */
-		appendStringInfoChar(&out, '{');
+		appendStringInfoChar(out, '{');
 		p = open + 1;
 	}
+}
 
+/* The names and values of ar.render_template's call. */
+typedef struct NamedValues
+{
+	Datum	   *names;
+	Datum	   *values;
+	bool	   *value_nulls;
+	int			count;
+} NamedValues;
+
+static bool
+named_value(StringInfo out, const char *name, int len, void *arg)
+{
+	NamedValues *nv = (NamedValues *) arg;
+
+	for (int i = 0; i < nv->count; i++)
+	{
+		text	   *n = DatumGetTextPP(nv->names[i]);
+
+		if ((int) VARSIZE_ANY_EXHDR(n) == len && memcmp(VARDATA_ANY(n), name, len) == 0)
+		{
+			if (!nv->value_nulls[i])
+			{
+				text	   *v = DatumGetTextPP(nv->values[i]);
+
+				appendBinaryStringInfo(out, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
+Datum
+ar_render_template(PG_FUNCTION_ARGS)
+{
+	text	   *template;
+	NamedValues nv;
+	bool	   *name_nulls;
+	int			nvalues;
+	StringInfoData out;
+	int			i;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("placeholder names and values must not be NULL")));
+
+	template = PG_GETARG_TEXT_PP(0);
+	nv.count = text_array_elements(PG_GETARG_ARRAYTYPE_P(1), "names", &nv.names, &name_nulls);
+	nvalues = text_array_elements(PG_GETARG_ARRAYTYPE_P(2), "vals", &nv.values, &nv.value_nulls);
+	if (nv.count != nvalues)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%d placeholder names but %d values", nv.count, nvalues)));
+	for (i = 0; i < nv.count; i++)
+	{
+		if (name_nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("placeholder name %d is NULL", i + 1)));
+	}
+
+	initStringInfo(&out);
+	render_into(&out, VARDATA_ANY(template), VARDATA_ANY(template) + VARSIZE_ANY_EXHDR(template), named_value, &nv);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(out.data, out.len));
 }
 
@@ -603,19 +625,18 @@ ar_line_ids(PG_FUNCTION_ARGS)
 											 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
-Datum
-ar_invoice_table(PG_FUNCTION_ARGS)
+/*
+ * Appends the invoice table of lines (currency NULL: none), written in place
+ * at the end of out once its exact size is known.
+ */
+static void
+append_invoice_table(StringInfo out, const DunLines *lines, const char *currency, LetterLanguage lang, bool wide)
 {
-	DunLines   *lines;
-	const char *currency;
-	LetterLanguage lang;
-	bool		wide;
-	int			ncolumns;
+	int			ncolumns = wide ? NCOLUMNS : COL_INTEREST;
 	int			widths[NCOLUMNS];
 	Cell	   *cells;
 	Cell		header[NCOLUMNS];
 	StringInfoData buf;
-	text	   *result;
 	char	   *p;
 	int64		size;
 	int			offset = 0;
@@ -623,24 +644,15 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 	int			col;
 	int			total;
 	int			start;
-	const char *sep;
-	int			sep_len;
-	const char *between;
-	int			between_len;
+	const char *sep = lang == LANG_FR ? nbsp() : lang == LANG_DE ? "." : ",";
+	int			sep_len = strlen(sep);
+	const char *between = lang == LANG_FR ? nbsp() : " ";
+	int			between_len = strlen(between);
 	int			currency_len;
 	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
 
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	lines = dun_lines_arg(fcinfo, 0);
-	currency = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	lang = PG_ARGISNULL(2) ? LANG_EN : letter_language(PG_GETARG_TEXT_PP(2));
-	wide = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
-	ncolumns = wide ? NCOLUMNS : COL_INTEREST;
-	sep = lang == LANG_FR ? nbsp() : lang == LANG_DE ? "." : ",";
-	sep_len = strlen(sep);
-	between = lang == LANG_FR ? nbsp() : " ";
-	between_len = strlen(between);
+	if (currency == NULL)
+		currency = "";
 	currency_len = strlen(currency);
 
 	/* every cell's text, NUL-terminated, in one buffer */
@@ -695,18 +707,17 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 	total = 2 * (ncolumns - 1);
 	for (col = 0; col < ncolumns; col++)
 		total += widths[col];
-	/* the whole table written in place into a text of its exact size */
+	/* the whole table written in place at the end of out, at its exact size */
 	size = row_bytes(header, widths, ncolumns) + 1 + total;
 	for (i = 0; i < lines->nlines; i++)
 		size += 1 + row_bytes(&cells[i * NCOLUMNS], widths, ncolumns);
-	if (size > (int64) (MaxAllocSize - VARHDRSZ))
+	if (size > (int64) (MaxAllocSize - 1) - out->len)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("invoice table too large"),
 				 errdetail("It would take %lld bytes.", (long long) size)));
-	result = (text *) palloc(VARHDRSZ + size);
-	SET_VARSIZE(result, VARHDRSZ + size);
-	p = put_row(VARDATA(result), buf.data, header, widths, ncolumns);
+	enlargeStringInfo(out, size);
+	p = put_row(out->data + out->len, buf.data, header, widths, ncolumns);
 	*p++ = '\n';
 	memset(p, '-', total);
 	p += total;
@@ -715,8 +726,330 @@ ar_invoice_table(PG_FUNCTION_ARGS)
 		*p++ = '\n';
 		p = put_row(p, buf.data, &cells[i * NCOLUMNS], widths, ncolumns);
 	}
-	Assert(p == VARDATA(result) + size);
-	PG_RETURN_TEXT_P(result);
+	Assert(p == out->data + out->len + size);
+	out->len += size;
+	*p = '\0';
+	pfree(buf.data);
+	pfree(cells);
+}
+
+Datum
+ar_invoice_table(PG_FUNCTION_ARGS)
+{
+	StringInfoData out;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	/* the text's header first: the table is written in place after it */
+	initStringInfo(&out);
+	appendStringInfoSpaces(&out, VARHDRSZ);
+	append_invoice_table(&out, dun_lines_arg(fcinfo, 0), PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1)),
+						 PG_ARGISNULL(2) ? LANG_EN : letter_language(PG_GETARG_TEXT_PP(2)),
+						 !PG_ARGISNULL(3) && PG_GETARG_BOOL(3));
+	SET_VARSIZE(out.data, out.len);
+	PG_RETURN_TEXT_P((text *) out.data);
+}
+
+/* ---------------------------------------------------------- dunning letter */
+
+/* The arguments of ar._dunning_letter, in order. */
+enum
+{
+	DL_TEMPLATE,
+	DL_LANGUAGE,
+	DL_CURRENCY,
+	DL_AS_OF,
+	DL_CUSTOMER_NAME,
+	DL_CUSTOMER_CODE,
+	DL_COMPANY_NAME,
+	DL_COMPANY_IBAN,
+	DL_LINES,
+	DL_WIDE,
+	DL_CREDITS,
+	DL_DEDUCTION_LABEL,
+	DL_INVOICE_COUNT,
+	DL_AMOUNT_DUE,
+	DL_INTEREST,
+	DL_INDEMNITY,
+	DL_PENALTIES,
+	DL_NOT_COMPUTED,
+	DL_FEE,
+	DL_REPLY_BY,
+	DL_REPLY_DAYS,
+	DL_PREVIOUS_DATES,
+	DL_WORD_AND,
+	DL_LEVEL,
+	DL_LEVEL_NAME,
+	DL_SENDER_ADDRESS,
+	DL_SENDER_LEGAL,
+	DL_CUSTOMER_ADDRESS,
+	DL_PENALTY_TERMS,
+	DL_RECENT_LINES,
+	DL_RECENT_HEADING,
+	DL_NOTICE_LAW,
+	DL_NARGS
+};
+
+/*
+ * The placeholders of a dunning template, in the order of
+ * ar.dunning_placeholders() (a test compares the two), each with the
+ * argument it prints as it is, or -1: a value formatted by dunning_value().
+ */
+typedef enum DunningPlaceholder
+{
+	PH_CUSTOMER_NAME, PH_CUSTOMER_CODE, PH_COMPANY_NAME, PH_COMPANY_IBAN, PH_AS_OF, PH_INVOICE_TABLE,
+	PH_INVOICE_COUNT, PH_AMOUNT_DUE, PH_CURRENCY, PH_INTEREST, PH_INDEMNITY, PH_PENALTIES, PH_TOTAL_DUE,
+	PH_FEE, PH_REPLY_BY, PH_REPLY_DAYS, PH_PREVIOUS_NOTICES, PH_LEVEL, PH_LEVEL_NAME,
+	PH_SENDER_ADDRESS, PH_SENDER_LEGAL, PH_CUSTOMER_ADDRESS, PH_PENALTY_TERMS, PH_RECENT_INVOICES,
+	PH_NOTICE_LAW, PH_COUNT
+} DunningPlaceholder;
+
+static const struct
+{
+	const char *name;
+	int			text_arg;
+}			dunning_placeholders[PH_COUNT] = {
+	{"customer_name", DL_CUSTOMER_NAME}, {"customer_code", DL_CUSTOMER_CODE},
+	{"company_name", DL_COMPANY_NAME}, {"company_iban", DL_COMPANY_IBAN}, {"as_of", -1},
+	{"invoice_table", -1}, {"invoice_count", -1}, {"amount_due", -1}, {"currency", DL_CURRENCY},
+	{"interest", -1}, {"indemnity", -1}, {"penalties", -1}, {"total_due", -1}, {"fee", -1},
+	{"reply_by", -1}, {"reply_days", -1}, {"previous_notices", -1}, {"level", -1},
+	{"level_name", DL_LEVEL_NAME}, {"sender_address", DL_SENDER_ADDRESS},
+	{"sender_legal", DL_SENDER_LEGAL}, {"customer_address", DL_CUSTOMER_ADDRESS},
+	{"penalty_terms", DL_PENALTY_TERMS}, {"recent_invoices", -1}, {"notice_law", DL_NOTICE_LAW}
+};
+
+/* One notice's arguments, what the placeholders print made on demand. */
+typedef struct DunningLetter
+{
+	FunctionCallInfo fcinfo;
+	LetterLanguage lang;
+	const char *currency;		/* NULL: none */
+} DunningLetter;
+
+/* Appends text argument argno (NULL: nothing). */
+static void
+append_text_arg(StringInfo out, FunctionCallInfo fcinfo, int argno)
+{
+	if (!PG_ARGISNULL(argno))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(argno);
+
+		appendBinaryStringInfo(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	}
+}
+
+/* Appends integer argument argno (int8 or int4) as ::text prints it (NULL: nothing). */
+static void
+append_int_arg(StringInfo out, FunctionCallInfo fcinfo, int argno, bool int8)
+{
+	char		number[MAXINT8LEN + 1];
+
+	if (PG_ARGISNULL(argno))
+		return;
+	if (int8)
+		pg_lltoa(PG_GETARG_INT64(argno), number);
+	else
+		pg_ltoa(PG_GETARG_INT32(argno), number);
+	appendStringInfoString(out, number);
+}
+
+/* Appends numeric argument argno as ar.format_money prints it (NULL: nothing). */
+static void
+append_money_arg(StringInfo out, DunningLetter *l, int argno)
+{
+	if (!l->fcinfo->args[argno].isnull && l->currency != NULL)
+		append_money_currency(out, DatumGetNumeric(l->fcinfo->args[argno].value), l->currency, l->lang);
+}
+
+/*
+ * Appends the invoice table of lines argument argno (NULL: nothing); the
+ * wide table when the template states the penalties.
+ */
+static void
+append_table_arg(StringInfo out, DunningLetter *l, int argno)
+{
+	FunctionCallInfo fcinfo = l->fcinfo;
+
+	if (!PG_ARGISNULL(argno))
+		append_invoice_table(out, dun_lines_arg(fcinfo, argno), l->currency, l->lang,
+							 !PG_ARGISNULL(DL_WIDE) && PG_GETARG_BOOL(DL_WIDE));
+}
+
+static bool
+dunning_value(StringInfo out, const char *name, int len, void *arg)
+{
+	DunningLetter *l = (DunningLetter *) arg;
+	FunctionCallInfo fcinfo = l->fcinfo;
+	int			which;
+
+	for (which = 0; which < PH_COUNT; which++)
+	{
+		if (strncmp(dunning_placeholders[which].name, name, len) == 0 && dunning_placeholders[which].name[len] == '\0')
+			break;
+	}
+	if (which == PH_COUNT)
+		return false;
+	if (dunning_placeholders[which].text_arg >= 0)
+	{
+		append_text_arg(out, fcinfo, dunning_placeholders[which].text_arg);
+		return true;
+	}
+	switch ((DunningPlaceholder) which)
+	{
+		case PH_AS_OF:
+			if (!PG_ARGISNULL(DL_AS_OF))
+				append_long_date(out, PG_GETARG_DATEADT(DL_AS_OF), l->lang);
+			break;
+		case PH_INVOICE_TABLE:
+			{
+				/*
+				 * the table, then the credits set off under it (as the SQL
+				 * wrote it: no deduction line when its label or the currency
+				 * is NULL)
+				 */
+				bool		deduct = false;
+
+				if (PG_ARGISNULL(DL_LINES))
+					break;
+				if (!PG_ARGISNULL(DL_CREDITS) && !PG_ARGISNULL(DL_DEDUCTION_LABEL) && l->currency != NULL)
+					deduct = DatumGetInt32(DirectFunctionCall2(numeric_cmp, PG_GETARG_DATUM(DL_CREDITS),
+															   DirectFunctionCall1(int4_numeric, Int32GetDatum(0)))) > 0;
+				append_table_arg(out, l, DL_LINES);
+				if (deduct)
+				{
+					appendStringInfoChar(out, '\n');
+					append_text_arg(out, fcinfo, DL_DEDUCTION_LABEL);
+					append_money_currency(out, DatumGetNumeric(DirectFunctionCall1(numeric_uminus,
+																				   PG_GETARG_DATUM(DL_CREDITS))),
+										  l->currency, l->lang);
+				}
+			}
+			break;
+		case PH_INVOICE_COUNT:
+			append_int_arg(out, fcinfo, DL_INVOICE_COUNT, true);
+			break;
+		case PH_AMOUNT_DUE:
+			append_money_arg(out, l, DL_AMOUNT_DUE);
+			break;
+		case PH_INTEREST:
+		case PH_INDEMNITY:
+		case PH_PENALTIES:	/* else: not computed */
+			{
+				int			argno = which == PH_INTEREST ? DL_INTEREST : which == PH_INDEMNITY ? DL_INDEMNITY : DL_PENALTIES;
+
+				if (!PG_ARGISNULL(argno) && l->currency != NULL)
+					append_money_arg(out, l, argno);
+				else
+					append_text_arg(out, fcinfo, DL_NOT_COMPUTED);
+			}
+			break;
+		case PH_TOTAL_DUE:	/* amount_due and the penalties */
+			if (!PG_ARGISNULL(DL_AMOUNT_DUE) && l->currency != NULL)
+			{
+				Datum		total = PG_GETARG_DATUM(DL_AMOUNT_DUE);
+
+				if (!PG_ARGISNULL(DL_PENALTIES))
+					total = DirectFunctionCall2(numeric_add, total, PG_GETARG_DATUM(DL_PENALTIES));
+				append_money_currency(out, DatumGetNumeric(total), l->currency, l->lang);
+			}
+			break;
+		case PH_FEE:
+			append_money_arg(out, l, DL_FEE);
+			break;
+		case PH_REPLY_BY:
+			if (!PG_ARGISNULL(DL_REPLY_BY))
+				append_long_date(out, PG_GETARG_DATEADT(DL_REPLY_BY), l->lang);
+			break;
+		case PH_REPLY_DAYS:
+			append_int_arg(out, fcinfo, DL_REPLY_DAYS, false);
+			break;
+		case PH_PREVIOUS_NOTICES:	/* "d1, d2 and d3" */
+			if (!PG_ARGISNULL(DL_PREVIOUS_DATES))
+			{
+				Datum	   *dates;
+				bool	   *nulls;
+				int			n = text_array_elements(PG_GETARG_ARRAYTYPE_P(DL_PREVIOUS_DATES), "previous dates",
+													&dates, &nulls);
+				bool		first = true;
+
+				/* a NULL last date or word, like the SQL's ||: nothing */
+				if (n == 0 || nulls[n - 1] || (n > 1 && PG_ARGISNULL(DL_WORD_AND)))
+					break;
+				for (int i = 0; i < n - 1; i++)
+				{
+					text	   *d;
+
+					if (nulls[i])
+						continue;	/* (array_to_string skips them) */
+					if (!first)
+						appendStringInfoString(out, ", ");
+					d = DatumGetTextPP(dates[i]);
+					appendBinaryStringInfo(out, VARDATA_ANY(d), VARSIZE_ANY_EXHDR(d));
+					first = false;
+				}
+				if (n > 1)
+					append_text_arg(out, fcinfo, DL_WORD_AND);
+				appendBinaryStringInfo(out, VARDATA_ANY(DatumGetTextPP(dates[n - 1])),
+									   VARSIZE_ANY_EXHDR(DatumGetTextPP(dates[n - 1])));
+			}
+			break;
+		case PH_LEVEL:
+			append_int_arg(out, fcinfo, DL_LEVEL, false);
+			break;
+		case PH_RECENT_INVOICES:	/* their own table, under a heading */
+			if (!PG_ARGISNULL(DL_RECENT_LINES) && !PG_ARGISNULL(DL_RECENT_HEADING))
+			{
+				DunLines   *recent = dun_lines_arg(fcinfo, DL_RECENT_LINES);
+
+				if (recent->nlines == 0)
+					break;
+				appendStringInfoChar(out, '\n');
+				append_text_arg(out, fcinfo, DL_RECENT_HEADING);
+				appendStringInfoString(out, "\n\n");
+				append_invoice_table(out, recent, l->currency, l->lang,
+									 !PG_ARGISNULL(DL_WIDE) && PG_GETARG_BOOL(DL_WIDE));
+				appendStringInfoChar(out, '\n');
+			}
+			break;
+		default:
+			/* (the plain text ones, above) */
+			break;
+	}
+	return true;
+}
+
+/*
+ * ar._dunning_letter(template, ...) text: the template of a notice rendered
+ * as ar.render_template with the values the run composed in SQL before
+ * (80_dunning_5_run_function.sql), each formatted here only if the template
+ * uses it: no array of 25 values per notice, no call per value.
+ */
+Datum
+ar_dunning_letter(PG_FUNCTION_ARGS)
+{
+	DunningLetter l;
+	text	   *template;
+	StringInfoData out;
+
+	if (PG_NARGS() != DL_NARGS)
+		elog(ERROR, "ar._dunning_letter called with %d arguments, not %d", PG_NARGS(), DL_NARGS);
+	if (PG_ARGISNULL(DL_TEMPLATE))
+		PG_RETURN_NULL();
+	template = PG_GETARG_TEXT_PP(DL_TEMPLATE);
+	l.fcinfo = fcinfo;
+	l.lang = PG_ARGISNULL(DL_LANGUAGE) ? LANG_EN : letter_language(PG_GETARG_TEXT_PP(DL_LANGUAGE));
+	l.currency = PG_ARGISNULL(DL_CURRENCY) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(DL_CURRENCY));
+	/*
+	 * the text written in place after its header, in a buffer about the size
+	 * of a letter (its invoice table makes it about twice its template)
+	 */
+	initStringInfo(&out);
+	enlargeStringInfo(&out, VARHDRSZ + 2 * VARSIZE_ANY_EXHDR(template));
+	appendStringInfoSpaces(&out, VARHDRSZ);
+	render_into(&out, VARDATA_ANY(template), VARDATA_ANY(template) + VARSIZE_ANY_EXHDR(template), dunning_value, &l);
+	SET_VARSIZE(out.data, out.len);
+	PG_RETURN_TEXT_P((text *) out.data);
 }
 
 Datum

@@ -217,6 +217,24 @@ AS $$
 	                           AND a.id BETWEEN s.first_id AND s.last_id))
 $$;
 
+-- A seal conflicting with another's on (company_id, seq): the transaction
+-- runs at REPEATABLE READ or SERIALIZABLE and another sealed the company's
+-- chain after its snapshot was taken, so its chain head was stale.  Raised
+-- as a serialization failure (40001), which clients and drivers retry, not
+-- as the unique violation that reached them before.
+CREATE OR REPLACE FUNCTION ar._audit_seal_conflict(company_id bigint) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	RAISE EXCEPTION 'could not serialize access to the audit chain of %',
+		CASE WHEN company_id = 0 THEN 'the shared configuration'
+		     ELSE 'company ' || coalesce((SELECT c.code FROM ar.company c WHERE c.id = _audit_seal_conflict.company_id),
+		                                 company_id::text) END
+		USING ERRCODE = 'serialization_failure',
+		      DETAIL = 'Another transaction sealed that chain after this transaction''s snapshot was taken.',
+		      HINT = 'Retry the transaction.';
+END $$;
+REVOKE ALL ON FUNCTION ar._audit_seal_conflict(bigint) FROM PUBLIC;   -- (the seal's, as on a new install)
+
 -- Seals this transaction's audit rows at commit: for each company it wrote
 -- (the rows after the last it sealed before, when it sealed already), one
 -- seal after that company's last, under that company's lock; the locks of
@@ -289,7 +307,15 @@ BEGIN
 				      DETAIL = format('%s of the %s rows of transaction %s.', s.row_count - hashed, s.row_count, me);
 		END IF;
 		s.seal_hash := ar.audit_seal_hash(s, s.prev_hash);
-		INSERT INTO ar.audit_seal SELECT s.*;
+		IF current_setting('transaction_isolation') = 'read committed' THEN
+			INSERT INTO ar.audit_seal SELECT s.*;   -- (the chain head read after the lock: never stale)
+		ELSE
+			BEGIN
+				INSERT INTO ar.audit_seal SELECT s.*;
+			EXCEPTION WHEN unique_violation THEN
+				PERFORM ar._audit_seal_conflict(c);
+			END;
+		END IF;
 	END LOOP;
 	RETURN NULL;
 END $$;

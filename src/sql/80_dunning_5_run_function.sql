@@ -707,8 +707,19 @@ BEGIN
 	-- ar.dunning_notice without id, status and dates
 	render_query := ar._dunning_reads(format($q$
 	SELECT n.id, n.customer_id, n.level, n.level_name, n.channel,
-	       ar.render_template(t.subject, ar.dunning_placeholders(), v.vals) AS subject,
-	       ar.render_template(t.body, ar.dunning_placeholders(), v.vals) AS body,
+	       -- the template with the notice's values (ar.render_template with
+	       -- ar.dunning_placeholders(), each value formatted in C only if the
+	       -- template uses it: src/letter.c)
+	       ar._dunning_letter(t.subject, t.render_language, n.currency, $1, n.customer_name, n.customer_code,
+	                          co.legal_name, co.iban, s.lines, v.wide, k.credits, co.deduction_label, s.invoice_count,
+	                          k.amount_due, s.interest, s.indemnity, s.penalties, co.unknown, n.fee, k.reply_by,
+	                          n.reply_days, pv.dates, co.word_and, n.level, n.level_name, co.sender, co.legal,
+	                          v.customer_address, v.penalty_terms, rc.recent_lines, co.recent_heading, v.notice_law) AS subject,
+	       ar._dunning_letter(t.body, t.render_language, n.currency, $1, n.customer_name, n.customer_code,
+	                          co.legal_name, co.iban, s.lines, v.wide, k.credits, co.deduction_label, s.invoice_count,
+	                          k.amount_due, s.interest, s.indemnity, s.penalties, co.unknown, n.fee, k.reply_by,
+	                          n.reply_days, pv.dates, co.word_and, n.level, n.level_name, co.sender, co.legal,
+	                          v.customer_address, v.penalty_terms, rc.recent_lines, co.recent_heading, v.notice_law) AS body,
 	       ar._line_ids(s.lines) || coalesce(ar._line_ids(rc.recent_lines), '{}') AS invoice_ids,
 	       k.amount_due, s.penalties, $1 AS as_of, n.company_id, n.currency, n.policy_id,
 	       n.cycle, t.render_language AS language, n.recipient, s.interest, s.indemnity, n.fee, k.reply_by,
@@ -717,8 +728,12 @@ BEGIN
 	  JOIN pg_temp.%2$I s ON s.customer_id = n.customer_id AND s.currency = n.currency
 	  LEFT JOIN pg_temp.%4$I pv ON pv.customer_id = n.customer_id AND pv.currency = n.currency
 	  LEFT JOIN pg_temp.%5$I rc ON rc.customer_id = n.customer_id AND rc.currency = n.currency
-	  JOIN pg_temp.%3$I t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
-	                   AND t.segment = n.segment AND t.channel = n.channel AND t.company_language = n.company_language
+	  -- the templates, with the placeholders read in SQL looked for once each
+	  JOIN (SELECT t.*, strpos(t.body, '{{customer_address}}') > 0 AS wants_address,
+	               strpos(t.body, '{{penalty_terms}}') > 0 AS wants_terms, strpos(t.body, '{{notice_law}}') > 0 AS wants_law
+	          FROM pg_temp.%3$I t OFFSET 0) t
+	    ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
+	   AND t.segment = n.segment AND t.channel = n.channel AND t.company_language = n.company_language
 	  -- the company's blocks and the words of each language, once each
 	  JOIN (SELECT co.id, coalesce(co.legal_name, co.name) AS legal_name, l.language, co.country, co.language AS sender_language,
 	               coalesce(ar.iban_format(co.iban), ar.letter_text('iban.missing', l.language)) AS iban,
@@ -729,60 +744,32 @@ BEGIN
 	          FROM ar.company co CROSS JOIN (SELECT DISTINCT render_language AS language FROM pg_temp.%3$I) l
 	        OFFSET 0) co   -- (not pulled up: computed once per company and language, not per notice)
 	    ON co.id = n.company_id AND co.language = t.render_language
-	 CROSS JOIN LATERAL (SELECT co.unknown, $1 + n.delivery_days + n.reply_days AS reply_by,
+	 CROSS JOIN LATERAL (SELECT $1 + n.delivery_days + n.reply_days AS reply_by,
 	                            -- the credits set off: at most the open amounts listed (invoices
 	                            -- never reminded before may have been left out since the decision)
 	                            least(n.credits, s.amount_due) AS credits,
 	                            -- what the notice claims: the open amounts listed less the credits set off
-	                            s.amount_due - least(n.credits, s.amount_due) AS amount_due,
-	                            -- the deduction, under the invoice table
-	                            CASE WHEN least(n.credits, s.amount_due) > 0
-	                                 THEN E'\n' || co.deduction_label
-	                                      || ar.format_money(-least(n.credits, s.amount_due), n.currency, t.render_language)
-	                            END AS deduction) k
-	 CROSS JOIN LATERAL (SELECT ARRAY[
-	        -- the company as the letterhead names it: its registered name, else its name
-	        n.customer_name, n.customer_code, co.legal_name, co.iban,
-	        ar.format_date($1, t.render_language),
-	        CASE WHEN k.deduction IS NULL
-	             THEN ar._invoice_table(s.lines, n.currency, t.render_language, n.state_penalties AND s.penalties IS NOT NULL)
-	             ELSE ar._invoice_table(s.lines, n.currency, t.render_language, n.state_penalties AND s.penalties IS NOT NULL)
-	                  || k.deduction END,
-	        s.invoice_count::text,
-	        ar.format_money(k.amount_due, n.currency, t.render_language), n.currency::text,
-	        coalesce(ar.format_money(s.interest, n.currency, t.render_language), k.unknown),
-	        coalesce(ar.format_money(s.indemnity, n.currency, t.render_language), k.unknown),
-	        coalesce(ar.format_money(s.penalties, n.currency, t.render_language), k.unknown),
-	        ar.format_money(k.amount_due + coalesce(s.penalties, 0), n.currency, t.render_language),
-	        ar.format_money(n.fee, n.currency, t.render_language),
-	        ar.format_date(k.reply_by, t.render_language), n.reply_days::text,
-	        CASE WHEN cardinality(pv.dates) > 1
-	             THEN array_to_string(pv.dates[1:cardinality(pv.dates) - 1], ', ')
-	                  || co.word_and || pv.dates[cardinality(pv.dates)]
-	             ELSE coalesce(pv.dates[1], '') END,
-	        n.level::text, n.level_name,
-	        co.sender, co.legal,
+	                            s.amount_due - least(n.credits, s.amount_due) AS amount_due) k
+	 -- the values read or computed in SQL, for the templates that use them
+	 CROSS JOIN LATERAL (SELECT
+	        -- the invoice tables with the interest and fixed fee of each line
+	        n.state_penalties AND s.penalties IS NOT NULL AS wide,
 	        -- (ar.letter_recipient's block, from the customer's row read here: on a
 	        -- distributed ledger its copy on this node, not a read of every shard)
-	        CASE WHEN strpos(t.body, '{{customer_address}}') > 0
+	        CASE WHEN t.wants_address
 	             THEN (SELECT ar._letter_recipient_block(c.name, c.address_line1, c.address_line2, c.postcode, c.city, c.country,
 	                                                     co.country, co.sender_language)
-	                     FROM ar.customer c WHERE c.id = n.customer_id) END,
+	                     FROM ar.customer c WHERE c.id = n.customer_id) END AS customer_address,
 	        -- the law and the rates applied, for the templates that state them
-	        CASE WHEN strpos(t.body, '{{penalty_terms}}') > 0
+	        CASE WHEN t.wants_terms
 	             THEN ar.penalty_terms(ar._line_ids(s.lines) || coalesce(ar._line_ids(rc.recent_lines), '{}'),
-	                                   $1, t.render_language, n.company_id) END,
-	        CASE WHEN cardinality(ar._line_ids(rc.recent_lines)) > 0
-	             THEN E'\n' || co.recent_heading || E'\n\n'
-	                  || ar._invoice_table(rc.recent_lines, n.currency, t.render_language,
-	                                       n.state_penalties AND s.penalties IS NOT NULL) || E'\n'
-	             ELSE '' END,
+	                                   $1, t.render_language, n.company_id) END AS penalty_terms,
 	        -- what a formal notice says of the next step, under the customer's regime
-	        CASE WHEN strpos(t.body, '{{notice_law}}') > 0
+	        CASE WHEN t.wants_law
 	             THEN coalesce(ar.letter_text('notice_law.' || lower((SELECT coalesce(c.penalty_regime, 'FR_LME')
 	                                                                  FROM ar.customer c WHERE c.id = n.customer_id)),
 	                                          t.render_language),
-	                           ar.letter_text('notice_law.default', t.render_language)) END] AS vals
+	                           ar.letter_text('notice_law.default', t.render_language)) END AS notice_law
 	                     OFFSET 0) v   -- (not pulled up: the values computed once, not once per use)
 	$q$, w_dec, w_acct, w_tpl, w_prev, w_recent), company);
 
