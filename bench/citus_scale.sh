@@ -32,7 +32,9 @@
 # this machine's cores: the ratios say what the distribution costs or saves
 # here, not what separate machines would give.
 #
-# Environment: AR_BENCH_PORT, AR_BENCH_NO_BUILD=1, RUNS, LINES.
+# Environment: AR_BENCH_PORT, AR_BENCH_NO_BUILD=1, RUNS, LINES; PARTS
+# (default "reads dunning dunning_next reconcile"; e.g. PARTS="dunning
+# dunning_next" for the letters alone: dunning_next needs dunning before it).
 set -euo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
 source "$ROOT/tools/citus_lib.sh"
@@ -41,6 +43,7 @@ INVOICES=${1:-10000000}
 COMPANIES=${2:-1000}
 RUNS=${RUNS:-5}
 LINES=${LINES:-100000}
+PARTS=" ${PARTS:-reads dunning dunning_next reconcile} "
 PORT=${AR_BENCH_PORT:-54460}
 AS_OF=2026-06-30
 [[ "$INVOICES" =~ ^[0-9]+$ && "$COMPANIES" =~ ^[0-9]+$ ]] && [ "$COMPANIES" -ge 2 ] && [ "$INVOICES" -ge "$COMPANIES" ] \
@@ -135,6 +138,7 @@ declare -A ms_one ms_citus
 equal=yes
 while IFS='|' read -r name sql; do
 	[ -n "$name" ] || continue
+	[[ "$PARTS" == *" reads "* ]] || continue
 	# the results first: equal on both sides (for a few companies where per company)
 	for c in 1001 $((1000 + COMPANIES / 2)) $((1000 + COMPANIES)); do
 		q=${sql//\{c\}/$c}
@@ -163,6 +167,7 @@ decisions="SELECT md5(string_agg(concat_ws(':', t.id, t.status, t.allocated_amou
                           FROM ar.allocation a WHERE a.bank_transaction_id IS NOT NULL GROUP BY 1, 2) x
                ON x.company_id = t.company_id AND x.bank_transaction_id = t.id"
 for w in dunning dunning_next reconcile; do
+	[[ "$PARTS" == *" $w "* ]] || continue
 	case $w in
 		dunning) q="SELECT count(*) FROM ar.run_dunning(DATE '$AS_OF')"; check=$notices ;;
 		dunning_next) q="SELECT count(*) FROM ar.run_dunning(DATE '$AS_OF' + 31)"; check=$notices ;;
@@ -183,12 +188,13 @@ echo "# $INVOICES invoices, $COMPANIES companies; Citus: coordinator + 2 workers
 echo "load: one node ${load_one} s, through the coordinator ${load_citus} s"
 printf '%-14s %12s %12s %8s\n' query "one node ms" "citus ms" "ratio"
 for name in company_aging company_kpis aging_by_co aging_total kpis_total dunning dunning_next reconcile; do
+	[ -n "${ms_one[$name]:-}" ] || continue
 	printf '%-14s %12.1f %12.1f %8.2f\n' "$name" "${ms_one[$name]}" "${ms_citus[$name]}" \
 		"$(echo "${ms_citus[$name]} / ${ms_one[$name]}" | bc -l)"
 done
 echo "results equal on both sides: $equal"
 echo "peak memory of the coordinator's backend (aging across companies): $peak MB"
-bench_summary "citus_scale.sh: the ledger on Citus (coordinator + 2 workers, one machine) vs one node" \
+[ "$PARTS" = " reads dunning dunning_next reconcile " ] && bench_summary "citus_scale.sh: the ledger on Citus (coordinator + 2 workers, one machine) vs one node" \
 	"$INVOICES invoices, $COMPANIES companies" \
 	"one company's aging $(echo "${ms_citus[company_aging]} / ${ms_one[company_aging]}" | bc -l | xargs printf '%.2f') x, every company's $(echo "${ms_citus[aging_by_co]} / ${ms_one[aging_by_co]}" | bc -l | xargs printf '%.2f') x, dunning run $(echo "${ms_citus[dunning]} / ${ms_one[dunning]}" | bc -l | xargs printf '%.2f') x, the next month's (escalated letters stating the penalty terms) $(echo "${ms_citus[dunning_next]} / ${ms_one[dunning_next]}" | bc -l | xargs printf '%.2f') x, reconcile of $LINES lines $(echo "${ms_citus[reconcile]} / ${ms_one[reconcile]}" | bc -l | xargs printf '%.2f') x; results equal: $equal" \
 	"results equal" "$peak"

@@ -34,7 +34,7 @@ same() {	# same WHAT: the distributed database and ar_single gave the same (non-
 	return 1
 }
 
-echo "1..12"
+echo "1..13"
 citus_cluster_start "$WORK" $BASE "ar_collect.enabled = off" || exit 1
 qn 0 "CREATE EXTENSION ar_collect" >/dev/null || exit 1
 qn 0 "CREATE DATABASE ar_single" >/dev/null || exit 1
@@ -186,6 +186,29 @@ echo "# delegated: $(grep -c 'pushing down the function call' <<<"$outside") cal
 check "the dunning run's per-company work a distributed function co-located with the ledger, delegated outside a transaction block once per node holding companies, not inside one; the same notices either way" \
 	eval 'is "$colocated" t && is "$nodes $(grep -c "pushing down the function call" <<<"$outside") $(grep -c "pushing down the function call" <<<"$inside")" "2 2 0" &&
 	      is "$(count_of "$outside")" "$(count_of "$inside")" && [ "$(count_of "$inside")" -gt 0 ]'
+
+# the penalty terms a delegated run's letters state: made by the run at
+# once (step K0), not per letter: each letter's invoices were read on the
+# company's shards of ar.invoice, ar.customer and ar.penalty_claim, and the
+# wording of its regime on the node's copy of ar.penalty_wording, for each
+# letter; now the invoices from the copies of the companies' rows, the
+# wording once per paragraph (one a node's call here) (each a command
+# Citus runs on the node's own shard, which citus.log_local_commands, set
+# on the workers for the run's connections, reports); the letters one
+# node's
+qn 1 "SET citus.enable_ddl_propagation = off; ALTER DATABASE postgres SET citus.log_local_commands = on" >/dev/null
+qn 2 "SET citus.enable_ddl_propagation = off; ALTER DATABASE postgres SET citus.log_local_commands = on" >/dev/null
+letters="SELECT count(*) FILTER (WHERE n.body ~ 'L441-10'), md5(string_agg(n.body, '' ORDER BY n.customer_id)) FROM ar.run_dunning(DATE '2026-05-31', true) n"
+logged=$(qd postgres "$letters")
+qn 1 "SET citus.enable_ddl_propagation = off; ALTER DATABASE postgres RESET citus.log_local_commands" >/dev/null
+qn 2 "SET citus.enable_ddl_propagation = off; ALTER DATABASE postgres RESET citus.log_local_commands" >/dev/null
+dist=$(grep -E '^[0-9]+\|' <<<"$logged" | tail -1); single=$(qd ar_single "$letters")
+stating=${dist%%|*}
+letter_reads=$(grep -cE 'executing the command locally: .*ar\.invoice_[0-9]+ .*ar\.penalty_claim_[0-9]+ ' <<<"$logged")
+wording_reads=$(grep -cE 'executing the command locally: .*ar\.penalty_wording_[0-9]+([^0-9]|$)' <<<"$logged")
+echo "# a delegated dry run: $stating letters stating the penalty terms; commands reading a letter's invoices and claims $letter_reads, ar.penalty_wording $wording_reads"
+check "a delegated run's letters state their penalty terms made at once: their invoices (with the claims) and their regime's wording read once per node's call, not once per letter; the letters one node's" \
+	eval '[ "${stating:-0}" -ge 6 ] && is "$letter_reads $wording_reads" "0 2" && same "letters stating the terms"'
 
 # the penalty terms a letter states, given the invoices' company (as the
 # run's letters do): their invoices, customers and claims read on the

@@ -115,6 +115,7 @@ DECLARE
 	w_reset constant text := ar._dunning_work_name('ar_dun_reset');
 	w_settled constant text := ar._dunning_work_name('ar_dun_settled');
 	w_plans constant text := ar._dunning_work_name('ar_dun_plans');
+	w_terms constant text := ar._dunning_work_name('ar_dun_terms');
 	-- company NULL: every company, over the tables (one node); else the rows
 	-- of the companies (those given, all on the node of company, else
 	-- company alone) copied into work tables (ar._dunning_copy_company), the
@@ -639,6 +640,67 @@ BEGIN
 	   AND s.amount_due - least(n.credits, s.amount_due) <= n.min_amount$q$, w_dec, w_recent, w_acct);
 	RAISE DEBUG 'run_dunning templates, previous notices: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();
+
+	-- ----------------------------------------------------- K0. penalty terms
+	-- the penalty terms of the letters stating them, made here at once
+	-- into a work table where ar.penalty_terms finds each letter's (under
+	-- the invoices, date, language and company of its call in step K:
+	-- ar._penalty_terms_letter_key): their invoices read once (on a
+	-- distributed ledger the node's copies), each paragraph made once for
+	-- its regime, rate, currency, language and reference dates (it depends
+	-- on the first late days through these alone: ar.penalty_rates_applied),
+	-- not per letter (on Citus about 15 reads of tables a letter, each
+	-- planned by Citus: 2.7 ms a letter on a worker); the groups and their
+	-- order are ar.penalty_terms' with the company.  On one node nested
+	-- loops allowed: the letters' invoices read through the index of their
+	-- ids, not a scan of every invoice (the node's copies, not indexed on
+	-- the ids, are hashed: a nested loop over them took 10 s more)
+	IF NOT distributed THEN
+		PERFORM set_config('enable_nestloop', 'on', true);
+	END IF;
+	PERFORM ar._dunning_work_table(w_terms, ar._dunning_reads(format($w$
+	WITH l AS (
+		SELECT DISTINCT ar._penalty_terms_letter_key(ar._line_ids(s.lines) || coalesce(ar._line_ids(rc.recent_lines), '{}'),
+		                                             $1, t.render_language, n.company_id) AS k,
+		       ar._line_ids(s.lines) || coalesce(ar._line_ids(rc.recent_lines), '{}') AS ids,
+		       lower(left(coalesce(t.render_language, 'fr'), 2)) AS lang, n.company_id
+		  FROM pg_temp.%1$I n
+		  JOIN pg_temp.%2$I s ON s.customer_id = n.customer_id AND s.currency = n.currency
+		  LEFT JOIN pg_temp.%3$I rc ON rc.customer_id = n.customer_id AND rc.currency = n.currency
+		  JOIN pg_temp.%4$I t ON t.policy_id = n.policy_id AND t.level = n.level AND t.language = n.language
+		                   AND t.segment = n.segment AND t.channel = n.channel AND t.company_language = n.company_language
+		 WHERE strpos(t.body, '{{penalty_terms}}') > 0
+	), g AS (
+		SELECT u.k, u.lang, coalesce(i.penalty_regime, c.penalty_regime, 'FR_LME') AS regime,
+		       coalesce(i.penalty_rate, c.penalty_rate) AS contract_rate, i.currency,
+		       array_agg(DISTINCT i.due_date + 1) AS first_late_days
+		  FROM (SELECT DISTINCT l.k, l.lang, l.company_id, x.id FROM l CROSS JOIN LATERAL unnest(l.ids) x(id)) u
+		  JOIN ar.invoice i ON i.id = u.id AND i.company_id = u.company_id
+		  JOIN ar.customer c ON c.id = i.customer_id AND c.company_id = i.company_id
+		 WHERE i.due_date < $1 AND i.amount > 0 AND i.cancelled_on IS NULL
+		   AND NOT EXISTS (SELECT 1 FROM ar.penalty_claim pc
+		                    WHERE pc.company_id = i.company_id AND pc.penalty_invoice_id = i.id)
+		 GROUP BY 1, 2, 3, 4, 5
+	), r AS (
+		-- each regime's row, read once
+		SELECT x.regime, ar._penalty_regime_row(x.regime) AS rr FROM (SELECT DISTINCT g.regime FROM g) x
+	), gr AS (
+		SELECT g.*, ar._penalty_reference_dates(r.rr, g.first_late_days, $1) AS refs FROM g JOIN r ON r.regime = g.regime
+	), p AS (
+		SELECT gr.lang, gr.regime, gr.contract_rate, gr.currency, gr.refs,
+		       ar._penalty_terms_paragraph(gr.regime, gr.contract_rate, gr.currency, min(gr.first_late_days), $1, gr.lang) AS paragraph
+		  FROM gr GROUP BY 1, 2, 3, 4, 5
+	)
+	SELECT md5(l.k) AS h, l.k,
+	       nullif(array_to_string(array_agg(p.paragraph ORDER BY gr.regime, gr.contract_rate NULLS FIRST, gr.currency)
+	                                  FILTER (WHERE gr.k IS NOT NULL), E'\n\n'), '') AS v
+	  FROM l
+	  LEFT JOIN gr ON gr.k = l.k
+	  LEFT JOIN p ON p.lang = gr.lang AND p.regime = gr.regime AND p.contract_rate IS NOT DISTINCT FROM gr.contract_rate
+	             AND p.currency = gr.currency AND p.refs IS NOT DISTINCT FROM gr.refs
+	 GROUP BY l.k
+	$w$, w_dec, w_acct, w_recent, w_tpl), company), key => 'h', as_of => x);
+	PERFORM set_config('enable_nestloop', 'off', true);
 
 	-- -------------------------------------------------------------- K. letters
 	-- the notices, rendered in the language of their template, as rows of

@@ -328,6 +328,45 @@ COMMENT ON FUNCTION ar.letter_recipient(bigint, text) IS 'The recipient block of
 CREATE FUNCTION ar._reference_rate_known(series text, on_date date, OUT rate numeric, OUT problem text)
 AS 'MODULE_PATHNAME', 'penalty_reference_rate_known' LANGUAGE C STABLE PARALLEL SAFE;
 
+-- The reference dates a regime reads its rate on for delays starting on
+-- the given first late days, up to as_of, in order: NULL when none started
+-- by as_of, '{}' for a contractual rate (no reference rate).  The rates
+-- stated depend on the first late days through these alone
+-- (ar.penalty_terms states them once per run for each set of them).
+CREATE FUNCTION ar._penalty_reference_dates(r ar.penalty_regime, first_late_days date[], as_of date) RETURNS date[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+	first_day date := (SELECT min(d) FROM unnest(first_late_days) d WHERE d <= as_of);
+	days date[];
+BEGIN
+	IF first_day IS NULL THEN
+		RETURN NULL;
+	END IF;
+	IF r.rate_series IS NULL THEN
+		RETURN '{}';
+	END IF;
+	IF r.rate_fixed THEN
+		days := ARRAY(SELECT DISTINCT d FROM unnest(first_late_days) d WHERE d <= as_of);
+	ELSE
+		days := ARRAY(SELECT first_day
+		              UNION SELECT h::date FROM generate_series(date_trunc('year', first_day), as_of, interval '6 months') h
+		                     WHERE h > first_day);
+		-- the days the rate changed, for a regime reading it on the day
+		-- (read only then: on Citus a read of a reference table per letter)
+		IF r.rate_date = 'day' THEN
+			days := ARRAY(SELECT unnest(days)
+			              UNION SELECT x.effective_from FROM ar.reference_rate x
+			                     WHERE x.series = r.rate_series AND x.effective_from > first_day AND x.effective_from <= as_of);
+		END IF;
+	END IF;
+	RETURN ARRAY(SELECT DISTINCT CASE r.rate_date
+	                    WHEN 'half_year_start' THEN ar._half_year_start(d)
+	                    WHEN 'previous_half_year_end' THEN ar._half_year_start(d) - 1
+	                    ELSE d END AS ref
+	               FROM unnest(days) d ORDER BY 1);
+END $$;
+COMMENT ON FUNCTION ar._penalty_reference_dates(ar.penalty_regime, date[], date) IS 'The reference dates of ar.penalty_rates_applied in order (NULL: no delay started by as_of; empty: a contractual rate).';
+
 -- The rates a regime applied to invoices whose first late days are given,
 -- up to as_of: one row per reference date (the day its reference rate is
 -- read on), with the reference rate, the rate applied (reference + margin,
@@ -340,12 +379,11 @@ RETURNS TABLE (reference_date date, reference_rate numeric, margin numeric, rate
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
 	r ar.penalty_regime := ar._penalty_regime_row(regime);
-	first_day date := (SELECT min(d) FROM unnest(first_late_days) d WHERE d <= as_of);
-	days date[];
+	refs date[] := ar._penalty_reference_dates(r, first_late_days, as_of);
 	ref date;
 	known record;
 BEGIN
-	IF first_day IS NULL THEN
+	IF refs IS NULL THEN
 		RETURN;
 	END IF;
 	IF r.rate_series IS NULL THEN
@@ -354,21 +392,7 @@ BEGIN
 		                    'contractual'::text;
 		RETURN;
 	END IF;
-	IF r.rate_fixed THEN
-		days := ARRAY(SELECT DISTINCT d FROM unnest(first_late_days) d WHERE d <= as_of);
-	ELSE
-		days := ARRAY(SELECT first_day
-		              UNION SELECT h::date FROM generate_series(date_trunc('year', first_day), as_of, interval '6 months') h
-		                     WHERE h > first_day
-		              UNION SELECT x.effective_from FROM ar.reference_rate x
-		                     WHERE r.rate_date = 'day' AND x.series = r.rate_series
-		                       AND x.effective_from > first_day AND x.effective_from <= as_of);
-	END IF;
-	FOR ref IN SELECT DISTINCT CASE r.rate_date
-	                    WHEN 'half_year_start' THEN ar._half_year_start(d)
-	                    WHEN 'previous_half_year_end' THEN ar._half_year_start(d) - 1
-	                    ELSE d END AS ref
-	             FROM unnest(days) d ORDER BY 1 LOOP
+	FOREACH ref IN ARRAY refs LOOP
 		known := ar._reference_rate_known(r.rate_series, ref);
 		IF known.rate IS NULL THEN
 			RETURN QUERY SELECT ref, NULL::numeric, r.margin, NULL::numeric, known.problem, NULL::text;
@@ -406,6 +430,81 @@ BEGIN
 	HAVING count(*) > 0);
 END $$;
 
+-- One paragraph of ar.penalty_terms: the clause of a regime (and
+-- contractual rate) in the language lang (two letters), with the rates
+-- applied to delays starting on first_late_days, the fixed indemnity in the
+-- currency and the lawful floor.  Every read is of reference tables
+-- (wording, regimes, fees, rates, words).
+CREATE FUNCTION ar._penalty_terms_paragraph(regime text, contract_rate numeric, currency text, first_late_days date[],
+                                            as_of date, lang text) RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+	w record;
+	rates text[];
+	floor_text text;
+BEGIN
+	SELECT pw.clause, pw.rate_line INTO w
+	  FROM ar.penalty_wording pw
+	 WHERE pw.regime = _penalty_terms_paragraph.regime
+	 ORDER BY pw.language = lang DESC, pw.language = 'en' DESC, pw.shipped
+	 LIMIT 1;
+	IF NOT FOUND THEN
+		SELECT ar.render_template(ar.letter_text('terms.generic', lang), ARRAY['legal_reference'],
+		                          ARRAY[p.legal_reference]) AS clause,
+		       ar.letter_text('terms.generic_rate', lang) AS rate_line INTO w
+		  FROM ar.penalty_regime p WHERE p.regime = _penalty_terms_paragraph.regime;
+	END IF;
+	-- one line per rate applied, with the dates its reference rate was read on
+	SELECT array_agg(line ORDER BY first_ref) INTO rates
+	  FROM (SELECT min(a.reference_date) AS first_ref,
+	               CASE WHEN a.rate IS NULL
+	                    THEN ar.render_template(ar.letter_text('rate.missing', lang), ARRAY['dates', 'reason'],
+	                                            ARRAY[ar._letter_list(array_agg(ar.format_date(a.reference_date, lang)
+	                                                                            ORDER BY a.reference_date), lang),
+	                                                  min(a.problem)])
+	                    ELSE ar.render_template(w.rate_line, ARRAY['reference_rate', 'margin', 'rate', 'dates'],
+	                                            ARRAY[ar.format_rate(a.reference_rate, lang),
+	                                                  replace(trim_scale(a.margin)::text, '.', CASE WHEN lang IN ('fr', 'de') THEN ',' ELSE '.' END),
+	                                                  ar.format_rate(a.rate, lang),
+	                                                  ar._letter_list(array_agg(ar.format_date(a.reference_date, lang)
+	                                                                            ORDER BY a.reference_date), lang)])
+	                         -- a rate entered before its official publication says so
+	                         || CASE WHEN a.status = 'provisional' THEN ar.letter_text('rate.provisional', lang) ELSE '' END
+	               END AS line
+	          FROM ar.penalty_rates_applied(regime, first_late_days, as_of, contract_rate) a
+	         GROUP BY a.rate, a.reference_rate, a.margin, a.rate IS NULL, a.status = 'provisional') l;
+	floor_text := NULL;
+	IF (SELECT p.floor_series FROM ar.penalty_regime p WHERE p.regime = _penalty_terms_paragraph.regime) IS NOT NULL THEN
+		BEGIN
+			SELECT ar.render_template(ar.letter_text('rate.floor', lang), ARRAY['multiplier', 'legal_rate', 'floor', 'date'],
+			                          ARRAY[trim_scale(p.floor_multiplier)::text,
+			                                ar.format_rate(ar.reference_rate_at(p.floor_series, as_of), lang),
+			                                ar.format_rate(ar.penalty_rate_floor(p.regime, as_of), lang),
+			                                ar.format_date(as_of, lang)])
+			  INTO floor_text
+			  FROM ar.penalty_regime p WHERE p.regime = _penalty_terms_paragraph.regime;
+		EXCEPTION WHEN no_data_found THEN
+			floor_text := ar.letter_text('rate.floor_unknown', lang);
+		END;
+	END IF;
+	RETURN ar.render_template(w.clause, ARRAY['rates', 'fee', 'floor'],
+	                          ARRAY[ar._letter_list(rates, lang),
+	                                coalesce(ar._penalty_fee_text(regime, currency, lang),
+	                                         ar.letter_text('fee.unknown', lang)),
+	                                floor_text]);
+END $$;
+COMMENT ON FUNCTION ar._penalty_terms_paragraph(text, numeric, text, date[], date, text) IS 'One paragraph of ar.penalty_terms: a regime''s clause with the rates applied to delays starting on the first late days, its fixed indemnity in the currency and its floor, in the language.';
+
+-- The key under which a dunning run keeps the penalty terms of a letter
+-- (80_dunning_5_run_function.sql, step K0): ar.penalty_terms' arguments,
+-- and the statement (a call in a later statement of the transaction, after
+-- a change of the reference tables, makes its own).
+CREATE FUNCTION ar._penalty_terms_letter_key(invoice_ids bigint[], as_of date, language text, company_id bigint) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT jsonb_build_array('letter', statement_timestamp(), invoice_ids, as_of, language, company_id)::text
+$$;
+COMMENT ON FUNCTION ar._penalty_terms_letter_key(bigint[], date, text, bigint) IS 'The key of a letter''s penalty terms in a dunning run''s work table (ar.penalty_terms'' arguments and the statement).';
+
 -- The legal paragraph(s) a letter prints about the penalties of the given
 -- invoices on as_of: one per regime (and contractual rate) among them, in
 -- the language (else English), stating the rates applied with their basis
@@ -417,6 +516,11 @@ END $$;
 -- 17, letters stating penalty terms").
 -- company_id, when given, is the company of the invoices: on a distributed
 -- ledger their rows are then read on its node alone, not on every shard.
+-- Within a dunning run, each letter's terms are read from the work table
+-- where the run made them before its letters, at once (step K0), not made
+-- per letter: on Citus each read of a table is planned by Citus and run
+-- by its local execution, 0.15 to 0.9 ms on a worker, about 15 a letter
+-- (bench/README.md, "Issue 17, the penalty terms made once per run").
 -- (Two texts of the query below, with and without the company: Citus
 -- prunes each table to one shard on a plain equality of its own only, and
 -- a query built with EXECUTE would be planned again at every call.)
@@ -425,11 +529,12 @@ RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET enable_nestloop = on AS $$
 DECLARE
 	lang text := lower(left(coalesce(language, 'fr'), 2));
+	made regclass;
+	key text;
+	hit boolean;
+	terms text;
 	groups refcursor;
 	g record;
-	w record;
-	rates text[];
-	floor_text text;
 	paragraphs text[] := '{}';
 BEGIN
 	-- generic plans, made once a session, where Citus is not installed (it
@@ -437,6 +542,19 @@ BEGIN
 	-- plan"); the setting ends with the call, as the function has a SET
 	IF to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
 		PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+	END IF;
+	-- the letter's terms as the dunning run calling it made them before
+	-- its letters, if any: its work table of this transaction's token, which
+	-- the role running it owns (a caller without access to the token has none)
+	IF has_function_privilege('ar._dunning_work_name(text)', 'EXECUTE') THEN
+		made := to_regclass(format('pg_temp.%I', ar._dunning_work_name('ar_dun_terms')));
+		IF made IS NOT NULL AND has_table_privilege(made, 'SELECT') THEN
+			key := ar._penalty_terms_letter_key(invoice_ids, as_of, language, company_id);
+			EXECUTE format('SELECT true, m.v FROM %s m WHERE m.h = md5($1) AND m.k = $1', made) INTO hit, terms USING key;
+			IF hit THEN
+				RETURN terms;
+			END IF;
+		END IF;
 	END IF;
 	IF company_id IS NULL THEN
 		OPEN groups FOR
@@ -466,55 +584,8 @@ BEGIN
 	LOOP
 		FETCH groups INTO g;
 		EXIT WHEN NOT FOUND;
-		SELECT pw.clause, pw.rate_line INTO w
-		  FROM ar.penalty_wording pw
-		 WHERE pw.regime = g.regime
-		 ORDER BY pw.language = lang DESC, pw.language = 'en' DESC, pw.shipped
-		 LIMIT 1;
-		IF NOT FOUND THEN
-			SELECT ar.render_template(ar.letter_text('terms.generic', lang), ARRAY['legal_reference'],
-			                          ARRAY[p.legal_reference]) AS clause,
-			       ar.letter_text('terms.generic_rate', lang) AS rate_line INTO w
-			  FROM ar.penalty_regime p WHERE p.regime = g.regime;
-		END IF;
-		-- one line per rate applied, with the dates its reference rate was read on
-		SELECT array_agg(line ORDER BY first_ref) INTO rates
-		  FROM (SELECT min(a.reference_date) AS first_ref,
-		               CASE WHEN a.rate IS NULL
-		                    THEN ar.render_template(ar.letter_text('rate.missing', lang), ARRAY['dates', 'reason'],
-		                                            ARRAY[ar._letter_list(array_agg(ar.format_date(a.reference_date, lang)
-		                                                                            ORDER BY a.reference_date), lang),
-		                                                  min(a.problem)])
-		                    ELSE ar.render_template(w.rate_line, ARRAY['reference_rate', 'margin', 'rate', 'dates'],
-		                                            ARRAY[ar.format_rate(a.reference_rate, lang),
-		                                                  replace(trim_scale(a.margin)::text, '.', CASE WHEN lang IN ('fr', 'de') THEN ',' ELSE '.' END),
-		                                                  ar.format_rate(a.rate, lang),
-		                                                  ar._letter_list(array_agg(ar.format_date(a.reference_date, lang)
-		                                                                            ORDER BY a.reference_date), lang)])
-		                         -- a rate entered before its official publication says so
-		                         || CASE WHEN a.status = 'provisional' THEN ar.letter_text('rate.provisional', lang) ELSE '' END
-		               END AS line
-		          FROM ar.penalty_rates_applied(g.regime, g.first_late_days, as_of, g.contract_rate) a
-		         GROUP BY a.rate, a.reference_rate, a.margin, a.rate IS NULL, a.status = 'provisional') l;
-		floor_text := NULL;
-		IF (SELECT p.floor_series FROM ar.penalty_regime p WHERE p.regime = g.regime) IS NOT NULL THEN
-			BEGIN
-				SELECT ar.render_template(ar.letter_text('rate.floor', lang), ARRAY['multiplier', 'legal_rate', 'floor', 'date'],
-				                          ARRAY[trim_scale(p.floor_multiplier)::text,
-				                                ar.format_rate(ar.reference_rate_at(p.floor_series, as_of), lang),
-				                                ar.format_rate(ar.penalty_rate_floor(p.regime, as_of), lang),
-				                                ar.format_date(as_of, lang)])
-				  INTO floor_text
-				  FROM ar.penalty_regime p WHERE p.regime = g.regime;
-			EXCEPTION WHEN no_data_found THEN
-				floor_text := ar.letter_text('rate.floor_unknown', lang);
-			END;
-		END IF;
-		paragraphs := paragraphs || ar.render_template(w.clause, ARRAY['rates', 'fee', 'floor'],
-		                                               ARRAY[ar._letter_list(rates, lang),
-		                                                     coalesce(ar._penalty_fee_text(g.regime, g.currency, lang),
-		                                                              ar.letter_text('fee.unknown', lang)),
-		                                                     floor_text]);
+		paragraphs := paragraphs
+		              || ar._penalty_terms_paragraph(g.regime, g.contract_rate, g.currency, g.first_late_days, as_of, lang);
 	END LOOP;
 	CLOSE groups;
 	RETURN nullif(array_to_string(paragraphs, E'\n\n'), '');
@@ -675,6 +746,9 @@ REVOKE ALL ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, text
                        ar._letter_recipient_block(text, text, text, text, text, text, text, text),
                        ar.penalty_rates_applied(text, date[], date, numeric), ar.penalty_terms(bigint[], date, text, bigint),
                        ar._penalty_fee_text(text, text, text), ar._letter_list(text[], text, text),
+                       ar._penalty_reference_dates(ar.penalty_regime, date[], date),
+                       ar._penalty_terms_paragraph(text, numeric, text, date[], date, text),
+                       ar._penalty_terms_letter_key(bigint[], date, text, bigint),
                        ar.missing_reference_rates(date), ar.add_reference_rate(text, date, numeric, text, date, text)
 	FROM PUBLIC;
 GRANT SELECT ON ar.letter_text, ar.penalty_wording, ar.missing_reference_rate TO ar_reader;
@@ -683,6 +757,8 @@ GRANT EXECUTE ON FUNCTION ar.letter_text(text, text), ar.letter_sender(bigint, t
                           ar._letter_recipient_block(text, text, text, text, text, text, text, text),
                           ar.penalty_rates_applied(text, date[], date, numeric), ar.penalty_terms(bigint[], date, text, bigint),
                           ar._penalty_fee_text(text, text, text), ar._letter_list(text[], text, text),
+                          ar._penalty_reference_dates(ar.penalty_regime, date[], date),
+                          ar._penalty_terms_paragraph(text, numeric, text, date[], date, text),
                           ar.missing_reference_rates(date)
 	TO ar_reader;
 GRANT INSERT, UPDATE, DELETE ON ar.letter_text, ar.penalty_wording TO ar_admin;

@@ -9,7 +9,7 @@
 -- own (or leaves them out).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(75);
+SELECT plan(77);
 SET client_min_messages = error;
 
 -- ------------------------------------------------------------ sender identity
@@ -98,6 +98,12 @@ SELECT is(:lt_zero::int, 0, 'no notice claims zero');
 UPDATE ar.dunning_level SET recent_invoices = 'exclude' WHERE level = 3;
 CREATE TEMP TABLE lt_excluded AS SELECT * FROM ar.run_dunning('2025-12-15', true);
 UPDATE ar.dunning_level SET recent_invoices = NULL WHERE level = 3;
+-- the terms a run's letters state are made by the run at once (step K0),
+-- not per letter: each letter's as ar.penalty_terms states them called on
+-- its own (every regime of this ledger: French, German, EU, contractual)
+CREATE TEMP TABLE lt_k0 AS
+SELECT n.*, ar.penalty_terms(n.invoice_ids, n.as_of, n.language, n.company_id) AS terms
+  FROM ar.run_dunning('2025-12-15', true) n;
 SELECT count(*) FROM ar.run_dunning('2025-12-15');
 -- (no-break spaces, as French and German letters print them, read as spaces)
 CREATE TEMP VIEW lt_letter AS
@@ -332,5 +338,8 @@ SELECT is(ar._worker_rates_check(), (SELECT count(*) FROM ar.missing_reference_r
           'the worker''s check counts the series missing today (and logs them, WARNING)');
 SELECT is(ar._worker_rates_check(), 0::bigint, 'only once a day');
 
+SELECT is_empty($$SELECT customer_id, level FROM lt_k0 WHERE level >= 3 AND strpos(body, terms) = 0$$,
+                'a run''s letters of level 3 and more state their terms as ar.penalty_terms makes them alone');
+SELECT cmp_ok((SELECT count(DISTINCT terms)::int FROM lt_k0 WHERE level >= 3), '>=', 8, 'eight different terms among them (a regime each)');
 SELECT * FROM finish();
 ROLLBACK;
