@@ -281,7 +281,13 @@ BEGIN
 			 WHERE p.apply_credits_before_run
 			   AND c.customer_id IN (SELECT k.customer_id FROM ar._open_credits($1) k)
 			 ORDER BY c.customer_id), $1)
-		$q$, w_customer, w_policy), company) USING x;
+		$q$, w_customer, w_policy), company) INTO written_now USING x;
+		-- on a distributed ledger the companies' copies are taken again: the
+		-- steps below read the open amounts those allocations left, as on
+		-- one node (else the notices claimed what the credits had just paid)
+		IF distributed AND written_now > 0 THEN
+			PERFORM ar._dunning_copy_company(batch);
+		END IF;
 	END IF;
 	-- what each account may set off on x: its open credit notes and unused
 	-- customer credit (few accounts), deducted from what its notice claims.
