@@ -20,7 +20,10 @@
 # against the SELECT, the md5 of the notices (without ids), of the account
 # states and of the effectiveness rows (equal: the same results), the
 # medians of each step, and the session's peak memory (VmHWM).
-# Environment: AR_BENCH_PORT (default 54436), AR_BENCH_NO_BUILD=1.
+# Environment: AR_BENCH_PORT (default 54436), AR_BENCH_NO_BUILD=1;
+# AR_PASS_BEFORE_SQL and AR_PASS_AFTER_SQL: statements run before each
+# round of that variant, outside its timing (a schema difference between
+# the two, e.g. an index as it was and as it is: the "ninth pass").
 set -euo pipefail
 source "$(dirname "$0")/../tools/lib.sh"
 
@@ -36,6 +39,7 @@ bench_prepare dunning_pass
 for v in before after; do
 	if [ $v = before ]; then git -C "$ROOT" show "$BEFORE:src/sql/80_dunning_5_run_function.sql"
 	else cat "$ROOT/src/sql/80_dunning_5_run_function.sql"; fi | sed 's/clock_timestamp()/public.cpu_ts()/g' >"$WORK/$v.sql"
+	if [ $v = before ]; then echo "${AR_PASS_BEFORE_SQL:-}"; else echo "${AR_PASS_AFTER_SQL:-}"; fi >>"$WORK/$v.sql"
 done
 chmod a+r "$WORK"/*.sql
 cluster_start "$WORK/cluster" "$PORT" "ar_collect.enabled = off" "shared_buffers = '2GB'" "max_wal_size = '8GB'" "autovacuum = off" \

@@ -241,7 +241,10 @@ CREATE TABLE ar.allocation (
 	CONSTRAINT allocation_single_source
 		CHECK (bank_transaction_id IS NULL OR customer_credit_id IS NULL)
 );
-CREATE INDEX allocation_invoice ON ar.allocation (invoice_id, allocated_on);
+-- amount included: the payments of an invoice on a date (ar.run_dunning's
+-- partly paid invoices, those of an invoice up to a date: ar._open_on) are
+-- read from the index alone, without a heap fetch per allocation (issue 17)
+CREATE INDEX allocation_invoice ON ar.allocation (invoice_id, allocated_on) INCLUDE (amount);
 CREATE INDEX allocation_bank_transaction ON ar.allocation (bank_transaction_id) WHERE bank_transaction_id IS NOT NULL;
 CREATE INDEX allocation_customer_credit ON ar.allocation (customer_credit_id) WHERE customer_credit_id IS NOT NULL;
 CREATE INDEX allocation_allocated_on ON ar.allocation (allocated_on);

@@ -354,7 +354,7 @@ BEGIN
 	-- (all of them, at level 0, when R = 0), in due date order, with their
 	-- open amounts on x and the penalties accrued on x (the penalty
 	-- engine, once per listed invoice, with the payments made by x of the
-	-- invoices partly paid on x, read through allocation_invoice in one
+	-- invoices partly paid on x, read from allocation_invoice alone, in one
 	-- subquery).  An invoice whose penalty cannot be computed (a rate not
 	-- known) leaves the account's penalties NULL, never a silent zero;
 	-- penalties already billed, waived or written off (ar.penalty_claim)
@@ -402,7 +402,8 @@ BEGIN
 	          FROM (SELECT d.*, d.liable AND %4$s AS claimable,
 	                       CASE WHEN d.inv_level = 0 AND d.due_date < $1 THEN -1 ELSE d.inv_level END AS list_level,
 	                       -- the payments made by x of an invoice partly paid on x (through
-	                       -- allocation_invoice: a few invoices of the open ones)
+	                       -- allocation_invoice alone, which includes the amounts: a few
+	                       -- invoices of the open ones)
 	                       CASE WHEN d.open_on_x <> d.amount
 	                            THEN (SELECT ROW(array_agg(a.allocated_on), array_agg(a.amount))::ar._dunning_payments
 	                                    FROM ar.allocation a WHERE a.invoice_id = d.id AND a.allocated_on <= $1) END AS paid
