@@ -226,6 +226,9 @@ typedef struct RcRun
 	int			ncust;
 	RcCustomer *cust;
 	KeyIndex   *cust_by_id;		/* hash of id -> customer index */
+	int32	   *cust_by_dense_id;	/* id - cust_min_id -> customer index or -1 (dense ids) */
+	int64		cust_min_id;
+	int64		cust_id_span;	/* entries of cust_by_dense_id */
 	KeyIndex   *cust_by_iban;	/* IBAN -> customer index (on file) */
 	KeyIndex   *cust_by_iban_hist;	/* IBAN -> customer index (history) */
 	KeyIndex   *cust_by_name;	/* all name tokens joined -> customer */
@@ -243,6 +246,7 @@ typedef struct RcRun
 	int			minkey;			/* shortest and longest indexed key */
 	int			maxkey;
 	bool		digitless_keys;	/* some indexed key has no digit */
+	uint64		reflens[26];	/* by tag - 'A': a bit per length of key in refs */
 } RcRun;
 
 /* reconcile_match.c */
@@ -255,6 +259,7 @@ extern char *rc_explain(RcRun *run, RcLine *line, RcHyp *h, int rank);
 /* jsonb_build.c */
 extern Datum rc_jsonb_from_text(const char *text);
 extern uint64 rc_id_key(int64 id);
+extern uint64 rc_ref_key(RcRun *run, char tag, const char *key, int len);
 extern uint64 rc_amount_key(int64 company_id, const char *currency, Amount amount);
 extern void rc_index_customer_names(RcRun *run);
 extern const char *rc_payer_name(PayerBy by);
