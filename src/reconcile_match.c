@@ -73,6 +73,38 @@ rc_amount_key(int64 company_id, const char *currency, Amount amount)
 	return match_hash('A', buf, sizeof(buf));
 }
 
+/*
+ * The bit of a key's length in run->reflens (keys longer than 62 share the
+ * last one).  Every lookup in run->refs compares the key found with the
+ * one looked up, length included: a window of a remittance text whose
+ * length no indexed key of its kind has is answered here, without the
+ * hash and the cache misses of the index (most windows are such).
+ */
+static inline uint64
+reflen_bit(int len)
+{
+	return UINT64CONST(1) << Min(len, 63);
+}
+
+/* The hash of a key added to run->refs, its length noted. */
+uint64
+rc_ref_key(RcRun *run, char tag, const char *key, int len)
+{
+	Assert(tag >= 'A' && tag <= 'Z');
+	run->reflens[tag - 'A'] |= reflen_bit(len);
+	return match_hash(tag, key, len);
+}
+
+/* The first position of a key's list in run->refs, or -1 */
+static inline int32
+refs_first(RcRun *run, char tag, const char *key, int len)
+{
+	Assert(tag >= 'A' && tag <= 'Z');
+	if (len < 0 || (run->reflens[tag - 'A'] & reflen_bit(len)) == 0)
+		return -1;
+	return kix_first(run->refs, match_hash(tag, key, len));
+}
+
 static inline RcConfig *
 line_config(RcRun *run, RcLine *line)
 {
@@ -164,25 +196,25 @@ index_invoice(RcRun *run, KeyBatch *refs, int32 i)
 
 	if (inv->keylen >= 4 && inv->keylen <= REFKEY_MAX)
 	{
-		batch_add(refs, match_hash('K', inv->key, inv->keylen), i);
+		batch_add(refs, rc_ref_key(run, 'K', inv->key, inv->keylen), i);
 		note_key_length(run, inv->key, inv->keylen);
 	}
 	if (inv->refkey && inv->refkeylen >= 4 && inv->refkeylen <= REFKEY_MAX
 		&& strcmp(inv->refkey, inv->key) != 0)
 	{
-		batch_add(refs, match_hash('P', inv->refkey, inv->refkeylen), i);
+		batch_add(refs, rc_ref_key(run, 'P', inv->refkey, inv->refkeylen), i);
 		note_key_length(run, inv->refkey, inv->refkeylen);
 	}
 	/* without leading zeros: only numbers of several groups */
 	len = refkey_grouped(inv->number, numlen, k2, REFKEY_MAX);
 	if (len <= REFKEY_MAX && strchr(k2, '|') != NULL)
-		batch_add(refs, match_hash('Z', k2, len), i);
+		batch_add(refs, rc_ref_key(run, 'Z', k2, len), i);
 	/* without the letter prefix */
 	if (refkey_digits(inv->number, numlen, digits, grouped, REFKEY_MAX))
 	{
-		batch_add(refs, match_hash('D', digits, strlen(digits)), i);
+		batch_add(refs, rc_ref_key(run, 'D', digits, strlen(digits)), i);
 		if (strchr(grouped, '|') != NULL)
-			batch_add(refs, match_hash('G', grouped, strlen(grouped)), i);
+			batch_add(refs, rc_ref_key(run, 'G', grouped, strlen(grouped)), i);
 	}
 }
 
@@ -209,6 +241,7 @@ rc_build_indexes(RcRun *run)
 				by_amount;
 
 	run->refs = kix_create(run->cxt, run->ninv * 4 + 16);
+	memset(run->reflens, 0, sizeof(run->reflens));
 	run->by_amount = kix_create(run->cxt, run->ninv + 16);
 	run->minkey = REFKEY_MAX;
 	run->maxkey = 0;
@@ -653,14 +686,14 @@ lookup_window(Scan *s, const char *span, int spanlen, const char *k1, int k1len,
 	char		k2[REFKEY_MAX + 1];
 	int			k2len;
 
-	for (int32 pos = kix_first(run->refs, match_hash('K', k1, k1len)); pos >= 0; pos = kix_next(run->refs, pos))
+	for (int32 pos = refs_first(run, 'K', k1, k1len); pos >= 0; pos = kix_next(run->refs, pos))
 	{
 		int32		i = kix_value(run->refs, pos);
 
 		if (run->inv[i].keylen == k1len && memcmp(run->inv[i].key, k1, k1len) == 0)
 			add_hit(s, i, HIT_EXACT, refkey_describe(span, spanlen, run->inv[i].number), start, end);
 	}
-	for (int32 pos = kix_first(run->refs, match_hash('P', k1, k1len)); pos >= 0; pos = kix_next(run->refs, pos))
+	for (int32 pos = refs_first(run, 'P', k1, k1len); pos >= 0; pos = kix_next(run->refs, pos))
 	{
 		int32		i = kix_value(run->refs, pos);
 
@@ -669,7 +702,7 @@ lookup_window(Scan *s, const char *span, int spanlen, const char *k1, int k1len,
 	}
 	if (refkey_is_rf(k1, k1len))
 	{
-		for (int32 pos = kix_first(run->refs, match_hash('K', k1 + 4, k1len - 4)); pos >= 0; pos = kix_next(run->refs, pos))
+		for (int32 pos = refs_first(run, 'K', k1 + 4, k1len - 4); pos >= 0; pos = kix_next(run->refs, pos))
 		{
 			int32		i = kix_value(run->refs, pos);
 
@@ -680,7 +713,7 @@ lookup_window(Scan *s, const char *span, int spanlen, const char *k1, int k1len,
 	k2len = refkey_grouped(span, spanlen, k2, REFKEY_MAX);
 	if (k2len <= REFKEY_MAX && strchr(k2, '|') != NULL)
 	{
-		for (int32 pos = kix_first(run->refs, match_hash('Z', k2, k2len)); pos >= 0; pos = kix_next(run->refs, pos))
+		for (int32 pos = refs_first(run, 'Z', k2, k2len); pos >= 0; pos = kix_next(run->refs, pos))
 		{
 			int32		i = kix_value(run->refs, pos);
 			char		ik[REFKEY_MAX + 1];
@@ -699,7 +732,7 @@ lookup_window(Scan *s, const char *span, int spanlen, const char *k1, int k1len,
 
 			if (pass == 1 && (k2len > REFKEY_MAX || strchr(k2, '|') == NULL))
 				break;
-			for (int32 pos = kix_first(run->refs, match_hash(pass == 0 ? 'D' : 'G', k, klen)); pos >= 0;
+			for (int32 pos = refs_first(run, pass == 0 ? 'D' : 'G', k, klen); pos >= 0;
 				 pos = kix_next(run->refs, pos))
 			{
 				int32		i = kix_value(run->refs, pos);
@@ -749,7 +782,7 @@ lookup_glued(Scan *s, const char *k1, int k1len, int start, int end)
 			if (!letters || !has_digit(rest, rlen) || !refkey_specific(rest, rlen))
 				continue;
 			for (int tag = 0; tag < 2; tag++)
-				for (int32 pos = kix_first(run->refs, match_hash(tag == 0 ? 'K' : 'P', rest, rlen)); pos >= 0;
+				for (int32 pos = refs_first(run, tag == 0 ? 'K' : 'P', rest, rlen); pos >= 0;
 					 pos = kix_next(run->refs, pos))
 				{
 					int32		i = kix_value(run->refs, pos);
@@ -835,7 +868,7 @@ lookup_continuations(Scan *s, RefTokens *tok, int *field)
 			cand[clen] = '\0';
 			if (strcmp(cand, inv->key) == 0)
 				continue;
-			for (int32 pos = kix_first(run->refs, match_hash('K', cand, clen)); pos >= 0; pos = kix_next(run->refs, pos))
+			for (int32 pos = refs_first(run, 'K', cand, clen); pos >= 0; pos = kix_next(run->refs, pos))
 			{
 				int32		i = kix_value(run->refs, pos);
 
@@ -1067,7 +1100,7 @@ scan_text(Scan *s, ScanMode mode)
 				if (k1len < 5 || (!refkey_specific(k1, k1len) && !all_digits(k1, k1len))
 					|| line->npaid_keys >= MAX_PAID_KEYS)
 					continue;
-				for (int32 pos = kix_first(run->refs, match_hash('K', k1, k1len)); pos >= 0 && !open_hit;
+				for (int32 pos = refs_first(run, 'K', k1, k1len); pos >= 0 && !open_hit;
 					 pos = kix_next(run->refs, pos))
 					open_hit = run->inv[kix_value(run->refs, pos)].keylen == k1len;
 				if (!open_hit)
