@@ -527,7 +527,7 @@ BEGIN
 	UPDATE ar.accounting_export x
 	   SET entry_count = ex.entry_count, correction_count = ex.correction_count,
 	       total_debit = ex.total_debit, total_credit = ex.total_credit
-	 WHERE x.id = ex.id;
+	 WHERE x.company_id = ex.company_id AND x.id = ex.id;
 	RETURN ex;
 END $$;
 COMMENT ON FUNCTION ar.export_journal(text, date, date) IS

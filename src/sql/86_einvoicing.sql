@@ -561,7 +561,7 @@ BEGIN
 	   SET status = mark_einvoice_outbox.status, provider_ref = coalesce(mark_einvoice_outbox.provider_ref, x.provider_ref),
 	       status_detail = coalesce(mark_einvoice_outbox.detail, x.status_detail),
 	       sent_at = CASE WHEN mark_einvoice_outbox.status = 'sent' THEN now() END
-	 WHERE x.id = o.id
+	 WHERE x.company_id = o.company_id AND x.id = o.id
 	RETURNING * INTO o;
 	RETURN o;
 END $$;

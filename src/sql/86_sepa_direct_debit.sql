@@ -387,18 +387,18 @@ BEGIN
 		       sequence_state = CASE WHEN moved AND x.sequence_state = 'RCUR' THEN 'FRST' ELSE x.sequence_state END,
 		       status = 'active',
 		       status_reason = CASE WHEN x.status = 'suspended' THEN 'account amended' ELSE x.status_reason END
-		 WHERE x.id = m.id;
+		 WHERE x.company_id = m.company_id AND x.id = m.id;
 	END IF;
 	IF umr IS NOT NULL AND umr <> m.umr THEN
-		UPDATE ar.sepa_mandate x SET original_umr = coalesce(x.original_umr, x.umr), umr = amend_sepa_mandate.umr WHERE x.id = m.id;
+		UPDATE ar.sepa_mandate x SET original_umr = coalesce(x.original_umr, x.umr), umr = amend_sepa_mandate.umr WHERE x.company_id = m.company_id AND x.id = m.id;
 	END IF;
 	IF debtor_bic IS NOT NULL THEN
-		UPDATE ar.sepa_mandate x SET debtor_bic = nullif(upper(btrim(amend_sepa_mandate.debtor_bic)), '') WHERE x.id = m.id;
+		UPDATE ar.sepa_mandate x SET debtor_bic = nullif(upper(btrim(amend_sepa_mandate.debtor_bic)), '') WHERE x.company_id = m.company_id AND x.id = m.id;
 	END IF;
 	IF debtor_name IS NOT NULL THEN
-		UPDATE ar.sepa_mandate x SET debtor_name = btrim(amend_sepa_mandate.debtor_name) WHERE x.id = m.id;
+		UPDATE ar.sepa_mandate x SET debtor_name = btrim(amend_sepa_mandate.debtor_name) WHERE x.company_id = m.company_id AND x.id = m.id;
 	END IF;
-	UPDATE ar.sepa_mandate x SET amended_on = amend_sepa_mandate.amended_on, updated_at = now() WHERE x.id = m.id
+	UPDATE ar.sepa_mandate x SET amended_on = amend_sepa_mandate.amended_on, updated_at = now() WHERE x.company_id = m.company_id AND x.id = m.id
 	RETURNING * INTO m;
 	RETURN m;
 END $$;
@@ -421,7 +421,7 @@ BEGIN
 	END IF;
 	PERFORM ar._require_company(m.company_id, 'admin');
 	UPDATE ar.sepa_mandate x SET status = 'revoked', status_reason = reason, updated_at = now()
-	 WHERE x.id = m.id AND x.status IN ('active', 'suspended')
+	 WHERE x.company_id = m.company_id AND x.id = m.id AND x.status IN ('active', 'suspended')
 	RETURNING * INTO m;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'mandate % is not active or suspended', (SELECT x.umr FROM ar.sepa_mandate x WHERE x.id = mandate_id)

@@ -635,7 +635,7 @@ BEGIN
 	   SET status = mark_statement_notice.status,
 	       provider_ref = coalesce(mark_statement_notice.provider_ref, s.provider_ref),
 	       status_detail = coalesce(mark_statement_notice.detail, s.status_detail)
-	 WHERE s.id = n.id
+	 WHERE s.company_id = n.company_id AND s.id = n.id
 	RETURNING * INTO n;
 	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, channel, summary, detail, proof_ref)
 	VALUES (n.company_id, n.customer_id, n.to_date, 'statement_' || n.status, 'outbound', n.channel,
