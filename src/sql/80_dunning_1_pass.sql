@@ -100,3 +100,12 @@ COMMENT ON AGGREGATE ar._dunning_account(integer, bigint, text, date, integer, n
 REVOKE ALL ON FUNCTION ar._dunning_account_transfn(ar._dunning_account_state, integer, bigint, text, date, integer,
                                                    numeric, numeric, integer, text, numeric, date, date, date[],
                                                    numeric[], numeric, text, boolean) FROM PUBLIC;
+
+-- The level of a policy an invoice reached days_late days after its due
+-- date: levels[width_bucket(days_late, offsets)], in C once per invoice of
+-- the pass (src/dunning_level.c).
+CREATE FUNCTION ar._dunning_level(days_late integer, offsets integer[], levels integer[]) RETURNS integer
+	AS 'MODULE_PATHNAME', 'ar_dunning_level'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION ar._dunning_level(integer, integer[], integer[]) IS
+	'The level of a policy (its offsets and levels) an invoice reached days_late days after its due date; NULL before the first';

@@ -71,6 +71,12 @@ DECLARE
 	caller_work_mem constant text := current_setting('work_mem');
 	run_work_mem constant text := CASE WHEN pg_size_bytes(caller_work_mem) < pg_size_bytes('256MB')
 	                                   THEN '256MB' ELSE caller_work_mem END;
+	-- the wide values of the work tables (an account's lines) compressed
+	-- with LZ4 when the server has it: pglz cost about 2 % of a run
+	-- (bench/README.md, "tenth pass"); the caller's value restored
+	caller_toast_compression constant text := current_setting('default_toast_compression');
+	run_toast_compression constant text := (SELECT CASE WHEN 'lz4' = ANY (s.enumvals) THEN 'lz4' ELSE s.setting END
+	                                          FROM pg_catalog.pg_settings s WHERE s.name = 'default_toast_compression');
 	caller_enable_sort constant text := current_setting('enable_sort');
 	caller_join_collapse_limit constant text := current_setting('join_collapse_limit');
 	-- the outbox's identity, which numbers the notices of a real run
@@ -130,6 +136,7 @@ BEGIN
 		PERFORM ar._dunning_copy_company(batch);
 	END IF;
 	PERFORM set_config('work_mem', run_work_mem, true);
+	PERFORM set_config('default_toast_compression', run_toast_compression, true);
 
 	-- ------------------------------- B. quarantine, promises and plans settled
 	-- customers with rows beyond the input bounds (their constraints were
@@ -208,7 +215,7 @@ BEGIN
 
 	-- ------------------------------------ C. policies, blocks, invoices left out
 	-- active policies, their levels as arrays: the level an invoice reached
-	-- is levels[width_bucket(days late, offsets)]
+	-- is levels[width_bucket(days late, offsets)] (ar._dunning_level)
 	PERFORM ar._dunning_work_table(w_policy, $w$
 	SELECT p.id AS policy_id, p.code, p.min_days_between, p.fallback_language, p.templates_from,
 	       p.apply_credits_before_run,
@@ -371,7 +378,7 @@ BEGIN
 		 WHERE i.open_amount <> 0 AND i.amount > 0 AND i.issue_date <= $1 AND i.due_date <= $2
 		%3$s
 		), dunnable AS (
-		SELECT o.*, c.policy_id, c.levels[width_bucket($1 - o.due_date, c.offsets)] AS inv_level,
+		SELECT o.*, c.policy_id, ar._dunning_level($1 - o.due_date, c.offsets, c.levels) AS inv_level,
 		       coalesce(o.penalty_regime, c.regime) AS regime, coalesce(o.penalty_rate, c.contract_rate) AS contract_rate,
 		       o.cancelled_on IS NULL AS liable
 		  FROM open_on_x o
@@ -806,6 +813,7 @@ BEGIN
 		RAISE DEBUG 'run_dunning rendered: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 		PERFORM set_config('work_mem', caller_work_mem, true);
 		PERFORM set_config('join_collapse_limit', caller_join_collapse_limit, true);
+		PERFORM set_config('default_toast_compression', caller_toast_compression, true);
 		RETURN QUERY SELECT NULL::ar.dunning_notice, jsonb_build_object('accounts', accounts, 'report', report);
 		RETURN;
 	END IF;
@@ -852,6 +860,7 @@ BEGIN
 	EXECUTE format('SELECT coalesce(array_agg(d.id ORDER BY d.id), ''{}'') FROM pg_temp.%I d', w_dec) INTO notified;
 	RAISE DEBUG 'run_dunning rendered and queued: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	PERFORM set_config('work_mem', caller_work_mem, true);
+	PERFORM set_config('default_toast_compression', caller_toast_compression, true);
 	RETURN QUERY SELECT NULL::ar.dunning_notice,
 	                    jsonb_build_object('accounts', accounts, 'closed', closed, 'queued', queued, 'report', report,
 	                                       'notified', notified);

@@ -441,14 +441,10 @@ BEGIN
 		-- the notices that count, with their figures, as the row trigger
 		-- kept them (a notice that does not count adds nothing: its status
 		-- may only go on to failed or cancelled)
-		SELECT array_agg((c.company_id, NULL, c.ids, NULL, NULL, NULL, c.levels, c.as_ofs, c.dues)::ar.dunning_effect_delta
-		                  ORDER BY c.company_id)
+		SELECT array_agg((t.company_id, NULL, t.notice_ids, NULL, NULL, NULL, t.levels, t.as_ofs, t.amounts_due)::ar.dunning_effect_delta
+		                 ORDER BY t.company_id)
 		  INTO changes
-		  FROM (SELECT u.company_id, array_agg(u.id) AS ids, array_agg(u.level) AS levels, array_agg(u.as_of) AS as_ofs,
-		               array_agg(u.due) AS dues
-		          FROM ar._dunning_effect_notices_taken(TG_RELID) t,
-		               unnest(t.company_ids, t.notice_ids, t.levels, t.as_ofs, t.amounts_due) u (company_id, id, level, as_of, due)
-		         GROUP BY u.company_id) c;
+		  FROM ar._dunning_effect_notices_taken(TG_RELID) t;
 	ELSE
 		SELECT array_agg((c.company_id, NULL, c.ids, NULL, NULL, NULL, NULL, NULL, NULL)::ar.dunning_effect_delta) INTO changes
 		  FROM (SELECT n.company_id, array_agg(n.id) AS ids
@@ -471,9 +467,9 @@ END $$;
 -- event.
 CREATE FUNCTION ar._dunning_effect_notice_row() RETURNS trigger
 LANGUAGE c AS 'MODULE_PATHNAME', 'ar_dunning_effect_notice_row';
-CREATE FUNCTION ar._dunning_effect_notices_taken(relid regclass, OUT company_ids bigint[], OUT notice_ids bigint[],
-                                                 OUT levels integer[], OUT as_ofs date[], OUT amounts_due numeric[])
-LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'ar_dunning_effect_notices_taken';
+CREATE FUNCTION ar._dunning_effect_notices_taken(relid regclass)
+RETURNS TABLE (company_id bigint, notice_ids bigint[], levels integer[], as_ofs date[], amounts_due numeric[])
+LANGUAGE c VOLATILE STRICT ROWS 1 AS 'MODULE_PATHNAME', 'ar_dunning_effect_notices_taken';
 CREATE TRIGGER dunning_notice_effect_row AFTER INSERT ON ar.dunning_notice
 	FOR EACH ROW WHEN (NEW.status NOT IN ('failed', 'cancelled') AND NEW.amount_due > 0)
 	EXECUTE FUNCTION ar._dunning_effect_notice_row();

@@ -15,7 +15,7 @@
 -- ar.invoice (last_allocated_on, last_write_off_on).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(39);
+SELECT plan(41);
 
 -- The (date, period) pairs where the summary's rows and the full
 -- computation's differ (every column IS NOT DISTINCT FROM, and as text).
@@ -277,6 +277,35 @@ SELECT ok((SELECT count(*) FROM ar.check_summaries()) = 0
           AND (SELECT count(*) FROM ar.dunning_effect_notice e WHERE e.as_of > current_date + 30) = 4,
 	'folded: their rows, equal to the recomputation');
 
+-- one statement inserting the notices of two companies, interleaved: one
+-- delta row per company, in company order, each with its notices pairwise
+-- in the order inserted (grouped by ar._dunning_effect_notices_taken)
+INSERT INTO ar.company (code, name) VALUES ('EFB', 'Effsum B');
+INSERT INTO ar.customer (company_id, code, name) SELECT id, 'EFB1', 'Effsum B 1' FROM ar.company WHERE code = 'EFB';
+INSERT INTO ar.dunning_notice (customer_id, level, level_name, channel, body, invoice_ids, amount_due, status, as_of,
+                               company_id, currency, policy_id, cycle, language)
+SELECT c.id, v.level, 'level', 'email', 'body', '{}', v.due, 'queued', current_date + v.days, c.company_id, 'EUR',
+       (SELECT min(p.id) FROM ar.dunning_policy p), nextval('pg_temp.cycle'), 'en'
+  FROM (VALUES (1, 'EF1', 1, 10.5, 35), (2, 'EFB1', 2, 20, 36), (3, 'EF2', 3, 30.25, 37), (4, 'EFB1', 1, 40, 38))
+       v (ord, code, level, due, days)
+  JOIN ar.customer c ON c.code = v.code
+ ORDER BY v.ord;
+SELECT is((SELECT array_agg(format('%s %s %s %s %s', d.company = ar.default_company(), d.notice_ids, d.notice_levels,
+                                   d.notice_as_of = ARRAY(SELECT current_date + x FROM unnest(d.offsets) x), d.notice_amounts_due)
+                            ORDER BY d.id)
+             FROM (SELECT e.*, e.company_id AS company,
+                          ARRAY(SELECT n.as_of - current_date FROM unnest(e.notice_ids) WITH ORDINALITY u (id, o)
+                                  JOIN ar.dunning_notice n ON n.id = u.id ORDER BY u.o) AS offsets
+                     FROM ar.dunning_effect_delta e WHERE e.notice_ids IS NOT NULL) d),
+          (SELECT array_agg(format('%s %s %s %s %s', k.company_id = ar.default_company(), k.ids, k.levels, true, k.dues)
+                            ORDER BY k.company_id = ar.default_company() DESC)
+             FROM (SELECT n.company_id, array_agg(n.id ORDER BY n.id) AS ids, array_agg(n.level ORDER BY n.id) AS levels,
+                          array_agg(n.amount_due ORDER BY n.id) AS dues
+                     FROM ar.dunning_notice n WHERE n.as_of BETWEEN current_date + 35 AND current_date + 38 GROUP BY n.company_id) k),
+	'notices of two companies in one statement: one delta row per company, its notices in the order inserted');
+SELECT ar._dunning_effect_fold();
+SELECT is((SELECT count(*) FROM ar.check_summaries()), 0::bigint, 'folded: both companies'' rows equal the recomputation');
+
 -- ------------------------------------------------ the fold from the delta's figures
 -- The delta rows of notices inserted carry their level, date and amount
 -- due; when only such rows wait and no allocation is dated in the notices'
@@ -382,7 +411,7 @@ DELETE FROM ar.customer WHERE code = 'EFX1';
 SELECT throws_ok($$UPDATE ar.company SET id = id + 1000000 WHERE code = 'EFX'$$,
 	'23503', 'the id of company EFX cannot change: the dunning effectiveness summary names it',
 	'its id does not change under its rows');
-CREATE TEMP TABLE eff_before AS SELECT * FROM ar.dunning_effect_notice WHERE company_id = ar.default_company();
+CREATE TEMP TABLE eff_before AS SELECT * FROM ar.dunning_effect_notice WHERE company_id <> (SELECT c.id FROM ar.company c WHERE c.code = 'EFX');
 DELETE FROM ar.company WHERE code = 'EFX';
 SELECT ok(NOT EXISTS (SELECT FROM ar.dunning_effect_notice e WHERE NOT EXISTS (SELECT FROM ar.company c WHERE c.id = e.company_id))
           AND NOT EXISTS (SELECT FROM ar.dunning_effect_summary e WHERE NOT EXISTS (SELECT FROM ar.company c WHERE c.id = e.company_id))

@@ -9,7 +9,7 @@
 -- listed row; the same errors.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(19);
+SELECT plan(23);
 
 CREATE FUNCTION pg_temp.plan_lines(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
@@ -175,6 +175,24 @@ SELECT throws_ok($$SELECT ar._dunning_account(1, 1, 'F1', DATE '2026-01-01', 89,
                                               NULL, 'EUR', true)$$,
                  '22023', 'payment dates and payment amounts must both be given or both be NULL',
                  'payments given by half are an error');
+
+-- ar._dunning_level: levels[width_bucket(days late, offsets)], the SQL it
+-- replaces in the pass, for every day around every offset of policies read
+-- from a table (the arrays then have the short header of a stored value),
+-- given literally, with other lower bounds, empty, and too large for the
+-- stack copy (detoasted)
+CREATE TEMP TABLE level_policy (offsets integer[], levels integer[]);
+INSERT INTO level_policy VALUES ('{-5,3,15,30,45,60}', '{0,1,2,3,4,5}'), ('{0}', '{7}'), ('{10,20}', '{1,2}'),
+       ('[0:2]={1,8,30}', '{1,2,3}'), ('{1,8,30}', '[0:2]={1,2,3}'), ('{}', '{}'), ('{5}', '{}'),
+       ((SELECT array_agg(g * 3 ORDER BY g) FROM generate_series(1, 200) g), (SELECT array_agg(g ORDER BY g) FROM generate_series(1, 200) g));
+SELECT is((SELECT count(*) FROM level_policy p, generate_series(-10, 620) d
+            WHERE ar._dunning_level(d, p.offsets, p.levels) IS DISTINCT FROM p.levels[width_bucket(d, p.offsets)]),
+          0::bigint, 'ar._dunning_level is levels[width_bucket(days, offsets)] for stored arrays, other bounds, empty and large ones');
+SELECT is(ar._dunning_level(15, '{-5,3,15,30,45,60}', '{0,1,2,3,4,5}'), 2, 'a literal policy: 15 days late reach level 2');
+SELECT is(ar._dunning_level(-6, '{-5,3,15,30,45,60}', '{0,1,2,3,4,5}'), NULL, 'before the first offset: NULL');
+SELECT throws_ok($$SELECT ar._dunning_level(4, '{1,NULL,8}', '{1,2,3}')$$, '22023',
+                 'the offsets of a dunning policy must be a one-dimensional integer array without nulls',
+                 'offsets with a NULL are refused, as width_bucket refuses them');
 
 -- the payments of a partly paid invoice (the pass's subquery) are read from
 -- allocation_invoice alone: it includes the amounts (no heap fetch per

@@ -6,7 +6,7 @@
 -- letters' join order) are the caller's again after it.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(12);
+SELECT plan(14);
 
 UPDATE ar.company SET name = 'Speed SAS', iban = 'FR7630006000011234567890189';
 INSERT INTO ar.customer (code, name, email, language) VALUES
@@ -30,6 +30,7 @@ $$;
 SAVEPOINT none_left_out;
 SET LOCAL join_collapse_limit = 5;
 SET LOCAL enable_nestloop = on;
+SET LOCAL default_toast_compression = pglz;
 SELECT is((SELECT count(*) FROM ar.run_dunning('2026-03-02')), 2::bigint,
           'nothing left out: a notice per account');
 SELECT results_eq($$SELECT * FROM pg_temp.listed('2026-03-02')$$,
@@ -39,6 +40,7 @@ SELECT is((SELECT notices FROM ar.dunning_run WHERE as_of = '2026-03-02'), 2,
           'the run registry counts the notices the INSERT wrote');
 SELECT is(current_setting('join_collapse_limit'), '5', 'the caller''s join_collapse_limit is restored after a run');
 SELECT is(current_setting('enable_nestloop'), 'on', 'the caller''s enable_nestloop is restored after a run');
+SELECT is(current_setting('default_toast_compression'), 'pglz', 'the caller''s default_toast_compression is restored after a run');
 
 -- the same date again without its registry row nor the accounts' state
 -- (which alone would refuse a second notice within 7 days): the notices of
@@ -77,9 +79,11 @@ SELECT is((SELECT notices FROM ar.dunning_run WHERE as_of = '2026-03-02'), 1,
 ROLLBACK TO SAVEPOINT not_returned;
 
 -- a dry run decides the same without writing
+SET LOCAL default_toast_compression = pglz;
 SELECT results_eq($$SELECT c.code, n.amount_due FROM ar.run_dunning('2026-03-02', true) n JOIN ar.customer c ON c.id = n.customer_id$$,
                   $$VALUES ('S-TWO', 300.00)$$,
                   'a dry run decides the same');
+SELECT is(current_setting('default_toast_compression'), 'pglz', 'the caller''s default_toast_compression is restored after a dry run');
 
 SELECT * FROM finish();
 ROLLBACK;
