@@ -186,7 +186,9 @@ BEGIN
 	END IF;
 	IF NOT EXISTS (SELECT 1 FROM ar.allocation a WHERE a.allocated_on > lo AND a.allocated_on <= hi) THEN
 		RETURN QUERY
-		SELECT n.company_id, n.id, n.level, n.as_of, n.amount_due, least(coalesce(NULL::numeric, 0), n.amount_due)
+		-- (paid: the full computation's least(coalesce(sum(), 0), amount_due)
+		-- of no allocation, amount_due > 0: a numeric 0 of scale 0)
+		SELECT n.company_id, n.id, n.level, n.as_of, n.amount_due, 0::numeric
 		  FROM unnest(n_company, n_id, n_level, n_as_of, n_due) n (company_id, id, level, as_of, amount_due);
 		RETURN;
 	END IF;
@@ -268,8 +270,9 @@ BEGIN
 		INSERT INTO ar.dunning_effect_notice (company_id, notice_id, level, as_of, amount_due, paid)
 		SELECT c.* FROM ar._dunning_effect_compute(k_id) c WHERE f_due IS NULL
 		UNION ALL
-		-- (the full computation's paid amount of no allocation)
-		SELECT f.company_id, f.id, f.level, f.as_of, f.due, least(coalesce(NULL::numeric, 0), f.due)
+		-- (paid: the full computation's least(coalesce(sum(), 0), due) of no
+		-- allocation, due > 0: a numeric 0 of scale 0)
+		SELECT f.company_id, f.id, f.level, f.as_of, f.due, 0::numeric
 		  FROM unnest(k_company, k_id, f_level, f_as_of, f_due) f (company_id, id, level, as_of, due)
 		 WHERE f_due IS NOT NULL
 		 ORDER BY 1, 2
