@@ -582,7 +582,7 @@ BEGIN
 	                           'summary', format('ignored by %s: %s', session_user, reason)))
 	ON CONFLICT ON CONSTRAINT reconcile_line_pkey DO UPDATE
 	   SET outcome = EXCLUDED.outcome, method = EXCLUDED.method, run_id = NULL, explanation = EXCLUDED.explanation,
-	       decided_at = now();
+	       decided_at = EXCLUDED.decided_at;  -- now(), its default (Citus refuses now() here)
 END $$;
 COMMENT ON FUNCTION ar.ignore_bank_line(bigint, text) IS
 'Sets aside a bank line that is not a customer payment (status ignored, with the reason, audited): no run matches it, it is no anomaly. Its pending proposals are rejected. Refused while it allocates money. ar.unignore_bank_line takes it back.';
@@ -641,7 +641,7 @@ BEGIN
 	 WHERE t.company_id = line_company AND t.id IN (original, return_line) AND t.allocated_amount = 0 AND t.status <> 'ignored';
 	INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, run_id, outcome, flags)
 	SELECT t.id, t.company_id, by_run, 'returned', '{}' FROM ar.bank_transaction t WHERE t.id = original
-	ON CONFLICT (bank_transaction_id, company_id) DO UPDATE SET outcome = 'returned', decided_at = now();
+	ON CONFLICT (bank_transaction_id, company_id) DO UPDATE SET outcome = 'returned', decided_at = EXCLUDED.decided_at;  -- now(), its default (Citus refuses now() here)
 	UPDATE ar.reconcile_line r SET returned_by = return_line
 	 WHERE r.company_id = line_company AND r.bank_transaction_id = original;
 END $$;

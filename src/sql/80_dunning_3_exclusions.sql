@@ -469,7 +469,7 @@ BEGIN
 		END IF;
 		INSERT INTO ar.customer_dunning_policy (customer_id, policy_id, company_id) VALUES (c.id, p.id, c.company_id)
 		ON CONFLICT ON CONSTRAINT customer_dunning_policy_pkey
-		DO UPDATE SET policy_id = EXCLUDED.policy_id, set_at = now(), set_by = session_user;
+		DO UPDATE SET policy_id = EXCLUDED.policy_id, set_at = EXCLUDED.set_at, set_by = EXCLUDED.set_by;  -- their defaults (Citus refuses now() here)
 	END IF;
 	INSERT INTO ar.communication (company_id, customer_id, kind, direction, summary)
 	VALUES (c.company_id, c.id, 'policy', 'internal',

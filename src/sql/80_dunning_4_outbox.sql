@@ -103,3 +103,5 @@ LANGUAGE sql AS $$
 	 WHERE a.company_id = _dunning_account_refresh.company AND a.customer_id = _dunning_account_refresh.customer_id
 	   AND a.currency = _dunning_account_refresh.currency
 $$;
+COMMENT ON FUNCTION ar._dunning_account_refresh(bigint, bigint, char(3)) IS
+'Recomputes the level and last notice of a customer''s dunning account (company, customer, currency) from its notices queued or sent: the trigger of a notice marked failed or cancelled calls it.';

@@ -29,6 +29,8 @@ LANGUAGE sql AS $$
 	 WHERE a.company_id = _dunning_account_refresh.company AND a.customer_id = _dunning_account_refresh.customer_id
 	   AND a.currency = _dunning_account_refresh.currency
 $$;
+COMMENT ON FUNCTION ar._dunning_account_refresh(bigint, bigint, char(3)) IS
+'Recomputes the level and last notice of a customer''s dunning account (company, customer, currency) from its notices queued or sent: the trigger of a notice marked failed or cancelled calls it.';
 REVOKE ALL ON FUNCTION ar._dunning_account_refresh(bigint, bigint, char(3)) FROM PUBLIC;
 
 DO $$
@@ -159,7 +161,20 @@ $n$),
 		 $o$		 WHERE c.id = (target.claim).id
 $o$,
 		 $n$		 WHERE c.company_id = (target.basis).company_id AND c.id = (target.claim).id
-$n$)
+$n$),
+		-- and the upserts of a routed write: the time and role of their
+		-- defaults (Citus refuses a volatile function in DO UPDATE SET)
+		('ar.ignore_bank_line(bigint,text)',
+		 $o$	       decided_at = now();
+$o$,
+		 $n$	       decided_at = EXCLUDED.decided_at;  -- now(), its default (Citus refuses now() here)
+$n$),
+		('ar._reverse_collection(bigint[],bigint,bigint)',
+		 $o$DO UPDATE SET outcome = 'returned', decided_at = now();$o$,
+		 $n$DO UPDATE SET outcome = 'returned', decided_at = EXCLUDED.decided_at;  -- now(), its default (Citus refuses now() here)$n$),
+		('ar.set_dunning_policy(bigint,text)',
+		 $o$DO UPDATE SET policy_id = EXCLUDED.policy_id, set_at = now(), set_by = session_user;$o$,
+		 $n$DO UPDATE SET policy_id = EXCLUDED.policy_id, set_at = EXCLUDED.set_at, set_by = EXCLUDED.set_by;  -- their defaults (Citus refuses now() here)$n$)
 	LOOP
 		PERFORM ar._upgrade_replace_in_function(f, old_text, new_text);
 	END LOOP;
