@@ -19,7 +19,7 @@ if [ ! -f "$($PG_CONFIG --pkglibdir)/citus.so" ]; then
 	exit 0
 fi
 BASE=${AR_CITUS_PORT:-55710}
-PLAN=70
+PLAN=71
 WORK=$(mktemp -d /tmp/ar_citus.XXXXXX)
 chmod 755 "$WORK"
 trap 'for i in 0 1 2; do cluster_stop "$WORK/node$i"; done; rm -rf "$WORK"' EXIT
@@ -1456,3 +1456,43 @@ check "ar.cash_forecast and ar.cash_forecast_detail on the distributed ledger, e
 	test "$dist" = "$single" -a -z "$(echo "$dist" | grep -i error)" -a "$(echo "$dist" | head -1)" = t \
 	     -a -n "$(echo "$dist" | grep '|model|')" -a -n "$(echo "$dist" | grep '^22|.*|plan_instalment|')" \
 	     -a -n "$(echo "$dist" | grep '^m_reader|.*|model|')"
+# Every UPDATE and DELETE of a company table names its company (doc/scale_out.md
+# "Row locks routed per company", test/pgtap/routed_writes.sql): without it
+# a function that locked its row routed then wrote it over every shard, on
+# other connections that waited on that lock (a distributed deadlock, or
+# the write refused).  A bank line of K set aside, taken back, set aside
+# and sent back to matching; a customer's dunning policy set and removed, a
+# dunning block set and lifted; check 62's plan of K cancelled: on the
+# distributed ledger, what one node returns and leaves.
+routed_steps=("INSERT INTO ar.bank_transaction (id, company_id, booking_date, amount, remittance_info) OVERRIDING SYSTEM VALUE VALUES (7190, 11, DATE '2026-03-25', 45, 'rent March')"
+	"SELECT ar.ignore_bank_line(7190, 'rent received')"
+	"SELECT ar.unignore_bank_line(7190)"
+	"SELECT ar.ignore_bank_line(7190, 'rent again')"
+	"SELECT ar.set_dunning_policy(1104, 'FR_STANDARD')"
+	"SELECT ar.set_dunning_policy(1104, NULL)"
+	"SELECT ar.block_dunning(1104, DATE '2026-06-30', 'promised to pay') > 0"
+	"SELECT ar.unblock_dunning(1104, 'paid')"
+	"DO \$\$ DECLARE p bigint; BEGIN
+		SELECT id INTO STRICT p FROM ar.payment_plan WHERE company_id = 11 AND customer_id = 1105 AND status <> 'cancelled' ORDER BY id LIMIT 1;
+		PERFORM ar.cancel_payment_plan(p, 'customer asked', DATE '2026-04-01');
+	END \$\$")
+routed_state="SELECT format('%s:%s:%s', id, status, ignored_reason) FROM ar.bank_transaction WHERE company_id = 11 AND id = 7190;
+	SELECT count(*) FROM ar.reconcile_line WHERE company_id = 11 AND bank_transaction_id = 7190;
+	SELECT count(*) FROM ar.customer_dunning_policy WHERE company_id = 11 AND customer_id = 1104;
+	SELECT string_agg(format('%s:%s:%s', reason, lifted_at IS NOT NULL, lift_reason), ' ' ORDER BY id) FROM ar.dunning_block WHERE company_id = 11 AND customer_id = 1104;
+	SELECT string_agg(format('%s:%s', status, cancel_reason), ' ' ORDER BY id) FROM ar.payment_plan WHERE company_id = 11 AND customer_id = 1105"
+# ar.rematch last, Citus's commands logged: each table it writes written on
+# one shard (on main its three writes went to every shard)
+dist=$(steps_on postgres "${routed_steps[@]}")
+logged=$(qm 0 postgres "SET citus.log_remote_commands = on" "SET client_min_messages = log" "SELECT ar.rematch(7190)" 2>&1)
+routed_shards=$(grep -oE '(UPDATE|DELETE FROM) ar\.[a-z_]+_[0-9]+' <<<"$logged" | sort -u | sed -E 's/_[0-9]+$//' | uniq -c | awk '{ n = $1; $1 = ""; print substr($0, 2) ":" n }' | tr '\n' ' ')
+dist="$dist
+$(grep -v '^LOG:\|^NOTICE:\|^DETAIL:\|^CONTEXT:\|^\s' <<<"$logged")
+$(qn 0 "$routed_state" 2>&1)"
+single=$(steps_on ar_single "${routed_steps[@]}" "SELECT ar.rematch(7190)"; qs "$routed_state" 2>&1)
+echo "# ar.rematch's writes, shards per table: $routed_shards"
+echo "$dist" | sed 's/^/# distributed: /'
+[ "$dist" = "$single" ] || diff <(echo "$single") <(echo "$dist") | sed 's/^/# one node < > distributed: /' | head -20
+check "ar.ignore_bank_line, ar.unignore_bank_line, ar.rematch, ar.set_dunning_policy, ar.block_dunning and ar.unblock_dunning, ar.cancel_payment_plan on the distributed ledger for one company (each lock and write routed: ar.rematch writes one shard of each table): what one node returns and leaves" \
+	test "$dist" = "$single" -a "$routed_shards" = "DELETE FROM ar.reconcile_line:1 UPDATE ar.bank_transaction:1 UPDATE ar.match_proposal:1 " -a -z "$(echo "$dist" | grep -i 'error\|deadlock')" -a -n "$(echo "$dist" | grep '^7190:unmatched:')" \
+	     -a -n "$(echo "$dist" | grep '^promised to pay:t:paid$')" -a -n "$(echo "$dist" | grep 'cancelled:customer asked')"

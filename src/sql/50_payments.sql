@@ -184,9 +184,14 @@ END $$;
 CREATE FUNCTION ar.cancel_invoice(invoice_id bigint, cancelled_on date DEFAULT current_date)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
+DECLARE
+	company bigint;
 BEGIN
-	PERFORM ar._require_company(i.company_id, 'admin') FROM ar.invoice i WHERE i.id = cancel_invoice.invoice_id;
-	UPDATE ar.invoice i SET cancelled_on = cancel_invoice.cancelled_on WHERE i.id = cancel_invoice.invoice_id;
+	-- the company read first, the update naming it (routed to its shard on Citus)
+	SELECT i.company_id INTO company FROM ar.invoice i WHERE i.id = cancel_invoice.invoice_id;
+	PERFORM ar._require_company(company, 'admin') WHERE company IS NOT NULL;
+	UPDATE ar.invoice i SET cancelled_on = cancel_invoice.cancelled_on
+	 WHERE i.company_id = company AND i.id = cancel_invoice.invoice_id;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'invoice % does not exist', invoice_id USING ERRCODE = 'no_data_found';
 	END IF;

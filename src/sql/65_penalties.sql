@@ -1033,7 +1033,7 @@ BEGIN
 		PERFORM ar.cancel_invoice(penalty_invoice.id, current_date);
 		UPDATE ar.penalty_claim c SET decision = 'waived', decided_on = current_date, reason = waive_penalty.reason,
 		                              decided_by = session_user
-		 WHERE c.id = (target.claim).id
+		 WHERE c.company_id = (target.basis).company_id AND c.id = (target.claim).id
 		RETURNING c.id INTO claim_id;
 		RETURN claim_id;
 	END IF;
@@ -1109,7 +1109,7 @@ BEGIN
 		PERFORM ar.write_off_invoice((target.claim).penalty_invoice_id, reason, current_date);
 		UPDATE ar.penalty_claim c SET decision = 'written_off', decided_on = current_date,
 		                              reason = write_off_penalty.reason, decided_by = session_user
-		 WHERE c.id = (target.claim).id
+		 WHERE c.company_id = (target.basis).company_id AND c.id = (target.claim).id
 		RETURNING c.id INTO claim_id;
 		RETURN claim_id;
 	END IF;

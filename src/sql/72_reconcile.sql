@@ -328,7 +328,8 @@ BEGIN
 				      HINT = 'Reject it and reverse what is left with ar.unallocate().';
 		END IF;
 		PERFORM ar._reverse_collection(p.reverse_allocation_ids, line.id, p.run_id);
-		UPDATE ar.reconcile_line r SET outcome = 'return', decided_at = now() WHERE r.bank_transaction_id = line.id;
+		UPDATE ar.reconcile_line r SET outcome = 'return', decided_at = now()
+		 WHERE r.company_id = p.company_id AND r.bank_transaction_id = line.id;
 	ELSE
 		IF line.allocated_amount <> 0 THEN
 			RAISE EXCEPTION 'bank transaction % already allocates %', line.id, line.allocated_amount
@@ -393,9 +394,9 @@ BEGIN
 	END IF;
 
 	UPDATE ar.match_proposal mp SET status = 'accepted', decided_by = session_user, decided_at = now()
-	 WHERE mp.id = p.id;
+	 WHERE mp.company_id = p.company_id AND mp.id = p.id;
 	UPDATE ar.match_proposal mp SET status = 'superseded', decided_by = session_user, decided_at = now()
-	 WHERE mp.bank_transaction_id = p.bank_transaction_id AND mp.status = 'pending';
+	 WHERE mp.company_id = p.company_id AND mp.bank_transaction_id = p.bank_transaction_id AND mp.status = 'pending';
 	IF p.method <> 'return' THEN
 		PERFORM ar._review_decided(line, 'accepted', p.method, p.customer_id);
 	END IF;
@@ -423,12 +424,12 @@ BEGIN
 	PERFORM ar._review_line(p.bank_transaction_id);
 	UPDATE ar.match_proposal mp
 	   SET status = 'rejected', decided_by = session_user, decided_at = now(), reason = reject_proposal.reason
-	 WHERE mp.id = p.id;
+	 WHERE mp.company_id = p.company_id AND mp.id = p.id;
 	-- nothing left to review: the line is unmatched again (and no run proposes it again)
 	IF NOT EXISTS (SELECT 1 FROM ar.match_proposal mp
 	                WHERE mp.bank_transaction_id = p.bank_transaction_id AND mp.status = 'pending') THEN
 		UPDATE ar.bank_transaction t SET status = 'unmatched'
-		 WHERE t.id = p.bank_transaction_id AND t.status = 'proposed';
+		 WHERE t.company_id = p.company_id AND t.id = p.bank_transaction_id AND t.status = 'proposed';
 	END IF;
 END $$;
 COMMENT ON FUNCTION ar.reject_proposal(bigint, text) IS
@@ -536,9 +537,10 @@ BEGIN
 			      HINT = 'Undo its allocations with ar.unallocate() first.';
 	END IF;
 	UPDATE ar.match_proposal p SET status = 'stale', decided_by = session_user, decided_at = now()
-	 WHERE p.bank_transaction_id = line.id AND p.status = 'pending';
-	DELETE FROM ar.reconcile_line r WHERE r.bank_transaction_id = line.id;
-	UPDATE ar.bank_transaction t SET status = 'unmatched' WHERE t.id = line.id AND t.status <> 'unmatched';
+	 WHERE p.company_id = line.company_id AND p.bank_transaction_id = line.id AND p.status = 'pending';
+	DELETE FROM ar.reconcile_line r WHERE r.company_id = line.company_id AND r.bank_transaction_id = line.id;
+	UPDATE ar.bank_transaction t SET status = 'unmatched'
+	 WHERE t.company_id = line.company_id AND t.id = line.id AND t.status <> 'unmatched';
 END $$;
 COMMENT ON FUNCTION ar.rematch(bigint) IS
 'Sends a line with nothing allocated back to matching: its pending proposals become stale and the next ar.reconcile() considers it as new (for instance once the invoice it pays has been entered).';
@@ -571,15 +573,16 @@ BEGIN
 	UPDATE ar.match_proposal p
 	   SET status = 'rejected', decided_by = session_user, decided_at = now(),
 	       reason = 'bank line ignored: ' || ignore_bank_line.reason
-	 WHERE p.bank_transaction_id = line.id AND p.status = 'pending';
-	UPDATE ar.bank_transaction t SET status = 'ignored', ignored_reason = ignore_bank_line.reason WHERE t.id = line.id;
+	 WHERE p.company_id = line.company_id AND p.bank_transaction_id = line.id AND p.status = 'pending';
+	UPDATE ar.bank_transaction t SET status = 'ignored', ignored_reason = ignore_bank_line.reason
+	 WHERE t.company_id = line.company_id AND t.id = line.id;
 	INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, outcome, method, explanation)
 	VALUES (line.id, line.company_id, 'ignored', 'manual',
 	        jsonb_build_object('method', 'manual', 'applied', false, 'ignored_by', session_user, 'reason', reason,
 	                           'summary', format('ignored by %s: %s', session_user, reason)))
 	ON CONFLICT ON CONSTRAINT reconcile_line_pkey DO UPDATE
 	   SET outcome = EXCLUDED.outcome, method = EXCLUDED.method, run_id = NULL, explanation = EXCLUDED.explanation,
-	       decided_at = now();
+	       decided_at = EXCLUDED.decided_at;  -- now(), its default (Citus refuses now() here)
 END $$;
 COMMENT ON FUNCTION ar.ignore_bank_line(bigint, text) IS
 'Sets aside a bank line that is not a customer payment (status ignored, with the reason, audited): no run matches it, it is no anomaly. Its pending proposals are rejected. Refused while it allocates money. ar.unignore_bank_line takes it back.';
@@ -596,8 +599,9 @@ BEGIN
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = format('Its status is %s.', line.status);
 	END IF;
-	UPDATE ar.bank_transaction t SET status = 'unmatched', ignored_reason = NULL WHERE t.id = line.id;
-	DELETE FROM ar.reconcile_line r WHERE r.bank_transaction_id = line.id;
+	UPDATE ar.bank_transaction t SET status = 'unmatched', ignored_reason = NULL
+	 WHERE t.company_id = line.company_id AND t.id = line.id;
+	DELETE FROM ar.reconcile_line r WHERE r.company_id = line.company_id AND r.bank_transaction_id = line.id;
 END $$;
 COMMENT ON FUNCTION ar.unignore_bank_line(bigint) IS
 'Takes back ar.ignore_bank_line: the line is unmatched again (audited) and the next ar.reconcile() considers it as new.';
@@ -613,8 +617,12 @@ DECLARE
 	original bigint;
 	company bigint;
 	ids bigint[];
+	line_company bigint;
 BEGIN
 	SELECT DISTINCT a.bank_transaction_id INTO original FROM ar.allocation a WHERE a.id = ANY (allocation_ids);
+	-- the return's company, the collection's (ar._reconcile_returns looks there):
+	-- the writes below name it (routed to its shard on Citus)
+	SELECT t.company_id INTO line_company FROM ar.bank_transaction t WHERE t.id = return_line;
 	-- the invoices of each company in id order, one statement per company
 	-- (routed to its shard on Citus)
 	FOR company, ids IN SELECT a.company_id, array_agg(a.invoice_id) FROM ar.allocation a WHERE a.id = ANY (allocation_ids)
@@ -626,14 +634,16 @@ BEGIN
 		format('the collection it completed (bank transaction %s) was returned by bank transaction %s', original, return_line));
 	DELETE FROM ar.allocation x
 	 USING ar.reconcile_adjustment r
-	 WHERE r.allocation_id = x.id AND r.bank_transaction_id = original;
-	DELETE FROM ar.allocation a WHERE a.id = ANY (allocation_ids);
+	 WHERE x.company_id = line_company AND r.company_id = line_company
+	   AND r.allocation_id = x.id AND r.bank_transaction_id = original;
+	DELETE FROM ar.allocation a WHERE a.company_id = line_company AND a.id = ANY (allocation_ids);
 	UPDATE ar.bank_transaction t SET status = 'ignored'
-	 WHERE t.id IN (original, return_line) AND t.allocated_amount = 0 AND t.status <> 'ignored';
+	 WHERE t.company_id = line_company AND t.id IN (original, return_line) AND t.allocated_amount = 0 AND t.status <> 'ignored';
 	INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, run_id, outcome, flags)
 	SELECT t.id, t.company_id, by_run, 'returned', '{}' FROM ar.bank_transaction t WHERE t.id = original
-	ON CONFLICT (bank_transaction_id, company_id) DO UPDATE SET outcome = 'returned', decided_at = now();
-	UPDATE ar.reconcile_line r SET returned_by = return_line WHERE r.bank_transaction_id = original;
+	ON CONFLICT (bank_transaction_id, company_id) DO UPDATE SET outcome = 'returned', decided_at = EXCLUDED.decided_at;  -- now(), its default (Citus refuses now() here)
+	UPDATE ar.reconcile_line r SET returned_by = return_line
+	 WHERE r.company_id = line_company AND r.bank_transaction_id = original;
 END $$;
 
 -- Direct-debit returns and reversals (negative lines with a return reason,
@@ -716,7 +726,7 @@ BEGIN
 				INSERT INTO ar.reconcile_line (bank_transaction_id, company_id, run_id, outcome, method, score, customer_id,
 				                               payer, flags, invoice_ids, explanation)
 				VALUES (r.id, r.company_id, run_id, 'proposed', 'return', 0.90, cust, 'reference', '{}', invs, expl);
-				UPDATE ar.bank_transaction t SET status = 'proposed' WHERE t.id = r.id AND t.status = 'unmatched';
+				UPDATE ar.bank_transaction t SET status = 'proposed' WHERE t.company_id = r.company_id AND t.id = r.id AND t.status = 'unmatched';
 				bank_transaction_id := r.id; invoice_ids := invs; amounts := amts; score := 0.90; method := 'return';
 				applied := false;
 				RETURN NEXT;
@@ -776,7 +786,7 @@ BEGIN
 			                               payer, flags, invoice_ids, explanation)
 			VALUES (r.id, r.company_id, run_id, 'proposed', 'return', s, decided.customer_id, 'reference', '{}', invs,
 			        expl || jsonb_build_object('applied', false));
-			UPDATE ar.bank_transaction t SET status = 'proposed' WHERE t.id = r.id AND t.status = 'unmatched';
+			UPDATE ar.bank_transaction t SET status = 'proposed' WHERE t.company_id = r.company_id AND t.id = r.id AND t.status = 'unmatched';
 			applied := false;
 		END IF;
 		bank_transaction_id := r.id; invoice_ids := invs; amounts := amts; score := s; method := 'return';

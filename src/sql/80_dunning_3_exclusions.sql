@@ -196,7 +196,7 @@ BEGIN
 	VALUES (inv.company_id, inv.customer_id, open_dispute.opened_on, 'dispute_opened', 'inbound',
 	        format('Invoice %s disputed: %s', inv.number, reason), inv.id, dispute_id);
 	-- the flag the ERP and ar.invoice.status show (its trigger sees the open dispute)
-	UPDATE ar.invoice i SET disputed = true WHERE i.id = inv.id AND NOT i.disputed;
+	UPDATE ar.invoice i SET disputed = true WHERE i.company_id = inv.company_id AND i.id = inv.id AND NOT i.disputed;
 	RETURN dispute_id;
 END $$;
 
@@ -224,7 +224,7 @@ BEGIN
 	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, invoice_id, dispute_id)
 	VALUES (inv.company_id, inv.customer_id, resolve_dispute.resolved_on, 'dispute_resolved', 'internal',
 	        format('Dispute on invoice %s resolved: %s', inv.number, resolution), inv.id, d.id);
-	UPDATE ar.invoice i SET disputed = false WHERE i.id = inv.id AND i.disputed;
+	UPDATE ar.invoice i SET disputed = false WHERE i.company_id = inv.company_id AND i.id = inv.id AND i.disputed;
 	RETURN d.id;
 END $$;
 
@@ -396,7 +396,7 @@ BEGIN
 	UPDATE ar.payment_plan x
 	   SET status = 'cancelled', status_on = cancel_payment_plan.cancelled_on, cancelled_at = now(),
 	       cancelled_on = cancel_payment_plan.cancelled_on, cancel_reason = reason
-	 WHERE x.id = p.id;
+	 WHERE x.company_id = p.company_id AND x.id = p.id;
 	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, plan_id)
 	VALUES (p.company_id, p.customer_id, cancelled_on, 'plan_cancelled', 'internal',
 	        format('Payment plan %s cancelled: %s', p.id, reason), p.id);
@@ -440,7 +440,7 @@ BEGIN
 	FOR b IN UPDATE ar.dunning_block x
 	            SET lifted_at = now(), lifted_on = unblock_dunning.lifted_on, lifted_by = session_user,
 	                lift_reason = unblock_dunning.reason
-	          WHERE x.customer_id = c.id AND x.lifted_at IS NULL
+	          WHERE x.company_id = c.company_id AND x.customer_id = c.id AND x.lifted_at IS NULL
 	            AND (unblock_dunning.lifted_on IS NULL OR x.until > unblock_dunning.lifted_on)
 	      RETURNING * LOOP
 		lifted := lifted + 1;
@@ -461,7 +461,7 @@ BEGIN
 	c := ar._customer_or_error(customer_id);
 	PERFORM ar._require_company(c.company_id, 'admin');
 	IF policy_code IS NULL THEN
-		DELETE FROM ar.customer_dunning_policy x WHERE x.customer_id = c.id;
+		DELETE FROM ar.customer_dunning_policy x WHERE x.company_id = c.company_id AND x.customer_id = c.id;
 	ELSE
 		SELECT * INTO p FROM ar.dunning_policy d WHERE d.code = policy_code;
 		IF NOT FOUND THEN
@@ -469,7 +469,7 @@ BEGIN
 		END IF;
 		INSERT INTO ar.customer_dunning_policy (customer_id, policy_id, company_id) VALUES (c.id, p.id, c.company_id)
 		ON CONFLICT ON CONSTRAINT customer_dunning_policy_pkey
-		DO UPDATE SET policy_id = EXCLUDED.policy_id, set_at = now(), set_by = session_user;
+		DO UPDATE SET policy_id = EXCLUDED.policy_id, set_at = EXCLUDED.set_at, set_by = EXCLUDED.set_by;  -- their defaults (Citus refuses now() here)
 	END IF;
 	INSERT INTO ar.communication (company_id, customer_id, kind, direction, summary)
 	VALUES (c.company_id, c.id, 'policy', 'internal',

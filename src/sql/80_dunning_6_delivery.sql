@@ -52,7 +52,7 @@ BEGIN
 	               NEW.channel),
 	        NEW.status_detail, NEW.provider_ref, NEW.id);
 	IF NEW.status IN ('failed', 'cancelled') THEN
-		PERFORM ar._dunning_account_refresh(NEW.customer_id, NEW.currency);
+		PERFORM ar._dunning_account_refresh(NEW.company_id, NEW.customer_id, NEW.currency);
 	END IF;
 	RETURN NULL;
 END $$;
@@ -97,7 +97,7 @@ BEGIN
 	   SET status = mark_notice.status,
 	       provider_ref = coalesce(mark_notice.provider_ref, d.provider_ref),
 	       status_detail = coalesce(mark_notice.detail, d.status_detail)
-	 WHERE d.id = n.id
+	 WHERE d.company_id = n.company_id AND d.id = n.id
 	RETURNING * INTO n;
 	RETURN n;
 END $$;

@@ -234,7 +234,7 @@ BEGIN
 	UPDATE ar.einvoice_outbox o
 	   SET status = 'withdrawn', status_detail = format('payment (allocation %s) reversed before it was sent', o.allocation_id)
 	  FROM changed c
-	 WHERE o.allocation_id = c.id AND o.kind = 'cashed' AND o.status IN ('pending', 'failed');
+	 WHERE o.company_id = c.company_id AND o.allocation_id = c.id AND o.kind = 'cashed' AND o.status IN ('pending', 'failed');
 	INSERT INTO ar.einvoice_outbox (company_id, invoice_id, allocation_id, kind, amount, received_on, currency)
 	SELECT o.company_id, o.invoice_id, o.allocation_id, 'cancelled', -o.amount, current_date, o.currency
 	  FROM changed c JOIN ar.einvoice_outbox o ON o.allocation_id = c.id AND o.kind = 'cashed' AND o.status = 'sent'
@@ -312,7 +312,8 @@ BEGIN
 		END IF;
 	END IF;
 	IF s.effect IS NOT NULL THEN
-		UPDATE ar.einvoice_status x SET effect = s.effect, dispute_id = s.dispute_id WHERE x.id = s.id;
+		UPDATE ar.einvoice_status x SET effect = s.effect, dispute_id = s.dispute_id
+		 WHERE x.company_id = s.company_id AND x.id = s.id;
 	END IF;
 	RETURN s;
 END $$;
