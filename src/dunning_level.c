@@ -33,8 +33,8 @@ PG_FUNCTION_INFO_V1(ar_dunning_level);
 #define LEVEL_ARRAY_BUFFER	256
 
 /*
- * The array of an integer[] argument with a 4-byte header: a short one
- * (as stored in a row) copied into buf, a toasted or larger one detoasted.
+ * The array of an integer[] argument with a 4-byte header: a short inline
+ * one (as stored in a row) copied into buf, any other one detoasted.
  */
 static ArrayType *
 int_array_arg(FunctionCallInfo fcinfo, int argno, const char *name, char *buf)
@@ -43,7 +43,12 @@ int_array_arg(FunctionCallInfo fcinfo, int argno, const char *name, char *buf)
 	struct varlena *packed = (struct varlena *) DatumGetPointer(datum);
 	ArrayType  *array;
 
-	if (VARATT_IS_SHORT(packed) && VARSIZE_SHORT(packed) - VARHDRSZ_SHORT + VARHDRSZ <= LEVEL_ARRAY_BUFFER)
+	/*
+	 * A TOAST pointer (on disk, expanded: a PL/pgSQL variable) has a 1-byte
+	 * header too, with no size in it: only a short inline value is copied.
+	 */
+	if (VARATT_IS_SHORT(packed) && !VARATT_IS_EXTERNAL(packed) &&
+		VARSIZE_SHORT(packed) - VARHDRSZ_SHORT + VARHDRSZ <= LEVEL_ARRAY_BUFFER)
 	{
 		Size		data_size = VARSIZE_SHORT(packed) - VARHDRSZ_SHORT;
 

@@ -9,7 +9,7 @@
 -- listed row; the same errors.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(23);
+SELECT plan(25);
 
 CREATE FUNCTION pg_temp.plan_lines(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
@@ -193,6 +193,24 @@ SELECT is(ar._dunning_level(-6, '{-5,3,15,30,45,60}', '{0,1,2,3,4,5}'), NULL, 'b
 SELECT throws_ok($$SELECT ar._dunning_level(4, '{1,NULL,8}', '{1,2,3}')$$, '22023',
                  'the offsets of a dunning policy must be a one-dimensional integer array without nulls',
                  'offsets with a NULL are refused, as width_bucket refuses them');
+
+-- a TOAST pointer has a 1-byte header with no size: taken for a short
+-- inline array, it was copied with a length of -1 (the server crashed,
+-- signal 11), from a PL/pgSQL variable (expanded) or a value stored out of
+-- line; as every immutable function of ar, any role may call it
+DO $$
+DECLARE
+	o integer[] := '{-5,3,15,30,45,60}';
+	l integer[] := '{0,1,2,3,4,5}';
+BEGIN
+	CREATE TEMP TABLE level_expanded AS SELECT ar._dunning_level(15, o, l) AS level;
+END $$;
+SELECT is((SELECT level FROM level_expanded), 2, 'ar._dunning_level of arrays held by PL/pgSQL variables (expanded)');
+CREATE TEMP TABLE level_external (offsets integer[], levels integer[]);
+ALTER TABLE level_external ALTER offsets SET STORAGE EXTERNAL, ALTER levels SET STORAGE EXTERNAL;
+INSERT INTO level_external SELECT array_agg(g * 3 ORDER BY g), array_agg(g ORDER BY g) FROM generate_series(1, 1000) g;
+SELECT is((SELECT ar._dunning_level(31, offsets, levels) FROM level_external), 10,
+          'ar._dunning_level of arrays stored out of line (TOAST pointers)');
 
 -- the payments of a partly paid invoice (the pass's subquery) are read from
 -- allocation_invoice alone: it includes the amounts (no heap fetch per
