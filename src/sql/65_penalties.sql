@@ -1049,6 +1049,8 @@ COMMENT ON FUNCTION ar.waive_penalty(bigint, text) IS 'Waives the late-payment p
 CREATE FUNCTION ar.bill_penalty(invoice_id bigint, issued_on date DEFAULT current_date) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
 DECLARE
+	pen_number text;
+	max_chars integer;
 	target record;
 	snap record;
 	new_id bigint;
@@ -1076,8 +1078,16 @@ BEGIN
 		RAISE EXCEPTION 'invoice % was not paid late: no penalty to bill', (target.basis).number
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
+	-- numbered PEN-<number>; where that is longer than an invoice number may
+	-- be (ar.input_bound), cut and ended by the invoice's id, which keeps it unique
+	pen_number := 'PEN-' || (target.basis).number;
+	SELECT b.max_chars INTO max_chars FROM ar.input_bound b WHERE b.table_name = 'invoice' AND b.column_name = 'number';
+	IF char_length(pen_number) > max_chars THEN
+		pen_number := left(pen_number, max_chars - 1 - char_length((target.basis).invoice_id::text)) || '-'
+		              || (target.basis).invoice_id;
+	END IF;
 	INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount, currency)
-	VALUES ((target.basis).company_id, (target.basis).customer_id, 'PEN-' || (target.basis).number, issued_on, issued_on,
+	VALUES ((target.basis).company_id, (target.basis).customer_id, pen_number, issued_on, issued_on,
 	        snap.total, (target.basis).currency)
 	RETURNING id INTO new_id;
 	INSERT INTO ar.penalty_claim (company_id, invoice_id, decision, decided_on, days_late, interest, fixed_fee, total,

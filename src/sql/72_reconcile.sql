@@ -866,8 +866,11 @@ BEGIN
 	IF coalesce(btrim(reason), '') = '' THEN
 		RAISE EXCEPTION 'reversing a write-off needs a reason' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	-- the caller's access to the company checked before anything of it is
+	-- locked or told (a reversal's date and author included)
 	SELECT * INTO a FROM ar.allocation x WHERE x.id = reverse_write_off.allocation_id;
 	IF FOUND THEN
+		PERFORM ar._require_company(a.company_id, 'collector');
 		-- the invoice first, then the allocation: the order of the ledger's triggers
 		PERFORM 1 FROM ar.invoice i WHERE i.company_id = a.company_id AND i.id = a.invoice_id FOR UPDATE;
 		SELECT * INTO a FROM ar.allocation x WHERE x.company_id = a.company_id AND x.id = reverse_write_off.allocation_id FOR UPDATE;
@@ -875,12 +878,12 @@ BEGIN
 	IF a.id IS NULL THEN
 		SELECT * INTO done FROM ar.write_off_reversal w WHERE w.allocation_id = reverse_write_off.allocation_id;
 		IF FOUND THEN
+			PERFORM ar._require_company(done.company_id, 'collector');
 			RAISE EXCEPTION 'write-off % was already reversed on % by %', allocation_id, done.reversed_at::date, done.reversed_by
 				USING ERRCODE = 'object_not_in_prerequisite_state';
 		END IF;
 		RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
 	END IF;
-	PERFORM ar._require_company(a.company_id, 'collector');
 	IF a.method NOT IN ('write_off', 'shortfall') THEN
 		RAISE EXCEPTION 'allocation % is a %, not a write-off', allocation_id, a.method
 			USING ERRCODE = 'invalid_parameter_value',

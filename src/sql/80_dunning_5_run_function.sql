@@ -779,12 +779,21 @@ BEGIN
 	        CASE WHEN t.wants_terms
 	             THEN ar.penalty_terms(ar._line_ids(s.lines) || coalesce(ar._line_ids(rc.recent_lines), '{}'),
 	                                   $1, t.render_language, n.company_id) END AS penalty_terms,
-	        -- what a formal notice says of the next step, under the customer's regime
+	        -- what a formal notice says of the next step, under the regime of the
+	        -- invoices it claims (each invoice's, else the customer's, else
+	        -- FR_LME, as their penalties): one paragraph per distinct text, in
+	        -- the order of the regimes
 	        CASE WHEN t.wants_law
-	             THEN coalesce(ar.letter_text('notice_law.' || lower((SELECT coalesce(c.penalty_regime, 'FR_LME')
-	                                                                  FROM ar.customer c WHERE c.id = n.customer_id)),
-	                                          t.render_language),
-	                           ar.letter_text('notice_law.default', t.render_language)) END AS notice_law
+	             THEN (SELECT string_agg(l.paragraph, E'\n\n' ORDER BY l.regime)
+	                     FROM (SELECT min(r.regime) AS regime,
+	                                  coalesce(ar.letter_text('notice_law.' || lower(r.regime), t.render_language),
+	                                           ar.letter_text('notice_law.default', t.render_language)) AS paragraph
+	                             FROM (SELECT DISTINCT coalesce(i.penalty_regime,
+	                                                            (SELECT c.penalty_regime FROM ar.customer c WHERE c.id = n.customer_id),
+	                                                            'FR_LME') AS regime
+	                                     FROM ar.invoice i
+	                                    WHERE i.company_id = n.company_id AND i.id = ANY (ar._line_ids(s.lines))) r
+	                            GROUP BY 2) l) END AS notice_law
 	                     OFFSET 0) v   -- (not pulled up: the values computed once, not once per use)
 	$q$, w_dec, w_acct, w_tpl, w_prev, w_recent), company);
 

@@ -5,7 +5,7 @@
 -- shared test data, errors and their SQLSTATEs, the rule cache, grants.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(69);
+SELECT plan(71);
 
 -- ------------------------------------------------- the independent oracle
 -- Written from the "Penalty rules" of doc/contract.md, not from ar.penalty_regime:
@@ -419,6 +419,23 @@ RESET ROLE;
 SELECT throws_ok($$INSERT INTO ar.penalty_regime SELECT (r).* FROM (SELECT r FROM ar.penalty_regime_990001 r LIMIT 1) x$$, '42501',
 	NULL, 'on the table itself the guard refuses the superuser too');
 DROP TABLE ar.penalty_regime_990001;
+
+-- the penalty invoice of an invoice whose number is as long as numbers may
+-- be (64 characters): PEN-<number> would not fit, so it is cut and ends with
+-- the invoice's id (unique); a number of 60 characters still fits whole
+INSERT INTO ar.customer (code, name) VALUES ('TP-LONG', 'Long numbers SA');
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT c.id, n, '2025-01-02', '2025-01-31', 1000 FROM ar.customer c, (VALUES (repeat('L', 64)), (repeat('M', 60))) v (n)
+ WHERE c.code = 'TP-LONG';
+SELECT ar.record_payment(n, 1000, '2025-03-17') FROM (VALUES (repeat('L', 64)), (repeat('M', 60))) v (n);
+CREATE TEMP TABLE long_billed AS
+SELECT i.id, i.number, ar.bill_penalty(i.id, '2025-03-20') AS penalty_id
+  FROM ar.invoice i WHERE i.number IN (repeat('L', 64), repeat('M', 60));
+SELECT is((SELECT p.number FROM long_billed b JOIN ar.invoice p ON p.id = b.penalty_id WHERE b.number = repeat('L', 64)),
+          (SELECT 'PEN-' || repeat('L', 59 - length(b.id::text)) || '-' || b.id FROM long_billed b WHERE b.number = repeat('L', 64)),
+          'a 64-character invoice number: its penalty invoice is numbered PEN-, the number cut, and its id (64 characters)');
+SELECT is((SELECT p.number FROM long_billed b JOIN ar.invoice p ON p.id = b.penalty_id WHERE b.number = repeat('M', 60)),
+          'PEN-' || repeat('M', 60), 'a 60-character invoice number: its penalty invoice is PEN-<number>, whole');
 
 SELECT * FROM finish();
 ROLLBACK;

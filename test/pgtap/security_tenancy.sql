@@ -6,7 +6,7 @@
 -- by SET ROLE, whatever the session user.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(99);
+SELECT plan(100);
 
 CREATE ROLE t_coll_a IN ROLE ar_collector;
 CREATE ROLE t_read_a IN ROLE ar_collector;   -- granted ar_collector, but a reader of A only
@@ -60,6 +60,10 @@ SELECT isnt((SELECT count(*) FROM ar.match_proposal WHERE status = 'pending'), 0
 SELECT ok((SELECT count(*) FROM ar.run_dunning('2026-03-20')) > 0, 'setup: a dunning run queues notices');
 SELECT isnt((SELECT count(*) FROM ar.dunning_notice n JOIN ar.company c ON c.id = n.company_id WHERE c.code = 'B'), 0::bigint,
 	'setup: B has a dunning notice');
+-- a write-off of B, reversed
+INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, amount)
+SELECT company_id, id, 'IB-W', '2026-01-01', '2026-01-31', 30 FROM ar.customer WHERE code = 'CB';
+SELECT ar.reverse_write_off(ar.write_off_invoice((SELECT id FROM ar.invoice WHERE number = 'IB-W'), 'setup', '2026-02-01'), 'setup');
 
 CREATE TEMP TABLE ids AS
 SELECT (SELECT id FROM ar.company WHERE code = 'A') AS a, (SELECT id FROM ar.company WHERE code = 'B') AS b,
@@ -69,7 +73,9 @@ SELECT (SELECT id FROM ar.company WHERE code = 'A') AS a, (SELECT id FROM ar.com
        (SELECT id FROM ar.customer WHERE code = 'CB') AS cb, (SELECT id FROM ar.customer WHERE code = 'CA') AS ca,
        (SELECT min(id) FROM ar.bank_transaction) AS line_b,
        (SELECT min(id) FROM ar.match_proposal WHERE status = 'pending') AS proposal_b,
-       (SELECT min(n.id) FROM ar.dunning_notice n JOIN ar.company c ON c.id = n.company_id WHERE c.code = 'B') AS notice_b;
+       (SELECT min(n.id) FROM ar.dunning_notice n JOIN ar.company c ON c.id = n.company_id WHERE c.code = 'B') AS notice_b,
+       (SELECT w.allocation_id FROM ar.write_off_reversal w JOIN ar.invoice i ON i.id = w.invoice_id WHERE i.number = 'IB-W')
+         AS reversed_b;
 GRANT SELECT ON ids TO PUBLIC;
 
 -- B as it is: every row of B's ledger, and what the ledger and the audit
@@ -130,6 +136,9 @@ SELECT throws_ok(format($$SELECT ar.waive_penalty(%s, 'attack')$$, (SELECT ib1 F
 	'role "t_coll_a" may not act as collector for company "B"', 'collector of A: no waiver of B''s penalties');
 SELECT throws_ok(format($$SELECT ar.bill_penalty(%s, '2026-04-01')$$, (SELECT ib1 FROM ids)), '42501',
 	'role "t_coll_a" may not act as collector for company "B"', 'collector of A: no penalty billed in B');
+SELECT throws_ok(format($$SELECT ar.reverse_write_off(%s, 'attack')$$, (SELECT reversed_b FROM ids)), '42501',
+	'role "t_coll_a" may not act as collector for company "B"',
+	'collector of A: a write-off of B already reversed is B''s (not its date and author told)');
 SELECT throws_ok($$SELECT ar.import_statement(E'account,statement_ref,booking_date,amount\nDE89370400440532013000,X-1,2026-02-12,5.00\n', 'csv')$$,
 	'42501', 'role "t_coll_a" may not act as collector for company "B"', 'collector of A: no statement onto B''s IBAN');
 SELECT throws_ok(format($$SELECT * FROM ar.reconcile_company(%s)$$, (SELECT b FROM ids)), '42501',
