@@ -365,6 +365,14 @@ AS $$
 	  JOIN ar.invoice i ON i.id = ANY (r.invoice_ids)
 	 WHERE r.outcome = 'return' AND i.open_amount <> 0
 	UNION ALL
+	-- returns and reversals whose collection was not found: the invoice it
+	-- paid still shows paid although the money went back, until a person
+	-- traces it (ar.unallocate) and sets the line aside (ar.ignore_bank_line)
+	SELECT 'unmatched_return', t.company_id, t.id, r.customer_id, NULL::bigint, t.booking_date, t.amount, t.currency,
+	       as_of - t.booking_date, coalesce(r.explanation ->> 'summary', 'a return whose collection was not found')
+	  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+	 WHERE 'unmatched_return' = ANY (r.flags) AND r.outcome = 'unmatched' AND t.status <> 'ignored'
+	UNION ALL
 	-- credits left unmatched too long
 	SELECT 'unmatched', t.company_id, t.id, NULL::bigint, NULL::bigint, t.booking_date, t.amount - t.allocated_amount,
 	       t.currency, as_of - t.booking_date,
@@ -379,7 +387,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION ar.reconcile_anomalies(integer, date) IS
-'What needs a credit manager''s eye: unknown payers, overpayments on account, duplicate payments, amount mismatches (short payments left open included), direct-debit returns, write-offs (amounts closed without a payment, until reversed), credits left unmatched for more than unmatched_days (default: the company''s unmatched_alert_days).';
+'What needs a credit manager''s eye: unknown payers, overpayments on account, duplicate payments, amount mismatches (short payments left open included), direct-debit returns, returns whose collection was not found, write-offs (amounts closed without a payment, until reversed), credits left unmatched for more than unmatched_days (default: the company''s unmatched_alert_days).';
 COMMENT ON COLUMN ar.reconcile_anomaly.kind IS 'unknown_payer, overpayment, duplicate_payment, amount_mismatch, direct_debit_return, write_off, unmatched.';
 COMMENT ON COLUMN ar.reconcile_anomaly.booking_date IS 'Booking date of the line (of the credit for an overpayment, of the write-off for a write-off).';
 COMMENT ON COLUMN ar.reconcile_anomaly.amount IS 'Amount at stake: unallocated part, credit remaining, the payment, or the amount written off.';
