@@ -92,13 +92,13 @@ COMMENT ON FUNCTION ar.fr_vat_number(text) IS 'The French intra-EU VAT number of
 -- An identifier as typed (spaces, dots, dashes) reduced to its characters.
 CREATE FUNCTION ar._compact_identifier(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-	SELECT nullif(upper(regexp_replace(value, '[\s.\-]', '', 'g')), '')
+	SELECT nullif(upper(regexp_replace(value, E'[\\s.\\-]', '', 'g')), '')
 $$;
 
 -- Legal forms that have a share capital to print (French companies).
 CREATE FUNCTION ar._legal_form_has_capital(legal_form text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-	SELECT upper(regexp_replace(coalesce(legal_form, ''), '[\s.]', '', 'g'))
+	SELECT upper(regexp_replace(coalesce(legal_form, ''), E'[\\s.]', '', 'g'))
 	       IN ('SA', 'SAS', 'SASU', 'SARL', 'EURL', 'SNC', 'SCS', 'SCA', 'SELARL', 'SELAS', 'SELAFA', 'SELCA', 'SE')
 $$;
 

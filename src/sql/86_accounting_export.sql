@@ -537,7 +537,7 @@ COMMENT ON FUNCTION ar.export_journal(text, date, date) IS
 
 CREATE FUNCTION ar._fec_text(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-	SELECT btrim(regexp_replace(coalesce(value, ''), '\s*[|[:cntrl:]][|[:cntrl:][:space:]]*', ' ', 'g'))
+	SELECT btrim(regexp_replace(coalesce(value, ''), E'\\s*[|[:cntrl:]][|[:cntrl:][:space:]]*', ' ', 'g'))
 $$;
 
 CREATE FUNCTION ar._fec_amount(value numeric) RETURNS text

@@ -38,7 +38,7 @@ AS $$
 	             replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(value,
 	                 'ß', 'ss'), 'Æ', 'AE'), 'æ', 'ae'), 'Œ', 'OE'), 'œ', 'oe'), 'Ø', 'O'), 'ø', 'o'), 'Ł', 'L'), 'ł', 'l'),
 	                 '&', '+'),
-	             NFKD), '[\u0300-\u036f]', '', 'g'),
+	             NFKD), E'[\\u0300-\\u036f]', '', 'g'),
 	           '’‘"«»_;–—' || E'\t\n\r', '''''''''''-,--   '),
 	         ' {2,}', ' ', 'g'))
 $$;
@@ -657,7 +657,7 @@ BEGIN
 		                    THEN xmlelement(name "Strd", xmlelement(name "CdtrRefInf",
 		                             xmlelement(name "Tp", xmlelement(name "CdOrPrtry", xmlelement(name "Cd", 'SCOR')),
 		                                        xmlelement(name "Issr", 'ISO')),
-		                             xmlelement(name "Ref", upper(regexp_replace(tx.rf, '[\s.-]', '', 'g')))))
+		                             xmlelement(name "Ref", upper(regexp_replace(tx.rf, E'[\\s.-]', '', 'g')))))
 		                    ELSE xmlelement(name "Ustrd", tx.remittance_info) END))
 		           ORDER BY tx.id) AS txs
 		  FROM tx

@@ -407,7 +407,7 @@ BEGIN
 	FOREACH v IN ARRAY vals LOOP
 		CONTINUE WHEN strpos(value, v) = 0;
 		value := regexp_replace(value,
-		                        '(?<![[:alnum:]_])' || regexp_replace(v, '([^[:alnum:][:space:]])', '\\\1', 'g') || '(?![[:alnum:]_])',
+		                        '(?<![[:alnum:]_])' || regexp_replace(v, '([^[:alnum:][:space:]])', E'\\\\\\1', 'g') || '(?![[:alnum:]_])',
 		                        '[anonymised]', 'g');
 	END LOOP;
 	RETURN value;
@@ -637,9 +637,9 @@ BEGIN
 	 WHERE char_length(btrim(v.value)) >= 4 AND btrim(v.value) NOT IN (pseudonym, '[anonymised]');
 	-- (LIKE patterns of each value as written and as escaped in JSON text)
 	SELECT coalesce(array_agg(v ORDER BY char_length(v) DESC, v), '{}'),
-	       coalesce(array_agg('%' || replace(replace(replace(v, '\', '\\'), '%', '\%'), '_', '\_') || '%'), '{}'),
+	       coalesce(array_agg('%' || replace(replace(replace(v, E'\\', E'\\\\'), '%', E'\\%'), '_', E'\\_') || '%'), '{}'),
 	       coalesce(array_agg('%' || replace(replace(replace(substr(to_jsonb(v)::text, 2, char_length(to_jsonb(v)::text) - 2),
-	                                                         '\', '\\'), '%', '\%'), '_', '\_') || '%'), '{}')
+	                                                         E'\\', E'\\\\'), '%', E'\\%'), '_', E'\\_') || '%'), '{}')
 	  INTO vals, raw_pats, pats FROM unnest(vals) v;
 
 	-- 1. the live rows of the customer (compared as text: on Citus the
@@ -670,7 +670,7 @@ BEGIN
 		FOR r IN SELECT x.relname, string_agg(format('%I = %s', x.attname, x.expr), ', ') AS sets,
 		                string_agg(format('t.%I::text', x.attname), ', ') AS cols,
 		                string_agg(x.expr || '::text', ', ') AS exprs,
-		                string_agg(format('coalesce(t.%I::text, '''')', x.attname), ' || E''\n'' || ') AS haystack
+		                string_agg(format('coalesce(t.%I::text, '''')', x.attname), E' || E''\\n'' || ') AS haystack
 		           FROM (SELECT cl.relname, a.attname, CASE
 		                    WHEN a.atttypid = 'jsonb'::regtype THEN format('ar._gdpr_scrub_jsonb(t.%I, $2)', a.attname)
 		                    WHEN a.atttypid = 'xml'::regtype THEN format('ar._gdpr_scrub_xml(t.%I, $2)', a.attname)
