@@ -23,7 +23,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF made_on > promised_on THEN
-		RAISE EXCEPTION 'a promise made on % cannot be for %', made_on, promised_on USING ERRCODE = 'invalid_parameter_value';
+		RAISE EXCEPTION 'a promise made on % cannot be for %', to_char(made_on, 'YYYY-MM-DD'), to_char(promised_on, 'YYYY-MM-DD') USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	PERFORM ar._require_positive('promised amount', amount);
 	IF inv.amount <= 0 OR inv.cancelled_on IS NOT NULL THEN

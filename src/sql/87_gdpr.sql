@@ -582,7 +582,7 @@ BEGIN
 	SELECT * INTO g FROM ar.gdpr_anonymisation a WHERE a.company_id = c.company_id AND a.customer_id = c.id;
 	IF FOUND THEN
 		RAISE NOTICE 'customer % (id %) was already anonymised on % (anonymisation %)',
-			c.code, c.id, g.anonymised_at::date, g.id;
+			c.code, c.id, to_char(g.anonymised_at, 'YYYY-MM-DD'), g.id;
 		RETURN g.id;
 	END IF;
 
