@@ -44,7 +44,7 @@ BEGIN
 	RETURNING id INTO promise_id;
 	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, invoice_id, promise_id)
 	VALUES (inv.company_id, inv.customer_id, made_on, 'promise', 'inbound',
-	        format('Promise to pay %s on invoice %s by %s', ar.format_money(amount, inv.currency), inv.number, promised_on),
+	        format('Promise to pay %s on invoice %s by %s', ar.format_money(amount, inv.currency), inv.number, to_char(promised_on, 'YYYY-MM-DD')),
 	        inv.id, promise_id);
 	RETURN promise_id;
 END $$;

@@ -10,7 +10,7 @@
 -- whatever the caller's DateStyle (the warnings: test/sql/caller_settings.sql).
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(18);
+SELECT plan(20);
 
 -- The plain (non-E) string literals with a backslash of a body: comments,
 -- quoted identifiers and dollar-quoted strings skipped, '' inside a
@@ -168,6 +168,16 @@ SELECT ar.export_journal('DEFAULT', '2025-01-01', '2025-01-31') IS NOT NULL;
 SELECT throws_ok($$SELECT ar.export_journal('DEFAULT', '2025-03-01', '2025-03-31')$$, '55000',
 	'the export of company "DEFAULT" must start on 2025-02-01, the day after its last export (2025-01-01 .. 2025-01-31)',
 	'and those of an export out of sequence');
+SELECT throws_ok($$SELECT ar.create_payment_plan(i.customer_id, ARRAY[i.id], ARRAY['2026-03-01', '2026-02-01']::date[])
+                     FROM ar.invoice i WHERE i.number = 'CS-F2'$$,
+	'22023', 'instalment 2 is due on 2026-02-01, not after instalment 1 (2026-03-01)', 'and those of a refused payment plan');
+SELECT ar.promise_to_pay(i.id, '2026-03-20', 10.00, '2026-03-05') IS NOT NULL FROM ar.invoice i WHERE i.number = 'CS-F2';
+SELECT ar.block_dunning(c.id, u, 'negotiating', '2026-03-10') IS NOT NULL
+  FROM ar.customer c, unnest(ARRAY['2026-03-31', 'infinity']::date[]) u WHERE c.code = 'CS-2';
+SELECT results_eq($$SELECT m.summary FROM ar.communication m ORDER BY m.id$$,
+	ARRAY['Promise to pay 10.00 EUR on invoice CS-F2 by 2026-03-20', 'Dunning blocked from 2026-03-10 until 2026-03-31: negotiating',
+	      'Dunning blocked from 2026-03-10 until infinity: negotiating'],
+	'the dates of the texts written (a promise, blocks) are ISO');
 SELECT is(current_date::text ~ '^[0-9]{2}/', true, '(the caller''s own dates in its style)');
 RESET DateStyle;
 
