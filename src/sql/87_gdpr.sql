@@ -126,7 +126,7 @@ CREATE TABLE ar.gdpr_anonymisation (
 	customer_id          bigint NOT NULL,
 	customer_code        text NOT NULL,
 	reason               text NOT NULL CONSTRAINT gdpr_anonymisation_reason
-		CHECK (char_length(btrim(reason)) BETWEEN 1 AND 500 AND reason !~ '[\x01-\x1f\x7f-\x9f\u2028\u2029]'),
+		CHECK (char_length(btrim(reason)) BETWEEN 1 AND 500 AND reason !~ E'[\\x01-\\x1f\\x7f-\\x9f\\u2028\\u2029]'),
 	status               text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done')),
 	anonymised_at        timestamptz NOT NULL DEFAULT now(),
 	anonymised_by        text NOT NULL,
