@@ -36,8 +36,8 @@ DECLARE
 	c text;
 BEGIN
 	FOREACH c IN ARRAY regexp_split_to_array(left(value, 60), '') LOOP
-		IF c ~ '[\x01-\x1f\x7f-\x9f\u2028\u2029]' THEN
-			result := result || '\u' || lpad(to_hex(ascii(c)), 4, '0');
+		IF c ~ E'[\\x01-\\x1f\\x7f-\\x9f\\u2028\\u2029]' THEN
+			result := result || E'\\u' || lpad(to_hex(ascii(c)), 4, '0');
 		ELSE
 			result := result || c;
 		END IF;
@@ -101,7 +101,7 @@ $$;
 CREATE FUNCTION ar._check_header_text(what text, value text, max_chars integer) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-	SELECT value IS NULL OR (char_length(value) <= max_chars AND value !~ '[\x01-\x1f\x7f-\x9f\u2028\u2029]')
+	SELECT value IS NULL OR (char_length(value) <= max_chars AND value !~ E'[\\x01-\\x1f\\x7f-\\x9f\\u2028\\u2029]')
 	       OR ar._header_text_error(what, value, max_chars)
 $$;
 COMMENT ON FUNCTION ar._check_header_text(text, text, integer) IS 'true for NULL or text without control characters of at most max_chars characters, else error 22023 (control character) or 22001 (too long) naming what and the value.';
@@ -115,8 +115,8 @@ CREATE FUNCTION ar.is_valid_email(value text) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$
 	SELECT char_length(value) <= 254
-	       AND value !~ '[\x01-\x1f\x7f-\x9f\u2028\u2029]'
-	       AND value ~ '^[-A-Za-z0-9!#$%&''*+/=?^_`{|}~\u00a0-\uffff\U00010000-\U0010ffff]{1,64}(\.[-A-Za-z0-9!#$%&''*+/=?^_`{|}~\u00a0-\uffff\U00010000-\U0010ffff]+)*@([A-Za-z0-9\u00a0-\uffff\U00010000-\U0010ffff]([-A-Za-z0-9\u00a0-\uffff\U00010000-\U0010ffff]{0,61}[A-Za-z0-9\u00a0-\uffff\U00010000-\U0010ffff])?\.)+[A-Za-z0-9\u00a0-\uffff\U00010000-\U0010ffff]([-A-Za-z0-9\u00a0-\uffff\U00010000-\U0010ffff]{0,61}[A-Za-z0-9\u00a0-\uffff\U00010000-\U0010ffff])?$'
+	       AND value !~ E'[\\x01-\\x1f\\x7f-\\x9f\\u2028\\u2029]'
+	       AND value ~ E'^[-A-Za-z0-9!#$%&''*+/=?^_`{|}~\\u00a0-\\uffff\\U00010000-\\U0010ffff]{1,64}(\\.[-A-Za-z0-9!#$%&''*+/=?^_`{|}~\\u00a0-\\uffff\\U00010000-\\U0010ffff]+)*@([A-Za-z0-9\\u00a0-\\uffff\\U00010000-\\U0010ffff]([-A-Za-z0-9\\u00a0-\\uffff\\U00010000-\\U0010ffff]{0,61}[A-Za-z0-9\\u00a0-\\uffff\\U00010000-\\U0010ffff])?\\.)+[A-Za-z0-9\\u00a0-\\uffff\\U00010000-\\U0010ffff]([-A-Za-z0-9\\u00a0-\\uffff\\U00010000-\\U0010ffff]{0,61}[A-Za-z0-9\\u00a0-\\uffff\\U00010000-\\U0010ffff])?$'
 	       AND char_length(split_part(value, '@', 1)) <= 64
 	       AND substring(value FROM '[^.]*$') !~ '^[0-9]+$'
 $$;
@@ -145,7 +145,7 @@ COMMENT ON FUNCTION ar.html_escape(text) IS 'The text escaped for HTML (element 
 
 CREATE FUNCTION ar.is_header_text(value text, max_chars integer) RETURNS boolean
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-AS $$ SELECT char_length(value) <= max_chars AND value !~ '[\x01-\x1f\x7f-\x9f\u2028\u2029]' $$;
+AS $$ SELECT char_length(value) <= max_chars AND value !~ E'[\\x01-\\x1f\\x7f-\\x9f\\u2028\\u2029]' $$;
 COMMENT ON FUNCTION ar.is_header_text(text, integer) IS 'Can the text go into a message header: no control character (C0, DEL, C1, U+2028, U+2029), at most max_chars characters?';
 
 -- Every bounded column of the extension's tables, declared by the piece

@@ -86,7 +86,7 @@ BEGIN
 		RETURN (image ->> 'company_id')::bigint;
 	ELSIF image ? 'customer_id' THEN
 		RETURN coalesce((SELECT c.company_id FROM ar.customer c WHERE c.id = (image ->> 'customer_id')::bigint), 0);
-	ELSIF table_name LIKE 'payment\_plan\_%' AND image ? 'plan_id' THEN
+	ELSIF table_name LIKE E'payment\\_plan\\_%' AND image ? 'plan_id' THEN
 		RETURN coalesce((SELECT p.company_id FROM ar.payment_plan p WHERE p.id = (image ->> 'plan_id')::bigint), 0);
 	END IF;
 	RETURN 0;

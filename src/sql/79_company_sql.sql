@@ -53,9 +53,9 @@ BEGIN
 		RAISE EXCEPTION '% is not a SQL function', f USING ERRCODE = 'internal_error';
 	END IF;
 	FOR i IN 1 .. coalesce(cardinality(args), 0) LOOP
-		q := regexp_replace(q, '\$' || i || '(?!\d)', '(' || args[i] || ')', 'g');
+		q := regexp_replace(q, E'\\$' || i || E'(?!\\d)', '(' || args[i] || ')', 'g');
 		IF names[i] <> '' THEN
-			q := regexp_replace(q, '(?<![.\w$])' || names[i] || '(?![\w(])', '(' || args[i] || ')', 'g');
+			q := regexp_replace(q, E'(?<![.\\w$])' || names[i] || E'(?![\\w(])', '(' || args[i] || ')', 'g');
 		END IF;
 	END LOOP;
 	RETURN q;
@@ -101,7 +101,7 @@ BEGIN
 	IF q IS NULL OR company IS NULL THEN
 		RETURN q;
 	END IF;
-	IF company ~ '^\$[0-9]+$' THEN
+	IF company ~ E'^\\$[0-9]+$' THEN
 		cond := format('%s::bigint IS NULL OR company_id = %s', company, company);
 	ELSIF company ~ '^[0-9]+$' THEN
 		cond := 'company_id = ' || company;
@@ -114,8 +114,8 @@ BEGIN
 	SELECT coalesce(string_agg(cr.relname, '|') FILTER (WHERE cr.relkind IN ('r', 'p', 'f')), ''),
 	       array_agg(cr.relname) FILTER (WHERE cr.relkind IN ('v', 'm'))
 	  INTO tables, views
-	  FROM ar._company_relations(ARRAY(SELECT DISTINCT x[1] FROM regexp_matches(q, 'ar\.(\w+)', 'g') x)) cr;
-	m := CASE WHEN tables <> '' THEN regexp_match(q, '\m(insert\s+into|update|delete\s+from|truncate|copy|merge\s+into)\s+(only\s+)?ar\.(' || tables || ')\M', 'i') END;
+	  FROM ar._company_relations(ARRAY(SELECT DISTINCT x[1] FROM regexp_matches(q, E'ar\\.(\\w+)', 'g') x)) cr;
+	m := CASE WHEN tables <> '' THEN regexp_match(q, E'\\m(insert\\s+into|update|delete\\s+from|truncate|copy|merge\\s+into)\\s+(only\\s+)?ar\\.(' || tables || E')\\M', 'i') END;
 	IF m IS NOT NULL THEN
 		RAISE EXCEPTION 'ar.% is written by a query routed per company', m[3]
 			USING ERRCODE = 'internal_error', DETAIL = 'ar._company_sql rewrites reads only.';
@@ -123,20 +123,20 @@ BEGIN
 	IF reads IS NOT NULL THEN
 		-- the copies and replacements, each name once; then no company table left
 		FOR r IN SELECT key, value FROM jsonb_each_text(reads) LOOP
-			q := regexp_replace(q, '\mar\.' || r.key || '\M(?!\s*[(.])', r.value, 'g');
-			q := regexp_replace(q, '\mar\.' || r.key || '\(', r.value || '(', 'g');
+			q := regexp_replace(q, E'\\mar\\.' || r.key || E'\\M(?!\\s*[(.])', r.value, 'g');
+			q := regexp_replace(q, E'\\mar\\.' || r.key || E'\\(', r.value || '(', 'g');
 		END LOOP;
 	ELSE
 		-- the SQL functions of ar returning rows that read company tables: their bodies
-		FOR m IN SELECT DISTINCT x FROM regexp_matches(q, 'ar\.(_\w+)\(([^()]*)\)', 'g') x LOOP
+		FOR m IN SELECT DISTINCT x FROM regexp_matches(q, E'ar\\.(_\\w+)\\(([^()]*)\\)', 'g') x LOOP
 			f := to_regprocedure(format('ar.%I(%s)', m[1],
 			       (SELECT string_agg(format_type(t, NULL), ', ' ORDER BY o)
 			          FROM pg_proc p, unnest(p.proargtypes::oid[]) WITH ORDINALITY u (t, o)
 			         WHERE p.oid = to_regproc('ar.' || m[1]))));
 			CONTINUE WHEN f IS NULL OR NOT EXISTS (SELECT FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 			                                        WHERE p.oid = f AND l.lanname = 'sql' AND p.proretset
-			                                          AND p.prosrc ~* '(from|join)\s+ar\.');
-			args := CASE WHEN m[2] ~ '\S' THEN regexp_split_to_array(trim(m[2]), '\s*,\s*') ELSE '{}' END;
+			                                          AND p.prosrc ~* E'(from|join)\\s+ar\\.');
+			args := CASE WHEN m[2] ~ E'\\S' THEN regexp_split_to_array(trim(m[2]), E'\\s*,\\s*') ELSE '{}' END;
 			SELECT string_agg(quote_ident(n), ', ' ORDER BY o) INTO cols
 			  FROM pg_proc p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY u (n, mode, o)
 			 WHERE p.oid = f AND u.mode = 't';
@@ -149,7 +149,7 @@ BEGIN
 			SELECT coalesce(string_agg(cr.relname, '|') FILTER (WHERE cr.relkind IN ('r', 'p', 'f')), ''),
 			       array_agg(cr.relname) FILTER (WHERE cr.relkind IN ('v', 'm'))
 			  INTO tables, views
-			  FROM ar._company_relations(ARRAY(SELECT DISTINCT x[1] FROM regexp_matches(q, 'ar\.(\w+)', 'g') x)) cr;
+			  FROM ar._company_relations(ARRAY(SELECT DISTINCT x[1] FROM regexp_matches(q, E'ar\\.(\\w+)', 'g') x)) cr;
 		END IF;
 		-- each read of a company table, aliased or not (a name already
 		-- read through its subquery is left as it is: idempotent; the row
@@ -157,24 +157,24 @@ BEGIN
 		-- constraints: PostgreSQL runs them many times faster.
 		IF tables <> '' THEN
 			q := replace(q, '::ar.', '::ar' || chr(31) || '.');
-			q := regexp_replace(q, '\mar\.(' || tables || ')\s+(?:AS\s+)?(\w+)',
-			                    format('(SELECT * FROM ar.\1 /*routed*/ WHERE %s) \2', cond), 'gi');
+			q := regexp_replace(q, E'\\mar\\.(' || tables || E')\\s+(?:AS\\s+)?(\\w+)',
+			                    format(E'(SELECT * FROM ar.\\1 /*routed*/ WHERE %s) \\2', cond), 'gi');
 			-- the aliases taken above that were keywords: the table's name
-			q := regexp_replace(q, '\mar\.(\w+) /\*routed\*/ WHERE ([^)]*)\) (where|join|inner|left|right|full|cross|natural|on'
+			q := regexp_replace(q, E'\\mar\\.(\\w+) /\\*routed\\*/ WHERE ([^)]*)\\) (where|join|inner|left|right|full|cross|natural|on'
 			                       '|using|group|order|having|limit|offset|fetch|union|intersect|except|window|for|returning'
-			                       '|set|tablesample|and|or|then|else|end|when|with|select|from)\M',
-			                    'ar.\1 /*routed*/ WHERE \2) \1 \3', 'gi');
-			q := regexp_replace(q, '\mar\.(' || tables || ')(\s*[),;]|\s*$)',
-			                    format('(SELECT * FROM ar.\1 /*routed*/ WHERE %s) \1\2', cond), 'gi');
+			                       '|set|tablesample|and|or|then|else|end|when|with|select|from)\\M',
+			                    E'ar.\\1 /*routed*/ WHERE \\2) \\1 \\3', 'gi');
+			q := regexp_replace(q, E'\\mar\\.(' || tables || E')(\\s*[),;]|\\s*$)',
+			                    format(E'(SELECT * FROM ar.\\1 /*routed*/ WHERE %s) \\1\\2', cond), 'gi');
 			q := replace(q, '::ar' || chr(31) || '.', '::ar.');
 		END IF;
-		q := regexp_replace(q, '/\*(and|where) company (\w+)\*/',
-		                    CASE WHEN company ~ '^\$' THEN format('\1 (%s::bigint IS NULL OR \2.company_id = %s)', company, company)
-		                         ELSE '\1 \2.company_id = ' || company END, 'g');
+		q := regexp_replace(q, E'/\\*(and|where) company (\\w+)\\*/',
+		                    CASE WHEN company ~ E'^\\$' THEN format(E'\\1 (%s::bigint IS NULL OR \\2.company_id = %s)', company, company)
+		                         ELSE E'\\1 \\2.company_id = ' || company END, 'g');
 	END IF;
 	-- what would still read a company table unrouted
-	m := CASE WHEN tables <> '' THEN regexp_match(regexp_replace(replace(q, '::ar.', '::'), '\mar\.\w+ /\*routed\*/', '', 'g'),
-	                                              '\mar\.(' || tables || ')\M\s*([^.%\[(\s]|$)', 'i') END;
+	m := CASE WHEN tables <> '' THEN regexp_match(regexp_replace(replace(q, '::ar.', '::'), E'\\mar\\.\\w+ /\\*routed\\*/', '', 'g'),
+	                                              E'\\mar\\.(' || tables || E')\\M\\s*([^.%\\[(\\s]|$)', 'i') END;
 	IF m IS NOT NULL THEN
 		RAISE EXCEPTION 'ar.% is read by a query routed per company without its copy', m[1]
 			USING ERRCODE = 'internal_error', DETAIL = left(q, 200);
@@ -183,10 +183,10 @@ BEGIN
 		RAISE EXCEPTION 'the view ar.% is read by a query routed per company', views[1]
 			USING ERRCODE = 'internal_error', DETAIL = 'Its company tables are not routed: read them by name.';
 	END IF;
-	FOR r IN SELECT DISTINCT p.proname, p.prosrc FROM regexp_matches(q, '\mar\.(\w+)\(', 'g') x
+	FOR r IN SELECT DISTINCT p.proname, p.prosrc FROM regexp_matches(q, E'\\mar\\.(\\w+)\\(', 'g') x
 	           JOIN pg_proc p ON p.proname = x[1] AND p.pronamespace = 'ar'::regnamespace
 	          WHERE p.prolang = (SELECT l.oid FROM pg_language l WHERE l.lanname = 'sql') LOOP
-		CONTINUE WHEN ar._company_tables(ARRAY(SELECT DISTINCT y[1] FROM regexp_matches(r.prosrc, 'ar\.(\w+)\M(?!\s*\()', 'g') y)) = '{}';
+		CONTINUE WHEN ar._company_tables(ARRAY(SELECT DISTINCT y[1] FROM regexp_matches(r.prosrc, E'ar\\.(\\w+)\\M(?!\\s*\\()', 'g') y)) = '{}';
 		RAISE EXCEPTION 'ar.%, a SQL function reading company tables, is called by a query routed per company', r.proname
 			USING ERRCODE = 'internal_error',
 			      DETAIL = 'On Citus it is refused, or inlined after planning over the coordinator''s empty tables.',

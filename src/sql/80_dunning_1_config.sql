@@ -192,7 +192,7 @@ CREATE FUNCTION ar.template_placeholders(template text) RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
 	SELECT coalesce(array_agg(DISTINCT m[1] ORDER BY m[1]), '{}')
-	  FROM regexp_matches(template, '\{\{([a-z0-9_]{1,63})\}\}', 'g') m
+	  FROM regexp_matches(template, E'\\{\\{([a-z0-9_]{1,63})\\}\\}', 'g') m
 $$;
 
 -- ------------------------------------------------------------ configuration

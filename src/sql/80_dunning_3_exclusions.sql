@@ -214,7 +214,7 @@ BEGIN
 		RAISE EXCEPTION 'invoice % is not disputed', inv.number USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
 	IF resolved_on < d.opened_on THEN
-		RAISE EXCEPTION 'dispute % was opened on %, it cannot be resolved on %', d.id, d.opened_on, resolved_on
+		RAISE EXCEPTION 'dispute % was opened on %, it cannot be resolved on %', d.id, to_char(d.opened_on, 'YYYY-MM-DD'), to_char(resolved_on, 'YYYY-MM-DD')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	UPDATE ar.dispute x
@@ -305,12 +305,12 @@ BEGIN
 	END IF;
 	FOR i IN 2..n LOOP
 		IF due_dates[i] <= due_dates[i - 1] THEN
-			RAISE EXCEPTION 'instalment % is due on %, not after instalment % (%)', i, due_dates[i], i - 1, due_dates[i - 1]
+			RAISE EXCEPTION 'instalment % is due on %, not after instalment % (%)', i, to_char(due_dates[i], 'YYYY-MM-DD'), i - 1, to_char(due_dates[i - 1], 'YYYY-MM-DD')
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
 	END LOOP;
 	IF starts_on > due_dates[1] THEN
-		RAISE EXCEPTION 'the plan starts on %, after its first instalment (%)', starts_on, due_dates[1]
+		RAISE EXCEPTION 'the plan starts on %, after its first instalment (%)', to_char(starts_on, 'YYYY-MM-DD'), to_char(due_dates[1], 'YYYY-MM-DD')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	-- lock the invoices, in id order
@@ -416,14 +416,15 @@ BEGIN
 	END IF;
 	PERFORM ar._require_text('a reason', reason);
 	IF from_on >= until THEN
-		RAISE EXCEPTION 'a block from % must end after it, not on %', from_on, until USING ERRCODE = 'invalid_parameter_value';
+		RAISE EXCEPTION 'a block from % must end after it, not on %', to_char(from_on, 'YYYY-MM-DD'), to_char(until, 'YYYY-MM-DD') USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	INSERT INTO ar.dunning_block (company_id, customer_id, from_on, until, reason)
 	VALUES (c.company_id, c.id, block_dunning.from_on, block_dunning.until, block_dunning.reason)
 	RETURNING id INTO block_id;
 	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, block_id)
 	VALUES (c.company_id, c.id, from_on, 'block', 'internal',
-	        format('Dunning blocked%s until %s: %s', ' from ' || from_on, until, reason), block_id);
+	        format('Dunning blocked%s until %s: %s', ' from ' || to_char(from_on, 'YYYY-MM-DD'),
+	               CASE WHEN isfinite(until) THEN to_char(until, 'YYYY-MM-DD') ELSE until::text END, reason), block_id);
 	RETURN block_id;
 END $$;
 
@@ -446,7 +447,7 @@ BEGIN
 		lifted := lifted + 1;
 		INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, block_id)
 		VALUES (c.company_id, c.id, lifted_on, 'block_lifted', 'internal',
-		        format('Dunning block %s lifted%s: %s', b.id, ' on ' || lifted_on, reason), b.id);
+		        format('Dunning block %s lifted%s: %s', b.id, ' on ' || to_char(lifted_on, 'YYYY-MM-DD'), reason), b.id);
 	END LOOP;
 	RETURN lifted;
 END $$;

@@ -23,7 +23,7 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF made_on > promised_on THEN
-		RAISE EXCEPTION 'a promise made on % cannot be for %', made_on, promised_on USING ERRCODE = 'invalid_parameter_value';
+		RAISE EXCEPTION 'a promise made on % cannot be for %', to_char(made_on, 'YYYY-MM-DD'), to_char(promised_on, 'YYYY-MM-DD') USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	PERFORM ar._require_positive('promised amount', amount);
 	IF inv.amount <= 0 OR inv.cancelled_on IS NOT NULL THEN
@@ -44,7 +44,7 @@ BEGIN
 	RETURNING id INTO promise_id;
 	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, invoice_id, promise_id)
 	VALUES (inv.company_id, inv.customer_id, made_on, 'promise', 'inbound',
-	        format('Promise to pay %s on invoice %s by %s', ar.format_money(amount, inv.currency), inv.number, promised_on),
+	        format('Promise to pay %s on invoice %s by %s', ar.format_money(amount, inv.currency), inv.number, to_char(promised_on, 'YYYY-MM-DD')),
 	        inv.id, promise_id);
 	RETURN promise_id;
 END $$;

@@ -177,7 +177,7 @@ BEGIN
 			EXECUTE format($q$
 			INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, summary, invoice_id, promise_id)
 			SELECT s.company_id, s.customer_id, $1, 'promise_' || s.status, 'internal',
-			       format('Promise to pay %%s by %%s on invoice %%s %%s', ar.format_money(s.amount, s.currency), s.promised_on,
+			       format('Promise to pay %%s by %%s on invoice %%s %%s', ar.format_money(s.amount, s.currency), to_char(s.promised_on, 'YYYY-MM-DD'),
 			              s.number, CASE s.status WHEN 'kept' THEN 'kept' ELSE 'broken: the invoice is dunned again' END),
 			       s.invoice_id, s.id
 			  FROM pg_temp.%1$I s ORDER BY s.id$q$, w_settled) USING x;
@@ -534,10 +534,10 @@ BEGIN
 		                                       'first_problem', first_problem,
 		                                       'missing_rates', (SELECT coalesce(jsonb_agg(to_jsonb(m) ORDER BY m.series), '[]')
 		                                                           FROM ar.missing_reference_rates(x) m)));
-		RAISE WARNING 'penalties of % invoice(s) could not be computed on %; their notices state no interest', problems, x
+		RAISE WARNING 'penalties of % invoice(s) could not be computed on %; their notices state no interest', problems, to_char(x, 'YYYY-MM-DD')
 			USING DETAIL = 'First: ' || first_problem
 			               || coalesce('. Reference rates missing: '
-			                           || (SELECT string_agg(m.series || ' from ' || m.needed_from, ', ' ORDER BY m.series)
+			                           || (SELECT string_agg(m.series || ' from ' || to_char(m.needed_from, 'YYYY-MM-DD'), ', ' ORDER BY m.series)
 			                                 FROM ar.missing_reference_rates(x) m), ''),
 			      HINT = 'Add the published rates with ar.add_reference_rate(); see ar.missing_reference_rate.';
 	END IF;
@@ -587,7 +587,7 @@ BEGIN
 	         GROUP BY n.language, t.render_language) f$q$, w_dec, w_tpl) INTO fallbacks;
 	IF fallbacks IS NOT NULL THEN
 		report := ar._dunning_report_merge(report, jsonb_build_object('language_fallbacks', fallbacks));
-		RAISE NOTICE 'dunning on %: no template in the language of some customers, their notices are written in their company''s (or the policy''s fallback) language', x
+		RAISE NOTICE 'dunning on %: no template in the language of some customers, their notices are written in their company''s (or the policy''s fallback) language', to_char(x, 'YYYY-MM-DD')
 			USING DETAIL = (SELECT string_agg(format('%s -> %s: %s notice(s)', e->>'language', e->>'written_in', e->>'notices'), '; ')
 			                  FROM jsonb_array_elements(fallbacks) e);
 	END IF;

@@ -168,7 +168,7 @@ SELECT a.pid IS NOT NULL AS running, a.pid, a.backend_start AS started_at,
   FROM (SELECT 1) one
   LEFT JOIN ar.worker_state s ON true
   LEFT JOIN LATERAL (SELECT x.pid, x.backend_start,
-                            current_setting('shared_preload_libraries') ~ '(^|[\s,])ar_collect([\s,]|$)' AS preloaded
+                            current_setting('shared_preload_libraries') ~ E'(^|[\\s,])ar_collect([\\s,]|$)' AS preloaded
                        FROM pg_stat_activity x
                       WHERE x.backend_type = 'ar_collect worker' AND x.datname = current_database()
                       ORDER BY x.backend_start LIMIT 1) a ON true;

@@ -92,13 +92,13 @@ COMMENT ON FUNCTION ar.fr_vat_number(text) IS 'The French intra-EU VAT number of
 -- An identifier as typed (spaces, dots, dashes) reduced to its characters.
 CREATE FUNCTION ar._compact_identifier(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-	SELECT nullif(upper(regexp_replace(value, '[\s.\-]', '', 'g')), '')
+	SELECT nullif(upper(regexp_replace(value, E'[\\s.\\-]', '', 'g')), '')
 $$;
 
 -- Legal forms that have a share capital to print (French companies).
 CREATE FUNCTION ar._legal_form_has_capital(legal_form text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-	SELECT upper(regexp_replace(coalesce(legal_form, ''), '[\s.]', '', 'g'))
+	SELECT upper(regexp_replace(coalesce(legal_form, ''), E'[\\s.]', '', 'g'))
 	       IN ('SA', 'SAS', 'SASU', 'SARL', 'EURL', 'SNC', 'SCS', 'SCA', 'SELARL', 'SELAS', 'SELAFA', 'SELCA', 'SE')
 $$;
 
@@ -660,10 +660,10 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF s.changes = 'half_year' AND to_char(valid_from, 'MM-DD') NOT IN ('01-01', '07-01') THEN
-		RAISE EXCEPTION 'series % changes on 1 January and 1 July only, not on %', s.series, valid_from
+		RAISE EXCEPTION 'series % changes on 1 January and 1 July only, not on %', s.series, to_char(valid_from, 'YYYY-MM-DD')
 			USING ERRCODE = 'invalid_parameter_value';
 	ELSIF s.changes = 'year' AND to_char(valid_from, 'MM-DD') <> '01-01' THEN
-		RAISE EXCEPTION 'series % changes on 1 January only, not on %', s.series, valid_from
+		RAISE EXCEPTION 'series % changes on 1 January only, not on %', s.series, to_char(valid_from, 'YYYY-MM-DD')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF rate IS NULL OR rate = 'NaN' OR rate NOT BETWEEN -100 AND 1000 OR rate <> round(rate, 6) THEN
@@ -679,12 +679,12 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF confirmed_through < valid_from THEN
-		RAISE EXCEPTION 'confirmed_through % is before valid_from %', confirmed_through, valid_from
+		RAISE EXCEPTION 'confirmed_through % is before valid_from %', to_char(confirmed_through, 'YYYY-MM-DD'), to_char(valid_from, 'YYYY-MM-DD')
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF EXISTS (SELECT 1 FROM ar.reference_rate x
 	            WHERE x.series = s.series AND x.effective_from = valid_from AND NOT x.shipped) THEN
-		RAISE EXCEPTION 'series % already has a rate of yours from %', s.series, valid_from
+		RAISE EXCEPTION 'series % already has a rate of yours from %', s.series, to_char(valid_from, 'YYYY-MM-DD')
 			USING ERRCODE = 'unique_violation',
 			      HINT = 'Correct it with UPDATE ar.reference_rate (audited).';
 	END IF;
@@ -725,14 +725,14 @@ BEGIN
 		RETURN 0;
 	END IF;
 	SELECT count(*), string_agg(format('%s (known through %s, needed from %s by %s)', m.series,
-	                                   coalesce(m.known_through::text, 'never'), m.needed_from,
+	                                   coalesce(to_char(m.known_through, 'YYYY-MM-DD'), 'never'), to_char(m.needed_from, 'YYYY-MM-DD'),
 	                                   array_to_string(m.regimes, ', ')), '; ')
 	  INTO missing, listed
 	  FROM ar.missing_reference_rates(current_date) m;
 	INSERT INTO ar.worker_state AS s (id, rates_warned_on) VALUES (true, current_date)
 	ON CONFLICT (id) DO UPDATE SET rates_warned_on = current_date;
 	IF missing > 0 THEN
-		RAISE WARNING 'ar_collect: % reference rate series missing for letters of %: %', missing, current_date, listed
+		RAISE WARNING 'ar_collect: % reference rate series missing for letters of %: %', missing, to_char(current_date, 'YYYY-MM-DD'), listed
 			USING HINT = 'Add each published rate with ar.add_reference_rate(series, valid_from, rate, source); until then letters state no interest for those days (their fixed indemnity still).';
 	END IF;
 	RETURN missing;

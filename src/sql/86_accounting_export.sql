@@ -443,10 +443,10 @@ BEGIN
 	SELECT * INTO prev FROM ar.accounting_export x WHERE x.company_id = c.id ORDER BY x.period_to DESC LIMIT 1;
 	IF prev.id IS NOT NULL AND period_from <> prev.period_to + 1 THEN
 		RAISE EXCEPTION 'the export of company "%" must start on %, the day after its last export (% .. %)',
-			c.code, prev.period_to + 1, prev.period_from, prev.period_to
+			c.code, to_char(prev.period_to + 1, 'YYYY-MM-DD'), to_char(prev.period_from, 'YYYY-MM-DD'), to_char(prev.period_to, 'YYYY-MM-DD')
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      DETAIL = format('Asked: %s .. %s. Exported periods are locked; changes of them go to the next period.',
-			                      period_from, period_to);
+			                      to_char(period_from, 'YYYY-MM-DD'), to_char(period_to, 'YYYY-MM-DD'));
 	END IF;
 	SELECT min(x.period_from) INTO baseline FROM ar.accounting_export x WHERE x.company_id = c.id;
 	baseline := coalesce(baseline, period_from);
@@ -537,7 +537,7 @@ COMMENT ON FUNCTION ar.export_journal(text, date, date) IS
 
 CREATE FUNCTION ar._fec_text(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-	SELECT btrim(regexp_replace(coalesce(value, ''), '\s*[|[:cntrl:]][|[:cntrl:][:space:]]*', ' ', 'g'))
+	SELECT btrim(regexp_replace(coalesce(value, ''), E'\\s*[|[:cntrl:]][|[:cntrl:][:space:]]*', ' ', 'g'))
 $$;
 
 CREATE FUNCTION ar._fec_amount(value numeric) RETURNS text

@@ -830,7 +830,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $f$ SELECT CASE WHEN routed
 	                      OR cc.id IN (SELECT r.customer_credit_id FROM ar.credit_release r
 	                                    WHERE r.released_on > $1 /*and company r*/))
 	                 AND k.available > 0) k$c$),
-	        '/\*(and|where) company (\w+)\*/', '\1 \2.company_id = $3', 'g')
+	        E'/\\*(and|where) company (\\w+)\\*/', E'\\1 \\2.company_id = $3', 'g')
 	ELSE q.q END
   FROM (SELECT $q$
 	WITH moved AS (

@@ -581,7 +581,7 @@ BEGIN
 	-- no default company: company 0, which owns nothing (the full
 	-- computation's join with the default company finds no row either)
 	SELECT coalesce(max(c.id), 0) INTO co FROM ar.company c WHERE c.is_default;
-	q := regexp_replace(regexp_replace(q, '\mas_of\M', '$1', 'g'), '\mperiod_days\M', '$2', 'g');
+	q := regexp_replace(regexp_replace(q, E'\\mas_of\\M', '$1', 'g'), E'\\mperiod_days\\M', '$2', 'g');
 	EXECUTE format('SELECT q.figures FROM (%s) q (figures)', ar._company_sql(q, co::text)) INTO f USING as_of, period_days;
 	RETURN f.figures;
 END $$;

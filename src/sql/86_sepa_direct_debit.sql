@@ -38,7 +38,7 @@ AS $$
 	             replace(replace(replace(replace(replace(replace(replace(replace(replace(replace(value,
 	                 'ß', 'ss'), 'Æ', 'AE'), 'æ', 'ae'), 'Œ', 'OE'), 'œ', 'oe'), 'Ø', 'O'), 'ø', 'o'), 'Ł', 'L'), 'ł', 'l'),
 	                 '&', '+'),
-	             NFKD), '[\u0300-\u036f]', '', 'g'),
+	             NFKD), E'[\\u0300-\\u036f]', '', 'g'),
 	           '’‘"«»_;–—' || E'\t\n\r', '''''''''''-,--   '),
 	         ' {2,}', ' ', 'g'))
 $$;
@@ -657,7 +657,7 @@ BEGIN
 		                    THEN xmlelement(name "Strd", xmlelement(name "CdtrRefInf",
 		                             xmlelement(name "Tp", xmlelement(name "CdOrPrtry", xmlelement(name "Cd", 'SCOR')),
 		                                        xmlelement(name "Issr", 'ISO')),
-		                             xmlelement(name "Ref", upper(regexp_replace(tx.rf, '[\s.-]', '', 'g')))))
+		                             xmlelement(name "Ref", upper(regexp_replace(tx.rf, E'[\\s.-]', '', 'g')))))
 		                    ELSE xmlelement(name "Ustrd", tx.remittance_info) END))
 		           ORDER BY tx.id) AS txs
 		  FROM tx
@@ -861,13 +861,13 @@ BEGIN
 	IF collection_date IS NULL THEN
 		reqd := earliest;
 	ELSIF NOT ar.is_target2_day(collection_date) THEN
-		RAISE EXCEPTION 'collection date % is not a TARGET2 business day', collection_date
-			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The next one is %s.', ar.add_target2_days(collection_date, 0));
+		RAISE EXCEPTION 'collection date % is not a TARGET2 business day', to_char(collection_date, 'YYYY-MM-DD')
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The next one is %s.', to_char(ar.add_target2_days(collection_date, 0), 'YYYY-MM-DD'));
 	ELSIF collection_date < earliest THEN
-		RAISE EXCEPTION 'collection date % is too early', collection_date
+		RAISE EXCEPTION 'collection date % is too early', to_char(collection_date, 'YYYY-MM-DD')
 			USING ERRCODE = 'invalid_parameter_value',
 			      DETAIL = format('The earliest is %s (pre-notification %s days, lead times %s/%s TARGET2 days, due dates).',
-			                      earliest, cr.prenotification_days, cr.lead_days_first, cr.lead_days_recurring);
+			                      to_char(earliest, 'YYYY-MM-DD'), cr.prenotification_days, cr.lead_days_first, cr.lead_days_recurring);
 	ELSE
 		reqd := collection_date;
 	END IF;
@@ -1215,7 +1215,7 @@ BEGIN
 				DELETE FROM ar.allocation a WHERE a.company_id = t.company_id AND a.id = inv.alloc;
 				allocs := allocs || inv.alloc; invs := invs || inv.invoice_id; back := back + inv.allocated;
 			END LOOP;
-			reason := format('SEPA direct debit %s returned (%s) on %s', l.end_to_end_id, coalesce(t.return_reason, 'reversal'), t.booking_date);
+			reason := format('SEPA direct debit %s returned (%s) on %s', l.end_to_end_id, coalesce(t.return_reason, 'reversal'), to_char(t.booking_date, 'YYYY-MM-DD'));
 			IF back > 0 THEN
 				INSERT INTO ar.customer_credit (company_id, customer_id, currency, amount, source, bank_transaction_id, created_on, note)
 				VALUES (t.company_id, l.customer_id, 'EUR', back, 'unapplied_payment', l.settlement_transaction_id, t.booking_date, reason)

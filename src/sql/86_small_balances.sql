@@ -377,7 +377,7 @@ BEGIN
 	FOR p IN SELECT x.*, x.kind = 'set_off' AS first
 	           FROM ar._small_balance_plan(company_id, currency, as_of, candidates) x
 	          ORDER BY x.customer_id, x.kind <> 'set_off', x.invoice_id, x.customer_credit_id LOOP
-		note := format('%s: balance %s %s on %s, limit %s', reason, p.balance, currency, as_of, p.limit_amount);
+		note := format('%s: balance %s %s on %s, limit %s', reason, p.balance, currency, to_char(as_of, 'YYYY-MM-DD'), p.limit_amount);
 		alloc_id := NULL;
 		release_id := NULL;
 		IF p.kind = 'set_off' THEN

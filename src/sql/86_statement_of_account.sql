@@ -592,7 +592,7 @@ BEGIN
 	RETURNING * INTO n;
 	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, channel, summary, detail)
 	VALUES (cust.company_id, cust.id, to_date, 'statement_queued', 'outbound', n.channel,
-	        format('Statement of account %s to %s queued (%s)', from_date, to_date, n.channel), n.subject);
+	        format('Statement of account %s to %s queued (%s)', to_char(from_date, 'YYYY-MM-DD'), to_char(to_date, 'YYYY-MM-DD'), n.channel), n.subject);
 	PERFORM pg_notify('ar_statement', n.id::text);
 	RETURN n;
 END $$;
@@ -639,7 +639,7 @@ BEGIN
 	RETURNING * INTO n;
 	INSERT INTO ar.communication (company_id, customer_id, as_of, kind, direction, channel, summary, detail, proof_ref)
 	VALUES (n.company_id, n.customer_id, n.to_date, 'statement_' || n.status, 'outbound', n.channel,
-	        format('Statement of account %s to %s %s (%s)', n.from_date, n.to_date,
+	        format('Statement of account %s to %s %s (%s)', to_char(n.from_date, 'YYYY-MM-DD'), to_char(n.to_date, 'YYYY-MM-DD'),
 	               CASE n.status WHEN 'failed' THEN 'not delivered' ELSE n.status END, n.channel),
 	        n.status_detail, n.provider_ref);
 	RETURN n;

@@ -416,7 +416,7 @@ BEGIN
 	SELECT * INTO s FROM ar.collection_settings_effective x WHERE x.company_id = c.company_id;
 	SELECT * INTO b FROM ar.order_block x WHERE x.company_id = c.company_id AND x.customer_id = c.id AND x.lifted_at IS NULL;
 	IF FOUND THEN
-		why := why || format('manual block since %s: %s', b.blocked_at::date, b.reason);
+		why := why || format('manual block since %s: %s', to_char(b.blocked_at, 'YYYY-MM-DD'), b.reason);
 	END IF;
 	IF e.exposure > c.credit_limit THEN
 		why := why || format('credit limit exceeded: exposure %s over the limit %s', ar.format_money(e.exposure, e.currency),
@@ -433,7 +433,7 @@ BEGIN
 	 WHERE n.company_id = c.company_id AND n.customer_id = c.id AND n.channel = 'task' AND n.status IN ('queued', 'sent') AND n.as_of <= customer_credit_status.as_of
 	 ORDER BY n.as_of DESC, n.id DESC LIMIT 1;
 	IF FOUND THEN
-		why := why || format('legal handoff: %s on %s (notice %s)', handoff.level_name, handoff.as_of, handoff.id);
+		why := why || format('legal handoff: %s on %s (notice %s)', handoff.level_name, to_char(handoff.as_of, 'YYYY-MM-DD'), handoff.id);
 	END IF;
 	RETURN QUERY SELECT c.id, c.code, c.company_id, e.currency, c.credit_limit, e.exposure,
 	                    c.credit_limit - e.exposure, e.overdue_amount, e.oldest_overdue_days,
@@ -553,7 +553,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 		       CASE WHEN p.promised_on < $1 THEN 1 ELSE 2 END AS priority,
 		       CASE WHEN p.promised_on < $1
 		            THEN format('Promise to pay %%s on invoice %%s by %%s not kept: %%s still missing',
-		                        ar.format_money(p.amount, p.currency), p.number, p.promised_on,
+		                        ar.format_money(p.amount, p.currency), p.number, to_char(p.promised_on, 'YYYY-MM-DD'),
 		                        ar.format_money(least(p.owed, p.amount), p.currency))
 		            ELSE format('Promise to pay %%s on invoice %%s falls due today: %%s not received yet',
 		                        ar.format_money(p.amount, p.currency), p.number,
@@ -581,7 +581,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 		-- period over) should have left owed, against what is owed
 		SELECT p.customer_id, p.company_id, 'plan_missed', 1,
 		       format('Payment plan %%s: %%s instalment(s) missed since %%s; %%s behind schedule', p.plan_id, p.missed,
-		              p.first_missed, ar.format_money(o.owed - p.should_owe, p.currency)),
+		              to_char(p.first_missed, 'YYYY-MM-DD'), ar.format_money(o.owed - p.should_owe, p.currency)),
 		       o.owed - p.should_owe, p.currency, p.first_missed,
 		       'Call the customer to catch up the plan; a broken plan puts its invoices back into dunning',
 		       'payment_plan', p.plan_id
@@ -607,7 +607,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 		-- dunning levels whose channel is a task: a call to make (or an
 		-- account to hand over) until the notice is marked sent
 		SELECT n.customer_id, n.company_id, 'call', 2,
-		       format('Dunning level %%s (%%s) reached on %%s: %%s claimed on %%s invoice(s)', n.level, n.level_name, n.as_of,
+		       format('Dunning level %%s (%%s) reached on %%s: %%s claimed on %%s invoice(s)', n.level, n.level_name, to_char(n.as_of, 'YYYY-MM-DD'),
 		              ar.format_money(n.amount_due, n.currency), cardinality(n.invoice_ids)),
 		       n.amount_due, n.currency, n.as_of,
 		       format('Call the customer and act as the level says (%%s), then mark the task done: ar.mark_notice(%%s, ''sent'')',
@@ -648,7 +648,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 		       e.exposure - e.credit_limit, e.currency, NULL::date,
 		       CASE WHEN b.id IS NULL THEN 'Hold new orders (ar.set_order_block) until paid down, or review the limit'
 		            ELSE format('Orders blocked since %%s: get the account paid down below the limit, then lift the block',
-		                        b.blocked_at::date) END,
+		                        to_char(b.blocked_at, 'YYYY-MM-DD')) END,
 		       'customer', e.customer_id
 		  FROM (%s) e (customer_id, company_id, currency, credit_limit, exposure, overdue_amount, oldest_overdue_days)
 		  LEFT JOIN ar.order_block b ON b.customer_id = e.customer_id AND b.company_id = e.company_id AND b.lifted_at IS NULL
@@ -683,7 +683,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 		SELECT d.customer_id, d.company_id, CASE WHEN d.due_on < $1 THEN 'dispute_follow_up' ELSE 'dispute_waiting' END,
 		       CASE WHEN d.due_on < $1 THEN 3 ELSE 4 END,
 		       format('Dispute (%%s) on invoice %%s open for %%s days%%s: %%s', coalesce(d.category, 'unclassified'), i.number, d.age,
-		              CASE WHEN d.due_on < $1 THEN format(', follow-up due on %%s', d.due_on)
+		              CASE WHEN d.due_on < $1 THEN format(', follow-up due on %%s', to_char(d.due_on, 'YYYY-MM-DD'))
 		                   ELSE format(' (more than %%s)', d.dispute_waiting_days) END,
 		              d.reason),
 		       o.open_amount, i.currency, coalesce(d.opened_on, d.opened_at::date),

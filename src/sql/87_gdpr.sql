@@ -126,7 +126,7 @@ CREATE TABLE ar.gdpr_anonymisation (
 	customer_id          bigint NOT NULL,
 	customer_code        text NOT NULL,
 	reason               text NOT NULL CONSTRAINT gdpr_anonymisation_reason
-		CHECK (char_length(btrim(reason)) BETWEEN 1 AND 500 AND reason !~ '[\x01-\x1f\x7f-\x9f\u2028\u2029]'),
+		CHECK (char_length(btrim(reason)) BETWEEN 1 AND 500 AND reason !~ E'[\\x01-\\x1f\\x7f-\\x9f\\u2028\\u2029]'),
 	status               text NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done')),
 	anonymised_at        timestamptz NOT NULL DEFAULT now(),
 	anonymised_by        text NOT NULL,
@@ -407,7 +407,7 @@ BEGIN
 	FOREACH v IN ARRAY vals LOOP
 		CONTINUE WHEN strpos(value, v) = 0;
 		value := regexp_replace(value,
-		                        '(?<![[:alnum:]_])' || regexp_replace(v, '([^[:alnum:][:space:]])', '\\\1', 'g') || '(?![[:alnum:]_])',
+		                        '(?<![[:alnum:]_])' || regexp_replace(v, '([^[:alnum:][:space:]])', E'\\\\\\1', 'g') || '(?![[:alnum:]_])',
 		                        '[anonymised]', 'g');
 	END LOOP;
 	RETURN value;
@@ -582,7 +582,7 @@ BEGIN
 	SELECT * INTO g FROM ar.gdpr_anonymisation a WHERE a.company_id = c.company_id AND a.customer_id = c.id;
 	IF FOUND THEN
 		RAISE NOTICE 'customer % (id %) was already anonymised on % (anonymisation %)',
-			c.code, c.id, g.anonymised_at::date, g.id;
+			c.code, c.id, to_char(g.anonymised_at, 'YYYY-MM-DD'), g.id;
 		RETURN g.id;
 	END IF;
 
@@ -637,9 +637,9 @@ BEGIN
 	 WHERE char_length(btrim(v.value)) >= 4 AND btrim(v.value) NOT IN (pseudonym, '[anonymised]');
 	-- (LIKE patterns of each value as written and as escaped in JSON text)
 	SELECT coalesce(array_agg(v ORDER BY char_length(v) DESC, v), '{}'),
-	       coalesce(array_agg('%' || replace(replace(replace(v, '\', '\\'), '%', '\%'), '_', '\_') || '%'), '{}'),
+	       coalesce(array_agg('%' || replace(replace(replace(v, E'\\', E'\\\\'), '%', E'\\%'), '_', E'\\_') || '%'), '{}'),
 	       coalesce(array_agg('%' || replace(replace(replace(substr(to_jsonb(v)::text, 2, char_length(to_jsonb(v)::text) - 2),
-	                                                         '\', '\\'), '%', '\%'), '_', '\_') || '%'), '{}')
+	                                                         E'\\', E'\\\\'), '%', E'\\%'), '_', E'\\_') || '%'), '{}')
 	  INTO vals, raw_pats, pats FROM unnest(vals) v;
 
 	-- 1. the live rows of the customer (compared as text: on Citus the
@@ -670,7 +670,7 @@ BEGIN
 		FOR r IN SELECT x.relname, string_agg(format('%I = %s', x.attname, x.expr), ', ') AS sets,
 		                string_agg(format('t.%I::text', x.attname), ', ') AS cols,
 		                string_agg(x.expr || '::text', ', ') AS exprs,
-		                string_agg(format('coalesce(t.%I::text, '''')', x.attname), ' || E''\n'' || ') AS haystack
+		                string_agg(format('coalesce(t.%I::text, '''')', x.attname), E' || E''\\n'' || ') AS haystack
 		           FROM (SELECT cl.relname, a.attname, CASE
 		                    WHEN a.atttypid = 'jsonb'::regtype THEN format('ar._gdpr_scrub_jsonb(t.%I, $2)', a.attname)
 		                    WHEN a.atttypid = 'xml'::regtype THEN format('ar._gdpr_scrub_xml(t.%I, $2)', a.attname)
