@@ -754,7 +754,7 @@ BEGIN
 	END;
 	IF NEW.penalty_rate < lawful THEN
 		RAISE EXCEPTION 'penalty rate % of invoice % is below the lawful minimum of % on %',
-			NEW.penalty_rate, NEW.number, lawful, NEW.issue_date
+			NEW.penalty_rate, NEW.number, lawful, to_char(NEW.issue_date, 'YYYY-MM-DD')
 			USING ERRCODE = 'invalid_parameter_value',
 			      DETAIL = (SELECT format('Regime %s: at least %s times %s (%s).', r.regime, r.floor_multiplier,
 			                              r.floor_series, r.legal_reference)
@@ -1070,7 +1070,7 @@ BEGIN
 		PERFORM ar.invoice_penalty(invoice_id, issued_on);  -- raises the problem with its detail
 	END IF;
 	IF snap.settled_on IS NULL THEN
-		RAISE EXCEPTION 'invoice % is still open on %: its penalties are still accruing', (target.basis).number, issued_on
+		RAISE EXCEPTION 'invoice % is still open on %: its penalties are still accruing', (target.basis).number, to_char(issued_on, 'YYYY-MM-DD')
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = 'Bill the penalties once the invoice is paid; dunning states them meanwhile.';
 	END IF;
@@ -1201,14 +1201,15 @@ BEGIN
 		RETURN NULL;	-- nothing agreed: the default term applies (ar.default_due_date)
 	END IF;
 	IF due_date < issue_date THEN
-		RETURN format('due date %s is before the issue date %s', due_date, issue_date);
+		RETURN format('due date %s is before the issue date %s', to_char(due_date, 'YYYY-MM-DD'), to_char(issue_date, 'YYYY-MM-DD'));
 	END IF;
 	latest := ar.latest_lawful_due_date(issue_date, regime);
 	IF latest IS NULL OR due_date <= latest THEN
 		RETURN NULL;
 	END IF;
 	RETURN format('payment term of %s days (issued %s, due %s) exceeds the maximum of %s (%s: %s); latest lawful due date %s',
-	              due_date - issue_date, issue_date, due_date, r.regime, r.terms_reference, r.terms_rule, latest);
+	              due_date - issue_date, to_char(issue_date, 'YYYY-MM-DD'), to_char(due_date, 'YYYY-MM-DD'), r.regime,
+	              r.terms_reference, r.terms_rule, to_char(latest, 'YYYY-MM-DD'));
 END $$;
 COMMENT ON FUNCTION ar.check_payment_terms(date, date, text) IS 'The violation of the payment-terms law by an invoice issued on issue_date and due on due_date (French LME: at most 60 days from issue or 45 days end of month), or NULL when the terms are lawful.';
 

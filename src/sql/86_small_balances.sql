@@ -567,7 +567,7 @@ BEGIN
 	SELECT * INTO act FROM ar.small_balance_action x
 	 WHERE x.company_id = act.company_id AND x.id = reverse_small_balance.action_id FOR UPDATE;
 	IF act.status = 'reversed' THEN
-		RAISE EXCEPTION 'small balance action % was already reversed on % by %', act.id, act.reversed_at::date, act.reversed_by
+		RAISE EXCEPTION 'small balance action % was already reversed on % by %', act.id, to_char(act.reversed_at, 'YYYY-MM-DD'), act.reversed_by
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	ELSIF act.kind = 'set_off' THEN
 		RAISE EXCEPTION 'small balance action % is a set-off, which is not reversed', act.id

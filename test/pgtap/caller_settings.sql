@@ -14,7 +14,7 @@ BEGIN;
 SET LOCAL standard_conforming_strings = off;
 CREATE EXTENSION ar_collect;
 SET LOCAL standard_conforming_strings = on;
-SELECT plan(20);
+SELECT plan(23);
 
 -- The plain (non-E) string literals with a backslash of a body: comments,
 -- quoted identifiers and dollar-quoted strings skipped, '' inside a
@@ -182,6 +182,12 @@ SELECT results_eq($$SELECT m.summary FROM ar.communication m ORDER BY m.id$$,
 	ARRAY['Promise to pay 10.00 EUR on invoice CS-F2 by 2026-03-20', 'Dunning blocked from 2026-03-10 until 2026-03-31: negotiating',
 	      'Dunning blocked from 2026-03-10 until infinity: negotiating'],
 	'the dates of the texts written (a promise, blocks) are ISO');
+SELECT is(ar.check_payment_terms('2026-01-05', '2026-01-01'), 'due date 2026-01-01 is before the issue date 2026-01-05',
+	'the dates of a payment-terms violation are ISO');
+SELECT ok(ar.check_payment_terms('2026-01-05', '2026-06-30') LIKE '%(issued 2026-01-05, due 2026-06-30)%latest lawful due date 2026-03-17',
+	'... those of an excessive term too');
+SELECT throws_like($$SELECT ar.bill_penalty(i.id, '2026-03-05') FROM ar.invoice i WHERE i.number = 'CS-F2'$$,
+	'invoice CS-F2 is still open on 2026-03-05%', 'and the date of a penalty not billed yet');
 SELECT is(current_date::text ~ '^[0-9]{2}/', true, '(the caller''s own dates in its style)');
 RESET DateStyle;
 

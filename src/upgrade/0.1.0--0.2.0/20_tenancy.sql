@@ -553,7 +553,7 @@ BEGIN
 		PERFORM ar.invoice_penalty(invoice_id, issued_on);  -- raises the problem with its detail
 	END IF;
 	IF snap.settled_on IS NULL THEN
-		RAISE EXCEPTION 'invoice % is still open on %: its penalties are still accruing', (target.basis).number, issued_on
+		RAISE EXCEPTION 'invoice % is still open on %: its penalties are still accruing', (target.basis).number, to_char(issued_on, 'YYYY-MM-DD')
 			USING ERRCODE = 'object_not_in_prerequisite_state',
 			      HINT = 'Bill the penalties once the invoice is paid; dunning states them meanwhile.';
 	END IF;

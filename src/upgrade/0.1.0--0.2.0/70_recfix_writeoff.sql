@@ -112,7 +112,7 @@ BEGIN
 		SELECT * INTO done FROM ar.write_off_reversal w WHERE w.allocation_id = reverse_write_off.allocation_id;
 		IF FOUND THEN
 			PERFORM ar._require_company(done.company_id, 'collector');
-			RAISE EXCEPTION 'write-off % was already reversed on % by %', allocation_id, done.reversed_at::date, done.reversed_by
+			RAISE EXCEPTION 'write-off % was already reversed on % by %', allocation_id, to_char(done.reversed_at, 'YYYY-MM-DD'), done.reversed_by
 				USING ERRCODE = 'object_not_in_prerequisite_state';
 		END IF;
 		RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
