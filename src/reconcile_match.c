@@ -969,9 +969,10 @@ fuzzy_candidates(Scan *s)
 #define RC_DIGIT(c)	((c) >= '0' && (c) <= '9')
 
 /*
- * Does the longer exact hit g read the exact hit h plus a group of digits
- * the payer wrote apart ("FA-2026-0001 2", "/2", " (2)") as one number
- * (FA-2026-00012)?  Only when g's number has no separator at that place:
+ * Does the longer exact hit g read the exact hit h (from the same word on)
+ * plus a group of digits the payer wrote apart ("FA-2026-0001 2", "/2",
+ * " (2)") as one number (FA-2026-00012)?  Only when g's number has no
+ * separator at that place:
  * the payer's separator then cuts one of its digit groups, which is weaker
  * evidence than h written exactly as such.  A separator the number has
  * itself ("FA-2026-0001-2") is no cut.
@@ -985,7 +986,7 @@ glues_group(Scan *s, RcHit *g, RcHit *h)
 				m = 0,
 				seen = 0;
 
-	if (g->cls != HIT_EXACT || h->cls != HIT_EXACT || g->start > h->start || g->end <= h->end
+	if (g->cls != HIT_EXACT || h->cls != HIT_EXACT || g->start != h->start || g->end <= h->end
 		|| !RC_DIGIT(text[h->end - 1]))
 		return false;
 	while (k < g->end && !RC_ALNUM(text[k]))
