@@ -965,31 +965,81 @@ fuzzy_candidates(Scan *s)
 	}
 }
 
-/* Drops hits explained better by a longer or stronger reference around them. */
+#define RC_ALNUM(c)	(((c) >= '0' && (c) <= '9') || ((c) >= 'A' && (c) <= 'Z') || ((c) >= 'a' && (c) <= 'z'))
+#define RC_DIGIT(c)	((c) >= '0' && (c) <= '9')
+
+/*
+ * Does the longer exact hit g read the exact hit h (from the same word on)
+ * plus a group of digits the payer wrote apart ("FA-2026-0001 2", "/2",
+ * " (2)") as one number (FA-2026-00012)?  Only when g's number has no
+ * separator at that place:
+ * the payer's separator then cuts one of its digit groups, which is weaker
+ * evidence than h written exactly as such.  A separator the number has
+ * itself ("FA-2026-0001-2") is no cut.
+ */
+static bool
+glues_group(Scan *s, RcHit *g, RcHit *h)
+{
+	const char *text = s->line->text;
+	const char *num = s->run->inv[g->inv].number;
+	int			k = h->end,
+				m = 0,
+				seen = 0;
+
+	if (g->cls != HIT_EXACT || h->cls != HIT_EXACT || g->start != h->start || g->end <= h->end
+		|| !RC_DIGIT(text[h->end - 1]))
+		return false;
+	while (k < g->end && !RC_ALNUM(text[k]))
+		k++;
+	if (k == h->end || k >= g->end || !RC_DIGIT(text[k]))
+		return false;
+	/* the key characters of g's text before the cut, then that place in g's number */
+	for (int i = g->start; i < h->end; i++)
+		m += RC_ALNUM(text[i]) ? 1 : 0;
+	for (int i = 0; num[i] != '\0'; i++)
+		if (RC_ALNUM(num[i]) && ++seen == m)
+			return RC_DIGIT(num[i + 1]);
+	return false;
+}
+
+/*
+ * Drops hits explained better by a longer or stronger reference around
+ * them, except that an exact reference wins over a longer one gluing a
+ * group the payer wrote apart onto it (glues_group).
+ */
 static void
 prune_hits(Scan *s)
 {
+	bool		drop[MAX_HITS];
 	int			n = 0;
 
 	for (int i = 0; i < s->nhits; i++)
 	{
 		RcHit	   *h = &s->hits[i];
-		bool		drop = false;
 
-		for (int j = 0; j < s->nhits && !drop; j++)
+		drop[i] = false;
+		for (int j = 0; j < s->nhits && !drop[i]; j++)
 		{
 			RcHit	   *g = &s->hits[j];
 
+			if (j == i || g->inv == h->inv)
+				continue;
+			if (glues_group(s, h, g))
+			{
+				drop[i] = true;
+				continue;
+			}
 			/* the same text read two ways (a number, or another one mistyped) stays */
-			if (j == i || g->inv == h->inv || g->start > h->start || g->end < h->end
+			if (g->start > h->start || g->end < h->end
 				|| (g->start == h->start && g->end == h->end))
 				continue;
-			if (g->cls >= h->cls)
-				drop = true;
+			if (g->cls >= h->cls && !glues_group(s, g, h))
+				drop[i] = true;
 		}
-		if (!drop)
-			s->hits[n++] = *h;
 	}
+	for (int i = 0; i < s->nhits; i++)
+		if (!drop[i])
+			s->hits[n++] = s->hits[i];
 	s->nhits = n;
 }
 
