@@ -380,7 +380,11 @@ ar_parse_statement(PG_FUNCTION_ARGS)
  * less statement_no, source_line and raw, in line order ('[]' when none):
  * the text is written here as jsonb's output writes it (keys shortest
  * first, then bytewise; ", " and ": " between items), piece by piece into
- * the hash.
+ * the hash.  And the statement digest, the same less the header's
+ * message_id: a message envelope a bank renumbers at each download, not
+ * content of the statement (an import recognises a statement downloaded
+ * again by it; the first digest is 0.1.0's, kept for the statements stored
+ * before).
  */
 
 typedef struct ScanStatement
@@ -396,6 +400,7 @@ typedef struct ScanStatement
 	DateADT		last_date;
 	bool		have_dates;
 	pg_cryptohash_ctx *hash;	/* second pass */
+	pg_cryptohash_ctx *content_hash;	/* the same less the message id */
 	int64		lines_hashed;
 } ScanStatement;
 
@@ -464,9 +469,39 @@ hash_text(pg_cryptohash_ctx *hash, const char *text, int len)
 		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(hash));
 }
 
-/* Appends the jsonb text of a row (less the columns the digest leaves out). */
+static pg_cryptohash_ctx *
+sha256_begun(void)
+{
+	pg_cryptohash_ctx *hash = pg_cryptohash_create(PG_SHA256);
+
+	if (hash == NULL || pg_cryptohash_init(hash) < 0)
+		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(hash));
+	return hash;
+}
+
+/* The digest of the text hashed, closed by "]]" (the end of the array), as bytea. */
+static Datum
+sha256_ended(pg_cryptohash_ctx **hash)
+{
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	bytea	   *d = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+
+	hash_text(*hash, "]]", 2);
+	if (pg_cryptohash_final(*hash, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(*hash));
+	pg_cryptohash_free(*hash);
+	*hash = NULL;
+	SET_VARSIZE(d, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
+	memcpy(VARDATA(d), digest, PG_SHA256_DIGEST_LENGTH);
+	return PointerGetDatum(d);
+}
+
+/*
+ * Appends the jsonb text of a row (less the columns the digest leaves out;
+ * with message_id false, less the message id too: the statement digest).
+ */
 static void
-row_json(ScanSink *s, StringInfo out, Datum *values, bool *nulls, bool header)
+row_json(ScanSink *s, StringInfo out, Datum *values, bool *nulls, bool header, bool message_id)
 {
 	bool		first = true;
 	int			k;
@@ -478,7 +513,7 @@ row_json(ScanSink *s, StringInfo out, Datum *values, bool *nulls, bool header)
 		Form_pg_attribute att = TupleDescAttr(s->rowdesc, i);
 
 		if (i == PC_STATEMENT_NO || i == PC_SOURCE_LINE || i == PC_RAW ||
-			(header && i == PC_LINE_NO))
+			(header && i == PC_LINE_NO) || (!message_id && i == PC_MESSAGE_ID))
 			continue;
 		if (!first)
 			appendBinaryStringInfo(out, ", ", 2);
@@ -585,8 +620,9 @@ scan_line_cb(StmtSink *sink, int statement_no, int line_no, const StmtLine *l)
 		resetStringInfo(&s->json);
 		if (st->lines_hashed++ > 0)
 			appendBinaryStringInfo(&s->json, ", ", 2);
-		row_json(s, &s->json, values, nulls, false);
+		row_json(s, &s->json, values, nulls, false, true);
 		hash_text(st->hash, s->json.data, s->json.len);
+		hash_text(st->content_hash, s->json.data, s->json.len);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(s->rowcxt);
@@ -664,14 +700,18 @@ ar_statement_scan(PG_FUNCTION_ARGS)
 
 		if (!st->seen)
 			elog(ERROR, "statement %d of the file has lines but no header", i + 1);
-		st->hash = pg_cryptohash_create(PG_SHA256);
-		if (st->hash == NULL || pg_cryptohash_init(st->hash) < 0)
-			elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(st->hash));
+		st->hash = sha256_begun();
+		st->content_hash = sha256_begun();
 		resetStringInfo(&sink.json);
 		appendStringInfoChar(&sink.json, '[');
-		row_json(&sink, &sink.json, st->values, st->nulls, true);
+		row_json(&sink, &sink.json, st->values, st->nulls, true, true);
 		appendBinaryStringInfo(&sink.json, ", [", 3);
 		hash_text(st->hash, sink.json.data, sink.json.len);
+		resetStringInfo(&sink.json);
+		appendStringInfoChar(&sink.json, '[');
+		row_json(&sink, &sink.json, st->values, st->nulls, true, false);
+		appendBinaryStringInfo(&sink.json, ", [", 3);
+		hash_text(st->content_hash, sink.json.data, sink.json.len);
 	}
 	sink.pass = 2;
 	parse_file(format, data, len, &sink.sink, &sink.maker);
@@ -679,18 +719,8 @@ ar_statement_scan(PG_FUNCTION_ARGS)
 	for (i = 0; i < sink.nstmts; i++)
 	{
 		ScanStatement *st = &sink.stmts[i];
-		uint8		digest[PG_SHA256_DIGEST_LENGTH];
-		bytea	   *d = palloc(VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-		Datum		values[8];
-		bool		nulls[8];
-
-		hash_text(st->hash, "]]", 2);
-		if (pg_cryptohash_final(st->hash, digest, sizeof(digest)) < 0)
-			elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(st->hash));
-		pg_cryptohash_free(st->hash);
-		st->hash = NULL;
-		SET_VARSIZE(d, VARHDRSZ + PG_SHA256_DIGEST_LENGTH);
-		memcpy(VARDATA(d), digest, PG_SHA256_DIGEST_LENGTH);
+		Datum		values[9];
+		bool		nulls[9];
 
 		memset(nulls, 0, sizeof(nulls));
 		values[0] = HeapTupleGetDatum(heap_form_tuple(sink.rowdesc, st->values, st->nulls));
@@ -704,7 +734,8 @@ ar_statement_scan(PG_FUNCTION_ARGS)
 		values[5] = DateADTGetDatum(st->first_date);
 		values[6] = DateADTGetDatum(st->last_date);
 		nulls[5] = nulls[6] = !st->have_dates;
-		values[7] = PointerGetDatum(d);
+		values[7] = sha256_ended(&st->hash);
+		values[8] = sha256_ended(&st->content_hash);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	MemoryContextDelete(sink.rowcxt);

@@ -150,7 +150,9 @@ CREATE TABLE ar.bank_statement (
 	source_line         integer,
 	imported_by         text NOT NULL DEFAULT session_user,
 	unbalanced_reason   text,
-	UNIQUE (company_id, account_id, statement_ref, content_sha256)
+	statement_digest    bytea,
+	UNIQUE (company_id, account_id, statement_ref, content_sha256),
+	CONSTRAINT bank_statement_digest_once UNIQUE (company_id, account_id, statement_ref, statement_digest)
 );
 
 CREATE TABLE ar.bank_transaction (

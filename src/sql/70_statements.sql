@@ -18,6 +18,7 @@ COMMENT ON COLUMN ar.bank_statement.account_id IS 'The account: its compact IBAN
 COMMENT ON COLUMN ar.bank_statement.statement_ref IS 'The bank''s statement reference: camt Stmt/Id; MT940 :20:/:28C:; CSV statement_ref (else the booking date range).';
 COMMENT ON COLUMN ar.bank_statement.balanced IS 'Opening balance + movements = closing balance (and the totals the bank states agree); NULL when the statement has no balances (camt.054, MT942).';
 COMMENT ON COLUMN ar.bank_statement.content_sha256 IS 'SHA-256 of the parsed statement (header and lines, not their layout): with account and statement_ref, what makes an import idempotent.';
+COMMENT ON COLUMN ar.bank_statement.statement_digest IS 'SHA-256 of the parsed statement less its message id (the envelope a bank renumbers at each download): with account and statement_ref, what recognises a statement downloaded again; NULL for statements imported before 0.2.0.';
 COMMENT ON COLUMN ar.bank_statement.sequence_no IS 'Statement number: MT940 :28C:, camt ElctrncSeqNb or LglSeqNb.';
 COMMENT ON COLUMN ar.bank_statement.message_id IS 'camt GrpHdr/MsgId of the file the statement came in.';
 COMMENT ON COLUMN ar.bank_statement.line_count IS 'Lines stored (zero amounts, which move nothing, are not).';
@@ -120,12 +121,12 @@ $$;
 CREATE FUNCTION ar._statement_scan(content text, format text DEFAULT NULL,
 	OUT header ar.parsed_statement_row, OUT movements numeric, OUT stored_lines bigint,
 	OUT credits numeric, OUT debits numeric, OUT first_date date, OUT last_date date,
-	OUT digest bytea)
+	OUT digest bytea, OUT statement_digest bytea)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'ar_statement_scan'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ar._statement_scan(text, text) IS
-'Internal to ar.import_statement: per statement of a file, its header, the sum of its lines (all, credits, debits), how many have an amount, their first and last booking dates, and its digest.';
+'Internal to ar.import_statement: per statement of a file, its header, the sum of its lines (all, credits, debits), how many have an amount, their first and last booking dates, its digest, and its statement digest (the same less the message id).';
 
 -- The lines of the statements ar.import_statement has just stored, read
 -- from the file once more and inserted batch by batch (statement number
@@ -176,7 +177,7 @@ BEGIN
 	-- by their content.
 	FOR st IN
 		SELECT s.header, s.movements, s.stored_lines, coalesce(s.credits, 0) AS credits,
-		       coalesce(s.debits, 0) AS debits, s.first_date, s.last_date, s.digest
+		       coalesce(s.debits, 0) AS debits, s.first_date, s.last_date, s.digest, s.statement_digest
 		  FROM ar._statement_scan(content, format) s
 		 ORDER BY (s.header).statement_no
 	LOOP
@@ -253,18 +254,21 @@ BEGIN
 		       (company_id, format, account_iban, account_id, statement_ref, currency,
 		        opening_date, opening_balance, closing_date, closing_balance, balanced, content_sha256,
 		        sequence_no, message_id, line_count, movements, balance_difference,
-		        declared_credits, declared_debits, source_line, unbalanced_reason)
+		        declared_credits, declared_debits, source_line, unbalanced_reason, statement_digest)
 		VALUES (company, h.format, h.account_iban::ar.iban, account, ref, h.currency,
 		        h.opening_date, h.opening_balance, h.closing_date, h.closing_balance, balanced, digest,
 		        h.sequence_no, h.message_id, st.stored_lines, coalesce(st.movements, 0), difference,
-		        h.declared_credits, h.declared_debits, h.source_line, reason)
-		ON CONFLICT (company_id, account_id, statement_ref, content_sha256) DO NOTHING
+		        h.declared_credits, h.declared_debits, h.source_line, reason, st.statement_digest)
+		-- (either key: the same file, or the same statement downloaded again
+		-- under another message id)
+		ON CONFLICT DO NOTHING
 		RETURNING s.id INTO sid;
 		IF sid IS NULL THEN
 			-- imported before (or just now by another session): the same id
-			SELECT s.id INTO STRICT sid FROM ar.bank_statement s
+			SELECT s.id INTO sid FROM ar.bank_statement s
 			 WHERE s.company_id = company AND s.account_id = account AND s.statement_ref = ref
-			   AND s.content_sha256 = digest;
+			   AND (s.content_sha256 = digest OR s.statement_digest = st.statement_digest)
+			 ORDER BY s.id LIMIT 1;
 		ELSIF NOT (sid = ANY (all_ids)) THEN
 			new_nos := new_nos || h.statement_no;
 			new_ids := new_ids || sid;

@@ -16,12 +16,12 @@
 CREATE FUNCTION ar._statement_scan(content text, format text DEFAULT NULL,
 	OUT header ar.parsed_statement_row, OUT movements numeric, OUT stored_lines bigint,
 	OUT credits numeric, OUT debits numeric, OUT first_date date, OUT last_date date,
-	OUT digest bytea)
+	OUT digest bytea, OUT statement_digest bytea)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'ar_statement_scan'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ar._statement_scan(text, text) IS
-'Internal to ar.import_statement: per statement of a file, its header, the sum of its lines (all, credits, debits), how many have an amount, their first and last booking dates, and its digest.';
+'Internal to ar.import_statement: per statement of a file, its header, the sum of its lines (all, credits, debits), how many have an amount, their first and last booking dates, its digest, and its statement digest (the same less the message id).';
 REVOKE ALL ON FUNCTION ar._statement_scan(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ar._statement_scan(text, text) TO PUBLIC;
 

@@ -32,7 +32,7 @@ BEGIN
 	-- by their content.
 	FOR st IN
 		SELECT s.header, s.movements, s.stored_lines, coalesce(s.credits, 0) AS credits,
-		       coalesce(s.debits, 0) AS debits, s.first_date, s.last_date, s.digest
+		       coalesce(s.debits, 0) AS debits, s.first_date, s.last_date, s.digest, s.statement_digest
 		  FROM ar._statement_scan(content, format) s
 		 ORDER BY (s.header).statement_no
 	LOOP
@@ -109,18 +109,21 @@ BEGIN
 		       (company_id, format, account_iban, account_id, statement_ref, currency,
 		        opening_date, opening_balance, closing_date, closing_balance, balanced, content_sha256,
 		        sequence_no, message_id, line_count, movements, balance_difference,
-		        declared_credits, declared_debits, source_line, unbalanced_reason)
+		        declared_credits, declared_debits, source_line, unbalanced_reason, statement_digest)
 		VALUES (company, h.format, h.account_iban::ar.iban, account, ref, h.currency,
 		        h.opening_date, h.opening_balance, h.closing_date, h.closing_balance, balanced, digest,
 		        h.sequence_no, h.message_id, st.stored_lines, coalesce(st.movements, 0), difference,
-		        h.declared_credits, h.declared_debits, h.source_line, reason)
-		ON CONFLICT (company_id, account_id, statement_ref, content_sha256) DO NOTHING
+		        h.declared_credits, h.declared_debits, h.source_line, reason, st.statement_digest)
+		-- (either key: the same file, or the same statement downloaded again
+		-- under another message id)
+		ON CONFLICT DO NOTHING
 		RETURNING s.id INTO sid;
 		IF sid IS NULL THEN
 			-- imported before (or just now by another session): the same id
-			SELECT s.id INTO STRICT sid FROM ar.bank_statement s
+			SELECT s.id INTO sid FROM ar.bank_statement s
 			 WHERE s.company_id = company AND s.account_id = account AND s.statement_ref = ref
-			   AND s.content_sha256 = digest;
+			   AND (s.content_sha256 = digest OR s.statement_digest = st.statement_digest)
+			 ORDER BY s.id LIMIT 1;
 		ELSIF NOT (sid = ANY (all_ids)) THEN
 			new_nos := new_nos || h.statement_no;
 			new_ids := new_ids || sid;
