@@ -35,7 +35,17 @@ BEGIN
 	               CASE WHEN isfinite(until) THEN to_char(until, 'YYYY-MM-DD') ELSE until::text END, reason)$n$),
 		('ar.unblock_dunning(bigint,text,date)',
 		 $o$format('Dunning block %s lifted%s: %s', b.id, ' on ' || lifted_on, reason)$o$,
-		 $n$format('Dunning block %s lifted%s: %s', b.id, ' on ' || to_char(lifted_on, 'YYYY-MM-DD'), reason)$n$)
+		 $n$format('Dunning block %s lifted%s: %s', b.id, ' on ' || to_char(lifted_on, 'YYYY-MM-DD'), reason)$n$),
+		('ar.check_payment_terms(date,date,text)',
+		 $o$RETURN format('due date %s is before the issue date %s', due_date, issue_date);$o$,
+		 $n$RETURN format('due date %s is before the issue date %s', to_char(due_date, 'YYYY-MM-DD'), to_char(issue_date, 'YYYY-MM-DD'));$n$),
+		('ar.check_payment_terms(date,date,text)',
+		 $o$	              due_date - issue_date, issue_date, due_date, r.regime, r.terms_reference, r.terms_rule, latest);$o$,
+		 $n$	              due_date - issue_date, to_char(issue_date, 'YYYY-MM-DD'), to_char(due_date, 'YYYY-MM-DD'), r.regime,
+	              r.terms_reference, r.terms_rule, to_char(latest, 'YYYY-MM-DD'));$n$),
+		('ar._invoice_penalty_rate_check()',
+		 $o$NEW.penalty_rate, NEW.number, lawful, NEW.issue_date$o$,
+		 $n$NEW.penalty_rate, NEW.number, lawful, to_char(NEW.issue_date, 'YYYY-MM-DD')$n$)
 	LOOP
 		PERFORM ar._upgrade_replace_in_function(f, old_text, new_text);
 	END LOOP;
