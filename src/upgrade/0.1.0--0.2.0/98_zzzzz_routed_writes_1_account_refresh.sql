@@ -1,0 +1,1 @@
+../../sql/80_dunning_4_outbox_1_account_refresh.sql
