@@ -41,3 +41,25 @@ BEGIN
 	END LOOP;
 END $$;
 REVOKE ALL ON FUNCTION ar._take_lock(text, bigint, boolean) FROM PUBLIC;
+
+-- Takes the lock of a run that decides from what earlier runs wrote
+-- (ar.run_dunning) and leaves a new version of its row.  A run at
+-- REPEATABLE READ or SERIALIZABLE whose snapshot predates another run's
+-- commit cannot see what that run wrote, and would decide it again (the
+-- same date run twice, a level queued twice): locking the row the other
+-- run updated fails it instead, as a serialization failure (40001), which
+-- clients and drivers retry, not the unique violation it met before.
+CREATE FUNCTION ar._take_run_lock(name text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	PERFORM ar._take_lock(_take_run_lock.name);
+	UPDATE ar.lock_slot s SET key = s.key WHERE s.name = _take_run_lock.name AND s.key = 0;
+EXCEPTION WHEN serialization_failure THEN
+	RAISE EXCEPTION 'could not serialize access to %', _take_run_lock.name
+		USING ERRCODE = 'serialization_failure',
+		      DETAIL = 'Another ' || _take_run_lock.name || ' committed after this transaction''s snapshot was taken: what it wrote is invisible to this transaction.',
+		      HINT = 'Retry the transaction.';
+END $$;
+REVOKE ALL ON FUNCTION ar._take_run_lock(text) FROM PUBLIC;
+COMMENT ON FUNCTION ar._take_run_lock(text) IS
+	'Internal: the lock of a run that decides from earlier runs'' writes (ar.run_dunning); a REPEATABLE READ or SERIALIZABLE run whose snapshot predates another run''s commit fails with 40001.';

@@ -915,7 +915,8 @@ BEGIN
 	PERFORM ar._require_all_companies('collector');
 	IF real_run THEN
 		-- runs queue one after the other; a date already run queues nothing
-		PERFORM ar._take_lock('run_dunning');
+		-- (a run whose snapshot misses an earlier run's commit fails: 40001)
+		PERFORM ar._take_run_lock('run_dunning');
 		IF EXISTS (SELECT 1 FROM ar.dunning_run r WHERE r.as_of = x) THEN
 			RETURN;
 		END IF;

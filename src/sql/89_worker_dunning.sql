@@ -110,7 +110,7 @@ DECLARE
 BEGIN
 	-- the run lock of ar.run_dunning: a manual run waits, or this for it;
 	-- a date run by hand meanwhile queues nothing more
-	PERFORM ar._take_lock('run_dunning');
+	PERFORM ar._take_run_lock('run_dunning');
 	IF NOT EXISTS (SELECT 1 FROM ar.dunning_run d WHERE d.as_of = r.as_of) THEN
 		IF ar._dunning_delegates() THEN
 			-- (the call delegated to the company's node: Citus counts a call
@@ -165,7 +165,7 @@ DECLARE
 BEGIN
 	PERFORM ar._require_all_companies('collector');  -- the date of every company's dunning
 	r := ar._worker_run_running(run_id);
-	PERFORM ar._take_lock('run_dunning');
+	PERFORM ar._take_run_lock('run_dunning');
 	FOR c IN SELECT w.result FROM ar.worker_run w
 	          WHERE w.kind = 'dunning' AND w.as_of = r.as_of AND w.status = 'succeeded' AND w.result ? 'company_id'
 	          ORDER BY (w.result->>'company_id')::bigint LOOP
