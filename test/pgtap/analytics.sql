@@ -6,7 +6,7 @@
 -- back, on which the model is trained and evaluated on a temporal split.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(43);
+SELECT plan(44);
 
 --------------------------------------------------------------------------
 -- Catalog
@@ -171,6 +171,18 @@ SELECT is((SELECT coef_late = (SELECT coef_late FROM ar.payment_model WHERE vers
              FROM ar.payment_model WHERE version = :v2), true, 'training is deterministic');
 SELECT ok((SELECT training_invoices > 1000 AND training_to < '2026-03-31' AND holdout_invoices > 0 AND auc IS NOT NULL
              FROM ar.payment_model WHERE version = :v2), 'the model records its training window and holdout metrics');
+-- no leakage in training: an invoice open and late on the training date,
+-- cancelled after it, was an outcome known then (it was not cancelled yet)
+SELECT i.id AS late_open_id FROM ar.invoice i
+ WHERE i.number LIKE 'ANR-%' AND i.issue_date < '2026-03-01' AND i.due_date < '2026-03-31' AND i.open_amount > 0
+ ORDER BY i.id LIMIT 1 \gset
+SELECT ar.cancel_invoice(:late_open_id, '2026-05-01');
+SELECT ar.train_payment_model('2026-03-31') AS v3 \gset
+SELECT is((SELECT (training_invoices, training_paid, coef_late, coef_late_30, coef_delay_q50, holdout_invoices, auc)::text
+             FROM ar.payment_model WHERE version = :v3),
+          (SELECT (training_invoices, training_paid, coef_late, coef_late_30, coef_delay_q50, holdout_invoices, auc)::text
+             FROM ar.payment_model WHERE version = :v2),
+	'no leakage: a cancellation after the training date changes neither the model nor its holdout metrics');
 
 SELECT ok((SELECT p_late > 0.8 FROM ar.predict_payment((SELECT id FROM ar.invoice WHERE number = 'ANP-ANP3-39')))
       AND (SELECT p_late < 0.3 FROM ar.predict_payment((SELECT id FROM ar.invoice WHERE number = 'ANP-ANP4-39'))),
