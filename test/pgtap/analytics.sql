@@ -6,7 +6,7 @@
 -- back, on which the model is trained and evaluated on a temporal split.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(44);
+SELECT plan(46);
 
 --------------------------------------------------------------------------
 -- Catalog
@@ -215,6 +215,21 @@ SELECT results_eq(
 	$$SELECT b.id, p.p_late, p.p_late_30, p.expected_payment_date FROM before_change b CROSS JOIN LATERAL ar.predict_payment(b.id) p ORDER BY b.id$$,
 	$$SELECT id, p_late, p_late_30, expected_payment_date FROM before_change ORDER BY id$$,
 	'no leakage: payments, invoices and disputes after the issue date change no prediction');
+-- amounts of different currencies are never summed: an open invoice in yen
+-- issued before an invoice (not due yet then) leaves its prediction as it
+-- was; the same amount in its own currency changes its exposure features
+CREATE TEMP TABLE before_currency AS
+SELECT p.* FROM ar.predict_payment((SELECT id FROM ar.invoice WHERE number = 'ANP-ANP2-39')) p;
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount, currency)
+SELECT customer_id, number || '-JPY', issue_date - 1, issue_date + 60, 5000000, 'JPY' FROM ar.invoice WHERE number = 'ANP-ANP2-39';
+SELECT is((SELECT (p_late, p_late_30, expected_payment_date)::text FROM ar.predict_payment((SELECT id FROM ar.invoice WHERE number = 'ANP-ANP2-39'))),
+          (SELECT (p_late, p_late_30, expected_payment_date)::text FROM before_currency),
+	'an open invoice in another currency does not count in the exposure and mean amount of a EUR invoice');
+UPDATE ar.invoice SET currency = 'EUR' WHERE number = 'ANP-ANP2-39-JPY';
+SELECT isnt((SELECT (p_late, p_late_30, expected_payment_date)::text FROM ar.predict_payment((SELECT id FROM ar.invoice WHERE number = 'ANP-ANP2-39'))),
+            (SELECT (p_late, p_late_30, expected_payment_date)::text FROM before_currency),
+	'the same open amount in euros does');
+DELETE FROM ar.invoice WHERE number = 'ANP-ANP2-39-JPY';
 SELECT ok((SELECT bool_and(low <= expected AND expected <= high) AND sum(expected) > 0 AND count(*) = 14
              FROM ar.cash_forecast('2026-03-31', 91, 'week')), 'the cash forecast has a row per calendar week (14 from Monday 2026-03-30), low <= expected <= high');
 SELECT ok((SELECT sum(expected) <= (SELECT sum(open_amount) FROM ar.open_items('2026-03-31') WHERE amount > 0 AND currency = 'EUR')
