@@ -79,6 +79,7 @@ typedef struct PmInvoice
 	DateADT		cancelled;		/* DATEVAL_NOEND when not cancelled */
 	DateADT		settled;		/* day the payments reached the amount, or NOEND */
 	double		amount;
+	char		currency[4];	/* ISO 4217, NUL-terminated */
 	bool		disputed;
 	int			nalloc;
 	int			alloc_off;		/* into PmData.alloc_* */
@@ -108,7 +109,7 @@ typedef struct PmPaid
 {
 	DateADT		due;
 	DateADT		settled;
-	double		amount;
+	double		amount;			/* NaN in another currency than the target's */
 } PmPaid;
 
 /* Work space of pm_features, room for one customer's invoices. */

@@ -16,6 +16,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/memutils.h"
 
@@ -66,7 +67,7 @@ pm_load(PmData *d, DateADT cutoff, ArrayType *customers_of, MemoryContext cxt)
 	initStringInfo(&q);
 	appendStringInfo(&q,
 					 "SELECT i.id, i.customer_id, i.issue_date, i.due_date, i.amount::float8, i.disputed,"
-					 "       i.cancelled_on, a.dates, a.amounts"
+					 "       i.cancelled_on, a.dates, a.amounts, i.currency::text"
 					 "  FROM ar.invoice i"
 					 "  LEFT JOIN (SELECT invoice_id, array_agg(allocated_on ORDER BY allocated_on, id) AS dates,"
 					 "                    array_agg(amount::float8 ORDER BY allocated_on, id) AS amounts"
@@ -120,6 +121,14 @@ pm_load(PmData *d, DateADT cutoff, ArrayType *customers_of, MemoryContext cxt)
 		inv->amount = DatumGetFloat8(SPI_getbinval(tuple, desc, 5, &isnull));
 		inv->disputed = DatumGetBool(SPI_getbinval(tuple, desc, 6, &isnull));
 		inv->cancelled = pm_get_date(tuple, desc, 7, DATEVAL_NOEND);
+		{
+			Datum		cur = SPI_getbinval(tuple, desc, 10, &isnull);
+
+			if (isnull)
+				inv->currency[0] = '\0';
+			else
+				text_to_cstring_buffer(DatumGetTextPP(cur), inv->currency, sizeof(inv->currency));
+		}
 		inv->settled = DATEVAL_NOEND;
 		inv->alloc_off = total_alloc;
 		inv->nalloc = 0;

@@ -18,6 +18,7 @@
 #include "miscadmin.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
+#include "utils/float.h"
 
 #include "payment_model.h"
 
@@ -492,11 +493,13 @@ pm_cmp_paid_recent(const void *a, const void *b)
  * run), whether that is late, how well the habits explain the recent
  * payments (mean error, share on the calendar), the wait for the run, the
  * large invoice flag and extra delay, and the habits' delay weighted by
- * their reliability.  paid[0 .. n_paid-1] and amounts[0 .. n_hist-1] hold
- * the customer's history before the issue date (reordered here).
+ * their reliability.  paid[0 .. n_paid-1] and amounts[0 .. n_amounts-1]
+ * hold the customer's history before the issue date (reordered here), the
+ * amounts in the target's currency only (a paid invoice's amount is NaN in
+ * another: no comparison with the median holds for it).
  */
 static void
-pm_habit_features(PmScratch *scratch, int n_paid, int n_hist, const PmInvoice *target, double *f)
+pm_habit_features(PmScratch *scratch, int n_paid, int n_amounts, const PmInvoice *target, double *f)
 {
 	PmPaid	   *paid = scratch->paid;
 	PmCalendar	cal;
@@ -541,11 +544,11 @@ pm_habit_features(PmScratch *scratch, int n_paid, int n_hist, const PmInvoice *t
 	pm_read_holidays(paid, n_paid, &august, &christmas);
 
 	/* large invoices: over 2.5 times the customer's median amount */
-	if (n_hist >= 3)
+	if (n_amounts >= 3)
 	{
-		qsort(scratch->amounts, n_hist, sizeof(double), pm_cmp_double);
-		median_amount = (n_hist % 2) ? scratch->amounts[n_hist / 2]
-			: (scratch->amounts[n_hist / 2 - 1] + scratch->amounts[n_hist / 2]) / 2.0;
+		qsort(scratch->amounts, n_amounts, sizeof(double), pm_cmp_double);
+		median_amount = (n_amounts % 2) ? scratch->amounts[n_amounts / 2]
+			: (scratch->amounts[n_amounts / 2 - 1] + scratch->amounts[n_amounts / 2]) / 2.0;
 		large = target->amount > 2.5 * median_amount;
 		for (int j = 0; j < n_paid; j++)
 			if (paid[j].amount > 2.5 * median_amount)
@@ -597,6 +600,7 @@ pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, PmS
 	const PmInvoice *target = &d->inv[k];
 	DateADT		t = target->issue;
 	int			n_hist = 0,
+				n_amounts = 0,	/* of them, in the target's currency */
 				n_paid = 0,
 				n_late = 0,
 				n_late_30 = 0,
@@ -626,13 +630,20 @@ pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, PmS
 	for (int j = Max(lo, k - PM_HISTORY_MAX); j < hi; j++)
 	{
 		const PmInvoice *inv = &d->inv[j];
+		bool		same_currency;
 
 		if (inv->issue >= t)
 			break;				/* sorted by issue date */
 		if (inv->cancelled < t)
 			continue;
-		scratch->amounts[n_hist++] = inv->amount;
-		sum_amount += inv->amount;
+		/* amounts of other currencies are never summed nor compared */
+		same_currency = strcmp(inv->currency, target->currency) == 0;
+		n_hist++;
+		if (same_currency)
+		{
+			scratch->amounts[n_amounts++] = inv->amount;
+			sum_amount += inv->amount;
+		}
 		if (inv->settled < t)
 		{
 			double		delay = pm_clamp((double) (inv->settled - inv->due), -30.0, 180.0);
@@ -640,7 +651,7 @@ pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, PmS
 
 			scratch->paid[n_paid].due = inv->due;
 			scratch->paid[n_paid].settled = inv->settled;
-			scratch->paid[n_paid].amount = inv->amount;
+			scratch->paid[n_paid].amount = same_currency ? inv->amount : get_float8_nan();
 			scratch->delays[n_paid++] = delay;
 			sum_delay += delay;
 			sum_delay2 += delay * delay;
@@ -680,7 +691,7 @@ pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, PmS
 			for (int a = 0; a < inv->nalloc; a++)
 				if (d->alloc_date[inv->alloc_off + a] < t)
 					open -= d->alloc_amount[inv->alloc_off + a];
-			if (open > 0)
+			if (open > 0 && same_currency)
 				exposure += open;
 			if (inv->due < t)
 			{
@@ -742,9 +753,9 @@ pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, PmS
 	f[7] = log1p((double) n_overdue);
 	f[8] = Min(max_overdue, 360) / 30.0;
 	f[9] = log1p(exposure);
-	f[10] = (n_hist > 0 && sum_amount > 0) ? log1p(exposure / (sum_amount / n_hist)) : 0.0;
+	f[10] = (n_amounts > 0 && sum_amount > 0) ? log1p(exposure / (sum_amount / n_amounts)) : 0.0;
 	f[11] = log(Max(target->amount, 0.01));
-	f[12] = (n_hist > 0 && sum_amount > 0) ? log(Max(target->amount, 0.01) / (sum_amount / n_hist)) : 0.0;
+	f[12] = (n_amounts > 0 && sum_amount > 0) ? log(Max(target->amount, 0.01) / (sum_amount / n_amounts)) : 0.0;
 	f[13] = (target->due - target->issue) / 30.0;
 	f[14] = sin(2.0 * M_PI * (month - 1) / 12.0);
 	f[15] = cos(2.0 * M_PI * (month - 1) / 12.0);
@@ -761,7 +772,7 @@ pm_features(const PmData *d, int lo, int hi, int k, double *f, PmHistory *h, PmS
 	f[26] = (n_paid > 0 && median > 15) ? 1.0 : 0.0;
 	f[27] = (n_paid > 0 && median > 45) ? 1.0 : 0.0;
 
-	pm_habit_features(scratch, n_paid, n_hist, target, &f[28]);
+	pm_habit_features(scratch, n_paid, n_amounts, target, &f[28]);
 
 	h->baseline_delay = (n_paid > 0) ? mean_raw : 0.0;
 	h->baseline_p_late = (n_late + 1.0) / (n_paid + 2.0);

@@ -26,13 +26,17 @@ static const double pm_quantiles[PM_NQUANT] = {0.1, 0.5, 0.9};
  * ------------------------------------------------------------------------
  */
 
-/* The outcome of invoice inv as known on cutoff (issued before it). */
+/*
+ * The outcome of invoice inv as known on cutoff (issued before it).  An
+ * invoice cancelled on or after cutoff was open then: its cancellation is
+ * not known yet.
+ */
 PmLabel
 pm_label(const PmInvoice *inv, DateADT cutoff)
 {
 	PmLabel		l = {0};
 
-	if (inv->cancelled != DATEVAL_NOEND || inv->issue >= cutoff)
+	if (inv->cancelled < cutoff || inv->issue >= cutoff)
 		return l;
 	if (inv->settled < cutoff)
 	{
@@ -322,7 +326,7 @@ pm_choose_delay_model(const PmData *d, const double *F, DateADT cutoff, const Pm
 			y[r] = l.delay;
 			rows[r++] = i;
 		}
-		else if (inv->cancelled == DATEVAL_NOEND && inv->settled >= from && inv->settled < cutoff)
+		else if (inv->cancelled >= cutoff && inv->settled >= from && inv->settled < cutoff)
 		{
 			pm_design_row(m, &F[(size_t) i * PM_NFEATURES], &V[(size_t) v * PM_NCOEF]);
 			vy[v++] = inv->settled - inv->due;
@@ -524,7 +528,7 @@ pm_holdout(const PmData *d, const double *F, const PmHistory *H, const PmModel *
 		bool		late;
 		int			delay;
 
-		if (inv->cancelled != DATEVAL_NOEND || inv->settled < from || inv->settled >= to)
+		if (inv->cancelled < to || inv->settled < from || inv->settled >= to)
 			continue;
 		pm_score(m, &F[(size_t) i * PM_NFEATURES], &s);
 		late = inv->settled > inv->due;

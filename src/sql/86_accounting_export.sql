@@ -432,6 +432,17 @@ BEGIN
 	END IF;
 	PERFORM ar._check_date('ar.export_journal: period_from', period_from),
 	        ar._check_date('ar.export_journal: period_to', period_to);
+	-- an exported period is locked: exported before its end, the movements
+	-- of its remaining days would be journaled as corrections of the next
+	-- period (of the next fiscal year, for its last month)
+	IF period_to >= current_date THEN
+		RAISE EXCEPTION 'the period % .. % of company "%" has not ended yet',
+			to_char(period_from, 'YYYY-MM-DD'), to_char(period_to, 'YYYY-MM-DD'), c.code
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = format('Today is %s. An exported period is locked: movements dated in its remaining days would become correcting entries of the next period.',
+			                      to_char(current_date, 'YYYY-MM-DD')),
+			      HINT = 'Export a period once it has ended.';
+	END IF;
 	-- one export at a time per company: its configuration row, locked
 	INSERT INTO ar.accounting_config (company_id) VALUES (c.id) ON CONFLICT DO NOTHING;
 	SELECT * INTO cfg FROM ar.accounting_config x WHERE x.company_id = c.id FOR UPDATE;
@@ -450,8 +461,8 @@ BEGIN
 	END IF;
 	SELECT min(x.period_from) INTO baseline FROM ar.accounting_export x WHERE x.company_id = c.id;
 	baseline := coalesce(baseline, period_from);
-	-- the date of the corrections: today, within the period
-	fix_day := greatest(period_from, least(period_to, current_date));
+	-- the date of the corrections: the period's last day (it has ended)
+	fix_day := period_to;
 	INSERT INTO ar.accounting_export (company_id, period_from, period_to)
 	VALUES (c.id, period_from, period_to) RETURNING * INTO ex;
 	FOR src IN

@@ -7,7 +7,7 @@
 -- reversals, reconciles to the cent; roles and companies are enforced.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(53);
+SELECT plan(56);
 
 UPDATE ar.company SET siren = '123456782' WHERE is_default;
 INSERT INTO ar.customer (code, name) VALUES ('AE-1', 'Alpha SA'), ('AE-2', 'Beta SARL'), ('AE-3', 'Gamma');
@@ -55,6 +55,13 @@ SELECT throws_ok($$SELECT ar.export_journal('DEFAULT', '2025-02-28', '2025-02-01
 	'a period ending before it starts is refused');
 SELECT throws_ok($$SELECT ar.export_journal('NOPE', '2025-02-01', '2025-02-28')$$, 'P0002', NULL,
 	'an unknown company is refused');
+-- a period not ended yet: its later movements would become corrections of
+-- the next period (of the next fiscal year in December)
+SELECT throws_like($$SELECT ar.export_journal('DEFAULT', '2025-02-01', current_date)$$, '%has not ended yet%',
+	'a period ending today is refused: it has not ended');
+SELECT throws_ok($$SELECT ar.export_journal('DEFAULT', '2025-02-01', current_date + 30)$$, '55000', NULL,
+	'a period ending later is refused (55000)');
+SELECT is((SELECT count(*) FROM ar.accounting_export), 1::bigint, 'and nothing is exported');
 
 -- entries are never edited
 SELECT throws_ok($$UPDATE ar.journal_entry SET label = 'x'$$, '55000', NULL, 'an entry cannot be changed');

@@ -6,7 +6,7 @@
 -- back, on which the model is trained and evaluated on a temporal split.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(43);
+SELECT plan(46);
 
 --------------------------------------------------------------------------
 -- Catalog
@@ -171,6 +171,18 @@ SELECT is((SELECT coef_late = (SELECT coef_late FROM ar.payment_model WHERE vers
              FROM ar.payment_model WHERE version = :v2), true, 'training is deterministic');
 SELECT ok((SELECT training_invoices > 1000 AND training_to < '2026-03-31' AND holdout_invoices > 0 AND auc IS NOT NULL
              FROM ar.payment_model WHERE version = :v2), 'the model records its training window and holdout metrics');
+-- no leakage in training: an invoice open and late on the training date,
+-- cancelled after it, was an outcome known then (it was not cancelled yet)
+SELECT i.id AS late_open_id FROM ar.invoice i
+ WHERE i.number LIKE 'ANR-%' AND i.issue_date < '2026-03-01' AND i.due_date < '2026-03-31' AND i.open_amount > 0
+ ORDER BY i.id LIMIT 1 \gset
+SELECT ar.cancel_invoice(:late_open_id, '2026-05-01');
+SELECT ar.train_payment_model('2026-03-31') AS v3 \gset
+SELECT is((SELECT (training_invoices, training_paid, coef_late, coef_late_30, coef_delay_q50, holdout_invoices, auc)::text
+             FROM ar.payment_model WHERE version = :v3),
+          (SELECT (training_invoices, training_paid, coef_late, coef_late_30, coef_delay_q50, holdout_invoices, auc)::text
+             FROM ar.payment_model WHERE version = :v2),
+	'no leakage: a cancellation after the training date changes neither the model nor its holdout metrics');
 
 SELECT ok((SELECT p_late > 0.8 FROM ar.predict_payment((SELECT id FROM ar.invoice WHERE number = 'ANP-ANP3-39')))
       AND (SELECT p_late < 0.3 FROM ar.predict_payment((SELECT id FROM ar.invoice WHERE number = 'ANP-ANP4-39'))),
@@ -203,6 +215,21 @@ SELECT results_eq(
 	$$SELECT b.id, p.p_late, p.p_late_30, p.expected_payment_date FROM before_change b CROSS JOIN LATERAL ar.predict_payment(b.id) p ORDER BY b.id$$,
 	$$SELECT id, p_late, p_late_30, expected_payment_date FROM before_change ORDER BY id$$,
 	'no leakage: payments, invoices and disputes after the issue date change no prediction');
+-- amounts of different currencies are never summed: an open invoice in yen
+-- issued before an invoice (not due yet then) leaves its prediction as it
+-- was; the same amount in its own currency changes its exposure features
+CREATE TEMP TABLE before_currency AS
+SELECT p.* FROM ar.predict_payment((SELECT id FROM ar.invoice WHERE number = 'ANP-ANP2-39')) p;
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount, currency)
+SELECT customer_id, number || '-JPY', issue_date - 1, issue_date + 60, 5000000, 'JPY' FROM ar.invoice WHERE number = 'ANP-ANP2-39';
+SELECT is((SELECT (p_late, p_late_30, expected_payment_date)::text FROM ar.predict_payment((SELECT id FROM ar.invoice WHERE number = 'ANP-ANP2-39'))),
+          (SELECT (p_late, p_late_30, expected_payment_date)::text FROM before_currency),
+	'an open invoice in another currency does not count in the exposure and mean amount of a EUR invoice');
+UPDATE ar.invoice SET currency = 'EUR' WHERE number = 'ANP-ANP2-39-JPY';
+SELECT isnt((SELECT (p_late, p_late_30, expected_payment_date)::text FROM ar.predict_payment((SELECT id FROM ar.invoice WHERE number = 'ANP-ANP2-39'))),
+            (SELECT (p_late, p_late_30, expected_payment_date)::text FROM before_currency),
+	'the same open amount in euros does');
+DELETE FROM ar.invoice WHERE number = 'ANP-ANP2-39-JPY';
 SELECT ok((SELECT bool_and(low <= expected AND expected <= high) AND sum(expected) > 0 AND count(*) = 14
              FROM ar.cash_forecast('2026-03-31', 91, 'week')), 'the cash forecast has a row per calendar week (14 from Monday 2026-03-30), low <= expected <= high');
 SELECT ok((SELECT sum(expected) <= (SELECT sum(open_amount) FROM ar.open_items('2026-03-31') WHERE amount > 0 AND currency = 'EUR')
