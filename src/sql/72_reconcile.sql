@@ -483,46 +483,7 @@ END $$;
 COMMENT ON FUNCTION ar.allocate(bigint, bigint, numeric) IS
 'Allocates money of a bank line to an invoice by hand (method manual, dated the booking date); amount defaults to the most both allow. No later run changes the line.';
 
-CREATE FUNCTION ar.unallocate(allocation_id bigint)
-RETURNS numeric
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $$
-DECLARE
-	a ar.allocation;
-	line ar.bank_transaction;
-BEGIN
-	SELECT * INTO a FROM ar.allocation x WHERE x.id = allocation_id;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
-	END IF;
-	PERFORM ar._require_company(a.company_id, 'collector');
-	IF a.method IN ('write_off', 'credit', 'credit_note', 'shortfall') THEN
-		RAISE EXCEPTION 'allocation % is a %, not a payment', allocation_id, a.method
-			USING ERRCODE = 'invalid_parameter_value',
-			      HINT = CASE a.method WHEN 'shortfall' THEN 'It goes with the payment it completes: unallocate that one.'
-			                           ELSE 'Delete it as ar_admin if it must be reversed.' END;
-	END IF;
-	PERFORM 1 FROM ar.invoice i WHERE i.company_id = a.company_id AND i.id = a.invoice_id FOR UPDATE;
-	IF a.bank_transaction_id IS NOT NULL THEN
-		line := ar._review_line(a.bank_transaction_id);
-		-- the shortfall this payment completed on the same invoice goes with it
-		PERFORM ar._record_write_off_reversal(
-			ARRAY(SELECT r.allocation_id FROM ar.reconcile_adjustment r
-			       WHERE r.bank_transaction_id = a.bank_transaction_id AND r.invoice_id = a.invoice_id),
-			format('the payment it completed (allocation %s) was unallocated', a.id));
-		DELETE FROM ar.allocation x
-		 USING ar.reconcile_adjustment r
-		 WHERE r.allocation_id = x.id AND r.company_id = x.company_id AND x.company_id = a.company_id
-		   AND r.bank_transaction_id = a.bank_transaction_id AND r.invoice_id = a.invoice_id;
-	END IF;
-	DELETE FROM ar.allocation x WHERE x.company_id = a.company_id AND x.id = a.id;
-	IF line.id IS NOT NULL THEN
-		SELECT * INTO line FROM ar.bank_transaction t WHERE t.company_id = a.company_id AND t.id = line.id;
-		PERFORM ar._review_decided(line, 'manual', NULL, NULL);
-	END IF;
-	RETURN a.amount;
-END $$;
-COMMENT ON FUNCTION ar.unallocate(bigint) IS
-'Reverses one payment allocation (and the shortfall it closed): the invoice reopens, the line''s money is free again. Returns the amount reversed. No later run re-matches the line by itself.';
+-- ar.unallocate: 72_reconcile_3_unallocate.sql
 
 CREATE FUNCTION ar.rematch(bank_transaction_id bigint)
 RETURNS void
@@ -1001,7 +962,7 @@ GRANT SELECT ON ar.reconcile_config, ar.reconcile_run, ar.reconcile_line, ar.mat
 GRANT EXECUTE ON FUNCTION ar.reconcile_anomalies(integer, date) TO ar_reader;
 GRANT EXECUTE ON FUNCTION ar.reconcile(boolean), ar.reconcile_company(bigint, boolean), ar.reconcile_preview(bigint),
                           ar.accept_proposal(bigint), ar.reject_proposal(bigint, text),
-                          ar.allocate(bigint, bigint, numeric), ar.unallocate(bigint), ar.rematch(bigint),
+                          ar.allocate(bigint, bigint, numeric), ar.rematch(bigint),
                           ar.ignore_bank_line(bigint, text), ar.unignore_bank_line(bigint)
 	TO ar_collector;
 GRANT INSERT, UPDATE ON ar.reconcile_config TO ar_admin;

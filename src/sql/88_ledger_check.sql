@@ -61,8 +61,19 @@ BEGIN
 	                             extract(julian FROM a.last_write_off_on),
 	                             i.last_write_off_on IS DISTINCT FROM a.last_write_off_on))
 	       d (table_name, id, stored, expected, differs)
-	 WHERE d.differs;
+	 WHERE d.differs
+	UNION ALL
+	-- a credit note's set-off is two allocations of opposite amounts on
+	-- documents of one customer and currency (ar.apply_credit_note): what
+	-- they add up to per customer and currency is zero unless one half was
+	-- deleted or changed alone
+	SELECT 'customer.credit_note_set_offs', i.customer_id, sum(al.amount), 0
+	  FROM ar.allocation al
+	  JOIN ar.invoice i ON i.id = al.invoice_id AND i.company_id = al.company_id
+	 WHERE al.method = 'credit_note'
+	 GROUP BY i.company_id, i.customer_id, i.currency
+	HAVING sum(al.amount) <> 0;
 END $$;
 
 COMMENT ON FUNCTION ar.check_ledger() IS
-'The rows of the ledger whose derived values disagree with a recomputation: invoice (open_amount), bank_transaction (allocated_amount), customer_credit (remaining), invoice.last_allocated_on and invoice.last_write_off_on (their Julian day numbers); none unless triggers were bypassed.';
+'The rows of the ledger whose derived values disagree with a recomputation: invoice (open_amount), bank_transaction (allocated_amount), customer_credit (remaining), invoice.last_allocated_on and invoice.last_write_off_on (their Julian day numbers); none unless triggers were bypassed. Also customer.credit_note_set_offs: a customer (id) whose credit notes'' set-offs do not add up to zero in a currency (one half of a set-off deleted or changed alone).';

@@ -1,0 +1,1 @@
+../../sql/72_reconcile_3_unallocate.sql
