@@ -119,22 +119,27 @@ BEGIN
 		-- another message id, it is recognised by its account, reference and
 		-- figures (balances and their dates, lines stored and their sum), and
 		-- takes its statement digest for the next time
-		UPDATE ar.bank_statement s SET statement_digest = st.statement_digest
-		 WHERE s.id = (SELECT o.id FROM ar.bank_statement o
-		                WHERE o.company_id = company AND o.account_id = account AND o.statement_ref = ref
-		                  AND o.statement_digest IS NULL AND o.format = h.format AND o.currency = h.currency
-		                  AND o.opening_date IS NOT DISTINCT FROM h.opening_date
-		                  AND o.opening_balance IS NOT DISTINCT FROM h.opening_balance
-		                  AND o.closing_date IS NOT DISTINCT FROM h.closing_date
-		                  AND o.closing_balance IS NOT DISTINCT FROM h.closing_balance
-		                  AND o.line_count = st.stored_lines AND o.movements = coalesce(st.movements, 0)
-		                ORDER BY o.id LIMIT 1)
-		   AND s.company_id = company AND st.statement_digest IS NOT NULL
-		   AND NOT EXISTS (SELECT 1 FROM ar.bank_statement d
-		                    WHERE d.company_id = company AND d.account_id = account AND d.statement_ref = ref
-		                      AND d.statement_digest = st.statement_digest)
-		RETURNING s.id INTO sid;
+		-- (single-table statements: on Citus, under this function's generic
+		-- plans, a subquery could not be planned)
+		sid := NULL;
+		PERFORM 1 FROM ar.bank_statement d
+		  WHERE d.company_id = company AND d.account_id = account AND d.statement_ref = ref
+		    AND d.statement_digest = st.statement_digest
+		  LIMIT 1;
+		IF NOT FOUND AND st.statement_digest IS NOT NULL THEN
+			SELECT o.id INTO sid FROM ar.bank_statement o
+			 WHERE o.company_id = company AND o.account_id = account AND o.statement_ref = ref
+			   AND o.statement_digest IS NULL AND o.format = h.format AND o.currency = h.currency
+			   AND o.opening_date IS NOT DISTINCT FROM h.opening_date
+			   AND o.opening_balance IS NOT DISTINCT FROM h.opening_balance
+			   AND o.closing_date IS NOT DISTINCT FROM h.closing_date
+			   AND o.closing_balance IS NOT DISTINCT FROM h.closing_balance
+			   AND o.line_count = st.stored_lines AND o.movements = coalesce(st.movements, 0)
+			 ORDER BY o.id LIMIT 1;
+		END IF;
 		IF sid IS NOT NULL THEN
+			UPDATE ar.bank_statement s SET statement_digest = st.statement_digest
+			 WHERE s.company_id = company AND s.id = sid;
 			all_ids := all_ids || sid;
 			CONTINUE;
 		END IF;
