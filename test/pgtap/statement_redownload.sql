@@ -5,7 +5,7 @@
 -- recognised by their content digest.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(7);
+SELECT plan(11);
 
 CREATE FUNCTION pg_temp.camt(msg text, amount text) RETURNS text LANGUAGE sql AS $$
 	SELECT format('<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr><MsgId>%s</MsgId>'
@@ -38,6 +38,18 @@ UPDATE ar.bank_statement SET statement_digest = NULL WHERE id = :first_id;
 SELECT is((SELECT ar.import_statement(pg_temp.camt('MSG-1', '100.00'))), :first_id::bigint,
 	'a statement stored without a statement digest (before 0.2.0): its own file again, the same statement');
 SELECT is((SELECT count(*) FROM ar.bank_statement), 2::bigint, 'nothing else stored');
+-- downloaded again under another message id, it is recognised by its
+-- account, reference and figures (not the other statement of the same
+-- reference, whose figures differ), and takes its statement digest
+UPDATE ar.bank_statement SET statement_digest = NULL;
+SELECT is((SELECT ar.import_statement(pg_temp.camt('MSG-4', '100.00'))), :first_id::bigint,
+	'a statement stored before 0.2.0, downloaded again under another message id: the same statement');
+SELECT results_eq($$SELECT count(*), sum(line_count), count(statement_digest) FROM ar.bank_statement$$,
+                  $$VALUES (2::bigint, 2::bigint, 1::bigint)$$,
+	'nothing stored: it takes its statement digest, the other keeps none');
+SELECT is((SELECT ar.import_statement(pg_temp.camt('MSG-5', '100.00'))), :first_id::bigint,
+	'and is recognised by it the next time');
+SELECT is((SELECT count(*) FROM ar.bank_transaction), 2::bigint, 'its lines stored once');
 
 SELECT * FROM finish();
 ROLLBACK;
