@@ -54,18 +54,27 @@ dec128_scale_up(int128 value, int exponent, Dec128Overflow overflow)
 
 /*
  * Slow path of dec128_value: many digits or a large shift; every step is
- * checked.
+ * checked.  A negative shift drops the low decimals of the last digit
+ * before it is added: padding them first would overflow on values that fit
+ * (a 38-digit value at a scale not a multiple of 4).
  */
 int128
 dec128_digits_value_slow(const char *digits, int ndigits, int shift, Dec128Overflow overflow)
 {
 	int128		acc = 0;
+	int			last = ndigits - 1;
 
-	for (int i = 0; i < ndigits; i++)
+	Assert(ndigits > 0 && shift >= -(DEC128_DEC_DIGITS - 1));
+	for (int i = 0; i < last; i++)
 		acc = dec128_add(dec128_mul(acc, DEC128_NBASE, overflow),
 						 (uint16) dec128_read_int16(digits + i * sizeof(int16)), overflow);
 	if (shift < 0)
-		return acc / (int128) dec128_pow10_u64[-shift];
+		return dec128_add(dec128_mul(acc, (int128) dec128_pow10_u64[DEC128_DEC_DIGITS + shift], overflow),
+						  (uint16) dec128_read_int16(digits + last * sizeof(int16)) /
+						  (int) dec128_pow10_u64[-shift],
+						  overflow);
+	acc = dec128_add(dec128_mul(acc, DEC128_NBASE, overflow),
+					 (uint16) dec128_read_int16(digits + last * sizeof(int16)), overflow);
 	return dec128_scale_up(acc, shift, overflow);
 }
 
@@ -147,7 +156,10 @@ dec128_format(int128 value, int scale, char *buf)
 /*
  * Parse one plain decimal -?[0-9]+(\.[0-9]+)? at *p into its unscaled
  * integer and its scale, and advance *p.  Returns false on bad syntax
- * (*p unchanged); a value or scale beyond max_scale calls overflow().
+ * (*p unchanged); a value outside the int128 range or a scale beyond
+ * max_scale calls overflow().  The digits are accumulated as a negative
+ * number so that -2^127, which the checked sums can reach and
+ * dec128_format prints, reads back.
  */
 bool
 dec128_parse(const char **p, int max_scale, int128 *value, int *scale, Dec128Overflow overflow)
@@ -163,7 +175,7 @@ dec128_parse(const char **p, int max_scale, int128 *value, int *scale, Dec128Ove
 	{
 		if (*s >= '0' && *s <= '9')
 		{
-			acc = dec128_add(dec128_mul(acc, 10, overflow), *s - '0', overflow);
+			acc = dec128_add(dec128_mul(acc, 10, overflow), -(*s - '0'), overflow);
 			if (nfraction >= 0)
 				nfraction++;
 		}
@@ -177,7 +189,7 @@ dec128_parse(const char **p, int max_scale, int128 *value, int *scale, Dec128Ove
 	*scale = Max(nfraction, 0);
 	if (*scale > max_scale)
 		overflow();
-	*value = negative ? -acc : acc;
+	*value = negative ? acc : dec128_mul(acc, -1, overflow);
 	*p = s;
 	return true;
 }

@@ -106,6 +106,16 @@ dec128_add(int128 a, int128 b, Dec128Overflow overflow)
 }
 
 static inline int128
+dec128_sub(int128 a, int128 b, Dec128Overflow overflow)
+{
+	int128		result;
+
+	if (unlikely(__builtin_sub_overflow(a, b, &result)))
+		overflow();
+	return result;
+}
+
+static inline int128
 dec128_mul(int128 a, int128 b, Dec128Overflow overflow)
 {
 	int128		result;

@@ -548,7 +548,7 @@ dunning_pass_transfn(PG_FUNCTION_ARGS)
 			if (nulls[DT_FEE])
 				state->totals.unknown[l] |= DT_UNKNOWN_FEE;
 			if (has_problem)
-				state->totals.problems[l]++;
+				dun_totals_problem(&state->totals, l);
 
 			/* its line */
 			dl_line_from_args(fcinfo, DP_LEVEL, &line, &number);

@@ -35,6 +35,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -63,6 +64,27 @@ dt_out_of_range(void)
 			 errmsg("dunning total out of range"),
 			 errdetail("ar._dunning_totals sums exactly with at most 38 significant digits and at most %d digits after the decimal point.",
 					   DEC128_MAX_SCALE)));
+}
+
+static pg_noinline void
+dt_count_out_of_range(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("dunning invoice count out of range"),
+			 errdetail("ar._dunning_totals counts invoices and problems up to " INT64_FORMAT ".",
+					   PG_INT64_MAX)));
+}
+
+/*
+ * *count += n, checked: a state read from text (Citus ships states as
+ * text) may hold any count up to the type's limit.
+ */
+static inline void
+dt_count_add(int64 *count, int64 n)
+{
+	if (unlikely(pg_add_s64_overflow(*count, n, count)))
+		dt_count_out_of_range();
 }
 
 static pg_noinline void
@@ -120,8 +142,15 @@ dun_totals_listing(DunTotalsState *state, bool first, int32 level)
 	if (level < 0)
 		return -1;
 	l = level >= 1 ? DT_HIGH : DT_ZERO;
-	state->count[l]++;
+	dt_count_add(&state->count[l], 1);
 	return l;
+}
+
+/* An invoice of listing l has a problem. */
+void
+dun_totals_problem(DunTotalsState *state, int l)
+{
+	dt_count_add(&state->problems[l], 1);
 }
 
 void
@@ -227,8 +256,8 @@ dunning_totals_state_in(PG_FUNCTION_ARGS)
 		if (!dt_parse_int(&p, 0, PG_INT64_MAX, &state->count[l]))
 			dt_bad_text(text, "A count must be a non-negative integer.");
 		dt_expect(text, &p, ',', "Seven comma-separated fields per listing are expected.");
-		if (!dt_parse_int(&p, 0, PG_INT64_MAX, &state->problems[l]))
-			dt_bad_text(text, "A count of problems must be a non-negative integer.");
+		if (!dt_parse_int(&p, 0, state->count[l], &state->problems[l]))
+			dt_bad_text(text, "A count of problems must be a non-negative integer, at most the count of invoices.");
 		dt_expect(text, &p, ',', "Seven comma-separated fields per listing are expected.");
 		if (*p != 't' && *p != 'f' && *p != 'i' && *p != 'e')
 			dt_bad_text(text, "Unknown must be t, i, e or f.");
@@ -318,7 +347,7 @@ dt_transition(FunctionCallInfo fcinfo, const Datum *amounts, const bool *nulls, 
 	if (nulls[DT_FEE])
 		state->unknown[l] |= DT_UNKNOWN_FEE;
 	if (has_problem)
-		state->problems[l]++;
+		dun_totals_problem(state, l);
 	PG_RETURN_POINTER(state);
 }
 
@@ -374,8 +403,8 @@ dun_totals_combine(DunTotalsState *state, const DunTotalsState *other)
 	state->r = Max(state->r, other->r);
 	for (int l = 0; l < DT_NLISTINGS; l++)
 	{
-		state->count[l] += other->count[l];
-		state->problems[l] += other->problems[l];
+		dt_count_add(&state->count[l], other->count[l]);
+		dt_count_add(&state->problems[l], other->problems[l]);
 		state->unknown[l] |= other->unknown[l];
 		for (int i = 0; i < DT_NSUMS; i++)
 		{

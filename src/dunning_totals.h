@@ -49,6 +49,7 @@ typedef struct DunTotalsState
 extern int	dun_totals_listing(DunTotalsState *state, bool first, int32 level);
 extern void dun_totals_add(DunTotalsState *state, int l, int i, int128 value, int scale);
 extern void dun_totals_add_numeric(DunTotalsState *state, int l, int i, Datum amount);
+extern void dun_totals_problem(DunTotalsState *state, int l);
 /* the type's text input and output (dunning_totals.c) */
 extern Datum dunning_totals_state_in(PG_FUNCTION_ARGS);
 extern Datum dunning_totals_state_out(PG_FUNCTION_ARGS);

@@ -132,6 +132,12 @@ kpi_add(int128 a, int128 b)
 }
 
 static inline int128
+kpi_sub(int128 a, int128 b)
+{
+	return dec128_sub(a, b, kpi_out_of_range);
+}
+
+static inline int128
 kpi_mul(int128 a, int128 b)
 {
 	return dec128_mul(a, b, kpi_out_of_range);
@@ -353,7 +359,7 @@ kpi_transfn(PG_FUNCTION_ARGS)
 	{
 		state->sums[KPI_DUE] = kpi_add(state->sums[KPI_DUE], amount);
 		state->sums[KPI_COLLECTED] =
-			kpi_add(state->sums[KPI_COLLECTED], amount - open_end - written_off);
+			kpi_add(state->sums[KPI_COLLECTED], kpi_sub(kpi_sub(amount, open_end), written_off));
 	}
 
 	/* invoices fully paid in the period: days from issue to payment */
@@ -478,7 +484,7 @@ kpi_countback(const KpiState *state, Datum *result)
 			return true;
 		}
 		if (sales > 0)
-			remaining -= sales;
+			remaining = kpi_sub(remaining, sales);
 		full_days += days;
 		/* step back one calendar month */
 		if (--month == 0)
@@ -521,7 +527,8 @@ kpi_final(PG_FUNCTION_ARGS)
 	sales = dec128_to_numeric(state->sums[KPI_SALES], scale);
 	period = kpi_int_numeric(state->period_days);
 	hundred = kpi_int_numeric(100);
-	overdue = state->sums[KPI_AR_END] - state->sums[KPI_AR_CURRENT_END];
+	/* checked: a state from outside may hold any sums (22003, not a wrap) */
+	overdue = kpi_sub(state->sums[KPI_AR_END], state->sums[KPI_AR_CURRENT_END]);
 
 	values[KR_AS_OF] = DateADTGetDatum(state->as_of);
 	values[KR_PERIOD_DAYS] = Int32GetDatum(state->period_days);
@@ -546,8 +553,9 @@ kpi_final(PG_FUNCTION_ARGS)
 
 	/* CEI = (AR start + sales - AR end) / (AR start + sales - current AR end) * 100 */
 	{
-		int128		numerator = state->sums[KPI_AR_START] + state->sums[KPI_SALES] - state->sums[KPI_AR_END];
-		int128		denominator = state->sums[KPI_AR_START] + state->sums[KPI_SALES] - state->sums[KPI_AR_CURRENT_END];
+		int128		start_plus_sales = kpi_add(state->sums[KPI_AR_START], state->sums[KPI_SALES]);
+		int128		numerator = kpi_sub(start_plus_sales, state->sums[KPI_AR_END]);
+		int128		denominator = kpi_sub(start_plus_sales, state->sums[KPI_AR_CURRENT_END]);
 
 		if (denominator > 0)
 		{

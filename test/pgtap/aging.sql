@@ -9,7 +9,7 @@
 BEGIN;
 CREATE EXTENSION ar_collect;
 
-SELECT plan(33);
+SELECT plan(38);
 
 --------------------------------------------------------------------------
 -- The catalog: a real aggregate with a state type of its own.
@@ -221,6 +221,7 @@ UNION ALL
 SELECT s::ar.aging_state FROM unnest(ARRAY[
 	'(0,0,0,0,0)',
 	'(170141183460469231731687303715884105727,0,-1,0,-170141183460469231731687303715884105727)',
+	'(-170141183460469231731687303715884105728,0,0,0,0)',
 	'(0.00000000000000000000000000000000000001,-0.00000000000000000000000000000000000001,0,0,0)',
 	'(-12.50,1000000.00,0.01,-0.01,18446744073709551616.00)']) AS s;
 SELECT is((SELECT count(*)::integer FROM tap_states WHERE s::text::ar.aging_state::text <> s::text),
@@ -254,8 +255,30 @@ SELECT throws_ok($$ SELECT ar.aging(amount, due_date, as_of) FROM
 SELECT throws_ok($$ SELECT ar.aging('-Infinity'::numeric, DATE '2024-06-01', DATE '2024-06-30') $$,
 	'22023', 'ar.aging amount cannot be -Infinity', 'an infinite amount is an error naming it');
 SELECT throws_ok($$ SELECT ar.aging(amount, DATE '2024-06-01', DATE '2024-06-30')
-                      FROM (VALUES (99999999999999999999.999999999999999999), (0.1)) AS v(amount) $$,
-	'22003', 'aging amount out of range', 'a sum beyond 38 digits is an error, never rounded');
+                      FROM (VALUES (99999999999999999999.999999999999999999), (0.1),
+                                   (99999999999999999999.999999999999999999)) AS v(amount) $$,
+	'22003', 'aging amount out of range', 'a sum beyond 38 digits (and 2^127) is an error, never rounded');
+-- 38 significant digits at a scale not a multiple of 4 (the last base-10000
+-- digit of the numeric holds decimals below the scale): within the limit
+SELECT is(ARRAY[(ar.aging(1234567890123456789012345678901234567.8, '2026-01-01', '2026-01-01')).not_due,
+                (ar.aging(123456789012345678901234567890123456.78, '2026-01-01', '2026-01-01')).not_due,
+                (ar.aging(-12345678901234567890123456789012345.678, '2026-01-01', '2026-01-01')).not_due],
+	ARRAY[1234567890123456789012345678901234567.8, 123456789012345678901234567890123456.78,
+	      -12345678901234567890123456789012345.678],
+	'38 significant digits at scales 1, 2 and 3 are summed, as the state''s text input accepts them');
+SELECT is((SELECT ar.aging(amount, '2026-01-01', '2026-01-02')
+             FROM (VALUES (1.5), (123456789012345678901234567890123456.78), (-0.25)) AS v(amount))::text,
+	'(0.00,123456789012345678901234567890123458.03,0.00,0.00,0.00,123456789012345678901234567890123458.03)',
+	'a 38-digit amount sums exactly with smaller ones');
+-- the state's text form covers what the checked sums can reach, -2^127 included
+SELECT is(ar.aging_combine('(-170141183460469231731687303715884105727,0,0,0,0)',
+                           '(-1,0,0,0,0)')::text::ar.aging_state::text,
+	'(-170141183460469231731687303715884105728,0,0,0,0)',
+	'the smallest sum a combine can reach reads back from its text');
+SELECT throws_ok($$ SELECT '(0,0,-170141183460469231731687303715884105729,0,0)'::ar.aging_state $$,
+	'22003', 'aging amount out of range', 'a state text below -2^127 is refused');
+SELECT throws_ok($$ SELECT '(0,0,0,0,170141183460469231731687303715884105728)'::ar.aging_state $$,
+	'22003', 'aging amount out of range', 'a state text of 2^127 is refused');
 SELECT throws_ok($$ SELECT '(1,2,3,4)'::ar.aging_state $$,
 	'22P02', 'invalid input syntax for type ar.aging_state: "(1,2,3,4)"',
 	'a bad state text is an error naming it');

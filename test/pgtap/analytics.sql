@@ -6,7 +6,7 @@
 -- back, on which the model is trained and evaluated on a temporal split.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(46);
+SELECT plan(50);
 
 --------------------------------------------------------------------------
 -- Catalog
@@ -120,6 +120,19 @@ SELECT throws_ok($$SELECT 'garbage'::ar.kpi_state$$, '22P02', NULL, 'bad state t
 SELECT throws_ok($$SELECT ar.kpi_combine(ar.kpi_transfn(NULL, 1, '2026-01-01', '2026-01-01', 1, 0, 0, NULL, '2026-04-30', 60),
                                          ar.kpi_transfn(NULL, 1, '2026-01-01', '2026-01-01', 1, 0, 0, NULL, '2026-05-31', 60))$$,
 	'22023', 'ar.receivables_kpis needs one as_of and one period per group', 'states of two as_of dates do not combine');
+-- every sum and difference of the state is checked: a shipped state may hold any sums (22003, never a wrap)
+SELECT throws_ok($$SELECT (ar.kpi_final(('(2026-06-30,90,100000000000000000000000000000000000000,-100000000000000000000000000000000000000'
+                                         || repeat(',0', 31) || ')')::ar.kpi_state)).overdue$$,
+	'22003', 'receivables KPI sum out of range', 'overdue (AR - current AR) beyond the int128 range is an error');
+SELECT throws_ok($$SELECT (ar.kpi_final(('(2026-06-30,90,0,0,170141183460469231731687303715884105727,1'
+                                         || repeat(',0', 29) || ')')::ar.kpi_state)).cei_pct$$,
+	'22003', 'receivables KPI sum out of range', 'the CEI numerator and denominator beyond the int128 range are an error');
+SELECT throws_ok($$SELECT ar.kpi_transfn(NULL, 90000000000000000000000000000000000000, '2026-06-01', '2026-06-30',
+                                         -90000000000000000000000000000000000000, 0, 0, NULL, '2026-06-30', 90)$$,
+	'22003', 'receivables KPI sum out of range', 'the collected amount (amount - open - written off) of a row is checked');
+SELECT is((ar.receivables_kpis(123456789012345678901234567890123456.78, '2026-06-01', '2026-06-30',
+                               123456789012345678901234567890123456.78, 0, 0, NULL, '2026-06-30', 90)).receivables,
+	123456789012345678901234567890123456.78, 'a 38-digit amount at scale 2 is summed');
 
 --------------------------------------------------------------------------
 -- Segments, model, forecast on generated data (customers ANP*)

@@ -9,7 +9,7 @@
 -- listed row; the same errors.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(25);
+SELECT plan(26);
 
 CREATE FUNCTION pg_temp.plan_lines(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
@@ -151,6 +151,11 @@ SELECT is((SELECT count(*) FROM dp_states d
               AND (ar._dunning_account_combine(d.s, NULL)::text IS DISTINCT FROM d.s::text
                    OR ar._dunning_account_combine(NULL, d.s)::text IS DISTINCT FROM d.s::text)), 0::bigint,
           'combined with no rows (NULL), a state is itself');
+
+-- the counts of combined states are checked (a shipped state may hold any count)
+SELECT throws_ok($$SELECT ar._dunning_account_combine('(t;(1;9223372036854775807,0,f,8.00,,,;0,0,f,,,,);;;{})',
+                                                      '(t;(1;1,0,f,8.00,,,;0,0,f,,,,);;;{})')$$,
+                 '22003', 'dunning invoice count out of range', 'combined invoice counts beyond 2^63 - 1 are an error');
 
 -- bad text is refused, naming the value
 SELECT throws_ok($$SELECT 'x'::ar._dunning_account_state$$, '22P02',

@@ -5,7 +5,7 @@
 -- function; bad input.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(16);
+SELECT plan(20);
 
 SELECT setseed(0.77);
 CREATE TEMP TABLE dt_row AS
@@ -98,6 +98,18 @@ SELECT throws_ok($$SELECT '(1;2,0,x,1,1,1,1;0,0,f,,,,)'::ar._dunning_totals_stat
                  'a malformed state is refused, naming it');
 SELECT throws_ok($$SELECT '(1;-2,0,f,1,1,1,1;0,0,f,,,,)'::ar._dunning_totals_state$$, '22P02', NULL,
                  'a negative count is refused');
+-- counts are checked too: a shipped state may hold any count up to 2^63 - 1 (22003, never a wrap)
+SELECT throws_ok($$SELECT ar._dunning_totals_final(ar._dunning_totals_combine('(2;9223372036854775807,0,f,1.00,,,;0,0,f,,,,)',
+                                                                              '(2;1,0,f,1.00,,,;0,0,f,,,,)'))$$,
+                 '22003', 'dunning invoice count out of range', 'combined invoice counts beyond 2^63 - 1 are an error');
+SELECT throws_ok($$SELECT '(2;1,2,f,1.00,,,;0,0,f,,,,)'::ar._dunning_totals_state$$, '22P02', NULL,
+                 'more problems than invoices in a listing are refused (every problem is a listed invoice''s)');
+SELECT throws_ok($$SELECT ar._dunning_totals_transfn('(2;9223372036854775807,0,f,1.00,,,;0,0,f,,,,)',
+                                                     1, 1.00, NULL, NULL, NULL, NULL)$$,
+                 '22003', 'dunning invoice count out of range', 'one more invoice on a count of 2^63 - 1 is an error');
+SELECT is(ar._dunning_totals(1, 123456789012345678901234567890123456.78, 1.5, NULL, NULL, NULL)::text,
+          '(1,1,123456789012345678901234567890123456.78,,,,0)',
+          'a 38-digit amount at scale 2 is summed');
 SELECT throws_ok($$SELECT ar._dunning_totals(1, 'NaN'::numeric, 0, 0, 0, NULL)$$, '22023',
                  'dunning amount cannot be NaN', 'a NaN amount is an error, not a silent sum');
 
