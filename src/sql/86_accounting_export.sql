@@ -446,6 +446,15 @@ BEGIN
 	-- one export at a time per company: its configuration row, locked
 	INSERT INTO ar.accounting_config (company_id) VALUES (c.id) ON CONFLICT DO NOTHING;
 	SELECT * INTO cfg FROM ar.accounting_config x WHERE x.company_id = c.id FOR UPDATE;
+	-- a FEC covers one fiscal year (its name is the year's closing date, its
+	-- entries are numbered per year): a period does not cross its end
+	IF ar._fiscal_year_end(period_from, cfg.fiscal_year_end_month) <> ar._fiscal_year_end(period_to, cfg.fiscal_year_end_month) THEN
+		RAISE EXCEPTION 'the period % .. % of company "%" crosses the end of its fiscal year on %',
+			to_char(period_from, 'YYYY-MM-DD'), to_char(period_to, 'YYYY-MM-DD'), c.code,
+			to_char(ar._fiscal_year_end(period_from, cfg.fiscal_year_end_month), 'YYYY-MM-DD')
+			USING ERRCODE = 'invalid_parameter_value',
+			      HINT = 'Export the end of the fiscal year and the start of the next one as two periods.';
+	END IF;
 	SELECT * INTO ex FROM ar.accounting_export x
 	 WHERE x.company_id = c.id AND x.period_from = export_journal.period_from AND x.period_to = export_journal.period_to;
 	IF FOUND THEN
@@ -546,9 +555,25 @@ COMMENT ON FUNCTION ar.export_journal(text, date, date) IS
 
 -- ------------------------------------------------------------------- FEC
 
+-- A text in ISO 8859-15, the FEC's encoding (doc/accounting-export.md): a
+-- character outside it is transliterated as for SEPA (Ł → L, ź → z, ’ →
+-- ', ½ → 1/2), and what has no transliteration in it becomes '?'.  The characters of
+-- ISO 8859-15: ASCII, U+00A0 to U+00FF but the eight it replaced (¤ ¦ ¨ ´ ¸
+-- ¼ ½ ¾), and those eight's replacements (€ Š š Ž ž Œ œ Ÿ).
+CREATE FUNCTION ar._fec_latin9(value text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+	SELECT CASE WHEN value !~ c.outside THEN value
+	       ELSE regexp_replace((SELECT string_agg(CASE WHEN x.ch ~ c.outside THEN coalesce(nullif(translate(ar.sepa_transliterate(x.ch), '⁄', '/'), ''), ' ')
+	                                                   ELSE x.ch END, '' ORDER BY x.n)
+	                              FROM regexp_split_to_table(value, '') WITH ORDINALITY x (ch, n)),
+	                           c.outside, '?', 'g') END
+	  FROM (VALUES (E'[^\\x01-\\x7e\\xa0-\\xa3\\xa5\\xa7\\xa9-\\xb3\\xb5-\\xb7\\xb9-\\xbb\\xbf-\\xff\\u20ac\\u0160\\u0161\\u017d\\u017e\\u0152\\u0153\\u0178]')) c (outside)
+$$;
+
+-- A field of the FEC: no separator nor control character, in ISO 8859-15.
 CREATE FUNCTION ar._fec_text(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-	SELECT btrim(regexp_replace(coalesce(value, ''), E'\\s*[|[:cntrl:]][|[:cntrl:][:space:]]*', ' ', 'g'))
+	SELECT ar._fec_latin9(btrim(regexp_replace(coalesce(value, ''), E'\\s*[|[:cntrl:]][|[:cntrl:][:space:]]*', ' ', 'g')))
 $$;
 
 CREATE FUNCTION ar._fec_amount(value numeric) RETURNS text

@@ -7,7 +7,7 @@
 -- reversals, reconciles to the cent; roles and companies are enforced.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(56);
+SELECT plan(59);
 
 UPDATE ar.company SET siren = '123456782' WHERE is_default;
 INSERT INTO ar.customer (code, name) VALUES ('AE-1', 'Alpha SA'), ('AE-2', 'Beta SARL'), ('AE-3', 'Gamma');
@@ -165,6 +165,14 @@ SELECT throws_ok($$UPDATE ar.accounting_config SET sales_journal_code = 'BQ'$$, 
 UPDATE ar.company SET name = 'Ledger | Co' WHERE is_default;
 SELECT is((SELECT count(*) FROM regexp_split_to_table(rtrim(ar.fec_file((SELECT id FROM jan)), E'\r\n'), E'\r\n') l
             WHERE array_length(string_to_array(l, '|'), 1) <> 18), 0::bigint, 'no field holds the separator');
+-- the file is written as ISO 8859-15 (LATIN9): letters outside it are
+-- transliterated (Ł → L, ź → z; é and œ are in it), what has none becomes ?
+UPDATE ar.customer c SET name = 'Łódź Spółka z o.o. ☃ œuvre'
+  FROM ar.journal_entry_line l WHERE l.customer_id = c.id AND l.entry_id IN (SELECT e.id FROM ar.journal_entry e WHERE e.export_id = (SELECT id FROM jan));
+SELECT is((SELECT count(*) FROM regexp_split_to_table(convert_from(convert_to(ar.fec_file((SELECT id FROM jan)), 'LATIN9'), 'LATIN9'), E'\r\n') l
+            WHERE l LIKE '%|Lódz Spólka z o.o. ? œuvre|%') > 0, true,
+	'names outside ISO 8859-15 are transliterated: the file converts to LATIN9');
+SELECT is(ar._fec_text('Ærø Åsa ½ € Š'), 'Ærø Åsa 1/2 € Š', 'letters of ISO 8859-15 stay; ½ (ISO 8859-1 only) is spelt out');
 
 -- ---------------------------------- fiscal year ending in June, no auxiliary
 INSERT INTO ar.company (code, name) VALUES ('AE_FY', 'Fiscal June');
@@ -175,7 +183,11 @@ INSERT INTO ar.invoice (company_id, customer_id, number, issue_date, due_date, a
 SELECT company_id, id, 'FY-' || g, '2025-06-01', '2025-06-30', 100.00 FROM ar.customer, generate_series(1, 3) g WHERE code = 'FY-1';
 SELECT ar.record_payment('FY-1', 100.00, '2025-06-20'), ar.record_payment('FY-2', 100.00, '2025-06-25'),
        ar.record_payment('FY-3', 100.00, '2025-07-05');
-SELECT ar.export_journal('AE_FY', '2025-06-01', '2025-07-31') IS NOT NULL;
+-- one FEC covers one fiscal year: a period across its end is refused
+SELECT throws_ok($$SELECT ar.export_journal('AE_FY', '2025-06-01', '2025-07-31')$$, '22023',
+	'the period 2025-06-01 .. 2025-07-31 of company "AE_FY" crosses the end of its fiscal year on 2025-06-30',
+	'a period across the end of the fiscal year is refused');
+SELECT ar.export_journal('AE_FY', '2025-06-01', '2025-06-30') IS NOT NULL, ar.export_journal('AE_FY', '2025-07-01', '2025-07-31') IS NOT NULL;
 SELECT results_eq($$SELECT e.entry_date, e.fiscal_year_end, e.entry_no FROM ar.journal_entry e
                      JOIN ar.company c ON c.id = e.company_id WHERE c.code = 'AE_FY' ORDER BY e.entry_date$$,
 	$$VALUES ('2025-06-20'::date, '2025-06-30'::date, 1), ('2025-06-25', '2025-06-30', 2), ('2025-07-05', '2026-06-30', 1)$$,
