@@ -113,6 +113,10 @@ DECLARE
 	remaining integer := max_notices;
 	taken integer;
 	claimer constant text := format('%s (pid %s)', ar._caller(), pg_backend_pid());
+	-- the time read once, a parameter of the statements (Citus refuses a
+	-- volatile function in an UPDATE of a distributed table)
+	claimed_at constant timestamptz := clock_timestamp();
+	until timestamptz;
 BEGIN
 	IF max_notices IS NULL OR max_notices < 1 THEN
 		RAISE EXCEPTION 'max_notices must be at least 1, not %', coalesce(max_notices::text, 'NULL')
@@ -127,19 +131,20 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value',
 			      HINT = 'email, sms, letter, registered_letter, task, or NULL for every channel.';
 	END IF;
+	until := claimed_at + lease;
 	FOREACH company IN ARRAY ar._company_ids('collector') LOOP
 		EXIT WHEN remaining <= 0;
 		RETURN QUERY
 		WITH free AS (
 			SELECT d.id FROM ar.dunning_notice d
 			 WHERE d.company_id = company AND d.status = 'queued'
-			   AND (d.claimed_until IS NULL OR d.claimed_until <= clock_timestamp())
+			   AND (d.claimed_until IS NULL OR d.claimed_until <= claimed_at)
 			   AND (claim_notices.channel IS NULL OR d.channel = claim_notices.channel)
 			 ORDER BY d.id
 			 LIMIT remaining
 			   FOR UPDATE SKIP LOCKED)
 		UPDATE ar.dunning_notice d
-		   SET claimed_until = clock_timestamp() + lease, claimed_by = claimer
+		   SET claimed_until = until, claimed_by = claimer
 		  FROM free
 		 WHERE d.company_id = company AND d.id = free.id
 		RETURNING d.*;
