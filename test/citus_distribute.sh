@@ -175,7 +175,7 @@ claims=("SELECT count(*) FROM ar.claim_notices(3)"
 	"SELECT count(*) FROM ar.dunning_notice WHERE status = 'queued' AND (claimed_until IS NULL OR claimed_by NOT LIKE 'postgres (pid %)')"
 	"SELECT (ar.mark_notice((SELECT min(id) FROM ar.dunning_notice WHERE status = 'queued'), 'sent', 'p-1')).status")
 second="SELECT (ar.mark_notice((SELECT min(id) FROM ar.dunning_notice WHERE provider_ref = 'p-1'), 'sent', 'p-2')).status"
-dist="$(qd postgres "${claims[@]}") $(qd postgres "$second")"; single="$(qd ar_single "${claims[@]}") $(qd ar_single "$second")"
+dist="$(qd postgres "${claims[@]}")"$'\n'"$(qd postgres "$second")"; single="$(qd ar_single "${claims[@]}")"$'\n'"$(qd ar_single "$second")"
 check "after the distribution ar.claim_notices claims every queued notice once and ar.mark_notice refuses a second proof, as on one node" \
 	eval '[ "$dist" = "$single" ] && [ "$(sed -n 1,5p <<<"$dist" | tr "\n" " ")" = "3 t 0 0 sent " ] && grep -q "already sent with proof \"p-1\", not \"p-2\"" <<<"$dist" || { echo "# $dist" | head -12; false; }'
 
