@@ -34,7 +34,7 @@ same() {	# same WHAT: the distributed database and ar_single gave the same (non-
 	return 1
 }
 
-echo "1..13"
+echo "1..14"
 citus_cluster_start "$WORK" $BASE "ar_collect.enabled = off" || exit 1
 qn 0 "CREATE EXTENSION ar_collect" >/dev/null || exit 1
 qn 0 "CREATE DATABASE ar_single" >/dev/null || exit 1
@@ -165,6 +165,19 @@ dist=$(qd postgres "${after[@]}"); single=$(qd ar_single "${after[@]}")
 echo "$dist" | sed -n 2p | cut -c1-200 | sed 's/^/# reconcile, distributed: /'
 check "after the distribution ar.reconcile() (every company), ar.promise_to_pay with made_on and ar.run_dunning: what they return and leave (invoices, bank lines, promises, notices, the run, the audit chains) is one node's" \
 	eval 'same writes && [ "$(grep -c "|queued$" <<<"$dist")" -gt 0 ] && grep -q " 7207:{220058}:amount:t" <<<"$dist"'
+
+# the outbox's consumers on the distributed outbox: ar.claim_notices (a
+# statement per company, SKIP LOCKED, routed to its shard) and
+# ar.mark_notice with its refusal of a second proof, as on one node
+claims=("SELECT count(*) FROM ar.claim_notices(3)"
+	"SELECT count(*) > 0 FROM ar.claim_notices(1000, '5 minutes')"
+	"SELECT count(*) FROM ar.claim_notices(1000)"
+	"SELECT count(*) FROM ar.dunning_notice WHERE status = 'queued' AND (claimed_until IS NULL OR claimed_by NOT LIKE 'postgres (pid %)')"
+	"SELECT (ar.mark_notice((SELECT min(id) FROM ar.dunning_notice WHERE status = 'queued'), 'sent', 'p-1')).status")
+second="SELECT (ar.mark_notice((SELECT min(id) FROM ar.dunning_notice WHERE provider_ref = 'p-1'), 'sent', 'p-2')).status"
+dist="$(qd postgres "${claims[@]}")"$'\n'"$(qd postgres "$second")"; single="$(qd ar_single "${claims[@]}")"$'\n'"$(qd ar_single "$second")"
+check "after the distribution ar.claim_notices claims every queued notice once and ar.mark_notice refuses a second proof, as on one node" \
+	eval '[ "$dist" = "$single" ] && [ "$(sed -n 1,5p <<<"$dist" | tr "\n" " ")" = "3 t 0 0 sent " ] && grep -q "already sent with proof \"p-1\", not \"p-2\"" <<<"$dist" || { echo "# $dist" | head -12; false; }'
 
 # the dunning run's per-company work (ar._run_dunning_company) is a
 # distributed function co-located with the ledger by its company argument

@@ -303,10 +303,14 @@ BEGIN
 			END IF;
 		END IF;
 		IF OLD.open_amount <> OLD.amount OR OLD.written_off_amount <> 0 THEN
-			IF NEW.currency IS DISTINCT FROM OLD.currency OR NEW.company_id IS DISTINCT FROM OLD.company_id THEN
+			-- nor its customer: the credit and payments allocated are the
+			-- first customer's (they would pay another's invoice)
+			IF NEW.currency IS DISTINCT FROM OLD.currency OR NEW.company_id IS DISTINCT FROM OLD.company_id
+			   OR NEW.customer_id IS DISTINCT FROM OLD.customer_id THEN
 				RAISE EXCEPTION 'invoice % already has allocations', OLD.number
 					USING ERRCODE = 'object_not_in_prerequisite_state',
-					      DETAIL = 'Its currency and company cannot change any more.';
+					      DETAIL = 'Its currency, company and customer cannot change any more.',
+					      HINT = 'Issue a credit note and invoice the other customer.';
 			END IF;
 			IF NEW.cancelled_on IS NOT NULL AND OLD.cancelled_on IS NULL THEN
 				RAISE EXCEPTION 'invoice % cannot be cancelled: it already has allocations', OLD.number

@@ -33,6 +33,8 @@ CREATE TABLE ar.dunning_notice (
 	provider_ref   text,
 	status_detail  text,
 	credits_set_off  numeric NOT NULL DEFAULT 0,
+	claimed_until  timestamptz,   -- the lease of the sender that claimed it (ar.claim_notices)
+	claimed_by     text,
 	-- idempotency from the data: one notice per account and run date, one
 	-- notice of each level per cycle that is not failed or cancelled
 	CONSTRAINT dunning_notice_once_per_run_date UNIQUE (customer_id, currency, as_of)
@@ -41,6 +43,10 @@ COMMENT ON COLUMN ar.dunning_notice.amount_due IS
 	'What the notice claims: the open amounts of the invoices it lists on its run date, less credits_set_off.';
 COMMENT ON COLUMN ar.dunning_notice.credits_set_off IS
 	'Open credit notes and unapplied customer credit of the account on the run date, deducted from the open amounts listed (up to them); the letter states the deduction.';
+COMMENT ON COLUMN ar.dunning_notice.claimed_until IS
+	'Until when the sender that claimed the queued notice (ar.claim_notices) has it to itself; NULL: never claimed.';
+COMMENT ON COLUMN ar.dunning_notice.claimed_by IS
+	'Who claimed it last: the role the sender acted as (SET ROLE, else its session user) and its backend pid.';
 CREATE UNIQUE INDEX dunning_notice_level_once_per_cycle ON ar.dunning_notice (customer_id, currency, cycle, level)
 	WHERE status IN ('queued', 'sent');
 CREATE INDEX dunning_notice_queued ON ar.dunning_notice (id) WHERE status = 'queued';

@@ -815,7 +815,7 @@ BEGIN
 		SELECT ROW(NULL::bigint, o.customer_id, o.level, o.level_name, o.channel, o.subject, o.body, o.invoice_ids,
 		           o.amount_due, o.penalties, 'queued'::text, o.as_of, now(), o.company_id, o.currency, o.policy_id,
 		           o.cycle, o.language, o.recipient, o.interest, o.indemnity, o.fee, o.reply_by,
-		           NULL::timestamptz, NULL::text, NULL::text, o.credits_set_off)::ar.dunning_notice, NULL::jsonb
+		           NULL::timestamptz, NULL::text, NULL::text, o.credits_set_off, NULL::timestamptz, NULL::text)::ar.dunning_notice, NULL::jsonb
 		  FROM (%s) o
 		 ORDER BY o.customer_id, o.currency
 		$q$, render_query) USING x;

@@ -626,9 +626,21 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'statement notice % does not exist', coalesce(notice_id::text, 'NULL') USING ERRCODE = 'no_data_found';
 	END IF;
-	IF n.status = mark_statement_notice.status
-	   AND (mark_statement_notice.provider_ref IS NULL OR mark_statement_notice.provider_ref IS NOT DISTINCT FROM n.provider_ref)
-	   AND (mark_statement_notice.detail IS NULL OR mark_statement_notice.detail IS NOT DISTINCT FROM n.status_detail) THEN
+	-- the same status again changes nothing; with another proof or reason
+	-- it is refused (the communications log keeps the first report)
+	IF n.status = mark_statement_notice.status THEN
+		IF mark_statement_notice.provider_ref IS DISTINCT FROM n.provider_ref AND mark_statement_notice.provider_ref IS NOT NULL THEN
+			RAISE EXCEPTION 'statement notice % is already % with proof %, not %', n.id, n.status,
+				coalesce('"' || n.provider_ref || '"', 'none'), '"' || mark_statement_notice.provider_ref || '"'
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      DETAIL = 'A second report of the same status with another proof would contradict the first, in the communications log.';
+		END IF;
+		IF mark_statement_notice.detail IS DISTINCT FROM n.status_detail AND mark_statement_notice.detail IS NOT NULL THEN
+			RAISE EXCEPTION 'statement notice % is already % with detail %, not %', n.id, n.status,
+				coalesce('"' || n.status_detail || '"', 'none'), '"' || mark_statement_notice.detail || '"'
+				USING ERRCODE = 'object_not_in_prerequisite_state',
+				      DETAIL = 'A second report of the same status with another reason would contradict the first, in the communications log.';
+		END IF;
 		RETURN n;
 	END IF;
 	UPDATE ar.statement_notice s
@@ -645,7 +657,7 @@ BEGIN
 	RETURN n;
 END $$;
 COMMENT ON FUNCTION ar.mark_statement_notice(bigint, text, text, text) IS
-	'What the sender of statements reports: sent (with its reference), failed (with the reason) or cancelled; logged in the communications log. A failed or cancelled statement may be queued again.';
+	'What the sender of statements reports: sent (with its reference), failed (with the reason) or cancelled; logged in the communications log. The same status again changes nothing; with another reference or reason it is refused (55000). A failed or cancelled statement may be queued again.';
 
 -- (the texts, keys soa.*: 84_letter_texts.sql, with the other shipped texts, so
 -- that they are not audited as changes of the user's)

@@ -1,0 +1,1 @@
+../../sql/80_dunning_6_0_outbox_claim.sql
