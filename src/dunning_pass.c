@@ -43,6 +43,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_collation.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
@@ -279,6 +280,20 @@ da_append(DunAccountState *state, const DunLine *line, const char *number)
 	return state;
 }
 
+/*
+ * The collation problems compare under: the aggregate's (its text
+ * arguments'), or the database's default when the call has none, as min()
+ * of a text of the default collation would: the state type has no
+ * collation, so a combine called directly, or by Citus's coordinator for
+ * states shipped as text, gets none (varstr_cmp then raised "could not
+ * determine which collation to use").
+ */
+static inline Oid
+da_collation(Oid collation)
+{
+	return OidIsValid(collation) ? collation : DEFAULT_COLLATION_OID;
+}
+
 /* The first of two problems under collation (as min(text)): a when equal. */
 static bool
 da_problem_less(DaProblem a, DaProblem b, Oid collation)
@@ -287,7 +302,7 @@ da_problem_less(DaProblem a, DaProblem b, Oid collation)
 		return a.len >= 0;
 	if (a.len < 0)
 		return false;
-	return varstr_cmp(a.data, a.len, b.data, b.len, collation) <= 0;
+	return varstr_cmp(a.data, a.len, b.data, b.len, da_collation(collation)) <= 0;
 }
 
 /*
@@ -453,7 +468,7 @@ da_keep_problem(DunAccountState *state, int l, text *number, const char *message
 	memcpy(candidate + nlen + 2, message, mlen);
 	da_problems(state, problems);
 	if (problems[l].len >= 0 &&
-		varstr_cmp(problems[l].data, problems[l].len, candidate, nlen + 2 + mlen, collation) < 0)
+		varstr_cmp(problems[l].data, problems[l].len, candidate, nlen + 2 + mlen, da_collation(collation)) < 0)
 	{
 		pfree(candidate);
 		return state;

@@ -9,7 +9,7 @@
 -- listed row; the same errors.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(26);
+SELECT plan(28);
 
 CREATE FUNCTION pg_temp.plan_lines(query text) RETURNS SETOF text LANGUAGE plpgsql AS $$
 BEGIN
@@ -151,6 +151,16 @@ SELECT is((SELECT count(*) FROM dp_states d
               AND (ar._dunning_account_combine(d.s, NULL)::text IS DISTINCT FROM d.s::text
                    OR ar._dunning_account_combine(NULL, d.s)::text IS DISTINCT FROM d.s::text)), 0::bigint,
           'combined with no rows (NULL), a state is itself');
+
+-- a combine called without a collation (directly, or by Citus's
+-- coordinator for states shipped as text) keeps the first problem under the
+-- database's default, as min(text) would
+SELECT is((ar._dunning_account_final(ar._dunning_account_combine('(t;(1;1,1,f,8.00,,,;0,0,f,,,,);"B-1: x";;{})',
+                                                                 '(t;(1;1,1,f,8.00,,,;0,0,f,,,,);"A-1: y";;{})'))).first_problem,
+          'A-1: y', 'two states with different first problems, combined without a collation: the lesser');
+SELECT is((ar._dunning_account_final(ar._dunning_account_combine('(t;(1;1,1,f,8.00,,,;0,0,f,,,,);"A-1: y";;{})',
+                                                                 '(t;(1;1,1,f,8.00,,,;0,0,f,,,,);"B-1: x";;{})'))).first_problem,
+          'A-1: y', 'in either order');
 
 -- the counts of combined states are checked (a shipped state may hold any count)
 SELECT throws_ok($$SELECT ar._dunning_account_combine('(t;(1;9223372036854775807,0,f,8.00,,,;0,0,f,,,,);;;{})',
