@@ -17,10 +17,14 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
 	  JOIN ar.invoice other ON other.company_id = mine.company_id AND other.customer_id = mine.customer_id
 	                       AND other.currency = mine.currency AND sign(other.amount) = -sign(mine.amount)
 	  JOIN ar.allocation x ON x.company_id = other.company_id AND x.invoice_id = other.id
+	 CROSS JOIN LATERAL (SELECT CASE WHEN x.amount < 0 THEN 'invoice ' ELSE 'credit note ' END || mine.number,
+	                            CASE WHEN a.amount < 0 THEN 'invoice ' ELSE 'credit note ' END || other.number) p (x_names, a_names)
 	 WHERE mine.company_id = a.company_id AND mine.id = a.invoice_id
 	   AND x.method = 'credit_note' AND x.amount = -a.amount AND x.allocated_on = a.allocated_on
-	   AND starts_with(x.note, CASE WHEN x.amount < 0 THEN 'invoice ' ELSE 'credit note ' END || mine.number)
-	   AND starts_with(a.note, CASE WHEN a.amount < 0 THEN 'invoice ' ELSE 'credit note ' END || other.number)
+	   -- each note names the other's document: "invoice <number>" or
+	   -- "credit note <number>", alone or followed by a space
+	   AND (x.note = p.x_names OR starts_with(x.note, p.x_names || ' '))
+	   AND (a.note = p.a_names OR starts_with(a.note, p.a_names || ' '))
 	 ORDER BY abs(x.id - a.id), x.id
 	 LIMIT 1
 $$;
@@ -34,6 +38,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, ar, pg_temp AS $
 DECLARE
 	a ar.allocation;
 	other ar.allocation;
+	deleted integer;
 	line ar.bank_transaction;
 BEGIN
 	SELECT * INTO a FROM ar.allocation x WHERE x.id = allocation_id;
@@ -55,6 +60,12 @@ BEGIN
 		PERFORM 1 FROM ar.invoice i WHERE i.company_id = a.company_id AND i.id IN (a.invoice_id, other.invoice_id)
 		 ORDER BY i.id FOR UPDATE;
 		DELETE FROM ar.allocation x WHERE x.company_id = a.company_id AND x.id IN (a.id, other.id);
+		GET DIAGNOSTICS deleted = ROW_COUNT;
+		IF deleted <> 2 THEN
+			-- (reversed meanwhile by another transaction, whose commit the
+			-- invoices' locks waited for)
+			RAISE EXCEPTION 'allocation % does not exist', allocation_id USING ERRCODE = 'no_data_found';
+		END IF;
 		RETURN abs(a.amount);
 	END IF;
 	IF a.method IN ('write_off', 'credit', 'shortfall') THEN
