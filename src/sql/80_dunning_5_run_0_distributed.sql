@@ -137,7 +137,8 @@ DECLARE
 	s record;
 BEGIN
 	SELECT p.company_id INTO company FROM ar.payment_plan p WHERE p.id = _plan_broken_on_distributed.plan_id;
-	FOR s IN SELECT i.due_on + p.grace_days AS grace_end, p.total - i.paid_by_then AS may_owe
+	FOR s IN SELECT i.due_on + p.grace_days AS grace_end, p.total - i.paid_by_then AS may_owe,
+	                coalesce(p.starts_on, p.created_at::date) AS started_on
 	           FROM ar.payment_plan p
 	           JOIN (SELECT i.plan_id, i.due_on, sum(i.amount) OVER (ORDER BY i.seq) AS paid_by_then
 	                   FROM ar.payment_plan_instalment i
@@ -145,7 +146,13 @@ BEGIN
 	          WHERE p.company_id = company AND p.id = _plan_broken_on_distributed.plan_id
 	            AND i.due_on + p.grace_days < as_of
 	          ORDER BY 1 LOOP
-		IF ar._plan_outstanding_distributed(_plan_broken_on_distributed.plan_id, s.grace_end) > s.may_owe THEN
+		-- ar._plan_broken_on's rule: written off since the plan started is unpaid
+		IF ar._plan_outstanding_distributed(_plan_broken_on_distributed.plan_id, s.grace_end)
+		   + coalesce((SELECT sum(a.amount) FROM ar.payment_plan_invoice pi
+		                 JOIN ar.allocation a ON a.company_id = company AND a.invoice_id = pi.invoice_id
+		                WHERE pi.company_id = company AND pi.plan_id = _plan_broken_on_distributed.plan_id
+		                  AND a.method IN ('write_off', 'shortfall') AND a.allocated_on > s.started_on
+		                  AND a.allocated_on <= s.grace_end), 0) > s.may_owe THEN
 			RETURN s.grace_end + 1;
 		END IF;
 	END LOOP;
