@@ -68,14 +68,20 @@ BEGIN
 	IF FOUND THEN
 		PERFORM ar._require_company(company, 'collector');
 	END IF;
-	-- every lock names the company (routed to its shard on Citus)
+	IF applied_on IS NULL THEN
+		RAISE EXCEPTION 'applied_on must be given' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	-- every lock names the company (routed to its shard on Citus); only the
+	-- credit and the invoices that existed on applied_on (ar._apply_open_credits'
+	-- rule): an allocation dated before either would rewrite the past
 	FOR credit IN SELECT * FROM ar.customer_credit c
 	               WHERE c.company_id = company AND c.customer_id = apply_customer_credit.customer_id AND c.remaining > 0
+	                 AND c.created_on <= applied_on
 	               ORDER BY c.created_on, c.id FOR UPDATE LOOP
 		left_over := credit.remaining;
 		FOR inv IN SELECT * FROM ar.invoice i
 		            WHERE i.company_id = credit.company_id AND i.customer_id = credit.customer_id AND i.currency = credit.currency
-		              AND i.open_amount > 0 AND i.cancelled_on IS NULL
+		              AND i.open_amount > 0 AND i.cancelled_on IS NULL AND i.issue_date <= applied_on
 		            ORDER BY i.due_date, i.id FOR UPDATE LOOP
 			EXIT WHEN left_over = 0;
 			take := least(left_over, inv.open_amount);
@@ -123,6 +129,8 @@ BEGIN
 	IF amount IS NOT NULL THEN
 		PERFORM ar._require_positive('credit note amount', amount);
 	END IF;
+	-- a set-off dated before either document was issued would rewrite the past
+	PERFORM ar._require_issued_by(note, applied_on, 'applied'), ar._require_issued_by(inv, applied_on, 'applied');
 	take := least(coalesce(amount, 'Infinity'), -note.open_amount, inv.open_amount);
 	IF take <= 0 THEN
 		RETURN 0;
@@ -172,6 +180,7 @@ BEGIN
 	END IF;
 	PERFORM ar._require_company(inv.company_id, 'admin');
 	SELECT * INTO inv FROM ar.invoice i WHERE i.company_id = inv.company_id AND i.id = write_off_invoice.invoice_id FOR UPDATE;
+	PERFORM ar._require_issued_by(inv, written_off_on, 'written off');
 	IF inv.open_amount = 0 THEN
 		RETURN NULL;
 	END IF;

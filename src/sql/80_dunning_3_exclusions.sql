@@ -129,8 +129,10 @@ $$;
 
 -- The first day a plan counts as broken, as seen on run date as_of: the day
 -- after the grace period of the first instalment that, once its grace
--- period was over, left more owed than the instalments still to come.
--- NULL while every instalment due so far is paid.
+-- period was over, left more unpaid than the instalments still to come.
+-- NULL while every instalment due so far is paid.  Unpaid: still owed, or
+-- written off (methods write_off and shortfall) since the plan started
+-- (starts_on, else the day it was made): a write-off is not a payment.
 CREATE FUNCTION ar._plan_broken_on(plan_id bigint, as_of date) RETURNS date
 LANGUAGE sql STABLE AS $$
 	SELECT min(s.due_on + p.grace_days + 1)
@@ -139,7 +141,12 @@ LANGUAGE sql STABLE AS $$
 	          FROM ar.payment_plan_instalment i WHERE i.plan_id = _plan_broken_on.plan_id) s ON s.plan_id = p.id
 	 WHERE p.id = _plan_broken_on.plan_id
 	   AND s.due_on + p.grace_days < as_of
-	   AND ar._plan_outstanding(p.id, s.due_on + p.grace_days) > p.total - s.paid_by_then
+	   AND ar._plan_outstanding(p.id, s.due_on + p.grace_days)
+	       + coalesce((SELECT sum(a.amount) FROM ar.payment_plan_invoice pi JOIN ar.allocation a ON a.invoice_id = pi.invoice_id
+	                    WHERE pi.plan_id = p.id AND a.method IN ('write_off', 'shortfall')
+	                      AND a.allocated_on > coalesce(p.starts_on, p.created_at::date)
+	                      AND a.allocated_on <= s.due_on + p.grace_days), 0)
+	       > p.total - s.paid_by_then
 $$;
 
 -- ar.payment_plan_schedule: 80_dunning_3_exclusions_1_plan_schedule.sql.

@@ -25,7 +25,7 @@ BEGIN
 	RETURN QUERY EXECUTE format($q$
 	SELECT s.seq, s.due_on, s.amount, s.cumulative, s.total - s.cumulative,
 	       CASE WHEN s.settle_on < $1 THEN s.owed END,
-	       CASE WHEN s.settle_on >= $1 THEN 'due' WHEN s.owed > s.total - s.cumulative THEN 'missed' ELSE 'paid' END
+	       CASE WHEN s.settle_on >= $1 THEN 'due' WHEN s.unpaid > s.total - s.cumulative THEN 'missed' ELSE 'paid' END
 	  FROM (%s) s
 	 WHERE s.plan_id = $3
 	 ORDER BY s.seq$q$, ar._plan_instalments_query(2)) USING as_of, co, plan_id;

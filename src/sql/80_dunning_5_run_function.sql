@@ -159,10 +159,16 @@ BEGIN
 	-- distributed ledger, then written from it with statements naming
 	-- each row with its company)
 	IF real_run THEN
-		-- promises whose date has passed: kept or broken
+		-- promises whose date has passed: kept or broken (kept means paid:
+		-- what was written off since the promise was made counts as unpaid)
 		written_now := ar._dunning_work_table(w_settled, ar._dunning_reads($q$
 		SELECT pr.id, pr.company_id, pr.customer_id, pr.invoice_id, pr.amount, pr.promised_on, i.currency, i.number,
-		       CASE WHEN ar._open_on(pr.invoice_id, pr.promised_on) <= pr.open_at_promise - pr.amount
+		       CASE WHEN ar._open_on(pr.invoice_id, pr.promised_on)
+		                 + coalesce((SELECT sum(a.amount) FROM ar.allocation a
+		                              WHERE a.invoice_id = pr.invoice_id AND a.method IN ('write_off', 'shortfall')
+		                                AND a.allocated_on > coalesce(pr.made_on, pr.made_at::date)
+		                                AND a.allocated_on <= pr.promised_on), 0)
+		                 <= pr.open_at_promise - pr.amount
 		            THEN 'kept' ELSE 'broken' END AS status
 		  FROM ar.payment_promise pr JOIN ar.invoice i ON i.id = pr.invoice_id
 		 WHERE pr.status = 'pending' AND pr.promised_on < $1
@@ -182,7 +188,9 @@ BEGIN
 			       s.invoice_id, s.id
 			  FROM pg_temp.%1$I s ORDER BY s.id$q$, w_settled) USING x;
 		END IF;
-		-- payment plans: a missed instalment breaks the plan, full payment completes it
+		-- payment plans: a missed instalment breaks the plan, full payment
+		-- completes it (not a write-off since it started: the plan then stays
+		-- active until ar._plan_broken_on finds the instalment left unpaid)
 		written_now := ar._dunning_work_table(w_plans, ar._dunning_reads($q$
 		SELECT q.id, q.company_id, q.customer_id,
 		       CASE WHEN b.broken_on IS NOT NULL THEN 'broken' ELSE 'completed' END AS status,
@@ -190,7 +198,11 @@ BEGIN
 		  FROM ar.payment_plan q
 		 CROSS JOIN LATERAL (SELECT ar._plan_broken_on(q.id, $1) AS broken_on) b
 		 WHERE q.status = 'active'
-		   AND (b.broken_on IS NOT NULL OR ar._plan_outstanding(q.id, $1) = 0)
+		   AND (b.broken_on IS NOT NULL
+		        OR (ar._plan_outstanding(q.id, $1) = 0
+		            AND NOT EXISTS (SELECT FROM ar.payment_plan_invoice pi JOIN ar.allocation a ON a.invoice_id = pi.invoice_id
+		                             WHERE pi.plan_id = q.id AND a.method IN ('write_off', 'shortfall')
+		                               AND a.allocated_on > coalesce(q.starts_on, q.created_at::date) AND a.allocated_on <= $1)))
 		 ORDER BY q.id$q$, company), as_of => x);
 		IF written_now > 0 THEN
 			IF cardinality(skipped) > 0 THEN

@@ -20,7 +20,10 @@
 -- NULL: every company), each with the cumulative amount of the plan's instalments up to
 -- it and what the plan's invoices still owed at the end of its grace period
 -- (settle_on: due_on + the plan's grace days; ar._open_on's rule, summed as
--- ar._plan_outstanding does): the text of a query that the functions Citus
+-- ar._plan_outstanding does), and unpaid: owed plus what was written off
+-- (methods write_off and shortfall) since the plan started (starts_on, else
+-- the day it was made), the amount that decides whether an instalment was
+-- kept: a write-off is not a payment: the text of a query that the functions Citus
 -- must plan run (every table filtered on the company, every join on
 -- (x_id, company_id): routed whole to the company's shard; as SQL functions
 -- called per row, ar._plan_outstanding and ar._open_on were refused,
@@ -31,18 +34,22 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 	SELECT replace($q$
 	SELECT p.id AS plan_id, p.company_id, p.customer_id, p.currency, p.total, p.grace_days, p.starts_on, p.status,
 	       p.status_on, p.cancelled_at, p.cancelled_on, s.id AS instalment_id, s.seq, s.due_on, s.amount, s.cumulative,
-	       s.due_on + p.grace_days AS settle_on, o.owed
+	       s.due_on + p.grace_days AS settle_on, o.owed, o.owed + o.written_off AS unpaid
 	  FROM ar.payment_plan p
 	 CROSS JOIN LATERAL (SELECT i.id, i.seq, i.due_on, i.amount, sum(i.amount) OVER (ORDER BY i.seq) AS cumulative
 	                       FROM ar.payment_plan_instalment i
 	                      WHERE i.plan_id = p.id AND i.company_id = p.company_id AND ($C::bigint IS NULL OR i.company_id = $C)) s
 	 CROSS JOIN LATERAL (SELECT coalesce(sum(CASE WHEN v.cancelled_on IS NOT NULL
 	                                              THEN CASE WHEN v.cancelled_on > s.due_on + p.grace_days THEN v.amount ELSE 0 END
-	                                              ELSE v.amount - coalesce(paid.amount, 0) END), 0) AS owed
+	                                              ELSE v.amount - coalesce(paid.amount, 0) END), 0) AS owed,
+	                            coalesce(sum(paid.written_off) FILTER (WHERE v.cancelled_on IS NULL), 0) AS written_off
 	                       FROM ar.payment_plan_invoice pi
 	                       JOIN ar.invoice v ON v.id = pi.invoice_id AND v.company_id = pi.company_id
 	                                        AND ($C::bigint IS NULL OR v.company_id = $C)
-	                       LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+	                       LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount,
+	                                                 sum(a.amount) FILTER (WHERE a.method IN ('write_off', 'shortfall')
+	                                                   AND a.allocated_on > coalesce(p.starts_on, p.created_at::date)) AS written_off
+	                                            FROM ar.allocation a
 	                                           WHERE a.invoice_id = v.id AND a.company_id = v.company_id
 	                                             AND ($C::bigint IS NULL OR a.company_id = $C)
 	                                             AND a.allocated_on <= s.due_on + p.grace_days) paid ON true
@@ -53,12 +60,15 @@ $f$;
 
 -- Each past promise and plan instalment whose date had passed on as_of, kept
 -- or broken, as the ledger stood on as_of:
---   a promise is kept when its invoice's open amount on the promised date
---   was at most the open amount when it was made less the amount promised
---   (what ar.run_dunning checks when it settles a promise);
+--   a promise is kept when its invoice's open amount on the promised date,
+--   plus what was written off on it since the promise was made, was at most
+--   the open amount when it was made less the amount promised (what
+--   ar.run_dunning checks when it settles a promise);
 --   an instalment is kept when, at the end of the plan's grace period after
---   its due date, the plan's invoices owed at most what the later
---   instalments add up to (ar.payment_plan_schedule's 'paid').
+--   its due date, the plan's invoices left unpaid (owed or written off
+--   since the plan started) at most what the later instalments add up to
+--   (ar.payment_plan_schedule's 'paid').  Kept means paid: a debt written
+--   off (methods write_off and shortfall) breaks its promise or plan.
 -- Instalments falling due after the plan was cancelled, or after the one
 -- that broke it (ar._plan_broken_on(plan, as_of + 1): the first instalment
 -- settled by then that left more owed than the later ones add up to), are
@@ -72,17 +82,20 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $f$
 	SELECT format($q$
 	SELECT pr.customer_id, 'promise'::text, pr.id, pr.promised_on,
 	       CASE WHEN i.cancelled_on IS NOT NULL THEN CASE WHEN i.cancelled_on > pr.promised_on THEN i.amount ELSE 0 END
-	            ELSE i.amount - coalesce(paid.amount, 0) END <= pr.open_at_promise - pr.amount
+	            ELSE i.amount - coalesce(paid.amount, 0) + coalesce(paid.written_off, 0) END <= pr.open_at_promise - pr.amount
 	  FROM ar.payment_promise pr
 	  LEFT JOIN ar.invoice i ON i.id = pr.invoice_id AND i.company_id = pr.company_id AND i.company_id = $2
-	  LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount FROM ar.allocation a
+	  LEFT JOIN LATERAL (SELECT sum(a.amount) AS amount,
+	                            sum(a.amount) FILTER (WHERE a.method IN ('write_off', 'shortfall')
+	                                                    AND a.allocated_on > coalesce(pr.made_on, pr.made_at::date)) AS written_off
+	                       FROM ar.allocation a
 	                      WHERE a.invoice_id = i.id AND a.company_id = i.company_id AND a.company_id = $2
 	                        AND a.allocated_on <= pr.promised_on) paid ON true
 	 WHERE pr.company_id = $2
 	   AND (pr.made_on IS NULL OR pr.made_on <= $1) AND pr.promised_on <= $1
 	UNION ALL
-	SELECT s.customer_id, 'plan_instalment', s.instalment_id, s.settle_on, s.owed <= s.total - s.cumulative
-	  FROM (SELECT x.*, min(x.settle_on + 1) FILTER (WHERE x.settle_on < $1 + 1 AND x.owed > x.total - x.cumulative)
+	SELECT s.customer_id, 'plan_instalment', s.instalment_id, s.settle_on, s.unpaid <= s.total - s.cumulative
+	  FROM (SELECT x.*, min(x.settle_on + 1) FILTER (WHERE x.settle_on < $1 + 1 AND x.unpaid > x.total - x.cumulative)
 	                        OVER (PARTITION BY x.plan_id) AS broken_on
 	          FROM (%s) x
 	         WHERE x.starts_on IS NULL OR x.starts_on <= $1) s
@@ -192,11 +205,11 @@ LANGUAGE sql STABLE AS $f$
 		SELECT o.customer_id, (o.kept + 2 * cr.rate) / (o.settled + 2) AS rate FROM outcome o CROSS JOIN company_rate cr
 	), plan_broken AS (
 		-- the plans broken by the end of $1 (ar._plan_broken_on's rule:
-		-- an instalment's grace period over with more owed than the later
+		-- an instalment's grace period over with more unpaid than the later
 		-- instalments add up to)
 		SELECT DISTINCT x.plan_id
 		  FROM (%3$s) x
-		 WHERE x.settle_on < $1 + 1 AND x.owed > x.total - x.cumulative
+		 WHERE x.settle_on < $1 + 1 AND x.unpaid > x.total - x.cumulative
 	), plan_in_force AS (
 		-- in force on $1 and not broken by its end (ar.run_dunning's
 		-- rule, the grace period over by $1)

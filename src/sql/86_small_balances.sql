@@ -492,6 +492,7 @@ DECLARE
 	alloc_id bigint;
 	release_id bigint;
 	open_now numeric;
+	credit_on date;
 BEGIN
 	SELECT * INTO act FROM ar.small_balance_action a WHERE a.id = complete_small_credit_refund.action_id;
 	IF NOT FOUND THEN
@@ -513,7 +514,9 @@ BEGIN
 		RAISE EXCEPTION 'small balance action % is %, not a pending refund', act.id, act.status
 			USING ERRCODE = 'object_not_in_prerequisite_state';
 	END IF;
+	-- a refund dated before the credit note or the credit existed would rewrite the past
 	IF act.invoice_id IS NOT NULL THEN
+		PERFORM ar._require_issued_by(i, refunded_on, 'refunded') FROM ar.invoice i WHERE i.company_id = act.company_id AND i.id = act.invoice_id;
 		SELECT -i.open_amount INTO open_now FROM ar.invoice i WHERE i.company_id = act.company_id AND i.id = act.invoice_id;
 		IF open_now < act.amount THEN
 			RAISE EXCEPTION 'credit note % has only % open, the refund is %', act.invoice_id, open_now, act.amount
@@ -525,6 +528,12 @@ BEGIN
 		        concat_ws(', ', act.reason, 'refund ' || reference))
 		RETURNING id INTO alloc_id;
 	ELSE
+		SELECT c.created_on INTO credit_on FROM ar.customer_credit c WHERE c.company_id = act.company_id AND c.id = act.customer_credit_id;
+		IF refunded_on < credit_on THEN
+			RAISE EXCEPTION 'customer credit % was created on %: it cannot be refunded on %', act.customer_credit_id,
+			                to_char(credit_on, 'YYYY-MM-DD'), to_char(refunded_on, 'YYYY-MM-DD')
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
 		INSERT INTO ar.credit_release (company_id, customer_id, customer_credit_id, currency, amount, released_on, kind, reason)
 		VALUES (act.company_id, act.customer_id, act.customer_credit_id, act.currency, act.amount, refunded_on, 'refund',
 		        concat_ws(', ', act.reason, 'refund ' || reference))

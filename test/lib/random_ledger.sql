@@ -57,11 +57,11 @@ BEGIN
 					INSERT INTO ar.allocation (company_id, invoice_id, bank_transaction_id, amount, allocated_on, method)
 					VALUES (co, inv.id, t, amt, d, 'reference');
 				END IF;
-			WHEN 3 THEN PERFORM ar.write_off_invoice(inv.id, 'random', d);
+			WHEN 3 THEN PERFORM ar.write_off_invoice(inv.id, 'random', greatest(d, inv.issue_date));
 			WHEN 4 THEN
 				SELECT * INTO cn FROM ar.invoice x
 				 WHERE x.customer_id = c AND x.currency = inv.currency AND x.open_amount < 0 AND x.id <> inv.id ORDER BY x.id LIMIT 1;
-				IF FOUND AND inv.amount > 0 AND inv.open_amount > 0 THEN PERFORM ar.apply_credit_note(cn.id, inv.id, NULL, d); END IF;
+				IF FOUND AND inv.amount > 0 AND inv.open_amount > 0 THEN PERFORM ar.apply_credit_note(cn.id, inv.id, NULL, greatest(d, inv.issue_date, cn.issue_date)); END IF;
 			WHEN 5 THEN
 				-- paid in two parts, the second later
 				IF inv.amount > 0 THEN
@@ -71,7 +71,7 @@ BEGIN
 			WHEN 6 THEN
 				-- written off, then the write-off reversed: the allocation is gone
 				IF inv.amount > 0 AND inv.open_amount > 0 THEN
-					w := ar.write_off_invoice(inv.id, 'random', d);
+					w := ar.write_off_invoice(inv.id, 'random', greatest(d, inv.issue_date));
 					IF w IS NOT NULL AND random() < 0.5 THEN PERFORM ar.reverse_write_off(w, 'random reversal'); END IF;
 				END IF;
 			ELSE NULL;

@@ -93,11 +93,12 @@ BEGIN
 		WHEN 2 THEN
 			IF inv.open_amount > 0 THEN PERFORM ar.record_payment(inv.number, inv.open_amount, d, 'transfer'); END IF;
 		WHEN 3 THEN
-			IF inv.open_amount > 0 THEN PERFORM ar.write_off_invoice(inv.id, 'random', d); END IF;
+			IF inv.open_amount > 0 THEN PERFORM ar.write_off_invoice(inv.id, 'random', greatest(d, inv.issue_date)); END IF;
 		WHEN 4 THEN
 			SELECT x.id INTO cn FROM ar.invoice x WHERE x.customer_id = inv.customer_id AND x.open_amount < 0;
 			IF FOUND AND inv.open_amount > 0 THEN
-				PERFORM ar.apply_credit_note(cn, inv.id, least(inv.open_amount, 40), d);
+				PERFORM ar.apply_credit_note(cn, inv.id, least(inv.open_amount, 40),
+			                             greatest(d, inv.issue_date, (SELECT x.issue_date FROM ar.invoice x WHERE x.id = cn)));
 			END IF;
 		ELSE
 			-- a payment removed, or a write-off reversed

@@ -105,12 +105,12 @@ BEGIN
 			IF inv.amount > 0 AND inv.open_amount > 0 THEN
 				PERFORM ar.record_payment(inv.number, inv.open_amount, d, 'transfer');
 			END IF;
-		WHEN 3 THEN PERFORM ar.write_off_invoice(inv.id, 'random', d);
+		WHEN 3 THEN PERFORM ar.write_off_invoice(inv.id, 'random', greatest(d, inv.issue_date));
 		WHEN 4 THEN
 			SELECT * INTO cn FROM ar.invoice x
 			 WHERE x.customer_id = inv.customer_id AND x.currency = inv.currency AND x.open_amount < 0 AND x.id <> inv.id
 			 ORDER BY x.id LIMIT 1;
-			IF FOUND AND inv.amount > 0 AND inv.open_amount > 0 THEN PERFORM ar.apply_credit_note(cn.id, inv.id, NULL, d); END IF;
+			IF FOUND AND inv.amount > 0 AND inv.open_amount > 0 THEN PERFORM ar.apply_credit_note(cn.id, inv.id, NULL, greatest(d, inv.issue_date, cn.issue_date)); END IF;
 		WHEN 5 THEN
 			-- the write-offs of the invoice reversed
 			FOR w IN SELECT x.id FROM ar.allocation x WHERE x.invoice_id = inv.id AND x.method = 'write_off'

@@ -8,7 +8,7 @@
 -- refused.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(48);
+SELECT plan(49);
 
 INSERT INTO ar.customer (code, name) VALUES ('SB-D', 'Small debit'), ('SB-C', 'Small credit'), ('SB-M', 'Mixed'),
 	('SB-BIG', 'Large'), ('SB-DIS', 'Disputed'), ('SB-NEW', 'Recent'), ('SB-CN', 'Credit note'), ('SB-USD', 'Dollars');
@@ -125,6 +125,9 @@ SELECT results_eq($$SELECT customer_code, amount, currency FROM ar.small_credit_
 SELECT is((SELECT remaining FROM ar.customer_credit WHERE customer_id = (SELECT id FROM ar.customer WHERE code = 'SB-C')), 0.70,
 	'a listed refund keeps the credit until it is paid');
 SELECT is((SELECT count(*) FROM ar.write_off_small_balances('2026-06-30', NULL, false)), 0::bigint, 'a pending refund is not listed twice');
+SELECT throws_like(format($$SELECT ar.complete_small_credit_refund(%s, '2026-01-15', 'VIR-0')$$, (SELECT action_id FROM run2 WHERE kind = 'credit_refund')),
+	'customer credit % was created on 2026-02-01: it cannot be refunded on 2026-01-15',
+	'a refund is not paid before the credit existed');
 SELECT is((SELECT status FROM ar.complete_small_credit_refund((SELECT action_id FROM run2 WHERE kind = 'credit_refund'), '2026-06-05', 'VIR-123')),
 	'refunded', 'the refund is recorded when paid');
 SELECT results_eq($$SELECT kind, amount, released_on FROM ar.credit_release$$, $$VALUES ('refund', 0.70, '2026-06-05'::date)$$,

@@ -168,15 +168,15 @@ BEGIN
 					INSERT INTO ar.allocation (invoice_id, bank_transaction_id, amount, allocated_on, method)
 					VALUES (inv.id, t, amt, d, 'reference');
 				END IF;
-			WHEN 3 THEN PERFORM ar.write_off_invoice(inv.id, 'random', d);
+			WHEN 3 THEN PERFORM ar.write_off_invoice(inv.id, 'random', greatest(d, inv.issue_date));
 			WHEN 4 THEN
 				SELECT * INTO cn FROM ar.invoice x
 				 WHERE x.customer_id = c AND x.currency = inv.currency AND x.open_amount < 0 AND x.id <> inv.id ORDER BY x.id LIMIT 1;
-				IF FOUND AND inv.amount > 0 AND inv.open_amount > 0 THEN PERFORM ar.apply_credit_note(cn.id, inv.id, NULL, d); END IF;
+				IF FOUND AND inv.amount > 0 AND inv.open_amount > 0 THEN PERFORM ar.apply_credit_note(cn.id, inv.id, NULL, greatest(d, inv.issue_date, cn.issue_date)); END IF;
 			ELSE NULL;
 			END CASE;
 		END LOOP;
-		-- credits: granted, spent (also before they exist), written off or refunded
+		-- credits: granted, spent (on a date before they exist: not), written off or refunded
 		INSERT INTO ar.customer_credit (customer_id, amount, source, created_on)
 		VALUES (c, round((1 + random() * 500)::numeric, 2), 'manual', DATE '2025-01-01' + (random() * 500)::int);
 		PERFORM ar.apply_customer_credit(c, DATE '2025-01-01' + (random() * 500)::int);

@@ -1,0 +1,1 @@
+../../sql/50_payments_2_issued_by.sql
