@@ -69,7 +69,7 @@ BEGIN
 		WITH d AS (SELECT c.company_id, c.invoice_id, sum(c.amount) AS delta,
 		                  coalesce(sum(c.amount) FILTER (WHERE c.method IN ('write_off', 'shortfall')), 0) AS written_off,
 		                  max(c.allocated_on) AS last_on,
-		                  max(c.allocated_on) FILTER (WHERE c.method = 'write_off') AS last_write_off_on,
+		                  max(c.allocated_on) FILTER (WHERE c.method IN ('write_off', 'shortfall')) AS last_write_off_on,
 		                  min(sign(c.amount)) AS low, max(sign(c.amount)) AS high,
 		                  bool_and(c.bank_transaction_id IS NOT NULL AND c.customer_credit_id IS NULL) AS from_line
 		             FROM changed c GROUP BY c.company_id, c.invoice_id ORDER BY c.company_id, c.invoice_id),
@@ -189,10 +189,10 @@ BEGIN
 		       last_write_off_on = CASE WHEN direction = 1 THEN greatest(i.last_write_off_on, d.last_write_off_on)
 		                                WHEN d.last_write_off_on IS NULL THEN i.last_write_off_on
 		                                ELSE (SELECT max(a.allocated_on) FROM ar.allocation a
-		                                       WHERE a.company_id = company AND a.invoice_id = i.id AND a.method = 'write_off') END
+		                                       WHERE a.company_id = company AND a.invoice_id = i.id AND a.method IN ('write_off', 'shortfall')) END
 		  FROM (SELECT c.invoice_id, sum(c.amount) * direction AS delta,
 		               coalesce(sum(c.amount) FILTER (WHERE c.method IN ('write_off', 'shortfall')), 0) * direction AS written_off,
-		               max(c.allocated_on) AS last_on, max(c.allocated_on) FILTER (WHERE c.method = 'write_off') AS last_write_off_on
+		               max(c.allocated_on) AS last_on, max(c.allocated_on) FILTER (WHERE c.method IN ('write_off', 'shortfall')) AS last_write_off_on
 		          FROM unnest(rows) c GROUP BY c.invoice_id ORDER BY c.invoice_id) d
 		 WHERE i.company_id = company AND i.id = d.invoice_id;
 	END LOOP;

@@ -29,7 +29,7 @@ BEGIN
 		         FROM ar.allocation a
 		        WHERE a.invoice_id = ANY (n.invoice_ids) AND a.company_id = n.company_id
 		          AND a.allocated_on > n.as_of AND a.allocated_on <= n.as_of + 15
-		          AND a.method <> 'write_off') p
+		          AND a.method NOT IN ('write_off', 'shortfall')) p
 		 WHERE n.as_of > _dunning_effectiveness_full.as_of - _dunning_effectiveness_full.period_days
 		   AND n.as_of <= _dunning_effectiveness_full.as_of - 15
 		   AND n.status NOT IN ('failed', 'cancelled')
@@ -54,7 +54,7 @@ BEGIN
 END $$;
 
 COMMENT ON FUNCTION ar.dunning_effectiveness(date, integer) IS
-'Per dunning level: notices queued in (as_of - period_days, as_of - 15] (not failed or cancelled), the amount they claimed, the part paid within 15 days after the notice (allocations other than write-offs, capped at the amount claimed) and its share in percent.';
+'Per dunning level: notices queued in (as_of - period_days, as_of - 15] (not failed or cancelled), the amount they claimed, the part paid within 15 days after the notice (allocations other than write-offs, methods write_off and shortfall, capped at the amount claimed) and its share in percent.';
 
 REVOKE ALL ON FUNCTION ar._dunning_effectiveness_full(date, integer), ar.dunning_effectiveness(date, integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ar._dunning_effectiveness_full(date, integer), ar.dunning_effectiveness(date, integer) TO ar_reader;

@@ -106,7 +106,7 @@ AS $$
 	  LEFT JOIN (SELECT al.invoice_id,
 	                    sum(al.amount) FILTER (WHERE al.allocated_on > as_of) AS after_end,
 	                    sum(al.amount) AS after_start,
-	                    sum(al.amount) FILTER (WHERE al.method = 'write_off' AND al.allocated_on <= as_of) AS written_off,
+	                    sum(al.amount) FILTER (WHERE al.method IN ('write_off', 'shortfall') AND al.allocated_on <= as_of) AS written_off,
 	                    max(al.allocated_on) FILTER (WHERE al.allocated_on <= as_of) AS last_on
 	               FROM ar.allocation al
 	              WHERE al.allocated_on > as_of - period_days

@@ -26,7 +26,7 @@
 --   flow        allocations by the later of their date and the invoice's
 --               issue date (first_date): items, amount (negated: what they
 --               take off the receivables on that day);
---   write_off   write-offs (method write_off) of positive invoices by the
+--   write_off   write-offs (methods write_off and shortfall) of positive invoices by the
 --               invoice's due date (first_date) and their date (second_date):
 --               items, amount;
 --   activity    allocations by date (first_date): items.
@@ -49,7 +49,7 @@ ALTER TABLE ar.invoice ADD COLUMN last_allocated_on date, ADD COLUMN last_write_
 COMMENT ON COLUMN ar.invoice.last_allocated_on IS
 'Date of the latest allocation of the invoice (payments, credits, write-offs), NULL without any; maintained by ar_collect.';
 COMMENT ON COLUMN ar.invoice.last_write_off_on IS
-'Date of the latest allocation of method write_off of the invoice, NULL without any; maintained by ar_collect.';
+'Date of the latest write-off (allocation of method write_off or shortfall) of the invoice, NULL without any; maintained by ar_collect.';
 -- derived: an update that moves only them is not audited (the allocation
 -- that moved them is), as for open_amount (40_audit.sql)
 DROP TRIGGER invoice_audit ON ar.invoice;
@@ -62,7 +62,7 @@ ALTER TABLE ar.invoice DISABLE TRIGGER invoice_maintain;
 UPDATE ar.invoice i
    SET last_allocated_on = a.last_on, last_write_off_on = a.last_write_off_on
   FROM (SELECT al.invoice_id, max(al.allocated_on) AS last_on,
-               max(al.allocated_on) FILTER (WHERE al.method = 'write_off') AS last_write_off_on
+               max(al.allocated_on) FILTER (WHERE al.method IN ('write_off', 'shortfall')) AS last_write_off_on
           FROM ar.allocation al GROUP BY al.invoice_id) a
  WHERE i.id = a.invoice_id;
 ALTER TABLE ar.invoice ENABLE TRIGGER invoice_maintain;
@@ -162,7 +162,7 @@ RETURNS TABLE (kind text, first_date date, second_date date, positive boolean, s
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	SELECT k.kind, k.first_date, k.second_date, k.positive, 0, 1::bigint, k.amount, 0::numeric, 0::numeric
 	  FROM (VALUES ('flow', greatest(allocated_on, issue_date), '-infinity'::date, false, -amount),
-	               (CASE WHEN method = 'write_off' AND invoice_amount > 0 THEN 'write_off' END,
+	               (CASE WHEN method IN ('write_off', 'shortfall') AND invoice_amount > 0 THEN 'write_off' END,
 	                due_date, allocated_on, true, amount),
 	               ('activity', allocated_on, '-infinity', false, 0)
 	       ) k (kind, first_date, second_date, positive, amount)

@@ -64,7 +64,7 @@ COMMENT ON COLUMN ar.dunning_effect_notice.level IS 'Level of the notice.';
 COMMENT ON COLUMN ar.dunning_effect_notice.as_of IS 'Date of the notice (its run date).';
 COMMENT ON COLUMN ar.dunning_effect_notice.amount_due IS 'What the notice claims.';
 COMMENT ON COLUMN ar.dunning_effect_notice.paid IS
-'least(sum of the allocations other than write-offs of its invoices dated in (as_of, as_of + 15], amount_due).';
+'least(sum of the allocations other than write-offs (methods write_off, shortfall) of its invoices dated in (as_of, as_of + 15], amount_due).';
 
 CREATE TABLE ar.dunning_effect_summary (
 	company_id  bigint NOT NULL REFERENCES ar.company ON DELETE CASCADE,
@@ -149,7 +149,7 @@ LANGUAGE sql STABLE AS $$
 	         FROM ar.allocation a
 	        WHERE a.invoice_id = ANY (n.invoice_ids)
 	          AND a.allocated_on > n.as_of AND a.allocated_on <= n.as_of + 15
-	          AND a.method <> 'write_off' /*and company a*/) p
+	          AND a.method NOT IN ('write_off', 'shortfall') /*and company a*/) p
 	 WHERE n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0 /*and company n*/
 $$;
 
@@ -373,7 +373,7 @@ BEGIN
 		 CROSS JOIN LATERAL (SELECT least(coalesce(sum(x.amount), 0), n.amount_due) AS paid
 		                       FROM %3$s x
 		                      WHERE x.invoice_id = ANY (n.invoice_ids) AND x.company_id = n.company_id
-		                        AND x.allocated_on > n.as_of AND x.allocated_on <= n.as_of + 15 AND x.method <> 'write_off') p
+		                        AND x.allocated_on > n.as_of AND x.allocated_on <= n.as_of + 15 AND x.method NOT IN ('write_off', 'shortfall')) p
 		 WHERE (n.company_id, n.id) IN (SELECT * FROM unnest($1, $2))
 		   AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0
 		 ORDER BY 1, 2
@@ -493,7 +493,7 @@ BEGIN
 	END IF;
 	SELECT array_agg((c.company_id, NULL, NULL, c.ids, c.dates, NULL, NULL, NULL, NULL)::ar.dunning_effect_delta) INTO changes
 	  FROM (SELECT c.company_id, array_agg(c.invoice_id) AS ids, array_agg(c.allocated_on) AS dates
-	          FROM (SELECT DISTINCT c.company_id, c.invoice_id, c.allocated_on FROM changed c WHERE c.method <> 'write_off') c
+	          FROM (SELECT DISTINCT c.company_id, c.invoice_id, c.allocated_on FROM changed c WHERE c.method NOT IN ('write_off', 'shortfall')) c
 	         GROUP BY c.company_id) c;
 	PERFORM ar._dunning_effect_delta_add(delta_rel, changes);
 	RETURN NULL;

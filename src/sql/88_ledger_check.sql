@@ -52,7 +52,7 @@ BEGIN
 	SELECT d.table_name, d.id, d.stored, d.expected
 	  FROM ar.invoice i
 	  LEFT JOIN (SELECT al.invoice_id, al.company_id, max(al.allocated_on) AS last_on,
-	                    max(al.allocated_on) FILTER (WHERE al.method = 'write_off') AS last_write_off_on
+	                    max(al.allocated_on) FILTER (WHERE al.method IN ('write_off', 'shortfall')) AS last_write_off_on
 	               FROM ar.allocation al GROUP BY al.invoice_id, al.company_id) a
 	         ON a.invoice_id = i.id AND a.company_id = i.company_id
 	 CROSS JOIN LATERAL (VALUES ('invoice.last_allocated_on', i.id, extract(julian FROM i.last_allocated_on),

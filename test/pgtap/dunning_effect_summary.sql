@@ -87,7 +87,8 @@ BEGIN
 		d := rw.d;
 		CASE (random() * 6)::int
 		WHEN 0, 1 THEN
-			IF inv.open_amount > 0 THEN
+			-- (a part that rounds to more than 0)
+			IF inv.open_amount >= 5 THEN
 				PERFORM ar.record_payment(inv.number, round(inv.open_amount * (0.1 + random() * 0.6)::numeric, (random() * 2)::int), d, 'transfer');
 			END IF;
 		WHEN 2 THEN
@@ -110,7 +111,7 @@ BEGIN
 			SELECT x.id INTO a FROM ar.allocation x WHERE x.invoice_id = inv.id AND x.method = 'credit_note'
 			 ORDER BY x.id LIMIT 1;
 			IF FOUND THEN PERFORM ar.unallocate(a); END IF;
-			FOR a IN SELECT x.id FROM ar.allocation x WHERE x.invoice_id = inv.id AND x.method = 'write_off'
+			FOR a IN SELECT x.id FROM ar.allocation x WHERE x.invoice_id = inv.id AND x.method IN ('write_off', 'shortfall')
 			           AND NOT EXISTS (SELECT FROM ar.write_off_reversal r WHERE r.allocation_id = x.id) LOOP
 				PERFORM ar.reverse_write_off(a, 'random reversal');
 			END LOOP;
@@ -120,6 +121,15 @@ BEGIN
 	INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method)
 	SELECT i.company_id, i.id, round(i.open_amount / 3, 2), current_date - (i.id % 140)::integer, 'manual'
 	  FROM ar.invoice i WHERE i.open_amount > 1 AND i.number LIKE 'EF-%' AND random() < 0.2;
+	-- one statement paying invoices of notices but a small shortfall, written
+	-- off (method shortfall, as ar.reconcile writes it), inside the window
+	INSERT INTO ar.allocation (company_id, invoice_id, amount, allocated_on, method)
+	SELECT i.company_id, i.id, v.amount, greatest(i.issue_date, n.as_of + 1 + (i.id % 15)::integer), v.method
+	  FROM ar.invoice i
+	 CROSS JOIN LATERAL (SELECT max(x.as_of) AS as_of FROM ar.dunning_notice x WHERE i.id = ANY (x.invoice_ids)) n
+	 CROSS JOIN LATERAL (SELECT least(round(i.open_amount * 0.01, 2), 5.00) AS shortfall) s
+	 CROSS JOIN LATERAL (VALUES (i.open_amount - s.shortfall, 'transfer'), (s.shortfall, 'shortfall')) v (amount, method)
+	 WHERE i.open_amount > 10 AND i.number LIKE 'EF-%' AND n.as_of IS NOT NULL AND random() < 0.15;
 END $$;
 
 SELECT pg_temp.batch(0.1);
@@ -178,8 +188,11 @@ SELECT ok((SELECT count(*) FROM eff_check WHERE rows >= 3) >= 20
           AND (SELECT count(*) FROM ar.write_off_reversal) >= 1
           AND EXISTS (SELECT FROM ar.dunning_notice n JOIN ar.allocation a ON a.invoice_id = ANY (n.invoice_ids)
                        WHERE a.method = 'write_off' AND a.allocated_on > n.as_of AND a.allocated_on <= n.as_of + 15
-                         AND n.status NOT IN ('failed', 'cancelled')),
-	'the rows compared: three levels, several scales, notices paid in part and in full, failed and cancelled, claiming nothing, write-offs in windows');
+                         AND n.status NOT IN ('failed', 'cancelled'))
+          AND (SELECT count(*) FROM ar.dunning_notice n JOIN ar.allocation a ON a.invoice_id = ANY (n.invoice_ids)
+                WHERE a.method = 'shortfall' AND a.allocated_on > n.as_of AND a.allocated_on <= n.as_of + 15
+                  AND n.status NOT IN ('failed', 'cancelled') AND n.amount_due > 0) >= 3,
+	'the rows compared: three levels, several scales, notices paid in part and in full, failed and cancelled, claiming nothing, write-offs and shortfalls in windows');
 
 -- ------------------------------------------------ changes after the fold
 -- a notice marked cancelled, one payment removed: ar.dunning_effectiveness
