@@ -1351,7 +1351,7 @@ BEGIN
 	END LOOP;
 END $$;
 COMMENT ON FUNCTION ar.settle_direct_debits(text, bigint[]) IS
-	'Settles direct debits from the bank''s lines (of the company given, else of every company the caller collects for; of the lines given, else all unallocated ones): a credit equal to a pending payment information block or collection (named by its PmtInfId or MsgId, else the only one of that amount) settles its lines, allocating each invoice from the credit (mandates FRST -> RCUR); a return (negative, with a reason code) of a settled line''s end-to-end id reopens its invoices by negative allocations from the return line and updates the mandate (ar.sepa_return_effect). Run it before ar.reconcile(). One row per line settled or returned. ar_collector.';
+	'Settles direct debits from the bank''s lines (of the company given, else of every company the caller collects for; of the lines given, else all unallocated ones): a credit equal to a pending payment information block or collection (named by its PmtInfId or MsgId, else the only one of that amount) settles its lines, allocating each invoice from the credit (mandates FRST -> RCUR, the amendment each transaction carried delivered); a return (negative, with a reason code) of a settled line''s end-to-end id deletes the settlement''s allocations (the invoices open again), undoes what the settlement''s leftover credit paid and refunds it, and updates the mandate (ar.sepa_return_effect). Run it before ar.reconcile(). One row per line settled or returned. ar_collector.';
 
 -- The worker settles the direct debits of the new bank lines before it
 -- reconciles them, so that a batch credit is never offered to the invoice
