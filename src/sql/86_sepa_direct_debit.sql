@@ -1094,6 +1094,9 @@ DECLARE
 	new_iban ar.iban;
 	new_moved boolean;
 	credit record;
+	unrecovered numeric;
+	return_summary text;
+	return_flags text[];
 	-- values, not calls, in the DO UPDATE and CASE clauses below: Citus
 	-- refuses functions that are not immutable there (distributed tables);
 	-- every statement names the line's company (routed to its shard)
@@ -1308,7 +1311,8 @@ BEGIN
 			-- (those invoices open again, listed with the debit's), then the
 			-- credit is refunded (what was refunded or written off from it
 			-- before stays: a person's decision)
-			FOR credit IN SELECT c.id FROM ar.customer_credit c
+			unrecovered := 0;
+			FOR credit IN SELECT c.id, c.amount FROM ar.customer_credit c
 			               WHERE c.company_id = t.company_id AND c.bank_transaction_id = l.settlement_transaction_id
 			                 AND c.customer_id = l.customer_id
 			                 AND c.note = 'SEPA direct debit ' || l.end_to_end_id || ': invoices paid otherwise meanwhile'
@@ -1322,6 +1326,8 @@ BEGIN
 					END IF;
 				END LOOP;
 				SELECT c.remaining INTO back FROM ar.customer_credit c WHERE c.company_id = t.company_id AND c.id = credit.id;
+				-- (released before: the ledger cannot take it back, an anomaly)
+				unrecovered := unrecovered + credit.amount - back;
 				IF back > 0 THEN
 					INSERT INTO ar.credit_release (company_id, customer_id, customer_credit_id, currency, amount, released_on, kind, reason)
 					VALUES (t.company_id, l.customer_id, credit.id, 'EUR', back, t.booking_date, 'refund', reason);
@@ -1333,12 +1339,18 @@ BEGIN
 			       return_transaction_id = t.id
 			 WHERE x.company_id = t.company_id AND x.id = l.id;
 			PERFORM ar._direct_debit_failed(l.id, coalesce(t.return_reason, 'RVSL'));
+			return_summary := format('SEPA direct debit %s returned (%s): %s invoice(s) open again', l.end_to_end_id,
+			                         coalesce(t.return_reason, 'reversal'), cardinality(invs));
+			return_flags := '{}';
+			IF unrecovered > 0 THEN
+				return_summary := return_summary || format('; %s of its leftover credit had been refunded or written off before', unrecovered);
+				return_flags := '{direct_debit_return_unrecovered}';
+			END IF;
 			INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, outcome, method, flags, invoice_ids, allocation_ids, explanation)
-			VALUES (t.id, t.company_id, 'return', 'direct_debit', '{}', invs, allocs,
+			VALUES (t.id, t.company_id, 'return', 'direct_debit', return_flags, invs, allocs,
 			        jsonb_build_object('method', 'direct_debit', 'applied', true, 'return_reason', coalesce(t.return_reason, 'reversal'),
-			                           'collection', l.collection_id, 'matched_on', matched_on,
-			                           'summary', format('SEPA direct debit %s returned (%s): %s invoice(s) open again',
-			                                             l.end_to_end_id, coalesce(t.return_reason, 'reversal'), cardinality(invs))))
+			                           'collection', l.collection_id, 'matched_on', matched_on, 'unrecovered', unrecovered,
+			                           'summary', return_summary))
 			ON CONFLICT ON CONSTRAINT reconcile_line_pkey DO UPDATE
 			   SET outcome = EXCLUDED.outcome, method = EXCLUDED.method, run_id = NULL, invoice_ids = EXCLUDED.invoice_ids,
 			       allocation_ids = EXCLUDED.allocation_ids, explanation = EXCLUDED.explanation, decided_at = decided;

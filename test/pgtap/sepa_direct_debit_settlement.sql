@@ -8,7 +8,7 @@
 -- left out.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(25);
+SELECT plan(28);
 
 CREATE FUNCTION pg_temp.x(doc xml, path text) RETURNS text[] LANGUAGE sql AS $$
 	SELECT array_agg(v::text ORDER BY n)
@@ -94,6 +94,25 @@ SELECT results_eq($$SELECT r.kind, r.amount, c.remaining FROM ar.credit_release 
 SELECT is((SELECT array_agg(i.number) FROM ar.reconcile_anomalies() a JOIN ar.invoice i ON i.id = a.invoice_id
             WHERE a.kind = 'direct_debit_return' AND a.bank_transaction_id = (SELECT max(id) FROM ar.bank_transaction WHERE amount = -300.00)), '{C4}', 'listed as reopened by the return');
 SELECT is_empty($$SELECT * FROM ar.check_ledger()$$, 'the ledger agrees with itself');
+
+-- the leftover credit partly refunded before the return: that part is an anomaly
+INSERT INTO ar.customer (code, name) VALUES ('F', 'Fanny Morel');
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount, currency)
+VALUES (pg_temp.cu('F'), 'F3', '2026-05-01', '2026-06-15', 300.00, 'EUR');
+SELECT id AS mf FROM ar.create_sepa_mandate(pg_temp.cu('F'), 'UMR-F1', '2026-04-01', 'Fanny Morel', 'FR1420041010050500013M02606') \gset
+SELECT ar.collect_direct_debits('2026-06-15', message_id => 'M4F', creation_time => '2026-06-01 10:00Z') IS NOT NULL AS m4f;
+SELECT ar.record_payment('F3', 300.00, '2026-06-10') IS NOT NULL AS paid;
+SELECT * FROM pg_temp.credit('M4F', '2026-06-17');
+INSERT INTO ar.credit_release (company_id, customer_id, customer_credit_id, currency, amount, released_on, kind, reason)
+SELECT company_id, customer_id, id, currency, 120.00, '2026-06-20', 'refund', 'refunded by transfer' FROM ar.customer_credit WHERE customer_id = pg_temp.cu('F');
+INSERT INTO ar.bank_transaction (booking_date, amount, end_to_end_id, return_reason)
+SELECT '2026-06-28', -300.00, end_to_end_id, 'MD06' FROM ar.direct_debit_line WHERE mandate_id = :mf;
+SELECT results_eq($$SELECT outcome FROM ar.settle_direct_debits()$$, $$VALUES ('returned')$$, 'F''s debit is returned');
+SELECT results_eq($$SELECT r.amount, r.kind, r.released_on FROM ar.credit_release r WHERE r.customer_id = pg_temp.cu('F') ORDER BY r.id$$,
+	$$VALUES (120.00, 'refund', '2026-06-20'::date), (180.00, 'refund', '2026-06-28')$$,
+	'what is left of the credit is refunded');
+SELECT results_eq($$SELECT a.customer_id, a.amount FROM ar.reconcile_anomalies() a WHERE a.kind = 'direct_debit_return_unrecovered'$$,
+	format('VALUES (%s::bigint, 120.00)', pg_temp.cu('F')), 'what was refunded before is reported: the ledger cannot take it back');
 
 -- ------------------------------------- a late refund of an old first debit
 INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount, currency)
