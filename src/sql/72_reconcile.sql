@@ -925,6 +925,17 @@ AS $$
 	  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
 	 WHERE 'unmatched_return' = ANY (r.flags) AND r.outcome = 'unmatched' AND t.status <> 'ignored'
 	UNION ALL
+	-- direct-debit returns of money the ledger could not take back: part of
+	-- the settlement's leftover credit was refunded or written off before
+	-- (the debtor has it twice: a person decides what the customer owes)
+	SELECT 'direct_debit_return_unrecovered', t.company_id, t.id, dl.customer_id, NULL::bigint, t.booking_date,
+	       (r.explanation ->> 'unrecovered')::numeric, t.currency, as_of - t.booking_date,
+	       coalesce(r.explanation ->> 'summary', 'a direct debit returned after its leftover credit was released')
+	  FROM ar.reconcile_line r
+	  JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+	  LEFT JOIN ar.direct_debit_line dl ON dl.company_id = t.company_id AND dl.return_transaction_id = t.id
+	 WHERE 'direct_debit_return_unrecovered' = ANY (r.flags) AND r.outcome = 'return'
+	UNION ALL
 	-- credits left unmatched too long
 	SELECT 'unmatched', t.company_id, t.id, NULL::bigint, NULL::bigint, t.booking_date, t.amount - t.allocated_amount,
 	       t.currency, as_of - t.booking_date,
@@ -938,12 +949,12 @@ AS $$
 	   AND NOT EXISTS (SELECT 1 FROM ar.customer_credit c WHERE c.bank_transaction_id = t.id)
 $$;
 COMMENT ON FUNCTION ar.reconcile_anomalies(integer, date) IS
-'What needs a credit manager''s eye: unknown payers, overpayments on account, duplicate payments, amount mismatches (short payments left open included), direct-debit returns, returns whose collection was not found, write-offs (amounts closed without a payment, until reversed), credits left unmatched for more than unmatched_days (default: the company''s unmatched_alert_days).';
+'What needs a credit manager''s eye: unknown payers, overpayments on account, duplicate payments, amount mismatches (short payments left open included), direct-debit returns (and the part of one the ledger could not take back), returns whose collection was not found, write-offs (amounts closed without a payment, until reversed), credits left unmatched for more than unmatched_days (default: the company''s unmatched_alert_days).';
 
 CREATE VIEW ar.reconcile_anomaly AS
 SELECT * FROM ar.reconcile_anomalies();
 COMMENT ON VIEW ar.reconcile_anomaly IS 'ar.reconcile_anomalies() today, with each company''s unmatched_alert_days.';
-COMMENT ON COLUMN ar.reconcile_anomaly.kind IS 'unknown_payer, overpayment, duplicate_payment, amount_mismatch, direct_debit_return, write_off, unmatched.';
+COMMENT ON COLUMN ar.reconcile_anomaly.kind IS 'unknown_payer, overpayment, duplicate_payment, amount_mismatch, direct_debit_return, direct_debit_return_unrecovered, unmatched_return, write_off, unmatched.';
 COMMENT ON COLUMN ar.reconcile_anomaly.company_id IS 'Company.';
 COMMENT ON COLUMN ar.reconcile_anomaly.bank_transaction_id IS 'The bank line concerned.';
 COMMENT ON COLUMN ar.reconcile_anomaly.customer_id IS 'Customer concerned, when known.';

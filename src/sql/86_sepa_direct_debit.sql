@@ -466,6 +466,38 @@ BEGIN
 	RETURN used + unused;
 END $$;
 
+-- The unstructured remittance information of a transaction: the invoice
+-- numbers, ", "-separated; when they do not fit in 140 characters, as many
+-- whole numbers as fit followed by " +n more", n counting those left out
+-- (a number cut in half would name another invoice).
+CREATE FUNCTION ar._sepa_remittance(numbers text[]) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+	n constant integer := cardinality(numbers);
+	whole constant text := array_to_string(numbers, ', ');
+	num text;
+	len integer := 0;
+	k integer := 0;
+	fit integer := 0;
+BEGIN
+	IF char_length(whole) <= 140 THEN
+		RETURN whole;
+	END IF;
+	-- the length grows by 3 characters at least per number, the tail shrinks
+	-- by 1 at most: the first number that does not fit ends the search
+	FOREACH num IN ARRAY numbers LOOP
+		k := k + 1;
+		len := len + char_length(num) + CASE WHEN k > 1 THEN 2 ELSE 0 END;
+		EXIT WHEN len + char_length(format(' +%s more', n - k)) > 140;
+		fit := k;
+	END LOOP;
+	IF fit = 0 THEN
+		RETURN format('+%s more', n);
+	END IF;
+	RETURN array_to_string(numbers[1:fit], ', ') || format(' +%s more', n - fit);
+END $$;
+COMMENT ON FUNCTION ar._sepa_remittance(text[]) IS 'The remittance text of a direct debit: the invoice numbers, ", "-separated, within 140 characters: as many whole numbers as fit, then " +n more" (n: those left out).';
+
 -- ---------------------------------------------------------- collections
 
 CREATE TABLE ar.direct_debit_collection (
@@ -882,8 +914,7 @@ BEGIN
 	BEGIN
 		WITH per_mandate AS (
 			SELECT p.mandate_id, p.customer_id, sum(p.amount) AS amount,
-			       string_agg(ar.sepa_transliterate(p.number), ', ' ORDER BY p.due_date, p.number) AS numbers,
-			       count(*) AS n
+			       ar._sepa_remittance(array_agg(ar.sepa_transliterate(p.number) ORDER BY p.due_date, p.number)) AS numbers
 			  FROM unnest(c_invoice, c_customer, c_mandate, c_amount, c_due, c_number) p(invoice_id, customer_id, mandate_id, amount, due_date, number) GROUP BY p.mandate_id, p.customer_id
 		), typed AS (
 			SELECT pm.*, m.scheme,
@@ -897,10 +928,7 @@ BEGIN
 			INSERT INTO ar.direct_debit_line (company_id, collection_id, customer_id, mandate_id, payment_info_id, end_to_end_id,
 			                                  scheme, sequence_type, amount, remittance_info, amended)
 			SELECT co, col_id, t.customer_id, t.mandate_id, msg || '-' || b.k, 'DD' || col_id || '-' || t.mandate_id,
-			       t.scheme, t.seq, t.amount,
-			       CASE WHEN char_length(t.numbers) <= 140 THEN t.numbers
-			            ELSE left(t.numbers, 140 - char_length(format(' +%s more', t.n))) || format(' +%s more', t.n) END,
-			       t.amended
+			       t.scheme, t.seq, t.amount, t.numbers, t.amended
 			  FROM typed t JOIN blocks b ON b.scheme = t.scheme AND b.seq = t.seq
 			 ORDER BY b.k, t.customer_id
 			RETURNING id, mandate_id
@@ -946,15 +974,22 @@ DECLARE
 	l ar.direct_debit_line;
 	effect constant text := ar.sepa_return_effect(reason_code);
 	returned text;
+	later_settled boolean;
 BEGIN
 	SELECT * INTO l FROM ar.direct_debit_line x WHERE x.id = line_id;
+	-- a failed FRST puts the mandate back to FRST only while no later debit
+	-- of it was credited (a refund of an old first collection, MD06, weeks
+	-- after the RCURs that followed, leaves the sequence established)
+	later_settled := EXISTS (SELECT 1 FROM ar.direct_debit_line x
+	                          WHERE x.company_id = l.company_id AND x.mandate_id = l.mandate_id AND x.id > l.id
+	                            AND x.settlement_transaction_id IS NOT NULL);
 	-- a value, not a call, inside the CASE below: Citus refuses functions
 	-- that are not immutable there (a distributed ar.sepa_mandate); every
 	-- table named with the line's company (routed to its shard)
 	returned := format('direct debit %s returned (%s)', l.end_to_end_id, reason_code);
 	UPDATE ar.direct_debit_line_invoice li SET pending = false WHERE li.company_id = l.company_id AND li.line_id = l.id;
 	UPDATE ar.sepa_mandate m
-	   SET sequence_state = CASE WHEN l.sequence_type = 'FRST' THEN 'FRST' ELSE m.sequence_state END,
+	   SET sequence_state = CASE WHEN l.sequence_type = 'FRST' AND NOT later_settled THEN 'FRST' ELSE m.sequence_state END,
 	       status = CASE WHEN effect = 'revoke' AND m.status IN ('active', 'suspended', 'completed') THEN 'revoked'
 	                     WHEN effect = 'suspend' AND m.status IN ('active', 'completed') THEN 'suspended'
 	                     WHEN m.status = 'completed' AND l.sequence_type IN ('OOFF', 'FNAL') THEN 'active'
@@ -1048,6 +1083,20 @@ DECLARE
 	lid bigint;
 	settled_reason text;
 	grp_message text;
+	doc xml;
+	nss text[];
+	sent_e2e text[];
+	sent_umr text[];
+	sent_iban text[];
+	k integer;
+	mnd ar.sepa_mandate;
+	new_umr text;
+	new_iban ar.iban;
+	new_moved boolean;
+	credit record;
+	unrecovered numeric;
+	return_summary text;
+	return_flags text[];
 	-- values, not calls, in the DO UPDATE and CASE clauses below: Citus
 	-- refuses functions that are not immutable there (distributed tables);
 	-- every statement names the line's company (routed to its shard)
@@ -1120,6 +1169,18 @@ BEGIN
 			-- query with a subquery)
 			grp_message := (SELECT c.message_id FROM ar.direct_debit_collection c
 			                 WHERE c.company_id = t.company_id AND c.id = grp.collection_id);
+			-- what each transaction told the debtor bank (its mandate reference
+			-- and account), read from the file sent: once it is credited, that
+			-- is what the bank knows, and only the amendments it carried are
+			-- delivered (a pending collection blocks the anonymisation, so the
+			-- document is the one sent)
+			SELECT c.document, ARRAY[ARRAY['d', 'urn:iso:std:iso:20022:tech:xsd:' || c.version]] INTO doc, nss
+			  FROM ar.direct_debit_collection c WHERE c.company_id = t.company_id AND c.id = grp.collection_id;
+			SELECT array_agg((xpath('/d:DrctDbtTxInf/d:PmtId/d:EndToEndId/text()', x, nss))[1]::text),
+			       array_agg((xpath('/d:DrctDbtTxInf/d:DrctDbtTx/d:MndtRltdInf/d:MndtId/text()', x, nss))[1]::text),
+			       array_agg((xpath('/d:DrctDbtTxInf/d:DbtrAcct/d:Id/d:IBAN/text()', x, nss))[1]::text)
+			  INTO sent_e2e, sent_umr, sent_iban
+			  FROM unnest(xpath('/d:Document/d:CstmrDrctDbtInitn/d:PmtInf/d:DrctDbtTxInf', doc, nss)) x;
 			FOR l IN SELECT dl.* FROM ar.direct_debit_line dl
 			          WHERE dl.company_id = t.company_id AND dl.collection_id = grp.collection_id AND dl.status = 'pending'
 			            AND (dl.payment_info_id = grp.gid OR grp.gid = grp_message)
@@ -1149,16 +1210,32 @@ BEGIN
 				END IF;
 				UPDATE ar.direct_debit_line x SET status = 'settled', settled_on = t.booking_date, settlement_transaction_id = t.id
 				 WHERE x.company_id = t.company_id AND x.id = l.id;
-				-- the mandate: FRST -> RCUR, OOFF/FNAL completed, the amendment delivered
+				-- the mandate: OOFF/FNAL completed; the amendment this debit carried
+				-- delivered, not one made since (still to be announced, from what
+				-- the bank now knows); FRST -> RCUR unless a change of bank is
+				-- still to be announced (its collection is a FRST)
 				settled_reason := format('%s collection %s settled', l.sequence_type, l.end_to_end_id);
+				SELECT * INTO mnd FROM ar.sepa_mandate m WHERE m.company_id = t.company_id AND m.id = l.mandate_id FOR UPDATE;
+				new_umr := mnd.original_umr; new_iban := mnd.original_debtor_iban; new_moved := mnd.debtor_bank_changed;
+				k := array_position(sent_e2e, l.end_to_end_id);
+				-- (a debit credited after a later one of the mandate tells the bank nothing new)
+				IF k IS NOT NULL AND sent_umr[k] IS NOT NULL AND sent_iban[k] IS NOT NULL
+				   AND NOT EXISTS (SELECT 1 FROM ar.direct_debit_line x
+				                    WHERE x.company_id = t.company_id AND x.mandate_id = l.mandate_id AND x.id > l.id
+				                      AND x.settlement_transaction_id IS NOT NULL) THEN
+					new_umr := CASE WHEN upper(sent_umr[k]) = upper(mnd.umr) THEN NULL ELSE sent_umr[k] END;
+					IF sent_iban[k] = mnd.debtor_iban::text THEN
+						new_iban := NULL; new_moved := false;
+					ELSE
+						new_iban := sent_iban[k]::ar.iban;
+					END IF;
+				END IF;
 				UPDATE ar.sepa_mandate m
-				   SET sequence_state = CASE WHEN m.sequence_state = 'FRST' THEN 'RCUR' ELSE m.sequence_state END,
+				   SET sequence_state = CASE WHEN m.sequence_state = 'FRST' AND NOT new_moved THEN 'RCUR' ELSE m.sequence_state END,
 				       status = CASE WHEN l.sequence_type IN ('OOFF', 'FNAL') AND m.status = 'active' THEN 'completed' ELSE m.status END,
 				       status_reason = CASE WHEN l.sequence_type IN ('OOFF', 'FNAL') AND m.status = 'active'
 				                            THEN settled_reason ELSE m.status_reason END,
-				       original_umr = CASE WHEN l.amended THEN NULL ELSE m.original_umr END,
-				       original_debtor_iban = CASE WHEN l.amended THEN NULL ELSE m.original_debtor_iban END,
-				       debtor_bank_changed = CASE WHEN l.amended THEN false ELSE m.debtor_bank_changed END,
+				       original_umr = new_umr, original_debtor_iban = new_iban, debtor_bank_changed = new_moved,
 				       updated_at = decided
 				 WHERE m.company_id = t.company_id AND m.id = l.mandate_id;
 				bank_transaction_id := t.id; collection_id := l.collection_id; line_id := l.id; end_to_end_id := l.end_to_end_id;
@@ -1196,9 +1273,15 @@ BEGIN
 				SELECT * INTO l FROM ar.direct_debit_line dl WHERE dl.company_id = t.company_id AND dl.id = lid;
 				matched_on := 'mandate_and_amount';
 			END IF;
+			-- the ledger's order: the invoices (those of the debit and those the
+			-- settlement's leftover credit paid since), then the bank line
 			PERFORM 1 FROM ar.invoice i
 			 WHERE i.company_id = t.company_id
-			   AND i.id IN (SELECT li.invoice_id FROM ar.direct_debit_line_invoice li WHERE li.company_id = t.company_id AND li.line_id = l.id)
+			   AND (i.id IN (SELECT li.invoice_id FROM ar.direct_debit_line_invoice li WHERE li.company_id = t.company_id AND li.line_id = l.id)
+			        OR i.id IN (SELECT a.invoice_id FROM ar.allocation a JOIN ar.customer_credit c ON c.company_id = a.company_id AND c.id = a.customer_credit_id
+			                     WHERE a.company_id = t.company_id AND c.bank_transaction_id = l.settlement_transaction_id
+			                       AND c.customer_id = l.customer_id
+			                       AND c.note = 'SEPA direct debit ' || l.end_to_end_id || ': invoices paid otherwise meanwhile'))
 			 ORDER BY i.id FOR UPDATE;
 			SELECT * INTO t FROM ar.bank_transaction x WHERE x.company_id = t.company_id AND x.id = t.id FOR UPDATE;
 			SELECT * INTO l FROM ar.direct_debit_line x WHERE x.company_id = t.company_id AND x.id = l.id FOR UPDATE;
@@ -1223,15 +1306,32 @@ BEGIN
 				INSERT INTO ar.credit_release (company_id, customer_id, customer_credit_id, currency, amount, released_on, kind, reason)
 				VALUES (t.company_id, l.customer_id, credit_id, 'EUR', back, t.booking_date, 'refund', reason);
 			END IF;
-			-- what the settlement left as credit (invoices paid otherwise), unused: refunded as well
-			FOR inv IN SELECT c.id, c.remaining FROM ar.customer_credit c
-			            WHERE c.company_id = t.company_id AND c.bank_transaction_id = l.settlement_transaction_id
-			              AND c.customer_id = l.customer_id
-			              AND c.note = 'SEPA direct debit ' || l.end_to_end_id || ': invoices paid otherwise meanwhile'
-			              AND c.remaining = c.amount
-			            ORDER BY c.id FOR UPDATE LOOP
-				INSERT INTO ar.credit_release (company_id, customer_id, customer_credit_id, currency, amount, released_on, kind, reason)
-				VALUES (t.company_id, l.customer_id, inv.id, 'EUR', inv.remaining, t.booking_date, 'refund', reason);
+			-- what the settlement left as credit (invoices paid otherwise) is money
+			-- the bank gave back as well: what the credit paid since is undone
+			-- (those invoices open again, listed with the debit's), then the
+			-- credit is refunded (what was refunded or written off from it
+			-- before stays: a person's decision)
+			unrecovered := 0;
+			FOR credit IN SELECT c.id, c.amount FROM ar.customer_credit c
+			               WHERE c.company_id = t.company_id AND c.bank_transaction_id = l.settlement_transaction_id
+			                 AND c.customer_id = l.customer_id
+			                 AND c.note = 'SEPA direct debit ' || l.end_to_end_id || ': invoices paid otherwise meanwhile'
+			               ORDER BY c.id FOR UPDATE LOOP
+				FOR inv IN SELECT a.id AS alloc, a.invoice_id FROM ar.allocation a
+				            WHERE a.company_id = t.company_id AND a.customer_credit_id = credit.id ORDER BY a.id LOOP
+					DELETE FROM ar.allocation a WHERE a.company_id = t.company_id AND a.id = inv.alloc;
+					allocs := allocs || inv.alloc;
+					IF NOT inv.invoice_id = ANY (invs) THEN
+						invs := invs || inv.invoice_id;
+					END IF;
+				END LOOP;
+				SELECT c.remaining INTO back FROM ar.customer_credit c WHERE c.company_id = t.company_id AND c.id = credit.id;
+				-- (released before: the ledger cannot take it back, an anomaly)
+				unrecovered := unrecovered + credit.amount - back;
+				IF back > 0 THEN
+					INSERT INTO ar.credit_release (company_id, customer_id, customer_credit_id, currency, amount, released_on, kind, reason)
+					VALUES (t.company_id, l.customer_id, credit.id, 'EUR', back, t.booking_date, 'refund', reason);
+				END IF;
 			END LOOP;
 			UPDATE ar.bank_transaction x SET status = 'ignored' WHERE x.company_id = t.company_id AND x.id = t.id AND x.allocated_amount = 0;
 			UPDATE ar.direct_debit_line x
@@ -1239,12 +1339,18 @@ BEGIN
 			       return_transaction_id = t.id
 			 WHERE x.company_id = t.company_id AND x.id = l.id;
 			PERFORM ar._direct_debit_failed(l.id, coalesce(t.return_reason, 'RVSL'));
+			return_summary := format('SEPA direct debit %s returned (%s): %s invoice(s) open again', l.end_to_end_id,
+			                         coalesce(t.return_reason, 'reversal'), cardinality(invs));
+			return_flags := '{}';
+			IF unrecovered > 0 THEN
+				return_summary := return_summary || format('; %s of its leftover credit had been refunded or written off before', unrecovered);
+				return_flags := '{direct_debit_return_unrecovered}';
+			END IF;
 			INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, outcome, method, flags, invoice_ids, allocation_ids, explanation)
-			VALUES (t.id, t.company_id, 'return', 'direct_debit', '{}', invs, allocs,
+			VALUES (t.id, t.company_id, 'return', 'direct_debit', return_flags, invs, allocs,
 			        jsonb_build_object('method', 'direct_debit', 'applied', true, 'return_reason', coalesce(t.return_reason, 'reversal'),
-			                           'collection', l.collection_id, 'matched_on', matched_on,
-			                           'summary', format('SEPA direct debit %s returned (%s): %s invoice(s) open again',
-			                                             l.end_to_end_id, coalesce(t.return_reason, 'reversal'), cardinality(invs))))
+			                           'collection', l.collection_id, 'matched_on', matched_on, 'unrecovered', unrecovered,
+			                           'summary', return_summary))
 			ON CONFLICT ON CONSTRAINT reconcile_line_pkey DO UPDATE
 			   SET outcome = EXCLUDED.outcome, method = EXCLUDED.method, run_id = NULL, invoice_ids = EXCLUDED.invoice_ids,
 			       allocation_ids = EXCLUDED.allocation_ids, explanation = EXCLUDED.explanation, decided_at = decided;
@@ -1257,7 +1363,7 @@ BEGIN
 	END LOOP;
 END $$;
 COMMENT ON FUNCTION ar.settle_direct_debits(text, bigint[]) IS
-	'Settles direct debits from the bank''s lines (of the company given, else of every company the caller collects for; of the lines given, else all unallocated ones): a credit equal to a pending payment information block or collection (named by its PmtInfId or MsgId, else the only one of that amount) settles its lines, allocating each invoice from the credit (mandates FRST -> RCUR); a return (negative, with a reason code) of a settled line''s end-to-end id reopens its invoices by negative allocations from the return line and updates the mandate (ar.sepa_return_effect). Run it before ar.reconcile(). One row per line settled or returned. ar_collector.';
+	'Settles direct debits from the bank''s lines (of the company given, else of every company the caller collects for; of the lines given, else all unallocated ones): a credit equal to a pending payment information block or collection (named by its PmtInfId or MsgId, else the only one of that amount) settles its lines, allocating each invoice from the credit (mandates FRST -> RCUR, the amendment each transaction carried delivered); a return (negative, with a reason code) of a settled line''s end-to-end id deletes the settlement''s allocations (the invoices open again), undoes what the settlement''s leftover credit paid and refunds it, and updates the mandate (ar.sepa_return_effect). Run it before ar.reconcile(). One row per line settled or returned. ar_collector.';
 
 -- The worker settles the direct debits of the new bank lines before it
 -- reconciles them, so that a batch credit is never offered to the invoice

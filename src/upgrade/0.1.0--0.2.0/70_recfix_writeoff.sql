@@ -373,6 +373,17 @@ AS $$
 	  FROM ar.reconcile_line r JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
 	 WHERE 'unmatched_return' = ANY (r.flags) AND r.outcome = 'unmatched' AND t.status <> 'ignored'
 	UNION ALL
+	-- direct-debit returns of money the ledger could not take back: part of
+	-- the settlement's leftover credit was refunded or written off before
+	-- (the debtor has it twice: a person decides what the customer owes)
+	SELECT 'direct_debit_return_unrecovered', t.company_id, t.id, dl.customer_id, NULL::bigint, t.booking_date,
+	       (r.explanation ->> 'unrecovered')::numeric, t.currency, as_of - t.booking_date,
+	       coalesce(r.explanation ->> 'summary', 'a direct debit returned after its leftover credit was released')
+	  FROM ar.reconcile_line r
+	  JOIN ar.bank_transaction t ON t.id = r.bank_transaction_id
+	  LEFT JOIN ar.direct_debit_line dl ON dl.company_id = t.company_id AND dl.return_transaction_id = t.id
+	 WHERE 'direct_debit_return_unrecovered' = ANY (r.flags) AND r.outcome = 'return'
+	UNION ALL
 	-- credits left unmatched too long
 	SELECT 'unmatched', t.company_id, t.id, NULL::bigint, NULL::bigint, t.booking_date, t.amount - t.allocated_amount,
 	       t.currency, as_of - t.booking_date,
@@ -387,8 +398,8 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION ar.reconcile_anomalies(integer, date) IS
-'What needs a credit manager''s eye: unknown payers, overpayments on account, duplicate payments, amount mismatches (short payments left open included), direct-debit returns, returns whose collection was not found, write-offs (amounts closed without a payment, until reversed), credits left unmatched for more than unmatched_days (default: the company''s unmatched_alert_days).';
-COMMENT ON COLUMN ar.reconcile_anomaly.kind IS 'unknown_payer, overpayment, duplicate_payment, amount_mismatch, direct_debit_return, write_off, unmatched.';
+'What needs a credit manager''s eye: unknown payers, overpayments on account, duplicate payments, amount mismatches (short payments left open included), direct-debit returns (and the part of one the ledger could not take back), returns whose collection was not found, write-offs (amounts closed without a payment, until reversed), credits left unmatched for more than unmatched_days (default: the company''s unmatched_alert_days).';
+COMMENT ON COLUMN ar.reconcile_anomaly.kind IS 'unknown_payer, overpayment, duplicate_payment, amount_mismatch, direct_debit_return, direct_debit_return_unrecovered, unmatched_return, write_off, unmatched.';
 COMMENT ON COLUMN ar.reconcile_anomaly.booking_date IS 'Booking date of the line (of the credit for an overpayment, of the write-off for a write-off).';
 COMMENT ON COLUMN ar.reconcile_anomaly.amount IS 'Amount at stake: unallocated part, credit remaining, the payment, or the amount written off.';
 
