@@ -459,6 +459,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	                       (replace(replace(replace(u.f, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'))) e(f)
 	 WHERE char_length(btrim(e.f)) >= 4 AND btrim(e.f) NOT IN (pseudonym, upper(pseudonym), '[anonymised]', '[ANONYMISED]')
 $$;
+COMMENT ON FUNCTION ar._gdpr_value_forms(text[], text) IS 'The personal values with the forms they are written in elsewhere (SEPA-transliterated, umlauts spelled out, upper-case, HTML- and XML-escaped), for ar.anonymise_customer() (doc/gdpr.md).';
 
 -- Columns and keys that are references, codes or states: never searched for
 -- personal values; and the tables the search leaves alone (their personal
