@@ -141,6 +141,11 @@ BEGIN
 	IF n > 0 THEN open_items := open_items || format('%s pending direct debit(s)', n); END IF;
 END $$;
 
+-- ar.retention_report reads every customer's documents, one customer at a
+-- time: its credit releases and journal lines by customer
+CREATE INDEX credit_release_customer ON ar.credit_release (customer_id);
+CREATE INDEX journal_entry_line_customer ON ar.journal_entry_line (customer_id) WHERE customer_id IS NOT NULL;
+
 -- ------------------------------------------------------- anonymisations
 
 CREATE TABLE ar.gdpr_anonymisation (

@@ -8,7 +8,7 @@
 -- credit releases too.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(19);
+SELECT plan(20);
 
 INSERT INTO ar.retention_policy (company_id, accounting_years) VALUES (ar.default_company(), 1);
 SELECT 1 FROM ar.set_sepa_creditor('DEFAULT', 'ACME', 'DE98ZZZ09999999999', 'FR7630006000011234567890189', 'AGRIFRPP');
@@ -130,6 +130,24 @@ SELECT results_eq($$SELECT last_document_on, retention_until, anonymise_from, ma
                       FROM ar.retention_report('2026-06-01') WHERE customer_code = 'K'$$,
 	$$VALUES ('2024-02-01'::date, '2026-12-31'::date, '2027-01-01'::date, false)$$,
 	'the retention runs from the credit''s refund, not from the credit');
+
+-- and from the return of a direct debit: D paid by hand, dated before the
+-- bank booked the return of its debit
+INSERT INTO ar.customer (code, name) VALUES ('D', 'Dora Debit');
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount, currency)
+SELECT id, 'D1', '2024-01-05', '2024-02-01', 70.00, 'EUR' FROM ar.customer WHERE code = 'D';
+SELECT 1 FROM ar.create_sepa_mandate((SELECT id FROM ar.customer WHERE code = 'D'), 'UMR-D1', '2023-12-01', 'Dora Debit',
+                                     'FR1420041010050500013M02606');
+SELECT 1 FROM ar.collect_direct_debits('2024-02-01', message_id => 'M2', creation_time => '2024-02-01 10:00Z');
+INSERT INTO ar.bank_transaction (booking_date, amount, remittance_info) VALUES ('2024-02-15', 70.00, 'SDD M2');
+SELECT 1 FROM ar.settle_direct_debits();
+INSERT INTO ar.bank_transaction (booking_date, amount, end_to_end_id, return_reason)
+SELECT '2024-04-02', -70.00, d.end_to_end_id, 'MD06' FROM ar.direct_debit_line d JOIN ar.customer c ON c.id = d.customer_id WHERE c.code = 'D';
+SELECT 1 FROM ar.settle_direct_debits();
+SELECT ar.record_payment('D1', 70.00, '2024-03-15');
+SELECT results_eq($$SELECT i.status, r.last_document_on FROM ar.retention_report('2026-06-01') r JOIN ar.invoice i ON i.customer_id = r.customer_id
+                     WHERE r.customer_code = 'D'$$,
+	$$VALUES ('paid'::text, '2024-04-02'::date)$$, 'the retention runs from the return of its direct debit');
 
 SELECT * FROM finish();
 ROLLBACK;
