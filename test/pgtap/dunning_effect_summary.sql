@@ -105,9 +105,10 @@ BEGIN
 			 WHERE x.invoice_id = inv.id AND x.method NOT IN ('write_off', 'credit', 'credit_note', 'shortfall')
 			 ORDER BY x.id LIMIT 1;
 			IF FOUND THEN PERFORM ar.unallocate(a); END IF;
-			-- (a credit note's set-off removed by an administrator's DELETE)
-			DELETE FROM ar.allocation x
-			 WHERE x.id = (SELECT min(y.id) FROM ar.allocation y WHERE y.invoice_id = inv.id AND y.method = 'credit_note');
+			-- (a credit note's set-off removed: both halves, ar.unallocate,
+			-- since deleting one alone is what ar.check_ledger() reports)
+			SELECT min(y.id) INTO a FROM ar.allocation y WHERE y.invoice_id = inv.id AND y.method = 'credit_note';
+			IF a IS NOT NULL THEN PERFORM ar.unallocate(a); END IF;
 			FOR a IN SELECT x.id FROM ar.allocation x WHERE x.invoice_id = inv.id AND x.method = 'write_off'
 			           AND NOT EXISTS (SELECT FROM ar.write_off_reversal r WHERE r.allocation_id = x.id) LOOP
 				PERFORM ar.reverse_write_off(a, 'random reversal');
