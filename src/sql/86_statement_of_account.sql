@@ -520,7 +520,8 @@ COMMENT ON COLUMN ar.statement_notice.status_at IS 'When its status last changed
 COMMENT ON COLUMN ar.statement_notice.provider_ref IS 'Reference of the sender (message id, letter number).';
 COMMENT ON COLUMN ar.statement_notice.status_detail IS 'Why it failed or was cancelled.';
 
--- Only the delivery columns change, along the paths of ar.dunning_notice.
+-- Only the delivery columns change, along the paths of ar.dunning_notice
+-- (and the personal data, inside ar.anonymise_customer).
 CREATE FUNCTION ar._statement_notice_guard() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -528,6 +529,9 @@ BEGIN
 		RAISE EXCEPTION 'statement notice % cannot be deleted', OLD.id
 			USING ERRCODE = 'insufficient_privilege',
 			      HINT = 'Mark it cancelled with ar.mark_statement_notice().';
+	END IF;
+	IF NEW.status IS NOT DISTINCT FROM OLD.status AND ar._gdpr_redacting(TG_RELID) THEN
+		RETURN NEW;  -- ar.anonymise_customer (doc/gdpr.md)
 	END IF;
 	IF (to_jsonb(NEW) - '{status,status_at,provider_ref,status_detail}'::text[])
 	   IS DISTINCT FROM (to_jsonb(OLD) - '{status,status_at,provider_ref,status_detail}'::text[]) THEN

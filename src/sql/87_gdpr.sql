@@ -82,6 +82,29 @@ BEGIN
 		SELECT t.booking_date FROM ar.customer_credit cc
 		  JOIN ar.bank_transaction t ON t.id = cc.bank_transaction_id AND t.company_id = cc.company_id
 		 WHERE cc.customer_id = c.id AND cc.company_id = c.company_id
+		UNION ALL
+		-- a credit refunded or written off
+		SELECT r.released_on FROM ar.credit_release r WHERE r.customer_id = c.id AND r.company_id = c.company_id
+		UNION ALL
+		-- small balances refunded, written off or reversed
+		SELECT greatest(s.refunded_on, s.reversed_at::date) FROM ar.small_balance_action s
+		 WHERE s.customer_id = c.id AND s.company_id = c.company_id
+		UNION ALL
+		-- a write-off reversed (its allocation gone): the write-off, the reversal, the line
+		SELECT greatest(w.written_off_on, w.reversed_at::date, t.booking_date) FROM ar.write_off_reversal w
+		  JOIN ar.invoice i ON i.id = w.invoice_id AND i.company_id = w.company_id
+		  LEFT JOIN ar.bank_transaction t ON t.id = w.bank_transaction_id AND t.company_id = w.company_id
+		 WHERE i.customer_id = c.id AND i.company_id = c.company_id
+		UNION ALL
+		-- its direct debits: settled, returned, and the bank line of the return
+		SELECT greatest(d.settled_on, d.returned_on, t.booking_date) FROM ar.direct_debit_line d
+		  LEFT JOIN ar.bank_transaction t ON t.id = d.return_transaction_id AND t.company_id = d.company_id
+		 WHERE d.customer_id = c.id AND d.company_id = c.company_id
+		UNION ALL
+		-- the entries of the accounting exports on its account
+		SELECT e.entry_date FROM ar.journal_entry_line l
+		  JOIN ar.journal_entry e ON e.id = l.entry_id AND e.company_id = l.company_id
+		 WHERE l.customer_id = c.id AND l.company_id = c.company_id
 	) docs(d);
 	IF last_document_on IS NOT NULL THEN
 		retention_until := (ar.fiscal_year_end(last_document_on, p.fiscal_year_end_month)
@@ -117,6 +140,11 @@ BEGIN
 	 WHERE d.customer_id = c.id AND d.company_id = c.company_id AND d.status = 'pending';
 	IF n > 0 THEN open_items := open_items || format('%s pending direct debit(s)', n); END IF;
 END $$;
+
+-- ar.retention_report reads every customer's documents, one customer at a
+-- time: its credit releases and journal lines by customer
+CREATE INDEX credit_release_customer ON ar.credit_release (customer_id);
+CREATE INDEX journal_entry_line_customer ON ar.journal_entry_line (customer_id) WHERE customer_id IS NOT NULL;
 
 -- ------------------------------------------------------- anonymisations
 
@@ -317,6 +345,11 @@ AS $$
 		('dunning_notice', 'body', 'customer', 'text', false),
 		('dunning_notice', 'recipient', 'customer', 'null', true),
 		('dunning_notice', 'status_detail', 'customer', 'null', false),
+		('statement_notice', 'subject', 'customer', 'text', false),
+		('statement_notice', 'body', 'customer', 'text', false),
+		('statement_notice', 'body_html', 'customer', 'text', false),
+		('statement_notice', 'recipient', 'customer', 'null', true),
+		('statement_notice', 'status_detail', 'customer', 'null', false),
 		('dispute', 'reason', 'customer', 'text', false),
 		('dispute', 'resolution', 'customer', 'text', false),
 		('dunning_block', 'reason', 'customer', 'text', false),
@@ -412,6 +445,26 @@ BEGIN
 	END LOOP;
 	RETURN value;
 END $$;
+
+-- The forms a personal value takes in the texts ar_collect and the banks
+-- write: as written, brought to the SEPA character set (ar.sepa_transliterate:
+-- the pain.008 files) or with German umlauts spelled out (ü -> ue: a
+-- bank's counterparty name), each also upper-cased (as banks print names),
+-- and each escaped for HTML (the statements' body_html) and for XML text.
+-- Those of at least 4 characters, the replacements themselves excepted.
+CREATE FUNCTION ar._gdpr_value_forms(vals text[], pseudonym text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+	SELECT coalesce(array_agg(DISTINCT e.f), '{}')
+	  FROM unnest(vals) v,
+	       LATERAL (VALUES (v), (ar.sepa_transliterate(v)),
+	                       (ar.sepa_transliterate(replace(replace(replace(replace(replace(replace(v,
+	                            'ä', 'ae'), 'ö', 'oe'), 'ü', 'ue'), 'Ä', 'Ae'), 'Ö', 'Oe'), 'Ü', 'Ue')))) t(f),
+	       LATERAL (VALUES (t.f), (upper(t.f))) u(f),
+	       LATERAL (VALUES (u.f), (ar.html_escape(u.f)),
+	                       (replace(replace(replace(u.f, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'))) e(f)
+	 WHERE char_length(btrim(e.f)) >= 4 AND btrim(e.f) NOT IN (pseudonym, upper(pseudonym), '[anonymised]', '[ANONYMISED]')
+$$;
+COMMENT ON FUNCTION ar._gdpr_value_forms(text[], text) IS 'The personal values with the forms they are written in elsewhere (SEPA-transliterated, umlauts spelled out, upper-case, HTML- and XML-escaped), for ar.anonymise_customer() (doc/gdpr.md).';
 
 -- Columns and keys that are references, codes or states: never searched for
 -- personal values; and the tables the search leaves alone (their personal
@@ -535,6 +588,7 @@ DECLARE
 	g ar.gdpr_anonymisation;
 	invoices bigint[];
 	lines bigint[];
+	ibans text[];
 	pseudonym text;
 	vals text[];
 	raw_pats text[];
@@ -609,14 +663,28 @@ BEGIN
 	-- the customer's invoices and bank lines
 	SELECT coalesce(array_agg(i.id ORDER BY i.id), '{}') INTO invoices
 	  FROM ar.invoice i WHERE i.company_id = c.company_id AND i.customer_id = c.id;
+	-- its IBANs: its accounts and its mandates', as they are and as the
+	-- audit trail saw them (an account deleted, a mandate's IBAN amended)
+	SELECT coalesce(array_agg(DISTINCT x.iban), '{}') INTO ibans
+	  FROM (SELECT b.iban::text FROM ar.customer_bank_account b WHERE b.company_id = c.company_id AND b.customer_id = c.id
+	        UNION ALL
+	        SELECT unnest(ARRAY[m.debtor_iban::text, m.original_debtor_iban::text]) FROM ar.sepa_mandate m
+	         WHERE m.company_id = c.company_id AND m.customer_id = c.id
+	        UNION ALL
+	        SELECT img.value ->> k.key FROM ar.audit_log a, LATERAL (VALUES (a.old_row), (a.new_row)) img(value),
+	               LATERAL unnest(ARRAY['iban', 'debtor_iban', 'original_debtor_iban']) k(key)
+	         WHERE a.company_id = c.company_id AND a.table_name IN ('customer_bank_account', 'sepa_mandate')
+	           AND img.value ->> 'customer_id' = c.id::text) x(iban)
+	 WHERE x.iban IS NOT NULL;
 	SELECT coalesce(array_agg(DISTINCT t.id), '{}') INTO lines
 	  FROM ar.bank_transaction t
 	 WHERE t.company_id = c.company_id
 	   AND (t.id IN (SELECT a.bank_transaction_id FROM ar.allocation a WHERE a.company_id = c.company_id AND a.invoice_id = ANY (invoices))
 	        OR t.id IN (SELECT cc.bank_transaction_id FROM ar.customer_credit cc WHERE cc.company_id = c.company_id AND cc.customer_id = c.id)
 	        OR t.id IN (SELECT rl.bank_transaction_id FROM ar.reconcile_line rl WHERE rl.company_id = c.company_id AND rl.customer_id = c.id)
-	        OR t.counterparty_iban IN (SELECT b.iban FROM ar.customer_bank_account b
-	                                    WHERE b.company_id = c.company_id AND b.customer_id = c.id));
+	        -- the returns of its direct debits (their reconcile_line names no customer)
+	        OR t.id IN (SELECT d.return_transaction_id FROM ar.direct_debit_line d WHERE d.company_id = c.company_id AND d.customer_id = c.id)
+	        OR t.counterparty_iban::text = ANY (ibans));
 	pseudonym := 'Anonymised customer #' || c.id;
 
 	-- the personal values: from the live rows and from the audit images of
@@ -635,6 +703,8 @@ BEGIN
 	        UNION ALL
 	        SELECT unnest(vals)) v
 	 WHERE char_length(btrim(v.value)) >= 4 AND btrim(v.value) NOT IN (pseudonym, '[anonymised]');
+	-- with the other forms they are written in (transliterated, upper-case, escaped)
+	vals := ar._gdpr_value_forms(vals, pseudonym);
 	-- (LIKE patterns of each value as written and as escaped in JSON text)
 	SELECT coalesce(array_agg(v ORDER BY char_length(v) DESC, v), '{}'),
 	       coalesce(array_agg('%' || replace(replace(replace(v, E'\\', E'\\\\'), '%', E'\\%'), '_', E'\\_') || '%'), '{}'),
@@ -674,12 +744,17 @@ BEGIN
 		           FROM (SELECT cl.relname, a.attname, CASE
 		                    WHEN a.atttypid = 'jsonb'::regtype THEN format('ar._gdpr_scrub_jsonb(t.%I, $2)', a.attname)
 		                    WHEN a.atttypid = 'xml'::regtype THEN format('ar._gdpr_scrub_xml(t.%I, $2)', a.attname)
+		                    -- an IBAN column holding one of the values (a bank line
+		                    -- from an IBAN of the customer's not linked to it otherwise)
+		                    WHEN a.atttypid = 'ar.iban'::regtype THEN format('CASE WHEN t.%I::text = ANY ($2) THEN NULL ELSE t.%I END',
+		                                                                     a.attname, a.attname)
 		                    ELSE format('ar._gdpr_scrub(t.%I, $2)', a.attname) END AS expr
 		           FROM pg_catalog.pg_class cl
 		           JOIN pg_catalog.pg_attribute a ON a.attrelid = cl.oid AND a.attnum > 0 AND NOT a.attisdropped
 		          WHERE cl.relnamespace = 'ar'::regnamespace AND cl.relkind IN ('r', 'p')
 		            AND cl.relname <> ALL (ar._gdpr_kept_tables())
-		            AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'jsonb'::regtype, 'xml'::regtype)
+		            AND (a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'jsonb'::regtype, 'xml'::regtype)
+		                 OR (a.atttypid = 'ar.iban'::regtype AND NOT a.attnotnull))
 		            AND a.attname <> ALL (ar._gdpr_kept_columns())
 		            AND EXISTS (SELECT 1 FROM pg_catalog.pg_attribute k
 		                         WHERE k.attrelid = cl.oid AND k.attname = 'company_id' AND NOT k.attisdropped)) x
