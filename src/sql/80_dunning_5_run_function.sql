@@ -551,7 +551,13 @@ BEGIN
 			               || coalesce('. Reference rates missing: '
 			                           || (SELECT string_agg(m.series || ' from ' || to_char(m.needed_from, 'YYYY-MM-DD'), ', ' ORDER BY m.series)
 			                                 FROM ar.missing_reference_rates(x) m), ''),
-			      HINT = 'Add the published rates with ar.add_reference_rate(); see ar.missing_reference_rate.';
+			      -- (the hint for what is missing: rates, or a regime's fee in a currency)
+			      HINT = coalesce(nullif(concat_ws(' ',
+			                 CASE WHEN EXISTS (SELECT 1 FROM ar.missing_reference_rates(x))
+			                      THEN 'Add the published rates with ar.add_reference_rate(); see ar.missing_reference_rate.' END,
+			                 CASE WHEN first_problem LIKE '%states no fixed fee in%'
+			                      THEN 'Give the regime a fee in the invoice''s currency (ar.penalty_regime_fee), or the invoice another regime.' END), ''),
+			                 'Each invoice''s problem is in ar.penalty_claims.');
 	END IF;
 	RAISE DEBUG 'run_dunning decisions: % ms', round((extract(epoch FROM clock_timestamp() - step_at) * 1000)::numeric, 1);
 	step_at := clock_timestamp();

@@ -315,6 +315,18 @@ DELETE FROM ar.communication WHERE kind = 'call';
 SELECT kind, direction, channel, summary FROM ar.customer_timeline
  WHERE customer_code = 'DN-ENGLISH' AND kind NOT LIKE 'notice%' ORDER BY recorded_at, id;
 
+-- a penalty not computed for another cause than a missing rate: the
+-- warning's hint names that cause (a regime with no fee in the currency)
+\set VERBOSITY default
+BEGIN;
+INSERT INTO ar.customer (code, name, email, penalty_regime) VALUES ('DN-UK-EUR', 'UK regime in euros', 'uk@example.org', 'UK_LPA');
+INSERT INTO ar.invoice (customer_id, number, issue_date, due_date, amount)
+SELECT id, 'DN-UK-1', '2026-01-02', '2026-02-01', 500.00 FROM ar.customer WHERE code = 'DN-UK-EUR';
+SELECT count(*) AS would_queue FROM ar.run_dunning('2026-06-30', true) n JOIN ar.customer c ON c.id = n.customer_id
+ WHERE c.code = 'DN-UK-EUR';
+ROLLBACK;
+\set VERBOSITY terse
+
 -- the letter helpers
 SELECT ar.format_money(1234567.891, 'EUR', 'fr') AS fr, ar.format_money(-0.005, 'EUR', 'en') AS en,
        ar.format_money(12, 'GBP', 'es') AS other, ar.format_money(1234.5, 'EUR', 'de') AS de, ar.format_date('2026-03-01', 'fr') AS fr_date,
