@@ -1346,14 +1346,16 @@ BEGIN
 				return_summary := return_summary || format('; %s of its leftover credit had been refunded or written off before', unrecovered);
 				return_flags := '{direct_debit_return_unrecovered}';
 			END IF;
-			INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, outcome, method, flags, invoice_ids, allocation_ids, explanation)
-			VALUES (t.id, t.company_id, 'return', 'direct_debit', return_flags, invs, allocs,
+			INSERT INTO ar.reconcile_line AS r (bank_transaction_id, company_id, outcome, method, customer_id, flags, invoice_ids,
+			                                    allocation_ids, explanation)
+			VALUES (t.id, t.company_id, 'return', 'direct_debit', l.customer_id, return_flags, invs, allocs,
 			        jsonb_build_object('method', 'direct_debit', 'applied', true, 'return_reason', coalesce(t.return_reason, 'reversal'),
 			                           'collection', l.collection_id, 'matched_on', matched_on, 'unrecovered', unrecovered,
 			                           'summary', return_summary))
 			ON CONFLICT ON CONSTRAINT reconcile_line_pkey DO UPDATE
-			   SET outcome = EXCLUDED.outcome, method = EXCLUDED.method, run_id = NULL, invoice_ids = EXCLUDED.invoice_ids,
-			       allocation_ids = EXCLUDED.allocation_ids, explanation = EXCLUDED.explanation, decided_at = decided;
+			   SET outcome = EXCLUDED.outcome, method = EXCLUDED.method, run_id = NULL, customer_id = EXCLUDED.customer_id,
+			       invoice_ids = EXCLUDED.invoice_ids, allocation_ids = EXCLUDED.allocation_ids, explanation = EXCLUDED.explanation,
+			       decided_at = decided;
 			UPDATE ar.match_proposal p SET status = 'superseded', decided_by = session_user, decided_at = decided
 			 WHERE p.company_id = t.company_id AND p.bank_transaction_id = t.id AND p.status = 'pending';
 			bank_transaction_id := t.id; collection_id := l.collection_id; line_id := l.id; end_to_end_id := l.end_to_end_id;

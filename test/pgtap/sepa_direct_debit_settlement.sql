@@ -8,7 +8,7 @@
 -- left out.
 BEGIN;
 CREATE EXTENSION ar_collect;
-SELECT plan(28);
+SELECT plan(29);
 
 CREATE FUNCTION pg_temp.x(doc xml, path text) RETURNS text[] LANGUAGE sql AS $$
 	SELECT array_agg(v::text ORDER BY n)
@@ -93,6 +93,9 @@ SELECT results_eq($$SELECT r.kind, r.amount, c.remaining FROM ar.credit_release 
 	$$VALUES ('refund', 300.00, 0.00)$$, 'the whole credit is refunded (the bank gave it back)');
 SELECT is((SELECT array_agg(i.number) FROM ar.reconcile_anomalies() a JOIN ar.invoice i ON i.id = a.invoice_id
             WHERE a.kind = 'direct_debit_return' AND a.bank_transaction_id = (SELECT max(id) FROM ar.bank_transaction WHERE amount = -300.00)), '{C4}', 'listed as reopened by the return');
+SELECT is((SELECT array_agg(DISTINCT a.customer_id) FROM ar.reconcile_anomalies() a
+            WHERE a.kind = 'direct_debit_return' AND a.bank_transaction_id = (SELECT max(id) FROM ar.bank_transaction WHERE amount = -300.00)),
+          ARRAY[pg_temp.cu('C')], 'the return names its customer (the debtor of the direct debit)');
 SELECT is_empty($$SELECT * FROM ar.check_ledger()$$, 'the ledger agrees with itself');
 
 -- the leftover credit partly refunded before the return: that part is an anomaly
