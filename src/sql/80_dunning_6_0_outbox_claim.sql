@@ -42,6 +42,33 @@ BEGIN
 	RETURN NEW;
 END $$;
 
+-- A status reported again for a notice of an outbox (ar.mark_notice,
+-- ar.mark_statement_notice): with the same or no proof and reason it
+-- changes nothing; with another it is refused (55000): the first report is
+-- in the timeline (ar.communication), which the row must not contradict.
+CREATE OR REPLACE FUNCTION ar._check_report_again(what text, id bigint, status text, proof text, new_proof text,
+                                                  detail text, new_detail text, hint text)
+RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, ar, pg_temp AS $$
+BEGIN
+	IF new_proof IS DISTINCT FROM proof AND new_proof IS NOT NULL THEN
+		RAISE EXCEPTION '% % is already % with proof %, not %', what, id, status,
+			coalesce('"' || proof || '"', 'none'), '"' || new_proof || '"'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = 'A second report of the same status with another proof would contradict the first, in the timeline.',
+			      HINT = hint;
+	END IF;
+	IF new_detail IS DISTINCT FROM detail AND new_detail IS NOT NULL THEN
+		RAISE EXCEPTION '% % is already % with detail %, not %', what, id, status,
+			coalesce('"' || detail || '"', 'none'), '"' || new_detail || '"'
+			USING ERRCODE = 'object_not_in_prerequisite_state',
+			      DETAIL = 'A second report of the same status with another reason would contradict the first, in the timeline.';
+	END IF;
+END $$;
+REVOKE ALL ON FUNCTION ar._check_report_again(text, bigint, text, text, text, text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION ar._check_report_again(text, bigint, text, text, text, text, text, text) IS
+	'Internal to ar.mark_notice and ar.mark_statement_notice: refuses (55000) a status reported again with another proof or reason than the first report''s.';
+
 -- What the external sender reports: sent (with its reference: message id,
 -- registered letter number), failed (with the reason), or cancelled.
 -- Marking a notice again with the status it has changes nothing; with
@@ -73,19 +100,9 @@ BEGIN
 		RAISE EXCEPTION 'dunning notice % does not exist', coalesce(notice_id::text, 'NULL') USING ERRCODE = 'no_data_found';
 	END IF;
 	IF n.status = mark_notice.status THEN
-		IF mark_notice.provider_ref IS DISTINCT FROM n.provider_ref AND mark_notice.provider_ref IS NOT NULL THEN
-			RAISE EXCEPTION 'dunning notice % is already % with proof %, not %', n.id, n.status,
-				coalesce('"' || n.provider_ref || '"', 'none'), '"' || mark_notice.provider_ref || '"'
-				USING ERRCODE = 'object_not_in_prerequisite_state',
-				      DETAIL = 'A second report of the same status with another proof would contradict the first, in the timeline.',
-				      HINT = 'Two senders delivered it? Take notices with ar.claim_notices(), one sender each.';
-		END IF;
-		IF mark_notice.detail IS DISTINCT FROM n.status_detail AND mark_notice.detail IS NOT NULL THEN
-			RAISE EXCEPTION 'dunning notice % is already % with detail %, not %', n.id, n.status,
-				coalesce('"' || n.status_detail || '"', 'none'), '"' || mark_notice.detail || '"'
-				USING ERRCODE = 'object_not_in_prerequisite_state',
-				      DETAIL = 'A second report of the same status with another reason would contradict the first, in the timeline.';
-		END IF;
+		PERFORM ar._check_report_again('dunning notice', n.id, n.status, n.provider_ref, mark_notice.provider_ref,
+		                               n.status_detail, mark_notice.detail,
+		                               'Two senders delivered it? Take notices with ar.claim_notices(), one sender each.');
 		RETURN n;
 	END IF;
 	UPDATE ar.dunning_notice d

@@ -633,18 +633,9 @@ BEGIN
 	-- the same status again changes nothing; with another proof or reason
 	-- it is refused (the communications log keeps the first report)
 	IF n.status = mark_statement_notice.status THEN
-		IF mark_statement_notice.provider_ref IS DISTINCT FROM n.provider_ref AND mark_statement_notice.provider_ref IS NOT NULL THEN
-			RAISE EXCEPTION 'statement notice % is already % with proof %, not %', n.id, n.status,
-				coalesce('"' || n.provider_ref || '"', 'none'), '"' || mark_statement_notice.provider_ref || '"'
-				USING ERRCODE = 'object_not_in_prerequisite_state',
-				      DETAIL = 'A second report of the same status with another proof would contradict the first, in the communications log.';
-		END IF;
-		IF mark_statement_notice.detail IS DISTINCT FROM n.status_detail AND mark_statement_notice.detail IS NOT NULL THEN
-			RAISE EXCEPTION 'statement notice % is already % with detail %, not %', n.id, n.status,
-				coalesce('"' || n.status_detail || '"', 'none'), '"' || mark_statement_notice.detail || '"'
-				USING ERRCODE = 'object_not_in_prerequisite_state',
-				      DETAIL = 'A second report of the same status with another reason would contradict the first, in the communications log.';
-		END IF;
+		PERFORM ar._check_report_again('statement notice', n.id, n.status, n.provider_ref, mark_statement_notice.provider_ref,
+		                               n.status_detail, mark_statement_notice.detail,
+		                               'Two senders delivered it? Run one sender of statements (doc/statement-of-account.md).');
 		RETURN n;
 	END IF;
 	UPDATE ar.statement_notice s
