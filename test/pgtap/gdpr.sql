@@ -89,29 +89,7 @@ SELECT (SELECT string_agg(concat_ws('|', id, number, issue_date, due_date, amoun
        (SELECT string_agg(concat_ws('|', id, code, company_id), ',' ORDER BY id) FROM ar.customer) AS customers,
        (SELECT count(*) FROM ar.audit_log) AS audit_rows;
 
--- every text, jsonb and IBAN column of every table of schema ar holding one of the values
-CREATE FUNCTION pg_temp.personal_hits(vals text[]) RETURNS SETOF text
-LANGUAGE plpgsql AS $$
-DECLARE
-	col record;
-	v text;
-	n bigint;
-BEGIN
-	FOR col IN SELECT c.relname, a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-	            WHERE c.relnamespace = 'ar'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
-	              AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'jsonb'::regtype, 'json'::regtype, 'ar.iban'::regtype)
-	            ORDER BY 1, 2 LOOP
-		FOREACH v IN ARRAY vals LOOP
-			-- the value standing whole (not inside a longer word or number)
-			EXECUTE format('SELECT count(*) FROM ar.%I WHERE %I::text ~* %L', col.relname, col.attname,
-			               '(?<![[:alnum:]_])' || regexp_replace(v, '([^[:alnum:][:space:]])', '\\\1', 'g')
-			               || '(?![[:alnum:]_])') INTO n;
-			IF n > 0 THEN
-				RETURN NEXT format('ar.%s.%s: %s row(s) hold "%s"', col.relname, col.attname, n, v);
-			END IF;
-		END LOOP;
-	END LOOP;
-END $$;
+\ir ../lib/personal_hits.sql
 CREATE TEMP TABLE personal(v text);
 INSERT INTO personal VALUES ('Jeanne Personne-Gdpr'), ('jeanne.personne@example.org'), ('+33 6 12 34 56 78'),
 	('12 rue des Lilas Gdpr'), ('Batiment Glycine'), ('FR1420041010050500013M02606'), ('J. Personne Titulaire'),

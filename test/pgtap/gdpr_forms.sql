@@ -48,28 +48,7 @@ SELECT ok((SELECT document::text LIKE '%<Dbtr><Nm>Jurgen Muller</Nm></Dbtr>%' FR
 SELECT is((SELECT counterparty_name FROM ar.bank_transaction WHERE amount < 0), 'MUELLER JUERGEN',
 	'setup: the return line names the debtor as the bank does');
 
--- every text, jsonb, xml and IBAN column of schema ar holding one of the values (any case)
-CREATE FUNCTION pg_temp.personal_hits(vals text[]) RETURNS SETOF text
-LANGUAGE plpgsql AS $$
-DECLARE
-	col record;
-	v text;
-	n bigint;
-BEGIN
-	FOR col IN SELECT c.relname, a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
-	            WHERE c.relnamespace = 'ar'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped
-	              AND a.atttypid IN ('text'::regtype, 'varchar'::regtype, 'jsonb'::regtype, 'xml'::regtype, 'ar.iban'::regtype)
-	            ORDER BY 1, 2 LOOP
-		FOREACH v IN ARRAY vals LOOP
-			EXECUTE format('SELECT count(*) FROM ar.%I WHERE %I::text ~* %L', col.relname, col.attname,
-			               '(?<![[:alnum:]_])' || regexp_replace(v, '([^[:alnum:][:space:]])', '\\\1', 'g')
-			               || '(?![[:alnum:]_])') INTO n;
-			IF n > 0 THEN
-				RETURN NEXT format('ar.%s.%s: %s row(s) hold "%s"', col.relname, col.attname, n, v);
-			END IF;
-		END LOOP;
-	END LOOP;
-END $$;
+\ir ../lib/personal_hits.sql
 CREATE TEMP TABLE personal_h(v text);
 INSERT INTO personal_h VALUES ('Seán O''Brien & Fils'), ('Seán O&#39;Brien &amp; Fils'), ('sean.obrien@example.org'),
 	('3 rue d''Arcole'), ('d&#39;Arcole');

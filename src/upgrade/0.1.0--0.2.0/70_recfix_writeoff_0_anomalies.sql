@@ -1,0 +1,1 @@
+../../sql/71_reconcile_anomalies.sql
